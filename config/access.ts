@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { deviceId, timeOfDay } from './common.js';
+
+const role = z.enum(['student', 'staff', 'visitor']);
+
+export const timeWindow = z.object({
+  days: z.array(z.number().int().min(1).max(7)).default([1, 2, 3, 4, 5]),
+  from: timeOfDay,
+  to: timeOfDay,
+});
+
+export const accessPointConfig = z.object({
+  id: deviceId,
+  name: z.string().min(1),
+  kind: z.enum(['gate', 'door', 'classroom', 'canteen']),
+  zone: z.string().optional(),
+  /** Gate readers in and out share a gate id for anti-passback and the open command. */
+  gateId: deviceId.optional(),
+  antiPassback: z.boolean().default(false),
+  /** Time windows per role; a role missing here has access at any time. */
+  schedule: z.partialRecord(role, z.array(timeWindow)).default({}),
+});
+
+export const scheduleGroupConfig = z.object({
+  id: deviceId,
+  /** Arrival after this time is late. */
+  arrivalCutoff: timeOfDay.default('08:00'),
+});
+
+export const calendarConfig = z.object({
+  /** ISO dates (YYYY-MM-DD) on which no lessons take place. */
+  holidays: z.array(z.iso.date()).default([]),
+  /** Term ranges; outside them attendance is not counted. Empty means every weekday is a school day. */
+  terms: z.array(z.object({ from: z.iso.date(), to: z.iso.date() })).default([]),
+  /** Weekend days that are school days (调休 make-up days). */
+  makeUpDays: z.array(z.iso.date()).default([]),
+});
+
+export const walletConfig = z.object({
+  perTransactionCapFen: z.number().int().positive().default(5000),
+  dailyCapFen: z.number().int().positive().default(20000),
+});
+
+export const accessConfig = z.object({
+  accessPoints: z.array(accessPointConfig).default([]),
+  scheduleGroups: z.array(scheduleGroupConfig).default([{ id: 'default', arrivalCutoff: '08:00' }]),
+  calendar: calendarConfig.prefault({}),
+  wallet: walletConfig.prefault({}),
+  /** Denials at one reader within this window that raise an alert. */
+  repeatedDenials: z
+    .object({ count: z.number().int().positive().default(5), windowS: z.number().int().positive().default(60) })
+    .prefault({}),
+});
+
+export type AccessConfig = z.infer<typeof accessConfig>;
+export type AccessPointConfig = z.infer<typeof accessPointConfig>;

@@ -1,0 +1,64 @@
+import type { GatewayConfigInput } from './schema.js';
+
+/**
+ * The sample school `--demo` runs when no config file is given (a file given with --demo is laid over it).
+ * Readers `demo-*` take taps from anyone on the local broker (anonymous clients are allowed only in demo mode);
+ * the `sim-*` devices generate a school day's traffic by themselves.
+ */
+export const demoConfig: GatewayConfigInput = {
+  school: { id: 'demo-school', name: '延吉市示范中学', districtId: 'yanbian-edu', timezone: 'Asia/Shanghai' },
+  readers: [
+    { id: 'demo-gate-in', accessPoint: 'main-gate', direction: 'in', driver: { type: 'mqtt' } },
+    { id: 'demo-gate-out', accessPoint: 'main-gate', direction: 'out', driver: { type: 'mqtt' } },
+    { id: 'demo-canteen-1', accessPoint: 'canteen', driver: { type: 'mqtt' } },
+    { id: 'sim-east-gate-in', accessPoint: 'east-gate', direction: 'in', driver: { type: 'simulated' } },
+    { id: 'sim-east-gate-out', accessPoint: 'east-gate', direction: 'out', driver: { type: 'simulated' } },
+    { id: 'sim-canteen-2', accessPoint: 'canteen', driver: { type: 'simulated' } },
+  ],
+  access: {
+    accessPoints: [
+      // The main gate lets anyone with a valid card through at any hour, so the README's demo taps work whenever you try them.
+      { id: 'main-gate', name: '正门 Main gate', kind: 'gate', zone: 'gate-main', gateId: 'main-gate' },
+      {
+        id: 'east-gate',
+        name: '东门 East gate',
+        kind: 'gate',
+        zone: 'gate-east',
+        gateId: 'east-gate',
+        antiPassback: true,
+        schedule: { student: [{ days: [1, 2, 3, 4, 5, 6, 7], from: '06:00', to: '22:00' }] },
+      },
+      { id: 'canteen', name: '食堂 Canteen', kind: 'canteen', zone: 'canteen' },
+      {
+        id: 'lab-1',
+        name: '化学实验室 Chemistry lab',
+        kind: 'door',
+        zone: 'lab-1',
+        schedule: { student: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '17:00' }] },
+      },
+    ],
+    scheduleGroups: [
+      { id: 'day', arrivalCutoff: '07:50' },
+      { id: 'boarding', arrivalCutoff: '07:30' },
+      { id: 'staff', arrivalCutoff: '07:40' },
+    ],
+  },
+  sensors: {
+    sensors: [
+      { id: 'demo-sensor-101', zone: 'classroom-101', kind: 'environment', model: 'generic-json', intervalS: 60 },
+      { id: 'sim-sensor-102', zone: 'classroom-102', kind: 'environment', intervalS: 30, source: { type: 'simulated' } },
+      { id: 'sim-sensor-103', zone: 'classroom-103', kind: 'environment', intervalS: 30, source: { type: 'simulated' } },
+      { id: 'sim-sensor-lab-1', zone: 'lab-1', kind: 'environment', intervalS: 30, source: { type: 'simulated' } },
+      { id: 'sim-sensor-canteen', zone: 'canteen', kind: 'environment', intervalS: 30, source: { type: 'simulated' } },
+      { id: 'sim-smoke-dorm-a', zone: 'dorm-a', kind: 'smoke', intervalS: 60, source: { type: 'simulated' } },
+    ],
+  },
+  cameras: {
+    cameras: [
+      { id: 'cam-main-gate', name: '正门摄像头', host: 'simulated', simulated: true, accessPoints: ['main-gate'], zones: ['gate-main'] },
+      { id: 'cam-east-gate', name: '东门摄像头', host: 'simulated', simulated: true, accessPoints: ['east-gate'], zones: ['gate-east'] },
+      { id: 'cam-canteen', name: '食堂摄像头', host: 'simulated', simulated: true, accessPoints: ['canteen'], zones: ['canteen'] },
+      { id: 'cam-playground', name: '操场摄像头', host: 'simulated', simulated: true, zones: ['playground'] },
+    ],
+  },
+};

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { accessConfig } from './access.js';
+import { camerasConfig } from './cameras.js';
+import { cloudConfig } from './cloud.js';
+import { nodeRedConfig } from './node-red.js';
+import { readerConfig } from './readers.js';
+import { sensorsConfig } from './sensors.js';
+
+const port = z.number().int().min(0).max(65535);
+
+export const schoolConfig = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-school'),
+  name: z.string().min(1).default('示范学校'),
+  districtId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-district'),
+  /** IANA time zone that school days, schedules and attendance are counted in. */
+  timezone: z.string().default('Asia/Shanghai'),
+});
+
+export const httpConfig = z.object({
+  host: z.string().default('0.0.0.0'),
+  port: port.default(8080),
+  /** Where the console tells people to go; derived from host and port when unset. */
+  publicUrl: z.string().url().optional(),
+  sessionTtlH: z.number().positive().default(12),
+  loginRateLimit: z
+    .object({ windowS: z.number().int().positive().default(60), max: z.number().int().positive().default(10) })
+    .prefault({}),
+});
+
+export const mqttConfig = z.object({
+  host: z.string().default('0.0.0.0'),
+  port: port.default(1883),
+  /** MQTT over WebSocket at /mqtt on the HTTP server. */
+  websocket: z.boolean().default(true),
+  /** A subscriber that cannot take messages for this long is disconnected instead of stalling everyone. */
+  drainTimeoutMs: z.number().int().positive().default(10_000),
+  maxTopicLevels: z.number().int().min(1).max(100).default(10),
+  /** Non-device clients (Node-RED's mqtt nodes, integrations) that may publish and subscribe to any topic. */
+  services: z.array(z.object({ username: z.string().min(1), secretHash: z.string().regex(/^scrypt\$/) })).default([]),
+});
+
+export const storageConfig = z.object({
+  /**
+   * SQLite synchronous mode. `full` makes every committed batch survive power loss;
+   * `normal` survives a crashed process (kill -9) but may lose the last batches on power loss.
+   */
+  synchronous: z.enum(['full', 'normal']).default('full'),
+  batchMaxSize: z.number().int().positive().default(500),
+  batchMaxDelayMs: z.number().int().nonnegative().default(5),
+});
+
+export const alertsConfig = z.object({
+  /** A second alert with the same key inside this window is folded into the first. */
+  dedupCooldownS: z.number().int().nonnegative().default(300),
+});
+
+export const logConfig = z.object({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` on a terminal, JSON otherwise, unless set. */
+  format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+});
+
+export const gatewayConfigSchema = z.object({
+  school: schoolConfig.prefault({}),
+  /** Where gateway.db, snapshots and Node-RED's files live. */
+  dataDir: z.string().default('./data'),
+  http: httpConfig.prefault({}),
+  mqtt: mqttConfig.prefault({}),
+  storage: storageConfig.prefault({}),
+  alerts: alertsConfig.prefault({}),
+  log: logConfig.prefault({}),
+  readers: z.array(readerConfig).default([]),
+  access: accessConfig.prefault({}),
+  sensors: sensorsConfig.prefault({}),
+  cameras: camerasConfig.prefault({}),
+  cloud: cloudConfig.prefault({}),
+  nodeRed: nodeRedConfig.prefault({}),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+/** What a config file may contain: every field with a default is optional. */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

@@ -1,0 +1,291 @@
+import { monotonicFactory } from 'ulid';
+import { z } from 'zod';
+import type { EventBus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Database, Migration } from '../storage/db.js';
+
+export const severitySchema = z.enum(['info', 'warning', 'critical']);
+export type Severity = z.infer<typeof severitySchema>;
+export const alertStatusSchema = z.enum(['open', 'acknowledged', 'resolved']);
+export type AlertStatus = z.infer<typeof alertStatusSchema>;
+
+export interface Alert {
+  id: string;
+  type: string;
+  severity: Severity;
+  status: AlertStatus;
+  /** What raised it: `reader:demo-gate-in`, `camera:cam-1`, `sensor:s-101`, `city`, … */
+  source: string;
+  message: string;
+  accessPoint: string | null;
+  zone: string | null;
+  data: Record<string, unknown>;
+  dedupKey: string;
+  /** How many raises were folded into this alert within the cooldown. */
+  count: number;
+  snapshotIds: string[];
+  raisedAt: string;
+  lastRaisedAt: string;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+  ackNote: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  resolveNote: string | null;
+}
+
+export interface RaiseInput {
+  type: string;
+  severity: Severity;
+  source: string;
+  message: string;
+  accessPoint?: string | undefined;
+  zone?: string | undefined;
+  data?: Record<string, unknown>;
+  /** Raises with the same key inside the cooldown fold into one alert; defaults to `type:source`. */
+  dedupKey?: string;
+}
+
+export type AlertChange = { change: 'raised' | 'repeated' | 'acknowledged' | 'resolved' | 'updated'; alert: Alert };
+
+declare module '../core/bus.js' {
+  interface CampusEventMap {
+    'alert.raised': Alert;
+    'alert.acknowledged': Alert;
+    'alert.resolved': Alert;
+    'alert.updated': Alert;
+  }
+}
+
+export const alertMigrations: Migration[] = [
+  {
+    version: 3,
+    name: 'alerts',
+    up: `
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        message TEXT NOT NULL,
+        access_point TEXT,
+        zone TEXT,
+        data TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        snapshot_ids TEXT NOT NULL DEFAULT '[]',
+        raised_at TEXT NOT NULL,
+        last_raised_at TEXT NOT NULL,
+        acknowledged_by TEXT, acknowledged_at TEXT, ack_note TEXT,
+        resolved_by TEXT, resolved_at TEXT, resolve_note TEXT
+      );
+      CREATE INDEX alerts_status ON alerts (status, severity, raised_at);
+      CREATE INDEX alerts_dedup ON alerts (dedup_key, last_raised_at);`,
+  },
+];
+
+interface Row {
+  id: string;
+  type: string;
+  severity: Severity;
+  status: AlertStatus;
+  source: string;
+  message: string;
+  access_point: string | null;
+  zone: string | null;
+  data: string;
+  dedup_key: string;
+  count: number;
+  snapshot_ids: string;
+  raised_at: string;
+  last_raised_at: string;
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+  ack_note: string | null;
+  resolved_by: string | null;
+  resolved_at: string | null;
+  resolve_note: string | null;
+}
+
+const fromRow = (r: Row): Alert => ({
+  id: r.id,
+  type: r.type,
+  severity: r.severity,
+  status: r.status,
+  source: r.source,
+  message: r.message,
+  accessPoint: r.access_point,
+  zone: r.zone,
+  data: JSON.parse(r.data) as Record<string, unknown>,
+  dedupKey: r.dedup_key,
+  count: r.count,
+  snapshotIds: JSON.parse(r.snapshot_ids) as string[],
+  raisedAt: r.raised_at,
+  lastRaisedAt: r.last_raised_at,
+  acknowledgedBy: r.acknowledged_by,
+  acknowledgedAt: r.acknowledged_at,
+  ackNote: r.ack_note,
+  resolvedBy: r.resolved_by,
+  resolvedAt: r.resolved_at,
+  resolveNote: r.resolve_note,
+});
+
+export interface AlertQuery {
+  status?: AlertStatus[] | undefined;
+  severity?: Severity[] | undefined;
+  type?: string | undefined;
+  limit: number;
+  /** Alerts raised before this id (ids are ULIDs, so they sort by time). */
+  before?: string | undefined;
+}
+
+/** Listeners that run inside the alert's write transaction (the city outbox), so both commit or neither. */
+export type AlertTxListener = (change: AlertChange, db: Database) => void;
+
+/**
+ * Raise, de-duplicate, acknowledge and resolve alerts. Every change is committed to SQLite before the
+ * call returns, then announced on the bus (and so on `campus/alerts/<severity>` and the SSE stream).
+ */
+export class AlertService {
+  private readonly ulid = monotonicFactory();
+  private readonly txListeners: AlertTxListener[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+    private readonly cooldownMs: number,
+  ) {}
+
+  onChangeInTx(listener: AlertTxListener): void {
+    this.txListeners.push(listener);
+  }
+
+  raise(input: RaiseInput): Alert {
+    const nowMs = this.clock.now();
+    const now = new Date(nowMs).toISOString();
+    const key = input.dedupKey ?? `${input.type}:${input.source}`;
+    const since = new Date(nowMs - this.cooldownMs).toISOString();
+    const change = this.db.transaction((): AlertChange => {
+      const existing = this.db
+        .prepare(
+          `SELECT * FROM alerts WHERE dedup_key = ? AND status != 'resolved' AND last_raised_at >= ?
+           ORDER BY last_raised_at DESC LIMIT 1`,
+        )
+        .get(key, since) as Row | undefined;
+      let result: AlertChange;
+      if (existing) {
+        this.db.prepare('UPDATE alerts SET count = count + 1, last_raised_at = ? WHERE id = ?').run(now, existing.id);
+        result = { change: 'repeated', alert: this.get(existing.id) };
+      } else {
+        const id = this.ulid(nowMs);
+        this.db
+          .prepare(
+            `INSERT INTO alerts (id, type, severity, status, source, message, access_point, zone, data, dedup_key,
+               raised_at, last_raised_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(id, input.type, input.severity, input.source, input.message, input.accessPoint ?? null, input.zone ?? null,
+            JSON.stringify(input.data ?? {}), key, now, now);
+        result = { change: 'raised', alert: this.get(id) };
+      }
+      for (const l of this.txListeners) l(result, this.db);
+      return result;
+    })();
+    if (change.change === 'raised') this.bus.emit('alert.raised', change.alert);
+    else this.bus.emit('alert.updated', change.alert);
+    return change.alert;
+  }
+
+  acknowledge(id: string, by: string, note?: string): Alert {
+    return this.transition(id, 'acknowledged', by, note);
+  }
+
+  resolve(id: string, by: string, note?: string): Alert {
+    return this.transition(id, 'resolved', by, note);
+  }
+
+  /** Resolves the open alert with this key, if any: for conditions that clear by themselves. */
+  resolveByKey(dedupKey: string, by = 'gateway', note?: string): Alert | null {
+    const row = this.db
+      .prepare(`SELECT id FROM alerts WHERE dedup_key = ? AND status != 'resolved' ORDER BY raised_at DESC LIMIT 1`)
+      .get(dedupKey) as { id: string } | undefined;
+    return row ? this.resolve(row.id, by, note) : null;
+  }
+
+  /** Attaches a camera snapshot as evidence. */
+  attachSnapshot(id: string, snapshotId: string): Alert {
+    const alert = this.db.transaction(() => {
+      const current = this.get(id);
+      const ids = [...current.snapshotIds, snapshotId];
+      this.db.prepare('UPDATE alerts SET snapshot_ids = ? WHERE id = ?').run(JSON.stringify(ids), id);
+      const updated = this.get(id);
+      for (const l of this.txListeners) l({ change: 'updated', alert: updated }, this.db);
+      return updated;
+    })();
+    this.bus.emit('alert.updated', alert);
+    return alert;
+  }
+
+  private transition(id: string, to: 'acknowledged' | 'resolved', by: string, note?: string): Alert {
+    const now = new Date(this.clock.now()).toISOString();
+    const alert = this.db.transaction(() => {
+      const current = this.get(id);
+      if (current.status === 'resolved') throw new GatewayError('conflict', `alert ${id} is already resolved`);
+      if (to === 'acknowledged') {
+        if (current.status === 'acknowledged') throw new GatewayError('conflict', `alert ${id} is already acknowledged`);
+        this.db
+          .prepare(`UPDATE alerts SET status = 'acknowledged', acknowledged_by = ?, acknowledged_at = ?, ack_note = ? WHERE id = ?`)
+          .run(by, now, note ?? null, id);
+      } else {
+        this.db
+          .prepare(`UPDATE alerts SET status = 'resolved', resolved_by = ?, resolved_at = ?, resolve_note = ? WHERE id = ?`)
+          .run(by, now, note ?? null, id);
+      }
+      const updated = this.get(id);
+      for (const l of this.txListeners) l({ change: to, alert: updated }, this.db);
+      return updated;
+    })();
+    this.bus.emit(to === 'acknowledged' ? 'alert.acknowledged' : 'alert.resolved', alert);
+    return alert;
+  }
+
+  get(id: string): Alert {
+    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw notFound(`alert ${id}`);
+    return fromRow(row);
+  }
+
+  list(q: AlertQuery): { items: Alert[]; nextBefore: string | null } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const inList = (col: string, values: string[] | undefined): void => {
+      if (!values?.length) return;
+      where.push(`${col} IN (${values.map(() => '?').join(',')})`);
+      args.push(...values);
+    };
+    inList('status', q.status);
+    inList('severity', q.severity);
+    if (q.type) {
+      where.push('type = ?');
+      args.push(q.type);
+    }
+    if (q.before) {
+      where.push('id < ?');
+      args.push(q.before);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...args, q.limit + 1) as Row[];
+    const items = rows.slice(0, q.limit).map(fromRow);
+    return { items, nextBefore: rows.length > q.limit ? items[items.length - 1]!.id : null };
+  }
+
+  counts(): Record<AlertStatus, number> {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM alerts GROUP BY status').all() as { status: AlertStatus; n: number }[];
+    const out: Record<AlertStatus, number> = { open: 0, acknowledged: 0, resolved: 0 };
+    for (const r of rows) out[r.status] = r.n;
+    return out;
+  }
+}

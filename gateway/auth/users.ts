@@ -1,0 +1,109 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { GatewayError } from '../core/errors.js';
+import type { Database, Migration } from '../storage/db.js';
+import { hashSecret, verifySecret } from './secrets.js';
+
+export const roleSchema = z.enum(['admin', 'security', 'viewer']);
+export type Role = z.infer<typeof roleSchema>;
+
+export const usernameSchema = z.string().regex(/^[A-Za-z0-9_.-]{2,32}$/, '2-32 letters, digits, "_", "." or "-"');
+
+export interface Session {
+  username: string;
+  role: Role;
+  expiresAt: number;
+}
+
+/** The password demo mode seeds, which a production gateway refuses to run with. */
+export const DEMO_PASSWORD = 'campus-demo';
+
+export const userMigrations: Migration[] = [
+  {
+    version: 2,
+    name: 'users and sessions',
+    up: `
+      CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('admin','security','viewer')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+      );`,
+  },
+];
+
+const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** Users with roles, and bearer-token sessions (only the token's hash is stored). */
+export class UserStore {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly sessionTtlMs: number,
+  ) {}
+
+  async add(username: string, password: string, role: Role): Promise<void> {
+    usernameSchema.parse(username);
+    if (password.length < 8) throw new GatewayError('bad_request', 'password: at least 8 characters');
+    const hash = await hashSecret(password);
+    this.db
+      .prepare(
+        `INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(username) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash`,
+      )
+      .run(username, role, hash, new Date(this.clock.now()).toISOString());
+    // A changed password or role ends the user's existing sessions.
+    this.db.prepare('DELETE FROM sessions WHERE username = ?').run(username);
+  }
+
+  list(): { username: string; role: Role; createdAt: string }[] {
+    return this.db
+      .prepare('SELECT username, role, created_at AS createdAt FROM users ORDER BY username')
+      .all() as { username: string; role: Role; createdAt: string }[];
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  }
+
+  /** Users whose password is still the published demo password. */
+  async usersWithDemoPassword(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT username, password_hash AS h FROM users').all() as { username: string; h: string }[];
+    const out: string[] = [];
+    for (const row of rows) if (await verifySecret(DEMO_PASSWORD, row.h)) out.push(row.username);
+    return out;
+  }
+
+  async login(username: string, password: string): Promise<{ token: string; role: Role; expiresAt: number } | null> {
+    const row = this.db.prepare('SELECT role, password_hash AS h FROM users WHERE username = ?').get(username) as
+      | { role: Role; h: string }
+      | undefined;
+    if (!row || !(await verifySecret(password, row.h))) return null;
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = this.clock.now() + this.sessionTtlMs;
+    this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(this.clock.now());
+    this.db.prepare('INSERT INTO sessions (token_hash, username, expires_at) VALUES (?, ?, ?)').run(tokenHash(token), username, expiresAt);
+    return { token, role: row.role, expiresAt };
+  }
+
+  session(token: string): Session | null {
+    const row = this.db
+      .prepare(
+        `SELECT s.username, u.role, s.expires_at AS expiresAt FROM sessions s JOIN users u USING (username)
+         WHERE s.token_hash = ?`,
+      )
+      .get(tokenHash(token)) as Session | undefined;
+    if (!row || row.expiresAt < this.clock.now()) return null;
+    return row;
+  }
+
+  logout(token: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash(token));
+  }
+}

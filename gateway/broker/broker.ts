@@ -1,0 +1,179 @@
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../core/logger.js';
+import type { MessageHandler, MqttPort, PublishOptions } from '../core/mqtt-port.js';
+import { verifySecret } from '../auth/secrets.js';
+import { mayPublish, maySubscribe, type Identity } from './acl.js';
+import type { DeviceCredential } from './grants.js';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  allowAnonymous: boolean;
+  devices: DeviceCredential[];
+  services: { username: string; secretHash: string }[];
+  drainTimeoutMs: number;
+  maxTopicLevels: number;
+  log: Logger;
+  metrics: Registry;
+}
+
+const authError = (message: string): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode: 4 as AuthenticateError['returnCode'] });
+
+/**
+ * The embedded Aedes broker with per-device credentials and topic ACLs. Aedes hooks are callback-style:
+ * every path below calls its callback exactly once, also on error, or the client would hang.
+ */
+export class EmbeddedBroker implements MqttPort {
+  private aedes!: Aedes;
+  private server: Server | undefined;
+  private readonly identities = new WeakMap<Client, Identity>();
+  /** Successful logins by `user\0secret`: reconnect storms must not cost an scrypt each. */
+  private readonly verified = new Map<string, string>();
+  private readonly devices: Map<string, DeviceCredential>;
+  private readonly services: Map<string, string>;
+  private readonly refused: Counter<'reason'>;
+  private readonly messages: Counter<'direction'>;
+  port = 0;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.devices = new Map(opts.devices.map((d) => [d.id, d]));
+    this.services = new Map(opts.services.map((s) => [s.username, s.secretHash]));
+    this.refused = new Counter({
+      name: 'campus_mqtt_refused_total',
+      help: 'MQTT connections, publishes and subscriptions refused, by reason',
+      labelNames: ['reason'],
+      registers: [opts.metrics],
+    });
+    this.messages = new Counter({
+      name: 'campus_mqtt_messages_total',
+      help: 'MQTT messages published through the embedded broker',
+      labelNames: ['direction'],
+      registers: [opts.metrics],
+    });
+    const self = this;
+    new Gauge({
+      name: 'campus_mqtt_clients',
+      help: 'Connected MQTT clients',
+      registers: [opts.metrics],
+      collect() {
+        this.set(self.aedes && !self.aedes.closed ? self.aedes.connectedClients : 0);
+      },
+    });
+  }
+
+  get running(): boolean {
+    return this.server?.listening === true && !this.aedes.closed;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    this.aedes = await Aedes.createBroker({
+      drainTimeout: this.opts.drainTimeoutMs,
+      maxTopicLevels: this.opts.maxTopicLevels,
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          (identity) => {
+            this.identities.set(client, identity);
+            done(null, true);
+          },
+          (err: Error) => {
+            this.refused.inc({ reason: 'auth' });
+            log.warn({ clientId: client.id, username, reason: err.message }, 'mqtt login refused');
+            done(authError(err.message), false);
+          },
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        if (!client) return done(null); // published by the gateway itself
+        const who = this.identities.get(client) ?? { kind: 'anonymous' };
+        const verdict = mayPublish(who, packet.topic);
+        if (verdict.ok) {
+          this.messages.inc({ direction: 'in' });
+          return done(null);
+        }
+        this.refused.inc({ reason: 'publish' });
+        log.warn({ clientId: client.id, topic: packet.topic, reason: verdict.reason }, 'mqtt publish refused');
+        done(new Error(`publish to ${packet.topic} refused: ${verdict.reason}`));
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const who = this.identities.get(client) ?? { kind: 'anonymous' };
+        const verdict = maySubscribe(who, sub.topic);
+        if (verdict.ok) return done(null, sub);
+        this.refused.inc({ reason: 'subscribe' });
+        log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
+        done(null, null); // SUBACK failure for this filter; the client stays connected
+      },
+    });
+    this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+    this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
+    this.server = createServer((socket) => this.aedes.handle(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.opts.port, this.opts.host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** For MQTT over WebSocket: the HTTP server hands over upgraded streams. */
+  handle(stream: Duplex, req?: IncomingMessage): void {
+    this.aedes.handle(stream, req);
+  }
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
+    if (!username) {
+      if (this.opts.allowAnonymous) return { kind: 'anonymous' };
+      throw new Error('anonymous clients are not allowed');
+    }
+    const device = this.devices.get(username);
+    const serviceHash = this.services.get(username);
+    const hash = device?.secretHash ?? serviceHash;
+    if (!hash || !password) throw new Error(hash ? 'no password' : `unknown device ${username}`);
+    const key = `${username}\0${password.toString('utf8')}`;
+    if (this.verified.get(key) !== hash) {
+      if (!(await verifySecret(password.toString('utf8'), hash))) throw new Error('wrong password');
+      this.verified.set(key, hash);
+    }
+    void client;
+    return device ? { kind: 'device', id: device.id, grants: device.grants } : { kind: 'service', id: username };
+  }
+
+  publish(topic: string, payload: string | Buffer | object, opts: PublishOptions = {}): Promise<void> {
+    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
+    return new Promise((resolve, reject) => {
+      if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
+      this.messages.inc({ direction: 'gateway' });
+      this.aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
+      try {
+        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      } catch (err) {
+        this.opts.log.error({ err, topic: packet.topic }, 'mqtt handler failed');
+      }
+      cb();
+    };
+    return new Promise((resolve) => {
+      this.aedes.subscribe(filter, deliver, () =>
+        resolve(() => new Promise<void>((done) => (this.aedes.closed ? done() : this.aedes.unsubscribe(filter, deliver, done)))),
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.aedes && !this.aedes.closed ? this.aedes.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.server?.listening ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,31 @@
+import type { GatewayConfig } from '../../config/schema.js';
+import type { Grants } from './acl.js';
+
+export interface DeviceCredential {
+  id: string;
+  secretHash: string;
+  grants: Grants;
+}
+
+const subtree = (prefix: string): Grants => ({ publish: [prefix, `${prefix}/#`], subscribe: [prefix, `${prefix}/#`] });
+
+/** Devices that log in to the broker, each confined to its own topics (username = device id). */
+export function deviceCredentials(config: GatewayConfig): DeviceCredential[] {
+  const out: DeviceCredential[] = [];
+  for (const r of config.readers) {
+    if (r.driver.type === 'mqtt' && r.driver.secretHash) {
+      out.push({ id: r.id, secretHash: r.driver.secretHash, grants: subtree(`campus/readers/${r.id}`) });
+    }
+  }
+  for (const s of config.sensors.sensors) {
+    if (!s.secretHash) continue;
+    const grants =
+      s.source.type === 'zigbee2mqtt'
+        ? subtree(`zigbee2mqtt/${s.source.friendlyName}`)
+        : s.source.type === 'tasmota'
+          ? subtree(`tele/${s.source.device}`)
+          : subtree(`campus/sensors/${s.id}`);
+    out.push({ id: s.id, secretHash: s.secretHash, grants });
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { hashSecret, generateSecret } from '../auth/secrets.js';
+import { readSecret, reportAndExit } from './common.js';
+
+export function registerConfigCommands(program: Command): void {
+  program
+    .command('check-config')
+    .description('validate a config file; exits 2 with one line per problem')
+    .argument('<file>')
+    .action((file: string) => {
+      try {
+        const config = loadConfig({ file });
+        process.stdout.write(
+          `${file}: valid (school ${config.school.id}, ${config.readers.length} readers, ` +
+            `${config.sensors.sensors.length} sensors, ${config.cameras.cameras.length} cameras)\n`,
+        );
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  program
+    .command('hash-secret')
+    .description('make a device secret and the hash to put in the config (`secretHash`); --stdin hashes a secret you choose')
+    .option('--stdin', 'read the secret from standard input instead of generating one')
+    .action(async (opts: { stdin?: boolean }) => {
+      const secret = opts.stdin ? await readSecret('secret: ') : generateSecret();
+      if (secret.length < 8) reportAndExit(new Error('a secret needs at least 8 characters'));
+      const hash = await hashSecret(secret);
+      if (!opts.stdin) process.stdout.write(`secret:     ${secret}\n`);
+      process.stdout.write(`secretHash: ${hash}\n`);
+    });
+}

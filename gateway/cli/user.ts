@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { roleSchema, userMigrations, UserStore } from '../auth/users.js';
+import { systemClock } from '../core/clock.js';
+import { metaMigrations } from '../core/meta.js';
+import { openDatabase } from '../storage/db.js';
+import { commandConfig, configOption, readSecret, reportAndExit } from './common.js';
+
+export function registerUserCommands(program: Command): void {
+  const user = program.command('user').description('console and API users');
+  user
+    .command('add')
+    .description('create a user, or set a new password and role for an existing one (password from stdin or a prompt)')
+    .argument('<username>')
+    .requiredOption('-r, --role <role>', 'admin | security | viewer')
+    .addOption(configOption())
+    .action(async (username: string, opts: { role: string; config?: string }) => {
+      try {
+        const role = roleSchema.parse(opts.role);
+        const config = commandConfig(opts);
+        const password = await readSecret(`password for ${username}: `);
+        const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);
+        try {
+          await new UserStore(db, systemClock, 0).add(username, password, role);
+        } finally {
+          db.close();
+        }
+        process.stdout.write(`user ${username} (${role}) saved in ${config.dataDir}\n`);
+      } catch (err) {
+        if (err instanceof z.ZodError) reportAndExit(new Error(err.issues.map((i) => i.message).join('; ')));
+        reportAndExit(err);
+      }
+    });
+  user
+    .command('list')
+    .addOption(configOption())
+    .action((opts: { config?: string }) => {
+      const config = commandConfig(opts);
+      const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);
+      for (const u of new UserStore(db, systemClock, 0).list()) process.stdout.write(`${u.username}\t${u.role}\t${u.createdAt}\n`);
+      db.close();
+    });
+}

@@ -1,0 +1,202 @@
+/**
+ * The composition root: the one place that creates every component and hands each what it needs.
+ * It is also the only gateway file that knows about drivers/ and cloud-sync/; everything else
+ * depends inward on gateway/core.
+ */
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { GatewayConfig } from '../config/schema.js';
+import { alertMigrations, AlertService } from './alerts/alerts.js';
+import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
+import { EmbeddedBroker } from './broker/broker.js';
+import { deviceCredentials } from './broker/grants.js';
+import { EventBus } from './core/bus.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { GatewayContext, GatewayModule } from './core/context.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { getMeta, metaMigrations, setMeta } from './core/meta.js';
+import { packageInfo } from './core/version.js';
+import { createHttp, listen, type HealthReport } from './http/server.js';
+import { BatchWriter } from './storage/batch-writer.js';
+import { openDatabase, schemaVersion, type Migration } from './storage/db.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  demo?: boolean;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export interface RunningGateway {
+  ctx: GatewayContext;
+  httpPort: number;
+  mqttPort: number;
+  httpUrl: string;
+  mqttUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Why the gateway refuses to start, with what to do about it. */
+export class StartupError extends Error {
+  constructor(
+    readonly code: 'NO_USERS' | 'DEMO_PASSWORD' | 'PORT_IN_USE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** Each module's migrations; numbers are ranges per module (docs/storage.md). */
+function allMigrations(): Migration[] {
+  return [...metaMigrations, ...userMigrations, ...alertMigrations];
+}
+
+/** The capabilities, in start order. */
+function createModules(_ctx: GatewayContext): GatewayModule[] {
+  return [];
+}
+
+const DEMO_USERS = [
+  ['admin', 'admin'],
+  ['security', 'security'],
+  ['viewer', 'viewer'],
+] as const;
+
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const { config } = opts;
+  const demo = opts.demo ?? false;
+  const log = opts.log ?? createLogger(config.log);
+  const clock = opts.clock ?? systemClock;
+  const started = clock.now();
+  const { version } = packageInfo();
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const db = openDatabase(join(config.dataDir, 'gateway.db'), allMigrations(), { synchronous: config.storage.synchronous });
+  const batches = new Histogram({
+    name: 'campus_db_batch_size',
+    help: 'Rows per batched write transaction',
+    buckets: [1, 5, 20, 100, 500],
+    registers: [metrics],
+  });
+  const batchErrors = new Counter({ name: 'campus_db_batch_errors_total', help: 'Batches whose commit failed', registers: [metrics] });
+  const writer = new BatchWriter(db, {
+    maxSize: config.storage.batchMaxSize,
+    maxDelayMs: config.storage.batchMaxDelayMs,
+    onBatch: (size) => batches.observe(size),
+    onError: (err) => {
+      batchErrors.inc();
+      log.error({ err }, 'batched write failed');
+    },
+  });
+  const bus = new EventBus((kind, err) => log.error({ err, kind }, 'event handler failed'));
+  const broker = new EmbeddedBroker({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    allowAnonymous: demo,
+    devices: deviceCredentials(config),
+    services: config.mqtt.services,
+    drainTimeoutMs: config.mqtt.drainTimeoutMs,
+    maxTopicLevels: config.mqtt.maxTopicLevels,
+    log: log.child({ component: 'broker' }),
+    metrics,
+  });
+  const users = new UserStore(db, clock, config.http.sessionTtlH * 3_600_000);
+  const alerts = new AlertService(db, bus, clock, config.alerts.dedupCooldownS * 1000);
+  const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics };
+  const modules = createModules(ctx);
+
+  let server: Server | undefined;
+  const startedModules: GatewayModule[] = [];
+  const stop = async (): Promise<void> => {
+    for (const m of [...startedModules].reverse()) {
+      try {
+        await m.stop?.();
+      } catch (err) {
+        log.error({ err, module: m.name }, 'module failed to stop');
+      }
+    }
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    await broker.stop();
+    writer.close(); // commits whatever is still queued
+    db.close();
+  };
+
+  try {
+    if (demo && !getMeta(db, 'demo_seeded')) {
+      for (const [username, role] of DEMO_USERS) await users.add(username, DEMO_PASSWORD, role);
+      for (const m of modules) await m.seedDemo?.();
+      setMeta(db, 'demo_seeded', new Date(clock.now()).toISOString());
+      log.info('seeded the demo school');
+    }
+    if (!demo) await refuseUnsafeUsers(users);
+
+    await broker.start();
+    bus.onAny((kind, event) => {
+      broker.publish(`campus/events/${kind}`, event as object).catch(() => {});
+    });
+    for (const kind of ['alert.raised', 'alert.acknowledged', 'alert.resolved', 'alert.updated'] as const) {
+      bus.on(kind, (alert) => {
+        broker.publish(`campus/alerts/${alert.severity}`, { change: kind.slice(6), alert }, { qos: 1 }).catch(() => {});
+      });
+    }
+
+    const health = (): HealthReport => {
+      const components: HealthReport['components'] = {};
+      try {
+        db.prepare('SELECT 1').get();
+        components.db = { ok: true };
+      } catch (err) {
+        components.db = { ok: false, detail: String(err) };
+      }
+      components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening' };
+      for (const m of modules) if (m.health) components[m.name] = m.health();
+      return {
+        status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',
+        version,
+        schemaVersion: schemaVersion(db),
+        uptimeS: Math.round((clock.now() - started) / 1000),
+        components,
+      };
+    };
+    const http = await createHttp({ ctx, modules, broker, health });
+    server = http.server;
+    const httpPort = await listen(server, config.http.port, config.http.host);
+    for (const m of modules) {
+      await m.start?.();
+      startedModules.push(m);
+    }
+    const shownHost = (h: string): string => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h);
+    const httpUrl = config.http.publicUrl ?? `http://${shownHost(config.http.host)}:${httpPort}/`;
+    const mqttUrl = `mqtt://${shownHost(config.mqtt.host)}:${broker.port}`;
+    log.info({ httpPort, mqttPort: broker.port, httpUrl, mqttUrl, version, demo }, 'gateway started');
+    return { ctx, httpPort, mqttPort: broker.port, httpUrl, mqttUrl, stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartupError('PORT_IN_USE', `${(err as Error).message}: choose another port in config or with CAMPUS_HTTP_PORT / CAMPUS_MQTT_PORT`);
+    }
+    throw err;
+  }
+}
+
+async function refuseUnsafeUsers(users: UserStore): Promise<void> {
+  if (users.count() === 0) {
+    throw new StartupError(
+      'NO_USERS',
+      'no users yet: create an administrator first with `campus-gateway user add <name> --role admin` (same --config), then start again',
+    );
+  }
+  const weak = await users.usersWithDemoPassword();
+  if (weak.length > 0) {
+    throw new StartupError(
+      'DEMO_PASSWORD',
+      `user(s) ${weak.join(', ')} still have the demo password; set a new one with \`campus-gateway user add <name> --role <role>\``,
+    );
+  }
+}

@@ -1,0 +1,139 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { alertRoutes } from '../alerts/routes.js';
+import { loginRoute, sessionRoutes } from '../auth/routes.js';
+import type { GatewayContext, GatewayModule } from '../core/context.js';
+import { GatewayError } from '../core/errors.js';
+import type { EmbeddedBroker } from '../broker/broker.js';
+import { authenticate, guards } from './guards.js';
+import { eventStream } from './sse.js';
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  version: string;
+  schemaVersion: number;
+  uptimeS: number;
+  components: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface HttpDeps {
+  ctx: GatewayContext;
+  modules: GatewayModule[];
+  broker: EmbeddedBroker;
+  health: () => HealthReport;
+}
+
+function requestMetrics(registry: Registry): express.RequestHandler {
+  const requests = new Counter({
+    name: 'campus_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'campus_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+    registers: [registry],
+  });
+  return (req, res, next) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      // The matched route pattern, not the URL, so ids do not explode the label set.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route });
+    });
+    next();
+  };
+}
+
+export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server: Server }> {
+  const { ctx, modules, broker } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const server = createServer(app);
+
+  app.use(requestMetrics(ctx.metrics));
+  app.get('/healthz', (_req, res) => {
+    const h = deps.health();
+    res.status(h.status === 'ok' ? 200 : 503).json(h);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '2mb' }));
+  const limiter = rateLimit({
+    windowMs: ctx.config.http.loginRateLimit.windowS * 1000,
+    limit: ctx.config.http.loginRateLimit.max,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new GatewayError('rate_limited', 'too many login attempts; wait and try again')),
+  });
+  loginRoute(api, ctx.users, limiter);
+  api.use(authenticate(ctx.users));
+  sessionRoutes(api, ctx.users);
+  alertRoutes(api, guards, ctx.alerts);
+  api.get('/events/stream', eventStream(ctx.bus));
+  for (const m of modules) m.routes?.(api, guards);
+  app.use('/api/v1', api);
+
+  for (const m of modules) await m.mount?.(app, server);
+
+  app.use((_req, _res, next) => next(new GatewayError('not_found', 'no such route')));
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    let status = 500;
+    let code = 'internal';
+    let message = 'internal error';
+    if (err instanceof GatewayError) {
+      ({ status, code, message } = err);
+    } else if (isHttpError(err) && err.status < 500) {
+      // body-parser: malformed JSON, too large, wrong charset
+      status = err.status;
+      code = err.status === 413 ? 'payload_too_large' : 'bad_request';
+      message = err.type === 'entity.parse.failed' ? 'body: malformed JSON' : err.message;
+    } else {
+      ctx.log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    }
+    if (res.headersSent) return;
+    res.status(status).json({ error: { code, message } });
+  };
+  app.use(onError);
+
+  if (ctx.config.mqtt.websocket) {
+    const wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/mqtt') return; // other upgrades (Node-RED's editor) have their own listeners
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => ws.terminate());
+        broker.handle(stream, req);
+      });
+    });
+    server.on('close', () => wss.close());
+  }
+  return { app, server };
+}
+
+function isHttpError(err: unknown): err is { status: number; type?: string; message: string } {
+  return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number';
+}
+
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

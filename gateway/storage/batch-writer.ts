@@ -1,0 +1,107 @@
+import type { Database } from './db.js';
+
+/** One write: runs inside the batch's transaction. */
+export type WriteOp = (db: Database) => void;
+
+export interface BatchWriterStats {
+  batches: number;
+  ops: number;
+  failedOps: number;
+  pending: number;
+}
+
+export interface BatchWriterOptions {
+  maxSize: number;
+  /** How long the first queued op may wait for company before the batch commits. */
+  maxDelayMs: number;
+  onBatch?: (size: number, durationMs: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+interface Pending {
+  op: WriteOp;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The single writer for hot-path rows (taps, readings, camera events): many small writes become one
+ * transaction per batch. `write()` resolves only after the batch that holds it has committed, so a
+ * caller that awaits it before acknowledging a device or a user never acknowledges what a crash would lose.
+ *
+ * Each op runs under a savepoint: one bad row rejects its own promise and the rest of the batch commits.
+ */
+export class BatchWriter {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  readonly stats: BatchWriterStats = { batches: 0, ops: 0, failedOps: 0, pending: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly opts: BatchWriterOptions,
+  ) {}
+
+  write(op: WriteOp): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('batch writer is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      this.stats.pending = this.queue.length;
+      if (this.queue.length >= this.opts.maxSize) this.flush();
+      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.maxDelayMs);
+    });
+  }
+
+  /** Commits everything queued now, synchronously. */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxSize);
+      this.stats.pending = this.queue.length;
+      const started = performance.now();
+      const outcomes: (unknown | undefined)[] = new Array(batch.length);
+      try {
+        this.db.transaction(() => {
+          batch.forEach((p, i) => {
+            this.db.exec('SAVEPOINT op');
+            try {
+              p.op(this.db);
+              this.db.exec('RELEASE op');
+            } catch (err) {
+              this.db.exec('ROLLBACK TO op');
+              this.db.exec('RELEASE op');
+              outcomes[i] = err ?? new Error('write failed');
+            }
+          });
+        })();
+      } catch (err) {
+        // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
+        this.opts.onError?.(err);
+        for (const p of batch) p.reject(err);
+        this.stats.failedOps += batch.length;
+        continue;
+      }
+      this.stats.batches++;
+      batch.forEach((p, i) => {
+        const err = outcomes[i];
+        if (err === undefined) {
+          this.stats.ops++;
+          p.resolve();
+        } else {
+          this.stats.failedOps++;
+          p.reject(err);
+        }
+      });
+      this.opts.onBatch?.(batch.length, performance.now() - started);
+    }
+  }
+
+  /** Flushes what is queued and refuses further writes. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+}

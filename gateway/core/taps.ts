@@ -1,0 +1,22 @@
+/**
+ * A card presented to a reader, whatever the reader's kind (serial, network, RC522, simulated).
+ * Readers (drivers/rfid) put taps on the bus as `tap.received`; the access domain decides and
+ * announces `tap.decided`.
+ */
+export interface Tap {
+  readerId: string;
+  /** Canonical raw UID: upper-case hex, no separators. */
+  uid: string;
+  /** Epoch ms when the reader saw the card. */
+  at: number;
+  /** The terminal's own transaction number (POS terminals, network readers); makes retries idempotent. */
+  seq?: number;
+  /** Canteen POS: the amount to debit, integer fen. */
+  amount?: number;
+}
+
+declare module './bus.js' {
+  interface CampusEventMap {
+    'tap.received': Tap;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * What the access domain shares with attendance, wallet, cloud sync, Node-RED and the console.
+ * Tables (migration 10, owned by the people/cards module):
+ *   persons(id INTEGER PRIMARY KEY, external_id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+ *           role TEXT NOT NULL CHECK (role IN ('student','staff','visitor')), grade TEXT, class TEXT,
+ *           schedule_group TEXT NOT NULL DEFAULT 'default', created_at TEXT NOT NULL, updated_at TEXT NOT NULL)
+ *   cards(uid TEXT PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES persons(id),
+ *         status TEXT NOT NULL CHECK (status IN ('active','lost','blocked','expired')),
+ *         valid_from TEXT, valid_to TEXT, issued_at TEXT NOT NULL, updated_at TEXT NOT NULL)
+ */
+import type { Tap } from '../core/taps.js';
+
+export type PersonRole = 'student' | 'staff' | 'visitor';
+export type CardStatus = 'active' | 'lost' | 'blocked' | 'expired';
+export type AccessPointKind = 'gate' | 'door' | 'classroom' | 'canteen';
+
+export interface PersonRef {
+  id: number;
+  externalId: string;
+  name: string;
+  role: PersonRole;
+  grade: string | null;
+  class: string | null;
+  scheduleGroup: string;
+}
+
+/** Stable reason codes a reader shows and the city sees. */
+export type DecisionReason =
+  | 'ok'
+  | 'duplicate'
+  | 'unknown_card'
+  | 'card_lost'
+  | 'card_blocked'
+  | 'card_expired'
+  | 'card_not_yet_valid'
+  | 'outside_schedule'
+  | 'not_school_day'
+  | 'anti_passback'
+  | 'lockdown'
+  | 'insufficient_funds'
+  | 'over_limit'
+  | 'over_daily_limit'
+  | 'invalid_amount'
+  | 'unknown_reader';
+
+export interface TapDecision extends Tap {
+  tapId: string;
+  accessPointId: string;
+  accessPointKind: AccessPointKind;
+  direction?: 'in' | 'out';
+  gateId?: string;
+  granted: boolean;
+  reason: DecisionReason;
+  person: PersonRef | null;
+  /** Canteen taps: balance after the debit (or the unchanged balance when refused), integer fen. */
+  balance?: number;
+}
+
+/** The canteen wallet as the access domain calls it. A debit is idempotent on (readerId, seq). */
+export interface WalletPort {
+  debit(input: { personId: number; readerId: string; seq: number; amountFen: number; at: number; tapId: string }): Promise<
+    | { ok: true; balance: number; duplicate: boolean }
+    | { ok: false; reason: 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount'; balance: number }
+  >;
+}
+
+declare module '../core/bus.js' {
+  interface CampusEventMap {
+    'tap.decided': TapDecision;
+    'lockdown.changed': { active: boolean; by: string; at: number; reason?: string };
+  }
+}

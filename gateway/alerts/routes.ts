@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
@@ -20,12 +21,28 @@ const listQuery = z.object({
   before: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id').optional(),
 });
 
+/** Security staff report what they see (a stranger at the fence, a fight): a manual alert. */
+const raiseBody = z.object({
+  type: z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, 'lower-case letters, digits and "_"').default('manual'),
+  severity: severitySchema.default('warning'),
+  message: z.string().min(1).max(500),
+  accessPoint: z.string().max(64).optional(),
+  zone: z.string().max(64).optional(),
+});
+
 const noteBody = z.object({ note: z.string().max(1000).optional() });
 const idParams = z.object({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id') });
 
 export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): void {
   api.get('/alerts', (req, res) => {
     res.json(alerts.list(parse(listQuery, req.query, 'query')));
+  });
+  api.post('/alerts', guards.role('admin', 'security'), (req, res) => {
+    const body = parse(raiseBody, req.body);
+    const by = sessionOf(res).username;
+    // Each manual report is its own alert: the key includes a timestamp so two reports never fold together.
+    const alert = alerts.raise({ ...body, source: `user:${by}`, dedupKey: `manual:${randomUUID()}` });
+    res.status(201).json(alert);
   });
   api.get('/alerts/:id', (req, res) => {
     res.json(alerts.get(parse(idParams, req.params, 'params').id));

@@ -1,0 +1,140 @@
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../gateway/auth/secrets.js';
+import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const READER_SECRET = 'reader-secret-1';
+const SENSOR_SECRET = 'sensor-secret-1';
+
+/** Connects and resolves when the broker closes the connection (refused publish), or rejects on timeout. */
+function closedWithin(client: mqtt.MqttClient, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('still connected')), ms);
+    client.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+describe('embedded broker: credentials and ACLs (production mode)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      demo: false,
+      users: [{ username: 'boss', password: 'a-strong-password', role: 'admin' }],
+      config: {
+        readers: [{ id: 'gate-in-1', accessPoint: 'main-gate', driver: { type: 'mqtt', secretHash: await hashSecret(READER_SECRET) } }],
+        sensors: { sensors: [{ id: 'room-101', zone: 'classroom-101', secretHash: await hashSecret(SENSOR_SECRET) }] },
+      },
+    });
+  });
+  afterAll(() => gw.close());
+
+  it('lets a device in with its credentials and keeps others out', async () => {
+    await expect(gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET })).resolves.toBeTruthy();
+    await expect(gw.mqttClient({ username: 'gate-in-1', password: 'wrong' })).rejects.toThrow();
+    await expect(gw.mqttClient({ username: 'nobody', password: READER_SECRET })).rejects.toThrow();
+    await expect(gw.mqttClient({})).rejects.toThrow(); // anonymous only in demo mode
+  });
+
+  it('delivers a device publish inside its own subtree', async () => {
+    const reader = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
+    const seen = new Promise<Buffer>((resolve) => {
+      void gw.ctx.mqtt.subscribe('campus/readers/gate-in-1/tap', (_t, payload) => resolve(payload));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await reader.publishAsync('campus/readers/gate-in-1/tap', '0A1B2C3D', { qos: 1 });
+    expect((await seen).toString()).toBe('0A1B2C3D');
+  });
+
+  it('refuses a publish outside the subtree or onto a gateway topic, and keeps serving everyone else', async () => {
+    const sensor = await gw.mqttClient({ username: 'room-101', password: SENSOR_SECRET });
+    const rogue = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
+    const got: string[] = [];
+    await gw.ctx.mqtt.subscribe('campus/#', (topic) => got.push(topic));
+
+    const closed = closedWithin(rogue, 3000);
+    rogue.publish('campus/readers/other-reader/tap', 'FFFFFFFF');
+    await closed;
+
+    const rogue2 = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
+    const closed2 = closedWithin(rogue2, 3000);
+    rogue2.publish('campus/readers/gate-in-1/decision', '{"granted":true}');
+    await closed2;
+
+    const rogue3 = await gw.mqttClient({ username: 'room-101', password: SENSOR_SECRET });
+    const closed3 = closedWithin(rogue3, 3000);
+    rogue3.publish('campus/alerts/critical', '{}');
+    await closed3;
+
+    await sensor.publishAsync('campus/sensors/room-101', '{"temperature":22.5}', { qos: 1 });
+    expect(got).toContain('campus/sensors/room-101');
+    expect(got).not.toContain('campus/readers/other-reader/tap');
+    expect(got).not.toContain('campus/readers/gate-in-1/decision');
+    expect(got).not.toContain('campus/alerts/critical');
+    expect(sensor.connected).toBe(true);
+  });
+
+  it('refuses subscriptions outside the subtree with a SUBACK failure, without disconnecting', async () => {
+    const reader = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
+    await expect(reader.subscribeAsync('campus/readers/gate-in-1/decision')).resolves.toEqual([
+      expect.objectContaining({ qos: 0 }),
+    ]);
+    // mqtt.js rejects a SUBACK with failure code 0x80
+    await expect(reader.subscribeAsync('campus/readers/+/decision')).rejects.toThrow(/Subscribe error/);
+    await expect(reader.subscribeAsync('campus/#')).rejects.toThrow(/Subscribe error/);
+    expect(reader.connected).toBe(true);
+  });
+
+  it('gives a device the messages the gateway publishes to it', async () => {
+    const reader = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
+    await reader.subscribeAsync('campus/readers/gate-in-1/decision');
+    const msg = nextMessage(reader, 'campus/readers/gate-in-1/decision');
+    await gw.ctx.mqtt.publish('campus/readers/gate-in-1/decision', { granted: true, reason: 'ok' });
+    expect(JSON.parse((await msg).payload.toString())).toEqual({ granted: true, reason: 'ok' });
+  });
+
+  it('serves MQTT over WebSocket at /mqtt with the same rules', async () => {
+    const ws = await mqtt.connectAsync(`ws://127.0.0.1:${gw.httpPort}/mqtt`, {
+      username: 'room-101',
+      password: SENSOR_SECRET,
+      reconnectPeriod: 0,
+    });
+    const seen = new Promise<string>((resolve) => {
+      void gw.ctx.mqtt.subscribe('campus/sensors/room-101/ws', (_t, p) => resolve(p.toString()));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await ws.publishAsync('campus/sensors/room-101/ws', 'hello', { qos: 1 });
+    expect(await seen).toBe('hello');
+    await ws.endAsync();
+    await expect(
+      mqtt.connectAsync(`ws://127.0.0.1:${gw.httpPort}/mqtt`, { username: 'room-101', password: 'nope', reconnectPeriod: 0 }),
+    ).rejects.toThrow();
+  });
+
+  it('counts refusals in /metrics', async () => {
+    const text = await (await gw.api('/metrics')).text();
+    expect(text).toMatch(/campus_mqtt_refused_total\{reason="publish"\} [1-9]/);
+    expect(text).toMatch(/campus_mqtt_refused_total\{reason="auth"\} [1-9]/);
+  });
+});
+
+describe('embedded broker in demo mode', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ demo: true });
+  });
+  afterAll(() => gw.close());
+
+  it('lets anonymous clients publish device topics but never gateway topics', async () => {
+    const anon = await gw.mqttClient();
+    const got: string[] = [];
+    await gw.ctx.mqtt.subscribe('campus/sensors/#', (t) => got.push(t));
+    await anon.publishAsync('campus/sensors/demo-sensor-101', '{"co2":700}', { qos: 1 });
+    expect(got).toContain('campus/sensors/demo-sensor-101');
+    const closed = closedWithin(anon, 3000);
+    anon.publish('campus/events/alert.raised', '{}');
+    await closed;
+  });
+});

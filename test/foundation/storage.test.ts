@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BatchWriter } from '../../gateway/storage/batch-writer.js';
+import { openDatabase, schemaVersion, type Migration } from '../../gateway/storage/db.js';
+import { tempDir } from '../helpers/gateway.js';
+
+const m = (version: number, up: string): Migration => ({ version, name: `m${version}`, up });
+
+describe('storage', () => {
+  it('applies numbered migrations once, in order, in WAL mode', () => {
+    const file = join(tempDir(), 'gateway.db');
+    const first = openDatabase(file, [m(2, 'CREATE TABLE b (x)'), m(1, 'CREATE TABLE a (x)')]);
+    expect(first.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(schemaVersion(first)).toBe(2);
+    first.close();
+    // Reopening with one more applies only the new one (re-running 1 and 2 would fail: tables exist).
+    const again = openDatabase(file, [m(1, 'CREATE TABLE a (x)'), m(2, 'CREATE TABLE b (x)'), m(10, 'CREATE TABLE c (x)')]);
+    expect(schemaVersion(again)).toBe(10);
+    again.close();
+  });
+
+  it('refuses two migrations with one number', () => {
+    expect(() => openDatabase(':memory:', [m(3, 'SELECT 1'), m(3, 'SELECT 2')])).toThrow(/share version 3/);
+  });
+
+  it('rolls back a failed migration entirely', () => {
+    const file = join(tempDir(), 'gateway.db');
+    expect(() => openDatabase(file, [m(1, 'CREATE TABLE a (x); CREATE TABLE a (y)')])).toThrow();
+    const db = openDatabase(file, [m(1, 'CREATE TABLE a (x)')]);
+    expect(schemaVersion(db)).toBe(1);
+    db.close();
+  });
+
+  it('commits a batch in one transaction, and a bad row fails alone', async () => {
+    const db = openDatabase(join(tempDir(), 'gateway.db'), [m(1, 'CREATE TABLE t (n INTEGER NOT NULL)')]);
+    const writer = new BatchWriter(db, { maxSize: 100, maxDelayMs: 5 });
+    const results = await Promise.allSettled([
+      writer.write((d) => void d.prepare('INSERT INTO t VALUES (1)').run()),
+      writer.write((d) => void d.prepare('INSERT INTO t VALUES (NULL)').run()),
+      writer.write((d) => void d.prepare('INSERT INTO t VALUES (3)').run()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(db.prepare('SELECT n FROM t ORDER BY n').all()).toEqual([{ n: 1 }, { n: 3 }]);
+    expect(writer.stats).toMatchObject({ batches: 1, ops: 2, failedOps: 1 });
+    writer.close();
+    await expect(writer.write(() => {})).rejects.toThrow(/closed/);
+    db.close();
+  });
+});

@@ -1,4 +1,4 @@
-import { topicMatches } from '../core/mqtt-port.js';
+import { levelsMatch } from '../core/mqtt-port.js';
 
 /** Topics only the gateway itself writes: decisions, commands, alerts, mirrored events, the city link. */
 export const GATEWAY_ONLY_TOPICS = [
@@ -24,8 +24,11 @@ export type Identity =
   | { kind: 'service'; id: string }
   | { kind: 'anonymous' };
 
+const gatewayOnlyLevels = GATEWAY_ONLY_TOPICS.map((f) => f.split('/'));
+
 export function isGatewayOnly(topic: string): boolean {
-  return GATEWAY_ONLY_TOPICS.some((f) => topicMatches(f, topic));
+  const levels = topic.split('/');
+  return gatewayOnlyLevels.some((f) => levelsMatch(f, levels));
 }
 
 /** Whether a granted filter covers every topic a requested subscription filter could match. */
@@ -51,7 +54,8 @@ export function mayPublish(who: Identity, topic: string): Verdict {
   if (topic.startsWith('$')) return { ok: false, reason: 'system topic' };
   if (isGatewayOnly(topic)) return { ok: false, reason: 'gateway-only topic' };
   if (who.kind === 'anonymous') return { ok: true };
-  return who.grants.publish.some((f) => topicMatches(f, topic)) ? { ok: true } : { ok: false, reason: 'outside own subtree' };
+  const levels = topic.split('/');
+  return who.grants.publish.some((f) => levelsMatch(f.split('/'), levels)) ? { ok: true } : { ok: false, reason: 'outside own subtree' };
 }
 
 export function maySubscribe(who: Identity, filter: string): Verdict {

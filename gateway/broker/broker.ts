@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { MessageHandler, MqttPort, PublishOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
-import { mayPublish, maySubscribe, type Identity } from './acl.js';
+import { mayPublish, maySubscribe, type Identity, type Verdict } from './acl.js';
 import type { DeviceCredential } from './grants.js';
 
 export interface BrokerOptions {
@@ -33,12 +33,19 @@ export class EmbeddedBroker implements MqttPort {
   private aedes!: Aedes;
   private server: Server | undefined;
   private readonly identities = new WeakMap<Client, Identity>();
+  /**
+   * Publish verdicts per client and topic: a device publishes to the same few topics all day, so the
+   * ACL is evaluated once per topic rather than once per message. Bounded so a client cycling through
+   * topics cannot grow it without limit.
+   */
+  private readonly verdicts = new WeakMap<Client, Map<string, Verdict>>();
   /** Successful logins by `user\0secret`: reconnect storms must not cost an scrypt each. */
   private readonly verified = new Map<string, string>();
   private readonly devices: Map<string, DeviceCredential>;
   private readonly services: Map<string, string>;
   private readonly refused: Counter<'reason'>;
-  private readonly messages: Counter<'direction'>;
+  private readonly messagesIn: Counter.Internal;
+  private readonly messagesOut: Counter.Internal;
   port = 0;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -50,12 +57,14 @@ export class EmbeddedBroker implements MqttPort {
       labelNames: ['reason'],
       registers: [opts.metrics],
     });
-    this.messages = new Counter({
+    const messages = new Counter({
       name: 'campus_mqtt_messages_total',
-      help: 'MQTT messages published through the embedded broker',
+      help: 'MQTT messages published through the embedded broker, by clients (in) or by the gateway',
       labelNames: ['direction'],
       registers: [opts.metrics],
     });
+    this.messagesIn = messages.labels('in');
+    this.messagesOut = messages.labels('gateway');
     const self = this;
     new Gauge({
       name: 'campus_mqtt_clients',
@@ -91,10 +100,9 @@ export class EmbeddedBroker implements MqttPort {
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null); // published by the gateway itself
-        const who = this.identities.get(client) ?? { kind: 'anonymous' };
-        const verdict = mayPublish(who, packet.topic);
+        const verdict = this.publishVerdict(client, packet.topic);
         if (verdict.ok) {
-          this.messages.inc({ direction: 'in' });
+          this.messagesIn.inc();
           return done(null);
         }
         this.refused.inc({ reason: 'publish' });
@@ -121,6 +129,18 @@ export class EmbeddedBroker implements MqttPort {
       });
     });
     this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  private publishVerdict(client: Client, topic: string): Verdict {
+    let cache = this.verdicts.get(client);
+    if (!cache) this.verdicts.set(client, (cache = new Map()));
+    let verdict = cache.get(topic);
+    if (!verdict) {
+      verdict = mayPublish(this.identities.get(client) ?? { kind: 'anonymous' }, topic);
+      if (cache.size >= 256) cache.clear();
+      cache.set(topic, verdict);
+    }
+    return verdict;
   }
 
   /** For MQTT over WebSocket: the HTTP server hands over upgraded streams. */
@@ -151,7 +171,7 @@ export class EmbeddedBroker implements MqttPort {
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
     return new Promise((resolve, reject) => {
       if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
-      this.messages.inc({ direction: 'gateway' });
+      this.messagesOut.inc();
       this.aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
     });
   }

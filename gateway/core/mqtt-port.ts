@@ -17,8 +17,11 @@ export interface MqttPort {
 
 /** MQTT topic-filter matching (`+` one level, `#` the rest). */
 export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
+  return levelsMatch(filter.split('/'), topic.split('/'));
+}
+
+/** The same on pre-split levels, for hot paths that test one topic against many filters. */
+export function levelsMatch(f: readonly string[], t: readonly string[]): boolean {
   for (let i = 0; i < f.length; i++) {
     const part = f[i];
     if (part === '#') return true;

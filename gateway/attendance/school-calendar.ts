@@ -1,0 +1,86 @@
+/**
+ * School days and local times. Attendance and the wallet's daily cap count days in the school's own
+ * time zone (config.school.timezone), never the gateway host's: a Raspberry Pi left on UTC must still
+ * close the canteen day at local midnight.
+ */
+import type { AccessConfig } from '../../config/access.js';
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export interface LocalTime {
+  /** YYYY-MM-DD */
+  date: string;
+  /** HH:MM:SS */
+  time: string;
+  /** Seconds since local midnight. */
+  secondOfDay: number;
+}
+
+export function localTime(epochMs: number, timeZone: string): LocalTime {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+  const { year, month, day, hour, minute, second } = parts as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string>;
+  return {
+    date: `${year}-${month}-${day}`,
+    time: `${hour}:${minute}:${second}`,
+    secondOfDay: Number(hour) * 3600 + Number(minute) * 60 + Number(second),
+  };
+}
+
+export function localDate(epochMs: number, timeZone: string): string {
+  return localTime(epochMs, timeZone).date;
+}
+
+/** "HH:MM" → seconds since midnight. */
+export function secondsOf(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  return (h ?? 0) * 3600 + (m ?? 0) * 60;
+}
+
+/** ISO weekday 1 (Monday) … 7 (Sunday) of a calendar date, independent of any time zone. */
+export function isoWeekday(date: string): number {
+  const d = new Date(`${date}T00:00:00Z`).getUTCDay();
+  return d === 0 ? 7 : d;
+}
+
+export type DayKind = 'school_day' | 'weekend' | 'holiday' | 'out_of_term' | 'make_up_day';
+
+/**
+ * Whether lessons take place on a date, with the same precedence as the access rules
+ * (gateway/access/school-time.ts) so a gate and the register never disagree: outside every configured
+ * term nothing counts; a make-up day (调休) is a school day even on a weekend; then holidays; then Monday to Friday.
+ */
+export function dayKind(date: string, calendar: AccessConfig['calendar']): DayKind {
+  if (calendar.terms.length > 0 && !calendar.terms.some((t) => t.from <= date && date <= t.to)) return 'out_of_term';
+  if (calendar.makeUpDays.includes(date)) return 'make_up_day';
+  if (calendar.holidays.includes(date)) return 'holiday';
+  return isoWeekday(date) <= 5 ? 'school_day' : 'weekend';
+}
+
+export function isSchoolDay(date: string, calendar: AccessConfig['calendar']): boolean {
+  const k = dayKind(date, calendar);
+  return k === 'school_day' || k === 'make_up_day';
+}
+
+/** The arrival cut-off of a schedule group: its own, else the `default` group's, else 08:00. */
+export function arrivalCutoff(group: string, groups: AccessConfig['scheduleGroups']): string {
+  return groups.find((g) => g.id === group)?.arrivalCutoff ?? groups.find((g) => g.id === 'default')?.arrivalCutoff ?? '08:00';
+}

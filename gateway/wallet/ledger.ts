@@ -1,0 +1,567 @@
+/**
+ * The canteen wallet: an append-only ledger of integer-fen entries per person. Every change of a balance is
+ * an entry (top-up, debit, refund, correction) with its reason and actor, written in one transaction with
+ * the cached balance; `check()` proves the cache equals the ledger.
+ *
+ * Debits come from POS terminals through the access domain (`WalletPort`). A terminal numbers its
+ * transactions, so (reader, seq) identifies one: the first outcome for it, applied or refused, is stored
+ * under a primary key and every retry gets that same outcome back, never a second debit.
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { WalletPort } from '../access/contract.js';
+import type { AlertService } from '../alerts/alerts.js';
+import type { Clock } from '../core/clock.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Database } from '../storage/db.js';
+import { localDate, localTime } from '../attendance/school-calendar.js';
+
+export type DebitInput = Parameters<WalletPort['debit']>[0];
+export type DebitOutcome = Awaited<ReturnType<WalletPort['debit']>>;
+export type DebitRefusal = Extract<DebitOutcome, { ok: false }>['reason'];
+export type EntryKind = 'topup' | 'debit' | 'refund' | 'correction';
+
+export interface WalletPerson {
+  id: number;
+  externalId: string;
+  name: string;
+  grade: string | null;
+  class: string | null;
+}
+
+export interface LedgerEntry {
+  id: number;
+  kind: EntryKind;
+  /** Signed integer fen: positive credits the person, negative debits. */
+  amountFen: number;
+  reason: string | null;
+  actor: string;
+  readerId: string | null;
+  terminalSeq: number | null;
+  tapId: string | null;
+  refundOf: number | null;
+  localDate: string;
+  occurredAt: string;
+  createdAt: string;
+}
+
+export interface WalletLimits {
+  perTransactionCapFen: number;
+  dailyCapFen: number;
+}
+
+export interface WalletDeps {
+  db: Database;
+  clock: Clock;
+  timezone: string;
+  limits: WalletLimits;
+  log: Logger;
+  metrics: Registry;
+  alerts?: AlertService;
+}
+
+interface EntryRow {
+  id: number;
+  person_id: number;
+  kind: EntryKind;
+  amount_fen: number;
+  reason: string | null;
+  actor: string;
+  reader_id: string | null;
+  terminal_seq: number | null;
+  tap_id: string | null;
+  refund_of: number | null;
+  local_date: string;
+  occurred_at: number;
+  created_at: string;
+}
+
+interface TxnRow {
+  reader_id: string;
+  seq: number;
+  person_id: number;
+  amount_fen: number;
+  outcome: 'applied' | DebitRefusal;
+  entry_id: number | null;
+  balance_fen: number;
+}
+
+const fromEntryRow = (r: EntryRow): LedgerEntry => ({
+  id: r.id,
+  kind: r.kind,
+  amountFen: r.amount_fen,
+  reason: r.reason,
+  actor: r.actor,
+  readerId: r.reader_id,
+  terminalSeq: r.terminal_seq,
+  tapId: r.tap_id,
+  refundOf: r.refund_of,
+  localDate: r.local_date,
+  occurredAt: new Date(r.occurred_at).toISOString(),
+  createdAt: r.created_at,
+});
+
+export interface CheckReport {
+  ok: boolean;
+  checkedAt: string;
+  persons: number;
+  entries: number;
+  ledgerTotalFen: number;
+  /** Persons whose cached balance differs from the sum of their entries (or whose sum is negative). */
+  mismatches: { personId: number; externalId: string | null; cachedFen: number; ledgerFen: number }[];
+  /** Terminal transactions recorded as applied whose ledger entry is missing or differs, and debits without one. */
+  terminalMismatches: { readerId: string; seq: number; problem: string }[];
+}
+
+export interface TerminalReconciliation {
+  readerId: string;
+  /** Debits applied, from the terminal transaction log. */
+  count: number;
+  sumFen: number;
+  /** The same figures from the ledger; they must match. */
+  ledgerCount: number;
+  ledgerSumFen: number;
+  refused: Partial<Record<DebitRefusal, number>>;
+  /** Retries of an already-answered (reader, seq): logged, never applied. */
+  duplicates: number;
+  /** Retries that carried a different person or amount than the original: flagged for review. */
+  conflicts: number;
+  matches: boolean;
+}
+
+export interface Reconciliation {
+  date: string;
+  ok: boolean;
+  terminals: TerminalReconciliation[];
+  totals: Record<EntryKind, { count: number; sumFen: number }>;
+}
+
+export interface SalesSummary {
+  date: string;
+  count: number;
+  grossFen: number;
+  refundsFen: number;
+  netFen: number;
+  buyers: number;
+  byTerminal: { readerId: string; count: number; sumFen: number }[];
+  byHour: { hour: number; count: number; sumFen: number }[];
+}
+
+export class Wallet implements WalletPort {
+  private readonly db: Database;
+  private readonly debits: Counter<'outcome'>;
+  private readonly duplicates: Counter<'conflict'>;
+  private readonly log: Logger;
+  private lastCheck: CheckReport | undefined;
+
+  constructor(private readonly deps: WalletDeps) {
+    this.db = deps.db;
+    this.log = deps.log;
+    this.debits = new Counter({
+      name: 'campus_wallet_debits_total',
+      help: 'Canteen debits by outcome (applied or the refusal reason); retries are counted apart',
+      labelNames: ['outcome'],
+      registers: [deps.metrics],
+    });
+    this.duplicates = new Counter({
+      name: 'campus_wallet_duplicate_debits_total',
+      help: 'Debits repeated with a (reader, seq) already answered; conflict=true when the retry differs from the original',
+      labelNames: ['conflict'],
+      registers: [deps.metrics],
+    });
+  }
+
+  /**
+   * WalletPort. The transaction has committed (and, with storage.synchronous=full, reached the disk) when
+   * the promise resolves, so the access domain may tell the terminal "paid".
+   */
+  debit(input: DebitInput): Promise<DebitOutcome> {
+    try {
+      return Promise.resolve(this.debitSync(input));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  debitSync(input: DebitInput): DebitOutcome {
+    if (!Number.isSafeInteger(input.seq) || input.seq < 0) {
+      throw new GatewayError('bad_request', `terminal seq must be a non-negative integer, got ${String(input.seq)}`);
+    }
+    const at = Number.isFinite(input.at) ? input.at : this.deps.clock.now();
+    const date = localDate(at, this.deps.timezone);
+    const now = new Date(this.deps.clock.now()).toISOString();
+    const result = this.db
+      .transaction((): { outcome: DebitOutcome; duplicate: boolean; conflict: boolean } => {
+        const prior = this.db
+          .prepare('SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?')
+          .get(input.readerId, input.seq) as TxnRow | undefined;
+        if (prior) {
+          const conflict = prior.person_id !== input.personId || prior.amount_fen !== input.amountFen;
+          this.db
+            .prepare(
+              `UPDATE wallet_terminal_txns SET duplicates = duplicates + 1, conflicts = conflicts + ?, last_duplicate_at = ?
+               WHERE reader_id = ? AND seq = ?`,
+            )
+            .run(conflict ? 1 : 0, now, input.readerId, input.seq);
+          const outcome: DebitOutcome =
+            prior.outcome === 'applied'
+              ? { ok: true, balance: prior.balance_fen, duplicate: true }
+              : { ok: false, reason: prior.outcome, balance: prior.balance_fen };
+          return { outcome, duplicate: true, conflict };
+        }
+
+        const balance = this.balanceOf(input.personId);
+        const refusal = this.refusalFor(input, date);
+        const record = this.db.prepare(
+          `INSERT INTO wallet_terminal_txns (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        // An amount that is not a finite number is kept as 0 so the refusal itself can still be remembered.
+        const amountKept = Number.isFinite(input.amountFen) ? input.amountFen : 0;
+        if (refusal) {
+          record.run(input.readerId, input.seq, input.personId, amountKept, refusal, null, balance, input.tapId, date, now);
+          return { outcome: { ok: false, reason: refusal, balance }, duplicate: false, conflict: false };
+        }
+        const entry = this.insertEntry({
+          personId: input.personId,
+          kind: 'debit',
+          amountFen: -input.amountFen,
+          reason: 'canteen',
+          actor: `reader:${input.readerId}`,
+          readerId: input.readerId,
+          terminalSeq: input.seq,
+          tapId: input.tapId,
+          refundOf: null,
+          occurredAt: at,
+        });
+        record.run(input.readerId, input.seq, input.personId, input.amountFen, 'applied', entry.id, entry.balance, input.tapId, date, now);
+        return { outcome: { ok: true, balance: entry.balance, duplicate: false }, duplicate: false, conflict: false };
+      })
+      .immediate();
+
+    const { outcome } = result;
+    if (result.duplicate) {
+      this.duplicates.inc({ conflict: String(result.conflict) });
+      const fields = { readerId: input.readerId, seq: input.seq, personId: input.personId, amountFen: input.amountFen, tapId: input.tapId };
+      if (result.conflict) {
+        this.log.warn(fields, 'wallet: a retried terminal transaction differs from the original; original outcome returned');
+        this.deps.alerts?.raise({
+          type: 'wallet_seq_conflict',
+          severity: 'warning',
+          source: `reader:${input.readerId}`,
+          message: `Terminal ${input.readerId} sent transaction ${input.seq} again with a different card or amount`,
+          data: fields,
+        });
+      } else {
+        this.log.info(fields, 'wallet: duplicate terminal transaction, not applied again');
+      }
+    } else {
+      this.debits.inc({ outcome: outcome.ok ? 'applied' : outcome.reason });
+    }
+    return outcome;
+  }
+
+  private refusalFor(input: DebitInput, date: string): DebitRefusal | null {
+    const amount = input.amountFen;
+    if (!Number.isSafeInteger(amount) || amount <= 0) return 'invalid_amount';
+    if (amount > this.deps.limits.perTransactionCapFen) return 'over_limit';
+    const spent = (
+      this.db
+        .prepare(`SELECT COALESCE(-SUM(amount_fen), 0) AS spent FROM wallet_entries WHERE person_id = ? AND local_date = ? AND kind = 'debit'`)
+        .get(input.personId, date) as { spent: number }
+    ).spent;
+    if (spent + amount > this.deps.limits.dailyCapFen) return 'over_daily_limit';
+    if (this.balanceOf(input.personId) < amount) return 'insufficient_funds';
+    return null;
+  }
+
+  /** Appends an entry and moves the cached balance; must run inside a transaction. */
+  private insertEntry(e: {
+    personId: number;
+    kind: EntryKind;
+    amountFen: number;
+    reason: string | null;
+    actor: string;
+    readerId: string | null;
+    terminalSeq: number | null;
+    tapId: string | null;
+    refundOf: number | null;
+    occurredAt: number;
+  }): { id: number; balance: number } {
+    const balance = this.balanceOf(e.personId) + e.amountFen;
+    if (balance < 0) {
+      throw new GatewayError('insufficient_funds', `the balance would become negative (${balance} fen)`, 409);
+    }
+    const now = new Date(this.deps.clock.now()).toISOString();
+    const info = this.db
+      .prepare(
+        `INSERT INTO wallet_entries (person_id, amount_fen, kind, reason, actor, reader_id, terminal_seq, tap_id, refund_of,
+           local_date, occurred_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(e.personId, e.amountFen, e.kind, e.reason, e.actor, e.readerId, e.terminalSeq, e.tapId, e.refundOf,
+        localDate(e.occurredAt, this.deps.timezone), e.occurredAt, now);
+    this.db
+      .prepare(
+        `INSERT INTO wallet_accounts (person_id, balance_fen, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(person_id) DO UPDATE SET balance_fen = excluded.balance_fen, updated_at = excluded.updated_at`,
+      )
+      .run(e.personId, balance, now);
+    return { id: Number(info.lastInsertRowid), balance };
+  }
+
+  balanceOf(personId: number): number {
+    const row = this.db.prepare('SELECT balance_fen FROM wallet_accounts WHERE person_id = ?').get(personId) as
+      | { balance_fen: number }
+      | undefined;
+    return row?.balance_fen ?? 0;
+  }
+
+  findPerson(externalId: string): WalletPerson | undefined {
+    const row = this.db.prepare('SELECT id, external_id, name, grade, class FROM persons WHERE external_id = ?').get(externalId) as
+      | { id: number; external_id: string; name: string; grade: string | null; class: string | null }
+      | undefined;
+    return row && { id: row.id, externalId: row.external_id, name: row.name, grade: row.grade, class: row.class };
+  }
+
+  person(externalId: string): WalletPerson {
+    const p = this.findPerson(externalId);
+    if (!p) throw notFound(`person ${externalId}`);
+    return p;
+  }
+
+  /** Admin credit. */
+  topUp(externalId: string, amountFen: number, reason: string, actor: string): { entry: LedgerEntry; balanceFen: number } {
+    positiveFen(amountFen);
+    return this.post(this.person(externalId).id, { kind: 'topup', amountFen, reason, actor, refundOf: null });
+  }
+
+  /**
+   * Money given back. With `entryId` it refers to one debit of this person and, together with earlier
+   * refunds of it, may not exceed what that debit took.
+   */
+  refund(
+    externalId: string,
+    amountFen: number,
+    reason: string,
+    actor: string,
+    entryId?: number,
+  ): { entry: LedgerEntry; balanceFen: number } {
+    positiveFen(amountFen);
+    const person = this.person(externalId);
+    return this.db
+      .transaction(() => {
+        if (entryId !== undefined) {
+          const debit = this.db.prepare('SELECT * FROM wallet_entries WHERE id = ?').get(entryId) as EntryRow | undefined;
+          if (!debit || debit.person_id !== person.id) throw notFound(`entry ${entryId} of ${externalId}`);
+          if (debit.kind !== 'debit') throw new GatewayError('conflict', `entry ${entryId} is a ${debit.kind}, not a debit`);
+          const refunded = (
+            this.db.prepare(`SELECT COALESCE(SUM(amount_fen), 0) AS s FROM wallet_entries WHERE refund_of = ? AND kind = 'refund'`).get(entryId) as {
+              s: number;
+            }
+          ).s;
+          if (refunded + amountFen > -debit.amount_fen) {
+            throw new GatewayError(
+              'conflict',
+              `entry ${entryId} debited ${-debit.amount_fen} fen and ${refunded} fen were already refunded; ${amountFen} more is too much`,
+            );
+          }
+        }
+        return this.post(person.id, { kind: 'refund', amountFen, reason, actor, refundOf: entryId ?? null });
+      })
+      .immediate();
+  }
+
+  /** Admin adjustment either way (a till error, a migration from the old system); never below zero. */
+  correct(externalId: string, amountFen: number, reason: string, actor: string): { entry: LedgerEntry; balanceFen: number } {
+    if (!Number.isSafeInteger(amountFen) || amountFen === 0) throw new GatewayError('bad_request', 'amountFen must be a non-zero integer');
+    return this.post(this.person(externalId).id, { kind: 'correction', amountFen, reason, actor, refundOf: null });
+  }
+
+  private post(
+    personId: number,
+    e: { kind: EntryKind; amountFen: number; reason: string; actor: string; refundOf: number | null },
+  ): { entry: LedgerEntry; balanceFen: number } {
+    return this.db
+      .transaction(() => {
+        const { id, balance } = this.insertEntry({
+          personId,
+          ...e,
+          readerId: null,
+          terminalSeq: null,
+          tapId: null,
+          occurredAt: this.deps.clock.now(),
+        });
+        this.log.info({ personId, kind: e.kind, amountFen: e.amountFen, actor: e.actor, entryId: id }, 'wallet entry');
+        return { entry: this.entry(id), balanceFen: balance };
+      })
+      .immediate();
+  }
+
+  entry(id: number): LedgerEntry {
+    const row = this.db.prepare('SELECT * FROM wallet_entries WHERE id = ?').get(id) as EntryRow | undefined;
+    if (!row) throw notFound(`entry ${id}`);
+    return fromEntryRow(row);
+  }
+
+  /** Newest first; `before` is the last id of the previous page. */
+  history(personId: number, q: { limit: number; before?: number | undefined }): { items: LedgerEntry[]; nextBefore: number | null } {
+    const rows = this.db
+      .prepare(`SELECT * FROM wallet_entries WHERE person_id = ? AND id < ? ORDER BY id DESC LIMIT ?`)
+      .all(personId, q.before ?? Number.MAX_SAFE_INTEGER, q.limit + 1) as EntryRow[];
+    const items = rows.slice(0, q.limit).map(fromEntryRow);
+    return { items, nextBefore: rows.length > q.limit ? items[items.length - 1]!.id : null };
+  }
+
+  /** Proves every cached balance equals the sum of its entries and that every applied terminal transaction is in the ledger. */
+  check(): CheckReport {
+    const report = this.db
+      .transaction((): CheckReport => {
+        const mismatches = (
+          this.db
+            .prepare(
+              `SELECT t.person_id AS personId, p.external_id AS externalId, SUM(t.cached) AS cachedFen, SUM(t.ledger) AS ledgerFen
+               FROM (SELECT person_id, amount_fen AS ledger, 0 AS cached FROM wallet_entries
+                     UNION ALL SELECT person_id, 0, balance_fen FROM wallet_accounts) t
+               LEFT JOIN persons p ON p.id = t.person_id
+               GROUP BY t.person_id HAVING SUM(t.ledger) <> SUM(t.cached) OR SUM(t.ledger) < 0`,
+            )
+            .all() as CheckReport['mismatches']
+        );
+        const terminalMismatches = this.db
+          .prepare(
+            `SELECT x.reader_id AS readerId, x.seq, 'applied transaction has no matching ledger entry' AS problem
+               FROM wallet_terminal_txns x LEFT JOIN wallet_entries e ON e.id = x.entry_id
+               WHERE x.outcome = 'applied' AND (e.id IS NULL OR e.amount_fen <> -x.amount_fen OR e.reader_id <> x.reader_id OR e.terminal_seq <> x.seq)
+             UNION ALL
+             SELECT e.reader_id, e.terminal_seq, 'debit entry has no applied terminal transaction'
+               FROM wallet_entries e LEFT JOIN wallet_terminal_txns x ON x.reader_id = e.reader_id AND x.seq = e.terminal_seq
+               WHERE e.kind = 'debit' AND (x.reader_id IS NULL OR x.outcome <> 'applied' OR x.entry_id <> e.id)`,
+          )
+          .all() as CheckReport['terminalMismatches'];
+        const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS s FROM wallet_entries').get() as {
+          n: number;
+          s: number;
+        };
+        const persons = (this.db.prepare('SELECT COUNT(*) AS n FROM wallet_accounts').get() as { n: number }).n;
+        return {
+          ok: mismatches.length === 0 && terminalMismatches.length === 0,
+          checkedAt: new Date(this.deps.clock.now()).toISOString(),
+          persons,
+          entries: totals.n,
+          ledgerTotalFen: totals.s,
+          mismatches,
+          terminalMismatches,
+        };
+      })
+      .deferred();
+    this.lastCheck = report;
+    return report;
+  }
+
+  get lastCheckReport(): CheckReport | undefined {
+    return this.lastCheck;
+  }
+
+  /** End of day per terminal: what the terminal log says was taken, beside what the ledger holds. Never adjusts anything. */
+  reconciliation(date: string): Reconciliation {
+    const txns = this.db
+      .prepare(
+        `SELECT reader_id AS readerId, outcome, COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS s,
+                SUM(duplicates) AS dups, SUM(conflicts) AS conflicts
+         FROM wallet_terminal_txns WHERE local_date = ? GROUP BY reader_id, outcome`,
+      )
+      .all(date) as { readerId: string; outcome: TxnRow['outcome']; n: number; s: number; dups: number; conflicts: number }[];
+    const ledger = this.db
+      .prepare(
+        `SELECT reader_id AS readerId, COUNT(*) AS n, COALESCE(-SUM(amount_fen), 0) AS s FROM wallet_entries
+         WHERE local_date = ? AND kind = 'debit' GROUP BY reader_id`,
+      )
+      .all(date) as { readerId: string; n: number; s: number }[];
+    const byReader = new Map<string, TerminalReconciliation>();
+    const get = (readerId: string): TerminalReconciliation => {
+      let t = byReader.get(readerId);
+      if (!t) {
+        t = { readerId, count: 0, sumFen: 0, ledgerCount: 0, ledgerSumFen: 0, refused: {}, duplicates: 0, conflicts: 0, matches: true };
+        byReader.set(readerId, t);
+      }
+      return t;
+    };
+    for (const r of txns) {
+      const t = get(r.readerId);
+      t.duplicates += r.dups;
+      t.conflicts += r.conflicts;
+      if (r.outcome === 'applied') {
+        t.count += r.n;
+        t.sumFen += r.s;
+      } else {
+        t.refused[r.outcome] = (t.refused[r.outcome] ?? 0) + r.n;
+      }
+    }
+    for (const r of ledger) {
+      const t = get(r.readerId);
+      t.ledgerCount = r.n;
+      t.ledgerSumFen = r.s;
+    }
+    const terminals = [...byReader.values()].sort((a, b) => a.readerId.localeCompare(b.readerId));
+    for (const t of terminals) t.matches = t.count === t.ledgerCount && t.sumFen === t.ledgerSumFen && t.conflicts === 0;
+    const totals: Reconciliation['totals'] = {
+      topup: { count: 0, sumFen: 0 },
+      debit: { count: 0, sumFen: 0 },
+      refund: { count: 0, sumFen: 0 },
+      correction: { count: 0, sumFen: 0 },
+    };
+    const kinds = this.db
+      .prepare('SELECT kind, COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS s FROM wallet_entries WHERE local_date = ? GROUP BY kind')
+      .all(date) as { kind: EntryKind; n: number; s: number }[];
+    for (const k of kinds) totals[k.kind] = { count: k.n, sumFen: k.s };
+    return { date, ok: terminals.every((t) => t.matches), terminals, totals };
+  }
+
+  /** A day's canteen takings for the console. */
+  sales(date: string): SalesSummary {
+    const rows = this.db
+      .prepare(`SELECT person_id, reader_id, amount_fen, occurred_at FROM wallet_entries WHERE local_date = ? AND kind = 'debit'`)
+      .all(date) as { person_id: number; reader_id: string; amount_fen: number; occurred_at: number }[];
+    const refundsFen = (
+      this.db.prepare(`SELECT COALESCE(SUM(amount_fen), 0) AS s FROM wallet_entries WHERE local_date = ? AND kind = 'refund'`).get(date) as {
+        s: number;
+      }
+    ).s;
+    const byTerminal = new Map<string, { readerId: string; count: number; sumFen: number }>();
+    const byHour = new Map<number, { hour: number; count: number; sumFen: number }>();
+    const buyers = new Set<number>();
+    let grossFen = 0;
+    for (const r of rows) {
+      const fen = -r.amount_fen;
+      grossFen += fen;
+      buyers.add(r.person_id);
+      const t = byTerminal.get(r.reader_id) ?? { readerId: r.reader_id, count: 0, sumFen: 0 };
+      t.count++;
+      t.sumFen += fen;
+      byTerminal.set(r.reader_id, t);
+      const hour = Math.floor(localTime(r.occurred_at, this.deps.timezone).secondOfDay / 3600);
+      const h = byHour.get(hour) ?? { hour, count: 0, sumFen: 0 };
+      h.count++;
+      h.sumFen += fen;
+      byHour.set(hour, h);
+    }
+    return {
+      date,
+      count: rows.length,
+      grossFen,
+      refundsFen,
+      netFen: grossFen - refundsFen,
+      buyers: buyers.size,
+      byTerminal: [...byTerminal.values()].sort((a, b) => a.readerId.localeCompare(b.readerId)),
+      byHour: [...byHour.values()].sort((a, b) => a.hour - b.hour),
+    };
+  }
+
+  today(): string {
+    return localDate(this.deps.clock.now(), this.deps.timezone);
+  }
+}
+
+function positiveFen(amountFen: number): void {
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new GatewayError('bad_request', 'amountFen must be a positive integer');
+}

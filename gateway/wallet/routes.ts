@@ -1,0 +1,73 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import type { Guards } from '../http/guards.js';
+import { sessionOf } from '../http/guards.js';
+import { parse } from '../http/validate.js';
+import type { LedgerEntry, Wallet } from './ledger.js';
+
+/** A single admin entry above ¥10,000 is almost surely a typo (an extra zero), so the API refuses it. */
+const MAX_ENTRY_FEN = 1_000_000;
+
+const fen = z.number().int('integer fen, not yuan').positive().max(MAX_ENTRY_FEN);
+const reason = z.string().trim().min(1, 'say why').max(500);
+const topupBody = z.object({ amountFen: fen, reason });
+const refundBody = z.object({ amountFen: fen, reason, entryId: z.number().int().positive().optional() });
+const correctionBody = z.object({
+  amountFen: z.number().int('integer fen').min(-MAX_ENTRY_FEN).max(MAX_ENTRY_FEN).refine((n) => n !== 0, 'not zero'),
+  reason,
+});
+const personParams = z.object({ externalId: z.string().min(1).max(64) });
+const historyQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.coerce.number().int().positive().optional(),
+});
+const dateQuery = z.object({ date: z.iso.date().optional() });
+
+/** Yuan with two decimals for people to read; computed from fen with integer arithmetic only. */
+export function yuan(fenAmount: number): string {
+  const sign = fenAmount < 0 ? '-' : '';
+  const abs = Math.abs(fenAmount);
+  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+const shown = (e: LedgerEntry): LedgerEntry & { amount: string } => ({ ...e, amount: yuan(e.amountFen) });
+
+/** Reads: admin and security (the duty desk answers "why was I refused?"). Money moves: admin only. */
+export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify: () => ReturnType<Wallet['check']>): void {
+  api.get('/wallet/check', guards.role('admin'), (_req, res) => {
+    res.json(verify());
+  });
+  api.get('/wallet/reconciliation', guards.role('admin'), (req, res) => {
+    const { date } = parse(dateQuery, req.query, 'query');
+    res.json(wallet.reconciliation(date ?? wallet.today()));
+  });
+  api.get('/wallet/sales', guards.role('admin', 'security', 'viewer'), (req, res) => {
+    const { date } = parse(dateQuery, req.query, 'query');
+    const s = wallet.sales(date ?? wallet.today());
+    res.json({ ...s, gross: yuan(s.grossFen), net: yuan(s.netFen) });
+  });
+  api.get('/wallet/:externalId', guards.role('admin', 'security'), (req, res) => {
+    const person = wallet.person(parse(personParams, req.params, 'params').externalId);
+    const page = wallet.history(person.id, parse(historyQuery, req.query, 'query'));
+    const balanceFen = wallet.balanceOf(person.id);
+    res.json({ person, balanceFen, balance: yuan(balanceFen), entries: page.items.map(shown), nextBefore: page.nextBefore });
+  });
+  api.post('/wallet/:externalId/topup', guards.role('admin'), (req, res) => {
+    const { externalId } = parse(personParams, req.params, 'params');
+    const body = parse(topupBody, req.body);
+    const r = wallet.topUp(externalId, body.amountFen, body.reason, sessionOf(res).username);
+    res.status(201).json({ entry: shown(r.entry), balanceFen: r.balanceFen, balance: yuan(r.balanceFen) });
+  });
+  api.post('/wallet/:externalId/refund', guards.role('admin'), (req, res) => {
+    const { externalId } = parse(personParams, req.params, 'params');
+    const body = parse(refundBody, req.body);
+    const r = wallet.refund(externalId, body.amountFen, body.reason, sessionOf(res).username, body.entryId);
+    res.status(201).json({ entry: shown(r.entry), balanceFen: r.balanceFen, balance: yuan(r.balanceFen) });
+  });
+  api.post('/wallet/:externalId/correction', guards.role('admin'), (req, res) => {
+    const { externalId } = parse(personParams, req.params, 'params');
+    const body = parse(correctionBody, req.body);
+    const r = wallet.correct(externalId, body.amountFen, body.reason, sessionOf(res).username);
+    res.status(201).json({ entry: shown(r.entry), balanceFen: r.balanceFen, balance: yuan(r.balanceFen) });
+  });
+}

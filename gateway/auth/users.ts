@@ -80,16 +80,22 @@ export class UserStore {
     return out;
   }
 
-  async login(username: string, password: string): Promise<{ token: string; role: Role; expiresAt: number } | null> {
+  /** The user's role when the password is right, without opening a session (Node-RED's editor login). */
+  async verify(username: string, password: string): Promise<Role | null> {
     const row = this.db.prepare('SELECT role, password_hash AS h FROM users WHERE username = ?').get(username) as
       | { role: Role; h: string }
       | undefined;
-    if (!row || !(await verifySecret(password, row.h))) return null;
+    return row && (await verifySecret(password, row.h)) ? row.role : null;
+  }
+
+  async login(username: string, password: string): Promise<{ token: string; role: Role; expiresAt: number } | null> {
+    const role = await this.verify(username, password);
+    if (!role) return null;
     const token = randomBytes(32).toString('base64url');
     const expiresAt = this.clock.now() + this.sessionTtlMs;
     this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(this.clock.now());
     this.db.prepare('INSERT INTO sessions (token_hash, username, expires_at) VALUES (?, ?, ?)').run(tokenHash(token), username, expiresAt);
-    return { token, role: row.role, expiresAt };
+    return { token, role, expiresAt };
   }
 
   session(token: string): Session | null {

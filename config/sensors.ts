@@ -1,27 +1,132 @@
 import { z } from 'zod';
 import { deviceId, secretHash } from './common.js';
 
+/** Metrics the gateway understands; units and plausible ranges live in gateway/sensors/metrics.ts. */
+export const metricName = z.enum([
+  'temperature',
+  'humidity',
+  'co2',
+  'pm25',
+  'pm10',
+  'voc',
+  'noise',
+  'illuminance',
+  'pressure',
+  'battery',
+  'smoke',
+  'leak',
+]);
+export type MetricName = z.infer<typeof metricName>;
+
+/** A zone name or a pattern with `*` (any characters): `classroom-*`, `dorm-*`, `*`. */
+export const zonePattern = z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'a zone name, "*" matches any characters');
+
+export const sensorSource = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('native') }),
+    z.object({ type: z.literal('zigbee2mqtt'), friendlyName: z.string().min(1).max(128) }),
+    z.object({ type: z.literal('tasmota'), device: z.string().regex(/^[^/+#]{1,64}$/, 'a Tasmota topic, no "/", "+" or "#"') }),
+    z.object({ type: z.literal('simulated') }),
+  ])
+  .default({ type: 'native' });
+
 export const sensorConfig = z.object({
   id: deviceId,
-  zone: z.string().min(1),
+  zone: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'),
   kind: z.string().min(1).default('environment'),
   model: z.string().optional(),
-  /** Expected seconds between reports; 3 missed intervals raise `sensor_offline`. */
+  /** Expected seconds between reports; `offlineAfterIntervals` missed intervals raise `sensor_offline`. */
   intervalS: z.number().int().positive().default(60),
   /** Payload family and the name the device publishes under, if not the native topic. */
-  source: z
-    .discriminatedUnion('type', [
-      z.object({ type: z.literal('native') }),
-      z.object({ type: z.literal('zigbee2mqtt'), friendlyName: z.string().min(1) }),
-      z.object({ type: z.literal('tasmota'), device: z.string().min(1) }),
-      z.object({ type: z.literal('simulated') }),
-    ])
-    .default({ type: 'native' }),
+  source: sensorSource,
   secretHash: secretHash.optional(),
 });
 
+/**
+ * One threshold rule. Numeric: `above` (or `below`) for at least `forS` seconds raises; the alert clears
+ * only once the value is back past `clearAt` (hysteresis, so a value hovering at the limit does not flap).
+ * Boolean metrics (smoke, leak): `equals: true` raises at once and clears on the first `false`.
+ */
+export const thresholdConfig = z
+  .object({
+    /** Alert type, e.g. `co2_high`. */
+    type: z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, 'lower-case letters, digits and "_"'),
+    metric: metricName,
+    zones: z.array(zonePattern).min(1).default(['*']),
+    above: z.number().optional(),
+    below: z.number().optional(),
+    equals: z.boolean().optional(),
+    clearAt: z.number().optional(),
+    forS: z.number().nonnegative().default(0),
+    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  })
+  .superRefine((t, ctx) => {
+    const set = [t.above, t.below, t.equals].filter((v) => v !== undefined).length;
+    if (set !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of above, below, equals' });
+    if (t.clearAt !== undefined && t.above !== undefined && t.clearAt > t.above) {
+      ctx.addIssue({ code: 'custom', path: ['clearAt'], message: 'must be at or below `above`' });
+    }
+    if (t.clearAt !== undefined && t.below !== undefined && t.clearAt < t.below) {
+      ctx.addIssue({ code: 'custom', path: ['clearAt'], message: 'must be at or above `below`' });
+    }
+  });
+
+export const defaultThresholds: z.input<typeof thresholdConfig>[] = [
+  { type: 'co2_high', metric: 'co2', zones: ['classroom-*'], above: 1500, clearAt: 1400, forS: 300, severity: 'warning' },
+  { type: 'smoke_detected', metric: 'smoke', equals: true, severity: 'critical' },
+  { type: 'water_leak', metric: 'leak', equals: true, severity: 'critical' },
+];
+
+const band = z.object({ min: z.number(), max: z.number() });
+
 export const sensorsConfig = z.object({
   sensors: z.array(sensorConfig).default([]),
+  /** A file's list replaces these defaults entirely (list the ones you keep). */
+  thresholds: z.array(thresholdConfig).default(defaultThresholds as z.output<typeof thresholdConfig>[]),
+  /** A sensor silent for this many of its intervals raises `sensor_offline`. */
+  offlineAfterIntervals: z.number().int().positive().default(3),
+  /** How often durations and silences are checked between readings. */
+  checkIntervalMs: z.number().int().positive().default(5000),
+  retention: z
+    .object({
+      rawDays: z.number().positive().default(7),
+      minuteDays: z.number().positive().default(90),
+      hourlyDays: z.number().positive().default(3650),
+      /** Pruning deletes at most this many rows per step and yields in between, so ingest never waits long. */
+      pruneChunkRows: z.number().int().positive().default(2000),
+      pruneEveryS: z.number().positive().default(300),
+    })
+    .prefault({}),
+  /** Payloads larger than this are rejected unread. */
+  maxPayloadBytes: z.number().int().positive().default(16_384),
+  /** Readings stamped further ahead than this (device clock wrong) are rejected. */
+  maxClockSkewS: z.number().int().nonnegative().default(300),
+  /** At most one log line per sensor and reason per this many seconds; the counters always count. */
+  rejectLogEveryS: z.number().positive().default(60),
+  /** Comfort bands for the rooms summary: inside `good` is good, inside `fair` is fair, else poor. */
+  comfort: z
+    .object({
+      temperature: z.object({ good: band, fair: band }).default({ good: { min: 20, max: 26 }, fair: { min: 18, max: 28 } }),
+      humidity: z.object({ good: band, fair: band }).default({ good: { min: 30, max: 60 }, fair: { min: 20, max: 70 } }),
+      co2: z.object({ good: band, fair: band }).default({ good: { min: 0, max: 1000 }, fair: { min: 0, max: 1500 } }),
+    })
+    .prefault({}),
+  /**
+   * `sensor.reading` on the event bus (and so on `campus/events/sensor.reading`, SSE, Node-RED):
+   * `each` reading, or `none` for very large installations.
+   */
+  busEvents: z.enum(['each', 'none']).default('each'),
+  /** Demo: the simulated classroom whose CO2 climbs past the threshold in a compressed lesson. */
+  simulation: z
+    .object({
+      stuffyRoomSensor: deviceId.optional(),
+      /** Length of one compressed lesson + break, in seconds. */
+      lessonCycleS: z.number().positive().default(600),
+    })
+    .prefault({}),
 });
 
 export type SensorConfig = z.infer<typeof sensorConfig>;
+export type ThresholdConfig = z.infer<typeof thresholdConfig>;
+export type SensorsConfig = z.infer<typeof sensorsConfig>;
+export type SensorSource = z.infer<typeof sensorSource>;

@@ -1,0 +1,29 @@
+/**
+ * The gateway's own sensor format on `campus/sensors/<sensorId>`:
+ *   {"temperature":23.4,"humidity":41,"co2":812,"at":"2026-09-01T08:00:00+08:00"}
+ * Values are in the catalog's units (°C, %, ppm, µg/m³, dB(A), lx, hPa); `at` is optional (ISO or epoch s/ms).
+ */
+import { metricName, type MetricName } from '../../config/sensors.js';
+import type { NormalizedPayload, NormalizeResult, PayloadFamily } from '../../gateway/sensors/contract.js';
+
+const known = new Set<string>(metricName.options);
+
+export const nativeFamily: PayloadFamily = {
+  name: 'native',
+  filter: 'campus/sensors/+',
+  deviceFromTopic(topic) {
+    const id = topic.slice('campus/sensors/'.length);
+    return id && !id.includes('/') ? id : null;
+  },
+  normalize(json): NormalizeResult {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not_an_object' };
+    const out: NormalizedPayload = { values: {}, unknown: [] };
+    for (const [key, value] of Object.entries(json)) {
+      if (key === 'at') out.at = value;
+      else if (known.has(key)) out.values[key as MetricName] = value;
+      else out.unknown.push(key);
+    }
+    if (Object.keys(out.values).length === 0) return { ok: false, reason: 'no_metrics' };
+    return { ok: true, payload: out };
+  },
+};

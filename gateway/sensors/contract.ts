@@ -1,0 +1,72 @@
+/**
+ * What the sensors domain shares with the payload drivers (drivers/sensors), cloud sync, Node-RED and the console.
+ *
+ * Tables (migrations 30–31, owned by gateway/sensors):
+ *   sensors(id TEXT PRIMARY KEY, zone, kind, model, interval_s, source JSON, created_at, updated_at)  — added via the API
+ *   sensor_latest(sensor_id, metric, value REAL, unit, at INTEGER ms)  PRIMARY KEY (sensor_id, metric)
+ *   sensor_readings(sensor_id, metric, value REAL, at INTEGER ms)      — raw, kept `retention.rawDays`
+ *   sensor_agg_1m / sensor_agg_1h(sensor_id, metric, bucket INTEGER ms, min, max, sum, count)
+ * Boolean metrics (smoke, leak) are stored as 1 / 0.
+ */
+import type { MetricName } from '../../config/sensors.js';
+
+export type { MetricName };
+
+/** One validated measurement. `value` is 1 / 0 for boolean metrics; `at` is epoch ms. */
+export interface Reading {
+  sensorId: string;
+  metric: MetricName;
+  value: number;
+  unit: string;
+  at: number;
+}
+
+/** A reading as announced on the bus, with the room it was taken in. */
+export interface SensorReadingEvent extends Reading {
+  zone: string;
+}
+
+export type PayloadFamilyName = 'native' | 'zigbee2mqtt' | 'tasmota';
+
+/**
+ * What a payload driver makes of one message: candidate values per metric (not yet validated; the domain checks
+ * types and ranges) and the device's own timestamp if it sent one. Keys the driver does not recognise as a metric
+ * go to `unknown` so the domain can count them.
+ */
+export interface NormalizedPayload {
+  values: Partial<Record<MetricName, unknown>>;
+  unknown: string[];
+  /** Device timestamp as sent (ISO string or epoch s/ms); validated by the domain. */
+  at?: unknown;
+}
+
+export type NormalizeResult = { ok: true; payload: NormalizedPayload } | { ok: false; reason: 'not_an_object' | 'no_metrics' };
+
+/** One payload family: which topics it listens on and how its JSON becomes metrics. */
+export interface PayloadFamily {
+  readonly name: PayloadFamilyName;
+  /** MQTT filter subscribed in-process on the embedded broker. */
+  readonly filter: string;
+  /**
+   * The device key in a topic (sensor id, Zigbee2MQTT friendly name, Tasmota topic), or null for
+   * topics of this family that carry no readings (the Zigbee2MQTT bridge, /set, /availability).
+   */
+  deviceFromTopic(topic: string): string | null;
+  /** `json` is already parsed. */
+  normalize(json: unknown): NormalizeResult;
+}
+
+/** Sensors generating their own readings (demo mode); started and stopped by the sensors module. */
+export interface SensorSimulation {
+  start(): void;
+  stop(): void;
+}
+
+/** Per metric over one hour in one zone: what cloud sync sends upstream (no personal data). */
+export interface HourlyZoneSummary {
+  zone: string;
+  /** ISO start of the hour (UTC). */
+  hour: string;
+  sensors: number;
+  metrics: Partial<Record<MetricName, { min: number; max: number; avg: number; count: number; unit: string }>>;
+}

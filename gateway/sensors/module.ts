@@ -1,0 +1,184 @@
+/**
+ * The sensors domain: registry, ingest of the three payload families from the embedded broker, batched storage with
+ * aggregates, retention, threshold rules and the REST API. Created by gateway/compose.ts, which hands it the payload
+ * families and the demo simulation from drivers/sensors (this module never imports drivers/).
+ */
+import type { Router } from 'express';
+import { Counter } from 'prom-client';
+import type { SensorsConfig } from '../../config/sensors.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { Guards } from '../http/guards.js';
+import type { Migration } from '../storage/db.js';
+import type { HourlyZoneSummary, PayloadFamily, Reading, SensorReadingEvent, SensorSimulation } from './contract.js';
+import { SensorIngest } from './ingest.js';
+import { registryMigrations, SensorRegistry, type SensorEntry } from './registry.js';
+import { RetentionPruner } from './retention.js';
+import { RuleEngine } from './rules.js';
+import { sensorRoutes } from './routes.js';
+import { SensorStore, storageMigrations } from './storage.js';
+import { hourlyZoneSummaries } from './summaries.js';
+
+declare module '../core/bus.js' {
+  interface CampusEventMap {
+    'sensor.reading': SensorReadingEvent;
+  }
+}
+
+export const sensorMigrations: Migration[] = [...registryMigrations, ...storageMigrations];
+
+export interface SensorsModuleDeps {
+  families: readonly PayloadFamily[];
+  /** Builds the simulation for the configured `simulated` sensors (demo school); none when omitted. */
+  simulation?: (sensors: SensorEntry[]) => SensorSimulation;
+}
+
+/** Readings waiting for the next write; one write op (one savepoint) per batch instead of per message. */
+const FLUSH_AT = 1000;
+
+export class SensorsModule implements GatewayModule {
+  readonly name = 'sensors';
+  readonly registry: SensorRegistry;
+  readonly store: SensorStore;
+  readonly rules: RuleEngine;
+  readonly ingest: SensorIngest;
+  readonly pruner: RetentionPruner;
+  private pending: { sensor: SensorEntry; readings: Reading[] }[] = [];
+  private pendingCount = 0;
+  private flushScheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private unsubscribes: (() => Promise<void>)[] = [];
+  private ticker: NodeJS.Timeout | undefined;
+  private simulation: SensorSimulation | undefined;
+  private readonly writeFailures: Counter;
+  private subscribed = false;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly deps: SensorsModuleDeps,
+  ) {
+    const cfg = ctx.config.sensors;
+    const log = ctx.log.child({ component: 'sensors' });
+    this.registry = new SensorRegistry(ctx.db, ctx.clock, cfg.sensors);
+    this.store = new SensorStore(ctx.db);
+    this.rules = new RuleEngine(ctx.alerts, ctx.clock, this.registry, { thresholds: cfg.thresholds, offlineAfterIntervals: cfg.offlineAfterIntervals }, log);
+    this.ingest = new SensorIngest(
+      this.registry,
+      ctx.clock,
+      { maxPayloadBytes: cfg.maxPayloadBytes, maxClockSkewS: cfg.maxClockSkewS, rawDays: cfg.retention.rawDays, rejectLogEveryS: cfg.rejectLogEveryS },
+      (sensor, readings, now) => this.accept(sensor, readings, now),
+      log,
+      ctx.metrics,
+    );
+    const pruned = new Counter({
+      name: 'campus_sensor_pruned_rows_total',
+      help: 'Sensor rows deleted by retention, by table',
+      labelNames: ['table'],
+      registers: [ctx.metrics],
+    });
+    this.writeFailures = new Counter({
+      name: 'campus_sensor_write_failures_total',
+      help: 'Sensor readings lost because their batch could not be committed',
+      registers: [ctx.metrics],
+    });
+    this.pruner = new RetentionPruner(ctx.db, ctx.clock, cfg.retention, (table, n) => pruned.inc({ table }, n), (err) =>
+      log.error({ err }, 'sensor retention pruning failed'),
+    );
+    this.registry.onChange((s, change) => {
+      if (change === 'removed') {
+        this.rules.forget(s.id);
+        this.store.forget(s.id);
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    const { ctx } = this;
+    this.rules.init(this.store.lastSeen());
+    for (const family of this.deps.families) {
+      this.unsubscribes.push(await ctx.mqtt.subscribe(family.filter, (topic, payload) => this.ingest.handle(family, topic, payload)));
+    }
+    this.subscribed = true;
+    this.ticker = setInterval(() => this.rules.tick(), ctx.config.sensors.checkIntervalMs);
+    this.ticker.unref();
+    this.pruner.start();
+    const simulated = this.registry.all().filter((s) => s.source.type === 'simulated');
+    if (simulated.length > 0 && this.deps.simulation) {
+      this.simulation = this.deps.simulation(simulated);
+      this.simulation.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.simulation?.stop();
+    if (this.ticker) clearInterval(this.ticker);
+    for (const u of this.unsubscribes) await u().catch(() => {});
+    this.unsubscribes = [];
+    this.subscribed = false;
+    await this.pruner.stop();
+    this.flush();
+    // The writer commits within its max delay; waiting here means a clean stop loses no reading.
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  routes(api: Router, guards: Guards): void {
+    sensorRoutes(api, guards, this);
+  }
+
+  health(): ComponentHealth {
+    const all = this.registry.all();
+    const offline = all.filter((s) => this.rules.isOffline(s.id)).length;
+    // A silent sensor is an alert, not an unhealthy gateway: only a lost subscription makes this component fail.
+    return this.subscribed
+      ? { ok: true, detail: `${all.length - offline}/${all.length} sensors reporting` }
+      : { ok: false, detail: 'not subscribed to sensor topics' };
+  }
+
+  get config(): SensorsConfig {
+    return this.ctx.config.sensors;
+  }
+
+  now(): number {
+    return this.ctx.clock.now();
+  }
+
+  /** For cloud sync: per zone and metric over one hour (any instant within it), no personal data. */
+  hourlyZoneSummaries(hour: number | Date): HourlyZoneSummary[] {
+    return hourlyZoneSummaries(this.store, this.registry, typeof hour === 'number' ? hour : hour.getTime());
+  }
+
+  private accept(sensor: SensorEntry, readings: Reading[], now: number): void {
+    this.rules.onReadings(sensor, readings, now);
+    this.pending.push({ sensor, readings });
+    this.pendingCount += readings.length;
+    if (this.pendingCount >= FLUSH_AT) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After the current burst of socket data: collects every message that arrived in this turn of the loop.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    const count = this.pendingCount;
+    this.pending = [];
+    this.pendingCount = 0;
+    const readings = batch.length === 1 ? batch[0]!.readings : batch.flatMap((b) => b.readings);
+    const p = this.ctx.writer.write(() => this.store.writeBatch(readings)).then(
+      () => {
+        if (this.ctx.config.sensors.busEvents === 'none') return;
+        for (const { sensor, readings: rs } of batch) {
+          for (const r of rs) this.ctx.bus.emit('sensor.reading', { ...r, zone: sensor.zone });
+        }
+      },
+      (err: unknown) => {
+        this.writeFailures.inc(count);
+        this.ctx.log.error({ err, readings: count }, 'sensor readings could not be stored');
+      },
+    );
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+}

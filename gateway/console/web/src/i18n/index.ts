@@ -1,0 +1,83 @@
+/**
+ * Every word the console shows comes from one of three dictionaries with identical keys (zh, ko, en);
+ * the compiler checks ko and en against zh, and test/console/i18n.test.ts checks that no module outside
+ * the dictionaries carries words of its own.
+ */
+import { en } from './en.js';
+import { ko } from './ko.js';
+import { zh, type MessageKey } from './zh.js';
+
+export type { MessageKey };
+export type Lang = 'zh' | 'ko' | 'en';
+export const LANGS: readonly Lang[] = ['zh', 'ko', 'en'];
+const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, ko, en };
+const locales: Record<Lang, string> = { zh: 'zh-CN', ko: 'ko-KR', en: 'en-GB' };
+const STORAGE_KEY = 'campus.lang';
+
+function isLang(v: unknown): v is Lang {
+  return v === 'zh' || v === 'ko' || v === 'en';
+}
+
+let current: Lang = isLang(localStorage.getItem(STORAGE_KEY)) ? (localStorage.getItem(STORAGE_KEY) as Lang) : 'zh';
+const listeners = new Set<() => void>();
+
+export function lang(): Lang {
+  return current;
+}
+
+export function locale(): string {
+  return locales[current];
+}
+
+export function setLang(l: Lang): void {
+  current = l;
+  localStorage.setItem(STORAGE_KEY, l);
+  document.documentElement.lang = locales[l];
+  for (const fn of listeners) fn();
+}
+
+export function onLangChange(fn: () => void): void {
+  listeners.add(fn);
+}
+
+/** `t('alerts.count', { n: 3 })` fills `{n}` in the current language's text. */
+export function t(key: MessageKey, vars: Record<string, string | number> = {}): string {
+  const text = dictionaries[current][key];
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+}
+
+/** For keys built from data (an alert type, a reason code): the translation if there is one. */
+export function tKnown(key: string): string | undefined {
+  const dict = dictionaries[current] as Record<string, string>;
+  return Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : undefined;
+}
+
+export function fmtDateTime(iso: string | number): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(locales[current], { dateStyle: 'short', timeStyle: 'medium' });
+}
+
+export function fmtTime(iso: string | number): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString(locales[current], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/** Money is integer fen on the wire; shown as yuan. */
+export function fmtMoney(fen: number): string {
+  return new Intl.NumberFormat(locales[current], { style: 'currency', currency: 'CNY' }).format(fen / 100);
+}
+
+export function fmtNumber(n: number, digits = 1): string {
+  return new Intl.NumberFormat(locales[current], { maximumFractionDigits: digits }).format(n);
+}
+
+export function fmtAgo(iso: string | number): string {
+  const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(locales[current], { numeric: 'auto' });
+  if (Math.abs(s) < 60) return rtf.format(-s, 'second');
+  if (Math.abs(s) < 3600) return rtf.format(-Math.round(s / 60), 'minute');
+  if (Math.abs(s) < 86400) return rtf.format(-Math.round(s / 3600), 'hour');
+  return rtf.format(-Math.round(s / 86400), 'day');
+}
+
+document.documentElement.lang = locales[current];

@@ -1,0 +1,193 @@
+/** The console's entry: the shell (navigation, language, user), the routes, and the live alert feed. */
+import { getJson, send, setUnauthorizedHandler } from './api.js';
+import { h, replace } from './dom.js';
+import { LANGS, lang, onLangChange, setLang, t, type Lang, type MessageKey } from './i18n/index.js';
+import { AlertFeed } from './live.js';
+import { alertsPage } from './pages/alerts.js';
+import { attendancePage } from './pages/attendance.js';
+import { cameraPage } from './pages/camera.js';
+import { camerasPage } from './pages/cameras.js';
+import { canteenPage } from './pages/canteen.js';
+import { environmentPage } from './pages/environment.js';
+import { gatesPage } from './pages/gates.js';
+import { loginPage } from './pages/login.js';
+import { systemPage } from './pages/system.js';
+import { Router, type Page, type Route } from './router.js';
+import { clearSession, loadSession, type Session } from './session.js';
+import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
+import type { AlertPage } from './types.js';
+
+const NAV: { path: string; label: MessageKey; test: string }[] = [
+  { path: '/alerts', label: 'nav.alerts', test: 'nav-alerts' },
+  { path: '/cameras', label: 'nav.cameras', test: 'nav-cameras' },
+  { path: '/gates', label: 'nav.gates', test: 'nav-gates' },
+  { path: '/attendance', label: 'nav.attendance', test: 'nav-attendance' },
+  { path: '/canteen', label: 'nav.canteen', test: 'nav-canteen' },
+  { path: '/environment', label: 'nav.environment', test: 'nav-environment' },
+  { path: '/system', label: 'nav.system', test: 'nav-system' },
+];
+
+const notFoundPage: Page = ({ root }) => {
+  replace(root, h('div', { class: 'state' }, h('h1', {}, t('common.pageNotFound')), h('a', { href: '/alerts', 'data-link': '' }, t('nav.alerts'))));
+};
+
+const routes: Route[] = [
+  { path: '/login', page: loginPage },
+  { path: '/alerts', page: alertsPage },
+  { path: '/cameras', page: camerasPage },
+  { path: '/cameras/:id', page: cameraPage },
+  { path: '/gates', page: gatesPage },
+  { path: '/attendance', page: attendancePage },
+  { path: '/canteen', page: canteenPage },
+  { path: '/environment', page: environmentPage },
+  { path: '/system', page: systemPage },
+];
+
+const appRoot = document.getElementById('app') ?? document.body;
+const feed = new AlertFeed();
+let pageController: AbortController | null = null;
+let openCount = 0;
+
+function langSwitcher(): HTMLElement {
+  const select = h(
+    'select',
+    { 'aria-label': t('common.language'), 'data-test': 'lang', onchange: (e: Event) => setLang((e.target as HTMLSelectElement).value as Lang) },
+    ...LANGS.map((l) => h('option', { value: l, selected: l === lang() }, t(`lang.${l}`))),
+  );
+  return select;
+}
+
+function shell(session: Session, path: string): HTMLElement {
+  const main = h('main', { id: 'page', class: 'page' });
+  const liveDot = h('span', { class: `live-dot ${feed.status}`, title: t(`live.${feed.status}`), 'data-test': 'live' }, t(`live.${feed.status}`));
+  const countBadge = h('span', { class: 'nav-count', 'data-test': 'open-count', hidden: openCount === 0 }, String(openCount));
+  const sound = h(
+    'button',
+    { class: 'btn small', 'data-test': 'sound', 'aria-pressed': String(soundEnabled()), onclick: () => (setSoundEnabled(!soundEnabled()), renderCurrent()) },
+    soundEnabled() ? t('sound.on') : t('sound.off'),
+  );
+  const nav = h(
+    'nav',
+    { class: 'nav' },
+    ...NAV.map((n) =>
+      h(
+        'a',
+        { href: n.path, 'data-link': '', 'data-test': n.test, class: path.startsWith(n.path) ? 'active' : '' },
+        t(n.label),
+        n.path === '/alerts' ? countBadge : null,
+      ),
+    ),
+  );
+  const header = h(
+    'header',
+    { class: 'topbar' },
+    h('a', { class: 'brand', href: '/alerts', 'data-link': '' }, t('app.title')),
+    nav,
+    h(
+      'div',
+      { class: 'topbar-right' },
+      liveDot,
+      sound,
+      langSwitcher(),
+      h('span', { class: 'user', 'data-test': 'user' }, `${session.username} · ${t(`role.${session.role}`)}`),
+      h('button', { class: 'btn small', 'data-test': 'logout', onclick: logout }, t('common.logout')),
+    ),
+  );
+  const wrap = h('div', { class: 'shell' }, header, main);
+  feed.onStatus((s) => {
+    liveDot.className = `live-dot ${s}`;
+    liveDot.textContent = t(`live.${s}`);
+  }, pageController?.signal);
+  return wrap;
+}
+
+async function refreshOpenCount(): Promise<void> {
+  try {
+    const page = await getJson<AlertPage>('/alerts', { status: 'open', limit: 500 });
+    openCount = page.items.length;
+  } catch {
+    return;
+  }
+  const el = document.querySelector<HTMLElement>('[data-test=open-count]');
+  if (el) {
+    el.textContent = String(openCount);
+    el.hidden = openCount === 0;
+  }
+}
+
+async function logout(): Promise<void> {
+  await send('POST', '/auth/logout').catch(() => {});
+  clearSession();
+  feed.stop();
+  router.navigate('/login');
+}
+
+let lastRoute: Route | null = null;
+let lastParams: Record<string, string> = {};
+
+function render(route: Route | null, params: Record<string, string>, path: string): void {
+  lastRoute = route;
+  lastParams = params;
+  pageController?.abort();
+  const controller = new AbortController();
+  pageController = controller;
+  const session = loadSession();
+  if (route?.path === '/login' || !session) {
+    feed.stop();
+    if (route?.path !== '/login') {
+      history.replaceState(null, '', `/login?next=${encodeURIComponent(path === '/' ? '/alerts' : location.pathname + location.search)}`);
+    }
+    const root = h('div', { class: 'login-wrap' });
+    replace(appRoot, root);
+    void loginPage(context(root, {}, controller, session));
+    return;
+  }
+  if (path === '/') {
+    history.replaceState(null, '', '/alerts');
+    router.resolve();
+    return;
+  }
+  feed.start();
+  const frame = shell(session, path);
+  replace(appRoot, frame);
+  const root = frame.querySelector<HTMLElement>('#page')!;
+  const page = route?.page ?? notFoundPage;
+  Promise.resolve(page(context(root, params, controller, session))).catch((err: unknown) => {
+    replace(root, h('div', { class: 'state error' }, t('common.failed'), h('pre', {}, String(err))));
+  });
+}
+
+function context(root: HTMLElement, params: Record<string, string>, controller: AbortController, session: Session | null) {
+  return {
+    root,
+    params,
+    query: new URLSearchParams(location.search),
+    // The login page is the only one without a session; it never reads this.
+    session: session ?? { token: '', username: '', role: 'viewer' as const, expiresAt: '' },
+    feed,
+    signal: controller.signal,
+    every(ms: number, fn: () => void) {
+      const id = setInterval(fn, ms);
+      controller.signal.addEventListener('abort', () => clearInterval(id));
+    },
+    navigate: (p: string) => router.navigate(p),
+  };
+}
+
+function renderCurrent(): void {
+  render(lastRoute, lastParams, location.pathname);
+}
+
+const router = new Router(routes, render);
+setUnauthorizedHandler(() => {
+  if (location.pathname !== '/login') router.navigate(`/login?next=${encodeURIComponent(location.pathname)}`);
+});
+onLangChange(renderCurrent);
+feed.on((kind, alert) => {
+  if (kind === 'alert.raised' && alert.severity === 'critical') playAlarm();
+  void refreshOpenCount();
+});
+feed.onStatus((s) => {
+  if (s === 'live') void refreshOpenCount();
+});
+router.resolve();

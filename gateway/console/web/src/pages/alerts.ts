@@ -1,0 +1,223 @@
+/**
+ * The live alert list: loaded from /alerts, kept current from the shell's SSE feed; acknowledge and
+ * resolve with a note (security, admin); the camera snapshot attached as evidence, fetched with the token.
+ */
+import { getBlob, getJson, send } from '../api.js';
+import { h, replace } from '../dom.js';
+import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
+import type { Page } from '../router.js';
+import { can } from '../session.js';
+import type { Alert, AlertPage, AlertStatus, Severity } from '../types.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, pageHeader, toast } from '../ui.js';
+
+type StatusFilter = 'active' | AlertStatus | 'all';
+const STATUS_FILTERS: StatusFilter[] = ['active', 'open', 'acknowledged', 'resolved', 'all'];
+const SEVERITIES: Severity[] = ['critical', 'warning', 'info'];
+
+const statusParam = (f: StatusFilter): string | undefined => (f === 'all' ? undefined : f === 'active' ? 'open,acknowledged' : f);
+
+export const alertsPage: Page = (ctx) => {
+  const { root, query, signal, session, feed } = ctx;
+  const filter = {
+    status: (STATUS_FILTERS as string[]).includes(query.get('status') ?? '') ? (query.get('status') as StatusFilter) : 'active',
+    severity: (SEVERITIES as string[]).includes(query.get('severity') ?? '') ? (query.get('severity') as Severity) : '',
+    type: query.get('type') ?? '',
+    text: '',
+  };
+  const alerts = new Map<string, Alert>();
+  const fresh = new Set<string>();
+  const knownTypes = new Set<string>();
+  let nextBefore: string | null = null;
+  // Loaded snapshots survive re-renders of the list (live updates, the clock tick) until the page is left.
+  const snapshotUrls = new Map<string, string>();
+  signal.addEventListener('abort', () => snapshotUrls.forEach((u) => URL.revokeObjectURL(u)));
+
+  const list = h('div', { class: 'alert-list', 'data-test': 'alert-list', 'aria-live': 'polite' });
+  const more = h('button', { class: 'btn', hidden: true, onclick: () => void load(true) }, t('common.loadMore'));
+
+  const matches = (a: Alert): boolean => {
+    if (filter.status === 'active' && a.status === 'resolved') return false;
+    if (filter.status !== 'active' && filter.status !== 'all' && a.status !== filter.status) return false;
+    if (filter.severity && a.severity !== filter.severity) return false;
+    if (filter.type && a.type !== filter.type) return false;
+    if (filter.text) {
+      const hay = `${a.message} ${a.source} ${a.accessPoint ?? ''} ${a.zone ?? ''} ${typeLabel(a.type)}`.toLowerCase();
+      if (!hay.includes(filter.text.toLowerCase())) return false;
+    }
+    return true;
+  };
+
+  const typeSelect = h('select', { 'data-test': 'filter-type', onchange: (e: Event) => ((filter.type = (e.target as HTMLSelectElement).value), void load(false)) });
+  const renderTypes = (): void => {
+    replace(
+      typeSelect,
+      h('option', { value: '' }, t('alerts.allTypes')),
+      ...[...knownTypes].sort().map((ty) => h('option', { value: ty, selected: ty === filter.type }, typeLabel(ty))),
+    );
+  };
+
+  const renderList = (): void => {
+    const shown = [...alerts.values()].filter(matches).sort((a, b) => (a.id < b.id ? 1 : -1));
+    if (shown.length === 0) replace(list, empty(t('alerts.none')));
+    else replace(list, ...shown.map((a) => alertCard(a)));
+    more.hidden = nextBefore === null;
+  };
+
+  const load = async (append: boolean): Promise<void> => {
+    try {
+      const page = await getJson<AlertPage>('/alerts', {
+        status: statusParam(filter.status),
+        severity: filter.severity || undefined,
+        type: filter.type || undefined,
+        limit: 100,
+        before: append ? (nextBefore ?? undefined) : undefined,
+      });
+      if (!append) alerts.clear();
+      for (const a of page.items) {
+        alerts.set(a.id, a);
+        knownTypes.add(a.type);
+      }
+      nextBefore = page.nextBefore;
+      renderTypes();
+      renderList();
+    } catch (err) {
+      replace(list, errorState(err));
+    }
+  };
+
+  const act = async (a: Alert, action: 'ack' | 'resolve'): Promise<void> => {
+    const r = await confirmDialog({
+      title: action === 'ack' ? t('alerts.ackTitle') : t('alerts.resolveTitle'),
+      message: `${typeLabel(a.type)} · ${a.message}`,
+      confirm: action === 'ack' ? t('alerts.ack') : t('alerts.resolve'),
+      note: true,
+    });
+    if (!r.ok) return;
+    try {
+      const updated = await send<Alert>('POST', `/alerts/${encodeURIComponent(a.id)}/${action}`, r.note ? { note: r.note } : {});
+      alerts.set(updated.id, updated);
+      renderList();
+      toast(action === 'ack' ? t('alerts.acked') : t('alerts.resolved'));
+    } catch (err) {
+      actionError(err);
+      void load(false);
+    }
+  };
+
+  const snapshotBox = (a: Alert): HTMLElement => {
+    const box = h('div', { class: 'snapshot-box' });
+    const image = (url: string): HTMLElement => h('img', { src: url, alt: t('alerts.snapshot'), class: 'snapshot', 'data-test': 'alert-snapshot' });
+    const show = async (id: string): Promise<void> => {
+      replace(box, h('span', { class: 'muted' }, t('common.loading')));
+      try {
+        const url = URL.createObjectURL(await getBlob(`/snapshots/${encodeURIComponent(id)}`));
+        snapshotUrls.set(id, url);
+        replace(box, image(url));
+      } catch (err) {
+        replace(box, errorState(err));
+      }
+    };
+    const loaded = a.snapshotIds.map((id) => snapshotUrls.get(id)).filter((u): u is string => !!u);
+    if (loaded.length) {
+      replace(box, ...loaded.map(image));
+      return box;
+    }
+    replace(
+      box,
+      ...a.snapshotIds.map((id, i) =>
+        h('button', { class: 'btn small', 'data-test': 'show-snapshot', onclick: () => void show(id) }, a.snapshotIds.length > 1 ? t('alerts.showSnapshotN', { n: i + 1 }) : t('alerts.showSnapshot')),
+      ),
+    );
+    return box;
+  };
+
+  const alertCard = (a: Alert): HTMLElement => {
+    const actions: HTMLElement[] = [];
+    if (can.handleAlerts(session.role) && a.status === 'open') {
+      actions.push(h('button', { class: 'btn primary', 'data-test': 'ack', onclick: () => void act(a, 'ack') }, t('alerts.ack')));
+    }
+    if (can.handleAlerts(session.role) && a.status !== 'resolved') {
+      actions.push(h('button', { class: 'btn', 'data-test': 'resolve', onclick: () => void act(a, 'resolve') }, t('alerts.resolve')));
+    }
+    const place = [a.accessPoint, a.zone].filter((x): x is string => !!x).join(' · ');
+    return h(
+      'article',
+      { class: `alert-card sev-${a.severity} st-${a.status} ${fresh.has(a.id) ? 'fresh' : ''}`, 'data-test': 'alert', 'data-id': a.id, 'data-severity': a.severity, 'data-status': a.status },
+      h(
+        'div',
+        { class: 'alert-head' },
+        badge(t(`severity.${a.severity}`), `sev-${a.severity}`),
+        h('strong', { class: 'alert-type' }, typeLabel(a.type)),
+        a.count > 1 ? badge(t('alerts.repeated', { n: a.count }), 'count') : null,
+        badge(t(`status.${a.status}`), `st-${a.status}`),
+        h('time', { datetime: a.raisedAt, title: fmtDateTime(a.raisedAt) }, fmtAgo(a.lastRaisedAt)),
+      ),
+      h('p', { class: 'alert-message' }, a.message),
+      h('p', { class: 'muted small' }, `${t('alerts.source')}: ${a.source}`, place ? ` · ${t('alerts.place')}: ${place}` : '', ` · ${fmtDateTime(a.raisedAt)}`),
+      a.acknowledgedBy
+        ? h('p', { class: 'small' }, t('alerts.ackedBy', { user: a.acknowledgedBy, at: fmtDateTime(a.acknowledgedAt ?? '') }), a.ackNote ? ` — ${a.ackNote}` : '')
+        : null,
+      a.resolvedBy
+        ? h('p', { class: 'small' }, t('alerts.resolvedBy', { user: a.resolvedBy, at: fmtDateTime(a.resolvedAt ?? '') }), a.resolveNote ? ` — ${a.resolveNote}` : '')
+        : null,
+      a.snapshotIds.length ? snapshotBox(a) : null,
+      actions.length ? h('div', { class: 'alert-actions' }, ...actions) : null,
+    );
+  };
+
+  const statusSelect = h(
+    'select',
+    { 'data-test': 'filter-status', onchange: (e: Event) => ((filter.status = (e.target as HTMLSelectElement).value as StatusFilter), void load(false)) },
+    ...STATUS_FILTERS.map((s) => h('option', { value: s, selected: s === filter.status }, t(`alerts.filter.${s}`))),
+  );
+  const severitySelect = h(
+    'select',
+    { 'data-test': 'filter-severity', onchange: (e: Event) => ((filter.severity = (e.target as HTMLSelectElement).value as Severity | ''), void load(false)) },
+    h('option', { value: '' }, t('alerts.allSeverities')),
+    ...SEVERITIES.map((s) => h('option', { value: s, selected: s === filter.severity }, t(`severity.${s}`))),
+  );
+  const search = h('input', {
+    type: 'search',
+    placeholder: t('alerts.search'),
+    'data-test': 'filter-text',
+    oninput: (e: Event) => ((filter.text = (e.target as HTMLInputElement).value.trim()), renderList()),
+  });
+
+  replace(
+    root,
+    pageHeader(t('alerts.title')),
+    h(
+      'div',
+      { class: 'filters' },
+      h('label', {}, t('alerts.status'), statusSelect),
+      h('label', {}, t('alerts.severity'), severitySelect),
+      h('label', {}, t('alerts.type'), typeSelect),
+      h('label', {}, t('common.search'), search),
+    ),
+    list,
+    more,
+  );
+
+  feed.on((kind, a) => {
+    knownTypes.add(a.type);
+    if (kind === 'alert.raised') {
+      fresh.add(a.id);
+      setTimeout(() => {
+        fresh.delete(a.id);
+        list.querySelector(`[data-id="${a.id}"]`)?.classList.remove('fresh');
+      }, 10_000);
+    }
+    alerts.set(a.id, a);
+    renderList();
+  }, signal);
+  // Events during a dropped connection were missed: reload the list when the stream comes back.
+  feed.onStatus((s, reconnected) => {
+    if (s === 'live' && reconnected) void load(false);
+  }, signal);
+  ctx.every(30_000, renderList); // keeps "3 minutes ago" true
+  void load(false);
+};
+
+function typeLabel(type: string): string {
+  return codeLabel('alertType', type);
+}

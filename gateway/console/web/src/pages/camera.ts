@@ -1,0 +1,91 @@
+/** One camera: its stream URIs, a fresh snapshot, recent events and PTZ preset buttons (security, admin). */
+import { getJson, send } from '../api.js';
+import { asList, bool, isObj, str, type Json } from '../data.js';
+import { h, replace } from '../dom.js';
+import { fmtDateTime, t } from '../i18n/index.js';
+import type { Page } from '../router.js';
+import { can } from '../session.js';
+import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
+import { cameraName, cameraState, loadSnapshot } from './cameras.js';
+
+function streamUris(c: Json): string[] {
+  const out: string[] = [];
+  const direct = str(c, 'streamUri', 'rtspUri');
+  if (direct) out.push(direct);
+  for (const p of asList(c.profiles)) {
+    const u = str(p, 'rtspUri', 'streamUri', 'uri');
+    if (u && !out.includes(u)) out.push(u);
+  }
+  if (Array.isArray(c.streamUris)) for (const u of c.streamUris) if (typeof u === 'string' && !out.includes(u)) out.push(u);
+  return out;
+}
+
+function presetNames(c: Json): string[] {
+  const p = c.presets ?? c.ptzPresets;
+  if (Array.isArray(p)) return p.map((x) => (typeof x === 'string' ? x : isObj(x) ? (str(x, 'name', 'token') ?? '') : '')).filter(Boolean);
+  if (isObj(p)) return Object.keys(p);
+  return [];
+}
+
+export const cameraPage: Page = ({ root, params, session, signal }) => {
+  const id = params.id ?? '';
+  const info = h('div', {});
+  const events = h('div', { 'data-test': 'camera-events' });
+  const img = h('img', { class: 'camera-big missing', alt: id, 'data-test': 'camera-snapshot' });
+  const refresh = h('button', { class: 'btn', 'data-test': 'snapshot-fresh', onclick: () => void loadSnapshot(img, id, signal, true) }, t('cameras.freshSnapshot'));
+  replace(
+    root,
+    pageHeader(id, h('a', { href: '/cameras', 'data-link': '', class: 'btn' }, t('cameras.back'))),
+    h('div', { class: 'two-col' }, panel(t('cameras.snapshot'), img, h('div', { class: 'actions' }, refresh)), panel(t('cameras.details'), info)),
+    panel(t('cameras.recentEvents'), events),
+  );
+  void loadSnapshot(img, id, signal);
+
+  void fill(info, async () => {
+    const c = await getJson<Json>(`/cameras/${encodeURIComponent(id)}`);
+    const header = root.querySelector('h1');
+    if (header) header.textContent = cameraName(c);
+    const state = cameraState(c);
+    const uris = streamUris(c);
+    const presets = presetNames(c);
+    const ptz = bool(c, 'ptz') ?? presets.length > 0;
+    const gotoPreset = async (name: string): Promise<void> => {
+      try {
+        await send('POST', `/cameras/${encodeURIComponent(id)}/ptz/presets/${encodeURIComponent(name)}`);
+        toast(t('cameras.presetMoved', { name }));
+      } catch (err) {
+        actionError(err);
+      }
+    };
+    const covers = [...(Array.isArray(c.accessPoints) ? c.accessPoints : []), ...(Array.isArray(c.zones) ? c.zones : [])].filter((x): x is string => typeof x === 'string');
+    return [
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, t('cameras.state')),
+        h('dd', {}, badge(codeLabel('cameraState', state), `cam-${state}`), str(c, 'lastError', 'error') ? h('span', { class: 'muted small' }, ` ${str(c, 'lastError', 'error')}`) : null),
+        h('dt', {}, t('cameras.covers')),
+        h('dd', {}, covers.join(', ') || '—'),
+        h('dt', {}, t('cameras.model')),
+        h('dd', {}, [str(c, 'manufacturer'), str(c, 'model')].filter(Boolean).join(' ') || '—'),
+        h('dt', {}, t('cameras.stream')),
+        h('dd', {}, uris.length ? h('ul', { class: 'plain' }, ...uris.map((u) => h('li', {}, h('code', { 'data-test': 'stream-uri' }, u)))) : t('cameras.noStream')),
+      ),
+      h('h3', {}, t('cameras.presets')),
+      presets.length && ptz && can.ptz(session.role)
+        ? h('div', { class: 'preset-buttons' }, ...presets.map((p) => h('button', { class: 'btn', 'data-test': 'preset', onclick: () => void gotoPreset(p) }, p)))
+        : h('p', { class: 'muted' }, presets.length ? presets.join(', ') : t('cameras.noPresets')),
+    ];
+  });
+
+  void fill(events, async () => {
+    const list = asList(await getJson<unknown>(`/cameras/${encodeURIComponent(id)}/events`, { limit: 20 }), 'events');
+    return table(
+      [t('common.time'), t('cameras.event'), t('cameras.detail')],
+      list.map((e) => {
+        const kind = str(e, 'kind', 'type', 'topic') ?? '';
+        return [fmtDateTime(str(e, 'at', 'occurredAt', 'time') ?? ''), codeLabel('cameraEvent', kind), str(e, 'detail', 'zone', 'source') ?? ''];
+      }),
+    );
+  });
+};

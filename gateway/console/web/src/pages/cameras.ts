@@ -1,0 +1,84 @@
+/** The camera wall: a tile per camera with its latest snapshot, online state and last event. */
+import { getBlob, getJson } from '../api.js';
+import { asList, obj, str, type Json } from '../data.js';
+import { h, replace } from '../dom.js';
+import { fmtAgo, t } from '../i18n/index.js';
+import type { Page } from '../router.js';
+import { badge, codeLabel, empty, errorState, loading, pageHeader } from '../ui.js';
+
+export function cameraState(c: Json): string {
+  const s = str(c, 'state', 'status');
+  if (s) return s;
+  return c.online === true ? 'online' : c.online === false ? 'offline' : 'unknown';
+}
+
+export function cameraName(c: Json): string {
+  return str(c, 'name', 'id') ?? '';
+}
+
+export function lastEventText(c: Json): string | undefined {
+  const e = obj(c, 'lastEvent');
+  if (!e) return undefined;
+  const kind = str(e, 'kind', 'type', 'topic') ?? '';
+  const at = str(e, 'at', 'occurredAt', 'time');
+  return `${codeLabel('cameraEvent', kind)}${at ? ` · ${fmtAgo(at)}` : ''}`;
+}
+
+/** Loads a camera's latest snapshot into an <img> (the endpoint needs the bearer token, so no plain src). */
+export async function loadSnapshot(img: HTMLImageElement, cameraId: string, signal: AbortSignal, fresh = false): Promise<void> {
+  try {
+    const blob = await getBlob(`/cameras/${encodeURIComponent(cameraId)}/snapshot`, fresh ? { fresh: 1 } : {});
+    if (signal.aborted) return;
+    const old = img.src;
+    img.src = URL.createObjectURL(blob);
+    img.classList.remove('missing');
+    if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+    signal.addEventListener('abort', () => URL.revokeObjectURL(img.src), { once: true });
+  } catch {
+    img.classList.add('missing');
+    img.alt = t('cameras.noSnapshot');
+  }
+}
+
+export const camerasPage: Page = (ctx) => {
+  const { root, signal } = ctx;
+  const wall = h('div', { class: 'camera-wall', 'data-test': 'camera-wall' }, loading());
+  replace(root, pageHeader(t('cameras.title')), wall);
+
+  const render = async (): Promise<void> => {
+    let cameras: Json[];
+    try {
+      cameras = asList(await getJson<unknown>('/cameras'), 'cameras');
+    } catch (err) {
+      replace(wall, errorState(err));
+      return;
+    }
+    if (cameras.length === 0) {
+      replace(wall, empty(t('cameras.none')));
+      return;
+    }
+    replace(
+      wall,
+      ...cameras.map((c) => {
+        const id = str(c, 'id') ?? '';
+        const state = cameraState(c);
+        const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
+        void loadSnapshot(img, id, signal);
+        return h(
+          'a',
+          { class: `camera-tile cam-${state}`, href: `/cameras/${encodeURIComponent(id)}`, 'data-link': '', 'data-test': 'camera-tile', 'data-id': id },
+          h('div', { class: 'tile-media' }, img),
+          h(
+            'div',
+            { class: 'tile-body' },
+            h('strong', {}, cameraName(c)),
+            badge(codeLabel('cameraState', state), `cam-${state}`),
+            h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
+          ),
+        );
+      }),
+    );
+  };
+  void render();
+  ctx.every(15_000, () => void render());
+};

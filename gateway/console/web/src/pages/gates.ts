@@ -1,0 +1,144 @@
+/**
+ * Gates and lockdown: each access point with its latest taps (live from the bus), and the lockdown switch
+ * with a confirmation. Only security and admin are offered the switch; the API refuses everyone else.
+ */
+import { getJson, openEvents, send } from '../api.js';
+import { asList, bool, isObj, obj, str, type Json } from '../data.js';
+import { h, replace } from '../dom.js';
+import { fmtDateTime, fmtTime, t } from '../i18n/index.js';
+import type { Page } from '../router.js';
+import { can } from '../session.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, loading, pageHeader, panel, toast } from '../ui.js';
+
+const TAPS_SHOWN = 8;
+
+function tapLine(tap: Json): HTMLElement {
+  const granted = bool(tap, 'granted') ?? false;
+  const reason = str(tap, 'reason') ?? '';
+  const person = obj(tap, 'person');
+  const who = person ? [str(person, 'name'), str(person, 'class')].filter(Boolean).join(' · ') : str(tap, 'uid') ?? '';
+  const at = str(tap, 'at', 'decidedAt', 'occurredAt') ?? '';
+  const dir = str(tap, 'direction');
+  return h(
+    'li',
+    { class: `tap ${granted ? 'granted' : 'denied'}`, 'data-test': 'tap' },
+    h('time', {}, at ? fmtTime(at) : ''),
+    badge(granted ? t('gates.granted') : t('gates.denied'), granted ? 'ok' : 'bad'),
+    dir ? h('span', { class: 'muted small' }, codeLabel('direction', dir)) : null,
+    h('span', { class: 'who' }, who),
+    granted ? null : h('span', { class: 'muted small' }, codeLabel('reason', reason)),
+  );
+}
+
+export const gatesPage: Page = ({ root, session, signal }) => {
+  const lockdown = h('div', { 'data-test': 'lockdown' });
+  const points = h('div', { class: 'ap-grid', 'data-test': 'access-points' }, loading());
+  const tapLists = new Map<string, HTMLUListElement>();
+  replace(root, pageHeader(t('gates.title')), panel(t('gates.lockdown'), lockdown), panel(t('gates.accessPoints'), points));
+
+  const loadLockdown = (): Promise<boolean> =>
+    fill(lockdown, async () => {
+      const s = await getJson<Json>('/lockdown');
+      const active = bool(s, 'active') ?? false;
+      const change = async (start: boolean): Promise<void> => {
+        const r = await confirmDialog({
+          title: start ? t('gates.startLockdown') : t('gates.endLockdown'),
+          message: start ? t('gates.startLockdownWarning') : t('gates.endLockdownWarning'),
+          confirm: start ? t('gates.startLockdown') : t('gates.endLockdown'),
+          danger: start,
+          note: start,
+          notePlaceholder: t('gates.reasonPlaceholder'),
+        });
+        if (!r.ok) return;
+        try {
+          await send('POST', start ? '/lockdown/start' : '/lockdown/end', start && r.note ? { reason: r.note } : {});
+          toast(start ? t('gates.lockdownStarted') : t('gates.lockdownEnded'));
+        } catch (err) {
+          actionError(err);
+        }
+        void loadLockdown();
+      };
+      const control = can.lockdown(session.role)
+        ? h(
+            'button',
+            { class: `btn ${active ? 'primary' : 'danger'} big`, 'data-test': active ? 'lockdown-end' : 'lockdown-start', onclick: () => void change(!active) },
+            active ? t('gates.endLockdown') : t('gates.startLockdown'),
+          )
+        : null;
+      return h(
+        'div',
+        { class: `lockdown-box ${active ? 'active' : ''}`, 'data-active': String(active) },
+        h(
+          'div',
+          {},
+          h('strong', { class: 'lockdown-state' }, active ? t('gates.lockdownActive') : t('gates.lockdownInactive')),
+          active
+            ? h('p', { class: 'small' }, t('gates.lockdownSince', { user: str(s, 'startedBy') ?? '', at: fmtDateTime(str(s, 'startedAt') ?? '') }), str(s, 'reason') ? ` — ${str(s, 'reason')}` : '')
+            : null,
+        ),
+        control,
+      );
+    });
+
+  const loadPoints = async (): Promise<void> => {
+    let aps: Json[];
+    try {
+      aps = asList(await getJson<unknown>('/access-points'), 'accessPoints');
+    } catch (err) {
+      replace(points, errorState(err));
+      return;
+    }
+    if (aps.length === 0) {
+      replace(points, empty());
+      return;
+    }
+    replace(
+      points,
+      ...aps.map((ap) => {
+        const id = str(ap, 'id') ?? '';
+        const list = h('ul', { class: 'taps' });
+        tapLists.set(id, list);
+        const latest = asList(ap.latestTaps ?? ap.taps);
+        if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map(tapLine));
+        else void loadTaps(id, list);
+        return h(
+          'div',
+          { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
+          h('div', { class: 'ap-head' }, h('strong', {}, str(ap, 'name', 'id') ?? ''), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
+          list,
+        );
+      }),
+    );
+  };
+
+  const loadTaps = async (id: string, list: HTMLUListElement): Promise<void> => {
+    try {
+      const taps = asList(await getJson<unknown>('/taps', { accessPoint: id, limit: TAPS_SHOWN }), 'taps');
+      replace(list, ...(taps.length ? taps.map(tapLine) : [h('li', { class: 'muted' }, t('gates.noTaps'))]));
+    } catch (err) {
+      replace(list, h('li', {}, errorState(err)));
+    }
+  };
+
+  // Taps and lockdown changes arrive live; the stream closes when the page is left.
+  const es = openEvents(['tap.decided', 'lockdown.']);
+  signal.addEventListener('abort', () => es.close());
+  es.addEventListener('tap.decided', (ev) => {
+    let tap: unknown;
+    try {
+      tap = JSON.parse((ev as MessageEvent<string>).data);
+    } catch {
+      return;
+    }
+    if (!isObj(tap)) return;
+    const list = tapLists.get(str(tap, 'accessPointId') ?? '');
+    if (!list) return;
+    list.querySelector('li.muted')?.remove();
+    list.prepend(tapLine(tap));
+    while (list.children.length > TAPS_SHOWN) list.lastElementChild?.remove();
+  });
+  es.addEventListener('lockdown.changed', () => void loadLockdown());
+
+  void loadLockdown();
+  void loadPoints();
+};

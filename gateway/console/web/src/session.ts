@@ -1,0 +1,44 @@
+/** The signed-in user, kept in sessionStorage so closing the tab signs out (a shared guard-room PC). */
+export type Role = 'admin' | 'security' | 'viewer';
+
+export interface Session {
+  token: string;
+  username: string;
+  role: Role;
+  expiresAt: string;
+}
+
+const KEY = 'campus.session';
+
+export function loadSession(): Session | null {
+  const raw = sessionStorage.getItem(KEY);
+  if (!raw) return null;
+  try {
+    const s = JSON.parse(raw) as Partial<Session>;
+    if (typeof s.token !== 'string' || typeof s.username !== 'string' || !isRole(s.role) || typeof s.expiresAt !== 'string') return null;
+    if (Date.parse(s.expiresAt) <= Date.now()) return null;
+    return { token: s.token, username: s.username, role: s.role, expiresAt: s.expiresAt };
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(s: Session): void {
+  sessionStorage.setItem(KEY, JSON.stringify(s));
+}
+
+export function clearSession(): void {
+  sessionStorage.removeItem(KEY);
+}
+
+export function isRole(v: unknown): v is Role {
+  return v === 'admin' || v === 'security' || v === 'viewer';
+}
+
+/** What each role is offered; the API enforces the same rules (the route guards in each gateway module). */
+export const can = {
+  handleAlerts: (r: Role): boolean => r === 'admin' || r === 'security',
+  lockdown: (r: Role): boolean => r === 'admin' || r === 'security',
+  ptz: (r: Role): boolean => r === 'admin' || r === 'security',
+  topUp: (r: Role): boolean => r === 'admin',
+};

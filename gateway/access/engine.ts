@@ -1,0 +1,329 @@
+/**
+ * From `tap.received` to an answer on the reader: look the card up, apply the rules, debit the wallet for a
+ * canteen payment, store the tap with its decision (awaited: durable before acknowledged), then publish the
+ * decision, the gate command and `tap.decided`, and raise alerts.
+ *
+ * Everything on the path is an in-memory index (readers, access points, anti-passback, lockdown) or a
+ * prepared statement on a primary key, so a decision costs well under a millisecond before the commit.
+ */
+import { monotonicFactory } from 'ulid';
+import { Counter, Histogram } from 'prom-client';
+import type { AccessPointConfig } from '../../config/access.js';
+import type { ReaderConfig } from '../../config/readers.js';
+import type { GatewayContext } from '../core/context.js';
+import type { Tap } from '../core/taps.js';
+import type { CardHolder, PeopleStore } from '../people/store.js';
+import type { DecisionReason, PersonRef, TapDecision, WalletPort } from './contract.js';
+import type { LockdownService } from './lockdown.js';
+import { applyRules, type RuleOutcome } from './rules.js';
+import { SchoolClock } from './school-time.js';
+import type { TapRecord, TapsStore } from './taps-store.js';
+
+/** The wallet as access uses it; `balanceOf` (optional) lets an identification tap at the canteen show the balance. */
+export type AccessWallet = WalletPort & { balanceOf?(personId: number): number | null | Promise<number | null> };
+
+/** What goes back to the reader on `campus/readers/<readerId>/decision`. */
+export interface DecisionMessage {
+  granted: boolean;
+  reason: DecisionReason;
+  tapId: string;
+  person: { name: string; class: string | null } | null;
+  balance?: number;
+}
+
+interface ReaderBinding {
+  reader: ReaderConfig;
+  accessPoint: AccessPointConfig;
+  gateId: string | undefined;
+}
+
+interface RecentSeq {
+  uid: string;
+  amount: number | undefined;
+  at: number;
+  message: Promise<DecisionMessage | null>;
+}
+
+/** A reader retrying a tap (or QoS 1 redelivering it) within this time gets the first answer again. */
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
+const RECENT_SEQS_PER_READER = 256;
+
+const refOf = (h: CardHolder | null): PersonRef | null =>
+  h
+    ? {
+        id: h.person.id,
+        externalId: h.person.externalId,
+        name: h.person.name,
+        role: h.person.role,
+        grade: h.person.grade,
+        class: h.person.class,
+        scheduleGroup: h.person.scheduleGroup,
+      }
+    : null;
+
+export class AccessEngine {
+  private readonly ulid = monotonicFactory();
+  private readonly readers = new Map<string, ReaderBinding>();
+  private readonly schoolClock: SchoolClock;
+  /** gateId → personId → last granted pass at that gate (school-local date and direction). */
+  private readonly passback = new Map<string, Map<number, { date: string; direction: 'in' | 'out' }>>();
+  private readonly recentSeqs = new Map<string, Map<number, RecentSeq>>();
+  private readonly denials = new Map<string, number[]>();
+  private readonly log;
+  private readonly tapsCounter;
+  private readonly decisionSeconds;
+  private readonly failures;
+  private off: (() => void) | undefined;
+  private lastUnknownReaderLog = 0;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly people: PeopleStore,
+    private readonly taps: TapsStore,
+    private readonly lockdown: LockdownService,
+    private readonly wallet: AccessWallet | null,
+  ) {
+    this.log = ctx.log.child({ component: 'access' });
+    this.schoolClock = new SchoolClock(ctx.config.school.timezone);
+    const aps = new Map(ctx.config.access.accessPoints.map((ap) => [ap.id, ap]));
+    for (const reader of ctx.config.readers) {
+      const accessPoint = aps.get(reader.accessPoint);
+      if (!accessPoint) {
+        this.log.warn({ readerId: reader.id, accessPoint: reader.accessPoint }, 'reader bound to an access point that is not configured; its taps are refused');
+        continue;
+      }
+      this.readers.set(reader.id, { reader, accessPoint, gateId: accessPoint.kind === 'gate' ? (accessPoint.gateId ?? accessPoint.id) : undefined });
+    }
+    this.tapsCounter = new Counter({
+      name: 'campus_taps_total',
+      help: 'Taps decided, by outcome and reason',
+      labelNames: ['granted', 'reason'],
+      registers: [ctx.metrics],
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'campus_tap_decision_seconds',
+      help: 'From tap.received to the decision published, including the durable write',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25],
+      registers: [ctx.metrics],
+    });
+    this.failures = new Counter({
+      name: 'campus_tap_failures_total',
+      help: 'Taps that got no answer because storing them or debiting failed',
+      registers: [ctx.metrics],
+    });
+  }
+
+  start(): void {
+    this.off = this.ctx.bus.on('tap.received', (tap) => {
+      this.handle(tap).catch((err: unknown) => {
+        this.failures.inc();
+        this.log.error({ err, readerId: tap.readerId }, 'tap not answered');
+      });
+    });
+  }
+
+  stop(): void {
+    this.off?.();
+  }
+
+  /** Decides one tap and answers the reader. Resolves with the message sent (null when none could be sent). */
+  async handle(tap: Tap): Promise<DecisionMessage | null> {
+    const started = performance.now();
+    if (tap.seq !== undefined) {
+      const dup = this.recentSeq(tap);
+      if (dup) {
+        const message = await dup.message;
+        if (message) this.publishDecision(tap.readerId, message);
+        return message;
+      }
+    }
+    const pending = this.decide(tap);
+    if (tap.seq !== undefined) this.rememberSeq(tap, pending);
+    const message = await pending;
+    this.decisionSeconds.observe((performance.now() - started) / 1000);
+    return message;
+  }
+
+  private recentSeq(tap: Tap): RecentSeq | undefined {
+    const r = this.recentSeqs.get(tap.readerId)?.get(tap.seq!);
+    // A reader that restarted its numbering sends an old seq for a new card or amount: that is a new tap.
+    if (!r || r.uid !== tap.uid || r.amount !== tap.amount || Math.abs(tap.at - r.at) > DUPLICATE_WINDOW_MS) return undefined;
+    return r;
+  }
+
+  private rememberSeq(tap: Tap, message: Promise<DecisionMessage | null>): void {
+    let m = this.recentSeqs.get(tap.readerId);
+    if (!m) this.recentSeqs.set(tap.readerId, (m = new Map()));
+    m.delete(tap.seq!);
+    m.set(tap.seq!, { uid: tap.uid, amount: tap.amount, at: tap.at, message: message.catch(() => null) });
+    if (m.size > RECENT_SEQS_PER_READER) m.delete(m.keys().next().value!);
+  }
+
+  private async decide(tap: Tap): Promise<DecisionMessage | null> {
+    const tapId = this.ulid(this.ctx.clock.now());
+    const binding = this.readers.get(tap.readerId);
+    if (!binding) return this.refuseUnknownReader(tap, tapId);
+    const { accessPoint: ap, reader, gateId } = binding;
+    const direction = ap.kind === 'gate' ? reader.direction : undefined;
+    const local = this.schoolClock.local(tap.at);
+    const holder = this.people.holderOf(tap.uid);
+
+    let lastDirectionToday: 'in' | 'out' | undefined;
+    if (holder && gateId && ap.antiPassback && direction) lastDirectionToday = this.lastPass(gateId, holder.person.id, local.date);
+
+    let outcome: RuleOutcome = applyRules({
+      holder, accessPoint: ap, direction, local, calendar: this.ctx.config.access.calendar, lockdown: this.lockdown.active,
+      lastDirectionToday,
+    });
+    // Recorded before any await, so a second tap racing this one already sees the pass.
+    if (outcome.granted && holder && gateId && ap.antiPassback && direction) {
+      this.passbackOf(gateId).set(holder.person.id, { date: local.date, direction });
+    }
+
+    let balance: number | undefined;
+    if (outcome.granted && holder && ap.kind === 'canteen') {
+      ({ outcome, balance } = await this.canteen(tap, tapId, holder, outcome));
+    }
+
+    const record: TapRecord = {
+      id: tapId, at: tap.at, readerId: tap.readerId, uid: tap.uid, seq: tap.seq ?? null, amount: tap.amount ?? null,
+      accessPoint: ap.id, direction: direction ?? null, gateId: gateId ?? null, personId: holder?.person.id ?? null,
+      granted: outcome.granted, reason: outcome.reason, balance: balance ?? null,
+    };
+    await this.ctx.writer.write(this.taps.insertOp(record));
+
+    const message: DecisionMessage = {
+      granted: outcome.granted,
+      reason: outcome.reason,
+      tapId,
+      person: holder ? { name: holder.person.name, class: holder.person.class } : null,
+      ...(balance !== undefined ? { balance } : {}),
+    };
+    this.publishDecision(tap.readerId, message);
+    if (outcome.granted && gateId) {
+      this.publish(`campus/gates/${gateId}/command`, { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
+    }
+    this.tapsCounter.inc({ granted: String(outcome.granted), reason: outcome.reason });
+    const decided: TapDecision = {
+      ...tap, tapId, accessPointId: ap.id, accessPointKind: ap.kind, granted: outcome.granted, reason: outcome.reason,
+      person: refOf(holder),
+      ...(direction ? { direction } : {}),
+      ...(gateId ? { gateId } : {}),
+      ...(balance !== undefined ? { balance } : {}),
+    };
+    this.ctx.bus.emit('tap.decided', decided);
+    this.raiseAlerts(tap, ap, holder, outcome);
+    return message;
+  }
+
+  /** A payment when the tap carries an amount; otherwise an identification that shows the balance. */
+  private async canteen(tap: Tap, tapId: string, holder: CardHolder, ok: RuleOutcome): Promise<{ outcome: RuleOutcome; balance?: number }> {
+    if (tap.amount === undefined) {
+      const balance = this.wallet?.balanceOf ? await this.wallet.balanceOf(holder.person.id) : null;
+      return { outcome: ok, ...(balance !== null && balance !== undefined ? { balance } : {}) };
+    }
+    if (!this.wallet) {
+      this.log.error({ readerId: tap.readerId }, 'canteen payment with no wallet configured');
+      return { outcome: { granted: false, reason: 'invalid_amount' } };
+    }
+    if (tap.seq === undefined || !Number.isInteger(tap.amount) || tap.amount <= 0) {
+      // Without the terminal's sequence number a retried payment could not be told from a new one.
+      return { outcome: { granted: false, reason: 'invalid_amount' } };
+    }
+    const r = await this.wallet.debit({
+      personId: holder.person.id, readerId: tap.readerId, seq: tap.seq, amountFen: tap.amount, at: tap.at, tapId,
+    });
+    if (r.ok) return { outcome: { granted: true, reason: r.duplicate ? 'duplicate' : 'ok' }, balance: r.balance };
+    return { outcome: { granted: false, reason: r.reason }, balance: r.balance };
+  }
+
+  private async refuseUnknownReader(tap: Tap, tapId: string): Promise<DecisionMessage> {
+    const now = this.ctx.clock.now();
+    if (now - this.lastUnknownReaderLog > 60_000) {
+      this.lastUnknownReaderLog = now;
+      this.log.warn({ readerId: tap.readerId }, 'tap from a reader that is not configured (logged once a minute)');
+    }
+    await this.ctx.writer.write(
+      this.taps.insertOp({
+        id: tapId, at: tap.at, readerId: tap.readerId, uid: tap.uid, seq: tap.seq ?? null, amount: tap.amount ?? null,
+        accessPoint: null, direction: null, gateId: null, personId: null, granted: false, reason: 'unknown_reader', balance: null,
+      }),
+    );
+    const message: DecisionMessage = { granted: false, reason: 'unknown_reader', tapId, person: null };
+    this.publishDecision(tap.readerId, message);
+    this.tapsCounter.inc({ granted: 'false', reason: 'unknown_reader' });
+    this.countDenial(tap.readerId, undefined, undefined);
+    return message;
+  }
+
+  private passbackOf(gateId: string): Map<number, { date: string; direction: 'in' | 'out' }> {
+    let m = this.passback.get(gateId);
+    if (!m) this.passback.set(gateId, (m = new Map()));
+    return m;
+  }
+
+  /** Today's last granted direction at the gate; the store is asked only once per person after a restart. */
+  private lastPass(gateId: string, personId: number, today: string): 'in' | 'out' | undefined {
+    const m = this.passbackOf(gateId);
+    let entry = m.get(personId);
+    if (!entry) {
+      const row = this.taps.lastGrantedAtGate(personId, gateId);
+      entry = { date: row?.direction ? this.schoolClock.local(row.at).date : '', direction: row?.direction ?? 'out' };
+      m.set(personId, entry);
+    }
+    // The state resets at local midnight: yesterday's unmatched "in" (left by another gate) does not lock anyone out.
+    return entry.date === today ? entry.direction : undefined;
+  }
+
+  private publishDecision(readerId: string, message: DecisionMessage): void {
+    this.publish(`campus/readers/${readerId}/decision`, message);
+  }
+
+  private publish(topic: string, payload: object): void {
+    this.ctx.mqtt.publish(topic, payload, { qos: 1 }).catch((err: unknown) => this.log.warn({ err, topic }, 'publish failed'));
+  }
+
+  private raiseAlerts(tap: Tap, ap: AccessPointConfig, holder: CardHolder | null, outcome: RuleOutcome): void {
+    if (outcome.granted) return;
+    if (holder && (outcome.reason === 'card_lost' || outcome.reason === 'card_blocked')) {
+      const lost = outcome.reason === 'card_lost';
+      this.ctx.alerts.raise({
+        type: lost ? 'card_lost_used' : 'card_blocked_used',
+        severity: 'warning',
+        source: `reader:${tap.readerId}`,
+        message: `${lost ? 'Lost' : 'Blocked'} card ${tap.uid} of ${holder.person.name} (${holder.person.externalId}) used at ${ap.name}`,
+        accessPoint: ap.id,
+        zone: ap.zone,
+        data: { uid: tap.uid, personId: holder.person.id, externalId: holder.person.externalId, readerId: tap.readerId },
+        // Repeated tries with the same card fold into one alert; another card is another alert.
+        dedupKey: `${lost ? 'card_lost_used' : 'card_blocked_used'}:${tap.uid}`,
+      });
+    }
+    // Refused payments are the customer's business with the canteen, not a security matter.
+    if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'duplicate'].includes(outcome.reason)) {
+      this.countDenial(tap.readerId, ap, outcome.reason);
+    }
+  }
+
+  /** Someone trying card after card, or a card that keeps failing: `repeated_denials` at the reader. */
+  private countDenial(readerId: string, ap: AccessPointConfig | undefined, reason: DecisionReason | undefined): void {
+    const { count, windowS } = this.ctx.config.access.repeatedDenials;
+    const now = this.ctx.clock.now();
+    let times = this.denials.get(readerId);
+    if (!times) this.denials.set(readerId, (times = []));
+    times.push(now);
+    while (times.length > 0 && times[0]! <= now - windowS * 1000) times.shift();
+    if (times.length < count) return;
+    times.length = 0;
+    this.ctx.alerts.raise({
+      type: 'repeated_denials',
+      severity: 'warning',
+      source: `reader:${readerId}`,
+      message: `${count} refused taps within ${windowS} s at ${ap?.name ?? `reader ${readerId}`}`,
+      accessPoint: ap?.id,
+      zone: ap?.zone,
+      data: { readerId, count, windowS, lastReason: reason ?? 'unknown_reader' },
+      dedupKey: `repeated_denials:${readerId}`,
+    });
+  }
+}

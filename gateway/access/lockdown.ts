@@ -1,0 +1,111 @@
+/**
+ * Lockdown (封校): while active, gates, doors and classrooms let only security staff through.
+ * Persisted (migration 12) so a restart during an incident does not quietly open the school; the
+ * current state is also kept in memory because every tap reads it.
+ */
+import type { AlertService } from '../alerts/alerts.js';
+import type { EventBus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import type { Database, Migration } from '../storage/db.js';
+
+export const lockdownMigrations: Migration[] = [
+  {
+    version: 12,
+    name: 'lockdowns',
+    up: `
+      CREATE TABLE lockdowns (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        reason TEXT,
+        ended_at TEXT,
+        ended_by TEXT
+      );`,
+  },
+];
+
+export interface LockdownState {
+  active: boolean;
+  reason: string | null;
+  startedBy: string | null;
+  startedAt: string | null;
+  /** The last lockdown's end, when none is active. */
+  endedAt: string | null;
+  endedBy: string | null;
+}
+
+interface Row {
+  id: number;
+  started_at: string;
+  started_by: string;
+  reason: string | null;
+  ended_at: string | null;
+  ended_by: string | null;
+}
+
+const ALERT_KEY = 'lockdown';
+
+export class LockdownService {
+  private current: LockdownState;
+
+  constructor(
+    private readonly db: Database,
+    private readonly bus: EventBus,
+    private readonly alerts: AlertService,
+    private readonly clock: Clock,
+  ) {
+    this.current = this.load();
+  }
+
+  private load(): LockdownState {
+    const row = this.db.prepare('SELECT * FROM lockdowns ORDER BY id DESC LIMIT 1').get() as Row | undefined;
+    if (!row) return { active: false, reason: null, startedBy: null, startedAt: null, endedAt: null, endedBy: null };
+    return {
+      active: row.ended_at === null,
+      reason: row.reason,
+      startedBy: row.started_by,
+      startedAt: row.started_at,
+      endedAt: row.ended_at,
+      endedBy: row.ended_by,
+    };
+  }
+
+  get active(): boolean {
+    return this.current.active;
+  }
+
+  state(): LockdownState {
+    return { ...this.current };
+  }
+
+  /** Starting while already active changes nothing and returns the running lockdown. */
+  start(reason: string | undefined, by: string): LockdownState {
+    if (this.current.active) return this.state();
+    const at = this.clock.now();
+    this.db
+      .prepare('INSERT INTO lockdowns (started_at, started_by, reason) VALUES (?, ?, ?)')
+      .run(new Date(at).toISOString(), by, reason ?? null);
+    this.current = this.load();
+    this.bus.emit('lockdown.changed', { active: true, by, at, ...(reason ? { reason } : {}) });
+    this.alerts.raise({
+      type: 'lockdown',
+      severity: 'critical',
+      source: by === 'city' ? 'city' : `user:${by}`,
+      message: `Lockdown started by ${by}${reason ? `: ${reason}` : ''}`,
+      data: { reason: reason ?? null, by },
+      dedupKey: ALERT_KEY,
+    });
+    return this.state();
+  }
+
+  /** Ending when none is active changes nothing. */
+  end(by: string): LockdownState {
+    if (!this.current.active) return this.state();
+    const at = this.clock.now();
+    this.db.prepare('UPDATE lockdowns SET ended_at = ?, ended_by = ? WHERE ended_at IS NULL').run(new Date(at).toISOString(), by);
+    this.current = this.load();
+    this.bus.emit('lockdown.changed', { active: false, by, at });
+    this.alerts.resolveByKey(ALERT_KEY, by, 'lockdown ended');
+    return this.state();
+  }
+}

@@ -1,0 +1,51 @@
+/** Taps, access points and lockdown under /api/v1. */
+import type { Router } from 'express';
+import { z } from 'zod';
+import type { GatewayConfig } from '../../config/schema.js';
+import { sessionOf, type Guards } from '../http/guards.js';
+import { parse } from '../http/validate.js';
+import type { LockdownService } from './lockdown.js';
+import type { TapsStore } from './taps-store.js';
+
+const tapsQuery = z.object({
+  readerId: z.string().max(64).optional(),
+  accessPoint: z.string().max(64).optional(),
+  personId: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'a tap id').optional(),
+});
+const accessPointsQuery = z.object({ taps: z.coerce.number().int().min(0).max(50).default(5) });
+const lockdownBody = z.object({ reason: z.string().trim().max(500).optional() });
+
+export function accessRoutes(api: Router, guards: Guards, deps: { config: GatewayConfig; taps: TapsStore; lockdown: LockdownService }): void {
+  const { config, taps, lockdown } = deps;
+
+  api.get('/taps', (req, res) => {
+    const q = parse(tapsQuery, req.query, 'query');
+    const items = taps.latest(q);
+    res.json({ items, nextBefore: items.length === q.limit ? items[items.length - 1]!.id : null });
+  });
+
+  api.get('/access-points', (req, res) => {
+    const { taps: n } = parse(accessPointsQuery, req.query, 'query');
+    const items = config.access.accessPoints.map((ap) => ({
+      ...ap,
+      readers: config.readers.filter((r) => r.accessPoint === ap.id).map((r) => ({ id: r.id, direction: r.direction ?? null, driver: r.driver.type })),
+      latestTaps: n > 0 ? taps.latest({ accessPoint: ap.id, limit: n }) : [],
+    }));
+    res.json({ items, lockdown: lockdown.state() });
+  });
+
+  api.get('/lockdown', (_req, res) => {
+    res.json(lockdown.state());
+  });
+
+  api.post('/lockdown', guards.role('admin', 'security'), (req, res) => {
+    const { reason } = parse(lockdownBody, req.body);
+    res.json(lockdown.start(reason, sessionOf(res).username));
+  });
+
+  api.delete('/lockdown', guards.role('admin', 'security'), (_req, res) => {
+    res.json(lockdown.end(sessionOf(res).username));
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * The access rules as one pure function: what a card at an access point at a given local time gets.
+ * The engine gathers the facts (card, holder, lockdown, anti-passback state) and applies wallet debits after.
+ */
+import type { AccessConfig, AccessPointConfig } from '../../config/access.js';
+import type { CardHolder } from '../people/store.js';
+import type { DecisionReason } from './contract.js';
+import { inWindows, isSchoolDay, type LocalTime } from './school-time.js';
+
+export interface RuleFacts {
+  holder: CardHolder | null;
+  accessPoint: AccessPointConfig;
+  direction: 'in' | 'out' | undefined;
+  local: LocalTime;
+  calendar: AccessConfig['calendar'];
+  lockdown: boolean;
+  /** The holder's last granted direction at this gate today, when the gate has anti-passback. */
+  lastDirectionToday: 'in' | 'out' | undefined;
+}
+
+export interface RuleOutcome {
+  granted: boolean;
+  reason: DecisionReason;
+}
+
+const deny = (reason: DecisionReason): RuleOutcome => ({ granted: false, reason });
+
+/** Kinds a lockdown closes. A canteen terminal lets nobody through anything, so it keeps working. */
+const LOCKABLE = new Set(['gate', 'door', 'classroom']);
+/** Kinds closed to students and visitors on non-school days; gates (boarders, weekend clubs) and the canteen stay open. */
+const SCHOOL_DAY_ONLY = new Set(['door', 'classroom']);
+
+export function applyRules(f: RuleFacts): RuleOutcome {
+  const { holder, accessPoint: ap, local } = f;
+  if (!holder) return deny('unknown_card');
+  const { card, person } = holder;
+  if (card.status === 'lost') return deny('card_lost');
+  if (card.status === 'blocked') return deny('card_blocked');
+  if (card.status === 'expired') return deny('card_expired');
+  if (card.validFrom && local.date < card.validFrom) return deny('card_not_yet_valid');
+  if (card.validTo && local.date > card.validTo) return deny('card_expired');
+
+  if (f.lockdown && LOCKABLE.has(ap.kind) && !(person.role === 'staff' && person.security)) return deny('lockdown');
+
+  const makeUpDay = f.calendar.makeUpDays.includes(local.date);
+  if (person.role !== 'staff' && SCHOOL_DAY_ONLY.has(ap.kind) && !isSchoolDay(f.calendar, local)) return deny('not_school_day');
+
+  const windows = ap.groupSchedule[person.scheduleGroup] ?? ap.schedule[person.role];
+  if (windows && !inWindows(windows, local, makeUpDay)) return deny('outside_schedule');
+
+  if (ap.kind === 'gate' && ap.antiPassback && f.direction && f.lastDirectionToday === f.direction) return deny('anti_passback');
+  return { granted: true, reason: 'ok' };
+}

@@ -1,0 +1,145 @@
+/**
+ * Every tap with its decision (migration 11). Rows are written through the batch writer; the engine awaits
+ * the write before it answers the reader. Ids are ULIDs, so "latest" is "highest id" on every index.
+ */
+import type { Database, Migration } from '../storage/db.js';
+import type { DecisionReason } from './contract.js';
+
+export const tapsMigrations: Migration[] = [
+  {
+    version: 11,
+    name: 'taps',
+    // WITHOUT ROWID: the ULID is the key, so no second b-tree for it. person_id has no foreign key on purpose:
+    // a tap is history and stays when a person record is cleaned up; it also spares a lookup per insert.
+    up: `
+      CREATE TABLE taps (
+        id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        reader_id TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        seq INTEGER,
+        amount INTEGER,
+        access_point TEXT,
+        direction TEXT,
+        gate_id TEXT,
+        person_id INTEGER,
+        granted INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        balance INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX taps_reader ON taps (reader_id, id);
+      CREATE INDEX taps_access_point ON taps (access_point, id);
+      CREATE INDEX taps_person ON taps (person_id, id);`,
+  },
+];
+
+export interface TapRecord {
+  id: string;
+  at: number;
+  readerId: string;
+  uid: string;
+  seq: number | null;
+  amount: number | null;
+  accessPoint: string | null;
+  direction: 'in' | 'out' | null;
+  gateId: string | null;
+  personId: number | null;
+  granted: boolean;
+  reason: DecisionReason;
+  balance: number | null;
+}
+
+export interface TapView extends TapRecord {
+  person: { externalId: string; name: string; class: string | null } | null;
+}
+
+interface TapRow {
+  id: string;
+  at: number;
+  reader_id: string;
+  uid: string;
+  seq: number | null;
+  amount: number | null;
+  access_point: string | null;
+  direction: 'in' | 'out' | null;
+  gate_id: string | null;
+  person_id: number | null;
+  granted: number;
+  reason: DecisionReason;
+  balance: number | null;
+  p_external_id: string | null;
+  p_name: string | null;
+  p_class: string | null;
+}
+
+const viewFromRow = (r: TapRow): TapView => ({
+  id: r.id,
+  at: r.at,
+  readerId: r.reader_id,
+  uid: r.uid,
+  seq: r.seq,
+  amount: r.amount,
+  accessPoint: r.access_point,
+  direction: r.direction,
+  gateId: r.gate_id,
+  personId: r.person_id,
+  granted: r.granted === 1,
+  reason: r.reason,
+  balance: r.balance,
+  person: r.p_name === null ? null : { externalId: r.p_external_id ?? '', name: r.p_name, class: r.p_class },
+});
+
+const SELECT = `SELECT t.*, p.external_id AS p_external_id, p.name AS p_name, p.class AS p_class
+  FROM taps t LEFT JOIN persons p ON p.id = t.person_id`;
+
+export class TapsStore {
+  private readonly insert;
+  private readonly lastGranted;
+
+  constructor(private readonly db: Database) {
+    this.insert = db.prepare(
+      `INSERT INTO taps (id, at, reader_id, uid, seq, amount, access_point, direction, gate_id, person_id, granted, reason, balance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.lastGranted = db.prepare<[number, string], { direction: 'in' | 'out' | null; at: number }>(
+      `SELECT direction, at FROM taps WHERE person_id = ? AND gate_id = ? AND granted = 1 ORDER BY id DESC LIMIT 1`,
+    );
+  }
+
+  /** For the batch writer: runs inside its transaction. */
+  insertOp(t: TapRecord): (db: Database) => void {
+    return () => {
+      this.insert.run(t.id, t.at, t.readerId, t.uid, t.seq, t.amount, t.accessPoint, t.direction, t.gateId, t.personId,
+        t.granted ? 1 : 0, t.reason, t.balance);
+    };
+  }
+
+  /** The person's last granted pass at a gate (for anti-passback state after a restart). */
+  lastGrantedAtGate(personId: number, gateId: string): { direction: 'in' | 'out' | null; at: number } | undefined {
+    return this.lastGranted.get(personId, gateId);
+  }
+
+  latest(q: { readerId?: string | undefined; accessPoint?: string | undefined; personId?: number | undefined; limit: number;
+    before?: string | undefined }): TapView[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.readerId) {
+      where.push('t.reader_id = ?');
+      args.push(q.readerId);
+    }
+    if (q.accessPoint) {
+      where.push('t.access_point = ?');
+      args.push(q.accessPoint);
+    }
+    if (q.personId !== undefined) {
+      where.push('t.person_id = ?');
+      args.push(q.personId);
+    }
+    if (q.before) {
+      where.push('t.id < ?');
+      args.push(q.before);
+    }
+    const sql = `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as TapRow[]).map(viewFromRow);
+  }
+}

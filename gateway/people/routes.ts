@@ -1,0 +1,93 @@
+/** People and cards under /api/v1. Everyone signed in may look; admins change; security may report a card lost. */
+import type { Router } from 'express';
+import { z } from 'zod';
+import { CARD_FORMATS } from '../core/card-number.js';
+import { GatewayError } from '../core/errors.js';
+import { sessionOf, type Guards } from '../http/guards.js';
+import { parse } from '../http/validate.js';
+import { cardTarget } from './card-keys.js';
+import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSchema, uidSchema } from './schema.js';
+import type { PeopleStore } from './store.js';
+
+const idParams = z.object({ id: z.coerce.number().int().positive() });
+const uidParams = z.object({ uid: uidSchema });
+const noteBody = z.object({ note: z.string().max(500).optional() });
+
+export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore): void {
+  api.get('/people', (req, res) => {
+    const { card, ...q } = parse(peopleQuerySchema, req.query, 'query');
+    let keys: { uid: string; match: 'exact' | 'suffix' }[] | undefined;
+    if (card) {
+      // "Any printed form": every reading of the text that parses; a search is allowed to over-match.
+      keys = [];
+      for (const f of CARD_FORMATS) {
+        const t = cardTarget(card, f);
+        if (t.ok && !keys.some((k) => k.uid === t.uid && k.match === t.match)) keys.push({ uid: t.uid, match: t.match });
+      }
+    }
+    res.json(people.search(q, keys));
+  });
+
+  api.post('/people', guards.role('admin'), (req, res) => {
+    res.status(201).json(people.withCards(people.createPerson(parse(personCreateSchema, req.body))));
+  });
+
+  api.get('/people/:id', (req, res) => {
+    const { id } = parse(idParams, req.params, 'params');
+    res.json(people.withCards(people.person(id)));
+  });
+
+  api.patch('/people/:id', guards.role('admin'), (req, res) => {
+    const { id } = parse(idParams, req.params, 'params');
+    res.json(people.withCards(people.updatePerson(id, parse(personUpdateSchema, req.body))));
+  });
+
+  api.post('/people/:id/cards', guards.role('admin'), (req, res) => {
+    const { id } = parse(idParams, req.params, 'params');
+    const body = parse(cardIssueSchema, req.body);
+    let uid = body.uid;
+    let match: 'exact' | 'suffix' = 'exact';
+    if (uid === undefined) {
+      const t = cardTarget(body.number!, body.format!);
+      if (!t.ok) throw new GatewayError('bad_request', `body.number: ${t.reason}`);
+      ({ uid, match } = t);
+    }
+    const card = people.issueCard(id, { uid, match, validFrom: body.validFrom ?? null, validTo: body.validTo ?? null }, sessionOf(res).username);
+    res.status(201).json(card);
+  });
+
+  api.get('/cards/:uid', (req, res) => {
+    const { uid } = parse(uidParams, req.params, 'params');
+    const card = people.card(uid);
+    res.json({ ...card, person: people.person(card.personId) });
+  });
+
+  // 挂失: whoever is at the desk when a student comes in without their card.
+  api.post('/cards/:uid/lost', guards.role('admin', 'security'), (req, res) => {
+    const { uid } = parse(uidParams, req.params, 'params');
+    parse(noteBody, req.body);
+    const card = people.card(uid);
+    if (card.status === 'blocked' || card.status === 'expired') {
+      throw new GatewayError('conflict', `card ${uid} is ${card.status}; only an active card can be reported lost`);
+    }
+    res.json(people.setCardStatus(uid, 'lost', sessionOf(res).username));
+  });
+
+  api.post('/cards/:uid/block', guards.role('admin'), (req, res) => {
+    const { uid } = parse(uidParams, req.params, 'params');
+    parse(noteBody, req.body);
+    res.json(people.setCardStatus(uid, 'blocked', sessionOf(res).username));
+  });
+
+  // Unblocking needs the authority that blocked: a lost card (security or admin), anything else (admin).
+  api.post('/cards/:uid/unblock', guards.role('admin', 'security'), (req, res) => {
+    const { uid } = parse(uidParams, req.params, 'params');
+    parse(noteBody, req.body);
+    const session = sessionOf(res);
+    const card = people.card(uid);
+    if (session.role !== 'admin' && card.status !== 'lost') {
+      throw new GatewayError('forbidden', `role ${session.role} may only unblock a card reported lost; this one is ${card.status}`);
+    }
+    res.json(people.setCardStatus(uid, 'active', session.username));
+  });
+}

@@ -1,0 +1,348 @@
+/**
+ * Persons and their cards in SQLite (migration 10, shapes fixed by gateway/access/contract.ts).
+ * The decision path reads a card's status straight from SQLite through a prepared statement on every tap,
+ * so a card reported lost is refused at the very next tap without any cache to invalidate.
+ */
+import type { CardStatus, PersonRole } from '../access/contract.js';
+import type { EventBus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Database, Migration, } from '../storage/db.js';
+import type { Card, PersonCreate, PersonUpdate, Person, PersonWithCards, PeopleQuery } from './schema.js';
+
+export interface CardChangedEvent {
+  uid: string;
+  personId: number;
+  externalId: string;
+  status: CardStatus;
+  previous: CardStatus | null;
+  by: string;
+  at: number;
+}
+
+declare module '../core/bus.js' {
+  interface CampusEventMap {
+    /** A card was issued or its status changed (lost, blocked, unblocked): terminals' blacklists, the city. */
+    'card.changed': CardChangedEvent;
+  }
+}
+
+export const peopleMigrations: Migration[] = [
+  {
+    version: 10,
+    name: 'persons and cards',
+    up: `
+      CREATE TABLE persons (
+        id INTEGER PRIMARY KEY,
+        external_id TEXT UNIQUE NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('student','staff','visitor')),
+        grade TEXT,
+        class TEXT,
+        schedule_group TEXT NOT NULL DEFAULT 'default',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        security INTEGER NOT NULL DEFAULT 0 CHECK (security IN (0, 1))
+      );
+      CREATE INDEX persons_class ON persons (grade, class, name);
+      CREATE INDEX persons_name ON persons (name);
+      CREATE TABLE cards (
+        uid TEXT PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES persons(id),
+        status TEXT NOT NULL CHECK (status IN ('active','lost','blocked','expired')),
+        valid_from TEXT,
+        valid_to TEXT,
+        issued_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        match TEXT NOT NULL DEFAULT 'exact' CHECK (match IN ('exact','suffix'))
+      );
+      CREATE INDEX cards_person ON cards (person_id);
+      -- Printed decimal forms carry only the low 4 or 3 bytes: these find the cards a printed number stands for.
+      CREATE INDEX cards_low4 ON cards (substr(uid, -8));
+      CREATE INDEX cards_low3 ON cards (substr(uid, -6));`,
+  },
+];
+
+export interface PersonRow {
+  id: number;
+  external_id: string;
+  name: string;
+  role: PersonRole;
+  grade: string | null;
+  class: string | null;
+  schedule_group: string;
+  created_at: string;
+  updated_at: string;
+  security: number;
+}
+
+export interface CardRow {
+  uid: string;
+  person_id: number;
+  status: CardStatus;
+  valid_from: string | null;
+  valid_to: string | null;
+  issued_at: string;
+  updated_at: string;
+  match: 'exact' | 'suffix';
+}
+
+export const personFromRow = (r: PersonRow): Person => ({
+  id: r.id,
+  externalId: r.external_id,
+  name: r.name,
+  role: r.role,
+  grade: r.grade,
+  class: r.class,
+  scheduleGroup: r.schedule_group,
+  security: r.security === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const cardFromRow = (r: CardRow): Card => ({
+  uid: r.uid,
+  personId: r.person_id,
+  status: r.status,
+  validFrom: r.valid_from,
+  validTo: r.valid_to,
+  match: r.match,
+  issuedAt: r.issued_at,
+  updatedAt: r.updated_at,
+});
+
+/** What the decision path needs about a card and its holder, from one indexed read. */
+export interface CardHolder {
+  card: Card;
+  person: Person;
+}
+
+type HolderRow = CardRow & { p_external_id: string; p_name: string; p_role: PersonRole; p_grade: string | null; p_class: string | null;
+  p_schedule_group: string; p_security: number; p_created_at: string; p_updated_at: string };
+
+const HOLDER_SELECT = `SELECT c.*, p.external_id AS p_external_id, p.name AS p_name, p.role AS p_role, p.grade AS p_grade,
+  p.class AS p_class, p.schedule_group AS p_schedule_group, p.security AS p_security, p.created_at AS p_created_at,
+  p.updated_at AS p_updated_at FROM cards c JOIN persons p ON p.id = c.person_id`;
+
+const holderFromRow = (r: HolderRow): CardHolder => ({
+  card: cardFromRow(r),
+  person: personFromRow({
+    id: r.person_id, external_id: r.p_external_id, name: r.p_name, role: r.p_role, grade: r.p_grade, class: r.p_class,
+    schedule_group: r.p_schedule_group, security: r.p_security, created_at: r.p_created_at, updated_at: r.p_updated_at,
+  }),
+});
+
+/** Byte lengths of the low-byte keys decimal forms give (8H10D/reversed: 4, 6H8D/Wiegand-26: 3). */
+export const SUFFIX_HEX_LENGTHS = [8, 6] as const;
+
+export class PeopleStore {
+  private readonly byUid;
+  private readonly bySuffix;
+  private readonly personById;
+  private readonly cardsOfPerson;
+  private readonly cardByUid;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly bus?: EventBus,
+  ) {
+    this.byUid = db.prepare<[string], HolderRow>(`${HOLDER_SELECT} WHERE c.uid = ?`);
+    this.bySuffix = db.prepare<[string, string], HolderRow>(
+      `${HOLDER_SELECT} WHERE c.uid IN (?, ?) AND c.match = 'suffix' ORDER BY length(c.uid) DESC LIMIT 1`,
+    );
+    this.personById = db.prepare<[number], PersonRow>('SELECT * FROM persons WHERE id = ?');
+    this.cardsOfPerson = db.prepare<[number], CardRow>('SELECT * FROM cards WHERE person_id = ? ORDER BY issued_at, uid');
+    this.cardByUid = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE uid = ?');
+  }
+
+  private nowIso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  /**
+   * The card a reader saw and its holder: the exact UID first, then a card known only by its low bytes
+   * (the longest such key wins). Null for a card nobody holds.
+   */
+  holderOf(uid: string): CardHolder | null {
+    const exact = this.byUid.get(uid);
+    if (exact) return holderFromRow(exact);
+    if (uid.length <= 6) return null;
+    const suffix = this.bySuffix.get(uid.slice(-8), uid.slice(-6));
+    return suffix ? holderFromRow(suffix) : null;
+  }
+
+  createPerson(input: PersonCreate): Person {
+    const now = this.nowIso();
+    if (input.security && input.role !== 'staff') throw new GatewayError('bad_request', 'body.security: only staff can be security');
+    try {
+      const r = this.db
+        .prepare(
+          `INSERT INTO persons (external_id, name, role, grade, class, schedule_group, security, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(input.externalId, input.name, input.role, input.grade ?? null, input.class ?? null, input.scheduleGroup,
+          input.security ? 1 : 0, now, now);
+      return this.person(Number(r.lastInsertRowid));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new GatewayError('conflict', `a person with external id ${input.externalId} exists`);
+      throw err;
+    }
+  }
+
+  updatePerson(id: number, patch: PersonUpdate): Person {
+    const current = this.person(id);
+    const next = {
+      externalId: patch.externalId ?? current.externalId,
+      name: patch.name ?? current.name,
+      role: patch.role ?? current.role,
+      grade: patch.grade === undefined ? current.grade : patch.grade,
+      class: patch.class === undefined ? current.class : patch.class,
+      scheduleGroup: patch.scheduleGroup ?? current.scheduleGroup,
+      security: patch.security ?? current.security,
+    };
+    if (next.security && next.role !== 'staff') throw new GatewayError('bad_request', 'body.security: only staff can be security');
+    try {
+      this.db
+        .prepare(
+          `UPDATE persons SET external_id = ?, name = ?, role = ?, grade = ?, class = ?, schedule_group = ?, security = ?,
+           updated_at = ? WHERE id = ?`,
+        )
+        .run(next.externalId, next.name, next.role, next.grade ?? null, next.class ?? null, next.scheduleGroup,
+          next.security ? 1 : 0, this.nowIso(), id);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new GatewayError('conflict', `a person with external id ${next.externalId} exists`);
+      throw err;
+    }
+    return this.person(id);
+  }
+
+  person(id: number): Person {
+    const row = this.personById.get(id);
+    if (!row) throw notFound(`person ${id}`);
+    return personFromRow(row);
+  }
+
+  personByExternalId(externalId: string): Person | null {
+    const row = this.db.prepare<[string], PersonRow>('SELECT * FROM persons WHERE external_id = ?').get(externalId);
+    return row ? personFromRow(row) : null;
+  }
+
+  withCards(person: Person): PersonWithCards {
+    return { ...person, cards: this.cardsOfPerson.all(person.id).map(cardFromRow) };
+  }
+
+  /**
+   * Filters combine with AND. `q` matches a part of the name or the external id; `cardKeys` are what a
+   * printed card number may stand for (see card-keys.ts), resolved by the caller.
+   */
+  search(q: Omit<PeopleQuery, 'card'>, cardKeys?: { uid: string; match: 'exact' | 'suffix' }[]): { items: PersonWithCards[]; total: number } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.q) {
+      where.push(`(p.name LIKE ? ESCAPE '\\' OR p.external_id LIKE ? ESCAPE '\\')`);
+      const like = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      args.push(like, like);
+    }
+    if (q.externalId) {
+      where.push('p.external_id = ?');
+      args.push(q.externalId);
+    }
+    if (q.grade) {
+      where.push('p.grade = ?');
+      args.push(q.grade);
+    }
+    if (q.class) {
+      where.push('p.class = ?');
+      args.push(q.class);
+    }
+    if (q.role) {
+      where.push('p.role = ?');
+      args.push(q.role);
+    }
+    if (cardKeys) {
+      if (cardKeys.length === 0) return { items: [], total: 0 };
+      // A whole UID matches its card and a partial card it ends with; a low-bytes key matches every UID ending with it.
+      const ors: string[] = [];
+      for (const k of cardKeys) {
+        if (k.match === 'exact') {
+          ors.push('c.uid = ?', `(c.match = 'suffix' AND c.uid IN (?, ?))`);
+          args.push(k.uid, k.uid.slice(-8), k.uid.slice(-6));
+        } else {
+          ors.push(k.uid.length === 8 ? 'substr(c.uid, -8) = ?' : 'substr(c.uid, -6) = ?');
+          args.push(k.uid);
+        }
+      }
+      where.push(`p.id IN (SELECT c.person_id FROM cards c WHERE ${ors.join(' OR ')})`);
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM persons p ${w}`).get(...args) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT p.* FROM persons p ${w} ORDER BY p.grade, p.class, p.name, p.id LIMIT ? OFFSET ?`)
+      .all(...args, q.limit, q.offset) as PersonRow[];
+    return { items: rows.map((r) => this.withCards(personFromRow(r))), total };
+  }
+
+  card(uid: string): Card {
+    const row = this.cardByUid.get(uid);
+    if (!row) throw notFound(`card ${uid}`);
+    return cardFromRow(row);
+  }
+
+  findCard(uid: string): Card | null {
+    const row = this.cardByUid.get(uid);
+    return row ? cardFromRow(row) : null;
+  }
+
+  issueCard(
+    personId: number,
+    input: { uid: string; match?: 'exact' | 'suffix'; validFrom?: string | null; validTo?: string | null; status?: CardStatus },
+    by = 'gateway',
+  ): Card {
+    const person = this.person(personId);
+    const now = this.nowIso();
+    const existing = this.findCard(input.uid);
+    if (existing) {
+      const owner = existing.personId === personId ? 'this person' : `person ${existing.personId}`;
+      throw new GatewayError('conflict', `card ${input.uid} is already issued to ${owner}`);
+    }
+    const status = input.status ?? 'active';
+    this.db
+      .prepare(
+        `INSERT INTO cards (uid, person_id, status, valid_from, valid_to, issued_at, updated_at, match)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(input.uid, personId, status, input.validFrom ?? null, input.validTo ?? null, now, now, input.match ?? 'exact');
+    this.bus?.emit('card.changed', {
+      uid: input.uid, personId, externalId: person.externalId, status, previous: null, by, at: this.clock.now(),
+    });
+    return this.card(input.uid);
+  }
+
+  /** Changes a card's status; committed before it returns, so the next tap sees it. */
+  setCardStatus(uid: string, status: CardStatus, by: string): Card {
+    const current = this.card(uid);
+    if (current.status === status) return current;
+    this.db.prepare('UPDATE cards SET status = ?, updated_at = ? WHERE uid = ?').run(status, this.nowIso(), uid);
+    const person = this.person(current.personId);
+    this.bus?.emit('card.changed', {
+      uid, personId: current.personId, externalId: person.externalId, status, previous: current.status, by, at: this.clock.now(),
+    });
+    return this.card(uid);
+  }
+
+  cardsOf(personId: number): Card[] {
+    return this.cardsOfPerson.all(personId).map(cardFromRow);
+  }
+
+  count(): { persons: number; cards: number } {
+    const persons = (this.db.prepare('SELECT COUNT(*) AS n FROM persons').get() as { n: number }).n;
+    const cards = (this.db.prepare('SELECT COUNT(*) AS n FROM cards').get() as { n: number }).n;
+    return { persons, cards };
+  }
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
+    || (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,294 @@
+/**
+ * Roster import: a school's CSV of students and staff (as Excel exports it) into persons and cards.
+ *
+ * - Encoding: UTF-8 with or without BOM; anything that is not valid UTF-8 is read as GB18030 (what Excel
+ *   writes on Chinese Windows).
+ * - Headers in Chinese or English (学号/external_id, 姓名/name, 身份/role, 年级/grade, 班级/class,
+ *   作息组/schedule_group, 卡号/card, 安保/security); column order does not matter.
+ * - Idempotent on the external id: a row updates its person, and re-importing a file changes nothing.
+ * - All or nothing: rows are applied in one transaction, so later rows see earlier ones (a card given twice
+ *   is caught), and any rejected row rolls the whole file back. The report lists every accepted and every
+ *   rejected row with its line number.
+ */
+import { parse } from 'csv-parse/sync';
+import iconv from 'iconv-lite';
+import type { CardFormat } from '../core/card-number.js';
+import type { PersonRole } from '../access/contract.js';
+import type { Clock } from '../core/clock.js';
+import type { Database } from '../storage/db.js';
+import { CardKeyIndex, cardTarget } from '../people/card-keys.js';
+import { externalIdSchema } from '../people/schema.js';
+import { personFromRow, type PersonRow } from '../people/store.js';
+
+export type RosterField = 'externalId' | 'name' | 'role' | 'grade' | 'class' | 'scheduleGroup' | 'card' | 'security';
+
+const HEADERS: Record<string, RosterField> = {
+  学号: 'externalId', 工号: 'externalId', 编号: 'externalId', 人员编号: 'externalId', external_id: 'externalId', externalid: 'externalId', id: 'externalId',
+  姓名: 'name', name: 'name',
+  身份: 'role', 角色: 'role', 类别: 'role', role: 'role',
+  年级: 'grade', grade: 'grade',
+  班级: 'class', class: 'class',
+  作息组: 'scheduleGroup', schedule_group: 'scheduleGroup', schedulegroup: 'scheduleGroup',
+  卡号: 'card', 卡号码: 'card', card: 'card', card_number: 'card', cardnumber: 'card',
+  安保: 'security', security: 'security',
+};
+
+const ROLES: Record<string, PersonRole> = {
+  student: 'student', 学生: 'student',
+  staff: 'staff', teacher: 'staff', 教师: 'staff', 老师: 'staff', 教职工: 'staff', 职工: 'staff', 员工: 'staff',
+  visitor: 'visitor', 访客: 'visitor', 来宾: 'visitor',
+};
+
+const YES = new Set(['1', 'y', 'yes', 'true', '是', '√']);
+const NO = new Set(['', '0', 'n', 'no', 'false', '否']);
+
+export interface AcceptedRow {
+  line: number;
+  externalId: string;
+  name: string;
+  action: 'created' | 'updated' | 'unchanged';
+  card?: { uid: string; match: 'exact' | 'suffix'; action: 'issued' | 'unchanged' | 'completed'; note?: string };
+}
+
+export interface RejectedRow {
+  line: number;
+  externalId?: string;
+  reason: string;
+}
+
+export interface RosterReport {
+  /** True when the file was applied; false when any row was rejected (then nothing was written). */
+  committed: boolean;
+  encoding: 'utf-8' | 'utf-8-bom' | 'gb18030';
+  cardFormat: CardFormat;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  cardsIssued: number;
+  accepted: AcceptedRow[];
+  rejected: RejectedRow[];
+  /** File-level problems (no header, missing columns, unreadable CSV). */
+  errors: string[];
+}
+
+export interface RosterOptions {
+  db: Database;
+  clock: Clock;
+  cardFormat: CardFormat;
+  /** Configured schedule group ids; a row naming another one is rejected. `default` is always accepted. */
+  scheduleGroups: readonly string[];
+  /** Validate and report without writing. */
+  dryRun?: boolean;
+}
+
+/** UTF-8 (with or without BOM) when the bytes are valid UTF-8, else GB18030. */
+export function decodeRoster(bytes: Uint8Array): { text: string; encoding: RosterReport['encoding'] } {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return { text: new TextDecoder('utf-8').decode(bytes.subarray(3)), encoding: 'utf-8-bom' };
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf-8' };
+  } catch {
+    return { text: iconv.decode(Buffer.from(bytes), 'gb18030'), encoding: 'gb18030' };
+  }
+}
+
+class Rollback extends Error {}
+
+export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterReport {
+  const { text, encoding } = decodeRoster(bytes);
+  const report: RosterReport = {
+    committed: false, encoding, cardFormat: opts.cardFormat, rows: 0, created: 0, updated: 0, unchanged: 0, cardsIssued: 0,
+    accepted: [], rejected: [], errors: [],
+  };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) {
+    report.errors.push('the file is UTF-16 ("Unicode text"); save it from Excel as "CSV UTF-8" or "CSV"');
+    return report;
+  }
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    // csv-parse counts a quoted CRLF as two lines; plain LF keeps the line numbers right.
+    records = parse(text.replace(/\r\n?/g, '\n'), { info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+  } catch (err) {
+    report.errors.push(`not readable as CSV: ${(err as Error).message}`);
+    return report;
+  }
+  const header = records.shift();
+  if (!header) {
+    report.errors.push('the file is empty');
+    return report;
+  }
+  const columns = new Map<RosterField, number>();
+  header.record.forEach((h, i) => {
+    const key = h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/\s+/g, '_');
+    const field = HEADERS[key] ?? HEADERS[key.replace(/_/g, '')];
+    if (field && !columns.has(field)) columns.set(field, i);
+  });
+  for (const required of ['externalId', 'name'] as const) {
+    if (!columns.has(required)) {
+      report.errors.push(`no ${required === 'externalId' ? '学号/external_id' : '姓名/name'} column in the header (line ${header.info.lines})`);
+    }
+  }
+  if (report.errors.length > 0) return report;
+
+  const groups = new Set([...opts.scheduleGroups, 'default']);
+  const nowIso = new Date(opts.clock.now()).toISOString();
+  const db = opts.db;
+  const byExternalId = db.prepare<[string], PersonRow>('SELECT * FROM persons WHERE external_id = ?');
+  const insertPerson = db.prepare(
+    `INSERT INTO persons (external_id, name, role, grade, class, schedule_group, security, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const updatePerson = db.prepare(
+    'UPDATE persons SET name = ?, role = ?, grade = ?, class = ?, schedule_group = ?, security = ?, updated_at = ? WHERE id = ?',
+  );
+  const insertCard = db.prepare(
+    `INSERT INTO cards (uid, person_id, status, valid_from, valid_to, issued_at, updated_at, match) VALUES (?, ?, 'active', NULL, NULL, ?, ?, ?)`,
+  );
+  const completeCard = db.prepare(`UPDATE cards SET uid = ?, match = 'exact', updated_at = ? WHERE uid = ?`);
+  const keys = new CardKeyIndex(db);
+  const seen = new Map<string, number>();
+
+  const apply = (): void => {
+    for (const { record, info } of records) {
+      // csv-parse reports the line a record ends on; a quoted field may span lines.
+      const line = info.lines - (record.join('').split('\n').length - 1);
+      report.rows++;
+      const cell = (f: RosterField): string => {
+        const i = columns.get(f);
+        return i === undefined ? '' : (record[i] ?? '').trim();
+      };
+      const reject = (reason: string, externalId?: string): void => {
+        report.rejected.push({ line, ...(externalId ? { externalId } : {}), reason });
+      };
+
+      const idParsed = externalIdSchema.safeParse(cell('externalId'));
+      if (!idParsed.success) {
+        reject(cell('externalId') ? `学号/external_id "${cell('externalId')}": letters, digits, "_", "." or "-"` : '学号/external_id is empty');
+        continue;
+      }
+      const externalId = idParsed.data;
+      const first = seen.get(externalId);
+      if (first !== undefined) {
+        reject(`external id ${externalId} repeats line ${first}`, externalId);
+        continue;
+      }
+      seen.set(externalId, line);
+      const name = cell('name');
+      if (!name) {
+        reject('姓名/name is empty', externalId);
+        continue;
+      }
+      if (name.length > 64) {
+        reject('姓名/name is longer than 64 characters', externalId);
+        continue;
+      }
+      const roleText = cell('role').toLowerCase();
+      const role: PersonRole | undefined = roleText === '' ? 'student' : ROLES[roleText];
+      if (!role) {
+        reject(`身份/role "${cell('role')}": expected student/学生, staff/教师 or visitor/访客`, externalId);
+        continue;
+      }
+      const group = cell('scheduleGroup') || 'default';
+      if (!groups.has(group)) {
+        reject(`作息组/schedule_group "${group}" is not configured (access.scheduleGroups: ${[...groups].join(', ')})`, externalId);
+        continue;
+      }
+      const securityText = cell('security').toLowerCase();
+      if (!YES.has(securityText) && !NO.has(securityText)) {
+        reject(`安保/security "${cell('security')}": expected 是/否 or yes/no`, externalId);
+        continue;
+      }
+      const security = YES.has(securityText);
+      if (security && role !== 'staff') {
+        reject('安保/security is only for staff', externalId);
+        continue;
+      }
+      const grade = cell('grade') || null;
+      const klass = cell('class') || null;
+
+      let target: { uid: string; match: 'exact' | 'suffix'; printed: string } | undefined;
+      const cardText = cell('card');
+      if (cardText) {
+        const t = cardTarget(cardText, opts.cardFormat);
+        if (!t.ok) {
+          reject(`卡号/card "${cardText}" (${opts.cardFormat}): ${t.reason}`, externalId);
+          continue;
+        }
+        target = t;
+      }
+
+      // The person.
+      const existing = byExternalId.get(externalId);
+      let personId: number;
+      let action: AcceptedRow['action'];
+      if (!existing) {
+        personId = Number(insertPerson.run(externalId, name, role, grade, klass, group, security ? 1 : 0, nowIso, nowIso).lastInsertRowid);
+        action = 'created';
+      } else {
+        personId = existing.id;
+        const p = personFromRow(existing);
+        const same = p.name === name && p.role === role && p.grade === grade && p.class === klass && p.scheduleGroup === group
+          && p.security === security;
+        if (!same) updatePerson.run(name, role, grade, klass, group, security ? 1 : 0, nowIso, personId);
+        action = same ? 'unchanged' : 'updated';
+      }
+
+      // The card.
+      let card: AcceptedRow['card'];
+      if (target) {
+        const candidates = keys.candidates(target);
+        const others = candidates.filter((c) => c.personId !== personId);
+        if (others.length > 0) {
+          const holders = db
+            .prepare(`SELECT external_id FROM persons WHERE id IN (${others.map(() => '?').join(',')})`)
+            .all(...others.map((c) => c.personId)) as { external_id: string }[];
+          const what = target.match === 'exact' ? `card ${target.uid}` : `${opts.cardFormat} ${target.printed} (low bytes ${target.uid})`;
+          reject(
+            others.length === 1 && candidates.length === 1
+              ? `${what} is already issued to ${holders[0]?.external_id ?? `person ${others[0]!.personId}`}`
+              : `${what} matches ${candidates.length} cards (${candidates.map((c) => c.uid).join(', ')}) held by ${holders.map((h) => h.external_id).join(', ')}; give the hex UID`,
+            externalId,
+          );
+          continue;
+        }
+        const own = candidates.find((c) => c.uid === target.uid) ?? candidates[0];
+        if (target.match === 'exact' && own && own.uid !== target.uid && own.match === 'suffix') {
+          // A partial card from an earlier decimal import, now known by its whole UID.
+          completeCard.run(target.uid, nowIso, own.uid);
+          card = { uid: target.uid, match: 'exact', action: 'completed', note: `partial card ${own.uid} completed to the whole UID` };
+        } else if (own) {
+          card = { uid: own.uid, match: own.match, action: 'unchanged' };
+        } else {
+          insertCard.run(target.uid, personId, nowIso, nowIso, target.match);
+          report.cardsIssued++;
+          card = {
+            uid: target.uid, match: target.match, action: 'issued',
+            ...(target.match === 'suffix'
+              ? { note: `${opts.cardFormat} carries only the low ${target.uid.length / 2} bytes; the card matches any UID ending in ${target.uid}` }
+              : {}),
+          };
+        }
+      }
+      report[action]++;
+      report.accepted.push({ line, externalId, name, action, ...(card ? { card } : {}) });
+    }
+    if (report.rejected.length > 0 || opts.dryRun) throw new Rollback();
+  };
+
+  try {
+    db.transaction(apply)();
+    report.committed = true;
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err;
+  }
+  if (!report.committed) {
+    // Nothing was written, so nothing was created, updated or issued.
+    if (report.rejected.length > 0) report.errors.push(`${report.rejected.length} row(s) rejected: nothing was imported; fix them and import the file again`);
+  }
+  return report;
+}

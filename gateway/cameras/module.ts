@@ -1,0 +1,381 @@
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Router } from 'express';
+import type { Alert } from '../alerts/alerts.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { Logger } from '../core/logger.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Guards } from '../http/guards.js';
+import type { Migration } from '../storage/db.js';
+import { CredentialBox } from './credentials.js';
+import { CameraMetrics } from './metrics.js';
+import { CameraMonitor, type CameraState } from './monitor.js';
+import { asCameraError, CameraError, type CameraDriver, type CameraNotification, type DeviceInfo, type DiscoveredDevice, type MediaProfile } from './port.js';
+import { CameraRegistry, registryMigrations, type CameraRecord } from './registry.js';
+import { cameraRoutes } from './routes.js';
+import { classifyNotification, withinWindows, type CameraEventKind } from './rules.js';
+import { SnapshotStore, snapshotMigrations, type SnapshotMeta, type SnapshotReason } from './snapshots.js';
+
+export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations];
+
+export interface CameraStateEvent {
+  cameraId: string;
+  state: CameraState;
+  previous: CameraState;
+  at: string;
+  reason: string | null;
+}
+
+export interface CameraEvent {
+  cameraId: string;
+  kind: CameraEventKind;
+  active: boolean;
+  topic: string;
+  operation: CameraNotification['operation'];
+  at: string;
+  zones: string[];
+  accessPoints: string[];
+  data: Record<string, string>;
+}
+
+declare module '../core/bus.js' {
+  interface CampusEventMap {
+    'camera.state': CameraStateEvent;
+    'camera.event': CameraEvent;
+  }
+}
+
+/** What the API and the console show of a camera. Never a password. */
+export interface CameraView extends CameraRecord {
+  hasPassword: boolean;
+  state: CameraState;
+  since: string | null;
+  lastPollAt: string | null;
+  lastError: { code: string; message: string; at: string } | null;
+  device: DeviceInfo | null;
+  clockOffsetMs: number | null;
+  streams: MediaProfile[];
+  snapshotSupported: boolean;
+  ptz: boolean;
+  subscription: { active: boolean; until: string | null };
+  lastEvent: { kind: CameraEventKind; active: boolean; topic: string; at: string } | null;
+  latestSnapshotId: string | null;
+}
+
+export interface DiscoveredCamera extends DiscoveredDevice {
+  registered: boolean;
+  cameraId: string | null;
+}
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+/**
+ * ONVIF cameras: registry, one monitor per camera (health with hysteresis, PullPoint events), snapshots with
+ * retention, event rules (intrusion outside a zone's hours, tamper) and evidence for alerts at covered places.
+ */
+export class CamerasModule implements GatewayModule {
+  readonly name = 'cameras';
+  readonly registry: CameraRegistry;
+  readonly snapshots: SnapshotStore;
+  private readonly metrics: CameraMetrics;
+  private readonly monitors = new Map<string, CameraMonitor>();
+  private readonly lastEvents = new Map<string, NonNullable<CameraView['lastEvent']>>();
+  private readonly lastRoutine = new Map<string, number>();
+  private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private offBus: (() => void) | undefined;
+  private started = false;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly driver: CameraDriver,
+  ) {
+    const cfg = ctx.config.cameras;
+    this.log = ctx.log.child({ component: 'cameras' });
+    this.metrics = new CameraMetrics(ctx.metrics);
+    this.registry = new CameraRegistry(ctx.db, cfg, ctx.clock, cfg.secretKey ? new CredentialBox(cfg.secretKey) : null);
+    this.snapshots = new SnapshotStore(ctx.db, join(ctx.config.dataDir, 'snapshots'), ctx.clock, cfg.retention);
+    this.registry.onChange((id, record) => {
+      if (!this.started) return;
+      this.stopMonitor(id);
+      if (record) this.startMonitor(record);
+      else {
+        this.metrics.forget(id);
+        this.lastEvents.delete(id);
+      }
+    });
+  }
+
+  start(): void {
+    const fixed = this.snapshots.reconcile();
+    if (fixed.files || fixed.rows) this.log.info(fixed, 'snapshot store tidied');
+    this.updateStoreMetrics();
+    this.started = true;
+    for (const c of this.registry.list()) this.startMonitor(c);
+    this.offBus = this.ctx.bus.on('alert.raised', (alert) => this.onAlert(alert));
+  }
+
+  stop(): void {
+    this.started = false;
+    this.offBus?.();
+    this.stopping.abort();
+    for (const id of [...this.monitors.keys()]) this.stopMonitor(id);
+  }
+
+  health(): ComponentHealth {
+    const states = [...this.monitors.values()].map((m) => m.currentState);
+    const online = states.filter((s) => s === 'online').length;
+    // An offline camera is an alert for security staff, not a reason to call the gateway unhealthy.
+    return { ok: true, detail: `${online}/${states.length} cameras online` };
+  }
+
+  routes(api: Router, guards: Guards): void {
+    cameraRoutes(api, guards, this);
+  }
+
+  private startMonitor(c: CameraRecord): void {
+    const log = this.log.child({ camera: c.id });
+    let endpoint;
+    try {
+      endpoint = this.registry.endpoint(c.id);
+    } catch (err) {
+      log.error({ err }, `camera ${c.id} cannot be monitored: ${(err as Error).message}`);
+      return;
+    }
+    const session = this.driver.session(endpoint, c.simulated);
+    const monitor: CameraMonitor = new CameraMonitor(
+      c.id,
+      session,
+      this.ctx.config.cameras,
+      {
+        onTransition: (from, to, error) => this.onTransition(c.id, from, to, error),
+        onNotification: (n) => this.onNotification(c.id, n),
+        onPollOk: () => this.maybeRoutineSnapshot(c.id),
+      },
+      this.metrics,
+      log,
+    );
+    this.monitors.set(c.id, monitor);
+    monitor.start();
+  }
+
+  private stopMonitor(id: string): void {
+    const m = this.monitors.get(id);
+    if (!m) return;
+    m.stop();
+    this.monitors.delete(id);
+  }
+
+  private onTransition(id: string, from: CameraState, to: CameraState, error: CameraError | null): void {
+    const cam = this.registry.get(id);
+    this.ctx.bus.emit('camera.state', {
+      cameraId: id,
+      state: to,
+      previous: from,
+      at: new Date(this.ctx.clock.now()).toISOString(),
+      reason: error?.message ?? null,
+    });
+    const key = `camera_offline:${id}`;
+    if (to === 'offline') {
+      this.ctx.alerts.raise({
+        type: 'camera_offline',
+        severity: 'warning',
+        source: `camera:${id}`,
+        message: `Camera ${cam.name} (${id}) is offline: ${error?.message ?? 'no answer'}`,
+        dedupKey: key,
+        data: { cameraId: id, code: error?.code ?? null },
+      });
+    } else if (to === 'online' && from === 'offline') {
+      this.ctx.alerts.resolveByKey(key, 'gateway', 'the camera answers again');
+    }
+  }
+
+  private onNotification(id: string, n: CameraNotification): void {
+    const cam = this.registry.get(id);
+    const { kind, active } = classifyNotification(n);
+    const nowMs = this.ctx.clock.now();
+    const at = new Date(nowMs).toISOString();
+    this.metrics.events.inc({ camera: id, kind });
+    this.lastEvents.set(id, { kind, active, topic: n.topic, at });
+    this.ctx.bus.emit('camera.event', {
+      cameraId: id,
+      kind,
+      active,
+      topic: n.topic,
+      operation: n.operation,
+      at,
+      zones: cam.zones,
+      accessPoints: cam.accessPoints,
+      data: n.data,
+    });
+    // `Initialized` tells the state at (re)subscription, after every reboot: not something that just happened.
+    if (!active || n.operation === 'Initialized') return;
+    if (kind === 'tamper') {
+      this.ctx.alerts.raise({
+        type: 'camera_tamper',
+        severity: 'critical',
+        source: `camera:${id}`,
+        message: `Camera ${cam.name} (${id}) reports tampering (${n.topic})`,
+        zone: cam.zones[0],
+        accessPoint: cam.accessPoints[0],
+        dedupKey: `camera_tamper:${id}`,
+        data: { cameraId: id, topic: n.topic },
+      });
+      return;
+    }
+    if (kind !== 'motion' && kind !== 'line_crossing' && kind !== 'field_crossing') return;
+    const schedules = this.ctx.config.cameras.zoneSchedules;
+    for (const zone of cam.zones) {
+      const windows = schedules[zone];
+      if (!windows) continue;
+      if (withinWindows(windows, nowMs, this.ctx.config.school.timezone)) continue;
+      this.ctx.alerts.raise({
+        type: 'intrusion',
+        severity: 'critical',
+        source: `camera:${id}`,
+        message: `${kind === 'motion' ? 'Motion' : 'Crossing'} in ${zone} outside its hours (camera ${cam.name})`,
+        zone,
+        dedupKey: `intrusion:${zone}`,
+        data: { cameraId: id, kind, topic: n.topic },
+      });
+    }
+  }
+
+  /** Evidence: the covering cameras' pictures, a preset named after the place recalled first. */
+  private onAlert(alert: Alert): void {
+    if (!alert.accessPoint && !alert.zone) return;
+    const cams = this.registry.covering(alert.accessPoint, alert.zone).slice(0, 3);
+    for (const cam of cams) {
+      void this.collectEvidence(alert, cam).catch((err: unknown) => {
+        this.metrics.evidence.inc({ result: 'failed' });
+        this.log.warn({ alert: alert.id, camera: cam.id, err: (err as Error).message }, 'no evidence snapshot');
+      });
+    }
+  }
+
+  private async collectEvidence(alert: Alert, cam: CameraRecord): Promise<void> {
+    const monitor = this.monitors.get(cam.id);
+    if (!monitor || monitor.currentState === 'offline') {
+      this.metrics.evidence.inc({ result: 'skipped_offline' });
+      return;
+    }
+    const preset = (alert.accessPoint && cam.presets[alert.accessPoint]) || (alert.zone && cam.presets[alert.zone]) || null;
+    if (preset) {
+      try {
+        await monitor.gotoPreset(preset);
+        await delay(this.ctx.config.cameras.presetSettleMs, undefined, { signal: this.stopping.signal });
+      } catch (err) {
+        if (this.stopping.signal.aborted) return;
+        // A picture from the current position is still evidence.
+        this.log.warn({ camera: cam.id, preset, err: (err as Error).message }, 'preset recall failed');
+      }
+    }
+    if (this.stopping.signal.aborted) return;
+    const snap = await this.takeSnapshot(cam.id, 'evidence', alert.id);
+    this.ctx.alerts.attachSnapshot(alert.id, snap.id);
+    this.metrics.evidence.inc({ result: 'attached' });
+  }
+
+  private maybeRoutineSnapshot(id: string): void {
+    const everyS = this.ctx.config.cameras.snapshotIntervalS;
+    if (everyS <= 0) return;
+    const now = Date.now();
+    if (now - (this.lastRoutine.get(id) ?? 0) < everyS * 1000) return;
+    this.lastRoutine.set(id, now);
+    void this.takeSnapshot(id, 'routine').catch(() => {});
+  }
+
+  private updateStoreMetrics(): void {
+    const t = this.snapshots.totals();
+    this.metrics.storeBytes.set(t.bytes);
+    this.metrics.storeCount.set(t.count);
+  }
+
+  /** Takes and stores a snapshot now (the service the Node-RED helper and the API call). */
+  async takeSnapshot(cameraId: string, reason: SnapshotReason = 'fresh', alertId: string | null = null): Promise<SnapshotMeta> {
+    const monitor = this.monitors.get(cameraId);
+    if (!monitor) {
+      if (this.registry.has(cameraId)) throw new GatewayError('unavailable', `camera ${cameraId} is not monitored (check its credentials)`);
+      throw notFound(`camera ${cameraId}`);
+    }
+    let jpeg: Buffer;
+    try {
+      jpeg = await monitor.snapshot();
+    } catch (err) {
+      const e = asCameraError(err);
+      this.metrics.snapshots.inc({ camera: cameraId, result: e.code });
+      throw new GatewayError('camera_error', `camera ${cameraId}: ${e.message}`, e.code === 'timeout' ? 504 : 502);
+    }
+    const meta = await this.snapshots.save(cameraId, jpeg, reason, alertId);
+    this.metrics.snapshots.inc({ camera: cameraId, result: 'ok' });
+    this.updateStoreMetrics();
+    return meta;
+  }
+
+  async recallPreset(cameraId: string, preset: string): Promise<{ preset: string; token: string }> {
+    const cam = this.registry.get(cameraId);
+    const token = cam.presets[preset];
+    if (token === undefined) throw notFound(`preset ${preset} on camera ${cameraId}`);
+    const monitor = this.monitors.get(cameraId);
+    if (!monitor) throw new GatewayError('unavailable', `camera ${cameraId} is not monitored`);
+    try {
+      await monitor.gotoPreset(token);
+    } catch (err) {
+      const e = asCameraError(err);
+      throw new GatewayError('camera_error', `camera ${cameraId}: ${e.message}`, e.code === 'unsupported' ? 409 : e.code === 'timeout' ? 504 : 502);
+    }
+    return { preset, token };
+  }
+
+  view(id: string): CameraView {
+    const cam = this.registry.get(id);
+    const st = this.monitors.get(id)?.status();
+    const conn = st?.connection ?? null;
+    return {
+      ...cam,
+      hasPassword: this.registry.hasPassword(id),
+      state: st?.state ?? 'unknown',
+      since: iso(st?.since ?? null),
+      lastPollAt: iso(st?.lastPollAt ?? null),
+      lastError: st?.lastError ? { code: st.lastError.code, message: st.lastError.message, at: new Date(st.lastError.at).toISOString() } : null,
+      device: conn?.device ?? null,
+      clockOffsetMs: conn?.clockOffsetMs ?? null,
+      streams: conn?.profiles ?? [],
+      snapshotSupported: Boolean(conn?.snapshotUri),
+      ptz: conn?.ptz ?? false,
+      subscription: { active: st?.subscription.active ?? false, until: iso(st?.subscription.until ?? null) },
+      lastEvent: this.lastEvents.get(id) ?? null,
+      latestSnapshotId: this.snapshots.latest(id)?.id ?? null,
+    };
+  }
+
+  /** Every camera's state, for the console and the API. */
+  states(): CameraView[] {
+    return this.registry.list().map((c) => this.view(c.id));
+  }
+
+  async discover(): Promise<DiscoveredCamera[]> {
+    const d = this.ctx.config.cameras.discovery;
+    let devices: DiscoveredDevice[];
+    try {
+      devices = await this.driver.discover({
+        ...d,
+        onInvalid: (from, reason) => {
+          this.metrics.discoveryInvalid.inc();
+          this.log.debug({ from, reason }, 'ignored a WS-Discovery reply');
+        },
+      });
+    } catch (err) {
+      throw new GatewayError('camera_error', asCameraError(err).message, 502);
+    }
+    return markRegistered(devices, this.registry.list());
+  }
+}
+
+/** Which discovered devices are already registered (same host, and same port when the device tells it). */
+export function markRegistered(devices: DiscoveredDevice[], cameras: Pick<CameraRecord, 'id' | 'host' | 'port'>[]): DiscoveredCamera[] {
+  return devices.map((d) => {
+    const cam = cameras.find((c) => (c.host === d.host || c.host === d.address) && (d.port === null || d.port === c.port));
+    return { ...d, registered: Boolean(cam), cameraId: cam?.id ?? null };
+  });
+}

@@ -1,0 +1,174 @@
+import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { monotonicFactory } from 'ulid';
+import type { Clock } from '../core/clock.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Database, Migration } from '../storage/db.js';
+
+export const snapshotMigrations: Migration[] = [
+  {
+    version: 41,
+    name: 'camera snapshots',
+    up: `
+      CREATE TABLE camera_snapshots (
+        id TEXT PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        alert_id TEXT
+      );
+      CREATE INDEX camera_snapshots_camera ON camera_snapshots (camera_id, id);`,
+  },
+];
+
+/** Crockford base32 ULID: the only shape of id that maps to a file, so no path can be smuggled in. */
+export const SNAPSHOT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export type SnapshotReason = 'fresh' | 'evidence' | 'routine';
+
+export interface SnapshotMeta {
+  id: string;
+  cameraId: string;
+  takenAt: string;
+  bytes: number;
+  reason: SnapshotReason;
+  /** The alert it is evidence for, if any. */
+  alertId: string | null;
+}
+
+interface Row {
+  id: string;
+  camera_id: string;
+  taken_at: string;
+  bytes: number;
+  reason: SnapshotReason;
+  alert_id: string | null;
+}
+
+const fromRow = (r: Row): SnapshotMeta => ({
+  id: r.id,
+  cameraId: r.camera_id,
+  takenAt: r.taken_at,
+  bytes: r.bytes,
+  reason: r.reason,
+  alertId: r.alert_id,
+});
+
+/**
+ * JPEGs under `<dataDir>/snapshots/<ulid>.jpg`, indexed in SQLite, kept within a count and a byte cap.
+ * Over a cap, routine snapshots go first (oldest first), evidence after them, so an alert's picture outlives
+ * the pictures nobody asked about; the caps hold either way, so the disk never fills.
+ */
+export class SnapshotStore {
+  private readonly ulid = monotonicFactory();
+
+  constructor(
+    private readonly db: Database,
+    readonly dir: string,
+    private readonly clock: Clock,
+    private readonly retention: { maxCount: number; maxBytes: number },
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Removes files without a row and rows without a file (a crash between the two writes). */
+  reconcile(): { files: number; rows: number } {
+    const ids = new Set((this.db.prepare('SELECT id FROM camera_snapshots').all() as { id: string }[]).map((r) => r.id));
+    const onDisk = new Set<string>();
+    let files = 0;
+    for (const name of readdirSync(this.dir)) {
+      const id = name.replace(/\.jpg(\.tmp)?$/, '');
+      if (name.endsWith('.jpg') && ids.has(id)) {
+        onDisk.add(id);
+        continue;
+      }
+      try {
+        unlinkSync(join(this.dir, name));
+        files++;
+      } catch {
+        // gone already
+      }
+    }
+    let rows = 0;
+    const del = this.db.prepare('DELETE FROM camera_snapshots WHERE id = ?');
+    for (const id of ids) if (!onDisk.has(id)) rows += del.run(id).changes;
+    return { files, rows };
+  }
+
+  file(id: string): string {
+    if (!SNAPSHOT_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a snapshot id (ULID)');
+    return join(this.dir, `${id}.jpg`);
+  }
+
+  async save(cameraId: string, jpeg: Buffer, reason: SnapshotReason, alertId: string | null = null): Promise<SnapshotMeta> {
+    const now = this.clock.now();
+    const id = this.ulid(now);
+    const path = this.file(id);
+    await writeFile(`${path}.tmp`, jpeg);
+    await rename(`${path}.tmp`, path);
+    try {
+      this.db
+        .prepare('INSERT INTO camera_snapshots (id, camera_id, taken_at, bytes, reason, alert_id) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(id, cameraId, new Date(now).toISOString(), jpeg.length, reason, alertId);
+    } catch (err) {
+      await unlink(path).catch(() => {});
+      throw err;
+    }
+    this.prune(id);
+    return this.get(id);
+  }
+
+  get(id: string): SnapshotMeta {
+    if (!SNAPSHOT_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a snapshot id (ULID)');
+    const row = this.db.prepare('SELECT * FROM camera_snapshots WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw notFound(`snapshot ${id}`);
+    return fromRow(row);
+  }
+
+  latest(cameraId: string): SnapshotMeta | null {
+    const row = this.db.prepare('SELECT * FROM camera_snapshots WHERE camera_id = ? ORDER BY id DESC LIMIT 1').get(cameraId) as
+      | Row
+      | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  totals(): { count: number; bytes: number } {
+    const r = this.db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM camera_snapshots').get() as {
+      count: number;
+      bytes: number;
+    };
+    return r;
+  }
+
+  /** Deletes over-cap snapshots (never `keep`, the one just taken); returns how many went. */
+  prune(keep?: string): number {
+    let { count, bytes } = this.totals();
+    if (count <= this.retention.maxCount && bytes <= this.retention.maxBytes) return 0;
+    const victims = this.db
+      .prepare(
+        `SELECT id, bytes FROM camera_snapshots WHERE id != ? ORDER BY (alert_id IS NOT NULL), id LIMIT ?`,
+      )
+      .iterate(keep ?? '', Math.max(0, count - 1)) as IterableIterator<{ id: string; bytes: number }>;
+    const gone: string[] = [];
+    for (const v of victims) {
+      if (count <= this.retention.maxCount && bytes <= this.retention.maxBytes) break;
+      gone.push(v.id);
+      count--;
+      bytes -= v.bytes;
+    }
+    const del = this.db.prepare('DELETE FROM camera_snapshots WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of gone) del.run(id);
+    })();
+    for (const id of gone) {
+      try {
+        unlinkSync(this.file(id));
+      } catch {
+        // reconcile() tidies up whatever is left
+      }
+    }
+    return gone.length;
+  }
+}

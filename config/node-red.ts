@@ -1,9 +1,28 @@
 import { z } from 'zod';
+import { secretHash } from './common.js';
+
+/** An API token for deploying flows from CI or a script (`Authorization: Bearer <secret>`). */
+export const flowAdminToken = z.object({
+  /** Shown in Node-RED's audit log as the user that deployed. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'),
+  /** `campus-gateway hash-secret` prints the secret and this hash; only the hash goes in the file. */
+  secretHash,
+  /** `admin`: read and deploy flows; `read`: read only. */
+  permissions: z.enum(['admin', 'read']).default('admin'),
+});
 
 export const nodeRedConfig = z.object({
   enabled: z.boolean().default(true),
-  /** Encrypts flow credentials; also CAMPUS_FLOW_SECRET. */
+  /**
+   * Encrypts flow credentials; also CAMPUS_FLOW_SECRET. Without it, demo mode generates one and keeps it in
+   * `<dataDir>/node-red/.credential-secret`; a production gateway leaves Node-RED off and says why.
+   */
   credentialSecret: z.string().min(16).optional(),
+  /** Tokens that may use the admin API at /flows (GET/POST /flows/flows) without an editor login. */
+  adminTokens: z.array(flowAdminToken).default([]),
+  /** Stop a function node that runs longer than this (Node-RED's `functionTimeout`, seconds; 0 = no limit). */
+  functionTimeoutS: z.number().int().nonnegative().default(10),
 });
 
 export type NodeRedConfig = z.infer<typeof nodeRedConfig>;
+export type FlowAdminToken = z.infer<typeof flowAdminToken>;

@@ -1,0 +1,40 @@
+'use strict';
+const { campusApi, errorText, pick } = require('./lib/common.js');
+
+/** campus alert: raises a gateway alert (persisted, de-duplicated, on the console and `campus/alerts/<severity>`). */
+module.exports = function (RED) {
+  function CampusAlertNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+
+    node.on('input', (msg, send, done) => {
+      const over = msg.alert && typeof msg.alert === 'object' ? msg.alert : {};
+      const input = {
+        type: pick(over.type, config.alertType) || 'flow',
+        severity: pick(over.severity, msg.severity, config.severity) || 'warning',
+        message: pick(over.message, config.message, typeof msg.payload === 'string' ? msg.payload : undefined) ||
+          `${pick(config.alertType) || 'flow'} (${node.name || node.id})`,
+        source: pick(over.source) || `node-red:${node.name || node.id}`,
+        accessPoint: pick(over.accessPoint, msg.accessPoint),
+        zone: pick(over.zone, msg.zone),
+        data: over.data && typeof over.data === 'object' ? over.data : undefined,
+        dedupKey: pick(over.dedupKey, msg.dedupKey),
+        snapshotId: pick(over.snapshotId, msg.snapshotId),
+      };
+      try {
+        const alert = api.raiseAlert(input);
+        node.status({ fill: alert.severity === 'critical' ? 'red' : 'yellow', shape: 'dot', text: `${alert.type} ×${alert.count}` });
+        msg.payload = alert;
+        msg.alertId = alert.id;
+        send(msg);
+        done();
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
+        done(err);
+      }
+    });
+  }
+  RED.nodes.registerType('campus alert', CampusAlertNode);
+};

@@ -1,0 +1,54 @@
+'use strict';
+const { campusApi, errorText, pick } = require('./lib/common.js');
+
+/** campus attendance: a person's or a class's attendance today or this week (Monday to today). */
+module.exports = function (RED) {
+  function CampusAttendanceNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+    if (!api.capabilities.attendance) node.status({ fill: 'grey', shape: 'ring', text: 'no attendance / 无考勤' });
+    const scope = config.scope === 'class' ? 'class' : 'person';
+
+    node.on('input', (msg, send, done) => {
+      const period = pick(msg.period, config.period) || 'today';
+      const p = msg.payload && typeof msg.payload === 'object' ? msg.payload : {};
+      const person = msg.person || p.person || null;
+      let lookup;
+      if (scope === 'class') {
+        const cls = pick(config.className, msg.class, p.class, person && person.class);
+        lookup = api.classAttendance(cls, period);
+      } else {
+        const externalId = pick(config.externalId, msg.externalId, p.externalId, person && person.externalId);
+        const rawId = msg.personId !== undefined ? msg.personId : p.personId !== undefined ? p.personId : person && person.id;
+        const personId = externalId ? undefined : rawId === undefined || rawId === null ? undefined : Number(rawId);
+        lookup = api.personAttendance({ personId, externalId }, period);
+      }
+      lookup.then(
+        (result) => {
+          if (result === null) {
+            node.status({ fill: 'yellow', shape: 'ring', text: 'no such person / 查无此人' });
+            done(new Error('no such person'));
+            return;
+          }
+          if (scope === 'person') {
+            const today = result.days[result.days.length - 1];
+            node.status({ fill: 'green', shape: 'dot', text: `${result.person.name}: ${today && today.status ? today.status : '-'}` });
+          } else {
+            node.status({ fill: 'green', shape: 'dot', text: `${result.class}` });
+          }
+          msg.attendance = result;
+          msg.payload = result;
+          send(msg);
+          done();
+        },
+        (err) => {
+          node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
+          done(err);
+        },
+      );
+    });
+  }
+  RED.nodes.registerType('campus attendance', CampusAttendanceNode);
+};

@@ -1,0 +1,27 @@
+'use strict';
+const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+
+/** campus event: any gateway bus event by kind (`camera.event`, `camera.state`, `lockdown.changed`, …). */
+module.exports = function (RED) {
+  function CampusEventNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+    const kind = pick(config.kind);
+    if (!kind) {
+      node.status({ fill: 'red', shape: 'ring', text: 'set an event kind / 请设置事件类型' });
+      return;
+    }
+    const status = throttledStatus(node);
+    const off = api.onEvent(kind, (event) => {
+      status({ fill: 'blue', shape: 'dot', text: kind });
+      node.send({ topic: `campus/events/${kind}`, payload: event, kind });
+    });
+    node.on('close', () => {
+      off();
+      status.cancel();
+    });
+  }
+  RED.nodes.registerType('campus event', CampusEventNode);
+};

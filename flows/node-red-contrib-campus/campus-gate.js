@@ -1,0 +1,36 @@
+'use strict';
+const { campusApi, errorText, pick } = require('./lib/common.js');
+
+/** campus gate: open, hold or lock a gate → `campus/gates/<gateId>/command`. */
+module.exports = function (RED) {
+  function CampusGateNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+
+    node.on('input', (msg, send, done) => {
+      const p = msg.payload && typeof msg.payload === 'object' ? msg.payload : {};
+      const target = pick(config.accessPoint, msg.accessPoint, p.accessPoint);
+      const action = pick(config.action, msg.action, p.action, typeof msg.payload === 'string' ? msg.payload : undefined);
+      if (!target) {
+        done(new Error('accessPoint: set it on the node, or send msg.accessPoint'));
+        return;
+      }
+      api.gate(target, action, `node-red:${node.name || node.id}`).then(
+        (r) => {
+          node.status({ fill: r.command.action === 'lock' ? 'red' : 'green', shape: 'dot', text: `${r.gateId}: ${r.command.action}` });
+          msg.topic = r.topic;
+          msg.payload = r.command;
+          send(msg);
+          done();
+        },
+        (err) => {
+          node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
+          done(err);
+        },
+      );
+    });
+  }
+  RED.nodes.registerType('campus gate', CampusGateNode);
+};

@@ -1,0 +1,34 @@
+'use strict';
+const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+
+/** campus sensor: sensor readings (`sensor.reading`) by zone and metric; the value is the payload. */
+module.exports = function (RED) {
+  function CampusSensorNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+    const zone = pick(config.zone);
+    const metric = pick(config.metric);
+    const status = throttledStatus(node);
+    const off = api.onSensorReading((r) => {
+      if (zone && r.zone !== zone) return;
+      if (metric && r.metric !== metric) return;
+      status({ fill: 'blue', shape: 'dot', text: `${r.zone || r.sensorId} ${r.metric} ${r.value}${r.unit || ''}` });
+      node.send({
+        topic: `campus/sensors/${r.zone || r.sensorId}/${r.metric}`,
+        payload: r.value,
+        zone: r.zone,
+        metric: r.metric,
+        unit: r.unit,
+        sensorId: r.sensorId,
+        reading: r,
+      });
+    });
+    node.on('close', () => {
+      off();
+      status.cancel();
+    });
+  }
+  RED.nodes.registerType('campus sensor', CampusSensorNode);
+};

@@ -1,0 +1,41 @@
+'use strict';
+const { campusApi, errorText, pick } = require('./lib/common.js');
+
+/** campus snapshot: takes a camera snapshot now; outputs its id and the JPEG. */
+module.exports = function (RED) {
+  function CampusSnapshotNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+    if (!api.capabilities.snapshots) node.status({ fill: 'grey', shape: 'ring', text: 'no cameras / 无摄像头' });
+
+    node.on('input', (msg, send, done) => {
+      const p = msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) ? msg.payload : {};
+      const cameraId = pick(config.cameraId, msg.cameraId, p.cameraId);
+      if (!cameraId) {
+        done(new Error('cameraId: set it on the node, or send msg.cameraId'));
+        return;
+      }
+      node.status({ fill: 'blue', shape: 'ring', text: `${cameraId}…` });
+      api.takeSnapshot(cameraId).then(
+        (snap) => {
+          node.status({ fill: 'green', shape: 'dot', text: `${cameraId} ${snap.id}` });
+          msg.snapshotId = snap.id;
+          msg.cameraId = snap.cameraId;
+          msg.contentType = snap.contentType;
+          msg.takenAt = snap.takenAt;
+          msg.event = msg.payload;
+          msg.payload = snap.image;
+          send(msg);
+          done();
+        },
+        (err) => {
+          node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
+          done(err);
+        },
+      );
+    });
+  }
+  RED.nodes.registerType('campus snapshot', CampusSnapshotNode);
+};

@@ -1,0 +1,57 @@
+'use strict';
+const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+
+/** campus tap: every access decision (`tap.decided`), filtered by access point, result, direction and role. */
+module.exports = function (RED) {
+  function CampusTapNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const api = campusApi(RED, node);
+    if (!api) return;
+    const accessPoint = pick(config.accessPoint);
+    const result = config.result || 'any';
+    const direction = config.direction || 'any';
+    const role = config.role || 'any';
+    const firstOfDay = config.firstOfDay === true;
+    const status = throttledStatus(node);
+    // Person → school date of the tap we passed on, for "first tap of the day"; reset when the date changes.
+    let seenDate = '';
+    let seen = new Set();
+
+    const off = api.onEvent('tap.decided', (d) => {
+      if (!d || typeof d !== 'object') return;
+      if (accessPoint && d.accessPointId !== accessPoint) return;
+      if (result === 'granted' && d.granted !== true) return;
+      if (result === 'denied' && d.granted !== false) return;
+      if (direction !== 'any' && d.direction !== direction) return;
+      if (role !== 'any' && (!d.person || d.person.role !== role)) return;
+      if (firstOfDay) {
+        if (!d.person) return;
+        const date = new Intl.DateTimeFormat('en-CA', { timeZone: api.school.timezone }).format(new Date(d.at));
+        if (date !== seenDate) {
+          seenDate = date;
+          seen = new Set();
+        }
+        if (seen.has(d.person.id)) return;
+        seen.add(d.person.id);
+      }
+      const who = d.person ? d.person.name : d.uid;
+      status(d.granted
+        ? { fill: 'green', shape: 'dot', text: `${d.accessPointId}: ${who}` }
+        : { fill: 'red', shape: 'ring', text: `${d.accessPointId}: ${d.reason}` });
+      node.send({
+        topic: `campus/taps/${d.accessPointId}`,
+        payload: d,
+        granted: d.granted,
+        reason: d.reason,
+        person: d.person,
+        accessPoint: d.accessPointId,
+      });
+    });
+    node.on('close', () => {
+      off();
+      status.cancel();
+    });
+  }
+  RED.nodes.registerType('campus tap', CampusTapNode);
+};

@@ -1,0 +1,54 @@
+/**
+ * Adapters from the domain modules to the ports the flow API uses. The composition root calls `flowAdapters`
+ * with whichever modules this gateway has; a missing one leaves that capability off (the node says so).
+ */
+import type { AttendanceRegister } from '../attendance/register.js';
+import { GatewayError } from '../core/errors.js';
+import type { Database } from '../storage/db.js';
+import type { AttendancePort, AttendanceStatus, FlowAdapters, FlowPerson } from './api.js';
+
+const statuses: AttendanceStatus[] = ['present', 'late', 'absent', 'excused', 'expected'];
+
+export function attendancePort(register: AttendanceRegister, db: Database): AttendancePort {
+  const idOf = db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
+  const externalIdOf = db.prepare<[number], { external_id: string }>('SELECT external_id FROM persons WHERE id = ?');
+  return {
+    async personDay(who, date) {
+      const externalId = who.externalId ?? (who.personId !== undefined ? externalIdOf.get(who.personId)?.external_id : undefined);
+      if (!externalId) return null;
+      let d;
+      try {
+        d = register.person(externalId, date);
+      } catch (err) {
+        if (err instanceof GatewayError && err.code === 'not_found') return null;
+        throw err;
+      }
+      const person: FlowPerson = { id: idOf.get(externalId)?.id ?? null, externalId: d.externalId, name: d.name, class: d.class, grade: d.grade };
+      return { person, day: { date, status: d.status, firstIn: d.firstIn, lastOut: d.lastOut } };
+    },
+    async classDay(className, date) {
+      const r = register.report(date, { class: className, role: 'student' });
+      const counts: Record<string, number> = { enrolled: r.totals.enrolled };
+      for (const s of statuses) counts[s] = r.totals[s];
+      return {
+        date,
+        counts,
+        persons: r.people.map((p) => ({
+          person: { id: idOf.get(p.externalId)?.id ?? null, externalId: p.externalId, name: p.name, class: p.class, grade: p.grade },
+          status: p.status,
+        })),
+      };
+    },
+  };
+}
+
+export interface FlowDomains {
+  db: Database;
+  attendance?: { register: AttendanceRegister } | undefined;
+}
+
+export function flowAdapters(d: FlowDomains): FlowAdapters {
+  return {
+    attendance: d.attendance ? attendancePort(d.attendance.register, d.db) : undefined,
+  };
+}

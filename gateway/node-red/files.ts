@@ -1,0 +1,59 @@
+/**
+ * Node-RED's files in the data dir: the user directory, the flows file seeded from `flows/default-flows.json`,
+ * and (demo mode only) a generated credential secret kept beside the flows it encrypts.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSecret } from '../auth/secrets.js';
+import { packageInfo } from '../core/version.js';
+
+export const FLOW_FILE = 'flows.json';
+const SECRET_FILE = '.credential-secret';
+
+/** `flows/` of the installed package: found from the sources and from dist/ alike. */
+export function flowsSourceDir(): string {
+  return join(packageInfo().root, 'flows');
+}
+
+export function paletteDir(): string {
+  return join(flowsSourceDir(), 'node-red-contrib-campus');
+}
+
+export function userDirOf(dataDir: string): string {
+  return join(dataDir, 'node-red');
+}
+
+/** Copies the default flows in on the very first start; a flows file that exists is the school's own and is left alone. */
+export function seedFlows(userDir: string, defaults = join(flowsSourceDir(), 'default-flows.json')): boolean {
+  mkdirSync(userDir, { recursive: true });
+  const target = join(userDir, FLOW_FILE);
+  if (existsSync(target)) return false;
+  copyFileSync(defaults, target);
+  return true;
+}
+
+export type SecretSource = 'config' | 'generated' | 'stored';
+
+/**
+ * The secret that encrypts flow credentials. Configured (nodeRed.credentialSecret / CAMPUS_FLOW_SECRET) wins.
+ * In demo mode a random one is generated once and stored in the user dir; outside demo mode there is none,
+ * because a key generated behind the operator's back is lost with the disk and takes every stored credential with it.
+ */
+export function credentialSecret(
+  userDir: string,
+  configured: string | undefined,
+  demo: boolean,
+): { secret: string; source: SecretSource } | null {
+  if (configured) return { secret: configured, source: 'config' };
+  if (!demo) return null;
+  const file = join(userDir, SECRET_FILE);
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= 16) return { secret: stored, source: 'stored' };
+  }
+  mkdirSync(userDir, { recursive: true });
+  const secret = generateSecret(32);
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { secret, source: 'generated' };
+}

@@ -1,0 +1,153 @@
+/**
+ * Node-RED inside the gateway process, on the gateway's HTTP server: the editor and admin API at /flows,
+ * HTTP-in nodes under /flows-api, files in <dataDir>/node-red, logins through the gateway's users.
+ */
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import type { Express } from 'express';
+import { Counter } from 'prom-client';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { Logger } from '../core/logger.js';
+import { flowAdapters, type FlowDomains } from './adapters.js';
+import { createCampusFlowApi, type FlowAdapters } from './api.js';
+import { gatewayAdminAuth } from './auth.js';
+import { credentialSecret, seedFlows, userDirOf } from './files.js';
+import { claimNodeRed, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
+import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
+
+type State = 'disabled' | 'mounted' | 'starting' | 'running' | 'failed' | 'stopped';
+
+/** The heap we recommend running the gateway with (docs/node-red.md): `node --max-old-space-size=256`. */
+export const RECOMMENDED_HEAP_MB = 256;
+
+export class NodeRedModule implements GatewayModule {
+  readonly name = 'nodeRed';
+  private state: State = 'disabled';
+  private detail = 'disabled in config (nodeRed.enabled: false)';
+  private red: NodeRedRuntime | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly adapters: FlowAdapters = {},
+  ) {
+    this.log = ctx.log.child({ component: 'node-red' });
+  }
+
+  mount(app: Express, server: Server): void {
+    const { config, demo } = this.ctx;
+    if (!config.nodeRed.enabled) return;
+    const userDir = userDirOf(config.dataDir);
+    const secret = credentialSecret(userDir, config.nodeRed.credentialSecret, demo);
+    if (!secret) {
+      this.detail = 'off: set nodeRed.credentialSecret or CAMPUS_FLOW_SECRET (at least 16 characters) to run Node-RED';
+      this.log.warn(this.detail);
+      return;
+    }
+    const claim = claimNodeRed(`gateway ${config.school.id} (${config.dataDir})`);
+    if (!claim.ok) {
+      this.detail = `off: Node-RED already runs in this process for ${claim.owner}; it runs once per process`;
+      this.log.warn(this.detail);
+      return;
+    }
+    if (secret.source === 'generated') {
+      this.log.warn({ file: join(userDir, '.credential-secret') }, 'generated a credential secret for flow credentials (demo mode); back it up with the flows');
+    }
+    const heapMb = Math.round(getHeapStatistics().heap_size_limit / 1048576);
+    if (heapMb > RECOMMENDED_HEAP_MB * 2) {
+      this.log.info({ heapMb, recommendedMb: RECOMMENDED_HEAP_MB }, 'no heap cap set; on small devices run node with --max-old-space-size');
+    }
+
+    if (seedFlows(userDir)) this.log.info('seeded the default flows');
+    const metrics = this.ctx.metrics;
+    const attempts = new Counter({
+      name: 'campus_flow_auth_total',
+      help: 'Editor logins and admin API token checks, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [metrics],
+    });
+    const nodeErrors = new Counter({ name: 'campus_flow_node_errors_total', help: 'Errors reported by flow nodes', registers: [metrics] });
+    const api = createCampusFlowApi({ ...this.ctx, metrics, adapters: this.adapters });
+    const red = loadNodeRed();
+    red.init(
+      server,
+      nodeRedSettings({
+        userDir,
+        credentialSecret: secret.secret,
+        adminAuth: gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts }),
+        api,
+        log: this.log,
+        functionTimeoutS: config.nodeRed.functionTimeoutS,
+        onNodeError: () => nodeErrors.inc(),
+      }),
+    );
+    app.use(EDITOR_ROOT, plainHandler(red.httpAdmin));
+    app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
+    this.red = red;
+    this.state = 'mounted';
+    this.detail = 'starting';
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'mounted' || !this.red) return;
+    this.state = 'starting';
+    const red = this.red;
+    try {
+      // RED.start() resolves before the flows run; the gateway counts as started once they do (or cannot).
+      const flows = flowsStarted(red, FLOWS_START_TIMEOUT_MS);
+      await red.start();
+      const problem = await flows;
+      this.state = 'running';
+      this.detail = `Node-RED ${red.version()} at ${EDITOR_ROOT}${problem ? `; flows not running: ${problem}` : ''}`;
+      if (problem) this.log.warn({ problem }, 'Node-RED started, but its flows did not; fix them in the editor');
+      else this.log.info({ editor: EDITOR_ROOT, httpNodes: HTTP_NODE_ROOT }, 'Node-RED started');
+    } catch (err) {
+      // The gateway goes on without flows; /healthz shows it.
+      this.state = 'failed';
+      this.detail = `failed to start: ${err instanceof Error ? err.message : String(err)}`;
+      this.log.error({ err }, 'Node-RED failed to start');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== 'running' || !this.red) return;
+    this.state = 'stopped';
+    this.detail = 'stopped (restart the process to run it again)';
+    await this.red.stop();
+  }
+
+  health(): ComponentHealth {
+    const ok = this.state === 'disabled' || this.state === 'running' || this.state === 'stopped';
+    return { ok, detail: this.detail };
+  }
+}
+
+const FLOWS_START_TIMEOUT_MS = 30_000;
+
+/** Resolves when the first flows have started (null), or with why they did not (missing node types, timeout). */
+function flowsStarted(red: NodeRedRuntime, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const done = (problem: string | null): void => {
+      clearTimeout(timer);
+      red.events.off('flows:started', onStarted);
+      red.events.off('runtime-event', onRuntime);
+      resolve(problem);
+    };
+    const onStarted = (): void => done(null);
+    const onRuntime = (e: { id?: string; payload?: { state?: string; error?: string; types?: string[] } }): void => {
+      if (e.id === 'runtime-state' && e.payload?.state === 'stop' && e.payload.error) {
+        done(`${e.payload.error}${e.payload.types ? ` (${e.payload.types.join(', ')})` : ''}`);
+      }
+    };
+    const timer = setTimeout(() => done(`not started after ${timeoutMs / 1000} s`), timeoutMs);
+    timer.unref();
+    red.events.on('flows:started', onStarted);
+    red.events.on('runtime-event', onRuntime);
+  });
+}
+
+/** For the composition root: Node-RED with whichever domain modules this gateway has. */
+export function createNodeRedModule(ctx: GatewayContext, domains: Omit<FlowDomains, 'db'> = {}): NodeRedModule {
+  return new NodeRedModule(ctx, flowAdapters({ db: ctx.db, ...domains }));
+}

@@ -1,0 +1,92 @@
+/**
+ * The typed surface of the `node-red` package that the gateway uses, and the once-per-process guard.
+ *
+ * Node-RED keeps its runtime in module-level state (`require('node-red')` is a process singleton): a second
+ * init/start in the same process runs every node twice (node-red#741) and a stop/start cycle breaks the editor's
+ * websocket (#743). So the guard below is the one deliberate module-level variable in the gateway: the first
+ * gateway in a process claims Node-RED for good; any later one (a test starting a second gateway, a restart
+ * inside the same process) runs without it and logs why. To restart Node-RED, restart the process.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { RequestHandler } from 'express';
+
+export interface NodeRedLogMessage {
+  level: number;
+  msg?: unknown;
+  type?: string;
+  id?: string;
+  name?: string;
+  /** Audit entries (level 98): `auth.login`, `flows.set`, … with their own fields. */
+  event?: string;
+  [key: string]: unknown;
+}
+
+/** The subset of https://nodered.org/docs/user-guide/runtime/configuration the gateway sets. */
+export interface NodeRedSettings {
+  userDir: string;
+  flowFile: string;
+  flowFilePretty: boolean;
+  credentialSecret: string;
+  httpAdminRoot: string;
+  httpNodeRoot: string;
+  adminAuth: object;
+  nodesDir: string[];
+  logging: Record<string, { level: string; metrics?: boolean; audit?: boolean; handler?: () => (msg: NodeRedLogMessage) => void }>;
+  editorTheme: object;
+  externalModules: object;
+  functionExternalModules: boolean;
+  globalFunctionTimeout: number;
+  contextStorage: object;
+  runtimeState: { enabled: boolean; ui: boolean };
+  telemetry: { enabled: boolean; updateNotification: boolean };
+  diagnostics: { enabled: boolean; ui: boolean };
+  apiMaxLength: string;
+  campus: unknown;
+  [key: string]: unknown;
+}
+
+export interface NodeRedRuntime {
+  init(server: Server, settings: NodeRedSettings): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly httpAdmin: RequestHandler;
+  readonly httpNode: RequestHandler;
+  /** `flows:started`, `runtime-event`, … (@node-red/util events). */
+  readonly events: EventEmitter;
+  version(): string;
+}
+
+/** Loaded only when Node-RED is enabled: requiring it costs tens of megabytes and most of a second. */
+export function loadNodeRed(): NodeRedRuntime {
+  const require = createRequire(import.meta.url);
+  return require('node-red') as NodeRedRuntime;
+}
+
+/**
+ * Mounts one of Node-RED's Express 4 apps as a plain handler rather than as a sub-app. Mounted as a sub-app it
+ * would get the gateway's Express 5 app as `parent`, and the core http-in node walks up `parent` looking for
+ * Express 4's `_router` (it fails to load). As a plain handler it stays its own root; the request and response
+ * prototypes it swaps in are put back when it hands the request on.
+ */
+export function plainHandler(app: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const reqProto: object | null = Object.getPrototypeOf(req);
+    const resProto: object | null = Object.getPrototypeOf(res);
+    app(req, res, (err?: unknown) => {
+      Object.setPrototypeOf(req, reqProto);
+      Object.setPrototypeOf(res, resProto);
+      next(err);
+    });
+  };
+}
+
+let claimedBy: string | null = null;
+
+/** True for the first caller in this process; later callers get the owner's name back instead. */
+export function claimNodeRed(owner: string): { ok: true } | { ok: false; owner: string } {
+  if (claimedBy !== null) return { ok: false, owner: claimedBy };
+  claimedBy = owner;
+  return { ok: true };
+}

@@ -1,0 +1,90 @@
+/** Node-RED's settings for the embedded runtime: what a standalone install keeps in settings.js. */
+import type { Logger } from '../core/logger.js';
+import type { CampusFlowApi } from './api.js';
+import type { NodeRedAdminAuth } from './auth.js';
+import { FLOW_FILE, paletteDir } from './files.js';
+import type { NodeRedLogMessage, NodeRedSettings } from './runtime.js';
+
+export const EDITOR_ROOT = '/flows';
+export const HTTP_NODE_ROOT = '/flows-api';
+
+/** Node-RED's numeric log levels (@node-red/util log.js). */
+const levels: Record<number, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'> = {
+  10: 'fatal',
+  20: 'error',
+  30: 'warn',
+  40: 'info',
+  50: 'debug',
+  60: 'trace',
+  98: 'info', // audit: logins, deploys
+};
+
+export interface SettingsInput {
+  userDir: string;
+  credentialSecret: string;
+  adminAuth: NodeRedAdminAuth;
+  api: CampusFlowApi;
+  log: Logger;
+  functionTimeoutS: number;
+  /** Called for every error a node reports, so a failing flow shows in /metrics. */
+  onNodeError: () => void;
+}
+
+export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
+  const { log } = input;
+  const toPino = (m: NodeRedLogMessage): void => {
+    const level = levels[m.level];
+    if (!level) return; // metrics events
+    if (m.level <= 20 && m.type) input.onNodeError();
+    if (m.level === 98) {
+      const { level: _l, timestamp: _t, event, ...rest } = m;
+      log.info({ audit: rest }, `audit: ${event ?? 'event'}`);
+      return;
+    }
+    const fields = { nodeType: m.type, nodeId: m.id, nodeName: m.name };
+    if (m.msg instanceof Error) log[level]({ ...fields, err: m.msg }, m.msg.message);
+    else log[level](fields, typeof m.msg === 'string' ? m.msg : JSON.stringify(m.msg));
+  };
+  return {
+    userDir: input.userDir,
+    flowFile: FLOW_FILE,
+    // One property per line: flows kept in git diff readably.
+    flowFilePretty: true,
+    credentialSecret: input.credentialSecret,
+    httpAdminRoot: EDITOR_ROOT,
+    httpNodeRoot: HTTP_NODE_ROOT,
+    adminAuth: input.adminAuth,
+    nodesDir: [paletteDir()],
+    logging: {
+      console: { level: 'off' },
+      gateway: { level: 'info', metrics: false, audit: true, handler: () => toPino },
+    },
+    editorTheme: {
+      page: { title: '校园网关 Campus Gateway · Flows' },
+      header: { title: '校园网关 Campus Gateway' },
+      projects: { enabled: false },
+      tours: false,
+      palette: { categories: ['campus', 'common', 'function', 'network', 'sequence', 'parser', 'storage'] },
+      multiplayer: { enabled: false },
+    },
+    // A gateway installs nothing at run time: the palette is what the release ships.
+    externalModules: {
+      autoInstall: false,
+      palette: { allowInstall: false, allowUpdate: false, allowUpload: false },
+      modules: { allowInstall: false },
+    },
+    functionExternalModules: false,
+    // Bounds synchronous function-node code: an endless loop would otherwise freeze the whole gateway.
+    globalFunctionTimeout: input.functionTimeoutS,
+    // Flow context survives a restart (the late-arrival flow counts days across the week).
+    contextStorage: { default: { module: 'localfilesystem' } },
+    runtimeState: { enabled: false, ui: false },
+    // Schools often have no internet; never phone home for updates.
+    telemetry: { enabled: false, updateNotification: false },
+    diagnostics: { enabled: true, ui: true },
+    apiMaxLength: '5mb',
+    // What function nodes can read with global.get('campus'): the school and its time zone.
+    functionGlobalContext: { campus: input.api.school },
+    campus: input.api,
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Roster import on real SQLite files: the encodings Excel writes, Chinese and English headers, quoted fields,
+ * all-or-nothing with line numbers, idempotent re-import, decimal card forms; through the API and the CLI code.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runImportRoster } from '../../gateway/cli/import-roster.js';
+import type { RosterReport } from '../../gateway/roster/import.js';
+import { startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const ZH_HEADER = '学号,姓名,身份,年级,班级,作息组,卡号';
+
+describe('roster import through the API', () => {
+  let gw: TestGateway;
+  let admin: string;
+
+  beforeAll(async () => {
+    // The demo school (schedule groups day, boarding, staff); the rows below use ids the demo roster does not.
+    gw = await startTestGateway();
+    admin = await gw.login('admin');
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  const upload = async (bytes: Buffer, cardFormat: string): Promise<{ status: number; report: RosterReport }> => {
+    const res = await gw.api(`/api/v1/people/import?cardFormat=${cardFormat}`, {
+      method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: bytes,
+    });
+    return { status: res.status, report: (await res.json()) as RosterReport };
+  };
+  const person = async (externalId: string): Promise<{ name: string; class: string | null; role: string; cards: { uid: string; match: string }[] } | undefined> => {
+    const res = await gw.api(`/api/v1/people?externalId=${externalId}`, { token: admin });
+    return ((await res.json()) as { items: { name: string; class: string | null; role: string; cards: { uid: string; match: string }[] }[] }).items[0];
+  };
+
+  it('imports a UTF-8 file with a BOM and Chinese headers, with quoted fields', async () => {
+    const csv = [
+      ZH_HEADER,
+      'S1001,张伟,学生,初一,"初一(1)班",day,5630F009',
+      'S1002,"欧阳, 娜娜",学生,初一,初一(2)班,boarding,04CEFED9A12580',
+      'T2001,李老师,教师,,,staff,',
+    ].join('\r\n');
+    const { status, report } = await upload(Buffer.concat([BOM, Buffer.from(csv)]), 'hex');
+    expect(status).toBe(200);
+    expect(report).toMatchObject({ committed: true, encoding: 'utf-8-bom', rows: 3, created: 3, cardsIssued: 2, rejected: [] });
+    expect(await person('S1002')).toMatchObject({ name: '欧阳, 娜娜', class: '初一(2)班', cards: [{ uid: '04CEFED9A12580', match: 'exact' }] });
+    expect(await person('T2001')).toMatchObject({ role: 'staff', cards: [] });
+  });
+
+  it('imports a GB18030 file as Excel saves it on Chinese Windows, with 8H10D card numbers', async () => {
+    const csv = [ZH_HEADER, 'S3001,诸葛亮,学生,初三,初三(1)班,day,0009334109', 'S3002,司马懿,学生,初三,初三(1)班,day,\'0166735958'].join('\r\n');
+    const bytes = iconv.encode(csv, 'gb18030');
+    expect(bytes.includes(Buffer.from('诸葛亮'))).toBe(false); // really not UTF-8
+    const { status, report } = await upload(bytes, '8h10d');
+    expect(status).toBe(200);
+    expect(report.encoding).toBe('gb18030');
+    expect(report.committed).toBe(true);
+    // 8H10D carries the low 4 bytes only: stored as a partial card, and the report says so.
+    expect(report.accepted[0]!.card).toMatchObject({ uid: '008E6D5D', match: 'suffix', action: 'issued' });
+    expect(report.accepted[0]!.card!.note).toMatch(/low 4 bytes/);
+    expect(await person('S3001')).toMatchObject({ name: '诸葛亮', class: '初三(1)班' });
+  });
+
+  it('rejects the whole file when one row is bad, naming every bad row by line', async () => {
+    const csv = [
+      'external_id,name,role,grade,class,schedule_group,card',
+      'E1,Alice,student,7,7A,day,11223344',
+      'E2,,student,7,7A,day,',
+      '"E3","Bob ""the builder""",pilot,7,7A,day,',
+      'E4,Carol,student,7,7A,night,',
+      'E5,Dan,student,7,7A,day,5630F009', // already S1001's card
+      'E1,Alice again,student,7,7A,day,',
+      'E6,"Eve',
+      'multi-line",student,7,7A,day,ZZZZ',
+    ].join('\n');
+    const { status, report } = await upload(Buffer.from(csv), 'hex');
+    expect(status).toBe(422);
+    expect(report.committed).toBe(false);
+    expect(report.rejected.map((r) => [r.line, r.externalId])).toEqual([
+      [3, 'E2'], [4, 'E3'], [5, 'E4'], [6, 'E5'], [7, 'E1'], [8, 'E6'],
+    ]);
+    expect(report.rejected.find((r) => r.externalId === 'E5')!.reason).toMatch(/already issued to S1001/);
+    expect(report.rejected.find((r) => r.externalId === 'E4')!.reason).toMatch(/night/);
+    expect(report.errors.join(' ')).toMatch(/nothing was imported/);
+    // Not even the good row was written.
+    expect(await person('E1')).toBeUndefined();
+    expect((await gw.api('/api/v1/people?card=11223344', { token: admin }).then((r) => r.json()) as { total: number }).total).toBe(0);
+  });
+
+  it('re-importing the same file changes nothing; a changed row is an update', async () => {
+    const csv = Buffer.concat([BOM, Buffer.from([ZH_HEADER, 'S1001,张伟,学生,初一,"初一(1)班",day,5630F009', 'S1002,"欧阳, 娜娜",学生,初一,初一(2)班,boarding,04CEFED9A12580'].join('\r\n'))]);
+    const again = await upload(csv, 'hex');
+    expect(again.report).toMatchObject({ committed: true, created: 0, updated: 0, unchanged: 2, cardsIssued: 0 });
+    const moved = Buffer.from(['学号,姓名,班级', 'S1001,张伟,初一(3)班'].join('\n'));
+    const r = await upload(moved, 'hex');
+    expect(r.report).toMatchObject({ committed: true, updated: 1 });
+    expect(await person('S1001')).toMatchObject({ class: '初一(3)班', cards: [{ uid: '5630F009' }] });
+  });
+
+  it('completes a partial card when the whole UID arrives, and refuses a decimal form that fits several cards', async () => {
+    // S3001's card was stored from 8H10D as 008E6D5D; the hex export gives the whole EM UID.
+    const full = await upload(Buffer.from('学号,姓名,卡号\nS3001,诸葛亮,06008E6D5D\n'), 'hex');
+    expect(full.report.accepted[0]!.card).toMatchObject({ uid: '06008E6D5D', action: 'completed' });
+    expect((await person('S3001'))!.cards).toEqual([expect.objectContaining({ uid: '06008E6D5D', match: 'exact' })]);
+    // Two 7-byte cards sharing their low 3 bytes: a 6H8D number cannot tell them apart.
+    await upload(Buffer.from('学号,姓名,卡号\nS4001,甲,04AAAAAA123456\nS4002,乙,04BBBBBB123456\n'), 'hex');
+    const ambiguous = await upload(Buffer.from('学号,姓名,卡号\nS4003,丙,01193046\n'), '6h8d');
+    expect(ambiguous.report.committed).toBe(false);
+    expect(ambiguous.report.rejected[0]!.reason).toMatch(/matches 2 cards/);
+  });
+
+  it('rejects a file without the required columns, and a body that is not CSV', async () => {
+    const { status, report } = await upload(Buffer.from('foo,bar\n1,2\n'), 'hex');
+    expect(status).toBe(422);
+    expect(report.errors.join(' ')).toMatch(/external_id/);
+    const bad = await gw.api('/api/v1/people/import?cardFormat=octal', {
+      method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: 'a,b\n',
+    });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('import-roster command', () => {
+  it('imports a GB18030 file into the configured data dir and exits 1 with a report when a row is bad', () => {
+    const dir = tempDir();
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(configFile, stringify({ dataDir: join(dir, 'data'), access: { scheduleGroups: [{ id: 'day' }] } }));
+    const good = join(dir, 'good.csv');
+    writeFileSync(good, iconv.encode('学号,姓名,身份,班级,作息组,卡号\r\nS1,王小明,学生,初一(1)班,day,111,27706\r\n'.replace('111,27706', '"111,27706"'), 'gb18030'));
+    const ok = runImportRoster(good, { cardFormat: 'wg26', config: configFile });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.report).toMatchObject({ committed: true, encoding: 'gb18030', created: 1 });
+    expect(ok.report.accepted[0]!.card).toMatchObject({ uid: '6F6C3A', match: 'suffix' });
+
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, '学号,姓名,卡号\nS2,李四,1.44605E+09\n');
+    const refused = runImportRoster(bad, { cardFormat: '8h10d', config: configFile });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.report.rejected[0]).toMatchObject({ line: 2, externalId: 'S2' });
+    expect(refused.report.rejected[0]!.reason).toMatch(/scientific notation/);
+  });
+});

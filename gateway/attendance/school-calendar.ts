@@ -84,3 +84,21 @@ export function isSchoolDay(date: string, calendar: AccessConfig['calendar']): b
 export function arrivalCutoff(group: string, groups: AccessConfig['scheduleGroups']): string {
   return groups.find((g) => g.id === group)?.arrivalCutoff ?? groups.find((g) => g.id === 'default')?.arrivalCutoff ?? '08:00';
 }
+
+/** Epoch ms of local midnight starting `date` in `timeZone` (for range queries over epoch-ms columns). */
+export function startOfLocalDay(date: string, timeZone: string): number {
+  const utcMidnight = Date.parse(`${date}T00:00:00Z`);
+  let guess = utcMidnight;
+  // Two rounds settle any zone, including one whose offset changes that night.
+  for (let i = 0; i < 2; i++) {
+    const t = localTime(guess, timeZone);
+    const shownAsUtc = Date.parse(`${t.date}T${t.time}Z`);
+    guess -= shownAsUtc - utcMidnight;
+  }
+  return guess;
+}
+
+/** The calendar date after `date`. */
+export function nextDate(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}

@@ -316,6 +316,11 @@ export class Wallet implements WalletPort {
     return row?.balance_fen ?? 0;
   }
 
+  private externalIdOf(personId: number): string | null {
+    const row = this.db.prepare('SELECT external_id FROM persons WHERE id = ?').get(personId) as { external_id: string } | undefined;
+    return row?.external_id ?? null;
+  }
+
   findPerson(externalId: string): WalletPerson | undefined {
     const row = this.db.prepare('SELECT id, external_id, name, grade, class FROM persons WHERE external_id = ?').get(externalId) as
       | { id: number; external_id: string; name: string; grade: string | null; class: string | null }
@@ -419,14 +424,13 @@ export class Wallet implements WalletPort {
         const mismatches = (
           this.db
             .prepare(
-              `SELECT t.person_id AS personId, p.external_id AS externalId, SUM(t.cached) AS cachedFen, SUM(t.ledger) AS ledgerFen
+              `SELECT person_id AS personId, SUM(cached) AS cachedFen, SUM(ledger) AS ledgerFen
                FROM (SELECT person_id, amount_fen AS ledger, 0 AS cached FROM wallet_entries
-                     UNION ALL SELECT person_id, 0, balance_fen FROM wallet_accounts) t
-               LEFT JOIN persons p ON p.id = t.person_id
-               GROUP BY t.person_id HAVING SUM(t.ledger) <> SUM(t.cached) OR SUM(t.ledger) < 0`,
+                     UNION ALL SELECT person_id, 0, balance_fen FROM wallet_accounts)
+               GROUP BY person_id HAVING SUM(ledger) <> SUM(cached) OR SUM(ledger) < 0`,
             )
-            .all() as CheckReport['mismatches']
-        );
+            .all() as Omit<CheckReport['mismatches'][number], 'externalId'>[]
+        ).map((m) => ({ ...m, externalId: this.externalIdOf(m.personId) }));
         const terminalMismatches = this.db
           .prepare(
             `SELECT x.reader_id AS readerId, x.seq, 'applied transaction has no matching ledger entry' AS problem

@@ -36,6 +36,10 @@ export class WalletModule implements GatewayModule {
    * up by external id, so it does nothing harmful when the roster is not there (yet).
    */
   seedDemo(): void {
+    if (!this.ctx.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'persons'`).get()) {
+      this.log.warn('no roster in this gateway; no demo balances');
+      return;
+    }
     const hasEntries = this.ctx.db.prepare('SELECT 1 FROM wallet_entries WHERE person_id = ? LIMIT 1');
     const students = this.ctx.db.prepare(`SELECT id, external_id FROM persons WHERE role = 'student' ORDER BY id`).all() as {
       id: number;

@@ -1,0 +1,285 @@
+/**
+ * The attendance register: first-in and last-out per person per school-local day from granted gate taps,
+ * and each person's status for a date against their schedule group's arrival cut-off and the calendar.
+ */
+import type { AccessConfig } from '../../config/access.js';
+import type { PersonRole, TapDecision } from '../access/contract.js';
+import type { Clock } from '../core/clock.js';
+import { notFound } from '../core/errors.js';
+import type { Database } from '../storage/db.js';
+import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, secondsOf, type DayKind } from './school-calendar.js';
+
+/**
+ * `expected`: a school day on which the person has not tapped in and their cut-off has not passed yet
+ * (today before the bell, or a future date); it becomes `absent` once the cut-off is behind us.
+ * `null`: not a school day and no tap: nothing to say.
+ */
+export type AttendanceStatus = 'present' | 'late' | 'absent' | 'excused' | 'expected';
+
+export interface Counts {
+  enrolled: number;
+  present: number;
+  late: number;
+  absent: number;
+  excused: number;
+  expected: number;
+}
+
+export interface PersonDay {
+  externalId: string;
+  name: string;
+  role: PersonRole;
+  grade: string | null;
+  class: string | null;
+  scheduleGroup: string;
+  status: AttendanceStatus | null;
+  /** ISO instant of the first granted entry through a gate that day. */
+  firstIn: string | null;
+  /** The same as school-local HH:MM:SS, for people to read. */
+  firstInLocal: string | null;
+  firstInReader: string | null;
+  lastOut: string | null;
+  lastOutLocal: string | null;
+  lastOutReader: string | null;
+  arrivalCutoff: string;
+  excuse: { reason: string; by: string } | null;
+}
+
+export interface ClassCounts extends Counts {
+  class: string | null;
+}
+
+export interface GradeCounts extends Counts {
+  grade: string | null;
+  classes: ClassCounts[];
+}
+
+/** What leaves the school for the city: counts by grade and class, no names, no ids. */
+export interface AttendanceSummary {
+  date: string;
+  schoolDay: boolean;
+  dayKind: DayKind;
+  totals: Counts;
+  grades: GradeCounts[];
+}
+
+export interface AttendanceReport extends AttendanceSummary {
+  people: PersonDay[];
+}
+
+export interface Scope {
+  role?: PersonRole | 'all';
+  grade?: string;
+  class?: string;
+}
+
+interface JoinedRow {
+  id: number;
+  external_id: string;
+  name: string;
+  role: PersonRole;
+  grade: string | null;
+  class: string | null;
+  schedule_group: string;
+  first_in_at: number | null;
+  first_in_reader: string | null;
+  last_out_at: number | null;
+  last_out_reader: string | null;
+  taps_out: number | null;
+  excuse_reason: string | null;
+  excused_by: string | null;
+}
+
+const UPSERT = `
+  INSERT INTO attendance_days (person_id, date, first_in_at, first_in_reader, last_out_at, last_out_reader, taps_in, taps_out)
+  VALUES (@personId, @date, @inAt, @reader, @outAt, @reader, @tapsIn, @tapsOut)
+  ON CONFLICT (person_id, date) DO UPDATE SET
+    first_in_reader = CASE WHEN excluded.first_in_at IS NOT NULL AND (first_in_at IS NULL OR excluded.first_in_at < first_in_at)
+                           THEN excluded.first_in_reader ELSE first_in_reader END,
+    first_in_at = CASE WHEN excluded.first_in_at IS NOT NULL AND (first_in_at IS NULL OR excluded.first_in_at < first_in_at)
+                       THEN excluded.first_in_at ELSE first_in_at END,
+    last_out_reader = CASE WHEN excluded.last_out_at IS NOT NULL AND (last_out_at IS NULL OR excluded.last_out_at > last_out_at)
+                           THEN excluded.last_out_reader ELSE last_out_reader END,
+    last_out_at = CASE WHEN excluded.last_out_at IS NOT NULL AND (last_out_at IS NULL OR excluded.last_out_at > last_out_at)
+                       THEN excluded.last_out_at ELSE last_out_at END,
+    taps_in = taps_in + excluded.taps_in,
+    taps_out = taps_out + excluded.taps_out`;
+
+export interface RegisterDeps {
+  db: Database;
+  clock: Clock;
+  timezone: string;
+  access: Pick<AccessConfig, 'scheduleGroups' | 'calendar'>;
+}
+
+export class AttendanceRegister {
+  constructor(private readonly deps: RegisterDeps) {}
+
+  /** The write a granted gate tap makes (run by the batch writer), or null when the tap says nothing about attendance. */
+  writeFor(d: TapDecision): ((db: Database) => void) | null {
+    if (!d.granted || d.accessPointKind !== 'gate' || !d.person || (d.direction !== 'in' && d.direction !== 'out')) return null;
+    const inbound = d.direction === 'in';
+    const row = {
+      personId: d.person.id,
+      date: localDate(d.at, this.deps.timezone),
+      inAt: inbound ? d.at : null,
+      outAt: inbound ? null : d.at,
+      reader: d.readerId,
+      tapsIn: inbound ? 1 : 0,
+      tapsOut: inbound ? 0 : 1,
+    };
+    return (db) => {
+      db.prepare(UPSERT).run(row);
+    };
+  }
+
+  today(): string {
+    return localDate(this.deps.clock.now(), this.deps.timezone);
+  }
+
+  excuse(externalId: string, date: string, reason: string, by: string): PersonDay {
+    const person = this.personId(externalId);
+    this.deps.db
+      .prepare(
+        `INSERT INTO attendance_excuses (person_id, date, reason, excused_by, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (person_id, date) DO UPDATE SET reason = excluded.reason, excused_by = excluded.excused_by, created_at = excluded.created_at`,
+      )
+      .run(person, date, reason, by, new Date(this.deps.clock.now()).toISOString());
+    return this.person(externalId, date);
+  }
+
+  unexcuse(externalId: string, date: string): PersonDay {
+    const info = this.deps.db.prepare('DELETE FROM attendance_excuses WHERE person_id = ? AND date = ?').run(this.personId(externalId), date);
+    if (info.changes === 0) throw notFound(`excuse for ${externalId} on ${date}`);
+    return this.person(externalId, date);
+  }
+
+  person(externalId: string, date: string): PersonDay {
+    const rows = this.rows(date, { role: 'all' }, externalId);
+    if (rows.length === 0) throw notFound(`person ${externalId}`);
+    return this.dayOf(rows[0]!, date);
+  }
+
+  /** The internal id, for joining the access domain's taps. */
+  personId(externalId: string): number {
+    const row = this.deps.db.prepare('SELECT id FROM persons WHERE external_id = ?').get(externalId) as { id: number } | undefined;
+    if (!row) throw notFound(`person ${externalId}`);
+    return row.id;
+  }
+
+  /** Students by default; `role: 'all'` includes staff and visitors. */
+  report(date: string, scope: Scope = {}): AttendanceReport {
+    const people = this.rows(date, scope).map((r) => this.dayOf(r, date));
+    return { ...this.aggregate(date, people), people };
+  }
+
+  /** For the city: counts of students by grade and class, without a single name or id. */
+  summary(date: string): AttendanceSummary {
+    return this.aggregate(date, this.rows(date, { role: 'student' }).map((r) => this.dayOf(r, date)));
+  }
+
+  private rows(date: string, scope: Scope, externalId?: string): JoinedRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [date, date];
+    const role = scope.role ?? 'student';
+    if (role !== 'all') {
+      where.push('p.role = ?');
+      args.push(role);
+    }
+    if (scope.grade !== undefined) {
+      where.push('p.grade = ?');
+      args.push(scope.grade);
+    }
+    if (scope.class !== undefined) {
+      where.push('p.class = ?');
+      args.push(scope.class);
+    }
+    if (externalId !== undefined) {
+      where.push('p.external_id = ?');
+      args.push(externalId);
+    }
+    return this.deps.db
+      .prepare(
+        `SELECT p.id, p.external_id, p.name, p.role, p.grade, p.class, p.schedule_group,
+                d.first_in_at, d.first_in_reader, d.last_out_at, d.last_out_reader, d.taps_out,
+                e.reason AS excuse_reason, e.excused_by
+         FROM persons p
+         LEFT JOIN attendance_days d ON d.person_id = p.id AND d.date = ?
+         LEFT JOIN attendance_excuses e ON e.person_id = p.id AND e.date = ?
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY p.grade, p.class, p.name, p.external_id`,
+      )
+      .all(...args) as JoinedRow[];
+  }
+
+  private dayOf(r: JoinedRow, date: string): PersonDay {
+    const tz = this.deps.timezone;
+    const cutoff = arrivalCutoff(r.schedule_group, this.deps.access.scheduleGroups);
+    const firstIn = r.first_in_at === null ? null : localTime(r.first_in_at, tz);
+    const lastOut = r.last_out_at === null ? null : localTime(r.last_out_at, tz);
+    return {
+      externalId: r.external_id,
+      name: r.name,
+      role: r.role,
+      grade: r.grade,
+      class: r.class,
+      scheduleGroup: r.schedule_group,
+      status: this.statusOf(r, date, cutoff, firstIn?.secondOfDay ?? null),
+      firstIn: r.first_in_at === null ? null : new Date(r.first_in_at).toISOString(),
+      firstInLocal: firstIn?.time ?? null,
+      firstInReader: r.first_in_reader,
+      lastOut: r.last_out_at === null ? null : new Date(r.last_out_at).toISOString(),
+      lastOutLocal: lastOut?.time ?? null,
+      lastOutReader: r.last_out_reader,
+      arrivalCutoff: cutoff,
+      excuse: r.excuse_reason === null ? null : { reason: r.excuse_reason, by: r.excused_by ?? '' },
+    };
+  }
+
+  /**
+   * Arrived by the cut-off (inclusive, to the second): present. Otherwise an excuse wins (a dentist's morning
+   * is not "late"). Arrived after it: late. Only a gate exit recorded (tailgated in): present, arrival
+   * unknown. Nothing, on a school day: absent once the cut-off has passed, expected before. Tapping in counts
+   * on any day; only school days can make someone absent.
+   */
+  private statusOf(r: JoinedRow, date: string, cutoff: string, arrivedAtSecond: number | null): AttendanceStatus | null {
+    const late = arrivedAtSecond !== null && arrivedAtSecond > secondsOf(cutoff);
+    if (arrivedAtSecond !== null && !late) return 'present';
+    if (r.excuse_reason !== null) return 'excused';
+    if (late) return 'late';
+    if ((r.taps_out ?? 0) > 0) return 'present';
+    if (!isSchoolDay(date, this.deps.access.calendar)) return null;
+    const now = localTime(this.deps.clock.now(), this.deps.timezone);
+    if (date > now.date || (date === now.date && now.secondOfDay <= secondsOf(cutoff))) return 'expected';
+    return 'absent';
+  }
+
+  private aggregate(date: string, people: PersonDay[]): AttendanceSummary {
+    const zero = (): Counts => ({ enrolled: 0, present: 0, late: 0, absent: 0, excused: 0, expected: 0 });
+    const totals = zero();
+    const grades = new Map<string, GradeCounts>();
+    const classes = new Map<string, ClassCounts>();
+    const add = (c: Counts, p: PersonDay): void => {
+      c.enrolled++;
+      if (p.status) c[p.status]++;
+    };
+    for (const p of people) {
+      const gKey = p.grade ?? '\u0000';
+      let g = grades.get(gKey);
+      if (!g) grades.set(gKey, (g = { grade: p.grade, ...zero(), classes: [] }));
+      const cKey = `${gKey}\u0001${p.class ?? '\u0000'}`;
+      let c = classes.get(cKey);
+      if (!c) {
+        c = { class: p.class, ...zero() };
+        classes.set(cKey, c);
+        g.classes.push(c);
+      }
+      add(totals, p);
+      add(g, p);
+      add(c, p);
+    }
+    const kind = dayKind(date, this.deps.access.calendar);
+    return { date, schoolDay: isSchoolDay(date, this.deps.access.calendar), dayKind: kind, totals, grades: [...grades.values()] };
+  }
+}
+

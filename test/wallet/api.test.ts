@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, nextMessage, waitFor, type TestGateway } from '../helpers/gateway.js';
+import type { MqttClient } from 'mqtt';
+
+let gw: TestGateway;
+let admin: string;
+let security: string;
+let viewer: string;
+let client: MqttClient;
+
+interface Entry {
+  id: number;
+  kind: string;
+  amountFen: number;
+  amount: string;
+  actor: string;
+  reason: string | null;
+  readerId: string | null;
+  terminalSeq: number | null;
+}
+interface Account {
+  person: { externalId: string; name: string };
+  balanceFen: number;
+  balance: string;
+  entries: Entry[];
+  nextBefore: number | null;
+}
+
+async function json<T>(res: Response, status = 200): Promise<T> {
+  const body = await res.text();
+  expect(res.status, body).toBe(status);
+  return JSON.parse(body) as T;
+}
+
+const account = async (id: string, query = ''): Promise<Account> => json(await gw.api(`/api/v1/wallet/${id}${query}`, { token: admin }));
+
+/** A POS tap as the reader driver puts it on the bus; the decision comes back on the reader's MQTT topic. */
+async function posTap(seq: number, amount: number, uid = '0A1B2C3D', readerId = 'demo-canteen-1'): Promise<Record<string, unknown>> {
+  const next = nextMessage(client, `campus/readers/${readerId}/decision`);
+  gw.ctx.bus.emit('tap.received', { readerId, uid, at: gw.ctx.clock.now(), seq, amount });
+  return JSON.parse((await next).payload.toString()) as Record<string, unknown>;
+}
+
+describe('wallet API on the demo school', () => {
+  beforeAll(async () => {
+    gw = await startTestGateway({ demo: true });
+    [admin, security, viewer] = await Promise.all([gw.login('admin'), gw.login('security'), gw.login('viewer')]);
+    client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision');
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('seeds S20250001 with ¥50.00 from a demo top-up, and other students with their own balances', async () => {
+    const a = await account('S20250001');
+    expect(a.person.name).toBe('李明');
+    const topups = a.entries.filter((e) => e.kind === 'topup');
+    expect(topups).toEqual([expect.objectContaining({ amountFen: 5000, amount: '50.00', actor: 'demo' })]);
+    const b = await account('S20250003');
+    expect(b.balanceFen).toBeGreaterThan(0);
+    const check = await json<{ ok: boolean; persons: number }>(await gw.api('/api/v1/wallet/check', { token: admin }));
+    expect(check.ok).toBe(true);
+    expect(check.persons).toBeGreaterThan(100);
+  });
+
+  it('debits a POS payment once when the terminal sends the same seq twice', async () => {
+    const before = (await account('S20250001')).balanceFen;
+    const first = await posTap(9001, 1250);
+    const again = await posTap(9001, 1250);
+    expect(first).toMatchObject({ granted: true, reason: 'ok', balance: before - 1250 });
+    // Access may answer a quick retry from its own memory of the seq ('ok', the original answer) or pass it to
+    // the wallet ('duplicate'); either way the reader sees the same balance and only one debit exists.
+    expect(again).toMatchObject({ granted: true, balance: before - 1250 });
+    expect(['ok', 'duplicate']).toContain(again.reason);
+    const a = await account('S20250001');
+    expect(a.entries.filter((e) => e.readerId === 'demo-canteen-1' && e.terminalSeq === 9001)).toHaveLength(1);
+    const rec = await json<{ terminals: { readerId: string; count: number; sumFen: number; matches: boolean }[] }>(
+      await gw.api('/api/v1/wallet/reconciliation', { token: admin }),
+    );
+    expect(rec.terminals.find((t) => t.readerId === 'demo-canteen-1')).toMatchObject({ count: 1, sumFen: 1250, matches: true });
+  });
+
+  it('refuses over the per-transaction cap and for insufficient funds, and tells the reader the balance', async () => {
+    const before = (await account('S20250001')).balanceFen;
+    expect(await posTap(9002, 5001)).toMatchObject({ granted: false, reason: 'over_limit', balance: before });
+    // Another student, brought down to ¥1.00 by an admin correction, cannot pay ¥2.00.
+    const { uid } = gw.ctx.db
+      .prepare(`SELECT c.uid FROM cards c JOIN persons p ON p.id = c.person_id WHERE p.external_id = 'S20250003' AND c.status = 'active'`)
+      .get() as { uid: string };
+    const b = (await account('S20250003')).balanceFen;
+    await json(await gw.api('/api/v1/wallet/S20250003/correction', { method: 'POST', token: admin, json: { amountFen: 100 - b, reason: 'test' } }), 201);
+    expect(await posTap(9004, 200, uid)).toMatchObject({ granted: false, reason: 'insufficient_funds', balance: 100 });
+    expect(await posTap(9005, 100, uid)).toMatchObject({ granted: true, reason: 'ok', balance: 0 });
+    expect((await account('S20250003')).balanceFen).toBe(0);
+  });
+
+  it('tops up and refunds by admin with a reason; security reads, viewers do not', async () => {
+    const path = '/api/v1/wallet/S20250001';
+    expect((await gw.api(path, { token: viewer })).status).toBe(403);
+    expect((await gw.api(path, { token: security })).status).toBe(200);
+    expect((await gw.api(`${path}/topup`, { method: 'POST', token: security, json: { amountFen: 100, reason: 'x' } })).status).toBe(403);
+    expect((await gw.api(`${path}/topup`, { method: 'POST', token: admin, json: { amountFen: 12.5, reason: 'x' } })).status).toBe(400);
+    expect((await gw.api(`${path}/topup`, { method: 'POST', token: admin, json: { amountFen: 100 } })).status).toBe(400);
+    expect((await gw.api('/api/v1/wallet/NOBODY/topup', { method: 'POST', token: admin, json: { amountFen: 100, reason: 'x' } })).status).toBe(404);
+
+    const before = (await account('S20250001')).balanceFen;
+    const top = await json<{ balanceFen: number; entry: Entry }>(
+      await gw.api(`${path}/topup`, { method: 'POST', token: admin, json: { amountFen: 10000, reason: '家长充值 parent paid' } }),
+      201,
+    );
+    expect(top.balanceFen).toBe(before + 10000);
+    expect(top.entry).toMatchObject({ kind: 'topup', actor: 'admin', reason: '家长充值 parent paid' });
+
+    const debitEntry = (await account('S20250001')).entries.find((e) => e.terminalSeq === 9001)!;
+    const refund = await json<{ balanceFen: number; entry: Entry }>(
+      await gw.api(`${path}/refund`, { method: 'POST', token: admin, json: { amountFen: 1250, reason: 'wrong dish', entryId: debitEntry.id } }),
+      201,
+    );
+    expect(refund.balanceFen).toBe(before + 11250);
+    const twice = await gw.api(`${path}/refund`, { method: 'POST', token: admin, json: { amountFen: 1, reason: 'again', entryId: debitEntry.id } });
+    expect(twice.status).toBe(409);
+
+    const page1 = await account('S20250001', '?limit=2');
+    expect(page1.entries.map((e) => e.kind)).toEqual(['refund', 'topup']);
+    const page2 = await account('S20250001', `?limit=2&before=${page1.nextBefore}`);
+    expect(page2.entries[0]!.id).toBeLessThan(page1.entries[1]!.id);
+    expect((await json<{ ok: boolean }>(await gw.api('/api/v1/wallet/check', { token: admin }))).ok).toBe(true);
+  });
+
+  it('summarises the day’s sales for the console', async () => {
+    const sales = await json<{ count: number; grossFen: number; refundsFen: number; byTerminal: { readerId: string }[] }>(
+      await gw.api('/api/v1/wallet/sales', { token: viewer }),
+    );
+    expect(sales.count).toBeGreaterThanOrEqual(1);
+    expect(sales.refundsFen).toBeGreaterThanOrEqual(1250);
+    expect(sales.byTerminal.map((t) => t.readerId)).toContain('demo-canteen-1');
+    expect((await gw.api('/api/v1/wallet/reconciliation', { token: viewer })).status).toBe(403);
+    const health = await waitFor(async () => (await gw.api('/healthz')).json() as Promise<{ components: Record<string, { ok: boolean }> }>);
+    expect(health.components.wallet).toEqual({ ok: true });
+  });
+});

@@ -18,7 +18,7 @@ import {
   type MediaProfile,
   type PullPointSubscription,
 } from '../../gateway/cameras/port.js';
-import { classify } from './errors.js';
+import { classify, firstLineOf, rtspPortError } from './errors.js';
 import { normalizeNotifications } from './notifications.js';
 import { fetchImage } from './snapshot-fetch.js';
 
@@ -148,7 +148,16 @@ export class OnvifSession implements CameraSession {
 
   async connect(): Promise<CameraConnection> {
     const t = this.ep.requestTimeoutMs;
-    const clockOffsetMs = await this.readClock();
+    let clockOffsetMs: number;
+    try {
+      clockOffsetMs = await this.readClock();
+    } catch (err) {
+      if (err instanceof CameraError && (err.code === 'malformed' || err.code === 'not_onvif')) {
+        const line = await firstLineOf(this.ep.host, this.ep.port, t);
+        if (line?.startsWith('RTSP/')) throw rtspPortError('GetSystemDateAndTime', this.ep.host, this.ep.port);
+      }
+      throw err;
+    }
     const uri = await this.call('GetCapabilities', t, (cb) => this.cam.getCapabilities(cb), () => rec(this.cam.uri));
     const device = await this.call('GetDeviceInformation', t, (cb) => this.cam.getDeviceInformation(cb), (d): DeviceInfo => {
       const o = rec(d);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { CameraError } from '../../gateway/cameras/port.js';
 
 /**
@@ -55,4 +56,37 @@ export function classify(
     return new CameraError('not_onvif', `${what}: ${at} answered with a web page, not SOAP: check the port and the device service path`);
   }
   return new CameraError('malformed', `${what}: ${at} sent an answer we cannot read (${msg.split('\n')[0]})`);
+}
+
+/**
+ * The first line a port answers to an HTTP request, read off a raw socket. Node's HTTP parser accepts
+ * `RTSP/1.0` status lines, so an RTSP server looks like an HTTP server with an empty body; this tells them apart
+ * when a camera's first answer makes no sense.
+ */
+export function firstLineOf(host: string, port: number, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let data = '';
+    const done = (line: string | null): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(line);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.on('error', () => done(null));
+    socket.on('connect', () => socket.write(`POST /onvif/device_service HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\n\r\n`));
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      const eol = data.indexOf('\r\n');
+      if (eol >= 0 || data.length > 256) done(data.slice(0, eol >= 0 ? eol : 256));
+    });
+    socket.on('end', () => done(data || null));
+  });
+}
+
+export function rtspPortError(what: string, host: string, port: number): CameraError {
+  return new CameraError(
+    'not_onvif',
+    `${what}: ${host}:${port} speaks RTSP: that is the video port; set the camera's ONVIF (HTTP) port instead (usually 80, 8000 or 8080)`,
+  );
 }

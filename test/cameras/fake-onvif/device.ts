@@ -1,0 +1,424 @@
+/**
+ * A fake ONVIF camera for tests: real SOAP 1.2 over HTTP on loopback, the way the onvif library and a camera talk.
+ * Device, media, PTZ and event services; PullPoint subscriptions with a termination time that really expire;
+ * WS-Security UsernameToken checked against the camera's own (possibly skewed) clock; HTTP Digest; a JPEG
+ * snapshot. It can reboot (forgetting subscriptions), go down and come back on the same port, answer garbage,
+ * or accept connections and never answer.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { encodeJpeg } from '../../../drivers/onvif/jpeg.js';
+
+export type FakeAuth = 'none' | 'ws-security' | 'digest';
+export type FakeMode = 'normal' | 'malformed' | 'hang';
+
+export interface FakeDeviceOptions {
+  username?: string;
+  password?: string;
+  /** How SOAP calls other than GetSystemDateAndTime must authenticate. */
+  auth?: FakeAuth;
+  /** How the snapshot URI authenticates. */
+  snapshotAuth?: 'none' | 'basic' | 'digest';
+  /** Camera clock minus real time. */
+  clockOffsetMs?: number;
+  /** How long a PullMessages is held when there is nothing to say. */
+  pullHoldMs?: number;
+  /** Overrides the termination time the client asks for (seconds). */
+  terminationS?: number;
+  manufacturer?: string;
+  model?: string;
+  ptz?: boolean;
+}
+
+interface Subscription {
+  id: string;
+  terminatesAt: number; // real time
+  queue: string[];
+  waiter: (() => void) | null;
+}
+
+const NS =
+  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tt="http://www.onvif.org/ver10/schema" ' +
+  'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" ' +
+  'xmlns:tev="http://www.onvif.org/ver10/events/wsdl" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" ' +
+  'xmlns:wsa="http://www.w3.org/2005/08/addressing" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl" ' +
+  'xmlns:tns1="http://www.onvif.org/ver10/topics" xmlns:ter="http://www.onvif.org/ver10/error" ' +
+  'xmlns:wsrf-rw="http://docs.oasis-open.org/wsrf/rw-2"';
+
+const envelope = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}><s:Body>${body}</s:Body></s:Envelope>`;
+
+const fault = (code: string, subcode: string, reason: string): string =>
+  envelope(
+    `<s:Fault><s:Code><s:Value>${code}</s:Value><s:Subcode><s:Value>${subcode}</s:Value></s:Subcode></s:Code>` +
+      `<s:Reason><s:Text xml:lang="en">${reason}</s:Text></s:Reason></s:Fault>`,
+  );
+
+function tag(xml: string, local: string): string | null {
+  const m = new RegExp(`<(?:[\\w-]+:)?${local}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${local}>`).exec(xml);
+  return m ? m[1]!.trim() : null;
+}
+
+/** PT2M, PT30S, PT1H → seconds. */
+function duration(s: string | null): number | null {
+  const m = s ? /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(s) : null;
+  if (!m) return null;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+export class FakeOnvifDevice {
+  port = 0;
+  mode: FakeMode = 'normal';
+  readonly opts: Required<FakeDeviceOptions>;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private subs = new Map<string, Subscription>();
+  private readonly nonces = new Set<string>();
+  private readonly jpeg: Buffer;
+  readonly stats = {
+    actions: new Map<string, number>(),
+    authFailures: 0,
+    subscriptionsCreated: 0,
+    renewals: 0,
+    unsubscribes: 0,
+    presets: [] as string[],
+    snapshots: 0,
+  };
+
+  constructor(opts: FakeDeviceOptions = {}) {
+    this.opts = {
+      username: 'admin',
+      password: 'secret',
+      auth: 'ws-security',
+      snapshotAuth: 'digest',
+      clockOffsetMs: 0,
+      pullHoldMs: 300,
+      terminationS: 0,
+      manufacturer: 'Fakevision',
+      model: 'FV-100',
+      ptz: true,
+      ...opts,
+    };
+    const w = 64;
+    const h = 48;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) rgb.set([(i * 7) % 256, 120, 200], i * 3);
+    this.jpeg = encodeJpeg(rgb, w, h);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get cameraNow(): number {
+    return Date.now() + this.opts.clockOffsetMs;
+  }
+
+  count(action: string): number {
+    return this.stats.actions.get(action) ?? 0;
+  }
+
+  /** Listens on `port` (0 = any; the previous port when restarting after stop()). */
+  async start(port = this.port): Promise<void> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  /** Like pulling the plug: connections die, nothing listens; subscriptions are lost with the power. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.reboot();
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** A reboot: same address, every subscription forgotten. */
+  reboot(): void {
+    for (const sub of this.subs.values()) sub.waiter?.();
+    this.subs.clear();
+  }
+
+  activeSubscriptions(): number {
+    const now = Date.now();
+    return [...this.subs.values()].filter((s) => s.terminatesAt > now).length;
+  }
+
+  /** Queues a notification for every live subscription. */
+  emit(topic: string, data: Record<string, string>, operation: 'Changed' | 'Initialized' = 'Changed'): void {
+    const items = Object.entries(data)
+      .map(([k, v]) => `<tt:SimpleItem Name="${k}" Value="${v}"/>`)
+      .join('');
+    const msg =
+      '<wsnt:NotificationMessage>' +
+      `<wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">${topic}</wsnt:Topic>` +
+      `<wsnt:Message><tt:Message UtcTime="${new Date(this.cameraNow).toISOString()}" PropertyOperation="${operation}">` +
+      '<tt:Source><tt:SimpleItem Name="VideoSourceConfigurationToken" Value="vsc_1"/></tt:Source>' +
+      `<tt:Data>${items}</tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage>`;
+    for (const sub of this.subs.values()) {
+      sub.queue.push(msg);
+      sub.waiter?.();
+    }
+  }
+
+  private bump(action: string): void {
+    this.stats.actions.set(action, this.count(action) + 1);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.mode === 'hang') return; // the socket stays open, nothing is ever written
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const path = (req.url ?? '/').split('?')[0]!;
+
+    if (req.method === 'GET' && path === '/snapshot.jpg') return this.snapshot(req, res);
+    if (req.method !== 'POST') return void res.writeHead(405).end();
+    if (this.mode === 'malformed') {
+      res.writeHead(200, { 'content-type': 'application/soap+xml' });
+      return void res.end('<?xml version="1.0"?><s:Envelope><s:Body><tds:GetDeviceInformationResponse><broken');
+    }
+    const action = /<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)/.exec(body)?.[1] ?? 'unknown';
+    this.bump(action);
+
+    if (action !== 'GetSystemDateAndTime' && !this.authorized(req, res, body)) return;
+    const reply = (xml: string, status = 200): void => {
+      res.writeHead(status, { 'content-type': 'application/soap+xml; charset=utf-8' });
+      res.end(xml);
+    };
+    const t = (ms: number): string => new Date(ms).toISOString();
+    switch (action) {
+      case 'GetSystemDateAndTime': {
+        const d = new Date(this.cameraNow);
+        return reply(
+          envelope(
+            '<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>Manual</tt:DateTimeType>' +
+              '<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone><tt:UTCDateTime>' +
+              `<tt:Time><tt:Hour>${d.getUTCHours()}</tt:Hour><tt:Minute>${d.getUTCMinutes()}</tt:Minute><tt:Second>${d.getUTCSeconds()}</tt:Second></tt:Time>` +
+              `<tt:Date><tt:Year>${d.getUTCFullYear()}</tt:Year><tt:Month>${d.getUTCMonth() + 1}</tt:Month><tt:Day>${d.getUTCDate()}</tt:Day></tt:Date>` +
+              '</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>',
+          ),
+        );
+      }
+      case 'GetCapabilities':
+        return reply(
+          envelope(
+            '<tds:GetCapabilitiesResponse><tds:Capabilities>' +
+              `<tt:Device><tt:XAddr>${this.url}/onvif/device_service</tt:XAddr></tt:Device>` +
+              `<tt:Events><tt:XAddr>${this.url}/onvif/events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
+              '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>' +
+              `<tt:Media><tt:XAddr>${this.url}/onvif/media_service</tt:XAddr></tt:Media>` +
+              (this.opts.ptz ? `<tt:PTZ><tt:XAddr>${this.url}/onvif/ptz_service</tt:XAddr></tt:PTZ>` : '') +
+              '</tds:Capabilities></tds:GetCapabilitiesResponse>',
+          ),
+        );
+      case 'GetDeviceInformation':
+        return reply(
+          envelope(
+            `<tds:GetDeviceInformationResponse><tds:Manufacturer>${this.opts.manufacturer}</tds:Manufacturer>` +
+              `<tds:Model>${this.opts.model}</tds:Model><tds:FirmwareVersion>2.4.1</tds:FirmwareVersion>` +
+              '<tds:SerialNumber>FV0001</tds:SerialNumber><tds:HardwareId>1.0</tds:HardwareId></tds:GetDeviceInformationResponse>',
+          ),
+        );
+      case 'GetProfiles':
+        return reply(
+          envelope(
+            '<trt:GetProfilesResponse>' +
+              ['profile_1', 'profile_2']
+                .map(
+                  (tok, i) =>
+                    `<trt:Profiles token="${tok}" fixed="true"><tt:Name>${i === 0 ? 'mainStream' : 'subStream'}</tt:Name>` +
+                    '<tt:VideoSourceConfiguration token="vsc_1"><tt:Name>vsc</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>vs_1</tt:SourceToken>' +
+                    '<tt:Bounds x="0" y="0" width="1920" height="1080"/></tt:VideoSourceConfiguration>' +
+                    `<tt:VideoEncoderConfiguration token="vec_${i}"><tt:Name>vec</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>` +
+                    '<tt:Resolution><tt:Width>1920</tt:Width><tt:Height>1080</tt:Height></tt:Resolution></tt:VideoEncoderConfiguration>' +
+                    (this.opts.ptz ? '<tt:PTZConfiguration token="ptz_1"><tt:Name>ptz</tt:Name></tt:PTZConfiguration>' : '') +
+                    '</trt:Profiles>',
+                )
+                .join('') +
+              '</trt:GetProfilesResponse>',
+          ),
+        );
+      case 'GetStreamUri': {
+        const token = tag(body, 'ProfileToken') ?? 'profile_1';
+        return reply(
+          envelope(
+            `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>rtsp://127.0.0.1:554/${token}</tt:Uri>` +
+              '<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>' +
+              '<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>',
+          ),
+        );
+      }
+      case 'GetSnapshotUri':
+        return reply(
+          envelope(
+            `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${this.url}/snapshot.jpg</tt:Uri>` +
+              '<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>' +
+              '<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>',
+          ),
+        );
+      case 'GotoPreset':
+        this.stats.presets.push(tag(body, 'PresetToken') ?? '');
+        return reply(envelope('<tptz:GotoPresetResponse/>'));
+      case 'CreatePullPointSubscription': {
+        const id = randomBytes(6).toString('hex');
+        const seconds = this.opts.terminationS || duration(tag(body, 'InitialTerminationTime')) || 60;
+        const sub: Subscription = { id, terminatesAt: Date.now() + seconds * 1000, queue: [], waiter: null };
+        this.subs.set(id, sub);
+        this.stats.subscriptionsCreated++;
+        return reply(
+          envelope(
+            '<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>' +
+              `<wsa:Address>${this.url}/onvif/subscription/${id}</wsa:Address></tev:SubscriptionReference>` +
+              `<wsnt:CurrentTime>${t(this.cameraNow)}</wsnt:CurrentTime>` +
+              `<wsnt:TerminationTime>${t(sub.terminatesAt + this.opts.clockOffsetMs)}</wsnt:TerminationTime>` +
+              '</tev:CreatePullPointSubscriptionResponse>',
+          ),
+        );
+      }
+      case 'PullMessages':
+      case 'Renew':
+      case 'Unsubscribe': {
+        const id = /\/onvif\/subscription\/(\w+)$/.exec(path)?.[1] ?? '';
+        const sub = this.subs.get(id);
+        if (!sub || sub.terminatesAt <= Date.now()) {
+          this.subs.delete(id);
+          return reply(fault('s:Sender', 'wsrf-rw:ResourceUnknownFault', 'ResourceUnknownFault: no such subscription'), 400);
+        }
+        if (action === 'Unsubscribe') {
+          this.stats.unsubscribes++;
+          this.subs.delete(id);
+          return reply(envelope('<wsnt:UnsubscribeResponse/>'));
+        }
+        if (action === 'Renew') {
+          this.stats.renewals++;
+          const seconds = this.opts.terminationS || duration(tag(body, 'TerminationTime')) || 60;
+          sub.terminatesAt = Date.now() + seconds * 1000;
+          return reply(
+            envelope(
+              `<wsnt:RenewResponse><wsnt:TerminationTime>${t(sub.terminatesAt + this.opts.clockOffsetMs)}</wsnt:TerminationTime>` +
+                `<wsnt:CurrentTime>${t(this.cameraNow)}</wsnt:CurrentTime></wsnt:RenewResponse>`,
+            ),
+          );
+        }
+        if (sub.queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.opts.pullHoldMs);
+            sub.waiter = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          sub.waiter = null;
+        }
+        if (!this.subs.has(id)) {
+          // Rebooted while the request was held: the connection dies with it.
+          return void res.destroy();
+        }
+        const messages = sub.queue.splice(0);
+        return reply(
+          envelope(
+            `<tev:PullMessagesResponse><tev:CurrentTime>${t(this.cameraNow)}</tev:CurrentTime>` +
+              `<tev:TerminationTime>${t(sub.terminatesAt + this.opts.clockOffsetMs)}</tev:TerminationTime>${messages.join('')}</tev:PullMessagesResponse>`,
+          ),
+        );
+      }
+      default:
+        return reply(fault('s:Receiver', 'ter:ActionNotSupported', `${action} is not supported`), 400);
+    }
+  }
+
+  /** WS-Security UsernameToken (PasswordDigest, Created within 5 s of the camera's clock) or HTTP Digest. */
+  private authorized(req: IncomingMessage, res: ServerResponse, body: string): boolean {
+    const { auth } = this.opts;
+    if (auth === 'none') return true;
+    if (auth === 'digest') {
+      if (this.digestOk(req)) return true;
+      this.stats.authFailures++;
+      this.challenge(res, 'Digest');
+      return false;
+    }
+    const user = tag(body, 'Username');
+    const digest = tag(body, 'Password');
+    const nonce = tag(body, 'Nonce');
+    const created = tag(body, 'Created');
+    const ok =
+      user === this.opts.username &&
+      digest !== null &&
+      nonce !== null &&
+      created !== null &&
+      Math.abs(Date.parse(created) - this.cameraNow) <= 5_000 &&
+      createHash('sha1')
+        .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from(this.opts.password)]))
+        .digest('base64') === digest;
+    if (ok) return true;
+    this.stats.authFailures++;
+    res.writeHead(400, { 'content-type': 'application/soap+xml; charset=utf-8' });
+    res.end(fault('s:Sender', 'ter:NotAuthorized', 'Sender not Authorized'));
+    return false;
+  }
+
+  private challenge(res: ServerResponse, scheme: 'Digest' | 'Basic'): void {
+    const nonce = randomBytes(8).toString('hex');
+    this.nonces.add(nonce);
+    res.writeHead(401, {
+      'www-authenticate': scheme === 'Digest' ? `Digest realm="fake-onvif", qop="auth", nonce="${nonce}", algorithm=MD5` : 'Basic realm="fake-onvif"',
+      'content-type': 'text/html',
+    });
+    res.end('<html><body>401 Unauthorized</body></html>');
+  }
+
+  private digestOk(req: IncomingMessage): boolean {
+    const h = req.headers.authorization ?? '';
+    if (!h.startsWith('Digest ')) return false;
+    const p: Record<string, string> = {};
+    for (const m of h.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) p[m[1]!] = m[2] ?? m[3] ?? '';
+    if (p.username !== this.opts.username || !p.nonce || !this.nonces.has(p.nonce)) return false;
+    const ha1 = md5(`${p.username}:${p.realm}:${this.opts.password}`);
+    const ha2 = md5(`${req.method}:${p.uri}`);
+    const expected = p.qop ? md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:${p.qop}:${ha2}`) : md5(`${ha1}:${p.nonce}:${ha2}`);
+    return expected === p.response;
+  }
+
+  private snapshot(req: IncomingMessage, res: ServerResponse): void {
+    const mode = this.opts.snapshotAuth;
+    if (mode === 'digest' && !this.digestOk(req)) return this.challenge(res, 'Digest');
+    if (mode === 'basic') {
+      const expected = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) return this.challenge(res, 'Basic');
+    }
+    this.stats.snapshots++;
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': this.jpeg.length });
+    res.end(this.jpeg);
+  }
+}
+
+/** A TCP socket that accepts connections and never says anything. */
+export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const { createServer: createTcp } = await import('node:net');
+  const sockets = new Set<Socket>();
+  const server = createTcp((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
+import type { CameraView } from '../../gateway/cameras/module.js';
+import type { Alert } from '../../gateway/alerts/alerts.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { FakeOnvifDevice, startSilentServer } from './fake-onvif/device.js';
+import { camera, cameraGateway, fastCameras, USERS } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function device(opts: ConstructorParameters<typeof FakeOnvifDevice>[0] = {}): Promise<FakeOnvifDevice> {
+  const d = new FakeOnvifDevice({ pullHoldMs: 200, ...opts });
+  await d.start();
+  cleanups.push(() => d.stop());
+  return d;
+}
+
+async function gateway(...args: Parameters<typeof cameraGateway>): Promise<TestGateway> {
+  const gw = await cameraGateway(...args);
+  cleanups.push(() => gw.close());
+  return gw;
+}
+
+async function login(gw: TestGateway, username = 'admin'): Promise<string> {
+  return gw.login(username, USERS.find((u) => u.username === username)!.password);
+}
+
+async function cameraView(gw: TestGateway, token: string, id: string): Promise<CameraView> {
+  const res = await gw.api(`/api/v1/cameras/${id}`, { token });
+  expect(res.status).toBe(200);
+  return (await res.json()) as CameraView;
+}
+
+async function alerts(gw: TestGateway, token: string, type: string): Promise<Alert[]> {
+  const res = await gw.api(`/api/v1/alerts?type=${type}`, { token });
+  return ((await res.json()) as { items: Alert[] }).items;
+}
+
+/** Online with a live PullPoint subscription on the device. */
+async function ready(gw: TestGateway, token: string, id: string, d: FakeOnvifDevice): Promise<void> {
+  await waitFor(async () => (await cameraView(gw, token, id)).state === 'online', 5_000);
+  await waitFor(() => d.activeSubscriptions() > 0, 5_000);
+}
+
+describe('cameras in the gateway', () => {
+  it('turns motion outside the zone schedule into an intrusion alert with a snapshot, visible in /api/v1/alerts', async () => {
+    const d = await device();
+    // 2026-09-01 00:00 UTC is 08:00 on a Tuesday in Shanghai: before the playground's 09:00–17:00.
+    const clock = new ManualClock(Date.UTC(2026, 8, 1, 0, 0, 0));
+    const gw = await startTestGateway({
+      demo: false,
+      users: USERS,
+      clock,
+      config: {
+        nodeRed: { enabled: false },
+        cameras: {
+          ...fastCameras,
+          cameras: [camera('cam-yard', d.port, { zones: ['playground'] })],
+          zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '09:00', to: '17:00' }] },
+        },
+      },
+    });
+    cleanups.push(() => gw.close());
+    const token = await login(gw, 'guard');
+    await ready(gw, token, 'cam-yard', d);
+
+    d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    const [alert] = await waitFor(async () => {
+      const list = await alerts(gw, token, 'intrusion');
+      return list.length === 1 && list[0]!.snapshotIds.length === 1 ? list : null;
+    }, 5_000);
+    expect(alert).toMatchObject({ type: 'intrusion', severity: 'critical', zone: 'playground', source: 'camera:cam-yard', status: 'open' });
+    const img = await gw.api(`/api/v1/snapshots/${alert!.snapshotIds[0]}`, { token });
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await img.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect((await cameraView(gw, token, 'cam-yard')).lastEvent).toMatchObject({ kind: 'motion', active: true });
+
+    // Inside the hours, motion is only an event: a later tamper shows the motion was processed and raised nothing.
+    clock.advance(2 * 3_600_000);
+    d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    d.emit('tns1:RuleEngine/TamperDetector/Tamper', { IsTamper: 'true' });
+    await waitFor(async () => (await alerts(gw, token, 'camera_tamper')).length === 1, 5_000);
+    const after = await alerts(gw, token, 'intrusion');
+    expect(after).toHaveLength(1);
+    expect(after[0]!.count).toBe(1);
+  });
+
+  it('raises camera_offline when the camera stops, resolves it when it is back, and events flow again', async () => {
+    const d = await device();
+    const gw = await gateway({ cameras: [camera('cam-gate', d.port)] });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-gate', d);
+    const firstSubs = d.stats.subscriptionsCreated;
+
+    const stoppedAt = Date.now();
+    await d.stop();
+    const cfg = gw.config.cameras;
+    const bound = cfg.offlineAfterFailures * (cfg.pollIntervalMs + cfg.requestTimeoutMs) + 1_000;
+    const [offline] = await waitFor(async () => {
+      const list = await alerts(gw, token, 'camera_offline');
+      return list.length ? list : null;
+    }, bound);
+    expect(Date.now() - stoppedAt).toBeLessThanOrEqual(bound);
+    expect(offline).toMatchObject({ status: 'open', dedupKey: 'camera_offline:cam-gate', severity: 'warning' });
+    expect(offline!.message).toMatch(/refused/);
+    expect((await cameraView(gw, token, 'cam-gate')).state).toBe('offline');
+
+    await d.start();
+    await waitFor(async () => (await alerts(gw, token, 'camera_offline'))[0]?.status === 'resolved', 5_000);
+    await ready(gw, token, 'cam-gate', d);
+    expect(d.stats.subscriptionsCreated).toBeGreaterThan(firstSubs);
+    d.emit('tns1:RuleEngine/LineDetector/Crossed', { ObjectId: '7' });
+    await waitFor(async () => (await cameraView(gw, token, 'cam-gate')).lastEvent?.kind === 'line_crossing', 5_000);
+    expect(d.stats.unsubscribes).toBe(0);
+  });
+
+  it('subscribes again after a reboot drops the subscription, without going offline', async () => {
+    const d = await device();
+    const gw = await gateway({ cameras: [camera('cam-hall', d.port)] });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-hall', d);
+    const subs = d.stats.subscriptionsCreated;
+    d.reboot();
+    await waitFor(() => d.stats.subscriptionsCreated > subs && d.activeSubscriptions() > 0, 5_000);
+    d.emit('tns1:VideoSource/MotionAlarm', { State: 'true' });
+    await waitFor(async () => (await cameraView(gw, token, 'cam-hall')).lastEvent?.kind === 'motion', 5_000);
+    expect(await alerts(gw, token, 'camera_offline')).toHaveLength(0);
+  });
+
+  it('renews the subscription before it terminates', async () => {
+    const d = await device({ terminationS: 1 });
+    const gw = await gateway({ cameras: [camera('cam-lab', d.port)], renewBeforeMs: 700 });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-lab', d);
+    await waitFor(() => d.stats.renewals >= 2, 5_000);
+    expect(d.stats.subscriptionsCreated).toBe(1);
+  });
+
+  it('keeps good cameras working beside one that hangs, one that sends garbage and one with a wrong password', async () => {
+    const good = await device();
+    const garbage = await device();
+    garbage.mode = 'malformed';
+    const locked = await device({ auth: 'digest' });
+    const silent = await startSilentServer();
+    cleanups.push(() => silent.close());
+    const gw = await gateway({
+      cameras: [
+        camera('cam-good', good.port),
+        camera('cam-garbage', garbage.port),
+        camera('cam-locked', locked.port, { password: 'wrong' }),
+        camera('cam-silent', silent.port),
+      ],
+    });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-good', good);
+    const offline = await waitFor(async () => {
+      const list = await alerts(gw, token, 'camera_offline');
+      return list.length === 3 ? list : null;
+    }, 8_000);
+    expect(offline.map((a) => a.source).sort()).toEqual(['camera:cam-garbage', 'camera:cam-locked', 'camera:cam-silent']);
+    expect((await cameraView(gw, token, 'cam-garbage')).lastError?.code).toBe('malformed');
+    expect((await cameraView(gw, token, 'cam-locked')).lastError).toMatchObject({ code: 'unauthorized' });
+    expect((await cameraView(gw, token, 'cam-silent')).lastError?.code).toBe('timeout');
+
+    good.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    await waitFor(async () => (await cameraView(gw, token, 'cam-good')).lastEvent?.kind === 'motion', 5_000);
+    const health = await gw.api('/healthz');
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { components: Record<string, { detail: string }> }).components.cameras!.detail).toBe('1/4 cameras online');
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_camera_up\{camera="cam-good"\} 1/);
+    expect(metrics).toMatch(/campus_camera_up\{camera="cam-silent"\} 0/);
+    expect(metrics).toMatch(/campus_camera_polls_total\{camera="cam-locked",result="unauthorized"\} \d+/);
+  });
+
+  it('recalls the preset named after the access point and attaches a snapshot to an alert there', async () => {
+    const d = await device();
+    const gw = await gateway({ cameras: [camera('cam-main', d.port, { accessPoints: ['main-gate'], presets: { 'main-gate': 'preset_7' } })] });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-main', d);
+    const raised = gw.ctx.alerts.raise({
+      type: 'card_lost_used',
+      severity: 'warning',
+      source: 'reader:gate-in',
+      message: 'A card reported lost was used',
+      accessPoint: 'main-gate',
+    });
+    const withEvidence = await waitFor(async () => {
+      const res = await gw.api(`/api/v1/alerts/${raised.id}`, { token });
+      const a = (await res.json()) as Alert;
+      return a.snapshotIds.length ? a : null;
+    }, 5_000);
+    expect(d.stats.presets).toEqual(['preset_7']);
+    expect(d.stats.snapshots).toBe(1);
+    const snap = await gw.api(`/api/v1/snapshots/${withEvidence.snapshotIds[0]}`, { token });
+    expect(snap.headers.get('x-camera-id')).toBe('cam-main');
+
+    // Alerts elsewhere take no picture from this camera.
+    gw.ctx.alerts.raise({ type: 'repeated_denials', severity: 'warning', source: 'reader:lab', message: 'x', accessPoint: 'lab-1' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(d.stats.snapshots).toBe(1);
+  });
+});

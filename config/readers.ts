@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CARD_FORMATS } from '../gateway/core/card-number.js';
 import { deviceId, secretHash } from './common.js';
 
 /** Serial framing profiles; see shared reference card-readers.md and drivers/rfid/framing. */
@@ -9,8 +10,12 @@ const serialDriver = z.object({
   path: z.string().min(1),
   baudRate: z.number().int().positive().default(9600),
   profile: serialProfile.default('em-ascii'),
-  /** How digits on an ascii-line reader are to be read. */
-  numberFormat: z.enum(['hex', '8h10d', 'reversed', '6h8d', 'wg26']).default('hex'),
+  /**
+   * How an ascii-line reader's digits are to be read (hex: the UID; a decimal form: a UID suffix), and for
+   * wiegand-hex whether 34-bit frames carry the UID bytes reversed (`reversed`).
+   */
+  numberFormat: z.enum(CARD_FORMATS).default('hex'),
+  /** After the port fails to open or disappears, try again this often. */
   reopenDelayMs: z.number().int().positive().default(2000),
 });
 
@@ -20,15 +25,23 @@ const mqttDriver = z.object({
   secretHash: secretHash.optional(),
 });
 
+/** node-rfid always runs `python` from PATH (it has no setting for another interpreter). */
 const rc522Driver = z.object({
   type: z.literal('rc522'),
-  pythonPath: z.string().default('python3'),
+  /** Pause between reads. */
   pollIntervalMs: z.number().int().positive().default(300),
+  /** Each read waits this long for a card, then node-rfid kills its python process and we read again. */
   readTimeoutMs: z.number().int().positive().default(2000),
 });
 
 const simulatedDriver = z.object({
   type: z.literal('simulated'),
+  /** Which traffic to simulate; by default from the access point's kind and the reader's direction. */
+  pattern: z.enum(['gate-in', 'gate-out', 'canteen', 'door']).optional(),
+  /** Real seconds one school day (06:00–19:00) takes in the demo. */
+  dayCycleS: z.number().positive().default(900),
+  /** Taps per second at the height of a rush. */
+  peakTapsPerS: z.number().positive().max(50).default(3),
 });
 
 export const readerDriver = z.discriminatedUnion('type', [serialDriver, mqttDriver, rc522Driver, simulatedDriver]);

@@ -1,0 +1,135 @@
+/**
+ * Network readers: terminals that publish a tap to `campus/readers/<readerId>/tap` on the embedded broker, as
+ * JSON `{"uid":"0A1B2C3D","seq":17,"amount":1250}` or as the bare UID text. One in-process subscription
+ * serves every configured network reader. A message for a reader that is not configured, or one we cannot
+ * read, is counted by reason and logged (rate-limited); it never throws and never stops the others.
+ */
+import { z } from 'zod';
+import type { MqttPort } from '../../gateway/core/mqtt-port.js';
+import { normalizeUid } from '../../gateway/core/card-number.js';
+import { ReaderBase, type ReaderHooks } from './types.js';
+
+export const TAP_TOPIC_FILTER = 'campus/readers/+/tap';
+/** Far more than any tap needs; a bigger payload is not a tap. */
+const MAX_PAYLOAD = 1024;
+
+export const networkTapPayload = z.object({
+  uid: z.string().min(1).max(64),
+  /** The terminal's transaction number: retries with the same seq are one transaction (not debounced). */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Canteen POS: integer fen. */
+  amount: z.number().int().optional(),
+});
+export type NetworkTapPayload = z.infer<typeof networkTapPayload>;
+
+export type RejectReason = 'unknown_reader' | 'too_large' | 'malformed_json' | 'bad_payload' | 'bad_uid';
+
+/** Reads a payload into a tap's fields, or says why not. Pure, for the dispatcher and its tests. */
+export function parseNetworkTap(payload: Buffer): { ok: true; value: NetworkTapPayload & { uid: string } } | { ok: false; reason: RejectReason; detail: string } {
+  if (payload.length > MAX_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes` };
+  const text = payload.toString('utf8').trim();
+  let body: unknown = text;
+  if (text.startsWith('{') || text.startsWith('"')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ok: false, reason: 'malformed_json', detail: 'payload starts like JSON but does not parse' };
+    }
+  }
+  let fields: NetworkTapPayload;
+  if (typeof body === 'string') fields = { uid: body };
+  else {
+    const r = networkTapPayload.safeParse(body);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      return { ok: false, reason: 'bad_payload', detail: issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid' };
+    }
+    fields = r.data;
+  }
+  const uid = normalizeUid(fields.uid);
+  if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: uid.error.message };
+  return { ok: true, value: { ...fields, uid: uid.value } };
+}
+
+/** One configured network reader; its taps come from the shared subscription. */
+export class MqttReader extends ReaderBase {
+  readonly type = 'mqtt' as const;
+
+  constructor(id: string, hooks: ReaderHooks, now: () => number, private readonly hub: NetworkReaderHub) {
+    super(id, hooks, now);
+  }
+
+  async start(): Promise<void> {
+    await this.hub.attach(this);
+    this.setState('up', `listening on campus/readers/${this.id}/tap`);
+  }
+
+  async stop(): Promise<void> {
+    await this.hub.detach(this);
+    this.setState('stopped');
+  }
+
+  /** Called by the hub with a message addressed to this reader. */
+  receive(payload: Buffer): void {
+    const r = parseNetworkTap(payload);
+    if (!r.ok) {
+      this.hub.reject(r.reason, this.id, r.detail);
+      this.hooks.drop(r.reason);
+      return;
+    }
+    const { uid, seq, amount } = r.value;
+    this.hooks.tap({ readerId: this.id, uid, at: this.now(), seq, amount });
+  }
+}
+
+/** The one subscription: routes by reader id, counts what it cannot route. */
+export class NetworkReaderHub {
+  private readonly readers = new Map<string, MqttReader>();
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private subscribing: Promise<void> | undefined;
+
+  constructor(
+    private readonly mqtt: MqttPort,
+    private readonly onReject: (reason: RejectReason, readerId: string, detail: string) => void,
+  ) {}
+
+  async attach(reader: MqttReader): Promise<void> {
+    this.readers.set(reader.id, reader);
+    this.subscribing ??= this.mqtt
+      .subscribe(TAP_TOPIC_FILTER, (topic, payload) => this.route(topic, payload))
+      .then((off) => {
+        this.unsubscribe = off;
+      });
+    await this.subscribing;
+  }
+
+  async detach(reader: MqttReader): Promise<void> {
+    this.readers.delete(reader.id);
+    if (this.readers.size === 0 && this.subscribing) {
+      await this.subscribing.catch(() => {});
+      const off = this.unsubscribe;
+      this.unsubscribe = undefined;
+      this.subscribing = undefined;
+      await off?.().catch(() => {});
+    }
+  }
+
+  reject(reason: RejectReason, readerId: string, detail: string): void {
+    this.onReject(reason, readerId, detail);
+  }
+
+  private route(topic: string, payload: Buffer): void {
+    try {
+      const readerId = topic.split('/')[2] ?? '';
+      const reader = this.readers.get(readerId);
+      if (!reader) {
+        this.onReject('unknown_reader', readerId, 'no network reader with this id is configured');
+        return;
+      }
+      reader.receive(payload);
+    } catch (err) {
+      // A bug downstream must not take the broker's delivery loop with it.
+      this.onReject('bad_payload', topic, err instanceof Error ? err.message : String(err));
+    }
+  }
+}

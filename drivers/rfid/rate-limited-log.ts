@@ -1,0 +1,28 @@
+import type { Logger } from '../../gateway/core/logger.js';
+
+/**
+ * Logs a warning per key at most once per interval, with how many were held back since the last one: a reader
+ * sending garbage ten times a second must not fill the disk with the same line.
+ */
+export class RateLimitedLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number,
+    private readonly intervalMs = 60_000,
+  ) {}
+
+  warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    const t = this.now();
+    const entry = this.last.get(key);
+    if (entry && t - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    if (this.last.size > 1000) this.last.clear(); // keys are reasons, bounded; a guard all the same
+    this.last.set(key, { at: t, suppressed: 0 });
+    this.log.warn(suppressed ? { ...fields, suppressed } : fields, msg);
+  }
+}

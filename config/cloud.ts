@@ -1,9 +1,97 @@
 import { z } from 'zod';
+import { timeOfDay } from './common.js';
+
+/** The streams the gateway sends to the city, highest priority first (the default priorities follow this order). */
+export const cloudStreams = ['alerts', 'command-results', 'attendance', 'environment', 'heartbeat'] as const;
+export type CloudStream = (typeof cloudStreams)[number];
+
+const streamSettings = (priority: number, ttlH: number) =>
+  z
+    .object({
+      /** Lower sends first; an overflow drops from the highest number first. */
+      priority: z.number().int().min(0).max(9).default(priority),
+      /** Rows older than this are dropped unsent (counted as `expired`); 0 keeps them until the byte cap. */
+      ttlH: z.number().nonnegative().default(ttlH),
+    })
+    .prefault({});
 
 export const cloudConfig = z.object({
   enabled: z.boolean().default(true),
-  /** mqtt://, mqtts:// or https:// — also settable with CAMPUS_UPSTREAM_URL. Unset in demo mode: a local simulated city sink. */
+  /**
+   * mqtt://, mqtts:// or https:// (http:// on loopback for tests) — also settable with CAMPUS_UPSTREAM_URL.
+   * Credentials may be given in the URL (`mqtts://user:pass@host`). Unset: demo mode sends to a local simulated city sink.
+   */
   upstreamUrl: z.string().url().optional(),
+  /** MQTT topic of each stream; `{districtId}` comes from school.districtId. Commands arrive on the same template with stream `commands`. */
+  topicTemplate: z.string().min(1).default('city/{districtId}/schools/{schoolId}/{stream}'),
+  /** MQTT client id at the city broker; default `campus-<schoolId>`. */
+  clientId: z.string().min(1).max(64).optional(),
+  /** 4 = MQTT 3.1.1, 5 = MQTT 5. */
+  mqttProtocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+  keepaliveS: z.number().int().positive().default(30),
+  tls: z
+    .object({
+      /** PEM file of the CA that signed the city's server certificate (mqtts:// and https://). */
+      caFile: z.string().optional(),
+      /** Client certificate and key (PEM) when the city authenticates schools by certificate. */
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .prefault({}),
+  username: z.string().optional(),
+  /** Prefer passwordFile (one line) to keep the secret out of the config file. */
+  password: z.string().optional(),
+  passwordFile: z.string().optional(),
+  /** Per-stream opt-in to data that identifies a student (names, card UIDs, external ids). Off by default. */
+  identifying: z
+    .object({
+      alerts: z.boolean().default(false),
+      attendance: z.boolean().default(false),
+      commandResults: z.boolean().default(false),
+    })
+    .prefault({}),
+  streams: z
+    .object({
+      alerts: streamSettings(0, 0),
+      'command-results': streamSettings(1, 24 * 7),
+      attendance: streamSettings(2, 24 * 7),
+      environment: streamSettings(3, 24 * 3),
+      heartbeat: streamSettings(4, 1),
+    })
+    .prefault({}),
+  /** Byte cap of the outbox; past it the oldest rows of the lowest-priority stream are dropped first (counted as `overflow`). */
+  outboxMaxBytes: z.number().int().positive().default(512 * 1024 * 1024),
+  /** Upstream bandwidth limit in bytes/s of envelope payload; 0 = unlimited. */
+  bandwidthBytesPerS: z.number().int().nonnegative().default(0),
+  /** Intraday attendance summary every N minutes during the school day, and one at endOfDayAt. */
+  attendanceIntervalMin: z.number().int().positive().default(15),
+  attendanceDayStart: timeOfDay.default('06:00'),
+  endOfDayAt: timeOfDay.default('18:30'),
+  heartbeatIntervalS: z.number().positive().default(60),
+  /** Messages in flight (sent, not yet confirmed) over MQTT. */
+  inflightWindow: z.number().int().min(1).max(60_000).default(2000),
+  /** Outbox rows read per query. */
+  pageSize: z.number().int().min(1).max(10_000).default(1000),
+  http: z
+    .object({
+      batchMaxMessages: z.number().int().positive().default(500),
+      batchMaxBytes: z.number().int().positive().default(512 * 1024),
+      timeoutMs: z.number().int().positive().default(15_000),
+      /** How often the city is asked for commands over HTTPS. */
+      commandPollS: z.number().positive().default(15),
+    })
+    .prefault({}),
+  backoff: z
+    .object({
+      initialMs: z.number().int().positive().default(500),
+      maxMs: z.number().int().positive().default(60_000),
+    })
+    .prefault({}),
+  /** How often TTL expiry and the byte cap are checked. */
+  housekeepingS: z.number().positive().default(10),
+  /** Envelopes the demo city sink keeps for /api/v1/sync/demo-sink. */
+  demoSinkSize: z.number().int().positive().default(200),
 });
 
 export type CloudConfig = z.infer<typeof cloudConfig>;

@@ -1,0 +1,119 @@
+/**
+ * What of an alert may leave the school. Alert data is written by other modules (access puts the person and the
+ * card on a lost-card alert), so nothing is copied through by default: only whitelisted, non-identifying
+ * details go out, and the person only when the school opted in for the alerts stream.
+ */
+import type { Alert, AlertChange } from '../gateway/alerts/alerts.js';
+import type { AlertData, MessageType } from './contract.js';
+
+/** Detail keys that say what happened and where, never who. */
+const SAFE_DETAILS = new Set([
+  'reason',
+  'readerId',
+  'accessPointId',
+  'accessPointKind',
+  'direction',
+  'gateId',
+  'zone',
+  'sensorId',
+  'metric',
+  'value',
+  'threshold',
+  'unit',
+  'durationS',
+  'cameraId',
+  'event',
+  'eventType',
+  'denials',
+  'count',
+  'lastReason',
+  'windowS',
+  'role',
+  'grade',
+  'kind',
+]);
+
+const SOURCE = /^(reader|camera|sensor|gateway|city|access|access-point|flow|node-red)(:[A-Za-z0-9_.-]{1,64})?$/;
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+/** The person an alert is about, from the shapes the access module uses (flat keys or a `person` object). */
+function subjectOf(data: Record<string, unknown>): AlertData['subject'] {
+  const p = (typeof data.person === 'object' && data.person !== null ? data.person : {}) as Record<string, unknown>;
+  const subject = {
+    externalId: str(p.externalId) ?? str(data.externalId) ?? str(data.personExternalId),
+    name: str(p.name) ?? str(data.personName) ?? str(data.name),
+    cardUid: str(data.uid) ?? str(data.cardUid),
+    role: str(p.role) ?? str(data.role),
+    grade: str(p.grade) ?? str(data.grade),
+    class: str(p.class) ?? str(data.class),
+  };
+  const present = Object.fromEntries(Object.entries(subject).filter(([, v]) => v !== undefined));
+  return Object.keys(present).length > 0 ? present : undefined;
+}
+
+export function alertMessageType(change: AlertChange['change']): MessageType {
+  switch (change) {
+    case 'raised':
+      return 'alert.raised';
+    case 'acknowledged':
+      return 'alert.acknowledged';
+    case 'resolved':
+      return 'alert.resolved';
+    default:
+      return 'alert.updated';
+  }
+}
+
+export function alertOccurredAt(change: AlertChange, now: number): number {
+  const a = change.alert;
+  const at =
+    change.change === 'raised'
+      ? a.raisedAt
+      : change.change === 'repeated'
+        ? a.lastRaisedAt
+        : change.change === 'acknowledged'
+          ? a.acknowledgedAt
+          : change.change === 'resolved'
+            ? a.resolvedAt
+            : null;
+  return at ? Date.parse(at) : now;
+}
+
+export function toAlertData(alert: Alert, identifying: boolean, snapshotPath: (id: string) => string): AlertData {
+  const details: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(alert.data)) {
+    if (!SAFE_DETAILS.has(k)) continue;
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) details[k] = v;
+  }
+  const source = SOURCE.test(alert.source) ? alert.source : (alert.source.split(':')[0] ?? 'gateway').slice(0, 32);
+  const place = alert.accessPoint ?? alert.zone;
+  const data: AlertData = {
+    alertId: alert.id,
+    type: alert.type,
+    severity: alert.severity,
+    status: alert.status,
+    source,
+    summary: `${alert.type}${place ? ` at ${place}` : ''}`.slice(0, 200),
+    accessPoint: alert.accessPoint,
+    zone: alert.zone,
+    count: alert.count,
+    raisedAt: alert.raisedAt,
+    lastRaisedAt: alert.lastRaisedAt,
+    acknowledgedAt: alert.acknowledgedAt,
+    resolvedAt: alert.resolvedAt,
+    acknowledgedBy: alert.acknowledgedBy === null ? null : alert.acknowledgedBy === 'city' ? 'city' : 'school',
+    resolvedBy:
+      alert.resolvedBy === null ? null : alert.resolvedBy === 'city' ? 'city' : alert.resolvedBy === 'gateway' ? 'gateway' : 'school',
+    snapshots: alert.snapshotIds.map((id) => ({ id, path: snapshotPath(id) })),
+    details,
+  };
+  if (identifying) {
+    data.message = alert.message.slice(0, 1000);
+    const subject = subjectOf(alert.data);
+    if (subject) data.subject = subject;
+  }
+  return data;
+}

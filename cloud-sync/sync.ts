@@ -1,0 +1,366 @@
+/**
+ * Cloud sync to the city command center: the module the composition root creates. It owns the outbox, the
+ * transport chosen from cloud.upstreamUrl (or the demo city sink), the sender that drains the outbox, the
+ * city's commands, and the periodic streams (heartbeat, attendance, environment).
+ */
+import { readFileSync } from 'node:fs';
+import type { Router } from 'express';
+import { Counter, Gauge } from 'prom-client';
+import type { CloudConfig } from '../config/cloud.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../gateway/core/context.js';
+import type { Guards } from '../gateway/http/guards.js';
+import { packageInfo } from '../gateway/core/version.js';
+import { schemaVersion, type Migration } from '../gateway/storage/db.js';
+import { CommandProcessor, commandMigrations } from './commands.js';
+import { CONTRACT_VERSION, streamSchema, type HeartbeatData, type Stream } from './contract.js';
+import { Outbox, outboxMigrations, type OutboxStats } from './outbox.js';
+import type { SyncPorts } from './ports.js';
+import { alertMessageType, alertOccurredAt, toAlertData } from './privacy.js';
+import { syncRoutes } from './routes.js';
+import { PeriodicStreams } from './schedules.js';
+import { Sender } from './sender.js';
+import { DemoSinkTransport } from './transports/demo-sink.js';
+import { HttpsTransport } from './transports/https.js';
+import { MqttTransport } from './transports/mqtt.js';
+import type { Transport, TransportKind } from './transports/types.js';
+
+export const cloudSyncMigrations: Migration[] = [...outboxMigrations, ...commandMigrations];
+
+export interface SyncStatus {
+  enabled: boolean;
+  transport: TransportKind;
+  upstream: string | null;
+  connected: boolean;
+  lastSuccessAt: string | null;
+  lastError: { message: string; at: string } | null;
+  retryAt: string | null;
+  backlog: Record<Stream, number>;
+  backlogTotal: number;
+  backlogBytes: number;
+  maxBytes: number;
+  dropped: OutboxStats['dropped'];
+  /** Rows the upstream refused with a 4xx: parked in cloud_parked, not retried. */
+  rejected: number;
+  inflight: number;
+  sentTotal: number;
+  commands: { executed: number; ignored: CommandProcessor['ignoredCounts'] };
+}
+
+/** Sends nothing: no upstream configured outside demo mode. Rows wait in the outbox (capped) until one is. */
+class NoUpstream implements Transport {
+  readonly kind = 'none' as const;
+  readonly target = '(none configured: set cloud.upstreamUrl or CAMPUS_UPSTREAM_URL)';
+  readonly maxBatch = 1;
+  readonly maxBatchBytes = 1;
+  readonly window = 1;
+  start(): void {}
+  ready(): boolean {
+    return false;
+  }
+  connected(): boolean {
+    return false;
+  }
+  send(): void {}
+  async stop(): Promise<void> {}
+}
+
+export interface CloudSyncOptions {
+  /** How often the periodic streams check what is due (tests shorten it). */
+  scheduleTickMs?: number;
+}
+
+export function topicFor(cfg: CloudConfig, districtId: string, schoolId: string, stream: string): string {
+  return cfg.topicTemplate.replaceAll('{districtId}', districtId).replaceAll('{schoolId}', schoolId).replaceAll('{stream}', stream);
+}
+
+export class CloudSync implements GatewayModule {
+  readonly name = 'cloud-sync';
+  readonly schoolId: string;
+  readonly outbox: Outbox;
+  readonly transport: Transport;
+  private readonly sender: Sender;
+  private readonly commands: CommandProcessor;
+  private readonly periodic: PeriodicStreams;
+  private readonly cfg: CloudConfig;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly ports: SyncPorts = {},
+    private readonly opts: CloudSyncOptions = {},
+  ) {
+    const cfg = (this.cfg = ctx.config.cloud);
+    const { school } = ctx.config;
+    this.schoolId = school.id;
+    const log = ctx.log.child({ component: 'cloud-sync' });
+    this.startedAt = ctx.clock.now();
+    const topic = (stream: string): string => topicFor(cfg, school.districtId, school.id, stream);
+
+    const dropped = new Counter({
+      name: 'campus_sync_dropped_total',
+      help: 'Outbox rows dropped unsent, by stream and reason (expired = stream TTL, overflow = byte cap)',
+      labelNames: ['stream', 'reason'],
+      registers: [ctx.metrics],
+    });
+    const streams = streamSchema.options;
+    this.outbox = new Outbox(ctx.db, {
+      schoolId: school.id,
+      maxBytes: cfg.outboxMaxBytes,
+      priority: Object.fromEntries(streams.map((s) => [s, cfg.streams[s].priority])) as Record<Stream, number>,
+      ttlMs: Object.fromEntries(streams.map((s) => [s, cfg.streams[s].ttlH * 3_600_000])) as Record<Stream, number>,
+      onDrop: (reason, stream, rows) => {
+        dropped.inc({ stream, reason }, rows);
+        log.warn({ stream, reason, rows }, 'dropped unsent city messages');
+      },
+    });
+    this.transport = this.createTransport(topic, log);
+
+    const sent = new Counter({ name: 'campus_sync_sent_total', help: 'Envelopes confirmed by the upstream', labelNames: ['stream'], registers: [ctx.metrics] });
+    const failures = new Counter({ name: 'campus_sync_send_failures_total', help: 'Failed sends (retried)', registers: [ctx.metrics] });
+    const rejected = new Counter({ name: 'campus_sync_rejected_total', help: 'Envelopes the upstream refused (4xx), parked at the school', registers: [ctx.metrics] });
+    this.sender = new Sender(this.outbox, this.transport, {
+      pageSize: cfg.pageSize,
+      bandwidthBytesPerS: cfg.bandwidthBytesPerS,
+      backoff: cfg.backoff,
+      now: () => ctx.clock.now(),
+      onSent: (stream, n) => sent.inc({ stream }, n),
+      onFailure: (error) => {
+        failures.inc();
+        log.debug({ error }, 'send failed; will retry');
+      },
+      onRejected: (rows, status, error) => {
+        rejected.inc(rows);
+        log.warn({ rows, status, error }, 'the city refused envelopes; parked them in cloud_parked');
+      },
+    });
+    const outbox = this.outbox;
+    const sender = this.sender;
+    new Gauge({
+      name: 'campus_sync_backlog',
+      help: 'Outbox rows waiting, by stream',
+      labelNames: ['stream'],
+      registers: [ctx.metrics],
+      collect() {
+        for (const s of streams) this.set({ stream: s }, outbox.depthOf(s));
+      },
+    });
+    new Gauge({
+      name: 'campus_sync_backlog_bytes',
+      help: 'Outbox bytes waiting',
+      registers: [ctx.metrics],
+      collect() {
+        this.set(outbox.stats().bytes);
+      },
+    });
+    const transport = this.transport;
+    new Gauge({
+      name: 'campus_sync_connected',
+      help: '1 while the upstream link is up',
+      registers: [ctx.metrics],
+      collect() {
+        this.set(transport.connected() ? 1 : 0);
+      },
+    });
+
+    this.commands = new CommandProcessor({
+      db: ctx.db,
+      outbox,
+      alerts: ctx.alerts,
+      clock: ctx.clock,
+      log,
+      metrics: ctx.metrics,
+      schoolId: school.id,
+      cards: ports.cards,
+      lockdown: ports.lockdown,
+      identifying: cfg.identifying.commandResults,
+      onResult: () => sender.wake(true),
+      acceptedOrigins: new Set(['mqtt', 'https', 'demo']),
+    });
+    this.periodic = new PeriodicStreams({
+      db: ctx.db,
+      outbox,
+      clock: ctx.clock,
+      log,
+      timezone: school.timezone,
+      attendance: ports.attendance,
+      environment: ports.environment,
+      identifyingAttendance: cfg.identifying.attendance,
+      attendanceIntervalMin: cfg.attendanceIntervalMin,
+      dayStart: cfg.attendanceDayStart,
+      endOfDayAt: cfg.endOfDayAt,
+      onEnqueued: () => sender.wake(),
+    });
+
+    if (cfg.enabled) {
+      // The outbox row commits or rolls back with the alert change itself.
+      const snapshotPath = (id: string): string => `/api/v1/snapshots/${encodeURIComponent(id)}`;
+      ctx.alerts.onChangeInTx((change) => {
+        const now = ctx.clock.now();
+        const data = toAlertData(change.alert, cfg.identifying.alerts, snapshotPath);
+        outbox.enqueue(alertMessageType(change.change), data, alertOccurredAt(change, now), now);
+        sender.wake(true);
+      });
+    }
+  }
+
+  private createTransport(topic: (stream: string) => string, log: GatewayContext['log']): Transport {
+    const cfg = this.cfg;
+    const { config, demo, clock } = this.ctx;
+    const url = cfg.upstreamUrl;
+    if (!cfg.enabled) return new NoUpstream();
+    if (!url) return demo ? new DemoSinkTransport(cfg.demoSinkSize, topic, () => clock.now()) : new NoUpstream();
+    const password = cfg.password ?? (cfg.passwordFile ? readFileSync(cfg.passwordFile, 'utf8').trim() : undefined);
+    const protocol = new URL(url).protocol;
+    if (protocol === 'mqtt:' || protocol === 'mqtts:') {
+      return new MqttTransport({
+        url,
+        clientId: cfg.clientId ?? `campus-${config.school.id}`.slice(0, 64),
+        topicFor: topic,
+        commandsTopic: topic('commands'),
+        username: cfg.username,
+        password,
+        caFile: cfg.tls.caFile,
+        certFile: cfg.tls.certFile,
+        keyFile: cfg.tls.keyFile,
+        rejectUnauthorized: cfg.tls.rejectUnauthorized,
+        protocolVersion: cfg.mqttProtocolVersion,
+        keepaliveS: cfg.keepaliveS,
+        window: cfg.inflightWindow,
+        backoff: cfg.backoff,
+        log,
+      });
+    }
+    if (protocol === 'https:' || protocol === 'http:') {
+      return new HttpsTransport({
+        url,
+        schoolId: config.school.id,
+        username: cfg.username,
+        password,
+        caFile: cfg.tls.caFile,
+        certFile: cfg.tls.certFile,
+        keyFile: cfg.tls.keyFile,
+        rejectUnauthorized: cfg.tls.rejectUnauthorized,
+        batchMaxMessages: cfg.http.batchMaxMessages,
+        batchMaxBytes: cfg.http.batchMaxBytes,
+        timeoutMs: cfg.http.timeoutMs,
+        commandPollS: cfg.http.commandPollS,
+        log,
+      });
+    }
+    throw new Error(`cloud.upstreamUrl: unsupported scheme ${protocol} (use mqtt://, mqtts:// or https://)`);
+  }
+
+  start(): void {
+    if (!this.cfg.enabled) return;
+    this.commands.recoverInterrupted();
+    this.housekeeping();
+    this.transport.start({
+      onUp: () => this.sender.onUp(),
+      onDown: (error) => this.sender.onDown(error),
+      onCommand: (payload, origin) => void this.commands.handle(payload, origin),
+    });
+    this.sender.start();
+    this.enqueueHeartbeat();
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.cfg.heartbeatIntervalS * 1000, () => this.enqueueHeartbeat());
+    every(this.cfg.housekeepingS * 1000, () => this.housekeeping());
+    every(this.opts.scheduleTickMs ?? 15_000, () => void this.periodic.tick());
+    void this.periodic.tick();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    this.sender.stop();
+    await this.transport.stop();
+  }
+
+  private housekeeping(): void {
+    try {
+      this.outbox.expire(this.ctx.clock.now());
+      this.outbox.enforceCap();
+    } catch (err) {
+      this.ctx.log.error({ err }, 'cloud outbox housekeeping failed');
+    }
+  }
+
+  heartbeatData(): HeartbeatData {
+    const now = this.ctx.clock.now();
+    // Recount now and then: cheap next to a heartbeat interval, and it corrects any drift of the running totals.
+    this.outbox.reconcile();
+    const stats = this.outbox.stats();
+    const health = this.ports.health?.report() ?? { status: 'ok' as const, components: {} };
+    const s = this.sender.status();
+    return {
+      status: health.status,
+      components: health.components,
+      uptimeS: Math.max(0, Math.round((now - this.startedAt) / 1000)),
+      versions: { gateway: packageInfo().version, dbSchema: schemaVersion(this.ctx.db), contract: CONTRACT_VERSION, node: process.version },
+      clock: { gatewayTime: new Date(now).toISOString(), timezone: this.ctx.config.school.timezone },
+      outbox: { depth: stats.depth, bytes: stats.bytes, maxBytes: stats.maxBytes },
+      dropped: { expired: stats.dropped.expired, overflow: stats.dropped.overflow, rejected: stats.parked },
+      transport: {
+        kind: this.transport.kind === 'none' ? 'demo' : this.transport.kind,
+        lastSuccessAt: s.lastSuccessAt === null ? null : new Date(s.lastSuccessAt).toISOString(),
+        lastError: s.lastError?.message ?? null,
+      },
+    };
+  }
+
+  private enqueueHeartbeat(): void {
+    try {
+      const now = this.ctx.clock.now();
+      this.outbox.enqueue('heartbeat', this.heartbeatData(), now, now);
+      this.sender.wake();
+    } catch (err) {
+      this.ctx.log.error({ err }, 'heartbeat failed');
+    }
+  }
+
+  status(): SyncStatus {
+    const stats = this.outbox.stats();
+    const s = this.sender.status();
+    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      enabled: this.cfg.enabled,
+      transport: this.transport.kind,
+      upstream: this.transport.kind === 'none' ? null : this.transport.target,
+      connected: this.transport.connected(),
+      lastSuccessAt: iso(s.lastSuccessAt),
+      lastError: s.lastError ? { message: s.lastError.message, at: new Date(s.lastError.at).toISOString() } : null,
+      retryAt: iso(s.retryAt),
+      backlog: stats.depth,
+      backlogTotal: this.outbox.total(),
+      backlogBytes: stats.bytes,
+      maxBytes: stats.maxBytes,
+      dropped: stats.dropped,
+      rejected: stats.parked,
+      inflight: s.inflight,
+      sentTotal: s.sentTotal,
+      commands: { executed: this.commands.executedCount, ignored: { ...this.commands.ignoredCounts } },
+    };
+  }
+
+  /** The demo city sink, when that is the transport. */
+  demoSink(): DemoSinkTransport | undefined {
+    return this.transport instanceof DemoSinkTransport ? this.transport : undefined;
+  }
+
+  routes(api: Router, guards: Guards): void {
+    syncRoutes(api, guards, this);
+  }
+
+  health(): ComponentHealth {
+    if (!this.cfg.enabled) return { ok: true, detail: 'disabled' };
+    const stats = this.outbox.stats();
+    const full = stats.bytes / stats.maxBytes;
+    const link = this.transport.connected() ? 'connected' : `not connected (${this.transport.kind})`;
+    // An uplink outage is normal for a school; the gateway is degraded only when it is about to drop data.
+    return { ok: full < 0.9, detail: `${link}; backlog ${this.outbox.total()} (${Math.round(full * 100)}% of cap)` };
+  }
+}

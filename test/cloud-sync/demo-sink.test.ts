@@ -1,0 +1,149 @@
+/**
+ * Demo mode without an upstream: the gateway sends to the simulated city sink, which the API shows. Covers the
+ * privacy defaults on alerts, the same-transaction outbox, and commands issued by the simulated city.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+
+interface SinkEntry {
+  topic: string;
+  valid: boolean;
+  problems?: string[];
+  envelope: { id: string; stream: string; type: string; schoolId: string; data: Record<string, unknown> };
+}
+
+describe('cloud sync in demo mode (simulated city sink)', () => {
+  let gw: TestGateway;
+  let viewer: string;
+  let admin: string;
+  let client: MqttClient;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ config: { cloud: { heartbeatIntervalS: 3600 } } });
+    viewer = await gw.login('viewer');
+    admin = await gw.login('admin');
+    client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  async function sink(stream?: string): Promise<SinkEntry[]> {
+    const res = await gw.api(`/api/v1/sync/demo-sink?limit=500${stream ? `&stream=${stream}` : ''}`, { token: viewer });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { envelopes: SinkEntry[] }).envelopes;
+  }
+
+  async function tap(readerId: string, uid: string): Promise<{ granted: boolean; reason: string }> {
+    const answer = nextMessage(client, `campus/readers/${readerId}/decision`);
+    // As a reader driver puts a tap on the bus (the MQTT reader driver is tested by the access suite).
+    gw.ctx.bus.emit('tap.received', { readerId, uid, at: Date.now() });
+    return JSON.parse((await answer).payload.toString()) as { granted: boolean; reason: string };
+  }
+
+  it('shows the status to any signed-in role and refuses anonymous callers', async () => {
+    expect((await gw.api('/api/v1/sync')).status).toBe(401);
+    const res = await gw.api('/api/v1/sync', { token: viewer });
+    expect(res.status).toBe(200);
+    const s = (await res.json()) as Record<string, unknown>;
+    expect(s).toMatchObject({ enabled: true, transport: 'demo', connected: true });
+    expect(s.backlog).toHaveProperty('alerts');
+  });
+
+  it('delivers a heartbeat on start that matches the contract', async () => {
+    const beats = await waitFor(async () => {
+      const list = await sink('heartbeat');
+      return list.length > 0 ? list : null;
+    });
+    expect(beats[0]).toMatchObject({ valid: true, topic: 'city/yanbian-edu/schools/demo-school/heartbeat' });
+    expect(beats[0]!.envelope.data).toMatchObject({ versions: { contract: '1.0.0' }, transport: { kind: 'demo' } });
+  });
+
+  it('sends a lost-card alert without the name, card UID or external id of the student', async () => {
+    const d = await tap('demo-gate-in', '0BADCAFE');
+    expect(d).toMatchObject({ granted: false, reason: 'card_lost' });
+    const alerts = await waitFor(async () => {
+      const list = (await sink('alerts')).filter((e) => e.envelope.type === 'alert.raised');
+      return list.length > 0 ? list : null;
+    });
+    const e = alerts[0]!;
+    expect(e.valid).toBe(true);
+    expect(e.topic).toBe('city/yanbian-edu/schools/demo-school/alerts');
+    expect(e.envelope.data).toMatchObject({ type: 'card_lost_used', accessPoint: 'main-gate', details: { readerId: 'demo-gate-in' } });
+    const text = JSON.stringify(e.envelope);
+    expect(text).not.toContain('0BADCAFE');
+    expect(text).not.toContain('王芳');
+    expect(text).not.toContain('S20250002');
+    expect(e.envelope.data).not.toHaveProperty('subject');
+    expect(e.envelope.data).not.toHaveProperty('message');
+  });
+
+  it('sends acknowledgement and resolution of that alert in order on the alerts stream', async () => {
+    const list = (await (await gw.api('/api/v1/alerts?status=open&type=card_lost_used', { token: admin })).json()) as { items: { id: string }[] };
+    const id = list.items[0]!.id;
+    expect((await gw.api(`/api/v1/alerts/${id}/ack`, { method: 'POST', token: admin, json: {} })).status).toBe(200);
+    expect((await gw.api(`/api/v1/alerts/${id}/resolve`, { method: 'POST', token: admin, json: {} })).status).toBe(200);
+    const types = await waitFor(async () => {
+      const seq = (await sink('alerts'))
+        .filter((e) => e.envelope.data.alertId === id)
+        .reverse()
+        .map((e) => e.envelope.type);
+      return seq.includes('alert.resolved') ? seq : null;
+    });
+    // The camera at the gate may attach a snapshot in between (alert.updated); the state changes keep their order.
+    expect(types.filter((t) => t !== 'alert.updated')).toEqual(['alert.raised', 'alert.acknowledged', 'alert.resolved']);
+    const withSnapshot = (await sink('alerts')).find((e) => e.envelope.data.alertId === id && (e.envelope.data.snapshots as unknown[]).length > 0);
+    if (withSnapshot) expect((withSnapshot.envelope.data.snapshots as { path: string }[])[0]!.path).toMatch(/^\/api\/v1\/snapshots\//);
+  });
+
+  it('runs a lockdown ordered by the city once, reports the result, and the next student tap is denied', async () => {
+    const send = (json: unknown) => gw.api('/api/v1/sync/demo-sink/commands', { method: 'POST', token: admin, json });
+    expect((await send({ id: 'city-lock-1', type: 'lockdown.start', params: { reason: 'drill' } })).status).toBe(202);
+    expect((await send({ id: 'city-lock-1', type: 'lockdown.start', params: { reason: 'drill' } })).status).toBe(202);
+    const results = await waitFor(async () => {
+      const r = (await sink('command-results')).filter((e) => e.envelope.data.commandId === 'city-lock-1');
+      return r.length > 0 ? r : null;
+    });
+    expect(results[0]!.envelope.data).toMatchObject({ status: 'ok', commandType: 'lockdown.start', detail: { lockdown: true } });
+    expect(await tap('demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: false, reason: 'lockdown' });
+    const status = (await (await gw.api('/api/v1/sync', { token: viewer })).json()) as { commands: { executed: number; ignored: { duplicate: number } } };
+    expect(status.commands.ignored.duplicate).toBe(1);
+    await waitFor(async () => (await sink('command-results')).filter((e) => e.envelope.data.commandId === 'city-lock-1').length === 1);
+
+    expect((await send({ id: 'city-lock-2', type: 'lockdown.end' })).status).toBe(202);
+    await waitFor(async () => (await sink('command-results')).some((e) => e.envelope.data.commandId === 'city-lock-2'));
+    expect(await tap('demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+  });
+
+  it('blocks and unblocks a card by external id for the city, and rejects an unknown person in the result', async () => {
+    const send = (json: unknown) => gw.api('/api/v1/sync/demo-sink/commands', { method: 'POST', token: admin, json });
+    await send({ id: 'city-block-1', type: 'card.block', params: { externalId: 'S20250001' } });
+    const r = await waitFor(async () => (await sink('command-results')).find((e) => e.envelope.data.commandId === 'city-block-1'));
+    expect(r.envelope.data).toMatchObject({ status: 'ok', detail: { cards: 1 } });
+    expect(await tap('demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: false, reason: 'card_blocked' });
+    await send({ id: 'city-unblock-1', type: 'card.unblock', params: { externalId: 'S20250001' } });
+    await waitFor(async () => (await sink('command-results')).some((e) => e.envelope.data.commandId === 'city-unblock-1'));
+    expect(await tap('demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+
+    await send({ id: 'city-block-2', type: 'card.block', params: { externalId: 'NOBODY' } });
+    const bad = await waitFor(async () => (await sink('command-results')).find((e) => e.envelope.data.commandId === 'city-block-2'));
+    expect(bad.envelope.data).toMatchObject({ status: 'failed', error: { code: 'not_found' } });
+  });
+
+  it('answers a ping and rejects a malformed command body with 400', async () => {
+    const bad = await gw.api('/api/v1/sync/demo-sink/commands', { method: 'POST', token: admin, json: { type: 'self.destruct' } });
+    expect(bad.status).toBe(400);
+    await gw.api('/api/v1/sync/demo-sink/commands', { method: 'POST', token: admin, json: { id: 'p1', type: 'ping' } });
+    const r = await waitFor(async () => (await sink('command-results')).find((e) => e.envelope.data.commandId === 'p1'));
+    expect(r).toMatchObject({ valid: true, envelope: { data: { status: 'ok', commandType: 'ping' } } });
+  });
+
+  it('exposes sync metrics for Prometheus', async () => {
+    const text = await (await fetch(`${gw.base}/metrics`)).text();
+    expect(text).toMatch(/campus_sync_sent_total\{stream="alerts"\} [1-9]/);
+    expect(text).toMatch(/campus_sync_commands_ignored_total\{reason="duplicate"\} 1/);
+    expect(text).toContain('campus_sync_backlog{stream="heartbeat"}');
+  });
+});

@@ -1,18 +1,21 @@
 /**
- * The console's build step after tsc: copies index.html and the stylesheet next to the compiled modules
- * in dist/console. Part of `npm run build`; no bundler, so this is all the "bundling" there is.
+ * The console's build step after tsc: copies index.html, the stylesheet and the icon next to the compiled
+ * modules in dist/console. Part of `npm run build`; with no bundler, this is all the bundling there is.
  */
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { packageInfo } from '../core/version.js';
 
-const root = packageInfo().root;
-const from = join(root, 'gateway', 'console', 'web', 'static');
-const to = join(root, 'dist', 'console');
-if (!existsSync(from)) {
-  console.error(`copy-static: ${from} is missing`);
-  process.exit(1);
+export function copyConsoleStatic(root = packageInfo().root): string {
+  const from = join(root, 'gateway', 'console', 'web', 'static');
+  const to = join(root, 'dist', 'console');
+  if (!existsSync(from)) throw new Error(`copy-static: ${from} is missing`);
+  mkdirSync(to, { recursive: true });
+  cpSync(from, to, { recursive: true });
+  return to;
 }
-mkdirSync(to, { recursive: true });
-cpSync(from, to, { recursive: true });
-console.log(`console: copied static files to ${to}`);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(`console: copied static files to ${copyConsoleStatic()}`);
+}

@@ -6,7 +6,7 @@ import { fmtTime, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import { badge, codeLabel, fill, pageHeader, panel, stat, table, today } from '../ui.js';
 
-const STATUSES = ['present', 'late', 'absent', 'excused'] as const;
+const STATUSES = ['present', 'late', 'expected', 'absent', 'excused'] as const;
 
 function counts(o: Json): Record<(typeof STATUSES)[number] | 'enrolled', number> {
   const c = obj(o, 'counts') ?? o;
@@ -16,13 +16,8 @@ function counts(o: Json): Record<(typeof STATUSES)[number] | 'enrolled', number>
     late: num(c, 'late') ?? 0,
     absent: num(c, 'absent') ?? 0,
     excused: num(c, 'excused') ?? 0,
+    expected: num(c, 'expected') ?? 0,
   };
-}
-
-function personCells(p: Json): (string | HTMLElement)[] {
-  const person = obj(p, 'person') ?? p;
-  const first = str(p, 'firstIn', 'firstInAt');
-  return [str(person, 'name') ?? '', [str(person, 'grade'), str(person, 'class')].filter(Boolean).join(' · '), first ? fmtTime(first) : '—', str(person, 'externalId') ?? ''];
 }
 
 export const attendancePage: Page = ({ root, query, navigate }) => {
@@ -53,35 +48,46 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
     lists,
   );
 
+  // One report for the day: totals, grades with their classes, and every student's status.
+  const report = getJson<Json>('/attendance', { date: d });
   void fill(summary, async () => {
-    const s = await getJson<Json>('/attendance/summary', { date: d });
-    const c = counts(s);
-    const classes = asList(s, 'byClass', 'classes');
-    const grades = asList(s, 'byGrade', 'grades');
+    const s = await report;
+    const c = counts(obj(s, 'totals') ?? s);
+    const grades = asList(s, 'grades');
+    const classes = grades.flatMap((g) => asList(g, 'classes').map((cl) => ({ ...cl, grade: str(g, 'grade') ?? '' })));
     return [
+      s.schoolDay === false ? h('p', { class: 'state' }, t('attendance.notSchoolDay')) : null,
       h(
         'div',
         { class: 'stats' },
         stat(t('attendance.enrolled'), c.enrolled),
         ...STATUSES.map((k) => stat(t(`attStatus.${k}`), c[k], k === 'present' ? 'ok' : k === 'late' ? 'warn' : k === 'absent' ? 'bad' : '')),
       ),
-      grades.length ? h('h3', {}, t('attendance.byGrade')) : null,
-      grades.length ? table([t('attendance.grade'), t('attendance.enrolled'), ...STATUSES.map((k) => t(`attStatus.${k}`))], grades.map((g) => [str(g, 'grade') ?? '', ...Object.values(counts(g))])) : null,
+      h('h3', {}, t('attendance.byGrade')),
+      table([t('attendance.grade'), t('attendance.enrolled'), ...STATUSES.map((k) => t(`attStatus.${k}`))], grades.map((g) => [str(g, 'grade') ?? '—', ...Object.values(counts(g))])),
       h('h3', {}, t('attendance.byClass')),
       table(
         [t('attendance.grade'), t('attendance.class'), t('attendance.enrolled'), ...STATUSES.map((k) => t(`attStatus.${k}`))],
-        classes.map((g) => [str(g, 'grade') ?? '', str(g, 'class') ?? '', ...Object.values(counts(g))]),
+        classes.map((g) => [str(g, 'grade') ?? '—', str(g, 'class') ?? '—', ...Object.values(counts(g))]),
         { 'data-test': 'att-classes' },
       ),
     ];
   });
 
-  for (const status of ['late', 'absent'] as const) {
+  for (const [status, title] of [['late', t('attendance.lateList')], ['absent', t('attendance.absentList')]] as const) {
     const box = h('div', { 'data-test': `att-${status}` });
-    lists.append(panel(t(`attendance.${status}List`), box));
+    lists.append(panel(title, box));
     void fill(box, async () => {
-      const rows = asList(await getJson<unknown>('/attendance', { date: d, status, limit: 500 }), 'people', 'persons');
-      return table([t('attendance.name'), t('attendance.class'), t('attendance.firstIn'), t('attendance.externalId')], rows.map(personCells));
+      const rows = asList(await report, 'people').filter((p) => str(p, 'status') === status);
+      return table(
+        [t('attendance.name'), t('attendance.class'), t('attendance.firstIn'), t('attendance.externalId')],
+        rows.map((p) => [
+          h('a', { href: `/attendance?date=${encodeURIComponent(d)}&person=${encodeURIComponent(str(p, 'externalId') ?? '')}`, 'data-link': '' }, str(p, 'name') ?? ''),
+          [str(p, 'grade'), str(p, 'class')].filter(Boolean).join(' · '),
+          str(p, 'firstIn') ? fmtTime(str(p, 'firstIn') ?? '') : '—',
+          str(p, 'externalId') ?? '',
+        ]),
+      );
     });
   }
 
@@ -97,13 +103,17 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
           'div',
           { class: 'stats' },
           stat([str(person, 'name'), str(person, 'grade'), str(person, 'class')].filter(Boolean).join(' · '), badge(codeLabel('attStatus', status), `att-${status}`)),
-          stat(t('attendance.firstIn'), str(p, 'firstIn', 'firstInAt') ? fmtTime(str(p, 'firstIn', 'firstInAt') ?? '') : '—'),
-          stat(t('attendance.lastOut'), str(p, 'lastOut', 'lastOutAt') ? fmtTime(str(p, 'lastOut', 'lastOutAt') ?? '') : '—'),
+          stat(t('attendance.firstIn'), str(p, 'firstIn') ? fmtTime(str(p, 'firstIn') ?? '') : '—'),
+          stat(t('attendance.lastOut'), str(p, 'lastOut') ? fmtTime(str(p, 'lastOut') ?? '') : '—'),
         ),
         taps.length
           ? table(
               [t('common.time'), t('gates.accessPoint'), t('gates.result')],
-              taps.map((x) => [fmtTime(str(x, 'at') ?? ''), str(x, 'accessPointId', 'accessPoint') ?? '', x.granted === false ? codeLabel('reason', str(x, 'reason') ?? '') : t('gates.granted')]),
+              taps.map((x) => [
+                fmtTime(str(x, 'at') ?? ''),
+                [str(x, 'accessPoint', 'readerId'), str(x, 'direction') ? codeLabel('direction', str(x, 'direction') ?? '') : ''].filter(Boolean).join(' · '),
+                x.granted === false ? codeLabel('reason', str(x, 'reason') ?? '') : t('gates.granted'),
+              ]),
             )
           : null,
       ];

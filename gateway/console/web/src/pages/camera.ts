@@ -1,8 +1,9 @@
 /** One camera: its stream URIs, a fresh snapshot, recent events and PTZ preset buttons (security, admin). */
-import { getJson, send } from '../api.js';
-import { asList, bool, isObj, str, type Json } from '../data.js';
+import { getJson, openEvents, send } from '../api.js';
+import { asList, bool, isObj, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { fmtDateTime, t } from '../i18n/index.js';
+import type { AlertPage } from '../types.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
@@ -12,7 +13,7 @@ function streamUris(c: Json): string[] {
   const out: string[] = [];
   const direct = str(c, 'streamUri', 'rtspUri');
   if (direct) out.push(direct);
-  for (const p of asList(c.profiles)) {
+  for (const p of asList(c.streams ?? c.profiles)) {
     const u = str(p, 'rtspUri', 'streamUri', 'uri');
     if (u && !out.includes(u)) out.push(u);
   }
@@ -46,12 +47,13 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
     const header = root.querySelector('h1');
     if (header) header.textContent = cameraName(c);
     const state = cameraState(c);
+    const lastError = str(obj(c, 'lastError'), 'message');
     const uris = streamUris(c);
     const presets = presetNames(c);
     const ptz = bool(c, 'ptz') ?? presets.length > 0;
     const gotoPreset = async (name: string): Promise<void> => {
       try {
-        await send('POST', `/cameras/${encodeURIComponent(id)}/ptz/presets/${encodeURIComponent(name)}`);
+        await send('POST', `/cameras/${encodeURIComponent(id)}/ptz/${encodeURIComponent(name)}`);
         toast(t('cameras.presetMoved', { name }));
       } catch (err) {
         actionError(err);
@@ -63,11 +65,11 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
         'dl',
         { class: 'facts' },
         h('dt', {}, t('cameras.state')),
-        h('dd', {}, badge(codeLabel('cameraState', state), `cam-${state}`), str(c, 'lastError', 'error') ? h('span', { class: 'muted small' }, ` ${str(c, 'lastError', 'error')}`) : null),
+        h('dd', {}, badge(codeLabel('cameraState', state), `cam-${state}`), lastError ? h('span', { class: 'muted small' }, ` ${lastError}`) : null),
         h('dt', {}, t('cameras.covers')),
         h('dd', {}, covers.join(', ') || '—'),
         h('dt', {}, t('cameras.model')),
-        h('dd', {}, [str(c, 'manufacturer'), str(c, 'model')].filter(Boolean).join(' ') || '—'),
+        h('dd', {}, [str(obj(c, 'device'), 'manufacturer'), str(obj(c, 'device'), 'model')].filter(Boolean).join(' ') || '—'),
         h('dt', {}, t('cameras.stream')),
         h('dd', {}, uris.length ? h('ul', { class: 'plain' }, ...uris.map((u) => h('li', {}, h('code', { 'data-test': 'stream-uri' }, u)))) : t('cameras.noStream')),
       ),
@@ -78,14 +80,48 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
     ];
   });
 
-  void fill(events, async () => {
-    const list = asList(await getJson<unknown>(`/cameras/${encodeURIComponent(id)}/events`, { limit: 20 }), 'events');
-    return table(
-      [t('common.time'), t('cameras.event'), t('cameras.detail')],
-      list.map((e) => {
-        const kind = str(e, 'kind', 'type', 'topic') ?? '';
-        return [fmtDateTime(str(e, 'at', 'occurredAt', 'time') ?? ''), codeLabel('cameraEvent', kind), str(e, 'detail', 'zone', 'source') ?? ''];
-      }),
+  // The gateway keeps no event log per camera: the page shows the last event, what arrives while it is open,
+  // and the alerts this camera raised or gave evidence for.
+  const live: Json[] = [];
+  let last: Json | undefined;
+  let related: Json[] = [];
+  const renderEvents = (): void => {
+    const rows = [...live, ...(last && !live.length ? [last] : []), ...related].sort((a, b) => ((str(b, 'at') ?? '') < (str(a, 'at') ?? '') ? -1 : 1)).slice(0, 20);
+    replace(
+      events,
+      table(
+        [t('common.time'), t('cameras.event'), t('cameras.detail')],
+        rows.map((e) => [fmtDateTime(str(e, 'at') ?? ''), str(e, 'label') ?? codeLabel('cameraEvent', str(e, 'kind') ?? ''), str(e, 'detail') ?? '']),
+      ),
     );
+  };
+  void fill(events, async () => {
+    const c = await getJson<Json>(`/cameras/${encodeURIComponent(id)}`);
+    last = obj(c, 'lastEvent');
+    const covers = new Set([...(Array.isArray(c.accessPoints) ? c.accessPoints : []), ...(Array.isArray(c.zones) ? c.zones : [])]);
+    try {
+      const page = await getJson<AlertPage>('/alerts', { limit: 200 });
+      related = page.items
+        .filter((a) => a.source === `camera:${id}` || a.snapshotIds.length > 0 && ((a.accessPoint && covers.has(a.accessPoint)) || (a.zone && covers.has(a.zone))))
+        .map((a) => ({ at: a.raisedAt, label: codeLabel('alertType', a.type), detail: a.message }));
+    } catch {
+      related = [];
+    }
+    renderEvents();
+    return events.firstChild as HTMLElement;
   });
+  const es = openEvents(['camera.']);
+  signal.addEventListener('abort', () => es.close());
+  es.addEventListener('camera.event', (ev) => {
+    let e: unknown;
+    try {
+      e = JSON.parse((ev as MessageEvent<string>).data);
+    } catch {
+      return;
+    }
+    if (!isObj(e) || e.cameraId !== id) return;
+    live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).join(', ') });
+    renderEvents();
+  });
+  es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));
 };

@@ -7,13 +7,16 @@ import { fmtAgo, fmtNumber, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import { badge, codeLabel, empty, errorState, fill, loading, pageHeader, panel } from '../ui.js';
 
-const CHART_METRICS = ['co2', 'temperature', 'humidity', 'pm25', 'noise'];
+/** Charted first when a room has them; its other numeric metrics follow. */
+const CHART_ORDER = ['co2', 'temperature', 'humidity', 'pm25', 'noise'];
 
 interface Reading {
   metric: string;
   value: number | boolean;
   unit: string;
   at?: string;
+  /** The sensor that gave this reading: its series is what the chart shows. */
+  sensorId?: string;
 }
 
 /** Readings come as `{metric: {value, unit, at}}` or as a list of `{metric, value, unit, at}`. */
@@ -22,11 +25,18 @@ function readingsOf(room: Json): Reading[] {
   const out: Reading[] = [];
   const push = (metric: string, v: unknown): void => {
     if (typeof v === 'number' || typeof v === 'boolean') out.push({ metric, value: v, unit: '' });
-    else if (isObj(v) && (typeof v.value === 'number' || typeof v.value === 'boolean')) out.push({ metric, value: v.value, unit: str(v, 'unit') ?? '', at: str(v, 'at') });
+    else if (isObj(v) && (typeof v.value === 'number' || typeof v.value === 'boolean')) {
+      out.push({ metric, value: v.value, unit: str(v, 'unit') ?? '', at: str(v, 'at'), sensorId: str(v, 'sensorId') });
+    }
   };
   if (Array.isArray(r)) for (const x of r) if (isObj(x)) push(str(x, 'metric') ?? '', x);
   else if (isObj(r)) for (const [k, v] of Object.entries(r)) push(k, v);
   return out.filter((x) => x.metric);
+}
+
+function rankOf(metric: string): number {
+  const i = CHART_ORDER.indexOf(metric);
+  return i < 0 ? CHART_ORDER.length : i;
 }
 
 function fmtReading(r: Reading): string {
@@ -40,10 +50,11 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
   const chart = h('div', { 'data-test': 'room-chart' });
   replace(root, pageHeader(t('env.title')), rooms, chosen ? panel(t('env.chartTitle', { room: chosen }), chart) : null);
 
+  let chartLoaded = false;
   const loadRooms = async (): Promise<void> => {
     let list: Json[];
     try {
-      list = asList(await getJson<unknown>('/sensors/rooms'), 'rooms');
+      list = asList(await getJson<unknown>('/rooms'), 'rooms');
     } catch (err) {
       replace(rooms, errorState(err));
       return;
@@ -51,6 +62,11 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
     if (list.length === 0) {
       replace(rooms, empty());
       return;
+    }
+    const picked = list.find((r) => str(r, 'zone') === chosen);
+    if (picked && !chartLoaded) {
+      chartLoaded = true;
+      void loadChart(picked);
     }
     replace(
       rooms,
@@ -70,24 +86,30 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
     );
   };
 
-  const loadChart = (room: string): Promise<boolean> =>
+  /** The last 24 hours of each numeric metric, from the sensor that reports it in this room. */
+  const loadChart = (room: Json): Promise<boolean> =>
     fill(chart, async () => {
       const to = Date.now();
       const from = to - 24 * 3600_000;
+      const readings = readingsOf(room)
+        .filter((r) => typeof r.value === 'number' && r.sensorId)
+        .sort((a, b) => rankOf(a.metric) - rankOf(b.metric));
       const charts: HTMLElement[] = [];
-      for (const metric of CHART_METRICS) {
-        const body = await getJson<unknown>('/sensors/series', { zone: room, metric, from: new Date(from).toISOString(), to: new Date(to).toISOString(), step: '15m' });
-        const points: Point[] = asList(body, 'points', 'series').map((p) => ({
-          t: Date.parse(str(p, 't', 'at', 'bucket', 'time') ?? ''),
-          v: num(p, 'avg', 'value', 'v') ?? Number.NaN,
-        }));
+      for (const r of readings) {
+        const body = await getJson<unknown>(`/sensors/${encodeURIComponent(r.sensorId ?? '')}/series`, {
+          metric: r.metric,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          step: '15m',
+        });
+        const points: Point[] = asList(body, 'points').map((p) => ({ t: Date.parse(str(p, 't') ?? ''), v: num(p, 'avg', 'value') ?? Number.NaN }));
         if (points.length === 0) continue;
-        charts.push(h('figure', { class: 'chart-box' }, h('figcaption', {}, codeLabel('metric', metric)), lineChart(points, { label: codeLabel('metric', metric) })));
+        const label = `${codeLabel('metric', r.metric)}${r.unit ? ` (${r.unit})` : ''}`;
+        charts.push(h('figure', { class: 'chart-box', 'data-test': 'chart', 'data-metric': r.metric }, h('figcaption', {}, label), lineChart(points, { label })));
       }
       return charts.length ? charts : [empty(t('env.noSeries'))];
     });
 
   void loadRooms();
   every(30_000, () => void loadRooms());
-  if (chosen) void loadChart(chosen);
 };

@@ -3,7 +3,7 @@
  * with a confirmation. Only security and admin are offered the switch; the API refuses everyone else.
  */
 import { getJson, openEvents, send } from '../api.js';
-import { asList, bool, isObj, obj, str, type Json } from '../data.js';
+import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { fmtDateTime, fmtTime, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
@@ -17,12 +17,13 @@ function tapLine(tap: Json): HTMLElement {
   const reason = str(tap, 'reason') ?? '';
   const person = obj(tap, 'person');
   const who = person ? [str(person, 'name'), str(person, 'class')].filter(Boolean).join(' · ') : str(tap, 'uid') ?? '';
-  const at = str(tap, 'at', 'decidedAt', 'occurredAt') ?? '';
+  // Stored taps and live `tap.decided` events both carry `at` as epoch ms.
+  const at = num(tap, 'at') ?? str(tap, 'at') ?? '';
   const dir = str(tap, 'direction');
   return h(
     'li',
     { class: `tap ${granted ? 'granted' : 'denied'}`, 'data-test': 'tap' },
-    h('time', {}, at ? fmtTime(at) : ''),
+    h('time', {}, at !== '' ? fmtTime(at) : ''),
     badge(granted ? t('gates.granted') : t('gates.denied'), granted ? 'ok' : 'bad'),
     dir ? h('span', { class: 'muted small' }, codeLabel('direction', dir)) : null,
     h('span', { class: 'who' }, who),
@@ -51,7 +52,8 @@ export const gatesPage: Page = ({ root, session, signal }) => {
         });
         if (!r.ok) return;
         try {
-          await send('POST', start ? '/lockdown/start' : '/lockdown/end', start && r.note ? { reason: r.note } : {});
+          if (start) await send('POST', '/lockdown', r.note ? { reason: r.note } : {});
+          else await send('DELETE', '/lockdown');
           toast(start ? t('gates.lockdownStarted') : t('gates.lockdownEnded'));
         } catch (err) {
           actionError(err);
@@ -83,7 +85,7 @@ export const gatesPage: Page = ({ root, session, signal }) => {
   const loadPoints = async (): Promise<void> => {
     let aps: Json[];
     try {
-      aps = asList(await getJson<unknown>('/access-points'), 'accessPoints');
+      aps = asList(await getJson<unknown>('/access-points', { taps: TAPS_SHOWN }), 'accessPoints');
     } catch (err) {
       replace(points, errorState(err));
       return;
@@ -131,7 +133,7 @@ export const gatesPage: Page = ({ root, session, signal }) => {
       return;
     }
     if (!isObj(tap)) return;
-    const list = tapLists.get(str(tap, 'accessPointId') ?? '');
+    const list = tapLists.get(str(tap, 'accessPointId', 'accessPoint') ?? '');
     if (!list) return;
     list.querySelector('li.muted')?.remove();
     list.prepend(tapLine(tap));

@@ -46,50 +46,65 @@ export const systemPage: Page = ({ root, every }) => {
   const loadSync = (): Promise<boolean> =>
     fill(sync, async () => {
       const s = await getJson<Json>('/sync');
-      const backlog = s.backlog;
-      const rows: [string, number][] = isObj(backlog)
-        ? Object.entries(backlog).map(([k, v]) => [k, typeof v === 'number' ? v : (num(isObj(v) ? v : undefined, 'count', 'rows') ?? 0)])
-        : asList(backlog).map((b) => [str(b, 'stream') ?? '', num(b, 'count', 'rows') ?? 0]);
-      const lastOk = str(s, 'lastSuccessAt', 'lastSuccess');
-      const dropped = s.dropped;
+      // backlog: rows waiting per stream; dropped: per reason (expired, overflow), then per stream.
+      const backlog = isObj(s.backlog) ? s.backlog : {};
+      const dropped = isObj(s.dropped) ? s.dropped : {};
+      const droppedOf = (stream: string): number =>
+        Object.values(dropped).reduce<number>((n, per) => n + (isObj(per) ? (num(per, stream) ?? 0) : 0), 0);
+      const lastOk = str(s, 'lastSuccessAt');
+      const lastError = isObj(s.lastError) ? s.lastError : undefined;
+      const enabled = bool(s, 'enabled');
       return [
         h(
           'div',
           { class: 'stats' },
           stat(t('system.connected'), okBadge(bool(s, 'connected'))),
           stat(t('system.lastSuccess'), lastOk ? h('span', { title: fmtDateTime(lastOk) }, fmtAgo(lastOk)) : '—'),
-          stat(t('system.transport'), str(s, 'transport', 'upstream') ?? '—'),
+          stat(t('system.transport'), enabled === false ? t('system.syncOff') : (str(s, 'upstream') ?? str(s, 'transport') ?? '—')),
+          stat(t('system.backlog'), h('span', { 'data-test': 'backlog' }, num(s, 'backlogTotal') ?? Object.values(backlog).reduce<number>((n, v) => n + (typeof v === 'number' ? v : 0), 0))),
         ),
-        str(s, 'lastError') ? h('p', { class: 'state error' }, str(s, 'lastError') ?? '') : null,
-        h('h3', {}, t('system.backlog')),
-        table([t('system.stream'), t('system.messages')], rows.map(([k, v]) => [k, v])),
-        isObj(dropped) && Object.keys(dropped).length
-          ? h('p', { class: 'muted small' }, `${t('system.dropped')}: ${Object.entries(dropped).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`)
+        lastError
+          ? h('p', { class: 'state error' }, `${t('system.lastError')}: ${str(lastError, 'message') ?? ''}`, str(lastError, 'at') ? ` (${fmtAgo(str(lastError, 'at') ?? '')})` : '')
           : null,
+        table(
+          [t('system.stream'), t('system.messages'), t('system.dropped')],
+          Object.entries(backlog).map(([stream, n]) => [stream, typeof n === 'number' ? n : 0, droppedOf(stream)]),
+        ),
       ];
     });
 
   const loadDevices = (): Promise<boolean> =>
     fill(devices, async () => {
       // Each kind of device comes from its own module; a module that is not there shows as not available.
-      const kinds: { path: string; kind: string; keys: string[] }[] = [
-        { path: '/readers', kind: 'reader', keys: ['readers'] },
-        { path: '/cameras', kind: 'camera', keys: ['cameras'] },
-        { path: '/sensors', kind: 'sensor', keys: ['sensors'] },
-      ];
       const rows: (string | HTMLElement)[][] = [];
       const missing: string[] = [];
-      for (const k of kinds) {
+      const stateBadge = (state: string): HTMLElement => badge(codeLabel('cameraState', state), `cam-${state}`);
+      const collect = async (kind: string, load: () => Promise<void>): Promise<void> => {
         try {
-          for (const d of asList(await getJson<unknown>(k.path), ...k.keys)) {
-            const state = str(d, 'state', 'status') ?? (d.online === true ? 'online' : d.online === false ? 'offline' : 'unknown');
-            const seen = str(d, 'lastSeenAt', 'lastSeen', 'lastReadingAt');
-            rows.push([codeLabel('deviceKind', k.kind), str(d, 'id') ?? '', str(d, 'name', 'zone', 'accessPoint') ?? '', badge(codeLabel('cameraState', state), `cam-${state}`), seen ? fmtAgo(seen) : '—']);
-          }
+          await load();
         } catch {
-          missing.push(codeLabel('deviceKind', k.kind));
+          missing.push(codeLabel('deviceKind', kind));
         }
-      }
+      };
+      await collect('reader', async () => {
+        for (const ap of asList(await getJson<unknown>('/access-points', { taps: 0 }))) {
+          for (const r of asList(ap.readers)) {
+            rows.push([codeLabel('deviceKind', 'reader'), str(r, 'id') ?? '', `${str(ap, 'name', 'id') ?? ''}${str(r, 'direction') ? ` · ${codeLabel('direction', str(r, 'direction') ?? '')}` : ''}`, str(r, 'driver') ?? '', '—']);
+          }
+        }
+      });
+      await collect('camera', async () => {
+        for (const c of asList(await getJson<unknown>('/cameras'))) {
+          const err = isObj(c.lastError) ? str(c.lastError, 'message') : undefined;
+          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', str(c, 'name') ?? '', stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'since') ? fmtAgo(str(c, 'since') ?? '') : '—')]);
+        }
+      });
+      await collect('sensor', async () => {
+        for (const x of asList(await getJson<unknown>('/sensors'))) {
+          const seen = str(x, 'lastSeenAt');
+          rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', str(x, 'zone') ?? '', stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
+        }
+      });
       return [
         table([t('system.deviceKind'), t('system.deviceId'), t('system.deviceName'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),
         missing.length ? h('p', { class: 'muted small' }, `${t('common.notAvailable')}: ${missing.join(', ')}`) : null,

@@ -1,0 +1,247 @@
+/**
+ * The security console in a real headless Chromium (Debian's `chromium`, driven by playwright-core) against a
+ * running demo gateway: sign in, a lost-card tap over MQTT shows up live and is acknowledged, a viewer is not
+ * offered the lockdown and the API refuses it, Korean labels, and a screenshot of every page in test-results/.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyConsoleStatic } from '../../gateway/console/copy-static.js';
+import { packageInfo } from '../../gateway/core/version.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = packageInfo().root;
+const SHOTS = join(ROOT, 'test-results', 'console');
+const PASSWORD = 'campus-demo';
+
+let gw: TestGateway;
+let browser: Browser;
+
+/** The UI as `npm run build` makes it, rebuilt here so the test never runs against stale modules. */
+function buildConsole(): void {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'gateway/console/web/tsconfig.json')], { stdio: 'inherit' });
+  copyConsoleStatic(ROOT);
+}
+
+async function newPage(width = 1366, height = 900): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text())) errors.push(m.text());
+  });
+  (page as Page & { jsErrors: string[] }).jsErrors = errors;
+  return page;
+}
+
+const jsErrors = (page: Page): string[] => (page as Page & { jsErrors: string[] }).jsErrors;
+
+async function signIn(page: Page, username: string): Promise<void> {
+  await page.goto(`${gw.base}/`);
+  await page.waitForURL(/\/login/);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('[data-test=login-submit]');
+  await page.waitForSelector('[data-test=nav-alerts]');
+  await page.waitForSelector('[data-test=live].live');
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  buildConsole();
+  mkdirSync(SHOTS, { recursive: true });
+  // Every test signs in through the page: lift the login rate limit the suite would otherwise trip.
+  gw = await startTestGateway({ demo: true, config: { http: { loginRateLimit: { windowS: 60, max: 1000 } } } });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+describe('security console in Chromium', () => {
+  it('signs in with a gateway user and lands on the live alert list', async () => {
+    const page = await newPage();
+    await page.goto(`${gw.base}/`);
+    await page.waitForURL(/\/login/);
+    await shoot(page, '00-login');
+    await page.fill('input[name=username]', 'security');
+    await page.fill('input[name=password]', 'not-the-password');
+    await page.click('[data-test=login-submit]');
+    await expect.poll(() => page.textContent('[data-test=login-error]')).toBe('用户名或密码错误。');
+
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('[data-test=login-submit]');
+    await page.waitForURL(/\/alerts$/);
+    expect(await page.textContent('[data-test=user]')).toContain('security');
+    expect(await page.evaluate(() => sessionStorage.getItem('campus.session'))).toContain('"role":"security"');
+    await page.waitForSelector('[data-test=live].live');
+    expect(jsErrors(page)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows a lost-card tap at the gate as a live alert within 2 s, with its snapshot, and acknowledges it with a note', async () => {
+    const page = await newPage();
+    await signIn(page, 'security');
+    await page.waitForSelector('[data-test=alert-list]');
+    const mqtt = await gw.mqttClient();
+
+    const sent = Date.now();
+    await mqtt.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0BADCAFE', seq: 1 }), { qos: 1 });
+    const card = page.locator('[data-test=alert][data-status=open]').filter({ hasText: '挂失卡使用' }).filter({ hasText: '0BADCAFE' });
+    await card.first().waitFor({ timeout: 2000 });
+    const shownAfterMs = Date.now() - sent;
+    expect(shownAfterMs).toBeLessThanOrEqual(2000);
+    const id = await card.first().getAttribute('data-id');
+    expect(id).toMatch(/^[0-9A-Z]{26}$/);
+    await shoot(page, '01-alerts-live');
+
+    // The gate camera's picture is attached as evidence (it arrives as an alert update); shown with the token.
+    await card.first().locator('[data-test=show-snapshot]').first().click({ timeout: 10_000 });
+    const img = card.first().locator('[data-test=alert-snapshot]');
+    await img.waitFor();
+    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+
+    await card.first().locator('[data-test=ack]').click();
+    await page.fill('dialog textarea[name=note]', 'guard sent to main gate');
+    await page.click('dialog [data-test=confirm]');
+    await page.locator(`[data-test=alert][data-id="${id}"][data-status=acknowledged]`).waitFor({ timeout: 5000 });
+
+    const res = await gw.api(`/api/v1/alerts/${id}`, { token: await gw.login('admin', PASSWORD) });
+    const alert = (await res.json()) as { status: string; acknowledgedBy: string; ackNote: string; type: string };
+    expect(alert).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'security', ackNote: 'guard sent to main gate' });
+    expect(jsErrors(page)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('offers the lockdown to security staff only; a viewer sees no control and the API refuses a viewer', async () => {
+    const guard = await newPage();
+    await signIn(guard, 'security');
+    await guard.click('[data-test=nav-gates]');
+    await guard.locator('[data-test=lockdown-start]').waitFor();
+    await guard.context().close();
+
+    const page = await newPage();
+    await signIn(page, 'viewer');
+    await page.click('[data-test=nav-gates]');
+    await page.locator('[data-test=lockdown] [data-active]').waitFor();
+    await page.locator('[data-test=access-point]').first().waitFor();
+    expect(await page.locator('[data-test=lockdown-start], [data-test=lockdown-end]').count()).toBe(0);
+    await page.click('[data-test=nav-alerts]');
+    await page.locator('[data-test=alert]').first().waitFor();
+    expect(await page.locator('[data-test=ack], [data-test=resolve]').count()).toBe(0);
+
+    const token = await gw.login('viewer', PASSWORD);
+    const refused = await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'test' } });
+    expect(refused.status).toBe(403);
+    const state = (await (await gw.api('/api/v1/lockdown', { token })).json()) as { active: boolean };
+    expect(state.active).toBe(false);
+    await page.context().close();
+  });
+
+  it('starts and ends a lockdown after a confirmation', async () => {
+    const page = await newPage();
+    await signIn(page, 'security');
+    await page.click('[data-test=nav-gates]');
+    await page.click('[data-test=lockdown-start]');
+    await page.fill('dialog textarea[name=note]', 'drill');
+    await page.click('dialog [data-test=confirm]');
+    await page.locator('[data-test=lockdown] [data-active=true]').waitFor();
+    await shoot(page, '02-gates-lockdown');
+    const token = await gw.login('admin', PASSWORD);
+    expect(await (await gw.api('/api/v1/lockdown', { token })).json()).toMatchObject({ active: true, reason: 'drill', startedBy: 'security' });
+
+    await page.click('[data-test=lockdown-end]');
+    await page.click('dialog [data-test=confirm]');
+    await page.locator('[data-test=lockdown] [data-active=false]').waitFor();
+    expect(await (await gw.api('/api/v1/lockdown', { token })).json()).toMatchObject({ active: false });
+    await page.context().close();
+  });
+
+  it('switches to Korean and back, every label from the dictionary', async () => {
+    const page = await newPage();
+    await signIn(page, 'admin');
+    expect(await page.textContent('[data-test=nav-alerts]')).toContain('告警');
+    await page.selectOption('[data-test=lang]', 'ko');
+    await expect.poll(() => page.textContent('[data-test=nav-alerts]')).toContain('경보');
+    expect(await page.textContent('[data-test=nav-gates]')).toBe('출입문·봉쇄');
+    expect(await page.textContent('[data-test=nav-attendance]')).toBe('출결');
+    expect(await page.textContent('h1')).toBe('경보');
+    expect(await page.getAttribute('html', 'lang')).toBe('ko-KR');
+    await shoot(page, '03-alerts-ko');
+    await page.reload(); // the choice is remembered
+    await page.waitForSelector('[data-test=nav-alerts]');
+    expect(await page.textContent('[data-test=nav-canteen]')).toBe('식당');
+    await page.selectOption('[data-test=lang]', 'en');
+    await expect.poll(() => page.textContent('[data-test=nav-canteen]')).toBe('Canteen');
+    await page.selectOption('[data-test=lang]', 'zh');
+    await page.context().close();
+  });
+
+  it('renders every page with demo data and saves a screenshot of each', async () => {
+    const page = await newPage();
+    await signIn(page, 'admin');
+    // Some demo activity so the pages have something to show.
+    const mqtt = await gw.mqttClient();
+    await mqtt.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0A1B2C3D', seq: 100 }), { qos: 1 });
+    await mqtt.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', seq: 101, amount: 1250 }), { qos: 1 });
+    await mqtt.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ temperature: 23.5, humidity: 45, co2: 820 }), { qos: 1 });
+    const token = await gw.login('admin', PASSWORD);
+    await waitFor(async () => ((await (await gw.api('/api/v1/wallet/sales', { token })).json()) as { count: number }).count > 0);
+
+    const pages: [string, string, string][] = [
+      ['10-alerts', '/alerts', '[data-test=alert]'],
+      ['11-cameras', '/cameras', '[data-test=camera-tile]'],
+      ['12-camera', '/cameras/cam-main-gate', '[data-test=stream-uri], [data-test=camera-events] table, [data-test=camera-events] .empty'],
+      ['13-gates', '/gates', '[data-test=access-point] [data-test=tap]'],
+      ['14-attendance', '/attendance', '[data-test=att-classes]'],
+      ['15-attendance-person', '/attendance?person=S20250001', '[data-test=att-person-day] .stats'],
+      ['16-canteen', '/canteen', '[data-test=sales] .stats'],
+      ['17-canteen-person', '/canteen?person=S20250001', '[data-test=wallet-account] table'],
+      ['18-environment', '/environment', '[data-test=room]'],
+      ['19-environment-room', '/environment?room=classroom-101', '[data-test=room-chart] [data-test=chart], [data-test=room-chart] .empty'],
+      ['20-system', '/system', '[data-test=version]'],
+    ];
+    for (const [name, path, ready] of pages) {
+      await page.evaluate((p) => {
+        history.pushState(null, '', p);
+        dispatchEvent(new PopStateEvent('popstate'));
+      }, path);
+      await page.locator(ready).first().waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(300); // let snapshots and late panels settle for the picture
+      expect(await page.locator('[data-state=error]').count(), `${path} shows an error`).toBe(0);
+      await shoot(page, name);
+    }
+    expect(await page.textContent('[data-test=version]')).toBe(packageInfo().version);
+
+    // A tablet in portrait still gets the whole console.
+    const tablet = await newPage(768, 1024);
+    await signIn(tablet, 'security');
+    await shoot(tablet, '30-tablet-alerts');
+    await tablet.context().close();
+    expect(jsErrors(page)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('answers page paths with the app and leaves unknown API paths to the API', async () => {
+    const html = await fetch(`${gw.base}/cameras/cam-main-gate`, { headers: { accept: 'text/html' } });
+    expect(html.status).toBe(200);
+    expect(await html.text()).toContain('<div id="app">');
+    const token = await gw.login('viewer', PASSWORD);
+    const api = await fetch(`${gw.base}/api/v1/no-such-thing`, { headers: { accept: 'text/html', authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toMatch(/json/);
+  });
+});

@@ -2,10 +2,12 @@
  * Adapters from the domain modules to the ports the flow API uses. The composition root calls `flowAdapters`
  * with whichever modules this gateway has; a missing one leaves that capability off (the node says so).
  */
+import { readFile } from 'node:fs/promises';
 import type { AttendanceRegister } from '../attendance/register.js';
+import type { CamerasModule } from '../cameras/module.js';
 import { GatewayError } from '../core/errors.js';
 import type { Database } from '../storage/db.js';
-import type { AttendancePort, AttendanceStatus, FlowAdapters, FlowPerson } from './api.js';
+import type { AttendancePort, AttendanceStatus, FlowAdapters, FlowPerson, SnapshotPort } from './api.js';
 
 const statuses: AttendanceStatus[] = ['present', 'late', 'absent', 'excused', 'expected'];
 
@@ -42,13 +44,26 @@ export function attendancePort(register: AttendanceRegister, db: Database): Atte
   };
 }
 
+/** A snapshot taken now and stored by the cameras domain (under its retention), read back for the flow. */
+export function snapshotPort(cameras: Pick<CamerasModule, 'takeSnapshot' | 'snapshots'>): SnapshotPort {
+  return {
+    async take(cameraId) {
+      const meta = await cameras.takeSnapshot(cameraId, 'fresh');
+      const image = await readFile(cameras.snapshots.file(meta.id));
+      return { id: meta.id, cameraId: meta.cameraId, image, contentType: 'image/jpeg', takenAt: meta.takenAt };
+    },
+  };
+}
+
 export interface FlowDomains {
   db: Database;
   attendance?: { register: AttendanceRegister } | undefined;
+  cameras?: Pick<CamerasModule, 'takeSnapshot' | 'snapshots'> | undefined;
 }
 
 export function flowAdapters(d: FlowDomains): FlowAdapters {
   return {
     attendance: d.attendance ? attendancePort(d.attendance.register, d.db) : undefined,
+    snapshots: d.cameras ? snapshotPort(d.cameras) : undefined,
   };
 }

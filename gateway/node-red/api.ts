@@ -120,7 +120,7 @@ export interface CampusFlowApi {
   onEvent(kind: string, handler: (event: unknown) => void): Unsubscribe;
   /** Alert lifecycle changes: raised, updated, acknowledged, resolved. */
   onAlert(handler: (change: string, alert: Alert) => void): Unsubscribe;
-  /** `sensor.reading` with the sensor's zone filled in. */
+  /** `sensor.reading`, one call per value (`{sensorId, zone, metric, value, unit, at}`). */
   onSensorReading(handler: (reading: Record<string, unknown> & { zone: string | null }) => void): Unsubscribe;
   raiseAlert(input: unknown): Alert;
   publish(topic: unknown, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
@@ -229,12 +229,19 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
       return () => offs.forEach((off) => off());
     },
     onSensorReading(handler) {
+      // The sensors domain announces one event per message with all its readings; flows want one value at a time.
       return onEvent('sensor.reading', (event) => {
         if (typeof event !== 'object' || event === null) return;
-        const r = event as Record<string, unknown>;
+        const { readings, ...r } = event as Record<string, unknown>;
         const sensorId = typeof r.sensorId === 'string' ? r.sensorId : '';
         const zone = typeof r.zone === 'string' ? r.zone : (configZones.get(sensorId) ?? adapters.sensorZone?.(sensorId) ?? null);
-        handler({ ...r, zone });
+        if (!Array.isArray(readings)) {
+          handler({ ...r, zone });
+          return;
+        }
+        for (const one of readings) {
+          if (typeof one === 'object' && one !== null) handler({ ...r, ...(one as Record<string, unknown>), zone });
+        }
       });
     },
     raiseAlert(input) {

@@ -1,0 +1,343 @@
+/**
+ * Each campus node under node-red-node-test-helper, against a real demo gateway (its bus, alerts, broker and
+ * attendance register); Node-RED itself stays off in that gateway, the helper's runtime hosts the nodes.
+ */
+import { createRequire } from 'node:module';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import type { MqttClient } from 'mqtt';
+import { AttendanceRegister } from '../../gateway/attendance/register.js';
+import { CamerasModule } from '../../gateway/cameras/module.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { createCampusFlowApi, type CampusFlowApi } from '../../gateway/node-red/api.js';
+import { attendancePort, snapshotPort } from '../../gateway/node-red/adapters.js';
+import { createOnvifDriver } from '../../drivers/onvif/index.js';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+
+const require = createRequire(import.meta.url);
+interface HelperNode {
+  on(event: 'input', fn: (msg: Record<string, unknown>) => void): void;
+  status: (s: object) => void;
+}
+interface Helper {
+  init(path: string): void;
+  settings(s: object): object;
+  load(nodes: unknown[], flow: object[]): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): HelperNode & Record<string, unknown>;
+  startServer(): Promise<void>;
+  stopServer(): Promise<void>;
+}
+const helper = require('node-red-node-test-helper') as Helper;
+helper.init(require.resolve('node-red'));
+const node = (name: string): unknown => require(`../../flows/node-red-contrib-campus/${name}.js`);
+const tapNode = node('campus-tap');
+const alertNode = node('campus-alert');
+const alertInNode = node('campus-alert-in');
+const sensorNode = node('campus-sensor');
+const snapshotNode = node('campus-snapshot');
+const gateNode = node('campus-gate');
+const attendanceNode = node('campus-attendance');
+const eventNode = node('campus-event');
+const publishNode = node('campus-publish');
+
+/** Wednesday 2026-09-09 08:30 in Asia/Shanghai: after the 07:50 arrival cut-off of the demo's day students. */
+const WED_0830 = Date.UTC(2026, 8, 9, 0, 30);
+
+let gw: TestGateway;
+let cameras: CamerasModule;
+let api: CampusFlowApi;
+let client: MqttClient;
+const clock = new ManualClock(WED_0830);
+
+/** Messages reaching a helper node, in order. */
+function collect(id: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  helper.getNode(id).on('input', (msg) => out.push(msg));
+  return out;
+}
+
+beforeAll(async () => {
+  gw = await startTestGateway({ clock });
+  const ctx = gw.ctx;
+  // The demo's simulated cameras, through the real cameras domain (its own metrics registry: the gateway's has its names).
+  cameras = new CamerasModule({ ...ctx, metrics: new Registry() }, createOnvifDriver());
+  cameras.start();
+  const register = new AttendanceRegister({ db: ctx.db, clock, timezone: ctx.config.school.timezone, access: ctx.config.access });
+  api = createCampusFlowApi({
+    ...ctx,
+    metrics: new Registry(),
+    adapters: { attendance: attendancePort(register, ctx.db), snapshots: snapshotPort(cameras) },
+  });
+  helper.settings({ campus: api });
+  client = await gw.mqttClient();
+  await helper.startServer();
+});
+
+afterAll(async () => {
+  await helper.stopServer();
+  cameras?.stop();
+  await gw?.close();
+});
+
+afterEach(async () => {
+  await helper.unload();
+});
+
+const tap = (reader: string, uid: string): void => {
+  client.publish(`campus/readers/${reader}/tap`, JSON.stringify({ uid }));
+};
+
+describe('campus tap', () => {
+  it('outputs real taps with their decision, filtered by access point and result', async () => {
+    await helper.load(tapNode, [
+      // (ids that equal a property value would be taken for config-node references)
+      { id: 'n1', type: 'campus tap', name: '', accessPoint: 'main-gate', result: 'any', direction: 'any', role: 'any', wires: [['h1']] },
+      { id: 'n2', type: 'campus tap', name: '', accessPoint: 'main-gate', result: 'denied', direction: 'any', role: 'any', wires: [['h2']] },
+      { id: 'n3', type: 'campus tap', name: '', accessPoint: 'canteen', result: 'any', direction: 'any', role: 'any', wires: [['h3']] },
+      { id: 'h1', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+      { id: 'h3', type: 'helper' },
+    ]);
+    const all = collect('h1');
+    const denied = collect('h2');
+    const canteen = collect('h3');
+    tap('demo-gate-in', '0A1B2C3D');
+    tap('demo-gate-in', '0BADCAFE');
+    await waitFor(() => all.length >= 2 && denied.length >= 1);
+    const granted = all.find((m) => m.granted === true)!;
+    expect(granted.topic).toBe('campus/taps/main-gate');
+    expect((granted.payload as { uid: string }).uid).toBe('0A1B2C3D');
+    expect((granted.person as { name: string }).name).toBeTruthy();
+    expect(denied.map((m) => m.reason)).toEqual(['card_lost']);
+    expect(canteen.filter((m) => m.accessPoint !== 'canteen')).toEqual([]);
+  });
+
+  it('passes on only a person\'s first tap of the day when asked', async () => {
+    await helper.load(tapNode, [
+      { id: 't', type: 'campus tap', accessPoint: 'main-gate', result: 'granted', direction: 'any', role: 'student', firstOfDay: true, wires: [['h']] },
+      { id: 't2', type: 'campus tap', accessPoint: 'main-gate', result: 'granted', direction: 'any', role: 'student', wires: [['h2']] },
+      { id: 'h', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+    ]);
+    const first = collect('h');
+    const every = collect('h2');
+    clock.advance(60_000); // past the reader's debounce window for the card the test before tapped
+    tap('demo-gate-in', '0A1B2C3D');
+    await waitFor(() => every.length >= 1);
+    clock.advance(60_000);
+    tap('demo-gate-out', '0A1B2C3D');
+    await waitFor(() => every.length >= 2);
+    expect(first).toHaveLength(1);
+  });
+});
+
+describe('campus alert', () => {
+  it('raises an alert the API lists, with the snapshot id attached', async () => {
+    await helper.load(alertNode, [
+      { id: 'a', type: 'campus alert', name: 'test', alertType: 'flow_test', severity: 'critical', message: '', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    helper.getNode('a').receive({ payload: '有人翻墙 someone climbing the fence', zone: 'playground', snapshotId: '01JTESTSNAPSHOT0000000000A' });
+    await waitFor(() => out.length === 1);
+    const token = await gw.login();
+    const res = await gw.api('/api/v1/alerts?severity=critical', { token });
+    const { items } = (await res.json()) as { items: { id: string; type: string; message: string; zone: string; snapshotIds: string[] }[] };
+    const alert = items.find((a) => a.type === 'flow_test')!;
+    expect(alert.message).toBe('有人翻墙 someone climbing the fence');
+    expect(alert.zone).toBe('playground');
+    expect(alert.snapshotIds).toContain('01JTESTSNAPSHOT0000000000A');
+    expect(out[0]!.alertId).toBe(alert.id);
+  });
+
+  it('reports bad input as an error a catch node sees, and raises nothing', async () => {
+    await helper.load([alertNode], [
+      { id: 'a', type: 'campus alert', alertType: 'flow_bad', severity: 'warning', message: 'x', wires: [[]] },
+      { id: 'c', type: 'catch', scope: ['a'], uncaught: false, wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const errors = collect('h');
+    helper.getNode('a').receive({ alert: { severity: 'apocalyptic' } });
+    await waitFor(() => errors.length === 1);
+    expect((errors[0]!.error as { message: string }).message).toMatch(/alert\.severity/);
+    expect(gw.ctx.db.prepare("SELECT COUNT(*) AS n FROM alerts WHERE type = 'flow_bad'").get()).toEqual({ n: 0 });
+  });
+});
+
+describe('campus alert in', () => {
+  it('outputs raised alerts of the chosen severities only', async () => {
+    await helper.load(alertInNode, [
+      { id: 'i', type: 'campus alert in', info: false, warning: false, critical: true, changes: 'raised', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    gw.ctx.alerts.raise({ type: 'noise', severity: 'info', source: 'test', message: 'just info' });
+    gw.ctx.alerts.raise({ type: 'fire', severity: 'critical', source: 'test', message: '火警 fire' });
+    await waitFor(() => out.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => (m.payload as { type: string }).type)).toEqual(['fire']);
+    expect(out[0]!.topic).toBe('campus/alerts/critical');
+    expect(out[0]!.change).toBe('raised');
+  });
+});
+
+describe('campus sensor', () => {
+  it('outputs readings published over MQTT, by zone and metric', async () => {
+    await helper.load(sensorNode, [
+      { id: 's', type: 'campus sensor', zone: 'classroom-101', metric: 'co2', wires: [['h']] },
+      { id: 's2', type: 'campus sensor', zone: 'dorm-a', metric: 'co2', wires: [['h2']] },
+      { id: 'h', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const other = collect('h2');
+    client.publish('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 1234, temperature: 22.5 }));
+    await waitFor(() => out.length >= 1);
+    expect(out[0]!.payload).toBe(1234);
+    expect(out[0]!.zone).toBe('classroom-101');
+    expect(out[0]!.topic).toBe('campus/sensors/classroom-101/co2');
+    expect(out.every((m) => m.metric === 'co2')).toBe(true);
+    expect(other).toEqual([]);
+  });
+});
+
+describe('campus snapshot', () => {
+  it('takes a snapshot from a demo camera and outputs its id and the JPEG', async () => {
+    await helper.load(snapshotNode, [
+      { id: 'n', type: 'campus snapshot', cameraId: '', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    await waitFor(async () => {
+      const before = out.length;
+      helper.getNode('n').receive({ cameraId: 'cam-canteen' });
+      await new Promise((r) => setTimeout(r, 300));
+      return out.length > before;
+    }, 15_000);
+    const m = out[0]!;
+    expect(m.cameraId).toBe('cam-canteen');
+    expect(m.snapshotId).toMatch(/^[0-9A-Z]{26}$/);
+    const jpeg = m.payload as Buffer;
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
+  });
+
+  it('reports an unknown camera as an error', async () => {
+    await helper.load([snapshotNode], [
+      { id: 'n', type: 'campus snapshot', cameraId: 'cam-nowhere', wires: [[]] },
+      { id: 'c', type: 'catch', scope: ['n'], uncaught: false, wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const errors = collect('h');
+    helper.getNode('n').receive({ payload: 1 });
+    await waitFor(() => errors.length === 1);
+    expect((errors[0]!.error as { message: string }).message).toMatch(/cam-nowhere/);
+  });
+});
+
+describe('campus gate', () => {
+  it('publishes the command for the access point\'s gate; refuses unknown actions and non-gates', async () => {
+    await helper.load([gateNode], [
+      { id: 'g', type: 'campus gate', accessPoint: '', action: '', wires: [['h']] },
+      { id: 'c', type: 'catch', scope: ['g'], uncaught: false, wires: [['e']] },
+      { id: 'h', type: 'helper' },
+      { id: 'e', type: 'helper' },
+    ]);
+    await client.subscribeAsync('campus/gates/+/command');
+    const got = nextMessage(client, 'campus/gates/east-gate/command');
+    const errors = collect('e');
+    helper.getNode('g').receive({ accessPoint: 'east-gate', payload: 'hold' });
+    const { payload } = await got;
+    expect(JSON.parse(payload.toString())).toMatchObject({ action: 'hold' });
+    helper.getNode('g').receive({ accessPoint: 'east-gate', action: 'explode' });
+    helper.getNode('g').receive({ accessPoint: 'canteen', action: 'open' });
+    await waitFor(() => errors.length === 2);
+    const messages = errors.map((m) => (m.error as { message: string }).message).join(' | ');
+    expect(messages).toMatch(/action/);
+    expect(messages).toMatch(/canteen.*not a gate/);
+  });
+});
+
+describe('campus attendance', () => {
+  it('gives a person\'s week and a class\'s day from the attendance register', async () => {
+    await helper.load(attendanceNode, [
+      { id: 'p', type: 'campus attendance', scope: 'person', period: 'week', externalId: '', className: '', wires: [['h']] },
+      { id: 'k', type: 'campus attendance', scope: 'class', period: 'today', externalId: '', className: '', wires: [['h2']] },
+      { id: 'h', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+    ]);
+    const person = collect('h');
+    const klass = collect('h2');
+    const decided = new Promise<{ person: { externalId: string; class: string } }>((resolve) => {
+      const off = gw.ctx.bus.on('tap.decided', (d) => {
+        if (d.uid === '0A1B2C3D' && d.direction === 'in') {
+          off();
+          resolve(d as never);
+        }
+      });
+    });
+    clock.set(WED_0830 + 3_600_000); // 09:30, late
+    tap('demo-gate-in', '0A1B2C3D');
+    const d = await decided;
+    await waitFor(() => {
+      helper.getNode('p').receive({ person: d.person });
+      return person.some((m) => (m.payload as { days: { status: string }[] }).days.at(-1)?.status === 'late');
+    });
+    const week = person.at(-1)!.payload as { days: { date: string }[]; counts: { late: number }; person: { externalId: string } };
+    expect(week.days.map((x) => x.date)).toEqual(['2026-09-07', '2026-09-08', '2026-09-09']);
+    expect(week.person.externalId).toBe(d.person.externalId);
+    expect(week.counts.late).toBeGreaterThanOrEqual(1);
+    helper.getNode('k').receive({ class: d.person.class });
+    await waitFor(() => klass.length === 1);
+    const c = klass[0]!.payload as { class: string; days: { counts: { enrolled: number; late: number } }[] };
+    expect(c.class).toBe(d.person.class);
+    expect(c.days[0]!.counts.enrolled).toBeGreaterThan(1);
+    expect(c.days[0]!.counts.late).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('campus event', () => {
+  it('outputs bus events of its kind', async () => {
+    await helper.load(eventNode, [
+      { id: 'e', type: 'campus event', kind: 'lockdown.changed', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    gw.ctx.bus.emit('lockdown.changed', { active: true, by: 'test', at: clock.now() });
+    await waitFor(() => out.length === 1);
+    expect(out[0]).toMatchObject({ topic: 'campus/events/lockdown.changed', payload: { active: true, by: 'test' } });
+  });
+});
+
+describe('campus publish', () => {
+  it('publishes as the gateway; refuses wildcard topics', async () => {
+    await helper.load([publishNode], [
+      { id: 'p', type: 'campus publish', topic: '', retain: false, wires: [] },
+      { id: 'c', type: 'catch', scope: ['p'], uncaught: false, wires: [['e']] },
+      { id: 'e', type: 'helper' },
+    ]);
+    await client.subscribeAsync('campus/actuators/#');
+    const got = nextMessage(client, 'campus/actuators/lab-1/fan');
+    const errors = collect('e');
+    helper.getNode('p').receive({ topic: 'campus/actuators/lab-1/fan', payload: { state: 'on' } });
+    expect(JSON.parse((await got).payload.toString())).toEqual({ state: 'on' });
+    helper.getNode('p').receive({ topic: 'campus/actuators/#', payload: 'x' });
+    await waitFor(() => errors.length === 1);
+    expect((errors[0]!.error as { message: string }).message).toMatch(/wildcard/);
+  });
+});
+
+describe('outside the gateway', () => {
+  it('a campus node without settings.campus loads, says so, and stays quiet', async () => {
+    helper.settings({ campus: undefined });
+    try {
+      await helper.load(tapNode, [{ id: 't', type: 'campus tap', accessPoint: '', wires: [['h']] }, { id: 'h', type: 'helper' }]);
+      const out = collect('h');
+      tap('demo-gate-in', '0A1B2C3D');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(out).toEqual([]);
+    } finally {
+      helper.settings({ campus: api });
+    }
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * Cloud sync over MQTT against a real Mosquitto: delivery, an outage with events produced meanwhile, the byte
+ * cap while offline, commands from the city, wrong credentials and their fix, TLS with a client certificate.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from '../../config/schema.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { CityReceiver, contractSchema, type Received } from './city.js';
+import { Mosquitto } from './mosquitto.js';
+
+const TOPIC = 'city/yanbian-edu/schools/demo-school';
+const fast: GatewayConfigInput['cloud'] = { backoff: { initialMs: 100, maxMs: 500 }, heartbeatIntervalS: 3600, housekeepingS: 0.2 };
+
+interface Status {
+  connected: boolean;
+  transport: string;
+  lastError: { message: string } | null;
+  lastSuccessAt: string | null;
+  backlog: Record<string, number>;
+  backlogTotal: number;
+  dropped: { expired: Record<string, number>; overflow: Record<string, number> };
+}
+
+async function status(gw: TestGateway, token: string): Promise<Status> {
+  return (await (await gw.api('/api/v1/sync', { token })).json()) as Status;
+}
+
+function raise(gw: TestGateway, n: number, tag: string): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(gw.ctx.alerts.raise({ type: 'test_event', severity: 'info', source: 'gateway', message: `${tag} ${i}`, dedupKey: `${tag}-${i}` }).id);
+  }
+  return ids;
+}
+
+function alertIdsInOrder(msgs: Received[]): string[] {
+  return msgs.filter((m) => m.envelope.type === 'alert.raised').map((m) => m.envelope.data.alertId as string);
+}
+
+describe('cloud sync over MQTT to a real Mosquitto', () => {
+  let broker: Mosquitto;
+  let city: CityReceiver;
+  let gw: TestGateway;
+  let token: string;
+
+  beforeAll(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    city = await CityReceiver.connect(broker.url);
+    gw = await startTestGateway({ config: { cloud: { upstreamUrl: broker.url, ...fast } } });
+    token = await gw.login('viewer');
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await city?.close();
+    await broker?.close();
+  });
+
+  it('delivers alerts on the alerts topic with QoS 1, valid against the published contract', async () => {
+    await waitFor(async () => (await status(gw, token)).connected);
+    const ids = raise(gw, 20, 'normal');
+    await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)));
+    const validate = contractSchema();
+    for (const m of city.messages) {
+      expect(m.topic).toBe(`${TOPIC}/${m.envelope.stream}`);
+      expect(validate.safeParse(m.envelope).success).toBe(true);
+    }
+    expect(city.of('heartbeat').length).toBeGreaterThan(0);
+    const s = await status(gw, token);
+    expect(s).toMatchObject({ connected: true, transport: 'mqtt' });
+    expect(s.lastSuccessAt).not.toBeNull();
+    await waitFor(async () => (await status(gw, token)).backlogTotal === 0);
+  });
+
+  it('keeps events produced while the broker is down and delivers all of them in order, once each, after it returns', async () => {
+    const before = city.messages.length;
+    await broker.stop();
+    await waitFor(async () => !(await status(gw, token)).connected);
+    const ids = raise(gw, 300, 'outage');
+    const down = await status(gw, token);
+    expect(down.backlog.alerts).toBeGreaterThanOrEqual(300);
+    expect(down.lastError?.message).toBeTruthy();
+
+    await broker.start();
+    await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)), 20_000);
+    const got = alertIdsInOrder(city.messages.slice(before));
+    expect(got).toEqual(ids);
+    const allIds = city.messages.map((m) => m.envelope.id);
+    expect(new Set(allIds).size).toBe(allIds.length);
+    await waitFor(async () => (await status(gw, token)).backlogTotal === 0);
+  });
+
+  it('executes a command from the city once per id and answers on command-results; ignores malformed and foreign ones', async () => {
+    const cmd = { id: 'mqtt-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() };
+    await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(cmd), { qos: 1 });
+    await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(cmd), { qos: 1 });
+    await city.client.publishAsync(`${TOPIC}/commands`, '{"id":', { qos: 1 });
+    await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify({ ...cmd, id: 'other-1', schoolId: 'another-school' }), { qos: 1 });
+    const ack = { id: 'mqtt-ack-1', schoolId: 'demo-school', type: 'alert.ack', issuedAt: new Date().toISOString(), params: { alertId: raise(gw, 1, 'to-ack')[0] } };
+    await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(ack), { qos: 1 });
+    await waitFor(() => city.of('command.result').some((m) => m.envelope.data.commandId === 'mqtt-ack-1'));
+    const results = city.of('command.result');
+    expect(results.filter((m) => m.envelope.data.commandId === 'mqtt-ping-1')).toHaveLength(1);
+    expect(results.some((m) => m.envelope.data.commandId === 'other-1')).toBe(false);
+    expect(results.find((m) => m.envelope.data.commandId === 'mqtt-ack-1')!.envelope.data).toMatchObject({ status: 'ok' });
+    const acked = await waitFor(() => city.of('alert.acknowledged').find((m) => m.envelope.data.alertId === ack.params.alertId));
+    expect(acked.envelope.data).toMatchObject({ acknowledgedBy: 'city', status: 'acknowledged' });
+    const s = (await (await gw.api('/api/v1/sync', { token })).json()) as { commands: { ignored: Record<string, number> } };
+    expect(s.commands.ignored).toMatchObject({ duplicate: 1, malformed: 1, elsewhere: 1 });
+  });
+});
+
+describe('outbox byte cap while the city is unreachable', () => {
+  let broker: Mosquitto;
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.close();
+    await broker?.close();
+  });
+
+  it('drops the oldest heartbeats first, keeps the alerts, counts the drops and reports them once connected', async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    const url = broker.url;
+    await broker.stop();
+    gw = await startTestGateway({
+      demo: true,
+      config: { cloud: { upstreamUrl: url, ...fast, heartbeatIntervalS: 1, outboxMaxBytes: 60_000 } },
+    });
+    const token = await gw.login('viewer');
+    // Heartbeats first (lowest priority), then alerts until the cap is passed.
+    for (let i = 0; i < 20; i++) gw.ctx.alerts.raise({ type: 'filler', severity: 'info', source: 'gateway', message: 'x', dedupKey: `f${i}` });
+    const s0 = await status(gw, token);
+    expect(s0.backlog.heartbeat).toBeGreaterThanOrEqual(1);
+    const ids = raise(gw, 120, 'cap');
+    const s = await status(gw, token);
+    expect(s.dropped.overflow.heartbeat).toBeGreaterThanOrEqual(1);
+    expect(s.backlog.heartbeat).toBe(0);
+    expect(s.dropped.overflow.alerts).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    expect(metrics).toMatch(/campus_sync_dropped_total\{stream="heartbeat",reason="overflow"\} [1-9]/);
+
+    await broker.start();
+    const city = await CityReceiver.connect(broker.url);
+    try {
+      // The newest alert survived (the oldest alerts went first once heartbeats were gone).
+      await waitFor(() => alertIdsInOrder(city.messages).includes(ids[ids.length - 1]!), 15_000);
+      await waitFor(async () => (await status(gw!, token)).backlogTotal === 0, 15_000);
+      // Heartbeats carry the drop counts to the city.
+      const beat = await waitFor(() =>
+        city.of('heartbeat').find((m) => ((m.envelope.data.dropped as { overflow: Record<string, number> }).overflow.heartbeat ?? 0) > 0),
+      );
+      expect((beat.envelope.data.dropped as { overflow: Record<string, number> }).overflow.alerts).toBeGreaterThan(0);
+    } finally {
+      await city.close();
+    }
+  });
+});
+
+describe('wrong credentials at the city broker', () => {
+  let broker: Mosquitto;
+  let gw: TestGateway | undefined;
+  afterAll(async () => {
+    await gw?.close();
+    await broker?.close();
+  });
+
+  it('shows the refusal in /api/v1/sync without crashing and recovers once the broker accepts the school', async () => {
+    broker = new Mosquitto({ users: { 'demo-school': 'right-secret', city: 'city-secret' } });
+    await broker.start();
+    gw = await startTestGateway({ config: { cloud: { upstreamUrl: broker.url, username: 'demo-school', password: 'wrong-secret', ...fast } } });
+    const token = await gw.login('viewer');
+    const refused = await waitFor(async () => {
+      const s = await status(gw!, token);
+      return s.lastError && !s.connected ? s : null;
+    });
+    expect(refused.lastError!.message).toMatch(/not authori[sz]ed|password/i);
+    expect((await fetch(`${gw.base}/healthz`)).status).toBe(200);
+    const ids = raise(gw, 5, 'creds');
+
+    // The city fixes the account (the school's configured password becomes valid); no gateway restart.
+    broker.setUsers({ 'demo-school': 'wrong-secret', city: 'city-secret' });
+    broker.reload();
+    const city = await CityReceiver.connect(broker.url, { username: 'city', password: 'city-secret' });
+    try {
+      await waitFor(async () => (await status(gw!, token)).connected, 10_000);
+      await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)), 10_000);
+    } finally {
+      await city.close();
+    }
+  });
+});
+
+describe('TLS to the city broker', () => {
+  let broker: Mosquitto;
+  let gw: TestGateway | undefined;
+  afterAll(async () => {
+    await gw?.close();
+    await broker?.close();
+  });
+
+  it('connects with the city CA and a client certificate plus username and password, and delivers', async () => {
+    broker = new Mosquitto({ tls: { requireClientCert: true }, users: { 'demo-school': 's3cret', city: 'city-secret' } });
+    await broker.start();
+    const pki = broker.pki!;
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const passwordFile = `${broker.dir}/school-password`;
+    writeFileSync(passwordFile, 's3cret\n');
+    gw = await startTestGateway({
+      config: {
+        cloud: {
+          upstreamUrl: broker.url,
+          username: 'demo-school',
+          passwordFile,
+          tls: { caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey },
+          ...fast,
+        },
+      },
+    });
+    const city = await CityReceiver.connect(broker.url, {
+      username: 'city',
+      password: 'city-secret',
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clientCert),
+      key: readFileSync(pki.clientKey),
+    });
+    try {
+      const ids = raise(gw, 3, 'tls');
+      await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)), 10_000);
+      const token = await gw.login('viewer');
+      expect(await status(gw, token)).toMatchObject({ connected: true });
+    } finally {
+      await city.close();
+    }
+  });
+
+  it('refuses a broker whose certificate is not signed by the configured CA, and says why', async () => {
+    await gw?.close();
+    gw = await startTestGateway({ config: { cloud: { upstreamUrl: broker.url, username: 'demo-school', password: 's3cret', ...fast } } });
+    const token = await gw.login('viewer');
+    const s = await waitFor(async () => {
+      const st = await status(gw!, token);
+      return st.lastError ? st : null;
+    });
+    expect(s.connected).toBe(false);
+    expect(s.lastError!.message).toMatch(/certificate|TLS/i);
+  });
+});

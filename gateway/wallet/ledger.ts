@@ -153,6 +153,7 @@ export class Wallet implements WalletPort {
   private readonly duplicates: Counter<'conflict'>;
   private readonly log: Logger;
   private lastCheck: CheckReport | undefined;
+  private readonly duplicateLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(private readonly deps: WalletDeps) {
     this.db = deps.db;
@@ -253,12 +254,27 @@ export class Wallet implements WalletPort {
           data: fields,
         });
       } else {
-        this.log.info(fields, 'wallet: duplicate terminal transaction, not applied again');
+        this.logDuplicate(fields);
       }
     } else {
       this.debits.inc({ outcome: outcome.ok ? 'applied' : outcome.reason });
     }
     return outcome;
+  }
+
+  /**
+   * Every duplicate is counted durably (wallet_terminal_txns.duplicates) and in the metric; the log gets at most
+   * one line per terminal per 10 s, so a terminal stuck retrying cannot flood it.
+   */
+  private logDuplicate(fields: { readerId: string; seq: number } & Record<string, unknown>): void {
+    const now = this.deps.clock.now();
+    const state = this.duplicateLog.get(fields.readerId);
+    if (state && now - state.at < 10_000) {
+      state.suppressed++;
+      return;
+    }
+    this.duplicateLog.set(fields.readerId, { at: now, suppressed: 0 });
+    this.log.info({ ...fields, suppressedSinceLast: state?.suppressed ?? 0 }, 'wallet: duplicate terminal transaction, not applied again');
   }
 
   private refusalFor(input: DebitInput, date: string): DebitRefusal | null {

@@ -14,10 +14,10 @@ interface PersonDay {
   lastOut: string | null;
 }
 
-/** A tap as the reader driver hands it to the access domain; its decision comes back over MQTT. */
+/** A network reader's tap over MQTT (the bare UID, as `mosquitto_pub -m 0A1B2C3D`); its decision comes back over MQTT. */
 async function tap(readerId: string, uid: string): Promise<{ granted: boolean; reason: string; tapId: string }> {
   const next = nextMessage(client, `campus/readers/${readerId}/decision`);
-  gw.ctx.bus.emit('tap.received', { readerId, uid, at: gw.ctx.clock.now() });
+  await client.publishAsync(`campus/readers/${readerId}/tap`, uid, { qos: 1 });
   return JSON.parse((await next).payload.toString()) as { granted: boolean; reason: string; tapId: string };
 }
 

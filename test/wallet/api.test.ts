@@ -34,10 +34,10 @@ async function json<T>(res: Response, status = 200): Promise<T> {
 
 const account = async (id: string, query = ''): Promise<Account> => json(await gw.api(`/api/v1/wallet/${id}${query}`, { token: admin }));
 
-/** A POS tap as the reader driver puts it on the bus; the decision comes back on the reader's MQTT topic. */
+/** A POS terminal's payment over MQTT; the decision comes back on the reader's decision topic. */
 async function posTap(seq: number, amount: number, uid = '0A1B2C3D', readerId = 'demo-canteen-1'): Promise<Record<string, unknown>> {
   const next = nextMessage(client, `campus/readers/${readerId}/decision`);
-  gw.ctx.bus.emit('tap.received', { readerId, uid, at: gw.ctx.clock.now(), seq, amount });
+  await client.publishAsync(`campus/readers/${readerId}/tap`, JSON.stringify({ uid, amount, seq }), { qos: 1 });
   return JSON.parse((await next).payload.toString()) as Record<string, unknown>;
 }
 

@@ -40,5 +40,7 @@ export const can = {
   handleAlerts: (r: Role): boolean => r === 'admin' || r === 'security',
   lockdown: (r: Role): boolean => r === 'admin' || r === 'security',
   ptz: (r: Role): boolean => r === 'admin' || r === 'security',
+  /** Pictures of people: the camera routes serve them to admin and security only. */
+  snapshots: (r: Role): boolean => r === 'admin' || r === 'security',
   topUp: (r: Role): boolean => r === 'admin',
 };

@@ -179,6 +179,7 @@ export const en: Record<MessageKey, string> = {
   'attendance.enrolled': 'Enrolled',
   'attendance.lateList': 'Late',
   'attendance.absentList': 'Absent',
+  'attendance.count': '{n} people',
   'attendance.name': 'Name',
   'attendance.firstIn': 'First in',
   'attendance.lastOut': 'Last out',

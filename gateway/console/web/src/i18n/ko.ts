@@ -179,6 +179,7 @@ export const ko: Record<MessageKey, string> = {
   'attendance.enrolled': '재적',
   'attendance.lateList': '지각 명단',
   'attendance.absentList': '결석 명단',
+  'attendance.count': '총 {n}명',
   'attendance.name': '이름',
   'attendance.firstIn': '첫 등교',
   'attendance.lastOut': '마지막 하교',

@@ -177,6 +177,7 @@ export const zh = {
   'attendance.enrolled': '应到',
   'attendance.lateList': '迟到名单',
   'attendance.absentList': '缺勤名单',
+  'attendance.count': '共 {n} 人',
   'attendance.name': '姓名',
   'attendance.firstIn': '首次进校',
   'attendance.lastOut': '最后离校',

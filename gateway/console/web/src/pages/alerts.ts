@@ -160,7 +160,7 @@ export const alertsPage: Page = (ctx) => {
       a.resolvedBy
         ? h('p', { class: 'small' }, t('alerts.resolvedBy', { user: a.resolvedBy, at: fmtDateTime(a.resolvedAt ?? '') }), a.resolveNote ? ` — ${a.resolveNote}` : '')
         : null,
-      a.snapshotIds.length ? snapshotBox(a) : null,
+      a.snapshotIds.length && can.snapshots(session.role) ? snapshotBox(a) : null,
       actions.length ? h('div', { class: 'alert-actions' }, ...actions) : null,
     );
   };

@@ -79,7 +79,8 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
     lists.append(panel(title, box));
     void fill(box, async () => {
       const rows = asList(await report, 'people').filter((p) => str(p, 'status') === status);
-      return table(
+      // A whole school can be absent on a holiday morning: the list scrolls inside its panel.
+      return h('div', { class: 'scroll-box' }, h('p', { class: 'muted small' }, t('attendance.count', { n: rows.length })), table(
         [t('attendance.name'), t('attendance.class'), t('attendance.firstIn'), t('attendance.externalId')],
         rows.map((p) => [
           h('a', { href: `/attendance?date=${encodeURIComponent(d)}&person=${encodeURIComponent(str(p, 'externalId') ?? '')}`, 'data-link': '' }, str(p, 'name') ?? ''),
@@ -87,7 +88,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
           str(p, 'firstIn') ? fmtTime(str(p, 'firstIn') ?? '') : '—',
           str(p, 'externalId') ?? '',
         ]),
-      );
+      ));
     });
   }
 

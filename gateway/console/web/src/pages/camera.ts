@@ -37,10 +37,10 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
   replace(
     root,
     pageHeader(id, h('a', { href: '/cameras', 'data-link': '', class: 'btn' }, t('cameras.back'))),
-    h('div', { class: 'two-col' }, panel(t('cameras.snapshot'), img, h('div', { class: 'actions' }, refresh)), panel(t('cameras.details'), info)),
+    h('div', { class: 'two-col' }, can.snapshots(session.role) ? panel(t('cameras.snapshot'), img, h('div', { class: 'actions' }, refresh)) : null, panel(t('cameras.details'), info)),
     panel(t('cameras.recentEvents'), events),
   );
-  void loadSnapshot(img, id, signal);
+  if (can.snapshots(session.role)) void loadSnapshot(img, id, signal);
 
   void fill(info, async () => {
     const c = await getJson<Json>(`/cameras/${encodeURIComponent(id)}`);
@@ -123,5 +123,5 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
     live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).join(', ') });
     renderEvents();
   });
-  es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));
+  if (can.snapshots(session.role)) es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));
 };

@@ -4,6 +4,7 @@ import { asList, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { fmtAgo, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
+import { can } from '../session.js';
 import { badge, codeLabel, empty, errorState, loading, pageHeader } from '../ui.js';
 
 export function cameraState(c: Json): string {
@@ -63,7 +64,7 @@ export const camerasPage: Page = (ctx) => {
         const id = str(c, 'id') ?? '';
         const state = cameraState(c);
         const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
-        void loadSnapshot(img, id, signal);
+        if (can.snapshots(ctx.session.role)) void loadSnapshot(img, id, signal);
         return h(
           'a',
           { class: `camera-tile cam-${state}`, href: `/cameras/${encodeURIComponent(id)}`, 'data-link': '', 'data-test': 'camera-tile', 'data-id': id },

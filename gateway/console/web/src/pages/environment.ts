@@ -29,8 +29,11 @@ function readingsOf(room: Json): Reading[] {
       out.push({ metric, value: v.value, unit: str(v, 'unit') ?? '', at: str(v, 'at'), sensorId: str(v, 'sensorId') });
     }
   };
-  if (Array.isArray(r)) for (const x of r) if (isObj(x)) push(str(x, 'metric') ?? '', x);
-  else if (isObj(r)) for (const [k, v] of Object.entries(r)) push(k, v);
+  if (Array.isArray(r)) {
+    for (const x of r) if (isObj(x)) push(str(x, 'metric') ?? '', x);
+  } else if (isObj(r)) {
+    for (const [k, v] of Object.entries(r)) push(k, v);
+  }
   return out.filter((x) => x.metric);
 }
 
@@ -96,13 +99,18 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
         .sort((a, b) => rankOf(a.metric) - rankOf(b.metric));
       const charts: HTMLElement[] = [];
       for (const r of readings) {
-        const body = await getJson<unknown>(`/sensors/${encodeURIComponent(r.sensorId ?? '')}/series`, {
-          metric: r.metric,
-          from: new Date(from).toISOString(),
-          to: new Date(to).toISOString(),
-          step: '15m',
-        });
-        const points: Point[] = asList(body, 'points').map((p) => ({ t: Date.parse(str(p, 't') ?? ''), v: num(p, 'avg', 'value') ?? Number.NaN }));
+        const series = async (step: string): Promise<Point[]> => {
+          const body = await getJson<unknown>(`/sensors/${encodeURIComponent(r.sensorId ?? '')}/series`, {
+            metric: r.metric,
+            from: new Date(from).toISOString(),
+            to: new Date(to).toISOString(),
+            step,
+          });
+          return asList(body, 'points').map((p) => ({ t: Date.parse(str(p, 't') ?? ''), v: num(p, 'avg', 'value') ?? Number.NaN }));
+        };
+        // 15-minute averages; a sensor that started minutes ago has no finished bucket yet, so its raw readings.
+        let points = await series('15m');
+        if (points.length < 2) points = await series('raw');
         if (points.length === 0) continue;
         const label = `${codeLabel('metric', r.metric)}${r.unit ? ` (${r.unit})` : ''}`;
         charts.push(h('figure', { class: 'chart-box', 'data-test': 'chart', 'data-metric': r.metric }, h('figcaption', {}, label), lineChart(points, { label })));

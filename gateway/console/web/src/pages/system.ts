@@ -89,14 +89,16 @@ export const systemPage: Page = ({ root, every }) => {
       await collect('reader', async () => {
         for (const ap of asList(await getJson<unknown>('/access-points', { taps: 0 }))) {
           for (const r of asList(ap.readers)) {
-            rows.push([codeLabel('deviceKind', 'reader'), str(r, 'id') ?? '', `${str(ap, 'name', 'id') ?? ''}${str(r, 'direction') ? ` · ${codeLabel('direction', str(r, 'direction') ?? '')}` : ''}`, str(r, 'driver') ?? '', '—']);
+            // Readers report no state of their own through the API; the driver says how each one is attached.
+            const where = [str(ap, 'name', 'id'), str(r, 'direction') ? codeLabel('direction', str(r, 'direction') ?? '') : '', str(r, 'driver')];
+            rows.push([codeLabel('deviceKind', 'reader'), str(r, 'id') ?? '', where.filter(Boolean).join(' · '), '—', '—']);
           }
         }
       });
       await collect('camera', async () => {
         for (const c of asList(await getJson<unknown>('/cameras'))) {
           const err = isObj(c.lastError) ? str(c.lastError, 'message') : undefined;
-          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', str(c, 'name') ?? '', stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'since') ? fmtAgo(str(c, 'since') ?? '') : '—')]);
+          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', str(c, 'name') ?? '', stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
         }
       });
       await collect('sensor', async () => {

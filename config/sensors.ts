@@ -82,7 +82,7 @@ const band = z.object({ min: z.number(), max: z.number() });
 export const sensorsConfig = z.object({
   sensors: z.array(sensorConfig).default([]),
   /** A file's list replaces these defaults entirely (list the ones you keep). */
-  thresholds: z.array(thresholdConfig).default(defaultThresholds as z.output<typeof thresholdConfig>[]),
+  thresholds: z.array(thresholdConfig).prefault(defaultThresholds),
   /** A sensor silent for this many of its intervals raises `sensor_offline`. */
   offlineAfterIntervals: z.number().int().positive().default(3),
   /** How often durations and silences are checked between readings. */

@@ -11,6 +11,7 @@ import type { Guards } from '../http/guards.js';
 import type { Migration } from '../storage/db.js';
 import type { HourlyZoneSummary, PayloadFamily, Reading, SensorReadingEvent, SensorSimulation } from './contract.js';
 import { SensorIngest } from './ingest.js';
+import { displayValue } from './metrics.js';
 import { registryMigrations, SensorRegistry, type SensorEntry } from './registry.js';
 import { RetentionPruner } from './retention.js';
 import { RuleEngine } from './rules.js';
@@ -170,7 +171,12 @@ export class SensorsModule implements GatewayModule {
       () => {
         if (this.ctx.config.sensors.busEvents === 'none') return;
         for (const { sensor, readings: rs } of batch) {
-          for (const r of rs) this.ctx.bus.emit('sensor.reading', { ...r, zone: sensor.zone });
+          this.ctx.bus.emit('sensor.reading', {
+            sensorId: sensor.id,
+            zone: sensor.zone,
+            at: new Date(rs[0]!.at).toISOString(),
+            readings: rs.map((r) => ({ metric: r.metric, value: displayValue(r.metric, r.value), unit: r.unit })),
+          });
         }
       },
       (err: unknown) => {

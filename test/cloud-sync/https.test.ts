@@ -1,0 +1,169 @@
+/**
+ * The HTTPS batch transport against a local city server on loopback: 500s and a stalled request are retried
+ * with the same Idempotency-Key until delivered in order; a 4xx batch is parked, counted and not retried;
+ * commands are polled and executed once. Also a real https:// server with its own CA.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { contractSchema } from './city.js';
+import { makePki } from './mosquitto.js';
+
+interface Envelope {
+  id: string;
+  type: string;
+  stream: string;
+  data: Record<string, unknown>;
+}
+
+interface Post {
+  key: string | undefined;
+  status: number;
+  envelopes: Envelope[];
+}
+
+/** A city endpoint whose next answers the test scripts. */
+class CityServer {
+  readonly posts: Post[] = [];
+  readonly delivered: Envelope[] = [];
+  /** Answers for the next POSTs: a status, or 'stall' (accept and never answer). */
+  script: (number | 'stall')[] = [];
+  commands: unknown[] = [];
+  polls = 0;
+  server!: Server;
+  base = '';
+
+  handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'GET' && url.pathname === '/city/commands') {
+        this.polls++;
+        res.writeHead(url.searchParams.get('schoolId') === 'demo-school' ? 200 : 400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.commands));
+        return;
+      }
+      if (req.method !== 'POST' || url.pathname !== '/city/envelopes') {
+        res.writeHead(404).end();
+        return;
+      }
+      const envelopes = JSON.parse(Buffer.concat(chunks).toString()) as Envelope[];
+      const next = this.script.shift() ?? (envelopes.some((e) => e.data.type === 'poison') ? 400 : 200);
+      const key = req.headers['idempotency-key'] as string | undefined;
+      if (next === 'stall') {
+        this.posts.push({ key, status: 0, envelopes });
+        return; // never answers
+      }
+      this.posts.push({ key, status: next, envelopes });
+      if (next >= 200 && next < 300) this.delivered.push(...envelopes);
+      res.writeHead(next, { 'content-type': 'application/json' }).end(next >= 400 ? '{"error":"scripted"}' : '{"ok":true}');
+    });
+  };
+
+  async listen(tls?: { key: Buffer; cert: Buffer }): Promise<void> {
+    this.server = tls ? createHttpsServer(tls, this.handler) : createHttpServer(this.handler);
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.base = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}/city/`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+const fast = { backoff: { initialMs: 100, maxMs: 400 }, heartbeatIntervalS: 3600, http: { timeoutMs: 700, commandPollS: 0.3, batchMaxMessages: 50 } };
+
+function raise(gw: TestGateway, n: number, tag: string, type = 'test_event'): string[] {
+  return Array.from({ length: n }, (_, i) => gw.ctx.alerts.raise({ type, severity: 'info', source: 'gateway', message: tag, dedupKey: `${tag}-${i}` }).id);
+}
+
+describe('cloud sync over HTTPS batch POST', () => {
+  const city = new CityServer();
+  let gw: TestGateway;
+  let token: string;
+
+  beforeAll(async () => {
+    await city.listen();
+    gw = await startTestGateway({ config: { cloud: { upstreamUrl: city.base, ...fast } } });
+    token = await gw.login('viewer');
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await city.close();
+  });
+
+  const status = async () =>
+    (await (await gw.api('/api/v1/sync', { token })).json()) as {
+      transport: string;
+      connected: boolean;
+      lastError: { message: string } | null;
+      rejected: number;
+      backlogTotal: number;
+    };
+
+  it('retries 500s and a stalled request with the same Idempotency-Key and delivers everything in order', async () => {
+    await waitFor(() => city.delivered.some((e) => e.type === 'heartbeat'));
+    city.script = [500, 503, 'stall', 502];
+    const ids = raise(gw, 120, 'retry');
+    await waitFor(() => ids.every((id) => city.delivered.some((e) => e.data.alertId === id)), 20_000);
+    const got = city.delivered.filter((e) => e.type === 'alert.raised').map((e) => e.data.alertId);
+    expect(got).toEqual(ids);
+    const envIds = city.delivered.map((e) => e.id);
+    expect(new Set(envIds).size).toBe(envIds.length);
+    // The failed attempts carried the key the successful resend of the same rows carried.
+    const failed = city.posts.filter((p) => p.status !== 200);
+    expect(failed).toHaveLength(4);
+    const first = failed[0]!;
+    const success = city.posts.find((p) => p.status === 200 && p.envelopes[0]!.id === first.envelopes[0]!.id)!;
+    expect(success.key).toBe(first.key);
+    expect(success.key).toMatch(/^[0-9a-f]{32}$/);
+    const s = await status();
+    expect(s.transport).toBe('https');
+    expect(s.lastError!.message).toMatch(/HTTP 50\d|no answer within/);
+    const validate = contractSchema();
+    for (const e of city.delivered) expect(validate.safeParse(e).success).toBe(true);
+  });
+
+  it('parks a batch the city refuses with a 4xx, counts it, never retries it, and carries on', async () => {
+    const [poison] = raise(gw, 1, 'poison', 'poison');
+    await waitFor(async () => (await status()).rejected >= 1);
+    const s = await status();
+    expect(s.lastError!.message).toContain('HTTP 400');
+    const later = raise(gw, 3, 'after-poison');
+    await waitFor(() => later.every((id) => city.delivered.some((e) => e.data.alertId === id)));
+    expect(city.posts.filter((p) => p.envelopes.some((e) => e.data.alertId === poison))).toHaveLength(1);
+    const parked = gw.ctx.db.prepare('SELECT COUNT(*) AS n FROM cloud_parked').get() as { n: number };
+    expect(parked.n).toBeGreaterThanOrEqual(1);
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    expect(metrics).toMatch(/campus_sync_rejected_total [1-9]/);
+  });
+
+  it('polls commands and executes each id once even though the city serves it on every poll', async () => {
+    city.commands = [{ id: 'poll-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() }];
+    const polls = city.polls;
+    await waitFor(() => city.delivered.some((e) => e.type === 'command.result' && e.data.commandId === 'poll-ping-1'));
+    await waitFor(() => city.polls >= polls + 4);
+    expect(city.delivered.filter((e) => e.type === 'command.result' && e.data.commandId === 'poll-ping-1')).toHaveLength(1);
+  });
+});
+
+describe('cloud sync to an https:// city with its own CA', () => {
+  it('verifies the server with cloud.tls.caFile and delivers', async () => {
+    const pki = makePki(tempDir('campus-pki-'));
+    const city = new CityServer();
+    await city.listen({ key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert) });
+    const gw = await startTestGateway({ config: { cloud: { upstreamUrl: city.base, tls: { caFile: pki.ca }, ...fast } } });
+    try {
+      const ids = raise(gw, 2, 'tls');
+      await waitFor(() => ids.every((id) => city.delivered.some((e) => e.data.alertId === id)));
+    } finally {
+      await gw.close();
+      await city.close();
+    }
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * A readers module on real parts (SQLite file, event bus, prom-client registry) without the rest of the gateway,
+ * for tests that must hand the module what the composition root does not: a serial binding, a seeded random,
+ * a manual clock. Tests that need the broker use startTestGateway instead.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { validateConfig } from '../../config/load.js';
+import type { GatewayConfigInput } from '../../config/schema.js';
+import { createReadersModule, type ReadersModule, type ReadersModuleOptions } from '../../drivers/rfid/module.js';
+import { AlertService, alertMigrations } from '../../gateway/alerts/alerts.js';
+import { UserStore, userMigrations } from '../../gateway/auth/users.js';
+import { EventBus } from '../../gateway/core/bus.js';
+import { systemClock, type Clock } from '../../gateway/core/clock.js';
+import type { GatewayContext } from '../../gateway/core/context.js';
+import { metaMigrations } from '../../gateway/core/meta.js';
+import type { MqttPort } from '../../gateway/core/mqtt-port.js';
+import type { Tap } from '../../gateway/core/taps.js';
+import { BatchWriter } from '../../gateway/storage/batch-writer.js';
+import { openDatabase } from '../../gateway/storage/db.js';
+import { tempDir } from '../helpers/gateway.js';
+
+/** These tests have no broker; a module that tried to use one would fail loudly here. */
+const noBroker: MqttPort = {
+  publish: () => Promise.reject(new Error('no broker in this test')),
+  subscribe: () => Promise.reject(new Error('no broker in this test')),
+};
+
+export interface ReadersHarness {
+  ctx: GatewayContext;
+  module: ReadersModule;
+  taps: Tap[];
+  dataDir: string;
+  metric(name: string, labels: Record<string, string>): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startReaders(
+  config: GatewayConfigInput,
+  opts: Partial<ReadersModuleOptions> & { clock?: Clock; dataDir?: string } = {},
+): Promise<ReadersHarness> {
+  const dataDir = opts.dataDir ?? tempDir('campus-readers-');
+  const cfg = validateConfig({ ...config, dataDir, log: { level: 'silent' } }, 'test');
+  const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations, ...alertMigrations]);
+  const clock = opts.clock ?? systemClock;
+  const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
+  const bus = new EventBus();
+  const metrics = new Registry();
+  const ctx: GatewayContext = {
+    config: cfg,
+    demo: false,
+    log,
+    clock,
+    db,
+    writer: new BatchWriter(db, { maxSize: 100, maxDelayMs: 5 }),
+    bus,
+    mqtt: noBroker,
+    alerts: new AlertService(db, bus, clock, 0),
+    users: new UserStore(db, clock, 3_600_000),
+    metrics,
+  };
+  const taps: Tap[] = [];
+  bus.on('tap.received', (t) => taps.push(t));
+  const module = createReadersModule(ctx, { cardPool: () => [], ...opts });
+  await module.start?.();
+  return {
+    ctx,
+    module,
+    taps,
+    dataDir,
+    async metric(name, labels) {
+      const m = (await metrics.getMetricsAsJSON()).find((x) => x.name === name);
+      const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => String((x.labels as Record<string, unknown>)[k]) === val));
+      return v?.value ?? 0;
+    },
+    async close() {
+      await module.stop?.();
+      ctx.writer.close();
+      db.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -141,6 +141,8 @@ export class PeopleStore {
   private readonly personById;
   private readonly cardsOfPerson;
   private readonly cardByUid;
+  private readonly bySuffix8;
+  private readonly bySuffix6;
 
   constructor(
     private readonly db: Database,
@@ -154,6 +156,9 @@ export class PeopleStore {
     this.personById = db.prepare<[number], PersonRow>('SELECT * FROM persons WHERE id = ?');
     this.cardsOfPerson = db.prepare<[number], CardRow>('SELECT * FROM cards WHERE person_id = ? ORDER BY issued_at, uid');
     this.cardByUid = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE uid = ?');
+    // LIMIT 2: enough to know a key is ambiguous. Both use the expression indexes of migration 10.
+    this.bySuffix8 = db.prepare<[string], HolderRow>(`${HOLDER_SELECT} WHERE substr(c.uid, -8) = ? LIMIT 2`);
+    this.bySuffix6 = db.prepare<[string], HolderRow>(`${HOLDER_SELECT} WHERE substr(c.uid, -6) = ? LIMIT 2`);
   }
 
   private nowIso(): string {
@@ -162,11 +167,17 @@ export class PeopleStore {
 
   /**
    * The card a reader saw and its holder: the exact UID first, then a card known only by its low bytes
-   * (the longest such key wins). Null for a card nobody holds.
+   * (the longest such key wins). `partial`: the reader itself gave only low bytes (a decimal-printing reader),
+   * so any card whose UID ends with them matches, if it is the only one. Null for a card nobody holds.
    */
-  holderOf(uid: string): CardHolder | null {
+  holderOf(uid: string, partial = false): CardHolder | null {
     const exact = this.byUid.get(uid);
     if (exact) return holderFromRow(exact);
+    if (partial) {
+      // A reader that prints decimal numbers gives only low bytes: one card ending with them, or nobody.
+      const rows = (uid.length === 8 ? this.bySuffix8 : this.bySuffix6).all(uid);
+      return rows.length === 1 ? holderFromRow(rows[0]!) : null;
+    }
     if (uid.length <= 6) return null;
     const suffix = this.bySuffix.get(uid.slice(-8), uid.slice(-6));
     return suffix ? holderFromRow(suffix) : null;

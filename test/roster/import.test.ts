@@ -29,7 +29,7 @@ describe('roster import through the API', () => {
 
   const upload = async (bytes: Buffer, cardFormat: string): Promise<{ status: number; report: RosterReport }> => {
     const res = await gw.api(`/api/v1/people/import?cardFormat=${cardFormat}`, {
-      method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: bytes,
+      method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: new Uint8Array(bytes),
     });
     return { status: res.status, report: (await res.json()) as RosterReport };
   };

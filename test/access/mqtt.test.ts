@@ -1,0 +1,48 @@
+/** The README's demo taps end to end: a terminal publishes to the reader's tap topic and reads the decision topic. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+
+describe('taps over MQTT on the demo gateway', () => {
+  let gw: TestGateway;
+  let terminal: MqttClient;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    terminal = await gw.mqttClient();
+    await terminal.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  const publishTap = async (readerId: string, payload: string): Promise<Record<string, unknown>> => {
+    const answer = nextMessage(terminal, `campus/readers/${readerId}/decision`);
+    await terminal.publishAsync(`campus/readers/${readerId}/tap`, payload, { qos: 1 });
+    return JSON.parse((await answer).payload.toString()) as Record<string, unknown>;
+  };
+
+  it('grants 0A1B2C3D at demo-gate-in and answers on the decision topic', async () => {
+    expect(await publishTap('demo-gate-in', '{"uid":"0A1B2C3D","seq":17}')).toMatchObject({
+      granted: true, reason: 'ok', person: { name: '李明', class: '初一(1)班' },
+    });
+  });
+
+  it('refuses the lost 0BADCAFE (sent as bare text) with card_lost and an open alert', async () => {
+    expect(await publishTap('demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
+    const admin = await gw.login('admin');
+    const alerts = await waitFor(async () => {
+      const res = await gw.api('/api/v1/alerts?status=open&type=card_lost_used', { token: admin });
+      const items = ((await res.json()) as { items: { accessPoint: string }[] }).items;
+      return items.length > 0 ? items : null;
+    });
+    expect(alerts[0]!.accessPoint).toBe('main-gate');
+  });
+
+  it('debits a canteen payment once when the terminal sends it twice with the same seq', async () => {
+    const first = await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":1250,"seq":18}');
+    const second = await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":1250,"seq":18}');
+    expect(first).toMatchObject({ granted: true, balance: 3750 });
+    expect(second).toMatchObject({ granted: true, balance: 3750, tapId: first.tapId });
+  });
+});

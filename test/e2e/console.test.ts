@@ -237,6 +237,36 @@ describe('security console in Chromium', () => {
     await page.context().close();
   });
 
+  it('lets an admin top up a wallet in yuan; the ledger gets integer fen and the reason', async () => {
+    const token = await gw.login('admin', PASSWORD);
+    type Account = { balanceFen: number; entries: { kind: string; amountFen: number; reason: string | null; actor: string }[] };
+    const before = ((await (await gw.api('/api/v1/wallet/S20250001', { token })).json()) as Account).balanceFen;
+    const page = await newPage();
+    await signIn(page, 'admin');
+    await page.click('[data-test=nav-canteen]');
+    await page.fill('[data-test=wallet-person]', 'S20250001');
+    await page.click('[data-test=wallet-lookup]');
+    await page.fill('[data-test=topup-amount]', '10.5');
+    await page.fill('[data-test=topup-reason]', 'parent paid at the office');
+    await page.click('[data-test=topup]');
+    await page.click('dialog [data-test=confirm]');
+    await expect
+      .poll(async () => ((await (await gw.api('/api/v1/wallet/S20250001', { token })).json()) as Account).balanceFen)
+      .toBe(before + 1050);
+    const account = (await (await gw.api('/api/v1/wallet/S20250001', { token })).json()) as Account;
+    expect(account.entries[0]).toMatchObject({ kind: 'topup', amountFen: 1050, reason: 'parent paid at the office', actor: 'admin' });
+    await page.context().close();
+
+    const guard = await newPage();
+    await signIn(guard, 'security');
+    await guard.click('[data-test=nav-canteen]');
+    await guard.fill('[data-test=wallet-person]', 'S20250001');
+    await guard.click('[data-test=wallet-lookup]');
+    await guard.locator('[data-test=wallet-account] table').waitFor();
+    expect(await guard.locator('[data-test=topup]').count()).toBe(0);
+    await guard.context().close();
+  });
+
   it('answers page paths with the app and leaves unknown API paths to the API', async () => {
     const html = await fetch(`${gw.base}/cameras/cam-main-gate`, { headers: { accept: 'text/html' } });
     expect(html.status).toBe(200);

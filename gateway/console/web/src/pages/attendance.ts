@@ -20,6 +20,12 @@ function counts(o: Json): Record<(typeof STATUSES)[number] | 'enrolled', number>
   };
 }
 
+/** Enrolled, then the statuses in the order of the table headers. */
+function countCells(o: Json): number[] {
+  const c = counts(o);
+  return [c.enrolled, ...STATUSES.map((k) => c[k])];
+}
+
 export const attendancePage: Page = ({ root, query, navigate }) => {
   const date = h('input', { type: 'date', value: query.get('date') ?? today(), 'data-test': 'att-date', onchange: () => go() });
   const person = h('input', { placeholder: t('attendance.personPlaceholder'), value: query.get('person') ?? '', 'data-test': 'att-person' });
@@ -64,11 +70,11 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
         ...STATUSES.map((k) => stat(t(`attStatus.${k}`), c[k], k === 'present' ? 'ok' : k === 'late' ? 'warn' : k === 'absent' ? 'bad' : '')),
       ),
       h('h3', {}, t('attendance.byGrade')),
-      table([t('attendance.grade'), t('attendance.enrolled'), ...STATUSES.map((k) => t(`attStatus.${k}`))], grades.map((g) => [str(g, 'grade') ?? '—', ...Object.values(counts(g))])),
+      table([t('attendance.grade'), t('attendance.enrolled'), ...STATUSES.map((k) => t(`attStatus.${k}`))], grades.map((g) => [str(g, 'grade') ?? '—', ...countCells(g)])),
       h('h3', {}, t('attendance.byClass')),
       table(
         [t('attendance.grade'), t('attendance.class'), t('attendance.enrolled'), ...STATUSES.map((k) => t(`attStatus.${k}`))],
-        classes.map((g) => [str(g, 'grade') ?? '—', str(g, 'class') ?? '—', ...Object.values(counts(g))]),
+        classes.map((g) => [str(g, 'grade') ?? '—', str(g, 'class') ?? '—', ...countCells(g)]),
         { 'data-test': 'att-classes' },
       ),
     ];

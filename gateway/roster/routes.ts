@@ -1,5 +1,6 @@
 /** `POST /api/v1/people/import?cardFormat=…` with the CSV file as the body (admin). */
 import express, { type Router } from 'express';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { GatewayContext } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
@@ -14,6 +15,12 @@ const importQuery = z.object({
 });
 
 export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): void {
+  const rows = new Counter({
+    name: 'campus_roster_rows_total',
+    help: 'Roster rows imported through the API, by outcome (accepted, rejected)',
+    labelNames: ['outcome'],
+    registers: [ctx.metrics],
+  });
   api.post(
     '/people/import',
     guards.role('admin'),
@@ -31,6 +38,8 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
         scheduleGroups: ctx.config.access.scheduleGroups.map((g) => g.id),
         dryRun: q.dryRun,
       });
+      rows.inc({ outcome: 'accepted' }, report.accepted.length);
+      rows.inc({ outcome: 'rejected' }, report.rejected.length);
       ctx.log.info({ committed: report.committed, rows: report.rows, rejected: report.rejected.length }, 'roster import');
       // 422: the file was understood but not applied; the report says why, row by row.
       res.status(report.committed || q.dryRun && report.rejected.length === 0 && report.errors.length === 0 ? 200 : 422).json(report);

@@ -51,7 +51,7 @@ export const camerasConfig = z.object({
    */
   secretKey: z.string().min(16).optional(),
   /** Health poll per camera. */
-  pollIntervalMs: z.number().int().min(100).default(15_000),
+  pollIntervalMs: z.number().int().min(10).default(15_000),
   /** Consecutive failed polls before a camera is offline (and `camera_offline` is raised). */
   offlineAfterFailures: z.number().int().min(1).default(3),
   /** Consecutive good polls before an offline camera is online again. */

@@ -13,7 +13,7 @@ import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
 import { gatewayAdminAuth } from './auth.js';
 import { credentialSecret, seedFlows, userDirOf } from './files.js';
-import { claimNodeRed, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
+import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
 
 type State = 'disabled' | 'mounted' | 'starting' | 'running' | 'failed' | 'stopped';
@@ -26,6 +26,8 @@ export class NodeRedModule implements GatewayModule {
   private state: State = 'disabled';
   private detail = 'disabled in config (nodeRed.enabled: false)';
   private red: NodeRedRuntime | undefined;
+  private nodeErrors: Counter | undefined;
+  private uncontain: (() => void) | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -68,6 +70,7 @@ export class NodeRedModule implements GatewayModule {
       registers: [metrics],
     });
     const nodeErrors = new Counter({ name: 'campus_flow_node_errors_total', help: 'Errors reported by flow nodes', registers: [metrics] });
+    this.nodeErrors = nodeErrors;
     const api = createCampusFlowApi({ ...this.ctx, metrics, adapters: this.adapters });
     const red = loadNodeRed();
     red.init(
@@ -93,6 +96,10 @@ export class NodeRedModule implements GatewayModule {
     if (this.state !== 'mounted' || !this.red) return;
     this.state = 'starting';
     const red = this.red;
+    this.uncontain = containFlowErrors((err, kind) => {
+      this.nodeErrors?.inc();
+      this.log.error({ err, kind }, 'flow code failed outside a message handler; the gateway keeps running');
+    });
     try {
       // RED.start() resolves before the flows run; the gateway counts as started once they do (or cannot).
       const flows = flowsStarted(red, FLOWS_START_TIMEOUT_MS);
@@ -114,7 +121,11 @@ export class NodeRedModule implements GatewayModule {
     if (this.state !== 'running' || !this.red) return;
     this.state = 'stopped';
     this.detail = 'stopped (restart the process to run it again)';
-    await this.red.stop();
+    try {
+      await this.red.stop();
+    } finally {
+      this.uncontain?.();
+    }
   }
 
   health(): ComponentHealth {

@@ -90,3 +90,39 @@ export function claimNodeRed(owner: string): { ok: true } | { ok: false; owner: 
   claimedBy = owner;
   return { ok: true };
 }
+
+/** Stack frames of flow code: function nodes (compiled as "Function node:<id>"), core and campus nodes. */
+const FLOW_FRAME = /Function node|[\\/]@node-red[\\/]nodes[\\/]|[\\/]node-red-contrib-campus[\\/]/;
+
+/** Duck-typed: errors made inside a function node come from the node's vm context, where `instanceof Error` fails. */
+export function isFromFlows(err: unknown): err is Error {
+  const stack = typeof err === 'object' && err !== null ? (err as { stack?: unknown }).stack : undefined;
+  return typeof stack === 'string' && FLOW_FRAME.test(stack);
+}
+
+/**
+ * Node-RED catches what a node throws while handling a message, and the function node guards its timers, but a
+ * promise a function node leaves rejected (or a throw from some node's own callback) reaches the process, where
+ * Node's default is to exit: one line of flow code would take the gateway down. These handlers keep the process
+ * for errors whose stack is flow code and report them; anything else keeps Node's default (exit), unless
+ * someone else (a test runner) also listens and decides. Process-wide, like Node-RED itself; removed on stop.
+ */
+export function containFlowErrors(onFlowError: (err: Error, kind: 'rejection' | 'exception') => void): () => void {
+  const onRejection = (reason: unknown): void => {
+    if (isFromFlows(reason)) return onFlowError(reason, 'rejection');
+    if (process.listenerCount('unhandledRejection') > 1) return;
+    throw reason; // → uncaughtException → the default below
+  };
+  const onException = (err: unknown): void => {
+    if (isFromFlows(err)) return onFlowError(err, 'exception');
+    if (process.listenerCount('uncaughtException') > 1) return;
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  };
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+  return () => {
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtException', onException);
+  };
+}

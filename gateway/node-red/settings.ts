@@ -42,7 +42,9 @@ export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
       return;
     }
     const fields = { nodeType: m.type, nodeId: m.id, nodeName: m.name };
-    if (m.msg instanceof Error) log[level]({ ...fields, err: m.msg }, m.msg.message);
+    // Errors from a function node's vm context are not `instanceof Error` here.
+    const err = typeof m.msg === 'object' && m.msg !== null && typeof (m.msg as { message?: unknown }).message === 'string' ? (m.msg as Error) : null;
+    if (err) log[level]({ ...fields, err }, err.message);
     else log[level](fields, typeof m.msg === 'string' ? m.msg : JSON.stringify(m.msg));
   };
   return {

@@ -1,0 +1,245 @@
+/**
+ * Node-RED embedded in a running demo gateway: the secured editor and admin API at /flows, the default flows
+ * doing their job on real MQTT traffic, a flow deployed through the admin API with a token, and flow errors
+ * that leave the gateway running. Node-RED runs once per process, so this file has one gateway with it.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { hashSecret } from '../../gateway/auth/secrets.js';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+
+const API_TOKEN = 'deploy-from-ci-0123456789abcdef';
+const READ_TOKEN = 'read-only-token-0123456789abcdef';
+const defaults = JSON.parse(readFileSync(new URL('../../flows/default-flows.json', import.meta.url), 'utf8')) as { id: string; type: string }[];
+const campusTypes = ['campus tap', 'campus alert', 'campus alert in', 'campus sensor', 'campus snapshot', 'campus gate', 'campus attendance', 'campus event', 'campus publish'];
+
+let gw: TestGateway;
+let client: MqttClient;
+
+/** Node-RED's own login (what the editor does): an editor token, or the HTTP status when refused. */
+async function editorLogin(username: string, password = 'campus-demo'): Promise<{ status: number; token?: string }> {
+  const res = await gw.api('/flows/auth/token', {
+    method: 'POST',
+    json: { client_id: 'node-red-editor', grant_type: 'password', scope: '', username, password },
+  });
+  if (res.status !== 200) return { status: res.status };
+  return { status: 200, token: ((await res.json()) as { access_token: string }).access_token };
+}
+
+const getFlows = async (token?: string): Promise<Response> => gw.api('/flows/flows', token ? { token } : {});
+const deploy = (token: string, flows: object[]): Promise<Response> =>
+  gw.api('/flows/flows', { method: 'POST', token, json: flows, headers: { 'Node-RED-Deployment-Type': 'full' } });
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    config: {
+      nodeRed: {
+        enabled: true,
+        adminTokens: [
+          { name: 'ci', secretHash: await hashSecret(API_TOKEN) },
+          { name: 'dashboard', secretHash: await hashSecret(READ_TOKEN), permissions: 'read' },
+        ],
+      },
+    },
+  });
+  client = await gw.mqttClient();
+});
+
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('editor and admin API', () => {
+  it('serves the editor at /flows with the campus palette and the default flows deployed (admin)', async () => {
+    const page = await gw.api('/flows/');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Campus Gateway');
+    const { token } = await editorLogin('admin');
+    expect(token).toBeTruthy();
+    const nodes = (await (await gw.api('/flows/nodes', { token, headers: { accept: 'application/json' } })).json()) as {
+      module: string;
+      types: string[];
+      enabled: boolean;
+    }[];
+    const palette = nodes.filter((n) => n.module === 'node-red-contrib-campus');
+    expect(palette.flatMap((n) => n.types).sort()).toEqual([...campusTypes].sort());
+    expect(palette.every((n) => n.enabled)).toBe(true);
+    const res = await getFlows(token);
+    expect(res.status).toBe(200);
+    const flows = (await res.json()) as { id: string }[];
+    expect(flows.map((f) => f.id).sort()).toEqual(defaults.map((f) => f.id).sort());
+  });
+
+  it('refuses the admin API without login, and refuses viewers altogether', async () => {
+    expect((await getFlows()).status).toBe(401);
+    expect((await gw.api('/flows/nodes', { headers: { accept: 'application/json' } })).status).toBe(401);
+    expect((await editorLogin('viewer')).status).not.toBe(200);
+    expect((await editorLogin('admin', 'wrong-password')).status).not.toBe(200);
+    // A gateway session of a viewer is no way in either.
+    const viewerSession = await gw.login('viewer');
+    expect((await getFlows(viewerSession)).status).toBe(401);
+    expect((await getFlows('not-a-token')).status).toBe(401);
+  });
+
+  it('lets security read flows but not deploy them', async () => {
+    const { token } = await editorLogin('security');
+    expect(token).toBeTruthy();
+    expect((await getFlows(token)).status).toBe(200);
+    const res = await deploy(token!, []);
+    expect([401, 403]).toContain(res.status);
+    const stillThere = (await (await getFlows(token)).json()) as unknown[];
+    expect(stillThere.length).toBe(defaults.length);
+  });
+
+  it('accepts a gateway admin session token and config API tokens; a read token cannot deploy', async () => {
+    expect((await getFlows(await gw.login('admin'))).status).toBe(200);
+    expect((await getFlows(API_TOKEN)).status).toBe(200);
+    expect((await getFlows(READ_TOKEN)).status).toBe(200);
+    expect([401, 403]).toContain((await deploy(READ_TOKEN, [])).status);
+  });
+});
+
+describe('default flows', () => {
+  it('CO2 over the threshold in a classroom turns its fan on, and off again once it is back down', async () => {
+    await client.subscribeAsync('campus/actuators/+/fan');
+    const on = nextMessage(client, 'campus/actuators/classroom-101/fan', 10_000);
+    await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 1850 }));
+    expect(JSON.parse((await on).payload.toString())).toMatchObject({ state: 'on', zone: 'classroom-101', co2: 1850 });
+    const off = nextMessage(client, 'campus/actuators/classroom-101/fan', 10_000);
+    await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 700 }));
+    expect(JSON.parse((await off).payload.toString())).toMatchObject({ state: 'off', zone: 'classroom-101' });
+  });
+
+  it('motion after hours takes a snapshot and raises a critical alert with it attached', async () => {
+    // 23:30 in Asia/Shanghai: after hours.
+    const at = new Date(Date.UTC(2026, 8, 9, 15, 30)).toISOString();
+    const motion = {
+      cameraId: 'cam-canteen',
+      kind: 'motion',
+      active: true,
+      topic: 'RuleEngine/CellMotionDetector/Motion',
+      operation: 'Changed',
+      at,
+      zones: ['canteen'],
+      accessPoints: [],
+      data: { IsMotion: 'true' },
+    };
+    const alert = await waitFor(
+      async () => {
+        gw.ctx.bus.emit('camera.event', motion as never);
+        await new Promise((r) => setTimeout(r, 500));
+        const row = gw.ctx.db
+          .prepare("SELECT severity, snapshot_ids, message FROM alerts WHERE type = 'after_hours_motion' AND snapshot_ids != '[]'")
+          .get() as { severity: string; snapshot_ids: string; message: string } | undefined;
+        return row;
+      },
+      20_000,
+    );
+    expect(alert.severity).toBe('critical');
+    expect(alert.message).toContain('cam-canteen');
+    const [snapshotId] = JSON.parse(alert.snapshot_ids) as string[];
+    const img = await gw.api(`/api/v1/snapshots/${snapshotId}`, { token: await gw.login('admin') });
+    expect(img.status).toBe(200);
+  });
+
+  it('motion during school hours raises nothing', async () => {
+    const before = gw.ctx.db.prepare("SELECT COUNT(*) AS n FROM alerts WHERE type = 'after_hours_motion'").get() as { n: number };
+    gw.ctx.bus.emit('camera.event', {
+      cameraId: 'cam-canteen', kind: 'motion', active: true, topic: 'x/Motion', operation: 'Changed',
+      at: new Date(Date.UTC(2026, 8, 9, 4, 0)).toISOString(), zones: ['canteen'], accessPoints: [], data: {},
+    } as never);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(gw.ctx.db.prepare("SELECT COUNT(*) AS n FROM alerts WHERE type = 'after_hours_motion'").get()).toEqual(before);
+  });
+});
+
+describe('flows deployed from git through the admin API', () => {
+  const tab = 'ffff000000000001';
+  const flows = [
+    { id: tab, type: 'tab', label: 'deployed by CI' },
+    { id: 'ffff000000000002', type: 'campus tap', z: tab, accessPoint: 'main-gate', result: 'granted', direction: 'any', role: 'any', wires: [['ffff000000000003']] },
+    { id: 'ffff000000000003', type: 'campus publish', z: tab, topic: 'school-it/granted', retain: false, wires: [] },
+    { id: 'ffff000000000010', type: 'http in', z: tab, url: '/hello', method: 'get', upload: false, swaggerDoc: '', wires: [['ffff000000000011']] },
+    { id: 'ffff000000000011', type: 'function', z: tab, func: "msg.payload = 'hi ' + global.get('campus').id; return msg;", outputs: 1, wires: [['ffff000000000012']] },
+    { id: 'ffff000000000012', type: 'http response', z: tab, statusCode: '', headers: {}, wires: [] },
+    // Errors of every kind a function node can make: thrown, thrown later in a timer, rejected.
+    { id: 'ffff000000000020', type: 'http in', z: tab, url: '/boom', method: 'get', upload: false, swaggerDoc: '', wires: [['ffff000000000021']] },
+    {
+      id: 'ffff000000000021', type: 'function', z: tab, outputs: 1, wires: [[]],
+      func: "setTimeout(() => { throw new Error('late boom'); }, 0);\nPromise.reject(new Error('unhandled boom'));\nthrow new Error('boom');",
+    },
+    { id: 'ffff000000000022', type: 'catch', z: tab, scope: ['ffff000000000021'], uncaught: false, wires: [['ffff000000000023']] },
+    { id: 'ffff000000000023', type: 'function', z: tab, func: "msg.statusCode = 500; msg.payload = 'caught: ' + msg.error.message; return msg;", outputs: 1, wires: [['ffff000000000012']] },
+    { id: 'ffff000000000030', type: 'inject', z: tab, once: true, onceDelay: 0.1, repeat: '', topic: '', payload: '', payloadType: 'date', props: [{ p: 'payload' }], wires: [['ffff000000000031']] },
+    { id: 'ffff000000000031', type: 'function', z: tab, func: 'await new Promise((r) => setTimeout(r, 10)); throw new Error("async boom");', outputs: 1, wires: [[]] },
+  ];
+
+  it('deploys with an API token; the flow reacts to a real MQTT tap and serves under /flows-api', async () => {
+    const res = await deploy(API_TOKEN, flows);
+    expect(res.status).toBeLessThan(300);
+    const deployed = (await (await getFlows(API_TOKEN)).json()) as { id: string }[];
+    expect(deployed.map((f) => f.id).sort()).toEqual(flows.map((f) => f.id).sort());
+
+    // The admin API answers once the flows are saved; they start a moment later (the http-in route appears then).
+    await waitFor(async () => (await gw.api('/flows-api/hello')).status === 200);
+    await client.subscribeAsync('school-it/granted');
+    const granted = nextMessage(client, 'school-it/granted', 10_000);
+    await client.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0A1B2C3D' }));
+    const decision = JSON.parse((await granted).payload.toString()) as { uid: string; granted: boolean; accessPointId: string };
+    expect(decision).toMatchObject({ uid: '0A1B2C3D', granted: true, accessPointId: 'main-gate' });
+
+    const hello = await gw.api('/flows-api/hello');
+    expect(hello.status).toBe(200);
+    expect(await hello.text()).toBe('hi demo-school');
+  });
+
+  it('an error thrown inside a flow does not take the gateway down', async () => {
+    const boom = await gw.api('/flows-api/boom');
+    expect(boom.status).toBe(500);
+    expect(await boom.text()).toMatch(/^caught: .*boom/);
+    await new Promise((r) => setTimeout(r, 300)); // the timer's and the async function's errors land meanwhile
+    const health = await gw.api('/healthz');
+    expect(health.status).toBe(200);
+    expect((await (await gw.api('/flows-api/hello')).text())).toBe('hi demo-school');
+    const metrics = await (await gw.api('/metrics')).text();
+    const errors = Number(/^campus_flow_node_errors_total (\d+)/m.exec(metrics)?.[1]);
+    expect(errors).toBeGreaterThanOrEqual(2); // the unhandled rejection and the async throw ('boom' was handled by the catch node)
+  });
+});
+
+describe('files and process rules', () => {
+  it('keeps flows and a generated credential secret (demo) in <dataDir>/node-red', () => {
+    const dir = join(gw.dataDir, 'node-red');
+    expect(statSync(join(dir, 'flows.json')).isFile()).toBe(true);
+    const secret = statSync(join(dir, '.credential-secret'));
+    expect(secret.mode & 0o777).toBe(0o600);
+  });
+
+  it('a second gateway in the same process runs without Node-RED and says why', async () => {
+    const second = await startTestGateway({ config: { nodeRed: { enabled: true } } });
+    try {
+      const h = (await (await second.api('/healthz')).json()) as { status: string; components: Record<string, { ok: boolean; detail?: string }> };
+      expect(h.status).toBe('ok');
+      expect(h.components.nodeRed!.detail).toMatch(/once per process/);
+      expect((await second.api('/flows/flows')).status).toBe(404);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('outside demo mode, no credential secret means no Node-RED, and the health report says how to fix it', async () => {
+    const prod = await startTestGateway({
+      demo: false,
+      users: [{ username: 'it-admin', password: 'a-long-password', role: 'admin' }],
+      config: { nodeRed: { enabled: true } },
+    });
+    try {
+      const h = (await (await prod.api('/healthz')).json()) as { components: Record<string, { ok: boolean; detail?: string }> };
+      expect(h.components.nodeRed!.detail).toMatch(/CAMPUS_FLOW_SECRET/);
+    } finally {
+      await prod.close();
+    }
+  });
+});

@@ -32,6 +32,8 @@ const rc522Driver = z.object({
   pollIntervalMs: z.number().int().positive().default(300),
   /** Each read waits this long for a card, then node-rfid kills its python process and we read again. */
   readTimeoutMs: z.number().int().positive().default(2000),
+  /** After python is missing or reads keep failing, wait this long before trying again. */
+  retryDelayMs: z.number().int().positive().default(5000),
 });
 
 const simulatedDriver = z.object({

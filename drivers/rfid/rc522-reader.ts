@@ -4,17 +4,23 @@
  * What node-rfid does (read its index.js): every read spawns `python <node-rfid>/rc522/rfid-file.py` — the
  * command name `python`, looked up on PATH, with no way to choose another — writes "rfid" to its stdin and
  * calls back with the first chunk of stdout: the pirc522 anticollision result printed as a Python list,
- * `[86, 48, 240, 9, 175]` (4 UID bytes and their XOR check byte), or `error`. `readintime(ms)` kills the
- * process after `ms` and calls back with "timeout"; that is also what we get when python exits without
- * printing (a crash, a missing GPIO library), since node-rfid does not look at exit codes.
+ * `[86, 48, 240, 9, 159]` (4 UID bytes and their XOR check byte), or `error`. `readintime(ms)` kills the
+ * process after `ms` and calls back with "timeout".
  *
- * Its failure modes are contained here: the module is imported only when an rc522 reader is configured; a
- * missing `python` on PATH is checked before each spawn (node-rfid attaches no 'error' listener, so a failed
- * spawn would crash the process); every call has our own guard timeout beyond node-rfid's in case its callback
- * never comes; a callback that comes twice is ignored; nothing it throws escapes.
+ * It attaches no 'error' listener to the child or its stdin: a missing `python` (ENOENT) or a python that exits
+ * before reading stdin (EPIPE: an `import RPi.GPIO` that fails) would be an uncaught exception and take the
+ * gateway down. So we load node-rfid's own index.js with a `child_process` whose `spawn` adds those listeners
+ * and lets us watch each child (exit code, the tail of stderr): its errors become this reader's state, and a
+ * crashed python is reported as such instead of looking like "no card". The module is loaded only when an
+ * rc522 reader is configured; every read also has our own guard timeout beyond node-rfid's, a callback that
+ * comes twice is ignored, and nothing it throws escapes.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import * as childProcess from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { compileFunction } from 'node:vm';
 import { normalizeUid } from '../../gateway/core/card-number.js';
 import type { ReaderConfig } from '../../config/readers.js';
 import { ReaderBase, type ReaderHooks } from './types.js';
@@ -27,16 +33,31 @@ export interface NodeRfid {
 
 export type Rc522Outcome = 'card' | 'no_card' | 'error' | 'bad_output' | 'hung' | 'no_python';
 
-/** Loads node-rfid; the default is the real package. */
-export type NodeRfidLoader = () => Promise<NodeRfid>;
+/** Loads node-rfid; `watch` sees every child process it spawns, synchronously, before node-rfid uses it. */
+export type NodeRfidLoader = (watch: (child: ChildProcess) => void) => Promise<NodeRfid>;
 
-export const loadNodeRfid: NodeRfidLoader = async () => {
-  // A variable specifier keeps TypeScript from requiring the optional package's presence at build time.
-  const name = 'node-rfid';
-  const mod = (await import(name)) as { default?: NodeRfid } & Partial<NodeRfid>;
-  const api = mod.default ?? (mod as NodeRfid);
+export const loadNodeRfid: NodeRfidLoader = async (watch) => {
+  const require = createRequire(import.meta.url);
+  const file = require.resolve('node-rfid');
+  const source = await readFile(file, 'utf8');
+  const contained = {
+    ...childProcess,
+    spawn(command: string, args: readonly string[] = []): ChildProcess {
+      const child = childProcess.spawn(command, args);
+      child.on('error', () => {});
+      child.stdin?.on('error', () => {});
+      watch(child);
+      return child;
+    },
+  };
+  // The same wrapper Node's CommonJS loader uses, with our child_process in place of the real one.
+  const run = compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  const mod: { exports: unknown } = { exports: {} };
+  const localRequire = (id: string): unknown => (id === 'child_process' ? contained : require(id));
+  run(mod.exports, localRequire, mod, file, dirname(file));
+  const api = mod.exports as Partial<NodeRfid>;
   if (typeof api.readintime !== 'function') throw new Error('node-rfid has no readintime()');
-  return api;
+  return api as NodeRfid;
 };
 
 /** Parses what rfid-file.py prints: `[b0, b1, b2, b3, check]`, or a 7-byte list. */
@@ -57,24 +78,8 @@ export function parseRc522Output(text: string): string | undefined {
   return n.ok ? n.value : undefined;
 }
 
-/** Whether `name` is an executable on PATH (what spawn would find). */
-export function onPath(name: string, pathEnv = process.env.PATH ?? ''): boolean {
-  for (const dir of pathEnv.split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
-
 /** Extra time we give node-rfid's own timeout before we stop waiting for its callback. */
 const GUARD_MS = 2000;
-/** How long to wait before looking for python again, or after repeated errors. */
-const RETRY_MS = 5000;
 /** Consecutive failed reads before the reader counts as down. */
 const DOWN_AFTER = 3;
 
@@ -85,6 +90,8 @@ export class Rc522Reader extends ReaderBase {
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** Watches the child of the read in flight (reads are sequential). */
+  private watchChild: ((child: ChildProcess) => void) | undefined;
   readonly outcomes: Record<Rc522Outcome, number> = { card: 0, no_card: 0, error: 0, bad_output: 0, hung: 0, no_python: 0 };
 
   constructor(
@@ -101,7 +108,7 @@ export class Rc522Reader extends ReaderBase {
   async start(): Promise<void> {
     let rfid: NodeRfid;
     try {
-      rfid = await this.load();
+      rfid = await this.load((child) => this.watchChild?.(child));
     } catch (err) {
       this.setState('down', `node-rfid could not be loaded (it is an optional dependency): ${err instanceof Error ? err.message : String(err)}`);
       return;
@@ -142,13 +149,12 @@ export class Rc522Reader extends ReaderBase {
           this.hooks.drop(outcome.kind);
           if (++this.failures >= DOWN_AFTER) this.setState('down', `${this.failures} failed reads in a row, last: ${outcome.detail}`);
       }
-      const wait = outcome.kind === 'no_python' || this.failures >= DOWN_AFTER ? RETRY_MS : this.driver.pollIntervalMs;
+      const wait = outcome.kind === 'no_python' || this.failures >= DOWN_AFTER ? this.driver.retryDelayMs : this.driver.pollIntervalMs;
       await this.sleep(wait);
     }
   }
 
   private readOnce(rfid: NodeRfid): Promise<{ kind: 'card'; uid: string } | { kind: Exclude<Rc522Outcome, 'card'>; detail: string }> {
-    if (!onPath('python')) return Promise.resolve({ kind: 'no_python', detail: 'python not on PATH' });
     return new Promise((resolve) => {
       let settled = false;
       const guard = setTimeout(() => {
@@ -156,10 +162,28 @@ export class Rc522Reader extends ReaderBase {
         resolve({ kind: 'hung', detail: `no answer from node-rfid within ${this.driver.readTimeoutMs + GUARD_MS} ms` });
       }, this.driver.readTimeoutMs + GUARD_MS);
       const done = (r: Parameters<typeof resolve>[0]): void => {
-        if (settled) return; // node-rfid calls back once per stdout chunk
+        if (settled) return; // node-rfid calls back once per stdout chunk, and its timer fires after a crash too
         settled = true;
         clearTimeout(guard);
+        this.watchChild = undefined;
         resolve(r);
+      };
+      this.watchChild = (child) => {
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          stderr = (stderr + d.toString('utf8')).slice(-400);
+        });
+        child.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') done({ kind: 'no_python', detail: err.message });
+          else done({ kind: 'error', detail: `cannot run python: ${err.message}` });
+        });
+        // 'close' comes after stdout is drained, so a card printed before a non-zero exit has been seen first.
+        child.on('close', (code) => {
+          if (code !== null && code !== 0) {
+            const last = stderr.trim().split('\n').pop()?.trim();
+            done({ kind: 'error', detail: `python exited with code ${code}${last ? `: ${last.slice(0, 200)}` : ''}` });
+          }
+        });
       };
       try {
         rfid.readintime(this.driver.readTimeoutMs, (err, result) => {

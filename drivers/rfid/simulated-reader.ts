@@ -72,8 +72,8 @@ export class SimulatedCampus {
     return this.pool;
   }
 
-  /** A card to use for the pattern, or undefined when there are no cards. */
-  pick(pattern: SimulatedPattern): string | undefined {
+  /** A card to use for the pattern; undefined when there are no cards, null when nobody fits (no one to leave). */
+  pick(pattern: SimulatedPattern): string | null | undefined {
     const pool = this.cards();
     if (pool.length === 0) return undefined;
     const any = (): string => pool[Math.floor(this.random() * pool.length)]!;
@@ -96,7 +96,9 @@ export class SimulatedCampus {
         return any();
       }
       case 'gate-out': {
-        const c = inside() ?? any();
+        // Only someone inside can leave; with nobody in, the out gate is quiet.
+        const c = inside();
+        if (c === undefined) return null;
         this.present.delete(c);
         return c;
       }
@@ -190,10 +192,11 @@ export class SimulatedReader extends ReaderBase {
     }
     if (this.opts.random() >= intensity(this.opts.pattern, this.schoolHour(t))) return;
     const uid = this.opts.campus.pick(this.opts.pattern);
-    if (!uid) {
+    if (uid === undefined) {
       this.setState('up', 'no active cards to simulate with');
       return;
     }
+    if (uid === null) return;
     if (this.opts.pattern === 'canteen') {
       const amount = PRICES[Math.floor(this.opts.random() * PRICES.length)]!;
       this.hooks.tap({ readerId: this.id, uid, at: t, amount, seq: this.opts.seq.next(this.id) });

@@ -122,3 +122,27 @@ describe('network tap payloads', () => {
     expect(p('')).toMatchObject({ ok: false, reason: 'bad_uid' });
   });
 });
+
+describe('the demo school', () => {
+  it('runs its network and simulated readers, all up, listed for any signed-in role', async () => {
+    const gw = await startTestGateway();
+    try {
+      const token = await gw.login('viewer');
+      const list = (await (await gw.api('/api/v1/readers', { token })).json()) as {
+        readers: { id: string; driver: string; state: string; accessPoint: string }[];
+      };
+      expect(list.readers.map((r) => [r.id, r.driver, r.state])).toEqual([
+        ['demo-gate-in', 'mqtt', 'up'],
+        ['demo-gate-out', 'mqtt', 'up'],
+        ['demo-canteen-1', 'mqtt', 'up'],
+        ['sim-east-gate-in', 'simulated', 'up'],
+        ['sim-east-gate-out', 'simulated', 'up'],
+        ['sim-canteen-2', 'simulated', 'up'],
+      ]);
+      const health = (await (await gw.api('/healthz')).json()) as { components: Record<string, { ok: boolean }> };
+      expect(health.components.readers).toMatchObject({ ok: true });
+    } finally {
+      await gw.close();
+    }
+  });
+});

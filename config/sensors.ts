@@ -89,9 +89,10 @@ export const sensorsConfig = z.object({
   checkIntervalMs: z.number().int().positive().default(5000),
   retention: z
     .object({
+      // Sizing (docs/sensors.md): each row ≈ 100 bytes; raw and minute rows grow alike at one reading a minute.
       rawDays: z.number().positive().default(7),
-      minuteDays: z.number().positive().default(90),
-      hourlyDays: z.number().positive().default(3650),
+      minuteDays: z.number().positive().default(30),
+      hourlyDays: z.number().positive().default(1825),
       /** Pruning deletes at most this many rows per step and yields in between, so ingest never waits long. */
       pruneChunkRows: z.number().int().positive().default(2000),
       pruneEveryS: z.number().positive().default(300),

@@ -17,14 +17,14 @@ import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../hel
 const require = createRequire(import.meta.url);
 interface HelperNode {
   on(event: 'input', fn: (msg: Record<string, unknown>) => void): void;
-  status: (s: object) => void;
+  receive(msg: object): void;
 }
 interface Helper {
   init(path: string): void;
   settings(s: object): object;
-  load(nodes: unknown[], flow: object[]): Promise<void>;
+  load(nodes: unknown, flow: object[]): Promise<void>;
   unload(): Promise<void>;
-  getNode(id: string): HelperNode & Record<string, unknown>;
+  getNode(id: string): HelperNode;
   startServer(): Promise<void>;
   stopServer(): Promise<void>;
 }

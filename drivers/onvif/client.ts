@@ -66,8 +66,6 @@ export class OnvifSession implements CameraSession {
   private profileToken: string | null = null;
   private snapshotUri: string | null = null;
   private subscribed = false;
-  /** Reports notifications the library parsed but we could not read. */
-  onDropped: (count: number) => void = () => {};
 
   constructor(private readonly ep: CameraEndpoint) {
     this.cam = new Cam({
@@ -251,7 +249,7 @@ export class OnvifSession implements CameraSession {
     return { terminationTime };
   }
 
-  async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null }> {
+  async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }> {
     if (!this.subscribed) throw new CameraError('subscription_lost', 'PullMessages: no subscription');
     try {
       return await this.call(
@@ -260,8 +258,7 @@ export class OnvifSession implements CameraSession {
         (cb) => this.cam.pullMessages({ messageLimit: 20 }, cb),
         (d) => {
           const { notifications, dropped } = normalizeNotifications(rec(d).notificationMessage);
-          if (dropped) this.onDropped(dropped);
-          return { notifications, terminationTime: terminationOf(d) };
+          return { notifications, terminationTime: terminationOf(d), dropped };
         },
       );
     } catch (err) {

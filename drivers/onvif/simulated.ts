@@ -114,7 +114,7 @@ export class SimulatedSession implements CameraSession {
     return { terminationTime: this.subscribedUntil };
   }
 
-  async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null }> {
+  async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }> {
     await this.reachable('PullMessages');
     if (this.now() > this.subscribedUntil) throw new CameraError('subscription_lost', 'PullMessages: subscription expired');
     const until = this.motionActive ? this.now() + 5_000 : this.nextMotionAt;
@@ -132,7 +132,7 @@ export class SimulatedSession implements CameraSession {
         data: { IsMotion: String(this.motionActive) },
       });
     }
-    return { notifications, terminationTime: this.subscribedUntil };
+    return { notifications, terminationTime: this.subscribedUntil, dropped: 0 };
   }
 
   close(): void {

@@ -200,6 +200,7 @@ export class CameraMonitor {
         const r = await this.session.pull();
         if (!live()) return;
         if (r.terminationTime !== null) this.subscribedUntil = r.terminationTime;
+        if (r.dropped) this.metrics.dropped.inc({ camera: this.id }, r.dropped);
         for (const n of r.notifications) {
           try {
             this.hooks.onNotification(n);

@@ -101,7 +101,8 @@ export interface CameraSession {
   gotoPreset(token: string): Promise<void>;
   subscribe(): Promise<PullPointSubscription>;
   /** Waits for notifications (the camera holds the request while nothing happens). */
-  pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null }>;
+  /** `dropped`: notifications that arrived but could not be read (counted as bad input). */
+  pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }>;
   renew(): Promise<PullPointSubscription>;
   /** Aborts whatever is in flight; later calls fail with `closed`. Subscriptions are left to expire. */
   close(): void;

@@ -126,9 +126,11 @@ describe('cameras in the gateway', () => {
     const subs = d.stats.subscriptionsCreated;
     d.reboot();
     await waitFor(() => d.stats.subscriptionsCreated > subs && d.activeSubscriptions() > 0, 5_000);
+    d.emitInvalid();
     d.emit('tns1:VideoSource/MotionAlarm', { State: 'true' });
     await waitFor(async () => (await cameraView(gw, token, 'cam-hall')).lastEvent?.kind === 'motion', 5_000);
     expect(await alerts(gw, token, 'camera_offline')).toHaveLength(0);
+    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_camera_notifications_invalid_total\{camera="cam-hall"\} 1/);
   });
 
   it('renews the subscription before it terminates', async () => {

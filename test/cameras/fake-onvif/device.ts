@@ -172,6 +172,14 @@ export class FakeOnvifDevice {
     }
   }
 
+  /** Queues a notification with no topic: what a buggy firmware sends. */
+  emitInvalid(): void {
+    for (const sub of this.subs.values()) {
+      sub.queue.push('<wsnt:NotificationMessage><wsnt:Message><tt:Message/></wsnt:Message></wsnt:NotificationMessage>');
+      sub.waiter?.();
+    }
+  }
+
   private bump(action: string): void {
     this.stats.actions.set(action, this.count(action) + 1);
   }

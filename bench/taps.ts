@@ -124,6 +124,8 @@ export default async function bench(): Promise<BenchResult> {
       }
     })();
     db.exec('ANALYZE');
+    // Start from a checkpointed WAL, as a gateway that has been running would.
+    db.pragma('wal_checkpoint(TRUNCATE)');
     db.pragma(`cache_size = ${cacheSize}`);
     const seedS = (performance.now() - t0) / 1000;
 
@@ -132,22 +134,6 @@ export default async function bench(): Promise<BenchResult> {
       clients.push(c);
       return c;
     };
-
-    // Baseline: the broker alone, publish → receive, same client kind, same QoS, same rate.
-    const echo = await connect();
-    await echo.subscribeAsync('bench/echo/#', { qos: 1 });
-    const echoSent = new Map<number, number>();
-    const echoLat: number[] = [];
-    echo.on('message', (topic) => {
-      if (!topic.startsWith('bench/echo/')) return;
-      const n = Number(topic.slice(11));
-      const at = echoSent.get(n);
-      if (at !== undefined) echoLat.push(performance.now() - at);
-    });
-    await paced(count, rate, (i) => {
-      echoSent.set(i, performance.now());
-      echo.publish(`bench/echo/${i}`, JSON.stringify({ uid: uidOf(i % nCards), seq: i }), { qos: 1 });
-    }, () => echoLat.length, 30_000);
 
     // Taps: a terminal client publishes to the readers' tap topics; decisions come back per reader in order.
     const terminal = await connect();
@@ -171,6 +157,22 @@ export default async function bench(): Promise<BenchResult> {
     }, () => tapLat.length, 30_000);
     tapLat.length = 0;
     denied = 0;
+    // Baseline: the broker alone, publish → receive, same client kind, same QoS, same rate.
+    const echo = await connect();
+    await echo.subscribeAsync('bench/echo/#', { qos: 1 });
+    const echoSent = new Map<number, number>();
+    const echoLat: number[] = [];
+    echo.on('message', (topic) => {
+      if (!topic.startsWith('bench/echo/')) return;
+      const n = Number(topic.slice(11));
+      const at = echoSent.get(n);
+      if (at !== undefined) echoLat.push(performance.now() - at);
+    });
+    await paced(count, rate, (i) => {
+      echoSent.set(i, performance.now());
+      echo.publish(`bench/echo/${i}`, JSON.stringify({ uid: uidOf(i % nCards), seq: i }), { qos: 1 });
+    }, () => echoLat.length, 30_000);
+
     // Inside the gateway (same process): tap.received → tap.decided, i.e. decision plus durable write, no MQTT.
     const inside: number[] = [];
     const receivedAt = new Map<string, number>();

@@ -146,7 +146,9 @@ export class AccessEngine {
   /** Decides one tap and answers the reader. Resolves with the message sent (null when none could be sent). */
   async handle(tap: Tap): Promise<DecisionMessage | null> {
     const started = performance.now();
-    if (tap.seq !== undefined) {
+    // Only configured readers are remembered, so made-up reader ids cannot grow these maps.
+    const known = this.readers.has(tap.readerId);
+    if (tap.seq !== undefined && known) {
       const dup = this.recentSeq(tap);
       if (dup) {
         const message = await dup.message;
@@ -155,7 +157,7 @@ export class AccessEngine {
       }
     }
     const pending = this.decide(tap);
-    if (tap.seq !== undefined) this.rememberSeq(tap, pending);
+    if (tap.seq !== undefined && known) this.rememberSeq(tap, pending);
     const message = await pending;
     this.decisionSeconds.observe((performance.now() - started) / 1000);
     return message;
@@ -327,8 +329,9 @@ export class AccessEngine {
   private countDenial(readerId: string, ap: AccessPointConfig | undefined, reason: DecisionReason | undefined): void {
     const { count, windowS } = this.ctx.config.access.repeatedDenials;
     const now = this.ctx.clock.now();
-    let times = this.denials.get(readerId);
-    if (!times) this.denials.set(readerId, (times = []));
+    const key = ap ? readerId : '(unknown readers)';
+    let times = this.denials.get(key);
+    if (!times) this.denials.set(key, (times = []));
     times.push(now);
     while (times.length > 0 && times[0]! <= now - windowS * 1000) times.shift();
     if (times.length < count) return;

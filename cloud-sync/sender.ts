@@ -135,11 +135,15 @@ export class Sender {
       const room = this.opts.pageSize - this.ready.length;
       if (room <= 0) break;
       if (this.outbox.depthOf(stream) <= 0) continue;
-      const rows = this.outbox.page(stream, this.cursors.get(stream) ?? 0, room);
-      if (rows.length > 0) {
-        this.cursors.set(stream, rows[rows.length - 1]!.seq);
-        for (const r of rows) this.ready.push(r);
+      let prev = this.cursors.get(stream) ?? 0;
+      const rows = this.outbox.page(stream, prev, room);
+      for (const r of rows) {
+        // The first row after a fresh start (cursor 0) has no known predecessor: it is deleted on its own.
+        if (prev > 0) r.prev = prev;
+        prev = r.seq;
+        this.ready.push(r);
       }
+      if (rows.length > 0) this.cursors.set(stream, prev);
     }
     return this.ready.length > 0;
   }
@@ -223,8 +227,12 @@ export class Sender {
     }, ms);
   }
 
+  /**
+   * Confirmed rows are deleted in batches: one commit (an fsync with synchronous=full) per 100 ms or 5000 rows
+   * rather than per message. A crash in between only means those rows are sent again, with the same ids.
+   */
   private scheduleConfirm(): void {
-    if (this.confirmed.length >= 2000) {
+    if (this.confirmed.length >= 5000) {
       this.flushConfirmed();
       return;
     }
@@ -233,7 +241,7 @@ export class Sender {
     setTimeout(() => {
       this.confirmScheduled = false;
       this.flushConfirmed();
-    }, 5);
+    }, 100);
   }
 
   private flushConfirmed(): void {

@@ -31,7 +31,8 @@ export interface MqttTransportOptions {
 export class MqttTransport implements Transport {
   readonly kind = 'mqtt' as const;
   readonly target: string;
-  readonly maxBatch = 1;
+  /** Several publishes per send() call (each still confirmed by its own PUBACK) to cut per-message overhead. */
+  readonly maxBatch = 64;
   readonly maxBatchBytes = Number.MAX_SAFE_INTEGER;
   readonly window: number;
   private client: MqttClient | undefined;
@@ -138,17 +139,28 @@ export class MqttTransport implements Transport {
 
   send(batch: OutgoingMessage[], done: (outcome: SendOutcome) => void): void {
     const client = this.client;
-    const msg = batch[0];
-    if (!client || !this.up || !msg) {
+    if (!client || !this.up || batch.length === 0) {
       done({ ok: false, retryable: true, error: 'not connected' });
       return;
     }
-    let topic = this.topics.get(msg.stream);
-    if (!topic) this.topics.set(msg.stream, (topic = this.opts.topicFor(msg.stream)));
-    client.publish(topic, msg.payload, { qos: 1 }, (err) => {
-      if (err) done({ ok: false, retryable: true, error: describeError(err) });
-      else done({ ok: true });
-    });
+    // The batch is confirmed when every message in it has its PUBACK; the first error fails it (all are resent).
+    let pending = batch.length;
+    let settled = false;
+    const onAck = (err?: Error): void => {
+      if (settled) return;
+      if (err) {
+        settled = true;
+        done({ ok: false, retryable: true, error: describeError(err) });
+      } else if (--pending === 0) {
+        settled = true;
+        done({ ok: true });
+      }
+    };
+    for (const msg of batch) {
+      let topic = this.topics.get(msg.stream);
+      if (!topic) this.topics.set(msg.stream, (topic = this.opts.topicFor(msg.stream)));
+      client.publish(topic, msg.payload, { qos: 1 }, onAck);
+    }
   }
 
   async stop(): Promise<void> {

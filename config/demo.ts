@@ -52,13 +52,32 @@ export const demoConfig: GatewayConfigInput = {
       { id: 'sim-sensor-canteen', zone: 'canteen', kind: 'environment', intervalS: 30, source: { type: 'simulated' } },
       { id: 'sim-smoke-dorm-a', zone: 'dorm-a', kind: 'smoke', intervalS: 60, source: { type: 'simulated' } },
     ],
+    // Classroom 103 runs a compressed lesson from the moment the demo starts: CO2 passes 1500 ppm within two
+    // minutes, and the demo's shorter duration (2 min instead of 5) raises co2_high about 3–4 minutes in.
+    simulation: { stuffyRoomSensor: 'sim-sensor-103', lessonCycleS: 600 },
+    thresholds: [
+      { type: 'co2_high', metric: 'co2', zones: ['classroom-*'], above: 1500, clearAt: 1400, forS: 120, severity: 'warning' },
+      { type: 'smoke_detected', metric: 'smoke', equals: true, severity: 'critical' },
+      { type: 'water_leak', metric: 'leak', equals: true, severity: 'critical' },
+    ],
   },
   cameras: {
     cameras: [
       { id: 'cam-main-gate', name: '正门摄像头', host: 'simulated', simulated: true, accessPoints: ['main-gate'], zones: ['gate-main'] },
       { id: 'cam-east-gate', name: '东门摄像头', host: 'simulated', simulated: true, accessPoints: ['east-gate'], zones: ['gate-east'] },
       { id: 'cam-canteen', name: '食堂摄像头', host: 'simulated', simulated: true, accessPoints: ['canteen'], zones: ['canteen'] },
-      { id: 'cam-playground', name: '操场摄像头', host: 'simulated', simulated: true, zones: ['playground'] },
+      // Drops out for two minutes every ten, so the console shows camera_offline raised and resolved.
+      {
+        id: 'cam-playground',
+        name: '操场摄像头',
+        host: 'simulated',
+        simulated: true,
+        zones: ['playground'],
+        simulation: { motionEveryS: 120, offlineEveryS: 600, offlineForS: 120 },
+      },
     ],
+    // Motion on the playground outside school hours raises an intrusion alert with the camera's picture.
+    zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '18:00' }] },
+    pollIntervalMs: 5_000,
   },
 };

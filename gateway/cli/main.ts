@@ -4,8 +4,10 @@ import { Command } from 'commander';
 import { reportAndExit } from './common.js';
 import { packageInfo } from '../core/version.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerImportRoster } from './import-roster.js';
 import { registerStart } from './start.js';
 import { registerUserCommands } from './user.js';
+import { registerDiscoverCameras } from './discover-cameras.js';
 
 const program = new Command()
   .name('campus-gateway')
@@ -17,5 +19,7 @@ const program = new Command()
 registerStart(program);
 registerConfigCommands(program);
 registerUserCommands(program);
+registerDiscoverCameras(program);
+registerImportRoster(program);
 
 await program.parseAsync(process.argv).catch(reportAndExit);

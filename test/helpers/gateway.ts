@@ -39,7 +39,8 @@ export interface TestGatewayOptions {
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const demo = opts.demo ?? true;
   const dataDir = opts.dataDir ?? tempDir();
-  const raw = deepMerge(deepMerge(demo ? demoConfig : {}, opts.config ?? {}), {
+  // Node-RED is once per process and slow to start: tests opt in with `config: { nodeRed: { enabled: true } }`.
+  const raw = deepMerge(deepMerge(deepMerge(demo ? demoConfig : {}, { nodeRed: { enabled: false } }), opts.config ?? {}), {
     dataDir,
     http: { host: '127.0.0.1', port: 0 },
     mqtt: { host: '127.0.0.1', port: 0 },

@@ -19,6 +19,11 @@ export const accessPointConfig = z.object({
   antiPassback: z.boolean().default(false),
   /** Time windows per role; a role missing here has access at any time. */
   schedule: z.partialRecord(role, z.array(timeWindow)).default({}),
+  /**
+   * Time windows per schedule group (scheduleGroups[].id). A person whose group is listed here is held to
+   * these windows instead of their role's: boarders may use the dormitory gate earlier than day students.
+   */
+  groupSchedule: z.record(z.string(), z.array(timeWindow)).default({}),
 });
 
 export const scheduleGroupConfig = z.object({

@@ -41,12 +41,14 @@ export const mqttConfig = z.object({
 
 export const storageConfig = z.object({
   /**
-   * SQLite synchronous mode. `full` makes every committed batch survive power loss;
-   * `normal` survives a crashed process (kill -9) but may lose the last batches on power loss.
+   * SQLite synchronous mode (WAL). `normal`: a commit survives a crashed or killed process, and no fsync
+   * sits on the tap path; a power cut may roll back the last commits (the database stays consistent).
+   * `full`: every commit is fsynced and survives a power cut, at a cost per commit (ms on SSD, more on SD cards).
    */
-  synchronous: z.enum(['full', 'normal']).default('full'),
+  synchronous: z.enum(['full', 'normal']).default('normal'),
   batchMaxSize: z.number().int().positive().default(500),
-  batchMaxDelayMs: z.number().int().nonnegative().default(5),
+  /** 0: commit at the end of the event-loop turn; more waits for company at the cost of latency. */
+  batchMaxDelayMs: z.number().int().nonnegative().default(0),
 });
 
 export const alertsConfig = z.object({

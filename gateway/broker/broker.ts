@@ -120,7 +120,11 @@ export class EmbeddedBroker implements MqttPort {
     });
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
-    this.server = createServer((socket) => this.aedes.handle(socket));
+    // Nagle off: decisions and acks are small packets that must leave now, not after the next ACK (~40 ms).
+    this.server = createServer((socket) => {
+      socket.setNoDelay(true);
+      this.aedes.handle(socket);
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.opts.port, this.opts.host, () => {

@@ -34,6 +34,7 @@ interface Pending {
 export class BatchWriter {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   readonly stats: BatchWriterStats = { batches: 0, ops: 0, failedOps: 0, pending: 0 };
 
@@ -48,8 +49,17 @@ export class BatchWriter {
       this.queue.push({ op, resolve, reject });
       this.stats.pending = this.queue.length;
       if (this.queue.length >= this.opts.maxSize) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.maxDelayMs);
+      else if (!this.timer && !this.immediate) this.schedule();
     });
+  }
+
+  /**
+   * With no delay, the batch commits at the end of this event-loop turn: everything that arrived in the same
+   * turn (one socket read can carry many messages) shares a transaction, and no timer adds latency.
+   */
+  private schedule(): void {
+    if (this.opts.maxDelayMs === 0) this.immediate = setImmediate(() => this.flush());
+    else this.timer = setTimeout(() => this.flush(), this.opts.maxDelayMs);
   }
 
   /** Commits everything queued now, synchronously. */
@@ -57,6 +67,10 @@ export class BatchWriter {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
     }
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxSize);

@@ -27,7 +27,7 @@ describe('configuration', () => {
     expect(config.http.port).toBe(8080);
     expect(config.mqtt.port).toBe(1883);
     expect(config.dataDir).toBe('./data');
-    expect(config.storage.synchronous).toBe('full');
+    expect(config.storage.synchronous).toBe('normal');
   });
 
   it('names the field path of each problem', () => {

@@ -35,7 +35,7 @@ export class Sender {
   private inflight = 0;
   private generation = 0;
   private confirmed: OutboxRow[] = [];
-  private confirmScheduled = false;
+  private confirmTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAt: number | null = null;
@@ -63,6 +63,8 @@ export class Sender {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
     this.flushConfirmed();
   }
 
@@ -236,10 +238,14 @@ export class Sender {
       this.flushConfirmed();
       return;
     }
-    if (this.confirmScheduled) return;
-    this.confirmScheduled = true;
-    setTimeout(() => {
-      this.confirmScheduled = false;
+    // Acks that land while the transport is closing are confirmed now: the database closes right after.
+    if (this.stopped) {
+      this.flushConfirmed();
+      return;
+    }
+    if (this.confirmTimer) return;
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
       this.flushConfirmed();
     }, 100);
   }

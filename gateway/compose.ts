@@ -7,19 +7,30 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
+import { accessMigrations, AccessModule } from './access/module.js';
 import { alertMigrations, AlertService } from './alerts/alerts.js';
+import { attendanceMigrations, AttendanceModule } from './attendance/module.js';
 import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { deviceCredentials } from './broker/grants.js';
 import { EventBus } from './core/bus.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { GatewayContext, GatewayModule } from './core/context.js';
+import { CloudSync, cloudSyncMigrations } from '../cloud-sync/sync.js';
+import { createConsoleModule } from './console/console.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { getMeta, metaMigrations, setMeta } from './core/meta.js';
 import { packageInfo } from './core/version.js';
 import { createHttp, listen, type HealthReport } from './http/server.js';
+import { createNodeRedModule } from './node-red/module.js';
 import { BatchWriter } from './storage/batch-writer.js';
 import { openDatabase, schemaVersion, type Migration } from './storage/db.js';
+import { sensorMigrations, SensorsModule } from './sensors/module.js';
+import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
+import { cameraMigrations, CamerasModule } from './cameras/module.js';
+import { createOnvifDriver } from '../drivers/onvif/index.js';
+import { walletMigrations, WalletModule } from './wallet/module.js';
+import { createReadersModule } from '../drivers/rfid/module.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -48,14 +59,67 @@ export class StartupError extends Error {
   }
 }
 
-/** Each module's migrations; numbers are ranges per module (docs/storage.md). */
+/** Each module's migrations; numbers are ranges per module (docs/architecture.md). */
 function allMigrations(): Migration[] {
-  return [...metaMigrations, ...userMigrations, ...alertMigrations];
+  return [
+    ...metaMigrations,
+    ...userMigrations,
+    ...alertMigrations,
+    ...accessMigrations,
+    ...walletMigrations,
+    ...attendanceMigrations,
+    ...sensorMigrations,
+    ...cameraMigrations,
+    ...cloudSyncMigrations,
+  ];
 }
 
-/** The capabilities, in start order. */
-function createModules(_ctx: GatewayContext): GatewayModule[] {
-  return [];
+/**
+ * The capabilities, in start order. `health` is the gateway's own health report (the city heartbeat carries it);
+ * it is read lazily, once the modules exist.
+ */
+function createModules(ctx: GatewayContext, health: () => HealthReport): GatewayModule[] {
+  // The wallet is created first because access debits it, and started after access so the demo roster exists
+  // before the wallet seeds balances.
+  const wallet = new WalletModule(ctx);
+  const access = new AccessModule(ctx, wallet.wallet);
+  const attendance = new AttendanceModule(ctx);
+  const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
+  const cameras = new CamerasModule(ctx, createOnvifDriver());
+  // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.
+  const cloudSync = new CloudSync(ctx, {
+    attendance: {
+      summary: (date) => attendance.summary(date),
+      // Only sent when a school opts in to identifying data for the attendance stream.
+      students: (date) =>
+        attendance.register.report(date).people.flatMap(({ externalId, name, grade, class: cls, status, firstIn, lastOut }) =>
+          status === null ? [] : [{ externalId, name, grade, class: cls, status, firstIn, lastOut }],
+        ),
+    },
+    environment: { hourlySummaries: (hourStart) => sensors.hourlyZoneSummaries(hourStart) },
+    cards: {
+      blockCard: (externalId, _reason, by) => ({ cards: access.commands.blockCardByExternalId(externalId, by).length }),
+      unblockCard: (externalId, _reason, by) => ({ cards: access.commands.unblockCardByExternalId(externalId, by).length }),
+    },
+    lockdown: {
+      startLockdown: (by, reason) => void access.commands.startLockdown(reason, by),
+      endLockdown: (by) => void access.commands.endLockdown(by),
+      active: () => access.lockdown.active,
+    },
+    health: { report: health },
+  });
+  return [
+    access,
+    wallet,
+    attendance,
+    sensors,
+    cameras,
+    cloudSync,
+    // Node-RED after the domains: its flows see their events from the first one.
+    createNodeRedModule(ctx, { attendance, cameras }),
+    // Card readers start last and stop first: every consumer of tap.received listens before the first tap.
+    createReadersModule(ctx, { cardPool: () => access.people.activeCardUids(2000) }),
+  ];
 }
 
 const DEMO_USERS = [
@@ -106,7 +170,27 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const users = new UserStore(db, clock, config.http.sessionTtlH * 3_600_000);
   const alerts = new AlertService(db, bus, clock, config.alerts.dedupCooldownS * 1000);
   const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics };
-  const modules = createModules(ctx);
+  /** /healthz and the city heartbeat; reads `modules` lazily, after they exist. */
+  function health(): HealthReport {
+    const components: HealthReport['components'] = {};
+    try {
+      db.prepare('SELECT 1').get();
+      components.db = { ok: true };
+    } catch (err) {
+      components.db = { ok: false, detail: String(err) };
+    }
+    components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening' };
+    for (const m of modules) if (m.health) components[m.name] = m.health();
+    return {
+      status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',
+      version,
+      schemaVersion: schemaVersion(db),
+      uptimeS: Math.round((clock.now() - started) / 1000),
+      components,
+    };
+  }
+  // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
+  const modules = [...createModules(ctx, health), createConsoleModule(ctx)];
 
   let server: Server | undefined;
   const startedModules: GatewayModule[] = [];
@@ -146,24 +230,6 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       });
     }
 
-    const health = (): HealthReport => {
-      const components: HealthReport['components'] = {};
-      try {
-        db.prepare('SELECT 1').get();
-        components.db = { ok: true };
-      } catch (err) {
-        components.db = { ok: false, detail: String(err) };
-      }
-      components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening' };
-      for (const m of modules) if (m.health) components[m.name] = m.health();
-      return {
-        status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',
-        version,
-        schemaVersion: schemaVersion(db),
-        uptimeS: Math.round((clock.now() - started) / 1000),
-        components,
-      };
-    };
     const http = await createHttp({ ctx, modules, broker, health });
     server = http.server;
     const httpPort = await listen(server, config.http.port, config.http.host);

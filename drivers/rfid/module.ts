@@ -18,7 +18,7 @@ import { RateLimitedLog } from './rate-limited-log.js';
 import { loadNodeRfid, Rc522Reader, type NodeRfidLoader } from './rc522-reader.js';
 import type { SerialBinding } from './serial-reader.js';
 import { SimulatedCampus, SimulatedReader, type SeqSource, type SimulatedPattern } from './simulated-reader.js';
-import { ReaderBase, type ReaderDriverType, type ReaderHooks, type ReaderStatus, type ReaderTap, type TapSource } from './types.js';
+import { ReaderBase, type ReaderDriverType, type ReaderHooks, type ReaderStatus, type TapSource } from './types.js';
 
 export interface ReadersModuleOptions {
   /** UIDs the simulated readers tap with (the composition root reads the active cards). */
@@ -65,7 +65,7 @@ class ReaderRuntime implements ReaderHooks {
     this.debouncer = new Debouncer(config.debounceMs);
   }
 
-  tap(t: ReaderTap): void {
+  tap(t: Tap): void {
     if (!this.debouncer.accept(t.uid, t.at, t.seq)) {
       this.debounced++;
       this.m.debounced.inc({ reader: this.config.id });

@@ -18,15 +18,9 @@ export interface ReaderStatus {
   since: number;
 }
 
-/** A card as a reader reports it, before debounce; `readerId` and `at` are filled in by the reader. */
-export interface ReaderTap extends Tap {
-  /** The reader gave a printed number, so `uid` is a UID suffix (see drivers/rfid/framing/types.ts). */
-  partial?: boolean;
-}
-
 /** What a reader reports to; implemented by the module. */
 export interface ReaderHooks {
-  tap(tap: ReaderTap): void;
+  tap(tap: Tap): void;
   /** A frame or message from this reader thrown away, by reason. */
   drop(reason: string, count?: number): void;
   /** Called on every state change (not on repeats of the same state). */

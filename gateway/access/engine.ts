@@ -185,8 +185,8 @@ export class AccessEngine {
     const { accessPoint: ap, reader, gateId } = binding;
     const direction = ap.kind === 'gate' ? reader.direction : undefined;
     const local = this.schoolClock.local(tap.at);
-    // Decimal-printing readers mark their taps `partial` (drivers/rfid ReaderTap): the uid is only the low bytes.
-    const holder = this.people.holderOf(tap.uid, (tap as Tap & { partial?: boolean }).partial === true);
+    // Decimal-printing readers mark their taps `partial` (drivers/rfid Tap): the uid is only the low bytes.
+    const holder = this.people.holderOf(tap.uid, tap.partial === true);
 
     let lastDirectionToday: 'in' | 'out' | undefined;
     if (holder && gateId && ap.antiPassback && direction) lastDirectionToday = this.lastPass(gateId, holder.person.id, local.date);

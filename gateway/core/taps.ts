@@ -13,6 +13,11 @@ export interface Tap {
   seq?: number;
   /** Canteen POS: the amount to debit, integer fen. */
   amount?: number;
+  /**
+   * The reader printed a decimal form (8H10D, 6H8D, Wiegand), so `uid` holds only the UID's low bytes:
+   * the card is looked up by suffix (gateway/core/card-number.ts).
+   */
+  partial?: boolean;
 }
 
 declare module './bus.js' {

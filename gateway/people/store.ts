@@ -346,6 +346,13 @@ export class PeopleStore {
     return this.cardsOfPerson.all(personId).map(cardFromRow);
   }
 
+  /** Full UIDs of active cards (the simulated readers tap with these). */
+  activeCardUids(limit: number): string[] {
+    return (
+      this.db.prepare(`SELECT uid FROM cards WHERE status = 'active' AND match = 'exact' LIMIT ?`).all(limit) as { uid: string }[]
+    ).map((r) => r.uid);
+  }
+
   count(): { persons: number; cards: number } {
     const persons = (this.db.prepare('SELECT COUNT(*) AS n FROM persons').get() as { n: number }).n;
     const cards = (this.db.prepare('SELECT COUNT(*) AS n FROM cards').get() as { n: number }).n;

@@ -1,4 +1,4 @@
-import type { Database } from './db.js';
+import type { Database, Statement } from './db.js';
 
 /** One write: runs inside the batch's transaction. */
 export type WriteOp = (db: Database) => void;
@@ -38,10 +38,18 @@ export class BatchWriter {
   private closed = false;
   readonly stats: BatchWriterStats = { batches: 0, ops: 0, failedOps: 0, pending: 0 };
 
+  private readonly savepoint: Statement;
+  private readonly release: Statement;
+  private readonly rollback: Statement;
+
   constructor(
     private readonly db: Database,
     private readonly opts: BatchWriterOptions,
-  ) {}
+  ) {
+    this.savepoint = db.prepare('SAVEPOINT op');
+    this.release = db.prepare('RELEASE op');
+    this.rollback = db.prepare('ROLLBACK TO op');
+  }
 
   write(op: WriteOp): Promise<void> {
     if (this.closed) return Promise.reject(new Error('batch writer is closed'));
@@ -80,13 +88,13 @@ export class BatchWriter {
       try {
         this.db.transaction(() => {
           batch.forEach((p, i) => {
-            this.db.exec('SAVEPOINT op');
+            this.savepoint.run();
             try {
               p.op(this.db);
-              this.db.exec('RELEASE op');
+              this.release.run();
             } catch (err) {
-              this.db.exec('ROLLBACK TO op');
-              this.db.exec('RELEASE op');
+              this.rollback.run();
+              this.release.run();
               outcomes[i] = err ?? new Error('write failed');
             }
           });

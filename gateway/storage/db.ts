@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 
 export type Database = BetterSqlite3.Database;
+export type Statement = BetterSqlite3.Statement;
 
 /**
  * A numbered schema change. Each module owns a range of numbers (see docs/storage.md) so that

@@ -212,40 +212,37 @@ export class CloudSync implements GatewayModule {
     if (!url) return demo ? new DemoSinkTransport(cfg.demoSinkSize, topic, () => clock.now()) : new NoUpstream();
     const password = cfg.password ?? (cfg.passwordFile ? readFileSync(cfg.passwordFile, 'utf8').trim() : undefined);
     const protocol = new URL(url).protocol;
+    // What both transports need to reach and prove themselves to the city.
+    const link = {
+      url,
+      username: cfg.username,
+      password,
+      caFile: cfg.tls.caFile,
+      certFile: cfg.tls.certFile,
+      keyFile: cfg.tls.keyFile,
+      rejectUnauthorized: cfg.tls.rejectUnauthorized,
+      log,
+    };
     if (protocol === 'mqtt:' || protocol === 'mqtts:') {
       return new MqttTransport({
-        url,
+        ...link,
         clientId: cfg.clientId ?? `campus-${config.school.id}`.slice(0, 64),
         topicFor: topic,
         commandsTopic: topic('commands'),
-        username: cfg.username,
-        password,
-        caFile: cfg.tls.caFile,
-        certFile: cfg.tls.certFile,
-        keyFile: cfg.tls.keyFile,
-        rejectUnauthorized: cfg.tls.rejectUnauthorized,
         protocolVersion: cfg.mqttProtocolVersion,
         keepaliveS: cfg.keepaliveS,
         window: cfg.inflightWindow,
         backoff: cfg.backoff,
-        log,
       });
     }
     if (protocol === 'https:' || protocol === 'http:') {
       return new HttpsTransport({
-        url,
+        ...link,
         schoolId: config.school.id,
-        username: cfg.username,
-        password,
-        caFile: cfg.tls.caFile,
-        certFile: cfg.tls.certFile,
-        keyFile: cfg.tls.keyFile,
-        rejectUnauthorized: cfg.tls.rejectUnauthorized,
         batchMaxMessages: cfg.http.batchMaxMessages,
         batchMaxBytes: cfg.http.batchMaxBytes,
         timeoutMs: cfg.http.timeoutMs,
         commandPollS: cfg.http.commandPollS,
-        log,
       });
     }
     throw new Error(`cloud.upstreamUrl: unsupported scheme ${protocol} (use mqtt://, mqtts:// or https://)`);

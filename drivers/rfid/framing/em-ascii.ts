@@ -1,4 +1,4 @@
-import { BaseParser, ETX, STX, type FrameRead } from './types.js';
+import { BaseParser, ETX, nextStx, STX, type FrameRead } from './types.js';
 
 const FRAME = 14; // STX + 10 hex + 2 hex checksum + ETX
 
@@ -20,14 +20,11 @@ export class EmAsciiParser extends BaseParser {
     const b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let i = 0;
     scan: while (i < b.length) {
-      const start = b.indexOf(STX, i);
-      if (start < 0) {
-        this.noiseBytes += b.length - i;
-        i = b.length;
-        break;
-      }
-      this.noiseBytes += start - i;
-      i = start;
+      const next = nextStx(b, i);
+      this.noiseBytes += next.skipped;
+      i = next.at;
+      if (i === b.length) break;
+      const start = i;
       // Check the digits that have arrived so far, so a cut-off frame is noticed before 14 bytes are in.
       const digitsEnd = Math.min(b.length, start + 13);
       for (let k = start + 1; k < digitsEnd; k++) {

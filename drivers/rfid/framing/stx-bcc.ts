@@ -1,4 +1,4 @@
-import { BaseParser, ETX, STX, type FrameRead } from './types.js';
+import { BaseParser, ETX, nextStx, type FrameRead } from './types.js';
 
 const TYPE_MIFARE = 0x01;
 const TYPE_EM = 0x02;
@@ -25,14 +25,11 @@ export class StxBccParser extends BaseParser {
     const b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let i = 0;
     while (i < b.length) {
-      const start = b.indexOf(STX, i);
-      if (start < 0) {
-        this.noiseBytes += b.length - i;
-        i = b.length;
-        break;
-      }
-      this.noiseBytes += start - i;
-      i = start;
+      const next = nextStx(b, i);
+      this.noiseBytes += next.skipped;
+      i = next.at;
+      if (i === b.length) break;
+      const start = i;
       if (b.length - start < 2) break;
       const len = b[start + 1]!;
       const totals = [len, len + 1].filter((t) => SERIAL_LENGTHS.includes(t - 5));

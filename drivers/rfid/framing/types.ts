@@ -62,3 +62,12 @@ export abstract class BaseParser implements FrameParser {
 
 export const STX = 0x02;
 export const ETX = 0x03;
+
+/**
+ * Where the next frame may start: the index of the next STX at or after `from`, or `buf.length` when there is
+ * none. `skipped` is how many bytes before it were noise.
+ */
+export function nextStx(buf: Buffer, from: number): { at: number; skipped: number } {
+  const at = buf.indexOf(STX, from);
+  return at < 0 ? { at: buf.length, skipped: buf.length - from } : { at, skipped: at - from };
+}

@@ -87,12 +87,17 @@ export const systemPage: Page = ({ root, every }) => {
         }
       };
       await collect('reader', async () => {
-        for (const ap of asList(await getJson<unknown>('/access-points', { taps: 0 }))) {
-          for (const r of asList(ap.readers)) {
-            // Readers report no state of their own through the API; the driver says how each one is attached.
-            const where = [str(ap, 'name', 'id'), str(r, 'direction') ? codeLabel('direction', str(r, 'direction') ?? '') : '', str(r, 'driver')];
-            rows.push([codeLabel('deviceKind', 'reader'), str(r, 'id') ?? '', where.filter(Boolean).join(' · '), '—', '—']);
-          }
+        for (const r of asList(await getJson<unknown>('/readers'), 'readers')) {
+          const state = str(r, 'state') ?? 'unknown';
+          const where = [str(r, 'accessPoint'), str(r, 'direction') ? codeLabel('direction', str(r, 'direction') ?? '') : '', str(r, 'driver')];
+          const lastTap = str(r, 'lastTapAt');
+          rows.push([
+            codeLabel('deviceKind', 'reader'),
+            str(r, 'id') ?? '',
+            where.filter(Boolean).join(' · '),
+            badge(codeLabel('readerState', state), state === 'up' ? 'cam-online' : state === 'down' ? 'cam-offline' : ''),
+            state === 'down' ? (str(r, 'detail') ?? '—') : lastTap ? fmtAgo(lastTap) : '—',
+          ]);
         }
       });
       await collect('camera', async () => {

@@ -113,7 +113,9 @@ describe('cloud sync over MQTT to a real Mosquitto', () => {
 describe('outbox byte cap while the city is unreachable', () => {
   let broker: Mosquitto;
   let gw: TestGateway | undefined;
+  let city: CityReceiver | undefined;
   afterEach(async () => {
+    await city?.close();
     await gw?.close();
     await broker?.close();
   });
@@ -122,6 +124,9 @@ describe('outbox byte cap while the city is unreachable', () => {
     broker = new Mosquitto();
     await broker.start();
     const url = broker.url;
+    // The city's receiver holds a persistent QoS 1 session from before the outage, so whatever the gateway sends
+    // right after the broker returns waits for it instead of racing its reconnect.
+    city = await CityReceiver.connect(url);
     await broker.stop();
     gw = await startTestGateway({
       demo: true,
@@ -141,19 +146,14 @@ describe('outbox byte cap while the city is unreachable', () => {
     expect(metrics).toMatch(/campus_sync_dropped_total\{stream="heartbeat",reason="overflow"\} [1-9]/);
 
     await broker.start();
-    const city = await CityReceiver.connect(broker.url);
-    try {
-      // The newest alert survived (the oldest alerts went first once heartbeats were gone).
-      await waitFor(() => alertIdsInOrder(city.messages).includes(ids[ids.length - 1]!), 15_000);
-      await waitFor(async () => (await status(gw!, token)).backlogTotal === 0, 15_000);
-      // Heartbeats carry the drop counts to the city.
-      const beat = await waitFor(() =>
-        city.of('heartbeat').find((m) => ((m.envelope.data.dropped as { overflow: Record<string, number> }).overflow.heartbeat ?? 0) > 0),
-      );
-      expect((beat.envelope.data.dropped as { overflow: Record<string, number> }).overflow.alerts).toBeGreaterThan(0);
-    } finally {
-      await city.close();
-    }
+    // The newest alert survived (the oldest alerts went first once heartbeats were gone).
+    await waitFor(() => alertIdsInOrder(city!.messages).includes(ids[ids.length - 1]!), 15_000);
+    await waitFor(async () => (await status(gw!, token)).backlogTotal === 0, 15_000);
+    // Heartbeats carry the drop counts to the city.
+    const beat = await waitFor(() =>
+      city!.of('heartbeat').find((m) => ((m.envelope.data.dropped as { overflow: Record<string, number> }).overflow.heartbeat ?? 0) > 0),
+    );
+    expect((beat.envelope.data.dropped as { overflow: Record<string, number> }).overflow.alerts).toBeGreaterThan(0);
   });
 });
 

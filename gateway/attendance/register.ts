@@ -6,6 +6,7 @@ import type { AccessConfig } from '../../config/access.js';
 import type { PersonRole, TapDecision } from '../access/contract.js';
 import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
+import { compareSchoolNames } from '../core/school-order.js';
 import type { Database, Statement } from '../storage/db.js';
 import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, secondsOf, type DayKind } from './school-calendar.js';
 
@@ -201,7 +202,7 @@ export class AttendanceRegister {
       where.push('p.external_id = ?');
       args.push(externalId);
     }
-    return this.deps.db
+    const rows = this.deps.db
       .prepare(
         `SELECT p.id, p.external_id, p.name, p.role, p.grade, p.class, p.schedule_group,
                 d.first_in_at, d.first_in_reader, d.last_out_at, d.last_out_reader, d.taps_out,
@@ -210,9 +211,11 @@ export class AttendanceRegister {
          LEFT JOIN attendance_days d ON d.person_id = p.id AND d.date = ?
          LEFT JOIN attendance_excuses e ON e.person_id = p.id AND e.date = ?
          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY p.grade, p.class, p.name, p.external_id`,
+         ORDER BY p.name, p.external_id`,
       )
       .all(...args) as JoinedRow[];
+    // A stable sort over the name order: grades and classes in school order (初一 < 初二 < 初三), which SQL cannot.
+    return rows.sort((a, b) => compareSchoolNames(a.grade, b.grade) || compareSchoolNames(a.class, b.class));
   }
 
   private dayOf(r: JoinedRow, date: string): PersonDay {

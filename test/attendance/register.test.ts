@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PersonRef, TapDecision } from '../../gateway/access/contract.js';
 import { AttendanceRegister } from '../../gateway/attendance/module.js';
 import { ManualClock } from '../../gateway/core/clock.js';
+import { compareSchoolNames } from '../../gateway/core/school-order.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 /** Epoch ms of a Shanghai (UTC+8) wall-clock time. */
@@ -261,5 +262,14 @@ describe('attendance register', () => {
       expect(text).not.toContain(p.name);
     }
     expect(summary).not.toHaveProperty('people');
+  });
+});
+
+describe('school order of grades and classes', () => {
+  it('orders 初一 < 初二 < 初三 and (2)班 < (10)班, missing names last', () => {
+    const grades = ['初三', null, '初一', '初二'].sort(compareSchoolNames);
+    expect(grades).toEqual(['初一', '初二', '初三', null]);
+    expect(['初一(10)班', '初一(2)班'].sort(compareSchoolNames)).toEqual(['初一(2)班', '初一(10)班']);
+    expect(['Grade 10', 'Grade 7'].sort(compareSchoolNames)).toEqual(['Grade 7', 'Grade 10']);
   });
 });

@@ -3,7 +3,11 @@
  * serialport binding: the platform's by default, `@serialport/binding-mock` in tests. When the port cannot be
  * opened, disappears (USB unplugged: the read fails and the stream closes) or errors, the reader goes down and
  * tries again every `reopenDelayMs`, until stopped; the state change is logged once, not every attempt.
+ *
+ * The binding's poller does not always report a hang-up (a pty whose other side exits, some USB adapters), so while
+ * the port is up the device node is also checked once a second: when it vanishes, the port counts as lost.
  */
+import { existsSync } from 'node:fs';
 import { SerialPortStream } from '@serialport/stream';
 import type { ReaderConfig } from '../../config/readers.js';
 import { createFrameParser, DROP_REASONS, type FrameParser } from './framing/index.js';
@@ -18,6 +22,7 @@ export class SerialReader extends ReaderBase {
   private readonly parser: FrameParser;
   private port: SerialPortStream | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private watch: NodeJS.Timeout | undefined;
   private running = false;
   private lastDrops: Record<string, number> = {};
 
@@ -41,6 +46,7 @@ export class SerialReader extends ReaderBase {
     this.running = false;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearInterval(this.watch);
     const port = this.port;
     this.port = undefined;
     if (port) await closeQuietly(port);
@@ -83,6 +89,14 @@ export class SerialReader extends ReaderBase {
       // Half a frame from before the port went away will never be completed.
       this.parser.reset();
       this.setState('up', `${path} at ${baudRate} baud, ${this.driver.profile}`);
+      // Only a real device node can be watched (test bindings open paths that are not files).
+      if (existsSync(path)) {
+        clearInterval(this.watch);
+        this.watch = setInterval(() => {
+          if (this.port === port && !existsSync(path)) this.lost(`${path} disappeared`);
+        }, 1000);
+        this.watch.unref?.();
+      }
     });
   }
 
@@ -101,6 +115,7 @@ export class SerialReader extends ReaderBase {
   private lost(detail: string): void {
     const port = this.port;
     this.port = undefined;
+    clearInterval(this.watch);
     if (port) {
       port.removeAllListeners('data');
       void closeQuietly(port);

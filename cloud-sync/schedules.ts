@@ -3,6 +3,7 @@
  * day) and environment (each completed hour). Times are the school's local time (school.timezone). What was
  * already sent is remembered in `meta`, so a restart neither skips nor repeats an end-of-day or an hour.
  */
+import { localTime, minutesOf } from '../gateway/core/school-calendar.js';
 import type { Clock } from '../gateway/core/clock.js';
 import type { Logger } from '../gateway/core/logger.js';
 import { getMeta, setMeta } from '../gateway/core/meta.js';
@@ -16,20 +17,11 @@ const HOUR = 3_600_000;
 const HOUR_GRACE_MS = 60_000;
 
 export function localDateAndMinutes(ms: number, timezone: string): { date: string; minutes: number } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ms));
-  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '00';
-  return { date: `${get('year')}-${get('month')}-${get('day')}`, minutes: Number(get('hour')) * 60 + Number(get('minute')) };
+  const { date, secondOfDay } = localTime(ms, timezone);
+  return { date, minutes: Math.floor(secondOfDay / 60) };
 }
 
-const toMinutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const toMinutes = minutesOf;
 
 const countsOf = (c: AttendanceCounts): AttendanceCounts => ({
   enrolled: c.enrolled,

@@ -7,6 +7,7 @@
  * the canteen busy at lunch. One "stuffy" classroom runs a compressed lesson from the moment the demo starts:
  * its CO2 climbs past 1500 ppm within two minutes and stays there until the break airs the room.
  */
+import { isoWeekday, localTime as schoolLocalTime } from '../../gateway/core/school-calendar.js';
 import type { Clock } from '../../gateway/core/clock.js';
 import type { SensorSimulation } from '../../gateway/sensors/contract.js';
 
@@ -29,16 +30,8 @@ export interface SimulationOptions {
 
 /** Local hour of day (fractional) and ISO weekday (1 = Monday) in the school's zone. */
 export function localTime(t: number, timezone: string): { hour: number; weekday: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    hour: '2-digit',
-    minute: '2-digit',
-    weekday: 'short',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(t));
-  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '0';
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  return { hour: Number(get('hour')) + Number(get('minute')) / 60, weekday };
+  const local = schoolLocalTime(t, timezone);
+  return { hour: Math.floor(local.secondOfDay / 60) / 60, weekday: isoWeekday(local.date) };
 }
 
 /** Deterministic small noise in [-1, 1] from the sensor and time, so a replay gives the same numbers. */

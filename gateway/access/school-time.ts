@@ -3,6 +3,9 @@
  * in the school's time zone (config.school.timezone), whatever zone the gateway's OS is set to.
  */
 import type { AccessConfig } from '../../config/access.js';
+import { isoWeekday, isSchoolDay as isSchoolDate, localTime, minutesOf } from '../core/school-calendar.js';
+
+export { minutesOf };
 
 export interface LocalTime {
   /** YYYY-MM-DD in the school's zone. */
@@ -13,56 +16,28 @@ export interface LocalTime {
   minutes: number;
 }
 
-const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
-
 export class SchoolClock {
-  private readonly fmt: Intl.DateTimeFormat;
   // Taps arrive many per second; the local calendar fields only change once a minute.
   private cachedMinute = Number.NaN;
   private cached: LocalTime = { date: '', weekday: 0, minutes: 0 };
 
-  constructor(timeZone: string) {
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-    });
-  }
+  constructor(private readonly timeZone: string) {}
 
   local(epochMs: number): LocalTime {
     const minute = Math.floor(epochMs / 60_000);
     if (minute === this.cachedMinute) return this.cached;
-    const parts: Record<string, string> = {};
-    for (const p of this.fmt.formatToParts(new Date(epochMs))) parts[p.type] = p.value;
-    this.cached = {
-      date: `${parts.year}-${parts.month}-${parts.day}`,
-      weekday: WEEKDAYS[parts.weekday ?? ''] ?? 0,
-      minutes: Number(parts.hour) * 60 + Number(parts.minute),
-    };
+    const t = localTime(epochMs, this.timeZone);
+    this.cached = { date: t.date, weekday: isoWeekday(t.date), minutes: Math.floor(t.secondOfDay / 60) };
     this.cachedMinute = minute;
     return this.cached;
   }
 }
 
-/** "HH:MM" → minutes since midnight. */
-export const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-
 export type Calendar = AccessConfig['calendar'];
 
-/**
- * A school day: a weekday (Mon–Fri) that is not a holiday, or a make-up day (调休) on a weekend; and, when
- * terms are configured, inside one of them.
- */
+/** A school day by the one calendar rule the register and the wallet use too (gateway/core/school-calendar.ts). */
 export function isSchoolDay(cal: Calendar, t: LocalTime): boolean {
-  if (cal.terms.length > 0 && !cal.terms.some((term) => term.from <= t.date && t.date <= term.to)) return false;
-  if (cal.makeUpDays.includes(t.date)) return true;
-  if (cal.holidays.includes(t.date)) return false;
-  return t.weekday <= 5;
+  return isSchoolDate(t.date, cal);
 }
 
 export interface Window {

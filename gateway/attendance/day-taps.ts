@@ -4,7 +4,7 @@
  * (a gateway built without access) the list is empty rather than an error.
  */
 import type { Database } from '../storage/db.js';
-import { nextDate, startOfLocalDay } from './school-calendar.js';
+import { nextDate, startOfLocalDay } from '../core/school-calendar.js';
 
 export interface DayTap {
   tapId: string;

@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import { compareSchoolNames } from '../core/school-order.js';
 import type { Database, Statement } from '../storage/db.js';
-import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, secondsOf, type DayKind } from './school-calendar.js';
+import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, secondsOf, type DayKind } from '../core/school-calendar.js';
 
 /**
  * `expected`: a school day on which the person has not tapped in and their cut-off has not passed yet

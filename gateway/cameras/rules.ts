@@ -1,3 +1,4 @@
+import { isoWeekday, localTime as schoolLocalTime, minutesOf } from '../core/school-calendar.js';
 import type { CameraNotification } from './port.js';
 
 export type CameraEventKind = 'motion' | 'tamper' | 'line_crossing' | 'field_crossing' | 'other';
@@ -35,21 +36,13 @@ export interface TimeWindow {
   to: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
-
 /** Day of week (1 = Monday) and minutes since midnight, in the school's time zone. */
 export function localTime(at: number, timeZone: string): { day: number; minutes: number } {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    formatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(new Date(at)).map((p) => [p.type, p.value]));
-  return { day: WEEKDAYS[parts.weekday ?? 'Mon'] ?? 1, minutes: Number(parts.hour) * 60 + Number(parts.minute) };
+  const t = schoolLocalTime(at, timeZone);
+  return { day: isoWeekday(t.date), minutes: Math.floor(t.secondOfDay / 60) };
 }
 
-const toMinutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const toMinutes = minutesOf;
 
 /** Whether `at` falls in one of the windows. A window whose `to` is before its `from` runs past midnight. */
 export function withinWindows(windows: TimeWindow[], at: number, timeZone: string): boolean {

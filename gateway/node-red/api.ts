@@ -5,6 +5,7 @@
  * files stay thin and the rules live in typed, tested code.
  */
 import { z } from 'zod';
+import { isoWeekday, localTime } from '../core/school-calendar.js';
 import { Counter, type Registry } from 'prom-client';
 import type { GatewayConfig } from '../../config/schema.js';
 import { severitySchema, type Alert, type AlertService } from '../alerts/alerts.js';
@@ -152,11 +153,8 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string, rejected: 
 
 /** YYYY-MM-DD and ISO weekday (1 = Monday) of an instant in the school's time zone. */
 export function schoolDate(ms: number, timeZone: string): { date: string; weekday: number } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short' })
-    .formatToParts(new Date(ms));
-  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  return { date: `${get('year')}-${get('month')}-${get('day')}`, weekday };
+  const { date } = localTime(ms, timeZone);
+  return { date, weekday: isoWeekday(date) };
 }
 
 /** The dates a period covers, oldest first: today, or Monday of this week up to today. */

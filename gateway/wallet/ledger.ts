@@ -14,7 +14,7 @@ import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../storage/db.js';
-import { localDate, localTime } from '../attendance/school-calendar.js';
+import { localDate, localTime } from '../core/school-calendar.js';
 
 export type DebitInput = Parameters<WalletPort['debit']>[0];
 export type DebitOutcome = Awaited<ReturnType<WalletPort['debit']>>;

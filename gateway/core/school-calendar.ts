@@ -1,6 +1,6 @@
 /**
- * School days and local times. Attendance and the wallet's daily cap count days in the school's own
- * time zone (config.school.timezone), never the gateway host's: a Raspberry Pi left on UTC must still
+ * School days and local times, one rule for every domain: access schedules, attendance and the wallet's daily cap
+ * count days in the school's own time zone (config.school.timezone), never the gateway host's: a Raspberry Pi left on UTC must still
  * close the canteen day at local midnight.
  */
 import type { AccessConfig } from '../../config/access.js';
@@ -49,6 +49,9 @@ export function localDate(epochMs: number, timeZone: string): string {
   return localTime(epochMs, timeZone).date;
 }
 
+/** "HH:MM" → minutes since midnight. */
+export const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
 /** "HH:MM" → seconds since midnight. */
 export function secondsOf(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
@@ -64,9 +67,8 @@ export function isoWeekday(date: string): number {
 export type DayKind = 'school_day' | 'weekend' | 'holiday' | 'out_of_term' | 'make_up_day';
 
 /**
- * Whether lessons take place on a date, with the same precedence as the access rules
- * (gateway/access/school-time.ts) so a gate and the register never disagree: outside every configured
- * term nothing counts; a make-up day (调休) is a school day even on a weekend; then holidays; then Monday to Friday.
+ * Whether lessons take place on a date; gates, doors and the register all ask this one function, so they never
+ * disagree. Outside every configured term nothing counts; a make-up day (调休) is a school day even on a weekend; then holidays; then Monday to Friday.
  */
 export function dayKind(date: string, calendar: AccessConfig['calendar']): DayKind {
   if (calendar.terms.length > 0 && !calendar.terms.some((t) => t.from <= date && date <= t.to)) return 'out_of_term';

@@ -219,7 +219,7 @@ export class Outbox {
   }
 
   /**
-   * The overflow policy: while over the byte cap, drop the oldest rows of the lowest-priority stream that has any.
+   * The overflow policy: while over the byte cap, drop the oldest rows of the lowest-priority stream that still has rows.
    * Runs inside the caller's transaction when called from enqueue.
    */
   enforceCap(): void {

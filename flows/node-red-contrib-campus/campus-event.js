@@ -1,7 +1,7 @@
 'use strict';
 const { campusApi, throttledStatus, pick } = require('./lib/common.js');
 
-/** campus event: any gateway bus event by kind (`camera.event`, `camera.state`, `lockdown.changed`, …). */
+/** campus event: every gateway bus event of a kind (`camera.event`, `camera.state`, `lockdown.changed`, …). */
 module.exports = function (RED) {
   function CampusEventNode(config) {
     RED.nodes.createNode(this, config);

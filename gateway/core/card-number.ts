@@ -86,7 +86,7 @@ export function isCanonicalUid(s: string): boolean {
 }
 
 /**
- * Reads a UID as people and readers write it: any case, with spaces, colons or dashes between bytes, an optional
+ * Reads a UID as people and readers write it, upper or lower case, with spaces, colons or dashes between bytes, an optional
  * `0x`. Does not guess missing digits: an odd number of hex digits is an error here (see parseCardNumber for that).
  */
 export function normalizeUid(text: string): CardResult<string> {

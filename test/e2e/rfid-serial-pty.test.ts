@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tap } from '../../gateway/core/taps.js';
 import { nextMessage, startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 
+// socat makes the pseudo-terminal pair; .ci/run installs it (Debian package socat), so CI always runs these.
 const haveSocat = spawnSync('socat', ['-V']).status === 0;
 
 const dir = tempDir('campus-pty-');

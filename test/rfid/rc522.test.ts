@@ -32,6 +32,8 @@ const HANG = `echo $$ > ${pidFile}; exec sleep 600`;
 const CRASH = `echo "ModuleNotFoundError: No module named 'RPi'" >&2; exit 1`;
 const GARBLED = `printf '[86, 48, 240, 9, 1]'`; // wrong check byte
 
+// node-rfid is an optional dependency (RC522 readers on a Raspberry Pi); where npm did not install it there is
+// nothing to drive, so these tests skip. `npm ci` installs it on Linux, and CI runs them.
 const haveNodeRfid = existsSync(join(process.cwd(), 'node_modules', 'node-rfid', 'index.js'));
 
 let h: ReadersHarness | undefined;

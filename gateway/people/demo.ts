@@ -7,6 +7,7 @@
  * - `S20250002` 王芳 holds card `0BADCAFE`, reported lost;
  * - `T0001`–`T0003` are security staff (pass during a lockdown).
  */
+import { seededRandom } from '../core/seeded-random.js';
 import type { Database } from '../storage/db.js';
 
 export const DEMO_STUDENT = { externalId: 'S20250001', name: '李明', uid: '0A1B2C3D' } as const;
@@ -14,18 +15,6 @@ export const DEMO_LOST = { externalId: 'S20250002', name: '王芳', uid: '0BADCA
 
 const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤朴金崔';
 const GIVEN = '伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉梅鑫宇浩然子涵欣怡梓轩雨泽一诺思远佳怡俊杰嘉怡博文雅琪晨曦雪松海燕志强建华文静天佑若曦';
-
-/** mulberry32: small, fast, good enough to pick names. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface DemoPerson {
   externalId: string;
@@ -40,7 +29,7 @@ export interface DemoPerson {
 }
 
 export function demoRoster(): DemoPerson[] {
-  const r = rng(20250901);
+  const r = seededRandom(20250901);
   const pick = (s: string): string => [...s][Math.floor(r() * [...s].length)]!;
   const name = (): string => pick(SURNAMES) + pick(GIVEN) + (r() < 0.6 ? pick(GIVEN) : '');
   const usedUids = new Set<string>([DEMO_STUDENT.uid, DEMO_LOST.uid]);

@@ -1,29 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
 import type { CameraView, DiscoveredCamera } from '../../gateway/cameras/module.js';
 import { waitFor, type TestGateway } from '../helpers/gateway.js';
-import { FakeOnvifDevice } from './fake-onvif/device.js';
 import { FakeDiscovery } from './fake-onvif/discovery.js';
-import { camera, cameraGateway, USERS } from './helpers.js';
+import { camera, cameraFixtures, USERS } from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function device(opts: ConstructorParameters<typeof FakeOnvifDevice>[0] = {}): Promise<FakeOnvifDevice> {
-  const d = new FakeOnvifDevice({ pullHoldMs: 200, ...opts });
-  await d.start();
-  cleanups.push(() => d.stop());
-  return d;
-}
-
-async function gateway(...args: Parameters<typeof cameraGateway>): Promise<TestGateway> {
-  const gw = await cameraGateway(...args);
-  cleanups.push(() => gw.close());
-  return gw;
-}
+const { cleanup, device, gateway } = cameraFixtures();
 
 const tokenFor = (gw: TestGateway, username: string): Promise<string> =>
   gw.login(username, USERS.find((u) => u.username === username)!.password);
@@ -147,7 +130,7 @@ describe('cameras API', () => {
       ['<not xml', '<Envelope><Body><Hello/></Body></Envelope>'],
     );
     await disco.start();
-    cleanups.push(() => disco.stop());
+    cleanup(() => disco.stop());
     const gw = await gateway({ cameras: [camera('cam-gate', d.port)], discovery: { address: '127.0.0.1', port: disco.port, timeoutMs: 500 } });
     const admin = await tokenFor(gw, 'admin');
     const guard = await tokenFor(gw, 'guard');

@@ -1,28 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
 import type { CameraView } from '../../gateway/cameras/module.js';
 import type { Alert } from '../../gateway/alerts/alerts.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
-import { FakeOnvifDevice, startSilentServer } from './fake-onvif/device.js';
-import { camera, cameraGateway, fastCameras, USERS } from './helpers.js';
+import { startSilentServer, type FakeOnvifDevice } from './fake-onvif/device.js';
+import { camera, cameraFixtures, fastCameras, USERS } from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function device(opts: ConstructorParameters<typeof FakeOnvifDevice>[0] = {}): Promise<FakeOnvifDevice> {
-  const d = new FakeOnvifDevice({ pullHoldMs: 200, ...opts });
-  await d.start();
-  cleanups.push(() => d.stop());
-  return d;
-}
-
-async function gateway(...args: Parameters<typeof cameraGateway>): Promise<TestGateway> {
-  const gw = await cameraGateway(...args);
-  cleanups.push(() => gw.close());
-  return gw;
-}
+const { cleanup, device, gateway } = cameraFixtures();
 
 async function login(gw: TestGateway, username = 'admin'): Promise<string> {
   return gw.login(username, USERS.find((u) => u.username === username)!.password);
@@ -63,7 +47,7 @@ describe('cameras in the gateway', () => {
         },
       },
     });
-    cleanups.push(() => gw.close());
+    cleanup(() => gw.close());
     const token = await login(gw, 'guard');
     await ready(gw, token, 'cam-yard', d);
 
@@ -148,7 +132,7 @@ describe('cameras in the gateway', () => {
     garbage.mode = 'malformed';
     const locked = await device({ auth: 'digest' });
     const silent = await startSilentServer();
-    cleanups.push(() => silent.close());
+    cleanup(() => silent.close());
     const gw = await gateway({
       cameras: [
         camera('cam-good', good.port),

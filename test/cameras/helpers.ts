@@ -1,6 +1,8 @@
+import { afterEach } from 'vitest';
 import type { CamerasConfig } from '../../config/cameras.js';
 import type { GatewayConfigInput } from '../../config/schema.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { FakeOnvifDevice } from './fake-onvif/device.js';
 
 /** Short intervals so the health and event loops run in test time. */
 export const fastCameras: Partial<CamerasConfig> = {
@@ -38,4 +40,31 @@ export async function cameraGateway(cameras: GatewayConfigInput['cameras'], extr
 
 export function camera(id: string, port: number, over: Record<string, unknown> = {}) {
   return { id, name: `Camera ${id}`, host: '127.0.0.1', port, username: 'admin', password: 'secret', ...over };
+}
+
+/**
+ * Fake cameras and gateways that are stopped after each test, newest first. Call once at the top of a test file.
+ */
+export function cameraFixtures() {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    /** Stops `stop` after the test. */
+    cleanup(stop: () => Promise<void> | void): void {
+      cleanups.push(stop);
+    },
+    async device(opts: ConstructorParameters<typeof FakeOnvifDevice>[0] = {}): Promise<FakeOnvifDevice> {
+      const d = new FakeOnvifDevice({ pullHoldMs: 200, ...opts });
+      await d.start();
+      cleanups.push(() => d.stop());
+      return d;
+    },
+    async gateway(...args: Parameters<typeof cameraGateway>): Promise<TestGateway> {
+      const gw = await cameraGateway(...args);
+      cleanups.push(() => gw.close());
+      return gw;
+    },
+  };
 }

@@ -2,24 +2,13 @@
  * The demo's simulated readers: a compressed school day from an injected card pool, gates and canteen sharing
  * who is on campus, canteen taps with amounts and transaction numbers that never repeat across restarts.
  */
+import { seededRandom } from '../../gateway/core/seeded-random.js';
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { intensity } from '../../drivers/rfid/simulated-reader.js';
 import type { Tap } from '../../gateway/core/taps.js';
 import { tempDir, waitFor } from '../helpers/gateway.js';
 import { startReaders } from './helpers.js';
-
-/** A seeded generator (mulberry32) so a run is repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CARDS = Array.from({ length: 40 }, (_, i) => (0x0a000000 + i).toString(16).toUpperCase().padStart(8, '0'));
 
@@ -51,7 +40,7 @@ describe('simulated school day', () => {
   it('taps plausibly from the card pool, canteen with amounts and rising seq that survive a restart', async () => {
     const dataDir = tempDir('campus-sim-');
     try {
-      let h = await startReaders(config, { cardPool: () => CARDS, random: seeded(7), dataDir });
+      let h = await startReaders(config, { cardPool: () => CARDS, random: seededRandom(7), dataDir });
       // A few compressed days.
       await waitFor(() => h.taps.filter((t) => t.readerId === 'sim-pos').length >= 30 && h.taps.some((t) => t.readerId === 'sim-out'), 20_000);
       await h.close();
@@ -73,7 +62,7 @@ describe('simulated school day', () => {
       }
 
       // After a restart on the same data dir the POS numbers go on upward: the wallet must not see a seq twice.
-      h = await startReaders(config, { cardPool: () => CARDS, random: seeded(8), dataDir });
+      h = await startReaders(config, { cardPool: () => CARDS, random: seededRandom(8), dataDir });
       await waitFor(() => h.taps.some((t) => t.readerId === 'sim-pos'), 20_000);
       await h.close();
       const after = byReader(h.taps, 'sim-pos');
@@ -84,7 +73,7 @@ describe('simulated school day', () => {
   });
 
   it('stays up and quiet with an empty card pool', async () => {
-    const h = await startReaders(config, { cardPool: () => [], random: seeded(1) });
+    const h = await startReaders(config, { cardPool: () => [], random: seededRandom(1) });
     try {
       await waitFor(() => h.module.reader('sim-pos')?.detail?.includes('no active cards'), 10_000);
       expect(h.taps).toHaveLength(0);

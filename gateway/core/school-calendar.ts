@@ -34,14 +34,41 @@ export interface LocalTime {
   secondOfDay: number;
 }
 
+/**
+ * Offsets from UTC change only on a zone's transitions, and those fall on quarter hours: one Intl call per zone and
+ * quarter hour, not per tap (formatToParts costs ~25 us, and the tap path asks several times).
+ */
+const QUARTER_HOUR_MS = 900_000;
+const offsetCache = new Map<string, Map<number, number>>();
+
+function offsetMs(epochMs: number, timeZone: string): number {
+  const quarter = Math.floor(epochMs / QUARTER_HOUR_MS);
+  let zone = offsetCache.get(timeZone);
+  if (!zone) offsetCache.set(timeZone, (zone = new Map()));
+  let offset = zone.get(quarter);
+  if (offset === undefined) {
+    const at = quarter * QUARTER_HOUR_MS;
+    const p: Record<string, string> = {};
+    for (const part of formatter(timeZone).formatToParts(new Date(at))) p[part.type] = part.value;
+    offset = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - at;
+    if (zone.size >= 1024) zone.clear(); // reports over long ranges must not grow it without bound
+    zone.set(quarter, offset);
+  }
+  return offset;
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
 export function localTime(epochMs: number, timeZone: string): LocalTime {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
-  const { year, month, day, hour, minute, second } = parts as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string>;
+  // The wall clock as if it were UTC: read with the getUTC* accessors, which need no time zone data.
+  const wall = new Date(epochMs + offsetMs(epochMs, timeZone));
+  const hour = wall.getUTCHours();
+  const minute = wall.getUTCMinutes();
+  const second = wall.getUTCSeconds();
   return {
-    date: `${year}-${month}-${day}`,
-    time: `${hour}:${minute}:${second}`,
-    secondOfDay: Number(hour) * 3600 + Number(minute) * 60 + Number(second),
+    date: `${wall.getUTCFullYear()}-${pad2(wall.getUTCMonth() + 1)}-${pad2(wall.getUTCDate())}`,
+    time: `${pad2(hour)}:${pad2(minute)}:${pad2(second)}`,
+    secondOfDay: hour * 3600 + minute * 60 + second,
   };
 }
 

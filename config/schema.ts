@@ -49,6 +49,8 @@ export const storageConfig = z.object({
   batchMaxSize: z.number().int().positive().default(500),
   /** 0: commit at the end of the event-loop turn; more waits for company at the cost of latency. */
   batchMaxDelayMs: z.number().int().nonnegative().default(0),
+  /** How often a worker thread copies the write-ahead log into the database file, off the tap path. */
+  checkpointIntervalMs: z.number().int().min(50).max(60_000).default(1000),
 });
 
 export const alertsConfig = z.object({

@@ -141,6 +141,8 @@ export class Checkpointer {
     this.worker = undefined;
     this.stats.running = false;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Referenced again: otherwise, with nothing else left, the process would end before the worker's exit arrives.
+    worker.ref();
     worker.postMessage({ type: 'stop' });
     await exited;
     this.releaseWaiters();

@@ -86,25 +86,42 @@ export class BatchWriter {
       const started = performance.now();
       const outcomes: (unknown | undefined)[] = new Array(batch.length);
       try {
-        this.db.transaction(() => {
-          batch.forEach((p, i) => {
-            this.savepoint.run();
+        if (batch.length === 1) {
+          // Alone in its batch (the usual case at a gate), an op needs no savepoint: its failure rolls back the
+          // transaction, which holds nothing else. Rethrown so better-sqlite3 rolls back; told apart from a
+          // failed commit by `outcomes`.
+          this.db.transaction(() => {
             try {
-              p.op(this.db);
-              this.release.run();
+              batch[0]!.op(this.db);
             } catch (err) {
-              this.rollback.run();
-              this.release.run();
-              outcomes[i] = err ?? new Error('write failed');
+              outcomes[0] = err ?? new Error('write failed');
+              throw err;
             }
-          });
-        })();
+          })();
+        } else {
+          this.db.transaction(() => {
+            batch.forEach((p, i) => {
+              this.savepoint.run();
+              try {
+                p.op(this.db);
+                this.release.run();
+              } catch (err) {
+                this.rollback.run();
+                this.release.run();
+                outcomes[i] = err ?? new Error('write failed');
+              }
+            });
+          })();
+        }
       } catch (err) {
-        // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
-        this.opts.onError?.(err);
-        for (const p of batch) p.reject(err);
-        this.stats.failedOps += batch.length;
-        continue;
+        // A lone op that failed was rolled back and is rejected below like any failed op. Anything else means
+        // the commit itself failed (disk full, I/O error): nothing in this batch is durable.
+        if (batch.length > 1 || outcomes[0] === undefined) {
+          this.opts.onError?.(err);
+          for (const p of batch) p.reject(err);
+          this.stats.failedOps += batch.length;
+          continue;
+        }
       }
       this.stats.batches++;
       batch.forEach((p, i) => {

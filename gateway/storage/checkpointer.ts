@@ -58,6 +58,9 @@ const AUTOCHECKPOINT_PAGES = 1000;
 // long one until a pass finds nothing new; the next commit then restarts the log.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+// Lowest priority for this thread only (Linux sets nice per thread): on a 2-core box a checkpoint must never
+// take the CPU from the event loop deciding taps. Not permitted everywhere; then it runs at normal priority.
+try { require('node:os').setPriority(19); } catch {}
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');

@@ -46,4 +46,22 @@ describe('storage', () => {
     await expect(writer.write(() => {})).rejects.toThrow(/closed/);
     db.close();
   });
+
+  it('a write alone in its batch commits, or fails alone and leaves the writer working', async () => {
+    const db = openDatabase(join(tempDir(), 'gateway.db'), [m(1, 'CREATE TABLE t (n INTEGER NOT NULL)')]);
+    const writer = new BatchWriter(db, { maxSize: 100, maxDelayMs: 0 });
+    await writer.write((d) => void d.prepare('INSERT INTO t VALUES (1)').run());
+    // Two rows, the second bad: nothing of this op may stay behind.
+    await expect(
+      writer.write((d) => {
+        d.prepare('INSERT INTO t VALUES (2)').run();
+        d.prepare('INSERT INTO t VALUES (NULL)').run();
+      }),
+    ).rejects.toThrow(/NOT NULL/);
+    await writer.write((d) => void d.prepare('INSERT INTO t VALUES (3)').run());
+    expect(db.prepare('SELECT n FROM t ORDER BY n').all()).toEqual([{ n: 1 }, { n: 3 }]);
+    expect(writer.stats).toMatchObject({ batches: 3, ops: 2, failedOps: 1 });
+    writer.close();
+    db.close();
+  });
 });

@@ -4,8 +4,7 @@
  * depends inward on gateway/core.
  */
 import type { Server } from 'node:http';
-import { join } from 'node:path';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
 import { accessMigrations, AccessModule } from './access/module.js';
 import { alertMigrations, AlertService } from './alerts/alerts.js';
@@ -23,9 +22,8 @@ import { getMeta, metaMigrations, setMeta } from './core/meta.js';
 import { packageInfo } from './core/version.js';
 import { createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
-import { BatchWriter } from './storage/batch-writer.js';
-import { Checkpointer } from './storage/checkpointer.js';
-import { openDatabase, schemaVersion, type Migration } from './storage/db.js';
+import { schemaVersion, type Migration } from './storage/db.js';
+import { openStorage } from './storage/storage.js';
 import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
@@ -139,47 +137,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const dbFile = join(config.dataDir, 'gateway.db');
-  const db = openDatabase(dbFile, allMigrations(), { synchronous: config.storage.synchronous });
-  const batches = new Histogram({
-    name: 'campus_db_batch_size',
-    help: 'Rows per batched write transaction',
-    buckets: [1, 5, 20, 100, 500],
-    registers: [metrics],
-  });
-  const checkpointFrames = new Counter({
-    name: 'campus_db_checkpoint_pages_total',
-    help: 'WAL pages copied into the database file by the checkpoint worker',
-    registers: [metrics],
-  });
-  const checkpointer = new Checkpointer(db, {
-    file: dbFile,
-    synchronous: config.storage.synchronous,
-    intervalMs: config.storage.checkpointIntervalMs,
-    walSizeLimitBytes: 64 * 1_048_576,
-    maxWalFrames: 16_384, // 64 MB of 4 KB pages
-    onCheckpoint: (r) => checkpointFrames.inc(r.copied),
-    onError: (err) => log.error({ err }, 'checkpoint worker failed; the database checkpoints on commit again'),
-  });
-  new Gauge({
-    name: 'campus_db_wal_pages',
-    help: 'Pages in the write-ahead log after the last checkpoint',
-    registers: [metrics],
-    collect() {
-      this.set(checkpointer.stats.walFrames);
-    },
-  });
-  checkpointer.start();
-  const batchErrors = new Counter({ name: 'campus_db_batch_errors_total', help: 'Batches whose commit failed', registers: [metrics] });
-  const writer = new BatchWriter(db, {
-    maxSize: config.storage.batchMaxSize,
-    maxDelayMs: config.storage.batchMaxDelayMs,
-    onBatch: (size) => batches.observe(size),
-    onError: (err) => {
-      batchErrors.inc();
-      log.error({ err }, 'batched write failed');
-    },
-  });
+  const storage = openStorage({ dataDir: config.dataDir, config: config.storage, migrations: allMigrations(), metrics, log });
+  const { db, writer } = storage;
   const bus = new EventBus((kind, err) => log.error({ err, kind }, 'event handler failed'));
   const broker = new EmbeddedBroker({
     host: config.mqtt.host,
@@ -232,9 +191,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       await new Promise<void>((resolve) => server!.close(() => resolve()));
     }
     await broker.stop();
-    writer.close(); // commits whatever is still queued
-    await checkpointer.stop();
-    db.close(); // the last connection to close checkpoints the rest
+    await storage.close();
   };
 
   try {

@@ -29,7 +29,8 @@ interface Pending {
  * transaction per batch. `write()` resolves only after the batch that holds it has committed, so a
  * caller that awaits it before acknowledging a device or a user never acknowledges what a crash would lose.
  *
- * Each op runs under a savepoint: one bad row rejects its own promise and the rest of the batch commits.
+ * In a batch of several, each op runs under a savepoint: one bad row rejects its own promise and the rest of the
+ * batch commits.
  */
 export class BatchWriter {
   private queue: Pending[] = [];

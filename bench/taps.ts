@@ -9,6 +9,7 @@
  * clients. Needs a build (`npx tsc -p tsconfig.build.json`): the gateway is started from dist/.
  *
  * Options (after `--`): --rate=1000 --seconds=10 --cards=100000 --taps=1000000 --synchronous=full --delay-ms=N
+ * --cpu-prof (the gateway writes a V8 CPU profile of the measured run to bench/results/, for DevTools)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -149,11 +150,11 @@ interface GatewayChild extends Child {
 }
 
 /** Starts the built bin as a school runs it and waits for /healthz to answer 200. */
-async function startGatewayChild(configFile: string, dataDir: string, timeoutMs = 60_000): Promise<GatewayChild> {
+async function startGatewayChild(configFile: string, dataDir: string, extraFlags: string[] = [], timeoutMs = 60_000): Promise<GatewayChild> {
   const httpPort = await freePort();
   const mqttPort = await freePort();
   const child = spawnChild(
-    [...NODE_FLAGS, BIN, 'start', '--demo', '--config', configFile],
+    [...NODE_FLAGS, ...extraFlags, BIN, 'start', '--demo', '--config', configFile],
     childEnv({ CAMPUS_HTTP_PORT: String(httpPort), CAMPUS_MQTT_PORT: String(mqttPort), CAMPUS_DATA_DIR: dataDir }),
   );
   const base = `http://127.0.0.1:${httpPort}`;
@@ -345,7 +346,8 @@ export default async function bench(): Promise<BenchResult> {
     }
 
     // The gateway again, now holding the seeded cards and taps.
-    const gw = await startGatewayChild(configFile, dataDir);
+    const profileDir = join(ROOT, 'bench', 'results');
+    const gw = await startGatewayChild(configFile, dataDir, process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     const tapLat: number[] = [];
     let denied = 0;
     let before: Awaited<ReturnType<typeof scrape>>;

@@ -88,6 +88,7 @@ export class AccessEngine {
   private readonly denials = new Map<string, number[]>();
   private readonly log;
   private readonly tapsCounter;
+  private readonly tapCounts = new Map<string, Counter.Internal>();
   private readonly decisionSeconds;
   private readonly failures;
   private off: (() => void) | undefined;
@@ -223,7 +224,7 @@ export class AccessEngine {
     if (outcome.granted && gateId) {
       this.publish(`campus/gates/${gateId}/command`, { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
     }
-    this.tapsCounter.inc({ granted: String(outcome.granted), reason: outcome.reason });
+    this.countTap(outcome.granted, outcome.reason);
     const decided: TapDecision = {
       ...tap, tapId, accessPointId: ap.id, accessPointKind: ap.kind, granted: outcome.granted, reason: outcome.reason,
       person: refOf(holder),
@@ -271,9 +272,17 @@ export class AccessEngine {
     );
     const message: DecisionMessage = { granted: false, reason: 'unknown_reader', tapId, person: null };
     this.publishDecision(tap.readerId, message);
-    this.tapsCounter.inc({ granted: 'false', reason: 'unknown_reader' });
+    this.countTap(false, 'unknown_reader');
     this.countDenial(tap.readerId, undefined, undefined);
     return message;
+  }
+
+  /** Label children kept: prom-client hashes the label object on every inc() otherwise. */
+  private countTap(granted: boolean, reason: DecisionReason): void {
+    const key = `${granted}:${reason}`;
+    let child = this.tapCounts.get(key);
+    if (!child) this.tapCounts.set(key, (child = this.tapsCounter.labels(String(granted), reason)));
+    child.inc();
   }
 
   private passbackOf(gateId: string): Map<number, { date: string; direction: 'in' | 'out' }> {

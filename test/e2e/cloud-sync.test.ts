@@ -118,7 +118,14 @@ describe('cloud sync from the built gateway to a real Mosquitto', () => {
 
     const second = await startBin(['start', '--demo', '--config', config], env);
     killOnCleanup(second);
-    await waitFor(() => raised.every((id) => city.of('alert.raised').some((m) => m.envelope.data.alertId === id)), 60_000);
+    const missing = (): string[] => raised.filter((id) => !city.of('alert.raised').some((m) => m.envelope.data.alertId === id));
+    await waitFor(() => missing().length === 0, 60_000).catch(async (err: Error) => {
+      // Say which alerts never came and where the sender stands, so a failure can be told from a slow machine.
+      const sync = await (await fetch(`${second.base}/api/v1/sync`, { headers: { authorization: `Bearer ${await login(second.base, 'admin')}` } })).text();
+      const at = missing().map((id) => raised.indexOf(id));
+      throw new Error(`${err.message}: ${at.length} of 150 alerts never arrived (raised as #${at[0]}…#${at[at.length - 1]}; ` +
+        `${atKill} had arrived at the kill)\nsync status: ${sync}\ngateway after the restart:\n${second.output().slice(-3000)}`);
+    });
     // Every alert change has one envelope id, however many times it was sent.
     const idsPerAlert = new Map<string, Set<string>>();
     for (const m of city.of('alert.raised')) {

@@ -178,10 +178,11 @@ describe('wrong credentials at the city broker', () => {
     expect((await fetch(`${gw.base}/healthz`)).status).toBe(200);
     const ids = raise(gw, 5, 'creds');
 
-    // The city fixes the account (the school's configured password becomes valid); no gateway restart.
+    // The city listens first (else the school's first batch could reach the broker before anyone subscribed),
+    // then fixes the account: the school's configured password becomes valid, with no gateway restart.
+    const city = await CityReceiver.connect(broker.url, { username: 'city', password: 'city-secret' });
     broker.setUsers({ 'demo-school': 'wrong-secret', city: 'city-secret' });
     broker.reload();
-    const city = await CityReceiver.connect(broker.url, { username: 'city', password: 'city-secret' });
     try {
       await waitFor(async () => (await status(gw!, token)).connected, 10_000);
       await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)), 10_000);

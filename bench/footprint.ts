@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { packageInfo } from '../gateway/core/version.js';
+import { freePort } from './_net.js';
 import type { BenchResult } from './run.js';
 
 const HEAP_MB = Number(process.env.BENCH_FOOTPRINT_HEAP_MB ?? 256);
@@ -22,17 +22,6 @@ const IDLE_SETTLE_MS = 5_000;
 
 const root = packageInfo().root;
 const bin = join(root, 'dist', 'gateway', 'cli', 'main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resident set size of a process, from /proc (Linux). */
 function rssMb(pid: number): number {

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -17,20 +17,12 @@ import { Outbox, outboxMigrations } from '../cloud-sync/outbox.js';
 import { Sender } from '../cloud-sync/sender.js';
 import { MqttTransport } from '../cloud-sync/transports/mqtt.js';
 import { openDatabase } from '../gateway/storage/db.js';
+import { freePort } from './_net.js';
 import type { BenchResult } from './run.js';
 
 const N = Number(process.env.SYNC_BENCH_N ?? 1_000_000);
 const WINDOW = 2000;
 const TOPIC = 'city/bench-district/schools/bench-school';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startMosquitto(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();

@@ -13,7 +13,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,6 +21,7 @@ import { ulid } from 'ulid';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { packageInfo } from '../gateway/core/version.js';
+import { freePort } from './_net.js';
 import type { BenchResult } from './run.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -64,18 +64,6 @@ async function paced(count: number, rate: number, send: (i: number) => void, ans
         }, 5);
       }
     }, 1);
-  });
-}
-
-/** A free loopback TCP port (closed again before return). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
   });
 }
 

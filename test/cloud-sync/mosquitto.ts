@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/bin.js';
 
 export interface MosquittoOptions {
   tls?: { requireClientCert?: boolean } | undefined;
@@ -22,17 +23,6 @@ export interface Pki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, all made with openssl. */

@@ -48,7 +48,8 @@ export function parseNetworkTap(payload: Buffer): { ok: true; value: NetworkTapP
   }
   const uid = normalizeUid(fields.uid);
   if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: uid.error.message };
-  return { ok: true, value: { ...fields, uid: uid.value } };
+  // Flat, not `{...fields, uid}`: see the note on hidden classes in gateway/access/engine.ts.
+  return { ok: true, value: { uid: uid.value, seq: fields.seq, amount: fields.amount } };
 }
 
 /** One configured network reader; its taps come from the shared subscription. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { MessageHandler, MqttPort, PublishOptions } from '../core/mqtt-port.js';
@@ -82,6 +83,9 @@ export class EmbeddedBroker implements MqttPort {
 
   async start(): Promise<void> {
     const { log } = this.opts;
+    // mqtt-packet (shared by Aedes and mqtt.js) otherwise pre-builds a Buffer for each of the 65,536 packet ids on
+    // first use: ~7 MB and 65k objects that every full GC marks again, for a saving of a few bytes per packet.
+    mqttPacket.writeToStream.cacheNumbers = false;
     this.aedes = await Aedes.createBroker({
       drainTimeout: this.opts.drainTimeoutMs,
       maxTopicLevels: this.opts.maxTopicLevels,

@@ -196,15 +196,15 @@ async function scrape(base: string): Promise<Scrape> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const buckets = new Map<string, number>();
   for (const m of text.matchAll(/^campus_tap_decision_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) buckets.set(m[1]!, Number(m[2]));
-  const num = (re: RegExp): number => {
+  const num = (re: RegExp, missing = Number.NaN): number => {
     const m = re.exec(text);
-    return m ? Number(m[1]) : Number.NaN;
+    return m ? Number(m[1]) : missing;
   };
   return {
     buckets,
     rssBytes: num(/^process_resident_memory_bytes (\d+)/m),
     cpuS: num(/^process_cpu_seconds_total ([\d.e+-]+)/m),
-    majorGcs: num(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m),
+    majorGcs: num(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m, 0), // no line before the first one
   };
 }
 

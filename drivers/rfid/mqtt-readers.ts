@@ -48,7 +48,7 @@ export function parseNetworkTap(payload: Buffer): { ok: true; value: NetworkTapP
   }
   const uid = normalizeUid(fields.uid);
   if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: uid.error.message };
-  // Flat, not `{...fields, uid}`: see the note on hidden classes in gateway/access/engine.ts.
+  // Flat, not `{...fields, uid}`: see the note on spreads in AccessEngine.decide (gateway/access/engine.ts).
   return { ok: true, value: { uid: uid.value, seq: fields.seq, amount: fields.amount } };
 }
 

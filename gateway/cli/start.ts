@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startGateway, StartupError } from '../compose.js';
 import { createLogger } from '../core/logger.js';
+import { yieldHelperThreads } from '../core/thread-priority.js';
 import { commandConfig, configOption, demoOption, reportAndExit } from './common.js';
 import { DEMO_PASSWORD } from '../auth/users.js';
 
@@ -23,6 +24,8 @@ export function registerStart(program: Command): void {
         }
         reportAndExit(err);
       }
+      // Here, not in startGateway: it is about this whole process, which a test runner's is not.
+      log.debug({ threads: yieldHelperThreads() }, 'helper threads at the lowest priority');
       const lines = [
         '',
         `  campus-edge-gateway is running${opts.demo ? ' (demo school)' : ''}`,

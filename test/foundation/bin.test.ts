@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -51,6 +51,19 @@ describe('campus-gateway start (the built bin)', () => {
       await fetch(`${running.base}/api/v1/alerts/${created.id}`, { headers: { authorization: `Bearer ${again}` } })
     ).json()) as { status: string; acknowledgedBy: string; ackNote: string };
     expect(alert).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'security', ackNote: 'checked' });
+  });
+
+  // Linux only: elsewhere thread priorities are left alone (gateway/core/thread-priority.ts).
+  it.skipIf(process.platform !== 'linux')('runs its helper threads below the thread that answers the readers', async () => {
+    running = await startBin(['start', '--demo'], { CAMPUS_DATA_DIR: tempDir() });
+    const pid = running.child.pid!;
+    /** Field 19 of /proc/<pid>/task/<tid>/stat; the command name before it may hold spaces, so count from its `)`. */
+    const nice = (tid: string): number => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const tids = readdirSync(`/proc/${pid}/task`).filter((t) => Number(t) !== pid);
+    expect(nice(String(pid))).toBe(0);
+    // At least V8's four platform workers (threads started later keep their creator's priority).
+    const lowered = tids.filter((t) => nice(t) === 19);
+    expect(lowered.length).toBeGreaterThanOrEqual(4);
   });
 
   it('stops cleanly on SIGTERM', async () => {

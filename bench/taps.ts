@@ -12,7 +12,7 @@
  * --cpu-prof (the gateway writes a V8 CPU profile of the measured run to bench/results/, for DevTools)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -208,6 +208,26 @@ async function scrape(base: string): Promise<Scrape> {
   };
 }
 
+/**
+ * What the machine did to the run, from Linux's /proc (NaN elsewhere): the share of CPU time the hypervisor gave to
+ * someone else (steal) and how long the gateway's main thread waited, runnable, for a core. A run with more of
+ * either has a worse tail for reasons outside the gateway (docs/access.md).
+ */
+interface MachineSample {
+  steal: number;
+  total: number;
+  mainWaitNs: number;
+}
+function sampleMachine(gatewayPid: number | undefined): MachineSample {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const wait = gatewayPid ? Number(readFileSync(`/proc/${gatewayPid}/task/${gatewayPid}/schedstat`, 'utf8').split(' ')[1]) : Number.NaN;
+    return { steal: cpu[7]!, total: cpu.reduce((a, b) => a + b, 0), mainWaitNs: wait };
+  } catch {
+    return { steal: Number.NaN, total: Number.NaN, mainWaitNs: Number.NaN };
+  }
+}
+
 /** The upper bound (ms) of the bucket holding the p-th percentile of what was observed between two scrapes. */
 function bucketPercentile(before: Map<string, number>, after: Map<string, number>, p: number): number | string {
   const les = [...after.keys()];
@@ -356,6 +376,8 @@ export default async function bench(): Promise<BenchResult> {
     let before: Scrape;
     let after: Scrape;
     let benchCpu: NodeJS.CpuUsage;
+    let machine0: MachineSample;
+    let machine1: MachineSample;
     try {
       // Taps: a terminal client publishes to the readers' tap topics; decisions come back per reader in order.
       const terminal = await connect(gw.mqttPort);
@@ -379,6 +401,7 @@ export default async function bench(): Promise<BenchResult> {
       denied = 0;
 
       before = await scrape(gw.base);
+      machine0 = sampleMachine(gw.proc.pid);
       benchCpu = process.cpuUsage();
       await paced(count, rate, (i) => {
         const r = readers[i % READERS]!.id;
@@ -386,6 +409,7 @@ export default async function bench(): Promise<BenchResult> {
         terminal.publish(`campus/readers/${r}/tap`, JSON.stringify({ uid: uidOf(i % nCards), seq: i }), { qos: 1 });
       }, () => tapLat.length, 30_000);
       benchCpu = process.cpuUsage(benchCpu);
+      machine1 = sampleMachine(gw.proc.pid);
       after = await scrape(gw.base);
     } finally {
       await closeClients();
@@ -417,6 +441,7 @@ export default async function bench(): Promise<BenchResult> {
         'tap→decision p50 ms': ms(percentile(taps, 50)),
         'tap→decision p99 ms': ms(p99),
         'tap→decision max ms': ms(taps[taps.length - 1] ?? Number.NaN),
+        'taps over 5 ms': taps.filter((x) => x > 5).length,
         // From the gateway's own histogram (tap.received → decision published): a bucket bound, not a sample.
         'in gateway decision p99 bucket ≤ ms': bucketPercentile(before.buckets, after.buckets, 99),
         'baseline broker round trip p50 ms': ms(percentile(base, 50)),
@@ -432,6 +457,8 @@ export default async function bench(): Promise<BenchResult> {
         // Objects that outlive two scavenges fill the old space; each full GC then costs 20-30 ms of marking on the
         // main thread, and the taps queued behind it make the tail (docs/access.md).
         'gateway full GCs during run': after.majorGcs - before.majorGcs,
+        'gateway waiting for a CPU ms': ms((machine1.mainWaitNs - machine0.mainWaitNs) / 1e6),
+        'host steal % during run': Math.round((1000 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total)) / 10,
       },
       goal: 'tap→decision p99 ≤ 5 ms at 1,000 taps/s with 100,000 cards and 1,000,000 stored taps',
       met: p99 <= 5 && denied === 0 && taps.length === count,

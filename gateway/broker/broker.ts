@@ -6,7 +6,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
-import type { MessageHandler, MqttPort, PublishOptions } from '../core/mqtt-port.js';
+import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
 import { mayPublish, maySubscribe, type Identity, type Verdict } from './acl.js';
 import type { DeviceCredential } from './grants.js';
@@ -47,6 +47,10 @@ export class EmbeddedBroker implements MqttPort {
   private readonly refused: Counter<'reason'>;
   private readonly messagesIn: Counter.Internal;
   private readonly messagesOut: Counter.Internal;
+  /** Per topic: does anyone subscribe to it now? Cleared whenever a subscription may have changed. */
+  private readonly heard = new Map<string, boolean>();
+  /** In-process filters (subscribe() below), with how many handlers hold each. */
+  private readonly localFilters = new Map<string, number>();
   port = 0;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -122,6 +126,10 @@ export class EmbeddedBroker implements MqttPort {
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
     });
+    // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
+    // subscriptions are restored, which emits no 'subscribe'.
+    const forget = (): void => this.heard.clear();
+    this.aedes.on('subscribe', forget).on('unsubscribe', forget).on('client', forget).on('clientDisconnect', forget);
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
     // Nagle off: decisions and acks are small packets that must leave now, not after the next ACK (~40 ms).
@@ -175,6 +183,7 @@ export class EmbeddedBroker implements MqttPort {
   }
 
   publish(topic: string, payload: string | Buffer | object, opts: PublishOptions = {}): Promise<void> {
+    if (opts.whenSubscribed && !opts.qos && !opts.retain && !this.subscribed(topic)) return Promise.resolve();
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
     return new Promise((resolve, reject) => {
@@ -182,6 +191,34 @@ export class EmbeddedBroker implements MqttPort {
       this.messagesOut.inc();
       this.aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /** Whether a connected client or an in-process handler has a filter matching `topic`, cached per topic. */
+  private subscribed(topic: string): boolean {
+    let yes = this.heard.get(topic);
+    if (yes === undefined) {
+      yes = this.anyFilterMatches(topic.split('/'));
+      if (this.heard.size >= 256) this.heard.clear();
+      this.heard.set(topic, yes);
+    }
+    return yes;
+  }
+
+  /**
+   * Reads Aedes' own table of connected clients and their filters, so there is no second copy to keep in step.
+   * It is not in Aedes' typings: if its shape is not the expected one, everything counts as subscribed and
+   * nothing is left out.
+   */
+  private anyFilterMatches(levels: string[]): boolean {
+    for (const filter of this.localFilters.keys()) if (levelsMatch(filter.split('/'), levels)) return true;
+    const clients: unknown = (this.aedes as unknown as { clients?: unknown }).clients;
+    if (typeof clients !== 'object' || clients === null) return true;
+    for (const client of Object.values(clients) as unknown[]) {
+      const subs: unknown = (client as { subscriptions?: unknown } | null)?.subscriptions;
+      if (typeof subs !== 'object' || subs === null) return true;
+      for (const filter of Object.keys(subs)) if (levelsMatch(filter.split('/'), levels)) return true;
+    }
+    return false;
   }
 
   subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
@@ -193,10 +230,22 @@ export class EmbeddedBroker implements MqttPort {
       }
       cb();
     };
+    const hold = (delta: 1 | -1): void => {
+      const n = (this.localFilters.get(filter) ?? 0) + delta;
+      if (n > 0) this.localFilters.set(filter, n);
+      else this.localFilters.delete(filter);
+      this.heard.clear();
+    };
     return new Promise((resolve) => {
-      this.aedes.subscribe(filter, deliver, () =>
-        resolve(() => new Promise<void>((done) => (this.aedes.closed ? done() : this.aedes.unsubscribe(filter, deliver, done)))),
-      );
+      this.aedes.subscribe(filter, deliver, () => {
+        hold(1);
+        let held = true;
+        resolve(() => {
+          if (held) hold(-1);
+          held = false;
+          return new Promise<void>((done) => (this.aedes.closed ? done() : this.aedes.unsubscribe(filter, deliver, done)));
+        });
+      });
     });
   }
 

@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';
-import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 const READER_SECRET = 'reader-secret-1';
 const SENSOR_SECRET = 'sensor-secret-1';
@@ -136,5 +136,55 @@ describe('embedded broker in demo mode', () => {
     const closed = closedWithin(anon, 3000);
     anon.publish('campus/events/alert.raised', '{}');
     await closed;
+  });
+
+  // The bus mirror is left out while nobody subscribes (broker.ts `whenSubscribed`): whoever subscribes later,
+  // by any filter, in-process, or through a restored persistent session, must still get every event after that.
+  it('mirrors events to whoever subscribes, however and whenever they do', async () => {
+    let seq = 9000;
+    // One reader connection throughout, so no connect or disconnect but the watchers' own touches the broker.
+    const reader = await gw.mqttClient();
+    const tap = async (): Promise<void> => {
+      await reader.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0A1B2C3D', seq: ++seq }), { qos: 1 });
+      await waitFor(() => gw.ctx.db.prepare('SELECT 1 AS x FROM taps WHERE seq = ?').get(seq));
+    };
+    const decided = (client: mqtt.MqttClient, want: number, ms = 3000): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no campus/events/tap.decided for seq ${want}`)), ms);
+        client.on('message', (topic, payload) => {
+          if (topic === 'campus/events/tap.decided' && (JSON.parse(payload.toString()) as { seq?: number }).seq === want) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+
+    const wildcard = await gw.mqttClient();
+    await tap(); // with nobody listening
+
+    await wildcard.subscribeAsync('campus/+/tap.decided');
+    let got = decided(wildcard, seq + 1);
+    await tap();
+    await got;
+
+    const inProcess: number[] = [];
+    const off = await gw.ctx.mqtt.subscribe('campus/events/#', (topic, payload) => {
+      if (topic.endsWith('/tap.decided')) inProcess.push((JSON.parse(payload.toString()) as { seq: number }).seq);
+    });
+    await wildcard.unsubscribeAsync('campus/+/tap.decided');
+    await tap();
+    await waitFor(() => inProcess.includes(seq));
+    await off();
+
+    // A persistent session subscribes, goes away while a tap passes, and comes back without subscribing again.
+    const session = { clientId: 'events-watcher', clean: false };
+    const watcher = await gw.mqttClient(session);
+    await watcher.subscribeAsync('campus/events/tap.decided', { qos: 0 });
+    await watcher.endAsync();
+    await tap();
+    const back = await gw.mqttClient(session);
+    got = decided(back, seq + 1);
+    await tap();
+    await got;
   });
 });

@@ -49,8 +49,12 @@ export const storageConfig = z.object({
   batchMaxSize: z.number().int().positive().default(500),
   /** 0: commit at the end of the event-loop turn; more waits for company at the cost of latency. */
   batchMaxDelayMs: z.number().int().nonnegative().default(0),
-  /** How often a worker thread copies the write-ahead log into the database file, off the tap path. */
-  checkpointIntervalMs: z.number().int().min(50).max(60_000).default(1000),
+  /**
+   * How often a worker thread copies the write-ahead log into the database file, off the tap path. Short, so
+   * the log stays small at a busy gate (~1,100 pages at 1,000 taps/s against ~6,000 at 1 s) and each copy is
+   * a small burst of I/O; an idle gateway's passes copy nothing and cost next to nothing.
+   */
+  checkpointIntervalMs: z.number().int().min(50).max(60_000).default(200),
 });
 
 export const alertsConfig = z.object({

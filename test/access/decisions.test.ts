@@ -2,7 +2,7 @@
  * Tap decisions on a running demo gateway: taps go on the bus as the reader drivers put them there, the
  * answers are read by a real MQTT client on the decision topics, alerts and taps through the HTTP API.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -44,6 +44,8 @@ describe('access decisions on the demo school', () => {
   afterAll(async () => {
     await gw?.close();
   });
+  // A test that moves the clock and fails half-way must not leave the next one at 22:30 with expired sessions.
+  afterEach(() => clock.set(TUE_10));
 
   let staffUid = '';
   let securityUid = '';
@@ -113,7 +115,6 @@ describe('access decisions on the demo school', () => {
     expect((await tap('sim-east-gate-in', uid)).reason).toBe('ok');
     clock.advance(24 * HOUR); // Wednesday 10:00: yesterday's "in" no longer counts
     expect((await tap('sim-east-gate-in', uid)).reason).toBe('ok');
-    clock.set(TUE_10);
   });
 
   it('holds students to the access point schedule in the school time zone', async () => {
@@ -123,8 +124,7 @@ describe('access decisions on the demo school', () => {
     clock.set(Date.UTC(2026, 8, 1, 14, 30)); // 22:30 local
     expect(await tap('sim-east-gate-in', uid)).toMatchObject({ granted: false, reason: 'outside_schedule' });
     // Staff have no window at the east gate.
-    expect((await tap('sim-east-gate-in', staffUid)).granted).toBe(true);
-    clock.set(TUE_10);
+    expect(await tap('sim-east-gate-in', staffUid)).toMatchObject({ granted: true, reason: 'ok' });
   });
 
   it('lockdown lets only security staff through, is persisted and raises a critical alert', async () => {
@@ -154,7 +154,6 @@ describe('access decisions on the demo school', () => {
     const alerts = await forReader('demo-gate-out');
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ accessPoint: 'main-gate', data: { count: 4 } });
-    clock.set(TUE_10);
   });
 
   it('debits the wallet for a canteen payment once per terminal sequence number', async () => {

@@ -34,6 +34,12 @@ export interface TestGatewayOptions {
   clock?: Clock;
   /** Users to create before start (needed outside demo mode). */
   users?: { username: string; password: string; role: 'admin' | 'security' | 'viewer' }[];
+  /**
+   * Keep the simulated readers simulating. Off by default: they tap random demo cards on their own, which
+   * would now and then spend a test's card (anti-passback, a wallet debit) under it. Off, they keep their
+   * ids and access points and take taps from the bus like MQTT readers.
+   */
+  simulatedReaders?: boolean;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -47,6 +53,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     log: { level: 'silent' },
   });
   const config = validateConfig(raw, 'test');
+  if (!opts.simulatedReaders) {
+    for (const r of config.readers) if (r.driver.type === 'simulated') r.driver = { type: 'mqtt' };
+  }
   if (opts.users?.length) {
     const { openDatabase } = await import('../../gateway/storage/db.js');
     const { metaMigrations } = await import('../../gateway/core/meta.js');

@@ -125,7 +125,7 @@ describe('network tap payloads', () => {
 
 describe('the demo school', () => {
   it('runs its network and simulated readers, all up, listed for any signed-in role', async () => {
-    const gw = await startTestGateway();
+    const gw = await startTestGateway({ simulatedReaders: true });
     try {
       const token = await gw.login('viewer');
       const list = (await (await gw.api('/api/v1/readers', { token })).json()) as {

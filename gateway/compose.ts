@@ -83,6 +83,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
   const wallet = new WalletModule(ctx);
   const access = new AccessModule(ctx, wallet.wallet);
   const attendance = new AttendanceModule(ctx);
+  access.engine.writeWithTaps(attendance.tapWrite);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
   // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.

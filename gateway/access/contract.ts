@@ -9,6 +9,7 @@
  *         valid_from TEXT, valid_to TEXT, issued_at TEXT NOT NULL, updated_at TEXT NOT NULL)
  */
 import type { Tap } from '../core/taps.js';
+import type { WriteOp } from '../storage/batch-writer.js';
 
 export type PersonRole = 'student' | 'staff' | 'visitor';
 export type CardStatus = 'active' | 'lost' | 'blocked' | 'expired';
@@ -55,6 +56,12 @@ export interface TapDecision extends Tap {
   /** Canteen taps: balance after the debit (or the unchanged balance when refused), integer fen. */
   balance?: number;
 }
+
+/**
+ * A row another domain keeps for each decided tap (attendance's register), written in the tap's own
+ * transaction so that a crash keeps both or neither. The op must not throw: a throw would lose the tap with it.
+ */
+export type TapWrite = (decided: TapDecision) => WriteOp | null;
 
 /** The canteen wallet as the access domain calls it. A debit is idempotent on (readerId, seq). */
 export interface WalletPort {

@@ -14,7 +14,8 @@ import type { ReaderConfig } from '../../config/readers.js';
 import type { GatewayContext } from '../core/context.js';
 import type { Tap } from '../core/taps.js';
 import type { CardHolder, PeopleStore } from '../people/store.js';
-import type { DecisionReason, PersonRef, TapDecision, WalletPort } from './contract.js';
+import type { WriteOp } from '../storage/batch-writer.js';
+import type { DecisionReason, PersonRef, TapDecision, TapWrite, WalletPort } from './contract.js';
 import type { LockdownService } from './lockdown.js';
 import { applyRules, type RuleOutcome } from './rules.js';
 import { SchoolClock } from './school-time.js';
@@ -86,6 +87,7 @@ export class AccessEngine {
   private readonly passback = new Map<string, Map<number, { date: string; direction: 'in' | 'out' }>>();
   private readonly recentSeqs = new Map<string, Map<number, RecentSeq>>();
   private readonly denials = new Map<string, number[]>();
+  private readonly tapWrites: TapWrite[] = [];
   private readonly log;
   private readonly tapsCounter;
   private readonly tapCounts = new Map<string, Counter.Internal>();
@@ -142,6 +144,11 @@ export class AccessEngine {
 
   stop(): void {
     this.off?.();
+  }
+
+  /** Adds a write to every decided tap's transaction (see TapWrite). */
+  writeWithTaps(w: TapWrite): void {
+    this.tapWrites.push(w);
   }
 
   /** Decides one tap and answers the reader. Resolves with the message sent (null when none could be sent). */
@@ -211,7 +218,12 @@ export class AccessEngine {
       accessPoint: ap.id, direction: direction ?? null, gateId: gateId ?? null, personId: holder?.person.id ?? null,
       granted: outcome.granted, reason: outcome.reason, balance: balance ?? null,
     };
-    await this.ctx.writer.write(this.taps.insertOp(record));
+    const decided: TapDecision = {
+      readerId: tap.readerId, uid: tap.uid, at: tap.at, seq: tap.seq, amount: tap.amount, partial: tap.partial,
+      tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
+      granted: outcome.granted, reason: outcome.reason, person: refOf(holder), balance,
+    };
+    await this.ctx.writer.write(this.recordOp(record, decided));
 
     // Flat literals, no spreads, on this path. With the event built as `{...tap, ...(x ? {x} : {})}` the gateway
     // moved ~2 KB per tap into the old space (--trace-gc-nvp: ~150 KB per scavenge, ~20 KB without), so at
@@ -229,14 +241,25 @@ export class AccessEngine {
       this.publish(`campus/gates/${gateId}/command`, { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
     }
     this.countTap(outcome.granted, outcome.reason);
-    const decided: TapDecision = {
-      readerId: tap.readerId, uid: tap.uid, at: tap.at, seq: tap.seq, amount: tap.amount, partial: tap.partial,
-      tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
-      granted: outcome.granted, reason: outcome.reason, person: refOf(holder), balance,
-    };
     this.ctx.bus.emit('tap.decided', decided);
     this.raiseAlerts(tap, ap, holder, outcome);
     return message;
+  }
+
+  /** The tap's row and the rows other domains keep for it, as one transaction. */
+  private recordOp(record: TapRecord, decided: TapDecision): WriteOp {
+    const insert = this.taps.insertOp(record);
+    let more: WriteOp[] | undefined;
+    for (const w of this.tapWrites) {
+      const op = w(decided);
+      if (op) (more ??= []).push(op);
+    }
+    if (!more) return insert;
+    const ops = more;
+    return (db) => {
+      insert(db);
+      for (const op of ops) op(db);
+    };
   }
 
   /** A payment when the tap carries an amount; otherwise an identification that shows the balance. */

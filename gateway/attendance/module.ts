@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import { Counter } from 'prom-client';
+import type { TapWrite } from '../access/contract.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
 import type { Guards } from '../http/guards.js';
@@ -12,15 +13,15 @@ export { AttendanceRegister } from './register.js';
 export type { AttendanceSummary, AttendanceStatus, Counts, GradeCounts, ClassCounts } from './register.js';
 
 /**
- * Listens to `tap.decided` and keeps the register; its writes go through the batch writer because gate taps
- * come in bursts at the morning bell and a register row is not something a reader waits for.
+ * Keeps the register. A granted gate tap's register row is written in the tap's own transaction (`tapWrite`,
+ * handed to the access engine by the composition root): written after it, a crash at the morning bell left
+ * hundreds of stored taps uncounted, and the city's summary would have called those students absent.
  */
 export class AttendanceModule implements GatewayModule {
   readonly name = 'attendance';
   readonly register: AttendanceRegister;
   private readonly log: Logger;
   private readonly recorded: Counter<'result'>;
-  private off: (() => void) | undefined;
   private failures = 0;
 
   constructor(private readonly ctx: GatewayContext) {
@@ -39,24 +40,26 @@ export class AttendanceModule implements GatewayModule {
     return this.register.summary(date);
   }
 
-  start(): void {
-    this.off = this.ctx.bus.on('tap.decided', (d) => {
-      const op = this.register.writeFor(d);
-      if (!op) return;
-      this.ctx.writer.write(op).then(
-        () => this.recorded.inc({ result: 'recorded' }),
-        (err: unknown) => {
-          this.recorded.inc({ result: 'failed' });
-          // One log line per 100 failures: a broken disk must not also flood the log at the morning bell.
-          if (this.failures++ % 100 === 0) this.log.error({ err, tapId: d.tapId, failures: this.failures }, 'attendance write failed');
-        },
-      );
-    });
-  }
-
-  stop(): void {
-    this.off?.();
-  }
+  /**
+   * The register's part of a decided tap's transaction. A failed row is counted and logged, never thrown: the
+   * tap itself must still be stored and answered (SQLite undoes just the failed statement). A commit that fails
+   * loses the tap too and is counted by access (`campus_tap_failures_total`).
+   */
+  readonly tapWrite: TapWrite = (d) => {
+    const op = this.register.writeFor(d);
+    if (!op) return null;
+    return (db) => {
+      try {
+        op(db);
+      } catch (err) {
+        this.recorded.inc({ result: 'failed' });
+        // One log line per 100 failures: a broken disk must not also flood the log at the morning bell.
+        if (this.failures++ % 100 === 0) this.log.error({ err, tapId: d.tapId, failures: this.failures }, 'attendance write failed');
+        return;
+      }
+      this.recorded.inc({ result: 'recorded' });
+    };
+  };
 
   routes(api: Router, guards: Guards): void {
     attendanceRoutes(api, guards, this.register, new DayTaps(this.ctx.db, this.ctx.config.school.timezone));

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let client: MqttClient;
@@ -38,11 +38,9 @@ describe('attendance from the demo gate', () => {
 
     const decision = await tap('demo-gate-in', '0A1B2C3D');
     expect(decision).toMatchObject({ granted: true, reason: 'ok' });
-    const arrived = await waitFor(async () => {
-      const r = (await (await gw.api('/api/v1/attendance', { token })).json()) as { people: PersonDay[] };
-      const p = r.people.find((x) => x.externalId === 'S20250001');
-      return p?.firstIn ? p : null;
-    });
+    // The register row commits with the tap, before the gate is told to open: no waiting for it.
+    const after = (await (await gw.api('/api/v1/attendance', { token })).json()) as { people: PersonDay[] };
+    const arrived = after.people.find((x) => x.externalId === 'S20250001')!;
     expect(['present', 'late']).toContain(arrived.status);
     expect(arrived.firstInReader).toBe('demo-gate-in');
 
@@ -51,15 +49,38 @@ describe('attendance from the demo gate', () => {
 
     const out = await tap('demo-gate-out', '0A1B2C3D');
     expect(out.granted).toBe(true);
-    const day = await waitFor(async () => {
-      const d = (await (await gw.api('/api/v1/attendance/people/S20250001', { token })).json()) as PersonDay & {
-        taps: { tapId: string; readerId: string; granted: boolean }[];
-      };
-      return d.lastOut ? d : null;
-    });
+    const day = (await (await gw.api('/api/v1/attendance/people/S20250001', { token })).json()) as PersonDay & {
+      taps: { tapId: string; readerId: string; granted: boolean }[];
+    };
+    expect(day.lastOut).not.toBeNull();
     expect(day.taps.map((t) => t.tapId)).toEqual([decision.tapId, out.tapId]);
     const lost = (await (await gw.api('/api/v1/attendance/people/S20250002', { token })).json()) as PersonDay & { taps: { granted: boolean }[] };
     expect(lost.firstIn).toBeNull();
     expect(lost.taps).toEqual([expect.objectContaining({ granted: false, reason: 'card_lost' })]);
+  });
+
+  it('still stores and answers a gate tap whose register row fails, and counts and reports the failure', async () => {
+    // A real SQLite error inside the tap's transaction: the register table refuses rows for this one student.
+    const person = (gw.ctx.db.prepare("SELECT id FROM persons WHERE external_id = 'S20250003'").get() as { id: number }).id;
+    gw.ctx.db.exec(
+      `CREATE TRIGGER refuse_register BEFORE INSERT ON attendance_days WHEN NEW.person_id = ${person}
+       BEGIN SELECT RAISE(ABORT, 'register refused'); END`,
+    );
+    try {
+      const admin = await gw.login('admin');
+      const found = (await (await gw.api('/api/v1/people?externalId=S20250003', { token: admin })).json()) as { items: { cards: { uid: string }[] }[] };
+      const decision = await tap('demo-gate-in', found.items[0]!.cards[0]!.uid);
+      expect(decision).toMatchObject({ granted: true, reason: 'ok' });
+      const taps = (await (await gw.api('/api/v1/taps?readerId=demo-gate-in&limit=1', { token: admin })).json()) as { items: { id: string }[] };
+      expect(taps.items[0]!.id).toBe(decision.tapId);
+      const day = (await (await gw.api('/api/v1/attendance/people/S20250003', { token })).json()) as PersonDay;
+      expect(day.firstIn).toBeNull();
+      const metrics = await (await gw.api('/metrics', { token: admin })).text();
+      expect(metrics).toMatch(/campus_attendance_gate_taps_total\{result="failed"\} 1\b/);
+      const health = (await (await fetch(`${gw.base}/healthz`)).json()) as { components: { attendance: { detail?: string } } };
+      expect(health.components.attendance.detail).toBe('1 register write(s) failed');
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER refuse_register');
+    }
   });
 });

@@ -3,7 +3,7 @@ import type { PersonRef, TapDecision } from '../../gateway/access/contract.js';
 import { AttendanceRegister } from '../../gateway/attendance/module.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { compareSchoolNames } from '../../gateway/core/school-order.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Epoch ms of a Shanghai (UTC+8) wall-clock time. */
 const sh = (date: string, time: string): number => Date.parse(`${date}T${time}+08:00`);
@@ -41,10 +41,11 @@ async function setClock(t: number): Promise<void> {
 }
 
 let seq = 0;
-/** What the access domain announces for a tap; attendance listens to exactly this. */
-function decided(externalId: string, at: number, over: Partial<TapDecision> = {}): void {
+let register: AttendanceRegister;
+/** A decided tap as the access engine stores it: the register's row is written through the gateway's batch writer. */
+async function decided(externalId: string, at: number, over: Partial<TapDecision> = {}): Promise<void> {
   seq++;
-  gw.ctx.bus.emit('tap.decided', {
+  const op = register.writeFor({
     readerId: 'gate-in-1',
     uid: `CARD${seq}`,
     at,
@@ -58,6 +59,7 @@ function decided(externalId: string, at: number, over: Partial<TapDecision> = {}
     person: people.get(externalId)!,
     ...over,
   });
+  if (op) await gw.ctx.writer.write(op);
 }
 
 async function get<T>(path: string, token = admin): Promise<T> {
@@ -115,6 +117,7 @@ describe('attendance register', () => {
       },
     });
     await setClock(clock.now());
+    register = new AttendanceRegister({ db: gw.ctx.db, clock, timezone: gw.config.school.timezone, access: gw.config.access });
     addPerson('A1', 'student', '初一', '初一(1)班', 'day');
     addPerson('A2', 'student', '初一', '初一(1)班', 'day');
     addPerson('A3', 'student', '初一', '初一(2)班', 'boarding');
@@ -126,22 +129,19 @@ describe('attendance register', () => {
   });
 
   it('marks present up to the cut-off, late after it, absent only once the cut-off has passed', async () => {
-    decided('A1', sh(TUE, '07:49:59'));
-    decided('A2', sh(TUE, '07:50:00')); // exactly at the cut-off still counts as on time
-    decided('A3', sh(TUE, '07:30:01')); // boarders' cut-off is 07:30
-    decided('A1', sh(TUE, '07:55:00')); // a second entry does not move the first
-    decided('A1', sh(TUE, '16:30:00'), { direction: 'out', readerId: 'gate-out-1' });
-    decided('A1', sh(TUE, '17:10:00'), { direction: 'out', readerId: 'gate-out-1' });
+    await decided('A1', sh(TUE, '07:49:59'));
+    await decided('A2', sh(TUE, '07:50:00')); // exactly at the cut-off still counts as on time
+    await decided('A3', sh(TUE, '07:30:01')); // boarders' cut-off is 07:30
+    await decided('A1', sh(TUE, '07:55:00')); // a second entry does not move the first
+    await decided('A1', sh(TUE, '16:30:00'), { direction: 'out', readerId: 'gate-out-1' });
+    await decided('A1', sh(TUE, '17:10:00'), { direction: 'out', readerId: 'gate-out-1' });
     // Not attendance: a denied gate tap, a granted classroom door, a gate tap without a direction.
-    decided('B1', sh(TUE, '07:00:00'), { granted: false, reason: 'card_lost' });
-    decided('B1', sh(TUE, '07:01:00'), { accessPointKind: 'door', accessPointId: 'lab-1' });
-    decided('B1', sh(TUE, '07:02:00'), { direction: undefined });
+    await decided('B1', sh(TUE, '07:00:00'), { granted: false, reason: 'card_lost' });
+    await decided('B1', sh(TUE, '07:01:00'), { accessPointKind: 'door', accessPointId: 'lab-1' });
+    await decided('B1', sh(TUE, '07:02:00'), { direction: undefined });
 
     await setClock(sh(TUE, '07:59:00'));
-    const early = await waitFor(async () => {
-      const r = await get<Report>(`/api/v1/attendance?date=${TUE}`);
-      return r.totals.present === 2 ? r : null;
-    });
+    const early = await get<Report>(`/api/v1/attendance?date=${TUE}`);
     expect(statusOf(early)).toEqual({ A1: 'present', A2: 'present', A3: 'late', B1: 'expected' });
     const a1 = early.people.find((p) => p.externalId === 'A1')!;
     expect(a1).toMatchObject({ name: '名A1', firstInLocal: '07:49:59', lastOutLocal: '17:10:00', firstIn: '2026-08-31T23:49:59.000Z' });
@@ -215,11 +215,8 @@ describe('attendance register', () => {
 
   it('counts arrivals on any day but absences only on school days', async () => {
     await setClock(sh(SAT, '12:00:00'));
-    decided('A2', sh(SAT, '09:00:00')); // weekend club: after the cut-off, so late, though nobody is absent
-    const sat = await waitFor(async () => {
-      const r = await get<Report>(`/api/v1/attendance?date=${SAT}`);
-      return r.totals.late === 1 ? r : null;
-    });
+    await decided('A2', sh(SAT, '09:00:00')); // weekend club: after the cut-off, so late, though nobody is absent
+    const sat = await get<Report>(`/api/v1/attendance?date=${SAT}`);
     expect(sat).toMatchObject({ schoolDay: false, dayKind: 'weekend' });
     expect(statusOf(sat)).toEqual({ A1: null, A2: 'late', A3: null, B1: null });
     expect(sat.totals).toEqual({ enrolled: 4, present: 0, late: 1, absent: 0, excused: 0, expected: 0 });
@@ -239,11 +236,8 @@ describe('attendance register', () => {
 
   it('counts by the school-local date, not UTC', async () => {
     // 00:30 on Wednesday in Shanghai is still Tuesday in UTC.
-    decided('T1', sh('2026-09-02', '00:30:00'));
-    const wed = await waitFor(async () => {
-      const r = await get<Report>('/api/v1/attendance?date=2026-09-02&role=staff');
-      return r.totals.present === 1 ? r : null;
-    });
+    await decided('T1', sh('2026-09-02', '00:30:00'));
+    const wed = await get<Report>('/api/v1/attendance?date=2026-09-02&role=staff');
     expect(wed.people[0]).toMatchObject({ externalId: 'T1', firstInLocal: '00:30:00', status: 'present' });
     const tue = await get<Report>(`/api/v1/attendance?date=${TUE}&role=staff`);
     expect(tue.people[0]!.status).toBe('absent');
@@ -252,7 +246,6 @@ describe('attendance register', () => {
   it('gives the city counts by grade and class without names or ids', async () => {
     const res = await get<Report>(`/api/v1/attendance?date=${TUE}`);
     // What AttendanceModule.summary() answers cloud sync: the same register over the gateway's database.
-    const register = new AttendanceRegister({ db: gw.ctx.db, clock, timezone: gw.config.school.timezone, access: gw.config.access });
     const summary = register.summary(TUE);
     expect(summary.totals).toEqual(res.totals);
     expect(summary.grades).toEqual(res.grades);

@@ -65,7 +65,13 @@ export class OnvifSession implements CameraSession {
   private lastBody: string | undefined;
   private profileToken: string | null = null;
   private snapshotUri: string | null = null;
-  private subscribed = false;
+  /**
+   * The subscription pull() and renew() talk to, numbered (0: none). A call can fail long after it was made (a
+   * rebooting camera leaves a held pull to its timeout): that failure ends only the subscription it was made for,
+   * not a newer one the monitor has made since.
+   */
+  private subscription = 0;
+  private subscriptionsMade = 0;
 
   constructor(private readonly ep: CameraEndpoint) {
     this.cam = new Cam({
@@ -232,7 +238,7 @@ export class OnvifSession implements CameraSession {
   }
 
   async subscribe(): Promise<PullPointSubscription> {
-    this.subscribed = false;
+    this.subscription = 0;
     const terminationTime = await this.call(
       'CreatePullPointSubscription',
       this.ep.requestTimeoutMs,
@@ -245,12 +251,13 @@ export class OnvifSession implements CameraSession {
         return terminationOf(d) ?? Date.now() + 60_000;
       },
     );
-    this.subscribed = true;
+    this.subscription = ++this.subscriptionsMade;
     return { terminationTime };
   }
 
   async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }> {
-    if (!this.subscribed) throw new CameraError('subscription_lost', 'PullMessages: no subscription');
+    const subscription = this.subscription;
+    if (!subscription) throw new CameraError('subscription_lost', 'PullMessages: no subscription');
     try {
       return await this.call(
         'PullMessages',
@@ -262,19 +269,20 @@ export class OnvifSession implements CameraSession {
         },
       );
     } catch (err) {
-      this.subscribed = false;
+      if (this.subscription === subscription) this.subscription = 0;
       throw err;
     }
   }
 
   async renew(): Promise<PullPointSubscription> {
-    if (!this.subscribed) throw new CameraError('subscription_lost', 'Renew: no subscription');
+    const subscription = this.subscription;
+    if (!subscription) throw new CameraError('subscription_lost', 'Renew: no subscription');
     try {
       const terminationTime = await this.call('Renew', this.ep.requestTimeoutMs, (cb) => this.cam.renew({}, cb), (d) => terminationOf(d));
       if (terminationTime === null) throw new CameraError('malformed', 'Renew: no termination time in the answer');
       return { terminationTime };
     } catch (err) {
-      this.subscribed = false;
+      if (this.subscription === subscription) this.subscription = 0;
       throw err;
     }
   }

@@ -190,6 +190,26 @@ describe('ONVIF client against a fake camera', () => {
     expect(d.stats.unsubscribes).toBe(0);
   });
 
+  it('a pull that times out after the camera came back does not end the newer subscription', async () => {
+    // A rebooting camera drops off without closing its sockets: the monitor's held pull waits out its timeout
+    // while the camera comes back and the next event loop subscribes again. That late failure is about the
+    // old subscription; the motion queued on the new one must still be pulled, without subscribing a third time.
+    const d = await device({ pullHoldMs: 100 });
+    const s = session(d.port, { pullTimeoutMs: 600 });
+    await s.connect();
+    await s.subscribe();
+    d.mode = 'hang';
+    const stale = failure(s.pull());
+    await new Promise((r) => setTimeout(r, 100));
+    d.mode = 'normal';
+    await s.subscribe();
+    expect((await stale).code).toBe('timeout');
+    d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    const pulled = await s.pull();
+    expect(pulled.notifications.map((n) => n.data)).toEqual([{ IsMotion: 'true' }]);
+    expect(d.stats.subscriptionsCreated).toBe(2);
+  });
+
   it('close() ends a held pull at once', async () => {
     const d = await device({ pullHoldMs: 10_000 });
     const s = session(d.port, { pullTimeoutMs: 20_000 });

@@ -93,7 +93,7 @@ interface JoinedRow {
 
 const UPSERT = `
   INSERT INTO attendance_days (person_id, date, first_in_at, first_in_reader, last_out_at, last_out_reader, taps_in, taps_out)
-  VALUES (@personId, @date, @inAt, @reader, @outAt, @reader, @tapsIn, @tapsOut)
+  VALUES (@personId, @date, @inAt, @inReader, @outAt, @outReader, @tapsIn, @tapsOut)
   ON CONFLICT (person_id, date) DO UPDATE SET
     first_in_reader = CASE WHEN excluded.first_in_at IS NOT NULL AND (first_in_at IS NULL OR excluded.first_in_at < first_in_at)
                            THEN excluded.first_in_reader ELSE first_in_reader END,
@@ -127,8 +127,10 @@ export class AttendanceRegister {
       personId: d.person.id,
       date: localDate(d.at, this.deps.timezone),
       inAt: inbound ? d.at : null,
+      inReader: inbound ? d.readerId : null,
       outAt: inbound ? null : d.at,
-      reader: d.readerId,
+      // Only the side this tap passed: a first entry must not name its reader as the exit too.
+      outReader: inbound ? null : d.readerId,
       tapsIn: inbound ? 1 : 0,
       tapsOut: inbound ? 0 : 1,
     };

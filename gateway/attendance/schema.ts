@@ -39,4 +39,13 @@ export const attendanceMigrations: Migration[] = [
     // by every gate tap and read by nothing.
     up: 'DROP INDEX attendance_days_date;',
   },
+  {
+    version: 27,
+    name: 'no reader for a side not passed',
+    // A day's first row once named its tap's reader on both sides: someone who had only come in showed the
+    // entry reader as their exit reader.
+    up: `
+      UPDATE attendance_days SET last_out_reader = NULL WHERE last_out_at IS NULL;
+      UPDATE attendance_days SET first_in_reader = NULL WHERE first_in_at IS NULL;`,
+  },
 ];

@@ -12,6 +12,7 @@ interface PersonDay {
   firstIn: string | null;
   firstInReader: string | null;
   lastOut: string | null;
+  lastOutReader: string | null;
 }
 
 /** A network reader's tap over MQTT (the bare UID, as `mosquitto_pub -m 0A1B2C3D`); its decision comes back over MQTT. */
@@ -43,6 +44,8 @@ describe('attendance from the demo gate', () => {
     const arrived = after.people.find((x) => x.externalId === 'S20250001')!;
     expect(['present', 'late']).toContain(arrived.status);
     expect(arrived.firstInReader).toBe('demo-gate-in');
+    // Not out yet: no exit time, and no exit reader either.
+    expect(arrived).toMatchObject({ lastOut: null, lastOutReader: null });
 
     // The lost card is refused at the gate and does not count as an arrival.
     expect(await tap('demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
@@ -53,6 +56,7 @@ describe('attendance from the demo gate', () => {
       taps: { tapId: string; readerId: string; granted: boolean }[];
     };
     expect(day.lastOut).not.toBeNull();
+    expect(day).toMatchObject({ firstInReader: 'demo-gate-in', lastOutReader: 'demo-gate-out' });
     expect(day.taps.map((t) => t.tapId)).toEqual([decision.tapId, out.tapId]);
     const lost = (await (await gw.api('/api/v1/attendance/people/S20250002', { token })).json()) as PersonDay & { taps: { granted: boolean }[] };
     expect(lost.firstIn).toBeNull();

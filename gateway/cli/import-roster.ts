@@ -8,11 +8,13 @@ import { systemClock } from '../core/clock.js';
 import { metaMigrations } from '../core/meta.js';
 import { importRoster, type RosterReport } from '../roster/import.js';
 import { openDatabase } from '../storage/db.js';
-import { commandConfig, configOption, reportAndExit } from './common.js';
+import { commandConfig, configOption, demoOption, reportAndExit } from './common.js';
 
 export interface ImportRosterOptions {
   cardFormat: string;
   config?: string;
+  /** The demo school's config (its schedule groups), as `start --demo` runs with. */
+  demo?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -64,6 +66,7 @@ export function registerImportRoster(program: Command): void {
     .argument('<file>', 'the CSV file')
     .addOption(new Option('-f, --card-format <format>', 'how the card column is written').choices([...CARD_FORMATS]).makeOptionMandatory())
     .addOption(configOption())
+    .addOption(demoOption())
     .option('--dry-run', 'check the file and print the report without writing')
     .option('--json', 'print the report as JSON')
     .action((file: string, opts: ImportRosterOptions) => {

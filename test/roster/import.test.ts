@@ -144,4 +144,20 @@ describe('import-roster command', () => {
     expect(refused.report.rejected[0]).toMatchObject({ line: 2, externalId: 'S2' });
     expect(refused.report.rejected[0]!.reason).toMatch(/scientific notation/);
   });
+
+  it('checks schedule groups against the demo school with --demo, as `start --demo` runs', () => {
+    const dir = tempDir();
+    const file = join(dir, 'roster.csv');
+    writeFileSync(file, '学号,姓名,作息组\nS9,王五,boarding\n');
+    const env = process.env.CAMPUS_DATA_DIR;
+    process.env.CAMPUS_DATA_DIR = join(dir, 'data');
+    try {
+      // The built-in defaults know only "default"; the demo school has "day", "boarding" and "staff".
+      expect(runImportRoster(file, { cardFormat: 'hex', dryRun: true }).report.rejected[0]!.reason).toMatch(/not configured/);
+      expect(runImportRoster(file, { cardFormat: 'hex', demo: true })).toMatchObject({ exitCode: 0, report: { committed: true, created: 1 } });
+    } finally {
+      if (env === undefined) delete process.env.CAMPUS_DATA_DIR;
+      else process.env.CAMPUS_DATA_DIR = env;
+    }
+  });
 });

@@ -127,6 +127,7 @@ export class PeopleStore {
   private readonly cardByUid;
   private readonly bySuffix8;
   private readonly bySuffix6;
+  private readonly keys: CardKeyIndex;
 
   constructor(
     private readonly db: Database,
@@ -142,6 +143,7 @@ export class PeopleStore {
     // LIMIT 2: enough to know a key is ambiguous. Both use the expression indexes of migration 10.
     this.bySuffix8 = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE substr(uid, -8) = ? LIMIT 2');
     this.bySuffix6 = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE substr(uid, -6) = ? LIMIT 2');
+    this.keys = new CardKeyIndex(db);
   }
 
   private nowIso(): string {
@@ -302,10 +304,16 @@ export class PeopleStore {
   ): Card {
     const person = this.person(personId);
     const now = this.nowIso();
-    const existing = this.findCard(input.uid);
-    if (existing) {
-      const owner = existing.personId === personId ? 'this person' : `person ${existing.personId}`;
-      throw new GatewayError('conflict', `card ${input.uid} is already issued to ${owner}`);
+    // The roster import's rule (docs/access.md): no card another card may stand for, or one tap would have two holders.
+    const clash = this.keys.candidates({ uid: input.uid, match: input.match ?? 'exact' });
+    if (clash.length > 0) {
+      const owners = [...new Set(clash.map((c) => (c.personId === personId ? 'this person' : this.person(c.personId).externalId)))];
+      throw new GatewayError(
+        'conflict',
+        clash.length === 1 && clash[0]!.uid === input.uid
+          ? `card ${input.uid} is already issued to ${owners[0]}`
+          : `card ${input.uid} matches card(s) ${clash.map((c) => c.uid).join(', ')} held by ${owners.join(', ')}; give the whole hex UID of a card nobody holds`,
+      );
     }
     const status = input.status ?? 'active';
     this.db
@@ -353,4 +361,33 @@ export class PeopleStore {
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
     || (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** Cards a key may stand for: the card itself, cards whose UID ends with a suffix key, partial cards a whole UID ends with. */
+export class CardKeyIndex {
+  private readonly exact;
+  private readonly bySuffix8;
+  private readonly bySuffix6;
+  private readonly partialsOf;
+
+  constructor(db: Database) {
+    this.exact = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE uid = ?');
+    // Both use the expression indexes of migration 10.
+    this.bySuffix8 = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE substr(uid, -8) = ? ORDER BY uid');
+    this.bySuffix6 = db.prepare<[string], CardRow>('SELECT * FROM cards WHERE substr(uid, -6) = ? ORDER BY uid');
+    this.partialsOf = db.prepare<[string, string], CardRow>(
+      `SELECT * FROM cards WHERE match = 'suffix' AND uid IN (?, ?) ORDER BY length(uid) DESC`,
+    );
+  }
+
+  /** Every card the target may stand for. */
+  candidates(target: { uid: string; match: 'exact' | 'suffix' }): Card[] {
+    if (target.match === 'exact') {
+      const row = this.exact.get(target.uid);
+      const partials = this.partialsOf.all(target.uid.slice(-8), target.uid.slice(-6)).filter((r) => r.uid !== target.uid);
+      return [...(row ? [row] : []), ...partials].map(cardFromRow);
+    }
+    const rows = target.uid.length === 8 ? this.bySuffix8.all(target.uid) : this.bySuffix6.all(target.uid);
+    return rows.map(cardFromRow);
+  }
 }

@@ -16,9 +16,9 @@ import type { CardFormat } from '../core/card-number.js';
 import type { PersonRole } from '../access/contract.js';
 import type { Clock } from '../core/clock.js';
 import type { Database } from '../storage/db.js';
-import { CardKeyIndex, cardTarget } from '../people/card-keys.js';
+import { cardTarget } from '../people/card-keys.js';
 import { externalIdSchema } from '../people/schema.js';
-import { personFromRow, type PersonRow } from '../people/store.js';
+import { CardKeyIndex, personFromRow, type PersonRow } from '../people/store.js';
 
 export type RosterField = 'externalId' | 'name' | 'role' | 'grade' | 'class' | 'scheduleGroup' | 'card' | 'security';
 

@@ -95,6 +95,19 @@ describe('people and cards API', () => {
     expect(issued.body).toMatchObject({ uid: '008E6D5D', match: 'suffix', status: 'active' });
     expect((await call('POST', `/people/${p.id}/cards`, admin, { uid: '0A1B2C3D' })).status).toBe(409);
     expect((await call('POST', `/people/${p.id}/cards`, admin, { uid: 'XYZ' })).status).toBe(400);
+    // Nor a card that would answer to the same tap as another person's card: the roster import's rule.
+    const other = ((await call('POST', '/people', admin, { externalId: 'T9002', name: '钱老师', role: 'staff' })).body as PersonOut);
+    const overlapping = [
+      { number: '0009334109', format: '8h10d' }, // the same low bytes as T9001's card
+      { uid: '06008E6D5D' }, // a whole UID that T9001's partial card already answers to
+      { number: '1446047753', format: '8h10d' }, // 5630F009, the demo school's card of S20259999 above
+    ];
+    for (const body of overlapping) {
+      const refused = await call('POST', `/people/${other.id}/cards`, admin, body);
+      expect(refused.status, JSON.stringify(body)).toBe(409);
+      expect(JSON.stringify(refused.body)).toMatch(/T9001|S20259999/);
+    }
+    expect(((await call('GET', `/people/${other.id}`, viewer)).body as { cards: unknown[] }).cards).toEqual([]);
 
     expect(((await call('POST', '/cards/008E6D5D/lost', security, {})).body as { status: string }).status).toBe('lost');
     expect(((await call('POST', '/cards/008E6D5D/unblock', security, {})).body as { status: string }).status).toBe('active');

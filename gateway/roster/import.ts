@@ -187,14 +187,19 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
         reject('姓名/name is longer than 64 characters', externalId);
         continue;
       }
+      const row = byExternalId.get(externalId);
+      const current = row ? personFromRow(row) : undefined;
+      // A column the file does not have leaves a known person's field as it is: a sheet of names and cards must not
+      // turn staff into students or take the guards' lockdown pass. A new person gets the default.
+      const kept = (f: RosterField): boolean => current !== undefined && !columns.has(f);
       const roleText = cell('role').toLowerCase();
-      const role: PersonRole | undefined = roleText === '' ? 'student' : ROLES[roleText];
+      const role: PersonRole | undefined = kept('role') ? current!.role : roleText === '' ? 'student' : ROLES[roleText];
       if (!role) {
         reject(`身份/role "${cell('role')}": expected student/学生, staff/教师 or visitor/访客`, externalId);
         continue;
       }
-      const group = cell('scheduleGroup') || 'default';
-      if (!groups.has(group)) {
+      const group = kept('scheduleGroup') ? current!.scheduleGroup : cell('scheduleGroup') || 'default';
+      if (!kept('scheduleGroup') && !groups.has(group)) {
         reject(`作息组/schedule_group "${group}" is not configured (access.scheduleGroups: ${[...groups].join(', ')})`, externalId);
         continue;
       }
@@ -203,13 +208,13 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
         reject(`安保/security "${cell('security')}": expected 是/否 or yes/no`, externalId);
         continue;
       }
-      const security = YES.has(securityText);
+      const security = kept('security') ? current!.security : YES.has(securityText);
       if (security && role !== 'staff') {
-        reject('安保/security is only for staff', externalId);
+        reject(kept('security') ? `${externalId} is security staff: give 安保/security 否 to make them ${role}` : '安保/security is only for staff', externalId);
         continue;
       }
-      const grade = cell('grade') || null;
-      const klass = cell('class') || null;
+      const grade = kept('grade') ? current!.grade : cell('grade') || null;
+      const klass = kept('class') ? current!.class : cell('class') || null;
 
       let target: { uid: string; match: 'exact' | 'suffix'; printed: string } | undefined;
       const cardText = cell('card');
@@ -223,17 +228,15 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
       }
 
       // The person.
-      const existing = byExternalId.get(externalId);
       let personId: number;
       let action: AcceptedRow['action'];
-      if (!existing) {
+      if (!current) {
         personId = Number(insertPerson.run(externalId, name, role, grade, klass, group, security ? 1 : 0, nowIso, nowIso).lastInsertRowid);
         action = 'created';
       } else {
-        personId = existing.id;
-        const p = personFromRow(existing);
-        const same = p.name === name && p.role === role && p.grade === grade && p.class === klass && p.scheduleGroup === group
-          && p.security === security;
+        personId = current.id;
+        const same = current.name === name && current.role === role && current.grade === grade && current.class === klass
+          && current.scheduleGroup === group && current.security === security;
         if (!same) updatePerson.run(name, role, grade, klass, group, security ? 1 : 0, nowIso, personId);
         action = same ? 'unchanged' : 'updated';
       }

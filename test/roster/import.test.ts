@@ -99,7 +99,22 @@ describe('roster import through the API', () => {
     const moved = Buffer.from(['学号,姓名,班级', 'S1001,张伟,初一(3)班'].join('\n'));
     const r = await upload(moved, 'hex');
     expect(r.report).toMatchObject({ committed: true, updated: 1 });
-    expect(await person('S1001')).toMatchObject({ class: '初一(3)班', cards: [{ uid: '5630F009' }] });
+    // The columns the file does not have stay as they were.
+    expect(await person('S1001')).toMatchObject({ class: '初一(3)班', role: 'student', grade: '初一', scheduleGroup: 'day', cards: [{ uid: '5630F009' }] });
+  });
+
+  it('leaves what a file has no column for as it is: a sheet of names and cards keeps a guard a guard', async () => {
+    await upload(Buffer.from('学号,姓名,身份,作息组,安保\nT7001,侯杰,教师,staff,是\n'), 'hex');
+    const cards = await upload(Buffer.from('工号,姓名,卡号\nT7001,侯杰,7A7A7A7A\n'), 'hex');
+    expect(cards.report).toMatchObject({ committed: true, unchanged: 1, cardsIssued: 1 });
+    expect(await person('T7001')).toMatchObject({ role: 'staff', security: true, scheduleGroup: 'staff', cards: [{ uid: '7A7A7A7A' }] });
+    // Making a guard a student needs the security column too, and says so.
+    const demoted = await upload(Buffer.from('学号,姓名,身份\nT7001,侯杰,学生\n'), 'hex');
+    expect(demoted.report.committed).toBe(false);
+    expect(demoted.report.rejected[0]!.reason).toMatch(/T7001 is security staff: give 安保\/security 否/);
+    // A new person still gets the defaults.
+    await upload(Buffer.from('学号,姓名\nS7002,新同学\n'), 'hex');
+    expect(await person('S7002')).toMatchObject({ role: 'student', security: false, scheduleGroup: 'default', class: null });
   });
 
   it('completes a partial card when the whole UID arrives, and refuses a decimal form that fits several cards', async () => {

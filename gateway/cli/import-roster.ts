@@ -45,7 +45,7 @@ export function runImportRoster(file: string, opts: ImportRosterOptions): { repo
 
 export function formatReport(report: RosterReport, file: string): string {
   const lines: string[] = [];
-  lines.push(`${file} (${report.encoding}, card format ${report.cardFormat}): ${report.rows} row(s)`);
+  lines.push(`${file} (${report.encoding ?? 'encoding not readable'}, card format ${report.cardFormat}): ${report.rows} row(s)`);
   for (const e of report.errors) lines.push(`  error: ${e}`);
   for (const r of report.rejected) lines.push(`  line ${r.line}${r.externalId ? ` ${r.externalId}` : ''}: rejected: ${r.reason}`);
   for (const a of report.accepted) {

@@ -59,7 +59,8 @@ export interface RejectedRow {
 export interface RosterReport {
   /** True when the file was applied; false when any row was rejected (then nothing was written). */
   committed: boolean;
-  encoding: 'utf-8' | 'utf-8-bom' | 'gb18030';
+  /** Null when the file is in none of them. */
+  encoding: 'utf-8' | 'utf-8-bom' | 'gb18030' | null;
   cardFormat: CardFormat;
   rows: number;
   created: number;
@@ -83,29 +84,75 @@ export interface RosterOptions {
 }
 
 /** UTF-8 (with or without BOM) when the bytes are valid UTF-8, else GB18030. */
-export function decodeRoster(bytes: Uint8Array): { text: string; encoding: RosterReport['encoding'] } {
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    return { text: new TextDecoder('utf-8').decode(bytes.subarray(3)), encoding: 'utf-8-bom' };
+/** Multi-byte UTF-8 characters that decode, bytes that do not, and where the first bad one is. */
+function utf8Evidence(bytes: Uint8Array): { valid: number; invalid: number; firstBad: number } {
+  let valid = 0;
+  let invalid = 0;
+  let firstBad = -1;
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    let ok = len > 0 && i + len <= bytes.length;
+    for (let k = 1; ok && k < len; k++) ok = (bytes[i + k]! & 0xc0) === 0x80;
+    if (ok) {
+      valid++;
+      i += len;
+    } else {
+      invalid++;
+      if (firstBad < 0) firstBad = i;
+      i++;
+    }
   }
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf-8' };
-  } catch {
-    return { text: iconv.decode(Buffer.from(bytes), 'gb18030'), encoding: 'gb18030' };
+  return { valid, invalid, firstBad };
+}
+
+const lineAt = (bytes: Uint8Array, end: number): number => bytes.subarray(0, end).filter((b) => b === 0x0a).length + 1;
+
+/**
+ * UTF-8 (with or without BOM), else GB18030, as Excel writes CSV. A file that is neither is refused rather than read
+ * as mojibake: most often a UTF-8 file with one character pasted from elsewhere, which GB18030 would turn into
+ * garbled names for the whole school.
+ */
+export function decodeRoster(bytes: Uint8Array): { text: string; encoding: RosterReport['encoding'] } | { error: string } {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { error: 'the file is UTF-16 ("Unicode text"); save it from Excel as "CSV UTF-8" or "CSV"' };
   }
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  const body = bom ? bytes.subarray(3) : bytes;
+  const utf8 = utf8Evidence(body);
+  if (utf8.invalid === 0) return { text: new TextDecoder('utf-8').decode(body), encoding: bom ? 'utf-8-bom' : 'utf-8' };
+  if (bom || utf8.valid > utf8.invalid) {
+    const at = utf8.firstBad;
+    return {
+      error: `line ${lineAt(body, at)} is not valid UTF-8 (byte 0x${body[at]!.toString(16).toUpperCase()}) though the rest of the file is: ` +
+        'fix that character, or save the file again as "CSV UTF-8"',
+    };
+  }
+  const text = iconv.decode(Buffer.from(bytes), 'gb18030');
+  const bad = text.indexOf('\uFFFD');
+  if (bad >= 0) {
+    return { error: `the file is neither UTF-8 nor GB18030 (line ${text.slice(0, bad).split('\n').length}): save it from Excel as "CSV UTF-8" or "CSV"` };
+  }
+  return { text, encoding: 'gb18030' };
 }
 
 class Rollback extends Error {}
 
 export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterReport {
-  const { text, encoding } = decodeRoster(bytes);
+  const decoded = decodeRoster(bytes);
   const report: RosterReport = {
-    committed: false, encoding, cardFormat: opts.cardFormat, rows: 0, created: 0, updated: 0, unchanged: 0, cardsIssued: 0,
-    accepted: [], rejected: [], errors: [],
+    committed: false, encoding: 'encoding' in decoded ? decoded.encoding : null, cardFormat: opts.cardFormat, rows: 0, created: 0,
+    updated: 0, unchanged: 0, cardsIssued: 0, accepted: [], rejected: [], errors: [],
   };
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) {
-    report.errors.push('the file is UTF-16 ("Unicode text"); save it from Excel as "CSV UTF-8" or "CSV"');
+  if ('error' in decoded) {
+    report.errors.push(decoded.error);
     return report;
   }
+  const { text } = decoded;
   let records: { record: string[]; info: { lines: number } }[];
   try {
     // csv-parse counts a quoted CRLF as two lines; plain LF keeps the line numbers right.

@@ -129,6 +129,20 @@ describe('roster import through the API', () => {
     expect(ambiguous.report.rejected[0]!.reason).toMatch(/matches 2 cards/);
   });
 
+  it('refuses a file in no encoding it can read instead of importing garbled names', async () => {
+    // UTF-8 with one byte pasted from a Latin-1 file: read as GB18030 it would turn 张三 into 寮犱笁.
+    const stray = await upload(Buffer.concat([Buffer.from('学号,姓名\nM1,张三\nM2,Jos'), Buffer.from([0xe9]), Buffer.from('\n')]), 'hex');
+    expect(stray).toMatchObject({ status: 422, report: { committed: false, encoding: null } });
+    expect(stray.report.errors[0]).toMatch(/line 3 is not valid UTF-8 \(byte 0xE9\)/);
+    const withBom = await upload(Buffer.concat([BOM, Buffer.from('学号,姓名\nM1,'), Buffer.from([0xff]), Buffer.from('\n')]), 'hex');
+    expect(withBom.report.errors[0]).toMatch(/line 2 is not valid UTF-8/);
+    const utf16 = await upload(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('学号,姓名\n', 'utf16le')]), 'hex');
+    expect(utf16.report.errors[0]).toMatch(/UTF-16/);
+    const neither = await upload(Buffer.concat([Buffer.from('external_id,name\nM3,'), Buffer.from([0xff]), Buffer.from('\n')]), 'hex');
+    expect(neither.report.errors[0]).toMatch(/neither UTF-8 nor GB18030 \(line 2\)/);
+    expect(await person('M1')).toBeUndefined();
+  });
+
   it('rejects a file without the required columns, and a body that is not CSV', async () => {
     const { status, report } = await upload(Buffer.from('foo,bar\n1,2\n'), 'hex');
     expect(status).toBe(422);

@@ -42,6 +42,7 @@ export type DecisionReason =
   | 'over_limit'
   | 'over_daily_limit'
   | 'invalid_amount'
+  | 'seq_conflict'
   | 'unknown_reader';
 
 export interface TapDecision extends Tap {
@@ -67,7 +68,7 @@ export type TapWrite = (decided: TapDecision) => WriteOp | null;
 export interface WalletPort {
   debit(input: { personId: number; readerId: string; seq: number; amountFen: number; at: number; tapId: string }): Promise<
     | { ok: true; balance: number; duplicate: boolean }
-    | { ok: false; reason: 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount'; balance: number }
+    | { ok: false; reason: 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount' | 'seq_conflict'; balance: number }
   >;
 }
 

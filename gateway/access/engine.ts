@@ -272,10 +272,12 @@ export class AccessEngine {
       this.log.error({ readerId: tap.readerId }, 'canteen payment with no wallet configured');
       return { outcome: { granted: false, reason: 'invalid_amount' } };
     }
-    if (tap.seq === undefined || !Number.isInteger(tap.amount) || tap.amount <= 0) {
+    if (tap.seq === undefined) {
       // Without the terminal's sequence number a retried payment could not be told from a new one.
       return { outcome: { granted: false, reason: 'invalid_amount' } };
     }
+    // A bad amount goes to the wallet too: it refuses it and remembers the refusal under (reader, seq), so that
+    // number cannot be used again to charge, and reconciliation counts it.
     const r = await this.wallet.debit({
       personId: holder.person.id, readerId: tap.readerId, seq: tap.seq, amountFen: tap.amount, at: tap.at, tapId,
     });
@@ -354,7 +356,7 @@ export class AccessEngine {
       });
     }
     // Refused payments are the customer's business with the canteen, not a security matter.
-    if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'duplicate'].includes(outcome.reason)) {
+    if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'seq_conflict', 'duplicate'].includes(outcome.reason)) {
       this.countDenial(tap.readerId, ap, outcome.reason);
     }
   }

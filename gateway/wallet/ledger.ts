@@ -204,8 +204,11 @@ export class Wallet implements WalletPort {
                WHERE reader_id = ? AND seq = ?`,
             )
             .run(conflict ? 1 : 0, now, input.readerId, input.seq);
-          const outcome: DebitOutcome =
-            prior.outcome === 'applied'
+          // A conflict is another card or amount under a number already used: nothing is charged, and its answer is
+          // not the original's (that would tell this card it paid, with someone else's balance).
+          const outcome: DebitOutcome = conflict
+            ? { ok: false, reason: 'seq_conflict', balance: this.balanceOf(input.personId) }
+            : prior.outcome === 'applied'
               ? { ok: true, balance: prior.balance_fen, duplicate: true }
               : { ok: false, reason: prior.outcome, balance: prior.balance_fen };
           return { outcome, duplicate: true, conflict };
@@ -245,7 +248,7 @@ export class Wallet implements WalletPort {
       this.duplicates.inc({ conflict: String(result.conflict) });
       const fields = { readerId: input.readerId, seq: input.seq, personId: input.personId, amountFen: input.amountFen, tapId: input.tapId };
       if (result.conflict) {
-        this.log.warn(fields, 'wallet: a retried terminal transaction differs from the original; original outcome returned');
+        this.log.warn(fields, 'wallet: a terminal transaction number came again with a different card or amount; refused, not charged');
         this.deps.alerts?.raise({
           type: 'wallet_seq_conflict',
           severity: 'warning',

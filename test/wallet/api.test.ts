@@ -95,6 +95,26 @@ describe('wallet API on the demo school', () => {
     expect((await account('S20250003')).balanceFen).toBe(0);
   });
 
+  it('remembers a refused bad amount under its number, and refuses that number for another card', async () => {
+    const before = (await account('S20250001')).balanceFen;
+    expect(await posTap(9020, 0)).toMatchObject({ granted: false, reason: 'invalid_amount' });
+    // The terminal cannot reuse the number to charge after all.
+    expect(await posTap(9020, 300)).toMatchObject({ granted: false, reason: 'seq_conflict', balance: before });
+    expect(await posTap(9021, 500)).toMatchObject({ granted: true, reason: 'ok', balance: before - 500 });
+    const other = gw.ctx.db
+      .prepare(`SELECT c.uid FROM cards c JOIN persons p ON p.id = c.person_id WHERE p.external_id = 'S20250004' AND c.status = 'active'`)
+      .get() as { uid: string };
+    const otherBalance = (await account('S20250004')).balanceFen;
+    // Another card under 9021: not "paid", and not S20250001's balance.
+    expect(await posTap(9021, 500, other.uid)).toEqual(expect.objectContaining({ granted: false, reason: 'seq_conflict', balance: otherBalance }));
+    expect((await account('S20250001')).balanceFen).toBe(before - 500);
+    expect((await account('S20250004')).balanceFen).toBe(otherBalance);
+    const rec = await json<{ terminals: { readerId: string; refused: Record<string, number>; conflicts: number }[] }>(
+      await gw.api('/api/v1/wallet/reconciliation', { token: admin }),
+    );
+    expect(rec.terminals.find((t) => t.readerId === 'demo-canteen-1')).toMatchObject({ refused: { invalid_amount: 1 }, conflicts: 2 });
+  });
+
   it('tops up and refunds by admin with a reason; security reads, viewers do not', async () => {
     const path = '/api/v1/wallet/S20250001';
     expect((await gw.api(path, { token: viewer })).status).toBe(403);

@@ -157,15 +157,20 @@ describe('wallet ledger', () => {
     expect(await debit(f, p, 8, 800)).toMatchObject({ ok: true, balance: 200 });
   });
 
-  it('flags a retry that carries a different amount, keeps the original outcome and raises an alert', async () => {
+  it('refuses a number reused with a different amount or card, charges nothing and raises an alert', async () => {
     const p = f.person('S1');
+    const q = f.person('S2');
     f.wallet.topUp('S1', 5000, 'opening', 'admin');
+    f.wallet.topUp('S2', 700, 'opening', 'admin');
     await debit(f, p, 30, 1000);
-    expect(await debit(f, p, 30, 4000)).toEqual({ ok: true, balance: 4000, duplicate: true });
+    expect(await debit(f, p, 30, 4000)).toEqual({ ok: false, reason: 'seq_conflict', balance: 4000 });
+    // Another card under the same number: refused with its own balance, not the first payer's.
+    expect(await debit(f, q, 30, 1000)).toEqual({ ok: false, reason: 'seq_conflict', balance: 700 });
     expect(f.wallet.balanceOf(p)).toBe(4000);
+    expect(f.wallet.balanceOf(q)).toBe(700);
     const rec = f.wallet.reconciliation('2026-09-01');
     expect(rec.ok).toBe(false);
-    expect(rec.terminals[0]).toMatchObject({ conflicts: 1, duplicates: 1, matches: false });
+    expect(rec.terminals[0]).toMatchObject({ conflicts: 2, duplicates: 2, matches: false });
     expect(f.alerts.list({ limit: 10, type: 'wallet_seq_conflict' }).items).toHaveLength(1);
   });
 

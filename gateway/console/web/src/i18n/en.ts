@@ -172,6 +172,7 @@ export const en: Record<MessageKey, string> = {
   'reason.over_limit': 'Over the per-payment limit',
   'reason.over_daily_limit': 'Over the daily limit',
   'reason.invalid_amount': 'Invalid amount',
+  'reason.seq_conflict': 'Transaction number reused',
   'reason.unknown_reader': 'Unknown reader',
 
   'attendance.title': 'Attendance',

@@ -172,6 +172,7 @@ export const ko: Record<MessageKey, string> = {
   'reason.over_limit': '1회 한도 초과',
   'reason.over_daily_limit': '일일 한도 초과',
   'reason.invalid_amount': '잘못된 금액',
+  'reason.seq_conflict': '거래 번호 중복 사용',
   'reason.unknown_reader': '미등록 리더기',
 
   'attendance.title': '출결',

@@ -170,6 +170,7 @@ export const zh = {
   'reason.over_limit': '超过单笔限额',
   'reason.over_daily_limit': '超过每日限额',
   'reason.invalid_amount': '金额无效',
+  'reason.seq_conflict': '交易序号重复使用',
   'reason.unknown_reader': '未知读卡器',
 
   'attendance.title': '考勤',

@@ -177,7 +177,11 @@ export class AlertService {
         .get(key, since) as Row | undefined;
       let result: AlertChange;
       if (existing) {
-        this.db.prepare('UPDATE alerts SET count = count + 1, last_raised_at = ? WHERE id = ?').run(now, existing.id);
+        // The alert tells where and what happened last: a lost card used at the gate and then in the canteen must send
+        // the guard to the canteen. raised_at keeps the first time, count how many.
+        this.db
+          .prepare('UPDATE alerts SET count = count + 1, last_raised_at = ?, source = ?, message = ?, access_point = ?, zone = ?, data = ? WHERE id = ?')
+          .run(now, input.source, input.message, input.accessPoint ?? null, input.zone ?? null, JSON.stringify(input.data ?? {}), existing.id);
         result = { change: 'repeated', alert: this.get(existing.id) };
       } else {
         const id = this.ulid(nowMs);

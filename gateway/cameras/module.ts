@@ -68,6 +68,8 @@ export interface DiscoveredCamera extends DiscoveredDevice {
 }
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+/** Where an alert points the cameras. */
+const placeOf = (alert: Alert): string => `${alert.accessPoint ?? ''}|${alert.zone ?? ''}`;
 
 /**
  * ONVIF cameras: registry, one monitor per camera (health with hysteresis, PullPoint events), snapshots with
@@ -84,6 +86,8 @@ export class CamerasModule implements GatewayModule {
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private offBus: (() => void) | undefined;
+  /** Alerts given evidence, and the place it was taken for. */
+  private readonly evidencePlaces = new Map<string, string>();
   private started = false;
 
   constructor(
@@ -112,7 +116,15 @@ export class CamerasModule implements GatewayModule {
     this.updateStoreMetrics();
     this.started = true;
     for (const c of this.registry.list()) this.startMonitor(c);
-    this.offBus = this.ctx.bus.on('alert.raised', (alert) => this.onAlert(alert));
+    const offs = [
+      this.ctx.bus.on('alert.raised', (alert) => this.onAlert(alert)),
+      // A repeat somewhere else (the lost card now used in the canteen) needs that place's picture too.
+      this.ctx.bus.on('alert.updated', (alert) => {
+        if (this.evidencePlaces.has(alert.id) && this.evidencePlaces.get(alert.id) !== placeOf(alert)) this.onAlert(alert);
+      }),
+      this.ctx.bus.on('alert.resolved', (alert) => this.evidencePlaces.delete(alert.id)),
+    ];
+    this.offBus = () => offs.forEach((off) => off());
   }
 
   stop(): void {
@@ -244,6 +256,10 @@ export class CamerasModule implements GatewayModule {
   /** Evidence: the covering cameras' pictures, a preset named after the place recalled first. */
   private onAlert(alert: Alert): void {
     if (!alert.accessPoint && !alert.zone) return;
+    this.evidencePlaces.delete(alert.id);
+    this.evidencePlaces.set(alert.id, placeOf(alert));
+    // Bounded: alerts nobody resolves must not grow it for ever.
+    if (this.evidencePlaces.size > 1000) this.evidencePlaces.delete(this.evidencePlaces.keys().next().value!);
     const cams = this.registry.covering(alert.accessPoint, alert.zone).slice(0, 3);
     for (const cam of cams) {
       void this.collectEvidence(alert, cam).catch((err: unknown) => {

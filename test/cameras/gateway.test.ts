@@ -190,4 +190,33 @@ describe('cameras in the gateway', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(d.stats.snapshots).toBe(1);
   });
+
+  it('follows a repeated alert to where it happened last, with that place’s picture', async () => {
+    const gate = await device();
+    const canteen = await device();
+    const gw = await gateway({
+      cameras: [camera('cam-gate', gate.port, { accessPoints: ['main-gate'] }), camera('cam-canteen', canteen.port, { accessPoints: ['canteen'] })],
+    });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-gate', gate);
+    await ready(gw, token, 'cam-canteen', canteen);
+    const lostCard = (accessPoint: string, readerId: string) => gw.ctx.alerts.raise({
+      type: 'card_lost_used', severity: 'warning', source: `reader:${readerId}`, message: `Lost card 0BADCAFE used at ${accessPoint}`,
+      accessPoint, data: { uid: '0BADCAFE', readerId }, dedupKey: 'card_lost_used:0BADCAFE',
+    });
+    const first = lostCard('main-gate', 'gate-in');
+    await waitFor(async () => ((await (await gw.api(`/api/v1/alerts/${first.id}`, { token })).json()) as Alert).snapshotIds.length === 1, 5_000);
+    const again = lostCard('canteen', 'pos-1');
+    expect(again).toMatchObject({ id: first.id, count: 2, accessPoint: 'canteen', source: 'reader:pos-1', message: 'Lost card 0BADCAFE used at canteen', data: { readerId: 'pos-1' } });
+    const withBoth = await waitFor(async () => {
+      const a = (await (await gw.api(`/api/v1/alerts/${first.id}`, { token })).json()) as Alert;
+      return a.snapshotIds.length === 2 ? a : null;
+    }, 5_000);
+    const cams = await Promise.all(withBoth.snapshotIds.map(async (id) => (await gw.api(`/api/v1/snapshots/${id}`, { token })).headers.get('x-camera-id')));
+    expect(cams).toEqual(['cam-gate', 'cam-canteen']);
+    // A third use in the canteen is the same place: no new picture.
+    lostCard('canteen', 'pos-1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(canteen.stats.snapshots).toBe(1);
+  });
 });

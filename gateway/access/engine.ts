@@ -355,7 +355,9 @@ export class AccessEngine {
         dedupKey: `${lost ? 'card_lost_used' : 'card_blocked_used'}:${tap.uid}`,
       });
     }
-    // Refused payments are the customer's business with the canteen, not a security matter.
+    // Refused payments are the customer's business with the canteen, not a security matter; refusals during a
+    // lockdown are the lockdown working (it has its own critical alert), not someone trying card after card.
+    if (outcome.reason === 'lockdown') return;
     if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'seq_conflict', 'duplicate'].includes(outcome.reason)) {
       this.countDenial(tap.readerId, ap, outcome.reason);
     }

@@ -138,6 +138,13 @@ describe('access decisions on the demo school', () => {
       items: { severity: string }[];
     };
     expect(critical.items[0]?.severity).toBe('critical');
+    // Everyone refused at every reader is the lockdown working, not someone trying card after card.
+    clock.advance(120_000);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(2_000);
+      expect((await tap('demo-gate-in', '0A1B2C3D')).reason).toBe('lockdown');
+    }
+    expect((await openAlerts('repeated_denials')).filter((a) => a.data.readerId === 'demo-gate-in')).toHaveLength(0);
     expect(await (await gw.api('/api/v1/lockdown', { token: admin })).json()).toMatchObject({ active: true });
     const end = await gw.api('/api/v1/lockdown', { method: 'DELETE', token: admin });
     expect(await end.json()).toMatchObject({ active: false, endedBy: 'admin' });

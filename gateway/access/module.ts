@@ -83,7 +83,7 @@ export class AccessModule implements GatewayModule {
   routes(api: Router, guards: Guards): void {
     // Import before /people/:id so that the literal path is never read as an id.
     rosterRoutes(api, guards, this.ctx);
-    peopleRoutes(api, guards, this.people);
+    peopleRoutes(api, guards, this.people, this.ctx.config.access.scheduleGroups.map((g) => g.id));
     accessRoutes(api, guards, { config: this.ctx.config, taps: this.taps, lockdown: this.lockdown });
   }
 

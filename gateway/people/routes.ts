@@ -13,7 +13,16 @@ const idParams = z.object({ id: z.coerce.number().int().positive() });
 const uidParams = z.object({ uid: uidSchema });
 const noteBody = z.object({ note: z.string().max(500).optional() });
 
-export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore): void {
+export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, scheduleGroups: readonly string[]): void {
+  // The roster import's rule: a person's schedule group is one the access rules know, or "default".
+  const groups = new Set([...scheduleGroups, 'default']);
+  const checkGroup = <T extends { scheduleGroup?: string | undefined }>(body: T): T => {
+    if (body.scheduleGroup !== undefined && !groups.has(body.scheduleGroup)) {
+      throw new GatewayError('bad_request', `body.scheduleGroup: "${body.scheduleGroup}" is not configured (access.scheduleGroups: ${[...groups].join(', ')})`);
+    }
+    return body;
+  };
+
   api.get('/people', (req, res) => {
     const { card, ...q } = parse(peopleQuerySchema, req.query, 'query');
     let keys: { uid: string; match: 'exact' | 'suffix' }[] | undefined;
@@ -29,7 +38,7 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore): 
   });
 
   api.post('/people', guards.role('admin'), (req, res) => {
-    res.status(201).json(people.withCards(people.createPerson(parse(personCreateSchema, req.body))));
+    res.status(201).json(people.withCards(people.createPerson(checkGroup(parse(personCreateSchema, req.body)))));
   });
 
   api.get('/people/:id', (req, res) => {
@@ -39,7 +48,7 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore): 
 
   api.patch('/people/:id', guards.role('admin'), (req, res) => {
     const { id } = parse(idParams, req.params, 'params');
-    res.json(people.withCards(people.updatePerson(id, parse(personUpdateSchema, req.body))));
+    res.json(people.withCards(people.updatePerson(id, checkGroup(parse(personUpdateSchema, req.body)))));
   });
 
   api.post('/people/:id/cards', guards.role('admin'), (req, res) => {

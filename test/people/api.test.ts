@@ -68,6 +68,13 @@ describe('people and cards API', () => {
     expect((await call('POST', '/people', admin, { externalId: 'S20259999', name: '重复', role: 'student' })).status).toBe(409);
     expect((await call('POST', '/people', admin, { externalId: 'bad id/1', name: 'x', role: 'student' })).status).toBe(400);
     expect((await call('POST', '/people', admin, { externalId: 'V1', name: 'x', role: 'visitor', security: true })).status).toBe(400);
+    // A schedule group the access rules do not know, as the roster import refuses it.
+    const unknownGroup = await call('POST', '/people', admin, { externalId: 'S20259998', name: 'x', role: 'student', scheduleGroup: 'nope' });
+    expect(unknownGroup.status).toBe(400);
+    expect(JSON.stringify(unknownGroup.body)).toMatch(/body\.scheduleGroup: \\"nope\\" is not configured/);
+    expect((await call('PATCH', `/people/${p.id}`, admin, { scheduleGroup: 'nope' })).status).toBe(400);
+    expect((await call('PATCH', `/people/${p.id}`, admin, { scheduleGroup: 'day' })).status).toBe(200);
+    expect((await call('PATCH', `/people/${p.id}`, admin, { scheduleGroup: 'boarding' })).status).toBe(200);
 
     // Issue the Mifare card whose printed forms are 1446047753 (8H10D) and 0166735958 (reversed).
     expect((await call('POST', `/people/${p.id}/cards`, admin, { uid: '56:30:f0:09', validTo: '2029-07-31' })).status).toBe(201);

@@ -14,11 +14,12 @@ import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import type { CardFormat } from '../core/card-number.js';
 import type { PersonRole } from '../access/contract.js';
+import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { Database } from '../storage/db.js';
 import { cardTarget } from '../people/card-keys.js';
 import { externalIdSchema } from '../people/schema.js';
-import { CardKeyIndex, personFromRow, type PersonRow } from '../people/store.js';
+import { CardKeyIndex, personFromRow, type CardChangedEvent, type PersonRow } from '../people/store.js';
 
 export type RosterField = 'externalId' | 'name' | 'role' | 'grade' | 'class' | 'scheduleGroup' | 'card' | 'security';
 
@@ -81,9 +82,12 @@ export interface RosterOptions {
   scheduleGroups: readonly string[];
   /** Validate and report without writing. */
   dryRun?: boolean;
+  /** Where `card.changed` goes for each card issued, once the import has committed (the API's; the CLI has none). */
+  bus?: EventBus;
+  /** Who imported, for those events. */
+  by?: string;
 }
 
-/** UTF-8 (with or without BOM) when the bytes are valid UTF-8, else GB18030. */
 /** Multi-byte UTF-8 characters that decode, bytes that do not, and where the first bad one is. */
 function utf8Evidence(bytes: Uint8Array): { valid: number; invalid: number; firstBad: number } {
   let valid = 0;
@@ -199,6 +203,7 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
   const completeCard = db.prepare(`UPDATE cards SET uid = ?, match = 'exact', updated_at = ? WHERE uid = ?`);
   const keys = new CardKeyIndex(db);
   const seen = new Map<string, number>();
+  const issued: CardChangedEvent[] = [];
 
   const apply = (): void => {
     for (const { record, info } of records) {
@@ -315,6 +320,7 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
           card = { uid: own.uid, match: own.match, action: 'unchanged' };
         } else {
           insertCard.run(target.uid, personId, nowIso, nowIso, target.match);
+          issued.push({ uid: target.uid, personId, externalId, status: 'active', previous: null, by: opts.by ?? 'roster-import', at: opts.clock.now() });
           report.cardsIssued++;
           card = {
             uid: target.uid, match: target.match, action: 'issued',
@@ -333,6 +339,7 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
   try {
     db.transaction(apply)();
     report.committed = true;
+    for (const e of issued) opts.bus?.emit('card.changed', e);
   } catch (err) {
     if (!(err instanceof Rollback)) throw err;
   }

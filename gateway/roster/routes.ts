@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { GatewayContext } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
-import type { Guards } from '../http/guards.js';
+import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { cardFormatSchema } from '../people/schema.js';
 import { importRoster } from './import.js';
@@ -37,6 +37,8 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
         cardFormat: q.cardFormat,
         scheduleGroups: ctx.config.access.scheduleGroups.map((g) => g.id),
         dryRun: q.dryRun,
+        bus: ctx.bus,
+        by: sessionOf(res).username,
       });
       rows.inc({ outcome: 'accepted' }, report.accepted.length);
       rows.inc({ outcome: 'rejected' }, report.rejected.length);

@@ -103,6 +103,22 @@ describe('roster import through the API', () => {
     expect(await person('S1001')).toMatchObject({ class: '初一(3)班', role: 'student', grade: '初一', scheduleGroup: 'day', cards: [{ uid: '5630F009' }] });
   });
 
+  it('tells the bus about each card it issued, once committed, and nothing for a rejected file', async () => {
+    const events: { uid: string; externalId: string; status: string; previous: string | null; by: string }[] = [];
+    const off = gw.ctx.bus.on('card.changed', (e) => events.push(e));
+    try {
+      await upload(Buffer.from('学号,姓名,卡号\nS8001,甲,8A8A8A8A\nS8002,乙,8B8B8B8B\nS8003,丙,\n'), 'hex');
+      expect(events).toEqual([
+        expect.objectContaining({ uid: '8A8A8A8A', externalId: 'S8001', status: 'active', previous: null, by: 'admin' }),
+        expect.objectContaining({ uid: '8B8B8B8B', externalId: 'S8002', status: 'active', previous: null, by: 'admin' }),
+      ]);
+      await upload(Buffer.from('学号,姓名,卡号\nS8004,丁,8C8C8C8C\nS8005,,8D8D8D8D\n'), 'hex');
+      expect(events).toHaveLength(2);
+    } finally {
+      off();
+    }
+  });
+
   it('leaves what a file has no column for as it is: a sheet of names and cards keeps a guard a guard', async () => {
     await upload(Buffer.from('学号,姓名,身份,作息组,安保\nT7001,侯杰,教师,staff,是\n'), 'hex');
     const cards = await upload(Buffer.from('工号,姓名,卡号\nT7001,侯杰,7A7A7A7A\n'), 'hex');

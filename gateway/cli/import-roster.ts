@@ -47,6 +47,7 @@ export function formatReport(report: RosterReport, file: string): string {
   const lines: string[] = [];
   lines.push(`${file} (${report.encoding ?? 'encoding not readable'}, card format ${report.cardFormat}): ${report.rows} row(s)`);
   for (const e of report.errors) lines.push(`  error: ${e}`);
+  if (report.ignoredColumns.length > 0) lines.push(`  note: columns not read (no such field): ${report.ignoredColumns.join(', ')}`);
   for (const r of report.rejected) lines.push(`  line ${r.line}${r.externalId ? ` ${r.externalId}` : ''}: rejected: ${r.reason}`);
   for (const a of report.accepted) {
     if (a.card?.note) lines.push(`  line ${a.line} ${a.externalId}: note: ${a.card.note}`);

@@ -30,8 +30,14 @@ const HEADERS: Record<string, RosterField> = {
   年级: 'grade', grade: 'grade',
   班级: 'class', class: 'class',
   作息组: 'scheduleGroup', schedule_group: 'scheduleGroup', schedulegroup: 'scheduleGroup',
-  卡号: 'card', 卡号码: 'card', card: 'card', card_number: 'card', cardnumber: 'card',
+  卡号: 'card', 卡号码: 'card', ic卡号: 'card', 物理卡号: 'card', 卡片号: 'card', 卡片编号: 'card', card: 'card', card_number: 'card', cardnumber: 'card',
   安保: 'security', security: 'security',
+};
+
+/** How a field's column is named in messages. */
+const HEADERS_SHOWN: Record<RosterField, string> = {
+  externalId: '学号/external_id', name: '姓名/name', role: '身份/role', grade: '年级/grade', class: '班级/class',
+  scheduleGroup: '作息组/schedule_group', card: '卡号/card', security: '安保/security',
 };
 
 const ROLES: Record<string, PersonRole> = {
@@ -70,8 +76,10 @@ export interface RosterReport {
   cardsIssued: number;
   accepted: AcceptedRow[];
   rejected: RejectedRow[];
-  /** File-level problems (no header, missing columns, unreadable CSV). */
+  /** File-level problems (no header, missing or repeated columns, unreadable CSV). */
   errors: string[];
+  /** Header cells that name no roster field: their columns were not read (a card column under another name shows here). */
+  ignoredColumns: string[];
 }
 
 export interface RosterOptions {
@@ -150,7 +158,7 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
   const decoded = decodeRoster(bytes);
   const report: RosterReport = {
     committed: false, encoding: 'encoding' in decoded ? decoded.encoding : null, cardFormat: opts.cardFormat, rows: 0, created: 0,
-    updated: 0, unchanged: 0, cardsIssued: 0, accepted: [], rejected: [], errors: [],
+    updated: 0, unchanged: 0, cardsIssued: 0, accepted: [], rejected: [], errors: [], ignoredColumns: [],
   };
   if ('error' in decoded) {
     report.errors.push(decoded.error);
@@ -177,11 +185,16 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
   header.record.forEach((h, i) => {
     const key = h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/\s+/g, '_');
     const field = HEADERS[key] ?? HEADERS[key.replace(/_/g, '')];
-    if (field && !columns.has(field)) columns.set(field, i);
+    if (!field) {
+      if (h.trim()) report.ignoredColumns.push(h.trim());
+    } else if (columns.has(field)) {
+      // Which one did the school mean? Reading either could issue the wrong cards.
+      report.errors.push(`columns ${columns.get(field)! + 1} and ${i + 1} are both ${HEADERS_SHOWN[field]}: keep one`);
+    } else columns.set(field, i);
   });
   for (const required of ['externalId', 'name'] as const) {
     if (!columns.has(required)) {
-      report.errors.push(`no ${required === 'externalId' ? '学号/external_id' : '姓名/name'} column in the header (line ${header.info.lines})`);
+      report.errors.push(`no ${HEADERS_SHOWN[required]} column in the header (line ${header.info.lines})`);
     }
   }
   if (report.errors.length > 0) return report;

@@ -103,6 +103,15 @@ describe('roster import through the API', () => {
     expect(await person('S1001')).toMatchObject({ class: '初一(3)班', role: 'student', grade: '初一', scheduleGroup: 'day', cards: [{ uid: '5630F009' }] });
   });
 
+  it('says which columns it did not read, refuses a field given twice, and knows the one-card systems\' card headers', async () => {
+    const extra = await upload(Buffer.from('学号,姓名,备注,IC卡号\nS8101,甲,转学生,8E8E8E8E\n'), 'hex');
+    expect(extra.report).toMatchObject({ committed: true, cardsIssued: 1, ignoredColumns: ['备注'] });
+    const twice = await upload(Buffer.from('学号,姓名,卡号,物理卡号\nS8102,乙,8F8F8F8F,9F9F9F9F\n'), 'hex');
+    expect(twice.report.committed).toBe(false);
+    expect(twice.report.errors).toEqual(['columns 3 and 4 are both 卡号/card: keep one']);
+    expect(await person('S8102')).toBeUndefined();
+  });
+
   it('tells the bus about each card it issued, once committed, and nothing for a rejected file', async () => {
     const events: { uid: string; externalId: string; status: string; previous: string | null; by: string }[] = [];
     const off = gw.ctx.bus.on('card.changed', (e) => events.push(e));

@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import { compareSchoolNames } from '../core/school-order.js';
 import type { Database, Statement } from '../storage/db.js';
-import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, secondsOf, type DayKind } from '../core/school-calendar.js';
+import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, nextDate, secondsOf, startOfLocalDay, type DayKind } from '../core/school-calendar.js';
 
 /**
  * `expected`: a school day on which the person has not tapped in and their cut-off has not passed yet
@@ -82,6 +82,7 @@ interface JoinedRow {
   grade: string | null;
   class: string | null;
   schedule_group: string;
+  created_at: string;
   first_in_at: number | null;
   first_in_reader: string | null;
   last_out_at: number | null;
@@ -163,7 +164,9 @@ export class AttendanceRegister {
   person(externalId: string, date: string): PersonDay {
     const rows = this.rows(date, { role: 'all' }, externalId);
     if (rows.length === 0) throw notFound(`person ${externalId}`);
-    return this.dayOf(rows[0]!, date);
+    const day = this.dayOf(rows[0]!, date);
+    // Not on the roll yet that day: neither absent nor anything else.
+    return rows[0]!.created_at >= this.enrolledBefore(date) && day.firstIn === null && day.lastOut === null ? { ...day, status: null } : day;
   }
 
   /** The internal id, for joining the access domain's taps. */
@@ -184,9 +187,20 @@ export class AttendanceRegister {
     return this.aggregate(date, this.rows(date, { role: 'student' }).map((r) => this.dayOf(r, date)));
   }
 
+  /** People added to the roster from this instant on were not on it on `date`. */
+  private enrolledBefore(date: string): string {
+    return new Date(startOfLocalDay(nextDate(date), this.deps.timezone)).toISOString();
+  }
+
+  /** One person by external id, or everyone in scope who was on the roster that day. */
   private rows(date: string, scope: Scope, externalId?: string): JoinedRow[] {
     const where: string[] = [];
     const args: unknown[] = [date, date];
+    if (externalId === undefined) {
+      // A roster imported today must not make the whole school absent on every earlier day.
+      where.push('p.created_at < ?');
+      args.push(this.enrolledBefore(date));
+    }
     const role = scope.role ?? 'student';
     if (role !== 'all') {
       where.push('p.role = ?');
@@ -206,7 +220,7 @@ export class AttendanceRegister {
     }
     const rows = this.deps.db
       .prepare(
-        `SELECT p.id, p.external_id, p.name, p.role, p.grade, p.class, p.schedule_group,
+        `SELECT p.id, p.external_id, p.name, p.role, p.grade, p.class, p.schedule_group, p.created_at,
                 d.first_in_at, d.first_in_reader, d.last_out_at, d.last_out_reader, d.taps_out,
                 e.reason AS excuse_reason, e.excused_by
          FROM persons p

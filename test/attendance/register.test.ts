@@ -256,6 +256,19 @@ describe('attendance register', () => {
     }
     expect(summary).not.toHaveProperty('people');
   });
+
+  it('does not count someone added to the roster later as absent on the days before', async () => {
+    const before = await get<Report>(`/api/v1/attendance?date=${TUE}`);
+    await setClock(sh('2026-10-12', '09:00:00')); // a Monday, past the cut-off
+    addPerson('N1', 'student', '初一', '初一(1)班', 'day');
+    const again = await get<Report>(`/api/v1/attendance?date=${TUE}`);
+    expect(again.people.map((p) => p.externalId)).not.toContain('N1');
+    expect(again.totals).toEqual(before.totals);
+    expect((await get<PersonDay>(`/api/v1/attendance/people/N1?date=${TUE}`)).status).toBeNull();
+    // From the day they were added on, they count.
+    expect((await get<PersonDay>('/api/v1/attendance/people/N1?date=2026-10-12')).status).toBe('absent');
+    expect((await get<Report>('/api/v1/attendance?date=2026-10-12')).people.map((p) => p.externalId)).toContain('N1');
+  });
 });
 
 describe('school order of grades and classes', () => {

@@ -17,8 +17,11 @@ export const networkTapPayload = z.object({
   uid: z.string().min(1).max(64),
   /** The terminal's transaction number: retries with the same seq are one transaction (not debounced). */
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
-  /** Canteen POS: integer fen. */
-  amount: z.number().int().optional(),
+  /**
+   * Canteen POS: integer fen. Any number is let through, so that a terminal sending yuan (12.5) gets an
+   * `invalid_amount` answer from the wallet instead of no answer at all.
+   */
+  amount: z.number().optional(),
 });
 export type NetworkTapPayload = z.infer<typeof networkTapPayload>;
 

@@ -72,7 +72,7 @@ describe('network readers over MQTT', () => {
     taps.length = 0;
     await publishThenSync('campus/readers/net-gate/tap', '{"uid": "0A1B', '33333331');
     await publishThenSync('campus/readers/net-gate/tap', '{"uid": 12345678}', '33333332');
-    await publishThenSync('campus/readers/net-gate/tap', '{"uid":"0A1B2C3D","amount":12.5}', '33333333');
+    await publishThenSync('campus/readers/net-gate/tap', '{"uid":"0A1B2C3D","amount":"1250"}', '33333333');
     await publishThenSync('campus/readers/net-gate/tap', 'hello', '33333334');
     await publishThenSync('campus/readers/nobody/tap', '0A1B2C3D', '33333335');
     await publishThenSync('campus/readers/net-gate/tap', 'x'.repeat(5000), '33333336');

@@ -98,6 +98,8 @@ describe('wallet API on the demo school', () => {
   it('remembers a refused bad amount under its number, and refuses that number for another card', async () => {
     const before = (await account('S20250001')).balanceFen;
     expect(await posTap(9020, 0)).toMatchObject({ granted: false, reason: 'invalid_amount' });
+    // Yuan instead of fen: answered, not dropped, so the terminal is not left waiting.
+    expect(await posTap(9019, 12.5)).toMatchObject({ granted: false, reason: 'invalid_amount' });
     // The terminal cannot reuse the number to charge after all.
     expect(await posTap(9020, 300)).toMatchObject({ granted: false, reason: 'seq_conflict', balance: before });
     expect(await posTap(9021, 500)).toMatchObject({ granted: true, reason: 'ok', balance: before - 500 });
@@ -112,7 +114,7 @@ describe('wallet API on the demo school', () => {
     const rec = await json<{ terminals: { readerId: string; refused: Record<string, number>; conflicts: number }[] }>(
       await gw.api('/api/v1/wallet/reconciliation', { token: admin }),
     );
-    expect(rec.terminals.find((t) => t.readerId === 'demo-canteen-1')).toMatchObject({ refused: { invalid_amount: 1 }, conflicts: 2 });
+    expect(rec.terminals.find((t) => t.readerId === 'demo-canteen-1')).toMatchObject({ refused: { invalid_amount: 2 }, conflicts: 2 });
   });
 
   it('tops up and refunds by admin with a reason; security reads, viewers do not', async () => {

@@ -169,6 +169,11 @@ export class AttendanceRegister {
     return rows[0]!.created_at >= this.enrolledBefore(date) && day.firstIn === null && day.lastOut === null ? { ...day, status: null } : day;
   }
 
+  /** A class or grade nobody on the roster has is a typo, not an empty class: 404, as for an unknown person. */
+  requireKnown(field: 'class' | 'grade', value: string): void {
+    if (!this.deps.db.prepare(`SELECT 1 FROM persons WHERE ${field} = ? LIMIT 1`).get(value)) throw notFound(`${field} ${value}`);
+  }
+
   /** The internal id, for joining the access domain's taps. */
   personId(externalId: string): number {
     const row = this.deps.db.prepare('SELECT id FROM persons WHERE external_id = ?').get(externalId) as { id: number } | undefined;

@@ -31,11 +31,13 @@ export function attendanceRoutes(api: Router, guards: Guards, register: Attendan
   api.get('/attendance/classes/:class', (req, res) => {
     const { class: cls } = parse(z.object({ class: label }), req.params, 'params');
     const q = parse(classQuery, req.query, 'query');
+    register.requireKnown('class', cls);
     res.json(register.report(q.date ?? register.today(), { role: 'all', class: cls, ...(q.grade !== undefined && { grade: q.grade }) }));
   });
   api.get('/attendance/grades/:grade', (req, res) => {
     const { grade } = parse(z.object({ grade: label }), req.params, 'params');
     const q = parse(dateQuery, req.query, 'query');
+    register.requireKnown('grade', grade);
     res.json(register.report(q.date ?? register.today(), { role: 'all', grade }));
   });
   api.get('/attendance/people/:externalId', (req, res) => {

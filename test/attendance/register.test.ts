@@ -192,6 +192,9 @@ describe('attendance register', () => {
     const staff = await get<PersonDay & { arrivalCutoff: string }>(`/api/v1/attendance/people/T1?date=${TUE}`);
     expect(staff).toMatchObject({ status: 'absent', arrivalCutoff: '08:00' });
     expect((await gw.api('/api/v1/attendance/people/NOBODY', { token: admin })).status).toBe(404);
+    // A typo in a class or grade is not an empty class.
+    expect((await gw.api(`/api/v1/attendance/classes/${encodeURIComponent('初一(9)班')}?date=${TUE}`, { token: admin })).status).toBe(404);
+    expect((await gw.api(`/api/v1/attendance/grades/${encodeURIComponent('高三')}?date=${TUE}`, { token: admin })).status).toBe(404);
   });
 
   it('excuses an absence (admin and security only) and can withdraw the excuse', async () => {

@@ -83,6 +83,31 @@ export const gatewayConfigSchema = z.object({
   cameras: camerasConfig.prefault({}),
   cloud: cloudConfig.prefault({}),
   nodeRed: nodeRedConfig.prefault({}),
+}).superRefine((c, ctx) => {
+  // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
+  const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const first = seen.get(item.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [...path, i, 'id'], message: `"${item.id}" is also ${path.join('.')}[${first}].id` });
+      else seen.set(item.id, i);
+    });
+  };
+  unique(c.readers, ['readers']);
+  unique(c.access.accessPoints, ['access', 'accessPoints']);
+  unique(c.access.scheduleGroups, ['access', 'scheduleGroups']);
+  unique(c.cameras.cameras, ['cameras', 'cameras']);
+  unique(c.sensors.sensors, ['sensors', 'sensors']);
+  const accessPoints = new Set(c.access.accessPoints.map((a) => a.id));
+  c.readers.forEach((r, i) => {
+    if (!accessPoints.has(r.accessPoint)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['readers', i, 'accessPoint'],
+        message: `"${r.accessPoint}" is not an access point (access.accessPoints: ${[...accessPoints].join(', ') || 'none'})`,
+      });
+    }
+  });
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

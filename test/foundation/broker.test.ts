@@ -25,6 +25,7 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
       users: [{ username: 'boss', password: 'a-strong-password', role: 'admin' }],
       config: {
         readers: [{ id: 'gate-in-1', accessPoint: 'main-gate', driver: { type: 'mqtt', secretHash: await hashSecret(READER_SECRET) } }],
+        access: { accessPoints: [{ id: 'main-gate', name: 'Main gate', kind: 'gate', gateId: 'main-gate' }] },
         sensors: { sensors: [{ id: 'room-101', zone: 'classroom-101', secretHash: await hashSecret(SENSOR_SECRET) }] },
       },
     });

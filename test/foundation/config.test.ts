@@ -43,6 +43,32 @@ describe('configuration', () => {
     expect(problems.some((p) => p.startsWith('http.port:'))).toBe(true);
   });
 
+  it('names a reader bound to an access point that does not exist, and ids given twice', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        file: configFile(`
+readers:
+  - { id: gate-in, accessPoint: main-gate, direction: in, driver: { type: mqtt } }
+  - { id: gate-in, accessPoint: mian-gate, direction: out, driver: { type: mqtt } }
+access:
+  accessPoints:
+    - { id: main-gate, name: Main gate, kind: gate }
+    - { id: main-gate, name: Main gate again, kind: gate }
+`),
+        env: {},
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      'readers[1].id: "gate-in" is also readers[0].id',
+      'access.accessPoints[1].id: "main-gate" is also access.accessPoints[0].id',
+      'readers[1].accessPoint: "mian-gate" is not an access point (access.accessPoints: main-gate)',
+    ]);
+  });
+
   it('applies environment overrides over the file, and rejects a bad port variable', () => {
     const file = configFile('http: { port: 9000 }\n');
     const config = loadConfig({ file, env: { CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '11883', CAMPUS_DATA_DIR: '/tmp/x' } });

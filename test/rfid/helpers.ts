@@ -42,7 +42,9 @@ export async function startReaders(
   opts: Partial<ReadersModuleOptions> & { clock?: Clock; dataDir?: string } = {},
 ): Promise<ReadersHarness> {
   const dataDir = opts.dataDir ?? tempDir('campus-readers-');
-  const cfg = validateConfig({ ...config, dataDir, log: { level: 'silent' } }, 'test');
+  // The access points the readers under test are bound to (the config must name them); decisions are not under test.
+  const access = config.access ?? { accessPoints: (['main-gate', 'lab-1', 'canteen'] as const).map((id) => ({ id, name: id, kind: id === 'canteen' ? 'canteen' as const : 'door' as const })) };
+  const cfg = validateConfig({ ...config, access, dataDir, log: { level: 'silent' } }, 'test');
   const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations, ...alertMigrations]);
   const clock = opts.clock ?? systemClock;
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' });

@@ -52,6 +52,13 @@ export class SimulatedSession implements CameraSession {
     return inCycle >= offlineEveryS - Math.min(offlineForS, offlineEveryS);
   }
 
+  /** Whether it dropped out at any moment between two instants: an outage ends every cycle. */
+  private droppedBetween(from: number, to: number): boolean {
+    const { offlineEveryS, offlineForS } = this.sim;
+    if (offlineEveryS <= 0 || offlineForS <= 0) return false;
+    return this.isDown(to) || Math.floor(from / 1000 / offlineEveryS) !== Math.floor(to / 1000 / offlineEveryS);
+  }
+
   private wait(ms: number): Promise<void> {
     if (this.closed) return Promise.reject(new CameraError('closed', 'session closed'));
     return new Promise((resolve, reject) => {
@@ -117,9 +124,17 @@ export class SimulatedSession implements CameraSession {
   async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }> {
     await this.reachable('PullMessages');
     if (this.now() > this.subscribedUntil) throw new CameraError('subscription_lost', 'PullMessages: subscription expired');
-    const until = this.motionActive ? this.now() + 5_000 : this.nextMotionAt;
-    await this.wait(Math.max(0, Math.min(MAX_HOLD_MS, until - this.now())));
-    if (this.isDown()) throw new CameraError('unreachable', `PullMessages: ${this.ep.id} (simulated) went away`);
+    const started = this.now();
+    const until = this.motionActive ? started + 5_000 : this.nextMotionAt;
+    await this.wait(Math.max(0, Math.min(MAX_HOLD_MS, until - started)));
+    if (this.droppedBetween(started, this.now())) {
+      // The held pull died with the connection, even when the camera is back by now; like a real one after a
+      // reboot it has forgotten its motion state. Without this, a motion change made here for a caller that had
+      // given up was never reported, and a camera up for less than 5 s at a time never reported motion again.
+      this.motionActive = false;
+      this.nextMotionAt = this.now() + this.motionGap();
+      throw new CameraError('unreachable', `PullMessages: ${this.ep.id} (simulated) went away`);
+    }
     const notifications: CameraNotification[] = [];
     if (this.now() >= until) {
       this.motionActive = !this.motionActive;

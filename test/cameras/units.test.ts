@@ -2,6 +2,7 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderCard } from '../../drivers/onvif/jpeg.js';
+import { SimulatedSession } from '../../drivers/onvif/simulated.js';
 import { normalizeNotifications } from '../../drivers/onvif/notifications.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { CredentialBox } from '../../gateway/cameras/credentials.js';
@@ -143,5 +144,32 @@ describe('generated JPEG', () => {
     expect(b.readUInt16BE(sof + 5)).toBe(60);
     expect(b.readUInt16BE(sof + 7)).toBe(100);
     expect(b[sof + 9]).toBe(3);
+  });
+});
+
+describe('simulated camera', () => {
+  it('loses a held pull to an outage even when it is back by the end, and reports motion again afterwards', async () => {
+    let t = 0; // up for 2 s, down for 2 s, every 4 s
+    const cam = new SimulatedSession(
+      {
+        id: 'cam-sim', host: 'simulated', port: 0, devicePath: '/', auth: 'auto', requestTimeoutMs: 500, pullTimeoutMs: 3_000,
+        snapshotTimeoutMs: 500, snapshotMaxBytes: 1_000_000, simulation: { motionEveryS: 1, offlineEveryS: 4, offlineForS: 2 },
+      },
+      () => t,
+      () => 0.5, // the next motion 1 s from now
+    );
+    try {
+      await cam.subscribe();
+      const held = cam.pull(); // held until the motion at t = 1 s (one real second)
+      await new Promise((r) => setTimeout(r, 100));
+      t = 4_100; // meanwhile it went down at 2 s and came back at 4 s
+      await expect(held).rejects.toMatchObject({ code: 'unreachable' });
+      await cam.subscribe();
+      t = 5_200; // past its next motion, 1 s after the lost pull, and still up (down again from 6 s)
+      const next = await cam.pull();
+      expect(next.notifications.map((n) => n.data)).toEqual([{ IsMotion: 'true' }]);
+    } finally {
+      cam.close();
+    }
   });
 });

@@ -204,7 +204,9 @@ export function createReadersModule(ctx: GatewayContext, opts: ReadersModuleOpti
   const rejectLog = new RateLimitedLog(log, now);
   const hub = new NetworkReaderHub(ctx.mqtt, (reason: RejectReason, readerId: string, detail: string) => {
     metrics.rejected.inc({ reason });
-    rejectLog.warn(reason, { reason, readerId: readerId.slice(0, 80), detail }, 'reader message rejected');
+    // One line a minute per reader and reason, so one bad terminal does not hide another's first bad message; ids
+    // that are not configured share one, as anyone may invent them.
+    rejectLog.warn(reason === 'unknown_reader' ? reason : `${reason}:${readerId}`, { reason, readerId: readerId.slice(0, 80), detail }, 'reader message rejected');
   });
   const random = opts.random ?? Math.random;
   const campus = new SimulatedCampus(opts.cardPool, random, now);

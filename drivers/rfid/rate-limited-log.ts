@@ -21,7 +21,7 @@ export class RateLimitedLog {
       return;
     }
     const suppressed = entry?.suppressed ?? 0;
-    if (this.last.size > 1000) this.last.clear(); // keys are reasons, bounded; a guard all the same
+    if (this.last.size > 1000) this.last.clear(); // keys are reasons per configured reader, bounded; a guard all the same
     this.last.set(key, { at: t, suppressed: 0 });
     this.log.warn(suppressed ? { ...fields, suppressed } : fields, msg);
   }

@@ -330,7 +330,8 @@ export class CloudSync implements GatewayModule {
       connected: this.transport.connected(),
       lastSuccessAt: iso(s.lastSuccessAt),
       lastError: s.lastError ? { message: s.lastError.message, at: new Date(s.lastError.at).toISOString() } : null,
-      retryAt: iso(s.retryAt),
+      // The sender's wait after a refused send, or the link's next connection attempt while it is down.
+      retryAt: iso(s.retryAt ?? this.transport.nextAttemptAt?.() ?? null),
       backlog: stats.depth,
       backlogTotal: this.outbox.total(),
       backlogBytes: stats.bytes,

@@ -39,6 +39,7 @@ export class MqttTransport implements Transport {
   private up = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private nextAttempt: number | null = null;
   private events: TransportEvents | undefined;
   private readonly backoff: Backoff;
   private readonly topics = new Map<string, string>();
@@ -60,6 +61,10 @@ export class MqttTransport implements Transport {
 
   connected(): boolean {
     return this.up;
+  }
+
+  nextAttemptAt(): number | null {
+    return this.up ? null : this.nextAttempt;
   }
 
   private clientOptions(): IClientOptions {
@@ -87,6 +92,7 @@ export class MqttTransport implements Transport {
 
   private connect(): void {
     if (this.stopped) return;
+    this.nextAttempt = null;
     let options: IClientOptions;
     try {
       options = this.clientOptions();
@@ -134,6 +140,7 @@ export class MqttTransport implements Transport {
     if (this.stopped) return;
     const wait = this.backoff.next();
     clearTimeout(this.timer);
+    this.nextAttempt = Date.now() + wait;
     this.timer = setTimeout(() => this.connect(), wait);
   }
 

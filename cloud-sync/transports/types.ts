@@ -42,6 +42,8 @@ export interface Transport {
   ready(): boolean;
   /** Whether the upstream link is up (shown in the status). */
   connected(): boolean;
+  /** When a link that is down will be tried again (epoch ms), for the status; null when up or not known. */
+  nextAttemptAt?(): number | null;
   send(batch: OutgoingMessage[], done: (outcome: SendOutcome) => void): void;
   stop(): Promise<void>;
 }

@@ -111,6 +111,15 @@ describe('cloud sync from the built gateway to a real Mosquitto', () => {
       expect(res.status).toBe(201);
       raised.push(((await res.json()) as { id: string }).id);
     }
+    // While the city is unreachable the status says so, and when the link will be tried again.
+    const syncStatus = async (): Promise<{ connected: boolean; retryAt: string | null }> =>
+      (await (await fetch(`${first.base}/api/v1/sync`, { headers: { authorization: `Bearer ${token}` } })).json()) as { connected: boolean; retryAt: string | null };
+    const down = await waitFor(async () => {
+      const s = await syncStatus();
+      return s.retryAt !== null ? s : null;
+    }, 5_000);
+    expect(down.connected).toBe(false);
+    expect(Date.parse(down.retryAt!)).toBeLessThanOrEqual(Date.now() + 2_500);
 
     await broker.start();
     await waitFor(() => city.of('alert.raised').length >= 30, 20_000);

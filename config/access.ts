@@ -3,13 +3,13 @@ import { deviceId, timeOfDay } from './common.js';
 
 const role = z.enum(['student', 'staff', 'visitor']);
 
-export const timeWindow = z.object({
+export const timeWindow = z.strictObject({
   days: z.array(z.number().int().min(1).max(7)).default([1, 2, 3, 4, 5]),
   from: timeOfDay,
   to: timeOfDay,
 });
 
-export const accessPointConfig = z.object({
+export const accessPointConfig = z.strictObject({
   id: deviceId,
   name: z.string().min(1),
   kind: z.enum(['gate', 'door', 'classroom', 'canteen']),
@@ -26,27 +26,27 @@ export const accessPointConfig = z.object({
   groupSchedule: z.record(z.string(), z.array(timeWindow)).default({}),
 });
 
-export const scheduleGroupConfig = z.object({
+export const scheduleGroupConfig = z.strictObject({
   id: deviceId,
   /** Arrival after this time is late. */
   arrivalCutoff: timeOfDay.default('08:00'),
 });
 
-export const calendarConfig = z.object({
+export const calendarConfig = z.strictObject({
   /** ISO dates (YYYY-MM-DD) on which no lessons take place. */
   holidays: z.array(z.iso.date()).default([]),
   /** Term ranges; outside them attendance is not counted. Empty means every weekday is a school day. */
-  terms: z.array(z.object({ from: z.iso.date(), to: z.iso.date() })).default([]),
+  terms: z.array(z.strictObject({ from: z.iso.date(), to: z.iso.date() })).default([]),
   /** Weekend days that are school days (调休 make-up days). */
   makeUpDays: z.array(z.iso.date()).default([]),
 });
 
-export const walletConfig = z.object({
+export const walletConfig = z.strictObject({
   perTransactionCapFen: z.number().int().positive().default(5000),
   dailyCapFen: z.number().int().positive().default(20000),
 });
 
-export const accessConfig = z.object({
+export const accessConfig = z.strictObject({
   accessPoints: z.array(accessPointConfig).default([]),
   scheduleGroups: z.array(scheduleGroupConfig).default([{ id: 'default', arrivalCutoff: '08:00' }]),
   calendar: calendarConfig.prefault({}),

@@ -6,7 +6,7 @@ import { deviceId } from './common.js';
 export const encryptedSecret = z.string().regex(/^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]*$/, 'an encrypted secret ("v1:…")');
 
 /** What the demo's simulated cameras do by themselves (ignored for real cameras). */
-export const cameraSimulation = z.object({
+export const cameraSimulation = z.strictObject({
   /** Mean seconds between motion events; 0 = never. */
   motionEveryS: z.number().nonnegative().default(90),
   /** Goes offline every this many seconds (0 = never) … */
@@ -15,7 +15,7 @@ export const cameraSimulation = z.object({
   offlineForS: z.number().nonnegative().default(60),
 });
 
-export const cameraConfig = z.object({
+export const cameraConfig = z.strictObject({
   id: deviceId,
   name: z.string().min(1),
   host: z.string().min(1),
@@ -43,7 +43,7 @@ export const cameraConfig = z.object({
   simulation: cameraSimulation.prefault({}),
 });
 
-export const camerasConfig = z.object({
+export const camerasConfig = z.strictObject({
   cameras: z.array(cameraConfig).default([]),
   /**
    * Key for camera passwords at rest: 64 hex digits (used as is) or a passphrase (stretched with scrypt).

@@ -15,13 +15,17 @@ const streamSettings = (priority: number, ttlH: number) =>
     })
     .prefault({});
 
-export const cloudConfig = z.object({
+export const cloudConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /**
    * mqtt://, mqtts:// or https:// (http:// on loopback for tests) — also settable with CAMPUS_UPSTREAM_URL.
    * Credentials may be given in the URL (`mqtts://user:pass@host`). Unset: demo mode sends to a local simulated city sink.
    */
-  upstreamUrl: z.string().url().optional(),
+  upstreamUrl: z
+    .string()
+    .url()
+    .refine((u) => ['mqtt:', 'mqtts:', 'https:', 'http:'].includes(new URL(u).protocol), 'use mqtt://, mqtts:// or https://')
+    .optional(),
   /** MQTT topic of each stream; `{districtId}` comes from school.districtId. Commands arrive on the same template with stream `commands`. */
   topicTemplate: z.string().min(1).default('city/{districtId}/schools/{schoolId}/{stream}'),
   /** MQTT client id at the city broker; default `campus-<schoolId>`. */

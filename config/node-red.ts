@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { secretHash } from './common.js';
 
 /** An API token for deploying flows from CI or a script (`Authorization: Bearer <secret>`). */
-export const flowAdminToken = z.object({
+export const flowAdminToken = z.strictObject({
   /** Shown in Node-RED's audit log as the user that deployed. */
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'),
   /** `campus-gateway hash-secret` prints the secret and this hash; only the hash goes in the file. */
@@ -11,7 +11,7 @@ export const flowAdminToken = z.object({
   permissions: z.enum(['admin', 'read']).default('admin'),
 });
 
-export const nodeRedConfig = z.object({
+export const nodeRedConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /**
    * Encrypts flow credentials; also CAMPUS_FLOW_SECRET. Without it, demo mode generates one and keeps it in

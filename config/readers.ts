@@ -5,7 +5,7 @@ import { deviceId, secretHash } from './common.js';
 /** Serial framing profiles; see shared reference card-readers.md and drivers/rfid/framing. */
 export const serialProfile = z.enum(['ascii-line', 'em-ascii', 'stx-bcc', 'wiegand-hex']);
 
-const serialDriver = z.object({
+const serialDriver = z.strictObject({
   type: z.literal('serial'),
   path: z.string().min(1),
   baudRate: z.number().int().positive().default(9600),
@@ -19,14 +19,14 @@ const serialDriver = z.object({
   reopenDelayMs: z.number().int().positive().default(2000),
 });
 
-const mqttDriver = z.object({
+const mqttDriver = z.strictObject({
   type: z.literal('mqtt'),
   /** Hash of the secret this reader logs in with (username = reader id). Omit only in demo mode. */
   secretHash: secretHash.optional(),
 });
 
 /** node-rfid always runs `python` from PATH (it has no setting for another interpreter). */
-const rc522Driver = z.object({
+const rc522Driver = z.strictObject({
   type: z.literal('rc522'),
   /** Pause between reads. */
   pollIntervalMs: z.number().int().positive().default(300),
@@ -36,7 +36,7 @@ const rc522Driver = z.object({
   retryDelayMs: z.number().int().positive().default(5000),
 });
 
-const simulatedDriver = z.object({
+const simulatedDriver = z.strictObject({
   type: z.literal('simulated'),
   /** Which traffic to simulate; by default from the access point's kind and the reader's direction. */
   pattern: z.enum(['gate-in', 'gate-out', 'canteen', 'door']).optional(),
@@ -48,7 +48,7 @@ const simulatedDriver = z.object({
 
 export const readerDriver = z.discriminatedUnion('type', [serialDriver, mqttDriver, rc522Driver, simulatedDriver]);
 
-export const readerConfig = z.object({
+export const readerConfig = z.strictObject({
   id: deviceId,
   /** The access point this reader serves (gate, door, classroom, canteen). */
   accessPoint: deviceId,

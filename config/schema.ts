@@ -8,15 +8,27 @@ import { sensorsConfig } from './sensors.js';
 
 const port = z.number().int().min(0).max(65535);
 
-export const schoolConfig = z.object({
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const schoolConfig = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-school'),
   name: z.string().min(1).default('示范学校'),
   districtId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-district'),
   /** IANA time zone that school days, schedules and attendance are counted in. */
-  timezone: z.string().default('Asia/Shanghai'),
+  timezone: z
+    .string()
+    .refine(isTimeZone, 'not an IANA time zone (e.g. Asia/Shanghai)')
+    .default('Asia/Shanghai'),
 });
 
-export const httpConfig = z.object({
+export const httpConfig = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: port.default(8080),
   /** Where the console tells people to go; derived from host and port when unset. */
@@ -27,7 +39,7 @@ export const httpConfig = z.object({
     .prefault({}),
 });
 
-export const mqttConfig = z.object({
+export const mqttConfig = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: port.default(1883),
   /** MQTT over WebSocket at /mqtt on the HTTP server. */
@@ -36,10 +48,10 @@ export const mqttConfig = z.object({
   drainTimeoutMs: z.number().int().positive().default(10_000),
   maxTopicLevels: z.number().int().min(1).max(100).default(10),
   /** Non-device clients (Node-RED's mqtt nodes, integrations) that may publish and subscribe to any topic. */
-  services: z.array(z.object({ username: z.string().min(1), secretHash: z.string().regex(/^scrypt\$/) })).default([]),
+  services: z.array(z.strictObject({ username: z.string().min(1), secretHash: z.string().regex(/^scrypt\$/) })).default([]),
 });
 
-export const storageConfig = z.object({
+export const storageConfig = z.strictObject({
   /**
    * SQLite synchronous mode (WAL). `normal`: a commit survives a crashed or killed process, and no fsync
    * sits on the tap path; a power cut may roll back the last commits (the database stays consistent).
@@ -57,18 +69,18 @@ export const storageConfig = z.object({
   checkpointIntervalMs: z.number().int().min(50).max(60_000).default(200),
 });
 
-export const alertsConfig = z.object({
+export const alertsConfig = z.strictObject({
   /** A second alert with the same key inside this window is folded into the first. */
   dedupCooldownS: z.number().int().nonnegative().default(300),
 });
 
-export const logConfig = z.object({
+export const logConfig = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` on a terminal, JSON otherwise, unless set. */
   format: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
-export const gatewayConfigSchema = z.object({
+export const gatewayConfigSchema = z.strictObject({
   school: schoolConfig.prefault({}),
   /** Where gateway.db, snapshots and Node-RED's files live. */
   dataDir: z.string().default('./data'),

@@ -23,14 +23,14 @@ export const zonePattern = z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'a zone n
 
 export const sensorSource = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('native') }),
-    z.object({ type: z.literal('zigbee2mqtt'), friendlyName: z.string().min(1).max(128) }),
-    z.object({ type: z.literal('tasmota'), device: z.string().regex(/^[^/+#]{1,64}$/, 'a Tasmota topic, no "/", "+" or "#"') }),
-    z.object({ type: z.literal('simulated') }),
+    z.strictObject({ type: z.literal('native') }),
+    z.strictObject({ type: z.literal('zigbee2mqtt'), friendlyName: z.string().min(1).max(128) }),
+    z.strictObject({ type: z.literal('tasmota'), device: z.string().regex(/^[^/+#]{1,64}$/, 'a Tasmota topic, no "/", "+" or "#"') }),
+    z.strictObject({ type: z.literal('simulated') }),
   ])
   .default({ type: 'native' });
 
-export const sensorConfig = z.object({
+export const sensorConfig = z.strictObject({
   id: deviceId,
   zone: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'),
   kind: z.string().min(1).default('environment'),
@@ -77,9 +77,9 @@ export const defaultThresholds: z.input<typeof thresholdConfig>[] = [
   { type: 'water_leak', metric: 'leak', equals: true, severity: 'critical' },
 ];
 
-const band = z.object({ min: z.number(), max: z.number() });
+const band = z.strictObject({ min: z.number(), max: z.number() });
 
-export const sensorsConfig = z.object({
+export const sensorsConfig = z.strictObject({
   sensors: z.array(sensorConfig).default([]),
   /** A file's list replaces these defaults entirely (list the ones you keep). */
   thresholds: z.array(thresholdConfig).prefault(defaultThresholds),
@@ -107,9 +107,9 @@ export const sensorsConfig = z.object({
   /** Comfort bands for the rooms summary: inside `good` is good, inside `fair` is fair, else poor. */
   comfort: z
     .object({
-      temperature: z.object({ good: band, fair: band }).default({ good: { min: 20, max: 26 }, fair: { min: 18, max: 28 } }),
-      humidity: z.object({ good: band, fair: band }).default({ good: { min: 30, max: 60 }, fair: { min: 20, max: 70 } }),
-      co2: z.object({ good: band, fair: band }).default({ good: { min: 0, max: 1000 }, fair: { min: 0, max: 1500 } }),
+      temperature: z.strictObject({ good: band, fair: band }).default({ good: { min: 20, max: 26 }, fair: { min: 18, max: 28 } }),
+      humidity: z.strictObject({ good: band, fair: band }).default({ good: { min: 30, max: 60 }, fair: { min: 20, max: 70 } }),
+      co2: z.strictObject({ good: band, fair: band }).default({ good: { min: 0, max: 1000 }, fair: { min: 0, max: 1500 } }),
     })
     .prefault({}),
   /**

@@ -69,6 +69,31 @@ access:
     ]);
   });
 
+  it('refuses a misspelt key, time zone or upstream scheme instead of running without them', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        file: configFile(`
+school: { timezone: Asia/Shangai }
+htpp: { port: 8080 }
+access:
+  accessPoints:
+    - { id: east-gate, name: East gate, kind: gate, antiPasback: true }
+cloud: { upstreamUrl: "htp://city.example" }
+`),
+        env: {},
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/school\.timezone: not an IANA time zone/);
+    expect(problems).toMatch(/htpp/);
+    expect(problems).toMatch(/access\.accessPoints\[0\].*antiPasback/);
+    expect(problems).toMatch(/cloud\.upstreamUrl: use mqtt:\/\/, mqtts:\/\/ or https:\/\//);
+  });
+
   it('applies environment overrides over the file, and rejects a bad port variable', () => {
     const file = configFile('http: { port: 9000 }\n');
     const config = loadConfig({ file, env: { CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '11883', CAMPUS_DATA_DIR: '/tmp/x' } });

@@ -9,7 +9,7 @@ import { loginRoute, sessionRoutes } from '../auth/routes.js';
 import type { GatewayContext, GatewayModule } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
-import { authenticate, guards } from './guards.js';
+import { authenticate, bearerToken, guards } from './guards.js';
 import { eventStream } from './sse.js';
 
 export interface HealthReport {
@@ -82,7 +82,10 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   api.use(authenticate(ctx.users));
   sessionRoutes(api, ctx.users);
   alertRoutes(api, guards, ctx.alerts);
-  api.get('/events/stream', eventStream(ctx.bus));
+  api.get('/events/stream', eventStream(ctx.bus, (req) => {
+    const token = bearerToken(req);
+    return token !== undefined && ctx.users.session(token) !== null;
+  }));
   for (const m of modules) m.routes?.(api, guards);
   app.use('/api/v1', api);
 

@@ -117,6 +117,23 @@ describe('HTTP API: login, roles, validation, errors', () => {
     ac.abort();
   });
 
+  it('ends a live stream within seconds of its session ending', async () => {
+    const token = await gw.login('viewer');
+    const res = await fetch(`${gw.base}/api/v1/events/stream?access_token=${token}`);
+    const reader = res.body!.getReader();
+    await reader.read(); // ": connected"
+    expect((await gw.api('/api/v1/auth/logout', { method: 'POST', token })).status).toBe(204);
+    const started = Date.now();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain('event: session.ended');
+    expect(Date.now() - started).toBeLessThan(7_000);
+  }, 15_000);
+
   it('rate-limits login attempts', async () => {
     let last = 0;
     for (let i = 0; i < 12; i++) {

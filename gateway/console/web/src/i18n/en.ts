@@ -98,6 +98,7 @@ export const en: Record<MessageKey, string> = {
   'alertType.lockdown': 'Lockdown',
   'alertType.wallet_ledger_mismatch': 'Wallet ledger mismatch',
   'alertType.wallet_seq_conflict': 'Payment sequence conflict',
+  'alertType.after_hours_motion': 'After-hours motion',
   'alertType.manual': 'Reported by staff',
 
   'cameras.title': 'Cameras',

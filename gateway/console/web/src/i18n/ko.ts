@@ -98,6 +98,7 @@ export const ko: Record<MessageKey, string> = {
   'alertType.lockdown': '봉쇄',
   'alertType.wallet_ledger_mismatch': '지갑 장부 불일치',
   'alertType.wallet_seq_conflict': '결제 일련번호 충돌',
+  'alertType.after_hours_motion': '야간 움직임 감지',
   'alertType.manual': '직원 신고',
 
   'cameras.title': '카메라',

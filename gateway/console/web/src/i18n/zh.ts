@@ -96,6 +96,7 @@ export const zh = {
   'alertType.lockdown': '封校',
   'alertType.wallet_ledger_mismatch': '钱包账目不符',
   'alertType.wallet_seq_conflict': '消费流水号冲突',
+  'alertType.after_hours_motion': '夜间移动侦测',
   'alertType.manual': '人工上报',
 
   'cameras.title': '摄像头',

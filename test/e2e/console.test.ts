@@ -26,8 +26,8 @@ function buildConsole(): void {
   copyConsoleStatic(ROOT);
 }
 
-async function newPage(width = 1366, height = 900): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+async function newPage(width = 1366, height = 900, timezoneId?: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', ...(timezoneId ? { timezoneId } : {}) });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -189,6 +189,24 @@ describe('security console in Chromium', () => {
     await page.selectOption('[data-test=lang]', 'en');
     await expect.poll(() => page.textContent('[data-test=nav-canteen]')).toBe('Canteen');
     await page.selectOption('[data-test=lang]', 'zh');
+    await page.context().close();
+  });
+
+  it('shows attendance and sales for the school’s today, whatever the browser’s clock says', async () => {
+    // A browser in a time zone whose date differs from the school's (Asia/Shanghai) right now.
+    const dateIn = (tz: string): string => new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(new Date());
+    const schoolToday = dateIn('Asia/Shanghai');
+    const tz = ['Pacific/Pago_Pago', 'Pacific/Kiritimati'].find((z) => dateIn(z) !== schoolToday)!;
+    const page = await newPage(1366, 900, tz);
+    await signIn(page, 'admin');
+    for (const [path, input] of [['/attendance', '[data-test=att-date]'], ['/canteen', '[data-test=sales-date]']] as const) {
+      await page.evaluate((p) => {
+        history.pushState(null, '', p);
+        dispatchEvent(new PopStateEvent('popstate'));
+      }, path);
+      await waitFor(async () => (await page.inputValue(input)) !== '', 10_000);
+      expect(await page.inputValue(input), `${path} in a browser at ${tz}`).toBe(schoolToday);
+    }
     await page.context().close();
   });
 

@@ -117,8 +117,3 @@ export function actionError(err: unknown): void {
   toast(err instanceof ApiError ? `${t('common.failed')}: ${err.message}` : t('common.failed'), 'error');
 }
 
-/** Today in the browser's calendar (the school's, for a console in the school), as YYYY-MM-DD. */
-export function today(): string {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}

@@ -4,7 +4,7 @@ import { asList, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { fmtTime, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
-import { badge, codeLabel, fill, pageHeader, panel, stat, table, today } from '../ui.js';
+import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
 
 const STATUSES = ['present', 'late', 'expected', 'absent', 'excused'] as const;
 
@@ -27,7 +27,8 @@ function countCells(o: Json): number[] {
 }
 
 export const attendancePage: Page = ({ root, query, navigate }) => {
-  const date = h('input', { type: 'date', value: query.get('date') ?? today(), 'data-test': 'att-date', onchange: () => go() });
+  // No date asked: the gateway's today in the school's time zone, which the browser's clock may not share.
+  const date = h('input', { type: 'date', value: query.get('date') ?? '', 'data-test': 'att-date', onchange: () => go() });
   const person = h('input', { placeholder: t('attendance.personPlaceholder'), value: query.get('person') ?? '', 'data-test': 'att-person' });
   const go = (): void => {
     const q = new URLSearchParams({ date: date.value });
@@ -37,7 +38,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
   const summary = h('div', { 'data-test': 'att-summary' });
   const lists = h('div', { class: 'two-col' });
   const day = h('div', { 'data-test': 'att-person-day' });
-  const d = date.value;
+  const d = date.value || undefined;
 
   replace(
     root,
@@ -56,6 +57,11 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
 
   // One report for the day: totals, grades with their classes, and every student's status.
   const report = getJson<Json>('/attendance', { date: d });
+  // The day it answered for, shown in the picker and used in the links below.
+  const reportDate = report.then((s) => {
+    if (!date.value) date.value = str(s, 'date') ?? '';
+    return date.value;
+  });
   void fill(summary, async () => {
     const s = await report;
     const c = counts(obj(s, 'totals') ?? s);
@@ -85,11 +91,12 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
     lists.append(panel(title, box));
     void fill(box, async () => {
       const rows = asList(await report, 'people').filter((p) => str(p, 'status') === status);
+      const day = await reportDate;
       // A whole school can be absent on a holiday morning: the list scrolls inside its panel.
       return h('div', { class: 'scroll-box' }, h('p', { class: 'muted small' }, t('attendance.count', { n: rows.length })), table(
         [t('attendance.name'), t('attendance.class'), t('attendance.firstIn'), t('attendance.externalId')],
         rows.map((p) => [
-          h('a', { href: `/attendance?date=${encodeURIComponent(d)}&person=${encodeURIComponent(str(p, 'externalId') ?? '')}`, 'data-link': '' }, str(p, 'name') ?? ''),
+          h('a', { href: `/attendance?date=${encodeURIComponent(day)}&person=${encodeURIComponent(str(p, 'externalId') ?? '')}`, 'data-link': '' }, str(p, 'name') ?? ''),
           [str(p, 'grade'), str(p, 'class')].filter(Boolean).join(' · '),
           str(p, 'firstIn') ? fmtTime(str(p, 'firstIn') ?? '') : '—',
           str(p, 'externalId') ?? '',

@@ -5,7 +5,7 @@ import { fmtDateTime, fmtMoney, t } from '../i18n/index.js';
 import { parseYuan } from '../money.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
-import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, stat, table, today, toast } from '../ui.js';
+import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, stat, table, toast } from '../ui.js';
 
 interface Sales {
   date: string;
@@ -35,11 +35,13 @@ interface Account {
 }
 
 export const canteenPage: Page = ({ root, session, query, navigate }) => {
-  const date = h('input', { type: 'date', value: query.get('date') ?? today(), 'data-test': 'sales-date', onchange: () => void loadSales() });
+  // No date asked: the gateway's today in the school's time zone, which the browser's clock may not share.
+  const date = h('input', { type: 'date', value: query.get('date') ?? '', 'data-test': 'sales-date', onchange: () => void loadSales() });
   const sales = h('div', { 'data-test': 'sales' });
   const loadSales = (): Promise<boolean> =>
     fill(sales, async () => {
       const s = await getJson<Sales>('/wallet/sales', { date: date.value || undefined });
+      if (!date.value) date.value = s.date;
       const maxHour = Math.max(1, ...s.byHour.map((x) => x.sumFen));
       return [
         h(

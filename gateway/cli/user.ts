@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { roleSchema, userMigrations, UserStore } from '../auth/users.js';
+import { DEMO_PASSWORD, roleSchema, userMigrations, UserStore } from '../auth/users.js';
 import { systemClock } from '../core/clock.js';
 import { metaMigrations } from '../core/meta.js';
 import { openDatabase } from '../storage/db.js';
@@ -20,6 +20,8 @@ export function registerUserCommands(program: Command): void {
         const role = roleSchema.parse(opts.role);
         const config = commandConfig(opts);
         const password = await readSecret(`password for ${username}: `);
+        // `start` refuses to run outside demo mode while any user has it: say so now, not at the next start.
+        if (password === DEMO_PASSWORD) throw new Error('password: that is the demo password, which start refuses outside demo mode; choose another');
         const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);
         try {
           await new UserStore(db, systemClock, 0).add(username, password, role);

@@ -4,6 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { validateConfig } from '../../config/load.js';
 import { startGateway } from '../../gateway/compose.js';
+import { DEMO_PASSWORD, userMigrations, UserStore } from '../../gateway/auth/users.js';
+import { systemClock } from '../../gateway/core/clock.js';
+import { metaMigrations } from '../../gateway/core/meta.js';
+import { openDatabase } from '../../gateway/storage/db.js';
 import { tempDir } from '../helpers/gateway.js';
 import { login, runBin, startBin, type BinGateway } from '../helpers/bin.js';
 
@@ -79,10 +83,16 @@ describe('campus-gateway start (the built bin)', () => {
     expect(r.stdout + r.stderr).toContain('campus-gateway user add');
   });
 
-  it('refuses to start outside demo mode while a user has the demo password', () => {
+  it('refuses to start outside demo mode while a user has the demo password, and will not set it', async () => {
     const dataDir = tempDir();
     const env = { CAMPUS_DATA_DIR: dataDir, CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '0' };
-    expect(runBin(['user', 'add', 'head', '--role', 'admin'], { env, input: 'campus-demo\n' }).status).toBe(0);
+    const refused = runBin(['user', 'add', 'head', '--role', 'admin'], { env, input: 'campus-demo\n' });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('that is the demo password');
+    // A data directory the demo ran in first keeps its demo users.
+    const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);
+    await new UserStore(db, systemClock, 0).add('security', DEMO_PASSWORD, 'security');
+    db.close();
     const r = runBin(['start'], { env });
     expect(r.status).toBe(1);
     expect(r.stdout + r.stderr).toContain('demo password');

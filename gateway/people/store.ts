@@ -292,11 +292,6 @@ export class PeopleStore {
     return cardFromRow(row);
   }
 
-  findCard(uid: string): Card | null {
-    const row = this.cardByUid.get(uid);
-    return row ? cardFromRow(row) : null;
-  }
-
   issueCard(
     personId: number,
     input: { uid: string; match?: 'exact' | 'suffix'; validFrom?: string | null; validTo?: string | null; status?: CardStatus },

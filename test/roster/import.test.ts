@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runImportRoster } from '../../gateway/cli/import-roster.js';
 import type { RosterReport } from '../../gateway/roster/import.js';
+import { runBin } from '../helpers/bin.js';
 import { startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -203,15 +204,14 @@ describe('import-roster command', () => {
     const dir = tempDir();
     const file = join(dir, 'roster.csv');
     writeFileSync(file, '学号,姓名,作息组\nS9,王五,boarding\n');
-    const env = process.env.CAMPUS_DATA_DIR;
-    process.env.CAMPUS_DATA_DIR = join(dir, 'data');
-    try {
-      // The built-in defaults know only "default"; the demo school has "day", "boarding" and "staff".
-      expect(runImportRoster(file, { cardFormat: 'hex', dryRun: true }).report.rejected[0]!.reason).toMatch(/not configured/);
-      expect(runImportRoster(file, { cardFormat: 'hex', demo: true })).toMatchObject({ exitCode: 0, report: { committed: true, created: 1 } });
-    } finally {
-      if (env === undefined) delete process.env.CAMPUS_DATA_DIR;
-      else process.env.CAMPUS_DATA_DIR = env;
-    }
+    const env = { CAMPUS_DATA_DIR: join(dir, 'data') };
+    // The built-in defaults know only "default"; the demo school has "day", "boarding" and "staff".
+    const plain = runBin(['import-roster', file, '--card-format', 'hex', '--dry-run'], { env });
+    expect(plain.status).toBe(1);
+    expect(plain.stdout).toMatch(/not configured/);
+    const demo = runBin(['import-roster', file, '--card-format', 'hex', '--demo'], { env });
+    expect(demo.stderr).toBe('');
+    expect(demo.status).toBe(0);
+    expect(demo.stdout).toMatch(/imported: 1 created/);
   });
 });

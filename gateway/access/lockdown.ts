@@ -55,6 +55,12 @@ export class LockdownService {
     private readonly clock: Clock,
   ) {
     this.current = this.load();
+    // Resolving the alert by hand would look like the end of the lockdown while every door stays shut to students.
+    alerts.guardResolve((alert) =>
+      alert.dedupKey === ALERT_KEY && this.current.active
+        ? 'the lockdown is still on: end it (DELETE /api/v1/lockdown, or on the Gates page) and its alert resolves with it'
+        : null,
+    );
   }
 
   private load(): LockdownState {

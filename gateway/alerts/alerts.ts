@@ -151,6 +151,7 @@ export type AlertTxListener = (change: AlertChange, db: Database) => void;
 export class AlertService {
   private readonly ulid = monotonicFactory();
   private readonly txListeners: AlertTxListener[] = [];
+  private readonly resolveGuards: ((alert: Alert) => string | null)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -161,6 +162,14 @@ export class AlertService {
 
   onChangeInTx(listener: AlertTxListener): void {
     this.txListeners.push(listener);
+  }
+
+  /**
+   * A domain may keep one of its alerts open while its condition lasts: a guard returns why the alert may not be
+   * resolved by hand yet (the resolve is refused with it, 409), or null.
+   */
+  guardResolve(guard: (alert: Alert) => string | null): void {
+    this.resolveGuards.push(guard);
   }
 
   raise(input: RaiseInput): Alert {
@@ -237,6 +246,12 @@ export class AlertService {
     const alert = this.db.transaction(() => {
       const current = this.get(id);
       if (current.status === 'resolved') throw new GatewayError('conflict', `alert ${id} is already resolved`);
+      if (to === 'resolved') {
+        for (const guard of this.resolveGuards) {
+          const why = guard(current);
+          if (why) throw new GatewayError('conflict', why);
+        }
+      }
       if (to === 'acknowledged') {
         if (current.status === 'acknowledged') throw new GatewayError('conflict', `alert ${id} is already acknowledged`);
         this.db

@@ -138,6 +138,10 @@ describe('access decisions on the demo school', () => {
       items: { severity: string }[];
     };
     expect(critical.items[0]?.severity).toBe('critical');
+    // Its alert cannot be resolved by hand while the lockdown is on: that would look like the end of it.
+    const byHand = await gw.api(`/api/v1/alerts/${(critical.items[0] as unknown as { id: string }).id}/resolve`, { method: 'POST', token: security, json: { note: 'seen' } });
+    expect(byHand.status).toBe(409);
+    expect(JSON.stringify(await byHand.json())).toMatch(/lockdown is still on/);
     // Everyone refused at every reader is the lockdown working, not someone trying card after card.
     clock.advance(120_000);
     for (let i = 0; i < 5; i++) {

@@ -6,7 +6,7 @@ import { GatewayError } from '../core/errors.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { cardTarget } from './card-keys.js';
-import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSchema, uidSchema } from './schema.js';
+import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSchema, scheduleGroupProblem, uidSchema } from './schema.js';
 import type { PeopleStore } from './store.js';
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
@@ -14,12 +14,10 @@ const uidParams = z.object({ uid: uidSchema });
 const noteBody = z.object({ note: z.string().max(500).optional() });
 
 export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, scheduleGroups: readonly string[]): void {
-  // The roster import's rule: a person's schedule group is one the access rules know, or "default".
-  const groups = new Set([...scheduleGroups, 'default']);
+  const groups = new Set(scheduleGroups);
   const checkGroup = <T extends { scheduleGroup?: string | undefined }>(body: T): T => {
-    if (body.scheduleGroup !== undefined && !groups.has(body.scheduleGroup)) {
-      throw new GatewayError('bad_request', `body.scheduleGroup: "${body.scheduleGroup}" is not configured (access.scheduleGroups: ${[...groups].join(', ')})`);
-    }
+    const problem = body.scheduleGroup === undefined ? null : scheduleGroupProblem(groups, body.scheduleGroup);
+    if (problem) throw new GatewayError('bad_request', `body.scheduleGroup: ${problem}`);
     return body;
   };
 

@@ -88,3 +88,12 @@ export const peopleQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 export type PeopleQuery = z.infer<typeof peopleQuerySchema>;
+
+/**
+ * A person's schedule group must be one the access rules know, or "default". Returns what is wrong with `group`
+ * (for the caller to put after its field name), or null. The roster import and the people API share the rule.
+ */
+export function scheduleGroupProblem(configured: ReadonlySet<string>, group: string): string | null {
+  if (group === 'default' || configured.has(group)) return null;
+  return `"${group}" is not configured (access.scheduleGroups: ${[...new Set([...configured, 'default'])].join(', ')})`;
+}

@@ -18,7 +18,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { Database } from '../storage/db.js';
 import { cardTarget } from '../people/card-keys.js';
-import { externalIdSchema } from '../people/schema.js';
+import { externalIdSchema, scheduleGroupProblem } from '../people/schema.js';
 import { CardKeyIndex, personFromRow, type CardChangedEvent, type PersonRow } from '../people/store.js';
 
 export type RosterField = 'externalId' | 'name' | 'role' | 'grade' | 'class' | 'scheduleGroup' | 'card' | 'security';
@@ -199,7 +199,7 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
   }
   if (report.errors.length > 0) return report;
 
-  const groups = new Set([...opts.scheduleGroups, 'default']);
+  const groups = new Set(opts.scheduleGroups);
   const nowIso = new Date(opts.clock.now()).toISOString();
   const db = opts.db;
   const byExternalId = db.prepare<[string], PersonRow>('SELECT * FROM persons WHERE external_id = ?');
@@ -264,8 +264,9 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
         continue;
       }
       const group = kept('scheduleGroup') ? current!.scheduleGroup : cell('scheduleGroup') || 'default';
-      if (!kept('scheduleGroup') && !groups.has(group)) {
-        reject(`作息组/schedule_group "${group}" is not configured (access.scheduleGroups: ${[...groups].join(', ')})`, externalId);
+      const groupProblem = kept('scheduleGroup') ? null : scheduleGroupProblem(groups, group);
+      if (groupProblem) {
+        reject(`作息组/schedule_group ${groupProblem}`, externalId);
         continue;
       }
       const securityText = cell('security').toLowerCase();

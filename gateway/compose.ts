@@ -118,7 +118,10 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),
     // Card readers start last and stop first: every consumer of tap.received listens before the first tap.
-    createReadersModule(ctx, { cardPool: () => access.people.activeCardUids(2000) }),
+    createReadersModule(ctx, {
+      cardPool: () => access.people.activeCardUids(2000),
+      openToStudents: (accessPoint, at) => access.engine.openToStudents(accessPoint, at),
+    }),
   ];
 }
 

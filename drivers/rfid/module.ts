@@ -23,6 +23,11 @@ import { ReaderBase, type ReaderDriverType, type ReaderHooks, type ReaderStatus,
 export interface ReadersModuleOptions {
   /** UIDs the simulated readers tap with (the composition root reads the active cards). */
   cardPool: () => readonly string[];
+  /**
+   * Whether an access point's timetable lets students through at a real time (the composition root asks the access
+   * domain). Where it does not, a simulated reader taps only now and then, as a late student at a closed gate would.
+   */
+  openToStudents?: (accessPointId: string, at: number) => boolean;
   /** The serialport binding; the platform's when absent (loaded only if a serial reader is configured). */
   serialBinding?: SerialBinding;
   loadNodeRfid?: NodeRfidLoader;
@@ -238,7 +243,16 @@ export function createReadersModule(ctx: GatewayContext, opts: ReadersModuleOpti
       case 'simulated':
         return new SimulatedReader(
           r.id,
-          { pattern: simulatedPattern(ctx, r), dayCycleS: d.dayCycleS, peakTapsPerS: d.peakTapsPerS, campus, seq, random, epoch: now() },
+          {
+            pattern: simulatedPattern(ctx, r),
+            dayCycleS: d.dayCycleS,
+            peakTapsPerS: d.peakTapsPerS,
+            campus,
+            seq,
+            random,
+            epoch: now(),
+            open: (at) => opts.openToStudents?.(r.accessPoint, at) ?? true,
+          },
           rt,
           now,
         );

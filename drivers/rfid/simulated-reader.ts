@@ -14,6 +14,11 @@ const DAY_START_H = 6;
 const DAY_END_H = 19;
 /** Where a cycle starts: just before the morning rush, so a fresh demo shows traffic at once. */
 const CYCLE_OFFSET_H = 6.75;
+/**
+ * At a closed access point (the gates at night: the demo day is compressed, the timetable is real) one tap per
+ * this gap at most: an `outside_schedule` refusal now and then, not a standing `repeated_denials` alert.
+ */
+const CLOSED_GAP_MS = 30_000;
 /** What the canteen sells, in fen. */
 const PRICES = [300, 450, 600, 800, 1000, 1250, 1500];
 
@@ -127,6 +132,8 @@ export interface SimulatedOptions {
   random: () => number;
   /** When the cycles are counted from (real ms); tests pin it. */
   epoch: number;
+  /** Whether the access point lets students through at a real time; when not, a tap only every CLOSED_GAP_MS. */
+  open: (at: number) => boolean;
 }
 
 export class SimulatedReader extends ReaderBase {
@@ -134,6 +141,7 @@ export class SimulatedReader extends ReaderBase {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastCycle = -1;
+  private lastClosedTapAt = -Infinity;
 
   constructor(
     id: string,
@@ -191,6 +199,10 @@ export class SimulatedReader extends ReaderBase {
       this.lastCycle = cycle;
     }
     if (this.opts.random() >= intensity(this.opts.pattern, this.schoolHour(t))) return;
+    if (!this.opts.open(t)) {
+      if (t - this.lastClosedTapAt < CLOSED_GAP_MS) return;
+      this.lastClosedTapAt = t;
+    }
     const uid = this.opts.campus.pick(this.opts.pattern);
     if (uid === undefined) {
       this.setState('up', 'no active cards to simulate with');

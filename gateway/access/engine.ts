@@ -17,7 +17,7 @@ import type { CardHolder, PeopleStore } from '../people/store.js';
 import type { WriteOp } from '../storage/batch-writer.js';
 import type { DecisionReason, PersonRef, TapDecision, TapWrite, WalletPort } from './contract.js';
 import type { LockdownService } from './lockdown.js';
-import { applyRules, type RuleOutcome } from './rules.js';
+import { applyRules, openToStudents, type RuleOutcome } from './rules.js';
 import { SchoolClock } from './school-time.js';
 import type { TapRecord, TapsStore } from './taps-store.js';
 
@@ -144,6 +144,13 @@ export class AccessEngine {
 
   stop(): void {
     this.off?.();
+  }
+
+  /** Whether some student may pass the access point at a moment by its timetable (see `openToStudents`). */
+  openToStudents(accessPointId: string, at: number): boolean {
+    const ap = this.ctx.config.access.accessPoints.find((a) => a.id === accessPointId);
+    const { calendar, scheduleGroups } = this.ctx.config.access;
+    return !ap || openToStudents(ap, this.schoolClock.local(at), calendar, scheduleGroups.map((g) => g.id));
   }
 
   /** Adds a write to every decided tap's transaction (see TapWrite). */

@@ -51,3 +51,16 @@ export function applyRules(f: RuleFacts): RuleOutcome {
   if (ap.kind === 'gate' && ap.antiPassback && f.direction && f.lastDirectionToday === f.direction) return deny('anti_passback');
   return { granted: true, reason: 'ok' };
 }
+
+/**
+ * Whether the timetable lets some student through at a local time: the simulated readers keep nearly quiet when it
+ * does not, as a real gate is at night. The same window choice as `applyRules` (the group's, else the role's).
+ */
+export function openToStudents(ap: AccessPointConfig, local: LocalTime, calendar: AccessConfig['calendar'], groups: readonly string[]): boolean {
+  if (SCHOOL_DAY_ONLY.has(ap.kind) && !isSchoolDay(calendar, local)) return false;
+  const makeUpDay = calendar.makeUpDays.includes(local.date);
+  return groups.some((g) => {
+    const windows = ap.groupSchedule[g] ?? ap.schedule.student;
+    return !windows || inWindows(windows, local, makeUpDay);
+  });
+}

@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { intensity } from '../../drivers/rfid/simulated-reader.js';
 import type { Tap } from '../../gateway/core/taps.js';
-import { tempDir, waitFor } from '../helpers/gateway.js';
+import { demoConfig } from '../../config/demo.js';
+import { startTestGateway, tempDir, waitFor } from '../helpers/gateway.js';
 import { startReaders } from './helpers.js';
 
 const CARDS = Array.from({ length: 40 }, (_, i) => (0x0a000000 + i).toString(16).toUpperCase().padStart(8, '0'));
@@ -80,6 +81,34 @@ describe('simulated school day', () => {
       expect(h.module.health!().ok).toBe(true);
     } finally {
       await h.close();
+    }
+  });
+
+  it('keeps a demo gate closed at night nearly quiet: a late tap now and then, no standing repeated_denials alert', async () => {
+    // 03:00 on a Wednesday in the demo school's zone (Asia/Shanghai): the east gate's students' window is 06:00–22:00.
+    // The simulated day is compressed and goes on at full speed; the timetable is the real one.
+    const night = Date.UTC(2026, 10, 24, 19, 0, 0);
+    const offset = night - Date.now();
+    const fast = { dayCycleS: 4, peakTapsPerS: 40 };
+    const gw = await startTestGateway({
+      simulatedReaders: true,
+      clock: { now: () => Date.now() + offset },
+      config: { readers: demoConfig.readers!.map((r) => (r.driver.type === 'simulated' ? { ...r, driver: { type: 'simulated', ...fast } } : r)) },
+    });
+    try {
+      const admin = await gw.login();
+      const get = async <T>(path: string): Promise<T> => (await (await gw.api(path, { token: admin })).json()) as T;
+      const eastTaps = async () => (await get<{ items: { reason: string }[] }>('/api/v1/taps?accessPoint=east-gate&limit=500')).items;
+      // The canteen has no timetable: its simulated readers go on through the compressed day.
+      await waitFor(async () => (await get<{ items: unknown[] }>('/api/v1/taps?readerId=sim-canteen-2')).items.length >= 20, 20_000);
+      const taps = await eastTaps();
+      expect(taps.length).toBeGreaterThan(0);
+      expect(taps.length).toBeLessThanOrEqual(2); // one per reader per 30 s
+      expect(taps.every((t) => t.reason === 'outside_schedule')).toBe(true);
+      const alerts = await get<{ items: unknown[] }>('/api/v1/alerts?status=open&type=repeated_denials');
+      expect(alerts.items).toHaveLength(0);
+    } finally {
+      await gw.close();
     }
   });
 });

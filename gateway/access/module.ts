@@ -6,6 +6,7 @@ import type { Router } from 'express';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { Guards } from '../http/guards.js';
+import { BLOCKLIST_TOPIC, blocklistMigrations, BlocklistPublisher, CardBlocklist } from '../people/blocklist.js';
 import { seedDemoPeople } from '../people/demo.js';
 import { peopleRoutes } from '../people/routes.js';
 import type { Card } from '../people/schema.js';
@@ -17,8 +18,8 @@ import { lockdownMigrations, LockdownService, type LockdownState } from './lockd
 import { accessRoutes } from './routes.js';
 import { tapsMigrations, TapsStore } from './taps-store.js';
 
-/** Migrations 10–12: persons and cards, taps, lockdowns. */
-export const accessMigrations: Migration[] = [...peopleMigrations, ...tapsMigrations, ...lockdownMigrations];
+/** Migrations 10–12 and 28: persons and cards, taps, lockdowns, the card blocklist's versions. */
+export const accessMigrations: Migration[] = [...peopleMigrations, ...tapsMigrations, ...lockdownMigrations, ...blocklistMigrations];
 
 /** What the city (through cloud sync) may order the school to do. */
 export interface AccessCommands {
@@ -38,6 +39,8 @@ export class AccessModule implements GatewayModule {
   readonly lockdown: LockdownService;
   readonly engine: AccessEngine;
   readonly commands: AccessCommands;
+  readonly blocklist: CardBlocklist;
+  private readonly blocklistPublisher: BlocklistPublisher;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -47,6 +50,12 @@ export class AccessModule implements GatewayModule {
     this.taps = new TapsStore(ctx.db);
     this.lockdown = new LockdownService(ctx.db, ctx.bus, ctx.alerts, ctx.clock);
     this.engine = new AccessEngine(ctx, this.people, this.taps, this.lockdown, wallet);
+    this.blocklist = new CardBlocklist(ctx.db);
+    this.blocklistPublisher = new BlocklistPublisher(this.blocklist, {
+      publish: (list) => ctx.mqtt.publish(BLOCKLIST_TOPIC, list, { qos: 1, retain: true }),
+      onCardChanged: (fn) => ctx.bus.on('card.changed', fn),
+      log: ctx.log.child({ component: 'blocklist' }),
+    });
     const cardsOf = (externalId: string): Card[] => {
       const person = this.people.personByExternalId(externalId);
       if (!person) throw new GatewayError('not_found', `person ${externalId} not found`);
@@ -74,16 +83,18 @@ export class AccessModule implements GatewayModule {
 
   start(): void {
     this.engine.start();
+    this.blocklistPublisher.start();
   }
 
   stop(): void {
+    this.blocklistPublisher.stop();
     this.engine.stop();
   }
 
   routes(api: Router, guards: Guards): void {
     // Import before /people/:id so that the literal path is never read as an id.
     rosterRoutes(api, guards, this.ctx);
-    peopleRoutes(api, guards, this.people, this.ctx.config.access.scheduleGroups.map((g) => g.id));
+    peopleRoutes(api, guards, this.people, this.blocklist, this.ctx.config.access.scheduleGroups.map((g) => g.id));
     accessRoutes(api, guards, { config: this.ctx.config, taps: this.taps, lockdown: this.lockdown });
   }
 

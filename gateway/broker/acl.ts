@@ -6,6 +6,7 @@ export const GATEWAY_ONLY_TOPICS = [
   'campus/alerts/#',
   'campus/readers/+/decision',
   'campus/gates/#',
+  'campus/cards/#',
   'campus/actuators/#',
   'campus/notify/#',
   'campus/gateway/#',

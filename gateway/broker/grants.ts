@@ -14,7 +14,9 @@ export function deviceCredentials(config: GatewayConfig): DeviceCredential[] {
   const out: DeviceCredential[] = [];
   for (const r of config.readers) {
     if (r.driver.type === 'mqtt' && r.driver.secretHash) {
-      out.push({ id: r.id, secretHash: r.driver.secretHash, grants: subtree(`campus/readers/${r.id}`) });
+      // A terminal may also read the lost-card blocklist, which it needs to decide while the gateway is away.
+      const own = subtree(`campus/readers/${r.id}`);
+      out.push({ id: r.id, secretHash: r.driver.secretHash, grants: { ...own, subscribe: [...own.subscribe, 'campus/cards/blocklist'] } });
     }
   }
   for (const s of config.sensors.sensors) {

@@ -7,13 +7,15 @@ import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { cardTarget } from './card-keys.js';
 import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSchema, scheduleGroupProblem, uidSchema } from './schema.js';
+import type { CardBlocklist } from './blocklist.js';
 import type { PeopleStore } from './store.js';
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 const uidParams = z.object({ uid: uidSchema });
 const noteBody = z.object({ note: z.string().max(500).optional() });
+const blocklistQuery = z.object({ since: z.coerce.number().int().min(0).optional() });
 
-export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, scheduleGroups: readonly string[]): void {
+export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, blocklist: CardBlocklist, scheduleGroups: readonly string[]): void {
   const groups = new Set(scheduleGroups);
   const checkGroup = <T extends { scheduleGroup?: string | undefined }>(body: T): T => {
     const problem = body.scheduleGroup === undefined ? null : scheduleGroupProblem(groups, body.scheduleGroup);
@@ -61,6 +63,11 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, s
     }
     const card = people.issueCard(id, { uid, match, validFrom: body.validFrom ?? null, validTo: body.validTo ?? null }, sessionOf(res).username);
     res.status(201).json(card);
+  });
+
+  // Before /cards/:uid, so that the literal path is never read as a UID.
+  api.get('/cards/blocklist', (req, res) => {
+    res.json(blocklist.read(parse(blocklistQuery, req.query, 'query').since));
   });
 
   api.get('/cards/:uid', (req, res) => {

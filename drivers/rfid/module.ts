@@ -161,7 +161,7 @@ function createMetrics(ctx: GatewayContext): Metrics {
     up: new Gauge({ name: 'campus_reader_up', help: '1 while a reader is taking cards', labelNames: ['reader'], registers }),
     rejected: new Counter({
       name: 'campus_reader_rejected_messages_total',
-      help: 'Messages on campus/readers/+/tap not turned into taps, by reason (unknown_reader, malformed_json, bad_payload, bad_uid, too_large)',
+      help: 'Messages on campus/readers/+/tap and +/offline not taken, by reason (unknown_reader, malformed_json, bad_payload, bad_uid, too_large)',
       labelNames: ['reason'],
       registers,
     }),
@@ -212,7 +212,7 @@ export function createReadersModule(ctx: GatewayContext, opts: ReadersModuleOpti
     // One line a minute per reader and reason, so one bad terminal does not hide another's first bad message; ids
     // that are not configured share one, as anyone may invent them.
     rejectLog.warn(reason === 'unknown_reader' ? reason : `${reason}:${readerId}`, { reason, readerId: readerId.slice(0, 80), detail }, 'reader message rejected');
-  });
+  }, (readerId, upload) => ctx.bus.emit('offline.received', { readerId, batch: upload.batch, transactions: upload.transactions, receivedAt: now() }));
   const random = opts.random ?? Math.random;
   const campus = new SimulatedCampus(opts.cardPool, random, now);
   const seq = new MetaSeqSource(ctx);

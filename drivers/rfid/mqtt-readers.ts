@@ -7,11 +7,17 @@
 import { z } from 'zod';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
 import { normalizeUid } from '../../gateway/core/card-number.js';
+import type { OfflineTransaction } from '../../gateway/core/taps.js';
 import { ReaderBase, type ReaderHooks } from './types.js';
 
 export const TAP_TOPIC_FILTER = 'campus/readers/+/tap';
+/** A POS terminal's sales made while it could not reach the gateway (docs/wallet.md). */
+export const OFFLINE_TOPIC_FILTER = 'campus/readers/+/offline';
 /** Far more than any tap needs; a bigger payload is not a tap. */
 const MAX_PAYLOAD = 1024;
+/** 500 sales of ~70 bytes each; a terminal with more sends several batches. */
+const MAX_OFFLINE_PAYLOAD = 64 * 1024;
+const MAX_OFFLINE_TRANSACTIONS = 500;
 
 export const networkTapPayload = z.object({
   uid: z.string().min(1).max(64),
@@ -26,6 +32,50 @@ export const networkTapPayload = z.object({
 export type NetworkTapPayload = z.infer<typeof networkTapPayload>;
 
 export type RejectReason = 'unknown_reader' | 'too_large' | 'malformed_json' | 'bad_payload' | 'bad_uid';
+
+const offlinePayload = z.strictObject({
+  batch: z.string().min(1).max(64),
+  transactions: z
+    .array(
+      z.object({
+        uid: z.string().min(1).max(64),
+        seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+        amount: z.number(),
+        // The terminal's clock: epoch ms, or ISO 8601 with its zone (a time without one would be read in ours).
+        at: z.union([z.number().int().positive().max(8.64e15), z.iso.datetime({ offset: true })]),
+      }),
+    )
+    .min(1)
+    .max(MAX_OFFLINE_TRANSACTIONS),
+});
+
+/**
+ * Reads an offline upload. All or nothing: one unreadable sale refuses the batch, naming it, so the terminal keeps
+ * the whole batch and nothing is half-recorded.
+ */
+export function parseOfflineUpload(
+  payload: Buffer,
+): { ok: true; value: { batch: string; transactions: OfflineTransaction[] } } | { ok: false; reason: RejectReason; detail: string } {
+  if (payload.length > MAX_OFFLINE_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes` };
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'malformed_json', detail: 'an offline upload is a JSON object' };
+  }
+  const r = offlinePayload.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return { ok: false, reason: 'bad_payload', detail: issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid' };
+  }
+  const transactions: OfflineTransaction[] = [];
+  for (const [i, t] of r.data.transactions.entries()) {
+    const uid = normalizeUid(t.uid);
+    if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: `transactions.${i}.uid: ${uid.error.message}` };
+    transactions.push({ uid: uid.value, seq: t.seq, amount: t.amount, at: typeof t.at === 'number' ? t.at : Date.parse(t.at) });
+  }
+  return { ok: true, value: { batch: r.data.batch, transactions } };
+}
 
 /** Reads a payload into a tap's fields, or says why not. Pure, for the dispatcher and its tests. */
 export function parseNetworkTap(payload: Buffer): { ok: true; value: NetworkTapPayload & { uid: string } } | { ok: false; reason: RejectReason; detail: string } {
@@ -95,16 +145,26 @@ export class NetworkReaderHub {
   constructor(
     private readonly mqtt: MqttPort,
     private readonly onReject: (reason: RejectReason, readerId: string, detail: string) => void,
+    private readonly onOffline: (readerId: string, upload: { batch: string; transactions: OfflineTransaction[] }) => void,
   ) {}
 
   async attach(reader: MqttReader): Promise<void> {
     this.readers.set(reader.id, reader);
-    this.subscribing ??= this.mqtt
-      .subscribe(TAP_TOPIC_FILTER, (topic, payload) => this.route(topic, payload))
-      .then((off) => {
-        this.unsubscribe = off;
-      });
+    this.subscribing ??= Promise.all([
+      this.mqtt.subscribe(TAP_TOPIC_FILTER, (topic, payload) => this.route(topic, payload, (r) => r.receive(payload))),
+      this.mqtt.subscribe(OFFLINE_TOPIC_FILTER, (topic, payload) => this.route(topic, payload, (r) => this.offline(r, payload))),
+    ]).then((offs) => {
+      this.unsubscribe = async () => {
+        await Promise.all(offs.map((off) => off()));
+      };
+    });
     await this.subscribing;
+  }
+
+  private offline(reader: MqttReader, payload: Buffer): void {
+    const r = parseOfflineUpload(payload);
+    if (!r.ok) this.onReject(r.reason, reader.id, `offline upload: ${r.detail}`);
+    else this.onOffline(reader.id, r.value);
   }
 
   async detach(reader: MqttReader): Promise<void> {
@@ -122,7 +182,7 @@ export class NetworkReaderHub {
     this.onReject(reason, readerId, detail);
   }
 
-  private route(topic: string, payload: Buffer): void {
+  private route(topic: string, payload: Buffer, deliver: (reader: MqttReader) => void): void {
     try {
       const readerId = topic.split('/')[2] ?? '';
       const reader = this.readers.get(readerId);
@@ -130,7 +190,7 @@ export class NetworkReaderHub {
         this.onReject('unknown_reader', readerId, 'no network reader with this id is configured');
         return;
       }
-      reader.receive(payload);
+      deliver(reader);
     } catch (err) {
       // A bug downstream must not take the broker's delivery loop with it.
       this.onReject('bad_payload', topic, err instanceof Error ? err.message : String(err));

@@ -65,11 +65,38 @@ export interface TapDecision extends Tap {
 export type TapWrite = (decided: TapDecision) => WriteOp | null;
 
 /** The canteen wallet as the access domain calls it. A debit is idempotent on (readerId, seq). */
+export type WalletRefusal = 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount' | 'seq_conflict';
+
+/** Why an offline sale is held for review instead of applied: a wallet refusal, or what the access domain found. */
+export type OfflineSuspicion = Exclude<WalletRefusal, 'seq_conflict'> | 'unknown_card' | 'card_lost' | 'card_blocked' | 'card_expired' | 'terminal_clock';
+
+/** A sale a terminal made offline, with the holder the access domain found for its card (null: none). */
+export interface OfflineSale {
+  readerId: string;
+  seq: number;
+  uid: string;
+  personId: number | null;
+  amountFen: number;
+  /** The terminal's time of the sale (epoch ms). */
+  at: number;
+  /** Set by the access domain when the card could not be used at `at`; the wallet adds its own refusals. */
+  suspicion: OfflineSuspicion | null;
+  /** Which upload it came in (`offline:<batch>`), kept as the transaction's tap id. */
+  tapId: string;
+}
+
+export type OfflineSaleResult =
+  | { seq: number; outcome: 'applied'; balance: number }
+  /** Already recorded under this (reader, seq): nothing done again. `conflict` when it differs from the first. */
+  | { seq: number; outcome: 'duplicate'; conflict: boolean }
+  | { seq: number; outcome: 'suspicious'; reason: OfflineSuspicion };
+
 export interface WalletPort {
   debit(input: { personId: number; readerId: string; seq: number; amountFen: number; at: number; tapId: string }): Promise<
-    | { ok: true; balance: number; duplicate: boolean }
-    | { ok: false; reason: 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount' | 'seq_conflict'; balance: number }
+    { ok: true; balance: number; duplicate: boolean } | { ok: false; reason: WalletRefusal; balance: number }
   >;
+  /** Records a terminal's offline sales in one transaction, committed when it returns. */
+  recordOffline(sales: readonly OfflineSale[]): OfflineSaleResult[];
 }
 
 declare module '../core/bus.js' {

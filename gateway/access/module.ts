@@ -15,6 +15,7 @@ import { rosterRoutes } from '../roster/routes.js';
 import type { Migration } from '../storage/db.js';
 import { AccessEngine, type AccessWallet } from './engine.js';
 import { lockdownMigrations, LockdownService, type LockdownState } from './lockdown.js';
+import { OfflineSales } from './offline.js';
 import { accessRoutes } from './routes.js';
 import { tapsMigrations, TapsStore } from './taps-store.js';
 
@@ -41,6 +42,7 @@ export class AccessModule implements GatewayModule {
   readonly commands: AccessCommands;
   readonly blocklist: CardBlocklist;
   private readonly blocklistPublisher: BlocklistPublisher;
+  private readonly offlineSales: OfflineSales;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -50,6 +52,7 @@ export class AccessModule implements GatewayModule {
     this.taps = new TapsStore(ctx.db);
     this.lockdown = new LockdownService(ctx.db, ctx.bus, ctx.alerts, ctx.clock);
     this.engine = new AccessEngine(ctx, this.people, this.taps, this.lockdown, wallet);
+    this.offlineSales = new OfflineSales(ctx, this.people, wallet);
     this.blocklist = new CardBlocklist(ctx.db);
     this.blocklistPublisher = new BlocklistPublisher(this.blocklist, {
       publish: (list) => ctx.mqtt.publish(BLOCKLIST_TOPIC, list, { qos: 1, retain: true }),
@@ -83,11 +86,13 @@ export class AccessModule implements GatewayModule {
 
   start(): void {
     this.engine.start();
+    this.offlineSales.start();
     this.blocklistPublisher.start();
   }
 
   stop(): void {
     this.blocklistPublisher.stop();
+    this.offlineSales.stop();
     this.engine.stop();
   }
 

@@ -5,6 +5,7 @@ export const GATEWAY_ONLY_TOPICS = [
   'campus/events/#',
   'campus/alerts/#',
   'campus/readers/+/decision',
+  'campus/readers/+/offline/result',
   'campus/gates/#',
   'campus/cards/#',
   'campus/actuators/#',

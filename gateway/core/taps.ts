@@ -20,8 +20,30 @@ export interface Tap {
   partial?: boolean;
 }
 
+/** One sale a POS terminal made by itself while it could not reach the gateway, uploaded when it could again. */
+export interface OfflineTransaction {
+  uid: string;
+  /** The terminal's transaction number, in the same series as its online taps. */
+  seq: number;
+  /** Integer fen, as the terminal sent it (the wallet judges it). */
+  amount: number;
+  /** Epoch ms by the terminal's own clock: when the sale was made, not when it arrived. */
+  at: number;
+}
+
+/** A terminal's upload of offline sales (`campus/readers/<readerId>/offline`). */
+export interface OfflineUpload {
+  readerId: string;
+  /** The terminal's id for this upload, echoed in the answer so it knows which stored batch it may delete. */
+  batch: string;
+  transactions: OfflineTransaction[];
+  receivedAt: number;
+}
+
 declare module './bus.js' {
   interface CampusEventMap {
     'tap.received': Tap;
+    /** From network readers (drivers/rfid); the access domain records the sales and answers the terminal. */
+    'offline.received': OfflineUpload;
   }
 }

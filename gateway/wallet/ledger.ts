@@ -8,7 +8,7 @@
  * under a primary key and every retry gets that same outcome back, never a second debit.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { WalletPort } from '../access/contract.js';
+import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from '../access/contract.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
@@ -79,9 +79,9 @@ interface EntryRow {
 interface TxnRow {
   reader_id: string;
   seq: number;
-  person_id: number;
+  person_id: number | null;
   amount_fen: number;
-  outcome: 'applied' | DebitRefusal;
+  outcome: 'applied' | 'suspicious' | DebitRefusal;
   entry_id: number | null;
   balance_fen: number;
 }
@@ -126,6 +126,10 @@ export interface TerminalReconciliation {
   duplicates: number;
   /** Retries that carried a different person or amount than the original: flagged for review. */
   conflicts: number;
+  /** Of `count`/`sumFen`: sales the terminal made offline and uploaded later (applied at their own time). */
+  offline: { count: number; sumFen: number };
+  /** Offline sales the wallet could not apply, by review state; `pending` ones leave the day not `ok`. */
+  suspicious: { pending: number; pendingFen: number; accepted: number; rejected: number };
   matches: boolean;
 }
 
@@ -146,6 +150,75 @@ export interface SalesSummary {
   byTerminal: { readerId: string; count: number; sumFen: number }[];
   byHour: { hour: number; count: number; sumFen: number }[];
 }
+
+export type ReviewStatus = 'pending' | 'accepted' | 'rejected';
+
+/** An offline sale the wallet could not apply by itself, with what became of it. */
+export interface OfflineReviewItem {
+  readerId: string;
+  seq: number;
+  uid: string | null;
+  person: WalletPerson | null;
+  amountFen: number;
+  /** The terminal's time of the sale, and its school day. */
+  occurredAt: string;
+  localDate: string;
+  reason: OfflineSuspicion;
+  status: ReviewStatus;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  note: string | null;
+  /** The ledger entry an accepted sale became. */
+  entryId: number | null;
+  /** `offline:<batch>`: the upload it came in. */
+  upload: string;
+  receivedAt: string;
+}
+
+interface ReviewRow {
+  reader_id: string;
+  seq: number;
+  uid: string | null;
+  amount_fen: number;
+  occurred_at: number;
+  local_date: string;
+  suspicion: OfflineSuspicion;
+  review: ReviewStatus;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  review_note: string | null;
+  entry_id: number | null;
+  tap_id: string;
+  created_at: string;
+  person_id: number | null;
+  external_id: string | null;
+  name: string | null;
+  grade: string | null;
+  class: string | null;
+}
+
+const REVIEW_SELECT = `SELECT x.reader_id, x.seq, x.uid, x.amount_fen, x.occurred_at, x.local_date, x.suspicion, x.review,
+    x.reviewed_by, x.reviewed_at, x.review_note, x.entry_id, x.tap_id, x.created_at,
+    p.id AS person_id, p.external_id, p.name, p.grade, p.class
+  FROM wallet_terminal_txns x LEFT JOIN persons p ON p.id = x.person_id`;
+
+const fromReviewRow = (r: ReviewRow): OfflineReviewItem => ({
+  readerId: r.reader_id,
+  seq: r.seq,
+  uid: r.uid,
+  person: r.person_id === null ? null : { id: r.person_id, externalId: r.external_id!, name: r.name!, grade: r.grade, class: r.class },
+  amountFen: r.amount_fen,
+  occurredAt: new Date(r.occurred_at).toISOString(),
+  localDate: r.local_date,
+  reason: r.suspicion,
+  status: r.review,
+  reviewedBy: r.reviewed_by,
+  reviewedAt: r.reviewed_at,
+  note: r.review_note,
+  entryId: r.entry_id,
+  upload: r.tap_id,
+  receivedAt: r.created_at,
+});
 
 export class Wallet implements WalletPort {
   private readonly db: Database;
@@ -193,24 +266,18 @@ export class Wallet implements WalletPort {
     const now = new Date(this.deps.clock.now()).toISOString();
     const result = this.db
       .transaction((): { outcome: DebitOutcome; duplicate: boolean; conflict: boolean } => {
-        const prior = this.db
-          .prepare('SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?')
-          .get(input.readerId, input.seq) as TxnRow | undefined;
+        const prior = this.seenBefore(input, now);
         if (prior) {
-          const conflict = prior.person_id !== input.personId || prior.amount_fen !== input.amountFen;
-          this.db
-            .prepare(
-              `UPDATE wallet_terminal_txns SET duplicates = duplicates + 1, conflicts = conflicts + ?, last_duplicate_at = ?
-               WHERE reader_id = ? AND seq = ?`,
-            )
-            .run(conflict ? 1 : 0, now, input.readerId, input.seq);
           // A conflict is another card or amount under a number already used: nothing is charged, and its answer is
-          // not the original's (that would tell this card it paid, with someone else's balance).
-          const outcome: DebitOutcome = conflict
-            ? { ok: false, reason: 'seq_conflict', balance: this.balanceOf(input.personId) }
-            : prior.outcome === 'applied'
-              ? { ok: true, balance: prior.balance_fen, duplicate: true }
-              : { ok: false, reason: prior.outcome, balance: prior.balance_fen };
+          // not the original's (that would tell this card it paid, with someone else's balance). A number first
+          // used by an offline sale held for review answers as a conflict too: it was never "paid" online.
+          const { row, conflict } = prior;
+          const outcome: DebitOutcome =
+            conflict || row.outcome === 'suspicious'
+              ? { ok: false, reason: 'seq_conflict', balance: this.balanceOf(input.personId) }
+              : row.outcome === 'applied'
+                ? { ok: true, balance: row.balance_fen, duplicate: true }
+                : { ok: false, reason: row.outcome, balance: row.balance_fen };
           return { outcome, duplicate: true, conflict };
         }
 
@@ -244,25 +311,115 @@ export class Wallet implements WalletPort {
       .immediate();
 
     const { outcome } = result;
-    if (result.duplicate) {
-      this.duplicates.inc({ conflict: String(result.conflict) });
-      const fields = { readerId: input.readerId, seq: input.seq, personId: input.personId, amountFen: input.amountFen, tapId: input.tapId };
-      if (result.conflict) {
-        this.log.warn(fields, 'wallet: a terminal transaction number came again with a different card or amount; refused, not charged');
-        this.deps.alerts?.raise({
-          type: 'wallet_seq_conflict',
-          severity: 'warning',
-          source: `reader:${input.readerId}`,
-          message: `Terminal ${input.readerId} sent transaction ${input.seq} again with a different card or amount`,
-          data: fields,
-        });
-      } else {
-        this.logDuplicate(fields);
-      }
-    } else {
-      this.debits.inc({ outcome: outcome.ok ? 'applied' : outcome.reason });
-    }
+    if (result.duplicate) this.reportDuplicate(input, result.conflict);
+    else this.debits.inc({ outcome: outcome.ok ? 'applied' : outcome.reason });
     return outcome;
+  }
+
+  /**
+   * The first record of a (reader, seq), counted once more as a duplicate (and as a conflict when the card or
+   * amount differs); undefined when the number is new. Runs inside the caller's transaction.
+   */
+  private seenBefore(input: { readerId: string; seq: number; personId: number | null; amountFen: number }, now: string): { row: TxnRow; conflict: boolean } | undefined {
+    const row = this.db
+      .prepare('SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?')
+      .get(input.readerId, input.seq) as TxnRow | undefined;
+    if (!row) return undefined;
+    const conflict = row.person_id !== input.personId || row.amount_fen !== input.amountFen;
+    this.db
+      .prepare(
+        `UPDATE wallet_terminal_txns SET duplicates = duplicates + 1, conflicts = conflicts + ?, last_duplicate_at = ?
+         WHERE reader_id = ? AND seq = ?`,
+      )
+      .run(conflict ? 1 : 0, now, input.readerId, input.seq);
+    return { row, conflict };
+  }
+
+  private reportDuplicate(input: { readerId: string; seq: number; personId: number | null; amountFen: number; tapId: string }, conflict: boolean): void {
+    this.duplicates.inc({ conflict: String(conflict) });
+    const fields = { readerId: input.readerId, seq: input.seq, personId: input.personId, amountFen: input.amountFen, tapId: input.tapId };
+    if (!conflict) {
+      this.logDuplicate(fields);
+      return;
+    }
+    this.log.warn(fields, 'wallet: a terminal transaction number came again with a different card or amount; refused, not charged');
+    this.deps.alerts?.raise({
+      type: 'wallet_seq_conflict',
+      severity: 'warning',
+      source: `reader:${input.readerId}`,
+      message: `Terminal ${input.readerId} sent transaction ${input.seq} again with a different card or amount`,
+      data: fields,
+    });
+  }
+
+  /**
+   * WalletPort. Sales a terminal made while offline, in one transaction. The food was handed over already, so
+   * nothing is refused: a sale the online rules allow is applied as a debit at the terminal's time (its school day
+   * counts it, caps included); any other is kept as `suspicious` for an admin's review (`review()`), never applied
+   * on its own and never lost. A number seen before is a duplicate, as online.
+   */
+  recordOffline(sales: readonly OfflineSale[]): OfflineSaleResult[] {
+    const now = new Date(this.deps.clock.now()).toISOString();
+    const duplicates: { sale: OfflineSale; conflict: boolean }[] = [];
+    const results = this.db
+      .transaction((): OfflineSaleResult[] =>
+        sales.map((sale): OfflineSaleResult => {
+          const prior = this.seenBefore(sale, now);
+          if (prior) {
+            duplicates.push({ sale, conflict: prior.conflict });
+            return { seq: sale.seq, outcome: 'duplicate', conflict: prior.conflict };
+          }
+          const date = localDate(sale.at, this.deps.timezone);
+          const reason: OfflineSuspicion | null =
+            sale.suspicion ?? (sale.personId === null ? 'unknown_card' : this.refusalFor({ personId: sale.personId, amountFen: sale.amountFen }, date));
+          const amountKept = Number.isFinite(sale.amountFen) ? sale.amountFen : 0;
+          const record = this.db.prepare(
+            `INSERT INTO wallet_terminal_txns (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date,
+               created_at, offline, uid, occurred_at, suspicion, review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+          );
+          if (reason !== null || sale.personId === null) {
+            const balance = sale.personId === null ? 0 : this.balanceOf(sale.personId);
+            record.run(sale.readerId, sale.seq, sale.personId, amountKept, 'suspicious', null, balance, sale.tapId, date, now, sale.uid, sale.at, reason, 'pending');
+            return { seq: sale.seq, outcome: 'suspicious', reason: reason ?? 'unknown_card' };
+          }
+          const entry = this.insertEntry({
+            personId: sale.personId,
+            kind: 'debit',
+            amountFen: -sale.amountFen,
+            reason: 'canteen (offline)',
+            actor: `reader:${sale.readerId}`,
+            readerId: sale.readerId,
+            terminalSeq: sale.seq,
+            tapId: sale.tapId,
+            refundOf: null,
+            occurredAt: sale.at,
+          });
+          record.run(sale.readerId, sale.seq, sale.personId, sale.amountFen, 'applied', entry.id, entry.balance, sale.tapId, date, now, sale.uid, sale.at, null, null);
+          return { seq: sale.seq, outcome: 'applied', balance: entry.balance };
+        }),
+      )
+      .immediate();
+
+    for (const d of duplicates) this.reportDuplicate(d.sale, d.conflict);
+    const held = results.filter((r) => r.outcome === 'suspicious');
+    for (const r of results) if (r.outcome !== 'duplicate') this.debits.inc({ outcome: r.outcome === 'applied' ? 'offline_applied' : 'offline_suspicious' });
+    if (held.length > 0) {
+      const readerId = sales[0]!.readerId;
+      this.log.warn({ readerId, held: held.length, of: sales.length }, 'wallet: offline sales held for review');
+      this.deps.alerts?.raise({
+        type: 'wallet_offline_review',
+        severity: 'warning',
+        source: `reader:${readerId}`,
+        message: `Terminal ${readerId} uploaded ${held.length} offline sale(s) the wallet could not apply; review them`,
+        data: { readerId, held: held.length, pending: this.pendingReviews(readerId) },
+        dedupKey: `wallet_offline_review:${readerId}`,
+      });
+    }
+    return results;
+  }
+
+  private pendingReviews(readerId: string): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM wallet_terminal_txns WHERE reader_id = ? AND review = 'pending'`).get(readerId) as { n: number }).n;
   }
 
   /**
@@ -280,7 +437,7 @@ export class Wallet implements WalletPort {
     this.log.info({ ...fields, suppressedSinceLast: state?.suppressed ?? 0 }, 'wallet: duplicate terminal transaction, not applied again');
   }
 
-  private refusalFor(input: DebitInput, date: string): DebitRefusal | null {
+  private refusalFor(input: { personId: number; amountFen: number }, date: string): Exclude<DebitRefusal, 'seq_conflict'> | null {
     const amount = input.amountFen;
     if (!Number.isSafeInteger(amount) || amount <= 0) return 'invalid_amount';
     if (amount > this.deps.limits.perTransactionCapFen) return 'over_limit';
@@ -489,11 +646,20 @@ export class Wallet implements WalletPort {
   reconciliation(date: string): Reconciliation {
     const txns = this.db
       .prepare(
-        `SELECT reader_id AS readerId, outcome, COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS s,
+        `SELECT reader_id AS readerId, outcome, offline, review, COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS s,
                 SUM(duplicates) AS dups, SUM(conflicts) AS conflicts
-         FROM wallet_terminal_txns WHERE local_date = ? GROUP BY reader_id, outcome`,
+         FROM wallet_terminal_txns WHERE local_date = ? GROUP BY reader_id, outcome, offline, review`,
       )
-      .all(date) as { readerId: string; outcome: TxnRow['outcome']; n: number; s: number; dups: number; conflicts: number }[];
+      .all(date) as {
+      readerId: string;
+      outcome: TxnRow['outcome'];
+      offline: 0 | 1;
+      review: 'pending' | 'accepted' | 'rejected' | null;
+      n: number;
+      s: number;
+      dups: number;
+      conflicts: number;
+    }[];
     const ledger = this.db
       .prepare(
         `SELECT reader_id AS readerId, COUNT(*) AS n, COALESCE(-SUM(amount_fen), 0) AS s FROM wallet_entries
@@ -504,7 +670,19 @@ export class Wallet implements WalletPort {
     const get = (readerId: string): TerminalReconciliation => {
       let t = byReader.get(readerId);
       if (!t) {
-        t = { readerId, count: 0, sumFen: 0, ledgerCount: 0, ledgerSumFen: 0, refused: {}, duplicates: 0, conflicts: 0, matches: true };
+        t = {
+          readerId,
+          count: 0,
+          sumFen: 0,
+          ledgerCount: 0,
+          ledgerSumFen: 0,
+          refused: {},
+          duplicates: 0,
+          conflicts: 0,
+          offline: { count: 0, sumFen: 0 },
+          suspicious: { pending: 0, pendingFen: 0, accepted: 0, rejected: 0 },
+          matches: true,
+        };
         byReader.set(readerId, t);
       }
       return t;
@@ -513,10 +691,16 @@ export class Wallet implements WalletPort {
       const t = get(r.readerId);
       t.duplicates += r.dups;
       t.conflicts += r.conflicts;
+      if (r.review) t.suspicious[r.review] += r.n;
+      if (r.review === 'pending') t.suspicious.pendingFen += r.s;
       if (r.outcome === 'applied') {
         t.count += r.n;
         t.sumFen += r.s;
-      } else {
+        if (r.offline) {
+          t.offline.count += r.n;
+          t.offline.sumFen += r.s;
+        }
+      } else if (r.outcome !== 'suspicious') {
         t.refused[r.outcome] = (t.refused[r.outcome] ?? 0) + r.n;
       }
     }
@@ -537,7 +721,71 @@ export class Wallet implements WalletPort {
       .prepare('SELECT kind, COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS s FROM wallet_entries WHERE local_date = ? GROUP BY kind')
       .all(date) as { kind: EntryKind; n: number; s: number }[];
     for (const k of kinds) totals[k.kind] = { count: k.n, sumFen: k.s };
-    return { date, ok: terminals.every((t) => t.matches), terminals, totals };
+    return { date, ok: terminals.every((t) => t.matches && t.suspicious.pending === 0), terminals, totals };
+  }
+
+  /** Offline sales held for review (or already reviewed), oldest sale first. */
+  reviews(q: { status: ReviewStatus; readerId?: string | undefined; limit: number }): OfflineReviewItem[] {
+    const rows = this.db
+      .prepare(
+        `${REVIEW_SELECT} WHERE x.review = ? AND (? IS NULL OR x.reader_id = ?) ORDER BY x.occurred_at, x.reader_id, x.seq LIMIT ?`,
+      )
+      .all(q.status, q.readerId ?? null, q.readerId ?? null, q.limit) as ReviewRow[];
+    return rows.map(fromReviewRow);
+  }
+
+  /**
+   * An admin's decision on an offline sale held for review. `accept` charges it now, at the sale's own time and
+   * day, if the person's balance covers it (409 `insufficient_funds` if not: top up first, or reject); caps do not
+   * apply, the food was handed over. `reject` writes it off: nothing is charged, the note says why.
+   */
+  review(readerId: string, seq: number, decision: 'accept' | 'reject', note: string, actor: string): OfflineReviewItem {
+    const now = new Date(this.deps.clock.now()).toISOString();
+    this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare(`SELECT person_id, amount_fen, occurred_at, tap_id, review FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?`)
+          .get(readerId, seq) as { person_id: number | null; amount_fen: number; occurred_at: number; tap_id: string; review: string | null } | undefined;
+        if (!row || row.review === null) throw notFound(`offline sale ${seq} of terminal ${readerId}`);
+        if (row.review !== 'pending') throw new GatewayError('conflict', `offline sale ${seq} of terminal ${readerId} was already ${row.review}`);
+        let entryId: number | null = null;
+        if (decision === 'accept') {
+          if (row.person_id === null) throw new GatewayError('conflict', 'the card of this sale belongs to nobody; it can only be rejected');
+          if (!Number.isSafeInteger(row.amount_fen) || row.amount_fen <= 0) throw new GatewayError('conflict', `the amount ${row.amount_fen} is not a sale; it can only be rejected`);
+          entryId = this.insertEntry({
+            personId: row.person_id,
+            kind: 'debit',
+            amountFen: -row.amount_fen,
+            reason: `canteen (offline, reviewed): ${note}`,
+            actor,
+            readerId,
+            terminalSeq: seq,
+            tapId: row.tap_id,
+            refundOf: null,
+            occurredAt: row.occurred_at,
+          }).id;
+        }
+        this.db
+          .prepare(
+            `UPDATE wallet_terminal_txns SET review = ?, reviewed_by = ?, reviewed_at = ?, review_note = ?, outcome = ?, entry_id = ?,
+               balance_fen = COALESCE((SELECT balance_fen FROM wallet_accounts WHERE person_id = wallet_terminal_txns.person_id), balance_fen)
+             WHERE reader_id = ? AND seq = ?`,
+          )
+          .run(decision === 'accept' ? 'accepted' : 'rejected', actor, now, note, decision === 'accept' ? 'applied' : 'suspicious', entryId, readerId, seq);
+      })
+      .immediate();
+    this.log.info({ readerId, seq, decision, actor }, 'wallet: offline sale reviewed');
+    if (this.pendingReviews(readerId) === 0) this.deps.alerts?.resolveByKey(`wallet_offline_review:${readerId}`, actor, 'every offline sale reviewed');
+    return this.reviewItem(readerId, seq);
+  }
+
+  private reviewItem(readerId: string, seq: number): OfflineReviewItem {
+    const row = this.db
+      .prepare(
+        `${REVIEW_SELECT} WHERE x.reader_id = ? AND x.seq = ?`,
+      )
+      .get(readerId, seq) as ReviewRow;
+    return fromReviewRow(row);
   }
 
   /** A day's canteen takings for the console. */

@@ -22,6 +22,13 @@ const historyQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
 });
 const dateQuery = z.object({ date: z.iso.date().optional() });
+const reviewQuery = z.object({
+  status: z.enum(['pending', 'accepted', 'rejected']).default('pending'),
+  readerId: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const reviewParams = z.object({ readerId: z.string().min(1).max(64), seq: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
+const reviewBody = z.object({ decision: z.enum(['accept', 'reject']), note: reason });
 
 /** Yuan with two decimals for people to read; computed from fen with integer arithmetic only. */
 export function yuan(fenAmount: number): string {
@@ -45,6 +52,15 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
     const { date } = parse(dateQuery, req.query, 'query');
     const s = wallet.sales(date ?? wallet.today());
     res.json({ ...s, gross: yuan(s.grossFen), net: yuan(s.netFen) });
+  });
+  // Offline sales held for review; before /wallet/:externalId, so that the literal path is never read as a person.
+  api.get('/wallet/review', guards.role('admin'), (req, res) => {
+    res.json({ items: wallet.reviews(parse(reviewQuery, req.query, 'query')).map((i) => ({ ...i, amount: yuan(i.amountFen) })) });
+  });
+  api.post('/wallet/review/:readerId/:seq', guards.role('admin'), (req, res) => {
+    const { readerId, seq } = parse(reviewParams, req.params, 'params');
+    const body = parse(reviewBody, req.body);
+    res.json(wallet.review(readerId, seq, body.decision, body.note, sessionOf(res).username));
   });
   api.get('/wallet/:externalId', guards.role('admin', 'security'), (req, res) => {
     const person = wallet.person(parse(personParams, req.params, 'params').externalId);

@@ -1,7 +1,7 @@
 import type { Migration } from '../storage/db.js';
 
 /**
- * The wallet's tables (migrations 20–24).
+ * The wallet's tables (migrations 20 and 29).
  *
  * `wallet_entries` is the ledger: the truth. A balance is the sum of a person's entries; `wallet_accounts`
  * caches it and is only ever changed in the same transaction as the entry that moves it.
@@ -59,5 +59,45 @@ export const walletMigrations: Migration[] = [
         PRIMARY KEY (reader_id, seq)
       ) WITHOUT ROWID;
       CREATE INDEX wallet_terminal_txns_day ON wallet_terminal_txns (local_date, reader_id);`,
+  },
+  {
+    // Sales a terminal made while it could not reach the gateway. One it would have refused online is kept as
+    // `suspicious` for an admin to review: its card may be unknown, so person_id becomes nullable (a rebuild).
+    version: 29,
+    name: 'offline terminal sales and their review',
+    up: `
+      CREATE TABLE wallet_terminal_txns_new (
+        reader_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        person_id INTEGER,
+        amount_fen INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        entry_id INTEGER REFERENCES wallet_entries(id),
+        balance_fen INTEGER NOT NULL,
+        tap_id TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        conflicts INTEGER NOT NULL DEFAULT 0,
+        last_duplicate_at TEXT,
+        offline INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1)),
+        uid TEXT,
+        occurred_at INTEGER,
+        suspicion TEXT,
+        review TEXT CHECK (review IN ('pending', 'accepted', 'rejected')),
+        reviewed_by TEXT,
+        reviewed_at TEXT,
+        review_note TEXT,
+        CHECK (person_id IS NOT NULL OR outcome = 'suspicious'),
+        PRIMARY KEY (reader_id, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO wallet_terminal_txns_new (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id,
+          local_date, created_at, duplicates, conflicts, last_duplicate_at)
+        SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date, created_at,
+          duplicates, conflicts, last_duplicate_at FROM wallet_terminal_txns;
+      DROP TABLE wallet_terminal_txns;
+      ALTER TABLE wallet_terminal_txns_new RENAME TO wallet_terminal_txns;
+      CREATE INDEX wallet_terminal_txns_day ON wallet_terminal_txns (local_date, reader_id);
+      CREATE INDEX wallet_terminal_txns_review ON wallet_terminal_txns (review, local_date) WHERE review IS NOT NULL;`,
   },
 ];

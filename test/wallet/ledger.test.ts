@@ -224,3 +224,34 @@ describe('wallet ledger', () => {
     ]);
   });
 });
+
+describe('wallet upgrade', () => {
+  it('keeps the terminal log, its duplicates and the ledger check through the offline-sales migration (29)', () => {
+    const dir = tempDir('campus-wallet-upgrade-');
+    try {
+      const file = join(dir, 'gateway.db');
+      const before = [...metaMigrations, ...alertMigrations, ...peopleMigrations, ...walletMigrations.filter((m) => m.version < 29)];
+      let db = openDatabase(file, before);
+      const log = pino({ level: 'silent' });
+      const deps = { clock: new ManualClock(NOON), timezone: 'Asia/Shanghai', limits: { perTransactionCapFen: 5000, dailyCapFen: 20000 }, log };
+      const id = Number(
+        db.prepare(`INSERT INTO persons (external_id, name, role, schedule_group, created_at, updated_at) VALUES ('S1', '学生', 'student', 'day', '', '')`).run()
+          .lastInsertRowid,
+      );
+      let wallet = new Wallet({ ...deps, db, metrics: new Registry() });
+      wallet.topUp('S1', 1000, 'opening', 'admin');
+      expect(wallet.debitSync({ personId: id, readerId: 'pos-1', seq: 7, amountFen: 300, at: NOON, tapId: 't7' })).toMatchObject({ ok: true });
+      db.close();
+
+      db = openDatabase(file, [...metaMigrations, ...alertMigrations, ...peopleMigrations, ...walletMigrations]);
+      wallet = new Wallet({ ...deps, db, metrics: new Registry() });
+      // The retry after the upgrade is still the same transaction: answered, not charged again.
+      expect(wallet.debitSync({ personId: id, readerId: 'pos-1', seq: 7, amountFen: 300, at: NOON, tapId: 't7' })).toEqual({ ok: true, balance: 700, duplicate: true });
+      expect(wallet.check().ok).toBe(true);
+      expect(wallet.reconciliation('2026-09-01').terminals).toMatchObject([{ readerId: 'pos-1', count: 1, sumFen: 300, duplicates: 1, offline: { count: 0 } }]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

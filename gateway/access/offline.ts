@@ -1,0 +1,102 @@
+/**
+ * Sales a canteen terminal made by itself while it could not reach the gateway (its local caps and its copy of
+ * the blocklist decided), uploaded on `campus/readers/<readerId>/offline` when it can again. This side finds each
+ * card's holder and whether the card could be used at the sale's time; the wallet records the batch in one
+ * transaction; the answer goes back on `…/offline/result` only after that has committed, so a terminal deletes a
+ * batch only once the gateway holds it.
+ */
+import { Counter } from 'prom-client';
+import type { GatewayContext } from '../core/context.js';
+import { localDate } from '../core/school-calendar.js';
+import type { OfflineUpload } from '../core/taps.js';
+import type { Card } from '../people/schema.js';
+import type { PeopleStore } from '../people/store.js';
+import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from './contract.js';
+
+/** A terminal clock this far ahead of ours, or this far behind, is wrong, not a sale at that time. */
+const CLOCK_AHEAD_MS = 5 * 60_000;
+const CLOCK_BEHIND_MS = 31 * 86_400_000;
+
+export type OfflineAnswer =
+  | { batch: string; accepted: true; results: OfflineSaleResult[]; summary: Record<OfflineSaleResult['outcome'], number> }
+  | { batch: string; accepted: false; error: 'not_a_canteen_terminal' | 'no_wallet' | 'storage'; message: string };
+
+export class OfflineSales {
+  private off: (() => void) | undefined;
+  private readonly uploads;
+  private readonly log;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly people: PeopleStore,
+    private readonly wallet: WalletPort | null,
+  ) {
+    this.log = ctx.log.child({ component: 'offline-sales' });
+    this.uploads = new Counter({
+      name: 'campus_offline_uploads_total',
+      help: 'Offline sale uploads from terminals, by answer (accepted or the error)',
+      labelNames: ['answer'],
+      registers: [ctx.metrics],
+    });
+  }
+
+  start(): void {
+    this.off = this.ctx.bus.on('offline.received', (upload) => {
+      const answer = this.handle(upload);
+      this.uploads.inc({ answer: answer.accepted ? 'accepted' : answer.error });
+      this.ctx.mqtt.publish(`campus/readers/${upload.readerId}/offline/result`, answer, { qos: 1 }).catch((err: unknown) => {
+        this.log.warn({ err, readerId: upload.readerId, batch: upload.batch }, 'offline upload answer not published; the terminal will send it again');
+      });
+    });
+  }
+
+  stop(): void {
+    this.off?.();
+  }
+
+  handle(upload: OfflineUpload): OfflineAnswer {
+    const { readerId, batch } = upload;
+    const reader = this.ctx.config.readers.find((r) => r.id === readerId);
+    const accessPoint = this.ctx.config.access.accessPoints.find((a) => a.id === reader?.accessPoint);
+    if (accessPoint?.kind !== 'canteen') {
+      return { batch, accepted: false, error: 'not_a_canteen_terminal', message: `reader ${readerId} is not at a canteen access point` };
+    }
+    if (!this.wallet) return { batch, accepted: false, error: 'no_wallet', message: 'this gateway runs no wallet' };
+    const now = this.ctx.clock.now();
+    const sales = upload.transactions.map((t): OfflineSale => {
+      const holder = this.people.holderOf(t.uid);
+      return {
+        readerId,
+        seq: t.seq,
+        uid: t.uid,
+        personId: holder?.person.id ?? null,
+        amountFen: t.amount,
+        at: t.at,
+        suspicion: t.at > now + CLOCK_AHEAD_MS || t.at < now - CLOCK_BEHIND_MS ? 'terminal_clock' : holder ? cardProblemAt(holder.card, t.at, localDate(t.at, this.ctx.config.school.timezone)) : null,
+        tapId: `offline:${batch}`,
+      };
+    });
+    try {
+      const results = this.wallet.recordOffline(sales);
+      const summary = { applied: 0, duplicate: 0, suspicious: 0 };
+      for (const r of results) summary[r.outcome]++;
+      this.log.info({ readerId, batch, ...summary }, 'offline sales recorded');
+      return { batch, accepted: true, results, summary };
+    } catch (err) {
+      this.log.error({ err, readerId, batch }, 'offline sales not recorded');
+      return { batch, accepted: false, error: 'storage', message: 'not recorded; send the batch again' };
+    }
+  }
+}
+
+/**
+ * Whether the card could be used at the sale's time (`date`: its school day). A card reported lost or blocked after
+ * the sale was fine when it was made; `updatedAt` is when its status last changed (or another of its fields).
+ */
+function cardProblemAt(card: Card, at: number, date: string): OfflineSuspicion | null {
+  const changedBefore = Date.parse(card.updatedAt) <= at;
+  if (card.status === 'lost' && changedBefore) return 'card_lost';
+  if (card.status === 'blocked' && changedBefore) return 'card_blocked';
+  if ((card.status === 'expired' && changedBefore) || (card.validTo !== null && date > card.validTo)) return 'card_expired';
+  return null;
+}

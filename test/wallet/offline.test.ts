@@ -1,0 +1,164 @@
+/**
+ * Offline canteen sales: a POS terminal that could not reach the gateway sold by itself and uploads the sales
+ * later over MQTT. What the online rules allow is charged at the sale's own time; the rest is held as suspicious
+ * for an admin to accept or reject; a second upload of the same batch charges nothing; reconciliation shows both.
+ */
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+
+interface Answer {
+  batch: string;
+  accepted: boolean;
+  error?: string;
+  results?: { seq: number; outcome: string; reason?: string; balance?: number; conflict?: boolean }[];
+  summary?: Record<string, number>;
+}
+interface Review {
+  readerId: string;
+  seq: number;
+  uid: string;
+  person: { externalId: string } | null;
+  amountFen: number;
+  occurredAt: string;
+  localDate: string;
+  reason: string;
+  status: string;
+  note: string | null;
+}
+
+const schoolDate = (at: number): string => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(at);
+
+describe('offline canteen sales', () => {
+  let gw: TestGateway;
+  let terminal: MqttClient;
+  let admin: string;
+  // Just after start: after the demo reported card 0BADCAFE lost, so a sale with it is one the terminal should have refused.
+  let soldAt = 0;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    soldAt = Date.now();
+    admin = await gw.login();
+    terminal = await gw.mqttClient();
+    await terminal.subscribeAsync('campus/readers/+/offline/result', { qos: 1 });
+  });
+  afterAll(() => gw.close());
+
+  const upload = async (readerId: string, body: unknown): Promise<Answer> => {
+    const answer = nextMessage(terminal, `campus/readers/${readerId}/offline/result`);
+    await terminal.publishAsync(`campus/readers/${readerId}/offline`, JSON.stringify(body), { qos: 1 });
+    return JSON.parse((await answer).payload.toString()) as Answer;
+  };
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await gw.api(path, { token: admin });
+    expect(res.status).toBe(200);
+    return (await res.json()) as T;
+  };
+  const balance = async (externalId: string): Promise<number> => (await get<{ balanceFen: number }>(`/api/v1/wallet/${externalId}`)).balanceFen;
+
+  const batch = () => ({
+    batch: 'pos1-0007',
+    transactions: [
+      { uid: '0A1B2C3D', seq: 501, amount: 1250, at: soldAt }, // fine: charged
+      { uid: '0badcafe', seq: 502, amount: 800, at: new Date(soldAt).toISOString() }, // reported lost before the sale
+      { uid: 'FFFFFFFF', seq: 503, amount: 600, at: soldAt }, // nobody's card
+      { uid: '0A1B2C3D', seq: 504, amount: 9000, at: soldAt }, // over the per-transaction cap
+      { uid: '0A1B2C3D', seq: 505, amount: 300, at: soldAt + 86_400_000 }, // the terminal's clock is a day ahead
+    ],
+  });
+
+  it('charges what the online rules allow at the sale time, holds the rest, and answers only once it is stored', async () => {
+    const before = await balance('S20250001');
+    const answer = await upload('demo-canteen-1', batch());
+    expect(answer).toMatchObject({ batch: 'pos1-0007', accepted: true, summary: { applied: 1, duplicate: 0, suspicious: 4 } });
+    expect(answer.results).toEqual([
+      { seq: 501, outcome: 'applied', balance: before - 1250 },
+      { seq: 502, outcome: 'suspicious', reason: 'card_lost' },
+      { seq: 503, outcome: 'suspicious', reason: 'unknown_card' },
+      { seq: 504, outcome: 'suspicious', reason: 'over_limit' },
+      { seq: 505, outcome: 'suspicious', reason: 'terminal_clock' },
+    ]);
+    expect(await balance('S20250001')).toBe(before - 1250);
+    const history = await get<{ entries: { kind: string; amountFen: number; occurredAt: string; terminalSeq: number }[] }>('/api/v1/wallet/S20250001');
+    expect(history.entries[0]).toMatchObject({ kind: 'debit', amountFen: -1250, terminalSeq: 501, occurredAt: new Date(soldAt).toISOString() });
+
+    // The terminal did not hear the answer and sends the batch again: nothing is charged twice.
+    const again = await upload('demo-canteen-1', batch());
+    expect(again.summary).toEqual({ applied: 0, duplicate: 5, suspicious: 0 });
+    expect(await balance('S20250001')).toBe(before - 1250);
+
+    const alerts = await get<{ items: { type: string; data: { pending: number } }[] }>('/api/v1/alerts?status=open&type=wallet_offline_review');
+    expect(alerts.items).toHaveLength(1);
+    expect(alerts.items[0]!.data.pending).toBe(4);
+  });
+
+  it('shows the offline sales and the ones awaiting review in the day reconciliation', async () => {
+    const rec = await get<{ ok: boolean; terminals: { readerId: string; count: number; sumFen: number; matches: boolean; duplicates: number; offline: unknown; suspicious: unknown }[] }>(
+      `/api/v1/wallet/reconciliation?date=${schoolDate(soldAt)}`,
+    );
+    const pos = rec.terminals.find((t) => t.readerId === 'demo-canteen-1')!;
+    // The sale stamped a day ahead is counted on its own (wrong) day, its repeat too; this day holds the others.
+    expect(pos).toMatchObject({ count: 1, sumFen: 1250, matches: true, duplicates: 4, offline: { count: 1, sumFen: 1250 } });
+    expect(pos.suspicious).toEqual({ pending: 3, pendingFen: 800 + 600 + 9000, accepted: 0, rejected: 0 });
+    expect(rec.ok).toBe(false);
+  });
+
+  it('lets an admin accept (charging at the sale time) or reject each held sale, and clears the alert when none is left', async () => {
+    const pending = (await get<{ items: Review[] }>('/api/v1/wallet/review')).items;
+    expect(pending.map((r) => [r.seq, r.reason, r.person?.externalId ?? null])).toEqual([
+      [502, 'card_lost', 'S20250002'],
+      [503, 'unknown_card', null],
+      [504, 'over_limit', 'S20250001'],
+      [505, 'terminal_clock', 'S20250001'],
+    ]);
+    const decide = (seq: number, decision: 'accept' | 'reject', note = 'checked with the canteen') =>
+      gw.api(`/api/v1/wallet/review/demo-canteen-1/${seq}`, { method: 'POST', token: admin, json: { decision, note } });
+
+    // ¥90 is more than the student has left: the admin must top up first or reject.
+    const tooMuch = await decide(504, 'accept');
+    expect(tooMuch.status).toBe(409);
+    expect(((await tooMuch.json()) as { error: { code: string } }).error.code).toBe('insufficient_funds');
+    expect((await decide(503, 'accept')).status).toBe(409); // nobody to charge
+
+    const wangBefore = await balance('S20250002');
+    const accepted = await decide(502, 'accept', 'she had lent the card to her sister');
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ status: 'accepted', reviewedBy: 'admin', note: 'she had lent the card to her sister' });
+    expect(await balance('S20250002')).toBe(wangBefore - 800);
+    expect((await decide(502, 'reject')).status).toBe(409); // decided once
+
+    const alertOpen = async () => (await get<{ items: unknown[] }>('/api/v1/alerts?status=open&type=wallet_offline_review')).items.length;
+    for (const seq of [503, 504, 505]) expect((await decide(seq, 'reject', 'written off')).status).toBe(200);
+    expect(await alertOpen()).toBe(0);
+    expect((await get<{ items: Review[] }>('/api/v1/wallet/review')).items).toHaveLength(0);
+    expect((await get<{ items: Review[] }>('/api/v1/wallet/review?status=rejected')).items.map((r) => r.seq)).toEqual([503, 504, 505]);
+
+    const rec = await get<{ ok: boolean; terminals: { readerId: string; count: number; sumFen: number; matches: boolean; suspicious: unknown }[] }>(
+      `/api/v1/wallet/reconciliation?date=${schoolDate(soldAt)}`,
+    );
+    expect(rec.terminals.find((t) => t.readerId === 'demo-canteen-1')).toMatchObject({
+      count: 2,
+      sumFen: 1250 + 800,
+      matches: true,
+      suspicious: { pending: 0, pendingFen: 0, accepted: 1, rejected: 2 },
+    });
+    expect((await get<{ ok: boolean }>('/api/v1/wallet/check')).ok).toBe(true);
+  });
+
+  it('refuses an upload from a gate reader, and one it cannot read, and keeps serving', async () => {
+    expect(await upload('demo-gate-in', { batch: 'g-1', transactions: [{ uid: '0A1B2C3D', seq: 1, amount: 100, at: soldAt }] })).toMatchObject({
+      batch: 'g-1',
+      accepted: false,
+      error: 'not_a_canteen_terminal',
+    });
+    // A sale without its time cannot be placed on a day: the whole batch is refused (no answer: the terminal keeps it).
+    await terminal.publishAsync('campus/readers/demo-canteen-1/offline', JSON.stringify({ batch: 'b', transactions: [{ uid: '0A1B2C3D', seq: 9, amount: 100 }] }), { qos: 1 });
+    await waitFor(async () => {
+      const text = await (await gw.api('/metrics')).text();
+      return /campus_reader_rejected_messages_total\{reason="bad_payload"\} [1-9]/.test(text);
+    }, 5000);
+    const ok = await upload('demo-canteen-1', { batch: 'pos1-0008', transactions: [{ uid: '0A1B2C3D', seq: 510, amount: 300, at: soldAt }] });
+    expect(ok).toMatchObject({ accepted: true, summary: { applied: 1 } });
+  });
+});

@@ -106,6 +106,24 @@ describe('serial reader through @serialport/binding-mock', () => {
     expect(await h.metric('campus_reader_dropped_total', { reader: 'gate-1', reason: 'bad_checksum' })).toBe(1);
   });
 
+  it('marks the taps of a reader that prints decimal numbers as partial, so the card is found by its low bytes', async () => {
+    MockBinding.createPort('/dev/ttyMOCK3', { echo: false, record: false });
+    const mock = unpluggableMock();
+    h = await startReaders(
+      {
+        readers: [
+          { id: 'door-8', accessPoint: 'main-gate', debounceMs: 0, driver: { type: 'serial', path: '/dev/ttyMOCK3', profile: 'ascii-line', numberFormat: '8h10d' } },
+        ],
+      },
+      { serialBinding: mock.binding },
+    );
+    await waitFor(() => h!.module.reader('door-8')?.state === 'up');
+    // EM card 06008E6D5D as a cheap reader prints it: the low 4 bytes in decimal.
+    mock.emit(Buffer.from('0009334109\r\n'));
+    await waitFor(() => h!.taps.length === 1);
+    expect(h.taps[0]).toMatchObject({ readerId: 'door-8', uid: '008E6D5D', partial: true });
+  });
+
   it('counts a card held on the reader once per debounce window', async () => {
     MockBinding.createPort('/dev/ttyMOCK1', { echo: false, record: false });
     const mock = unpluggableMock();

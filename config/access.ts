@@ -44,6 +44,14 @@ export const calendarConfig = z.strictObject({
 export const walletConfig = z.strictObject({
   perTransactionCapFen: z.number().int().positive().default(5000),
   dailyCapFen: z.number().int().positive().default(20000),
+  /**
+   * A debit that takes the person's debits of the school day above this many fen needs the card holder's PIN typed
+   * on the terminal (docs/wallet.md). Unset: no PIN is ever asked for.
+   */
+  pinAboveDailyFen: z.number().int().positive().optional(),
+  /** Wrong PINs in a row that lock paying with a PIN for `pinLockMinutes`, with an alert. */
+  pinMaxAttempts: z.number().int().min(1).max(10).default(3),
+  pinLockMinutes: z.number().int().min(1).max(1440).default(30),
 });
 
 export const accessConfig = z.strictObject({

@@ -82,6 +82,7 @@ class ReaderRuntime implements ReaderHooks {
     const tap: Tap = { readerId: this.config.id, uid: t.uid, at: t.at };
     if (t.seq !== undefined) tap.seq = t.seq;
     if (t.amount !== undefined) tap.amount = t.amount;
+    if (t.pin !== undefined) tap.pin = t.pin;
     if (t.partial) tap.partial = true;
     this.emit(tap);
   }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
 import { normalizeUid } from '../../gateway/core/card-number.js';
-import type { OfflineTransaction } from '../../gateway/core/taps.js';
+import { TypedPin, type OfflineTransaction } from '../../gateway/core/taps.js';
 import { ReaderBase, type ReaderHooks } from './types.js';
 
 export const TAP_TOPIC_FILTER = 'campus/readers/+/tap';
@@ -28,6 +28,8 @@ export const networkTapPayload = z.object({
    * `invalid_amount` answer from the wallet instead of no answer at all.
    */
   amount: z.number().optional(),
+  /** The card holder's PIN, typed on the terminal when the wallet asked for it (`pin_required`). */
+  pin: z.string().regex(/^\d{4,6}$/, '4 to 6 digits').optional(),
 });
 export type NetworkTapPayload = z.infer<typeof networkTapPayload>;
 
@@ -78,7 +80,9 @@ export function parseOfflineUpload(
 }
 
 /** Reads a payload into a tap's fields, or says why not. Pure, for the dispatcher and its tests. */
-export function parseNetworkTap(payload: Buffer): { ok: true; value: NetworkTapPayload & { uid: string } } | { ok: false; reason: RejectReason; detail: string } {
+export function parseNetworkTap(
+  payload: Buffer,
+): { ok: true; value: Omit<NetworkTapPayload, 'pin'> & { uid: string; pin?: TypedPin | undefined } } | { ok: false; reason: RejectReason; detail: string } {
   if (payload.length > MAX_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes` };
   const text = payload.toString('utf8').trim();
   let body: unknown = text;
@@ -102,7 +106,7 @@ export function parseNetworkTap(payload: Buffer): { ok: true; value: NetworkTapP
   const uid = normalizeUid(fields.uid);
   if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: uid.error.message };
   // Flat, not `{...fields, uid}`: see the note on spreads in AccessEngine.decide (gateway/access/engine.ts).
-  return { ok: true, value: { uid: uid.value, seq: fields.seq, amount: fields.amount } };
+  return { ok: true, value: { uid: uid.value, seq: fields.seq, amount: fields.amount, pin: fields.pin === undefined ? undefined : new TypedPin(fields.pin) } };
 }
 
 /** One configured network reader; its taps come from the shared subscription. */
@@ -131,8 +135,8 @@ export class MqttReader extends ReaderBase {
       this.hooks.drop(r.reason);
       return;
     }
-    const { uid, seq, amount } = r.value;
-    this.hooks.tap({ readerId: this.id, uid, at: this.now(), seq, amount });
+    const { uid, seq, amount, pin } = r.value;
+    this.hooks.tap(pin ? { readerId: this.id, uid, at: this.now(), seq, amount, pin } : { readerId: this.id, uid, at: this.now(), seq, amount });
   }
 }
 

@@ -8,7 +8,7 @@
  *         status TEXT NOT NULL CHECK (status IN ('active','lost','blocked','expired')),
  *         valid_from TEXT, valid_to TEXT, issued_at TEXT NOT NULL, updated_at TEXT NOT NULL)
  */
-import type { Tap } from '../core/taps.js';
+import type { Tap, TypedPin } from '../core/taps.js';
 import type { WriteOp } from '../storage/batch-writer.js';
 
 export type PersonRole = 'student' | 'staff' | 'visitor';
@@ -43,6 +43,9 @@ export type DecisionReason =
   | 'over_daily_limit'
   | 'invalid_amount'
   | 'seq_conflict'
+  | 'pin_required'
+  | 'pin_wrong'
+  | 'pin_locked'
   | 'unknown_reader';
 
 export interface TapDecision extends Tap {
@@ -65,10 +68,12 @@ export interface TapDecision extends Tap {
 export type TapWrite = (decided: TapDecision) => WriteOp | null;
 
 /** The canteen wallet as the access domain calls it. A debit is idempotent on (readerId, seq). */
-export type WalletRefusal = 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount' | 'seq_conflict';
+export type WalletRefusal = 'insufficient_funds' | 'over_limit' | 'over_daily_limit' | 'invalid_amount' | 'seq_conflict' | PinRefusal;
+/** Above the PIN threshold: no PIN typed (or none set for the person), a wrong one, or too many wrong ones lately. */
+export type PinRefusal = 'pin_required' | 'pin_wrong' | 'pin_locked';
 
 /** Why an offline sale is held for review instead of applied: a wallet refusal, or what the access domain found. */
-export type OfflineSuspicion = Exclude<WalletRefusal, 'seq_conflict'> | 'unknown_card' | 'card_lost' | 'card_blocked' | 'card_expired' | 'terminal_clock';
+export type OfflineSuspicion = Exclude<WalletRefusal, 'seq_conflict' | PinRefusal> | 'unknown_card' | 'card_lost' | 'card_blocked' | 'card_expired' | 'terminal_clock';
 
 /** A sale a terminal made offline, with the holder the access domain found for its card (null: none). */
 export interface OfflineSale {
@@ -92,7 +97,7 @@ export type OfflineSaleResult =
   | { seq: number; outcome: 'suspicious'; reason: OfflineSuspicion };
 
 export interface WalletPort {
-  debit(input: { personId: number; readerId: string; seq: number; amountFen: number; at: number; tapId: string }): Promise<
+  debit(input: { personId: number; readerId: string; seq: number; amountFen: number; at: number; tapId: string; pin?: TypedPin | undefined }): Promise<
     { ok: true; balance: number; duplicate: boolean } | { ok: false; reason: WalletRefusal; balance: number }
   >;
   /** Records a terminal's offline sales in one transaction, committed when it returns. */

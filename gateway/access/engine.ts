@@ -286,7 +286,7 @@ export class AccessEngine {
     // A bad amount goes to the wallet too: it refuses it and remembers the refusal under (reader, seq), so that
     // number cannot be used again to charge, and reconciliation counts it.
     const r = await this.wallet.debit({
-      personId: holder.person.id, readerId: tap.readerId, seq: tap.seq, amountFen: tap.amount, at: tap.at, tapId,
+      personId: holder.person.id, readerId: tap.readerId, seq: tap.seq, amountFen: tap.amount, at: tap.at, tapId, pin: tap.pin,
     });
     if (r.ok) return { outcome: { granted: true, reason: r.duplicate ? 'duplicate' : 'ok' }, balance: r.balance };
     return { outcome: { granted: false, reason: r.reason }, balance: r.balance };
@@ -365,7 +365,7 @@ export class AccessEngine {
     // Refused payments are the customer's business with the canteen, not a security matter; refusals during a
     // lockdown are the lockdown working (it has its own critical alert), not someone trying card after card.
     if (outcome.reason === 'lockdown') return;
-    if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'seq_conflict', 'duplicate'].includes(outcome.reason)) {
+    if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'seq_conflict', 'duplicate', 'pin_required', 'pin_wrong', 'pin_locked'].includes(outcome.reason)) {
       this.countDenial(tap.readerId, ap, outcome.reason);
     }
   }

@@ -19,7 +19,7 @@ import { OfflineSales } from './offline.js';
 import { accessRoutes } from './routes.js';
 import { tapsMigrations, TapsStore } from './taps-store.js';
 
-/** Migrations 10–12 and 28: persons and cards, taps, lockdowns, the card blocklist's versions. */
+/** Migrations 10–13: persons and cards, taps, lockdowns, the card blocklist's versions. */
 export const accessMigrations: Migration[] = [...peopleMigrations, ...tapsMigrations, ...lockdownMigrations, ...blocklistMigrations];
 
 /** What the city (through cloud sync) may order the school to do. */

@@ -3,6 +3,32 @@
  * Readers (drivers/rfid) put taps on the bus as `tap.received`; the access domain decides and
  * announces `tap.decided`.
  */
+/**
+ * A PIN typed on a terminal. The tap carries it to the wallet and nowhere else: it is left out of every JSON
+ * encoding (`toJSON` gives undefined, so the key is dropped), which is what the bus mirror, Node-RED, the console's
+ * event stream and the logs use, and `util.inspect` shows it redacted.
+ */
+export class TypedPin {
+  readonly #digits: string;
+
+  constructor(digits: string) {
+    this.#digits = digits;
+  }
+
+  /** For the wallet's check only. */
+  reveal(): string {
+    return this.#digits;
+  }
+
+  toJSON(): undefined {
+    return undefined;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'TypedPin [redacted]';
+  }
+}
+
 export interface Tap {
   readerId: string;
   /** Canonical raw UID: upper-case hex, no separators. */
@@ -13,6 +39,8 @@ export interface Tap {
   seq?: number;
   /** Canteen POS: the amount to debit, integer fen. */
   amount?: number;
+  /** Canteen POS: the PIN the card holder typed, when the terminal asked for one. */
+  pin?: TypedPin;
   /**
    * The reader printed a decimal form (8H10D, 6H8D, Wiegand), so `uid` holds only the UID's low bytes:
    * the card is looked up by suffix (gateway/core/card-number.ts).

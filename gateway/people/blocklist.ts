@@ -3,7 +3,7 @@
  * every card reported lost or blocked, with a version that rises on every change, so a terminal asks for what
  * changed since the version it holds instead of the whole list.
  *
- * The change log is written by SQLite triggers on `cards` (migration 28), in the same transaction as the status
+ * The change log is written by SQLite triggers on `cards` (migration 13), in the same transaction as the status
  * change itself: every path that changes a card (the API, a roster import, a city command, the CLI from another
  * process) is covered, and a version never names a change that did not commit.
  */
@@ -14,7 +14,7 @@ const LISTED = `('lost','blocked')`;
 
 export const blocklistMigrations: Migration[] = [
   {
-    version: 28,
+    version: 13,
     name: 'card blocklist versions',
     up: `
       CREATE TABLE card_blocklist_changes (

@@ -8,13 +8,14 @@
  * under a primary key and every retry gets that same outcome back, never a second debit.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from '../access/contract.js';
+import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, PinRefusal, WalletPort } from '../access/contract.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Database } from '../storage/db.js';
 import { localDate, localTime } from '../core/school-calendar.js';
+import { PinStore } from './pins.js';
 
 export type DebitInput = Parameters<WalletPort['debit']>[0];
 export type DebitOutcome = Awaited<ReturnType<WalletPort['debit']>>;
@@ -48,6 +49,10 @@ export interface LedgerEntry {
 export interface WalletLimits {
   perTransactionCapFen: number;
   dailyCapFen: number;
+  /** Debits taking the day's total above this need the holder's PIN; undefined: never. */
+  pinAboveDailyFen?: number | undefined;
+  pinMaxAttempts?: number;
+  pinLockMinutes?: number;
 }
 
 export interface WalletDeps {
@@ -227,9 +232,11 @@ export class Wallet implements WalletPort {
   private readonly log: Logger;
   private lastCheck: CheckReport | undefined;
   private readonly duplicateLog = new Map<string, { at: number; suppressed: number }>();
+  readonly pins: PinStore;
 
   constructor(private readonly deps: WalletDeps) {
     this.db = deps.db;
+    this.pins = new PinStore(deps.db, deps.clock);
     this.log = deps.log;
     this.debits = new Counter({
       name: 'campus_wallet_debits_total',
@@ -249,21 +256,23 @@ export class Wallet implements WalletPort {
    * WalletPort. The transaction has committed (and, with storage.synchronous=full, reached the disk) when
    * the promise resolves, so the access domain may tell the terminal "paid".
    */
-  debit(input: DebitInput): Promise<DebitOutcome> {
-    try {
-      return Promise.resolve(this.debitSync(input));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async debit(input: DebitInput): Promise<DebitOutcome> {
+    // Only a debit that may need the PIN pays for checking it (scrypt on the thread pool, tens of ms). Whether it is
+    // needed is decided again inside the transaction; a PIN checked here is only used there.
+    const typed = input.pin?.reveal();
+    const pinMatches = typed !== undefined && this.mayNeedPin(input) ? await this.pins.matches(input.personId, typed) : undefined;
+    return this.debitSync(input, pinMatches);
   }
 
-  debitSync(input: DebitInput): DebitOutcome {
+  /** `pinMatches`: the result of checking the typed PIN (undefined: none typed, none set, or not checked). */
+  debitSync(input: DebitInput, pinMatches?: boolean): DebitOutcome {
     if (!Number.isSafeInteger(input.seq) || input.seq < 0) {
       throw new GatewayError('bad_request', `terminal seq must be a non-negative integer, got ${String(input.seq)}`);
     }
     const at = Number.isFinite(input.at) ? input.at : this.deps.clock.now();
     const date = localDate(at, this.deps.timezone);
     const now = new Date(this.deps.clock.now()).toISOString();
+    const locks: number[] = [];
     const result = this.db
       .transaction((): { outcome: DebitOutcome; duplicate: boolean; conflict: boolean } => {
         const prior = this.seenBefore(input, now);
@@ -282,7 +291,7 @@ export class Wallet implements WalletPort {
         }
 
         const balance = this.balanceOf(input.personId);
-        const refusal = this.refusalFor(input, date);
+        const refusal = this.refusalFor(input, date) ?? this.pinRefusal(input, date, pinMatches, locks);
         const record = this.db.prepare(
           `INSERT INTO wallet_terminal_txns (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -311,6 +320,7 @@ export class Wallet implements WalletPort {
       .immediate();
 
     const { outcome } = result;
+    if (locks.length > 0) this.reportPinLocked(input);
     if (result.duplicate) this.reportDuplicate(input, result.conflict);
     else this.debits.inc({ outcome: outcome.ok ? 'applied' : outcome.reason });
     return outcome;
@@ -437,18 +447,62 @@ export class Wallet implements WalletPort {
     this.log.info({ ...fields, suppressedSinceLast: state?.suppressed ?? 0 }, 'wallet: duplicate terminal transaction, not applied again');
   }
 
-  private refusalFor(input: { personId: number; amountFen: number }, date: string): Exclude<DebitRefusal, 'seq_conflict'> | null {
+  private refusalFor(input: { personId: number; amountFen: number }, date: string): Exclude<DebitRefusal, 'seq_conflict' | PinRefusal> | null {
     const amount = input.amountFen;
     if (!Number.isSafeInteger(amount) || amount <= 0) return 'invalid_amount';
     if (amount > this.deps.limits.perTransactionCapFen) return 'over_limit';
-    const spent = (
-      this.db
-        .prepare(`SELECT COALESCE(-SUM(amount_fen), 0) AS spent FROM wallet_entries WHERE person_id = ? AND local_date = ? AND kind = 'debit'`)
-        .get(input.personId, date) as { spent: number }
-    ).spent;
-    if (spent + amount > this.deps.limits.dailyCapFen) return 'over_daily_limit';
+    if (this.spentOn(input.personId, date) + amount > this.deps.limits.dailyCapFen) return 'over_daily_limit';
     if (this.balanceOf(input.personId) < amount) return 'insufficient_funds';
     return null;
+  }
+
+  /** The person's debits on a school day, in fen (positive). */
+  private spentOn(personId: number, date: string): number {
+    return (
+      this.db
+        .prepare(`SELECT COALESCE(-SUM(amount_fen), 0) AS spent FROM wallet_entries WHERE person_id = ? AND local_date = ? AND kind = 'debit'`)
+        .get(personId, date) as { spent: number }
+    ).spent;
+  }
+
+  private needsPin(personId: number, amountFen: number, date: string): boolean {
+    const threshold = this.deps.limits.pinAboveDailyFen;
+    return threshold !== undefined && this.spentOn(personId, date) + amountFen > threshold;
+  }
+
+  private mayNeedPin(input: DebitInput): boolean {
+    return this.needsPin(input.personId, input.amountFen, localDate(Number.isFinite(input.at) ? input.at : this.deps.clock.now(), this.deps.timezone));
+  }
+
+  /**
+   * Above the threshold: the holder's PIN, checked before the transaction (`matches`), must have been right. Runs
+   * inside the debit's transaction, which also records a wrong try; `locks` gets the person when it locked the PIN.
+   * Asked last, so nobody types a PIN to hear that the money is not there.
+   */
+  private pinRefusal(input: DebitInput, date: string, matches: boolean | undefined, locks: number[]): PinRefusal | null {
+    if (!this.needsPin(input.personId, input.amountFen, date)) return null;
+    if (this.pins.lockedNow(input.personId)) return 'pin_locked';
+    // Not typed, none set for the person, or needed only since the check (another debit came first): ask for it.
+    if (matches === undefined) return 'pin_required';
+    const { locked } = this.pins.record(input.personId, matches, {
+      maxAttempts: this.deps.limits.pinMaxAttempts ?? 3,
+      lockMs: (this.deps.limits.pinLockMinutes ?? 30) * 60_000,
+    });
+    if (locked) locks.push(input.personId);
+    return matches ? null : locked ? 'pin_locked' : 'pin_wrong';
+  }
+
+  private reportPinLocked(input: DebitInput): void {
+    const fields = { readerId: input.readerId, personId: input.personId, externalId: this.externalIdOf(input.personId) };
+    this.log.warn(fields, 'wallet: PIN locked after wrong tries');
+    this.deps.alerts?.raise({
+      type: 'wallet_pin_locked',
+      severity: 'warning',
+      source: `reader:${input.readerId}`,
+      message: `Wrong PIN entered ${this.deps.limits.pinMaxAttempts ?? 3} times in a row for ${fields.externalId ?? `person ${input.personId}`}; paying with the PIN is locked`,
+      data: fields,
+      dedupKey: `wallet_pin_locked:${input.personId}`,
+    });
   }
 
   /** Appends an entry and moves the cached balance; must run inside a transaction. */

@@ -29,6 +29,7 @@ const reviewQuery = z.object({
 });
 const reviewParams = z.object({ readerId: z.string().min(1).max(64), seq: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
 const reviewBody = z.object({ decision: z.enum(['accept', 'reject']), note: reason });
+const pinBody = z.object({ pin: z.string().regex(/^\d{4,6}$/, '4 to 6 digits') });
 
 /** Yuan with two decimals for people to read; computed from fen with integer arithmetic only. */
 export function yuan(fenAmount: number): string {
@@ -66,7 +67,18 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
     const person = wallet.person(parse(personParams, req.params, 'params').externalId);
     const page = wallet.history(person.id, parse(historyQuery, req.query, 'query'));
     const balanceFen = wallet.balanceOf(person.id);
-    res.json({ person, balanceFen, balance: yuan(balanceFen), entries: page.items.map(shown), nextBefore: page.nextBefore });
+    res.json({ person, balanceFen, balance: yuan(balanceFen), pin: wallet.pins.state(person.id), entries: page.items.map(shown), nextBefore: page.nextBefore });
+  });
+  // The card holder chooses the PIN at the desk; setting it again also lifts a lock.
+  api.put('/wallet/:externalId/pin', guards.role('admin'), async (req, res) => {
+    const person = wallet.person(parse(personParams, req.params, 'params').externalId);
+    await wallet.pins.set(person.id, parse(pinBody, req.body).pin, sessionOf(res).username);
+    res.json(wallet.pins.state(person.id));
+  });
+  api.delete('/wallet/:externalId/pin', guards.role('admin'), (req, res) => {
+    const person = wallet.person(parse(personParams, req.params, 'params').externalId);
+    wallet.pins.clear(person.id);
+    res.json(wallet.pins.state(person.id));
   });
   api.post('/wallet/:externalId/topup', guards.role('admin'), (req, res) => {
     const { externalId } = parse(personParams, req.params, 'params');

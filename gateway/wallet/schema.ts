@@ -1,7 +1,7 @@
 import type { Migration } from '../storage/db.js';
 
 /**
- * The wallet's tables (migrations 20 and 29).
+ * The wallet's tables (migrations 20, 22 and 23).
  *
  * `wallet_entries` is the ledger: the truth. A balance is the sum of a person's entries; `wallet_accounts`
  * caches it and is only ever changed in the same transaction as the entry that moves it.
@@ -63,7 +63,7 @@ export const walletMigrations: Migration[] = [
   {
     // Sales a terminal made while it could not reach the gateway. One it would have refused online is kept as
     // `suspicious` for an admin to review: its card may be unknown, so person_id becomes nullable (a rebuild).
-    version: 29,
+    version: 22,
     name: 'offline terminal sales and their review',
     up: `
       CREATE TABLE wallet_terminal_txns_new (
@@ -99,5 +99,20 @@ export const walletMigrations: Migration[] = [
       ALTER TABLE wallet_terminal_txns_new RENAME TO wallet_terminal_txns;
       CREATE INDEX wallet_terminal_txns_day ON wallet_terminal_txns (local_date, reader_id);
       CREATE INDEX wallet_terminal_txns_review ON wallet_terminal_txns (review, local_date) WHERE review IS NOT NULL;`,
+  },
+  {
+    // A card holder's PIN for debits above access.wallet.pinAboveDailyFen: a scrypt hash, never the digits, and the
+    // wrong tries in a row that lock it for a while.
+    version: 23,
+    name: 'wallet PINs',
+    up: `
+      CREATE TABLE wallet_pins (
+        person_id INTEGER PRIMARY KEY REFERENCES persons(id),
+        hash TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER,
+        updated_by TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );`,
   },
 ];

@@ -226,11 +226,11 @@ describe('wallet ledger', () => {
 });
 
 describe('wallet upgrade', () => {
-  it('keeps the terminal log, its duplicates and the ledger check through the offline-sales migration (29)', () => {
+  it('keeps the terminal log, its duplicates and the ledger check through the offline-sales migration (22)', () => {
     const dir = tempDir('campus-wallet-upgrade-');
     try {
       const file = join(dir, 'gateway.db');
-      const before = [...metaMigrations, ...alertMigrations, ...peopleMigrations, ...walletMigrations.filter((m) => m.version < 29)];
+      const before = [...metaMigrations, ...alertMigrations, ...peopleMigrations, ...walletMigrations.filter((m) => m.version < 22)];
       let db = openDatabase(file, before);
       const log = pino({ level: 'silent' });
       const deps = { clock: new ManualClock(NOON), timezone: 'Asia/Shanghai', limits: { perTransactionCapFen: 5000, dailyCapFen: 20000 }, log };

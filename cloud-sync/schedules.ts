@@ -1,7 +1,7 @@
 /**
  * The periodic streams: attendance (every N minutes of the school day, and a final summary at the end of the
  * day) and environment (each completed hour). Times are the school's local time (school.timezone). What was
- * already sent is remembered in `meta`, so a restart neither skips nor repeats an end-of-day or an hour.
+ * already sent is remembered in `meta`, so a restart neither skips nor repeats an interval, an end-of-day or an hour.
  */
 import { localTime, minutesOf } from '../gateway/core/school-calendar.js';
 import type { Clock } from '../gateway/core/clock.js';
@@ -97,7 +97,6 @@ export interface ScheduleOptions {
 }
 
 export class PeriodicStreams {
-  private lastSlot: string | undefined;
   private busy = false;
 
   constructor(private readonly o: ScheduleOptions) {}
@@ -129,24 +128,29 @@ export class PeriodicStreams {
       return;
     }
     if (minutes < start) return;
+    // In meta like the end of day, so a restart within an interval does not send that interval again.
     const slot = `${date}#${Math.floor((minutes - start) / this.o.attendanceIntervalMin)}`;
-    if (slot === this.lastSlot) return;
-    await this.sendAttendance(port, date, now, false);
-    this.lastSlot = slot;
+    if (getMeta(this.o.db, 'cloud.attendance.lastSlot') === slot) return;
+    await this.sendAttendance(port, date, now, false, slot);
   }
 
-  private async sendAttendance(port: AttendancePort, date: string, now: number, final: boolean): Promise<void> {
+  /** `slot`: the intraday interval this summary stands for; without it, the end of the day. */
+  private async sendAttendance(port: AttendancePort, date: string, now: number, final: boolean, slot?: string): Promise<void> {
+    const sent = (): void => {
+      if (final) setMeta(this.o.db, 'cloud.attendance.lastEndOfDay', date);
+      else if (slot) setMeta(this.o.db, 'cloud.attendance.lastSlot', slot);
+    };
     const summary = await port.summary(date);
     if (!summary.schoolDay) {
       // Holidays and weekends: nothing to report, and nothing to retry.
-      if (final) setMeta(this.o.db, 'cloud.attendance.lastEndOfDay', date);
+      sent();
       return;
     }
     const students = this.o.identifyingAttendance && port.students ? await port.students(date) : undefined;
     const data = buildAttendance(date, this.o.timezone, now, final, summary, students);
     this.o.db.transaction(() => {
       this.o.outbox.enqueue(final ? 'attendance.end-of-day' : 'attendance.intraday', data, now, now);
-      if (final) setMeta(this.o.db, 'cloud.attendance.lastEndOfDay', date);
+      sent();
     })();
     this.o.onEnqueued();
   }

@@ -112,7 +112,7 @@ describe('default flows', () => {
     expect(JSON.parse((await off).payload.toString())).toMatchObject({ state: 'off', zone: 'classroom-101' });
   });
 
-  it('motion after hours takes a snapshot and raises a critical alert with it attached', async () => {
+  it('motion after hours raises a critical alert in the camera zone, with the covering cameras pictures attached', async () => {
     // 23:30 in Asia/Shanghai: after hours.
     const at = new Date(Date.UTC(2026, 8, 9, 15, 30)).toISOString();
     const motion = {
@@ -131,14 +131,15 @@ describe('default flows', () => {
         gw.ctx.bus.emit('camera.event', motion as never);
         await new Promise((r) => setTimeout(r, 500));
         const row = gw.ctx.db
-          .prepare("SELECT severity, snapshot_ids, message FROM alerts WHERE type = 'after_hours_motion' AND snapshot_ids != '[]'")
-          .get() as { severity: string; snapshot_ids: string; message: string } | undefined;
+          .prepare("SELECT severity, snapshot_ids, message, zone FROM alerts WHERE type = 'after_hours_motion' AND snapshot_ids != '[]'")
+          .get() as { severity: string; snapshot_ids: string; message: string; zone: string | null } | undefined;
         return row;
       },
       20_000,
     );
     expect(alert.severity).toBe('critical');
     expect(alert.message).toContain('cam-canteen');
+    expect(alert.zone).toBe('canteen'); // what the city sees of where
     const [snapshotId] = JSON.parse(alert.snapshot_ids) as string[];
     const img = await gw.api(`/api/v1/snapshots/${snapshotId}`, { token: await gw.login('admin') });
     expect(img.status).toBe(200);

@@ -21,7 +21,7 @@ const MORNING = Date.UTC(2026, 8, 1, 0, 1, 0);
 const register: AttendancePort = {
   summary: () => ({
     schoolDay: true,
-    grades: [{ grade: '初一', expected: 0, present: 27, late: 1, absent: 2, excused: 0, total: 30, classes: [] }],
+    grades: [{ grade: '初一', enrolled: 30, expected: 0, present: 27, late: 1, absent: 2, excused: 0, classes: [] }],
   }),
 };
 

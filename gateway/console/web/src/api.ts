@@ -16,6 +16,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The gateway did not answer (stopped, restarting, the network gone), as opposed to an answer it gave: the request
+ * failed, or a proxy in front of it answered 502/503/504 without the gateway's JSON error body.
+ */
+export function isConnectionError(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 0 || (err.code === 'http_error' && [502, 503, 504].includes(err.status)));
+}
+
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
 let onUnauthorized: () => void = () => {};
@@ -87,6 +95,15 @@ export function openEvents(kinds: string[]): EventSource {
 
 /** /healthz is outside /api/v1 and answers 503 with the same body when degraded. */
 export async function getHealth<T>(): Promise<T> {
-  const res = await fetch('/healthz', { headers: { accept: 'application/json' } });
-  return (await res.json()) as T;
+  let res: Response;
+  try {
+    res = await fetch('/healthz', { headers: { accept: 'application/json' } });
+  } catch (err) {
+    throw new ApiError(0, 'network', err instanceof Error ? err.message : String(err));
+  }
+  try {
+    return (await res.json()) as T;
+  } catch {
+    throw new ApiError(res.status, 'http_error', res.statusText);
+  }
 }

@@ -1,8 +1,11 @@
-/** The console's entry: the shell (navigation, language, user), the routes, and the live alert feed. */
+/** The console's entry: the shell (navigation, language, user, lockdown banner), the routes, and the live feed. */
 import { getJson, send, setUnauthorizedHandler } from './api.js';
 import { h, replace } from './dom.js';
 import { LANGS, lang, onLangChange, setLang, t, type Lang, type MessageKey } from './i18n/index.js';
+import { forgetAll } from './lastgood.js';
 import { AlertFeed } from './live.js';
+import { LockdownWatch } from './lockdown.js';
+import { forgetNames } from './names.js';
 import { alertsPage } from './pages/alerts.js';
 import { attendancePage } from './pages/attendance.js';
 import { cameraPage } from './pages/camera.js';
@@ -45,6 +48,8 @@ const routes: Route[] = [
 
 const appRoot = document.getElementById('app') ?? document.body;
 const feed = new AlertFeed();
+const lockdown = new LockdownWatch();
+let signedIn = false;
 let pageController: AbortController | null = null;
 let openCount = 0;
 
@@ -93,7 +98,9 @@ function shell(session: Session, path: string): HTMLElement {
       h('button', { class: 'btn small', 'data-test': 'logout', onclick: logout }, t('common.logout')),
     ),
   );
-  const wrap = h('div', { class: 'shell' }, header, main);
+  // A guard on any page must see that the school is in lockdown.
+  const banner = lockdown.banner(pageController!.signal);
+  const wrap = h('div', { class: 'shell' }, h('div', { class: 'shell-top' }, header, banner), main);
   feed.onStatus((s) => {
     liveDot.className = `live-dot ${s}`;
     liveDot.textContent = t(`live.${s}`);
@@ -118,8 +125,17 @@ async function refreshOpenCount(): Promise<void> {
 async function logout(): Promise<void> {
   await send('POST', '/auth/logout').catch(() => {});
   clearSession();
-  feed.stop();
+  signOut();
   router.navigate('/login');
+}
+
+/** Nothing of one user's session (stream, kept answers, names) outlives it in the tab. */
+function signOut(): void {
+  feed.stop();
+  lockdown.reset();
+  forgetAll();
+  forgetNames();
+  signedIn = false;
 }
 
 let lastRoute: Route | null = null;
@@ -133,7 +149,7 @@ function render(route: Route | null, params: Record<string, string>, path: strin
   pageController = controller;
   const session = loadSession();
   if (route?.path === '/login' || !session) {
-    feed.stop();
+    signOut();
     if (route?.path !== '/login') {
       history.replaceState(null, '', `/login?next=${encodeURIComponent(path === '/' ? '/alerts' : location.pathname + location.search)}`);
     }
@@ -148,6 +164,10 @@ function render(route: Route | null, params: Record<string, string>, path: strin
     return;
   }
   feed.start();
+  if (!signedIn) {
+    signedIn = true;
+    void lockdown.refresh();
+  }
   const frame = shell(session, path);
   replace(appRoot, frame);
   const root = frame.querySelector<HTMLElement>('#page')!;
@@ -165,6 +185,7 @@ function context(root: HTMLElement, params: Record<string, string>, controller: 
     // The login page is the only one without a session; it never reads this.
     session: session ?? { token: '', username: '', role: 'viewer' as const, expiresAt: '' },
     feed,
+    lockdown,
     signal: controller.signal,
     every(ms: number, fn: () => void) {
       const id = setInterval(fn, ms);
@@ -188,6 +209,10 @@ feed.on((kind, alert) => {
   void refreshOpenCount();
 });
 feed.onStatus((s) => {
-  if (s === 'live') void refreshOpenCount();
+  if (s !== 'live') return;
+  void refreshOpenCount();
+  // Also after a drop: a lockdown started or ended during the gap was missed.
+  void lockdown.refresh();
 });
+feed.onLockdown(() => void lockdown.refresh());
 router.resolve();

@@ -1,5 +1,6 @@
 /** Path routes (`/cameras/cam-1`) with the History API; the gateway answers index.html for any page path. */
 import type { AlertFeed } from './live.js';
+import type { LockdownWatch } from './lockdown.js';
 import type { Session } from './session.js';
 
 export interface PageContext {
@@ -7,8 +8,10 @@ export interface PageContext {
   params: Record<string, string>;
   query: URLSearchParams;
   session: Session;
-  /** The shell's live alert stream. */
+  /** The shell's live stream (alerts, lockdown changes). */
   feed: AlertFeed;
+  /** The lockdown as the shell knows it (the banner on every page). */
+  lockdown: LockdownWatch;
   /** Aborted when the user leaves the page: pages stop their timers and streams on it. */
   signal: AbortSignal;
   every(ms: number, fn: () => void): void;

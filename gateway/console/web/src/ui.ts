@@ -1,7 +1,9 @@
 /** Pieces every page uses: headings, loading / error / not-available states, a confirmation dialog. */
 import { ApiError } from './api.js';
 import { append, h, replace, type Child } from './dom.js';
-import { t, tKnown } from './i18n/index.js';
+import { fmtClock, t, tKnown } from './i18n/index.js';
+import { readThrough } from './lastgood.js';
+import { errorText } from './server-text.js';
 
 export function pageHeader(title: string, ...actions: Child[]): HTMLElement {
   return h('header', { class: 'page-header' }, h('h1', {}, title), h('div', { class: 'actions' }, ...actions));
@@ -26,8 +28,8 @@ export function errorState(err: unknown): HTMLElement {
   }
   if (err instanceof ApiError && err.status === 403) return h('div', { class: 'state error' }, t('common.forbidden'));
   if (err instanceof ApiError && err.status === 0) return h('div', { class: 'state error' }, t('common.offline'));
-  const detail = err instanceof Error ? err.message : String(err);
-  return h('div', { class: 'state error', 'data-state': 'error' }, h('strong', {}, t('common.failed')), h('p', { class: 'muted' }, detail));
+  const sent = err instanceof Error ? err.message : String(err);
+  return h('div', { class: 'state error', 'data-state': 'error' }, h('strong', {}, t('common.failed')), h('p', { class: 'muted', title: sent }, errorText(err)));
 }
 
 /** Fills `target` with what `load` renders, showing loading and error states around it. */
@@ -39,6 +41,51 @@ export async function fill(target: HTMLElement, load: () => Promise<Child | Chil
     return true;
   } catch (err) {
     replace(target, errorState(err));
+    return false;
+  }
+}
+
+/**
+ * One notice per page while it shows data kept from before the gateway stopped answering: "connection lost,
+ * showing data from 10:42". Each part of the page marks itself stale (with how current it is) or live again.
+ */
+export class StaleNotice {
+  readonly el: HTMLElement = h('div', { class: 'stale-notice', role: 'status', 'data-test': 'stale', hidden: true });
+  private readonly parts = new Map<string, number>();
+
+  /** `at`: when the part's data was last known current; null when the part is current again. */
+  mark(part: string, at: number | null): void {
+    if (at === null) this.parts.delete(part);
+    else this.parts.set(part, at);
+    this.el.hidden = this.parts.size === 0;
+    replace(this.el, this.parts.size ? t('common.staleSince', { at: fmtClock(Math.min(...this.parts.values())) }) : '');
+  }
+
+  get stale(): boolean {
+    return this.parts.size > 0;
+  }
+}
+
+/**
+ * Like `fill`, for data a page refreshes from the gateway: when the gateway does not answer, what is on screen
+ * stays (or the last answer is drawn, after a re-render) and the page's notice says from when; an error only
+ * when there is nothing to show. `key` names the data (its path and query).
+ */
+export async function fillFrom<T>(target: HTMLElement, notice: StaleNotice, key: string, load: () => Promise<T>, render: (value: T) => Child | Child[]): Promise<boolean> {
+  if (!target.firstChild) replace(target, loading());
+  try {
+    const answer = await readThrough(key, load);
+    notice.mark(key, answer.stale ? answer.at : null);
+    // Kept data already on screen stays as it is (loaded pictures, scroll position).
+    if (answer.stale && target.dataset.shows === key) return false;
+    const out = render(answer.value);
+    replace(target, ...(Array.isArray(out) ? out : [out]));
+    target.dataset.shows = key;
+    return !answer.stale;
+  } catch (err) {
+    notice.mark(key, null);
+    replace(target, errorState(err));
+    delete target.dataset.shows;
     return false;
   }
 }
@@ -113,7 +160,8 @@ export function toast(text: string, kind: 'ok' | 'error' = 'ok'): void {
   setTimeout(() => el.remove(), 4000);
 }
 
+/** A refused or failed action, in the user's language (the gateway's own text only for a code the console does not know). */
 export function actionError(err: unknown): void {
-  toast(err instanceof ApiError ? `${t('common.failed')}: ${err.message}` : t('common.failed'), 'error');
+  toast(err instanceof ApiError ? t('common.failedWith', { reason: errorText(err) }) : t('common.failed'), 'error');
 }
 

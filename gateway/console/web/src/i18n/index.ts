@@ -62,6 +62,11 @@ export function fmtTime(iso: string | number): string {
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString(locales[current], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Hours and minutes, for "showing data from 10:42". */
+export function fmtClock(ms: number): string {
+  return new Date(ms).toLocaleTimeString(locales[current], { hour: '2-digit', minute: '2-digit' });
+}
+
 /** Money is integer fen on the wire; shown as yuan. */
 export function fmtMoney(fen: number): string {
   return new Intl.NumberFormat(locales[current], { style: 'currency', currency: 'CNY' }).format(fen / 100);

@@ -1,20 +1,32 @@
 /**
  * The live alert list: loaded from /alerts, kept current from the shell's SSE feed; acknowledge and
  * resolve with a note (security, admin); the camera snapshot attached as evidence, fetched with the token.
+ * While the gateway does not answer, the last list stays on screen under a notice saying from when, and it is
+ * reloaded when the gateway is back.
  */
-import { getBlob, getJson, send } from '../api.js';
+import { ApiError, getBlob, getJson, isConnectionError, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
+import { recall, remember } from '../lastgood.js';
+import { learnNames } from '../names.js';
 import type { Page } from '../router.js';
+import { alertMessage, resolveNote } from '../server-text.js';
 import { can } from '../session.js';
 import type { Alert, AlertPage, AlertStatus, Severity } from '../types.js';
-import { actionError, badge, codeLabel, confirmDialog, empty, errorState, pageHeader, toast } from '../ui.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, pageHeader, StaleNotice, toast } from '../ui.js';
 
 type StatusFilter = 'active' | AlertStatus | 'all';
 const STATUS_FILTERS: StatusFilter[] = ['active', 'open', 'acknowledged', 'resolved', 'all'];
 const SEVERITIES: Severity[] = ['critical', 'warning', 'info'];
 
 const statusParam = (f: StatusFilter): string | undefined => (f === 'all' ? undefined : f === 'active' ? 'open,acknowledged' : f);
+/** Retry while the gateway does not answer (the stream coming back reloads the list too). */
+const RETRY_MS = 5_000;
+
+interface KeptList {
+  items: Alert[];
+  nextBefore: string | null;
+}
 
 export const alertsPage: Page = (ctx) => {
   const { root, query, signal, session, feed } = ctx;
@@ -33,6 +45,21 @@ export const alertsPage: Page = (ctx) => {
   signal.addEventListener('abort', () => snapshotUrls.forEach((u) => URL.revokeObjectURL(u)));
 
   const list = h('div', { class: 'alert-list', 'data-test': 'alert-list', 'aria-live': 'polite' });
+  const notice = new StaleNotice();
+  /** The list as the gateway answered it for these filters, kept for when it stops answering. */
+  const keptKey = (): string => `alerts?${filter.status}&${filter.severity}&${filter.type}`;
+  /** When the list on screen was last known to be the gateway's: loaded, or kept current by the live stream. */
+  let currentAt = 0;
+  let loaded = false;
+  /** The last load found the gateway not answering: retried until it does. */
+  let loadFailed = false;
+  const keep = (at = Date.now()): void => {
+    currentAt = at;
+    remember<KeptList>(keptKey(), { items: [...alerts.values()], nextBefore }, at);
+  };
+  const markStale = (): void => {
+    notice.mark('list', loaded && (loadFailed || feed.status === 'reconnecting') ? currentAt : null);
+  };
   const more = h('button', { class: 'btn', hidden: true, onclick: () => void load(true) }, t('common.loadMore'));
 
   const matches = (a: Alert): boolean => {
@@ -41,7 +68,7 @@ export const alertsPage: Page = (ctx) => {
     if (filter.severity && a.severity !== filter.severity) return false;
     if (filter.type && a.type !== filter.type) return false;
     if (filter.text) {
-      const hay = `${a.message} ${a.source} ${a.accessPoint ?? ''} ${a.zone ?? ''} ${typeLabel(a.type)}`.toLowerCase();
+      const hay = `${alertMessage(a)} ${a.message} ${a.source} ${a.accessPoint ?? ''} ${a.zone ?? ''} ${typeLabel(a.type)}`.toLowerCase();
       if (!hay.includes(filter.text.toLowerCase())) return false;
     }
     return true;
@@ -61,6 +88,25 @@ export const alertsPage: Page = (ctx) => {
     if (shown.length === 0) replace(list, empty(t('alerts.none')));
     else replace(list, ...shown.map((a) => alertCard(a)));
     more.hidden = nextBefore === null;
+    // Messages name people and places by id in the alert data: their names, once known, read better.
+    void learnNames(shown).then((learnt) => learnt && !signal.aborted && renderList());
+  };
+
+  /** The list kept from before (another language, another page and back), shown until the gateway answers. */
+  const restore = (): void => {
+    const last = recall<KeptList>(keptKey());
+    if (!last) return;
+    alerts.clear();
+    for (const a of last.value.items) {
+      alerts.set(a.id, a);
+      knownTypes.add(a.type);
+    }
+    nextBefore = last.value.nextBefore;
+    currentAt = last.at;
+    loaded = true;
+    renderTypes();
+    renderList();
+    markStale();
   };
 
   const load = async (append: boolean): Promise<void> => {
@@ -72,23 +118,43 @@ export const alertsPage: Page = (ctx) => {
         limit: 100,
         before: append ? (nextBefore ?? undefined) : undefined,
       });
+      if (signal.aborted) return;
       if (!append) alerts.clear();
       for (const a of page.items) {
         alerts.set(a.id, a);
         knownTypes.add(a.type);
       }
       nextBefore = page.nextBefore;
+      loaded = true;
+      loadFailed = false;
+      keep();
       renderTypes();
       renderList();
     } catch (err) {
-      replace(list, errorState(err));
+      if (signal.aborted) return;
+      if (isConnectionError(err)) {
+        // The gateway did not answer: the list kept for these filters, else the one on screen, stays, marked as
+        // not current; an error only when there is none.
+        if (!append) restore();
+        loadFailed = loaded;
+        if (loaded) renderList();
+        else replace(list, errorState(err));
+      } else if (append) {
+        actionError(err);
+      } else {
+        loaded = false;
+        loadFailed = false;
+        alerts.clear();
+        replace(list, errorState(err));
+      }
     }
+    markStale();
   };
 
   const act = async (a: Alert, action: 'ack' | 'resolve'): Promise<void> => {
     const r = await confirmDialog({
       title: action === 'ack' ? t('alerts.ackTitle') : t('alerts.resolveTitle'),
-      message: `${typeLabel(a.type)} · ${a.message}`,
+      message: `${typeLabel(a.type)} · ${alertMessage(a)}`,
       confirm: action === 'ack' ? t('alerts.ack') : t('alerts.resolve'),
       note: true,
     });
@@ -96,10 +162,13 @@ export const alertsPage: Page = (ctx) => {
     try {
       const updated = await send<Alert>('POST', `/alerts/${encodeURIComponent(a.id)}/${action}`, r.note ? { note: r.note } : {});
       alerts.set(updated.id, updated);
+      if (loaded && !notice.stale) keep();
       renderList();
       toast(action === 'ack' ? t('alerts.acked') : t('alerts.resolved'));
     } catch (err) {
-      actionError(err);
+      // The lockdown's alert stays open while the lockdown lasts: say where to end it.
+      if (err instanceof ApiError && err.status === 409 && a.type === 'lockdown' && action === 'resolve') toast(t('alerts.lockdownStillOn'), 'error');
+      else actionError(err);
       void load(false);
     }
   };
@@ -152,14 +221,17 @@ export const alertsPage: Page = (ctx) => {
         badge(t(`status.${a.status}`), `st-${a.status}`),
         h('time', { datetime: a.raisedAt, title: fmtDateTime(a.raisedAt) }, fmtAgo(a.lastRaisedAt)),
       ),
-      h('p', { class: 'alert-message' }, a.message),
+      h('p', { class: 'alert-message', 'data-test': 'alert-message' }, alertMessage(a)),
       h('p', { class: 'muted small' }, `${t('alerts.source')}: ${a.source}`, place ? ` · ${t('alerts.place')}: ${place}` : '', ` · ${fmtDateTime(a.raisedAt)}`),
       a.acknowledgedBy
         ? h('p', { class: 'small' }, t('alerts.ackedBy', { user: a.acknowledgedBy, at: fmtDateTime(a.acknowledgedAt ?? '') }), a.ackNote ? ` — ${a.ackNote}` : '')
         : null,
-      a.resolvedBy
-        ? h('p', { class: 'small' }, t('alerts.resolvedBy', { user: a.resolvedBy, at: fmtDateTime(a.resolvedAt ?? '') }), a.resolveNote ? ` — ${a.resolveNote}` : '')
-        : null,
+      a.resolvedBy === 'gateway'
+        ? // Resolved by the gateway itself when the condition cleared; its own note (English) is there for IT.
+          h('p', { class: 'small', title: a.resolveNote ?? '' }, t('alerts.autoResolved', { at: fmtDateTime(a.resolvedAt ?? '') }))
+        : a.resolvedBy
+          ? h('p', { class: 'small' }, t('alerts.resolvedBy', { user: a.resolvedBy, at: fmtDateTime(a.resolvedAt ?? '') }), resolveNote(a) ? ` — ${resolveNote(a)}` : '')
+          : null,
       a.snapshotIds.length && can.snapshots(session.role) ? snapshotBox(a) : null,
       actions.length ? h('div', { class: 'alert-actions' }, ...actions) : null,
     );
@@ -186,6 +258,7 @@ export const alertsPage: Page = (ctx) => {
   replace(
     root,
     pageHeader(t('alerts.title')),
+    notice.el,
     h(
       'div',
       { class: 'filters' },
@@ -208,13 +281,21 @@ export const alertsPage: Page = (ctx) => {
       }, 10_000);
     }
     alerts.set(a.id, a);
+    if (loaded && !loadFailed) keep();
     renderList();
   }, signal);
-  // Events during a dropped connection were missed: reload the list when the stream comes back.
+  // Events during a dropped connection were missed: reload the list when the stream comes back. Until then the
+  // list is what it was when the stream dropped.
   feed.onStatus((s, reconnected) => {
+    if (s === 'reconnecting' && loaded && !loadFailed && !notice.stale) keep();
+    markStale();
     if (s === 'live' && reconnected) void load(false);
   }, signal);
   ctx.every(30_000, renderList); // keeps "3 minutes ago" true
+  ctx.every(RETRY_MS, () => {
+    if (loadFailed) void load(false);
+  });
+  restore();
   void load(false);
 };
 

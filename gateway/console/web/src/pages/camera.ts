@@ -7,6 +7,8 @@ import type { AlertPage } from '../types.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
+import { learnNames } from '../names.js';
+import { alertMessage, cameraErrorText } from '../server-text.js';
 import { cameraName, cameraState, loadSnapshot } from './cameras.js';
 
 function streamUris(c: Json): string[] {
@@ -47,7 +49,7 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
     const header = root.querySelector('h1');
     if (header) header.textContent = cameraName(c);
     const state = cameraState(c);
-    const lastError = str(obj(c, 'lastError'), 'message');
+    const lastError = obj(c, 'lastError') ? cameraErrorText(str(obj(c, 'lastError'), 'code'), str(obj(c, 'lastError'), 'message')) : undefined;
     const uris = streamUris(c);
     const presets = presetNames(c);
     const ptz = bool(c, 'ptz') ?? presets.length > 0;
@@ -101,9 +103,9 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
     const covers = new Set([...(Array.isArray(c.accessPoints) ? c.accessPoints : []), ...(Array.isArray(c.zones) ? c.zones : [])]);
     try {
       const page = await getJson<AlertPage>('/alerts', { limit: 200 });
-      related = page.items
-        .filter((a) => a.source === `camera:${id}` || a.snapshotIds.length > 0 && ((a.accessPoint && covers.has(a.accessPoint)) || (a.zone && covers.has(a.zone))))
-        .map((a) => ({ at: a.raisedAt, label: codeLabel('alertType', a.type), detail: a.message }));
+      const mine = page.items.filter((a) => a.source === `camera:${id}` || a.snapshotIds.length > 0 && ((a.accessPoint && covers.has(a.accessPoint)) || (a.zone && covers.has(a.zone))));
+      await learnNames(mine);
+      related = mine.map((a) => ({ at: a.raisedAt, label: codeLabel('alertType', a.type), detail: alertMessage(a) }));
     } catch {
       related = [];
     }

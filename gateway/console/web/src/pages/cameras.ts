@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { fmtAgo, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
-import { badge, codeLabel, empty, errorState, loading, pageHeader } from '../ui.js';
+import { badge, codeLabel, empty, fillFrom, loading, pageHeader, StaleNotice } from '../ui.js';
 
 export function cameraState(c: Json): string {
   const s = str(c, 'state', 'status');
@@ -44,42 +44,38 @@ export async function loadSnapshot(img: HTMLImageElement, cameraId: string, sign
 export const camerasPage: Page = (ctx) => {
   const { root, signal } = ctx;
   const wall = h('div', { class: 'camera-wall', 'data-test': 'camera-wall' }, loading());
-  replace(root, pageHeader(t('cameras.title')), wall);
+  const notice = new StaleNotice();
+  replace(root, pageHeader(t('cameras.title')), notice.el, wall);
 
-  const render = async (): Promise<void> => {
-    let cameras: Json[];
-    try {
-      cameras = asList(await getJson<unknown>('/cameras'), 'cameras');
-    } catch (err) {
-      replace(wall, errorState(err));
-      return;
-    }
-    if (cameras.length === 0) {
-      replace(wall, empty(t('cameras.none')));
-      return;
-    }
-    replace(
+  // While the gateway does not answer, the wall stays as it was (pictures too) under the page's notice.
+  const render = (): Promise<boolean> =>
+    fillFrom(
       wall,
-      ...cameras.map((c) => {
-        const id = str(c, 'id') ?? '';
-        const state = cameraState(c);
-        const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
-        if (can.snapshots(ctx.session.role)) void loadSnapshot(img, id, signal);
-        return h(
-          'a',
-          { class: `camera-tile cam-${state}`, href: `/cameras/${encodeURIComponent(id)}`, 'data-link': '', 'data-test': 'camera-tile', 'data-id': id },
-          h('div', { class: 'tile-media' }, img),
-          h(
-            'div',
-            { class: 'tile-body' },
-            h('strong', {}, cameraName(c)),
-            badge(codeLabel('cameraState', state), `cam-${state}`),
-            h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
-          ),
-        );
-      }),
+      notice,
+      '/cameras',
+      async () => asList(await getJson<unknown>('/cameras'), 'cameras'),
+      (cameras) => {
+        if (cameras.length === 0) return empty(t('cameras.none'));
+        return cameras.map((c) => {
+          const id = str(c, 'id') ?? '';
+          const state = cameraState(c);
+          const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
+          if (can.snapshots(ctx.session.role)) void loadSnapshot(img, id, signal);
+          return h(
+            'a',
+            { class: `camera-tile cam-${state}`, href: `/cameras/${encodeURIComponent(id)}`, 'data-link': '', 'data-test': 'camera-tile', 'data-id': id },
+            h('div', { class: 'tile-media' }, img),
+            h(
+              'div',
+              { class: 'tile-body' },
+              h('strong', {}, cameraName(c)),
+              badge(codeLabel('cameraState', state), `cam-${state}`),
+              h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
+            ),
+          );
+        });
+      },
     );
-  };
   void render();
   ctx.every(15_000, () => void render());
 };

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { lineChart, type Point } from '../chart.js';
 import { fmtAgo, fmtNumber, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
-import { badge, codeLabel, empty, errorState, fill, loading, pageHeader, panel } from '../ui.js';
+import { badge, codeLabel, empty, fill, fillFrom, loading, pageHeader, panel, StaleNotice } from '../ui.js';
 
 /** Charted first when a room has them; its other numeric metrics follow. */
 const CHART_ORDER = ['co2', 'temperature', 'humidity', 'pm25', 'noise'];
@@ -51,43 +51,39 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
   const rooms = h('div', { class: 'room-grid', 'data-test': 'rooms' }, loading());
   const chosen = query.get('room');
   const chart = h('div', { 'data-test': 'room-chart' });
-  replace(root, pageHeader(t('env.title')), rooms, chosen ? panel(t('env.chartTitle', { room: chosen }), chart) : null);
+  const notice = new StaleNotice();
+  replace(root, pageHeader(t('env.title')), notice.el, rooms, chosen ? panel(t('env.chartTitle', { room: chosen }), chart) : null);
 
   let chartLoaded = false;
-  const loadRooms = async (): Promise<void> => {
-    let list: Json[];
-    try {
-      list = asList(await getJson<unknown>('/rooms'), 'rooms');
-    } catch (err) {
-      replace(rooms, errorState(err));
-      return;
-    }
-    if (list.length === 0) {
-      replace(rooms, empty());
-      return;
-    }
-    const picked = list.find((r) => str(r, 'zone') === chosen);
-    if (picked && !chartLoaded) {
-      chartLoaded = true;
-      void loadChart(picked);
-    }
-    replace(
+  // While the gateway does not answer, the rooms stay as they were under the page's notice.
+  const loadRooms = (): Promise<boolean> =>
+    fillFrom(
       rooms,
-      ...list.map((room) => {
-        const zone = str(room, 'zone', 'room', 'id') ?? '';
-        const comfort = str(room, 'comfort', 'status') ?? str(obj(room, 'comfort'), 'status', 'level') ?? 'unknown';
-        const readings = readingsOf(room);
-        const newest = readings.map((r) => r.at).filter((x): x is string => !!x).sort().pop() ?? str(room, 'at', 'updatedAt');
-        return h(
-          'button',
-          { class: `room-card comfort-${comfort} ${zone === chosen ? 'chosen' : ''}`, 'data-test': 'room', 'data-zone': zone, onclick: () => navigate(`/environment?room=${encodeURIComponent(zone)}`) },
-          h('div', { class: 'room-head' }, h('strong', {}, str(room, 'name') ?? zone), badge(codeLabel('comfort', comfort), `comfort-${comfort}`)),
-          h('dl', { class: 'readings' }, ...readings.flatMap((r) => [h('dt', {}, codeLabel('metric', r.metric)), h('dd', {}, fmtReading(r))])),
-          newest ? h('div', { class: 'muted small' }, fmtAgo(newest)) : null,
-        );
-      }),
+      notice,
+      '/rooms',
+      async () => asList(await getJson<unknown>('/rooms'), 'rooms'),
+      (list) => {
+        if (list.length === 0) return empty();
+        const picked = list.find((r) => str(r, 'zone') === chosen);
+        if (picked && !chartLoaded) {
+          chartLoaded = true;
+          void loadChart(picked);
+        }
+        return list.map((room) => {
+          const zone = str(room, 'zone', 'room', 'id') ?? '';
+          const comfort = str(room, 'comfort', 'status') ?? str(obj(room, 'comfort'), 'status', 'level') ?? 'unknown';
+          const readings = readingsOf(room);
+          const newest = readings.map((r) => r.at).filter((x): x is string => !!x).sort().pop() ?? str(room, 'at', 'updatedAt');
+          return h(
+            'button',
+            { class: `room-card comfort-${comfort} ${zone === chosen ? 'chosen' : ''}`, 'data-test': 'room', 'data-zone': zone, onclick: () => navigate(`/environment?room=${encodeURIComponent(zone)}`) },
+            h('div', { class: 'room-head' }, h('strong', {}, str(room, 'name') ?? zone), badge(codeLabel('comfort', comfort), `comfort-${comfort}`)),
+            h('dl', { class: 'readings' }, ...readings.flatMap((r) => [h('dt', {}, codeLabel('metric', r.metric)), h('dd', {}, fmtReading(r))])),
+            newest ? h('div', { class: 'muted small' }, fmtAgo(newest)) : null,
+          );
+        });
+      },
     );
-  };
 
   /** The last 24 hours of each numeric metric, from the sensor that reports it in this room. */
   const loadChart = (room: Json): Promise<boolean> =>

@@ -1,6 +1,7 @@
 /**
  * Gates and lockdown: each access point with its latest taps (live from the bus), and the lockdown switch
  * with a confirmation. Only security and admin are offered the switch; the API refuses everyone else.
+ * The lockdown state is the shell's (the banner on every page shows it too).
  */
 import { getJson, openEvents, send } from '../api.js';
 import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
@@ -8,7 +9,7 @@ import { h, replace } from '../dom.js';
 import { fmtDateTime, fmtTime, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
-import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, loading, pageHeader, panel, toast } from '../ui.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
 
@@ -31,87 +32,93 @@ function tapLine(tap: Json): HTMLElement {
   );
 }
 
-export const gatesPage: Page = ({ root, session, signal }) => {
-  const lockdown = h('div', { 'data-test': 'lockdown' });
+export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
+  const lockdown = h('div', { 'data-test': 'lockdown' }, loading());
   const points = h('div', { class: 'ap-grid', 'data-test': 'access-points' }, loading());
+  const notice = new StaleNotice();
   const tapLists = new Map<string, HTMLUListElement>();
-  replace(root, pageHeader(t('gates.title')), panel(t('gates.lockdown'), lockdown), panel(t('gates.accessPoints'), points));
+  replace(root, pageHeader(t('gates.title')), notice.el, panel(t('gates.lockdown'), lockdown), panel(t('gates.accessPoints'), points));
 
-  const loadLockdown = (): Promise<boolean> =>
-    fill(lockdown, async () => {
-      const s = await getJson<Json>('/lockdown');
-      const active = bool(s, 'active') ?? false;
-      const change = async (start: boolean): Promise<void> => {
-        const r = await confirmDialog({
-          title: start ? t('gates.startLockdown') : t('gates.endLockdown'),
-          message: start ? t('gates.startLockdownWarning') : t('gates.endLockdownWarning'),
-          confirm: start ? t('gates.startLockdown') : t('gates.endLockdown'),
-          danger: start,
-          note: start,
-          notePlaceholder: t('gates.reasonPlaceholder'),
-        });
-        if (!r.ok) return;
-        try {
-          if (start) await send('POST', '/lockdown', r.note ? { reason: r.note } : {});
-          else await send('DELETE', '/lockdown');
-          toast(start ? t('gates.lockdownStarted') : t('gates.lockdownEnded'));
-        } catch (err) {
-          actionError(err);
-        }
-        void loadLockdown();
-      };
-      const control = can.lockdown(session.role)
-        ? h(
-            'button',
-            { class: `btn ${active ? 'primary' : 'danger'} big`, 'data-test': active ? 'lockdown-end' : 'lockdown-start', onclick: () => void change(!active) },
-            active ? t('gates.endLockdown') : t('gates.startLockdown'),
-          )
-        : null;
-      return h(
+  // The shell's lockdown state (the banner on every page): read again after every change, drawn here with the switch.
+  const change = async (start: boolean): Promise<void> => {
+    const r = await confirmDialog({
+      title: start ? t('gates.startLockdown') : t('gates.endLockdown'),
+      message: start ? t('gates.startLockdownWarning') : t('gates.endLockdownWarning'),
+      confirm: start ? t('gates.startLockdown') : t('gates.endLockdown'),
+      danger: start,
+      note: start,
+      notePlaceholder: t('gates.reasonPlaceholder'),
+    });
+    if (!r.ok) return;
+    try {
+      if (start) await send('POST', '/lockdown', r.note ? { reason: r.note } : {});
+      else await send('DELETE', '/lockdown');
+      toast(start ? t('gates.lockdownStarted') : t('gates.lockdownEnded'));
+    } catch (err) {
+      actionError(err);
+    }
+    void watch.refresh();
+  };
+  const renderLockdown = (): void => {
+    notice.mark('lockdown', watch.stale ? watch.at : null);
+    const s = watch.state;
+    if (!s) {
+      if (watch.error) replace(lockdown, errorState(watch.error));
+      return;
+    }
+    const control = can.lockdown(session.role)
+      ? h(
+          'button',
+          { class: `btn ${s.active ? 'primary' : 'danger'} big`, 'data-test': s.active ? 'lockdown-end' : 'lockdown-start', onclick: () => void change(!s.active) },
+          s.active ? t('gates.endLockdown') : t('gates.startLockdown'),
+        )
+      : null;
+    replace(
+      lockdown,
+      h(
         'div',
-        { class: `lockdown-box ${active ? 'active' : ''}`, 'data-active': String(active) },
+        { class: `lockdown-box ${s.active ? 'active' : ''}`, 'data-active': String(s.active) },
         h(
           'div',
           {},
-          h('strong', { class: 'lockdown-state' }, active ? t('gates.lockdownActive') : t('gates.lockdownInactive')),
-          active
-            ? h('p', { class: 'small' }, t('gates.lockdownSince', { user: str(s, 'startedBy') ?? '', at: fmtDateTime(str(s, 'startedAt') ?? '') }), str(s, 'reason') ? ` — ${str(s, 'reason')}` : '')
+          h('strong', { class: 'lockdown-state' }, s.active ? t('gates.lockdownActive') : t('gates.lockdownInactive')),
+          s.active
+            ? h('p', { class: 'small' }, t('gates.lockdownSince', { user: s.startedBy ?? '', at: fmtDateTime(s.startedAt ?? '') }), s.reason ? ` — ${s.reason}` : '')
             : null,
         ),
         control,
-      );
-    });
-
-  const loadPoints = async (): Promise<void> => {
-    let aps: Json[];
-    try {
-      aps = asList(await getJson<unknown>('/access-points', { taps: TAPS_SHOWN }), 'accessPoints');
-    } catch (err) {
-      replace(points, errorState(err));
-      return;
-    }
-    if (aps.length === 0) {
-      replace(points, empty());
-      return;
-    }
-    replace(
-      points,
-      ...aps.map((ap) => {
-        const id = str(ap, 'id') ?? '';
-        const list = h('ul', { class: 'taps' });
-        tapLists.set(id, list);
-        const latest = asList(ap.latestTaps ?? ap.taps);
-        if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map(tapLine));
-        else void loadTaps(id, list);
-        return h(
-          'div',
-          { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
-          h('div', { class: 'ap-head' }, h('strong', {}, str(ap, 'name', 'id') ?? ''), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
-          list,
-        );
-      }),
+      ),
     );
   };
+  watch.on(renderLockdown, signal);
+  renderLockdown();
+  void watch.refresh();
+
+  const loadPoints = (): Promise<boolean> =>
+    fillFrom(
+      points,
+      notice,
+      `/access-points?taps=${TAPS_SHOWN}`,
+      async () => asList(await getJson<unknown>('/access-points', { taps: TAPS_SHOWN }), 'accessPoints'),
+      (aps) => {
+        tapLists.clear();
+        if (aps.length === 0) return empty();
+        return aps.map((ap) => {
+          const id = str(ap, 'id') ?? '';
+          const list = h('ul', { class: 'taps' });
+          tapLists.set(id, list);
+          const latest = asList(ap.latestTaps ?? ap.taps);
+          if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map(tapLine));
+          else void loadTaps(id, list);
+          return h(
+            'div',
+            { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
+            h('div', { class: 'ap-head' }, h('strong', {}, str(ap, 'name', 'id') ?? ''), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
+            list,
+          );
+        });
+      },
+    );
 
   const loadTaps = async (id: string, list: HTMLUListElement): Promise<void> => {
     try {
@@ -122,9 +129,19 @@ export const gatesPage: Page = ({ root, session, signal }) => {
     }
   };
 
-  // Taps and lockdown changes arrive live; the stream closes when the page is left.
-  const es = openEvents(['tap.decided', 'lockdown.']);
+  // Taps arrive live; the stream closes when the page is left. Taps during a dropped stream were missed: the
+  // lists are read again when it is back (until then they stay, under the page's notice).
+  const es = openEvents(['tap.decided']);
   signal.addEventListener('abort', () => es.close());
+  let dropped = false;
+  es.addEventListener('error', () => {
+    dropped = true;
+  });
+  es.addEventListener('open', () => {
+    if (!dropped) return;
+    dropped = false;
+    void loadPoints();
+  });
   es.addEventListener('tap.decided', (ev) => {
     let tap: unknown;
     try {
@@ -139,8 +156,6 @@ export const gatesPage: Page = ({ root, session, signal }) => {
     list.prepend(tapLine(tap));
     while (list.children.length > TAPS_SHOWN) list.lastElementChild?.remove();
   });
-  es.addEventListener('lockdown.changed', () => void loadLockdown());
 
-  void loadLockdown();
   void loadPoints();
 };

@@ -1,11 +1,12 @@
 /** System: health per component, city sync status and backlog, devices and their state, version. */
-import { getHealth, getJson } from '../api.js';
+import { getHealth, getJson, isConnectionError } from '../api.js';
 import { asList, bool, isObj, num, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import type { Health } from '../types.js';
-import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
+import { cameraErrorText } from '../server-text.js';
+import { badge, codeLabel, fillFrom, pageHeader, panel, stat, table, StaleNotice } from '../ui.js';
 
 function uptime(s: number): string {
   const d = Math.floor(s / 86400);
@@ -22,11 +23,12 @@ export const systemPage: Page = ({ root, every }) => {
   const health = h('div', { 'data-test': 'health' });
   const sync = h('div', { 'data-test': 'sync' });
   const devices = h('div', { 'data-test': 'devices' });
-  replace(root, pageHeader(t('system.title')), h('div', { class: 'two-col' }, panel(t('system.health'), health), panel(t('system.sync'), sync)), panel(t('system.devices'), devices));
+  const notice = new StaleNotice();
+  replace(root, pageHeader(t('system.title')), notice.el, h('div', { class: 'two-col' }, panel(t('system.health'), health), panel(t('system.sync'), sync)), panel(t('system.devices'), devices));
 
+  // While the gateway does not answer, each panel stays as it was under the page's notice.
   const loadHealth = (): Promise<boolean> =>
-    fill(health, async () => {
-      const hz = await getHealth<Health>();
+    fillFrom(health, notice, '/healthz', () => getHealth<Health>(), (hz) => {
       return [
         h(
           'div',
@@ -44,8 +46,7 @@ export const systemPage: Page = ({ root, every }) => {
     });
 
   const loadSync = (): Promise<boolean> =>
-    fill(sync, async () => {
-      const s = await getJson<Json>('/sync');
+    fillFrom(sync, notice, '/sync', () => getJson<Json>('/sync'), (s) => {
       // backlog: rows waiting per stream; dropped: per reason (expired, overflow), then per stream.
       const backlog = isObj(s.backlog) ? s.backlog : {};
       const dropped = isObj(s.dropped) ? s.dropped : {};
@@ -74,20 +75,32 @@ export const systemPage: Page = ({ root, every }) => {
     });
 
   const loadDevices = (): Promise<boolean> =>
-    fill(devices, async () => {
-      // Each kind of device comes from its own module; a module that is not there shows as not available.
-      const rows: (string | HTMLElement)[][] = [];
-      const missing: string[] = [];
-      const stateBadge = (state: string): HTMLElement => badge(codeLabel('cameraState', state), `cam-${state}`);
-      const collect = async (kind: string, load: () => Promise<void>): Promise<void> => {
-        try {
-          await load();
-        } catch {
-          missing.push(codeLabel('deviceKind', kind));
-        }
-      };
-      await collect('reader', async () => {
-        for (const r of asList(await getJson<unknown>('/readers'), 'readers')) {
+    fillFrom(
+      devices,
+      notice,
+      'devices',
+      async () => {
+        // Each kind of device comes from its own module; a module that is not there shows as not available.
+        const missing: string[] = [];
+        const collect = async (kind: string, path: string, key?: string): Promise<Json[]> => {
+          try {
+            return key ? asList(await getJson<unknown>(path), key) : asList(await getJson<unknown>(path));
+          } catch (err) {
+            // The gateway not answering is not a module missing.
+            if (isConnectionError(err)) throw err;
+            missing.push(kind);
+            return [];
+          }
+        };
+        const readers = await collect('reader', '/readers', 'readers');
+        const cameras = await collect('camera', '/cameras');
+        const sensors = await collect('sensor', '/sensors');
+        return { readers, cameras, sensors, missing };
+      },
+      ({ readers, cameras, sensors, missing }) => {
+        const rows: (string | HTMLElement)[][] = [];
+        const stateBadge = (state: string): HTMLElement => badge(codeLabel('cameraState', state), `cam-${state}`);
+        for (const r of readers) {
           const state = str(r, 'state') ?? 'unknown';
           const where = [str(r, 'accessPoint'), str(r, 'direction') ? codeLabel('direction', str(r, 'direction') ?? '') : '', str(r, 'driver')];
           const lastTap = str(r, 'lastTapAt');
@@ -99,24 +112,20 @@ export const systemPage: Page = ({ root, every }) => {
             state === 'down' ? (str(r, 'detail') ?? '—') : lastTap ? fmtAgo(lastTap) : '—',
           ]);
         }
-      });
-      await collect('camera', async () => {
-        for (const c of asList(await getJson<unknown>('/cameras'))) {
-          const err = isObj(c.lastError) ? str(c.lastError, 'message') : undefined;
+        for (const c of cameras) {
+          const err = isObj(c.lastError) ? cameraErrorText(str(c.lastError, 'code'), str(c.lastError, 'message')) : undefined;
           rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', str(c, 'name') ?? '', stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
         }
-      });
-      await collect('sensor', async () => {
-        for (const x of asList(await getJson<unknown>('/sensors'))) {
+        for (const x of sensors) {
           const seen = str(x, 'lastSeenAt');
           rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', str(x, 'zone') ?? '', stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
         }
-      });
-      return [
-        table([t('system.deviceKind'), t('system.deviceId'), t('system.deviceName'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),
-        missing.length ? h('p', { class: 'muted small' }, `${t('common.notAvailable')}: ${missing.join(', ')}`) : null,
-      ];
-    });
+        return [
+          table([t('system.deviceKind'), t('system.deviceId'), t('system.deviceName'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),
+          missing.length ? h('p', { class: 'muted small' }, `${t('common.notAvailable')}: ${missing.map((k) => codeLabel('deviceKind', k)).join(', ')}`) : null,
+        ];
+      },
+    );
 
   void loadHealth();
   void loadSync();

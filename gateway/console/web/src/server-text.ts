@@ -1,0 +1,166 @@
+/**
+ * Texts the gateway writes in English for people (alert messages, its own resolve notes, API and camera error
+ * messages), shown in the console's language from what is stable about them: an alert's `type` and `data`, an
+ * error's `code`. What the console does not know (a type from a school's own flow, a manual report typed by a
+ * guard, data without the fields a text needs, a new error code) is shown as the gateway sent it.
+ */
+import { ApiError } from './api.js';
+import { fmtDateTime, fmtNumber, t, tKnown } from './i18n/index.js';
+import { cameraName, personName, placeName } from './names.js';
+import type { Alert } from './types.js';
+
+type Data = Record<string, unknown>;
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
+const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const label = (prefix: string, code: string): string => tKnown(`${prefix}.${code}`) ?? code;
+
+/** "王芳（S20250002）" when the name is known, else the student or staff number. */
+function person(d: Data): string | undefined {
+  const id = text(d.externalId);
+  if (!id) return undefined;
+  const name = personName(count(d.personId));
+  return name ? t('alertText.person', { name, id }) : id;
+}
+
+/** The access point's name ("正门"), else its id, else the reader. */
+function place(a: Alert, d: Data): string | undefined {
+  if (a.accessPoint) return placeName(a.accessPoint) ?? a.accessPoint;
+  const reader = text(d.readerId);
+  return reader ? t('alertText.reader', { id: reader }) : undefined;
+}
+
+function camera(d: Data): string | undefined {
+  const id = text(d.cameraId);
+  if (!id) return undefined;
+  const name = cameraName(id);
+  return name && name !== id ? t('alertText.camera', { name, id }) : id;
+}
+
+/** A value with its unit; alarms (smoke, leak) travel as 1 / 0 with the unit `bool`. */
+function reading(d: Data, v: unknown): string | undefined {
+  const unit = text(d.unit);
+  if (typeof v === 'boolean') return v ? t('env.alarm') : t('env.clear');
+  if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+  if (unit === 'bool') return v === 1 ? t('env.alarm') : t('env.clear');
+  return `${fmtNumber(v)}${unit ? ` ${unit}` : ''}`;
+}
+
+/** A camera error from its stable code ("wrong user name or password"), else as sent. */
+export function cameraErrorText(code: string | null | undefined, sent: string | undefined): string {
+  return (code ? tKnown(`cameraError.${code}`) : undefined) ?? sent ?? '';
+}
+
+const all = (vars: Record<string, string | number | undefined>): vars is Record<string, string | number> => Object.values(vars).every((v) => v !== undefined);
+
+/** The alert types the gateway's own modules raise (and the default after-hours flow), with what each text needs. */
+const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
+  card_lost_used: (a, d) => {
+    const vars = { uid: text(d.uid), person: person(d), place: place(a, d) };
+    return all(vars) ? t('alertText.card_lost_used', vars) : undefined;
+  },
+  card_blocked_used: (a, d) => {
+    const vars = { uid: text(d.uid), person: person(d), place: place(a, d) };
+    return all(vars) ? t('alertText.card_blocked_used', vars) : undefined;
+  },
+  repeated_denials: (a, d) => {
+    const reason = text(d.lastReason);
+    const vars = { place: place(a, d), count: count(d.count), windowS: count(d.windowS), reason: reason ? label('reason', reason) : undefined };
+    return all(vars) ? t('alertText.repeated_denials', vars) : undefined;
+  },
+  lockdown: (_a, d) => {
+    const by = text(d.by);
+    if (!by) return undefined;
+    const who = by === 'city' ? t('alertText.city') : by;
+    const reason = text(d.reason);
+    return reason ? t('alertText.lockdownWithReason', { by: who, reason }) : t('alertText.lockdown', { by: who });
+  },
+  camera_offline: (_a, d) => {
+    const code = text(d.code);
+    const error = code ? tKnown(`cameraError.${code}`) : t('cameraError.no_answer');
+    const vars = { camera: camera(d), error };
+    return all(vars) ? t('alertText.camera_offline', vars) : undefined;
+  },
+  camera_tamper: (_a, d) => {
+    const vars = { camera: camera(d) };
+    return all(vars) ? t('alertText.camera_tamper', vars) : undefined;
+  },
+  intrusion: (a, d) => {
+    const kind = text(d.kind);
+    const vars = { camera: camera(d), zone: a.zone ?? undefined, event: kind ? label('cameraEvent', kind) : undefined };
+    return all(vars) ? t('alertText.intrusion', vars) : undefined;
+  },
+  sensor_offline: (a, d) => {
+    const sensor = text(d.sensorId);
+    if (!sensor || !a.zone) return undefined;
+    const seen = text(d.lastSeenAt);
+    return seen ? t('alertText.sensor_offline_seen', { sensor, zone: a.zone, at: fmtDateTime(seen) }) : t('alertText.sensor_offline', { sensor, zone: a.zone });
+  },
+  wallet_ledger_mismatch: (_a, d) => {
+    const vars = { mismatches: count(d.mismatches), terminalMismatches: count(d.terminalMismatches) };
+    return all(vars) ? t('alertText.wallet_ledger_mismatch', vars) : undefined;
+  },
+  wallet_seq_conflict: (_a, d) => {
+    const vars = { reader: text(d.readerId), seq: count(d.seq) };
+    return all(vars) ? t('alertText.wallet_seq_conflict', vars) : undefined;
+  },
+  wallet_offline_review: (_a, d) => {
+    const vars = { reader: text(d.readerId), held: count(d.held), pending: count(d.pending) };
+    return all(vars) ? t('alertText.wallet_offline_review', vars) : undefined;
+  },
+  wallet_pin_locked: (_a, d) => {
+    const vars = { person: person(d), reader: text(d.readerId) };
+    return all(vars) ? t('alertText.wallet_pin_locked', vars) : undefined;
+  },
+  after_hours_motion: (_a, d) => {
+    const vars = { camera: camera(d), time: text(d.localTime) };
+    return all(vars) ? t('alertText.after_hours_motion', vars) : undefined;
+  },
+};
+
+/**
+ * A sensor rule's alert (`co2_high`, `smoke_detected`, or a type the school configured): its data names the sensor,
+ * the metric, the value and the limit it crossed, whatever the type is called.
+ */
+function sensorRuleText(a: Alert, d: Data): string | undefined {
+  const metric = text(d.metric);
+  const sensor = text(d.sensorId);
+  const value = reading(d, d.value);
+  if (!metric || !sensor || !a.zone || value === undefined) return undefined;
+  const vars = { sensor, zone: a.zone, metric: label('metric', metric), value };
+  const above = reading(d, d.above);
+  if (above) return t('alertText.sensorAbove', { ...vars, limit: above });
+  const below = reading(d, d.below);
+  if (below) return t('alertText.sensorBelow', { ...vars, limit: below });
+  return t('alertText.sensorValue', vars);
+}
+
+/** The alert's message in the console's language, or as the gateway wrote it. */
+export function alertMessage(a: Alert): string {
+  const d: Data = a.data ?? {};
+  const byType = alertTexts[a.type];
+  const own = byType ? byType(a, d) : d.metric !== undefined && d.sensorId !== undefined ? sensorRuleText(a, d) : undefined;
+  return own ?? a.message;
+}
+
+/**
+ * Notes the gateway writes itself when a person's action resolves an alert (ending the lockdown, reviewing the last
+ * offline sale), by alert type. Notes the gateway writes when it resolves an alert on its own (by `gateway`) are
+ * not shown as text at all (see the alerts page).
+ */
+const gatewayNotes: Record<string, { note: string; text: () => string }> = {
+  lockdown: { note: 'lockdown ended', text: () => t('gates.lockdownEnded') },
+  wallet_offline_review: { note: 'every offline sale reviewed', text: () => t('alertText.offlineReviewed') },
+};
+
+/** A resolve note in the console's language when the gateway wrote it; a person's note as written. */
+export function resolveNote(a: Alert): string | null {
+  const own = gatewayNotes[a.type];
+  return own && a.resolveNote === own.note ? own.text() : a.resolveNote;
+}
+
+/** An error from the API in the console's language, by its code; the gateway's text for a code it does not know. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return tKnown(`apiError.${err.code}`) ?? err.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyConsoleStatic } from '../../gateway/console/copy-static.js';
 import { packageInfo } from '../../gateway/core/version.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = packageInfo().root;
@@ -282,6 +282,54 @@ describe('security console in Chromium', () => {
     await guard.click('[data-test=wallet-lookup]');
     await guard.locator('[data-test=wallet-account] table').waitFor();
     expect(await guard.locator('[data-test=topup]').count()).toBe(0);
+    await guard.context().close();
+  });
+
+  it('lets an admin charge or write off the offline terminal sales the wallet held for review', async () => {
+    const token = await gw.login('admin', PASSWORD);
+    // A canteen terminal that was cut off uploads two sales it should not have made: a lost card and an unknown one.
+    const terminal = await gw.mqttClient();
+    await terminal.subscribeAsync('campus/readers/demo-canteen-1/offline/result', { qos: 1 });
+    const answered = nextMessage(terminal, 'campus/readers/demo-canteen-1/offline/result');
+    const at = Date.now();
+    await terminal.publishAsync(
+      'campus/readers/demo-canteen-1/offline',
+      JSON.stringify({ batch: 'e2e-1', transactions: [{ uid: '0BADCAFE', seq: 90001, amount: 800, at }, { uid: 'FEEDF00D', seq: 90002, amount: 600, at }] }),
+      { qos: 1 },
+    );
+    expect(JSON.parse((await answered).payload.toString())).toMatchObject({ accepted: true, summary: { suspicious: 2 } });
+    type Account = { balanceFen: number };
+    const before = ((await (await gw.api('/api/v1/wallet/S20250002', { token })).json()) as Account).balanceFen;
+
+    const page = await newPage();
+    await signIn(page, 'admin');
+    await page.click('[data-test=nav-canteen]');
+    const rows = page.locator('[data-test=offline-review-table] tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const lost = rows.filter({ hasText: '0BADCAFE' });
+    expect(await lost.textContent()).toContain('王芳');
+    // The unknown card has nobody to charge: only writing it off is offered.
+    expect(await rows.filter({ hasText: 'FEEDF00D' }).locator('[data-test=review-accept]').count()).toBe(0);
+
+    await lost.locator('[data-test=review-accept]').click();
+    await page.fill('dialog textarea[name=note]', 'she had lent the card to her sister');
+    await page.click('dialog [data-test=confirm]');
+    await expect.poll(() => rows.count()).toBe(1);
+    await rows.filter({ hasText: 'FEEDF00D' }).locator('[data-test=review-reject]').click();
+    await page.fill('dialog textarea[name=note]', 'card not ours; canteen absorbs it');
+    await page.click('dialog [data-test=confirm]');
+    await expect.poll(() => rows.count()).toBe(0);
+
+    expect(((await (await gw.api('/api/v1/wallet/S20250002', { token })).json()) as Account).balanceFen).toBe(before - 800);
+    const decided = (await (await gw.api('/api/v1/wallet/review?status=rejected', { token })).json()) as { items: { seq: number; note: string; reviewedBy: string }[] };
+    expect(decided.items).toContainEqual(expect.objectContaining({ seq: 90002, note: 'card not ours; canteen absorbs it', reviewedBy: 'admin' }));
+    await page.context().close();
+
+    const guard = await newPage();
+    await signIn(guard, 'security');
+    await guard.click('[data-test=nav-canteen]');
+    await guard.locator('[data-test=sales]').waitFor();
+    expect(await guard.locator('[data-test=offline-review]').count()).toBe(0);
     await guard.context().close();
   });
 

@@ -1,4 +1,7 @@
-/** Canteen: today's sales for everyone; a person's balance and history (security, admin); top-up (admin). */
+/**
+ * Canteen: today's sales for everyone; a person's balance and history (security, admin); top-up and the review of
+ * offline terminal sales the wallet held (admin).
+ */
 import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtDateTime, fmtMoney, t } from '../i18n/index.js';
@@ -26,6 +29,17 @@ interface Entry {
   actor: string;
   readerId: string | null;
   occurredAt: string;
+}
+
+/** An offline sale held for review (GET /wallet/review). */
+interface HeldSale {
+  readerId: string;
+  seq: number;
+  uid: string | null;
+  person: { externalId: string; name: string; class: string | null } | null;
+  amountFen: number;
+  occurredAt: string;
+  reason: string;
 }
 
 interface Account {
@@ -116,6 +130,7 @@ export const canteenPage: Page = ({ root, session, query, navigate }) => {
     sections.push(panel(t('canteen.account'), form, account));
     if (person.value.trim()) void loadAccount();
   }
+  if (can.topUp(session.role)) sections.push(reviewPanel(() => void loadSales()));
 
   replace(root, pageHeader(t('canteen.title')), ...sections);
   void loadSales();
@@ -148,4 +163,61 @@ function topUpForm(a: Account, reload: () => void): HTMLElement {
     h('label', {}, t('canteen.reason'), reason),
     h('button', { class: 'btn primary', type: 'submit', 'data-test': 'topup' }, t('canteen.topUp')),
   );
+}
+
+/**
+ * Sales a terminal made while it could not reach the gateway and the wallet could not charge by itself (a lost or
+ * unknown card, a cap, the balance, a wrong clock): each one accepted (charged at the sale's time) or written off,
+ * with a note. Empty most days.
+ */
+function reviewPanel(salesChanged: () => void): HTMLElement {
+  const list = h('div', { 'data-test': 'offline-review' });
+  const load = (): Promise<boolean> =>
+    fill(list, async () => {
+      const { items } = await getJson<{ items: HeldSale[] }>('/wallet/review', { status: 'pending' });
+      if (items.length === 0) return h('p', { class: 'muted' }, t('canteen.reviewNone'));
+      return table(
+        [t('common.time'), t('canteen.terminal'), t('canteen.card'), t('canteen.reviewPerson'), t('canteen.amount'), t('canteen.reviewReason'), ''],
+        items.map((s) => [
+          fmtDateTime(s.occurredAt),
+          `${s.readerId} #${s.seq}`,
+          s.uid ?? '',
+          s.person ? `${s.person.name} (${s.person.externalId})` : t('canteen.reviewNobody'),
+          fmtMoney(s.amountFen),
+          codeLabel('reason', s.reason),
+          h(
+            'span',
+            { class: 'actions' },
+            s.person ? h('button', { class: 'btn primary', type: 'button', 'data-test': 'review-accept', onclick: () => void decide(s, 'accept') }, t('canteen.reviewAccept')) : null,
+            h('button', { class: 'btn', type: 'button', 'data-test': 'review-reject', onclick: () => void decide(s, 'reject') }, t('canteen.reviewReject')),
+          ),
+        ]),
+        { 'data-test': 'offline-review-table' },
+      );
+    });
+  const decide = async (s: HeldSale, decision: 'accept' | 'reject'): Promise<void> => {
+    const vars = { amount: fmtMoney(s.amountFen), name: s.person?.name ?? s.uid ?? '' };
+    const ok = await confirmDialog({
+      title: decision === 'accept' ? t('canteen.reviewAccept') : t('canteen.reviewReject'),
+      message: t(decision === 'accept' ? 'canteen.reviewAcceptConfirm' : 'canteen.reviewRejectConfirm', vars),
+      confirm: decision === 'accept' ? t('canteen.reviewAccept') : t('canteen.reviewReject'),
+      danger: decision === 'reject',
+      note: true,
+    });
+    if (!ok.ok) return;
+    if (!ok.note) {
+      toast(t('canteen.reviewNoteNeeded'), 'error');
+      return;
+    }
+    try {
+      await send('POST', `/wallet/review/${encodeURIComponent(s.readerId)}/${s.seq}`, { decision, note: ok.note });
+      toast(t(decision === 'accept' ? 'canteen.reviewAccepted' : 'canteen.reviewRejected'));
+      void load();
+      salesChanged();
+    } catch (err) {
+      actionError(err);
+    }
+  };
+  void load();
+  return panel(t('canteen.review'), h('p', { class: 'muted small' }, t('canteen.reviewHelp')), list);
 }

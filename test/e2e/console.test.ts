@@ -273,6 +273,14 @@ describe('security console in Chromium', () => {
       .toBe(before + 1050);
     const account = (await (await gw.api('/api/v1/wallet/S20250001', { token })).json()) as Account;
     expect(account.entries[0]).toMatchObject({ kind: 'topup', amountFen: 1050, reason: 'parent paid at the office', actor: 'admin' });
+
+    // The student types a payment PIN at the desk.
+    const pinState = async () => ((await (await gw.api('/api/v1/wallet/S20250001', { token })).json()) as { pin: { set: boolean } }).pin.set;
+    expect(await pinState()).toBe(false);
+    await page.fill('[data-test=pin-input]', '2468');
+    await page.click('[data-test=pin-save]');
+    await expect.poll(pinState).toBe(true);
+    await expect.poll(() => page.locator('[data-test=pin-state]').textContent()).toBe('已设置支付密码');
     await page.context().close();
 
     const guard = await newPage();

@@ -45,6 +45,8 @@ interface HeldSale {
 interface Account {
   person: { id: number; externalId: string; name: string; grade: string | null; class: string | null };
   balanceFen: number;
+  /** Absent from a gateway older than the PIN. */
+  pin?: { set: boolean; lockedUntil: string | null };
   entries: Entry[];
 }
 
@@ -101,6 +103,7 @@ export const canteenPage: Page = ({ root, session, query, navigate }) => {
         return [
           h('div', { class: 'stats' }, stat(who || a.person.externalId, fmtMoney(a.balanceFen), 'ok')),
           can.topUp(session.role) ? topUpForm(a, () => void loadAccount()) : null,
+          can.topUp(session.role) && a.pin ? pinForm(a, a.pin, () => void loadAccount()) : null,
           h('h3', {}, t('canteen.history')),
           table(
             [t('common.time'), t('canteen.kind'), t('canteen.amount'), t('canteen.reason'), t('canteen.terminal')],
@@ -162,6 +165,37 @@ function topUpForm(a: Account, reload: () => void): HTMLElement {
     h('label', {}, t('canteen.amount'), amount),
     h('label', {}, t('canteen.reason'), reason),
     h('button', { class: 'btn primary', type: 'submit', 'data-test': 'topup' }, t('canteen.topUp')),
+  );
+}
+
+/**
+ * The card holder's PIN for canteen payments above the school's daily amount (access.wallet.pinAboveDailyFen),
+ * typed by the holder at the desk. Setting it again also lifts a lock after wrong tries.
+ */
+function pinForm(a: Account, pin: NonNullable<Account['pin']>, reload: () => void): HTMLElement {
+  const input = h('input', { name: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', pattern: '[0-9]{4,6}', maxlength: 6, 'data-test': 'pin-input', required: true });
+  const state = pin.lockedUntil ? t('canteen.pinLocked', { at: fmtDateTime(pin.lockedUntil) }) : pin.set ? t('canteen.pinSet') : t('canteen.pinNotSet');
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    if (!/^\d{4,6}$/.test(input.value)) {
+      toast(t('canteen.pinBad'), 'error');
+      return;
+    }
+    try {
+      await send('PUT', `/wallet/${encodeURIComponent(a.person.externalId)}/pin`, { pin: input.value });
+      input.value = '';
+      toast(t('canteen.pinSaved'));
+      reload();
+    } catch (err) {
+      actionError(err);
+    }
+  };
+  return h(
+    'form',
+    { class: 'filters pin', onsubmit: (e: Event) => void submit(e) },
+    h('span', { class: pin.lockedUntil ? 'neg' : 'muted', 'data-test': 'pin-state' }, state),
+    h('label', {}, t('canteen.pin'), input),
+    h('button', { class: 'btn', type: 'submit', 'data-test': 'pin-save' }, t('canteen.pinSave')),
   );
 }
 

@@ -8,7 +8,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
-import { mayPublish, maySubscribe, type Identity, type Verdict } from './acl.js';
+import { mayPublish, maySubscribe, tapWithoutPin, type Identity, type Verdict } from './acl.js';
 import type { DeviceCredential } from './grants.js';
 
 export interface BrokerOptions {
@@ -47,6 +47,8 @@ export class EmbeddedBroker implements MqttPort {
   private readonly refused: Counter<'reason'>;
   private readonly messagesIn: Counter.Internal;
   private readonly messagesOut: Counter.Internal;
+  /** In-process handlers running now (see publish). */
+  private delivering = 0;
   /** Per topic: does anyone subscribe to it now? Cleared whenever a subscription may have changed. */
   private readonly heard = new Map<string, boolean>();
   /** In-process filters (subscribe() below), with how many handlers hold each. */
@@ -125,6 +127,11 @@ export class EmbeddedBroker implements MqttPort {
         log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
+      // The PIN in a canteen tap is for the gateway only (docs/wallet.md).
+      authorizeForward: (_client, packet) => {
+        const payload = Buffer.isBuffer(packet.payload) ? tapWithoutPin(packet.topic, packet.payload) : undefined;
+        return payload === undefined ? packet : { ...packet, payload };
+      },
     });
     // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
     // subscriptions are restored, which emits no 'subscribe'.
@@ -187,9 +194,16 @@ export class EmbeddedBroker implements MqttPort {
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
     return new Promise((resolve, reject) => {
-      if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
-      this.messagesOut.inc();
-      this.aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
+      const send = (): void => {
+        if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
+        this.messagesOut.inc();
+        this.aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
+      };
+      // Published from inside the delivery of a client's message (a tap's mirrored events), it would reach the other
+      // subscribers first, and Aedes then drops the older message for any client that got the newer one (its
+      // per-client de-duplication counts up): a client on campus/# would lose the taps themselves. After the turn.
+      if (this.delivering > 0) setImmediate(send);
+      else send();
     });
   }
 
@@ -223,10 +237,13 @@ export class EmbeddedBroker implements MqttPort {
 
   subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
     const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
+      this.delivering++;
       try {
         handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
       } catch (err) {
         this.opts.log.error({ err, topic: packet.topic }, 'mqtt handler failed');
+      } finally {
+        this.delivering--;
       }
       cb();
     };

@@ -28,6 +28,20 @@ describe('taps over MQTT on the demo gateway', () => {
     });
   });
 
+  it('lets a client watching the taps and the events see each tap itself as well as its mirrored events', async () => {
+    const watcher = await gw.mqttClient();
+    const topics: string[] = [];
+    watcher.on('message', (topic) => topics.push(topic));
+    await watcher.subscribeAsync('campus/events/#');
+    await watcher.subscribeAsync('campus/readers/+/tap');
+    await publishTap('demo-gate-out', '{"uid":"0A1B2C3D","seq":18}');
+    await waitFor(() => topics.includes('campus/events/tap.decided'));
+    // The mirror is published while the broker is still delivering the tap; it must not make the tap itself vanish.
+    expect(topics).toContain('campus/readers/demo-gate-out/tap');
+    expect(topics).toContain('campus/events/tap.received');
+    await watcher.endAsync();
+  });
+
   it('refuses the lost 0BADCAFE (sent as bare text) with card_lost and an open alert', async () => {
     expect(await publishTap('demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
     const admin = await gw.login('admin');

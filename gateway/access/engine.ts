@@ -188,6 +188,10 @@ export class AccessEngine {
   private rememberSeq(tap: Tap, message: Promise<DecisionMessage | null>): void {
     let m = this.recentSeqs.get(tap.readerId);
     if (!m) this.recentSeqs.set(tap.readerId, (m = new Map()));
+    // A payment's number keeps its first answer, as the wallet keeps its first outcome: another card or amount under
+    // it (a seq_conflict) must not take the place of the payment a retry is about.
+    const prior = m.get(tap.seq!);
+    if (prior && tap.amount !== undefined && Math.abs(tap.at - prior.at) <= DUPLICATE_WINDOW_MS) return;
     m.delete(tap.seq!);
     m.set(tap.seq!, { uid: tap.uid, amount: tap.amount, at: tap.at, message: message.catch(() => null) });
     if (m.size > RECENT_SEQS_PER_READER) m.delete(m.keys().next().value!);

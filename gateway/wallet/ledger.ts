@@ -212,12 +212,14 @@ export class Wallet implements WalletPort {
           // A conflict is another card or amount under a number already used: nothing is charged, and its answer is
           // not the original's (that would tell this card it paid, with someone else's balance). A number first
           // used by an offline sale held for review answers as a conflict too: it was never "paid" online.
+          // A payment's retry shows the balance as it is now (other payments may have come since); a refusal's, the one
+          // it was refused with, so that "insufficient funds" never comes with a balance that would have paid.
           const { row, conflict } = prior;
           const outcome: DebitOutcome =
             conflict || row.outcome === 'suspicious'
               ? { ok: false, reason: 'seq_conflict', balance: this.balanceOf(input.personId) }
               : row.outcome === 'applied'
-                ? { ok: true, balance: row.balance_fen, duplicate: true }
+                ? { ok: true, balance: this.balanceOf(input.personId), duplicate: true }
                 : { ok: false, reason: row.outcome, balance: row.balance_fen };
           return { outcome, duplicate: true, conflict };
         }

@@ -172,6 +172,9 @@ describe('access decisions on the demo school', () => {
     expect(first).toMatchObject({ granted: true, reason: 'ok', balance: 3750 });
     const again = await tap('demo-canteen-1', '0A1B2C3D', { amount: 1250, seq: 18 });
     expect(again).toMatchObject({ granted: true, tapId: first.tapId, balance: 3750 });
+    // Another amount under the same number is refused; the genuine retry after it still gets the first answer.
+    expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 999, seq: 18 })).toMatchObject({ granted: false, reason: 'seq_conflict', balance: 3750 });
+    expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 1250, seq: 18 })).toMatchObject({ granted: true, reason: 'ok', tapId: first.tapId });
     // Identification only: no amount, the balance shown.
     expect(await tap('demo-canteen-1', '0A1B2C3D')).toMatchObject({ granted: true, reason: 'ok', balance: 3750 });
     expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 999_999, seq: 19 })).toMatchObject({ granted: false, balance: 3750 });

@@ -89,10 +89,12 @@ describe('wallet ledger', () => {
     // Same seq on another terminal is another transaction.
     expect(await debit(f, p, 18, 1250, 'pos-2')).toEqual({ ok: true, balance: 2500, duplicate: false });
     expect(f.wallet.balanceOf(p)).toBe(2500);
+    // A retry that comes after another payment shows the balance as it is now, not as it was after the first.
+    expect(await debit(f, p, 18, 1250)).toEqual({ ok: true, balance: 2500, duplicate: true });
     const rec = f.wallet.reconciliation('2026-09-01');
-    expect(rec.terminals.find((t) => t.readerId === 'pos-1')).toMatchObject({ count: 1, sumFen: 1250, duplicates: 1, matches: true });
+    expect(rec.terminals.find((t) => t.readerId === 'pos-1')).toMatchObject({ count: 1, sumFen: 1250, duplicates: 2, matches: true });
     const metric = await f.metrics.getSingleMetricAsString('campus_wallet_duplicate_debits_total');
-    expect(metric).toContain('campus_wallet_duplicate_debits_total{conflict="false"} 1');
+    expect(metric).toContain('campus_wallet_duplicate_debits_total{conflict="false"} 2');
   });
 
   it('applies each seq exactly once under concurrent debits', async () => {

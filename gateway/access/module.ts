@@ -52,8 +52,8 @@ export class AccessModule implements GatewayModule {
     this.taps = new TapsStore(ctx.db);
     this.lockdown = new LockdownService(ctx.db, ctx.bus, ctx.alerts, ctx.clock);
     this.engine = new AccessEngine(ctx, this.people, this.taps, this.lockdown, wallet);
-    this.offlineSales = new OfflineSales(ctx, this.people, wallet);
     this.blocklist = new CardBlocklist(ctx.db);
+    this.offlineSales = new OfflineSales(ctx, this.people, this.blocklist, wallet);
     this.blocklistPublisher = new BlocklistPublisher(this.blocklist, {
       publish: (list) => ctx.mqtt.publish(BLOCKLIST_TOPIC, list, { qos: 1, retain: true }),
       onCardChanged: (fn) => ctx.bus.on('card.changed', fn),

@@ -9,6 +9,7 @@ import { Counter } from 'prom-client';
 import type { GatewayContext } from '../core/context.js';
 import { localDate } from '../core/school-calendar.js';
 import type { OfflineUpload } from '../core/taps.js';
+import type { CardBlocklist } from '../people/blocklist.js';
 import type { Card } from '../people/schema.js';
 import type { PeopleStore } from '../people/store.js';
 import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from './contract.js';
@@ -29,6 +30,7 @@ export class OfflineSales {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly people: PeopleStore,
+    private readonly blocklist: CardBlocklist,
     private readonly wallet: WalletPort | null,
   ) {
     this.log = ctx.log.child({ component: 'offline-sales' });
@@ -72,7 +74,7 @@ export class OfflineSales {
         personId: holder?.person.id ?? null,
         amountFen: t.amount,
         at: t.at,
-        suspicion: t.at > now + CLOCK_AHEAD_MS || t.at < now - CLOCK_BEHIND_MS ? 'terminal_clock' : holder ? cardProblemAt(holder.card, t.at, localDate(t.at, this.ctx.config.school.timezone)) : null,
+        suspicion: t.at > now + CLOCK_AHEAD_MS || t.at < now - CLOCK_BEHIND_MS ? 'terminal_clock' : holder ? this.cardProblemAt(holder.card, t.at) : null,
         tapId: `offline:${batch}`,
       };
     });
@@ -87,16 +89,16 @@ export class OfflineSales {
       return { batch, accepted: false, error: 'storage', message: 'not recorded; send the batch again' };
     }
   }
-}
 
-/**
- * Whether the card could be used at the sale's time (`date`: its school day). A card reported lost or blocked after
- * the sale was fine when it was made; `updatedAt` is when its status last changed (or another of its fields).
- */
-function cardProblemAt(card: Card, at: number, date: string): OfflineSuspicion | null {
-  const changedBefore = Date.parse(card.updatedAt) <= at;
-  if (card.status === 'lost' && changedBefore) return 'card_lost';
-  if (card.status === 'blocked' && changedBefore) return 'card_blocked';
-  if ((card.status === 'expired' && changedBefore) || (card.validTo !== null && date > card.validTo)) return 'card_expired';
-  return null;
+  /**
+   * Whether the card could be used at the sale's time: not on the blocklist then (a card reported lost after the
+   * sale was fine when it was made; one lost at the time and found before the upload was not), and not expired.
+   */
+  private cardProblemAt(card: Card, at: number): OfflineSuspicion | null {
+    const listed = this.blocklist.statusAt(card.uid, at);
+    if (listed) return listed === 'lost' ? 'card_lost' : 'card_blocked';
+    const expiredBefore = card.status === 'expired' && Date.parse(card.updatedAt) <= at;
+    if (expiredBefore || (card.validTo !== null && localDate(at, this.ctx.config.school.timezone) > card.validTo)) return 'card_expired';
+    return null;
+  }
 }

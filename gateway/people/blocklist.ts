@@ -22,30 +22,34 @@ export const blocklistMigrations: Migration[] = [
         uid TEXT NOT NULL,
         match TEXT NOT NULL,
         listed INTEGER NOT NULL CHECK (listed IN (0, 1)),
-        status TEXT NOT NULL
+        status TEXT NOT NULL,
+        -- When, by the gateway's clock: the card's updated_at, which every status change sets (ISO, UTC).
+        at TEXT NOT NULL
       );
-      INSERT INTO card_blocklist_changes (uid, match, listed, status)
-        SELECT uid, match, 1, status FROM cards WHERE status IN ${LISTED} ORDER BY uid;
+      CREATE INDEX card_blocklist_changes_uid ON card_blocklist_changes (uid, at);
+      INSERT INTO card_blocklist_changes (uid, match, listed, status, at)
+        SELECT uid, match, 1, status, updated_at FROM cards WHERE status IN ${LISTED} ORDER BY uid;
       CREATE TRIGGER cards_blocklist_insert AFTER INSERT ON cards WHEN NEW.status IN ${LISTED}
       BEGIN
-        INSERT INTO card_blocklist_changes (uid, match, listed, status) VALUES (NEW.uid, NEW.match, 1, NEW.status);
+        INSERT INTO card_blocklist_changes (uid, match, listed, status, at) VALUES (NEW.uid, NEW.match, 1, NEW.status, NEW.updated_at);
       END;
       CREATE TRIGGER cards_blocklist_update AFTER UPDATE OF uid, match, status ON cards
         WHEN OLD.status IN ${LISTED} OR NEW.status IN ${LISTED}
       BEGIN
         -- Off the list: no longer lost or blocked, or listed under another UID (a partial card completed).
-        INSERT INTO card_blocklist_changes (uid, match, listed, status)
-          SELECT OLD.uid, OLD.match, 0, NEW.status
+        INSERT INTO card_blocklist_changes (uid, match, listed, status, at)
+          SELECT OLD.uid, OLD.match, 0, NEW.status, NEW.updated_at
           WHERE OLD.status IN ${LISTED} AND (NEW.status NOT IN ${LISTED} OR NEW.uid != OLD.uid OR NEW.match != OLD.match);
         -- On the list, or listed again with another status (lost → blocked).
-        INSERT INTO card_blocklist_changes (uid, match, listed, status)
-          SELECT NEW.uid, NEW.match, 1, NEW.status
+        INSERT INTO card_blocklist_changes (uid, match, listed, status, at)
+          SELECT NEW.uid, NEW.match, 1, NEW.status, NEW.updated_at
           WHERE NEW.status IN ${LISTED}
             AND (OLD.status != NEW.status OR NEW.uid != OLD.uid OR NEW.match != OLD.match);
       END;
       CREATE TRIGGER cards_blocklist_delete AFTER DELETE ON cards WHEN OLD.status IN ${LISTED}
       BEGIN
-        INSERT INTO card_blocklist_changes (uid, match, listed, status) VALUES (OLD.uid, OLD.match, 0, 'deleted');
+        INSERT INTO card_blocklist_changes (uid, match, listed, status, at)
+          VALUES (OLD.uid, OLD.match, 0, 'deleted', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
       END;`,
   },
 ];
@@ -65,10 +69,12 @@ export class CardBlocklist {
   private readonly versionStmt;
   private readonly entriesStmt;
   private readonly changesStmt;
+  private readonly statusAtStmt;
 
   constructor(private readonly db: Database) {
     this.versionStmt = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM card_blocklist_changes');
     this.entriesStmt = db.prepare(`SELECT uid, match, status FROM cards WHERE status IN ${LISTED} ORDER BY uid`);
+    this.statusAtStmt = db.prepare('SELECT listed, status FROM card_blocklist_changes WHERE uid = ? AND at <= ? ORDER BY at DESC, version DESC LIMIT 1');
     // The last change of each card after a version: what a terminal holding that version must apply.
     this.changesStmt = db.prepare(
       `SELECT c.uid, c.match, c.listed, c.status FROM card_blocklist_changes c
@@ -80,6 +86,15 @@ export class CardBlocklist {
 
   version(): number {
     return (this.versionStmt.get() as { v: number }).v;
+  }
+
+  /**
+   * Whether the card was on the list at a moment (epoch ms), and as what: for sales a terminal made offline, which
+   * must be held when the card was reported lost at the time even if it was found before the upload.
+   */
+  statusAt(uid: string, at: number): BlocklistEntry['status'] | null {
+    const row = this.statusAtStmt.get(uid, new Date(at).toISOString()) as { listed: 0 | 1; status: string } | undefined;
+    return row?.listed === 1 ? (row.status as BlocklistEntry['status']) : null;
   }
 
   /**

@@ -161,4 +161,26 @@ describe('offline canteen sales', () => {
     const ok = await upload('demo-canteen-1', { batch: 'pos1-0008', transactions: [{ uid: '0A1B2C3D', seq: 510, amount: 300, at: soldAt }] });
     expect(ok).toMatchObject({ accepted: true, summary: { applied: 1 } });
   });
+
+  it('holds a sale made while the card was reported lost, even when the card was found before the upload', async () => {
+    const security = await gw.login('security');
+    const before = Date.now() - 1;
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await gw.api('/api/v1/cards/0A1B2C3D/lost', { method: 'POST', token: security, json: {} })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 5));
+    const whileLost = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await gw.api('/api/v1/cards/0A1B2C3D/unblock', { method: 'POST', token: security, json: {} })).status).toBe(200);
+    const answer = await upload('demo-canteen-1', {
+      batch: 'pos1-0009',
+      transactions: [
+        { uid: '0A1B2C3D', seq: 520, amount: 300, at: before }, // before the report: the card was fine
+        { uid: '0A1B2C3D', seq: 521, amount: 300, at: whileLost }, // whoever had the card then was not its owner
+      ],
+    });
+    expect(answer.results).toEqual([
+      expect.objectContaining({ seq: 520, outcome: 'applied' }),
+      { seq: 521, outcome: 'suspicious', reason: 'card_lost' },
+    ]);
+  });
 });

@@ -73,7 +73,15 @@ export type WalletRefusal = 'insufficient_funds' | 'over_limit' | 'over_daily_li
 export type PinRefusal = 'pin_required' | 'pin_wrong' | 'pin_locked';
 
 /** Why an offline sale is held for review instead of applied: a wallet refusal, or what the access domain found. */
-export type OfflineSuspicion = Exclude<WalletRefusal, 'seq_conflict' | PinRefusal> | 'unknown_card' | 'card_lost' | 'card_blocked' | 'card_expired' | 'terminal_clock';
+export type OfflineSuspicion =
+  | Exclude<WalletRefusal, 'seq_conflict' | PinRefusal>
+  | 'unknown_card'
+  | 'card_lost'
+  | 'card_blocked'
+  | 'card_expired'
+  | 'terminal_clock'
+  /** The gateway refused this very transaction online; the terminal, not hearing it, sold offline. */
+  | 'refused_online';
 
 /** A sale a terminal made offline, with the holder the access domain found for its card (null: none). */
 export interface OfflineSale {

@@ -90,6 +90,7 @@ interface TxnRow {
   outcome: 'applied' | 'suspicious' | DebitRefusal;
   entry_id: number | null;
   balance_fen: number;
+  review: 'pending' | 'accepted' | 'rejected' | null;
 }
 
 const fromEntryRow = (r: EntryRow): LedgerEntry => ({
@@ -266,7 +267,7 @@ export class Wallet implements WalletPort {
    */
   private seenBefore(input: { readerId: string; seq: number; personId: number | null; amountFen: number }, now: string): { row: TxnRow; conflict: boolean } | undefined {
     const row = this.db
-      .prepare('SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?')
+      .prepare('SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, review FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?')
       .get(input.readerId, input.seq) as TxnRow | undefined;
     if (!row) return undefined;
     const conflict = row.person_id !== input.personId || row.amount_fen !== input.amountFen;
@@ -309,6 +310,14 @@ export class Wallet implements WalletPort {
       .transaction((): OfflineSaleResult[] =>
         sales.map((sale): OfflineSaleResult => {
           const prior = this.seenBefore(sale, now);
+          if (prior && !prior.conflict && prior.row.review === null && prior.row.outcome !== 'applied' && prior.row.outcome !== 'suspicious') {
+            // Refused online, sold offline anyway: the terminal never heard the refusal. Held for review, its
+            // refusal kept as the outcome.
+            this.db
+              .prepare(`UPDATE wallet_terminal_txns SET offline = 1, uid = ?, occurred_at = ?, suspicion = 'refused_online', review = 'pending' WHERE reader_id = ? AND seq = ?`)
+              .run(sale.uid, sale.at, sale.readerId, sale.seq);
+            return { seq: sale.seq, outcome: 'suspicious', reason: 'refused_online' };
+          }
           if (prior) {
             duplicates.push({ sale, conflict: prior.conflict });
             return { seq: sale.seq, outcome: 'duplicate', conflict: prior.conflict };
@@ -755,11 +764,11 @@ export class Wallet implements WalletPort {
         }
         this.db
           .prepare(
-            `UPDATE wallet_terminal_txns SET review = ?, reviewed_by = ?, reviewed_at = ?, review_note = ?, outcome = ?, entry_id = ?,
+            `UPDATE wallet_terminal_txns SET review = ?, reviewed_by = ?, reviewed_at = ?, review_note = ?, outcome = COALESCE(?, outcome), entry_id = ?,
                balance_fen = COALESCE((SELECT balance_fen FROM wallet_accounts WHERE person_id = wallet_terminal_txns.person_id), balance_fen)
              WHERE reader_id = ? AND seq = ?`,
           )
-          .run(decision === 'accept' ? 'accepted' : 'rejected', actor, now, note, decision === 'accept' ? 'applied' : 'suspicious', entryId, readerId, seq);
+          .run(decision === 'accept' ? 'accepted' : 'rejected', actor, now, note, decision === 'accept' ? 'applied' : null, entryId, readerId, seq);
       })
       .immediate();
     this.log.info({ readerId, seq, decision, actor }, 'wallet: offline sale reviewed');

@@ -183,4 +183,21 @@ describe('offline canteen sales', () => {
       { seq: 521, outcome: 'suspicious', reason: 'card_lost' },
     ]);
   });
+
+  it('holds a sale the terminal made offline under a number the gateway had refused online', async () => {
+    // Online: refused (over the per-transaction cap); the terminal never heard the answer and sold offline.
+    const refused = nextMessage(terminal, 'campus/readers/demo-canteen-1/decision');
+    await terminal.subscribeAsync('campus/readers/demo-canteen-1/decision', { qos: 1 });
+    await terminal.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', amount: 6000, seq: 530 }), { qos: 1 });
+    expect(JSON.parse((await refused).payload.toString())).toMatchObject({ granted: false, reason: 'over_limit' });
+    const sale = { batch: 'pos1-0010', transactions: [{ uid: '0A1B2C3D', seq: 530, amount: 6000, at: Date.now() }] };
+    expect((await upload('demo-canteen-1', sale)).results).toEqual([{ seq: 530, outcome: 'suspicious', reason: 'refused_online' }]);
+    const held = (await get<{ items: Review[] }>('/api/v1/wallet/review')).items.find((r) => r.seq === 530);
+    expect(held).toMatchObject({ reason: 'refused_online', status: 'pending', amountFen: 6000 });
+    // Decided once: the same batch again changes nothing.
+    const decide = await gw.api('/api/v1/wallet/review/demo-canteen-1/530', { method: 'POST', token: admin, json: { decision: 'reject', note: 'no meal that big' } });
+    expect(decide.status).toBe(200);
+    expect((await upload('demo-canteen-1', sale)).results).toEqual([{ seq: 530, outcome: 'duplicate', conflict: false }]);
+    expect((await get<{ items: Review[] }>('/api/v1/wallet/review?status=rejected')).items.some((r) => r.seq === 530)).toBe(true);
+  });
 });

@@ -237,6 +237,7 @@ export const en: Record<MessageKey, string> = {
   'reason.pin_wrong': 'wrong PIN',
   'reason.pin_locked': 'PIN locked',
   'reason.terminal_clock': 'Terminal clock wrong',
+  'reason.refused_online': 'Refused online, sold offline',
 
   'attendance.title': 'Attendance',
   'attendance.summary': 'School summary',

@@ -237,6 +237,7 @@ export const ko: Record<MessageKey, string> = {
   'reason.pin_wrong': '비밀번호 오류',
   'reason.pin_locked': '비밀번호 결제 잠김',
   'reason.terminal_clock': '단말기 시계 오류',
+  'reason.refused_online': '온라인 거절 후 오프라인 판매',
 
   'attendance.title': '출결',
   'attendance.summary': '학교 전체',

@@ -235,6 +235,7 @@ export const zh = {
   'reason.pin_wrong': '密码错误',
   'reason.pin_locked': '密码支付已锁定',
   'reason.terminal_clock': '终端时钟错误',
+  'reason.refused_online': '在线已拒绝，离线仍售出',
 
   'attendance.title': '考勤',
   'attendance.summary': '全校概况',

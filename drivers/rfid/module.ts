@@ -214,7 +214,7 @@ export function createReadersModule(ctx: GatewayContext, opts: ReadersModuleOpti
     // One line a minute per reader and reason, so one bad terminal does not hide another's first bad message; ids
     // that are not configured share one, as anyone may invent them.
     rejectLog.warn(reason === 'unknown_reader' ? reason : `${reason}:${readerId}`, { reason, readerId: readerId.slice(0, 80), detail }, 'reader message rejected');
-  }, (readerId, upload) => ctx.bus.emit('offline.received', { readerId, batch: upload.batch, transactions: upload.transactions, receivedAt: now() }));
+  }, (readerId, upload) => ctx.bus.emit('offline.received', { readerId, receivedAt: now(), ...upload }));
   const random = opts.random ?? Math.random;
   const campus = new SimulatedCampus(opts.cardPool, random, now);
   const seq = new MetaSeqSource(ctx);

@@ -19,22 +19,37 @@ const MAX_PAYLOAD = 1024;
 const MAX_OFFLINE_PAYLOAD = 64 * 1024;
 const MAX_OFFLINE_TRANSACTIONS = 500;
 
+/**
+ * Only the card is required to be readable. The rest is read leniently so that a terminal that gets a field wrong
+ * hears why instead of timing out: see `tapFields`.
+ */
 export const networkTapPayload = z.object({
   uid: z.string().min(1).max(64),
   /** The terminal's transaction number: retries with the same seq are one transaction (not debounced). */
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
-  /**
-   * Canteen POS: integer fen. Any number is let through, so that a terminal sending yuan (12.5) gets an
-   * `invalid_amount` answer from the wallet instead of no answer at all.
-   */
-  amount: z.number().optional(),
+  seq: z.unknown().optional(),
+  /** Canteen POS: integer fen. */
+  amount: z.unknown().optional(),
   /** The card holder's PIN, typed on the terminal when the wallet asked for it (`pin_required`). */
-  pin: z.string().regex(/^\d{4,6}$/, '4 to 6 digits').optional(),
+  pin: z.unknown().optional(),
 });
 export type NetworkTapPayload = z.infer<typeof networkTapPayload>;
 
+/**
+ * A tap's optional fields as the decision needs them. A `seq` that is not a whole number ≥ 0 counts as none (a
+ * payment without one is refused `invalid_amount`); an `amount` that is not a number becomes NaN, which the wallet
+ * refuses as `invalid_amount` (yuan as "12.50" too); a PIN sent as a number is read as its digits, and one that is
+ * not 4–6 digits is simply a wrong PIN.
+ */
+function tapFields(f: NetworkTapPayload): { seq: number | undefined; amount: number | undefined; pin: TypedPin | undefined } {
+  const seq = typeof f.seq === 'number' && Number.isSafeInteger(f.seq) && f.seq >= 0 ? f.seq : undefined;
+  const amount = f.amount === undefined ? undefined : typeof f.amount === 'number' ? f.amount : Number.NaN;
+  const pin = f.pin === undefined ? undefined : new TypedPin(typeof f.pin === 'string' || typeof f.pin === 'number' ? String(f.pin) : '');
+  return { seq, amount, pin };
+}
+
 export type RejectReason = 'unknown_reader' | 'too_large' | 'malformed_json' | 'bad_payload' | 'bad_uid';
 
+const offlineBatchId = z.object({ batch: z.string().min(1).max(64) });
 const offlinePayload = z.strictObject({
   batch: z.string().min(1).max(64),
   transactions: z
@@ -42,9 +57,9 @@ const offlinePayload = z.strictObject({
       z.object({
         uid: z.string().min(1).max(64),
         seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-        amount: z.number(),
-        // The terminal's clock: epoch ms, or ISO 8601 with its zone (a time without one would be read in ours).
-        at: z.union([z.number().int().positive().max(8.64e15), z.iso.datetime({ offset: true })]),
+        // Judged by the wallet, as online: an amount in yuan or as text is held as `invalid_amount`, not lost.
+        amount: z.unknown(),
+        at: z.union([z.number().positive(), z.string().max(40)]),
       }),
     )
     .min(1)
@@ -52,29 +67,58 @@ const offlinePayload = z.strictObject({
 });
 
 /**
+ * ISO 8601 with a zone, in the forms terminals print: extended or basic, `T` or a space, `Z`/`z`, `±HH`, `±HHMM`
+ * or `±HH:MM`, optional fractions. A time without a zone is refused: it would be read in the gateway's.
+ */
+const ISO_WITH_ZONE =
+  /^(\d{4})-?(\d{2})-?(\d{2})[Tt ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+
+/** A sale's time: epoch seconds or milliseconds (below 1e11 it can only be seconds), or ISO 8601 with a zone. */
+export function saleTime(at: number | string): number | undefined {
+  if (typeof at === 'number') return Number.isFinite(at) ? Math.round(at < 1e11 ? at * 1000 : at) : undefined;
+  const m = ISO_WITH_ZONE.exec(at.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, z, sign, oh, om] = m;
+  const ms = frac ? Math.round(Number(`0.${frac}`) * 1000) : 0;
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), ms);
+  const offsetMin = z ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om ?? 0));
+  const t = utc - offsetMin * 60_000;
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/**
  * Reads an offline upload. All or nothing: one unreadable sale refuses the batch, naming it, so the terminal keeps
  * the whole batch and nothing is half-recorded.
  */
 export function parseOfflineUpload(
   payload: Buffer,
-): { ok: true; value: { batch: string; transactions: OfflineTransaction[] } } | { ok: false; reason: RejectReason; detail: string } {
-  if (payload.length > MAX_OFFLINE_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes` };
+):
+  | { ok: true; value: { batch: string; transactions: OfflineTransaction[] } }
+  | { ok: false; reason: RejectReason; detail: string; batch: string | null } {
+  if (payload.length > MAX_OFFLINE_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes`, batch: null };
   let body: unknown;
   try {
     body = JSON.parse(payload.toString('utf8'));
   } catch {
-    return { ok: false, reason: 'malformed_json', detail: 'an offline upload is a JSON object' };
+    return { ok: false, reason: 'malformed_json', detail: 'an offline upload is a JSON object', batch: null };
   }
+  // The batch id, when it can be read, goes back with the refusal so the terminal knows which batch to fix.
+  const id = offlineBatchId.safeParse(body);
+  const batch = id.success ? id.data.batch : null;
   const r = offlinePayload.safeParse(body);
   if (!r.success) {
     const issue = r.error.issues[0];
-    return { ok: false, reason: 'bad_payload', detail: issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid' };
+    return { ok: false, reason: 'bad_payload', detail: issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid', batch };
   }
   const transactions: OfflineTransaction[] = [];
   for (const [i, t] of r.data.transactions.entries()) {
     const uid = normalizeUid(t.uid);
-    if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: `transactions.${i}.uid: ${uid.error.message}` };
-    transactions.push({ uid: uid.value, seq: t.seq, amount: t.amount, at: typeof t.at === 'number' ? t.at : Date.parse(t.at) });
+    if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: `transactions.${i}.uid: ${uid.error.message}`, batch };
+    const at = saleTime(t.at);
+    if (at === undefined) {
+      return { ok: false, reason: 'bad_payload', detail: `transactions.${i}.at: epoch ms or s, or ISO 8601 with a zone (2026-11-24T12:05:00+08:00)`, batch };
+    }
+    transactions.push({ uid: uid.value, seq: t.seq, amount: typeof t.amount === 'number' ? t.amount : Number.NaN, at });
   }
   return { ok: true, value: { batch: r.data.batch, transactions } };
 }
@@ -82,7 +126,7 @@ export function parseOfflineUpload(
 /** Reads a payload into a tap's fields, or says why not. Pure, for the dispatcher and its tests. */
 export function parseNetworkTap(
   payload: Buffer,
-): { ok: true; value: Omit<NetworkTapPayload, 'pin'> & { uid: string; pin?: TypedPin | undefined } } | { ok: false; reason: RejectReason; detail: string } {
+): { ok: true; value: { uid: string; seq: number | undefined; amount: number | undefined; pin: TypedPin | undefined } } | { ok: false; reason: RejectReason; detail: string } {
   if (payload.length > MAX_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes` };
   const text = payload.toString('utf8').trim();
   let body: unknown = text;
@@ -106,7 +150,8 @@ export function parseNetworkTap(
   const uid = normalizeUid(fields.uid);
   if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: uid.error.message };
   // Flat, not `{...fields, uid}`: see the note on spreads in AccessEngine.decide (gateway/access/engine.ts).
-  return { ok: true, value: { uid: uid.value, seq: fields.seq, amount: fields.amount, pin: fields.pin === undefined ? undefined : new TypedPin(fields.pin) } };
+  const { seq, amount, pin } = tapFields(fields);
+  return { ok: true, value: { uid: uid.value, seq, amount, pin } };
 }
 
 /** One configured network reader; its taps come from the shared subscription. */
@@ -149,7 +194,8 @@ export class NetworkReaderHub {
   constructor(
     private readonly mqtt: MqttPort,
     private readonly onReject: (reason: RejectReason, readerId: string, detail: string) => void,
-    private readonly onOffline: (readerId: string, upload: { batch: string; transactions: OfflineTransaction[] }) => void,
+    /** An upload read, or refused with why (answered on …/offline/result by the access domain, as a read one). */
+    private readonly onOffline: (readerId: string, upload: { batch: string | null; transactions: OfflineTransaction[]; unreadable?: string }) => void,
   ) {}
 
   async attach(reader: MqttReader): Promise<void> {
@@ -167,8 +213,12 @@ export class NetworkReaderHub {
 
   private offline(reader: MqttReader, payload: Buffer): void {
     const r = parseOfflineUpload(payload);
-    if (!r.ok) this.onReject(r.reason, reader.id, `offline upload: ${r.detail}`);
-    else this.onOffline(reader.id, r.value);
+    if (r.ok) {
+      this.onOffline(reader.id, r.value);
+      return;
+    }
+    this.onReject(r.reason, reader.id, `offline upload: ${r.detail}`);
+    this.onOffline(reader.id, { batch: r.batch, transactions: [], unreadable: `${r.reason}: ${r.detail}` });
   }
 
   async detach(reader: MqttReader): Promise<void> {

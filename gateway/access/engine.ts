@@ -181,7 +181,8 @@ export class AccessEngine {
   private recentSeq(tap: Tap): RecentSeq | undefined {
     const r = this.recentSeqs.get(tap.readerId)?.get(tap.seq!);
     // A reader that restarted its numbering sends an old seq for a new card or amount: that is a new tap.
-    if (!r || r.uid !== tap.uid || r.amount !== tap.amount || Math.abs(tap.at - r.at) > DUPLICATE_WINDOW_MS) return undefined;
+    // Object.is: an unreadable amount (NaN) repeated is the same tap again.
+    if (!r || r.uid !== tap.uid || !Object.is(r.amount, tap.amount) || Math.abs(tap.at - r.at) > DUPLICATE_WINDOW_MS) return undefined;
     return r;
   }
 

@@ -18,9 +18,13 @@ import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } fro
 const CLOCK_AHEAD_MS = 5 * 60_000;
 const CLOCK_BEHIND_MS = 31 * 86_400_000;
 
+/**
+ * `unreadable` and `not_a_canteen_terminal` will not change by sending the same batch again; `no_wallet` and
+ * `storage` may.
+ */
 export type OfflineAnswer =
-  | { batch: string; accepted: true; results: OfflineSaleResult[]; summary: Record<OfflineSaleResult['outcome'], number> }
-  | { batch: string; accepted: false; error: 'not_a_canteen_terminal' | 'no_wallet' | 'storage'; message: string };
+  | { batch: string | null; accepted: true; results: OfflineSaleResult[]; summary: Record<OfflineSaleResult['outcome'], number> }
+  | { batch: string | null; accepted: false; error: 'unreadable' | 'not_a_canteen_terminal' | 'no_wallet' | 'storage'; message: string };
 
 export class OfflineSales {
   private off: (() => void) | undefined;
@@ -58,6 +62,7 @@ export class OfflineSales {
 
   handle(upload: OfflineUpload): OfflineAnswer {
     const { readerId, batch } = upload;
+    if (upload.unreadable !== undefined) return { batch, accepted: false, error: 'unreadable', message: upload.unreadable };
     const reader = this.ctx.config.readers.find((r) => r.id === readerId);
     const accessPoint = this.ctx.config.access.accessPoints.find((a) => a.id === reader?.accessPoint);
     if (accessPoint?.kind !== 'canteen') {

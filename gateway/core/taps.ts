@@ -63,9 +63,11 @@ export interface OfflineTransaction {
 export interface OfflineUpload {
   readerId: string;
   /** The terminal's id for this upload, echoed in the answer so it knows which stored batch it may delete. */
-  batch: string;
+  batch: string | null;
   transactions: OfflineTransaction[];
   receivedAt: number;
+  /** Why the upload could not be read (then `transactions` is empty and `batch` may be null): refused whole. */
+  unreadable?: string;
 }
 
 declare module './bus.js' {

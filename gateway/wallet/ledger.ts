@@ -231,8 +231,7 @@ export class Wallet implements WalletPort {
           `INSERT INTO wallet_terminal_txns (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
-        // An amount that is not a finite number is kept as 0 so the refusal itself can still be remembered.
-        const amountKept = Number.isFinite(input.amountFen) ? input.amountFen : 0;
+        const amountKept = keptFen(input.amountFen);
         if (refusal) {
           record.run(input.readerId, input.seq, input.personId, amountKept, refusal, null, balance, input.tapId, date, now);
           return { outcome: { ok: false, reason: refusal, balance }, duplicate: false, conflict: false };
@@ -270,7 +269,7 @@ export class Wallet implements WalletPort {
       .prepare('SELECT reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, review FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?')
       .get(input.readerId, input.seq) as TxnRow | undefined;
     if (!row) return undefined;
-    const conflict = row.person_id !== input.personId || row.amount_fen !== input.amountFen;
+    const conflict = row.person_id !== input.personId || row.amount_fen !== keptFen(input.amountFen);
     this.db
       .prepare(
         `UPDATE wallet_terminal_txns SET duplicates = duplicates + 1, conflicts = conflicts + ?, last_duplicate_at = ?
@@ -325,7 +324,7 @@ export class Wallet implements WalletPort {
           const date = localDate(sale.at, this.deps.timezone);
           const reason: OfflineSuspicion | null =
             sale.suspicion ?? (sale.personId === null ? 'unknown_card' : this.refusalFor({ personId: sale.personId, amountFen: sale.amountFen }, date));
-          const amountKept = Number.isFinite(sale.amountFen) ? sale.amountFen : 0;
+          const amountKept = keptFen(sale.amountFen);
           const record = this.db.prepare(
             `INSERT INTO wallet_terminal_txns (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date,
                created_at, offline, uid, occurred_at, suspicion, review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
@@ -832,4 +831,12 @@ export class Wallet implements WalletPort {
 
 function positiveFen(amountFen: number): void {
   if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new GatewayError('bad_request', 'amountFen must be a positive integer');
+}
+
+/**
+ * What the terminal log keeps of an amount: integer fen, or 0 for one that is not (yuan, text), so that the refusal
+ * itself can be remembered and counted without a fraction of a fen entering any sum.
+ */
+function keptFen(amount: number): number {
+  return Number.isSafeInteger(amount) ? amount : 0;
 }

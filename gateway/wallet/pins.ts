@@ -55,7 +55,9 @@ export class PinStore {
   /** Whether the typed PIN is the person's; undefined when the person has none. Off the event loop. */
   async matches(personId: number, typed: string): Promise<boolean | undefined> {
     const row = this.row(personId);
-    return row ? verifySecret(typed, row.hash) : undefined;
+    if (!row) return undefined;
+    // What is not 4–6 digits cannot be anyone's PIN: a wrong one, without the hash's cost.
+    return /^\d{4,6}$/.test(typed) ? verifySecret(typed, row.hash) : false;
   }
 
   /**

@@ -42,6 +42,14 @@ describe('taps over MQTT on the demo gateway', () => {
     await watcher.endAsync();
   });
 
+  it('answers a payment whose fields are wrong instead of leaving the terminal waiting', async () => {
+    // Yuan as text, and a negative transaction number: refused with a reason, nothing charged.
+    expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":"12.50","seq":40}')).toMatchObject({ granted: false, reason: 'invalid_amount', balance: 5000 });
+    expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":100,"seq":-1}')).toMatchObject({ granted: false, reason: 'invalid_amount' });
+    // The same unreadable payment again is a retry, not a conflict.
+    expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":"12.50","seq":40}')).toMatchObject({ granted: false, reason: 'invalid_amount' });
+  });
+
   it('refuses the lost 0BADCAFE (sent as bare text) with card_lost and an open alert', async () => {
     expect(await publishTap('demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
     const admin = await gw.login('admin');

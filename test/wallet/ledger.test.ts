@@ -240,13 +240,19 @@ describe('wallet upgrade', () => {
         db.prepare(`INSERT INTO persons (external_id, name, role, schedule_group, created_at, updated_at) VALUES ('S1', '学生', 'student', 'day', '', '')`).run()
           .lastInsertRowid,
       );
-      let wallet = new Wallet({ ...deps, db, metrics: new Registry() });
-      wallet.topUp('S1', 1000, 'opening', 'admin');
-      expect(wallet.debitSync({ personId: id, readerId: 'pos-1', seq: 7, amountFen: 300, at: NOON, tapId: 't7' })).toMatchObject({ ok: true });
+      // What the wallet before migration 22 wrote for a top-up and one canteen debit.
+      db.exec(`
+        INSERT INTO wallet_entries (id, person_id, amount_fen, kind, reason, actor, local_date, occurred_at, created_at)
+          VALUES (1, ${id}, 1000, 'topup', 'opening', 'admin', '2026-09-01', ${NOON}, '');
+        INSERT INTO wallet_entries (id, person_id, amount_fen, kind, reason, actor, reader_id, terminal_seq, tap_id, local_date, occurred_at, created_at)
+          VALUES (2, ${id}, -300, 'debit', 'canteen', 'reader:pos-1', 'pos-1', 7, 't7', '2026-09-01', ${NOON}, '');
+        INSERT INTO wallet_accounts (person_id, balance_fen, updated_at) VALUES (${id}, 700, '');
+        INSERT INTO wallet_terminal_txns (reader_id, seq, person_id, amount_fen, outcome, entry_id, balance_fen, tap_id, local_date, created_at)
+          VALUES ('pos-1', 7, ${id}, 300, 'applied', 2, 700, 't7', '2026-09-01', '');`);
       db.close();
 
       db = openDatabase(file, [...metaMigrations, ...alertMigrations, ...peopleMigrations, ...walletMigrations]);
-      wallet = new Wallet({ ...deps, db, metrics: new Registry() });
+      const wallet = new Wallet({ ...deps, db, metrics: new Registry() });
       // The retry after the upgrade is still the same transaction: answered, not charged again.
       expect(wallet.debitSync({ personId: id, readerId: 'pos-1', seq: 7, amountFen: 300, at: NOON, tapId: 't7' })).toEqual({ ok: true, balance: 700, duplicate: true });
       expect(wallet.check().ok).toBe(true);

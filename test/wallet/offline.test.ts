@@ -5,7 +5,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { saleTime } from '../../drivers/rfid/mqtt-readers.js';
+import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 interface Answer {
   batch: string;
@@ -146,20 +147,38 @@ describe('offline canteen sales', () => {
     expect((await get<{ ok: boolean }>('/api/v1/wallet/check')).ok).toBe(true);
   });
 
-  it('refuses an upload from a gate reader, and one it cannot read, and keeps serving', async () => {
+  it('refuses an upload from a gate reader, and one it cannot read, saying why, and keeps serving', async () => {
     expect(await upload('demo-gate-in', { batch: 'g-1', transactions: [{ uid: '0A1B2C3D', seq: 1, amount: 100, at: soldAt }] })).toMatchObject({
       batch: 'g-1',
       accepted: false,
       error: 'not_a_canteen_terminal',
     });
-    // A sale without its time cannot be placed on a day: the whole batch is refused (no answer: the terminal keeps it).
-    await terminal.publishAsync('campus/readers/demo-canteen-1/offline', JSON.stringify({ batch: 'b', transactions: [{ uid: '0A1B2C3D', seq: 9, amount: 100 }] }), { qos: 1 });
-    await waitFor(async () => {
-      const text = await (await gw.api('/metrics')).text();
-      return /campus_reader_rejected_messages_total\{reason="bad_payload"\} [1-9]/.test(text);
-    }, 5000);
+    // A sale without its time cannot be placed on a day: the whole batch is refused, and the terminal told which field.
+    const unreadable = await upload('demo-canteen-1', { batch: 'b', transactions: [{ uid: '0A1B2C3D', seq: 9, amount: 100 }] });
+    expect(unreadable).toMatchObject({ batch: 'b', accepted: false, error: 'unreadable' });
+    expect((unreadable as { message: string }).message).toContain('transactions.0.at');
+    expect(await upload('demo-canteen-1', { transactions: [] })).toMatchObject({ batch: null, accepted: false, error: 'unreadable' });
+    const text = await (await gw.api('/metrics')).text();
+    expect(text).toMatch(/campus_reader_rejected_messages_total\{reason="bad_payload"\} [1-9]/);
     const ok = await upload('demo-canteen-1', { batch: 'pos1-0008', transactions: [{ uid: '0A1B2C3D', seq: 510, amount: 300, at: soldAt }] });
     expect(ok).toMatchObject({ accepted: true, summary: { applied: 1 } });
+  });
+
+  it('reads sale times as terminals print them: ISO 8601 with a zone in its usual forms, epoch seconds or ms', async () => {
+    // All the same instant: 2026-11-24 12:05:00 in Shanghai, minus a minute per form so each is its own sale.
+    const base = Date.UTC(2026, 10, 24, 4, 5, 0);
+    const forms: [string | number, number][] = [
+      ['2026-11-24T12:05:00+08:00', base],
+      ['2026-11-24T12:04:00+0800', base - 60_000],
+      ['2026-11-24 12:03:00+08', base - 120_000],
+      ['20261124T040200z', base - 180_000],
+      ['2026-11-24T04:01:00.250Z', base - 240_000 + 250],
+      [(base - 300_000) / 1000, base - 300_000],
+      [base - 360_000, base - 360_000],
+    ];
+    for (const [form, expected] of forms) expect(saleTime(form)).toBe(expected);
+    expect(saleTime('2026-11-24T12:05:00')).toBeUndefined(); // no zone: whose 12:05?
+    expect(saleTime('yesterday')).toBeUndefined();
   });
 
   it('holds a sale made while the card was reported lost, even when the card was found before the upload', async () => {

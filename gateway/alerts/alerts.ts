@@ -211,6 +211,21 @@ export class AlertService {
     return change.alert;
   }
 
+  /**
+   * Brings an open alert's data up to date without counting a new occurrence (a figure in it changed, as the
+   * offline sales still awaiting review); null when no alert with the key is open.
+   */
+  refreshData(dedupKey: string, patch: Record<string, unknown>): Alert | null {
+    const row = this.db.prepare(`SELECT id, data FROM alerts WHERE dedup_key = ? AND status != 'resolved' ORDER BY last_raised_at DESC LIMIT 1`).get(dedupKey) as
+      | { id: string; data: string }
+      | undefined;
+    if (!row) return null;
+    this.db.prepare('UPDATE alerts SET data = ? WHERE id = ?').run(JSON.stringify({ ...(JSON.parse(row.data) as object), ...patch }), row.id);
+    const alert = this.get(row.id);
+    this.bus.emit('alert.updated', alert);
+    return alert;
+  }
+
   acknowledge(id: string, by: string, note?: string): Alert {
     return this.transition(id, 'acknowledged', by, note);
   }

@@ -13,7 +13,8 @@ import type { PeopleStore } from './store.js';
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 const uidParams = z.object({ uid: uidSchema });
 const noteBody = z.object({ note: z.string().max(500).optional() });
-const blocklistQuery = z.object({ since: z.coerce.number().int().min(0).optional() });
+// `?since=` with nothing after it is no version, not version 0.
+const blocklistQuery = z.object({ since: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()) });
 
 export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, blocklist: CardBlocklist, scheduleGroups: readonly string[]): void {
   const groups = new Set(scheduleGroups);

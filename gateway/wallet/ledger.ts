@@ -370,6 +370,12 @@ export class Wallet implements WalletPort {
     return results;
   }
 
+  /** Sets the card holder's PIN at the desk; a lock after wrong tries ends, and so does its alert. */
+  async setPin(personId: number, pin: string, by: string): Promise<void> {
+    await this.pins.set(personId, pin, by);
+    this.deps.alerts?.resolveByKey(`wallet_pin_locked:${personId}`, by, 'PIN set again');
+  }
+
   private pendingReviews(readerId: string): number {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM wallet_terminal_txns WHERE reader_id = ? AND review = 'pending'`).get(readerId) as { n: number }).n;
   }
@@ -740,8 +746,10 @@ export class Wallet implements WalletPort {
     this.db
       .transaction(() => {
         const row = this.db
-          .prepare(`SELECT person_id, amount_fen, occurred_at, tap_id, review FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?`)
-          .get(readerId, seq) as { person_id: number | null; amount_fen: number; occurred_at: number; tap_id: string; review: string | null } | undefined;
+          .prepare(`SELECT person_id, amount_fen, occurred_at, created_at, suspicion, tap_id, review FROM wallet_terminal_txns WHERE reader_id = ? AND seq = ?`)
+          .get(readerId, seq) as
+          | { person_id: number | null; amount_fen: number; occurred_at: number; created_at: string; suspicion: string | null; tap_id: string; review: string | null }
+          | undefined;
         if (!row || row.review === null) throw notFound(`offline sale ${seq} of terminal ${readerId}`);
         if (row.review !== 'pending') throw new GatewayError('conflict', `offline sale ${seq} of terminal ${readerId} was already ${row.review}`);
         let entryId: number | null = null;
@@ -758,20 +766,26 @@ export class Wallet implements WalletPort {
             terminalSeq: seq,
             tapId: row.tap_id,
             refundOf: null,
-            occurredAt: row.occurred_at,
+            // A terminal whose clock was wrong gave no usable time: the sale is booked when it arrived.
+            occurredAt: row.suspicion === 'terminal_clock' ? Date.parse(row.created_at) : row.occurred_at,
           }).id;
         }
         this.db
           .prepare(
+            // The day the log counts it on is the ledger entry's (they differ for a sale booked when it arrived).
             `UPDATE wallet_terminal_txns SET review = ?, reviewed_by = ?, reviewed_at = ?, review_note = ?, outcome = COALESCE(?, outcome), entry_id = ?,
-               balance_fen = COALESCE((SELECT balance_fen FROM wallet_accounts WHERE person_id = wallet_terminal_txns.person_id), balance_fen)
+               balance_fen = COALESCE((SELECT balance_fen FROM wallet_accounts WHERE person_id = wallet_terminal_txns.person_id), balance_fen),
+               local_date = COALESCE((SELECT local_date FROM wallet_entries WHERE id = ?), local_date)
              WHERE reader_id = ? AND seq = ?`,
           )
-          .run(decision === 'accept' ? 'accepted' : 'rejected', actor, now, note, decision === 'accept' ? 'applied' : null, entryId, readerId, seq);
+          .run(decision === 'accept' ? 'accepted' : 'rejected', actor, now, note, decision === 'accept' ? 'applied' : null, entryId, entryId, readerId, seq);
       })
       .immediate();
     this.log.info({ readerId, seq, decision, actor }, 'wallet: offline sale reviewed');
-    if (this.pendingReviews(readerId) === 0) this.deps.alerts?.resolveByKey(`wallet_offline_review:${readerId}`, actor, 'every offline sale reviewed');
+    const pending = this.pendingReviews(readerId);
+    const key = `wallet_offline_review:${readerId}`;
+    if (pending === 0) this.deps.alerts?.resolveByKey(key, actor, 'every offline sale reviewed');
+    else this.deps.alerts?.refreshData(key, { pending });
     return this.reviewItem(readerId, seq);
   }
 

@@ -61,7 +61,8 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
   api.post('/wallet/review/:readerId/:seq', guards.role('admin'), (req, res) => {
     const { readerId, seq } = parse(reviewParams, req.params, 'params');
     const body = parse(reviewBody, req.body);
-    res.json(wallet.review(readerId, seq, body.decision, body.note, sessionOf(res).username));
+    const item = wallet.review(readerId, seq, body.decision, body.note, sessionOf(res).username);
+    res.json({ ...item, amount: yuan(item.amountFen) });
   });
   api.get('/wallet/:externalId', guards.role('admin', 'security'), (req, res) => {
     const person = wallet.person(parse(personParams, req.params, 'params').externalId);
@@ -72,7 +73,7 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
   // The card holder chooses the PIN at the desk; setting it again also lifts a lock.
   api.put('/wallet/:externalId/pin', guards.role('admin'), async (req, res) => {
     const person = wallet.person(parse(personParams, req.params, 'params').externalId);
-    await wallet.pins.set(person.id, parse(pinBody, req.body).pin, sessionOf(res).username);
+    await wallet.setPin(person.id, parse(pinBody, req.body).pin, sessionOf(res).username);
     res.json(wallet.pins.state(person.id));
   });
   api.delete('/wallet/:externalId/pin', guards.role('admin'), (req, res) => {

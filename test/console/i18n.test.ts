@@ -35,7 +35,7 @@ export function looksHuman(s: string): boolean {
  * Strings the gateway's API speaks (an auth scheme, an error text, the resolve notes it writes itself, each
  * compared against), never shown to anyone: the console shows its own translation in their place.
  */
-const PROTOCOL_TEXT = new Set(['Bearer ', 'no such route', 'lockdown ended', 'every offline sale reviewed']);
+const PROTOCOL_TEXT = new Set(['Bearer ', 'no such route', 'lockdown ended', 'every offline sale reviewed', 'PIN set again']);
 
 /** Literal texts in a module, with their line; import paths and `t()` keys are not text. */
 function literals(file: string): { text: string; line: number }[] {

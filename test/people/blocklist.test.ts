@@ -64,6 +64,7 @@ describe('card blocklist for terminals', () => {
     // A version the gateway never gave out (a restored backup) gets the whole list back.
     expect(await list(afterUnblock.version + 1000)).toMatchObject({ full: true, version: afterUnblock.version });
     expect((await gw.api('/api/v1/cards/blocklist?since=-1', { token: admin })).status).toBe(400);
+    expect(((await (await gw.api('/api/v1/cards/blocklist?since=', { token: admin })).json()) as List).full).toBe(true);
   });
 
   it('keeps the whole list retained on campus/cards/blocklist for a terminal with its own login, and only the gateway writes it', async () => {

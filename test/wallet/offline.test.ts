@@ -12,6 +12,7 @@ interface Answer {
   batch: string;
   accepted: boolean;
   error?: string;
+  message?: string;
   results?: { seq: number; outcome: string; reason?: string; balance?: number; conflict?: boolean }[];
   summary?: Record<string, number>;
 }
@@ -129,20 +130,27 @@ describe('offline canteen sales', () => {
     expect(await balance('S20250002')).toBe(wangBefore - 800);
     expect((await decide(502, 'reject')).status).toBe(409); // decided once
 
-    const alertOpen = async () => (await get<{ items: unknown[] }>('/api/v1/alerts?status=open&type=wallet_offline_review')).items.length;
-    for (const seq of [503, 504, 505]) expect((await decide(seq, 'reject', 'written off')).status).toBe(200);
-    expect(await alertOpen()).toBe(0);
+    const openAlert = async () => (await get<{ items: { data: { pending: number } }[] }>('/api/v1/alerts?status=open&type=wallet_offline_review')).items;
+    // The alert follows the review: three left of four.
+    expect((await openAlert())[0]!.data.pending).toBe(3);
+    for (const seq of [503, 504]) expect((await decide(seq, 'reject', 'written off')).status).toBe(200);
+    // A sale stamped by a clock a day ahead is booked when it arrived, not on the wrong day.
+    const clockSale = await decide(505, 'accept', 'the terminal clock was reset; the sale was real');
+    expect(clockSale.status).toBe(200);
+    const clockEntry = (await get<{ entries: { terminalSeq: number; occurredAt: string }[] }>('/api/v1/wallet/S20250001')).entries.find((e) => e.terminalSeq === 505)!;
+    expect(Math.abs(Date.parse(clockEntry.occurredAt) - soldAt)).toBeLessThan(60_000);
+    expect(await openAlert()).toHaveLength(0);
     expect((await get<{ items: Review[] }>('/api/v1/wallet/review')).items).toHaveLength(0);
-    expect((await get<{ items: Review[] }>('/api/v1/wallet/review?status=rejected')).items.map((r) => r.seq)).toEqual([503, 504, 505]);
+    expect((await get<{ items: Review[] }>('/api/v1/wallet/review?status=rejected')).items.map((r) => r.seq)).toEqual([503, 504]);
 
     const rec = await get<{ ok: boolean; terminals: { readerId: string; count: number; sumFen: number; matches: boolean; suspicious: unknown }[] }>(
       `/api/v1/wallet/reconciliation?date=${schoolDate(soldAt)}`,
     );
     expect(rec.terminals.find((t) => t.readerId === 'demo-canteen-1')).toMatchObject({
-      count: 2,
-      sumFen: 1250 + 800,
+      count: 3,
+      sumFen: 1250 + 800 + 300,
       matches: true,
-      suspicious: { pending: 0, pendingFen: 0, accepted: 1, rejected: 2 },
+      suspicious: { pending: 0, pendingFen: 0, accepted: 2, rejected: 2 },
     });
     expect((await get<{ ok: boolean }>('/api/v1/wallet/check')).ok).toBe(true);
   });
@@ -156,7 +164,7 @@ describe('offline canteen sales', () => {
     // A sale without its time cannot be placed on a day: the whole batch is refused, and the terminal told which field.
     const unreadable = await upload('demo-canteen-1', { batch: 'b', transactions: [{ uid: '0A1B2C3D', seq: 9, amount: 100 }] });
     expect(unreadable).toMatchObject({ batch: 'b', accepted: false, error: 'unreadable' });
-    expect((unreadable as { message: string }).message).toContain('transactions.0.at');
+    expect(unreadable.message).toContain('transactions.0.at');
     expect(await upload('demo-canteen-1', { transactions: [] })).toMatchObject({ batch: null, accepted: false, error: 'unreadable' });
     const text = await (await gw.api('/metrics')).text();
     expect(text).toMatch(/campus_reader_rejected_messages_total\{reason="bad_payload"\} [1-9]/);

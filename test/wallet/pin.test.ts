@@ -68,6 +68,8 @@ describe('wallet PIN above a daily amount', () => {
     expect(wallet.pin.lockedUntil).not.toBeNull();
 
     expect((await setPin('5678')).status).toBe(200);
+    const stillOpen = (await (await gw.api('/api/v1/alerts?status=open&type=wallet_pin_locked', { token: admin })).json()) as { items: unknown[] };
+    expect(stillOpen.items).toHaveLength(0); // the lock is over, and so is its alert
     // A keypad that sends the PIN as a JSON number is read as its digits.
     expect(await pay(14, 600, 5678)).toMatchObject({ granted: true, reason: 'ok', balance: 1900 });
   });

@@ -151,6 +151,7 @@ export function alertMessage(a: Alert): string {
 const gatewayNotes: Record<string, { note: string; text: () => string }> = {
   lockdown: { note: 'lockdown ended', text: () => t('gates.lockdownEnded') },
   wallet_offline_review: { note: 'every offline sale reviewed', text: () => t('alertText.offlineReviewed') },
+  wallet_pin_locked: { note: 'PIN set again', text: () => t('alertText.pinSetAgain') },
 };
 
 /** A resolve note in the console's language when the gateway wrote it; a person's note as written. */

@@ -139,6 +139,7 @@ export const en: Record<MessageKey, string> = {
   'alertText.wallet_seq_conflict': 'Terminal {reader} sent transaction {seq} again with a different card or amount (refused, not charged)',
   'alertText.wallet_offline_review': 'Terminal {reader} uploaded {held} offline sale(s) the wallet could not apply; review them ({pending} pending)',
   'alertText.offlineReviewed': 'every offline sale reviewed',
+  'alertText.pinSetAgain': 'PIN set again',
   'alertText.wallet_pin_locked': 'Wrong PIN entered too many times for {person}; paying with the PIN is locked (terminal {reader})',
   'alertText.after_hours_motion': 'After-hours motion at camera {camera}, {time}',
   'alertText.sensorAbove': '{metric} {value} in {zone}, above {limit} (sensor {sensor})',

@@ -139,6 +139,7 @@ export const ko: Record<MessageKey, string> = {
   'alertText.wallet_seq_conflict': '단말 {reader}가 거래 번호 {seq}를 다른 카드나 금액으로 다시 보냄 (거부, 결제 안 함)',
   'alertText.wallet_offline_review': '단말 {reader}가 올린 오프라인 결제 {held}건을 반영할 수 없습니다. 검토하세요 (대기 {pending}건)',
   'alertText.offlineReviewed': '모든 오프라인 결제를 검토함',
+  'alertText.pinSetAgain': 'PIN을 다시 설정함',
   'alertText.wallet_pin_locked': '{person}: 비밀번호를 연속으로 틀려 비밀번호 결제가 잠김 (단말 {reader})',
   'alertText.after_hours_motion': '카메라 {camera}: {time} 야간 움직임 감지',
   'alertText.sensorAbove': '{zone} {metric} {value}, 기준 {limit} 초과 (센서 {sensor})',

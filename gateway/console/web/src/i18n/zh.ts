@@ -137,6 +137,7 @@ export const zh = {
   'alertText.wallet_seq_conflict': '终端 {reader} 再次发送了交易号 {seq}，但卡或金额不同（已拒绝，未扣款）',
   'alertText.wallet_offline_review': '终端 {reader} 上传的 {held} 笔离线消费无法入账，请审核（共 {pending} 笔待审核）',
   'alertText.offlineReviewed': '所有离线消费已审核',
+  'alertText.pinSetAgain': '已重新设置密码',
   'alertText.wallet_pin_locked': '{person} 连续输错密码，密码支付已锁定（终端 {reader}）',
   'alertText.after_hours_motion': '摄像头 {camera} 在 {time} 检测到夜间移动',
   'alertText.sensorAbove': '{zone} {metric} {value}，高于 {limit}（传感器 {sensor}）',

@@ -4,20 +4,13 @@
  * on screen while the gateway is down. The browser reaches the gateway through a small TCP relay, so that the
  * gateway can really stop and start again (on another port) behind one address.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyConsoleStatic } from '../../gateway/console/copy-static.js';
-import { packageInfo } from '../../gateway/core/version.js';
 import { startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { PASSWORD, shoot, signIn, startBrowser } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = packageInfo().root;
-const SHOTS = join(ROOT, 'test-results', 'console');
-const PASSWORD = 'campus-demo';
 
 /**
  * What stands between the browser and the gateway: a TCP relay on a fixed port. `cut` drops every connection
@@ -77,12 +70,6 @@ let base: string;
 const startGateway = (): Promise<TestGateway> =>
   startTestGateway({ demo: true, dataDir, config: { http: { loginRateLimit: { windowS: 60, max: 1000 } } } });
 
-/** The UI as `npm run build` makes it, rebuilt here so the test never runs against stale modules. */
-function buildConsole(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'gateway/console/web/tsconfig.json')], { stdio: 'inherit' });
-  copyConsoleStatic(ROOT);
-}
-
 /** A page whose uncaught script errors are collected (failed requests are expected here: the gateway goes down). */
 async function newPage(): Promise<Page & { scriptErrors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
@@ -92,20 +79,6 @@ async function newPage(): Promise<Page & { scriptErrors: string[] }> {
   return page;
 }
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.waitForURL(/\/login/);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('[data-test=login-submit]');
-  await page.waitForSelector('[data-test=nav-alerts]');
-  await page.waitForSelector('[data-test=live].live');
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
 /** Another page of the console, through its navigation (no reload). */
 async function go(page: Page, nav: string, title: string): Promise<void> {
   await page.click(`[data-test=${nav}]`);
@@ -113,16 +86,10 @@ async function go(page: Page, nav: string, title: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  buildConsole();
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await startBrowser();
   gw = await startGateway();
   base = await line.open();
   line.to(gw.httpPort);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 });
 
 afterAll(async () => {
@@ -135,7 +102,7 @@ afterAll(async () => {
 describe('security console for a guard', () => {
   it('shows the lockdown banner on every page, live, from the moment a lockdown starts until it ends', async () => {
     const page = await newPage();
-    await signIn(page, 'security');
+    await signIn(page, base, 'security');
     const banner = page.locator('[data-test=lockdown-banner]');
     expect(await banner.isVisible()).toBe(false);
 
@@ -162,7 +129,7 @@ describe('security console for a guard', () => {
 
     // Opened during the lockdown, on any page: the banner is there from the start.
     const viewer = await newPage();
-    await signIn(viewer, 'viewer');
+    await signIn(viewer, base, 'viewer');
     await go(viewer, 'nav-environment', '环境');
     await viewer.locator('[data-test=lockdown-banner]').waitFor({ state: 'visible', timeout: 5000 });
 
@@ -177,7 +144,7 @@ describe('security console for a guard', () => {
 
   it('shows the gateway’s alert messages in Chinese and Korean, from the alert’s type and data', async () => {
     const page = await newPage();
-    await signIn(page, 'security');
+    await signIn(page, base, 'security');
     const mqtt = await gw.mqttClient();
     const messageOf = (text: string) => page.locator('[data-test=alert]').filter({ hasText: text }).first().locator('.alert-message');
 
@@ -205,7 +172,7 @@ describe('security console for a guard', () => {
 
   it('shows errors from the API in the console’s language, from their code', async () => {
     const page = await newPage();
-    await signIn(page, 'security');
+    await signIn(page, base, 'security');
 
     // A camera that is not there: the gateway answers 404 "camera no-such-camera not found".
     await page.selectOption('[data-test=lang]', 'ko');
@@ -240,7 +207,7 @@ describe('security console for a guard', () => {
 
   it('keeps the last alerts on screen, marked as not current, while the gateway is down, and refreshes when it is back', async () => {
     const page = await newPage();
-    await signIn(page, 'security');
+    await signIn(page, base, 'security');
     const token = await gw.login('security', PASSWORD);
     await gw.api('/api/v1/alerts', { method: 'POST', token, json: { message: 'stranger at the east fence', severity: 'warning' } });
     const kept = page.locator('[data-test=alert]').filter({ hasText: 'stranger at the east fence' });

@@ -3,28 +3,15 @@
  * running demo gateway: sign in, a lost-card tap over MQTT shows up live and is acknowledged, a viewer is not
  * offered the lockdown and the API refuses it, Korean labels, and a screenshot of every page in test-results/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyConsoleStatic } from '../../gateway/console/copy-static.js';
 import { packageInfo } from '../../gateway/core/version.js';
 import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { PASSWORD, shoot, signIn, startBrowser } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = packageInfo().root;
-const SHOTS = join(ROOT, 'test-results', 'console');
-const PASSWORD = 'campus-demo';
 
 let gw: TestGateway;
 let browser: Browser;
-
-/** The UI as `npm run build` makes it, rebuilt here so the test never runs against stale modules. */
-function buildConsole(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'gateway/console/web/tsconfig.json')], { stdio: 'inherit' });
-  copyConsoleStatic(ROOT);
-}
 
 async function newPage(width = 1366, height = 900, timezoneId?: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', ...(timezoneId ? { timezoneId } : {}) });
@@ -42,30 +29,10 @@ async function newPage(width = 1366, height = 900, timezoneId?: string): Promise
 
 const jsErrors = (page: Page): string[] => (page as Page & { jsErrors: string[] }).jsErrors;
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.goto(`${gw.base}/`);
-  await page.waitForURL(/\/login/);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('[data-test=login-submit]');
-  await page.waitForSelector('[data-test=nav-alerts]');
-  await page.waitForSelector('[data-test=live].live');
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  buildConsole();
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await startBrowser();
   // Every test signs in through the page: lift the login rate limit the suite would otherwise trip.
   gw = await startTestGateway({ demo: true, config: { http: { loginRateLimit: { windowS: 60, max: 1000 } } } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 });
 
 afterAll(async () => {
@@ -96,7 +63,7 @@ describe('security console in Chromium', () => {
 
   it('shows a lost-card tap at the gate as a live alert within 2 s, with its snapshot, and acknowledges it with a note', async () => {
     const page = await newPage();
-    await signIn(page, 'security');
+    await signIn(page, gw.base, 'security');
     await page.waitForSelector('[data-test=alert-list]');
     const mqtt = await gw.mqttClient();
 
@@ -130,13 +97,13 @@ describe('security console in Chromium', () => {
 
   it('offers the lockdown to security staff only; a viewer sees no control and the API refuses a viewer', async () => {
     const guard = await newPage();
-    await signIn(guard, 'security');
+    await signIn(guard, gw.base, 'security');
     await guard.click('[data-test=nav-gates]');
     await guard.locator('[data-test=lockdown-start]').waitFor();
     await guard.context().close();
 
     const page = await newPage();
-    await signIn(page, 'viewer');
+    await signIn(page, gw.base, 'viewer');
     await page.click('[data-test=nav-gates]');
     await page.locator('[data-test=lockdown] [data-active]').waitFor();
     await page.locator('[data-test=access-point]').first().waitFor();
@@ -155,7 +122,7 @@ describe('security console in Chromium', () => {
 
   it('starts and ends a lockdown after a confirmation', async () => {
     const page = await newPage();
-    await signIn(page, 'security');
+    await signIn(page, gw.base, 'security');
     await page.click('[data-test=nav-gates]');
     await page.click('[data-test=lockdown-start]');
     await page.fill('dialog textarea[name=note]', 'drill');
@@ -174,7 +141,7 @@ describe('security console in Chromium', () => {
 
   it('switches to Korean and back, every label from the dictionary', async () => {
     const page = await newPage();
-    await signIn(page, 'admin');
+    await signIn(page, gw.base, 'admin');
     expect(await page.textContent('[data-test=nav-alerts]')).toContain('告警');
     await page.selectOption('[data-test=lang]', 'ko');
     await expect.poll(() => page.textContent('[data-test=nav-alerts]')).toContain('경보');
@@ -198,7 +165,7 @@ describe('security console in Chromium', () => {
     const schoolToday = dateIn('Asia/Shanghai');
     const tz = ['Pacific/Pago_Pago', 'Pacific/Kiritimati'].find((z) => dateIn(z) !== schoolToday)!;
     const page = await newPage(1366, 900, tz);
-    await signIn(page, 'admin');
+    await signIn(page, gw.base, 'admin');
     for (const [path, input] of [['/attendance', '[data-test=att-date]'], ['/canteen', '[data-test=sales-date]']] as const) {
       await page.evaluate((p) => {
         history.pushState(null, '', p);
@@ -212,7 +179,7 @@ describe('security console in Chromium', () => {
 
   it('renders every page with demo data and saves a screenshot of each', async () => {
     const page = await newPage();
-    await signIn(page, 'admin');
+    await signIn(page, gw.base, 'admin');
     // Some demo activity so the pages have something to show.
     const mqtt = await gw.mqttClient();
     await mqtt.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0A1B2C3D', seq: 100 }), { qos: 1 });
@@ -248,7 +215,7 @@ describe('security console in Chromium', () => {
 
     // A tablet in portrait still gets the whole console.
     const tablet = await newPage(768, 1024);
-    await signIn(tablet, 'security');
+    await signIn(tablet, gw.base, 'security');
     await shoot(tablet, '30-tablet-alerts');
     await tablet.context().close();
     expect(jsErrors(page)).toEqual([]);
@@ -260,7 +227,7 @@ describe('security console in Chromium', () => {
     type Account = { balanceFen: number; entries: { kind: string; amountFen: number; reason: string | null; actor: string }[] };
     const before = ((await (await gw.api('/api/v1/wallet/S20250001', { token })).json()) as Account).balanceFen;
     const page = await newPage();
-    await signIn(page, 'admin');
+    await signIn(page, gw.base, 'admin');
     await page.click('[data-test=nav-canteen]');
     await page.fill('[data-test=wallet-person]', 'S20250001');
     await page.click('[data-test=wallet-lookup]');
@@ -284,7 +251,7 @@ describe('security console in Chromium', () => {
     await page.context().close();
 
     const guard = await newPage();
-    await signIn(guard, 'security');
+    await signIn(guard, gw.base, 'security');
     await guard.click('[data-test=nav-canteen]');
     await guard.fill('[data-test=wallet-person]', 'S20250001');
     await guard.click('[data-test=wallet-lookup]');
@@ -310,7 +277,7 @@ describe('security console in Chromium', () => {
     const before = ((await (await gw.api('/api/v1/wallet/S20250002', { token })).json()) as Account).balanceFen;
 
     const page = await newPage();
-    await signIn(page, 'admin');
+    await signIn(page, gw.base, 'admin');
     await page.click('[data-test=nav-canteen]');
     const rows = page.locator('[data-test=offline-review-table] tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
@@ -334,7 +301,7 @@ describe('security console in Chromium', () => {
     await page.context().close();
 
     const guard = await newPage();
-    await signIn(guard, 'security');
+    await signIn(guard, gw.base, 'security');
     await guard.click('[data-test=nav-canteen]');
     await guard.locator('[data-test=sales]').waitFor();
     expect(await guard.locator('[data-test=offline-review]').count()).toBe(0);

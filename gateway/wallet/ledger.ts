@@ -300,7 +300,8 @@ export class Wallet implements WalletPort {
    * WalletPort. Sales a terminal made while offline, in one transaction. The food was handed over already, so
    * nothing is refused: a sale the online rules allow is applied as a debit at the terminal's time (its school day
    * counts it, caps included); any other is kept as `suspicious` for an admin's review (`review()`), never applied
-   * on its own and never lost. A number seen before is a duplicate, as online.
+   * on its own and never lost. A number seen before is a duplicate, as online, unless it was refused online: the
+   * terminal then sold what the gateway had refused, and that is held too (`refused_online`).
    */
   recordOffline(sales: readonly OfflineSale[]): OfflineSaleResult[] {
     const now = new Date(this.deps.clock.now()).toISOString();

@@ -212,9 +212,13 @@ describe('security console for a guard', () => {
     await gw.api('/api/v1/alerts', { method: 'POST', token, json: { message: 'stranger at the east fence', severity: 'warning' } });
     const kept = page.locator('[data-test=alert]').filter({ hasText: 'stranger at the east fence' });
     await kept.waitFor({ timeout: 5000 });
-    // The camera wall too, seen once while the gateway answered.
+    // The camera wall too, and one camera's page, seen once while the gateway answered.
     await go(page, 'nav-cameras', '摄像头');
     await page.locator('[data-test=camera-tile]').first().waitFor();
+    const cameraName = (await page.locator('[data-test=camera-tile] strong').first().textContent()) ?? '';
+    await page.locator('[data-test=camera-tile]').first().click();
+    await expect.poll(() => page.textContent('#page h1')).toBe(cameraName);
+    await page.locator('[data-test=camera-snapshot]:not(.missing)').waitFor({ timeout: 10_000 });
     await go(page, 'nav-alerts', '告警');
     await kept.waitFor();
 
@@ -242,6 +246,20 @@ describe('security console for a guard', () => {
     await page.locator('[data-test=stale]').waitFor({ state: 'visible', timeout: 5000 });
     expect(await page.locator('[data-test=camera-tile]').count()).toBeGreaterThan(0);
     await shoot(page, '42-cameras-gateway-down');
+    // The camera's page: its name, details and last picture, under the notice.
+    await page.locator('[data-test=camera-tile]').first().click();
+    await expect.poll(() => page.textContent('#page h1')).toBe(cameraName);
+    await page.locator('[data-test=stale]').waitFor({ state: 'visible', timeout: 5000 });
+    expect(await page.locator('[data-test=camera-snapshot]:not(.missing)').count(), 'the last picture is still shown').toBe(1);
+    await shoot(page, '43-camera-gateway-down');
+
+    // Back: the camera's page reads everything again by itself.
+    gw = await startGateway();
+    line.to(gw.httpPort);
+    await page.locator('[data-test=stale]').waitFor({ state: 'hidden', timeout: 30_000 });
+    await gw.close();
+    line.cut();
+
     await go(page, 'nav-alerts', '告警');
     await page.locator('[data-test=stale]').waitFor({ state: 'visible', timeout: 5000 });
     expect(await kept.count()).toBe(1);

@@ -6,7 +6,7 @@ import { fmtDateTime, t } from '../i18n/index.js';
 import type { AlertPage } from '../types.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
-import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
+import { actionError, badge, codeLabel, fillFrom, pageHeader, panel, StaleNotice, table, toast } from '../ui.js';
 import { learnNames } from '../names.js';
 import { alertMessage, cameraErrorText } from '../server-text.js';
 import { cameraName, cameraState, loadSnapshot } from './cameras.js';
@@ -30,8 +30,10 @@ function presetNames(c: Json): string[] {
   return [];
 }
 
-export const cameraPage: Page = ({ root, params, session, signal }) => {
+export const cameraPage: Page = (ctx) => {
+  const { root, params, session, signal } = ctx;
   const id = params.id ?? '';
+  const notice = new StaleNotice();
   const info = h('div', {});
   const events = h('div', { 'data-test': 'camera-events' });
   const img = h('img', { class: 'camera-big missing', alt: id, 'data-test': 'camera-snapshot' });
@@ -39,13 +41,15 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
   replace(
     root,
     pageHeader(id, h('a', { href: '/cameras', 'data-link': '', class: 'btn' }, t('cameras.back'))),
+    notice.el,
     h('div', { class: 'two-col' }, can.snapshots(session.role) ? panel(t('cameras.snapshot'), img, h('div', { class: 'actions' }, refresh)) : null, panel(t('cameras.details'), info)),
     panel(t('cameras.recentEvents'), events),
   );
   if (can.snapshots(session.role)) void loadSnapshot(img, id, signal);
 
-  void fill(info, async () => {
-    const c = await getJson<Json>(`/cameras/${encodeURIComponent(id)}`);
+  // While the gateway does not answer, what was shown stays under the page's notice; every 15 s it is read again.
+  const path = `/cameras/${encodeURIComponent(id)}`;
+  const loadInfo = (): Promise<boolean> => fillFrom(info, notice, path, () => getJson<Json>(path), (c) => {
     const header = root.querySelector('h1');
     if (header) header.textContent = cameraName(c);
     const state = cameraState(c);
@@ -81,36 +85,44 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
         : h('p', { class: 'muted' }, presets.length ? presets.join(', ') : t('cameras.noPresets')),
     ];
   });
+  void loadInfo();
 
   // The gateway keeps no event log per camera: the page shows the last event, what arrives while it is open,
   // and the alerts this camera raised or gave evidence for.
   const live: Json[] = [];
   let last: Json | undefined;
   let related: Json[] = [];
-  const renderEvents = (): void => {
+  const eventsTable = (): HTMLElement => {
     const rows = [...live, ...(last && !live.length ? [last] : []), ...related].sort((a, b) => ((str(b, 'at') ?? '') < (str(a, 'at') ?? '') ? -1 : 1)).slice(0, 20);
-    replace(
-      events,
-      table(
-        [t('common.time'), t('cameras.event'), t('cameras.detail')],
-        rows.map((e) => [fmtDateTime(str(e, 'at') ?? ''), str(e, 'label') ?? codeLabel('cameraEvent', str(e, 'kind') ?? ''), str(e, 'detail') ?? '']),
-      ),
+    return table(
+      [t('common.time'), t('cameras.event'), t('cameras.detail')],
+      rows.map((e) => [fmtDateTime(str(e, 'at') ?? ''), str(e, 'label') ?? codeLabel('cameraEvent', str(e, 'kind') ?? ''), str(e, 'detail') ?? '']),
     );
   };
-  void fill(events, async () => {
-    const c = await getJson<Json>(`/cameras/${encodeURIComponent(id)}`);
-    last = obj(c, 'lastEvent');
-    const covers = new Set([...(Array.isArray(c.accessPoints) ? c.accessPoints : []), ...(Array.isArray(c.zones) ? c.zones : [])]);
-    try {
-      const page = await getJson<AlertPage>('/alerts', { limit: 200 });
-      const mine = page.items.filter((a) => a.source === `camera:${id}` || a.snapshotIds.length > 0 && ((a.accessPoint && covers.has(a.accessPoint)) || (a.zone && covers.has(a.zone))));
-      await learnNames(mine);
-      related = mine.map((a) => ({ at: a.raisedAt, label: codeLabel('alertType', a.type), detail: alertMessage(a) }));
-    } catch {
-      related = [];
-    }
-    renderEvents();
-    return events.firstChild as HTMLElement;
+  const loadEvents = (): Promise<boolean> =>
+    fillFrom(
+      events,
+      notice,
+      `${path}#events`,
+      async () => {
+        const c = await getJson<Json>(path);
+        const covers = new Set([...(Array.isArray(c.accessPoints) ? c.accessPoints : []), ...(Array.isArray(c.zones) ? c.zones : [])]);
+        const page = await getJson<AlertPage>('/alerts', { limit: 200 });
+        const mine = page.items.filter((a) => a.source === `camera:${id}` || a.snapshotIds.length > 0 && ((a.accessPoint && covers.has(a.accessPoint)) || (a.zone && covers.has(a.zone))));
+        await learnNames(mine);
+        return { last: obj(c, 'lastEvent'), related: mine.map((a): Json => ({ at: a.raisedAt, label: codeLabel('alertType', a.type), detail: alertMessage(a) })) };
+      },
+      (v) => {
+        last = v.last;
+        related = v.related;
+        return eventsTable();
+      },
+    );
+  void loadEvents();
+  ctx.every(15_000, () => {
+    void loadInfo();
+    void loadEvents();
+    if (can.snapshots(session.role) && img.classList.contains('missing')) void loadSnapshot(img, id, signal);
   });
   const es = openEvents(['camera.']);
   signal.addEventListener('abort', () => es.close());
@@ -123,7 +135,7 @@ export const cameraPage: Page = ({ root, params, session, signal }) => {
     }
     if (!isObj(e) || e.cameraId !== id) return;
     live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).join(', ') });
-    renderEvents();
+    replace(events, eventsTable());
   });
   if (can.snapshots(session.role)) es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));
 };

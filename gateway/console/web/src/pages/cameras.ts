@@ -5,6 +5,7 @@ import { h, replace } from '../dom.js';
 import { fmtAgo, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
+import { readThrough } from '../lastgood.js';
 import { badge, codeLabel, empty, fillFrom, loading, pageHeader, StaleNotice } from '../ui.js';
 
 export function cameraState(c: Json): string {
@@ -25,10 +26,14 @@ export function lastEventText(c: Json): string | undefined {
   return `${codeLabel('cameraEvent', kind)}${at ? ` · ${fmtAgo(at)}` : ''}`;
 }
 
-/** Loads a camera's latest snapshot into an <img> (the endpoint needs the bearer token, so no plain src). */
+/**
+ * Loads a camera's latest snapshot into an <img> (the endpoint needs the bearer token, so no plain src). While the
+ * gateway does not answer, the last picture this tab got of the camera stays (or comes back on a new page).
+ */
 export async function loadSnapshot(img: HTMLImageElement, cameraId: string, signal: AbortSignal, fresh = false): Promise<void> {
   try {
-    const blob = await getBlob(`/cameras/${encodeURIComponent(cameraId)}/snapshot`, fresh ? { fresh: 1 } : {});
+    const path = `/cameras/${encodeURIComponent(cameraId)}/snapshot`;
+    const { value: blob } = await readThrough(path, () => getBlob(path, fresh ? { fresh: 1 } : {}));
     if (signal.aborted) return;
     const old = img.src;
     img.src = URL.createObjectURL(blob);
@@ -36,6 +41,7 @@ export async function loadSnapshot(img: HTMLImageElement, cameraId: string, sign
     if (old.startsWith('blob:')) URL.revokeObjectURL(old);
     signal.addEventListener('abort', () => URL.revokeObjectURL(img.src), { once: true });
   } catch {
+    if (img.src.startsWith('blob:')) return; // a picture already shown stays
     img.classList.add('missing');
     img.alt = t('cameras.noSnapshot');
   }

@@ -135,11 +135,14 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   signal.addEventListener('abort', () => es.close());
   let dropped = false;
   es.addEventListener('error', () => {
+    // The lists are as of the moment the stream dropped: say so, as the other pages do.
+    if (!dropped) notice.mark('live', Date.now());
     dropped = true;
   });
   es.addEventListener('open', () => {
     if (!dropped) return;
     dropped = false;
+    notice.mark('live', null);
     void loadPoints();
   });
   es.addEventListener('tap.decided', (ev) => {

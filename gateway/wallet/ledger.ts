@@ -785,8 +785,8 @@ export class Wallet implements WalletPort {
     this.log.info({ readerId, seq, decision, actor }, 'wallet: offline sale reviewed');
     const pending = this.pendingReviews(readerId);
     const key = `wallet_offline_review:${readerId}`;
+    this.deps.alerts?.refreshData(key, { pending });
     if (pending === 0) this.deps.alerts?.resolveByKey(key, actor, 'every offline sale reviewed');
-    else this.deps.alerts?.refreshData(key, { pending });
     return this.reviewItem(readerId, seq);
   }
 

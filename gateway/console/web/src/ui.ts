@@ -118,9 +118,13 @@ export interface ConfirmResult {
 }
 
 /** A modal confirmation, optionally asking for a note (acknowledge, resolve, lockdown). */
-export function confirmDialog(opts: { title: string; message?: string; confirm: string; danger?: boolean; note?: boolean; notePlaceholder?: string }): Promise<ConfirmResult> {
+/** `note: 'required'`: the dialog does not close without one (the browser says so at the field). */
+export function confirmDialog(opts: { title: string; message?: string; confirm: string; danger?: boolean; note?: boolean | 'required'; notePlaceholder?: string }): Promise<ConfirmResult> {
   return new Promise((resolve) => {
-    const note = opts.note ? h('textarea', { name: 'note', rows: 3, maxlength: 1000, placeholder: opts.notePlaceholder ?? t('common.notePlaceholder') }) : null;
+    const required = opts.note === 'required';
+    const note = opts.note
+      ? h('textarea', { name: 'note', rows: 3, maxlength: 1000, required, placeholder: opts.notePlaceholder ?? t(required ? 'common.noteRequiredPlaceholder' : 'common.notePlaceholder') })
+      : null;
     const dialog = h('dialog', { class: 'dialog' });
     const done = (ok: boolean): void => {
       dialog.close();

@@ -34,6 +34,7 @@ export const en: Record<MessageKey, string> = {
   'common.failed': 'Failed',
   'common.cancel': 'Cancel',
   'common.notePlaceholder': 'Note (optional)',
+  'common.noteRequiredPlaceholder': 'Note (required)',
   'common.loadMore': 'Load more',
   'common.search': 'Search',
   'common.show': 'Show',

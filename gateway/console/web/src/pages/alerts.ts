@@ -272,7 +272,10 @@ export const alertsPage: Page = (ctx) => {
   );
 
   feed.on((kind, a) => {
-    knownTypes.add(a.type);
+    if (!knownTypes.has(a.type)) {
+      knownTypes.add(a.type);
+      renderTypes();
+    }
     if (kind === 'alert.raised') {
       fresh.add(a.id);
       setTimeout(() => {

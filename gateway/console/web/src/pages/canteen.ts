@@ -6,7 +6,7 @@ import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtDateTime, fmtMoney, t } from '../i18n/index.js';
 import { parseYuan } from '../money.js';
-import type { Page } from '../router.js';
+import type { Page, PageContext } from '../router.js';
 import { can } from '../session.js';
 import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, stat, table, toast } from '../ui.js';
 
@@ -50,7 +50,7 @@ interface Account {
   entries: Entry[];
 }
 
-export const canteenPage: Page = ({ root, session, query, navigate }) => {
+export const canteenPage: Page = ({ root, session, query, navigate, feed, signal }) => {
   // No date asked: the gateway's today in the school's time zone, which the browser's clock may not share.
   const date = h('input', { type: 'date', value: query.get('date') ?? '', 'data-test': 'sales-date', onchange: () => void loadSales() });
   const sales = h('div', { 'data-test': 'sales' });
@@ -133,7 +133,7 @@ export const canteenPage: Page = ({ root, session, query, navigate }) => {
     sections.push(panel(t('canteen.account'), form, account));
     if (person.value.trim()) void loadAccount();
   }
-  if (can.topUp(session.role)) sections.push(reviewPanel(() => void loadSales()));
+  if (can.topUp(session.role)) sections.push(reviewPanel(() => void loadSales(), feed, signal));
 
   replace(root, pageHeader(t('canteen.title')), ...sections);
   void loadSales();
@@ -204,7 +204,7 @@ function pinForm(a: Account, pin: NonNullable<Account['pin']>, reload: () => voi
  * unknown card, a cap, the balance, a wrong clock): each one accepted (charged at the sale's time) or written off,
  * with a note. Empty most days.
  */
-function reviewPanel(salesChanged: () => void): HTMLElement {
+function reviewPanel(salesChanged: () => void, feed: PageContext['feed'], signal: AbortSignal): HTMLElement {
   const list = h('div', { 'data-test': 'offline-review' });
   const load = (): Promise<boolean> =>
     fill(list, async () => {
@@ -236,13 +236,10 @@ function reviewPanel(salesChanged: () => void): HTMLElement {
       message: t(decision === 'accept' ? 'canteen.reviewAcceptConfirm' : 'canteen.reviewRejectConfirm', vars),
       confirm: decision === 'accept' ? t('canteen.reviewAccept') : t('canteen.reviewReject'),
       danger: decision === 'reject',
-      note: true,
+      note: 'required',
+      notePlaceholder: t('canteen.reviewNoteNeeded'),
     });
-    if (!ok.ok) return;
-    if (!ok.note) {
-      toast(t('canteen.reviewNoteNeeded'), 'error');
-      return;
-    }
+    if (!ok.ok || !ok.note) return;
     try {
       await send('POST', `/wallet/review/${encodeURIComponent(s.readerId)}/${s.seq}`, { decision, note: ok.note });
       toast(t(decision === 'accept' ? 'canteen.reviewAccepted' : 'canteen.reviewRejected'));
@@ -253,5 +250,9 @@ function reviewPanel(salesChanged: () => void): HTMLElement {
     }
   };
   void load();
+  // A terminal's upload raises or updates the review alert: the list follows it live, as the alert list does.
+  feed.on((_kind, a) => {
+    if (a.type === 'wallet_offline_review') void load();
+  }, signal);
   return panel(t('canteen.review'), h('p', { class: 'muted small' }, t('canteen.reviewHelp')), list);
 }

@@ -75,6 +75,7 @@ describe('security console in Chromium', () => {
     expect(shownAfterMs).toBeLessThanOrEqual(2000);
     const id = await card.first().getAttribute('data-id');
     expect(id).toMatch(/^[0-9A-Z]{26}$/);
+    expect(await card.first().textContent()).toContain('地点: 正门 Main gate'); // the access point by its name
     await shoot(page, '01-alerts-live');
 
     // The gate camera's picture is attached as evidence (it arrives as an alert update); shown with the token.
@@ -143,8 +144,10 @@ describe('security console in Chromium', () => {
     const page = await newPage();
     await signIn(page, gw.base, 'admin');
     expect(await page.textContent('[data-test=nav-alerts]')).toContain('告警');
+    await page.selectOption('[data-test=filter-status]', 'all');
     await page.selectOption('[data-test=lang]', 'ko');
     await expect.poll(() => page.textContent('[data-test=nav-alerts]')).toContain('경보');
+    expect(await page.inputValue('[data-test=filter-status]'), 'the filter outlives the language switch').toBe('all');
     expect(await page.textContent('[data-test=nav-gates]')).toBe('출입문·봉쇄');
     expect(await page.textContent('[data-test=nav-attendance]')).toBe('출결');
     expect(await page.textContent('h1')).toBe('경보');

@@ -91,6 +91,7 @@ export const en: Record<MessageKey, string> = {
   'alerts.repeated': '×{n}',
   'alerts.source': 'Source',
   'alerts.place': 'Place',
+  'alerts.lastAt': 'latest {at}',
   'alerts.snapshot': 'Alert snapshot',
   'alerts.showSnapshot': 'Show snapshot',
   'alerts.showSnapshotN': 'Show snapshot {n}',

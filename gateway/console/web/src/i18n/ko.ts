@@ -91,6 +91,7 @@ export const ko: Record<MessageKey, string> = {
   'alerts.repeated': '×{n}',
   'alerts.source': '출처',
   'alerts.place': '장소',
+  'alerts.lastAt': '최근 {at}',
   'alerts.snapshot': '경보 스냅샷',
   'alerts.showSnapshot': '스냅샷 보기',
   'alerts.showSnapshotN': '스냅샷 {n} 보기',

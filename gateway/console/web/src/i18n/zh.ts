@@ -89,6 +89,7 @@ export const zh = {
   'alerts.repeated': '×{n}',
   'alerts.source': '来源',
   'alerts.place': '地点',
+  'alerts.lastAt': '最近一次 {at}',
   'alerts.snapshot': '告警抓拍',
   'alerts.showSnapshot': '查看抓拍',
   'alerts.showSnapshotN': '查看抓拍 {n}',

@@ -8,7 +8,7 @@ import { ApiError, getBlob, getJson, isConnectionError, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
 import { recall, remember } from '../lastgood.js';
-import { learnNames } from '../names.js';
+import { learnNames, placeName } from '../names.js';
 import type { Page } from '../router.js';
 import { alertMessage, resolveNote } from '../server-text.js';
 import { can } from '../session.js';
@@ -35,6 +35,17 @@ export const alertsPage: Page = (ctx) => {
     severity: (SEVERITIES as string[]).includes(query.get('severity') ?? '') ? (query.get('severity') as Severity) : '',
     type: query.get('type') ?? '',
     text: '',
+  };
+  /** The filter goes into the address, so a re-render (another language) and a reload keep it. */
+  const filterChanged = (): void => {
+    const q = new URLSearchParams(location.search);
+    const set = (k: string, v: string, dflt: string): void => (v && v !== dflt ? q.set(k, v) : q.delete(k));
+    set('status', filter.status, 'active');
+    set('severity', filter.severity, '');
+    set('type', filter.type, '');
+    const qs = q.toString();
+    history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}`);
+    void load(false);
   };
   const alerts = new Map<string, Alert>();
   const fresh = new Set<string>();
@@ -74,7 +85,7 @@ export const alertsPage: Page = (ctx) => {
     return true;
   };
 
-  const typeSelect = h('select', { 'data-test': 'filter-type', onchange: (e: Event) => ((filter.type = (e.target as HTMLSelectElement).value), void load(false)) });
+  const typeSelect = h('select', { 'data-test': 'filter-type', onchange: (e: Event) => ((filter.type = (e.target as HTMLSelectElement).value), filterChanged()) });
   const renderTypes = (): void => {
     replace(
       typeSelect,
@@ -208,7 +219,8 @@ export const alertsPage: Page = (ctx) => {
     if (can.handleAlerts(session.role) && a.status !== 'resolved') {
       actions.push(h('button', { class: 'btn', 'data-test': 'resolve', onclick: () => void act(a, 'resolve') }, t('alerts.resolve')));
     }
-    const place = [a.accessPoint, a.zone].filter((x): x is string => !!x).join(' · ');
+    // The access point by its name; the zone (which has none in the API) only when there is no access point.
+    const place = a.accessPoint ? (placeName(a.accessPoint) ?? a.accessPoint) : a.zone;
     return h(
       'article',
       { class: `alert-card sev-${a.severity} st-${a.status} ${fresh.has(a.id) ? 'fresh' : ''}`, 'data-test': 'alert', 'data-id': a.id, 'data-severity': a.severity, 'data-status': a.status },
@@ -219,10 +231,17 @@ export const alertsPage: Page = (ctx) => {
         h('strong', { class: 'alert-type' }, typeLabel(a.type)),
         a.count > 1 ? badge(t('alerts.repeated', { n: a.count }), 'count') : null,
         badge(t(`status.${a.status}`), `st-${a.status}`),
-        h('time', { datetime: a.raisedAt, title: fmtDateTime(a.raisedAt) }, fmtAgo(a.lastRaisedAt)),
+        h('time', { datetime: a.lastRaisedAt, title: fmtDateTime(a.lastRaisedAt) }, fmtAgo(a.lastRaisedAt)),
       ),
       h('p', { class: 'alert-message', 'data-test': 'alert-message' }, alertMessage(a)),
-      h('p', { class: 'muted small' }, `${t('alerts.source')}: ${a.source}`, place ? ` · ${t('alerts.place')}: ${place}` : '', ` · ${fmtDateTime(a.raisedAt)}`),
+      h(
+        'p',
+        { class: 'muted small' },
+        `${t('alerts.source')}: ${a.source}`,
+        place ? ` · ${t('alerts.place')}: ${place}` : '',
+        ` · ${fmtDateTime(a.raisedAt)}`,
+        a.count > 1 ? ` · ${t('alerts.lastAt', { at: fmtDateTime(a.lastRaisedAt) })}` : '',
+      ),
       a.acknowledgedBy
         ? h('p', { class: 'small' }, t('alerts.ackedBy', { user: a.acknowledgedBy, at: fmtDateTime(a.acknowledgedAt ?? '') }), a.ackNote ? ` — ${a.ackNote}` : '')
         : null,
@@ -239,12 +258,12 @@ export const alertsPage: Page = (ctx) => {
 
   const statusSelect = h(
     'select',
-    { 'data-test': 'filter-status', onchange: (e: Event) => ((filter.status = (e.target as HTMLSelectElement).value as StatusFilter), void load(false)) },
+    { 'data-test': 'filter-status', onchange: (e: Event) => ((filter.status = (e.target as HTMLSelectElement).value as StatusFilter), filterChanged()) },
     ...STATUS_FILTERS.map((s) => h('option', { value: s, selected: s === filter.status }, t(`alerts.filter.${s}`))),
   );
   const severitySelect = h(
     'select',
-    { 'data-test': 'filter-severity', onchange: (e: Event) => ((filter.severity = (e.target as HTMLSelectElement).value as Severity | ''), void load(false)) },
+    { 'data-test': 'filter-severity', onchange: (e: Event) => ((filter.severity = (e.target as HTMLSelectElement).value as Severity | ''), filterChanged()) },
     h('option', { value: '' }, t('alerts.allSeverities')),
     ...SEVERITIES.map((s) => h('option', { value: s, selected: s === filter.severity }, t(`severity.${s}`))),
   );

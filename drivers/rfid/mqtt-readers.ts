@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
 import { normalizeUid } from '../../gateway/core/card-number.js';
+import { parseDeviceTime } from '../../gateway/core/device-time.js';
 import { TypedPin, type OfflineTransaction } from '../../gateway/core/taps.js';
 import { ReaderBase, type ReaderHooks } from './types.js';
 
@@ -67,26 +68,6 @@ const offlinePayload = z.strictObject({
 });
 
 /**
- * ISO 8601 with a zone, in the forms terminals print: extended or basic, `T` or a space, `Z`/`z`, `±HH`, `±HHMM`
- * or `±HH:MM`, optional fractions. A time without a zone is refused: it would be read in the gateway's.
- */
-const ISO_WITH_ZONE =
-  /^(\d{4})-?(\d{2})-?(\d{2})[Tt ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
-
-/** A sale's time: epoch seconds or milliseconds (below 1e11 it can only be seconds), or ISO 8601 with a zone. */
-export function saleTime(at: number | string): number | undefined {
-  if (typeof at === 'number') return Number.isFinite(at) ? Math.round(at < 1e11 ? at * 1000 : at) : undefined;
-  const m = ISO_WITH_ZONE.exec(at.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, frac, z, sign, oh, om] = m;
-  const ms = frac ? Math.round(Number(`0.${frac}`) * 1000) : 0;
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), ms);
-  const offsetMin = z ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om ?? 0));
-  const t = utc - offsetMin * 60_000;
-  return Number.isFinite(t) ? t : undefined;
-}
-
-/**
  * Reads an offline upload. All or nothing: one unreadable sale refuses the batch, naming it, so the terminal keeps
  * the whole batch and nothing is half-recorded.
  */
@@ -114,7 +95,7 @@ export function parseOfflineUpload(
   for (const [i, t] of r.data.transactions.entries()) {
     const uid = normalizeUid(t.uid);
     if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: `transactions.${i}.uid: ${uid.error.message}`, batch };
-    const at = saleTime(t.at);
+    const at = parseDeviceTime(t.at);
     if (at === undefined) {
       return { ok: false, reason: 'bad_payload', detail: `transactions.${i}.at: epoch ms or s, or ISO 8601 with a zone (2026-11-24T12:05:00+08:00)`, batch };
     }

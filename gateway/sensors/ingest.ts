@@ -8,7 +8,8 @@ import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { MetricName, PayloadFamily, Reading } from './contract.js';
-import { checkMetric, metricCatalog, parseTimestamp, type RejectReason } from './metrics.js';
+import { parseDeviceTime } from '../core/device-time.js';
+import { checkMetric, metricCatalog, type RejectReason } from './metrics.js';
 import type { SensorEntry, SensorRegistry } from './registry.js';
 import { DAY } from './storage.js';
 
@@ -103,10 +104,10 @@ export class SensorIngest {
     const now = this.clock.now();
     let at = now;
     if (rawAt !== undefined) {
-      const parsed = parseTimestamp(rawAt);
+      const parsed = parseDeviceTime(rawAt);
       // A stamp from the future or from before raw retention is a device with a wrong clock: its place in the
       // series would be a lie, so the whole payload goes.
-      if (parsed === null || parsed > now + this.opts.maxClockSkewS * 1000 || parsed < now - this.opts.rawDays * DAY) {
+      if (parsed === undefined || parsed > now + this.opts.maxClockSkewS * 1000 || parsed < now - this.opts.rawDays * DAY) {
         return this.reject(sensor, 'bad_timestamp', { at: String(rawAt).slice(0, 64) });
       }
       at = parsed;

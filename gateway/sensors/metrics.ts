@@ -56,15 +56,6 @@ export function checkMetric(metric: MetricName, raw: unknown): MetricCheck {
   return { ok: false, reason: code === 'too_big' || code === 'too_small' ? 'out_of_range' : 'wrong_type' };
 }
 
-const isoTimestamp = z.iso.datetime({ offset: true });
-
-/** A device timestamp: ISO 8601 with zone, or epoch seconds / milliseconds. */
-export function parseTimestamp(raw: unknown): number | null {
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) return raw < 1e12 ? Math.round(raw * 1000) : Math.round(raw);
-  if (typeof raw === 'string' && isoTimestamp.safeParse(raw).success) return Date.parse(raw);
-  return null;
-}
-
 /** Values as the API shows them: booleans as booleans. */
 export function displayValue(metric: MetricName, value: number): number | boolean {
   return metricCatalog[metric].kind === 'boolean' ? value === 1 : value;

@@ -5,7 +5,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saleTime } from '../../drivers/rfid/mqtt-readers.js';
+import { parseDeviceTime as saleTime } from '../../gateway/core/device-time.js';
 import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 interface Answer {

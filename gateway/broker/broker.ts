@@ -6,9 +6,11 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
 import { mayPublish, maySubscribe, tapWithoutPin, type Identity, type Verdict } from './acl.js';
+import { ClientIds, reservedIds } from './client-ids.js';
 import type { DeviceCredential } from './grants.js';
 
 export interface BrokerOptions {
@@ -23,8 +25,9 @@ export interface BrokerOptions {
   metrics: Registry;
 }
 
-const authError = (message: string): AuthenticateError =>
-  Object.assign(new Error(message), { returnCode: 4 as AuthenticateError['returnCode'] });
+/** CONNACK 4 (bad user name or password) or 5 (not authorized). */
+const authError = (message: string, returnCode: 4 | 5 = 4): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode: returnCode as AuthenticateError['returnCode'] });
 
 /**
  * The embedded Aedes broker with per-device credentials and topic ACLs. Aedes hooks are callback-style:
@@ -45,6 +48,9 @@ export class EmbeddedBroker implements MqttPort {
   private readonly devices: Map<string, DeviceCredential>;
   private readonly services: Map<string, string>;
   private readonly refused: Counter<'reason'>;
+  private readonly clientIds: ClientIds;
+  /** A device refused its id retries every few seconds: one line a minute per id. */
+  private readonly clientIdLog: RateLimitedLog;
   private readonly messagesIn: Counter.Internal;
   private readonly messagesOut: Counter.Internal;
   /** In-process handlers running now (see publish). */
@@ -58,6 +64,8 @@ export class EmbeddedBroker implements MqttPort {
   constructor(private readonly opts: BrokerOptions) {
     this.devices = new Map(opts.devices.map((d) => [d.id, d]));
     this.services = new Map(opts.services.map((s) => [s.username, s.secretHash]));
+    this.clientIds = new ClientIds(reservedIds(opts.devices, opts.services), (id) => this.sessionStored(id));
+    this.clientIdLog = new RateLimitedLog(opts.log, Date.now);
     this.refused = new Counter({
       name: 'campus_mqtt_refused_total',
       help: 'MQTT connections, publishes and subscriptions refused, by reason',
@@ -98,6 +106,12 @@ export class EmbeddedBroker implements MqttPort {
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           (identity) => {
+            const claim = this.clientIds.hold(client, identity);
+            if (!claim.ok) {
+              this.refused.inc({ reason: 'client_id_taken' });
+              this.clientIdLog.warn(client.id, { clientId: client.id, username, reason: claim.reason }, 'mqtt client id belongs to another login');
+              return done(authError(`client id ${client.id} belongs to another login (${claim.reason})`, 5), false);
+            }
             this.identities.set(client, identity);
             done(null, true);
           },
@@ -164,6 +178,15 @@ export class EmbeddedBroker implements MqttPort {
       cache.set(topic, verdict);
     }
     return verdict;
+  }
+
+  /** Whether Aedes still keeps a persistent session (subscriptions) for a client id. */
+  private async sessionStored(clientId: string): Promise<boolean> {
+    const persistence: unknown = (this.aedes as unknown as { persistence?: unknown }).persistence;
+    const bySubs = (persistence as { subscriptionsByClient?: unknown } | undefined)?.subscriptionsByClient;
+    if (typeof bySubs !== 'function') return true; // cannot tell: keep the binding
+    const subs: unknown = await (bySubs as (c: { id: string }) => Promise<unknown>).call(persistence, { id: clientId });
+    return !Array.isArray(subs) || subs.length > 0;
   }
 
   /** For MQTT over WebSocket: the HTTP server hands over upgraded streams. */

@@ -7,10 +7,11 @@ import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
-import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions } from '../core/mqtt-port.js';
+import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions, type SubscribeOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
-import { mayPublish, maySubscribe, tapWithoutPin, type Identity, type Verdict } from './acl.js';
+import { mayPublish, maySubscribe, type Identity, type Verdict } from './acl.js';
 import { ClientIds, reservedIds } from './client-ids.js';
+import { TapPins } from './tap-pin.js';
 import type { DeviceCredential } from './grants.js';
 
 export interface BrokerOptions {
@@ -51,6 +52,7 @@ export class EmbeddedBroker implements MqttPort {
   private readonly clientIds: ClientIds;
   /** A device refused its id retries every few seconds: one line a minute per id. */
   private readonly clientIdLog: RateLimitedLog;
+  private readonly pins = new TapPins();
   private readonly messagesIn: Counter.Internal;
   private readonly messagesOut: Counter.Internal;
   /** In-process handlers running now (see publish). */
@@ -112,6 +114,7 @@ export class EmbeddedBroker implements MqttPort {
               this.clientIdLog.warn(client.id, { clientId: client.id, username, reason: claim.reason }, 'mqtt client id belongs to another login');
               return done(authError(`client id ${client.id} belongs to another login (${claim.reason})`, 5), false);
             }
+            this.pins.stripWill(client);
             this.identities.set(client, identity);
             done(null, true);
           },
@@ -123,6 +126,8 @@ export class EmbeddedBroker implements MqttPort {
         );
       },
       authorizePublish: (client, packet, done) => {
+        // Before Aedes stores, queues or routes anything of it (also a will, published with client null).
+        this.pins.strip(packet);
         if (!client) return done(null); // published by the gateway itself
         const verdict = this.publishVerdict(client, packet.topic);
         if (verdict.ok) {
@@ -141,15 +146,12 @@ export class EmbeddedBroker implements MqttPort {
         log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
-      // The PIN in a canteen tap is for the gateway only (docs/wallet.md).
-      authorizeForward: (_client, packet) => {
-        const payload = Buffer.isBuffer(packet.payload) ? tapWithoutPin(packet.topic, packet.payload) : undefined;
-        return payload === undefined ? packet : { ...packet, payload };
-      },
     });
     // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
     // subscriptions are restored, which emits no 'subscribe'.
     const forget = (): void => this.heard.clear();
+    // Routed, in-process subscribers served: the tap's PIN (tap-pin.ts) is let go.
+    this.aedes.on('publish', (packet) => this.pins.routed(packet.payload));
     this.aedes.on('subscribe', forget).on('unsubscribe', forget).on('client', forget).on('clientDisconnect', forget);
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
@@ -216,6 +218,7 @@ export class EmbeddedBroker implements MqttPort {
     if (opts.whenSubscribed && !opts.qos && !opts.retain && !this.subscribed(topic)) return Promise.resolve();
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
+    this.pins.strip(packet); // a tap published by the gateway (a Node-RED flow) follows the same rule
     return new Promise((resolve, reject) => {
       const send = (): void => {
         if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
@@ -258,11 +261,12 @@ export class EmbeddedBroker implements MqttPort {
     return false;
   }
 
-  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+  subscribe(filter: string, handler: MessageHandler, opts: SubscribeOptions = {}): Promise<() => Promise<void>> {
     const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
       this.delivering++;
       try {
-        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        handler(packet.topic, opts.tapPin ? this.pins.original(payload) : payload);
       } catch (err) {
         this.opts.log.error({ err, topic: packet.topic }, 'mqtt handler failed');
       } finally {

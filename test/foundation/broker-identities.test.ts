@@ -183,3 +183,70 @@ describe('anonymous clients (demo mode) and client ids', () => {
     expect(firmware.connected).toBe(true);
   });
 });
+
+describe('a tap PIN goes to the decision only', () => {
+  let gw: TestGateway;
+  let admin: string;
+  const open: MqttClient[] = [];
+  const watcher = { username: 'integration', password: SERVICE_SECRET, clientId: 'tap-archiver', clean: false };
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      config: {
+        access: { wallet: { pinAboveDailyFen: 1000, pinMaxAttempts: 5, pinLockMinutes: 30 } },
+        mqtt: { services: [{ username: 'integration', secretHash: await hashSecret(SERVICE_SECRET) }] },
+      },
+    });
+    admin = await gw.login();
+    expect((await gw.api('/api/v1/wallet/S20250001/pin', { method: 'PUT', token: admin, json: { pin: '4321' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.endAsync(true).catch(() => {})));
+    await gw.close();
+  });
+
+  it('keeps the PIN out of an offline queue, a retained message and in-process subscribers, and still pays with it', async () => {
+    // An integration keeps a persistent QoS 1 session on the taps, and is away while the canteen takes a payment.
+    const away = await connectCollecting(gw, watcher, open);
+    await away.client.subscribeAsync('campus/readers/+/tap', { qos: 1 });
+    await away.client.endAsync();
+    // Node-RED flows and other in-process code subscribe through the same port.
+    const inProcess: string[] = [];
+    await gw.ctx.mqtt.subscribe('campus/readers/+/tap', (_t, p) => inProcess.push(p.toString()));
+
+    const pos = await gw.mqttClient();
+    await pos.subscribeAsync('campus/readers/demo-canteen-1/decision', { qos: 1 });
+    const answer = nextMessage(pos, 'campus/readers/demo-canteen-1/decision');
+    await pos.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', amount: 1500, seq: 41, pin: '4321' }), { qos: 1 });
+    // Above the day amount: paid only because the decision had the PIN.
+    expect(JSON.parse((await answer).payload.toString())).toMatchObject({ granted: true, reason: 'ok' });
+    // A terminal that retains its last tap (a misconfigured one) must not keep the PIN in the broker either.
+    const answer2 = nextMessage(pos, 'campus/readers/demo-canteen-1/decision');
+    await pos.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', amount: 100, seq: 42, pin: '4321' }), { qos: 1, retain: true });
+    expect(JSON.parse((await answer2).payload.toString())).toMatchObject({ granted: true, reason: 'ok' });
+
+    const back = await connectCollecting(gw, watcher, open);
+    await waitFor(() => back.got.length >= 2);
+    const late = await connectCollecting(gw, { clientId: 'late-subscriber' }, open);
+    await late.client.subscribeAsync('campus/readers/+/tap', { qos: 1 });
+    await waitFor(() => late.got.length >= 1);
+
+    const routes = {
+      'offline queue': back.got.map((m) => m.payload),
+      'retained message': late.got.map((m) => m.payload),
+      'in-process subscriber': inProcess,
+    };
+    expect(routes['offline queue'].some((p) => p.includes('"seq":41'))).toBe(true);
+    expect(routes['offline queue'].some((p) => p.includes('"seq":42'))).toBe(true);
+    expect(routes['retained message'].some((p) => p.includes('"seq":42'))).toBe(true);
+    expect(inProcess.filter((p) => p.includes('"seq":4')).length).toBe(2);
+    // Soft: a leak on one route does not hide one on another.
+    for (const [route, payloads] of Object.entries(routes)) {
+      for (const p of payloads) {
+        expect.soft(p, route).not.toContain('pin');
+        expect.soft(p, route).not.toContain('4321');
+        expect.soft(JSON.parse(p), route).toMatchObject({ uid: '0A1B2C3D' });
+      }
+    }
+  });
+});

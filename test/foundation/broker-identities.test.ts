@@ -205,6 +205,22 @@ describe('a tap PIN goes to the decision only', () => {
     await gw.close();
   });
 
+  it("keeps the PIN out of a terminal's will", async () => {
+    const inProcess: string[] = [];
+    const off = await gw.ctx.mqtt.subscribe('campus/readers/demo-gate-out/tap', (_t, p) => inProcess.push(p.toString()));
+    const listener = await connectCollecting(gw, { clientId: 'will-listener' }, open);
+    await listener.client.subscribeAsync('campus/readers/demo-gate-out/tap', { qos: 1 });
+    const dying = await connectCollecting(
+      gw,
+      { clientId: 'dying-terminal', will: { topic: 'campus/readers/demo-gate-out/tap', payload: Buffer.from('{"uid":"0A1B2C3D","pin":"4321"}'), qos: 1, retain: false } },
+      open,
+    );
+    dying.client.stream.destroy(); // gone without a DISCONNECT: the broker publishes the will
+    await waitFor(() => listener.got.length > 0 && inProcess.length > 0);
+    await off();
+    for (const p of [...listener.got.map((m) => m.payload), ...inProcess]) expect(JSON.parse(p)).toEqual({ uid: '0A1B2C3D' });
+  });
+
   it('keeps the PIN out of an offline queue, a retained message and in-process subscribers, and still pays with it', async () => {
     // An integration keeps a persistent QoS 1 session on the taps, and is away while the canteen takes a payment.
     const away = await connectCollecting(gw, watcher, open);

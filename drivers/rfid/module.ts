@@ -14,7 +14,7 @@ import type { Tap } from '../../gateway/core/taps.js';
 import type { Guards } from '../../gateway/http/guards.js';
 import { Debouncer } from './debounce.js';
 import { MqttReader, NetworkReaderHub, type RejectReason } from './mqtt-readers.js';
-import { RateLimitedLog } from './rate-limited-log.js';
+import { RateLimitedLog } from '../../gateway/core/rate-limited-log.js';
 import { loadNodeRfid, Rc522Reader, type NodeRfidLoader } from './rc522-reader.js';
 import type { SerialBinding } from './serial-reader.js';
 import { SimulatedCampus, SimulatedReader, type SeqSource, type SimulatedPattern } from './simulated-reader.js';

@@ -182,7 +182,8 @@ export class NetworkReaderHub {
   async attach(reader: MqttReader): Promise<void> {
     this.readers.set(reader.id, reader);
     this.subscribing ??= Promise.all([
-      this.mqtt.subscribe(TAP_TOPIC_FILTER, (topic, payload) => this.route(topic, payload, (r) => r.receive(payload))),
+      // The one subscriber that gets a tap's PIN: the wallet decides with it.
+      this.mqtt.subscribe(TAP_TOPIC_FILTER, (topic, payload) => this.route(topic, payload, (r) => r.receive(payload)), { tapPin: true }),
       this.mqtt.subscribe(OFFLINE_TOPIC_FILTER, (topic, payload) => this.route(topic, payload, (r) => this.offline(r, payload))),
     ]).then((offs) => {
       this.unsubscribe = async () => {

@@ -64,24 +64,3 @@ export function maySubscribe(who: Identity, filter: string): Verdict {
   if (who.kind === 'service' || who.kind === 'anonymous') return { ok: true };
   return who.grants.subscribe.some((g) => filterCovers(g, filter)) ? { ok: true } : { ok: false, reason: 'outside own subtree' };
 }
-
-const PIN_KEY = Buffer.from('"pin"');
-
-/**
- * A tap as a client may see it: without the card holder's PIN. A canteen terminal sends the PIN in its tap to the
- * gateway, and the broker would otherwise pass it to every other client subscribed to the tap topic (a trusted
- * service, anyone in demo mode). Returns the payload to forward, or undefined to forward the original.
- */
-export function tapWithoutPin(topic: string, payload: Buffer): Buffer | undefined {
-  if (!topic.startsWith('campus/readers/') || !topic.endsWith('/tap') || !payload.includes(PIN_KEY)) return undefined;
-  try {
-    const body = JSON.parse(payload.toString('utf8')) as unknown;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return Buffer.alloc(0);
-    const { pin: _pin, ...rest } = body as Record<string, unknown>;
-    return Buffer.from(JSON.stringify(rest));
-  } catch {
-    // Not JSON but it names a PIN: forward nothing of it.
-    return Buffer.alloc(0);
-  }
-}
-

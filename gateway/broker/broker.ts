@@ -6,9 +6,12 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
-import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions } from '../core/mqtt-port.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
+import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions, type SubscribeOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
-import { mayPublish, maySubscribe, tapWithoutPin, type Identity, type Verdict } from './acl.js';
+import { mayPublish, maySubscribe, type Identity, type Verdict } from './acl.js';
+import { ClientIds, reservedIds } from './client-ids.js';
+import { TapPins } from './tap-pin.js';
 import type { DeviceCredential } from './grants.js';
 
 export interface BrokerOptions {
@@ -23,8 +26,9 @@ export interface BrokerOptions {
   metrics: Registry;
 }
 
-const authError = (message: string): AuthenticateError =>
-  Object.assign(new Error(message), { returnCode: 4 as AuthenticateError['returnCode'] });
+/** CONNACK 4 (bad user name or password) or 5 (not authorized). */
+const authError = (message: string, returnCode: 4 | 5 = 4): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode: returnCode as AuthenticateError['returnCode'] });
 
 /**
  * The embedded Aedes broker with per-device credentials and topic ACLs. Aedes hooks are callback-style:
@@ -45,6 +49,10 @@ export class EmbeddedBroker implements MqttPort {
   private readonly devices: Map<string, DeviceCredential>;
   private readonly services: Map<string, string>;
   private readonly refused: Counter<'reason'>;
+  private readonly clientIds: ClientIds;
+  /** A device refused its id retries every few seconds: one line a minute per id. */
+  private readonly clientIdLog: RateLimitedLog;
+  private readonly pins = new TapPins();
   private readonly messagesIn: Counter.Internal;
   private readonly messagesOut: Counter.Internal;
   /** In-process handlers running now (see publish). */
@@ -58,6 +66,8 @@ export class EmbeddedBroker implements MqttPort {
   constructor(private readonly opts: BrokerOptions) {
     this.devices = new Map(opts.devices.map((d) => [d.id, d]));
     this.services = new Map(opts.services.map((s) => [s.username, s.secretHash]));
+    this.clientIds = new ClientIds(reservedIds(opts.devices, opts.services), (id) => this.sessionStored(id));
+    this.clientIdLog = new RateLimitedLog(opts.log, Date.now);
     this.refused = new Counter({
       name: 'campus_mqtt_refused_total',
       help: 'MQTT connections, publishes and subscriptions refused, by reason',
@@ -98,6 +108,13 @@ export class EmbeddedBroker implements MqttPort {
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           (identity) => {
+            const claim = this.clientIds.hold(client, identity);
+            if (!claim.ok) {
+              this.refused.inc({ reason: 'client_id_taken' });
+              this.clientIdLog.warn(client.id, { clientId: client.id, username, reason: claim.reason }, 'mqtt client id belongs to another login');
+              return done(authError(`client id ${client.id} belongs to another login (${claim.reason})`, 5), false);
+            }
+            this.pins.stripWill(client);
             this.identities.set(client, identity);
             done(null, true);
           },
@@ -109,6 +126,8 @@ export class EmbeddedBroker implements MqttPort {
         );
       },
       authorizePublish: (client, packet, done) => {
+        // Before Aedes stores, queues or routes anything of it (also a will, published with client null).
+        this.pins.strip(packet);
         if (!client) return done(null); // published by the gateway itself
         const verdict = this.publishVerdict(client, packet.topic);
         if (verdict.ok) {
@@ -127,15 +146,12 @@ export class EmbeddedBroker implements MqttPort {
         log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
-      // The PIN in a canteen tap is for the gateway only (docs/wallet.md).
-      authorizeForward: (_client, packet) => {
-        const payload = Buffer.isBuffer(packet.payload) ? tapWithoutPin(packet.topic, packet.payload) : undefined;
-        return payload === undefined ? packet : { ...packet, payload };
-      },
     });
     // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
     // subscriptions are restored, which emits no 'subscribe'.
     const forget = (): void => this.heard.clear();
+    // Routed, in-process subscribers served: the tap's PIN (tap-pin.ts) is let go.
+    this.aedes.on('publish', (packet) => this.pins.routed(packet.payload));
     this.aedes.on('subscribe', forget).on('unsubscribe', forget).on('client', forget).on('clientDisconnect', forget);
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
@@ -166,6 +182,15 @@ export class EmbeddedBroker implements MqttPort {
     return verdict;
   }
 
+  /** Whether Aedes still keeps a persistent session (subscriptions) for a client id. */
+  private async sessionStored(clientId: string): Promise<boolean> {
+    const persistence: unknown = (this.aedes as unknown as { persistence?: unknown }).persistence;
+    const bySubs = (persistence as { subscriptionsByClient?: unknown } | undefined)?.subscriptionsByClient;
+    if (typeof bySubs !== 'function') return true; // cannot tell: keep the binding
+    const subs: unknown = await (bySubs as (c: { id: string }) => Promise<unknown>).call(persistence, { id: clientId });
+    return !Array.isArray(subs) || subs.length > 0;
+  }
+
   /** For MQTT over WebSocket: the HTTP server hands over upgraded streams. */
   handle(stream: Duplex, req?: IncomingMessage): void {
     this.aedes.handle(stream, req);
@@ -193,6 +218,7 @@ export class EmbeddedBroker implements MqttPort {
     if (opts.whenSubscribed && !opts.qos && !opts.retain && !this.subscribed(topic)) return Promise.resolve();
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
+    this.pins.strip(packet); // a tap published by the gateway (a Node-RED flow) follows the same rule
     return new Promise((resolve, reject) => {
       const send = (): void => {
         if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
@@ -235,11 +261,12 @@ export class EmbeddedBroker implements MqttPort {
     return false;
   }
 
-  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+  subscribe(filter: string, handler: MessageHandler, opts: SubscribeOptions = {}): Promise<() => Promise<void>> {
     const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
       this.delivering++;
       try {
-        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        handler(packet.topic, opts.tapPin ? this.pins.original(payload) : payload);
       } catch (err) {
         this.opts.log.error({ err, topic: packet.topic }, 'mqtt handler failed');
       } finally {

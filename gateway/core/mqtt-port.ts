@@ -16,10 +16,18 @@ export interface PublishOptions {
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
+export interface SubscribeOptions {
+  /**
+   * Receive taps (`campus/readers/<id>/tap`) with the card holder's PIN. The broker takes the PIN out of every tap
+   * before routing it; only the access decision asks for it back (docs/security/broker-identities.md).
+   */
+  tapPin?: boolean;
+}
+
 export interface MqttPort {
   publish(topic: string, payload: string | Buffer | object, opts?: PublishOptions): Promise<void>;
   /** Resolves once the subscription is active; the returned function removes it. */
-  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  subscribe(filter: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<() => Promise<void>>;
 }
 
 /** MQTT topic-filter matching (`+` one level, `#` the rest). */

@@ -1,4 +1,4 @@
-import type { Logger } from '../../gateway/core/logger.js';
+import type { Logger } from './logger.js';
 
 /**
  * Logs a warning per key at most once per interval, with how many were held back since the last one: a reader
@@ -21,7 +21,7 @@ export class RateLimitedLog {
       return;
     }
     const suppressed = entry?.suppressed ?? 0;
-    if (this.last.size > 1000) this.last.clear(); // keys are reasons per configured reader, bounded; a guard all the same
+    if (this.last.size > 1000) this.last.clear(); // however many keys a caller makes up (client ids), the map stays small
     this.last.set(key, { at: t, suppressed: 0 });
     this.log.warn(suppressed ? { ...fields, suppressed } : fields, msg);
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
 import { sessionOf } from '../http/guards.js';
 import { parse } from '../http/validate.js';
+import { jsonFor, visibilityOf } from '../http/visibility.js';
 import type { AttendanceRegister } from './register.js';
 import type { DayTaps } from './day-taps.js';
 
@@ -44,7 +45,8 @@ export function attendanceRoutes(api: Router, guards: Guards, register: Attendan
     const { externalId } = parse(z.object({ externalId: z.string().min(1).max(64) }), req.params, 'params');
     const date = parse(dateQuery, req.query, 'query').date ?? register.today();
     const day = register.person(externalId, date);
-    res.json({ date, ...day, taps: taps.of(register.personId(externalId), date) });
+    // A day's taps include canteen payments: their amounts only for the desk (gateway/http/visibility.ts).
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { date, ...day, taps: taps.of(register.personId(externalId), date) }));
   });
   api.post('/attendance/excuse', guards.role('admin', 'security'), (req, res) => {
     const b = parse(excuseBody, req.body);

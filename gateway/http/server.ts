@@ -10,7 +10,7 @@ import type { GatewayContext, GatewayModule } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
 import { authenticate, bearerToken, guards } from './guards.js';
-import { eventStream } from './sse.js';
+import { EventStreams } from './sse.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -82,10 +82,18 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   api.use(authenticate(ctx.users));
   sessionRoutes(api, ctx.users);
   alertRoutes(api, guards, ctx.alerts);
-  api.get('/events/stream', eventStream(ctx.bus, (req) => {
-    const token = bearerToken(req);
-    return token !== undefined && ctx.users.session(token) !== null;
-  }));
+  const streams = new EventStreams({
+    bus: ctx.bus,
+    limits: ctx.config.http.eventStreams,
+    metrics: ctx.metrics,
+    log: ctx.log.child({ component: 'event-stream' }),
+    sessionValid: (req) => {
+      const token = bearerToken(req);
+      return token !== undefined && ctx.users.session(token) !== null;
+    },
+  });
+  server.on('close', () => streams.close());
+  api.get('/events/stream', streams.handler);
   for (const m of modules) m.routes?.(api, guards);
   app.use('/api/v1', api);
 

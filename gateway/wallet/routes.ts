@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
 import { sessionOf } from '../http/guards.js';
 import { parse } from '../http/validate.js';
+import { PERSONAL_DATA_ROLES } from '../http/visibility.js';
 import type { LedgerEntry, Wallet } from './ledger.js';
 
 /** A single admin entry above ¥10,000 is almost surely a typo (an extra zero), so the API refuses it. */
@@ -40,7 +41,8 @@ export function yuan(fenAmount: number): string {
 
 const shown = (e: LedgerEntry): LedgerEntry & { amount: string } => ({ ...e, amount: yuan(e.amountFen) });
 
-/** Reads: admin and security (the duty desk answers "why was I refused?"). Money moves: admin only. */
+/** Reads: day totals for every role; one person's money for admin and security (the duty desk answers "why was I
+ * refused?"). Money moves: admin only. */
 export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify: () => ReturnType<Wallet['check']>): void {
   api.get('/wallet/check', guards.role('admin'), (_req, res) => {
     res.json(verify());
@@ -64,7 +66,8 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
     const item = wallet.review(readerId, seq, body.decision, body.note, sessionOf(res).username);
     res.json({ ...item, amount: yuan(item.amountFen) });
   });
-  api.get('/wallet/:externalId', guards.role('admin', 'security'), (req, res) => {
+  // One person's balance and entries: the desk only, the rule the taps list and the event stream share.
+  api.get('/wallet/:externalId', guards.role(...PERSONAL_DATA_ROLES), (req, res) => {
     const person = wallet.person(parse(personParams, req.params, 'params').externalId);
     const page = wallet.history(person.id, parse(historyQuery, req.query, 'query'));
     const balanceFen = wallet.balanceOf(person.id);

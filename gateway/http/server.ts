@@ -9,7 +9,7 @@ import { loginRoute, sessionRoutes } from '../auth/routes.js';
 import type { GatewayContext, GatewayModule } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
-import { authenticate, bearerToken, guards } from './guards.js';
+import { authenticate, bearerToken, guards, redactUrl } from './guards.js';
 import { EventStreams } from './sse.js';
 
 export interface HealthReport {
@@ -112,7 +112,8 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
       code = err.status === 413 ? 'payload_too_large' : 'bad_request';
       message = err.type === 'entity.parse.failed' ? 'body: malformed JSON' : err.message;
     } else {
-      ctx.log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+      // The console's EventSource carries its token in the URL: never into the log.
+      ctx.log.error({ err, method: req.method, url: redactUrl(req.originalUrl) }, 'request failed');
     }
     if (res.headersSent) return;
     res.status(status).json({ error: { code, message } });

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
 import { sessionOf } from '../http/guards.js';
+import { calendarDate } from '../http/dates.js';
 import { parse } from '../http/validate.js';
 import { PERSONAL_DATA_ROLES } from '../http/visibility.js';
 import type { LedgerEntry, Wallet } from './ledger.js';
@@ -22,7 +23,7 @@ const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().positive().optional(),
 });
-const dateQuery = z.object({ date: z.iso.date().optional() });
+const dateQuery = z.object({ date: calendarDate.optional() });
 const reviewQuery = z.object({
   status: z.enum(['pending', 'accepted', 'rejected']).default('pending'),
   readerId: z.string().min(1).max(64).optional(),

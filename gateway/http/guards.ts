@@ -29,7 +29,7 @@ export function bearerToken(req: Request): string | undefined {
  * A request URL fit for the log: every `access_token` value replaced by `[redacted]`, the rest as sent. Works on the
  * raw text (no URL parsing that could throw or re-encode), so whatever was logged before is still recognisable.
  */
-export function redactUrl(url: string): string {
+export function loggableUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = url

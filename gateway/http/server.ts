@@ -9,7 +9,7 @@ import { loginRoute, sessionRoutes } from '../auth/routes.js';
 import type { GatewayContext, GatewayModule } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
-import { authenticate, bearerToken, guards, redactUrl } from './guards.js';
+import { authenticate, bearerToken, guards, loggableUrl } from './guards.js';
 import { EventStreams } from './sse.js';
 
 export interface HealthReport {
@@ -113,7 +113,7 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
       message = err.type === 'entity.parse.failed' ? 'body: malformed JSON' : err.message;
     } else {
       // The console's EventSource carries its token in the URL: never into the log.
-      ctx.log.error({ err, method: req.method, url: redactUrl(req.originalUrl) }, 'request failed');
+      ctx.log.error({ err, method: req.method, url: loggableUrl(req.originalUrl) }, 'request failed');
     }
     if (res.headersSent) return;
     res.status(status).json({ error: { code, message } });

@@ -82,8 +82,9 @@ describe('event stream: clients that never read (the built gateway, 256 MB heap)
     // Each stalled client was cut off once its unsent bytes passed the cap, and counted.
     expect(metric(after, 'campus_http_streams_dropped_total', 'reason="slow_client"')).toBe(20);
     expect(metric(after, 'campus_http_streams_open')).toBe(0);
-    // The heap holds at most a cap's worth per client, not 20 copies of the day's taps.
-    expect(metric(after, 'nodejs_heap_size_used_bytes')).toBeLessThan(160 * 1024 * 1024);
+    // The heap holds at most a cap's worth per client, not 20 copies of the flood (the code before the cap died of
+    // it under the 256 MB cap). A reading, garbage included (about 100 MB here), so only well below the cap is asserted.
+    expect(metric(after, 'nodejs_heap_size_used_bytes')).toBeLessThan(200 * 1024 * 1024);
 
     // And the stalled clients see their connection end once they read again.
     await Promise.all(

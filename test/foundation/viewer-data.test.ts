@@ -82,6 +82,25 @@ describe('viewers see no amounts, balances or card UIDs', () => {
     expect(forAdmin.items[0]).toMatchObject({ uid: CARD, amount: 650, balance: 4350 });
   });
 
+  it('leaves the card out of a lost-card alert\'s data for a viewer, in the stream and in the list', async () => {
+    const viewer = await openStream(tokens.viewer, 'alert.');
+    const admin = await openStream(tokens.admin, 'alert.');
+    await terminal.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0BADCAFE', seq: 9002 }), { qos: 1 });
+    const raised = (r: SseReader) =>
+      r.next((e) => e.event === 'alert.raised' && e.data.includes('card_lost_used')).then((e) => JSON.parse(e!.data) as { id: string; data: Record<string, unknown> });
+    const forViewer = await raised(viewer);
+    expect(forViewer.data).not.toHaveProperty('uid');
+    expect(forViewer.data).toMatchObject({ externalId: expect.any(String), readerId: 'demo-gate-in' });
+    expect((await raised(admin)).data).toMatchObject({ uid: '0BADCAFE' });
+
+    const one = async (token: string) => ((await (await gw.api(`/api/v1/alerts/${forViewer.id}`, { token })).json()) as { data: Record<string, unknown> }).data;
+    expect(await one(tokens.viewer)).not.toHaveProperty('uid');
+    expect(await one(tokens.security)).toMatchObject({ uid: '0BADCAFE' });
+    const list = (await (await gw.api('/api/v1/alerts?type=card_lost_used', { token: tokens.viewer })).json()) as { items: { data: Record<string, unknown> }[] };
+    expect(list.items.length).toBeGreaterThan(0);
+    for (const a of list.items) expect(a.data).not.toHaveProperty('uid');
+  });
+
   it('still lets every role see the day totals of the canteen, and only the desk one person\'s balance', async () => {
     // The wallet's rule, which the taps and the stream now share: aggregates for everyone, one person's money for the desk.
     expect((await gw.api('/api/v1/wallet/sales', { token: tokens.viewer })).status).toBe(200);

@@ -37,6 +37,17 @@ export const httpConfig = z.strictObject({
   loginRateLimit: z
     .object({ windowS: z.number().int().positive().default(60), max: z.number().int().positive().default(10) })
     .prefault({}),
+  /** `GET /api/v1/events/stream`: what one stalled or greedy browser may hold of the gateway's memory. */
+  eventStreams: z
+    .strictObject({
+      /** A client whose unsent bytes pass this is disconnected (it stopped reading); the console reconnects and reloads. */
+      maxBufferedBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /** Open streams per user (each console tab holds one or two). */
+      perUser: z.number().int().positive().max(1000).default(8),
+      /** Open streams in all. */
+      total: z.number().int().positive().max(10_000).default(64),
+    })
+    .prefault({}),
 });
 
 export const mqttConfig = z.strictObject({

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { GatewayConfig } from '../../config/schema.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
+import { jsonFor, visibilityOf } from '../http/visibility.js';
 import type { LockdownService } from './lockdown.js';
 import type { TapsStore } from './taps-store.js';
 
@@ -23,7 +24,8 @@ export function accessRoutes(api: Router, guards: Guards, deps: { config: Gatewa
   api.get('/taps', (req, res) => {
     const q = parse(tapsQuery, req.query, 'query');
     const items = taps.latest(q);
-    res.json({ items, nextBefore: items.length === q.limit ? items[items.length - 1]!.id : null });
+    // Amounts, balances and card UIDs only for the desk (gateway/http/visibility.ts).
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { items, nextBefore: items.length === q.limit ? items[items.length - 1]!.id : null }));
   });
 
   api.get('/access-points', (req, res) => {
@@ -33,7 +35,7 @@ export function accessRoutes(api: Router, guards: Guards, deps: { config: Gatewa
       readers: config.readers.filter((r) => r.accessPoint === ap.id).map((r) => ({ id: r.id, direction: r.direction ?? null, driver: r.driver.type })),
       latestTaps: n > 0 ? taps.latest({ accessPoint: ap.id, limit: n }) : [],
     }));
-    res.json({ items, lockdown: lockdown.state() });
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { items, lockdown: lockdown.state() }));
   });
 
   api.get('/lockdown', (_req, res) => {

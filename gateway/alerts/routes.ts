@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
 import { sessionOf } from '../http/guards.js';
 import { parse } from '../http/validate.js';
+import { jsonFor, visibilityOf } from '../http/visibility.js';
 import { alertStatusSchema, severitySchema, type AlertService } from './alerts.js';
 
 const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
@@ -34,8 +35,9 @@ const noteBody = z.object({ note: z.string().max(1000).optional() });
 const idParams = z.object({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id') });
 
 export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): void {
+  // An alert's data may name a card (`uid`) or a sale (`amountFen`): for viewers left out, as in the live stream.
   api.get('/alerts', (req, res) => {
-    res.json(alerts.list(parse(listQuery, req.query, 'query')));
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), alerts.list(parse(listQuery, req.query, 'query'))));
   });
   api.post('/alerts', guards.role('admin', 'security'), (req, res) => {
     const body = parse(raiseBody, req.body);
@@ -45,7 +47,7 @@ export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): 
     res.status(201).json(alert);
   });
   api.get('/alerts/:id', (req, res) => {
-    res.json(alerts.get(parse(idParams, req.params, 'params').id));
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), alerts.get(parse(idParams, req.params, 'params').id)));
   });
   api.post('/alerts/:id/ack', guards.role('admin', 'security'), (req, res) => {
     const { id } = parse(idParams, req.params, 'params');

@@ -2,11 +2,13 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
 import { sessionOf } from '../http/guards.js';
+import { calendarDate } from '../http/dates.js';
 import { parse } from '../http/validate.js';
+import { jsonFor, visibilityOf } from '../http/visibility.js';
 import type { AttendanceRegister } from './register.js';
 import type { DayTaps } from './day-taps.js';
 
-const dateQuery = z.object({ date: z.iso.date().optional() });
+const dateQuery = z.object({ date: calendarDate.optional() });
 const reportQuery = dateQuery.extend({
   role: z.enum(['student', 'staff', 'visitor', 'all']).default('student'),
   status: z
@@ -17,8 +19,8 @@ const reportQuery = dateQuery.extend({
 });
 const classQuery = dateQuery.extend({ grade: z.string().max(32).optional() });
 const label = z.string().min(1).max(32);
-const excuseBody = z.object({ externalId: z.string().min(1).max(64), date: z.iso.date(), reason: z.string().trim().min(1).max(500) });
-const excuseParams = z.object({ externalId: z.string().min(1).max(64), date: z.iso.date() });
+const excuseBody = z.object({ externalId: z.string().min(1).max(64), date: calendarDate, reason: z.string().trim().min(1).max(500) });
+const excuseParams = z.object({ externalId: z.string().min(1).max(64), date: calendarDate });
 
 /** Reads: every signed-in role (the class teacher's tablet is a viewer). Excuses: admin and security. */
 export function attendanceRoutes(api: Router, guards: Guards, register: AttendanceRegister, taps: DayTaps): void {
@@ -44,7 +46,8 @@ export function attendanceRoutes(api: Router, guards: Guards, register: Attendan
     const { externalId } = parse(z.object({ externalId: z.string().min(1).max(64) }), req.params, 'params');
     const date = parse(dateQuery, req.query, 'query').date ?? register.today();
     const day = register.person(externalId, date);
-    res.json({ date, ...day, taps: taps.of(register.personId(externalId), date) });
+    // A day's taps include canteen payments: their amounts only for the desk (gateway/http/visibility.ts).
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { date, ...day, taps: taps.of(register.personId(externalId), date) }));
   });
   api.post('/attendance/excuse', guards.role('admin', 'security'), (req, res) => {
     const b = parse(excuseBody, req.body);

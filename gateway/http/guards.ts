@@ -14,12 +14,42 @@ export function sessionOf(res: Response): Session {
   return s;
 }
 
+/** The query parameter that carries a token for EventSource, which cannot set headers. */
+const TOKEN_PARAM = 'access_token';
+
 /** Bearer token from the header, or `access_token` in the query for EventSource, which cannot set headers. */
 export function bearerToken(req: Request): string | undefined {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return h.slice(7).trim();
-  const q = req.query.access_token;
+  const q = req.query[TOKEN_PARAM];
   return typeof q === 'string' && q ? q : undefined;
+}
+
+/**
+ * A request URL fit for the log: every `access_token` value replaced by `[redacted]`, the rest as sent. Works on the
+ * raw text (no URL parsing that could throw or re-encode), so whatever was logged before is still recognisable.
+ */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((p) => {
+      const eq = p.indexOf('=');
+      const name = eq < 0 ? p : p.slice(0, eq);
+      return decodeName(name) === TOKEN_PARAM ? `${name}=[redacted]` : p;
+    });
+  return `${url.slice(0, q + 1)}${params.join('&')}`;
+}
+
+/** `access%5Ftoken` is `access_token` to the query parser, so it is to the redaction too. */
+function decodeName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 export function authenticate(users: UserStore) {

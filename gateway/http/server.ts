@@ -9,8 +9,8 @@ import { loginRoute, sessionRoutes } from '../auth/routes.js';
 import type { GatewayContext, GatewayModule } from '../core/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
-import { authenticate, bearerToken, guards } from './guards.js';
-import { eventStream } from './sse.js';
+import { authenticate, bearerToken, guards, loggableUrl } from './guards.js';
+import { EventStreams } from './sse.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -82,10 +82,18 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   api.use(authenticate(ctx.users));
   sessionRoutes(api, ctx.users);
   alertRoutes(api, guards, ctx.alerts);
-  api.get('/events/stream', eventStream(ctx.bus, (req) => {
-    const token = bearerToken(req);
-    return token !== undefined && ctx.users.session(token) !== null;
-  }));
+  const streams = new EventStreams({
+    bus: ctx.bus,
+    limits: ctx.config.http.eventStreams,
+    metrics: ctx.metrics,
+    log: ctx.log.child({ component: 'event-stream' }),
+    sessionValid: (req) => {
+      const token = bearerToken(req);
+      return token !== undefined && ctx.users.session(token) !== null;
+    },
+  });
+  server.on('close', () => streams.close());
+  api.get('/events/stream', streams.handler);
   for (const m of modules) m.routes?.(api, guards);
   app.use('/api/v1', api);
 
@@ -104,7 +112,8 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
       code = err.status === 413 ? 'payload_too_large' : 'bad_request';
       message = err.type === 'entity.parse.failed' ? 'body: malformed JSON' : err.message;
     } else {
-      ctx.log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+      // The console's EventSource carries its token in the URL: never into the log.
+      ctx.log.error({ err, method: req.method, url: loggableUrl(req.originalUrl) }, 'request failed');
     }
     if (res.headersSent) return;
     res.status(status).json({ error: { code, message } });

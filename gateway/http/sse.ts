@@ -1,17 +1,127 @@
-import type { Request, Response } from 'express';
-import type { EventBus } from '../core/bus.js';
-
 /**
  * Server-Sent Events of everything on the bus (`event: <kind>`), optionally only kinds with given prefixes
  * (`?kinds=alert.,tap.`). A comment every 15 s keeps proxies and tablets from closing an idle stream.
  *
- * The stream ends within `recheckMs` of its session ending (logout, expiry, the user's sessions revoked): it carries
+ * One fan-out for every stream, because the LAN is not friendly:
+ * - Each event is serialised once per visibility class (gateway/http/visibility.ts), not once per client: a busy gate
+ *   morning times 64 consoles must not cost 64 JSON.stringify calls per tap.
+ * - A client whose unsent bytes pass `maxBufferedBytes` has stopped reading (a frozen tablet, a hostile script) and is
+ *   disconnected and counted; otherwise Node would buffer every event for it until the heap cap kills the gateway.
+ *   The console's EventSource reconnects by itself and reloads its lists.
+ * - Open streams are capped per user and in total; one over a cap gets 429 (per user) or 503 (in total) with a JSON error.
+ *
+ * A stream ends within `recheckMs` of its session ending (logout, expiry, the user's sessions revoked): it carries
  * children's names, so a console left open must not keep receiving them on a token that no longer signs anyone in.
  */
-export function eventStream(bus: EventBus, sessionValid: (req: Request) => boolean, recheckMs = 5_000) {
-  return (req: Request, res: Response): void => {
-    const kindsParam = typeof req.query.kinds === 'string' ? req.query.kinds : '';
-    const prefixes = kindsParam.split(',').map((s) => s.trim()).filter(Boolean);
+import type { NextFunction, Request, Response } from 'express';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { z } from 'zod';
+import type { GatewayConfig } from '../../config/schema.js';
+import type { EventBus, EventKind } from '../core/bus.js';
+import { GatewayError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { sessionOf } from './guards.js';
+import { parse } from './validate.js';
+import { jsonFor, visibilityOf, type Visibility } from './visibility.js';
+
+export type EventStreamLimits = GatewayConfig['http']['eventStreams'];
+
+interface Client {
+  res: Response;
+  username: string;
+  visibility: Visibility;
+  prefixes: string[];
+  valid: () => boolean;
+}
+
+export interface EventStreamDeps {
+  bus: EventBus;
+  limits: EventStreamLimits;
+  metrics: Registry;
+  log: Logger;
+  /** Whether the session that opened the stream still signs someone in. */
+  sessionValid: (req: Request) => boolean;
+  pingMs?: number;
+  recheckMs?: number;
+}
+
+const streamQuery = z.object({
+  kinds: z
+    .string()
+    .max(1000)
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(z.string().max(64)).max(32))
+    .optional(),
+});
+
+/** Drops are logged at most this often; the counter has every one. */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+export class EventStreams {
+  private readonly clients = new Set<Client>();
+  private readonly perUser = new Map<string, number>();
+  private readonly dropped: Counter<'reason'>;
+  private readonly refused: Counter<'reason'>;
+  private readonly off: () => void;
+  private readonly timers: NodeJS.Timeout[];
+  private lastDropLog = { at: 0, suppressed: 0 };
+
+  constructor(private readonly deps: EventStreamDeps) {
+    const registers = [deps.metrics];
+    this.dropped = new Counter({
+      name: 'campus_http_streams_dropped_total',
+      help: 'Event streams the gateway ended, by reason (slow_client: unsent bytes passed http.eventStreams.maxBufferedBytes)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'campus_http_streams_refused_total',
+      help: 'Event streams refused, by reason (per_user, total: over http.eventStreams.perUser / .total)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const clients = this.clients;
+    new Gauge({
+      name: 'campus_http_streams_open',
+      help: 'Event streams open now',
+      registers,
+      collect() {
+        this.set(clients.size);
+      },
+    });
+    this.off = deps.bus.onAny((kind, event) => this.broadcast(kind, event));
+    const ping = setInterval(() => {
+      for (const c of this.clients) this.send(c, ': ping\n\n');
+    }, deps.pingMs ?? 15_000);
+    const recheck = setInterval(() => {
+      for (const c of this.clients) {
+        if (c.valid()) continue;
+        this.remove(c);
+        c.res.end('event: session.ended\ndata: {}\n\n');
+      }
+    }, deps.recheckMs ?? 5_000);
+    ping.unref();
+    recheck.unref();
+    this.timers = [ping, recheck];
+  }
+
+  /** The `GET /events/stream` handler; behind `authenticate`, so a session is there. */
+  readonly handler = (req: Request, res: Response, next: NextFunction): void => {
+    const { kinds } = parse(streamQuery, req.query, 'query');
+    const { username, role } = sessionOf(res);
+    const { perUser, total } = this.deps.limits;
+    if ((this.perUser.get(username) ?? 0) >= perUser) {
+      this.refused.inc({ reason: 'per_user' });
+      return next(new GatewayError('too_many_streams', `${username} already has ${perUser} live streams open (http.eventStreams.perUser); close a console tab`, 429));
+    }
+    if (this.clients.size >= total) {
+      this.refused.inc({ reason: 'total' });
+      return next(new GatewayError('too_many_streams', `the gateway already serves ${total} live streams (http.eventStreams.total); try again later`, 503));
+    }
+    const client: Client = { res, username, visibility: visibilityOf(role), prefixes: kinds ?? [], valid: () => this.deps.sessionValid(req) };
+    this.clients.add(client);
+    this.perUser.set(username, (this.perUser.get(username) ?? 0) + 1);
+    res.on('close', () => this.remove(client));
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -19,20 +129,54 @@ export function eventStream(bus: EventBus, sessionValid: (req: Request) => boole
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    const off = bus.onAny((kind, event) => {
-      if (prefixes.length && !prefixes.some((p) => kind.startsWith(p))) return;
-      res.write(`event: ${kind}\ndata: ${JSON.stringify(event)}\n\n`);
-    });
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-    const recheck = setInterval(() => {
-      if (sessionValid(req)) return;
-      res.write('event: session.ended\ndata: {}\n\n');
-      res.end();
-    }, recheckMs);
-    req.on('close', () => {
-      clearInterval(ping);
-      clearInterval(recheck);
-      off();
-    });
   };
+
+  /** Stops listening; the server closing ends the connections themselves. */
+  close(): void {
+    this.off();
+    for (const t of this.timers) clearInterval(t);
+    for (const c of [...this.clients]) this.remove(c);
+  }
+
+  private broadcast(kind: EventKind, event: unknown): void {
+    if (this.clients.size === 0) return;
+    // Built on first need, once per visibility class, and shared by every client of that class.
+    const frames: Partial<Record<Visibility, string>> = {};
+    for (const c of this.clients) {
+      if (c.prefixes.length && !c.prefixes.some((p) => kind.startsWith(p))) continue;
+      const frame = (frames[c.visibility] ??= `event: ${kind}\ndata: ${jsonFor(c.visibility, event)}\n\n`);
+      this.send(c, frame);
+    }
+  }
+
+  private send(c: Client, chunk: string): void {
+    c.res.write(chunk);
+    // Bytes Node holds for this client: the response's own buffer and its socket's.
+    const buffered = c.res.writableLength;
+    if (buffered > this.deps.limits.maxBufferedBytes) this.drop(c, 'slow_client', buffered);
+  }
+
+  private drop(c: Client, reason: 'slow_client', buffered: number): void {
+    this.remove(c);
+    this.dropped.inc({ reason });
+    const now = Date.now();
+    if (now - this.lastDropLog.at >= DROP_LOG_INTERVAL_MS) {
+      this.deps.log.warn(
+        { user: c.username, bufferedBytes: buffered, capBytes: this.deps.limits.maxBufferedBytes, alsoDroppedSinceLastLog: this.lastDropLog.suppressed },
+        'event stream client stopped reading; disconnected',
+      );
+      this.lastDropLog = { at: now, suppressed: 0 };
+    } else {
+      this.lastDropLog.suppressed++;
+    }
+    // destroy(), not end(): end() would queue behind the megabyte the client is not reading.
+    c.res.destroy();
+  }
+
+  private remove(c: Client): void {
+    if (!this.clients.delete(c)) return;
+    const n = (this.perUser.get(c.username) ?? 1) - 1;
+    if (n > 0) this.perUser.set(c.username, n);
+    else this.perUser.delete(c.username);
+  }
 }

@@ -4,6 +4,7 @@ import { deviceId } from '../../config/common.js';
 import { metricName } from '../../config/sensors.js';
 import { GatewayError } from '../core/errors.js';
 import type { Guards } from '../http/guards.js';
+import { instant } from '../http/dates.js';
 import { parse } from '../http/validate.js';
 import { displayValue } from './metrics.js';
 import type { SensorsModule } from './module.js';
@@ -11,8 +12,6 @@ import { sensorInput, type SensorEntry } from './registry.js';
 import { roomsSummary } from './rooms.js';
 import { HOUR } from './storage.js';
 import { chooseStep, querySeries, steps, type Step } from './series.js';
-
-const instant = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)]).transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)));
 
 const seriesQuery = z.object({
   metric: metricName,

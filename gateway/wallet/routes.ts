@@ -2,7 +2,9 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { Guards } from '../http/guards.js';
 import { sessionOf } from '../http/guards.js';
+import { calendarDate } from '../http/dates.js';
 import { parse } from '../http/validate.js';
+import { PERSONAL_DATA_ROLES } from '../http/visibility.js';
 import type { LedgerEntry, Wallet } from './ledger.js';
 
 /** A single admin entry above ¥10,000 is almost surely a typo (an extra zero), so the API refuses it. */
@@ -21,7 +23,7 @@ const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().positive().optional(),
 });
-const dateQuery = z.object({ date: z.iso.date().optional() });
+const dateQuery = z.object({ date: calendarDate.optional() });
 const reviewQuery = z.object({
   status: z.enum(['pending', 'accepted', 'rejected']).default('pending'),
   readerId: z.string().min(1).max(64).optional(),
@@ -40,7 +42,8 @@ export function yuan(fenAmount: number): string {
 
 const shown = (e: LedgerEntry): LedgerEntry & { amount: string } => ({ ...e, amount: yuan(e.amountFen) });
 
-/** Reads: admin and security (the duty desk answers "why was I refused?"). Money moves: admin only. */
+/** Reads: day totals for every role; one person's money for admin and security (the duty desk answers "why was I
+ * refused?"). Money moves: admin only. */
 export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify: () => ReturnType<Wallet['check']>): void {
   api.get('/wallet/check', guards.role('admin'), (_req, res) => {
     res.json(verify());
@@ -64,7 +67,8 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
     const item = wallet.review(readerId, seq, body.decision, body.note, sessionOf(res).username);
     res.json({ ...item, amount: yuan(item.amountFen) });
   });
-  api.get('/wallet/:externalId', guards.role('admin', 'security'), (req, res) => {
+  // One person's balance and entries: the desk only, the rule the taps list and the event stream share.
+  api.get('/wallet/:externalId', guards.role(...PERSONAL_DATA_ROLES), (req, res) => {
     const person = wallet.person(parse(personParams, req.params, 'params').externalId);
     const page = wallet.history(person.id, parse(historyQuery, req.query, 'query'));
     const balanceFen = wallet.balanceOf(person.id);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { demoConfig } from '../../config/demo.js';
 import { deepMerge, validateConfig } from '../../config/load.js';
 import type { GatewayConfig, GatewayConfigInput } from '../../config/schema.js';
@@ -40,6 +40,8 @@ export interface TestGatewayOptions {
    * ids and access points and take taps from the bus like MQTT readers.
    */
   simulatedReaders?: boolean;
+  /** The gateway's logger (default: silent, or $TEST_LOG); a test that reads the log passes one writing to its own stream. */
+  log?: Logger;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -65,7 +67,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     for (const u of opts.users) await new UserStore(db, systemClock, 0).add(u.username, u.password, u.role);
     db.close();
   }
-  const gw = await startGateway({ config, demo, log: pino({ level: process.env.TEST_LOG ?? 'silent' }), clock: opts.clock });
+  const gw = await startGateway({ config, demo, log: opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }), clock: opts.clock });
   const base = `http://127.0.0.1:${gw.httpPort}`;
   const clients: MqttClient[] = [];
   const api: TestGateway['api'] = (path, init = {}) => {

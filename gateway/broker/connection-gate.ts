@@ -5,9 +5,10 @@
  * - one that has not logged in within the connect timeout is closed (Aedes' own timer stops at the CONNECT packet,
  *   so a client that sends a CONNECT and stalls its login, or dribbles a CONNECT byte by byte, would stay);
  * - every packet's size is checked from its fixed header before it is buffered (packet-limits.ts);
- * - before its login is through, a connection may send at most one CONNECT and one largest packet: Aedes queues
- *   packets that arrive during the login (up to 42 of them, each as large as allowed), and the login may be held
- *   back on purpose (login-backoff.ts).
+ * - before its login is through, a connection may send at most one CONNECT and one largest packet. Aedes stops
+ *   reading while it checks a login (which login-backoff.ts may hold back for seconds) but queues, up to 42, the
+ *   packets that came in with the CONNECT; this bounds that whatever the chunking, and sheds a client that
+ *   pipelines more than any real device does before its CONNACK.
  *
  * The checks run in a 'data' listener added after Aedes' 'readable' one: Node then emits each chunk to it inside
  * Aedes' own read(), before the parser sees it, and the stream stays paused (no second consumer, no copy).

@@ -4,6 +4,7 @@
  */
 import mqtt from 'mqtt';
 import type { Packet } from 'mqtt-packet';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -217,7 +218,12 @@ describe('broker connection limits', () => {
       // Bounded by the configured 400 ms with a wide margin; the point is that it happens at all (Aedes waits 30 s).
       expect(await silent.closedWithin(5000)).toBe(true);
       expect(await partial.closedWithin(5000)).toBe(true);
-      expect(await refusedCount(gw, 'connect_timeout')).toBeGreaterThanOrEqual(2);
+      // The same over WebSocket: the upgrade goes through, the MQTT login never comes.
+      const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/mqtt`, 'mqtt');
+      const wsClosed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      await wsClosed;
+      expect(await refusedCount(gw, 'connect_timeout')).toBeGreaterThanOrEqual(3);
       const ok = await RawMqtt.login(gw.mqttPort, { username: 'room-101', password: SECRET });
       expect(ok.returnCode).toBe(0);
       ok.raw.end();

@@ -6,7 +6,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
-import { type MessageHandler, type MqttPort, type PublishOptions } from '../core/mqtt-port.js';
+import type { MessageHandler, MqttPort, PublishOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
 import { mayPublish, maySubscribe, tapWithoutPin, type Identity, type Verdict } from './acl.js';
 import type { DeviceCredential } from './grants.js';

@@ -82,7 +82,8 @@ async function gateway(busEvents: 'each' | 'none'): Promise<{ msgPerS: number; r
     {
       dataDir,
       http: { host: '127.0.0.1', port: 0 },
-      mqtt: { host: '127.0.0.1', port: 0 },
+      // Every simulated sensor connects from 127.0.0.1, 50 at a time: on a LAN each has its own address.
+      mqtt: { host: '127.0.0.1', port: 0, maxPendingPerAddress: 64 },
       log: { level: 'silent' },
       sensors: {
         busEvents,

@@ -58,6 +58,52 @@ export const mqttConfig = z.strictObject({
   /** A subscriber that cannot take messages for this long is disconnected instead of stalling everyone. */
   drainTimeoutMs: z.number().int().positive().default(10_000),
   maxTopicLevels: z.number().int().min(1).max(100).default(10),
+  /**
+   * Largest remaining length of a packet other than CONNECT (which is capped at 4 KiB), checked at the socket
+   * from the fixed header before the packet is buffered; a bigger one closes the connection at once.
+   */
+  maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /**
+   * The same for a PUBLISH on `campus/readers/<readerId>/offline`: a terminal's batch of offline sales may be up to
+   * 64 KiB of JSON (drivers/rfid/mqtt-readers.ts), plus its topic and headers.
+   */
+  offlineUploadMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(72 * 1024),
+  /** A connection that has not logged in (CONNACK accepted) this long after it opened is closed. */
+  connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  /** Connections not logged in yet, in all and from one address: more are closed as they open. */
+  maxPendingConnections: z.number().int().positive().default(64),
+  maxPendingPerAddress: z.number().int().positive().default(16),
+  /**
+   * Failed logins from one address: the refusal of the 2nd is held back `baseDelayMs`, each later one twice as
+   * long up to `maxDelayMs`; the `maxFailures`th refuses every login from that address (right password or not)
+   * for `blockS`. Failures are forgotten after `blockS` without one. Logged at most once a minute per address.
+   */
+  loginBackoff: z
+    .strictObject({
+      maxFailures: z.number().int().min(1).default(5),
+      baseDelayMs: z.number().int().nonnegative().default(500),
+      maxDelayMs: z.number().int().nonnegative().default(4000),
+      blockS: z.number().positive().default(300),
+    })
+    .prefault({}),
+  /**
+   * Retained messages a device keeps on the broker (under its own topics), in count and bytes (topic + payload).
+   * Room for a Tasmota LWT and Zigbee2MQTT's retained states; anonymous clients (demo mode) share one such quota.
+   * Services are not counted. A retained publish past the quota is acknowledged and delivered, not kept.
+   */
+  retainedPerDevice: z
+    .strictObject({
+      messages: z.number().int().nonnegative().default(100),
+      bytes: z.number().int().nonnegative().default(256 * 1024),
+    })
+    .prefault({}),
+  /** Subscriptions one client may hold: devices, and services or anonymous clients. More get a SUBACK failure. */
+  maxSubscriptions: z
+    .strictObject({
+      device: z.number().int().positive().default(32),
+      other: z.number().int().positive().default(1000),
+    })
+    .prefault({}),
   /** Non-device clients (Node-RED's mqtt nodes, integrations) that may publish and subscribe to any topic. */
   services: z.array(z.strictObject({ username: z.string().min(1), secretHash: z.string().regex(/^scrypt\$/) })).default([]),
 });

@@ -152,6 +152,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     services: config.mqtt.services,
     drainTimeoutMs: config.mqtt.drainTimeoutMs,
     maxTopicLevels: config.mqtt.maxTopicLevels,
+    limits: config.mqtt,
     log: log.child({ component: 'broker' }),
     metrics,
   });

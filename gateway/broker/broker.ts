@@ -7,12 +7,15 @@ import mqttPacket from 'mqtt-packet';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
-import { levelsMatch, type MessageHandler, type MqttPort, type PublishOptions, type SubscribeOptions } from '../core/mqtt-port.js';
+import type { MessageHandler, MqttPort, PublishOptions, SubscribeOptions } from '../core/mqtt-port.js';
 import { verifySecret } from '../auth/secrets.js';
 import { mayPublish, maySubscribe, type Identity, type Verdict } from './acl.js';
 import { ClientIds, reservedIds } from './client-ids.js';
 import { TapPins } from './tap-pin.js';
 import type { DeviceCredential } from './grants.js';
+import { FilterIndex } from './filter-index.js';
+import { BrokerLimiter, defaultBrokerLimits, type BrokerLimits } from './limits.js';
+import { Refusals } from './refusals.js';
 
 export interface BrokerOptions {
   host: string;
@@ -22,6 +25,8 @@ export interface BrokerOptions {
   services: { username: string; secretHash: string }[];
   drainTimeoutMs: number;
   maxTopicLevels: number;
+  /** Packet, connection, login and quota limits (limits.ts); the configured defaults if left out. */
+  limits?: BrokerLimits;
   log: Logger;
   metrics: Registry;
 }
@@ -57,10 +62,9 @@ export class EmbeddedBroker implements MqttPort {
   private readonly messagesOut: Counter.Internal;
   /** In-process handlers running now (see publish). */
   private delivering = 0;
-  /** Per topic: does anyone subscribe to it now? Cleared whenever a subscription may have changed. */
-  private readonly heard = new Map<string, boolean>();
-  /** In-process filters (subscribe() below), with how many handlers hold each. */
-  private readonly localFilters = new Map<string, number>();
+  /** Filters held now by connected clients and in-process handlers (subscribe() below). */
+  private readonly filters = new FilterIndex();
+  private readonly limiter: BrokerLimiter;
   port = 0;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -80,6 +84,7 @@ export class EmbeddedBroker implements MqttPort {
       labelNames: ['direction'],
       registers: [opts.metrics],
     });
+    this.limiter = new BrokerLimiter(opts.limits ?? defaultBrokerLimits(), new Refusals(this.refused, opts.log));
     this.messagesIn = messages.labels('in');
     this.messagesOut = messages.labels('gateway');
     const self = this;
@@ -105,8 +110,9 @@ export class EmbeddedBroker implements MqttPort {
     this.aedes = await Aedes.createBroker({
       drainTimeout: this.opts.drainTimeoutMs,
       maxTopicLevels: this.opts.maxTopicLevels,
+      connectTimeout: this.limiter.aedesConnectTimeoutMs,
       authenticate: (client, username, password, done) => {
-        this.authenticate(client, username, password).then(
+        this.limiter.login(client, () => this.authenticate(client, username, password)).then(
           (identity) => {
             const claim = this.clientIds.hold(client, identity);
             if (!claim.ok) {
@@ -119,9 +125,7 @@ export class EmbeddedBroker implements MqttPort {
             done(null, true);
           },
           (err: Error) => {
-            this.refused.inc({ reason: 'auth' });
-            log.warn({ clientId: client.id, username, reason: err.message }, 'mqtt login refused');
-            done(authError(err.message), false);
+            done(authError(err.message, this.limiter.loginRefused(client, username, err)), false);
           },
         );
       },
@@ -132,6 +136,7 @@ export class EmbeddedBroker implements MqttPort {
         const verdict = this.publishVerdict(client, packet.topic);
         if (verdict.ok) {
           this.messagesIn.inc();
+          this.limiter.retained(client, this.identities.get(client) ?? { kind: 'anonymous' }, packet);
           return done(null);
         }
         this.refused.inc({ reason: 'publish' });
@@ -141,24 +146,36 @@ export class EmbeddedBroker implements MqttPort {
       authorizeSubscribe: (client, sub, done) => {
         const who = this.identities.get(client) ?? { kind: 'anonymous' };
         const verdict = maySubscribe(who, sub.topic);
-        if (verdict.ok) return done(null, sub);
+        if (verdict.ok) return done(null, this.limiter.subscription(client, who, sub.topic) ? sub : null);
         this.refused.inc({ reason: 'subscribe' });
         log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
     });
-    // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
-    // subscriptions are restored, which emits no 'subscribe'.
-    const forget = (): void => this.heard.clear();
     // Routed, in-process subscribers served: the tap's PIN (tap-pin.ts) is let go.
     this.aedes.on('publish', (packet) => this.pins.routed(packet.payload));
-    this.aedes.on('subscribe', forget).on('unsubscribe', forget).on('client', forget).on('clientDisconnect', forget);
+    // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
+    // subscriptions are restored, which emits no 'subscribe'; it also means the client's login is through.
+    this.aedes
+      .on('subscribe', (subs, client) => {
+        if (!client.closed) this.filters.addFor(client, subs.filter((s) => (s.qos as number) !== 0x80).map((s) => s.topic));
+      })
+      .on('unsubscribe', (filters, client) => {
+        this.filters.removeFor(client, filters);
+        this.limiter.unsubscribed(client, filters);
+      })
+      .on('client', (client) => {
+        this.limiter.loggedIn(client);
+        // Aedes' table of the client's filters is not in its typings.
+        this.filters.addFor(client, Object.keys((client as Client & { subscriptions?: object }).subscriptions ?? {}));
+      })
+      .on('clientDisconnect', (client) => this.filters.removeAllFor(client));
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
     // Nagle off: decisions and acks are small packets that must leave now, not after the next ACK (~40 ms).
     this.server = createServer((socket) => {
       socket.setNoDelay(true);
-      this.aedes.handle(socket);
+      this.limiter.admit(socket, socket.remoteAddress, (s) => this.aedes.handle(s));
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -193,7 +210,12 @@ export class EmbeddedBroker implements MqttPort {
 
   /** For MQTT over WebSocket: the HTTP server hands over upgraded streams. */
   handle(stream: Duplex, req?: IncomingMessage): void {
-    this.aedes.handle(stream, req);
+    this.limiter.admit(stream, req?.socket.remoteAddress, (s) => this.aedes.handle(s, req));
+  }
+
+  /** The largest WebSocket frame MQTT over WebSocket needs (the HTTP server's `maxPayload`). */
+  get maxFrameBytes(): number {
+    return this.limiter.maxFrameBytes;
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
@@ -219,6 +241,7 @@ export class EmbeddedBroker implements MqttPort {
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
     this.pins.strip(packet); // a tap published by the gateway (a Node-RED flow) follows the same rule
+    if (packet.retain) this.limiter.gatewayRetained(topic, buf.length);
     return new Promise((resolve, reject) => {
       const send = (): void => {
         if (!this.aedes || this.aedes.closed) return reject(new Error('broker is closed'));
@@ -233,32 +256,9 @@ export class EmbeddedBroker implements MqttPort {
     });
   }
 
-  /** Whether a connected client or an in-process handler has a filter matching `topic`, cached per topic. */
+  /** Whether a connected client or an in-process handler has a filter matching `topic`. */
   private subscribed(topic: string): boolean {
-    let yes = this.heard.get(topic);
-    if (yes === undefined) {
-      yes = this.anyFilterMatches(topic.split('/'));
-      if (this.heard.size >= 256) this.heard.clear();
-      this.heard.set(topic, yes);
-    }
-    return yes;
-  }
-
-  /**
-   * Reads Aedes' own table of connected clients and their filters, so there is no second copy to keep in step.
-   * It is not in Aedes' typings: if its shape is not the expected one, everything counts as subscribed and
-   * nothing is left out.
-   */
-  private anyFilterMatches(levels: string[]): boolean {
-    for (const filter of this.localFilters.keys()) if (levelsMatch(filter.split('/'), levels)) return true;
-    const clients: unknown = (this.aedes as unknown as { clients?: unknown }).clients;
-    if (typeof clients !== 'object' || clients === null) return true;
-    for (const client of Object.values(clients) as unknown[]) {
-      const subs: unknown = (client as { subscriptions?: unknown } | null)?.subscriptions;
-      if (typeof subs !== 'object' || subs === null) return true;
-      for (const filter of Object.keys(subs)) if (levelsMatch(filter.split('/'), levels)) return true;
-    }
-    return false;
+    return this.filters.matches(topic);
   }
 
   subscribe(filter: string, handler: MessageHandler, opts: SubscribeOptions = {}): Promise<() => Promise<void>> {
@@ -274,12 +274,7 @@ export class EmbeddedBroker implements MqttPort {
       }
       cb();
     };
-    const hold = (delta: 1 | -1): void => {
-      const n = (this.localFilters.get(filter) ?? 0) + delta;
-      if (n > 0) this.localFilters.set(filter, n);
-      else this.localFilters.delete(filter);
-      this.heard.clear();
-    };
+    const hold = (delta: 1 | -1): void => (delta > 0 ? this.filters.add(filter) : this.filters.remove(filter));
     return new Promise((resolve) => {
       this.aedes.subscribe(filter, deliver, () => {
         hold(1);

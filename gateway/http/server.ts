@@ -121,7 +121,8 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   app.use(onError);
 
   if (ctx.config.mqtt.websocket) {
-    const wss = new WebSocketServer({ noServer: true });
+    // A frame is buffered whole before the broker sees a byte of it: no larger than the largest packet allowed.
+    const wss = new WebSocketServer({ noServer: true, maxPayload: broker.maxFrameBytes });
     server.on('upgrade', (req, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/mqtt') return; // other upgrades (Node-RED's editor) have their own listeners

@@ -1,0 +1,133 @@
+/** The broker limits' parts on their own: the packet scanner, the login backoff, the quotas and the filter index. */
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { FilterIndex } from '../../gateway/broker/filter-index.js';
+import { LoginBackoff, LoginBlockedError } from '../../gateway/broker/login-backoff.js';
+import { PacketScanner } from '../../gateway/broker/packet-limits.js';
+import { RetainedQuota, SubscriptionQuota } from '../../gateway/broker/quotas.js';
+import { topicMatches } from '../../gateway/core/mqtt-port.js';
+
+const limits = { maxPacketBytes: 1024, offlineUploadMaxBytes: 4096 };
+const publish = (topic: string, size: number): Buffer =>
+  mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.alloc(size, 0x61), qos: 0, retain: false, dup: false });
+
+/** Feeds `bytes` in pieces of `step` bytes; returns the first verdict that is not ok, or ok. */
+function scanInPieces(bytes: Buffer, step: number): ReturnType<PacketScanner['scan']> {
+  const scanner = new PacketScanner(limits);
+  for (let i = 0; i < bytes.length; i += step) {
+    const v = scanner.scan(bytes.subarray(i, i + step));
+    if (!v.ok) return v;
+  }
+  return { ok: true };
+}
+
+describe('PacketScanner', () => {
+  const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30, clientId: 'c1' });
+
+  it('follows packet boundaries however the stream is cut', () => {
+    const stream = Buffer.concat([connect, publish('a/b', 1000), publish('campus/readers/pos-1/offline', 4000), publish('a/b', 10), mqttPacket.generate({ cmd: 'pingreq' })]);
+    for (const step of [1, 2, 3, 7, 64, 1500, stream.length]) expect(scanInPieces(stream, step)).toEqual({ ok: true });
+  });
+
+  it('refuses an oversized CONNECT from its header alone', () => {
+    const header = Buffer.from([0x10, 0x80, 0x80, 0x80, 0x7d]); // 250 MB or so
+    for (const step of [1, 5]) expect(scanInPieces(header, step)).toMatchObject({ ok: false, reason: 'packet_too_large' });
+    expect(new PacketScanner(limits).scan(Buffer.from([0x10, 0x81, 0x20]))).toMatchObject({ ok: false }); // 4097 bytes
+  });
+
+  it('allows the larger size only on the offline-upload topic, deciding once the topic is in', () => {
+    for (const step of [1, 3, 100]) {
+      expect(scanInPieces(Buffer.concat([connect, publish('campus/readers/pos-1/offline', 3000)]), step)).toEqual({ ok: true });
+      expect(scanInPieces(Buffer.concat([connect, publish('campus/readers/pos-1/tap', 3000)]), step)).toMatchObject({ ok: false, reason: 'packet_too_large' });
+      expect(scanInPieces(publish('campus/readers/pos-1/offline', 5000), step)).toMatchObject({ ok: false, reason: 'packet_too_large' });
+    }
+    const sub = mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'x'.repeat(2000), qos: 0 }] });
+    expect(scanInPieces(sub, 10)).toMatchObject({ ok: false, reason: 'packet_too_large' });
+  });
+
+  it('refuses a remaining length longer than 4 bytes', () => {
+    expect(scanInPieces(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]), 1)).toMatchObject({ ok: false, reason: 'malformed_packet' });
+  });
+});
+
+describe('LoginBackoff', () => {
+  it('holds back each later failure longer, then blocks the address for blockS, and forgets after it', async () => {
+    let now = 1_000_000;
+    const backoff = new LoginBackoff({ maxFailures: 5, baseDelayMs: 500, maxDelayMs: 1500, blockS: 60 }, () => now);
+    expect([1, 2, 3, 4].map(() => backoff.failed('10.0.0.9'))).toEqual([0, 500, 1000, 1500]);
+    expect(backoff.blockedFor('10.0.0.9')).toBe(0);
+    backoff.failed('10.0.0.9');
+    expect(backoff.blockedFor('10.0.0.9')).toBe(60_000);
+    expect(backoff.blockedFor('10.0.0.10')).toBe(0); // per address
+    let ran = false;
+    await expect(backoff.attempt('10.0.0.9', async () => (ran = true))).rejects.toBeInstanceOf(LoginBlockedError);
+    expect(ran).toBe(false); // blocked: the password is not even checked
+    now += 60_001;
+    await expect(backoff.attempt('10.0.0.9', async () => 'in')).resolves.toBe('in');
+    expect(backoff.failed('10.0.0.9')).toBe(0); // a fresh start after the block
+  });
+});
+
+describe('RetainedQuota', () => {
+  it('counts per owner, lets an owner replace and clear what it keeps, and ignores services', () => {
+    const q = new RetainedQuota({ messages: 2, bytes: 100 });
+    expect(q.admit('dev', 't/1', 10)).toBe(true);
+    expect(q.admit('dev', 't/2', 10)).toBe(true);
+    expect(q.admit('dev', 't/3', 10)).toBe(false);
+    expect(q.admit('dev', 't/1', 20)).toBe(true); // replacing
+    expect(q.usage('dev')).toEqual({ messages: 2, bytes: 3 + 20 + 3 + 10 });
+    expect(q.admit('dev', 't/2', 0)).toBe(true); // clearing
+    expect(q.admit('dev', 't/3', 10)).toBe(true);
+    expect(q.admit('dev', 't/1', 95)).toBe(false); // bytes
+    expect(q.admit(undefined, 't/3', 10)).toBe(true); // a service takes the topic over
+    expect(q.usage('dev').messages).toBe(1);
+    expect(q.admit('other', 'u/1', 10)).toBe(true);
+  });
+
+  it('caps subscriptions per client, counting a filter once and freeing it on unsubscribe', () => {
+    const q = new SubscriptionQuota();
+    const a = {};
+    expect(q.admit(a, 'x', 2) && q.admit(a, 'x', 2) && q.admit(a, 'y', 2)).toBe(true);
+    expect(q.admit(a, 'z', 2)).toBe(false);
+    expect(q.admit({}, 'z', 2)).toBe(true);
+    q.release(a, ['x']);
+    expect(q.admit(a, 'z', 2)).toBe(true);
+  });
+});
+
+describe('FilterIndex', () => {
+  it('answers as matching every filter one by one would, through adds and removes', () => {
+    const filters = ['campus/#', 'campus/+/tap', 'a/b', 'a/+/c', '#', 'x/+', 'x/y/#', '+/+/z', 'campus/readers/r1/tap'];
+    const topics = ['campus', 'campus/readers/r1/tap', 'campus/x/tap', 'a/b', 'a/q/c', 'a/q/d', 'x/y', 'x/y/z', 'q/w/z', 'other', 'x', ''];
+    const index = new FilterIndex();
+    const held: string[] = [];
+    const check = (): void => {
+      for (const t of topics) expect([t, index.matches(t)]).toEqual([t, held.some((f) => topicMatches(f, t))]);
+    };
+    for (const f of filters) {
+      index.add(f);
+      held.push(f);
+      check();
+    }
+    index.add('a/b'); // a second holder
+    held.push('a/b');
+    for (const f of [...filters].reverse()) {
+      index.remove(f);
+      held.splice(held.indexOf(f), 1);
+      check();
+    }
+    expect(index.matches('a/b')).toBe(true); // still held once
+    index.remove('a/b');
+    expect(index.matches('a/b')).toBe(false);
+  });
+
+  it('counts a holder once per filter and drops all of a holder at once', () => {
+    const index = new FilterIndex();
+    const client = {};
+    index.addFor(client, ['s/1', 's/1', 's/+']);
+    index.add('s/1');
+    index.removeAllFor(client);
+    expect(index.matches('s/1')).toBe(true);
+    expect(index.matches('s/2')).toBe(false);
+  });
+});

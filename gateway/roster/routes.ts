@@ -7,7 +7,7 @@ import { GatewayError } from '../core/errors.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { cardFormatSchema } from '../people/schema.js';
-import { importRoster } from './import.js';
+import { importRoster, type RosterReport } from './import.js';
 
 const importQuery = z.object({
   cardFormat: cardFormatSchema.default('hex'),
@@ -23,14 +23,18 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
   });
   const { maxBytes } = ctx.config.roster;
   const rawBody = express.raw({ type: ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'], limit: maxBytes });
-  let importing = false;
+  let receiving = false;
+  let running: Promise<RosterReport> | undefined;
   api.post(
     '/people/import',
     guards.role('admin'),
     // One import at a time, refused before its body is read: two would hold two files in memory and check each
-    // against a roster the other is changing.
-    (_req, _res, next) => {
-      if (importing) throw new GatewayError('conflict', 'another roster import is running: try again when it has finished');
+    // against a roster the other is changing. Busy from the request's start until its answer is sent (or its client
+    // has gone), and while its import runs (which a client hanging up does not stop).
+    (_req, res, next) => {
+      if (receiving || running) throw new GatewayError('conflict', 'another roster import is running: try again when it has finished');
+      receiving = true;
+      res.once('close', () => (receiving = false));
       next();
     },
     // The bytes as sent: the importer detects UTF-8 or GB18030 itself, whatever charset the header claims. Past
@@ -48,22 +52,21 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
         throw new GatewayError('bad_request', 'body: send the CSV file as the request body with content-type text/csv');
       }
-      if (importing) throw new GatewayError('conflict', 'another roster import is running: try again when it has finished');
-      importing = true;
-      let report;
+      running = importRoster(req.body, {
+        db: ctx.db,
+        clock: ctx.clock,
+        cardFormat: q.cardFormat,
+        scheduleGroups: ctx.config.access.scheduleGroups.map((g) => g.id),
+        limits: ctx.config.roster,
+        dryRun: q.dryRun,
+        bus: ctx.bus,
+        by: sessionOf(res).username,
+      });
+      let report: RosterReport;
       try {
-        report = await importRoster(req.body, {
-          db: ctx.db,
-          clock: ctx.clock,
-          cardFormat: q.cardFormat,
-          scheduleGroups: ctx.config.access.scheduleGroups.map((g) => g.id),
-          limits: ctx.config.roster,
-          dryRun: q.dryRun,
-          bus: ctx.bus,
-          by: sessionOf(res).username,
-        });
+        report = await running;
       } finally {
-        importing = false;
+        running = undefined;
       }
       rows.inc({ outcome: 'accepted' }, report.accepted.length);
       rows.inc({ outcome: 'rejected' }, report.rejected.length);

@@ -102,14 +102,24 @@ describe('a 20 MB roster while the gates are busy', () => {
       await new Promise<void>((resolve) => client.once('message', () => resolve()));
       // Decisions that arrive after the whole file has been sent and before the report comes back were made while
       // the gateway held the file: reading it, checking it, writing it.
+      let second: Promise<Response> | undefined;
       for (const query of ['cardFormat=hex&dryRun=true', 'cardFormat=hex']) {
         let atSent = -1;
-        const { status, report } = await upload(file, query, () => (atSent = decisions));
+        const { status, report } = await upload(file, query, () => {
+          atSent = decisions;
+          // A second import meanwhile is turned away rather than held in memory beside the first.
+          second ??= fetch(`${gw.base}/api/v1/people/import?cardFormat=hex`, {
+            method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv' }, body: '学号,姓名\nR1,甲\n',
+          });
+        });
         const during = decisions - atSent;
         expect(status).toBe(200);
         expect(report).toMatchObject({ rows: 20_000, rejected: [], errors: [] });
         expect(during).toBeGreaterThan(5);
       }
+      const refused = await second!;
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('conflict');
       const res = await fetch(`${gw.base}/api/v1/people?externalId=R019999`, { headers: { authorization: `Bearer ${admin}` } });
       expect(((await res.json()) as { items: { name: string }[] }).items[0]).toMatchObject({ name: '学生19999' });
     } finally {

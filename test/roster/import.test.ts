@@ -200,6 +200,22 @@ describe('import-roster command', () => {
     expect(refused.report.rejected[0]!.reason).toMatch(/scientific notation/);
   });
 
+  it('refuses a file over roster.maxBytes before reading it, and one over roster.maxRows as a whole', async () => {
+    const dir = tempDir();
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(configFile, stringify({ dataDir: join(dir, 'data'), roster: { maxBytes: 1024, maxRows: 3 } }));
+    const big = join(dir, 'big.csv');
+    writeFileSync(big, `学号,姓名,备注\nS1,甲,${'x'.repeat(1024)}\n`);
+    await expect(runImportRoster(big, { cardFormat: 'hex', config: configFile })).rejects.toThrow(/has 1053 bytes; a roster file has at most 1024 \(roster\.maxBytes\)/);
+    const long = join(dir, 'long.csv');
+    writeFileSync(long, '学号,姓名\nS1,甲\nS2,乙\nS3,丙\nS4,丁\n');
+    const refused = await runImportRoster(long, { cardFormat: 'hex', config: configFile });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.report).toMatchObject({ committed: false, written: 0, errors: ['the file has more than 3 rows (roster.maxRows); split it, or raise the limit'] });
+    writeFileSync(long, '学号,姓名\nS1,甲\nS2,乙\nS3,丙\n');
+    expect((await runImportRoster(long, { cardFormat: 'hex', config: configFile })).report).toMatchObject({ committed: true, written: 3 });
+  });
+
   it('checks schedule groups against the demo school with --demo, as `start --demo` runs', () => {
     const dir = tempDir();
     const file = join(dir, 'roster.csv');

@@ -11,11 +11,9 @@
 import type { EventBus } from '../core/bus.js';
 import type { Database } from '../storage/db.js';
 import { CardKeyIndex, type CardChangedEvent } from '../people/store.js';
-import type { PlannedRow } from './check.js';
+import { nextTurn, type PlannedRow } from './check.js';
 
 export const APPLY_CHUNK = 500;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface ApplyOptions {
   db: Database;

@@ -25,7 +25,8 @@ const NO = new Set(['', '0', 'n', 'no', 'false', '否']);
 /** Rows checked per event-loop turn: a few milliseconds of indexed reads. */
 export const CHECK_CHUNK = 500;
 
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Lets the event loop run what has arrived (taps first) before the next chunk. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The person's fields as the row leaves them. */
 export interface PersonValues {

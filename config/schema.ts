@@ -4,6 +4,7 @@ import { camerasConfig } from './cameras.js';
 import { cloudConfig } from './cloud.js';
 import { nodeRedConfig } from './node-red.js';
 import { readerConfig } from './readers.js';
+import { rosterConfig } from './roster.js';
 import { sensorsConfig } from './sensors.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -148,6 +149,7 @@ export const gatewayConfigSchema = z.strictObject({
   log: logConfig.prefault({}),
   readers: z.array(readerConfig).default([]),
   access: accessConfig.prefault({}),
+  roster: rosterConfig.prefault({}),
   sensors: sensorsConfig.prefault({}),
   cameras: camerasConfig.prefault({}),
   cloud: cloudConfig.prefault({}),

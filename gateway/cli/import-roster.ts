@@ -1,5 +1,5 @@
 /** `campus-gateway import-roster FILE.csv --card-format <hex|8h10d|reversed|6h8d|wg26>`: the school's roster into the gateway. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { accessMigrations } from '../access/module.js';
@@ -20,20 +20,26 @@ export interface ImportRosterOptions {
 }
 
 /** Imports the file and returns the report; exit code 0 when applied (or a clean dry run), 1 when rejected. */
-export function runImportRoster(file: string, opts: ImportRosterOptions): { report: RosterReport; exitCode: number } {
+export async function runImportRoster(file: string, opts: ImportRosterOptions): Promise<{ report: RosterReport; exitCode: number }> {
   if (!isCardFormat(opts.cardFormat)) throw new Error(`--card-format must be one of ${CARD_FORMATS.join(', ')}`);
   const config = commandConfig(opts);
+  const size = statSync(file).size;
+  if (size > config.roster.maxBytes) {
+    throw new Error(`${file} has ${size} bytes; a roster file has at most ${config.roster.maxBytes} (roster.maxBytes)`);
+  }
   const bytes = readFileSync(file);
-  // The gateway may be running: SQLite (WAL, busy timeout) lets the import's single transaction in between its batches.
+  // The gateway may be running: SQLite (WAL, busy timeout) lets the import's transactions, 500 rows each (a few
+  // milliseconds), in between the gateway's own batches.
   const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...accessMigrations], {
     synchronous: config.storage.synchronous,
   });
   try {
-    const report = importRoster(bytes, {
+    const report = await importRoster(bytes, {
       db,
       clock: systemClock,
       cardFormat: opts.cardFormat,
       scheduleGroups: config.access.scheduleGroups.map((g) => g.id),
+      limits: config.roster,
       dryRun: opts.dryRun ?? false,
     });
     const clean = report.rejected.length === 0 && report.errors.length === 0;
@@ -70,9 +76,9 @@ export function registerImportRoster(program: Command): void {
     .addOption(demoOption())
     .option('--dry-run', 'check the file and print the report without writing')
     .option('--json', 'print the report as JSON')
-    .action((file: string, opts: ImportRosterOptions) => {
+    .action(async (file: string, opts: ImportRosterOptions) => {
       try {
-        const { report, exitCode } = runImportRoster(file, opts);
+        const { report, exitCode } = await runImportRoster(file, opts);
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, file));
         process.exit(exitCode);
       } catch (err) {

@@ -7,7 +7,7 @@ import { GatewayError } from '../core/errors.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { cardFormatSchema } from '../people/schema.js';
-import { importRoster } from './import.js';
+import { importRoster, type RosterReport } from './import.js';
 
 const importQuery = z.object({
   cardFormat: cardFormatSchema.default('hex'),
@@ -21,28 +21,56 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
     labelNames: ['outcome'],
     registers: [ctx.metrics],
   });
+  const { maxBytes } = ctx.config.roster;
+  const rawBody = express.raw({ type: ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'], limit: maxBytes });
+  let receiving = false;
+  let running: Promise<RosterReport> | undefined;
   api.post(
     '/people/import',
     guards.role('admin'),
-    // The bytes as sent: the importer detects UTF-8 or GB18030 itself, whatever charset the header claims.
-    express.raw({ type: ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'], limit: '20mb' }),
-    (req, res) => {
+    // One import at a time, refused before its body is read: two would hold two files in memory and check each
+    // against a roster the other is changing. Busy from the request's start until its answer is sent (or its client
+    // has gone), and while its import runs (which a client hanging up does not stop).
+    (_req, res, next) => {
+      if (receiving || running) throw new GatewayError('conflict', 'another roster import is running: try again when it has finished');
+      receiving = true;
+      res.once('close', () => (receiving = false));
+      next();
+    },
+    // The bytes as sent: the importer detects UTF-8 or GB18030 itself, whatever charset the header claims. Past
+    // roster.maxBytes body-parser stops reading (at once when content-length says so) and the answer is 413.
+    (req, res, next) =>
+      rawBody(req, res, (err?: unknown) =>
+        next(
+          err !== undefined && (err as { status?: number }).status === 413
+            ? new GatewayError('payload_too_large', `the file is larger than ${maxBytes} bytes (roster.maxBytes)`, 413)
+            : err,
+        ),
+      ),
+    async (req, res) => {
       const q = parse(importQuery, req.query, 'query');
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
         throw new GatewayError('bad_request', 'body: send the CSV file as the request body with content-type text/csv');
       }
-      const report = importRoster(req.body, {
+      running = importRoster(req.body, {
         db: ctx.db,
         clock: ctx.clock,
         cardFormat: q.cardFormat,
         scheduleGroups: ctx.config.access.scheduleGroups.map((g) => g.id),
+        limits: ctx.config.roster,
         dryRun: q.dryRun,
         bus: ctx.bus,
         by: sessionOf(res).username,
       });
+      let report: RosterReport;
+      try {
+        report = await running;
+      } finally {
+        running = undefined;
+      }
       rows.inc({ outcome: 'accepted' }, report.accepted.length);
       rows.inc({ outcome: 'rejected' }, report.rejected.length);
-      ctx.log.info({ committed: report.committed, rows: report.rows, rejected: report.rejected.length }, 'roster import');
+      ctx.log.info({ committed: report.committed, rows: report.rows, written: report.written, rejected: report.rejected.length, errors: report.errors.length }, 'roster import');
       // 422: the file was understood but not applied; the report says why, row by row.
       res.status(report.committed || q.dryRun && report.rejected.length === 0 && report.errors.length === 0 ? 200 : 422).json(report);
     },

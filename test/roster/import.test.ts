@@ -181,23 +181,39 @@ describe('roster import through the API', () => {
 });
 
 describe('import-roster command', () => {
-  it('imports a GB18030 file into the configured data dir and exits 1 with a report when a row is bad', () => {
+  it('imports a GB18030 file into the configured data dir and exits 1 with a report when a row is bad', async () => {
     const dir = tempDir();
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(configFile, stringify({ dataDir: join(dir, 'data'), access: { scheduleGroups: [{ id: 'day' }] } }));
     const good = join(dir, 'good.csv');
     writeFileSync(good, iconv.encode('学号,姓名,身份,班级,作息组,卡号\r\nS1,王小明,学生,初一(1)班,day,111,27706\r\n'.replace('111,27706', '"111,27706"'), 'gb18030'));
-    const ok = runImportRoster(good, { cardFormat: 'wg26', config: configFile });
+    const ok = await runImportRoster(good, { cardFormat: 'wg26', config: configFile });
     expect(ok.exitCode).toBe(0);
     expect(ok.report).toMatchObject({ committed: true, encoding: 'gb18030', created: 1 });
     expect(ok.report.accepted[0]!.card).toMatchObject({ uid: '6F6C3A', match: 'suffix' });
 
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, '学号,姓名,卡号\nS2,李四,1.44605E+09\n');
-    const refused = runImportRoster(bad, { cardFormat: '8h10d', config: configFile });
+    const refused = await runImportRoster(bad, { cardFormat: '8h10d', config: configFile });
     expect(refused.exitCode).toBe(1);
     expect(refused.report.rejected[0]).toMatchObject({ line: 2, externalId: 'S2' });
     expect(refused.report.rejected[0]!.reason).toMatch(/scientific notation/);
+  });
+
+  it('refuses a file over roster.maxBytes before reading it, and one over roster.maxRows as a whole', async () => {
+    const dir = tempDir();
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(configFile, stringify({ dataDir: join(dir, 'data'), roster: { maxBytes: 1024, maxRows: 3 } }));
+    const big = join(dir, 'big.csv');
+    writeFileSync(big, `学号,姓名,备注\nS1,甲,${'x'.repeat(1024)}\n`);
+    await expect(runImportRoster(big, { cardFormat: 'hex', config: configFile })).rejects.toThrow(/has 1053 bytes; a roster file has at most 1024 \(roster\.maxBytes\)/);
+    const long = join(dir, 'long.csv');
+    writeFileSync(long, '学号,姓名\nS1,甲\nS2,乙\nS3,丙\nS4,丁\n');
+    const refused = await runImportRoster(long, { cardFormat: 'hex', config: configFile });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.report).toMatchObject({ committed: false, written: 0, errors: ['the file has more than 3 rows (roster.maxRows); split it, or raise the limit'] });
+    writeFileSync(long, '学号,姓名\nS1,甲\nS2,乙\nS3,丙\n');
+    expect((await runImportRoster(long, { cardFormat: 'hex', config: configFile })).report).toMatchObject({ committed: true, written: 3 });
   });
 
   it('checks schedule groups against the demo school with --demo, as `start --demo` runs', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ed25519KeyProblem } from './command-keys.js';
 import { timeOfDay } from './common.js';
 
 /** The streams the gateway sends to the city, highest priority first (the default priorities follow this order). */
@@ -14,6 +15,16 @@ const streamSettings = (priority: number, ttlH: number) =>
       ttlH: z.number().nonnegative().default(ttlH),
     })
     .prefault({});
+
+/** A public key the city signs its commands with; `kid` is the name the city puts in each command. */
+export const commandKeyConfig = z.strictObject({
+  kid: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- (at most 64)'),
+  /** PEM `-----BEGIN PUBLIC KEY-----` block, or the base64 of the raw 32-byte Ed25519 key. */
+  publicKey: z.string().superRefine((text, ctx) => {
+    const problem = ed25519KeyProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not an Ed25519 public key: ${problem}` });
+  }),
+});
 
 export const cloudConfig = z.strictObject({
   enabled: z.boolean().default(true),
@@ -47,6 +58,24 @@ export const cloudConfig = z.strictObject({
   /** Prefer passwordFile (one line) to keep the secret out of the config file. */
   password: z.string().optional(),
   passwordFile: z.string().optional(),
+  /**
+   * The city's command-signing keys (several during a rotation). A command runs only when its Ed25519 signature
+   * verifies with the key named by its `kid`; with none configured every command from the upstream is rejected.
+   */
+  commandKeys: z
+    .array(commandKeyConfig)
+    .max(16)
+    .default([])
+    .superRefine((keys, ctx) => {
+      const seen = new Map<string, number>();
+      keys.forEach((k, i) => {
+        const first = seen.get(k.kid);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'kid'], message: `"${k.kid}" is also commandKeys[${first}].kid` });
+        else seen.set(k.kid, i);
+      });
+    }),
+  /** A command issued longer ago than this is rejected as `stale` (and one issued more than 60 s ahead as `future`). */
+  commandMaxAgeS: z.number().int().min(10).max(86_400).default(300),
   /** Per-stream opt-in to data that identifies a student (names, card UIDs, external ids). Off by default. */
   identifying: z
     .object({

@@ -26,6 +26,34 @@ export const commandKeyConfig = z.strictObject({
   }),
 });
 
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
+/**
+ * What about this upstream an attacker on the path could exploit: a plaintext scheme to a host that is not this
+ * machine, or TLS that accepts any certificate. Refused unless cloud.allowInsecure; reported in heartbeats and
+ * /healthz when allowed.
+ */
+export function insecureUpstream(c: { upstreamUrl?: string | undefined; tls: { rejectUnauthorized: boolean } }): { path: string[]; message: string }[] {
+  if (!c.upstreamUrl) return [];
+  let u: URL;
+  try {
+    u = new URL(c.upstreamUrl);
+  } catch {
+    return [];
+  }
+  const out: { path: string[]; message: string }[] = [];
+  if ((u.protocol === 'mqtt:' || u.protocol === 'http:') && !isLoopback(u.hostname)) {
+    out.push({
+      path: ['upstreamUrl'],
+      message: `plaintext ${u.protocol}// to ${u.hostname}, which is not this machine: anyone on the path reads and alters what the school sends; use ${u.protocol === 'mqtt:' ? 'mqtts' : 'https'}://`,
+    });
+  }
+  if (!c.tls.rejectUnauthorized) {
+    out.push({ path: ['tls', 'rejectUnauthorized'], message: 'false accepts any certificate, so anyone on the path can pose as the city; give the city CA in tls.caFile instead' });
+  }
+  return out;
+}
+
 export const cloudConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /**
@@ -76,6 +104,12 @@ export const cloudConfig = z.strictObject({
     }),
   /** A command issued longer ago than this is rejected as `stale` (and one issued more than 60 s ahead as `future`). */
   commandMaxAgeS: z.number().int().min(10).max(86_400).default(300),
+  /**
+   * Accept an insecure upstream (plaintext mqtt:// or http:// to a non-loopback host, or
+   * tls.rejectUnauthorized: false). Off: check-config and start refuse such a config. On: every heartbeat and
+   * /healthz say the link is insecure.
+   */
+  allowInsecure: z.boolean().default(false),
   /** Per-stream opt-in to data that identifies a student (names, card UIDs, external ids). Off by default. */
   identifying: z
     .object({

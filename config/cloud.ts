@@ -159,6 +159,12 @@ export const cloudConfig = z.strictObject({
   housekeepingS: z.number().positive().default(10),
   /** Envelopes the demo city sink keeps for /api/v1/sync/demo-sink. */
   demoSinkSize: z.number().int().positive().default(200),
+}).superRefine((c, ctx) => {
+  // Refused at load, so check-config and start both stop on it, naming the field.
+  if (c.allowInsecure || !c.enabled) return;
+  for (const p of insecureUpstream(c)) {
+    ctx.addIssue({ code: 'custom', path: p.path, message: `${p.message} (or set cloud.allowInsecure: true to accept the risk)` });
+  }
 });
 
 export type CloudConfig = z.infer<typeof cloudConfig>;

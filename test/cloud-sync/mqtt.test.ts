@@ -70,6 +70,8 @@ describe('cloud sync over MQTT to a real Mosquitto', () => {
       expect(validate.safeParse(m.envelope).success).toBe(true);
     }
     expect(city.of('heartbeat').length).toBeGreaterThan(0);
+    // Plaintext, but to this machine: not insecure by the transport policy.
+    expect(city.of('heartbeat')[0]!.envelope.data).toMatchObject({ transport: { insecure: false } });
     const s = await status(gw, token);
     expect(s).toMatchObject({ connected: true, transport: 'mqtt' });
     expect(s.lastSuccessAt).not.toBeNull();
@@ -236,6 +238,45 @@ describe('TLS to the city broker', () => {
       await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)), 10_000);
       const token = await gw.login('viewer');
       expect(await status(gw, token)).toMatchObject({ connected: true });
+    } finally {
+      await city.close();
+    }
+  });
+
+  it('with certificate checks off (allowed by cloud.allowInsecure) connects, and every heartbeat and /healthz say it is insecure', async () => {
+    await gw?.close();
+    const pki = broker.pki!;
+    const { readFileSync } = await import('node:fs');
+    const city = await CityReceiver.connect(broker.url, {
+      clientId: `city-insecure-${process.pid}`,
+      username: 'city',
+      password: 'city-secret',
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clientCert),
+      key: readFileSync(pki.clientKey),
+    });
+    try {
+      gw = await startTestGateway({
+        config: {
+          cloud: {
+            upstreamUrl: broker.url,
+            username: 'demo-school',
+            password: 's3cret',
+            tls: { certFile: pki.clientCert, keyFile: pki.clientKey, rejectUnauthorized: false },
+            allowInsecure: true,
+            ...fast,
+          },
+        },
+      });
+      const beat = await waitFor(() => city.of('heartbeat')[0], 10_000);
+      expect(beat.envelope.data).toMatchObject({ transport: { kind: 'mqtt', insecure: true } });
+      const components = beat.envelope.data.components as Record<string, { warning?: string }>;
+      expect(components['cloud-sync']!.warning).toMatch(/insecure upstream.*cloud\.tls\.rejectUnauthorized/);
+      expect(contractSchema().safeParse(beat.envelope).success).toBe(true);
+      const health = await fetch(`${gw.base}/healthz`);
+      expect(health.status).toBe(200);
+      const body = (await health.json()) as { components: Record<string, { ok: boolean; warning?: string }> };
+      expect(body.components['cloud-sync']).toMatchObject({ ok: true, warning: expect.stringMatching(/insecure upstream/) });
     } finally {
       await city.close();
     }

@@ -155,4 +155,26 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
     expect(resultsOf('lock-1').at(-1)).toMatchObject({ status: 'rejected', reason: 'duplicate' });
     expect(await lockdownActive()).toBe(false);
   });
+
+  it('survives a flood of forged commands: all counted, at most 60 a minute answered, the city still gets through', async () => {
+    const metric = async (reason: string): Promise<number> => {
+      const text = await (await fetch(`${gw.base}/metrics`)).text();
+      return Number(new RegExp(`campus_sync_commands_rejected_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+    };
+    const unsignedBefore = await metric('unsigned');
+    for (let i = 0; i < 80; i++) await publish(lockdownStart(`flood-${i}`));
+    // Far over the 64 KiB cap: not even parsed.
+    await publish(JSON.stringify({ ...lockdownStart('huge-1'), pad: 'x'.repeat(70 * 1024) }));
+    await publish(signCommand({ id: 'after-flood', schoolId: 'demo-school', type: 'ping', issuedAt: iso() }, city2026.privateKey, city2026.kid));
+    await resultOf('after-flood', 'ok');
+    // Results leave in order, so every answer to the flood has arrived by now.
+    const answered = city.of('command.result').filter((m) => String(m.envelope.data.commandId).startsWith('flood-')).length;
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThanOrEqual(60);
+    expect((await metric('unsigned')) - unsignedBefore).toBe(80);
+    expect(resultsOf('huge-1')).toHaveLength(0);
+    const s = (await (await gw.api('/api/v1/sync', { token: admin })).json()) as { commands: { ignored: { malformed: number } } };
+    expect(s.commands.ignored.malformed).toBe(1);
+    expect(await lockdownActive()).toBe(false);
+  });
 });

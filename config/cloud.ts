@@ -57,7 +57,8 @@ export function insecureUpstream(c: { upstreamUrl?: string | undefined; tls: { r
 export const cloudConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /**
-   * mqtt://, mqtts:// or https:// (http:// on loopback for tests) — also settable with CAMPUS_UPSTREAM_URL.
+   * mqtts:// or https:// — also settable with CAMPUS_UPSTREAM_URL. Plaintext mqtt:// and http:// only to this machine (a local
+   * simulator, tests) unless allowInsecure.
    * Credentials may be given in the URL (`mqtts://user:pass@host`). Unset: demo mode sends to a local simulated city sink.
    */
   upstreamUrl: z

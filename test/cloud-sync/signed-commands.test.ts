@@ -5,11 +5,13 @@
  * counted and raises a `city_command_rejected` alert; a correctly signed command runs. A replay after a
  * gateway restart is refused too.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../../config/schema.js';
-import { signCommand } from '../../cloud-sync/signing.js';
 import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from '../../cloud-sync/demo-command-key.js';
-import { loadPrivateKey } from '../../cloud-sync/signing.js';
+import { loadPrivateKey, signCommand } from '../../cloud-sync/signing.js';
+import { runBin } from '../helpers/bin.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { CityReceiver, contractSchema } from './city.js';
 import { cityKey } from './keys.js';
@@ -127,6 +129,15 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
     // The attacker recorded the signed lockdown and plays it back, byte for byte.
     await publish(start);
     await expectRejected('lock-1', 'duplicate');
+  });
+
+  it('runs a command signed by the built `campus-gateway city-sign`, as a city integrator would send it', async () => {
+    const keyFile = join(tempDir(), 'city-2026.pem');
+    writeFileSync(keyFile, city2026.privatePem, { mode: 0o600 });
+    const r = runBin(['city-sign', '--key', keyFile, '--kid', city2026.kid], { input: JSON.stringify({ id: 'cli-ping-1', schoolId: 'demo-school', type: 'ping' }) });
+    expect(r.status, r.stderr).toBe(0);
+    await publish(r.stdout.trim());
+    expect(await resultOf('cli-ping-1', 'ok')).toMatchObject({ commandType: 'ping' });
   });
 
   it('counts every rejection by reason and raises a city_command_rejected warning', async () => {

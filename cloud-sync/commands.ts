@@ -1,9 +1,16 @@
 /**
- * Commands from the city: validated, executed at most once per command id (ids are persisted before the
- * command runs), one at a time in arrival order, with the result sent back on `command-results` in the same
- * transaction that records it. Anything malformed, for another school, from an unexpected topic or already
- * seen is ignored, counted and logged (rate-limited).
+ * Commands from the city. Anyone who can publish on the city broker (or answer the HTTPS poll) can put bytes on
+ * this channel, so nothing in a command is believed before its Ed25519 signature verifies with a configured city
+ * key (cloud-sync/signing.ts). A command runs only when it is signed, fresh (`issuedAt` within
+ * cloud.commandMaxAgeS, at most 60 s ahead), not expired and its id is new; ids are persisted before the command
+ * runs, so it runs at most once, across restarts too. Commands run one at a time in arrival order, and the result
+ * goes back on `command-results` in the same transaction that records it.
+ *
+ * Not executed: a command failing those checks is `rejected` with a reason, counted, logged (rate-limited) and
+ * raises a `city_command_rejected` alert. Anything malformed, for another school or from an unexpected topic is
+ * ignored, counted and logged (rate-limited), with no result.
  */
+import type { KeyObject } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { AlertService } from '../gateway/alerts/alerts.js';
 import type { Clock } from '../gateway/core/clock.js';
@@ -11,9 +18,20 @@ import { GatewayError } from '../gateway/core/errors.js';
 import type { Logger } from '../gateway/core/logger.js';
 import { packageInfo } from '../gateway/core/version.js';
 import type { Database, Migration } from '../gateway/storage/db.js';
-import { commandSchema, type Command, type CommandResultData } from './contract.js';
+import { commandRejectReasons, commandSchema, type Command, type CommandRejectReason, type CommandResultData } from './contract.js';
 import type { Outbox } from './outbox.js';
 import type { CardCommandsPort, LockdownPort } from './ports.js';
+import { signatureProblem } from './signing.js';
+
+/** A command is a few hundred bytes; anything past this is not parsed. */
+export const MAX_COMMAND_BYTES = 64 * 1024;
+/** How far ahead of the gateway's clock `issuedAt` may be (clock skew between city and school). */
+export const MAX_FUTURE_MS = 60_000;
+/**
+ * Rejections answered (a result and an alert raise) per minute. Past it a flood of forged commands is only
+ * counted and logged, so it cannot fill the outbox and push attendance or heartbeats out of it.
+ */
+export const REJECTIONS_ANSWERED_PER_MIN = 60;
 
 export const commandMigrations: Migration[] = [
   {
@@ -32,7 +50,7 @@ export const commandMigrations: Migration[] = [
   },
 ];
 
-export type IgnoredReason = 'malformed' | 'elsewhere' | 'duplicate';
+export type IgnoredReason = 'malformed' | 'elsewhere';
 
 export interface CommandDeps {
   db: Database;
@@ -50,7 +68,16 @@ export interface CommandDeps {
   onResult: () => void;
   /** Origins accepted as the city (the commands topic, the HTTPS poll, the demo sink). */
   acceptedOrigins: ReadonlySet<string>;
+  /** The city's keys by kid (cloud.commandKeys). */
+  keys: (kid: string) => KeyObject | undefined;
+  /** Demo mode only: the demo key, trusted for commands of origin `demo` (the in-process sink) and nothing else. */
+  demoKey?: { kid: string; key: KeyObject } | undefined;
+  /** cloud.commandMaxAgeS. */
+  maxAgeS: number;
 }
+
+const TYPE_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Failure extends Error {
   constructor(
@@ -84,8 +111,11 @@ export class CommandProcessor {
   private chain: Promise<void> = Promise.resolve();
   private readonly executed: Counter<'type' | 'status'>;
   private readonly ignored: Counter<'reason'>;
+  private readonly rejected: Counter<'reason'>;
   private readonly limited: RateLimitedLog;
-  readonly ignoredCounts: Record<IgnoredReason, number> = { malformed: 0, elsewhere: 0, duplicate: 0 };
+  private answered = { windowStart: 0, n: 0 };
+  readonly ignoredCounts: Record<IgnoredReason, number> = { malformed: 0, elsewhere: 0 };
+  readonly rejectedCounts = Object.fromEntries(commandRejectReasons.map((r) => [r, 0])) as Record<CommandRejectReason, number>;
   executedCount = 0;
   private readonly stmts;
 
@@ -98,10 +128,17 @@ export class CommandProcessor {
     });
     this.ignored = new Counter({
       name: 'campus_sync_commands_ignored_total',
-      help: 'Messages on the command channel that were not executed (malformed, for another school or origin, duplicate id)',
+      help: 'Messages on the command channel ignored without a result (malformed, for another school or origin)',
       labelNames: ['reason'],
       registers: [d.metrics],
     });
+    this.rejected = new Counter({
+      name: 'campus_sync_commands_rejected_total',
+      help: 'City commands not executed, by reason (unsigned, bad_signature, unknown_key, stale, future, expired, duplicate)',
+      labelNames: ['reason'],
+      registers: [d.metrics],
+    });
+    for (const reason of commandRejectReasons) this.rejected.inc({ reason }, 0);
     this.limited = new RateLimitedLog(d.log);
     this.stmts = {
       claim: d.db.prepare(`INSERT OR IGNORE INTO cloud_commands (id, type, origin, status, received_at) VALUES (?, ?, ?, 'executing', ?)`),
@@ -131,8 +168,35 @@ export class CommandProcessor {
   private ignore(reason: IgnoredReason, detail: object, msg: string): void {
     this.ignored.inc({ reason });
     this.ignoredCounts[reason]++;
-    if (reason === 'duplicate') this.d.log.debug(detail, msg);
-    else this.limited.warn(reason, detail, msg);
+    this.limited.warn(reason, detail, msg);
+  }
+
+  private keyFor(kid: string, origin: string): KeyObject | undefined {
+    const demo = this.d.demoKey;
+    if (origin === 'demo' && demo && kid === demo.kid) return demo.key;
+    return this.d.keys(kid);
+  }
+
+  /** Not executed: counted, logged, and (within the per-minute budget) answered with a result and an alert. */
+  private reject(id: string, type: string, origin: string, receivedAt: number, reason: CommandRejectReason, message: string): void {
+    this.rejected.inc({ reason });
+    this.rejectedCounts[reason]++;
+    this.limited.warn(`rejected:${reason}`, { origin, commandId: id, type, reason, why: message }, 'rejected a city command');
+    const now = this.d.clock.now();
+    if (now - this.answered.windowStart >= 60_000) this.answered = { windowStart: now, n: 0 };
+    if (++this.answered.n > REJECTIONS_ANSWERED_PER_MIN) return;
+    this.d.db.transaction(() => {
+      this.enqueueResult(id, type, receivedAt, { status: 'rejected', reason, error: { code: reason, message } });
+      this.d.alerts.raise({
+        type: 'city_command_rejected',
+        severity: 'warning',
+        source: 'city',
+        message: `a ${type} command (id ${JSON.stringify(id)}) on the city channel was not executed: ${reason} (${message})`,
+        data: { reason, commandType: type, origin },
+        dedupKey: `city_command_rejected:${reason}`,
+      });
+    })();
+    this.d.onResult();
   }
 
   private async process(payload: Buffer | string, origin: string): Promise<void> {
@@ -140,17 +204,41 @@ export class CommandProcessor {
       this.ignore('elsewhere', { origin }, 'ignored a command from an unexpected origin');
       return;
     }
+    const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (bytes > MAX_COMMAND_BYTES) {
+      this.ignore('malformed', { origin, bytes }, `ignored a command of more than ${MAX_COMMAND_BYTES} bytes`);
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
     } catch {
-      this.ignore('malformed', { origin, bytes: payload.length }, 'ignored a command that is not JSON');
+      this.ignore('malformed', { origin, bytes }, 'ignored a command that is not JSON');
+      return;
+    }
+    // Without an id there is nothing to answer to.
+    if (!isRecord(raw) || typeof raw.id !== 'string' || raw.id.length < 1 || raw.id.length > 128) {
+      this.ignore('malformed', { origin, bytes }, 'ignored a command without an id');
+      return;
+    }
+    const id = raw.id;
+    const type = typeof raw.type === 'string' && TYPE_CODE.test(raw.type) ? raw.type : 'unknown';
+    const receivedAt = this.d.clock.now();
+
+    const problem = signatureProblem(raw, (kid) => this.keyFor(kid, origin));
+    if (problem) {
+      const why = {
+        unsigned: 'no signature (kid and sig)',
+        unknown_key: `no configured key has kid ${JSON.stringify(String(raw.kid ?? '')).slice(0, 80)}`,
+        bad_signature: 'the signature does not verify',
+      }[problem];
+      this.reject(id, type, origin, receivedAt, problem, why);
       return;
     }
     const parsed = commandSchema.safeParse(raw);
     if (!parsed.success) {
       const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      this.ignore('malformed', { origin, problems }, 'ignored an invalid command');
+      this.ignore('malformed', { origin, commandId: id, problems }, 'ignored an invalid command');
       return;
     }
     const cmd = parsed.data;
@@ -158,13 +246,23 @@ export class CommandProcessor {
       this.ignore('elsewhere', { origin, schoolId: cmd.schoolId, commandId: cmd.id }, 'ignored a command for another school');
       return;
     }
-    const receivedAt = this.d.clock.now();
-    if (this.stmts.claim.run(cmd.id, cmd.type, origin, receivedAt).changes === 0) {
-      this.ignore('duplicate', { origin, commandId: cmd.id }, 'command already executed');
+    const issuedAt = Date.parse(cmd.issuedAt);
+    const maxAgeMs = this.d.maxAgeS * 1000;
+    if (receivedAt - issuedAt > maxAgeMs) {
+      this.reject(id, type, origin, receivedAt, 'stale', `issued ${Math.round((receivedAt - issuedAt) / 1000)} s ago; the limit is ${this.d.maxAgeS} s`);
+      return;
+    }
+    if (issuedAt - receivedAt > MAX_FUTURE_MS) {
+      this.reject(id, type, origin, receivedAt, 'future', `issued ${Math.round((issuedAt - receivedAt) / 1000)} s ahead of the gateway clock; the limit is ${MAX_FUTURE_MS / 1000} s`);
       return;
     }
     if (cmd.expiresAt && Date.parse(cmd.expiresAt) < receivedAt) {
-      this.finish(cmd.id, cmd.type, receivedAt, { status: 'expired', error: { code: 'expired', message: `expired at ${cmd.expiresAt}` } });
+      this.reject(id, type, origin, receivedAt, 'expired', `expired at ${cmd.expiresAt}`);
+      return;
+    }
+    // Only a verified, fresh command claims its id: a forged one cannot burn the id of a real one.
+    if (this.stmts.claim.run(cmd.id, cmd.type, origin, receivedAt).changes === 0) {
+      this.reject(id, type, origin, receivedAt, 'duplicate', 'this command id was already received');
       return;
     }
     this.d.log.info({ commandId: cmd.id, type: cmd.type, origin }, 'executing a city command');
@@ -209,19 +307,25 @@ export class CommandProcessor {
     }
   }
 
-  private finish(id: string, type: string, receivedAt: number, r: Pick<CommandResultData, 'status' | 'error' | 'detail'>): void {
+  private enqueueResult(id: string, type: string, receivedAt: number, r: Pick<CommandResultData, 'status' | 'reason' | 'error' | 'detail'>): string {
     const now = this.d.clock.now();
     const data: CommandResultData = {
       commandId: id,
       commandType: type,
       status: r.status,
+      ...(r.reason ? { reason: r.reason } : {}),
       ...(r.error ? { error: r.error } : {}),
       ...(r.detail ? { detail: r.detail } : {}),
       receivedAt: new Date(receivedAt).toISOString(),
       completedAt: new Date(now).toISOString(),
     };
+    return this.d.outbox.enqueue('command.result', data, now, now);
+  }
+
+  private finish(id: string, type: string, receivedAt: number, r: Pick<CommandResultData, 'status' | 'error' | 'detail'>): void {
+    const now = this.d.clock.now();
     this.d.db.transaction(() => {
-      const envelopeId = this.d.outbox.enqueue('command.result', data, now, now);
+      const envelopeId = this.enqueueResult(id, type, receivedAt, r);
       this.stmts.finish.run(r.status, now, envelopeId, id);
     })();
     this.executed.inc({ type, status: r.status });

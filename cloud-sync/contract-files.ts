@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CONTRACT_VERSION, commandSchema, envelopeSchema, envelopeSchemaFor, messageTypes, type MessageType } from './contract.js';
-import { commandExamples, envelopeExample } from './examples.js';
+import { commandExamples, envelopeExample, rejectedResultExample } from './examples.js';
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -29,7 +29,8 @@ export function contractFiles(): Map<string, string> {
   files.set('envelope.schema.json', schemaOf(envelopeSchema, 'envelope', 'output'));
   // Commands are what the city sends: the input shape, where `params` may be left out when empty.
   files.set('command.schema.json', schemaOf(commandSchema, 'command', 'input'));
-  for (const c of commandExamples) {
+  files.set('examples/command.result.rejected.json', json(envelopeSchemaFor('command.result').parse(rejectedResultExample)));
+  for (const c of commandExamples()) {
     commandSchema.parse(c);
     files.set(`examples/command.${c.type}.json`, json(c));
   }

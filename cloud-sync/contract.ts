@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const CONTRACT_VERSION = '1.0.0';
+export const CONTRACT_VERSION = '2.0.0';
 
 const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'a ULID');
 const isoTime = z.iso.datetime({ offset: true });
@@ -131,7 +131,10 @@ const perStream = z.record(z.string(), count);
 export const heartbeatDataSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
-    components: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+    components: z.record(
+      z.string(),
+      z.object({ ok: z.boolean(), detail: z.string().optional(), warning: z.string().optional().meta({ description: 'Running, but against the secure defaults (e.g. an insecure upstream allowed by cloud.allowInsecure).' }) }),
+    ),
     uptimeS: count,
     versions: z.object({ gateway: z.string(), dbSchema: count, contract: z.string(), node: z.string() }),
     clock: z.object({ gatewayTime: isoTime, timezone: z.string() }),
@@ -141,7 +144,14 @@ export const heartbeatDataSchema = z
       overflow: perStream.meta({ description: 'Rows dropped by the byte cap (oldest of the lowest priority first).' }),
       rejected: count.meta({ description: 'Rows the upstream refused with a 4xx; parked at the school.' }),
     }),
-    transport: z.object({ kind: z.enum(['mqtt', 'https', 'demo']), lastSuccessAt: isoTime.nullable(), lastError: z.string().nullable() }),
+    transport: z.object({
+      kind: z.enum(['mqtt', 'https', 'demo']),
+      lastSuccessAt: isoTime.nullable(),
+      lastError: z.string().nullable(),
+      insecure: z.boolean().meta({
+        description: 'true when the school allowed an upstream without verified TLS (cloud.allowInsecure): plaintext to a non-loopback host, or certificate checks off.',
+      }),
+    }),
   })
   .meta({ title: 'Gateway heartbeat' });
 export type HeartbeatData = z.infer<typeof heartbeatDataSchema>;
@@ -149,11 +159,16 @@ export type HeartbeatData = z.infer<typeof heartbeatDataSchema>;
 // ---------------------------------------------------------------- commands (city → school) and their results
 
 const commandBase = {
-  id: z.string().min(1).max(128).meta({ description: 'Unique per command; a command id is executed at most once.' }),
+  id: z.string().min(1).max(128).meta({ description: 'Unique per command; a command id is executed at most once, and a repeat is rejected (`duplicate`).' }),
   schoolId: z.string(),
-  issuedAt: isoTime,
-  /** A command that arrives after this is not executed (result `expired`). */
+  issuedAt: isoTime.meta({ description: 'Rejected when older than the school\'s cloud.commandMaxAgeS (default 300 s; `stale`) or more than 60 s ahead of its clock (`future`).' }),
+  /** A command that arrives after this is not executed (result `rejected`, reason `expired`). */
   expiresAt: isoTime.optional(),
+  kid: z.string().min(1).max(64).meta({ description: 'Which city key signed it: a kid in the school\'s cloud.commandKeys.' }),
+  sig: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{86}==$/, 'base64 of a 64-byte Ed25519 signature')
+    .meta({ description: 'Base64 Ed25519 signature over the RFC 8785 canonical JSON of this command without `sig` (see signing.md).' }),
 };
 const externalIdParams = z.object({ externalId: z.string().min(1).max(64), reason: z.string().max(200).optional() });
 
@@ -171,11 +186,17 @@ export type Command = z.infer<typeof commandSchema>;
 export type CommandType = Command['type'];
 export const commandTypes = ['card.block', 'card.unblock', 'lockdown.start', 'lockdown.end', 'alert.ack', 'ping'] as const;
 
+/** Why a command was not executed; each is counted, logged and raises a `city_command_rejected` alert. */
+export const commandRejectReasons = ['unsigned', 'bad_signature', 'unknown_key', 'stale', 'future', 'expired', 'duplicate'] as const;
+export const commandRejectReasonSchema = z.enum(commandRejectReasons);
+export type CommandRejectReason = z.infer<typeof commandRejectReasonSchema>;
+
 export const commandResultDataSchema = z
   .object({
     commandId: z.string(),
     commandType: z.string(),
-    status: z.enum(['ok', 'failed', 'expired', 'interrupted']),
+    status: z.enum(['ok', 'failed', 'rejected', 'interrupted']),
+    reason: commandRejectReasonSchema.optional().meta({ description: 'Only with status `rejected`: why the command was not executed.' }),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
     receivedAt: isoTime,

@@ -1,5 +1,6 @@
 /** One example of every message and command, published beside the JSON Schemas in docs/city-contract/examples/. */
 import { CONTRACT_VERSION, type Command, type DataOf, type Envelope, type MessageType, messageTypes, type Stream } from './contract.js';
+import { loadPrivateKey, signCommand } from './signing.js';
 
 const school = 'demo-school';
 const alert: DataOf<'alert.raised'> = {
@@ -108,7 +109,7 @@ export const dataExamples: { [T in MessageType]: DataOf<T> } = {
       overflow: { alerts: 0, 'command-results': 0, attendance: 0, environment: 0, heartbeat: 0 },
       rejected: 0,
     },
-    transport: { kind: 'mqtt', lastSuccessAt: '2026-09-01T01:59:00.000Z', lastError: null },
+    transport: { kind: 'mqtt', lastSuccessAt: '2026-09-01T01:59:00.000Z', lastError: null, insecure: false },
   },
   'command.result': {
     commandId: 'city-cmd-20260901-0007',
@@ -145,7 +146,19 @@ export function envelopeExample<T extends MessageType>(type: T): Envelope<T> {
   };
 }
 
-export const commandExamples: Command[] = [
+/**
+ * The key the published examples and the test vectors of docs/city-contract/signing.md are signed with: the
+ * key pair of RFC 8032 §7.1 TEST 1, public knowledge, so never a key to trust.
+ */
+export const EXAMPLE_SIGNING_KEY = {
+  kid: 'rfc8032-test1-example',
+  /** PKCS#8 of the RFC's secret key 9d61b19d…7f60. */
+  privatePem: `-----BEGIN PRIVATE KEY-----\n${Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex')]).toString('base64')}\n-----END PRIVATE KEY-----\n`,
+  /** The RFC's public key d75a9801…511a, as base64 of the raw 32 bytes. */
+  publicRaw: Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex').toString('base64'),
+};
+
+const unsignedCommands = [
   { id: 'city-cmd-0001', schoolId: school, type: 'card.block', issuedAt: '2026-09-01T03:00:00Z', params: { externalId: 'S2026-0142', reason: 'reported stolen to the city hotline' } },
   { id: 'city-cmd-0002', schoolId: school, type: 'card.unblock', issuedAt: '2026-09-02T03:00:00Z', params: { externalId: 'S2026-0142' } },
   { id: 'city-cmd-0003', schoolId: school, type: 'lockdown.start', issuedAt: '2026-09-01T03:10:00Z', expiresAt: '2026-09-01T03:15:00Z', params: { reason: 'district drill' } },
@@ -153,3 +166,24 @@ export const commandExamples: Command[] = [
   { id: 'city-cmd-0005', schoolId: school, type: 'alert.ack', issuedAt: '2026-09-01T07:43:00Z', params: { alertId: '01K3Z8Q7M2N4P6R8T0V2W4X6Y8', note: 'police informed' } },
   { id: 'city-cmd-0006', schoolId: school, type: 'ping', issuedAt: '2026-09-01T00:00:00Z', params: {} },
 ];
+
+/** Signed with EXAMPLE_SIGNING_KEY (Ed25519 is deterministic, so the files do not change between runs). */
+export function commandExamples(): Command[] {
+  const key = loadPrivateKey(EXAMPLE_SIGNING_KEY.privatePem);
+  return unsignedCommands.map((c) => signCommand(c, key, EXAMPLE_SIGNING_KEY.kid) as unknown as Command);
+}
+
+/** A command.result for a command that was not executed. */
+export const rejectedResultExample: Envelope<'command.result'> = {
+  ...envelopeExample('command.result'),
+  id: '01K3Z8Q7M3A0B1C2D3E4F5G6HG',
+  data: {
+    commandId: 'city-cmd-0009',
+    commandType: 'lockdown.start',
+    status: 'rejected',
+    reason: 'stale',
+    error: { code: 'stale', message: 'issued 912 s ago; the limit is 300 s' },
+    receivedAt: '2026-09-01T03:25:12.020Z',
+    completedAt: '2026-09-01T03:25:12.021Z',
+  },
+};

@@ -70,7 +70,7 @@ export interface LockdownPort {
 
 /** Health of the whole gateway, for heartbeats. */
 export interface HealthPort {
-  report(): { status: 'ok' | 'degraded'; components: Record<string, { ok: boolean; detail?: string }> };
+  report(): { status: 'ok' | 'degraded'; components: Record<string, { ok: boolean; detail?: string; warning?: string }> };
 }
 
 export interface SyncPorts {

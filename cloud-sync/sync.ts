@@ -3,15 +3,18 @@
  * transport chosen from cloud.upstreamUrl (or the demo city sink), the sender that drains the outbox, the
  * city's commands, and the periodic streams (heartbeat, attendance, environment).
  */
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
 import { Counter, Gauge } from 'prom-client';
-import type { CloudConfig } from '../config/cloud.js';
+import { insecureUpstream, type CloudConfig } from '../config/cloud.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../gateway/core/context.js';
 import type { Guards } from '../gateway/http/guards.js';
 import { packageInfo } from '../gateway/core/version.js';
 import { schemaVersion, type Migration } from '../gateway/storage/db.js';
 import { CommandProcessor, commandMigrations } from './commands.js';
+import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from './demo-command-key.js';
+import { CommandKeyRing, loadPrivateKey, signCommand } from './signing.js';
 import { CONTRACT_VERSION, streamSchema, type HeartbeatData, type Stream } from './contract.js';
 import { Outbox, outboxMigrations, type OutboxStats } from './outbox.js';
 import type { SyncPorts } from './ports.js';
@@ -43,7 +46,7 @@ export interface SyncStatus {
   rejected: number;
   inflight: number;
   sentTotal: number;
-  commands: { executed: number; ignored: CommandProcessor['ignoredCounts'] };
+  commands: { executed: number; ignored: CommandProcessor['ignoredCounts']; rejected: CommandProcessor['rejectedCounts']; keys: number };
 }
 
 /** Sends nothing: no upstream configured outside demo mode. Rows wait in the outbox (capped) until one is. */
@@ -84,6 +87,9 @@ export class CloudSync implements GatewayModule {
   private readonly cfg: CloudConfig;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt: number;
+  private readonly keyCount: number;
+  /** Why the upstream link is insecure (allowed by cloud.allowInsecure), or empty. */
+  private readonly insecurity: string[];
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -95,6 +101,8 @@ export class CloudSync implements GatewayModule {
     this.schoolId = school.id;
     const log = ctx.log.child({ component: 'cloud-sync' });
     this.startedAt = ctx.clock.now();
+    this.insecurity = cfg.enabled ? insecureUpstream(cfg).map((p) => `cloud.${p.path.join('.')}: ${p.message}`) : [];
+    if (this.insecurity.length > 0) log.warn({ problems: this.insecurity }, 'insecure upstream allowed by cloud.allowInsecure');
     const topic = (stream: string): string => topicFor(cfg, school.districtId, school.id, stream);
 
     const dropped = new Counter({
@@ -163,6 +171,10 @@ export class CloudSync implements GatewayModule {
       },
     });
 
+    const keyRing = new CommandKeyRing(cfg.commandKeys);
+    this.keyCount = keyRing.size;
+    // The demo sink exists only in demo mode without an upstream; its key is trusted for its commands alone.
+    const demoPrivate = this.transport instanceof DemoSinkTransport ? loadPrivateKey(DEMO_ONLY_COMMAND_PRIVATE_KEY) : undefined;
     this.commands = new CommandProcessor({
       db: ctx.db,
       outbox,
@@ -176,7 +188,13 @@ export class CloudSync implements GatewayModule {
       identifying: cfg.identifying.commandResults,
       onResult: () => sender.wake(true),
       acceptedOrigins: new Set(['mqtt', 'https', 'demo']),
+      keys: (kid) => keyRing.get(kid),
+      demoKey: demoPrivate ? { kid: DEMO_ONLY_COMMAND_KID, key: createPublicKey(demoPrivate) } : undefined,
+      maxAgeS: cfg.commandMaxAgeS,
     });
+    if (cfg.enabled && this.transport.kind !== 'demo' && this.transport.kind !== 'none' && keyRing.size === 0) {
+      log.warn('no cloud.commandKeys configured: every command from the city will be rejected (unknown_key)');
+    }
     this.periodic = new PeriodicStreams({
       db: ctx.db,
       outbox,
@@ -209,7 +227,11 @@ export class CloudSync implements GatewayModule {
     const { config, demo, clock } = this.ctx;
     const url = cfg.upstreamUrl;
     if (!cfg.enabled) return new NoUpstream();
-    if (!url) return demo ? new DemoSinkTransport(cfg.demoSinkSize, topic, () => clock.now()) : new NoUpstream();
+    if (!url) {
+      if (!demo) return new NoUpstream();
+      const key = loadPrivateKey(DEMO_ONLY_COMMAND_PRIVATE_KEY);
+      return new DemoSinkTransport(cfg.demoSinkSize, topic, () => clock.now(), (command) => signCommand(command, key, DEMO_ONLY_COMMAND_KID));
+    }
     const password = cfg.password ?? (cfg.passwordFile ? readFileSync(cfg.passwordFile, 'utf8').trim() : undefined);
     const protocol = new URL(url).protocol;
     // What both transports need to reach and prove themselves to the city.
@@ -305,6 +327,7 @@ export class CloudSync implements GatewayModule {
         kind: this.transport.kind === 'none' ? 'demo' : this.transport.kind,
         lastSuccessAt: s.lastSuccessAt === null ? null : new Date(s.lastSuccessAt).toISOString(),
         lastError: s.lastError?.message ?? null,
+        insecure: this.insecurity.length > 0,
       },
     };
   }
@@ -340,7 +363,12 @@ export class CloudSync implements GatewayModule {
       rejected: stats.parked,
       inflight: s.inflight,
       sentTotal: s.sentTotal,
-      commands: { executed: this.commands.executedCount, ignored: { ...this.commands.ignoredCounts } },
+      commands: {
+        executed: this.commands.executedCount,
+        ignored: { ...this.commands.ignoredCounts },
+        rejected: { ...this.commands.rejectedCounts },
+        keys: this.keyCount,
+      },
     };
   }
 
@@ -359,6 +387,10 @@ export class CloudSync implements GatewayModule {
     const full = stats.bytes / stats.maxBytes;
     const link = this.transport.connected() ? 'connected' : `not connected (${this.transport.kind})`;
     // An uplink outage is normal for a school; the gateway is degraded only when it is about to drop data.
-    return { ok: full < 0.9, detail: `${link}; backlog ${this.outbox.total()} (${Math.round(full * 100)}% of cap)` };
+    return {
+      ok: full < 0.9,
+      detail: `${link}; backlog ${this.outbox.total()} (${Math.round(full * 100)}% of cap)`,
+      ...(this.insecurity.length > 0 ? { warning: `insecure upstream (cloud.allowInsecure): ${this.insecurity.join('; ')}` } : {}),
+    };
   }
 }

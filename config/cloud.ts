@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ed25519KeyProblem } from './command-keys.js';
 import { timeOfDay } from './common.js';
 
 /** The streams the gateway sends to the city, highest priority first (the default priorities follow this order). */
@@ -15,10 +16,49 @@ const streamSettings = (priority: number, ttlH: number) =>
     })
     .prefault({});
 
+/** A public key the city signs its commands with; `kid` is the name the city puts in each command. */
+export const commandKeyConfig = z.strictObject({
+  kid: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- (at most 64)'),
+  /** PEM `-----BEGIN PUBLIC KEY-----` block, or the base64 of the raw 32-byte Ed25519 key. */
+  publicKey: z.string().superRefine((text, ctx) => {
+    const problem = ed25519KeyProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not an Ed25519 public key: ${problem}` });
+  }),
+});
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
+/**
+ * What about this upstream an attacker on the path could exploit: a plaintext scheme to a host that is not this
+ * machine, or TLS that accepts any certificate. Refused unless cloud.allowInsecure; reported in heartbeats and
+ * /healthz when allowed.
+ */
+export function insecureUpstream(c: { upstreamUrl?: string | undefined; tls: { rejectUnauthorized: boolean } }): { path: string[]; message: string }[] {
+  if (!c.upstreamUrl) return [];
+  let u: URL;
+  try {
+    u = new URL(c.upstreamUrl);
+  } catch {
+    return [];
+  }
+  const out: { path: string[]; message: string }[] = [];
+  if ((u.protocol === 'mqtt:' || u.protocol === 'http:') && !isLoopback(u.hostname)) {
+    out.push({
+      path: ['upstreamUrl'],
+      message: `plaintext ${u.protocol}// to ${u.hostname}, which is not this machine: anyone on the path reads and alters what the school sends; use ${u.protocol === 'mqtt:' ? 'mqtts' : 'https'}://`,
+    });
+  }
+  if (!c.tls.rejectUnauthorized) {
+    out.push({ path: ['tls', 'rejectUnauthorized'], message: 'false accepts any certificate, so anyone on the path can pose as the city; give the city CA in tls.caFile instead' });
+  }
+  return out;
+}
+
 export const cloudConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /**
-   * mqtt://, mqtts:// or https:// (http:// on loopback for tests) — also settable with CAMPUS_UPSTREAM_URL.
+   * mqtts:// or https:// — also settable with CAMPUS_UPSTREAM_URL. Plaintext mqtt:// and http:// only to this machine (a local
+   * simulator, tests) unless allowInsecure.
    * Credentials may be given in the URL (`mqtts://user:pass@host`). Unset: demo mode sends to a local simulated city sink.
    */
   upstreamUrl: z
@@ -47,6 +87,30 @@ export const cloudConfig = z.strictObject({
   /** Prefer passwordFile (one line) to keep the secret out of the config file. */
   password: z.string().optional(),
   passwordFile: z.string().optional(),
+  /**
+   * The city's command-signing keys (several during a rotation). A command runs only when its Ed25519 signature
+   * verifies with the key named by its `kid`; with none configured every command from the upstream is rejected.
+   */
+  commandKeys: z
+    .array(commandKeyConfig)
+    .max(16)
+    .default([])
+    .superRefine((keys, ctx) => {
+      const seen = new Map<string, number>();
+      keys.forEach((k, i) => {
+        const first = seen.get(k.kid);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'kid'], message: `"${k.kid}" is also commandKeys[${first}].kid` });
+        else seen.set(k.kid, i);
+      });
+    }),
+  /** A command issued longer ago than this is rejected as `stale` (and one issued more than 60 s ahead as `future`). */
+  commandMaxAgeS: z.number().int().min(10).max(86_400).default(300),
+  /**
+   * Accept an insecure upstream (plaintext mqtt:// or http:// to a non-loopback host, or
+   * tls.rejectUnauthorized: false). Off: check-config and start refuse such a config. On: every heartbeat and
+   * /healthz say the link is insecure.
+   */
+  allowInsecure: z.boolean().default(false),
   /** Per-stream opt-in to data that identifies a student (names, card UIDs, external ids). Off by default. */
   identifying: z
     .object({
@@ -96,6 +160,12 @@ export const cloudConfig = z.strictObject({
   housekeepingS: z.number().positive().default(10),
   /** Envelopes the demo city sink keeps for /api/v1/sync/demo-sink. */
   demoSinkSize: z.number().int().positive().default(200),
+}).superRefine((c, ctx) => {
+  // Refused at load, so check-config and start both stop on it, naming the field.
+  if (c.allowInsecure || !c.enabled) return;
+  for (const p of insecureUpstream(c)) {
+    ctx.addIssue({ code: 'custom', path: p.path, message: `${p.message} (or set cloud.allowInsecure: true to accept the risk)` });
+  }
 });
 
 export type CloudConfig = z.infer<typeof cloudConfig>;

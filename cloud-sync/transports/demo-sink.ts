@@ -1,7 +1,8 @@
 /**
  * The simulated city for demo mode (no upstream configured): it accepts every envelope the way a city broker
  * would, checks it against the contract, keeps the last N for GET /api/v1/sync/demo-sink, and can issue
- * commands to the school as the city would (POST /api/v1/sync/demo-sink/commands).
+ * commands to the school as the city would (POST /api/v1/sync/demo-sink/commands), signed with the demo-only key
+ * (cloud-sync/demo-command-key.ts) that the gateway trusts for this sink's commands and nothing else.
  */
 import { envelopeSchema } from '../contract.js';
 import type { OutgoingMessage, SendOutcome, Transport, TransportEvents } from './types.js';
@@ -30,6 +31,7 @@ export class DemoSinkTransport implements Transport {
     private readonly size: number,
     private readonly topicFor: (stream: string) => string,
     private readonly now: () => number,
+    private readonly sign: (command: Record<string, unknown>) => Record<string, unknown>,
   ) {}
 
   start(events: TransportEvents): void {
@@ -74,9 +76,11 @@ export class DemoSinkTransport implements Transport {
     return out;
   }
 
-  /** A command as the city would send it. */
-  issueCommand(command: unknown): void {
-    this.events?.onCommand(JSON.stringify(command), 'demo');
+  /** A command as the city would send it: signed. Returns what was sent. */
+  issueCommand(command: Record<string, unknown>): Record<string, unknown> {
+    const signed = this.sign(command);
+    this.events?.onCommand(JSON.stringify(signed), 'demo');
+    return signed;
   }
 
   async stop(): Promise<void> {

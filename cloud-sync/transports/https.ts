@@ -4,7 +4,8 @@
  * 429, timeouts and network errors are retried; any other 4xx means the city will never take these rows, so
  * they are parked at the school (cloud_parked) and counted. Commands are polled with GET <upstream>/commands.
  *
- * Plain http:// is accepted for loopback tests and a local city simulator.
+ * Plain http:// is for loopback tests and a local city simulator; elsewhere the transport policy refuses it
+ * unless cloud.allowInsecure (config/cloud.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -30,6 +30,8 @@ export interface GatewayContext {
 export interface ComponentHealth {
   ok: boolean;
   detail?: string;
+  /** Working, but in a way the operator chose against the secure default (shown in /healthz, never a 503). */
+  warning?: string;
 }
 
 /**

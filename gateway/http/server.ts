@@ -17,7 +17,7 @@ export interface HealthReport {
   version: string;
   schemaVersion: number;
   uptimeS: number;
-  components: Record<string, { ok: boolean; detail?: string }>;
+  components: Record<string, { ok: boolean; detail?: string; warning?: string }>;
 }
 
 export interface HttpDeps {

@@ -58,7 +58,7 @@ describe('cloud sync in demo mode (simulated city sink)', () => {
       return list.length > 0 ? list : null;
     });
     expect(beats[0]).toMatchObject({ valid: true, topic: 'city/yanbian-edu/schools/demo-school/heartbeat' });
-    expect(beats[0]!.envelope.data).toMatchObject({ versions: { contract: '1.0.0' }, transport: { kind: 'demo' } });
+    expect(beats[0]!.envelope.data).toMatchObject({ versions: { contract: '2.0.0' }, transport: { kind: 'demo' } });
   });
 
   it('sends a lost-card alert without the name, card UID or external id of the student', async () => {
@@ -106,11 +106,13 @@ describe('cloud sync in demo mode (simulated city sink)', () => {
       const r = (await sink('command-results')).filter((e) => e.envelope.data.commandId === 'city-lock-1');
       return r.length > 0 ? r : null;
     });
-    expect(results[0]!.envelope.data).toMatchObject({ status: 'ok', commandType: 'lockdown.start', detail: { lockdown: true } });
+    expect(results.at(-1)!.envelope.data).toMatchObject({ status: 'ok', commandType: 'lockdown.start', detail: { lockdown: true } });
     expect(await tap('demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: false, reason: 'lockdown' });
-    const status = (await (await gw.api('/api/v1/sync', { token: viewer })).json()) as { commands: { executed: number; ignored: { duplicate: number } } };
-    expect(status.commands.ignored.duplicate).toBe(1);
-    await waitFor(async () => (await sink('command-results')).filter((e) => e.envelope.data.commandId === 'city-lock-1').length === 1);
+    // The second copy of the same id is not run again: it is answered as a duplicate (signed with the demo key, so not unsigned).
+    const repeat = await waitFor(async () => (await sink('command-results')).find((e) => e.envelope.data.commandId === 'city-lock-1' && e.envelope.data.status === 'rejected'));
+    expect(repeat.envelope.data).toMatchObject({ reason: 'duplicate' });
+    const status = (await (await gw.api('/api/v1/sync', { token: viewer })).json()) as { commands: { executed: number; rejected: Record<string, number> } };
+    expect(status.commands.rejected).toMatchObject({ duplicate: 1, unsigned: 0, unknown_key: 0, bad_signature: 0 });
 
     expect((await send({ id: 'city-lock-2', type: 'lockdown.end' })).status).toBe(202);
     await waitFor(async () => (await sink('command-results')).some((e) => e.envelope.data.commandId === 'city-lock-2'));
@@ -143,7 +145,7 @@ describe('cloud sync in demo mode (simulated city sink)', () => {
   it('exposes sync metrics for Prometheus', async () => {
     const text = await (await fetch(`${gw.base}/metrics`)).text();
     expect(text).toMatch(/campus_sync_sent_total\{stream="alerts"\} [1-9]/);
-    expect(text).toMatch(/campus_sync_commands_ignored_total\{reason="duplicate"\} 1/);
+    expect(text).toMatch(/campus_sync_commands_rejected_total\{reason="duplicate"\} 1/);
     expect(text).toContain('campus_sync_backlog{stream="heartbeat"}');
   });
 });

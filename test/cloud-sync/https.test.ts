@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { signCommand } from '../../cloud-sync/signing.js';
 import { contractSchema } from './city.js';
+import { cityKey } from './keys.js';
 import { makePki } from './mosquitto.js';
 
 interface Envelope {
@@ -76,6 +78,7 @@ class CityServer {
   }
 }
 
+const key = cityKey('city-test');
 const fast = { backoff: { initialMs: 100, maxMs: 400 }, heartbeatIntervalS: 3600, http: { timeoutMs: 700, commandPollS: 0.3, batchMaxMessages: 50 } };
 
 function raise(gw: TestGateway, n: number, tag: string, type = 'test_event'): string[] {
@@ -89,7 +92,7 @@ describe('cloud sync over HTTPS batch POST', () => {
 
   beforeAll(async () => {
     await city.listen();
-    gw = await startTestGateway({ config: { cloud: { upstreamUrl: city.base, ...fast } } });
+    gw = await startTestGateway({ config: { cloud: { upstreamUrl: city.base, ...fast, commandKeys: [{ kid: key.kid, publicKey: key.publicRaw }] } } });
     token = await gw.login('viewer');
   });
   afterAll(async () => {
@@ -143,12 +146,17 @@ describe('cloud sync over HTTPS batch POST', () => {
     expect(metrics).toMatch(/campus_sync_rejected_total [1-9]/);
   });
 
-  it('polls commands and executes each id once even though the city serves it on every poll', async () => {
-    city.commands = [{ id: 'poll-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() }];
+  it('polls signed commands and executes each id once even though the city serves it on every poll', async () => {
+    city.commands = [signCommand({ id: 'poll-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() }, key.privateKey, key.kid)];
     const polls = city.polls;
     await waitFor(() => city.delivered.some((e) => e.type === 'command.result' && e.data.commandId === 'poll-ping-1'));
     await waitFor(() => city.polls >= polls + 4);
-    expect(city.delivered.filter((e) => e.type === 'command.result' && e.data.commandId === 'poll-ping-1')).toHaveLength(1);
+    const results = () => city.delivered.filter((e) => e.type === 'command.result' && e.data.commandId === 'poll-ping-1').map((e) => e.data);
+    // The copies served again after it ran are answered as duplicates, and never run.
+    await waitFor(() => results().length >= 2);
+    expect(results().filter((d) => d.status === 'ok')).toHaveLength(1);
+    expect(results().filter((d) => d.status !== 'ok').every((d) => d.status === 'rejected' && d.reason === 'duplicate')).toBe(true);
+    city.commands = [];
   });
 });
 

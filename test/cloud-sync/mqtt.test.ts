@@ -5,11 +5,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../../config/schema.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { signCommand } from '../../cloud-sync/signing.js';
 import { CityReceiver, contractSchema, type Received } from './city.js';
+import { cityKey } from './keys.js';
 import { Mosquitto } from './mosquitto.js';
 
 const TOPIC = 'city/yanbian-edu/schools/demo-school';
 const fast: GatewayConfigInput['cloud'] = { backoff: { initialMs: 100, maxMs: 500 }, heartbeatIntervalS: 3600, housekeepingS: 0.2 };
+const key = cityKey('city-test');
+const sign = <T extends Record<string, unknown>>(cmd: T) => signCommand(cmd, key.privateKey, key.kid);
 
 interface Status {
   connected: boolean;
@@ -47,7 +51,7 @@ describe('cloud sync over MQTT to a real Mosquitto', () => {
     broker = new Mosquitto();
     await broker.start();
     city = await CityReceiver.connect(broker.url);
-    gw = await startTestGateway({ config: { cloud: { upstreamUrl: broker.url, ...fast } } });
+    gw = await startTestGateway({ config: { cloud: { upstreamUrl: broker.url, ...fast, commandKeys: [{ kid: key.kid, publicKey: key.publicPem }] } } });
     token = await gw.login('viewer');
   });
   afterAll(async () => {
@@ -66,6 +70,8 @@ describe('cloud sync over MQTT to a real Mosquitto', () => {
       expect(validate.safeParse(m.envelope).success).toBe(true);
     }
     expect(city.of('heartbeat').length).toBeGreaterThan(0);
+    // Plaintext, but to this machine: not insecure by the transport policy.
+    expect(city.of('heartbeat')[0]!.envelope.data).toMatchObject({ transport: { insecure: false } });
     const s = await status(gw, token);
     expect(s).toMatchObject({ connected: true, transport: 'mqtt' });
     expect(s.lastSuccessAt).not.toBeNull();
@@ -90,23 +96,25 @@ describe('cloud sync over MQTT to a real Mosquitto', () => {
     await waitFor(async () => (await status(gw, token)).backlogTotal === 0);
   });
 
-  it('executes a command from the city once per id and answers on command-results; ignores malformed and foreign ones', async () => {
-    const cmd = { id: 'mqtt-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() };
+  it('executes a signed command from the city once per id and answers on command-results; rejects the repeat, ignores malformed and foreign ones', async () => {
+    const cmd = sign({ id: 'mqtt-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() });
     await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(cmd), { qos: 1 });
     await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(cmd), { qos: 1 });
     await city.client.publishAsync(`${TOPIC}/commands`, '{"id":', { qos: 1 });
-    await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify({ ...cmd, id: 'other-1', schoolId: 'another-school' }), { qos: 1 });
-    const ack = { id: 'mqtt-ack-1', schoolId: 'demo-school', type: 'alert.ack', issuedAt: new Date().toISOString(), params: { alertId: raise(gw, 1, 'to-ack')[0] } };
+    await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(sign({ ...cmd, id: 'other-1', schoolId: 'another-school' })), { qos: 1 });
+    const ack = sign({ id: 'mqtt-ack-1', schoolId: 'demo-school', type: 'alert.ack', issuedAt: new Date().toISOString(), params: { alertId: raise(gw, 1, 'to-ack')[0] } });
     await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(ack), { qos: 1 });
     await waitFor(() => city.of('command.result').some((m) => m.envelope.data.commandId === 'mqtt-ack-1'));
     const results = city.of('command.result');
-    expect(results.filter((m) => m.envelope.data.commandId === 'mqtt-ping-1')).toHaveLength(1);
+    // Ran once (ok); the repeat was answered as a duplicate, not run again.
+    expect(results.filter((m) => m.envelope.data.commandId === 'mqtt-ping-1').map((m) => m.envelope.data.status)).toEqual(['ok', 'rejected']);
     expect(results.some((m) => m.envelope.data.commandId === 'other-1')).toBe(false);
     expect(results.find((m) => m.envelope.data.commandId === 'mqtt-ack-1')!.envelope.data).toMatchObject({ status: 'ok' });
     const acked = await waitFor(() => city.of('alert.acknowledged').find((m) => m.envelope.data.alertId === ack.params.alertId));
     expect(acked.envelope.data).toMatchObject({ acknowledgedBy: 'city', status: 'acknowledged' });
-    const s = (await (await gw.api('/api/v1/sync', { token })).json()) as { commands: { ignored: Record<string, number> } };
-    expect(s.commands.ignored).toMatchObject({ duplicate: 1, malformed: 1, elsewhere: 1 });
+    const s = (await (await gw.api('/api/v1/sync', { token })).json()) as { commands: { ignored: Record<string, number>; rejected: Record<string, number> } };
+    expect(s.commands.ignored).toEqual({ malformed: 1, elsewhere: 1 });
+    expect(s.commands.rejected).toMatchObject({ duplicate: 1, unsigned: 0 });
   });
 });
 
@@ -230,6 +238,45 @@ describe('TLS to the city broker', () => {
       await waitFor(() => ids.every((id) => alertIdsInOrder(city.messages).includes(id)), 10_000);
       const token = await gw.login('viewer');
       expect(await status(gw, token)).toMatchObject({ connected: true });
+    } finally {
+      await city.close();
+    }
+  });
+
+  it('with certificate checks off (allowed by cloud.allowInsecure) connects, and every heartbeat and /healthz say it is insecure', async () => {
+    await gw?.close();
+    const pki = broker.pki!;
+    const { readFileSync } = await import('node:fs');
+    const city = await CityReceiver.connect(broker.url, {
+      clientId: `city-insecure-${process.pid}`,
+      username: 'city',
+      password: 'city-secret',
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clientCert),
+      key: readFileSync(pki.clientKey),
+    });
+    try {
+      gw = await startTestGateway({
+        config: {
+          cloud: {
+            upstreamUrl: broker.url,
+            username: 'demo-school',
+            password: 's3cret',
+            tls: { certFile: pki.clientCert, keyFile: pki.clientKey, rejectUnauthorized: false },
+            allowInsecure: true,
+            ...fast,
+          },
+        },
+      });
+      const beat = await waitFor(() => city.of('heartbeat')[0], 10_000);
+      expect(beat.envelope.data).toMatchObject({ transport: { kind: 'mqtt', insecure: true } });
+      const components = beat.envelope.data.components as Record<string, { warning?: string }>;
+      expect(components['cloud-sync']!.warning).toMatch(/insecure upstream.*cloud\.tls\.rejectUnauthorized/);
+      expect(contractSchema().safeParse(beat.envelope).success).toBe(true);
+      const health = await fetch(`${gw.base}/healthz`);
+      expect(health.status).toBe(200);
+      const body = (await health.json()) as { components: Record<string, { ok: boolean; warning?: string }> };
+      expect(body.components['cloud-sync']).toMatchObject({ ok: true, warning: expect.stringMatching(/insecure upstream/) });
     } finally {
       await city.close();
     }

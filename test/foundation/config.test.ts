@@ -128,3 +128,63 @@ describe('campus-gateway check-config', () => {
     expect(r.stderr).toContain('readers[2].driver.baudRate');
   });
 });
+
+describe('transport policy for the city upstream', () => {
+  const problemsOf = (yaml: string, env: NodeJS.ProcessEnv = {}): string => {
+    try {
+      loadConfig({ file: configFile(yaml), env });
+      return '';
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).problems.join('\n');
+    }
+  };
+
+  it('refuses plaintext to a host that is not this machine, and TLS that accepts any certificate', () => {
+    expect(problemsOf('cloud: { upstreamUrl: "mqtt://city.example:1883" }\n')).toMatch(/^cloud\.upstreamUrl: plaintext mqtt:\/\/ to city\.example/);
+    expect(problemsOf('cloud: { upstreamUrl: "http://10.0.0.5/city" }\n')).toMatch(/^cloud\.upstreamUrl: plaintext http:\/\/ to 10\.0\.0\.5/);
+    // The environment variable is held to the same rule as the file.
+    expect(problemsOf('', { CAMPUS_UPSTREAM_URL: 'mqtt://city.example' })).toMatch(/cloud\.upstreamUrl: plaintext/);
+    expect(problemsOf('cloud: { upstreamUrl: "mqtts://city.example", tls: { rejectUnauthorized: false } }\n')).toMatch(
+      /^cloud\.tls\.rejectUnauthorized: false accepts any certificate/,
+    );
+  });
+
+  it('accepts TLS with verification, plaintext on loopback, and the insecure cases when allowInsecure says so', () => {
+    for (const ok of [
+      'cloud: { upstreamUrl: "mqtts://city.example:8883" }',
+      'cloud: { upstreamUrl: "https://city.example/api" }',
+      'cloud: { upstreamUrl: "mqtt://127.0.0.1:1883" }',
+      'cloud: { upstreamUrl: "http://localhost:8080/city" }',
+      'cloud: { upstreamUrl: "mqtt://[::1]:1883" }',
+      'cloud: { upstreamUrl: "mqtt://city.example:1883", allowInsecure: true }',
+      'cloud: { upstreamUrl: "mqtts://city.example", tls: { rejectUnauthorized: false }, allowInsecure: true }',
+    ]) {
+      expect(problemsOf(`${ok}\n`), ok).toBe('');
+    }
+  });
+
+  it('check-config exits 2 with the field path for mqtt://city.example:1883, and 0 with allowInsecure', () => {
+    const refused = runBin(['check-config', configFile('cloud: { upstreamUrl: "mqtt://city.example:1883" }\n')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('cloud.upstreamUrl: plaintext mqtt:// to city.example');
+    expect(refused.stderr).toContain('allowInsecure');
+    const allowed = runBin(['check-config', configFile('cloud: { upstreamUrl: "mqtt://city.example:1883", allowInsecure: true }\n')]);
+    expect(allowed.stderr).toBe('');
+    expect(allowed.status).toBe(0);
+  });
+
+  it('start refuses certificate checks switched off with exit code 2', () => {
+    const file = configFile('cloud: { upstreamUrl: "mqtts://127.0.0.1:1", tls: { rejectUnauthorized: false } }\n');
+    const r = runBin(['start', '--demo', '--config', file], { env: { CAMPUS_DATA_DIR: tempDir(), CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '0' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('cloud.tls.rejectUnauthorized: false accepts any certificate');
+  });
+
+  it('refuses a command key that is not an Ed25519 public key, with the field path', () => {
+    expect(problemsOf('cloud: { commandKeys: [{ kid: k1, publicKey: "bm90IGEga2V5" }] }\n')).toMatch(/^cloud\.commandKeys\[0\]\.publicKey: not an Ed25519 public key/);
+    expect(problemsOf('cloud: { commandKeys: [{ kid: k1, publicKey: "WqZ8wzZQY54/DYy2pfALA0mUIOwa4VmvxWXGzokleFc=" }, { kid: k1, publicKey: "WqZ8wzZQY54/DYy2pfALA0mUIOwa4VmvxWXGzokleFc=" }] }\n')).toMatch(
+      /cloud\.commandKeys\[1\]\.kid: "k1" is also commandKeys\[0\]\.kid/,
+    );
+  });
+});

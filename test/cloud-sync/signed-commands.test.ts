@@ -1,0 +1,191 @@
+/**
+ * Anyone who can publish on the city broker must not be able to command the school: against a real Mosquitto
+ * as the city broker, unsigned, badly signed, unknown-key, stale, future, expired and replayed commands are not
+ * executed (lockdown stays off, as the gateway's API shows), each gets a `rejected` result with its reason, is
+ * counted and raises a `city_command_rejected` alert; a correctly signed command runs. A replay after a
+ * gateway restart is refused too.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from '../../config/schema.js';
+import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from '../../cloud-sync/demo-command-key.js';
+import { loadPrivateKey, signCommand } from '../../cloud-sync/signing.js';
+import { runBin } from '../helpers/bin.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { CityReceiver, contractSchema } from './city.js';
+import { cityKey } from './keys.js';
+import { Mosquitto } from './mosquitto.js';
+
+const TOPIC = 'city/yanbian-edu/schools/demo-school/commands';
+const city2026 = cityKey('city-2026');
+const cityOld = cityKey('city-2025');
+const rogue = cityKey('rogue');
+
+describe('signed and fresh city commands over a real Mosquitto', () => {
+  let broker: Mosquitto;
+  let city: CityReceiver;
+  let gw: TestGateway;
+  let admin: string;
+  /** The signed lockdown the attacker recorded. */
+  let recorded: Record<string, unknown>;
+  const dataDir = tempDir();
+  const config = (url: string): GatewayConfigInput => ({
+    cloud: {
+      upstreamUrl: url,
+      backoff: { initialMs: 100, maxMs: 500 },
+      heartbeatIntervalS: 3600,
+      // Rotation: the new key as PEM, the old one as raw base64; both are trusted.
+      commandKeys: [
+        { kid: city2026.kid, publicKey: city2026.publicPem },
+        { kid: cityOld.kid, publicKey: cityOld.publicRaw },
+      ],
+      commandMaxAgeS: 300,
+    },
+  });
+
+  beforeAll(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    city = await CityReceiver.connect(broker.url);
+    gw = await startTestGateway({ dataDir, config: config(broker.url) });
+    admin = await gw.login('admin');
+    await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await city?.close();
+    await broker?.close();
+  });
+
+  const iso = (offsetS = 0): string => new Date(Date.now() + offsetS * 1000).toISOString();
+  const lockdownStart = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    schoolId: 'demo-school',
+    type: 'lockdown.start',
+    issuedAt: iso(),
+    params: { reason: 'drill' },
+    ...extra,
+  });
+  const publish = (cmd: unknown) => city.client.publishAsync(TOPIC, typeof cmd === 'string' ? cmd : JSON.stringify(cmd), { qos: 1 });
+  const resultsOf = (id: string) => city.of('command.result').filter((m) => m.envelope.data.commandId === id).map((m) => m.envelope.data);
+  const resultOf = (id: string, status: string) => waitFor(() => resultsOf(id).find((d) => d.status === status), 10_000);
+  const lockdownActive = async (g = gw) => ((await (await g.api('/api/v1/lockdown', { token: admin })).json()) as { active: boolean }).active;
+
+  async function expectRejected(id: string, reason: string): Promise<void> {
+    const r = await resultOf(id, 'rejected');
+    expect(r).toMatchObject({ commandId: id, status: 'rejected', reason, error: { code: reason } });
+    expect(await lockdownActive()).toBe(false);
+    // The result is what the published contract says the city gets.
+    const envelope = city.of('command.result').find((m) => m.envelope.data === r)!.envelope;
+    const check = contractSchema().safeParse(envelope);
+    expect(check.success, JSON.stringify(check.error?.issues)).toBe(true);
+  }
+
+  it('rejects an unsigned lockdown', async () => {
+    await publish(lockdownStart('unsigned-1'));
+    await expectRejected('unsigned-1', 'unsigned');
+  });
+
+  it('rejects a command altered after signing', async () => {
+    const signed = signCommand(lockdownStart('tampered-1', { params: { reason: 'drill' } }), city2026.privateKey, city2026.kid);
+    await publish({ ...signed, params: { reason: 'real' } });
+    await expectRejected('tampered-1', 'bad_signature');
+    // Also a signature that is not even 64 bytes of base64.
+    await publish({ ...signCommand(lockdownStart('tampered-2'), city2026.privateKey, city2026.kid), sig: 'AAAA' });
+    await expectRejected('tampered-2', 'bad_signature');
+  });
+
+  it('rejects a command signed with a key the school does not trust, and the demo key from a real upstream', async () => {
+    await publish(signCommand(lockdownStart('rogue-1'), rogue.privateKey, rogue.kid));
+    await expectRejected('rogue-1', 'unknown_key');
+    // A key pair generated by the attacker under a trusted kid is a bad signature, not a new key.
+    await publish(signCommand(lockdownStart('rogue-2'), rogue.privateKey, city2026.kid));
+    await expectRejected('rogue-2', 'bad_signature');
+    // This gateway runs the demo school, but its commands come from the city broker: the published demo key is no key.
+    await publish(signCommand(lockdownStart('demo-key-1'), loadPrivateKey(DEMO_ONLY_COMMAND_PRIVATE_KEY), DEMO_ONLY_COMMAND_KID));
+    await expectRejected('demo-key-1', 'unknown_key');
+  });
+
+  it('rejects stale, future and expired commands even when correctly signed', async () => {
+    await publish(signCommand(lockdownStart('stale-1', { issuedAt: iso(-301) }), city2026.privateKey, city2026.kid));
+    await expectRejected('stale-1', 'stale');
+    await publish(signCommand(lockdownStart('future-1', { issuedAt: iso(120) }), city2026.privateKey, city2026.kid));
+    await expectRejected('future-1', 'future');
+    await publish(signCommand(lockdownStart('expired-1', { issuedAt: iso(-20), expiresAt: iso(-5) }), city2026.privateKey, city2026.kid));
+    await expectRejected('expired-1', 'expired');
+  });
+
+  it('runs a correctly signed command (new and old key), then refuses a replay of it', async () => {
+    const start = (recorded = signCommand(lockdownStart('lock-1'), city2026.privateKey, city2026.kid));
+    await publish(start);
+    expect(await resultOf('lock-1', 'ok')).toMatchObject({ status: 'ok', detail: { lockdown: true } });
+    expect(await lockdownActive()).toBe(true);
+    const end = signCommand({ id: 'unlock-1', schoolId: 'demo-school', type: 'lockdown.end', issuedAt: iso() }, cityOld.privateKey, cityOld.kid);
+    await publish(end);
+    expect(await resultOf('unlock-1', 'ok')).toMatchObject({ detail: { lockdown: false } });
+    expect(await lockdownActive()).toBe(false);
+
+    // The attacker recorded the signed lockdown and plays it back, byte for byte.
+    await publish(start);
+    await expectRejected('lock-1', 'duplicate');
+  });
+
+  it('runs a command signed by the built `campus-gateway city-sign`, as a city integrator would send it', async () => {
+    const keyFile = join(tempDir(), 'city-2026.pem');
+    writeFileSync(keyFile, city2026.privatePem, { mode: 0o600 });
+    const r = runBin(['city-sign', '--key', keyFile, '--kid', city2026.kid], { input: JSON.stringify({ id: 'cli-ping-1', schoolId: 'demo-school', type: 'ping' }) });
+    expect(r.status, r.stderr).toBe(0);
+    await publish(r.stdout.trim());
+    expect(await resultOf('cli-ping-1', 'ok')).toMatchObject({ commandType: 'ping' });
+  });
+
+  it('counts every rejection by reason and raises a city_command_rejected warning', async () => {
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    for (const [reason, n] of [['unsigned', 1], ['bad_signature', 3], ['unknown_key', 2], ['stale', 1], ['future', 1], ['expired', 1], ['duplicate', 1]] as const) {
+      expect(metrics).toContain(`campus_sync_commands_rejected_total{reason="${reason}"} ${n}`);
+    }
+    const list = (await (await gw.api('/api/v1/alerts?type=city_command_rejected', { token: admin })).json()) as {
+      items: { type: string; severity: string; count: number; status: string }[];
+    };
+    expect(list.items.length).toBeGreaterThan(0);
+    expect(list.items[0]).toMatchObject({ type: 'city_command_rejected', severity: 'warning', status: 'open' });
+    expect(list.items.reduce((n, a) => n + a.count, 0)).toBe(10);
+    const s = (await (await gw.api('/api/v1/sync', { token: admin })).json()) as { commands: { executed: number; rejected: Record<string, number> } };
+    expect(s.commands.rejected).toMatchObject({ unsigned: 1, bad_signature: 3, unknown_key: 2, stale: 1, future: 1, expired: 1, duplicate: 1 });
+  });
+
+  it('refuses a replay after the gateway restarts on the same data', async () => {
+    await gw.close();
+    gw = await startTestGateway({ dataDir, config: config(broker.url) });
+    admin = await gw.login('admin');
+    await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+    const before = resultsOf('lock-1').length;
+    await publish(recorded);
+    await waitFor(() => resultsOf('lock-1').length > before, 10_000);
+    expect(resultsOf('lock-1').at(-1)).toMatchObject({ status: 'rejected', reason: 'duplicate' });
+    expect(await lockdownActive()).toBe(false);
+  });
+
+  it('survives a flood of forged commands: all counted, at most 60 a minute answered, the city still gets through', async () => {
+    const metric = async (reason: string): Promise<number> => {
+      const text = await (await fetch(`${gw.base}/metrics`)).text();
+      return Number(new RegExp(`campus_sync_commands_rejected_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+    };
+    const unsignedBefore = await metric('unsigned');
+    for (let i = 0; i < 80; i++) await publish(lockdownStart(`flood-${i}`));
+    // Far over the 64 KiB cap: not even parsed.
+    await publish(JSON.stringify({ ...lockdownStart('huge-1'), pad: 'x'.repeat(70 * 1024) }));
+    await publish(signCommand({ id: 'after-flood', schoolId: 'demo-school', type: 'ping', issuedAt: iso() }, city2026.privateKey, city2026.kid));
+    await resultOf('after-flood', 'ok');
+    // Results leave in order, so every answer to the flood has arrived by now.
+    const answered = city.of('command.result').filter((m) => String(m.envelope.data.commandId).startsWith('flood-')).length;
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThanOrEqual(60);
+    expect((await metric('unsigned')) - unsignedBefore).toBe(80);
+    expect(resultsOf('huge-1')).toHaveLength(0);
+    const s = (await (await gw.api('/api/v1/sync', { token: admin })).json()) as { commands: { ignored: { malformed: number } } };
+    expect(s.commands.ignored.malformed).toBe(1);
+    expect(await lockdownActive()).toBe(false);
+  });
+});

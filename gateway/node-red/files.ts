@@ -32,6 +32,29 @@ export function seedFlows(userDir: string, defaults = join(flowsSourceDir(), 'de
   return true;
 }
 
+export const SESSIONS_FILE = '.sessions.json';
+
+/**
+ * Empties Node-RED's own token store at start, created 0600. Editor tokens are gateway sessions now (auth.ts);
+ * a token Node-RED minted itself (an older gateway did) knows only a username and would outlive a new password,
+ * a lowered role or the user's removal. Returns how many were dropped.
+ */
+export function resetEditorSessions(userDir: string): number {
+  const file = join(userDir, SESSIONS_FILE);
+  let dropped = 0;
+  if (existsSync(file)) {
+    try {
+      const old: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      dropped = typeof old === 'object' && old !== null ? Object.keys(old).length : 0;
+    } catch {
+      // corrupt: Node-RED would reset it too
+    }
+  }
+  writeFileSync(file, '{}', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return dropped;
+}
+
 export type SecretSource = 'config' | 'generated' | 'stored';
 
 /**

@@ -11,8 +11,8 @@ import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/con
 import type { Logger } from '../core/logger.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
-import { gatewayAdminAuth } from './auth.js';
-import { credentialSecret, seedFlows, userDirOf } from './files.js';
+import { endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
+import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
 
@@ -62,6 +62,8 @@ export class NodeRedModule implements GatewayModule {
     }
 
     if (seedFlows(userDir)) this.log.info('seeded the default flows');
+    const dropped = resetEditorSessions(userDir);
+    if (dropped > 0) this.log.info({ dropped }, 'dropped editor tokens Node-RED had issued itself; editors log in again');
     const metrics = this.ctx.metrics;
     const attempts = new Counter({
       name: 'campus_flow_auth_total',
@@ -85,7 +87,7 @@ export class NodeRedModule implements GatewayModule {
         onNodeError: () => nodeErrors.inc(),
       }),
     );
-    app.use(EDITOR_ROOT, plainHandler(red.httpAdmin));
+    app.use(EDITOR_ROOT, endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

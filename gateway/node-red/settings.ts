@@ -38,6 +38,9 @@ export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
     if (m.level <= 20 && m.type) input.onNodeError();
     if (m.level === 98) {
       const { level: _l, timestamp: _t, event, ...rest } = m;
+      // Editor tokens are gateway sessions (auth.ts): Node-RED's own token check misses on every editor request
+      // before ours accepts it, and would log this each time. Refused tokens are counted in campus_flow_auth_total.
+      if (event === 'auth.invalid-token') return log.debug({ audit: rest }, `audit: ${event}`);
       log.info({ audit: rest }, `audit: ${event ?? 'event'}`);
       return;
     }

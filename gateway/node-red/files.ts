@@ -25,7 +25,7 @@ export function userDirOf(dataDir: string): string {
 
 /** Copies the default flows in on the very first start; a flows file that exists is the school's own and is left alone. */
 export function seedFlows(userDir: string, defaults = join(flowsSourceDir(), 'default-flows.json')): boolean {
-  mkdirSync(userDir, { recursive: true });
+  mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const target = join(userDir, FLOW_FILE);
   if (existsSync(target)) return false;
   copyFileSync(defaults, target);
@@ -74,7 +74,7 @@ export function credentialSecret(
     const stored = readFileSync(file, 'utf8').trim();
     if (stored.length >= 16) return { secret: stored, source: 'stored' };
   }
-  mkdirSync(userDir, { recursive: true });
+  mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const secret = generateSecret(32);
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

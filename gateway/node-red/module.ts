@@ -15,6 +15,7 @@ import { endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
+import { privateStorage, privateUserDir } from './storage.js';
 
 type State = 'disabled' | 'mounted' | 'starting' | 'running' | 'failed' | 'stopped';
 
@@ -64,6 +65,7 @@ export class NodeRedModule implements GatewayModule {
     if (seedFlows(userDir)) this.log.info('seeded the default flows');
     const dropped = resetEditorSessions(userDir);
     if (dropped > 0) this.log.info({ dropped }, 'dropped editor tokens Node-RED had issued itself; editors log in again');
+    for (const t of privateUserDir(userDir)) this.log.warn({ file: t.path, was: t.was }, 'Node-RED file was open to other users; now private');
     const metrics = this.ctx.metrics;
     const attempts = new Counter({
       name: 'campus_flow_auth_total',
@@ -85,6 +87,7 @@ export class NodeRedModule implements GatewayModule {
         log: this.log,
         functionTimeoutS: config.nodeRed.functionTimeoutS,
         onNodeError: () => nodeErrors.inc(),
+        storageModule: privateStorage(userDir),
       }),
     );
     app.use(EDITOR_ROOT, endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));

@@ -28,6 +28,8 @@ export interface SettingsInput {
   functionTimeoutS: number;
   /** Called for every error a node reports, so a failing flow shows in /metrics. */
   onNodeError: () => void;
+  /** Node-RED's file storage (storage.ts: its files made 0600). */
+  storageModule: object;
 }
 
 export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
@@ -52,6 +54,7 @@ export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
   };
   return {
     userDir: input.userDir,
+    storageModule: input.storageModule,
     flowFile: FLOW_FILE,
     // One property per line: flows kept in git diff readably.
     flowFilePretty: true,

@@ -63,7 +63,7 @@ describe('snapshot store', () => {
     const orphanRow = await s.save('cam-1', jpeg(10), 'fresh');
     rmSync(s.file(orphanRow.id));
     writeFileSync(join(s.dir, '01ARZ3NDEKTSV4RRFFQ69G5FAV.jpg.tmp'), 'x');
-    expect(s.reconcile()).toEqual({ files: 1, rows: 1 });
+    expect(s.reconcile()).toEqual({ files: 1, rows: 1, tightened: 0 });
     expect(s.totals().count).toBe(1);
     expect(s.get(kept.id).id).toBe(kept.id);
   });

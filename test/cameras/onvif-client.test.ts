@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OnvifSession } from '../../drivers/onvif/client.js';
+import { parseProbeMatch } from '../../drivers/onvif/discovery.js';
 import { checkReply, parseSoapBody, REPLY_SHAPE_LIMITS } from '../../drivers/onvif/soap-reply.js';
 import { CameraError, type CameraEndpoint } from '../../gateway/cameras/port.js';
 import { waitFor } from '../helpers/gateway.js';
@@ -289,5 +290,25 @@ describe('reading SOAP replies (checkReply, parseSoapBody)', () => {
     expect(refused(`<r>${'<x/>'.repeat(REPLY_SHAPE_LIMITS.maxNodes)}</r>`)).toMatch(/more than 20000 elements/);
     expect(refused('<a b="1>')).toMatch(/unterminated attribute/);
     expect(refused(`<r>${'<x/>'.repeat(1000)}</r>`)).toBe('accepted');
+  });
+});
+
+describe('discovery replies from anyone on the LAN (parseProbeMatch)', () => {
+  const match = (inner: string): string =>
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><d:ProbeMatches><d:ProbeMatch>' +
+    `${inner}</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>`;
+
+  it('reads a ProbeMatch whatever the prefixes, skipping an empty element before the real one', () => {
+    const xml = match(
+      '<wsa:EndpointReference><Address/><wsa:Address>urn:uuid:cam-1</wsa:Address></wsa:EndpointReference>' +
+        '<d:XAddrs>http://10.0.0.7/onvif/device_service</d:XAddrs><d:Scopes>onvif://www.onvif.org/name/Gate_cam</d:Scopes>',
+    );
+    expect(parseProbeMatch(xml, '10.0.0.7', null)).toMatchObject({ urn: 'urn:uuid:cam-1', host: '10.0.0.7', port: 80, name: 'Gate cam' });
+  });
+
+  it('answers a 64 KB datagram of start tags that never end with a reason (one pass over it)', () => {
+    // Before: one regex with a lazy body per element, 1.6 s of blocked event loop for each such datagram.
+    expect(parseProbeMatch(match('<a:Address>'.repeat(5_800)), '10.0.0.9', null)).toBe('no EndpointReference address');
+    expect(parseProbeMatch(match('<a:Address '.repeat(5_800)), '10.0.0.9', null)).toBe('no EndpointReference address');
   });
 });

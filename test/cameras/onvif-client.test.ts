@@ -239,6 +239,16 @@ describe('hostile camera replies', () => {
     expect(d.stats.hugeBytesSent).toBeLessThan(25 * 1024 * 1024); // the cap plus socket buffers, not 50 MB
   });
 
+  it('refuses a 50 MB snapshot as too_large at snapshotMaxBytes', async () => {
+    const d = await device({ snapshotAuth: 'none' });
+    d.snapshotPadding = 50 * 1024 * 1024;
+    const s = session(d.port, { snapshotTimeoutMs: 10_000 });
+    await s.connect();
+    const err = await failure(s.snapshot());
+    expect(err.code).toBe('too_large');
+    expect(err.message).toMatch(/more than 1000000 bytes \(cameras\.snapshotMaxBytes\)/);
+  });
+
   it('refuses a 400 KB reply full of namespace declarations before parsing it, and says why', async () => {
     // The library's own parse of this reply runs a regex that rescans the rest of the reply from every
     // declaration: about 10 s with the event loop blocked (docs/cameras.md); refused here in about a millisecond.

@@ -454,6 +454,9 @@ export class FakeOnvifDevice {
     return expected === p.response;
   }
 
+  /** Bytes appended to the snapshot JPEG (a camera sending far more than a picture); sent without a Content-Length. */
+  snapshotPadding = 0;
+
   private snapshot(req: IncomingMessage, res: ServerResponse): void {
     const mode = this.opts.snapshotAuth;
     if (mode === 'digest' && !this.digestOk(req)) return this.challenge(res, 'Digest');
@@ -462,6 +465,21 @@ export class FakeOnvifDevice {
       if (req.headers.authorization !== expected) return this.challenge(res, 'Basic');
     }
     this.stats.snapshots++;
+    if (this.snapshotPadding > 0) {
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.write(this.jpeg);
+      const chunk = Buffer.alloc(64 * 1024);
+      let left = this.snapshotPadding;
+      const pump = (): void => {
+        while (left > 0 && !res.destroyed) {
+          left -= chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      res.on('error', () => {});
+      return pump();
+    }
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': this.jpeg.length });
     res.end(this.jpeg);
   }

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Counter } from 'prom-client';
 import type { FlowAdminToken } from '../../config/node-red.js';
+import type { Logger } from '../core/logger.js';
 import { verifySecret } from '../auth/secrets.js';
 import type { Role, UserStore } from '../auth/users.js';
 
@@ -47,8 +48,9 @@ export function gatewayAdminAuth(deps: {
   adminTokens: FlowAdminToken[];
   /** Counted by outcome: login_ok, login_refused, token_ok, token_refused. */
   attempts: Counter<'outcome'>;
+  log: Logger;
 }): NodeRedAdminAuth {
-  const { users, adminTokens, attempts } = deps;
+  const { users, adminTokens, attempts, log } = deps;
   // Verified API tokens by sha256, so the scrypt check runs once per token and not on every admin request.
   const verified = new Map<string, NodeRedUser>();
 
@@ -71,7 +73,10 @@ export function gatewayAdminAuth(deps: {
       const user = role ? userFor(username, role) : null;
       attempts.inc({ outcome: user ? 'login_ok' : 'login_refused' });
       // No session for a user the editor refuses anyway (viewers).
-      return user ? { ...user, token: users.createSession(username).token } : null;
+      if (!user) return null;
+      // Node-RED writes its `auth.login` audit entry only for tokens it mints itself: this one is ours.
+      log.info({ audit: { event: 'auth.login', username, permissions: user.permissions } }, 'audit: auth.login');
+      return { ...user, token: users.createSession(username).token };
     },
     async tokens(token) {
       const session = users.session(token);

@@ -82,7 +82,7 @@ export class NodeRedModule implements GatewayModule {
       nodeRedSettings({
         userDir,
         credentialSecret: secret.secret,
-        adminAuth: gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts }),
+        adminAuth: gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts, log: this.log }),
         api,
         log: this.log,
         functionTimeoutS: config.nodeRed.functionTimeoutS,

@@ -29,6 +29,7 @@ export function seedFlows(userDir: string, defaults = join(flowsSourceDir(), 'de
   const target = join(userDir, FLOW_FILE);
   if (existsSync(target)) return false;
   copyFileSync(defaults, target);
+  chmodSync(target, 0o600); // a copy takes the packaged file's mode
   return true;
 }
 

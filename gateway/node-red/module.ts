@@ -15,6 +15,7 @@ import { endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
+import { privateDir } from '../storage/private-files.js';
 import { privateStorage, privateUserDir } from './storage.js';
 
 type State = 'disabled' | 'mounted' | 'starting' | 'running' | 'failed' | 'stopped';
@@ -65,6 +66,8 @@ export class NodeRedModule implements GatewayModule {
     if (seedFlows(userDir)) this.log.info('seeded the default flows');
     const dropped = resetEditorSessions(userDir);
     if (dropped > 0) this.log.info({ dropped }, 'dropped editor tokens Node-RED had issued itself; editors log in again');
+    // Flow context (created by Node-RED when the flows start) may hold personal data: made here, 0700.
+    privateDir(join(userDir, 'context'));
     for (const t of privateUserDir(userDir)) this.log.warn({ file: t.path, was: t.was }, 'Node-RED file was open to other users; now private');
     const metrics = this.ctx.metrics;
     const attempts = new Counter({

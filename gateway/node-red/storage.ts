@@ -11,16 +11,20 @@ import { privateDir, privateFileIfExists, type Tightened } from '../storage/priv
 
 type StorageModule = Record<string, unknown>;
 
-const SAVES = ['saveFlows', 'saveCredentials', 'saveSettings', 'saveSessions'] as const;
+/** Everything that writes files in the user dir: `init` writes package.json on a first start. */
+const WRITES = ['init', 'saveFlows', 'saveCredentials', 'saveSettings', 'saveSessions'] as const;
 
-/** The user dir 0700 and every file directly in it 0600; returns what was looser before. */
+/**
+ * The user dir and the directories directly in it (context/, lib/, node_modules/) 0700, every file directly in it
+ * 0600; returns what was looser before. Files deeper down (flow context) are behind those directories.
+ */
 export function privateUserDir(userDir: string): Tightened[] {
   const out: Tightened[] = [];
   const dir = privateDir(userDir);
   if (dir) out.push(dir);
   for (const entry of readdirSync(userDir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const t = privateFileIfExists(join(userDir, entry.name));
+    const path = join(userDir, entry.name);
+    const t = entry.isFile() ? privateFileIfExists(path) : entry.isDirectory() ? privateDir(path) : null;
     if (t) out.push(t);
   }
   return out;
@@ -32,7 +36,7 @@ export function privateStorage(userDir: string): StorageModule {
   const require = createRequire(createRequire(import.meta.url).resolve('node-red'));
   const local = require('@node-red/runtime/lib/storage/localfilesystem') as StorageModule;
   const wrapped: StorageModule = { ...local };
-  for (const name of SAVES) {
+  for (const name of WRITES) {
     const save = local[name];
     if (typeof save !== 'function') continue;
     wrapped[name] = async (...args: unknown[]): Promise<unknown> => {

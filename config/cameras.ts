@@ -68,6 +68,11 @@ export const camerasConfig = z.strictObject({
   snapshotTimeoutMs: z.number().int().min(100).default(8_000),
   /** A snapshot larger than this is refused. */
   snapshotMaxBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
+  /**
+   * A camera's SOAP reply (ONVIF over HTTP) larger than this is refused (`too_large`) as soon as its
+   * Content-Length or its bytes pass it; real replies are a few KB to a few hundred KB.
+   */
+  maxReplyBytes: z.number().int().min(64 * 1024).default(2 * 1024 * 1024),
   /** Wait after a PTZ preset recall before the evidence snapshot, so the picture is not a blur. */
   presetSettleMs: z.number().int().min(0).default(2_000),
   retention: z

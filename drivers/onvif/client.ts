@@ -21,6 +21,7 @@ import {
 import { classify, firstLineOf, rtspPortError } from './errors.js';
 import { normalizeNotifications } from './notifications.js';
 import { fetchImage } from './snapshot-fetch.js';
+import { boundSoapTransport } from './soap-transport.js';
 
 type Callback = (err: Error | null, data?: unknown, xml?: string) => void;
 
@@ -87,6 +88,8 @@ export class OnvifSession implements CameraSession {
       agent: this.agent,
       useWSSecurity: ep.auth !== 'digest',
     });
+    // Replies capped in size and parsed in linear time: the library buffers anything and parses it quadratically.
+    boundSoapTransport(this.cam, ep.maxReplyBytes);
     this.cam.on('rawResponse', (xml: string, status: number) => {
       this.lastStatus = status;
       this.lastBody = xml.slice(0, 512);

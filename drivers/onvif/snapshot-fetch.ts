@@ -89,11 +89,15 @@ function get(url: URL, path: string, authorization: string | undefined, deadline
       for (let i = 0; i < res.rawHeaders.length; i += 2) {
         if (res.rawHeaders[i]!.toLowerCase() === 'www-authenticate') challenges.push(res.rawHeaders[i + 1]!);
       }
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > opts.maxBytes) {
+        return settle(new CameraError('too_large', `snapshot: ${where} announced ${declared} bytes; the limit is ${opts.maxBytes} (cameras.snapshotMaxBytes)`));
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > opts.maxBytes) return settle(new CameraError('too_large', `snapshot: ${where} sent more than ${opts.maxBytes} bytes`));
+        if (size > opts.maxBytes) return settle(new CameraError('too_large', `snapshot: ${where} sent more than ${opts.maxBytes} bytes (cameras.snapshotMaxBytes)`));
         chunks.push(chunk);
       });
       res.on('end', () => settle(null, { status: res.statusCode ?? 0, challenges, body: Buffer.concat(chunks) }));

@@ -62,6 +62,14 @@ export class UserStore {
     this.db.prepare('DELETE FROM sessions WHERE username = ?').run(username);
   }
 
+  /** Removes a user; their sessions (console, API and Node-RED editor alike) end with them. */
+  remove(username: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sessions WHERE username = ?').run(username);
+      return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes > 0;
+    })();
+  }
+
   list(): { username: string; role: Role; createdAt: string }[] {
     return this.db
       .prepare('SELECT username, role, created_at AS createdAt FROM users ORDER BY username')
@@ -91,11 +99,25 @@ export class UserStore {
   async login(username: string, password: string): Promise<{ token: string; role: Role; expiresAt: number } | null> {
     const role = await this.verify(username, password);
     if (!role) return null;
+    return { ...this.createSession(username), role };
+  }
+
+  /**
+   * A new session for a user whose password was just verified (login, or the Node-RED editor's login, whose
+   * editor token is this session's token: it ends with the session, on logout, expiry, a new password or role,
+   * or the user's removal).
+   */
+  createSession(username: string): { token: string; expiresAt: number } {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = this.clock.now() + this.sessionTtlMs;
     this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(this.clock.now());
     this.db.prepare('INSERT INTO sessions (token_hash, username, expires_at) VALUES (?, ?, ?)').run(tokenHash(token), username, expiresAt);
-    return { token, role, expiresAt };
+    return { token, expiresAt };
+  }
+
+  /** How long a session lives, in ms. */
+  get sessionTtl(): number {
+    return this.sessionTtlMs;
   }
 
   session(token: string): Session | null {

@@ -111,8 +111,9 @@ export class CamerasModule implements GatewayModule {
   }
 
   start(): void {
+    if (this.snapshots.dirWas) this.log.warn({ dir: this.snapshots.dir, was: this.snapshots.dirWas }, 'snapshot directory was open to other users; now 0700');
     const fixed = this.snapshots.reconcile();
-    if (fixed.files || fixed.rows) this.log.info(fixed, 'snapshot store tidied');
+    if (fixed.files || fixed.rows || fixed.tightened) this.log.info(fixed, 'snapshot store tidied');
     this.updateStoreMetrics();
     this.started = true;
     for (const c of this.registry.list()) this.startMonitor(c);

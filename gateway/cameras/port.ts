@@ -47,6 +47,8 @@ export interface CameraEndpoint {
   pullTimeoutMs: number;
   snapshotTimeoutMs: number;
   snapshotMaxBytes: number;
+  /** A SOAP reply larger than this is refused (too_large) before it is parsed. */
+  maxReplyBytes: number;
   simulation?: { motionEveryS: number; offlineEveryS: number; offlineForS: number } | undefined;
 }
 

@@ -275,6 +275,7 @@ export class CameraRegistry {
       pullTimeoutMs: this.cfg.pullTimeoutMs,
       snapshotTimeoutMs: this.cfg.snapshotTimeoutMs,
       snapshotMaxBytes: this.cfg.snapshotMaxBytes,
+      maxReplyBytes: this.cfg.maxReplyBytes,
       simulation: s.simulated ? s.simulation : undefined,
     };
   }

@@ -1,10 +1,11 @@
-import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
+import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../storage/private-files.js';
 
 export const snapshotMigrations: Migration[] = [
   {
@@ -59,7 +60,8 @@ const fromRow = (r: Row): SnapshotMeta => ({
 /**
  * JPEGs under `<dataDir>/snapshots/<ulid>.jpg`, indexed in SQLite, kept within a count and a byte cap.
  * Over a cap, routine snapshots go first (oldest first), evidence after them, so an alert's picture outlives
- * the pictures nobody asked about; the caps hold either way, so the disk never fills.
+ * the pictures nobody asked about; the caps hold either way, so the disk never fills. Pictures of pupils are
+ * personal data: the directory is 0700 and every file 0600.
  */
 export class SnapshotStore {
   private readonly ulid = monotonicFactory();
@@ -70,18 +72,26 @@ export class SnapshotStore {
     private readonly clock: Clock,
     private readonly retention: { maxCount: number; maxBytes: number },
   ) {
-    mkdirSync(dir, { recursive: true });
+    this.dirWas = privateDir(dir)?.was ?? null;
   }
 
-  /** Removes files without a row and rows without a file (a crash between the two writes). */
-  reconcile(): { files: number; rows: number } {
+  /** The directory's mode before it was tightened to 0700 at start (an older version's), for the log. */
+  readonly dirWas: string | null;
+
+  /**
+   * Removes files without a row and rows without a file (a crash between the two writes), and tightens kept files
+   * an older version wrote readable by others to 0600 (`tightened`).
+   */
+  reconcile(): { files: number; rows: number; tightened: number } {
     const ids = new Set((this.db.prepare('SELECT id FROM camera_snapshots').all() as { id: string }[]).map((r) => r.id));
     const onDisk = new Set<string>();
     let files = 0;
+    let tightened = 0;
     for (const name of readdirSync(this.dir)) {
       const id = name.replace(/\.jpg(\.tmp)?$/, '');
       if (name.endsWith('.jpg') && ids.has(id)) {
         onDisk.add(id);
+        if (privateFileIfExists(join(this.dir, name))) tightened++;
         continue;
       }
       try {
@@ -94,7 +104,7 @@ export class SnapshotStore {
     let rows = 0;
     const del = this.db.prepare('DELETE FROM camera_snapshots WHERE id = ?');
     for (const id of ids) if (!onDisk.has(id)) rows += del.run(id).changes;
-    return { files, rows };
+    return { files, rows, tightened };
   }
 
   file(id: string): string {
@@ -106,7 +116,7 @@ export class SnapshotStore {
     const now = this.clock.now();
     const id = this.ulid(now);
     const path = this.file(id);
-    await writeFile(`${path}.tmp`, jpeg);
+    await writeFile(`${path}.tmp`, jpeg, { mode: PRIVATE_FILE_MODE });
     await rename(`${path}.tmp`, path);
     try {
       this.db

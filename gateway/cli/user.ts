@@ -35,6 +35,27 @@ export function registerUserCommands(program: Command): void {
       }
     });
   user
+    .command('remove')
+    .description('delete a user; their console, API and flow-editor sessions end at once, also in a running gateway')
+    .argument('<username>')
+    .addOption(configOption())
+    .action((username: string, opts: { config?: string }) => {
+      try {
+        const config = commandConfig(opts);
+        const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);
+        let removed: boolean;
+        try {
+          removed = new UserStore(db, systemClock, 0).remove(username);
+        } finally {
+          db.close();
+        }
+        if (!removed) throw new Error(`no user ${username} in ${config.dataDir}`);
+        process.stdout.write(`user ${username} removed from ${config.dataDir}\n`);
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+  user
     .command('list')
     .addOption(configOption())
     .action((opts: { config?: string }) => {

@@ -2,10 +2,18 @@
  * Node-RED's `adminAuth` backed by the gateway's own users, so school IT has one set of accounts:
  * admin → everything ('*'), security → read-only ('read'), viewer → no access at all.
  * The admin API also takes a gateway session token, or an API token from config (for deploying flows from git).
+ *
+ * An editor login opens a gateway session and hands its token to the editor as the editor token (Node-RED uses a
+ * `token` on the user that `authenticate` returns instead of minting its own). Node-RED's own tokens live in
+ * `.sessions.json` for a week and know only a username, so they outlived a new password, a lowered role or a
+ * removed user; a gateway session ends with any of those, with logout and with `http.sessionTtlH`, and every
+ * editor request checks it again.
  */
 import { createHash } from 'node:crypto';
+import type { RequestHandler } from 'express';
 import type { Counter } from 'prom-client';
 import type { FlowAdminToken } from '../../config/node-red.js';
+import type { Logger } from '../core/logger.js';
 import { verifySecret } from '../auth/secrets.js';
 import type { Role, UserStore } from '../auth/users.js';
 
@@ -13,6 +21,8 @@ import type { Role, UserStore } from '../auth/users.js';
 export interface NodeRedUser {
   username: string;
   permissions: '*' | 'read';
+  /** Set by an editor login: the gateway session token the editor uses as its token. */
+  token?: string;
 }
 
 export interface NodeRedAdminAuth {
@@ -21,6 +31,8 @@ export interface NodeRedAdminAuth {
   authenticate(username: string, password: string): Promise<NodeRedUser | null>;
   tokens(token: string): Promise<NodeRedUser | null>;
   tokenHeader: 'authorization';
+  /** Seconds; bounds any token Node-RED still mints itself (none with `authenticate` below) to a gateway session's life. */
+  sessionExpiryTime: number;
 }
 
 export function permissionsFor(role: Role): NodeRedUser['permissions'] | null {
@@ -36,8 +48,9 @@ export function gatewayAdminAuth(deps: {
   adminTokens: FlowAdminToken[];
   /** Counted by outcome: login_ok, login_refused, token_ok, token_refused. */
   attempts: Counter<'outcome'>;
+  log: Logger;
 }): NodeRedAdminAuth {
-  const { users, adminTokens, attempts } = deps;
+  const { users, adminTokens, attempts, log } = deps;
   // Verified API tokens by sha256, so the scrypt check runs once per token and not on every admin request.
   const verified = new Map<string, NodeRedUser>();
 
@@ -49,6 +62,7 @@ export function gatewayAdminAuth(deps: {
   return {
     type: 'credentials',
     tokenHeader: 'authorization',
+    sessionExpiryTime: Math.max(1, Math.floor(users.sessionTtl / 1000)),
     // Looked up on every request with an editor token, so a changed role or a removed user takes effect at once.
     async users(username) {
       const u = users.list().find((x) => x.username === username);
@@ -58,7 +72,11 @@ export function gatewayAdminAuth(deps: {
       const role = await users.verify(username, password);
       const user = role ? userFor(username, role) : null;
       attempts.inc({ outcome: user ? 'login_ok' : 'login_refused' });
-      return user;
+      // No session for a user the editor refuses anyway (viewers).
+      if (!user) return null;
+      // Node-RED writes its `auth.login` audit entry only for tokens it mints itself: this one is ours.
+      log.info({ audit: { event: 'auth.login', username, permissions: user.permissions } }, 'audit: auth.login');
+      return { ...user, token: users.createSession(username).token };
     },
     async tokens(token) {
       const session = users.session(token);
@@ -77,5 +95,22 @@ export function gatewayAdminAuth(deps: {
       attempts.inc({ outcome: 'token_refused' });
       return null;
     },
+  };
+}
+
+/**
+ * The editor's logout (POST <editor root>/auth/revoke, answered by Node-RED once it has checked the token) also
+ * ends the gateway session behind the editor token; Node-RED alone would only forget a token of its own.
+ */
+export function endSessionOnEditorLogout(users: UserStore): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'POST' && req.path === '/auth/revoke') {
+      const header = req.headers.authorization;
+      const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+      res.on('finish', () => {
+        if (token && res.statusCode === 200) users.logout(token);
+      });
+    }
+    next();
   };
 }

@@ -25,11 +25,35 @@ export function userDirOf(dataDir: string): string {
 
 /** Copies the default flows in on the very first start; a flows file that exists is the school's own and is left alone. */
 export function seedFlows(userDir: string, defaults = join(flowsSourceDir(), 'default-flows.json')): boolean {
-  mkdirSync(userDir, { recursive: true });
+  mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const target = join(userDir, FLOW_FILE);
   if (existsSync(target)) return false;
   copyFileSync(defaults, target);
+  chmodSync(target, 0o600); // a copy takes the packaged file's mode
   return true;
+}
+
+export const SESSIONS_FILE = '.sessions.json';
+
+/**
+ * Empties Node-RED's own token store at start, created 0600. Editor tokens are gateway sessions now (auth.ts);
+ * a token Node-RED minted itself (an older gateway did) knows only a username and would outlive a new password,
+ * a lowered role or the user's removal. Returns how many were dropped.
+ */
+export function resetEditorSessions(userDir: string): number {
+  const file = join(userDir, SESSIONS_FILE);
+  let dropped = 0;
+  if (existsSync(file)) {
+    try {
+      const old: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      dropped = typeof old === 'object' && old !== null ? Object.keys(old).length : 0;
+    } catch {
+      // corrupt: Node-RED would reset it too
+    }
+  }
+  writeFileSync(file, '{}', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return dropped;
 }
 
 export type SecretSource = 'config' | 'generated' | 'stored';
@@ -51,7 +75,7 @@ export function credentialSecret(
     const stored = readFileSync(file, 'utf8').trim();
     if (stored.length >= 16) return { secret: stored, source: 'stored' };
   }
-  mkdirSync(userDir, { recursive: true });
+  mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const secret = generateSecret(32);
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -11,10 +11,12 @@ import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/con
 import type { Logger } from '../core/logger.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
-import { gatewayAdminAuth } from './auth.js';
-import { credentialSecret, seedFlows, userDirOf } from './files.js';
+import { endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
+import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
+import { privateDir } from '../storage/private-files.js';
+import { privateStorage, privateUserDir } from './storage.js';
 
 type State = 'disabled' | 'mounted' | 'starting' | 'running' | 'failed' | 'stopped';
 
@@ -62,6 +64,11 @@ export class NodeRedModule implements GatewayModule {
     }
 
     if (seedFlows(userDir)) this.log.info('seeded the default flows');
+    const dropped = resetEditorSessions(userDir);
+    if (dropped > 0) this.log.info({ dropped }, 'dropped editor tokens Node-RED had issued itself; editors log in again');
+    // Flow context (created by Node-RED when the flows start) may hold personal data: made here, 0700.
+    privateDir(join(userDir, 'context'));
+    for (const t of privateUserDir(userDir)) this.log.warn({ file: t.path, was: t.was }, 'Node-RED file was open to other users; now private');
     const metrics = this.ctx.metrics;
     const attempts = new Counter({
       name: 'campus_flow_auth_total',
@@ -78,14 +85,15 @@ export class NodeRedModule implements GatewayModule {
       nodeRedSettings({
         userDir,
         credentialSecret: secret.secret,
-        adminAuth: gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts }),
+        adminAuth: gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts, log: this.log }),
         api,
         log: this.log,
         functionTimeoutS: config.nodeRed.functionTimeoutS,
         onNodeError: () => nodeErrors.inc(),
+        storageModule: privateStorage(userDir),
       }),
     );
-    app.use(EDITOR_ROOT, plainHandler(red.httpAdmin));
+    app.use(EDITOR_ROOT, endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

@@ -28,6 +28,8 @@ export interface SettingsInput {
   functionTimeoutS: number;
   /** Called for every error a node reports, so a failing flow shows in /metrics. */
   onNodeError: () => void;
+  /** Node-RED's file storage (storage.ts: its files made 0600). */
+  storageModule: object;
 }
 
 export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
@@ -38,6 +40,9 @@ export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
     if (m.level <= 20 && m.type) input.onNodeError();
     if (m.level === 98) {
       const { level: _l, timestamp: _t, event, ...rest } = m;
+      // Editor tokens are gateway sessions (auth.ts): Node-RED's own token check misses on every editor request
+      // before ours accepts it, and would log this each time. Refused tokens are counted in campus_flow_auth_total.
+      if (event === 'auth.invalid-token') return log.debug({ audit: rest }, `audit: ${event}`);
       log.info({ audit: rest }, `audit: ${event ?? 'event'}`);
       return;
     }
@@ -49,6 +54,7 @@ export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
   };
   return {
     userDir: input.userDir,
+    storageModule: input.storageModule,
     flowFile: FLOW_FILE,
     // One property per line: flows kept in git diff readably.
     flowFilePretty: true,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { PRIVATE_DIR_MODE, privateFile, privateFileIfExists, type Tightened } from './private-files.js';
 
 export type Database = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement;
@@ -17,12 +18,25 @@ export interface Migration {
 
 export interface OpenOptions {
   synchronous?: 'full' | 'normal';
+  /** Told about each file of the database that was readable by others and is now 0600 (for the log). */
+  onTightened?: (t: Tightened) => void;
 }
 
+/**
+ * Opens (creating it 0600 if need be) a database in WAL mode and applies migrations. SQLite gives the -wal and
+ * -shm files it creates the database file's own mode, so creating the file 0600 before SQLite opens it keeps all
+ * three private; ones an older version left looser are tightened here.
+ */
 export function openDatabase(file: string, migrations: readonly Migration[], opts: OpenOptions = {}): Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const tightened: (Tightened | null)[] = [];
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+    tightened.push(privateFile(file));
+  }
   const db = new BetterSqlite3(file);
   db.pragma('journal_mode = WAL');
+  if (file !== ':memory:') tightened.push(privateFileIfExists(`${file}-wal`), privateFileIfExists(`${file}-shm`));
+  for (const t of tightened) if (t) opts.onTightened?.(t);
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

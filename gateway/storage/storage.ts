@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import { BatchWriter } from './batch-writer.js';
 import { Checkpointer } from './checkpointer.js';
 import { openDatabase, type Database, type Migration } from './db.js';
+import { privateDir } from './private-files.js';
 
 export interface Storage {
   db: Database;
@@ -26,8 +27,14 @@ export function openStorage(opts: {
   log: Logger;
 }): Storage {
   const { config, metrics, log } = opts;
+  // The data dir holds the database, Node-RED's credentials and camera pictures: the gateway user's alone.
+  const dir = privateDir(opts.dataDir);
+  if (dir) log.warn({ dataDir: opts.dataDir, was: dir.was }, 'data dir was open to other users; now 0700');
   const file = join(opts.dataDir, 'gateway.db');
-  const db = openDatabase(file, opts.migrations, { synchronous: config.synchronous });
+  const db = openDatabase(file, opts.migrations, {
+    synchronous: config.synchronous,
+    onTightened: (t) => log.warn({ file: t.path, was: t.was }, 'database file was readable by other users; now 0600'),
+  });
 
   const checkpointPages = new Counter({
     name: 'campus_db_checkpoint_pages_total',

@@ -191,6 +191,41 @@ describe('cameras in the gateway', () => {
     expect(d.stats.snapshots).toBe(1);
   });
 
+  it('a camera sending hostile replies goes offline with the reason; /healthz and the other cameras keep working', async () => {
+    const good = await device();
+    const bad = await device();
+    const gw = await gateway({ cameras: [camera('cam-good', good.port), camera('cam-bad', bad.port)] });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-good', good);
+    await ready(gw, token, 'cam-bad', bad);
+
+    // 400 KB full of namespace declarations: the library's own parse blocks the event loop ~10 s per reply, so
+    // two failed polls (offlineAfterFailures) took half a minute; refused before parsing, it is two polls' time.
+    bad.mode = 'xmlns-bomb';
+    const health: number[] = [];
+    const view = await waitFor(async () => {
+      health.push((await gw.api('/healthz')).status);
+      const v = await cameraView(gw, token, 'cam-bad');
+      return v.state === 'offline' ? v : null;
+    }, 10_000);
+    expect(view.lastError).toMatchObject({ code: 'malformed' });
+    expect(view.lastError!.message).toMatch(/refuse to parse/);
+    const [offline] = await alerts(gw, token, 'camera_offline');
+    expect(offline!.message).toMatch(/refuse to parse/);
+
+    // 50 MB replies: refused at maxReplyBytes, the connection dropped.
+    bad.mode = 'huge';
+    await waitFor(async () => (await cameraView(gw, token, 'cam-bad')).lastError?.code === 'too_large', 10_000);
+    expect(bad.stats.hugeRepliesCut).toBeGreaterThan(0);
+    health.push((await gw.api('/healthz')).status);
+    expect(health.every((status) => status === 200)).toBe(true);
+
+    // The other camera never noticed.
+    expect((await cameraView(gw, token, 'cam-good')).state).toBe('online');
+    good.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    await waitFor(async () => (await cameraView(gw, token, 'cam-good')).lastEvent?.kind === 'motion', 5_000);
+  });
+
   it('follows a repeated alert to where it happened last, with that place’s picture', async () => {
     const gate = await device();
     const canteen = await device();

@@ -3,7 +3,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OnvifSession } from '../../drivers/onvif/client.js';
+import { parseProbeMatch } from '../../drivers/onvif/discovery.js';
+import { checkReply, parseSoapBody, REPLY_SHAPE_LIMITS } from '../../drivers/onvif/soap-reply.js';
 import { CameraError, type CameraEndpoint } from '../../gateway/cameras/port.js';
+import { waitFor } from '../helpers/gateway.js';
 import { FakeOnvifDevice, startSilentServer } from './fake-onvif/device.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -31,6 +34,7 @@ function session(port: number, over: Partial<CameraEndpoint> = {}): OnvifSession
     pullTimeoutMs: 3_000,
     snapshotTimeoutMs: 1_000,
     snapshotMaxBytes: 1_000_000,
+    maxReplyBytes: 2 * 1024 * 1024,
     ...over,
   });
   cleanups.push(() => s.close());
@@ -221,5 +225,100 @@ describe('ONVIF client against a fake camera', () => {
     s.close();
     expect((await pending).code).toBe('closed');
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('hostile camera replies', () => {
+  it('refuses a 50 MB reply as too_large once it passes maxReplyBytes, and hangs up instead of reading it all', async () => {
+    const d = await device();
+    d.mode = 'huge';
+    const err = await failure(session(d.port, { requestTimeoutMs: 10_000 }).connect());
+    expect(err.code).toBe('too_large');
+    expect(err.message).toMatch(/limit is 2097152 \(cameras\.maxReplyBytes\)/);
+    await waitFor(() => d.stats.hugeRepliesCut === 1);
+    expect(d.stats.hugeBytesSent).toBeLessThan(25 * 1024 * 1024); // the cap plus socket buffers, not 50 MB
+  });
+
+  it('refuses a 50 MB snapshot as too_large at snapshotMaxBytes', async () => {
+    const d = await device({ snapshotAuth: 'none' });
+    d.snapshotPadding = 50 * 1024 * 1024;
+    const s = session(d.port, { snapshotTimeoutMs: 10_000 });
+    await s.connect();
+    const err = await failure(s.snapshot());
+    expect(err.code).toBe('too_large');
+    expect(err.message).toMatch(/more than 1000000 bytes \(cameras\.snapshotMaxBytes\)/);
+  });
+
+  it('refuses a 400 KB reply full of namespace declarations before parsing it, and says why', async () => {
+    // The library's own parse of this reply runs a regex that rescans the rest of the reply from every
+    // declaration: about 10 s with the event loop blocked (docs/cameras.md); refused here in about a millisecond.
+    const d = await device();
+    d.mode = 'xmlns-bomb';
+    const err = await failure(session(d.port).connect());
+    expect(err.code).toBe('malformed');
+    expect(err.message).toMatch(/GetSystemDateAndTime: 127\.0\.0\.1:\d+ sent a reply we refuse to parse: an attribute without a value/);
+    d.mode = 'normal';
+    expect((await session(d.port).connect()).device.model).toBe('FV-100');
+  });
+});
+
+describe('reading SOAP replies (checkReply, parseSoapBody)', () => {
+  const envelope = (attrs: string, body: string): string =>
+    `<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"${attrs}><s:Body>${body}</s:Body></s:Envelope>`;
+  const parse = (xml: string): Promise<{ err: Error | null; body: unknown }> =>
+    new Promise((resolve) => {
+      const checked = checkReply(xml);
+      if (!checked.ok) throw new Error(checked.problem);
+      parseSoapBody(checked.xml, (err, body) => resolve({ err, body }));
+    });
+
+  it('drops namespace declarations (either quote) and keeps the other attributes and the text', async () => {
+    const decls = Array.from({ length: 40 }, (_, i) => ` xmlns:n${i}="urn:n${i}"`).join('');
+    const xml = envelope(decls, `<tds:Info xmlns:tds='urn:d' token="t1"><tt:Model xmlns="urn:x">FV-100</tt:Model><!-- a < b --><![CDATA[<x>]]></tds:Info>`);
+    const checked = checkReply(xml);
+    expect(checked.ok).toBe(true);
+    expect(checked.ok && checked.xml).not.toMatch(/xmlns/);
+    const { err, body } = await parse(xml);
+    expect(err).toBeNull();
+    expect(body).toEqual([{ info: [{ $: { token: 't1' }, model: ['FV-100'], _: '<x>' }] }]);
+  });
+
+  it('turns a SOAP fault into the error the library would give', async () => {
+    const xml = envelope('', '<s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en">Sender not Authorized</s:Text></s:Reason></s:Fault>');
+    expect((await parse(xml)).err?.message).toBe('ONVIF SOAP Fault: Sender not Authorized');
+    expect((await parse('<html><body>hi</body></html>')).err?.message).toBe('Wrong ONVIF SOAP response');
+  });
+
+  it('refuses DTDs, deep nesting, crowded elements and replies with too many nodes', () => {
+    const refused = (xml: string): string => {
+      const r = checkReply(xml);
+      return r.ok ? 'accepted' : r.problem;
+    };
+    expect(refused('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')).toMatch(/DTD/);
+    expect(refused(`${'<a>'.repeat(REPLY_SHAPE_LIMITS.maxDepth + 1)}`)).toMatch(/nested more than 100/);
+    expect(refused(`<a ${Array.from({ length: 257 }, (_, i) => `b${i}="1"`).join(' ')}/>`)).toMatch(/more than 256 attributes/);
+    expect(refused(`<r>${'<x/>'.repeat(REPLY_SHAPE_LIMITS.maxNodes)}</r>`)).toMatch(/more than 20000 elements/);
+    expect(refused('<a b="1>')).toMatch(/unterminated attribute/);
+    expect(refused(`<r>${'<x/>'.repeat(1000)}</r>`)).toBe('accepted');
+  });
+});
+
+describe('discovery replies from anyone on the LAN (parseProbeMatch)', () => {
+  const match = (inner: string): string =>
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><d:ProbeMatches><d:ProbeMatch>' +
+    `${inner}</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>`;
+
+  it('reads a ProbeMatch whatever the prefixes, skipping an empty element before the real one', () => {
+    const xml = match(
+      '<wsa:EndpointReference><Address/><wsa:Address>urn:uuid:cam-1</wsa:Address></wsa:EndpointReference>' +
+        '<d:XAddrs>http://10.0.0.7/onvif/device_service</d:XAddrs><d:Scopes>onvif://www.onvif.org/name/Gate_cam</d:Scopes>',
+    );
+    expect(parseProbeMatch(xml, '10.0.0.7', null)).toMatchObject({ urn: 'urn:uuid:cam-1', host: '10.0.0.7', port: 80, name: 'Gate cam' });
+  });
+
+  it('answers a 64 KB datagram of start tags that never end with a reason (one pass over it)', () => {
+    // Before: one regex with a lazy body per element, 1.6 s of blocked event loop for each such datagram.
+    expect(parseProbeMatch(match('<a:Address>'.repeat(5_800)), '10.0.0.9', null)).toBe('no EndpointReference address');
+    expect(parseProbeMatch(match('<a:Address '.repeat(5_800)), '10.0.0.9', null)).toBe('no EndpointReference address');
   });
 });

@@ -63,7 +63,7 @@ describe('snapshot store', () => {
     const orphanRow = await s.save('cam-1', jpeg(10), 'fresh');
     rmSync(s.file(orphanRow.id));
     writeFileSync(join(s.dir, '01ARZ3NDEKTSV4RRFFQ69G5FAV.jpg.tmp'), 'x');
-    expect(s.reconcile()).toEqual({ files: 1, rows: 1 });
+    expect(s.reconcile()).toEqual({ files: 1, rows: 1, tightened: 0 });
     expect(s.totals().count).toBe(1);
     expect(s.get(kept.id).id).toBe(kept.id);
   });
@@ -153,7 +153,7 @@ describe('simulated camera', () => {
     const cam = new SimulatedSession(
       {
         id: 'cam-sim', host: 'simulated', port: 0, devicePath: '/', auth: 'auto', requestTimeoutMs: 500, pullTimeoutMs: 3_000,
-        snapshotTimeoutMs: 500, snapshotMaxBytes: 1_000_000, simulation: { motionEveryS: 1, offlineEveryS: 4, offlineForS: 2 },
+        snapshotTimeoutMs: 500, snapshotMaxBytes: 1_000_000, maxReplyBytes: 2_097_152, simulation: { motionEveryS: 1, offlineEveryS: 4, offlineForS: 2 },
       },
       () => t,
       () => 0.5, // the next motion 1 s from now

@@ -1,3 +1,4 @@
+import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../../gateway/storage/batch-writer.js';
@@ -17,6 +18,25 @@ describe('storage', () => {
     const again = openDatabase(file, [m(1, 'CREATE TABLE a (x)'), m(2, 'CREATE TABLE b (x)'), m(10, 'CREATE TABLE c (x)')]);
     expect(schemaVersion(again)).toBe(10);
     again.close();
+  });
+
+  it('creates the database, its WAL and shared memory 0600 in a 0700 directory, and tightens looser ones', () => {
+    const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
+    const dir = join(tempDir(), 'fresh', 'data');
+    const file = join(dir, 'gateway.db');
+    const db = openDatabase(file, [m(1, 'CREATE TABLE t (x)')]);
+    db.prepare('INSERT INTO t VALUES (1)').run();
+    expect(mode(dir)).toBe('700');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) expect(mode(f)).toBe('600');
+    // What an older version left (the first connection still open, so the WAL stays): all readable by everyone.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) chmodSync(f, 0o644);
+    const tightened: string[] = [];
+    const again = openDatabase(file, [m(1, 'CREATE TABLE t (x)')], { onTightened: (t) => tightened.push(`${t.path} ${t.was}`) });
+    again.prepare('INSERT INTO t VALUES (2)').run();
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) expect(mode(f)).toBe('600');
+    expect(tightened).toEqual([`${file} 0644`, `${file}-wal 0644`, `${file}-shm 0644`]);
+    again.close();
+    db.close();
   });
 
   it('refuses two migrations with one number', () => {

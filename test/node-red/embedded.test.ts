@@ -3,12 +3,12 @@
  * doing their job on real MQTT traffic, a flow deployed through the admin API with a token, and flow errors
  * that leave the gateway running. Node-RED runs once per process, so this file has one gateway with it.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { hashSecret } from '../../gateway/auth/secrets.js';
-import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { nextMessage, startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 const API_TOKEN = 'deploy-from-ci-0123456789abcdef';
 const READ_TOKEN = 'read-only-token-0123456789abcdef';
@@ -17,6 +17,8 @@ const campusTypes = ['campus tap', 'campus alert', 'campus alert in', 'campus se
 
 let gw: TestGateway;
 let client: MqttClient;
+/** The gateway's clock: real time, moved forward by a test that needs sessions to expire (and put back after). */
+const clock = { skewMs: 0, now: () => Date.now() + clock.skewMs };
 
 /** Node-RED's own login (what the editor does): an editor token, or the HTTP status when refused. */
 async function editorLogin(username: string, password = 'campus-demo'): Promise<{ status: number; token?: string }> {
@@ -32,8 +34,17 @@ const getFlows = async (token?: string): Promise<Response> => gw.api('/flows/flo
 const deploy = (token: string, flows: object[]): Promise<Response> =>
   gw.api('/flows/flows', { method: 'POST', token, json: flows, headers: { 'Node-RED-Deployment-Type': 'full' } });
 
+/** An editor token Node-RED minted itself and stored in .sessions.json (what an older gateway left behind). */
+const LEGACY_TOKEN = 'legacy-editor-token-0123456789';
+const dataDir = tempDir();
+
 beforeAll(async () => {
+  mkdirSync(join(dataDir, 'node-red'), { recursive: true });
+  const legacy = { user: 'admin', client: 'node-red-editor', scope: '*', accessToken: LEGACY_TOKEN, expires: Date.now() + 7 * 86_400_000 };
+  writeFileSync(join(dataDir, 'node-red', '.sessions.json'), JSON.stringify({ [LEGACY_TOKEN]: legacy }));
   gw = await startTestGateway({
+    dataDir,
+    clock,
     config: {
       nodeRed: {
         enabled: true,
@@ -49,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('editor and admin API', () => {
@@ -98,6 +110,62 @@ describe('editor and admin API', () => {
     expect((await getFlows(API_TOKEN)).status).toBe(200);
     expect((await getFlows(READ_TOKEN)).status).toBe(200);
     expect([401, 403]).toContain((await deploy(READ_TOKEN, [])).status);
+  });
+});
+
+describe('editor tokens die with the gateway session they came from', () => {
+  // Users of their own per test (and Node-RED counts failed logins per username), so the order of tests does not matter.
+  const password = 'editor-password-1';
+  async function adminWithEditorToken(username: string): Promise<string> {
+    await gw.ctx.users.add(username, password, 'admin');
+    const { status, token } = await editorLogin(username, password);
+    expect(status).toBe(200);
+    expect((await getFlows(token)).status).toBe(200);
+    return token!;
+  }
+
+  it('a role change revokes the editor token at once (401)', async () => {
+    const token = await adminWithEditorToken('ed-role');
+    await gw.ctx.users.add('ed-role', password, 'security'); // still allowed to read flows, but with a new login
+    expect((await getFlows(token)).status).toBe(401);
+    expect((await editorLogin('ed-role', password)).status).toBe(200);
+  });
+
+  it('a password change revokes the editor token at once (401)', async () => {
+    const token = await adminWithEditorToken('ed-pass');
+    await gw.ctx.users.add('ed-pass', 'a-new-password-2', 'admin');
+    expect((await getFlows(token)).status).toBe(401);
+    expect((await deploy(token, [])).status).toBe(401);
+  });
+
+  it('removing the user revokes the editor token at once (401)', async () => {
+    const token = await adminWithEditorToken('ed-gone');
+    expect(gw.ctx.users.remove('ed-gone')).toBe(true);
+    expect((await getFlows(token)).status).toBe(401);
+    expect((await editorLogin('ed-gone', password)).status).not.toBe(200);
+  });
+
+  it('an editor session expires no later than a gateway session opened with it', async () => {
+    const token = await adminWithEditorToken('ed-ttl');
+    const gatewayToken = await gw.login('ed-ttl', password);
+    try {
+      clock.skewMs = gw.config.http.sessionTtlH * 3_600_000 + 60_000;
+      expect((await gw.api('/api/v1/auth/me', { token: gatewayToken })).status).toBe(401);
+      expect((await getFlows(token)).status).toBe(401);
+    } finally {
+      clock.skewMs = 0;
+    }
+  });
+
+  it('editor tokens Node-RED minted itself before are void after an upgrade', async () => {
+    expect((await getFlows(LEGACY_TOKEN)).status).toBe(401);
+  });
+
+  it('logging out of the editor ends its session', async () => {
+    const token = await adminWithEditorToken('ed-out');
+    const res = await gw.api('/flows/auth/revoke', { method: 'POST', token, json: { token } });
+    expect(res.status).toBe(200);
+    expect((await getFlows(token)).status).toBe(401);
   });
 });
 

@@ -11,7 +11,24 @@ import type { AddressInfo, Socket } from 'node:net';
 import { encodeJpeg } from '../../../drivers/onvif/jpeg.js';
 
 export type FakeAuth = 'none' | 'ws-security' | 'digest';
-export type FakeMode = 'normal' | 'malformed' | 'hang';
+/**
+ * `huge`: answers every SOAP call with a 50 MB reply (chunked, as fast as the client reads it).
+ * `xmlns-bomb`: answers with a 400 KB reply full of namespace declarations whose `=` never comes: the onvif
+ * library's own namespace-stripping regex rescans the rest of the reply from each one (quadratic: ~10 s here).
+ */
+export type FakeMode = 'normal' | 'malformed' | 'hang' | 'huge' | 'xmlns-bomb';
+
+/** The `xmlns-bomb` reply: a well-formed start, then 400 KB of `xmlns:aN` tokens. */
+export function xmlnsBomb(bytes = 400_000): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const decl = ` xmlns:a${i}`;
+    parts.push(decl);
+    size += decl.length;
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}><s:Body><tds:GetSystemDateAndTimeResponse${parts.join('')}/></s:Body></s:Envelope>`;
+}
 
 export interface FakeDeviceOptions {
   username?: string;
@@ -79,6 +96,9 @@ export class FakeOnvifDevice {
   private readonly jpeg: Buffer;
   readonly stats = {
     actions: new Map<string, number>(),
+    /** Bytes of `huge` replies the client took before it hung up, and how many of those replies were cut short. */
+    hugeBytesSent: 0,
+    hugeRepliesCut: 0,
     authFailures: 0,
     subscriptionsCreated: 0,
     renewals: 0,
@@ -193,6 +213,11 @@ export class FakeOnvifDevice {
 
     if (req.method === 'GET' && path === '/snapshot.jpg') return this.snapshot(req, res);
     if (req.method !== 'POST') return void res.writeHead(405).end();
+    if (this.mode === 'huge') return this.huge(res);
+    if (this.mode === 'xmlns-bomb') {
+      res.writeHead(200, { 'content-type': 'application/soap+xml; charset=utf-8' });
+      return void res.end(xmlnsBomb());
+    }
     if (this.mode === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/soap+xml' });
       return void res.end('<?xml version="1.0"?><s:Envelope><s:Body><tds:GetDeviceInformationResponse><broken');
@@ -347,6 +372,36 @@ export class FakeOnvifDevice {
     }
   }
 
+  /** 50 MB of a SOAP reply that never ends its Body, written as fast as the client takes it; stops when it hangs up. */
+  private async huge(res: ServerResponse): Promise<void> {
+    const total = 50 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, ' ');
+    res.writeHead(200, { 'content-type': 'application/soap+xml; charset=utf-8' });
+    res.write(`<?xml version="1.0"?><s:Envelope ${NS}><s:Body><tds:GetSystemDateAndTimeResponse>`);
+    let sent = 0;
+    let cut = false;
+    res.on('close', () => {
+      if (sent < total) cut = true;
+    });
+    while (sent < total && !cut && !res.destroyed) {
+      sent += chunk.length;
+      this.stats.hugeBytesSent += chunk.length;
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const go = (): void => {
+            res.off('drain', go);
+            res.off('close', go);
+            resolve();
+          };
+          res.on('drain', go);
+          res.on('close', go);
+        });
+      }
+    }
+    if (cut || res.destroyed) this.stats.hugeRepliesCut++;
+    else res.end('</tds:GetSystemDateAndTimeResponse></s:Body></s:Envelope>');
+  }
+
   /** WS-Security UsernameToken (PasswordDigest, Created within 5 s of the camera's clock) or HTTP Digest. */
   private authorized(req: IncomingMessage, res: ServerResponse, body: string): boolean {
     const { auth } = this.opts;
@@ -399,6 +454,9 @@ export class FakeOnvifDevice {
     return expected === p.response;
   }
 
+  /** Bytes appended to the snapshot JPEG (a camera sending far more than a picture); sent without a Content-Length. */
+  snapshotPadding = 0;
+
   private snapshot(req: IncomingMessage, res: ServerResponse): void {
     const mode = this.opts.snapshotAuth;
     if (mode === 'digest' && !this.digestOk(req)) return this.challenge(res, 'Digest');
@@ -407,6 +465,21 @@ export class FakeOnvifDevice {
       if (req.headers.authorization !== expected) return this.challenge(res, 'Basic');
     }
     this.stats.snapshots++;
+    if (this.snapshotPadding > 0) {
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.write(this.jpeg);
+      const chunk = Buffer.alloc(64 * 1024);
+      let left = this.snapshotPadding;
+      const pump = (): void => {
+        while (left > 0 && !res.destroyed) {
+          left -= chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      res.on('error', () => {});
+      return pump();
+    }
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': this.jpeg.length });
     res.end(this.jpeg);
   }

@@ -2,7 +2,7 @@ import type { Client } from 'aedes';
 import type { Identity } from './acl.js';
 
 /**
- * Who holds which MQTT client id (issue 17, docs/security/broker-identities.md).
+ * Who holds which MQTT client id (issue 17, docs/security.md).
  *
  * MQTT lets a CONNECT with a known client id take the id over: the broker closes the connected client and hands the
  * newcomer its persistent session (subscriptions and queued messages). On a shared school LAN that means any login

@@ -19,7 +19,7 @@ export type MessageHandler = (topic: string, payload: Buffer) => void;
 export interface SubscribeOptions {
   /**
    * Receive taps (`campus/readers/<id>/tap`) with the card holder's PIN. The broker takes the PIN out of every tap
-   * before routing it; only the access decision asks for it back (docs/security/broker-identities.md).
+   * before routing it; only the access decision asks for it back (docs/security.md).
    */
   tapPin?: boolean;
 }

@@ -46,13 +46,18 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
 export function gatewayAdminAuth(deps: {
   users: UserStore;
   adminTokens: FlowAdminToken[];
-  /** Counted by outcome: login_ok, login_refused, token_ok, token_refused. */
+  /** Counted by outcome: login_ok, login_refused, token_ok, token_refused, token_refused_known, token_busy. */
   attempts: Counter<'outcome'>;
   log: Logger;
 }): NodeRedAdminAuth {
   const { users, adminTokens, attempts, log } = deps;
   // Verified API tokens by sha256, so the scrypt check runs once per token and not on every admin request.
   const verified = new Map<string, NodeRedUser>();
+  // Tokens found wrong, by sha256 (bounded), and whether a check is running: anyone on the LAN can send made-up
+  // tokens to /flows, and each check is an scrypt of 16 MB on a libuv thread. One check at a time; a token arriving
+  // meanwhile is refused at once (a deploy script retries), a known-wrong one without a check.
+  const refused = new Set<string>();
+  let checking = false;
 
   const userFor = (username: string, role: Role): NodeRedUser | null => {
     const permissions = permissionsFor(role);
@@ -81,17 +86,36 @@ export function gatewayAdminAuth(deps: {
     async tokens(token) {
       const session = users.session(token);
       if (session) return userFor(session.username, session.role);
+      if (adminTokens.length === 0) {
+        attempts.inc({ outcome: 'token_refused' });
+        return null;
+      }
       const key = sha256(token);
       const known = verified.get(key);
       if (known) return known;
-      for (const t of adminTokens) {
-        if (await verifySecret(token, t.secretHash)) {
-          const user: NodeRedUser = { username: `token:${t.name}`, permissions: t.permissions === 'admin' ? '*' : 'read' };
-          verified.set(key, user);
-          attempts.inc({ outcome: 'token_ok' });
-          return user;
-        }
+      if (refused.has(key)) {
+        attempts.inc({ outcome: 'token_refused_known' });
+        return null;
       }
+      if (checking) {
+        attempts.inc({ outcome: 'token_busy' });
+        return null;
+      }
+      checking = true;
+      try {
+        for (const t of adminTokens) {
+          if (await verifySecret(token, t.secretHash)) {
+            const user: NodeRedUser = { username: `token:${t.name}`, permissions: t.permissions === 'admin' ? '*' : 'read' };
+            verified.set(key, user);
+            attempts.inc({ outcome: 'token_ok' });
+            return user;
+          }
+        }
+      } finally {
+        checking = false;
+      }
+      if (refused.size >= 10_000) refused.clear();
+      refused.add(key);
       attempts.inc({ outcome: 'token_refused' });
       return null;
     },

@@ -58,7 +58,7 @@ describe('campus-gateway start (the built bin)', () => {
   });
 
   // Linux only: elsewhere thread priorities are left alone (gateway/core/thread-priority.ts).
-  it.skipIf(process.platform !== 'linux')('runs its helper threads below the thread that answers the readers', async () => {
+  it.skipIf(process.platform !== 'linux')('runs its helper threads below the thread that answers the readers (not applicable: not Linux, priorities left alone)', async () => {
     running = await startBin(['start', '--demo'], { CAMPUS_DATA_DIR: tempDir() });
     const pid = running.child.pid!;
     /** Field 19 of /proc/<pid>/task/<tid>/stat; the command name before it may hold spaces, so count from its `)`. */

@@ -22,9 +22,8 @@ afterEach(async () => {
 
 describe('campus-gateway start (the built bin)', () => {
   it('serves /healthz, login and the alerts API in demo mode', async () => {
-    const started = Date.now();
+    // How fast it starts is bench/footprint's question; startBin only gives up after a generous deadline.
     running = await startBin(['start', '--demo'], { CAMPUS_DATA_DIR: tempDir() });
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(running.output()).toContain('Demo users:   admin / campus-demo');
     expect(running.output()).toContain(`mqtt://127.0.0.1:${running.mqttPort}`);
     const token = await login(running.base);

@@ -187,10 +187,15 @@ describe('cameras in the gateway', () => {
     const snap = await gw.api(`/api/v1/snapshots/${withEvidence.snapshotIds[0]}`, { token });
     expect(snap.headers.get('x-camera-id')).toBe('cam-main');
 
-    // Alerts elsewhere take no picture from this camera.
-    gw.ctx.alerts.raise({ type: 'repeated_denials', severity: 'warning', source: 'reader:lab', message: 'x', accessPoint: 'lab-1' });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(d.stats.snapshots).toBe(1);
+    // Alerts elsewhere take no picture from this camera. Checked after a barrier: an alert at the gate raised after
+    // the lab's gets its picture, so the lab's had its turn and took none.
+    const elsewhere = gw.ctx.alerts.raise({ type: 'repeated_denials', severity: 'warning', source: 'reader:lab', message: 'x', accessPoint: 'lab-1' });
+    const barrier = gw.ctx.alerts.raise({
+      type: 'repeated_denials', severity: 'warning', source: 'reader:gate-in', message: 'y', accessPoint: 'main-gate', dedupKey: 'barrier:main-gate',
+    });
+    await waitFor(async () => ((await (await gw.api(`/api/v1/alerts/${barrier.id}`, { token })).json()) as Alert).snapshotIds.length === 1, 5_000);
+    expect(d.stats.snapshots).toBe(2);
+    expect(((await (await gw.api(`/api/v1/alerts/${elsewhere.id}`, { token })).json()) as Alert).snapshotIds).toEqual([]);
   });
 
   it('follows a repeated alert to where it happened last, with that place’s picture', async () => {
@@ -216,9 +221,14 @@ describe('cameras in the gateway', () => {
     }, 5_000);
     const cams = await Promise.all(withBoth.snapshotIds.map(async (id) => (await gw.api(`/api/v1/snapshots/${id}`, { token })).headers.get('x-camera-id')));
     expect(cams).toEqual(['cam-gate', 'cam-canteen']);
-    // A third use in the canteen is the same place: no new picture.
+    // A third use in the canteen is the same place: no new picture. Checked after a barrier: another alert in the
+    // canteen raised after it gets its picture, so the third use had its turn and took none.
     lostCard('canteen', 'pos-1');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(canteen.stats.snapshots).toBe(1);
+    const barrier = gw.ctx.alerts.raise({
+      type: 'repeated_denials', severity: 'warning', source: 'reader:pos-1', message: 'y', accessPoint: 'canteen', dedupKey: 'barrier:canteen',
+    });
+    await waitFor(async () => ((await (await gw.api(`/api/v1/alerts/${barrier.id}`, { token })).json()) as Alert).snapshotIds.length === 1, 5_000);
+    expect(canteen.stats.snapshots).toBe(2);
+    expect(((await (await gw.api(`/api/v1/alerts/${first.id}`, { token })).json()) as Alert).snapshotIds).toHaveLength(2);
   });
 });

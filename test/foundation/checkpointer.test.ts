@@ -52,12 +52,17 @@ describe('WAL checkpoints on a worker thread', () => {
       const rows = await writeCommits(writer, 1, 600);
       clearInterval(watch);
       await cp.checkpointNow();
-      // 600 commits of 2 KB rows went through the log, which SQLite restarted and trimmed along the way: the log
-      // never held more than a third of what went through it (with no checkpoints it would hold all of it).
+      // 600 commits of 2 KB rows went through the log and the worker copied them all back. How often it got a
+      // round in while they were written depends on how busy the box is (a shuffled CI run saw the log reach 4.8 MB
+      // on a loaded 2-core box), so the bound is on what checkpoints leave behind: once caught up, the next commit
+      // restarts the log and it is truncated to the configured limit.
       expect(cp.stats.framesCopied).toBeGreaterThanOrEqual(rows);
-      expect(largest).toBeLessThan((rows * 2 * 4096) / 3);
+      expect(largest).toBeGreaterThan(0);
+      await writer.write((d) => void d.prepare('INSERT INTO rows (body) VALUES (?)').run('after'));
+      await cp.checkpointNow();
+      expect(walBytes(file)).toBeLessThanOrEqual(256 * 1024);
       expect(cp.stats.assisting).toBe(false);
-      expect(db.prepare('SELECT COUNT(*) AS n FROM rows').get()).toEqual({ n: rows });
+      expect(db.prepare('SELECT COUNT(*) AS n FROM rows').get()).toEqual({ n: rows + 1 });
     } finally {
       await cp.stop();
       writer.close();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { packageInfo } from '../gateway/core/version.js';
-import { freePort } from './_net.js';
+import { printedPorts } from './_net.js';
 import type { BenchResult } from './run.js';
 
 const HEAP_MB = Number(process.env.BENCH_FOOTPRINT_HEAP_MB ?? 256);
@@ -40,20 +40,29 @@ interface Running {
 }
 
 async function startGateway(dataDir: string, nodeRed: boolean): Promise<Running> {
-  const httpPort = await freePort();
-  const mqttPort = await freePort();
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, `nodeRed:\n  enabled: ${nodeRed}\nlog:\n  level: warn\n  format: json\n`);
   const t0 = performance.now();
   // The recommended runtime flags (docs/operations.md): a capped old space, and a small young generation so that
   // bursts of short-lived messages are collected early instead of growing RSS by tens of MB.
   const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--max-semi-space-size=4', bin, 'start', '--demo', '--config', configFile], {
-    env: { ...process.env, CAMPUS_DATA_DIR: dataDir, CAMPUS_HTTP_PORT: String(httpPort), CAMPUS_MQTT_PORT: String(mqttPort), CAMPUS_FLOW_SECRET: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // Port 0, and the bound ports read from the banner it prints: no port picked, closed and reused.
+    env: { ...process.env, CAMPUS_DATA_DIR: dataDir, CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '0', CAMPUS_FLOW_SECRET: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.stdout!.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let ports = printedPorts(stdout);
+  while (!ports) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${stderr}`);
+    if (performance.now() - t0 > 60_000) throw new Error(`no listening addresses printed within 60 s: ${stderr}`);
+    await sleep(20);
+    ports = printedPorts(stdout);
+  }
+  const { http: httpPort, mqtt: mqttPort } = ports;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${stderr}`);
     try {

@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -24,19 +23,27 @@ const N = Number(process.env.SYNC_BENCH_N ?? 1_000_000);
 const WINDOW = 2000;
 const TOPIC = 'city/bench-district/schools/bench-school';
 
+/**
+ * Mosquitto cannot listen on port 0 and say where it is: the port is picked free first, and if another process
+ * takes it before mosquitto binds, mosquitto exits and this tries another. Ready when it logs that it is running.
+ */
 async function startMosquitto(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, `user ${userInfo().username}`, 'allow_anonymous true', 'persistence false', 'log_type error'].join('\n'));
-  const proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1').once('connect', () => (s.destroy(), r(true))).once('error', () => r(false));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(conf, [`listener ${port} 127.0.0.1`, `user ${userInfo().username}`, 'allow_anonymous true', 'persistence false', 'log_type error', 'log_type information', 'log_dest stderr'].join('\n'));
+    const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const started = await new Promise<boolean>((resolve) => {
+      proc.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/mosquitto version \S+ running/.test(stderr)) resolve(true);
+      });
+      proc.once('exit', () => resolve(false));
     });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
+    if (started) return { port, stop: () => new Promise((r) => (proc.once('exit', () => r()), proc.kill('SIGTERM'))) };
+    if (attempt >= 5 || !/Address already in use/i.test(stderr)) throw new Error(`mosquitto did not start: ${stderr}`);
   }
-  return { port, stop: () => new Promise((r) => (proc.once('exit', () => r()), proc.kill('SIGTERM'))) };
 }
 
 class PeakRss {

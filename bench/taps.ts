@@ -21,7 +21,7 @@ import { ulid } from 'ulid';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { packageInfo } from '../gateway/core/version.js';
-import { freePort } from './_net.js';
+import { printedPorts } from './_net.js';
 import type { BenchResult } from './run.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -139,14 +139,21 @@ interface GatewayChild extends Child {
 
 /** Starts the built bin as a school runs it and waits for /healthz to answer 200. */
 async function startGatewayChild(configFile: string, dataDir: string, extraFlags: string[] = [], timeoutMs = 60_000): Promise<GatewayChild> {
-  const httpPort = await freePort();
-  const mqttPort = await freePort();
+  // Port 0, and the bound ports read from what the gateway prints: no port picked, closed and reused.
   const child = spawnChild(
     [...NODE_FLAGS, ...extraFlags, BIN, 'start', '--demo', '--config', configFile],
-    childEnv({ CAMPUS_HTTP_PORT: String(httpPort), CAMPUS_MQTT_PORT: String(mqttPort), CAMPUS_DATA_DIR: dataDir }),
+    childEnv({ CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '0', CAMPUS_DATA_DIR: dataDir }),
   );
-  const base = `http://127.0.0.1:${httpPort}`;
   const until = Date.now() + timeoutMs;
+  let ports = printedPorts(child.output());
+  while (!ports) {
+    if (child.gone()) throw new Error(`gateway exited before it was ready:\n${child.output()}`);
+    if (Date.now() > until) throw new Error(`gateway printed no listening addresses within ${timeoutMs} ms:\n${child.output()}`);
+    await sleep(20);
+    ports = printedPorts(child.output());
+  }
+  const base = `http://127.0.0.1:${ports.http}`;
+  const mqttPort = ports.mqtt;
   for (;;) {
     if (child.gone()) throw new Error(`gateway exited before it was ready:\n${child.output()}`);
     try {
@@ -167,18 +174,21 @@ import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 const broker = await Aedes.createBroker();
 const server = createServer((socket) => { socket.setNoDelay(true); broker.handle(socket); });
-server.listen(Number(process.env.BENCH_BROKER_PORT), '127.0.0.1', () => console.log('ready'));
+server.listen(0, '127.0.0.1', () => console.log(\`ready on \${server.address().port}\`));
 process.on('SIGTERM', () => broker.close(() => server.close(() => process.exit(0))));
 `;
 
 async function startBareBroker(timeoutMs = 20_000): Promise<Child & { port: number }> {
-  const port = await freePort();
-  const child = spawnChild([...NODE_FLAGS, '--input-type=module', '-e', BARE_BROKER], childEnv({ BENCH_BROKER_PORT: String(port) }));
+  // It listens on port 0 and prints the port it got.
+  const child = spawnChild([...NODE_FLAGS, '--input-type=module', '-e', BARE_BROKER], childEnv({}));
   const until = Date.now() + timeoutMs;
-  while (!child.output().includes('ready')) {
+  let port: number | undefined;
+  while (port === undefined) {
     if (child.gone()) throw new Error(`bare broker exited before it was ready:\n${child.output()}`);
     if (Date.now() > until) throw new Error(`bare broker not ready within ${timeoutMs} ms:\n${child.output()}`);
     await sleep(20);
+    const m = /ready on (\d+)/.exec(child.output());
+    if (m) port = Number(m[1]);
   }
   return { ...child, port };
 }

@@ -82,7 +82,8 @@ describe('access decisions on the demo school', () => {
   it('refuses the lost demo card and raises a card_lost_used alert at the access point', async () => {
     const d = await tap('demo-gate-in', '0BADCAFE');
     expect(d).toMatchObject({ granted: false, reason: 'card_lost', person: { name: '王芳' } });
-    const alerts = await openAlerts('card_lost_used');
+    // This card's alert (another test reports a card lost and taps it too).
+    const alerts = (await openAlerts('card_lost_used')).filter((a) => a.data.uid === '0BADCAFE');
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ accessPoint: 'main-gate', data: { uid: '0BADCAFE', externalId: 'S20250002' } });
   });
@@ -168,24 +169,29 @@ describe('access decisions on the demo school', () => {
   });
 
   it('debits the wallet for a canteen payment once per terminal sequence number', async () => {
+    // From whatever the balance is when this test starts (the demo seeds ¥50.00; no other test here pays).
+    const before = ((await (await gw.api('/api/v1/wallet/S20250001', { token: admin })).json()) as { balanceFen: number }).balanceFen;
+    const after = before - 1250;
     const first = await tap('demo-canteen-1', '0A1B2C3D', { amount: 1250, seq: 18 });
-    expect(first).toMatchObject({ granted: true, reason: 'ok', balance: 3750 });
+    expect(first).toMatchObject({ granted: true, reason: 'ok', balance: after });
     const again = await tap('demo-canteen-1', '0A1B2C3D', { amount: 1250, seq: 18 });
-    expect(again).toMatchObject({ granted: true, tapId: first.tapId, balance: 3750 });
+    expect(again).toMatchObject({ granted: true, tapId: first.tapId, balance: after });
     // Another amount under the same number is refused; the genuine retry after it still gets the first answer.
-    expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 999, seq: 18 })).toMatchObject({ granted: false, reason: 'seq_conflict', balance: 3750 });
+    expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 999, seq: 18 })).toMatchObject({ granted: false, reason: 'seq_conflict', balance: after });
     expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 1250, seq: 18 })).toMatchObject({ granted: true, reason: 'ok', tapId: first.tapId });
     // Identification only: no amount, the balance shown.
-    expect(await tap('demo-canteen-1', '0A1B2C3D')).toMatchObject({ granted: true, reason: 'ok', balance: 3750 });
-    expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 999_999, seq: 19 })).toMatchObject({ granted: false, balance: 3750 });
+    expect(await tap('demo-canteen-1', '0A1B2C3D')).toMatchObject({ granted: true, reason: 'ok', balance: after });
+    expect(await tap('demo-canteen-1', '0A1B2C3D', { amount: 999_999, seq: 19 })).toMatchObject({ granted: false, balance: after });
   });
 
   it('lists access points with their readers and latest taps', async () => {
+    // Its own tap at the gate, not another test's leftovers.
+    const d = await tap('demo-gate-out', '0A1B2C3D');
     const res = await gw.api('/api/v1/access-points', { token: admin });
-    const body = (await res.json()) as { items: { id: string; readers: { id: string }[]; latestTaps: { readerId: string }[] }[] };
+    const body = (await res.json()) as { items: { id: string; readers: { id: string }[]; latestTaps: { id: string; readerId: string }[] }[] };
     const main = body.items.find((a) => a.id === 'main-gate')!;
     expect(main.readers.map((r) => r.id).sort()).toEqual(['demo-gate-in', 'demo-gate-out']);
-    expect(main.latestTaps.length).toBeGreaterThan(0);
+    expect(main.latestTaps.map((t) => t.id)).toContain(d.tapId);
     expect(main.latestTaps.every((t) => t.readerId.startsWith('demo-gate-'))).toBe(true);
   });
 });

@@ -22,6 +22,10 @@ describe('taps over MQTT on the demo gateway', () => {
     return JSON.parse((await answer).payload.toString()) as Record<string, unknown>;
   };
 
+  /** S20250001's (card 0A1B2C3D) balance now: the tests here pay in any order, so each reads it first. */
+  const balance = async (): Promise<number> =>
+    ((await (await gw.api('/api/v1/wallet/S20250001', { token: await gw.login('admin') })).json()) as { balanceFen: number }).balanceFen;
+
   it('grants 0A1B2C3D at demo-gate-in and answers on the decision topic', async () => {
     expect(await publishTap('demo-gate-in', '{"uid":"0A1B2C3D","seq":17}')).toMatchObject({
       granted: true, reason: 'ok', person: { name: '李明', class: '初一(1)班' },
@@ -44,10 +48,12 @@ describe('taps over MQTT on the demo gateway', () => {
 
   it('answers a payment whose fields are wrong instead of leaving the terminal waiting', async () => {
     // Yuan as text, and a negative transaction number: refused with a reason, nothing charged.
-    expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":"12.50","seq":40}')).toMatchObject({ granted: false, reason: 'invalid_amount', balance: 5000 });
+    const before = await balance();
+    expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":"12.50","seq":40}')).toMatchObject({ granted: false, reason: 'invalid_amount', balance: before });
     expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":100,"seq":-1}')).toMatchObject({ granted: false, reason: 'invalid_amount' });
     // The same unreadable payment again is a retry, not a conflict.
     expect(await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":"12.50","seq":40}')).toMatchObject({ granted: false, reason: 'invalid_amount' });
+    expect(await balance()).toBe(before);
   });
 
   it('refuses the lost 0BADCAFE (sent as bare text) with card_lost and an open alert', async () => {
@@ -62,9 +68,11 @@ describe('taps over MQTT on the demo gateway', () => {
   });
 
   it('debits a canteen payment once when the terminal sends it twice with the same seq', async () => {
+    const before = await balance();
     const first = await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":1250,"seq":18}');
     const second = await publishTap('demo-canteen-1', '{"uid":"0A1B2C3D","amount":1250,"seq":18}');
-    expect(first).toMatchObject({ granted: true, balance: 3750 });
-    expect(second).toMatchObject({ granted: true, balance: 3750, tapId: first.tapId });
+    expect(first).toMatchObject({ granted: true, balance: before - 1250 });
+    expect(second).toMatchObject({ granted: true, balance: before - 1250, tapId: first.tapId });
+    expect(await balance()).toBe(before - 1250);
   });
 });

@@ -1,6 +1,11 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// Tuesday 2026-09-01 07:30 in Shanghai: one school day throughout, whenever the suite runs (a run crossing Shanghai
+// midnight, 16:00 UTC, would otherwise put the arrival and the register read on different days).
+const clock = new ManualClock(Date.UTC(2026, 7, 31, 23, 30, 0));
 
 let gw: TestGateway;
 let client: MqttClient;
@@ -24,7 +29,7 @@ async function tap(readerId: string, uid: string): Promise<{ granted: boolean; r
 
 describe('attendance from the demo gate', () => {
   beforeAll(async () => {
-    gw = await startTestGateway({ demo: true });
+    gw = await startTestGateway({ demo: true, clock });
     token = await gw.login('viewer');
     client = await gw.mqttClient();
     await client.subscribeAsync('campus/readers/+/decision');
@@ -50,6 +55,7 @@ describe('attendance from the demo gate', () => {
     // The lost card is refused at the gate and does not count as an arrival.
     expect(await tap('demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
 
+    clock.advance(9 * 3_600_000); // 16:30, home time
     const out = await tap('demo-gate-out', '0A1B2C3D');
     expect(out.granted).toBe(true);
     const day = (await (await gw.api('/api/v1/attendance/people/S20250001', { token })).json()) as PersonDay & {

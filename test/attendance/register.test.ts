@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PersonRef, TapDecision } from '../../gateway/access/contract.js';
 import { AttendanceRegister } from '../../gateway/attendance/module.js';
 import { ManualClock } from '../../gateway/core/clock.js';
@@ -95,8 +95,26 @@ interface Report {
 
 const statusOf = (r: Report): Record<string, string | null> => Object.fromEntries(r.people.map((p) => [p.externalId, p.status]));
 
+/** Tuesday's taps: A1 and A2 on time, A3 late, B1 only taps that are not attendance; A1 leaves at 16:30 and 17:10. */
+async function tuesdayTaps(): Promise<void> {
+  await decided('A1', sh(TUE, '07:49:59'));
+  await decided('A2', sh(TUE, '07:50:00')); // exactly at the cut-off still counts as on time
+  await decided('A3', sh(TUE, '07:30:01')); // boarders' cut-off is 07:30
+  await decided('A1', sh(TUE, '07:55:00')); // a second entry does not move the first
+  await decided('A1', sh(TUE, '16:30:00'), { direction: 'out', readerId: 'gate-out-1' });
+  await decided('A1', sh(TUE, '17:10:00'), { direction: 'out', readerId: 'gate-out-1' });
+  // Not attendance: a denied gate tap, a granted classroom door, a gate tap without a direction.
+  await decided('B1', sh(TUE, '07:00:00'), { granted: false, reason: 'card_lost' });
+  await decided('B1', sh(TUE, '07:01:00'), { accessPointKind: 'door', accessPointId: 'lab-1' });
+  await decided('B1', sh(TUE, '07:02:00'), { direction: undefined });
+}
+
 describe('attendance register', () => {
-  beforeAll(async () => {
+  // A fresh register per test, at 06:00 on Tuesday: each test makes the taps and moves the clock it needs, in any order.
+  beforeEach(async () => {
+    clock.set(sh(TUE, '06:00:00'));
+    people.clear();
+    seq = 0;
     gw = await startTestGateway({
       clock,
       demo: false,
@@ -124,21 +142,12 @@ describe('attendance register', () => {
     addPerson('B1', 'student', '初二', '初二(1)班', 'no-such-group'); // falls back to 08:00
     addPerson('T1', 'staff', null, null, 'staff');
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
   });
 
   it('marks present up to the cut-off, late after it, absent only once the cut-off has passed', async () => {
-    await decided('A1', sh(TUE, '07:49:59'));
-    await decided('A2', sh(TUE, '07:50:00')); // exactly at the cut-off still counts as on time
-    await decided('A3', sh(TUE, '07:30:01')); // boarders' cut-off is 07:30
-    await decided('A1', sh(TUE, '07:55:00')); // a second entry does not move the first
-    await decided('A1', sh(TUE, '16:30:00'), { direction: 'out', readerId: 'gate-out-1' });
-    await decided('A1', sh(TUE, '17:10:00'), { direction: 'out', readerId: 'gate-out-1' });
-    // Not attendance: a denied gate tap, a granted classroom door, a gate tap without a direction.
-    await decided('B1', sh(TUE, '07:00:00'), { granted: false, reason: 'card_lost' });
-    await decided('B1', sh(TUE, '07:01:00'), { accessPointKind: 'door', accessPointId: 'lab-1' });
-    await decided('B1', sh(TUE, '07:02:00'), { direction: undefined });
+    await tuesdayTaps();
 
     await setClock(sh(TUE, '07:59:00'));
     const early = await get<Report>(`/api/v1/attendance?date=${TUE}`);
@@ -171,6 +180,8 @@ describe('attendance register', () => {
   });
 
   it('answers per class, per grade and per person', async () => {
+    await tuesdayTaps();
+    await setClock(sh(TUE, '08:00:01'));
     const cls = await get<Report>(`/api/v1/attendance/classes/${encodeURIComponent('初一(1)班')}?date=${TUE}`);
     expect(cls.people.map((p) => p.externalId)).toEqual(['A1', 'A2']);
     expect(cls.totals).toMatchObject({ enrolled: 2, present: 2 });
@@ -198,6 +209,8 @@ describe('attendance register', () => {
   });
 
   it('excuses an absence (admin and security only) and can withdraw the excuse', async () => {
+    await tuesdayTaps();
+    await setClock(sh(TUE, '08:00:01'));
     const body = { externalId: 'B1', date: TUE, reason: '病假 sick leave' };
     expect((await gw.api('/api/v1/attendance/excuse', { method: 'POST', token: viewer, json: body })).status).toBe(403);
     const security = await gw.login('security', PASSWORD);
@@ -238,6 +251,7 @@ describe('attendance register', () => {
   });
 
   it('counts by the school-local date, not UTC', async () => {
+    await setClock(sh('2026-09-02', '12:00:00')); // Wednesday noon: Tuesday is over
     // 00:30 on Wednesday in Shanghai is still Tuesday in UTC.
     await decided('T1', sh('2026-09-02', '00:30:00'));
     const wed = await get<Report>('/api/v1/attendance?date=2026-09-02&role=staff');
@@ -247,6 +261,8 @@ describe('attendance register', () => {
   });
 
   it('gives the city counts by grade and class without names or ids', async () => {
+    await tuesdayTaps();
+    await setClock(sh(TUE, '08:00:01'));
     const res = await get<Report>(`/api/v1/attendance?date=${TUE}`);
     // What AttendanceModule.summary() answers cloud sync: the same register over the gateway's database.
     const summary = register.summary(TUE);
@@ -261,6 +277,8 @@ describe('attendance register', () => {
   });
 
   it('does not count someone added to the roster later as absent on the days before', async () => {
+    await tuesdayTaps();
+    await setClock(sh('2026-09-02', '12:00:00')); // Tuesday is over
     const before = await get<Report>(`/api/v1/attendance?date=${TUE}`);
     await setClock(sh('2026-10-12', '09:00:00')); // a Monday, past the cut-off
     addPerson('N1', 'student', '初一', '初一(1)班', 'day');

@@ -5,7 +5,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/bin.js';
@@ -83,6 +82,7 @@ export class Mosquitto {
       'max_queued_messages 0',
       'max_inflight_messages 0',
       'log_type error',
+      'log_type information', // its "running" line is the ready signal (start())
       'log_dest stderr',
     ];
     if (this.opts.users) lines.push(`password_file ${this.passwordFile}`);
@@ -94,20 +94,45 @@ export class Mosquitto {
   }
 
   async start(): Promise<void> {
-    if (!this.port) this.port = await freePort();
+    // Mosquitto cannot listen on port 0 and say where it is, so the port is picked free first. Another process may
+    // take it before mosquitto binds: on the first start, try again on another port. A restart keeps its port (the
+    // city broker coming back at the same address is what those tests are about).
+    const picked = !this.port;
+    for (let attempt = 1; ; attempt++) {
+      if (picked) this.port = await freePort();
+      try {
+        return await this.startOnce();
+      } catch (err) {
+        if (!picked || attempt >= 5 || !/Address already in use/i.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (this.opts.users && !this.proc) this.setUsers(this.opts.users);
     this.writeConf();
     const proc = spawn('mosquitto', ['-c', this.confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     this.proc = proc;
-    const until = Date.now() + 10_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-      if (await canConnect(this.port)) return;
-      if (Date.now() > until) throw new Error(`mosquitto did not listen on ${this.port}: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Ready when mosquitto says it is running (logged after its listener is bound), not when something answers on
+    // the port, which could be another process that took it.
+    await new Promise<void>((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`mosquitto did not start on ${this.port} within 10 s: ${stderr}`)), 10_000);
+      const onData = (d: Buffer): void => {
+        stderr += d.toString();
+        if (!/mosquitto version \S+ running/.test(stderr)) return;
+        clearTimeout(timer);
+        proc.off('exit', onExit);
+        resolve();
+      };
+      const onExit = (): void => {
+        clearTimeout(timer);
+        if (this.proc === proc) this.proc = undefined;
+        reject(new Error(`mosquitto exited: ${stderr}`));
+      };
+      proc.stderr!.on('data', onData);
+      proc.once('exit', onExit);
+    });
   }
 
   /** SIGHUP: mosquitto reloads its password file. */
@@ -129,15 +154,4 @@ export class Mosquitto {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

@@ -203,14 +203,18 @@ describe('wrong credentials at the city broker', () => {
 describe('TLS to the city broker', () => {
   let broker: Mosquitto;
   let gw: TestGateway | undefined;
+  // One TLS broker for both tests, whichever runs first.
+  beforeAll(async () => {
+    broker = new Mosquitto({ tls: { requireClientCert: true }, users: { 'demo-school': 's3cret', city: 'city-secret' } });
+    await broker.start();
+  });
   afterAll(async () => {
     await gw?.close();
     await broker?.close();
   });
 
   it('connects with the city CA and a client certificate plus username and password, and delivers', async () => {
-    broker = new Mosquitto({ tls: { requireClientCert: true }, users: { 'demo-school': 's3cret', city: 'city-secret' } });
-    await broker.start();
+    await gw?.close();
     const pki = broker.pki!;
     const { readFileSync, writeFileSync } = await import('node:fs');
     const passwordFile = `${broker.dir}/school-password`;

@@ -41,10 +41,9 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
 
   it('delivers a device publish inside its own subtree', async () => {
     const reader = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
-    const seen = new Promise<Buffer>((resolve) => {
-      void gw.ctx.mqtt.subscribe('campus/readers/gate-in-1/tap', (_t, payload) => resolve(payload));
-    });
-    await new Promise((r) => setTimeout(r, 50));
+    let received!: (p: Buffer) => void;
+    const seen = new Promise<Buffer>((resolve) => (received = resolve));
+    await gw.ctx.mqtt.subscribe('campus/readers/gate-in-1/tap', (_t, payload) => received(payload)); // active once resolved
     await reader.publishAsync('campus/readers/gate-in-1/tap', '0A1B2C3D', { qos: 1 });
     expect((await seen).toString()).toBe('0A1B2C3D');
   });
@@ -102,10 +101,9 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
       password: SENSOR_SECRET,
       reconnectPeriod: 0,
     });
-    const seen = new Promise<string>((resolve) => {
-      void gw.ctx.mqtt.subscribe('campus/sensors/room-101/ws', (_t, p) => resolve(p.toString()));
-    });
-    await new Promise((r) => setTimeout(r, 50));
+    let received!: (p: string) => void;
+    const seen = new Promise<string>((resolve) => (received = resolve));
+    await gw.ctx.mqtt.subscribe('campus/sensors/room-101/ws', (_t, p) => received(p.toString())); // active once resolved
     await ws.publishAsync('campus/sensors/room-101/ws', 'hello', { qos: 1 });
     expect(await seen).toBe('hello');
     await ws.endAsync();
@@ -115,6 +113,12 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
   });
 
   it('counts refusals in /metrics', async () => {
+    // Its own refusals, not the other tests': one failed login, one publish outside the subtree.
+    await expect(gw.mqttClient({ username: 'gate-in-1', password: 'wrong' })).rejects.toThrow();
+    const rogue = await gw.mqttClient({ username: 'gate-in-1', password: READER_SECRET });
+    const closed = closedWithin(rogue, 3000);
+    rogue.publish('campus/readers/other-reader/tap', 'FFFFFFFF');
+    await closed;
     const text = await (await gw.api('/metrics')).text();
     expect(text).toMatch(/campus_mqtt_refused_total\{reason="publish"\} [1-9]/);
     expect(text).toMatch(/campus_mqtt_refused_total\{reason="auth"\} [1-9]/);

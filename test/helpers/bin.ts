@@ -20,7 +20,11 @@ export function runBin(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
   });
 }
 
-/** A free loopback TCP port (closed again before return). */
+/**
+ * A loopback TCP port that was free a moment ago (closed again before return). Only for peers that cannot listen
+ * on port 0 and say where they are (Mosquitto); such a caller must retry with another port on EADDRINUSE, since
+ * another process may take the port between this check and the bind.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -42,13 +46,15 @@ export interface BinGateway {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the bin and waits for /healthz to answer 200. */
+/**
+ * Starts the bin and waits for /healthz to answer 200. Unless the caller fixes them in `env`, the gateway binds port 0
+ * for HTTP and MQTT and the ports are read from the addresses it prints: no port picked, closed and then reused,
+ * which another process on a busy box can take in between.
+ */
 export async function startBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<BinGateway> {
   requireBuilt();
-  const httpPort = Number(env.CAMPUS_HTTP_PORT) || (await freePort());
-  const mqttPort = Number(env.CAMPUS_MQTT_PORT) || (await freePort());
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, CAMPUS_HTTP_PORT: String(httpPort), CAMPUS_MQTT_PORT: String(mqttPort), ...env },
+    env: { ...process.env, CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -57,25 +63,36 @@ export async function startBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const base = `http://127.0.0.1:${httpPort}`;
   const until = Date.now() + timeoutMs;
   let gone = false;
   void exited.then(() => (gone = true));
+  const giveUp = (why: string): never => {
+    child.kill('SIGKILL');
+    throw new Error(`gateway ${why} within ${timeoutMs} ms:\n${out}`);
+  };
+  // The banner `campus-gateway start` prints once both servers listen (gateway/cli/start.ts).
+  let ports: { http: number; mqtt: number } | undefined;
+  while (!ports) {
+    if (gone) throw new Error(`gateway exited before it was ready:\n${out}`);
+    const http = /Web console:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    const mqtt = /MQTT broker:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    if (http && mqtt) ports = { http: Number(http), mqtt: Number(mqtt) };
+    else if (Date.now() > until) giveUp('printed no listening addresses');
+    else await new Promise((r) => setTimeout(r, 25));
+  }
+  const base = `http://127.0.0.1:${ports.http}`;
   for (;;) {
     if (gone) throw new Error(`gateway exited before it was ready:\n${out}`);
     try {
       const res = await fetch(`${base}/healthz`);
       if (res.status === 200) break;
     } catch {
-      // not listening yet
+      // not answering yet
     }
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error(`gateway not ready within ${timeoutMs} ms:\n${out}`);
-    }
+    if (Date.now() > until) giveUp('not ready');
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, httpPort, mqttPort, base, output: () => out, exited };
+  return { child, httpPort: ports.http, mqttPort: ports.mqtt, base, output: () => out, exited };
 }
 
 export async function login(base: string, username = 'admin', password = 'campus-demo'): Promise<string> {

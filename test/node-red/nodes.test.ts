@@ -102,6 +102,7 @@ describe('campus tap', () => {
     const all = collect('h1');
     const denied = collect('h2');
     const canteen = collect('h3');
+    clock.advance(60_000); // past the reader's debounce window, whichever test tapped these cards before
     tap('demo-gate-in', '0A1B2C3D');
     tap('demo-gate-in', '0BADCAFE');
     await waitFor(() => all.length >= 2 && denied.length >= 1);
@@ -122,7 +123,7 @@ describe('campus tap', () => {
     ]);
     const first = collect('h');
     const every = collect('h2');
-    clock.advance(60_000); // past the reader's debounce window for the card the test before tapped
+    clock.advance(60_000); // past the reader's debounce window, whichever test tapped the card before
     tap('demo-gate-in', '0A1B2C3D');
     await waitFor(() => every.length >= 1);
     clock.advance(60_000);
@@ -174,9 +175,10 @@ describe('campus alert in', () => {
     const out = collect('h');
     gw.ctx.alerts.raise({ type: 'noise', severity: 'info', source: 'test', message: 'just info' });
     gw.ctx.alerts.raise({ type: 'fire', severity: 'critical', source: 'test', message: '火警 fire' });
-    await waitFor(() => out.length >= 1);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(out.map((m) => (m.payload as { type: string }).type)).toEqual(['fire']);
+    // Barrier: a later critical alert arrives, so the info one before it had its turn and was left out.
+    gw.ctx.alerts.raise({ type: 'flood', severity: 'critical', source: 'test', message: 'barrier' });
+    await waitFor(() => out.length >= 2);
+    expect(out.map((m) => (m.payload as { type: string }).type)).toEqual(['fire', 'flood']);
     expect(out[0]!.topic).toBe('campus/alerts/critical');
     expect(out[0]!.change).toBe('raised');
   });
@@ -333,8 +335,17 @@ describe('outside the gateway', () => {
     try {
       await helper.load(tapNode, [{ id: 't', type: 'campus tap', accessPoint: '', wires: [['h']] }, { id: 'h', type: 'helper' }]);
       const out = collect('h');
-      tap('demo-gate-in', '0A1B2C3D');
-      await new Promise((r) => setTimeout(r, 200));
+      // Barrier: the gateway has decided the tap (what a campus tap node with settings outputs, on the same bus event),
+      // so a node that could see it would have by now.
+      // A card no other test taps, so the reader's debounce cannot swallow it.
+      let decided = false;
+      const off = gw.ctx.bus.on('tap.decided', (d) => void (d.uid === '5EED0337' && (decided = true)));
+      try {
+        tap('demo-gate-in', '5EED0337');
+        await waitFor(() => decided);
+      } finally {
+        off();
+      }
       expect(out).toEqual([]);
     } finally {
       helper.settings({ campus: api });

@@ -1,5 +1,5 @@
 /** People and cards through the HTTP API of a running demo gateway: roles, search by any printed card form, card life cycle. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 interface PersonOut {
@@ -20,11 +20,12 @@ describe('people and cards API', () => {
   let security: string;
   let viewer: string;
 
-  beforeAll(async () => {
+  // A fresh demo school per test: the people and cards one test creates are not another's (tests run in any order).
+  beforeEach(async () => {
     gw = await startTestGateway();
     [admin, security, viewer] = await Promise.all([gw.login('admin'), gw.login('security'), gw.login('viewer')]);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
   });
 
@@ -103,11 +104,13 @@ describe('people and cards API', () => {
     expect((await call('POST', `/people/${p.id}/cards`, admin, { uid: '0A1B2C3D' })).status).toBe(409);
     expect((await call('POST', `/people/${p.id}/cards`, admin, { uid: 'XYZ' })).status).toBe(400);
     // Nor a card that would answer to the same tap as another person's card: the roster import's rule.
+    const s9 = (await call('POST', '/people', admin, { externalId: 'S20259999', name: '金秀贤', role: 'student' })).body as PersonOut;
+    expect((await call('POST', `/people/${s9.id}/cards`, admin, { uid: '56:30:f0:09' })).status).toBe(201);
     const other = ((await call('POST', '/people', admin, { externalId: 'T9002', name: '钱老师', role: 'staff' })).body as PersonOut);
     const overlapping = [
       { number: '0009334109', format: '8h10d' }, // the same low bytes as T9001's card
       { uid: '06008E6D5D' }, // a whole UID that T9001's partial card already answers to
-      { number: '1446047753', format: '8h10d' }, // 5630F009, the demo school's card of S20259999 above
+      { number: '1446047753', format: '8h10d' }, // 5630F009, S20259999's card just issued
     ];
     for (const body of overlapping) {
       const refused = await call('POST', `/people/${other.id}/cards`, admin, body);
@@ -126,6 +129,9 @@ describe('people and cards API', () => {
   });
 
   it('a tap of the full UID matches a card stored by its low bytes', async () => {
+    const p = ((await call('POST', '/people', admin, { externalId: 'T9001', name: '赵老师', role: 'staff' })).body as PersonOut);
+    // An EM card known only by its 8H10D print: stored by its low 4 bytes, 008E6D5D.
+    expect((await call('POST', `/people/${p.id}/cards`, admin, { number: '0009334109', format: '8h10d' })).status).toBe(201);
     const { nextMessage } = await import('../helpers/gateway.js');
     const client = await gw.mqttClient();
     await client.subscribeAsync('campus/readers/demo-gate-in/decision', { qos: 1 });

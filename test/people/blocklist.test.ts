@@ -4,7 +4,7 @@
  * logs in with its own credentials.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../config/demo.js';
 import { hashSecret } from '../../gateway/auth/secrets.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -22,7 +22,8 @@ describe('card blocklist for terminals', () => {
   let gw: TestGateway;
   let admin: string;
   let security: string;
-  beforeAll(async () => {
+  // A fresh school per test: which cards are lost or blocked is each test's own doing.
+  beforeEach(async () => {
     gw = await startTestGateway({
       config: {
         readers: [...demoConfig.readers!, { id: 'pos-9', accessPoint: 'canteen', driver: { type: 'mqtt', secretHash: await hashSecret(POS_SECRET) } }],
@@ -31,7 +32,7 @@ describe('card blocklist for terminals', () => {
     admin = await gw.login();
     security = await gw.login('security');
   });
-  afterAll(() => gw.close());
+  afterEach(() => gw.close());
 
   const list = async (since?: number): Promise<List> => {
     const res = await gw.api(`/api/v1/cards/blocklist${since === undefined ? '' : `?since=${since}`}`, { token: admin });
@@ -45,7 +46,7 @@ describe('card blocklist for terminals', () => {
   it('lists lost and blocked cards and gives a terminal only what changed since its version', async () => {
     const first = await list();
     expect(first.full).toBe(true);
-    if (!first.full) return;
+    if (!first.full) throw new Error('expected the whole list'); // (narrows the type; the expect above already failed)
     expect(first.entries).toContainEqual({ uid: '0BADCAFE', match: 'exact', status: 'lost' });
     expect(first.entries.some((e) => e.uid === '0A1B2C3D')).toBe(false);
 

@@ -3,7 +3,7 @@
  * broker; taps appear on the bus, malformed messages are counted while good ones keep flowing.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Tap } from '../../gateway/core/taps.js';
 import { parseNetworkTap } from '../../drivers/rfid/mqtt-readers.js';
 import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -20,7 +20,9 @@ describe('network readers over MQTT', () => {
     await waitFor(() => taps.some((t) => t.readerId === 'net-sync' && t.uid === marker));
   }
 
-  beforeAll(async () => {
+  // A fresh gateway per test: the readers' debounce memory, counters and the taps seen are each test's own.
+  beforeEach(async () => {
+    taps.length = 0;
     gw = await startTestGateway({
       config: {
         readers: [
@@ -34,7 +36,7 @@ describe('network readers over MQTT', () => {
     client = await gw.mqttClient();
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
   });
 

@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRc522Output } from '../../drivers/rfid/rc522-reader.js';
 import { tempDir, waitFor } from '../helpers/gateway.js';
 import { startReaders, type ReadersHarness } from './helpers.js';
@@ -32,8 +32,9 @@ const HANG = `echo $$ > ${pidFile}; exec sleep 600`;
 const CRASH = `echo "ModuleNotFoundError: No module named 'RPi'" >&2; exit 1`;
 const GARBLED = `printf '[86, 48, 240, 9, 1]'`; // wrong check byte
 
-// node-rfid is an optional dependency (RC522 readers on a Raspberry Pi); where npm did not install it there is
-// nothing to drive, so these tests skip. `npm ci` installs it on Linux, and CI runs them.
+// node-rfid is an optional dependency (RC522 readers on a Raspberry Pi) but plain JavaScript with no build step:
+// `npm ci` installs it everywhere and .ci/run checks that it did. Missing, these tests fail saying so rather than
+// skip: a green run must mean the only RC522 path was driven.
 const haveNodeRfid = existsSync(join(process.cwd(), 'node_modules', 'node-rfid', 'index.js'));
 
 let h: ReadersHarness | undefined;
@@ -57,7 +58,13 @@ const rc522 = (readTimeoutMs = 400) => ({
   readers: [{ id: 'pi-door', accessPoint: 'lab-1', debounceMs: 0, driver: { type: 'rc522' as const, pollIntervalMs: 20, readTimeoutMs, retryDelayMs: 200 } }],
 });
 
-describe.skipIf(!haveNodeRfid)('RC522 through node-rfid with a fake python on PATH', () => {
+// The fake interpreter is a POSIX shell script on PATH: no such thing on Windows.
+describe.skipIf(process.platform === 'win32')('RC522 through node-rfid with a fake python on PATH (not applicable: Windows, the fake python is a sh script)', () => {
+  // In each test, so each one fails with the reason (a failing beforeAll would count them as skipped).
+  beforeEach(() => {
+    if (!haveNodeRfid) throw new Error('node-rfid is not installed (optional dependency): run `npm ci`, which installs it; .ci/run checks it');
+  });
+
   it('turns what python prints into a tap, having sent it "rfid"', async () => {
     fakePython(CARD);
     h = await startReaders(rc522());

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runImportRoster } from '../../gateway/cli/import-roster.js';
 import type { RosterReport } from '../../gateway/roster/import.js';
@@ -19,12 +19,13 @@ describe('roster import through the API', () => {
   let gw: TestGateway;
   let admin: string;
 
-  beforeAll(async () => {
-    // The demo school (schedule groups day, boarding, staff); the rows below use ids the demo roster does not.
+  // A fresh demo school per test (schedule groups day, boarding, staff; the rows below use ids its roster does not):
+  // what one test imports is not another's starting point, whatever the order.
+  beforeEach(async () => {
     gw = await startTestGateway();
     admin = await gw.login('admin');
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
   });
 
@@ -39,14 +40,16 @@ describe('roster import through the API', () => {
     return ((await res.json()) as { items: { name: string; class: string | null; role: string; cards: { uid: string; match: string }[] }[] }).items[0];
   };
 
+  /** The school's first file: S1001 (card 5630F009), S1002 and T2001. */
+  const firstFile = (): Buffer => Buffer.concat([BOM, Buffer.from([
+    ZH_HEADER,
+    'S1001,张伟,学生,初一,"初一(1)班",day,5630F009',
+    'S1002,"欧阳, 娜娜",学生,初一,初一(2)班,boarding,04CEFED9A12580',
+    'T2001,李老师,教师,,,staff,',
+  ].join('\r\n'))]);
+
   it('imports a UTF-8 file with a BOM and Chinese headers, with quoted fields', async () => {
-    const csv = [
-      ZH_HEADER,
-      'S1001,张伟,学生,初一,"初一(1)班",day,5630F009',
-      'S1002,"欧阳, 娜娜",学生,初一,初一(2)班,boarding,04CEFED9A12580',
-      'T2001,李老师,教师,,,staff,',
-    ].join('\r\n');
-    const { status, report } = await upload(Buffer.concat([BOM, Buffer.from(csv)]), 'hex');
+    const { status, report } = await upload(firstFile(), 'hex');
     expect(status).toBe(200);
     expect(report).toMatchObject({ committed: true, encoding: 'utf-8-bom', rows: 3, created: 3, cardsIssued: 2, rejected: [] });
     expect(await person('S1002')).toMatchObject({ name: '欧阳, 娜娜', class: '初一(2)班', cards: [{ uid: '04CEFED9A12580', match: 'exact' }] });
@@ -74,11 +77,12 @@ describe('roster import through the API', () => {
       'E2,,student,7,7A,day,',
       '"E3","Bob ""the builder""",pilot,7,7A,day,',
       'E4,Carol,student,7,7A,night,',
-      'E5,Dan,student,7,7A,day,5630F009', // already S1001's card
+      'E5,Dan,student,7,7A,day,5630F009', // already S1001's card (imported first, below)
       'E1,Alice again,student,7,7A,day,',
       'E6,"Eve',
       'multi-line",student,7,7A,day,ZZZZ',
     ].join('\n');
+    expect((await upload(firstFile(), 'hex')).status).toBe(200);
     const { status, report } = await upload(Buffer.from(csv), 'hex');
     expect(status).toBe(422);
     expect(report.committed).toBe(false);
@@ -94,9 +98,9 @@ describe('roster import through the API', () => {
   });
 
   it('re-importing the same file changes nothing; a changed row is an update', async () => {
-    const csv = Buffer.concat([BOM, Buffer.from([ZH_HEADER, 'S1001,张伟,学生,初一,"初一(1)班",day,5630F009', 'S1002,"欧阳, 娜娜",学生,初一,初一(2)班,boarding,04CEFED9A12580'].join('\r\n'))]);
-    const again = await upload(csv, 'hex');
-    expect(again.report).toMatchObject({ committed: true, created: 0, updated: 0, unchanged: 2, cardsIssued: 0 });
+    expect((await upload(firstFile(), 'hex')).report).toMatchObject({ committed: true, created: 3 });
+    const again = await upload(firstFile(), 'hex');
+    expect(again.report).toMatchObject({ committed: true, created: 0, updated: 0, unchanged: 3, cardsIssued: 0 });
     const moved = Buffer.from(['学号,姓名,班级', 'S1001,张伟,初一(3)班'].join('\n'));
     const r = await upload(moved, 'hex');
     expect(r.report).toMatchObject({ committed: true, updated: 1 });
@@ -144,7 +148,9 @@ describe('roster import through the API', () => {
   });
 
   it('completes a partial card when the whole UID arrives, and refuses a decimal form that fits several cards', async () => {
-    // S3001's card was stored from 8H10D as 008E6D5D; the hex export gives the whole EM UID.
+    // S3001's card stored from 8H10D as 008E6D5D; then the hex export gives the whole EM UID.
+    const partial = await upload(Buffer.from('学号,姓名,卡号\nS3001,诸葛亮,0009334109\n'), '8h10d');
+    expect(partial.report.accepted[0]!.card).toMatchObject({ uid: '008E6D5D', match: 'suffix', action: 'issued' });
     const full = await upload(Buffer.from('学号,姓名,卡号\nS3001,诸葛亮,06008E6D5D\n'), 'hex');
     expect(full.report.accepted[0]!.card).toMatchObject({ uid: '06008E6D5D', action: 'completed' });
     expect((await person('S3001'))!.cards).toEqual([expect.objectContaining({ uid: '06008E6D5D', match: 'exact' })]);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { latest, sensorsSchool, waitForLatest } from './fixtures.js';
 
@@ -23,12 +23,13 @@ describe('sensors REST API', () => {
   let admin: string;
   let viewer: string;
 
-  beforeAll(async () => {
+  // A fresh school per test: one test's readings (the dorm's smoke sensor, say) are not another's rooms.
+  beforeEach(async () => {
     gw = await startTestGateway({ config: sensorsSchool() });
     admin = await gw.login('admin');
     viewer = await gw.login('viewer');
   });
-  afterAll(async () => gw.close());
+  afterEach(async () => gw.close());
 
   it('admins add a Zigbee2MQTT sensor through the API; its messages are then accepted and it survives a restart', async () => {
     const body = { id: 'z-gym', zone: 'gym', model: 'Aqara TVOC', intervalS: 120, source: { type: 'zigbee2mqtt', friendlyName: 'gym air' } };

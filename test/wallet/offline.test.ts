@@ -4,7 +4,8 @@
  * for an admin to accept or reject; a second upload of the same batch charges nothing; reconciliation shows both.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { parseDeviceTime as saleTime } from '../../gateway/core/device-time.js';
 import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -35,17 +36,23 @@ describe('offline canteen sales', () => {
   let gw: TestGateway;
   let terminal: MqttClient;
   let admin: string;
+  // Tuesday 2026-09-01 12:10 in Shanghai: every sale, review and reconciliation on one school day, whenever the suite
+  // runs (a run crossing Shanghai midnight, 16:00 UTC, would otherwise book an accepted sale on the next day).
+  let clock: ManualClock;
   // Just after start: after the demo reported card 0BADCAFE lost, so a sale with it is one the terminal should have refused.
   let soldAt = 0;
 
-  beforeAll(async () => {
-    gw = await startTestGateway();
-    soldAt = Date.now();
+  // A fresh demo school per test: the ledger, the review queue and the day's counts are each test's own.
+  beforeEach(async () => {
+    clock = new ManualClock(Date.UTC(2026, 8, 1, 4, 10, 0));
+    gw = await startTestGateway({ clock });
+    clock.advance(1_000);
+    soldAt = clock.now();
     admin = await gw.login();
     terminal = await gw.mqttClient();
     await terminal.subscribeAsync('campus/readers/+/offline/result', { qos: 1 });
   });
-  afterAll(() => gw.close());
+  afterEach(() => gw.close());
 
   const upload = async (readerId: string, body: unknown): Promise<Answer> => {
     const answer = nextMessage(terminal, `campus/readers/${readerId}/offline/result`);
@@ -69,6 +76,12 @@ describe('offline canteen sales', () => {
       { uid: '0A1B2C3D', seq: 505, amount: 300, at: soldAt + 86_400_000 }, // the terminal's clock is a day ahead
     ],
   });
+
+  /** The terminal's first batch, as the first test checks it: one sale charged, four held for review. */
+  const uploadFirstBatch = async (): Promise<void> => {
+    expect(await upload('demo-canteen-1', batch())).toMatchObject({ accepted: true, summary: { applied: 1, duplicate: 0, suspicious: 4 } });
+    expect((await upload('demo-canteen-1', batch())).summary).toEqual({ applied: 0, duplicate: 5, suspicious: 0 });
+  };
 
   it('charges what the online rules allow at the sale time, holds the rest, and answers only once it is stored', async () => {
     const before = await balance('S20250001');
@@ -96,6 +109,7 @@ describe('offline canteen sales', () => {
   });
 
   it('shows the offline sales and the ones awaiting review in the day reconciliation', async () => {
+    await uploadFirstBatch();
     const rec = await get<{ ok: boolean; terminals: { readerId: string; count: number; sumFen: number; matches: boolean; duplicates: number; offline: unknown; suspicious: unknown }[] }>(
       `/api/v1/wallet/reconciliation?date=${schoolDate(soldAt)}`,
     );
@@ -107,6 +121,7 @@ describe('offline canteen sales', () => {
   });
 
   it('lets an admin accept (charging at the sale time) or reject each held sale, and clears the alert when none is left', async () => {
+    await uploadFirstBatch();
     const pending = (await get<{ items: Review[] }>('/api/v1/wallet/review')).items;
     expect(pending.map((r) => [r.seq, r.reason, r.person?.externalId ?? null])).toEqual([
       [502, 'card_lost', 'S20250002'],
@@ -191,12 +206,12 @@ describe('offline canteen sales', () => {
 
   it('holds a sale made while the card was reported lost, even when the card was found before the upload', async () => {
     const security = await gw.login('security');
-    const before = Date.now() - 1;
-    await new Promise((r) => setTimeout(r, 5));
+    const before = clock.now() - 1;
+    clock.advance(5);
     expect((await gw.api('/api/v1/cards/0A1B2C3D/lost', { method: 'POST', token: security, json: {} })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 5));
-    const whileLost = Date.now();
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(5);
+    const whileLost = clock.now();
+    clock.advance(5);
     expect((await gw.api('/api/v1/cards/0A1B2C3D/unblock', { method: 'POST', token: security, json: {} })).status).toBe(200);
     const answer = await upload('demo-canteen-1', {
       batch: 'pos1-0009',
@@ -217,7 +232,7 @@ describe('offline canteen sales', () => {
     await terminal.subscribeAsync('campus/readers/demo-canteen-1/decision', { qos: 1 });
     await terminal.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', amount: 6000, seq: 530 }), { qos: 1 });
     expect(JSON.parse((await refused).payload.toString())).toMatchObject({ granted: false, reason: 'over_limit' });
-    const sale = { batch: 'pos1-0010', transactions: [{ uid: '0A1B2C3D', seq: 530, amount: 6000, at: Date.now() }] };
+    const sale = { batch: 'pos1-0010', transactions: [{ uid: '0A1B2C3D', seq: 530, amount: 6000, at: clock.now() }] };
     expect((await upload('demo-canteen-1', sale)).results).toEqual([{ seq: 530, outcome: 'suspicious', reason: 'refused_online' }]);
     const held = (await get<{ items: Review[] }>('/api/v1/wallet/review')).items.find((r) => r.seq === 530);
     expect(held).toMatchObject({ reason: 'refused_online', status: 'pending', amountFen: 6000 });

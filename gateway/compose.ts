@@ -18,7 +18,7 @@ import type { GatewayContext, GatewayModule } from './core/context.js';
 import { CloudSync, cloudSyncMigrations } from '../cloud-sync/sync.js';
 import { createConsoleModule } from './console/console.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { getMeta, metaMigrations, setMeta } from './core/meta.js';
+import { getMeta, metaMigrations, setMeta } from './storage/meta.js';
 import { packageInfo } from './core/version.js';
 import { createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';

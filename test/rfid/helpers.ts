@@ -15,7 +15,7 @@ import { UserStore, userMigrations } from '../../gateway/auth/users.js';
 import { EventBus } from '../../gateway/core/bus.js';
 import { systemClock, type Clock } from '../../gateway/core/clock.js';
 import type { GatewayContext } from '../../gateway/core/context.js';
-import { metaMigrations } from '../../gateway/core/meta.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
 import type { Tap } from '../../gateway/core/taps.js';
 import { BatchWriter } from '../../gateway/storage/batch-writer.js';

@@ -6,7 +6,7 @@
 import type { Router } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import type { ReaderConfig } from '../../config/readers.js';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../../gateway/core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../../gateway/module/context.js';
 import { notFound } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { getMeta, setMeta } from '../../gateway/storage/meta.js';

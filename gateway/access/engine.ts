@@ -11,7 +11,7 @@ import { monotonicFactory } from 'ulid';
 import { Counter, Histogram } from 'prom-client';
 import type { AccessPointConfig } from '../../config/access.js';
 import type { ReaderConfig } from '../../config/readers.js';
-import type { GatewayContext } from '../core/context.js';
+import type { GatewayContext } from '../module/context.js';
 import type { Tap } from '../core/taps.js';
 import type { CardHolder, PeopleStore } from '../people/store.js';
 import type { WriteOp } from '../storage/batch-writer.js';

@@ -6,7 +6,7 @@
  * batch only once the gateway holds it.
  */
 import { Counter } from 'prom-client';
-import type { GatewayContext } from '../core/context.js';
+import type { GatewayContext } from '../module/context.js';
 import { localDate } from '../core/school-calendar.js';
 import type { OfflineUpload } from '../core/taps.js';
 import type { CardBlocklist } from '../people/blocklist.js';

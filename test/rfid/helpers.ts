@@ -14,7 +14,7 @@ import { AlertService, alertMigrations } from '../../gateway/alerts/alerts.js';
 import { UserStore, userMigrations } from '../../gateway/auth/users.js';
 import { EventBus } from '../../gateway/core/bus.js';
 import { systemClock, type Clock } from '../../gateway/core/clock.js';
-import type { GatewayContext } from '../../gateway/core/context.js';
+import type { GatewayContext } from '../../gateway/module/context.js';
 import { metaMigrations } from '../../gateway/storage/meta.js';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
 import type { Tap } from '../../gateway/core/taps.js';

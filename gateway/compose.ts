@@ -31,8 +31,14 @@ import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
+import type { CameraDriver } from './cameras/port.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
+
+/** The camera driver, for the CLI's `discover-cameras`: only this file imports drivers/. */
+export function createCameraDriver(): CameraDriver {
+  return createOnvifDriver();
+}
 
 export interface GatewayOptions {
   config: GatewayConfig;

@@ -17,7 +17,7 @@ import { validateConfig } from '../config/load.js';
 import { userMigrations, UserStore } from '../gateway/auth/users.js';
 import { startGateway } from '../gateway/compose.js';
 import { systemClock } from '../gateway/core/clock.js';
-import { metaMigrations } from '../gateway/core/meta.js';
+import { metaMigrations } from '../gateway/storage/meta.js';
 import { openDatabase } from '../gateway/storage/db.js';
 import type { BenchResult } from './run.js';
 

@@ -6,7 +6,7 @@
 import { localTime, minutesOf } from '../gateway/core/school-calendar.js';
 import type { Clock } from '../gateway/core/clock.js';
 import type { Logger } from '../gateway/core/logger.js';
-import { getMeta, setMeta } from '../gateway/core/meta.js';
+import { getMeta, setMeta } from '../gateway/storage/meta.js';
 import type { Database } from '../gateway/storage/db.js';
 import type { AttendanceCounts, AttendanceData, EnvironmentData } from './contract.js';
 import type { Outbox } from './outbox.js';

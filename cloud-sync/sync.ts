@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import { insecureUpstream, type CloudConfig } from '../config/cloud.js';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../gateway/core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../gateway/module/context.js';
 import type { Guards } from '../gateway/http/guards.js';
 import { packageInfo } from '../gateway/core/version.js';
 import { schemaVersion, type Migration } from '../gateway/storage/db.js';

@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { CARD_FORMATS } from '../gateway/core/card-number.js';
 import { deviceId, secretHash } from './common.js';
+
+/** The printed forms of a card number (gateway/core/card-number.ts makes and parses them). */
+export const CARD_FORMATS = ['hex', '8h10d', 'reversed', '6h8d', 'wg26'] as const;
+export type CardFormat = (typeof CARD_FORMATS)[number];
 
 /** Serial framing profiles; see shared reference card-readers.md and drivers/rfid/framing. */
 export const serialProfile = z.enum(['ascii-line', 'em-ascii', 'stx-bcc', 'wiegand-hex']);

@@ -4,22 +4,25 @@
  * depends inward on gateway/core.
  */
 import type { Server } from 'node:http';
+import type { Router } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
 import { accessMigrations, AccessModule } from './access/module.js';
 import { alertMigrations, AlertService } from './alerts/alerts.js';
+import { alertRoutes } from './alerts/routes.js';
 import { attendanceMigrations, AttendanceModule } from './attendance/module.js';
 import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { deviceCredentials } from './broker/grants.js';
 import { EventBus } from './core/bus.js';
 import { systemClock, type Clock } from './core/clock.js';
-import type { GatewayContext, GatewayModule } from './core/context.js';
+import type { GatewayContext, GatewayModule } from './module/context.js';
 import { CloudSync, cloudSyncMigrations } from '../cloud-sync/sync.js';
 import { createConsoleModule } from './console/console.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { getMeta, metaMigrations, setMeta } from './core/meta.js';
+import { getMeta, metaMigrations, setMeta } from './storage/meta.js';
 import { packageInfo } from './core/version.js';
+import type { Guards } from './http/guards.js';
 import { createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
 import { schemaVersion, type Migration } from './storage/db.js';
@@ -28,8 +31,14 @@ import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
+import type { CameraDriver } from './cameras/port.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
+
+/** The camera driver, for the CLI's `discover-cameras`: only this file imports drivers/. */
+export function createCameraDriver(): CameraDriver {
+  return createOnvifDriver();
+}
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -219,7 +228,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       });
     }
 
-    const http = await createHttp({ ctx, modules, broker, health });
+    // The alerts' routes come first, as they did when the HTTP layer mounted them itself (it imports no domain).
+    const alertsApi = { name: 'alerts', routes: (api: Router, g: Guards) => alertRoutes(api, g, alerts) };
+    const http = await createHttp({ ctx, modules: [alertsApi, ...modules], broker, health });
     server = http.server;
     const httpPort = await listen(server, config.http.port, config.http.host);
     for (const m of modules) {

@@ -6,10 +6,10 @@
 import type { Router } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import type { ReaderConfig } from '../../config/readers.js';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../../gateway/core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../../gateway/module/context.js';
 import { notFound } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/logger.js';
-import { getMeta, setMeta } from '../../gateway/core/meta.js';
+import { getMeta, setMeta } from '../../gateway/storage/meta.js';
 import type { Tap } from '../../gateway/core/taps.js';
 import type { Guards } from '../../gateway/http/guards.js';
 import { Debouncer } from './debounce.js';

@@ -1,5 +1,5 @@
 /** The payload families the sensors domain listens to, and the demo's simulated sensors. Wired in gateway/compose.ts. */
-import type { GatewayContext } from '../../gateway/core/context.js';
+import type { GatewayContext } from '../../gateway/module/context.js';
 import type { PayloadFamily, SensorSimulation } from '../../gateway/sensors/contract.js';
 import { nativeFamily } from './native.js';
 import { SimulatedSensors, type SimulatedSensor } from './simulated.js';

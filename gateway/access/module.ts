@@ -3,7 +3,7 @@
  * The wallet is handed in (the wallet module's `WalletPort`), so access never imports the wallet.
  */
 import type { Router } from 'express';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import { GatewayError } from '../core/errors.js';
 import type { Guards } from '../http/guards.js';
 import { BLOCKLIST_TOPIC, blocklistMigrations, BlocklistPublisher, CardBlocklist } from '../people/blocklist.js';

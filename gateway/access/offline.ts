@@ -6,13 +6,13 @@
  * batch only once the gateway holds it.
  */
 import { Counter } from 'prom-client';
-import type { GatewayContext } from '../core/context.js';
+import type { GatewayContext } from '../module/context.js';
 import { localDate } from '../core/school-calendar.js';
 import type { OfflineUpload } from '../core/taps.js';
 import type { CardBlocklist } from '../people/blocklist.js';
 import type { Card } from '../people/schema.js';
 import type { PeopleStore } from '../people/store.js';
-import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from './contract.js';
+import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from '../core/wallet-port.js';
 
 /** A terminal clock this far ahead of ours, or this far behind, is wrong, not a sale at that time. */
 const CLOCK_AHEAD_MS = 5 * 60_000;

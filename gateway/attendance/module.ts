@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { Counter } from 'prom-client';
 import type { TapWrite } from '../access/contract.js';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
 import type { Guards } from '../http/guards.js';
 import { DayTaps } from './day-taps.js';

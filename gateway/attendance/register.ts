@@ -3,7 +3,8 @@
  * and each person's status for a date against their schedule group's arrival cut-off and the calendar.
  */
 import type { AccessConfig } from '../../config/access.js';
-import type { PersonRole, TapDecision } from '../access/contract.js';
+import type { TapDecision } from '../access/contract.js';
+import type { PersonRole } from '../people/types.js';
 import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import { compareSchoolNames } from '../core/school-order.js';

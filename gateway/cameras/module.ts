@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Router } from 'express';
 import type { Alert } from '../alerts/alerts.js';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Guards } from '../http/guards.js';

@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Command } from 'commander';
-import { createOnvifDriver } from '../../drivers/onvif/index.js';
 import { deviceId } from '../../config/common.js';
 import { CredentialBox } from '../cameras/credentials.js';
 import { markRegistered } from '../cameras/module.js';
+import { createCameraDriver } from '../compose.js';
 import { commandConfig, configOption, demoOption, readSecret, reportAndExit } from './common.js';
 
 /** Cameras from the config and, when the gateway has run here, those added through the API. */
@@ -45,7 +45,7 @@ export function registerDiscoverCameras(program: Command): void {
         const config = commandConfig(opts);
         const d = config.cameras.discovery;
         let invalid = 0;
-        const devices = await createOnvifDriver().discover({
+        const devices = await createCameraDriver().discover({
           address: opts.address ?? d.address,
           port: opts.port ? Number(opts.port) : d.port,
           timeoutMs: opts.timeout ? Number(opts.timeout) : d.timeoutMs,

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { accessMigrations } from '../access/module.js';
 import { CARD_FORMATS, isCardFormat } from '../core/card-number.js';
 import { systemClock } from '../core/clock.js';
-import { metaMigrations } from '../core/meta.js';
+import { metaMigrations } from '../storage/meta.js';
 import { importRoster, type RosterReport } from '../roster/import.js';
 import { openDatabase } from '../storage/db.js';
 import { commandConfig, configOption, demoOption, reportAndExit } from './common.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEMO_PASSWORD, roleSchema, userMigrations, UserStore } from '../auth/users.js';
 import { systemClock } from '../core/clock.js';
-import { metaMigrations } from '../core/meta.js';
+import { metaMigrations } from '../storage/meta.js';
 import { openDatabase } from '../storage/db.js';
 import { commandConfig, configOption, readSecret, reportAndExit } from './common.js';
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Counter } from 'prom-client';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import { packageInfo } from '../core/version.js';
 
 /** Prefixes that belong to the API, Node-RED, MQTT over WebSocket and the probes: never answered with the console. */

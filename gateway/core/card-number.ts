@@ -23,8 +23,10 @@
  * never as an exception, because drivers call it on bytes from the wire and the roster importer on Excel exports.
  */
 
-export const CARD_FORMATS = ['hex', '8h10d', 'reversed', '6h8d', 'wg26'] as const;
-export type CardFormat = (typeof CARD_FORMATS)[number];
+import { CARD_FORMATS, type CardFormat } from '../../config/readers.js';
+
+// The names live in config/ (the readers' `numberFormat` validates against them; config imports nothing of the gateway).
+export { CARD_FORMATS, type CardFormat };
 
 /** Byte lengths of a UID we accept. */
 export const UID_BYTE_LENGTHS: readonly number[] = [4, 5, 7, 10];

@@ -1,15 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { alertRoutes } from '../alerts/routes.js';
-import { loginRoute, sessionRoutes } from '../auth/routes.js';
-import type { GatewayContext, GatewayModule } from '../core/context.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import type { UserStore } from '../auth/users.js';
+import type { EventBus } from '../core/bus.js';
+import type { Logger } from '../core/logger.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
-import { authenticate, bearerToken, guards, loggableUrl } from './guards.js';
+import { loginRoute, sessionRoutes } from './auth-routes.js';
+import { authenticate, bearerToken, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 
 export interface HealthReport {
@@ -20,9 +22,28 @@ export interface HealthReport {
   components: Record<string, { ok: boolean; detail?: string; warning?: string }>;
 }
 
+/** What the HTTP layer needs of a module (gateway/module/context.ts `GatewayModule` extends it). */
+export interface HttpModule {
+  readonly name: string;
+  /** Mounts outside /api/v1 (the console at /, Node-RED at /flows); runs before the HTTP server listens. */
+  mount?(app: Express, server: Server): void | Promise<void>;
+  /** Routes mounted under /api/v1, behind authentication. */
+  routes?(api: Router, guards: Guards): void;
+}
+
+/** The part of the gateway context the HTTP layer uses: it sits below the modules and imports none of them. */
+export interface HttpContext {
+  config: GatewayConfig;
+  log: Logger;
+  bus: EventBus;
+  users: UserStore;
+  metrics: Registry;
+}
+
 export interface HttpDeps {
-  ctx: GatewayContext;
-  modules: GatewayModule[];
+  ctx: HttpContext;
+  /** The modules' routes and mounts, in order (compose.ts puts the alerts routes first). */
+  modules: HttpModule[];
   broker: EmbeddedBroker;
   health: () => HealthReport;
 }
@@ -81,7 +102,6 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   loginRoute(api, ctx.users, limiter);
   api.use(authenticate(ctx.users));
   sessionRoutes(api, ctx.users);
-  alertRoutes(api, guards, ctx.alerts);
   const streams = new EventStreams({
     bus: ctx.bus,
     limits: ctx.config.http.eventStreams,

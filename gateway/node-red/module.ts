@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { Express } from 'express';
 import { Counter } from 'prom-client';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';

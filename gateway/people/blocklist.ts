@@ -7,7 +7,7 @@
  * change itself: every path that changes a card (the API, a roster import, a city command, the CLI from another
  * process) is covered, and a version never names a change that did not commit.
  */
-import type { CardStatus } from '../access/contract.js';
+import type { CardStatus } from './types.js';
 import type { Database, Migration } from '../storage/db.js';
 
 const LISTED = `('lost','blocked')`;

@@ -1,6 +1,6 @@
 /** People and cards as the API and the roster import take and give them. */
 import { z } from 'zod';
-import type { CardStatus, PersonRef, PersonRole } from '../access/contract.js';
+import type { CardStatus, PersonRef, PersonRole } from './types.js';
 import { CARD_FORMATS, normalizeUid } from '../core/card-number.js';
 
 export const personRoleSchema = z.enum(['student', 'staff', 'visitor']) satisfies z.ZodType<PersonRole>;

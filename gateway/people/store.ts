@@ -3,7 +3,7 @@
  * The decision path reads a card's status straight from SQLite through a prepared statement on every tap,
  * so a card reported lost is refused at the very next tap without any cache to invalidate.
  */
-import type { CardStatus, PersonRole } from '../access/contract.js';
+import type { CardStatus, PersonRole } from './types.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';

@@ -2,7 +2,7 @@
 import express, { type Router } from 'express';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
-import type { GatewayContext } from '../core/context.js';
+import type { GatewayContext } from '../module/context.js';
 import { GatewayError } from '../core/errors.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';

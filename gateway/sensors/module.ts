@@ -6,7 +6,7 @@
 import type { Router } from 'express';
 import { Counter } from 'prom-client';
 import type { SensorsConfig } from '../../config/sensors.js';
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Guards } from '../http/guards.js';
 import type { Migration } from '../storage/db.js';
 import type { HourlyZoneSummary, PayloadFamily, Reading, SensorReadingEvent, SensorSimulation } from './contract.js';

@@ -8,7 +8,7 @@
  * under a primary key and every retry gets that same outcome back, never a second debit.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, PinRefusal, WalletPort } from '../access/contract.js';
+import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, PinRefusal, WalletPort } from '../core/wallet-port.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';

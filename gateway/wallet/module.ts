@@ -1,4 +1,4 @@
-import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Guards } from '../http/guards.js';
 import type { Router } from 'express';
 import type { Logger } from '../core/logger.js';

@@ -2,7 +2,7 @@
  * What an admin sees of an offline sale held for review (docs/wallet.md, "Offline terminals"): the row of
  * `wallet_terminal_txns` with its person, read the same way by the list and by a decision's answer.
  */
-import type { OfflineSuspicion } from '../access/contract.js';
+import type { OfflineSuspicion } from '../core/wallet-port.js';
 
 export type ReviewStatus = 'pending' | 'accepted' | 'rejected';
 

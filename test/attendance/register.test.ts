@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PersonRef, TapDecision } from '../../gateway/access/contract.js';
+import type { TapDecision } from '../../gateway/access/contract.js';
+import type { PersonRef } from '../../gateway/people/types.js';
 import { AttendanceRegister } from '../../gateway/attendance/module.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { compareSchoolNames } from '../../gateway/core/school-order.js';

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { outboxMigrations, Outbox, type OutboxOptions } from '../../cloud-sync/outbox.js';
-import { metaMigrations } from '../../gateway/core/meta.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { dataExamples } from '../../cloud-sync/examples.js';
 import { tempDir } from '../helpers/gateway.js';

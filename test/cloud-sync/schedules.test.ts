@@ -9,7 +9,7 @@ import { outboxMigrations, Outbox } from '../../cloud-sync/outbox.js';
 import type { AttendancePort } from '../../cloud-sync/ports.js';
 import { PeriodicStreams } from '../../cloud-sync/schedules.js';
 import { ManualClock } from '../../gateway/core/clock.js';
-import { metaMigrations } from '../../gateway/core/meta.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { tempDir } from '../helpers/gateway.js';
 

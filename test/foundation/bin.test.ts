@@ -6,7 +6,7 @@ import { validateConfig } from '../../config/load.js';
 import { startGateway } from '../../gateway/compose.js';
 import { DEMO_PASSWORD, userMigrations, UserStore } from '../../gateway/auth/users.js';
 import { systemClock } from '../../gateway/core/clock.js';
-import { metaMigrations } from '../../gateway/core/meta.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { tempDir } from '../helpers/gateway.js';
 import { login, runBin, startBin, type BinGateway } from '../helpers/bin.js';

@@ -60,7 +60,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   }
   if (opts.users?.length) {
     const { openDatabase } = await import('../../gateway/storage/db.js');
-    const { metaMigrations } = await import('../../gateway/core/meta.js');
+    const { metaMigrations } = await import('../../gateway/storage/meta.js');
     const { userMigrations } = await import('../../gateway/auth/users.js');
     const { systemClock } = await import('../../gateway/core/clock.js');
     const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { hashSecret } from '../../gateway/auth/secrets.js';
 import { systemClock } from '../../gateway/core/clock.js';
-import { metaMigrations } from '../../gateway/core/meta.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
 import { UserStore, userMigrations } from '../../gateway/auth/users.js';
 import { gatewayAdminAuth } from '../../gateway/node-red/auth.js';
 import { openDatabase } from '../../gateway/storage/db.js';

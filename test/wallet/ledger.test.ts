@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { alertMigrations, AlertService } from '../../gateway/alerts/alerts.js';
 import { EventBus } from '../../gateway/core/bus.js';
 import { ManualClock } from '../../gateway/core/clock.js';
-import { metaMigrations } from '../../gateway/core/meta.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
 import { peopleMigrations } from '../../gateway/people/store.js';
 import { openDatabase, type Database } from '../../gateway/storage/db.js';
 import { Wallet, walletMigrations } from '../../gateway/wallet/module.js';

@@ -1,4 +1,4 @@
-import type { Database, Migration } from '../storage/db.js';
+import type { Database, Migration } from './db.js';
 
 export const metaMigrations: Migration[] = [
   { version: 1, name: 'meta', up: 'CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)' },

@@ -1,9 +1,9 @@
 import type { RequestHandler, Router } from 'express';
 import { z } from 'zod';
-import { bearerToken, sessionOf } from '../http/guards.js';
+import { bearerToken, sessionOf } from './guards.js';
 import { GatewayError } from '../core/errors.js';
-import { parse } from '../http/validate.js';
-import type { UserStore } from './users.js';
+import { parse } from './validate.js';
+import type { UserStore } from '../auth/users.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 

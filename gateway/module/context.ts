@@ -1,16 +1,14 @@
-import type { Server } from 'node:http';
-import type { Express, Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { UserStore } from '../auth/users.js';
-import type { Guards } from '../http/guards.js';
+import type { HttpModule } from '../http/server.js';
 import type { BatchWriter } from '../storage/batch-writer.js';
 import type { Database } from '../storage/db.js';
-import type { EventBus } from './bus.js';
-import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
-import type { MqttPort } from './mqtt-port.js';
+import type { EventBus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { MqttPort } from '../core/mqtt-port.js';
 
 /** What every module is handed by the composition root. Nothing here is a global. */
 export interface GatewayContext {
@@ -38,16 +36,11 @@ export interface ComponentHealth {
  * A capability plugged into the gateway (access, sensors, cameras, cloud sync, Node-RED, …).
  * Created by the composition root with what it needs; started in order and stopped in reverse.
  */
-export interface GatewayModule {
-  readonly name: string;
+export interface GatewayModule extends HttpModule {
   /** Runs on the first start of a demo data dir, before start(). */
   seedDemo?(): void | Promise<void>;
   start?(): void | Promise<void>;
   stop?(): void | Promise<void>;
-  /** Mounts outside /api/v1 (the console at /, Node-RED at /flows); runs before the HTTP server listens. */
-  mount?(app: Express, server: Server): void | Promise<void>;
-  /** Routes mounted under /api/v1, behind authentication. */
-  routes?(api: Router, guards: Guards): void;
   /** Reported in /healthz under components.<name>; a false `ok` turns /healthz into 503. */
   health?(): ComponentHealth;
 }

@@ -1,0 +1,77 @@
+// Import rules for the layers in docs/architecture.md (issue 22, point 5), checked by `npm run check:boundaries`
+// and by .ci/run. Dependencies point one way, down:
+//   config <- gateway/core <- gateway/storage <- domains <- gateway/http, broker, node-red <- gateway/compose.ts, gateway/cli
+// with drivers/ and cloud-sync/ beside the domains, reached only through the composition root.
+// Type-only imports count like any other: a type tangles two folders just as much (tsPreCompilationDeps below).
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'config-imports-nothing',
+      comment: 'config/ is the ground: the zod schema and defaults import no other file of the project.',
+      severity: 'error',
+      from: { path: '^config/' },
+      to: { pathNot: ['^config/', '(^|/)node_modules/'], dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'core-imports-only-config',
+      comment: 'gateway/core/ is the floor every other part stands on: it may import config/ and nothing else of the project.',
+      severity: 'error',
+      from: { path: '^gateway/core/' },
+      to: { pathNot: ['^gateway/core/', '^config/', '(^|/)node_modules/'], dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'only-compose-wires-drivers',
+      comment:
+        'Domains, layers and the CLI see devices only through ports (gateway/core, gateway/<domain>/port.ts); ' +
+        'gateway/compose.ts is the one gateway file that imports drivers/ (the CLI asks it for a driver).',
+      severity: 'error',
+      from: { path: '^gateway/', pathNot: '^gateway/compose\\.ts$' },
+      to: { path: '^drivers/' },
+    },
+    {
+      name: 'only-compose-and-cli-reach-cloud-sync',
+      comment:
+        'A domain sees the city only through cloud-sync ports that compose.ts adapts; the CLI may use the ' +
+        "contract's signing code (campus-gateway city-sign).",
+      severity: 'error',
+      from: { path: '^gateway/', pathNot: ['^gateway/compose\\.ts$', '^gateway/cli/'] },
+      to: { path: '^cloud-sync/' },
+    },
+    {
+      name: 'drivers-not-cloud-sync-or-flows',
+      comment: 'A driver talks to its devices and to core ports; what happens to its data upstream is not its business.',
+      severity: 'error',
+      from: { path: '^drivers/' },
+      to: { path: ['^cloud-sync/', '^flows/'] },
+    },
+    {
+      name: 'only-cli-imports-compose',
+      comment: 'gateway/compose.ts is the top: only the CLI (and tests, benchmarks) start the whole gateway.',
+      severity: 'error',
+      from: { pathNot: ['^gateway/cli/', '^test/', '^bench/'] },
+      to: { path: '^gateway/compose\\.ts$' },
+    },
+    {
+      name: 'no-folder-cycles',
+      comment: 'Two folders that import each other are one folder in disguise: neither can be understood, tested or moved alone.',
+      severity: 'error',
+      scope: 'folder',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: ['^dist/', '^node_modules/'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

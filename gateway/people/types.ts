@@ -1,0 +1,21 @@
+/**
+ * People and cards as every domain refers to them (access decides on them, attendance and the roster import count them).
+ * Tables (migration 10, owned by the people/cards module):
+ *   persons(id INTEGER PRIMARY KEY, external_id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+ *           role TEXT NOT NULL CHECK (role IN ('student','staff','visitor')), grade TEXT, class TEXT,
+ *           schedule_group TEXT NOT NULL DEFAULT 'default', created_at TEXT NOT NULL, updated_at TEXT NOT NULL)
+ *   cards(uid TEXT PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES persons(id),
+ *         status TEXT NOT NULL CHECK (status IN ('active','lost','blocked','expired')),
+ *         valid_from TEXT, valid_to TEXT, issued_at TEXT NOT NULL, updated_at TEXT NOT NULL)
+ */
+export type PersonRole = 'student' | 'staff' | 'visitor';
+export type CardStatus = 'active' | 'lost' | 'blocked' | 'expired';
+export interface PersonRef {
+  id: number;
+  externalId: string;
+  name: string;
+  role: PersonRole;
+  grade: string | null;
+  class: string | null;
+  scheduleGroup: string;
+}

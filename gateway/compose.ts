@@ -30,6 +30,7 @@ import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
+import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -70,6 +71,7 @@ function allMigrations(): Migration[] {
     ...sensorMigrations,
     ...cameraMigrations,
     ...cloudSyncMigrations,
+    ...controllerMigrations,
   ];
 }
 
@@ -86,6 +88,12 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
   access.engine.writeWithTaps(attendance.tapWrite);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
+  // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
+  const controllers = createControllersModule(ctx, {
+    holders: () => access.people.activeCardHolders(),
+    lockdownActive: () => access.lockdown.active,
+  });
+  access.engine.writeWithTaps(controllers.tapWrite);
   // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.
   const cloudSync = new CloudSync(ctx, {
     attendance: {
@@ -122,6 +130,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
       cardPool: () => access.people.activeCardUids(2000),
       openToStudents: (accessPoint, at) => access.engine.openToStudents(accessPoint, at),
     }),
+    controllers,
   ];
 }
 

@@ -244,7 +244,7 @@ export class AccessEngine {
     };
     const decided: TapDecision = {
       readerId: tap.readerId, uid: tap.uid, at: tap.at, seq: tap.seq, amount: tap.amount, partial: tap.partial,
-      tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
+      deviceDecision: tap.deviceDecision, backfilled: tap.backfilled, tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
       granted: outcome.granted, reason: outcome.reason, person: refOf(holder), balance,
     };
     await this.ctx.writer.write(this.recordOp(record, decided));

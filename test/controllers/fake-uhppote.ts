@@ -174,6 +174,18 @@ export class FakeUhppote {
     };
   }
 
+  /** Sends a logged event to the listener again (a duplicate on the wire). */
+  repush(index: number): void {
+    const e = this.eventAt(index);
+    if (e) this.push(e);
+  }
+
+  /** Sends raw bytes to the listener (hostile and malformed packets in tests). */
+  sendRaw(bytes: Buffer): void {
+    const { address, port } = this.listener;
+    if (this.socket && port !== 0) this.socket.send(bytes, port, address);
+  }
+
   private push(event: ControllerEvent): void {
     const { address, port } = this.listener;
     if (!this.pushing || !this.socket || port === 0 || address === '0.0.0.0') return;

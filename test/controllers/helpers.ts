@@ -1,7 +1,7 @@
 /** Two fake controllers and a gateway configured for them, for the controller tests. */
 import type { GatewayConfigInput } from '../../config/schema.js';
 import { cardNumberOf } from '../../drivers/controllers/uhppote/plan.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { FakeUhppote } from './fake-uhppote.js';
 
 export const SERIAL_A = 405419896;
@@ -54,4 +54,4 @@ export async function settled(gw: TestGateway, token: string, ms = 20_000): Prom
   }, ms, 50);
 }
 
-export { startTestGateway, waitFor, type TestGateway };
+export { startTestGateway, tempDir, waitFor, type TestGateway };

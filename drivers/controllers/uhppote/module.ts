@@ -23,6 +23,7 @@ import { DeviceRuntime, type ControllerHealth } from './device.js';
 import { EventPump } from './events.js';
 import { EventListener } from './listener.js';
 import { cardNumberOf, planDevice, type PlannedHolder } from './plan.js';
+import { DOOR_MODE } from './messages.js';
 import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
 
@@ -54,6 +55,8 @@ declare module '../../../gateway/core/bus.js' {
 
 const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
 const TAP_WAIT_MS = 15_000;
+/** Kinds a lockdown closes (gateway/access/rules.ts). */
+const LOCKABLE = new Set(['gate', 'door', 'classroom']);
 
 export function createControllersModule(ctx: GatewayContext, ports: ControllersPorts): ControllersModule {
   const cfg = ctx.config.controllers;
@@ -205,6 +208,32 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     };
   };
 
+  /** Sets every lockable door of a controller to a control mode, keeping its unlock delay. */
+  const setDoorModes = async (d: DeviceRuntime, mode: number): Promise<void> => {
+    for (const [n, door] of Object.entries(d.config.doors)) {
+      const ap = door ? aps.get(door.accessPoint) : undefined;
+      if (!ap || !LOCKABLE.has(ap.kind)) continue;
+      const current = await d.ask({ type: 'get-door-control', door: Number(n) });
+      if (current.mode !== mode) await d.ask({ type: 'set-door-control', door: Number(n), mode, delay: current.delay });
+    }
+  };
+
+  /**
+   * Lockdown in two steps: the doors go "normally closed" at once (one request per door: no card opens anything), then
+   * every card but security staff's leaves the card list, then the doors go back to "controlled" so security staff's
+   * cards work. Its end: doors controlled, then the cards come back.
+   */
+  const applyLockdown = async (d: DeviceRuntime, active: boolean): Promise<void> => {
+    if (active) {
+      await setDoorModes(d, DOOR_MODE.normallyClosed);
+      await d.sync.request('incremental');
+      if (ports.lockdownActive()) await setDoorModes(d, DOOR_MODE.controlled);
+    } else {
+      await setDoorModes(d, DOOR_MODE.controlled);
+      await d.sync.request('incremental');
+    }
+  };
+
   const byId = (id: string): DeviceRuntime => {
     const d = devices.find((x) => x.id === id);
     if (!d) throw notFound(`controller ${id}`);
@@ -241,8 +270,11 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
             if (n !== null) d.sync.changed([n]);
           }
         }),
-        ctx.bus.on('lockdown.changed', () => {
-          for (const d of devices) void d.sync.request('incremental');
+        ctx.bus.on('lockdown.changed', (e) => {
+          for (const d of devices) {
+            if (d.health !== 'online') continue; // it is reconciled in full when it answers again
+            void applyLockdown(d, e.active).catch((err: unknown) => log.warn({ err, controller: d.id }, 'lockdown not fully applied to controller'));
+          }
         }),
       );
       await client.start();

@@ -8,6 +8,7 @@ import { registerImportRoster } from './import-roster.js';
 import { registerStart } from './start.js';
 import { registerUserCommands } from './user.js';
 import { registerDiscoverCameras } from './discover-cameras.js';
+import { registerDiscoverControllers } from './discover-controllers.js';
 
 const program = new Command()
   .name('campus-gateway')
@@ -20,6 +21,7 @@ registerStart(program);
 registerConfigCommands(program);
 registerUserCommands(program);
 registerDiscoverCameras(program);
+registerDiscoverControllers(program);
 registerImportRoster(program);
 
 await program.parseAsync(process.argv).catch(reportAndExit);

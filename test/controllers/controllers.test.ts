@@ -146,6 +146,22 @@ describe('door controllers on loopback', () => {
     await waitFor(async () => (await taps('ctl-a-door1')).find((t) => t.seq === e.index), 5000, 20);
   });
 
+  it('a pushed event with an index far beyond the controller log does not make the gateway read a million entries', async () => {
+    a.requests.clear();
+    const bogus = a.lastIndex + 1_000_000;
+    a.sendRaw(encodeEventPacket(a.serial, {
+      lastIndex: bogus, event: { index: bogus, type: 1, granted: true, door: 1, direction: 1, card: wg26(STUDENT), timestamp: a.now(), reason: 1 },
+      doorsOpen: [false, false, false, false], buttons: [false, false, false, false], systemError: 0, systemTime: a.now(), sequence: 0, specialInfo: 0, relays: 0, inputs: 0,
+    }));
+    // Give the gateway a few polls to act on it, then a real swipe must still be taken, in order, promptly.
+    const polls = (a.requests.get('get-status') ?? 0) + 3;
+    await waitFor(() => (a.requests.get('get-status') ?? 0) >= polls, 10_000, 20);
+    const e = a.swipe(wg26(STUDENT), 1);
+    await waitFor(async () => (await taps('ctl-a-door1')).find((t) => t.seq === e.index), 5000, 20);
+    expect(a.requests.get('get-event') ?? 0).toBeLessThan(10);
+    expect((await taps('ctl-a-door1')).find((t) => t.seq === bogus)).toBeUndefined();
+  });
+
   it('a controller that stops answering raises controller_offline; the other keeps recording swipes', async () => {
     b.unreachable = true;
     const alert = await waitFor(async () => (await alerts()).find((x) => x.type === 'controller_offline' && x.status === 'open' && x.data.controller === 'ctl-b'), 10_000, 50);

@@ -22,6 +22,8 @@ export interface EventPumpDeps {
   recorded: () => number | null;
   setBaseline: (lastIndex: number) => void;
   read: (index: number) => Promise<ControllerEvent>;
+  /** The controller's last index, read now (get-status): a gap is read back only up to what the controller confirms. */
+  confirm: () => Promise<number>;
   /** Puts a swipe on the bus and resolves once its tap (and the new index) are committed; false when it was not. */
   tap: (tap: Tap, index: number, controllerTime: string | null) => Promise<boolean>;
   /** Records that a non-swipe event was handled (advances the index). */
@@ -49,6 +51,8 @@ function denialOf(reason: number): DeviceDenial {
 
 export class EventPump {
   private target = 0;
+  /** The controller's last index as its own status says; pushed indices are hints, never read beyond this. */
+  private confirmed = 0;
   private readonly held = new Map<number, ControllerEvent>();
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -68,8 +72,10 @@ export class EventPump {
       this.d.setBaseline(lastIndex);
       this.held.clear();
       this.target = lastIndex;
+      this.confirmed = lastIndex;
       return;
     }
+    this.confirmed = lastIndex;
     this.raise(lastIndex);
   }
 
@@ -111,12 +117,20 @@ export class EventPump {
       const pushed = this.held.get(index);
       let event: ControllerEvent;
       try {
+        if (!pushed && index > this.confirmed) {
+          // A gap up to a pushed index the controller has not confirmed: ask it where its log ends, and forget pushes
+          // beyond that (a forged or garbled index must not make us read a million entries).
+          this.confirmed = await this.d.confirm();
+          for (const k of this.held.keys()) if (k > this.confirmed) this.held.delete(k);
+          if (this.target > this.confirmed) this.target = this.confirmed;
+          if (index > this.confirmed) return;
+        }
         event = pushed ?? (await this.d.read(index));
       } catch {
         return; // controller unreachable: the next status read starts again from the recorded index
       }
       this.held.delete(index);
-      if (event.index !== index) {
+      if (event.index !== index || (!pushed && event.type === EVENT_TYPE.none)) {
         // The controller has no such entry (an index pushed beyond its log, or a log that restarted): stop here and
         // let the next status read say where its log ends.
         for (const k of this.held.keys()) if (k >= index) this.held.delete(k);

@@ -142,6 +142,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
             recorded.set(device.id, lastIndex);
           },
           read: (index) => dev.readEvent(index),
+          confirm: async () => (await dev.ask({ type: 'get-status' })).status.lastIndex,
           tap: (tap, index) =>
             new Promise<boolean>((resolve) => {
               const key = `${tap.readerId}:${index}`;

@@ -175,11 +175,18 @@ describe('door controllers on loopback', () => {
     console.log(`[figures] swipe on ctl-a recorded in ${Date.now() - t0} ms while ctl-b was unreachable`);
     expect((await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.state).toBe('online');
 
+    // A card reported lost meanwhile leaves a at once, and b when it answers again (full reconciliation).
+    const other = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' AND uid != ? ORDER BY uid LIMIT 1").get(STUDENT) as { uid: string }).uid;
+    expect((await gw.api(`/api/v1/cards/${other}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);
+    await waitFor(() => a.card(wg26(other)) === undefined, 5000, 10);
+    expect(b.card(wg26(other))).toBeDefined();
+
     // Swipes on b while it was cut off are read back from its log when it answers again.
     const missed = b.swipe(wg26(STUDENT), 1);
     b.unreachable = false;
     await waitFor(async () => (await alerts()).find((x) => x.type === 'controller_offline' && x.data.controller === 'ctl-b')?.status === 'resolved', 10_000, 50);
     await waitFor(async () => (await taps('ctl-b-door1')).find((t) => t.seq === missed.index), 10_000, 50);
+    await waitFor(() => b.card(wg26(other)) === undefined, 10_000, 20);
   });
 
   it('door forced open and held open on the controller raise alarms', async () => {

@@ -54,6 +54,8 @@ export const controllersConfig = z.strictObject({
   maxClockDriftS: z.number().int().min(1).max(3600).default(5),
   /** Pushed events taken per controller per second; more are dropped (and read back from the controller's log). */
   maxEventsPerS: z.number().int().min(1).max(10_000).default(200),
+  /** A door reported open (sensor) this long without closing raises door_held_open. */
+  doorHeldOpenS: z.number().int().min(1).max(3600).default(30),
   /** Local time each day when every controller's card list is reconciled in full and its clock set. */
   nightlySyncAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time of day as HH:MM').default('02:30'),
   devices: z.array(controllerDeviceConfig).default([]),

@@ -47,7 +47,7 @@ async function metric(name: string): Promise<string> {
 describe('door controllers on loopback', () => {
   beforeAll(async () => {
     [a, b] = await startFakes();
-    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b) });
+    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { doorHeldOpenS: 1 }) });
     token = await gw.login('admin');
     await settled(gw, token);
   });
@@ -198,6 +198,16 @@ describe('door controllers on loopback', () => {
     a.heldOpenAlarm(2);
     await waitFor(async () => (await alerts()).find((x) => x.type === 'door_held_open' && x.data.readerId === 'ctl-a-door2'), 5000, 20);
     a.setDoorOpen(2, false);
+  });
+
+  it('a door the sensor reports open longer than doorHeldOpenS raises door_held_open by the gateway own timer', async () => {
+    // Door 1 opened after a granted swipe (not forced), and left open past the 1 s limit of this test's config.
+    a.swipe(wg26(STUDENT), 1);
+    a.setDoorOpen(1, true);
+    const held = await waitFor(async () => (await alerts()).find((x) => x.type === 'door_held_open' && x.data.readerId === 'ctl-a-door1'), 10_000, 50);
+    expect(held).toMatchObject({ severity: 'warning', data: { limitS: 1 } });
+    expect((await alerts()).find((x) => x.type === 'door_forced' && x.data.readerId === 'ctl-a-door1')).toBeUndefined();
+    a.setDoorOpen(1, false);
   });
 
   it('opens a door from the API for admin and security, refuses a viewer, and needs a reason', async () => {

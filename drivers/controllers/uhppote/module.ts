@@ -20,7 +20,7 @@ import { parse } from '../../../gateway/http/validate.js';
 import { RateLimitedLog } from '../../rfid/rate-limited-log.js';
 import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
-import { EventPump } from './events.js';
+import { controllerTimeToEpoch, EventPump } from './events.js';
 import { EventListener } from './listener.js';
 import { cardNumberOf, planDevice, type PlannedHolder } from './plan.js';
 import { DOOR_MODE } from './messages.js';
@@ -97,12 +97,41 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
 
+  /** Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open. */
+  const openDoors = new Map<string, { since: number; timer: NodeJS.Timeout | undefined }>();
+  const heldOpen = (dev: DeviceRuntime, ap: AccessPointConfig | undefined, readerId: string, data: Record<string, unknown>, openS: number): void => {
+    ctx.alerts.raise({
+      type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone,
+      data: { ...data, openS, limitS: cfg.doorHeldOpenS },
+      message: `Door held open at ${ap?.name ?? readerId} (over ${cfg.doorHeldOpenS} s)`, dedupKey: `door_held_open:${readerId}`,
+    });
+  };
+
   const doorEvent = (dev: DeviceRuntime, e: ControllerEvent, backfilled: boolean): void => {
     const door = dev.config.doors[String(e.door) as '1'];
     const ap = door ? aps.get(door.accessPoint) : undefined;
     const readerId = doorReaderId(dev.id, e.door);
     const where = ap?.name ?? readerId;
     const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
+    const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, tz)) || now();
+    // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged
+    // by their controller times.
+    if (e.reason === REASON.doorOpen || e.reason === REASON.forcedOpen) {
+      const prev = openDoors.get(readerId);
+      if (prev) clearTimeout(prev.timer);
+      const left = cfg.doorHeldOpenS * 1000 - (now() - at);
+      const timer = left > 0 ? setTimeout(() => heldOpen(dev, ap, readerId, data, cfg.doorHeldOpenS), left) : undefined;
+      timer?.unref();
+      openDoors.set(readerId, { since: at, timer });
+    } else if (e.reason === REASON.doorClosed) {
+      const open = openDoors.get(readerId);
+      openDoors.delete(readerId);
+      if (open) {
+        clearTimeout(open.timer);
+        const openS = Math.round((at - open.since) / 1000);
+        if (backfilled && openS > cfg.doorHeldOpenS) heldOpen(dev, ap, readerId, data, openS);
+      }
+    }
     if (e.reason === REASON.forcedOpen) {
       ctx.alerts.raise({
         type: 'door_forced', severity: 'critical', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
@@ -309,6 +338,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
     async stop() {
       clearInterval(nightly);
+      for (const o of openDoors.values()) clearTimeout(o.timer);
       for (const off of offs) off();
       await Promise.all(devices.map((d) => d.stop()));
       for (const w of waiters.values()) w(false);

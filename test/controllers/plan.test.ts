@@ -1,7 +1,7 @@
 /** What goes into a controller's card list: doors from access-point schedules as time profiles, dates, lockdown. */
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
-import { cardNumberOf, planDevice, uidKeyOf, type PlannedHolder } from '../../drivers/controllers/uhppote/plan.js';
+import { cardNumberOf, controllerScheduleNotes, planDevice, uidKeyOf, type PlannedHolder } from '../../drivers/controllers/uhppote/plan.js';
 
 const config = validateConfig(
   {
@@ -67,5 +67,14 @@ describe('controller card plan', () => {
     expect(uidKeyOf(cardNumberOf('0A1B2C3D', '8h10d')!, '8h10d')).toBe('0A1B2C3D');
     expect(uidKeyOf(cardNumberOf('0A1B2C3D', 'reversed')!, 'reversed')).toBe('0A1B2C3D');
     expect(cardNumberOf('0A1B2C3D', 'reversed')).toBe(0x3d2c1b0a);
+  });
+
+  it('check-config notes say which rules a controller cannot apply and what it does instead', () => {
+    const notes = controllerScheduleNotes(config.controllers.devices, aps);
+    expect(notes).toContain(
+      'controllers.devices[0].doors.3 (dorm): the boarding window 21:00–06:00 crosses midnight; the controller applies 21:00–23:59 and 00:00–06:00 on days 6,7 (the early part on the same days, not the next)',
+    );
+    expect(notes.some((n) => n.startsWith('controllers.devices[0].doors.2 (lab): holidays'))).toBe(true);
+    expect(notes.some((n) => n.startsWith('controllers.devices[0].doors.1 (gate)'))).toBe(false);
   });
 });

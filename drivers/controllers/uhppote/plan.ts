@@ -128,3 +128,31 @@ export function planDevice(
 
 export const sameRecord = (a: CardRecord, b: CardRecord): boolean =>
   a.card === b.card && a.from === b.from && a.to === b.to && a.pin === b.pin && a.doors.every((d, i) => d === b.doors[i]);
+
+/**
+ * What controllers cannot do of the access rules for their doors, one line each with the field path and what the
+ * controller does instead (printed by `campus-gateway check-config`).
+ */
+export function controllerScheduleNotes(devices: readonly ControllerDeviceConfig[], accessPoints: ReadonlyMap<string, AccessPointConfig>): string[] {
+  const notes: string[] = [];
+  devices.forEach((d, i) => {
+    for (const [n, door] of Object.entries(d.doors)) {
+      const ap = door ? accessPoints.get(door.accessPoint) : undefined;
+      if (!ap) continue;
+      const at = `controllers.devices[${i}].doors.${n} (${ap.id})`;
+      const windows = [...Object.entries(ap.schedule), ...Object.entries(ap.groupSchedule)];
+      if (windows.length > 0 || ap.kind === 'door' || ap.kind === 'classroom') {
+        notes.push(`${at}: holidays, make-up days and terms are not known to the controller; it opens by weekday and time as the windows say`);
+      }
+      for (const [who, list] of windows) {
+        for (const w of list ?? []) {
+          if (w.from > w.to) {
+            notes.push(`${at}: the ${who} window ${w.from}–${w.to} crosses midnight; the controller applies ${w.from}–23:59 and 00:00–${w.to} on days ${w.days.join(',')} (the early part on the same days, not the next)`);
+          }
+        }
+      }
+      if (ap.antiPassback) notes.push(`${at}: the gateway's anti-passback is not applied by the controller; it lets a card pass the same way twice (set the controller's own anti-passback if needed)`);
+    }
+  });
+  return notes;
+}

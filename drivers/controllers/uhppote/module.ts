@@ -177,7 +177,11 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
               const key = `${tap.readerId}:${index}`;
               const timer = setTimeout(() => {
                 waiters.delete(key);
-                resolve(false);
+                // The decision may have committed without reaching us (the engine answers a repeat of a reader's
+                // sequence number from memory, without a second tap.decided): the table says whether it is recorded.
+                const stored = store.hasTap(device.id, index);
+                if (stored) recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
+                resolve(stored);
               }, TAP_WAIT_MS);
               waiters.set(key, (ok) => {
                 clearTimeout(timer);

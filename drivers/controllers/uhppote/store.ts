@@ -75,6 +75,11 @@ export class ControllerStore {
     };
   }
 
+  /** Whether the tap for a log entry is recorded (after a wait for its decision ran out). */
+  hasTap(deviceId: string, index: number): boolean {
+    return this.db.prepare('SELECT 1 FROM controller_taps WHERE device_id = ? AND event_index = ?').get(deviceId, index) !== undefined;
+  }
+
   counts(deviceId: string): { taps: number; backfilled: number } {
     const r = this.db
       .prepare('SELECT COUNT(*) AS taps, COALESCE(SUM(backfilled), 0) AS backfilled FROM controller_taps WHERE device_id = ?')

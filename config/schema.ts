@@ -5,6 +5,7 @@ import { cloudConfig } from './cloud.js';
 import { nodeRedConfig } from './node-red.js';
 import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
+import { controllersConfig, doorReaderId } from './controllers.js';
 import { sensorsConfig } from './sensors.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -154,6 +155,8 @@ export const gatewayConfigSchema = z.strictObject({
   cameras: camerasConfig.prefault({}),
   cloud: cloudConfig.prefault({}),
   nodeRed: nodeRedConfig.prefault({}),
+  /** Door and turnstile controllers (WeiGeng/UHPPOTE): docs/controllers.md. */
+  controllers: controllersConfig.prefault({}),
 }).superRefine((c, ctx) => {
   // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
   const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {
@@ -179,7 +182,35 @@ export const gatewayConfigSchema = z.strictObject({
       });
     }
   });
+  checkControllers(c, accessPoints, ctx);
 });
+
+/** Controller ids and serials are unique, a door's reader id is no other reader's, and each door's access point exists. */
+function checkControllers(c: { readers: { id: string }[]; controllers: z.infer<typeof controllersConfig> }, accessPoints: Set<string>, ctx: z.RefinementCtx): void {
+  const readerIds = new Set(c.readers.map((r) => r.id));
+  const ids = new Map<string, number>();
+  const serials = new Map<number, number>();
+  c.controllers.devices.forEach((d, i) => {
+    const path = ['controllers', 'devices', i];
+    if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `"${d.id}" is also controllers.devices[${ids.get(d.id)}].id` });
+    else ids.set(d.id, i);
+    if (serials.has(d.serial)) ctx.addIssue({ code: 'custom', path: [...path, 'serial'], message: `${d.serial} is also controllers.devices[${serials.get(d.serial)}].serial` });
+    else serials.set(d.serial, i);
+    for (const [n, door] of Object.entries(d.doors)) {
+      if (!door) continue;
+      if (readerIds.has(doorReaderId(d.id, n))) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'doors', n], message: `reader id "${doorReaderId(d.id, n)}" is also in readers` });
+      }
+      if (!accessPoints.has(door.accessPoint)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'doors', n, 'accessPoint'],
+          message: `"${door.accessPoint}" is not an access point (access.accessPoints: ${[...accessPoints].join(', ') || 'none'})`,
+        });
+      }
+    }
+  });
+}
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 /** What a config file may contain: every field with a default is optional. */

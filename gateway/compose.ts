@@ -34,8 +34,13 @@ import { createOnvifDriver } from '../drivers/onvif/index.js';
 import type { CameraDriver } from './cameras/port.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
+import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 
 /** The camera driver, for the CLI's `discover-cameras`: only this file imports drivers/. */
+/** Door-controller knowledge the CLI needs (discovery, what a controller cannot enforce), from its driver. */
+export { discoverControllers, type DiscoveredController } from '../drivers/controllers/uhppote/discover.js';
+export { controllerScheduleNotes } from '../drivers/controllers/uhppote/plan.js';
+
 export function createCameraDriver(): CameraDriver {
   return createOnvifDriver();
 }
@@ -79,6 +84,7 @@ function allMigrations(): Migration[] {
     ...sensorMigrations,
     ...cameraMigrations,
     ...cloudSyncMigrations,
+    ...controllerMigrations,
   ];
 }
 
@@ -95,6 +101,12 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
   access.engine.writeWithTaps(attendance.tapWrite);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
+  // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
+  const controllers = createControllersModule(ctx, {
+    holders: () => access.people.activeCardHolders(),
+    lockdownActive: () => access.lockdown.active,
+  });
+  access.engine.writeWithTaps(controllers.tapWrite);
   // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.
   const cloudSync = new CloudSync(ctx, {
     attendance: {
@@ -131,6 +143,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
       cardPool: () => access.people.activeCardUids(2000),
       openToStudents: (accessPoint, at) => access.engine.openToStudents(accessPoint, at),
     }),
+    controllers,
   ];
 }
 

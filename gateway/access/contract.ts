@@ -29,7 +29,9 @@ export type DecisionReason =
   | 'pin_required'
   | 'pin_wrong'
   | 'pin_locked'
-  | 'unknown_reader';
+  | 'unknown_reader'
+  /** A door controller refused by its own card list for a reason the gateway has no word for. */
+  | 'device_denied';
 
 export interface TapDecision extends Tap {
   tapId: string;

@@ -11,8 +11,9 @@ import { monotonicFactory } from 'ulid';
 import { Counter, Histogram } from 'prom-client';
 import type { AccessPointConfig } from '../../config/access.js';
 import type { ReaderConfig } from '../../config/readers.js';
+import { doorReaderId } from '../../config/controllers.js';
 import type { GatewayContext } from '../module/context.js';
-import type { Tap } from '../core/taps.js';
+import type { DeviceDecision, Tap } from '../core/taps.js';
 import type { CardHolder, PeopleStore } from '../people/store.js';
 import type { WriteOp } from '../storage/batch-writer.js';
 import type { WalletPort } from '../core/wallet-port.js';
@@ -36,7 +37,7 @@ export interface DecisionMessage {
 }
 
 interface ReaderBinding {
-  reader: ReaderConfig;
+  reader: Pick<ReaderConfig, 'id' | 'direction'>;
   accessPoint: AccessPointConfig;
   gateId: string | undefined;
 }
@@ -115,6 +116,15 @@ export class AccessEngine {
         continue;
       }
       this.readers.set(reader.id, { reader, accessPoint, gateId: accessPoint.kind === 'gate' ? (accessPoint.gateId ?? accessPoint.id) : undefined });
+    }
+    // Each wired door of a door controller is a reader too (`<deviceId>-door<N>`, drivers/controllers).
+    for (const device of ctx.config.controllers.devices) {
+      for (const [n, door] of Object.entries(device.doors)) {
+        const accessPoint = door && aps.get(door.accessPoint);
+        if (!door || !accessPoint) continue;
+        const reader = { id: doorReaderId(device.id, n), direction: door.direction };
+        this.readers.set(reader.id, { reader, accessPoint, gateId: accessPoint.kind === 'gate' ? (accessPoint.gateId ?? accessPoint.id) : undefined });
+      }
     }
     this.tapsCounter = new Counter({
       name: 'campus_taps_total',
@@ -213,17 +223,19 @@ export class AccessEngine {
     let lastDirectionToday: 'in' | 'out' | undefined;
     if (holder && gateId && ap.antiPassback && direction) lastDirectionToday = this.lastPass(gateId, holder.person.id, local.date);
 
-    let outcome: RuleOutcome = applyRules({
+    const rules: RuleOutcome = applyRules({
       holder, accessPoint: ap, direction, local, calendar: this.ctx.config.access.calendar, lockdown: this.lockdown.active,
       lastDirectionToday,
     });
+    // A deciding device (door controller) already let the person through or not: record what it did.
+    let outcome: RuleOutcome = tap.deviceDecision ? deviceOutcome(tap.deviceDecision, rules) : rules;
     // Recorded before any await, so a second tap racing this one already sees the pass.
     if (outcome.granted && holder && gateId && ap.antiPassback && direction) {
       this.passbackOf(gateId).set(holder.person.id, { date: local.date, direction });
     }
 
     let balance: number | undefined;
-    if (outcome.granted && holder && ap.kind === 'canteen') {
+    if (outcome.granted && holder && ap.kind === 'canteen' && !tap.deviceDecision) {
       ({ outcome, balance } = await this.canteen(tap, tapId, holder, outcome));
     }
 
@@ -234,7 +246,7 @@ export class AccessEngine {
     };
     const decided: TapDecision = {
       readerId: tap.readerId, uid: tap.uid, at: tap.at, seq: tap.seq, amount: tap.amount, partial: tap.partial,
-      tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
+      deviceDecision: tap.deviceDecision, backfilled: tap.backfilled, tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
       granted: outcome.granted, reason: outcome.reason, person: refOf(holder), balance,
     };
     await this.ctx.writer.write(this.recordOp(record, decided));
@@ -251,12 +263,12 @@ export class AccessEngine {
       balance,
     };
     this.publishDecision(tap.readerId, message);
-    if (outcome.granted && gateId) {
+    if (outcome.granted && gateId && !tap.deviceDecision) {
       this.publish(`campus/gates/${gateId}/command`, { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
     }
     this.countTap(outcome.granted, outcome.reason);
     this.ctx.bus.emit('tap.decided', decided);
-    this.raiseAlerts(tap, ap, holder, outcome);
+    this.raiseAlerts(tap, ap, holder, outcome, rules);
     return message;
   }
 
@@ -353,22 +365,28 @@ export class AccessEngine {
     this.ctx.mqtt.publish(topic, payload, { qos: 1 }).catch((err: unknown) => this.log.warn({ err, topic }, 'publish failed'));
   }
 
-  private raiseAlerts(tap: Tap, ap: AccessPointConfig, holder: CardHolder | null, outcome: RuleOutcome): void {
-    if (outcome.granted) return;
-    if (holder && (outcome.reason === 'card_lost' || outcome.reason === 'card_blocked')) {
-      const lost = outcome.reason === 'card_lost';
+  private raiseAlerts(tap: Tap, ap: AccessPointConfig, holder: CardHolder | null, outcome: RuleOutcome, rules: RuleOutcome): void {
+    // A controller opened for a card the gateway holds lost or blocked: its card list was late (or edited by hand).
+    const lateList = outcome.granted && tap.deviceDecision !== undefined && (rules.reason === 'card_lost' || rules.reason === 'card_blocked');
+    if (outcome.granted && !lateList) return;
+    const cardReason = lateList ? rules.reason : outcome.reason;
+    if (holder && (cardReason === 'card_lost' || cardReason === 'card_blocked')) {
+      const lost = cardReason === 'card_lost';
       this.ctx.alerts.raise({
         type: lost ? 'card_lost_used' : 'card_blocked_used',
         severity: 'warning',
         source: `reader:${tap.readerId}`,
-        message: `${lost ? 'Lost' : 'Blocked'} card ${tap.uid} of ${holder.person.name} (${holder.person.externalId}) used at ${ap.name}`,
+        message:
+          `${lost ? 'Lost' : 'Blocked'} card ${tap.uid} of ${holder.person.name} (${holder.person.externalId}) used at ${ap.name}` +
+          (lateList ? ': the door controller let it through (its card list was not yet updated)' : ''),
         accessPoint: ap.id,
         zone: ap.zone,
-        data: { uid: tap.uid, personId: holder.person.id, externalId: holder.person.externalId, readerId: tap.readerId },
+        data: { uid: tap.uid, personId: holder.person.id, externalId: holder.person.externalId, readerId: tap.readerId, ...(lateList ? { grantedByDevice: true } : {}) },
         // Repeated tries with the same card fold into one alert; another card is another alert.
         dedupKey: `${lost ? 'card_lost_used' : 'card_blocked_used'}:${tap.uid}`,
       });
     }
+    if (outcome.granted) return;
     // Refused payments are the customer's business with the canteen, not a security matter; refusals during a
     // lockdown are the lockdown working (it has its own critical alert), not someone trying card after card.
     if (outcome.reason === 'lockdown') return;
@@ -399,4 +417,11 @@ export class AccessEngine {
       dedupKey: `repeated_denials:${readerId}`,
     });
   }
+}
+
+/** What a deciding device did, with the gateway's more precise reason when both refused. */
+function deviceOutcome(d: DeviceDecision, rules: RuleOutcome): RuleOutcome {
+  if (d.granted) return { granted: true, reason: 'ok' };
+  if (!rules.granted) return rules;
+  return { granted: false, reason: d.denial ?? 'device_denied' };
 }

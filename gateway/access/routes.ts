@@ -2,6 +2,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { GatewayConfig } from '../../config/schema.js';
+import { doorReaderId } from '../../config/controllers.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { jsonFor, visibilityOf } from '../http/visibility.js';
@@ -32,7 +33,15 @@ export function accessRoutes(api: Router, guards: Guards, deps: { config: Gatewa
     const { taps: n } = parse(accessPointsQuery, req.query, 'query');
     const items = config.access.accessPoints.map((ap) => ({
       ...ap,
-      readers: config.readers.filter((r) => r.accessPoint === ap.id).map((r) => ({ id: r.id, direction: r.direction ?? null, driver: r.driver.type })),
+      readers: [
+        ...config.readers.filter((r) => r.accessPoint === ap.id).map((r) => ({ id: r.id, direction: r.direction ?? null, driver: r.driver.type as string })),
+        // Doors of door controllers are readers too (drivers/controllers).
+        ...config.controllers.devices.flatMap((d) =>
+          Object.entries(d.doors)
+            .filter(([, door]) => door?.accessPoint === ap.id)
+            .map(([n, door]) => ({ id: doorReaderId(d.id, n), direction: door?.direction ?? null, driver: 'uhppote' })),
+        ),
+      ],
       latestTaps: n > 0 ? taps.latest({ accessPoint: ap.id, limit: n }) : [],
     }));
     res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { items, lockdown: lockdown.state() }));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { controllerScheduleNotes } from '../compose.js';
 import { hashSecret, generateSecret } from '../auth/secrets.js';
 import { readSecret, reportAndExit } from './common.js';
 
@@ -15,6 +16,9 @@ export function registerConfigCommands(program: Command): void {
           `${file}: valid (school ${config.school.id}, ${config.readers.length} readers, ` +
             `${config.sensors.sensors.length} sensors, ${config.cameras.cameras.length} cameras)\n`,
         );
+        // Door controllers decide alone: say which access rules they cannot apply and what they do instead.
+        const aps = new Map(config.access.accessPoints.map((a) => [a.id, a]));
+        for (const note of controllerScheduleNotes(config.controllers.devices, aps)) process.stdout.write(`note: ${note}\n`);
       } catch (err) {
         reportAndExit(err);
       }

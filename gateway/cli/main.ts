@@ -9,6 +9,7 @@ import { registerStart } from './start.js';
 import { registerUserCommands } from './user.js';
 import { registerDiscoverCameras } from './discover-cameras.js';
 import { registerCitySign } from './city-sign.js';
+import { registerDiscoverControllers } from './discover-controllers.js';
 
 const program = new Command()
   .name('campus-gateway')
@@ -21,6 +22,7 @@ registerStart(program);
 registerConfigCommands(program);
 registerUserCommands(program);
 registerDiscoverCameras(program);
+registerDiscoverControllers(program);
 registerImportRoster(program);
 registerCitySign(program);
 

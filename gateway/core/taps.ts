@@ -46,6 +46,22 @@ export interface Tap {
    * the card is looked up by suffix (gateway/core/card-number.ts).
    */
   partial?: boolean;
+  /**
+   * A reader that decides by itself (a door controller with its own card list, drivers/controllers) says what it
+   * did; the access domain records that decision instead of deciding again, and says so when it would have decided
+   * otherwise (a granted card the gateway holds lost raises `card_lost_used`).
+   */
+  deviceDecision?: DeviceDecision;
+  /** Read back from a device's own log after a gap (gateway restart, outage), not reported live. */
+  backfilled?: boolean;
+}
+
+/** Why a deciding device refused, in the access domain's words where there is one. */
+export type DeviceDenial = 'anti_passback' | 'outside_schedule' | 'lockdown' | 'device_denied';
+
+export interface DeviceDecision {
+  granted: boolean;
+  denial?: DeviceDenial;
 }
 
 /** One sale a POS terminal made by itself while it could not reach the gateway, uploaded when it could again. */

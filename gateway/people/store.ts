@@ -346,6 +346,18 @@ export class PeopleStore {
     ).map((r) => r.uid);
   }
 
+  /** Every active card with what a door controller needs to decide for it alone (drivers/controllers card sync). */
+  activeCardHolders(): { uid: string; role: PersonRole; scheduleGroup: string; security: boolean; validFrom: string | null; validTo: string | null }[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT c.uid, p.role, p.schedule_group AS scheduleGroup, p.security, c.valid_from AS validFrom, c.valid_to AS validTo
+           FROM cards c JOIN persons p ON p.id = c.person_id WHERE c.status = 'active' ORDER BY c.uid`,
+        )
+        .all() as { uid: string; role: PersonRole; scheduleGroup: string; security: number; validFrom: string | null; validTo: string | null }[]
+    ).map((r) => ({ ...r, security: r.security === 1 }));
+  }
+
   count(): { persons: number; cards: number } {
     const persons = (this.db.prepare('SELECT COUNT(*) AS n FROM persons').get() as { n: number }).n;
     const cards = (this.db.prepare('SELECT COUNT(*) AS n FROM cards').get() as { n: number }).n;

@@ -1,0 +1,191 @@
+/**
+ * One controller as the gateway runs it: polls its status (health, new events, clock drift), and when it answers
+ * again after silence (or for the first time) points its listener at the gateway, sets its clock, reads back missed
+ * events and reconciles its card list in full. Its requests share nothing with other controllers' but the socket.
+ */
+import { createSocket } from 'node:dgram';
+import type { ControllerDeviceConfig } from '../../../config/controllers.js';
+import { hostPort } from '../../../config/controllers.js';
+import { localTime } from '../../../gateway/core/school-calendar.js';
+import type { ControllerAddress, UhppoteClient } from './client.js';
+import { controllerTimeToEpoch, EventPump } from './events.js';
+import { CardSync } from './sync.js';
+import type { ControllerEvent, ControllerStatus } from './responses.js';
+import type { DevicePlan } from './plan.js';
+
+export type ControllerHealth = 'starting' | 'online' | 'offline' | 'stopped';
+
+export interface DeviceDeps {
+  config: ControllerDeviceConfig;
+  client: UhppoteClient;
+  timeZone: string;
+  pollIntervalMs: number;
+  maxClockDriftS: number;
+  /** The listener address to write into the controller ("host:port"), given the local address that reaches it. */
+  listenerFor: (localAddress: string) => { address: string; port: number };
+  now: () => number;
+  plan: () => DevicePlan;
+  pump: (device: DeviceRuntime) => EventPump;
+  lastFullSync: string | null;
+  onFullSync: (at: string) => void;
+  onHealth: (health: ControllerHealth, previous: ControllerHealth, detail: string | undefined) => void;
+  onRequest: (outcome: 'ok' | 'timeout') => void;
+  onClockSet: (driftS: number | null) => void;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+}
+
+/** The local IPv4 address the OS would send from to reach `host` (a connected UDP socket sends nothing). */
+export async function localAddressFor(host: string, port: number): Promise<string> {
+  const s = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.connect(port, host, () => resolve());
+    });
+    return s.address().address;
+  } finally {
+    s.close();
+  }
+}
+
+export class DeviceRuntime {
+  readonly target: ControllerAddress;
+  health: ControllerHealth = 'starting';
+  since: number;
+  detail: string | undefined;
+  lastStatus: ControllerStatus | undefined;
+  lastSeen: number | null = null;
+  clockDriftS: number | null = null;
+  readonly sync: CardSync;
+  readonly events: EventPump;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private polling: Promise<void> | undefined;
+
+  constructor(private readonly d: DeviceDeps) {
+    const { host, port } = hostPort(d.config.address, 60000);
+    this.target = { serial: d.config.serial, host, port };
+    this.since = d.now();
+    this.sync = new CardSync(
+      {
+        count: async () => (await this.ask({ type: 'get-cards' })).count,
+        cardAt: async (index) => (await this.ask({ type: 'get-card-at-index', index })).record,
+        put: async (record) => (await this.ask({ type: 'put-card', record })).ok,
+        delete: async (card) => (await this.ask({ type: 'delete-card', card })).ok,
+        setProfile: async (profile) => (await this.ask({ type: 'set-time-profile', profile })).ok,
+      },
+      d.plan,
+      () => new Date(d.now()).toISOString(),
+      d.onFullSync,
+      d.lastFullSync,
+    );
+    this.events = d.pump(this);
+  }
+
+  get id(): string {
+    return this.d.config.id;
+  }
+  get config(): ControllerDeviceConfig {
+    return this.d.config;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.events.stop();
+    await this.polling?.catch(() => {});
+    this.setHealth('stopped');
+  }
+
+  /** One request through the shared client, counted; throws ControllerTimeoutError when the controller is silent. */
+  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }) {
+    try {
+      const r = await this.d.client.request<T>(this.target, req);
+      this.d.onRequest('ok');
+      return r;
+    } catch (err) {
+      this.d.onRequest('timeout');
+      this.markOffline((err as Error).message);
+      throw err;
+    }
+  }
+
+  readEvent(index: number): Promise<ControllerEvent> {
+    return this.ask({ type: 'get-event', index }).then((r) => r.event);
+  }
+
+  async openDoor(door: number): Promise<boolean> {
+    return (await this.ask({ type: 'open-door', door })).ok;
+  }
+
+  /** Sets the controller's clock to the school's local time now. */
+  async setClock(): Promise<void> {
+    const t = localTime(this.d.now(), this.d.timeZone);
+    await this.ask({ type: 'set-time', datetime: `${t.date} ${t.time}` });
+    this.d.onClockSet(this.clockDriftS);
+    this.clockDriftS = 0;
+  }
+
+  /** Reads status now (and, if the controller just came back, does the reconnect work). */
+  pollNow(): Promise<void> {
+    this.polling ??= this.poll().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.pollNow().finally(() => this.schedule(this.d.pollIntervalMs));
+    }, ms);
+  }
+
+  private async poll(): Promise<void> {
+    let status: ControllerStatus;
+    try {
+      status = (await this.ask({ type: 'get-status' })).status;
+    } catch {
+      return;
+    }
+    if (this.stopped) return;
+    this.lastStatus = status;
+    this.lastSeen = this.d.now();
+    const shown = controllerTimeToEpoch(status.systemTime, this.d.timeZone);
+    this.clockDriftS = shown === undefined ? null : Math.round((shown - this.d.now()) / 1000);
+    const back = this.health !== 'online';
+    if (back) await this.reconnect().catch((err: unknown) => this.d.log.warn({ err, controller: this.id }, 'controller reconnect incomplete'));
+    else if (this.clockDriftS === null || Math.abs(this.clockDriftS) > this.d.maxClockDriftS) await this.setClock().catch(() => {});
+    if (this.health === 'offline') return;
+    this.events.onStatus(status.lastIndex);
+  }
+
+  private async reconnect(): Promise<void> {
+    const local = await localAddressFor(this.target.host, this.target.port);
+    const listener = this.d.listenerFor(local);
+    await this.ask({ type: 'set-listener', address: listener.address, port: listener.port, interval: 0 });
+    await this.setClock();
+    this.setHealth('online');
+    this.d.log.info({ controller: this.id, listener }, 'controller online');
+    void this.sync.request('full');
+  }
+
+  private markOffline(detail: string): void {
+    if (this.stopped) return;
+    this.detail = detail;
+    this.setHealth('offline');
+  }
+
+  private setHealth(h: ControllerHealth): void {
+    if (h === this.health) return;
+    const prev = this.health;
+    this.health = h;
+    this.since = this.d.now();
+    if (h === 'online') this.detail = undefined;
+    this.d.onHealth(h, prev, this.detail);
+  }
+}

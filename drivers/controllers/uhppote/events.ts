@@ -1,0 +1,175 @@
+/**
+ * A controller's event log, taken strictly in index order so that "every index up to the last recorded one is
+ * recorded" holds and one number is all the gateway needs to remember. Pushed events are taken as they come when
+ * they are next in line; a gap (gateway restart, network outage, controller reboot, a dropped packet) is read back
+ * from the controller's log with get-event and marked backfilled. An event already recorded (pushed and read, or
+ * pushed twice) is dropped, so each is recorded once. A swipe's tap and the new index commit in one transaction.
+ */
+import type { ControllerDeviceConfig } from '../../../config/controllers.js';
+import { doorReaderId } from '../../../config/controllers.js';
+import { startOfLocalDay } from '../../../gateway/core/school-calendar.js';
+import type { DeviceDenial, Tap } from '../../../gateway/core/taps.js';
+import { uidKeyOf } from './plan.js';
+import { EVENT_TYPE, REASON, type ControllerEvent } from './responses.js';
+
+/** Pushed events held while a gap before them is read back; more than this and the rest are read from the log too. */
+const MAX_HELD = 1000;
+
+export interface EventPumpDeps {
+  device: ControllerDeviceConfig;
+  timeZone: string;
+  /** The recorded index, or null before the gateway has met this controller. */
+  recorded: () => number | null;
+  setBaseline: (lastIndex: number) => void;
+  read: (index: number) => Promise<ControllerEvent>;
+  /** The controller's last index, read now (get-status): a gap is read back only up to what the controller confirms. */
+  confirm: () => Promise<number>;
+  /** Puts a swipe on the bus and resolves once its tap (and the new index) are committed; false when it was not. */
+  tap: (tap: Tap, index: number, controllerTime: string | null) => Promise<boolean>;
+  /** Records that a non-swipe event was handled (advances the index). */
+  advance: (index: number) => Promise<void>;
+  /** Door and alarm events (forced open, held open, remote open…). */
+  onDoorEvent: (event: ControllerEvent, backfilled: boolean) => void;
+  count: (kind: 'live' | 'backfilled' | 'duplicate' | 'overwritten' | 'unmapped_door') => void;
+  warn: (fields: Record<string, unknown>, msg: string) => void;
+}
+
+/** The controller's wall-clock time as epoch ms in the school's zone. */
+export function controllerTimeToEpoch(local: string, timeZone: string): number | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(local);
+  if (!m) return undefined;
+  const t = startOfLocalDay(m[1]!, timeZone) + (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4])) * 1000;
+  return Number.isFinite(t) ? t : undefined;
+}
+
+function denialOf(reason: number): DeviceDenial {
+  if (reason === REASON.deniedAntiPassback) return 'anti_passback';
+  if (reason === REASON.deniedLimitedTimes || reason === REASON.deniedTimezone) return 'outside_schedule';
+  if (reason === REASON.deniedNormallyClosed) return 'lockdown';
+  return 'device_denied';
+}
+
+export class EventPump {
+  private target = 0;
+  /** The controller's last index as its own status says; pushed indices are hints, never read beyond this. */
+  private confirmed = 0;
+  private readonly held = new Map<number, ControllerEvent>();
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly d: EventPumpDeps) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** The controller's last index from a status read: sets the baseline the first time, then catches up to it. */
+  onStatus(lastIndex: number): void {
+    const recorded = this.d.recorded();
+    if (recorded === null || lastIndex < recorded) {
+      // First meeting, or a controller whose log restarted (replaced, reset to factory): history before now is not ours.
+      if (recorded !== null) this.d.warn({ lastIndex, recorded }, 'controller log is behind the recorded index; starting again from its end');
+      this.d.setBaseline(lastIndex);
+      this.held.clear();
+      this.target = lastIndex;
+      this.confirmed = lastIndex;
+      return;
+    }
+    this.confirmed = lastIndex;
+    this.raise(lastIndex);
+  }
+
+  /** A pushed event. */
+  onPushed(event: ControllerEvent): void {
+    const recorded = this.d.recorded();
+    if (recorded !== null && event.index <= recorded) {
+      this.d.count('duplicate');
+      return;
+    }
+    if (this.held.has(event.index)) {
+      this.d.count('duplicate');
+      return;
+    }
+    if (this.held.size < MAX_HELD) this.held.set(event.index, event);
+    // Before the baseline is known the event waits; the first status read sets it.
+    if (recorded !== null) this.raise(event.index);
+  }
+
+  /** Resolves when the pump has nothing left to do (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private raise(index: number): void {
+    if (index > this.target) this.target = index;
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+      });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const recorded = this.d.recorded();
+      if (this.stopped || recorded === null || recorded >= this.target) return;
+      const index = recorded + 1;
+      const pushed = this.held.get(index);
+      let event: ControllerEvent;
+      try {
+        if (!pushed && index > this.confirmed) {
+          // A gap up to a pushed index the controller has not confirmed: ask it where its log ends, and forget pushes
+          // beyond that (a forged or garbled index must not make us read a million entries).
+          this.confirmed = await this.d.confirm();
+          for (const k of this.held.keys()) if (k > this.confirmed) this.held.delete(k);
+          if (this.target > this.confirmed) this.target = this.confirmed;
+          if (index > this.confirmed) return;
+        }
+        event = pushed ?? (await this.d.read(index));
+      } catch {
+        return; // controller unreachable: the next status read starts again from the recorded index
+      }
+      this.held.delete(index);
+      if (event.index !== index || (!pushed && event.type === EVENT_TYPE.none)) {
+        // The controller has no such entry (an index pushed beyond its log, or a log that restarted): stop here and
+        // let the next status read say where its log ends.
+        for (const k of this.held.keys()) if (k >= index) this.held.delete(k);
+        this.target = recorded;
+        return;
+      }
+      if (!(await this.record(event, pushed === undefined))) return;
+    }
+  }
+
+  private async record(e: ControllerEvent, backfilled: boolean): Promise<boolean> {
+    if (e.type === EVENT_TYPE.overwritten) {
+      this.d.count('overwritten');
+      await this.d.advance(e.index);
+      return true;
+    }
+    if (e.type !== EVENT_TYPE.card) {
+      if (e.type === EVENT_TYPE.door || e.type === EVENT_TYPE.alarm) this.d.onDoorEvent(e, backfilled);
+      await this.d.advance(e.index);
+      return true;
+    }
+    const door = this.d.device.doors[String(e.door) as '1'];
+    if (!door) {
+      this.d.count('unmapped_door');
+      await this.d.advance(e.index);
+      return true;
+    }
+    const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, this.d.timeZone)) || Date.now();
+    const tap: Tap = {
+      readerId: doorReaderId(this.d.device.id, e.door),
+      uid: uidKeyOf(e.card, this.d.device.cardNumber),
+      partial: true,
+      at,
+      seq: e.index,
+      deviceDecision: e.granted ? { granted: true } : { granted: false, denial: denialOf(e.reason) },
+    };
+    if (backfilled) tap.backfilled = true;
+    const ok = await this.d.tap(tap, e.index, e.timestamp);
+    if (ok) this.d.count(backfilled ? 'backfilled' : 'live');
+    return ok;
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * Door and turnstile controllers (WeiGeng/UHPPOTE) as a gateway module: one UDP client for requests, one listener for
+ * pushed events, one runtime per configured controller. Swipes become `tap.received` with the controller's own
+ * decision; the tap and the controller's event index commit together (the TapWrite below). Card lists follow the
+ * gateway's cards (`card.changed`, lockdown, a full reconciliation at start, on reconnect and nightly).
+ * `GET /api/v1/controllers` shows each controller's health, card sync and event position.
+ */
+import type { Router } from 'express';
+import { Counter, Gauge } from 'prom-client';
+import { z } from 'zod';
+import type { AccessPointConfig } from '../../../config/access.js';
+import { doorReaderId, hostPort } from '../../../config/controllers.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../../../gateway/module/context.js';
+import { GatewayError, notFound } from '../../../gateway/core/errors.js';
+import { localTime } from '../../../gateway/core/school-calendar.js';
+import type { Tap } from '../../../gateway/core/taps.js';
+import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
+import { sessionOf, type Guards } from '../../../gateway/http/guards.js';
+import { parse } from '../../../gateway/http/validate.js';
+import { RateLimitedLog } from '../../../gateway/core/rate-limited-log.js';
+import { UhppoteClient } from './client.js';
+import { DeviceRuntime, type ControllerHealth } from './device.js';
+import { controllerTimeToEpoch, EventPump } from './events.js';
+import { EventListener } from './listener.js';
+import { cardNumberOf, planDevice, type PlannedHolder } from './plan.js';
+import { DOOR_MODE } from './messages.js';
+import { REASON, type ControllerEvent } from './responses.js';
+import { ControllerStore } from './store.js';
+
+export { controllerMigrations } from './store.js';
+
+/** What the module needs from the rest of the gateway, handed in by the composition root. */
+export interface ControllersPorts {
+  /** Every active card with its holder's role, group and security flag. */
+  holders: () => PlannedHolder[];
+  lockdownActive: () => boolean;
+}
+
+/** The decided tap as the TapWrite sees it (gateway/access/contract.ts TapDecision, structurally). */
+type DecidedTap = Tap & { tapId: string };
+
+export interface ControllersModule extends GatewayModule {
+  /** Add to the access engine's tap transaction: the controller's event index moves with its tap. */
+  tapWrite: (decided: DecidedTap) => WriteOp | null;
+  /** Resolves once every controller has finished its current sync and event work (tests, operations). */
+  idle(): Promise<void>;
+}
+
+declare module '../../../gateway/core/bus.js' {
+  interface CampusEventMap {
+    /** A door opened from the console or API: who, why, which doors. */
+    'door.remote_opened': { accessPoint: string; readers: string[]; by: string; reason: string; at: number };
+  }
+}
+
+const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
+const TAP_WAIT_MS = 15_000;
+/** Kinds a lockdown closes (gateway/access/rules.ts). */
+const LOCKABLE = new Set(['gate', 'door', 'classroom']);
+
+export function createControllersModule(ctx: GatewayContext, ports: ControllersPorts): ControllersModule {
+  const cfg = ctx.config.controllers;
+  const log = ctx.log.child({ component: 'controllers' });
+  const store = new ControllerStore(ctx.db);
+  const listen = hostPort(cfg.listen, 60001);
+  const tz = ctx.config.school.timezone;
+  const now = (): number => ctx.clock.now();
+  const nowIso = (): string => new Date(now()).toISOString();
+  const aps = new Map<string, AccessPointConfig>(ctx.config.access.accessPoints.map((a) => [a.id, a]));
+  const dropLog = new RateLimitedLog(log, now);
+  const registers = [ctx.metrics];
+  const m = {
+    up: new Gauge({ name: 'campus_controller_up', help: '1 while a door controller answers', labelNames: ['controller'], registers }),
+    requests: new Counter({ name: 'campus_controller_requests_total', help: 'Requests to door controllers, by outcome', labelNames: ['controller', 'outcome'], registers }),
+    events: new Counter({
+      name: 'campus_controller_events_total',
+      help: 'Controller log entries taken, by kind (live, backfilled, duplicate, overwritten, unmapped_door)',
+      labelNames: ['controller', 'kind'],
+      registers,
+    }),
+    dropped: new Counter({ name: 'campus_controller_packets_dropped_total', help: 'UDP packets dropped, by reason', labelNames: ['reason'], registers }),
+    clockSets: new Counter({ name: 'campus_controller_clock_sets_total', help: 'Times a controller clock was set', labelNames: ['controller'], registers }),
+  };
+  const onDrop = (reason: string, detail = ''): void => {
+    m.dropped.inc({ reason });
+    dropLog.warn(reason, { reason, detail }, 'controller packet dropped');
+  };
+  const client = new UhppoteClient({ bindHost: listen.host, timeoutMs: cfg.timeoutMs, retries: cfg.retries, onDrop });
+  const devices: DeviceRuntime[] = [];
+  const byReader = new Map<string, DeviceRuntime>();
+  const recorded = new Map<string, number | null>();
+  const waiters = new Map<string, (ok: boolean) => void>();
+  let listener: EventListener | undefined;
+  const offs: (() => void)[] = [];
+  let nightly: NodeJS.Timeout | undefined;
+  let nightlyDone = '';
+
+  const alertKey = (id: string): string => `controller_offline:${id}`;
+
+  /** Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open. */
+  const openDoors = new Map<string, { since: number; timer: NodeJS.Timeout | undefined }>();
+  const heldOpen = (dev: DeviceRuntime, ap: AccessPointConfig | undefined, readerId: string, data: Record<string, unknown>, openS: number): void => {
+    ctx.alerts.raise({
+      type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone,
+      data: { ...data, openS, limitS: cfg.doorHeldOpenS },
+      message: `Door held open at ${ap?.name ?? readerId} (over ${cfg.doorHeldOpenS} s)`, dedupKey: `door_held_open:${readerId}`,
+    });
+  };
+
+  const doorEvent = (dev: DeviceRuntime, e: ControllerEvent, backfilled: boolean): void => {
+    const door = dev.config.doors[String(e.door) as '1'];
+    const ap = door ? aps.get(door.accessPoint) : undefined;
+    const readerId = doorReaderId(dev.id, e.door);
+    const where = ap?.name ?? readerId;
+    const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
+    const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, tz)) || now();
+    // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged
+    // by their controller times.
+    if (e.reason === REASON.doorOpen || e.reason === REASON.forcedOpen) {
+      const prev = openDoors.get(readerId);
+      if (prev) clearTimeout(prev.timer);
+      const left = cfg.doorHeldOpenS * 1000 - (now() - at);
+      const timer = left > 0 ? setTimeout(() => heldOpen(dev, ap, readerId, data, cfg.doorHeldOpenS), left) : undefined;
+      timer?.unref();
+      openDoors.set(readerId, { since: at, timer });
+    } else if (e.reason === REASON.doorClosed) {
+      const open = openDoors.get(readerId);
+      openDoors.delete(readerId);
+      if (open) {
+        clearTimeout(open.timer);
+        const openS = Math.round((at - open.since) / 1000);
+        if (backfilled && openS > cfg.doorHeldOpenS) heldOpen(dev, ap, readerId, data, openS);
+      }
+    }
+    if (e.reason === REASON.forcedOpen) {
+      ctx.alerts.raise({
+        type: 'door_forced', severity: 'critical', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
+        message: `Door forced open at ${where} (no granted swipe, button or remote open)`, dedupKey: `door_forced:${readerId}`,
+      });
+    } else if (e.reason === REASON.openTooLong) {
+      ctx.alerts.raise({
+        type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
+        message: `Door held open at ${where}`, dedupKey: `door_held_open:${readerId}`,
+      });
+    }
+  };
+
+  const makeDevice = (device: (typeof cfg.devices)[number]): DeviceRuntime => {
+    const state = store.state(device.id);
+    recorded.set(device.id, state && state.serial === device.serial ? state.lastIndex : null);
+    const rt = new DeviceRuntime({
+      config: device,
+      client,
+      timeZone: tz,
+      pollIntervalMs: cfg.pollIntervalMs,
+      maxClockDriftS: cfg.maxClockDriftS,
+      listenerFor: (local) => {
+        if (!cfg.advertise) return { address: local, port: listener?.port ?? listen.port };
+        const a = hostPort(cfg.advertise, listen.port);
+        return { address: a.host, port: a.port };
+      },
+      now,
+      plan: () => planDevice(device, aps, ports.holders(), ports.lockdownActive()),
+      pump: (dev) =>
+        new EventPump({
+          device,
+          timeZone: tz,
+          recorded: () => recorded.get(device.id) ?? null,
+          setBaseline: (lastIndex) => {
+            store.setBaseline(device.id, device.serial, lastIndex, nowIso());
+            recorded.set(device.id, lastIndex);
+          },
+          read: (index) => dev.readEvent(index),
+          confirm: async () => (await dev.ask({ type: 'get-status' })).status.lastIndex,
+          tap: (tap, index) =>
+            new Promise<boolean>((resolve) => {
+              const key = `${tap.readerId}:${index}`;
+              const timer = setTimeout(() => {
+                waiters.delete(key);
+                // The decision may have committed without reaching us (the engine answers a repeat of a reader's
+                // sequence number from memory, without a second tap.decided): the table says whether it is recorded.
+                const stored = store.hasTap(device.id, index);
+                if (stored) recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
+                resolve(stored);
+              }, TAP_WAIT_MS);
+              waiters.set(key, (ok) => {
+                clearTimeout(timer);
+                waiters.delete(key);
+                resolve(ok);
+              });
+              ctx.bus.emit('tap.received', tap);
+            }),
+          advance: async (index) => {
+            await ctx.writer.write(store.advanceOp(device.id, index, nowIso()));
+            recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
+          },
+          onDoorEvent: (e, backfilled) => doorEvent(dev, e, backfilled),
+          count: (kind) => m.events.inc({ controller: device.id, kind }),
+          warn: (fields, msg) => log.warn({ controller: device.id, ...fields }, msg),
+        }),
+      lastFullSync: state?.lastFullSync ?? null,
+      onFullSync: (at) => store.setFullSync(device.id, at),
+      onHealth: (h: ControllerHealth, prev: ControllerHealth, detail) => {
+        m.up.set({ controller: device.id }, h === 'online' ? 1 : 0);
+        if (h === 'offline') {
+          log.warn({ controller: device.id, detail }, 'controller offline');
+          ctx.alerts.raise({
+            type: 'controller_offline', severity: 'warning', source: `controller:${device.id}`, dedupKey: alertKey(device.id),
+            message: `Door controller ${device.id} (${device.address}) does not answer: its doors decide alone from their last card list`,
+            data: { controller: device.id, serial: device.serial, address: device.address, detail },
+          });
+        } else if (h === 'online' && prev === 'offline') {
+          ctx.alerts.resolveByKey(alertKey(device.id), 'gateway', 'the controller answers again');
+        }
+      },
+      onRequest: (outcome) => m.requests.inc({ controller: device.id, outcome }),
+      onClockSet: (drift) => {
+        m.clockSets.inc({ controller: device.id });
+        log.info({ controller: device.id, driftS: drift }, 'controller clock set');
+      },
+      log,
+    });
+    for (const n of Object.keys(device.doors)) byReader.set(doorReaderId(device.id, n), rt);
+    return rt;
+  };
+
+  const info = (d: DeviceRuntime): object => {
+    const s = d.sync.state();
+    const counts = store.counts(d.id);
+    return {
+      id: d.id,
+      serial: d.config.serial,
+      address: d.config.address,
+      state: d.health,
+      since: new Date(d.since).toISOString(),
+      ...(d.detail ? { detail: d.detail } : {}),
+      lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
+      clockDriftS: d.clockDriftS,
+      doors: Object.entries(d.config.doors).map(([n, door]) => ({ door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null })),
+      sync: { inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError },
+      events: { lastIndex: recorded.get(d.id) ?? null, controllerLastIndex: d.lastStatus?.lastIndex ?? null, taps: counts.taps, backfilled: counts.backfilled },
+    };
+  };
+
+  /** Sets every lockable door of a controller to a control mode, keeping its unlock delay. */
+  const setDoorModes = async (d: DeviceRuntime, mode: number): Promise<void> => {
+    for (const [n, door] of Object.entries(d.config.doors)) {
+      const ap = door ? aps.get(door.accessPoint) : undefined;
+      if (!ap || !LOCKABLE.has(ap.kind)) continue;
+      const current = await d.ask({ type: 'get-door-control', door: Number(n) });
+      if (current.mode !== mode) await d.ask({ type: 'set-door-control', door: Number(n), mode, delay: current.delay });
+    }
+  };
+
+  /**
+   * Lockdown in two steps: the doors go "normally closed" at once (one request per door: no card opens anything), then
+   * every card but security staff's leaves the card list, then the doors go back to "controlled" so security staff's
+   * cards work. Its end: doors controlled, then the cards come back.
+   */
+  const applyLockdown = async (d: DeviceRuntime, active: boolean): Promise<void> => {
+    if (active) {
+      await setDoorModes(d, DOOR_MODE.normallyClosed);
+      await d.sync.request('incremental');
+      if (ports.lockdownActive()) await setDoorModes(d, DOOR_MODE.controlled);
+    } else {
+      await setDoorModes(d, DOOR_MODE.controlled);
+      await d.sync.request('incremental');
+    }
+  };
+
+  const byId = (id: string): DeviceRuntime => {
+    const d = devices.find((x) => x.id === id);
+    if (!d) throw notFound(`controller ${id}`);
+    return d;
+  };
+
+  return {
+    name: 'controllers',
+
+    tapWrite(decided) {
+      const dev = byReader.get(decided.readerId);
+      if (!dev || decided.seq === undefined || !decided.deviceDecision) return null;
+      const put = store.tapOp(decided.tapId, dev.id, decided.seq, decided.backfilled === true, null);
+      const advance = store.advanceOp(dev.id, decided.seq, nowIso());
+      return (db) => {
+        put(db);
+        advance(db);
+      };
+    },
+
+    async start() {
+      if (cfg.devices.length === 0) return;
+      for (const d of cfg.devices) devices.push(makeDevice(d));
+      offs.push(
+        ctx.bus.on('tap.decided', (t) => {
+          const dev = byReader.get(t.readerId);
+          if (!dev || t.seq === undefined || !t.deviceDecision) return;
+          recorded.set(dev.id, Math.max(recorded.get(dev.id) ?? 0, t.seq));
+          waiters.get(`${t.readerId}:${t.seq}`)?.(true);
+        }),
+        ctx.bus.on('card.changed', (c) => {
+          for (const d of devices) {
+            const n = cardNumberOf(c.uid, d.config.cardNumber);
+            if (n !== null) d.sync.changed([n]);
+          }
+        }),
+        ctx.bus.on('lockdown.changed', (e) => {
+          for (const d of devices) {
+            if (d.health !== 'online') continue; // it is reconciled in full when it answers again
+            void applyLockdown(d, e.active).catch((err: unknown) => log.warn({ err, controller: d.id }, 'lockdown not fully applied to controller'));
+          }
+        }),
+      );
+      await client.start();
+      listener = new EventListener({
+        host: listen.host,
+        port: listen.port,
+        sources: new Map(devices.map((d) => [d.config.serial, d.target.host])),
+        maxPerSecond: cfg.maxEventsPerS,
+        onStatus: (serial, status) => {
+          const d = devices.find((x) => x.config.serial === serial);
+          if (d && status.event) d.events.onPushed(status.event);
+        },
+        onDrop,
+      });
+      await listener.start();
+      for (const d of devices) d.start();
+      // The nightly reconciliation and clock set, at nightlySyncAt school time.
+      nightly = setInterval(() => {
+        const t = localTime(now(), tz);
+        if (t.time.slice(0, 5) !== cfg.nightlySyncAt || nightlyDone === t.date) return;
+        nightlyDone = t.date;
+        for (const d of devices) {
+          if (d.health !== 'online') continue;
+          void d.sync.request('full');
+          void d.setClock().catch(() => {});
+        }
+      }, 20_000);
+      nightly.unref();
+      log.info({ controllers: devices.length, listen: `${listen.host}:${listener.port}` }, 'door controllers started');
+    },
+
+    async stop() {
+      clearInterval(nightly);
+      for (const o of openDoors.values()) clearTimeout(o.timer);
+      for (const off of offs) off();
+      await Promise.all(devices.map((d) => d.stop()));
+      for (const w of waiters.values()) w(false);
+      await listener?.stop();
+      await client.stop();
+    },
+
+    async idle() {
+      await Promise.all(devices.flatMap((d) => [d.sync.idle(), d.events.idle()]));
+    },
+
+    routes(api: Router, guards: Guards) {
+      const anyone = guards.role('admin', 'security', 'viewer');
+      api.get('/controllers', anyone, (_req, res) => {
+        res.json({ items: devices.map(info) });
+      });
+      api.get('/controllers/:id', anyone, (req, res) => {
+        res.json(info(byId(String(req.params.id))));
+      });
+      api.post('/controllers/:id/sync', guards.role('admin'), (req, res) => {
+        const d = byId(String(req.params.id));
+        if (d.health !== 'online') throw new GatewayError('unavailable', `controller ${d.id} is ${d.health}`);
+        void d.sync.request('full');
+        res.status(202).json(info(d));
+      });
+      api.post('/access-points/:id/open', guards.role('admin', 'security'), async (req, res) => {
+        const apId = String(req.params.id);
+        const { reason, readerId } = parse(openBody, req.body);
+        if (!aps.has(apId)) throw notFound(`access point ${apId}`);
+        const doors = devices.flatMap((d) =>
+          Object.entries(d.config.doors)
+            .filter(([n, door]) => door?.accessPoint === apId && (!readerId || readerId === doorReaderId(d.id, n)))
+            .map(([n]) => ({ d, n: Number(n), readerId: doorReaderId(d.id, n) })),
+        );
+        if (doors.length === 0) throw new GatewayError('not_found', `no controller door serves access point ${apId}${readerId ? ` as ${readerId}` : ''}`);
+        const by = sessionOf(res).username;
+        const results = await Promise.all(doors.map(async ({ d, n, readerId: r }) => ({ readerId: r, ok: await d.openDoor(n).catch(() => false) })));
+        const opened = results.filter((r) => r.ok).map((r) => r.readerId);
+        log.info({ accessPoint: apId, by, reason, opened, failed: results.filter((r) => !r.ok).map((r) => r.readerId) }, 'door opened remotely');
+        if (opened.length > 0) ctx.bus.emit('door.remote_opened', { accessPoint: apId, readers: opened, by, reason, at: now() });
+        res.status(opened.length > 0 ? 200 : 503).json({ accessPoint: apId, results });
+      });
+    },
+
+    health(): ComponentHealth {
+      const down = devices.filter((d) => d.health === 'offline');
+      if (down.length === 0) return { ok: true, detail: `${devices.length} controller(s)` };
+      return { ok: false, detail: `${down.length} of ${devices.length} controller(s) offline: ${down.map((d) => d.id).join(', ')}` };
+    },
+  };
+}

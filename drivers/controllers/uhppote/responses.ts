@@ -1,0 +1,238 @@
+/**
+ * Replies from a controller, and the event packets it pushes to its listener (function 0x20, the same layout as a
+ * get-status reply). Encoding is here too: the protocol-level fake controller in test/ speaks the same bytes.
+ */
+import {
+  bool, putBool, putDatetime, putIpv4, putMac, putShortDate, putTime, putU16, putU32, putU8, putVersion, putDate,
+  date, ipv4, mac, optionalDatetime, shortDate, time, u16, u32, u8, version,
+} from './bytes.js';
+import { FUNCTION, header, putCardRecord, putTimeProfile, readCardRecord, readHeader, readTimeProfile, type CardRecord, type FunctionName, type TimeProfile } from './messages.js';
+
+/** Event types in the controller's log. */
+export const EVENT_TYPE = { none: 0, card: 1, door: 2, alarm: 3, system: 4, overwritten: 255 } as const;
+
+/** Reason codes the gateway acts on (the full list is in docs/controllers.md). */
+export const REASON = {
+  cardOk: 1,
+  deniedPcControl: 5,
+  deniedNoAccess: 6,
+  deniedPassword: 7,
+  deniedAntiPassback: 8,
+  deniedMoreCards: 9,
+  deniedFirstCard: 10,
+  deniedNormallyClosed: 11,
+  deniedInterlock: 12,
+  deniedLimitedTimes: 13,
+  deniedTimezone: 15,
+  denied: 18,
+  pushButton: 20,
+  doorOpen: 23,
+  doorClosed: 24,
+  powerOn: 28,
+  reset: 29,
+  openTooLong: 37,
+  forcedOpen: 38,
+  remoteOpen: 44,
+} as const;
+
+export interface ControllerEvent {
+  index: number;
+  type: number;
+  granted: boolean;
+  door: number;
+  /** 1 in, 2 out. */
+  direction: number;
+  card: number;
+  /** Controller-local "YYYY-MM-DD HH:MM:SS"; null when the controller left it empty. */
+  timestamp: string | null;
+  reason: number;
+}
+
+export interface ControllerStatus {
+  /** The last event in the log (index 0: the log is empty and `event` is null). */
+  lastIndex: number;
+  event: ControllerEvent | null;
+  doorsOpen: [boolean, boolean, boolean, boolean];
+  buttons: [boolean, boolean, boolean, boolean];
+  systemError: number;
+  /** Controller-local "YYYY-MM-DD HH:MM:SS". */
+  systemTime: string;
+  sequence: number;
+  specialInfo: number;
+  relays: number;
+  inputs: number;
+}
+
+export type Response =
+  | { type: 'get-controller'; address: string; netmask: string; gateway: string; mac: string; version: string; released: string }
+  | { type: 'get-time' | 'set-time'; datetime: string }
+  | { type: 'get-status'; status: ControllerStatus }
+  | { type: 'get-listener'; address: string; port: number; interval: number }
+  | { type: 'get-door-control' | 'set-door-control'; door: number; mode: number; delay: number }
+  | { type: 'get-cards'; count: number }
+  /** `record.card` 0: no such card; 0xFFFFFFFF: a deleted slot (get card at index). */
+  | { type: 'get-card' | 'get-card-at-index'; record: CardRecord }
+  | { type: 'get-event'; event: ControllerEvent }
+  | { type: 'get-event-index'; index: number }
+  | { type: 'get-time-profile'; profile: TimeProfile }
+  | { type: 'get-anti-passback'; mode: number }
+  | {
+      type: 'set-listener' | 'open-door' | 'put-card' | 'delete-card' | 'delete-all-cards' | 'set-event-index' | 'record-special-events'
+        | 'set-time-profile' | 'clear-time-profiles' | 'set-anti-passback';
+      ok: boolean;
+    };
+
+/** Card number 0 means "not found" in card replies; a deleted slot reads back as all ones. */
+export const NO_CARD = 0;
+export const DELETED_CARD = 0xffffffff;
+
+function readEvent(b: Buffer): ControllerEvent {
+  return {
+    index: u32(b, 8),
+    type: u8(b, 12),
+    granted: bool(b, 13),
+    door: u8(b, 14),
+    direction: u8(b, 15),
+    card: u32(b, 16),
+    timestamp: optionalDatetime(b, 20),
+    reason: u8(b, 27),
+  };
+}
+
+function putEvent(b: Buffer, e: ControllerEvent): void {
+  putU32(b, 8, e.index);
+  putU8(b, 12, e.type);
+  putBool(b, 13, e.granted);
+  putU8(b, 14, e.door);
+  putU8(b, 15, e.direction);
+  putU32(b, 16, e.card);
+  if (e.timestamp) putDatetime(b, 20, e.timestamp);
+  putU8(b, 27, e.reason);
+}
+
+export function readStatus(b: Buffer): ControllerStatus {
+  const lastIndex = u32(b, 8);
+  return {
+    lastIndex,
+    event: lastIndex === 0 ? null : readEvent(b),
+    doorsOpen: [bool(b, 28), bool(b, 29), bool(b, 30), bool(b, 31)],
+    buttons: [bool(b, 32), bool(b, 33), bool(b, 34), bool(b, 35)],
+    systemError: u8(b, 36),
+    systemTime: `${shortDate(b, 51)} ${time(b, 37)}`,
+    sequence: u32(b, 40),
+    specialInfo: u8(b, 48),
+    relays: u8(b, 49),
+    inputs: u8(b, 50),
+  };
+}
+
+function putStatus(b: Buffer, s: ControllerStatus): void {
+  if (s.event) putEvent(b, s.event);
+  putU32(b, 8, s.lastIndex);
+  s.doorsOpen.forEach((v, i) => putBool(b, 28 + i, v));
+  s.buttons.forEach((v, i) => putBool(b, 32 + i, v));
+  putU8(b, 36, s.systemError);
+  const [d, t] = s.systemTime.split(' ') as [string, string];
+  putTime(b, 37, t);
+  putU32(b, 40, s.sequence);
+  putU8(b, 48, s.specialInfo);
+  putU8(b, 49, s.relays);
+  putU8(b, 50, s.inputs);
+  putShortDate(b, 51, d);
+}
+
+/** Reads a reply or a pushed event. Throws CodecError on anything malformed (the socket handler counts it). */
+export function decodeResponse(b: Buffer): { serial: number; response: Response } {
+  const { fn, serial } = readHeader(b);
+  return { serial, response: readBody(fn, b) };
+}
+
+function readBody(fn: FunctionName, b: Buffer): Response {
+  switch (fn) {
+    case 'get-controller':
+      return { type: fn, address: ipv4(b, 8), netmask: ipv4(b, 12), gateway: ipv4(b, 16), mac: mac(b, 20), version: version(b, 26), released: date(b, 28) };
+    case 'get-time':
+    case 'set-time':
+      return { type: fn, datetime: `${date(b, 8)} ${time(b, 12)}` };
+    case 'get-status':
+      return { type: fn, status: readStatus(b) };
+    case 'get-listener':
+      return { type: fn, address: ipv4(b, 8), port: u16(b, 12), interval: u8(b, 14) };
+    case 'get-door-control':
+    case 'set-door-control':
+      return { type: fn, door: u8(b, 8), mode: u8(b, 9), delay: u8(b, 10) };
+    case 'get-cards':
+      return { type: fn, count: u32(b, 8) };
+    case 'get-card':
+    case 'get-card-at-index':
+      return { type: fn, record: readCardRecord(b) };
+    case 'get-event':
+      return { type: fn, event: readEvent(b) };
+    case 'get-event-index':
+      return { type: fn, index: u32(b, 8) };
+    case 'get-time-profile':
+      return { type: fn, profile: readTimeProfile(b) };
+    case 'get-anti-passback':
+      return { type: fn, mode: u8(b, 8) };
+    default:
+      return { type: fn, ok: bool(b, 8) };
+  }
+}
+
+export function encodeResponse(serial: number, r: Response): Buffer {
+  const b = header(FUNCTION[r.type], serial);
+  switch (r.type) {
+    case 'get-controller':
+      putIpv4(b, 8, r.address);
+      putIpv4(b, 12, r.netmask);
+      putIpv4(b, 16, r.gateway);
+      putMac(b, 20, r.mac);
+      putVersion(b, 26, r.version);
+      putDate(b, 28, r.released);
+      break;
+    case 'get-time':
+    case 'set-time':
+      putDatetime(b, 8, r.datetime);
+      break;
+    case 'get-status':
+      putStatus(b, r.status);
+      break;
+    case 'get-listener':
+      putIpv4(b, 8, r.address);
+      putU16(b, 12, r.port);
+      putU8(b, 14, r.interval);
+      break;
+    case 'get-door-control':
+    case 'set-door-control':
+      putU8(b, 8, r.door);
+      putU8(b, 9, r.mode);
+      putU8(b, 10, r.delay);
+      break;
+    case 'get-cards':
+      putU32(b, 8, r.count);
+      break;
+    case 'get-card':
+    case 'get-card-at-index':
+      if (r.record.card === NO_CARD || r.record.card === DELETED_CARD) putU32(b, 8, r.record.card);
+      else putCardRecord(b, r.record);
+      break;
+    case 'get-event':
+      putEvent(b, r.event);
+      break;
+    case 'get-event-index':
+      putU32(b, 8, r.index);
+      break;
+    case 'get-time-profile':
+      if (r.profile.profile !== 0) putTimeProfile(b, r.profile);
+      break;
+    case 'get-anti-passback':
+      putU8(b, 8, r.mode);
+      break;
+    default:
+      putBool(b, 8, r.ok);
+  }
+  return b;
+}
+
+/** A pushed event is a status packet; this builds one (the fake controller pushes these). */
+export const encodeEventPacket = (serial: number, status: ControllerStatus): Buffer => encodeResponse(serial, { type: 'get-status', status });

@@ -1,0 +1,89 @@
+/**
+ * What the gateway remembers about each controller (migration 70, range 70–79 in docs/architecture.md):
+ * the highest event index it has recorded from the controller's log (every index up to it is recorded, since events
+ * are taken strictly in order), and which taps came from which log entry, live or read back.
+ */
+import type { Database, Migration } from '../../../gateway/storage/db.js';
+import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
+
+export const controllerMigrations: Migration[] = [
+  {
+    version: 70,
+    name: 'controllers',
+    up: `
+      CREATE TABLE controller_state (
+        device_id TEXT PRIMARY KEY,
+        serial INTEGER NOT NULL,
+        last_index INTEGER NOT NULL,
+        last_full_sync TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE controller_taps (
+        tap_id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        event_index INTEGER NOT NULL,
+        backfilled INTEGER NOT NULL CHECK (backfilled IN (0, 1)),
+        controller_time TEXT
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX controller_taps_event ON controller_taps (device_id, event_index);`,
+  },
+];
+
+export interface ControllerStateRow {
+  deviceId: string;
+  serial: number;
+  lastIndex: number;
+  lastFullSync: string | null;
+}
+
+export class ControllerStore {
+  constructor(private readonly db: Database) {}
+
+  state(deviceId: string): ControllerStateRow | undefined {
+    return this.db
+      .prepare('SELECT device_id AS deviceId, serial, last_index AS lastIndex, last_full_sync AS lastFullSync FROM controller_state WHERE device_id = ?')
+      .get(deviceId) as ControllerStateRow | undefined;
+  }
+
+  /** Where reading a controller's log starts: its current last index the first time we meet it (or a replaced one). */
+  setBaseline(deviceId: string, serial: number, lastIndex: number, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO controller_state (device_id, serial, last_index, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(device_id) DO UPDATE SET serial = excluded.serial, last_index = excluded.last_index, updated_at = excluded.updated_at`,
+      )
+      .run(deviceId, serial, lastIndex, at);
+  }
+
+  setFullSync(deviceId: string, at: string): void {
+    this.db.prepare('UPDATE controller_state SET last_full_sync = ?, updated_at = ? WHERE device_id = ?').run(at, at, deviceId);
+  }
+
+  /** Advances the recorded index (never backwards); runs inside a batch (the tap's own transaction for swipes). */
+  advanceOp(deviceId: string, index: number, at: string): WriteOp {
+    return (db) => {
+      db.prepare('UPDATE controller_state SET last_index = max(last_index, ?), updated_at = ? WHERE device_id = ?').run(index, at, deviceId);
+    };
+  }
+
+  /** The tap row's companion: which log entry it came from. OR IGNORE: a write op must not throw inside a tap's batch. */
+  tapOp(tapId: string, deviceId: string, index: number, backfilled: boolean, controllerTime: string | null): WriteOp {
+    return (db) => {
+      db.prepare('INSERT OR IGNORE INTO controller_taps (tap_id, device_id, event_index, backfilled, controller_time) VALUES (?, ?, ?, ?, ?)').run(
+        tapId, deviceId, index, backfilled ? 1 : 0, controllerTime,
+      );
+    };
+  }
+
+  /** Whether the tap for a log entry is recorded (after a wait for its decision ran out). */
+  hasTap(deviceId: string, index: number): boolean {
+    return this.db.prepare('SELECT 1 FROM controller_taps WHERE device_id = ? AND event_index = ?').get(deviceId, index) !== undefined;
+  }
+
+  counts(deviceId: string): { taps: number; backfilled: number } {
+    const r = this.db
+      .prepare('SELECT COUNT(*) AS taps, COALESCE(SUM(backfilled), 0) AS backfilled FROM controller_taps WHERE device_id = ?')
+      .get(deviceId) as { taps: number; backfilled: number };
+    return r;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Keeps one controller's card list equal to the gateway's plan for it (plan.ts). A full reconciliation reads the
+ * controller's whole list (get card at index) and then only writes what differs; afterwards the gateway keeps a
+ * mirror of the list, so a change (a card reported lost) costs one request per controller, not a re-read. A card
+ * changed while a long reconciliation runs is written at the next step, ahead of everything else, so a lost card
+ * leaves every reachable controller within a few requests. A failed request stops the run; the next one (when the
+ * controller answers again) is a full reconciliation.
+ */
+import type { CardRecord, TimeProfile } from './messages.js';
+import type { DevicePlan } from './plan.js';
+import { sameRecord } from './plan.js';
+import { DELETED_CARD, NO_CARD } from './responses.js';
+
+export interface SyncPort {
+  count(): Promise<number>;
+  cardAt(index: number): Promise<CardRecord>;
+  put(record: CardRecord): Promise<boolean>;
+  delete(card: number): Promise<boolean>;
+  setProfile(profile: TimeProfile): Promise<boolean>;
+}
+
+export interface SyncState {
+  /** Cards the plan wants that the controller holds as planned. */
+  inSync: number;
+  /** Writes (puts and deletes) still to do. */
+  pending: number;
+  /** Cards the plan wants on this controller. */
+  planned: number;
+  lastFullSync: string | null;
+  running: boolean;
+  lastError: string | null;
+}
+
+export class CardSync {
+  /** What the controller holds, as far as the gateway knows; null until a full read. */
+  private mirror: Map<number, CardRecord> | null = null;
+  private profilesWritten = '';
+  private plan: DevicePlan = { cards: new Map(), profiles: [], collisions: 0 };
+  private readonly urgent = new Set<number>();
+  private running: Promise<void> | undefined;
+  private again: 'none' | 'incremental' | 'full' = 'none';
+  private pendingWrites = 0;
+  lastFullSync: string | null;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly port: SyncPort,
+    private readonly planNow: () => DevicePlan,
+    private readonly nowIso: () => string,
+    private readonly onFullSync: (at: string) => void,
+    lastFullSync: string | null,
+  ) {
+    this.lastFullSync = lastFullSync;
+  }
+
+  state(): SyncState {
+    const planned = this.plan.cards.size;
+    let inSync = 0;
+    if (this.mirror) for (const [n, r] of this.plan.cards) if (this.mirror.get(n) && sameRecord(this.mirror.get(n)!, r)) inSync++;
+    const pending = this.mirror ? this.diff().length : planned;
+    return { inSync, pending: this.running ? Math.max(pending, this.pendingWrites) : pending, planned, lastFullSync: this.lastFullSync, running: this.running !== undefined, lastError: this.lastError };
+  }
+
+  /** Cards whose desired state changed (card.changed): written first, even in the middle of a full run. */
+  changed(cards: Iterable<number>): void {
+    for (const c of cards) this.urgent.add(c);
+    this.request('incremental');
+  }
+
+  /** Forget what the controller holds (it was unreachable; someone may have edited it) and read it again. */
+  request(kind: 'incremental' | 'full'): Promise<void> {
+    if (kind === 'full' || this.mirror === null) this.again = 'full';
+    else if (this.again === 'none') this.again = 'incremental';
+    if (!this.running) {
+      this.running = this.loop().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.again !== 'none') {
+      const full = this.again === 'full' || this.mirror === null;
+      this.again = 'none';
+      try {
+        await this.run(full);
+        this.lastError = null;
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.mirror = null; // unknown now: the next run reads the controller again
+        this.again = 'none';
+        return;
+      }
+    }
+  }
+
+  private async run(full: boolean): Promise<void> {
+    this.plan = this.planNow();
+    if (full) {
+      this.profilesWritten = '';
+      const read = new Map<number, CardRecord>();
+      const n = await this.port.count();
+      for (let i = 1; i <= n; i++) {
+        await this.writeUrgent(read);
+        const r = await this.port.cardAt(i);
+        if (r.card === NO_CARD) break;
+        if (r.card !== DELETED_CARD && !this.urgentlyWritten.has(r.card)) read.set(r.card, r);
+      }
+      this.urgentlyWritten.clear();
+      this.mirror = read;
+    }
+    const sig = JSON.stringify(this.plan.profiles);
+    if (sig !== this.profilesWritten) {
+      for (const p of this.plan.profiles) if (!(await this.port.setProfile(p))) throw new Error(`controller refused time profile ${p.profile}`);
+      this.profilesWritten = sig;
+    }
+    await this.apply();
+    if (full) {
+      this.lastFullSync = this.nowIso();
+      this.onFullSync(this.lastFullSync);
+    }
+  }
+
+  /** Cards written during a full read: what the read finds for them afterwards is older than what we wrote. */
+  private readonly urgentlyWritten = new Set<number>();
+
+  private async writeUrgent(partialMirror: Map<number, CardRecord> | null): Promise<void> {
+    if (this.urgent.size === 0) return;
+    this.plan = this.planNow();
+    const cards = [...this.urgent];
+    this.urgent.clear();
+    for (const c of cards) {
+      const want = this.plan.cards.get(c);
+      if (want) await this.port.put(want);
+      else await this.port.delete(c);
+      if (partialMirror) {
+        this.urgentlyWritten.add(c);
+        if (want) partialMirror.set(c, want);
+        else partialMirror.delete(c);
+      }
+      if (this.mirror) {
+        if (want) this.mirror.set(c, want);
+        else this.mirror.delete(c);
+      }
+    }
+  }
+
+  /** Writes and deletes to bring the mirror to the plan; deletes first (a lost card must go before new cards come). */
+  private diff(): { op: 'put' | 'delete'; card: number }[] {
+    const mirror = this.mirror ?? new Map<number, CardRecord>();
+    const out: { op: 'put' | 'delete'; card: number }[] = [];
+    for (const n of mirror.keys()) if (!this.plan.cards.has(n)) out.push({ op: 'delete', card: n });
+    for (const [n, r] of this.plan.cards) {
+      const have = mirror.get(n);
+      if (!have || !sameRecord(have, r)) out.push({ op: 'put', card: n });
+    }
+    return out;
+  }
+
+  private async apply(): Promise<void> {
+    const work = this.diff();
+    this.pendingWrites = work.length;
+    for (const w of work) {
+      if (this.urgent.size > 0) await this.writeUrgent(null);
+      const mirror = this.mirror!;
+      if (w.op === 'delete') {
+        if (!this.plan.cards.has(w.card) && mirror.has(w.card)) {
+          await this.port.delete(w.card);
+          mirror.delete(w.card);
+        }
+      } else {
+        const want = this.plan.cards.get(w.card);
+        if (want && !(mirror.get(w.card) && sameRecord(mirror.get(w.card)!, want))) {
+          if (!(await this.port.put(want))) throw new Error(`controller refused card ${w.card} (is its card store full?)`);
+          mirror.set(w.card, want);
+        }
+      }
+      this.pendingWrites--;
+    }
+    if (this.urgent.size > 0) await this.writeUrgent(null);
+    this.pendingWrites = 0;
+  }
+}

@@ -1,0 +1,57 @@
+/** Two fake controllers and a gateway configured for them, for the controller tests. */
+import type { GatewayConfigInput } from '../../config/schema.js';
+import { cardNumberOf } from '../../drivers/controllers/uhppote/plan.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { FakeUhppote } from './fake-uhppote.js';
+
+export const SERIAL_A = 405419896;
+export const SERIAL_B = 303986753;
+
+/** wg26: the controller's number for a UID is its low 3 bytes. */
+export const wg26 = (uid: string): number => cardNumberOf(uid, 'wg26')!;
+
+export async function startFakes(): Promise<[FakeUhppote, FakeUhppote]> {
+  const a = new FakeUhppote({ serial: SERIAL_A });
+  const b = new FakeUhppote({ serial: SERIAL_B });
+  await a.start();
+  await b.start();
+  return [a, b];
+}
+
+export function controllersConfig(a: FakeUhppote, b: FakeUhppote, more: Record<string, unknown> = {}): GatewayConfigInput {
+  return {
+    controllers: {
+      listen: '127.0.0.1:0',
+      timeoutMs: 150,
+      retries: 1,
+      pollIntervalMs: 200,
+      devices: [
+        { id: 'ctl-a', serial: a.serial, address: a.address, doors: { '1': { accessPoint: 'main-gate', direction: 'in' }, '2': { accessPoint: 'main-gate', direction: 'out' } } },
+        { id: 'ctl-b', serial: b.serial, address: b.address, doors: { '1': { accessPoint: 'main-gate', direction: 'in' } } },
+      ],
+      ...more,
+    },
+  };
+}
+
+export interface ControllerView {
+  id: string;
+  state: string;
+  clockDriftS: number | null;
+  sync: { inSync: number; pending: number; planned: number; running: boolean; lastFullSync: string | null; lastError: string | null };
+  events: { lastIndex: number | null; controllerLastIndex: number | null; taps: number; backfilled: number };
+}
+
+export async function controllers(gw: TestGateway, token: string): Promise<ControllerView[]> {
+  return ((await (await gw.api('/api/v1/controllers', { token })).json()) as { items: ControllerView[] }).items;
+}
+
+/** Waits until every controller is online, fully synced once, with nothing pending. */
+export async function settled(gw: TestGateway, token: string, ms = 20_000): Promise<ControllerView[]> {
+  return waitFor(async () => {
+    const list = await controllers(gw, token);
+    return list.every((c) => c.state === 'online' && c.sync.lastFullSync !== null && c.sync.pending === 0 && !c.sync.running) ? list : null;
+  }, ms, 50);
+}
+
+export { startTestGateway, tempDir, waitFor, type TestGateway };

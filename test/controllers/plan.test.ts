@@ -1,0 +1,80 @@
+/** What goes into a controller's card list: doors from access-point schedules as time profiles, dates, lockdown. */
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../../config/load.js';
+import { cardNumberOf, controllerScheduleNotes, planDevice, uidKeyOf, type PlannedHolder } from '../../drivers/controllers/uhppote/plan.js';
+
+const config = validateConfig(
+  {
+    access: {
+      accessPoints: [
+        { id: 'gate', name: 'Gate', kind: 'gate' },
+        { id: 'lab', name: 'Lab', kind: 'door', schedule: { student: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '17:00' }] } },
+        {
+          id: 'dorm',
+          name: 'Dorm',
+          kind: 'door',
+          schedule: { student: [] },
+          groupSchedule: {
+            boarding: [
+              { days: [1, 2, 3, 4, 5], from: '06:00', to: '07:30' },
+              { days: [1, 2, 3, 4, 5], from: '12:00', to: '13:00' },
+              { days: [1, 2, 3, 4, 5], from: '17:00', to: '22:00' },
+              { days: [1, 2, 3, 4, 5], from: '22:30', to: '23:00' },
+              { days: [6, 7], from: '21:00', to: '06:00' },
+            ],
+          },
+        },
+      ],
+      scheduleGroups: [{ id: 'day' }, { id: 'boarding' }],
+    },
+    controllers: {
+      devices: [{ id: 'c', serial: 1, address: '10.0.0.2', doors: { '1': { accessPoint: 'gate' }, '2': { accessPoint: 'lab' }, '3': { accessPoint: 'dorm' } } }],
+    },
+  },
+  'test',
+);
+const aps = new Map(config.access.accessPoints.map((a) => [a.id, a]));
+const device = config.controllers.devices[0]!;
+const holder = (uid: string, extra: Partial<PlannedHolder> = {}): PlannedHolder => ({
+  uid, role: 'student', scheduleGroup: 'day', security: false, validFrom: null, validTo: null, ...extra,
+});
+
+describe('controller card plan', () => {
+  it('gives the gate at any time, the lab through a weekday profile, and the dorm only to boarders, through chained profiles', () => {
+    const plan = planDevice(device, aps, [holder('0A1B2C3D'), holder('11223344', { scheduleGroup: 'boarding', validFrom: '2026-09-01', validTo: '2027-07-15' })], false);
+    const day = plan.cards.get(cardNumberOf('0A1B2C3D', 'wg26')!)!;
+    const boarder = plan.cards.get(cardNumberOf('11223344', 'wg26')!)!;
+    const lab = plan.profiles.find((p) => p.profile === day.doors[1])!;
+    expect(day.doors[0]).toBe(1);
+    expect(day.doors[2]).toBe(0); // day students have no dorm windows at all
+    expect(lab).toMatchObject({ weekdays: [true, true, true, true, true, false, false], segments: [{ start: '08:00', end: '17:00' }, { start: '00:00', end: '00:00' }, { start: '00:00', end: '00:00' }], linked: 0 });
+    expect(boarder.doors[1]).toBe(day.doors[1]); // same windows, same profile
+    expect([boarder.from, boarder.to]).toEqual(['2026-09-01', '2027-07-15']);
+    // 4 weekday windows: 3 in the first profile, 1 in a linked one; the weekend window over midnight splits in two.
+    const first = plan.profiles.find((p) => p.profile === boarder.doors[2])!;
+    expect(first.segments.map((s) => s.start)).toEqual(['06:00', '12:00', '17:00']);
+    const second = plan.profiles.find((p) => p.profile === first.linked)!;
+    expect(second.segments[0]).toEqual({ start: '22:30', end: '23:00' });
+    const weekend = plan.profiles.find((p) => p.profile === second.linked)!;
+    expect(weekend.weekdays).toEqual([false, false, false, false, false, true, true]);
+    expect(weekend.segments.slice(0, 2)).toEqual([{ start: '21:00', end: '23:59' }, { start: '00:00', end: '06:00' }]);
+  });
+
+  it('during a lockdown keeps only security staff, and reads card numbers back to UID keys', () => {
+    const plan = planDevice(device, aps, [holder('0A1B2C3D'), holder('55667788', { role: 'staff', security: true })], true);
+    expect([...plan.cards.keys()]).toEqual([cardNumberOf('55667788', 'wg26')]);
+    expect(uidKeyOf(cardNumberOf('0A1B2C3D', 'wg26')!, 'wg26')).toBe('1B2C3D');
+    expect(uidKeyOf(cardNumberOf('0A1B2C3D', '8h10d')!, '8h10d')).toBe('0A1B2C3D');
+    expect(uidKeyOf(cardNumberOf('0A1B2C3D', 'reversed')!, 'reversed')).toBe('0A1B2C3D');
+    expect(cardNumberOf('0A1B2C3D', 'reversed')).toBe(0x3d2c1b0a);
+  });
+
+  it('check-config notes say which rules a controller cannot apply and what it does instead', () => {
+    const notes = controllerScheduleNotes(config.controllers.devices, aps);
+    expect(notes).toContain(
+      'controllers.devices[0].doors.3 (dorm): the boarding window 21:00–06:00 crosses midnight; the controller applies 21:00–23:59 and 00:00–06:00 on days 6,7 (the early part on the same days, not the next)',
+    );
+    expect(notes.some((n) => n.startsWith('controllers.devices[0].doors.2 (lab): holidays'))).toBe(true);
+    expect(notes.some((n) => n.startsWith('controllers.devices[0].doors.1 (gate)'))).toBe(false);
+  });
+});

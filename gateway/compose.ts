@@ -24,6 +24,9 @@ import { createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
 import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
+import { BackupScheduler, backupDirOf } from './storage/backup-schedule.js';
+import { claimDataDir, DataDirInUseError } from './storage/data-lock.js';
+import { guardUpgrade, UpgradeError } from './storage/upgrade-guard.js';
 import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
@@ -36,6 +39,8 @@ export interface GatewayOptions {
   demo?: boolean;
   log?: Logger;
   clock?: Clock;
+  /** The config file it was loaded from, copied into backups. */
+  configFile?: string | undefined;
 }
 
 export interface RunningGateway {
@@ -50,7 +55,7 @@ export interface RunningGateway {
 /** Why the gateway refuses to start, with what to do about it. */
 export class StartupError extends Error {
   constructor(
-    readonly code: 'NO_USERS' | 'DEMO_PASSWORD' | 'PORT_IN_USE',
+    readonly code: 'NO_USERS' | 'DEMO_PASSWORD' | 'PORT_IN_USE' | 'DATA_DIR_IN_USE' | 'SCHEMA_TOO_NEW' | 'BACKUP_FAILED',
     message: string,
   ) {
     super(message);
@@ -59,7 +64,7 @@ export class StartupError extends Error {
 }
 
 /** Each module's migrations; numbers are ranges per module (docs/architecture.md). */
-function allMigrations(): Migration[] {
+export function allMigrations(): Migration[] {
   return [
     ...metaMigrations,
     ...userMigrations,
@@ -141,6 +146,29 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  // One gateway per data directory (restore checks the same mark), and no migration before a backup of what it changes.
+  let releaseDataDir: () => void;
+  try {
+    releaseDataDir = claimDataDir(config.dataDir);
+  } catch (err) {
+    if (err instanceof DataDirInUseError) throw new StartupError('DATA_DIR_IN_USE', err.message);
+    throw err;
+  }
+  try {
+    const pre = await guardUpgrade({
+      dataDir: config.dataDir,
+      migrations: allMigrations(),
+      backupDir: backupDirOf(config),
+      configFile: opts.configFile,
+      school: config.school.id,
+      now: clock.now(),
+    });
+    if (pre) log.info({ file: pre.file, schemaVersion: pre.manifest.schemaVersion }, 'backed up the database before migrating it');
+  } catch (err) {
+    releaseDataDir();
+    if (err instanceof UpgradeError) throw new StartupError(err.code, err.message);
+    throw err;
+  }
   const storage = openStorage({ dataDir: config.dataDir, config: config.storage, migrations: allMigrations(), metrics, log });
   const { db, writer } = storage;
   const bus = new EventBus((kind, err) => log.error({ err, kind }, 'event handler failed'));
@@ -178,7 +206,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     };
   }
   // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
-  const modules = [...createModules(ctx, health), createConsoleModule(ctx)];
+  const backups: GatewayModule = new BackupScheduler(ctx, opts.configFile);
+  const modules = [...createModules(ctx, health), backups, createConsoleModule(ctx)];
 
   let server: Server | undefined;
   const startedModules: GatewayModule[] = [];
@@ -196,6 +225,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     }
     await broker.stop();
     await storage.close();
+    releaseDataDir();
   };
 
   try {

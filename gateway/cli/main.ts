@@ -8,6 +8,7 @@ import { registerImportRoster } from './import-roster.js';
 import { registerStart } from './start.js';
 import { registerUserCommands } from './user.js';
 import { registerDiscoverCameras } from './discover-cameras.js';
+import { registerBackupCommands } from './backup.js';
 
 const program = new Command()
   .name('campus-gateway')
@@ -21,5 +22,6 @@ registerConfigCommands(program);
 registerUserCommands(program);
 registerDiscoverCameras(program);
 registerImportRoster(program);
+registerBackupCommands(program);
 
 await program.parseAsync(process.argv).catch(reportAndExit);

@@ -19,3 +19,24 @@ export const backupConfig = z.strictObject({
 });
 
 export type BackupConfig = z.infer<typeof backupConfig>;
+
+/**
+ * How long personal data is kept (docs/privacy.md). Pruned in small chunks off the tap path, every `pruneEveryS`.
+ * Wallet ledger entries are financial records and are not pruned; camera snapshots keep their own caps
+ * (cameras.retention), sensor data its own (sensors.retention).
+ */
+export const retentionConfig = z.strictObject({
+  /** Taps (who tapped which card where, granted or not). */
+  tapsDays: z.number().int().min(1).default(180),
+  /** Attendance days and excuses: three school years by default, for year-end reports. */
+  attendanceDays: z.number().int().min(1).default(1095),
+  /** Resolved alerts, counted from their resolution; open and acknowledged ones are kept until resolved. */
+  alertsDays: z.number().int().min(1).default(365),
+  /** The log of commands received from the city. */
+  commandsDays: z.number().int().min(1).default(365),
+  pruneEveryS: z.number().int().min(10).default(3_600),
+  /** Rows per delete transaction: small, so a tap never waits long for the write lock. */
+  pruneChunkRows: z.number().int().min(10).max(100_000).default(2_000),
+});
+
+export type RetentionConfig = z.infer<typeof retentionConfig>;

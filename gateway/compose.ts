@@ -32,6 +32,7 @@ import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/inde
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
+import { privacyMigrations, PrivacyModule } from './privacy/module.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
 
 export interface GatewayOptions {
@@ -75,6 +76,7 @@ export function allMigrations(): Migration[] {
     ...sensorMigrations,
     ...cameraMigrations,
     ...cloudSyncMigrations,
+    ...privacyMigrations,
   ];
 }
 
@@ -120,6 +122,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     sensors,
     cameras,
     cloudSync,
+    new PrivacyModule(ctx),
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),
     // Card readers start last and stop first: every consumer of tap.received listens before the first tap.

@@ -9,6 +9,7 @@ import { registerStart } from './start.js';
 import { registerUserCommands } from './user.js';
 import { registerDiscoverCameras } from './discover-cameras.js';
 import { registerBackupCommands } from './backup.js';
+import { registerErasePerson } from './erase-person.js';
 
 const program = new Command()
   .name('campus-gateway')
@@ -23,5 +24,6 @@ registerUserCommands(program);
 registerDiscoverCameras(program);
 registerImportRoster(program);
 registerBackupCommands(program);
+registerErasePerson(program);
 
 await program.parseAsync(process.argv).catch(reportAndExit);

@@ -26,6 +26,8 @@ import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
 import { BackupScheduler, backupDirOf } from './storage/backup-schedule.js';
 import { claimDataDir, DataDirInUseError } from './storage/data-lock.js';
+import { DeferredWrites } from './storage/deferred-writes.js';
+import { DiskGuard } from './storage/disk-guard.js';
 import { guardUpgrade, UpgradeError } from './storage/upgrade-guard.js';
 import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
@@ -188,7 +190,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   });
   const users = new UserStore(db, clock, config.http.sessionTtlH * 3_600_000);
   const alerts = new AlertService(db, bus, clock, config.alerts.dedupCooldownS * 1000);
-  const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics };
+  // A gate's tap rows wait here (bounded) when the disk is full; the gate keeps deciding (docs/operations.md, Disk).
+  const deferred = new DeferredWrites(writer, { maxRows: 10_000, retryEveryMs: 5_000 }, metrics);
+  const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics, deferred };
   /** /healthz and the city heartbeat; reads `modules` lazily, after they exist. */
   function health(): HealthReport {
     const components: HealthReport['components'] = {};
@@ -210,7 +214,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   }
   // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
   const backups: GatewayModule = new BackupScheduler(ctx, opts.configFile);
-  const modules = [...createModules(ctx, health), backups, createConsoleModule(ctx)];
+  // The disk guard starts first and stops last: the rows it holds get a last try before the database closes.
+  const modules = [new DiskGuard(ctx, deferred) as GatewayModule, ...createModules(ctx, health), backups, createConsoleModule(ctx)];
 
   let server: Server | undefined;
   const startedModules: GatewayModule[] = [];

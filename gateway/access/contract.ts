@@ -46,7 +46,9 @@ export type DecisionReason =
   | 'pin_required'
   | 'pin_wrong'
   | 'pin_locked'
-  | 'unknown_reader';
+  | 'unknown_reader'
+  /** A canteen payment while the database cannot write: money needs a durable ledger. */
+  | 'storage_unavailable';
 
 export interface TapDecision extends Tap {
   tapId: string;

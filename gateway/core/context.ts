@@ -11,6 +11,7 @@ import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { MqttPort } from './mqtt-port.js';
+import type { DeferredWrites } from '../storage/deferred-writes.js';
 
 /** What every module is handed by the composition root. Nothing here is a global. */
 export interface GatewayContext {
@@ -25,6 +26,11 @@ export interface GatewayContext {
   alerts: AlertService;
   users: UserStore;
   metrics: Registry;
+  /**
+   * Where a write that may be answered before it is durable (a gate's tap) waits when the storage fails (disk full).
+   * Absent: such a failure is thrown like any other.
+   */
+  deferred?: DeferredWrites;
 }
 
 export interface ComponentHealth {

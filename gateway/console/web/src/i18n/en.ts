@@ -236,6 +236,7 @@ export const en: Record<MessageKey, string> = {
   'reason.invalid_amount': 'Invalid amount',
   'reason.seq_conflict': 'Transaction number reused',
   'reason.unknown_reader': 'Unknown reader',
+  'reason.storage_unavailable': 'Storage unavailable (payment refused)',
   'reason.pin_required': 'PIN required',
   'reason.pin_wrong': 'wrong PIN',
   'reason.pin_locked': 'PIN locked',

@@ -236,6 +236,7 @@ export const ko: Record<MessageKey, string> = {
   'reason.invalid_amount': '잘못된 금액',
   'reason.seq_conflict': '거래 번호 중복 사용',
   'reason.unknown_reader': '미등록 리더기',
+  'reason.storage_unavailable': '저장 불가 (결제 거부)',
   'reason.pin_required': '비밀번호 필요',
   'reason.pin_wrong': '비밀번호 오류',
   'reason.pin_locked': '비밀번호 결제 잠김',

@@ -234,6 +234,7 @@ export const zh = {
   'reason.invalid_amount': '金额无效',
   'reason.seq_conflict': '交易序号重复使用',
   'reason.unknown_reader': '未知读卡器',
+  'reason.storage_unavailable': '存储不可用（拒绝支付）',
   'reason.pin_required': '需要输入密码',
   'reason.pin_wrong': '密码错误',
   'reason.pin_locked': '密码支付已锁定',

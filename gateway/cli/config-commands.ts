@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../../config/load.js';
+import { locateProblems } from '../../config/positions.js';
+import { configWarnings } from './config-warnings.js';
 import { hashSecret, generateSecret } from '../auth/secrets.js';
 import { readSecret, reportAndExit } from './common.js';
 
@@ -15,7 +18,18 @@ export function registerConfigCommands(program: Command): void {
           `${file}: valid (school ${config.school.id}, ${config.readers.length} readers, ` +
             `${config.sensors.sensors.length} sensors, ${config.cameras.cameras.length} cameras)\n`,
         );
+        for (const w of configWarnings(config)) process.stderr.write(`warning: ${w}\n`);
       } catch (err) {
+        // Each problem with the line and column of its field in the file.
+        if (err instanceof ConfigError && err.source === file) {
+          let text = '';
+          try {
+            text = readFileSync(file, 'utf8');
+          } catch {
+            // unreadable: the error already says so
+          }
+          if (text) reportAndExit(new ConfigError(err.source, locateProblems(file, text, err.problems)));
+        }
         reportAndExit(err);
       }
     });

@@ -40,3 +40,15 @@ export const retentionConfig = z.strictObject({
 });
 
 export type RetentionConfig = z.infer<typeof retentionConfig>;
+
+/** Watching the gateway's own clock (attendance, the wallet's daily cap and every event time depend on it). */
+export const clockConfig = z.strictObject({
+  /** An offset larger than this from the cameras' median clock raises `clock_unsynchronized`. */
+  maxOffsetS: z.number().positive().default(60),
+  /** How often the clock is compared. */
+  checkEveryS: z.number().min(1).max(3_600).default(60),
+  /** Ask the host whether NTP has synchronised its clock (`timedatectl show`; ignored where there is none). */
+  hostNtp: z.boolean().default(true),
+});
+
+export type ClockConfig = z.infer<typeof clockConfig>;

@@ -3,7 +3,7 @@ import { accessConfig } from './access.js';
 import { camerasConfig } from './cameras.js';
 import { cloudConfig } from './cloud.js';
 import { nodeRedConfig } from './node-red.js';
-import { backupConfig, retentionConfig } from './operations.js';
+import { backupConfig, clockConfig, retentionConfig } from './operations.js';
 import { readerConfig } from './readers.js';
 import { sensorsConfig } from './sensors.js';
 
@@ -100,6 +100,8 @@ export const gatewayConfigSchema = z.strictObject({
   backup: backupConfig.prefault({}),
   /** How long personal data is kept (docs/privacy.md). */
   retention: retentionConfig.prefault({}),
+  /** Checks of the gateway's clock against the host's NTP and the cameras (docs/operations.md, Clock). */
+  clock: clockConfig.prefault({}),
 }).superRefine((c, ctx) => {
   // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
   const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {

@@ -35,6 +35,7 @@ import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
 import { privacyMigrations, PrivacyModule } from './privacy/module.js';
+import { ClockGuard, timedatectlSynchronized } from './time/clock-guard.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
 
 export interface GatewayOptions {
@@ -125,6 +126,10 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     cameras,
     cloudSync,
     new PrivacyModule(ctx),
+    new ClockGuard(ctx, {
+      hostSynchronized: timedatectlSynchronized,
+      cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
+    }),
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),
     // Card readers start last and stop first: every consumer of tap.received listens before the first tap.

@@ -254,7 +254,21 @@ export class Sender {
     if (this.confirmed.length === 0) return;
     const rows = this.confirmed;
     this.confirmed = [];
-    this.outbox.confirm(rows);
+    try {
+      this.outbox.confirm(rows);
+    } catch (err) {
+      // The database refuses writes (disk full): a timer's throw would end the process. The acks are kept and
+      // confirmed on a later try; until then the rows stay in the outbox, and a resend is what the city dedups anyway.
+      this.confirmed = rows.concat(this.confirmed);
+      this.noteError(`confirming sent messages failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!this.stopped && !this.confirmTimer) {
+        this.confirmTimer = setTimeout(() => {
+          this.confirmTimer = undefined;
+          this.flushConfirmed();
+        }, 1_000);
+      }
+      return;
+    }
     this.sentTotal += rows.length;
     if (this.opts.onSent) {
       const per = new Map<Stream, number>();

@@ -3,6 +3,7 @@ import { accessConfig } from './access.js';
 import { camerasConfig } from './cameras.js';
 import { cloudConfig } from './cloud.js';
 import { nodeRedConfig } from './node-red.js';
+import { backupConfig, clockConfig, retentionConfig } from './operations.js';
 import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
@@ -157,6 +158,12 @@ export const gatewayConfigSchema = z.strictObject({
   nodeRed: nodeRedConfig.prefault({}),
   /** Door and turnstile controllers (WeiGeng/UHPPOTE): docs/controllers.md. */
   controllers: controllersConfig.prefault({}),
+  /** Nightly and pre-migration backups (docs/operations.md, Backup and restore). */
+  backup: backupConfig.prefault({}),
+  /** How long personal data is kept (docs/privacy.md). */
+  retention: retentionConfig.prefault({}),
+  /** Checks of the gateway's clock against the host's NTP and the cameras (docs/operations.md, Clock). */
+  clock: clockConfig.prefault({}),
 }).superRefine((c, ctx) => {
   // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
   const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {

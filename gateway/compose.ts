@@ -27,12 +27,19 @@ import { createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
 import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
+import { BackupScheduler, backupDirOf } from './operations/backup-schedule.js';
+import { claimDataDir, DataDirInUseError } from './storage/data-lock.js';
+import { DeferredWrites } from './storage/deferred-writes.js';
+import { DiskGuard } from './operations/disk-guard.js';
+import { guardUpgrade, UpgradeError } from './storage/upgrade-guard.js';
 import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
 import type { CameraDriver } from './cameras/port.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
+import { privacyMigrations, PrivacyModule } from './privacy/module.js';
+import { ClockGuard, timedatectlSynchronized } from './time/clock-guard.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
 import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 
@@ -50,6 +57,8 @@ export interface GatewayOptions {
   demo?: boolean;
   log?: Logger;
   clock?: Clock;
+  /** The config file it was loaded from, copied into backups. */
+  configFile?: string | undefined;
 }
 
 export interface RunningGateway {
@@ -64,7 +73,7 @@ export interface RunningGateway {
 /** Why the gateway refuses to start, with what to do about it. */
 export class StartupError extends Error {
   constructor(
-    readonly code: 'NO_USERS' | 'DEMO_PASSWORD' | 'PORT_IN_USE',
+    readonly code: 'NO_USERS' | 'DEMO_PASSWORD' | 'PORT_IN_USE' | 'DATA_DIR_IN_USE' | 'SCHEMA_TOO_NEW' | 'BACKUP_FAILED',
     message: string,
   ) {
     super(message);
@@ -73,7 +82,7 @@ export class StartupError extends Error {
 }
 
 /** Each module's migrations; numbers are ranges per module (docs/architecture.md). */
-function allMigrations(): Migration[] {
+export function allMigrations(): Migration[] {
   return [
     ...metaMigrations,
     ...userMigrations,
@@ -85,6 +94,7 @@ function allMigrations(): Migration[] {
     ...cameraMigrations,
     ...cloudSyncMigrations,
     ...controllerMigrations,
+    ...privacyMigrations,
   ];
 }
 
@@ -136,6 +146,11 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     sensors,
     cameras,
     cloudSync,
+    new PrivacyModule(ctx),
+    new ClockGuard(ctx, {
+      hostSynchronized: timedatectlSynchronized,
+      cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
+    }),
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),
     // Card readers start last and stop first: every consumer of tap.received listens before the first tap.
@@ -163,6 +178,29 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  // One gateway per data directory (restore checks the same mark), and no migration before a backup of what it changes.
+  let releaseDataDir: () => void;
+  try {
+    releaseDataDir = claimDataDir(config.dataDir);
+  } catch (err) {
+    if (err instanceof DataDirInUseError) throw new StartupError('DATA_DIR_IN_USE', err.message);
+    throw err;
+  }
+  try {
+    const pre = await guardUpgrade({
+      dataDir: config.dataDir,
+      migrations: allMigrations(),
+      backupDir: backupDirOf(config),
+      configFile: opts.configFile,
+      school: config.school.id,
+      now: clock.now(),
+    });
+    if (pre) log.info({ file: pre.file, schemaVersion: pre.manifest.schemaVersion }, 'backed up the database before migrating it');
+  } catch (err) {
+    releaseDataDir();
+    if (err instanceof UpgradeError) throw new StartupError(err.code, err.message);
+    throw err;
+  }
   const storage = openStorage({ dataDir: config.dataDir, config: config.storage, migrations: allMigrations(), metrics, log });
   const { db, writer } = storage;
   const bus = new EventBus((kind, err) => log.error({ err, kind }, 'event handler failed'));
@@ -180,7 +218,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   });
   const users = new UserStore(db, clock, config.http.sessionTtlH * 3_600_000);
   const alerts = new AlertService(db, bus, clock, config.alerts.dedupCooldownS * 1000);
-  const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics };
+  // A gate's tap rows wait here (bounded) when the disk is full; the gate keeps deciding (docs/operations.md, Disk).
+  const deferred = new DeferredWrites(writer, { maxRows: 10_000, retryEveryMs: 5_000 }, metrics);
+  const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics, deferred };
   /** /healthz and the city heartbeat; reads `modules` lazily, after they exist. */
   function health(): HealthReport {
     const components: HealthReport['components'] = {};
@@ -201,7 +241,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     };
   }
   // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
-  const modules = [...createModules(ctx, health), createConsoleModule(ctx)];
+  const backups: GatewayModule = new BackupScheduler(ctx, opts.configFile);
+  // The disk guard starts first and stops last: the rows it holds get a last try before the database closes.
+  const modules = [new DiskGuard(ctx, deferred) as GatewayModule, ...createModules(ctx, health), backups, createConsoleModule(ctx)];
 
   let server: Server | undefined;
   const startedModules: GatewayModule[] = [];
@@ -219,6 +261,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     }
     await broker.stop();
     await storage.close();
+    releaseDataDir();
   };
 
   try {

@@ -31,7 +31,9 @@ export type DecisionReason =
   | 'pin_locked'
   | 'unknown_reader'
   /** A door controller refused by its own card list for a reason the gateway has no word for. */
-  | 'device_denied';
+  | 'device_denied'
+  /** A canteen payment while the database cannot write: money needs a durable ledger. */
+  | 'storage_unavailable';
 
 export interface TapDecision extends Tap {
   tapId: string;

@@ -23,6 +23,7 @@ import type { LockdownService } from './lockdown.js';
 import { applyRules, openToStudents, type RuleOutcome } from './rules.js';
 import { SchoolClock } from './school-time.js';
 import type { TapRecord, TapsStore } from './taps-store.js';
+import { isStorageFailure } from '../storage/deferred-writes.js';
 
 /** The wallet as access uses it; `balanceOf` (optional) lets an identification tap at the canteen show the balance. */
 export type AccessWallet = WalletPort & { balanceOf?(personId: number): number | null | Promise<number | null> };
@@ -236,7 +237,14 @@ export class AccessEngine {
 
     let balance: number | undefined;
     if (outcome.granted && holder && ap.kind === 'canteen' && !tap.deviceDecision) {
-      ({ outcome, balance } = await this.canteen(tap, tapId, holder, outcome));
+      try {
+        ({ outcome, balance } = await this.canteen(tap, tapId, holder, outcome));
+      } catch (err) {
+        // No durable ledger, no sale: the terminal is told, unlike a gate, which is answered from memory below.
+        if (!isStorageFailure(err)) throw err;
+        this.log.error({ err, readerId: tap.readerId }, 'canteen payment refused: the database cannot write');
+        outcome = { granted: false, reason: 'storage_unavailable' };
+      }
     }
 
     const record: TapRecord = {
@@ -249,7 +257,14 @@ export class AccessEngine {
       deviceDecision: tap.deviceDecision, backfilled: tap.backfilled, tapId, accessPointId: ap.id, accessPointKind: ap.kind, direction, gateId,
       granted: outcome.granted, reason: outcome.reason, person: refOf(holder), balance,
     };
-    await this.ctx.writer.write(this.recordOp(record, decided));
+    const op = this.recordOp(record, decided);
+    try {
+      await this.ctx.writer.write(op);
+    } catch (err) {
+      // Disk full or failing: the decision stands and the row waits in memory (bounded, counted) for the disk.
+      if (!isStorageFailure(err) || !this.ctx.deferred) throw err;
+      this.ctx.deferred.keep(op);
+    }
 
     // Flat literals, no spreads, on this path. With the event built as `{...tap, ...(x ? {x} : {})}` the gateway
     // moved ~2 KB per tap into the old space (--trace-gc-nvp: ~150 KB per scavenge, ~20 KB without), so at

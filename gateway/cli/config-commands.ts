@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../../config/load.js';
+import { locateProblems } from '../../config/positions.js';
 import { controllerScheduleNotes } from '../compose.js';
+import { configWarnings } from './config-warnings.js';
 import { hashSecret, generateSecret } from '../auth/secrets.js';
 import { readSecret, reportAndExit } from './common.js';
 
@@ -19,7 +22,18 @@ export function registerConfigCommands(program: Command): void {
         // Door controllers decide alone: say which access rules they cannot apply and what they do instead.
         const aps = new Map(config.access.accessPoints.map((a) => [a.id, a]));
         for (const note of controllerScheduleNotes(config.controllers.devices, aps)) process.stdout.write(`note: ${note}\n`);
+        for (const w of configWarnings(config)) process.stderr.write(`warning: ${w}\n`);
       } catch (err) {
+        // Each problem with the line and column of its field in the file.
+        if (err instanceof ConfigError && err.source === file) {
+          let text = '';
+          try {
+            text = readFileSync(file, 'utf8');
+          } catch {
+            // unreadable: the error already says so
+          }
+          if (text) reportAndExit(new ConfigError(err.source, locateProblems(file, text, err.problems)));
+        }
         reportAndExit(err);
       }
     });

@@ -10,6 +10,8 @@ import { registerUserCommands } from './user.js';
 import { registerDiscoverCameras } from './discover-cameras.js';
 import { registerCitySign } from './city-sign.js';
 import { registerDiscoverControllers } from './discover-controllers.js';
+import { registerBackupCommands } from './backup.js';
+import { registerErasePerson } from './erase-person.js';
 
 const program = new Command()
   .name('campus-gateway')
@@ -25,5 +27,7 @@ registerDiscoverCameras(program);
 registerDiscoverControllers(program);
 registerImportRoster(program);
 registerCitySign(program);
+registerBackupCommands(program);
+registerErasePerson(program);
 
 await program.parseAsync(process.argv).catch(reportAndExit);

@@ -16,7 +16,7 @@ export function registerStart(program: Command): void {
       const log = createLogger(config.log);
       let gateway;
       try {
-        gateway = await startGateway({ config, demo: opts.demo ?? false, log });
+        gateway = await startGateway({ config, demo: opts.demo ?? false, log, configFile: opts.config ?? process.env.CAMPUS_CONFIG });
       } catch (err) {
         if (err instanceof StartupError) {
           log.fatal({ code: err.code }, err.message);

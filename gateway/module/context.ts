@@ -9,6 +9,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { MqttPort } from '../core/mqtt-port.js';
+import type { DeferredWrites } from '../storage/deferred-writes.js';
 
 /** What every module is handed by the composition root. Nothing here is a global. */
 export interface GatewayContext {
@@ -23,6 +24,11 @@ export interface GatewayContext {
   alerts: AlertService;
   users: UserStore;
   metrics: Registry;
+  /**
+   * Where a write that may be answered before it is durable (a gate's tap) waits when the storage fails (disk full).
+   * Absent: such a failure is thrown like any other.
+   */
+  deferred?: DeferredWrites;
 }
 
 export interface ComponentHealth {

@@ -1,10 +1,7 @@
-/**
- * Deletes readings and aggregates past their retention, a small chunk per transaction with a turn of the event loop
- * in between: a week of raw rows from a large school is millions of rows, and one big DELETE would hold the
- * write lock (and so every ingest batch) for seconds.
- */
+/** Sensor readings and aggregates past their retention, pruned in chunks off the ingest path (storage/chunked-prune.ts). */
 import type { Clock } from '../core/clock.js';
 import type { Database } from '../storage/db.js';
+import { ChunkedPruner } from '../storage/chunked-prune.js';
 import { DAY } from './storage.js';
 
 export interface RetentionOptions {
@@ -15,72 +12,28 @@ export interface RetentionOptions {
   pruneEveryS: number;
 }
 
-export interface PruneResult {
-  raw: number;
-  minute: number;
-  hourly: number;
-}
+export type PruneResult = Record<'raw' | 'minute' | 'hourly', number>;
 
-const yieldToIngest = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-export class RetentionPruner {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<PruneResult> | undefined;
-  private stopped = false;
-
+export class RetentionPruner extends ChunkedPruner<'raw' | 'minute' | 'hourly'> {
   constructor(
-    private readonly db: Database,
-    private readonly clock: Clock,
-    private readonly opts: RetentionOptions,
-    private readonly onPruned: (table: 'raw' | 'minute' | 'hourly', rows: number) => void = () => {},
-    private readonly onError: (err: unknown) => void = () => {},
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => {
-      this.prune().catch(this.onError);
-    }, this.opts.pruneEveryS * 1000);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => {});
-  }
-
-  /** One pass over the three tables; a pass already under way is joined, not doubled. */
-  prune(): Promise<PruneResult> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private async pass(): Promise<PruneResult> {
-    const now = this.clock.now();
-    return {
-      raw: await this.chunked('sensor_readings', 'at', 'rowid', now - this.opts.rawDays * DAY, 'raw'),
-      minute: await this.chunked('sensor_agg_1m', 'bucket', 'sensor_id, metric, bucket', now - this.opts.minuteDays * DAY, 'minute'),
-      hourly: await this.chunked('sensor_agg_1h', 'bucket', 'sensor_id, metric, bucket', now - this.opts.hourlyDays * DAY, 'hourly'),
-    };
-  }
-
-  private async chunked(table: string, col: string, key: string, before: number, label: 'raw' | 'minute' | 'hourly'): Promise<number> {
-    // Row-value IN over the primary key: the aggregate tables are WITHOUT ROWID.
-    const del = this.db.prepare(
-      `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${col} < ? ORDER BY ${col} LIMIT ?)`,
+    db: Database,
+    clock: Clock,
+    opts: RetentionOptions,
+    onPruned: (table: 'raw' | 'minute' | 'hourly', rows: number) => void = () => {},
+    onError: (err: unknown) => void = () => {},
+  ) {
+    super(
+      db,
+      clock,
+      [
+        { label: 'raw', table: 'sensor_readings', key: 'rowid', column: 'at', cutoff: (now) => now - opts.rawDays * DAY },
+        // The aggregate tables are WITHOUT ROWID: the row-value IN goes over their primary key.
+        { label: 'minute', table: 'sensor_agg_1m', key: 'sensor_id, metric, bucket', column: 'bucket', cutoff: (now) => now - opts.minuteDays * DAY },
+        { label: 'hourly', table: 'sensor_agg_1h', key: 'sensor_id, metric, bucket', column: 'bucket', cutoff: (now) => now - opts.hourlyDays * DAY },
+      ],
+      { chunkRows: opts.pruneChunkRows, everyS: opts.pruneEveryS },
+      onPruned,
+      onError,
     );
-    let total = 0;
-    while (!this.stopped) {
-      const n = del.run(before, this.opts.pruneChunkRows).changes;
-      total += n;
-      if (n > 0) this.onPruned(label, n);
-      if (n < this.opts.pruneChunkRows) break;
-      await yieldToIngest();
-    }
-    return total;
   }
 }

@@ -237,6 +237,7 @@ export const en: Record<MessageKey, string> = {
   'reason.seq_conflict': 'Transaction number reused',
   'reason.unknown_reader': 'Unknown reader',
   'reason.device_denied': 'Refused by the door controller',
+  'reason.storage_unavailable': 'Storage unavailable (payment refused)',
   'reason.pin_required': 'PIN required',
   'reason.pin_wrong': 'wrong PIN',
   'reason.pin_locked': 'PIN locked',

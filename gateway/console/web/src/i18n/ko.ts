@@ -237,6 +237,7 @@ export const ko: Record<MessageKey, string> = {
   'reason.seq_conflict': '거래 번호 중복 사용',
   'reason.unknown_reader': '미등록 리더기',
   'reason.device_denied': '출입 컨트롤러가 거부함',
+  'reason.storage_unavailable': '저장 불가 (결제 거부)',
   'reason.pin_required': '비밀번호 필요',
   'reason.pin_wrong': '비밀번호 오류',
   'reason.pin_locked': '비밀번호 결제 잠김',

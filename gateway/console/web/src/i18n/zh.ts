@@ -235,6 +235,7 @@ export const zh = {
   'reason.seq_conflict': '交易序号重复使用',
   'reason.unknown_reader': '未知读卡器',
   'reason.device_denied': '门禁控制器拒绝',
+  'reason.storage_unavailable': '存储不可用（拒绝支付）',
   'reason.pin_required': '需要输入密码',
   'reason.pin_wrong': '密码错误',
   'reason.pin_locked': '密码支付已锁定',

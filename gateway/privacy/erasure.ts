@@ -1,0 +1,114 @@
+/**
+ * Erasing a person who left (docs/privacy.md): their card and identity go, their taps, attendance, excuses and PIN are
+ * deleted, and the wallet ledger (a financial record that must add up) keeps its entries under a pseudonym. Free text
+ * anywhere else (alert messages and data, the city outbox, ledger reasons) has the name, external id and card numbers
+ * replaced by the same pseudonym. The erasure is logged with the pseudonym, who did it, why and the counts: never the
+ * personal data.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Database, Migration } from '../storage/db.js';
+
+export const privacyMigrations: Migration[] = [
+  {
+    version: 90,
+    name: 'privacy_erasures',
+    up: `CREATE TABLE privacy_erasures (
+      id INTEGER PRIMARY KEY,
+      pseudonym TEXT NOT NULL UNIQUE,
+      erased_by TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      counts TEXT NOT NULL,
+      erased_at TEXT NOT NULL
+    )`,
+  },
+];
+
+export const erasureRequestSchema = z.strictObject({
+  /** Why (e.g. "left the school, guardian's request of 2026-09-01"). Logged: write no names here. */
+  reason: z.string().trim().min(3).max(500),
+});
+
+export interface ErasureResult {
+  pseudonym: string;
+  counts: Record<string, number>;
+}
+
+const PSEUDONYM_PREFIX = 'erased-';
+/** Tables whose rows are erased or rewritten by name above, and the log itself: not scrubbed as free text. */
+const NOT_FREE_TEXT = new Set(['persons', 'cards', 'privacy_erasures', 'schema_migrations', 'sqlite_sequence']);
+/**
+ * Large tables with no free text about people (their person columns are handled exactly above): scanning millions of
+ * readings or taps inside the erasure's transaction would hold the write lock for seconds.
+ */
+const NO_PERSONAL_TEXT = new Set(['taps', 'attendance_days', 'sensor_readings', 'sensor_agg_1m', 'sensor_agg_1h']);
+
+/** Text columns that may hold a person's name, id or card in free text: not key columns, which are replaced exactly. */
+function freeTextColumns(db: Database): { table: string; column: string }[] {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+  const out: { table: string; column: string }[] = [];
+  for (const { name } of tables) {
+    if (NOT_FREE_TEXT.has(name) || NO_PERSONAL_TEXT.has(name)) continue;
+    const cols = db.prepare(`SELECT name, type, pk FROM pragma_table_info(?)`).all(name) as { name: string; type: string; pk: number }[];
+    for (const c of cols) {
+      // A key is never rewritten by substring: a card number could sit inside another row's id by chance.
+      if (c.pk > 0 || c.name === 'id' || c.name.endsWith('_id') || c.name === 'uid') continue;
+      if (c.type.toUpperCase().includes('TEXT') || c.type === '') out.push({ table: name, column: c.name });
+    }
+  }
+  return out;
+}
+
+const hasTable = (db: Database, name: string): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+
+export function erasePerson(db: Database, clock: Clock, personId: number, by: string, reason: string): ErasureResult {
+  return db.transaction((): ErasureResult => {
+    const person = db.prepare('SELECT id, external_id, name FROM persons WHERE id = ?').get(personId) as
+      | { id: number; external_id: string; name: string }
+      | undefined;
+    if (!person) throw notFound(`person ${personId}`);
+    if (person.external_id.startsWith(PSEUDONYM_PREFIX)) throw new GatewayError('conflict', `person ${personId} was erased already`);
+    const uids = (db.prepare('SELECT uid FROM cards WHERE person_id = ?').all(personId) as { uid: string }[]).map((r) => r.uid);
+    const pseudonym = `${PSEUDONYM_PREFIX}${randomBytes(8).toString('hex')}`;
+    const counts: Record<string, number> = {};
+    const run = (label: string, table: string, sql: string, ...params: unknown[]): void => {
+      if (!hasTable(db, table)) return;
+      counts[label] = (counts[label] ?? 0) + db.prepare(sql).run(...params).changes;
+    };
+    const uidList = JSON.stringify(uids);
+
+    run('taps', 'taps', 'DELETE FROM taps WHERE person_id = ? OR uid IN (SELECT value FROM json_each(?))', personId, uidList);
+    run('attendanceDays', 'attendance_days', 'DELETE FROM attendance_days WHERE person_id = ?', personId);
+    run('attendanceExcuses', 'attendance_excuses', 'DELETE FROM attendance_excuses WHERE person_id = ?', personId);
+    run('walletPin', 'wallet_pins', 'DELETE FROM wallet_pins WHERE person_id = ?', personId);
+    // Terminal transactions stay beside the ledger they explain; only the card number goes.
+    if (hasTable(db, 'wallet_terminal_txns') && db.prepare("SELECT 1 FROM pragma_table_info('wallet_terminal_txns') WHERE name = 'uid'").get()) {
+      run('walletTerminalTxns', 'wallet_terminal_txns', 'UPDATE wallet_terminal_txns SET uid = NULL WHERE person_id = ? OR uid IN (SELECT value FROM json_each(?))', personId, uidList);
+    }
+    run('blocklistChanges', 'card_blocklist_changes', 'DELETE FROM card_blocklist_changes WHERE uid IN (SELECT value FROM json_each(?))', uidList);
+    run('cards', 'cards', 'DELETE FROM cards WHERE person_id = ?', personId);
+    const now = new Date(clock.now()).toISOString();
+    db.prepare('UPDATE persons SET external_id = ?, name = ?, grade = NULL, class = NULL, updated_at = ? WHERE id = ?').run(pseudonym, pseudonym, now, personId);
+
+    // Everything else that could name them in passing. Longest first, so a name containing the id is replaced whole.
+    const values = [person.name, person.external_id, ...uids].filter((v) => v.length >= 2).sort((a, b) => b.length - a.length);
+    let scrubbed = 0;
+    for (const { table, column } of freeTextColumns(db)) {
+      for (const v of values) {
+        scrubbed += db.prepare(`UPDATE "${table}" SET "${column}" = replace("${column}", ?, ?) WHERE instr("${column}", ?) > 0`).run(v, pseudonym, v).changes;
+      }
+    }
+    counts.textFields = scrubbed;
+    db.prepare('INSERT INTO privacy_erasures (pseudonym, erased_by, reason, counts, erased_at) VALUES (?, ?, ?, ?, ?)').run(
+      pseudonym,
+      by,
+      reason,
+      JSON.stringify(counts),
+      now,
+    );
+    return { pseudonym, counts };
+  })();
+}

@@ -1,0 +1,60 @@
+/**
+ * Personal data over time: retention pruning (retention.ts) and the erasure of a person who left (erasure.ts), with
+ * `POST /api/v1/people/:id/erase` for admins. docs/privacy.md says what is kept where and for how long.
+ */
+import { Counter } from 'prom-client';
+import { z } from 'zod';
+import type { GatewayContext, GatewayModule } from '../module/context.js';
+import { sessionOf, type Guards } from '../http/guards.js';
+import { parse } from '../http/validate.js';
+import type { Router } from 'express';
+import type { ChunkedPruner } from '../storage/chunked-prune.js';
+import { erasePerson, erasureRequestSchema } from './erasure.js';
+import { personalDataPruner, type RetentionLabel } from './retention.js';
+
+export { privacyMigrations } from './erasure.js';
+
+const idParams = z.object({ id: z.coerce.number().int().positive() });
+
+export class PrivacyModule implements GatewayModule {
+  readonly name = 'privacy';
+  readonly pruner: ChunkedPruner<RetentionLabel>;
+  private readonly erasures: Counter;
+
+  constructor(private readonly ctx: GatewayContext) {
+    const pruned = new Counter({
+      name: 'campus_retention_pruned_rows_total',
+      help: 'Rows of personal data deleted past their retention, by table',
+      labelNames: ['table'],
+      registers: [ctx.metrics],
+    });
+    this.erasures = new Counter({ name: 'campus_person_erasures_total', help: 'People erased', registers: [ctx.metrics] });
+    this.pruner = personalDataPruner(ctx.db, ctx.clock, ctx.config.retention, ctx.config.school.timezone, (table, n) => pruned.inc({ table }, n), (err) =>
+      ctx.log.error({ err }, 'retention pruning failed; it runs again at the next interval'),
+    );
+  }
+
+  start(): void {
+    this.pruner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.pruner.stop();
+  }
+
+  erase(personId: number, by: string, reason: string): ReturnType<typeof erasePerson> {
+    const result = erasePerson(this.ctx.db, this.ctx.clock, personId, by, reason);
+    this.erasures.inc();
+    // The log names the pseudonym, never the person.
+    this.ctx.log.info({ pseudonym: result.pseudonym, by, counts: result.counts }, 'person erased');
+    return result;
+  }
+
+  routes(api: Router, guards: Guards): void {
+    api.post('/people/:id/erase', guards.role('admin'), (req, res) => {
+      const { id } = parse(idParams, req.params, 'params');
+      const { reason } = parse(erasureRequestSchema, req.body);
+      res.json(this.erase(id, sessionOf(res).username, reason));
+    });
+  }
+}

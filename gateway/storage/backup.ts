@@ -1,0 +1,242 @@
+/**
+ * One backup: a consistent copy of the database taken with SQLite's online backup API (pages copied a step at a time,
+ * so a running gateway keeps answering taps and the copy is a single point in time), Node-RED's folder, the config file,
+ * optionally the camera snapshots, and a manifest with a SHA-256 of each file, in one `.tar.gz`.
+ *
+ * Why the npm `tar` package and not the system `tar`: it refuses entries that climb out of the target (`..`, absolute
+ * paths) and lets restore see every entry's type before it is written, so a hostile archive cannot plant a symlink;
+ * it is the tar npm itself uses (already in the tree through node-red), with no dependence on the host's tools.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { create } from 'tar';
+import { z } from 'zod';
+import { packageInfo } from '../core/version.js';
+import type { Database } from './db.js';
+
+export const BACKUP_FORMAT = 'campus-gateway-backup/1';
+export const MANIFEST = 'manifest.json';
+export const DB_FILE = 'gateway.db';
+
+export const backupKinds = ['manual', 'nightly', 'pre-migration'] as const;
+export type BackupKind = (typeof backupKinds)[number];
+
+export const manifestSchema = z.strictObject({
+  format: z.literal(BACKUP_FORMAT),
+  kind: z.enum(backupKinds),
+  createdAt: z.string(),
+  school: z.string(),
+  gatewayVersion: z.string(),
+  node: z.string(),
+  schemaVersion: z.number().int().nonnegative(),
+  snapshots: z.boolean(),
+  files: z.array(z.strictObject({ path: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+  notIncluded: z.array(z.string()),
+});
+export type BackupManifest = z.infer<typeof manifestSchema>;
+
+/**
+ * Keys a backup does not carry, on purpose: a backup that holds the key beside what it encrypts protects nothing.
+ * They live in /etc/campus-gateway/secrets.env (or the config) and must be kept safe apart from the backups.
+ */
+export const KEYS_NOT_IN_BACKUP = [
+  'CAMPUS_FLOW_SECRET (nodeRed.credentialSecret): without it Node-RED cannot decrypt the flow credentials',
+  'CAMPUS_CAMERA_KEY (cameras.secretKey): without it the stored camera passwords cannot be decrypted',
+] as const;
+
+/** Files in the data directory that never go into a backup. */
+const LEFT_OUT = new Set(['.credential-secret', 'node_modules']);
+
+export interface BackupProgress {
+  phase: 'database' | 'files' | 'archive';
+  done: number;
+  total: number;
+}
+
+export interface BackupOptions {
+  /** The database to copy: the running gateway's own connection, or one a command opened on the file. */
+  db: Database;
+  dataDir: string;
+  toDir: string;
+  configFile?: string | undefined;
+  snapshots: boolean;
+  school: string;
+  kind: BackupKind;
+  now: number;
+  onProgress?: (p: BackupProgress) => void;
+}
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  manifest: BackupManifest;
+}
+
+export class BackupError extends Error {
+  constructor(
+    readonly code: 'GATEWAY_RUNNING' | 'NOT_EMPTY' | 'TAMPERED' | 'NEWER_SCHEMA' | 'CORRUPT' | 'UNREADABLE' | 'FAILED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackupError';
+  }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every regular file under dir, as POSIX paths relative to it. */
+export function listFiles(dir: string, under = dir): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(under, { withFileTypes: true })) {
+    const full = join(under, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(dir, full));
+    else out.push(relative(dir, full).split(sep).join('/'));
+  }
+  return out.sort();
+}
+
+/** 20261202T023000123Z: sorts by time, safe in a file name, distinct for two backups in one second. */
+const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:.]/g, '');
+const STAMP = /-(\d{8}T\d{9}Z)-/;
+
+export function backupFileName(school: string, kind: BackupKind, now: number): string {
+  return `campus-backup-${school}-${stamp(now)}-${kind}.tar.gz`;
+}
+
+/** Backups in a directory, newest first (names sort by time). */
+export function listBackups(dir: string, kind?: BackupKind): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('campus-backup-') && n.endsWith('.tar.gz') && (!kind || n.endsWith(`-${kind}.tar.gz`)))
+    .sort((a, b) => ((STAMP.exec(a)?.[1] ?? '') < (STAMP.exec(b)?.[1] ?? '') ? 1 : -1))
+    .map((n) => join(dir, n));
+}
+
+/** Deletes all but the newest `keep` backups of a kind; returns what it deleted. */
+export function pruneBackups(dir: string, kind: BackupKind, keep: number): string[] {
+  const old = listBackups(dir, kind).slice(keep);
+  for (const f of old) rmSync(f, { force: true });
+  return old;
+}
+
+/** Hard links where the filesystem allows (snapshots are written once and never changed), copies elsewhere. */
+function linkOrCopyTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (LEFT_OUT.has(entry.name) || entry.name.endsWith('.tmp')) continue;
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    if (entry.isDirectory()) linkOrCopyTree(src, dst);
+    else if (entry.isFile()) {
+      try {
+        linkSync(src, dst);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // pruned meanwhile
+        copyFileSync(src, dst);
+      }
+    }
+  }
+}
+
+export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
+  const progress = opts.onProgress ?? (() => {});
+  mkdirSync(opts.toDir, { recursive: true });
+  const staging = mkdtempSync(join(opts.toDir, '.partial-'));
+  const file = join(opts.toDir, backupFileName(opts.school, opts.kind, opts.now));
+  const partial = `${file}.partial`;
+  try {
+    // 1. The database, online: SQLite copies pages in steps and restarts the copy if the gateway writes meanwhile,
+    // so what lands is one consistent moment. Between steps the event loop runs (taps keep flowing).
+    const dbCopy = join(staging, DB_FILE);
+    const { totalPages } = await opts.db.backup(dbCopy, {
+      progress: ({ totalPages: total, remainingPages }) => {
+        progress({ phase: 'database', done: total - remainingPages, total });
+        return 256;
+      },
+    });
+    progress({ phase: 'database', done: totalPages, total: totalPages });
+    const copy = new BetterSqlite3(dbCopy);
+    let schemaVersion: number;
+    try {
+      copy.pragma('journal_mode = DELETE'); // one self-contained file
+      schemaVersion = (copy.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    } finally {
+      copy.close();
+    }
+
+    // 2. Node-RED's folder (flows, their encrypted credentials, the runtime's settings) without the demo's key,
+    // the config, and the snapshots.
+    const nodeRed = join(opts.dataDir, 'node-red');
+    if (existsSync(nodeRed)) {
+      cpSync(nodeRed, join(staging, 'node-red'), {
+        recursive: true,
+        filter: (src) => !LEFT_OUT.has(basename(src)),
+      });
+    }
+    if (opts.configFile) {
+      mkdirSync(join(staging, 'config'));
+      copyFileSync(opts.configFile, join(staging, 'config', basename(opts.configFile)));
+    }
+    const snapshots = join(opts.dataDir, 'snapshots');
+    if (opts.snapshots && existsSync(snapshots)) linkOrCopyTree(snapshots, join(staging, 'snapshots'));
+
+    // 3. The manifest: what each file should be, checked again on restore.
+    const paths = listFiles(staging);
+    const files: BackupManifest['files'] = [];
+    for (const [i, path] of paths.entries()) {
+      const full = join(staging, path);
+      files.push({ path, bytes: statSync(full).size, sha256: await sha256File(full) });
+      progress({ phase: 'files', done: i + 1, total: paths.length });
+    }
+    const manifest: BackupManifest = {
+      format: BACKUP_FORMAT,
+      kind: opts.kind,
+      createdAt: new Date(opts.now).toISOString(),
+      school: opts.school,
+      gatewayVersion: packageInfo().version,
+      node: process.version,
+      schemaVersion,
+      snapshots: opts.snapshots,
+      files,
+      notIncluded: [...KEYS_NOT_IN_BACKUP],
+    };
+    writeFileSync(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    // 4. One archive, renamed into place only when complete: a half-written backup never looks like a backup.
+    const total = files.reduce((n, f) => n + f.bytes, 0);
+    let done = 0;
+    await create(
+      {
+        gzip: true,
+        file: partial,
+        cwd: staging,
+        portable: true,
+        filter: (_path, stat) => {
+          if ('isFile' in stat && stat.isFile()) {
+            done += stat.size;
+            progress({ phase: 'archive', done, total });
+          }
+          return true;
+        },
+      },
+      [MANIFEST, ...readdirSync(staging).filter((n) => n !== MANIFEST)],
+    );
+    renameSync(partial, file);
+    return { file, bytes: statSync(file).size, manifest };
+  } catch (err) {
+    try {
+      unlinkSync(partial);
+    } catch {
+      // never written
+    }
+    throw err instanceof BackupError ? err : new BackupError('FAILED', `backup failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Restores a backup (backup.ts) into a data directory: only an empty one, never under a running gateway, and only
+ * after every file matched its checksum, the database passed `PRAGMA integrity_check` and its schema is one this code
+ * knows. The checksums catch a damaged or altered archive; they are not a signature (whoever can rewrite an archive can
+ * rewrite its manifest), so keep backups where only school IT can write.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { extract } from 'tar';
+import { BackupError, DB_FILE, listFiles, MANIFEST, manifestSchema, sha256File, type BackupManifest } from './backup.js';
+import { claimDataDir, dataDirHolder } from './data-lock.js';
+
+export interface RestoreOptions {
+  file: string;
+  dataDir: string;
+  /** The highest migration this code knows: a backup from a newer gateway is refused. */
+  codeSchemaVersion: number;
+  onProgress?: (step: string) => void;
+}
+
+export interface RestoreResult {
+  manifest: BackupManifest;
+  /** Where the backup's config file was put, for the operator to compare with the one in use. */
+  configCopy: string | null;
+}
+
+/** What restore may write into: nothing of a gateway's there yet (a pid file of a dead process is fine). */
+function refuseUnlessEmpty(dataDir: string): void {
+  if (!existsSync(dataDir)) return;
+  const present = readdirSync(dataDir).filter((n) => n !== 'gateway.pid' && !n.startsWith('.restore-'));
+  if (present.length > 0) {
+    throw new BackupError(
+      'NOT_EMPTY',
+      `${dataDir} is not empty (${present.slice(0, 5).join(', ')}): restore into an empty directory, or move this one aside first`,
+    );
+  }
+}
+
+async function verify(staging: string, codeSchemaVersion: number): Promise<BackupManifest> {
+  let manifest: BackupManifest;
+  try {
+    manifest = manifestSchema.parse(JSON.parse(readFileSync(join(staging, MANIFEST), 'utf8')));
+  } catch (err) {
+    throw new BackupError('TAMPERED', `the archive has no valid ${MANIFEST}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  const listed = new Map(manifest.files.map((f) => [f.path, f]));
+  const present = listFiles(staging).filter((p) => p !== MANIFEST);
+  const extra = present.filter((p) => !listed.has(p));
+  if (extra.length) throw new BackupError('TAMPERED', `files not in the manifest: ${extra.slice(0, 5).join(', ')}`);
+  for (const f of manifest.files) {
+    const full = join(staging, f.path);
+    if (!existsSync(full)) throw new BackupError('TAMPERED', `${f.path} is in the manifest but not in the archive`);
+    if (statSync(full).size !== f.bytes || (await sha256File(full)) !== f.sha256) {
+      throw new BackupError('TAMPERED', `${f.path} does not match its checksum: the archive is damaged or was altered`);
+    }
+  }
+  if (!listed.has(DB_FILE)) throw new BackupError('TAMPERED', `the archive has no ${DB_FILE}`);
+
+  const db = new BetterSqlite3(join(staging, DB_FILE), { readonly: true, fileMustExist: true });
+  try {
+    const check = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+    if (check.length !== 1 || check[0] !== 'ok') throw new BackupError('CORRUPT', `the database fails integrity_check: ${check.slice(0, 3).join('; ')}`);
+    const version = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    if (version !== manifest.schemaVersion) {
+      throw new BackupError('TAMPERED', `the database has schema ${version}, the manifest says ${manifest.schemaVersion}`);
+    }
+    if (version > codeSchemaVersion) {
+      throw new BackupError(
+        'NEWER_SCHEMA',
+        `the backup has schema version ${version} (gateway ${manifest.gatewayVersion}); this gateway knows up to ${codeSchemaVersion}: ` +
+          'restore it with that version of the gateway or a newer one',
+      );
+    }
+  } catch (err) {
+    if (err instanceof BackupError) throw err;
+    throw new BackupError('CORRUPT', `the database cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    db.close();
+  }
+  return manifest;
+}
+
+export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult> {
+  const step = opts.onProgress ?? (() => {});
+  const holder = dataDirHolder(opts.dataDir);
+  if (holder !== null) {
+    throw new BackupError('GATEWAY_RUNNING', `a gateway (pid ${holder}) is running on ${opts.dataDir}; stop it first (sudo systemctl stop campus-gateway)`);
+  }
+  refuseUnlessEmpty(opts.dataDir);
+  if (!existsSync(opts.file)) throw new BackupError('UNREADABLE', `${opts.file}: no such file`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  // Held while restoring, so a gateway started meanwhile refuses instead of opening a half-restored directory.
+  const release = claimDataDir(opts.dataDir);
+  const staging = mkdtempSync(join(opts.dataDir, '.restore-'));
+  try {
+    step(`unpacking ${opts.file}`);
+    const refused: string[] = [];
+    try {
+      await extract({
+        file: opts.file,
+        cwd: staging,
+        strict: true,
+        // Only plain files and folders: a link in a backup could point the restore at any file on the box.
+        filter: (path, entry) => {
+          const type = 'type' in entry ? entry.type : 'File';
+          if (type === 'File' || type === 'Directory') return true;
+          refused.push(`${path} (${type})`);
+          return false;
+        },
+      });
+    } catch (err) {
+      throw new BackupError('UNREADABLE', `${opts.file} is not a readable backup archive: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (refused.length) throw new BackupError('TAMPERED', `entries that are not plain files: ${refused.slice(0, 5).join(', ')}`);
+    step('verifying checksums and the database');
+    const manifest = await verify(staging, opts.codeSchemaVersion);
+
+    step(`moving into ${opts.dataDir}`);
+    renameSync(join(staging, DB_FILE), join(opts.dataDir, DB_FILE));
+    for (const dir of ['node-red', 'snapshots']) {
+      if (existsSync(join(staging, dir))) renameSync(join(staging, dir), join(opts.dataDir, dir));
+    }
+    let configCopy: string | null = null;
+    if (existsSync(join(staging, 'config'))) {
+      renameSync(join(staging, 'config'), join(opts.dataDir, 'restored-config'));
+      const [name] = readdirSync(join(opts.dataDir, 'restored-config'));
+      configCopy = name ? join(opts.dataDir, 'restored-config', name) : null;
+    }
+    return { manifest, configCopy };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    release();
+  }
+}

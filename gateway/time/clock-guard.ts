@@ -1,0 +1,136 @@
+/**
+ * Is the gateway's clock right? A Raspberry Pi has no real-time clock: after a power cut it may run with the wrong date
+ * until NTP answers, and attendance, the wallet's daily cap and every event time would follow it. Compared every
+ * `clock.checkEveryS` with the host's NTP status (`timedatectl`) and the median of the cameras' clock offsets (each
+ * camera's clock is read on every health poll); an unsynchronised host or a median offset over `clock.maxOffsetS`
+ * raises `clock_unsynchronized` (warning), which resolves when both are fine again.
+ */
+import { execFile } from 'node:child_process';
+import { Gauge } from 'prom-client';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
+
+export interface ClockSources {
+  /** true/false from the host; null where the host cannot say (no systemd, a container). */
+  hostSynchronized(): Promise<boolean | null>;
+  /** Each online camera's clock minus ours, in ms. */
+  cameraOffsetsMs(): number[];
+}
+
+/** `timedatectl show -p NTPSynchronized --value`: yes / no, or null when there is no timedatectl or no systemd. */
+export function timedatectlSynchronized(): Promise<boolean | null> {
+  return new Promise((resolve) => {
+    execFile('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { timeout: 3_000 }, (err, stdout) => {
+      if (err) return resolve(null);
+      const v = stdout.trim();
+      resolve(v === 'yes' ? true : v === 'no' ? false : null);
+    });
+  });
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export interface ClockStatus {
+  ok: boolean;
+  hostSynchronized: boolean | null;
+  cameraOffsetS: number | null;
+  problems: string[];
+}
+
+const ALERT_KEY = 'clock_unsynchronized:gateway';
+
+export class ClockGuard implements GatewayModule {
+  readonly name = 'clock';
+  private timer: NodeJS.Timeout | undefined;
+  private last: ClockStatus = { ok: true, hostSynchronized: null, cameraOffsetS: null, problems: [] };
+  private checking: Promise<ClockStatus> | undefined;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly sources: ClockSources,
+  ) {
+    const self = this;
+    new Gauge({
+      name: 'campus_clock_offset_seconds',
+      help: "Median of the cameras' clocks minus the gateway's (NaN: no camera online)",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(self.last.cameraOffsetS ?? Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'campus_clock_host_synchronized',
+      help: "The host's NTP status: 1 synchronised, 0 not, -1 unknown",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(self.last.hostSynchronized === null ? -1 : self.last.hostSynchronized ? 1 : 0);
+      },
+    });
+  }
+
+  start(): void {
+    void this.check();
+    this.timer = setInterval(() => void this.check(), this.ctx.config.clock.checkEveryS * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.checking?.catch(() => {});
+  }
+
+  /** One comparison; raises or resolves the alert. */
+  check(): Promise<ClockStatus> {
+    this.checking ??= this.compare().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async compare(): Promise<ClockStatus> {
+    const cfg = this.ctx.config.clock;
+    const host = cfg.hostNtp ? await this.sources.hostSynchronized().catch(() => null) : null;
+    const offsetMs = median(this.sources.cameraOffsetsMs());
+    const cameraOffsetS = offsetMs === null ? null : Math.round(offsetMs / 100) / 10;
+    const problems: string[] = [];
+    if (host === false) problems.push('the host says its clock is not synchronised by NTP (timedatectl)');
+    if (cameraOffsetS !== null && Math.abs(cameraOffsetS) > cfg.maxOffsetS) {
+      problems.push(`the cameras' clocks are ${Math.abs(cameraOffsetS)} s ${cameraOffsetS > 0 ? 'ahead of' : 'behind'} the gateway's (median)`);
+    }
+    const status: ClockStatus = { ok: problems.length === 0, hostSynchronized: host, cameraOffsetS, problems };
+    const was = this.last.ok;
+    this.last = status;
+    try {
+      if (!status.ok) {
+        this.ctx.alerts.raise({
+          type: 'clock_unsynchronized',
+          severity: 'warning',
+          source: 'gateway',
+          message: `the gateway's clock may be wrong: ${problems.join('; ')}. Taps, attendance and the daily cap use it: check NTP (timedatectl status)`,
+          dedupKey: ALERT_KEY,
+          data: { hostSynchronized: host, cameraOffsetS },
+        });
+      } else if (!was) {
+        this.ctx.alerts.resolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host and the cameras again');
+      }
+    } catch (err) {
+      this.ctx.log.error({ err }, 'could not record the clock alert');
+    }
+    return status;
+  }
+
+  health(): ComponentHealth {
+    const s = this.last;
+    const parts = [
+      `host NTP ${s.hostSynchronized === null ? 'unknown' : s.hostSynchronized ? 'synchronised' : 'not synchronised'}`,
+      `cameras ${s.cameraOffsetS === null ? 'none online' : `${s.cameraOffsetS} s`}`,
+    ];
+    // A warning, not an outage: /healthz stays 200, the alert says it.
+    return { ok: true, detail: s.ok ? parts.join(', ') : `warning: ${s.problems.join('; ')} (${parts.join(', ')})` };
+  }
+}

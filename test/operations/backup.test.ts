@@ -1,0 +1,232 @@
+/**
+ * Backup and restore on real SQLite files: the CLI backs up a running gateway while taps flow, the backup restores into
+ * a new folder and a gateway started there has the same people, balances and alerts; damaged, hostile and too-new
+ * backups are refused; the gateway's own nightly and pre-migration backups.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { create, extract } from 'tar';
+import { afterEach, describe, expect, it } from 'vitest';
+import { allMigrations } from '../../gateway/compose.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
+import { userMigrations } from '../../gateway/auth/users.js';
+import { BackupError, createBackup, listBackups, manifestSchema } from '../../gateway/storage/backup.js';
+import { BackupScheduler } from '../../gateway/operations/backup-schedule.js';
+import { openDatabase, schemaVersion, type Database } from '../../gateway/storage/db.js';
+import { restoreBackup } from '../../gateway/storage/restore.js';
+import { codeSchemaVersion } from '../../gateway/storage/upgrade-guard.js';
+import { BIN, requireBuilt } from '../helpers/bin.js';
+import { startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+
+const CODE = codeSchemaVersion(allMigrations());
+const running: TestGateway[] = [];
+afterEach(async () => {
+  for (const g of running.splice(0)) await g.close();
+});
+
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  requireBuilt();
+  // Not spawnSync: the event loop must keep answering taps while the child backs up.
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+function state(db: Database) {
+  return {
+    people: (db.prepare('SELECT COUNT(*) AS n FROM persons').get() as { n: number }).n,
+    balances: db.prepare('SELECT person_id, balance_fen FROM wallet_accounts ORDER BY person_id').all(),
+    alerts: db.prepare('SELECT id, type, status, message FROM alerts ORDER BY id').all(),
+  };
+}
+const tapCount = (db: Database): number => (db.prepare('SELECT COUNT(*) AS n FROM taps').get() as { n: number }).n;
+
+describe('campus-gateway backup and restore', () => {
+  it('backs up a gateway while taps flow; the restored gateway has the same people, balances, alerts and flows', async () => {
+    const dataDir = tempDir();
+    const gw = await startTestGateway({ dataDir });
+    running.push(gw);
+    gw.ctx.alerts.raise({ type: 'test_alert', severity: 'warning', source: 'test', message: 'kept through a restore' });
+    mkdirSync(join(dataDir, 'node-red'), { recursive: true });
+    writeFileSync(join(dataDir, 'node-red', 'flows.json'), '[{"id":"f1","type":"tab","label":"Gate"}]\n');
+    writeFileSync(join(dataDir, 'node-red', '.credential-secret'), 'not-for-the-backup-0123456789\n');
+    const before = state(gw.ctx.db);
+
+    // Taps keep arriving, one per event-loop turn, for as long as the backup runs.
+    let flowing = true;
+    let emitted = 0;
+    const pump = (): void => {
+      if (!flowing) return;
+      gw.ctx.bus.emit('tap.received', { readerId: emitted % 2 ? 'demo-gate-out' : 'demo-gate-in', uid: '0A1B2C3D', at: Date.now() });
+      emitted++;
+      setImmediate(pump);
+    };
+    const backupDir = tempDir();
+    const tapsAtStart = tapCount(gw.ctx.db);
+    pump();
+    const backup = await runCli(['backup', '--to', backupDir], { CAMPUS_DATA_DIR: dataDir });
+    flowing = false;
+    await new Promise((r) => setTimeout(r, 50));
+    const tapsAtEnd = tapCount(gw.ctx.db);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(emitted).toBeGreaterThan(0);
+    expect(tapsAtEnd).toBeGreaterThan(tapsAtStart);
+    expect(backup.stdout).toContain('CAMPUS_FLOW_SECRET');
+    expect(backup.stdout).toContain('CAMPUS_CAMERA_KEY');
+    expect(backup.stderr).toMatch(/database\s+100%/);
+    const [file] = listBackups(backupDir);
+    expect(file).toMatch(/campus-backup-demo-school-\d{8}T\d{9}Z-manual\.tar\.gz$/);
+
+    // Not over a running gateway, even into its own folder.
+    const refused = await runCli(['restore', file!, '--data-dir', dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('GATEWAY_RUNNING');
+
+    const restoredDir = join(tempDir(), 'data');
+    const restored = await runCli(['restore', file!, '--data-dir', restoredDir]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain('CAMPUS_FLOW_SECRET');
+    expect(readFileSync(join(restoredDir, 'node-red', 'flows.json'), 'utf8')).toContain('"label":"Gate"');
+    expect(existsSync(join(restoredDir, 'node-red', '.credential-secret'))).toBe(false);
+
+    const again = await startTestGateway({ dataDir: restoredDir });
+    running.push(again);
+    expect(state(again.ctx.db)).toEqual(before);
+    const restoredTaps = tapCount(again.ctx.db);
+    expect(restoredTaps).toBeGreaterThanOrEqual(tapsAtStart);
+    expect(restoredTaps).toBeLessThanOrEqual(tapsAtEnd);
+    const token = await again.login('admin');
+    const people = (await (await again.api('/api/v1/people?limit=1', { token })).json()) as { total?: number; items: unknown[] };
+    expect(people.items.length).toBe(1);
+  });
+
+  it('refuses a tampered archive, a link inside it, a non-empty folder, and a schema newer than the code', async () => {
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    db.prepare("INSERT INTO meta (key, value) VALUES ('k', 'original')").run();
+    const good = await createBackup({ db, dataDir, toDir: tempDir(), snapshots: true, school: 's1', kind: 'manual', now: Date.now() });
+    db.close();
+
+    // One byte of the database changed, the manifest left as it was.
+    const unpacked = tempDir();
+    await extract({ file: good.file, cwd: unpacked });
+    const dbBytes = readFileSync(join(unpacked, 'gateway.db'));
+    const at = dbBytes.indexOf(Buffer.from('original'));
+    expect(at).toBeGreaterThan(0);
+    dbBytes.write('ORIGINAL', at);
+    writeFileSync(join(unpacked, 'gateway.db'), dbBytes);
+    const tampered = join(tempDir(), 'tampered.tar.gz');
+    await create({ gzip: true, file: tampered, cwd: unpacked }, readdirSync(unpacked));
+    const target = join(tempDir(), 'data');
+    await expect(restoreBackup({ file: tampered, dataDir: target, codeSchemaVersion: CODE })).rejects.toMatchObject({ code: 'TAMPERED' });
+    expect(existsSync(join(target, 'gateway.db'))).toBe(false);
+
+    // A symlink planted in the archive.
+    const { symlinkSync } = await import('node:fs');
+    const withLink = tempDir();
+    await extract({ file: good.file, cwd: withLink });
+    symlinkSync('/etc/passwd', join(withLink, 'evil'));
+    const linked = join(tempDir(), 'linked.tar.gz');
+    await create({ gzip: true, file: linked, cwd: withLink }, readdirSync(withLink));
+    await expect(restoreBackup({ file: linked, dataDir: join(tempDir(), 'd'), codeSchemaVersion: CODE })).rejects.toMatchObject({ code: 'TAMPERED' });
+
+    // Not over existing data.
+    await expect(restoreBackup({ file: good.file, dataDir, codeSchemaVersion: CODE })).rejects.toMatchObject({ code: 'NOT_EMPTY' });
+
+    // A backup from a gateway whose schema this code does not know.
+    const newerDir = tempDir();
+    const newer = openDatabase(join(newerDir, 'gateway.db'), [...allMigrations(), { version: CODE + 100, name: 'future', up: 'CREATE TABLE future (x)' }]);
+    const future = await createBackup({ db: newer, dataDir: newerDir, toDir: tempDir(), snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+    newer.close();
+    const err = await restoreBackup({ file: future.file, dataDir: join(tempDir(), 'd'), codeSchemaVersion: CODE }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackupError);
+    expect(err).toMatchObject({ code: 'NEWER_SCHEMA' });
+    expect((err as Error).message).toContain(`schema version ${CODE + 100}`);
+    expect((err as Error).message).toContain(`up to ${CODE}`);
+
+    // And the good one restores.
+    const ok = await restoreBackup({ file: good.file, dataDir: join(tempDir(), 'fresh'), codeSchemaVersion: CODE });
+    expect(ok.manifest.schemaVersion).toBe(CODE);
+  });
+});
+
+describe('upgrade guard', () => {
+  it('refuses to start on a newer schema, naming both versions and the backup to use', async () => {
+    const dataDir = tempDir();
+    const backupDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), [...allMigrations(), { version: CODE + 1, name: 'future', up: 'CREATE TABLE future (x)' }]);
+    const b = await createBackup({ db, dataDir, toDir: backupDir, snapshots: false, school: 'demo-school', kind: 'nightly', now: Date.now() });
+    db.close();
+    const err = await startTestGateway({ dataDir, config: { backup: { dir: backupDir } } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SCHEMA_TOO_NEW' });
+    expect((err as Error).message).toContain(`schema version ${CODE + 1}`);
+    expect((err as Error).message).toContain(`this gateway's ${CODE}`);
+    expect((err as Error).message).toContain(b.file);
+  });
+
+  it('backs up before migrating, and does not migrate when that backup fails', async () => {
+    // A data directory an older gateway left: only the first two migrations.
+    const dataDir = tempDir();
+    const old = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations]);
+    expect(schemaVersion(old)).toBe(2);
+    old.close();
+
+    const notADir = join(tempDir(), 'file');
+    writeFileSync(notADir, 'x');
+    const err = await startTestGateway({ dataDir, config: { backup: { dir: join(notADir, 'backups') } } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BACKUP_FAILED' });
+    const still = openDatabase(join(dataDir, 'gateway.db'), []);
+    expect(schemaVersion(still)).toBe(2);
+    still.close();
+
+    const backupDir = tempDir();
+    const gw = await startTestGateway({ dataDir, config: { backup: { dir: backupDir } } });
+    running.push(gw);
+    expect(schemaVersion(gw.ctx.db)).toBe(CODE);
+    const [pre] = listBackups(backupDir, 'pre-migration');
+    expect(pre).toBeDefined();
+    const unpacked = tempDir();
+    await extract({ file: pre!, cwd: unpacked });
+    expect(manifestSchema.parse(JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8'))).schemaVersion).toBe(2);
+  });
+});
+
+describe('nightly backup', () => {
+  it('runs once a night at backup.at school time, keeps backup.keep, and raises and resolves backup_failed', async () => {
+    // 02:31 in Shanghai on 2026-09-01.
+    const clock = new ManualClock(Date.UTC(2026, 7, 31, 18, 31));
+    const backupDir = tempDir();
+    const gw = await startTestGateway({ clock, config: { backup: { dir: backupDir, at: '02:30', keep: 2, nightly: false } } });
+    running.push(gw);
+    const cfg = gw.ctx.config;
+    const nightly = new BackupScheduler({ ...gw.ctx, metrics: new Registry() }, undefined);
+
+    clock.set(Date.UTC(2026, 7, 31, 18, 0)); // 02:00: not yet
+    expect(await nightly.tick()).toBeNull();
+    for (let day = 0; day < 3; day++) {
+      clock.set(Date.UTC(2026, 7, 31 + day, 18, 31));
+      expect(await nightly.tick()).not.toBeNull();
+      expect(await nightly.tick()).toBeNull(); // once a night
+    }
+    expect(listBackups(backupDir, 'nightly')).toHaveLength(2);
+
+    clock.set(Date.UTC(2026, 8, 3, 18, 31));
+    const blocked = join(tempDir(), 'file');
+    writeFileSync(blocked, 'x');
+    cfg.backup.dir = join(blocked, 'sub');
+    expect(await nightly.tick()).toBeNull();
+    const open = gw.ctx.alerts.list({ status: ['open'], type: 'backup_failed', limit: 10 }).items;
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ severity: 'warning', type: 'backup_failed' });
+
+    cfg.backup.dir = backupDir;
+    expect(await nightly.tick()).not.toBeNull();
+    expect(gw.ctx.alerts.get(open[0]!.id).status).toBe('resolved');
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The clock guard against fake ONVIF cameras whose clocks run ahead (real HTTP, real SOAP): `clock_unsynchronized` is
+ * raised and resolved, and shows in /healthz and /metrics. A clock that jumps back keeps tap ids in order.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { DEMO_STUDENT } from '../../gateway/people/demo.js';
+import { median } from '../../gateway/time/clock-guard.js';
+import { camera, cameraFixtures, USERS } from '../cameras/helpers.js';
+import { nextMessage, startTestGateway, waitFor } from '../helpers/gateway.js';
+
+const fx = cameraFixtures();
+
+describe('clock guard', () => {
+  it('takes the median of the cameras', () => {
+    expect(median([])).toBeNull();
+    expect(median([5, -100, 7])).toBe(5);
+    expect(median([1, 3])).toBe(2);
+  });
+
+  it("raises clock_unsynchronized when the cameras' clocks disagree with the gateway's, and resolves it when they agree", async () => {
+    const a = await fx.device({ clockOffsetMs: 120_000 });
+    const b = await fx.device({ clockOffsetMs: 125_000 });
+    const gw = await fx.gateway({ cameras: [camera('cam-a', a.port), camera('cam-b', b.port)] }, { clock: { checkEveryS: 1, hostNtp: false } });
+    const open = () => gw.ctx.alerts.list({ status: ['open'], type: 'clock_unsynchronized', limit: 5 }).items;
+
+    const [alert] = await waitFor(() => (open().length ? open() : null), 15_000, 100);
+    expect(alert).toMatchObject({ severity: 'warning', type: 'clock_unsynchronized' });
+    expect(alert!.message).toMatch(/12[0-9](\.\d)? s ahead of the gateway's/);
+    const token = await gw.login(USERS[0]!.username, USERS[0]!.password);
+    const health = (await (await gw.api('/healthz', { token })).json()) as { components: Record<string, { ok: boolean; detail: string }> };
+    expect(health.components.clock!.detail).toMatch(/^warning: /);
+    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_clock_offset_seconds 12\d/);
+
+    a.opts.clockOffsetMs = 1_000;
+    b.opts.clockOffsetMs = -500;
+    await waitFor(() => gw.ctx.alerts.get(alert!.id).status === 'resolved', 15_000, 100);
+    expect(open()).toEqual([]);
+  });
+
+  it('a clock that jumps back never reorders taps or reuses an id', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 8, 1, 2, 0, 0));
+    const gw = await startTestGateway({ clock });
+    fx.cleanup(() => gw.close());
+    const client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const ids: string[] = [];
+    for (const [reader, back] of [['demo-gate-in', 0], ['demo-gate-out', 3_600_000], ['demo-gate-in', 60_000]] as const) {
+      clock.advance(-back);
+      const answer = nextMessage(client, `campus/readers/${reader}/decision`);
+      gw.ctx.bus.emit('tap.received', { readerId: reader, uid: DEMO_STUDENT.uid, at: clock.now() });
+      ids.push((JSON.parse((await answer).payload.toString()) as { tapId: string }).tapId);
+    }
+    expect(new Set(ids).size).toBe(3);
+    expect([...ids].sort()).toEqual(ids);
+    const stored = (gw.ctx.db.prepare('SELECT id FROM taps ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+    expect(stored.slice(-3)).toEqual(ids);
+  });
+});

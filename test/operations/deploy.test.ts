@@ -1,0 +1,94 @@
+/**
+ * deploy/install.sh into a staged root, the way an image or package build uses it, and the unit it installs checked by
+ * systemd itself. Uses the built dist/ (npm run build).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireBuilt } from '../helpers/bin.js';
+import { tempDir } from '../helpers/gateway.js';
+
+const INSTALL = join(process.cwd(), 'deploy', 'install.sh');
+const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
+let root: string;
+let output: string;
+
+function install(args: string[]) {
+  return spawnSync('sh', [INSTALL, ...args], { encoding: 'utf8', timeout: 180_000 });
+}
+
+beforeAll(() => {
+  requireBuilt();
+  root = tempDir('campus-stage-');
+  // --no-prune: pruning a copy of node_modules is slow on a shared box and is npm's business, not ours.
+  const r = install(['--root', root, '--no-prune']);
+  output = r.stdout + r.stderr;
+  expect(r.status, output).toBe(0);
+}, 240_000);
+
+describe('deploy/install.sh --root', () => {
+  it('installs the release, the unit (enabled), the user, the config and a root-only secrets file', () => {
+    expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
+    expect(existsSync(join(root, 'opt/campus-gateway/node_modules/better-sqlite3'))).toBe(true);
+    const unit = readFileSync(join(root, 'etc/systemd/system/campus-gateway.service'), 'utf8');
+    expect(unit).toContain('ExecStart=');
+    expect(unit).toContain('/opt/campus-gateway/dist/gateway/cli/main.js start');
+    const wants = join(root, 'etc/systemd/system/multi-user.target.wants/campus-gateway.service');
+    expect(lstatSync(wants).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(wants)).toBe('/etc/systemd/system/campus-gateway.service');
+    expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(/^campus-gateway:x:\d+:\d+:.*:\/var\/lib\/campus-gateway:\/usr\/sbin\/nologin$/m);
+
+    const secrets = join(root, 'etc/campus-gateway/secrets.env');
+    expect(statSync(secrets).mode & 0o777).toBe(0o600);
+    const text = readFileSync(secrets, 'utf8');
+    expect(text).toMatch(/^CAMPUS_FLOW_SECRET=[0-9a-f]{64}$/m);
+    expect(text).toMatch(/^CAMPUS_CAMERA_KEY=[0-9a-f]{64}$/m);
+    expect(statSync(join(root, 'etc/campus-gateway/gateway.yaml')).mode & 0o007).toBe(0);
+    expect(statSync(join(root, 'var/lib/campus-gateway')).isDirectory()).toBe(true);
+  });
+
+  it('installs a unit that systemd-analyze verify accepts without a warning', () => {
+    const unit = join(root, 'etc/systemd/system/campus-gateway.service');
+    // Verified on this host: ExecStart names the host's node (which must exist); the unit's other paths are the
+    // prefix's, which exist only on the target.
+    const r = spawnSync(SYSTEMD_ANALYZE, ['verify', '--man=no', unit], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    // Unknown keys and bad values are only warnings with status 0: any line about our unit is a failure.
+    expect(r.stderr.split('\n').filter((l) => l.includes('campus-gateway'))).toEqual([]);
+    for (const key of ['ProtectSystem=strict', 'ProtectHome=yes', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'SupplementaryGroups=dialout',
+      'StateDirectory=campus-gateway', 'Restart=on-failure', 'EnvironmentFile=/etc/campus-gateway/secrets.env', 'NODE_OPTIONS=--max-old-space-size=256']) {
+      expect(readFileSync(unit, 'utf8')).toContain(key);
+    }
+  });
+
+  it('the installed campus-gateway checks the installed config', () => {
+    const bin = join(root, 'opt/campus-gateway/bin/campus-gateway');
+    const config = join(root, 'etc/campus-gateway/gateway.yaml');
+    const ok = spawnSync(bin, ['check-config', config], { encoding: 'utf8', env: { ...process.env, CAMPUS_DATA_DIR: tempDir() } });
+    // Warnings only (no users yet, secrets not loaded outside the service), never a problem.
+    expect(ok.stderr.split('\n').filter((l) => l && !l.startsWith('warning: '))).toEqual([]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('valid (school my-school');
+
+    writeFileSync(config, 'http:\n  port: 99999\n');
+    const bad = spawnSync(bin, ['check-config', config], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`${config}:2:9: http.port`);
+  });
+
+  it('a second run upgrades the release and keeps the config and the secrets', () => {
+    const secrets = readFileSync(join(root, 'etc/campus-gateway/secrets.env'), 'utf8');
+    writeFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'school:\n  id: kept\n');
+    const r = install(['--root', root, '--no-prune']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(root, 'etc/campus-gateway/secrets.env'), 'utf8')).toBe(secrets);
+    expect(readFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'utf8')).toBe('school:\n  id: kept\n');
+    expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
+  }, 240_000);
+
+  it('refuses an unknown option and a relative prefix', () => {
+    expect(install(['--bogus']).status).toBe(2);
+    expect(install(['--root', tempDir(), '--prefix', 'opt/x']).status).toBe(2);
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Personal data over time on a real demo gateway: retention pruning on a ManualClock (old rows gone, newer kept, the
+ * ledger kept), and the erasure of a person through the API, after which no table holds their name, card or id.
+ */
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { DEMO_STUDENT } from '../../gateway/people/demo.js';
+import { personalDataPruner } from '../../gateway/privacy/retention.js';
+import type { Database } from '../../gateway/storage/db.js';
+import { openDatabase } from '../../gateway/storage/db.js';
+import { runBin } from '../helpers/bin.js';
+import { nextMessage, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { join } from 'node:path';
+
+const DAY = 86_400_000;
+// Tuesday 2027-03-02 10:00 in Shanghai.
+const NOW = Date.UTC(2027, 2, 2, 2, 0, 0);
+const running: TestGateway[] = [];
+afterEach(async () => {
+  for (const g of running.splice(0)) await g.close();
+});
+
+async function tap(gw: TestGateway, client: MqttClient, readerId: string, uid: string, at: number, extra: Record<string, unknown> = {}) {
+  const answer = nextMessage(client, `campus/readers/${readerId}/decision`);
+  gw.ctx.bus.emit('tap.received', { readerId, uid, at, ...extra });
+  return JSON.parse((await answer).payload.toString()) as { granted: boolean; reason: string };
+}
+const count = (db: Database, sql: string, ...p: unknown[]): number => (db.prepare(sql).get(...p) as { n: number }).n;
+
+describe('retention', () => {
+  it('prunes taps, attendance, resolved alerts, commands and expired sessions past their limits, in chunks; keeps newer rows and the ledger', async () => {
+    const clock = new ManualClock(NOW - 200 * DAY);
+    const gw = await startTestGateway({ clock });
+    running.push(gw);
+    const client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const db = gw.ctx.db;
+
+    // 200 days ago: a morning at the gate and a canteen purchase; an alert resolved then; a command; a session.
+    const old = clock.now();
+    expect((await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, old)).granted).toBe(true);
+    for (let i = 1; i <= 24; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, old + i * 60_000);
+    expect((await tap(gw, client, 'demo-canteen-1', DEMO_STUDENT.uid, old + 3_600_000, { amount: 500, seq: 1 })).granted).toBe(true);
+    const oldAlert = gw.ctx.alerts.raise({ type: 'old_alert', severity: 'info', source: 'test', message: 'old' });
+    gw.ctx.alerts.resolve(oldAlert.id, 'admin');
+    const openOld = gw.ctx.alerts.raise({ type: 'open_old', severity: 'info', source: 'test', message: 'still open' });
+    db.prepare("INSERT INTO cloud_commands (id, type, origin, status, received_at) VALUES ('c-old', 'block_card', 'city', 'done', ?)").run(old);
+    db.prepare("INSERT INTO sessions (token_hash, username, expires_at) VALUES ('expired', 'admin', ?)").run(NOW - DAY);
+
+    // Now: one more day at school, a recent resolved alert, a recent command, a live session.
+    clock.set(NOW);
+    expect((await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, NOW)).granted).toBe(true);
+    const recent = gw.ctx.alerts.raise({ type: 'recent_alert', severity: 'info', source: 'test', message: 'recent' });
+    gw.ctx.alerts.resolve(recent.id, 'admin');
+    db.prepare("INSERT INTO cloud_commands (id, type, origin, status, received_at) VALUES ('c-new', 'block_card', 'city', 'done', ?)").run(NOW - DAY);
+    db.prepare("INSERT INTO sessions (token_hash, username, expires_at) VALUES ('live', 'admin', ?)").run(NOW + DAY);
+
+    const oldTaps = count(db, 'SELECT COUNT(*) AS n FROM taps WHERE at < ?', NOW - 180 * DAY);
+    expect(oldTaps).toBe(26);
+    const ledger = count(db, 'SELECT COUNT(*) AS n FROM wallet_entries');
+    const balance = db.prepare('SELECT balance_fen FROM wallet_accounts WHERE person_id = (SELECT id FROM persons WHERE external_id = ?)').get(DEMO_STUDENT.externalId);
+    expect(ledger).toBeGreaterThan(0);
+
+    const chunks: number[] = [];
+    const pruner = personalDataPruner(db, clock, { ...gw.ctx.config.retention, attendanceDays: 150, alertsDays: 150, commandsDays: 150, pruneChunkRows: 10 }, 'Asia/Shanghai', (label, n) => {
+      if (label === 'taps') chunks.push(n);
+    });
+    const result = await pruner.prune();
+    expect(result).toMatchObject({ taps: 26, attendance_days: 1, alerts: 1, commands: 1 });
+    expect(result.sessions).toBeGreaterThanOrEqual(1);
+    expect(chunks).toEqual([10, 10, 6]); // in small chunks, not one long delete
+
+    expect(count(db, 'SELECT COUNT(*) AS n FROM taps')).toBe(1);
+    expect(count(db, 'SELECT COUNT(*) AS n FROM attendance_days')).toBe(1);
+    expect(gw.ctx.alerts.get(recent.id).status).toBe('resolved');
+    expect(gw.ctx.alerts.get(openOld.id).status).toBe('open');
+    expect(() => gw.ctx.alerts.get(oldAlert.id)).toThrow();
+    expect(db.prepare('SELECT id FROM cloud_commands').all()).toEqual([{ id: 'c-new' }]);
+    expect(db.prepare("SELECT token_hash FROM sessions WHERE token_hash IN ('live', 'expired')").all()).toEqual([{ token_hash: 'live' }]);
+    // The ledger is a financial record: every entry and the balance stay.
+    expect(count(db, 'SELECT COUNT(*) AS n FROM wallet_entries')).toBe(ledger);
+    expect(db.prepare('SELECT balance_fen FROM wallet_accounts WHERE person_id = (SELECT id FROM persons WHERE external_id = ?)').get(DEMO_STUDENT.externalId)).toEqual(balance);
+
+    // A second pass finds nothing more.
+    expect(await pruner.prune()).toMatchObject({ taps: 0, attendance_days: 0, alerts: 0, commands: 0, sessions: 0 });
+  });
+});
+
+describe('erasure', () => {
+  it('POST /api/v1/people/:id/erase leaves no name, card or external id of the person in any table; the ledger stays under a pseudonym', async () => {
+    const clock = new ManualClock(NOW);
+    const gw = await startTestGateway({ clock });
+    running.push(gw);
+    const client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const db = gw.ctx.db;
+    const person = db.prepare('SELECT id, name, external_id FROM persons WHERE external_id = ?').get(DEMO_STUDENT.externalId) as { id: number; name: string; external_id: string };
+    // The scan below looks for the name anywhere: it must not be part of someone else's.
+    expect(count(db, 'SELECT COUNT(*) AS n FROM persons WHERE id <> ? AND instr(name, ?) > 0', person.id, person.name)).toBe(0);
+    const uids = (db.prepare('SELECT uid FROM cards WHERE person_id = ?').all(person.id) as { uid: string }[]).map((r) => r.uid);
+    expect(uids).toContain(DEMO_STUDENT.uid);
+
+    // Their traces: taps, attendance, a purchase, an excuse-free day, alerts that name them.
+    await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, NOW);
+    await tap(gw, client, 'demo-canteen-1', DEMO_STUDENT.uid, NOW + 60_000, { amount: 300, seq: 7 });
+    gw.ctx.alerts.raise({
+      type: 'test_named', severity: 'warning', source: 'test',
+      message: `${person.name} (${person.external_id}) tapped card ${DEMO_STUDENT.uid}`,
+      data: { externalId: person.external_id, uid: DEMO_STUDENT.uid, name: person.name },
+    });
+    const ledgerBefore = count(db, 'SELECT COUNT(*) AS n FROM wallet_entries WHERE person_id = ?', person.id);
+    const balanceBefore = db.prepare('SELECT balance_fen FROM wallet_accounts WHERE person_id = ?').get(person.id);
+    expect(ledgerBefore).toBeGreaterThan(0);
+
+    const admin = await gw.login('admin');
+    const security = await gw.login('security');
+    const path = `/api/v1/people/${person.id}/erase`;
+    expect((await gw.api(path, { method: 'POST', token: security, json: { reason: 'left the school' } })).status).toBe(403);
+    expect((await gw.api(path, { method: 'POST', token: admin, json: {} })).status).toBe(400);
+    const res = await gw.api(path, { method: 'POST', token: admin, json: { reason: 'left the school in July' } });
+    expect(res.status).toBe(200);
+    const { pseudonym, counts } = (await res.json()) as { pseudonym: string; counts: Record<string, number> };
+    expect(pseudonym).toMatch(/^erased-[0-9a-f]{16}$/);
+    expect(counts.taps).toBe(2);
+    expect(counts.cards).toBe(uids.length);
+    expect((await gw.api(path, { method: 'POST', token: admin, json: { reason: 'again' } })).status).toBe(409);
+
+    // Every text value of every table.
+    const needles = [person.name, person.external_id, ...uids];
+    const found: string[] = [];
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    for (const { name: table } of tables) {
+      const cols = db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[];
+      for (const { name: col } of cols) {
+        for (const needle of needles) {
+          const n = count(db, `SELECT COUNT(*) AS n FROM "${table}" WHERE typeof("${col}") = 'text' AND instr("${col}", ?) > 0`, needle);
+          if (n > 0) found.push(`${table}.${col} has ${needle} (${n})`);
+        }
+      }
+    }
+    expect(found).toEqual([]);
+
+    // The money stays, under the pseudonym; the card no longer opens anything; the log names no one.
+    expect(count(db, 'SELECT COUNT(*) AS n FROM wallet_entries WHERE person_id = ?', person.id)).toBe(ledgerBefore);
+    expect(db.prepare('SELECT balance_fen FROM wallet_accounts WHERE person_id = ?').get(person.id)).toEqual(balanceBefore);
+    expect(db.prepare('SELECT external_id, name FROM persons WHERE id = ?').get(person.id)).toEqual({ external_id: pseudonym, name: pseudonym });
+    expect(await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, NOW + 120_000)).toMatchObject({ granted: false });
+    expect(db.prepare('SELECT pseudonym, erased_by, reason FROM privacy_erasures').all()).toEqual([{ pseudonym, erased_by: 'admin', reason: 'left the school in July' }]);
+  });
+});
+
+describe('campus-gateway erase-person', () => {
+  it('erases by external id from the command line, and says so when there is no such person', async () => {
+    const dataDir = tempDir();
+    const gw = await startTestGateway({ dataDir });
+    await gw.close();
+    const missing = runBin(['erase-person', 'NO-SUCH', '--reason', 'left'], { env: { CAMPUS_DATA_DIR: dataDir } });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('no person with external id NO-SUCH');
+    const ok = runBin(['erase-person', DEMO_STUDENT.externalId, '--reason', 'left the school'], { env: { CAMPUS_DATA_DIR: dataDir } });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/now erased-[0-9a-f]{16}/);
+    const db = openDatabase(join(dataDir, 'gateway.db'), []);
+    expect(count(db, 'SELECT COUNT(*) AS n FROM persons WHERE external_id = ? OR name = ?', DEMO_STUDENT.externalId, DEMO_STUDENT.name)).toBe(0);
+    expect(count(db, 'SELECT COUNT(*) AS n FROM cards WHERE uid = ?', DEMO_STUDENT.uid)).toBe(0);
+    expect(db.prepare('SELECT erased_by, reason FROM privacy_erasures').get()).toMatchObject({ reason: 'left the school' });
+    db.close();
+  });
+});

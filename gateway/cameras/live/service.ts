@@ -206,7 +206,8 @@ export class LiveVideo {
     const buf = e?.preRoll;
     const from = eventAt - this.cfg.preRollS * 1000;
     const to = eventAt + this.cfg.postRollS * 1000;
-    if (!buf || !e || (e.pull.state !== 'running' && buf.coveredUntil < eventAt - this.cfg.segmentS * 2000)) {
+    // Down at the moment of the event (camera rebooting, RTSP refused, ffmpeg restarting): no clip, and why.
+    if (!buf || !e || e.pull.state !== 'running') {
       const why = this.ffmpeg === false ? 'ffmpeg not installed' : e?.pull.lastError ? `no video: ${e.pull.lastError}` : 'no video: the camera was not streaming';
       return this.record(this.clips.failed(cameraId, alertId, eventAt, why));
     }

@@ -334,7 +334,7 @@ export class CamerasModule implements GatewayModule {
     const profile = stream === 'sub' ? (profiles[1] ?? profiles[0]) : profiles[0];
     if (!profile?.rtspUri || !this.registry.has(id)) return null;
     // The demo's cameras have no RTSP server: ffmpeg generates their video (see docs/cameras.md).
-    if (this.registry.get(id).simulated) return `lavfi:${id}:${stream}`;
+    if (this.registry.get(id).simulated) return `lavfi:${id}:${profile.token}`;
     const ep = this.registry.endpoint(id);
     let url: URL;
     try {

@@ -18,7 +18,7 @@ export interface RtspServerOptions {
 
 export class RtspTestServer {
   port = 0;
-  /** RTSP clients connected now, and ever. */
+  /** RTSP clients connected now, and ever (across restarts). */
   connected = 0;
   total = 0;
   private child: ChildProcess | undefined;
@@ -39,6 +39,7 @@ export class RtspTestServer {
     const child = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.connected = 0;
+    const before = this.total;
     child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
@@ -50,7 +51,7 @@ export class RtspTestServer {
         if (what === 'PORT') resolve(Number(a));
         else if (what === 'CLIENTS') {
           this.connected = Number(a);
-          this.total = Number(b);
+          this.total = before + Number(b);
         }
         for (const w of [...this.waiters]) w();
       });

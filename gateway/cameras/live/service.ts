@@ -130,6 +130,8 @@ export class LiveVideo {
   /** A viewer joins; the returned function is how it leaves. */
   watch(cameraId: string, stream: StreamKind, sink: LiveSink): () => void {
     if (this.ffmpeg === false) throw new GatewayError('unavailable', 'video: ffmpeg not installed on the gateway', 503);
+    // A camera with one profile has no sub-stream: its viewers share the main pull, not a second RTSP session.
+    if (stream === 'sub' && this.source.url(cameraId, 'sub') === this.source.url(cameraId, 'main')) stream = 'main';
     const e = this.ensure(cameraId, stream);
     clearTimeout(e.idleTimer);
     e.idleTimer = undefined;

@@ -95,6 +95,8 @@ export const en: Record<MessageKey, string> = {
   'alerts.snapshot': 'Alert snapshot',
   'alerts.showSnapshot': 'Show snapshot',
   'alerts.showSnapshotN': 'Show snapshot {n}',
+  'alerts.showClip': 'Play clip',
+  'alerts.clipUnavailable': 'No video for this moment',
   'alerts.lockdownStillOn': 'The lockdown is still on, so its alert cannot be resolved by hand: end the lockdown on the Gates & lockdown page and the alert resolves with it.',
   'alerts.autoResolved': 'Resolved automatically at {at} when the condition cleared',
 
@@ -151,6 +153,9 @@ export const en: Record<MessageKey, string> = {
   'cameras.title': 'Cameras',
   'cameras.none': 'No cameras registered.',
   'cameras.noSnapshot': 'No snapshot yet',
+  'cameras.live': 'Live',
+  'cameras.liveNoVideo': 'No video; showing the latest snapshot',
+  'cameras.liveCodec': "This browser cannot play this camera's codec (H.265); showing snapshots",
   'cameras.noEvents': 'No events yet',
   'cameras.back': 'Back to the wall',
   'cameras.snapshot': 'Latest picture',

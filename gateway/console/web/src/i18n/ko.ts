@@ -95,6 +95,8 @@ export const ko: Record<MessageKey, string> = {
   'alerts.snapshot': '경보 스냅샷',
   'alerts.showSnapshot': '스냅샷 보기',
   'alerts.showSnapshotN': '스냅샷 {n} 보기',
+  'alerts.showClip': '영상 재생',
+  'alerts.clipUnavailable': '해당 시간의 영상 없음',
   'alerts.lockdownStillOn': '봉쇄가 진행 중이라 이 경보는 직접 해결할 수 없습니다. "출입문·봉쇄" 화면에서 봉쇄를 해제하면 함께 해결됩니다.',
   'alerts.autoResolved': '상황이 해소되어 시스템이 {at}에 자동 해결',
 
@@ -151,6 +153,9 @@ export const ko: Record<MessageKey, string> = {
   'cameras.title': '카메라',
   'cameras.none': '등록된 카메라가 없습니다.',
   'cameras.noSnapshot': '스냅샷 없음',
+  'cameras.live': '실시간 영상',
+  'cameras.liveNoVideo': '영상 없음, 최신 스냅샷 표시',
+  'cameras.liveCodec': '이 브라우저는 이 카메라의 코덱(H.265)을 재생할 수 없어 스냅샷을 표시합니다',
   'cameras.noEvents': '이벤트 없음',
   'cameras.back': '카메라 목록으로',
   'cameras.snapshot': '최신 화면',

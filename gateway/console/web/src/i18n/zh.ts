@@ -93,6 +93,8 @@ export const zh = {
   'alerts.snapshot': '告警抓拍',
   'alerts.showSnapshot': '查看抓拍',
   'alerts.showSnapshotN': '查看抓拍 {n}',
+  'alerts.showClip': '播放录像',
+  'alerts.clipUnavailable': '该时段无录像',
   'alerts.lockdownStillOn': '封校仍在进行，此告警不能手动解决：请在“门禁与封校”页面解除封校，告警会随之解决。',
   'alerts.autoResolved': '情况消除后由系统于 {at} 自动解决',
 
@@ -149,6 +151,9 @@ export const zh = {
   'cameras.title': '摄像头',
   'cameras.none': '尚未登记摄像头。',
   'cameras.noSnapshot': '暂无抓拍',
+  'cameras.live': '实时画面',
+  'cameras.liveNoVideo': '暂无视频，显示最新抓拍',
+  'cameras.liveCodec': '此浏览器无法播放该摄像头的编码（H.265），显示抓拍',
   'cameras.noEvents': '暂无事件',
   'cameras.back': '返回摄像头墙',
   'cameras.snapshot': '最新画面',

@@ -114,6 +114,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     attendance,
     sensors,
     cameras,
+    cameras.videoHealth,
     cloudSync,
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),

@@ -97,9 +97,9 @@ export class LiveVideo {
   }
 
   health(): string {
-    if (this.ffmpeg === false) return 'video: ffmpeg not installed';
+    if (this.ffmpeg === false) return 'ffmpeg not installed';
     const running = [...this.entries.values()].filter((e) => e.pull.state === 'running').length;
-    return `video: ${running}/${this.entries.size} pulls running`;
+    return `${running}/${this.entries.size} RTSP pulls running`;
   }
 
   /** Starts pre-roll pulls for cameras that keep one and now have a stream, stops those that no longer should. */

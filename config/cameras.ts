@@ -99,6 +99,8 @@ export const camerasConfig = z.strictObject({
   liveStallS: z.number().min(1).default(10),
   /** Bytes one live viewer may fall behind before it is cut off (the stream goes on for everyone else). */
   liveViewerBufferBytes: z.number().int().min(65_536).default(4 * 1024 * 1024),
+  /** Live viewers of one camera stream at once; more are refused with 503. */
+  liveMaxViewers: z.number().int().min(1).default(16),
   /** Whether the viewer role may watch live video (off: children's images are for security staff). */
   liveForViewers: z.boolean().default(false),
   /** Seconds of video before and after an alert in its clip. */

@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--fps", type=int, default=10)
     ap.add_argument("--bitrate", type=int, default=300, help="kbit/s")
     ap.add_argument("--paths", default="profile_1,profile_2")
+    ap.add_argument("--pattern", default="ball", help="videotestsrc pattern; snow does not compress (a heavy stream)")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -43,7 +44,7 @@ def main() -> None:
     # A keyframe every second, so a late joiner or a segmenter never waits long; the wall-clock time is drawn in
     # so a person (or a screenshot) can see frames advancing and the delay can be read off.
     launch = (
-        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
+        f"( videotestsrc is-live=true pattern={args.pattern} ! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
         "! clockoverlay time-format=\"%H:%M:%S\" font-desc=\"Sans 18\" ! timeoverlay valignment=bottom "
         f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "
         "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"

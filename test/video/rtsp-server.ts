@@ -12,6 +12,9 @@ export interface RtspServerOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** kbit/s for x264 (with `pattern: 'snow'` it is reached: noise does not compress). */
+  bitrate?: number;
+  pattern?: 'ball' | 'snow';
   /** Mount paths (default the fake ONVIF device's profile tokens). */
   paths?: string[];
 }
@@ -34,6 +37,7 @@ export class RtspTestServer {
   async start(): Promise<this> {
     const o = this.opts;
     const args = [SCRIPT, '--port', String(this.port || o.port || 0), '--width', String(o.width ?? 320), '--height', String(o.height ?? 240)];
+    args.push('--bitrate', String(o.bitrate ?? 300), '--pattern', o.pattern ?? 'ball');
     args.push('--fps', String(o.fps ?? 10), '--paths', (o.paths ?? ['profile_1', 'profile_2']).join(','));
     // Debian's interpreter by path: a pyenv/virtualenv python3 on PATH cannot import the gi bindings.
     const child = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });

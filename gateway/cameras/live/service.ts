@@ -133,6 +133,10 @@ export class LiveVideo {
     // A camera with one profile has no sub-stream: its viewers share the main pull, not a second RTSP session.
     if (stream === 'sub' && this.source.url(cameraId, 'sub') === this.source.url(cameraId, 'main')) stream = 'main';
     const e = this.ensure(cameraId, stream);
+    // Each viewer costs the gateway's uplink and memory, not the camera's: bounded all the same.
+    if (e.viewers >= this.cfg.liveMaxViewers) {
+      throw new GatewayError('too_many_viewers', `camera ${cameraId} already has ${e.viewers} live viewers (cameras.liveMaxViewers)`, 503);
+    }
     clearTimeout(e.idleTimer);
     e.idleTimer = undefined;
     e.viewers++;

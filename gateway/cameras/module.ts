@@ -19,6 +19,7 @@ import { clipMigrations } from './live/clips.js';
 import { VideoMetrics } from './live/metrics.js';
 import { LiveVideo, type StreamKind, type VideoStatus } from './live/service.js';
 import { videoRoutes } from './live/routes.js';
+import { streamUrlOf } from './live/stream-url.js';
 
 export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations, ...clipMigrations];
 
@@ -334,28 +335,10 @@ export class CamerasModule implements GatewayModule {
     return c.clips ?? (c.accessPoints.length > 0 || c.zones.length > 0);
   }
 
-  /** The stream's RTSP URL from the camera's ONVIF profiles (first: main, second: sub), with its credentials. */
   private streamUrl(id: string, stream: StreamKind): string | null {
-    const profiles = (this.monitors.get(id)?.status().connection?.profiles ?? []).filter((p) => p.rtspUri);
-    const profile = stream === 'sub' ? (profiles[1] ?? profiles[0]) : profiles[0];
-    if (!profile?.rtspUri || !this.registry.has(id)) return null;
-    // The demo's cameras have no RTSP server: ffmpeg generates their video (see docs/cameras.md).
-    if (this.registry.get(id).simulated) return `lavfi:${id}:${profile.token}`;
-    const ep = this.registry.endpoint(id);
-    let url: URL;
-    try {
-      url = new URL(profile.rtspUri);
-    } catch {
-      return null;
-    }
-    if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:') return null;
-    // As for snapshots: the camera may announce an address we cannot reach.
-    url.hostname = ep.host;
-    if (ep.username) {
-      url.username = encodeURIComponent(ep.username);
-      url.password = encodeURIComponent(ep.password ?? '');
-    }
-    return url.toString();
+    if (!this.registry.has(id)) return null;
+    const profiles = this.monitors.get(id)?.status().connection?.profiles ?? [];
+    return streamUrlOf(profiles, stream, this.registry.get(id).simulated, () => this.registry.endpoint(id));
   }
 
   private maybeRoutineSnapshot(id: string): void {

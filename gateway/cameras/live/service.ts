@@ -18,6 +18,13 @@ import { LivePull, type LiveSink } from './pull.js';
 
 export type StreamKind = 'main' | 'sub';
 
+/** The metric label for why a pull restarted (bounded set). */
+function restartReason(why: string): 'stalled' | 'bad_stream' | 'exited' {
+  if (why.includes('(stalled)')) return 'stalled';
+  if (/box |fragmented MP4|moov without|mdat without/.test(why)) return 'bad_stream';
+  return 'exited';
+}
+
 /** What the cameras domain tells the video service about a camera. */
 export interface VideoSource {
   /** The stream's URL with credentials (or `lavfi:` for a simulated camera); null while no RTSP URI is known. */
@@ -180,7 +187,7 @@ export class LiveVideo {
       retry: { initialMs: this.cfg.eventRetryMinMs, maxMs: this.cfg.eventRetryMaxMs },
       segments: preRoll ? { dir, segmentS: this.cfg.segmentS } : null,
       onSegment: (s) => preRoll?.add(s),
-      onRestart: (reason) => this.metrics.restarts.inc({ camera: cameraId, stream, reason: reason.includes('stalled') ? 'stalled' : 'exited' }),
+      onRestart: (reason) => this.metrics.restarts.inc({ camera: cameraId, stream, reason: restartReason(reason) }),
       log: this.log.child({ camera: cameraId, stream }),
     });
     const e: Entry = { key, cameraId, stream, pull, viewers: 0, idleTimer: undefined, preRoll };

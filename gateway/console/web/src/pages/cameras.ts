@@ -94,6 +94,8 @@ export const camerasPage: Page = (ctx) => {
               { class: 'tile-body' },
               h('strong', {}, cameraName(c)),
               badge(codeLabel('cameraState', state), `cam-${state}`),
+              // ONVIF may answer while RTSP does not: degraded, say so.
+              str(obj(c, 'video'), 'state') === 'no video' ? badge(t('cameras.noVideo'), 'cam-offline') : null,
               h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
             ),
           );

@@ -57,6 +57,8 @@ export function livePlayer(cameraId: string, stream: 'main' | 'sub', signal: Abo
   video.playsInline = true;
   video.className = 'live-video';
   video.dataset.test = 'live-video';
+  // Hidden until frames come, so the snapshot beneath shows instead of a black box.
+  video.addEventListener('playing', () => video.classList.add('playing'));
   if (typeof MediaSource === 'undefined') {
     onFallback('unsupported');
     return { video };

@@ -107,7 +107,7 @@ export const camerasConfig = z.strictObject({
   preRollS: z.number().int().min(0).max(120).default(10),
   postRollS: z.number().int().min(0).max(120).default(10),
   /** Length of the pre-roll's segments (ffmpeg cuts at the next keyframe after it). */
-  segmentS: z.number().int().min(1).max(10).default(2),
+  segmentS: z.number().int().min(1).max(10).default(1),
   /** Cap on each camera's pre-roll folder; 0 turns pre-roll and clips off. */
   clipBufferBytes: z.number().int().min(0).default(64 * 1024 * 1024),
   /** Stored alert clips (all cameras), oldest deleted first. */

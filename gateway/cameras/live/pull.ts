@@ -68,6 +68,11 @@ export class LivePull {
     this.backoff = new Backoff(o.retry.initialMs, o.retry.maxMs);
   }
 
+  /** The running ffmpeg's process id (the benchmark reads its CPU and RSS). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get viewers(): number {
     return this.sinks.size;
   }

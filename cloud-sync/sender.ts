@@ -7,7 +7,7 @@
 import type { Stream } from './contract.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 import { stampSentAt } from './outbox.js';
-import { Backoff, TokenBucket } from './pacing.js';
+import { Backoff, TokenBucket } from '../gateway/core/pacing.js';
 import type { OutgoingMessage, SendOutcome, Transport } from './transports/types.js';
 
 export interface SenderOptions {

@@ -41,6 +41,11 @@ export const cameraConfig = z.strictObject({
   presets: z.record(z.string(), z.string()).default({}),
   simulated: z.boolean().default(false),
   simulation: cameraSimulation.prefault({}),
+  /**
+   * Keep a pre-roll of the main stream so alerts here get video clips. Default: on when the camera covers an access
+   * point or a zone. Keeps one RTSP pull of the camera running all the time.
+   */
+  clips: z.boolean().optional(),
 });
 
 export const camerasConfig = z.strictObject({
@@ -89,6 +94,34 @@ export const camerasConfig = z.strictObject({
    * `intrusion` alert; zones not listed never do. Days 1 = Monday … 7 = Sunday, in school.timezone.
    */
   zoneSchedules: z.record(z.string(), z.array(timeWindow)).default({}),
+  /** The ffmpeg binary (Debian package `ffmpeg`) that pulls RTSP; without it, live view and clips are off. */
+  ffmpegPath: z.string().min(1).default('ffmpeg'),
+  /** Upstream RTSP pulls at once (live views and pre-rolls, one per camera and stream); more are refused with 503. */
+  maxLivePulls: z.number().int().min(1).default(8),
+  /** Stop a camera stream's pull this long after its last live viewer leaves. */
+  liveIdleStopS: z.number().min(0).default(30),
+  /** A pull that delivers nothing for this long is restarted (cameras drop RTSP sessions silently). */
+  liveStallS: z.number().min(1).default(10),
+  /** Bytes one live viewer may fall behind before it is cut off (the stream goes on for everyone else). */
+  liveViewerBufferBytes: z.number().int().min(65_536).default(4 * 1024 * 1024),
+  /** Live viewers of one camera stream at once; more are refused with 503. */
+  liveMaxViewers: z.number().int().min(1).default(16),
+  /** Whether the viewer role may watch live video (off: children's images are for security staff). */
+  liveForViewers: z.boolean().default(false),
+  /** Seconds of video before and after an alert in its clip. */
+  preRollS: z.number().int().min(0).max(120).default(10),
+  postRollS: z.number().int().min(0).max(120).default(10),
+  /** Length of the pre-roll's segments (ffmpeg cuts at the next keyframe after it). */
+  segmentS: z.number().int().min(1).max(10).default(1),
+  /** Cap on each camera's pre-roll folder; 0 turns pre-roll and clips off. */
+  clipBufferBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+  /** Stored alert clips (all cameras), oldest deleted first. */
+  clipRetention: z
+    .object({
+      maxCount: z.number().int().min(1).default(500),
+      maxBytes: z.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+    })
+    .prefault({}),
   discovery: z
     .object({
       /** Where probes go: the WS-Discovery multicast group, or a unicast address (tests use 127.0.0.1). */

@@ -145,6 +145,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     attendance,
     sensors,
     cameras,
+    cameras.videoHealth,
     cloudSync,
     new PrivacyModule(ctx),
     new ClockGuard(ctx, {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../gateway/core/logger.js';
-import { Backoff } from '../pacing.js';
+import { Backoff } from '../../gateway/core/pacing.js';
 import { redactUrl, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
 
 export interface MqttTransportOptions {

@@ -25,6 +25,8 @@ export interface Alert {
   /** How many raises were folded into this alert within the cooldown. */
   count: number;
   snapshotIds: string[];
+  /** Video clips of the moments around it (GET /api/v1/clips/:id); like snapshots, they stay in the school. */
+  clipIds: string[];
   raisedAt: string;
   lastRaisedAt: string;
   acknowledgedBy: string | null;
@@ -84,6 +86,11 @@ export const alertMigrations: Migration[] = [
       CREATE INDEX alerts_status ON alerts (status, severity, raised_at);
       CREATE INDEX alerts_dedup ON alerts (dedup_key, last_raised_at);`,
   },
+  {
+    version: 4,
+    name: 'alert clips',
+    up: `ALTER TABLE alerts ADD COLUMN clip_ids TEXT NOT NULL DEFAULT '[]';`,
+  },
 ];
 
 interface Row {
@@ -99,6 +106,7 @@ interface Row {
   dedup_key: string;
   count: number;
   snapshot_ids: string;
+  clip_ids: string;
   raised_at: string;
   last_raised_at: string;
   acknowledged_by: string | null;
@@ -122,6 +130,7 @@ const fromRow = (r: Row): Alert => ({
   dedupKey: r.dedup_key,
   count: r.count,
   snapshotIds: JSON.parse(r.snapshot_ids) as string[],
+  clipIds: JSON.parse(r.clip_ids) as string[],
   raisedAt: r.raised_at,
   lastRaisedAt: r.last_raised_at,
   acknowledgedBy: r.acknowledged_by,
@@ -244,10 +253,19 @@ export class AlertService {
 
   /** Attaches a camera snapshot as evidence. */
   attachSnapshot(id: string, snapshotId: string): Alert {
+    return this.attach(id, 'snapshot_ids', snapshotId);
+  }
+
+  /** Attaches a video clip as evidence. */
+  attachClip(id: string, clipId: string): Alert {
+    return this.attach(id, 'clip_ids', clipId);
+  }
+
+  private attach(id: string, column: 'snapshot_ids' | 'clip_ids', evidenceId: string): Alert {
     const alert = this.db.transaction(() => {
       const current = this.get(id);
-      const ids = [...current.snapshotIds, snapshotId];
-      this.db.prepare('UPDATE alerts SET snapshot_ids = ? WHERE id = ?').run(JSON.stringify(ids), id);
+      const ids = [...(column === 'clip_ids' ? current.clipIds : current.snapshotIds), evidenceId];
+      this.db.prepare(`UPDATE alerts SET ${column} = ? WHERE id = ?`).run(JSON.stringify(ids), id);
       const updated = this.get(id);
       for (const l of this.txListeners) l({ change: 'updated', alert: updated }, this.db);
       return updated;

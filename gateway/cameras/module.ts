@@ -15,8 +15,13 @@ import { CameraRegistry, registryMigrations, type CameraRecord } from './registr
 import { cameraRoutes } from './routes.js';
 import { classifyNotification, withinWindows, type CameraEventKind } from './rules.js';
 import { SnapshotStore, snapshotMigrations, type SnapshotMeta, type SnapshotReason } from './snapshots.js';
+import { clipMigrations } from './live/clips.js';
+import { VideoMetrics } from './live/metrics.js';
+import { LiveVideo, type StreamKind, type VideoStatus } from './live/service.js';
+import { videoRoutes } from './live/routes.js';
+import { streamUrlOf } from './live/stream-url.js';
 
-export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations];
+export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations, ...clipMigrations];
 
 export interface CameraStateEvent {
   cameraId: string;
@@ -60,6 +65,10 @@ export interface CameraView extends CameraRecord {
   subscription: { active: boolean; until: string | null };
   lastEvent: { kind: CameraEventKind; active: boolean; topic: string; at: string } | null;
   latestSnapshotId: string | null;
+  /** Live video of the main stream (`no video`: the RTSP pull fails, whatever ONVIF says). */
+  video: VideoStatus;
+  /** Whether it keeps a pre-roll, so alerts it covers get clips. */
+  keepsClips: boolean;
 }
 
 export interface DiscoveredCamera extends DiscoveredDevice {
@@ -79,6 +88,7 @@ export class CamerasModule implements GatewayModule {
   readonly name = 'cameras';
   readonly registry: CameraRegistry;
   readonly snapshots: SnapshotStore;
+  readonly video: LiveVideo;
   private readonly metrics: CameraMetrics;
   private readonly monitors = new Map<string, CameraMonitor>();
   private readonly lastEvents = new Map<string, NonNullable<CameraView['lastEvent']>>();
@@ -99,6 +109,10 @@ export class CamerasModule implements GatewayModule {
     this.metrics = new CameraMetrics(ctx.metrics);
     this.registry = new CameraRegistry(ctx.db, cfg, ctx.clock, cfg.secretKey ? new CredentialBox(cfg.secretKey) : null);
     this.snapshots = new SnapshotStore(ctx.db, join(ctx.config.dataDir, 'snapshots'), ctx.clock, cfg.retention);
+    this.video = new LiveVideo(cfg, ctx.config.dataDir, ctx.db, ctx.clock, new VideoMetrics(ctx.metrics), this.log.child({ component: 'video' }), {
+      url: (id, stream) => this.streamUrl(id, stream),
+      preRollCameras: () => this.registry.list().filter((c) => this.keepsClips(c)).map((c) => c.id),
+    });
     this.registry.onChange((id, record) => {
       if (!this.started) return;
       this.stopMonitor(id);
@@ -124,7 +138,10 @@ export class CamerasModule implements GatewayModule {
         if (this.evidencePlaces.has(alert.id) && this.evidencePlaces.get(alert.id) !== placeOf(alert)) this.onAlert(alert);
       }),
       this.ctx.bus.on('alert.resolved', (alert) => this.evidencePlaces.delete(alert.id)),
+      // A camera that came online now has its stream URIs: its pre-roll can start.
+      this.ctx.bus.on('camera.state', () => this.video.syncPreRoll()),
     ];
+    void this.video.start().catch((err: unknown) => this.log.error({ err }, 'video did not start'));
     this.offBus = () => offs.forEach((off) => off());
   }
 
@@ -132,6 +149,7 @@ export class CamerasModule implements GatewayModule {
     this.started = false;
     this.offBus?.();
     this.stopping.abort();
+    this.video.stop();
     for (const id of [...this.monitors.keys()]) this.stopMonitor(id);
   }
 
@@ -142,8 +160,15 @@ export class CamerasModule implements GatewayModule {
     return { ok: true, detail: `${online}/${states.length} cameras online` };
   }
 
+  /**
+   * Live video as its own /healthz component (`video: ffmpeg not installed`); never unhealthy, since snapshots
+   * still work without it.
+   */
+  readonly videoHealth: GatewayModule = { name: 'video', health: () => ({ ok: true, detail: this.video.health() }) };
+
   routes(api: Router, guards: Guards): void {
     cameraRoutes(api, guards, this);
+    videoRoutes(api, guards, this);
   }
 
   private startMonitor(c: CameraRecord): void {
@@ -262,7 +287,10 @@ export class CamerasModule implements GatewayModule {
     // Bounded: alerts nobody resolves must not grow it for ever.
     if (this.evidencePlaces.size > 1000) this.evidencePlaces.delete(this.evidencePlaces.keys().next().value!);
     const cams = this.registry.covering(alert.accessPoint, alert.zone).slice(0, 3);
+    // The event happened now (the pre-roll runs on the wall clock, whatever clock the alerts use).
+    const eventAt = Date.now();
     for (const cam of cams) {
+      if (this.keepsClips(cam)) void this.collectClip(alert, cam.id, eventAt);
       void this.collectEvidence(alert, cam).catch((err: unknown) => {
         this.metrics.evidence.inc({ result: 'failed' });
         this.log.warn({ alert: alert.id, camera: cam.id, err: (err as Error).message }, 'no evidence snapshot');
@@ -291,6 +319,27 @@ export class CamerasModule implements GatewayModule {
     const snap = await this.takeSnapshot(cam.id, 'evidence', alert.id);
     this.ctx.alerts.attachSnapshot(alert.id, snap.id);
     this.metrics.evidence.inc({ result: 'attached' });
+  }
+
+  private async collectClip(alert: Alert, cameraId: string, eventAt: number): Promise<void> {
+    try {
+      const clip = await this.video.clipFor(cameraId, alert.id, eventAt);
+      if (this.stopping.signal.aborted) return;
+      this.ctx.alerts.attachClip(alert.id, clip.id);
+    } catch (err) {
+      this.log.warn({ alert: alert.id, camera: cameraId, err: (err as Error).message }, 'no evidence clip');
+    }
+  }
+
+  /** `cameras[].clips`, by default on for a camera that covers an access point or a zone. */
+  keepsClips(c: CameraRecord): boolean {
+    return c.clips ?? (c.accessPoints.length > 0 || c.zones.length > 0);
+  }
+
+  private streamUrl(id: string, stream: StreamKind): string | null {
+    if (!this.registry.has(id)) return null;
+    const profiles = this.monitors.get(id)?.status().connection?.profiles ?? [];
+    return streamUrlOf(profiles, stream, this.registry.get(id).simulated, () => this.registry.endpoint(id));
   }
 
   private maybeRoutineSnapshot(id: string): void {
@@ -363,6 +412,8 @@ export class CamerasModule implements GatewayModule {
       subscription: { active: st?.subscription.active ?? false, until: iso(st?.subscription.until ?? null) },
       lastEvent: this.lastEvents.get(id) ?? null,
       latestSnapshotId: this.snapshots.latest(id)?.id ?? null,
+      video: this.video.status(id),
+      keepsClips: this.keepsClips(cam),
     };
   }
 

@@ -44,6 +44,8 @@ export interface CameraRecord {
   presets: Record<string, string>;
   simulated: boolean;
   simulation: CameraConfig['simulation'];
+  /** Keeps a pre-roll for alert clips; null: the default (on when it covers an access point or a zone). */
+  clips: boolean | null;
   /** `config`: from the config file, read-only through the API; `api`: added by an administrator. */
   origin: 'config' | 'api';
 }
@@ -110,6 +112,7 @@ function fromConfig(c: CameraConfig): Stored {
     presets: c.presets,
     simulated: c.simulated,
     simulation: c.simulation,
+    clips: c.clips ?? null,
     origin: 'config',
     password: c.passwordEnc ? { sealed: c.passwordEnc } : c.password ? { plain: c.password } : null,
   };
@@ -129,6 +132,7 @@ function fromRow(r: Row): Stored {
     presets: JSON.parse(r.presets) as Record<string, string>,
     simulated: false,
     simulation: defaultSimulation,
+    clips: null,
     origin: 'api',
     password: r.password_enc ? { sealed: r.password_enc } : null,
   };

@@ -33,6 +33,8 @@ const CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' blob: data:",
+  // Live video plays from a MediaSource object URL (blob:); clips come from the gateway itself.
+  "media-src 'self' blob:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'self'",

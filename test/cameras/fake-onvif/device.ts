@@ -46,6 +46,8 @@ export interface FakeDeviceOptions {
   manufacturer?: string;
   model?: string;
   ptz?: boolean;
+  /** The RTSP port GetStreamUri names (test/video's RTSP server). */
+  rtspPort?: number;
 }
 
 interface Subscription {
@@ -119,6 +121,7 @@ export class FakeOnvifDevice {
       manufacturer: 'Fakevision',
       model: 'FV-100',
       ptz: true,
+      rtspPort: 554,
       ...opts,
     };
     const w = 64;
@@ -287,7 +290,7 @@ export class FakeOnvifDevice {
         const token = tag(body, 'ProfileToken') ?? 'profile_1';
         return reply(
           envelope(
-            `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>rtsp://127.0.0.1:554/${token}</tt:Uri>` +
+            `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>rtsp://127.0.0.1:${this.opts.rtspPort}/${token}</tt:Uri>` +
               '<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>' +
               '<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>',
           ),

@@ -14,6 +14,8 @@ export interface Alert {
   data: Record<string, unknown>;
   count: number;
   snapshotIds: string[];
+  /** Absent from gateways without video. */
+  clipIds?: string[];
   raisedAt: string;
   lastRaisedAt: string;
   acknowledgedBy: string | null;

@@ -4,14 +4,14 @@
  * While the gateway does not answer, the last list stays on screen under a notice saying from when, and it is
  * reloaded when the gateway is back.
  */
-import { ApiError, getBlob, getJson, isConnectionError, send } from '../api.js';
+import { ApiError, apiUrl, getBlob, getJson, isConnectionError, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
 import { recall, remember } from '../lastgood.js';
 import { learnNames, placeName } from '../names.js';
 import type { Page } from '../router.js';
 import { alertMessage, resolveNote } from '../server-text.js';
-import { can } from '../session.js';
+import { can, loadSession } from '../session.js';
 import type { Alert, AlertPage, AlertStatus, Severity } from '../types.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, pageHeader, StaleNotice, toast } from '../ui.js';
 
@@ -211,6 +211,19 @@ export const alertsPage: Page = (ctx) => {
     return box;
   };
 
+  /** Clips play straight from the gateway: <video> cannot set headers, so the token rides in the query. */
+  const clipBox = (a: Alert): HTMLElement => {
+    const box = h('div', { class: 'clip-box' });
+    const show = (id: string): void => {
+      const video = h('video', { controls: true, autoplay: true, muted: true, class: 'clip', 'data-test': 'alert-clip' });
+      video.src = apiUrl(`/clips/${encodeURIComponent(id)}`, { access_token: loadSession()?.token ?? '' });
+      video.addEventListener('error', () => replace(box, h('span', { class: 'muted small' }, t('alerts.clipUnavailable'))));
+      replace(box, video);
+    };
+    replace(box, ...(a.clipIds ?? []).map((id) => h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => show(id) }, t('alerts.showClip'))));
+    return box;
+  };
+
   const alertCard = (a: Alert): HTMLElement => {
     const actions: HTMLElement[] = [];
     if (can.handleAlerts(session.role) && a.status === 'open') {
@@ -252,6 +265,7 @@ export const alertsPage: Page = (ctx) => {
           ? h('p', { class: 'small' }, t('alerts.resolvedBy', { user: a.resolvedBy, at: fmtDateTime(a.resolvedAt ?? '') }), resolveNote(a) ? ` — ${resolveNote(a)}` : '')
           : null,
       a.snapshotIds.length && can.snapshots(session.role) ? snapshotBox(a) : null,
+      a.clipIds?.length && can.snapshots(session.role) ? clipBox(a) : null,
       actions.length ? h('div', { class: 'alert-actions' }, ...actions) : null,
     );
   };

@@ -10,6 +10,7 @@ import { actionError, badge, codeLabel, fillFrom, pageHeader, panel, StaleNotice
 import { learnNames } from '../names.js';
 import { alertMessage, cameraErrorText } from '../server-text.js';
 import { cameraName, cameraState, loadSnapshot } from './cameras.js';
+import { livePlayer } from '../video.js';
 
 function streamUris(c: Json): string[] {
   const out: string[] = [];
@@ -38,10 +39,22 @@ export const cameraPage: Page = (ctx) => {
   const events = h('div', { 'data-test': 'camera-events' });
   const img = h('img', { class: 'camera-big missing', alt: id, 'data-test': 'camera-snapshot' });
   const refresh = h('button', { class: 'btn', 'data-test': 'snapshot-fresh', onclick: () => void loadSnapshot(img, id, signal, true) }, t('cameras.freshSnapshot'));
+  // Live video of the main stream (staff only); the snapshot below stays as the fallback.
+  const liveNote = h('p', { class: 'muted small', 'data-test': 'live-note' });
+  const liveBox = h('div', { class: 'live-box' });
+  if (can.snapshots(session.role)) {
+    const player = livePlayer(id, 'main', signal, (why) => {
+      if (why !== 'no_video') player.video.remove();
+      liveNote.textContent = why === 'codec' ? t('cameras.liveCodec') : t('cameras.liveNoVideo');
+    });
+    player.video.addEventListener('playing', () => (liveNote.textContent = ''));
+    liveBox.append(player.video);
+  }
   replace(
     root,
     pageHeader(id, h('a', { href: '/cameras', 'data-link': '', class: 'btn' }, t('cameras.back'))),
     notice.el,
+    can.snapshots(session.role) ? panel(t('cameras.live'), liveBox, liveNote) : null,
     h('div', { class: 'two-col' }, can.snapshots(session.role) ? panel(t('cameras.snapshot'), img, h('div', { class: 'actions' }, refresh)) : null, panel(t('cameras.details'), info)),
     panel(t('cameras.recentEvents'), events),
   );
@@ -72,6 +85,8 @@ export const cameraPage: Page = (ctx) => {
         { class: 'facts' },
         h('dt', {}, t('cameras.state')),
         h('dd', {}, badge(codeLabel('cameraState', state), `cam-${state}`), lastError ? h('span', { class: 'muted small' }, ` ${lastError}`) : null),
+        h('dt', {}, t('cameras.live')),
+        h('dd', { 'data-test': 'video-state' }, str(obj(c, 'video'), 'state') ?? '—', str(obj(c, 'video'), 'codec') ? ` (${str(obj(c, 'video'), 'codec')})` : '', str(obj(c, 'video'), 'error') ? h('span', { class: 'muted small' }, ` ${str(obj(c, 'video'), 'error')}`) : null),
         h('dt', {}, t('cameras.covers')),
         h('dd', {}, covers.join(', ') || '—'),
         h('dt', {}, t('cameras.model')),

@@ -7,6 +7,7 @@ import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { readThrough } from '../lastgood.js';
 import { badge, codeLabel, empty, fillFrom, loading, pageHeader, StaleNotice } from '../ui.js';
+import { livePlayer } from '../video.js';
 
 export function cameraState(c: Json): string {
   const s = str(c, 'state', 'status');
@@ -52,6 +53,21 @@ export const camerasPage: Page = (ctx) => {
   const wall = h('div', { class: 'camera-wall', 'data-test': 'camera-wall' }, loading());
   const notice = new StaleNotice();
   replace(root, pageHeader(t('cameras.title')), notice.el, wall);
+  // One player per camera for the page's life (the wall re-renders every 15 s; the video must not restart).
+  const players = new Map<string, HTMLVideoElement | null>();
+  const liveTile = (id: string): HTMLVideoElement | null => {
+    if (!players.has(id)) {
+      const p = livePlayer(id, 'sub', signal, (why) => {
+        if (why !== 'no_video') {
+          p.video.remove();
+          players.set(id, null);
+        }
+      });
+      p.video.classList.add('tile-video');
+      players.set(id, p.video);
+    }
+    return players.get(id) ?? null;
+  };
 
   // While the gateway does not answer, the wall stays as it was (pictures too) under the page's notice.
   const render = (): Promise<boolean> =>
@@ -67,15 +83,19 @@ export const camerasPage: Page = (ctx) => {
           const state = cameraState(c);
           const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
           if (can.snapshots(ctx.session.role)) void loadSnapshot(img, id, signal);
+          // The wall plays the sub-stream; the snapshot shows beneath until (or instead, when) video plays.
+          const video = can.snapshots(ctx.session.role) && state === 'online' ? liveTile(id) : null;
           return h(
             'a',
             { class: `camera-tile cam-${state}`, href: `/cameras/${encodeURIComponent(id)}`, 'data-link': '', 'data-test': 'camera-tile', 'data-id': id },
-            h('div', { class: 'tile-media' }, img),
+            h('div', { class: 'tile-media' }, img, video),
             h(
               'div',
               { class: 'tile-body' },
               h('strong', {}, cameraName(c)),
               badge(codeLabel('cameraState', state), `cam-${state}`),
+              // ONVIF may answer while RTSP does not: degraded, say so.
+              str(obj(c, 'video'), 'state') === 'no video' ? badge(t('cameras.noVideo'), 'cam-offline') : null,
               h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
             ),
           );

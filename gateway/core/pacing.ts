@@ -1,4 +1,4 @@
-/** Retry pacing and the bandwidth limit, kept apart from the transports so both use the same rules. */
+/** Retry pacing and rate limits, shared by the city link, live video pulls and anything else that retries or meters. */
 
 /**
  * Exponential backoff with jitter: each failure doubles the ceiling up to `maxMs`, and the wait is drawn from

@@ -1,0 +1,198 @@
+/**
+ * Alert clips: MP4 files (faststart, so a browser plays them before they are fully loaded) under
+ * `<dataDir>/clips/<ulid>.mp4`, indexed in SQLite, kept within a count and a byte cap (oldest first). A clip that
+ * could not be made (the camera was down at the time) is a row without a file that says why.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { monotonicFactory } from 'ulid';
+import type { Clock } from '../../core/clock.js';
+import { GatewayError, notFound } from '../../core/errors.js';
+import type { Database, Migration } from '../../storage/db.js';
+import type { Segment } from './preroll.js';
+
+const run = promisify(execFile);
+
+export const clipMigrations: Migration[] = [
+  {
+    version: 42,
+    name: 'camera clips',
+    up: `
+      CREATE TABLE camera_clips (
+        id TEXT PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        alert_id TEXT,
+        event_at TEXT NOT NULL,
+        start_at TEXT,
+        end_at TEXT,
+        bytes INTEGER NOT NULL,
+        error TEXT
+      );
+      CREATE INDEX camera_clips_alert ON camera_clips (alert_id);`,
+  },
+];
+
+export const CLIP_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export interface ClipMeta {
+  id: string;
+  cameraId: string;
+  alertId: string | null;
+  eventAt: string;
+  /** What the clip covers (wall clock of its first and last segment); null when there is no video. */
+  startAt: string | null;
+  endAt: string | null;
+  bytes: number;
+  /** Why there is no video, e.g. the camera was down. */
+  error: string | null;
+}
+
+interface Row {
+  id: string;
+  camera_id: string;
+  alert_id: string | null;
+  event_at: string;
+  start_at: string | null;
+  end_at: string | null;
+  bytes: number;
+  error: string | null;
+}
+
+const fromRow = (r: Row): ClipMeta => ({
+  id: r.id,
+  cameraId: r.camera_id,
+  alertId: r.alert_id,
+  eventAt: r.event_at,
+  startAt: r.start_at,
+  endAt: r.end_at,
+  bytes: r.bytes,
+  error: r.error,
+});
+
+const iso = (t: number): string => new Date(t).toISOString();
+
+export class ClipStore {
+  private readonly ulid = monotonicFactory();
+
+  constructor(
+    private readonly db: Database,
+    readonly dir: string,
+    private readonly clock: Clock,
+    private readonly retention: { maxCount: number; maxBytes: number },
+    private readonly ffmpegPath: string,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Removes files without a row and rows whose file is gone (a crash half-way). */
+  reconcile(): void {
+    const rows = this.db.prepare('SELECT id, error FROM camera_clips').all() as { id: string; error: string | null }[];
+    const ids = new Set(rows.map((r) => r.id));
+    for (const name of readdirSync(this.dir)) {
+      if (name.endsWith('.mp4') && ids.has(name.slice(0, -4))) continue;
+      try {
+        unlinkSync(join(this.dir, name));
+      } catch {
+        // gone already
+      }
+    }
+    const del = this.db.prepare('DELETE FROM camera_clips WHERE id = ?');
+    for (const r of rows) {
+      if (r.error !== null) continue;
+      try {
+        statSync(this.file(r.id));
+      } catch {
+        del.run(r.id);
+      }
+    }
+  }
+
+  file(id: string): string {
+    if (!CLIP_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a clip id (ULID)');
+    return join(this.dir, `${id}.mp4`);
+  }
+
+  get(id: string): ClipMeta {
+    if (!CLIP_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a clip id (ULID)');
+    const row = this.db.prepare('SELECT * FROM camera_clips WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw notFound(`clip ${id}`);
+    return fromRow(row);
+  }
+
+  totals(): { count: number; bytes: number } {
+    return this.db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM camera_clips WHERE error IS NULL').get() as {
+      count: number;
+      bytes: number;
+    };
+  }
+
+  /** Records that there is no clip for an event, and why. */
+  failed(cameraId: string, alertId: string | null, eventAt: number, error: string): ClipMeta {
+    const id = this.ulid(this.clock.now());
+    this.db
+      .prepare('INSERT INTO camera_clips (id, camera_id, alert_id, event_at, bytes, error) VALUES (?, ?, ?, ?, 0, ?)')
+      .run(id, cameraId, alertId, iso(eventAt), error);
+    return this.get(id);
+  }
+
+  /** Concatenates the segments (`-c copy`, no re-encoding) into one faststart MP4 and stores it. */
+  async cut(cameraId: string, alertId: string | null, eventAt: number, segments: Segment[]): Promise<ClipMeta> {
+    if (!segments.length) throw new GatewayError('no_video', 'no segments to cut a clip from');
+    const id = this.ulid(this.clock.now());
+    const out = this.file(id);
+    const list = join(this.dir, `${id}.txt`);
+    await writeFile(list, segments.map((s) => `file '${s.file.replace(/'/g, "'\\''")}'\n`).join(''));
+    try {
+      await run(this.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', `${out}.tmp`], {
+        timeout: 60_000,
+      });
+      await rename(`${out}.tmp`, out);
+    } catch (err) {
+      await unlink(`${out}.tmp`).catch(() => {});
+      throw new GatewayError('no_video', `cutting the clip failed: ${(err as Error).message.split('\n').slice(-2).join(' ')}`);
+    } finally {
+      await unlink(list).catch(() => {});
+    }
+    const bytes = statSync(out).size;
+    this.db
+      .prepare('INSERT INTO camera_clips (id, camera_id, alert_id, event_at, start_at, end_at, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
+      .run(id, cameraId, alertId, iso(eventAt), iso(segments[0]!.startAt), iso(segments.at(-1)!.endAt), bytes);
+    this.prune(id);
+    return this.get(id);
+  }
+
+  /** Deletes the oldest clips (never `keep`, the one just made) until both caps hold; returns how many went. */
+  prune(keep = ''): number {
+    let { count, bytes } = this.totals();
+    const gone: string[] = [];
+    if (count > this.retention.maxCount || bytes > this.retention.maxBytes) {
+      const victims = this.db.prepare('SELECT id, bytes FROM camera_clips WHERE error IS NULL AND id != ? ORDER BY id').iterate(keep) as IterableIterator<{
+        id: string;
+        bytes: number;
+      }>;
+      for (const v of victims) {
+        if (count <= this.retention.maxCount && bytes <= this.retention.maxBytes) break;
+        gone.push(v.id);
+        count--;
+        bytes -= v.bytes;
+      }
+    }
+    // Rows that only say "no video" are small but not free: the newest thousand are enough to explain alerts.
+    this.db.prepare('DELETE FROM camera_clips WHERE error IS NOT NULL AND id NOT IN (SELECT id FROM camera_clips WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1000)').run();
+    const del = this.db.prepare('DELETE FROM camera_clips WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of gone) del.run(id);
+    })();
+    for (const id of gone) {
+      try {
+        unlinkSync(this.file(id));
+      } catch {
+        // reconcile() tidies up whatever is left
+      }
+    }
+    return gone.length;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The rolling pre-roll of one camera: the short segments its pull writes, kept for `keepMs` (pre-roll plus a margin)
+ * and within `maxBytes`. A clip being cut holds the segments from its start on; the byte cap wins over any hold,
+ * so the folder stays bounded whatever happens (a clip then comes out shorter, and says so by its duration).
+ */
+import { rmSync, statSync, unlinkSync } from 'node:fs';
+import type { SegmentDone } from './pull.js';
+
+export interface Segment {
+  file: string;
+  startAt: number;
+  endAt: number;
+  bytes: number;
+}
+
+export class PreRollBuffer {
+  private segments: Segment[] = [];
+  private readonly holds = new Set<{ from: number }>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly dir: string,
+    private readonly keepMs: number,
+    private readonly maxBytes: number,
+    private readonly onChange: (bytes: number) => void = () => {},
+  ) {}
+
+  get bytes(): number {
+    return this.segments.reduce((n, s) => n + s.bytes, 0);
+  }
+
+  /** The newest instant covered. */
+  get coveredUntil(): number {
+    return this.segments.at(-1)?.endAt ?? 0;
+  }
+
+  add(done: SegmentDone): void {
+    let bytes: number;
+    try {
+      bytes = statSync(done.file).size;
+    } catch {
+      return;
+    }
+    this.segments.push({ file: done.file, startAt: done.endAt - done.durationMs, endAt: done.endAt, bytes });
+    this.prune(done.endAt);
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Keeps segments ending after `from` until released (a clip waiting for its post-roll). */
+  hold(from: number): () => void {
+    const h = { from };
+    this.holds.add(h);
+    return () => {
+      this.holds.delete(h);
+      this.prune(Date.now());
+    };
+  }
+
+  /** Segments overlapping [from, to], oldest first. */
+  between(from: number, to: number): Segment[] {
+    return this.segments.filter((s) => s.endAt > from && s.startAt < to);
+  }
+
+  /** Resolves when a segment ending at or after `at` is in, or false after `timeoutMs`. */
+  waitUntilCovered(at: number, timeoutMs: number): Promise<boolean> {
+    if (this.coveredUntil >= at) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(ok);
+      };
+      const check = (): void => {
+        if (this.coveredUntil >= at) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  private prune(now: number): void {
+    const oldestHold = Math.min(...[...this.holds].map((h) => h.from));
+    const keepFrom = Math.min(now - this.keepMs, oldestHold);
+    let bytes = this.bytes;
+    while (this.segments.length > 1) {
+      const s = this.segments[0]!;
+      if (s.endAt >= keepFrom && bytes <= this.maxBytes) break;
+      this.segments.shift();
+      bytes -= s.bytes;
+      try {
+        unlinkSync(s.file);
+      } catch {
+        // already gone
+      }
+    }
+    this.onChange(bytes);
+  }
+
+  /** Deletes every segment (the pull stopped). */
+  clear(): void {
+    this.segments = [];
+    rmSync(this.dir, { recursive: true, force: true });
+    this.onChange(0);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * One upstream RTSP pull of one camera stream: an `ffmpeg` process that remuxes (`-c copy`, never a transcode) to
+ * fragmented MP4 on stdout, and, when the camera keeps a pre-roll, also to short MPEG-TS segments on disk (the same
+ * process, so one RTSP session). The init segment is kept for viewers who join late; fragments fan out to every
+ * sink. A crash, an exit or a stall (no bytes for `stallMs`: cameras drop sessions silently) restarts it with backoff.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { Backoff } from '../../core/pacing.js';
+import type { Logger } from '../../core/logger.js';
+import { Fmp4Splitter, videoCodecOf } from './fmp4.js';
+
+export interface LiveSink {
+  /** A new init segment: the first for this sink, or after the pull restarted (timestamps start again). */
+  init(data: Buffer): void;
+  fragment(data: Buffer): void;
+}
+
+export interface SegmentDone {
+  file: string;
+  /** Wall-clock time the segment ended (when ffmpeg closed it) and its media duration. */
+  endAt: number;
+  durationMs: number;
+}
+
+export interface PullOptions {
+  ffmpegPath: string;
+  /**
+   * An RTSP URL (with credentials: never logged), or `lavfi:<caption>` for the demo's simulated cameras: a small
+   * generated H.264 test pattern, since they have no RTSP server to pull from.
+   */
+  url: string;
+  stallMs: number;
+  maxBoxBytes: number;
+  retry: { initialMs: number; maxMs: number };
+  /** Pre-roll segments: where, and how long each (ffmpeg cuts at the next keyframe after it). */
+  segments: { dir: string; segmentS: number } | null;
+  onSegment?: (s: SegmentDone) => void;
+  onRestart?: (reason: string) => void;
+  log: Logger;
+}
+
+/** Extra time for the first bytes of a run (RTSP handshake, stream probe). */
+const STARTUP_MS = 10_000;
+
+export type PullState = 'starting' | 'running' | 'retrying' | 'stopped';
+
+export class LivePull {
+  state: PullState = 'stopped';
+  /** Why the last run ended, for the console (`degraded: no video`). */
+  lastError: string | null = null;
+  codec: string | null = null;
+  private initSegment: Buffer | null = null;
+  private readonly sinks = new Set<LiveSink>();
+  /** Sinks that have their init segment but wait for a keyframe to start on. */
+  private readonly waiting = new Set<LiveSink>();
+  private child: ChildProcess | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastDataAt = 0;
+  private readonly backoff: Backoff;
+  private run = 0;
+
+  constructor(private readonly o: PullOptions) {
+    this.backoff = new Backoff(o.retry.initialMs, o.retry.maxMs);
+  }
+
+  /** The running ffmpeg's process id (the benchmark reads its CPU and RSS). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get viewers(): number {
+    return this.sinks.size;
+  }
+
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.spawn();
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    clearTimeout(this.retryTimer);
+    clearInterval(this.stallTimer);
+    const c = this.child;
+    this.child = undefined;
+    c?.kill('SIGKILL');
+    this.initSegment = null;
+  }
+
+  addSink(sink: LiveSink): void {
+    this.sinks.add(sink);
+    if (this.initSegment) {
+      sink.init(this.initSegment);
+      this.waiting.add(sink);
+    }
+  }
+
+  removeSink(sink: LiveSink): void {
+    this.sinks.delete(sink);
+    this.waiting.delete(sink);
+  }
+
+  private args(): string[] {
+    const a = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
+    if (this.o.url.startsWith('lavfi:')) {
+      // The demo only: encode a generated pattern (real cameras are only ever remuxed).
+      const src = 'testsrc2=size=320x240:rate=10,format=yuv420p';
+      a.push('-re', '-f', 'lavfi', '-i', src, '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-b:v', '200k');
+    } else {
+      // A short probe: the stream's parameters come with the first keyframe; ffmpeg's default waits seconds more.
+      a.push('-analyzeduration', '1000000', '-probesize', '262144', '-rtsp_transport', 'tcp', '-i', this.o.url, '-c', 'copy');
+    }
+    // Fragments of at most half a second (split at keyframes too) keep the delay low even with long GOPs.
+    a.push('-map', '0:v:0', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof');
+    // Flushed per fragment: a pipe would otherwise hold 32 KB, seconds of a small stream.
+    a.push('-frag_duration', '500000', '-flush_packets', '1', 'pipe:1');
+    const s = this.o.segments;
+    if (s) {
+      // Completed segments are announced on fd 3 as `name,start,end`, the moment ffmpeg closes each.
+      const prefix = `${Date.now().toString(36)}-${this.run}`;
+      a.push('-map', '0:v:0', ...(this.o.url.startsWith('lavfi:') ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-b:v', '200k'] : ['-c', 'copy']), '-f', 'segment', '-segment_time', String(s.segmentS), '-segment_format', 'mpegts');
+      a.push('-segment_list', 'pipe:3', '-segment_list_type', 'csv', join(s.dir, `${prefix}-%06d.ts`));
+    }
+    return a;
+  }
+
+  private spawn(): void {
+    this.run++;
+    this.state = 'starting';
+    this.initSegment = null;
+    if (this.o.segments) mkdirSync(this.o.segments.dir, { recursive: true });
+    let child: ChildProcess;
+    try {
+      child = spawn(this.o.ffmpegPath, this.args(), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'] });
+    } catch (err) {
+      this.ended(`cannot start ffmpeg: ${(err as Error).message}`);
+      return;
+    }
+    this.child = child;
+    const splitter = new Fmp4Splitter(this.o.maxBoxBytes);
+    let stderr = '';
+    let failed: string | null = null;
+    this.lastDataAt = Date.now();
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (this.child !== child) return;
+      this.lastDataAt = Date.now();
+      try {
+        for (const part of splitter.push(chunk)) {
+          if (part.kind === 'init') this.onInit(part.data);
+          else this.onFragment(part.data, part.keyframe);
+        }
+      } catch (err) {
+        failed = (err as Error).message;
+        child.kill('SIGKILL');
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-2000);
+    });
+    const list = child.stdio[3] as Readable | null | undefined;
+    if (list && this.o.segments) {
+      const dir = this.o.segments.dir;
+      createInterface({ input: list }).on('line', (line) => {
+        const [name, start, end] = line.split(',');
+        const durationMs = (Number(end) - Number(start)) * 1000;
+        if (!name || !/^[\w-]+\.ts$/.test(name) || !Number.isFinite(durationMs)) return;
+        this.o.onSegment?.({ file: join(dir, name), endAt: Date.now(), durationMs });
+      });
+    }
+    child.on('error', (err) => {
+      failed ??= `ffmpeg: ${err.message}`;
+    });
+    child.on('close', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      const why = failed ?? (stderr.trim().split('\n').pop() || `ffmpeg exited (${signal ?? code})`);
+      this.ended(why.replace(/rtsp:\/\/[^@\s/]*@/g, 'rtsp://'));
+    });
+    clearInterval(this.stallTimer);
+    this.stallTimer = setInterval(() => {
+      // Connecting and probing the stream take a while before the first byte; after it, `stallMs` is the limit.
+      const allowed = this.state === 'running' ? this.o.stallMs : this.o.stallMs + STARTUP_MS;
+      if (this.child !== child || Date.now() - this.lastDataAt < allowed) return;
+      failed = `no video for ${Math.round(this.o.stallMs / 1000)} s (stalled)`;
+      child.kill('SIGKILL');
+    }, Math.max(100, Math.floor(this.o.stallMs / 4)));
+  }
+
+  private onInit(data: Buffer): void {
+    this.initSegment = data;
+    this.codec = videoCodecOf(data);
+    for (const s of this.sinks) {
+      s.init(data);
+      this.waiting.add(s);
+    }
+  }
+
+  private onFragment(data: Buffer, keyframe: boolean): void {
+    if (this.state !== 'running') {
+      this.state = 'running';
+      this.lastError = null;
+      this.backoff.reset();
+    }
+    for (const s of this.sinks) {
+      if (this.waiting.has(s)) {
+        if (!keyframe) continue;
+        this.waiting.delete(s);
+      }
+      s.fragment(data);
+    }
+  }
+
+  private ended(reason: string): void {
+    clearInterval(this.stallTimer);
+    if (this.state === 'stopped') return;
+    this.lastError = reason;
+    this.state = 'retrying';
+    const wait = this.backoff.next();
+    this.o.log.warn({ reason, retryInMs: wait }, 'live pull ended; retrying');
+    this.o.onRestart?.(reason);
+    this.retryTimer = setTimeout(() => {
+      if (this.state === 'retrying') this.spawn();
+    }, wait);
+  }
+}

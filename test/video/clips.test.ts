@@ -1,0 +1,124 @@
+/**
+ * Pre-roll and alert clips against a real RTSP server: the same ffmpeg that would serve live view keeps short
+ * segments; an alert at a covered access point gets a clip from before it to after it.
+ */
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../gateway/alerts/alerts.js';
+import type { ClipMeta } from '../../gateway/cameras/live/clips.js';
+import { tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { probeDuration, probePackets, videoFixtures, view } from './helpers.js';
+
+const { rtsp, setup } = videoFixtures();
+
+const files = (dir: string, ext: string): { name: string; bytes: number; mtime: number }[] => {
+  try {
+    return readdirSync(dir)
+      .filter((n) => n.endsWith(ext))
+      .map((n) => {
+        const st = statSync(join(dir, n));
+        return { name: n, bytes: st.size, mtime: st.mtimeMs };
+      });
+  } catch {
+    return [];
+  }
+};
+
+function raiseAt(gw: TestGateway, accessPoint: string, n = 1): Alert {
+  return gw.ctx.alerts.raise({
+    type: 'lost_card_used',
+    severity: 'critical',
+    source: 'reader:gate-in',
+    message: `lost card used at ${accessPoint}`,
+    accessPoint,
+    dedupKey: `test:${accessPoint}:${n}`,
+  });
+}
+
+async function clipOf(gw: TestGateway, token: string, alertId: string): Promise<ClipMeta> {
+  const alert = await waitFor(async () => {
+    const res = await gw.api(`/api/v1/alerts/${alertId}`, { token });
+    const a = (await res.json()) as Alert;
+    return a.clipIds.length ? a : null;
+  }, 40_000, 200);
+  const res = await gw.api(`/api/v1/clips/${alert.clipIds[0]}/info`, { token });
+  expect(res.status).toBe(200);
+  return (await res.json()) as ClipMeta;
+}
+
+describe('alert clips', { timeout: 90_000 }, () => {
+  it('gives an alert at a covered access point a clip from pre-roll before to post-roll after it', async () => {
+    const server = await rtsp();
+    const { gw, token } = await setup(server, { preRollS: 4, postRollS: 3, segmentS: 1 }, { accessPoints: ['gate-main'] });
+    const prerollDir = join(gw.dataDir, 'preroll', 'cam-gate');
+    // The pre-roll runs without anyone watching, and holds at least the pre-roll once it has run that long.
+    await waitFor(() => files(prerollDir, '.ts').length >= 6, 30_000, 200);
+    expect((await view(gw, token, 'cam-gate')).video).toMatchObject({ preRoll: true, viewers: 0 });
+    expect(server.total).toBe(1);
+
+    const alert = raiseAt(gw, 'gate-main');
+    const clip = await clipOf(gw, token, alert.id);
+    expect(clip).toMatchObject({ cameraId: 'cam-gate', alertId: alert.id, error: null });
+    // The first frame is from before the alert, the last after it.
+    expect(Date.parse(clip.startAt!)).toBeLessThan(Date.parse(alert.raisedAt));
+    expect(Date.parse(clip.endAt!)).toBeGreaterThan(Date.parse(alert.raisedAt));
+
+    // A <video> element cannot set headers: the token rides in the query.
+    const res = await gw.api(`/api/v1/clips/${clip.id}?access_token=${token}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('video/mp4');
+    const file = join(tempDir('campus-clip-'), 'clip.mp4');
+    const body = Buffer.from(await res.arrayBuffer());
+    writeFileSync(file, body);
+    // faststart: the index (moov) comes before the media, so playback starts before the download ends.
+    expect(body.indexOf('moov')).toBeLessThan(body.indexOf('mdat'));
+    const duration = await probeDuration(file);
+    expect(duration).toBeGreaterThanOrEqual(4 + 3 - 2);
+    expect(duration).toBeLessThanOrEqual(4 + 3 + 2);
+    expect((await probePackets(file))[0]!.key).toBe(true);
+    // Still one RTSP session: the clip came from the running pull.
+    expect(server.total).toBe(1);
+
+    const teacher = await gw.login('teacher', 'teacher-password-1');
+    expect((await gw.api(`/api/v1/clips/${clip.id}`, { token: teacher })).status).toBe(403);
+  });
+
+  it('keeps the clip folder within its count and the pre-roll folder within its bytes', async () => {
+    const server = await rtsp();
+    const cap = 40_000;
+    const { gw, token } = await setup(
+      server,
+      { preRollS: 1, postRollS: 1, segmentS: 1, clipBufferBytes: cap, clipRetention: { maxCount: 2 } },
+      { accessPoints: ['gate-main'] },
+    );
+    const prerollDir = join(gw.dataDir, 'preroll', 'cam-gate');
+    const clipsDir = join(gw.dataDir, 'clips');
+    await waitFor(() => files(prerollDir, '.ts').length >= 3, 30_000, 200);
+    const ids: string[] = [];
+    for (let n = 1; n <= 4; n++) {
+      const clip = await clipOf(gw, token, raiseAt(gw, 'gate-main', n).id);
+      expect(clip.error).toBeNull();
+      ids.push(clip.id);
+      expect(files(clipsDir, '.mp4').length).toBeLessThanOrEqual(2);
+      // Every finished segment counts against the cap; only the one ffmpeg is writing is outside it.
+      const segs = files(prerollDir, '.ts').sort((a, b) => a.name.localeCompare(b.name));
+      expect(segs.slice(0, -1).reduce((t, s) => t + s.bytes, 0)).toBeLessThanOrEqual(cap);
+    }
+    // The oldest went first; the newest two play.
+    expect((await gw.api(`/api/v1/clips/${ids[0]}`, { token })).status).toBe(404);
+    expect((await gw.api(`/api/v1/clips/${ids[3]}`, { token })).status).toBe(200);
+  });
+
+  it('says so instead of holding video when the camera stream was down at the time', async () => {
+    const server = await rtsp();
+    const { gw, token } = await setup(server, { preRollS: 1, postRollS: 1, segmentS: 1 }, { accessPoints: ['gate-main'] });
+    await waitFor(async () => (await view(gw, token, 'cam-gate')).video.state === 'ok', 30_000, 200);
+    await server.stop();
+    await waitFor(async () => (await view(gw, token, 'cam-gate')).video.state === 'no video', 20_000, 200);
+    const clip = await clipOf(gw, token, raiseAt(gw, 'gate-main').id);
+    expect(clip.error).toMatch(/no video/);
+    const res = await gw.api(`/api/v1/clips/${clip.id}`, { token });
+    expect(res.status).toBe(409);
+  });
+});

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""A real RTSP server for the video tests: GStreamer's GstRtspServer serving an H.264 test pattern with the time
+drawn in, on 127.0.0.1 only.
+
+    /usr/bin/python3 test/video/rtsp-server.py [--port N] [--width W] [--height H] [--fps F] [--paths a,b]
+
+Every path in --paths (default "profile_1,profile_2", the fake ONVIF device's profile tokens) serves the same
+pattern. It prints, one line each, flushed, so the test driving it can synchronise on them:
+
+    PORT <n>                          once it listens (n is the bound port, also for --port 0)
+    CLIENTS <connected> <total>       whenever an RTSP client connects or goes away
+
+It runs until stdin closes or it gets SIGTERM. The system interpreter on purpose: the bindings are Debian's
+(python3-gi), and a pyenv or virtualenv python3 earlier on PATH cannot import them.
+"""
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--width", type=int, default=320)
+    ap.add_argument("--height", type=int, default=240)
+    ap.add_argument("--fps", type=int, default=10)
+    ap.add_argument("--bitrate", type=int, default=300, help="kbit/s")
+    ap.add_argument("--paths", default="profile_1,profile_2")
+    ap.add_argument("--pattern", default="ball", help="videotestsrc pattern; snow does not compress (a heavy stream)")
+    args = ap.parse_args()
+
+    Gst.init(None)
+    loop = GLib.MainLoop()
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+
+    # A keyframe every second, so a late joiner or a segmenter never waits long; the wall-clock time is drawn in
+    # so a person (or a screenshot) can see frames advancing and the delay can be read off.
+    launch = (
+        f"( videotestsrc is-live=true pattern={args.pattern} ! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
+        "! clockoverlay time-format=\"%H:%M:%S\" font-desc=\"Sans 18\" ! timeoverlay valignment=bottom "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "
+        "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+    mounts = server.get_mount_points()
+    for path in [p for p in args.paths.split(",") if p]:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(launch)
+        # One pipeline per client: each connection is a separate session the camera would pay for.
+        factory.set_shared(False)
+        mounts.add_factory("/" + path, factory)
+
+    state = {"connected": 0, "total": 0}
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def on_closed(_client) -> None:
+        state["connected"] -= 1
+        say(f"CLIENTS {state['connected']} {state['total']}")
+
+    def on_client(_server, client) -> None:
+        state["connected"] += 1
+        state["total"] += 1
+        client.connect("closed", on_closed)
+        say(f"CLIENTS {state['connected']} {state['total']}")
+
+    server.connect("client-connected", on_client)
+
+    if server.attach(None) == 0:
+        say("ERROR cannot listen")
+        sys.exit(2)
+    say(f"PORT {server.get_bound_port()}")
+
+    def stop(*_a) -> bool:
+        loop.quit()
+        return False
+
+    signal.signal(signal.SIGTERM, lambda *_a: GLib.idle_add(stop))
+    # The parent going away closes our stdin: never outlive the test that started us.
+    GLib.io_add_watch(GLib.IOChannel.unix_new(sys.stdin.fileno()), GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP, lambda *_a: stop())
+    loop.run()
+
+
+if __name__ == "__main__":
+    main()

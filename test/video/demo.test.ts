@@ -20,7 +20,7 @@ const camera = async (token: string, id: string): Promise<CameraView> => (await 
 
 describe('demo video', { timeout: 90_000 }, () => {
   it('plays the main gate camera live and gives the lost card tapped there a clip', async () => {
-    gw = await startTestGateway({ demo: true, config: { cameras: { preRollS: 2, postRollS: 2, segmentS: 1 } } });
+    gw = await startTestGateway({ demo: true, config: { cameras: { preRollS: 2, postRollS: 2, segmentS: 1, clipBufferBytes: 64 * 1024 * 1024 } } });
     const token = await gw.login('security');
     await waitFor(async () => (await camera(token, 'cam-main-gate')).video.state === 'ok', 30_000, 200);
 

@@ -10,7 +10,7 @@ import { RtspTestServer } from './rtsp-server.js';
 const run = promisify(execFile);
 
 /** Fast loops, a short idle stop and a stall watchdog so restarts happen in test time. */
-export const videoCameras = { liveIdleStopS: 1, liveStallS: 3, eventRetryMinMs: 100, eventRetryMaxMs: 500 };
+export const videoCameras = { liveIdleStopS: 1, liveStallS: 3, eventRetryMinMs: 100, eventRetryMaxMs: 500, clipBufferBytes: 64 * 1024 * 1024 };
 
 /** A fake ONVIF camera whose profiles point at a real GStreamer RTSP server, and a gateway watching it. */
 export function videoFixtures() {

@@ -3,6 +3,7 @@ import { accessConfig } from './access.js';
 import { camerasConfig } from './cameras.js';
 import { cloudConfig } from './cloud.js';
 import { nodeRedConfig } from './node-red.js';
+import { notifyConfig } from './notify.js';
 import { readerConfig } from './readers.js';
 import { sensorsConfig } from './sensors.js';
 
@@ -152,6 +153,7 @@ export const gatewayConfigSchema = z.strictObject({
   cameras: camerasConfig.prefault({}),
   cloud: cloudConfig.prefault({}),
   nodeRed: nodeRedConfig.prefault({}),
+  notify: notifyConfig.prefault({}),
 }).superRefine((c, ctx) => {
   // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
   const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {
@@ -167,6 +169,13 @@ export const gatewayConfigSchema = z.strictObject({
   unique(c.access.scheduleGroups, ['access', 'scheduleGroups']);
   unique(c.cameras.cameras, ['cameras', 'cameras']);
   unique(c.sensors.sensors, ['sensors', 'sensors']);
+  unique(c.notify.channels, ['notify', 'channels']);
+  for (const key of ['guardianChannel', 'staffChannel'] as const) {
+    const id = c.notify[key];
+    if (id !== undefined && !c.notify.channels.some((ch) => ch.id === id)) {
+      ctx.addIssue({ code: 'custom', path: ['notify', key], message: `"${id}" is not a channel (notify.channels: ${c.notify.channels.map((ch) => ch.id).join(', ') || 'none'})` });
+    }
+  }
   const accessPoints = new Set(c.access.accessPoints.map((a) => a.id));
   c.readers.forEach((r, i) => {
     if (!accessPoints.has(r.accessPoint)) {

@@ -30,6 +30,7 @@ import { cameraMigrations, CamerasModule } from './cameras/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
+import { notifyMigrations, NotifyModule } from './notify/module.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -70,6 +71,7 @@ function allMigrations(): Migration[] {
     ...sensorMigrations,
     ...cameraMigrations,
     ...cloudSyncMigrations,
+    ...notifyMigrations,
   ];
 }
 
@@ -84,6 +86,14 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
   const access = new AccessModule(ctx, wallet.wallet);
   const attendance = new AttendanceModule(ctx);
   access.engine.writeWithTaps(attendance.tapWrite);
+  // Guardians' messages are queued in the tap's transaction too, and sent later, off the tap path.
+  const notify = new NotifyModule(ctx, {
+    absentees: (date) =>
+      attendance.register.report(date, { role: 'student' }).people.flatMap((p) =>
+        p.status === 'absent' ? [{ externalId: p.externalId, scheduleGroup: p.scheduleGroup, class: p.class, name: p.name }] : [],
+      ),
+  });
+  access.engine.writeWithTaps(notify.tapWrite);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
   // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.
@@ -112,6 +122,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     access,
     wallet,
     attendance,
+    notify,
     sensors,
     cameras,
     cloudSync,

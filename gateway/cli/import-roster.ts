@@ -6,6 +6,8 @@ import { accessMigrations } from '../access/module.js';
 import { CARD_FORMATS, isCardFormat } from '../core/card-number.js';
 import { systemClock } from '../core/clock.js';
 import { metaMigrations } from '../core/meta.js';
+import { guardianMigrations } from '../guardians/schema.js';
+import { guardianKeyOf } from '../guardians/store.js';
 import { importRoster, type RosterReport } from '../roster/import.js';
 import { openDatabase } from '../storage/db.js';
 import { commandConfig, configOption, demoOption, reportAndExit } from './common.js';
@@ -25,7 +27,7 @@ export function runImportRoster(file: string, opts: ImportRosterOptions): { repo
   const config = commandConfig(opts);
   const bytes = readFileSync(file);
   // The gateway may be running: SQLite (WAL, busy timeout) lets the import's single transaction in between its batches.
-  const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...accessMigrations], {
+  const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...accessMigrations, ...guardianMigrations], {
     synchronous: config.storage.synchronous,
   });
   try {
@@ -35,6 +37,7 @@ export function runImportRoster(file: string, opts: ImportRosterOptions): { repo
       cardFormat: opts.cardFormat,
       scheduleGroups: config.access.scheduleGroups.map((g) => g.id),
       dryRun: opts.dryRun ?? false,
+      guardianKey: guardianKeyOf(config),
     });
     const clean = report.rejected.length === 0 && report.errors.length === 0;
     return { report, exitCode: report.committed || (opts.dryRun && clean) ? 0 : 1 };

@@ -20,6 +20,7 @@ import type { Database } from '../storage/db.js';
 import { cardTarget } from '../people/card-keys.js';
 import { externalIdSchema, scheduleGroupProblem } from '../people/schema.js';
 import { CardKeyIndex, personFromRow, type CardChangedEvent, type PersonRow } from '../people/store.js';
+import { RosterGuardianColumns } from '../guardians/roster-columns.js';
 
 export type RosterField = 'externalId' | 'name' | 'role' | 'grade' | 'class' | 'scheduleGroup' | 'card' | 'security';
 
@@ -94,6 +95,8 @@ export interface RosterOptions {
   bus?: EventBus;
   /** Who imported, for those events. */
   by?: string;
+  /** Key that seals guardians' numbers (gateway/guardians/roster-columns.ts); guardian columns without one are refused. */
+  guardianKey?: string | undefined;
 }
 
 /** Multi-byte UTF-8 characters that decode, bytes that do not, and where the first bad one is. */
@@ -182,10 +185,14 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
     return report;
   }
   const columns = new Map<RosterField, number>();
+  const guardianColumns = new RosterGuardianColumns(opts.guardianKey);
   header.record.forEach((h, i) => {
     const key = h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/\s+/g, '_');
     const field = HEADERS[key] ?? HEADERS[key.replace(/_/g, '')];
-    if (!field) {
+    const guardian = field ? undefined : guardianColumns.claim(key, i);
+    if (guardian === 'repeated') report.errors.push(`column ${i + 1} (${h.trim()}) repeats another guardian column: keep one`);
+    else if (guardian) return;
+    else if (!field) {
       if (h.trim()) report.ignoredColumns.push(h.trim());
     } else if (columns.has(field)) {
       // Which one did the school mean? Reading either could issue the wrong cards.
@@ -197,6 +204,7 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
       report.errors.push(`no ${HEADERS_SHOWN[required]} column in the header (line ${header.info.lines})`);
     }
   }
+  report.errors.push(...guardianColumns.problems());
   if (report.errors.length > 0) return report;
 
   const groups = new Set(opts.scheduleGroups);
@@ -282,6 +290,12 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
       const grade = kept('grade') ? current!.grade : cell('grade') || null;
       const klass = kept('class') ? current!.class : cell('class') || null;
 
+      const guardians = guardianColumns.read(record);
+      if (!guardians.ok) {
+        reject(guardians.reason, externalId);
+        continue;
+      }
+
       let target: { uid: string; match: 'exact' | 'suffix'; printed: string } | undefined;
       const cardText = cell('card');
       if (cardText) {
@@ -306,6 +320,8 @@ export function importRoster(bytes: Uint8Array, opts: RosterOptions): RosterRepo
         if (!same) updatePerson.run(name, role, grade, klass, group, security ? 1 : 0, nowIso, personId);
         action = same ? 'unchanged' : 'updated';
       }
+
+      guardianColumns.write(db, personId, guardians.guardians, opts.by ?? 'roster-import', nowIso);
 
       // The card.
       let card: AcceptedRow['card'];

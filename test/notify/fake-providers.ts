@@ -49,6 +49,8 @@ export class FakeProviders {
   /** Numbers answered as invalid whatever the mode. */
   readonly badNumbers = new Set<string>();
   readonly accepted: Accepted[] = [];
+  /** Every well-signed SendSms the Aliyun fake took a template from, whatever it answered. */
+  readonly aliyunTemplates: string[] = [];
   /** Requests refused for a bad signature, key or token, with why. */
   readonly refused: { provider: string; why: string }[] = [];
   requests = 0;
@@ -137,6 +139,7 @@ export class FakeProviders {
     } catch {
       return refuse('isv.INVALID_JSON_PARAM', 'TemplateParam is not JSON');
     }
+    this.aliyunTemplates.push(params.TemplateCode);
     if (this.trouble(res, () => this.json(res, 200, { Code: 'isv.BUSINESS_LIMIT_CONTROL', Message: '触发分钟级流控Permits:1', RequestId: 'r' }))) return;
     const to = params.PhoneNumbers ?? '';
     if (this.mode === 'bad_number' || this.badNumbers.has(to) || !/^1\d{10}$/.test(to)) {

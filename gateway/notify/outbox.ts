@@ -111,6 +111,11 @@ export class Outbox {
     this.db.prepare(`UPDATE notify_outbox SET attempts = attempts + 1, next_at = ?, reason = ? WHERE id = ? AND status = 'queued'`).run(nextAt, reason, id);
   }
 
+  /** After a restart: the backoff that delayed these lived in the old process, and a restart often follows a fix. */
+  retryQueuedNow(now: number): number {
+    return this.db.prepare(`UPDATE notify_outbox SET next_at = ? WHERE status = 'queued' AND next_at > ?`).run(now, now).changes;
+  }
+
   counts(): { status: OutboxStatus; channel: string; n: number }[] {
     return this.db.prepare(`SELECT status, channel, COUNT(*) AS n FROM notify_outbox GROUP BY status, channel`).all() as { status: OutboxStatus; channel: string; n: number }[];
   }

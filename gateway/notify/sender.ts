@@ -89,6 +89,7 @@ export class Sender {
 
   start(): void {
     this.stopped = false;
+    this.d.outbox.retryQueuedNow(this.d.clock.now());
     this.schedule(0);
   }
 

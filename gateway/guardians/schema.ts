@@ -78,7 +78,15 @@ export const guardianInput = z.strictObject({
   consent: z.boolean().default(false),
 });
 export type GuardianInput = z.infer<typeof guardianInput>;
-export const guardianPatch = guardianInput.partial();
+/** No defaults here: a field left out of a change stays as it is (a default would silently withdraw consent). */
+export const guardianPatch = z.strictObject({
+  name: z.string().trim().min(1).max(64).optional(),
+  relation: z.string().trim().max(32).optional(),
+  phone: phoneField.optional(),
+  language: z.enum(GUARDIAN_LANGUAGES).optional(),
+  wecomUser: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/).optional(),
+  consent: z.boolean().optional(),
+});
 export type GuardianPatch = z.infer<typeof guardianPatch>;
 
 export interface Guardian {

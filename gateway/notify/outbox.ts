@@ -51,6 +51,8 @@ export interface NotificationItem {
   id: number;
   event: NotifyEvent;
   personId: number | null;
+  /** The student's school id, for links in the console. */
+  externalId: string | null;
   channel: string;
   to: string | null;
   status: OutboxStatus;
@@ -132,16 +134,16 @@ export class Outbox {
     if (q.before !== undefined) (where.push('o.id < ?'), args.push(q.before));
     const rows = this.db
       .prepare(
-        `SELECT o.id, o.event, o.person_id, o.channel, o.status, o.reason, o.attempts, o.created_at, o.sent_at, g.phone_masked, g.wecom_user
-         FROM notify_outbox o LEFT JOIN guardians g ON g.id = o.guardian_id
+        `SELECT o.id, o.event, o.person_id, o.channel, o.status, o.reason, o.attempts, o.created_at, o.sent_at, g.phone_masked, g.wecom_user, p.external_id
+         FROM notify_outbox o LEFT JOIN guardians g ON g.id = o.guardian_id LEFT JOIN persons p ON p.id = o.person_id
          ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`,
       )
       .all(...args, q.limit) as {
       id: number; event: NotifyEvent; person_id: number | null; channel: string; status: OutboxStatus; reason: string | null; attempts: number;
-      created_at: number; sent_at: number | null; phone_masked: string | null; wecom_user: string | null;
+      created_at: number; sent_at: number | null; phone_masked: string | null; wecom_user: string | null; external_id: string | null;
     }[];
     return rows.map((r) => ({
-      id: r.id, event: r.event, personId: r.person_id, channel: r.channel, to: r.phone_masked ?? (r.person_id === null ? 'staff' : null), status: r.status,
+      id: r.id, event: r.event, personId: r.person_id, externalId: r.external_id, channel: r.channel, to: r.phone_masked ?? (r.person_id === null ? 'staff' : null), status: r.status,
       ...(r.reason !== null ? { reason: r.reason } : {}), attempts: r.attempts, createdAt: new Date(r.created_at).toISOString(),
       ...(r.sent_at !== null ? { sentAt: new Date(r.sent_at).toISOString() } : {}),
     }));

@@ -3,6 +3,9 @@ import { timeOfDay } from './common.js';
 
 export const NOTIFY_EVENTS = ['arrival', 'departure', 'absent', 'late', 'low_balance', 'card_lost', 'emergency'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+/** What an outbox row can be: an event, or a test message an admin sends to one guardian from the console. */
+export const MESSAGE_KINDS = [...NOTIFY_EVENTS, 'test'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 const channelId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, "_" or "-"');
 /** Per channel: messages a minute and the burst allowed at once (a WeCom bot takes 20 a minute). */
@@ -13,7 +16,7 @@ const rate = {
 };
 const baseUrl = (url: string) => z.string().url().default(url);
 /** The provider's template id per event (SMS providers send only approved templates). */
-const templateIds = z.partialRecord(z.enum(NOTIFY_EVENTS), z.string().min(1).max(64)).default({});
+const templateIds = z.partialRecord(z.enum(MESSAGE_KINDS), z.string().min(1).max(64)).default({});
 /** Order of the template's parameters for providers that take a list (Tencent): names from the message's fields. */
 const paramNames = z.array(z.enum(['school', 'student', 'time', 'gate', 'balance', 'text'])).max(10);
 
@@ -54,7 +57,7 @@ export const notifyChannelConfig = z.discriminatedUnion('type', [
     sdkAppId: z.string().min(1),
     signName: z.string().min(1),
     templates: templateIds,
-    params: z.partialRecord(z.enum(NOTIFY_EVENTS), paramNames).default({}),
+    params: z.partialRecord(z.enum(MESSAGE_KINDS), paramNames).default({}),
     ...rate,
   }),
   z.strictObject({
@@ -121,7 +124,7 @@ export const notifyConfig = z.strictObject({
     })
     .prefault({}),
   /** Overrides of the built-in texts (gateway/notify/templates.ts), per event and language. */
-  templates: z.partialRecord(z.enum(NOTIFY_EVENTS), languageTemplates).default({}),
+  templates: z.partialRecord(z.enum(MESSAGE_KINDS), languageTemplates).default({}),
   channels: z.array(notifyChannelConfig).default([]),
   retry: z.strictObject({ initialMs: z.number().int().positive().default(2000), maxMs: z.number().int().positive().default(300_000) }).prefault({}),
   /** A channel failing this long without a success raises `notify_failing`. */

@@ -8,6 +8,7 @@ import { ulid } from 'ulid';
 import type { NotifyChannelConfig } from '../../config/notify.js';
 import type { TapWrite } from '../access/contract.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../core/context.js';
+import { GatewayError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { arrivalCutoff, isSchoolDay, localTime, secondsOf } from '../core/school-calendar.js';
 import type { Guards } from '../http/guards.js';
@@ -205,6 +206,29 @@ export class NotifyModule implements GatewayModule {
     for (const g of due) this.absenceDone.add(`${local.date}:${g}`);
     if (queued > 0) this.sender.nudge();
     return queued;
+  }
+
+  /** A test message to one guardian (with consent, like any other), sent now, through the guardians' channel. */
+  sendTest(personId: number, guardianId: number, by: string): { queued: number } {
+    const cfg = this.ctx.config.notify;
+    const g = this.guardians.row(guardianId);
+    if (g.person_id !== personId) throw notFound(`guardian ${guardianId}`);
+    if (!cfg.enabled || !cfg.guardianChannel) throw new GatewayError('conflict', 'notifications are off: set notify.enabled and notify.guardianChannel');
+    const now = this.ctx.clock.now();
+    // The same consent rule as every message: without consent the row is written suppressed, and nothing goes.
+    const queued = this.ctx.db.transaction(() => {
+      this.ctx.db
+        .prepare(
+          `INSERT INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, reason, next_at, created_at, expires_at)
+           SELECT 'test', g.person_id, g.id, ?, ?, ?, CASE WHEN g.consent = 1 THEN 'queued' ELSE 'suppressed' END,
+                  CASE WHEN g.consent = 1 THEN NULL ELSE 'no_consent' END, ?, ?, ? FROM guardians g WHERE g.id = ?`,
+        )
+        .run(cfg.guardianChannel, `test:${guardianId}:${ulid()}`, JSON.stringify({ at: now }), now, now, now + 600_000, guardianId);
+      return 1;
+    })();
+    this.log.info({ guardianId, by }, 'test message queued');
+    this.sender.nudge();
+    return { queued };
   }
 
   /** An emergency broadcast with its own text, confirmed by an admin or security: every guardian of every student. */

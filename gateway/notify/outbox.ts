@@ -3,7 +3,7 @@
  * transaction as what caused them where there is one (a tap), so a crash keeps both or neither; `dedup_key` is unique,
  * so a second tap, a replay after a restart or a second absence check adds nothing.
  */
-import type { NotifyEvent } from '../../config/notify.js';
+import type { MessageKind } from '../../config/notify.js';
 import type { Database, Statement } from '../storage/db.js';
 
 export type OutboxStatus = 'queued' | 'sent' | 'failed' | 'expired' | 'suppressed';
@@ -20,7 +20,7 @@ export interface MessageData {
 }
 
 export interface Enqueue {
-  event: NotifyEvent;
+  event: MessageKind;
   personId: number;
   channel: string;
   /** One message per guardian per key (`arrival:<person>:<date>`); the guardian's id is appended. */
@@ -32,7 +32,7 @@ export interface Enqueue {
 
 export interface DueRow {
   id: number;
-  event: NotifyEvent;
+  event: MessageKind;
   person_id: number | null;
   guardian_id: number | null;
   channel: string;
@@ -49,7 +49,7 @@ export interface DueRow {
 
 export interface NotificationItem {
   id: number;
-  event: NotifyEvent;
+  event: MessageKind;
   personId: number | null;
   /** The student's school id, for links in the console. */
   externalId: string | null;
@@ -139,7 +139,7 @@ export class Outbox {
          ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`,
       )
       .all(...args, q.limit) as {
-      id: number; event: NotifyEvent; person_id: number | null; channel: string; status: OutboxStatus; reason: string | null; attempts: number;
+      id: number; event: MessageKind; person_id: number | null; channel: string; status: OutboxStatus; reason: string | null; attempts: number;
       created_at: number; sent_at: number | null; phone_masked: string | null; wecom_user: string | null; external_id: string | null;
     }[];
     return rows.map((r) => ({

@@ -4,7 +4,7 @@
  */
 import type { Router } from 'express';
 import { z } from 'zod';
-import { NOTIFY_EVENTS } from '../../config/notify.js';
+import { MESSAGE_KINDS } from '../../config/notify.js';
 import { notFound } from '../core/errors.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
@@ -14,7 +14,7 @@ import { OUTBOX_STATUSES } from './outbox.js';
 
 const listQuery = z.object({
   person: z.string().min(1).max(64).optional(),
-  event: z.enum(NOTIFY_EVENTS).optional(),
+  event: z.enum(MESSAGE_KINDS).optional(),
   channel: z.string().max(32).optional(),
   status: z.enum(OUTBOX_STATUSES).optional(),
   before: z.coerce.number().int().positive().optional(),
@@ -41,6 +41,10 @@ export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void
   api.post('/notifications/emergency', guards.role('admin', 'security'), (req, res) => {
     const b = parse(z.strictObject({ text: z.string().trim().min(1).max(300) }), req.body);
     res.status(202).json(n.broadcastEmergency(b.text, sessionOf(res).username));
+  });
+  api.post('/notifications/test', admin, (req, res) => {
+    const b = parse(z.strictObject({ externalId: z.string().min(1).max(64), guardianId: z.number().int().positive() }), req.body);
+    res.status(202).json(n.sendTest(personId(b.externalId), b.guardianId, sessionOf(res).username));
   });
   api.get('/notifications/emergency', guards.role('admin', 'security'), (_req, res) => {
     res.json({ lockdown: n.lockdownToAnnounce });

@@ -158,7 +158,8 @@ export class Sender {
           this.finish(row, 'suppressed', 'no_consent', now);
           continue;
         }
-        if (row.event !== 'emergency' && this.quiet(now)) {
+        // An emergency, and a test an admin sends while watching, go in quiet hours too.
+        if (row.event !== 'emergency' && row.event !== 'test' && this.quiet(now)) {
           this.finish(row, 'suppressed', 'quiet_hours', now);
           continue;
         }

@@ -3,10 +3,10 @@
  * configures), the time and the gate; never the class, card number, a balance outside the low-balance notice, or a
  * picture. SMS providers send their own approved templates with these fields as parameters instead.
  */
-import type { NotifyConfig, NotifyEvent } from '../../config/notify.js';
+import type { MessageKind, NotifyConfig } from '../../config/notify.js';
 import type { GuardianLanguage } from '../guardians/schema.js';
 
-export type TemplateKey = NotifyEvent | 'card_lost_used';
+export type TemplateKey = MessageKind | 'card_lost_used';
 
 const TEXTS: Record<TemplateKey, Record<GuardianLanguage, string>> = {
   arrival: {
@@ -43,6 +43,11 @@ const TEXTS: Record<TemplateKey, Record<GuardianLanguage, string>> = {
     zh: '【{school}】{student}已挂失的校园卡于{time}在{gate}被使用，请与学校联系。',
     ko: '[{school}] 분실 신고된 {student} 학생의 카드가 {time}에 {gate}에서 사용되었습니다. 학교에 연락해 주십시오.',
     en: "[{school}] {student}'s card, reported lost, was used at {time} at {gate}. Please contact the school.",
+  },
+  test: {
+    zh: '【{school}】这是一条测试消息：您将通过此号码收到{student}的到校、离校等通知。',
+    ko: '[{school}] 테스트 메시지입니다. 이 번호로 {student} 학생의 등하교 알림을 받게 됩니다.',
+    en: "[{school}] This is a test message: you will get {student}'s arrival and departure notices at this number.",
   },
   emergency: {
     zh: '【{school}】{text}',

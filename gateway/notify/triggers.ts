@@ -3,7 +3,7 @@
  * runs inside the tap's own transaction (access's `writeWithTaps`): one prepared INSERT … SELECT, no rendering, no
  * decryption, no network; everything else happens in the sender.
  */
-import type { NotifyConfig, NotifyEvent } from '../../config/notify.js';
+import type { MessageKind, NotifyConfig, NotifyEvent } from '../../config/notify.js';
 import type { AccessConfig } from '../../config/access.js';
 import type { TapDecision } from '../access/contract.js';
 import { arrivalCutoff, localTime, secondsOf } from '../core/school-calendar.js';
@@ -17,7 +17,7 @@ export interface TriggerDeps {
   outbox: Outbox;
   now: () => number;
   /** A failed enqueue: counted and logged by the module, never thrown (it would lose the tap). */
-  onError: (err: unknown, event: NotifyEvent) => void;
+  onError: (err: unknown, event: MessageKind) => void;
 }
 
 /** The message a decided tap asks for, if any. */

@@ -44,6 +44,21 @@ describe('guardian messages in the demo school', () => {
     ]);
   });
 
+  it('sends a test message to one consenting guardian, and none to one without consent', async () => {
+    const list = async (id: string) => ((await (await gw.api(`/api/v1/people/${id}/guardians`, { token: admin })).json()) as { guardians: { id: number; consent: boolean }[] }).guardians;
+    const [li] = await list('S20250001');
+    const res = await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250001', guardianId: li!.id } });
+    expect(res.status).toBe(202);
+    const [sent] = await settled(gw, admin, '?person=S20250001&event=test');
+    expect(sent).toMatchObject({ status: 'sent', to: '138****8000' });
+    const wangJun = (await list('S20250002')).find((g) => !g.consent)!;
+    await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250002', guardianId: wangJun.id } });
+    const [refused] = await settled(gw, admin, '?person=S20250002&event=test');
+    expect(refused).toMatchObject({ status: 'suppressed', reason: 'no_consent', to: '137****7000' });
+    // A guardian of another student is not found under this one.
+    expect((await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250001', guardianId: wangJun.id } })).status).toBe(404);
+  });
+
   it('shows guardians masked, with the whole number only in the edit view, and refuses non-admins', async () => {
     const masked = (await (await gw.api('/api/v1/people/S20250001/guardians', { token: admin })).json()) as { guardians: { phone: string; consent: boolean }[] };
     expect(masked.guardians).toEqual([expect.objectContaining({ phone: '138****8000', consent: true })]);

@@ -161,6 +161,8 @@ function defaultParams(event: OutgoingMessage['event']): ('school' | 'student' |
       return ['student', 'time'];
     case 'emergency':
       return ['text'];
+    case 'test':
+      return ['student'];
     default:
       return ['student', 'time', 'gate'];
   }

@@ -1,4 +1,4 @@
-import type { NotifyEvent } from '../../../config/notify.js';
+import type { MessageKind } from '../../../config/notify.js';
 import type { GuardianLanguage } from '../../guardians/schema.js';
 import type { MessageFields } from '../templates.js';
 
@@ -6,7 +6,7 @@ import type { MessageFields } from '../templates.js';
 export interface OutgoingMessage {
   /** The outbox row id: providers that take a caller reference (Aliyun OutId, Tencent SessionContext) get it. */
   id: number;
-  event: NotifyEvent;
+  event: MessageKind;
   /** Normalised 11-digit mobile number, or a WeCom user id; null for a channel with one fixed recipient (a group bot). */
   to: string | null;
   language: GuardianLanguage;

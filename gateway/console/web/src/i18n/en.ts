@@ -406,4 +406,7 @@ export const en: Record<MessageKey, string> = {
   'notifyStatus.suppressed': 'Suppressed',
   'notifyReason.no_consent': 'No consent',
   'notifyReason.quiet_hours': 'Quiet hours',
+  'notify.sendTest': 'Send a test message',
+  'notify.testQueued': 'Test message queued',
+  'notifyEvent.test': 'Test',
 };

@@ -406,4 +406,7 @@ export const ko: Record<MessageKey, string> = {
   'notifyStatus.suppressed': '발송 안 함',
   'notifyReason.no_consent': '보호자 미동의',
   'notifyReason.quiet_hours': '방해 금지 시간',
+  'notify.sendTest': '테스트 메시지 보내기',
+  'notify.testQueued': '테스트 메시지를 대기열에 넣었습니다',
+  'notifyEvent.test': '테스트',
 };

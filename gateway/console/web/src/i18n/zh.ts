@@ -404,6 +404,9 @@ export const zh = {
   'notifyStatus.suppressed': '未发送',
   'notifyReason.no_consent': '监护人未同意',
   'notifyReason.quiet_hours': '免打扰时段',
+  'notify.sendTest': '发送测试消息',
+  'notify.testQueued': '测试消息已排队',
+  'notifyEvent.test': '测试',
 };
 
 export type MessageKey = keyof typeof zh;

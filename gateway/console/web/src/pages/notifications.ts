@@ -9,7 +9,7 @@ import { fmtDateTime, t } from '../i18n/index.js';
 import type { Page } from '../router.js';
 import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
 
-const EVENTS = ['arrival', 'departure', 'absent', 'late', 'low_balance', 'card_lost', 'emergency'] as const;
+const EVENTS = ['arrival', 'departure', 'absent', 'late', 'low_balance', 'card_lost', 'emergency', 'test'] as const;
 const STATUSES = ['queued', 'sent', 'failed', 'expired', 'suppressed'] as const;
 
 const select = (name: string, values: readonly string[], current: string | null, label: (v: string) => string): HTMLSelectElement =>
@@ -82,6 +82,15 @@ export const notificationsPage: Page = ({ root, query, navigate }) => {
             actionError(err);
           }
         };
+        const test = (x: Json) => async (): Promise<void> => {
+          try {
+            await send('POST', '/notifications/test', { externalId: who, guardianId: num(x, 'id') ?? 0 });
+            toast(t('notify.testQueued'));
+            load();
+          } catch (err) {
+            actionError(err);
+          }
+        };
         return [
           list.length
             ? table(
@@ -92,7 +101,13 @@ export const notificationsPage: Page = ({ root, query, navigate }) => {
                   str(x, 'phone') ?? '',
                   t(`lang.${str(x, 'language') === 'ko' ? 'ko' : str(x, 'language') === 'en' ? 'en' : 'zh'}`),
                   bool(x, 'consent') ? badge(t('notify.consentYes'), 'ok') : badge(t('notify.consentNo'), 'muted'),
-                  h('button', { class: 'btn small', 'data-test': 'notify-consent-toggle', onclick: toggle(x) }, bool(x, 'consent') ? t('notify.withdraw') : t('notify.grant')),
+                  h(
+                    'span',
+                    {},
+                    h('button', { class: 'btn small', 'data-test': 'notify-consent-toggle', onclick: toggle(x) }, bool(x, 'consent') ? t('notify.withdraw') : t('notify.grant')),
+                    ' ',
+                    h('button', { class: 'btn small', 'data-test': 'notify-send-test', onclick: test(x) }, t('notify.sendTest')),
+                  ),
                 ]),
               )
             : h('p', { class: 'muted' }, t('notify.noGuardians')),

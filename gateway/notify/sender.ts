@@ -215,7 +215,9 @@ export class Sender {
       ...(data.balanceFen !== undefined ? { balance: (data.balanceFen / 100).toFixed(2) } : {}),
       ...(data.text !== undefined ? { text: data.text } : {}),
     };
-    const key = row.event === 'card_lost' && data.variant === 'used' ? 'card_lost_used' : row.event;
+    // A staff digest carries its own text: it goes out as written, under the school's name.
+    const staff = row.guardian_id === null && row.person_id === null;
+    const key = staff ? 'emergency' : row.event === 'card_lost' && data.variant === 'used' ? 'card_lost_used' : row.event;
     return { id: row.id, event: row.event, to: row.guardian_id === null ? null : to, language, text: render(key, language, fields, this.d.config.templates), fields };
   }
 

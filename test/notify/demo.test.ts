@@ -35,6 +35,17 @@ describe('guardian messages in the demo school', () => {
     expect(after.map((i) => i.id)).toEqual([first[0]!.id]);
   });
 
+  it('sends low_balance once a day, after the debit that leaves less than ¥10', async () => {
+    // ¥50.00 in the demo wallet: ¥35.00 leaves ¥15.00, no message; ¥6.00 more leaves ¥9.00; ¥1.00 more, none again.
+    expect(await tap(client, 'demo-canteen-1', '0A1B2C3D', { amount: 3500, seq: 901 })).toMatchObject({ granted: true });
+    expect(await notifications(gw, admin, '?person=S20250001&event=low_balance')).toEqual([]);
+    expect(await tap(client, 'demo-canteen-1', '0A1B2C3D', { amount: 600, seq: 902 })).toMatchObject({ granted: true });
+    const [low] = await settled(gw, admin, '?person=S20250001&event=low_balance');
+    expect(low).toMatchObject({ status: 'sent', to: '138****8000' });
+    expect(await tap(client, 'demo-canteen-1', '0A1B2C3D', { amount: 100, seq: 903 })).toMatchObject({ granted: true });
+    expect((await notifications(gw, admin, '?person=S20250001&event=low_balance')).map((i) => i.id)).toEqual([low!.id]);
+  });
+
   it('tells the consenting guardian that a lost card was used, and suppresses the message to the one without consent', async () => {
     expect(await tap(client, 'demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
     const items = await settled(gw, admin, '?person=S20250002');

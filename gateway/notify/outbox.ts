@@ -92,15 +92,27 @@ export class Outbox {
     return this.staff.run({ event: e.event, channel: e.channel, dedupKey: e.dedupKey, data: JSON.stringify(e.data), now: e.now, expiresAt: e.expiresAt }).changes;
   }
 
-  due(now: number, limit: number): DueRow[] {
+  /** Due rows of one channel, oldest first: per channel, so one channel's backlog never holds up another's. */
+  due(channel: string, now: number, limit: number): DueRow[] {
     return this.db
-      .prepare<[number, number], DueRow>(
+      .prepare<[string, number, number], DueRow>(
         `SELECT o.id, o.event, o.person_id, o.guardian_id, o.channel, o.data, o.attempts, o.expires_at, o.reason,
                 p.name AS student, g.phone_enc, g.language, g.consent, g.wecom_user
          FROM notify_outbox o LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN guardians g ON g.id = o.guardian_id
-         WHERE o.status = 'queued' AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?`,
+         WHERE o.status = 'queued' AND o.channel = ? AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?`,
       )
-      .all(now, limit);
+      .all(channel, now, limit);
+  }
+
+  /** Queued rows for a channel no longer configured: they can never go, so they fail with that reason. */
+  failOrphans(channels: readonly string[]): number {
+    const list = channels.map(() => '?').join(',');
+    return this.db
+      .prepare(
+        `UPDATE notify_outbox SET status = 'failed', reason = 'channel ' || channel || ' is not configured', sent_at = NULL
+         WHERE status = 'queued' ${channels.length ? `AND channel NOT IN (${list})` : ''}`,
+      )
+      .run(...channels).changes;
   }
 
   finish(id: number, status: Exclude<OutboxStatus, 'queued'>, reason: string | null, now: number): void {

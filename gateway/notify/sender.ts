@@ -89,6 +89,8 @@ export class Sender {
 
   start(): void {
     this.stopped = false;
+    const orphans = this.d.outbox.failOrphans([...this.states.keys()]);
+    if (orphans > 0) this.d.log.warn({ orphans }, 'queued notifications for channels no longer configured were failed');
     this.d.outbox.retryQueuedNow(this.d.clock.now());
     this.schedule(0);
   }
@@ -143,13 +145,10 @@ export class Sender {
     try {
       const now = this.d.clock.now();
       const limited = new Set<string>();
-      for (const row of this.d.outbox.due(now, 200)) {
+      const rows = [...this.states.keys()].flatMap((id) => this.d.outbox.due(id, now, 200));
+      for (const row of rows) {
         if (this.inflight.has(row.id)) continue;
-        const st = this.states.get(row.channel);
-        if (!st) {
-          this.finish(row, 'failed', `channel ${row.channel} is not configured`, now);
-          continue;
-        }
+        const st = this.states.get(row.channel)!;
         if (now >= row.expires_at) {
           this.finish(row, 'expired', row.reason ? `expired; last attempt: ${row.reason}` : 'expired before it could be sent', now);
           continue;

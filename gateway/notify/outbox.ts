@@ -121,6 +121,10 @@ export class Outbox {
       .run(status, reason, status, now, id);
   }
 
+  lease(id: number, until: number): void {
+    this.db.prepare(`UPDATE notify_outbox SET next_at = ? WHERE id = ? AND status = 'queued'`).run(until, id);
+  }
+
   retryAt(id: number, nextAt: number, reason: string): void {
     this.db.prepare(`UPDATE notify_outbox SET attempts = attempts + 1, next_at = ?, reason = ? WHERE id = ? AND status = 'queued'`).run(nextAt, reason, id);
   }

@@ -25,6 +25,7 @@ interface ChannelState {
   inflight: number;
   failingSince: number | null;
   alerted: boolean;
+  timeoutMs: number;
 }
 
 export interface SenderDeps {
@@ -66,6 +67,7 @@ export class Sender {
         inflight: 0,
         failingSince: null,
         alerted: false,
+        timeoutMs: cfg.timeoutMs,
       });
     }
     this.messages = new Counter({
@@ -144,53 +146,63 @@ export class Sender {
     if (this.stopped) return;
     try {
       const now = this.d.clock.now();
-      const limited = new Set<string>();
-      const rows = [...this.states.keys()].flatMap((id) => this.d.outbox.due(id, now, 200));
-      for (const row of rows) {
-        if (this.inflight.has(row.id)) continue;
-        const st = this.states.get(row.channel)!;
-        if (now >= row.expires_at) {
-          this.finish(row, 'expired', row.reason ? `expired; last attempt: ${row.reason}` : 'expired before it could be sent', now);
-          continue;
+      // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
+      for (const st of this.states.values()) {
+        for (let batch = 0; batch < 20 && st.inflight < MAX_INFLIGHT && st.pausedUntil <= now; batch++) {
+          const rows = this.d.outbox.due(st.channel.id, now, 50);
+          let blocked = false;
+          for (const row of rows) {
+            if (this.inflight.has(row.id)) continue;
+            if (now >= row.expires_at) {
+              this.finish(row, 'expired', row.reason ? `expired; last attempt: ${row.reason}` : 'expired before it could be sent', now);
+              continue;
+            }
+            if (row.guardian_id !== null && row.consent !== 1) {
+              this.finish(row, 'suppressed', 'no_consent', now);
+              continue;
+            }
+            // An emergency, and a test an admin sends while watching, go in quiet hours too.
+            if (row.event !== 'emergency' && row.event !== 'test' && this.quiet(now)) {
+              this.finish(row, 'suppressed', 'quiet_hours', now);
+              continue;
+            }
+            if (st.inflight >= MAX_INFLIGHT || st.bucket.take(1) > 0) {
+              blocked = true;
+              break;
+            }
+            const message = this.message(row, st.channel);
+            if ('error' in message) {
+              this.finish(row, 'failed', message.error, now);
+              continue;
+            }
+            this.send(row, st, message, now);
+          }
+          if (blocked || rows.length < 50) break;
         }
-        if (row.guardian_id !== null && row.consent !== 1) {
-          this.finish(row, 'suppressed', 'no_consent', now);
-          continue;
-        }
-        // An emergency, and a test an admin sends while watching, go in quiet hours too.
-        if (row.event !== 'emergency' && row.event !== 'test' && this.quiet(now)) {
-          this.finish(row, 'suppressed', 'quiet_hours', now);
-          continue;
-        }
-        if (limited.has(row.channel) || st.pausedUntil > now || st.inflight >= MAX_INFLIGHT) continue;
-        if (st.bucket.take(1) > 0) {
-          limited.add(row.channel);
-          continue;
-        }
-        const message = this.message(row, st.channel);
-        if ('error' in message) {
-          this.finish(row, 'failed', message.error, now);
-          continue;
-        }
-        this.inflight.add(row.id);
-        st.inflight++;
-        const p: Promise<void> = st.channel
-          .send(message)
-          .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
-          .then((result) => this.settle(row, st, result))
-          .finally(() => {
-            this.inflight.delete(row.id);
-            st.inflight--;
-            this.settled.delete(p);
-            this.nudge();
-          });
-        this.settled.add(p);
       }
       for (const st of this.states.values()) this.checkFailing(st, now);
     } catch (err) {
       this.d.log.error({ err }, 'notification pass failed');
     }
     this.schedule(this.d.config.pollMs);
+  }
+
+  private send(row: DueRow, st: ChannelState, message: OutgoingMessage, now: number): void {
+    // Leased while in flight: the next pass does not read it again, and a crash leaves it queued for the restart.
+    this.d.outbox.lease(row.id, now + st.timeoutMs + 5000);
+    this.inflight.add(row.id);
+    st.inflight++;
+    const p: Promise<void> = st.channel
+      .send(message)
+      .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
+      .then((result) => this.settle(row, st, result))
+      .finally(() => {
+        this.inflight.delete(row.id);
+        st.inflight--;
+        this.settled.delete(p);
+        this.nudge();
+      });
+    this.settled.add(p);
   }
 
   private message(row: DueRow, channel: Channel): OutgoingMessage | { error: string } {

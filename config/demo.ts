@@ -80,4 +80,12 @@ export const demoConfig: GatewayConfigInput = {
     zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '18:00' }] },
     pollIntervalMs: 5_000,
   },
+  // Guardians' messages go to the demo's sink: kept and shown in the delivery log, sent nowhere. The key seals the
+  // demo guardians' numbers; a real school sets its own (CAMPUS_NOTIFY_KEY).
+  notify: {
+    enabled: true,
+    secretKey: 'demo-only-guardian-key-not-secret',
+    guardianChannel: 'demo-sink',
+    channels: [{ id: 'demo-sink', type: 'sink' }],
+  },
 };

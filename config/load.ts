@@ -51,6 +51,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): { overrides: Record<string
   if (env.CAMPUS_UPSTREAM_URL) set(['cloud', 'upstreamUrl'], env.CAMPUS_UPSTREAM_URL);
   if (env.CAMPUS_FLOW_SECRET) set(['nodeRed', 'credentialSecret'], env.CAMPUS_FLOW_SECRET);
   if (env.CAMPUS_CAMERA_KEY) set(['cameras', 'secretKey'], env.CAMPUS_CAMERA_KEY);
+  if (env.CAMPUS_NOTIFY_KEY) set(['notify', 'secretKey'], env.CAMPUS_NOTIFY_KEY);
   return { overrides, problems };
 }
 

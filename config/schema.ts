@@ -4,6 +4,7 @@ import { camerasConfig } from './cameras.js';
 import { cloudConfig } from './cloud.js';
 import { nodeRedConfig } from './node-red.js';
 import { backupConfig, clockConfig, retentionConfig } from './operations.js';
+import { notifyConfig } from './notify.js';
 import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
@@ -164,6 +165,7 @@ export const gatewayConfigSchema = z.strictObject({
   retention: retentionConfig.prefault({}),
   /** Checks of the gateway's clock against the host's NTP and the cameras (docs/operations.md, Clock). */
   clock: clockConfig.prefault({}),
+  notify: notifyConfig.prefault({}),
 }).superRefine((c, ctx) => {
   // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
   const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {
@@ -179,6 +181,13 @@ export const gatewayConfigSchema = z.strictObject({
   unique(c.access.scheduleGroups, ['access', 'scheduleGroups']);
   unique(c.cameras.cameras, ['cameras', 'cameras']);
   unique(c.sensors.sensors, ['sensors', 'sensors']);
+  unique(c.notify.channels, ['notify', 'channels']);
+  for (const key of ['guardianChannel', 'staffChannel'] as const) {
+    const id = c.notify[key];
+    if (id !== undefined && !c.notify.channels.some((ch) => ch.id === id)) {
+      ctx.addIssue({ code: 'custom', path: ['notify', key], message: `"${id}" is not a channel (notify.channels: ${c.notify.channels.map((ch) => ch.id).join(', ') || 'none'})` });
+    }
+  }
   const accessPoints = new Set(c.access.accessPoints.map((a) => a.id));
   c.readers.forEach((r, i) => {
     if (!accessPoints.has(r.accessPoint)) {

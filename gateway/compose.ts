@@ -42,12 +42,13 @@ import { privacyMigrations, PrivacyModule } from './privacy/module.js';
 import { ClockGuard, timedatectlSynchronized } from './time/clock-guard.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
 import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
+import { notifyMigrations, NotifyModule } from './notify/module.js';
 
-/** The camera driver, for the CLI's `discover-cameras`: only this file imports drivers/. */
 /** Door-controller knowledge the CLI needs (discovery, what a controller cannot enforce), from its driver. */
 export { discoverControllers, type DiscoveredController } from '../drivers/controllers/uhppote/discover.js';
 export { controllerScheduleNotes } from '../drivers/controllers/uhppote/plan.js';
 
+/** The camera driver, for the CLI's `discover-cameras`: only this file imports drivers/. */
 export function createCameraDriver(): CameraDriver {
   return createOnvifDriver();
 }
@@ -95,6 +96,7 @@ export function allMigrations(): Migration[] {
     ...cloudSyncMigrations,
     ...controllerMigrations,
     ...privacyMigrations,
+    ...notifyMigrations,
   ];
 }
 
@@ -109,6 +111,14 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
   const access = new AccessModule(ctx, wallet.wallet);
   const attendance = new AttendanceModule(ctx);
   access.engine.writeWithTaps(attendance.tapWrite);
+  // Guardians' messages are queued in the tap's transaction too, and sent later, off the tap path.
+  const notify = new NotifyModule(ctx, {
+    absentees: (date) =>
+      attendance.register.report(date, { role: 'student' }).people.flatMap((p) =>
+        p.status === 'absent' ? [{ externalId: p.externalId, scheduleGroup: p.scheduleGroup, class: p.class, name: p.name }] : [],
+      ),
+  });
+  access.engine.writeWithTaps(notify.tapWrite);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
   // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
@@ -143,6 +153,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     access,
     wallet,
     attendance,
+    notify,
     sensors,
     cameras,
     cameras.videoHealth,

@@ -6,6 +6,8 @@ import { accessMigrations } from '../access/module.js';
 import { CARD_FORMATS, isCardFormat } from '../core/card-number.js';
 import { systemClock } from '../core/clock.js';
 import { metaMigrations } from '../storage/meta.js';
+import { guardianMigrations } from '../guardians/schema.js';
+import { guardianKeyOf } from '../guardians/store.js';
 import { importRoster, type RosterReport } from '../roster/import.js';
 import { openDatabase } from '../storage/db.js';
 import { commandConfig, configOption, demoOption, reportAndExit } from './common.js';
@@ -30,7 +32,7 @@ export async function runImportRoster(file: string, opts: ImportRosterOptions): 
   const bytes = readFileSync(file);
   // The gateway may be running: SQLite (WAL, busy timeout) lets the import's transactions, 500 rows each (a few
   // milliseconds), in between the gateway's own batches.
-  const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...accessMigrations], {
+  const db = openDatabase(join(config.dataDir, 'gateway.db'), [...metaMigrations, ...accessMigrations, ...guardianMigrations], {
     synchronous: config.storage.synchronous,
   });
   try {
@@ -41,6 +43,7 @@ export async function runImportRoster(file: string, opts: ImportRosterOptions): 
       scheduleGroups: config.access.scheduleGroups.map((g) => g.id),
       limits: config.roster,
       dryRun: opts.dryRun ?? false,
+      guardianKey: guardianKeyOf(config),
     });
     const clean = report.rejected.length === 0 && report.errors.length === 0;
     return { report, exitCode: report.committed || (opts.dryRun && clean) ? 0 : 1 };

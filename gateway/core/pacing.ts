@@ -1,4 +1,4 @@
-/** Retry pacing and rate limits, shared by the city link, live video pulls and anything else that retries or meters. */
+/** Retry pacing and rate limits, shared by cloud sync (bytes/s) and notifications (messages per channel). */
 
 /**
  * Exponential backoff with jitter: each failure doubles the ceiling up to `maxMs`, and the wait is drawn from
@@ -28,15 +28,21 @@ export class Backoff {
   }
 }
 
-/** Token bucket in bytes/s; a rate of 0 means unlimited. Burst is one second's worth. */
+/**
+ * Token bucket: `ratePerS` tokens (bytes, messages) a second; a rate of 0 means unlimited. Burst is one second's worth
+ * unless given (a WeCom bot's 20 a minute is a rate of 1/3 with a burst of 20).
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
+  private readonly burst: number;
   constructor(
     private readonly ratePerS: number,
     private readonly now: () => number = () => performance.now(),
+    burst?: number,
   ) {
-    this.tokens = ratePerS;
+    this.burst = burst ?? ratePerS;
+    this.tokens = this.burst;
     this.last = now();
   }
 
@@ -44,10 +50,10 @@ export class TokenBucket {
   take(n: number): number {
     if (this.ratePerS <= 0) return 0;
     const t = this.now();
-    this.tokens = Math.min(this.ratePerS, this.tokens + ((t - this.last) * this.ratePerS) / 1000);
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerS) / 1000);
     this.last = t;
     // A message larger than the burst goes once the bucket is full, leaving it in debt.
-    const need = Math.min(n, this.ratePerS);
+    const need = Math.min(n, this.burst);
     if (this.tokens >= need) {
       this.tokens -= n;
       return 0;

@@ -9,6 +9,7 @@
  * before it written. Importing the file again then finishes it (an import is idempotent).
  */
 import type { EventBus } from '../core/bus.js';
+import type { RosterGuardianColumns } from '../guardians/roster-columns.js';
 import type { Database } from '../storage/db.js';
 import { CardKeyIndex, type CardChangedEvent } from '../people/store.js';
 import { nextTurn, type PlannedRow } from './check.js';
@@ -22,6 +23,8 @@ export interface ApplyOptions {
   by: string;
   /** Where `card.changed` goes for each card issued, once its chunk has committed. */
   bus?: EventBus;
+  /** Writes a row's guardians (sealed numbers) in the row's transaction. */
+  guardianColumns?: RosterGuardianColumns;
 }
 
 export interface ApplyResult {
@@ -68,6 +71,7 @@ export async function applyPlan(planned: readonly PlannedRow[], opts: ApplyOptio
         : personAsChecked.get(personId, p.person.updatedAt) !== undefined;
       if (!ok) throw new Changed(p.line, `${v.externalId} was changed by someone else during the import`);
     }
+    opts.guardianColumns?.write(db, personId, p.guardians, opts.by, nowIso);
     const card = p.card;
     if (card?.kind === 'issue') {
       if (keys.candidates(card).length > 0) throw new Changed(p.line, `card ${card.uid} was issued by someone else during the import`);

@@ -12,6 +12,8 @@ import { externalIdSchema, scheduleGroupProblem, type Card, type Person } from '
 import { CardKeyIndex, personFromRow, type PersonRow } from '../people/store.js';
 import type { ParsedRow, RosterField } from './parse.js';
 import type { AcceptedRow, RejectedRow } from './report.js';
+import type { GuardianRecord } from '../guardians/store.js';
+import type { RosterGuardianColumns } from '../guardians/roster-columns.js';
 
 const ROLES: Record<string, PersonRole> = {
   student: 'student', 学生: 'student',
@@ -48,6 +50,8 @@ export interface PlannedRow {
     | { kind: 'issue'; uid: string; match: 'exact' | 'suffix' }
     | { kind: 'complete'; from: string; uid: string }
     | { kind: 'unchanged' };
+  /** The student's guardians as the row names them (written after the person). */
+  guardians: GuardianRecord[];
   accepted: AcceptedRow;
 }
 
@@ -55,6 +59,8 @@ export interface CheckOptions {
   db: Database;
   cardFormat: CardFormat;
   scheduleGroups: readonly string[];
+  /** The file's guardian columns (gateway/guardians/roster-columns.ts), read from each row's extra cells. */
+  guardianColumns?: RosterGuardianColumns;
 }
 
 export interface CheckResult {
@@ -128,7 +134,7 @@ export class RosterChecker {
   }
 
   /** One row: its plan, or why it is rejected. */
-  check({ line, cells }: ParsedRow): PlannedRow | RejectedRow {
+  check({ line, cells, extra }: ParsedRow): PlannedRow | RejectedRow {
     const cell = (f: RosterField): string => cells[f] ?? '';
     const reject = (reason: string, externalId?: string): RejectedRow => ({ line, ...(externalId ? { externalId } : {}), reason });
 
@@ -148,6 +154,9 @@ export class RosterChecker {
     const current = row ? personFromRow(row) : undefined;
     const values = this.values(externalId, name, cell, current);
     if (typeof values === 'string') return reject(values, externalId);
+    const read = this.opts.guardianColumns?.read(extra) ?? { ok: true as const, guardians: [] };
+    if (!read.ok) return reject(read.reason, externalId);
+    const guardians = read.guardians;
 
     let target: { uid: string; match: 'exact' | 'suffix'; printed: string } | undefined;
     const cardText = cell('card');
@@ -162,7 +171,7 @@ export class RosterChecker {
       : { kind: samePerson(current, values) ? 'unchanged' : 'update', id: current.id, updatedAt: row!.updated_at };
     const action: AcceptedRow['action'] = person.kind === 'create' ? 'created' : person.kind === 'update' ? 'updated' : 'unchanged';
     const accepted: AcceptedRow = { line, externalId, name, action };
-    if (!target) return { line, values, person, accepted };
+    if (!target) return { line, values, person, guardians, accepted };
 
     const stored = this.keys.candidates(target);
     const others = stored.filter((c) => c.personId !== current?.id);
@@ -187,7 +196,7 @@ export class RosterChecker {
           : {}),
       };
     }
-    return { line, values, person, card, accepted };
+    return { line, values, person, card, guardians, accepted };
   }
 
   /** The person's fields from the row, or why they are refused. */

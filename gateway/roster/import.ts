@@ -19,6 +19,7 @@ import { applyPlan } from './apply.js';
 import { RosterChecker } from './check.js';
 import type { ParseLimits } from './parse.js';
 import { parseInWorker } from './parse-thread.js';
+import { RosterGuardianColumns } from '../guardians/roster-columns.js';
 import type { RosterReport } from './report.js';
 
 export type { AcceptedRow, RejectedRow, RosterReport } from './report.js';
@@ -37,6 +38,8 @@ export interface RosterOptions {
   bus?: EventBus;
   /** Who imported, for those events. */
   by?: string;
+  /** Key that seals guardians' numbers (gateway/guardians/roster-columns.ts); guardian columns without one are refused. */
+  guardianKey?: string | undefined;
 }
 
 export async function importRoster(bytes: Uint8Array, opts: RosterOptions): Promise<RosterReport> {
@@ -45,10 +48,18 @@ export async function importRoster(bytes: Uint8Array, opts: RosterOptions): Prom
     committed: false, written: 0, encoding: outcome.encoding, cardFormat: opts.cardFormat, rows: 0, created: 0, updated: 0,
     unchanged: 0, cardsIssued: 0, accepted: [], rejected: [], errors: outcome.errors, ignoredColumns: outcome.ignoredColumns,
   };
+  // Guardian columns (监护人, 监护人电话, …) are read by the guardians' own reader, not listed as ignored.
+  const guardianColumns = new RosterGuardianColumns(opts.guardianKey);
+  outcome.extra.forEach((key, i) => {
+    const claim = guardianColumns.claim(key, i);
+    if (claim === 'repeated') report.errors.push(`column ${outcome.ignoredColumns[i]} repeats another guardian column: keep one`);
+    if (claim) report.ignoredColumns = report.ignoredColumns.filter((label) => label !== outcome.ignoredColumns[i]);
+  });
+  report.errors.push(...guardianColumns.problems());
   if (report.errors.length > 0) return report;
 
   const nowIso = new Date(opts.clock.now()).toISOString();
-  const checker = new RosterChecker({ db: opts.db, cardFormat: opts.cardFormat, scheduleGroups: opts.scheduleGroups }, new Set(outcome.fields));
+  const checker = new RosterChecker({ db: opts.db, cardFormat: opts.cardFormat, scheduleGroups: opts.scheduleGroups, guardianColumns }, new Set(outcome.fields));
   const { planned, rejected } = await checker.checkAll(rows);
   report.rows = rows.length;
   report.rejected = rejected;
@@ -63,7 +74,7 @@ export async function importRoster(bytes: Uint8Array, opts: RosterOptions): Prom
   }
   if (opts.dryRun) return report;
 
-  const applied = await applyPlan(planned, { db: opts.db, nowIso, now: () => opts.clock.now(), by: opts.by ?? 'roster-import', bus: opts.bus });
+  const applied = await applyPlan(planned, { db: opts.db, nowIso, now: () => opts.clock.now(), by: opts.by ?? 'roster-import', bus: opts.bus, guardianColumns });
   report.written = applied.written;
   if (applied.stopped) {
     const upTo = applied.written > 0 ? `the rows up to line ${planned[applied.written - 1]!.line} were imported` : 'no row was imported';

@@ -49,7 +49,7 @@ export function parseInWorker(bytes: Uint8Array, limits: ParseLimits): Promise<P
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
-      resolve({ outcome: { encoding: null, fields: [], ignoredColumns: [], rows: 0, errors: [`the file could not be read: ${why}`] }, rows: [] });
+      resolve({ outcome: { encoding: null, fields: [], ignoredColumns: [], extra: [], rows: 0, errors: [`the file could not be read: ${why}`] }, rows: [] });
     };
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'rows') rows.push(...m.rows);

@@ -43,6 +43,8 @@ export interface ParseLimits {
 export interface ParsedRow {
   line: number;
   cells: Partial<Record<RosterField, string>>;
+  /** The cells of the header's `extra` columns, in their order (guardian columns are read from these). */
+  extra: string[];
 }
 
 /** What the header says, known before the first data row. */
@@ -51,6 +53,8 @@ export interface ParsedHeader {
   /** The roster fields the file has a column for. */
   fields: RosterField[];
   ignoredColumns: string[];
+  /** Header cells (normalised: lower case, spaces as `_`) that name no roster field, for readers of other columns. */
+  extra: string[];
 }
 
 export interface ParseOutcome extends ParsedHeader {
@@ -137,7 +141,7 @@ export function parseRoster(
   onHeader: (header: ParsedHeader) => void,
   onRow: (row: ParsedRow) => void,
 ): ParseOutcome {
-  const outcome: ParseOutcome = { encoding: null, fields: [], ignoredColumns: [], rows: 0, errors: [] };
+  const outcome: ParseOutcome = { encoding: null, fields: [], ignoredColumns: [], extra: [], rows: 0, errors: [] };
   const decoded = decodeRoster(bytes);
   if ('error' in decoded) {
     outcome.errors.push(decoded.error);
@@ -145,6 +149,7 @@ export function parseRoster(
   }
   outcome.encoding = decoded.encoding;
   const columns = new Map<RosterField, number>();
+  const extraColumns: number[] = [];
   let headerSeen = false;
 
   const onRecord = (record: string[], info: { lines: number }): null => {
@@ -157,7 +162,11 @@ export function parseRoster(
         const key = h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/\s+/g, '_');
         const field = HEADERS[key] ?? HEADERS[key.replace(/_/g, '')];
         if (!field) {
-          if (h.trim()) outcome.ignoredColumns.push(h.trim());
+          if (h.trim()) {
+            outcome.ignoredColumns.push(h.trim());
+            outcome.extra.push(key);
+            extraColumns.push(i);
+          }
         } else if (columns.has(field)) {
           // Which one did the school mean? Reading either could issue the wrong cards.
           outcome.errors.push(`columns ${columns.get(field)! + 1} and ${i + 1} are both ${HEADERS_SHOWN[field]}: keep one`);
@@ -169,7 +178,7 @@ export function parseRoster(
       // No point reading on: the file cannot be applied (and a file that is no roster can be anything, at any length).
       if (outcome.errors.length > 0) throw new Refused('');
       outcome.fields = [...columns.keys()];
-      onHeader({ encoding: outcome.encoding, fields: outcome.fields, ignoredColumns: outcome.ignoredColumns });
+      onHeader({ encoding: outcome.encoding, fields: outcome.fields, ignoredColumns: outcome.ignoredColumns, extra: outcome.extra });
       return null;
     }
     if (outcome.rows >= limits.maxRows) {
@@ -181,7 +190,7 @@ export function parseRoster(
     // csv-parse reports the line a record ends on; a quoted field may span lines.
     let breaks = 0;
     for (const cell of record) for (let k = cell.indexOf('\n'); k >= 0; k = cell.indexOf('\n', k + 1)) breaks++;
-    onRow({ line: info.lines - breaks, cells });
+    onRow({ line: info.lines - breaks, cells, extra: extraColumns.map((i) => (record[i] ?? '').trim()) });
     return null;
   };
 

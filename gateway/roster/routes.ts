@@ -8,6 +8,7 @@ import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import { cardFormatSchema } from '../people/schema.js';
 import { importRoster, type RosterReport } from './import.js';
+import { guardianKeyOf } from '../guardians/store.js';
 
 const importQuery = z.object({
   cardFormat: cardFormatSchema.default('hex'),
@@ -61,6 +62,7 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
         dryRun: q.dryRun,
         bus: ctx.bus,
         by: sessionOf(res).username,
+        guardianKey: guardianKeyOf(ctx.config),
       });
       let report: RosterReport;
       try {

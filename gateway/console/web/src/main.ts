@@ -14,13 +14,14 @@ import { canteenPage } from './pages/canteen.js';
 import { environmentPage } from './pages/environment.js';
 import { gatesPage } from './pages/gates.js';
 import { loginPage } from './pages/login.js';
+import { notificationsPage } from './pages/notifications.js';
 import { systemPage } from './pages/system.js';
 import { Router, type Page, type Route } from './router.js';
 import { clearSession, loadSession, type Session } from './session.js';
 import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
 import type { AlertPage } from './types.js';
 
-const NAV: { path: string; label: MessageKey; test: string }[] = [
+const NAV: { path: string; label: MessageKey; test: string; adminOnly?: boolean }[] = [
   { path: '/alerts', label: 'nav.alerts', test: 'nav-alerts' },
   { path: '/cameras', label: 'nav.cameras', test: 'nav-cameras' },
   { path: '/gates', label: 'nav.gates', test: 'nav-gates' },
@@ -28,6 +29,7 @@ const NAV: { path: string; label: MessageKey; test: string }[] = [
   { path: '/canteen', label: 'nav.canteen', test: 'nav-canteen' },
   { path: '/environment', label: 'nav.environment', test: 'nav-environment' },
   { path: '/system', label: 'nav.system', test: 'nav-system' },
+  { path: '/notifications', label: 'nav.notifications', test: 'nav-notifications', adminOnly: true },
 ];
 
 const notFoundPage: Page = ({ root }) => {
@@ -44,6 +46,7 @@ const routes: Route[] = [
   { path: '/canteen', page: canteenPage },
   { path: '/environment', page: environmentPage },
   { path: '/system', page: systemPage },
+  { path: '/notifications', page: notificationsPage },
 ];
 
 const appRoot = document.getElementById('app') ?? document.body;
@@ -74,7 +77,7 @@ function shell(session: Session, path: string): HTMLElement {
   const nav = h(
     'nav',
     { class: 'nav' },
-    ...NAV.map((n) =>
+    ...NAV.filter((n) => !n.adminOnly || session.role === 'admin').map((n) =>
       h(
         'a',
         { href: n.path, 'data-link': '', 'data-test': n.test, class: path.startsWith(n.path) ? 'active' : '' },

@@ -1,0 +1,61 @@
+import type { MessageKind } from '../../../config/notify.js';
+import type { GuardianLanguage } from '../../guardians/schema.js';
+import type { MessageFields } from '../templates.js';
+
+/** One message to one recipient, as a channel receives it. */
+export interface OutgoingMessage {
+  /** The outbox row id: providers that take a caller reference (Aliyun OutId, Tencent SessionContext) get it. */
+  id: number;
+  event: MessageKind;
+  /** Normalised 11-digit mobile number, or a WeCom user id; null for a channel with one fixed recipient (a group bot). */
+  to: string | null;
+  language: GuardianLanguage;
+  text: string;
+  fields: MessageFields;
+}
+
+/**
+ * What a provider answered. `retry`: worth trying again (timeouts, 5xx, throttling); otherwise given up (bad number,
+ * template rejected) with the provider's reason kept.
+ */
+export type SendResult = { ok: true; ref?: string } | { ok: false; retry: boolean; reason: string };
+
+export interface Channel {
+  readonly id: string;
+  readonly type: string;
+  /** Whether it can reach this recipient (an SMS channel needs a number, wecom-app a user id). */
+  recipient(g: { phone: string | null; wecomUser: string | null }): string | null;
+  send(m: OutgoingMessage): Promise<SendResult>;
+}
+
+/** fetch with a deadline; network errors and timeouts are retryable failures, never throws. */
+export async function request(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ ok: true; status: number; text: string } | { ok: false; retry: true; reason: string }> {
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    const text = (await res.text()).slice(0, 64 * 1024);
+    return { ok: true, status: res.status, text };
+  } catch (err) {
+    const e = err as Error;
+    return { ok: false, retry: true, reason: e.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : `network: ${e.message}` };
+  }
+}
+
+/** JSON from a provider's body, or null. */
+export function jsonOf(text: string): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A status that says try later: throttled or the provider's own trouble. */
+export const retryableStatus = (status: number): boolean => status === 429 || status === 408 || status >= 500;
+
+/** A provider's reason as kept in the outbox: short, one line. */
+export const shortReason = (s: string): string => s.replace(/\s+/g, ' ').slice(0, 300);

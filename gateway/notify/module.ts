@@ -1,0 +1,269 @@
+/**
+ * Guardian notifications (平安短信 / 家校通): guardians with consent, the outbox, the sender and its channels.
+ * Created by the composition root; access hands it each decided tap through `tapWrite` (in the tap's transaction).
+ */
+import type { Router } from 'express';
+import { Counter } from 'prom-client';
+import { ulid } from 'ulid';
+import type { NotifyChannelConfig } from '../../config/notify.js';
+import type { TapWrite } from '../access/contract.js';
+import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
+import { GatewayError, notFound } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { arrivalCutoff, isSchoolDay, localTime, secondsOf } from '../core/school-calendar.js';
+import type { Guards } from '../http/guards.js';
+import { guardianBox, guardianKeyOf, GuardianStore } from '../guardians/store.js';
+import { AliyunSmsChannel, TencentSmsChannel } from './channels/sms.js';
+import { HttpChannel, MqttChannel, SinkChannel } from './channels/simple.js';
+import type { Channel } from './channels/types.js';
+import { WecomAppChannel, WecomBotChannel } from './channels/wecom.js';
+import { Outbox } from './outbox.js';
+import { notifyRoutes } from './routes.js';
+import { Sender } from './sender.js';
+import { tapWriteFor } from './triggers.js';
+import { DEMO_GUARDIANS } from './demo.js';
+
+export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
+
+/** What the notifier needs from attendance: who is absent (past the cut-off, not excused) on a date. */
+export interface NotifyPorts {
+  absentees(date: string): { externalId: string; scheduleGroup: string; class: string | null; name: string }[];
+}
+
+function createChannel(cfg: NotifyChannelConfig, ctx: GatewayContext): Channel {
+  switch (cfg.type) {
+    case 'mqtt':
+      return new MqttChannel(cfg, ctx.mqtt);
+    case 'http':
+      return new HttpChannel(cfg);
+    case 'sms-aliyun':
+      return new AliyunSmsChannel(cfg);
+    case 'sms-tencent':
+      return new TencentSmsChannel(cfg);
+    case 'wecom-app':
+      return new WecomAppChannel(cfg);
+    case 'wecom-bot':
+      return new WecomBotChannel(cfg);
+    case 'sink':
+      return new SinkChannel(cfg);
+  }
+}
+
+export class NotifyModule implements GatewayModule {
+  readonly name = 'notify';
+  readonly guardians: GuardianStore;
+  readonly outbox: Outbox;
+  readonly channels: Channel[];
+  readonly sender: Sender;
+  readonly tapWrite: TapWrite;
+  private readonly log: Logger;
+  private readonly errors: Counter<'event'>;
+  private readonly absenceDone = new Set<string>();
+  private absenceTimer: NodeJS.Timeout | undefined;
+  private queuedSinceNudge = false;
+  private offs: (() => void)[] = [];
+  /** The lockdown the console offers to announce (an emergency broadcast needs a person to confirm its text). */
+  lockdownToAnnounce: { active: boolean; at: number; by: string } | null = null;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly ports: NotifyPorts,
+  ) {
+    const cfg = ctx.config.notify;
+    this.log = ctx.log.child({ component: 'notify' });
+    this.guardians = new GuardianStore(ctx.db, guardianBox(guardianKeyOf(ctx.config)), ctx.clock);
+    this.outbox = new Outbox(ctx.db);
+    this.channels = cfg.enabled ? cfg.channels.map((c) => createChannel(c, ctx)) : [];
+    this.errors = new Counter({
+      name: 'campus_notify_enqueue_failures_total',
+      help: 'Messages that could not be queued (the tap itself was kept)',
+      labelNames: ['event'],
+      registers: [ctx.metrics],
+    });
+    this.sender = new Sender({
+      outbox: this.outbox,
+      guardians: this.guardians,
+      channels: this.channels,
+      config: cfg,
+      school: { name: ctx.config.school.name, timezone: ctx.config.school.timezone },
+      accessPointName: (id) => ctx.config.access.accessPoints.find((a) => a.id === id)?.name ?? id,
+      clock: ctx.clock,
+      log: this.log,
+      metrics: ctx.metrics,
+      alerts: ctx.alerts,
+    });
+    const channel = cfg.guardianChannel;
+    this.tapWrite =
+      cfg.enabled && channel
+        ? tapWriteFor(
+            {
+              config: cfg, access: ctx.config.access, timezone: ctx.config.school.timezone, outbox: this.outbox, now: () => ctx.clock.now(),
+              onError: (err, event) => {
+                this.errors.inc({ event });
+                this.log.error({ err, event }, 'notification could not be queued');
+              },
+            },
+            channel,
+            () => (this.queuedSinceNudge = true),
+          )
+        : () => null;
+  }
+
+  seedDemo(): void {
+    const by = 'demo';
+    const ids = this.ctx.db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
+    for (const g of DEMO_GUARDIANS) {
+      const person = ids.get(g.externalId);
+      if (!person || !this.guardians.encrypted) continue;
+      this.guardians.add(person.id, { name: g.name, relation: g.relation, phone: g.phone, language: g.language, consent: g.consent }, by);
+    }
+  }
+
+  start(): void {
+    const cfg = this.ctx.config.notify;
+    if (!cfg.enabled) return;
+    this.offs.push(
+      this.ctx.bus.on('tap.decided', () => {
+        if (!this.queuedSinceNudge) return;
+        this.queuedSinceNudge = false;
+        this.sender.nudge();
+      }),
+      this.ctx.bus.on('card.changed', (e) => {
+        if (e.status !== 'lost' || e.previous === 'lost' || !cfg.guardianChannel || !cfg.events.card_lost.enabled) return;
+        const now = this.ctx.clock.now();
+        this.outbox.enqueue(this.ctx.db, {
+          event: 'card_lost', personId: e.personId, channel: cfg.guardianChannel, dedupKey: `card_lost:${e.uid}:${e.at}`,
+          data: { at: e.at }, now, expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
+        });
+        this.sender.nudge();
+      }),
+      this.ctx.bus.on('lockdown.changed', (e) => {
+        this.lockdownToAnnounce = { active: e.active, at: e.at, by: e.by };
+      }),
+    );
+    this.sender.start();
+    const tick = (): void => {
+      try {
+        this.checkAbsences();
+      } catch (err) {
+        this.log.error({ err }, 'absence check failed');
+      }
+      this.absenceTimer = setTimeout(tick, Math.max(cfg.pollMs, 1000));
+      this.absenceTimer.unref?.();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.offs) off();
+    if (this.absenceTimer) clearTimeout(this.absenceTimer);
+    await this.sender.stop();
+  }
+
+  /**
+   * At each schedule group's cut-off plus the grace, on a school day: `absent` to the guardians of each student the
+   * register calls absent (not arrived, not excused), and a digest per class to the staff channel.
+   */
+  checkAbsences(): number {
+    const cfg = this.ctx.config.notify;
+    if (!cfg.enabled || !cfg.events.absent.enabled) return 0;
+    const now = this.ctx.clock.now();
+    const tz = this.ctx.config.school.timezone;
+    const local = localTime(now, tz);
+    if (!isSchoolDay(local.date, this.ctx.config.access.calendar)) return 0;
+    const groups = new Set(['default', ...this.ctx.config.access.scheduleGroups.map((g) => g.id)]);
+    const due = [...groups].filter((g) => {
+      const at = secondsOf(arrivalCutoff(g, this.ctx.config.access.scheduleGroups)) + cfg.absentGraceMin * 60;
+      return local.secondOfDay >= at && !this.absenceDone.has(`${local.date}:${g}`);
+    });
+    if (due.length === 0) return 0;
+    const absent = this.ports.absentees(local.date).filter((p) => due.includes(p.scheduleGroup));
+    const idOf = this.ctx.db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
+    const dayStart = now - local.secondOfDay * 1000;
+    let queued = 0;
+    this.ctx.db.transaction(() => {
+      for (const p of absent) {
+        const person = idOf.get(p.externalId);
+        if (!person || !cfg.guardianChannel) continue;
+        const cutoffAt = dayStart + (secondsOf(arrivalCutoff(p.scheduleGroup, this.ctx.config.access.scheduleGroups)) + cfg.absentGraceMin * 60) * 1000;
+        queued += this.outbox.enqueue(this.ctx.db, {
+          event: 'absent', personId: person.id, channel: cfg.guardianChannel, dedupKey: `absent:${person.id}:${local.date}`,
+          data: { at: cutoffAt }, now, expiresAt: cutoffAt + cfg.events.absent.ttlS * 1000,
+        });
+      }
+      if (cfg.staffChannel) {
+        const byClass = new Map<string, string[]>();
+        for (const p of absent) byClass.set(p.class ?? '-', [...(byClass.get(p.class ?? '-') ?? []), p.name]);
+        for (const [cls, names] of byClass) {
+          queued += this.outbox.enqueueStaff({
+            event: 'absent', channel: cfg.staffChannel, dedupKey: `absent_digest:${local.date}:${due.join('+')}:${cls}`,
+            data: { at: now, text: `${local.date} ${cls}: ${names.length} 未到校 absent — ${names.join('、')}` }, now,
+            expiresAt: now + cfg.events.absent.ttlS * 1000,
+          });
+        }
+      }
+    })();
+    for (const g of due) this.absenceDone.add(`${local.date}:${g}`);
+    if (queued > 0) this.sender.nudge();
+    return queued;
+  }
+
+  /** A test message to one guardian (with consent, like any other), sent now, through the guardians' channel. */
+  sendTest(personId: number, guardianId: number, by: string): { queued: number } {
+    const cfg = this.ctx.config.notify;
+    const g = this.guardians.row(guardianId);
+    if (g.person_id !== personId) throw notFound(`guardian ${guardianId}`);
+    if (!cfg.enabled || !cfg.guardianChannel) throw new GatewayError('conflict', 'notifications are off: set notify.enabled and notify.guardianChannel');
+    const now = this.ctx.clock.now();
+    // The same consent rule as every message: without consent the row is written suppressed, and nothing goes.
+    const queued = this.ctx.db.transaction(() => {
+      this.ctx.db
+        .prepare(
+          `INSERT INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, reason, next_at, created_at, expires_at)
+           SELECT 'test', g.person_id, g.id, ?, ?, ?, CASE WHEN g.consent = 1 THEN 'queued' ELSE 'suppressed' END,
+                  CASE WHEN g.consent = 1 THEN NULL ELSE 'no_consent' END, ?, ?, ? FROM guardians g WHERE g.id = ?`,
+        )
+        .run(cfg.guardianChannel, `test:${guardianId}:${ulid()}`, JSON.stringify({ at: now }), now, now, now + 600_000, guardianId);
+      return 1;
+    })();
+    this.log.info({ guardianId, by }, 'test message queued');
+    this.sender.nudge();
+    return { queued };
+  }
+
+  /** An emergency broadcast with its own text, confirmed by an admin or security: every guardian of every student. */
+  broadcastEmergency(text: string, by: string): { id: string; queued: number } {
+    const cfg = this.ctx.config.notify;
+    const id = ulid();
+    if (!cfg.enabled || !cfg.guardianChannel || !cfg.events.emergency.enabled) return { id, queued: 0 };
+    const now = this.ctx.clock.now();
+    const students = this.ctx.db
+      .prepare<[], { id: number }>(`SELECT DISTINCT g.person_id AS id FROM guardians g JOIN persons p ON p.id = g.person_id WHERE p.role = 'student'`)
+      .all();
+    let queued = 0;
+    this.ctx.db.transaction(() => {
+      for (const s of students) {
+        queued += this.outbox.enqueue(this.ctx.db, {
+          event: 'emergency', personId: s.id, channel: cfg.guardianChannel!, dedupKey: `emergency:${id}:${s.id}`,
+          data: { at: now, text }, now, expiresAt: now + cfg.events.emergency.ttlS * 1000,
+        });
+      }
+    })();
+    this.log.warn({ id, by, queued }, 'emergency broadcast queued');
+    this.sender.nudge();
+    return { id, queued };
+  }
+
+  personIdOf(externalId: string): number | undefined {
+    return this.ctx.db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?').get(externalId)?.id;
+  }
+
+  routes(api: Router, guards: Guards): void {
+    notifyRoutes(api, guards, this);
+  }
+
+  health(): ComponentHealth {
+    const failing = this.sender.channelHealth().filter((c) => c.failingSince !== null);
+    return failing.length === 0 ? { ok: true } : { ok: true, detail: `failing: ${failing.map((c) => c.id).join(', ')}` };
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The notification outbox (migration 81): one row per message to one recipient. Rows are queued in the same
+ * transaction as what caused them where there is one (a tap), so a crash keeps both or neither; `dedup_key` is unique,
+ * so a second tap, a replay after a restart or a second absence check adds nothing.
+ */
+import type { MessageKind } from '../../config/notify.js';
+import type { Database, Statement } from '../storage/db.js';
+
+export type OutboxStatus = 'queued' | 'sent' | 'failed' | 'expired' | 'suppressed';
+export const OUTBOX_STATUSES = ['queued', 'sent', 'failed', 'expired', 'suppressed'] as const;
+
+/** What a message says beyond the student and school, kept until it is rendered at send time. */
+export interface MessageData {
+  /** When it happened (epoch ms): the time the message names. */
+  at: number;
+  accessPointId?: string;
+  balanceFen?: number;
+  text?: string;
+  variant?: 'used';
+}
+
+export interface Enqueue {
+  event: MessageKind;
+  personId: number;
+  channel: string;
+  /** One message per guardian per key (`arrival:<person>:<date>`); the guardian's id is appended. */
+  dedupKey: string;
+  data: MessageData;
+  now: number;
+  expiresAt: number;
+}
+
+export interface DueRow {
+  id: number;
+  event: MessageKind;
+  person_id: number | null;
+  guardian_id: number | null;
+  channel: string;
+  data: string;
+  attempts: number;
+  expires_at: number;
+  reason: string | null;
+  student: string | null;
+  phone_enc: string | null;
+  language: 'zh' | 'ko' | 'en' | null;
+  consent: number | null;
+  wecom_user: string | null;
+}
+
+export interface NotificationItem {
+  id: number;
+  event: MessageKind;
+  personId: number | null;
+  /** The student's school id, for links in the console. */
+  externalId: string | null;
+  channel: string;
+  to: string | null;
+  status: OutboxStatus;
+  reason?: string;
+  attempts: number;
+  createdAt: string;
+  sentAt?: string;
+}
+
+export class Outbox {
+  private readonly forGuardians: Statement;
+  private readonly staff: Statement;
+
+  constructor(private readonly db: Database) {
+    // A guardian without consent gets a row too, suppressed: the delivery log shows why nothing was sent.
+    this.forGuardians = db.prepare(
+      `INSERT OR IGNORE INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, reason, next_at, created_at, expires_at)
+       SELECT @event, g.person_id, g.id, @channel, @dedupKey || ':' || g.id, @data,
+              CASE WHEN g.consent = 1 THEN 'queued' ELSE 'suppressed' END, CASE WHEN g.consent = 1 THEN NULL ELSE 'no_consent' END,
+              @now, @now, @expiresAt
+       FROM guardians g WHERE g.person_id = @personId`,
+    );
+    this.staff = db.prepare(
+      `INSERT OR IGNORE INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, next_at, created_at, expires_at)
+       VALUES (@event, NULL, NULL, @channel, @dedupKey, @data, 'queued', @now, @now, @expiresAt)`,
+    );
+  }
+
+  /** Queues one message per guardian of the person; runs inside the caller's transaction. Returns rows added. */
+  enqueue(db: Database, e: Enqueue): number {
+    const stmt = db === this.db ? this.forGuardians : db.prepare(this.forGuardians.source);
+    return stmt.run({ event: e.event, channel: e.channel, dedupKey: e.dedupKey, data: JSON.stringify(e.data), now: e.now, expiresAt: e.expiresAt, personId: e.personId }).changes;
+  }
+
+  /** A message to a channel's own recipient (a staff group), not to a guardian. */
+  enqueueStaff(e: Omit<Enqueue, 'personId'>): number {
+    return this.staff.run({ event: e.event, channel: e.channel, dedupKey: e.dedupKey, data: JSON.stringify(e.data), now: e.now, expiresAt: e.expiresAt }).changes;
+  }
+
+  /** Due rows of one channel, oldest first: per channel, so one channel's backlog never holds up another's. */
+  due(channel: string, now: number, limit: number): DueRow[] {
+    return this.db
+      .prepare<[string, number, number], DueRow>(
+        `SELECT o.id, o.event, o.person_id, o.guardian_id, o.channel, o.data, o.attempts, o.expires_at, o.reason,
+                p.name AS student, g.phone_enc, g.language, g.consent, g.wecom_user
+         FROM notify_outbox o LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN guardians g ON g.id = o.guardian_id
+         WHERE o.status = 'queued' AND o.channel = ? AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?`,
+      )
+      .all(channel, now, limit);
+  }
+
+  /** Queued rows for a channel no longer configured: they can never go, so they fail with that reason. */
+  failOrphans(channels: readonly string[]): number {
+    const list = channels.map(() => '?').join(',');
+    return this.db
+      .prepare(
+        `UPDATE notify_outbox SET status = 'failed', reason = 'channel ' || channel || ' is not configured', sent_at = NULL
+         WHERE status = 'queued' ${channels.length ? `AND channel NOT IN (${list})` : ''}`,
+      )
+      .run(...channels).changes;
+  }
+
+  finish(id: number, status: Exclude<OutboxStatus, 'queued'>, reason: string | null, now: number): void {
+    this.db
+      .prepare(`UPDATE notify_outbox SET status = ?, reason = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ? AND status = 'queued'`)
+      .run(status, reason, status, now, id);
+  }
+
+  lease(id: number, until: number): void {
+    this.db.prepare(`UPDATE notify_outbox SET next_at = ? WHERE id = ? AND status = 'queued'`).run(until, id);
+  }
+
+  retryAt(id: number, nextAt: number, reason: string): void {
+    this.db.prepare(`UPDATE notify_outbox SET attempts = attempts + 1, next_at = ?, reason = ? WHERE id = ? AND status = 'queued'`).run(nextAt, reason, id);
+  }
+
+  /** After a restart: the backoff that delayed these lived in the old process, and a restart often follows a fix. */
+  retryQueuedNow(now: number): number {
+    return this.db.prepare(`UPDATE notify_outbox SET next_at = ? WHERE status = 'queued' AND next_at > ?`).run(now, now).changes;
+  }
+
+  counts(): { status: OutboxStatus; channel: string; n: number }[] {
+    return this.db.prepare(`SELECT status, channel, COUNT(*) AS n FROM notify_outbox GROUP BY status, channel`).all() as { status: OutboxStatus; channel: string; n: number }[];
+  }
+
+  list(
+    q: { personId?: number | undefined; event?: string | undefined; channel?: string | undefined; status?: string | undefined; limit: number; before?: number | undefined },
+  ): NotificationItem[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.personId !== undefined) (where.push('o.person_id = ?'), args.push(q.personId));
+    if (q.event) (where.push('o.event = ?'), args.push(q.event));
+    if (q.channel) (where.push('o.channel = ?'), args.push(q.channel));
+    if (q.status) (where.push('o.status = ?'), args.push(q.status));
+    if (q.before !== undefined) (where.push('o.id < ?'), args.push(q.before));
+    const rows = this.db
+      .prepare(
+        `SELECT o.id, o.event, o.person_id, o.channel, o.status, o.reason, o.attempts, o.created_at, o.sent_at, g.phone_masked, g.wecom_user, p.external_id
+         FROM notify_outbox o LEFT JOIN guardians g ON g.id = o.guardian_id LEFT JOIN persons p ON p.id = o.person_id
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`,
+      )
+      .all(...args, q.limit) as {
+      id: number; event: MessageKind; person_id: number | null; channel: string; status: OutboxStatus; reason: string | null; attempts: number;
+      created_at: number; sent_at: number | null; phone_masked: string | null; wecom_user: string | null; external_id: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id, event: r.event, personId: r.person_id, externalId: r.external_id, channel: r.channel, to: r.phone_masked ?? (r.person_id === null ? 'staff' : null), status: r.status,
+      ...(r.reason !== null ? { reason: r.reason } : {}), attempts: r.attempts, createdAt: new Date(r.created_at).toISOString(),
+      ...(r.sent_at !== null ? { sentAt: new Date(r.sent_at).toISOString() } : {}),
+    }));
+  }
+}

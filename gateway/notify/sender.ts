@@ -1,0 +1,276 @@
+/**
+ * Sends what the outbox holds, off the tap path: a timer and nudges after writes, never a tap's await. Per channel a
+ * token bucket (its rate limit), a shared backoff after retryable failures (an outage pauses the channel, a success
+ * resumes it at once), and `notify_failing` once it has failed for `failingAlertAfterS` without a success. A message
+ * older than its time to live is dropped as expired, a guardian who withdrew consent is skipped, and outside
+ * emergencies nothing goes in quiet hours.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { NotifyConfig } from '../../config/notify.js';
+import type { AlertService } from '../alerts/alerts.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { Backoff, TokenBucket } from '../core/pacing.js';
+import { localTime, minutesOf } from '../core/school-calendar.js';
+import type { GuardianStore } from '../guardians/store.js';
+import type { Channel, OutgoingMessage, SendResult } from './channels/types.js';
+import type { DueRow, MessageData, OutboxStatus, Outbox } from './outbox.js';
+import { render, studentName, type MessageFields } from './templates.js';
+
+interface ChannelState {
+  channel: Channel;
+  bucket: TokenBucket;
+  backoff: Backoff;
+  pausedUntil: number;
+  inflight: number;
+  failingSince: number | null;
+  alerted: boolean;
+  timeoutMs: number;
+}
+
+export interface SenderDeps {
+  outbox: Outbox;
+  guardians: GuardianStore;
+  channels: Channel[];
+  config: NotifyConfig;
+  school: { name: string; timezone: string };
+  accessPointName: (id: string) => string;
+  clock: Clock;
+  log: Logger;
+  metrics: Registry;
+  alerts: AlertService;
+}
+
+/** Mobile numbers a provider echoes in its reason are masked before the reason is stored or logged. */
+export const scrubNumbers = (s: string): string => s.replace(/(?<!\d)(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)/g, '$1****$2');
+
+const MAX_INFLIGHT = 4;
+
+export class Sender {
+  private readonly states = new Map<string, ChannelState>();
+  private readonly inflight = new Set<number>();
+  private readonly settled = new Set<Promise<void>>();
+  private readonly messages: Counter<'channel' | 'status'>;
+  private timer: NodeJS.Timeout | undefined;
+  private nudged: NodeJS.Immediate | undefined;
+  private stopped = true;
+  private failureLogs = 0;
+
+  constructor(private readonly d: SenderDeps) {
+    for (const c of d.channels) {
+      const cfg = d.config.channels.find((x) => x.id === c.id)!;
+      this.states.set(c.id, {
+        channel: c,
+        bucket: new TokenBucket(cfg.ratePerMin / 60, () => d.clock.now(), cfg.burst ?? Math.max(1, Math.ceil(cfg.ratePerMin / 60))),
+        backoff: new Backoff(d.config.retry.initialMs, d.config.retry.maxMs),
+        pausedUntil: 0,
+        inflight: 0,
+        failingSince: null,
+        alerted: false,
+        timeoutMs: cfg.timeoutMs,
+      });
+    }
+    this.messages = new Counter({
+      name: 'campus_notify_messages_total',
+      help: 'Notification messages by channel and outcome (sent, failed, expired, suppressed, retried)',
+      labelNames: ['channel', 'status'],
+      registers: [d.metrics],
+    });
+    const outbox = d.outbox;
+    new Gauge({
+      name: 'campus_notify_outbox',
+      help: 'Notification outbox rows by channel and status',
+      labelNames: ['channel', 'status'],
+      registers: [d.metrics],
+      collect() {
+        this.reset();
+        for (const c of outbox.counts()) this.set({ channel: c.channel, status: c.status }, c.n);
+      },
+    });
+  }
+
+  start(): void {
+    this.stopped = false;
+    const orphans = this.d.outbox.failOrphans([...this.states.keys()]);
+    if (orphans > 0) this.d.log.warn({ orphans }, 'queued notifications for channels no longer configured were failed');
+    this.d.outbox.retryQueuedNow(this.d.clock.now());
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.nudged) clearImmediate(this.nudged);
+    await Promise.allSettled([...this.settled]);
+  }
+
+  /** Something was queued: look now rather than at the next poll. */
+  nudge(): void {
+    if (this.stopped || this.nudged) return;
+    this.nudged = setImmediate(() => {
+      this.nudged = undefined;
+      this.pass();
+    });
+  }
+
+  channelHealth(): { id: string; failingSince: number | null }[] {
+    return [...this.states.values()].map((s) => ({ id: s.channel.id, failingSince: s.failingSince }));
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pass();
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private quiet(now: number): boolean {
+    const q = this.d.config.quietHours;
+    if (!q) return false;
+    const m = Math.floor(localTime(now, this.d.school.timezone).secondOfDay / 60);
+    const from = minutesOf(q.from);
+    const to = minutesOf(q.to);
+    return from <= to ? m >= from && m < to : m >= from || m < to;
+  }
+
+  private finish(row: DueRow, status: Exclude<OutboxStatus, 'queued'>, reason: string | null, now: number): void {
+    this.d.outbox.finish(row.id, status, reason, now);
+    this.messages.inc({ channel: row.channel, status });
+  }
+
+  /** One look at what is due; sends start here and settle later. */
+  pass(): void {
+    if (this.stopped) return;
+    try {
+      const now = this.d.clock.now();
+      // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
+      for (const st of this.states.values()) {
+        for (let batch = 0; batch < 20 && st.inflight < MAX_INFLIGHT && st.pausedUntil <= now; batch++) {
+          const rows = this.d.outbox.due(st.channel.id, now, 50);
+          let blocked = false;
+          for (const row of rows) {
+            if (this.inflight.has(row.id)) continue;
+            if (now >= row.expires_at) {
+              this.finish(row, 'expired', row.reason ? `expired; last attempt: ${row.reason}` : 'expired before it could be sent', now);
+              continue;
+            }
+            if (row.guardian_id !== null && row.consent !== 1) {
+              this.finish(row, 'suppressed', 'no_consent', now);
+              continue;
+            }
+            // An emergency, and a test an admin sends while watching, go in quiet hours too.
+            if (row.event !== 'emergency' && row.event !== 'test' && this.quiet(now)) {
+              this.finish(row, 'suppressed', 'quiet_hours', now);
+              continue;
+            }
+            if (st.inflight >= MAX_INFLIGHT || st.bucket.take(1) > 0) {
+              blocked = true;
+              break;
+            }
+            const message = this.message(row, st.channel);
+            if ('error' in message) {
+              this.finish(row, 'failed', message.error, now);
+              continue;
+            }
+            this.send(row, st, message, now);
+          }
+          if (blocked || rows.length < 50) break;
+        }
+      }
+      for (const st of this.states.values()) this.checkFailing(st, now);
+    } catch (err) {
+      this.d.log.error({ err }, 'notification pass failed');
+    }
+    this.schedule(this.d.config.pollMs);
+  }
+
+  private send(row: DueRow, st: ChannelState, message: OutgoingMessage, now: number): void {
+    // Leased while in flight: the next pass does not read it again, and a crash leaves it queued for the restart.
+    this.d.outbox.lease(row.id, now + st.timeoutMs + 5000);
+    this.inflight.add(row.id);
+    st.inflight++;
+    const p: Promise<void> = st.channel
+      .send(message)
+      .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
+      .then((result) => this.settle(row, st, result))
+      .finally(() => {
+        this.inflight.delete(row.id);
+        st.inflight--;
+        this.settled.delete(p);
+        this.nudge();
+      });
+    this.settled.add(p);
+  }
+
+  private message(row: DueRow, channel: Channel): OutgoingMessage | { error: string } {
+    const data = JSON.parse(row.data) as MessageData;
+    let phone: string | null = null;
+    if (row.phone_enc !== null && row.person_id !== null) {
+      try {
+        phone = this.d.guardians.phoneOf({ person_id: row.person_id, phone_enc: row.phone_enc });
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    }
+    const to = channel.recipient({ phone, wecomUser: row.wecom_user });
+    if (to === null) return { error: `no recipient for channel ${channel.id} (${channel.type})` };
+    const language = row.language ?? 'zh';
+    const fields: MessageFields = {
+      school: this.d.school.name,
+      time: localTime(data.at, this.d.school.timezone).time.slice(0, 5),
+      ...(row.student !== null ? { student: studentName(row.student, this.d.config.studentName) } : {}),
+      ...(data.accessPointId ? { gate: this.d.accessPointName(data.accessPointId) } : {}),
+      ...(data.balanceFen !== undefined ? { balance: (data.balanceFen / 100).toFixed(2) } : {}),
+      ...(data.text !== undefined ? { text: data.text } : {}),
+    };
+    // A staff digest carries its own text: it goes out as written, under the school's name.
+    const staff = row.guardian_id === null && row.person_id === null;
+    const key = staff ? 'emergency' : row.event === 'card_lost' && data.variant === 'used' ? 'card_lost_used' : row.event;
+    return { id: row.id, event: row.event, to: row.guardian_id === null ? null : to, language, text: render(key, language, fields, this.d.config.templates), fields };
+  }
+
+  private settle(row: DueRow, st: ChannelState, result: SendResult): void {
+    const now = this.d.clock.now();
+    if (result.ok) {
+      this.finish(row, 'sent', null, now);
+      st.backoff.reset();
+      st.pausedUntil = 0;
+      st.failingSince = null;
+      if (st.alerted) {
+        st.alerted = false;
+        this.d.alerts.resolveByKey(`notify_failing:${st.channel.id}`, 'gateway', 'a message went through');
+      }
+      return;
+    }
+    const reason = scrubNumbers(result.reason);
+    if (this.failureLogs++ % 50 === 0) {
+      this.d.log.warn({ id: row.id, channel: row.channel, event: row.event, retry: result.retry, reason, failures: this.failureLogs }, 'notification not delivered');
+    }
+    if (!result.retry) {
+      this.finish(row, 'failed', reason, now);
+      return;
+    }
+    const delay = st.backoff.next();
+    st.pausedUntil = now + delay;
+    st.failingSince ??= now;
+    this.d.outbox.retryAt(row.id, now + delay, reason);
+    this.messages.inc({ channel: row.channel, status: 'retried' });
+    this.checkFailing(st, now);
+  }
+
+  private checkFailing(st: ChannelState, now: number): void {
+    if (st.alerted || st.failingSince === null || now - st.failingSince < this.d.config.failingAlertAfterS * 1000) return;
+    st.alerted = true;
+    this.d.alerts.raise({
+      type: 'notify_failing',
+      severity: 'warning',
+      source: `notify:${st.channel.id}`,
+      message: `notification channel ${st.channel.id} (${st.channel.type}) has failed for ${Math.round((now - st.failingSince) / 60_000)} min`,
+      data: { channel: st.channel.id, since: new Date(st.failingSince).toISOString() },
+      dedupKey: `notify_failing:${st.channel.id}`,
+    });
+  }
+}

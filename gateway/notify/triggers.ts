@@ -1,0 +1,64 @@
+/**
+ * Which bus events and taps become which messages, with their de-duplication keys. The tap's part is a write op that
+ * runs inside the tap's own transaction (access's `writeWithTaps`): one prepared INSERT … SELECT, no rendering, no
+ * decryption, no network; everything else happens in the sender.
+ */
+import type { MessageKind, NotifyConfig, NotifyEvent } from '../../config/notify.js';
+import type { AccessConfig } from '../../config/access.js';
+import type { TapDecision } from '../access/contract.js';
+import { arrivalCutoff, localTime, secondsOf } from '../core/school-calendar.js';
+import type { WriteOp } from '../storage/batch-writer.js';
+import type { Enqueue, MessageData, Outbox } from './outbox.js';
+
+export interface TriggerDeps {
+  config: NotifyConfig;
+  access: Pick<AccessConfig, 'scheduleGroups'>;
+  timezone: string;
+  outbox: Outbox;
+  now: () => number;
+  /** A failed enqueue: counted and logged by the module, never thrown (it would lose the tap). */
+  onError: (err: unknown, event: MessageKind) => void;
+}
+
+/** The message a decided tap asks for, if any. */
+export function messageForTap(d: TapDecision, deps: Pick<TriggerDeps, 'config' | 'access' | 'timezone'>): Omit<Enqueue, 'now' | 'channel'> | null {
+  const c = deps.config;
+  const person = d.person;
+  if (!person || person.role !== 'student') return null;
+  const local = localTime(d.at, deps.timezone);
+  const data = (extra: Partial<MessageData> = {}): MessageData => ({ at: d.at, accessPointId: d.accessPointId, ...extra });
+  const build = (event: NotifyEvent, dedupKey: string, extra?: Partial<MessageData>): Omit<Enqueue, 'now' | 'channel'> | null =>
+    c.events[event].enabled ? { event, personId: person.id, dedupKey, data: data(extra), expiresAt: d.at + c.events[event].ttlS * 1000 } : null;
+  if (d.granted && d.accessPointKind === 'gate') {
+    if (d.direction === 'in') {
+      // The day's first entry: on time it is `arrival`, after the cut-off `late`; the same key, so only one is sent.
+      const late = local.secondOfDay > secondsOf(arrivalCutoff(person.scheduleGroup, deps.access.scheduleGroups));
+      return build(late && c.events.late.enabled ? 'late' : 'arrival', `arrival:${person.id}:${local.date}`);
+    }
+    if (d.direction === 'out') {
+      if (c.departure === 'every_exit') return build('departure', `departure:${d.tapId}`);
+      return local.secondOfDay >= secondsOf(c.lastLessonEnd) ? build('departure', `departure:${person.id}:${local.date}`) : null;
+    }
+    return null;
+  }
+  if (d.granted && d.accessPointKind === 'canteen' && d.amount !== undefined && d.balance !== undefined && d.balance < c.lowBalanceFen) {
+    return build('low_balance', `low_balance:${person.id}:${local.date}`, { balanceFen: d.balance });
+  }
+  if (!d.granted && d.reason === 'card_lost') return build('card_lost', `card_lost_used:${d.uid}:${local.date}`, { variant: 'used' });
+  return null;
+}
+
+/** The op access runs in the tap's transaction; null when the tap asks for no message. */
+export function tapWriteFor(deps: TriggerDeps, channel: string, onQueued: () => void) {
+  return (d: TapDecision): WriteOp | null => {
+    const m = messageForTap(d, deps);
+    if (!m) return null;
+    return (db) => {
+      try {
+        if (deps.outbox.enqueue(db, { ...m, channel, now: deps.now() }) > 0) onQueued();
+      } catch (err) {
+        deps.onError(err, m.event);
+      }
+    };
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Delivery through a real gateway to the fake Alibaba Cloud SMS provider, on a school day the test moves by hand:
+ * absence at the cut-off, a TTL that runs out during an outage, an emergency broadcast to 1,000 guardians held to the
+ * channel's rate, quiet hours, and numbers that never reach the log.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOTIFY_EVENTS } from '../../config/notify.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { CREDENTIALS, FakeProviders } from './fake-providers.js';
+import { notifications, settled, tap } from './helpers.js';
+
+let gw: TestGateway;
+let fake: FakeProviders;
+let client: MqttClient;
+let admin: string;
+const logLines: string[] = [];
+// Tuesday 1 September 2026, 07:20 in Shanghai.
+const clock = new ManualClock(Date.parse('2026-09-01T07:20:00+08:00'));
+const RATE_PER_S = 50;
+const BURST = 50;
+
+const addGuardian = async (externalId: string, phone: string, consent: boolean): Promise<void> => {
+  const res = await gw.api(`/api/v1/people/${externalId}/guardians`, { method: 'POST', token: admin, json: { name: '家长', phone, consent } });
+  expect(res.status).toBe(201);
+};
+
+describe('guardian message delivery', () => {
+  beforeAll(async () => {
+    fake = await new FakeProviders().start();
+    const dir = tempDir('campus-notify-secret-');
+    const secretFile = join(dir, 'aliyun');
+    writeFileSync(secretFile, CREDENTIALS.aliyun.secret);
+    const botKeyFile = join(dir, 'bot');
+    writeFileSync(botKeyFile, CREDENTIALS.wecom.botKey);
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logLines.push(chunk.toString());
+          cb();
+        },
+      }),
+    );
+    gw = await startTestGateway({
+      demo: true,
+      clock,
+      log,
+      config: {
+        notify: {
+          guardianChannel: 'sms',
+          staffChannel: 'staff',
+          quietHours: { from: '21:00', to: '06:30' },
+          retry: { initialMs: 60_000, maxMs: 60_000 },
+          pollMs: 50,
+          channels: [
+            {
+              id: 'sms', type: 'sms-aliyun', baseUrl: `${fake.base}/aliyun/`, accessKeyId: CREDENTIALS.aliyun.accessKeyId, accessKeySecretFile: secretFile,
+              signName: '示范中学', templates: Object.fromEntries(NOTIFY_EVENTS.map((e) => [e, `SMS_${e.toUpperCase()}`])),
+              ratePerMin: RATE_PER_S * 60, burst: BURST, timeoutMs: 2000,
+            },
+            { id: 'staff', type: 'wecom-bot', baseUrl: `${fake.base}/wecom`, keyFile: botKeyFile, timeoutMs: 2000 },
+          ],
+        },
+      },
+    });
+    admin = await gw.login('admin');
+    client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision');
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.stop();
+  });
+
+  it('at the cut-off plus grace, tells the guardians of unexcused absentees only', async () => {
+    await addGuardian('S20250004', '13600136004', false);
+    await addGuardian('S20250005', '13600136005', true);
+    fake.badNumbers.add('13600136005');
+    const excuse = await gw.api('/api/v1/attendance/excuse', { method: 'POST', token: admin, json: { externalId: 'S20250002', date: '2026-09-01', reason: '看牙医' } });
+    expect(excuse.status).toBe(201);
+    expect(await notifications(gw, admin, '?event=absent')).toEqual([]);
+
+    clock.set(Date.parse('2026-09-01T08:06:00+08:00'));
+    const items = await waitFor(async () => {
+      const list = await notifications(gw, admin, '?event=absent&channel=sms');
+      return list.length >= 3 && list.every((i) => i.status !== 'queued') ? list : null;
+    });
+    const byTo = Object.fromEntries(items.map((i) => [i.to, i]));
+    expect(Object.keys(byTo).sort()).toEqual(['136****6004', '136****6005', '138****8000']);
+    expect(byTo['138****8000']).toMatchObject({ status: 'sent' });
+    expect(byTo['136****6004']).toMatchObject({ status: 'suppressed', reason: 'no_consent' });
+    // The provider echoed the number in its reason; the gateway keeps it masked.
+    expect(byTo['136****6005']).toMatchObject({ status: 'failed', reason: expect.stringContaining('isv.MOBILE_NUMBER_ILLEGAL') });
+    expect(byTo['136****6005']!.reason).toContain('136****6005');
+    expect(fake.accepted.filter((a) => a.template === 'SMS_ABSENT').map((a) => a.to)).toEqual(['13800138000']);
+
+    // Staff get one digest per class on the group bot: 李明 is in 初一(1)班's, the excused 王芳 in none.
+    const digests = await waitFor(() => {
+      const d = fake.accepted.filter((a) => a.provider === 'wecom-bot');
+      return d.length === 12 ? d : null;
+    });
+    const first = digests.find((d) => d.text?.includes('初一(1)班'))!;
+    expect(first.text).toContain('李明');
+    // As many as the register counts absent in that class: the excused 王芳 is not among them.
+    const cls = (await (await gw.api(`/api/v1/attendance/classes/${encodeURIComponent('初一(1)班')}?date=2026-09-01`, { token: admin })).json()) as {
+      people: { externalId: string; status: string }[];
+    };
+    const absentees = cls.people.filter((p) => p.status === 'absent');
+    expect(absentees.map((p) => p.externalId)).not.toContain('S20250002');
+    expect(first.text).toContain(`: ${absentees.length} 未到校`);
+  });
+
+  it('drops a late message as expired when the provider is down past its time to live', async () => {
+    fake.mode = '5xx';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    const [tried] = await waitFor(async () => {
+      const l = await notifications(gw, admin, '?event=late');
+      return l.length === 1 && l[0]!.attempts >= 1 ? l : null;
+    });
+    expect(tried).toMatchObject({ status: 'queued', reason: expect.stringContaining('503') });
+    clock.advance(31 * 60_000);
+    const [expired] = await settled(gw, admin, '?event=late');
+    expect(expired).toMatchObject({ status: 'expired', reason: expect.stringContaining('503') });
+    fake.mode = 'ok';
+    expect(fake.accepted.filter((a) => a.template === 'SMS_LATE')).toEqual([]);
+  });
+
+  it('sends an emergency broadcast to 1,000 guardians, never faster than the channel allows', async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => `E${1000 + i},学生${i},家长${i},139${String(10_000_000 + i).slice(0, 8)},是`);
+    const res = await gw.api('/api/v1/people/import', {
+      method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: ['学号,姓名,监护人,监护人电话,通知', ...rows].join('\n'),
+    });
+    expect(res.status).toBe(200);
+    // Requests, accepted or not (one number is refused as invalid).
+    const sentEmergency = (): number => fake.aliyunTemplates.filter((t) => t === 'SMS_EMERGENCY').length;
+    const started = clock.now();
+    const broadcast = await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: admin, json: { text: '校园临时封闭，请勿来校接送。' } });
+    expect(broadcast.status).toBe(202);
+    // 1,000 imported, 李明's and 王芳's consenting guardians, S20250005's; 王军 and S20250004's have not consented.
+    expect(((await broadcast.json()) as { queued: number }).queued).toBe(1005);
+    for (;;) {
+      const allowed = BURST + RATE_PER_S * ((clock.now() - started) / 1000);
+      // The clock stands still while the sender works: what it sends now is what the bucket holds.
+      const reached = await waitFor(() => (sentEmergency() >= Math.min(allowed, 1003) ? sentEmergency() : null), 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}: ${sentEmergency()} sent, ${allowed} allowed`);
+      });
+      expect(reached).toBeLessThanOrEqual(allowed);
+      if (reached >= 1003) break;
+      clock.advance(1000);
+    }
+    const final = await settled(gw, admin, '?event=emergency&limit=500');
+    expect(final.every((i) => i.status !== 'queued')).toBe(true);
+    // 1,002 accepted, S20250005's bad number failed; each guardian once.
+    expect(new Set(fake.accepted.filter((a) => a.template === 'SMS_EMERGENCY').map((a) => a.to)).size).toBe(1002);
+  }, 300_000);
+
+  it('suppresses messages in quiet hours', async () => {
+    clock.set(Date.parse('2026-09-01T22:10:00+08:00'));
+    admin = await gw.login('admin'); // the morning's session has expired
+    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+    const [departure] = await settled(gw, admin, '?event=departure');
+    expect(departure).toMatchObject({ status: 'suppressed', reason: 'quiet_hours', to: '138****8000' });
+    expect(fake.accepted.filter((a) => a.template === 'SMS_DEPARTURE')).toEqual([]);
+  });
+
+  it('never writes a whole mobile number to the log', () => {
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('')).toContain('notification not delivered');
+    expect(logLines.join('')).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/);
+  });
+});

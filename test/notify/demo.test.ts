@@ -1,0 +1,82 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { notifications, settled, tap } from './helpers.js';
+
+let gw: TestGateway;
+let client: MqttClient;
+let admin: string;
+// A Tuesday, 07:20 in Shanghai.
+const clock = new ManualClock(Date.parse('2026-09-01T07:20:00+08:00'));
+
+describe('guardian messages in the demo school', () => {
+  beforeAll(async () => {
+    gw = await startTestGateway({ demo: true, clock });
+    admin = await gw.login('admin');
+    client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision');
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('sends one arrival message for 0A1B2C3D at the main gate, and none for a second tap the same day', async () => {
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    const first = await settled(gw, admin, '?person=S20250001');
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ event: 'arrival', channel: 'demo-sink', status: 'sent', to: '138****8000' });
+
+    // Ten minutes later (past the reader's debounce): the same student at the same gate.
+    clock.advance(600_000);
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    // The second tap's transaction has committed when its decision arrives: had it queued a row, it would be there now.
+    const after = await notifications(gw, admin, '?person=S20250001');
+    expect(after.map((i) => i.id)).toEqual([first[0]!.id]);
+  });
+
+  it('sends low_balance once a day, after the debit that leaves less than ¥10', async () => {
+    // ¥50.00 in the demo wallet: ¥35.00 leaves ¥15.00, no message; ¥6.00 more leaves ¥9.00; ¥1.00 more, none again.
+    expect(await tap(client, 'demo-canteen-1', '0A1B2C3D', { amount: 3500, seq: 901 })).toMatchObject({ granted: true });
+    expect(await notifications(gw, admin, '?person=S20250001&event=low_balance')).toEqual([]);
+    expect(await tap(client, 'demo-canteen-1', '0A1B2C3D', { amount: 600, seq: 902 })).toMatchObject({ granted: true });
+    const [low] = await settled(gw, admin, '?person=S20250001&event=low_balance');
+    expect(low).toMatchObject({ status: 'sent', to: '138****8000' });
+    expect(await tap(client, 'demo-canteen-1', '0A1B2C3D', { amount: 100, seq: 903 })).toMatchObject({ granted: true });
+    expect((await notifications(gw, admin, '?person=S20250001&event=low_balance')).map((i) => i.id)).toEqual([low!.id]);
+  });
+
+  it('tells the consenting guardian that a lost card was used, and suppresses the message to the one without consent', async () => {
+    expect(await tap(client, 'demo-gate-in', '0BADCAFE')).toMatchObject({ granted: false, reason: 'card_lost' });
+    const items = await settled(gw, admin, '?person=S20250002');
+    expect(items.map((i) => [i.event, i.to, i.status, i.reason ?? null]).sort()).toEqual([
+      ['card_lost', '137****7000', 'suppressed', 'no_consent'],
+      ['card_lost', '139****9000', 'sent', null],
+    ]);
+  });
+
+  it('sends a test message to one consenting guardian, and none to one without consent', async () => {
+    const list = async (id: string) => ((await (await gw.api(`/api/v1/people/${id}/guardians`, { token: admin })).json()) as { guardians: { id: number; consent: boolean }[] }).guardians;
+    const [li] = await list('S20250001');
+    const res = await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250001', guardianId: li!.id } });
+    expect(res.status).toBe(202);
+    const [sent] = await settled(gw, admin, '?person=S20250001&event=test');
+    expect(sent).toMatchObject({ status: 'sent', to: '138****8000' });
+    const wangJun = (await list('S20250002')).find((g) => !g.consent)!;
+    await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250002', guardianId: wangJun.id } });
+    const [refused] = await settled(gw, admin, '?person=S20250002&event=test');
+    expect(refused).toMatchObject({ status: 'suppressed', reason: 'no_consent', to: '137****7000' });
+    // A guardian of another student is not found under this one.
+    expect((await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250001', guardianId: wangJun.id } })).status).toBe(404);
+  });
+
+  it('shows guardians masked, with the whole number only in the edit view, and refuses non-admins', async () => {
+    const masked = (await (await gw.api('/api/v1/people/S20250001/guardians', { token: admin })).json()) as { guardians: { phone: string; consent: boolean }[] };
+    expect(masked.guardians).toEqual([expect.objectContaining({ phone: '138****8000', consent: true })]);
+    const full = (await (await gw.api('/api/v1/people/S20250001/guardians?reveal=true', { token: admin })).json()) as { guardians: { phone: string }[] };
+    expect(full.guardians[0]!.phone).toBe('13800138000');
+    const security = await gw.login('security');
+    expect((await gw.api('/api/v1/people/S20250001/guardians', { token: security })).status).toBe(403);
+    expect((await gw.api('/api/v1/notifications', { token: security })).status).toBe(403);
+  });
+});

@@ -1,0 +1,82 @@
+/** A channel that keeps failing raises `notify_failing` after 10 minutes, resolved by the next success; metrics count it. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { CREDENTIALS, FakeProviders } from './fake-providers.js';
+import { notifications, settled, tap } from './helpers.js';
+
+let gw: TestGateway;
+let fake: FakeProviders;
+let client: MqttClient;
+let admin: string;
+const clock = new ManualClock(Date.parse('2026-09-01T07:20:00+08:00'));
+
+interface Alert {
+  type: string;
+  status: string;
+  source: string;
+}
+const alerts = async (): Promise<Alert[]> => {
+  const body = (await (await gw.api('/api/v1/alerts?type=notify_failing', { token: admin })).json()) as { items?: Alert[] } | Alert[];
+  return Array.isArray(body) ? body : body.items ?? [];
+};
+
+describe('a failing channel', () => {
+  beforeAll(async () => {
+    fake = await new FakeProviders().start();
+    const key = join(tempDir('campus-notify-bot-'), 'key');
+    writeFileSync(key, CREDENTIALS.wecom.corpSecret);
+    gw = await startTestGateway({
+      demo: true,
+      clock,
+      config: {
+        notify: {
+          guardianChannel: 'wx',
+          retry: { initialMs: 60_000, maxMs: 60_000 },
+          pollMs: 50,
+          channels: [{ id: 'wx', type: 'wecom-app', baseUrl: `${fake.base}/wecom`, corpId: CREDENTIALS.wecom.corpId, corpSecretFile: key, agentId: CREDENTIALS.wecom.agentId, timeoutMs: 2000 }],
+        },
+      },
+    });
+    admin = await gw.login('admin');
+    client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision');
+    // 李明's guardian also uses WeCom.
+    const list = (await (await gw.api('/api/v1/people/S20250001/guardians', { token: admin })).json()) as { guardians: { id: number }[] };
+    const res = await gw.api(`/api/v1/people/S20250001/guardians/${list.guardians[0]!.id}`, { method: 'PATCH', token: admin, json: { wecomUser: 'li-qiang' } });
+    expect(res.status).toBe(200);
+    // Changing one field leaves consent as it was.
+    expect(await res.json()).toMatchObject({ wecomUser: 'li-qiang', consent: true });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.stop();
+  });
+
+  it('raises notify_failing after 10 minutes of throttling, and resolves it when a message goes through', async () => {
+    fake.mode = 'throttle';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, "?person=S20250001"))[0]?.attempts === 1);
+    // Each minute the channel tries again and is throttled again.
+    for (let minute = 1; minute <= 10; minute++) {
+      clock.advance(60_000);
+      await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]!.attempts === minute + 1);
+    }
+    const raised = await waitFor(async () => (await alerts()).find((a) => a.type === 'notify_failing' && a.status !== 'resolved'));
+    expect(raised.source).toBe('notify:wx');
+
+    fake.mode = 'ok';
+    clock.advance(60_000);
+    const [item] = await settled(gw, admin, '?person=S20250001');
+    expect(item).toMatchObject({ status: 'sent', channel: 'wx', to: '138****8000' });
+    expect(fake.accepted).toEqual([expect.objectContaining({ provider: 'wecom-app', to: 'li-qiang' })]);
+    await waitFor(async () => (await alerts()).every((a) => a.status === 'resolved'));
+
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    expect(metrics).toMatch(/campus_notify_messages_total\{channel="wx",status="retried"\} 11/);
+    expect(metrics).toMatch(/campus_notify_messages_total\{channel="wx",status="sent"\} 1/);
+  });
+});

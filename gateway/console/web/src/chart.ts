@@ -1,5 +1,6 @@
 /** A small SVG line chart (one series, time on x) for the environment page; no chart library. */
 import { svg } from './dom.js';
+import { fmtClock } from './time.js';
 
 export interface Point {
   t: number;
@@ -39,7 +40,7 @@ export function lineChart(points: Point[], opts: ChartOptions = {}): SVGSVGEleme
   const x = (t: number): number => pad.left + ((t - t0) / (t1 - t0)) * (width - pad.left - pad.right);
   const y = (v: number): number => pad.top + (1 - (v - lo) / (hi - lo)) * (height - pad.top - pad.bottom);
   const fy = opts.formatY ?? ((v: number) => v.toFixed(0));
-  const fx = opts.formatX ?? ((t: number) => new Date(t).toTimeString().slice(0, 5));
+  const fx = opts.formatX ?? fmtClock;
 
   for (let i = 0; i <= 4; i++) {
     const v = lo + ((hi - lo) * i) / 4;

@@ -16,8 +16,9 @@ import { gatesPage } from './pages/gates.js';
 import { loginPage } from './pages/login.js';
 import { systemPage } from './pages/system.js';
 import { Router, type Page, type Route } from './router.js';
-import { clearSession, loadSession, type Session } from './session.js';
+import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
+import { browserZoneDiffers, schoolTimeZone, setSchoolTimeZone } from './time.js';
 import type { AlertPage } from './types.js';
 
 const NAV: { path: string; label: MessageKey; test: string }[] = [
@@ -92,6 +93,7 @@ function shell(session: Session, path: string): HTMLElement {
       'div',
       { class: 'topbar-right' },
       liveDot,
+      browserZoneDiffers() ? h('span', { class: 'school-tz muted small', 'data-test': 'school-tz', title: t('common.schoolTimeHint') }, t('common.schoolTime', { tz: schoolTimeZone() ?? '' })) : null,
       sound,
       langSwitcher(),
       h('span', { class: 'user', 'data-test': 'user' }, `${session.username} · ${t(`role.${session.role}`)}`),
@@ -106,6 +108,19 @@ function shell(session: Session, path: string): HTMLElement {
     liveDot.textContent = t(`live.${s}`);
   }, pageController?.signal);
   return wrap;
+}
+
+/** A session saved before the gateway said its zone: ask once, then draw the page again in school time. */
+async function learnSchoolZone(session: Session): Promise<void> {
+  try {
+    const me = await getJson<{ school?: { timezone?: string } }>('/auth/me');
+    const timezone = me.school?.timezone;
+    if (!timezone) return;
+    saveSession({ ...session, timezone });
+    renderCurrent();
+  } catch {
+    return;
+  }
 }
 
 async function refreshOpenCount(): Promise<void> {
@@ -163,10 +178,12 @@ function render(route: Route | null, params: Record<string, string>, path: strin
     router.resolve();
     return;
   }
+  setSchoolTimeZone(session.timezone);
   feed.start();
   if (!signedIn) {
     signedIn = true;
     void lockdown.refresh();
+    if (!session.timezone) void learnSchoolZone(session);
   }
   const frame = shell(session, path);
   replace(appRoot, frame);

@@ -1,7 +1,8 @@
 /** Pieces every page uses: headings, loading / error / not-available states, a confirmation dialog. */
 import { ApiError } from './api.js';
 import { append, h, replace, type Child } from './dom.js';
-import { fmtClock, t, tKnown } from './i18n/index.js';
+import { t, tKnown } from './i18n/index.js';
+import { fmtClock } from './time.js';
 import { readThrough } from './lastgood.js';
 import { errorText } from './server-text.js';
 

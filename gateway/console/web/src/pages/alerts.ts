@@ -6,7 +6,8 @@
  */
 import { ApiError, getBlob, getJson, isConnectionError, send } from '../api.js';
 import { h, replace } from '../dom.js';
-import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtAgo, fmtDateTime } from '../time.js';
 import { recall, remember } from '../lastgood.js';
 import { learnNames, placeName } from '../names.js';
 import type { Page } from '../router.js';

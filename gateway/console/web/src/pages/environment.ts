@@ -3,7 +3,8 @@ import { getJson } from '../api.js';
 import { asList, isObj, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { lineChart, type Point } from '../chart.js';
-import { fmtAgo, fmtNumber, t } from '../i18n/index.js';
+import { fmtNumber, t } from '../i18n/index.js';
+import { fmtAgo } from '../time.js';
 import type { Page } from '../router.js';
 import { badge, codeLabel, empty, fill, fillFrom, loading, pageHeader, panel, StaleNotice } from '../ui.js';
 

@@ -99,6 +99,12 @@ export const en: Record<MessageKey, string> = {
   'alerts.showSnapshotN': 'Show snapshot {n}',
   'alerts.lockdownStillOn': 'The lockdown is still on, so its alert cannot be resolved by hand: end the lockdown on the Gates & lockdown page and the alert resolves with it.',
   'alerts.autoResolved': 'Resolved automatically at {at} when the condition cleared',
+  'alerts.ackAllShown': "Acknowledge {n} open shown",
+  'alerts.ackAllTitle': "Acknowledge {n} alerts",
+  'alerts.ackedN': "{n} alerts acknowledged",
+  'alerts.reopened': "Happened again after {user} acknowledged it at {at}",
+  'alerts.camera': "Camera",
+  'alerts.person': "Person",
 
   'severity.critical': 'Critical',
   'severity.warning': 'Warning',

@@ -99,6 +99,12 @@ export const ko: Record<MessageKey, string> = {
   'alerts.showSnapshotN': '스냅샷 {n} 보기',
   'alerts.lockdownStillOn': '봉쇄가 진행 중이라 이 경보는 직접 해결할 수 없습니다. "출입문·봉쇄" 화면에서 봉쇄를 해제하면 함께 해결됩니다.',
   'alerts.autoResolved': '상황이 해소되어 시스템이 {at}에 자동 해결',
+  'alerts.ackAllShown': "표시된 미처리 경보 {n}건 확인",
+  'alerts.ackAllTitle': "경보 {n}건 확인",
+  'alerts.ackedN': "경보 {n}건을 확인했습니다",
+  'alerts.reopened': "다시 발생함: {user}님이 {at}에 확인했었음",
+  'alerts.camera': "카메라",
+  'alerts.person': "인물",
 
   'severity.critical': '긴급',
   'severity.warning': '경고',

@@ -97,6 +97,12 @@ export const zh = {
   'alerts.showSnapshotN': '查看抓拍 {n}',
   'alerts.lockdownStillOn': '封校仍在进行，此告警不能手动解决：请在“门禁与封校”页面解除封校，告警会随之解决。',
   'alerts.autoResolved': '情况消除后由系统于 {at} 自动解决',
+  'alerts.ackAllShown': "确认本页 {n} 条未处理告警",
+  'alerts.ackAllTitle': "确认 {n} 条告警",
+  'alerts.ackedN': "已确认 {n} 条告警",
+  'alerts.reopened': "已再次发生：{user} 曾于 {at} 确认",
+  'alerts.camera': "摄像头",
+  'alerts.person': "人员",
 
   'severity.critical': '紧急',
   'severity.warning': '警告',

@@ -84,10 +84,22 @@ function shell(session: Session, path: string): HTMLElement {
       ),
     ),
   );
-  const header = h(
+  // On a phone the menu is folded behind one button (CSS shows the button below 600 px only).
+  const menu = h(
+    'button',
+    {
+      class: 'btn small menu-toggle',
+      'data-test': 'menu',
+      'aria-expanded': 'false',
+      onclick: () => menu.setAttribute('aria-expanded', String(header.classList.toggle('nav-open'))),
+    },
+    t('common.menu'),
+  );
+  const header: HTMLElement = h(
     'header',
     { class: 'topbar' },
     h('a', { class: 'brand', href: '/alerts', 'data-link': '' }, t('app.title')),
+    menu,
     nav,
     h(
       'div',

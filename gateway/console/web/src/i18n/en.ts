@@ -34,6 +34,7 @@ export const en: Record<MessageKey, string> = {
   'common.failed': 'Failed',
   'common.cancel': 'Cancel',
   'common.notePlaceholder': 'Note (optional)',
+  'common.menu': "Menu",
   'common.schoolTime': "School time {tz}",
   'common.schoolTimeHint': "All times are shown in the school's time zone, not this computer's.",
   'common.noteRequiredPlaceholder': 'Note (required)',

@@ -34,6 +34,7 @@ export const ko: Record<MessageKey, string> = {
   'common.failed': '실패',
   'common.cancel': '취소',
   'common.notePlaceholder': '메모 (선택)',
+  'common.menu': "메뉴",
   'common.schoolTime': "학교 시간 {tz}",
   'common.schoolTimeHint': "모든 시간은 이 컴퓨터가 아닌 학교 시간대로 표시됩니다.",
   'common.noteRequiredPlaceholder': '메모 (필수)',

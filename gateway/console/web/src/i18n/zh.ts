@@ -32,6 +32,7 @@ export const zh = {
   'common.failed': '操作失败',
   'common.cancel': '取消',
   'common.notePlaceholder': '备注（可选）',
+  'common.menu': "菜单",
   'common.schoolTime': "学校时间 {tz}",
   'common.schoolTimeHint': "所有时间均按学校所在时区显示，而不是本机时区。",
   'common.noteRequiredPlaceholder': '备注（必填）',

@@ -161,6 +161,27 @@ describe('phone layout at 390×844', () => {
       await page.context().close();
     });
   }
+
+  it('keeps one line for a lockdown at the top of a scrolled page, and only that', async () => {
+    const token = await gw.login('security', PASSWORD);
+    const page = await deskPage('ko', 390, 844);
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill at the north gate, all classes stay inside' } })).status).toBeLessThan(300);
+    try {
+      const banner = page.locator('[data-test=lockdown-banner]');
+      await banner.waitFor();
+      await go(page, '/canteen?person=S20250001');
+      await page.locator('[data-test=wallet-account] table').waitFor({ timeout: 10_000 });
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      const box = await banner.evaluate((el) => el.getBoundingClientRect().toJSON() as { top: number; height: number });
+      expect(box.top).toBe(0);
+      expect(box.height).toBeLessThanOrEqual(48);
+      expect(await page.locator('.topbar').evaluate((el) => el.getBoundingClientRect().bottom)).toBeLessThanOrEqual(0);
+      await shoot(page, 'phone-ko-lockdown-scrolled');
+    } finally {
+      await gw.api('/api/v1/lockdown', { method: 'DELETE', token });
+      await page.context().close();
+    }
+  });
 });
 
 describe('contrast (WCAG 2.1 AA)', () => {

@@ -237,7 +237,8 @@ export const alertsPage: Page = (ctx) => {
           snapshotUrls.set(id, url);
           img.src = url;
         },
-        (err: unknown) => img.replaceWith(errorState(err)),
+        // Not loaded (the gateway is down, the picture aged out): the card stays as it is; the next render asks again.
+        () => img.classList.add('missing'),
       );
     }
     return box;

@@ -184,6 +184,33 @@ describe('phone layout at 390×844', () => {
   });
 });
 
+describe('charts', () => {
+  it('labels the value axis with distinct round ticks that fit the data, none below zero for readings that never are', async () => {
+    const mqtt = await gw.mqttClient();
+    // Readings a few tenths apart: ticks of whole degrees read "19 19 19".
+    for (const [i, temperature] of [19.1, 19.2, 19.4].entries()) {
+      await mqtt.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ temperature, humidity: 40 + i, co2: 0 }), { qos: 1 });
+    }
+    const page = await deskPage('en', 1366, 900);
+    await go(page, '/environment?room=classroom-101');
+    await page.locator('[data-test=room-chart] [data-test=chart]').first().waitFor({ timeout: 10_000 });
+    const charts = await page.locator('[data-test=room-chart] [data-test=chart]').evaluateAll((figs) =>
+      figs.map((f) => ({
+        metric: f.getAttribute('data-metric'),
+        // The value axis: the labels drawn at the left edge (text-anchor end).
+        labels: Array.from(f.querySelectorAll('text.axis[text-anchor=end]'), (t) => t.textContent ?? ''),
+      })),
+    );
+    expect(charts.length).toBeGreaterThan(0);
+    for (const c of charts) {
+      expect(new Set(c.labels).size, `${c.metric}: ${c.labels.join(' ')}`).toBe(c.labels.length);
+      expect(c.labels.some((l) => /^[-−]/.test(l)), `${c.metric}: ${c.labels.join(' ')}`).toBe(false);
+    }
+    await shoot(page, 'chart-ticks');
+    await page.context().close();
+  });
+});
+
 describe('contrast (WCAG 2.1 AA)', () => {
   for (const scheme of ['light', 'dark'] as const) {
     it(`passes axe-core's color-contrast rule on every page in the ${scheme} theme`, async () => {

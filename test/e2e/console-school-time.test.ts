@@ -11,6 +11,7 @@ import { PASSWORD, shoot, signIn, startBrowser } from './browser.js';
 
 let gw: TestGateway;
 let browser: Browser;
+let clock: ManualClock;
 
 /** The next 08:05:30 in Asia/Shanghai (UTC+8, no daylight saving) that is still ahead, so sessions stay valid in the browser. */
 function nextSchoolMorning(): number {
@@ -31,7 +32,7 @@ beforeAll(async () => {
   browser = await startBrowser();
   gw = await startTestGateway({
     demo: true,
-    clock: new ManualClock(nextSchoolMorning()),
+    clock: (clock = new ManualClock(nextSchoolMorning())),
     config: { school: { timezone: 'Asia/Shanghai' }, http: { loginRateLimit: { windowS: 60, max: 1000 } } },
   });
 });
@@ -82,6 +83,28 @@ describe('school time in a browser set to UTC', () => {
       await shoot(page, `school-time${path.replace(/[/?=]/g, '-')}`);
     }
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('a room whose sensor went quiet says since when, in school time, instead of an empty card', async () => {
+    const mqtt = await gw.mqttClient();
+    await mqtt.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ temperature: 21.5 }), { qos: 1 });
+    const token = await gw.login('viewer', PASSWORD);
+    await waitFor(async () => {
+      const list = (await (await gw.api('/api/v1/sensors', { token })).json()) as { items?: { id: string; lastSeenAt: string | null }[] } | { id: string; lastSeenAt: string | null }[];
+      const items = Array.isArray(list) ? list : (list.items ?? []);
+      return items.find((x) => x.id === 'demo-sensor-101')?.lastSeenAt ?? null;
+    }, 10_000);
+    clock.advance(30 * 60_000); // half an hour of silence: long past the sensor's offline threshold
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+    await context.addInitScript(() => localStorage.setItem('campus.lang', 'en'));
+    const page = await context.newPage();
+    await signIn(page, gw.base, 'viewer');
+    await go(page, '/environment');
+    const silent = page.locator('[data-test=room][data-zone=classroom-101] [data-test=room-silent]');
+    await silent.waitFor({ timeout: 10_000 });
+    expect(await silent.textContent()).toMatch(/^No reading since .*08:05:30: sensor offline$/);
+    await shoot(page, 'school-time-environment-silent');
     await context.close();
   });
 });

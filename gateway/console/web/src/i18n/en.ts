@@ -329,6 +329,8 @@ export const en: Record<MessageKey, string> = {
   'env.noSeries': 'No readings in the last 24 hours.',
   'env.alarm': 'Alarm',
   'env.clear': 'Clear',
+  'env.silentSince': "No reading since {at}: sensor offline",
+  'env.silentNever': "No reading yet: the sensor has never reported",
   'comfort.good': 'Comfortable',
   'comfort.fair': 'Fair',
   'comfort.poor': 'Poor',

@@ -329,6 +329,8 @@ export const ko: Record<MessageKey, string> = {
   'env.noSeries': '최근 24시간 측정값이 없습니다.',
   'env.alarm': '경보',
   'env.clear': '정상',
+  'env.silentSince': "{at} 이후 측정값 없음: 센서 오프라인",
+  'env.silentNever': "측정값 없음: 센서가 아직 보고하지 않음",
   'comfort.good': '쾌적',
   'comfort.fair': '보통',
   'comfort.poor': '나쁨',

@@ -327,6 +327,8 @@ export const zh = {
   'env.noSeries': '近 24 小时没有数据。',
   'env.alarm': '报警',
   'env.clear': '正常',
+  'env.silentSince': "自 {at} 起无读数：传感器离线",
+  'env.silentNever': "尚无读数：传感器从未上报",
   'comfort.good': '舒适',
   'comfort.fair': '一般',
   'comfort.poor': '较差',

@@ -72,7 +72,7 @@ export function alertOccurredAt(change: AlertChange, now: number): number {
   const at =
     change.change === 'raised'
       ? a.raisedAt
-      : change.change === 'repeated'
+      : change.change === 'repeated' || change.change === 'reopened'
         ? a.lastRaisedAt
         : change.change === 'acknowledged'
           ? a.acknowledgedAt

@@ -49,7 +49,11 @@ export interface RaiseInput {
   dedupKey?: string;
 }
 
-export type AlertChange = { change: 'raised' | 'repeated' | 'acknowledged' | 'resolved' | 'updated'; alert: Alert };
+/**
+ * `reopened`: a raise folded into an acknowledged alert. The alert goes back to open and is announced as raised
+ * again (sound, badge, evidence): the guard acknowledged the first use of a lost card, not every later one.
+ */
+export type AlertChange = { change: 'raised' | 'repeated' | 'reopened' | 'acknowledged' | 'resolved' | 'updated'; alert: Alert };
 
 declare module '../core/bus.js' {
   interface CampusEventMap {
@@ -196,11 +200,16 @@ export class AlertService {
       let result: AlertChange;
       if (existing) {
         // The alert tells where and what happened last: a lost card used at the gate and then in the canteen must send
-        // the guard to the canteen. raised_at keeps the first time, count how many.
+        // the guard to the canteen. raised_at keeps the first time, count how many. An acknowledged alert opens
+        // again (who acknowledged it, and the note, stay as its history).
+        const reopen = existing.status === 'acknowledged';
         this.db
-          .prepare('UPDATE alerts SET count = count + 1, last_raised_at = ?, source = ?, message = ?, access_point = ?, zone = ?, data = ? WHERE id = ?')
+          .prepare(
+            `UPDATE alerts SET count = count + 1, last_raised_at = ?, source = ?, message = ?, access_point = ?, zone = ?, data = ?,
+               status = 'open' WHERE id = ?`,
+          )
           .run(now, input.source, input.message, input.accessPoint ?? null, input.zone ?? null, JSON.stringify(input.data ?? {}), existing.id);
-        result = { change: 'repeated', alert: this.get(existing.id) };
+        result = { change: reopen ? 'reopened' : 'repeated', alert: this.get(existing.id) };
       } else {
         const id = this.ulid(nowMs);
         this.db
@@ -215,7 +224,7 @@ export class AlertService {
       for (const l of this.txListeners) l(result, this.db);
       return result;
     })();
-    if (change.change === 'raised') this.bus.emit('alert.raised', change.alert);
+    if (change.change === 'raised' || change.change === 'reopened') this.bus.emit('alert.raised', change.alert);
     else this.bus.emit('alert.updated', change.alert);
     return change.alert;
   }
@@ -249,6 +258,24 @@ export class AlertService {
       .prepare(`SELECT id FROM alerts WHERE dedup_key = ? AND status != 'resolved' ORDER BY raised_at DESC LIMIT 1`)
       .get(dedupKey) as { id: string } | undefined;
     return row ? this.resolve(row.id, by, note) : null;
+  }
+
+  /**
+   * Acknowledges many alerts at once (a guard clearing a filtered list after a walk round): each one that is open
+   * is acknowledged in its own transaction; the others are reported with why not, and nothing stops half way.
+   */
+  acknowledgeMany(ids: string[], by: string, note?: string): { acknowledged: Alert[]; skipped: { id: string; code: string }[] } {
+    const acknowledged: Alert[] = [];
+    const skipped: { id: string; code: string }[] = [];
+    for (const id of new Set(ids)) {
+      try {
+        acknowledged.push(this.acknowledge(id, by, note));
+      } catch (err) {
+        if (err instanceof GatewayError) skipped.push({ id, code: err.code });
+        else throw err;
+      }
+    }
+    return { acknowledged, skipped };
   }
 
   /** Attaches a camera snapshot as evidence. */

@@ -32,6 +32,11 @@ const raiseBody = z.object({
 });
 
 const noteBody = z.object({ note: z.string().max(1000).optional() });
+/** A filtered list acknowledged at once: at most one page of the list (500). */
+const bulkAckBody = z.object({
+  ids: z.array(z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id')).min(1).max(500),
+  note: z.string().max(1000).optional(),
+});
 const idParams = z.object({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id') });
 
 export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): void {
@@ -45,6 +50,11 @@ export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): 
     // Each manual report is its own alert: the key includes a timestamp so two reports never fold together.
     const alert = alerts.raise({ ...body, source: `user:${by}`, dedupKey: `manual:${randomUUID()}` });
     res.status(201).json(alert);
+  });
+  api.post('/alerts/ack', guards.role('admin', 'security'), (req, res) => {
+    const { ids, note } = parse(bulkAckBody, req.body);
+    const out = alerts.acknowledgeMany(ids, sessionOf(res).username, note);
+    res.json({ acknowledged: out.acknowledged.map((a) => a.id), skipped: out.skipped });
   });
   api.get('/alerts/:id', (req, res) => {
     res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), alerts.get(parse(idParams, req.params, 'params').id)));

@@ -41,7 +41,16 @@ export interface CameraEvent {
   zones: string[];
   accessPoints: string[];
   data: Record<string, string>;
+  /**
+   * The zones in which this event raises the gateway's own `intrusion` alert (motion or a crossing outside a
+   * zone's hours). A flow that alerts on night motion (the default after-hours flow) skips these: one movement,
+   * one alert.
+   */
+  intrusionZones: string[];
 }
+
+/** Pictures kept as one alert's evidence; later recurrences only count. */
+export const MAX_EVIDENCE_PER_ALERT = 12;
 
 declare module '../core/bus.js' {
   interface CampusEventMap {
@@ -98,6 +107,8 @@ export class CamerasModule implements GatewayModule {
   private offBus: (() => void) | undefined;
   /** Alerts given evidence, and the place it was taken for. */
   private readonly evidencePlaces = new Map<string, string>();
+  /** How many occurrences of each alert have had their pictures taken: every recurrence gets its own. */
+  private readonly evidenceCounts = new Map<string, number>();
   private started = false;
 
   constructor(
@@ -135,9 +146,14 @@ export class CamerasModule implements GatewayModule {
       this.ctx.bus.on('alert.raised', (alert) => this.onAlert(alert)),
       // A repeat somewhere else (the lost card now used in the canteen) needs that place's picture too.
       this.ctx.bus.on('alert.updated', (alert) => {
-        if (this.evidencePlaces.has(alert.id) && this.evidencePlaces.get(alert.id) !== placeOf(alert)) this.onAlert(alert);
+        if (!this.evidencePlaces.has(alert.id)) return;
+        // A recurrence (the lost card used again) is new evidence even at the same place.
+        if (this.evidencePlaces.get(alert.id) !== placeOf(alert) || alert.count > (this.evidenceCounts.get(alert.id) ?? alert.count)) this.onAlert(alert);
       }),
-      this.ctx.bus.on('alert.resolved', (alert) => this.evidencePlaces.delete(alert.id)),
+      this.ctx.bus.on('alert.resolved', (alert) => {
+        this.evidencePlaces.delete(alert.id);
+        this.evidenceCounts.delete(alert.id);
+      }),
       // A camera that came online now has its stream URIs: its pre-roll can start.
       this.ctx.bus.on('camera.state', () => this.video.syncPreRoll()),
     ];
@@ -235,6 +251,14 @@ export class CamerasModule implements GatewayModule {
     const at = new Date(nowMs).toISOString();
     this.metrics.events.inc({ camera: id, kind });
     this.lastEvents.set(id, { kind, active, topic: n.topic, at });
+    const alerting = active && n.operation !== 'Initialized' && (kind === 'motion' || kind === 'line_crossing' || kind === 'field_crossing');
+    const schedules = this.ctx.config.cameras.zoneSchedules;
+    const intrusionZones = alerting
+      ? cam.zones.filter((zone) => {
+          const windows = schedules[zone];
+          return windows !== undefined && !withinWindows(windows, nowMs, this.ctx.config.school.timezone);
+        })
+      : [];
     this.ctx.bus.emit('camera.event', {
       cameraId: id,
       kind,
@@ -245,6 +269,7 @@ export class CamerasModule implements GatewayModule {
       zones: cam.zones,
       accessPoints: cam.accessPoints,
       data: n.data,
+      intrusionZones,
     });
     // `Initialized` tells the state at (re)subscription, after every reboot: not something that just happened.
     if (!active || n.operation === 'Initialized') return;
@@ -261,12 +286,7 @@ export class CamerasModule implements GatewayModule {
       });
       return;
     }
-    if (kind !== 'motion' && kind !== 'line_crossing' && kind !== 'field_crossing') return;
-    const schedules = this.ctx.config.cameras.zoneSchedules;
-    for (const zone of cam.zones) {
-      const windows = schedules[zone];
-      if (!windows) continue;
-      if (withinWindows(windows, nowMs, this.ctx.config.school.timezone)) continue;
+    for (const zone of intrusionZones) {
       this.ctx.alerts.raise({
         type: 'intrusion',
         severity: 'critical',
@@ -284,8 +304,15 @@ export class CamerasModule implements GatewayModule {
     if (!alert.accessPoint && !alert.zone) return;
     this.evidencePlaces.delete(alert.id);
     this.evidencePlaces.set(alert.id, placeOf(alert));
+    this.evidenceCounts.set(alert.id, alert.count);
     // Bounded: alerts nobody resolves must not grow it for ever.
-    if (this.evidencePlaces.size > 1000) this.evidencePlaces.delete(this.evidencePlaces.keys().next().value!);
+    if (this.evidencePlaces.size > 1000) {
+      const oldest = this.evidencePlaces.keys().next().value!;
+      this.evidencePlaces.delete(oldest);
+      this.evidenceCounts.delete(oldest);
+    }
+    // A card used again and again must not fill the disk with one alert's pictures.
+    if (alert.snapshotIds.length >= MAX_EVIDENCE_PER_ALERT) return;
     const cams = this.registry.covering(alert.accessPoint, alert.zone).slice(0, 3);
     // The event happened now (the pre-roll runs on the wall clock, whatever clock the alerts use).
     const eventAt = Date.now();

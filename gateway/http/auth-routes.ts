@@ -7,20 +7,30 @@ import type { UserStore } from '../auth/users.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 
+/**
+ * What the console needs to know about the school to show it correctly: every time it shows is in the school's
+ * zone (a kiosk or Pi whose own clock is set to UTC must still read 08:05 for a tap at 08:05 school time).
+ */
+export interface SchoolInfo {
+  id: string;
+  name: string;
+  timezone: string;
+}
+
 /** Login sits in front of authentication; logout and `me` behind it. */
-export function loginRoute(api: Router, users: UserStore, limiter: RequestHandler): void {
+export function loginRoute(api: Router, users: UserStore, limiter: RequestHandler, school: SchoolInfo): void {
   api.post('/auth/login', limiter, async (req, res) => {
     const { username, password } = parse(loginBody, req.body);
     const result = await users.login(username, password);
     if (!result) throw new GatewayError('unauthorized', 'wrong username or password');
-    res.json({ token: result.token, role: result.role, username, expiresAt: new Date(result.expiresAt).toISOString() });
+    res.json({ token: result.token, role: result.role, username, expiresAt: new Date(result.expiresAt).toISOString(), school });
   });
 }
 
-export function sessionRoutes(api: Router, users: UserStore): void {
+export function sessionRoutes(api: Router, users: UserStore, school: SchoolInfo): void {
   api.get('/auth/me', (_req, res) => {
     const s = sessionOf(res);
-    res.json({ username: s.username, role: s.role, expiresAt: new Date(s.expiresAt).toISOString() });
+    res.json({ username: s.username, role: s.role, expiresAt: new Date(s.expiresAt).toISOString(), school });
   });
   api.post('/auth/logout', (req, res) => {
     const token = bearerToken(req);

@@ -99,9 +99,10 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
     legacyHeaders: false,
     handler: (_req, _res, next) => next(new GatewayError('rate_limited', 'too many login attempts; wait and try again')),
   });
-  loginRoute(api, ctx.users, limiter);
+  const school = { id: ctx.config.school.id, name: ctx.config.school.name, timezone: ctx.config.school.timezone };
+  loginRoute(api, ctx.users, limiter, school);
   api.use(authenticate(ctx.users));
-  sessionRoutes(api, ctx.users);
+  sessionRoutes(api, ctx.users, school);
   const streams = new EventStreams({
     bus: ctx.bus,
     limits: ctx.config.http.eventStreams,

@@ -50,6 +50,8 @@ describe('cameras in the gateway', () => {
     cleanup(() => gw.close());
     const token = await login(gw, 'guard');
     await ready(gw, token, 'cam-yard', d);
+    const events: { kind: string; intrusionZones: string[] }[] = [];
+    gw.ctx.bus.on('camera.event', (e) => events.push(e));
 
     d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
     const [alert] = await waitFor(async () => {
@@ -62,6 +64,8 @@ describe('cameras in the gateway', () => {
     expect(img.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await img.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     expect((await cameraView(gw, token, 'cam-yard')).lastEvent).toMatchObject({ kind: 'motion', active: true });
+    // The event says the gateway raised an intrusion for it, so a night-motion flow does not raise a second alert.
+    expect(events.find((e) => e.kind === 'motion')?.intrusionZones).toEqual(['playground']);
 
     // Inside the hours, motion is only an event: a later tamper shows the motion was processed and raised nothing.
     clock.advance(2 * 3_600_000);

@@ -34,7 +34,7 @@ export async function signIn(page: Page, base: string, username: string): Promis
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('[data-test=login-submit]');
-  await page.waitForSelector('[data-test=nav-alerts]');
+  await page.waitForSelector('[data-test=nav-alerts]', { state: 'attached' }); // folded behind the menu on a phone
   await page.waitForSelector('[data-test=live].live');
 }
 

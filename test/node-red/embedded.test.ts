@@ -218,6 +218,24 @@ describe('default flows', () => {
     expect(img.status).toBe(200);
   });
 
+  it('night motion the gateway already raised as an intrusion raises no second, after-hours alert', async () => {
+    const night = new Date(Date.UTC(2026, 8, 9, 15, 45)).toISOString(); // 23:45 in Asia/Shanghai
+    const event = (cameraId: string, intrusionZones: string[]) => ({
+      cameraId, kind: 'motion', active: true, topic: 'RuleEngine/CellMotionDetector/Motion', operation: 'Changed',
+      at: night, zones: ['playground'], accessPoints: [], data: { IsMotion: 'true' }, intrusionZones,
+    });
+    const raised = (cameraId: string) =>
+      (gw.ctx.db.prepare('SELECT COUNT(*) AS n FROM alerts WHERE dedup_key = ?').get(`after_hours_motion:${cameraId}`) as { n: number }).n;
+    // The covered movement first, then one no rule covers: once the second has its alert, the first was handled.
+    await waitFor(async () => {
+      gw.ctx.bus.emit('camera.event', event('cam-night-covered', ['playground']) as never);
+      gw.ctx.bus.emit('camera.event', event('cam-night-uncovered', []) as never);
+      await new Promise((r) => setTimeout(r, 300));
+      return raised('cam-night-uncovered') > 0;
+    }, 20_000);
+    expect(raised('cam-night-covered')).toBe(0);
+  });
+
   it('motion during school hours raises nothing', async () => {
     // Counted for this camera only: at night (school time) the demo's simulated cameras raise their own.
     const raised = () => gw.ctx.db.prepare("SELECT COALESCE(SUM(count), 0) AS n FROM alerts WHERE dedup_key = 'after_hours_motion:cam-canteen'").get();

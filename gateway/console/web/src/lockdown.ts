@@ -6,7 +6,8 @@
 import { getJson, isConnectionError } from './api.js';
 import { bool, str, type Json } from './data.js';
 import { h, replace } from './dom.js';
-import { fmtDateTime, t } from './i18n/index.js';
+import { t } from './i18n/index.js';
+import { fmtDateTime } from './time.js';
 
 export interface LockdownState {
   active: boolean;

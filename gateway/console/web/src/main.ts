@@ -17,8 +17,9 @@ import { loginPage } from './pages/login.js';
 import { notificationsPage } from './pages/notifications.js';
 import { systemPage } from './pages/system.js';
 import { Router, type Page, type Route } from './router.js';
-import { clearSession, loadSession, type Session } from './session.js';
+import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
+import { browserZoneDiffers, schoolTimeZone, setSchoolTimeZone } from './time.js';
 import type { AlertPage } from './types.js';
 
 const NAV: { path: string; label: MessageKey; test: string; adminOnly?: boolean }[] = [
@@ -86,15 +87,28 @@ function shell(session: Session, path: string): HTMLElement {
       ),
     ),
   );
-  const header = h(
+  // On a phone the menu is folded behind one button (CSS shows the button below 600 px only).
+  const menu = h(
+    'button',
+    {
+      class: 'btn small menu-toggle',
+      'data-test': 'menu',
+      'aria-expanded': 'false',
+      onclick: () => menu.setAttribute('aria-expanded', String(header.classList.toggle('nav-open'))),
+    },
+    t('common.menu'),
+  );
+  const header: HTMLElement = h(
     'header',
     { class: 'topbar' },
     h('a', { class: 'brand', href: '/alerts', 'data-link': '' }, t('app.title')),
+    menu,
     nav,
     h(
       'div',
       { class: 'topbar-right' },
       liveDot,
+      browserZoneDiffers() ? h('span', { class: 'school-tz muted small', 'data-test': 'school-tz', title: t('common.schoolTimeHint') }, t('common.schoolTime', { tz: schoolTimeZone() ?? '' })) : null,
       sound,
       langSwitcher(),
       h('span', { class: 'user', 'data-test': 'user' }, `${session.username} · ${t(`role.${session.role}`)}`),
@@ -109,6 +123,19 @@ function shell(session: Session, path: string): HTMLElement {
     liveDot.textContent = t(`live.${s}`);
   }, pageController?.signal);
   return wrap;
+}
+
+/** A session saved before the gateway said its zone: ask once, then draw the page again in school time. */
+async function learnSchoolZone(session: Session): Promise<void> {
+  try {
+    const me = await getJson<{ school?: { timezone?: string } }>('/auth/me');
+    const timezone = me.school?.timezone;
+    if (!timezone) return;
+    saveSession({ ...session, timezone });
+    renderCurrent();
+  } catch {
+    return;
+  }
 }
 
 async function refreshOpenCount(): Promise<void> {
@@ -166,10 +193,12 @@ function render(route: Route | null, params: Record<string, string>, path: strin
     router.resolve();
     return;
   }
+  setSchoolTimeZone(session.timezone);
   feed.start();
   if (!signedIn) {
     signedIn = true;
     void lockdown.refresh();
+    if (!session.timezone) void learnSchoolZone(session);
   }
   const frame = shell(session, path);
   replace(appRoot, frame);

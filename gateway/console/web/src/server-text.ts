@@ -5,7 +5,8 @@
  * guard, data without the fields a text needs, a new error code) is shown as the gateway sent it.
  */
 import { ApiError } from './api.js';
-import { fmtDateTime, fmtNumber, t, tKnown } from './i18n/index.js';
+import { fmtNumber, t, tKnown } from './i18n/index.js';
+import { fmtDateTime } from './time.js';
 import { cameraName, personName, placeName } from './names.js';
 import type { Alert } from './types.js';
 

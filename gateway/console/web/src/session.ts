@@ -6,6 +6,8 @@ export interface Session {
   username: string;
   role: Role;
   expiresAt: string;
+  /** The school's IANA time zone, in which every time is shown (from the gateway at sign-in). */
+  timezone?: string;
 }
 
 const KEY = 'campus.session';
@@ -17,7 +19,7 @@ export function loadSession(): Session | null {
     const s = JSON.parse(raw) as Partial<Session>;
     if (typeof s.token !== 'string' || typeof s.username !== 'string' || !isRole(s.role) || typeof s.expiresAt !== 'string') return null;
     if (Date.parse(s.expiresAt) <= Date.now()) return null;
-    return { token: s.token, username: s.username, role: s.role, expiresAt: s.expiresAt };
+    return { token: s.token, username: s.username, role: s.role, expiresAt: s.expiresAt, ...(typeof s.timezone === 'string' ? { timezone: s.timezone } : {}) };
   } catch {
     return null;
   }

@@ -1,7 +1,8 @@
 /** Pieces every page uses: headings, loading / error / not-available states, a confirmation dialog. */
 import { ApiError } from './api.js';
 import { append, h, replace, type Child } from './dom.js';
-import { fmtClock, t, tKnown } from './i18n/index.js';
+import { t, tKnown } from './i18n/index.js';
+import { fmtClock } from './time.js';
 import { readThrough } from './lastgood.js';
 import { errorText } from './server-text.js';
 
@@ -95,7 +96,7 @@ export function table(headers: string[], rows: Child[][], attrs: Record<string, 
   return h(
     'div',
     { class: 'table-wrap' },
-    h('table', attrs, h('thead', {}, h('tr', {}, ...headers.map((x) => h('th', {}, x)))), h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c)))))),
+    h('table', attrs, h('thead', {}, h('tr', {}, ...headers.map((x) => h('th', {}, x)))), h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c, i) => h('td', { 'data-label': headers[i] ?? '' }, c)))))),
   );
 }
 

@@ -52,21 +52,6 @@ export function tKnown(key: string): string | undefined {
   return Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : undefined;
 }
 
-export function fmtDateTime(iso: string | number): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(locales[current], { dateStyle: 'short', timeStyle: 'medium' });
-}
-
-export function fmtTime(iso: string | number): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString(locales[current], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}
-
-/** Hours and minutes, for "showing data from 10:42". */
-export function fmtClock(ms: number): string {
-  return new Date(ms).toLocaleTimeString(locales[current], { hour: '2-digit', minute: '2-digit' });
-}
-
 /** Money is integer fen on the wire; shown as yuan. */
 export function fmtMoney(fen: number): string {
   return new Intl.NumberFormat(locales[current], { style: 'currency', currency: 'CNY' }).format(fen / 100);
@@ -74,15 +59,6 @@ export function fmtMoney(fen: number): string {
 
 export function fmtNumber(n: number, digits = 1): string {
   return new Intl.NumberFormat(locales[current], { maximumFractionDigits: digits }).format(n);
-}
-
-export function fmtAgo(iso: string | number): string {
-  const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(locales[current], { numeric: 'auto' });
-  if (Math.abs(s) < 60) return rtf.format(-s, 'second');
-  if (Math.abs(s) < 3600) return rtf.format(-Math.round(s / 60), 'minute');
-  if (Math.abs(s) < 86400) return rtf.format(-Math.round(s / 3600), 'hour');
-  return rtf.format(-Math.round(s / 86400), 'day');
 }
 
 document.documentElement.lang = locales[current];

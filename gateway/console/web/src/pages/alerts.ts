@@ -6,9 +6,10 @@
  */
 import { ApiError, apiUrl, getBlob, getJson, isConnectionError, send } from '../api.js';
 import { h, replace } from '../dom.js';
-import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtAgo, fmtDateTime } from '../time.js';
 import { recall, remember } from '../lastgood.js';
-import { learnNames, placeName } from '../names.js';
+import { cameraName, learnNames, personName, placeName } from '../names.js';
 import type { Page } from '../router.js';
 import { alertMessage, resolveNote } from '../server-text.js';
 import { can, loadSession } from '../session.js';
@@ -95,9 +96,12 @@ export const alertsPage: Page = (ctx) => {
   };
 
   const renderList = (): void => {
-    const shown = [...alerts.values()].filter(matches).sort((a, b) => (a.id < b.id ? 1 : -1));
+    const shown = [...alerts.values()].filter(matches).sort(triageOrder);
     if (shown.length === 0) replace(list, empty(t('alerts.none')));
     else replace(list, ...shown.map((a) => alertCard(a)));
+    const open = shown.filter((a) => a.status === 'open');
+    bulkAck.hidden = !can.handleAlerts(session.role) || open.length < 2;
+    bulkAck.textContent = t('alerts.ackAllShown', { n: open.length });
     more.hidden = nextBefore === null;
     // Messages name people and places by id in the alert data: their names, once known, read better.
     void learnNames(shown).then((learnt) => learnt && !signal.aborted && renderList());
@@ -162,6 +166,36 @@ export const alertsPage: Page = (ctx) => {
     markStale();
   };
 
+  /** Acknowledge is one click: the note, if any, was typed on the card. */
+  const acknowledge = async (a: Alert, note: string): Promise<void> => {
+    try {
+      const updated = await send<Alert>('POST', `/alerts/${encodeURIComponent(a.id)}/ack`, note ? { note } : {});
+      alerts.set(updated.id, updated);
+      if (loaded && !notice.stale) keep();
+      renderList();
+      toast(t('alerts.acked'));
+    } catch (err) {
+      actionError(err);
+      void load(false);
+    }
+  };
+
+  /** Every open alert the filters show, acknowledged in one request (a guard back from a round). */
+  const acknowledgeShown = async (): Promise<void> => {
+    const ids = [...alerts.values()].filter((a) => matches(a) && a.status === 'open').map((a) => a.id).slice(0, 500);
+    if (ids.length === 0) return;
+    const r = await confirmDialog({ title: t('alerts.ackAllTitle', { n: ids.length }), confirm: t('alerts.ack'), note: true });
+    if (!r.ok) return;
+    try {
+      const out = await send<{ acknowledged: string[]; skipped: { id: string }[] }>('POST', '/alerts/ack', r.note ? { ids, note: r.note } : { ids });
+      toast(t('alerts.ackedN', { n: out.acknowledged.length }));
+    } catch (err) {
+      actionError(err);
+    }
+    void load(false);
+  };
+  const bulkAck = h('button', { class: 'btn', hidden: true, 'data-test': 'ack-all', onclick: () => void acknowledgeShown() });
+
   const act = async (a: Alert, action: 'ack' | 'resolve'): Promise<void> => {
     const r = await confirmDialog({
       title: action === 'ack' ? t('alerts.ackTitle') : t('alerts.resolveTitle'),
@@ -184,30 +218,29 @@ export const alertsPage: Page = (ctx) => {
     }
   };
 
+  /** The pictures on the card itself, newest first, as thumbnails a click enlarges: no button between guard and photo. */
   const snapshotBox = (a: Alert): HTMLElement => {
     const box = h('div', { class: 'snapshot-box' });
-    const image = (url: string): HTMLElement => h('img', { src: url, alt: t('alerts.snapshot'), class: 'snapshot', 'data-test': 'alert-snapshot' });
-    const show = async (id: string): Promise<void> => {
-      replace(box, h('span', { class: 'muted' }, t('common.loading')));
-      try {
-        const url = URL.createObjectURL(await getBlob(`/snapshots/${encodeURIComponent(id)}`));
-        snapshotUrls.set(id, url);
-        replace(box, image(url));
-      } catch (err) {
-        replace(box, errorState(err));
+    const ids = [...a.snapshotIds].reverse().slice(0, SNAPSHOTS_ON_CARD);
+    for (const id of ids) {
+      const img = h('img', { alt: t('alerts.snapshot'), class: 'snapshot thumb', 'data-test': 'alert-snapshot', 'data-snapshot': id, onclick: (e: Event) => (e.currentTarget as HTMLElement).classList.toggle('thumb') });
+      box.append(img);
+      const known = snapshotUrls.get(id);
+      if (known) {
+        img.src = known;
+        continue;
       }
-    };
-    const loaded = a.snapshotIds.map((id) => snapshotUrls.get(id)).filter((u): u is string => !!u);
-    if (loaded.length) {
-      replace(box, ...loaded.map(image));
-      return box;
+      void getBlob(`/snapshots/${encodeURIComponent(id)}`).then(
+        (blob) => {
+          if (signal.aborted) return;
+          const url = URL.createObjectURL(blob);
+          snapshotUrls.set(id, url);
+          img.src = url;
+        },
+        // Not loaded (the gateway is down, the picture aged out): the card stays as it is; the next render asks again.
+        () => img.classList.add('missing'),
+      );
     }
-    replace(
-      box,
-      ...a.snapshotIds.map((id, i) =>
-        h('button', { class: 'btn small', 'data-test': 'show-snapshot', onclick: () => void show(id) }, a.snapshotIds.length > 1 ? t('alerts.showSnapshotN', { n: i + 1 }) : t('alerts.showSnapshot')),
-      ),
-    );
     return box;
   };
 
@@ -227,13 +260,17 @@ export const alertsPage: Page = (ctx) => {
   const alertCard = (a: Alert): HTMLElement => {
     const actions: HTMLElement[] = [];
     if (can.handleAlerts(session.role) && a.status === 'open') {
-      actions.push(h('button', { class: 'btn primary', 'data-test': 'ack', onclick: () => void act(a, 'ack') }, t('alerts.ack')));
+      const note = h('input', { class: 'ack-note', name: 'ack-note', maxlength: 1000, placeholder: t('common.notePlaceholder'), 'aria-label': t('common.notePlaceholder'), 'data-test': 'ack-note' });
+      actions.push(note, h('button', { class: 'btn primary', 'data-test': 'ack', onclick: () => void acknowledge(a, note.value.trim()) }, t('alerts.ack')));
     }
     if (can.handleAlerts(session.role) && a.status !== 'resolved') {
       actions.push(h('button', { class: 'btn', 'data-test': 'resolve', onclick: () => void act(a, 'resolve') }, t('alerts.resolve')));
     }
     // The access point by its name; the zone (which has none in the API) only when there is no access point.
     const place = a.accessPoint ? (placeName(a.accessPoint) ?? a.accessPoint) : a.zone;
+    const cameraId = typeof a.data.cameraId === 'string' ? a.data.cameraId : a.source.startsWith('camera:') ? a.source.slice(7) : null;
+    const personId = typeof a.data.externalId === 'string' ? a.data.externalId : null;
+    const link = (href: string, text: string, test: string): HTMLElement => h('a', { href, 'data-link': '', 'data-test': test }, text);
     return h(
       'article',
       { class: `alert-card sev-${a.severity} st-${a.status} ${fresh.has(a.id) ? 'fresh' : ''}`, 'data-test': 'alert', 'data-id': a.id, 'data-severity': a.severity, 'data-status': a.status },
@@ -251,12 +288,23 @@ export const alertsPage: Page = (ctx) => {
         'p',
         { class: 'muted small' },
         `${t('alerts.source')}: ${a.source}`,
-        place ? ` · ${t('alerts.place')}: ${place}` : '',
+        place ? ` · ${t('alerts.place')}: ` : '',
+        place ? (a.accessPoint ? link('/gates', place, 'place-link') : place) : '',
+        cameraId ? ` · ${t('alerts.camera')}: ` : '',
+        cameraId ? link(`/cameras/${encodeURIComponent(cameraId)}`, cameraName(cameraId) ?? cameraId, 'camera-link') : '',
+        personId ? ` · ${t('alerts.person')}: ` : '',
+        personId ? link(`/attendance?person=${encodeURIComponent(personId)}`, personName(typeof a.data.personId === 'number' ? a.data.personId : undefined) ?? personId, 'person-link') : '',
         ` · ${fmtDateTime(a.raisedAt)}`,
         a.count > 1 ? ` · ${t('alerts.lastAt', { at: fmtDateTime(a.lastRaisedAt) })}` : '',
       ),
       a.acknowledgedBy
-        ? h('p', { class: 'small' }, t('alerts.ackedBy', { user: a.acknowledgedBy, at: fmtDateTime(a.acknowledgedAt ?? '') }), a.ackNote ? ` — ${a.ackNote}` : '')
+        ? h(
+            'p',
+            { class: 'small', 'data-test': a.status === 'open' ? 'reopened' : 'acked-by' },
+            // Open again after an acknowledgement: it happened again since (the gateway reopens it).
+            t(a.status === 'open' ? 'alerts.reopened' : 'alerts.ackedBy', { user: a.acknowledgedBy, at: fmtDateTime(a.acknowledgedAt ?? '') }),
+            a.ackNote ? ` — ${a.ackNote}` : '',
+          )
         : null,
       a.resolvedBy === 'gateway'
         ? // Resolved by the gateway itself when the condition cleared; its own note (English) is there for IT.
@@ -299,6 +347,7 @@ export const alertsPage: Page = (ctx) => {
       h('label', {}, t('alerts.severity'), severitySelect),
       h('label', {}, t('alerts.type'), typeSelect),
       h('label', {}, t('common.search'), search),
+      bulkAck,
     ),
     list,
     more,
@@ -334,6 +383,20 @@ export const alertsPage: Page = (ctx) => {
   restore();
   void load(false);
 };
+
+/** How many of an alert's pictures the card shows (the newest). */
+const SNAPSHOTS_ON_CARD = 3;
+const STATUS_RANK: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Open before acknowledged, critical before warning, then the latest occurrence first: a new warning never pushes an open critical down. */
+export function triageOrder(a: Alert, b: Alert): number {
+  return (
+    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    (a.lastRaisedAt < b.lastRaisedAt ? 1 : a.lastRaisedAt > b.lastRaisedAt ? -1 : a.id < b.id ? 1 : -1)
+  );
+}
 
 function typeLabel(type: string): string {
   return codeLabel('alertType', type);

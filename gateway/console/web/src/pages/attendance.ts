@@ -2,7 +2,8 @@
 import { getJson } from '../api.js';
 import { asList, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
-import { fmtTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
 

@@ -2,7 +2,8 @@
 import { getJson, openEvents, send } from '../api.js';
 import { asList, bool, isObj, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
-import { fmtDateTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtDateTime } from '../time.js';
 import type { AlertPage } from '../types.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';

@@ -2,7 +2,8 @@
 import { getBlob, getJson } from '../api.js';
 import { asList, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
-import { fmtAgo, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtAgo } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { readThrough } from '../lastgood.js';

@@ -4,7 +4,8 @@
  */
 import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
-import { fmtDateTime, fmtMoney, t } from '../i18n/index.js';
+import { fmtMoney, t } from '../i18n/index.js';
+import { fmtDateTime } from '../time.js';
 import { parseYuan } from '../money.js';
 import type { Page, PageContext } from '../router.js';
 import { can } from '../session.js';

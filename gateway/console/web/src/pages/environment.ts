@@ -3,7 +3,8 @@ import { getJson } from '../api.js';
 import { asList, isObj, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { lineChart, type Point } from '../chart.js';
-import { fmtAgo, fmtNumber, t } from '../i18n/index.js';
+import { fmtNumber, t } from '../i18n/index.js';
+import { fmtAgo, fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
 import { badge, codeLabel, empty, fill, fillFrom, loading, pageHeader, panel, StaleNotice } from '../ui.js';
 
@@ -37,6 +38,10 @@ function readingsOf(room: Json): Reading[] {
   return out.filter((x) => x.metric);
 }
 
+function sensorIds(room: Json): string[] {
+  return Array.isArray(room.sensors) ? room.sensors.filter((x): x is string => typeof x === 'string') : [];
+}
+
 function rankOf(metric: string): number {
   const i = CHART_ORDER.indexOf(metric);
   return i < 0 ? CHART_ORDER.length : i;
@@ -61,7 +66,15 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
       rooms,
       notice,
       '/rooms',
-      async () => asList(await getJson<unknown>('/rooms'), 'rooms'),
+      async () => {
+        const [list, sensors] = await Promise.all([
+          getJson<unknown>('/rooms').then((r) => asList(r, 'rooms')),
+          // When each sensor was last heard from: a room without current readings says since when, not "unknown".
+          getJson<unknown>('/sensors').then((r) => asList(r, 'sensors'), () => [] as Json[]),
+        ]);
+        const seen = new Map(sensors.map((x) => [str(x, 'id') ?? '', str(x, 'lastSeenAt')]));
+        return list.map((room) => ({ ...room, lastSeenAt: sensorIds(room).map((id) => seen.get(id)).filter((x): x is string => !!x).sort().pop() ?? null }));
+      },
       (list) => {
         if (list.length === 0) return empty();
         const picked = list.find((r) => str(r, 'zone') === chosen);
@@ -80,6 +93,9 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
             h('div', { class: 'room-head' }, h('strong', {}, str(room, 'name') ?? zone), badge(codeLabel('comfort', comfort), `comfort-${comfort}`)),
             h('dl', { class: 'readings' }, ...readings.flatMap((r) => [h('dt', {}, codeLabel('metric', r.metric)), h('dd', {}, fmtReading(r))])),
             newest ? h('div', { class: 'muted small' }, fmtAgo(newest)) : null,
+            readings.length === 0
+              ? h('p', { class: 'muted small', 'data-test': 'room-silent' }, str(room, 'lastSeenAt') ? t('env.silentSince', { at: fmtDateTime(str(room, 'lastSeenAt') ?? '') }) : t('env.silentNever'))
+              : null,
           );
         });
       },

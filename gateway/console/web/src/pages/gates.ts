@@ -6,7 +6,8 @@
 import { getJson, openEvents, send } from '../api.js';
 import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
-import { fmtDateTime, fmtTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtDateTime, fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';

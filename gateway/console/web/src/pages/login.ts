@@ -11,6 +11,7 @@ interface LoginAnswer {
   role: string;
   username: string;
   expiresAt: string;
+  school?: { timezone?: string };
 }
 
 export const loginPage: Page = ({ root, query, navigate }) => {
@@ -26,7 +27,8 @@ export const loginPage: Page = ({ root, query, navigate }) => {
     try {
       const a = await send<LoginAnswer>('POST', '/auth/login', { username: username.value.trim(), password: password.value }, { auth: false });
       if (!isRole(a.role)) throw new ApiError(500, 'internal', a.role);
-      saveSession({ token: a.token, username: a.username, role: a.role, expiresAt: a.expiresAt });
+      const timezone = a.school?.timezone;
+      saveSession({ token: a.token, username: a.username, role: a.role, expiresAt: a.expiresAt, ...(timezone ? { timezone } : {}) });
       const next = query.get('next');
       navigate(next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/alerts');
     } catch (err) {

@@ -2,7 +2,8 @@
 import { getHealth, getJson, isConnectionError } from '../api.js';
 import { asList, bool, isObj, num, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
-import { fmtAgo, fmtDateTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtAgo, fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
 import type { Health } from '../types.js';
 import { cameraErrorText } from '../server-text.js';

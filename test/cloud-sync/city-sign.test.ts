@@ -15,19 +15,24 @@ import { tempDir } from '../helpers/gateway.js';
 import { cityKey } from './keys.js';
 
 describe('campus-gateway city-keygen and city-sign', () => {
-  const dir = tempDir();
-  const keyFile = join(dir, 'city.pem');
-  let ring: CommandKeyRing;
+  /** A key pair made by the built city-keygen, in a folder of the test's own. */
+  function keygen(): { dir: string; keyFile: string; ring: CommandKeyRing; stdout: string; stderr: string; status: number | null } {
+    const dir = tempDir();
+    const keyFile = join(dir, 'city.pem');
+    const r = runBin(['city-keygen', '--kid', 'city-2026-09', '--out', keyFile]);
+    const publicKey = /publicKey: (\S+)/.exec(r.stdout)?.[1];
+    const ring = new CommandKeyRing(publicKey ? [{ kid: 'city-2026-09', publicKey }] : []);
+    return { dir, keyFile, ring, stdout: r.stdout, stderr: r.stderr, status: r.status };
+  }
 
   it('city-keygen writes a 0600 private key and prints the public key as a cloud.commandKeys entry', () => {
-    const r = runBin(['city-keygen', '--kid', 'city-2026-09', '--out', keyFile]);
+    const { keyFile, ...r } = keygen();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(keyFile, 'utf8')).toContain('BEGIN PRIVATE KEY');
-    const publicKey = /publicKey: (\S+)/.exec(r.stdout)?.[1];
     expect(r.stdout).toContain('kid: city-2026-09');
-    ring = new CommandKeyRing([{ kid: 'city-2026-09', publicKey: publicKey! }]);
+    expect(/publicKey: (\S+)/.exec(r.stdout)?.[1]).toBeTruthy();
     // Never overwrites a key.
     const again = runBin(['city-keygen', '--kid', 'x', '--out', keyFile]);
     expect(again.status).toBe(2);
@@ -35,6 +40,7 @@ describe('campus-gateway city-keygen and city-sign', () => {
   });
 
   it('signs a command from a file, adding kid and issuedAt, and the gateway\'s check accepts it', () => {
+    const { dir, keyFile, ring } = keygen();
     const file = join(dir, 'lockdown.json');
     writeFileSync(file, JSON.stringify({ id: 'cli-1', schoolId: 'demo-school', type: 'lockdown.start', params: { reason: 'drill' } }));
     const before = Date.now();
@@ -52,6 +58,7 @@ describe('campus-gateway city-keygen and city-sign', () => {
   });
 
   it('signs from stdin, keeps a given issuedAt, and refuses what the gateway would not run', () => {
+    const { dir, keyFile, ring } = keygen();
     const cmd = { id: 'cli-2', schoolId: 'demo-school', type: 'ping', issuedAt: '2026-09-01T00:00:00Z' };
     const r = runBin(['city-sign', '--key', keyFile, '--kid', 'city-2026-09', '--pretty'], { input: JSON.stringify(cmd) });
     expect(r.status).toBe(0);

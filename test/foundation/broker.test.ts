@@ -27,6 +27,9 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
         readers: [{ id: 'gate-in-1', accessPoint: 'main-gate', driver: { type: 'mqtt', secretHash: await hashSecret(READER_SECRET) } }],
         access: { accessPoints: [{ id: 'main-gate', name: 'Main gate', kind: 'gate', gateId: 'main-gate' }] },
         sensors: { sensors: [{ id: 'room-101', zone: 'classroom-101', secretHash: await hashSecret(SENSOR_SECRET) }] },
+        // These tests log in wrongly on purpose, all from 127.0.0.1: the address's login backoff (tested in
+        // broker-limits.test.ts) would otherwise block the right logins of whichever test runs after them.
+        mqtt: { loginBackoff: { maxFailures: 1000, baseDelayMs: 0 } },
       },
     });
   });

@@ -44,7 +44,8 @@ describe('viewers see no amounts, balances or card UIDs', () => {
     const security = await openStream(tokens.security, 'tap.');
     const answer = nextMessage(terminal, 'campus/readers/demo-canteen-1/decision');
     await terminal.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: CARD, amount: 650, seq: 9001 }), { qos: 1 });
-    expect(JSON.parse((await answer).payload.toString())).toMatchObject({ granted: true, balance: 4350 });
+    const paid = JSON.parse((await answer).payload.toString()) as { granted: boolean; balance: number };
+    expect(paid).toMatchObject({ granted: true, balance: expect.any(Number) });
 
     const decided = (r: SseReader) => r.next((e) => e.event === 'tap.decided').then((e) => JSON.parse(e!.data) as Record<string, unknown>);
     const received = (r: SseReader) => r.next((e) => e.event === 'tap.received').then((e) => JSON.parse(e!.data) as Record<string, unknown>);
@@ -62,11 +63,15 @@ describe('viewers see no amounts, balances or card UIDs', () => {
 
     for (const r of [admin, security]) {
       expect(await received(r)).toMatchObject({ uid: CARD, amount: 650 });
-      expect(await decided(r)).toMatchObject({ uid: CARD, amount: 650, balance: 4350, granted: true });
+      expect(await decided(r)).toMatchObject({ uid: CARD, amount: 650, balance: paid.balance, granted: true });
     }
   });
 
   it('leaves them out of GET /api/v1/taps for a viewer and keeps them for admin', async () => {
+    // A canteen payment of its own to list.
+    const answer = nextMessage(terminal, 'campus/readers/demo-canteen-1/decision');
+    await terminal.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: CARD, amount: 100, seq: 9101 }), { qos: 1 });
+    expect(JSON.parse((await answer).payload.toString())).toMatchObject({ granted: true });
     const list = async (token: string) => {
       const res = await gw.api('/api/v1/taps?accessPoint=canteen&limit=5', { token });
       expect(res.status).toBe(200);
@@ -79,7 +84,7 @@ describe('viewers see no amounts, balances or card UIDs', () => {
     expect(forViewer.items[0]).toMatchObject({ readerId: 'demo-canteen-1', granted: true, person: { name: '李明' } });
 
     const forAdmin = await list(tokens.admin);
-    expect(forAdmin.items[0]).toMatchObject({ uid: CARD, amount: 650, balance: 4350 });
+    expect(forAdmin.items[0]).toMatchObject({ uid: CARD, amount: 100, balance: expect.any(Number) });
   });
 
   it('leaves the card out of a lost-card alert\'s data for a viewer, in the stream and in the list', async () => {

@@ -5,7 +5,8 @@
 import { getJson, send } from '../api.js';
 import { asList, bool, num, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
-import { fmtDateTime, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
 import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
 

@@ -5,6 +5,7 @@ import { monotonicFactory } from 'ulid';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
+import { removeStoredFiles } from '../storage/stored-files.js';
 import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../storage/private-files.js';
 
 export const snapshotMigrations: Migration[] = [
@@ -168,17 +169,6 @@ export class SnapshotStore {
       count--;
       bytes -= v.bytes;
     }
-    const del = this.db.prepare('DELETE FROM camera_snapshots WHERE id = ?');
-    this.db.transaction(() => {
-      for (const id of gone) del.run(id);
-    })();
-    for (const id of gone) {
-      try {
-        unlinkSync(this.file(id));
-      } catch {
-        // reconcile() tidies up whatever is left
-      }
-    }
-    return gone.length;
+    return removeStoredFiles(this.db, 'camera_snapshots', gone, (id) => this.file(id));
   }
 }

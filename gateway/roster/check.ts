@@ -4,7 +4,7 @@
  * the gates are answered between chunks; the rows of the file seen so far are kept in memory so that later rows
  * see earlier ones (an external id or a card given twice is caught) exactly as if they had been written.
  */
-import type { PersonRole } from '../people/types.js';
+import type { PersonRef, PersonRole } from '../people/types.js';
 import type { CardFormat } from '../core/card-number.js';
 import type { Database } from '../storage/db.js';
 import { cardTarget } from '../people/card-keys.js';
@@ -31,13 +31,7 @@ export const CHECK_CHUNK = 500;
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The person's fields as the row leaves them. */
-export interface PersonValues {
-  externalId: string;
-  name: string;
-  role: PersonRole;
-  grade: string | null;
-  class: string | null;
-  scheduleGroup: string;
+export interface PersonValues extends Omit<PersonRef, 'id'> {
   security: boolean;
 }
 

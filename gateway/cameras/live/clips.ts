@@ -12,6 +12,7 @@ import { monotonicFactory } from 'ulid';
 import type { Clock } from '../../core/clock.js';
 import { GatewayError, notFound } from '../../core/errors.js';
 import type { Database, Migration } from '../../storage/db.js';
+import { removeStoredFiles } from '../../storage/stored-files.js';
 import type { Segment } from './preroll.js';
 
 const run = promisify(execFile);
@@ -182,17 +183,6 @@ export class ClipStore {
     }
     // Rows that only say "no video" are small but not free: the newest thousand are enough to explain alerts.
     this.db.prepare('DELETE FROM camera_clips WHERE error IS NOT NULL AND id NOT IN (SELECT id FROM camera_clips WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1000)').run();
-    const del = this.db.prepare('DELETE FROM camera_clips WHERE id = ?');
-    this.db.transaction(() => {
-      for (const id of gone) del.run(id);
-    })();
-    for (const id of gone) {
-      try {
-        unlinkSync(this.file(id));
-      } catch {
-        // reconcile() tidies up whatever is left
-      }
-    }
-    return gone.length;
+    return removeStoredFiles(this.db, 'camera_clips', gone, (id) => this.file(id));
   }
 }

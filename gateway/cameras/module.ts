@@ -109,6 +109,9 @@ export class CamerasModule implements GatewayModule {
   private readonly evidencePlaces = new Map<string, string>();
   /** How many occurrences of each alert have had their pictures taken: every recurrence gets its own. */
   private readonly evidenceCounts = new Map<string, number>();
+  /** Alerts whose pictures, and whose clips, are being taken now. */
+  private readonly gathering = new Set<string>();
+  private readonly clipping = new Set<string>();
   private started = false;
 
   constructor(
@@ -302,6 +305,9 @@ export class CamerasModule implements GatewayModule {
   /** Evidence: the covering cameras' pictures, a preset named after the place recalled first. */
   private onAlert(alert: Alert): void {
     if (!alert.accessPoint && !alert.zone) return;
+    // One set of pictures (and one clip) per alert at a time: a card tapped twenty times a second must not start a
+    // snapshot and a clip for each tap before the first have come back; the next recurrence after them takes the next.
+    if (this.gathering.has(alert.id)) return;
     this.evidencePlaces.delete(alert.id);
     this.evidencePlaces.set(alert.id, placeOf(alert));
     this.evidenceCounts.set(alert.id, alert.count);
@@ -316,13 +322,24 @@ export class CamerasModule implements GatewayModule {
     const cams = this.registry.covering(alert.accessPoint, alert.zone).slice(0, 3);
     // The event happened now (the pre-roll runs on the wall clock, whatever clock the alerts use).
     const eventAt = Date.now();
+    const pictures: Promise<unknown>[] = [];
+    const clips: Promise<unknown>[] = [];
+    const clipNow = !this.clipping.has(alert.id);
     for (const cam of cams) {
-      if (this.keepsClips(cam)) void this.collectClip(alert, cam.id, eventAt);
-      void this.collectEvidence(alert, cam).catch((err: unknown) => {
+      if (clipNow && this.keepsClips(cam)) clips.push(this.collectClip(alert, cam.id, eventAt));
+      pictures.push(this.collectEvidence(alert, cam).catch((err: unknown) => {
         this.metrics.evidence.inc({ result: 'failed' });
         this.log.warn({ alert: alert.id, camera: cam.id, err: (err as Error).message }, 'no evidence snapshot');
-      });
+      }));
     }
+    // A clip spans the post-roll (seconds): pictures of a recurrence elsewhere meanwhile must not wait for it.
+    const hold = (set: Set<string>, jobs: Promise<unknown>[]): void => {
+      if (jobs.length === 0) return;
+      set.add(alert.id);
+      void Promise.allSettled(jobs).then(() => set.delete(alert.id));
+    };
+    hold(this.gathering, pictures);
+    hold(this.clipping, clips);
   }
 
   private async collectEvidence(alert: Alert, cam: CameraRecord): Promise<void> {

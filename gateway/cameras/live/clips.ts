@@ -4,7 +4,7 @@
  * could not be made (the camera was down at the time) is a row without a file that says why.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { monotonicFactory } from 'ulid';
 import type { Clock } from '../../core/clock.js';
 import { GatewayError, notFound } from '../../core/errors.js';
 import type { Database, Migration } from '../../storage/db.js';
+import { privateDir } from '../../storage/private-files.js';
 import { removeStoredFiles } from '../../storage/stored-files.js';
 import type { Segment } from './preroll.js';
 
@@ -85,7 +86,8 @@ export class ClipStore {
     private readonly retention: { maxCount: number; maxBytes: number },
     private readonly ffmpegPath: string,
   ) {
-    mkdirSync(dir, { recursive: true });
+    // Pupils' pictures: the same private folder as the snapshots'.
+    privateDir(dir);
   }
 
   /** Removes files without a row and rows whose file is gone (a crash half-way). */

@@ -7,8 +7,9 @@ export const MAX_GUARDIANS = 4;
 
 /**
  * Guardians and notifications (migrations 80–89). A guardian's mobile number is kept only sealed
- * (gateway/core/sealed-box.ts, bound to `guardian:<personId>`) plus its masked form for lists; erasing a student
- * erases their guardians, consent history and queued messages (ON DELETE CASCADE).
+ * (gateway/core/sealed-box.ts, bound to `guardian:<personId>`) plus its masked form for lists. Erasing a student
+ * keeps the person row under a pseudonym, so the cascades below do not fire then: gateway/privacy/erasure.ts deletes
+ * their guardians, consent history and messages itself.
  */
 export const guardianMigrations: Migration[] = [
   {

@@ -90,6 +90,11 @@ export function erasePerson(db: Database, clock: Clock, personId: number, by: st
     }
     run('blocklistChanges', 'card_blocklist_changes', 'DELETE FROM card_blocklist_changes WHERE uid IN (SELECT value FROM json_each(?))', uidList);
     run('cards', 'cards', 'DELETE FROM cards WHERE person_id = ?', personId);
+    // Their guardians are theirs too (docs/guardians.md): the people, the sealed numbers, the consent history and every
+    // message to or about them. The person row stays (the ledger points at it), so ON DELETE CASCADE never fires here.
+    run('notifications', 'notify_outbox', 'DELETE FROM notify_outbox WHERE person_id = ? OR guardian_id IN (SELECT id FROM guardians WHERE person_id = ?)', personId, personId);
+    run('guardianConsentLog', 'guardian_consent_log', 'DELETE FROM guardian_consent_log WHERE guardian_id IN (SELECT id FROM guardians WHERE person_id = ?)', personId);
+    run('guardians', 'guardians', 'DELETE FROM guardians WHERE person_id = ?', personId);
     const now = new Date(clock.now()).toISOString();
     db.prepare('UPDATE persons SET external_id = ?, name = ?, grade = NULL, class = NULL, updated_at = ? WHERE id = ?').run(pseudonym, pseudonym, now, personId);
 

@@ -12,6 +12,8 @@ import { openDatabase } from '../../gateway/storage/db.js';
 import { runBin } from '../helpers/bin.js';
 import { nextMessage, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { notifications, settled } from '../notify/helpers.js';
 
 const DAY = 86_400_000;
 // Tuesday 2027-03-02 10:00 in Shanghai.
@@ -147,6 +149,54 @@ describe('erasure', () => {
     expect(db.prepare('SELECT external_id, name FROM persons WHERE id = ?').get(person.id)).toEqual({ external_id: pseudonym, name: pseudonym });
     expect(await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, NOW + 120_000)).toMatchObject({ granted: false });
     expect(db.prepare('SELECT pseudonym, erased_by, reason FROM privacy_erasures').all()).toEqual([{ pseudonym, erased_by: 'admin', reason: 'left the school in July' }]);
+  });
+});
+
+describe('erasing a student erases their guardians', () => {
+  it('leaves no guardian, sealed or masked number, consent history or message of theirs in the SQLite file', async () => {
+    const gw = await startTestGateway({ demo: true });
+    running.push(gw);
+    const client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const admin = await gw.login('admin');
+    // 李明's father (demo guardian, consenting): an arrival message reaches the demo sink, so the outbox has his row.
+    expect(await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, Date.now())).toMatchObject({ granted: true });
+    await settled(gw, admin, `?person=${DEMO_STUDENT.externalId}`);
+
+    // A second connection to the gateway's own file, as an auditor would look at it.
+    const file = new BetterSqlite3(join(gw.dataDir, 'gateway.db'), { readonly: true });
+    try {
+      const person = file.prepare('SELECT id FROM persons WHERE external_id = ?').get(DEMO_STUDENT.externalId) as { id: number };
+      const guardians = file.prepare('SELECT id, name, phone_enc, phone_masked FROM guardians WHERE person_id = ?').all(person.id) as
+        { id: number; name: string; phone_enc: string; phone_masked: string }[];
+      expect(guardians.map((g) => g.phone_masked)).toEqual(['138****8000']);
+      const ids = JSON.stringify(guardians.map((g) => g.id));
+      expect(count(file, 'SELECT COUNT(*) AS n FROM guardian_consent_log WHERE guardian_id IN (SELECT value FROM json_each(?))', ids)).toBeGreaterThan(0);
+      expect(count(file, "SELECT COUNT(*) AS n FROM notify_outbox WHERE person_id = ? AND event = 'arrival' AND status = 'sent'", person.id)).toBe(1);
+
+      const res = await gw.api(`/api/v1/people/${person.id}/erase`, { method: 'POST', token: admin, json: { reason: 'left the school in July' } });
+      expect(res.status).toBe(200);
+
+      expect(count(file, 'SELECT COUNT(*) AS n FROM guardians WHERE person_id = ?', person.id)).toBe(0);
+      expect(count(file, 'SELECT COUNT(*) AS n FROM guardian_consent_log WHERE guardian_id IN (SELECT value FROM json_each(?))', ids)).toBe(0);
+      expect(count(file, 'SELECT COUNT(*) AS n FROM notify_outbox WHERE person_id = ? OR guardian_id IN (SELECT value FROM json_each(?))', person.id, ids)).toBe(0);
+      // Nowhere else either: the sealed number, the masked one, the plain one, the guardian's name, in any text column.
+      const needles = [...guardians.flatMap((g) => [g.phone_enc, g.phone_masked, g.name]), '13800138000'];
+      const found: string[] = [];
+      for (const { name: table } of file.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]) {
+        for (const { name: col } of file.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]) {
+          for (const needle of needles) {
+            if (count(file, `SELECT COUNT(*) AS n FROM "${table}" WHERE typeof("${col}") = 'text' AND instr("${col}", ?) > 0`, needle) > 0) found.push(`${table}.${col}`);
+          }
+        }
+      }
+      expect(found).toEqual([]);
+      // The other students' guardians are untouched.
+      expect(count(file, 'SELECT COUNT(*) AS n FROM guardians')).toBe(2);
+    } finally {
+      file.close();
+    }
+    expect(await notifications(gw, admin, '?event=arrival')).toEqual([]);
   });
 });
 

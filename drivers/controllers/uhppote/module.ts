@@ -382,8 +382,13 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         const results = await Promise.all(doors.map(async ({ d, n, readerId: r }) => ({ readerId: r, ok: await d.openDoor(n).catch(() => false) })));
         const opened = results.filter((r) => r.ok).map((r) => r.readerId);
         log.info({ accessPoint: apId, by, reason, opened, failed: results.filter((r) => !r.ok).map((r) => r.readerId) }, 'door opened remotely');
-        if (opened.length > 0) ctx.bus.emit('door.remote_opened', { accessPoint: apId, readers: opened, by, reason, at: now() });
-        res.status(opened.length > 0 ? 200 : 503).json({ accessPoint: apId, results });
+        if (opened.length === 0) {
+          // A typed error, so the console can say "the controller did not answer" in the user's language rather than
+          // take a bare 503 for the gateway itself being unreachable.
+          throw new GatewayError('controller_offline', `no controller door of ${apId} answered: ${results.map((r) => r.readerId).join(', ')}`, 503);
+        }
+        ctx.bus.emit('door.remote_opened', { accessPoint: apId, readers: opened, by, reason, at: now() });
+        res.json({ accessPoint: apId, results });
       });
     },
 

@@ -41,6 +41,8 @@ export function isRole(v: unknown): v is Role {
 export const can = {
   handleAlerts: (r: Role): boolean => r === 'admin' || r === 'security',
   lockdown: (r: Role): boolean => r === 'admin' || r === 'security',
+  /** Remote open of controller doors (POST /access-points/:id/open). */
+  openDoor: (r: Role): boolean => r === 'admin' || r === 'security',
   ptz: (r: Role): boolean => r === 'admin' || r === 'security',
   /** Pictures of people: the camera routes serve them to admin and security only. */
   snapshots: (r: Role): boolean => r === 'admin' || r === 'security',

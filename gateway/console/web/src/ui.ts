@@ -120,11 +120,20 @@ export interface ConfirmResult {
 
 /** A modal confirmation, optionally asking for a note (acknowledge, resolve, lockdown). */
 /** `note: 'required'`: the dialog does not close without one (the browser says so at the field). */
-export function confirmDialog(opts: { title: string; message?: string; confirm: string; danger?: boolean; note?: boolean | 'required'; notePlaceholder?: string }): Promise<ConfirmResult> {
+export function confirmDialog(opts: {
+  title: string;
+  message?: string;
+  confirm: string;
+  danger?: boolean;
+  note?: boolean | 'required';
+  notePlaceholder?: string;
+  /** The API's limit for the note (default 1000). */
+  noteMax?: number;
+}): Promise<ConfirmResult> {
   return new Promise((resolve) => {
     const required = opts.note === 'required';
     const note = opts.note
-      ? h('textarea', { name: 'note', rows: 3, maxlength: 1000, required, placeholder: opts.notePlaceholder ?? t(required ? 'common.noteRequiredPlaceholder' : 'common.notePlaceholder') })
+      ? h('textarea', { name: 'note', rows: 3, maxlength: opts.noteMax ?? 1000, required, placeholder: opts.notePlaceholder ?? t(required ? 'common.noteRequiredPlaceholder' : 'common.notePlaceholder') })
       : null;
     const dialog = h('dialog', { class: 'dialog' });
     const done = (ok: boolean): void => {

@@ -1,6 +1,7 @@
 /**
  * Gates and lockdown: each access point with its latest taps (live from the bus), and the lockdown switch
- * with a confirmation. Only security and admin are offered the switch; the API refuses everyone else.
+ * with a confirmation. Only security and admin are offered the switch and the remote open of controller doors
+ * (door-open.ts); the API refuses everyone else.
  * The lockdown state is the shell's (the banner on every page shows it too).
  */
 import { getJson, openEvents, send } from '../api.js';
@@ -10,6 +11,7 @@ import { t } from '../i18n/index.js';
 import { fmtDateTime, fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
+import { doorOpenControl } from '../door-open.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
@@ -115,6 +117,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
             'div',
             { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
             h('div', { class: 'ap-head' }, h('strong', {}, str(ap, 'name', 'id') ?? ''), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
+            doorOpenControl(ap, session.role),
             list,
           );
         });

@@ -1,0 +1,156 @@
+/**
+ * Remote open from the console in a real headless Chromium, against a demo gateway driving two protocol-level fake
+ * UHPPOTE controllers on loopback: a guard opens the main gate with a reason, the fake controller gets the open-door
+ * request and logs it (reason 44), the gateway's log names who and why; a controller that does not answer is shown as
+ * such in the user's language; a viewer sees no button and the API refuses a viewer.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REASON } from '../../drivers/controllers/uhppote/responses.js';
+import { settled, startFakes } from '../controllers/helpers.js';
+import type { FakeUhppote } from '../controllers/fake-uhppote.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { shoot, signIn, startBrowser } from './browser.js';
+
+let a: FakeUhppote;
+let b: FakeUhppote;
+let gw: TestGateway;
+let browser: Browser;
+const lines: string[] = [];
+
+interface LogLine {
+  msg: string;
+  accessPoint?: string;
+  by?: string;
+  reason?: string;
+  opened?: string[];
+}
+const logged = (): LogLine[] => lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.msg === 'door opened remotely');
+
+async function newPage(locale: string): Promise<Page & { jsErrors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale });
+  const page = (await context.newPage()) as Page & { jsErrors: string[] };
+  page.jsErrors = [];
+  page.on('pageerror', (err) => page.jsErrors.push(err.message));
+  return page;
+}
+
+/** Fills the confirmation's reason and confirms. */
+async function confirmWith(page: Page, reason: string): Promise<void> {
+  const dialog = page.locator('dialog[open]');
+  await dialog.waitFor();
+  await dialog.locator('textarea[name=note]').fill(reason);
+  await dialog.locator('[data-test=confirm]').click();
+}
+
+describe('remote open from the console', () => {
+  beforeAll(async () => {
+    [a, b] = await startFakes();
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    gw = await startTestGateway({
+      demo: true,
+      log: pino({ level: 'info' }, stream),
+      config: {
+        http: { loginRateLimit: { windowS: 60, max: 1000 } },
+        controllers: {
+          listen: '127.0.0.1:0',
+          timeoutMs: 150,
+          retries: 1,
+          pollIntervalMs: 200,
+          devices: [
+            { id: 'ctl-a', serial: a.serial, address: a.address, doors: { '1': { accessPoint: 'main-gate', direction: 'in' } } },
+            { id: 'ctl-b', serial: b.serial, address: b.address, doors: { '1': { accessPoint: 'east-gate', direction: 'in' } } },
+          ],
+        },
+      },
+    });
+    await settled(gw, await gw.login('admin'));
+    browser = await startBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('opens the main gate for a guard after a confirmation with a reason, and the controller logs the remote open', async () => {
+    const page = await newPage('en-GB');
+    await signIn(page, gw.base, 'security');
+    await page.evaluate(() => localStorage.setItem('campus.lang', 'en'));
+    await page.reload();
+    await page.click('[data-test=nav-gates]');
+    const gate = page.locator('[data-test=access-point][data-id=main-gate]');
+    await gate.locator('[data-test=door-open]').waitFor();
+    // Only access points a controller door serves offer it: not the canteen.
+    expect(await page.locator('[data-test=access-point][data-id=canteen] [data-test=door-open]').count()).toBe(0);
+
+    // Cancelled: nothing is sent.
+    await gate.locator('[data-test=door-open]').click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    expect(a.requests.get('open-door') ?? 0).toBe(0);
+
+    const before = a.lastIndex;
+    await gate.locator('[data-test=door-open]').click();
+    // The reason is required: confirming without one keeps the dialog open and sends nothing.
+    await page.locator('dialog[open] [data-test=confirm]').click();
+    expect(await page.locator('dialog[open]').count()).toBe(1);
+    await confirmWith(page, 'parcel delivery at the gate');
+    const result = gate.locator('[data-test=door-open-result][data-result=opened]');
+    await result.waitFor();
+    expect(await result.innerText()).toContain('opened');
+    await shoot(page, 'doors-remote-open');
+
+    // The fake controller got exactly one open-door request, for door 1, and logged it as a remote open.
+    expect(a.requests.get('open-door')).toBe(1);
+    expect(a.events[a.events.length - 1]).toMatchObject({ index: before + 1, door: 1, reason: REASON.remoteOpen });
+    expect(b.requests.get('open-door') ?? 0).toBe(0);
+    // Who and why, in the gateway's log.
+    await waitFor(() => logged().length === 1 || null);
+    expect(logged()[0]).toMatchObject({ accessPoint: 'main-gate', by: 'security', reason: 'parcel delivery at the gate', opened: ['ctl-a-door1'] });
+    expect(page.jsErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says so, in Korean, when the controller does not answer', async () => {
+    b.unreachable = true;
+    const page = await newPage('ko-KR');
+    await signIn(page, gw.base, 'admin');
+    await page.evaluate(() => localStorage.setItem('campus.lang', 'ko'));
+    await page.reload();
+    await page.click('[data-test=nav-gates]');
+    const gate = page.locator('[data-test=access-point][data-id=east-gate]');
+    await gate.locator('[data-test=door-open]').click();
+    await confirmWith(page, '학부모 면담');
+    const result = gate.locator('[data-test=door-open-result][data-result=offline]');
+    await result.waitFor({ timeout: 10_000 });
+    expect(await result.innerText()).toContain('응답하지 않아');
+    expect(b.requests.get('open-door') ?? 0).toBe(0);
+    expect(logged().filter((l) => l.accessPoint === 'east-gate')).toMatchObject([{ by: 'admin', reason: '학부모 면담', opened: [] }]);
+    expect(page.jsErrors).toEqual([]);
+    await page.context().close();
+    b.unreachable = false;
+  });
+
+  it('offers a viewer no button, and the API refuses a viewer', async () => {
+    const page = await newPage('zh-CN');
+    await signIn(page, gw.base, 'viewer');
+    await page.click('[data-test=nav-gates]');
+    await page.locator('[data-test=access-point][data-id=main-gate]').waitFor();
+    expect(await page.locator('[data-test=door-open]').count()).toBe(0);
+    await page.context().close();
+
+    const viewer = await gw.login('viewer');
+    const opens = a.requests.get('open-door') ?? 0;
+    const res = await gw.api('/api/v1/access-points/main-gate/open', { method: 'POST', token: viewer, json: { reason: 'let me in' } });
+    expect(res.status).toBe(403);
+    expect(a.requests.get('open-door') ?? 0).toBe(opens);
+  });
+});

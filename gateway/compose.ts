@@ -117,6 +117,13 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
       attendance.register.report(date, { role: 'student' }).people.flatMap((p) =>
         p.status === 'absent' ? [{ externalId: p.externalId, scheduleGroup: p.scheduleGroup, class: p.class, name: p.name }] : [],
       ),
+    // From the lockdowns table, so the broadcast the console offers survives a restart of the gateway.
+    lockdownChange: () => {
+      const l = access.lockdown.state();
+      if (l.active && l.startedAt) return { active: true, at: Date.parse(l.startedAt), by: l.startedBy ?? '' };
+      if (!l.active && l.endedAt) return { active: false, at: Date.parse(l.endedAt), by: l.endedBy ?? '' };
+      return null;
+    },
   });
   access.engine.writeWithTaps(notify.tapWrite);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });

@@ -21,6 +21,8 @@ import { Outbox } from './outbox.js';
 import { notifyRoutes } from './routes.js';
 import { Sender } from './sender.js';
 import { tapWriteFor } from './triggers.js';
+import { LOCKDOWN_TEXTS } from './templates.js';
+import { GUARDIAN_LANGUAGES, type GuardianLanguage } from '../guardians/schema.js';
 import { DEMO_GUARDIANS } from './demo.js';
 
 export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
@@ -28,6 +30,36 @@ export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
 /** What the notifier needs from attendance: who is absent (past the cut-off, not excused) on a date. */
 export interface NotifyPorts {
   absentees(date: string): { externalId: string; scheduleGroup: string; class: string | null; name: string }[];
+  /** The last lockdown change (a start, or the end of the last one), or null when there never was a lockdown. */
+  lockdownChange(): LockdownChange | null;
+}
+
+export interface LockdownChange {
+  active: boolean;
+  /** When it started (active) or ended (epoch ms). */
+  at: number;
+  by: string;
+}
+
+/** What the console shows before an emergency broadcast: the lockdown to announce, whether it was, and to whom. */
+export interface EmergencyPlan {
+  /** Notifications on, with a guardians' channel and the emergency event enabled. */
+  enabled: boolean;
+  lockdown: LockdownChange | null;
+  /** The broadcast already sent for this lockdown change, if any. */
+  /** `messages`: rows written (one per guardian); `guardians`: those not suppressed (consenting when it was sent). */
+  announced: { by: string; at: string; messages: number; guardians: number } | null;
+  /** Consenting guardians of students: who a broadcast goes to. */
+  recipients: { guardians: number; byLanguage: Record<GuardianLanguage, number> };
+  /** The texts the console offers for this change, per guardian language, to edit before sending. */
+  texts: Record<GuardianLanguage, string> | null;
+}
+
+export interface EmergencyInput {
+  text?: string | undefined;
+  texts?: Partial<Record<GuardianLanguage, string>> | undefined;
+  /** The lockdown change this announces (`lockdown.at` of the plan): announced once, and refused after a newer change. */
+  lockdownAt?: number | undefined;
 }
 
 function createChannel(cfg: NotifyChannelConfig, ctx: GatewayContext): Channel {
@@ -62,8 +94,6 @@ export class NotifyModule implements GatewayModule {
   private absenceTimer: NodeJS.Timeout | undefined;
   private queuedSinceNudge = false;
   private offs: (() => void)[] = [];
-  /** The lockdown the console offers to announce (an emergency broadcast needs a person to confirm its text). */
-  lockdownToAnnounce: { active: boolean; at: number; by: string } | null = null;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -136,9 +166,6 @@ export class NotifyModule implements GatewayModule {
           data: { at: e.at }, now, expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
         });
         this.sender.nudge();
-      }),
-      this.ctx.bus.on('lockdown.changed', (e) => {
-        this.lockdownToAnnounce = { active: e.active, at: e.at, by: e.by };
       }),
     );
     this.sender.start();
@@ -231,27 +258,98 @@ export class NotifyModule implements GatewayModule {
     return { queued };
   }
 
-  /** An emergency broadcast with its own text, confirmed by an admin or security: every guardian of every student. */
-  broadcastEmergency(text: string, by: string): { id: string; queued: number } {
+  private get emergencyOn(): boolean {
     const cfg = this.ctx.config.notify;
-    const id = ulid();
-    if (!cfg.enabled || !cfg.guardianChannel || !cfg.events.emergency.enabled) return { id, queued: 0 };
+    return cfg.enabled && cfg.guardianChannel !== undefined && cfg.events.emergency.enabled;
+  }
+
+  /** Consenting guardians of students, per language: those an emergency broadcast goes to. */
+  private emergencyRecipients(): EmergencyPlan['recipients'] {
+    const rows = this.ctx.db
+      .prepare<[], { language: GuardianLanguage; n: number }>(
+        `SELECT g.language, COUNT(*) AS n FROM guardians g JOIN persons p ON p.id = g.person_id
+         WHERE p.role = 'student' AND g.consent = 1 GROUP BY g.language`,
+      )
+      .all();
+    const byLanguage = Object.fromEntries(GUARDIAN_LANGUAGES.map((l) => [l, rows.find((r) => r.language === l)?.n ?? 0])) as Record<GuardianLanguage, number>;
+    return { guardians: rows.reduce((sum, r) => sum + r.n, 0), byLanguage };
+  }
+
+  private static lockdownBroadcastId(l: LockdownChange): string {
+    return `lockdown:${l.active ? 'started' : 'ended'}:${l.at}`;
+  }
+
+  /** The broadcast sent for a lockdown change: its rows carry the change in their de-duplication key. */
+  private announced(l: LockdownChange): EmergencyPlan['announced'] {
+    const row = this.ctx.db
+      .prepare<[string], { n: number; g: number; at: number | null; by: string | null }>(
+        `SELECT COUNT(*) AS n, SUM(status <> 'suppressed') AS g, MIN(created_at) AS at, MIN(json_extract(data, '$.by')) AS by FROM notify_outbox
+         WHERE event = 'emergency' AND dedup_key LIKE ?`,
+      )
+      .get(`emergency:${NotifyModule.lockdownBroadcastId(l)}:%`);
+    return row && row.n > 0 && row.at !== null ? { by: row.by ?? '', at: new Date(row.at).toISOString(), messages: row.n, guardians: row.g } : null;
+  }
+
+  emergencyPlan(): EmergencyPlan {
+    const lockdown = this.ports.lockdownChange();
+    return {
+      enabled: this.emergencyOn,
+      lockdown,
+      announced: lockdown ? this.announced(lockdown) : null,
+      recipients: this.emergencyRecipients(),
+      texts: lockdown ? { ...LOCKDOWN_TEXTS[lockdown.active ? 'started' : 'ended'] } : null,
+    };
+  }
+
+  /**
+   * An emergency broadcast with its own text (one per guardian language, or one for all), confirmed by an admin or
+   * security: every guardian of every student, consenting ones queued, the others suppressed. With `lockdownAt` it
+   * announces that lockdown change, once: a second broadcast for it, or one for a change that is no longer the last,
+   * is refused.
+   */
+  broadcastEmergency(input: EmergencyInput, by: string): { id: string; queued: number; guardians: number } {
+    const cfg = this.ctx.config.notify;
+    let id = ulid();
+    if (!this.emergencyOn) return { id, queued: 0, guardians: 0 };
+    const recipients = this.emergencyRecipients();
+    const missing = GUARDIAN_LANGUAGES.filter((l) => recipients.byLanguage[l] > 0 && !input.texts?.[l] && !input.text);
+    if (missing.length > 0) {
+      throw new GatewayError('bad_request', missing.map((l) => `body.texts.${l}: ${recipients.byLanguage[l]} guardian(s) read ${l}; give their text (or one text for all)`).join('; '));
+    }
+    if (input.lockdownAt !== undefined) {
+      const current = this.ports.lockdownChange();
+      if (!current || current.at !== input.lockdownAt) {
+        throw new GatewayError('conflict', 'the lockdown changed since this broadcast was written: look at it again');
+      }
+      const done = this.announced(current);
+      if (done) throw new GatewayError('conflict', `this lockdown change was announced already, by ${done.by} at ${done.at}`);
+      id = NotifyModule.lockdownBroadcastId(current);
+    }
     const now = this.ctx.clock.now();
     const students = this.ctx.db
       .prepare<[], { id: number }>(`SELECT DISTINCT g.person_id AS id FROM guardians g JOIN persons p ON p.id = g.person_id WHERE p.role = 'student'`)
       .all();
+    const data = {
+      at: now,
+      ...(input.text !== undefined ? { text: input.text } : {}),
+      ...(input.texts !== undefined ? { texts: input.texts } : {}),
+      by,
+    };
     let queued = 0;
     this.ctx.db.transaction(() => {
       for (const s of students) {
         queued += this.outbox.enqueue(this.ctx.db, {
           event: 'emergency', personId: s.id, channel: cfg.guardianChannel!, dedupKey: `emergency:${id}:${s.id}`,
-          data: { at: now, text }, now, expiresAt: now + cfg.events.emergency.ttlS * 1000,
+          data, now, expiresAt: now + cfg.events.emergency.ttlS * 1000,
         });
       }
     })();
-    this.log.warn({ id, by, queued }, 'emergency broadcast queued');
+    const sending = this.ctx.db
+      .prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM notify_outbox WHERE event = 'emergency' AND status = 'queued' AND dedup_key LIKE ?`)
+      .get(`emergency:${id}:%`)!.n;
+    this.log.warn({ id, by, queued, guardians: sending }, 'emergency broadcast queued');
     this.sender.nudge();
-    return { id, queued };
+    return { id, queued, guardians: sending };
   }
 
   personIdOf(externalId: string): number | undefined {

@@ -16,7 +16,11 @@ export interface MessageData {
   accessPointId?: string;
   balanceFen?: number;
   text?: string;
+  /** An emergency broadcast's text per guardian language (`text` for a language without one). */
+  texts?: Partial<Record<'zh' | 'ko' | 'en', string>>;
   variant?: 'used';
+  /** Who confirmed an emergency broadcast (not part of the message). */
+  by?: string;
 }
 
 export interface Enqueue {

@@ -20,6 +20,14 @@ const listQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+const emergencyText = z.string().trim().min(1).max(300);
+const emergencyBody = z
+  .strictObject({
+    text: emergencyText.optional(),
+    texts: z.strictObject({ zh: emergencyText.optional(), ko: emergencyText.optional(), en: emergencyText.optional() }).optional(),
+    lockdownAt: z.number().int().positive().optional(),
+  })
+  .refine((b) => b.text !== undefined || Object.values(b.texts ?? {}).some((v) => v !== undefined), { message: 'give text, or texts per language' });
 const personParams = z.object({ externalId: z.string().min(1).max(64) });
 const guardianParams = personParams.extend({ id: z.coerce.number().int().positive() });
 const revealQuery = z.object({ reveal: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1') });
@@ -39,15 +47,14 @@ export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void
   });
 
   api.post('/notifications/emergency', guards.role('admin', 'security'), (req, res) => {
-    const b = parse(z.strictObject({ text: z.string().trim().min(1).max(300) }), req.body);
-    res.status(202).json(n.broadcastEmergency(b.text, sessionOf(res).username));
+    res.status(202).json(n.broadcastEmergency(parse(emergencyBody, req.body), sessionOf(res).username));
   });
   api.post('/notifications/test', admin, (req, res) => {
     const b = parse(z.strictObject({ externalId: z.string().min(1).max(64), guardianId: z.number().int().positive() }), req.body);
     res.status(202).json(n.sendTest(personId(b.externalId), b.guardianId, sessionOf(res).username));
   });
   api.get('/notifications/emergency', guards.role('admin', 'security'), (_req, res) => {
-    res.json({ lockdown: n.lockdownToAnnounce });
+    res.json(n.emergencyPlan());
   });
 
   api.get('/people/:externalId/guardians', admin, (req, res) => {

@@ -218,13 +218,15 @@ export class Sender {
     const to = channel.recipient({ phone, wecomUser: row.wecom_user });
     if (to === null) return { error: `no recipient for channel ${channel.id} (${channel.type})` };
     const language = row.language ?? 'zh';
+    // An emergency broadcast carries a text per guardian language, as the person who sent it confirmed it.
+    const text = data.texts?.[language] ?? data.text;
     const fields: MessageFields = {
       school: this.d.school.name,
       time: localTime(data.at, this.d.school.timezone).time.slice(0, 5),
       ...(row.student !== null ? { student: studentName(row.student, this.d.config.studentName) } : {}),
       ...(data.accessPointId ? { gate: this.d.accessPointName(data.accessPointId) } : {}),
       ...(data.balanceFen !== undefined ? { balance: (data.balanceFen / 100).toFixed(2) } : {}),
-      ...(data.text !== undefined ? { text: data.text } : {}),
+      ...(text !== undefined ? { text } : {}),
     };
     // A staff digest carries its own text: it goes out as written, under the school's name.
     const staff = row.guardian_id === null && row.person_id === null;

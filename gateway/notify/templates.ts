@@ -56,6 +56,23 @@ const TEXTS: Record<TemplateKey, Record<GuardianLanguage, string>> = {
   },
 };
 
+/**
+ * What the console offers to send when a lockdown starts or ends, in each guardian language: a person edits and
+ * confirms it (never sent on its own). It says what a parent must do, and nothing about where or why.
+ */
+export const LOCKDOWN_TEXTS: Record<'started' | 'ended', Record<GuardianLanguage, string>> = {
+  started: {
+    zh: '学校因安全原因临时封闭，请暂勿来校接送。学生在校内由老师照看。请等待学校的后续通知。',
+    ko: '안전상의 이유로 학교가 일시 폐쇄되었습니다. 지금은 학교에 오지 마십시오. 학생들은 교내에서 교사가 보호하고 있습니다. 학교의 다음 안내를 기다려 주십시오.',
+    en: 'The school is closed for safety reasons for now. Please do not come to the school; students are inside with their teachers. Wait for the next message from the school.',
+  },
+  ended: {
+    zh: '学校封闭已解除，已恢复正常。感谢您的理解与配合。',
+    ko: '학교 폐쇄가 해제되어 정상 운영됩니다. 협조해 주셔서 감사합니다.',
+    en: 'The lockdown has ended and the school is back to normal. Thank you for your patience.',
+  },
+};
+
 export type MessageFields = Partial<Record<'school' | 'student' | 'time' | 'gate' | 'balance' | 'text', string>>;
 
 /** Fills `{name}` placeholders; an unknown one is left as written. */

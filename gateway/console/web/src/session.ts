@@ -43,6 +43,8 @@ export const can = {
   lockdown: (r: Role): boolean => r === 'admin' || r === 'security',
   /** Remote open of controller doors (POST /access-points/:id/open). */
   openDoor: (r: Role): boolean => r === 'admin' || r === 'security',
+  /** The emergency message to guardians (POST /notifications/emergency). */
+  broadcastEmergency: (r: Role): boolean => r === 'admin' || r === 'security',
   ptz: (r: Role): boolean => r === 'admin' || r === 'security',
   /** Pictures of people: the camera routes serve them to admin and security only. */
   snapshots: (r: Role): boolean => r === 'admin' || r === 'security',

@@ -12,6 +12,7 @@ import { fmtDateTime, fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { doorOpenControl } from '../door-open.js';
+import { emergencyControl } from '../emergency.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
@@ -40,7 +41,9 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   const points = h('div', { class: 'ap-grid', 'data-test': 'access-points' }, loading());
   const notice = new StaleNotice();
   const tapLists = new Map<string, HTMLUListElement>();
-  replace(root, pageHeader(t('gates.title')), notice.el, panel(t('gates.lockdown'), lockdown), panel(t('gates.accessPoints'), points));
+  // Under the switch: the emergency message to guardians a person confirms when a lockdown starts or ends.
+  const broadcast = emergencyControl(session.role, watch, signal);
+  replace(root, pageHeader(t('gates.title')), notice.el, panel(t('gates.lockdown'), lockdown, broadcast), panel(t('gates.accessPoints'), points));
 
   // The shell's lockdown state (the banner on every page): read again after every change, drawn here with the switch.
   const change = async (start: boolean): Promise<void> => {

@@ -82,6 +82,17 @@ describe('alert clips', { timeout: 90_000 }, () => {
 
     const teacher = await gw.login('teacher', 'teacher-password-1');
     expect((await gw.api(`/api/v1/clips/${clip.id}`, { token: teacher })).status).toBe(403);
+
+    // Pictures of pupils on disk, like the snapshots: the clip file and the finished pre-roll segments are the
+    // gateway user's alone (ffmpeg would leave them 0644), in folders only that user can enter.
+    const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+    expect(mode(join(gw.dataDir, 'clips', `${clip.id}.mp4`))).toBe('600');
+    expect(mode(join(gw.dataDir, 'clips'))).toBe('700');
+    expect(mode(prerollDir)).toBe('700');
+    // The newest segment may still be open in ffmpeg; every one before it is finished.
+    const segs = files(prerollDir, '.ts').sort((a, b) => a.name.localeCompare(b.name)).slice(0, -1);
+    expect(segs.length).toBeGreaterThan(0);
+    for (const s of segs) expect(mode(join(prerollDir, s.name)), s.name).toBe('600');
   });
 
   it('keeps the clip folder within its count and the pre-roll folder within its bytes', async () => {

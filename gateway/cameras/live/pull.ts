@@ -5,12 +5,12 @@
  * sink. A crash, an exit or a stall (no bytes for `stallMs`: cameras drop sessions silently) restarts it with backoff.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { Backoff } from '../../core/pacing.js';
 import type { Logger } from '../../core/logger.js';
+import { privateDir } from '../../storage/private-files.js';
 import { Fmp4Splitter, videoCodecOf } from './fmp4.js';
 
 export interface LiveSink {
@@ -133,7 +133,8 @@ export class LivePull {
     this.run++;
     this.state = 'starting';
     this.initSegment = null;
-    if (this.o.segments) mkdirSync(this.o.segments.dir, { recursive: true });
+    // Pictures of pupils: a folder only the gateway's user can enter (ffmpeg makes the segments 0644 inside it).
+    if (this.o.segments) privateDir(this.o.segments.dir);
     let child: ChildProcess;
     try {
       child = spawn(this.o.ffmpegPath, this.args(), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'] });

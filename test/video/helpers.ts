@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { GatewayConfigInput } from '../../config/schema.js';
 import { cameraFixtures, camera } from '../cameras/helpers.js';
 import { tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { CameraView } from '../../gateway/cameras/module.js';
@@ -22,10 +23,13 @@ export function videoFixtures() {
       fx.cleanup(() => s.stop());
       return s;
     },
-    /** Camera `cam-gate` (online, stream URIs known) on a gateway with `cameras` config laid over the test defaults. */
-    async setup(server: RtspTestServer, cameras: Record<string, unknown> = {}, cam: Record<string, unknown> = {}) {
+    /**
+     * Camera `cam-gate` (online, stream URIs known) on a gateway with `cameras` config laid over the test defaults,
+     * and `extra` sections (e.g. `cloud`) beside it.
+     */
+    async setup(server: RtspTestServer, cameras: Record<string, unknown> = {}, cam: Record<string, unknown> = {}, extra: GatewayConfigInput = {}) {
       const d = await fx.device({ rtspPort: server.port });
-      const gw = await fx.gateway({ ...videoCameras, ...cameras, cameras: [camera('cam-gate', d.port, cam)] });
+      const gw = await fx.gateway({ ...videoCameras, ...cameras, cameras: [camera('cam-gate', d.port, cam)] }, extra);
       const token = await gw.login('guard', 'guard-password-1');
       await waitFor(async () => (await view(gw, token, 'cam-gate')).streams.length === 2, 10_000);
       return { d, gw, token };

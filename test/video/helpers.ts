@@ -6,7 +6,7 @@ import type { GatewayConfigInput } from '../../config/schema.js';
 import { cameraFixtures, camera } from '../cameras/helpers.js';
 import { tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { CameraView } from '../../gateway/cameras/module.js';
-import { RtspTestServer } from './rtsp-server.js';
+import { RtspTestServer, type RtspServerOptions } from './rtsp-server.js';
 
 const run = promisify(execFile);
 
@@ -18,8 +18,8 @@ export function videoFixtures() {
   const fx = cameraFixtures();
   return {
     ...fx,
-    async rtsp(): Promise<RtspTestServer> {
-      const s = await new RtspTestServer().start();
+    async rtsp(opts: RtspServerOptions = {}): Promise<RtspTestServer> {
+      const s = await new RtspTestServer(opts).start();
       fx.cleanup(() => s.stop());
       return s;
     },

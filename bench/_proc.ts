@@ -111,3 +111,21 @@ export class ProcSampler {
     clearInterval(this.timer);
   }
 }
+
+/**
+ * A process's memory three ways, from /proc/<pid>/smaps_rollup: RSS (every resident page it maps, shared library
+ * pages counted in full in every process that maps them), PSS (each shared page divided by the number of processes
+ * mapping it, so PSS adds up across processes to the memory really used) and private (pages only it maps: what
+ * goes when it exits).
+ */
+export interface MemoryReading {
+  rssBytes: number;
+  pssBytes: number;
+  privateBytes: number;
+}
+
+export function readMemory(pid: number): MemoryReading {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN) * 1024;
+  return { rssBytes: kb('Rss'), pssBytes: kb('Pss'), privateBytes: kb('Private_Clean') + kb('Private_Dirty') };
+}

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const CONTRACT_VERSION = '2.0.0';
+export const CONTRACT_VERSION = '2.1.0';
 
 const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'a ULID');
 const isoTime = z.iso.datetime({ offset: true });
@@ -52,6 +52,10 @@ export const alertDataSchema = z
     snapshots: z
       .array(z.object({ id: z.string(), path: z.string().meta({ description: 'Gateway API path of the image; the image itself is not sent.' }) }))
       .meta({ description: 'Camera snapshot references.' }),
+    clips: z
+      .array(z.object({ id: z.string(), path: z.string().meta({ description: 'Gateway API path of the MP4; the video itself is not sent.' }) }))
+      .optional()
+      .meta({ description: 'Video clip references; only when the school opted in (cloud.identifying.clips), absent otherwise.' }),
     details: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
       .meta({ description: 'Whitelisted non-identifying details (reason, readerId, direction, metric, value, threshold, unit, …).' }),

@@ -52,7 +52,13 @@ const attendance: DataOf<'attendance.intraday'> = {
 
 export const dataExamples: { [T in MessageType]: DataOf<T> } = {
   'alert.raised': alert,
-  'alert.updated': { ...alert, count: 3, lastRaisedAt: '2026-09-01T07:44:02.500Z' },
+  // The clip reference is there only because this school set cloud.identifying.clips.
+  'alert.updated': {
+    ...alert,
+    count: 3,
+    lastRaisedAt: '2026-09-01T07:44:02.500Z',
+    clips: [{ id: '01K3Z8QBXW5J8M3K9V0Q1R2S3T', path: '/api/v1/clips/01K3Z8QBXW5J8M3K9V0Q1R2S3T' }],
+  },
   'alert.acknowledged': { ...alert, status: 'acknowledged', acknowledgedAt: '2026-09-01T07:45:00.000Z', acknowledgedBy: 'school' },
   'alert.resolved': {
     ...alert,

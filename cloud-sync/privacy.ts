@@ -82,7 +82,17 @@ export function alertOccurredAt(change: AlertChange, now: number): number {
   return at ? Date.parse(at) : now;
 }
 
-export function toAlertData(alert: Alert, identifying: boolean, snapshotPath: (id: string) => string): AlertData {
+/** What the school opted in to send with alerts (cloud.identifying), and where its evidence is on the gateway API. */
+export interface AlertDisclosure {
+  /** The subject and the local message. */
+  identifying: boolean;
+  /** References to the alert's video clips. */
+  clips: boolean;
+  snapshotPath: (id: string) => string;
+  clipPath: (id: string) => string;
+}
+
+export function toAlertData(alert: Alert, o: AlertDisclosure): AlertData {
   const details: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(alert.data)) {
     if (!SAFE_DETAILS.has(k)) continue;
@@ -107,10 +117,12 @@ export function toAlertData(alert: Alert, identifying: boolean, snapshotPath: (i
     acknowledgedBy: alert.acknowledgedBy === null ? null : alert.acknowledgedBy === 'city' ? 'city' : 'school',
     resolvedBy:
       alert.resolvedBy === null ? null : alert.resolvedBy === 'city' ? 'city' : alert.resolvedBy === 'gateway' ? 'gateway' : 'school',
-    snapshots: alert.snapshotIds.map((id) => ({ id, path: snapshotPath(id) })),
+    snapshots: alert.snapshotIds.map((id) => ({ id, path: o.snapshotPath(id) })),
     details,
   };
-  if (identifying) {
+  // Video of pupils is more than a still: without the opt-in not even the clip ids go.
+  if (o.clips && alert.clipIds.length) data.clips = alert.clipIds.map((id) => ({ id, path: o.clipPath(id) }));
+  if (o.identifying) {
     data.message = alert.message.slice(0, 1000);
     const subject = subjectOf(alert.data);
     if (subject) data.subject = subject;

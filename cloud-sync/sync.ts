@@ -212,10 +212,15 @@ export class CloudSync implements GatewayModule {
 
     if (cfg.enabled) {
       // The outbox row commits or rolls back with the alert change itself.
-      const snapshotPath = (id: string): string => `/api/v1/snapshots/${encodeURIComponent(id)}`;
+      const disclosure = {
+        identifying: cfg.identifying.alerts,
+        clips: cfg.identifying.clips,
+        snapshotPath: (id: string): string => `/api/v1/snapshots/${encodeURIComponent(id)}`,
+        clipPath: (id: string): string => `/api/v1/clips/${encodeURIComponent(id)}`,
+      };
       ctx.alerts.onChangeInTx((change) => {
         const now = ctx.clock.now();
-        const data = toAlertData(change.alert, cfg.identifying.alerts, snapshotPath);
+        const data = toAlertData(change.alert, disclosure);
         outbox.enqueue(alertMessageType(change.change), data, alertOccurredAt(change, now), now);
         sender.wake(true);
       });

@@ -111,12 +111,17 @@ export const cloudConfig = z.strictObject({
    * /healthz say the link is insecure.
    */
   allowInsecure: z.boolean().default(false),
-  /** Per-stream opt-in to data that identifies a student (names, card UIDs, external ids). Off by default. */
+  /** Per-stream opt-in to data that identifies a student (names, card UIDs, external ids, video). Off by default. */
   identifying: z
     .object({
       alerts: z.boolean().default(false),
       attendance: z.boolean().default(false),
       commandResults: z.boolean().default(false),
+      /**
+       * Alerts carry references to their video clips (`clips[].path` on the gateway API, like snapshots; the video
+       * itself is not sent). Off: nothing of a clip leaves the school, not even that one exists.
+       */
+      clips: z.boolean().default(false),
     })
     .prefault({}),
   streams: z

@@ -58,7 +58,7 @@ describe('cloud sync in demo mode (simulated city sink)', () => {
       return list.length > 0 ? list : null;
     });
     expect(beats[0]).toMatchObject({ valid: true, topic: 'city/yanbian-edu/schools/demo-school/heartbeat' });
-    expect(beats[0]!.envelope.data).toMatchObject({ versions: { contract: '2.0.0' }, transport: { kind: 'demo' } });
+    expect(beats[0]!.envelope.data).toMatchObject({ versions: { contract: '2.1.0' }, transport: { kind: 'demo' } });
   });
 
   it('sends a lost-card alert without the name, card UID or external id of the student', async () => {

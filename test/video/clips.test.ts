@@ -8,9 +8,11 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../gateway/alerts/alerts.js';
 import type { ClipMeta } from '../../gateway/cameras/live/clips.js';
 import { tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { CityReceiver, contractSchema } from '../cloud-sync/city.js';
+import { Mosquitto } from '../cloud-sync/mosquitto.js';
 import { probeDuration, probePackets, videoFixtures, view } from './helpers.js';
 
-const { rtsp, setup } = videoFixtures();
+const { rtsp, setup, cleanup } = videoFixtures();
 
 const files = (dir: string, ext: string): { name: string; bytes: number; mtime: number }[] => {
   try {
@@ -82,6 +84,58 @@ describe('alert clips', { timeout: 90_000 }, () => {
 
     const teacher = await gw.login('teacher', 'teacher-password-1');
     expect((await gw.api(`/api/v1/clips/${clip.id}`, { token: teacher })).status).toBe(403);
+
+    // Pictures of pupils on disk, like the snapshots: the clip file and the finished pre-roll segments are the
+    // gateway user's alone (ffmpeg would leave them 0644), in folders only that user can enter.
+    const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+    expect(mode(join(gw.dataDir, 'clips', `${clip.id}.mp4`))).toBe('600');
+    expect(mode(join(gw.dataDir, 'clips'))).toBe('700');
+    expect(mode(prerollDir)).toBe('700');
+    // The newest segment may still be open in ffmpeg; every one before it is finished.
+    const segs = files(prerollDir, '.ts').sort((a, b) => a.name.localeCompare(b.name)).slice(0, -1);
+    expect(segs.length).toBeGreaterThan(0);
+    for (const s of segs) expect(mode(join(prerollDir, s.name)), s.name).toBe('600');
+  });
+
+  it('sends the city a reference to the clip only when the school opted in (cloud.identifying.clips)', async () => {
+    const broker = new Mosquitto();
+    await broker.start();
+    cleanup(() => broker.close());
+    const city = await CityReceiver.connect(broker.url);
+    cleanup(() => city.close());
+    const server = await rtsp();
+    const cloud = (clientId: string, clips?: boolean) => ({
+      cloud: { upstreamUrl: broker.url, clientId, heartbeatIntervalS: 3600, backoff: { initialMs: 100, maxMs: 500 }, ...(clips === undefined ? {} : { identifying: { clips } }) },
+    });
+    // Two schools' gateways side by side, one left at the default, one opted in.
+    const [off, on] = await Promise.all([
+      setup(server, { preRollS: 1, postRollS: 1, segmentS: 1 }, { accessPoints: ['gate-main'] }, cloud('school-default')),
+      setup(server, { preRollS: 1, postRollS: 1, segmentS: 1 }, { accessPoints: ['gate-main'] }, cloud('school-opted-in', true)),
+    ]);
+    const sent = async ({ gw, token }: typeof off) => {
+      await waitFor(async () => (await view(gw, token, 'cam-gate')).video.state === 'ok', 30_000, 200);
+      const alert = raiseAt(gw, 'gate-main');
+      const clip = await clipOf(gw, token, alert.id);
+      expect(clip.error).toBeNull();
+      // Acknowledged after the clip was attached: the city has every earlier change of the alert once it has this one.
+      expect((await gw.api(`/api/v1/alerts/${alert.id}/ack`, { method: 'POST', token, json: {} })).status).toBe(200);
+      await waitFor(() => city.of('alert.acknowledged').some((m) => m.envelope.data.alertId === alert.id), 20_000, 100);
+      return { clip, messages: city.messages.filter((m) => m.envelope.data.alertId === alert.id) };
+    };
+    const [byDefault, optedIn] = await Promise.all([sent(off), sent(on)]);
+
+    // Default: not the video, not the reference, not even the clip's id.
+    expect(byDefault.messages.length).toBeGreaterThanOrEqual(2);
+    for (const m of byDefault.messages) {
+      expect(m.envelope.data).not.toHaveProperty('clips');
+      expect(JSON.stringify(m.envelope)).not.toContain(byDefault.clip.id);
+    }
+    // Opted in: the alert carries the reference, as snapshots are carried (a path on the gateway API, no video).
+    const acked = optedIn.messages.find((m) => m.envelope.type === 'alert.acknowledged')!;
+    expect(acked.envelope.data.clips).toEqual([{ id: optedIn.clip.id, path: `/api/v1/clips/${optedIn.clip.id}` }]);
+    expect(optedIn.messages.some((m) => m.envelope.type === 'alert.updated' && Array.isArray(m.envelope.data.clips))).toBe(true);
+    // Both as the published contract allows.
+    for (const m of [...byDefault.messages, ...optedIn.messages]) expect(contractSchema('envelope').safeParse(m.envelope).success).toBe(true);
   });
 
   it('keeps the clip folder within its count and the pre-roll folder within its bytes', async () => {

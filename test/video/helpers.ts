@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { GatewayConfigInput } from '../../config/schema.js';
 import { cameraFixtures, camera } from '../cameras/helpers.js';
 import { tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { CameraView } from '../../gateway/cameras/module.js';
-import { RtspTestServer } from './rtsp-server.js';
+import { RtspTestServer, type RtspServerOptions } from './rtsp-server.js';
 
 const run = promisify(execFile);
 
@@ -17,15 +18,18 @@ export function videoFixtures() {
   const fx = cameraFixtures();
   return {
     ...fx,
-    async rtsp(): Promise<RtspTestServer> {
-      const s = await new RtspTestServer().start();
+    async rtsp(opts: RtspServerOptions = {}): Promise<RtspTestServer> {
+      const s = await new RtspTestServer(opts).start();
       fx.cleanup(() => s.stop());
       return s;
     },
-    /** Camera `cam-gate` (online, stream URIs known) on a gateway with `cameras` config laid over the test defaults. */
-    async setup(server: RtspTestServer, cameras: Record<string, unknown> = {}, cam: Record<string, unknown> = {}) {
+    /**
+     * Camera `cam-gate` (online, stream URIs known) on a gateway with `cameras` config laid over the test defaults,
+     * and `extra` sections (e.g. `cloud`) beside it.
+     */
+    async setup(server: RtspTestServer, cameras: Record<string, unknown> = {}, cam: Record<string, unknown> = {}, extra: GatewayConfigInput = {}) {
       const d = await fx.device({ rtspPort: server.port });
-      const gw = await fx.gateway({ ...videoCameras, ...cameras, cameras: [camera('cam-gate', d.port, cam)] });
+      const gw = await fx.gateway({ ...videoCameras, ...cameras, cameras: [camera('cam-gate', d.port, cam)] }, extra);
       const token = await gw.login('guard', 'guard-password-1');
       await waitFor(async () => (await view(gw, token, 'cam-gate')).streams.length === 2, 10_000);
       return { d, gw, token };

@@ -2,8 +2,12 @@
  * Live view against a real RTSP server (GStreamer, on loopback) behind a fake ONVIF camera: the gateway pulls it
  * with ffmpeg and serves fragmented MP4.
  */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/gateway.js';
+import { tempDir, waitFor } from '../helpers/gateway.js';
 import { probePackets, readUntil, topBoxes, videoFixtures, view } from './helpers.js';
 
 const { rtsp, setup } = videoFixtures();
@@ -26,7 +30,7 @@ describe('live view', () => {
     expect(packets.length).toBeGreaterThan(10);
     for (let i = 1; i < packets.length; i++) expect(packets[i]!.pts).toBeGreaterThan(packets[i - 1]!.pts);
     expect(packets.at(-1)!.pts - packets[0]!.pts).toBeGreaterThanOrEqual(1);
-    expect((await view(gw, token, 'cam-gate')).video).toMatchObject({ state: 'ok', codec: 'avc1' });
+    expect((await view(gw, token, 'cam-gate')).video).toMatchObject({ state: 'ok', codec: 'h264' });
   });
 
   it('opens one upstream RTSP session for five viewers, and closes it after the last one leaves', async () => {
@@ -68,6 +72,22 @@ describe('live view', () => {
     await reader.cancel();
     expect(server.connected).toBeLessThanOrEqual(1);
     expect((await view(gw, token, 'cam-gate')).video.state).toBe('ok');
+  });
+
+  it('serves an H.265 camera as H.265 (never transcoded) and says so in its status', async () => {
+    const server = await rtsp({ codec: 'h265' });
+    const { gw, token } = await setup(server);
+    const res = await gw.api('/api/v1/cameras/cam-gate/live', { token });
+    expect(res.status).toBe(200);
+    const body = await readUntil(res, (all) => count(all, 'moof') >= 3);
+    // What the console reads to decide between playing and the snapshot fallback.
+    expect((await view(gw, token, 'cam-gate')).video).toMatchObject({ state: 'ok', codec: 'h265' });
+    // The bytes are the camera's H.265, remuxed: a player that can decode it gets frames.
+    const file = join(tempDir('campus-h265-'), 'live.mp4');
+    writeFileSync(file, body);
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file]);
+    expect(stdout.trim()).toBe('hevc');
+    expect((await probePackets(body))[0]!.key).toBe(true);
   });
 
   it('refuses the viewer role (403) and unknown cameras (404)', async () => {

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""A real RTSP server for the video tests: GStreamer's GstRtspServer serving an H.264 test pattern with the time
-drawn in, on 127.0.0.1 only.
+"""A real RTSP server for the video tests: GStreamer's GstRtspServer serving an H.264 (or, with --codec h265, an
+H.265) test pattern with the time drawn in, on 127.0.0.1 only.
 
     /usr/bin/python3 test/video/rtsp-server.py [--port N] [--width W] [--height H] [--fps F] [--paths a,b]
+                                               [--codec h264|h265] [--shared]
 
 Every path in --paths (default "profile_1,profile_2", the fake ONVIF device's profile tokens) serves the same
 pattern. It prints, one line each, flushed, so the test driving it can synchronise on them:
@@ -33,6 +34,10 @@ def main() -> None:
     ap.add_argument("--bitrate", type=int, default=300, help="kbit/s")
     ap.add_argument("--paths", default="profile_1,profile_2")
     ap.add_argument("--pattern", default="ball", help="videotestsrc pattern; snow does not compress (a heavy stream)")
+    # H.265: what some cameras send, which most browsers cannot play (x265enc, gstreamer1.0-plugins-bad).
+    ap.add_argument("--codec", default="h264", choices=["h264", "h265"])
+    # One encoder for every client (the benchmark's many pulls), not a pipeline per session as a camera has.
+    ap.add_argument("--shared", action="store_true")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -46,15 +51,20 @@ def main() -> None:
     launch = (
         f"( videotestsrc is-live=true pattern={args.pattern} ! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
         "! clockoverlay time-format=\"%H:%M:%S\" font-desc=\"Sans 18\" ! timeoverlay valignment=bottom "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "
-        "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        + (
+            f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "
+            "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+            if args.codec == "h264"
+            else f"! x265enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "
+            "! video/x-h265,profile=main ! rtph265pay name=pay0 pt=96 config-interval=1 )"
+        )
     )
     mounts = server.get_mount_points()
     for path in [p for p in args.paths.split(",") if p]:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch)
-        # One pipeline per client: each connection is a separate session the camera would pay for.
-        factory.set_shared(False)
+        # By default one pipeline per client: each connection is a separate session the camera would pay for.
+        factory.set_shared(args.shared)
         mounts.add_factory("/" + path, factory)
 
     state = {"connected": 0, "total": 0}

@@ -5,14 +5,14 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { monotonicFactory } from 'ulid';
 import type { Clock } from '../../core/clock.js';
 import { GatewayError, notFound } from '../../core/errors.js';
 import type { Database, Migration } from '../../storage/db.js';
-import { privateDir } from '../../storage/private-files.js';
+import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../../storage/private-files.js';
 import { removeStoredFiles } from '../../storage/stored-files.js';
 import type { Segment } from './preroll.js';
 
@@ -90,12 +90,18 @@ export class ClipStore {
     privateDir(dir);
   }
 
-  /** Removes files without a row and rows whose file is gone (a crash half-way). */
+  /**
+   * Removes files without a row and rows whose file is gone (a crash half-way), and tightens kept clips an older
+   * version left readable by others (ffmpeg's default 0644) to 0600.
+   */
   reconcile(): void {
     const rows = this.db.prepare('SELECT id, error FROM camera_clips').all() as { id: string; error: string | null }[];
     const ids = new Set(rows.map((r) => r.id));
     for (const name of readdirSync(this.dir)) {
-      if (name.endsWith('.mp4') && ids.has(name.slice(0, -4))) continue;
+      if (name.endsWith('.mp4') && ids.has(name.slice(0, -4))) {
+        privateFileIfExists(join(this.dir, name));
+        continue;
+      }
       try {
         unlinkSync(join(this.dir, name));
       } catch {
@@ -149,9 +155,14 @@ export class ClipStore {
     const list = join(this.dir, `${id}.txt`);
     await writeFile(list, segments.map((s) => `file '${s.file.replace(/'/g, "'\\''")}'\n`).join(''));
     try {
+      // ffmpeg creates its output 0644 (0666 less the umask); made 0600 first, the file keeps that mode when ffmpeg
+      // truncates and writes it (-y), so the clip is never readable by others, not even half-written. Tightened again
+      // afterwards in case an ffmpeg replaced the file instead.
+      await (await open(`${out}.tmp`, 'w', PRIVATE_FILE_MODE)).close();
       await run(this.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', `${out}.tmp`], {
         timeout: 60_000,
       });
+      privateFileIfExists(`${out}.tmp`);
       await rename(`${out}.tmp`, out);
     } catch (err) {
       await unlink(`${out}.tmp`).catch(() => {});

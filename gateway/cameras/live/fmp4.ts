@@ -125,6 +125,16 @@ export function startsWithSync(moof: Buffer): boolean {
   return true;
 }
 
+/**
+ * The codec by the name staff know, from a sample entry: `h264` (avc1, avc3), `h265` (hvc1, hev1: most browsers
+ * cannot play it, so the console shows snapshots), else the sample entry itself; null when unknown.
+ */
+export function codecName(sampleEntry: string | null): string | null {
+  if (sampleEntry === 'avc1' || sampleEntry === 'avc3') return 'h264';
+  if (sampleEntry === 'hvc1' || sampleEntry === 'hev1') return 'h265';
+  return sampleEntry;
+}
+
 /** The codec a `moov` declares for its first video track (`avc1`, `hvc1`, `hev1`, …), or null. */
 export function videoCodecOf(init: Buffer): string | null {
   const i = init.indexOf('stsd', 0, 'latin1');

@@ -4,6 +4,7 @@
  * so the folder stays bounded whatever happens (a clip then comes out shorter, and says so by its duration).
  */
 import { rmSync, statSync, unlinkSync } from 'node:fs';
+import { privateFileIfExists } from '../../storage/private-files.js';
 import type { SegmentDone } from './pull.js';
 
 export interface Segment {
@@ -37,6 +38,9 @@ export class PreRollBuffer {
   add(done: SegmentDone): void {
     let bytes: number;
     try {
+      // ffmpeg's segment muxer creates each file 0644; the folder is 0700, and the finished segment is made 0600
+      // like every other picture of pupils (only the one being written keeps ffmpeg's mode, inside that folder).
+      privateFileIfExists(done.file);
       bytes = statSync(done.file).size;
     } catch {
       return;

@@ -5,13 +5,13 @@
  * sink. A crash, an exit or a stall (no bytes for `stallMs`: cameras drop sessions silently) restarts it with backoff.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { Backoff } from '../../core/pacing.js';
 import type { Logger } from '../../core/logger.js';
-import { Fmp4Splitter, videoCodecOf } from './fmp4.js';
+import { privateDir } from '../../storage/private-files.js';
+import { codecName, Fmp4Splitter, videoCodecOf } from './fmp4.js';
 
 export interface LiveSink {
   /** A new init segment: the first for this sink, or after the pull restarted (timestamps start again). */
@@ -52,6 +52,7 @@ export class LivePull {
   state: PullState = 'stopped';
   /** Why the last run ended, for the console (`degraded: no video`). */
   lastError: string | null = null;
+  /** `h264`, `h265` (…) from the stream's init segment; null before the first one. */
   codec: string | null = null;
   private initSegment: Buffer | null = null;
   private readonly sinks = new Set<LiveSink>();
@@ -133,7 +134,8 @@ export class LivePull {
     this.run++;
     this.state = 'starting';
     this.initSegment = null;
-    if (this.o.segments) mkdirSync(this.o.segments.dir, { recursive: true });
+    // Pictures of pupils: a folder only the gateway's user can enter (ffmpeg makes the segments 0644 inside it).
+    if (this.o.segments) privateDir(this.o.segments.dir);
     let child: ChildProcess;
     try {
       child = spawn(this.o.ffmpegPath, this.args(), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'] });
@@ -193,7 +195,10 @@ export class LivePull {
 
   private onInit(data: Buffer): void {
     this.initSegment = data;
-    this.codec = videoCodecOf(data);
+    const codec = codecName(videoCodecOf(data));
+    // Said once per change: an H.265 camera plays on few browsers, which is worth a line for whoever reads the log.
+    if (codec !== this.codec && codec !== 'h264') this.o.log.info({ codec }, 'camera stream codec');
+    this.codec = codec;
     for (const s of this.sinks) {
       s.init(data);
       this.waiting.add(s);

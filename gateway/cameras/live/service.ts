@@ -46,6 +46,7 @@ interface Entry {
 export interface VideoStatus {
   /** `ok` playing, `starting`, `no video` (the pull keeps failing: RTSP down while ONVIF may be up), `idle`. */
   state: 'idle' | 'starting' | 'ok' | 'no video';
+  /** `h264`, `h265` (most browsers cannot play it live: the console shows snapshots), or the MP4 sample entry. */
   codec: string | null;
   viewers: number;
   error: string | null;
@@ -57,6 +58,11 @@ export class LiveVideo {
   ffmpeg: boolean | null = null;
   readonly clips: ClipStore;
   private readonly entries = new Map<string, Entry>();
+  /**
+   * The codec each camera stream had when its pull last stopped: a browser that cannot play H.265 leaves at once,
+   * the pull stops, and the camera page must still say why there is no live picture.
+   */
+  private readonly lastCodec = new Map<string, string>();
   private readonly bufferRoot: string;
   private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -128,7 +134,7 @@ export class LiveVideo {
 
   status(cameraId: string, stream: StreamKind = 'main'): VideoStatus {
     const e = this.entries.get(`${cameraId}:${stream}`);
-    if (!e) return { state: 'idle', codec: null, viewers: 0, error: null, preRoll: false };
+    if (!e) return { state: 'idle', codec: this.lastCodec.get(`${cameraId}:${stream}`) ?? null, viewers: 0, error: null, preRoll: false };
     const p = e.pull;
     const state = p.state === 'running' ? 'ok' : p.lastError ? 'no video' : 'starting';
     return { state, codec: p.codec, viewers: e.viewers, error: p.lastError, preRoll: e.preRoll !== null };
@@ -198,6 +204,7 @@ export class LiveVideo {
   }
 
   private drop(e: Entry): void {
+    if (e.pull.codec) this.lastCodec.set(e.key, e.pull.codec);
     clearTimeout(e.idleTimer);
     e.pull.stop();
     e.preRoll?.clear();

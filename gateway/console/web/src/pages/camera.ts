@@ -25,6 +25,13 @@ function streamUris(c: Json): string[] {
   return out;
 }
 
+/** ` (H.265)`: the codec as staff know it, beside the live state. */
+function codecLabel(codec: string | undefined): string {
+  if (!codec) return '';
+  const known: Record<string, string> = { h264: 'H.264', h265: 'H.265' };
+  return ` (${known[codec] ?? codec})`;
+}
+
 function presetNames(c: Json): string[] {
   const p = c.presets ?? c.ptzPresets;
   if (Array.isArray(p)) return p.map((x) => (typeof x === 'string' ? x : isObj(x) ? (str(x, 'name', 'token') ?? '') : '')).filter(Boolean);
@@ -87,7 +94,7 @@ export const cameraPage: Page = (ctx) => {
         h('dt', {}, t('cameras.state')),
         h('dd', {}, badge(codeLabel('cameraState', state), `cam-${state}`), lastError ? h('span', { class: 'muted small' }, ` ${lastError}`) : null),
         h('dt', {}, t('cameras.live')),
-        h('dd', { 'data-test': 'video-state' }, str(obj(c, 'video'), 'state') ?? '—', str(obj(c, 'video'), 'codec') ? ` (${str(obj(c, 'video'), 'codec')})` : '', str(obj(c, 'video'), 'error') ? h('span', { class: 'muted small' }, ` ${str(obj(c, 'video'), 'error')}`) : null),
+        h('dd', { 'data-test': 'video-state' }, str(obj(c, 'video'), 'state') ?? '—', codecLabel(str(obj(c, 'video'), 'codec')), str(obj(c, 'video'), 'error') ? h('span', { class: 'muted small' }, ` ${str(obj(c, 'video'), 'error')}`) : null),
         h('dt', {}, t('cameras.covers')),
         h('dd', {}, covers.join(', ') || '—'),
         h('dt', {}, t('cameras.model')),

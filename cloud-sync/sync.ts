@@ -265,6 +265,7 @@ export class CloudSync implements GatewayModule {
         batchMaxBytes: cfg.http.batchMaxBytes,
         timeoutMs: cfg.http.timeoutMs,
         commandPollS: cfg.http.commandPollS,
+        now: () => clock.now(),
       });
     }
     throw new Error(`cloud.upstreamUrl: unsupported scheme ${protocol} (use mqtt://, mqtts:// or https://)`);
@@ -370,6 +371,11 @@ export class CloudSync implements GatewayModule {
         keys: this.keyCount,
       },
     };
+  }
+
+  /** The city's clock minus the gateway's (ms), from the HTTP Date header of its answers; null over MQTT or when not known. */
+  upstreamClockOffsetMs(): number | null {
+    return this.transport.upstreamClockOffsetMs?.() ?? null;
   }
 
   /** The demo city sink, when that is the transport. */

@@ -191,6 +191,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
     new ClockGuard(ctx, {
       hostSynchronized: timedatectlSynchronized,
       cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
+      upstreamOffsetMs: () => cloudSync.upstreamClockOffsetMs(),
     }),
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),

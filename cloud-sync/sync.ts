@@ -318,7 +318,13 @@ export class CloudSync implements GatewayModule {
     const s = this.sender.status();
     return {
       status: health.status,
-      components: health.components,
+      // The contract's component shape (ok, detail, warning); a disabled one says so in its detail.
+      components: Object.fromEntries(
+        Object.entries(health.components).map(([name, c]) => [
+          name,
+          { ok: c.ok, ...(c.detail !== undefined ? { detail: c.detail } : {}), ...(c.warning !== undefined ? { warning: c.warning } : {}) },
+        ]),
+      ),
       uptimeS: Math.max(0, Math.round((now - this.startedAt) / 1000)),
       versions: { gateway: packageInfo().version, dbSchema: schemaVersion(this.ctx.db), contract: CONTRACT_VERSION, node: process.version },
       clock: { gatewayTime: new Date(now).toISOString(), timezone: this.ctx.config.school.timezone },
@@ -388,7 +394,7 @@ export class CloudSync implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    if (!this.cfg.enabled) return { ok: true, detail: 'disabled' };
+    if (!this.cfg.enabled) return { ok: true, disabled: true, detail: 'disabled: cloud.enabled is false in the config' };
     const stats = this.outbox.stats();
     const full = stats.bytes / stats.maxBytes;
     const link = this.transport.connected() ? 'connected' : `not connected (${this.transport.kind})`;

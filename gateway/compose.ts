@@ -23,7 +23,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { getMeta, metaMigrations, setMeta } from './storage/meta.js';
 import { packageInfo } from './core/version.js';
 import type { Guards } from './http/guards.js';
-import { createHttp, listen, type HealthReport } from './http/server.js';
+import { componentReport, createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
 import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
@@ -268,12 +268,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     const components: HealthReport['components'] = {};
     try {
       db.prepare('SELECT 1').get();
-      components.db = { ok: true };
+      components.db = componentReport({ ok: true });
     } catch (err) {
-      components.db = { ok: false, detail: String(err) };
+      components.db = componentReport({ ok: false, detail: String(err) });
     }
-    components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening' };
-    for (const m of modules) if (m.health) components[m.name] = m.health();
+    components.broker = componentReport(broker.running ? { ok: true } : { ok: false, detail: 'not listening' });
+    for (const m of modules) if (m.health) components[m.name] = componentReport(m.health());
     return {
       status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',
       version,

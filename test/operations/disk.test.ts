@@ -12,13 +12,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../cloud-sync/outbox.js';
 import { ClipStore } from '../../gateway/cameras/live/clips.js';
 import { SnapshotStore } from '../../gateway/cameras/snapshots.js';
-import { diskReclaim } from '../../gateway/compose.js';
+import { allMigrations, diskReclaim } from '../../gateway/compose.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import pino from 'pino';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
+import { openDatabase } from '../../gateway/storage/db.js';
 import { DeferredWrites } from '../../gateway/storage/deferred-writes.js';
 import { DiskGuard, diskLevel, reclaimTarget, type DiskSpace } from '../../gateway/operations/disk-guard.js';
-import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { nextMessage, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 
 // Tuesday 2026-09-01 10:00 in Shanghai.
 const TUE_10 = Date.UTC(2026, 8, 1, 2, 0, 0);
@@ -239,6 +240,30 @@ describe('pruning when the disk is critical', () => {
     expect(guard.check()).toBe('critical');
     expect(left('camera_snapshots')).toEqual([s4]);
     expect(left('camera_clips')).toEqual([c2]);
+  });
+
+  it('a gateway that starts on a critical disk prunes before its first tap, and /healthz and /metrics say what went', async () => {
+    const clock = new ManualClock(TUE_10);
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const snapshots = new SnapshotStore(db, join(dataDir, 'snapshots'), clock, { maxCount: 1000, maxBytes: 1e9 });
+    for (let i = 0; i < 3; i++) {
+      await snapshots.save('cam-1', Buffer.alloc(10 * KiB, 3), 'routine');
+      clock.advance(60_000);
+    }
+    db.close();
+    expect(readdirSync(join(dataDir, 'snapshots'))).toHaveLength(3);
+    // A 10 GiB disk with 150 MiB free (the default thresholds: critical below 2 %, here 205 MiB).
+    const gw = await startTestGateway({ clock, dataDir, diskSpace: () => ({ total: 10 * 1024 * MiB, free: 150 * MiB }) });
+    running.push(gw);
+    expect(readdirSync(join(dataDir, 'snapshots'))).toEqual([]);
+    expect(gw.ctx.db.prepare('SELECT COUNT(*) AS n FROM camera_snapshots').get()).toEqual({ n: 0 });
+    const res = await gw.api('/healthz');
+    expect(res.status).toBe(503);
+    const storage = ((await res.json()) as { components: Record<string, { detail: string }> }).components.storage!;
+    expect(storage.detail).toMatch(/^critical: 150 MiB free of 10240 MiB; pruned 3 snapshots \(30 KiB\)/);
+    expect(await (await gw.api('/metrics')).text()).toContain('campus_disk_reclaimed_items_total{store="snapshots"} 3');
+    expect(gw.ctx.alerts.list({ status: ['open'], type: 'disk_critical', limit: 5 }).items).toHaveLength(1);
   });
 
   it('sheds the outbox by its overflow policy (lowest priority first, oldest first) when pictures were not enough', async () => {

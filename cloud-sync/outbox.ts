@@ -222,24 +222,24 @@ export class Outbox {
    * The overflow policy: while over the byte cap, drop the oldest rows of the lowest-priority stream that still has rows.
    * Runs inside the caller's transaction when called from enqueue.
    */
-  enforceCap(): void {
+  enforceCap(cap = this.opts.maxBytes): void {
     const dropped = zeroPerStream();
     for (const stream of this.dropOrder) {
-      while (this.bytes > this.opts.maxBytes && this.depth[stream] > 0) {
+      while (this.bytes > cap && this.depth[stream] > 0) {
         const victims = this.stmts.oldest.all(stream, 256) as { seq: number; bytes: number }[];
         if (victims.length === 0) {
           this.depth[stream] = 0;
           break;
         }
         for (const v of victims) {
-          if (this.bytes <= this.opts.maxBytes) break;
+          if (this.bytes <= cap) break;
           this.stmts.del.run(v.seq);
           this.bytes -= v.bytes;
           this.depth[stream]--;
           dropped[stream]++;
         }
       }
-      if (this.bytes <= this.opts.maxBytes) break;
+      if (this.bytes <= cap) break;
     }
     for (const s of this.sendOrder) {
       if (dropped[s] > 0) {
@@ -247,6 +247,18 @@ export class Outbox {
         this.opts.onDrop?.('overflow', s, dropped[s]);
       }
     }
+  }
+
+  /**
+   * Drops about `bytes` of queued rows by the overflow policy (lowest-priority stream first, oldest first), counted
+   * as overflow: the disk guard's last resort when the disk is critical. Returns what went.
+   */
+  shed(bytes: number): { rows: number; bytes: number } {
+    const rows = this.total();
+    const before = this.bytes;
+    if (bytes <= 0 || before === 0) return { rows: 0, bytes: 0 };
+    this.db.transaction(() => this.enforceCap(Math.max(0, before - bytes)))();
+    return { rows: rows - this.total(), bytes: before - this.bytes };
   }
 
   /** Recounts depth and bytes from the table (the in-memory figures can drift if a caller's transaction rolled back). */

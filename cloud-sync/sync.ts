@@ -270,6 +270,7 @@ export class CloudSync implements GatewayModule {
         batchMaxBytes: cfg.http.batchMaxBytes,
         timeoutMs: cfg.http.timeoutMs,
         commandPollS: cfg.http.commandPollS,
+        now: () => clock.now(),
       });
     }
     throw new Error(`cloud.upstreamUrl: unsupported scheme ${protocol} (use mqtt://, mqtts:// or https://)`);
@@ -322,7 +323,13 @@ export class CloudSync implements GatewayModule {
     const s = this.sender.status();
     return {
       status: health.status,
-      components: health.components,
+      // The contract's component shape (ok, detail, warning); a disabled one says so in its detail.
+      components: Object.fromEntries(
+        Object.entries(health.components).map(([name, c]) => [
+          name,
+          { ok: c.ok, ...(c.detail !== undefined ? { detail: c.detail } : {}), ...(c.warning !== undefined ? { warning: c.warning } : {}) },
+        ]),
+      ),
       uptimeS: Math.max(0, Math.round((now - this.startedAt) / 1000)),
       versions: { gateway: packageInfo().version, dbSchema: schemaVersion(this.ctx.db), contract: CONTRACT_VERSION, node: process.version },
       clock: { gatewayTime: new Date(now).toISOString(), timezone: this.ctx.config.school.timezone },
@@ -377,6 +384,11 @@ export class CloudSync implements GatewayModule {
     };
   }
 
+  /** The city's clock minus the gateway's (ms), from the HTTP Date header of its answers; null over MQTT or when not known. */
+  upstreamClockOffsetMs(): number | null {
+    return this.transport.upstreamClockOffsetMs?.() ?? null;
+  }
+
   /** The demo city sink, when that is the transport. */
   demoSink(): DemoSinkTransport | undefined {
     return this.transport instanceof DemoSinkTransport ? this.transport : undefined;
@@ -387,7 +399,7 @@ export class CloudSync implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    if (!this.cfg.enabled) return { ok: true, detail: 'disabled' };
+    if (!this.cfg.enabled) return { ok: true, disabled: true, detail: 'disabled: cloud.enabled is false in the config' };
     const stats = this.outbox.stats();
     const full = stats.bytes / stats.maxBytes;
     const link = this.transport.connected() ? 'connected' : `not connected (${this.transport.kind})`;

@@ -43,7 +43,7 @@ export type RetentionConfig = z.infer<typeof retentionConfig>;
 
 /** Watching the gateway's own clock (attendance, the wallet's daily cap and every event time depend on it). */
 export const clockConfig = z.strictObject({
-  /** An offset larger than this from the cameras' median clock raises `clock_unsynchronized`. */
+  /** An offset larger than this from the cameras' median clock or the city upstream's (HTTP Date) raises `clock_unsynchronized`. */
   maxOffsetS: z.number().positive().default(60),
   /** How often the clock is compared. */
   checkEveryS: z.number().min(1).max(3_600).default(60),

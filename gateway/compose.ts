@@ -23,14 +23,15 @@ import { createLogger, type Logger } from './core/logger.js';
 import { getMeta, metaMigrations, setMeta } from './storage/meta.js';
 import { packageInfo } from './core/version.js';
 import type { Guards } from './http/guards.js';
-import { createHttp, listen, type HealthReport } from './http/server.js';
+import { componentReport, createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
 import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
 import { BackupScheduler, backupDirOf } from './operations/backup-schedule.js';
 import { claimDataDir, DataDirInUseError } from './storage/data-lock.js';
 import { DeferredWrites } from './storage/deferred-writes.js';
-import { DiskGuard } from './operations/disk-guard.js';
+import { DiskGuard, type DiskSpace, type OutboxShedder } from './operations/disk-guard.js';
+import type { PrunableFiles, StoredFile } from './storage/stored-files.js';
 import { guardUpgrade, UpgradeError } from './storage/upgrade-guard.js';
 import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
@@ -60,6 +61,26 @@ export interface GatewayOptions {
   clock?: Clock;
   /** The config file it was loaded from, copied into backups. */
   configFile?: string | undefined;
+  /** Reads the free space of the data directory's filesystem (statfs by default; tests play a filling disk). */
+  diskSpace?: (dir: string) => DiskSpace;
+}
+
+/**
+ * The disk guard's ports to the stores it may prune: snapshots and clips, except those of alerts not resolved yet
+ * (what the staff on duty are looking at; the stores' own caps bound them anyway), and the city outbox.
+ */
+export function diskReclaim(stores: {
+  alerts: { unresolvedIds(): Set<string> };
+  snapshots: { oldest(limit: number, keep: ReadonlySet<string>): StoredFile[]; remove(ids: readonly string[]): number };
+  clips: { oldest(limit: number, keep: ReadonlySet<string>): StoredFile[]; remove(ids: readonly string[]): number };
+  outbox: OutboxShedder;
+}): { files: PrunableFiles[]; outbox: OutboxShedder } {
+  const files = (name: string, store: typeof stores.snapshots): PrunableFiles => ({
+    name,
+    oldest: (limit) => store.oldest(limit, stores.alerts.unresolvedIds()),
+    remove: (ids) => store.remove(ids),
+  });
+  return { files: [files('snapshots', stores.snapshots), files('clips', stores.clips)], outbox: stores.outbox };
 }
 
 export interface RunningGateway {
@@ -104,7 +125,7 @@ export function allMigrations(): Migration[] {
  * The capabilities, in start order. `health` is the gateway's own health report (the city heartbeat carries it);
  * it is read lazily, once the modules exist.
  */
-function createModules(ctx: GatewayContext, health: () => HealthReport): GatewayModule[] {
+function createModules(ctx: GatewayContext, health: () => HealthReport, deferred: DeferredWrites, diskSpace?: (dir: string) => DiskSpace): GatewayModule[] {
   // The wallet is created first because access debits it, and started after access so the demo roster exists
   // before the wallet seeds balances.
   const wallet = new WalletModule(ctx);
@@ -156,7 +177,15 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     },
     health: { report: health },
   });
+  // What the disk guard may prune when the disk is critical: pictures and clips of resolved alerts (or of none), then
+  // the city outbox by its overflow policy.
+  const disk = new DiskGuard(ctx, deferred, {
+    ...(diskSpace ? { stat: diskSpace } : {}),
+    ...diskReclaim({ alerts: ctx.alerts, snapshots: cameras.snapshots, clips: cameras.video.clips, outbox: cloudSync.outbox }),
+  });
   return [
+    // The disk guard starts first and stops last: the rows it holds get a last try before the database closes.
+    disk,
     access,
     wallet,
     attendance,
@@ -169,6 +198,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport): Gateway
     new ClockGuard(ctx, {
       hostSynchronized: timedatectlSynchronized,
       cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
+      upstreamOffsetMs: () => cloudSync.upstreamClockOffsetMs(),
     }),
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras }),
@@ -245,12 +275,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     const components: HealthReport['components'] = {};
     try {
       db.prepare('SELECT 1').get();
-      components.db = { ok: true };
+      components.db = componentReport({ ok: true });
     } catch (err) {
-      components.db = { ok: false, detail: String(err) };
+      components.db = componentReport({ ok: false, detail: String(err) });
     }
-    components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening' };
-    for (const m of modules) if (m.health) components[m.name] = m.health();
+    components.broker = componentReport(broker.running ? { ok: true } : { ok: false, detail: 'not listening' });
+    for (const m of modules) if (m.health) components[m.name] = componentReport(m.health());
     return {
       status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',
       version,
@@ -261,8 +291,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   }
   // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
   const backups: GatewayModule = new BackupScheduler(ctx, opts.configFile);
-  // The disk guard starts first and stops last: the rows it holds get a last try before the database closes.
-  const modules = [new DiskGuard(ctx, deferred) as GatewayModule, ...createModules(ctx, health), backups, createConsoleModule(ctx)];
+  const modules = [...createModules(ctx, health, deferred, opts.diskSpace), backups, createConsoleModule(ctx)];
 
   let server: Server | undefined;
   const startedModules: GatewayModule[] = [];

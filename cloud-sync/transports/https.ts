@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../../gateway/core/logger.js';
+import { UpstreamClock } from '../upstream-clock.js';
 import { redactUrl, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
 
 export interface HttpsTransportOptions {
@@ -28,6 +29,8 @@ export interface HttpsTransportOptions {
   timeoutMs: number;
   commandPollS: number;
   log: Logger;
+  /** The gateway's clock (epoch ms), against which the city's Date header is compared. */
+  now: () => number;
 }
 
 interface Reply {
@@ -51,6 +54,7 @@ export class HttpsTransport implements Transport {
   private lastOk = false;
   private stopped = false;
   private readonly requests = new Set<http.ClientRequest>();
+  private readonly cityClock = new UpstreamClock();
 
   constructor(private readonly opts: HttpsTransportOptions) {
     this.target = redactUrl(opts.url);
@@ -174,7 +178,10 @@ export class HttpsTransport implements Transport {
       headers['content-length'] = Buffer.byteLength(body);
     }
     return new Promise<Reply>((resolve, reject) => {
+      const sentAt = this.opts.now();
       const req = lib.request(url, { method, headers, agent: this.agent, timeout: this.opts.timeoutMs }, (res) => {
+        // Any answer, a refusal too, says what time the city thinks it is.
+        this.cityClock.record(res.headers.date, sentAt, this.opts.now());
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -191,6 +198,10 @@ export class HttpsTransport implements Transport {
       req.on('error', reject);
       req.end(body);
     });
+  }
+
+  upstreamClockOffsetMs(): number | null {
+    return this.cityClock.offsetMs();
   }
 
   async stop(): Promise<void> {

@@ -46,6 +46,8 @@ export interface Transport {
   nextAttemptAt?(): number | null;
   send(batch: OutgoingMessage[], done: (outcome: SendOutcome) => void): void;
   stop(): Promise<void>;
+  /** The upstream's clock minus the gateway's (ms), where the transport can tell (HTTP's Date header); null when not known. */
+  upstreamClockOffsetMs?(): number | null;
 }
 
 /** The URL without its password, for status pages and logs. */

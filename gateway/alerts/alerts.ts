@@ -336,6 +336,11 @@ export class AlertService {
     return fromRow(row);
   }
 
+  /** Ids of the alerts not resolved yet (open or acknowledged): their pictures and clips are kept when the disk fills. */
+  unresolvedIds(): Set<string> {
+    return new Set((this.db.prepare(`SELECT id FROM alerts WHERE status != 'resolved'`).all() as { id: string }[]).map((r) => r.id));
+  }
+
   list(q: AlertQuery): { items: Alert[]; nextBefore: string | null } {
     const where: string[] = [];
     const args: unknown[] = [];

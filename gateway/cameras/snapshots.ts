@@ -5,7 +5,7 @@ import { monotonicFactory } from 'ulid';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
-import { removeStoredFiles } from '../storage/stored-files.js';
+import { oldestStoredFiles, removeStoredFiles, type StoredFile } from '../storage/stored-files.js';
 import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../storage/private-files.js';
 
 export const snapshotMigrations: Migration[] = [
@@ -151,6 +151,16 @@ export class SnapshotStore {
       bytes: number;
     };
     return r;
+  }
+
+  /** The oldest snapshots, oldest first, except those of `keepAlerts` (for the disk guard). */
+  oldest(limit: number, keepAlerts: ReadonlySet<string>): StoredFile[] {
+    return oldestStoredFiles(this.db, 'camera_snapshots', limit, keepAlerts);
+  }
+
+  /** Deletes snapshots and their files; returns how many. */
+  remove(ids: readonly string[]): number {
+    return removeStoredFiles(this.db, 'camera_snapshots', ids.filter((id) => SNAPSHOT_ID.test(id)), (id) => this.file(id));
   }
 
   /** Deletes over-cap snapshots (never `keep`, the one just taken); returns how many went. */

@@ -3,7 +3,7 @@
  * expects (no one can sign in, flows off, a reader that cannot open its port, a data directory it cannot write, backups
  * on the same disk as the data).
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { GatewayConfig } from '../../config/schema.js';
@@ -42,10 +42,14 @@ export function configWarnings(config: GatewayConfig): string[] {
     }
   });
   const dataParent = nearestExisting(config.dataDir);
-  try {
-    accessSync(dataParent, constants.W_OK);
-  } catch {
-    out.push(`dataDir: ${config.dataDir} is not writable by this user (${dataParent})`);
+  if (!statSync(dataParent).isDirectory()) {
+    out.push(`dataDir: ${config.dataDir} cannot be made: ${dataParent} is a file, not a directory`);
+  } else {
+    try {
+      accessSync(dataParent, constants.W_OK);
+    } catch {
+      out.push(`dataDir: ${config.dataDir} is not writable by this user (${dataParent}); the gateway's service user must own it`);
+    }
   }
   if (!config.backup.dir) out.push(`backup.dir: not set; backups go to ${join(config.dataDir, 'backups')}, on the same disk as the data`);
   return out;

@@ -14,12 +14,34 @@ import { loginRoute, sessionRoutes } from './auth-routes.js';
 import { authenticate, bearerToken, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 
+/**
+ * One component in /healthz. `ok` says whether it counts against the gateway (false turns /healthz into 503);
+ * `status` says what it is doing: working, off on purpose (`disabled`, `detail` says why), or not working.
+ */
+export interface ComponentReport {
+  ok: boolean;
+  status: 'ok' | 'disabled' | 'degraded';
+  detail?: string;
+  warning?: string;
+}
+
 export interface HealthReport {
   status: 'ok' | 'degraded';
   version: string;
   schemaVersion: number;
   uptimeS: number;
-  components: Record<string, { ok: boolean; detail?: string; warning?: string }>;
+  components: Record<string, ComponentReport>;
+}
+
+/** A module's own health as /healthz reports it: a disabled component is never counted against the gateway. */
+export function componentReport(c: { ok: boolean; detail?: string | undefined; warning?: string | undefined; disabled?: boolean | undefined }): ComponentReport {
+  const status = c.disabled ? 'disabled' : c.ok ? 'ok' : 'degraded';
+  return {
+    ok: c.ok || status === 'disabled',
+    status,
+    ...(c.detail !== undefined ? { detail: c.detail } : {}),
+    ...(c.warning !== undefined ? { warning: c.warning } : {}),
+  };
 }
 
 /** What the HTTP layer needs of a module (gateway/module/context.ts `GatewayModule` extends it). */

@@ -36,6 +36,11 @@ export interface ComponentHealth {
   detail?: string;
   /** Working, but in a way the operator chose against the secure default (shown in /healthz, never a 503). */
   warning?: string;
+  /**
+   * Off, by the operator's choice or for want of something only they can give (a secret): /healthz shows it as
+   * `status: "disabled"` with `detail` saying why, and it never makes the gateway unhealthy (`ok` stays true).
+   */
+  disabled?: boolean;
 }
 
 /**

@@ -26,7 +26,7 @@ export const RECOMMENDED_HEAP_MB = 256;
 export class NodeRedModule implements GatewayModule {
   readonly name = 'nodeRed';
   private state: State = 'disabled';
-  private detail = 'disabled in config (nodeRed.enabled: false)';
+  private detail = 'disabled: nodeRed.enabled is false in the config';
   private red: NodeRedRuntime | undefined;
   private nodeErrors: Counter | undefined;
   private uncontain: (() => void) | undefined;
@@ -45,13 +45,13 @@ export class NodeRedModule implements GatewayModule {
     const userDir = userDirOf(config.dataDir);
     const secret = credentialSecret(userDir, config.nodeRed.credentialSecret, demo);
     if (!secret) {
-      this.detail = 'off: set nodeRed.credentialSecret or CAMPUS_FLOW_SECRET (at least 16 characters) to run Node-RED';
+      this.detail = 'disabled: no credential secret; set nodeRed.credentialSecret or CAMPUS_FLOW_SECRET (at least 16 characters) to run Node-RED';
       this.log.warn(this.detail);
       return;
     }
     const claim = claimNodeRed(`gateway ${config.school.id} (${config.dataDir})`);
     if (!claim.ok) {
-      this.detail = `off: Node-RED already runs in this process for ${claim.owner}; it runs once per process`;
+      this.detail = `disabled: Node-RED already runs in this process for ${claim.owner}; it runs once per process`;
       this.log.warn(this.detail);
       return;
     }
@@ -137,7 +137,8 @@ export class NodeRedModule implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    const ok = this.state === 'disabled' || this.state === 'running' || this.state === 'stopped';
+    if (this.state === 'disabled') return { ok: true, disabled: true, detail: this.detail };
+    const ok = this.state === 'running' || this.state === 'stopped';
     return { ok, detail: this.detail };
   }
 }

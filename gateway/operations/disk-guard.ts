@@ -2,11 +2,17 @@
  * Free space of the data directory's filesystem: `campus_disk_free_bytes`, the `storage` component of /healthz and the
  * `disk_low` (warning) / `disk_critical` (critical) alerts, resolved when space returns. It also runs the retries of
  * rows kept in memory after a failed write (deferred-writes.ts), whose count shows in the same component.
+ *
+ * When the disk is critical it makes room, aiming at twice the critical threshold so that it does not run again at
+ * the next check: first camera snapshots and clips, oldest first whichever store they are in, never those of an alert
+ * not resolved yet (the composition root decides that in the stores it hands over); then, if the disk is still
+ * critical, the city outbox by its own overflow policy. The stores come in through ports, so this file imports no domain.
  */
 import { statfsSync } from 'node:fs';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { DeferredWrites } from '../storage/deferred-writes.js';
+import type { PrunableFiles } from '../storage/stored-files.js';
 
 const GiB = 1_073_741_824;
 const MiB = 1_048_576;
@@ -15,6 +21,35 @@ export const DISK_THRESHOLDS = { warnFraction: 0.1, warnBytes: GiB, criticalFrac
 const CHECK_EVERY_MS = 30_000;
 
 export type DiskLevel = 'ok' | 'low' | 'critical';
+export type DiskThresholds = typeof DISK_THRESHOLDS;
+
+/** How much free space pruning aims at: twice the critical threshold (400 MiB or 4 %), still below the warning one. */
+export function reclaimTarget(total: number, t: DiskThresholds = DISK_THRESHOLDS): number {
+  return Math.ceil(2 * Math.max(t.criticalBytes, t.criticalFraction * total));
+}
+
+/** Files pruned per check at most: unlinking is quick, but the guard runs on the gateway's one thread. */
+const MAX_FILES_PER_CHECK = 500;
+const PAGE = 50;
+
+/** The city outbox as the disk guard sees it (adapted by the composition root). */
+export interface OutboxShedder {
+  /** Drops about `bytes` of queued rows by the outbox's overflow policy; returns what went. */
+  shed(bytes: number): { rows: number; bytes: number };
+}
+
+export interface DiskGuardOptions {
+  /** Reads the free space of the data directory's filesystem (statfs by default). */
+  stat?: (dir: string) => DiskSpace;
+  thresholds?: DiskThresholds;
+  /** Stores of files that may be pruned when the disk is critical (snapshots, clips), tried together, oldest first. */
+  files?: readonly PrunableFiles[];
+  /** Shed after the files, if the disk is still critical. */
+  outbox?: OutboxShedder;
+}
+
+/** What one pass of pruning freed, by store (`outbox` for the outbox's rows). */
+export type Reclaimed = Record<string, { items: number; bytes: number }>;
 
 export function diskLevel(free: number, total: number, t = DISK_THRESHOLDS): DiskLevel {
   const fraction = total > 0 ? free / total : 0;
@@ -34,6 +69,8 @@ export const statDisk = (dir: string): DiskSpace => {
 };
 
 const mb = (n: number): string => `${Math.round(n / MiB)} MiB`;
+/** Sizes of what was pruned may be small: KiB below a MiB. */
+const size = (n: number): string => (n < MiB ? `${Math.ceil(n / 1024)} KiB` : mb(n));
 
 export class DiskGuard implements GatewayModule {
   readonly name = 'storage';
@@ -41,12 +78,33 @@ export class DiskGuard implements GatewayModule {
   private level: DiskLevel = 'ok';
   private last: DiskSpace | undefined;
 
+  private readonly stat: (dir: string) => DiskSpace;
+  private readonly thresholds: DiskThresholds;
+  private readonly reclaimedBytes: Counter<'store'>;
+  private readonly reclaimedItems: Counter<'store'>;
+  /** The outbox is shed once per critical spell, and again only while tap rows wait in memory for the database. */
+  private outboxShedThisSpell = false;
+  private lastReclaim: { at: number; freed: Reclaimed } | undefined;
+
   constructor(
     private readonly ctx: GatewayContext,
     private readonly deferred: DeferredWrites,
-    /** Injectable so tests can play a filling disk. */
-    private readonly stat: (dir: string) => DiskSpace = statDisk,
+    private readonly opts: DiskGuardOptions = {},
   ) {
+    this.stat = opts.stat ?? statDisk;
+    this.thresholds = opts.thresholds ?? DISK_THRESHOLDS;
+    this.reclaimedBytes = new Counter({
+      name: 'campus_disk_reclaimed_bytes_total',
+      help: 'Bytes pruned because the disk was critical, by store (snapshots, clips, outbox)',
+      labelNames: ['store'] as const,
+      registers: [ctx.metrics],
+    });
+    this.reclaimedItems = new Counter({
+      name: 'campus_disk_reclaimed_items_total',
+      help: 'Files (snapshots, clips) or rows (outbox) pruned because the disk was critical, by store',
+      labelNames: ['store'] as const,
+      registers: [ctx.metrics],
+    });
     const self = this;
     new Gauge({
       name: 'campus_disk_free_bytes',
@@ -71,18 +129,122 @@ export class DiskGuard implements GatewayModule {
     await this.deferred.stop();
   }
 
-  /** Reads the free space and raises or resolves the alerts; returns the level. */
+  /** Reads the free space, raises or resolves the alerts and, when critical, makes room; returns the level. */
   check(): DiskLevel {
+    if (!this.read()) return this.level;
+    let level = this.classify();
+    if (level !== 'critical') this.outboxShedThisSpell = false;
+    if (level === 'critical') {
+      const freed = this.reclaim();
+      if (freed && this.read()) {
+        level = this.classify();
+        this.lastReclaim = { at: this.ctx.clock.now(), freed };
+      }
+    }
+    return level;
+  }
+
+  private read(): boolean {
     try {
       this.last = this.stat(this.ctx.config.dataDir);
+      return true;
     } catch (err) {
       this.ctx.log.warn({ err }, 'cannot read the free space of the data directory');
-      return this.level;
+      return false;
     }
-    const level = diskLevel(this.last.free, this.last.total);
+  }
+
+  private classify(): DiskLevel {
+    const level = diskLevel(this.last!.free, this.last!.total, this.thresholds);
     if (level !== this.level) this.transition(level);
     this.level = level;
     return level;
+  }
+
+  /**
+   * Prunes toward reclaimTarget(): snapshots and clips first, oldest first across the stores; then the outbox if the
+   * disk is still critical. Returns what went, or undefined when nothing did.
+   */
+  private reclaim(): Reclaimed | undefined {
+    const { total } = this.last!;
+    const target = reclaimTarget(total, this.thresholds);
+    let need = target - this.last!.free;
+    const freed: Reclaimed = {};
+    const note = (store: string, items: number, bytes: number): void => {
+      if (items === 0) return;
+      const f = (freed[store] ??= { items: 0, bytes: 0 });
+      f.items += items;
+      f.bytes += bytes;
+      this.reclaimedItems.inc({ store }, items);
+      this.reclaimedBytes.inc({ store }, bytes);
+    };
+    try {
+      let budget = MAX_FILES_PER_CHECK;
+      while (need > 0 && budget > 0) {
+        const batch = this.oldestFiles(Math.min(PAGE, budget), need);
+        if (batch.length === 0) break;
+        let removed = 0;
+        for (const { store, ids, bytes } of batch) {
+          const n = store.remove(ids);
+          note(store.name, n, bytes);
+          need -= bytes;
+          removed += n;
+        }
+        if (removed === 0) break;
+        budget -= removed;
+      }
+      const outbox = this.opts.outbox;
+      if (outbox && (!this.outboxShedThisSpell || this.deferred.pending > 0) && this.read()) {
+        const stillNeed = target - this.last!.free;
+        if (diskLevel(this.last!.free, total, this.thresholds) === 'critical' && stillNeed > 0) {
+          // Rows deleted from SQLite free pages inside the database file (new taps reuse them) rather than on the
+          // disk, so free space does not show it: hence once per critical spell, not at every check.
+          this.outboxShedThisSpell = true;
+          const shed = outbox.shed(stillNeed);
+          note('outbox', shed.rows, shed.bytes);
+        }
+      }
+    } catch (err) {
+      this.ctx.log.error({ err }, 'pruning for disk space failed');
+    }
+    if (Object.keys(freed).length === 0) return undefined;
+    this.ctx.log.warn(
+      { freed, freeBytes: this.last!.free, targetBytes: target },
+      `disk critical: pruned ${describeReclaimed(freed)} to make room`,
+    );
+    return freed;
+  }
+
+  /**
+   * The next files to prune, oldest first across the stores: at most `limit` and no more than `need` bytes' worth
+   * (plus the one that crosses it). A store whose page came back full may have older files than another store's
+   * later ones, so nothing after the earliest last id of a full page is taken in this round.
+   */
+  private oldestFiles(limit: number, need: number): { store: PrunableFiles; ids: string[]; bytes: number }[] {
+    const stores = this.opts.files ?? [];
+    const pages = stores.map((store) => ({ store, files: store.oldest(limit) }));
+    let bound: string | undefined;
+    for (const p of pages) {
+      const lastId = p.files.at(-1)?.id;
+      if (p.files.length >= limit && lastId !== undefined && (bound === undefined || lastId < bound)) bound = lastId;
+    }
+    const merged = pages
+      .flatMap((p) => p.files.map((f) => ({ ...f, store: p.store })))
+      .filter((f) => bound === undefined || f.id <= bound)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const picked = new Map<PrunableFiles, { store: PrunableFiles; ids: string[]; bytes: number }>();
+    let sum = 0;
+    let count = 0;
+    for (const f of merged) {
+      if (sum >= need || count >= limit) break;
+      let entry = picked.get(f.store);
+      if (!entry) picked.set(f.store, (entry = { store: f.store, ids: [], bytes: 0 }));
+      entry.ids.push(f.id);
+      entry.bytes += f.bytes;
+      sum += f.bytes;
+      count++;
+    }
+    return [...picked.values()];
   }
 
   private transition(level: DiskLevel): void {
@@ -109,8 +271,22 @@ export class DiskGuard implements GatewayModule {
     const pending = this.deferred.pending;
     const space = this.last ? `${mb(this.last.free)} free of ${mb(this.last.total)}` : 'free space unknown';
     const waiting = pending > 0 ? `; ${pending} rows waiting in memory for the database` : '';
-    if (this.level === 'critical') return { ok: false, detail: `critical: ${space}${waiting}` };
-    if (this.level === 'low' || pending > 0) return { ok: pending === 0, detail: `${this.level === 'low' ? 'low' : 'ok'}: ${space}${waiting}` };
-    return { ok: true, detail: space };
+    const pruned = this.lastReclaim
+      ? `; pruned ${describeReclaimed(this.lastReclaim.freed)} at ${new Date(this.lastReclaim.at).toISOString()}`
+      : '';
+    if (this.level === 'critical') return { ok: false, detail: `critical: ${space}${waiting}${pruned}` };
+    if (this.level === 'low' || pending > 0) return { ok: pending === 0, detail: `${this.level === 'low' ? 'low' : 'ok'}: ${space}${waiting}${pruned}` };
+    return { ok: true, detail: `${space}${pruned}` };
   }
+}
+
+/** "3 snapshots (2 MiB), 1 clip (40 MiB), 120 outbox rows (1 MiB)" */
+export function describeReclaimed(freed: Reclaimed): string {
+  const unit: Record<string, [string, string]> = { snapshots: ['snapshot', 'snapshots'], clips: ['clip', 'clips'], outbox: ['outbox row', 'outbox rows'] };
+  return Object.entries(freed)
+    .map(([store, f]) => {
+      const [one, many] = unit[store] ?? [store, store];
+      return `${f.items} ${f.items === 1 ? one : many} (${size(f.bytes)})`;
+    })
+    .join(', ');
 }

@@ -1,9 +1,10 @@
 /**
  * Is the gateway's clock right? A Raspberry Pi has no real-time clock: after a power cut it may run with the wrong date
  * until NTP answers, and attendance, the wallet's daily cap and every event time would follow it. Compared every
- * `clock.checkEveryS` with the host's NTP status (`timedatectl`) and the median of the cameras' clock offsets (each
- * camera's clock is read on every health poll); an unsynchronised host or a median offset over `clock.maxOffsetS`
- * raises `clock_unsynchronized` (warning), which resolves when both are fine again.
+ * `clock.checkEveryS` with the host's NTP status (`timedatectl`), the median of the cameras' clock offsets (each
+ * camera's clock is read on every health poll) and the city upstream's clock (the Date header of its HTTP answers);
+ * an unsynchronised host or an offset over `clock.maxOffsetS` raises `clock_unsynchronized` (warning), which
+ * resolves when all of them are fine again.
  */
 import { execFile } from 'node:child_process';
 import { Gauge } from 'prom-client';
@@ -14,6 +15,8 @@ export interface ClockSources {
   hostSynchronized(): Promise<boolean | null>;
   /** Each online camera's clock minus ours, in ms. */
   cameraOffsetsMs(): number[];
+  /** The city upstream's clock minus ours, in ms; null when it cannot say (no upstream, MQTT, no answer yet). */
+  upstreamOffsetMs?(): number | null;
 }
 
 /** `timedatectl show -p NTPSynchronized --value`: yes / no, or null when there is no timedatectl or no systemd. */
@@ -38,15 +41,19 @@ export interface ClockStatus {
   ok: boolean;
   hostSynchronized: boolean | null;
   cameraOffsetS: number | null;
+  upstreamOffsetS: number | null;
   problems: string[];
 }
+
+const seconds = (ms: number | null): number | null => (ms === null ? null : Math.round(ms / 100) / 10);
+const direction = (s: number): string => `${Math.abs(s)} s ${s > 0 ? 'ahead of' : 'behind'} the gateway's`;
 
 const ALERT_KEY = 'clock_unsynchronized:gateway';
 
 export class ClockGuard implements GatewayModule {
   readonly name = 'clock';
   private timer: NodeJS.Timeout | undefined;
-  private last: ClockStatus = { ok: true, hostSynchronized: null, cameraOffsetS: null, problems: [] };
+  private last: ClockStatus = { ok: true, hostSynchronized: null, cameraOffsetS: null, upstreamOffsetS: null, problems: [] };
   private checking: Promise<ClockStatus> | undefined;
 
   constructor(
@@ -56,10 +63,12 @@ export class ClockGuard implements GatewayModule {
     const self = this;
     new Gauge({
       name: 'campus_clock_offset_seconds',
-      help: "Median of the cameras' clocks minus the gateway's (NaN: no camera online)",
+      help: "Another clock minus the gateway's, by source: cameras (their median) and upstream (the city's HTTP Date); NaN when unknown",
+      labelNames: ['source'] as const,
       registers: [ctx.metrics],
       collect() {
-        this.set(self.last.cameraOffsetS ?? Number.NaN);
+        this.set({ source: 'cameras' }, self.last.cameraOffsetS ?? Number.NaN);
+        this.set({ source: 'upstream' }, self.last.upstreamOffsetS ?? Number.NaN);
       },
     });
     new Gauge({
@@ -95,14 +104,22 @@ export class ClockGuard implements GatewayModule {
   private async compare(): Promise<ClockStatus> {
     const cfg = this.ctx.config.clock;
     const host = cfg.hostNtp ? await this.sources.hostSynchronized().catch(() => null) : null;
-    const offsetMs = median(this.sources.cameraOffsetsMs());
-    const cameraOffsetS = offsetMs === null ? null : Math.round(offsetMs / 100) / 10;
+    const cameraOffsetS = seconds(median(this.sources.cameraOffsetsMs()));
+    let upstreamOffsetS: number | null = null;
+    try {
+      upstreamOffsetS = seconds(this.sources.upstreamOffsetMs?.() ?? null);
+    } catch (err) {
+      this.ctx.log.warn({ err }, "could not read the upstream's clock");
+    }
     const problems: string[] = [];
     if (host === false) problems.push('the host says its clock is not synchronised by NTP (timedatectl)');
     if (cameraOffsetS !== null && Math.abs(cameraOffsetS) > cfg.maxOffsetS) {
-      problems.push(`the cameras' clocks are ${Math.abs(cameraOffsetS)} s ${cameraOffsetS > 0 ? 'ahead of' : 'behind'} the gateway's (median)`);
+      problems.push(`the cameras' clocks are ${direction(cameraOffsetS)} (median)`);
     }
-    const status: ClockStatus = { ok: problems.length === 0, hostSynchronized: host, cameraOffsetS, problems };
+    if (upstreamOffsetS !== null && Math.abs(upstreamOffsetS) > cfg.maxOffsetS) {
+      problems.push(`the city upstream's clock is ${direction(upstreamOffsetS)} (HTTP Date header)`);
+    }
+    const status: ClockStatus = { ok: problems.length === 0, hostSynchronized: host, cameraOffsetS, upstreamOffsetS, problems };
     const was = this.last.ok;
     this.last = status;
     try {
@@ -113,10 +130,10 @@ export class ClockGuard implements GatewayModule {
           source: 'gateway',
           message: `the gateway's clock may be wrong: ${problems.join('; ')}. Taps, attendance and the daily cap use it: check NTP (timedatectl status)`,
           dedupKey: ALERT_KEY,
-          data: { hostSynchronized: host, cameraOffsetS },
+          data: { hostSynchronized: host, cameraOffsetS, upstreamOffsetS },
         });
       } else if (!was) {
-        this.ctx.alerts.resolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host and the cameras again');
+        this.ctx.alerts.resolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
       }
     } catch (err) {
       this.ctx.log.error({ err }, 'could not record the clock alert');
@@ -129,6 +146,7 @@ export class ClockGuard implements GatewayModule {
     const parts = [
       `host NTP ${s.hostSynchronized === null ? 'unknown' : s.hostSynchronized ? 'synchronised' : 'not synchronised'}`,
       `cameras ${s.cameraOffsetS === null ? 'none online' : `${s.cameraOffsetS} s`}`,
+      `upstream ${s.upstreamOffsetS === null ? 'unknown' : `${s.upstreamOffsetS} s`}`,
     ];
     // A warning, not an outage: /healthz stays 200, the alert says it.
     return { ok: true, detail: s.ok ? parts.join(', ') : `warning: ${s.problems.join('; ')} (${parts.join(', ')})` };

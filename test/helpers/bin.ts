@@ -10,13 +10,15 @@ export function requireBuilt(): void {
   if (!existsSync(BIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
 }
 
-export function runBin(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}) {
+/** `as` runs it as another user (uid and gid), e.g. the unprivileged user a service runs as; only root can. */
+export function runBin(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; as?: { uid: number; gid: number } } = {}) {
   requireBuilt();
   return spawnSync(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...opts.env },
     input: opts.input,
     encoding: 'utf8',
     timeout: 30_000,
+    ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
   });
 }
 

@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { demoConfig } from '../../config/demo.js';
 import { deepMerge, validateConfig } from '../../config/load.js';
 import type { GatewayConfig, GatewayConfigInput } from '../../config/schema.js';
-import { startGateway, type RunningGateway } from '../../gateway/compose.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../gateway/compose.js';
 import type { Clock } from '../../gateway/core/clock.js';
 import { UserStore } from '../../gateway/auth/users.js';
 
@@ -42,6 +42,8 @@ export interface TestGatewayOptions {
   simulatedReaders?: boolean;
   /** The gateway's logger (default: silent, or $TEST_LOG); a test that reads the log passes one writing to its own stream. */
   log?: Logger;
+  /** The free space of the data directory's filesystem as the disk guard reads it (statfs by default). */
+  diskSpace?: GatewayOptions['diskSpace'];
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -68,7 +70,13 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     for (const u of opts.users) await new UserStore(db, systemClock, 0).add(u.username, u.password, u.role);
     db.close();
   }
-  const gw = await startGateway({ config, demo, log: opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }), clock: opts.clock });
+  const gw = await startGateway({
+    config,
+    demo,
+    log: opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }),
+    clock: opts.clock,
+    ...(opts.diskSpace ? { diskSpace: opts.diskSpace } : {}),
+  });
   const base = `http://127.0.0.1:${gw.httpPort}`;
   const clients: MqttClient[] = [];
   const api: TestGateway['api'] = (path, init = {}) => {

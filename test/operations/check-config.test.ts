@@ -1,5 +1,5 @@
 /** `campus-gateway check-config`: each problem with the file, line and column of its field; warnings for the traps. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { locateProblems, parsePath, positionOf } from '../../config/positions.js';
@@ -69,5 +69,34 @@ readers:
     writeFileSync(file, `dataDir: ${dataDir}\nbackup: { dir: ${tempDir()} }\nnodeRed: { credentialSecret: 0123456789abcdef0123 }\n`);
     const quiet = runBin(['check-config', file], { env: { CAMPUS_FLOW_SECRET: '', CAMPUS_DATA_DIR: '' } });
     expect(quiet.stderr.split('\n').filter(Boolean)).toEqual([`warning: no users in ${dataDir}: the gateway will not start until you add one (campus-gateway user add <name> --role admin)`]);
+  });
+
+  it('warns when the data directory cannot be written by the user that runs it, or is under a file', () => {
+    // Root may write anywhere: as root the check runs as nobody, the way the service's own user would meet the folder.
+    const root = process.getuid?.() === 0;
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const readOnly = join(dir, 'read-only');
+    mkdirSync(readOnly, { mode: 0o555 });
+    chmodSync(readOnly, 0o555);
+    const file = join(dir, 'gateway.yaml');
+    const env = { CAMPUS_FLOW_SECRET: '', CAMPUS_DATA_DIR: '' };
+    const as = root ? { uid: 65534, gid: 65534 } : undefined;
+    writeFileSync(file, `dataDir: ${join(readOnly, 'data')}\nbackup: { dir: ${dir} }\nnodeRed: { enabled: false }\n`, { mode: 0o644 });
+    const r = runBin(['check-config', file], { env, ...(as ? { as } : {}) });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: dataDir: ${join(readOnly, 'data')} is not writable by this user (${readOnly})`);
+
+    // A folder it may write: no such warning.
+    const writable = join(dir, 'writable');
+    mkdirSync(writable, { mode: 0o777 });
+    chmodSync(writable, 0o777);
+    writeFileSync(file, `dataDir: ${join(writable, 'data')}\nbackup: { dir: ${dir} }\nnodeRed: { enabled: false }\n`);
+    expect(runBin(['check-config', file], { env, ...(as ? { as } : {}) }).stderr).not.toContain('dataDir:');
+
+    // A path under a file can never be made, whoever runs it.
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    writeFileSync(file, `dataDir: ${join(dir, 'plain-file', 'data')}\nbackup: { dir: ${dir} }\nnodeRed: { enabled: false }\n`);
+    expect(runBin(['check-config', file], { env }).stderr).toContain(`warning: dataDir: ${join(dir, 'plain-file', 'data')} cannot be made: ${join(dir, 'plain-file')} is a file, not a directory`);
   });
 });

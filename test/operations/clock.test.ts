@@ -1,8 +1,12 @@
 /**
- * The clock guard against fake ONVIF cameras whose clocks run ahead (real HTTP, real SOAP): `clock_unsynchronized` is
- * raised and resolved, and shows in /healthz and /metrics. A clock that jumps back keeps tap ids in order.
+ * The clock guard against fake ONVIF cameras whose clocks run ahead (real HTTP, real SOAP) and a city upstream whose
+ * HTTP Date header is off (a real loopback server): `clock_unsynchronized` is raised and resolved, and shows in
+ * /healthz and /metrics. A clock that jumps back keeps tap ids in order.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { UpstreamClock } from '../../cloud-sync/upstream-clock.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
 import { median } from '../../gateway/time/clock-guard.js';
@@ -30,12 +34,67 @@ describe('clock guard', () => {
     const token = await gw.login(USERS[0]!.username, USERS[0]!.password);
     const health = (await (await gw.api('/healthz', { token })).json()) as { components: Record<string, { ok: boolean; detail: string }> };
     expect(health.components.clock!.detail).toMatch(/^warning: /);
-    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_clock_offset_seconds 12\d/);
+    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_clock_offset_seconds\{source="cameras"\} 12\d/);
 
     a.opts.clockOffsetMs = 1_000;
     b.opts.clockOffsetMs = -500;
     await waitFor(() => gw.ctx.alerts.get(alert!.id).status === 'resolved', 15_000, 100);
     expect(open()).toEqual([]);
+  });
+
+  it("reads the city's clock from the Date header at the request's midpoint, ignores garbage and one odd answer", () => {
+    let mono = 0;
+    const city = new UpstreamClock(() => mono);
+    const t = Date.UTC(2026, 8, 1, 2, 0, 0);
+    expect(city.offsetMs()).toBeNull();
+    city.record('not a date', t, t);
+    city.record(undefined, t, t);
+    expect(city.offsetMs()).toBeNull();
+    // Sent at t, answered at t + 2 s, the city said t + 61 s (truncated to the second): 60.5 s ahead at the midpoint.
+    city.record(new Date(t + 61_000).toUTCString(), t, t + 2_000);
+    expect(city.offsetMs()).toBe(60_500);
+    city.record(new Date(t + 61_000).toUTCString(), t, t + 2_000);
+    city.record(new Date(t - 3_600_000).toUTCString(), t, t); // one stale proxy answer
+    expect(city.offsetMs()).toBe(60_500);
+    // Readings older than ten minutes no longer count.
+    mono += 11 * 60_000;
+    expect(city.offsetMs()).toBeNull();
+  });
+
+  it("raises clock_unsynchronized when the city upstream's Date header is 5 minutes ahead, and resolves it when it agrees", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 8, 1, 2, 0, 0));
+    let skewMs = 5 * 60_000;
+    let answers = 0;
+    const city = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        answers++;
+        res.setHeader('date', new Date(clock.now() + skewMs).toUTCString());
+        res.writeHead(200, { 'content-type': 'application/json' }).end(req.method === 'GET' ? '[]' : '{"ok":true}');
+      });
+    });
+    await new Promise<void>((r) => city.listen(0, '127.0.0.1', () => r()));
+    fx.cleanup(() => new Promise<void>((r) => (city.closeAllConnections(), city.close(() => r()))));
+    const port = (city.address() as AddressInfo).port;
+    const gw = await startTestGateway({
+      clock,
+      config: { cloud: { upstreamUrl: `http://127.0.0.1:${port}/city/`, http: { commandPollS: 0.2 } }, clock: { checkEveryS: 1, hostNtp: false } },
+    });
+    fx.cleanup(() => gw.close());
+    const open = () => gw.ctx.alerts.list({ status: ['open'], type: 'clock_unsynchronized', limit: 5 }).items;
+
+    const [alert] = await waitFor(() => (open().length ? open() : null), 15_000, 100);
+    expect(answers).toBeGreaterThan(0);
+    expect(alert!.message).toContain("the city upstream's clock is 300.5 s ahead of the gateway's (HTTP Date header)");
+    const health = (await (await gw.api('/healthz')).json()) as { components: Record<string, { ok: boolean; detail: string }> };
+    expect(health.components.clock).toMatchObject({ ok: true });
+    expect(health.components.clock!.detail).toMatch(/^warning: .*upstream 300\.5 s/);
+    expect(await (await gw.api('/metrics')).text()).toContain('campus_clock_offset_seconds{source="upstream"} 300.5');
+
+    skewMs = 0;
+    await waitFor(() => gw.ctx.alerts.get(alert!.id).status === 'resolved', 15_000, 100);
+    expect(open()).toEqual([]);
+    expect(await (await gw.api('/metrics')).text()).toContain('campus_clock_offset_seconds{source="upstream"} 0.5');
   });
 
   it('a clock that jumps back never reorders taps or reuses an id', async () => {

@@ -3,14 +3,23 @@
  * payments are refused with `storage_unavailable`, and the kept rows are written once there is room again. The free-space
  * thresholds raise and resolve disk_low and disk_critical.
  */
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
+import { monotonicFactory } from 'ulid';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Outbox } from '../../cloud-sync/outbox.js';
+import { ClipStore } from '../../gateway/cameras/live/clips.js';
+import { SnapshotStore } from '../../gateway/cameras/snapshots.js';
+import { allMigrations, diskReclaim } from '../../gateway/compose.js';
 import { ManualClock } from '../../gateway/core/clock.js';
+import pino from 'pino';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
+import { openDatabase } from '../../gateway/storage/db.js';
 import { DeferredWrites } from '../../gateway/storage/deferred-writes.js';
-import { DiskGuard, diskLevel, type DiskSpace } from '../../gateway/operations/disk-guard.js';
-import { nextMessage, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { DiskGuard, diskLevel, reclaimTarget, type DiskSpace } from '../../gateway/operations/disk-guard.js';
+import { nextMessage, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 
 // Tuesday 2026-09-01 10:00 in Shanghai.
 const TUE_10 = Date.UTC(2026, 8, 1, 2, 0, 0);
@@ -116,7 +125,7 @@ describe('free space', () => {
     running.push(gw);
     let space: DiskSpace = { free: 50_000 * MiB, total: 100_000 * MiB };
     const ctx = { ...gw.ctx, metrics: new Registry() };
-    const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), () => space);
+    const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat: () => space });
     const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
 
     expect(guard.check()).toBe('ok');
@@ -134,5 +143,184 @@ describe('free space', () => {
     expect(guard.check()).toBe('ok');
     expect(open('disk_critical')).toHaveLength(0);
     expect(open('disk_low')).toHaveLength(0);
+  });
+});
+
+const KiB = 1024;
+/** Byte thresholds only (fractions off), small enough for a test to fill with real files. */
+const SMALL = { warnFraction: 0, warnBytes: 400 * KiB, criticalFraction: 0, criticalBytes: 100 * KiB };
+
+/** Bytes of the files in a folder, as the filesystem has them. */
+const bytesIn = (dir: string): number => readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+
+describe('pruning when the disk is critical', () => {
+  /**
+   * A quiet gateway (no cameras, no upstream) whose snapshot and clip stores and outbox the test fills with real files
+   * and rows; the disk is a small one whose used space is `other` plus the real files in those folders.
+   */
+  async function setup() {
+    const clock = new ManualClock(TUE_10);
+    const gw = await startTestGateway({ demo: false, clock, users: [{ username: 'it', password: 'a long password 1', role: 'admin' }] });
+    running.push(gw);
+    const db = gw.ctx.db;
+    const snapshots = new SnapshotStore(db, join(gw.dataDir, 'snapshots'), clock, { maxCount: 1000, maxBytes: 1e9 });
+    const clips = new ClipStore(db, join(gw.dataDir, 'clips'), clock, { maxCount: 1000, maxBytes: 1e9 }, 'ffmpeg');
+    const outbox = new Outbox(db, {
+      schoolId: 'test',
+      maxBytes: 1e9,
+      priority: { alerts: 0, 'command-results': 1, attendance: 2, heartbeat: 3, environment: 4 },
+      ttlMs: { alerts: 0, 'command-results': 0, attendance: 0, heartbeat: 0, environment: 0 },
+    });
+    const ulid = monotonicFactory();
+    /** A clip as ClipStore.cut leaves it (cutting needs ffmpeg and video segments): its file and its row. */
+    const clip = (kib: number, alertId: string | null): string => {
+      const id = ulid(clock.now());
+      writeFileSync(clips.file(id), Buffer.alloc(kib * KiB, 1));
+      db.prepare('INSERT INTO camera_clips (id, camera_id, alert_id, event_at, start_at, end_at, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)').run(
+        id, 'cam-1', alertId, new Date(clock.now()).toISOString(), new Date(clock.now() - 10_000).toISOString(), new Date(clock.now()).toISOString(), kib * KiB,
+      );
+      return id;
+    };
+    const snap = async (kib: number, alertId: string | null = null): Promise<string> =>
+      (await snapshots.save('cam-1', Buffer.alloc(kib * KiB, 2), alertId ? 'evidence' : 'routine', alertId)).id;
+    let other = 0;
+    const stat = (): DiskSpace => ({ total: 10 * 1024 * KiB, free: 10 * 1024 * KiB - other - bytesIn(snapshots.dir) - bytesIn(clips.dir) });
+    const logged: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(line) });
+    const ctx = { ...gw.ctx, metrics: new Registry(), log };
+    const deferred = new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics);
+    const guard = new DiskGuard(ctx, deferred, { stat, thresholds: SMALL, ...diskReclaim({ alerts: gw.ctx.alerts, snapshots, clips, outbox }) });
+    const minute = (): void => clock.advance(60_000);
+    return { gw, clock, snapshots, clips, outbox, clip, snap, guard, ctx, deferred, logged, minute, setOther: (n: number) => (other = n) };
+  }
+
+  it('removes snapshots and clips oldest first, down to twice the critical threshold, keeping those of unresolved alerts', async () => {
+    const { gw, snapshots, clips, clip, snap, guard, ctx, logged, minute, setOther } = await setup();
+    const open = gw.ctx.alerts.raise({ type: 'intrusion', severity: 'critical', source: 'cam-1', message: 'someone in the lab' });
+    const done = gw.ctx.alerts.raise({ type: 'tamper', severity: 'warning', source: 'cam-1', message: 'camera moved' });
+    gw.ctx.alerts.resolve(done.id, 'security');
+
+    // Oldest first, snapshots (10 KiB) and clips (40 KiB) interleaved in time.
+    const s1 = await snap(10); minute();
+    const c1 = clip(40, null); minute();
+    const s2 = await snap(10, done.id); minute(); // a resolved alert's picture may go
+    const s3 = await snap(10); minute();
+    const c2 = clip(40, open.id); minute(); // an open alert's: kept
+    const s4 = await snap(10, open.id); minute(); // kept
+    const c3 = clip(40, null); minute();
+    const s5 = await snap(10); minute();
+    const s6 = await snap(10);
+    // 180 KiB of pictures; 70 KiB free: critical (under 100 KiB). The target is 200 KiB free: 130 KiB must go.
+    setOther(10 * 1024 * KiB - 250 * KiB);
+    expect(reclaimTarget(10 * 1024 * KiB, SMALL)).toBe(200 * KiB);
+
+    expect(guard.check()).toBe('low');
+    const left = (table: string) => (gw.ctx.db.prepare(`SELECT id FROM ${table} ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
+    // s1, c1, s2, s3, c3, s5, s6 went (130 KiB), oldest first, stepping over the open alert's clip and picture.
+    expect(left('camera_snapshots')).toEqual([s4]);
+    expect(left('camera_clips')).toEqual([c2]);
+    expect(readdirSync(snapshots.dir)).toEqual([`${s4}.jpg`]);
+    expect(readdirSync(clips.dir)).toEqual([`${c2}.mp4`]);
+    for (const id of [s1, s2, s3, s5, s6]) expect(() => snapshots.get(id)).toThrow(/not found/);
+    for (const id of [c1, c3]) expect(() => clips.get(id)).toThrow(/not found/);
+
+    // How much was freed: the metrics, the log, /healthz's component detail; the disk_critical alert resolved.
+    const metrics = await ctx.metrics.metrics();
+    expect(metrics).toContain('campus_disk_reclaimed_bytes_total{store="snapshots"} 51200');
+    expect(metrics).toContain('campus_disk_reclaimed_bytes_total{store="clips"} 81920');
+    expect(metrics).toContain('campus_disk_reclaimed_items_total{store="snapshots"} 5');
+    expect(metrics).toContain('campus_disk_reclaimed_items_total{store="clips"} 2');
+    expect(logged.join('')).toContain('disk critical: pruned 5 snapshots (50 KiB), 2 clips (80 KiB) to make room');
+    expect(guard.health().detail).toMatch(/^low: .*; pruned 5 snapshots \(50 KiB\), 2 clips \(80 KiB\) at 2026-09-01T/);
+    const critical = gw.ctx.alerts.list({ type: 'disk_critical', limit: 5 }).items;
+    expect(critical).toMatchObject([{ status: 'resolved' }]);
+
+    // Still critical with only the open alert's files left: they stay, and the guard says so without looping.
+    setOther(10 * 1024 * KiB - 100 * KiB);
+    expect(guard.check()).toBe('critical');
+    expect(left('camera_snapshots')).toEqual([s4]);
+    expect(left('camera_clips')).toEqual([c2]);
+  });
+
+  it('a gateway that starts on a critical disk prunes before its first tap, and /healthz and /metrics say what went', async () => {
+    const clock = new ManualClock(TUE_10);
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const snapshots = new SnapshotStore(db, join(dataDir, 'snapshots'), clock, { maxCount: 1000, maxBytes: 1e9 });
+    for (let i = 0; i < 3; i++) {
+      await snapshots.save('cam-1', Buffer.alloc(10 * KiB, 3), 'routine');
+      clock.advance(60_000);
+    }
+    db.close();
+    expect(readdirSync(join(dataDir, 'snapshots'))).toHaveLength(3);
+    // A 10 GiB disk with 150 MiB free (the default thresholds: critical below 2 %, here 205 MiB).
+    const gw = await startTestGateway({ clock, dataDir, diskSpace: () => ({ total: 10 * 1024 * MiB, free: 150 * MiB }) });
+    running.push(gw);
+    expect(readdirSync(join(dataDir, 'snapshots'))).toEqual([]);
+    expect(gw.ctx.db.prepare('SELECT COUNT(*) AS n FROM camera_snapshots').get()).toEqual({ n: 0 });
+    const res = await gw.api('/healthz');
+    expect(res.status).toBe(503);
+    const storage = ((await res.json()) as { components: Record<string, { detail: string }> }).components.storage!;
+    expect(storage.detail).toMatch(/^critical: 150 MiB free of 10240 MiB; pruned 3 snapshots \(30 KiB\)/);
+    expect(await (await gw.api('/metrics')).text()).toContain('campus_disk_reclaimed_items_total{store="snapshots"} 3');
+    expect(gw.ctx.alerts.list({ status: ['open'], type: 'disk_critical', limit: 5 }).items).toHaveLength(1);
+  });
+
+  it('sheds the outbox by its overflow policy (lowest priority first, oldest first) when pictures were not enough', async () => {
+    const { gw, clock, outbox, snap, guard, ctx, deferred, minute, setOther } = await setup();
+    await snap(10);
+    minute();
+    const now = clock.now();
+    const at = new Date(now).toISOString();
+    for (let i = 0; i < 100; i++) outbox.enqueue('environment.hourly', { hourStart: at, hourEnd: at, zones: [] }, now, now);
+    const alertIds: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const alertId = monotonicFactory()(now + i);
+      alertIds.push(alertId);
+      outbox.enqueue(
+        'alert.raised',
+        {
+          alertId, type: 'door_forced', severity: 'critical', status: 'open', source: 'controller door-1', summary: 'door_forced at lab',
+          accessPoint: 'lab', zone: null, count: 1, raisedAt: at, lastRaisedAt: at, acknowledgedAt: null, resolvedAt: null,
+          acknowledgedBy: null, resolvedBy: null, snapshots: [], details: {},
+        },
+        now,
+        now,
+      );
+    }
+    const before = outbox.stats().bytes;
+    const rowsBefore = outbox.total();
+    expect(before).toBeGreaterThan(200 * KiB);
+    // 70 KiB free once the one picture is gone: still critical, 130 KiB short of the target. Rows deleted from the
+    // database do not show as free space, so the outbox is shed by what is missing, once.
+    setOther(10 * 1024 * KiB - 70 * KiB);
+    expect(guard.check()).toBe('critical');
+    expect(gw.ctx.db.prepare('SELECT COUNT(*) AS n FROM camera_snapshots').get()).toEqual({ n: 0 });
+    const shed = before - outbox.stats().bytes;
+    expect(shed).toBeGreaterThanOrEqual(130 * KiB);
+    expect(shed).toBeLessThan(131 * KiB);
+    // Environment first, all of it; then the oldest alerts; the newest alerts are still there, in order.
+    expect(outbox.depthOf('environment')).toBe(0);
+    // (The gateway's own cloud sync queued the disk_critical alert in the same table: the newest row, kept.)
+    const mine = new Set(alertIds);
+    const kept = outbox
+      .page('alerts', 0, 1000)
+      .map((r) => (JSON.parse(r.body) as { data: { alertId: string } }).data.alertId)
+      .filter((id) => mine.has(id));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(600);
+    expect(kept).toEqual(alertIds.slice(600 - kept.length));
+    expect(outbox.stats().dropped.overflow).toMatchObject({ environment: 100, alerts: 600 - kept.length });
+    // The gateway's own first heartbeat and attendance rows share the table; being of lower priority, they went too.
+    expect(outbox.depthOf('heartbeat') + outbox.depthOf('attendance')).toBe(0);
+    expect(await ctx.metrics.metrics()).toContain(`campus_disk_reclaimed_items_total{store="outbox"} ${rowsBefore - outbox.total()}`);
+
+    // Still critical at the next check: the outbox is not emptied check after check.
+    expect(guard.check()).toBe('critical');
+    expect(outbox.page('alerts', 0, 1000)).toHaveLength(kept.length + 1);
+    // Unless tap rows wait in memory because the database cannot grow: then it gives up more.
+    deferred.keep(() => {});
+    expect(guard.check()).toBe('critical');
+    expect(outbox.page('alerts', 0, 1000).length).toBeLessThan(kept.length);
   });
 });

@@ -172,6 +172,6 @@ describe('wallet API on the demo school', () => {
     expect(sales.byTerminal.map((t) => t.readerId)).toContain('demo-canteen-1');
     expect((await gw.api('/api/v1/wallet/reconciliation', { token: viewer })).status).toBe(403);
     const health = await waitFor(async () => (await gw.api('/healthz')).json() as Promise<{ components: Record<string, { ok: boolean }> }>);
-    expect(health.components.wallet).toEqual({ ok: true });
+    expect(health.components.wallet).toEqual({ ok: true, status: 'ok' });
   });
 });

@@ -13,7 +13,7 @@ import type { Clock } from '../../core/clock.js';
 import { GatewayError, notFound } from '../../core/errors.js';
 import type { Database, Migration } from '../../storage/db.js';
 import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../../storage/private-files.js';
-import { removeStoredFiles } from '../../storage/stored-files.js';
+import { oldestStoredFiles, removeStoredFiles, type StoredFile } from '../../storage/stored-files.js';
 import type { Segment } from './preroll.js';
 
 const run = promisify(execFile);
@@ -176,6 +176,16 @@ export class ClipStore {
       .run(id, cameraId, alertId, iso(eventAt), iso(segments[0]!.startAt), iso(segments.at(-1)!.endAt), bytes);
     this.prune(id);
     return this.get(id);
+  }
+
+  /** The oldest clips that have a file, oldest first, except those of `keepAlerts` (for the disk guard). */
+  oldest(limit: number, keepAlerts: ReadonlySet<string>): StoredFile[] {
+    return oldestStoredFiles(this.db, 'camera_clips', limit, keepAlerts, 'error IS NULL');
+  }
+
+  /** Deletes clips and their files; returns how many. */
+  remove(ids: readonly string[]): number {
+    return removeStoredFiles(this.db, 'camera_clips', ids.filter((id) => CLIP_ID.test(id)), (id) => this.file(id));
   }
 
   /** Deletes the oldest clips (never `keep`, the one just made) until both caps hold; returns how many went. */

@@ -36,7 +36,7 @@ export interface Health {
   version: string;
   schemaVersion: number;
   uptimeS: number;
-  components: Record<string, { ok: boolean; detail?: string }>;
+  components: Record<string, { ok: boolean; status?: 'ok' | 'disabled' | 'degraded'; detail?: string }>;
 }
 
 export const ALERT_KINDS = ['alert.raised', 'alert.updated', 'alert.acknowledged', 'alert.resolved'] as const;

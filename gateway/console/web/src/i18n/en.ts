@@ -382,6 +382,7 @@ export const en: Record<MessageKey, string> = {
   'system.ok': 'OK',
   'system.degraded': 'Degraded',
   'system.fault': 'Fault',
+  'system.disabled': 'Disabled',
   'system.version': 'Version',
   'system.schema': 'Database schema',
   'system.uptime': 'Uptime',

@@ -382,6 +382,7 @@ export const ko: Record<MessageKey, string> = {
   'system.ok': '정상',
   'system.degraded': '저하',
   'system.fault': '고장',
+  'system.disabled': '사용 안 함',
   'system.version': '버전',
   'system.schema': '데이터베이스 버전',
   'system.uptime': '가동 시간',

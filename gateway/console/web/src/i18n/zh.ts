@@ -380,6 +380,7 @@ export const zh = {
   'system.ok': '正常',
   'system.degraded': '降级',
   'system.fault': '故障',
+  'system.disabled': '已停用',
   'system.version': '版本',
   'system.schema': '数据库版本',
   'system.uptime': '运行时间',

@@ -41,7 +41,7 @@ export const systemPage: Page = ({ root, every }) => {
         ),
         table(
           [t('system.component'), t('system.status'), t('system.detail')],
-          Object.entries(hz.components).map(([name, c]) => [name, okBadge(c.ok), c.detail ?? '']),
+          Object.entries(hz.components).map(([name, c]) => [name, c.status === 'disabled' ? badge(t('system.disabled'), 'kind') : okBadge(c.ok), c.detail ?? '']),
         ),
       ];
     });

@@ -12,7 +12,7 @@ import { guardianInput, guardianPatch } from '../guardians/schema.js';
 import type { NotifyModule } from './module.js';
 import { OUTBOX_STATUSES } from './outbox.js';
 
-const listQuery = z.object({
+export const listQuery = z.object({
   person: z.string().min(1).max(64).optional(),
   event: z.enum(MESSAGE_KINDS).optional(),
   channel: z.string().max(32).optional(),
@@ -20,9 +20,12 @@ const listQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
-const personParams = z.object({ externalId: z.string().min(1).max(64) });
-const guardianParams = personParams.extend({ id: z.coerce.number().int().positive() });
-const revealQuery = z.object({ reveal: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1') });
+export const personParams = z.object({ externalId: z.string().min(1).max(64) });
+export const guardianParams = personParams.extend({ id: z.coerce.number().int().positive() });
+export const emergencyBody = z.strictObject({ text: z.string().trim().min(1).max(300) });
+export const testBody = z.strictObject({ externalId: z.string().min(1).max(64), guardianId: z.number().int().positive() });
+export const consentBody = z.strictObject({ consent: z.boolean() });
+export const revealQuery = z.object({ reveal: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1') });
 
 export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void {
   const admin = guards.role('admin');
@@ -39,11 +42,11 @@ export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void
   });
 
   api.post('/notifications/emergency', guards.role('admin', 'security'), (req, res) => {
-    const b = parse(z.strictObject({ text: z.string().trim().min(1).max(300) }), req.body);
+    const b = parse(emergencyBody, req.body);
     res.status(202).json(n.broadcastEmergency(b.text, sessionOf(res).username));
   });
   api.post('/notifications/test', admin, (req, res) => {
-    const b = parse(z.strictObject({ externalId: z.string().min(1).max(64), guardianId: z.number().int().positive() }), req.body);
+    const b = parse(testBody, req.body);
     res.status(202).json(n.sendTest(personId(b.externalId), b.guardianId, sessionOf(res).username));
   });
   api.get('/notifications/emergency', guards.role('admin', 'security'), (_req, res) => {
@@ -66,7 +69,7 @@ export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void
   });
   api.put('/people/:externalId/guardians/:id/consent', admin, (req, res) => {
     const p = parse(guardianParams, req.params, 'params');
-    const b = parse(z.strictObject({ consent: z.boolean() }), req.body);
+    const b = parse(consentBody, req.body);
     res.json(n.guardians.setConsent(personId(p.externalId), p.id, b.consent, sessionOf(res).username));
   });
   api.delete('/people/:externalId/guardians/:id', admin, (req, res) => {

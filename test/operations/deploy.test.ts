@@ -70,6 +70,10 @@ describe('deploy/install.sh --root', () => {
     expect(ok.stderr.split('\n').filter((l) => l && !l.startsWith('warning: '))).toEqual([]);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('valid (school my-school');
+    // An editor opening the installed file finds the installed JSON Schema (the example's own line is relative).
+    const schemaLine = readFileSync(config, 'utf8').split('\n')[0];
+    expect(schemaLine).toBe('# yaml-language-server: $schema=/opt/campus-gateway/docs/config.schema.json');
+    expect(existsSync(join(root, 'opt/campus-gateway/docs/config.schema.json'))).toBe(true);
 
     writeFileSync(config, 'http:\n  port: 99999\n');
     const bad = spawnSync(bin, ['check-config', config], { encoding: 'utf8' });

@@ -67,6 +67,8 @@ mkdir -p "$NEW/deploy" "$NEW/docs"
 cp -a "$SRC/deploy/." "$NEW/deploy/"
 mkdir -p "$NEW/config"
 cp -a "$SRC/config/gateway.example.yaml" "$NEW/config/"
+# Node-RED's campus palette and its examples, which are also the flows a new school is seeded with (gateway/node-red/files.ts).
+cp -a "$SRC/flows" "$NEW/"
 cp -a "$SRC/README.md" "$NEW/" 2>/dev/null || true
 cp -a "$SRC/docs/." "$NEW/docs/" 2>/dev/null || true
 if [ "$PRUNE" = yes ] && command -v npm >/dev/null 2>&1; then

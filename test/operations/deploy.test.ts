@@ -31,6 +31,8 @@ describe('deploy/install.sh --root', () => {
   it('installs the release, the unit (enabled), the user, the config and a root-only secrets file', () => {
     expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
     expect(existsSync(join(root, 'opt/campus-gateway/node_modules/better-sqlite3'))).toBe(true);
+    // Node-RED's palette and the default flows it seeds from (flows/node-red-contrib-campus/examples/).
+    expect(existsSync(join(root, 'opt/campus-gateway/flows/node-red-contrib-campus/examples/co2-ventilation.json'))).toBe(true);
     const unit = readFileSync(join(root, 'etc/systemd/system/campus-gateway.service'), 'utf8');
     expect(unit).toContain('ExecStart=');
     expect(unit).toContain('/opt/campus-gateway/dist/gateway/cli/main.js start');

@@ -8,12 +8,12 @@ import { parse } from '../gateway/http/validate.js';
 import { commandTypes, streamSchema } from './contract.js';
 import type { CloudSync } from './sync.js';
 
-const sinkQuery = z.object({
+export const sinkQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   stream: streamSchema.optional(),
 });
 
-const demoCommandBody = z.object({
+export const demoCommandBody = z.object({
   id: z.string().min(1).max(128).optional(),
   type: z.enum(commandTypes),
   params: z.record(z.string(), z.unknown()).default({}),

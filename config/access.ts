@@ -14,43 +14,33 @@ export const accessPointConfig = z.strictObject({
   name: z.string().min(1),
   kind: z.enum(['gate', 'door', 'classroom', 'canteen']),
   zone: z.string().optional(),
-  /** Gate readers in and out share a gate id for anti-passback and the open command. */
-  gateId: deviceId.optional(),
+  gateId: deviceId.optional().meta({ description: 'Gate readers in and out share a gate id for anti-passback and the open command.' }),
   antiPassback: z.boolean().default(false),
-  /** Time windows per role; a role missing here has access at any time. */
-  schedule: z.partialRecord(role, z.array(timeWindow)).default({}),
-  /**
-   * Time windows per schedule group (scheduleGroups[].id). A person whose group is listed here is held to
-   * these windows instead of their role's: boarders may use the dormitory gate earlier than day students.
-   */
-  groupSchedule: z.record(z.string(), z.array(timeWindow)).default({}),
+  schedule: z.partialRecord(role, z.array(timeWindow)).default({})
+    .meta({ description: 'Time windows per role; a role missing here has access at any time.' }),
+  groupSchedule: z.record(z.string(), z.array(timeWindow)).default({})
+    .meta({ description: 'Time windows per schedule group (scheduleGroups[].id). A person whose group is listed here is held to these windows instead of their role\'s: boarders may use the dormitory gate earlier than day students.' }),
 });
 
 export const scheduleGroupConfig = z.strictObject({
   id: deviceId,
-  /** Arrival after this time is late. */
-  arrivalCutoff: timeOfDay.default('08:00'),
+  arrivalCutoff: timeOfDay.default('08:00').meta({ description: 'Arrival after this time is late.' }),
 });
 
 export const calendarConfig = z.strictObject({
-  /** ISO dates (YYYY-MM-DD) on which no lessons take place. */
-  holidays: z.array(z.iso.date()).default([]),
-  /** Term ranges; outside them attendance is not counted. Empty means every weekday is a school day. */
-  terms: z.array(z.strictObject({ from: z.iso.date(), to: z.iso.date() })).default([]),
-  /** Weekend days that are school days (调休 make-up days). */
-  makeUpDays: z.array(z.iso.date()).default([]),
+  holidays: z.array(z.iso.date()).default([]).meta({ description: 'ISO dates (YYYY-MM-DD) on which no lessons take place.' }),
+  terms: z.array(z.strictObject({ from: z.iso.date(), to: z.iso.date() })).default([])
+    .meta({ description: 'Term ranges; outside them attendance is not counted. Empty means every weekday is a school day.' }),
+  makeUpDays: z.array(z.iso.date()).default([]).meta({ description: 'Weekend days that are school days (调休 make-up days).' }),
 });
 
 export const walletConfig = z.strictObject({
   perTransactionCapFen: z.number().int().positive().default(5000),
   dailyCapFen: z.number().int().positive().default(20000),
-  /**
-   * A debit that takes the person's debits of the school day above this many fen needs the card holder's PIN typed
-   * on the terminal (docs/wallet.md). Unset: no PIN is ever asked for.
-   */
-  pinAboveDailyFen: z.number().int().positive().optional(),
-  /** Wrong PINs in a row that lock paying with a PIN for `pinLockMinutes`, with an alert. */
-  pinMaxAttempts: z.number().int().min(1).max(10).default(3),
+  pinAboveDailyFen: z.number().int().positive().optional()
+    .meta({ description: 'A debit that takes the person\'s debits of the school day above this many fen needs the card holder\'s PIN typed on the terminal (docs/wallet.md). Unset: no PIN is ever asked for.' }),
+  pinMaxAttempts: z.number().int().min(1).max(10).default(3)
+    .meta({ description: 'Wrong PINs in a row that lock paying with a PIN for `pinLockMinutes`, with an alert.' }),
   pinLockMinutes: z.number().int().min(1).max(1440).default(30),
 });
 
@@ -59,10 +49,10 @@ export const accessConfig = z.strictObject({
   scheduleGroups: z.array(scheduleGroupConfig).default([{ id: 'default', arrivalCutoff: '08:00' }]),
   calendar: calendarConfig.prefault({}),
   wallet: walletConfig.prefault({}),
-  /** Denials at one reader within this window that raise an alert. */
   repeatedDenials: z
     .object({ count: z.number().int().positive().default(5), windowS: z.number().int().positive().default(60) })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: 'Denials at one reader within this window that raise an alert.' }),
 });
 
 export type AccessConfig = z.infer<typeof accessConfig>;

@@ -16,48 +16,39 @@ export function hostPort(s: string, defaultPort: number): { host: string; port: 
 }
 
 export const controllerDoorConfig = z.strictObject({
-  /** The access point this door's reader serves. */
-  accessPoint: deviceId,
-  /** For gates and turnstiles: which way a person passes when swiping at this door's reader. */
-  direction: z.enum(['in', 'out']).optional(),
+  accessPoint: deviceId.meta({ description: 'The access point this door\'s reader serves.' }),
+  direction: z.enum(['in', 'out']).optional()
+    .meta({ description: 'For gates and turnstiles: which way a person passes when swiping at this door\'s reader.' }),
 });
 
 export const controllerDeviceConfig = z.strictObject({
-  /** Its doors are readers `<id>-door<N>` in the API, metrics and taps. */
-  id: deviceId,
-  /** The serial number printed on the controller (and answered to get-controller). */
-  serial: z.number().int().min(1).max(0xfffffffe),
-  /** The controller's own IPv4 address (it has no name), port 60000 unless given. */
-  address: ipMaybePort,
-  /**
-   * How the readers wired to it report cards, which is the number the controller stores and logs: `wg26` (Wiegand-26:
-   * facility and card, the low 3 UID bytes), `8h10d` (Wiegand-34: the low 4 bytes) or `reversed` (those 4 bytes reversed).
-   */
-  cardNumber: z.enum(['wg26', '8h10d', 'reversed']).default('wg26'),
-  /** Doors 1–4 that are wired, each bound to an access point. */
-  doors: z.partialRecord(z.enum(['1', '2', '3', '4']), controllerDoorConfig).default({}),
+  id: deviceId.meta({ description: 'Its doors are readers `<id>-door<N>` in the API, metrics and taps.' }),
+  serial: z.number().int().min(1).max(0xfffffffe)
+    .meta({ description: 'The serial number printed on the controller (and answered to get-controller).' }),
+  address: ipMaybePort.meta({ description: 'The controller\'s own IPv4 address (it has no name), port 60000 unless given.' }),
+  cardNumber: z.enum(['wg26', '8h10d', 'reversed']).default('wg26')
+    .meta({ description: 'How the readers wired to it report cards, which is the number the controller stores and logs: `wg26` (Wiegand-26: facility and card, the low 3 UID bytes), `8h10d` (Wiegand-34: the low 4 bytes) or `reversed` (those 4 bytes reversed).' }),
+  doors: z.partialRecord(z.enum(['1', '2', '3', '4']), controllerDoorConfig).default({})
+    .meta({ description: 'Doors 1–4 that are wired, each bound to an access point.' }),
 });
 
 export const controllersConfig = z.strictObject({
-  /** Where the gateway receives the events controllers push ("0.0.0.0:60001"). */
-  listen: ipPort.default('0.0.0.0:60001'),
-  /** The listener address written into each controller; default: the local address the gateway reaches it from, with the listen port. */
-  advertise: ipPort.optional(),
-  /** Where `campus-gateway discover-controllers` broadcasts get-controller. */
-  broadcast: ipPort.default('255.255.255.255:60000'),
-  /** Each request's wait for a reply, and how many times it is sent again. */
-  timeoutMs: z.number().int().min(20).max(10_000).default(1000),
+  listen: ipPort.default('0.0.0.0:60001').meta({ description: 'Where the gateway receives the events controllers push ("0.0.0.0:60001").' }),
+  advertise: ipPort.optional()
+    .meta({ description: 'The listener address written into each controller; default: the local address the gateway reaches it from, with the listen port.' }),
+  broadcast: ipPort.default('255.255.255.255:60000').meta({ description: 'Where `campus-gateway discover-controllers` broadcasts get-controller.' }),
+  timeoutMs: z.number().int().min(20).max(10_000).default(1000)
+    .meta({ description: 'Each request\'s wait for a reply, and how many times it is sent again.' }),
   retries: z.number().int().min(0).max(5).default(2),
-  /** How often each controller's status is read (health, new events, clock drift). */
-  pollIntervalMs: z.number().int().min(50).max(600_000).default(10_000),
-  /** A clock further off than this is set again. */
-  maxClockDriftS: z.number().int().min(1).max(3600).default(5),
-  /** Pushed events taken per controller per second; more are dropped (and read back from the controller's log). */
-  maxEventsPerS: z.number().int().min(1).max(10_000).default(200),
-  /** A door reported open (sensor) this long without closing raises door_held_open. */
-  doorHeldOpenS: z.number().int().min(1).max(3600).default(30),
-  /** Local time each day when every controller's card list is reconciled in full and its clock set. */
-  nightlySyncAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time of day as HH:MM').default('02:30'),
+  pollIntervalMs: z.number().int().min(50).max(600_000).default(10_000)
+    .meta({ description: 'How often each controller\'s status is read (health, new events, clock drift).' }),
+  maxClockDriftS: z.number().int().min(1).max(3600).default(5).meta({ description: 'A clock further off than this is set again.' }),
+  maxEventsPerS: z.number().int().min(1).max(10_000).default(200)
+    .meta({ description: 'Pushed events taken per controller per second; more are dropped (and read back from the controller\'s log).' }),
+  doorHeldOpenS: z.number().int().min(1).max(3600).default(30)
+    .meta({ description: 'A door reported open (sensor) this long without closing raises door_held_open.' }),
+  nightlySyncAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time of day as HH:MM').default('02:30')
+    .meta({ description: 'Local time each day when every controller\'s card list is reconciled in full and its clock set.' }),
   devices: z.array(controllerDeviceConfig).default([]),
 });
 

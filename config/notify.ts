@@ -28,12 +28,11 @@ export const notifyChannelConfig = z.discriminatedUnion('type', [
     url: z.string().url(),
     method: z.enum(['POST', 'PUT', 'GET']).default('POST'),
     headers: z.record(z.string(), z.string()).default({}),
-    /** `{to}`, `{text}`, `{event}`, `{student}`, `{school}`, `{time}`, `{gate}`, `{language}`, `{id}`: JSON-escaped in a JSON body. */
-    body: z.string().max(8192).default('{"to":"{to}","text":"{text}","event":"{event}","id":"{id}"}'),
-    /** Header values from files (a token), e.g. `{ "authorization": "/etc/campus/notify-token" }`, read at start. */
-    headerFiles: z.record(z.string(), z.string()).default({}),
-    /** Success: a 2xx status, and when set the body contains this text. */
-    successContains: z.string().optional(),
+    body: z.string().max(8192).default('{"to":"{to}","text":"{text}","event":"{event}","id":"{id}"}')
+      .meta({ description: '`{to}`, `{text}`, `{event}`, `{student}`, `{school}`, `{time}`, `{gate}`, `{language}`, `{id}`: JSON-escaped in a JSON body.' }),
+    headerFiles: z.record(z.string(), z.string()).default({})
+      .meta({ description: 'Header values from files (a token), e.g. `{ "authorization": "/etc/campus/notify-token" }`, read at start.' }),
+    successContains: z.string().optional().meta({ description: 'Success: a 2xx status, and when set the body contains this text.' }),
     ...rate,
   }),
   z.strictObject({
@@ -73,8 +72,7 @@ export const notifyChannelConfig = z.discriminatedUnion('type', [
     id: channelId,
     type: z.literal('wecom-bot'),
     baseUrl: baseUrl('https://qyapi.weixin.qq.com'),
-    /** The webhook's key (the `key=` of its URL), in a file. */
-    keyFile: z.string().min(1),
+    keyFile: z.string().min(1).meta({ description: 'The webhook\'s key (the `key=` of its URL), in a file.' }),
     ...rate,
     ratePerMin: z.number().positive().max(20).default(20),
     burst: z.number().int().positive().max(20).default(20),
@@ -92,26 +90,21 @@ const languageTemplates = z.strictObject({ zh: templateText.optional(), ko: temp
 
 export const notifyConfig = z.strictObject({
   enabled: z.boolean().default(false),
-  /**
-   * Seals guardians' mobile numbers (AES-256-GCM, as camera passwords): 64 hex digits or a passphrase. Falls back to
-   * cameras.secretKey; env CAMPUS_NOTIFY_KEY. Losing it loses the numbers.
-   */
-  secretKey: z.string().min(16).optional(),
-  /** Channel id for messages to guardians. */
-  guardianChannel: z.string().optional(),
-  /** Channel id for staff digests (a class's absences), typically a wecom-bot. */
-  staffChannel: z.string().optional(),
-  /** How a message names the student: the whole name, or the given name (Chinese names: all but the first character). */
-  studentName: z.enum(['full', 'given']).default('full'),
-  /** No messages between these local times (emergency excepted): they are suppressed, not delayed. */
-  quietHours: z.strictObject({ from: timeOfDay, to: timeOfDay }).optional(),
-  /** `after_last_lesson`: the first exit after `lastLessonEnd`; `every_exit`: each exit. */
-  departure: z.enum(['after_last_lesson', 'every_exit']).default('after_last_lesson'),
+  secretKey: z.string().min(16).optional()
+    .meta({ description: 'Seals guardians\' mobile numbers (AES-256-GCM, as camera passwords): 64 hex digits or a passphrase. Falls back to cameras.secretKey; env CAMPUS_NOTIFY_KEY. Losing it loses the numbers.' }),
+  guardianChannel: z.string().optional().meta({ description: 'Channel id for messages to guardians.' }),
+  staffChannel: z.string().optional().meta({ description: 'Channel id for staff digests (a class\'s absences), typically a wecom-bot.' }),
+  studentName: z.enum(['full', 'given']).default('full')
+    .meta({ description: 'How a message names the student: the whole name, or the given name (Chinese names: all but the first character).' }),
+  quietHours: z.strictObject({ from: timeOfDay, to: timeOfDay }).optional()
+    .meta({ description: 'No messages between these local times (emergency excepted): they are suppressed, not delayed.' }),
+  departure: z.enum(['after_last_lesson', 'every_exit']).default('after_last_lesson')
+    .meta({ description: '`after_last_lesson`: the first exit after `lastLessonEnd`; `every_exit`: each exit.' }),
   lastLessonEnd: timeOfDay.default('16:30'),
-  /** Absent: not arrived by the schedule group's cut-off plus this many minutes, and not excused. */
-  absentGraceMin: z.number().int().nonnegative().max(240).default(15),
-  /** A debit that leaves less than this (fen) sends `low_balance`, at most once a day. */
-  lowBalanceFen: z.number().int().nonnegative().default(1000),
+  absentGraceMin: z.number().int().nonnegative().max(240).default(15)
+    .meta({ description: 'Absent: not arrived by the schedule group\'s cut-off plus this many minutes, and not excused.' }),
+  lowBalanceFen: z.number().int().nonnegative().default(1000)
+    .meta({ description: 'A debit that leaves less than this (fen) sends `low_balance`, at most once a day.' }),
   events: z
     .strictObject({
       arrival: eventConfig(1800),
@@ -123,13 +116,13 @@ export const notifyConfig = z.strictObject({
       emergency: eventConfig(3600),
     })
     .prefault({}),
-  /** Overrides of the built-in texts (gateway/notify/templates.ts), per event and language. */
-  templates: z.partialRecord(z.enum(MESSAGE_KINDS), languageTemplates).default({}),
+  templates: z.partialRecord(z.enum(MESSAGE_KINDS), languageTemplates).default({})
+    .meta({ description: 'Overrides of the built-in texts (gateway/notify/templates.ts), per event and language.' }),
   channels: z.array(notifyChannelConfig).default([]),
   retry: z.strictObject({ initialMs: z.number().int().positive().default(2000), maxMs: z.number().int().positive().default(300_000) }).prefault({}),
-  /** A channel failing this long without a success raises `notify_failing`. */
-  failingAlertAfterS: z.number().int().positive().default(600),
-  /** How often queued messages are looked at when nothing nudges the sender. */
-  pollMs: z.number().int().min(50).max(60_000).default(1000),
+  failingAlertAfterS: z.number().int().positive().default(600)
+    .meta({ description: 'A channel failing this long without a success raises `notify_failing`.' }),
+  pollMs: z.number().int().min(50).max(60_000).default(1000)
+    .meta({ description: 'How often queued messages are looked at when nothing nudges the sender.' }),
 });
 export type NotifyConfig = z.infer<typeof notifyConfig>;

@@ -22,66 +22,55 @@ function isTimeZone(name: string): boolean {
 }
 
 export const schoolConfig = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-school'),
-  name: z.string().min(1).default('示范学校'),
-  districtId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-district'),
-  /** IANA time zone that school days, schedules and attendance are counted in. */
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-school').meta({ description: 'The school\'s id in city topics and envelopes: the city knows the school by it.' }),
+  name: z.string().min(1).default('示范学校').meta({ description: 'The school\'s name, shown in the console.' }),
+  districtId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('demo-district').meta({ description: 'The district in city topics.' }),
   timezone: z
     .string()
     .refine(isTimeZone, 'not an IANA time zone (e.g. Asia/Shanghai)')
-    .default('Asia/Shanghai'),
+    .default('Asia/Shanghai')
+    .meta({ description: 'IANA time zone that school days, schedules and attendance are counted in.' }),
 });
 
 export const httpConfig = z.strictObject({
-  host: z.string().default('0.0.0.0'),
-  port: port.default(8080),
-  /** Where the console tells people to go; derived from host and port when unset. */
-  publicUrl: z.string().url().optional(),
-  sessionTtlH: z.number().positive().default(12),
+  host: z.string().default('0.0.0.0').meta({ description: 'Address the console, REST API, /healthz, /metrics and MQTT over WebSocket listen on.' }),
+  port: port.default(8080).meta({ description: 'HTTP port (CAMPUS_HTTP_PORT overrides; 0 picks a free one).' }),
+  publicUrl: z.string().url().optional().meta({ description: 'Where the console tells people to go; derived from host and port when unset.' }),
+  sessionTtlH: z.number().positive().default(12).meta({ description: 'Hours a login token lives (the Node-RED editor\'s too).' }),
   loginRateLimit: z
-    .object({ windowS: z.number().int().positive().default(60), max: z.number().int().positive().default(10) })
-    .prefault({}),
-  /** `GET /api/v1/events/stream`: what one stalled or greedy browser may hold of the gateway's memory. */
+    .object({
+      windowS: z.number().int().positive().default(60).meta({ description: 'The window, in seconds.' }),
+      max: z.number().int().positive().default(10).meta({ description: 'Login attempts per client address per window.' }),
+    })
+    .prefault({})
+    .meta({ description: 'Login attempts per client address; more are refused with 429.' }),
   eventStreams: z
     .strictObject({
-      /** A client whose unsent bytes pass this is disconnected (it stopped reading); the console reconnects and reloads. */
-      maxBufferedBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
-      /** Open streams per user (each console tab holds one or two). */
-      perUser: z.number().int().positive().max(1000).default(8),
-      /** Open streams in all. */
-      total: z.number().int().positive().max(10_000).default(64),
+      maxBufferedBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024)
+        .meta({ description: 'A client whose unsent bytes pass this is disconnected (it stopped reading); the console reconnects and reloads.' }),
+      perUser: z.number().int().positive().max(1000).default(8).meta({ description: 'Open streams per user (each console tab holds one or two).' }),
+      total: z.number().int().positive().max(10_000).default(64).meta({ description: 'Open streams in all.' }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: '`GET /api/v1/events/stream`: what one stalled or greedy browser may hold of the gateway\'s memory.' }),
 });
 
 export const mqttConfig = z.strictObject({
-  host: z.string().default('0.0.0.0'),
-  port: port.default(1883),
-  /** MQTT over WebSocket at /mqtt on the HTTP server. */
-  websocket: z.boolean().default(true),
-  /** A subscriber that cannot take messages for this long is disconnected instead of stalling everyone. */
-  drainTimeoutMs: z.number().int().positive().default(10_000),
-  maxTopicLevels: z.number().int().min(1).max(100).default(10),
-  /**
-   * Largest remaining length of a packet other than CONNECT (which is capped at 4 KiB), checked at the socket
-   * from the fixed header before the packet is buffered; a bigger one closes the connection at once.
-   */
-  maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
-  /**
-   * The same for a PUBLISH on `campus/readers/<readerId>/offline`: a terminal's batch of offline sales may be up to
-   * 64 KiB of JSON (drivers/rfid/mqtt-readers.ts), plus its topic and headers.
-   */
-  offlineUploadMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(72 * 1024),
-  /** A connection that has not logged in (CONNACK accepted) this long after it opened is closed. */
-  connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-  /** Connections not logged in yet, in all and from one address: more are closed as they open. */
-  maxPendingConnections: z.number().int().positive().default(64),
-  maxPendingPerAddress: z.number().int().positive().default(16),
-  /**
-   * Failed logins from one address: the refusal of the 2nd is held back `baseDelayMs`, each later one twice as
-   * long up to `maxDelayMs`; the `maxFailures`th refuses every login from that address (right password or not)
-   * for `blockS`. Failures are forgotten after `blockS` without one. Logged at most once a minute per address.
-   */
+  host: z.string().default('0.0.0.0').meta({ description: 'Address the embedded MQTT broker listens on.' }),
+  port: port.default(1883).meta({ description: 'MQTT port (CAMPUS_MQTT_PORT overrides; 0 picks a free one).' }),
+  websocket: z.boolean().default(true).meta({ description: 'MQTT over WebSocket at /mqtt on the HTTP server.' }),
+  drainTimeoutMs: z.number().int().positive().default(10_000)
+    .meta({ description: 'A subscriber that cannot take messages for this long is disconnected instead of stalling everyone.' }),
+  maxTopicLevels: z.number().int().min(1).max(100).default(10).meta({ description: 'Deeper topics are refused.' }),
+  maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024)
+    .meta({ description: 'Largest remaining length of a packet other than CONNECT (which is capped at 4 KiB), checked at the socket from the fixed header before the packet is buffered; a bigger one closes the connection at once.' }),
+  offlineUploadMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(72 * 1024)
+    .meta({ description: 'The same for a PUBLISH on `campus/readers/<readerId>/offline`: a terminal\'s batch of offline sales may be up to 64 KiB of JSON (drivers/rfid/mqtt-readers.ts), plus its topic and headers.' }),
+  connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000)
+    .meta({ description: 'A connection that has not logged in (CONNACK accepted) this long after it opened is closed.' }),
+  maxPendingConnections: z.number().int().positive().default(64)
+    .meta({ description: 'Connections not logged in yet, in all and from one address: more are closed as they open.' }),
+  maxPendingPerAddress: z.number().int().positive().default(16).meta({ description: 'Connections not logged in yet from one client address; more are closed as they open.' }),
   loginBackoff: z
     .strictObject({
       maxFailures: z.number().int().min(1).default(5),
@@ -89,83 +78,67 @@ export const mqttConfig = z.strictObject({
       maxDelayMs: z.number().int().nonnegative().default(4000),
       blockS: z.number().positive().default(300),
     })
-    .prefault({}),
-  /**
-   * Retained messages a device keeps on the broker (under its own topics), in count and bytes (topic + payload).
-   * Room for a Tasmota LWT and Zigbee2MQTT's retained states; anonymous clients (demo mode) share one such quota.
-   * Services are not counted. A retained publish past the quota is acknowledged and delivered, not kept.
-   */
+    .prefault({})
+    .meta({ description: 'Failed logins from one address: the refusal of the 2nd is held back `baseDelayMs`, each later one twice as long up to `maxDelayMs`; the `maxFailures`th refuses every login from that address (right password or not) for `blockS`. Failures are forgotten after `blockS` without one. Logged at most once a minute per address.' }),
   retainedPerDevice: z
     .strictObject({
       messages: z.number().int().nonnegative().default(100),
       bytes: z.number().int().nonnegative().default(256 * 1024),
     })
-    .prefault({}),
-  /** Subscriptions one client may hold: devices, and services or anonymous clients. More get a SUBACK failure. */
+    .prefault({})
+    .meta({ description: 'Retained messages a device keeps on the broker (under its own topics), in count and bytes (topic + payload). Room for a Tasmota LWT and Zigbee2MQTT\'s retained states; anonymous clients (demo mode) share one such quota. Services are not counted. A retained publish past the quota is acknowledged and delivered, not kept.' }),
   maxSubscriptions: z
     .strictObject({
       device: z.number().int().positive().default(32),
       other: z.number().int().positive().default(1000),
     })
-    .prefault({}),
-  /** Non-device clients (Node-RED's mqtt nodes, integrations) that may publish and subscribe to any topic. */
-  services: z.array(z.strictObject({ username: z.string().min(1), secretHash: z.string().regex(/^scrypt\$/) })).default([]),
+    .prefault({})
+    .meta({ description: 'Subscriptions one client may hold: devices, and services or anonymous clients. More get a SUBACK failure.' }),
+  services: z.array(z.strictObject({ username: z.string().min(1), secretHash: z.string().regex(/^scrypt\$/) })).default([])
+    .meta({ description: 'Non-device clients (Node-RED\'s mqtt nodes, integrations) that may publish and subscribe to any topic.' }),
 });
 
 export const storageConfig = z.strictObject({
-  /**
-   * SQLite synchronous mode (WAL). `normal`: a commit survives a crashed or killed process, and no fsync
-   * sits on the tap path; a power cut may roll back the last commits (the database stays consistent).
-   * `full`: every commit is fsynced and survives a power cut, at a cost per commit (ms on SSD, more on SD cards).
-   */
-  synchronous: z.enum(['full', 'normal']).default('normal'),
-  batchMaxSize: z.number().int().positive().default(500),
-  /** 0: commit at the end of the event-loop turn; more waits for company at the cost of latency. */
-  batchMaxDelayMs: z.number().int().nonnegative().default(0),
-  /**
-   * How often a worker thread copies the write-ahead log into the database file, off the tap path. Short, so
-   * the log stays small at a busy gate (~1,100 pages at 1,000 taps/s against ~6,000 at 1 s) and each copy is
-   * a small burst of I/O; an idle gateway's passes copy nothing and cost next to nothing.
-   */
-  checkpointIntervalMs: z.number().int().min(50).max(60_000).default(200),
+  synchronous: z.enum(['full', 'normal']).default('normal')
+    .meta({ description: 'SQLite synchronous mode (WAL). `normal`: a commit survives a crashed or killed process, and no fsync sits on the tap path; a power cut may roll back the last commits (the database stays consistent). `full`: every commit is fsynced and survives a power cut, at a cost per commit (ms on SSD, more on SD cards).' }),
+  batchMaxSize: z.number().int().positive().default(500).meta({ description: 'Hot-path writes (taps, readings, events) committed together: at most this many.' }),
+  batchMaxDelayMs: z.number().int().nonnegative().default(0)
+    .meta({ description: '0: commit at the end of the event-loop turn; more waits for company at the cost of latency.' }),
+  checkpointIntervalMs: z.number().int().min(50).max(60_000).default(200)
+    .meta({ description: 'How often a worker thread copies the write-ahead log into the database file, off the tap path. Short, so the log stays small at a busy gate (~1,100 pages at 1,000 taps/s against ~6,000 at 1 s) and each copy is a small burst of I/O; an idle gateway\'s passes copy nothing and cost next to nothing.' }),
 });
 
 export const alertsConfig = z.strictObject({
-  /** A second alert with the same key inside this window is folded into the first. */
-  dedupCooldownS: z.number().int().nonnegative().default(300),
+  dedupCooldownS: z.number().int().nonnegative().default(300)
+    .meta({ description: 'A second alert with the same key inside this window is folded into the first.' }),
 });
 
 export const logConfig = z.strictObject({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** `pretty` on a terminal, JSON otherwise, unless set. */
-  format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'Log level (pino).' }),
+  format: z.enum(['auto', 'json', 'pretty']).default('auto').meta({ description: '`pretty` on a terminal, JSON otherwise, unless set.' }),
 });
 
 export const gatewayConfigSchema = z.strictObject({
-  school: schoolConfig.prefault({}),
-  /** Where gateway.db, snapshots and Node-RED's files live. */
-  dataDir: z.string().default('./data'),
-  http: httpConfig.prefault({}),
-  mqtt: mqttConfig.prefault({}),
-  storage: storageConfig.prefault({}),
-  alerts: alertsConfig.prefault({}),
-  log: logConfig.prefault({}),
-  readers: z.array(readerConfig).default([]),
-  access: accessConfig.prefault({}),
-  roster: rosterConfig.prefault({}),
-  sensors: sensorsConfig.prefault({}),
-  cameras: camerasConfig.prefault({}),
-  cloud: cloudConfig.prefault({}),
-  nodeRed: nodeRedConfig.prefault({}),
-  /** Door and turnstile controllers (WeiGeng/UHPPOTE): docs/controllers.md. */
-  controllers: controllersConfig.prefault({}),
-  /** Nightly and pre-migration backups (docs/operations.md, Backup and restore). */
-  backup: backupConfig.prefault({}),
-  /** How long personal data is kept (docs/privacy.md). */
-  retention: retentionConfig.prefault({}),
-  /** Checks of the gateway's clock against the host's NTP and the cameras (docs/operations.md, Clock). */
-  clock: clockConfig.prefault({}),
-  notify: notifyConfig.prefault({}),
+  school: schoolConfig.prefault({}).meta({ description: 'The school: its id and district for the city, its name and time zone (docs/config.md).' }),
+  dataDir: z.string().default('./data').meta({ description: 'Where gateway.db, snapshots and Node-RED\'s files live.' }),
+  http: httpConfig.prefault({}).meta({ description: 'The HTTP server: console, REST API (docs/rest-api.md), /healthz, /metrics.' }),
+  mqtt: mqttConfig.prefault({}).meta({ description: 'The embedded MQTT broker and its limits (docs/mqtt-topics.md, docs/security.md).' }),
+  storage: storageConfig.prefault({}).meta({ description: 'SQLite: durability and write batching (docs/operations.md).' }),
+  alerts: alertsConfig.prefault({}).meta({ description: 'Alert deduplication.' }),
+  log: logConfig.prefault({}).meta({ description: 'Logging.' }),
+  readers: z.array(readerConfig).default([]).meta({ description: 'Card readers (RFID e-card readers and canteen terminals): docs/readers.md.' }),
+  access: accessConfig.prefault({}).meta({ description: 'Access points, schedules, the school calendar and the canteen wallet (docs/access.md, docs/wallet.md).' }),
+  roster: rosterConfig.prefault({}).meta({ description: 'Roster import limits (docs/access.md).' }),
+  sensors: sensorsConfig.prefault({}).meta({ description: 'Environmental sensors, thresholds, retention and comfort bands (docs/sensors.md).' }),
+  cameras: camerasConfig.prefault({}).meta({ description: 'ONVIF cameras, snapshots, live video and clips (docs/cameras.md).' }),
+  cloud: cloudConfig.prefault({}).meta({ description: 'Store-and-forward sync to the city education command center (docs/cloud-sync.md).' }),
+  nodeRed: nodeRedConfig.prefault({}).meta({ description: 'The embedded Node-RED runtime (docs/node-red.md).' }),
+  controllers: controllersConfig.prefault({}).meta({ description: 'Door and turnstile controllers (WeiGeng/UHPPOTE): docs/controllers.md.' }),
+  backup: backupConfig.prefault({}).meta({ description: 'Nightly and pre-migration backups (docs/operations.md, Backup and restore).' }),
+  retention: retentionConfig.prefault({}).meta({ description: 'How long personal data is kept (docs/privacy.md).' }),
+  clock: clockConfig.prefault({})
+    .meta({ description: 'Checks of the gateway\'s clock against the host\'s NTP and the cameras (docs/operations.md, Clock).' }),
+  notify: notifyConfig.prefault({}).meta({ description: 'Messages to guardians and staff: channels, events, quiet hours (docs/guardians.md).' }),
 }).superRefine((c, ctx) => {
   // What refers to what: caught here, with the field path, instead of a device that is "up" but refuses every tap.
   const unique = (items: readonly { id: string }[], path: (string | number)[]): void => {

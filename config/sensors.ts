@@ -35,10 +35,9 @@ export const sensorConfig = z.strictObject({
   zone: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'),
   kind: z.string().min(1).default('environment'),
   model: z.string().optional(),
-  /** Expected seconds between reports; `offlineAfterIntervals` missed intervals raise `sensor_offline`. */
-  intervalS: z.number().int().positive().default(60),
-  /** Payload family and the name the device publishes under, if not the native topic. */
-  source: sensorSource,
+  intervalS: z.number().int().positive().default(60)
+    .meta({ description: 'Expected seconds between reports; `offlineAfterIntervals` missed intervals raise `sensor_offline`.' }),
+  source: sensorSource.meta({ description: 'Payload family and the name the device publishes under, if not the native topic.' }),
   secretHash: secretHash.optional(),
 });
 
@@ -49,8 +48,7 @@ export const sensorConfig = z.strictObject({
  */
 export const thresholdConfig = z
   .object({
-    /** Alert type, e.g. `co2_high`. */
-    type: z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, 'lower-case letters, digits and "_"'),
+    type: z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, 'lower-case letters, digits and "_"').meta({ description: 'Alert type, e.g. `co2_high`.' }),
     metric: metricName,
     zones: z.array(zonePattern).min(1).default(['*']),
     above: z.number().optional(),
@@ -81,50 +79,44 @@ const band = z.strictObject({ min: z.number(), max: z.number() });
 
 export const sensorsConfig = z.strictObject({
   sensors: z.array(sensorConfig).default([]),
-  /** A file's list replaces these defaults entirely (list the ones you keep). */
-  thresholds: z.array(thresholdConfig).prefault(defaultThresholds),
-  /** A sensor silent for this many of its intervals raises `sensor_offline`. */
-  offlineAfterIntervals: z.number().int().positive().default(3),
-  /** How often durations and silences are checked between readings. */
-  checkIntervalMs: z.number().int().positive().default(5000),
+  thresholds: z.array(thresholdConfig).prefault(defaultThresholds)
+    .meta({ description: 'A file\'s list replaces these defaults entirely (list the ones you keep).' }),
+  offlineAfterIntervals: z.number().int().positive().default(3)
+    .meta({ description: 'A sensor silent for this many of its intervals raises `sensor_offline`.' }),
+  checkIntervalMs: z.number().int().positive().default(5000).meta({ description: 'How often durations and silences are checked between readings.' }),
   retention: z
     .object({
       // Sizing (docs/sensors.md): each row ≈ 100 bytes; raw and minute rows grow alike at one reading a minute.
       rawDays: z.number().positive().default(7),
       minuteDays: z.number().positive().default(30),
       hourlyDays: z.number().positive().default(1825),
-      /** Pruning deletes at most this many rows per step and yields in between, so ingest never waits long. */
-      pruneChunkRows: z.number().int().positive().default(2000),
+      pruneChunkRows: z.number().int().positive().default(2000)
+        .meta({ description: 'Pruning deletes at most this many rows per step and yields in between, so ingest never waits long.' }),
       pruneEveryS: z.number().positive().default(300),
     })
     .prefault({}),
-  /** Payloads larger than this are rejected unread. */
-  maxPayloadBytes: z.number().int().positive().default(16_384),
-  /** Readings stamped further ahead than this (device clock wrong) are rejected. */
-  maxClockSkewS: z.number().int().nonnegative().default(300),
-  /** At most one log line per sensor and reason per this many seconds; the counters always count. */
-  rejectLogEveryS: z.number().positive().default(60),
-  /** Comfort bands for the rooms summary: inside `good` is good, inside `fair` is fair, else poor. */
+  maxPayloadBytes: z.number().int().positive().default(16_384).meta({ description: 'Payloads larger than this are rejected unread.' }),
+  maxClockSkewS: z.number().int().nonnegative().default(300)
+    .meta({ description: 'Readings stamped further ahead than this (device clock wrong) are rejected.' }),
+  rejectLogEveryS: z.number().positive().default(60)
+    .meta({ description: 'At most one log line per sensor and reason per this many seconds; the counters always count.' }),
   comfort: z
     .object({
       temperature: z.strictObject({ good: band, fair: band }).default({ good: { min: 20, max: 26 }, fair: { min: 18, max: 28 } }),
       humidity: z.strictObject({ good: band, fair: band }).default({ good: { min: 30, max: 60 }, fair: { min: 20, max: 70 } }),
       co2: z.strictObject({ good: band, fair: band }).default({ good: { min: 0, max: 1000 }, fair: { min: 0, max: 1500 } }),
     })
-    .prefault({}),
-  /**
-   * `sensor.reading` on the event bus (and so on `campus/events/sensor.reading`, SSE, Node-RED):
-   * `each` reading, or `none` for very large installations.
-   */
-  busEvents: z.enum(['each', 'none']).default('each'),
-  /** Demo: the simulated classroom whose CO2 climbs past the threshold in a compressed lesson. */
+    .prefault({})
+    .meta({ description: 'Comfort bands for the rooms summary: inside `good` is good, inside `fair` is fair, else poor.' }),
+  busEvents: z.enum(['each', 'none']).default('each')
+    .meta({ description: '`sensor.reading` on the event bus (and so on `campus/events/sensor.reading`, SSE, Node-RED): `each` reading, or `none` for very large installations.' }),
   simulation: z
     .object({
       stuffyRoomSensor: deviceId.optional(),
-      /** Length of one compressed lesson + break, in seconds. */
-      lessonCycleS: z.number().positive().default(600),
+      lessonCycleS: z.number().positive().default(600).meta({ description: 'Length of one compressed lesson + break, in seconds.' }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: 'Demo: the simulated classroom whose CO2 climbs past the threshold in a compressed lesson.' }),
 });
 
 export type SensorConfig = z.infer<typeof sensorConfig>;

@@ -65,6 +65,10 @@ cp -a "$SRC/dist" "$SRC/node_modules" "$SRC/package.json" "$NEW/"
 [ -f "$SRC/package-lock.json" ] && cp -a "$SRC/package-lock.json" "$NEW/"
 mkdir -p "$NEW/deploy" "$NEW/docs"
 cp -a "$SRC/deploy/." "$NEW/deploy/"
+mkdir -p "$NEW/config"
+cp -a "$SRC/config/gateway.example.yaml" "$NEW/config/"
+# Node-RED's campus palette and its examples, which are also the flows a new school is seeded with (gateway/node-red/files.ts).
+cp -a "$SRC/flows" "$NEW/"
 cp -a "$SRC/README.md" "$NEW/" 2>/dev/null || true
 cp -a "$SRC/docs/." "$NEW/docs/" 2>/dev/null || true
 if [ "$PRUNE" = yes ] && command -v npm >/dev/null 2>&1; then
@@ -134,8 +138,11 @@ chmod 0755 "$ROOT$CONF_DIR"
 if [ -e "$ROOT$CONF_DIR/gateway.yaml" ]; then
   step "keeping $CONF_DIR/gateway.yaml"
 else
-  step "writing $CONF_DIR/gateway.yaml from deploy/gateway.example.yaml"
-  install -m 0640 "$SRC/deploy/gateway.example.yaml" "$ROOT$CONF_DIR/gateway.yaml"
+  step "writing $CONF_DIR/gateway.yaml from config/gateway.example.yaml"
+  # Its `$schema` line points at the installed JSON Schema, for editors (the relative path only holds in the source tree).
+  sed -e "1s#^\(\# yaml-language-server: \$schema=\).*#\1$PREFIX/docs/config.schema.json#" "$SRC/config/gateway.example.yaml" > "$ROOT$CONF_DIR/gateway.yaml.new"
+  install -m 0640 "$ROOT$CONF_DIR/gateway.yaml.new" "$ROOT$CONF_DIR/gateway.yaml"
+  rm -f "$ROOT$CONF_DIR/gateway.yaml.new"
   group_root "$ROOT$CONF_DIR/gateway.yaml"
 fi
 

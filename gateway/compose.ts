@@ -4,12 +4,13 @@
  * depends inward on gateway/core.
  */
 import type { Server } from 'node:http';
-import type { Router } from 'express';
+import type { Express, Router } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
 import { accessMigrations, AccessModule } from './access/module.js';
 import { alertMigrations, AlertService } from './alerts/alerts.js';
 import { alertRoutes } from './alerts/routes.js';
+import { apiDocument } from './api-catalogue.js';
 import { attendanceMigrations, AttendanceModule } from './attendance/module.js';
 import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
 import { EmbeddedBroker } from './broker/broker.js';
@@ -85,6 +86,8 @@ export function diskReclaim(stores: {
 
 export interface RunningGateway {
   ctx: GatewayContext;
+  /** The HTTP app, so a test can compare what is mounted with the API document. */
+  app: Express;
   httpPort: number;
   mqttPort: number;
   httpUrl: string;
@@ -334,7 +337,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
     // The alerts' routes come first, as they did when the HTTP layer mounted them itself (it imports no domain).
     const alertsApi = { name: 'alerts', routes: (api: Router, g: Guards) => alertRoutes(api, g, alerts) };
-    const http = await createHttp({ ctx, modules: [alertsApi, ...modules], broker, health });
+    const http = await createHttp({ ctx, modules: [alertsApi, ...modules], broker, health, apiDocument: apiDocument() });
     server = http.server;
     const httpPort = await listen(server, config.http.port, config.http.host);
     for (const m of modules) {
@@ -345,7 +348,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     const httpUrl = config.http.publicUrl ?? `http://${shownHost(config.http.host)}:${httpPort}/`;
     const mqttUrl = `mqtt://${shownHost(config.mqtt.host)}:${broker.port}`;
     log.info({ httpPort, mqttPort: broker.port, httpUrl, mqttUrl, version, demo }, 'gateway started');
-    return { ctx, httpPort, mqttPort: broker.port, httpUrl, mqttUrl, stop };
+    return { ctx, app: http.app, httpPort, mqttPort: broker.port, httpUrl, mqttUrl, stop };
   } catch (err) {
     await stop().catch(() => {});
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

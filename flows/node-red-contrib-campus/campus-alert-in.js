@@ -1,14 +1,22 @@
+// @ts-check
 'use strict';
 const { campusApi, throttledStatus } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { changes?: string, info?: boolean, warning?: boolean, critical?: boolean }} Config The node's settings in the editor. */
 
 /** campus alert in: alerts as they are raised (and, optionally, updated, acknowledged, resolved), by severity. */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusAlertInNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
     const api = campusApi(RED, node);
     if (!api) return;
-    const severities = new Set(['info', 'warning', 'critical'].filter((s) => config[s] !== false));
+    const severities = new Set(['info', 'warning', 'critical'].filter((s) => config[/** @type {'info' | 'warning' | 'critical'} */ (s)] !== false));
     const changes = config.changes === 'all' ? null : new Set(['raised']);
     const status = throttledStatus(node);
     const off = api.onAlert((change, alert) => {

@@ -1,8 +1,16 @@
+// @ts-check
 'use strict';
 const { campusApi, errorText, pick } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { alertType?: string, severity?: string, message?: string }} Config The node's settings in the editor. */
 
 /** campus alert: raises a gateway alert (persisted, de-duplicated, on the console and `campus/alerts/<severity>`). */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusAlertNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;

@@ -1,8 +1,16 @@
+// @ts-check
 'use strict';
 const { campusApi, errorText, pick } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { scope?: string, period?: string, className?: string, externalId?: string }} Config The node's settings in the editor. */
 
 /** campus attendance: a person's or a class's attendance today or this week (Monday to today). */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusAttendanceNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -33,10 +41,11 @@ module.exports = function (RED) {
             return;
           }
           if (scope === 'person') {
-            const today = result.days[result.days.length - 1];
-            node.status({ fill: 'green', shape: 'dot', text: `${result.person.name}: ${today && today.status ? today.status : '-'}` });
+            const one = /** @type {import('./lib/node-red.js').PersonAttendance} */ (result);
+            const today = one.days[one.days.length - 1];
+            node.status({ fill: 'green', shape: 'dot', text: `${one.person.name}: ${today && today.status ? today.status : '-'}` });
           } else {
-            node.status({ fill: 'green', shape: 'dot', text: `${result.class}` });
+            node.status({ fill: 'green', shape: 'dot', text: `${/** @type {import('./lib/node-red.js').ClassAttendance} */ (result).class}` });
           }
           msg.attendance = result;
           msg.payload = result;

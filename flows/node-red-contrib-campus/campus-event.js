@@ -1,8 +1,16 @@
+// @ts-check
 'use strict';
 const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { kind?: string }} Config The node's settings in the editor. */
 
 /** campus event: every gateway bus event of a kind (`camera.event`, `camera.state`, `lockdown.changed`, …). */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusEventNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;

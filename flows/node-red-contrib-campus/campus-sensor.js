@@ -1,8 +1,16 @@
+// @ts-check
 'use strict';
 const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { zone?: string, metric?: string }} Config The node's settings in the editor. */
 
 /** campus sensor: sensor readings (`sensor.reading`) by zone and metric; the value is the payload. */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusSensorNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;

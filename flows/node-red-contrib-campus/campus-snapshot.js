@@ -1,8 +1,16 @@
+// @ts-check
 'use strict';
 const { campusApi, errorText, pick } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { cameraId?: string }} Config The node's settings in the editor. */
 
 /** campus snapshot: takes a camera snapshot now; outputs its id and the JPEG. */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusSnapshotNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;

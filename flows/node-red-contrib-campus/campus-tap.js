@@ -1,8 +1,16 @@
+// @ts-check
 'use strict';
 const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+/** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, result?: string, direction?: string, role?: string, firstOfDay?: boolean }} Config The node's settings in the editor. */
 
 /** campus tap: every access decision (`tap.decided`), filtered by access point, result, direction and role. */
-module.exports = function (RED) {
+module.exports = /** @param {NodeRed} RED */ function (RED) {
+  /**
+   * @this {CampusNode}
+   * @param {Config} config
+   */
   function CampusTapNode(config) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -18,8 +26,10 @@ module.exports = function (RED) {
     let seenDate = '';
     let seen = new Set();
 
-    const off = api.onEvent('tap.decided', (d) => {
-      if (!d || typeof d !== 'object') return;
+    const off = api.onEvent('tap.decided', (event) => {
+      if (!event || typeof event !== 'object') return;
+      // The bus event as published (gateway/core/taps.ts); each field is checked where it is used.
+      const d = /** @type {import('./lib/node-red.js').NodeMessage} */ (event);
       if (accessPoint && d.accessPointId !== accessPoint) return;
       if (result === 'granted' && d.granted !== true) return;
       if (result === 'denied' && d.granted !== false) return;

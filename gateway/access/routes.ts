@@ -9,15 +9,15 @@ import { jsonFor, visibilityOf } from '../http/visibility.js';
 import type { LockdownService } from './lockdown.js';
 import type { TapsStore } from './taps-store.js';
 
-const tapsQuery = z.object({
+export const tapsQuery = z.object({
   readerId: z.string().max(64).optional(),
   accessPoint: z.string().max(64).optional(),
   personId: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'a tap id').optional(),
 });
-const accessPointsQuery = z.object({ taps: z.coerce.number().int().min(0).max(50).default(5) });
-const lockdownBody = z.object({ reason: z.string().trim().max(500).optional() });
+export const accessPointsQuery = z.object({ taps: z.coerce.number().int().min(0).max(50).default(5) });
+export const lockdownBody = z.object({ reason: z.string().trim().max(500).optional() });
 
 export function accessRoutes(api: Router, guards: Guards, deps: { config: GatewayConfig; taps: TapsStore; lockdown: LockdownService }): void {
   const { config, taps, lockdown } = deps;

@@ -14,7 +14,7 @@ const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item))
     .optional();
 
-const listQuery = z.object({
+export const listQuery = z.object({
   status: csv(alertStatusSchema),
   severity: csv(severitySchema),
   type: z.string().max(64).optional(),
@@ -23,7 +23,7 @@ const listQuery = z.object({
 });
 
 /** Security staff report what they see (a stranger at the fence, a fight): a manual alert. */
-const raiseBody = z.object({
+export const raiseBody = z.object({
   type: z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, 'lower-case letters, digits and "_"').default('manual'),
   severity: severitySchema.default('warning'),
   message: z.string().min(1).max(500),
@@ -31,13 +31,13 @@ const raiseBody = z.object({
   zone: z.string().max(64).optional(),
 });
 
-const noteBody = z.object({ note: z.string().max(1000).optional() });
+export const noteBody = z.object({ note: z.string().max(1000).optional() });
 /** A filtered list acknowledged at once: at most one page of the list (500). */
-const bulkAckBody = z.object({
+export const bulkAckBody = z.object({
   ids: z.array(z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id')).min(1).max(500),
   note: z.string().max(1000).optional(),
 });
-const idParams = z.object({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id') });
+export const idParams = z.object({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id') });
 
 export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): void {
   // An alert's data may name a card (`uid`) or a sale (`amountFen`): for viewers left out, as in the live stream.

@@ -8,8 +8,8 @@ import { jsonFor, visibilityOf } from '../http/visibility.js';
 import type { AttendanceRegister } from './register.js';
 import type { DayTaps } from './day-taps.js';
 
-const dateQuery = z.object({ date: calendarDate.optional() });
-const reportQuery = dateQuery.extend({
+export const dateQuery = z.object({ date: calendarDate.optional() });
+export const reportQuery = dateQuery.extend({
   role: z.enum(['student', 'staff', 'visitor', 'all']).default('student'),
   status: z
     .string()
@@ -17,10 +17,13 @@ const reportQuery = dateQuery.extend({
     .pipe(z.array(z.enum(['present', 'late', 'absent', 'excused', 'expected'])))
     .optional(),
 });
-const classQuery = dateQuery.extend({ grade: z.string().max(32).optional() });
+export const classQuery = dateQuery.extend({ grade: z.string().max(32).optional() });
 const label = z.string().min(1).max(32);
-const excuseBody = z.object({ externalId: z.string().min(1).max(64), date: calendarDate, reason: z.string().trim().min(1).max(500) });
-const excuseParams = z.object({ externalId: z.string().min(1).max(64), date: calendarDate });
+export const excuseBody = z.object({ externalId: z.string().min(1).max(64), date: calendarDate, reason: z.string().trim().min(1).max(500) });
+export const classParams = z.object({ class: label });
+export const gradeParams = z.object({ grade: label });
+export const personParams = z.object({ externalId: z.string().min(1).max(64) });
+export const excuseParams = z.object({ externalId: z.string().min(1).max(64), date: calendarDate });
 
 /** Reads: every signed-in role (the class teacher's tablet is a viewer). Excuses: admin and security. */
 export function attendanceRoutes(api: Router, guards: Guards, register: AttendanceRegister, taps: DayTaps): void {
@@ -31,19 +34,19 @@ export function attendanceRoutes(api: Router, guards: Guards, register: Attendan
     res.json(report);
   });
   api.get('/attendance/classes/:class', (req, res) => {
-    const { class: cls } = parse(z.object({ class: label }), req.params, 'params');
+    const { class: cls } = parse(classParams, req.params, 'params');
     const q = parse(classQuery, req.query, 'query');
     register.requireKnown('class', cls);
     res.json(register.report(q.date ?? register.today(), { role: 'all', class: cls, ...(q.grade !== undefined && { grade: q.grade }) }));
   });
   api.get('/attendance/grades/:grade', (req, res) => {
-    const { grade } = parse(z.object({ grade: label }), req.params, 'params');
+    const { grade } = parse(gradeParams, req.params, 'params');
     const q = parse(dateQuery, req.query, 'query');
     register.requireKnown('grade', grade);
     res.json(register.report(q.date ?? register.today(), { role: 'all', grade }));
   });
   api.get('/attendance/people/:externalId', (req, res) => {
-    const { externalId } = parse(z.object({ externalId: z.string().min(1).max(64) }), req.params, 'params');
+    const { externalId } = parse(personParams, req.params, 'params');
     const date = parse(dateQuery, req.query, 'query').date ?? register.today();
     const day = register.person(externalId, date);
     // A day's taps include canteen payments: their amounts only for the desk (gateway/http/visibility.ts).

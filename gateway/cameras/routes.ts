@@ -8,10 +8,10 @@ import type { CamerasModule } from './module.js';
 import { cameraCreateSchema, cameraUpdateSchema } from './registry.js';
 import { SNAPSHOT_ID, type SnapshotMeta } from './snapshots.js';
 
-const idParams = z.object({ id: deviceId });
-const presetParams = z.object({ id: deviceId, preset: z.string().min(1).max(64) });
-const snapshotParams = z.object({ id: z.string().regex(SNAPSHOT_ID, 'a snapshot id (ULID)') });
-const snapshotQuery = z.object({ fresh: z.enum(['1', 'true', '0', 'false']).optional() });
+export const idParams = z.object({ id: deviceId });
+export const presetParams = z.object({ id: deviceId, preset: z.string().min(1).max(64) });
+export const snapshotParams = z.object({ id: z.string().regex(SNAPSHOT_ID, 'a snapshot id (ULID)') });
+export const snapshotQuery = z.object({ fresh: z.enum(['1', 'true', '0', 'false']).optional() });
 
 function sendJpeg(res: Response, file: string, meta: SnapshotMeta): void {
   res.set({

@@ -5,7 +5,7 @@ import { GatewayError } from '../core/errors.js';
 import { parse } from './validate.js';
 import type { UserStore } from '../auth/users.js';
 
-const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+export const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 
 /**
  * What the console needs to know about the school to show it correctly: every time it shows is in the school's

@@ -62,13 +62,23 @@ export function authenticate(users: UserStore) {
   };
 }
 
+/** Marks a guard with the roles it lets through, so what is mounted can be compared with the API docs (rolesOf). */
+const ROLES = Symbol('roles');
+
+/** The roles a `guards.role(...)` handler allows; undefined for any other handler. */
+export function rolesOf(handler: unknown): readonly Role[] | undefined {
+  return typeof handler === 'function' ? (handler as { [ROLES]?: readonly Role[] })[ROLES] : undefined;
+}
+
 export const guards: Guards = {
-  role:
-    (...roles) =>
-    (_req, res, next) => {
-      const s = res.locals.session as Session | undefined;
-      if (!s) return next(new GatewayError('unauthorized', 'sign in first'));
-      if (!roles.includes(s.role)) return next(new GatewayError('forbidden', `role ${s.role} may not do this`));
-      next();
-    },
+  role: (...roles) =>
+    Object.assign(
+      (_req: Request, res: Response, next: NextFunction): void => {
+        const s = res.locals.session as Session | undefined;
+        if (!s) return next(new GatewayError('unauthorized', 'sign in first'));
+        if (!roles.includes(s.role)) return next(new GatewayError('forbidden', `role ${s.role} may not do this`));
+        next();
+      },
+      { [ROLES]: Object.freeze([...roles]) },
+    ),
 };

@@ -68,6 +68,8 @@ export interface HttpDeps {
   modules: HttpModule[];
   broker: EmbeddedBroker;
   health: () => HealthReport;
+  /** The OpenAPI document of /api/v1 (gateway/api-catalogue.ts), served at /api/v1/openapi.json. */
+  apiDocument: object;
 }
 
 function requestMetrics(registry: Registry): express.RequestHandler {
@@ -123,6 +125,11 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   });
   const school = { id: ctx.config.school.id, name: ctx.config.school.name, timezone: ctx.config.school.timezone };
   loginRoute(api, ctx.users, limiter, school);
+  // Public like the login: it describes the API (the same text as docs/openapi.json in the source), no data.
+  const apiDocument = JSON.stringify(deps.apiDocument);
+  api.get('/openapi.json', (_req, res) => {
+    res.type('json').send(apiDocument);
+  });
   api.use(authenticate(ctx.users));
   sessionRoutes(api, ctx.users, school);
   const streams = new EventStreams({

@@ -45,7 +45,7 @@ export interface EventStreamDeps {
   recheckMs?: number;
 }
 
-const streamQuery = z.object({
+export const streamQuery = z.object({
   kinds: z
     .string()
     .max(1000)

@@ -126,7 +126,7 @@ export interface CampusFlowApi {
   raiseAlert(input: unknown): Alert;
   publish(topic: unknown, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
   /** `campus/gates/<gateId>/command` for an access point (or a gate id). */
-  gate(target: unknown, action: unknown, by?: string): Promise<{ gateId: string; topic: string; command: object }>;
+  gate(target: unknown, action: unknown, by?: string): Promise<{ gateId: string; topic: string; command: { action: GateAction; by: string; at: string } }>;
   takeSnapshot(cameraId: unknown): Promise<FlowSnapshot>;
   personAttendance(who: unknown, period: unknown): Promise<PersonAttendance | null>;
   classAttendance(className: unknown, period: unknown): Promise<ClassAttendance>;

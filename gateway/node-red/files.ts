@@ -1,8 +1,9 @@
 /**
- * Node-RED's files in the data dir: the user directory, the flows file seeded from `flows/default-flows.json`,
+ * Node-RED's files in the data dir: the user directory, the flows file seeded from the palette's examples
+ * (`flows/node-red-contrib-campus/examples/`),
  * and (demo mode only) a generated credential secret kept beside the flows it encrypts.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSecret } from '../auth/secrets.js';
 import { packageInfo } from '../core/version.js';
@@ -23,13 +24,25 @@ export function userDirOf(dataDir: string): string {
   return join(dataDir, 'node-red');
 }
 
-/** Copies the default flows in on the very first start; a flows file that exists is the school's own and is left alone. */
-export function seedFlows(userDir: string, defaults = join(flowsSourceDir(), 'default-flows.json')): boolean {
+/**
+ * The flows a school gets on day one: every file of the palette's `examples/` (one flow tab each, in name order).
+ * The same files are Node-RED's Import ▸ Examples ▸ node-red-contrib-campus, so a school that deleted one takes it
+ * back from there; one source, so the two cannot differ.
+ */
+export function defaultFlows(examplesDir = join(paletteDir(), 'examples')): unknown[] {
+  return readdirSync(examplesDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .flatMap((f) => JSON.parse(readFileSync(join(examplesDir, f), 'utf8')) as unknown[]);
+}
+
+/** Writes the default flows in on the very first start; a flows file that exists is the school's own and is left alone. */
+export function seedFlows(userDir: string, flows: unknown[] = defaultFlows()): boolean {
   mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const target = join(userDir, FLOW_FILE);
   if (existsSync(target)) return false;
-  copyFileSync(defaults, target);
-  chmodSync(target, 0o600); // a copy takes the packaged file's mode
+  writeFileSync(target, `${JSON.stringify(flows, null, 4)}\n`, { mode: 0o600 });
+  chmodSync(target, 0o600); // whatever the umask
   return true;
 }
 

@@ -12,7 +12,7 @@ import { guardianInput, guardianPatch } from '../guardians/schema.js';
 import type { NotifyModule } from './module.js';
 import { OUTBOX_STATUSES } from './outbox.js';
 
-const listQuery = z.object({
+export const listQuery = z.object({
   person: z.string().min(1).max(64).optional(),
   event: z.enum(MESSAGE_KINDS).optional(),
   channel: z.string().max(32).optional(),
@@ -21,16 +21,18 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const emergencyText = z.string().trim().min(1).max(300);
-const emergencyBody = z
+export const emergencyBody = z
   .strictObject({
     text: emergencyText.optional(),
     texts: z.strictObject({ zh: emergencyText.optional(), ko: emergencyText.optional(), en: emergencyText.optional() }).optional(),
     lockdownAt: z.number().int().positive().optional(),
   })
   .refine((b) => b.text !== undefined || Object.values(b.texts ?? {}).some((v) => v !== undefined), { message: 'give text, or texts per language' });
-const personParams = z.object({ externalId: z.string().min(1).max(64) });
-const guardianParams = personParams.extend({ id: z.coerce.number().int().positive() });
-const revealQuery = z.object({ reveal: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1') });
+export const personParams = z.object({ externalId: z.string().min(1).max(64) });
+export const guardianParams = personParams.extend({ id: z.coerce.number().int().positive() });
+export const testBody = z.strictObject({ externalId: z.string().min(1).max(64), guardianId: z.number().int().positive() });
+export const consentBody = z.strictObject({ consent: z.boolean() });
+export const revealQuery = z.object({ reveal: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1') });
 
 export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void {
   const admin = guards.role('admin');
@@ -50,7 +52,7 @@ export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void
     res.status(202).json(n.broadcastEmergency(parse(emergencyBody, req.body), sessionOf(res).username));
   });
   api.post('/notifications/test', admin, (req, res) => {
-    const b = parse(z.strictObject({ externalId: z.string().min(1).max(64), guardianId: z.number().int().positive() }), req.body);
+    const b = parse(testBody, req.body);
     res.status(202).json(n.sendTest(personId(b.externalId), b.guardianId, sessionOf(res).username));
   });
   api.get('/notifications/emergency', guards.role('admin', 'security'), (_req, res) => {
@@ -73,7 +75,7 @@ export function notifyRoutes(api: Router, guards: Guards, n: NotifyModule): void
   });
   api.put('/people/:externalId/guardians/:id/consent', admin, (req, res) => {
     const p = parse(guardianParams, req.params, 'params');
-    const b = parse(z.strictObject({ consent: z.boolean() }), req.body);
+    const b = parse(consentBody, req.body);
     res.json(n.guardians.setConsent(personId(p.externalId), p.id, b.consent, sessionOf(res).username));
   });
   api.delete('/people/:externalId/guardians/:id', admin, (req, res) => {

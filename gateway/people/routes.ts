@@ -10,11 +10,11 @@ import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSch
 import type { CardBlocklist } from './blocklist.js';
 import type { PeopleStore } from './store.js';
 
-const idParams = z.object({ id: z.coerce.number().int().positive() });
-const uidParams = z.object({ uid: uidSchema });
-const noteBody = z.object({ note: z.string().max(500).optional() });
+export const idParams = z.object({ id: z.coerce.number().int().positive() });
+export const uidParams = z.object({ uid: uidSchema });
+export const noteBody = z.object({ note: z.string().max(500).optional() });
 // `?since=` with nothing after it is no version, not version 0.
-const blocklistQuery = z.object({ since: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()) });
+export const blocklistQuery = z.object({ since: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()) });
 
 export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, blocklist: CardBlocklist, scheduleGroups: readonly string[]): void {
   const groups = new Set(scheduleGroups);

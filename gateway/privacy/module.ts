@@ -14,7 +14,7 @@ import { personalDataPruner, type RetentionLabel } from './retention.js';
 
 export { privacyMigrations } from './erasure.js';
 
-const idParams = z.object({ id: z.coerce.number().int().positive() });
+export const idParams = z.object({ id: z.coerce.number().int().positive() });
 
 export class PrivacyModule implements GatewayModule {
   readonly name = 'privacy';

@@ -10,7 +10,7 @@ import { cardFormatSchema } from '../people/schema.js';
 import { importRoster, type RosterReport } from './import.js';
 import { guardianKeyOf } from '../guardians/store.js';
 
-const importQuery = z.object({
+export const importQuery = z.object({
   cardFormat: cardFormatSchema.default('hex'),
   dryRun: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1'),
 });

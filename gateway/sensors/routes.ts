@@ -13,15 +13,15 @@ import { roomsSummary } from './rooms.js';
 import { HOUR } from './storage.js';
 import { chooseStep, querySeries, steps, type Step } from './series.js';
 
-const seriesQuery = z.object({
+export const seriesQuery = z.object({
   metric: metricName,
   from: instant.optional(),
   to: instant.optional(),
   step: z.enum(Object.keys(steps) as [Step, ...Step[]]).optional(),
 });
-const latestQuery = z.object({ zone: z.string().max(64).optional() });
-const idParams = z.object({ id: deviceId });
-const hourQuery = z.object({ hour: instant });
+export const latestQuery = z.object({ zone: z.string().max(64).optional() });
+export const idParams = z.object({ id: deviceId });
+export const hourQuery = z.object({ hour: instant });
 
 export function sensorRoutes(api: Router, guards: Guards, m: SensorsModule): void {
   const clockNow = (): number => m.now();

@@ -12,26 +12,26 @@ const MAX_ENTRY_FEN = 1_000_000;
 
 const fen = z.number().int('integer fen, not yuan').positive().max(MAX_ENTRY_FEN);
 const reason = z.string().trim().min(1, 'say why').max(500);
-const topupBody = z.object({ amountFen: fen, reason });
-const refundBody = z.object({ amountFen: fen, reason, entryId: z.number().int().positive().optional() });
-const correctionBody = z.object({
+export const topupBody = z.object({ amountFen: fen, reason });
+export const refundBody = z.object({ amountFen: fen, reason, entryId: z.number().int().positive().optional() });
+export const correctionBody = z.object({
   amountFen: z.number().int('integer fen').min(-MAX_ENTRY_FEN).max(MAX_ENTRY_FEN).refine((n) => n !== 0, 'not zero'),
   reason,
 });
-const personParams = z.object({ externalId: z.string().min(1).max(64) });
-const historyQuery = z.object({
+export const personParams = z.object({ externalId: z.string().min(1).max(64) });
+export const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().positive().optional(),
 });
-const dateQuery = z.object({ date: calendarDate.optional() });
-const reviewQuery = z.object({
+export const dateQuery = z.object({ date: calendarDate.optional() });
+export const reviewQuery = z.object({
   status: z.enum(['pending', 'accepted', 'rejected']).default('pending'),
   readerId: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
-const reviewParams = z.object({ readerId: z.string().min(1).max(64), seq: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
-const reviewBody = z.object({ decision: z.enum(['accept', 'reject']), note: reason });
-const pinBody = z.object({ pin: z.string().regex(/^\d{4,6}$/, '4 to 6 digits') });
+export const reviewParams = z.object({ readerId: z.string().min(1).max(64), seq: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
+export const reviewBody = z.object({ decision: z.enum(['accept', 'reject']), note: reason });
+export const pinBody = z.object({ pin: z.string().regex(/^\d{4,6}$/, '4 to 6 digits') });
 
 /** Yuan with two decimals for people to read; computed from fen with integer arithmetic only. */
 export function yuan(fenAmount: number): string {

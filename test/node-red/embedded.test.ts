@@ -3,16 +3,17 @@
  * doing their job on real MQTT traffic, a flow deployed through the admin API with a token, and flow errors
  * that leave the gateway running. Node-RED runs once per process, so this file has one gateway with it.
  */
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { hashSecret } from '../../gateway/auth/secrets.js';
+import { defaultFlows } from '../../gateway/node-red/files.js';
 import { nextMessage, startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 const API_TOKEN = 'deploy-from-ci-0123456789abcdef';
 const READ_TOKEN = 'read-only-token-0123456789abcdef';
-const defaults = JSON.parse(readFileSync(new URL('../../flows/default-flows.json', import.meta.url), 'utf8')) as { id: string; type: string }[];
+const defaults = defaultFlows() as { id: string; type: string; z?: string }[];
 const campusTypes = ['campus tap', 'campus alert', 'campus alert in', 'campus sensor', 'campus snapshot', 'campus gate', 'campus attendance', 'campus event', 'campus publish'];
 
 let gw: TestGateway;
@@ -83,6 +84,29 @@ describe('editor and admin API', () => {
     const flows = (await res.json()) as { id: string }[];
     // The defaults, whatever else the deploy test below added beside them (tests run in any order).
     expect(flows.map((f) => f.id)).toEqual(expect.arrayContaining(defaults.map((f) => f.id)));
+  });
+
+  it('offers each default flow under Import > Examples, so a school that deleted one can take it back', async () => {
+    const { token } = await editorLogin('admin');
+    const lib = (path: string) => gw.api(`/flows/library/examples/flows/${path}`, { token: token!, headers: { accept: 'application/json' } });
+    // What the editor's Import > Examples lists under the palette: one entry per file of examples/.
+    const names = ((await (await lib('node-red-contrib-campus')).json()) as { fn: string }[]).map((e) => e.fn).sort();
+    expect(names).toEqual(['after-hours-motion', 'co2-ventilation', 'late-three-days']);
+    const tabs = defaults.filter((n) => n.type === 'tab');
+    expect(tabs).toHaveLength(3);
+    const restored: { id: string }[] = [];
+    for (const name of names) {
+      const res = await lib(`node-red-contrib-campus/${name}`);
+      expect(res.status, name).toBe(200);
+      const flow = (await res.json()) as { id: string; type: string; z?: string }[];
+      // One whole tab: the tab and its nodes, nothing of another tab.
+      const tab = flow.filter((n) => n.type === 'tab');
+      expect(tab, name).toHaveLength(1);
+      expect(flow.every((n) => n.type === 'tab' || n.z === tab[0]!.id), name).toBe(true);
+      restored.push(...flow);
+    }
+    // Together they are the default flows, node for node.
+    expect(restored).toEqual(defaults);
   });
 
   it('refuses the admin API without login, and refuses viewers altogether', async () => {

@@ -31,6 +31,8 @@ describe('deploy/install.sh --root', () => {
   it('installs the release, the unit (enabled), the user, the config and a root-only secrets file', () => {
     expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
     expect(existsSync(join(root, 'opt/campus-gateway/node_modules/better-sqlite3'))).toBe(true);
+    // Node-RED's palette and the default flows it seeds from (flows/node-red-contrib-campus/examples/).
+    expect(existsSync(join(root, 'opt/campus-gateway/flows/node-red-contrib-campus/examples/co2-ventilation.json'))).toBe(true);
     const unit = readFileSync(join(root, 'etc/systemd/system/campus-gateway.service'), 'utf8');
     expect(unit).toContain('ExecStart=');
     expect(unit).toContain('/opt/campus-gateway/dist/gateway/cli/main.js start');
@@ -70,6 +72,10 @@ describe('deploy/install.sh --root', () => {
     expect(ok.stderr.split('\n').filter((l) => l && !l.startsWith('warning: '))).toEqual([]);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('valid (school my-school');
+    // An editor opening the installed file finds the installed JSON Schema (the example's own line is relative).
+    const schemaLine = readFileSync(config, 'utf8').split('\n')[0];
+    expect(schemaLine).toBe('# yaml-language-server: $schema=/opt/campus-gateway/docs/config.schema.json');
+    expect(existsSync(join(root, 'opt/campus-gateway/docs/config.schema.json'))).toBe(true);
 
     writeFileSync(config, 'http:\n  port: 99999\n');
     const bad = spawnSync(bin, ['check-config', config], { encoding: 'utf8' });

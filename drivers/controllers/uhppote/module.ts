@@ -53,7 +53,7 @@ declare module '../../../gateway/core/bus.js' {
   }
 }
 
-const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
+export const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
 const TAP_WAIT_MS = 15_000;
 /** Kinds a lockdown closes (gateway/access/rules.ts). */
 const LOCKABLE = new Set(['gate', 'door', 'classroom']);

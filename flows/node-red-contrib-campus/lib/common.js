@@ -1,10 +1,20 @@
+// @ts-check
 'use strict';
 /**
  * Shared by the campus nodes: the gateway's API comes from Node-RED's settings (`settings.campus`), which the
  * embedding gateway sets. Outside the gateway (a plain Node-RED) the nodes load but say they have no gateway.
  */
 
-/** The CampusFlowApi, or null after marking the node as disconnected. */
+/** @typedef {import('./node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./node-red.js').NodeStatus} NodeStatus */
+
+/**
+ * The CampusFlowApi, or null after marking the node as disconnected.
+ * @param {NodeRed} RED
+ * @param {CampusNode} node
+ * @returns {import('./node-red.js').CampusFlowApi | null}
+ */
 function campusApi(RED, node) {
   const api = RED.settings.campus;
   if (!api || typeof api.onEvent !== 'function') {
@@ -15,10 +25,16 @@ function campusApi(RED, node) {
   return api;
 }
 
-/** Status updates go to every open editor; at a thousand taps a second, at most one per second. */
+/**
+ * Status updates go to every open editor; at a thousand taps a second, at most one per second.
+ * @param {CampusNode} node
+ * @param {number} [intervalMs]
+ */
 function throttledStatus(node, intervalMs) {
   let last = 0;
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
+  /** @type {NodeStatus | null} */
   let pending = null;
   const every = intervalMs || 1000;
   const flush = () => {
@@ -27,6 +43,7 @@ function throttledStatus(node, intervalMs) {
     if (pending) node.status(pending);
     pending = null;
   };
+  /** @param {NodeStatus} status */
   const set = (status) => {
     pending = status;
     const wait = last + every - Date.now();
@@ -40,12 +57,20 @@ function throttledStatus(node, intervalMs) {
   return set;
 }
 
-/** A typed gateway error's message, or the error's own. */
+/**
+ * A typed gateway error's message, or the error's own.
+ * @param {unknown} err
+ */
 function errorText(err) {
-  return err && err.message ? err.message : String(err);
+  const message = err && /** @type {{ message?: unknown }} */ (err).message;
+  return message ? String(message) : String(err);
 }
 
-/** First non-empty string among the candidates. */
+/**
+ * First non-empty string among the candidates.
+ * @param {...unknown} values
+ * @returns {string | undefined}
+ */
 function pick(...values) {
   for (const v of values) if (typeof v === 'string' && v.trim() !== '') return v.trim();
   return undefined;

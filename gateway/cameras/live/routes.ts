@@ -8,10 +8,10 @@ import type { CamerasModule } from '../module.js';
 import { CLIP_ID } from './clips.js';
 import type { LiveSink } from './pull.js';
 
-const idParams = z.object({ id: deviceId });
-const clipParams = z.object({ id: z.string().regex(CLIP_ID, 'a clip id (ULID)') });
+export const idParams = z.object({ id: deviceId });
+export const clipParams = z.object({ id: z.string().regex(CLIP_ID, 'a clip id (ULID)') });
 // Not strict: `access_token` rides along for players that cannot set headers.
-const liveQuery = z.object({ stream: z.enum(['main', 'sub']).default('main') });
+export const liveQuery = z.object({ stream: z.enum(['main', 'sub']).default('main') });
 
 /**
  * Live video and clips (docs/cameras.md). Images of children: admin and security only; the viewer role may watch

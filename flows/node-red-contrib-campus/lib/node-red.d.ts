@@ -1,0 +1,49 @@
+/**
+ * The part of Node-RED's runtime API the campus nodes use, for `// @ts-check` with JSDoc in their JavaScript
+ * (Node-RED 4.1 ships no types of its own). The gateway's side is its real type, CampusFlowApi.
+ */
+import type { CampusFlowApi, ClassAttendance, PersonAttendance } from '../../../gateway/node-red/api.js';
+
+export type { CampusFlowApi, ClassAttendance, PersonAttendance };
+
+/**
+ * A flow message: whatever the nodes before this one put on it. Fields are `any` on purpose: every node reads them
+ * through `pick()` or a `typeof` check before use, the way a flow author expects them to be read.
+ */
+export type NodeMessage = Record<string, any>;
+
+export interface NodeStatus {
+  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+  shape?: 'ring' | 'dot';
+  text?: string;
+}
+
+export type Send = (msg: NodeMessage | (NodeMessage | null)[] | null) => void;
+export type Done = (err?: unknown) => void;
+
+/** A node instance, as `this` in a node's constructor after `RED.nodes.createNode`. */
+export interface CampusNode {
+  readonly id: string;
+  readonly name?: string;
+  on(event: 'input', handler: (msg: NodeMessage, send: Send, done: Done) => void): void;
+  on(event: 'close', handler: () => void): void;
+  status(status: NodeStatus | Record<string, never>): void;
+  send: Send;
+  warn(message: unknown): void;
+  error(message: unknown, msg?: NodeMessage): void;
+}
+
+/** The editor's settings of a node: each node file names its own fields. */
+export interface NodeConfig {
+  id: string;
+  name?: string;
+}
+
+export interface NodeRed {
+  nodes: {
+    createNode(node: CampusNode, config: NodeConfig): void;
+    registerType<C extends NodeConfig>(type: string, constructor: (this: CampusNode, config: C) => void): void;
+  };
+  /** `settings.campus` is set by the embedding gateway (gateway/node-red/settings.ts); absent in a plain Node-RED. */
+  settings: { campus?: CampusFlowApi };
+}

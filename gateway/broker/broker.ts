@@ -14,6 +14,7 @@ import { ClientIds, reservedIds } from './client-ids.js';
 import { TapPins } from './tap-pin.js';
 import type { DeviceCredential } from './grants.js';
 import { FilterIndex } from './filter-index.js';
+import { VerdictCache } from './verdict-cache.js';
 import { BrokerLimiter, defaultBrokerLimits, type BrokerLimits } from './limits.js';
 import { Refusals } from './refusals.js';
 
@@ -31,6 +32,19 @@ export interface BrokerOptions {
   metrics: Registry;
 }
 
+const ANONYMOUS: Identity = { kind: 'anonymous' };
+
+/** What the broker keeps per logged-in client. `decide` is made once, so a cache miss allocates no closure. */
+interface LoggedIn {
+  who: Identity;
+  verdicts: VerdictCache<Verdict>;
+  decide: (topic: string) => Verdict;
+}
+
+function loggedIn(who: Identity): LoggedIn {
+  return { who, verdicts: new VerdictCache<Verdict>(), decide: (topic) => mayPublish(who, topic) };
+}
+
 /** CONNACK 4 (bad user name or password) or 5 (not authorized). */
 const authError = (message: string, returnCode: 4 | 5 = 4): AuthenticateError =>
   Object.assign(new Error(message), { returnCode: returnCode as AuthenticateError['returnCode'] });
@@ -42,13 +56,8 @@ const authError = (message: string, returnCode: 4 | 5 = 4): AuthenticateError =>
 export class EmbeddedBroker implements MqttPort {
   private aedes!: Aedes;
   private server: Server | undefined;
-  private readonly identities = new WeakMap<Client, Identity>();
-  /**
-   * Publish verdicts per client and topic: a device publishes to the same few topics all day, so the
-   * ACL is evaluated once per topic rather than once per message. Bounded so a client cycling through
-   * topics cannot grow it without limit.
-   */
-  private readonly verdicts = new WeakMap<Client, Map<string, Verdict>>();
+  /** Each logged-in client's identity and publish verdicts: one lookup per message for both. */
+  private readonly clients = new WeakMap<Client, LoggedIn>();
   /** Successful logins by `user\0secret`: reconnect storms must not cost an scrypt each. */
   private readonly verified = new Map<string, string>();
   private readonly devices: Map<string, DeviceCredential>;
@@ -130,7 +139,7 @@ export class EmbeddedBroker implements MqttPort {
               return done(authError(`client id ${client.id} belongs to another login (${claim.reason})`, 5), false);
             }
             this.pins.stripWill(client);
-            this.identities.set(client, identity);
+            this.clients.set(client, loggedIn(identity));
             done(null, true);
           },
           (err: Error) => {
@@ -142,10 +151,11 @@ export class EmbeddedBroker implements MqttPort {
         // Before Aedes stores, queues or routes anything of it (also a will, published with client null).
         this.pins.strip(packet);
         if (!client) return done(null); // published by the gateway itself
-        const verdict = this.publishVerdict(client, packet.topic);
+        const state = this.clients.get(client);
+        const verdict = state ? state.verdicts.get(packet.topic, state.decide) : mayPublish(ANONYMOUS, packet.topic);
         if (verdict.ok) {
           this.messagesIn++;
-          this.limiter.retained(client, this.identities.get(client) ?? { kind: 'anonymous' }, packet);
+          if (packet.retain) this.limiter.retained(client, state?.who ?? ANONYMOUS, packet);
           return done(null);
         }
         this.refused.inc({ reason: 'publish' });
@@ -153,7 +163,7 @@ export class EmbeddedBroker implements MqttPort {
         done(new Error(`publish to ${packet.topic} refused: ${verdict.reason}`));
       },
       authorizeSubscribe: (client, sub, done) => {
-        const who = this.identities.get(client) ?? { kind: 'anonymous' };
+        const who = this.clients.get(client)?.who ?? ANONYMOUS;
         const verdict = maySubscribe(who, sub.topic);
         if (verdict.ok) return done(null, this.limiter.subscription(client, who, sub.topic) ? sub : null);
         this.refused.inc({ reason: 'subscribe' });
@@ -194,18 +204,6 @@ export class EmbeddedBroker implements MqttPort {
       });
     });
     this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  private publishVerdict(client: Client, topic: string): Verdict {
-    let cache = this.verdicts.get(client);
-    if (!cache) this.verdicts.set(client, (cache = new Map()));
-    let verdict = cache.get(topic);
-    if (!verdict) {
-      verdict = mayPublish(this.identities.get(client) ?? { kind: 'anonymous' }, topic);
-      if (cache.size >= 256) cache.clear();
-      cache.set(topic, verdict);
-    }
-    return verdict;
   }
 
   /** Whether Aedes still keeps a persistent session (subscriptions) for a client id. */

@@ -149,7 +149,7 @@ export class EmbeddedBroker implements MqttPort {
       },
       authorizePublish: (client, packet, done) => {
         // Before Aedes stores, queues or routes anything of it (also a will, published with client null).
-        this.pins.strip(packet);
+        this.stripPin(packet);
         if (!client) return done(null); // published by the gateway itself
         const state = this.clients.get(client);
         const verdict = state ? state.verdicts.get(packet.topic, state.decide) : mayPublish(ANONYMOUS, packet.topic);
@@ -158,6 +158,7 @@ export class EmbeddedBroker implements MqttPort {
           if (packet.retain) this.limiter.retained(client, state?.who ?? ANONYMOUS, packet);
           return done(null);
         }
+        this.onRouted(packet); // not routed at all: its PIN goes now
         this.refused.inc({ reason: 'publish' });
         log.warn({ clientId: client.id, topic: packet.topic, reason: verdict.reason }, 'mqtt publish refused');
         done(new Error(`publish to ${packet.topic} refused: ${verdict.reason}`));
@@ -171,8 +172,7 @@ export class EmbeddedBroker implements MqttPort {
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
     });
-    // Routed, in-process subscribers served: the tap's PIN (tap-pin.ts) is let go.
-    this.aedes.on('publish', (packet) => this.pins.routed(packet.payload));
+    if (this.pins.waiting) this.watchRouted(true); // a tap the gateway published before the broker started
     // Everything that can add or drop a client's filter. 'client' comes after a persistent session's
     // subscriptions are restored, which emits no 'subscribe'; it also means the client's login is through.
     this.aedes
@@ -204,6 +204,28 @@ export class EmbeddedBroker implements MqttPort {
       });
     });
     this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Takes a tap's PIN out (tap-pin.ts) and, while any stripped tap is being routed, watches Aedes' 'publish' event
+   * (routed, in-process subscribers served) to let its PIN go. Only then: a listener there runs for every message.
+   */
+  private stripPin(packet: { topic: string; payload: Buffer | string }): void {
+    if (this.pins.strip(packet) && !this.routedWatched && this.aedes) this.watchRouted(true);
+  }
+
+  private routedWatched = false;
+
+  private readonly onRouted = (packet: { payload: unknown }): void => {
+    this.pins.routed(packet.payload);
+    if (!this.pins.waiting) this.watchRouted(false);
+  };
+
+  private watchRouted(on: boolean): void {
+    if (on === this.routedWatched) return;
+    this.routedWatched = on;
+    if (on) this.aedes.on('publish', this.onRouted);
+    else this.aedes.off('publish', this.onRouted);
   }
 
   /** Whether Aedes still keeps a persistent session (subscriptions) for a client id. */
@@ -247,7 +269,7 @@ export class EmbeddedBroker implements MqttPort {
     if (opts.whenSubscribed && !opts.qos && !opts.retain && !this.subscribed(topic)) return Promise.resolve();
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
-    this.pins.strip(packet); // a tap published by the gateway (a Node-RED flow) follows the same rule
+    this.stripPin(packet); // a tap published by the gateway (a Node-RED flow) follows the same rule
     if (packet.retain) this.limiter.gatewayRetained(topic, buf.length);
     return new Promise((resolve, reject) => {
       const send = (): void => {

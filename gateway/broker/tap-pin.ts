@@ -35,14 +35,27 @@ export function tapWithoutPin(topic: string, payload: Buffer): Buffer | undefine
  */
 export class TapPins {
   private readonly originals = new WeakMap<Buffer, Buffer>();
+  /**
+   * Originals kept and not yet let go by `routed`: while there are none, the broker need not watch its routed
+   * messages at all. A message that never finishes routing (a storage error) keeps this above zero, which only
+   * keeps the broker watching; its PIN still goes with the message (weak map).
+   */
+  private held = 0;
 
-  /** Replaces `packet.payload` with the tap without its PIN; a no-op for any other message. */
-  strip(packet: { topic: string; payload: Buffer | string }): void {
-    if (!Buffer.isBuffer(packet.payload)) return;
+  /** Whether a stripped tap's original is waiting for its message to be routed. */
+  get waiting(): boolean {
+    return this.held > 0;
+  }
+
+  /** Replaces `packet.payload` with the tap without its PIN; a no-op for any other message. True if it took one out. */
+  strip(packet: { topic: string; payload: Buffer | string }): boolean {
+    if (!Buffer.isBuffer(packet.payload)) return false;
     const without = tapWithoutPin(packet.topic, packet.payload);
-    if (without === undefined) return;
+    if (without === undefined) return false;
     this.originals.set(without, packet.payload);
+    this.held++;
     packet.payload = without;
+    return true;
   }
 
   /** The payload as the terminal sent it, PIN included: only for the in-process subscriber that decides. */
@@ -50,9 +63,9 @@ export class TapPins {
     return this.originals.get(payload) ?? payload;
   }
 
-  /** The message has been routed: nobody else may get the PIN. */
+  /** The message has been routed (or refused): nobody else may get the PIN. */
   routed(payload: unknown): void {
-    if (Buffer.isBuffer(payload)) this.originals.delete(payload);
+    if (Buffer.isBuffer(payload) && this.originals.delete(payload)) this.held--;
   }
 
   /**

@@ -1,10 +1,11 @@
-/** The broker limits' parts on their own: the packet scanner, the login backoff, the quotas and the filter index. */
+/** The broker limits' parts on their own: the packet scanner, the login backoff, the quotas, the filter index and the publish verdict cache. */
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { FilterIndex } from '../../gateway/broker/filter-index.js';
 import { LoginBackoff, LoginBlockedError } from '../../gateway/broker/login-backoff.js';
 import { PacketScanner } from '../../gateway/broker/packet-limits.js';
 import { RetainedQuota, SubscriptionQuota } from '../../gateway/broker/quotas.js';
+import { VerdictCache } from '../../gateway/broker/verdict-cache.js';
 import { topicMatches } from '../../gateway/core/mqtt-port.js';
 
 const limits = { maxPacketBytes: 1024, offlineUploadMaxBytes: 4096 };
@@ -129,5 +130,23 @@ describe('FilterIndex', () => {
     index.removeAllFor(client);
     expect(index.matches('s/1')).toBe(true);
     expect(index.matches('s/2')).toBe(false);
+  });
+});
+
+describe('VerdictCache', () => {
+  it('keeps a client’s hot topics while it also publishes to ever new ones, and stays bounded', () => {
+    const cache = new VerdictCache<string>(8);
+    const decided: string[] = [];
+    const decide = (topic: string): string => {
+      decided.push(topic);
+      return `verdict for ${topic}`;
+    };
+    for (let i = 0; i < 10_000; i++) {
+      expect(cache.get('campus/readers/r1/tap', decide)).toBe('verdict for campus/readers/r1/tap');
+      cache.get(`campus/readers/r1/x/${i}`, decide);
+      expect(cache.kept).toBeLessThanOrEqual(16);
+    }
+    expect(decided.filter((t) => t === 'campus/readers/r1/tap')).toHaveLength(1);
+    expect(decided).toHaveLength(10_001);
   });
 });

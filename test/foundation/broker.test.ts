@@ -146,6 +146,23 @@ describe('embedded broker in demo mode', () => {
     await closed;
   });
 
+  // Counted per message in a plain number and added to the counter when /metrics is scraped (broker.ts): each
+  // scrape must show every message since the last one on top of the earlier total, never a reset or a double count.
+  it('counts client messages in /metrics across scrapes', async () => {
+    const count = async (): Promise<number> => {
+      const text = await (await gw.api('/metrics')).text();
+      return Number(/^campus_mqtt_messages_total\{direction="in"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const client = await gw.mqttClient();
+    const before = await count();
+    for (let i = 0; i < 3; i++) await client.publishAsync('campus/sensors/demo-sensor-101', '{"co2":701}', { qos: 1 });
+    const after = await count();
+    expect(after).toBeGreaterThanOrEqual(before + 3);
+    await client.publishAsync('campus/sensors/demo-sensor-101', '{"co2":702}', { qos: 1 });
+    expect(await count()).toBeGreaterThanOrEqual(after + 1);
+    await client.endAsync();
+  });
+
   // The bus mirror is left out while nobody subscribes (broker.ts `whenSubscribed`): whoever subscribes later,
   // by any filter, in-process, or through a restored persistent session, must still get every event after that.
   it('mirrors events to whoever subscribes, however and whenever they do', async () => {

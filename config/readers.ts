@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceId, secretHash } from './common.js';
+import { deviceId, localizedName, secretHash } from './common.js';
 
 /** The printed forms of a card number (gateway/core/card-number.ts makes and parses them). */
 export const CARD_FORMATS = ['hex', '8h10d', 'reversed', '6h8d', 'wg26'] as const;
@@ -53,6 +53,8 @@ export const readerDriver = z.discriminatedUnion('type', [serialDriver, mqttDriv
 
 export const readerConfig = z.strictObject({
   id: deviceId,
+  /** What the console calls this reader or canteen terminal; the id when unset. */
+  name: localizedName.optional(),
   /** The access point this reader serves (gate, door, classroom, canteen). */
   accessPoint: deviceId,
   /** For gates: which way a person passes when tapping here. */

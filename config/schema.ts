@@ -9,6 +9,7 @@ import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
 import { sensorsConfig } from './sensors.js';
+import { localizedName } from './common.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -151,6 +152,11 @@ export const gatewayConfigSchema = z.strictObject({
   alerts: alertsConfig.prefault({}),
   log: logConfig.prefault({}),
   readers: z.array(readerConfig).default([]),
+  /**
+   * Names of the zones that access points, sensors and cameras refer to (`gate-east`, `classroom-101`); a zone not
+   * listed here is shown by its id.
+   */
+  zones: z.array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'), name: localizedName })).default([]),
   access: accessConfig.prefault({}),
   roster: rosterConfig.prefault({}),
   sensors: sensorsConfig.prefault({}),
@@ -181,6 +187,7 @@ export const gatewayConfigSchema = z.strictObject({
   unique(c.access.scheduleGroups, ['access', 'scheduleGroups']);
   unique(c.cameras.cameras, ['cameras', 'cameras']);
   unique(c.sensors.sensors, ['sensors', 'sensors']);
+  unique(c.zones, ['zones']);
   unique(c.notify.channels, ['notify', 'channels']);
   for (const key of ['guardianChannel', 'staffChannel'] as const) {
     const id = c.notify[key];

@@ -2,6 +2,7 @@
  * Guardian notifications (平安短信 / 家校通): guardians with consent, the outbox, the sender and its channels.
  * Created by the composition root; access hands it each decided tap through `tapWrite` (in the tap's transaction).
  */
+import { nameIn } from '../core/localized-name.js';
 import type { Router } from 'express';
 import { Counter } from 'prom-client';
 import { ulid } from 'ulid';
@@ -86,7 +87,7 @@ export class NotifyModule implements GatewayModule {
       channels: this.channels,
       config: cfg,
       school: { name: ctx.config.school.name, timezone: ctx.config.school.timezone },
-      accessPointName: (id) => ctx.config.access.accessPoints.find((a) => a.id === id)?.name ?? id,
+      accessPointName: (id, language) => nameIn(ctx.config.access.accessPoints.find((a) => a.id === id)?.name, language, id),
       clock: ctx.clock,
       log: this.log,
       metrics: ctx.metrics,

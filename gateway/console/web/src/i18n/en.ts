@@ -136,7 +136,6 @@ export const en: Record<MessageKey, string> = {
 
   'alertText.person': '{name} ({id})',
   'alertText.reader': 'reader {id}',
-  'alertText.camera': '{name} ({id})',
   'alertText.city': 'the city command center',
   'alertText.card_lost_used': 'Lost card {uid} of {person} used at {place}',
   'alertText.card_blocked_used': 'Blocked card {uid} of {person} used at {place}',

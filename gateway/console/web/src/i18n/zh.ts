@@ -134,7 +134,6 @@ export const zh = {
 
   'alertText.person': '{name}（{id}）',
   'alertText.reader': '读卡器 {id}',
-  'alertText.camera': '{name}（{id}）',
   'alertText.city': '市级指挥中心',
   'alertText.card_lost_used': '{person}的挂失卡 {uid} 在 {place} 被使用',
   'alertText.card_blocked_used': '{person}的冻结卡 {uid} 在 {place} 被使用',

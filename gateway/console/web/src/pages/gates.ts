@@ -10,6 +10,7 @@ import { t } from '../i18n/index.js';
 import { fmtDateTime, fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
+import { nameOf, rememberPlaces } from '../names.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
@@ -100,7 +101,11 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
       points,
       notice,
       `/access-points?taps=${TAPS_SHOWN}`,
-      async () => asList(await getJson<unknown>('/access-points', { taps: TAPS_SHOWN }), 'accessPoints'),
+      async () => {
+        const answer = await getJson<unknown>('/access-points', { taps: TAPS_SHOWN });
+        rememberPlaces(answer);
+        return asList(answer, 'accessPoints');
+      },
       (aps) => {
         tapLists.clear();
         if (aps.length === 0) return empty();
@@ -114,7 +119,9 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
           return h(
             'div',
             { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
-            h('div', { class: 'ap-head' }, h('strong', {}, str(ap, 'name', 'id') ?? ''), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
+            h('div', { class: 'ap-head' }, h('strong', { 'data-test': 'ap-name' }, nameOf(ap)), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
+            // Ids only here, for whoever configures or reports a fault.
+            h('div', { class: 'muted small', 'data-test': 'details' }, id),
             list,
           );
         });

@@ -1,4 +1,5 @@
 /** System: health per component, city sync status and backlog, devices and their state, version. */
+import { nameOf, zoneName } from '../names.js';
 import { getHealth, getJson, isConnectionError } from '../api.js';
 import { asList, bool, isObj, num, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -115,11 +116,11 @@ export const systemPage: Page = ({ root, every }) => {
         }
         for (const c of cameras) {
           const err = isObj(c.lastError) ? cameraErrorText(str(c.lastError, 'code'), str(c.lastError, 'message')) : undefined;
-          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', str(c, 'name') ?? '', stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
+          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', nameOf(c), stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
         }
         for (const x of sensors) {
           const seen = str(x, 'lastSeenAt');
-          rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', str(x, 'zone') ?? '', stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
+          rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', x.name ? nameOf(x) : (zoneName(str(x, 'zone') ?? '') ?? str(x, 'zone') ?? ''), stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
         }
         return [
           table([t('system.deviceKind'), t('system.deviceId'), t('system.deviceName'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),

@@ -425,6 +425,16 @@ export const zh = {
   'notify.sendTest': '发送测试消息',
   'notify.testQueued': '测试消息已排队',
   'notifyEvent.test': '测试',
+  'search.label': '查找人员',
+  'search.placeholder': '姓名、拼音首字母、学号、班级或卡号',
+  'search.none': '没有这个人：找不到“{q}”',
+  'search.pick': '有 {n} 人符合，请选择一位',
+  'searchBy.externalId': '按学号/工号',
+  'searchBy.card': '按卡号',
+  'searchBy.name': '按姓名',
+  'searchBy.initials': '按拼音首字母',
+  'searchBy.class': '按班级',
+  'gates.personTaps': '查找人员的通行记录',
 };
 
 export type MessageKey = keyof typeof zh;

@@ -5,6 +5,7 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtTime } from '../time.js';
 import type { Page } from '../router.js';
+import { personSearch } from '../person-search.js';
 import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
 
 const STATUSES = ['present', 'late', 'expected', 'absent', 'excused'] as const;
@@ -30,12 +31,21 @@ function countCells(o: Json): number[] {
 export const attendancePage: Page = ({ root, query, navigate }) => {
   // No date asked: the gateway's today in the school's time zone, which the browser's clock may not share.
   const date = h('input', { type: 'date', value: query.get('date') ?? '', 'data-test': 'att-date', onchange: () => go() });
-  const person = h('input', { placeholder: t('attendance.personPlaceholder'), value: query.get('person') ?? '', 'data-test': 'att-person' });
+  let personId = query.get('person') ?? '';
   const go = (): void => {
     const q = new URLSearchParams({ date: date.value });
-    if (person.value.trim()) q.set('person', person.value.trim());
+    if (personId) q.set('person', personId);
     navigate(`/attendance?${q.toString()}`);
   };
+  // Found by name, initials, number, class or card: the day is then asked for by the person's number.
+  const person = personSearch({
+    value: personId,
+    test: 'att-person',
+    onPick: (p) => {
+      personId = p.externalId;
+      go();
+    },
+  });
   const summary = h('div', { 'data-test': 'att-summary' });
   const lists = h('div', { class: 'two-col' });
   const day = h('div', { 'data-test': 'att-person-day' });
@@ -48,9 +58,9 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
       'form',
       { class: 'filters', onsubmit: (e: Event) => (e.preventDefault(), go()) },
       h('label', {}, t('common.date'), date),
-      h('label', {}, t('attendance.person'), person),
       h('button', { class: 'btn primary', type: 'submit' }, t('common.show')),
     ),
+    person,
     query.get('person') ? panel(t('attendance.personDay'), day) : null,
     panel(t('attendance.summary'), summary),
     lists,

@@ -2,6 +2,7 @@
  * Canteen: today's sales for everyone; a person's balance and history (security, admin); top-up and the review of
  * offline terminal sales the wallet held (admin).
  */
+import { personSearch } from '../person-search.js';
 import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtMoney, t } from '../i18n/index.js';
@@ -94,11 +95,11 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
   const sections: HTMLElement[] = [panel(t('canteen.sales'), h('div', { class: 'filters' }, h('label', {}, t('common.date'), date)), sales)];
 
   if (can.handleAlerts(session.role)) {
-    const person = h('input', { name: 'externalId', placeholder: t('canteen.personPlaceholder'), value: query.get('person') ?? '', 'data-test': 'wallet-person' });
+    const personId = query.get('person') ?? '';
     const account = h('div', { 'data-test': 'wallet-account' });
     const loadAccount = (): Promise<boolean> =>
       fill(account, async () => {
-        const id = person.value.trim();
+        const id = personId;
         const a = await getJson<Account>(`/wallet/${encodeURIComponent(id)}`, { limit: 50 });
         const who = [a.person.name, a.person.grade, a.person.class].filter(Boolean).join(' · ');
         return [
@@ -118,21 +119,10 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
           ),
         ];
       });
-    const form = h(
-      'form',
-      {
-        class: 'filters',
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          if (!person.value.trim()) return;
-          navigate(`/canteen?person=${encodeURIComponent(person.value.trim())}`);
-        },
-      },
-      h('label', {}, t('canteen.person'), person),
-      h('button', { class: 'btn primary', type: 'submit', 'data-test': 'wallet-lookup' }, t('common.show')),
-    );
+    // Found by name, initials, number, class or card; the account is then asked for by the person's number.
+    const form = personSearch({ value: personId, test: 'wallet-person', onPick: (p) => navigate(`/canteen?person=${encodeURIComponent(p.externalId)}`) });
     sections.push(panel(t('canteen.account'), form, account));
-    if (person.value.trim()) void loadAccount();
+    if (personId) void loadAccount();
   }
   if (can.topUp(session.role)) sections.push(reviewPanel(() => void loadSales(), feed, signal));
 

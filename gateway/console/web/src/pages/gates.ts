@@ -11,7 +11,8 @@ import { fmtDateTime, fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { nameOf, rememberPlaces } from '../names.js';
-import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
+import { personSearch } from '../person-search.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
 
@@ -39,7 +40,24 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   const points = h('div', { class: 'ap-grid', 'data-test': 'access-points' }, loading());
   const notice = new StaleNotice();
   const tapLists = new Map<string, HTMLUListElement>();
-  replace(root, pageHeader(t('gates.title')), notice.el, panel(t('gates.lockdown'), lockdown), panel(t('gates.accessPoints'), points));
+  // One person's latest taps at every gate and door, found by name, initials, number, class or card.
+  const personTaps = h('ul', { class: 'taps', 'data-test': 'person-taps' });
+  const finder = personSearch({
+    test: 'gate-person',
+    onPick: (p) =>
+      void fill(personTaps, async () => {
+        const items = asList(await getJson<unknown>('/taps', { personId: p.id, limit: TAPS_SHOWN }));
+        return items.length ? items.map(tapLine) : [empty()];
+      }),
+  });
+  replace(
+    root,
+    pageHeader(t('gates.title')),
+    notice.el,
+    panel(t('gates.lockdown'), lockdown),
+    panel(t('gates.personTaps'), finder, personTaps),
+    panel(t('gates.accessPoints'), points),
+  );
 
   // The shell's lockdown state (the banner on every page): read again after every change, drawn here with the switch.
   const change = async (start: boolean): Promise<void> => {

@@ -242,7 +242,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     } catch (err) {
       components.db = { ok: false, detail: String(err) };
     }
-    components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening' };
+    components.broker = broker.running ? { ok: true } : { ok: false, detail: 'not listening', code: 'broker_not_listening' };
     for (const m of modules) if (m.health) components[m.name] = m.health();
     return {
       status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',

@@ -105,6 +105,6 @@ export class AccessModule implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    return this.lockdown.active ? { ok: true, detail: 'lockdown active' } : { ok: true };
+    return this.lockdown.active ? { ok: true, detail: 'lockdown active', code: 'lockdown_active' } : { ok: true };
   }
 }

@@ -177,7 +177,7 @@ export class CamerasModule implements GatewayModule {
     const states = [...this.monitors.values()].map((m) => m.currentState);
     const online = states.filter((s) => s === 'online').length;
     // An offline camera is an alert for security staff, not a reason to call the gateway unhealthy.
-    return { ok: true, detail: `${online}/${states.length} cameras online` };
+    return { ok: true, detail: `${online}/${states.length} cameras online`, code: 'cameras_online', params: { online, total: states.length } };
   }
 
   /**

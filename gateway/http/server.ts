@@ -19,7 +19,7 @@ export interface HealthReport {
   version: string;
   schemaVersion: number;
   uptimeS: number;
-  components: Record<string, { ok: boolean; detail?: string; warning?: string }>;
+  components: Record<string, { ok: boolean; detail?: string; code?: string; params?: Record<string, string | number>; warning?: string }>;
 }
 
 /** What the HTTP layer needs of a module (gateway/module/context.ts `GatewayModule` extends it). */

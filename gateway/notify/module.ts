@@ -265,6 +265,6 @@ export class NotifyModule implements GatewayModule {
 
   health(): ComponentHealth {
     const failing = this.sender.channelHealth().filter((c) => c.failingSince !== null);
-    return failing.length === 0 ? { ok: true } : { ok: true, detail: `failing: ${failing.map((c) => c.id).join(', ')}` };
+    return failing.length === 0 ? { ok: true } : { ok: true, detail: `failing: ${failing.map((c) => c.id).join(', ')}`, code: 'channels_failing', params: { channels: failing.map((c) => c.id).join(', ') } };
   }
 }

@@ -5,10 +5,10 @@
  * guard, data without the fields a text needs, a new error code) is shown as the gateway sent it.
  */
 import { ApiError } from './api.js';
-import { fmtNumber, t, tKnown } from './i18n/index.js';
+import { fmtNumber, t, tKnown, tKnownWith } from './i18n/index.js';
 import { fmtDateTime } from './time.js';
 import { cameraName, personName, placeName, readerName, sensorName, zoneName } from './names.js';
-import type { Alert } from './types.js';
+import type { Alert, ComponentHealth } from './types.js';
 
 type Data = Record<string, unknown>;
 
@@ -170,6 +170,25 @@ const gatewayNotes: Record<string, { note: string; text: () => string }> = {
 export function resolveNote(a: Alert): string | null {
   const own = gatewayNotes[a.type];
   return own && a.resolveNote === own.note ? own.text() : a.resolveNote;
+}
+
+/**
+ * Reasons the gateway writes itself on wallet entries (gateway/wallet/ledger.ts): a sale at a terminal, an offline
+ * sale, an offline sale an admin reviewed (with the admin's note). Reasons an admin typed (top-ups, refunds) as typed.
+ */
+const REVIEWED_SALE = 'canteen (offline, reviewed): ';
+export function walletReason(reason: string | null | undefined): string {
+  if (reason === 'canteen') return t('walletReason.canteen');
+  if (reason === 'canteen (offline)') return t('walletReason.canteenOffline');
+  if (reason?.startsWith(REVIEWED_SALE)) return t('walletReason.canteenReviewed', { note: reason.slice(REVIEWED_SALE.length) });
+  return reason ?? '';
+}
+
+/** A component's health detail in the console's language from its code and values; as the gateway wrote it otherwise. */
+export function healthDetail(c: ComponentHealth): string {
+  const params = { ...(c.params ?? {}) };
+  if (typeof params.at === 'string') params.at = fmtDateTime(params.at);
+  return (c.code ? tKnownWith(`health.${c.code}`, params) : undefined) ?? c.detail ?? '';
 }
 
 /** An error from the API in the console's language, by its code; the gateway's text for a code it does not know. */

@@ -46,7 +46,16 @@ export function onLangChange(fn: () => void): void {
  * followed by the Korean particle that fits it (./josa.ts).
  */
 export function t(key: MessageKey, vars: Record<string, string | number> = {}): string {
-  const text = dictionaries[current][key];
+  return fillIn(dictionaries[current][key], vars);
+}
+
+/** For keys built from data (a health code): the translation with its values filled in, if there is one. */
+export function tKnownWith(key: string, vars: Record<string, string | number>): string | undefined {
+  const text = tKnown(key);
+  return text === undefined ? undefined : fillIn(text, vars);
+}
+
+function fillIn(text: string, vars: Record<string, string | number>): string {
   return text.replace(/\{(\w+)(?::([^{}]+))?\}/g, (m, name: string, particle: string | undefined) => {
     if (!(name in vars)) return m;
     const value = String(vars[name]);

@@ -2,6 +2,8 @@
  * Canteen: today's sales for everyone; a person's balance and history (security, admin); top-up and the review of
  * offline terminal sales the wallet held (admin).
  */
+import { learnPlaceNames, readerName } from '../names.js';
+import { walletReason } from '../server-text.js';
 import { personSearch } from '../person-search.js';
 import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
@@ -100,7 +102,8 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
     const loadAccount = (): Promise<boolean> =>
       fill(account, async () => {
         const id = personId;
-        const a = await getJson<Account>(`/wallet/${encodeURIComponent(id)}`, { limit: 50 });
+        // Terminals by their names: learnt with the places, once per tab.
+        const [a] = await Promise.all([getJson<Account>(`/wallet/${encodeURIComponent(id)}`, { limit: 50 }), learnPlaceNames()]);
         const who = [a.person.name, a.person.grade, a.person.class].filter(Boolean).join(' · ');
         return [
           h('div', { class: 'stats' }, stat(who || a.person.externalId, fmtMoney(a.balanceFen), 'ok')),
@@ -113,8 +116,8 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
               fmtDateTime(e.occurredAt),
               codeLabel('entryKind', e.kind),
               h('span', { class: e.amountFen < 0 ? 'neg' : 'pos' }, fmtMoney(e.amountFen)),
-              e.reason ?? '',
-              e.readerId ?? e.actor,
+              walletReason(e.reason),
+              e.readerId ? (readerName(e.readerId) ?? e.readerId) : e.actor,
             ]),
           ),
         ];

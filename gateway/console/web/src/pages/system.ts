@@ -7,7 +7,7 @@ import { t } from '../i18n/index.js';
 import { fmtAgo, fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
 import type { Health } from '../types.js';
-import { cameraErrorText } from '../server-text.js';
+import { cameraErrorText, healthDetail } from '../server-text.js';
 import { badge, codeLabel, fillFrom, pageHeader, panel, stat, table, StaleNotice } from '../ui.js';
 
 function uptime(s: number): string {
@@ -42,7 +42,7 @@ export const systemPage: Page = ({ root, every }) => {
         ),
         table(
           [t('system.component'), t('system.status'), t('system.detail')],
-          Object.entries(hz.components).map(([name, c]) => [name, okBadge(c.ok), c.detail ?? '']),
+          Object.entries(hz.components).map(([name, c]) => [codeLabel('component', name), okBadge(c.ok), healthDetail(c)]),
         ),
       ];
     });

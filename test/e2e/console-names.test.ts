@@ -77,6 +77,9 @@ describe('names in three languages', () => {
       await page.locator('[data-test=camera-tile]').first().waitFor();
       expect(await page.locator('#page').innerText()).toContain(want.camera);
       expect(await page.locator('#page').innerText()).not.toContain('正门摄像头');
+      // A camera's coverage: the main gate and its zone, both called the main gate, once.
+      await go(page, '/cameras/cam-main-gate');
+      await expect.poll(() => page.locator('[data-test=covers]').textContent(), { timeout: 10_000 }).toBe(want.gate);
       expect(page.scriptErrors).toEqual([]);
       await page.context().close();
     }
@@ -125,6 +128,10 @@ describe('server-made texts in the screen’s language', () => {
     expect(history).toContain('Canteen till 1');
     expect(history).not.toContain('demo-canteen-1');
     expect(history).toMatch(/\tCanteen\t/);
+    await go(en, '/canteen');
+    await en.locator('[data-test=sales] .stats').waitFor({ timeout: 10_000 });
+    expect(await en.locator('[data-test=sales]').innerText()).toContain('Canteen till 1');
+    expect(await en.locator('[data-test=sales]').innerText()).not.toContain('demo-canteen-1');
     expect(en.scriptErrors).toEqual([]);
     await en.context().close();
   });

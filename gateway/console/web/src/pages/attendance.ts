@@ -1,4 +1,5 @@
 /** Attendance for a day: totals, by grade and class, the late and absent lists, and one person's day. */
+import { learnPlaceNames, placeName, readerName } from '../names.js';
 import { getJson } from '../api.js';
 import { asList, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -7,6 +8,13 @@ import { fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { personSearch } from '../person-search.js';
 import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
+
+/** A tap's place by name: its access point's, else its reader's, else the id. */
+const placeNameOf = (x: Json): string => {
+  const ap = str(x, 'accessPoint');
+  const reader = str(x, 'readerId');
+  return (ap ? placeName(ap) : undefined) ?? (reader ? readerName(reader) : undefined) ?? ap ?? reader ?? '';
+};
 
 const STATUSES = ['present', 'late', 'expected', 'absent', 'excused'] as const;
 
@@ -119,7 +127,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
   const who = query.get('person');
   if (who) {
     void fill(day, async () => {
-      const p = await getJson<Json>(`/attendance/people/${encodeURIComponent(who)}`, { date: d });
+      const [p] = await Promise.all([getJson<Json>(`/attendance/people/${encodeURIComponent(who)}`, { date: d }), learnPlaceNames()]);
       const person = obj(p, 'person') ?? p;
       const status = str(p, 'status') ?? '';
       const taps = asList(p, 'taps', 'events');
@@ -136,7 +144,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
               [t('common.time'), t('gates.accessPoint'), t('gates.result')],
               taps.map((x) => [
                 fmtTime(str(x, 'at') ?? ''),
-                [str(x, 'accessPoint', 'readerId'), str(x, 'direction') ? codeLabel('direction', str(x, 'direction') ?? '') : ''].filter(Boolean).join(' · '),
+                [placeNameOf(x), str(x, 'direction') ? codeLabel('direction', str(x, 'direction') ?? '') : ''].filter(Boolean).join(' · '),
                 x.granted === false ? codeLabel('reason', str(x, 'reason') ?? '') : t('gates.granted'),
               ]),
             )

@@ -60,7 +60,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
   const sales = h('div', { 'data-test': 'sales' });
   const loadSales = (): Promise<boolean> =>
     fill(sales, async () => {
-      const s = await getJson<Sales>('/wallet/sales', { date: date.value || undefined });
+      const [s] = await Promise.all([getJson<Sales>('/wallet/sales', { date: date.value || undefined }), learnPlaceNames()]);
       if (!date.value) date.value = s.date;
       const maxHour = Math.max(1, ...s.byHour.map((x) => x.sumFen));
       return [
@@ -90,7 +90,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
             )
           : null,
         h('h3', {}, t('canteen.byTerminal')),
-        table([t('canteen.terminal'), t('canteen.count'), t('canteen.gross')], s.byTerminal.map((x) => [x.readerId, x.count, fmtMoney(x.sumFen)])),
+        table([t('canteen.terminal'), t('canteen.count'), t('canteen.gross')], s.byTerminal.map((x) => [readerName(x.readerId) ?? x.readerId, x.count, fmtMoney(x.sumFen)])),
       ];
     });
 
@@ -208,7 +208,7 @@ function reviewPanel(salesChanged: () => void, feed: PageContext['feed'], signal
         [t('common.time'), t('canteen.terminal'), t('canteen.card'), t('canteen.reviewPerson'), t('canteen.amount'), t('canteen.reviewReason'), ''],
         items.map((s) => [
           fmtDateTime(s.occurredAt),
-          `${s.readerId} #${s.seq}`,
+          `${readerName(s.readerId) ?? s.readerId} #${s.seq}`,
           s.uid ?? '',
           s.person ? `${s.person.name} (${s.person.externalId})` : t('canteen.reviewNobody'),
           fmtMoney(s.amountFen),

@@ -152,7 +152,7 @@ export const cameraPage: Page = (ctx) => {
       return;
     }
     if (!isObj(e) || e.cameraId !== id) return;
-    live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).join(', ') });
+    live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).map((z) => (typeof z === 'string' ? (zoneName(z) ?? z) : '')).join(', ') });
     replace(events, eventsTable());
   });
   if (can.snapshots(session.role)) es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceId, timeOfDay } from './common.js';
+import { deviceId, localizedName, timeOfDay } from './common.js';
 
 const role = z.enum(['student', 'staff', 'visitor']);
 
@@ -11,7 +11,7 @@ export const timeWindow = z.strictObject({
 
 export const accessPointConfig = z.strictObject({
   id: deviceId,
-  name: z.string().min(1),
+  name: localizedName,
   kind: z.enum(['gate', 'door', 'classroom', 'canteen']),
   zone: z.string().optional(),
   gateId: deviceId.optional().meta({ description: 'Gate readers in and out share a gate id for anti-passback and the open command.' }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { timeWindow } from './access.js';
-import { deviceId } from './common.js';
+import { deviceId, localizedName } from './common.js';
 
 /** `v1:<iv>:<tag>:<ciphertext>` (base64url): AES-256-GCM with `cameras.secretKey`, written by the API or `campus-gateway camera-password`. */
 export const encryptedSecret = z.string().regex(/^v1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]*$/, 'an encrypted secret ("v1:…")');
@@ -14,7 +14,7 @@ export const cameraSimulation = z.strictObject({
 
 export const cameraConfig = z.strictObject({
   id: deviceId,
-  name: z.string().min(1),
+  name: localizedName,
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(80).meta({ description: 'The ONVIF (HTTP) port, not the RTSP port (554).' }),
   devicePath: z.string().startsWith('/').default('/onvif/device_service').meta({ description: 'Path of the device service.' }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceId, secretHash } from './common.js';
+import { deviceId, localizedName, secretHash } from './common.js';
 
 /** The printed forms of a card number (gateway/core/card-number.ts makes and parses them). */
 export const CARD_FORMATS = ['hex', '8h10d', 'reversed', '6h8d', 'wg26'] as const;
@@ -46,6 +46,7 @@ export const readerDriver = z.discriminatedUnion('type', [serialDriver, mqttDriv
 
 export const readerConfig = z.strictObject({
   id: deviceId,
+  name: localizedName.optional().meta({ description: 'What the console calls this reader or canteen terminal; the id when unset.' }),
   accessPoint: deviceId.meta({ description: 'The access point this reader serves (gate, door, classroom, canteen).' }),
   direction: z.enum(['in', 'out']).optional().meta({ description: 'For gates: which way a person passes when tapping here.' }),
   debounceMs: z.number().int().nonnegative().default(1500).meta({ description: 'A card held on the reader counts once per window.' }),

@@ -9,6 +9,7 @@ import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
 import { sensorsConfig } from './sensors.js';
+import { localizedName } from './common.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -127,6 +128,10 @@ export const gatewayConfigSchema = z.strictObject({
   alerts: alertsConfig.prefault({}).meta({ description: 'Alert deduplication.' }),
   log: logConfig.prefault({}).meta({ description: 'Logging.' }),
   readers: z.array(readerConfig).default([]).meta({ description: 'Card readers (RFID e-card readers and canteen terminals): docs/readers.md.' }),
+  zones: z
+    .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'), name: localizedName }))
+    .default([])
+    .meta({ description: 'Names of the zones that access points, sensors and cameras refer to (`gate-east`, `classroom-101`); a zone not listed here is shown by its id.' }),
   access: accessConfig.prefault({}).meta({ description: 'Access points, schedules, the school calendar and the canteen wallet (docs/access.md, docs/wallet.md).' }),
   roster: rosterConfig.prefault({}).meta({ description: 'Roster import limits (docs/access.md).' }),
   sensors: sensorsConfig.prefault({}).meta({ description: 'Environmental sensors, thresholds, retention and comfort bands (docs/sensors.md).' }),
@@ -154,6 +159,7 @@ export const gatewayConfigSchema = z.strictObject({
   unique(c.access.scheduleGroups, ['access', 'scheduleGroups']);
   unique(c.cameras.cameras, ['cameras', 'cameras']);
   unique(c.sensors.sensors, ['sensors', 'sensors']);
+  unique(c.zones, ['zones']);
   unique(c.notify.channels, ['notify', 'channels']);
   for (const key of ['guardianChannel', 'staffChannel'] as const) {
     const id = c.notify[key];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceId, secretHash } from './common.js';
+import { deviceId, localizedName, secretHash } from './common.js';
 
 /** Metrics the gateway understands; units and plausible ranges live in gateway/sensors/metrics.ts. */
 export const metricName = z.enum([
@@ -32,6 +32,8 @@ export const sensorSource = z
 
 export const sensorConfig = z.strictObject({
   id: deviceId,
+  /** What the console calls it; the id when unset. */
+  name: localizedName.optional(),
   zone: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"'),
   kind: z.string().min(1).default('environment'),
   model: z.string().optional(),

@@ -282,7 +282,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     } catch (err) {
       components.db = componentReport({ ok: false, detail: String(err) });
     }
-    components.broker = componentReport(broker.running ? { ok: true } : { ok: false, detail: 'not listening' });
+    components.broker = componentReport(broker.running ? { ok: true } : { ok: false, detail: 'not listening', code: 'broker_not_listening' });
     for (const m of modules) if (m.health) components[m.name] = componentReport(m.health());
     return {
       status: Object.values(components).every((c) => c.ok) ? 'ok' : 'degraded',

@@ -6,6 +6,7 @@
  * Everything on the path is an in-memory index (readers, access points, anti-passback, lockdown) or a
  * prepared statement on a primary key, so a decision costs well under a millisecond before the commit.
  */
+import { stableName } from '../core/localized-name.js';
 import { randomBytes } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { Counter, Histogram } from 'prom-client';
@@ -392,7 +393,7 @@ export class AccessEngine {
         severity: 'warning',
         source: `reader:${tap.readerId}`,
         message:
-          `${lost ? 'Lost' : 'Blocked'} card ${tap.uid} of ${holder.person.name} (${holder.person.externalId}) used at ${ap.name}` +
+          `${lost ? 'Lost' : 'Blocked'} card ${tap.uid} of ${holder.person.name} (${holder.person.externalId}) used at ${stableName(ap.name, ap.id)}` +
           (lateList ? ': the door controller let it through (its card list was not yet updated)' : ''),
         accessPoint: ap.id,
         zone: ap.zone,
@@ -425,7 +426,7 @@ export class AccessEngine {
       type: 'repeated_denials',
       severity: 'warning',
       source: `reader:${readerId}`,
-      message: `${count} refused taps within ${windowS} s at ${ap?.name ?? `reader ${readerId}`}`,
+      message: `${count} refused taps within ${windowS} s at ${ap ? stableName(ap.name, ap.id) : `reader ${readerId}`}`,
       accessPoint: ap?.id,
       zone: ap?.zone,
       data: { readerId, count, windowS, lastReason: reason ?? 'unknown_reader' },

@@ -9,6 +9,7 @@ import type { Guards } from '../http/guards.js';
 import { BLOCKLIST_TOPIC, blocklistMigrations, BlocklistPublisher, CardBlocklist } from '../people/blocklist.js';
 import { seedDemoPeople } from '../people/demo.js';
 import { peopleRoutes } from '../people/routes.js';
+import { PeopleFinder } from '../people/search.js';
 import type { Card } from '../people/schema.js';
 import { peopleMigrations, PeopleStore } from '../people/store.js';
 import { rosterRoutes } from '../roster/routes.js';
@@ -99,11 +100,11 @@ export class AccessModule implements GatewayModule {
   routes(api: Router, guards: Guards): void {
     // Import before /people/:id so that the literal path is never read as an id.
     rosterRoutes(api, guards, this.ctx);
-    peopleRoutes(api, guards, this.people, this.blocklist, this.ctx.config.access.scheduleGroups.map((g) => g.id));
+    peopleRoutes(api, guards, this.people, new PeopleFinder(this.ctx.db, this.people), this.blocklist, this.ctx.config.access.scheduleGroups.map((g) => g.id));
     accessRoutes(api, guards, { config: this.ctx.config, taps: this.taps, lockdown: this.lockdown });
   }
 
   health(): ComponentHealth {
-    return this.lockdown.active ? { ok: true, detail: 'lockdown active' } : { ok: true };
+    return this.lockdown.active ? { ok: true, detail: 'lockdown active', code: 'lockdown_active' } : { ok: true };
   }
 }

@@ -34,17 +34,17 @@ export function accessRoutes(api: Router, guards: Guards, deps: { config: Gatewa
     const items = config.access.accessPoints.map((ap) => ({
       ...ap,
       readers: [
-        ...config.readers.filter((r) => r.accessPoint === ap.id).map((r) => ({ id: r.id, direction: r.direction ?? null, driver: r.driver.type as string })),
+        ...config.readers.filter((r) => r.accessPoint === ap.id).map((r) => ({ id: r.id, name: r.name ?? null, direction: r.direction ?? null, driver: r.driver.type as string })),
         // Doors of door controllers are readers too (drivers/controllers).
         ...config.controllers.devices.flatMap((d) =>
           Object.entries(d.doors)
             .filter(([, door]) => door?.accessPoint === ap.id)
-            .map(([n, door]) => ({ id: doorReaderId(d.id, n), direction: door?.direction ?? null, driver: 'uhppote' })),
+            .map(([n, door]) => ({ id: doorReaderId(d.id, n), name: null, direction: door?.direction ?? null, driver: 'uhppote' })),
         ),
       ],
       latestTaps: n > 0 ? taps.latest({ accessPoint: ap.id, limit: n }) : [],
     }));
-    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { items, lockdown: lockdown.state() }));
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), { items, zones: config.zones, lockdown: lockdown.state() }));
   });
 
   api.get('/lockdown', (_req, res) => {

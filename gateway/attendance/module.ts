@@ -66,6 +66,6 @@ export class AttendanceModule implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    return this.failures === 0 ? { ok: true } : { ok: true, detail: `${this.failures} register write(s) failed` };
+    return this.failures === 0 ? { ok: true } : { ok: true, detail: `${this.failures} register write(s) failed`, code: 'register_writes_failed', params: { n: this.failures } };
   }
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { stableName } from '../core/localized-name.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Router } from 'express';
 import type { Alert } from '../alerts/alerts.js';
@@ -176,7 +177,7 @@ export class CamerasModule implements GatewayModule {
     const states = [...this.monitors.values()].map((m) => m.currentState);
     const online = states.filter((s) => s === 'online').length;
     // An offline camera is an alert for security staff, not a reason to call the gateway unhealthy.
-    return { ok: true, detail: `${online}/${states.length} cameras online` };
+    return { ok: true, detail: `${online}/${states.length} cameras online`, code: 'cameras_online', params: { online, total: states.length } };
   }
 
   /**
@@ -238,7 +239,7 @@ export class CamerasModule implements GatewayModule {
         type: 'camera_offline',
         severity: 'warning',
         source: `camera:${id}`,
-        message: `Camera ${cam.name} (${id}) is offline: ${error?.message ?? 'no answer'}`,
+        message: `Camera ${stableName(cam.name, id)} (${id}) is offline: ${error?.message ?? 'no answer'}`,
         dedupKey: key,
         data: { cameraId: id, code: error?.code ?? null },
       });
@@ -281,7 +282,7 @@ export class CamerasModule implements GatewayModule {
         type: 'camera_tamper',
         severity: 'critical',
         source: `camera:${id}`,
-        message: `Camera ${cam.name} (${id}) reports tampering (${n.topic})`,
+        message: `Camera ${stableName(cam.name, id)} (${id}) reports tampering (${n.topic})`,
         zone: cam.zones[0],
         accessPoint: cam.accessPoints[0],
         dedupKey: `camera_tamper:${id}`,
@@ -294,7 +295,7 @@ export class CamerasModule implements GatewayModule {
         type: 'intrusion',
         severity: 'critical',
         source: `camera:${id}`,
-        message: `${kind === 'motion' ? 'Motion' : 'Crossing'} in ${zone} outside its hours (camera ${cam.name})`,
+        message: `${kind === 'motion' ? 'Motion' : 'Crossing'} in ${zone} outside its hours (camera ${stableName(cam.name, id)})`,
         zone,
         dedupKey: `intrusion:${zone}`,
         data: { cameraId: id, kind, topic: n.topic },

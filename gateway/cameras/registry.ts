@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cameraConfig, type CameraConfig, type CamerasConfig } from '../../config/cameras.js';
-import { deviceId } from '../../config/common.js';
+import { deviceId, localizedName, type LocalizedName } from '../../config/common.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
@@ -33,7 +33,7 @@ export const registryMigrations: Migration[] = [
 /** A camera as the domain knows it; `passwordEnc` never leaves the registry except to build an endpoint. */
 export interface CameraRecord {
   id: string;
-  name: string;
+  name: LocalizedName;
   host: string;
   port: number;
   devicePath: string;
@@ -59,14 +59,14 @@ const base = cameraConfig.pick({ host: true, port: true, devicePath: true, auth:
 /** POST /cameras */
 export const cameraCreateSchema = z.strictObject({
   id: cameraConfig.shape.id,
-  name: z.string().min(1).max(100),
+  name: localizedName,
   ...base.shape,
   username: z.string().min(1).max(64).optional(),
   password: z.string().min(1).max(128).optional(),
 });
 /** PUT /cameras/:id — fields left out stay as they are; `password: null` removes it. */
 export const cameraUpdateSchema = z.strictObject({
-  name: z.string().min(1).max(100).optional(),
+  name: localizedName.optional(),
   host: z.string().min(1).optional(),
   port: z.number().int().min(1).max(65535).optional(),
   devicePath: z.string().startsWith('/').optional(),
@@ -96,6 +96,25 @@ interface Row {
   updated_at: string;
 }
 
+/**
+ * The `name` column holds a plain name as it is and a per-language name as its JSON, so rows written before names
+ * had languages read back unchanged. A plain name that happens to be such JSON reads as per-language, which is
+ * what it says.
+ */
+function nameToColumn(name: LocalizedName): string {
+  return typeof name === 'string' ? name : JSON.stringify(name);
+}
+
+function nameFromColumn(text: string): LocalizedName {
+  if (!text.startsWith('{')) return text;
+  try {
+    const parsed = localizedName.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : text;
+  } catch {
+    return text;
+  }
+}
+
 const defaultSimulation = { motionEveryS: 0, offlineEveryS: 0, offlineForS: 0 };
 
 function fromConfig(c: CameraConfig): Stored {
@@ -121,7 +140,7 @@ function fromConfig(c: CameraConfig): Stored {
 function fromRow(r: Row): Stored {
   return {
     id: r.id,
-    name: r.name,
+    name: nameFromColumn(r.name),
     host: r.host,
     port: r.port,
     devicePath: r.device_path,
@@ -213,7 +232,7 @@ export class CameraRegistry {
         `INSERT INTO cameras (id, name, host, port, device_path, username, password_enc, auth, access_points, zones, presets,
            created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(input.id, input.name, input.host, input.port, input.devicePath, input.username ?? null, sealed, input.auth,
+      .run(input.id, nameToColumn(input.name), input.host, input.port, input.devicePath, input.username ?? null, sealed, input.auth,
         JSON.stringify(input.accessPoints), JSON.stringify(input.zones), JSON.stringify(input.presets), now, now);
     const record = this.get(input.id);
     for (const l of this.listeners) l(record.id, record);
@@ -243,7 +262,7 @@ export class CameraRegistry {
         `UPDATE cameras SET name = ?, host = ?, port = ?, device_path = ?, username = ?, password_enc = ?, auth = ?,
            access_points = ?, zones = ?, presets = ?, updated_at = ? WHERE id = ?`,
       )
-      .run(next.name, next.host, next.port, next.devicePath, next.username, sealed, next.auth, JSON.stringify(next.accessPoints),
+      .run(nameToColumn(next.name), next.host, next.port, next.devicePath, next.username, sealed, next.auth, JSON.stringify(next.accessPoints),
         JSON.stringify(next.zones), JSON.stringify(next.presets), new Date(this.clock.now()).toISOString(), id);
     const record = this.get(id);
     for (const l of this.listeners) l(id, record);

@@ -109,7 +109,7 @@ export function createConsoleModule(ctx: Pick<GatewayContext, 'log' | 'metrics'>
     },
     health(): ComponentHealth {
       // Not built is not a gateway fault: the API and devices work; the detail tells IT what to do.
-      return existsSync(index) ? { ok: true } : { ok: true, detail: 'console not built: run `npm run build`' };
+      return existsSync(index) ? { ok: true } : { ok: true, detail: 'console not built: run `npm run build`', code: 'console_not_built' };
     },
   };
 }

@@ -22,6 +22,9 @@ export interface ComponentReport {
   ok: boolean;
   status: 'ok' | 'disabled' | 'degraded';
   detail?: string;
+  /** The detail as a stable code and its values, for the console to show in its language (`health.<code>`). */
+  code?: string;
+  params?: Record<string, string | number>;
   warning?: string;
 }
 
@@ -34,12 +37,21 @@ export interface HealthReport {
 }
 
 /** A module's own health as /healthz reports it: a disabled component is never counted against the gateway. */
-export function componentReport(c: { ok: boolean; detail?: string | undefined; warning?: string | undefined; disabled?: boolean | undefined }): ComponentReport {
+export function componentReport(c: {
+  ok: boolean;
+  detail?: string | undefined;
+  code?: string | undefined;
+  params?: Record<string, string | number> | undefined;
+  warning?: string | undefined;
+  disabled?: boolean | undefined;
+}): ComponentReport {
   const status = c.disabled ? 'disabled' : c.ok ? 'ok' : 'degraded';
   return {
     ok: c.ok || status === 'disabled',
     status,
     ...(c.detail !== undefined ? { detail: c.detail } : {}),
+    ...(c.code !== undefined ? { code: c.code } : {}),
+    ...(c.params !== undefined ? { params: c.params } : {}),
     ...(c.warning !== undefined ? { warning: c.warning } : {}),
   };
 }

@@ -33,7 +33,14 @@ export interface GatewayContext {
 
 export interface ComponentHealth {
   ok: boolean;
+  /** For the log and for IT reading /healthz: English. */
   detail?: string;
+  /**
+   * What the detail says, as a stable code with its values, which the console shows in its language
+   * (`health.<code>` in its dictionaries); a detail without a code is shown as written.
+   */
+  code?: string;
+  params?: Record<string, string | number>;
   /** Working, but in a way the operator chose against the secure default (shown in /healthz, never a 503). */
   warning?: string;
   /**

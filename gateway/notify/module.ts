@@ -2,6 +2,7 @@
  * Guardian notifications (平安短信 / 家校通): guardians with consent, the outbox, the sender and its channels.
  * Created by the composition root; access hands it each decided tap through `tapWrite` (in the tap's transaction).
  */
+import { nameIn } from '../core/localized-name.js';
 import type { Router } from 'express';
 import { Counter } from 'prom-client';
 import { ulid } from 'ulid';
@@ -116,7 +117,7 @@ export class NotifyModule implements GatewayModule {
       channels: this.channels,
       config: cfg,
       school: { name: ctx.config.school.name, timezone: ctx.config.school.timezone },
-      accessPointName: (id) => ctx.config.access.accessPoints.find((a) => a.id === id)?.name ?? id,
+      accessPointName: (id, language) => nameIn(ctx.config.access.accessPoints.find((a) => a.id === id)?.name, language, id),
       clock: ctx.clock,
       log: this.log,
       metrics: ctx.metrics,
@@ -362,6 +363,6 @@ export class NotifyModule implements GatewayModule {
 
   health(): ComponentHealth {
     const failing = this.sender.channelHealth().filter((c) => c.failingSince !== null);
-    return failing.length === 0 ? { ok: true } : { ok: true, detail: `failing: ${failing.map((c) => c.id).join(', ')}` };
+    return failing.length === 0 ? { ok: true } : { ok: true, detail: `failing: ${failing.map((c) => c.id).join(', ')}`, code: 'channels_failing', params: { channels: failing.map((c) => c.id).join(', ') } };
   }
 }

@@ -5,6 +5,7 @@
  * older than its time to live is dropped as expired, a guardian who withdrew consent is skipped, and outside
  * emergencies nothing goes in quiet hours.
  */
+import type { NameLanguage } from '../core/localized-name.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { NotifyConfig } from '../../config/notify.js';
 import type { AlertService } from '../alerts/alerts.js';
@@ -34,7 +35,8 @@ export interface SenderDeps {
   channels: Channel[];
   config: NotifyConfig;
   school: { name: string; timezone: string };
-  accessPointName: (id: string) => string;
+  /** The access point's name in the guardian's language. */
+  accessPointName: (id: string, language: NameLanguage) => string;
   clock: Clock;
   log: Logger;
   metrics: Registry;
@@ -224,7 +226,7 @@ export class Sender {
       school: this.d.school.name,
       time: localTime(data.at, this.d.school.timezone).time.slice(0, 5),
       ...(row.student !== null ? { student: studentName(row.student, this.d.config.studentName) } : {}),
-      ...(data.accessPointId ? { gate: this.d.accessPointName(data.accessPointId) } : {}),
+      ...(data.accessPointId ? { gate: this.d.accessPointName(data.accessPointId, language) } : {}),
       ...(data.balanceFen !== undefined ? { balance: (data.balanceFen / 100).toFixed(2) } : {}),
       ...(text !== undefined ? { text } : {}),
     };

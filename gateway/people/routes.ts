@@ -9,14 +9,21 @@ import { cardTarget } from './card-keys.js';
 import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSchema, scheduleGroupProblem, uidSchema } from './schema.js';
 import type { CardBlocklist } from './blocklist.js';
 import type { PeopleStore } from './store.js';
+import type { PeopleFinder } from './search.js';
+import { visibilityOf } from '../http/visibility.js';
 
 export const idParams = z.object({ id: z.coerce.number().int().positive() });
 export const uidParams = z.object({ uid: uidSchema });
 export const noteBody = z.object({ note: z.string().max(500).optional() });
+/** The search box: one line of text (a name or a card number is far shorter than 64), a short list back. */
+export const searchQuery = z.object({
+  q: z.string().trim().min(1).max(64),
+  limit: z.coerce.number().int().min(1).max(20).default(8),
+});
 // `?since=` with nothing after it is no version, not version 0.
 export const blocklistQuery = z.object({ since: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()) });
 
-export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, blocklist: CardBlocklist, scheduleGroups: readonly string[]): void {
+export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, finder: PeopleFinder, blocklist: CardBlocklist, scheduleGroups: readonly string[]): void {
   const groups = new Set(scheduleGroups);
   const checkGroup = <T extends { scheduleGroup?: string | undefined }>(body: T): T => {
     const problem = body.scheduleGroup === undefined ? null : scheduleGroupProblem(groups, body.scheduleGroup);
@@ -36,6 +43,14 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, b
       }
     }
     res.json(people.search(q, keys));
+  });
+
+  // Before /people/:id, which would read "search" as an id. Viewers may search (they see names and classes on the
+  // attendance page) but a number they type is not looked up as a card: card numbers are for admin and security.
+  api.get('/people/search', (req, res) => {
+    const { q, limit } = parse(searchQuery, req.query, 'query');
+    const items = finder.search(q, { limit, cards: visibilityOf(sessionOf(res).role) === 'full' });
+    res.json({ items, count: items.length });
   });
 
   api.post('/people', guards.role('admin'), (req, res) => {

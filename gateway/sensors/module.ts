@@ -130,8 +130,8 @@ export class SensorsModule implements GatewayModule {
     const offline = all.filter((s) => this.rules.isOffline(s.id)).length;
     // A silent sensor is an alert, not an unhealthy gateway: only a lost subscription makes this component fail.
     return this.subscribed
-      ? { ok: true, detail: `${all.length - offline}/${all.length} sensors reporting` }
-      : { ok: false, detail: 'not subscribed to sensor topics' };
+      ? { ok: true, detail: `${all.length - offline}/${all.length} sensors reporting`, code: 'sensors_reporting', params: { reporting: all.length - offline, total: all.length } }
+      : { ok: false, detail: 'not subscribed to sensor topics', code: 'sensors_unsubscribed' };
   }
 
   get config(): SensorsConfig {

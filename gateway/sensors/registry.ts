@@ -4,17 +4,21 @@
  */
 import { z } from 'zod';
 import { sensorConfig, sensorSource, type SensorConfig } from '../../config/sensors.js';
+import type { LocalizedName } from '../../config/common.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
 import type { PayloadFamilyName } from './contract.js';
 
 /** What the API accepts for a sensor; broker credentials stay in the config file. */
-export const sensorInput = sensorConfig.omit({ secretHash: true });
+// Names are kept for sensors in the config file only: the API's sensors table has no column for them yet.
+export const sensorInput = sensorConfig.omit({ secretHash: true, name: true });
 export type SensorInput = z.infer<typeof sensorInput>;
 
 export interface SensorEntry {
   id: string;
+  /** From the config file; null for a sensor added through the API (shown by its id). */
+  name: LocalizedName | null;
   zone: string;
   kind: string;
   model: string | null;
@@ -66,14 +70,14 @@ export class SensorRegistry {
     fromConfig: readonly SensorConfig[],
   ) {
     for (const c of fromConfig) {
-      this.index({ id: c.id, zone: c.zone, kind: c.kind, model: c.model ?? null, intervalS: c.intervalS, source: c.source, origin: 'config' });
+      this.index({ id: c.id, name: c.name ?? null, zone: c.zone, kind: c.kind, model: c.model ?? null, intervalS: c.intervalS, source: c.source, origin: 'config' });
     }
     for (const r of db.prepare('SELECT * FROM sensors ORDER BY id').all() as Row[]) {
       // A sensor later added to the config file takes precedence over the API's copy.
       if (this.byId.has(r.id)) continue;
       const source = sensorSource.safeParse(JSON.parse(r.source));
       if (!source.success) continue;
-      this.index({ id: r.id, zone: r.zone, kind: r.kind, model: r.model, intervalS: r.interval_s, source: source.data, origin: 'api' });
+      this.index({ id: r.id, name: null, zone: r.zone, kind: r.kind, model: r.model, intervalS: r.interval_s, source: source.data, origin: 'api' });
     }
   }
 
@@ -108,6 +112,7 @@ export class SensorRegistry {
     }
     const entry: SensorEntry = {
       id: input.id,
+      name: null,
       zone: input.zone,
       kind: input.kind,
       model: input.model ?? null,

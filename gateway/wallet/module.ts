@@ -86,6 +86,6 @@ export class WalletModule implements GatewayModule {
   health(): ComponentHealth {
     const r = this.wallet.lastCheckReport;
     if (!r || r.ok) return { ok: true };
-    return { ok: false, detail: `ledger check failed at ${r.checkedAt}` };
+    return { ok: false, detail: `ledger check failed at ${r.checkedAt}`, code: 'ledger_check_failed', params: { at: r.checkedAt } };
   }
 }

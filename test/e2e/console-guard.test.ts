@@ -148,23 +148,23 @@ describe('security console for a guard', () => {
     const mqtt = await gw.mqttClient();
     const messageOf = (text: string) => page.locator('[data-test=alert]').filter({ hasText: text }).first().locator('.alert-message');
 
-    // A lost card at the main gate. The gateway wrote "Lost card 0BADCAFE of 王芳 (S20250002) used at 正门 Main gate".
+    // A lost card at the main gate. The gateway wrote "Lost card 0BADCAFE of 王芳 (S20250002) used at 正门".
     await mqtt.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0BADCAFE', seq: 7001 }), { qos: 1 });
-    await expect.poll(() => messageOf('0BADCAFE').textContent(), { timeout: 5000 }).toBe('王芳（S20250002）的挂失卡 0BADCAFE 在 正门 Main gate 被使用');
-    // Five unknown cards in a row at the exit: "5 refused taps within 60 s at 正门 Main gate".
+    await expect.poll(() => messageOf('0BADCAFE').textContent(), { timeout: 5000 }).toBe('王芳（S20250002）的挂失卡 0BADCAFE 在 正门 被使用');
+    // Five unknown cards in a row at the exit: "5 refused taps within 60 s at 正门".
     for (let i = 0; i < 5; i++) await mqtt.publishAsync('campus/readers/demo-gate-out/tap', JSON.stringify({ uid: `0FFFFF0${i}`, seq: 7100 + i }), { qos: 1 });
-    await expect.poll(() => messageOf('多次拒绝通行').textContent(), { timeout: 5000 }).toBe('正门 Main gate 在 60 秒内拒绝了 5 次刷卡（最近一次原因：未知卡）');
-    // Smoke in classroom 101: "smoke true in classroom-101 (sensor demo-sensor-101)".
+    await expect.poll(() => messageOf('多次拒绝通行').textContent(), { timeout: 5000 }).toBe('正门 在 60 秒内拒绝了 5 次刷卡（最近一次原因：未知卡）');
+    // Smoke in classroom 101: "smoke true in classroom-101 (sensor demo-sensor-101)", shown with the zone's and sensor's names.
     await mqtt.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ smoke: true }), { qos: 1 });
-    await expect.poll(() => messageOf('demo-sensor-101').textContent(), { timeout: 5000 }).toBe('classroom-101 烟雾：报警（传感器 demo-sensor-101）');
+    await expect.poll(() => messageOf('101教室传感器').textContent(), { timeout: 5000 }).toBe('101教室 烟雾：报警（传感器 101教室传感器）');
     // A report typed by a guard is shown as written.
     const token = await gw.login('security', PASSWORD);
     await gw.api('/api/v1/alerts', { method: 'POST', token, json: { message: 'Ladder against the north fence', severity: 'info' } });
     await expect.poll(() => messageOf('Ladder').textContent(), { timeout: 5000 }).toBe('Ladder against the north fence');
 
     await page.selectOption('[data-test=lang]', 'ko');
-    await expect.poll(() => messageOf('0BADCAFE').textContent()).toBe('王芳(S20250002)의 분실 신고된 카드 0BADCAFE가 正门 Main gate에서 사용됨');
-    expect(await messageOf('demo-sensor-101').textContent()).toBe('classroom-101 연기: 경보 (센서 demo-sensor-101)');
+    await expect.poll(() => messageOf('0BADCAFE').textContent()).toBe('王芳(S20250002)의 분실 신고된 카드 0BADCAFE가 정문에서 사용됨');
+    expect(await messageOf('101 교실 센서').textContent()).toBe('101 교실 연기: 경보 (센서 101 교실 센서)');
     expect(await messageOf('Ladder').textContent()).toBe('Ladder against the north fence');
     expect(page.scriptErrors).toEqual([]);
     await page.context().close();

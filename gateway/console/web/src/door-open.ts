@@ -7,6 +7,7 @@ import { ApiError, send } from './api.js';
 import { asList, bool, str, type Json } from './data.js';
 import { h, replace } from './dom.js';
 import { t } from './i18n/index.js';
+import { nameOf } from './names.js';
 import { errorText } from './server-text.js';
 import { can, type Role } from './session.js';
 import { fmtTime } from './time.js';
@@ -28,7 +29,7 @@ export function doorOpenControl(ap: Json, role: Role): HTMLElement | null {
   const id = str(ap, 'id') ?? '';
   const doors = controllerDoors(ap);
   if (!can.openDoor(role) || !id || doors.length === 0) return null;
-  const name = str(ap, 'name', 'id') ?? id;
+  const name = nameOf(ap);
   const result = h('p', { class: 'small door-open-result', 'data-test': 'door-open-result', role: 'status', hidden: true });
   const show = (kind: 'opened' | 'partial' | 'offline' | 'error', text: string): void => {
     result.hidden = false;

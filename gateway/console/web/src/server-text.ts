@@ -5,10 +5,10 @@
  * guard, data without the fields a text needs, a new error code) is shown as the gateway sent it.
  */
 import { ApiError } from './api.js';
-import { fmtNumber, t, tKnown } from './i18n/index.js';
+import { fmtNumber, t, tKnown, tKnownWith } from './i18n/index.js';
 import { fmtDateTime } from './time.js';
-import { cameraName, personName, placeName } from './names.js';
-import type { Alert } from './types.js';
+import { cameraName, personName, placeName, readerName, sensorName, zoneName } from './names.js';
+import type { Alert, ComponentHealth } from './types.js';
 
 type Data = Record<string, unknown>;
 
@@ -28,15 +28,24 @@ function person(d: Data): string | undefined {
 function place(a: Alert, d: Data): string | undefined {
   if (a.accessPoint) return placeName(a.accessPoint) ?? a.accessPoint;
   const reader = text(d.readerId);
-  return reader ? t('alertText.reader', { id: reader }) : undefined;
+  return reader ? (readerName(reader) ?? t('alertText.reader', { id: reader })) : undefined;
 }
 
+/** Devices and zones by their names in the console's language; the id (shown in the alert's details) when unnamed. */
 function camera(d: Data): string | undefined {
   const id = text(d.cameraId);
-  if (!id) return undefined;
-  const name = cameraName(id);
-  return name && name !== id ? t('alertText.camera', { name, id }) : id;
+  return id ? (cameraName(id) ?? id) : undefined;
 }
+
+const zone = (a: Alert): string | undefined => (a.zone ? (zoneName(a.zone) ?? a.zone) : undefined);
+const sensor = (d: Data): string | undefined => {
+  const id = text(d.sensorId);
+  return id ? (sensorName(id) ?? id) : undefined;
+};
+const reader = (d: Data): string | undefined => {
+  const id = text(d.readerId);
+  return id ? (readerName(id) ?? id) : undefined;
+};
 
 /** A value with its unit; alarms (smoke, leak) travel as 1 / 0 with the unit `bool`. */
 function reading(d: Data, v: unknown): string | undefined {
@@ -88,29 +97,30 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
   },
   intrusion: (a, d) => {
     const kind = text(d.kind);
-    const vars = { camera: camera(d), zone: a.zone ?? undefined, event: kind ? label('cameraEvent', kind) : undefined };
+    const vars = { camera: camera(d), zone: zone(a), event: kind ? label('cameraEvent', kind) : undefined };
     return all(vars) ? t('alertText.intrusion', vars) : undefined;
   },
   sensor_offline: (a, d) => {
-    const sensor = text(d.sensorId);
-    if (!sensor || !a.zone) return undefined;
+    const who = sensor(d);
+    const where = zone(a);
+    if (!who || !where) return undefined;
     const seen = text(d.lastSeenAt);
-    return seen ? t('alertText.sensor_offline_seen', { sensor, zone: a.zone, at: fmtDateTime(seen) }) : t('alertText.sensor_offline', { sensor, zone: a.zone });
+    return seen ? t('alertText.sensor_offline_seen', { sensor: who, zone: where, at: fmtDateTime(seen) }) : t('alertText.sensor_offline', { sensor: who, zone: where });
   },
   wallet_ledger_mismatch: (_a, d) => {
     const vars = { mismatches: count(d.mismatches), terminalMismatches: count(d.terminalMismatches) };
     return all(vars) ? t('alertText.wallet_ledger_mismatch', vars) : undefined;
   },
   wallet_seq_conflict: (_a, d) => {
-    const vars = { reader: text(d.readerId), seq: count(d.seq) };
+    const vars = { reader: reader(d), seq: count(d.seq) };
     return all(vars) ? t('alertText.wallet_seq_conflict', vars) : undefined;
   },
   wallet_offline_review: (_a, d) => {
-    const vars = { reader: text(d.readerId), held: count(d.held), pending: count(d.pending) };
+    const vars = { reader: reader(d), held: count(d.held), pending: count(d.pending) };
     return all(vars) ? t('alertText.wallet_offline_review', vars) : undefined;
   },
   wallet_pin_locked: (_a, d) => {
-    const vars = { person: person(d), reader: text(d.readerId) };
+    const vars = { person: person(d), reader: reader(d) };
     return all(vars) ? t('alertText.wallet_pin_locked', vars) : undefined;
   },
   after_hours_motion: (_a, d) => {
@@ -125,10 +135,11 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
  */
 function sensorRuleText(a: Alert, d: Data): string | undefined {
   const metric = text(d.metric);
-  const sensor = text(d.sensorId);
+  const who = sensor(d);
+  const where = zone(a);
   const value = reading(d, d.value);
-  if (!metric || !sensor || !a.zone || value === undefined) return undefined;
-  const vars = { sensor, zone: a.zone, metric: label('metric', metric), value };
+  if (!metric || !who || !where || value === undefined) return undefined;
+  const vars = { sensor: who, zone: where, metric: label('metric', metric), value };
   const above = reading(d, d.above);
   if (above) return t('alertText.sensorAbove', { ...vars, limit: above });
   const below = reading(d, d.below);
@@ -159,6 +170,25 @@ const gatewayNotes: Record<string, { note: string; text: () => string }> = {
 export function resolveNote(a: Alert): string | null {
   const own = gatewayNotes[a.type];
   return own && a.resolveNote === own.note ? own.text() : a.resolveNote;
+}
+
+/**
+ * Reasons the gateway writes itself on wallet entries (gateway/wallet/ledger.ts): a sale at a terminal, an offline
+ * sale, an offline sale an admin reviewed (with the admin's note). Reasons an admin typed (top-ups, refunds) as typed.
+ */
+const REVIEWED_SALE = 'canteen (offline, reviewed): ';
+export function walletReason(reason: string | null | undefined): string {
+  if (reason === 'canteen') return t('walletReason.canteen');
+  if (reason === 'canteen (offline)') return t('walletReason.canteenOffline');
+  if (reason?.startsWith(REVIEWED_SALE)) return t('walletReason.canteenReviewed', { note: reason.slice(REVIEWED_SALE.length) });
+  return reason ?? '';
+}
+
+/** A component's health detail in the console's language from its code and values; as the gateway wrote it otherwise. */
+export function healthDetail(c: ComponentHealth): string {
+  const params = { ...(c.params ?? {}) };
+  if (typeof params.at === 'string') params.at = fmtDateTime(params.at);
+  return (c.code ? tKnownWith(`health.${c.code}`, params) : undefined) ?? c.detail ?? '';
 }
 
 /** An error from the API in the console's language, by its code; the gateway's text for a code it does not know. */

@@ -36,7 +36,16 @@ export interface Health {
   version: string;
   schemaVersion: number;
   uptimeS: number;
-  components: Record<string, { ok: boolean; status?: 'ok' | 'disabled' | 'degraded'; detail?: string }>;
+  components: Record<string, ComponentHealth>;
+}
+
+export interface ComponentHealth {
+  ok: boolean;
+  status?: 'ok' | 'disabled' | 'degraded';
+  detail?: string;
+  /** The detail as a stable code and its values, shown in the console's language (`health.<code>`). */
+  code?: string;
+  params?: Record<string, string | number>;
 }
 
 export const ALERT_KINDS = ['alert.raised', 'alert.updated', 'alert.acknowledged', 'alert.resolved'] as const;

@@ -6,6 +6,7 @@
 import { en } from './en.js';
 import { ko } from './ko.js';
 import { zh, type MessageKey } from './zh.js';
+import { withParticle } from './josa.js';
 
 export type { MessageKey };
 export type Lang = 'zh' | 'ko' | 'en';
@@ -40,10 +41,26 @@ export function onLangChange(fn: () => void): void {
   listeners.add(fn);
 }
 
-/** `t('alerts.count', { n: 3 })` fills `{n}` in the current language's text. */
+/**
+ * `t('alerts.count', { n: 3 })` fills `{n}` in the current language's text; `{uid:이/가}` fills in the value
+ * followed by the Korean particle that fits it (./josa.ts).
+ */
 export function t(key: MessageKey, vars: Record<string, string | number> = {}): string {
-  const text = dictionaries[current][key];
-  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+  return fillIn(dictionaries[current][key], vars);
+}
+
+/** For keys built from data (a health code): the translation with its values filled in, if there is one. */
+export function tKnownWith(key: string, vars: Record<string, string | number>): string | undefined {
+  const text = tKnown(key);
+  return text === undefined ? undefined : fillIn(text, vars);
+}
+
+function fillIn(text: string, vars: Record<string, string | number>): string {
+  return text.replace(/\{(\w+)(?::([^{}]+))?\}/g, (m, name: string, particle: string | undefined) => {
+    if (!(name in vars)) return m;
+    const value = String(vars[name]);
+    return particle === undefined ? value : withParticle(value, particle);
+  });
 }
 
 /** For keys built from data (an alert type, a reason code): the translation if there is one. */

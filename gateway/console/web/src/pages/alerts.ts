@@ -9,7 +9,7 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtAgo, fmtDateTime } from '../time.js';
 import { recall, remember } from '../lastgood.js';
-import { cameraName, learnNames, personName, placeName } from '../names.js';
+import { cameraName, learnNames, personName, placeName, zoneName } from '../names.js';
 import type { Page } from '../router.js';
 import { alertMessage, resolveNote } from '../server-text.js';
 import { can, loadSession } from '../session.js';
@@ -266,8 +266,8 @@ export const alertsPage: Page = (ctx) => {
     if (can.handleAlerts(session.role) && a.status !== 'resolved') {
       actions.push(h('button', { class: 'btn', 'data-test': 'resolve', onclick: () => void act(a, 'resolve') }, t('alerts.resolve')));
     }
-    // The access point by its name; the zone (which has none in the API) only when there is no access point.
-    const place = a.accessPoint ? (placeName(a.accessPoint) ?? a.accessPoint) : a.zone;
+    // The access point by its name; the zone's name only when there is no access point.
+    const place = a.accessPoint ? (placeName(a.accessPoint) ?? a.accessPoint) : a.zone ? (zoneName(a.zone) ?? a.zone) : null;
     const cameraId = typeof a.data.cameraId === 'string' ? a.data.cameraId : a.source.startsWith('camera:') ? a.source.slice(7) : null;
     const personId = typeof a.data.externalId === 'string' ? a.data.externalId : null;
     const link = (href: string, text: string, test: string): HTMLElement => h('a', { href, 'data-link': '', 'data-test': test }, text);

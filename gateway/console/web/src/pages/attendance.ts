@@ -1,11 +1,20 @@
 /** Attendance for a day: totals, by grade and class, the late and absent lists, and one person's day. */
+import { learnPlaceNames, placeName, readerName } from '../names.js';
 import { getJson } from '../api.js';
 import { asList, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtTime } from '../time.js';
 import type { Page } from '../router.js';
+import { personSearch } from '../person-search.js';
 import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
+
+/** A tap's place by name: its access point's, else its reader's, else the id. */
+const placeNameOf = (x: Json): string => {
+  const ap = str(x, 'accessPoint');
+  const reader = str(x, 'readerId');
+  return (ap ? placeName(ap) : undefined) ?? (reader ? readerName(reader) : undefined) ?? ap ?? reader ?? '';
+};
 
 const STATUSES = ['present', 'late', 'expected', 'absent', 'excused'] as const;
 
@@ -30,12 +39,21 @@ function countCells(o: Json): number[] {
 export const attendancePage: Page = ({ root, query, navigate }) => {
   // No date asked: the gateway's today in the school's time zone, which the browser's clock may not share.
   const date = h('input', { type: 'date', value: query.get('date') ?? '', 'data-test': 'att-date', onchange: () => go() });
-  const person = h('input', { placeholder: t('attendance.personPlaceholder'), value: query.get('person') ?? '', 'data-test': 'att-person' });
+  let personId = query.get('person') ?? '';
   const go = (): void => {
     const q = new URLSearchParams({ date: date.value });
-    if (person.value.trim()) q.set('person', person.value.trim());
+    if (personId) q.set('person', personId);
     navigate(`/attendance?${q.toString()}`);
   };
+  // Found by name, initials, number, class or card: the day is then asked for by the person's number.
+  const person = personSearch({
+    value: personId,
+    test: 'att-person',
+    onPick: (p) => {
+      personId = p.externalId;
+      go();
+    },
+  });
   const summary = h('div', { 'data-test': 'att-summary' });
   const lists = h('div', { class: 'two-col' });
   const day = h('div', { 'data-test': 'att-person-day' });
@@ -48,9 +66,9 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
       'form',
       { class: 'filters', onsubmit: (e: Event) => (e.preventDefault(), go()) },
       h('label', {}, t('common.date'), date),
-      h('label', {}, t('attendance.person'), person),
       h('button', { class: 'btn primary', type: 'submit' }, t('common.show')),
     ),
+    person,
     query.get('person') ? panel(t('attendance.personDay'), day) : null,
     panel(t('attendance.summary'), summary),
     lists,
@@ -109,7 +127,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
   const who = query.get('person');
   if (who) {
     void fill(day, async () => {
-      const p = await getJson<Json>(`/attendance/people/${encodeURIComponent(who)}`, { date: d });
+      const [p] = await Promise.all([getJson<Json>(`/attendance/people/${encodeURIComponent(who)}`, { date: d }), learnPlaceNames()]);
       const person = obj(p, 'person') ?? p;
       const status = str(p, 'status') ?? '';
       const taps = asList(p, 'taps', 'events');
@@ -126,7 +144,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
               [t('common.time'), t('gates.accessPoint'), t('gates.result')],
               taps.map((x) => [
                 fmtTime(str(x, 'at') ?? ''),
-                [str(x, 'accessPoint', 'readerId'), str(x, 'direction') ? codeLabel('direction', str(x, 'direction') ?? '') : ''].filter(Boolean).join(' · '),
+                [placeNameOf(x), str(x, 'direction') ? codeLabel('direction', str(x, 'direction') ?? '') : ''].filter(Boolean).join(' · '),
                 x.granted === false ? codeLabel('reason', str(x, 'reason') ?? '') : t('gates.granted'),
               ]),
             )

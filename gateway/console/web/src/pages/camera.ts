@@ -1,4 +1,5 @@
 /** One camera: its stream URIs, a fresh snapshot, recent events and PTZ preset buttons (security, admin). */
+import { learnPlaceNames, placeName, zoneName } from '../names.js';
 import { getJson, openEvents, send } from '../api.js';
 import { asList, bool, isObj, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -70,7 +71,7 @@ export const cameraPage: Page = (ctx) => {
 
   // While the gateway does not answer, what was shown stays under the page's notice; every 15 s it is read again.
   const path = `/cameras/${encodeURIComponent(id)}`;
-  const loadInfo = (): Promise<boolean> => fillFrom(info, notice, path, () => getJson<Json>(path), (c) => {
+  const loadInfo = (): Promise<boolean> => fillFrom(info, notice, path, () => Promise.all([getJson<Json>(path), learnPlaceNames()]).then(([c]) => c), (c) => {
     const header = root.querySelector('h1');
     if (header) header.textContent = cameraName(c);
     const state = cameraState(c);
@@ -96,7 +97,8 @@ export const cameraPage: Page = (ctx) => {
         h('dt', {}, t('cameras.live')),
         h('dd', { 'data-test': 'video-state' }, str(obj(c, 'video'), 'state') ?? '—', codecLabel(str(obj(c, 'video'), 'codec')), str(obj(c, 'video'), 'error') ? h('span', { class: 'muted small' }, ` ${str(obj(c, 'video'), 'error')}`) : null),
         h('dt', {}, t('cameras.covers')),
-        h('dd', {}, covers.join(', ') || '—'),
+        // What it covers by name; the ids are in the configuration.
+        h('dd', { 'data-test': 'covers' }, [...new Set(covers.map((x) => placeName(x) ?? zoneName(x) ?? x))].join(', ') || '—'),
         h('dt', {}, t('cameras.model')),
         h('dd', {}, [str(obj(c, 'device'), 'manufacturer'), str(obj(c, 'device'), 'model')].filter(Boolean).join(' ') || '—'),
         h('dt', {}, t('cameras.stream')),
@@ -157,7 +159,7 @@ export const cameraPage: Page = (ctx) => {
       return;
     }
     if (!isObj(e) || e.cameraId !== id) return;
-    live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).join(', ') });
+    live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).map((z) => (typeof z === 'string' ? (zoneName(z) ?? z) : '')).join(', ') });
     replace(events, eventsTable());
   });
   if (can.snapshots(session.role)) es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));

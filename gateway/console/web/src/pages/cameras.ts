@@ -1,4 +1,5 @@
 /** The camera wall: a tile per camera with its latest snapshot, online state and last event. */
+import { nameOf } from '../names.js';
 import { getBlob, getJson } from '../api.js';
 import { asList, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -17,7 +18,7 @@ export function cameraState(c: Json): string {
 }
 
 export function cameraName(c: Json): string {
-  return str(c, 'name', 'id') ?? '';
+  return nameOf(c);
 }
 
 export function lastEventText(c: Json): string | undefined {

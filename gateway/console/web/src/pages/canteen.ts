@@ -2,6 +2,9 @@
  * Canteen: today's sales for everyone; a person's balance and history (security, admin); top-up and the review of
  * offline terminal sales the wallet held (admin).
  */
+import { learnPlaceNames, readerName } from '../names.js';
+import { walletReason } from '../server-text.js';
+import { personSearch } from '../person-search.js';
 import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtMoney, t } from '../i18n/index.js';
@@ -57,7 +60,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
   const sales = h('div', { 'data-test': 'sales' });
   const loadSales = (): Promise<boolean> =>
     fill(sales, async () => {
-      const s = await getJson<Sales>('/wallet/sales', { date: date.value || undefined });
+      const [s] = await Promise.all([getJson<Sales>('/wallet/sales', { date: date.value || undefined }), learnPlaceNames()]);
       if (!date.value) date.value = s.date;
       const maxHour = Math.max(1, ...s.byHour.map((x) => x.sumFen));
       return [
@@ -87,19 +90,20 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
             )
           : null,
         h('h3', {}, t('canteen.byTerminal')),
-        table([t('canteen.terminal'), t('canteen.count'), t('canteen.gross')], s.byTerminal.map((x) => [x.readerId, x.count, fmtMoney(x.sumFen)])),
+        table([t('canteen.terminal'), t('canteen.count'), t('canteen.gross')], s.byTerminal.map((x) => [readerName(x.readerId) ?? x.readerId, x.count, fmtMoney(x.sumFen)])),
       ];
     });
 
   const sections: HTMLElement[] = [panel(t('canteen.sales'), h('div', { class: 'filters' }, h('label', {}, t('common.date'), date)), sales)];
 
   if (can.handleAlerts(session.role)) {
-    const person = h('input', { name: 'externalId', placeholder: t('canteen.personPlaceholder'), value: query.get('person') ?? '', 'data-test': 'wallet-person' });
+    const personId = query.get('person') ?? '';
     const account = h('div', { 'data-test': 'wallet-account' });
     const loadAccount = (): Promise<boolean> =>
       fill(account, async () => {
-        const id = person.value.trim();
-        const a = await getJson<Account>(`/wallet/${encodeURIComponent(id)}`, { limit: 50 });
+        const id = personId;
+        // Terminals by their names: learnt with the places, once per tab.
+        const [a] = await Promise.all([getJson<Account>(`/wallet/${encodeURIComponent(id)}`, { limit: 50 }), learnPlaceNames()]);
         const who = [a.person.name, a.person.grade, a.person.class].filter(Boolean).join(' · ');
         return [
           h('div', { class: 'stats' }, stat(who || a.person.externalId, fmtMoney(a.balanceFen), 'ok')),
@@ -112,27 +116,16 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
               fmtDateTime(e.occurredAt),
               codeLabel('entryKind', e.kind),
               h('span', { class: e.amountFen < 0 ? 'neg' : 'pos' }, fmtMoney(e.amountFen)),
-              e.reason ?? '',
-              e.readerId ?? e.actor,
+              walletReason(e.reason),
+              e.readerId ? (readerName(e.readerId) ?? e.readerId) : e.actor,
             ]),
           ),
         ];
       });
-    const form = h(
-      'form',
-      {
-        class: 'filters',
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          if (!person.value.trim()) return;
-          navigate(`/canteen?person=${encodeURIComponent(person.value.trim())}`);
-        },
-      },
-      h('label', {}, t('canteen.person'), person),
-      h('button', { class: 'btn primary', type: 'submit', 'data-test': 'wallet-lookup' }, t('common.show')),
-    );
+    // Found by name, initials, number, class or card; the account is then asked for by the person's number.
+    const form = personSearch({ value: personId, test: 'wallet-person', onPick: (p) => navigate(`/canteen?person=${encodeURIComponent(p.externalId)}`) });
     sections.push(panel(t('canteen.account'), form, account));
-    if (person.value.trim()) void loadAccount();
+    if (personId) void loadAccount();
   }
   if (can.topUp(session.role)) sections.push(reviewPanel(() => void loadSales(), feed, signal));
 
@@ -215,7 +208,7 @@ function reviewPanel(salesChanged: () => void, feed: PageContext['feed'], signal
         [t('common.time'), t('canteen.terminal'), t('canteen.card'), t('canteen.reviewPerson'), t('canteen.amount'), t('canteen.reviewReason'), ''],
         items.map((s) => [
           fmtDateTime(s.occurredAt),
-          `${s.readerId} #${s.seq}`,
+          `${readerName(s.readerId) ?? s.readerId} #${s.seq}`,
           s.uid ?? '',
           s.person ? `${s.person.name} (${s.person.externalId})` : t('canteen.reviewNobody'),
           fmtMoney(s.amountFen),

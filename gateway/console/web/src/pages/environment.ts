@@ -1,4 +1,5 @@
 /** Rooms with their current readings and a comfort colour; a 24-hour chart for the chosen room. */
+import { learnPlaceNames, zoneName } from '../names.js';
 import { getJson } from '../api.js';
 import { asList, isObj, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -71,6 +72,8 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
           getJson<unknown>('/rooms').then((r) => asList(r, 'rooms')),
           // When each sensor was last heard from: a room without current readings says since when, not "unknown".
           getJson<unknown>('/sensors').then((r) => asList(r, 'sensors'), () => [] as Json[]),
+          // Rooms are zones: their names in the console's language.
+          learnPlaceNames(),
         ]);
         const seen = new Map(sensors.map((x) => [str(x, 'id') ?? '', str(x, 'lastSeenAt')]));
         return list.map((room) => ({ ...room, lastSeenAt: sensorIds(room).map((id) => seen.get(id)).filter((x): x is string => !!x).sort().pop() ?? null }));
@@ -90,7 +93,7 @@ export const environmentPage: Page = ({ root, query, navigate, every }) => {
           return h(
             'button',
             { class: `room-card comfort-${comfort} ${zone === chosen ? 'chosen' : ''}`, 'data-test': 'room', 'data-zone': zone, onclick: () => navigate(`/environment?room=${encodeURIComponent(zone)}`) },
-            h('div', { class: 'room-head' }, h('strong', {}, str(room, 'name') ?? zone), badge(codeLabel('comfort', comfort), `comfort-${comfort}`)),
+            h('div', { class: 'room-head' }, h('strong', { 'data-test': 'room-name' }, zoneName(zone) ?? str(room, 'name') ?? zone), badge(codeLabel('comfort', comfort), `comfort-${comfort}`)),
             h('dl', { class: 'readings' }, ...readings.flatMap((r) => [h('dt', {}, codeLabel('metric', r.metric)), h('dd', {}, fmtReading(r))])),
             newest ? h('div', { class: 'muted small' }, fmtAgo(newest)) : null,
             readings.length === 0

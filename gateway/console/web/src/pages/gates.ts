@@ -13,7 +13,9 @@ import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { doorOpenControl } from '../door-open.js';
 import { emergencyControl } from '../emergency.js';
-import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
+import { nameOf, rememberPlaces } from '../names.js';
+import { personSearch } from '../person-search.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
 
@@ -43,7 +45,24 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   const tapLists = new Map<string, HTMLUListElement>();
   // Under the switch: the emergency message to guardians a person confirms when a lockdown starts or ends.
   const broadcast = emergencyControl(session.role, watch, signal);
-  replace(root, pageHeader(t('gates.title')), notice.el, panel(t('gates.lockdown'), lockdown, broadcast), panel(t('gates.accessPoints'), points));
+  // One person's latest taps at every gate and door, found by name, initials, number, class or card.
+  const personTaps = h('ul', { class: 'taps', 'data-test': 'person-taps' });
+  const finder = personSearch({
+    test: 'gate-person',
+    onPick: (p) =>
+      void fill(personTaps, async () => {
+        const items = asList(await getJson<unknown>('/taps', { personId: p.id, limit: TAPS_SHOWN }));
+        return items.length ? items.map(tapLine) : [empty()];
+      }),
+  });
+  replace(
+    root,
+    pageHeader(t('gates.title')),
+    notice.el,
+    panel(t('gates.lockdown'), lockdown, broadcast),
+    panel(t('gates.personTaps'), finder, personTaps),
+    panel(t('gates.accessPoints'), points),
+  );
 
   // The shell's lockdown state (the banner on every page): read again after every change, drawn here with the switch.
   const change = async (start: boolean): Promise<void> => {
@@ -105,7 +124,11 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
       points,
       notice,
       `/access-points?taps=${TAPS_SHOWN}`,
-      async () => asList(await getJson<unknown>('/access-points', { taps: TAPS_SHOWN }), 'accessPoints'),
+      async () => {
+        const answer = await getJson<unknown>('/access-points', { taps: TAPS_SHOWN });
+        rememberPlaces(answer);
+        return asList(answer, 'accessPoints');
+      },
       (aps) => {
         tapLists.clear();
         if (aps.length === 0) return empty();
@@ -119,8 +142,10 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
           return h(
             'div',
             { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
-            h('div', { class: 'ap-head' }, h('strong', {}, str(ap, 'name', 'id') ?? ''), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
+            h('div', { class: 'ap-head' }, h('strong', { 'data-test': 'ap-name' }, nameOf(ap)), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
             doorOpenControl(ap, session.role),
+            // Ids only here, for whoever configures or reports a fault.
+            h('div', { class: 'muted small', 'data-test': 'details' }, id),
             list,
           );
         });

@@ -1,4 +1,5 @@
 /** System: health per component, city sync status and backlog, devices and their state, version. */
+import { nameOf, zoneName } from '../names.js';
 import { getHealth, getJson, isConnectionError } from '../api.js';
 import { asList, bool, isObj, num, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -6,7 +7,7 @@ import { t } from '../i18n/index.js';
 import { fmtAgo, fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
 import type { Health } from '../types.js';
-import { cameraErrorText } from '../server-text.js';
+import { cameraErrorText, healthDetail } from '../server-text.js';
 import { badge, codeLabel, fillFrom, pageHeader, panel, stat, table, StaleNotice } from '../ui.js';
 
 function uptime(s: number): string {
@@ -41,7 +42,7 @@ export const systemPage: Page = ({ root, every }) => {
         ),
         table(
           [t('system.component'), t('system.status'), t('system.detail')],
-          Object.entries(hz.components).map(([name, c]) => [name, c.status === 'disabled' ? badge(t('system.disabled'), 'kind') : okBadge(c.ok), c.detail ?? '']),
+          Object.entries(hz.components).map(([name, c]) => [codeLabel('component', name), c.status === 'disabled' ? badge(t('system.disabled'), 'kind') : okBadge(c.ok), healthDetail(c)]),
         ),
       ];
     });
@@ -115,11 +116,11 @@ export const systemPage: Page = ({ root, every }) => {
         }
         for (const c of cameras) {
           const err = isObj(c.lastError) ? cameraErrorText(str(c.lastError, 'code'), str(c.lastError, 'message')) : undefined;
-          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', str(c, 'name') ?? '', stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
+          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', nameOf(c), stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
         }
         for (const x of sensors) {
           const seen = str(x, 'lastSeenAt');
-          rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', str(x, 'zone') ?? '', stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
+          rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', x.name ? nameOf(x) : (zoneName(str(x, 'zone') ?? '') ?? str(x, 'zone') ?? ''), stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
         }
         return [
           table([t('system.deviceKind'), t('system.deviceId'), t('system.deviceName'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),

@@ -1,6 +1,6 @@
 /** The people and card routes (routes.ts) for the OpenAPI document. */
 import { ANY_ROLE, type RouteDoc } from '../http/route-docs.js';
-import { blocklistQuery, idParams, noteBody, uidParams } from './routes.js';
+import { blocklistQuery, idParams, noteBody, searchQuery, uidParams } from './routes.js';
 import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSchema } from './schema.js';
 
 const tag = 'people';
@@ -8,6 +8,7 @@ const tag = 'people';
 export const peopleRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/people', tag, roles: ANY_ROLE, summary: 'Search people', query: peopleQuerySchema, responses: { 200: { description: '`{items, total}`: persons with cards' } } },
   { method: 'post', path: '/people', tag, roles: ['admin'], summary: 'Add a person', body: personCreateSchema, responses: { 201: { description: 'the person with cards' }, 409: { description: 'the external id is taken' } } },
+  { method: 'get', path: '/people/search', tag, roles: ANY_ROLE, summary: 'Find a person (the console\'s search box)', description: 'By name, pinyin initials, external id or class; admin and security also by a card in any printed form. Never returns card UIDs.', query: searchQuery, responses: { 200: { description: '`{items}`: up to `limit` people' } } },
   { method: 'get', path: '/people/:id', tag, roles: ANY_ROLE, summary: 'One person with cards', params: idParams, responses: { 200: { description: 'the person with cards' }, 404: { description: 'no such person' } } },
   { method: 'patch', path: '/people/:id', tag, roles: ['admin'], summary: 'Change a person', params: idParams, body: personUpdateSchema, responses: { 200: { description: 'the person with cards' } } },
   { method: 'post', path: '/people/:id/cards', tag, roles: ['admin'], summary: 'Issue a card', params: idParams, body: cardIssueSchema, responses: { 201: { description: 'the card' }, 409: { description: 'the card is held by someone else' } } },

@@ -1,5 +1,5 @@
 /** People and cards under /api/v1. Everyone signed in may look; admins change; security may report a card lost. */
-import type { Router } from 'express';
+import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { CARD_FORMATS } from '../core/card-number.js';
 import { GatewayError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import { cardIssueSchema, peopleQuerySchema, personCreateSchema, personUpdateSch
 import type { CardBlocklist } from './blocklist.js';
 import type { PeopleStore } from './store.js';
 import type { PeopleFinder } from './search.js';
-import { visibilityOf } from '../http/visibility.js';
+import { jsonFor, PERSONAL_DATA_ROLES, visibilityOf } from '../http/visibility.js';
 
 export const idParams = z.object({ id: z.coerce.number().int().positive() });
 export const uidParams = z.object({ uid: uidSchema });
@@ -31,8 +31,15 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, f
     return body;
   };
 
+  // Viewers see people and classes but no card UID (visibility.ts), and may not probe which cards exist.
+  const desk = guards.role(...PERSONAL_DATA_ROLES);
+  const send = (res: Response, value: unknown): void => {
+    res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), value));
+  };
+
   api.get('/people', (req, res) => {
     const { card, ...q } = parse(peopleQuerySchema, req.query, 'query');
+    if (card && visibilityOf(sessionOf(res).role) !== 'full') throw new GatewayError('forbidden', 'looking people up by card is for admin and security');
     let keys: { uid: string; match: 'exact' | 'suffix' }[] | undefined;
     if (card) {
       // "Any printed form": every reading of the text that parses; a search is allowed to over-match.
@@ -42,7 +49,7 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, f
         if (t.ok && !keys.some((k) => k.uid === t.uid && k.match === t.match)) keys.push({ uid: t.uid, match: t.match });
       }
     }
-    res.json(people.search(q, keys));
+    send(res, people.search(q, keys));
   });
 
   // Before /people/:id, which would read "search" as an id. Viewers may search (they see names and classes on the
@@ -59,7 +66,7 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, f
 
   api.get('/people/:id', (req, res) => {
     const { id } = parse(idParams, req.params, 'params');
-    res.json(people.withCards(people.person(id)));
+    send(res, people.withCards(people.person(id)));
   });
 
   api.patch('/people/:id', guards.role('admin'), (req, res) => {
@@ -82,11 +89,11 @@ export function peopleRoutes(api: Router, guards: Guards, people: PeopleStore, f
   });
 
   // Before /cards/:uid, so that the literal path is never read as a UID.
-  api.get('/cards/blocklist', (req, res) => {
+  api.get('/cards/blocklist', desk, (req, res) => {
     res.json(blocklist.read(parse(blocklistQuery, req.query, 'query').since));
   });
 
-  api.get('/cards/:uid', (req, res) => {
+  api.get('/cards/:uid', desk, (req, res) => {
     const { uid } = parse(uidParams, req.params, 'params');
     const card = people.card(uid);
     res.json({ ...card, person: people.person(card.personId) });

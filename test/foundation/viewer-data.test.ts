@@ -112,4 +112,27 @@ describe('viewers see no amounts, balances or card UIDs', () => {
     expect((await gw.api('/api/v1/wallet/S20250001', { token: tokens.viewer })).status).toBe(403);
     expect((await gw.api('/api/v1/wallet/S20250001', { token: tokens.security })).status).toBe(200);
   });
+
+  it('gives a viewer people without their cards\' UIDs, and no way to look a card up', async () => {
+    const body = async (path: string, token: string) => {
+      const res = await gw.api(path, { token });
+      return { status: res.status, text: await res.text() };
+    };
+    const list = await body('/api/v1/people?q=S20250001', tokens.viewer);
+    expect(list.status).toBe(200);
+    expect(list.text).toContain('S20250001');
+    expect(list.text).not.toContain(CARD);
+    const id = (JSON.parse(list.text) as { items: { id: number }[] }).items[0]!.id;
+    const one = await body(`/api/v1/people/${id}`, tokens.viewer);
+    expect(one.status).toBe(200);
+    expect(one.text).not.toContain(CARD);
+    // A card number typed by a viewer is not an oracle for which cards exist.
+    expect((await body(`/api/v1/people?card=${CARD}`, tokens.viewer)).status).toBe(403);
+    expect((await body(`/api/v1/cards/${CARD}`, tokens.viewer)).status).toBe(403);
+    expect((await body('/api/v1/cards/blocklist', tokens.viewer)).status).toBe(403);
+    // The desk keeps all of it.
+    expect((await body(`/api/v1/people/${id}`, tokens.admin)).text).toContain(CARD);
+    expect((await body(`/api/v1/people?card=${CARD}`, tokens.security)).text).toContain('S20250001');
+    expect((await body(`/api/v1/cards/${CARD}`, tokens.security)).status).toBe(200);
+  });
 });

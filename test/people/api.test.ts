@@ -80,7 +80,7 @@ describe('people and cards API', () => {
     // Issue the Mifare card whose printed forms are 1446047753 (8H10D) and 0166735958 (reversed).
     expect((await call('POST', `/people/${p.id}/cards`, admin, { uid: '56:30:f0:09', validTo: '2029-07-31' })).status).toBe(201);
     const byForm = async (card: string): Promise<string[]> =>
-      ((await call('GET', `/people?card=${encodeURIComponent(card)}`, viewer)).body as { items: PersonOut[] }).items.map((x) => x.externalId);
+      ((await call('GET', `/people?card=${encodeURIComponent(card)}`, security)).body as { items: PersonOut[] }).items.map((x) => x.externalId);
     expect(await byForm('5630F009')).toContain('S20259999');
     expect(await byForm('1446047753')).toContain('S20259999');
     expect(await byForm('0166735958')).toContain('S20259999');
@@ -91,7 +91,12 @@ describe('people and cards API', () => {
     const search = async (q: string): Promise<PersonOut[]> => ((await call('GET', `/people?${q}`, viewer)).body as { items: PersonOut[] }).items;
     expect((await search(`class=${encodeURIComponent('初二(9)班')}`)).map((x) => x.externalId)).toEqual(['S20259999']);
     expect((await search(`q=${encodeURIComponent('秀贤')}`)).map((x) => x.externalId)).toContain('S20259999');
-    expect((await search('externalId=S20259999'))[0]?.cards[0]).toMatchObject({ uid: '5630F009', status: 'active' });
+    // A viewer sees that the card is active, not its UID (enough to clone it); the desk sees both.
+    const viewerCard = (await search('externalId=S20259999'))[0]?.cards[0];
+    expect(viewerCard).toMatchObject({ status: 'active' });
+    expect(viewerCard).not.toHaveProperty('uid');
+    const deskCard = ((await call('GET', '/people?externalId=S20259999', admin)).body as { items: PersonOut[] }).items[0]?.cards[0];
+    expect(deskCard).toMatchObject({ uid: '5630F009', status: 'active' });
     const grade = (await call('GET', `/people?grade=${encodeURIComponent('初三')}&limit=500`, viewer)).body as { total: number };
     expect(grade.total).toBe(140);
   });
@@ -125,7 +130,7 @@ describe('people and cards API', () => {
     // Blocked by an admin: security cannot lift it.
     expect((await call('POST', '/cards/008E6D5D/unblock', security, {})).status).toBe(403);
     expect(((await call('POST', '/cards/008E6D5D/unblock', admin, {})).body as { status: string }).status).toBe('active');
-    expect((await call('GET', '/cards/FFFFFFFF', viewer)).status).toBe(404);
+    expect((await call('GET', '/cards/FFFFFFFF', security)).status).toBe(404);
   });
 
   it('a tap of the full UID matches a card stored by its low bytes', async () => {

@@ -9,9 +9,9 @@ import type { Clock } from '../core/clock.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { CameraMetrics } from './metrics.js';
 import type { CameraState } from './monitor.js';
-import type { CameraError, CameraNotification } from './port.js';
+import type { CameraError, CameraEventKind, CameraNotification } from './port.js';
 import type { CameraRegistry } from './registry.js';
-import { classifyNotification, withinWindows, type CameraEventKind } from './rules.js';
+import { withinWindows } from './rules.js';
 
 export interface CameraStateEvent {
   cameraId: string;
@@ -104,7 +104,8 @@ export class CameraEvents {
   onNotification(id: string, n: CameraNotification): void {
     const { bus, alerts, clock, config, registry, metrics } = this.deps;
     const cam = registry.get(id);
-    const { kind, active } = classifyNotification(n);
+    // The driver read the vendor's topic (drivers/onvif/classify.ts).
+    const { kind, active } = n;
     const nowMs = clock.now();
     const at = new Date(nowMs).toISOString();
     metrics.events.inc({ camera: id, kind });

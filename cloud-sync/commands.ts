@@ -11,7 +11,7 @@
  * ignored, counted and logged (rate-limited), with no result.
  */
 import type { KeyObject } from 'node:crypto';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { AlertService } from '../gateway/alerts/alerts.js';
 import type { Clock } from '../gateway/core/clock.js';
 import { GatewayError } from '../gateway/core/errors.js';
@@ -22,6 +22,7 @@ import { commandRejectReasons, commandSchema, type Command, type CommandRejectRe
 import type { Outbox } from './outbox.js';
 import type { CardCommandsPort, LockdownPort } from './ports.js';
 import { signatureProblem } from './signing.js';
+import { MetricFactory } from '../gateway/core/metrics.js';
 
 /** A command is a few hundred bytes; anything past this is not parsed. */
 export const MAX_COMMAND_BYTES = 64 * 1024;
@@ -120,24 +121,10 @@ export class CommandProcessor {
   private readonly stmts;
 
   constructor(private readonly d: CommandDeps) {
-    this.executed = new Counter({
-      name: 'campus_sync_commands_total',
-      help: 'City commands executed, by type and result status',
-      labelNames: ['type', 'status'],
-      registers: [d.metrics],
-    });
-    this.ignored = new Counter({
-      name: 'campus_sync_commands_ignored_total',
-      help: 'Messages on the command channel ignored without a result (malformed, for another school or origin)',
-      labelNames: ['reason'],
-      registers: [d.metrics],
-    });
-    this.rejected = new Counter({
-      name: 'campus_sync_commands_rejected_total',
-      help: 'City commands not executed, by reason (unsigned, bad_signature, unknown_key, stale, future, expired, duplicate)',
-      labelNames: ['reason'],
-      registers: [d.metrics],
-    });
+    const m = new MetricFactory(d.metrics);
+    this.executed = m.counter('campus_sync_commands_total', 'City commands executed, by type and result status', ['type', 'status']);
+    this.ignored = m.counter('campus_sync_commands_ignored_total', 'Messages on the command channel ignored without a result (malformed, for another school or origin)', ['reason']);
+    this.rejected = m.counter('campus_sync_commands_rejected_total', 'City commands not executed, by reason (unsigned, bad_signature, unknown_key, stale, future, expired, duplicate)', ['reason']);
     for (const reason of commandRejectReasons) this.rejected.inc({ reason }, 0);
     this.limited = new RateLimitedLog(d.log);
     this.stmts = {

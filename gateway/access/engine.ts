@@ -26,6 +26,7 @@ import { SchoolClock } from './school-time.js';
 import type { TapRecord, TapsStore } from './taps-store.js';
 import { TapAlerts } from './tap-alerts.js';
 import { isStorageFailure } from '../storage/deferred-writes.js';
+import { MetricFactory } from '../core/metrics.js';
 
 /** The wallet as access uses it; `balanceOf` (optional) lets an identification tap at the canteen show the balance. */
 export type AccessWallet = WalletPort & { balanceOf?(personId: number): number | null | Promise<number | null> };
@@ -119,23 +120,15 @@ export class AccessEngine {
         this.readers.set(reader.id, { reader, accessPoint, gateId: accessPoint.kind === 'gate' ? (accessPoint.gateId ?? accessPoint.id) : undefined });
       }
     }
-    this.tapsCounter = new Counter({
-      name: 'campus_taps_total',
-      help: 'Taps decided, by outcome and reason',
-      labelNames: ['granted', 'reason'],
-      registers: [ctx.metrics],
-    });
+    const m = new MetricFactory(ctx.metrics);
+    this.tapsCounter = m.counter('campus_taps_total', 'Taps decided, by outcome and reason', ['granted', 'reason']);
     this.decisionSeconds = new Histogram({
       name: 'campus_tap_decision_seconds',
       help: 'From tap.received to the decision published, including the durable write',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25],
       registers: [ctx.metrics],
     });
-    this.failures = new Counter({
-      name: 'campus_tap_failures_total',
-      help: 'Taps that got no answer because storing them or debiting failed',
-      registers: [ctx.metrics],
-    });
+    this.failures = m.counter('campus_tap_failures_total', 'Taps that got no answer because storing them or debiting failed');
   }
 
   start(): void {

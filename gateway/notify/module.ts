@@ -3,7 +3,7 @@
  * Created by the composition root; access hands it each decided tap through `tapWrite` (in the tap's transaction).
  */
 import type { Router } from 'express';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { ulid } from 'ulid';
 import type { NotifyChannelConfig } from '../../config/notify.js';
 import type { TapWrite } from '../access/contract.js';
@@ -22,6 +22,7 @@ import { notifyRoutes } from './routes.js';
 import { Sender } from './sender.js';
 import { tapWriteFor } from './triggers.js';
 import { DEMO_GUARDIANS } from './demo.js';
+import { MetricFactory } from '../core/metrics.js';
 
 export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
 
@@ -74,12 +75,8 @@ export class NotifyModule implements GatewayModule {
     this.guardians = new GuardianStore(ctx.db, guardianBox(guardianKeyOf(ctx.config)), ctx.clock);
     this.outbox = new Outbox(ctx.db);
     this.channels = cfg.enabled ? cfg.channels.map((c) => createChannel(c, ctx)) : [];
-    this.errors = new Counter({
-      name: 'campus_notify_enqueue_failures_total',
-      help: 'Messages that could not be queued (the tap itself was kept)',
-      labelNames: ['event'],
-      registers: [ctx.metrics],
-    });
+    const m = new MetricFactory(ctx.metrics);
+    this.errors = m.counter('campus_notify_enqueue_failures_total', 'Messages that could not be queued (the tap itself was kept)', ['event']);
     this.sender = new Sender({
       outbox: this.outbox,
       guardians: this.guardians,

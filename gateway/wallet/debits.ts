@@ -4,7 +4,7 @@
  * (`wallet_terminal_txns`) and every retry gets that same outcome back, never a second debit. The caps, the PIN
  * above the daily threshold and the duplicate bookkeeping live here; offline uploads (offline-sales.ts) share them.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { PinRefusal, WalletPort } from '../core/wallet-port.js';
 import type { AlertService } from '../alerts/alerts.js';
 import { GatewayError } from '../core/errors.js';
@@ -13,6 +13,7 @@ import type { Database } from '../storage/db.js';
 import { localDate } from '../core/school-calendar.js';
 import type { PinStore } from './pins.js';
 import type { EntriesDeps, LedgerEntries } from './entries.js';
+import { MetricFactory } from '../core/metrics.js';
 
 export type DebitInput = Parameters<WalletPort['debit']>[0];
 export type DebitOutcome = Awaited<ReturnType<WalletPort['debit']>>;
@@ -58,18 +59,9 @@ export class TerminalDebits {
   ) {
     this.db = deps.db;
     this.log = deps.log;
-    this.debits = new Counter({
-      name: 'campus_wallet_debits_total',
-      help: 'Canteen debits by outcome (applied or the refusal reason); retries are counted apart',
-      labelNames: ['outcome'],
-      registers: [deps.metrics],
-    });
-    this.duplicates = new Counter({
-      name: 'campus_wallet_duplicate_debits_total',
-      help: 'Debits repeated with a (reader, seq) already answered; conflict=true when the retry differs from the original',
-      labelNames: ['conflict'],
-      registers: [deps.metrics],
-    });
+    const m = new MetricFactory(deps.metrics);
+    this.debits = m.counter('campus_wallet_debits_total', 'Canteen debits by outcome (applied or the refusal reason); retries are counted apart', ['outcome']);
+    this.duplicates = m.counter('campus_wallet_duplicate_debits_total', 'Debits repeated with a (reader, seq) already answered; conflict=true when the retry differs from the original', ['conflict']);
   }
 
   /** Counts an outcome that is not a retry (online or offline) in `campus_wallet_debits_total`. */

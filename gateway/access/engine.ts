@@ -27,6 +27,7 @@ import type { TapRecord, TapsStore } from './taps-store.js';
 import { TapAlerts } from './tap-alerts.js';
 import { isStorageFailure } from '../storage/deferred-writes.js';
 import { MetricFactory } from '../core/metrics.js';
+import { topics } from '../core/topics.js';
 
 /** The wallet as access uses it; `balanceOf` (optional) lets an identification tap at the canteen show the balance. */
 export type AccessWallet = WalletPort & { balanceOf?(personId: number): number | null | Promise<number | null> };
@@ -244,7 +245,7 @@ export class AccessEngine {
     };
     this.publishDecision(tap.readerId, message);
     if (outcome.granted && gateId && !tap.deviceDecision) {
-      this.publish(`campus/gates/${gateId}/command`, { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
+      this.publish(topics.gateCommand(gateId), { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
     }
     this.countTap(outcome.granted, outcome.reason);
     this.ctx.bus.emit('tap.decided', decided);
@@ -338,7 +339,7 @@ export class AccessEngine {
   }
 
   private publishDecision(readerId: string, message: DecisionMessage): void {
-    this.publish(`campus/readers/${readerId}/decision`, message);
+    this.publish(topics.readerDecision(readerId), message);
   }
 
   private publish(topic: string, payload: object): void {

@@ -29,6 +29,12 @@ import { isStorageFailure } from '../storage/deferred-writes.js';
 import { MetricFactory } from '../core/metrics.js';
 import { topics } from '../core/topics.js';
 
+/**
+ * What the engine needs of the gateway, and no more: a test (or another host) creates it with a database file, a
+ * broker and an alert service, without the HTTP server, users or the other domains.
+ */
+export type AccessEngineContext = Pick<GatewayContext, 'config' | 'log' | 'clock' | 'writer' | 'bus' | 'mqtt' | 'alerts' | 'metrics' | 'deferred'>;
+
 /** The wallet as access uses it; `balanceOf` (optional) lets an identification tap at the canteen show the balance. */
 export type AccessWallet = WalletPort & { balanceOf?(personId: number): number | null | Promise<number | null> };
 
@@ -94,7 +100,7 @@ export class AccessEngine {
   private lastUnknownReaderLog = 0;
 
   constructor(
-    private readonly ctx: GatewayContext,
+    private readonly ctx: AccessEngineContext,
     private readonly people: PeopleStore,
     private readonly taps: TapsStore,
     private readonly lockdown: LockdownService,

@@ -35,6 +35,9 @@ export interface LedgerEntry {
   createdAt: string;
 }
 
+/** An entry to append: the person, and the entry's fields but those the ledger fills in (id, school day, times). */
+export type NewEntry = Omit<LedgerEntry, 'id' | 'localDate' | 'occurredAt' | 'createdAt'> & { personId: number; occurredAt: number };
+
 /** What the ledger needs: its database, the time and the school's timezone (for the school day of an entry). */
 export interface EntriesDeps {
   db: Database;
@@ -84,18 +87,7 @@ export class LedgerEntries {
   }
 
   /** Appends an entry and moves the cached balance; must run inside a transaction. */
-  insert(e: {
-    personId: number;
-    kind: EntryKind;
-    amountFen: number;
-    reason: string | null;
-    actor: string;
-    readerId: string | null;
-    terminalSeq: number | null;
-    tapId: string | null;
-    refundOf: number | null;
-    occurredAt: number;
-  }): { id: number; balance: number } {
+  insert(e: NewEntry): { id: number; balance: number } {
     const balance = this.balanceOf(e.personId) + e.amountFen;
     if (balance < 0) {
       throw new GatewayError('insufficient_funds', `the balance would become negative (${balance} fen)`, 409);

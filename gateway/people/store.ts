@@ -3,7 +3,7 @@
  * The decision path reads a card's status straight from SQLite through a prepared statement on every tap,
  * so a card reported lost is refused at the very next tap without any cache to invalidate.
  */
-import type { CardStatus, PersonRole } from './types.js';
+import { personFieldsOf, type CardStatus, type PersonColumns, type PersonRole } from './types.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
@@ -63,14 +63,8 @@ export const peopleMigrations: Migration[] = [
   },
 ];
 
-export interface PersonRow {
+export interface PersonRow extends PersonColumns {
   id: number;
-  external_id: string;
-  name: string;
-  role: PersonRole;
-  grade: string | null;
-  class: string | null;
-  schedule_group: string;
   created_at: string;
   updated_at: string;
   security: number;
@@ -89,12 +83,7 @@ export interface CardRow {
 
 export const personFromRow = (r: PersonRow): Person => ({
   id: r.id,
-  externalId: r.external_id,
-  name: r.name,
-  role: r.role,
-  grade: r.grade,
-  class: r.class,
-  scheduleGroup: r.schedule_group,
+  ...personFieldsOf(r),
   security: r.security === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,

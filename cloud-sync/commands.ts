@@ -11,7 +11,7 @@
  * ignored, counted and logged (rate-limited), with no result.
  */
 import type { KeyObject } from 'node:crypto';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { AlertService } from '../gateway/alerts/alerts.js';
 import type { Clock } from '../gateway/core/clock.js';
 import { GatewayError } from '../gateway/core/errors.js';
@@ -22,6 +22,8 @@ import { commandRejectReasons, commandSchema, type Command, type CommandRejectRe
 import type { Outbox } from './outbox.js';
 import type { CardCommandsPort, LockdownPort } from './ports.js';
 import { signatureProblem } from './signing.js';
+import { MetricFactory } from '../gateway/core/metrics.js';
+import { RateLimitedLog } from '../gateway/core/rate-limited-log.js';
 
 /** A command is a few hundred bytes; anything past this is not parsed. */
 export const MAX_COMMAND_BYTES = 64 * 1024;
@@ -88,25 +90,6 @@ class Failure extends Error {
   }
 }
 
-/** At most one warning per reason per interval, with how many were suppressed. */
-class RateLimitedLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-  constructor(
-    private readonly log: Logger,
-    private readonly intervalMs = 10_000,
-  ) {}
-  warn(key: string, obj: object, msg: string): void {
-    const now = Date.now();
-    const s = this.last.get(key);
-    if (s && now - s.at < this.intervalMs) {
-      s.suppressed++;
-      return;
-    }
-    this.log.warn({ ...obj, suppressed: s?.suppressed ?? 0 }, msg);
-    this.last.set(key, { at: now, suppressed: 0 });
-  }
-}
-
 export class CommandProcessor {
   private chain: Promise<void> = Promise.resolve();
   private readonly executed: Counter<'type' | 'status'>;
@@ -120,26 +103,13 @@ export class CommandProcessor {
   private readonly stmts;
 
   constructor(private readonly d: CommandDeps) {
-    this.executed = new Counter({
-      name: 'campus_sync_commands_total',
-      help: 'City commands executed, by type and result status',
-      labelNames: ['type', 'status'],
-      registers: [d.metrics],
-    });
-    this.ignored = new Counter({
-      name: 'campus_sync_commands_ignored_total',
-      help: 'Messages on the command channel ignored without a result (malformed, for another school or origin)',
-      labelNames: ['reason'],
-      registers: [d.metrics],
-    });
-    this.rejected = new Counter({
-      name: 'campus_sync_commands_rejected_total',
-      help: 'City commands not executed, by reason (unsigned, bad_signature, unknown_key, stale, future, expired, duplicate)',
-      labelNames: ['reason'],
-      registers: [d.metrics],
-    });
+    const m = new MetricFactory(d.metrics);
+    this.executed = m.counter('campus_sync_commands_total', 'City commands executed, by type and result status', ['type', 'status']);
+    this.ignored = m.counter('campus_sync_commands_ignored_total', 'Messages on the command channel ignored without a result (malformed, for another school or origin)', ['reason']);
+    this.rejected = m.counter('campus_sync_commands_rejected_total', 'City commands not executed, by reason (unsigned, bad_signature, unknown_key, stale, future, expired, duplicate)', ['reason']);
     for (const reason of commandRejectReasons) this.rejected.inc({ reason }, 0);
-    this.limited = new RateLimitedLog(d.log);
+    // At most one warning per reason per 10 s, with how many were held back.
+    this.limited = new RateLimitedLog(d.log, Date.now, 10_000);
     this.stmts = {
       claim: d.db.prepare(`INSERT OR IGNORE INTO cloud_commands (id, type, origin, status, received_at) VALUES (?, ?, ?, 'executing', ?)`),
       finish: d.db.prepare('UPDATE cloud_commands SET status = ?, completed_at = ?, result_envelope_id = ? WHERE id = ?'),
@@ -165,7 +135,7 @@ export class CommandProcessor {
     return this.chain;
   }
 
-  private ignore(reason: IgnoredReason, detail: object, msg: string): void {
+  private ignore(reason: IgnoredReason, detail: Record<string, unknown>, msg: string): void {
     this.ignored.inc({ reason });
     this.ignoredCounts[reason]++;
     this.limited.warn(reason, detail, msg);

@@ -45,6 +45,7 @@ import { ClockGuard, timedatectlSynchronized } from './time/clock-guard.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
 import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 import { notifyMigrations, NotifyModule } from './notify/module.js';
+import { topics } from './core/topics.js';
 
 /** Door-controller knowledge the CLI needs (discovery, what a controller cannot enforce), from its driver. */
 export { discoverControllers, type DiscoveredController } from '../drivers/controllers/uhppote/discover.js';
@@ -327,11 +328,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     await broker.start();
     // Left out when nobody subscribes: at a busy gate that is two JSON encodings and broker passes per tap.
     bus.onAny((kind, event) => {
-      broker.publish(`campus/events/${kind}`, event as object, { whenSubscribed: true }).catch(() => {});
+      broker.publish(topics.event(kind), event as object, { whenSubscribed: true }).catch(() => {});
     });
     for (const kind of ['alert.raised', 'alert.acknowledged', 'alert.resolved', 'alert.updated'] as const) {
       bus.on(kind, (alert) => {
-        broker.publish(`campus/alerts/${alert.severity}`, { change: kind.slice(6), alert }, { qos: 1 }).catch(() => {});
+        broker.publish(topics.alert(alert.severity), { change: kind.slice(6), alert }, { qos: 1 }).catch(() => {});
       });
     }
 

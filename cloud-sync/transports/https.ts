@@ -13,17 +13,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../../gateway/core/logger.js';
 import { UpstreamClock } from '../upstream-clock.js';
-import { redactUrl, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
+import { redactUrl, type CityCredentials, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
 
-export interface HttpsTransportOptions {
+export interface HttpsTransportOptions extends CityCredentials {
   url: string;
   schoolId: string;
-  username?: string | undefined;
-  password?: string | undefined;
-  caFile?: string | undefined;
-  certFile?: string | undefined;
-  keyFile?: string | undefined;
-  rejectUnauthorized: boolean;
   batchMaxMessages: number;
   batchMaxBytes: number;
   timeoutMs: number;

@@ -7,20 +7,14 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../gateway/core/logger.js';
 import { Backoff } from '../../gateway/core/pacing.js';
-import { redactUrl, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
+import { redactUrl, type CityCredentials, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
 
-export interface MqttTransportOptions {
+export interface MqttTransportOptions extends CityCredentials {
   url: string;
   clientId: string;
   /** Topic of each stream. */
   topicFor: (stream: string) => string;
   commandsTopic: string;
-  username?: string | undefined;
-  password?: string | undefined;
-  caFile?: string | undefined;
-  certFile?: string | undefined;
-  keyFile?: string | undefined;
-  rejectUnauthorized: boolean;
   protocolVersion: 4 | 5;
   keepaliveS: number;
   window: number;

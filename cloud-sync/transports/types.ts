@@ -60,3 +60,13 @@ export function redactUrl(url: string): string {
     return '(invalid url)';
   }
 }
+
+/** How a transport logs in to the city and checks it (TLS files are paths, read when the transport starts). */
+export interface CityCredentials {
+  username?: string | undefined;
+  password?: string | undefined;
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  rejectUnauthorized: boolean;
+}

@@ -1,4 +1,5 @@
 import type { CameraNotification } from '../../gateway/cameras/port.js';
+import { classifyNotification } from './classify.js';
 
 /**
  * Flattens the onvif library's parsed `NotificationMessage`s (xml2js through its `linerase`: one-element arrays
@@ -56,11 +57,13 @@ function normalizeOne(item: unknown): CameraNotification | null {
   const inner = obj(obj(o?.message)?.message) ?? obj(o?.message);
   const attrs = obj(inner?.$);
   const op = text(attrs?.PropertyOperation);
+  const data = items(inner?.data);
   return {
     topic,
     operation: op === 'Initialized' || op === 'Changed' || op === 'Deleted' ? op : null,
     utcTime: text(attrs?.UtcTime),
     source: items(inner?.source),
-    data: items(inner?.data),
+    data,
+    ...classifyNotification({ topic, data }),
   };
 }

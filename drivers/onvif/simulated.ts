@@ -145,6 +145,8 @@ export class SimulatedSession implements CameraSession {
         utcTime: new Date(this.now()).toISOString(),
         source: { VideoSourceConfigurationToken: 'main', Rule: 'MyMotionDetectorRule' },
         data: { IsMotion: String(this.motionActive) },
+        kind: 'motion',
+        active: this.motionActive,
       });
     }
     return { notifications, terminationTime: this.subscribedUntil, dropped: 0 };

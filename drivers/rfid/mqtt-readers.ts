@@ -10,10 +10,11 @@ import { normalizeUid } from '../../gateway/core/card-number.js';
 import { parseDeviceTime } from '../../gateway/core/device-time.js';
 import { TypedPin, type OfflineTransaction } from '../../gateway/core/taps.js';
 import { ReaderBase, type ReaderHooks } from './types.js';
+import { topicFilters } from '../../gateway/core/topics.js';
 
-export const TAP_TOPIC_FILTER = 'campus/readers/+/tap';
+export const TAP_TOPIC_FILTER = topicFilters.readerTaps;
 /** A POS terminal's sales made while it could not reach the gateway (docs/wallet.md). */
-export const OFFLINE_TOPIC_FILTER = 'campus/readers/+/offline';
+export const OFFLINE_TOPIC_FILTER = topicFilters.readerOfflineUploads;
 /** Far more than any tap needs; a bigger payload is not a tap. */
 const MAX_PAYLOAD = 1024;
 /** 500 sales of ~70 bytes each; a terminal with more sends several batches. */

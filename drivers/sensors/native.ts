@@ -5,16 +5,14 @@
  */
 import { metricName, type MetricName } from '../../config/sensors.js';
 import type { NormalizedPayload, NormalizeResult, PayloadFamily } from '../../gateway/sensors/contract.js';
+import { sensorIdOf, topicFilters } from '../../gateway/core/topics.js';
 
 const known = new Set<string>(metricName.options);
 
 export const nativeFamily: PayloadFamily = {
   name: 'native',
-  filter: 'campus/sensors/+',
-  deviceFromTopic(topic) {
-    const id = topic.slice('campus/sensors/'.length);
-    return id && !id.includes('/') ? id : null;
-  },
+  filter: topicFilters.sensors,
+  deviceFromTopic: sensorIdOf,
   normalize(json): NormalizeResult {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not_an_object' };
     const out: NormalizedPayload = { values: {}, unknown: [] };

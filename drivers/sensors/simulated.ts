@@ -10,6 +10,7 @@
 import { isoWeekday, localTime as schoolLocalTime } from '../../gateway/core/school-calendar.js';
 import type { Clock } from '../../gateway/core/clock.js';
 import type { SensorSimulation } from '../../gateway/sensors/contract.js';
+import { topics } from '../../gateway/core/topics.js';
 
 export interface SimulatedSensor {
   id: string;
@@ -100,7 +101,7 @@ export class SimulatedSensors implements SensorSimulation {
           stuffy: s.id === this.opts.stuffyRoomSensor,
           lessonCycleS: this.opts.lessonCycleS,
         });
-        this.opts.publish(`campus/sensors/${s.id}`, payload).catch((err: unknown) => this.opts.onError?.(err));
+        this.opts.publish(topics.sensor(s.id), payload).catch((err: unknown) => this.opts.onError?.(err));
       };
       tick(); // the console has something to show at once
       const timer = setInterval(tick, s.intervalS * 1000);

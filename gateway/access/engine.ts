@@ -21,10 +21,20 @@ import type { WalletPort } from '../core/wallet-port.js';
 import type { PersonRef } from '../people/types.js';
 import type { DecisionReason, TapDecision, TapWrite } from './contract.js';
 import type { LockdownService } from './lockdown.js';
+import { RetriedTaps } from './retried-taps.js';
 import { applyRules, openToStudents, type RuleOutcome } from './rules.js';
 import { SchoolClock } from './school-time.js';
 import type { TapRecord, TapsStore } from './taps-store.js';
+import { TapAlerts } from './tap-alerts.js';
 import { isStorageFailure } from '../storage/deferred-writes.js';
+import { MetricFactory } from '../core/metrics.js';
+import { topics } from '../core/topics.js';
+
+/**
+ * What the engine needs of the gateway, and no more: a test (or another host) creates it with a database file, a
+ * broker and an alert service, without the HTTP server, users or the other domains.
+ */
+export type AccessEngineContext = Pick<GatewayContext, 'config' | 'log' | 'clock' | 'writer' | 'bus' | 'mqtt' | 'alerts' | 'metrics' | 'deferred'>;
 
 /** The wallet as access uses it; `balanceOf` (optional) lets an identification tap at the canteen show the balance. */
 export type AccessWallet = WalletPort & { balanceOf?(personId: number): number | null | Promise<number | null> };
@@ -43,17 +53,6 @@ interface ReaderBinding {
   accessPoint: AccessPointConfig;
   gateId: string | undefined;
 }
-
-interface RecentSeq {
-  uid: string;
-  amount: number | undefined;
-  at: number;
-  message: Promise<DecisionMessage | null>;
-}
-
-/** A reader retrying a tap (or QoS 1 redelivering it) within this time gets the first answer again. */
-const DUPLICATE_WINDOW_MS = 10 * 60_000;
-const RECENT_SEQS_PER_READER = 256;
 
 const refOf = (h: CardHolder | null): PersonRef | null =>
   h
@@ -90,8 +89,8 @@ export class AccessEngine {
   private readonly schoolClock: SchoolClock;
   /** gateId → personId → last granted pass at that gate (school-local date and direction). */
   private readonly passback = new Map<string, Map<number, { date: string; direction: 'in' | 'out' }>>();
-  private readonly recentSeqs = new Map<string, Map<number, RecentSeq>>();
-  private readonly denials = new Map<string, number[]>();
+  private readonly retried = new RetriedTaps<DecisionMessage>();
+  private readonly tapAlerts: TapAlerts;
   private readonly tapWrites: TapWrite[] = [];
   private readonly log;
   private readonly tapsCounter;
@@ -102,7 +101,7 @@ export class AccessEngine {
   private lastUnknownReaderLog = 0;
 
   constructor(
-    private readonly ctx: GatewayContext,
+    private readonly ctx: AccessEngineContext,
     private readonly people: PeopleStore,
     private readonly taps: TapsStore,
     private readonly lockdown: LockdownService,
@@ -110,6 +109,7 @@ export class AccessEngine {
   ) {
     this.log = ctx.log.child({ component: 'access' });
     this.schoolClock = new SchoolClock(ctx.config.school.timezone);
+    this.tapAlerts = new TapAlerts(ctx.alerts, ctx.clock, ctx.config.access.repeatedDenials);
     const aps = new Map(ctx.config.access.accessPoints.map((ap) => [ap.id, ap]));
     for (const reader of ctx.config.readers) {
       const accessPoint = aps.get(reader.accessPoint);
@@ -128,23 +128,15 @@ export class AccessEngine {
         this.readers.set(reader.id, { reader, accessPoint, gateId: accessPoint.kind === 'gate' ? (accessPoint.gateId ?? accessPoint.id) : undefined });
       }
     }
-    this.tapsCounter = new Counter({
-      name: 'campus_taps_total',
-      help: 'Taps decided, by outcome and reason',
-      labelNames: ['granted', 'reason'],
-      registers: [ctx.metrics],
-    });
+    const m = new MetricFactory(ctx.metrics);
+    this.tapsCounter = m.counter('campus_taps_total', 'Taps decided, by outcome and reason', ['granted', 'reason']);
     this.decisionSeconds = new Histogram({
       name: 'campus_tap_decision_seconds',
       help: 'From tap.received to the decision published, including the durable write',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25],
       registers: [ctx.metrics],
     });
-    this.failures = new Counter({
-      name: 'campus_tap_failures_total',
-      help: 'Taps that got no answer because storing them or debiting failed',
-      registers: [ctx.metrics],
-    });
+    this.failures = m.counter('campus_tap_failures_total', 'Taps that got no answer because storing them or debiting failed');
   }
 
   start(): void {
@@ -177,39 +169,19 @@ export class AccessEngine {
     const started = performance.now();
     // Only configured readers are remembered, so made-up reader ids cannot grow these maps.
     const known = this.readers.has(tap.readerId);
-    if (tap.seq !== undefined && known) {
-      const dup = this.recentSeq(tap);
-      if (dup) {
-        const message = await dup.message;
-        if (message) this.publishDecision(tap.readerId, message);
-        return message;
-      }
+    // No spread of the tap here (see below): the seq goes alongside.
+    const seq = known ? tap.seq : undefined;
+    const first = seq === undefined ? undefined : this.retried.answerOf(tap, seq);
+    if (first) {
+      const message = await first;
+      if (message) this.publishDecision(tap.readerId, message);
+      return message;
     }
     const pending = this.decide(tap);
-    if (tap.seq !== undefined && known) this.rememberSeq(tap, pending);
+    if (seq !== undefined) this.retried.remember(tap, seq, pending);
     const message = await pending;
     this.decisionSeconds.observe((performance.now() - started) / 1000);
     return message;
-  }
-
-  private recentSeq(tap: Tap): RecentSeq | undefined {
-    const r = this.recentSeqs.get(tap.readerId)?.get(tap.seq!);
-    // A reader that restarted its numbering sends an old seq for a new card or amount: that is a new tap.
-    // Object.is: an unreadable amount (NaN) repeated is the same tap again.
-    if (!r || r.uid !== tap.uid || !Object.is(r.amount, tap.amount) || Math.abs(tap.at - r.at) > DUPLICATE_WINDOW_MS) return undefined;
-    return r;
-  }
-
-  private rememberSeq(tap: Tap, message: Promise<DecisionMessage | null>): void {
-    let m = this.recentSeqs.get(tap.readerId);
-    if (!m) this.recentSeqs.set(tap.readerId, (m = new Map()));
-    // A payment's number keeps its first answer, as the wallet keeps its first outcome: another card or amount under
-    // it (a seq_conflict) must not take the place of the payment a retry is about.
-    const prior = m.get(tap.seq!);
-    if (prior && tap.amount !== undefined && Math.abs(tap.at - prior.at) <= DUPLICATE_WINDOW_MS) return;
-    m.delete(tap.seq!);
-    m.set(tap.seq!, { uid: tap.uid, amount: tap.amount, at: tap.at, message: message.catch(() => null) });
-    if (m.size > RECENT_SEQS_PER_READER) m.delete(m.keys().next().value!);
   }
 
   private async decide(tap: Tap): Promise<DecisionMessage | null> {
@@ -280,11 +252,11 @@ export class AccessEngine {
     };
     this.publishDecision(tap.readerId, message);
     if (outcome.granted && gateId && !tap.deviceDecision) {
-      this.publish(`campus/gates/${gateId}/command`, { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
+      this.publish(topics.gateCommand(gateId), { action: 'open', gateId, readerId: tap.readerId, direction, tapId, at: tap.at });
     }
     this.countTap(outcome.granted, outcome.reason);
     this.ctx.bus.emit('tap.decided', decided);
-    this.raiseAlerts(tap, ap, holder, outcome, rules);
+    this.tapAlerts.raise(tap, ap, holder, outcome, rules);
     return message;
   }
 
@@ -342,7 +314,7 @@ export class AccessEngine {
     const message: DecisionMessage = { granted: false, reason: 'unknown_reader', tapId, person: null };
     this.publishDecision(tap.readerId, message);
     this.countTap(false, 'unknown_reader');
-    this.countDenial(tap.readerId, undefined, undefined);
+    this.tapAlerts.countDenial(tap.readerId, undefined, undefined);
     return message;
   }
 
@@ -374,65 +346,13 @@ export class AccessEngine {
   }
 
   private publishDecision(readerId: string, message: DecisionMessage): void {
-    this.publish(`campus/readers/${readerId}/decision`, message);
+    this.publish(topics.readerDecision(readerId), message);
   }
 
   private publish(topic: string, payload: object): void {
     this.ctx.mqtt.publish(topic, payload, { qos: 1 }).catch((err: unknown) => this.log.warn({ err, topic }, 'publish failed'));
   }
 
-  private raiseAlerts(tap: Tap, ap: AccessPointConfig, holder: CardHolder | null, outcome: RuleOutcome, rules: RuleOutcome): void {
-    // A controller opened for a card the gateway holds lost or blocked: its card list was late (or edited by hand).
-    const lateList = outcome.granted && tap.deviceDecision !== undefined && (rules.reason === 'card_lost' || rules.reason === 'card_blocked');
-    if (outcome.granted && !lateList) return;
-    const cardReason = lateList ? rules.reason : outcome.reason;
-    if (holder && (cardReason === 'card_lost' || cardReason === 'card_blocked')) {
-      const lost = cardReason === 'card_lost';
-      this.ctx.alerts.raise({
-        type: lost ? 'card_lost_used' : 'card_blocked_used',
-        severity: 'warning',
-        source: `reader:${tap.readerId}`,
-        message:
-          `${lost ? 'Lost' : 'Blocked'} card ${tap.uid} of ${holder.person.name} (${holder.person.externalId}) used at ${stableName(ap.name, ap.id)}` +
-          (lateList ? ': the door controller let it through (its card list was not yet updated)' : ''),
-        accessPoint: ap.id,
-        zone: ap.zone,
-        data: { uid: tap.uid, personId: holder.person.id, externalId: holder.person.externalId, readerId: tap.readerId, ...(lateList ? { grantedByDevice: true } : {}) },
-        // Repeated tries with the same card fold into one alert; another card is another alert.
-        dedupKey: `${lost ? 'card_lost_used' : 'card_blocked_used'}:${tap.uid}`,
-      });
-    }
-    if (outcome.granted) return;
-    // Refused payments are the customer's business with the canteen, not a security matter; refusals during a
-    // lockdown are the lockdown working (it has its own critical alert), not someone trying card after card.
-    if (outcome.reason === 'lockdown') return;
-    if (ap.kind !== 'canteen' || !['insufficient_funds', 'over_limit', 'over_daily_limit', 'invalid_amount', 'seq_conflict', 'duplicate', 'pin_required', 'pin_wrong', 'pin_locked'].includes(outcome.reason)) {
-      this.countDenial(tap.readerId, ap, outcome.reason);
-    }
-  }
-
-  /** Someone trying card after card, or a card that keeps failing: `repeated_denials` at the reader. */
-  private countDenial(readerId: string, ap: AccessPointConfig | undefined, reason: DecisionReason | undefined): void {
-    const { count, windowS } = this.ctx.config.access.repeatedDenials;
-    const now = this.ctx.clock.now();
-    const key = ap ? readerId : '(unknown readers)';
-    let times = this.denials.get(key);
-    if (!times) this.denials.set(key, (times = []));
-    times.push(now);
-    while (times.length > 0 && times[0]! <= now - windowS * 1000) times.shift();
-    if (times.length < count) return;
-    times.length = 0;
-    this.ctx.alerts.raise({
-      type: 'repeated_denials',
-      severity: 'warning',
-      source: `reader:${readerId}`,
-      message: `${count} refused taps within ${windowS} s at ${ap ? stableName(ap.name, ap.id) : `reader ${readerId}`}`,
-      accessPoint: ap?.id,
-      zone: ap?.zone,
-      data: { readerId, count, windowS, lastReason: reason ?? 'unknown_reader' },
-      dedupKey: `repeated_denials:${readerId}`,
-    });
-  }
 }
 
 /** What a deciding device did, with the gateway's more precise reason when both refused. */

@@ -13,6 +13,7 @@ import type { CardBlocklist } from '../people/blocklist.js';
 import type { Card } from '../people/schema.js';
 import type { PeopleStore } from '../people/store.js';
 import type { OfflineSale, OfflineSaleResult, OfflineSuspicion, WalletPort } from '../core/wallet-port.js';
+import { topics } from '../core/topics.js';
 
 /** A terminal clock this far ahead of ours, or this far behind, is wrong, not a sale at that time. */
 const CLOCK_AHEAD_MS = 5 * 60_000;
@@ -50,7 +51,7 @@ export class OfflineSales {
     this.off = this.ctx.bus.on('offline.received', (upload) => {
       const answer = this.handle(upload);
       this.uploads.inc({ answer: answer.accepted ? 'accepted' : answer.error });
-      this.ctx.mqtt.publish(`campus/readers/${upload.readerId}/offline/result`, answer, { qos: 1 }).catch((err: unknown) => {
+      this.ctx.mqtt.publish(topics.readerOfflineResult(upload.readerId), answer, { qos: 1 }).catch((err: unknown) => {
         this.log.warn({ err, readerId: upload.readerId, batch: upload.batch }, 'offline upload answer not published; the terminal will send it again');
       });
     });

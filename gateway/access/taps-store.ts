@@ -4,6 +4,7 @@
  */
 import type { Database, Migration } from '../storage/db.js';
 import type { DecisionReason } from './contract.js';
+import { Where } from '../storage/where.js';
 
 export const tapsMigrations: Migration[] = [
   {
@@ -121,25 +122,12 @@ export class TapsStore {
 
   latest(q: { readerId?: string | undefined; accessPoint?: string | undefined; personId?: number | undefined; limit: number;
     before?: string | undefined }): TapView[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.readerId) {
-      where.push('t.reader_id = ?');
-      args.push(q.readerId);
-    }
-    if (q.accessPoint) {
-      where.push('t.access_point = ?');
-      args.push(q.accessPoint);
-    }
-    if (q.personId !== undefined) {
-      where.push('t.person_id = ?');
-      args.push(q.personId);
-    }
-    if (q.before) {
-      where.push('t.id < ?');
-      args.push(q.before);
-    }
-    const sql = `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit) as TapRow[]).map(viewFromRow);
+    const where = new Where()
+      .eq('t.reader_id', q.readerId)
+      .eq('t.access_point', q.accessPoint)
+      .eq('t.person_id', q.personId)
+      .compare('t.id', '<', q.before);
+    const sql = `${SELECT} ${where.sql} ORDER BY t.id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...where.args, q.limit) as TapRow[]).map(viewFromRow);
   }
 }

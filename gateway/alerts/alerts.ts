@@ -4,6 +4,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
+import { Where } from '../storage/where.js';
 
 export const severitySchema = z.enum(['info', 'warning', 'critical']);
 export type Severity = z.infer<typeof severitySchema>;
@@ -342,26 +343,10 @@ export class AlertService {
   }
 
   list(q: AlertQuery): { items: Alert[]; nextBefore: string | null } {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const inList = (col: string, values: string[] | undefined): void => {
-      if (!values?.length) return;
-      where.push(`${col} IN (${values.map(() => '?').join(',')})`);
-      args.push(...values);
-    };
-    inList('status', q.status);
-    inList('severity', q.severity);
-    if (q.type) {
-      where.push('type = ?');
-      args.push(q.type);
-    }
-    if (q.before) {
-      where.push('id < ?');
-      args.push(q.before);
-    }
+    const where = new Where().in('status', q.status).in('severity', q.severity).eq('type', q.type).compare('id', '<', q.before);
     const rows = this.db
-      .prepare(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...args, q.limit + 1) as Row[];
+      .prepare(`SELECT * FROM alerts ${where.sql} ORDER BY id DESC LIMIT ?`)
+      .all(...where.args, q.limit + 1) as Row[];
     const items = rows.slice(0, q.limit).map(fromRow);
     return { items, nextBefore: rows.length > q.limit ? items[items.length - 1]!.id : null };
   }

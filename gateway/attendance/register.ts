@@ -4,7 +4,8 @@
  */
 import type { AccessConfig } from '../../config/access.js';
 import type { TapDecision } from '../access/contract.js';
-import type { PersonRole } from '../people/types.js';
+import { personFieldsOf, type PersonRef, type PersonRole } from '../people/types.js';
+import type { PersonRow } from '../people/store.js';
 import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import { compareSchoolNames } from '../core/school-order.js';
@@ -27,13 +28,8 @@ export interface Counts {
   expected: number;
 }
 
-export interface PersonDay {
-  externalId: string;
-  name: string;
-  role: PersonRole;
-  grade: string | null;
-  class: string | null;
-  scheduleGroup: string;
+/** A person's school day: who (PersonRef but the row id), and how they arrived and left. */
+export interface PersonDay extends Omit<PersonRef, 'id'> {
   status: AttendanceStatus | null;
   /** ISO instant of the first granted entry through a gate that day. */
   firstIn: string | null;
@@ -75,15 +71,7 @@ export interface Scope {
   class?: string;
 }
 
-interface JoinedRow {
-  id: number;
-  external_id: string;
-  name: string;
-  role: PersonRole;
-  grade: string | null;
-  class: string | null;
-  schedule_group: string;
-  created_at: string;
+interface JoinedRow extends Pick<PersonRow, 'id' | 'external_id' | 'name' | 'role' | 'grade' | 'class' | 'schedule_group' | 'created_at'> {
   first_in_at: number | null;
   first_in_reader: string | null;
   last_out_at: number | null;
@@ -246,12 +234,7 @@ export class AttendanceRegister {
     const firstIn = r.first_in_at === null ? null : localTime(r.first_in_at, tz);
     const lastOut = r.last_out_at === null ? null : localTime(r.last_out_at, tz);
     return {
-      externalId: r.external_id,
-      name: r.name,
-      role: r.role,
-      grade: r.grade,
-      class: r.class,
-      scheduleGroup: r.schedule_group,
+      ...personFieldsOf(r),
       status: this.statusOf(r, date, cutoff, firstIn?.secondOfDay ?? null),
       firstIn: r.first_in_at === null ? null : new Date(r.first_in_at).toISOString(),
       firstInLocal: firstIn?.time ?? null,

@@ -1,16 +1,17 @@
 import { levelsMatch } from '../core/mqtt-port.js';
+import { topicFilters } from '../core/topics.js';
 
 /** Topics only the gateway itself writes: decisions, commands, alerts, mirrored events, the city link. */
 export const GATEWAY_ONLY_TOPICS = [
-  'campus/events/#',
-  'campus/alerts/#',
-  'campus/readers/+/decision',
-  'campus/readers/+/offline/result',
-  'campus/gates/#',
-  'campus/cards/#',
-  'campus/actuators/#',
-  'campus/notify/#',
-  'campus/gateway/#',
+  topicFilters.events,
+  topicFilters.alerts,
+  topicFilters.readerDecisions,
+  topicFilters.readerOfflineResults,
+  topicFilters.gates,
+  topicFilters.cards,
+  topicFilters.actuators,
+  topicFilters.notify,
+  topicFilters.gateway,
   'city/#',
   '$SYS/#',
 ] as const;

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Grants } from './acl.js';
+import { topics } from '../core/topics.js';
 
 export interface DeviceCredential {
   id: string;
@@ -15,8 +16,8 @@ export function deviceCredentials(config: GatewayConfig): DeviceCredential[] {
   for (const r of config.readers) {
     if (r.driver.type === 'mqtt' && r.driver.secretHash) {
       // A terminal may also read the lost-card blocklist, which it needs to decide while the gateway is away.
-      const own = subtree(`campus/readers/${r.id}`);
-      out.push({ id: r.id, secretHash: r.driver.secretHash, grants: { ...own, subscribe: [...own.subscribe, 'campus/cards/blocklist'] } });
+      const own = subtree(topics.reader(r.id));
+      out.push({ id: r.id, secretHash: r.driver.secretHash, grants: { ...own, subscribe: [...own.subscribe, topics.cardBlocklist] } });
     }
   }
   for (const s of config.sensors.sensors) {
@@ -26,7 +27,7 @@ export function deviceCredentials(config: GatewayConfig): DeviceCredential[] {
         ? subtree(`zigbee2mqtt/${s.source.friendlyName}`)
         : s.source.type === 'tasmota'
           ? subtree(`tele/${s.source.device}`)
-          : subtree(`campus/sensors/${s.id}`);
+          : subtree(topics.sensor(s.id));
     out.push({ id: s.id, secretHash: s.secretHash, grants });
   }
   return out;

@@ -11,6 +11,7 @@
  * client may publish there is still the ACL's decision once the packet is in; this only bounds the size.
  */
 import { levelsMatch } from '../core/mqtt-port.js';
+import { topicFilters } from '../core/topics.js';
 
 /** MQTT 3.1.1 packet types (the high nibble of the first byte). */
 const CONNECT = 1;
@@ -20,7 +21,7 @@ const PUBLISH = 3;
 export const CONNECT_MAX_BYTES = 4096;
 /** Topics are short; one longer than this cannot be the offline-upload topic. */
 const MAX_TOPIC_PEEK = 512;
-export const OFFLINE_UPLOAD_FILTER = 'campus/readers/+/offline';
+export const OFFLINE_UPLOAD_FILTER = topicFilters.readerOfflineUploads;
 const offlineLevels = OFFLINE_UPLOAD_FILTER.split('/');
 
 export interface PacketLimits {

@@ -4,19 +4,16 @@
  * persistent sessions and hands messages to in-process subscribers (Node-RED flows, the bus mirror) before any
  * per-subscriber hook could run, so stripping it on the way out would leave it in all of those.
  */
+import { isReaderTapTopic } from '../core/topics.js';
 
 const PIN_KEY = Buffer.from('"pin"');
-
-function isTapTopic(topic: string): boolean {
-  return topic.startsWith('campus/readers/') && topic.endsWith('/tap');
-}
 
 /**
  * A tap without the card holder's PIN, or undefined when there is none to take out (the payload goes as it is).
  * Parses only a tap whose payload names a PIN: taps are the hot path.
  */
 export function tapWithoutPin(topic: string, payload: Buffer): Buffer | undefined {
-  if (!isTapTopic(topic) || !payload.includes(PIN_KEY)) return undefined;
+  if (!isReaderTapTopic(topic) || !payload.includes(PIN_KEY)) return undefined;
   try {
     const body = JSON.parse(payload.toString('utf8')) as unknown;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return Buffer.alloc(0);

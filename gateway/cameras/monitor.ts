@@ -2,6 +2,7 @@ import type { CamerasConfig } from '../../config/cameras.js';
 import type { Logger } from '../core/logger.js';
 import type { CameraMetrics } from './metrics.js';
 import { asCameraError, CameraError, type CameraConnection, type CameraErrorCode, type CameraNotification, type CameraSession } from './port.js';
+import { Backoff } from '../core/pacing.js';
 
 export type CameraState = 'unknown' | 'online' | 'offline';
 
@@ -181,7 +182,8 @@ export class CameraMonitor {
 
   private async eventLoop(gen: number): Promise<void> {
     const live = (): boolean => this.running && gen === this.eventGen;
-    let backoff = this.cfg.eventRetryMinMs;
+    // Jittered, doubling up to eventRetryMaxMs: cameras cut off by one switch do not all come back in the same second.
+    const backoff = new Backoff(this.cfg.eventRetryMinMs, this.cfg.eventRetryMaxMs);
     let subscribed = false;
     let lastFailure: CameraErrorCode | null = null;
     while (live()) {
@@ -194,7 +196,7 @@ export class CameraMonitor {
           this.metrics.subscriptions.inc({ camera: this.id, result: 'created' });
           if (lastFailure) this.log.info('event subscription restored');
           lastFailure = null;
-          backoff = this.cfg.eventRetryMinMs;
+          backoff.reset();
         }
         const started = Date.now();
         const r = await this.session.pull();
@@ -225,9 +227,7 @@ export class CameraMonitor {
         if (e.code !== lastFailure) this.log.warn({ code: e.code }, `events: ${e.message}; subscribing again`);
         lastFailure = e.code;
         if (e.code === 'unsupported') return; // no event service: nothing to retry
-        const jittered = backoff / 2 + Math.random() * (backoff / 2);
-        await this.sleep(jittered);
-        backoff = Math.min(this.cfg.eventRetryMaxMs, backoff * 2);
+        await this.sleep(backoff.next());
       }
     }
   }

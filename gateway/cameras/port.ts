@@ -76,6 +76,9 @@ export interface CameraConnection {
 }
 
 /** One ONVIF notification, flattened: `topic` without its namespace prefix. */
+/** What a camera notification means to the school, whatever the vendor called it. */
+export type CameraEventKind = 'motion' | 'tamper' | 'line_crossing' | 'field_crossing' | 'other';
+
 export interface CameraNotification {
   topic: string;
   /** `Initialized` on (re)subscription, `Changed` when it happens, null for events that are not properties. */
@@ -83,6 +86,12 @@ export interface CameraNotification {
   utcTime: string | null;
   source: Record<string, string>;
   data: Record<string, string>;
+  /**
+   * The driver's reading of the vendor's topic and data (vendors spell them differently): what happened, and
+   * whether it is happening now (a property set) or has stopped.
+   */
+  kind: CameraEventKind;
+  active: boolean;
 }
 
 export interface PullPointSubscription {

@@ -23,6 +23,7 @@ import type { Logger } from '../core/logger.js';
 import { sessionOf } from './guards.js';
 import { parse } from './validate.js';
 import { jsonFor, visibilityOf, type Visibility } from './visibility.js';
+import { MetricFactory } from '../core/metrics.js';
 
 export type EventStreamLimits = GatewayConfig['http']['eventStreams'];
 
@@ -68,18 +69,9 @@ export class EventStreams {
 
   constructor(private readonly deps: EventStreamDeps) {
     const registers = [deps.metrics];
-    this.dropped = new Counter({
-      name: 'campus_http_streams_dropped_total',
-      help: 'Event streams the gateway ended, by reason (slow_client: unsent bytes passed http.eventStreams.maxBufferedBytes)',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.refused = new Counter({
-      name: 'campus_http_streams_refused_total',
-      help: 'Event streams refused, by reason (per_user, total: over http.eventStreams.perUser / .total)',
-      labelNames: ['reason'],
-      registers,
-    });
+    const m = new MetricFactory(deps.metrics);
+    this.dropped = m.counter('campus_http_streams_dropped_total', 'Event streams the gateway ended, by reason (slow_client: unsent bytes passed http.eventStreams.maxBufferedBytes)', ['reason']);
+    this.refused = m.counter('campus_http_streams_refused_total', 'Event streams refused, by reason (per_user, total: over http.eventStreams.perUser / .total)', ['reason']);
     const clients = this.clients;
     new Gauge({
       name: 'campus_http_streams_open',

@@ -13,6 +13,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError } from '../core/errors.js';
 import type { MqttPort } from '../core/mqtt-port.js';
+import { topics } from '../core/topics.js';
 
 /** A camera snapshot as the snapshot node outputs it. */
 export interface FlowSnapshot {
@@ -270,7 +271,7 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
         rejected.inc({ call: 'accessPoint' });
         throw new GatewayError('not_found', `accessPoint: "${id}" is not a gate (no gateId in access.accessPoints)`);
       }
-      const topic = `campus/gates/${gateId}/command`;
+      const topic = topics.gateCommand(gateId);
       const command = { action: act, by, at: new Date(clock.now()).toISOString() };
       await mqtt.publish(topic, command, { qos: 1 });
       return { gateId, topic, command };

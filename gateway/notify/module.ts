@@ -4,7 +4,7 @@
  */
 import { nameIn } from '../core/localized-name.js';
 import type { Router } from 'express';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { ulid } from 'ulid';
 import type { NotifyChannelConfig } from '../../config/notify.js';
 import type { TapWrite } from '../access/contract.js';
@@ -25,6 +25,7 @@ import { tapWriteFor } from './triggers.js';
 import { LOCKDOWN_TEXTS } from './templates.js';
 import { GUARDIAN_LANGUAGES, type GuardianLanguage } from '../guardians/schema.js';
 import { DEMO_GUARDIANS } from './demo.js';
+import { MetricFactory } from '../core/metrics.js';
 
 export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
 
@@ -105,12 +106,8 @@ export class NotifyModule implements GatewayModule {
     this.guardians = new GuardianStore(ctx.db, guardianBox(guardianKeyOf(ctx.config)), ctx.clock);
     this.outbox = new Outbox(ctx.db);
     this.channels = cfg.enabled ? cfg.channels.map((c) => createChannel(c, ctx)) : [];
-    this.errors = new Counter({
-      name: 'campus_notify_enqueue_failures_total',
-      help: 'Messages that could not be queued (the tap itself was kept)',
-      labelNames: ['event'],
-      registers: [ctx.metrics],
-    });
+    const m = new MetricFactory(ctx.metrics);
+    this.errors = m.counter('campus_notify_enqueue_failures_total', 'Messages that could not be queued (the tap itself was kept)', ['event']);
     this.sender = new Sender({
       outbox: this.outbox,
       guardians: this.guardians,

@@ -9,6 +9,7 @@
  */
 import type { CardStatus } from './types.js';
 import type { Database, Migration } from '../storage/db.js';
+import { topics } from '../core/topics.js';
 
 const LISTED = `('lost','blocked')`;
 
@@ -118,7 +119,7 @@ export class CardBlocklist {
 }
 
 /** Where terminals find the list: retained, so one that connects gets the current list at once. */
-export const BLOCKLIST_TOPIC = 'campus/cards/blocklist';
+export const BLOCKLIST_TOPIC = topics.cardBlocklist;
 
 /**
  * Keeps the retained list on the broker current: after card changes in this process (coalesced, so a roster

@@ -3,12 +3,13 @@
  * The decision path reads a card's status straight from SQLite through a prepared statement on every tap,
  * so a card reported lost is refused at the very next tap without any cache to invalidate.
  */
-import type { CardStatus, PersonRole } from './types.js';
+import { personFieldsOf, type CardStatus, type PersonColumns, type PersonRole } from './types.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration, } from '../storage/db.js';
 import type { Card, PersonCreate, PersonUpdate, Person, PersonWithCards, PeopleQuery } from './schema.js';
+import { Where } from '../storage/where.js';
 
 export interface CardChangedEvent {
   uid: string;
@@ -63,14 +64,8 @@ export const peopleMigrations: Migration[] = [
   },
 ];
 
-export interface PersonRow {
+export interface PersonRow extends PersonColumns {
   id: number;
-  external_id: string;
-  name: string;
-  role: PersonRole;
-  grade: string | null;
-  class: string | null;
-  schedule_group: string;
   created_at: string;
   updated_at: string;
   security: number;
@@ -89,12 +84,7 @@ export interface CardRow {
 
 export const personFromRow = (r: PersonRow): Person => ({
   id: r.id,
-  externalId: r.external_id,
-  name: r.name,
-  role: r.role,
-  grade: r.grade,
-  class: r.class,
-  scheduleGroup: r.schedule_group,
+  ...personFieldsOf(r),
   security: r.security === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -240,49 +230,32 @@ export class PeopleStore {
    * printed card number may stand for (see card-keys.ts), resolved by the caller.
    */
   search(q: Omit<PeopleQuery, 'card'>, cardKeys?: { uid: string; match: 'exact' | 'suffix' }[]): { items: PersonWithCards[]; total: number } {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
+    const where = new Where();
     if (q.q) {
-      where.push(`(p.name LIKE ? ESCAPE '\\' OR p.external_id LIKE ? ESCAPE '\\')`);
       const like = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      args.push(like, like);
+      where.add(`(p.name LIKE ? ESCAPE '\\' OR p.external_id LIKE ? ESCAPE '\\')`, like, like);
     }
-    if (q.externalId) {
-      where.push('p.external_id = ?');
-      args.push(q.externalId);
-    }
-    if (q.grade) {
-      where.push('p.grade = ?');
-      args.push(q.grade);
-    }
-    if (q.class) {
-      where.push('p.class = ?');
-      args.push(q.class);
-    }
-    if (q.role) {
-      where.push('p.role = ?');
-      args.push(q.role);
-    }
+    where.eq('p.external_id', q.externalId).eq('p.grade', q.grade).eq('p.class', q.class).eq('p.role', q.role);
     if (cardKeys) {
       if (cardKeys.length === 0) return { items: [], total: 0 };
       // A whole UID matches its card and a partial card it ends with; a low-bytes key matches every UID ending with it.
       const ors: string[] = [];
+      const orArgs: string[] = [];
       for (const k of cardKeys) {
         if (k.match === 'exact') {
           ors.push('c.uid = ?', `(c.match = 'suffix' AND c.uid IN (?, ?))`);
-          args.push(k.uid, k.uid.slice(-8), k.uid.slice(-6));
+          orArgs.push(k.uid, k.uid.slice(-8), k.uid.slice(-6));
         } else {
           ors.push(k.uid.length === 8 ? 'substr(c.uid, -8) = ?' : 'substr(c.uid, -6) = ?');
-          args.push(k.uid);
+          orArgs.push(k.uid);
         }
       }
-      where.push(`p.id IN (SELECT c.person_id FROM cards c WHERE ${ors.join(' OR ')})`);
+      where.add(`p.id IN (SELECT c.person_id FROM cards c WHERE ${ors.join(' OR ')})`, ...orArgs);
     }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM persons p ${w}`).get(...args) as { n: number }).n;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM persons p ${where.sql}`).get(...where.args) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT p.* FROM persons p ${w} ORDER BY p.grade, p.class, p.name, p.id LIMIT ? OFFSET ?`)
-      .all(...args, q.limit, q.offset) as PersonRow[];
+      .prepare(`SELECT p.* FROM persons p ${where.sql} ORDER BY p.grade, p.class, p.name, p.id LIMIT ? OFFSET ?`)
+      .all(...where.args, q.limit, q.offset) as PersonRow[];
     return { items: rows.map((r) => this.withCards(personFromRow(r))), total };
   }
 

@@ -19,3 +19,23 @@ export interface PersonRef {
   class: string | null;
   scheduleGroup: string;
 }
+
+/** The columns of `persons` that say who a person is, as any query that joins them returns them. */
+export interface PersonColumns {
+  external_id: string;
+  name: string;
+  role: PersonRole;
+  grade: string | null;
+  class: string | null;
+  schedule_group: string;
+}
+
+/** Who a person is (PersonRef but the row id), from any database row that carries the person's columns. */
+export const personFieldsOf = (r: PersonColumns): Omit<PersonRef, 'id'> => ({
+  externalId: r.external_id,
+  name: r.name,
+  role: r.role,
+  grade: r.grade,
+  class: r.class,
+  scheduleGroup: r.schedule_group,
+});

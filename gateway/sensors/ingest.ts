@@ -12,6 +12,7 @@ import { parseDeviceTime } from '../core/device-time.js';
 import { checkMetric, metricCatalog, type RejectReason } from './metrics.js';
 import type { SensorEntry, SensorRegistry } from './registry.js';
 import { DAY } from './storage.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 
 export interface IngestOptions {
   maxPayloadBytes: number;
@@ -21,29 +22,6 @@ export interface IngestOptions {
 }
 
 export type ReadingsSink = (sensor: SensorEntry, readings: Reading[], now: number) => void;
-
-/** Logs a flood once per key and interval, saying how many were not logged in between. */
-export class RateLimitedLog {
-  private readonly seen = new Map<string, { at: number; suppressed: number }>();
-  constructor(
-    private readonly log: Logger,
-    private readonly clock: Clock,
-    private readonly everyMs: number,
-  ) {}
-
-  warn(key: string, fields: Record<string, unknown>, msg: string): void {
-    const now = this.clock.now();
-    const s = this.seen.get(key);
-    if (s && now - s.at < this.everyMs) {
-      s.suppressed++;
-      return;
-    }
-    // Keys are bounded by sensors × reasons, but unknown device names come from the network: cap the memory.
-    if (this.seen.size > 10_000) this.seen.clear();
-    this.seen.set(key, { at: now, suppressed: 0 });
-    this.log.warn({ ...fields, suppressedSinceLast: s?.suppressed ?? 0 }, msg);
-  }
-}
 
 export class SensorIngest {
   private readonly rejected: Counter<'sensor' | 'reason'>;
@@ -79,7 +57,7 @@ export class SensorIngest {
       registers: [metrics],
     });
     this.readingsTotal = new Counter({ name: 'campus_sensor_readings_total', help: 'Valid sensor readings accepted', registers: [metrics] });
-    this.logLimited = new RateLimitedLog(log, clock, opts.rejectLogEveryS * 1000);
+    this.logLimited = new RateLimitedLog(log, () => clock.now(), opts.rejectLogEveryS * 1000);
   }
 
   handle(family: PayloadFamily, topic: string, payload: Buffer): void {

@@ -4,7 +4,7 @@
  * families and the demo simulation from drivers/sensors (this module never imports drivers/).
  */
 import type { Router } from 'express';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { SensorsConfig } from '../../config/sensors.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Guards } from '../http/guards.js';
@@ -18,6 +18,7 @@ import { RuleEngine } from './rules.js';
 import { sensorRoutes } from './routes.js';
 import { SensorStore, storageMigrations } from './storage.js';
 import { hourlyZoneSummaries } from './summaries.js';
+import { MetricFactory } from '../core/metrics.js';
 
 declare module '../core/bus.js' {
   interface CampusEventMap {
@@ -70,17 +71,9 @@ export class SensorsModule implements GatewayModule {
       log,
       ctx.metrics,
     );
-    const pruned = new Counter({
-      name: 'campus_sensor_pruned_rows_total',
-      help: 'Sensor rows deleted by retention, by table',
-      labelNames: ['table'],
-      registers: [ctx.metrics],
-    });
-    this.writeFailures = new Counter({
-      name: 'campus_sensor_write_failures_total',
-      help: 'Sensor readings lost because their batch could not be committed',
-      registers: [ctx.metrics],
-    });
+    const m = new MetricFactory(ctx.metrics);
+    const pruned = m.counter('campus_sensor_pruned_rows_total', 'Sensor rows deleted by retention, by table', ['table']);
+    this.writeFailures = m.counter('campus_sensor_write_failures_total', 'Sensor readings lost because their batch could not be committed');
     this.pruner = new RetentionPruner(ctx.db, ctx.clock, cfg.retention, (table, n) => pruned.inc({ table }, n), (err) =>
       log.error({ err }, 'sensor retention pruning failed'),
     );

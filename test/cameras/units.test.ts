@@ -6,7 +6,8 @@ import { SimulatedSession } from '../../drivers/onvif/simulated.js';
 import { normalizeNotifications } from '../../drivers/onvif/notifications.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { CredentialBox } from '../../gateway/cameras/credentials.js';
-import { classifyNotification, withinWindows } from '../../gateway/cameras/rules.js';
+import { withinWindows } from '../../gateway/cameras/rules.js';
+import { classifyNotification } from '../../drivers/onvif/classify.js';
 import { SnapshotStore, snapshotMigrations } from '../../gateway/cameras/snapshots.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { tempDir } from '../helpers/gateway.js';
@@ -116,6 +117,8 @@ describe('camera rules', () => {
         utcTime: '2026-09-01T00:00:00.000Z',
         source: { Token: '1', Rule: 'R' },
         data: { IsMotion: 'false' },
+        kind: 'motion',
+        active: false,
       },
     ]);
   });

@@ -12,7 +12,7 @@ import { ko } from '../../gateway/console/web/src/i18n/ko.js';
 import { zh } from '../../gateway/console/web/src/i18n/zh.js';
 
 const SRC = join(import.meta.dirname, '../../gateway/console/web/src');
-const DICTIONARIES = new Set(['i18n/zh.ts', 'i18n/ko.ts', 'i18n/en.ts']);
+const DICTIONARIES = new Set(['i18n/zh.ts', 'i18n/ko.ts', 'i18n/en.ts', 'i18n/zh-terms.ts', 'i18n/ko-terms.ts', 'i18n/en-terms.ts']);
 const dictionaries = { zh, ko, en } as Record<string, Record<string, string>>;
 
 function sources(dir: string): string[] {

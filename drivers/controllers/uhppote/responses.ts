@@ -142,38 +142,74 @@ function putStatus(b: Buffer, s: ControllerStatus): void {
 }
 
 /** Reads a reply or a pushed event. Throws CodecError on anything malformed (the socket handler counts it). */
+/** A fixed-size field of a reply: how it is read and written, so both directions use one description. */
+interface FieldCodec<V> {
+  read(b: Buffer, at: number): V;
+  put(b: Buffer, at: number, v: V): void;
+}
+const IPV4: FieldCodec<string> = { read: ipv4, put: putIpv4 };
+const MAC: FieldCodec<string> = { read: mac, put: putMac };
+const VERSION: FieldCodec<string> = { read: version, put: putVersion };
+const DATE: FieldCodec<string> = { read: date, put: putDate };
+const U8: FieldCodec<number> = { read: u8, put: putU8 };
+const U16: FieldCodec<number> = { read: u16, put: putU16 };
+const U32: FieldCodec<number> = { read: u32, put: putU32 };
+
+/** The reply whose `type` may be T (some types share one layout, e.g. get- and set-door-control). */
+type ReplyOf<T extends Response['type']> = Response extends infer R ? (R extends { type: infer U } ? (T extends U ? R : never) : never) : never;
+type Body<T extends Response['type']> = Omit<ReplyOf<T>, 'type'>;
+type Layout<T extends Response['type']> = readonly { [K in keyof Body<T>]: readonly [K, number, FieldCodec<Body<T>[K]>] }[keyof Body<T>][];
+
+/** Replies that are only fixed fields: name, offset and codec of each, read by decode and written by encode. */
+const FIXED: { [T in 'get-controller' | 'get-listener' | 'get-door-control' | 'get-cards' | 'get-event-index' | 'get-anti-passback']: Layout<T> } = {
+  'get-controller': [['address', 8, IPV4], ['netmask', 12, IPV4], ['gateway', 16, IPV4], ['mac', 20, MAC], ['version', 26, VERSION], ['released', 28, DATE]],
+  'get-listener': [['address', 8, IPV4], ['port', 12, U16], ['interval', 14, U8]],
+  'get-door-control': [['door', 8, U8], ['mode', 9, U8], ['delay', 10, U8]],
+  'get-cards': [['count', 8, U32]],
+  'get-event-index': [['index', 8, U32]],
+  'get-anti-passback': [['mode', 8, U8]],
+};
+type FixedType = keyof typeof FIXED;
+/** One layout as the generic code below walks it: field name, offset, codec. */
+type AnyLayout = readonly (readonly [string, number, FieldCodec<unknown>])[];
+/** set-door-control answers with get-door-control's layout. */
+const fixedLayout = (fn: FixedType | 'set-door-control'): AnyLayout =>
+  (FIXED as unknown as Record<FixedType, AnyLayout>)[fn === 'set-door-control' ? 'get-door-control' : fn];
+
+const isFixed = (fn: FunctionName): fn is FixedType | 'set-door-control' => fn === 'set-door-control' || Object.hasOwn(FIXED, fn);
+const isFixedReply = (r: Response): r is ReplyOf<FixedType | 'set-door-control'> => isFixed(r.type);
+
+function readFixed(fn: FunctionName, layout: AnyLayout, b: Buffer): Response {
+  const r: Record<string, unknown> = { type: fn };
+  for (const [k, at, codec] of layout) r[k] = codec.read(b, at);
+  return r as Response;
+}
+
+function putFixed(b: Buffer, layout: AnyLayout, r: Response): void {
+  const values = r as unknown as Record<string, unknown>;
+  for (const [k, at, codec] of layout) codec.put(b, at, values[k]);
+}
+
 export function decodeResponse(b: Buffer): { serial: number; response: Response } {
   const { fn, serial } = readHeader(b);
   return { serial, response: readBody(fn, b) };
 }
 
 function readBody(fn: FunctionName, b: Buffer): Response {
+  if (isFixed(fn)) return readFixed(fn, fixedLayout(fn), b);
   switch (fn) {
-    case 'get-controller':
-      return { type: fn, address: ipv4(b, 8), netmask: ipv4(b, 12), gateway: ipv4(b, 16), mac: mac(b, 20), version: version(b, 26), released: date(b, 28) };
     case 'get-time':
     case 'set-time':
       return { type: fn, datetime: `${date(b, 8)} ${time(b, 12)}` };
     case 'get-status':
       return { type: fn, status: readStatus(b) };
-    case 'get-listener':
-      return { type: fn, address: ipv4(b, 8), port: u16(b, 12), interval: u8(b, 14) };
-    case 'get-door-control':
-    case 'set-door-control':
-      return { type: fn, door: u8(b, 8), mode: u8(b, 9), delay: u8(b, 10) };
-    case 'get-cards':
-      return { type: fn, count: u32(b, 8) };
     case 'get-card':
     case 'get-card-at-index':
       return { type: fn, record: readCardRecord(b) };
     case 'get-event':
       return { type: fn, event: readEvent(b) };
-    case 'get-event-index':
-      return { type: fn, index: u32(b, 8) };
     case 'get-time-profile':
       return { type: fn, profile: readTimeProfile(b) };
-    case 'get-anti-passback':
-      return { type: fn, mode: u8(b, 8) };
     default:
       return { type: fn, ok: bool(b, 8) };
   }
@@ -181,35 +217,17 @@ function readBody(fn: FunctionName, b: Buffer): Response {
 
 export function encodeResponse(serial: number, r: Response): Buffer {
   const b = header(FUNCTION[r.type], serial);
+  if (isFixedReply(r)) {
+    putFixed(b, fixedLayout(r.type), r);
+    return b;
+  }
   switch (r.type) {
-    case 'get-controller':
-      putIpv4(b, 8, r.address);
-      putIpv4(b, 12, r.netmask);
-      putIpv4(b, 16, r.gateway);
-      putMac(b, 20, r.mac);
-      putVersion(b, 26, r.version);
-      putDate(b, 28, r.released);
-      break;
     case 'get-time':
     case 'set-time':
       putDatetime(b, 8, r.datetime);
       break;
     case 'get-status':
       putStatus(b, r.status);
-      break;
-    case 'get-listener':
-      putIpv4(b, 8, r.address);
-      putU16(b, 12, r.port);
-      putU8(b, 14, r.interval);
-      break;
-    case 'get-door-control':
-    case 'set-door-control':
-      putU8(b, 8, r.door);
-      putU8(b, 9, r.mode);
-      putU8(b, 10, r.delay);
-      break;
-    case 'get-cards':
-      putU32(b, 8, r.count);
       break;
     case 'get-card':
     case 'get-card-at-index':
@@ -219,14 +237,8 @@ export function encodeResponse(serial: number, r: Response): Buffer {
     case 'get-event':
       putEvent(b, r.event);
       break;
-    case 'get-event-index':
-      putU32(b, 8, r.index);
-      break;
     case 'get-time-profile':
       if (r.profile.profile !== 0) putTimeProfile(b, r.profile);
-      break;
-    case 'get-anti-passback':
-      putU8(b, 8, r.mode);
       break;
     default:
       putBool(b, 8, r.ok);

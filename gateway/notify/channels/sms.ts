@@ -12,9 +12,8 @@
  *   from "TC3" + SecretKey.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { NotifyChannelConfig } from '../../../config/notify.js';
-import { jsonOf, request, retryableStatus, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
+import { jsonOf, request, retryableStatus, SecretFileChannel, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
 
 type Cfg<T extends NotifyChannelConfig['type']> = Extract<NotifyChannelConfig, { type: T }>;
 
@@ -38,26 +37,37 @@ export function aliyunSignature(method: string, params: Record<string, string>, 
 /** Codes that mean "later": the provider's throttling and its own faults. Anything else from the provider is final. */
 const ALIYUN_RETRY = /^(Throttling|isv\.BUSINESS_LIMIT_CONTROL|isp\.SYSTEM_ERROR|ServiceUnavailable|InternalError|SignatureNonceUsed)/;
 
-const readSecret = (file: string): string => readFileSync(file, 'utf8').trim();
+/** The provider's approved template for the message and the number, or why it cannot go by SMS. */
+function templateOf(cfg: { id: string; templates: Partial<Record<OutgoingMessage['event'], string>> }, m: OutgoingMessage): { template: string; to: string } | SendResult {
+  const template = cfg.templates[m.event];
+  if (!template) return { ok: false, retry: false, reason: `no template for ${m.event} in notify.channels[${cfg.id}].templates` };
+  if (!m.to) return { ok: false, retry: false, reason: 'no mobile number' };
+  return { template, to: m.to };
+}
+
+/** What both providers share: a phone number as the recipient, and a message only through an approved template. */
+abstract class SmsChannel<C extends { id: string; templates: Partial<Record<OutgoingMessage['event'], string>> }> extends SecretFileChannel<C> {
+  recipient = (g: { phone: string | null }): string | null => g.phone;
+
+  send(m: OutgoingMessage): Promise<SendResult> {
+    const t = templateOf(this.cfg, m);
+    return 'template' in t ? this.sendTemplate(m, t.template, t.to) : Promise.resolve(t);
+  }
+
+  protected abstract sendTemplate(m: OutgoingMessage, template: string, to: string): Promise<SendResult>;
+}
 
 /** The template's parameters: the message's fields that are set. */
 const paramsOf = (m: OutgoingMessage): Record<string, string> =>
   Object.fromEntries(Object.entries(m.fields).filter((e): e is [string, string] => e[1] !== undefined));
 
-export class AliyunSmsChannel implements Channel {
+export class AliyunSmsChannel extends SmsChannel<Cfg<'sms-aliyun'>> implements Channel {
   readonly type = 'sms-aliyun';
-  readonly id: string;
-  private readonly secret: string;
-  constructor(private readonly cfg: Cfg<'sms-aliyun'>) {
-    this.id = cfg.id;
-    this.secret = readSecret(cfg.accessKeySecretFile);
+  constructor(cfg: Cfg<'sms-aliyun'>) {
+    super(cfg, cfg.accessKeySecretFile);
   }
-  recipient = (g: { phone: string | null }): string | null => g.phone;
 
-  async send(m: OutgoingMessage): Promise<SendResult> {
-    const template = this.cfg.templates[m.event];
-    if (!template) return { ok: false, retry: false, reason: `no template for ${m.event} in notify.channels[${this.id}].templates` };
-    if (!m.to) return { ok: false, retry: false, reason: 'no mobile number' };
+  protected async sendTemplate(m: OutgoingMessage, template: string, to: string): Promise<SendResult> {
     const params: Record<string, string> = {
       AccessKeyId: this.cfg.accessKeyId,
       Action: 'SendSms',
@@ -68,7 +78,7 @@ export class AliyunSmsChannel implements Channel {
       SignatureVersion: '1.0',
       Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       Version: '2017-05-25',
-      PhoneNumbers: m.to,
+      PhoneNumbers: to,
       SignName: this.cfg.signName,
       TemplateCode: template,
       TemplateParam: JSON.stringify(paramsOf(m)),
@@ -102,23 +112,16 @@ export function tc3Authorization(o: { secretId: string; secretKey: string; servi
 
 const TENCENT_RETRY = /^(RequestLimitExceeded|InternalError|ResourceUnavailable|FailedOperation\.InsufficientBalanceInSmsPackage$)/;
 
-export class TencentSmsChannel implements Channel {
+export class TencentSmsChannel extends SmsChannel<Cfg<'sms-tencent'>> implements Channel {
   readonly type = 'sms-tencent';
-  readonly id: string;
-  private readonly secretKey: string;
-  constructor(private readonly cfg: Cfg<'sms-tencent'>) {
-    this.id = cfg.id;
-    this.secretKey = readSecret(cfg.secretKeyFile);
+  constructor(cfg: Cfg<'sms-tencent'>) {
+    super(cfg, cfg.secretKeyFile);
   }
-  recipient = (g: { phone: string | null }): string | null => g.phone;
 
-  async send(m: OutgoingMessage): Promise<SendResult> {
-    const template = this.cfg.templates[m.event];
-    if (!template) return { ok: false, retry: false, reason: `no template for ${m.event} in notify.channels[${this.id}].templates` };
-    if (!m.to) return { ok: false, retry: false, reason: 'no mobile number' };
+  protected async sendTemplate(m: OutgoingMessage, template: string, to: string): Promise<SendResult> {
     const names = this.cfg.params[m.event] ?? defaultParams(m.event);
     const payload = JSON.stringify({
-      PhoneNumberSet: [`+86${m.to}`],
+      PhoneNumberSet: [`+86${to}`],
       SmsSdkAppId: this.cfg.sdkAppId,
       SignName: this.cfg.signName,
       TemplateId: template,
@@ -128,7 +131,7 @@ export class TencentSmsChannel implements Channel {
     const contentType = 'application/json; charset=utf-8';
     const host = new URL(this.cfg.baseUrl).host;
     const timestamp = Math.floor(Date.now() / 1000);
-    const authorization = tc3Authorization({ secretId: this.cfg.secretId, secretKey: this.secretKey, service: 'sms', host, timestamp, payload, contentType });
+    const authorization = tc3Authorization({ secretId: this.cfg.secretId, secretKey: this.secret, service: 'sms', host, timestamp, payload, contentType });
     const res = await request(
       this.cfg.baseUrl,
       {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { MessageKind } from '../../../config/notify.js';
 import type { GuardianLanguage } from '../../guardians/schema.js';
 import type { MessageFields } from '../templates.js';
@@ -59,3 +60,20 @@ export const retryableStatus = (status: number): boolean => status === 429 || st
 
 /** A provider's reason as kept in the outbox: short, one line. */
 export const shortReason = (s: string): string => s.replace(/\s+/g, ' ').slice(0, 300);
+
+/**
+ * A channel whose credential is a file (an SMS provider's secret key, a WeCom corp secret or bot key): read once at
+ * start, trimmed, so a missing file fails the gateway's start rather than the first message.
+ */
+export abstract class SecretFileChannel<C extends { id: string }> {
+  readonly id: string;
+  protected readonly secret: string;
+  constructor(
+    protected readonly cfg: C,
+    secretFile: string,
+  ) {
+    this.id = cfg.id;
+    this.secret = readFileSync(secretFile, 'utf8').trim();
+  }
+}
+

@@ -4,9 +4,8 @@
  * again when WeCom says it is invalid or expired (40014, 42001), since WeCom may revoke it early. `wecom-bot`: a
  * group robot's webhook (POST /cgi-bin/webhook/send?key=…), at most 20 messages a minute, for staff digests.
  */
-import { readFileSync } from 'node:fs';
 import type { NotifyChannelConfig } from '../../../config/notify.js';
-import { jsonOf, request, retryableStatus, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
+import { jsonOf, request, retryableStatus, SecretFileChannel, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
 
 type Cfg<T extends NotifyChannelConfig['type']> = Extract<NotifyChannelConfig, { type: T }>;
 
@@ -24,18 +23,15 @@ function classify(res: { status: number; text: string }): SendResult {
   return { ok: false, retry: code === null ? retryableStatus(res.status) : RETRY.has(code), reason };
 }
 
-export class WecomAppChannel implements Channel {
+export class WecomAppChannel extends SecretFileChannel<Cfg<'wecom-app'>> implements Channel {
   readonly type = 'wecom-app';
-  readonly id: string;
-  private readonly secret: string;
   private token: { value: string; until: number } | null = null;
   private fetching: Promise<{ token: string } | SendResult> | null = null;
   /** Times a token was fetched: a test (and the metrics) can see it is cached. */
   tokenFetches = 0;
 
-  constructor(private readonly cfg: Cfg<'wecom-app'>) {
-    this.id = cfg.id;
-    this.secret = readFileSync(cfg.corpSecretFile, 'utf8').trim();
+  constructor(cfg: Cfg<'wecom-app'>) {
+    super(cfg, cfg.corpSecretFile);
   }
   recipient = (g: { wecomUser: string | null }): string | null => g.wecomUser;
 
@@ -84,19 +80,16 @@ export class WecomAppChannel implements Channel {
   }
 }
 
-export class WecomBotChannel implements Channel {
+export class WecomBotChannel extends SecretFileChannel<Cfg<'wecom-bot'>> implements Channel {
   readonly type = 'wecom-bot';
-  readonly id: string;
-  private readonly key: string;
-  constructor(private readonly cfg: Cfg<'wecom-bot'>) {
-    this.id = cfg.id;
-    this.key = readFileSync(cfg.keyFile, 'utf8').trim();
+  constructor(cfg: Cfg<'wecom-bot'>) {
+    super(cfg, cfg.keyFile);
   }
   /** A group: every message goes to the webhook's group. */
   recipient = (): string | null => 'group';
 
   async send(m: OutgoingMessage): Promise<SendResult> {
-    const url = `${joinUrl(this.cfg.baseUrl, '/cgi-bin/webhook/send')}?key=${encodeURIComponent(this.key)}`;
+    const url = `${joinUrl(this.cfg.baseUrl, '/cgi-bin/webhook/send')}?key=${encodeURIComponent(this.secret)}`;
     const body = JSON.stringify({ msgtype: 'text', text: { content: m.text } });
     const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, this.cfg.timeoutMs);
     return res.ok ? classify(res) : res;

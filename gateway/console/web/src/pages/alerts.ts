@@ -14,6 +14,7 @@ import type { Page } from '../router.js';
 import { alertMessage, resolveNote } from '../server-text.js';
 import { can, loadSession } from '../session.js';
 import type { Alert, AlertPage, AlertStatus, Severity } from '../types.js';
+import { triageOrder } from './alert-order.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, pageHeader, StaleNotice, toast } from '../ui.js';
 
 type StatusFilter = 'active' | AlertStatus | 'all';
@@ -28,6 +29,8 @@ interface KeptList {
   items: Alert[];
   nextBefore: string | null;
 }
+
+export { triageOrder } from './alert-order.js';
 
 export const alertsPage: Page = (ctx) => {
   const { root, query, signal, session, feed } = ctx;
@@ -386,18 +389,6 @@ export const alertsPage: Page = (ctx) => {
 
 /** How many of an alert's pictures the card shows (the newest). */
 const SNAPSHOTS_ON_CARD = 3;
-const STATUS_RANK: Record<AlertStatus, number> = { open: 0, acknowledged: 1, resolved: 2 };
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
-/** Open before acknowledged, critical before warning, then the latest occurrence first: a new warning never pushes an open critical down. */
-export function triageOrder(a: Alert, b: Alert): number {
-  return (
-    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
-    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
-    (a.lastRaisedAt < b.lastRaisedAt ? 1 : a.lastRaisedAt > b.lastRaisedAt ? -1 : a.id < b.id ? 1 : -1)
-  );
-}
-
 function typeLabel(type: string): string {
   return codeLabel('alertType', type);
 }

@@ -4,7 +4,6 @@
  * city's commands, and the periodic streams (heartbeat, attendance, environment).
  */
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import { insecureUpstream, type CloudConfig } from '../config/cloud.js';
@@ -14,7 +13,7 @@ import { packageInfo } from '../gateway/core/version.js';
 import { schemaVersion, type Migration } from '../gateway/storage/db.js';
 import { CommandProcessor, commandMigrations } from './commands.js';
 import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from './demo-command-key.js';
-import { CommandKeyRing, loadPrivateKey, signCommand } from './signing.js';
+import { CommandKeyRing, loadPrivateKey } from './signing.js';
 import { CONTRACT_VERSION, streamSchema, type HeartbeatData, type Stream } from './contract.js';
 import { Outbox, outboxMigrations, type OutboxStats } from './outbox.js';
 import type { SyncPorts } from './ports.js';
@@ -23,8 +22,7 @@ import { syncRoutes } from './routes.js';
 import { PeriodicStreams } from './schedules.js';
 import { Sender } from './sender.js';
 import { DemoSinkTransport } from './transports/demo-sink.js';
-import { HttpsTransport } from './transports/https.js';
-import { MqttTransport } from './transports/mqtt.js';
+import { chooseTransport } from './transports/choose.js';
 import type { Transport, TransportKind } from './transports/types.js';
 
 export const cloudSyncMigrations: Migration[] = [...outboxMigrations, ...commandMigrations];
@@ -47,24 +45,6 @@ export interface SyncStatus {
   inflight: number;
   sentTotal: number;
   commands: { executed: number; ignored: CommandProcessor['ignoredCounts']; rejected: CommandProcessor['rejectedCounts']; keys: number };
-}
-
-/** Sends nothing: no upstream configured outside demo mode. Rows wait in the outbox (capped) until one is. */
-class NoUpstream implements Transport {
-  readonly kind = 'none' as const;
-  readonly target = '(none configured: set cloud.upstreamUrl or CAMPUS_UPSTREAM_URL)';
-  readonly maxBatch = 1;
-  readonly maxBatchBytes = 1;
-  readonly window = 1;
-  start(): void {}
-  ready(): boolean {
-    return false;
-  }
-  connected(): boolean {
-    return false;
-  }
-  send(): void {}
-  async stop(): Promise<void> {}
 }
 
 export interface CloudSyncOptions {
@@ -122,7 +102,7 @@ export class CloudSync implements GatewayModule {
         log.warn({ stream, reason, rows }, 'dropped unsent city messages');
       },
     });
-    this.transport = this.createTransport(topic, log);
+    this.transport = chooseTransport(this.cfg, { schoolId: ctx.config.school.id, demo: ctx.demo, now: () => ctx.clock.now(), topic, log });
 
     const sent = new Counter({ name: 'campus_sync_sent_total', help: 'Envelopes confirmed by the upstream', labelNames: ['stream'], registers: [ctx.metrics] });
     const failures = new Counter({ name: 'campus_sync_send_failures_total', help: 'Failed sends (retried)', registers: [ctx.metrics] });
@@ -225,55 +205,6 @@ export class CloudSync implements GatewayModule {
         sender.wake(true);
       });
     }
-  }
-
-  private createTransport(topic: (stream: string) => string, log: GatewayContext['log']): Transport {
-    const cfg = this.cfg;
-    const { config, demo, clock } = this.ctx;
-    const url = cfg.upstreamUrl;
-    if (!cfg.enabled) return new NoUpstream();
-    if (!url) {
-      if (!demo) return new NoUpstream();
-      const key = loadPrivateKey(DEMO_ONLY_COMMAND_PRIVATE_KEY);
-      return new DemoSinkTransport(cfg.demoSinkSize, topic, () => clock.now(), (command) => signCommand(command, key, DEMO_ONLY_COMMAND_KID));
-    }
-    const password = cfg.password ?? (cfg.passwordFile ? readFileSync(cfg.passwordFile, 'utf8').trim() : undefined);
-    const protocol = new URL(url).protocol;
-    // What both transports need to reach and prove themselves to the city.
-    const link = {
-      url,
-      username: cfg.username,
-      password,
-      caFile: cfg.tls.caFile,
-      certFile: cfg.tls.certFile,
-      keyFile: cfg.tls.keyFile,
-      rejectUnauthorized: cfg.tls.rejectUnauthorized,
-      log,
-    };
-    if (protocol === 'mqtt:' || protocol === 'mqtts:') {
-      return new MqttTransport({
-        ...link,
-        clientId: cfg.clientId ?? `campus-${config.school.id}`.slice(0, 64),
-        topicFor: topic,
-        commandsTopic: topic('commands'),
-        protocolVersion: cfg.mqttProtocolVersion,
-        keepaliveS: cfg.keepaliveS,
-        window: cfg.inflightWindow,
-        backoff: cfg.backoff,
-      });
-    }
-    if (protocol === 'https:' || protocol === 'http:') {
-      return new HttpsTransport({
-        ...link,
-        schoolId: config.school.id,
-        batchMaxMessages: cfg.http.batchMaxMessages,
-        batchMaxBytes: cfg.http.batchMaxBytes,
-        timeoutMs: cfg.http.timeoutMs,
-        commandPollS: cfg.http.commandPollS,
-        now: () => clock.now(),
-      });
-    }
-    throw new Error(`cloud.upstreamUrl: unsupported scheme ${protocol} (use mqtt://, mqtts:// or https://)`);
   }
 
   start(): void {

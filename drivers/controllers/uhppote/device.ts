@@ -25,6 +25,8 @@ export interface DeviceDeps {
   listenerFor: (localAddress: string) => { address: string; port: number };
   now: () => number;
   plan: () => DevicePlan;
+  /** The controller's own anti-passback mode the config asks for (plan.ts antiPassbackPlan; 0 off). */
+  antiPassbackMode: number;
   pump: (device: DeviceRuntime) => EventPump;
   lastFullSync: string | null;
   onFullSync: (at: string) => void;
@@ -56,6 +58,8 @@ export class DeviceRuntime {
   lastStatus: ControllerStatus | undefined;
   lastSeen: number | null = null;
   clockDriftS: number | null = null;
+  /** The anti-passback mode the controller answered after the gateway set it (null until read). */
+  antiPassback: number | null = null;
   readonly sync: CardSync;
   readonly events: EventPump;
   private timer: NodeJS.Timeout | undefined;
@@ -130,6 +134,22 @@ export class DeviceRuntime {
     this.clockDriftS = 0;
   }
 
+  /**
+   * Sets the controller's anti-passback mode when it differs from the config's, and reads it back: the mode is the
+   * controller's to keep while the gateway is away, so what it answers is what is shown, not what was sent.
+   */
+  async applyAntiPassback(): Promise<void> {
+    const want = this.d.antiPassbackMode;
+    let have = (await this.ask({ type: 'get-anti-passback' })).mode;
+    if (have !== want) {
+      const set = await this.ask({ type: 'set-anti-passback', mode: want });
+      have = (await this.ask({ type: 'get-anti-passback' })).mode;
+      if (!set.ok || have !== want) this.d.log.warn({ controller: this.id, wanted: want, answered: have }, 'controller did not take the anti-passback mode');
+      else this.d.log.info({ controller: this.id, mode: want }, 'controller anti-passback mode set');
+    }
+    this.antiPassback = have;
+  }
+
   /** Reads status now (and, if the controller just came back, does the reconnect work). */
   pollNow(): Promise<void> {
     this.polling ??= this.poll().finally(() => {
@@ -169,6 +189,7 @@ export class DeviceRuntime {
     const listener = this.d.listenerFor(local);
     await this.ask({ type: 'set-listener', address: listener.address, port: listener.port, interval: 0 });
     await this.setClock();
+    await this.applyAntiPassback();
     this.setHealth('online');
     this.d.log.info({ controller: this.id, listener }, 'controller online');
     void this.sync.request('full');

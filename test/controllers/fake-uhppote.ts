@@ -47,6 +47,8 @@ export class FakeUhppote {
   pushing = true;
   /** When true it answers nothing (unplugged). */
   unreachable = false;
+  /** Requests it stays silent to (older firmware without a function). */
+  readonly silentTo = new Set<Request['type']>();
   private socket: Socket | undefined;
   private boundPort = 0;
 
@@ -230,6 +232,7 @@ export class FakeUhppote {
     }
     const { serial, request } = decoded;
     if (serial !== this.serial && !(serial === 0 && request.type === 'get-controller')) return;
+    if (this.silentTo.has(request.type)) return;
     this.requests.set(request.type, (this.requests.get(request.type) ?? 0) + 1);
     const reply = this.answer(request);
     this.socket?.send(encodeResponse(this.serial, reply), rinfo.port, rinfo.address);

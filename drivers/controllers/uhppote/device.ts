@@ -106,14 +106,16 @@ export class DeviceRuntime {
   }
 
   /** One request through the shared client, counted; throws ControllerTimeoutError when the controller is silent. */
-  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }) {
+  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }, optional = false) {
     try {
       const r = await this.d.client.request<T>(this.target, req);
       this.d.onRequest('ok');
       return r;
     } catch (err) {
       this.d.onRequest('timeout');
-      this.markOffline((err as Error).message);
+      // An optional request (one older firmware may not answer) does not make the controller offline; the status
+      // poll decides that.
+      if (!optional) this.markOffline((err as Error).message);
       throw err;
     }
   }
@@ -140,14 +142,20 @@ export class DeviceRuntime {
    */
   async applyAntiPassback(): Promise<void> {
     const want = this.d.antiPassbackMode;
-    let have = (await this.ask({ type: 'get-anti-passback' })).mode;
-    if (have !== want) {
-      const set = await this.ask({ type: 'set-anti-passback', mode: want });
-      have = (await this.ask({ type: 'get-anti-passback' })).mode;
-      if (!set.ok || have !== want) this.d.log.warn({ controller: this.id, wanted: want, answered: have }, 'controller did not take the anti-passback mode');
-      else this.d.log.info({ controller: this.id, mode: want }, 'controller anti-passback mode set');
+    try {
+      let have = (await this.ask({ type: 'get-anti-passback' }, true)).mode;
+      if (have !== want) {
+        const set = await this.ask({ type: 'set-anti-passback', mode: want }, true);
+        have = (await this.ask({ type: 'get-anti-passback' }, true)).mode;
+        if (!set.ok || have !== want) this.d.log.warn({ controller: this.id, wanted: want, answered: have }, 'controller did not take the anti-passback mode');
+        else this.d.log.info({ controller: this.id, mode: want }, 'controller anti-passback mode set');
+      }
+      this.antiPassback = have;
+    } catch (err) {
+      // Firmware without the anti-passback functions stays silent to them: the controller still works, without it.
+      this.antiPassback = null;
+      this.d.log.warn({ controller: this.id, wanted: want, err: (err as Error).message }, 'controller did not answer get/set anti-passback (firmware without it?)');
     }
-    this.antiPassback = have;
   }
 
   /** Reads status now (and, if the controller just came back, does the reconnect work). */

@@ -21,7 +21,7 @@ export function registerConfigCommands(program: Command): void {
         );
         // Door controllers decide alone: say which access rules they cannot apply and what they do instead.
         const aps = new Map(config.access.accessPoints.map((a) => [a.id, a]));
-        for (const note of controllerScheduleNotes(config.controllers.devices, aps)) process.stdout.write(`note: ${note}\n`);
+        for (const note of controllerScheduleNotes(config.controllers.devices, aps, config.readers)) process.stdout.write(`note: ${note}\n`);
         for (const w of configWarnings(config)) process.stderr.write(`warning: ${w}\n`);
       } catch (err) {
         // Each problem with the line and column of its field in the file.

@@ -36,6 +36,8 @@ export class FakeUhppote {
   readonly profiles = new Map<number, TimeProfile>();
   listener: { address: string; port: number; interval: number } = { address: '0.0.0.0', port: 0, interval: 0 };
   antiPassback = 0;
+  /** Anti-passback: each card's side of its group last passed (group index → side), as the controller remembers it. */
+  private readonly lastSide = new Map<number, Map<number, number>>();
   /** The 'event index' register a host may keep its read position in (separate from the log's last index). */
   readIndex = 0;
   recordSpecialEvents = false;
@@ -45,6 +47,8 @@ export class FakeUhppote {
   pushing = true;
   /** When true it answers nothing (unplugged). */
   unreachable = false;
+  /** Requests it stays silent to (older firmware without a function). */
+  readonly silentTo = new Set<Request['type']>();
   private socket: Socket | undefined;
   private boundPort = 0;
 
@@ -106,7 +110,10 @@ export class FakeUhppote {
 
   /** A card presented at a door's reader: decided from the card list, logged, pushed. */
   swipe(card: number, door: number, direction: 1 | 2 = 1): ControllerEvent {
-    const { granted, reason } = this.decide(card, door);
+    let { granted, reason } = this.decide(card, door);
+    const place = this.passbackPlace(door);
+    if (granted && place && this.lastSide.get(card)?.get(place.group) === place.side) ({ granted, reason } = { granted: false, reason: REASON.deniedAntiPassback });
+    if (granted && place) this.lastSide.set(card, (this.lastSide.get(card) ?? new Map<number, number>()).set(place.group, place.side));
     if (granted) this.doors[door - 1]!.unlockedUntil = Date.now() + this.doors[door - 1]!.delay * 1000;
     return this.log({ type: EVENT_TYPE.card, granted, door, direction, card, reason });
   }
@@ -124,6 +131,25 @@ export class FakeUhppote {
   /** The controller's own "open too long" alarm. */
   heldOpenAlarm(door: number): ControllerEvent {
     return this.log({ type: EVENT_TYPE.alarm, granted: false, door, direction: 1, card: 0, reason: REASON.openTooLong });
+  }
+
+  /**
+   * Where a door's reader sits in the current anti-passback mode (uhppoted's description of modes 1–4): a card that
+   * passed one side of a group is refused on that side until it passes the other.
+   */
+  private passbackPlace(door: number): { group: number; side: number } | undefined {
+    const modes: Record<number, number[][][]> = {
+      1: [[[1], [2]], [[3], [4]]],
+      2: [[[1, 3], [2, 4]]],
+      3: [[[1], [2, 3]]],
+      4: [[[1], [2, 3, 4]]],
+    };
+    const groups = modes[this.antiPassback] ?? [];
+    for (const [group, sides] of groups.entries()) {
+      const side = sides.findIndex((s) => s.includes(door));
+      if (side >= 0) return { group, side };
+    }
+    return undefined;
   }
 
   private decide(card: number, door: number): { granted: boolean; reason: number } {
@@ -206,6 +232,7 @@ export class FakeUhppote {
     }
     const { serial, request } = decoded;
     if (serial !== this.serial && !(serial === 0 && request.type === 'get-controller')) return;
+    if (this.silentTo.has(request.type)) return;
     this.requests.set(request.type, (this.requests.get(request.type) ?? 0) + 1);
     const reply = this.answer(request);
     this.socket?.send(encodeResponse(this.serial, reply), rinfo.port, rinfo.address);
@@ -287,7 +314,11 @@ export class FakeUhppote {
       case 'set-anti-passback':
       case 'record-special-events':
         if (r.type === 'clear-time-profiles') this.profiles.clear();
-        if (r.type === 'set-anti-passback') this.antiPassback = r.mode;
+        if (r.type === 'set-anti-passback') {
+          if (r.mode > 4) return { type: r.type, ok: false };
+          this.antiPassback = r.mode;
+          this.lastSide.clear();
+        }
         if (r.type === 'record-special-events') this.recordSpecialEvents = r.enabled;
         return { type: r.type, ok: true };
       case 'get-time-profile':

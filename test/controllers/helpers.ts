@@ -38,6 +38,7 @@ export interface ControllerView {
   id: string;
   state: string;
   clockDriftS: number | null;
+  antiPassback: number | null;
   sync: { inSync: number; pending: number; planned: number; running: boolean; lastFullSync: string | null; lastError: string | null };
   events: { lastIndex: number | null; controllerLastIndex: number | null; taps: number; backfilled: number };
 }

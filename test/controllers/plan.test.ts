@@ -1,7 +1,7 @@
 /** What goes into a controller's card list: doors from access-point schedules as time profiles, dates, lockdown. */
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
-import { cardNumberOf, controllerScheduleNotes, planDevice, uidKeyOf, type PlannedHolder } from '../../drivers/controllers/uhppote/plan.js';
+import { antiPassbackPlan, cardNumberOf, controllerScheduleNotes, planDevice, uidKeyOf, type PlannedHolder } from '../../drivers/controllers/uhppote/plan.js';
 
 const config = validateConfig(
   {
@@ -76,5 +76,64 @@ describe('controller card plan', () => {
     );
     expect(notes.some((n) => n.startsWith('controllers.devices[0].doors.2 (lab): holidays'))).toBe(true);
     expect(notes.some((n) => n.startsWith('controllers.devices[0].doors.1 (gate)'))).toBe(false);
+  });
+});
+
+describe('controller anti-passback mode', () => {
+  const cfg = (doors: Record<string, { accessPoint: string; direction?: 'in' | 'out' }>, more: Record<string, unknown>[] = []) => {
+    const c = validateConfig(
+      {
+        access: {
+          accessPoints: [
+            { id: 'east', name: 'East gate', kind: 'gate', antiPassback: true },
+            { id: 'north', name: 'North gate', kind: 'gate', antiPassback: true },
+            { id: 'lab', name: 'Lab', kind: 'door' },
+          ],
+        },
+        controllers: { devices: [{ id: 'c', serial: 1, address: '10.0.0.2', doors }, ...more] },
+      },
+      'test',
+    );
+    return { device: c.controllers.devices[0]!, devices: c.controllers.devices, aps: new Map(c.access.accessPoints.map((a) => [a.id, a])) };
+  };
+  const mode = (doors: Parameters<typeof cfg>[0]): number => {
+    const { device, aps } = cfg(doors);
+    return antiPassbackPlan(device, aps, []).mode;
+  };
+  const IN = 'in' as const;
+  const OUT = 'out' as const;
+
+  it('chooses the mode that says exactly what the gateway does at the doors', () => {
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT } })).toBe(1);
+    expect(mode({ '1': { accessPoint: 'east', direction: OUT }, '2': { accessPoint: 'east', direction: IN } })).toBe(1);
+    // Two gates, each on its own pair of readers.
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT }, '3': { accessPoint: 'north', direction: IN }, '4': { accessPoint: 'north', direction: OUT } })).toBe(1);
+    // One gate with two turnstiles: in at 1 and 3, out at 2 and 4.
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT }, '3': { accessPoint: 'east', direction: IN }, '4': { accessPoint: 'east', direction: OUT } })).toBe(2);
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT }, '3': { accessPoint: 'east', direction: OUT }, '4': { accessPoint: 'lab' } })).toBe(3);
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT }, '3': { accessPoint: 'east', direction: OUT }, '4': { accessPoint: 'east', direction: OUT } })).toBe(4);
+    expect(mode({ '1': { accessPoint: 'lab' }, '2': { accessPoint: 'lab' } })).toBe(0);
+  });
+
+  it('keeps the controller\'s anti-passback off, with a note saying why, when no mode fits', () => {
+    // A lab door wired at 3 would alternate with the gate's doors or with door 4 under every mode.
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT }, '3': { accessPoint: 'lab' }, '4': { accessPoint: 'lab' } })).toBe(0);
+    // The gate's in and out on doors 2 and 4, on one side of every mode that covers both.
+    expect(mode({ '2': { accessPoint: 'east', direction: IN }, '4': { accessPoint: 'east', direction: OUT } })).toBe(0);
+    // (Doors 1 and 3 do fit: 1:(2,3) with door 2 unwired.)
+    expect(mode({ '1': { accessPoint: 'east', direction: IN }, '3': { accessPoint: 'east', direction: OUT } })).toBe(3);
+    // An in reader alone: its out passes happen where this controller cannot see them.
+    expect(mode({ '1': { accessPoint: 'east', direction: IN } })).toBe(0);
+    const split = cfg({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT } }, [
+      { id: 'd', serial: 2, address: '10.0.0.3', doors: { '1': { accessPoint: 'east', direction: 'in' } } },
+    ]);
+    const notes = controllerScheduleNotes(split.devices, split.aps);
+    expect(notes).toContain(
+      "controllers.devices[0] (c): the gateway's anti-passback is not applied by the controller (its own anti-passback stays off): gate east also has readers outside this controller, whose passes the controller does not see; the controller lets a card pass the same way twice (it decides alone, the gateway only records the pass)",
+    );
+    const lab = cfg({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT }, '3': { accessPoint: 'lab' }, '4': { accessPoint: 'lab' } });
+    expect(controllerScheduleNotes(lab.devices, lab.aps)[0]).toMatch(/^controllers\.devices\[0\] \(c\): .*door 1 in of east, door 2 out of east fit none of the controller's modes/);
+    const alone = cfg({ '1': { accessPoint: 'east', direction: IN }, '2': { accessPoint: 'east', direction: OUT } });
+    expect(controllerScheduleNotes(alone.devices, alone.aps).some((n) => n.includes('anti-passback'))).toBe(false);
   });
 });

@@ -25,6 +25,8 @@ export interface DeviceDeps {
   listenerFor: (localAddress: string) => { address: string; port: number };
   now: () => number;
   plan: () => DevicePlan;
+  /** The controller's own anti-passback mode the config asks for (plan.ts antiPassbackPlan; 0 off). */
+  antiPassbackMode: number;
   pump: (device: DeviceRuntime) => EventPump;
   lastFullSync: string | null;
   onFullSync: (at: string) => void;
@@ -56,6 +58,8 @@ export class DeviceRuntime {
   lastStatus: ControllerStatus | undefined;
   lastSeen: number | null = null;
   clockDriftS: number | null = null;
+  /** The anti-passback mode the controller answered after the gateway set it (null until read). */
+  antiPassback: number | null = null;
   readonly sync: CardSync;
   readonly events: EventPump;
   private timer: NodeJS.Timeout | undefined;
@@ -102,14 +106,16 @@ export class DeviceRuntime {
   }
 
   /** One request through the shared client, counted; throws ControllerTimeoutError when the controller is silent. */
-  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }) {
+  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }, optional = false) {
     try {
       const r = await this.d.client.request<T>(this.target, req);
       this.d.onRequest('ok');
       return r;
     } catch (err) {
       this.d.onRequest('timeout');
-      this.markOffline((err as Error).message);
+      // An optional request (one older firmware may not answer) does not make the controller offline; the status
+      // poll decides that.
+      if (!optional) this.markOffline((err as Error).message);
       throw err;
     }
   }
@@ -128,6 +134,28 @@ export class DeviceRuntime {
     await this.ask({ type: 'set-time', datetime: `${t.date} ${t.time}` });
     this.d.onClockSet(this.clockDriftS);
     this.clockDriftS = 0;
+  }
+
+  /**
+   * Sets the controller's anti-passback mode when it differs from the config's, and reads it back: the mode is the
+   * controller's to keep while the gateway is away, so what it answers is what is shown, not what was sent.
+   */
+  async applyAntiPassback(): Promise<void> {
+    const want = this.d.antiPassbackMode;
+    try {
+      let have = (await this.ask({ type: 'get-anti-passback' }, true)).mode;
+      if (have !== want) {
+        const set = await this.ask({ type: 'set-anti-passback', mode: want }, true);
+        have = (await this.ask({ type: 'get-anti-passback' }, true)).mode;
+        if (!set.ok || have !== want) this.d.log.warn({ controller: this.id, wanted: want, answered: have }, 'controller did not take the anti-passback mode');
+        else this.d.log.info({ controller: this.id, mode: want }, 'controller anti-passback mode set');
+      }
+      this.antiPassback = have;
+    } catch (err) {
+      // Firmware without the anti-passback functions stays silent to them: the controller still works, without it.
+      this.antiPassback = null;
+      this.d.log.warn({ controller: this.id, wanted: want, err: (err as Error).message }, 'controller did not answer get/set anti-passback (firmware without it?)');
+    }
   }
 
   /** Reads status now (and, if the controller just came back, does the reconnect work). */
@@ -169,6 +197,7 @@ export class DeviceRuntime {
     const listener = this.d.listenerFor(local);
     await this.ask({ type: 'set-listener', address: listener.address, port: listener.port, interval: 0 });
     await this.setClock();
+    await this.applyAntiPassback();
     this.setHealth('online');
     this.d.log.info({ controller: this.id, listener }, 'controller online');
     void this.sync.request('full');

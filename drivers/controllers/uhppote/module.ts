@@ -22,7 +22,7 @@ import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
 import { controllerTimeToEpoch, EventPump } from './events.js';
 import { EventListener } from './listener.js';
-import { cardNumberOf, planDevice, type PlannedHolder } from './plan.js';
+import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type PlannedHolder } from './plan.js';
 import { DOOR_MODE } from './messages.js';
 import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
@@ -161,6 +161,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       },
       now,
       plan: () => planDevice(device, aps, ports.holders(), ports.lockdownActive()),
+      antiPassbackMode: antiPassbackPlan(device, aps, readersElsewhere(cfg.devices.indexOf(device), cfg.devices, ctx.config.readers)).mode,
       pump: (dev) =>
         new EventPump({
           device,
@@ -236,6 +237,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       ...(d.detail ? { detail: d.detail } : {}),
       lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
       clockDriftS: d.clockDriftS,
+      antiPassback: d.antiPassback,
       doors: Object.entries(d.config.doors).map(([n, door]) => ({ door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null })),
       sync: { inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError },
       events: { lastIndex: recorded.get(d.id) ?? null, controllerLastIndex: d.lastStatus?.lastIndex ?? null, taps: counts.taps, backfilled: counts.backfilled },

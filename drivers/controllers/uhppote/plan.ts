@@ -2,8 +2,9 @@
  * What each controller should hold: the gateway's active cards as the controller's card records. Which doors a card
  * opens follows the access rules a controller can apply by itself: the person's windows at each door's access point
  * (their schedule group's, else their role's), as time profiles; card validity dates; and, during a lockdown, nobody
- * but security staff at gates, doors and classrooms. What a controller cannot know (holidays and make-up days,
- * anti-passback across the gateway's gates) is the gateway's alone; docs/controllers.md says what the controller does.
+ * but security staff at gates, doors and classrooms; anti-passback, where the controller's own modes say the same
+ * (antiPassbackPlan). What a controller cannot know (holidays and make-up days, anti-passback at a gate whose doors no
+ * mode fits) is the gateway's alone; docs/controllers.md says what the controller does.
  */
 import type { AccessPointConfig } from '../../../config/access.js';
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
@@ -133,9 +134,17 @@ export const sameRecord = (a: CardRecord, b: CardRecord): boolean =>
  * What controllers cannot do of the access rules for their doors, one line each with the field path and what the
  * controller does instead (printed by `campus-gateway check-config`).
  */
-export function controllerScheduleNotes(devices: readonly ControllerDeviceConfig[], accessPoints: ReadonlyMap<string, AccessPointConfig>): string[] {
+export function controllerScheduleNotes(
+  devices: readonly ControllerDeviceConfig[],
+  accessPoints: ReadonlyMap<string, AccessPointConfig>,
+  otherReaders: readonly { accessPoint: string }[] = [],
+): string[] {
   const notes: string[] = [];
   devices.forEach((d, i) => {
+    const apb = antiPassbackPlan(d, accessPoints, readersElsewhere(i, devices, otherReaders));
+    if (apb.why) {
+      notes.push(`controllers.devices[${i}] (${d.id}): the gateway's anti-passback is not applied by the controller (its own anti-passback stays off): ${apb.why}; the controller lets a card pass the same way twice (it decides alone, the gateway only records the pass)`);
+    }
     for (const [n, door] of Object.entries(d.doors)) {
       const ap = door ? accessPoints.get(door.accessPoint) : undefined;
       if (!ap) continue;
@@ -151,8 +160,92 @@ export function controllerScheduleNotes(devices: readonly ControllerDeviceConfig
           }
         }
       }
-      if (ap.antiPassback) notes.push(`${at}: the gateway's anti-passback is not applied by the controller; it lets a card pass the same way twice (set the controller's own anti-passback if needed)`);
     }
   });
   return notes;
+}
+
+/**
+ * The controller's own anti-passback modes (set/get anti-passback, uhppoted's names): which readers (doors) alternate.
+ * In each group a card that passed one side must pass the other side before it may pass the first side again.
+ * Mode 0 switches it off. Doors of a mode that are not wired are harmless; wired ones all take part.
+ */
+export const ANTI_PASSBACK_MODES: readonly { mode: number; name: string; groups: readonly (readonly [readonly number[], readonly number[]])[] }[] = [
+  { mode: 1, name: '(1:2);(3:4)', groups: [[[1], [2]], [[3], [4]]] },
+  { mode: 2, name: '(1,3):(2,4)', groups: [[[1, 3], [2, 4]]] },
+  { mode: 3, name: '1:(2,3)', groups: [[[1], [2, 3]]] },
+  { mode: 4, name: '1:(2,3,4)', groups: [[[1], [2, 3, 4]]] },
+];
+
+export interface AntiPassbackPlan {
+  /** The mode to set: 0 (off) when no anti-passback gate is on this controller or no mode says exactly what the gateway does. */
+  mode: number;
+  /** Why the gateway's anti-passback is not handed to the controller (null when it is, or none is asked for). */
+  why: string | null;
+}
+
+/** Gate id of an anti-passback gate (the gateway keeps the state per gate id), else undefined. */
+const passbackGate = (ap: AccessPointConfig | undefined): string | undefined =>
+  ap && ap.kind === 'gate' && ap.antiPassback ? (ap.gateId ?? ap.id) : undefined;
+
+/**
+ * The anti-passback mode that makes a controller refuse exactly what the gateway refuses at its doors: the doors of
+ * anti-passback gates on it must be the whole of each such gate (no reader of the gate elsewhere: the controller would
+ * not see those passes), all of each gate's doors in one of a mode's groups, its in doors on one side and its out
+ * doors on the other, and no
+ * other wired door in any group of the mode (it would start refusing at a door that has no anti-passback).
+ * `elsewhere` lists the access points of every other reader the gateway has (other controllers' doors, other readers).
+ */
+export function antiPassbackPlan(
+  device: ControllerDeviceConfig,
+  accessPoints: ReadonlyMap<string, AccessPointConfig>,
+  elsewhere: readonly string[],
+): AntiPassbackPlan {
+  const wired = new Map<number, { gate: string | undefined; direction: 'in' | 'out' | undefined }>();
+  for (const [n, door] of Object.entries(device.doors)) {
+    if (door) wired.set(Number(n), { gate: passbackGate(accessPoints.get(door.accessPoint)), direction: door.direction });
+  }
+  const gates = new Set([...wired.values()].flatMap((w) => (w.gate ? [w.gate] : [])));
+  if (gates.size === 0) return { mode: 0, why: null };
+  for (const [n, w] of wired) {
+    if (w.gate && !w.direction) return { mode: 0, why: `door ${n} serves anti-passback gate ${w.gate} without a direction (in or out)` };
+  }
+  const shared = elsewhere.map((id) => passbackGate(accessPoints.get(id))).find((g) => g !== undefined && gates.has(g));
+  if (shared) return { mode: 0, why: `gate ${shared} also has readers outside this controller, whose passes the controller does not see` };
+  const fits = (groups: (typeof ANTI_PASSBACK_MODES)[number]['groups']): boolean => {
+    const covered = new Set<number>();
+    const groupOf = new Map<string, number>();
+    for (const [g, [a, b]] of groups.entries()) {
+      const sides = [a, b].map((side) => side.filter((n) => wired.has(n)).map((n) => wired.get(n)!));
+      [...a, ...b].forEach((n) => covered.add(n));
+      const all = [...sides[0]!, ...sides[1]!];
+      if (all.length === 0) continue;
+      if (all.some((w) => !w.gate) || new Set(all.map((w) => w.gate)).size !== 1) return false;
+      // A gate split over two groups: a pass in one group would not count in the other.
+      if ((groupOf.get(all[0]!.gate!) ?? g) !== g) return false;
+      groupOf.set(all[0]!.gate!, g);
+      if (sides[0]!.length === 0 || sides[1]!.length === 0) return false;
+      const dirA = new Set(sides[0]!.map((w) => w.direction));
+      const dirB = new Set(sides[1]!.map((w) => w.direction));
+      if (dirA.size !== 1 || dirB.size !== 1 || [...dirA][0] === [...dirB][0]) return false;
+    }
+    return [...wired].every(([n, w]) => !w.gate || covered.has(n));
+  };
+  const found = ANTI_PASSBACK_MODES.find((m) => fits(m.groups));
+  if (found) return { mode: found.mode, why: null };
+  const doors = [...wired].filter(([, w]) => w.gate).map(([n, w]) => `door ${n} ${w.direction} of ${w.gate}`).join(', ');
+  return {
+    mode: 0,
+    why: `${doors} fit none of the controller's modes (${ANTI_PASSBACK_MODES.map((m) => m.name).join(', ')}: in doors on one side, out doors on the other, no other wired door in the group)`,
+  };
+}
+
+/** The access points of every reader but this controller's doors (for antiPassbackPlan's `elsewhere`). */
+export function readersElsewhere(
+  deviceIndex: number,
+  devices: readonly ControllerDeviceConfig[],
+  otherReaders: readonly { accessPoint: string }[],
+): string[] {
+  const doors = devices.flatMap((d, i) => (i === deviceIndex ? [] : Object.values(d.doors).flatMap((x) => (x ? [x.accessPoint] : []))));
+  return [...doors, ...otherReaders.map((r) => r.accessPoint)];
 }

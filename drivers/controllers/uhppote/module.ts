@@ -7,20 +7,18 @@
  */
 import type { Router } from 'express';
 import { Counter, Gauge } from 'prom-client';
-import { z } from 'zod';
 import type { AccessPointConfig } from '../../../config/access.js';
 import { doorReaderId, hostPort } from '../../../config/controllers.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../../../gateway/module/context.js';
-import { GatewayError, notFound } from '../../../gateway/core/errors.js';
 import { localTime } from '../../../gateway/core/school-calendar.js';
 import type { Tap } from '../../../gateway/core/taps.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
-import { sessionOf, type Guards } from '../../../gateway/http/guards.js';
-import { parse } from '../../../gateway/http/validate.js';
+import type { Guards } from '../../../gateway/http/guards.js';
 import { RateLimitedLog } from '../../../gateway/core/rate-limited-log.js';
 import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
 import { controllerTimeToEpoch, EventPump } from './events.js';
+import { controllerRoutes } from './routes.js';
 import { EventListener } from './listener.js';
 import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type PlannedHolder } from './plan.js';
 import { DOOR_MODE } from './messages.js';
@@ -28,6 +26,7 @@ import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
 
 export { controllerMigrations } from './store.js';
+export { openBody } from './routes.js';
 
 /** What the module needs from the rest of the gateway, handed in by the composition root. */
 export interface ControllersPorts {
@@ -53,7 +52,6 @@ declare module '../../../gateway/core/bus.js' {
   }
 }
 
-export const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
 const TAP_WAIT_MS = 15_000;
 /** Kinds a lockdown closes (gateway/access/rules.ts). */
 const LOCKABLE = new Set(['gate', 'door', 'classroom']);
@@ -270,12 +268,6 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     }
   };
 
-  const byId = (id: string): DeviceRuntime => {
-    const d = devices.find((x) => x.id === id);
-    if (!d) throw notFound(`controller ${id}`);
-    return d;
-  };
-
   return {
     name: 'controllers',
 
@@ -357,41 +349,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     },
 
     routes(api: Router, guards: Guards) {
-      const anyone = guards.role('admin', 'security', 'viewer');
-      api.get('/controllers', anyone, (_req, res) => {
-        res.json({ items: devices.map(info) });
-      });
-      api.get('/controllers/:id', anyone, (req, res) => {
-        res.json(info(byId(String(req.params.id))));
-      });
-      api.post('/controllers/:id/sync', guards.role('admin'), (req, res) => {
-        const d = byId(String(req.params.id));
-        if (d.health !== 'online') throw new GatewayError('unavailable', `controller ${d.id} is ${d.health}`);
-        void d.sync.request('full');
-        res.status(202).json(info(d));
-      });
-      api.post('/access-points/:id/open', guards.role('admin', 'security'), async (req, res) => {
-        const apId = String(req.params.id);
-        const { reason, readerId } = parse(openBody, req.body);
-        if (!aps.has(apId)) throw notFound(`access point ${apId}`);
-        const doors = devices.flatMap((d) =>
-          Object.entries(d.config.doors)
-            .filter(([n, door]) => door?.accessPoint === apId && (!readerId || readerId === doorReaderId(d.id, n)))
-            .map(([n]) => ({ d, n: Number(n), readerId: doorReaderId(d.id, n) })),
-        );
-        if (doors.length === 0) throw new GatewayError('not_found', `no controller door serves access point ${apId}${readerId ? ` as ${readerId}` : ''}`);
-        const by = sessionOf(res).username;
-        const results = await Promise.all(doors.map(async ({ d, n, readerId: r }) => ({ readerId: r, ok: await d.openDoor(n).catch(() => false) })));
-        const opened = results.filter((r) => r.ok).map((r) => r.readerId);
-        log.info({ accessPoint: apId, by, reason, opened, failed: results.filter((r) => !r.ok).map((r) => r.readerId) }, 'door opened remotely');
-        if (opened.length === 0) {
-          // A typed error, so the console can say "the controller did not answer" in the user's language rather than
-          // take a bare 503 for the gateway itself being unreachable.
-          throw new GatewayError('controller_offline', `no controller door of ${apId} answered: ${results.map((r) => r.readerId).join(', ')}`, 503);
-        }
-        ctx.bus.emit('door.remote_opened', { accessPoint: apId, readers: opened, by, reason, at: now() });
-        res.json({ accessPoint: apId, results });
-      });
+      controllerRoutes(api, guards, { devices, info, aps, log, now, emit: (e) => ctx.bus.emit('door.remote_opened', e) });
     },
 
     health(): ComponentHealth {

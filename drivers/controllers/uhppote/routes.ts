@@ -1,0 +1,66 @@
+/** The controllers' HTTP routes: their state, a full card sync on demand, and remote opening of doors. */
+import type { Router } from 'express';
+import { z } from 'zod';
+import { doorReaderId } from '../../../config/controllers.js';
+import { GatewayError, notFound } from '../../../gateway/core/errors.js';
+import type { Logger } from '../../../gateway/core/logger.js';
+import { sessionOf, type Guards } from '../../../gateway/http/guards.js';
+import { parse } from '../../../gateway/http/validate.js';
+import type { DeviceRuntime } from './device.js';
+
+export const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
+
+export interface ControllerRoutesDeps {
+  devices: readonly DeviceRuntime[];
+  info: (d: DeviceRuntime) => object;
+  /** The access points in the config, by id. */
+  aps: ReadonlyMap<string, unknown>;
+  log: Logger;
+  now: () => number;
+  /** Tells the bus a door was opened remotely (who, why, which doors). */
+  emit: (e: { accessPoint: string; readers: string[]; by: string; reason: string; at: number }) => void;
+}
+
+export function controllerRoutes(api: Router, guards: Guards, { devices, info, aps, log, now, emit }: ControllerRoutesDeps): void {
+  const byId = (id: string): DeviceRuntime => {
+    const d = devices.find((x) => x.id === id);
+    if (!d) throw notFound(`controller ${id}`);
+    return d;
+  };
+const anyone = guards.role('admin', 'security', 'viewer');
+api.get('/controllers', anyone, (_req, res) => {
+  res.json({ items: devices.map(info) });
+});
+api.get('/controllers/:id', anyone, (req, res) => {
+  res.json(info(byId(String(req.params.id))));
+});
+api.post('/controllers/:id/sync', guards.role('admin'), (req, res) => {
+  const d = byId(String(req.params.id));
+  if (d.health !== 'online') throw new GatewayError('unavailable', `controller ${d.id} is ${d.health}`);
+  void d.sync.request('full');
+  res.status(202).json(info(d));
+});
+api.post('/access-points/:id/open', guards.role('admin', 'security'), async (req, res) => {
+  const apId = String(req.params.id);
+  const { reason, readerId } = parse(openBody, req.body);
+  if (!aps.has(apId)) throw notFound(`access point ${apId}`);
+  const doors = devices.flatMap((d) =>
+    Object.entries(d.config.doors)
+      .filter(([n, door]) => door?.accessPoint === apId && (!readerId || readerId === doorReaderId(d.id, n)))
+      .map(([n]) => ({ d, n: Number(n), readerId: doorReaderId(d.id, n) })),
+  );
+  if (doors.length === 0) throw new GatewayError('not_found', `no controller door serves access point ${apId}${readerId ? ` as ${readerId}` : ''}`);
+  const by = sessionOf(res).username;
+  const results = await Promise.all(doors.map(async ({ d, n, readerId: r }) => ({ readerId: r, ok: await d.openDoor(n).catch(() => false) })));
+  const opened = results.filter((r) => r.ok).map((r) => r.readerId);
+  log.info({ accessPoint: apId, by, reason, opened, failed: results.filter((r) => !r.ok).map((r) => r.readerId) }, 'door opened remotely');
+  if (opened.length === 0) {
+    // A typed error, so the console can say "the controller did not answer" in the user's language rather than
+    // take a bare 503 for the gateway itself being unreachable.
+    throw new GatewayError('controller_offline', `no controller door of ${apId} answered: ${results.map((r) => r.readerId).join(', ')}`, 503);
+  }
+  emit({ accessPoint: apId, readers: opened, by, reason, at: now() });
+  res.json({ accessPoint: apId, results });
+});
+
+}

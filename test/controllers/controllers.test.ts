@@ -83,7 +83,8 @@ describe('door controllers on loopback', () => {
     expect(seenB.granted).toBe(true);
     console.log(`[figures] swipe to /api/v1/taps: ctl-a ${msA} ms, ctl-b ${msB} ms`);
 
-    const day = (await (await gw.api('/api/v1/attendance/people/S20250001', { token })).json()) as { firstInReader: string | null; status: string | null };
+    // The school day of the swipe (the controller's local date), not "today": the query may land after midnight.
+    const day = (await (await gw.api(`/api/v1/attendance/people/S20250001?date=${ea.timestamp!.slice(0, 10)}`, { token })).json()) as { firstInReader: string | null; status: string | null };
     expect(day.firstInReader).toBe('ctl-a-door1');
     expect(['present', 'late']).toContain(day.status);
 

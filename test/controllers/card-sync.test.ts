@@ -3,8 +3,8 @@
  * is one request per controller (no re-read); a lockdown leaves only security staff's cards and the end of it brings
  * every card back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { controllers, controllersConfig, type ControllerView, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
 import type { FakeUhppote } from './fake-uhppote.js';
 
 let a: FakeUhppote;
@@ -13,8 +13,19 @@ let gw: TestGateway;
 let token: string;
 const SCHOOL = 5000;
 
+/** Both controllers reconciled in full: every card the school holds is on them. */
+async function reconcile(): Promise<ControllerView[]> {
+  for (const id of ['ctl-a', 'ctl-b']) expect((await gw.api(`/api/v1/controllers/${id}/sync`, { method: 'POST', token })).status).toBe(202);
+  return waitFor(async () => {
+    const l = await controllers(gw, token);
+    return l.every((c) => !c.sync.running && c.sync.pending === 0 && c.sync.inSync >= SCHOOL) ? l : null;
+  }, 120_000, 100);
+}
+
+// Fresh controllers and a fresh school of 5,000 per test: the lost-card and lockdown tests used to start from the cards
+// the reconciliation test had loaded (and the lockdown test from the card the lost-card test had removed).
 describe('card sync with 5,000 cards', () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
     [a, b] = await startFakes();
     gw = await startTestGateway({ demo: true, config: controllersConfig(a, b) });
     token = await gw.login('admin');
@@ -33,7 +44,7 @@ describe('card sync with 5,000 cards', () => {
       }
     })();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
     await a?.stop();
     await b?.stop();
@@ -42,11 +53,7 @@ describe('card sync with 5,000 cards', () => {
   it('a full reconciliation loads all 5,000 cards into both controllers', async () => {
     expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token: await gw.login('viewer') })).status).toBe(403);
     const t0 = Date.now();
-    for (const id of ['ctl-a', 'ctl-b']) expect((await gw.api(`/api/v1/controllers/${id}/sync`, { method: 'POST', token })).status).toBe(202);
-    const list = await waitFor(async () => {
-      const l = await controllers(gw, token);
-      return l.every((c) => !c.sync.running && c.sync.pending === 0 && c.sync.inSync >= SCHOOL) ? l : null;
-    }, 120_000, 100);
+    const list = await reconcile();
     console.log(`[figures] full reconciliation of ${list[0]!.sync.inSync} cards on two controllers: ${Date.now() - t0} ms`);
     expect(a.cards()).toHaveLength(list.find((c) => c.id === 'ctl-a')!.sync.planned);
     expect(b.cards()).toHaveLength(list.find((c) => c.id === 'ctl-b')!.sync.planned);
@@ -55,6 +62,7 @@ describe('card sync with 5,000 cards', () => {
   });
 
   it('after that, a card reported lost is one delete per controller, with no re-read', async () => {
+    await reconcile();
     a.requests.clear();
     b.requests.clear();
     const res = await gw.api('/api/v1/cards/C0300007/lost', { method: 'POST', token, json: {} });
@@ -68,6 +76,7 @@ describe('card sync with 5,000 cards', () => {
   });
 
   it('a lockdown leaves only security staff cards on the doors, and its end restores every card', async () => {
+    await reconcile();
     const before = a.cards().length;
     const security = (gw.ctx.db.prepare("SELECT COUNT(*) AS n FROM cards c JOIN persons p ON p.id = c.person_id WHERE c.status = 'active' AND p.role = 'staff' AND p.security = 1").get() as { n: number }).n;
     const t0 = Date.now();

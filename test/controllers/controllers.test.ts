@@ -3,7 +3,7 @@
  * a controller become taps and attendance; a lost card leaves both controllers' card stores; a controller that stops
  * answering raises controller_offline while the other keeps working; hostile packets are counted and dropped.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeEventPacket } from '../../drivers/controllers/uhppote/responses.js';
 import { FakeUhppote } from './fake-uhppote.js';
 import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
@@ -44,14 +44,16 @@ async function metric(name: string): Promise<string> {
   return text.split('\n').filter((l) => l.startsWith(name)).join('\n');
 }
 
+// Fresh controllers and gateway per test: the tests mark cards lost, edit a controller's list by hand, cut a controller
+// off, open doors and move its clock, and each used to inherit what the ones before had done.
 describe('door controllers on loopback', () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
     [a, b] = await startFakes();
     gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { doorHeldOpenS: 1 }) });
     token = await gw.login('admin');
     await settled(gw, token);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
     await a?.stop();
     await b?.stop();
@@ -81,7 +83,8 @@ describe('door controllers on loopback', () => {
     expect(seenB.granted).toBe(true);
     console.log(`[figures] swipe to /api/v1/taps: ctl-a ${msA} ms, ctl-b ${msB} ms`);
 
-    const day = (await (await gw.api('/api/v1/attendance/people/S20250001', { token })).json()) as { firstInReader: string | null; status: string | null };
+    // The school day of the swipe (the controller's local date), not "today": the query may land after midnight.
+    const day = (await (await gw.api(`/api/v1/attendance/people/S20250001?date=${ea.timestamp!.slice(0, 10)}`, { token })).json()) as { firstInReader: string | null; status: string | null };
     expect(day.firstInReader).toBe('ctl-a-door1');
     expect(['present', 'late']).toContain(day.status);
 
@@ -190,7 +193,7 @@ describe('door controllers on loopback', () => {
   });
 
   it('door forced open and held open on the controller raise alarms', async () => {
-    // Nothing unlocked door 2 lately (the earlier swipe's unlock time is over): opening it is forcing it.
+    // Nothing unlocked door 2 (no swipe, no open command): opening it is forcing it.
     a.doors[1]!.unlockedUntil = 0;
     a.setDoorOpen(2, true);
     const forced = await waitFor(async () => (await alerts()).find((x) => x.type === 'door_forced' && x.data.readerId === 'ctl-a-door2'), 5000, 20);

@@ -3,7 +3,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { login, startBin, type BinGateway } from '../helpers/bin.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { SseReader } from '../helpers/sse.js';
@@ -99,13 +99,15 @@ describe('event stream: clients that never read (the built gateway, 256 MB heap)
   }, 300_000);
 });
 
+// A gateway per test: the freeing test used to close a stream the cap test had opened.
 describe('event stream: caps per user and in total', () => {
   let gw: TestGateway;
-  const aborts: AbortController[] = [];
-  beforeAll(async () => {
+  let aborts: AbortController[] = [];
+  beforeEach(async () => {
+    aborts = [];
     gw = await startTestGateway({ config: { http: { eventStreams: { perUser: 2, total: 3 } } } });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     for (const ac of aborts) ac.abort();
     await gw?.close();
   });
@@ -140,6 +142,10 @@ describe('event stream: caps per user and in total', () => {
 
   it('frees a place when a stream closes', async () => {
     const security = await gw.login('security');
+    // Every place taken: two admin streams and a viewer's.
+    const admin = await gw.login('admin');
+    for (const token of [admin, admin, await gw.login('viewer')]) expect((await open(token)).status).toBe(200);
+    expect((await open(security)).status).toBe(503);
     aborts.shift()!.abort();
     await waitFor(async () => metric(await metricsOf(gw.base), 'campus_http_streams_open') === 2);
     const res = await open(security);

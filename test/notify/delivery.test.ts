@@ -3,27 +3,31 @@
  * absence at the cut-off, a TTL that runs out during an outage, an emergency broadcast to 1,000 guardians held to the
  * channel's rate, quiet hours, and numbers that never reach the log.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NOTIFY_EVENTS } from '../../config/notify.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { CREDENTIALS, FakeProviders } from './fake-providers.js';
 import { notifications, settled, tap } from './helpers.js';
 
+// Each test gets its own providers, gateway, clock and log: the tests move the clock, change the provider's mode and add
+// guardians, and each used to start from where the one before had left the school day.
 let gw: TestGateway;
 let fake: FakeProviders;
 let client: MqttClient;
 let admin: string;
-const logLines: string[] = [];
-// Tuesday 1 September 2026, 07:20 in Shanghai.
-const clock = new ManualClock(Date.parse('2026-09-01T07:20:00+08:00'));
+let clock: ManualClock;
+let secretDir: string;
+let logLines: string[];
 const RATE_PER_S = 50;
 const BURST = 50;
+/** A mainland mobile number, whole: none may reach the log. */
+const WHOLE_NUMBER = /(?<!\d)1[3-9]\d{9}(?!\d)/;
 
 const addGuardian = async (externalId: string, phone: string, consent: boolean): Promise<void> => {
   const res = await gw.api(`/api/v1/people/${externalId}/guardians`, { method: 'POST', token: admin, json: { name: '家长', phone, consent } });
@@ -31,18 +35,22 @@ const addGuardian = async (externalId: string, phone: string, consent: boolean):
 };
 
 describe('guardian message delivery', () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
+    // Tuesday 1 September 2026, 07:20 in Shanghai.
+    clock = new ManualClock(Date.parse('2026-09-01T07:20:00+08:00'));
+    logLines = [];
     fake = await new FakeProviders().start();
-    const dir = tempDir('campus-notify-secret-');
-    const secretFile = join(dir, 'aliyun');
+    secretDir = tempDir('campus-notify-secret-');
+    const secretFile = join(secretDir, 'aliyun');
     writeFileSync(secretFile, CREDENTIALS.aliyun.secret);
-    const botKeyFile = join(dir, 'bot');
+    const botKeyFile = join(secretDir, 'bot');
     writeFileSync(botKeyFile, CREDENTIALS.wecom.botKey);
+    const lines = logLines;
     const log = pino(
       { level: 'info' },
       new Writable({
         write(chunk: Buffer, _enc, cb) {
-          logLines.push(chunk.toString());
+          lines.push(chunk.toString());
           cb();
         },
       }),
@@ -73,9 +81,12 @@ describe('guardian message delivery', () => {
     client = await gw.mqttClient();
     await client.subscribeAsync('campus/readers/+/decision');
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
     await fake?.stop();
+    rmSync(secretDir, { recursive: true, force: true });
+    // Whatever a test made the gateway log (failures echoing the provider's reason among it), no number is whole.
+    expect(logLines.join('')).not.toMatch(WHOLE_NUMBER);
   });
 
   it('at the cut-off plus grace, tells the guardians of unexcused absentees only', async () => {
@@ -117,6 +128,9 @@ describe('guardian message delivery', () => {
   });
 
   it('drops a late message as expired when the provider is down past its time to live', async () => {
+    // Past every group's arrival cut-off (07:50 at the latest), before the absence check at 08:05.
+    clock.set(Date.parse('2026-09-01T07:55:00+08:00'));
+    admin = await gw.login('admin');
     fake.mode = '5xx';
     expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
     const [tried] = await waitFor(async () => {
@@ -137,6 +151,9 @@ describe('guardian message delivery', () => {
       method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: ['学号,姓名,监护人,监护人电话,通知', ...rows].join('\n'),
     });
     expect(res.status).toBe(200);
+    await addGuardian('S20250004', '13600136004', false);
+    await addGuardian('S20250005', '13600136005', true);
+    fake.badNumbers.add('13600136005');
     // Requests, accepted or not (one number is refused as invalid).
     const sentEmergency = (): number => fake.aliyunTemplates.filter((t) => t === 'SMS_EMERGENCY').length;
     const started = clock.now();
@@ -161,6 +178,8 @@ describe('guardian message delivery', () => {
   }, 300_000);
 
   it('suppresses messages in quiet hours', async () => {
+    // In at 07:20, out at 22:10.
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
     clock.set(Date.parse('2026-09-01T22:10:00+08:00'));
     admin = await gw.login('admin'); // the morning's session has expired
     expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
@@ -169,9 +188,15 @@ describe('guardian message delivery', () => {
     expect(fake.accepted.filter((a) => a.template === 'SMS_DEPARTURE')).toEqual([]);
   });
 
-  it('never writes a whole mobile number to the log', () => {
-    expect(logLines.length).toBeGreaterThan(0);
-    expect(logLines.join('')).toContain('notification not delivered');
-    expect(logLines.join('')).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/);
+  it('never writes a whole mobile number to the log, even when the provider echoes it back', async () => {
+    // 李明's guardian's number is refused as invalid, and the provider's answer names it ("非法手机号 13800138000").
+    fake.badNumbers.add('13800138000');
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    const [failed] = await settled(gw, admin, '?person=S20250001&event=arrival');
+    expect(failed).toMatchObject({ status: 'failed', reason: expect.stringContaining('138****8000') });
+    const log = logLines.join('');
+    expect(log).toContain('notification not delivered');
+    expect(log).toContain('138****8000');
+    expect(log).not.toMatch(WHOLE_NUMBER);
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
@@ -21,12 +21,17 @@ const guardiansOf = async (externalId: string, reveal = false) =>
     consentHistory: { consent: boolean; by: string }[];
   });
 
+/** Two students with one guardian each, both consenting to messages (the rows the English-header test imports). */
+const importKims = (): Promise<{ status: number; report: Report }> =>
+  importCsv(['external_id,name,guardian_name,guardian_phone,relation,notify,language', 'G2001,Kim Minjun,Kim Jiho,13800132001,father,yes,ko', 'G2002,Park Seoyeon,Park Hana,0086-139-0013-2002,mother,yes,en'].join('\n'));
+
+// A demo school per test: the sealed-storage and consent tests read guardians another test used to import.
 describe('guardian columns in the roster import', () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
     gw = await startTestGateway({ demo: true });
     admin = await gw.login('admin');
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
   });
 
@@ -66,6 +71,7 @@ describe('guardian columns in the roster import', () => {
   });
 
   it('stores numbers only sealed: the database file holds no plain number', async () => {
+    expect((await importKims()).status).toBe(200);
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(`${gw.dataDir}/gateway.db`, { readonly: true });
     const rows = db.prepare('SELECT * FROM guardians').all() as Record<string, unknown>[];
@@ -75,6 +81,7 @@ describe('guardian columns in the roster import', () => {
   });
 
   it('changes consent through the API, keeping the history', async () => {
+    expect((await importKims()).status).toBe(200);
     const list = (await (await gw.api('/api/v1/people/G2001/guardians', { token: admin })).json()) as { guardians: { id: number }[] };
     const id = list.guardians[0]!.id;
     const res = await gw.api(`/api/v1/people/G2001/guardians/${id}/consent`, { method: 'PUT', token: admin, json: { consent: false } });

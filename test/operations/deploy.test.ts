@@ -3,29 +3,43 @@
  * systemd itself. Uses the built dist/ (npm run build).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuilt } from '../helpers/bin.js';
 import { tempDir } from '../helpers/gateway.js';
 
 const INSTALL = join(process.cwd(), 'deploy', 'install.sh');
 const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
+// One staged install the tests only read; a test that changes a staged root (the upgrade) stages its own, so no test
+// sees another's edits whatever the order. Every directory made here is removed at the end (a stage is ~300 MB).
 let root: string;
-let output: string;
+const dirs: string[] = [];
+const dir = (prefix?: string): string => {
+  const d = tempDir(prefix);
+  dirs.push(d);
+  return d;
+};
 
 function install(args: string[]) {
   return spawnSync('sh', [INSTALL, ...args], { encoding: 'utf8', timeout: 180_000 });
 }
 
+/** A fresh staged root. --no-prune: pruning a copy of node_modules is slow on a shared box and is npm's business, not ours. */
+function stage(): string {
+  const r0 = dir('campus-stage-');
+  const r = install(['--root', r0, '--no-prune']);
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+  return r0;
+}
+
 beforeAll(() => {
   requireBuilt();
-  root = tempDir('campus-stage-');
-  // --no-prune: pruning a copy of node_modules is slow on a shared box and is npm's business, not ours.
-  const r = install(['--root', root, '--no-prune']);
-  output = r.stdout + r.stderr;
-  expect(r.status, output).toBe(0);
+  root = stage();
 }, 240_000);
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('deploy/install.sh --root', () => {
   it('installs the release, the unit (enabled), the user, the config and a root-only secrets file', () => {
@@ -67,7 +81,7 @@ describe('deploy/install.sh --root', () => {
   it('the installed campus-gateway checks the installed config', () => {
     const bin = join(root, 'opt/campus-gateway/bin/campus-gateway');
     const config = join(root, 'etc/campus-gateway/gateway.yaml');
-    const ok = spawnSync(bin, ['check-config', config], { encoding: 'utf8', env: { ...process.env, CAMPUS_DATA_DIR: tempDir() } });
+    const ok = spawnSync(bin, ['check-config', config], { encoding: 'utf8', env: { ...process.env, CAMPUS_DATA_DIR: dir() } });
     // Warnings only (no users yet, secrets not loaded outside the service), never a problem.
     expect(ok.stderr.split('\n').filter((l) => l && !l.startsWith('warning: '))).toEqual([]);
     expect(ok.status).toBe(0);
@@ -77,13 +91,16 @@ describe('deploy/install.sh --root', () => {
     expect(schemaLine).toBe('# yaml-language-server: $schema=/opt/campus-gateway/docs/config.schema.json');
     expect(existsSync(join(root, 'opt/campus-gateway/docs/config.schema.json'))).toBe(true);
 
-    writeFileSync(config, 'http:\n  port: 99999\n');
-    const bad = spawnSync(bin, ['check-config', config], { encoding: 'utf8' });
+    // A broken config beside it, not over it: the staged config stays the installer's for the other tests.
+    const broken = join(dir(), 'gateway.yaml');
+    writeFileSync(broken, 'http:\n  port: 99999\n');
+    const bad = spawnSync(bin, ['check-config', broken], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain(`${config}:2:9: http.port`);
+    expect(bad.stderr).toContain(`${broken}:2:9: http.port`);
   });
 
   it('a second run upgrades the release and keeps the config and the secrets', () => {
+    const root = stage();
     const secrets = readFileSync(join(root, 'etc/campus-gateway/secrets.env'), 'utf8');
     writeFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'school:\n  id: kept\n');
     const r = install(['--root', root, '--no-prune']);
@@ -91,10 +108,10 @@ describe('deploy/install.sh --root', () => {
     expect(readFileSync(join(root, 'etc/campus-gateway/secrets.env'), 'utf8')).toBe(secrets);
     expect(readFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'utf8')).toBe('school:\n  id: kept\n');
     expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
-  }, 240_000);
+  }, 420_000);
 
   it('refuses an unknown option and a relative prefix', () => {
     expect(install(['--bogus']).status).toBe(2);
-    expect(install(['--root', tempDir(), '--prefix', 'opt/x']).status).toBe(2);
+    expect(install(['--root', dir(), '--prefix', 'opt/x']).status).toBe(2);
   });
 });

@@ -17,12 +17,13 @@ import { cameraRoutes } from './routes.js';
 import { classifyNotification, withinWindows, type CameraEventKind } from './rules.js';
 import { SnapshotStore, snapshotMigrations, type SnapshotMeta, type SnapshotReason } from './snapshots.js';
 import { clipMigrations } from './live/clips.js';
+import { CameraEventsStore, cameraEventMigrations } from './events-store.js';
 import { VideoMetrics } from './live/metrics.js';
 import { LiveVideo, type StreamKind, type VideoStatus } from './live/service.js';
 import { videoRoutes } from './live/routes.js';
 import { streamUrlOf } from './live/stream-url.js';
 
-export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations, ...clipMigrations];
+export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations, ...clipMigrations, ...cameraEventMigrations];
 
 export interface CameraStateEvent {
   cameraId: string;
@@ -99,6 +100,8 @@ export class CamerasModule implements GatewayModule {
   readonly registry: CameraRegistry;
   readonly snapshots: SnapshotStore;
   readonly video: LiveVideo;
+  /** Occurrences kept for the timeline (gateway/timeline). */
+  readonly events: CameraEventsStore;
   private readonly metrics: CameraMetrics;
   private readonly monitors = new Map<string, CameraMonitor>();
   private readonly lastEvents = new Map<string, NonNullable<CameraView['lastEvent']>>();
@@ -123,6 +126,7 @@ export class CamerasModule implements GatewayModule {
     this.log = ctx.log.child({ component: 'cameras' });
     this.metrics = new CameraMetrics(ctx.metrics);
     this.registry = new CameraRegistry(ctx.db, cfg, ctx.clock, cfg.secretKey ? new CredentialBox(cfg.secretKey) : null);
+    this.events = new CameraEventsStore(ctx.db);
     this.snapshots = new SnapshotStore(ctx.db, join(ctx.config.dataDir, 'snapshots'), ctx.clock, cfg.retention);
     this.video = new LiveVideo(cfg, ctx.config.dataDir, ctx.db, ctx.clock, new VideoMetrics(ctx.metrics), this.log.child({ component: 'video' }), {
       url: (id, stream) => this.streamUrl(id, stream),
@@ -277,6 +281,7 @@ export class CamerasModule implements GatewayModule {
     });
     // `Initialized` tells the state at (re)subscription, after every reboot: not something that just happened.
     if (!active || n.operation === 'Initialized') return;
+    this.events.record({ at: nowMs, cameraId: id, kind, topic: n.topic, accessPoints: cam.accessPoints, zones: cam.zones });
     if (kind === 'tamper') {
       this.ctx.alerts.raise({
         type: 'camera_tamper',

@@ -52,7 +52,7 @@ export interface TapItem extends Base {
 
 export interface AlertItem extends Base {
   kind: 'alert';
-  alert: Pick<Alert, 'id' | 'type' | 'severity' | 'status' | 'source' | 'message' | 'accessPoint' | 'zone' | 'snapshotIds' | 'count'>;
+  alert: Pick<Alert, 'id' | 'type' | 'severity' | 'status' | 'source' | 'message' | 'accessPoint' | 'zone' | 'data' | 'snapshotIds' | 'count' | 'raisedAt'>;
   externalId: string | null;
   /** The card the alert is about, where it is about one (removed for viewers with the other personal fields). */
   uid: string | null;
@@ -221,7 +221,7 @@ export class Timeline {
           ...base('alert', k.id, k.at),
           kind: 'alert',
           alert: { id: a.id, type: a.type, severity: a.severity, status: a.status, source: a.source, message: a.message,
-            accessPoint: a.accessPoint, zone: a.zone, snapshotIds: a.snapshotIds, count: a.count },
+            accessPoint: a.accessPoint, zone: a.zone, data: a.data, snapshotIds: a.snapshotIds, count: a.count, raisedAt: a.raisedAt },
           externalId,
           uid,
         });

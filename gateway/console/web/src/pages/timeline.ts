@@ -154,6 +154,8 @@ export const timelinePage: Page = ({ root, query, session, signal, navigate }) =
     const aps = (e.accessPoints as string[] | undefined) ?? [];
     return !f.person && (!f.camera || str(e, 'cameraId') === f.camera) && (!f.accessPoint || aps.includes(f.accessPoint));
   };
+  // ONVIF's `Initialized` tells the state at (re)subscription, not something that happened; the gateway keeps only changes.
+  const initialState = (e: Json): boolean => str(e, 'operation')?.toLowerCase() === 'initialized';
   const es = openEvents(['tap.decided', 'alert.raised', 'lockdown.changed', 'camera.event']);
   signal.addEventListener('abort', () => es.close());
   const live = (kind: string, toItem: (e: Json) => Json | null) => (ev: Event) => {
@@ -173,7 +175,7 @@ export const timelinePage: Page = ({ root, query, session, signal, navigate }) =
   es.addEventListener('tap.decided', live('tap', (e) => ({ ...e, kind: 'tap', id: str(e, 'tapId') ?? '' })));
   es.addEventListener('alert.raised', live('alert', (e) => ({ kind: 'alert', id: str(e, 'id') ?? '', at: str(e, 'raisedAt') ?? '', alert: e })));
   es.addEventListener('lockdown.changed', live('lockdown', (e) => ({ ...e, kind: 'lockdown', id: `live-${num(e, 'at') ?? ''}` })));
-  es.addEventListener('camera.event', live('camera', (e) => (bool(e, 'active') && str(e, 'operation') !== 'Initialized' ? { ...e, kind: 'camera', id: `live-${str(e, 'cameraId')}-${str(e, 'at')}`, event: str(e, 'kind') } : null)));
+  es.addEventListener('camera.event', live('camera', (e) => (bool(e, 'active') && !initialState(e) ? { ...e, kind: 'camera', id: `live-${str(e, 'cameraId')}-${str(e, 'at')}`, event: str(e, 'kind') } : null)));
 
   void (async () => {
     await Promise.all([

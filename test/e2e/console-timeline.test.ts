@@ -88,11 +88,13 @@ describe('the timeline page', () => {
     expect(page.jsErrors).toEqual([]);
   });
 
-  it('tells a viewer that pictures are hidden and shows no card number', async () => {
-    await tap('demo-gate-in', '0BADCAFE', 9002);
+  it('tells a viewer that pictures are hidden and shows no card number, also in an alert that arrives live', async () => {
     const page = await newPage();
     await signIn(page, gw.base, 'viewer');
     await page.goto(`${gw.base}/timeline`);
+    await page.waitForSelector('[data-test=timeline-item]');
+    // The lost card's first use: its alert reaches the open page through the stream.
+    await tap('demo-gate-in', '0BADCAFE', 9002);
     await page.waitForSelector('[data-test=timeline-item][data-kind=alert]');
     expect(await page.locator('[data-test=timeline-pictures-hidden]').isVisible()).toBe(true);
     expect(await page.locator('[data-test=timeline-thumb]').count()).toBe(0);

@@ -20,6 +20,7 @@ import { peopleRouteDocs } from './people/api-docs.js';
 import { privacyRouteDocs } from './privacy/api-docs.js';
 import { rosterRouteDocs } from './roster/api-docs.js';
 import { sensorRouteDocs } from './sensors/api-docs.js';
+import { timelineRouteDocs } from './timeline/api-docs.js';
 import { walletRouteDocs } from './wallet/api-docs.js';
 
 export const apiRoutes: readonly RouteDoc[] = [
@@ -33,6 +34,7 @@ export const apiRoutes: readonly RouteDoc[] = [
   ...notifyRouteDocs,
   ...sensorRouteDocs,
   ...cameraRouteDocs,
+  ...timelineRouteDocs,
   ...syncRouteDocs,
   ...privacyRouteDocs,
   ...readerRouteDocs,

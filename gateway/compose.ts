@@ -37,6 +37,7 @@ import { guardUpgrade, UpgradeError } from './storage/upgrade-guard.js';
 import { sensorMigrations, SensorsModule } from './sensors/module.js';
 import { sensorPayloadFamilies, sensorSimulation } from '../drivers/sensors/index.js';
 import { cameraMigrations, CamerasModule } from './cameras/module.js';
+import { TimelineModule } from './timeline/module.js';
 import { createOnvifDriver } from '../drivers/onvif/index.js';
 import type { CameraDriver } from './cameras/port.js';
 import { walletMigrations, WalletModule } from './wallet/module.js';
@@ -199,6 +200,15 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
     cameras.videoHealth,
     cloudSync,
     new PrivacyModule(ctx),
+    // A read model over taps, alerts, camera events and lockdowns; a camera's filter takes in the places it covers.
+    new TimelineModule(ctx, (id) => {
+      try {
+        const c = cameras.registry.get(id);
+        return { accessPoints: c.accessPoints, zones: c.zones };
+      } catch {
+        return null;
+      }
+    }),
     new ClockGuard(ctx, {
       hostSynchronized: timedatectlSynchronized,
       cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),

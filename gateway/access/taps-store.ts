@@ -32,6 +32,15 @@ export const tapsMigrations: Migration[] = [
       CREATE INDEX taps_access_point ON taps (access_point, id);
       CREATE INDEX taps_person ON taps (person_id, id);`,
   },
+  {
+    version: 14,
+    name: 'taps by time',
+    // The timeline (gateway/timeline) pages taps by their time, not their id: the reader's clock, not the gateway's,
+    // stamps `at`. Without these it sorts every tap of a gate for each page.
+    up: `
+      CREATE INDEX taps_at ON taps (at, id);
+      CREATE INDEX taps_access_point_at ON taps (access_point, at, id);`,
+  },
 ];
 
 export interface TapRecord {

@@ -13,6 +13,7 @@ import type { CameraError, CameraEventKind, CameraNotification } from './port.js
 import type { CameraRegistry } from './registry.js';
 import { withinWindows } from './rules.js';
 import { stableName } from '../core/localized-name.js';
+import type { CameraEventsStore } from './events-store.js';
 
 export interface CameraStateEvent {
   cameraId: string;
@@ -61,6 +62,8 @@ export interface CameraEventsDeps {
   config: Pick<GatewayConfig, 'cameras' | 'school'>;
   registry: CameraRegistry;
   metrics: CameraMetrics;
+  /** Occurrences kept for the timeline (gateway/timeline). */
+  history: Pick<CameraEventsStore, 'record'>;
 }
 
 export class CameraEvents {
@@ -103,7 +106,7 @@ export class CameraEvents {
   }
 
   onNotification(id: string, n: CameraNotification): void {
-    const { bus, alerts, clock, config, registry, metrics } = this.deps;
+    const { bus, alerts, clock, config, registry, metrics, history } = this.deps;
     const cam = registry.get(id);
     // The driver read the vendor's topic (drivers/onvif/classify.ts).
     const { kind, active } = n;
@@ -133,6 +136,7 @@ export class CameraEvents {
     });
     // `Initialized` tells the state at (re)subscription, after every reboot: not something that just happened.
     if (!active || n.operation === 'Initialized') return;
+    history.record({ at: nowMs, cameraId: id, kind, topic: n.topic, accessPoints: cam.accessPoints, zones: cam.zones });
     if (kind === 'tamper') {
       alerts.raise({
         type: 'camera_tamper',

@@ -16,12 +16,13 @@ import { AlertEvidence } from './evidence.js';
 import { iso, markRegistered, type CameraView, type DiscoveredCamera } from './view.js';
 import { SnapshotStore, snapshotMigrations, type SnapshotMeta, type SnapshotReason } from './snapshots.js';
 import { clipMigrations } from './live/clips.js';
+import { CameraEventsStore, cameraEventMigrations } from './events-store.js';
 import { VideoMetrics } from './live/metrics.js';
 import { LiveVideo, type StreamKind } from './live/service.js';
 import { videoRoutes } from './live/routes.js';
 import { streamUrlOf } from './live/stream-url.js';
 
-export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations, ...clipMigrations];
+export const cameraMigrations: Migration[] = [...registryMigrations, ...snapshotMigrations, ...clipMigrations, ...cameraEventMigrations];
 
 export type { CameraEvent, CameraStateEvent } from './events.js';
 export { MAX_EVIDENCE_PER_ALERT } from './evidence.js';
@@ -60,7 +61,7 @@ export class CamerasModule implements GatewayModule {
       url: (id, stream) => this.streamUrl(id, stream),
       preRollCameras: () => this.registry.list().filter((c) => this.keepsClips(c)).map((c) => c.id),
     });
-    this.events = new CameraEvents({ bus: ctx.bus, alerts: ctx.alerts, clock: ctx.clock, config: ctx.config, registry: this.registry, metrics: this.metrics });
+    this.events = new CameraEvents({ bus: ctx.bus, alerts: ctx.alerts, clock: ctx.clock, config: ctx.config, registry: this.registry, metrics: this.metrics, history: new CameraEventsStore(ctx.db) });
     this.evidence = new AlertEvidence({
       bus: ctx.bus,
       alerts: ctx.alerts,

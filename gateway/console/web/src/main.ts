@@ -12,6 +12,7 @@ import { cameraPage } from './pages/camera.js';
 import { camerasPage } from './pages/cameras.js';
 import { canteenPage } from './pages/canteen.js';
 import { environmentPage } from './pages/environment.js';
+import { timelinePage } from './pages/timeline.js';
 import { gatesPage } from './pages/gates.js';
 import { loginPage } from './pages/login.js';
 import { notificationsPage } from './pages/notifications.js';
@@ -26,6 +27,7 @@ const NAV: { path: string; label: MessageKey; test: string; adminOnly?: boolean 
   { path: '/alerts', label: 'nav.alerts', test: 'nav-alerts' },
   { path: '/cameras', label: 'nav.cameras', test: 'nav-cameras' },
   { path: '/gates', label: 'nav.gates', test: 'nav-gates' },
+  { path: '/timeline', label: 'nav.timeline', test: 'nav-timeline' },
   { path: '/attendance', label: 'nav.attendance', test: 'nav-attendance' },
   { path: '/canteen', label: 'nav.canteen', test: 'nav-canteen' },
   { path: '/environment', label: 'nav.environment', test: 'nav-environment' },
@@ -43,6 +45,7 @@ const routes: Route[] = [
   { path: '/cameras', page: camerasPage },
   { path: '/cameras/:id', page: cameraPage },
   { path: '/gates', page: gatesPage },
+  { path: '/timeline', page: timelinePage },
   { path: '/attendance', page: attendancePage },
   { path: '/canteen', page: canteenPage },
   { path: '/environment', page: environmentPage },

@@ -45,6 +45,7 @@ import { ClockGuard, timedatectlSynchronized } from './time/clock-guard.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
 import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 import { notifyMigrations, NotifyModule } from './notify/module.js';
+import { mapMigrations, MapsModule } from './maps/module.js';
 
 /** Door-controller knowledge the CLI needs (discovery, what a controller cannot enforce), from its driver. */
 export { discoverControllers, type DiscoveredController } from '../drivers/controllers/uhppote/discover.js';
@@ -121,6 +122,7 @@ export function allMigrations(): Migration[] {
     ...controllerMigrations,
     ...privacyMigrations,
     ...notifyMigrations,
+    ...mapMigrations,
   ];
 }
 
@@ -198,6 +200,14 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
     cameras.videoHealth,
     cloudSync,
     new PrivacyModule(ctx),
+    // Pins name devices that exist now: access points from config, cameras and sensors as registered (also at run time).
+    new MapsModule(ctx, (kind, id) =>
+      kind === 'access-point'
+        ? ctx.config.access.accessPoints.some((a) => a.id === id)
+        : kind === 'camera'
+          ? cameras.states().some((c) => c.id === id)
+          : sensors.registry.get(id) !== undefined,
+    ),
     new ClockGuard(ctx, {
       hostSynchronized: timedatectlSynchronized,
       cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),

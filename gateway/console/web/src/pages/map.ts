@@ -143,6 +143,7 @@ export const mapPage: Page = async (ctx) => {
 
   /** Edit mode: a pin follows the pointer and keeps its new place (as fractions of the picture). */
   const dragPin = (el: HTMLElement, pin: Pin): void => {
+    el.addEventListener('click', (e) => e.stopPropagation()); // not a click on the map: nothing new is placed
     el.addEventListener('pointerdown', (e) => {
       e.preventDefault();
       e.stopPropagation();
@@ -284,7 +285,7 @@ export const mapPage: Page = async (ctx) => {
       : !current.image
         ? empty(admin ? t('map.noImageAdmin') : t('map.noImage'))
         : stage;
-    replace(body, adminBar(), tabs, summary, editing ? editor() : null, main);
+    replace(body, adminBar(), tabs, current ? h('h2', { 'data-test': 'map-title' }, current.name) : null, summary, editing ? editor() : null, main);
   }
 
   try {

@@ -1,0 +1,76 @@
+/**
+ * The campus map in a real headless Chromium against a real demo gateway: an admin creates a map, uploads a PNG,
+ * places the main gate on it and saves; a lost card tapped at that gate makes the pin show an open alert live; the
+ * pin opens the gate's page.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CampusMap } from '../../gateway/maps/store.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { solidPng } from '../helpers/png.js';
+import { shoot, signIn, startBrowser } from './browser.js';
+
+let gw: TestGateway;
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await startBrowser();
+  gw = await startTestGateway({ demo: true, config: { http: { loginRateLimit: { windowS: 60, max: 1000 } } } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+async function newPage(): Promise<Page & { jsErrors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US' });
+  const page = (await context.newPage()) as Page & { jsErrors: string[] };
+  page.jsErrors = [];
+  page.on('pageerror', (err) => page.jsErrors.push(err.message));
+  return page;
+}
+
+describe('campus map in Chromium', () => {
+  it('an admin uploads a plan and pins the main gate; a lost card there makes the pin alert; the pin opens the gate', async () => {
+    const page = await newPage();
+    await signIn(page, gw.base, 'admin');
+    await page.click('[data-test=nav-map]');
+    await page.waitForURL(/\/map$/);
+    await page.fill('[data-test=map-name]', 'Main building');
+    await page.click('[data-test=map-create]');
+    await page.setInputFiles('[data-test=map-file]', { name: 'plan.png', mimeType: 'image/png', buffer: solidPng(400, 300) });
+    const image = page.locator('[data-test=map-stage] img.map-image');
+    await image.waitFor();
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(400);
+
+    await page.click('[data-test=map-edit]');
+    await page.selectOption('[data-test=map-device]', 'access-point|main-gate');
+    const box = (await page.locator('[data-test=map-stage]').boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.25, box.y + box.height * 0.5);
+    await page.click('[data-test=map-save]');
+    const pin = page.locator('[data-test=map-pin][data-device=main-gate]');
+    await pin.waitFor();
+    expect(await pin.getAttribute('data-state')).toBe('ok');
+    expect(await pin.textContent()).toContain('正门'); // its name in the console's language (zh by default), not its id
+
+    // Stored in the gateway, where the click put it.
+    const admin = await gw.login('admin');
+    const maps = ((await (await gw.api('/api/v1/maps', { token: admin })).json()) as { items: CampusMap[] }).items;
+    expect(maps).toHaveLength(1);
+    const saved = maps[0]!.pins[0]!;
+    expect(saved).toMatchObject({ kind: 'access-point', deviceId: 'main-gate' });
+    expect(saved.x).toBeGreaterThan(0.2);
+    expect(saved.x).toBeLessThan(0.3);
+    await shoot(page, 'map-01-placed');
+
+    // A lost card at the main gate: the pin turns to an open alert without a reload.
+    const mqtt = await gw.mqttClient();
+    await mqtt.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0BADCAFE', seq: 1 }), { qos: 1 });
+    await page.locator('[data-test=map-pin][data-device=main-gate][data-state=alert]').waitFor({ timeout: 15_000 });
+    await shoot(page, 'map-02-alert');
+
+    await pin.click();
+    await page.waitForURL(/\/gates$/);
+    expect(page.jsErrors).toEqual([]);
+  });
+});

@@ -105,6 +105,16 @@ describe('campus maps', () => {
     expect((await gw.api(`/api/v1/maps/${map.id}/image`, { token: admin })).status).toBe(404);
   });
 
+  it('serves a JPEG or WebP by the type its bytes show, not the one the upload claimed', async () => {
+    const map = await newMap();
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64)]);
+    expect((await upload(map.id, jpeg, 'image/png')).status).toBe(200);
+    expect((await gw.api(`/api/v1/maps/${map.id}/image`, { token: viewer })).headers.get('content-type')).toBe('image/jpeg');
+    const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 '), Buffer.alloc(32)]);
+    expect((await upload(map.id, webp, 'text/html')).status).toBe(200);
+    expect((await gw.api(`/api/v1/maps/${map.id}/image`, { token: viewer })).headers.get('content-type')).toBe('image/webp');
+  });
+
   it('answers 413 for a picture over maps.maxImageBytes and keeps the old one', async () => {
     const map = await newMap();
     const small = solidPng(8, 8);

@@ -8,7 +8,7 @@ import { loadSession } from '../session.js';
 import { asList, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
-import { cameraName, learnPlaceNames, placeName, sensorName } from '../names.js';
+import { nameOf } from '../names.js';
 import type { Page } from '../router.js';
 import type { Alert } from '../types.js';
 import { actionError, badge, empty, loading, pageHeader, toast } from '../ui.js';
@@ -43,7 +43,6 @@ export function alertAt(a: Alert, kind: PinKind, id: string): boolean {
 }
 
 async function loadDevices(): Promise<Device[]> {
-  await learnPlaceNames();
   const [places, cameras, sensors] = await Promise.all([
     getJson<unknown>('/access-points', { taps: 0 }).then((r) => asList(r, 'accessPoints'), () => [] as Json[]),
     getJson<unknown>('/cameras').then((r) => asList(r, 'cameras'), () => [] as Json[]),
@@ -52,18 +51,18 @@ async function loadDevices(): Promise<Device[]> {
   const out: Device[] = [];
   for (const p of places) {
     const id = str(p, 'id') ?? '';
-    out.push({ kind: 'access-point', id, name: placeName(id) ?? id, offline: false, href: '/gates' });
+    out.push({ kind: 'access-point', id, name: nameOf(p), offline: false, href: '/gates' });
   }
   for (const c of cameras) {
     const id = str(c, 'id') ?? '';
     const state = str(c, 'state') ?? (c.online === false ? 'offline' : 'online');
-    out.push({ kind: 'camera', id, name: cameraName(id) ?? id, offline: state === 'offline', href: `/cameras/${encodeURIComponent(id)}` });
+    out.push({ kind: 'camera', id, name: nameOf(c), offline: state === 'offline', href: `/cameras/${encodeURIComponent(id)}` });
   }
   for (const s of sensors) {
     const id = str(s, 'id') ?? '';
     const zone = str(s, 'zone');
     const offline = s.online === false || str(s, 'state', 'status') === 'offline';
-    out.push({ kind: 'sensor', id, name: sensorName(id) ?? id, offline, href: zone ? `/environment?room=${encodeURIComponent(zone)}` : '/environment' });
+    out.push({ kind: 'sensor', id, name: nameOf(s), offline, href: zone ? `/environment?room=${encodeURIComponent(zone)}` : '/environment' });
   }
   return out;
 }
@@ -123,7 +122,7 @@ export const mapPage: Page = async (ctx) => {
     const el = h(
       editing ? 'button' : 'a',
       {
-        class: `map-pin pin-${pin.kind} pin-${state}`,
+        class: `map-pin pin-${pin.kind} pin-${state}${pin.x > 0.6 ? ' pin-left' : ''}`,
         'data-test': 'map-pin',
         'data-device': pin.deviceId,
         'data-kind': pin.kind,
@@ -154,6 +153,7 @@ export const mapPage: Page = async (ctx) => {
         pin.y = Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height));
         el.style.left = `${pin.x * 100}%`;
         el.style.top = `${pin.y * 100}%`;
+        el.classList.toggle('pin-left', pin.x > 0.6);
       };
       el.addEventListener('pointermove', move);
       el.addEventListener('pointerup', () => el.removeEventListener('pointermove', move), { once: true });

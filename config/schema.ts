@@ -7,6 +7,7 @@ import { backupConfig, clockConfig, retentionConfig } from './operations.js';
 import { notifyConfig } from './notify.js';
 import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
+import { mapsConfig } from './maps.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
 import { sensorsConfig } from './sensors.js';
 import { localizedName } from './common.js';
@@ -134,6 +135,7 @@ export const gatewayConfigSchema = z.strictObject({
     .meta({ description: 'Names of the zones that access points, sensors and cameras refer to (`gate-east`, `classroom-101`); a zone not listed here is shown by its id.' }),
   access: accessConfig.prefault({}).meta({ description: 'Access points, schedules, the school calendar and the canteen wallet (docs/access.md, docs/wallet.md).' }),
   roster: rosterConfig.prefault({}).meta({ description: 'Roster import limits (docs/access.md).' }),
+  maps: mapsConfig.prefault({}).meta({ description: 'Campus maps: the size of an uploaded floor plan (docs/console.md, Campus map).' }),
   sensors: sensorsConfig.prefault({}).meta({ description: 'Environmental sensors, thresholds, retention and comfort bands (docs/sensors.md).' }),
   cameras: camerasConfig.prefault({}).meta({ description: 'ONVIF cameras, snapshots, live video and clips (docs/cameras.md).' }),
   cloud: cloudConfig.prefault({}).meta({ description: 'Store-and-forward sync to the city education command center (docs/cloud-sync.md).' }),

@@ -15,6 +15,7 @@ import { packageInfo } from './core/version.js';
 import { httpRouteDocs } from './http/api-docs.js';
 import { buildOpenApi } from './http/openapi.js';
 import type { RouteDoc } from './http/route-docs.js';
+import { mapRouteDocs } from './maps/api-docs.js';
 import { notifyRouteDocs } from './notify/api-docs.js';
 import { peopleRouteDocs } from './people/api-docs.js';
 import { privacyRouteDocs } from './privacy/api-docs.js';
@@ -37,6 +38,7 @@ export const apiRoutes: readonly RouteDoc[] = [
   ...timelineRouteDocs,
   ...syncRouteDocs,
   ...privacyRouteDocs,
+  ...mapRouteDocs,
   ...readerRouteDocs,
   ...controllerRouteDocs,
 ];

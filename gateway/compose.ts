@@ -47,6 +47,7 @@ import { createReadersModule } from '../drivers/rfid/module.js';
 import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 import { notifyMigrations, NotifyModule } from './notify/module.js';
 import { topics } from './core/topics.js';
+import { mapMigrations, MapsModule } from './maps/module.js';
 
 /** Door-controller knowledge the CLI needs (discovery, what a controller cannot enforce), from its driver. */
 export { discoverControllers, type DiscoveredController } from '../drivers/controllers/uhppote/discover.js';
@@ -123,6 +124,7 @@ export function allMigrations(): Migration[] {
     ...controllerMigrations,
     ...privacyMigrations,
     ...notifyMigrations,
+    ...mapMigrations,
   ];
 }
 
@@ -209,6 +211,14 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
         return null;
       }
     }),
+    // Pins name devices that exist now: access points from config, cameras and sensors as registered (also at run time).
+    new MapsModule(ctx, (kind, id) =>
+      kind === 'access-point'
+        ? ctx.config.access.accessPoints.some((a) => a.id === id)
+        : kind === 'camera'
+          ? cameras.states().some((c) => c.id === id)
+          : sensors.registry.get(id) !== undefined,
+    ),
     new ClockGuard(ctx, {
       hostSynchronized: timedatectlSynchronized,
       cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),

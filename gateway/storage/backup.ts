@@ -1,7 +1,7 @@
 /**
  * One backup: a consistent copy of the database taken with SQLite's online backup API (pages copied a step at a time,
  * so a running gateway keeps answering taps and the copy is a single point in time), Node-RED's folder, the config file,
- * optionally the camera snapshots, and a manifest with a SHA-256 of each file, in one `.tar.gz`.
+ * the campus maps' pictures, optionally the camera snapshots, and a manifest with a SHA-256 of each file, in one `.tar.gz`.
  *
  * Why the npm `tar` package and not the system `tar`: it refuses entries that climb out of the target (`..`, absolute
  * paths) and lets restore see every entry's type before it is written, so a hostile archive cannot plant a symlink;
@@ -171,7 +171,7 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
     }
 
     // 2. Node-RED's folder (flows, their encrypted credentials, the runtime's settings) without the demo's key,
-    // the config, and the snapshots.
+    // the config, the campus maps' pictures and the snapshots.
     const nodeRed = join(opts.dataDir, 'node-red');
     if (existsSync(nodeRed)) {
       cpSync(nodeRed, join(staging, 'node-red'), {
@@ -183,6 +183,9 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
       mkdirSync(join(staging, 'config'));
       copyFileSync(opts.configFile, join(staging, 'config', basename(opts.configFile)));
     }
+    // The campus maps' pictures always: an admin's work like the config, small, and useless apart from their rows.
+    const maps = join(opts.dataDir, 'maps');
+    if (existsSync(maps)) linkOrCopyTree(maps, join(staging, 'maps'));
     const snapshots = join(opts.dataDir, 'snapshots');
     if (opts.snapshots && existsSync(snapshots)) linkOrCopyTree(snapshots, join(staging, 'snapshots'));
 

@@ -118,7 +118,7 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
 
     step(`moving into ${opts.dataDir}`);
     renameSync(join(staging, DB_FILE), join(opts.dataDir, DB_FILE));
-    for (const dir of ['node-red', 'snapshots']) {
+    for (const dir of ['node-red', 'snapshots', 'maps']) {
       if (existsSync(join(staging, dir))) renameSync(join(staging, dir), join(opts.dataDir, dir));
     }
     let configCopy: string | null = null;

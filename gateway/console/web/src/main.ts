@@ -11,6 +11,7 @@ import { attendancePage } from './pages/attendance.js';
 import { cameraPage } from './pages/camera.js';
 import { camerasPage } from './pages/cameras.js';
 import { canteenPage } from './pages/canteen.js';
+import { mapPage } from './pages/map.js';
 import { environmentPage } from './pages/environment.js';
 import { timelinePage } from './pages/timeline.js';
 import { gatesPage } from './pages/gates.js';
@@ -31,6 +32,7 @@ const NAV: { path: string; label: MessageKey; test: string; adminOnly?: boolean 
   { path: '/attendance', label: 'nav.attendance', test: 'nav-attendance' },
   { path: '/canteen', label: 'nav.canteen', test: 'nav-canteen' },
   { path: '/environment', label: 'nav.environment', test: 'nav-environment' },
+  { path: '/map', label: 'nav.map', test: 'nav-map' },
   { path: '/system', label: 'nav.system', test: 'nav-system' },
   { path: '/notifications', label: 'nav.notifications', test: 'nav-notifications', adminOnly: true },
 ];
@@ -49,6 +51,7 @@ const routes: Route[] = [
   { path: '/attendance', page: attendancePage },
   { path: '/canteen', page: canteenPage },
   { path: '/environment', page: environmentPage },
+  { path: '/map', page: mapPage },
   { path: '/system', page: systemPage },
   { path: '/notifications', page: notificationsPage },
 ];

@@ -25,7 +25,19 @@ export function visibilityOf(role: Role): Visibility {
  */
 const PERSONAL_FIELDS: ReadonlySet<string> = new Set(['uid', 'amount', 'amountFen', 'balance', 'balanceFen']);
 
-const dropPersonal = (key: string, value: unknown): unknown => (PERSONAL_FIELDS.has(key) ? undefined : value);
+/**
+ * The replacer: personal fields go, and an alert's texts (its `message`, written for people: "Lost card 0BADCAFE of
+ * …", and its `dedupKey`) lose the card UID its own `data` names, so the text a viewer's console falls back to does
+ * not give it away.
+ */
+function dropPersonal(this: unknown, key: string, value: unknown): unknown {
+  if (PERSONAL_FIELDS.has(key)) return undefined;
+  if ((key === 'message' || key === 'dedupKey') && typeof value === 'string') {
+    const uid = (this as { data?: { uid?: unknown } } | null)?.data?.uid;
+    if (typeof uid === 'string' && uid.length > 0) return value.split(uid).join('•••');
+  }
+  return value;
+}
 
 /** JSON text of `value` as `visibility` may see it. */
 export function jsonFor(visibility: Visibility, value: unknown): string {

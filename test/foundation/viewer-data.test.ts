@@ -95,6 +95,8 @@ describe('viewers see no amounts, balances or card UIDs', () => {
       r.next((e) => e.event === 'alert.raised' && e.data.includes('card_lost_used')).then((e) => JSON.parse(e!.data) as { id: string; data: Record<string, unknown> });
     const forViewer = await raised(viewer);
     expect(forViewer.data).not.toHaveProperty('uid');
+    // Nor in the sentence written for people ("Lost card 0BADCAFE of …").
+    expect(JSON.stringify(forViewer)).not.toContain('0BADCAFE');
     expect(forViewer.data).toMatchObject({ externalId: expect.any(String), readerId: 'demo-gate-in' });
     expect((await raised(admin)).data).toMatchObject({ uid: '0BADCAFE' });
 
@@ -104,6 +106,8 @@ describe('viewers see no amounts, balances or card UIDs', () => {
     const list = (await (await gw.api('/api/v1/alerts?type=card_lost_used', { token: tokens.viewer })).json()) as { items: { data: Record<string, unknown> }[] };
     expect(list.items.length).toBeGreaterThan(0);
     for (const a of list.items) expect(a.data).not.toHaveProperty('uid');
+    expect(JSON.stringify(list)).not.toContain('0BADCAFE');
+    expect((await (await gw.api(`/api/v1/alerts/${forViewer.id}`, { token: tokens.viewer })).text())).not.toContain('0BADCAFE');
   });
 
   it('still lets every role see the day totals of the canteen, and only the desk one person\'s balance', async () => {

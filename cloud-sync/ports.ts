@@ -3,16 +3,9 @@
  * access and people modules expose to these interfaces; a port left undefined makes its stream or commands
  * report `unavailable` rather than invent data.
  */
+import type { AttendanceCounts } from '../gateway/core/attendance-counts.js';
 
-export interface AttendanceCountsIn {
-  enrolled: number;
-  present: number;
-  late: number;
-  absent: number;
-  excused: number;
-  /** Not arrived yet, before their arrival cut-off. */
-  expected: number;
-}
+export type AttendanceCountsIn = AttendanceCounts;
 
 /** Students only, counted by grade and class (the attendance module's summary has this shape). */
 export interface AttendanceSummaryIn {

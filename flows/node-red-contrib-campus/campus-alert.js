@@ -1,22 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, errorText, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { alertType?: string, severity?: string, message?: string }} Config The node's settings in the editor. */
 
 /** campus alert: raises a gateway alert (persisted, de-duplicated, on the console and `campus/alerts/<severity>`). */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusAlertNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
-
+  registerCampusNode(RED, 'campus alert', /** @param {Config} config */ (node, api, config) => {
     node.on('input', (msg, send, done) => {
       const over = msg.alert && typeof msg.alert === 'object' ? msg.alert : {};
       const input = {
@@ -39,10 +30,8 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         send(msg);
         done();
       } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
-        done(err);
+        fail(node, done, err);
       }
     });
-  }
-  RED.nodes.registerType('campus alert', CampusAlertNode);
+  });
 };

@@ -1,21 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, errorText, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { scope?: string, period?: string, className?: string, externalId?: string }} Config The node's settings in the editor. */
 
 /** campus attendance: a person's or a class's attendance today or this week (Monday to today). */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusAttendanceNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
+  registerCampusNode(RED, 'campus attendance', /** @param {Config} config */ (node, api, config) => {
     if (!api.capabilities.attendance) node.status({ fill: 'grey', shape: 'ring', text: 'no attendance / 无考勤' });
     const scope = config.scope === 'class' ? 'class' : 'person';
 
@@ -52,12 +44,8 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
           send(msg);
           done();
         },
-        (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
-          done(err);
-        },
+        (err) => fail(node, done, err),
       );
     });
-  }
-  RED.nodes.registerType('campus attendance', CampusAttendanceNode);
+  });
 };

@@ -1,21 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { kind?: string }} Config The node's settings in the editor. */
 
 /** campus event: every gateway bus event of a kind (`camera.event`, `camera.state`, `lockdown.changed`, …). */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusEventNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
+  registerCampusNode(RED, 'campus event', /** @param {Config} config */ (node, api, config) => {
     const kind = pick(config.kind);
     if (!kind) {
       node.status({ fill: 'red', shape: 'ring', text: 'set an event kind / 请设置事件类型' });
@@ -26,10 +18,6 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       status({ fill: 'blue', shape: 'dot', text: kind });
       node.send({ topic: `campus/events/${kind}`, payload: event, kind });
     });
-    node.on('close', () => {
-      off();
-      status.cancel();
-    });
-  }
-  RED.nodes.registerType('campus event', CampusEventNode);
+    stopOnClose(node, off, status);
+  });
 };

@@ -1,22 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, errorText, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, action?: string }} Config The node's settings in the editor. */
 
 /** campus gate: open, hold or lock a gate → `campus/gates/<gateId>/command`. */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusGateNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
-
+  registerCampusNode(RED, 'campus gate', /** @param {Config} config */ (node, api, config) => {
     node.on('input', (msg, send, done) => {
       const p = msg.payload && typeof msg.payload === 'object' ? msg.payload : {};
       const target = pick(config.accessPoint, msg.accessPoint, p.accessPoint);
@@ -33,12 +24,8 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
           send(msg);
           done();
         },
-        (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
-          done(err);
-        },
+        (err) => fail(node, done, err),
       );
     });
-  }
-  RED.nodes.registerType('campus gate', CampusGateNode);
+  });
 };

@@ -1,21 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { zone?: string, metric?: string }} Config The node's settings in the editor. */
 
 /** campus sensor: sensor readings (`sensor.reading`) by zone and metric; the value is the payload. */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusSensorNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
+  registerCampusNode(RED, 'campus sensor', /** @param {Config} config */ (node, api, config) => {
     const zone = pick(config.zone);
     const metric = pick(config.metric);
     const status = throttledStatus(node);
@@ -33,10 +25,6 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         reading: r,
       });
     });
-    node.on('close', () => {
-      off();
-      status.cancel();
-    });
-  }
-  RED.nodes.registerType('campus sensor', CampusSensorNode);
+    stopOnClose(node, off, status);
+  });
 };

@@ -1,21 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, errorText, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { cameraId?: string }} Config The node's settings in the editor. */
 
 /** campus snapshot: takes a camera snapshot now; outputs its id and the JPEG. */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusSnapshotNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
+  registerCampusNode(RED, 'campus snapshot', /** @param {Config} config */ (node, api, config) => {
     if (!api.capabilities.snapshots) node.status({ fill: 'grey', shape: 'ring', text: 'no cameras / 无摄像头' });
 
     node.on('input', (msg, send, done) => {
@@ -38,12 +30,8 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
           send(msg);
           done();
         },
-        (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
-          done(err);
-        },
+        (err) => fail(node, done, err),
       );
     });
-  }
-  RED.nodes.registerType('campus snapshot', CampusSnapshotNode);
+  });
 };

@@ -1,21 +1,13 @@
 // @ts-check
 'use strict';
-const { campusApi, throttledStatus, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, result?: string, direction?: string, role?: string, firstOfDay?: boolean }} Config The node's settings in the editor. */
 
 /** campus tap: every access decision (`tap.decided`), filtered by access point, result, direction and role. */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
-  /**
-   * @this {CampusNode}
-   * @param {Config} config
-   */
-  function CampusTapNode(config) {
-    RED.nodes.createNode(this, config);
-    const node = this;
-    const api = campusApi(RED, node);
-    if (!api) return;
+  registerCampusNode(RED, 'campus tap', /** @param {Config} config */ (node, api, config) => {
     const accessPoint = pick(config.accessPoint);
     const result = config.result || 'any';
     const direction = config.direction || 'any';
@@ -58,10 +50,6 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         accessPoint: d.accessPointId,
       });
     });
-    node.on('close', () => {
-      off();
-      status.cancel();
-    });
-  }
-  RED.nodes.registerType('campus tap', CampusTapNode);
+    stopOnClose(node, off, status);
+  });
 };

@@ -6,6 +6,7 @@ import type { AccessConfig } from '../../config/access.js';
 import type { TapDecision } from '../access/contract.js';
 import { personFieldsOf, type PersonRef, type PersonRole } from '../people/types.js';
 import type { PersonRow } from '../people/store.js';
+import type { AttendanceCounts } from '../core/attendance-counts.js';
 import type { Clock } from '../core/clock.js';
 import { notFound } from '../core/errors.js';
 import { compareSchoolNames } from '../core/school-order.js';
@@ -19,14 +20,7 @@ import { arrivalCutoff, dayKind, isSchoolDay, localDate, localTime, nextDate, se
  */
 export type AttendanceStatus = 'present' | 'late' | 'absent' | 'excused' | 'expected';
 
-export interface Counts {
-  enrolled: number;
-  present: number;
-  late: number;
-  absent: number;
-  excused: number;
-  expected: number;
-}
+export type Counts = AttendanceCounts;
 
 /** A person's school day: who (PersonRef but the row id), and how they arrived and left. */
 export interface PersonDay extends Omit<PersonRef, 'id'> {

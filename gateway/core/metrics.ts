@@ -15,4 +15,20 @@ export class MetricFactory {
   gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
     return new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
   }
+
+  /**
+   * A gauge read when /metrics is scraped, from the component's own state, so it is never stale and costs nothing
+   * between scrapes. `read` returning undefined (nothing measured yet) leaves the value as it was.
+   */
+  sampled(name: string, help: string, read: () => number | undefined): Gauge {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+  }
 }

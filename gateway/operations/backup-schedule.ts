@@ -5,7 +5,8 @@
  * next night, so a restart during school hours never starts a long copy.
  */
 import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
+import { MetricFactory } from '../core/metrics.js';
 import type { GatewayContext, GatewayModule } from '../module/context.js';
 import { getMeta, setMeta } from '../storage/meta.js';
 import { localTime, secondsOf } from '../core/school-calendar.js';
@@ -32,15 +33,11 @@ export class BackupScheduler implements GatewayModule {
     private readonly configFile: string | undefined,
   ) {
     this.failures = new Counter({ name: 'campus_backup_failures_total', help: 'Backups the gateway tried and failed', registers: [ctx.metrics] });
-    const self = this;
-    new Gauge({
-      name: 'campus_backup_last_success_timestamp_seconds',
-      help: 'When the last backup the gateway took succeeded (0: none since start)',
-      registers: [ctx.metrics],
-      collect() {
-        this.set(self.lastSuccess / 1000);
-      },
-    });
+    new MetricFactory(ctx.metrics).sampled(
+      'campus_backup_last_success_timestamp_seconds',
+      'When the last backup the gateway took succeeded (0: none since start)',
+      () => this.lastSuccess / 1000,
+    );
   }
 
   start(): void {

@@ -9,7 +9,8 @@
  * critical, the city outbox by its own overflow policy. The stores come in through ports, so this file imports no domain.
  */
 import { statfsSync } from 'node:fs';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
+import { MetricFactory } from '../core/metrics.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { DeferredWrites } from '../storage/deferred-writes.js';
 import type { PrunableFiles } from '../storage/stored-files.js';
@@ -105,15 +106,11 @@ export class DiskGuard implements GatewayModule {
       labelNames: ['store'] as const,
       registers: [ctx.metrics],
     });
-    const self = this;
-    new Gauge({
-      name: 'campus_disk_free_bytes',
-      help: "Free bytes on the data directory's filesystem (for unprivileged users)",
-      registers: [ctx.metrics],
-      collect() {
-        if (self.last) this.set(self.last.free);
-      },
-    });
+    new MetricFactory(ctx.metrics).sampled(
+      'campus_disk_free_bytes',
+      "Free bytes on the data directory's filesystem (for unprivileged users)",
+      () => this.last?.free,
+    );
   }
 
   start(): void {

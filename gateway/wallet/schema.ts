@@ -1,6 +1,22 @@
 import type { Migration } from '../storage/db.js';
 
 /**
+ * The columns version 20 gave a terminal's transactions after person_id. Version 22 rebuilds the table (SQLite cannot
+ * drop a NOT NULL in place) and must copy them unchanged; one text keeps the two alike. The SQL each shipped
+ * migration runs is the same as before, to the character.
+ */
+const TERMINAL_TXN_COLUMNS = `amount_fen INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        entry_id INTEGER REFERENCES wallet_entries(id),
+        balance_fen INTEGER NOT NULL,
+        tap_id TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        conflicts INTEGER NOT NULL DEFAULT 0,
+        last_duplicate_at TEXT,`;
+
+/**
  * The wallet's tables (migrations 20, 22 and 23).
  *
  * `wallet_entries` is the ledger: the truth. A balance is the sum of a person's entries; `wallet_accounts`
@@ -46,16 +62,7 @@ export const walletMigrations: Migration[] = [
         reader_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
         person_id INTEGER NOT NULL,
-        amount_fen INTEGER NOT NULL,
-        outcome TEXT NOT NULL,
-        entry_id INTEGER REFERENCES wallet_entries(id),
-        balance_fen INTEGER NOT NULL,
-        tap_id TEXT NOT NULL,
-        local_date TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        duplicates INTEGER NOT NULL DEFAULT 0,
-        conflicts INTEGER NOT NULL DEFAULT 0,
-        last_duplicate_at TEXT,
+        ${TERMINAL_TXN_COLUMNS}
         PRIMARY KEY (reader_id, seq)
       ) WITHOUT ROWID;
       CREATE INDEX wallet_terminal_txns_day ON wallet_terminal_txns (local_date, reader_id);`,
@@ -70,16 +77,7 @@ export const walletMigrations: Migration[] = [
         reader_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
         person_id INTEGER,
-        amount_fen INTEGER NOT NULL,
-        outcome TEXT NOT NULL,
-        entry_id INTEGER REFERENCES wallet_entries(id),
-        balance_fen INTEGER NOT NULL,
-        tap_id TEXT NOT NULL,
-        local_date TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        duplicates INTEGER NOT NULL DEFAULT 0,
-        conflicts INTEGER NOT NULL DEFAULT 0,
-        last_duplicate_at TEXT,
+        ${TERMINAL_TXN_COLUMNS}
         offline INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1)),
         uid TEXT,
         occurred_at INTEGER,

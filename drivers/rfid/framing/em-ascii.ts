@@ -1,4 +1,4 @@
-import { BaseParser, ETX, nextStx, STX, type FrameRead } from './types.js';
+import { HeldBytesParser, ETX, nextStx, STX, type FrameRead } from './types.js';
 
 const FRAME = 14; // STX + 10 hex + 2 hex checksum + ETX
 
@@ -12,12 +12,11 @@ const isHex = (b: number): boolean => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && 
  * start or end byte — a frame cut short — else `bad_format`) and scanning resumes *at* that byte, so a new frame
  * starting there is not lost. At most one frame's worth of bytes is ever held.
  */
-export class EmAsciiParser extends BaseParser {
-  private buf: Buffer = Buffer.alloc(0);
+export class EmAsciiParser extends HeldBytesParser {
 
   push(chunk: Buffer): FrameRead[] {
     const out: FrameRead[] = [];
-    const b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const b = this.joinHeld(chunk);
     let i = 0;
     scan: while (i < b.length) {
       const next = nextStx(b, i);
@@ -48,11 +47,7 @@ export class EmAsciiParser extends BaseParser {
       else out.push({ uid: text.slice(0, 10), partial: false });
       i = start + FRAME;
     }
-    this.buf = i < b.length ? Buffer.from(b.subarray(i)) : Buffer.alloc(0);
+    this.holdFrom(b, i);
     return out;
-  }
-
-  reset(): void {
-    this.buf = Buffer.alloc(0);
   }
 }

@@ -1,4 +1,4 @@
-import { BaseParser, ETX, nextStx, type FrameRead } from './types.js';
+import { HeldBytesParser, ETX, nextStx, type FrameRead } from './types.js';
 
 const TYPE_MIFARE = 0x01;
 const TYPE_EM = 0x02;
@@ -17,12 +17,11 @@ const MAX_FRAME = 13;
  * Serial lengths of 4, 5 or 7 bytes are accepted; a 5-byte Mifare serial with a leading 0x00 is a 4-byte UID
  * padded by the module and is returned as the 4 bytes.
  */
-export class StxBccParser extends BaseParser {
-  private buf: Buffer = Buffer.alloc(0);
+export class StxBccParser extends HeldBytesParser {
 
   push(chunk: Buffer): FrameRead[] {
     const out: FrameRead[] = [];
-    const b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const b = this.joinHeld(chunk);
     let i = 0;
     while (i < b.length) {
       const next = nextStx(b, i);
@@ -73,16 +72,12 @@ export class StxBccParser extends BaseParser {
       this.drop(reason);
       i = start + 1;
     }
-    this.buf = i < b.length ? Buffer.from(b.subarray(i)) : Buffer.alloc(0);
-    if (this.buf.length > MAX_FRAME) {
+    this.holdFrom(b, i);
+    if (this.held.length > MAX_FRAME) {
       // Cannot happen with the checks above; a guard so no change to them can make the buffer grow unbounded.
-      this.noiseBytes += this.buf.length - MAX_FRAME;
-      this.buf = Buffer.from(this.buf.subarray(this.buf.length - MAX_FRAME));
+      this.noiseBytes += this.held.length - MAX_FRAME;
+      this.held = Buffer.from(this.held.subarray(this.held.length - MAX_FRAME));
     }
     return out;
-  }
-
-  reset(): void {
-    this.buf = Buffer.alloc(0);
   }
 }

@@ -60,6 +60,28 @@ export abstract class BaseParser implements FrameParser {
   }
 }
 
+/**
+ * A parser that keeps the start of a frame not complete yet until the next chunk: a serial port or socket splits
+ * frames anywhere. Each parser bounds what it keeps to one frame's worth.
+ */
+export abstract class HeldBytesParser extends BaseParser {
+  protected held: Buffer = Buffer.alloc(0);
+
+  /** The kept bytes followed by the new chunk. */
+  protected joinHeld(chunk: Buffer): Buffer {
+    return this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
+  }
+
+  /** Keeps `b` from `from` on for the next chunk (a copy: the chunk's memory is not ours to keep). */
+  protected holdFrom(b: Buffer, from: number): void {
+    this.held = from < b.length ? Buffer.from(b.subarray(from)) : Buffer.alloc(0);
+  }
+
+  reset(): void {
+    this.held = Buffer.alloc(0);
+  }
+}
+
 export const STX = 0x02;
 export const ETX = 0x03;
 

@@ -8,6 +8,9 @@
 /** @typedef {import('./node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./node-red.js').NodeStatus} NodeStatus */
+/** @typedef {import('./node-red.js').NodeConfig} NodeConfig */
+/** @typedef {import('./node-red.js').CampusFlowApi} CampusFlowApi */
+/** @typedef {import('./node-red.js').Done} Done */
 
 /**
  * The CampusFlowApi, or null after marking the node as disconnected.
@@ -23,6 +26,51 @@ function campusApi(RED, node) {
     return null;
   }
   return api;
+}
+
+/**
+ * Registers a campus node type. Every campus node starts the same way (Node-RED creates it, then it looks for the
+ * gateway's API); `setup` runs only when the API is there, so each node file holds only what the node itself does.
+ * @template {NodeConfig} C
+ * @param {NodeRed} RED
+ * @param {string} type
+ * @param {(node: CampusNode, api: CampusFlowApi, config: C) => void} setup
+ */
+function registerCampusNode(RED, type, setup) {
+  /**
+   * @this {CampusNode}
+   * @param {C} config
+   */
+  function CampusNodeType(config) {
+    RED.nodes.createNode(this, config);
+    const api = campusApi(RED, this);
+    if (api) setup(this, api, config);
+  }
+  RED.nodes.registerType(type, CampusNodeType);
+}
+
+/**
+ * A failed gateway call: the node shows why in red and hands the error to Node-RED (Catch nodes, debug sidebar).
+ * @param {CampusNode} node
+ * @param {Done} done
+ * @param {unknown} err
+ */
+function fail(node, done, err) {
+  node.status({ fill: 'red', shape: 'ring', text: errorText(err) });
+  done(err);
+}
+
+/**
+ * A listening node: on close (redeploy, stop) it unsubscribes from the gateway and drops a pending status update.
+ * @param {CampusNode} node
+ * @param {() => void} off
+ * @param {{ cancel(): void }} status
+ */
+function stopOnClose(node, off, status) {
+  node.on('close', () => {
+    off();
+    status.cancel();
+  });
 }
 
 /**
@@ -76,4 +124,4 @@ function pick(...values) {
   return undefined;
 }
 
-module.exports = { campusApi, throttledStatus, errorText, pick };
+module.exports = { campusApi, registerCampusNode, fail, stopOnClose, throttledStatus, errorText, pick };

@@ -1,7 +1,8 @@
 /**
  * The security desk in Chromium (issue 25): alert triage as a guard at night (one click acknowledges, a lost card
  * used again reopens its card with a second picture, critical before warning, a filtered list acknowledged at
- * once), the phone layout at 390×844 in zh, ko and en, and the WCAG AA contrast of every page in both themes.
+ * once), every page at desk width and the phone layout at 390×844 in zh, ko and en (screenshots in
+ * test-results/console/), and the WCAG AA contrast of every page in both themes.
  */
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
@@ -21,12 +22,15 @@ const PAGES: [string, string, string][] = [
   ['cameras', '/cameras', '[data-test=camera-tile]'],
   ['camera', '/cameras/cam-main-gate', '[data-test=stream-uri], [data-test=camera-events] table, [data-test=camera-events] .empty'],
   ['gates', '/gates', '[data-test=access-point]'],
+  ['timeline', '/timeline', '[data-test=timeline-item], [data-test=timeline-status]'],
   ['attendance', '/attendance', '[data-test=att-classes]'],
   ['attendance-person', '/attendance?person=S20250001', '[data-test=att-person-day] .stats'],
   ['canteen', '/canteen', '[data-test=sales] .stats'],
   ['canteen-person', '/canteen?person=S20250001', '[data-test=wallet-account] table'],
   ['environment', '/environment', '[data-test=room]'],
   ['environment-room', '/environment?room=classroom-101', '[data-test=room-chart] [data-test=chart], [data-test=room-chart] .empty'],
+  ['map', '/map', '[data-test=map-create], [data-test=map-stage]'],
+  ['notifications', '/notifications', '[data-test=notify-log]'],
   ['system', '/system', '[data-test=version]'],
 ];
 
@@ -209,6 +213,24 @@ describe('charts', () => {
     await shoot(page, 'chart-ticks');
     await page.context().close();
   });
+});
+
+describe('desk width at 1366×900', () => {
+  for (const lang of LANGS) {
+    it(`shows every page in ${lang} without an error state or a script error`, async () => {
+      await someActivity();
+      const page = await deskPage(lang, 1366, 900);
+      for (const [name, path, ready] of PAGES) {
+        await go(page, path);
+        await page.locator(ready).first().waitFor({ timeout: 10_000 });
+        await page.waitForTimeout(200);
+        expect(await page.locator('[data-state=error]').count(), `${path} in ${lang} shows an error`).toBe(0);
+        await shoot(page, `desk-${lang}-${name}`);
+      }
+      expect(jsErrors(page)).toEqual([]);
+      await page.context().close();
+    });
+  }
 });
 
 describe('contrast (WCAG 2.1 AA)', () => {

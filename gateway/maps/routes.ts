@@ -4,11 +4,12 @@
  * to see where an alert is; it still needs a sign-in, as it shows where the cameras are and which doors lock.
  */
 import { createReadStream } from 'node:fs';
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { deviceId } from '../../config/common.js';
 import { GatewayError } from '../core/errors.js';
 import type { Guards } from '../http/guards.js';
+import { rawUpload } from '../http/raw-upload.js';
 import { parse } from '../http/validate.js';
 import { MAP_IMAGE_TYPES, sniffImage } from './image.js';
 import { pinSchema, type MapPin, type MapStore, type PinKind } from './store.js';
@@ -28,7 +29,7 @@ export function mapRoutes(api: Router, guards: Guards, opts: { store: MapStore; 
   const { store, maxImageBytes, deviceExists } = opts;
   const admin = guards.role('admin');
   // Any content-type: what the file is comes from its bytes, never from the header the uploader chose.
-  const rawBody = express.raw({ type: () => true, limit: maxImageBytes });
+  const rawBody = rawUpload({ limitBytes: maxImageBytes, tooLarge: `the picture is larger than ${maxImageBytes} bytes (maps.maxImageBytes)` });
 
   api.get('/maps', (_req, res) => {
     res.json({ items: store.list() });
@@ -46,15 +47,8 @@ export function mapRoutes(api: Router, guards: Guards, opts: { store: MapStore; 
       store.get(parse(idParams, req.params, 'params').id); // 404 before the body is read
       next();
     },
-    // Past maps.maxImageBytes body-parser stops reading (at once when content-length says so): 413, nothing stored.
-    (req, res, next) =>
-      rawBody(req, res, (err?: unknown) =>
-        next(
-          err !== undefined && (err as { status?: number }).status === 413
-            ? new GatewayError('payload_too_large', `the picture is larger than ${maxImageBytes} bytes (maps.maxImageBytes)`, 413)
-            : err,
-        ),
-      ),
+    // Past maps.maxImageBytes: 413, nothing stored.
+    rawBody,
     (req, res) => {
       const { id } = parse(idParams, req.params, 'params');
       const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

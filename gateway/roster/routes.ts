@@ -1,10 +1,11 @@
 /** `POST /api/v1/people/import?cardFormat=…` with the CSV file as the body (admin). */
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { GatewayContext } from '../module/context.js';
 import { GatewayError } from '../core/errors.js';
 import { sessionOf, type Guards } from '../http/guards.js';
+import { rawUpload } from '../http/raw-upload.js';
 import { parse } from '../http/validate.js';
 import { cardFormatSchema } from '../people/schema.js';
 import { importRoster, type RosterReport } from './import.js';
@@ -23,7 +24,11 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
     registers: [ctx.metrics],
   });
   const { maxBytes } = ctx.config.roster;
-  const rawBody = express.raw({ type: ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'], limit: maxBytes });
+  const rawBody = rawUpload({
+    limitBytes: maxBytes,
+    types: ['text/csv', 'text/plain', 'application/csv', 'application/vnd.ms-excel', 'application/octet-stream'],
+    tooLarge: `the file is larger than ${maxBytes} bytes (roster.maxBytes)`,
+  });
   let receiving = false;
   let running: Promise<RosterReport> | undefined;
   api.post(
@@ -38,16 +43,8 @@ export function rosterRoutes(api: Router, guards: Guards, ctx: GatewayContext): 
       res.once('close', () => (receiving = false));
       next();
     },
-    // The bytes as sent: the importer detects UTF-8 or GB18030 itself, whatever charset the header claims. Past
-    // roster.maxBytes body-parser stops reading (at once when content-length says so) and the answer is 413.
-    (req, res, next) =>
-      rawBody(req, res, (err?: unknown) =>
-        next(
-          err !== undefined && (err as { status?: number }).status === 413
-            ? new GatewayError('payload_too_large', `the file is larger than ${maxBytes} bytes (roster.maxBytes)`, 413)
-            : err,
-        ),
-      ),
+    // The bytes as sent: the importer detects UTF-8 or GB18030 itself, whatever charset the header claims.
+    rawBody,
     async (req, res) => {
       const q = parse(importQuery, req.query, 'query');
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) {

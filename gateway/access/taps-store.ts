@@ -63,7 +63,8 @@ export interface TapView extends TapRecord {
   person: { externalId: string; name: string; class: string | null } | null;
 }
 
-interface TapRow {
+/** A taps row joined with its person (`p_*`), as the list query and the timeline read it. */
+export interface TapRow {
   id: string;
   at: number;
   reader_id: string;
@@ -82,7 +83,7 @@ interface TapRow {
   p_class: string | null;
 }
 
-const viewFromRow = (r: TapRow): TapView => ({
+export const tapViewFromRow = (r: TapRow): TapView => ({
   id: r.id,
   at: r.at,
   readerId: r.reader_id,
@@ -99,7 +100,8 @@ const viewFromRow = (r: TapRow): TapView => ({
   person: r.p_name === null ? null : { externalId: r.p_external_id ?? '', name: r.p_name, class: r.p_class },
 });
 
-const SELECT = `SELECT t.*, p.external_id AS p_external_id, p.name AS p_name, p.class AS p_class
+/** Taps with their person (`TapRow`); add a WHERE on `t.`. */
+export const TAPS_WITH_PERSON = `SELECT t.*, p.external_id AS p_external_id, p.name AS p_name, p.class AS p_class
   FROM taps t LEFT JOIN persons p ON p.id = t.person_id`;
 
 export class TapsStore {
@@ -136,7 +138,7 @@ export class TapsStore {
       .eq('t.access_point', q.accessPoint)
       .eq('t.person_id', q.personId)
       .compare('t.id', '<', q.before);
-    const sql = `${SELECT} ${where.sql} ORDER BY t.id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...where.args, q.limit) as TapRow[]).map(viewFromRow);
+    const sql = `${TAPS_WITH_PERSON} ${where.sql} ORDER BY t.id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...where.args, q.limit) as TapRow[]).map(tapViewFromRow);
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { Alert } from '../alerts/alerts.js';
 import type { Database } from '../storage/db.js';
+import { TAPS_WITH_PERSON, tapViewFromRow, type TapRow } from '../access/taps-store.js';
 
 export const TIMELINE_KINDS = ['alert', 'camera', 'lockdown', 'tap'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
@@ -186,24 +187,22 @@ export class Timeline {
     const tapIds = byKind('tap');
     if (tapIds.length) {
       const rows = this.deps.db
-        .prepare(
-          `SELECT t.*, p.external_id AS p_external_id, p.name AS p_name, p.class AS p_class FROM taps t
-           LEFT JOIN persons p ON p.id = t.person_id WHERE t.id IN (${placeholders(tapIds.length)})`,
-        )
+        .prepare(`${TAPS_WITH_PERSON} WHERE t.id IN (${placeholders(tapIds.length)})`)
         .all(...tapIds) as TapRow[];
       for (const r of rows) {
-        found.set(`tap~${r.id}`, {
-          ...base('tap', r.id, r.at),
+        const t = tapViewFromRow(r);
+        found.set(`tap~${t.id}`, {
+          ...base('tap', t.id, t.at),
           kind: 'tap',
-          readerId: r.reader_id,
-          accessPoint: r.access_point,
-          direction: r.direction,
-          granted: r.granted === 1,
-          reason: r.reason,
-          uid: r.uid,
-          amount: r.amount,
-          balance: r.balance,
-          person: r.p_name === null ? null : { externalId: r.p_external_id ?? '', name: r.p_name, class: r.p_class },
+          readerId: t.readerId,
+          accessPoint: t.accessPoint,
+          direction: t.direction,
+          granted: t.granted,
+          reason: t.reason,
+          uid: t.uid,
+          amount: t.amount,
+          balance: t.balance,
+          person: t.person,
         });
       }
     }
@@ -270,22 +269,6 @@ export class Timeline {
       return item ? [item] : [];
     });
   }
-}
-
-interface TapRow {
-  id: string;
-  at: number;
-  reader_id: string;
-  uid: string;
-  amount: number | null;
-  access_point: string | null;
-  direction: 'in' | 'out' | null;
-  granted: number;
-  reason: string;
-  balance: number | null;
-  p_external_id: string | null;
-  p_name: string | null;
-  p_class: string | null;
 }
 
 interface CameraRow {

@@ -219,6 +219,11 @@ export const en: Record<MessageKey, string> = {
   'canteen.pinLocked': 'Payment PIN locked until {at} (wrong PINs); setting it again lifts the lock',
   'canteen.pinBad': 'A PIN is 4 to 6 digits',
   'canteen.pinSaved': 'PIN set',
+  'canteen.recent': 'Recent payments',
+  'canteen.paid': 'Paid',
+  'canteen.refused': 'Refused',
+  'canteen.result': 'Result',
+  'canteen.recentNone': 'No payments yet.',
 
   'env.title': 'Environment',
   'env.chartTitle': '{room}: last 24 hours',

@@ -219,6 +219,11 @@ export const ko: Record<MessageKey, string> = {
   'canteen.pinLocked': '결제 PIN이 {at}까지 잠김 (잘못된 PIN); 다시 설정하면 잠금이 풀립니다',
   'canteen.pinBad': 'PIN은 4~6자리 숫자입니다',
   'canteen.pinSaved': 'PIN 설정됨',
+  'canteen.recent': '최근 결제',
+  'canteen.paid': '결제됨',
+  'canteen.refused': '거절됨',
+  'canteen.result': '결과',
+  'canteen.recentNone': '결제 없음',
 
   'env.title': '환경',
   'env.chartTitle': '{room}: 최근 24시간',

@@ -218,6 +218,11 @@ export const zh = {
   'canteen.pinLocked': '支付密码已锁定至 {at}（多次输错）；重新设置即可解锁',
   'canteen.pinBad': '密码为 4 到 6 位数字',
   'canteen.pinSaved': '密码已设置',
+  'canteen.recent': '最近付款',
+  'canteen.paid': '已付款',
+  'canteen.refused': '被拒绝',
+  'canteen.result': '结果',
+  'canteen.recentNone': '暂无付款',
 
   'env.title': '环境',
   'env.chartTitle': '{room}：近 24 小时',

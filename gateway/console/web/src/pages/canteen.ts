@@ -5,6 +5,7 @@
 import { learnPlaceNames, readerName } from '../names.js';
 import { walletReason } from '../server-text.js';
 import { personSearch } from '../person-search.js';
+import { recentPaymentsPanel } from './canteen-payments.js';
 import { getJson, send } from '../api.js';
 import { h, replace } from '../dom.js';
 import { fmtMoney, t } from '../i18n/index.js';
@@ -94,7 +95,11 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
       ];
     });
 
-  const sections: HTMLElement[] = [panel(t('canteen.sales'), h('div', { class: 'filters' }, h('label', {}, t('common.date'), date)), sales)];
+  const sections: HTMLElement[] = [
+    panel(t('canteen.sales'), h('div', { class: 'filters' }, h('label', {}, t('common.date'), date)), sales),
+    // Who just paid or was refused, live; amounts only for the roles the gateway sends them to.
+    recentPaymentsPanel(signal),
+  ];
 
   if (can.handleAlerts(session.role)) {
     const personId = query.get('person') ?? '';

@@ -330,14 +330,19 @@ export class CloudSync implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    if (!this.cfg.enabled) return { ok: true, disabled: true, detail: 'disabled: cloud.enabled is false in the config' };
+    if (!this.cfg.enabled) return { ok: true, disabled: true, detail: 'disabled: cloud.enabled is false in the config', code: 'sync_disabled' };
     const stats = this.outbox.stats();
     const full = stats.bytes / stats.maxBytes;
-    const link = this.transport.connected() ? 'connected' : `not connected (${this.transport.kind})`;
+    const connected = this.transport.connected();
+    const link = connected ? 'connected' : `not connected (${this.transport.kind})`;
+    const backlog = this.outbox.total();
+    const percent = Math.round(full * 100);
     // An uplink outage is normal for a school; the gateway is degraded only when it is about to drop data.
     return {
       ok: full < 0.9,
-      detail: `${link}; backlog ${this.outbox.total()} (${Math.round(full * 100)}% of cap)`,
+      detail: `${link}; backlog ${backlog} (${percent}% of cap)`,
+      code: connected ? 'sync_connected' : 'sync_not_connected',
+      params: connected ? { backlog, percent } : { backlog, percent, transport: this.transport.kind },
       ...(this.insecurity.length > 0 ? { warning: `insecure upstream (cloud.allowInsecure): ${this.insecurity.join('; ')}` } : {}),
     };
   }

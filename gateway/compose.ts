@@ -301,7 +301,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       db.prepare('SELECT 1').get();
       components.db = componentReport({ ok: true });
     } catch (err) {
-      components.db = componentReport({ ok: false, detail: String(err) });
+      components.db = componentReport({ ok: false, detail: String(err), code: 'db_error' });
     }
     components.broker = componentReport(broker.running ? { ok: true } : { ok: false, detail: 'not listening', code: 'broker_not_listening' });
     for (const m of modules) if (m.health) components[m.name] = componentReport(m.health());

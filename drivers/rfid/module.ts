@@ -304,10 +304,13 @@ export function createReadersModule(ctx: GatewayContext, opts: ReadersModuleOpti
 
     health(): ComponentHealth {
       const down = runtimes.filter((rt) => rt.source.state().state === 'down');
-      if (down.length === 0) return { ok: true, detail: `${runtimes.length} reader(s)` };
+      if (down.length === 0) return { ok: true, detail: `${runtimes.length} reader(s)`, code: 'readers_ok', params: { total: runtimes.length } };
       return {
         ok: false,
         detail: `${down.length} of ${runtimes.length} reader(s) down: ${down.map((rt) => `${rt.config.id} (${rt.source.state().detail ?? 'down'})`).join('; ')}`,
+        // The reasons stay in the English detail (they come from drivers and OS errors); the console names the readers.
+        code: 'readers_down',
+        params: { down: down.length, total: runtimes.length, ids: down.map((rt) => rt.config.id).join(', ') },
       };
     },
 

@@ -121,7 +121,7 @@ export class CamerasModule implements GatewayModule {
    * Live video as its own /healthz component (`video: ffmpeg not installed`); never unhealthy, since snapshots
    * still work without it.
    */
-  readonly videoHealth: GatewayModule = { name: 'video', health: () => ({ ok: true, detail: this.video.health() }) };
+  readonly videoHealth: GatewayModule = { name: 'video', health: () => ({ ok: true, ...this.video.health() }) };
 
   routes(api: Router, guards: Guards): void {
     cameraRoutes(api, guards, this);

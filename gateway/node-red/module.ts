@@ -27,6 +27,9 @@ export class NodeRedModule implements GatewayModule {
   readonly name = 'nodeRed';
   private state: State = 'disabled';
   private detail = 'disabled: nodeRed.enabled is false in the config';
+  /** The detail as a code and values for the console (`health.<code>`); the English detail stays for IT and logs. */
+  private code = 'nodered_disabled_config';
+  private params: Record<string, string> | undefined;
   private red: NodeRedRuntime | undefined;
   private nodeErrors: Counter | undefined;
   private uncontain: (() => void) | undefined;
@@ -45,6 +48,7 @@ export class NodeRedModule implements GatewayModule {
     const userDir = userDirOf(config.dataDir);
     const secret = credentialSecret(userDir, config.nodeRed.credentialSecret, demo);
     if (!secret) {
+      this.code = 'nodered_no_secret';
       this.detail = 'disabled: no credential secret; set nodeRed.credentialSecret or CAMPUS_FLOW_SECRET (at least 16 characters) to run Node-RED';
       this.log.warn(this.detail);
       return;
@@ -52,6 +56,8 @@ export class NodeRedModule implements GatewayModule {
     const claim = claimNodeRed(`gateway ${config.school.id} (${config.dataDir})`);
     if (!claim.ok) {
       this.detail = `disabled: Node-RED already runs in this process for ${claim.owner}; it runs once per process`;
+      this.code = 'nodered_other_owner';
+      this.params = { owner: claim.owner };
       this.log.warn(this.detail);
       return;
     }
@@ -98,6 +104,7 @@ export class NodeRedModule implements GatewayModule {
     this.red = red;
     this.state = 'mounted';
     this.detail = 'starting';
+    this.code = 'nodered_starting';
   }
 
   async start(): Promise<void> {
@@ -115,12 +122,16 @@ export class NodeRedModule implements GatewayModule {
       const problem = await flows;
       this.state = 'running';
       this.detail = `Node-RED ${red.version()} at ${EDITOR_ROOT}${problem ? `; flows not running: ${problem}` : ''}`;
+      this.code = problem ? 'nodered_flows_not_running' : 'nodered_running';
+      this.params = problem ? { version: red.version(), problem } : { version: red.version() };
       if (problem) this.log.warn({ problem }, 'Node-RED started, but its flows did not; fix them in the editor');
       else this.log.info({ editor: EDITOR_ROOT, httpNodes: HTTP_NODE_ROOT }, 'Node-RED started');
     } catch (err) {
       // The gateway goes on without flows; /healthz shows it.
       this.state = 'failed';
       this.detail = `failed to start: ${err instanceof Error ? err.message : String(err)}`;
+      this.code = 'nodered_failed';
+      this.params = { error: err instanceof Error ? err.message : String(err) };
       this.log.error({ err }, 'Node-RED failed to start');
     }
   }
@@ -129,6 +140,8 @@ export class NodeRedModule implements GatewayModule {
     if (this.state !== 'running' || !this.red) return;
     this.state = 'stopped';
     this.detail = 'stopped (restart the process to run it again)';
+    this.code = 'nodered_stopped';
+    this.params = undefined;
     try {
       await this.red.stop();
     } finally {
@@ -137,9 +150,10 @@ export class NodeRedModule implements GatewayModule {
   }
 
   health(): ComponentHealth {
-    if (this.state === 'disabled') return { ok: true, disabled: true, detail: this.detail };
+    const coded = { detail: this.detail, code: this.code, ...(this.params ? { params: this.params } : {}) };
+    if (this.state === 'disabled') return { ok: true, disabled: true, ...coded };
     const ok = this.state === 'running' || this.state === 'stopped';
-    return { ok, detail: this.detail };
+    return { ok, ...coded };
   }
 }
 

@@ -271,9 +271,18 @@ export class DiskGuard implements GatewayModule {
     const pruned = this.lastReclaim
       ? `; pruned ${describeReclaimed(this.lastReclaim.freed)} at ${new Date(this.lastReclaim.at).toISOString()}`
       : '';
-    if (this.level === 'critical') return { ok: false, detail: `critical: ${space}${waiting}${pruned}` };
-    if (this.level === 'low' || pending > 0) return { ok: pending === 0, detail: `${this.level === 'low' ? 'low' : 'ok'}: ${space}${waiting}${pruned}` };
-    return { ok: true, detail: `${space}${pruned}` };
+    // For the console: MiB as numbers ('—' before the first measurement), rows waiting, items pruned last time.
+    const params = {
+      freeMiB: this.last ? Math.round(this.last.free / MiB) : '—',
+      totalMiB: this.last ? Math.round(this.last.total / MiB) : '—',
+      waiting: pending,
+      pruned: this.lastReclaim ? Object.values(this.lastReclaim.freed).reduce((n, f) => n + f.items, 0) : 0,
+    };
+    if (this.level === 'critical') return { ok: false, detail: `critical: ${space}${waiting}${pruned}`, code: 'disk_critical', params };
+    if (this.level === 'low' || pending > 0) {
+      return { ok: pending === 0, detail: `${this.level === 'low' ? 'low' : 'ok'}: ${space}${waiting}${pruned}`, code: this.level === 'low' ? 'disk_low' : 'disk_rows_waiting', params };
+    }
+    return { ok: true, detail: `${space}${pruned}`, code: 'disk_ok', params };
   }
 }
 

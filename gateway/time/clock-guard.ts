@@ -149,6 +149,8 @@ export class ClockGuard implements GatewayModule {
       `upstream ${s.upstreamOffsetS === null ? 'unknown' : `${s.upstreamOffsetS} s`}`,
     ];
     // A warning, not an outage: /healthz stays 200, the alert says it.
-    return { ok: true, detail: s.ok ? parts.join(', ') : `warning: ${s.problems.join('; ')} (${parts.join(', ')})` };
+    // Offsets as numbers for the console; '—' where there is nothing to measure against (no camera, no upstream).
+    const params = { ntp: s.hostSynchronized === null ? '—' : s.hostSynchronized ? '✓' : '✗', camera: s.cameraOffsetS ?? '—', upstream: s.upstreamOffsetS ?? '—' };
+    return { ok: true, detail: s.ok ? parts.join(', ') : `warning: ${s.problems.join('; ')} (${parts.join(', ')})`, code: s.ok ? 'clock_ok' : 'clock_warning', params };
   }
 }

@@ -89,6 +89,8 @@ describe('clock guard', () => {
     const health = (await (await gw.api('/healthz')).json()) as { components: Record<string, { ok: boolean; detail: string }> };
     expect(health.components.clock).toMatchObject({ ok: true });
     expect(health.components.clock!.detail).toMatch(/^warning: .*upstream 300\.5 s/);
+    // The console shows the same warning in its language, with the offset as a number.
+    expect(health.components.clock).toMatchObject({ code: 'clock_warning', params: { upstream: 300.5 } });
     expect(await (await gw.api('/metrics')).text()).toContain('campus_clock_offset_seconds{source="upstream"} 300.5');
 
     skewMs = 0;

@@ -139,6 +139,7 @@ describe('free space', () => {
     expect(open('disk_low')).toHaveLength(0);
     expect(guard.health()).toMatchObject({ ok: false });
     expect(guard.health().detail).toMatch(/^critical: 100 MiB free/);
+    expect(guard.health()).toMatchObject({ code: 'disk_critical', params: { freeMiB: 100 } });
     space = { free: 50_000 * MiB, total: 100_000 * MiB };
     expect(guard.check()).toBe('ok');
     expect(open('disk_critical')).toHaveLength(0);
@@ -260,8 +261,11 @@ describe('pruning when the disk is critical', () => {
     expect(gw.ctx.db.prepare('SELECT COUNT(*) AS n FROM camera_snapshots').get()).toEqual({ n: 0 });
     const res = await gw.api('/healthz');
     expect(res.status).toBe(503);
-    const storage = ((await res.json()) as { components: Record<string, { detail: string }> }).components.storage!;
+    const storage = ((await res.json()) as { components: Record<string, { detail: string; params: { pruned: number } }> }).components.storage!;
     expect(storage.detail).toMatch(/^critical: 150 MiB free of 10240 MiB; pruned 3 snapshots \(30 KiB\)/);
+    expect(storage).toMatchObject({ code: 'disk_critical', params: { freeMiB: 150, totalMiB: 10240, pruned: expect.any(Number) } });
+    // pruned counts items over every store (the detail names each: 3 snapshots, then the others).
+    expect(storage.params.pruned).toBeGreaterThanOrEqual(3);
     expect(await (await gw.api('/metrics')).text()).toContain('campus_disk_reclaimed_items_total{store="snapshots"} 3');
     expect(gw.ctx.alerts.list({ status: ['open'], type: 'disk_critical', limit: 5 }).items).toHaveLength(1);
   });

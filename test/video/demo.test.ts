@@ -54,7 +54,7 @@ describe('demo video', { timeout: 90_000 }, () => {
       const h = (await (await gw!.api('/healthz')).json()) as { components: Record<string, { detail?: string }> };
       return h.components.video?.detail === 'ffmpeg not installed' ? h : null;
     }, 10_000);
-    expect(health.components.video).toEqual({ ok: true, status: 'ok', detail: 'ffmpeg not installed' });
+    expect(health.components.video).toEqual({ ok: true, status: 'ok', detail: 'ffmpeg not installed', code: 'video_no_ffmpeg' });
     await waitFor(async () => (await camera(token, 'cam-main-gate')).state === 'online', 10_000);
     const live = await gw.api('/api/v1/cameras/cam-main-gate/live', { token });
     expect(live.status).toBe(503);

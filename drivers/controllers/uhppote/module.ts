@@ -354,8 +354,9 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
     health(): ComponentHealth {
       const down = devices.filter((d) => d.health === 'offline');
-      if (down.length === 0) return { ok: true, detail: `${devices.length} controller(s)` };
-      return { ok: false, detail: `${down.length} of ${devices.length} controller(s) offline: ${down.map((d) => d.id).join(', ')}` };
+      if (down.length === 0) return { ok: true, detail: `${devices.length} controller(s)`, code: 'controllers_ok', params: { total: devices.length } };
+      const ids = down.map((d) => d.id).join(', ');
+      return { ok: false, detail: `${down.length} of ${devices.length} controller(s) offline: ${ids}`, code: 'controllers_offline', params: { down: down.length, total: devices.length, ids } };
     },
   };
 }

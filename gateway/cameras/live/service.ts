@@ -109,10 +109,11 @@ export class LiveVideo {
     for (const e of [...this.entries.values()]) this.drop(e);
   }
 
-  health(): string {
-    if (this.ffmpeg === false) return 'ffmpeg not installed';
+  /** English `detail` for IT, and the same as a code with its values for the console (`health.<code>`). */
+  health(): { detail: string; code: string; params?: Record<string, number> } {
+    if (this.ffmpeg === false) return { detail: 'ffmpeg not installed', code: 'video_no_ffmpeg' };
     const running = [...this.entries.values()].filter((e) => e.pull.state === 'running').length;
-    return `${running}/${this.entries.size} RTSP pulls running`;
+    return { detail: `${running}/${this.entries.size} RTSP pulls running`, code: 'video_pulls_running', params: { running, total: this.entries.size } };
   }
 
   /** Starts pre-roll pulls for cameras that keep one and now have a stream, stops those that no longer should. */

@@ -313,6 +313,8 @@ export const en: Record<MessageKey, string> = {
   'component.storage': 'Storage',
   'component.wallet': 'Card wallet',
   'component.console': 'Console',
+  'component.readers': 'Card readers',
+  'component.controllers': 'Door controllers',
   'walletReason.canteen': 'Canteen',
   'walletReason.canteenOffline': 'Canteen (offline)',
   'walletReason.canteenReviewed': 'Canteen (offline, reviewed): {note}',

@@ -313,6 +313,8 @@ export const ko: Record<MessageKey, string> = {
   'component.storage': '저장소',
   'component.wallet': '학생증 지갑',
   'component.console': '콘솔',
+  'component.readers': '카드 리더',
+  'component.controllers': '출입 통제기',
   'walletReason.canteen': '식당 결제',
   'walletReason.canteenOffline': '식당 결제 (오프라인)',
   'walletReason.canteenReviewed': '식당 결제 (오프라인, 검토함): {note}',

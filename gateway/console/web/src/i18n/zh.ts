@@ -312,6 +312,8 @@ export const zh = {
   'component.storage': '存储',
   'component.wallet': '校园卡钱包',
   'component.console': '控制台',
+  'component.readers': '读卡器',
+  'component.controllers': '门禁控制器',
   'walletReason.canteen': '食堂消费',
   'walletReason.canteenOffline': '食堂消费（离线）',
   'walletReason.canteenReviewed': '食堂消费（离线，已审核）：{note}',

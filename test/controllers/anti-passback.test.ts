@@ -4,7 +4,7 @@
  * controller whose gate doors no mode fits gets mode 0 (a mode left on it from before is removed) and a config note.
  * After the controller drops off the network and comes back with its mode reset, the gateway sets it again.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../config/demo.js';
 import { controllerScheduleNotes } from '../../drivers/controllers/uhppote/plan.js';
 import { REASON } from '../../drivers/controllers/uhppote/responses.js';
@@ -18,8 +18,10 @@ let gw: TestGateway;
 let token: string;
 let card: number;
 
+// Fresh controllers and gateway per test: a swipe leaves the card "in" on the controller, and the mode test and the
+// reconnect test change the controller's mode, so a shared fake carried one test's passage into the next.
 describe('controller anti-passback', () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
     [a, b] = await startFakes();
     b.antiPassback = 2; // left on from an earlier configuration
     // Firmware without the anti-passback functions: silent to them, and still a working controller.
@@ -59,7 +61,7 @@ describe('controller anti-passback', () => {
     const row = gw.ctx.db.prepare("SELECT c.uid FROM cards c JOIN persons p ON p.id = c.person_id WHERE c.status = 'active' AND p.role = 'staff' LIMIT 1").get() as { uid: string };
     card = wg26(row.uid);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gw?.close();
     await a?.stop();
     await b?.stop();

@@ -97,6 +97,9 @@ describe('cloud sync over MQTT to a real Mosquitto', () => {
   });
 
   it('executes a signed command from the city once per id and answers on command-results; rejects the repeat, ignores malformed and foreign ones', async () => {
+    // Subscribed to the commands first (connected means subscribed): with a clean session, a command published
+    // before that is lost. Run alone or first in a shuffled file, nothing else has waited for it.
+    await waitFor(async () => (await status(gw, token)).connected);
     const cmd = sign({ id: 'mqtt-ping-1', schoolId: 'demo-school', type: 'ping', issuedAt: new Date().toISOString() });
     await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(cmd), { qos: 1 });
     await city.client.publishAsync(`${TOPIC}/commands`, JSON.stringify(cmd), { qos: 1 });

@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { signIn, startBrowser } from './browser.js';
 
 let gw: TestGateway;
@@ -81,6 +81,11 @@ describe('recent canteen payments, live', () => {
   });
 
   it('shows a viewer the payment without its amount', async () => {
+    // A stored payment of its own for the page to load: run alone (-t), no other test has paid before it.
+    const admin = await gw.login('admin');
+    await pay(310);
+    await waitFor(async () =>
+      ((await (await gw.api('/api/v1/taps?accessPoint=canteen&limit=5', { token: admin })).json()) as { items: { amount?: number }[] }).items.some((t) => t.amount === 310));
     const page = await canteenAs('viewer');
     const before = await rows(page).count();
     expect(before).toBeGreaterThan(0);

@@ -25,6 +25,10 @@ describe('a gateway killed between the tap and the send', () => {
       notify: {
         guardianChannel: 'school-gw',
         retry: { initialMs: 600_000, maxMs: 600_000 },
+        // The tap's own message only: on a school day after the cut-off plus its grace (from 00:05 UTC) the demo
+        // gateway also queues the morning's `absent` for the same student as it starts, and the count below was two.
+        // (The tap's message is `arrival` before the cut-off and `late` after it: one message either way.)
+        events: { absent: { enabled: false } },
         channels: [{ id: 'school-gw', type: 'http', url: `${fake.base}/http/send`, headerFiles: { authorization: token }, timeoutMs: 2000 }],
       },
     };

@@ -32,22 +32,22 @@ const counts = (enrolled: number, present: number, late: number, excused: number
   expected,
 });
 
+/** The demo school's one grade of two classes, with `expected` pupils of each class still on their way (none after the day). */
+const grade7 = (expected: readonly [number, number]) => {
+  const totals = counts(85, 76, 4, 1, expected[0] + expected[1]);
+  const classes = [
+    { class: '7-1', ...counts(42, 38, 2, 0, expected[0]) },
+    { class: '7-2', ...counts(43, 38, 2, 1, expected[1]) },
+  ];
+  return { totals, grades: [{ grade: '7', ...totals, classes }] };
+};
+
 const attendance: DataOf<'attendance.intraday'> = {
   date: '2026-09-01',
   timezone: 'Asia/Shanghai',
   asOf: '2026-09-01T00:45:00.000Z',
   final: false,
-  totals: counts(85, 76, 4, 1, 2),
-  grades: [
-    {
-      grade: '7',
-      ...counts(85, 76, 4, 1, 2),
-      classes: [
-        { class: '7-1', ...counts(42, 38, 2, 0, 1) },
-        { class: '7-2', ...counts(43, 38, 2, 1, 1) },
-      ],
-    },
-  ],
+  ...grade7([1, 1]),
 };
 
 export const dataExamples: { [T in MessageType]: DataOf<T> } = {
@@ -69,22 +69,7 @@ export const dataExamples: { [T in MessageType]: DataOf<T> } = {
     resolvedBy: 'school',
   },
   'attendance.intraday': attendance,
-  'attendance.end-of-day': {
-    ...attendance,
-    asOf: '2026-09-01T10:30:00.000Z',
-    final: true,
-    totals: counts(85, 76, 4, 1, 0),
-    grades: [
-      {
-        grade: '7',
-        ...counts(85, 76, 4, 1, 0),
-        classes: [
-          { class: '7-1', ...counts(42, 38, 2, 0, 0) },
-          { class: '7-2', ...counts(43, 38, 2, 1, 0) },
-        ],
-      },
-    ],
-  },
+  'attendance.end-of-day': { ...attendance, asOf: '2026-09-01T10:30:00.000Z', final: true, ...grade7([0, 0]) },
   'environment.hourly': {
     hourStart: '2026-09-01T02:00:00.000Z',
     hourEnd: '2026-09-01T03:00:00.000Z',

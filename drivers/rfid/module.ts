@@ -4,10 +4,11 @@
  * counters; `/healthz` turns degraded while a reader is down (a serial port unplugged, node-rfid missing).
  */
 import type { Router } from 'express';
-import { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { ReaderConfig } from '../../config/readers.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../../gateway/module/context.js';
 import { notFound } from '../../gateway/core/errors.js';
+import { MetricFactory } from '../../gateway/core/metrics.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { getMeta, setMeta } from '../../gateway/storage/meta.js';
 import type { Tap } from '../../gateway/core/taps.js';
@@ -145,34 +146,22 @@ interface Metrics {
 }
 
 function createMetrics(ctx: GatewayContext): Metrics {
-  const registers = [ctx.metrics];
+  const m = new MetricFactory(ctx.metrics);
   return {
-    taps: new Counter({ name: 'campus_reader_taps_total', help: 'Taps put on the bus, by reader', labelNames: ['reader'], registers }),
-    debounced: new Counter({
-      name: 'campus_reader_debounced_total',
-      help: 'Repeats of a card inside its reader debounce window, not counted as taps',
-      labelNames: ['reader'],
-      registers,
-    }),
-    dropped: new Counter({
-      name: 'campus_reader_dropped_total',
-      help: 'Frames or messages from a reader thrown away, by reason (bad_checksum, bad_length, malformed_json, …)',
-      labelNames: ['reader', 'reason'],
-      registers,
-    }),
-    up: new Gauge({ name: 'campus_reader_up', help: '1 while a reader is taking cards', labelNames: ['reader'], registers }),
-    rejected: new Counter({
-      name: 'campus_reader_rejected_messages_total',
-      help: 'Messages on campus/readers/+/tap and +/offline not taken, by reason (unknown_reader, malformed_json, bad_payload, bad_uid, too_large)',
-      labelNames: ['reason'],
-      registers,
-    }),
-    rc522: new Counter({
-      name: 'campus_reader_rc522_reads_total',
-      help: 'RC522 read attempts through node-rfid, by outcome',
-      labelNames: ['reader', 'outcome'],
-      registers,
-    }),
+    taps: m.counter('campus_reader_taps_total', 'Taps put on the bus, by reader', ['reader']),
+    debounced: m.counter('campus_reader_debounced_total', 'Repeats of a card inside its reader debounce window, not counted as taps', ['reader']),
+    dropped: m.counter(
+      'campus_reader_dropped_total',
+      'Frames or messages from a reader thrown away, by reason (bad_checksum, bad_length, malformed_json, …)',
+      ['reader', 'reason'],
+    ),
+    up: m.gauge('campus_reader_up', '1 while a reader is taking cards', ['reader']),
+    rejected: m.counter(
+      'campus_reader_rejected_messages_total',
+      'Messages on campus/readers/+/tap and +/offline not taken, by reason (unknown_reader, malformed_json, bad_payload, bad_uid, too_large)',
+      ['reason'],
+    ),
+    rc522: m.counter('campus_reader_rc522_reads_total', 'RC522 read attempts through node-rfid, by outcome', ['reader', 'outcome']),
   };
 }
 

@@ -98,18 +98,11 @@ export const alertMigrations: Migration[] = [
   },
 ];
 
-interface Row {
-  id: string;
-  type: string;
-  severity: Severity;
-  status: AlertStatus;
-  source: string;
-  message: string;
+/** An alerts row: the columns named as in Alert, the rest in snake case with the lists as JSON text. */
+interface Row extends Pick<Alert, 'id' | 'type' | 'severity' | 'status' | 'source' | 'message' | 'zone' | 'count'> {
   access_point: string | null;
-  zone: string | null;
   data: string;
   dedup_key: string;
-  count: number;
   snapshot_ids: string;
   clip_ids: string;
   raised_at: string;

@@ -1,12 +1,11 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { monotonicFactory } from 'ulid';
 import type { Clock } from '../core/clock.js';
-import { GatewayError, notFound } from '../core/errors.js';
+import { notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
-import { oldestStoredFiles, removeStoredFiles, type StoredFile } from '../storage/stored-files.js';
-import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../storage/private-files.js';
+import { STORED_FILE_ID, StoredFileStore, type FileRetention } from '../storage/stored-files.js';
+import { PRIVATE_FILE_MODE, privateFileIfExists } from '../storage/private-files.js';
 
 export const snapshotMigrations: Migration[] = [
   {
@@ -25,8 +24,7 @@ export const snapshotMigrations: Migration[] = [
   },
 ];
 
-/** Crockford base32 ULID: the only shape of id that maps to a file, so no path can be smuggled in. */
-export const SNAPSHOT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const SNAPSHOT_ID = STORED_FILE_ID;
 
 export type SnapshotReason = 'fresh' | 'evidence' | 'routine';
 
@@ -64,20 +62,10 @@ const fromRow = (r: Row): SnapshotMeta => ({
  * the pictures nobody asked about; the caps hold either way, so the disk never fills. Pictures of pupils are
  * personal data: the directory is 0700 and every file 0600.
  */
-export class SnapshotStore {
-  private readonly ulid = monotonicFactory();
-
-  constructor(
-    private readonly db: Database,
-    readonly dir: string,
-    private readonly clock: Clock,
-    private readonly retention: { maxCount: number; maxBytes: number },
-  ) {
-    this.dirWas = privateDir(dir)?.was ?? null;
+export class SnapshotStore extends StoredFileStore {
+  constructor(db: Database, dir: string, clock: Clock, retention: FileRetention) {
+    super(db, dir, clock, retention, { table: 'camera_snapshots', ext: 'jpg', what: 'snapshot', hasFile: '1' });
   }
-
-  /** The directory's mode before it was tightened to 0700 at start (an older version's), for the log. */
-  readonly dirWas: string | null;
 
   /**
    * Removes files without a row and rows without a file (a crash between the two writes), and tightens kept files
@@ -108,11 +96,6 @@ export class SnapshotStore {
     return { files, rows, tightened };
   }
 
-  file(id: string): string {
-    if (!SNAPSHOT_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a snapshot id (ULID)');
-    return join(this.dir, `${id}.jpg`);
-  }
-
   async save(cameraId: string, jpeg: Buffer, reason: SnapshotReason, alertId: string | null = null): Promise<SnapshotMeta> {
     const now = this.clock.now();
     const id = this.ulid(now);
@@ -132,7 +115,7 @@ export class SnapshotStore {
   }
 
   get(id: string): SnapshotMeta {
-    if (!SNAPSHOT_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a snapshot id (ULID)');
+    this.checkId(id);
     const row = this.db.prepare('SELECT * FROM camera_snapshots WHERE id = ?').get(id) as Row | undefined;
     if (!row) throw notFound(`snapshot ${id}`);
     return fromRow(row);
@@ -145,40 +128,9 @@ export class SnapshotStore {
     return row ? fromRow(row) : null;
   }
 
-  totals(): { count: number; bytes: number } {
-    const r = this.db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM camera_snapshots').get() as {
-      count: number;
-      bytes: number;
-    };
-    return r;
-  }
-
-  /** The oldest snapshots, oldest first, except those of `keepAlerts` (for the disk guard). */
-  oldest(limit: number, keepAlerts: ReadonlySet<string>): StoredFile[] {
-    return oldestStoredFiles(this.db, 'camera_snapshots', limit, keepAlerts);
-  }
-
-  /** Deletes snapshots and their files; returns how many. */
-  remove(ids: readonly string[]): number {
-    return removeStoredFiles(this.db, 'camera_snapshots', ids.filter((id) => SNAPSHOT_ID.test(id)), (id) => this.file(id));
-  }
-
   /** Deletes over-cap snapshots (never `keep`, the one just taken); returns how many went. */
   prune(keep?: string): number {
-    let { count, bytes } = this.totals();
-    if (count <= this.retention.maxCount && bytes <= this.retention.maxBytes) return 0;
-    const victims = this.db
-      .prepare(
-        `SELECT id, bytes FROM camera_snapshots WHERE id != ? ORDER BY (alert_id IS NOT NULL), id LIMIT ?`,
-      )
-      .iterate(keep ?? '', Math.max(0, count - 1)) as IterableIterator<{ id: string; bytes: number }>;
-    const gone: string[] = [];
-    for (const v of victims) {
-      if (count <= this.retention.maxCount && bytes <= this.retention.maxBytes) break;
-      gone.push(v.id);
-      count--;
-      bytes -= v.bytes;
-    }
-    return removeStoredFiles(this.db, 'camera_snapshots', gone, (id) => this.file(id));
+    // Routine pictures before evidence, oldest first.
+    return this.pruneFrom('SELECT id, bytes FROM camera_snapshots WHERE id != ? ORDER BY (alert_id IS NOT NULL), id', keep ?? '');
   }
 }

@@ -76,6 +76,8 @@ export interface LockdownItem extends Base {
 }
 
 export type TimelineItem = TapItem | AlertItem | CameraItem | LockdownItem;
+/** One kind of item without the fields every kind has (`Omit` taken per kind, so `kind` still tells them apart). */
+type ItemFields<I> = I extends Base ? Omit<I, 'id' | 'at' | 'cursor'> : never;
 
 export interface TimelineQuery {
   before?: string | undefined;
@@ -183,7 +185,12 @@ export class Timeline {
   private details(keys: { at: number; kind: TimelineKind; id: string }[]): TimelineItem[] {
     const byKind = (k: TimelineKind): string[] => keys.filter((x) => x.kind === k).map((x) => x.id);
     const found = new Map<string, TimelineItem>();
-    const base = (kind: TimelineKind, id: string, at: number): Base => ({ kind, id, at: new Date(at).toISOString(), cursor: encodeCursor({ at, kind, id }) });
+    /** Files one item under `<kind>~<id>`, adding what every kind has: the id, the time as ISO text, the cursor. */
+    const put = (id: string, at: number, fields: ItemFields<TimelineItem>): void => {
+      const { kind } = fields;
+      // Common fields first, as the API has always listed them (a spread would complain that `kind` is set twice).
+      found.set(`${kind}~${id}`, Object.assign({ kind, id, at: new Date(at).toISOString(), cursor: encodeCursor({ at, kind, id }) }, fields));
+    };
     const tapIds = byKind('tap');
     if (tapIds.length) {
       const rows = this.deps.db
@@ -191,8 +198,7 @@ export class Timeline {
         .all(...tapIds) as TapRow[];
       for (const r of rows) {
         const t = tapViewFromRow(r);
-        found.set(`tap~${t.id}`, {
-          ...base('tap', t.id, t.at),
+        put(t.id, t.at, {
           kind: 'tap',
           readerId: t.readerId,
           accessPoint: t.accessPoint,
@@ -216,8 +222,7 @@ export class Timeline {
         }
         const uid = typeof a.data['uid'] === 'string' ? a.data['uid'] : null;
         const externalId = typeof a.data['externalId'] === 'string' ? a.data['externalId'] : null;
-        found.set(`alert~${k.id}`, {
-          ...base('alert', k.id, k.at),
+        put(k.id, k.at, {
           kind: 'alert',
           alert: { id: a.id, type: a.type, severity: a.severity, status: a.status, source: a.source, message: a.message,
             accessPoint: a.accessPoint, zone: a.zone, data: a.data, snapshotIds: a.snapshotIds, count: a.count, raisedAt: a.raisedAt },
@@ -232,8 +237,7 @@ export class Timeline {
         .prepare(`SELECT printf('%012d', id) AS key, * FROM camera_events WHERE id IN (${placeholders(camIds.length)})`)
         .all(...camIds.map(Number)) as CameraRow[];
       for (const r of rows) {
-        found.set(`camera~${r.key}`, {
-          ...base('camera', r.key, r.at),
+        put(r.key, r.at, {
           kind: 'camera',
           cameraId: r.camera_id,
           event: r.kind,
@@ -254,8 +258,7 @@ export class Timeline {
         const r = byId.get(Number(k.id.split('.')[0]));
         if (!r) continue;
         const start = k.id.endsWith('.1');
-        found.set(`lockdown~${k.id}`, {
-          ...base('lockdown', k.id, k.at),
+        put(k.id, k.at, {
           kind: 'lockdown',
           active: start,
           by: (start ? r.started_by : r.ended_by) ?? '',

@@ -196,5 +196,10 @@ describe('UHPPOTE codec against the public captures', () => {
     const noMagic = Buffer.from(capture('delete cards').request!.hex, 'hex');
     noMagic[8] = 0;
     expect(() => decodeRequest(noMagic)).toThrow(CodecError);
+    // Setting the event index also rewinds what the gateway backfills: its magic word sits after the index.
+    const eventIndex = Buffer.from(capture('set event index').request!.hex, 'hex');
+    expect(decodeRequest(eventIndex).request.type).toBe('set-event-index');
+    eventIndex[12] = 0;
+    expect(() => decodeRequest(eventIndex)).toThrow(CodecError);
   });
 });

@@ -3,10 +3,8 @@
  * Function codes and field offsets: uhppoted/uhppoted-codegen bindings/.models/models.json (facts, not code).
  * Every packet: byte 0 = 0x17, byte 1 = function code, bytes 2–3 zero, bytes 4–7 the controller's serial (LE).
  */
-import {
-  bool, CodecError, MAGIC, PACKET_SIZE, putBool, putDate, putDatetime, putHhmm, putIpv4, putU16, putU24, putU32, putU8, SOM,
-  u16, u24, u32, u8, date, datetime, hhmm, ipv4,
-} from './bytes.js';
+import { bool, CodecError, MAGIC, PACKET_SIZE, putBool, putDate, putHhmm, putU24, putU32, putU8, SOM, u24, u32, u8, date, hhmm } from './bytes.js';
+import { BOOL, DATETIME, IPV4, putFields, readFields, U16, U32, U8, type Layout } from './fields.js';
 
 export const FUNCTION = {
   'get-status': 0x20,
@@ -116,66 +114,46 @@ export function putTimeProfile(b: Buffer, p: TimeProfile): void {
   putU8(b, 36, p.linked);
 }
 
+type Body<T extends Request['type']> = Omit<Extract<Request, { type: T }>, 'type'>;
+/** Requests with a body of their own layout (records that span several fields), encoded and decoded by hand. */
+type RecordRequest = 'put-card' | 'set-time-profile';
+
+/** Every other request is fixed fields or none: name, offset and codec of each, written by encode, read by decode. */
+const REQUEST_FIELDS: { [T in Exclude<Request['type'], RecordRequest>]: Layout<Body<T>> } = {
+  'get-controller': [],
+  'get-time': [],
+  'set-time': [['datetime', 8, DATETIME]],
+  'get-status': [],
+  'get-listener': [],
+  'set-listener': [['address', 8, IPV4], ['port', 12, U16], ['interval', 14, U8]],
+  'get-door-control': [['door', 8, U8]],
+  'set-door-control': [['door', 8, U8], ['mode', 9, U8], ['delay', 10, U8]],
+  'open-door': [['door', 8, U8]],
+  'get-cards': [],
+  'get-card': [['card', 8, U32]],
+  'get-card-at-index': [['index', 8, U32]],
+  'delete-card': [['card', 8, U32]],
+  'delete-all-cards': [],
+  'get-event': [['index', 8, U32]],
+  'get-event-index': [],
+  'set-event-index': [['index', 8, U32]],
+  'record-special-events': [['enabled', 8, BOOL]],
+  'get-time-profile': [['profile', 8, U8]],
+  'clear-time-profiles': [],
+  'get-anti-passback': [],
+  'set-anti-passback': [['mode', 8, U8]],
+};
+
+/** Where a destructive request carries the magic word; decoding refuses one without it. */
+const MAGIC_AT: Partial<Record<FunctionName, number>> = { 'delete-all-cards': 8, 'clear-time-profiles': 8, 'set-event-index': 12 };
+
 export function encodeRequest(serial: number, req: Request): Buffer {
   const b = header(FUNCTION[req.type], serial);
-  switch (req.type) {
-    case 'set-time':
-      putDatetime(b, 8, req.datetime);
-      break;
-    case 'set-listener':
-      putIpv4(b, 8, req.address);
-      putU16(b, 12, req.port);
-      putU8(b, 14, req.interval);
-      break;
-    case 'get-door-control':
-    case 'open-door':
-      putU8(b, 8, req.door);
-      break;
-    case 'set-door-control':
-      putU8(b, 8, req.door);
-      putU8(b, 9, req.mode);
-      putU8(b, 10, req.delay);
-      break;
-    case 'get-card':
-    case 'delete-card':
-      putU32(b, 8, req.card);
-      break;
-    case 'get-card-at-index':
-    case 'get-event':
-      putU32(b, 8, req.index);
-      break;
-    case 'put-card':
-      putCardRecord(b, req.record);
-      break;
-    case 'delete-all-cards':
-    case 'clear-time-profiles':
-      putU32(b, 8, MAGIC);
-      break;
-    case 'set-event-index':
-      putU32(b, 8, req.index);
-      putU32(b, 12, MAGIC);
-      break;
-    case 'record-special-events':
-      putBool(b, 8, req.enabled);
-      break;
-    case 'get-time-profile':
-      putU8(b, 8, req.profile);
-      break;
-    case 'set-time-profile':
-      putTimeProfile(b, req.profile);
-      break;
-    case 'set-anti-passback':
-      putU8(b, 8, req.mode);
-      break;
-    case 'get-controller':
-    case 'get-time':
-    case 'get-status':
-    case 'get-listener':
-    case 'get-cards':
-    case 'get-event-index':
-    case 'get-anti-passback':
-      break;
-  }
+  if (req.type === 'put-card') putCardRecord(b, req.record);
+  else if (req.type === 'set-time-profile') putTimeProfile(b, req.profile);
+  else putFields(b, REQUEST_FIELDS[req.type], req);
+  const magicAt = MAGIC_AT[req.type];
+  if (magicAt !== undefined) putU32(b, magicAt, MAGIC);
   return b;
 }
 
@@ -214,47 +192,9 @@ export function readTimeProfile(b: Buffer): TimeProfile {
 /** Reads a request (the fake controller's side, and the golden tests). */
 export function decodeRequest(b: Buffer): { serial: number; request: Request } {
   const { fn, serial } = readHeader(b);
-  const r = ((): Request => {
-    switch (fn) {
-      case 'set-time':
-        return { type: fn, datetime: datetime(b, 8) };
-      case 'set-listener':
-        return { type: fn, address: ipv4(b, 8), port: u16(b, 12), interval: u8(b, 14) };
-      case 'get-door-control':
-      case 'open-door':
-        return { type: fn, door: u8(b, 8) };
-      case 'set-door-control':
-        return { type: fn, door: u8(b, 8), mode: u8(b, 9), delay: u8(b, 10) };
-      case 'get-card':
-      case 'delete-card':
-        return { type: fn, card: u32(b, 8) };
-      case 'get-card-at-index':
-      case 'get-event':
-        return { type: fn, index: u32(b, 8) };
-      case 'put-card':
-        return { type: fn, record: readCardRecord(b) };
-      case 'set-event-index':
-        requireMagic(b, 12);
-        return { type: fn, index: u32(b, 8) };
-      case 'delete-all-cards':
-      case 'clear-time-profiles':
-        requireMagic(b, 8);
-        return { type: fn };
-      case 'record-special-events':
-        return { type: fn, enabled: bool(b, 8) };
-      case 'get-time-profile':
-        return { type: fn, profile: u8(b, 8) };
-      case 'set-time-profile':
-        return { type: fn, profile: readTimeProfile(b) };
-      case 'set-anti-passback':
-        return { type: fn, mode: u8(b, 8) };
-      default:
-        return { type: fn } as Request;
-    }
-  })();
-  return { serial, request: r };
-}
-
-function requireMagic(b: Buffer, o: number): void {
-  if (u32(b, o) !== MAGIC) throw new CodecError('bad_value', 'destructive request without the magic word');
+  const magicAt = MAGIC_AT[fn];
+  if (magicAt !== undefined && u32(b, magicAt) !== MAGIC) throw new CodecError('bad_value', 'destructive request without the magic word');
+  if (fn === 'put-card') return { serial, request: { type: fn, record: readCardRecord(b) } };
+  if (fn === 'set-time-profile') return { serial, request: { type: fn, profile: readTimeProfile(b) } };
+  return { serial, request: readFields<Request>(fn, REQUEST_FIELDS[fn], b) };
 }

@@ -6,7 +6,6 @@
  * `GET /api/v1/controllers` shows each controller's health, card sync and event position.
  */
 import type { Router } from 'express';
-import { Counter, Gauge } from 'prom-client';
 import type { AccessPointConfig } from '../../../config/access.js';
 import { doorReaderId, hostPort } from '../../../config/controllers.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../../../gateway/module/context.js';
@@ -14,6 +13,7 @@ import { localTime } from '../../../gateway/core/school-calendar.js';
 import type { Tap } from '../../../gateway/core/taps.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
 import type { Guards } from '../../../gateway/http/guards.js';
+import { MetricFactory } from '../../../gateway/core/metrics.js';
 import { RateLimitedLog } from '../../../gateway/core/rate-limited-log.js';
 import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
@@ -66,18 +66,17 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const nowIso = (): string => new Date(now()).toISOString();
   const aps = new Map<string, AccessPointConfig>(ctx.config.access.accessPoints.map((a) => [a.id, a]));
   const dropLog = new RateLimitedLog(log, now);
-  const registers = [ctx.metrics];
+  const metrics = new MetricFactory(ctx.metrics);
   const m = {
-    up: new Gauge({ name: 'campus_controller_up', help: '1 while a door controller answers', labelNames: ['controller'], registers }),
-    requests: new Counter({ name: 'campus_controller_requests_total', help: 'Requests to door controllers, by outcome', labelNames: ['controller', 'outcome'], registers }),
-    events: new Counter({
-      name: 'campus_controller_events_total',
-      help: 'Controller log entries taken, by kind (live, backfilled, duplicate, overwritten, unmapped_door)',
-      labelNames: ['controller', 'kind'],
-      registers,
-    }),
-    dropped: new Counter({ name: 'campus_controller_packets_dropped_total', help: 'UDP packets dropped, by reason', labelNames: ['reason'], registers }),
-    clockSets: new Counter({ name: 'campus_controller_clock_sets_total', help: 'Times a controller clock was set', labelNames: ['controller'], registers }),
+    up: metrics.gauge('campus_controller_up', '1 while a door controller answers', ['controller']),
+    requests: metrics.counter('campus_controller_requests_total', 'Requests to door controllers, by outcome', ['controller', 'outcome']),
+    events: metrics.counter(
+      'campus_controller_events_total',
+      'Controller log entries taken, by kind (live, backfilled, duplicate, overwritten, unmapped_door)',
+      ['controller', 'kind'],
+    ),
+    dropped: metrics.counter('campus_controller_packets_dropped_total', 'UDP packets dropped, by reason', ['reason']),
+    clockSets: metrics.counter('campus_controller_clock_sets_total', 'Times a controller clock was set', ['controller']),
   };
   const onDrop = (reason: string, detail = ''): void => {
     m.dropped.inc({ reason });

@@ -2,10 +2,8 @@
  * Replies from a controller, and the event packets it pushes to its listener (function 0x20, the same layout as a
  * get-status reply). Encoding is here too: the protocol-level fake controller in test/ speaks the same bytes.
  */
-import {
-  bool, putBool, putDatetime, putIpv4, putMac, putShortDate, putTime, putU16, putU32, putU8, putVersion, putDate,
-  date, ipv4, mac, optionalDatetime, shortDate, time, u16, u32, u8, version,
-} from './bytes.js';
+import { bool, putBool, putDatetime, putShortDate, putTime, putU32, putU8, date, optionalDatetime, shortDate, time, u32, u8 } from './bytes.js';
+import { DATE, IPV4, MAC, putFields, readFields, U16, U32, U8, VERSION, type AnyLayout, type Layout } from './fields.js';
 import { FUNCTION, header, putCardRecord, putTimeProfile, readCardRecord, readHeader, readTimeProfile, type CardRecord, type FunctionName, type TimeProfile } from './messages.js';
 
 /** Event types in the controller's log. */
@@ -141,27 +139,12 @@ function putStatus(b: Buffer, s: ControllerStatus): void {
   putShortDate(b, 51, d);
 }
 
-/** Reads a reply or a pushed event. Throws CodecError on anything malformed (the socket handler counts it). */
-/** A fixed-size field of a reply: how it is read and written, so both directions use one description. */
-interface FieldCodec<V> {
-  read(b: Buffer, at: number): V;
-  put(b: Buffer, at: number, v: V): void;
-}
-const IPV4: FieldCodec<string> = { read: ipv4, put: putIpv4 };
-const MAC: FieldCodec<string> = { read: mac, put: putMac };
-const VERSION: FieldCodec<string> = { read: version, put: putVersion };
-const DATE: FieldCodec<string> = { read: date, put: putDate };
-const U8: FieldCodec<number> = { read: u8, put: putU8 };
-const U16: FieldCodec<number> = { read: u16, put: putU16 };
-const U32: FieldCodec<number> = { read: u32, put: putU32 };
-
 /** The reply whose `type` may be T (some types share one layout, e.g. get- and set-door-control). */
 type ReplyOf<T extends Response['type']> = Response extends infer R ? (R extends { type: infer U } ? (T extends U ? R : never) : never) : never;
 type Body<T extends Response['type']> = Omit<ReplyOf<T>, 'type'>;
-type Layout<T extends Response['type']> = readonly { [K in keyof Body<T>]: readonly [K, number, FieldCodec<Body<T>[K]>] }[keyof Body<T>][];
 
 /** Replies that are only fixed fields: name, offset and codec of each, read by decode and written by encode. */
-const FIXED: { [T in 'get-controller' | 'get-listener' | 'get-door-control' | 'get-cards' | 'get-event-index' | 'get-anti-passback']: Layout<T> } = {
+const FIXED: { [T in 'get-controller' | 'get-listener' | 'get-door-control' | 'get-cards' | 'get-event-index' | 'get-anti-passback']: Layout<Body<T>> } = {
   'get-controller': [['address', 8, IPV4], ['netmask', 12, IPV4], ['gateway', 16, IPV4], ['mac', 20, MAC], ['version', 26, VERSION], ['released', 28, DATE]],
   'get-listener': [['address', 8, IPV4], ['port', 12, U16], ['interval', 14, U8]],
   'get-door-control': [['door', 8, U8], ['mode', 9, U8], ['delay', 10, U8]],
@@ -170,8 +153,6 @@ const FIXED: { [T in 'get-controller' | 'get-listener' | 'get-door-control' | 'g
   'get-anti-passback': [['mode', 8, U8]],
 };
 type FixedType = keyof typeof FIXED;
-/** One layout as the generic code below walks it: field name, offset, codec. */
-type AnyLayout = readonly (readonly [string, number, FieldCodec<unknown>])[];
 /** set-door-control answers with get-door-control's layout. */
 const fixedLayout = (fn: FixedType | 'set-door-control'): AnyLayout =>
   (FIXED as unknown as Record<FixedType, AnyLayout>)[fn === 'set-door-control' ? 'get-door-control' : fn];
@@ -179,24 +160,14 @@ const fixedLayout = (fn: FixedType | 'set-door-control'): AnyLayout =>
 const isFixed = (fn: FunctionName): fn is FixedType | 'set-door-control' => fn === 'set-door-control' || Object.hasOwn(FIXED, fn);
 const isFixedReply = (r: Response): r is ReplyOf<FixedType | 'set-door-control'> => isFixed(r.type);
 
-function readFixed(fn: FunctionName, layout: AnyLayout, b: Buffer): Response {
-  const r: Record<string, unknown> = { type: fn };
-  for (const [k, at, codec] of layout) r[k] = codec.read(b, at);
-  return r as Response;
-}
-
-function putFixed(b: Buffer, layout: AnyLayout, r: Response): void {
-  const values = r as unknown as Record<string, unknown>;
-  for (const [k, at, codec] of layout) codec.put(b, at, values[k]);
-}
-
+/** Reads a reply or a pushed event. Throws CodecError on anything malformed (the socket handler counts it). */
 export function decodeResponse(b: Buffer): { serial: number; response: Response } {
   const { fn, serial } = readHeader(b);
   return { serial, response: readBody(fn, b) };
 }
 
 function readBody(fn: FunctionName, b: Buffer): Response {
-  if (isFixed(fn)) return readFixed(fn, fixedLayout(fn), b);
+  if (isFixed(fn)) return readFields<Response>(fn, fixedLayout(fn), b);
   switch (fn) {
     case 'get-time':
     case 'set-time':
@@ -218,7 +189,7 @@ function readBody(fn: FunctionName, b: Buffer): Response {
 export function encodeResponse(serial: number, r: Response): Buffer {
   const b = header(FUNCTION[r.type], serial);
   if (isFixedReply(r)) {
-    putFixed(b, fixedLayout(r.type), r);
+    putFields(b, fixedLayout(r.type), r);
     return b;
   }
   switch (r.type) {

@@ -8,12 +8,11 @@ import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { monotonicFactory } from 'ulid';
 import type { Clock } from '../../core/clock.js';
 import { GatewayError, notFound } from '../../core/errors.js';
 import type { Database, Migration } from '../../storage/db.js';
-import { PRIVATE_FILE_MODE, privateDir, privateFileIfExists } from '../../storage/private-files.js';
-import { oldestStoredFiles, removeStoredFiles, type StoredFile } from '../../storage/stored-files.js';
+import { PRIVATE_FILE_MODE, privateFileIfExists } from '../../storage/private-files.js';
+import { STORED_FILE_ID, StoredFileStore, type FileRetention } from '../../storage/stored-files.js';
 import type { Segment } from './preroll.js';
 
 const run = promisify(execFile);
@@ -37,7 +36,7 @@ export const clipMigrations: Migration[] = [
   },
 ];
 
-export const CLIP_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const CLIP_ID = STORED_FILE_ID;
 
 export interface ClipMeta {
   id: string;
@@ -76,18 +75,10 @@ const fromRow = (r: Row): ClipMeta => ({
 
 const iso = (t: number): string => new Date(t).toISOString();
 
-export class ClipStore {
-  private readonly ulid = monotonicFactory();
-
-  constructor(
-    private readonly db: Database,
-    readonly dir: string,
-    private readonly clock: Clock,
-    private readonly retention: { maxCount: number; maxBytes: number },
-    private readonly ffmpegPath: string,
-  ) {
-    // Pupils' pictures: the same private folder as the snapshots'.
-    privateDir(dir);
+export class ClipStore extends StoredFileStore {
+  constructor(db: Database, dir: string, clock: Clock, retention: FileRetention, private readonly ffmpegPath: string) {
+    // A row with an error has no file: it only says why there is no clip.
+    super(db, dir, clock, retention, { table: 'camera_clips', ext: 'mp4', what: 'clip', hasFile: 'error IS NULL' });
   }
 
   /**
@@ -119,23 +110,11 @@ export class ClipStore {
     }
   }
 
-  file(id: string): string {
-    if (!CLIP_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a clip id (ULID)');
-    return join(this.dir, `${id}.mp4`);
-  }
-
   get(id: string): ClipMeta {
-    if (!CLIP_ID.test(id)) throw new GatewayError('bad_request', 'params.id: a clip id (ULID)');
+    this.checkId(id);
     const row = this.db.prepare('SELECT * FROM camera_clips WHERE id = ?').get(id) as Row | undefined;
     if (!row) throw notFound(`clip ${id}`);
     return fromRow(row);
-  }
-
-  totals(): { count: number; bytes: number } {
-    return this.db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM camera_clips WHERE error IS NULL').get() as {
-      count: number;
-      bytes: number;
-    };
   }
 
   /** Records that there is no clip for an event, and why. */
@@ -178,34 +157,11 @@ export class ClipStore {
     return this.get(id);
   }
 
-  /** The oldest clips that have a file, oldest first, except those of `keepAlerts` (for the disk guard). */
-  oldest(limit: number, keepAlerts: ReadonlySet<string>): StoredFile[] {
-    return oldestStoredFiles(this.db, 'camera_clips', limit, keepAlerts, 'error IS NULL');
-  }
-
-  /** Deletes clips and their files; returns how many. */
-  remove(ids: readonly string[]): number {
-    return removeStoredFiles(this.db, 'camera_clips', ids.filter((id) => CLIP_ID.test(id)), (id) => this.file(id));
-  }
-
   /** Deletes the oldest clips (never `keep`, the one just made) until both caps hold; returns how many went. */
   prune(keep = ''): number {
-    let { count, bytes } = this.totals();
-    const gone: string[] = [];
-    if (count > this.retention.maxCount || bytes > this.retention.maxBytes) {
-      const victims = this.db.prepare('SELECT id, bytes FROM camera_clips WHERE error IS NULL AND id != ? ORDER BY id').iterate(keep) as IterableIterator<{
-        id: string;
-        bytes: number;
-      }>;
-      for (const v of victims) {
-        if (count <= this.retention.maxCount && bytes <= this.retention.maxBytes) break;
-        gone.push(v.id);
-        count--;
-        bytes -= v.bytes;
-      }
-    }
+    const gone = this.pruneFrom('SELECT id, bytes FROM camera_clips WHERE error IS NULL AND id != ? ORDER BY id', keep);
     // Rows that only say "no video" are small but not free: the newest thousand are enough to explain alerts.
     this.db.prepare('DELETE FROM camera_clips WHERE error IS NOT NULL AND id NOT IN (SELECT id FROM camera_clips WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1000)').run();
-    return removeStoredFiles(this.db, 'camera_clips', gone, (id) => this.file(id));
+    return gone;
   }
 }

@@ -12,19 +12,9 @@ import { fmtMoney, t } from '../i18n/index.js';
 import { fmtDateTime } from '../time.js';
 import { parseYuan } from '../money.js';
 import type { Page, PageContext } from '../router.js';
+import type { SalesSummary } from '../types.js';
 import { can } from '../session.js';
 import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, stat, table, toast } from '../ui.js';
-
-interface Sales {
-  date: string;
-  count: number;
-  grossFen: number;
-  refundsFen: number;
-  netFen: number;
-  buyers: number;
-  byTerminal: { readerId: string; count: number; sumFen: number }[];
-  byHour: { hour: number; count: number; sumFen: number }[];
-}
 
 interface Entry {
   id: number;
@@ -61,7 +51,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
   const sales = h('div', { 'data-test': 'sales' });
   const loadSales = (): Promise<boolean> =>
     fill(sales, async () => {
-      const [s] = await Promise.all([getJson<Sales>('/wallet/sales', { date: date.value || undefined }), learnPlaceNames()]);
+      const [s] = await Promise.all([getJson<SalesSummary>('/wallet/sales', { date: date.value || undefined }), learnPlaceNames()]);
       if (!date.value) date.value = s.date;
       const maxHour = Math.max(1, ...s.byHour.map((x) => x.sumFen));
       return [

@@ -14,7 +14,7 @@ import { parseYuan } from '../money.js';
 import type { Page, PageContext } from '../router.js';
 import type { SalesSummary } from '../types.js';
 import { can } from '../session.js';
-import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, stat, table, toast } from '../ui.js';
+import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, runAction, stat, table, toast } from '../ui.js';
 
 interface Entry {
   id: number;
@@ -140,13 +140,7 @@ function topUpForm(a: Account, reload: () => void): HTMLElement {
     }
     const ok = await confirmDialog({ title: t('canteen.topUp'), message: t('canteen.topUpConfirm', { amount: fmtMoney(fen), name: a.person.name }), confirm: t('canteen.topUp') });
     if (!ok.ok) return;
-    try {
-      await send('POST', `/wallet/${encodeURIComponent(a.person.externalId)}/topup`, { amountFen: fen, reason: reason.value.trim() });
-      toast(t('canteen.toppedUp'));
-      reload();
-    } catch (err) {
-      actionError(err);
-    }
+    await runAction(() => send('POST', `/wallet/${encodeURIComponent(a.person.externalId)}/topup`, { amountFen: fen, reason: reason.value.trim() }), t('canteen.toppedUp'), reload);
   };
   return h(
     'form',
@@ -170,14 +164,10 @@ function pinForm(a: Account, pin: NonNullable<Account['pin']>, reload: () => voi
       toast(t('canteen.pinBad'), 'error');
       return;
     }
-    try {
-      await send('PUT', `/wallet/${encodeURIComponent(a.person.externalId)}/pin`, { pin: input.value });
+    await runAction(() => send('PUT', `/wallet/${encodeURIComponent(a.person.externalId)}/pin`, { pin: input.value }), t('canteen.pinSaved'), () => {
       input.value = '';
-      toast(t('canteen.pinSaved'));
       reload();
-    } catch (err) {
-      actionError(err);
-    }
+    });
   };
   return h(
     'form',

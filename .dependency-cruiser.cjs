@@ -55,6 +55,39 @@ module.exports = {
       to: { path: '^gateway/compose\\.ts$' },
     },
     {
+      name: 'console-imports-only-api-types',
+      comment:
+        'console/ runs in the browser, built by plain tsc without a bundler: it may take the gateway\'s API types from ' +
+        'gateway/api-types.ts (type-only, erased from the JavaScript) and no other file of the project. (Packages are ' +
+        'dropped from the graph by options.exclude below; a package import would fail in the browser tests.)',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { pathNot: ['^console/', '^gateway/api-types\\.ts$'] },
+    },
+    {
+      name: 'console-takes-api-types-as-types',
+      comment: 'The console imports gateway/api-types.ts with `import type` only, so nothing of it is emitted or served.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: '^gateway/api-types\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'api-types-only-types',
+      comment:
+        'gateway/api-types.ts re-exports types only (`export type`), from the zod-only files its tsconfig lists, so ' +
+        'the console can share them without any server code.',
+      severity: 'error',
+      from: { path: '^gateway/api-types\\.ts$' },
+      to: { dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'nothing-imports-console',
+      comment: 'The gateway serves the built console (dist/console) as files; no part of it imports console/ sources.',
+      severity: 'error',
+      from: { pathNot: ['^console/', '^test/'] },
+      to: { path: '^console/' },
+    },
+    {
       name: 'no-folder-cycles',
       comment: 'Two folders that import each other are one folder in disguise: neither can be understood, tested or moved alone.',
       severity: 'error',

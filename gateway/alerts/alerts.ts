@@ -1,42 +1,12 @@
 import { monotonicFactory } from 'ulid';
-import { z } from 'zod';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
 import { Where } from '../storage/where.js';
 
-export const severitySchema = z.enum(['info', 'warning', 'critical']);
-export type Severity = z.infer<typeof severitySchema>;
-export const alertStatusSchema = z.enum(['open', 'acknowledged', 'resolved']);
-export type AlertStatus = z.infer<typeof alertStatusSchema>;
-
-export interface Alert {
-  id: string;
-  type: string;
-  severity: Severity;
-  status: AlertStatus;
-  /** What raised it: `reader:demo-gate-in`, `camera:cam-1`, `sensor:s-101`, `city`, … */
-  source: string;
-  message: string;
-  accessPoint: string | null;
-  zone: string | null;
-  data: Record<string, unknown>;
-  dedupKey: string;
-  /** How many raises were folded into this alert within the cooldown. */
-  count: number;
-  snapshotIds: string[];
-  /** Video clips of the moments around it (GET /api/v1/clips/:id); like snapshots, they stay in the school. */
-  clipIds: string[];
-  raisedAt: string;
-  lastRaisedAt: string;
-  acknowledgedBy: string | null;
-  acknowledgedAt: string | null;
-  ackNote: string | null;
-  resolvedBy: string | null;
-  resolvedAt: string | null;
-  resolveNote: string | null;
-}
+export { alertStatusSchema, severitySchema, type Alert, type AlertStatus, type Severity } from './model.js';
+import type { Alert, AlertStatus, Severity } from './model.js';
 
 export interface RaiseInput {
   type: string;

@@ -1,5 +1,5 @@
 /**
- * Serves the security console (the browser UI built from gateway/console/web into dist/console) at `/`.
+ * Serves the security console (the browser UI built from console/ into dist/console) at `/`.
  * The UI is a single-page app with path routes (`/alerts`, `/cameras/cam-1`), so a GET for a page path
  * answers index.html; paths owned by other parts of the gateway are never swallowed by that fallback.
  */

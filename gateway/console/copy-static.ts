@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { packageInfo } from '../core/version.js';
 
 export function copyConsoleStatic(root = packageInfo().root): string {
-  const from = join(root, 'gateway', 'console', 'web', 'static');
+  const from = join(root, 'console', 'static');
   const to = join(root, 'dist', 'console');
   if (!existsSync(from)) throw new Error(`copy-static: ${from} is missing`);
   mkdirSync(to, { recursive: true });

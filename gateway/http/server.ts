@@ -14,27 +14,8 @@ import { loginRoute, sessionRoutes } from './auth-routes.js';
 import { authenticate, bearerToken, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 
-/**
- * One component in /healthz. `ok` says whether it counts against the gateway (false turns /healthz into 503);
- * `status` says what it is doing: working, off on purpose (`disabled`, `detail` says why), or not working.
- */
-export interface ComponentReport {
-  ok: boolean;
-  status: 'ok' | 'disabled' | 'degraded';
-  detail?: string;
-  /** The detail as a stable code and its values, for the console to show in its language (`health.<code>`). */
-  code?: string;
-  params?: Record<string, string | number>;
-  warning?: string;
-}
-
-export interface HealthReport {
-  status: 'ok' | 'degraded';
-  version: string;
-  schemaVersion: number;
-  uptimeS: number;
-  components: Record<string, ComponentReport>;
-}
+export type { ComponentReport, HealthReport } from './health-report.js';
+import type { ComponentReport, HealthReport } from './health-report.js';
 
 /** A module's own health as /healthz reports it: a disabled component is never counted against the gateway. */
 export function componentReport(c: {

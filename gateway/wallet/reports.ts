@@ -46,16 +46,8 @@ export interface Reconciliation {
   totals: Record<EntryKind, { count: number; sumFen: number }>;
 }
 
-export interface SalesSummary {
-  date: string;
-  count: number;
-  grossFen: number;
-  refundsFen: number;
-  netFen: number;
-  buyers: number;
-  byTerminal: { readerId: string; count: number; sumFen: number }[];
-  byHour: { hour: number; count: number; sumFen: number }[];
-}
+export type { SalesSummary } from './sales-summary.js';
+import type { SalesSummary } from './sales-summary.js';
 
 export class WalletReports {
   private readonly db: Database;

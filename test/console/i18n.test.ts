@@ -7,11 +7,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { en } from '../../gateway/console/web/src/i18n/en.js';
-import { ko } from '../../gateway/console/web/src/i18n/ko.js';
-import { zh } from '../../gateway/console/web/src/i18n/zh.js';
+import { en } from '../../console/src/i18n/en.js';
+import { ko } from '../../console/src/i18n/ko.js';
+import { zh } from '../../console/src/i18n/zh.js';
 
-const SRC = join(import.meta.dirname, '../../gateway/console/web/src');
+const SRC = join(import.meta.dirname, '../../console/src');
 const DICTIONARIES = new Set(['i18n/zh.ts', 'i18n/ko.ts', 'i18n/en.ts', 'i18n/zh-terms.ts', 'i18n/ko-terms.ts', 'i18n/en-terms.ts']);
 const dictionaries = { zh, ko, en } as Record<string, Record<string, string>>;
 

@@ -1,6 +1,6 @@
-/** Korean particles chosen after the word they follow (gateway/console/web/src/i18n/josa.ts). */
+/** Korean particles chosen after the word they follow (console/src/i18n/josa.ts). */
 import { describe, expect, it } from 'vitest';
-import { withParticle } from '../../gateway/console/web/src/i18n/josa.js';
+import { withParticle } from '../../console/src/i18n/josa.js';
 
 describe('Korean particles', () => {
   it('follow the last Hangul syllable: with a final consonant 이/을/은/과, without 가/를/는/와', () => {

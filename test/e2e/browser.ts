@@ -18,7 +18,10 @@ export const PASSWORD = 'campus-demo';
 /** Rebuilds the console UI (so a test never runs against stale modules) and starts Chromium. */
 export async function startBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'gateway/console/web/tsconfig.json')], { stdio: 'inherit' });
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  // The console reads the gateway's API types as declarations (gateway/api-types.tsconfig.json), built first.
+  execFileSync(process.execPath, [tsc, '-b', join(ROOT, 'gateway/api-types.tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'console/tsconfig.json')], { stdio: 'inherit' });
   copyConsoleStatic(ROOT);
   mkdirSync(SHOTS, { recursive: true });
   return chromium.launch({

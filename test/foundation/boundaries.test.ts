@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEPCRUISE = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
-const SOURCES = ['config', 'gateway', 'drivers', 'cloud-sync'];
+const SOURCES = ['config', 'gateway', 'console', 'drivers', 'cloud-sync'];
 
 interface Violation {
   rule: { name: string; severity: string };
@@ -48,6 +48,12 @@ function cruise(): { errors: number; violations: Violation[]; stderr: string } {
   // A driver reaching cloud-sync; a domain starting the whole gateway.
   appendFileSync(join(copy, 'drivers/rfid/module.ts'), "\nimport type { Stream } from '../../cloud-sync/contract.js';\n");
   appendFileSync(join(copy, 'gateway/sensors/module.ts'), "\nimport { startGateway } from '../compose.js';\n");
+  // The browser console reaching past the API types, or taking them as a value; the API types re-exporting a value;
+  // the gateway importing the console's sources.
+  appendFileSync(join(copy, 'console/src/dom.ts'), "\nimport type { Clock } from '../../gateway/core/clock.js';\n");
+  appendFileSync(join(copy, 'console/src/money.ts'), "\nimport { KeysetPage } from '../../gateway/api-types.js';\n");
+  appendFileSync(join(copy, 'gateway/api-types.ts'), "\nexport { severitySchema } from './alerts/model.js';\n");
+  appendFileSync(join(copy, 'gateway/console/console.ts'), "\nimport type { Alert } from '../../console/src/types.js';\n");
 
   const r = spawnSync(process.execPath, [DEPCRUISE, '--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...SOURCES], {
     cwd: copy,
@@ -85,6 +91,10 @@ describe('import boundaries (npm run check:boundaries)', () => {
     expect(byRule('only-compose-and-cli-reach-cloud-sync')).toEqual(['gateway/alerts/alerts.ts -> cloud-sync/contract.ts']);
     expect(byRule('drivers-not-cloud-sync-or-flows')).toEqual(['drivers/rfid/module.ts -> cloud-sync/contract.ts']);
     expect(byRule('only-cli-imports-compose')).toEqual(['gateway/sensors/module.ts -> gateway/compose.ts']);
+    expect(byRule('console-imports-only-api-types')).toEqual(['console/src/dom.ts -> gateway/core/clock.ts']);
+    expect(byRule('console-takes-api-types-as-types')).toEqual(['console/src/money.ts -> gateway/api-types.ts']);
+    expect(byRule('api-types-only-types')).toEqual(['gateway/api-types.ts -> gateway/alerts/model.ts']);
+    expect(byRule('nothing-imports-console')).toEqual(['gateway/console/console.ts -> console/src/types.ts']);
 
     // Folder loops: the people -> access one is found, and every loop reported runs through an import added above.
     const added = [
@@ -96,6 +106,9 @@ describe('import boundaries (npm run check:boundaries)', () => {
       'gateway/alerts -> cloud-sync',
       'drivers/rfid -> cloud-sync',
       'gateway/sensors -> gateway',
+      // console/src takes the API types from the gateway folder itself (gateway/api-types.ts).
+      'gateway/console -> console/src',
+      'gateway -> console/src',
     ];
     const loops = violations
       .filter((v) => v.rule.name === 'no-folder-cycles')
@@ -112,6 +125,10 @@ describe('import boundaries (npm run check:boundaries)', () => {
       'only-compose-and-cli-reach-cloud-sync',
       'drivers-not-cloud-sync-or-flows',
       'only-cli-imports-compose',
+      'console-imports-only-api-types',
+      'console-takes-api-types-as-types',
+      'api-types-only-types',
+      'nothing-imports-console',
       'no-folder-cycles',
     ];
     expect(violations.filter((v) => !known.includes(v.rule.name))).toEqual([]);

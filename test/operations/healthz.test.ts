@@ -3,9 +3,9 @@
  * secret; cloud sync disabled) shows as `disabled` with the reason, and does not make the gateway unhealthy.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { en } from '../../gateway/console/web/src/i18n/en.js';
-import { ko } from '../../gateway/console/web/src/i18n/ko.js';
-import { zh } from '../../gateway/console/web/src/i18n/zh.js';
+import { en } from '../../console/src/i18n/en.js';
+import { ko } from '../../console/src/i18n/ko.js';
+import { zh } from '../../console/src/i18n/zh.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 interface Health {

@@ -8,7 +8,7 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
-import { actionError, badge, codeLabel, fill, pageHeader, panel, table, toast } from '../ui.js';
+import { actionError, badge, codeLabel, fill, filterForm, pageHeader, panel, table, toast } from '../ui.js';
 
 const EVENTS = ['arrival', 'departure', 'absent', 'late', 'low_balance', 'card_lost', 'emergency', 'test'] as const;
 const STATUSES = ['queued', 'sent', 'failed', 'expired', 'suppressed'] as const;
@@ -33,15 +33,7 @@ export const notificationsPage: Page = ({ root, query, navigate }) => {
   replace(
     root,
     pageHeader(t('notify.title')),
-    h(
-      'form',
-      { class: 'filters', onsubmit: (e: Event) => (e.preventDefault(), go()) },
-      h('label', {}, t('notify.person'), person),
-      h('label', {}, t('notify.event'), event),
-      h('label', {}, t('notify.status'), status),
-      h('label', {}, t('notify.channel'), channel),
-      h('button', { class: 'btn primary', type: 'submit' }, t('common.show')),
-    ),
+    filterForm(go, [t('notify.person'), person], [t('notify.event'), event], [t('notify.status'), status], [t('notify.channel'), channel]),
     who ? panel(t('notify.guardians'), guardians) : null,
     panel(t('notify.log'), log),
   );

@@ -8,7 +8,7 @@ import { ApiError } from './api.js';
 import { fmtNumber, t, tKnown, tKnownWith } from './i18n/index.js';
 import { fmtDateTime } from './time.js';
 import { cameraName, personName, placeName, readerName, sensorName, zoneName } from './names.js';
-import type { Alert, ComponentHealth } from './types.js';
+import type { Alert, ComponentReport } from './types.js';
 
 type Data = Record<string, unknown>;
 
@@ -185,7 +185,7 @@ export function walletReason(reason: string | null | undefined): string {
 }
 
 /** A component's health detail in the console's language from its code and values; as the gateway wrote it otherwise. */
-export function healthDetail(c: ComponentHealth): string {
+export function healthDetail(c: ComponentReport): string {
   const params = { ...(c.params ?? {}) };
   if (typeof params.at === 'string') params.at = fmtDateTime(params.at);
   return (c.code ? tKnownWith(`health.${c.code}`, params) : undefined) ?? c.detail ?? '';

@@ -179,3 +179,31 @@ export function actionError(err: unknown): void {
   toast(err instanceof ApiError ? t('common.failedWith', { reason: errorText(err) }) : t('common.failed'), 'error');
 }
 
+/**
+ * Sends an action the user asked for: on success says `done` and runs `then` (a reload), on failure says why
+ * (actionError). One place for what every form's submit does after its own checks.
+ */
+export async function runAction(action: () => Promise<unknown>, done: string, then?: () => void): Promise<boolean> {
+  try {
+    await action();
+  } catch (err) {
+    actionError(err);
+    return false;
+  }
+  toast(done);
+  then?.();
+  return true;
+}
+
+/**
+ * A page's filter form: labelled fields and a Show button; submitting (the button or Enter in a field) calls `go`,
+ * which puts the filters in the address so the view can be bookmarked and shared.
+ */
+export function filterForm(go: () => void, ...fields: [label: string, field: HTMLElement][]): HTMLFormElement {
+  return h(
+    'form',
+    { class: 'filters', onsubmit: (e: Event) => (e.preventDefault(), go()) },
+    ...fields.map(([label, field]) => h('label', {}, label, field)),
+    h('button', { class: 'btn primary', type: 'submit' }, t('common.show')),
+  );
+}

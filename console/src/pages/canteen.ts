@@ -12,19 +12,9 @@ import { fmtMoney, t } from '../i18n/index.js';
 import { fmtDateTime } from '../time.js';
 import { parseYuan } from '../money.js';
 import type { Page, PageContext } from '../router.js';
+import type { SalesSummary } from '../types.js';
 import { can } from '../session.js';
-import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, stat, table, toast } from '../ui.js';
-
-interface Sales {
-  date: string;
-  count: number;
-  grossFen: number;
-  refundsFen: number;
-  netFen: number;
-  buyers: number;
-  byTerminal: { readerId: string; count: number; sumFen: number }[];
-  byHour: { hour: number; count: number; sumFen: number }[];
-}
+import { actionError, codeLabel, confirmDialog, fill, pageHeader, panel, runAction, stat, table, toast } from '../ui.js';
 
 interface Entry {
   id: number;
@@ -61,7 +51,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
   const sales = h('div', { 'data-test': 'sales' });
   const loadSales = (): Promise<boolean> =>
     fill(sales, async () => {
-      const [s] = await Promise.all([getJson<Sales>('/wallet/sales', { date: date.value || undefined }), learnPlaceNames()]);
+      const [s] = await Promise.all([getJson<SalesSummary>('/wallet/sales', { date: date.value || undefined }), learnPlaceNames()]);
       if (!date.value) date.value = s.date;
       const maxHour = Math.max(1, ...s.byHour.map((x) => x.sumFen));
       return [
@@ -150,13 +140,7 @@ function topUpForm(a: Account, reload: () => void): HTMLElement {
     }
     const ok = await confirmDialog({ title: t('canteen.topUp'), message: t('canteen.topUpConfirm', { amount: fmtMoney(fen), name: a.person.name }), confirm: t('canteen.topUp') });
     if (!ok.ok) return;
-    try {
-      await send('POST', `/wallet/${encodeURIComponent(a.person.externalId)}/topup`, { amountFen: fen, reason: reason.value.trim() });
-      toast(t('canteen.toppedUp'));
-      reload();
-    } catch (err) {
-      actionError(err);
-    }
+    await runAction(() => send('POST', `/wallet/${encodeURIComponent(a.person.externalId)}/topup`, { amountFen: fen, reason: reason.value.trim() }), t('canteen.toppedUp'), reload);
   };
   return h(
     'form',
@@ -180,14 +164,10 @@ function pinForm(a: Account, pin: NonNullable<Account['pin']>, reload: () => voi
       toast(t('canteen.pinBad'), 'error');
       return;
     }
-    try {
-      await send('PUT', `/wallet/${encodeURIComponent(a.person.externalId)}/pin`, { pin: input.value });
+    await runAction(() => send('PUT', `/wallet/${encodeURIComponent(a.person.externalId)}/pin`, { pin: input.value }), t('canteen.pinSaved'), () => {
       input.value = '';
-      toast(t('canteen.pinSaved'));
       reload();
-    } catch (err) {
-      actionError(err);
-    }
+    });
   };
   return h(
     'form',

@@ -7,7 +7,7 @@ import { t } from '../i18n/index.js';
 import { fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { personSearch } from '../person-search.js';
-import { badge, codeLabel, fill, pageHeader, panel, stat, table } from '../ui.js';
+import { badge, codeLabel, fill, filterForm, pageHeader, panel, stat, table } from '../ui.js';
 
 /** A tap's place by name: its access point's, else its reader's, else the id. */
 const placeNameOf = (x: Json): string => {
@@ -62,12 +62,7 @@ export const attendancePage: Page = ({ root, query, navigate }) => {
   replace(
     root,
     pageHeader(t('attendance.title')),
-    h(
-      'form',
-      { class: 'filters', onsubmit: (e: Event) => (e.preventDefault(), go()) },
-      h('label', {}, t('common.date'), date),
-      h('button', { class: 'btn primary', type: 'submit' }, t('common.show')),
-    ),
+    filterForm(go, [t('common.date'), date]),
     person,
     query.get('person') ? panel(t('attendance.personDay'), day) : null,
     panel(t('attendance.summary'), summary),

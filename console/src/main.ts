@@ -24,17 +24,18 @@ import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
 import { browserZoneDiffers, schoolTimeZone, setSchoolTimeZone } from './time.js';
 import type { AlertPage } from './types.js';
 
-const NAV: { path: string; label: MessageKey; test: string; adminOnly?: boolean }[] = [
-  { path: '/alerts', label: 'nav.alerts', test: 'nav-alerts' },
-  { path: '/cameras', label: 'nav.cameras', test: 'nav-cameras' },
-  { path: '/gates', label: 'nav.gates', test: 'nav-gates' },
-  { path: '/timeline', label: 'nav.timeline', test: 'nav-timeline' },
-  { path: '/attendance', label: 'nav.attendance', test: 'nav-attendance' },
-  { path: '/canteen', label: 'nav.canteen', test: 'nav-canteen' },
-  { path: '/environment', label: 'nav.environment', test: 'nav-environment' },
-  { path: '/map', label: 'nav.map', test: 'nav-map' },
-  { path: '/system', label: 'nav.system', test: 'nav-system' },
-  { path: '/notifications', label: 'nav.notifications', test: 'nav-notifications', adminOnly: true },
+/** The pages in the navigation, in its order; their routes come from here too, so a page is named once. */
+const NAV: { path: string; label: MessageKey; test: string; page: Page; adminOnly?: boolean }[] = [
+  { path: '/alerts', label: 'nav.alerts', test: 'nav-alerts', page: alertsPage },
+  { path: '/cameras', label: 'nav.cameras', test: 'nav-cameras', page: camerasPage },
+  { path: '/gates', label: 'nav.gates', test: 'nav-gates', page: gatesPage },
+  { path: '/timeline', label: 'nav.timeline', test: 'nav-timeline', page: timelinePage },
+  { path: '/attendance', label: 'nav.attendance', test: 'nav-attendance', page: attendancePage },
+  { path: '/canteen', label: 'nav.canteen', test: 'nav-canteen', page: canteenPage },
+  { path: '/environment', label: 'nav.environment', test: 'nav-environment', page: environmentPage },
+  { path: '/map', label: 'nav.map', test: 'nav-map', page: mapPage },
+  { path: '/system', label: 'nav.system', test: 'nav-system', page: systemPage },
+  { path: '/notifications', label: 'nav.notifications', test: 'nav-notifications', page: notificationsPage, adminOnly: true },
 ];
 
 const notFoundPage: Page = ({ root }) => {
@@ -43,17 +44,8 @@ const notFoundPage: Page = ({ root }) => {
 
 const routes: Route[] = [
   { path: '/login', page: loginPage },
-  { path: '/alerts', page: alertsPage },
-  { path: '/cameras', page: camerasPage },
   { path: '/cameras/:id', page: cameraPage },
-  { path: '/gates', page: gatesPage },
-  { path: '/timeline', page: timelinePage },
-  { path: '/attendance', page: attendancePage },
-  { path: '/canteen', page: canteenPage },
-  { path: '/environment', page: environmentPage },
-  { path: '/map', page: mapPage },
-  { path: '/system', page: systemPage },
-  { path: '/notifications', page: notificationsPage },
+  ...NAV.map(({ path, page }) => ({ path, page })),
 ];
 
 const appRoot = document.getElementById('app') ?? document.body;

@@ -6,7 +6,7 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtAgo, fmtDateTime } from '../time.js';
 import type { Page } from '../router.js';
-import type { Health } from '../types.js';
+import type { HealthReport } from '../types.js';
 import { cameraErrorText, healthDetail } from '../server-text.js';
 import { badge, codeLabel, fillFrom, pageHeader, panel, stat, table, StaleNotice } from '../ui.js';
 
@@ -30,7 +30,7 @@ export const systemPage: Page = ({ root, every }) => {
 
   // While the gateway does not answer, each panel stays as it was under the page's notice.
   const loadHealth = (): Promise<boolean> =>
-    fillFrom(health, notice, '/healthz', () => getHealth<Health>(), (hz) => {
+    fillFrom(health, notice, '/healthz', () => getHealth<HealthReport>(), (hz) => {
       return [
         h(
           'div',

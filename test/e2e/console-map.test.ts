@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoConfig } from '../../config/demo.js';
 import type { CampusMap } from '../../gateway/maps/store.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { solidPng } from '../helpers/png.js';
@@ -106,6 +107,32 @@ describe('campus map in Chromium', () => {
     const admin = await gw.login('admin');
     const maps = ((await (await gw.api('/api/v1/maps', { token: admin })).json()) as { items: CampusMap[] }).items;
     for (const lang of ['zh', 'ko', 'en']) expect(maps.find((m) => m.name === `Upload ${lang}`)?.image).toBeNull();
+  });
+
+  it('greys an access point whose card reader is down, and only that one', async () => {
+    // The lab door's reader is wired to a serial port that is not there: the gateway reports it down and keeps trying.
+    const readers = [...(demoConfig.readers ?? []), { id: 'lab-1-in', accessPoint: 'lab-1', driver: { type: 'serial' as const, path: '/dev/campus-test-no-such-port' } }];
+    const lab = await startTestGateway({ demo: true, config: { readers, http: { loginRateLimit: { windowS: 60, max: 1000 } } } });
+    try {
+      const admin = await lab.login('admin');
+      const map = (await (await lab.api('/api/v1/maps', { method: 'POST', token: admin, json: { name: 'Labs' } })).json()) as CampusMap;
+      await lab.api(`/api/v1/maps/${map.id}/image`, { method: 'PUT', token: admin, headers: { 'content-type': 'image/png' }, body: new Uint8Array(solidPng(400, 300)) });
+      const pins = [
+        { kind: 'access-point', deviceId: 'lab-1', x: 0.7, y: 0.5 },
+        { kind: 'access-point', deviceId: 'main-gate', x: 0.2, y: 0.5 },
+      ];
+      expect((await lab.api(`/api/v1/maps/${map.id}/pins`, { method: 'PUT', token: admin, json: { pins } })).status).toBe(200);
+      const page = await newPage();
+      await signIn(page, lab.base, 'viewer');
+      await page.click('[data-test=nav-map]');
+      await page.locator('[data-test=map-pin][data-device=lab-1][data-state=offline]').waitFor({ timeout: 20_000 });
+      expect(await page.locator('[data-test=map-pin][data-device=main-gate]').getAttribute('data-state')).toBe('ok');
+      await shoot(page, 'map-03-reader-down');
+      expect(page.jsErrors).toEqual([]);
+      await page.context().close();
+    } finally {
+      await lab.close();
+    }
   });
 
   it('fits a phone (390×844) in zh, ko and en and passes the color-contrast audit in both themes, labels near the edge included', async () => {

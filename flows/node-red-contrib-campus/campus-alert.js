@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, fail, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, fields, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { alertType?: string, severity?: string, message?: string }} Config The node's settings in the editor. */
@@ -9,7 +9,7 @@ const { registerCampusNode, fail, pick } = require('./lib/common.js');
 module.exports = /** @param {NodeRed} RED */ function (RED) {
   registerCampusNode(RED, 'campus alert', /** @param {Config} config */ (node, api, config) => {
     node.on('input', (msg, send, done) => {
-      const over = msg.alert && typeof msg.alert === 'object' ? msg.alert : {};
+      const over = fields(msg.alert) ?? {};
       const input = {
         type: pick(over.type, config.alertType) || 'flow',
         severity: pick(over.severity, msg.severity, config.severity) || 'warning',
@@ -18,7 +18,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         source: pick(over.source) || `node-red:${node.name || node.id}`,
         accessPoint: pick(over.accessPoint, msg.accessPoint),
         zone: pick(over.zone, msg.zone),
-        data: over.data && typeof over.data === 'object' ? over.data : undefined,
+        data: fields(over.data),
         dedupKey: pick(over.dedupKey, msg.dedupKey),
         snapshotId: pick(over.snapshotId, msg.snapshotId),
       };

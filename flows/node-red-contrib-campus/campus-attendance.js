@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, fail, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, fields, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { scope?: string, period?: string, className?: string, externalId?: string }} Config The node's settings in the editor. */
@@ -13,8 +13,8 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
 
     node.on('input', (msg, send, done) => {
       const period = pick(msg.period, config.period) || 'today';
-      const p = msg.payload && typeof msg.payload === 'object' ? msg.payload : {};
-      const person = msg.person || p.person || null;
+      const p = fields(msg.payload) ?? {};
+      const person = fields(msg.person) ?? fields(p.person) ?? null;
       let lookup;
       if (scope === 'class') {
         const cls = pick(config.className, msg.class, p.class, person && person.class);

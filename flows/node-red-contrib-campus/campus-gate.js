@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, fail, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, fields, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, action?: string }} Config The node's settings in the editor. */
@@ -9,7 +9,7 @@ const { registerCampusNode, fail, pick } = require('./lib/common.js');
 module.exports = /** @param {NodeRed} RED */ function (RED) {
   registerCampusNode(RED, 'campus gate', /** @param {Config} config */ (node, api, config) => {
     node.on('input', (msg, send, done) => {
-      const p = msg.payload && typeof msg.payload === 'object' ? msg.payload : {};
+      const p = fields(msg.payload) ?? {};
       const target = pick(config.accessPoint, msg.accessPoint, p.accessPoint);
       const action = pick(config.action, msg.action, p.action, typeof msg.payload === 'string' ? msg.payload : undefined);
       if (!target) {

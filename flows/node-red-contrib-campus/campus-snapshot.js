@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, fail, pick } = require('./lib/common.js');
+const { registerCampusNode, fail, fields, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { cameraId?: string }} Config The node's settings in the editor. */
@@ -11,7 +11,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     if (!api.capabilities.snapshots) node.status({ fill: 'grey', shape: 'ring', text: 'no cameras / 无摄像头' });
 
     node.on('input', (msg, send, done) => {
-      const p = msg.payload && typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) ? msg.payload : {};
+      const p = fields(msg.payload) ?? {};
       const cameraId = pick(config.cameraId, msg.cameraId, p.cameraId);
       if (!cameraId) {
         done(new Error('cameraId: set it on the node, or send msg.cameraId'));

@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, fields, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, result?: string, direction?: string, role?: string, firstOfDay?: boolean }} Config The node's settings in the editor. */
@@ -26,18 +26,20 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       if (result === 'granted' && d.granted !== true) return;
       if (result === 'denied' && d.granted !== false) return;
       if (direction !== 'any' && d.direction !== direction) return;
-      if (role !== 'any' && (!d.person || d.person.role !== role)) return;
+      const person = fields(d.person);
+      if (role !== 'any' && (!person || person.role !== role)) return;
       if (firstOfDay) {
-        if (!d.person) return;
+        // Without a time there is no school date to count the first tap in (an invalid Date would throw in format()).
+        if (!person || typeof d.at !== 'number') return;
         const date = new Intl.DateTimeFormat('en-CA', { timeZone: api.school.timezone }).format(new Date(d.at));
         if (date !== seenDate) {
           seenDate = date;
           seen = new Set();
         }
-        if (seen.has(d.person.id)) return;
-        seen.add(d.person.id);
+        if (seen.has(person.id)) return;
+        seen.add(person.id);
       }
-      const who = d.person ? d.person.name : d.uid;
+      const who = person ? person.name : d.uid;
       status(d.granted
         ? { fill: 'green', shape: 'dot', text: `${d.accessPointId}: ${who}` }
         : { fill: 'red', shape: 'ring', text: `${d.accessPointId}: ${d.reason}` });

@@ -2,7 +2,8 @@
  * Remote open from the console in a real headless Chromium, against a demo gateway driving two protocol-level fake
  * UHPPOTE controllers on loopback: a guard opens the main gate with a reason, the fake controller gets the open-door
  * request and logs it (reason 44), the gateway's log names who and why; a controller that does not answer is shown as
- * such in the user's language; a viewer sees no button and the API refuses a viewer.
+ * such in the user's language, and its gate turns offline on the campus map while it does not answer; a viewer sees no
+ * button and the API refuses a viewer.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON } from '../../drivers/controllers/uhppote/responses.js';
 import { settled, startFakes } from '../controllers/helpers.js';
 import type { FakeUhppote } from '../controllers/fake-uhppote.js';
+import type { CampusMap } from '../../gateway/maps/store.js';
+import { solidPng } from '../helpers/png.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { shoot, signIn, startBrowser } from './browser.js';
 
@@ -137,6 +140,35 @@ describe('remote open from the console', () => {
     expect(page.jsErrors).toEqual([]);
     await page.context().close();
     b.unreachable = false;
+  });
+
+  it('shows the gate offline on the campus map while its door controller does not answer, and back when it does, without a reload', async () => {
+    const admin = await gw.login('admin');
+    const map = (await (await gw.api('/api/v1/maps', { method: 'POST', token: admin, json: { name: 'Gates' } })).json()) as CampusMap;
+    await gw.api(`/api/v1/maps/${map.id}/image`, { method: 'PUT', token: admin, headers: { 'content-type': 'image/png' }, body: new Uint8Array(solidPng(400, 300)) });
+    const pins = [
+      { kind: 'access-point', deviceId: 'east-gate', x: 0.7, y: 0.5 },
+      { kind: 'access-point', deviceId: 'main-gate', x: 0.2, y: 0.5 },
+    ];
+    expect((await gw.api(`/api/v1/maps/${map.id}/pins`, { method: 'PUT', token: admin, json: { pins } })).status).toBe(200);
+
+    const page = await newPage('en-GB');
+    await signIn(page, gw.base, 'viewer');
+    await page.click('[data-test=nav-map]');
+    const pin = (id: string, state: string) => page.locator(`[data-test=map-pin][data-device=${id}][data-state=${state}]`);
+    // Controller b serves the east gate (another test here may have left it just coming back: it is online again soon).
+    await pin('east-gate', 'ok').waitFor({ timeout: 20_000 });
+    b.unreachable = true;
+    try {
+      await pin('east-gate', 'offline').waitFor({ timeout: 15_000 });
+      expect(await page.locator('[data-test=map-pin][data-device=main-gate]').getAttribute('data-state')).toBe('ok');
+      await shoot(page, 'doors-map-offline');
+    } finally {
+      b.unreachable = false;
+    }
+    await pin('east-gate', 'ok').waitFor({ timeout: 15_000 });
+    expect(page.jsErrors).toEqual([]);
+    await page.context().close();
   });
 
   it('offers a viewer no button, and the API refuses a viewer', async () => {

@@ -103,6 +103,34 @@ describe('names in three languages', () => {
 });
 
 describe('server-made texts in the screen’s language', () => {
+  it('names the system page’s card readers, cameras and sensors in Korean and English, each id only under its name', async () => {
+    const expected = {
+      ko: { reader: '정문 입구', place: '정문', camera: '정문 카메라' },
+      en: { reader: 'Main gate in', place: 'Main gate', camera: 'Main gate camera' },
+    } as const;
+    for (const lang of ['ko', 'en'] as const) {
+      const want = expected[lang];
+      const page = await pageIn(lang);
+      await go(page, '/system');
+      const devices = page.locator('[data-test=device-table]');
+      await devices.waitFor({ timeout: 10_000 });
+      const reader = devices.locator('tr', { has: page.locator('[data-test=details]', { hasText: /^demo-gate-in$/ }) });
+      expect(await reader.locator('[data-test=device-name] span').textContent()).toBe(want.reader);
+      // Its place by name too, not the access point's id.
+      expect(await reader.locator('td').nth(2).innerText()).toContain(want.place);
+      expect(await devices.innerText()).toContain(want.camera);
+      const outside = await page.evaluate(() => {
+        const copy = document.querySelector('[data-test=device-table]')!.cloneNode(true) as HTMLElement;
+        copy.querySelectorAll('[data-test=details]').forEach((d) => d.remove());
+        return copy.innerText;
+      });
+      for (const id of ['demo-gate-in', 'sim-east-gate-out', 'main-gate', 'cam-main-gate']) expect(outside, `${lang} device table shows ${id}`).not.toContain(id);
+      expect(page.scriptErrors).toEqual([]);
+      await shoot(page, `names-system-devices-${lang}`);
+      await page.context().close();
+    }
+  });
+
   it('names the system page’s components and their details, and the canteen’s reasons and terminals, from codes', async () => {
     const mqtt = await gw.mqttClient();
     await mqtt.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', seq: 9200, amount: 800 }), { qos: 1 });

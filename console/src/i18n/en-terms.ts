@@ -17,6 +17,7 @@ export const enTerms: Record<TermKey, string> = {
   'apiError.camera_error': 'The camera did not answer properly.',
   'apiError.bad_credentials': 'The camera login cannot be used; contact school IT.',
   'apiError.payload_too_large': 'What was sent is too large.',
+  'apiError.unsupported_media_type': 'This kind of file cannot be used; choose a PNG, JPEG or WebP picture.',
   'apiError.network': 'Cannot reach the gateway.',
   'apiError.http_error': 'The gateway gave an unexpected answer.',
   'severity.critical': 'Critical',

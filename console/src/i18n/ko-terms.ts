@@ -17,6 +17,7 @@ export const koTerms: Record<TermKey, string> = {
   'apiError.camera_error': '카메라가 제대로 응답하지 않았습니다.',
   'apiError.bad_credentials': '카메라 로그인 정보를 사용할 수 없습니다. 학교 정보 담당자에게 문의하세요.',
   'apiError.payload_too_large': '보낸 내용이 너무 큽니다.',
+  'apiError.unsupported_media_type': '이 형식의 파일은 쓸 수 없습니다. PNG, JPEG 또는 WebP 이미지를 고르세요.',
   'apiError.network': '게이트웨이에 연결할 수 없습니다.',
   'apiError.http_error': '게이트웨이가 예상하지 못한 응답을 보냈습니다.',
   'severity.critical': '긴급',

@@ -15,6 +15,7 @@ export const zhTerms = {
   'apiError.camera_error': '摄像头没有正确应答。',
   'apiError.bad_credentials': '摄像头的登录凭据无法使用，请联系学校信息中心。',
   'apiError.payload_too_large': '提交的内容过大。',
+  'apiError.unsupported_media_type': '不支持此类文件，请选择 PNG、JPEG 或 WebP 图片。',
   'apiError.network': '无法连接网关。',
   'apiError.http_error': '网关返回了意外的应答。',
   'severity.critical': '紧急',

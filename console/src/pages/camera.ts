@@ -1,6 +1,7 @@
 /** One camera: its stream URIs, a fresh snapshot, recent events and PTZ preset buttons (security, admin). */
 import { learnPlaceNames, placeName, zoneName } from '../names.js';
-import { getJson, openEvents, send } from '../api.js';
+import { getJson, send } from '../api.js';
+import { followEvents, type Follow } from '../follow.js';
 import { asList, bool, isObj, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
@@ -149,18 +150,13 @@ export const cameraPage: Page = (ctx) => {
     void loadEvents();
     if (can.snapshots(session.role) && img.classList.contains('missing')) void loadSnapshot(img, id, signal);
   });
-  const es = openEvents(['camera.']);
-  signal.addEventListener('abort', () => es.close());
-  es.addEventListener('camera.event', (ev) => {
-    let e: unknown;
-    try {
-      e = JSON.parse((ev as MessageEvent<string>).data);
-    } catch {
-      return;
-    }
-    if (!isObj(e) || e.cameraId !== id) return;
-    live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).map((z) => (typeof z === 'string' ? (zoneName(z) ?? z) : '')).join(', ') });
-    replace(events, eventsTable());
-  });
-  if (can.snapshots(session.role)) es.addEventListener('camera.state', () => void loadSnapshot(img, id, signal));
+  const on: Follow['on'] = {
+    'camera.event': (e) => {
+      if (e.cameraId !== id) return;
+      live.unshift({ ...e, detail: (Array.isArray(e.zones) ? e.zones : []).map((z) => (typeof z === 'string' ? (zoneName(z) ?? z) : '')).join(', ') });
+      replace(events, eventsTable());
+    },
+  };
+  if (can.snapshots(session.role)) on['camera.state'] = () => void loadSnapshot(img, id, signal);
+  followEvents(['camera.'], signal, { on });
 };

@@ -3,8 +3,9 @@
  * was refused, and why) at which till, without searching for the person. Viewers get the same rows without the
  * amount: the gateway strips it for them (gateway/http/visibility.ts), so a missing amount shows as "—".
  */
-import { getJson, openEvents } from '../api.js';
-import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
+import { getJson } from '../api.js';
+import { asList, bool, num, obj, str, type Json } from '../data.js';
+import { followEvents } from '../follow.js';
 import { h, replace } from '../dom.js';
 import { fmtMoney, t } from '../i18n/index.js';
 import { learnPlaceNames, readerName } from '../names.js';
@@ -78,28 +79,15 @@ export function recentPaymentsPanel(signal: AbortSignal): HTMLElement {
     }
   };
 
-  const es = openEvents(['tap.decided']);
-  signal.addEventListener('abort', () => es.close());
-  let dropped = false;
-  es.addEventListener('error', () => {
-    dropped = true;
-  });
-  // Payments made while the stream was down were missed: read the list again when it is back.
-  es.addEventListener('open', () => {
-    if (!dropped) return;
-    dropped = false;
-    void load();
-  });
-  es.addEventListener('tap.decided', (ev) => {
-    let tap: unknown;
-    try {
-      tap = JSON.parse((ev as MessageEvent<string>).data);
-    } catch {
-      return;
-    }
-    if (!isObj(tap) || (str(tap, 'accessPointKind') !== 'canteen' && !canteens.has(str(tap, 'accessPointId') ?? ''))) return;
-    const rows = [paymentRow(tap), ...(Array.from(body.children) as HTMLElement[])].slice(0, PAYMENTS_SHOWN);
-    show(rows);
+  followEvents(['tap.decided'], signal, {
+    on: {
+      'tap.decided': (tap) => {
+        if (str(tap, 'accessPointKind') !== 'canteen' && !canteens.has(str(tap, 'accessPointId') ?? '')) return;
+        show([paymentRow(tap), ...(Array.from(body.children) as HTMLElement[])].slice(0, PAYMENTS_SHOWN));
+      },
+    },
+    // Payments made while the stream was down were missed: read the list again when it is back.
+    back: () => void load(),
   });
 
   void load();

@@ -4,8 +4,9 @@
  * (door-open.ts); the API refuses everyone else.
  * The lockdown state is the shell's (the banner on every page shows it too).
  */
-import { getJson, openEvents, send } from '../api.js';
-import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
+import { getJson, send } from '../api.js';
+import { asList, bool, num, obj, str, type Json } from '../data.js';
+import { followEvents } from '../follow.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtDateTime, fmtTime } from '../time.js';
@@ -163,33 +164,22 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
 
   // Taps arrive live; the stream closes when the page is left. Taps during a dropped stream were missed: the
   // lists are read again when it is back (until then they stay, under the page's notice).
-  const es = openEvents(['tap.decided']);
-  signal.addEventListener('abort', () => es.close());
-  let dropped = false;
-  es.addEventListener('error', () => {
+  followEvents(['tap.decided'], signal, {
+    on: {
+      'tap.decided': (tap) => {
+        const list = tapLists.get(str(tap, 'accessPointId', 'accessPoint') ?? '');
+        if (!list) return;
+        list.querySelector('li.muted')?.remove();
+        list.prepend(tapLine(tap));
+        while (list.children.length > TAPS_SHOWN) list.lastElementChild?.remove();
+      },
+    },
     // The lists are as of the moment the stream dropped: say so, as the other pages do.
-    if (!dropped) notice.mark('live', Date.now());
-    dropped = true;
-  });
-  es.addEventListener('open', () => {
-    if (!dropped) return;
-    dropped = false;
-    notice.mark('live', null);
-    void loadPoints();
-  });
-  es.addEventListener('tap.decided', (ev) => {
-    let tap: unknown;
-    try {
-      tap = JSON.parse((ev as MessageEvent<string>).data);
-    } catch {
-      return;
-    }
-    if (!isObj(tap)) return;
-    const list = tapLists.get(str(tap, 'accessPointId', 'accessPoint') ?? '');
-    if (!list) return;
-    list.querySelector('li.muted')?.remove();
-    list.prepend(tapLine(tap));
-    while (list.children.length > TAPS_SHOWN) list.lastElementChild?.remove();
+    dropped: () => notice.mark('live', Date.now()),
+    back: () => {
+      notice.mark('live', null);
+      void loadPoints();
+    },
   });
 
   void loadPoints();

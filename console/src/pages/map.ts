@@ -42,16 +42,34 @@ export function alertAt(a: Alert, kind: PinKind, id: string): boolean {
   return a.source === `${kind}:${id}`;
 }
 
+/**
+ * The access points some of whose card readers are down or whose door controller does not answer: at such a gate
+ * cards are not read (or not recorded) in at least one direction, which the guard on the map needs to see.
+ */
+export function accessPointsOffline(readers: Json[], controllers: Json[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of readers) if (str(r, 'state') === 'down') out.add(str(r, 'accessPoint') ?? '');
+  for (const c of controllers) {
+    if (str(c, 'state') !== 'offline') continue;
+    for (const door of asList(c.doors)) out.add(str(door, 'accessPoint') ?? '');
+  }
+  return out;
+}
+
 async function loadDevices(): Promise<Device[]> {
-  const [places, cameras, sensors] = await Promise.all([
+  // Readers and controllers come from their own modules: a gateway without one answers 404, and nothing is down.
+  const [places, cameras, sensors, readers, controllers] = await Promise.all([
     getJson<unknown>('/access-points', { taps: 0 }).then((r) => asList(r, 'accessPoints'), () => [] as Json[]),
     getJson<unknown>('/cameras').then((r) => asList(r, 'cameras'), () => [] as Json[]),
     getJson<unknown>('/sensors').then((r) => asList(r, 'sensors'), () => [] as Json[]),
+    getJson<unknown>('/readers').then((r) => asList(r, 'readers'), () => [] as Json[]),
+    getJson<unknown>('/controllers').then((r) => asList(r, 'items'), () => [] as Json[]),
   ]);
+  const down = accessPointsOffline(readers, controllers);
   const out: Device[] = [];
   for (const p of places) {
     const id = str(p, 'id') ?? '';
-    out.push({ kind: 'access-point', id, name: nameOf(p), offline: false, href: '/gates' });
+    out.push({ kind: 'access-point', id, name: nameOf(p), offline: down.has(id), href: '/gates' });
   }
   for (const c of cameras) {
     const id = str(c, 'id') ?? '';
@@ -300,11 +318,16 @@ export const mapPage: Page = async (ctx) => {
   if (signal.aborted) return;
   render();
 
-  // Live: alerts from the shell's stream, the lockdown from its watch, devices' states every 15 s.
+  // Live: alerts from the shell's stream, the lockdown from its watch, devices' states every 15 s and at once when
+  // an alert says a device went offline or is back (a door controller, a camera, a sensor).
   const refreshAlerts = (): void => void loadAlerts().then(() => !editing && !signal.aborted && render(), () => undefined);
-  ctx.feed.on(() => refreshAlerts(), signal);
+  const refreshDevices = (): void => void loadDevices().then((d) => ((devices = d), !editing && !signal.aborted && render()), () => undefined);
+  ctx.feed.on((_kind, a) => {
+    refreshAlerts();
+    if (a.type.endsWith('_offline')) refreshDevices();
+  }, signal);
   ctx.feed.onStatus((_s, reconnected) => reconnected && refreshAlerts(), signal);
   ctx.feed.onLockdown(() => void ctx.lockdown.refresh().then(() => !editing && render()), signal);
-  ctx.every(15_000, () => void loadDevices().then((d) => ((devices = d), !editing && !signal.aborted && render()), () => undefined));
+  ctx.every(15_000, refreshDevices);
 };
 

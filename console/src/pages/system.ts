@@ -1,5 +1,5 @@
 /** System: health per component, city sync status and backlog, devices and their state, version. */
-import { nameOf, zoneName } from '../names.js';
+import { learnPlaceNames, nameOf, placeName, readerName, zoneName } from '../names.js';
 import { getHealth, getJson, isConnectionError } from '../api.js';
 import { asList, bool, isObj, num, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -15,6 +15,18 @@ function uptime(s: number): string {
   const hh = Math.floor((s % 86400) / 3600);
   const mm = Math.floor((s % 3600) / 60);
   return t('system.uptimeValue', { d, h: hh, m: mm });
+}
+
+/** A device by its name in the console's language, its id under it (for whoever configures or reports a fault). */
+function deviceName(name: string | undefined, id: string): HTMLElement {
+  if (!name || name === id) return h('div', { 'data-test': 'device-name' }, id);
+  return h('div', { 'data-test': 'device-name' }, h('span', {}, name), h('div', { class: 'muted small', 'data-test': 'details' }, id));
+}
+
+/** Where a camera looks: its access points and zones by their names, each name once (a gate and its zone share one). */
+function coverage(c: Json): string {
+  const ids = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return [...new Set([...ids(c.accessPoints).map((x) => placeName(x) ?? x), ...ids(c.zones).map((x) => zoneName(x) ?? x)])].join(', ');
 }
 
 function okBadge(ok: boolean | undefined): HTMLElement {
@@ -94,6 +106,8 @@ export const systemPage: Page = ({ root, every }) => {
             return [];
           }
         };
+        // Readers' names come with the access points'.
+        await learnPlaceNames();
         const readers = await collect('reader', '/readers', 'readers');
         const cameras = await collect('camera', '/cameras');
         const sensors = await collect('sensor', '/sensors');
@@ -104,11 +118,13 @@ export const systemPage: Page = ({ root, every }) => {
         const stateBadge = (state: string): HTMLElement => badge(codeLabel('cameraState', state), `cam-${state}`);
         for (const r of readers) {
           const state = str(r, 'state') ?? 'unknown';
-          const where = [str(r, 'accessPoint'), str(r, 'direction') ? codeLabel('direction', str(r, 'direction') ?? '') : '', str(r, 'driver')];
+          const id = str(r, 'id') ?? '';
+          const ap = str(r, 'accessPoint');
+          const where = [ap ? (placeName(ap) ?? ap) : '', str(r, 'direction') ? codeLabel('direction', str(r, 'direction') ?? '') : '', str(r, 'driver')];
           const lastTap = str(r, 'lastTapAt');
           rows.push([
             codeLabel('deviceKind', 'reader'),
-            str(r, 'id') ?? '',
+            deviceName(readerName(id), id),
             where.filter(Boolean).join(' · '),
             badge(codeLabel('readerState', state), state === 'up' ? 'cam-online' : state === 'down' ? 'cam-offline' : ''),
             state === 'down' ? (str(r, 'detail') ?? '—') : lastTap ? fmtAgo(lastTap) : '—',
@@ -116,14 +132,16 @@ export const systemPage: Page = ({ root, every }) => {
         }
         for (const c of cameras) {
           const err = isObj(c.lastError) ? cameraErrorText(str(c.lastError, 'code'), str(c.lastError, 'message')) : undefined;
-          rows.push([codeLabel('deviceKind', 'camera'), str(c, 'id') ?? '', nameOf(c), stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
+          rows.push([codeLabel('deviceKind', 'camera'), deviceName(nameOf(c), str(c, 'id') ?? ''), coverage(c), stateBadge(str(c, 'state') ?? 'unknown'), err ?? (str(c, 'lastPollAt') ? fmtAgo(str(c, 'lastPollAt') ?? '') : '—')]);
         }
         for (const x of sensors) {
           const seen = str(x, 'lastSeenAt');
-          rows.push([codeLabel('deviceKind', 'sensor'), str(x, 'id') ?? '', x.name ? nameOf(x) : (zoneName(str(x, 'zone') ?? '') ?? str(x, 'zone') ?? ''), stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
+          const zone = str(x, 'zone') ?? '';
+          const room = zoneName(zone) ?? zone;
+          rows.push([codeLabel('deviceKind', 'sensor'), deviceName(x.name ? nameOf(x) : room, str(x, 'id') ?? ''), room, stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
         }
         return [
-          table([t('system.deviceKind'), t('system.deviceId'), t('system.deviceName'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),
+          table([t('system.deviceKind'), t('system.deviceName'), t('system.devicePlace'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),
           missing.length ? h('p', { class: 'muted small' }, `${t('common.notAvailable')}: ${missing.map((k) => codeLabel('deviceKind', k)).join(', ')}`) : null,
         ];
       },

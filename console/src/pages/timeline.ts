@@ -4,9 +4,10 @@
  * the top; older ones page back from the gateway's history (GET /timeline, keyset cursor) with the "older" button,
  * which also loads by itself when scrolled into view.
  */
-import { apiUrl, getJson, openEvents } from '../api.js';
-import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
+import { apiUrl, getJson } from '../api.js';
+import { asList, bool, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
+import { followEvents } from '../follow.js';
 import { t } from '../i18n/index.js';
 import { learnNames, learnPlaceNames, nameOf, placeName } from '../names.js';
 import { personSearch } from '../person-search.js';
@@ -160,26 +161,22 @@ export const timelinePage: Page = ({ root, query, session, signal, navigate }) =
   };
   // ONVIF's `Initialized` tells the state at (re)subscription, not something that happened; the gateway keeps only changes.
   const initialState = (e: Json): boolean => str(e, 'operation')?.toLowerCase() === 'initialized';
-  const es = openEvents(['tap.decided', 'alert.raised', 'lockdown.changed', 'camera.event']);
-  signal.addEventListener('abort', () => es.close());
-  const live = (kind: string, toItem: (e: Json) => Json | null) => (ev: Event) => {
-    let e: unknown;
-    try {
-      e = JSON.parse((ev as MessageEvent<string>).data);
-    } catch {
-      return;
-    }
-    if (!isObj(e) || !matches(kind, e)) return;
+  const live = (kind: string, toItem: (e: Json) => Json | null) => (e: Json) => {
+    if (!matches(kind, e)) return;
     const item = toItem(e);
     const el = item ? render(item) : null;
     if (!el) return;
     list.querySelector('li:not(.tl-item)')?.remove();
     list.prepend(el);
   };
-  es.addEventListener('tap.decided', live('tap', (e) => ({ ...e, kind: 'tap', id: str(e, 'tapId') ?? '' })));
-  es.addEventListener('alert.raised', live('alert', (e) => ({ kind: 'alert', id: str(e, 'id') ?? '', at: str(e, 'raisedAt') ?? '', alert: e, live: true })));
-  es.addEventListener('lockdown.changed', live('lockdown', (e) => ({ ...e, kind: 'lockdown', id: `live-${num(e, 'at') ?? ''}` })));
-  es.addEventListener('camera.event', live('camera', (e) => (bool(e, 'active') && !initialState(e) ? { ...e, kind: 'camera', id: `live-${str(e, 'cameraId')}-${str(e, 'at')}`, event: str(e, 'kind') } : null)));
+  followEvents(['tap.decided', 'alert.raised', 'lockdown.changed', 'camera.event'], signal, {
+    on: {
+      'tap.decided': live('tap', (e) => ({ ...e, kind: 'tap', id: str(e, 'tapId') ?? '' })),
+      'alert.raised': live('alert', (e) => ({ kind: 'alert', id: str(e, 'id') ?? '', at: str(e, 'raisedAt') ?? '', alert: e, live: true })),
+      'lockdown.changed': live('lockdown', (e) => ({ ...e, kind: 'lockdown', id: `live-${num(e, 'at') ?? ''}` })),
+      'camera.event': live('camera', (e) => (bool(e, 'active') && !initialState(e) ? { ...e, kind: 'camera', id: `live-${str(e, 'cameraId')}-${str(e, 'at')}`, event: str(e, 'kind') } : null)),
+    },
+  });
 
   void (async () => {
     await Promise.all([

@@ -124,4 +124,15 @@ function pick(...values) {
   return undefined;
 }
 
-module.exports = { campusApi, registerCampusNode, fail, stopOnClose, throttledStatus, errorText, pick };
+/**
+ * A message field that holds an object (`msg.payload`, `msg.alert`, `msg.person`), with its fields still unchecked;
+ * undefined for anything else (a string payload, null, a list, a Buffer).
+ * @param {unknown} value
+ * @returns {Record<string, unknown> | undefined}
+ */
+function fields(value) {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) return undefined;
+  return /** @type {Record<string, unknown>} */ (value);
+}
+
+module.exports = { campusApi, registerCampusNode, fail, stopOnClose, throttledStatus, errorText, pick, fields };

@@ -7,10 +7,10 @@ import type { CampusFlowApi, ClassAttendance, PersonAttendance } from '../../../
 export type { CampusFlowApi, ClassAttendance, PersonAttendance };
 
 /**
- * A flow message: whatever the nodes before this one put on it. Fields are `any` on purpose: every node reads them
- * through `pick()` or a `typeof` check before use, the way a flow author expects them to be read.
+ * A flow message: whatever the nodes before this one put on it. Its fields are `unknown`: nothing on it is trusted
+ * until a node has read it through `pick()` or a `typeof` check, the way a flow author expects them to be read.
  */
-export type NodeMessage = Record<string, any>;
+export type NodeMessage = Record<string, unknown>;
 
 export interface NodeStatus {
   fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';

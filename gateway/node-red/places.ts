@@ -1,7 +1,7 @@
 /**
  * The places a campus node can be set to (access points, cameras, zones), as the editor's drop-downs list them
  * and its validation checks them: from the config, plus cameras and sensors registered through the API.
- * Names are `stableName` (Chinese first), the one name Node-RED gets (docs/config.md, Names).
+ * Names are `stableName` (Chinese first), the one name Node-RED gets (docs/config.md, Names in three languages).
  */
 import type { GatewayConfig } from '../../config/schema.js';
 import type { LocalizedName } from '../../config/common.js';

@@ -48,7 +48,8 @@ describe('access point, camera and zone lists for the editor', () => {
     expect(accessPoints).toContainEqual(expect.objectContaining({ id: 'canteen', name: '食堂', gateId: null }));
 
     const cameras = (await (await list('cameras', token)).json()) as Place[];
-    expect(cameras.map((c) => c.id).sort()).toEqual(gw.ctx.config.cameras.cameras.map((c) => c.id).sort());
+    // All of the config's (a test may have added one through the API: tests run in any order).
+    expect(cameras.map((c) => c.id)).toEqual(expect.arrayContaining(gw.ctx.config.cameras.cameras.map((c) => c.id)));
     expect(cameras).toContainEqual({ id: 'cam-main-gate', name: '正门摄像头' });
 
     const zones = (await (await list('zones', token)).json()) as Place[];
@@ -56,6 +57,20 @@ describe('access point, camera and zone lists for the editor', () => {
     // Every zone a sensor is in can be chosen in a campus sensor node.
     const ids = zones.map((z) => z.id);
     for (const s of gw.ctx.config.sensors.sensors) expect(ids, s.id).toContain(s.zone);
+  });
+
+  it('lists a camera and a sensor zone added through the API, not only those of the config file', async () => {
+    const admin = await gw.login('admin');
+    const camera = { id: 'cam-api-hall', name: { zh: '大厅摄像头', en: 'Hall camera' }, host: '127.0.0.1', port: 9, zones: ['hall'] };
+    expect((await gw.api('/api/v1/cameras', { method: 'POST', token: admin, json: camera })).status).toBe(201);
+    const sensor = { id: 'api-sensor-attic', zone: 'attic', source: { type: 'native' } };
+    expect((await gw.api('/api/v1/sensors', { method: 'POST', token: admin, json: sensor })).status).toBe(201);
+    const token = await editorToken('admin');
+    expect(await (await list('cameras', token)).json()).toContainEqual({ id: 'cam-api-hall', name: '大厅摄像头' });
+    const zones = (await (await list('zones', token)).json()) as Place[];
+    // Zones not named in the config are listed by their id.
+    expect(zones).toContainEqual({ id: 'hall', name: 'hall' });
+    expect(zones).toContainEqual({ id: 'attic', name: 'attic' });
   });
 
   it('lets security (read-only in the editor) read the lists too', async () => {

@@ -59,9 +59,14 @@
     fill: function (field, list, value, empty, gates) {
       var $select = $('#node-input-' + field);
       value = value || '';
+      // The saved value is a choice at once: a dialog saved before the list arrives keeps it.
       $select.empty().append($('<option>').val('').text(empty));
+      if (value) $select.append($('<option>').val(value).text(value));
+      $select.val(value);
       load(list).then(
         function () {
+          value = $select.val() || '';
+          $select.empty().append($('<option>').val('').text(empty));
           choices(list, gates).forEach(function (p) {
             $select.append($('<option>').val(p.id).text(p.name === p.id ? p.id : p.name + ' (' + p.id + ')'));
           });
@@ -73,6 +78,7 @@
           $select.on('change', function () { $select.toggleClass('input-error', !!$select.val() && !known(list, $select.val(), gates)); });
         },
         function () {
+          value = $select.val() || '';
           $select.replaceWith($('<input type="text">').attr('id', 'node-input-' + field).attr('placeholder', empty).val(value));
         },
       );

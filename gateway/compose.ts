@@ -225,7 +225,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
       upstreamOffsetMs: () => cloudSync.upstreamClockOffsetMs(),
     }),
     // Node-RED after the domains: its flows see their events from the first one.
-    createNodeRedModule(ctx, { attendance, cameras }),
+    createNodeRedModule(ctx, { attendance, cameras, sensors }),
     // Card readers start last and stop first: every consumer of tap.received listens before the first tap.
     createReadersModule(ctx, {
       cardPool: () => access.people.activeCardUids(2000),

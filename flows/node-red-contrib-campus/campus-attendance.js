@@ -8,7 +8,7 @@ const { registerCampusNode, fail, fields, pick } = require('./lib/common.js');
 /** campus attendance: a person's or a class's attendance today or this week (Monday to today). */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
   registerCampusNode(RED, 'campus attendance', /** @param {Config} config */ (node, api, config) => {
-    if (!api.capabilities.attendance) node.status({ fill: 'grey', shape: 'ring', text: 'no attendance / 无考勤' });
+    if (!api.capabilities.attendance) node.status({ fill: 'grey', shape: 'ring', text: RED._('campus-attendance.status.noAttendance') });
     const scope = config.scope === 'class' ? 'class' : 'person';
 
     node.on('input', (msg, send, done) => {
@@ -28,8 +28,9 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       lookup.then(
         (result) => {
           if (result === null) {
-            node.status({ fill: 'yellow', shape: 'ring', text: 'no such person / 查无此人' });
-            done(new Error('no such person'));
+            const text = RED._('campus-attendance.status.noSuchPerson');
+            node.status({ fill: 'yellow', shape: 'ring', text });
+            done(new Error(text));
             return;
           }
           if (scope === 'person') {

@@ -10,7 +10,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
   registerCampusNode(RED, 'campus event', /** @param {Config} config */ (node, api, config) => {
     const kind = pick(config.kind);
     if (!kind) {
-      node.status({ fill: 'red', shape: 'ring', text: 'set an event kind / 请设置事件类型' });
+      node.status({ fill: 'red', shape: 'ring', text: RED._('campus-event.status.noKind') });
       return;
     }
     const status = throttledStatus(node);

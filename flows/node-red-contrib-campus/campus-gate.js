@@ -13,7 +13,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       const target = pick(config.accessPoint, msg.accessPoint, p.accessPoint);
       const action = pick(config.action, msg.action, p.action, typeof msg.payload === 'string' ? msg.payload : undefined);
       if (!target) {
-        done(new Error('accessPoint: set it on the node, or send msg.accessPoint'));
+        done(new Error(RED._('campus-gate.error.noTarget')));
         return;
       }
       api.gate(target, action, `node-red:${node.name || node.id}`).then(

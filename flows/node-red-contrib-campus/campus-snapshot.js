@@ -8,13 +8,13 @@ const { registerCampusNode, fail, fields, pick } = require('./lib/common.js');
 /** campus snapshot: takes a camera snapshot now; outputs its id and the JPEG. */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
   registerCampusNode(RED, 'campus snapshot', /** @param {Config} config */ (node, api, config) => {
-    if (!api.capabilities.snapshots) node.status({ fill: 'grey', shape: 'ring', text: 'no cameras / 无摄像头' });
+    if (!api.capabilities.snapshots) node.status({ fill: 'grey', shape: 'ring', text: RED._('campus-snapshot.status.noCameras') });
 
     node.on('input', (msg, send, done) => {
       const p = fields(msg.payload) ?? {};
       const cameraId = pick(config.cameraId, msg.cameraId, p.cameraId);
       if (!cameraId) {
-        done(new Error('cameraId: set it on the node, or send msg.cameraId'));
+        done(new Error(RED._('campus-snapshot.error.noCamera')));
         return;
       }
       node.status({ fill: 'blue', shape: 'ring', text: `${cameraId}…` });

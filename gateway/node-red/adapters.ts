@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AttendanceRegister } from '../attendance/register.js';
 import type { CamerasModule } from '../cameras/module.js';
+import type { SensorRegistry } from '../sensors/registry.js';
 import { GatewayError } from '../core/errors.js';
 import type { Database } from '../storage/db.js';
 import type { AttendancePort, AttendanceStatus, FlowAdapters, FlowPerson, SnapshotPort } from './api.js';
@@ -58,12 +59,18 @@ export function snapshotPort(cameras: Pick<CamerasModule, 'takeSnapshot' | 'snap
 export interface FlowDomains {
   db: Database;
   attendance?: { register: AttendanceRegister } | undefined;
-  cameras?: Pick<CamerasModule, 'takeSnapshot' | 'snapshots'> | undefined;
+  cameras?: Pick<CamerasModule, 'takeSnapshot' | 'snapshots' | 'registry'> | undefined;
+  sensors?: { registry: Pick<SensorRegistry, 'get' | 'list'> } | undefined;
 }
 
 export function flowAdapters(d: FlowDomains): FlowAdapters {
   return {
     attendance: d.attendance ? attendancePort(d.attendance.register, d.db) : undefined,
     snapshots: d.cameras ? snapshotPort(d.cameras) : undefined,
+    sensorZone: d.sensors ? (id) => d.sensors?.registry.get(id)?.zone : undefined,
+    places: {
+      cameras: d.cameras ? () => d.cameras!.registry.list() : undefined,
+      sensorZones: d.sensors ? () => d.sensors!.registry.list().map((s) => s.zone) : undefined,
+    },
   };
 }

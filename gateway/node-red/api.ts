@@ -14,6 +14,7 @@ import type { Clock } from '../core/clock.js';
 import { GatewayError } from '../core/errors.js';
 import type { MqttPort } from '../core/mqtt-port.js';
 import { topics } from '../core/topics.js';
+import { flowPlaces, type FlowPlaces, type PlaceSources } from './places.js';
 
 /** A camera snapshot as the snapshot node outputs it. */
 export interface FlowSnapshot {
@@ -68,6 +69,8 @@ export interface FlowAdapters {
   attendance?: AttendancePort | undefined;
   /** The zone of a sensor registered through the API (config sensors are known without it). */
   sensorZone?: ((sensorId: string) => string | undefined) | undefined;
+  /** Cameras and sensor zones as registered now (also through the API), for the editor's lists. */
+  places?: PlaceSources | undefined;
 }
 
 export const flowAlertInput = z.object({
@@ -131,6 +134,8 @@ export interface CampusFlowApi {
   takeSnapshot(cameraId: unknown): Promise<FlowSnapshot>;
   personAttendance(who: unknown, period: unknown): Promise<PersonAttendance | null>;
   classAttendance(className: unknown, period: unknown): Promise<ClassAttendance>;
+  /** The access points, cameras and zones a node can be set to (the editor's drop-downs and their validation). */
+  places(): FlowPlaces;
 }
 
 export interface FlowApiDeps {
@@ -304,5 +309,6 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
       for (const date of periodDates(clock.now(), tz, p)) days.push(await port.classDay(c, date));
       return { class: c, period: p, days };
     },
+    places: () => flowPlaces(config, adapters.places ?? {}),
   };
 }

@@ -85,6 +85,11 @@ export class SensorRegistry {
     this.listeners.add(listener);
   }
 
+  /** Every sensor, from the config file and the API. */
+  list(): SensorEntry[] {
+    return [...this.byId.values()];
+  }
+
   get(id: string): SensorEntry | undefined {
     return this.byId.get(id);
   }

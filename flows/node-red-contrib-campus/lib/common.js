@@ -11,6 +11,13 @@
 /** @typedef {import('./node-red.js').NodeConfig} NodeConfig */
 /** @typedef {import('./node-red.js').CampusFlowApi} CampusFlowApi */
 /** @typedef {import('./node-red.js').Done} Done */
+const { registerPlaceLists } = require('./places.js');
+
+/**
+ * Texts every campus node shows (no gateway, …) live once, in the `common` block of campus-tap's catalog
+ * (locales/<lang>/campus-tap.json); a key with a namespace is looked up there whichever node asks.
+ */
+const COMMON = 'node-red-contrib-campus/campus-tap:common.';
 
 /**
  * The CampusFlowApi, or null after marking the node as disconnected.
@@ -21,7 +28,7 @@
 function campusApi(RED, node) {
   const api = RED.settings.campus;
   if (!api || typeof api.onEvent !== 'function') {
-    node.status({ fill: 'red', shape: 'ring', text: 'no gateway / 未连接网关' });
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`${COMMON}status.noGateway`) });
     node.warn('campus nodes run only inside the campus gateway (settings.campus is missing)');
     return null;
   }
@@ -47,6 +54,7 @@ function registerCampusNode(RED, type, setup) {
     if (api) setup(this, api, config);
   }
   RED.nodes.registerType(type, CampusNodeType);
+  registerPlaceLists(RED);
 }
 
 /**
@@ -135,4 +143,4 @@ function fields(value) {
   return /** @type {Record<string, unknown>} */ (value);
 }
 
-module.exports = { campusApi, registerCampusNode, fail, stopOnClose, throttledStatus, errorText, pick, fields };
+module.exports = { COMMON, campusApi, registerCampusNode, fail, stopOnClose, throttledStatus, errorText, pick, fields };

@@ -3,8 +3,9 @@
  * (Node-RED 4.1 ships no types of its own). The gateway's side is its real type, CampusFlowApi.
  */
 import type { CampusFlowApi, ClassAttendance, PersonAttendance } from '../../../gateway/node-red/api.js';
+import type { FlowPlaces } from '../../../gateway/node-red/places.js';
 
-export type { CampusFlowApi, ClassAttendance, PersonAttendance };
+export type { CampusFlowApi, ClassAttendance, PersonAttendance, FlowPlaces };
 
 /**
  * A flow message: whatever the nodes before this one put on it. Its fields are `unknown`: nothing on it is trusted
@@ -46,4 +47,21 @@ export interface NodeRed {
   };
   /** `settings.campus` is set by the embedding gateway (gateway/node-red/settings.ts); absent in a plain Node-RED. */
   settings: { campus?: CampusFlowApi };
+  /** A text from the node set's message catalog (locales/<lang>/<node file>.json), in the runtime's language. */
+  _(key: string, substitutions?: Record<string, string | number>): string;
+  /** The editor's express app (below the editor root, /flows in the gateway), behind adminAuth. */
+  httpAdmin: {
+    get(path: string, ...handlers: AdminHandler[]): void;
+  };
+  auth: {
+    /** 401 unless the caller's editor or API token carries the permission (`read` covers every `*.read`). */
+    needsPermission(permission: string): AdminHandler;
+  };
 }
+
+/** An express handler, as much of one as the campus admin routes use. */
+export type AdminHandler = (
+  req: unknown,
+  res: { status(code: number): { json(body: unknown): void }; json(body: unknown): void },
+  next: () => void,
+) => void;

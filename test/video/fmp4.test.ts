@@ -34,6 +34,20 @@ describe('fMP4 splitter', () => {
     expect(joined.equals(data.subarray(0, joined.length))).toBe(true);
     expect(data.toString('latin1', joined.length + 4, joined.length + 8)).toBe('mfra');
 
+    // Each part comes out as soon as its last byte is in, not when the next part starts: a viewer is never one
+    // fragment behind. Pushed in two pieces per part, split mid-part.
+    const live = new Fmp4Splitter(1 << 20);
+    let at = 0;
+    let emitted = 0;
+    for (const p of whole) {
+      const mid = at + Math.floor(p.data.length / 2);
+      emitted += live.push(data.subarray(at, mid)).length;
+      expect(emitted).toBe(whole.indexOf(p));
+      at += p.data.length;
+      emitted += live.push(data.subarray(mid, at)).length;
+      expect(emitted).toBe(whole.indexOf(p) + 1);
+    }
+
     for (const step of [1, 7, 4096]) {
       const s = new Fmp4Splitter(1 << 20);
       const parts: Fmp4Part[] = [];

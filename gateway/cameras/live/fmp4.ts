@@ -39,7 +39,7 @@ export class Fmp4Splitter {
     for (;;) {
       const size = this.boxSize(buf, off);
       if (size === null || buf.length - off < size) {
-        this.need = size ?? 16;
+        this.need = size ?? headerNeed(buf, off);
         break;
       }
       const type = buf.toString('latin1', off + 4, off + 8);
@@ -47,7 +47,7 @@ export class Fmp4Splitter {
         // Wait for the mdat that follows, so the fragment is one view of contiguous bytes (no copy).
         const next = this.boxSize(buf, off + size);
         if (next === null || buf.length - off - size < next) {
-          this.need = size + (next ?? 16);
+          this.need = size + (next ?? headerNeed(buf, off + size));
           break;
         }
         if (buf.toString('latin1', off + size + 4, off + size + 8) === 'mdat') {
@@ -112,6 +112,11 @@ export class Fmp4Splitter {
         return;
     }
   }
+}
+
+/** Bytes from `off` needed to read the box header there: 8, or 16 once a 64-bit size is announced. */
+function headerNeed(buf: Buffer, off: number): number {
+  return buf.length - off >= 8 && buf.readUInt32BE(off) === 1 ? 16 : 8;
 }
 
 /** Child boxes of a container box's payload. */

@@ -129,3 +129,54 @@ export function readMemory(pid: number): MemoryReading {
   const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN) * 1024;
   return { rssBytes: kb('Rss'), pssBytes: kb('Pss'), privateBytes: kb('Private_Clean') + kb('Private_Dirty') };
 }
+
+/**
+ * Where a process's memory is, from /proc/<pid>/smaps, in bytes: its heap (brk) and anonymous mappings (malloc's
+ * large blocks, thread stacks, V8's heap in node), the private dirty pages of its shared libraries (data, bss and
+ * pages written by relocation at load: each process has its own), and its PSS share of the libraries' clean pages
+ * (code and read-only data, shared by every process that maps them).
+ */
+export interface MappingBreakdown {
+  heapBytes: number;
+  anonBytes: number;
+  libPrivateDirtyBytes: number;
+  libSharedPssBytes: number;
+  libraries: number;
+}
+
+export function readMappings(pid: number): MappingBreakdown {
+  const out: MappingBreakdown = { heapBytes: 0, anonBytes: 0, libPrivateDirtyBytes: 0, libSharedPssBytes: 0, libraries: 0 };
+  const libs = new Set<string>();
+  let kind: 'heap' | 'anon' | 'lib' | 'other' = 'other';
+  let pss = 0;
+  let privDirty = 0;
+  const flush = (): void => {
+    if (kind === 'heap') out.heapBytes += pss;
+    else if (kind === 'anon') out.anonBytes += pss;
+    else if (kind === 'lib') {
+      out.libPrivateDirtyBytes += privDirty;
+      out.libSharedPssBytes += pss - privDirty;
+    }
+    pss = privDirty = 0;
+  };
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      flush();
+      const name = head[1]!;
+      if (name === '[heap]') kind = 'heap';
+      else if (name === '') kind = 'anon';
+      else if (/\.so(\.|$)/.test(name)) {
+        kind = 'lib';
+        libs.add(name);
+      } else kind = 'other';
+      continue;
+    }
+    const kv = /^(Pss|Private_Dirty):\s+(\d+) kB/.exec(line);
+    if (kv?.[1] === 'Pss') pss = Number(kv[2]) * 1024;
+    else if (kv) privDirty = Number(kv[2]) * 1024;
+  }
+  flush();
+  out.libraries = libs.size;
+  return out;
+}

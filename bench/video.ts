@@ -3,10 +3,13 @@
  * run we measure
  *  - the baseline: bare `ffmpeg -c copy` remuxing it to fragmented MP4 into a reader that only counts bytes
  *    (CPU, and memory as RSS, PSS and private);
- *  - this process (the gateway's side of video) with no stream, then with BENCH_VIDEO_STREAMS pulls (LivePull: the
- *    same ffmpeg plus the pre-roll segment output, the fMP4 splitter and one browser-like consumer each): memory of
- *    this process and all its ffmpeg children, summed, as RSS and as PSS; the cost per stream is the difference over
- *    N. PSS is the figure the goal applies to (docs/operations.md, "Video memory", says why);
+ *  - this process (the gateway's side of video) with no stream, then with one pull, then with BENCH_VIDEO_STREAMS
+ *    pulls (LivePull: the same ffmpeg plus the pre-roll segment output, the fMP4 splitter and one browser-like
+ *    consumer each): memory of this process and all its ffmpeg children, summed, as RSS and as PSS; the cost per
+ *    stream is the difference over N. PSS is the figure the goal applies to (docs/operations.md, "Video memory",
+ *    says why). For sizing a box: the fixed cost (once, with the first stream) and the marginal cost of each further
+ *    stream, one ffmpeg's memory by mapping (heap, anonymous, its libraries' private and shared pages) and node's
+ *    V8 heap and external (Buffer) memory at 0, 1 and N streams;
  *  - how far fragments arrive behind the media clock (each fragment's arrival minus its media time, relative to
  *    the first), i.e. delay the gateway adds or accumulates, not glass-to-glass delay;
  *  - the time from the end of the post-roll to the clip being ready (concat -c copy, faststart).
@@ -28,7 +31,7 @@ import { LivePull } from '../gateway/cameras/live/pull.js';
 import { systemClock } from '../gateway/core/clock.js';
 import { packageInfo } from '../gateway/core/version.js';
 import { openDatabase } from '../gateway/storage/db.js';
-import { readMemory, readProc } from './_proc.js';
+import { readMappings, readMemory, readProc } from './_proc.js';
 import type { BenchResult } from './run.js';
 
 const SECONDS = Number(process.env.BENCH_VIDEO_S ?? 20);
@@ -49,6 +52,9 @@ interface GroupFigures {
   privMb: number;
   nodeRssMb: number;
   nodePssMb: number;
+  /** This process's V8 heap in use and its memory outside it (Buffers: fragments in flight, init segments), MB. */
+  nodeHeapMb: number;
+  nodeExternalMb: number;
   /** CPU of the ffmpeg processes and of this (node) process over the window, % of one core. */
   ffmpegCpuPct: number;
   nodeCpuPct: number;
@@ -99,7 +105,7 @@ async function sampleGroup(ffmpegPids: Pids, withNode: boolean, warmupMs = 5_000
   };
   readCpu();
   const node0 = process.cpuUsage();
-  const sums = { rss: 0, pss: 0, priv: 0, nodeRss: 0, nodePss: 0 };
+  const sums = { rss: 0, pss: 0, priv: 0, nodeRss: 0, nodePss: 0, heap: 0, external: 0 };
   let samples = 0;
   let others = 0;
   const t0 = performance.now();
@@ -118,6 +124,9 @@ async function sampleGroup(ffmpegPids: Pids, withNode: boolean, warmupMs = 5_000
         sums.nodePss += m.pssBytes;
       }
     }
+    const u = process.memoryUsage();
+    sums.heap += u.heapUsed;
+    sums.external += u.external;
     others = Math.max(others, ffmpegElsewhere(new Set(pids)));
     samples++;
   }
@@ -132,6 +141,8 @@ async function sampleGroup(ffmpegPids: Pids, withNode: boolean, warmupMs = 5_000
     privMb: mb(sums.priv),
     nodeRssMb: mb(sums.nodeRss),
     nodePssMb: mb(sums.nodePss),
+    nodeHeapMb: mb(sums.heap),
+    nodeExternalMb: mb(sums.external),
     ffmpegCpuPct: round((ffmpegCpuS / wall) * 100),
     nodeCpuPct: withNode ? round(((node.user + node.system) / 1e6 / wall) * 100) : 0,
     otherFfmpeg: others,
@@ -174,11 +185,11 @@ export default async function video(): Promise<BenchResult> {
     // The gateway with no stream: this process, as it is before any pull (the zero the per-stream cost is taken from).
     const zero = await sampleGroup(() => [], true, 1_000, 5);
 
-    // STREAMS pulls, each as the gateway runs one for a camera with a pre-roll: fMP4 to one browser-like consumer,
+    // STREAMS pulls (one, then the rest), each as the gateway runs one for a camera with a pre-roll: fMP4 to one browser-like consumer,
     // 1 s segments to the pre-roll. The first also gives the delay and the clip.
     const arrivals: { at: number; media: number }[] = [];
     let firstBuf: PreRollBuffer | undefined;
-    for (let n = 0; n < STREAMS; n++) {
+    const startPull = (n: number): void => {
       const segDir = join(dir, `preroll-${n}`);
       const buf = new PreRollBuffer(segDir, 20_000, 256 * 1024 * 1024);
       firstBuf ??= buf;
@@ -212,8 +223,17 @@ export default async function video(): Promise<BenchResult> {
       });
       pull.start();
       pulls.push(pull);
-    }
+    };
+    // One stream first, then the rest: what the first stream costs less what each further one adds is the fixed
+    // cost of video on the box (ffmpeg's libraries mapped at all, node's code for it), paid once.
+    startPull(0);
+    const one = await sampleGroup(() => pulls.map((p) => p.pid), true);
+    const firstFfmpeg = pulls[0]!.pid;
+    const ffmpegMaps = firstFfmpeg === undefined ? undefined : readMappings(firstFfmpeg);
+    for (let n = 1; n < STREAMS; n++) startPull(n);
     const many = await sampleGroup(() => pulls.map((p) => p.pid), true);
+    const lastFfmpeg = pulls[0]!.pid;
+    const ffmpegMapsN = lastFfmpeg === undefined ? undefined : readMappings(lastFfmpeg);
     const first = arrivals[Math.min(10, arrivals.length - 1)]!;
     const lag = arrivals.slice(10).map((a) => a.at - first.at - (a.media - first.media));
     const addedDelayS = round(Math.max(0, ...lag) / 1000, 2);
@@ -240,6 +260,12 @@ export default async function video(): Promise<BenchResult> {
     const perStream = (k: 'rssMb' | 'pssMb' | 'privMb'): number => round((many[k] - zero[k]) / STREAMS);
     const perStreamCpu = round((many.ffmpegCpuPct + many.nodeCpuPct - zero.nodeCpuPct) / STREAMS);
     const pssPerStream = perStream('pssMb');
+    // Sizing a box: PSS with k streams ≈ gateway with none + fixed + k × marginal.
+    const marginalPss = STREAMS > 1 ? round((many.pssMb - one.pssMb) / (STREAMS - 1)) : Number.NaN;
+    const fixedPss = round(one.pssMb - zero.pssMb - marginalPss);
+    const mbOf = (b: number | undefined): number => (b === undefined ? Number.NaN : round(b / 1024 / 1024));
+    const maps = (m: typeof ffmpegMaps): string =>
+      m ? `${mbOf(m.heapBytes)} / ${mbOf(m.anonBytes)} / ${mbOf(m.libPrivateDirtyBytes)} / ${mbOf(m.libSharedPssBytes)} (${m.libraries} libraries)` : 'n/a';
     const met = perStreamCpu <= 3 && pssPerStream <= 20 && addedDelayS <= 1.5 && clipReadyS <= 3;
     return {
       name: 'video',
@@ -256,6 +282,12 @@ export default async function video(): Promise<BenchResult> {
         'per stream MB private (pages one process alone maps)': perStream('privMb'),
         'of which node MB PSS per stream': round((many.nodePssMb - zero.nodePssMb) / STREAMS),
         'each ffmpeg MB RSS / PSS': `${round((many.rssMb - many.nodeRssMb) / STREAMS)} / ${round((many.pssMb - many.nodePssMb) / STREAMS)}`,
+        'gateway + ffmpeg, 1 stream MB PSS': one.pssMb,
+        'fixed MB PSS (once per box: 1 stream less 1 marginal)': fixedPss,
+        'marginal MB PSS per added stream': marginalPss,
+        'one ffmpeg MB heap / anon / libs private dirty / libs shared PSS, alone': maps(ffmpegMaps),
+        [`the same with ${STREAMS} ffmpegs`]: maps(ffmpegMapsN),
+        [`node MB V8 heap used / external, 0 / 1 / ${STREAMS} streams`]: `${zero.nodeHeapMb} / ${zero.nodeExternalMb}, ${one.nodeHeapMb} / ${one.nodeExternalMb}, ${many.nodeHeapMb} / ${many.nodeExternalMb}`,
         'ffmpeg processes of others on the box': many.otherFfmpeg,
         'ffmpeg restarts in the window': many.restarts,
         [`ffmpeg CPU % (${STREAMS} remux + pre-roll)`]: many.ffmpegCpuPct,

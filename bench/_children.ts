@@ -225,3 +225,11 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
   }
   return true;
 }
+
+/** Node-RED's own health component: running, its flows started. */
+export async function nodeRedRunning(gw: GatewayChild): Promise<{ ok: boolean; detail: string }> {
+  const h = (await (await fetch(`${gw.base}/healthz`)).json()) as { components: Record<string, { ok: boolean; detail?: string }> };
+  const c = h.components.nodeRed;
+  const detail = c?.detail ?? '(no nodeRed component)';
+  return { ok: c?.ok === true && detail.startsWith('Node-RED ') && !detail.includes('flows not running'), detail };
+}

@@ -20,11 +20,12 @@
  *
  * Env: BENCH_FOOTPRINT_LOAD_S (20), BENCH_FOOTPRINT_IDLE_S (60), BENCH_FOOTPRINT_SETTLE_S (5),
  * BENCH_FOOTPRINT_SESSION_S (600), BENCH_FOOTPRINT_AFTER_S (120),
- * BENCH_FOOTPRINT_ONLY (unset: every scenario; `session` runs the console session alone, for finding memory),
+ * BENCH_FOOTPRINT_ONLY (unset: every scenario; `session` runs the console session alone, for finding memory;
+ * `idle` the idle CPU alone, for finding wake-ups),
  * BENCH_FOOTPRINT_GATEWAY_FLAGS (extra node flags for the session's gateway, e.g. `--heapsnapshot-signal=SIGUSR2`
  * to take heap snapshots of it with `kill -USR2 <pid>`; they are written to its working directory).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -162,11 +163,27 @@ async function measure(nodeRed: boolean): Promise<Figures> {
   }
 }
 
+/** Context switches (voluntary + involuntary) so far of each thread of a process, summed by thread name. */
+function threadSwitches(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const name = tid === String(pid) ? 'main' : (/^Name:\s+(.*)$/m.exec(st)?.[1] ?? '?');
+      const n = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      out.set(name, (out.get(name) ?? 0) + n);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /**
  * CPU of an idle gateway: Node-RED on with the default flows, the demo school's data, no simulated devices (they
  * are traffic) and no clients, over IDLE_S seconds after it has settled.
  */
-async function idle(): Promise<{ cpuSPerMin: number; cpuPct: number; rssMb: number; nodeRed: { ok: boolean; detail: string } }> {
+async function idle(): Promise<{ cpuSPerMin: number; cpuPct: number; rssMb: number; nodeRed: { ok: boolean; detail: string }; wakeups: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-footprint-idle-'));
   try {
     const configFile = writeConfig(dataDir, {
@@ -181,9 +198,18 @@ async function idle(): Promise<{ cpuSPerMin: number; cpuPct: number; rssMb: numb
       await sleep(Math.max(SETTLE_S, 10) * 1000); // Node-RED's start-up and the first timers are not idle
       const nodeRed = await nodeRedRunning(gw);
       const w = sampler.window();
+      const switches0 = threadSwitches(gw.pid);
       await sleep(IDLE_S * 1000);
       const f = w.end();
-      return { cpuSPerMin: Math.round((f.cpuS / f.seconds) * 60 * 100) / 100, cpuPct: f.cpuPctOfCore, rssMb: f.peakRssMb, nodeRed };
+      const switches1 = threadSwitches(gw.pid);
+      // Which threads woke, and how often: the event loop ("node"), libuv's pool, V8's, the checkpoint worker.
+      const wakeups = [...switches1]
+        .map(([name, n]) => [name, (n - (switches0.get(name) ?? 0)) / f.seconds] as const)
+        .filter(([, perS]) => perS >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, perS]) => `${name} ${Math.round(perS * 10) / 10}`)
+        .join(', ');
+      return { cpuSPerMin: Math.round((f.cpuS / f.seconds) * 60 * 100) / 100, cpuPct: f.cpuPctOfCore, rssMb: f.peakRssMb, nodeRed, wakeups };
     } finally {
       sampler.stop();
       await stopChild(gw);
@@ -235,6 +261,15 @@ const sessionMet = (c: ConsoleSession): boolean =>
 const SESSION_GOAL = `console session: every page shown, both live streams open; gateway RSS ≤ ${GOAL_RSS_MB} MB at the session's peak, its plateau and after the browser left`;
 
 export default async function footprint(): Promise<BenchResult> {
+  if (process.env.BENCH_FOOTPRINT_ONLY === 'idle') {
+    const still = await idle();
+    return {
+      name: 'footprint',
+      figures: { 'idle: seconds measured': IDLE_S, 'idle: gateway CPU s per minute': still.cpuSPerMin, 'idle: gateway CPU % of a core': still.cpuPct, 'idle: wake-ups per second by thread': still.wakeups },
+      goal: `idle CPU ≤ ${GOAL_IDLE_CPU_PCT} % of one core`,
+      met: still.nodeRed.ok && still.cpuPct <= GOAL_IDLE_CPU_PCT,
+    };
+  }
   if (process.env.BENCH_FOOTPRINT_ONLY === 'session') {
     const c = await session();
     return { name: 'footprint', figures: sessionFigures(c), goal: SESSION_GOAL, met: sessionMet(c) };
@@ -277,6 +312,7 @@ export default async function footprint(): Promise<BenchResult> {
       'idle: gateway CPU s per minute': still.cpuSPerMin,
       'idle: gateway CPU % of a core': still.cpuPct,
       'idle: gateway peak RSS (MB)': still.rssMb,
+      'idle: wake-ups per second by thread': still.wakeups,
       ...sessionFigures(c),
     },
     goal: `Node-RED running its flows and all load processed; gateway RSS ≤ ${GOAL_RSS_MB} MB idle and under load with Node-RED; cold start ≤ ${GOAL_START_MS / 1000} s to /healthz 200; idle CPU ≤ ${GOAL_IDLE_CPU_PCT} % of one core; ${SESSION_GOAL}`,

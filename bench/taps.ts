@@ -10,6 +10,9 @@
  *
  * Options (after `--`): --rate=1000 --seconds=10 --cards=100000 --taps=1000000 --synchronous=full --delay-ms=N
  * --cpu-prof (the gateway writes a V8 CPU profile of the measured run to bench/results/, for DevTools)
+ *
+ * A large school (200 logged-in readers, 20 event streams, Node-RED's flows) is bench/taps-large.ts; both share
+ * bench/_latency.ts (pacing, percentiles, the bare broker baseline) and bench/_seed-cards.ts.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -11,7 +11,8 @@
  * received the run's tap events (a stream that is open but not read would only measure the gateway's buffers).
  *
  * Options (after `--`): --rate=1000 --seconds=10 --cards=5000 --taps=300000 (stored before the run: 30 days of a
- * gate morning and afternoon) --readers=200 --streams=20. Needs a build: the gateway is started from dist/.
+ * gate morning and afternoon) --readers=200 --streams=20 --cpu-prof (the gateway writes a V8 CPU profile of its whole
+ * run, logins included, to bench/results/). Needs a build: the gateway is started from dist/.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import type { MqttClient } from 'mqtt';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
-import { BIN, killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
+import { BIN, killAllChildren, nodeRedRunning, ROOT, startGatewayChild, stopChild } from './_children.js';
 import { bareRoundTrip, bucketPercentile, connectClient, ms, paced, percentile, scrape } from './_latency.js';
 import { seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler } from './_proc.js';
@@ -112,7 +113,9 @@ export default async function bench(): Promise<BenchResult> {
 
     const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
 
-    const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000 });
+    const profileDir = join(ROOT, 'bench', 'results');
+    const extraFlags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags });
     const sampler = new ProcSampler(gw.pid);
     const tapLat: number[] = [];
     let denied = 0;

@@ -58,11 +58,19 @@ function track(proc: ChildProcess): Child {
   return { proc, pid: proc.pid, output: () => out, exited, gone: () => gone };
 }
 
-/** The environment for a child: no CAMPUS_* settings inherited from the shell, only the ones given. */
+/**
+ * The environment deploy/campus-gateway.service gives the gateway besides its flags: glibc's mmap threshold fixed
+ * at its default 128 KiB. Without it glibc raises the threshold to the size of the first large block freed (a
+ * login's 16 MiB scrypt buffer) and every later one is carved from a thread's heap and kept after it is freed:
+ * up to 64 MB held by the four libuv threads once a few people have signed in (docs/operations.md, Memory).
+ */
+export const PRODUCTION_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/** The environment for a child: no CAMPUS_* settings inherited from the shell, the production env, the ones given. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CAMPUS_')) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, ...PRODUCTION_ENV, ...extra };
 }
 
 /** A node process with the production flags. */
@@ -224,4 +232,12 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
     await sleep(everyMs);
   }
   return true;
+}
+
+/** Node-RED's own health component: running, its flows started. */
+export async function nodeRedRunning(gw: GatewayChild): Promise<{ ok: boolean; detail: string }> {
+  const h = (await (await fetch(`${gw.base}/healthz`)).json()) as { components: Record<string, { ok: boolean; detail?: string }> };
+  const c = h.components.nodeRed;
+  const detail = c?.detail ?? '(no nodeRed component)';
+  return { ok: c?.ok === true && detail.startsWith('Node-RED ') && !detail.includes('flows not running'), detail };
 }

@@ -10,16 +10,20 @@
  *
  * Options (after `--`): --rate=1000 --seconds=10 --cards=100000 --taps=1000000 --synchronous=full --delay-ms=N
  * --cpu-prof (the gateway writes a V8 CPU profile of the measured run to bench/results/, for DevTools)
+ *
+ * A large school (200 logged-in readers, 20 event streams, Node-RED's flows) is bench/taps-large.ts; both share
+ * bench/_latency.ts (pacing, percentiles, the bare broker baseline) and bench/_seed-cards.ts.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import mqtt, { type MqttClient } from 'mqtt';
-import { ulid } from 'ulid';
+import type { MqttClient } from 'mqtt';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
-import { BIN, forkHelper, helperPort, killAllChildren, ROOT, startGatewayChild, stopChild } from './_children.js';
+import { BIN, killAllChildren, ROOT, startGatewayChild, stopChild } from './_children.js';
+import { bareRoundTrip, connectClient, bucketPercentile, ms, paced, percentile, sampleMachine, scrape, type MachineSample, type Scrape } from './_latency.js';
+import { seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import type { BenchResult } from './run.js';
 
@@ -29,91 +33,6 @@ const arg = (name: string, dflt: number): number => {
 };
 
 const READERS = 10;
-const uidOf = (i: number): string => `B${i.toString(16).toUpperCase().padStart(7, '0')}`;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-const ms = (x: number): number => Math.round(x * 1000) / 1000;
-
-/** Sends `count` messages at `rate`/s, spread evenly (not in bursts); resolves when all have been answered. */
-async function paced(count: number, rate: number, send: (i: number) => void, answered: () => number, timeoutMs: number): Promise<void> {
-  const started = performance.now();
-  let sent = 0;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-      while (sent < due) send(sent++);
-      if (sent >= count) {
-        clearInterval(timer);
-        const deadline = performance.now() + timeoutMs;
-        const wait = setInterval(() => {
-          if (answered() >= count) {
-            clearInterval(wait);
-            resolve();
-          } else if (performance.now() > deadline) {
-            clearInterval(wait);
-            reject(new Error(`only ${answered()} of ${count} answered`));
-          }
-        }, 5);
-      }
-    }, 1);
-  });
-}
-
-interface Scrape {
-  buckets: Map<string, number>;
-  /** Full (mark-compact) collections so far: each one holds up the taps behind it. */
-  majorGcs: number;
-}
-
-/** The gateway's tap decision histogram and full GCs, from /metrics (its RSS and CPU come from /proc, bench/_proc.ts). */
-async function scrape(base: string): Promise<Scrape> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const buckets = new Map<string, number>();
-  for (const m of text.matchAll(/^campus_tap_decision_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) buckets.set(m[1]!, Number(m[2]));
-  const num = (re: RegExp, missing = Number.NaN): number => {
-    const m = re.exec(text);
-    return m ? Number(m[1]) : missing;
-  };
-  return {
-    buckets,
-    majorGcs: num(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m, 0), // no line before the first one
-  };
-}
-
-/**
- * What the machine did to the run, from Linux's /proc (NaN elsewhere): the share of CPU time the hypervisor gave to
- * someone else (steal) and how long the gateway's main thread waited, runnable, for a core. A run with more of
- * either has a worse tail for reasons outside the gateway (docs/access.md).
- */
-interface MachineSample {
-  steal: number;
-  total: number;
-  mainWaitNs: number;
-}
-function sampleMachine(gatewayPid: number | undefined): MachineSample {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-    const wait = gatewayPid ? Number(readFileSync(`/proc/${gatewayPid}/task/${gatewayPid}/schedstat`, 'utf8').split(' ')[1]) : Number.NaN;
-    return { steal: cpu[7]!, total: cpu.reduce((a, b) => a + b, 0), mainWaitNs: wait };
-  } catch {
-    return { steal: Number.NaN, total: Number.NaN, mainWaitNs: Number.NaN };
-  }
-}
-
-/** The upper bound (ms) of the bucket holding the p-th percentile of what was observed between two scrapes. */
-function bucketPercentile(before: Map<string, number>, after: Map<string, number>, p: number): number | string {
-  const les = [...after.keys()];
-  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
-  if (total <= 0) return Number.NaN;
-  for (const le of les) {
-    const n = (after.get(le) ?? 0) - (before.get(le) ?? 0);
-    if (n >= (p / 100) * total) return le === '+Inf' ? `> ${Number(les[les.length - 2]) * 1000}` : Number(le) * 1000;
-  }
-  return Number.NaN;
-}
 
 export default async function bench(): Promise<BenchResult> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
@@ -155,10 +74,7 @@ export default async function bench(): Promise<BenchResult> {
 
   const clients: MqttClient[] = [];
   const connect = async (port: number): Promise<MqttClient> => {
-    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
-    // A terminal waiting for its answer sends each small packet at once; with Nagle on, a QoS 1 PUBACK
-    // exchange on loopback costs ~20 ms for both paths alike and hides everything else.
-    (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    const c = await connectClient(port);
     clients.push(c);
     return c;
   };
@@ -171,76 +87,12 @@ export default async function bench(): Promise<BenchResult> {
     const firstExit = await stopChild(first);
     if (firstExit.code !== 0) throw new Error(`gateway did not stop cleanly (${JSON.stringify(firstExit)}):\n${first.output()}`);
 
-    // 100,000 people with a card each and 1,000,000 stored taps over the last 30 days, in one transaction each,
-    // written straight into the stopped gateway's database.
-    const t0 = performance.now();
-    const db = new Database(dbFile);
-    try {
-      const now = Date.now();
-      const iso = new Date(now).toISOString();
-      // A large page cache for the bulk load only: the per-person index takes random inserts.
-      db.pragma('cache_size = -524288');
-      db.transaction(() => {
-        const p = db.prepare(
-          `INSERT INTO persons (id, external_id, name, role, grade, class, schedule_group, created_at, updated_at)
-           VALUES (?, ?, ?, 'student', '初二', ?, 'day', ?, ?)`,
-        );
-        const c = db.prepare(`INSERT INTO cards (uid, person_id, status, issued_at, updated_at) VALUES (?, ?, 'active', ?, ?)`);
-        for (let i = 0; i < nCards; i++) {
-          p.run(1_000_000 + i, `B${i}`, `学生${i}`, `初二(${i % 20})班`, iso, iso);
-          c.run(uidOf(i), 1_000_000 + i, iso, iso);
-        }
-      })();
-      db.transaction(() => {
-        const t = db.prepare(
-          `INSERT INTO taps (id, at, reader_id, uid, seq, amount, access_point, direction, gate_id, person_id, granted, reason, balance)
-           VALUES (?, ?, ?, ?, NULL, NULL, 'bench-gate', ?, 'bench-gate', ?, 1, 'ok', NULL)`,
-        );
-        const span = 30 * 86_400_000;
-        for (let i = 0; i < nTaps; i++) {
-          const at = now - span + Math.floor((i / nTaps) * span);
-          const card = (i * 7919) % nCards;
-          t.run(ulid(at, Math.random), at, `bench-gate-${i % READERS}`, uidOf(card), i % 2 === 0 ? 'in' : 'out', 1_000_000 + card);
-        }
-      })();
-      db.exec('ANALYZE');
-      // Start from a checkpointed WAL, as a gateway that has been running would.
-      db.pragma('wal_checkpoint(TRUNCATE)');
-    } finally {
-      db.close();
-    }
-    const seedS = (performance.now() - t0) / 1000;
+    // 100,000 people with a card each and 1,000,000 stored taps over the last 30 days, written straight into the
+    // stopped gateway's database.
+    const seedS = seedCardsAndTaps(dbFile, { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'bench-gate' });
 
     // Baseline: a bare broker in its own process, publish → receive, same client kind, same QoS, same rate.
-    const bare = forkHelper('_bare-aedes');
-    const echoLat: number[] = [];
-    try {
-      const echo = await connect(await helperPort(bare));
-      await echo.subscribeAsync('bench/echo/#', { qos: 1 });
-      const echoSent = new Map<number, number>();
-      let echoAnswered = 0;
-      echo.on('message', (topic) => {
-        if (!topic.startsWith('bench/echo/')) return;
-        const n = Number(topic.slice(11));
-        const at = echoSent.get(n);
-        if (at === undefined) return;
-        echoAnswered++;
-        if (n >= 0) echoLat.push(performance.now() - at);
-      });
-      // Warm-up (JIT on both sides), not measured: negative sequence numbers.
-      const warm = Math.min(500, count);
-      await paced(warm, rate, (i) => {
-        echoSent.set(-1 - i, performance.now());
-        echo.publish(`bench/echo/${-1 - i}`, JSON.stringify({ uid: uidOf(i % nCards), seq: -1 - i }), { qos: 1 });
-      }, () => echoAnswered, 30_000);
-      await paced(count, rate, (i) => {
-        echoSent.set(i, performance.now());
-        echo.publish(`bench/echo/${i}`, JSON.stringify({ uid: uidOf(i % nCards), seq: i }), { qos: 1 });
-      }, () => echoLat.length, 30_000);
-    } finally {
-      await closeClients();
-      await stopChild(bare);
-    }
+    const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
 
     // The gateway again, now holding the seeded cards and taps.
     const profileDir = join(ROOT, 'bench', 'results');

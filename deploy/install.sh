@@ -85,7 +85,8 @@ cat > "$NEW/bin/campus-gateway" <<WRAP
 : "\${CAMPUS_CONFIG:=$CONF_DIR/gateway.yaml}"
 : "\${CAMPUS_DATA_DIR:=$STATE_DIR}"
 : "\${NODE_OPTIONS:=--max-old-space-size=256 --max-semi-space-size=4}"
-export CAMPUS_CONFIG CAMPUS_DATA_DIR NODE_OPTIONS
+: "\${MALLOC_MMAP_THRESHOLD_:=131072}"
+export CAMPUS_CONFIG CAMPUS_DATA_DIR NODE_OPTIONS MALLOC_MMAP_THRESHOLD_
 # The secrets, when this user may read them (root); commands that need none work without.
 if [ -r "$CONF_DIR/secrets.env" ]; then set -a; . "$CONF_DIR/secrets.env"; set +a; fi
 # Found from this script's own place (through the /usr/local/bin link), so a staged tree runs where it is.

@@ -11,6 +11,9 @@ import type { Database } from './db.js';
  * PASSIVE checkpoint from a second connection never blocks the writer, so the main connection turns the
  * automatic one off and this worker checkpoints on a timer instead.
  *
+ * A timer pass with nothing committed since the last one that copied everything is skipped without a report: an
+ * idle gateway's worker wakes, reads one pragma and sleeps; its main thread is not woken at all.
+ *
  * The WAL stays bounded whatever happens: when it grows past `maxWalFrames` (the worker cannot keep up) or
  * the worker dies, the main connection checkpoints on commit again, as SQLite does by default.
  */
@@ -66,7 +69,12 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let done = 0; // frames of the current log already copied
+let idleAt = -1; // data_version when a timer pass last found every frame copied
 const tick = (id) => {
+  // data_version changes when another connection commits: unchanged since a pass that left nothing to copy, the
+  // timer's pass has nothing to do and stays silent, so an idle gateway's main thread is not woken 5 times a second.
+  const version = db.pragma('data_version', { simple: true });
+  if (id === 0 && version === idleAt) return;
   const started = performance.now();
   let copied = 0;
   let log = -1;
@@ -80,6 +88,7 @@ const tick = (id) => {
     log = row.log;
     if (log === prevLog && done >= log) break;
   }
+  idleAt = done >= log ? version : -1;
   parentPort.postMessage({ id, copied, walFrames: Math.max(log, 0), durationMs: performance.now() - started });
 };
 const timer = setInterval(tick, workerData.intervalMs, 0);

@@ -5,15 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../../bench/_console-pages.js';
 import { copyConsoleStatic } from '../../gateway/console/copy-static.js';
 import { packageInfo } from '../../gateway/core/version.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = packageInfo().root;
 const SHOTS = join(ROOT, 'test-results', 'console');
-/** The demo users' password. */
-export const PASSWORD = 'campus-demo';
+export { PASSWORD, signIn } from '../../bench/_console-pages.js';
 
 /** Rebuilds the console UI (so a test never runs against stale modules) and starts Chromium. */
 export async function startBrowser(): Promise<Browser> {
@@ -24,21 +23,7 @@ export async function startBrowser(): Promise<Browser> {
   execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'console/tsconfig.json')], { stdio: 'inherit' });
   copyConsoleStatic(ROOT);
   mkdirSync(SHOTS, { recursive: true });
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-/** Signs in through the login page and waits for the live alert list. */
-export async function signIn(page: Page, base: string, username: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.waitForURL(/\/login/);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('[data-test=login-submit]');
-  await page.waitForSelector('[data-test=nav-alerts]', { state: 'attached' }); // folded behind the menu on a phone
-  await page.waitForSelector('[data-test=live].live');
+  return launchChromium();
 }
 
 export async function shoot(page: Page, name: string): Promise<void> {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../config/demo.js';
 import type { Alert } from '../../gateway/alerts/alerts.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { CONSOLE_PAGES, goTo } from '../../bench/_console-pages.js';
 import { PASSWORD, shoot, signIn, startBrowser } from './browser.js';
 
 let gw: TestGateway;
@@ -17,23 +18,8 @@ let browser: Browser;
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const LANGS = ['zh', 'ko', 'en'] as const;
 
-/** Every page of the console with what shows it has loaded (the same list as console.test.ts's screenshots). */
-const PAGES: [string, string, string][] = [
-  ['alerts', '/alerts', '[data-test=alert], [data-test=alert-list] .empty'],
-  ['cameras', '/cameras', '[data-test=camera-tile]'],
-  ['camera', '/cameras/cam-main-gate', '[data-test=stream-uri], [data-test=camera-events] table, [data-test=camera-events] .empty'],
-  ['gates', '/gates', '[data-test=access-point]'],
-  ['timeline', '/timeline', '[data-test=timeline-item], [data-test=timeline-status]'],
-  ['attendance', '/attendance', '[data-test=att-classes]'],
-  ['attendance-person', '/attendance?person=S20250001', '[data-test=att-person-day] .stats'],
-  ['canteen', '/canteen', '[data-test=sales] .stats'],
-  ['canteen-person', '/canteen?person=S20250001', '[data-test=wallet-account] table'],
-  ['environment', '/environment', '[data-test=room]'],
-  ['environment-room', '/environment?room=classroom-101', '[data-test=room-chart] [data-test=chart], [data-test=room-chart] .empty'],
-  ['map', '/map', '[data-test=map-create], [data-test=map-stage]'],
-  ['notifications', '/notifications', '[data-test=notify-log]'],
-  ['system', '/system', '[data-test=version]'],
-];
+/** Every page of the console (the same list as console.test.ts's screenshots and the console-session benchmark). */
+const PAGES = CONSOLE_PAGES;
 
 /** A signed-in page in a language, with some activity so the pages have rows to lay out. */
 async function deskPage(lang: (typeof LANGS)[number], width: number, height: number, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
@@ -68,12 +54,7 @@ async function newPage(width = 1366, height = 900, colorScheme: 'light' | 'dark'
 }
 const jsErrors = (page: Page): string[] => (page as Page & { jsErrors: string[] }).jsErrors;
 
-async function go(page: Page, path: string): Promise<void> {
-  await page.evaluate((p) => {
-    history.pushState(null, '', p);
-    dispatchEvent(new PopStateEvent('popstate'));
-  }, path);
-}
+const go = goTo;
 
 beforeAll(async () => {
   browser = await startBrowser();

@@ -70,6 +70,31 @@ describe('WAL checkpoints on a worker thread', () => {
     }
   });
 
+  it('leaves an idle gateway asleep: no timer reports while nothing is written, one again after a commit', async () => {
+    const { file, db, writer } = open();
+    const timerReports: number[] = [];
+    const cp = new Checkpointer(db, options(file, { onCheckpoint: (r) => r.id === 0 && timerReports.push(r.copied) }));
+    cp.start();
+    try {
+      await writer.write((d) => void d.prepare('INSERT INTO rows (body) VALUES (?)').run('first'));
+      await cp.checkpointNow(); // everything copied: from here on the database is idle
+      const before = timerReports.length;
+      await sleep(20 * 50); // twenty of the worker's 50 ms intervals with nothing committed
+      expect(timerReports.length - before).toBeLessThanOrEqual(1); // at most the pass that saw the log copied
+      const quiet = timerReports.length;
+      await writer.write((d) => void d.prepare('INSERT INTO rows (body) VALUES (?)').run('second'));
+      const deadline = Date.now() + 10_000;
+      while (timerReports.length === quiet && Date.now() < deadline) await sleep(10);
+      expect(timerReports.length).toBeGreaterThan(quiet); // the commit woke the timer's passes again
+      await cp.checkpointNow(); // an explicit request is answered whether or not anything changed
+      await cp.checkpointNow();
+    } finally {
+      await cp.stop();
+      writer.close();
+      db.close();
+    }
+  });
+
   it('has the writing connection help when the log passes its cap, and stop helping once it is small again', async () => {
     const { file, db, writer } = open();
     // A slow timer: the log passes 200 pages long before the worker's next round.

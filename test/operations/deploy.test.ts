@@ -73,7 +73,8 @@ describe('deploy/install.sh --root', () => {
     // Unknown keys and bad values are only warnings with status 0: any line about our unit is a failure.
     expect(r.stderr.split('\n').filter((l) => l.includes('campus-gateway'))).toEqual([]);
     for (const key of ['ProtectSystem=strict', 'ProtectHome=yes', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'SupplementaryGroups=dialout',
-      'StateDirectory=campus-gateway', 'Restart=on-failure', 'EnvironmentFile=/etc/campus-gateway/secrets.env', 'NODE_OPTIONS=--max-old-space-size=256']) {
+      'StateDirectory=campus-gateway', 'Restart=on-failure', 'EnvironmentFile=/etc/campus-gateway/secrets.env', 'NODE_OPTIONS=--max-old-space-size=256',
+      'MALLOC_MMAP_THRESHOLD_=131072']) {
       expect(readFileSync(unit, 'utf8')).toContain(key);
     }
   });

@@ -1,0 +1,147 @@
+/**
+ * What the tap-latency benchmarks share (bench/taps.ts, bench/taps-large.ts): evenly paced sending, percentiles,
+ * the gateway's own decision histogram and full GCs from /metrics, what the machine did to the run (/proc), and the
+ * floor nothing can beat: the bare broker round trip in its own process, measured in the same run.
+ */
+import { readFileSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { forkHelper, helperPort, stopChild } from './_children.js';
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+export const ms = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Sends `count` messages at `rate`/s, spread evenly (not in bursts); resolves when all have been answered. */
+export async function paced(count: number, rate: number, send: (i: number) => void, answered: () => number, timeoutMs: number): Promise<void> {
+  const started = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+      while (sent < due) send(sent++);
+      if (sent >= count) {
+        clearInterval(timer);
+        const deadline = performance.now() + timeoutMs;
+        const wait = setInterval(() => {
+          if (answered() >= count) {
+            clearInterval(wait);
+            resolve();
+          } else if (performance.now() > deadline) {
+            clearInterval(wait);
+            reject(new Error(`only ${answered()} of ${count} answered`));
+          }
+        }, 5);
+      }
+    }, 1);
+  });
+}
+
+export interface Scrape {
+  buckets: Map<string, number>;
+  /** Full (mark-compact) collections so far: each one holds up the taps behind it. */
+  majorGcs: number;
+}
+
+/** The gateway's tap decision histogram and full GCs, from /metrics (its RSS and CPU come from /proc, bench/_proc.ts). */
+export async function scrape(base: string): Promise<Scrape> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const buckets = new Map<string, number>();
+  for (const m of text.matchAll(/^campus_tap_decision_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) buckets.set(m[1]!, Number(m[2]));
+  const num = (re: RegExp, missing = Number.NaN): number => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : missing;
+  };
+  return {
+    buckets,
+    majorGcs: num(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m, 0), // no line before the first one
+  };
+}
+
+/**
+ * What the machine did to the run, from Linux's /proc (NaN elsewhere): the share of CPU time the hypervisor gave to
+ * someone else (steal) and how long the gateway's main thread waited, runnable, for a core. A run with more of
+ * either has a worse tail for reasons outside the gateway (docs/access.md).
+ */
+export interface MachineSample {
+  steal: number;
+  total: number;
+  mainWaitNs: number;
+}
+export function sampleMachine(gatewayPid: number | undefined): MachineSample {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const wait = gatewayPid ? Number(readFileSync(`/proc/${gatewayPid}/task/${gatewayPid}/schedstat`, 'utf8').split(' ')[1]) : Number.NaN;
+    return { steal: cpu[7]!, total: cpu.reduce((a, b) => a + b, 0), mainWaitNs: wait };
+  } catch {
+    return { steal: Number.NaN, total: Number.NaN, mainWaitNs: Number.NaN };
+  }
+}
+
+/** The upper bound (ms) of the bucket holding the p-th percentile of what was observed between two scrapes. */
+export function bucketPercentile(before: Map<string, number>, after: Map<string, number>, p: number): number | string {
+  const les = [...after.keys()];
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  if (total <= 0) return Number.NaN;
+  for (const le of les) {
+    const n = (after.get(le) ?? 0) - (before.get(le) ?? 0);
+    if (n >= (p / 100) * total) return le === '+Inf' ? `> ${Number(les[les.length - 2]) * 1000}` : Number(le) * 1000;
+  }
+  return Number.NaN;
+}
+
+/** A client as a card terminal is: QoS 1, no reconnects, each small packet sent at once. */
+export async function connectClient(port: number, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, ...opts });
+  // connectAsync never settles when the broker closes the socket before its CONNACK (no reconnects): say so instead.
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+    c.once('close', () => reject(new Error(`${opts.username ?? 'client'}: the broker closed the connection before accepting the login`)));
+  });
+  // A terminal waiting for its answer sends each small packet at once; with Nagle on, a QoS 1 PUBACK
+  // exchange on loopback costs ~20 ms for both paths alike and hides everything else.
+  (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  return c;
+}
+
+/**
+ * The bare broker round trip (publish → receive on the same broker, QoS 1) at `rate`/s for `count` messages, after
+ * a warm-up of up to 500: a bare Aedes broker in its own process with the production flags (bench/_bare-aedes.ts).
+ * Returns each measured message's latency in ms.
+ */
+export async function bareRoundTrip(count: number, rate: number, payload: (i: number) => string): Promise<number[]> {
+  const bare = forkHelper('_bare-aedes');
+  const echoLat: number[] = [];
+  let echo: MqttClient | undefined;
+  try {
+    echo = await connectClient(await helperPort(bare));
+    const client = echo;
+    await client.subscribeAsync('bench/echo/#', { qos: 1 });
+    const echoSent = new Map<number, number>();
+    let echoAnswered = 0;
+    client.on('message', (topic) => {
+      if (!topic.startsWith('bench/echo/')) return;
+      const n = Number(topic.slice(11));
+      const at = echoSent.get(n);
+      if (at === undefined) return;
+      echoAnswered++;
+      if (n >= 0) echoLat.push(performance.now() - at);
+    });
+    // Warm-up (JIT on both sides), not measured: negative sequence numbers.
+    const warm = Math.min(500, count);
+    await paced(warm, rate, (i) => {
+      echoSent.set(-1 - i, performance.now());
+      client.publish(`bench/echo/${-1 - i}`, payload(-1 - i), { qos: 1 });
+    }, () => echoAnswered, 30_000);
+    await paced(count, rate, (i) => {
+      echoSent.set(i, performance.now());
+      client.publish(`bench/echo/${i}`, payload(i), { qos: 1 });
+    }, () => echoLat.length, 30_000);
+    return echoLat;
+  } finally {
+    await echo?.endAsync(true).catch(() => {});
+    await stopChild(bare);
+  }
+}

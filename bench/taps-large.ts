@@ -1,0 +1,217 @@
+/**
+ * `npm run bench -- taps-large`: tap → decision latency in a large school (issue 23 point 6): 5,000 students'
+ * cards, 200 card readers each logged in to the broker as itself (a device login with its own secret, confined to
+ * its own topics), 20 console event streams open and read (`GET /api/v1/events/stream`, each its own signed-in
+ * session), and Node-RED running its default flows, at 1,000 taps/s spread over the readers. Beside it, in the same
+ * run and at the same rate, the bare broker round trip (bench/_latency.ts) as the floor nothing can beat.
+ *
+ * As in bench/taps.ts the gateway is the built bin in its own process with the recommended runtime flags, and the
+ * readers and consoles are clients in this process. Before a figure counts the run confirms what it measured:
+ * Node-RED runs its flows, every reader logged in, every tap was answered and granted, and every event stream
+ * received the run's tap events (a stream that is open but not read would only measure the gateway's buffers).
+ *
+ * Options (after `--`): --rate=1000 --seconds=10 --cards=5000 --taps=300000 (stored before the run: 30 days of a
+ * gate morning and afternoon) --readers=200 --streams=20 --cpu-prof (the gateway writes a V8 CPU profile of its whole
+ * run, logins included, to bench/results/). Needs a build: the gateway is started from dist/.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { demoConfig } from '../config/demo.js';
+import { deepMerge, validateConfig } from '../config/load.js';
+import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
+import { BIN, killAllChildren, nodeRedRunning, ROOT, startGatewayChild, stopChild } from './_children.js';
+import { bareRoundTrip, bucketPercentile, connectClient, ms, paced, percentile, scrape } from './_latency.js';
+import { seedCardsAndTaps, uidOf } from './_seed-cards.js';
+import { ProcSampler } from './_proc.js';
+import type { BenchResult } from './run.js';
+
+const arg = (name: string, dflt: number): number => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : dflt;
+};
+
+/** One console's live stream, read as the browser reads it: every chunk taken as it comes, tap events counted. */
+interface Stream {
+  taps: number;
+  bytes: number;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+async function openStream(base: string, token: string): Promise<Stream> {
+  const abort = new AbortController();
+  const res = await fetch(`${base}/api/v1/events/stream`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+  if (res.status !== 200 || !res.body) throw new Error(`event stream: ${res.status} ${await res.text()}`);
+  const s: Stream = { taps: 0, bytes: 0, abort, done: Promise.resolve() };
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  s.done = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        s.bytes += value.byteLength;
+        // Frames may split across chunks; a tap's `event: tap.…` line is short enough that counting per chunk
+        // misses at most the odd one at a boundary, which the check below allows for.
+        s.taps += decoder.decode(value, { stream: true }).split('\nevent: tap.').length - 1;
+      }
+    } catch {
+      // aborted at the end of the run
+    }
+  })();
+  return s;
+}
+
+export default async function bench(): Promise<BenchResult> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npm run build)`);
+  const rate = arg('rate', 1000);
+  const seconds = arg('seconds', 10);
+  const nCards = arg('cards', 5000);
+  const nTaps = arg('taps', 300_000);
+  const nReaders = arg('readers', 200);
+  const nStreams = arg('streams', 20);
+  const count = rate * seconds;
+  const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-large-'));
+  const secret = generateSecret();
+  const secretHash = await hashSecret(secret); // one secret for all: 200 scrypt hashes would only slow the set-up
+  const readers = Array.from({ length: nReaders }, (_, i) => ({
+    id: `large-gate-${i}`,
+    accessPoint: 'large-gate',
+    direction: i % 2 === 0 ? ('in' as const) : ('out' as const),
+    debounceMs: 0,
+    driver: { type: 'mqtt' as const, secretHash },
+  }));
+  // Laid over the demo school by `start --demo`; Node-RED on with its default flows, no simulated devices.
+  const overlay = {
+    dataDir,
+    http: {
+      host: '127.0.0.1',
+      // 20 consoles, each its own signed-in session, from this one address.
+      loginRateLimit: { windowS: 60, max: nStreams + 10 },
+      eventStreams: { perUser: Math.max(1, nStreams), total: Math.max(64, nStreams) },
+    },
+    mqtt: { host: '127.0.0.1' },
+    log: { level: 'warn' },
+    readers,
+    access: { accessPoints: [{ id: 'large-gate', name: 'Large school gate', kind: 'gate', gateId: 'large-gate' }] },
+    sensors: { sensors: [] },
+    cameras: { cameras: [] },
+    nodeRed: { enabled: true },
+    cloud: { enabled: false },
+  };
+  validateConfig(deepMerge(demoConfig, overlay), 'bench'); // a bad overlay fails here, before any process starts
+  const configFile = join(dataDir, 'bench.yaml');
+  writeFileSync(configFile, `${JSON.stringify(overlay, null, 2)}\n`); // JSON is YAML
+  const clients: MqttClient[] = [];
+  const streams: Stream[] = [];
+  try {
+    const first = await startGatewayChild({ configFile, dataDir }); // schema and the demo school
+    await stopChild(first);
+    const seedS = seedCardsAndTaps(join(dataDir, 'gateway.db'), { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'large-gate' });
+
+    const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
+
+    const profileDir = join(ROOT, 'bench', 'results');
+    const extraFlags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags });
+    const sampler = new ProcSampler(gw.pid);
+    const tapLat: number[] = [];
+    let denied = 0;
+    try {
+      const nodeRed = await nodeRedRunning(gw);
+      // Each reader logs in as itself, four at a time: each login is a scrypt check on one of libuv's four threads,
+      // and the broker holds at most 16 pending logins per address.
+      const pending = new Map<string, number[]>(readers.map((r) => [r.id, []]));
+      const byReader = new Map<string, MqttClient>();
+      const loginStart = performance.now();
+      for (let i = 0; i < readers.length; i += 4) {
+        await Promise.all(
+          readers.slice(i, i + 4).map(async (r) => {
+            const c = await connectClient(gw.mqttPort, { username: r.id, password: secret, clientId: r.id });
+            clients.push(c);
+            byReader.set(r.id, c);
+            c.on('message', (_topic, payload) => {
+              const at = pending.get(r.id)!.shift();
+              if (at === undefined) return;
+              tapLat.push(performance.now() - at);
+              if (!(JSON.parse(payload.toString()) as { granted: boolean }).granted) denied++;
+            });
+            const granted = await c.subscribeAsync(`campus/readers/${r.id}/decision`, { qos: 1 });
+            if (granted[0]?.qos !== 1) throw new Error(`${r.id}: subscription refused`);
+          }),
+        );
+      }
+      const loginS = (performance.now() - loginStart) / 1000;
+      for (let i = 0; i < nStreams; i++) {
+        const res = await fetch(`${gw.base}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password: 'campus-demo' }),
+        });
+        if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
+        streams.push(await openStream(gw.base, ((await res.json()) as { token: string }).token));
+      }
+      const tap = (i: number, uid: string): void => {
+        const r = readers[i % nReaders]!.id;
+        pending.get(r)!.push(performance.now());
+        byReader.get(r)!.publish(`campus/readers/${r}/tap`, JSON.stringify({ uid, seq: i }), { qos: 1 });
+      };
+      const warm = Math.min(500, count);
+      await paced(warm, rate, (i) => tap(1_000_000 + i, uidOf((nCards - 1 - i) % nCards)), () => tapLat.length, 30_000);
+      tapLat.length = 0;
+      denied = 0;
+      const streamTapsBefore = streams.map((s) => s.taps);
+      const before = await scrape(gw.base);
+      const window = sampler.window();
+      await paced(count, rate, (i) => tap(i, uidOf((i * 7919) % nCards)), () => tapLat.length, 30_000);
+      const gwProc = window.end();
+      const after = await scrape(gw.base);
+      const streamTaps = streams.map((s, i) => s.taps - streamTapsBefore[i]!);
+      const taps = [...tapLat].sort((a, b) => a - b);
+      const base = [...echoLat].sort((a, b) => a - b);
+      const p99 = percentile(taps, 99);
+      const limit = 2 * percentile(base, 99);
+      // Every stream read (nearly) every tap of the run: a tap is one tap.* event or more.
+      const streamsRead = streamTaps.length === nStreams && streamTaps.every((n) => n >= count * 0.99);
+      const confirmed = nodeRed.ok && clients.length === nReaders && streamsRead && denied === 0 && taps.length === count;
+      return {
+        name: 'taps-large',
+        figures: {
+          'cards, stored taps before run': `${nCards}, ${nTaps}`,
+          'seed time s': Math.round(seedS * 10) / 10,
+          'readers logged in (device logins), s': `${clients.length}/${nReaders}, ${Math.round(loginS * 10) / 10}`,
+          'console event streams open and read': streams.length,
+          'tap events per stream, min/max (≥ taps)': `${Math.min(...streamTaps)}/${Math.max(...streamTaps)}`,
+          'Node-RED health': nodeRed.detail,
+          'rate taps/s': rate,
+          'taps measured': taps.length,
+          'taps denied (should be 0)': denied,
+          'tap→decision p50 ms': ms(percentile(taps, 50)),
+          'tap→decision p99 ms': ms(p99),
+          'tap→decision max ms': ms(taps[taps.length - 1] ?? Number.NaN),
+          'in gateway decision p99 bucket ≤ ms': bucketPercentile(before.buckets, after.buckets, 99),
+          'baseline broker round trip p50 ms': ms(percentile(base, 50)),
+          'baseline broker round trip p99 ms': ms(percentile(base, 99)),
+          'goal: 2 × baseline p99 ms': ms(limit),
+          'gateway process peak RSS MB (measured run)': gwProc.peakRssMb,
+          'gateway process CPU % of a core (measured run)': gwProc.cpuPctOfCore,
+          'gateway full GCs during run': after.majorGcs - before.majorGcs,
+        },
+        goal: `large school (${nCards} cards, ${nReaders} readers logged in, ${nStreams} event streams read, Node-RED flows running): tap→decision p99 ≤ 2 × the bare broker round-trip p99 of the same run (${ms(limit)} ms) at ${rate} taps/s; none denied, every tap answered`,
+        met: confirmed && Number.isFinite(limit) && p99 <= limit,
+      };
+    } finally {
+      sampler.stop();
+      for (const s of streams) s.abort.abort();
+      await Promise.all(streams.map((s) => s.done));
+      await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})));
+      await stopChild(gw);
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+    await killAllChildren();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -50,3 +50,30 @@ export function seedCardsAndTaps(dbFile: string, o: { cards: number; taps: numbe
   }
   return (performance.now() - t0) / 1000;
 }
+
+/**
+ * The tap benchmarks' school, laid over the demo school by `start --demo` (arrays replace, objects merge): one gate
+ * `gate` with `n` readers `<gate>-<i>` alternating in and out, no debounce, no simulated sensors or cameras, no city.
+ * `extra` is merged last (Node-RED, HTTP limits, storage modes).
+ */
+export function gateSchoolOverlay(dataDir: string, gate: string, n: number, driver: { type: 'mqtt'; secretHash?: string }, extra: Record<string, unknown> = {}) {
+  const readers = Array.from({ length: n }, (_, i) => ({
+    id: `${gate}-${i}`,
+    accessPoint: gate,
+    direction: i % 2 === 0 ? ('in' as const) : ('out' as const),
+    debounceMs: 0,
+    driver,
+  }));
+  return {
+    dataDir,
+    http: { host: '127.0.0.1' },
+    mqtt: { host: '127.0.0.1' },
+    log: { level: 'warn' },
+    readers,
+    access: { accessPoints: [{ id: gate, name: gate, kind: 'gate', gateId: gate }] },
+    sensors: { sensors: [] },
+    cameras: { cameras: [] },
+    cloud: { enabled: false },
+    ...extra,
+  };
+}

@@ -23,7 +23,7 @@ import { deepMerge, validateConfig } from '../config/load.js';
 import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
 import { BIN, killAllChildren, nodeRedRunning, ROOT, startGatewayChild, stopChild } from './_children.js';
 import { bareRoundTrip, bucketPercentile, connectClient, ms, paced, percentile, scrape } from './_latency.js';
-import { seedCardsAndTaps, uidOf } from './_seed-cards.js';
+import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
 
@@ -76,31 +76,17 @@ export default async function bench(): Promise<BenchResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-large-'));
   const secret = generateSecret();
   const secretHash = await hashSecret(secret); // one secret for all: 200 scrypt hashes would only slow the set-up
-  const readers = Array.from({ length: nReaders }, (_, i) => ({
-    id: `large-gate-${i}`,
-    accessPoint: 'large-gate',
-    direction: i % 2 === 0 ? ('in' as const) : ('out' as const),
-    debounceMs: 0,
-    driver: { type: 'mqtt' as const, secretHash },
-  }));
-  // Laid over the demo school by `start --demo`; Node-RED on with its default flows, no simulated devices.
-  const overlay = {
-    dataDir,
+  // Node-RED on with its default flows, no simulated devices.
+  const overlay = gateSchoolOverlay(dataDir, 'large-gate', nReaders, { type: 'mqtt', secretHash }, {
     http: {
       host: '127.0.0.1',
       // 20 consoles, each its own signed-in session, from this one address.
       loginRateLimit: { windowS: 60, max: nStreams + 10 },
       eventStreams: { perUser: Math.max(1, nStreams), total: Math.max(64, nStreams) },
     },
-    mqtt: { host: '127.0.0.1' },
-    log: { level: 'warn' },
-    readers,
-    access: { accessPoints: [{ id: 'large-gate', name: 'Large school gate', kind: 'gate', gateId: 'large-gate' }] },
-    sensors: { sensors: [] },
-    cameras: { cameras: [] },
     nodeRed: { enabled: true },
-    cloud: { enabled: false },
-  };
+  });
+  const readers = overlay.readers;
   validateConfig(deepMerge(demoConfig, overlay), 'bench'); // a bad overlay fails here, before any process starts
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, `${JSON.stringify(overlay, null, 2)}\n`); // JSON is YAML

@@ -23,7 +23,7 @@ import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { BIN, killAllChildren, ROOT, startGatewayChild, stopChild } from './_children.js';
 import { bareRoundTrip, connectClient, bucketPercentile, ms, paced, percentile, sampleMachine, scrape, type MachineSample, type Scrape } from './_latency.js';
-import { seedCardsAndTaps, uidOf } from './_seed-cards.js';
+import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import type { BenchResult } from './run.js';
 
@@ -42,30 +42,14 @@ export default async function bench(): Promise<BenchResult> {
   const nTaps = arg('taps', 1_000_000);
   const count = rate * seconds;
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-'));
-  const readers = Array.from({ length: READERS }, (_, i) => ({
-    id: `bench-gate-${i}`,
-    accessPoint: 'bench-gate',
-    direction: i % 2 === 0 ? ('in' as const) : ('out' as const),
-    debounceMs: 0,
-    driver: { type: 'mqtt' as const },
-  }));
-  // Laid over the demo school by `start --demo` (arrays replace, objects merge); ports come from the environment.
-  const overlay = {
-    dataDir,
-    http: { host: '127.0.0.1' },
-    mqtt: { host: '127.0.0.1' },
-    log: { level: 'warn' },
-    readers,
-    access: { accessPoints: [{ id: 'bench-gate', name: 'Bench gate', kind: 'gate', gateId: 'bench-gate' }] },
-    // The gate path only: no simulated devices or flows competing for the two cores.
-    sensors: { sensors: [] },
-    cameras: { cameras: [] },
+  // The gate path only: no simulated devices or flows competing for the two cores. The storage defaults (commit at
+  // the end of the event-loop turn, WAL with synchronous=normal) unless asked: `--synchronous=full` measures the
+  // fsync-per-commit mode, `--delay-ms=N` a batching delay.
+  const overlay = gateSchoolOverlay(dataDir, 'bench-gate', READERS, { type: 'mqtt' }, {
     nodeRed: { enabled: false },
-    cloud: { enabled: false },
-    // The defaults (commit at the end of the event-loop turn, WAL with synchronous=normal) unless asked:
-    // `--synchronous=full` measures the fsync-per-commit mode, `--delay-ms=N` a batching delay.
     storage: { batchMaxDelayMs: arg('delay-ms', 0), synchronous: process.argv.includes('--synchronous=full') ? 'full' : 'normal' },
-  };
+  });
+  const readers = overlay.readers;
   // What the child will run with, checked here first so a bad overlay fails before any process is started.
   const config = validateConfig(deepMerge(demoConfig, overlay), 'bench');
   const configFile = join(dataDir, 'bench.yaml');

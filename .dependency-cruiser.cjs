@@ -6,18 +6,17 @@
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
+  // Every rule is an error: a boundary that only warns is not a boundary.
   forbidden: [
     {
       name: 'config-imports-nothing',
       comment: 'config/ is the ground: the zod schema and defaults import no other file of the project.',
-      severity: 'error',
       from: { path: '^config/' },
       to: { pathNot: ['^config/', '(^|/)node_modules/'], dependencyTypesNot: ['core'] },
     },
     {
       name: 'core-imports-only-config',
       comment: 'gateway/core/ is the floor every other part stands on: it may import config/ and nothing else of the project.',
-      severity: 'error',
       from: { path: '^gateway/core/' },
       to: { pathNot: ['^gateway/core/', '^config/', '(^|/)node_modules/'], dependencyTypesNot: ['core'] },
     },
@@ -27,7 +26,6 @@ module.exports = {
         'Domains, layers and the CLI see devices only through ports (gateway/core, gateway/<domain>/port.ts); ' +
         'gateway/compose.ts is the one gateway file that imports drivers/ (the CLI asks it for a driver); ' +
         'gateway/api-catalogue.ts beside it gathers the drivers\' route docs for the OpenAPI document.',
-      severity: 'error',
       from: { path: '^gateway/', pathNot: ['^gateway/compose\\.ts$', '^gateway/api-catalogue\\.ts$'] },
       to: { path: '^drivers/' },
     },
@@ -36,21 +34,18 @@ module.exports = {
       comment:
         'A domain sees the city only through cloud-sync ports that compose.ts adapts; the CLI may use the ' +
         "contract's signing code (campus-gateway city-sign); gateway/api-catalogue.ts gathers its route docs.",
-      severity: 'error',
       from: { path: '^gateway/', pathNot: ['^gateway/compose\\.ts$', '^gateway/api-catalogue\\.ts$', '^gateway/cli/'] },
       to: { path: '^cloud-sync/' },
     },
     {
       name: 'drivers-not-cloud-sync-or-flows',
       comment: 'A driver talks to its devices and to core ports; what happens to its data upstream is not its business.',
-      severity: 'error',
       from: { path: '^drivers/' },
       to: { path: ['^cloud-sync/', '^flows/'] },
     },
     {
       name: 'only-cli-imports-compose',
       comment: 'gateway/compose.ts is the top: only the CLI (and tests, benchmarks) start the whole gateway.',
-      severity: 'error',
       from: { pathNot: ['^gateway/cli/', '^test/', '^bench/'] },
       to: { path: '^gateway/compose\\.ts$' },
     },
@@ -60,14 +55,12 @@ module.exports = {
         'console/ runs in the browser, built by plain tsc without a bundler: it may take the gateway\'s API types from ' +
         'gateway/api-types.ts (type-only, erased from the JavaScript) and no other file of the project. (Packages are ' +
         'dropped from the graph by options.exclude below; a package import would fail in the browser tests.)',
-      severity: 'error',
       from: { path: '^console/' },
       to: { pathNot: ['^console/', '^gateway/api-types\\.ts$'] },
     },
     {
       name: 'console-takes-api-types-as-types',
       comment: 'The console imports gateway/api-types.ts with `import type` only, so nothing of it is emitted or served.',
-      severity: 'error',
       from: { path: '^console/' },
       to: { path: '^gateway/api-types\\.ts$', dependencyTypesNot: ['type-only'] },
     },
@@ -76,26 +69,23 @@ module.exports = {
       comment:
         'gateway/api-types.ts re-exports types only (`export type`), from the zod-only files its tsconfig lists, so ' +
         'the console can share them without any server code.',
-      severity: 'error',
       from: { path: '^gateway/api-types\\.ts$' },
       to: { dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'nothing-imports-console',
       comment: 'The gateway serves the built console (dist/console) as files; no part of it imports console/ sources.',
-      severity: 'error',
       from: { pathNot: ['^console/', '^test/'] },
       to: { path: '^console/' },
     },
     {
       name: 'no-folder-cycles',
       comment: 'Two folders that import each other are one folder in disguise: neither can be understood, tested or moved alone.',
-      severity: 'error',
       scope: 'folder',
       from: {},
       to: { circular: true },
     },
-  ],
+  ].map((rule) => ({ severity: 'error', ...rule })),
   options: {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: ['^dist/', '^node_modules/'] },

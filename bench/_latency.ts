@@ -145,3 +145,24 @@ export async function bareRoundTrip(count: number, rate: number, payload: (i: nu
     await stopChild(bare);
   }
 }
+
+/**
+ * The latency figures both tap benchmarks print: the taps' round trips (`taps` and `base` sorted ascending), the
+ * gateway's own decision histogram (tap.received → decision published: a bucket bound, not a sample) and the bare
+ * broker round trip of the same run.
+ */
+export function tapLatencyFigures(run: { rate: number; taps: number[]; denied: number; base: number[]; before: Scrape; after: Scrape }): Record<string, number | string> {
+  const { taps, base } = run;
+  return {
+    'rate taps/s': run.rate,
+    'taps measured': taps.length,
+    'taps denied (should be 0)': run.denied,
+    'tap→decision p50 ms': ms(percentile(taps, 50)),
+    'tap→decision p99 ms': ms(percentile(taps, 99)),
+    'tap→decision max ms': ms(taps[taps.length - 1] ?? Number.NaN),
+    'in gateway decision p99 bucket ≤ ms': bucketPercentile(run.before.buckets, run.after.buckets, 99),
+    'baseline broker round trip p50 ms': ms(percentile(base, 50)),
+    'baseline broker round trip p99 ms': ms(percentile(base, 99)),
+    'baseline broker round trip max ms': ms(base[base.length - 1] ?? Number.NaN),
+  };
+}

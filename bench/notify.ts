@@ -15,19 +15,12 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { packageInfo } from '../gateway/core/version.js';
-import { startGatewayChild, stopChild } from './_children.js';
+import { BIN, startGatewayChild, stopChild } from './_children.js';
+import { percentile } from './_latency.js';
+import { numberArg } from './_args.js';
 import type { BenchResult } from './run.js';
 
-const arg = (name: string, dflt: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : dflt;
-};
-const BIN = join(packageInfo().root, 'dist', 'gateway', 'cli', 'main.js');
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! * 10) / 10 : Number.NaN;
-};
+const pct = (xs: number[], p: number): number => Math.round(percentile([...xs].sort((a, b) => a - b), p) * 10) / 10;
 const phoneOf = (i: number): string => `139${String(10_000_000 + i).slice(0, 8)}`;
 const uidOf = (i: number): string => `C${i.toString(16).toUpperCase().padStart(7, '0')}`;
 
@@ -134,9 +127,9 @@ async function run(on: boolean, students: number, seconds: number, smsRate: numb
 }
 
 export default async function notifyBench(): Promise<BenchResult> {
-  const students = arg('students', 3000);
-  const seconds = arg('seconds', 600);
-  const smsRate = arg('sms-rate', 50);
+  const students = numberArg('students', 3000);
+  const seconds = numberArg('seconds', 600);
+  const smsRate = numberArg('sms-rate', 50);
   const off = await run(false, students, seconds, smsRate);
   const on = await run(true, students, seconds, smsRate);
   const exactlyOnce = on.guardiansReached === students && on.duplicates === 0;

@@ -14,23 +14,19 @@
  * gate morning and afternoon) --readers=200 --streams=20 --cpu-prof (the gateway writes a V8 CPU profile of its whole
  * run, logins included, to bench/results/). Needs a build: the gateway is started from dist/.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
-import { BIN, killAllChildren, nodeRedRunning, ROOT, startGatewayChild, stopChild } from './_children.js';
-import { bareRoundTrip, bucketPercentile, connectClient, ms, paced, percentile, scrape } from './_latency.js';
+import { killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
+import { bareRoundTrip, connectClient, ms, paced, percentile, scrape, tapLatencyFigures } from './_latency.js';
 import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler } from './_proc.js';
+import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
 import type { BenchResult } from './run.js';
-
-const arg = (name: string, dflt: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : dflt;
-};
 
 /** One console's live stream, read as the browser reads it: every chunk taken as it comes, tap events counted. */
 interface Stream {
@@ -65,14 +61,9 @@ async function openStream(base: string, token: string): Promise<Stream> {
 }
 
 export default async function bench(): Promise<BenchResult> {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npm run build)`);
-  const rate = arg('rate', 1000);
-  const seconds = arg('seconds', 10);
-  const nCards = arg('cards', 5000);
-  const nTaps = arg('taps', 300_000);
-  const nReaders = arg('readers', 200);
-  const nStreams = arg('streams', 20);
-  const count = rate * seconds;
+  const { rate, seconds, count, nCards, nTaps } = tapLoadArgs({ cards: 5000, taps: 300_000 });
+  const nReaders = numberArg('readers', 200);
+  const nStreams = numberArg('streams', 20);
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-large-'));
   const secret = generateSecret();
   const secretHash = await hashSecret(secret); // one secret for all: 200 scrypt hashes would only slow the set-up
@@ -99,9 +90,7 @@ export default async function bench(): Promise<BenchResult> {
 
     const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
 
-    const profileDir = join(ROOT, 'bench', 'results');
-    const extraFlags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags });
+    const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags: cpuProfileFlags() });
     const sampler = new ProcSampler(gw.pid);
     const tapLat: number[] = [];
     let denied = 0;
@@ -171,15 +160,7 @@ export default async function bench(): Promise<BenchResult> {
           'console event streams open and read': streams.length,
           'tap events per stream, min/max (≥ taps)': `${Math.min(...streamTaps)}/${Math.max(...streamTaps)}`,
           'Node-RED health': nodeRed.detail,
-          'rate taps/s': rate,
-          'taps measured': taps.length,
-          'taps denied (should be 0)': denied,
-          'tap→decision p50 ms': ms(percentile(taps, 50)),
-          'tap→decision p99 ms': ms(p99),
-          'tap→decision max ms': ms(taps[taps.length - 1] ?? Number.NaN),
-          'in gateway decision p99 bucket ≤ ms': bucketPercentile(before.buckets, after.buckets, 99),
-          'baseline broker round trip p50 ms': ms(percentile(base, 50)),
-          'baseline broker round trip p99 ms': ms(percentile(base, 99)),
+          ...tapLatencyFigures({ rate, taps, denied, base, before, after }),
           'goal: 2 × baseline p99 ms': ms(limit),
           'gateway process peak RSS MB (measured run)': gwProc.peakRssMb,
           'gateway process CPU % of a core (measured run)': gwProc.cpuPctOfCore,

@@ -14,40 +14,31 @@
  * A large school (200 logged-in readers, 20 event streams, Node-RED's flows) is bench/taps-large.ts; both share
  * bench/_latency.ts (pacing, percentiles, the bare broker baseline) and bench/_seed-cards.ts.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
-import { BIN, killAllChildren, ROOT, startGatewayChild, stopChild } from './_children.js';
-import { bareRoundTrip, connectClient, bucketPercentile, ms, paced, percentile, sampleMachine, scrape, type MachineSample, type Scrape } from './_latency.js';
+import { killAllChildren, startGatewayChild, stopChild } from './_children.js';
+import { bareRoundTrip, connectClient, ms, paced, percentile, sampleMachine, scrape, tapLatencyFigures, type MachineSample, type Scrape } from './_latency.js';
 import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
+import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
 import type { BenchResult } from './run.js';
-
-const arg = (name: string, dflt: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : dflt;
-};
 
 const READERS = 10;
 
 export default async function bench(): Promise<BenchResult> {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
-  const rate = arg('rate', 1000);
-  const seconds = arg('seconds', 10);
-  const nCards = arg('cards', 100_000);
-  const nTaps = arg('taps', 1_000_000);
-  const count = rate * seconds;
+  const { rate, seconds, count, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-'));
   // The gate path only: no simulated devices or flows competing for the two cores. The storage defaults (commit at
   // the end of the event-loop turn, WAL with synchronous=normal) unless asked: `--synchronous=full` measures the
   // fsync-per-commit mode, `--delay-ms=N` a batching delay.
   const overlay = gateSchoolOverlay(dataDir, 'bench-gate', READERS, { type: 'mqtt' }, {
     nodeRed: { enabled: false },
-    storage: { batchMaxDelayMs: arg('delay-ms', 0), synchronous: process.argv.includes('--synchronous=full') ? 'full' : 'normal' },
+    storage: { batchMaxDelayMs: numberArg('delay-ms', 0), synchronous: process.argv.includes('--synchronous=full') ? 'full' : 'normal' },
   });
   const readers = overlay.readers;
   // What the child will run with, checked here first so a bad overlay fails before any process is started.
@@ -79,12 +70,7 @@ export default async function bench(): Promise<BenchResult> {
     const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
 
     // The gateway again, now holding the seeded cards and taps.
-    const profileDir = join(ROOT, 'bench', 'results');
-    const gw = await startGatewayChild({
-      configFile,
-      dataDir,
-      extraFlags: process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    });
+    const gw = await startGatewayChild({ configFile, dataDir, extraFlags: cpuProfileFlags() });
     const sampler = new ProcSampler(gw.pid);
     let gwProc: ProcFigures;
     const tapLat: number[] = [];
@@ -157,18 +143,8 @@ export default async function bench(): Promise<BenchResult> {
         'stored taps before run': nTaps,
         'stored taps after run': storedTaps,
         'seed time s': Math.round(seedS * 10) / 10,
-        'rate taps/s': rate,
-        'taps measured': taps.length,
-        'taps denied (should be 0)': denied,
-        'tap→decision p50 ms': ms(percentile(taps, 50)),
-        'tap→decision p99 ms': ms(p99),
-        'tap→decision max ms': ms(taps[taps.length - 1] ?? Number.NaN),
+        ...tapLatencyFigures({ rate, taps, denied, base, before, after }),
         'taps over 5 ms': taps.filter((x) => x > 5).length,
-        // From the gateway's own histogram (tap.received → decision published): a bucket bound, not a sample.
-        'in gateway decision p99 bucket ≤ ms': bucketPercentile(before.buckets, after.buckets, 99),
-        'baseline broker round trip p50 ms': ms(percentile(base, 50)),
-        'baseline broker round trip p99 ms': ms(percentile(base, 99)),
-        'baseline broker round trip max ms': ms(base[base.length - 1] ?? Number.NaN),
         'storage.synchronous': config.storage.synchronous,
         'storage.batchMaxDelayMs': config.storage.batchMaxDelayMs,
         'goal: 2 × baseline p99 ms': ms(limit),

@@ -35,6 +35,8 @@ export const MAX_FUTURE_MS = 60_000;
  */
 export const REJECTIONS_ANSWERED_PER_MIN = 60;
 
+export type IgnoredReason = 'malformed' | 'elsewhere';
+
 export const commandMigrations: Migration[] = [
   {
     version: 52,
@@ -51,8 +53,6 @@ export const commandMigrations: Migration[] = [
       );`,
   },
 ];
-
-export type IgnoredReason = 'malformed' | 'elsewhere';
 
 export interface CommandDeps {
   db: Database;

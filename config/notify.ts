@@ -15,16 +15,19 @@ const rate = {
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
 };
 const baseUrl = (url: string) => z.string().url().default(url);
+/** A channel's config: its id and type, what its kind needs, and its rate limits. */
+const channel = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.strictObject({ id: channelId, type: z.literal(type), ...rate, ...shape });
 /** The provider's template id per event (SMS providers send only approved templates). */
 const templateIds = z.partialRecord(z.enum(MESSAGE_KINDS), z.string().min(1).max(64)).default({});
 /** Order of the template's parameters for providers that take a list (Tencent): names from the message's fields. */
 const paramNames = z.array(z.enum(['school', 'student', 'time', 'gate', 'balance', 'text'])).max(10);
+/** What both SMS providers need: the approved signature (签名) and the approved template per event. */
+const sms = { signName: z.string().min(1), templates: templateIds };
 
 export const notifyChannelConfig = z.discriminatedUnion('type', [
-  z.strictObject({ id: channelId, type: z.literal('mqtt'), topic: z.string().regex(/^[^#+]+$/).default('campus/notify/out'), ...rate }),
-  z.strictObject({
-    id: channelId,
-    type: z.literal('http'),
+  channel('mqtt', { topic: z.string().regex(/^[^#+]+$/).default('campus/notify/out') }),
+  channel('http', {
     url: z.string().url(),
     method: z.enum(['POST', 'PUT', 'GET']).default('POST'),
     headers: z.record(z.string(), z.string()).default({}),
@@ -33,54 +36,41 @@ export const notifyChannelConfig = z.discriminatedUnion('type', [
     headerFiles: z.record(z.string(), z.string()).default({})
       .meta({ description: 'Header values from files (a token), e.g. `{ "authorization": "/etc/campus/notify-token" }`, read at start.' }),
     successContains: z.string().optional().meta({ description: 'Success: a 2xx status, and when set the body contains this text.' }),
-    ...rate,
   }),
-  z.strictObject({
-    id: channelId,
-    type: z.literal('sms-aliyun'),
+  channel('sms-aliyun', {
     baseUrl: baseUrl('https://dysmsapi.aliyuncs.com/'),
     accessKeyId: z.string().min(1),
     accessKeySecretFile: z.string().min(1),
     regionId: z.string().default('cn-hangzhou'),
-    signName: z.string().min(1),
-    templates: templateIds,
-    ...rate,
+    ...sms,
   }),
-  z.strictObject({
-    id: channelId,
-    type: z.literal('sms-tencent'),
+  channel('sms-tencent', {
     baseUrl: baseUrl('https://sms.tencentcloudapi.com/'),
     secretId: z.string().min(1),
     secretKeyFile: z.string().min(1),
     region: z.string().default('ap-guangzhou'),
     sdkAppId: z.string().min(1),
-    signName: z.string().min(1),
-    templates: templateIds,
+    ...sms,
     params: z.partialRecord(z.enum(MESSAGE_KINDS), paramNames).default({}),
-    ...rate,
   }),
-  z.strictObject({
-    id: channelId,
-    type: z.literal('wecom-app'),
+  channel('wecom-app', {
     baseUrl: baseUrl('https://qyapi.weixin.qq.com'),
     corpId: z.string().min(1),
     corpSecretFile: z.string().min(1),
     agentId: z.number().int().nonnegative(),
-    ...rate,
   }),
-  z.strictObject({
-    id: channelId,
-    type: z.literal('wecom-bot'),
+  channel('wecom-bot', {
     baseUrl: baseUrl('https://qyapi.weixin.qq.com'),
     keyFile: z.string().min(1).meta({ description: 'The webhook\'s key (the `key=` of its URL), in a file.' }),
-    ...rate,
     ratePerMin: z.number().positive().max(20).default(20),
     burst: z.number().int().positive().max(20).default(20),
   }),
   /** The demo's message sink: kept in the outbox as sent, shown in the delivery log, sent nowhere. */
-  z.strictObject({ id: channelId, type: z.literal('sink'), ...rate }),
+  channel('sink', {}),
 ]);
 export type NotifyChannelConfig = z.infer<typeof notifyChannelConfig>;
+/** The config of one kind of channel. */
+export type NotifyChannelOf<T extends NotifyChannelConfig['type']> = Extract<NotifyChannelConfig, { type: T }>;
 
 const eventConfig = (ttlS: number) =>
   z.strictObject({ enabled: z.boolean().default(true), ttlS: z.number().int().positive().max(7 * 86_400).default(ttlS) }).prefault({});

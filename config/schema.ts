@@ -72,7 +72,8 @@ export const mqttConfig = z.strictObject({
     .meta({ description: 'A connection that has not logged in (CONNACK accepted) this long after it opened is closed.' }),
   maxPendingConnections: z.number().int().positive().default(64)
     .meta({ description: 'Connections not logged in yet, in all and from one address: more are closed as they open.' }),
-  maxPendingPerAddress: z.number().int().positive().default(16).meta({ description: 'Connections not logged in yet from one client address; more are closed as they open.' }),
+  maxPendingPerAddress: z.number().int().positive().default(16)
+    .meta({ description: 'Connections not logged in yet from one client address; more are closed as they open.' }),
   loginBackoff: z
     .strictObject({
       maxFailures: z.number().int().min(1).default(5),

@@ -26,6 +26,10 @@ export const cameraEventMigrations: Migration[] = [
   },
 ];
 
+/** Days a camera event is kept: a busy corridor camera reports motion every few seconds. */
+export const CAMERA_EVENT_RETENTION_DAYS = 30;
+const PRUNE_EVERY = 500;
+
 export interface CameraEventRecord {
   at: number;
   cameraId: string;
@@ -34,10 +38,6 @@ export interface CameraEventRecord {
   accessPoints: string[];
   zones: string[];
 }
-
-/** Days a camera event is kept: a busy corridor camera reports motion every few seconds. */
-export const CAMERA_EVENT_RETENTION_DAYS = 30;
-const PRUNE_EVERY = 500;
 
 export class CameraEventsStore {
   private readonly insert;

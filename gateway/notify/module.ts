@@ -6,7 +6,6 @@ import { nameIn } from '../core/localized-name.js';
 import type { Router } from 'express';
 import type { Counter } from 'prom-client';
 import { ulid } from 'ulid';
-import type { NotifyChannelConfig } from '../../config/notify.js';
 import type { TapWrite } from '../access/contract.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import { GatewayError, notFound } from '../core/errors.js';
@@ -14,10 +13,8 @@ import type { Logger } from '../core/logger.js';
 import { arrivalCutoff, isSchoolDay, localTime, secondsOf } from '../core/school-calendar.js';
 import type { Guards } from '../http/guards.js';
 import { guardianBox, guardianKeyOf, GuardianStore } from '../guardians/store.js';
-import { AliyunSmsChannel, TencentSmsChannel } from './channels/sms.js';
-import { HttpChannel, MqttChannel, SinkChannel } from './channels/simple.js';
+import { createChannel } from './channels/create.js';
 import type { Channel } from './channels/types.js';
-import { WecomAppChannel, WecomBotChannel } from './channels/wecom.js';
 import { Outbox } from './outbox.js';
 import { notifyRoutes } from './routes.js';
 import { Sender } from './sender.js';
@@ -64,25 +61,6 @@ export interface EmergencyInput {
   lockdownAt?: number | undefined;
 }
 
-function createChannel(cfg: NotifyChannelConfig, ctx: GatewayContext): Channel {
-  switch (cfg.type) {
-    case 'mqtt':
-      return new MqttChannel(cfg, ctx.mqtt);
-    case 'http':
-      return new HttpChannel(cfg);
-    case 'sms-aliyun':
-      return new AliyunSmsChannel(cfg);
-    case 'sms-tencent':
-      return new TencentSmsChannel(cfg);
-    case 'wecom-app':
-      return new WecomAppChannel(cfg);
-    case 'wecom-bot':
-      return new WecomBotChannel(cfg);
-    case 'sink':
-      return new SinkChannel(cfg);
-  }
-}
-
 export class NotifyModule implements GatewayModule {
   readonly name = 'notify';
   readonly guardians: GuardianStore;
@@ -105,7 +83,7 @@ export class NotifyModule implements GatewayModule {
     this.log = ctx.log.child({ component: 'notify' });
     this.guardians = new GuardianStore(ctx.db, guardianBox(guardianKeyOf(ctx.config)), ctx.clock);
     this.outbox = new Outbox(ctx.db);
-    this.channels = cfg.enabled ? cfg.channels.map((c) => createChannel(c, ctx)) : [];
+    this.channels = cfg.enabled ? cfg.channels.map((c) => createChannel(c, ctx.mqtt)) : [];
     const m = new MetricFactory(ctx.metrics);
     this.errors = m.counter('campus_notify_enqueue_failures_total', 'Messages that could not be queued (the tap itself was kept)', ['event']);
     this.sender = new Sender({

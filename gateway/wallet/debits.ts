@@ -120,18 +120,7 @@ export class TerminalDebits {
           record.run(input.readerId, input.seq, input.personId, amountKept, refusal, null, balance, input.tapId, date, now);
           return { outcome: { ok: false, reason: refusal, balance }, duplicate: false, conflict: false };
         }
-        const entry = this.entries.insert({
-          personId: input.personId,
-          kind: 'debit',
-          amountFen: -input.amountFen,
-          reason: 'canteen',
-          actor: `reader:${input.readerId}`,
-          readerId: input.readerId,
-          terminalSeq: input.seq,
-          tapId: input.tapId,
-          refundOf: null,
-          occurredAt: at,
-        });
+        const entry = this.bookSale({ ...input, occurredAt: at }, 'canteen');
         record.run(input.readerId, input.seq, input.personId, input.amountFen, 'applied', entry.id, entry.balance, input.tapId, date, now);
         return { outcome: { ok: true, balance: entry.balance, duplicate: false }, duplicate: false, conflict: false };
       })
@@ -142,6 +131,29 @@ export class TerminalDebits {
     if (result.duplicate) this.reportDuplicate(input, result.conflict);
     else this.debits.inc({ outcome: outcome.ok ? 'applied' : outcome.reason });
     return outcome;
+  }
+
+  /**
+   * A terminal's sale as a ledger debit, under the terminal's number (reader, seq) and the tap that made it. Runs
+   * inside the caller's transaction; `actor` is the terminal unless an admin accepted the sale on review.
+   */
+  bookSale(
+    sale: { personId: number; amountFen: number; readerId: string; seq: number; tapId: string; occurredAt: number },
+    reason: string,
+    actor = `reader:${sale.readerId}`,
+  ): { id: number; balance: number } {
+    return this.entries.insert({
+      personId: sale.personId,
+      kind: 'debit',
+      amountFen: -sale.amountFen,
+      reason,
+      actor,
+      readerId: sale.readerId,
+      terminalSeq: sale.seq,
+      tapId: sale.tapId,
+      refundOf: null,
+      occurredAt: sale.occurredAt,
+    });
   }
 
   /**

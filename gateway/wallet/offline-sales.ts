@@ -64,18 +64,7 @@ export class OfflineSales {
             record.run(sale.readerId, sale.seq, sale.personId, amountKept, 'suspicious', null, balance, sale.tapId, date, now, sale.uid, sale.at, reason, 'pending');
             return { seq: sale.seq, outcome: 'suspicious', reason: reason ?? 'unknown_card' };
           }
-          const entry = this.entries.insert({
-            personId: sale.personId,
-            kind: 'debit',
-            amountFen: -sale.amountFen,
-            reason: 'canteen (offline)',
-            actor: `reader:${sale.readerId}`,
-            readerId: sale.readerId,
-            terminalSeq: sale.seq,
-            tapId: sale.tapId,
-            refundOf: null,
-            occurredAt: sale.at,
-          });
+          const entry = this.terminal.bookSale({ ...sale, personId: sale.personId, occurredAt: sale.at }, 'canteen (offline)');
           record.run(sale.readerId, sale.seq, sale.personId, sale.amountFen, 'applied', entry.id, entry.balance, sale.tapId, date, now, sale.uid, sale.at, null, null);
           return { seq: sale.seq, outcome: 'applied', balance: entry.balance };
         }),
@@ -134,19 +123,16 @@ export class OfflineSales {
         if (decision === 'accept') {
           if (row.person_id === null) throw new GatewayError('conflict', 'the card of this sale belongs to nobody; it can only be rejected');
           if (!Number.isSafeInteger(row.amount_fen) || row.amount_fen <= 0) throw new GatewayError('conflict', `the amount ${row.amount_fen} is not a sale; it can only be rejected`);
-          entryId = this.entries.insert({
+          const sale = {
             personId: row.person_id,
-            kind: 'debit',
-            amountFen: -row.amount_fen,
-            reason: `canteen (offline, reviewed): ${note}`,
-            actor,
+            amountFen: row.amount_fen,
             readerId,
-            terminalSeq: seq,
+            seq,
             tapId: row.tap_id,
-            refundOf: null,
             // A terminal whose clock was wrong gave no usable time: the sale is booked when it arrived.
             occurredAt: row.suspicion === 'terminal_clock' ? Date.parse(row.created_at) : row.occurred_at,
-          }).id;
+          };
+          entryId = this.terminal.bookSale(sale, `canteen (offline, reviewed): ${note}`, actor).id;
         }
         this.db
           .prepare(

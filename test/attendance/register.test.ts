@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TapDecision } from '../../gateway/access/contract.js';
 import type { PersonRef } from '../../gateway/people/types.js';
 import { AttendanceRegister } from '../../gateway/attendance/module.js';
+import type { AttendanceCounts as Counts } from '../../gateway/core/attendance-counts.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { compareSchoolNames } from '../../gateway/core/school-order.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -76,14 +77,6 @@ interface PersonDay {
   firstIn: string | null;
   firstInLocal: string | null;
   lastOutLocal: string | null;
-}
-interface Counts {
-  enrolled: number;
-  present: number;
-  late: number;
-  absent: number;
-  excused: number;
-  expected: number;
 }
 interface Report {
   date: string;

@@ -60,31 +60,32 @@ export interface TimeProfile {
   linked: number;
 }
 
+/** The requests, in function-code order (FUNCTION above). */
 export type Request =
-  | { type: 'get-controller' }
-  | { type: 'get-time' }
-  | { type: 'set-time'; datetime: string }
   | { type: 'get-status' }
-  | { type: 'get-listener' }
-  | { type: 'set-listener'; address: string; port: number; interval: number }
-  | { type: 'get-door-control'; door: number }
-  | { type: 'set-door-control'; door: number; mode: number; delay: number }
+  | { type: 'set-time'; datetime: string }
+  | { type: 'get-time' }
   | { type: 'open-door'; door: number }
-  | { type: 'get-cards' }
-  | { type: 'get-card'; card: number }
-  | { type: 'get-card-at-index'; index: number }
   | { type: 'put-card'; record: CardRecord }
   | { type: 'delete-card'; card: number }
   | { type: 'delete-all-cards' }
-  | { type: 'get-event'; index: number }
-  | { type: 'get-event-index' }
-  | { type: 'set-event-index'; index: number }
-  | { type: 'record-special-events'; enabled: boolean }
-  | { type: 'get-time-profile'; profile: number }
+  | { type: 'get-cards' }
+  | { type: 'get-card'; card: number }
+  | { type: 'get-card-at-index'; index: number }
+  | { type: 'set-door-control'; door: number; mode: number; delay: number }
+  | { type: 'get-door-control'; door: number }
+  | { type: 'set-anti-passback'; mode: number }
+  | { type: 'get-anti-passback' }
   | { type: 'set-time-profile'; profile: TimeProfile }
   | { type: 'clear-time-profiles' }
-  | { type: 'get-anti-passback' }
-  | { type: 'set-anti-passback'; mode: number };
+  | { type: 'record-special-events'; enabled: boolean }
+  | { type: 'set-listener'; address: string; port: number; interval: number }
+  | { type: 'get-listener' }
+  | { type: 'get-controller' }
+  | { type: 'get-time-profile'; profile: number }
+  | { type: 'get-event'; index: number }
+  | { type: 'set-event-index'; index: number }
+  | { type: 'get-event-index' };
 
 export function header(fn: number, serial: number): Buffer {
   const b = Buffer.alloc(PACKET_SIZE);
@@ -120,28 +121,28 @@ type RecordRequest = 'put-card' | 'set-time-profile';
 
 /** Every other request is fixed fields or none: name, offset and codec of each, written by encode, read by decode. */
 const REQUEST_FIELDS: { [T in Exclude<Request['type'], RecordRequest>]: Layout<Body<T>> } = {
-  'get-controller': [],
-  'get-time': [],
-  'set-time': [['datetime', 8, DATETIME]],
   'get-status': [],
-  'get-listener': [],
-  'set-listener': [['address', 8, IPV4], ['port', 12, U16], ['interval', 14, U8]],
-  'get-door-control': [['door', 8, U8]],
-  'set-door-control': [['door', 8, U8], ['mode', 9, U8], ['delay', 10, U8]],
+  'set-time': [['datetime', 8, DATETIME]],
+  'get-time': [],
   'open-door': [['door', 8, U8]],
+  'delete-card': [['card', 8, U32]],
+  'delete-all-cards': [],
   'get-cards': [],
   'get-card': [['card', 8, U32]],
   'get-card-at-index': [['index', 8, U32]],
-  'delete-card': [['card', 8, U32]],
-  'delete-all-cards': [],
-  'get-event': [['index', 8, U32]],
-  'get-event-index': [],
-  'set-event-index': [['index', 8, U32]],
-  'record-special-events': [['enabled', 8, BOOL]],
-  'get-time-profile': [['profile', 8, U8]],
-  'clear-time-profiles': [],
-  'get-anti-passback': [],
+  'set-door-control': [['door', 8, U8], ['mode', 9, U8], ['delay', 10, U8]],
+  'get-door-control': [['door', 8, U8]],
   'set-anti-passback': [['mode', 8, U8]],
+  'get-anti-passback': [],
+  'clear-time-profiles': [],
+  'record-special-events': [['enabled', 8, BOOL]],
+  'set-listener': [['address', 8, IPV4], ['port', 12, U16], ['interval', 14, U8]],
+  'get-listener': [],
+  'get-controller': [],
+  'get-time-profile': [['profile', 8, U8]],
+  'get-event': [['index', 8, U32]],
+  'set-event-index': [['index', 8, U32]],
+  'get-event-index': [],
 };
 
 /** Where a destructive request carries the magic word; decoding refuses one without it. */

@@ -1,11 +1,9 @@
 /** Channels without a provider protocol: a local MQTT topic, a generic HTTP request template, and the demo's sink. */
 import { readFileSync } from 'node:fs';
-import type { NotifyChannelConfig } from '../../../config/notify.js';
+import type { NotifyChannelOf as Cfg } from '../../../config/notify.js';
 import type { MqttPort } from '../../core/mqtt-port.js';
 import { fill } from '../templates.js';
 import { request, retryableStatus, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
-
-type Cfg<T extends NotifyChannelConfig['type']> = Extract<NotifyChannelConfig, { type: T }>;
 
 const phoneRecipient = (g: { phone: string | null }): string | null => g.phone;
 

@@ -12,10 +12,8 @@
  *   from "TC3" + SecretKey.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import type { NotifyChannelConfig } from '../../../config/notify.js';
+import type { NotifyChannelOf as Cfg } from '../../../config/notify.js';
 import { jsonOf, request, retryableStatus, SecretFileChannel, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
-
-type Cfg<T extends NotifyChannelConfig['type']> = Extract<NotifyChannelConfig, { type: T }>;
 
 /** RFC 3986 percent-encoding as Alibaba Cloud's RPC signature wants it. */
 export function aliyunPercentEncode(s: string): string {

@@ -4,10 +4,8 @@
  * again when WeCom says it is invalid or expired (40014, 42001), since WeCom may revoke it early. `wecom-bot`: a
  * group robot's webhook (POST /cgi-bin/webhook/send?key=…), at most 20 messages a minute, for staff digests.
  */
-import type { NotifyChannelConfig } from '../../../config/notify.js';
+import type { NotifyChannelOf as Cfg } from '../../../config/notify.js';
 import { jsonOf, request, retryableStatus, SecretFileChannel, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
-
-type Cfg<T extends NotifyChannelConfig['type']> = Extract<NotifyChannelConfig, { type: T }>;
 
 /** -1 system busy; 45009 API frequency limit; 45033 too many concurrent calls. */
 const RETRY = new Set([-1, 45009, 45033]);

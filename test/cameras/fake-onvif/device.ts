@@ -5,10 +5,12 @@
  * snapshot. It can reboot (forgetting subscriptions), go down and come back on the same port, answer garbage,
  * or accept connections and never answer.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { encodeJpeg } from '../../../drivers/onvif/jpeg.js';
+import { challenge, digestOk, wsSecurityOk } from './auth.js';
+import { capabilities, deviceInformation, duration, envelope, fault, mediaUri, NS, profiles, systemDateAndTime, tag, xmlnsBomb } from './soap.js';
 
 export type FakeAuth = 'none' | 'ws-security' | 'digest';
 /**
@@ -17,18 +19,6 @@ export type FakeAuth = 'none' | 'ws-security' | 'digest';
  * library's own namespace-stripping regex rescans the rest of the reply from each one (quadratic: ~10 s here).
  */
 export type FakeMode = 'normal' | 'malformed' | 'hang' | 'huge' | 'xmlns-bomb';
-
-/** The `xmlns-bomb` reply: a well-formed start, then 400 KB of `xmlns:aN` tokens. */
-export function xmlnsBomb(bytes = 400_000): string {
-  const parts: string[] = [];
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    const decl = ` xmlns:a${i}`;
-    parts.push(decl);
-    size += decl.length;
-  }
-  return `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}><s:Body><tds:GetSystemDateAndTimeResponse${parts.join('')}/></s:Body></s:Envelope>`;
-}
 
 export interface FakeDeviceOptions {
   username?: string;
@@ -57,35 +47,8 @@ interface Subscription {
   waiter: (() => void) | null;
 }
 
-const NS =
-  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tt="http://www.onvif.org/ver10/schema" ' +
-  'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" ' +
-  'xmlns:tev="http://www.onvif.org/ver10/events/wsdl" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" ' +
-  'xmlns:wsa="http://www.w3.org/2005/08/addressing" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl" ' +
-  'xmlns:tns1="http://www.onvif.org/ver10/topics" xmlns:ter="http://www.onvif.org/ver10/error" ' +
-  'xmlns:wsrf-rw="http://docs.oasis-open.org/wsrf/rw-2"';
 
-const envelope = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}><s:Body>${body}</s:Body></s:Envelope>`;
 
-const fault = (code: string, subcode: string, reason: string): string =>
-  envelope(
-    `<s:Fault><s:Code><s:Value>${code}</s:Value><s:Subcode><s:Value>${subcode}</s:Value></s:Subcode></s:Code>` +
-      `<s:Reason><s:Text xml:lang="en">${reason}</s:Text></s:Reason></s:Fault>`,
-  );
-
-function tag(xml: string, local: string): string | null {
-  const m = new RegExp(`<(?:[\\w-]+:)?${local}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${local}>`).exec(xml);
-  return m ? m[1]!.trim() : null;
-}
-
-/** PT2M, PT30S, PT1H → seconds. */
-function duration(s: string | null): number | null {
-  const m = s ? /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(s) : null;
-  if (!m) return null;
-  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
-}
-
-const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
 export class FakeOnvifDevice {
   port = 0;
@@ -235,75 +198,18 @@ export class FakeOnvifDevice {
     };
     const t = (ms: number): string => new Date(ms).toISOString();
     switch (action) {
-      case 'GetSystemDateAndTime': {
-        const d = new Date(this.cameraNow);
-        return reply(
-          envelope(
-            '<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>Manual</tt:DateTimeType>' +
-              '<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone><tt:UTCDateTime>' +
-              `<tt:Time><tt:Hour>${d.getUTCHours()}</tt:Hour><tt:Minute>${d.getUTCMinutes()}</tt:Minute><tt:Second>${d.getUTCSeconds()}</tt:Second></tt:Time>` +
-              `<tt:Date><tt:Year>${d.getUTCFullYear()}</tt:Year><tt:Month>${d.getUTCMonth() + 1}</tt:Month><tt:Day>${d.getUTCDate()}</tt:Day></tt:Date>` +
-              '</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>',
-          ),
-        );
-      }
+      case 'GetSystemDateAndTime':
+        return reply(systemDateAndTime(this.cameraNow));
       case 'GetCapabilities':
-        return reply(
-          envelope(
-            '<tds:GetCapabilitiesResponse><tds:Capabilities>' +
-              `<tt:Device><tt:XAddr>${this.url}/onvif/device_service</tt:XAddr></tt:Device>` +
-              `<tt:Events><tt:XAddr>${this.url}/onvif/events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
-              '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>' +
-              `<tt:Media><tt:XAddr>${this.url}/onvif/media_service</tt:XAddr></tt:Media>` +
-              (this.opts.ptz ? `<tt:PTZ><tt:XAddr>${this.url}/onvif/ptz_service</tt:XAddr></tt:PTZ>` : '') +
-              '</tds:Capabilities></tds:GetCapabilitiesResponse>',
-          ),
-        );
+        return reply(capabilities(this.url, this.opts.ptz));
       case 'GetDeviceInformation':
-        return reply(
-          envelope(
-            `<tds:GetDeviceInformationResponse><tds:Manufacturer>${this.opts.manufacturer}</tds:Manufacturer>` +
-              `<tds:Model>${this.opts.model}</tds:Model><tds:FirmwareVersion>2.4.1</tds:FirmwareVersion>` +
-              '<tds:SerialNumber>FV0001</tds:SerialNumber><tds:HardwareId>1.0</tds:HardwareId></tds:GetDeviceInformationResponse>',
-          ),
-        );
+        return reply(deviceInformation(this.opts.manufacturer, this.opts.model));
       case 'GetProfiles':
-        return reply(
-          envelope(
-            '<trt:GetProfilesResponse>' +
-              ['profile_1', 'profile_2']
-                .map(
-                  (tok, i) =>
-                    `<trt:Profiles token="${tok}" fixed="true"><tt:Name>${i === 0 ? 'mainStream' : 'subStream'}</tt:Name>` +
-                    '<tt:VideoSourceConfiguration token="vsc_1"><tt:Name>vsc</tt:Name><tt:UseCount>2</tt:UseCount><tt:SourceToken>vs_1</tt:SourceToken>' +
-                    '<tt:Bounds x="0" y="0" width="1920" height="1080"/></tt:VideoSourceConfiguration>' +
-                    `<tt:VideoEncoderConfiguration token="vec_${i}"><tt:Name>vec</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>` +
-                    '<tt:Resolution><tt:Width>1920</tt:Width><tt:Height>1080</tt:Height></tt:Resolution></tt:VideoEncoderConfiguration>' +
-                    (this.opts.ptz ? '<tt:PTZConfiguration token="ptz_1"><tt:Name>ptz</tt:Name></tt:PTZConfiguration>' : '') +
-                    '</trt:Profiles>',
-                )
-                .join('') +
-              '</trt:GetProfilesResponse>',
-          ),
-        );
-      case 'GetStreamUri': {
-        const token = tag(body, 'ProfileToken') ?? 'profile_1';
-        return reply(
-          envelope(
-            `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>rtsp://127.0.0.1:${this.opts.rtspPort}/${token}</tt:Uri>` +
-              '<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>' +
-              '<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>',
-          ),
-        );
-      }
+        return reply(profiles(this.opts.ptz));
+      case 'GetStreamUri':
+        return reply(mediaUri(action, `rtsp://127.0.0.1:${this.opts.rtspPort}/${tag(body, 'ProfileToken') ?? 'profile_1'}`));
       case 'GetSnapshotUri':
-        return reply(
-          envelope(
-            `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${this.url}/snapshot.jpg</tt:Uri>` +
-              '<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>' +
-              '<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>',
-          ),
-        );
+        return reply(mediaUri(action, `${this.url}/snapshot.jpg`));
       case 'GotoPreset':
         this.stats.presets.push(tag(body, 'PresetToken') ?? '');
         return reply(envelope('<tptz:GotoPresetResponse/>'));
@@ -415,19 +321,7 @@ export class FakeOnvifDevice {
       this.challenge(res, 'Digest');
       return false;
     }
-    const user = tag(body, 'Username');
-    const digest = tag(body, 'Password');
-    const nonce = tag(body, 'Nonce');
-    const created = tag(body, 'Created');
-    const ok =
-      user === this.opts.username &&
-      digest !== null &&
-      nonce !== null &&
-      created !== null &&
-      Math.abs(Date.parse(created) - this.cameraNow) <= 5_000 &&
-      createHash('sha1')
-        .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from(this.opts.password)]))
-        .digest('base64') === digest;
+    const ok = wsSecurityOk(body, this.opts.username, this.opts.password, this.cameraNow);
     if (ok) return true;
     this.stats.authFailures++;
     res.writeHead(400, { 'content-type': 'application/soap+xml; charset=utf-8' });
@@ -436,25 +330,11 @@ export class FakeOnvifDevice {
   }
 
   private challenge(res: ServerResponse, scheme: 'Digest' | 'Basic'): void {
-    const nonce = randomBytes(8).toString('hex');
-    this.nonces.add(nonce);
-    res.writeHead(401, {
-      'www-authenticate': scheme === 'Digest' ? `Digest realm="fake-onvif", qop="auth", nonce="${nonce}", algorithm=MD5` : 'Basic realm="fake-onvif"',
-      'content-type': 'text/html',
-    });
-    res.end('<html><body>401 Unauthorized</body></html>');
+    challenge(res, scheme, this.nonces);
   }
 
   private digestOk(req: IncomingMessage): boolean {
-    const h = req.headers.authorization ?? '';
-    if (!h.startsWith('Digest ')) return false;
-    const p: Record<string, string> = {};
-    for (const m of h.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) p[m[1]!] = m[2] ?? m[3] ?? '';
-    if (p.username !== this.opts.username || !p.nonce || !this.nonces.has(p.nonce)) return false;
-    const ha1 = md5(`${p.username}:${p.realm}:${this.opts.password}`);
-    const ha2 = md5(`${req.method}:${p.uri}`);
-    const expected = p.qop ? md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:${p.qop}:${ha2}`) : md5(`${ha1}:${p.nonce}:${ha2}`);
-    return expected === p.response;
+    return digestOk(req, this.opts.username, this.opts.password, this.nonces);
   }
 
   /** Bytes appended to the snapshot JPEG (a camera sending far more than a picture); sent without a Content-Length. */

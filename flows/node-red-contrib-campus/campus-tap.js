@@ -17,6 +17,8 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     // Person → school date of the tap we passed on, for "first tap of the day"; reset when the date changes.
     let seenDate = '';
     let seen = new Set();
+    // Made once: building an Intl formatter costs far more than formatting with it, and this runs on every tap.
+    const schoolDate = new Intl.DateTimeFormat('en-CA', { timeZone: api.school.timezone });
 
     const off = api.onEvent('tap.decided', (event) => {
       if (!event || typeof event !== 'object') return;
@@ -31,7 +33,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       if (firstOfDay) {
         // Without a time there is no school date to count the first tap in (an invalid Date would throw in format()).
         if (!person || typeof d.at !== 'number') return;
-        const date = new Intl.DateTimeFormat('en-CA', { timeZone: api.school.timezone }).format(new Date(d.at));
+        const date = schoolDate.format(new Date(d.at));
         if (date !== seenDate) {
           seenDate = date;
           seen = new Set();

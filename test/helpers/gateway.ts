@@ -1,6 +1,5 @@
 /** Starts a real gateway in-process on ephemeral loopback ports with a temp data dir. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { pino, type Logger } from 'pino';
@@ -10,6 +9,7 @@ import type { GatewayConfig, GatewayConfigInput } from '../../config/schema.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../gateway/compose.js';
 import type { Clock } from '../../gateway/core/clock.js';
 import { UserStore } from '../../gateway/auth/users.js';
+import { tempDir } from './temp.js';
 
 export interface TestGateway extends RunningGateway {
   dataDir: string;
@@ -22,9 +22,7 @@ export interface TestGateway extends RunningGateway {
   close(): Promise<void>;
 }
 
-export function tempDir(prefix = 'campus-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export interface TestGatewayOptions {
   demo?: boolean;

@@ -8,9 +8,9 @@
  * - A client whose unsent bytes pass `maxBufferedBytes` has stopped reading (a frozen tablet, a hostile script) and is
  *   disconnected and counted; otherwise Node would buffer every event for it until the heap cap kills the gateway.
  *   The console's EventSource reconnects by itself and reloads its lists.
- * - A client's frames are written together, once per event-loop turn: at a gate rush each tap is an event or two for every
- *   console, and a write per event per client (20 consoles at 1,000 taps/s: ~34,000 a second, each its own HTTP chunk
- *   and syscall) put the gateway behind its own taps (taps-large: tap → decision p50 425 ms; 3.4 ms after).
+ * - A client's frames are written together, once per event-loop turn: at a gate rush each tap is an event or two for
+ *   every console, and a write per event per client (20 consoles at 1,000 taps/s: ~34,000 a second, each its own HTTP
+ *   chunk and syscall) put the gateway behind its own taps (taps-large: tap → decision p50 425 ms; 3–13 ms after).
  * - Open streams are capped per user and in total; one over a cap gets 429 (per user) or 503 (in total) with a JSON error.
  *
  * A stream ends within `recheckMs` of its session ending (logout, expiry, the user's sessions revoked): it carries
@@ -151,8 +151,7 @@ export class EventStreams {
   /**
    * Queues a frame for the flush at the end of this event-loop turn (one write per client, see the header). Not a
    * longer wait: a 20 ms batch measured no better in taps-large, and frames held across turns outlive the young
-   * generation. What a client has not
-   * taken yet counts its queue too, so a stalled one is dropped as soon as it passes the cap, between flushes as well.
+   * generation. The queue counts toward the client's cap, so a stalled one is dropped between flushes too.
    */
   private send(c: Client, frame: string): void {
     c.queued.push(frame);

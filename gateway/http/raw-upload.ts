@@ -8,7 +8,7 @@ import { GatewayError } from '../core/errors.js';
 
 export interface RawUploadOptions {
   limitBytes: number;
-  /** The content types read; others leave the body empty. Default: any (what a file is then comes from its bytes). */
+  /** The content types read; others leave the body empty. Default: every type (what a file is then comes from its bytes). */
   types?: string[];
   /** What the 413 says, e.g. `the file is larger than 2097152 bytes (roster.maxBytes)`. */
   tooLarge: string;

@@ -20,7 +20,7 @@ export interface PersonRef {
   scheduleGroup: string;
 }
 
-/** The columns of `persons` that say who a person is, as any query that joins them returns them. */
+/** The columns of `persons` that say who a person is, as each query that joins them returns them. */
 export interface PersonColumns {
   external_id: string;
   name: string;
@@ -30,7 +30,7 @@ export interface PersonColumns {
   schedule_group: string;
 }
 
-/** Who a person is (PersonRef but the row id), from any database row that carries the person's columns. */
+/** Who a person is (PersonRef but the row id), from whichever database row carries the person's columns. */
 export const personFieldsOf = (r: PersonColumns): Omit<PersonRef, 'id'> => ({
   externalId: r.external_id,
   name: r.name,

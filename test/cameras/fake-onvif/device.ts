@@ -47,9 +47,6 @@ interface Subscription {
   waiter: (() => void) | null;
 }
 
-
-
-
 export class FakeOnvifDevice {
   port = 0;
   mode: FakeMode = 'normal';

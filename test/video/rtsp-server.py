@@ -10,6 +10,9 @@ pattern. It prints, one line each, flushed, so the test driving it can synchroni
 
     PORT <n>                          once it listens (n is the bound port, also for --port 0)
     CLIENTS <connected> <total>       whenever an RTSP client connects or goes away
+    KEY <epoch ms> <hex>              with --report-keyframes: each H.264 keyframe as it enters the payloader (the
+                                      moment it is sent), by the first bytes of its first IDR slice, so a consumer
+                                      that finds the same slice can tell how long it took to arrive
 
 It runs until stdin closes or it gets SIGTERM. The system interpreter on purpose: the bindings are Debian's
 (python3-gi), and a pyenv or virtualenv python3 earlier on PATH cannot import them.
@@ -17,6 +20,7 @@ It runs until stdin closes or it gets SIGTERM. The system interpreter on purpose
 import argparse
 import signal
 import sys
+import time
 
 import gi
 
@@ -38,6 +42,8 @@ def main() -> None:
     ap.add_argument("--codec", default="h264", choices=["h264", "h265"])
     # One encoder for every client (the benchmark's many pulls), not a pipeline per session as a camera has.
     ap.add_argument("--shared", action="store_true")
+    # The benchmark's live delay: send time here against receive time there (H.264 only).
+    ap.add_argument("--report-keyframes", action="store_true")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -65,6 +71,8 @@ def main() -> None:
         factory.set_launch(launch)
         # By default one pipeline per client: each connection is a separate session the camera would pay for.
         factory.set_shared(args.shared)
+        if args.report_keyframes:
+            factory.connect("media-configure", lambda _f, media: watch_keyframes(media.get_element(), say))
         mounts.add_factory("/" + path, factory)
 
     state = {"connected": 0, "total": 0}
@@ -98,6 +106,39 @@ def main() -> None:
     # The parent going away closes our stdin: never outlive the test that started us.
     GLib.io_add_watch(GLib.IOChannel.unix_new(sys.stdin.fileno()), GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP, lambda *_a: stop())
     loop.run()
+
+
+def first_idr_slice(data: bytes) -> bytes | None:
+    """The first IDR slice NAL unit (type 5) of an access unit, length-prefixed (avc) or with start codes."""
+    nals = []
+    off = 0
+    while off + 4 <= len(data):  # avc: 4-byte big-endian lengths that tile the buffer exactly
+        n = int.from_bytes(data[off : off + 4], "big")
+        if n == 0 or off + 4 + n > len(data):
+            nals = []
+            break
+        nals.append(data[off + 4 : off + 4 + n])
+        off += 4 + n
+    if not nals or off != len(data):
+        nals = [p.lstrip(b"\x00") for p in data.split(b"\x00\x00\x01") if p.strip(b"\x00")]
+    for nal in nals:
+        if nal and nal[0] & 0x1F == 5:
+            return nal
+    return None
+
+
+def watch_keyframes(pipeline, say) -> None:
+    pad = pipeline.get_by_name("pay0").get_static_pad("sink")
+
+    def probe(_pad, info):
+        buf = info.get_buffer()
+        if not buf.has_flags(Gst.BufferFlags.DELTA_UNIT):
+            nal = first_idr_slice(buf.extract_dup(0, buf.get_size()))
+            if nal is not None:
+                say(f"KEY {time.time() * 1000:.1f} {nal[:48].hex()}")
+        return Gst.PadProbeReturn.OK
+
+    pad.add_probe(Gst.PadProbeType.BUFFER, probe)
 
 
 if __name__ == "__main__":

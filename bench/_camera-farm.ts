@@ -6,7 +6,7 @@
  * IPC (each answered with the same `id`): `{ cmd: 'start', count }` → `{ ports }`; `{ cmd: 'emit', index }` a motion
  * event; `{ cmd: 'mode', index, mode }` ('normal' | 'hang': requests are taken and never answered); `{ cmd: 'down',
  * index }` / `{ cmd: 'up', index }` pull the plug and put it back (same port); `{ cmd: 'stats' }` →
- * `{ subscriptions, created, renewals, requests }`.
+ * `{ subscriptions, created, renewals, requests, byAction }`.
  */
 import { FakeOnvifDevice, type FakeMode } from '../test/cameras/fake-onvif/device.js';
 
@@ -50,8 +50,15 @@ async function handle(m: Command): Promise<Record<string, unknown>> {
       return {};
     case 'stats': {
       let requests = 0;
-      for (const x of devices) for (const n of x.stats.actions.values()) requests += n;
+      const byAction: Record<string, number> = {};
+      for (const x of devices) {
+        for (const [action, n] of x.stats.actions) {
+          requests += n;
+          byAction[action] = (byAction[action] ?? 0) + n;
+        }
+      }
       return {
+        byAction,
         subscriptions: devices.reduce((n, x) => n + x.activeSubscriptions(), 0),
         created: devices.reduce((n, x) => n + x.stats.subscriptionsCreated, 0),
         renewals: devices.reduce((n, x) => n + x.stats.renewals, 0),

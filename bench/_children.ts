@@ -8,6 +8,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoConfig } from '../config/demo.js';
 import { packageInfo } from '../gateway/core/version.js';
 
 /** The runtime flags docs/operations.md recommends: a capped old space and a small young generation. */
@@ -240,4 +241,16 @@ export async function nodeRedRunning(gw: GatewayChild): Promise<{ ok: boolean; d
   const c = h.components.nodeRed;
   const detail = c?.detail ?? '(no nodeRed component)';
   return { ok: c?.ok === true && detail.startsWith('Node-RED ') && !detail.includes('flows not running'), detail };
+}
+
+/**
+ * Overlay for the demo school without its simulated readers, sensors and cameras: they are traffic, so a gateway
+ * "at rest" or "idle" runs without them (the school's people, places and flows stay).
+ */
+export function withoutSimulatedDevices(): Record<string, unknown> {
+  return {
+    readers: (demoConfig.readers ?? []).filter((r) => r.driver?.type !== 'simulated'),
+    sensors: { sensors: (demoConfig.sensors?.sensors ?? []).filter((s) => s.source?.type !== 'simulated') },
+    cameras: { cameras: (demoConfig.cameras?.cameras ?? []).filter((c) => c.simulated !== true) },
+  };
 }

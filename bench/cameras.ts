@@ -20,7 +20,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { ask, forkHelper, killAllChildren, nextMessage, sleep, startGatewayChild, stopChild, until, type Child } from './_children.js';
+import { cpuProfileFlags } from './_args.js';
+import { ask, forkHelper, killAllChildren, nextMessage, sleep, startGatewayChild, stopChild, until, withoutSimulatedDevices, type Child } from './_children.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import type { BenchResult } from './run.js';
 
@@ -56,6 +57,7 @@ interface FarmStats {
   created: number;
   renewals: number;
   requests: number;
+  byAction: Record<string, number>;
 }
 async function stats(farms: Farm[]): Promise<FarmStats> {
   const all = await Promise.all(farms.map((f) => ask<FarmStats>(f.child, 'stats')));
@@ -64,6 +66,7 @@ async function stats(farms: Farm[]): Promise<FarmStats> {
     created: a.created + b.created,
     renewals: a.renewals + b.renewals,
     requests: a.requests + b.requests,
+    byAction: Object.fromEntries([...new Set([...Object.keys(a.byAction), ...Object.keys(b.byAction)])].map((k) => [k, (a.byAction[k] ?? 0) + (b.byAction[k] ?? 0)])),
   }));
 }
 
@@ -82,14 +85,19 @@ export default async function cameras(): Promise<BenchResult> {
     );
     const port = (i: number): number => portsByFarm[i % FARMS]!.ports[Math.floor(i / FARMS)]!;
 
-    // Laid over the demo school (arrays replace): its simulated cameras give way to the farms' cameras.
+    // Laid over the demo school (arrays replace) without its simulated devices (their traffic is not the cameras'
+    // cost): the farms' cameras instead of the demo's.
+    const simulatedOff = withoutSimulatedDevices();
     const overlay = {
+      ...simulatedOff,
       http: { host: '127.0.0.1' },
       mqtt: { host: '127.0.0.1' },
       log: { level: 'warn' },
       // Every motion event is its own alert, so each one can be timed.
       alerts: { dedupCooldownS: 0 },
       cameras: {
+        // The shipped default (the demo school polls its four simulated cameras every 5 s to show changes quickly).
+        pollIntervalMs: 15_000,
         cameras: Array.from({ length: CAMERAS }, (_, i) => ({
           id: camId(i),
           name: `Bench camera ${i}`,
@@ -98,6 +106,9 @@ export default async function cameras(): Promise<BenchResult> {
           username: 'admin',
           password: 'secret',
           zones: [`bench-zone-${i}`],
+          // ONVIF at scale; video has its own benchmark (`video`), and these fakes serve no RTSP: a pre-roll would
+          // only time ffmpeg failing to connect.
+          clips: false,
         })),
         // A window from 00:00 to 00:00 is never open: motion there is always outside the zone's hours.
         zoneSchedules: Object.fromEntries(Array.from({ length: CAMERAS }, (_, i) => [`bench-zone-${i}`, [{ days: [1], from: '00:00', to: '00:00' }]])),
@@ -107,7 +118,7 @@ export default async function cameras(): Promise<BenchResult> {
     writeFileSync(configFile, `${JSON.stringify(overlay, null, 2)}\n`); // JSON is YAML
     let sampler: ProcSampler | undefined;
     const t0 = performance.now();
-    const gw = await startGatewayChild({ configFile, dataDir: dir, onSpawn: (c) => (sampler = new ProcSampler(c.pid)) });
+    const gw = await startGatewayChild({ configFile, dataDir: dir, extraFlags: cpuProfileFlags(), onSpawn: (c) => (sampler = new ProcSampler(c.pid)) });
     const proc = sampler!;
     try {
       const statsStart = await stats(farms);
@@ -130,9 +141,20 @@ export default async function cameras(): Promise<BenchResult> {
       });
       await client.subscribeAsync('campus/alerts/critical', { qos: 1 });
 
+      // Settled first, as footprint's idle figure is: Node-RED's start-up and the first timers are not rest.
+      await sleep(10_000);
       const rest = proc.window();
+      const restFrom = await stats(farms);
       await sleep(REST_S * 1000);
       const atRest = rest.end();
+      const restTo = await stats(farms);
+      // What the gateway asks of all cameras when nothing happens, per minute, by SOAP action.
+      const restRequests = Object.entries(restTo.byAction)
+        .map(([action, n]) => [action, Math.round(((n - (restFrom.byAction[action] ?? 0)) * 60) / REST_S)] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([action, n]) => `${action} ${n}`)
+        .join(', ');
 
       const bad = new Set(Array.from({ length: 2 * BAD_EACH }, (_, k) => CAMERAS - 1 - k));
       const healthy = Array.from({ length: CAMERAS }, (_, i) => i).filter((i) => !bad.has(i));
@@ -204,6 +226,7 @@ export default async function cameras(): Promise<BenchResult> {
           'all cameras subscribed': `${allSubscribed} (${r1(subscribedS)} s after spawn)`,
           'gateway RSS at rest (MB, peak of phase)': atRest.peakRssMb,
           'gateway CPU at rest (% of a core)': atRest.cpuPctOfCore,
+          'camera requests per minute at rest, by action': restRequests,
           'gateway RSS under events (MB, peak of phase)': Math.max(calm.figures.peakRssMb, stormy.figures.peakRssMb),
           'gateway CPU under events (% of a core)': calm.figures.cpuPctOfCore,
           [`gateway CPU under events, ${2 * BAD_EACH} misbehaving (% of a core)`]: stormy.figures.cpuPctOfCore,

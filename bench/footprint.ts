@@ -30,8 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { demoConfig } from '../config/demo.js';
-import { metricSum, nodeRedRunning, sleep, startGatewayChild, stopChild, until, type GatewayChild } from './_children.js';
+import { metricSum, nodeRedRunning, sleep, startGatewayChild, stopChild, until, withoutSimulatedDevices, type GatewayChild } from './_children.js';
 import { consoleSession, type ConsoleSession } from './_console-session.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
@@ -186,11 +185,7 @@ function threadSwitches(pid: number): Map<string, number> {
 async function idle(): Promise<{ cpuSPerMin: number; cpuPct: number; rssMb: number; nodeRed: { ok: boolean; detail: string }; wakeups: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-footprint-idle-'));
   try {
-    const configFile = writeConfig(dataDir, {
-      readers: (demoConfig.readers ?? []).filter((r) => r.driver?.type !== 'simulated'),
-      sensors: { sensors: (demoConfig.sensors?.sensors ?? []).filter((s) => s.source?.type !== 'simulated') },
-      cameras: { cameras: (demoConfig.cameras?.cameras ?? []).filter((c) => c.simulated !== true) },
-    });
+    const configFile = writeConfig(dataDir, withoutSimulatedDevices());
     await stopChild(await startGatewayChild({ configFile, dataDir })); // seeds the demo school: not idle
     const gw = await startGatewayChild({ configFile, dataDir });
     const sampler = new ProcSampler(gw.pid, 1000);

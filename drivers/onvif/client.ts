@@ -17,6 +17,7 @@ import {
   type DeviceInfo,
   type MediaProfile,
   type PullPointSubscription,
+  type PullResult,
 } from '../../gateway/cameras/port.js';
 import { classify, firstLineOf, rtspPortError } from './errors.js';
 import { normalizeNotifications } from './notifications.js';
@@ -36,10 +37,16 @@ function str(v: unknown): string {
   return typeof o._ === 'string' ? o._ : '';
 }
 
+/** The camera's `CurrentTime` in an answer (ms since the epoch), NaN without one. */
+function currentTimeOf(data: unknown): number {
+  const d = rec(data);
+  return d.currentTime instanceof Date ? d.currentTime.getTime() : Date.parse(str(d.currentTime));
+}
+
 /** Our clock's time of the camera's `TerminationTime`, from its own `CurrentTime` (so clock skew cancels out). */
 function terminationOf(data: unknown): number | null {
   const d = rec(data);
-  const current = d.currentTime instanceof Date ? d.currentTime.getTime() : Date.parse(str(d.currentTime));
+  const current = currentTimeOf(d);
   const termination = d.terminationTime instanceof Date ? d.terminationTime.getTime() : Date.parse(str(d.terminationTime));
   if (!Number.isFinite(termination)) return null;
   return Number.isFinite(current) ? Date.now() + (termination - current) : termination;
@@ -58,8 +65,13 @@ function withoutCredentials(uri: string): string {
 
 export class OnvifSession implements CameraSession {
   private readonly cam: Cam;
-  /** Every socket of this camera goes through it, so close() can abort whatever is in flight. */
-  private readonly agent = new Agent({ keepAlive: false, maxSockets: 8 });
+  /**
+   * Every socket of this camera goes through it, so close() can abort whatever is in flight. Kept alive: a camera's
+   * pulls follow one another on one connection (with 256 cameras, a connection per pull was a fifth of the gateway's
+   * CPU at rest). An idle one is closed after 2 s, before a camera's own idle timeout (seconds) could close it under
+   * a request; each request sets its own timeout.
+   */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8, timeout: 2_000 });
   private readonly aborts = new Set<() => void>();
   private closed = false;
   private lastStatus: number | undefined;
@@ -147,6 +159,11 @@ export class OnvifSession implements CameraSession {
       if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new Error('no date');
       return d.getTime();
     });
+    return this.setClock(cameraTime);
+  }
+
+  /** Applies a reading of the camera's clock; returns its offset from ours. */
+  private setClock(cameraTime: number): number {
     // The library only sets timeShift once and derives it from process uptime; we overwrite it on every reading
     // (cameras' clocks reset when they reboot) in one assignment, so concurrent calls never see it unset.
     this.cam.timeShift = cameraTime - process.uptime() * 1000;
@@ -258,7 +275,7 @@ export class OnvifSession implements CameraSession {
     return { terminationTime };
   }
 
-  async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }> {
+  async pull(): Promise<PullResult> {
     const subscription = this.subscription;
     if (!subscription) throw new CameraError('subscription_lost', 'PullMessages: no subscription');
     try {
@@ -268,7 +285,9 @@ export class OnvifSession implements CameraSession {
         (cb) => this.cam.pullMessages({ messageLimit: 20 }, cb),
         (d) => {
           const { notifications, dropped } = normalizeNotifications(rec(d).notificationMessage);
-          return { notifications, terminationTime: terminationOf(d), dropped };
+          const cameraTime = currentTimeOf(d);
+          const clockOffsetMs = Number.isFinite(cameraTime) ? this.setClock(cameraTime) : null;
+          return { notifications, terminationTime: terminationOf(d), dropped, clockOffsetMs };
         },
       );
     } catch (err) {

@@ -12,6 +12,7 @@ import {
   type CameraNotification,
   type CameraSession,
   type PullPointSubscription,
+  type PullResult,
 } from '../../gateway/cameras/port.js';
 import { renderCard } from './jpeg.js';
 
@@ -121,7 +122,7 @@ export class SimulatedSession implements CameraSession {
     return { terminationTime: this.subscribedUntil };
   }
 
-  async pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }> {
+  async pull(): Promise<PullResult> {
     await this.reachable('PullMessages');
     if (this.now() > this.subscribedUntil) throw new CameraError('subscription_lost', 'PullMessages: subscription expired');
     const started = this.now();
@@ -149,7 +150,7 @@ export class SimulatedSession implements CameraSession {
         active: this.motionActive,
       });
     }
-    return { notifications, terminationTime: this.subscribedUntil, dropped: 0 };
+    return { notifications, terminationTime: this.subscribedUntil, dropped: 0, clockOffsetMs: 0 };
   }
 
   close(): void {

@@ -44,6 +44,9 @@ export class CameraMonitor {
   private eventGen = 0;
   private eventSleep: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private subscribedUntil: number | null = null;
+  /** When a PullMessages last came back answered, and the camera's clock offset it carried (null: none). */
+  private pullOkAt = 0;
+  private pullClockOffsetMs: number | null = null;
   private snapshotInFlight: Promise<Buffer> | null = null;
 
   constructor(
@@ -91,6 +94,12 @@ export class CameraMonitor {
         const conn = await this.session.connect();
         if (!this.running) return;
         this.connection = conn;
+      } else if (Date.now() - this.pullOkAt < this.cfg.pollIntervalMs) {
+        // A pull answered since the last poll: an authenticated call, so the camera is up and takes our password,
+        // and its answer carried the camera's clock. No request of the poll's own: with a few hundred cameras the
+        // health polls were most of what an idle gateway did (issue 23). A camera that stops answering stops
+        // answering its pulls too, and the next poll asks it directly.
+        if (this.pullClockOffsetMs !== null) this.connection = { ...this.connection, clockOffsetMs: this.pullClockOffsetMs };
       } else {
         const { clockOffsetMs } = await this.session.check();
         if (!this.running) return;
@@ -163,6 +172,7 @@ export class CameraMonitor {
   private stopEvents(): void {
     this.eventGen++;
     this.subscribedUntil = null;
+    this.pullOkAt = 0;
     if (this.eventSleep) {
       clearTimeout(this.eventSleep.timer);
       this.eventSleep.resolve();
@@ -201,6 +211,8 @@ export class CameraMonitor {
         const started = Date.now();
         const r = await this.session.pull();
         if (!live()) return;
+        this.pullOkAt = Date.now();
+        this.pullClockOffsetMs = r.clockOffsetMs;
         if (r.terminationTime !== null) this.subscribedUntil = r.terminationTime;
         if (r.dropped) this.metrics.dropped.inc({ camera: this.id }, r.dropped);
         for (const n of r.notifications) {

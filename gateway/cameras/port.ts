@@ -94,6 +94,13 @@ export interface CameraNotification {
   active: boolean;
 }
 
+export interface PullResult {
+  notifications: CameraNotification[];
+  terminationTime: number | null;
+  dropped: number;
+  clockOffsetMs: number | null;
+}
+
 export interface PullPointSubscription {
   /** When the camera will drop the subscription unless renewed (our clock). */
   terminationTime: number;
@@ -111,9 +118,12 @@ export interface CameraSession {
   snapshot(): Promise<Buffer>;
   gotoPreset(token: string): Promise<void>;
   subscribe(): Promise<PullPointSubscription>;
-  /** Waits for notifications (the camera holds the request while nothing happens). */
-  /** `dropped`: notifications that arrived but could not be read (counted as bad input). */
-  pull(): Promise<{ notifications: CameraNotification[]; terminationTime: number | null; dropped: number }>;
+  /**
+   * Waits for notifications (the camera holds the request while nothing happens). `dropped`: notifications that
+   * arrived but could not be read (counted as bad input). `clockOffsetMs`: from the answer's `CurrentTime` (re-applied
+   * to WS-Security), null when it has none.
+   */
+  pull(): Promise<PullResult>;
   renew(): Promise<PullPointSubscription>;
   /** Aborts whatever is in flight; later calls fail with `closed`. Subscriptions are left to expire. */
   close(): void;

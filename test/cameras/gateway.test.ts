@@ -123,6 +123,30 @@ describe('cameras in the gateway', () => {
     expect(await (await gw.api('/metrics')).text()).toMatch(/campus_camera_notifications_invalid_total\{camera="cam-hall"\} 1/);
   });
 
+  it('sends no health poll of its own while the camera answers its pulls, and still finds it offline once it hangs', async () => {
+    const d = await device();
+    // Pulls come back every 300 ms (the fake's hold), well within each 1 s poll interval.
+    const gw = await gateway({ cameras: [camera('cam-yard', d.port)], pollIntervalMs: 1_000 });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-yard', d);
+    const asked = (action: string): number => d.stats.actions.get(action) ?? 0;
+    await waitFor(() => asked('PullMessages') >= 2, 5_000);
+    const before = { clock: asked('GetSystemDateAndTime'), info: asked('GetDeviceInformation'), pulls: asked('PullMessages') };
+    await new Promise((r) => setTimeout(r, 3_000));
+    // Three polls' worth of time: the pulls proved the camera up (authenticated) and carried its clock.
+    expect(asked('GetSystemDateAndTime')).toBe(before.clock);
+    expect(asked('GetDeviceInformation')).toBe(before.info);
+    expect(asked('PullMessages')).toBeGreaterThanOrEqual(before.pulls + 5);
+    const view = await cameraView(gw, token, 'cam-yard');
+    expect(view.state).toBe('online');
+    expect(Math.abs(view.clockOffsetMs ?? Number.NaN)).toBeLessThan(2_000);
+
+    // It takes requests and never answers: the held pull goes quiet, so the polls ask it directly and fail.
+    d.mode = 'hang';
+    await waitFor(async () => (await alerts(gw, token, 'camera_offline')).length === 1, 15_000);
+    expect((await cameraView(gw, token, 'cam-yard')).lastError?.code).toBe('timeout');
+  });
+
   it('renews the subscription before it terminates', async () => {
     const d = await device({ terminationS: 1 });
     const gw = await gateway({ cameras: [camera('cam-lab', d.port)], renewBeforeMs: 700 });

@@ -197,6 +197,52 @@ describe('ONVIF client against a fake camera', () => {
     expect(d.stats.unsubscribes).toBe(0);
   });
 
+  it('names each request its SOAP 1.2 action as the ONVIF WSDLs define it (Content-Type action=…)', async () => {
+    const d = await device({ pullHoldMs: 50 });
+    const s = session(d.port);
+    const { profiles } = await s.connect();
+    await s.check();
+    await s.subscribe();
+    await s.pull();
+    await s.renew();
+    await s.gotoPreset('1').catch(() => {}); // the fake may have no PTZ: the request is what counts here
+    const ns = {
+      device: 'http://www.onvif.org/ver10/device/wsdl',
+      media: 'http://www.onvif.org/ver10/media/wsdl',
+      events: 'http://www.onvif.org/ver10/events/wsdl',
+      ptz: 'http://www.onvif.org/ver20/ptz/wsdl',
+    };
+    const expected: Record<string, string> = {
+      GetSystemDateAndTime: `${ns.device}/GetSystemDateAndTime`,
+      GetCapabilities: `${ns.device}/GetCapabilities`,
+      GetDeviceInformation: `${ns.device}/GetDeviceInformation`,
+      GetProfiles: `${ns.media}/GetProfiles`,
+      GetStreamUri: `${ns.media}/GetStreamUri`,
+      GetSnapshotUri: `${ns.media}/GetSnapshotUri`,
+      CreatePullPointSubscription: `${ns.events}/CreatePullPointSubscription`,
+      PullMessages: `${ns.events}/PullMessages`,
+      Renew: 'http://docs.oasis-open.org/wsn/b-2/Renew',
+    };
+    expect(profiles.length).toBeGreaterThan(0);
+    for (const [op, action] of Object.entries(expected)) expect(d.stats.headerActions.get(op), op).toBe(action);
+    const preset = d.stats.headerActions.get('GotoPreset');
+    if (preset !== undefined) expect(preset).toBe(`${ns.ptz}/GotoPreset`);
+  });
+
+  it('keeps one connection for pull after pull, and still ends a held pull with close()', async () => {
+    const d = await device({ pullHoldMs: 20 });
+    const s = session(d.port);
+    await s.connect();
+    await s.subscribe();
+    const before = d.stats.connections;
+    for (let i = 0; i < 10; i++) await s.pull();
+    expect(d.stats.connections - before).toBeLessThanOrEqual(1);
+    d.mode = 'hang';
+    const held = s.pull();
+    s.close();
+    expect((await failure(held)).code).toBe('closed');
+  });
+
   it('a pull that times out after the camera came back does not end the newer subscription', async () => {
     // A rebooting camera drops off without closing its sockets: the monitor's held pull waits out its timeout
     // while the camera comes back and the next event loop subscribes again. That late failure is about the

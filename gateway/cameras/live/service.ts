@@ -65,6 +65,8 @@ export class LiveVideo {
   private readonly lastCodec = new Map<string, string>();
   private readonly bufferRoot: string;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** Cameras that want a pre-roll but were left without one by `maxLivePulls`, when that was last logged. */
+  private capped = 0;
   private stopped = false;
 
   constructor(
@@ -123,14 +125,24 @@ export class LiveVideo {
     for (const e of [...this.entries.values()]) {
       if (e.preRoll && !want.has(e.cameraId) && e.viewers === 0) this.drop(e);
     }
+    let left = 0;
     for (const id of want) {
       if (this.entries.has(`${id}:main`)) continue;
+      // At the cap, the rest wait for a free pull: no attempt each (every 5 s, for each of hundreds of cameras).
+      if (this.entries.size >= this.cfg.maxLivePulls) {
+        left++;
+        continue;
+      }
       try {
         this.ensure(id, 'main');
       } catch (err) {
         this.log.debug({ camera: id, err: (err as Error).message }, 'no pre-roll yet');
       }
     }
+    if (left !== this.capped && left > 0) {
+      this.log.warn({ withoutPreRoll: left, maxLivePulls: this.cfg.maxLivePulls }, 'video: cameras.maxLivePulls leaves some cameras without a pre-roll (no clips for their alerts)');
+    }
+    this.capped = left;
   }
 
   status(cameraId: string, stream: StreamKind = 'main'): VideoStatus {

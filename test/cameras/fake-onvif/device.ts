@@ -58,6 +58,8 @@ export class FakeOnvifDevice {
   private readonly jpeg: Buffer;
   readonly stats = {
     actions: new Map<string, number>(),
+    /** The SOAP 1.2 action each request named in its Content-Type, by the operation its body holds (the last one). */
+    headerActions: new Map<string, string>(),
     /** Bytes of `huge` replies the client took before it hung up, and how many of those replies were cut short. */
     hugeBytesSent: 0,
     hugeRepliesCut: 0,
@@ -67,6 +69,8 @@ export class FakeOnvifDevice {
     unsubscribes: 0,
     presets: [] as string[],
     snapshots: 0,
+    /** TCP connections accepted. */
+    connections: 0,
   };
 
   constructor(opts: FakeDeviceOptions = {}) {
@@ -107,6 +111,7 @@ export class FakeOnvifDevice {
   async start(port = this.port): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
     server.on('connection', (s) => {
+      this.stats.connections++;
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -187,6 +192,8 @@ export class FakeOnvifDevice {
     }
     const action = /<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)/.exec(body)?.[1] ?? 'unknown';
     this.bump(action);
+    const named = /action="([^"]*)"/.exec(req.headers['content-type'] ?? '')?.[1];
+    if (named !== undefined) this.stats.headerActions.set(action, named);
 
     if (action !== 'GetSystemDateAndTime' && !this.authorized(req, res, body)) return;
     const reply = (xml: string, status = 200): void => {

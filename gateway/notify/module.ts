@@ -72,6 +72,13 @@ export class NotifyModule implements GatewayModule {
   private readonly errors: Counter<'event'>;
   private readonly absenceDone = new Set<string>();
   private absenceTimer: NodeJS.Timeout | undefined;
+  /**
+   * The absence check's clock readings: when it last looked, and until when it has nothing to do (the next cut-off,
+   * at most a minute on, so a changed schedule is seen within one). The timer ticks every second, but an idle tick
+   * is one comparison instead of a local-time conversion (issue 23: idle CPU).
+   */
+  private absenceCheckedAt = 0;
+  private absenceQuietUntil = 0;
   private queuedSinceNudge = false;
   private offs: (() => void)[] = [];
 
@@ -147,7 +154,9 @@ export class NotifyModule implements GatewayModule {
     this.sender.start();
     const tick = (): void => {
       try {
-        this.checkAbsences();
+        const now = this.ctx.clock.now();
+        // A clock set back (by an admin, or a test) looks again at once.
+        if (now >= this.absenceQuietUntil || now < this.absenceCheckedAt) this.checkAbsences();
       } catch (err) {
         this.log.error({ err }, 'absence check failed');
       }
@@ -171,15 +180,21 @@ export class NotifyModule implements GatewayModule {
     const cfg = this.ctx.config.notify;
     if (!cfg.enabled || !cfg.events.absent.enabled) return 0;
     const now = this.ctx.clock.now();
+    this.absenceCheckedAt = now;
+    this.absenceQuietUntil = now + 60_000;
     const tz = this.ctx.config.school.timezone;
     const local = localTime(now, tz);
     if (!isSchoolDay(local.date, this.ctx.config.access.calendar)) return 0;
     const groups = new Set(['default', ...this.ctx.config.access.scheduleGroups.map((g) => g.id)]);
-    const due = [...groups].filter((g) => {
-      const at = secondsOf(arrivalCutoff(g, this.ctx.config.access.scheduleGroups)) + cfg.absentGraceMin * 60;
-      return local.secondOfDay >= at && !this.absenceDone.has(`${local.date}:${g}`);
-    });
-    if (due.length === 0) return 0;
+    const pending = [...groups]
+      .filter((g) => !this.absenceDone.has(`${local.date}:${g}`))
+      .map((g) => ({ g, at: secondsOf(arrivalCutoff(g, this.ctx.config.access.scheduleGroups)) + cfg.absentGraceMin * 60 }));
+    const due = pending.filter((p) => local.secondOfDay >= p.at).map((p) => p.g);
+    if (due.length === 0) {
+      const next = Math.min(...pending.map((p) => now + (p.at - local.secondOfDay) * 1000));
+      this.absenceQuietUntil = Math.min(this.absenceQuietUntil, next);
+      return 0;
+    }
     const absent = this.ports.absentees(local.date).filter((p) => due.includes(p.scheduleGroup));
     const idOf = this.ctx.db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
     const dayStart = now - local.secondOfDay * 1000;

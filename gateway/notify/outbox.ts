@@ -69,6 +69,7 @@ export interface NotificationItem {
 export class Outbox {
   private readonly forGuardians: Statement;
   private readonly staff: Statement;
+  private readonly anyQueuedDue: Statement;
 
   constructor(private readonly db: Database) {
     // A guardian without consent gets a row too, suppressed: the delivery log shows why nothing was sent.
@@ -79,6 +80,7 @@ export class Outbox {
               @now, @now, @expiresAt
        FROM guardians g WHERE g.person_id = @personId`,
     );
+    this.anyQueuedDue = db.prepare("SELECT 1 FROM notify_outbox WHERE status = 'queued' AND next_at <= ? LIMIT 1");
     this.staff = db.prepare(
       `INSERT OR IGNORE INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, next_at, created_at, expires_at)
        VALUES (@event, NULL, NULL, @channel, @dedupKey, @data, 'queued', @now, @now, @expiresAt)`,
@@ -94,6 +96,11 @@ export class Outbox {
   /** A message to a channel's own recipient (a staff group), not to a guardian. */
   enqueueStaff(e: Omit<Enqueue, 'personId'>): number {
     return this.staff.run({ event: e.event, channel: e.channel, dedupKey: e.dedupKey, data: JSON.stringify(e.data), now: e.now, expiresAt: e.expiresAt }).changes;
+  }
+
+  /** Whether any channel has a row due: one index probe, what an idle pass costs. */
+  anyDue(now: number): boolean {
+    return this.anyQueuedDue.get(now) !== undefined;
   }
 
   /** Due rows of one channel, oldest first: per channel, so one channel's backlog never holds up another's. */

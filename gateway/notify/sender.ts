@@ -155,8 +155,10 @@ export class Sender {
     if (this.stopped) return;
     try {
       const now = this.d.clock.now();
+      // Nothing due (the usual pass, every pollMs): one index probe instead of a query per channel.
+      const due = this.d.outbox.anyDue(now);
       // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
-      for (const st of this.states.values()) {
+      for (const st of due ? this.states.values() : []) {
         for (let batch = 0; batch < 20 && st.inflight < MAX_INFLIGHT && st.pausedUntil <= now; batch++) {
           const rows = this.d.outbox.due(st.channel.id, now, 50);
           let blocked = false;

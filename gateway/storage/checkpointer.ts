@@ -74,7 +74,7 @@ const tick = (id) => {
   // data_version changes when another connection commits: unchanged since a pass that left nothing to copy, the
   // timer's pass has nothing to do and stays silent, so an idle gateway's main thread is not woken 5 times a second.
   const version = db.pragma('data_version', { simple: true });
-  if (id === 0 && version === idleAt) return;
+  if (id === 0 && version === idleAt) return false;
   const started = performance.now();
   let copied = 0;
   let log = -1;
@@ -90,11 +90,21 @@ const tick = (id) => {
   }
   idleAt = done >= log ? version : -1;
   parentPort.postMessage({ id, copied, walFrames: Math.max(log, 0), durationMs: performance.now() - started });
+  return true;
 };
-const timer = setInterval(tick, workerData.intervalMs, 0);
+// Idle, the passes space out (doubling up to IDLE_MAX_MS): an idle gateway's checkpoint thread woke 5 times a
+// second to find nothing new. The first commit after a quiet spell waits at most that long for its pass.
+const IDLE_MAX_MS = Math.max(workerData.intervalMs, 2000);
+let wait = workerData.intervalMs;
+let timer;
+const loop = () => {
+  wait = tick(0) ? workerData.intervalMs : Math.min(wait * 2, IDLE_MAX_MS);
+  timer = setTimeout(loop, wait);
+};
+timer = setTimeout(loop, wait);
 parentPort.on('message', (m) => {
   if (m.type === 'now') tick(m.id);
-  if (m.type === 'stop') { clearInterval(timer); db.close(); parentPort.close(); }
+  if (m.type === 'stop') { clearTimeout(timer); db.close(); parentPort.close(); }
 });
 `;
 

@@ -12,7 +12,6 @@ import {
   CameraError,
   type CameraConnection,
   type CameraEndpoint,
-  type CameraNotification,
   type CameraSession,
   type DeviceInfo,
   type MediaProfile,

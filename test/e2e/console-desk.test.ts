@@ -91,14 +91,15 @@ describe('alert triage in Chromium', () => {
     await card.locator('[data-test=ack]').click();
     await page.locator('[data-test=alert][data-status=acknowledged]').filter({ hasText: '0BADCAFE' }).waitFor({ timeout: 5000 });
     expect(await page.locator('dialog').count(), 'no dialog between the click and the acknowledgement').toBe(0);
-    await expect.poll(() => page.locator('[data-test=open-count]').isHidden()).toBe(true);
+    // The badge follows the event stream: within a second on a quiet box, longer on a busy 2-core CI runner.
+    await expect.poll(() => page.locator('[data-test=open-count]').isHidden(), { timeout: 10_000 }).toBe(true);
 
     await mqtt.publishAsync('campus/readers/demo-gate-in/tap', JSON.stringify({ uid: '0BADCAFE', seq: 2 }), { qos: 1 });
     const reopened = page.locator('[data-test=alert][data-status=open]').filter({ hasText: '0BADCAFE' });
     await reopened.waitFor({ timeout: 10_000 });
     await expect.poll(() => reopened.locator('[data-test=alert-snapshot]').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     expect(await reopened.locator('[data-test=reopened]').textContent()).toContain('security');
-    await expect.poll(() => page.textContent('[data-test=open-count]')).toBe('1');
+    await expect.poll(() => page.textContent('[data-test=open-count]'), { timeout: 10_000 }).toBe('1');
     await shoot(page, '40-alert-reopened');
     expect(jsErrors(page)).toEqual([]);
     await page.context().close();

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { cpuProfileFlags } from './_args.js';
+import { percentile } from './_latency.js';
 import { ask, forkHelper, killAllChildren, nextMessage, sleep, startGatewayChild, stopChild, until, withoutSimulatedDevices, type Child } from './_children.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import type { BenchResult } from './run.js';
@@ -41,10 +42,6 @@ const GOAL_P99_CHANGE = 0.2;
 
 const camId = (i: number): string => `bench-cam-${i}`;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 interface Farm {

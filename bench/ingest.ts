@@ -6,13 +6,15 @@
  * Goals: gateway ≥ 50 % of bare Aedes intake; every reading stored; the gateway's peak RSS (from /proc, sampled
  * through the run) ≤ 200 MB.
  *
- * Env: BENCH_SENSORS (500), BENCH_MESSAGES_PER_SENSOR (40), BENCH_ROUNDS (3).
+ * Env: BENCH_SENSORS (500), BENCH_MESSAGES_PER_SENSOR (40), BENCH_ROUNDS (3). `--cpu-prof`: each gateway child writes a
+ * V8 CPU profile into bench/results/.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import { cpuProfileFlags } from './_args.js';
 import { ask, forkHelper, helperPort, metricSum, startGatewayChild, stopChild, until } from './_children.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
@@ -97,7 +99,7 @@ async function gateway(busEvents: 'each' | 'none'): Promise<GatewayRun> {
   };
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, `${JSON.stringify(overlay, null, 2)}\n`); // JSON is YAML
-  const gw = await startGatewayChild({ configFile, dataDir });
+  const gw = await startGatewayChild({ configFile, dataDir, extraFlags: cpuProfileFlags() });
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
   try {
     const count = db.prepare(`SELECT COUNT(*) AS n FROM sensor_readings WHERE sensor_id >= 'bench-' AND sensor_id < 'bench.'`);

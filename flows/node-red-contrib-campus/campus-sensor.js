@@ -12,8 +12,6 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     const metric = pick(config.metric);
     const status = throttledStatus(node);
     const off = api.onSensorReading((r) => {
-      if (zone && r.zone !== zone) return;
-      if (metric && r.metric !== metric) return;
       status({ fill: 'blue', shape: 'dot', text: `${r.zone || r.sensorId} ${r.metric} ${r.value}${r.unit || ''}` });
       node.send({
         topic: `campus/sensors/${r.zone || r.sensorId}/${r.metric}`,
@@ -24,7 +22,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         sensorId: r.sensorId,
         reading: r,
       });
-    });
+    }, { zone, metric });
     stopOnClose(node, off, status);
   });
 };

@@ -14,7 +14,20 @@ import type { Clock } from '../core/clock.js';
 import { GatewayError } from '../core/errors.js';
 import type { MqttPort } from '../core/mqtt-port.js';
 import { topics } from '../core/topics.js';
+import type { SensorReadingEvent } from '../sensors/contract.js';
 import { flowPlaces, type FlowPlaces, type PlaceSources } from './places.js';
+
+/** One value of a sensor message, as a campus sensor node gets it. */
+export interface FlowSensorReading {
+  sensorId: string;
+  /** The sensor's zone; null for a sensor the gateway knows no zone of. */
+  zone: string | null;
+  metric: string;
+  value: number | boolean;
+  unit: string;
+  /** ISO time of the reading. */
+  at: string;
+}
 
 /** A camera snapshot as the snapshot node outputs it. */
 export interface FlowSnapshot {
@@ -125,8 +138,11 @@ export interface CampusFlowApi {
   onEvent(kind: string, handler: (event: unknown) => void): Unsubscribe;
   /** Alert lifecycle changes: raised, updated, acknowledged, resolved. */
   onAlert(handler: (change: string, alert: Alert) => void): Unsubscribe;
-  /** `sensor.reading`, one call per value (`{sensorId, zone, metric, value, unit, at}`). */
-  onSensorReading(handler: (reading: Record<string, unknown> & { zone: string | null }) => void): Unsubscribe;
+  /**
+   * `sensor.reading`, one call per value, only for the zone and metric asked for (all when not given): the filter
+   * runs before a reading is built, as every sensor message of the school passes here.
+   */
+  onSensorReading(handler: (reading: FlowSensorReading) => void, only?: { zone?: string; metric?: string }): Unsubscribe;
   raiseAlert(input: unknown): Alert;
   publish(topic: unknown, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
   /** `campus/gates/<gateId>/command` for an access point (or a gate id). */
@@ -232,19 +248,18 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
       );
       return () => offs.forEach((off) => off());
     },
-    onSensorReading(handler) {
+    onSensorReading(handler, only = {}) {
       // The sensors domain announces one event per message with all its readings; flows want one value at a time.
       return onEvent('sensor.reading', (event) => {
-        if (typeof event !== 'object' || event === null) return;
-        const { readings, ...r } = event as Record<string, unknown>;
-        const sensorId = typeof r.sensorId === 'string' ? r.sensorId : '';
-        const zone = typeof r.zone === 'string' ? r.zone : (configZones.get(sensorId) ?? adapters.sensorZone?.(sensorId) ?? null);
-        if (!Array.isArray(readings)) {
-          handler({ ...r, zone });
-          return;
-        }
-        for (const one of readings) {
-          if (typeof one === 'object' && one !== null) handler({ ...r, ...(one as Record<string, unknown>), zone });
+        const e = event as Partial<SensorReadingEvent> | null;
+        if (typeof e !== 'object' || e === null || !Array.isArray(e.readings)) return;
+        const sensorId = typeof e.sensorId === 'string' ? e.sensorId : '';
+        const zone = typeof e.zone === 'string' ? e.zone : (configZones.get(sensorId) ?? adapters.sensorZone?.(sensorId) ?? null);
+        if (only.zone && zone !== only.zone) return;
+        const at = typeof e.at === 'string' ? e.at : '';
+        for (const one of e.readings) {
+          if (only.metric && one.metric !== only.metric) continue;
+          handler({ sensorId, zone, metric: one.metric, value: one.value, unit: one.unit, at });
         }
       });
     },

@@ -14,7 +14,7 @@ import { nextMessage, startTestGateway, tempDir, waitFor, type TestGateway } fro
 const API_TOKEN = 'deploy-from-ci-0123456789abcdef';
 const READ_TOKEN = 'read-only-token-0123456789abcdef';
 const defaults = defaultFlows() as { id: string; type: string; z?: string }[];
-const campusTypes = ['campus tap', 'campus alert', 'campus alert in', 'campus sensor', 'campus snapshot', 'campus gate', 'campus attendance', 'campus event', 'campus publish'];
+const campusTypes = ['campus tap', 'campus alert', 'campus alert in', 'campus sensor', 'campus snapshot', 'campus gate', 'campus attendance', 'campus event', 'campus publish', 'campus threshold'];
 
 let gw: TestGateway;
 let client: MqttClient;

@@ -40,6 +40,7 @@ const gateNode = node('campus-gate');
 const attendanceNode = node('campus-attendance');
 const eventNode = node('campus-event');
 const publishNode = node('campus-publish');
+const thresholdNode = node('campus-threshold');
 
 /** Wednesday 2026-09-09 08:30 in Asia/Shanghai: after the 07:50 arrival cut-off of the demo's day students. */
 const WED_0830 = Date.UTC(2026, 8, 9, 0, 30);
@@ -201,6 +202,45 @@ describe('campus sensor', () => {
     expect(out[0]!.topic).toBe('campus/sensors/classroom-101/co2');
     expect(out.every((m) => m.metric === 'co2')).toBe(true);
     expect(other).toEqual([]);
+  });
+});
+
+describe('campus threshold', () => {
+  it('turns each zone on above one level and off only below the lower one, with a message only on a change', async () => {
+    await helper.load(thresholdNode, [
+      { id: 't', type: 'campus threshold', above: '1500', below: '1000', key: 'zone', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const t = helper.getNode('t');
+    const reading = (zone: unknown, payload: unknown): void => t.receive({ zone, payload, metric: 'co2' });
+    for (const v of [1400, 1600, 1700, 1200]) reading('lab-1', v); // on once; 1200 is between the levels: stays on
+    reading('lab-2', 1550); // its own state
+    for (const v of [900, 950]) reading('lab-1', v); // off once
+    reading(undefined, 2000); // no zone: ignored
+    reading('lab-3', 'high'); // not a number: ignored
+    reading('a/#', 1600); // a field never moves the topic or makes it a wildcard
+    await waitFor(() => out.length >= 4);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => [m.topic, (m.payload as { state: string }).state])).toEqual([
+      ['campus/actuators/lab-1/fan', 'on'],
+      ['campus/actuators/lab-2/fan', 'on'],
+      ['campus/actuators/lab-1/fan', 'off'],
+      ['campus/actuators/a__/fan', 'on'],
+    ]);
+    expect(out[0]!.payload).toEqual({ state: 'on', zone: 'lab-1', co2: 1600, threshold: 1500, at: new Date(clock.now()).toISOString() });
+    expect(out[2]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000 });
+  });
+
+  it('with the off level above the on level it says so and sends nothing', async () => {
+    await helper.load(thresholdNode, [
+      { id: 't', type: 'campus threshold', above: '1000', below: '1500', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    helper.getNode('t').receive({ zone: 'lab-1', payload: 5000 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out).toEqual([]);
   });
 });
 

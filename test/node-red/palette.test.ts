@@ -115,7 +115,7 @@ describe('the palette speaks Chinese, Korean and English', () => {
       expect(res.status).toBe(200);
       return res.text();
     };
-    const types = ['campus tap', 'campus alert', 'campus alert in', 'campus sensor', 'campus snapshot', 'campus gate', 'campus attendance', 'campus event', 'campus publish'];
+    const types = ['campus tap', 'campus alert', 'campus alert in', 'campus sensor', 'campus snapshot', 'campus gate', 'campus attendance', 'campus event', 'campus publish', 'campus threshold'];
     for (const [lng, word] of [['zh-CN', '刷卡事件'], ['ko', '카드 태그'], ['en-US', 'Every card tap']] as const) {
       const html = await editorHtml(lng);
       expect(html, lng).toContain(word);

@@ -85,9 +85,9 @@ export function spawnProgram(cmd: string, args: string[]): Child {
 }
 
 /** A helper script from bench/ (e.g. `_bare-aedes`) forked with the production flags and an IPC channel. */
-export function forkHelper(name: string, env: Record<string, string> = {}): Child {
+export function forkHelper(name: string, env: Record<string, string> = {}, extraFlags: string[] = []): Child {
   const file = join(HERE, `${name}.js`);
-  return track(fork(file, [], { cwd: ROOT, env: childEnv(env), execArgv: NODE_FLAGS, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
+  return track(fork(file, [], { cwd: ROOT, env: childEnv(env), execArgv: [...NODE_FLAGS, ...extraFlags], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
 }
 
 /** The next IPC message from `child` that `accept` takes, or an error with its output if it exits or times out. */

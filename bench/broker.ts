@@ -4,9 +4,11 @@
  * (bench/_bare-aedes.ts), each in its own process with the production flags, the same clients in this process,
  * in the same run. Goal: embedded ≥ 90 % of bare Aedes at QoS 0 and at QoS 1.
  *
- * Env: BENCH_BROKER_MESSAGES (per publisher, 10,000), BENCH_BROKER_ROUNDS (3).
+ * Env: BENCH_BROKER_MESSAGES (per publisher, 10,000), BENCH_BROKER_ROUNDS (3). `--cpu-prof`: the embedded broker's
+ * process writes a V8 CPU profile into bench/results/.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { cpuProfileFlags } from './_args.js';
 import { forkHelper, helperPort, stopChild, type Child } from './_children.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import type { BenchResult } from './run.js';
@@ -32,7 +34,7 @@ async function start(kind: Kind): Promise<Target> {
     const child = forkHelper('_bare-aedes');
     return { child, port: await helperPort(child), publisherOpts: () => ({}), subscriberOpts: {} };
   }
-  const child = forkHelper('_embedded-broker', { BENCH_BROKER_DEVICES: String(PUBLISHERS), BENCH_BROKER_SECRET: SECRET });
+  const child = forkHelper('_embedded-broker', { BENCH_BROKER_DEVICES: String(PUBLISHERS), BENCH_BROKER_SECRET: SECRET }, cpuProfileFlags());
   return {
     child,
     port: await helperPort(child),

@@ -8,7 +8,8 @@
  *
  * The backlog is written into the stopped gateway's database (after a first start has created its schema), as a
  * school that was cut off from the city for days would have it; the gateway starts draining as soon as it is up.
- * SYNC_BENCH_N overrides the count. Needs the Debian package `mosquitto`.
+ * SYNC_BENCH_N overrides the count. Needs the Debian package `mosquitto`. `--cpu-prof`: the draining gateway writes a
+ * V8 CPU profile into bench/results/.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { dataExamples } from '../cloud-sync/examples.js';
 import { Outbox } from '../cloud-sync/outbox.js';
 import { demoConfig } from '../config/demo.js';
 import { openDatabase } from '../gateway/storage/db.js';
+import { cpuProfileFlags } from './_args.js';
 import { ask, forkHelper, nextMessage, sleep, startGatewayChild, stopChild } from './_children.js';
 import { startMosquitto } from './_net.js';
 import { ProcSampler, type ProcFigures, type ProcWindow } from './_proc.js';
@@ -115,6 +117,7 @@ export default async function bench(): Promise<BenchResult> {
     const gw = await startGatewayChild({
       configFile,
       dataDir: dir,
+      extraFlags: cpuProfileFlags(),
       onSpawn: (child) => {
         sampler = new ProcSampler(child.pid);
         window = sampler.window();

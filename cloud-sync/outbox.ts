@@ -61,6 +61,13 @@ export interface OutboxRow {
   prev?: number;
 }
 
+/**
+ * What the sender keeps of a row once it is sent, until the city confirms or refuses it: enough to delete or park
+ * it, without its body. With 2,000 in flight and up to 5,000 acknowledged rows waiting for their delete, the bodies
+ * would be megabytes that outlive every young-generation collection (the drain's garbage collector was 44 % of its CPU).
+ */
+export type SentRow = Pick<OutboxRow, 'seq' | 'stream' | 'bytes' | 'prev'>;
+
 export type DropReason = 'expired' | 'overflow';
 
 export interface OutboxOptions {
@@ -157,9 +164,9 @@ export class Outbox {
    * Deletes delivered rows (one transaction). Runs of rows read one after the other in a stream go as one range
    * delete, which is what keeps draining a large backlog fast. Rows already gone (dropped meanwhile) are skipped.
    */
-  confirm(rows: readonly OutboxRow[]): void {
+  confirm(rows: readonly SentRow[]): void {
     if (rows.length === 0) return;
-    const byStream = new Map<Stream, OutboxRow[]>();
+    const byStream = new Map<Stream, SentRow[]>();
     for (const r of rows) {
       let list = byStream.get(r.stream);
       if (!list) byStream.set(r.stream, (list = []));
@@ -185,7 +192,7 @@ export class Outbox {
   }
 
   /** Moves rows the upstream refused (4xx) out of the outbox into cloud_parked, where they stay for inspection. */
-  park(rows: readonly { seq: number; stream: Stream; bytes: number }[], status: number | null, error: string, now: number): void {
+  park(rows: readonly SentRow[], status: number | null, error: string, now: number): void {
     this.db.transaction(() => {
       let n = 0;
       for (const r of rows) {

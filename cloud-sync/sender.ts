@@ -6,7 +6,7 @@
  */
 import type { Stream } from './contract.js';
 import type { Outbox, OutboxRow } from './outbox.js';
-import { stampSentAt } from './outbox.js';
+import { stampSentAt, type SentRow } from './outbox.js';
 import { Backoff, TokenBucket } from '../gateway/core/pacing.js';
 import type { OutgoingMessage, SendOutcome, Transport } from './transports/types.js';
 
@@ -34,7 +34,7 @@ export class Sender {
   private readyPos = 0;
   private inflight = 0;
   private generation = 0;
-  private confirmed: OutboxRow[] = [];
+  private confirmed: SentRow[] = [];
   private confirmTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -174,20 +174,19 @@ export class Sender {
         this.waitThenPump(wait, false);
         return;
       }
-      const batch: OutgoingMessage[] = rows.map((r) => ({
-        seq: r.seq,
-        id: r.id,
-        stream: r.stream,
-        bytes: r.bytes,
-        payload: stampSentAt(r.body, sentAt),
-      }));
+      const batch: OutgoingMessage[] = [];
+      const sent: SentRow[] = [];
+      for (const r of rows) {
+        batch.push({ seq: r.seq, id: r.id, stream: r.stream, bytes: r.bytes, payload: stampSentAt(r.body, sentAt) });
+        sent.push({ seq: r.seq, stream: r.stream, bytes: r.bytes, prev: r.prev });
+      }
       this.inflight += rows.length;
-      t.send(batch, (outcome) => this.onOutcome(gen, rows, outcome));
+      t.send(batch, (outcome) => this.onOutcome(gen, sent, outcome));
       if (this.generation !== gen) return; // send() failed synchronously and reset the state
     }
   }
 
-  private onOutcome(gen: number, rows: OutboxRow[], outcome: SendOutcome): void {
+  private onOutcome(gen: number, rows: SentRow[], outcome: SendOutcome): void {
     const current = gen === this.generation;
     if (current) this.inflight -= rows.length;
     if (outcome.ok) {

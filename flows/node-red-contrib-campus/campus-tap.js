@@ -3,7 +3,7 @@
 const { registerCampusNode, stopOnClose, throttledStatus, fields, pick } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
-/** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, result?: string, direction?: string, role?: string, firstOfDay?: boolean }} Config The node's settings in the editor. */
+/** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, result?: string, direction?: string, role?: string, firstOfDay?: boolean, arrival?: string }} Config The node's settings in the editor. */
 
 /** campus tap: every access decision (`tap.decided`), filtered by access point, result, direction and role. */
 module.exports = /** @param {NodeRed} RED */ function (RED) {
@@ -13,6 +13,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     const direction = config.direction || 'any';
     const role = config.role || 'any';
     const firstOfDay = config.firstOfDay === true;
+    const arrival = config.arrival === 'late' || config.arrival === 'onTime' ? config.arrival : 'any';
     const status = throttledStatus(node);
     // Person → school date of the tap we passed on, for "first tap of the day"; reset when the date changes.
     let seenDate = '';
@@ -40,6 +41,11 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         }
         if (seen.has(person.id)) return;
         seen.add(person.id);
+      }
+      // After the first-of-day mark: it is the day's first tap that is late or not, never a later re-entry.
+      if (arrival !== 'any') {
+        const late = api.afterArrivalCutoff(d);
+        if (late === null || late !== (arrival === 'late')) return;
       }
       const who = person ? person.name : d.uid;
       status(d.granted

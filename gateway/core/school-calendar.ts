@@ -114,6 +114,14 @@ export function arrivalCutoff(group: string, groups: AccessConfig['scheduleGroup
   return groups.find((g) => g.id === group)?.arrivalCutoff ?? groups.find((g) => g.id === 'default')?.arrivalCutoff ?? '08:00';
 }
 
+/**
+ * Whether an entry at `secondOfDay` (school time) is after the arrival cut-off of the person's schedule group: what
+ * makes a day's first entry `late` (guardians' messages, flows).
+ */
+export function afterArrivalCutoff(secondOfDay: number, scheduleGroup: string, groups: AccessConfig['scheduleGroups']): boolean {
+  return secondOfDay > secondsOf(arrivalCutoff(scheduleGroup, groups));
+}
+
 /** Epoch ms of local midnight starting `date` in `timeZone` (for range queries over epoch-ms columns). */
 export function startOfLocalDay(date: string, timeZone: string): number {
   const utcMidnight = Date.parse(`${date}T00:00:00Z`);

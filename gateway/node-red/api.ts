@@ -5,7 +5,7 @@
  * files stay thin and the rules live in typed, tested code.
  */
 import { z } from 'zod';
-import { isoWeekday, localTime } from '../core/school-calendar.js';
+import { afterArrivalCutoff, isoWeekday, localTime } from '../core/school-calendar.js';
 import { Counter, type Registry } from 'prom-client';
 import type { GatewayConfig } from '../../config/schema.js';
 import { severitySchema, type Alert, type AlertService } from '../alerts/alerts.js';
@@ -15,6 +15,7 @@ import { GatewayError } from '../core/errors.js';
 import type { MqttPort } from '../core/mqtt-port.js';
 import { topics } from '../core/topics.js';
 import type { SensorReadingEvent } from '../sensors/contract.js';
+import type { TapDecision } from '../access/contract.js';
 import { flowPlaces, type FlowPlaces, type PlaceSources } from './places.js';
 
 /** One value of a sensor message, as a campus sensor node gets it. */
@@ -144,6 +145,11 @@ export interface CampusFlowApi {
    */
   onSensorReading(handler: (reading: FlowSensorReading) => void, only?: { zone?: string; metric?: string }): Unsubscribe;
   raiseAlert(input: unknown): Alert;
+  /**
+   * For a `tap.decided` event: whether it came after the arrival cut-off of the person's schedule group (school time
+   * zone), the rule that makes a day's first entry `late`; null for a tap without a person or a time.
+   */
+  afterArrivalCutoff(tap: unknown): boolean | null;
   publish(topic: unknown, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
   /** `campus/gates/<gateId>/command` for an access point (or a gate id). */
   gate(target: unknown, action: unknown, by?: string): Promise<{ gateId: string; topic: string; command: { action: GateAction; by: string; at: string } }>;
@@ -262,6 +268,11 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
           handler({ sensorId, zone, metric: one.metric, value: one.value, unit: one.unit, at });
         }
       });
+    },
+    afterArrivalCutoff(tap) {
+      const d = tap as Partial<TapDecision> | null;
+      if (typeof d !== 'object' || d === null || typeof d.at !== 'number' || typeof d.person?.scheduleGroup !== 'string') return null;
+      return afterArrivalCutoff(localTime(d.at, tz).secondOfDay, d.person.scheduleGroup, config.access.scheduleGroups);
     },
     raiseAlert(input) {
       const a = check(flowAlertInput, input, 'alert', rejected);

@@ -6,7 +6,7 @@
 import type { MessageKind, NotifyConfig, NotifyEvent } from '../../config/notify.js';
 import type { AccessConfig } from '../../config/access.js';
 import type { TapDecision } from '../access/contract.js';
-import { arrivalCutoff, localTime, secondsOf } from '../core/school-calendar.js';
+import { afterArrivalCutoff, localTime, secondsOf } from '../core/school-calendar.js';
 import type { WriteOp } from '../storage/batch-writer.js';
 import type { Enqueue, MessageData, Outbox } from './outbox.js';
 
@@ -32,7 +32,7 @@ export function messageForTap(d: TapDecision, deps: Pick<TriggerDeps, 'config' |
   if (d.granted && d.accessPointKind === 'gate') {
     if (d.direction === 'in') {
       // The day's first entry: on time it is `arrival`, after the cut-off `late`; the same key, so only one is sent.
-      const late = local.secondOfDay > secondsOf(arrivalCutoff(person.scheduleGroup, deps.access.scheduleGroups));
+      const late = afterArrivalCutoff(local.secondOfDay, person.scheduleGroup, deps.access.scheduleGroups);
       return build(late && c.events.late.enabled ? 'late' : 'arrival', `arrival:${person.id}:${local.date}`);
     }
     if (d.direction === 'out') {

@@ -132,6 +132,35 @@ describe('campus tap', () => {
     await waitFor(() => every.length >= 2);
     expect(first).toHaveLength(1);
   });
+
+  it('passes only late (or only on-time) arrivals, judged on the first tap of the day', async () => {
+    await helper.load(tapNode, [
+      { id: 'l', type: 'campus tap', accessPoint: '', result: 'granted', direction: 'in', role: 'student', firstOfDay: true, arrival: 'late', wires: [['hl']] },
+      { id: 'o', type: 'campus tap', accessPoint: '', result: 'granted', direction: 'in', role: 'student', arrival: 'onTime', wires: [['ho']] },
+      { id: 'hl', type: 'helper' },
+      { id: 'ho', type: 'helper' },
+    ]);
+    const late = collect('hl');
+    const onTime = collect('ho');
+    // Decisions as the access domain publishes them; the demo's day students' cut-off is 07:50 (Asia/Shanghai).
+    const at = (hhmm: string): number => Date.parse(`2026-09-10T${hhmm}:00+08:00`);
+    const decided = (personId: number, hhmm: string, person = true): void =>
+      gw.ctx.bus.emit('tap.decided', {
+        tapId: `t-${personId}-${hhmm}`, uid: `C${personId}`, at: at(hhmm), accessPointId: 'main-gate', accessPointKind: 'gate',
+        direction: 'in', granted: true, reason: 'ok',
+        person: person ? { id: personId, externalId: `S${personId}`, name: `student ${personId}`, role: 'student', scheduleGroup: 'day' } : null,
+      } as never);
+    decided(9001, '08:30'); // late: passes the late node once
+    decided(9001, '09:00'); // the same person's second tap of the day
+    decided(9002, '07:30'); // on time
+    decided(9002, '08:40'); // back in after the cut-off: a re-entry, not a late arrival
+    decided(9003, '07:50'); // at the cut-off: on time
+    decided(9004, '08:30', false); // no person: neither late nor on time
+    await waitFor(() => late.length >= 1 && onTime.length >= 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(late.map((m) => (m.person as { id: number }).id)).toEqual([9001]);
+    expect(onTime.map((m) => (m.person as { id: number }).id)).toEqual([9002, 9003]);
+  });
 });
 
 describe('campus alert', () => {

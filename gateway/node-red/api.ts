@@ -147,7 +147,8 @@ export interface CampusFlowApi {
   raiseAlert(input: unknown): Alert;
   /**
    * For a `tap.decided` event: whether it came after the arrival cut-off of the person's schedule group (school time
-   * zone), the rule that makes a day's first entry `late`; null for a tap without a person or a time.
+   * zone), the rule that makes a day's first entry `late`. Null for anything but a granted entry (`in`: a gate, or a
+   * reader set as an entrance) of a known person: an exit or a refused tap is no arrival.
    */
   afterArrivalCutoff(tap: unknown): boolean | null;
   publish(topic: unknown, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
@@ -271,7 +272,8 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
     },
     afterArrivalCutoff(tap) {
       const d = tap as Partial<TapDecision> | null;
-      if (typeof d !== 'object' || d === null || typeof d.at !== 'number' || typeof d.person?.scheduleGroup !== 'string') return null;
+      if (typeof d !== 'object' || d === null || d.granted !== true || d.direction !== 'in') return null;
+      if (typeof d.at !== 'number' || !Number.isFinite(d.at) || typeof d.person?.scheduleGroup !== 'string') return null;
       return afterArrivalCutoff(localTime(d.at, tz).secondOfDay, d.person.scheduleGroup, config.access.scheduleGroups);
     },
     raiseAlert(input) {

@@ -160,6 +160,11 @@ describe('campus tap', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(late.map((m) => (m.person as { id: number }).id)).toEqual([9001]);
     expect(onTime.map((m) => (m.person as { id: number }).id)).toEqual([9002, 9003]);
+    // An exit or a refused tap is no arrival, late or not.
+    const exit = { at: at('09:00'), direction: 'out', granted: true, person: { id: 9005, scheduleGroup: 'day' } };
+    expect(api.afterArrivalCutoff(exit)).toBeNull();
+    expect(api.afterArrivalCutoff({ ...exit, direction: 'in', granted: false })).toBeNull();
+    expect(api.afterArrivalCutoff({ ...exit, direction: 'in' })).toBe(true);
   });
 });
 
@@ -259,6 +264,23 @@ describe('campus threshold', () => {
     ]);
     expect(out[0]!.payload).toEqual({ state: 'on', zone: 'lab-1', co2: 1600, threshold: 1500, at: new Date(clock.now()).toISOString() });
     expect(out[2]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000 });
+  });
+
+  it('changes nothing for a message its topic cannot be named from, and keeps its own payload fields', async () => {
+    await helper.load(thresholdNode, [
+      { id: 't', type: 'campus threshold', above: '10', below: '5', key: 'sensorId', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const t = helper.getNode('t');
+    t.receive({ sensorId: 's-1', payload: 20 }); // no zone for the topic: nothing, and s-1 stays off
+    t.receive({ sensorId: 'x'.repeat(200), zone: 'lab-1', payload: 20 }); // no sensor id is that long
+    t.receive({ sensorId: 's-1', zone: 'lab-1', payload: 20, metric: 'state' }); // a metric named like the node's own field
+    await waitFor(() => out.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.topic).toBe('campus/actuators/lab-1/fan');
+    expect(out[0]!.payload).toMatchObject({ state: 'on', sensorId: 's-1', value: 20, threshold: 10 });
   });
 
   it('with the off level above the on level it says so and sends nothing', async () => {

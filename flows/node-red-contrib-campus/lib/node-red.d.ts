@@ -31,6 +31,8 @@ export interface CampusNode {
   status(status: NodeStatus | Record<string, never>): void;
   send: Send;
   warn(message: unknown): void;
+  /** The node's own context (Node-RED's default store: a file under the gateway's data dir, flushed every 30 s). */
+  context(): { get(key: string): unknown; set(key: string, value: unknown): void };
   error(message: unknown, msg?: NodeMessage): void;
 }
 

@@ -84,9 +84,8 @@ export default async function cameras(): Promise<BenchResult> {
 
     // Laid over the demo school (arrays replace) without its simulated devices (their traffic is not the cameras'
     // cost): the farms' cameras instead of the demo's.
-    const simulatedOff = withoutSimulatedDevices();
     const overlay = {
-      ...simulatedOff,
+      ...withoutSimulatedDevices(),
       http: { host: '127.0.0.1' },
       mqtt: { host: '127.0.0.1' },
       log: { level: 'warn' },

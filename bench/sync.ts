@@ -20,7 +20,7 @@ import { Outbox } from '../cloud-sync/outbox.js';
 import { demoConfig } from '../config/demo.js';
 import { openDatabase } from '../gateway/storage/db.js';
 import { cpuProfileFlags } from './_args.js';
-import { ask, forkHelper, nextMessage, sleep, startGatewayChild, stopChild } from './_children.js';
+import { ask, forkHelper, nextMessage, sleep, startGatewayChild, stopChild, withoutSimulatedDevices } from './_children.js';
 import { startMosquitto } from './_net.js';
 import { ProcSampler, type ProcFigures, type ProcWindow } from './_proc.js';
 import type { BenchResult } from './run.js';
@@ -70,9 +70,7 @@ export default async function bench(): Promise<BenchResult> {
       http: { host: '127.0.0.1' },
       mqtt: { host: '127.0.0.1' },
       log: { level: 'warn' },
-      readers: (demoConfig.readers ?? []).filter((r) => r.driver?.type !== 'simulated'),
-      sensors: { sensors: (demoConfig.sensors?.sensors ?? []).filter((s) => s.source?.type !== 'simulated') },
-      cameras: { cameras: (demoConfig.cameras?.cameras ?? []).filter((c) => c.simulated !== true) },
+      ...withoutSimulatedDevices(),
       cloud: { enabled: true, upstreamUrl: url, topicTemplate: 'city/bench/schools/{schoolId}/{stream}', outboxMaxBytes: 4 * 1024 * 1024 * 1024, inflightWindow: WINDOW },
     };
     const configFile = join(dir, 'bench.yaml');

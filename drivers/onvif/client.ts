@@ -263,8 +263,14 @@ export class OnvifSession implements CameraSession {
       this.ep.requestTimeoutMs,
       (cb) => this.cam.createPullPointSubscription(cb),
       (d) => {
-        const address: unknown = rec(rec(rec(this.cam.events).subscription).subscriptionReference).address;
+        const reference = rec(rec(rec(this.cam.events).subscription).subscriptionReference);
+        const address: unknown = reference.address;
         if (!address || typeof address !== 'object') throw new Error('no subscription address');
+        // The library reads `referenceParameters.subscriptionId` (Axis) inside a try/catch on every PullMessages and
+        // Renew. Most cameras send no ReferenceParameters, so every pull threw a TypeError, and V8 parsed
+        // pullMessages again for its stack trace each time: a third of the CPU 256 idle cameras cost the gateway.
+        // An empty object reads as "no id", as the catch did.
+        reference.referenceParameters ??= {};
         // PullMessages and Renew go to this parsed URL with no agent of ours; give it ours so close() aborts them.
         (address as { agent?: Agent }).agent = this.agent;
         return terminationOf(d) ?? Date.now() + 60_000;

@@ -16,18 +16,20 @@ export function attendancePort(register: AttendanceRegister, db: Database): Atte
   const idOf = db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
   const externalIdOf = db.prepare<[number], { external_id: string }>('SELECT external_id FROM persons WHERE id = ?');
   return {
-    async personDay(who, date) {
+    async personDays(who, dates) {
       const externalId = who.externalId ?? (who.personId !== undefined ? externalIdOf.get(who.personId)?.external_id : undefined);
       if (!externalId) return null;
-      let d;
+      let r;
       try {
-        d = register.person(externalId, date);
+        r = register.personDays(externalId, dates);
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'not_found') return null;
         throw err;
       }
-      const person: FlowPerson = { id: idOf.get(externalId)?.id ?? null, externalId: d.externalId, name: d.name, class: d.class, grade: d.grade };
-      return { person, day: { date, status: d.status, firstIn: d.firstIn, lastOut: d.lastOut } };
+      const d = r.days[0];
+      if (!d) return null;
+      const person: FlowPerson = { id: r.personId, externalId: d.externalId, name: d.name, class: d.class, grade: d.grade };
+      return { person, days: r.days.map((day, i) => ({ date: dates[i]!, status: day.status, firstIn: day.firstIn, lastOut: day.lastOut })) };
     },
     async classDay(className, date) {
       const r = register.report(date, { class: className, role: 'student' });

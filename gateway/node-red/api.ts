@@ -72,8 +72,8 @@ export interface ClassDay {
 
 /** Attendance lookups (the attendance domain). */
 export interface AttendancePort {
-  /** null when there is no such person. */
-  personDay(who: { personId?: number | undefined; externalId?: string | undefined }, date: string): Promise<{ person: FlowPerson; day: PersonDay } | null>;
+  /** The person's days in the order of `dates`; null when there is no such person. */
+  personDays(who: { personId?: number | undefined; externalId?: string | undefined }, dates: string[]): Promise<{ person: FlowPerson; days: PersonDay[] } | null>;
   classDay(className: string, date: string): Promise<ClassDay>;
 }
 
@@ -316,18 +316,11 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
     async personAttendance(who, period) {
       const q = check(personQuery, who, 'person', rejected);
       const p = check(periodSchema, period, 'period', rejected);
-      const port = requireAttendance();
-      let person: FlowPerson | undefined;
-      const days: PersonDay[] = [];
-      for (const date of periodDates(clock.now(), tz, p)) {
-        const r = await port.personDay(q, date);
-        if (!r) return null;
-        person = r.person;
-        days.push(r.day);
-      }
+      const r = await requireAttendance().personDays(q, periodDates(clock.now(), tz, p));
+      if (!r) return null;
       const counts = zeroCounts();
-      for (const d of days) if (d.status) counts[d.status]++;
-      return { person: person!, period: p, days, counts };
+      for (const d of r.days) if (d.status) counts[d.status]++;
+      return { person: r.person, period: p, days: r.days, counts };
     },
     async classAttendance(className, period) {
       const c = check(z.string().min(1).max(64), className, 'class', rejected);

@@ -4,7 +4,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { PRIVATE_DIR_MODE, privateFile, privateFileIfExists, type Tightened } from './private-files.js';
 
 export type Database = BetterSqlite3.Database;
-export type Statement = BetterSqlite3.Statement;
+/** A prepared statement; its parameters and row type when given (as `db.prepare<P, R>` returns it). */
+export type Statement<P extends unknown[] = unknown[], R = unknown> = BetterSqlite3.Statement<P, R>;
 
 /**
  * A numbered schema change. Each module owns a range of numbers (see docs/storage.md) so that

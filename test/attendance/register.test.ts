@@ -270,6 +270,30 @@ describe('attendance register', () => {
     expect(summary).not.toHaveProperty('people');
   });
 
+  it('gives one person\'s week day by day as the daily report has it: present, late, excused, absent, not yet enrolled', async () => {
+    const MON = '2026-08-31';
+    clock.set(sh(MON, '06:00:00'));
+    addPerson('W1', 'student', '初一', '初一(1)班', 'day'); // enrolled on Monday
+    await decided('W1', sh(TUE, '07:40:00'));
+    await decided('W1', sh(TUE, '16:30:00'), { direction: 'out' });
+    await decided('W1', sh('2026-09-02', '08:10:00')); // Wednesday: late
+    await decided('W1', sh('2026-09-03', '09:00:00')); // Thursday: late, but excused below
+    await setClock(sh('2026-09-04', '12:00:00')); // Friday noon: no tap, so absent
+    await gw.api('/api/v1/attendance/excuse', { method: 'POST', token: admin, json: { externalId: 'W1', date: '2026-09-03', reason: 'dentist' } });
+    const week = ['2026-08-30', MON, TUE, '2026-09-02', '2026-09-03', '2026-09-04'];
+    const { personId, days } = register.personDays('W1', week);
+    expect(personId).toBe(people.get('W1')!.id);
+    expect(days.map((d) => d.status)).toEqual([null, 'absent', 'present', 'late', 'excused', 'absent']);
+    expect(days[2]).toMatchObject({ firstInLocal: '07:40:00', lastOutLocal: '16:30:00' });
+    // The same, date by date, as the school's daily report (its own query) has it from the day W1 was on the roll.
+    for (const [i, date] of week.entries()) {
+      const inReport = (await get<Report>(`/api/v1/attendance?date=${date}`)).people.find((p) => p.externalId === 'W1');
+      if (i === 0) expect(inReport).toBeUndefined();
+      else expect(days[i]).toEqual(inReport);
+    }
+    expect(() => register.personDays('nobody', week)).toThrow(/nobody/);
+  });
+
   it('does not count someone added to the roster later as absent on the days before', async () => {
     await tuesdayTaps();
     await setClock(sh('2026-09-02', '12:00:00')); // Tuesday is over

@@ -9,8 +9,14 @@ import { ulid } from 'ulid';
 /** The card uid of the i-th seeded student. */
 export const uidOf = (i: number): string => `B${i.toString(16).toUpperCase().padStart(7, '0')}`;
 
-/** Seeds `cards` students and `taps` stored taps at `readerIds` of `accessPoint`; returns the seconds it took. */
-export function seedCardsAndTaps(dbFile: string, o: { cards: number; taps: number; readerIds: string[]; accessPoint: string }): number {
+/**
+ * Seeds `cards` students and `taps` stored taps at `readerIds` of `accessPoint`; returns the seconds it took. Each
+ * student is in the schedule group `groupOf(i)` (the demo's `day` when not given).
+ */
+export function seedCardsAndTaps(
+  dbFile: string,
+  o: { cards: number; taps: number; readerIds: string[]; accessPoint: string; groupOf?: (i: number) => string },
+): number {
   const t0 = performance.now();
   const db = new Database(dbFile);
   try {
@@ -21,11 +27,11 @@ export function seedCardsAndTaps(dbFile: string, o: { cards: number; taps: numbe
     db.transaction(() => {
       const p = db.prepare(
         `INSERT INTO persons (id, external_id, name, role, grade, class, schedule_group, created_at, updated_at)
-         VALUES (?, ?, ?, 'student', '初二', ?, 'day', ?, ?)`,
+         VALUES (?, ?, ?, 'student', '初二', ?, ?, ?, ?)`,
       );
       const c = db.prepare(`INSERT INTO cards (uid, person_id, status, issued_at, updated_at) VALUES (?, ?, 'active', ?, ?)`);
       for (let i = 0; i < o.cards; i++) {
-        p.run(1_000_000 + i, `B${i}`, `学生${i}`, `初二(${i % 20})班`, iso, iso);
+        p.run(1_000_000 + i, `B${i}`, `学生${i}`, `初二(${i % 20})班`, o.groupOf?.(i) ?? 'day', iso, iso);
         c.run(uidOf(i), 1_000_000 + i, iso, iso);
       }
     })();

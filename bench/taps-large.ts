@@ -2,7 +2,8 @@
  * `npm run bench -- taps-large`: tap → decision latency in a large school (issue 23 point 6): 5,000 students'
  * cards, 200 card readers each logged in to the broker as itself (a device login with its own secret, confined to
  * its own topics), 20 console event streams open and read (`GET /api/v1/events/stream`, each its own signed-in
- * session), and Node-RED running its default flows, at 1,000 taps/s spread over the readers. Beside it, in the same
+ * session), and Node-RED running its default flows, at 1,000 taps/s spread over the readers: a morning rush, with one
+ * arrival in twenty after its cut-off (the late-arrival flow's work) at whatever hour it runs. Beside it, in the same
  * run and at the same rate, the bare broker round trip (bench/_latency.ts) as the floor nothing can beat.
  *
  * As in bench/taps.ts the gateway is the built bin in its own process with the recommended runtime flags, and the
@@ -21,6 +22,7 @@ import type { MqttClient } from 'mqtt';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
+import { localTime } from '../gateway/core/school-calendar.js';
 import { killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
 import { bareRoundTrip, connectClient, ms, paced, percentile, scrape, tapLatencyFigures } from './_latency.js';
 import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
@@ -60,6 +62,16 @@ async function openStream(base: string, token: string): Promise<Stream> {
   return s;
 }
 
+/** Cut-offs an hour after and an hour before `now` in the school's time zone (within the day: 00:00 to 23:59). */
+function rushScheduleGroups(now: number, timeZone: string): { onTime: { id: string; arrivalCutoff: string }; late: { id: string; arrivalCutoff: string } } {
+  const minute = Math.floor(localTime(now, timeZone).secondOfDay / 60);
+  const hhmm = (m: number): string => {
+    const c = Math.min(Math.max(m, 0), 24 * 60 - 1);
+    return `${String(Math.floor(c / 60)).padStart(2, '0')}:${String(c % 60).padStart(2, '0')}`;
+  };
+  return { onTime: { id: 'bench-on-time', arrivalCutoff: hhmm(minute + 60) }, late: { id: 'bench-late', arrivalCutoff: hhmm(minute - 60) } };
+}
+
 export default async function bench(): Promise<BenchResult> {
   const { rate, seconds, count, nCards, nTaps } = tapLoadArgs({ cards: 5000, taps: 300_000 });
   const nReaders = numberArg('readers', 200);
@@ -77,6 +89,13 @@ export default async function bench(): Promise<BenchResult> {
     },
     nodeRed: { enabled: true },
   });
+  // A morning rush, whatever the hour the benchmark runs at: the run's first taps are judged against cut-offs an hour
+  // either side of now (school time), so one student in twenty arrives late (the late-arrival flow's case) and the rest
+  // on time. With the demo's 07:50 for everyone, an evening run made every arrival late and a night run none.
+  const rush = rushScheduleGroups(Date.now(), validateConfig(demoConfig, 'demo').school.timezone);
+  const lateEvery = 20;
+  const groupOf = (i: number): string => (i % lateEvery === 0 ? rush.late.id : rush.onTime.id);
+  Object.assign(overlay.access, { scheduleGroups: [rush.onTime, rush.late] });
   const readers = overlay.readers;
   validateConfig(deepMerge(demoConfig, overlay), 'bench'); // a bad overlay fails here, before any process starts
   const configFile = join(dataDir, 'bench.yaml');
@@ -86,7 +105,7 @@ export default async function bench(): Promise<BenchResult> {
   try {
     const first = await startGatewayChild({ configFile, dataDir }); // schema and the demo school
     await stopChild(first);
-    const seedS = seedCardsAndTaps(join(dataDir, 'gateway.db'), { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'large-gate' });
+    const seedS = seedCardsAndTaps(join(dataDir, 'gateway.db'), { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'large-gate', groupOf });
 
     const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
 
@@ -119,6 +138,7 @@ export default async function bench(): Promise<BenchResult> {
         );
       }
       const loginS = (performance.now() - loginStart) / 1000;
+      let token = '';
       for (let i = 0; i < nStreams; i++) {
         const res = await fetch(`${gw.base}/api/v1/auth/login`, {
           method: 'POST',
@@ -126,7 +146,8 @@ export default async function bench(): Promise<BenchResult> {
           body: JSON.stringify({ username: 'admin', password: 'campus-demo' }),
         });
         if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
-        streams.push(await openStream(gw.base, ((await res.json()) as { token: string }).token));
+        token = ((await res.json()) as { token: string }).token;
+        streams.push(await openStream(gw.base, token));
       }
       const tap = (i: number, uid: string): void => {
         const r = readers[i % nReaders]!.id;
@@ -143,6 +164,10 @@ export default async function bench(): Promise<BenchResult> {
       await paced(count, rate, (i) => tap(i, uidOf((i * 7919) % nCards)), () => tapLat.length, 30_000);
       const gwProc = window.end();
       const after = await scrape(gw.base);
+      // The register's count for the day, to confirm the rush was judged as set up above (late ≈ cards / lateEvery).
+      const register = (await (await fetch(`${gw.base}/api/v1/attendance`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        totals: { present: number; late: number };
+      };
       const streamTaps = streams.map((s, i) => s.taps - streamTapsBefore[i]!);
       const taps = [...tapLat].sort((a, b) => a - b);
       const base = [...echoLat].sort((a, b) => a - b);
@@ -160,6 +185,8 @@ export default async function bench(): Promise<BenchResult> {
           'console event streams open and read': streams.length,
           'tap events per stream, min/max (≥ taps)': `${Math.min(...streamTaps)}/${Math.max(...streamTaps)}`,
           'Node-RED health': nodeRed.detail,
+          'arrival cut-offs (school time): on time, late (1 in 20)': `${rush.onTime.arrivalCutoff}, ${rush.late.arrivalCutoff}`,
+          'register after the run: present, late': `${register.totals.present}, ${register.totals.late}`,
           ...tapLatencyFigures({ rate, taps, denied, base, before, after }),
           'goal: 2 × baseline p99 ms': ms(limit),
           'gateway process peak RSS MB (measured run)': gwProc.peakRssMb,

@@ -268,8 +268,8 @@ export class OnvifSession implements CameraSession {
         if (!address || typeof address !== 'object') throw new Error('no subscription address');
         // The library reads `referenceParameters.subscriptionId` (Axis) inside a try/catch on every PullMessages and
         // Renew. Most cameras send no ReferenceParameters, so every pull threw a TypeError, and V8 parsed
-        // pullMessages again for its stack trace each time: a third of the CPU 256 idle cameras cost the gateway.
-        // An empty object reads as "no id", as the catch did.
+        // pullMessages again for its stack trace each time (256 idle cameras: 5.1-5.7 % of a core at rest, 4.8 %
+        // without). An empty object reads as "no id", as the catch did.
         reference.referenceParameters ??= {};
         // PullMessages and Renew go to this parsed URL with no agent of ours; give it ours so close() aborts them.
         (address as { agent?: Agent }).agent = this.agent;

@@ -4,17 +4,18 @@
  * 4 farm processes (bench/_camera-farm.ts), each camera registered with a PullPoint subscription and health polling
  * and covering its own zone, whose schedule is never open, so every motion event is an `intrusion` alert.
  *
- * Phases: all cameras subscribed → 10 s settling and WARM_S of V8 optimizing the pull path → at rest (REST_S) → events (EVENTS_S, 5 % of the cameras send a motion event each
- * second) → the same events from the healthy cameras while 16 cameras black-hole every request and 16 flap
- * (plug pulled / back every FLAP_S). Event → alert latency is from the farm being told to emit to the alert arriving
- * on `campus/alerts/critical`. The gateway's RSS and CPU come from /proc (bench/_proc.ts), per phase.
+ * Phases: all cameras subscribed → 10 s settling and WARM_S of V8 optimizing the pull path → at rest (REST_S) →
+ * events (EVENTS_S, 5 % of the cameras send a motion event each second) → the same events from the healthy cameras
+ * while 16 cameras black-hole every request and 16 flap (plug pulled / back every FLAP_S). Event → alert latency is
+ * from the farm being told to emit to the alert arriving on `campus/alerts/critical`. The gateway's RSS and CPU come
+ * from /proc (bench/_proc.ts), per phase.
  *
  * Goals: gateway RSS ≤ 250 MB; CPU at rest ≤ 5 % of one core; event → alert p99 ≤ 500 ms; the healthy cameras' p99
  * while the 32 misbehave within 20 % of their p99 before (same run).
  *
- * Env: BENCH_CAMERAS (256), BENCH_CAMERA_FARMS (4), BENCH_CAMERAS_WARM_S (50), BENCH_CAMERAS_REST_S (30), BENCH_CAMERAS_EVENTS_S (30),
- * BENCH_CAMERAS_FLAP_S (5), BENCH_CAMERA_PULL_HOLD_MS (10,000), BENCH_CAMERAS_SETTLE_S (300, the most to wait for
- * every subscription).
+ * Env: BENCH_CAMERAS (256), BENCH_CAMERA_FARMS (4), BENCH_CAMERAS_WARM_S (50), BENCH_CAMERAS_REST_S (30),
+ * BENCH_CAMERAS_EVENTS_S (30), BENCH_CAMERAS_FLAP_S (5), BENCH_CAMERA_PULL_HOLD_MS (10,000), BENCH_CAMERAS_SETTLE_S
+ * (300, the most to wait for every subscription).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

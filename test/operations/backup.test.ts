@@ -38,11 +38,16 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: nu
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-function state(db: Database) {
+/**
+ * People, balances and alerts; alerts up to `alertsUpTo` (an id) when given. The demo's simulated cameras raise intrusion
+ * alerts on their own at night, during a backup or just after a restored gateway starts: the alerts compared are the
+ * ones there were at the snapshot (ULIDs sort by time).
+ */
+function state(db: Database, alertsUpTo = '\uffff') {
   return {
     people: (db.prepare('SELECT COUNT(*) AS n FROM persons').get() as { n: number }).n,
     balances: db.prepare('SELECT person_id, balance_fen FROM wallet_accounts ORDER BY person_id').all(),
-    alerts: db.prepare('SELECT id, type, status, message FROM alerts ORDER BY id').all(),
+    alerts: db.prepare<[string], { id: string }>('SELECT id, type, status, message FROM alerts WHERE id <= ? ORDER BY id').all(alertsUpTo),
   };
 }
 const tapCount = (db: Database): number => (db.prepare('SELECT COUNT(*) AS n FROM taps').get() as { n: number }).n;
@@ -97,7 +102,8 @@ describe('campus-gateway backup and restore', () => {
 
     const again = await startTestGateway({ dataDir: restoredDir });
     running.push(again);
-    expect(state(again.ctx.db)).toEqual(before);
+    expect(before.alerts.length).toBeGreaterThan(0);
+    expect(state(again.ctx.db, before.alerts.at(-1)!.id)).toEqual(before);
     const restoredTaps = tapCount(again.ctx.db);
     expect(restoredTaps).toBeGreaterThanOrEqual(tapsAtStart);
     expect(restoredTaps).toBeLessThanOrEqual(tapsAtEnd);

@@ -48,7 +48,6 @@ export function seedCardsAndTaps(
         t.run(ulid(at, Math.random), at, reader, uidOf(card), o.accessPoint, i % 2 === 0 ? 'in' : 'out', o.accessPoint, 1_000_000 + card);
       }
     })();
-    db.exec('ANALYZE');
     // Start from a checkpointed WAL, as a gateway that has been running would.
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {

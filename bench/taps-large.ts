@@ -7,7 +7,8 @@
  * run and at the same rate, the bare broker round trip (bench/_latency.ts) as the floor nothing can beat.
  *
  * As in bench/taps.ts the gateway is the built bin in its own process with the recommended runtime flags, and the
- * readers and consoles are clients in this process. Before a figure counts the run confirms what it measured:
+ * readers are clients in this process; the consoles read their streams in another (bench/_event-streams.ts), so their
+ * decoding does not delay the decisions this process times. Before a figure counts the run confirms what it measured:
  * Node-RED runs its flows, every reader logged in, every tap was answered and granted, and every event stream
  * received the run's tap events (a stream that is open but not read would only measure the gateway's buffers).
  *
@@ -23,44 +24,12 @@ import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
 import { localTime } from '../gateway/core/school-calendar.js';
-import { killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
+import { ask, forkHelper, killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
 import { bareRoundTrip, connectClient, ms, paced, percentile, scrape, tapLatencyFigures } from './_latency.js';
 import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler } from './_proc.js';
 import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
 import type { BenchResult } from './run.js';
-
-/** One console's live stream, read as the browser reads it: every chunk taken as it comes, tap events counted. */
-interface Stream {
-  taps: number;
-  bytes: number;
-  abort: AbortController;
-  done: Promise<void>;
-}
-
-async function openStream(base: string, token: string): Promise<Stream> {
-  const abort = new AbortController();
-  const res = await fetch(`${base}/api/v1/events/stream`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
-  if (res.status !== 200 || !res.body) throw new Error(`event stream: ${res.status} ${await res.text()}`);
-  const s: Stream = { taps: 0, bytes: 0, abort, done: Promise.resolve() };
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  s.done = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        s.bytes += value.byteLength;
-        // Frames may split across chunks; a tap's `event: tap.…` line is short enough that counting per chunk
-        // misses at most the odd one at a boundary, which the check below allows for.
-        s.taps += decoder.decode(value, { stream: true }).split('\nevent: tap.').length - 1;
-      }
-    } catch {
-      // aborted at the end of the run
-    }
-  })();
-  return s;
-}
 
 /** Cut-offs an hour after and an hour before `now` in the school's time zone (within the day: 00:00 to 23:59). */
 function rushScheduleGroups(now: number, timeZone: string): { onTime: { id: string; arrivalCutoff: string }; late: { id: string; arrivalCutoff: string } } {
@@ -101,7 +70,6 @@ export default async function bench(): Promise<BenchResult> {
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, `${JSON.stringify(overlay, null, 2)}\n`); // JSON is YAML
   const clients: MqttClient[] = [];
-  const streams: Stream[] = [];
   try {
     const first = await startGatewayChild({ configFile, dataDir }); // schema and the demo school
     await stopChild(first);
@@ -111,6 +79,8 @@ export default async function bench(): Promise<BenchResult> {
 
     const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags: cpuProfileFlags() });
     const sampler = new ProcSampler(gw.pid);
+    // The consoles read their streams in their own process (bench/_event-streams.ts), as other machines would.
+    const consoles = forkHelper('_event-streams');
     const tapLat: number[] = [];
     let denied = 0;
     try {
@@ -138,17 +108,18 @@ export default async function bench(): Promise<BenchResult> {
         );
       }
       const loginS = (performance.now() - loginStart) / 1000;
-      let token = '';
-      for (let i = 0; i < nStreams; i++) {
+      const tokens: string[] = [];
+      for (let i = 0; i < Math.max(1, nStreams); i++) {
         const res = await fetch(`${gw.base}/api/v1/auth/login`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ username: 'admin', password: 'campus-demo' }),
         });
         if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
-        token = ((await res.json()) as { token: string }).token;
-        streams.push(await openStream(gw.base, token));
+        tokens.push(((await res.json()) as { token: string }).token);
       }
+      const { open } = await ask<{ open: number }>(consoles, 'open', { base: gw.base, tokens: tokens.slice(0, nStreams) });
+      const streamTaps = async (): Promise<number[]> => (await ask<{ taps: number[] }>(consoles, 'counts')).taps;
       const tap = (i: number, uid: string): void => {
         const r = readers[i % nReaders]!.id;
         pending.get(r)!.push(performance.now());
@@ -158,23 +129,23 @@ export default async function bench(): Promise<BenchResult> {
       await paced(warm, rate, (i) => tap(1_000_000 + i, uidOf((nCards - 1 - i) % nCards)), () => tapLat.length, 30_000);
       tapLat.length = 0;
       denied = 0;
-      const streamTapsBefore = streams.map((s) => s.taps);
+      const streamTapsBefore = await streamTaps();
       const before = await scrape(gw.base);
       const window = sampler.window();
       await paced(count, rate, (i) => tap(i, uidOf((i * 7919) % nCards)), () => tapLat.length, 30_000);
       const gwProc = window.end();
       const after = await scrape(gw.base);
       // The register's count for the day, to confirm the rush was judged as set up above (late ≈ cards / lateEvery).
-      const register = (await (await fetch(`${gw.base}/api/v1/attendance`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      const register = (await (await fetch(`${gw.base}/api/v1/attendance`, { headers: { authorization: `Bearer ${tokens[0]}` } })).json()) as {
         totals: { present: number; late: number };
       };
-      const streamTaps = streams.map((s, i) => s.taps - streamTapsBefore[i]!);
+      const streamRead = (await streamTaps()).map((n, i) => n - streamTapsBefore[i]!);
       const taps = [...tapLat].sort((a, b) => a - b);
       const base = [...echoLat].sort((a, b) => a - b);
       const p99 = percentile(taps, 99);
       const limit = 2 * percentile(base, 99);
       // Every stream read (nearly) every tap of the run: a tap is one tap.* event or more.
-      const streamsRead = streamTaps.length === nStreams && streamTaps.every((n) => n >= count * 0.99);
+      const streamsRead = streamRead.length === nStreams && streamRead.every((n) => n >= count * 0.99);
       const confirmed = nodeRed.ok && clients.length === nReaders && streamsRead && denied === 0 && taps.length === count;
       return {
         name: 'taps-large',
@@ -182,8 +153,8 @@ export default async function bench(): Promise<BenchResult> {
           'cards, stored taps before run': `${nCards}, ${nTaps}`,
           'seed time s': Math.round(seedS * 10) / 10,
           'readers logged in (device logins), s': `${clients.length}/${nReaders}, ${Math.round(loginS * 10) / 10}`,
-          'console event streams open and read': streams.length,
-          'tap events per stream, min/max (≥ taps)': `${Math.min(...streamTaps)}/${Math.max(...streamTaps)}`,
+          'console event streams open and read (own process)': open,
+          'tap events per stream, min/max (≥ taps)': `${Math.min(...streamRead)}/${Math.max(...streamRead)}`,
           'Node-RED health': nodeRed.detail,
           'arrival cut-offs (school time): on time, late (1 in 20)': `${rush.onTime.arrivalCutoff}, ${rush.late.arrivalCutoff}`,
           'register after the run: present, late': `${register.totals.present}, ${register.totals.late}`,
@@ -198,8 +169,7 @@ export default async function bench(): Promise<BenchResult> {
       };
     } finally {
       sampler.stop();
-      for (const s of streams) s.abort.abort();
-      await Promise.all(streams.map((s) => s.done));
+      await stopChild(consoles);
       await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})));
       await stopChild(gw);
     }

@@ -166,11 +166,21 @@ export class EventStreams {
     this.flushTimer ??= setTimeout(this.flush, FLUSH_MS);
   }
 
+  /**
+   * Clients of one visibility and filter queued the same frames since the last flush (a stream opened in between has
+   * fewer), so they share one chunk, encoded once. Joined and encoded per client, the 20 consoles of taps-large made
+   * ~17 KB of garbage per tap, over a quarter of what the gateway allocated (--trace-gc: a 2 ms scavenge every 55 ms;
+   * shared, a 1 ms one every 70 ms).
+   */
   private readonly flush = (): void => {
     this.flushTimer = undefined;
+    const chunks = new Map<string, { first: string; bytes: Buffer }>();
     for (const c of this.clients) {
       if (c.queued.length === 0) continue;
-      const chunk = c.queued.join('');
+      const key = `${c.visibility}\n${c.prefixes.join(',')}\n${c.queued.length}`;
+      let shared = chunks.get(key);
+      if (!shared || shared.first !== c.queued[0]) chunks.set(key, (shared = { first: c.queued[0]!, bytes: Buffer.from(c.queued.join('')) }));
+      const chunk = shared.bytes;
       c.queued = [];
       c.queuedLength = 0;
       c.res.write(chunk);

@@ -4,7 +4,7 @@
  * times the taps, 20 streams' decoding (~25 MB/s at 1,000 taps/s) delayed the readers' decisions it was measuring.
  *
  * IPC: `{ id, cmd: 'open', base, tokens }` → `{ id, open }` (one stream per token, each its own session);
- * `{ id, cmd: 'counts' }` → `{ id, taps }` (tap events each stream has read so far); `{ id, cmd: 'close' }` → `{ id }`.
+ * `{ id, cmd: 'counts' }` → `{ id, taps }` (tap events each stream has read so far). SIGTERM closes them and exits.
  */
 
 interface Stream {
@@ -46,7 +46,7 @@ async function close(): Promise<void> {
   await Promise.all(streams.splice(0).map((s) => s.done));
 }
 
-type Command = { id: number; cmd: 'open'; base: string; tokens: string[] } | { id: number; cmd: 'counts' | 'close' };
+type Command = { id: number; cmd: 'open'; base: string; tokens: string[] } | { id: number; cmd: 'counts' };
 
 process.on('message', (m: Command) => {
   const reply = (r: Record<string, unknown>): void => void process.send?.({ id: m.id, ...r });
@@ -55,10 +55,7 @@ process.on('message', (m: Command) => {
       for (const token of m.tokens) streams.push(await openStream(m.base, token));
       reply({ open: streams.length });
     } else if (m.cmd === 'counts') reply({ taps: streams.map((s) => s.taps) });
-    else if (m.cmd === 'close') {
-      await close();
-      reply({});
-    } else reply({ error: `unknown command ${(m as { cmd: string }).cmd}` });
+    else reply({ error: `unknown command ${(m as { cmd: string }).cmd}` });
   };
   run().catch((err: unknown) => reply({ error: String(err) }));
 });

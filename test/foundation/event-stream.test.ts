@@ -157,3 +157,55 @@ describe('event stream: caps per user and in total', () => {
     expect(JSON.parse(e!.data)).toMatchObject({ message: 'gate left open' });
   });
 });
+
+// Frames go out every 25 ms, one chunk shared by the streams that queued the same frames (gateway/http/sse.ts).
+describe('event stream: consoles opened during a rush', () => {
+  let gw: TestGateway;
+  const aborts: AbortController[] = [];
+  beforeEach(async () => {
+    gw = await startTestGateway();
+  });
+  afterEach(async () => {
+    for (const ac of aborts.splice(0)) ac.abort();
+    await gw?.close();
+  });
+
+  it('gives each stream every event after it opened, once and in order, and none from before', async () => {
+    const token = await gw.login('admin');
+    // An event every millisecond or so while five consoles open one after another: each opens with a batch of
+    // another stream's frames waiting, which it must not be handed.
+    let n = 0;
+    const emit = (): void => {
+      gw.ctx.bus.emit('sensor.reading', { sensorId: `probe-${n++}`, zone: 'test', at: new Date().toISOString(), readings: [] });
+    };
+    const ticker = setInterval(() => {
+      for (let i = 0; i < 3; i++) emit();
+    }, 1);
+    const opened: { from: number; reader: SseReader }[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const from = n;
+        const ac = new AbortController();
+        aborts.push(ac);
+        const res = await fetch(`${gw.base}/api/v1/events/stream?kinds=sensor.&access_token=${token}`, { signal: ac.signal });
+        expect(res.status).toBe(200);
+        opened.push({ from, reader: new SseReader(res) });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearInterval(ticker);
+    }
+    const last = n - 1;
+    for (const { from, reader } of opened) {
+      const seen: number[] = [];
+      while (seen.at(-1) !== last) {
+        const e = await reader.next((x) => x.event === 'sensor.reading' && x.data.includes('"probe-'));
+        expect(e, 'the stream ended early').not.toBeNull();
+        seen.push(Number(/"probe-(\d+)"/.exec(e!.data)![1]));
+      }
+      expect(seen[0]).toBeGreaterThanOrEqual(from);
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => seen[0]! + i));
+    }
+  });
+});

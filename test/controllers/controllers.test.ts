@@ -213,6 +213,17 @@ describe('door controllers on loopback', () => {
     a.setDoorOpen(1, false);
   });
 
+  it('a pushed door opening times the limit from its arrival, also from a controller whose clock runs behind', async () => {
+    // 3 s behind, within maxClockDriftS (5 s), so the gateway leaves the clock alone: each event arrives stamped 3 s
+    // ago, longer than this test's 1 s limit.
+    a.clockOffsetMs = -3000;
+    a.swipe(wg26(STUDENT), 1);
+    a.setDoorOpen(1, true);
+    const held = await waitFor(async () => (await alerts()).find((x) => x.type === 'door_held_open' && x.data.readerId === 'ctl-a-door1'), 10_000, 50);
+    expect(held).toMatchObject({ severity: 'warning', data: { limitS: 1, backfilled: false } });
+    a.setDoorOpen(1, false);
+  });
+
   it('opens a door from the API for admin and security, refuses a viewer, and needs a reason', async () => {
     const security = await gw.login('security');
     const viewer = await gw.login('viewer');

@@ -112,11 +112,13 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
     const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, tz)) || now();
     // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged
-    // by their controller times.
+    // by their controller times. A pushed open has just happened: its timer runs the whole limit from now. Counted
+    // from the controller's time stamp (whole seconds, and its clock up to maxClockDriftS behind), a short limit
+    // could be over on arrival, and then nothing at all was raised however long the door stayed open.
     if (e.reason === REASON.doorOpen || e.reason === REASON.forcedOpen) {
       const prev = openDoors.get(readerId);
       if (prev) clearTimeout(prev.timer);
-      const left = cfg.doorHeldOpenS * 1000 - (now() - at);
+      const left = cfg.doorHeldOpenS * 1000 - (backfilled ? now() - at : 0);
       const timer = left > 0 ? setTimeout(() => heldOpen(dev, ap, readerId, data, cfg.doorHeldOpenS), left) : undefined;
       timer?.unref();
       openDoors.set(readerId, { since: at, timer });

@@ -224,6 +224,31 @@ describe('door controllers on loopback', () => {
     a.setDoorOpen(1, false);
   });
 
+  it('a door read back as opened past doorHeldOpenS and not closed raises door_held_open once the read-back ends', async () => {
+    // Cut off (no pushes, no answers) while the door is opened after a granted swipe and left open past the 1 s limit.
+    a.pushing = false;
+    a.unreachable = true;
+    a.swipe(wg26(STUDENT), 1);
+    a.setDoorOpen(1, true);
+    await new Promise((r) => setTimeout(r, 1500));
+    a.unreachable = false;
+    const held = await waitFor(async () => (await alerts()).find((x) => x.type === 'door_held_open' && x.data.readerId === 'ctl-a-door1'), 10_000, 50);
+    expect(held).toMatchObject({ severity: 'warning', data: { limitS: 1, backfilled: true } });
+  });
+
+  it('a door read back as opened and closed within doorHeldOpenS raises nothing, however long ago it was', async () => {
+    a.pushing = false;
+    a.unreachable = true;
+    a.swipe(wg26(STUDENT), 1);
+    a.setDoorOpen(1, true);
+    a.setDoorOpen(1, false);
+    await new Promise((r) => setTimeout(r, 1500));
+    a.unreachable = false;
+    await waitFor(async () => (await taps('ctl-a-door1')).length > 0, 10_000, 50);
+    await waitFor(async () => (await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.events.lastIndex === a.lastIndex, 10_000, 50);
+    expect((await alerts()).find((x) => x.type === 'door_held_open' && x.data.readerId === 'ctl-a-door1')).toBeUndefined();
+  });
+
   it('opens a door from the API for admin and security, refuses a viewer, and needs a reason', async () => {
     const security = await gw.login('security');
     const viewer = await gw.login('viewer');

@@ -30,6 +30,8 @@ export interface EventPumpDeps {
   advance: (index: number) => Promise<void>;
   /** Door and alarm events (forced open, held open, remote open…). */
   onDoorEvent: (event: ControllerEvent, backfilled: boolean) => void;
+  /** Every index the controller has is recorded: what was read back is the whole story up to now. */
+  onCaughtUp: () => void;
   count: (kind: 'live' | 'backfilled' | 'duplicate' | 'overwritten' | 'unmapped_door') => void;
   warn: (fields: Record<string, unknown>, msg: string) => void;
 }
@@ -112,7 +114,8 @@ export class EventPump {
   private async drain(): Promise<void> {
     for (;;) {
       const recorded = this.d.recorded();
-      if (this.stopped || recorded === null || recorded >= this.target) return;
+      if (this.stopped || recorded === null) return;
+      if (recorded >= this.target) return this.d.onCaughtUp();
       const index = recorded + 1;
       const pushed = this.held.get(index);
       let event: ControllerEvent;

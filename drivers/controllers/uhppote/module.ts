@@ -94,8 +94,11 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
 
-  /** Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open. */
-  const openDoors = new Map<string, { since: number; timer: NodeJS.Timeout | undefined }>();
+  /**
+   * Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open; or, for an
+   * open read back already past the limit, the raise that waits for the read-back to end without its close.
+   */
+  const openDoors = new Map<string, { since: number; deviceId: string; timer: NodeJS.Timeout | undefined; overdue?: () => void }>();
   const heldOpen = (dev: DeviceRuntime, ap: AccessPointConfig | undefined, readerId: string, data: Record<string, unknown>, openS: number): void => {
     ctx.alerts.raise({
       type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone,
@@ -121,7 +124,9 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       const left = cfg.doorHeldOpenS * 1000 - (backfilled ? now() - at : 0);
       const timer = left > 0 ? setTimeout(() => heldOpen(dev, ap, readerId, data, cfg.doorHeldOpenS), left) : undefined;
       timer?.unref();
-      openDoors.set(readerId, { since: at, timer });
+      // Read back past the limit: its close may be the next entry of the same read-back, so the raise waits for it.
+      const overdue = timer ? undefined : () => heldOpen(dev, ap, readerId, data, Math.round((now() - at) / 1000));
+      openDoors.set(readerId, { since: at, deviceId: dev.id, timer, overdue });
     } else if (e.reason === REASON.doorClosed) {
       const open = openDoors.get(readerId);
       openDoors.delete(readerId);
@@ -195,6 +200,13 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
             recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
           },
           onDoorEvent: (e, backfilled) => doorEvent(dev, e, backfilled),
+          onCaughtUp: () => {
+            for (const door of openDoors.values()) {
+              if (door.deviceId !== dev.id || !door.overdue) continue;
+              door.overdue();
+              door.overdue = undefined;
+            }
+          },
           count: (kind) => m.events.inc({ controller: device.id, kind }),
           warn: (fields, msg) => log.warn({ controller: device.id, ...fields }, msg),
         }),

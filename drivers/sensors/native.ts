@@ -16,12 +16,17 @@ export const nativeFamily: PayloadFamily = {
   normalize(json): NormalizeResult {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not_an_object' };
     const out: NormalizedPayload = { values: {}, unknown: [] };
-    for (const [key, value] of Object.entries(json)) {
-      if (key === 'at') out.at = value;
-      else if (known.has(key)) out.values[key as MetricName] = value;
-      else out.unknown.push(key);
+    const fields = json as Record<string, unknown>;
+    let metrics = 0;
+    // for…in over a parsed object (own keys only, as JSON.parse makes them): no [key, value] array per field.
+    for (const key in fields) {
+      if (key === 'at') out.at = fields[key];
+      else if (known.has(key)) {
+        out.values[key as MetricName] = fields[key];
+        metrics++;
+      } else out.unknown.push(key);
     }
-    if (Object.keys(out.values).length === 0) return { ok: false, reason: 'no_metrics' };
+    if (metrics === 0) return { ok: false, reason: 'no_metrics' };
     return { ok: true, payload: out };
   },
 };

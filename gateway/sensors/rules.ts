@@ -17,6 +17,8 @@ import { zoneMatcher, type SensorEntry, type SensorRegistry } from './registry.j
 interface CompiledRule {
   cfg: ThresholdConfig;
   zone: (zone: string) => boolean;
+  /** The dedup key per sensor, built once: a reading looks its state up without building a string. */
+  keys: Map<string, string>;
 }
 
 interface RuleState {
@@ -41,7 +43,8 @@ const fmt = (metric: MetricName, v: number): string => {
 
 export class RuleEngine {
   private readonly rules: CompiledRule[];
-  private readonly byMetricZone = new Map<string, CompiledRule[]>();
+  /** The rules per metric and zone, found once per pair (nested maps: no key string per reading). */
+  private readonly byMetricZone = new Map<MetricName, Map<string, CompiledRule[]>>();
   private readonly states = new Map<string, RuleState>();
   /** Dedup keys of alerts still open from before this start, whose rule has not seen a reading yet. */
   private readonly restored = new Set<string>();
@@ -58,7 +61,7 @@ export class RuleEngine {
   ) {
     this.rules = opts.thresholds.map((cfg) => {
       const matchers = cfg.zones.map(zoneMatcher);
-      return { cfg, zone: (z: string) => matchers.some((m) => m(z)) };
+      return { cfg, zone: (z: string) => matchers.some((m) => m(z)), keys: new Map<string, string>() };
     });
   }
 
@@ -88,11 +91,12 @@ export class RuleEngine {
   }
 
   private rulesFor(metric: MetricName, zone: string): CompiledRule[] {
-    const key = `${metric}\0${zone}`;
-    let list = this.byMetricZone.get(key);
+    let byZone = this.byMetricZone.get(metric);
+    if (!byZone) this.byMetricZone.set(metric, (byZone = new Map()));
+    let list = byZone.get(zone);
     if (!list) {
       list = this.rules.filter((r) => r.cfg.metric === metric && r.zone(zone));
-      this.byMetricZone.set(key, list);
+      byZone.set(zone, list);
     }
     return list;
   }
@@ -111,7 +115,8 @@ export class RuleEngine {
 
   private evaluate(rule: CompiledRule, sensor: SensorEntry, metric: MetricName, value: number, now: number): void {
     const { cfg } = rule;
-    const key = `${cfg.type}:sensor:${sensor.id}`;
+    let key = rule.keys.get(sensor.id);
+    if (key === undefined) rule.keys.set(sensor.id, (key = `${cfg.type}:sensor:${sensor.id}`));
     let st = this.states.get(key);
     if (!st) {
       st = { rule, sensorId: sensor.id, since: undefined, active: this.restored.delete(key), lastValue: value, lastAt: now };
@@ -179,6 +184,7 @@ export class RuleEngine {
     }
     if (this.offline.delete(sensorId)) this.resolve(`sensor_offline:sensor:${sensorId}`, `sensor ${sensorId} removed`);
     this.lastSeen.delete(sensorId);
+    for (const rule of this.rules) rule.keys.delete(sensorId);
   }
 
   private raise(st: RuleState, sensor: SensorEntry, metric: MetricName, now: number): void {

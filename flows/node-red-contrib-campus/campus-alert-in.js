@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, stopOnClose, throttledStatus } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, msgId } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { changes?: string, info?: boolean, warning?: boolean, critical?: boolean }} Config The node's settings in the editor. */
@@ -15,7 +15,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       if (!severities.has(alert.severity)) return;
       if (changes && !changes.has(change)) return;
       status({ fill: alert.severity === 'critical' ? 'red' : 'yellow', shape: 'dot', text: `${change}: ${alert.type}` });
-      node.send({ topic: `campus/alerts/${alert.severity}`, payload: alert, change, severity: alert.severity });
+      node.send({ _msgid: msgId(), topic: `campus/alerts/${alert.severity}`, payload: alert, change, severity: alert.severity });
     });
     stopOnClose(node, off, status);
   });

@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, pick, msgId } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { kind?: string }} Config The node's settings in the editor. */
@@ -16,7 +16,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     const status = throttledStatus(node);
     const off = api.onEvent(kind, (event) => {
       status({ fill: 'blue', shape: 'dot', text: kind });
-      node.send({ topic: `campus/events/${kind}`, payload: event, kind });
+      node.send({ _msgid: msgId(), topic: `campus/events/${kind}`, payload: event, kind });
     });
     stopOnClose(node, off, status);
   });

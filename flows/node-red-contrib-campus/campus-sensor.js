@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, pick, msgId } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { zone?: string, metric?: string }} Config The node's settings in the editor. */
@@ -14,6 +14,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     const off = api.onSensorReading((r) => {
       status({ fill: 'blue', shape: 'dot', text: `${r.zone || r.sensorId} ${r.metric} ${r.value}${r.unit || ''}` });
       node.send({
+        _msgid: msgId(),
         topic: `campus/sensors/${r.zone || r.sensorId}/${r.metric}`,
         payload: r.value,
         zone: r.zone,

@@ -1,6 +1,6 @@
 // @ts-check
 'use strict';
-const { registerCampusNode, stopOnClose, throttledStatus, fields, pick } = require('./lib/common.js');
+const { registerCampusNode, stopOnClose, throttledStatus, fields, pick, msgId } = require('./lib/common.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /** @typedef {import('./lib/node-red.js').CampusNode} CampusNode */
 /** @typedef {import('./lib/node-red.js').NodeConfig & { accessPoint?: string, result?: string, direction?: string, role?: string, firstOfDay?: boolean, arrival?: string }} Config The node's settings in the editor. */
@@ -52,6 +52,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
         ? { fill: 'green', shape: 'dot', text: `${d.accessPointId}: ${who}` }
         : { fill: 'red', shape: 'ring', text: `${d.accessPointId}: ${d.reason}` });
       node.send({
+        _msgid: msgId(),
         topic: `campus/taps/${d.accessPointId}`,
         payload: d,
         granted: d.granted,

@@ -237,6 +237,19 @@ describe('campus sensor', () => {
     expect(out.every((m) => m.metric === 'co2')).toBe(true);
     expect(other).toEqual([]);
   });
+
+  it('gives each message it starts its own 16-hex-digit message id', async () => {
+    await helper.load(sensorNode, [
+      { id: 's', type: 'campus sensor', zone: 'classroom-101', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    for (let i = 0; i < 3; i++) client.publish('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 800 + i, temperature: 22.5, humidity: 40 }));
+    await waitFor(() => out.length >= 9);
+    const ids = out.map((m) => m._msgid);
+    expect(ids.every((id) => typeof id === 'string' && /^[0-9a-f]{16}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });
 
 describe('campus threshold', () => {

@@ -33,6 +33,8 @@ export class Sender {
   private ready: OutboxRow[] = [];
   private readyPos = 0;
   private inflight = 0;
+  /** Batches sent and not yet confirmed or failed (Transport.batchesInFlight). */
+  private batches = 0;
   private generation = 0;
   private confirmed: SentRow[] = [];
   private confirmTimer: NodeJS.Timeout | undefined;
@@ -84,6 +86,7 @@ export class Sender {
     if (error) this.noteError(error);
     this.generation++;
     this.inflight = 0;
+    this.batches = 0;
     this.ready = [];
     this.readyPos = 0;
   }
@@ -103,6 +106,7 @@ export class Sender {
     this.retryAt = null;
     this.generation++;
     this.inflight = 0;
+    this.batches = 0;
     this.flushConfirmed();
     this.ready = [];
     this.readyPos = 0;
@@ -155,22 +159,25 @@ export class Sender {
     if (this.stopped || this.retryAt !== null || !t.ready()) return;
     const gen = this.generation;
     const sentAt = new Date(this.opts.now()).toISOString();
-    while (this.inflight < t.window) {
-      if (this.readyPos >= this.ready.length && !this.refill()) return;
-      // One batch: up to the transport's size limits and what the window has room for.
+    while (this.inflight < t.window && this.batches < t.batchesInFlight) {
+      // One batch: up to the transport's size limits and what the window has room for, read on across pages.
       const room = Math.min(t.maxBatch, t.window - this.inflight);
       const rows: OutboxRow[] = [];
       let bytes = 0;
-      while (rows.length < room && this.readyPos < this.ready.length) {
+      while (rows.length < room) {
+        if (this.readyPos >= this.ready.length && !this.refill()) break;
         const r = this.ready[this.readyPos]!;
         if (rows.length > 0 && bytes + r.bytes > t.maxBatchBytes) break;
         rows.push(r);
         bytes += r.bytes;
         this.readyPos++;
       }
+      if (rows.length === 0) return;
       const wait = this.bucket.take(bytes);
       if (wait > 0) {
-        this.readyPos -= rows.length;
+        // Given back, first when the pump resumes; they may come from two pages.
+        this.ready = rows.concat(this.ready.slice(this.readyPos));
+        this.readyPos = 0;
         this.waitThenPump(wait, false);
         return;
       }
@@ -181,6 +188,7 @@ export class Sender {
         sent.push({ seq: r.seq, stream: r.stream, bytes: r.bytes, prev: r.prev });
       }
       this.inflight += rows.length;
+      this.batches++;
       t.send(batch, (outcome) => this.onOutcome(gen, sent, outcome));
       if (this.generation !== gen) return; // send() failed synchronously and reset the state
     }
@@ -188,7 +196,10 @@ export class Sender {
 
   private onOutcome(gen: number, rows: SentRow[], outcome: SendOutcome): void {
     const current = gen === this.generation;
-    if (current) this.inflight -= rows.length;
+    if (current) {
+      this.inflight -= rows.length;
+      this.batches--;
+    }
     if (outcome.ok) {
       // Confirmed even if the generation moved on: the upstream has these, so they must not stay.
       for (const r of rows) this.confirmed.push(r);
@@ -210,6 +221,7 @@ export class Sender {
     this.opts.onFailure?.(outcome.error);
     this.generation++;
     this.inflight = 0;
+    this.batches = 0;
     this.ready = [];
     this.readyPos = 0;
     this.cursors.clear();

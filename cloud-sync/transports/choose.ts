@@ -28,6 +28,7 @@ class NoUpstream implements Transport {
   readonly maxBatch = 1;
   readonly maxBatchBytes = 1;
   readonly window = 1;
+  readonly batchesInFlight = 1;
   start(): void {}
   ready(): boolean {
     return false;

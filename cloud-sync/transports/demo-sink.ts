@@ -22,6 +22,7 @@ export class DemoSinkTransport implements Transport {
   readonly maxBatch = 100;
   readonly maxBatchBytes = 1024 * 1024;
   readonly window = 1000;
+  readonly batchesInFlight = Number.POSITIVE_INFINITY;
   private readonly entries: SinkEntry[] = [];
   private events: TransportEvents | undefined;
   private stopped = false;

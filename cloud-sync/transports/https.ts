@@ -38,8 +38,9 @@ export class HttpsTransport implements Transport {
   readonly target: string;
   readonly maxBatch: number;
   readonly maxBatchBytes: number;
-  /** One batch at a time keeps the order within each stream when a batch fails. */
   readonly window: number;
+  /** One batch at a time keeps the order within each stream when a batch fails. */
+  readonly batchesInFlight = 1;
   private readonly base: URL;
   private readonly agent: http.Agent;
   private readonly auth: string | undefined;

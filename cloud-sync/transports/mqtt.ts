@@ -29,6 +29,8 @@ export class MqttTransport implements Transport {
   readonly maxBatch = 64;
   readonly maxBatchBytes = Number.MAX_SAFE_INTEGER;
   readonly window: number;
+  /** In order on one connection; a dropped one fails every unconfirmed publish and the sender starts again. */
+  readonly batchesInFlight = Number.POSITIVE_INFINITY;
   private client: MqttClient | undefined;
   private up = false;
   private stopped = false;

@@ -37,6 +37,11 @@ export interface Transport {
   readonly maxBatchBytes: number;
   /** Messages that may be unconfirmed at once. */
   readonly window: number;
+  /**
+   * Batches that may be unconfirmed at once. One where a failed batch must be resent before anything after it is
+   * sent (HTTPS: a later batch must not reach the city first); MQTT keeps its order on one connection.
+   */
+  readonly batchesInFlight: number;
   start(events: TransportEvents): void;
   /** Whether send() may be called now. */
   ready(): boolean;

@@ -79,7 +79,8 @@ class CityServer {
 }
 
 const key = cityKey('city-test');
-const fast = { backoff: { initialMs: 100, maxMs: 400 }, heartbeatIntervalS: 3600, http: { timeoutMs: 700, commandPollS: 0.3, batchMaxMessages: 50 } };
+// Pages of 7 outbox rows against batches of up to 50: every test here also sends batches that span pages.
+const fast = { backoff: { initialMs: 100, maxMs: 400 }, heartbeatIntervalS: 3600, pageSize: 7, http: { timeoutMs: 700, commandPollS: 0.3, batchMaxMessages: 50 } };
 
 function raise(gw: TestGateway, n: number, tag: string, type = 'test_event'): string[] {
   return Array.from({ length: n }, (_, i) => gw.ctx.alerts.raise({ type, severity: 'info', source: 'gateway', message: tag, dedupKey: `${tag}-${i}` }).id);
@@ -142,6 +143,18 @@ describe('cloud sync over HTTPS batch POST', () => {
     for (const e of city.delivered) expect(validate.safeParse(e).success).toBe(true);
   });
 
+  it('fills a batch up to http.batchMaxMessages across outbox pages', async () => {
+    await waitFor(async () => (await status()).backlogTotal === 0);
+    const postsFrom = city.posts.length;
+    const ids = new Set(raise(gw, 120, 'pages'));
+    await waitFor(() => [...ids].every((id) => city.delivered.some((e) => e.data.alertId === id)), 20_000);
+    const sizes = city.posts.slice(postsFrom).filter((p) => p.envelopes.some((e) => ids.has(e.data.alertId as string))).map((p) => p.envelopes.length);
+    // 120 rows read 7 at a time still go as batches of 50: the city gets three requests, not eighteen.
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(120);
+    expect(Math.max(...sizes)).toBe(50);
+    expect(sizes.length).toBeLessThanOrEqual(4);
+  });
+
   it('parks a batch the city refuses with a 4xx, counts it, never retries it, and carries on', async () => {
     const [poison] = raise(gw, 1, 'poison', 'poison');
     await waitFor(async () => (await status()).rejected >= 1);
@@ -167,6 +180,31 @@ describe('cloud sync over HTTPS batch POST', () => {
     expect(results().filter((d) => d.status === 'ok')).toHaveLength(1);
     expect(results().filter((d) => d.status !== 'ok').every((d) => d.status === 'rejected' && d.reason === 'duplicate')).toBe(true);
     city.commands = [];
+  });
+});
+
+describe('cloud sync over HTTPS with batches cut by size', () => {
+  it('sends one batch at a time, so a failed batch still reaches the city before the ones after it', async () => {
+    const city = new CityServer();
+    await city.listen();
+    // ~5 alerts fill 4,000 bytes: with 50 messages of room, a batch is cut by its size long before its count.
+    const gw = await startTestGateway({ config: { cloud: { upstreamUrl: city.base, ...fast, http: { ...fast.http, batchMaxBytes: 4000 } } } });
+    try {
+      await waitFor(() => city.delivered.some((e) => e.type === 'heartbeat'));
+      const [postsFrom, deliveredFrom] = [city.posts.length, city.delivered.length];
+      city.script = [500];
+      const ids = raise(gw, 60, 'bytes');
+      await waitFor(() => ids.every((id) => city.delivered.some((e) => e.data.alertId === id)), 20_000);
+      const mine = new Set(ids);
+      const got = city.delivered.slice(deliveredFrom).filter((e) => e.type === 'alert.raised' && mine.has(e.data.alertId as string)).map((e) => e.data.alertId);
+      expect(got).toEqual(ids);
+      const posts = city.posts.slice(postsFrom);
+      expect(posts[0]!.status).toBe(500);
+      expect(posts.length).toBeGreaterThan(5);
+    } finally {
+      await gw.close();
+      await city.close();
+    }
   });
 });
 

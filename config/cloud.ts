@@ -126,7 +126,10 @@ export const cloudConfig = z.strictObject({
   endOfDayAt: timeOfDay.default('18:30'),
   heartbeatIntervalS: z.number().positive().default(60),
   inflightWindow: z.number().int().min(1).max(60_000).default(2000).meta({ description: 'Messages in flight (sent, not yet confirmed) over MQTT.' }),
-  pageSize: z.number().int().min(1).max(10_000).default(1000).meta({ description: 'Outbox rows read per query.' }),
+  pageSize: z.number().int().min(1).max(10_000).default(200).meta({
+    description:
+      'Outbox rows read per query. A batch reads on into the next page, so this does not cap a batch. Small pages keep what is read short-lived: draining a backlog over MQTT, pages of 1000 rows made the gateway ~10 % slower and ~12 MB larger than pages of 200.',
+  }),
   http: z
     .object({
       batchMaxMessages: z.number().int().positive().default(500),

@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { metricSum, sleep, type GatewayChild } from './_children.js';
 import { CONSOLE_PAGES, goTo, launchChromium, signIn } from './_console-pages.js';
 import { readProc } from './_proc.js';
+import { ascending } from './_latency.js';
 
 export interface MemorySplit {
   heapUsedMb: number;
@@ -43,7 +44,7 @@ export interface ConsoleSession {
 const mb = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
 
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = ascending(xs);
   return s.length === 0 ? Number.NaN : s[Math.floor(s.length / 2)]!;
 }
 

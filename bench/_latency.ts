@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { forkHelper, helperPort, stopChild } from './_children.js';
 
+/** A sorted copy (ascending), for percentile(). */
+export const ascending = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { cpuProfileFlags } from './_args.js';
-import { percentile } from './_latency.js';
+import { ascending, percentile } from './_latency.js';
 import { ask, forkHelper, killAllChildren, nextMessage, sleep, startGatewayChild, stopChild, until, withoutSimulatedDevices, type Child } from './_children.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import type { BenchResult } from './run.js';
@@ -190,7 +190,7 @@ export default async function cameras(): Promise<BenchResult> {
         }
         const lat = sink;
         await until(() => lat.length >= phaseSent, 10_000, 50);
-        return { lat: [...lat].sort((a, b) => a - b), sent: phaseSent, figures: w.end() };
+        return { lat: ascending(lat), sent: phaseSent, figures: w.end() };
       };
 
       const calm = await events();

@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { BIN, startGatewayChild, stopChild } from './_children.js';
-import { percentile } from './_latency.js';
+import { ascending, percentile } from './_latency.js';
 import { numberArg } from './_args.js';
 import type { BenchResult } from './run.js';
 
-const pct = (xs: number[], p: number): number => Math.round(percentile([...xs].sort((a, b) => a - b), p) * 10) / 10;
+const pct = (xs: number[], p: number): number => Math.round(percentile(ascending(xs), p) * 10) / 10;
 const phoneOf = (i: number): string => `139${String(10_000_000 + i).slice(0, 8)}`;
 const uidOf = (i: number): string => `C${i.toString(16).toUpperCase().padStart(7, '0')}`;
 

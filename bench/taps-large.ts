@@ -25,13 +25,11 @@ import { deepMerge, validateConfig } from '../config/load.js';
 import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
 import { localTime } from '../gateway/core/school-calendar.js';
 import { ask, forkHelper, killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
-import { bareRoundTrip, connectClient, ms, paced, percentile, scrape, tapLatencyFigures } from './_latency.js';
+import { ascending, bareRoundTrip, connectClient, ms, paced, percentile, scrape, tapLatencyFigures } from './_latency.js';
 import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler } from './_proc.js';
 import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
 import type { BenchResult } from './run.js';
-
-const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 
 /** Cut-offs an hour after and an hour before `now` in the school's time zone (within the day: 00:00 to 23:59). */
 function rushScheduleGroups(now: number, timeZone: string): { onTime: { id: string; arrivalCutoff: string }; late: { id: string; arrivalCutoff: string } } {
@@ -150,8 +148,8 @@ export default async function bench(): Promise<BenchResult> {
         totals: { present: number; late: number };
       };
       const streamRead = (await streamTaps()).map((n, i) => n - streamTapsBefore[i]!);
-      const taps = sorted(tapLat);
-      const base = sorted(echoLat);
+      const taps = ascending(tapLat);
+      const base = ascending(echoLat);
       const p99 = percentile(taps, 99);
       const limit = 2 * percentile(base, 99);
       // Every stream read (nearly) every tap of the run: a tap is one tap.* event or more.
@@ -169,7 +167,7 @@ export default async function bench(): Promise<BenchResult> {
           'arrival cut-offs (school time): on time, late (1 in 20)': `${rush.onTime.arrivalCutoff}, ${rush.late.arrivalCutoff}`,
           'register after the run: present, late': `${register.totals.present}, ${register.totals.late}`,
           ...tapLatencyFigures({ rate, taps, denied, base, before, after }),
-          'tap→decision p99 ms: first tap of the day / later taps': `${ms(percentile(sorted(firstLat), 99))} / ${ms(percentile(sorted(laterLat), 99))} (${firstLat.length} / ${laterLat.length})`,
+          'tap→decision p99 ms: first tap of the day / later taps': `${ms(percentile(ascending(firstLat), 99))} / ${ms(percentile(ascending(laterLat), 99))} (${firstLat.length} / ${laterLat.length})`,
           'goal: 2 × baseline p99 ms': ms(limit),
           'gateway process peak RSS MB (measured run)': gwProc.peakRssMb,
           'gateway process CPU % of a core (measured run)': gwProc.cpuPctOfCore,

@@ -22,7 +22,7 @@ import type { MqttClient } from 'mqtt';
 import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { killAllChildren, startGatewayChild, stopChild } from './_children.js';
-import { bareRoundTrip, connectClient, ms, paced, percentile, sampleMachine, scrape, tapLatencyFigures, type MachineSample, type Scrape } from './_latency.js';
+import { ascending, bareRoundTrip, connectClient, ms, paced, percentile, sampleMachine, scrape, tapLatencyFigures, type MachineSample, type Scrape } from './_latency.js';
 import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
@@ -130,8 +130,8 @@ export default async function bench(): Promise<BenchResult> {
       check.close();
     }
 
-    const taps = [...tapLat].sort((a, b) => a - b);
-    const base = [...echoLat].sort((a, b) => a - b);
+    const taps = ascending(tapLat);
+    const base = ascending(echoLat);
     const p99 = percentile(taps, 99);
     const bareP99 = percentile(base, 99);
     // The floor nothing can beat is the bare round trip; the goal allows the gateway twice it, measured in this run.

@@ -33,7 +33,7 @@ import { LivePull } from '../gateway/cameras/live/pull.js';
 import { systemClock } from '../gateway/core/clock.js';
 import { packageInfo } from '../gateway/core/version.js';
 import { openDatabase } from '../gateway/storage/db.js';
-import { percentile } from './_latency.js';
+import { ascending, percentile } from './_latency.js';
 import { readMappings, readMemory, readProc } from './_proc.js';
 import type { BenchResult } from './run.js';
 
@@ -221,7 +221,7 @@ function delayMeter(sent: SentKeyframes): DelayMeter {
 
 /** p50 / p99 / max of a delay list, in s, and how many keyframes it holds. */
 function delayFigures(ms: number[]): { p50: number; p99: number; max: number; n: number } {
-  const s = [...ms].sort((a, b) => a - b);
+  const s = ascending(ms);
   const sec = (v: number): number => round(v / 1000, 2);
   return { p50: sec(percentile(s, 50)), p99: sec(percentile(s, 99)), max: sec(s.at(-1) ?? Number.NaN), n: s.length };
 }

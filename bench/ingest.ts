@@ -104,7 +104,9 @@ async function gateway(busEvents: 'each' | 'none'): Promise<GatewayRun> {
   const gw = await startGatewayChild({ configFile, dataDir, extraFlags: cpuProfileFlags() });
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
   try {
-    const count = db.prepare(`SELECT COUNT(*) AS n FROM sensor_readings WHERE sensor_id >= 'bench-' AND sensor_id < 'bench.'`);
+    const count = db.prepare(
+      `SELECT COUNT(*) AS n FROM sensor_readings WHERE series IN (SELECT id FROM sensor_series WHERE sensor_id >= 'bench-' AND sensor_id < 'bench.')`,
+    );
     const stored = (): number => (count.get() as { n: number }).n;
     // The end is polled on the newest rowid, one step down an index where COUNT(*) walks every stored row (several ms
     // a poll near the end), so both sides can be polled as often: only the bench's sensors write readings here.

@@ -1,11 +1,12 @@
 /**
  * What the sensors domain shares with the payload drivers (drivers/sensors), cloud sync, Node-RED and the console.
  *
- * Tables (migrations 30–31, owned by gateway/sensors):
+ * Tables (migrations 30–32, owned by gateway/sensors):
  *   sensors(id TEXT PRIMARY KEY, zone, kind, model, interval_s, source JSON, created_at, updated_at)  — added via the API
- *   sensor_latest(sensor_id, metric, value REAL, unit, at INTEGER ms)  PRIMARY KEY (sensor_id, metric)
- *   sensor_readings(sensor_id, metric, value REAL, at INTEGER ms)      — raw, kept `retention.rawDays`
- *   sensor_agg_1m / sensor_agg_1h(sensor_id, metric, bucket INTEGER ms, min, max, sum, count)
+ *   sensor_series(id INTEGER PRIMARY KEY, sensor_id, metric)  UNIQUE (sensor_id, metric) — one sensor's one metric
+ *   sensor_latest(series, value REAL, unit, at INTEGER ms)  PRIMARY KEY (series)
+ *   sensor_readings(series, value REAL, at INTEGER ms)      — raw, kept `retention.rawDays`
+ *   sensor_agg_1m / sensor_agg_1h(series, bucket INTEGER ms, min, max, sum, count)
  * Boolean metrics (smoke, leak) are stored as 1 / 0.
  */
 import type { MetricName } from '../../config/sensors.js';

@@ -28,8 +28,8 @@ export class RetentionPruner extends ChunkedPruner<'raw' | 'minute' | 'hourly'> 
       [
         { label: 'raw', table: 'sensor_readings', key: 'rowid', column: 'at', cutoff: (now) => now - opts.rawDays * DAY },
         // The aggregate tables are WITHOUT ROWID: the row-value IN goes over their primary key.
-        { label: 'minute', table: 'sensor_agg_1m', key: 'sensor_id, metric, bucket', column: 'bucket', cutoff: (now) => now - opts.minuteDays * DAY },
-        { label: 'hourly', table: 'sensor_agg_1h', key: 'sensor_id, metric, bucket', column: 'bucket', cutoff: (now) => now - opts.hourlyDays * DAY },
+        { label: 'minute', table: 'sensor_agg_1m', key: 'series, bucket', column: 'bucket', cutoff: (now) => now - opts.minuteDays * DAY },
+        { label: 'hourly', table: 'sensor_agg_1h', key: 'series, bucket', column: 'bucket', cutoff: (now) => now - opts.hourlyDays * DAY },
       ],
       { chunkRows: opts.pruneChunkRows, everyS: opts.pruneEveryS },
       onPruned,

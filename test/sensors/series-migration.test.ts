@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sensorMigrations } from '../../gateway/sensors/module.js';
+import { SensorStore } from '../../gateway/sensors/storage.js';
+import { migrate, openDatabase, type Database } from '../../gateway/storage/db.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-09-01T08:00:00Z');
+
+describe('sensor rows keyed by series (migration 32)', () => {
+  let dir: string | undefined;
+  let db: Database | undefined;
+  afterEach(() => {
+    db?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    db = dir = undefined;
+  });
+
+  it('carries a gateway’s stored readings, latest values and aggregates over, and keeps adding to them exactly', () => {
+    dir = mkdtempSync(join(tmpdir(), 'series-migration-'));
+    // The database as a gateway before this migration left it.
+    db = openDatabase(join(dir, 'gateway.db'), sensorMigrations.filter((m) => m.version < 32));
+    const raw = db.prepare('INSERT INTO sensor_readings (sensor_id, metric, value, at) VALUES (?, ?, ?, ?)');
+    raw.run('s-101', 'co2', 600, T0);
+    raw.run('s-101', 'co2', 800, T0 + 30_000);
+    raw.run('s-101', 'temperature', 21.5, T0);
+    raw.run('s-202', 'co2', 450, T0 + 10_000);
+    db.exec(`
+      INSERT INTO sensor_latest VALUES ('s-101', 'co2', 800, 'ppm', ${T0 + 30_000}), ('s-101', 'temperature', 21.5, '°C', ${T0}),
+        ('s-202', 'co2', 450, 'ppm', ${T0 + 10_000});
+      INSERT INTO sensor_agg_1m VALUES ('s-101', 'co2', ${T0}, 600, 800, 1400, 2), ('s-101', 'temperature', ${T0}, 21.5, 21.5, 21.5, 1),
+        ('s-202', 'co2', ${T0}, 450, 450, 450, 1);
+      INSERT INTO sensor_agg_1h VALUES ('s-101', 'co2', ${T0}, 600, 800, 1400, 2), ('s-101', 'temperature', ${T0}, 21.5, 21.5, 21.5, 1),
+        ('s-202', 'co2', ${T0}, 450, 450, 450, 1),
+        -- an hour whose raw rows retention has already pruned: its aggregate must survive on its own
+        ('s-303', 'humidity', ${T0 - 48 * HOUR}, 40, 60, 100, 2);`);
+
+    expect(migrate(db, sensorMigrations)).toBeGreaterThanOrEqual(32);
+    const store = new SensorStore(db);
+    expect(store.latest()).toEqual([
+      { sensorId: 's-101', metric: 'co2', value: 800, unit: 'ppm', at: T0 + 30_000 },
+      { sensorId: 's-101', metric: 'temperature', value: 21.5, unit: '°C', at: T0 },
+      { sensorId: 's-202', metric: 'co2', value: 450, unit: 'ppm', at: T0 + 10_000 },
+    ]);
+    expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10)).toEqual([
+      { t: T0, value: 600 },
+      { t: T0 + 30_000, value: 800 },
+    ]);
+    expect(store.hour(T0 - 48 * HOUR)).toEqual([{ sensorId: 's-303', metric: 'humidity', bucket: T0 - 48 * HOUR, min: 40, max: 60, sum: 100, count: 2 }]);
+
+    // A reading after the upgrade lands in the same series and bucket as those before it.
+    store.seriesId('s-101', 'co2');
+    db.transaction(() => store.writeBatch([{ sensorId: 's-101', metric: 'co2', value: 1000, unit: 'ppm', at: T0 + 45_000 }]))();
+    expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10)).toHaveLength(3);
+    expect(store.aggregated('1m', 's-101', 'co2', T0, T0 + HOUR, 60_000, 10)).toEqual([{ t: T0, min: 600, max: 1000, avg: 800, count: 3 }]);
+    expect(store.latest()[0]).toEqual({ sensorId: 's-101', metric: 'co2', value: 1000, unit: 'ppm', at: T0 + 45_000 });
+  });
+
+  it('never remembers a series id from a transaction that was rolled back', () => {
+    dir = mkdtempSync(join(tmpdir(), 'series-migration-'));
+    db = openDatabase(join(dir, 'gateway.db'), sensorMigrations);
+    const store = new SensorStore(db);
+    const reading = { sensorId: 's-101', metric: 'co2' as const, value: 700, unit: 'ppm', at: T0 };
+    // The first reading of a series, written in a batch that fails after the series row was created.
+    expect(() =>
+      db!.transaction(() => {
+        store.writeBatch([reading]);
+        throw new Error('disk full');
+      })(),
+    ).toThrow('disk full');
+    // Another series takes the id SQLite gives out next; the first one's readings must not land under it.
+    store.seriesId('s-202', 'humidity');
+    db.transaction(() => store.writeBatch([reading, { ...reading, sensorId: 's-202', metric: 'humidity', value: 55, unit: '%' }]))();
+    expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 700 }]);
+    expect(store.raw('s-202', 'humidity', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 55 }]);
+  });
+});

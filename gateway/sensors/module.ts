@@ -142,8 +142,7 @@ export class SensorsModule implements GatewayModule {
 
   private accept(sensor: SensorEntry, readings: Reading[], now: number): void {
     this.rules.onReadings(sensor, readings, now);
-    // A new series is created here, outside any transaction, so the batch's write finds its id known and committed.
-    for (const r of readings) this.store.seriesId(sensor.id, r.metric);
+    this.store.ensureSeries(sensor.id, readings);
     this.pending.push({ sensor, readings });
     this.pendingCount += readings.length;
     if (this.pendingCount >= FLUSH_AT) this.flush();

@@ -173,9 +173,17 @@ export class SensorStore {
   }
 
   /**
+   * Creates the series of readings not seen before, outside any transaction, so writeBatch finds every id known and
+   * committed. SensorsModule calls it before it queues a message's readings.
+   */
+  ensureSeries(sensorId: string, readings: readonly Reading[]): void {
+    const known = this.seriesIds.get(sensorId);
+    for (const r of readings) if (known?.has(r.metric) !== true) this.seriesId(sensorId, r.metric);
+  }
+
+  /**
    * The series a sensor's metric is stored under, created on its first reading. An id created inside a transaction
-   * is not remembered: rolled back, it would be handed to the next new series. So call this once per reading before
-   * the batch is queued (SensorsModule does), and writeBatch finds every id already known.
+   * is not remembered: rolled back, it would be handed to the next new series.
    */
   seriesId(sensorId: string, metric: string): number {
     const known = this.seriesIds.get(sensorId)?.get(metric);

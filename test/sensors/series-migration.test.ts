@@ -51,8 +51,9 @@ describe('sensor rows keyed by series (migration 32)', () => {
     expect(store.hour(T0 - 48 * HOUR)).toEqual([{ sensorId: 's-303', metric: 'humidity', bucket: T0 - 48 * HOUR, min: 40, max: 60, sum: 100, count: 2 }]);
 
     // A reading after the upgrade lands in the same series and bucket as those before it.
-    store.seriesId('s-101', 'co2');
-    db.transaction(() => store.writeBatch([{ sensorId: 's-101', metric: 'co2', value: 1000, unit: 'ppm', at: T0 + 45_000 }]))();
+    const later = { sensorId: 's-101', metric: 'co2' as const, value: 1000, unit: 'ppm', at: T0 + 45_000 };
+    store.ensureSeries('s-101', [later]);
+    db.transaction(() => store.writeBatch([later]))();
     expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10)).toHaveLength(3);
     expect(store.aggregated('1m', 's-101', 'co2', T0, T0 + HOUR, 60_000, 10)).toEqual([{ t: T0, min: 600, max: 1000, avg: 800, count: 3 }]);
     expect(store.latest()[0]).toEqual({ sensorId: 's-101', metric: 'co2', value: 1000, unit: 'ppm', at: T0 + 45_000 });

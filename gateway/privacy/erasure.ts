@@ -40,10 +40,11 @@ const PSEUDONYM_PREFIX = 'erased-';
 /** Tables whose rows are erased or rewritten by name above, and the log itself: not scrubbed as free text. */
 const NOT_FREE_TEXT = new Set(['persons', 'cards', 'privacy_erasures', 'schema_migrations', 'sqlite_sequence']);
 /**
- * Large tables with no free text about people (their person columns are handled exactly above): scanning millions of
- * readings or taps inside the erasure's transaction would hold the write lock for seconds.
+ * Tables with no free text about people (their person columns are handled exactly above). The large ones: scanning
+ * millions of readings or taps inside the erasure's transaction would hold the write lock for seconds. sensor_series:
+ * its metric names are keys, and an external id such as `25` inside `pm25` must not rename a sensor's metric.
  */
-const NO_PERSONAL_TEXT = new Set(['taps', 'attendance_days', 'sensor_readings', 'sensor_agg_1m', 'sensor_agg_1h']);
+const NO_PERSONAL_TEXT = new Set(['taps', 'attendance_days', 'sensor_series', 'sensor_readings', 'sensor_agg_1m', 'sensor_agg_1h']);
 
 /** Text columns that may hold a person's name, id or card in free text: not key columns, which are replaced exactly. */
 function freeTextColumns(db: Database): { table: string; column: string }[] {

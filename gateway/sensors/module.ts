@@ -142,7 +142,12 @@ export class SensorsModule implements GatewayModule {
 
   private accept(sensor: SensorEntry, readings: Reading[], now: number): void {
     this.rules.onReadings(sensor, readings, now);
-    this.store.ensureSeries(sensor.id, readings);
+    try {
+      this.store.ensureSeries(sensor.id, readings);
+    } catch (err) {
+      // A new series could not be created (disk full, database locked): these readings are lost like a failed batch.
+      return this.lost(err, readings.length);
+    }
     this.pending.push({ sensor, readings });
     this.pendingCount += readings.length;
     if (this.pendingCount >= FLUSH_AT) this.flush();
@@ -173,12 +178,14 @@ export class SensorsModule implements GatewayModule {
           });
         }
       },
-      (err: unknown) => {
-        this.writeFailures.inc(count);
-        this.ctx.log.error({ err, readings: count }, 'sensor readings could not be stored');
-      },
+      (err: unknown) => this.lost(err, count),
     );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private lost(err: unknown, readings: number): void {
+    this.writeFailures.inc(readings);
+    this.ctx.log.error({ err, readings }, 'sensor readings could not be stored');
   }
 }

@@ -150,6 +150,22 @@ describe('erasure', () => {
     expect(await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, NOW + 120_000)).toMatchObject({ granted: false });
     expect(db.prepare('SELECT pseudonym, erased_by, reason FROM privacy_erasures').all()).toEqual([{ pseudonym, erased_by: 'admin', reason: 'left the school in July' }]);
   });
+
+  it('leaves the sensors\' metric names alone when a person\'s id is part of one', async () => {
+    const gw = await startTestGateway({ clock: new ManualClock(NOW) });
+    running.push(gw);
+    const db = gw.ctx.db;
+    // A particle sensor's series, and a student whose external id is inside its metric's name.
+    db.prepare("INSERT INTO sensor_series (sensor_id, metric) VALUES ('air-1', 'pm25')").run();
+    const iso = new Date(NOW).toISOString();
+    const { lastInsertRowid } = db
+      .prepare("INSERT INTO persons (external_id, name, role, schedule_group, created_at, updated_at) VALUES ('25', '测试学生', 'student', 'day', ?, ?)")
+      .run(iso, iso);
+    const admin = await gw.login('admin');
+    const res = await gw.api(`/api/v1/people/${Number(lastInsertRowid)}/erase`, { method: 'POST', token: admin, json: { reason: 'left the school in July' } });
+    expect(res.status).toBe(200);
+    expect(db.prepare("SELECT metric FROM sensor_series WHERE sensor_id = 'air-1'").pluck().all()).toEqual(['pm25']);
+  });
 });
 
 describe('erasing a student erases their guardians', () => {

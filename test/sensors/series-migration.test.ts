@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startTestGateway, waitFor } from '../helpers/gateway.js';
+import { sensorsSchool, waitForLatest } from './fixtures.js';
 import { sensorMigrations } from '../../gateway/sensors/module.js';
 import { SensorStore } from '../../gateway/sensors/storage.js';
 import { migrate, openDatabase, type Database } from '../../gateway/storage/db.js';
@@ -76,5 +78,30 @@ describe('sensor rows keyed by series (migration 32)', () => {
     db.transaction(() => store.writeBatch([reading, { ...reading, sensorId: 's-202', metric: 'humidity', value: 55, unit: '%' }]))();
     expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 700 }]);
     expect(store.raw('s-202', 'humidity', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 55 }]);
+  });
+});
+
+describe('a series that cannot be created', () => {
+  it('counts the readings as lost and keeps storing the series that exist', async () => {
+    const gw = await startTestGateway({ config: sensorsSchool() });
+    try {
+      const token = await gw.login('viewer');
+      const c = await gw.mqttClient();
+      await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 700 }));
+      await waitForLatest(gw, token, 's-101', 'co2', 700);
+      // The database refuses new series from now on, as a full disk would.
+      gw.ctx.db.exec("CREATE TRIGGER no_new_series BEFORE INSERT ON sensor_series BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END");
+      const failures = async (): Promise<number> => {
+        const line = (await (await gw.api('/metrics')).text()).split('\n').find((l) => l.startsWith('campus_sensor_write_failures_total '));
+        return line ? Number(line.split(' ')[1]) : 0;
+      };
+      await c.publishAsync('campus/sensors/s-101', JSON.stringify({ humidity: 40, temperature: 21 }));
+      await waitFor(async () => (await failures()) === 2);
+      await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 720 }));
+      await waitForLatest(gw, token, 's-101', 'co2', 720);
+      expect(await failures()).toBe(2);
+    } finally {
+      await gw.close();
+    }
   });
 });

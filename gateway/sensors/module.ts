@@ -78,6 +78,7 @@ export class SensorsModule implements GatewayModule {
       log.error({ err }, 'sensor retention pruning failed'),
     );
     this.registry.onChange((s, change) => {
+      if (change === 'added') this.prepareSeries([s.id]);
       if (change === 'removed') {
         this.rules.forget(s.id);
         this.store.forget(s.id);
@@ -87,6 +88,7 @@ export class SensorsModule implements GatewayModule {
 
   async start(): Promise<void> {
     const { ctx } = this;
+    this.prepareSeries(this.registry.all().map((s) => s.id));
     this.rules.init(this.store.lastSeen());
     for (const family of this.deps.families) {
       this.unsubscribes.push(await ctx.mqtt.subscribe(family.filter, (topic, payload) => this.ingest.handle(family, topic, payload)));
@@ -182,6 +184,15 @@ export class SensorsModule implements GatewayModule {
     );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** On a full disk the gateway still starts and registers sensors: their series are then made at first readings. */
+  private prepareSeries(sensorIds: string[]): void {
+    try {
+      this.store.prepareSeries(sensorIds);
+    } catch (err) {
+      this.ctx.log.warn({ err, sensors: sensorIds.length }, 'sensor series could not be created ahead of their readings');
+    }
   }
 
   private lost(err: unknown, readings: number): void {

@@ -6,6 +6,7 @@ import { startTestGateway, waitFor } from '../helpers/gateway.js';
 import { sensorsSchool, waitForLatest } from './fixtures.js';
 import { sensorMigrations } from '../../gateway/sensors/module.js';
 import { SensorStore } from '../../gateway/sensors/storage.js';
+import { metricName } from '../../config/sensors.js';
 import { migrate, openDatabase, type Database } from '../../gateway/storage/db.js';
 
 const HOUR = 3_600_000;
@@ -86,20 +87,46 @@ describe('a series that cannot be created', () => {
     const gw = await startTestGateway({ config: sensorsSchool() });
     try {
       const token = await gw.login('viewer');
+      const admin = await gw.login('admin');
       const c = await gw.mqttClient();
       await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 700 }));
       await waitForLatest(gw, token, 's-101', 'co2', 700);
-      // The database refuses new series from now on, as a full disk would.
+      // The database refuses new series from now on, as a full disk would; a sensor added now is registered anyway.
       gw.ctx.db.exec("CREATE TRIGGER no_new_series BEFORE INSERT ON sensor_series BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END");
+      const added = await gw.api('/api/v1/sensors', { method: 'POST', token: admin, json: { id: 's-201', zone: 'classroom-201', intervalS: 60 } });
+      expect(added.status).toBe(201);
       const failures = async (): Promise<number> => {
         const line = (await (await gw.api('/metrics')).text()).split('\n').find((l) => l.startsWith('campus_sensor_write_failures_total '));
         return line ? Number(line.split(' ')[1]) : 0;
       };
-      await c.publishAsync('campus/sensors/s-101', JSON.stringify({ humidity: 40, temperature: 21 }));
+      await c.publishAsync('campus/sensors/s-201', JSON.stringify({ humidity: 40, temperature: 21 }));
       await waitFor(async () => (await failures()) === 2);
       await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 720 }));
       await waitForLatest(gw, token, 's-101', 'co2', 720);
       expect(await failures()).toBe(2);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('series made ahead of the readings', () => {
+  it('has every catalog metric of every sensor before its first reading, also for a sensor added through the API', async () => {
+    const gw = await startTestGateway({ config: sensorsSchool() });
+    try {
+      const db = gw.ctx.db;
+      const series = (): number => db.prepare('SELECT COUNT(*) FROM sensor_series').pluck().get() as number;
+      const metrics = metricName.options.length;
+      expect(series()).toBe(5 * metrics);
+      const token = await gw.login('viewer');
+      const c = await gw.mqttClient();
+      await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 700, pm25: 12 }));
+      await waitForLatest(gw, token, 's-101', 'pm25', 12);
+      expect(series()).toBe(5 * metrics);
+      const admin = await gw.login('admin');
+      const res = await gw.api('/api/v1/sensors', { method: 'POST', token: admin, json: { id: 's-201', zone: 'classroom-201', intervalS: 60 } });
+      expect(res.status).toBe(201);
+      expect(db.prepare("SELECT COUNT(*) FROM sensor_series WHERE sensor_id = 's-201'").pluck().get()).toBe(metrics);
     } finally {
       await gw.close();
     }

@@ -10,9 +10,10 @@
  * four writes: 8.2 → 5.6 µs per reading; in `bench/ingest` the gain is within its noise).
  */
 import type { Statement } from 'better-sqlite3';
-import { metricName, type MetricName } from '../../config/sensors.js';
+import type { MetricName } from '../../config/sensors.js';
 import type { Database, Migration } from '../storage/db.js';
 import type { Reading } from './contract.js';
+import { metricNames } from './metrics.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -179,12 +180,13 @@ export class SensorStore {
    * reporting 4 metrics: 1,200 of them in its first minute).
    */
   prepareSeries(sensorIds: readonly string[]): void {
-    const missing = sensorIds.flatMap((id) => metricName.options.filter((m) => this.seriesIds.get(id)?.has(m) !== true).map((m) => [id, m] as const));
+    const missing = sensorIds.flatMap((id) => metricNames.filter((m) => this.seriesIds.get(id)?.has(m) !== true).map((m) => [id, m] as const));
     if (missing.length === 0) return;
     this.db.transaction(() => {
       for (const [id, m] of missing) this.insertSeries.run(id, m);
     })();
-    for (const [id, m] of missing) this.seriesId(id, m);
+    if (this.db.inTransaction) return; // part of a caller's transaction: not committed yet (see seriesId)
+    for (const [id, m] of missing) this.remember(id, m, this.selectSeries.get(id, m) as number);
   }
 
   /**

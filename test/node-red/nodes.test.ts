@@ -252,6 +252,62 @@ describe('campus sensor', () => {
   });
 });
 
+describe('campus sensor with levels', () => {
+  it('sends a zone\'s on above one level and off below the lower one, and nothing for the readings between', async () => {
+    await helper.load(sensorNode, [
+      { id: 's', type: 'campus sensor', zone: 'classroom-101', metric: 'co2', send: 'levels', above: '1500', below: '1000', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    // In order over one connection: on once (1200 is between the levels: stays on), then off once.
+    for (const co2 of [1400, 1600, 1700, 1200, 900, 950]) await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2, temperature: 30 }));
+    await waitFor(() => out.length >= 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(out.map((m) => [m.topic, (m.payload as { state: string }).state])).toEqual([
+      ['campus/actuators/classroom-101/fan', 'on'],
+      ['campus/actuators/classroom-101/fan', 'off'],
+    ]);
+    expect(out[0]!.payload).toEqual({ state: 'on', zone: 'classroom-101', co2: 1600, threshold: 1500, at: new Date(clock.now()).toISOString() });
+    expect(out[1]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000 });
+    expect(out[0]).toMatchObject({ zone: 'classroom-101', metric: 'co2', sensorId: 'demo-sensor-101' });
+  });
+
+  it('keeps each zone apart, ignores sensors without one, and never lets a zone move the topic', async () => {
+    await helper.load(sensorNode, [
+      { id: 's', type: 'campus sensor', zone: '', metric: 'co2', send: 'levels', above: '1500', below: '1000', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const reading = (zone: string, co2: number, sensorId = 'bench-sensor'): void =>
+      gw.ctx.bus.emit('sensor.reading', { sensorId, zone, at: new Date(clock.now()).toISOString(), readings: [{ metric: 'co2', value: co2, unit: 'ppm' }, { metric: 'noise', value: 90, unit: 'dB' }] });
+    reading('lab-1', 1600);
+    reading('lab-2', 1550);
+    reading('lab-1', 1800); // already on
+    reading('', 2000, 'no-zone-sensor'); // no zone: ignored
+    reading('a/#', 1600);
+    await waitFor(() => out.length >= 3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => [m.topic, (m.payload as { state: string }).state])).toEqual([
+      ['campus/actuators/lab-1/fan', 'on'],
+      ['campus/actuators/lab-2/fan', 'on'],
+      ['campus/actuators/a__/fan', 'on'],
+    ]);
+  });
+
+  it('with no metric, or the off level above the on level, it says so and sends nothing', async () => {
+    await helper.load(sensorNode, [
+      { id: 'a', type: 'campus sensor', metric: '', send: 'levels', above: '1500', below: '1000', wires: [['h']] },
+      { id: 'b', type: 'campus sensor', metric: 'co2', send: 'levels', above: '1000', below: '1500', wires: [['h']] },
+      { id: 'c', type: 'campus sensor', metric: 'co2', send: 'levels', above: '', below: '', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    gw.ctx.bus.emit('sensor.reading', { sensorId: 'demo-sensor-101', zone: 'classroom-101', at: new Date(clock.now()).toISOString(), readings: [{ metric: 'co2', value: 5000, unit: 'ppm' }] });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(out).toEqual([]);
+  });
+});
+
 describe('campus threshold', () => {
   it('turns each zone on above one level and off only below the lower one, with a message only on a change', async () => {
     await helper.load(thresholdNode, [

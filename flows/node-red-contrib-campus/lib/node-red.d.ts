@@ -2,10 +2,10 @@
  * The part of Node-RED's runtime API the campus nodes use, for `// @ts-check` with JSDoc in their JavaScript
  * (Node-RED 4.1 ships no types of its own). The gateway's side is its real type, CampusFlowApi.
  */
-import type { CampusFlowApi, ClassAttendance, PersonAttendance } from '../../../gateway/node-red/api.js';
+import type { CampusFlowApi, ClassAttendance, FlowSensorReading, PersonAttendance } from '../../../gateway/node-red/api.js';
 import type { FlowPlaces } from '../../../gateway/node-red/places.js';
 
-export type { CampusFlowApi, ClassAttendance, PersonAttendance, FlowPlaces };
+export type { CampusFlowApi, ClassAttendance, FlowSensorReading, PersonAttendance, FlowPlaces };
 
 /**
  * A flow message: whatever the nodes before this one put on it. Its fields are `unknown`: nothing on it is trusted

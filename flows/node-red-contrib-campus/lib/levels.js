@@ -1,0 +1,115 @@
+// @ts-check
+'use strict';
+/** @typedef {import('./node-red.js').NodeRed} NodeRed */
+/** @typedef {import('./node-red.js').CampusNode} CampusNode */
+/** @typedef {import('./node-red.js').NodeMessage} NodeMessage */
+/** @typedef {import('./node-red.js').NodeStatus} NodeStatus */
+
+/**
+ * Series one node keeps on at once. Zones and sensors come from the gateway's registry, so a school has far fewer;
+ * the cap bounds what a flow feeding made-up keys can make a node hold (and write to its context file).
+ */
+const MAX_ON = 1_000;
+/** A key longer than this is no zone or sensor id: ignored, so a message cannot park a megabyte in the state. */
+const MAX_KEY_LENGTH = 128;
+/** Payload fields the levels write themselves: a metric by one of these names is called `value` instead. */
+const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
+
+/**
+ * @typedef {object} LevelsOptions
+ * @property {string} catalog The node's message catalog prefix (`campus-threshold`): its `status.on` and `status.badLevels`.
+ * @property {string} type The node's type, for its log lines.
+ * @property {() => number} now The gateway's clock.
+ * @property {(status: NodeStatus) => void} status The node's throttled status.
+ */
+
+/**
+ * @typedef {object} Levels
+ * @property {(key: string, series: unknown, value: unknown, metric: unknown, fields: NodeMessage, fallbackTopic: unknown) => { topic: string, payload: Record<string, unknown> } | null} step
+ *   The message a value makes for its series: on when it rises above the upper level, off when it falls below the
+ *   lower one, null for no change (or a series or value that cannot be one).
+ */
+
+/**
+ * On above one level, off again below a lower one (hysteresis), separately for each series, and a message only when
+ * a series changes: what campus threshold does with its input and a campus sensor with levels with its readings.
+ *
+ * The series that are on are kept in the node's context (on disk in the gateway), so a restart or a deploy does not
+ * forget a fan that is running and never send it its `off`.
+ *
+ * @param {NodeRed} RED The node set's RED (its message catalog holds the status texts).
+ * @param {CampusNode} node
+ * @param {{ above?: string | number, below?: string | number, topic?: string }} config `above` and `below` may be
+ *   `${NAME}`, which Node-RED fills in from the tab's environment variables before the node is created.
+ * @param {LevelsOptions} opts
+ * @returns {Levels | null} Null when the levels are not two numbers with off ≤ on: the node says so and sends nothing.
+ */
+function createLevels(RED, node, config, opts) {
+  const above = Number(config.above);
+  const below = Number(config.below);
+  const topic = typeof config.topic === 'string' ? config.topic.trim() : '';
+  if (!Number.isFinite(above) || !Number.isFinite(below) || below > above || String(config.above ?? '').trim() === '' || String(config.below ?? '').trim() === '') {
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`${opts.catalog}.status.badLevels`) });
+    node.error(
+      `${opts.type} needs two numbers, "off below" (${config.below}) ≤ "on above" (${config.above}); ` +
+        'a ${NAME} left as it is means the tab has no environment variable NAME',
+    );
+    return null;
+  }
+  const context = node.context();
+  const saved = context.get('on');
+  /** The series that are on; every other one is off. */
+  const on = new Set(Array.isArray(saved) ? saved.filter((s) => typeof s === 'string').slice(0, MAX_ON) : []);
+  /** Each kind of refusal is logged once per deploy: a misfit flow must not log every reading. */
+  const warned = new Set();
+  /** @param {string} kind @param {string} text */
+  const warnOnce = (kind, text) => {
+    if (!warned.has(kind)) node.warn(`${opts.type}: ${text}`);
+    warned.add(kind);
+    return null;
+  };
+
+  return {
+    step(key, series, raw, metric, fields, fallbackTopic) {
+      const value = typeof raw === 'number' ? raw : Number(raw);
+      if ((typeof series !== 'string' && typeof series !== 'number') || !Number.isFinite(value)) return null;
+      const id = String(series);
+      if (id === '' || id.length > MAX_KEY_LENGTH) return null;
+      const was = on.has(id);
+      const now = value > above && !was ? 'on' : value < below && was ? 'off' : null;
+      if (!now) return null;
+      // Built before the state changes: a message that cannot name its topic changes nothing.
+      const target = topic ? fillTopic(topic, fields) : typeof fallbackTopic === 'string' ? fallbackTopic : undefined;
+      if (target === undefined) return warnOnce('topic', `the topic "${topic}" needs fields a message did not have (${id}); it changed nothing`);
+      if (now === 'on' && on.size >= MAX_ON) return warnOnce('full', `at most ${MAX_ON} series can be on; ${id} and later ones are left off`);
+      if (now === 'on') on.add(id);
+      else on.delete(id);
+      context.set('on', [...on]);
+      opts.status({ fill: on.size > 0 ? 'yellow' : 'green', shape: 'dot', text: RED._(`${opts.catalog}.status.on`, { on: on.size, last: `${id} ${now}` }) });
+      const name = typeof metric === 'string' && metric !== '' && metric !== key && !OWN_FIELDS.has(metric) ? metric : 'value';
+      return { topic: target, payload: { state: now, [key]: series, [name]: value, threshold: now === 'on' ? above : below, at: new Date(opts.now()).toISOString() } };
+    },
+  };
+}
+
+/**
+ * The topic template with each `{field}` taken from the message: a string or number, with MQTT's wildcards, its level
+ * separator and control characters made `_`, so that a field can never widen or move the topic. Undefined when a
+ * field is missing or empty (`campus/actuators//fan` is nobody's fan).
+ * @param {string} template
+ * @param {NodeMessage} fields
+ * @returns {string | undefined}
+ */
+function fillTopic(template, fields) {
+  let missing = false;
+  const topic = template.replace(/\{(\w+)\}/g, (_m, /** @type {string} */ name) => {
+    const v = fields[name];
+    const text = typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+    if (text === '') missing = true;
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[+#/\u0000-\u001f\u007f]/g, '_');
+  });
+  return missing ? undefined : topic;
+}
+
+module.exports = { createLevels, fillTopic, MAX_ON };

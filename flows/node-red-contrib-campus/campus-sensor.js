@@ -46,8 +46,10 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
           node.error('campus sensor with levels needs a metric (co2): the levels of one metric mean nothing for another'),
           null);
       if (levels) {
+        // With a topic of its own the reading's topic is never used: not built for every reading.
+        const ownTopic = pick(config.topic) !== undefined;
         off = api.onSensorReading((r) => {
-          const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), topicOf(r));
+          const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), ownTopic ? undefined : topicOf(r));
           if (out) node.send(message(r, out.topic, out.payload));
         }, { zone, metric });
       }

@@ -256,9 +256,12 @@ describe('campus sensor with levels', () => {
   it('sends a zone\'s on above one level and off below the lower one, and nothing for the readings between', async () => {
     await helper.load(sensorNode, [
       { id: 's', type: 'campus sensor', zone: 'classroom-101', metric: 'co2', send: 'levels', above: '1500', below: '1000', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 's2', type: 'campus sensor', zone: 'classroom-101', metric: 'co2', send: 'levels', above: '1500', below: '1000', wires: [['h2']] },
       { id: 'h', type: 'helper' },
+      { id: 'h2', type: 'helper' },
     ]);
     const out = collect('h');
+    const untitled = collect('h2');
     // In order over one connection: on once (1200 is between the levels: stays on), then off once.
     for (const co2 of [1400, 1600, 1700, 1200, 900, 950]) await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2, temperature: 30 }));
     await waitFor(() => out.length >= 2);
@@ -270,6 +273,8 @@ describe('campus sensor with levels', () => {
     expect(out[0]!.payload).toEqual({ state: 'on', zone: 'classroom-101', co2: 1600, threshold: 1500, at: new Date(clock.now()).toISOString() });
     expect(out[1]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000 });
     expect(out[0]).toMatchObject({ zone: 'classroom-101', metric: 'co2', sensorId: 'demo-sensor-101' });
+    // Without a topic of its own, the reading's.
+    expect(untitled.map((m) => m.topic)).toEqual(['campus/sensors/classroom-101/co2', 'campus/sensors/classroom-101/co2']);
   });
 
   it('keeps each zone apart, ignores sensors without one, and never lets a zone move the topic', async () => {

@@ -266,7 +266,6 @@ export class EmbeddedBroker implements MqttPort {
   }
 
   publish(topic: string, payload: string | Buffer | object, opts: PublishOptions = {}): Promise<void> {
-    if (opts.whenSubscribed && !opts.qos && !opts.retain && !this.subscribed(topic)) return Promise.resolve();
     const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
     const packet: PublishPacket = { cmd: 'publish', topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false };
     this.stripPin(packet); // a tap published by the gateway (a Node-RED flow) follows the same rule
@@ -285,8 +284,12 @@ export class EmbeddedBroker implements MqttPort {
     });
   }
 
-  /** Whether a connected client or an in-process handler has a filter matching `topic`. */
-  private subscribed(topic: string): boolean {
+  /**
+   * Whether a connected client or an in-process handler has a filter matching `topic` now. The bus mirror asks
+   * before it builds anything: nobody could receive a QoS 0 event nobody subscribes to, and encoding it and passing
+   * it through the broker is most of what an event costs on a busy gate.
+   */
+  hasSubscriber(topic: string): boolean {
     return this.filters.matches(topic);
   }
 

@@ -5,13 +5,6 @@
 export interface PublishOptions {
   qos?: 0 | 1;
   retain?: boolean;
-  /**
-   * Leave a QoS 0, non-retained message out when no connected client or in-process handler subscribes to a
-   * matching filter: nobody could receive it, and encoding it and passing it through the broker is most of
-   * what an event costs on a busy gate. QoS 1 and retained messages are always published (they are queued
-   * or kept for whoever comes later).
-   */
-  whenSubscribed?: boolean;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;

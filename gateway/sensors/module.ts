@@ -47,6 +47,8 @@ export class SensorsModule implements GatewayModule {
   private pending: { sensor: SensorEntry; readings: Reading[] }[] = [];
   private pendingCount = 0;
   private flushScheduled = false;
+  private lastIsoMs = Number.NaN;
+  private lastIso = '';
   private readonly inFlight = new Set<Promise<void>>();
   private unsubscribes: (() => Promise<void>)[] = [];
   private ticker: NodeJS.Timeout | undefined;
@@ -175,7 +177,7 @@ export class SensorsModule implements GatewayModule {
           this.ctx.bus.emit('sensor.reading', {
             sensorId: sensor.id,
             zone: sensor.zone,
-            at: new Date(rs[0]!.at).toISOString(),
+            at: this.isoOf(rs[0]!.at),
             readings: rs.map((r) => ({ metric: r.metric, value: displayValue(r.metric, r.value), unit: r.unit })),
           });
         }
@@ -184,6 +186,15 @@ export class SensorsModule implements GatewayModule {
     );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** A reading time as ISO text. Messages in a burst share their millisecond: one Date and string for all of them. */
+  private isoOf(ms: number): string {
+    if (ms !== this.lastIsoMs) {
+      this.lastIsoMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
   }
 
   /** On a full disk the gateway still starts and registers sensors: their series are then made at first readings. */

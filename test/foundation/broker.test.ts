@@ -163,7 +163,7 @@ describe('embedded broker in demo mode', () => {
     await client.endAsync();
   });
 
-  // The bus mirror is left out while nobody subscribes (broker.ts `whenSubscribed`): whoever subscribes later,
+  // The bus mirror is left out while nobody subscribes (compose.ts, broker.ts `hasSubscriber`): whoever subscribes later,
   // by any filter, in-process, or through a restored persistent session, must still get every event after that.
   it('mirrors events to whoever subscribes, however and whenever they do', async () => {
     let seq = 9000;

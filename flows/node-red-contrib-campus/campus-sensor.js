@@ -38,26 +38,25 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       reading: r,
     });
     let off = () => {};
-    if (config.send === 'levels') {
+    if (config.send !== 'levels') {
+      off = api.onSensorReading((r) => {
+        status({ fill: 'blue', shape: 'dot', text: `${r.zone || r.sensorId} ${r.metric} ${r.value}${r.unit || ''}` });
+        node.send(message(r, topicOf(r), r.value));
+      }, { zone, metric });
+    } else if (!metric) {
       // One metric's levels: a zone's CO2 and its noise must not share one on/off state.
-      const levels = metric
-        ? createLevels(RED, node, config, { catalog: 'campus-sensor', type: 'campus sensor', now: () => api.now(), status })
-        : (node.status({ fill: 'red', shape: 'ring', text: RED._('campus-sensor.status.noMetric') }),
-          node.error('campus sensor with levels needs a metric (co2): the levels of one metric mean nothing for another'),
-          null);
+      node.status({ fill: 'red', shape: 'ring', text: RED._('campus-sensor.status.noMetric') });
+      node.error('campus sensor with levels needs a metric (co2): the levels of one metric mean nothing for another');
+    } else {
+      const levels = createLevels(RED, node, config, { catalog: 'campus-sensor', type: 'campus sensor', now: () => api.now(), status });
+      // With a topic of its own the reading's topic is never used: not built for every reading.
+      const ownTopic = pick(config.topic) !== undefined;
       if (levels) {
-        // With a topic of its own the reading's topic is never used: not built for every reading.
-        const ownTopic = pick(config.topic) !== undefined;
         off = api.onSensorReading((r) => {
           const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), ownTopic ? undefined : topicOf(r));
           if (out) node.send(message(r, out.topic, out.payload));
         }, { zone, metric });
       }
-    } else {
-      off = api.onSensorReading((r) => {
-        status({ fill: 'blue', shape: 'dot', text: `${r.zone || r.sensorId} ${r.metric} ${r.value}${r.unit || ''}` });
-        node.send(message(r, topicOf(r), r.value));
-      }, { zone, metric });
     }
     stopOnClose(node, off, status);
   });

@@ -1,7 +1,8 @@
 /**
  * The campus palette in the real Node-RED editor (headless Chromium): a node set to an access point the gateway
  * does not know carries the red triangle, one set to a known one does not, and the edit dialog offers the
- * gateway's access points by name, in the editor's language, keeping the unknown id visible and marked.
+ * gateway's access points by name, in the editor's language, keeping the unknown id visible and marked; a campus
+ * sensor shows its on/off levels only when it sends at levels, and one set so without levels is flagged.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,10 @@ const flows = [
   { id: 'known', type: 'campus tap', z: 'tab1', name: '', accessPoint: 'main-gate', result: 'any', direction: 'any', role: 'any', firstOfDay: false, x: 120, y: 60, wires: [[]] },
   { id: 'typo', type: 'campus tap', z: 'tab1', name: '', accessPoint: 'main-gaet', result: 'any', direction: 'any', role: 'any', firstOfDay: false, x: 120, y: 120, wires: [[]] },
   { id: 'cam', type: 'campus snapshot', z: 'tab1', name: '', cameraId: 'cam-main-gate', x: 320, y: 60, wires: [[]] },
+  // The CO2 flow's sensor with its levels; one set to send at levels it does not have; one sending every reading.
+  { id: 'co2', type: 'campus sensor', z: 'tab1', name: '', zone: '', metric: 'co2', send: 'levels', above: '1500', below: '1000', topic: 'campus/actuators/{zone}/fan', x: 520, y: 60, wires: [[]] },
+  { id: 'nolevels', type: 'campus sensor', z: 'tab1', name: '', zone: '', metric: 'co2', send: 'levels', above: '', below: '', topic: '', x: 520, y: 120, wires: [[]] },
+  { id: 'every', type: 'campus sensor', z: 'tab1', name: '', zone: '', metric: '', send: 'each', above: '', below: '', topic: '', x: 520, y: 180, wires: [[]] },
 ];
 
 beforeAll(async () => {
@@ -74,6 +79,26 @@ describe('campus palette in the Node-RED editor', () => {
     expect(await select.inputValue()).toBe('main-gaet');
     // The words come from locales/zh-CN.
     expect(await page.locator('label[for=node-input-accessPoint]').textContent()).toContain('门禁点');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows a campus sensor\'s levels only when it sends at levels, and flags one that has none', async () => {
+    const { page, errors } = await openEditor('en-US');
+    await expect.poll(() => valid(page, 'nolevels'), { timeout: 15_000 }).toBe(false);
+    expect(await valid(page, 'co2')).toBe(true);
+    expect(await valid(page, 'every')).toBe(true);
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
+      RED.editor.edit(RED.nodes.node('co2'));
+    });
+    const above = page.locator('#node-input-above');
+    await above.waitFor({ state: 'visible' });
+    expect(await above.inputValue()).toBe('1500');
+    expect(await page.locator('label[for=node-input-above]').textContent()).toContain('On above');
+    await page.selectOption('#node-input-send', 'each');
+    await above.waitFor({ state: 'hidden' });
+    expect(await page.locator('#node-input-topic').isVisible()).toBe(false);
     expect(errors).toEqual([]);
     await page.context().close();
   });

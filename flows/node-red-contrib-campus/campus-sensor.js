@@ -49,11 +49,9 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       node.error('campus sensor with levels needs a metric (co2): the levels of one metric mean nothing for another');
     } else {
       const levels = createLevels(RED, node, config, { catalog: 'campus-sensor', type: 'campus sensor', now: () => api.now(), status });
-      // With a topic of its own the reading's topic is never used: not built for every reading.
-      const ownTopic = pick(config.topic) !== undefined;
       if (levels) {
         off = api.onSensorReading((r) => {
-          const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), ownTopic ? undefined : topicOf(r));
+          const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), () => topicOf(r));
           if (out) node.send(message(r, out.topic, out.payload));
         }, { zone, metric });
       }

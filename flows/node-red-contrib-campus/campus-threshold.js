@@ -21,7 +21,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     const status = throttledStatus(node);
     const levels = createLevels(RED, node, config, { catalog: 'campus-threshold', type: 'campus threshold', now: () => api.now(), status });
     node.on('input', (msg, send, done) => {
-      const out = levels?.step(key, msg[key], msg.payload, pick(msg.metric), msg, msg.topic);
+      const out = levels?.step(key, msg[key], msg.payload, pick(msg.metric), msg, () => msg.topic);
       if (out) {
         msg.topic = out.topic;
         msg.payload = out.payload;

@@ -96,6 +96,15 @@ describe('campus palette in the Node-RED editor', () => {
     await above.waitFor({ state: 'visible' });
     expect(await above.inputValue()).toBe('1500');
     expect(await page.locator('label[for=node-input-above]').textContent()).toContain('On above');
+    // The palette revalidates every campus node when the gateway's lists arrive, with this dialog open: a sensor
+    // sending every reading, with no metric, is judged by its own setting, not by this dialog's.
+    const revalidated = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { node(id: string): { valid: boolean } }; editor: { validateNode(n: unknown): void } } }).RED;
+      const every = RED.nodes.node('every');
+      RED.editor.validateNode(every);
+      return every.valid;
+    });
+    expect(revalidated).toBe(true);
     await page.selectOption('#node-input-send', 'each');
     await above.waitFor({ state: 'hidden' });
     expect(await page.locator('#node-input-topic').isVisible()).toBe(false);

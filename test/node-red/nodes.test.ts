@@ -324,6 +324,7 @@ describe('campus threshold', () => {
     const reading = (zone: unknown, payload: unknown): void => t.receive({ zone, payload, metric: 'co2' });
     for (const v of [1400, 1600, 1700, 1200]) reading('lab-1', v); // on once; 1200 is between the levels: stays on
     reading('lab-2', 1550); // its own state
+    for (const v of [null, '', []]) reading('lab-2', v); // no value: Number() would make each 0 and turn lab-2 off
     for (const v of [900, 950]) reading('lab-1', v); // off once
     reading(undefined, 2000); // no zone: ignored
     reading('lab-3', 'high'); // not a number: ignored

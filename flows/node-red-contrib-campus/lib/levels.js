@@ -25,9 +25,10 @@ const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
 
 /**
  * @typedef {object} Levels
- * @property {(key: string, series: unknown, value: unknown, metric: unknown, fields: NodeMessage, fallbackTopic: unknown) => { topic: string, payload: Record<string, unknown> } | null} step
+ * @property {(key: string, series: unknown, value: unknown, metric: unknown, fields: NodeMessage, fallbackTopic: () => unknown) => { topic: string, payload: Record<string, unknown> } | null} step
  *   The message a value makes for its series: on when it rises above the upper level, off when it falls below the
- *   lower one, null for no change (or a series or value that cannot be one).
+ *   lower one, null for no change (or a series or value that cannot be one). `fallbackTopic` gives the topic when the
+ *   node sets none; it is asked only on a change, so a reading that changes nothing builds no topic.
  */
 
 /**
@@ -71,7 +72,7 @@ function createLevels(RED, node, config, opts) {
 
   return {
     step(key, series, raw, metric, fields, fallbackTopic) {
-      const value = typeof raw === 'number' ? raw : Number(raw);
+      const value = numberOf(raw);
       if ((typeof series !== 'string' && typeof series !== 'number') || !Number.isFinite(value)) return null;
       const id = String(series);
       if (id === '' || id.length > MAX_KEY_LENGTH) return null;
@@ -79,8 +80,13 @@ function createLevels(RED, node, config, opts) {
       const now = value > above && !was ? 'on' : value < below && was ? 'off' : null;
       if (!now) return null;
       // Built before the state changes: a message that cannot name its topic changes nothing.
-      const target = topic ? fillTopic(topic, fields) : typeof fallbackTopic === 'string' ? fallbackTopic : undefined;
-      if (target === undefined) return warnOnce('topic', `the topic "${topic}" needs fields a message did not have (${id}); it changed nothing`);
+      const fallback = topic ? undefined : fallbackTopic();
+      const target = topic ? fillTopic(topic, fields) : typeof fallback === 'string' && fallback !== '' ? fallback : undefined;
+      if (target === undefined) {
+        return topic
+          ? warnOnce('topic', `the topic "${topic}" needs fields a message did not have (${id}); it changed nothing`)
+          : warnOnce('topic', `a message without a topic of its own (msg.topic) and no topic set on the node (${id}); it changed nothing`);
+      }
       if (now === 'on' && on.size >= MAX_ON) return warnOnce('full', `at most ${MAX_ON} series can be on; ${id} and later ones are left off`);
       if (now === 'on') on.add(id);
       else on.delete(id);
@@ -90,6 +96,18 @@ function createLevels(RED, node, config, opts) {
       return { topic: target, payload: { state: now, [key]: series, [name]: value, threshold: now === 'on' ? above : below, at: new Date(opts.now()).toISOString() } };
     },
   };
+}
+
+/**
+ * A reading's value as a number: a number, a boolean (a smoke or leak metric: 1 or 0) or a numeric string. Anything
+ * else is NaN and changes nothing: `Number(null)`, `Number('')` and `Number([])` are 0, which would turn a zone off.
+ * @param {unknown} raw
+ * @returns {number}
+ */
+function numberOf(raw) {
+  if (typeof raw === 'number') return raw;
+  if (typeof raw === 'boolean') return raw ? 1 : 0;
+  return typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
 }
 
 /**

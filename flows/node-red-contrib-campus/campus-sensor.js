@@ -24,7 +24,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
     const zone = pick(config.zone);
     const metric = pick(config.metric);
     const status = throttledStatus(node);
-    /** @param {FlowSensorReading} r */
+    /** @param {FlowSensorReading | NodeMessage} r */
     const topicOf = (r) => `campus/sensors/${r.zone || r.sensorId}/${r.metric}`;
     /** @param {FlowSensorReading} r @param {string} topic @param {unknown} payload */
     const message = (r, topic, payload) => ({
@@ -51,7 +51,7 @@ module.exports = /** @param {NodeRed} RED */ function (RED) {
       const levels = createLevels(RED, node, config, { catalog: 'campus-sensor', type: 'campus sensor', now: () => api.now(), status });
       if (levels) {
         off = api.onSensorReading((r) => {
-          const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), () => topicOf(r));
+          const out = levels.step('zone', r.zone, r.value, r.metric, /** @type {NodeMessage} */ (/** @type {unknown} */ (r)), topicOf);
           if (out) node.send(message(r, out.topic, out.payload));
         }, { zone, metric });
       }

@@ -15,13 +15,16 @@ const { createLevels } = require('./lib/levels.js');
  * function node runs its code in a vm context, ~150 µs a message on Node 20 (docs/node-red.md, Cost per message).
  * Fed by a campus sensor, a campus sensor with levels of its own does the same without a Node-RED message per reading.
  */
+/** Without a topic template the message keeps its own topic. @param {import('./lib/node-red.js').NodeMessage} msg */
+const topicOfMessage = (msg) => msg.topic;
+
 module.exports = /** @param {NodeRed} RED */ function (RED) {
   registerCampusNode(RED, 'campus threshold', /** @param {Config} config */ (node, api, config) => {
     const key = pick(config.key) || 'zone';
     const status = throttledStatus(node);
     const levels = createLevels(RED, node, config, { catalog: 'campus-threshold', type: 'campus threshold', now: () => api.now(), status });
     node.on('input', (msg, send, done) => {
-      const out = levels?.step(key, msg[key], msg.payload, pick(msg.metric), msg, () => msg.topic);
+      const out = levels?.step(key, msg[key], msg.payload, pick(msg.metric), msg, topicOfMessage);
       if (out) {
         msg.topic = out.topic;
         msg.payload = out.payload;

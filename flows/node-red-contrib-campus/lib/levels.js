@@ -25,10 +25,10 @@ const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
 
 /**
  * @typedef {object} Levels
- * @property {(key: string, series: unknown, value: unknown, metric: unknown, fields: NodeMessage, fallbackTopic: () => unknown) => { topic: string, payload: Record<string, unknown> } | null} step
+ * @property {(key: string, series: unknown, value: unknown, metric: unknown, fields: NodeMessage, fallbackTopic: (fields: NodeMessage) => unknown) => { topic: string, payload: Record<string, unknown> } | null} step
  *   The message a value makes for its series: on when it rises above the upper level, off when it falls below the
- *   lower one, null for no change (or a series or value that cannot be one). `fallbackTopic` gives the topic when the
- *   node sets none; it is asked only on a change, so a reading that changes nothing builds no topic.
+ *   lower one, null for no change (or a series or value that cannot be one). `fallbackTopic(fields)` gives the topic
+ *   when the node sets none; it is asked only on a change, so a reading that changes nothing builds no topic.
  */
 
 /**
@@ -80,7 +80,7 @@ function createLevels(RED, node, config, opts) {
       const now = value > above && !was ? 'on' : value < below && was ? 'off' : null;
       if (!now) return null;
       // Built before the state changes: a message that cannot name its topic changes nothing.
-      const fallback = topic ? undefined : fallbackTopic();
+      const fallback = topic ? undefined : fallbackTopic(fields);
       const target = topic ? fillTopic(topic, fields) : typeof fallback === 'string' && fallback !== '' ? fallback : undefined;
       if (target === undefined) {
         return topic

@@ -60,6 +60,13 @@ async function openEditor(locale: string): Promise<{ page: Page; errors: string[
 const valid = (page: Page, id: string): Promise<boolean> =>
   page.evaluate((nodeId) => (window as unknown as { RED: { nodes: { node(id: string): { valid: boolean } } } }).RED.nodes.node(nodeId).valid, id);
 
+/** Opens a node's edit dialog, as a double click on it does. */
+const edit = (page: Page, id: string): Promise<void> =>
+  page.evaluate((nodeId) => {
+    const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
+    RED.editor.edit(RED.nodes.node(nodeId));
+  }, id);
+
 describe('campus palette in the Node-RED editor', () => {
   it('flags a node set to an access point the gateway does not know, and offers the known ones by name', async () => {
     const { page, errors } = await openEditor('zh-CN');
@@ -67,10 +74,7 @@ describe('campus palette in the Node-RED editor', () => {
     expect(await valid(page, 'known')).toBe(true);
     expect(await valid(page, 'cam')).toBe(true);
 
-    await page.evaluate(() => {
-      const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
-      RED.editor.edit(RED.nodes.node('typo'));
-    });
+    await edit(page, 'typo');
     const select = page.locator('#node-input-accessPoint');
     await expect.poll(() => select.locator('option').count(), { timeout: 15_000 }).toBeGreaterThan(2);
     const options = await select.locator('option').allTextContents();
@@ -88,10 +92,7 @@ describe('campus palette in the Node-RED editor', () => {
     await expect.poll(() => valid(page, 'nolevels'), { timeout: 15_000 }).toBe(false);
     expect(await valid(page, 'co2')).toBe(true);
     expect(await valid(page, 'every')).toBe(true);
-    await page.evaluate(() => {
-      const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
-      RED.editor.edit(RED.nodes.node('co2'));
-    });
+    await edit(page, 'co2');
     const above = page.locator('#node-input-above');
     await above.waitFor({ state: 'visible' });
     expect(await above.inputValue()).toBe('1500');
@@ -114,10 +115,7 @@ describe('campus palette in the Node-RED editor', () => {
 
   it('speaks Korean to a Korean editor', async () => {
     const { page, errors } = await openEditor('ko');
-    await page.evaluate(() => {
-      const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
-      RED.editor.edit(RED.nodes.node('known'));
-    });
+    await edit(page, 'known');
     await page.locator('label[for=node-input-accessPoint]').waitFor();
     expect(await page.locator('label[for=node-input-accessPoint]').textContent()).toContain('출입 지점');
     await expect.poll(() => page.locator('#node-input-accessPoint').inputValue(), { timeout: 15_000 }).toBe('main-gate');

@@ -46,10 +46,11 @@ const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
  * @returns {Levels | null} Null when the levels are not two numbers with off ≤ on: the node says so and sends nothing.
  */
 function createLevels(RED, node, config, opts) {
-  const above = Number(config.above);
-  const below = Number(config.below);
+  // numberOf: an empty level is no level, not 0.
+  const above = numberOf(config.above);
+  const below = numberOf(config.below);
   const topic = typeof config.topic === 'string' ? config.topic.trim() : '';
-  if (!Number.isFinite(above) || !Number.isFinite(below) || below > above || String(config.above ?? '').trim() === '' || String(config.below ?? '').trim() === '') {
+  if (!Number.isFinite(above) || !Number.isFinite(below) || below > above) {
     node.status({ fill: 'red', shape: 'ring', text: RED._(`${opts.catalog}.status.badLevels`) });
     node.error(
       `${opts.type} needs two numbers, "off below" (${config.below}) ≤ "on above" (${config.above}); ` +
@@ -80,8 +81,7 @@ function createLevels(RED, node, config, opts) {
       const now = value > above && !was ? 'on' : value < below && was ? 'off' : null;
       if (!now) return null;
       // Built before the state changes: a message that cannot name its topic changes nothing.
-      const fallback = topic ? undefined : fallbackTopic(fields);
-      const target = topic ? fillTopic(topic, fields) : typeof fallback === 'string' && fallback !== '' ? fallback : undefined;
+      const target = topic ? fillTopic(topic, fields) : nonEmptyString(fallbackTopic(fields));
       if (target === undefined) {
         return topic
           ? warnOnce('topic', `the topic "${topic}" needs fields a message did not have (${id}); it changed nothing`)
@@ -110,6 +110,9 @@ function numberOf(raw) {
   return typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
 }
 
+/** @param {unknown} v @returns {string | undefined} */
+const nonEmptyString = (v) => (typeof v === 'string' && v !== '' ? v : undefined);
+
 /**
  * The topic template with each `{field}` taken from the message: a string or number, with MQTT's wildcards, its level
  * separator and control characters made `_`, so that a field can never widen or move the topic. Undefined when a
@@ -130,4 +133,4 @@ function fillTopic(template, fields) {
   return missing ? undefined : topic;
 }
 
-module.exports = { createLevels, fillTopic, MAX_ON };
+module.exports = { createLevels };

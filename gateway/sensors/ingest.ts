@@ -13,6 +13,7 @@ import { checkMetric, metricCatalog, type RejectReason } from './metrics.js';
 import type { SensorEntry, SensorRegistry } from './registry.js';
 import { DAY } from './storage.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
+import { MetricFactory, type Tally } from '../core/metrics.js';
 
 export interface IngestOptions {
   maxPayloadBytes: number;
@@ -26,8 +27,8 @@ export type ReadingsSink = (sensor: SensorEntry, readings: Reading[], now: numbe
 export class SensorIngest {
   private readonly rejected: Counter<'sensor' | 'reason'>;
   private readonly unknownDevices: Counter<'family'>;
-  private readonly accepted: Counter<'family'>;
-  private readonly readingsTotal: Counter;
+  private readonly accepted: Tally;
+  private readonly readingsTotal: Tally;
   private readonly logLimited: RateLimitedLog;
 
   constructor(
@@ -50,13 +51,10 @@ export class SensorIngest {
       labelNames: ['family'],
       registers: [metrics],
     });
-    this.accepted = new Counter({
-      name: 'campus_sensor_messages_total',
-      help: 'Sensor messages with at least one valid reading, by payload family',
-      labelNames: ['family'],
-      registers: [metrics],
-    });
-    this.readingsTotal = new Counter({ name: 'campus_sensor_readings_total', help: 'Valid sensor readings accepted', registers: [metrics] });
+    // Counted on every message, so summed here and handed to prom-client when /metrics is read.
+    const m = new MetricFactory(metrics);
+    this.accepted = m.tally('campus_sensor_messages_total', 'Sensor messages with at least one valid reading, by payload family', 'family');
+    this.readingsTotal = m.tally('campus_sensor_readings_total', 'Valid sensor readings accepted');
     this.logLimited = new RateLimitedLog(log, () => clock.now(), opts.rejectLogEveryS * 1000);
   }
 
@@ -98,8 +96,8 @@ export class SensorIngest {
       else this.reject(sensor, check.reason, { metric, value: String(values[metric]).slice(0, 32) });
     }
     if (readings.length === 0) return;
-    this.accepted.inc({ family: family.name });
-    this.readingsTotal.inc(readings.length);
+    this.accepted.add(1, family.name);
+    this.readingsTotal.add(readings.length);
     this.sink(sensor, readings, now);
   }
 

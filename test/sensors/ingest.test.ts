@@ -23,6 +23,11 @@ describe('sensor ingest over MQTT', () => {
       ['temperature', 23.4, '°C'],
     ]);
     expect(items.every((i) => i.sensorId === 's-101' && i.zone === 'classroom-101')).toBe(true);
+    // Counted as they came (summed between scrapes), and a second scrape does not count them again.
+    for (let scrape = 0; scrape < 2; scrape++) {
+      expect(await metricValue(gw, 'campus_sensor_messages_total', { family: 'native' })).toBe(1);
+      expect((await (await gw.api('/metrics')).text()).match(/^campus_sensor_readings_total (\d+)$/m)?.[1]).toBe('3');
+    }
   });
 
   it('honours a device timestamp in native payloads', async () => {

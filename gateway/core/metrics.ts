@@ -1,15 +1,15 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/** A counter summed in the component and handed to prom-client at scrape time (MetricFactory.tally). */
+export interface Tally {
+  add(n: number, labelValue?: string): void;
+}
+
 /**
  * Declares prom-client metrics on one registry, one line each: every component declared them as the same
  * five-line object (name, help, labels, registers), and a copy that forgot `registers` would land in the
  * global registry, which /metrics does not read.
  */
-/** See MetricFactory.tally. */
-export interface Tally {
-  add(n: number, labelValue?: string): void;
-}
-
 export class MetricFactory {
   constructor(private readonly registry: Registry) {}
 

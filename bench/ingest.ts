@@ -21,7 +21,7 @@ import type { BenchResult } from './run.js';
 
 const SENSORS = Number(process.env.BENCH_SENSORS ?? 500);
 // 100,000 messages a round: bare Aedes takes them in about 0.7 s, the gateway in about 1.6 s. With 20,000 a round
-// (0.15 s bare) the bare rounds varied by a third and read 78-117k msg/s against a steady ~145k now, so the ratio
+// (0.15 s bare) the bare rounds varied by a third and read 78-117k msg/s, against 128-156k now, so the ratio
 // followed the bare round's luck.
 const PER_SENSOR = Number(process.env.BENCH_MESSAGES_PER_SENSOR ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

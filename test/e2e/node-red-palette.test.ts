@@ -24,6 +24,12 @@ const flows = [
   { id: 'every', type: 'campus sensor', z: 'tab1', name: '', zone: '', metric: '', send: 'each', above: '', below: '', topic: '', x: 520, y: 180, wires: [[]] },
 ];
 
+/** The part of the editor's `RED` global these tests use (read inside the page; the type is only for the compiler). */
+interface EditorRed {
+  nodes: { node(id: string): { valid: boolean } };
+  editor: { edit(node: unknown): void; validateNode(node: unknown): void };
+}
+
 beforeAll(async () => {
   browser = await startBrowser();
   gw = await startTestGateway({ demo: true, config: { nodeRed: { enabled: true } } });
@@ -51,19 +57,19 @@ async function openEditor(locale: string): Promise<{ page: Page; errors: string[
   await page.fill('#node-dialog-login-password', PASSWORD);
   await page.click('#node-dialog-login-submit');
   await page.waitForFunction(() => {
-    const red = (window as unknown as { RED?: { nodes?: { node(id: string): unknown } } }).RED;
+    const red = (window as unknown as { RED?: Partial<EditorRed> }).RED;
     return !!red?.nodes?.node('typo');
   });
   return { page, errors };
 }
 
 const valid = (page: Page, id: string): Promise<boolean> =>
-  page.evaluate((nodeId) => (window as unknown as { RED: { nodes: { node(id: string): { valid: boolean } } } }).RED.nodes.node(nodeId).valid, id);
+  page.evaluate((nodeId) => (window as unknown as { RED: EditorRed }).RED.nodes.node(nodeId).valid, id);
 
 /** Opens a node's edit dialog, as a double click on it does. */
 const edit = (page: Page, id: string): Promise<void> =>
   page.evaluate((nodeId) => {
-    const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
+    const RED = (window as unknown as { RED: EditorRed }).RED;
     RED.editor.edit(RED.nodes.node(nodeId));
   }, id);
 
@@ -100,7 +106,7 @@ describe('campus palette in the Node-RED editor', () => {
     // The palette revalidates every campus node when the gateway's lists arrive, with this dialog open: a sensor
     // sending every reading, with no metric, is judged by its own setting, not by this dialog's.
     const revalidated = await page.evaluate(() => {
-      const RED = (window as unknown as { RED: { nodes: { node(id: string): { valid: boolean } }; editor: { validateNode(n: unknown): void } } }).RED;
+      const RED = (window as unknown as { RED: EditorRed }).RED;
       const every = RED.nodes.node('every');
       RED.editor.validateNode(every);
       return every.valid;

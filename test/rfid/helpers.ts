@@ -5,22 +5,19 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { validateConfig } from '../../config/load.js';
 import type { GatewayConfigInput } from '../../config/schema.js';
 import { createReadersModule, type ReadersModule, type ReadersModuleOptions } from '../../drivers/rfid/module.js';
-import { AlertService, alertMigrations } from '../../gateway/alerts/alerts.js';
-import { UserStore, userMigrations } from '../../gateway/auth/users.js';
-import { EventBus } from '../../gateway/core/bus.js';
-import { systemClock, type Clock } from '../../gateway/core/clock.js';
+import { alertMigrations } from '../../gateway/alerts/alerts.js';
+import { userMigrations } from '../../gateway/auth/users.js';
+import type { Clock } from '../../gateway/core/clock.js';
 import type { GatewayContext } from '../../gateway/module/context.js';
 import { metaMigrations } from '../../gateway/storage/meta.js';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
 import type { Tap } from '../../gateway/core/taps.js';
-import { BatchWriter } from '../../gateway/storage/batch-writer.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { tempDir } from '../helpers/gateway.js';
+import { moduleContext } from '../helpers/module-context.js';
 
 /** These tests have no broker; a module that tried to use one would fail loudly here. */
 const noBroker: MqttPort = {
@@ -46,23 +43,8 @@ export async function startReaders(
   const access = config.access ?? { accessPoints: (['main-gate', 'lab-1', 'canteen'] as const).map((id) => ({ id, name: id, kind: id === 'canteen' ? 'canteen' as const : 'door' as const })) };
   const cfg = validateConfig({ ...config, access, dataDir, log: { level: 'silent' } }, 'test');
   const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations, ...alertMigrations]);
-  const clock = opts.clock ?? systemClock;
-  const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
-  const bus = new EventBus();
-  const metrics = new Registry();
-  const ctx: GatewayContext = {
-    config: cfg,
-    demo: false,
-    log,
-    clock,
-    db,
-    writer: new BatchWriter(db, { maxSize: 100, maxDelayMs: 5 }),
-    bus,
-    mqtt: noBroker,
-    alerts: new AlertService(db, bus, clock, 0),
-    users: new UserStore(db, clock, 3_600_000),
-    metrics,
-  };
+  const ctx = moduleContext({ config: cfg, db, mqtt: noBroker, clock: opts.clock, writer: { maxSize: 100, maxDelayMs: 5 } });
+  const { bus, metrics } = ctx;
   const taps: Tap[] = [];
   bus.on('tap.received', (t) => taps.push(t));
   const module = createReadersModule(ctx, { cardPool: () => [], ...opts });

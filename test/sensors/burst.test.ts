@@ -1,26 +1,22 @@
 /**
- * The sensors domain alone (real SQLite file, bus, alert service and payload families) taking a burst of messages
+ * The sensors domain alone (real SQLite file, bus, alert service and payload families; test/helpers/module-context.ts) taking a burst of messages
  * the way the embedded broker hands them over: many in one turn of the event loop, as when hundreds of sensors'
  * sockets all have data at once.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
 import { sensorPayloadFamilies } from '../../drivers/sensors/index.js';
-import { alertMigrations, AlertService } from '../../gateway/alerts/alerts.js';
-import { UserStore, userMigrations } from '../../gateway/auth/users.js';
-import { EventBus } from '../../gateway/core/bus.js';
-import { systemClock } from '../../gateway/core/clock.js';
+import { alertMigrations } from '../../gateway/alerts/alerts.js';
+import { userMigrations } from '../../gateway/auth/users.js';
 import type { MessageHandler, MqttPort } from '../../gateway/core/mqtt-port.js';
 import { SensorsModule, sensorMigrations } from '../../gateway/sensors/module.js';
-import { BatchWriter } from '../../gateway/storage/batch-writer.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { metaMigrations } from '../../gateway/storage/meta.js';
 import { tempDir, waitFor } from '../helpers/gateway.js';
+import { moduleContext } from '../helpers/module-context.js';
 import { sensorsSchool } from './fixtures.js';
 
 describe('a burst of sensor messages', () => {
@@ -34,12 +30,6 @@ describe('a burst of sensor messages', () => {
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const file = join(dataDir, 'gateway.db');
     const db = openDatabase(file, [...metaMigrations, ...userMigrations, ...alertMigrations, ...sensorMigrations]);
-    // The gateway's own writer settings: commits at the end of the turn, 500 writes at most per batch.
-    const writer = new BatchWriter(db, { maxSize: 500, maxDelayMs: 0 });
-    cleanups.push(() => {
-      writer.close();
-      db.close();
-    });
     // What the broker would deliver to: the domain's subscriptions, by filter.
     const handlers = new Map<string, MessageHandler>();
     const mqtt: MqttPort = {
@@ -49,23 +39,14 @@ describe('a burst of sensor messages', () => {
         return Promise.resolve(() => Promise.resolve(void handlers.delete(filter)));
       },
     };
-    const bus = new EventBus();
-    const sensors = new SensorsModule(
-      {
-        config: validateConfig({ ...sensorsSchool(), dataDir, log: { level: 'silent' } }, 'test'),
-        demo: false,
-        log: pino({ level: 'silent' }),
-        clock: systemClock,
-        db,
-        writer,
-        bus,
-        mqtt,
-        alerts: new AlertService(db, bus, systemClock, 0),
-        users: new UserStore(db, systemClock, 3_600_000),
-        metrics: new Registry(),
-      },
-      { families: sensorPayloadFamilies },
-    );
+    // The gateway's own writer settings: commits at the end of the turn, 500 writes at most per batch.
+    const config = validateConfig({ ...sensorsSchool(), dataDir, log: { level: 'silent' } }, 'test');
+    const ctx = moduleContext({ config, db, mqtt, writer: { maxSize: 500, maxDelayMs: 0 } });
+    cleanups.push(() => {
+      ctx.writer.close();
+      db.close();
+    });
+    const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies });
     await sensors.start();
     cleanups.push(() => sensors.stop());
     const native = handlers.get('campus/sensors/+');

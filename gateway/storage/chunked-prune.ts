@@ -15,6 +15,11 @@ export interface PruneTarget<L extends string = string> {
   column: string;
   /** Extra condition, e.g. `status = 'resolved'`. */
   where?: string;
+  /**
+   * Pruned one value of this column at a time, for a table whose only index on `column` leads with it (e.g.
+   * `(series, at)`): each chunk is then a range of that index, where `column < ?` alone would scan the table.
+   */
+  partitionBy?: { column: string; values(): readonly (number | string)[] };
   /** Rows with `column` below this go; undefined skips the target this pass. */
   cutoff(now: number): number | string | undefined;
 }
@@ -70,16 +75,25 @@ export class ChunkedPruner<L extends string = string> {
 
   private async chunked(t: PruneTarget<L>, before: number | string): Promise<number> {
     const extra = t.where ? ` AND (${t.where})` : '';
+    const partition = t.partitionBy ? `${t.partitionBy.column} = ? AND ` : '';
     const del = this.db.prepare(
-      `DELETE FROM ${t.table} WHERE (${t.key}) IN (SELECT ${t.key} FROM ${t.table} WHERE ${t.column} < ?${extra} ORDER BY ${t.column} LIMIT ?)`,
+      `DELETE FROM ${t.table} WHERE (${t.key}) IN (SELECT ${t.key} FROM ${t.table} WHERE ${partition}${t.column} < ?${extra} ORDER BY ${t.column} LIMIT ?)`,
     );
+    const args: unknown[][] = t.partitionBy ? t.partitionBy.values().map((v) => [v, before]) : [[before]];
     let total = 0;
-    while (!this.stopped) {
-      const n = del.run(before, this.opts.chunkRows).changes;
-      total += n;
-      if (n > 0) this.onPruned(t.label, n);
-      if (n < this.opts.chunkRows) break;
-      await yieldToWriters();
+    let first = true;
+    for (const a of args) {
+      // A turn of the event loop between any two statements: a partition's chunk is often small, but a school's
+      // 1,200 sensor series in one go held the loop for seconds (a day of raw readings: 7 s here).
+      while (!this.stopped) {
+        if (!first) await yieldToWriters();
+        first = false;
+        if (this.stopped) break;
+        const n = del.run(...a, this.opts.chunkRows).changes;
+        total += n;
+        if (n > 0) this.onPruned(t.label, n);
+        if (n < this.opts.chunkRows) break;
+      }
     }
     return total;
   }

@@ -2,6 +2,8 @@ import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BatchWriter } from '../../gateway/storage/batch-writer.js';
+import { ChunkedPruner } from '../../gateway/storage/chunked-prune.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { openDatabase, schemaVersion, type Migration } from '../../gateway/storage/db.js';
 import { tempDir } from '../helpers/gateway.js';
 
@@ -82,6 +84,39 @@ describe('storage', () => {
     expect(db.prepare('SELECT n FROM t ORDER BY n').all()).toEqual([{ n: 1 }, { n: 3 }]);
     expect(writer.stats).toMatchObject({ batches: 3, ops: 2, failedOps: 1 });
     writer.close();
+    db.close();
+  });
+
+  it('prunes by partition down an index that leads with it, with a turn of the event loop between statements', async () => {
+    const db = openDatabase(join(tempDir(), 'gateway.db'), [m(1, 'CREATE TABLE r (series INTEGER NOT NULL, at INTEGER NOT NULL); CREATE INDEX r_series ON r (series, at)')]);
+    const insert = db.prepare('INSERT INTO r (series, at) VALUES (?, ?)');
+    db.transaction(() => {
+      for (let series = 1; series <= 40; series++) for (let at = 0; at < 5; at++) insert.run(series, at);
+    })();
+    const pruned: number[] = [];
+    const pruner = new ChunkedPruner(
+      db,
+      new ManualClock(0),
+      [{ label: 'r', table: 'r', key: 'rowid', column: 'at', cutoff: () => 3, partitionBy: { column: 'series', values: () => Array.from({ length: 40 }, (_, i) => i + 1) } }],
+      { chunkRows: 2, everyS: 3600 },
+      (_label, n) => pruned.push(n),
+    );
+    // Taps and readings get their turns: something scheduled on the loop runs while a pass goes through 40 series.
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    expect(await pruner.prune()).toEqual({ r: 120 });
+    ticking = false;
+    // Each series: a full chunk of 2, then the last 1 (rows at 0, 1, 2 of 0..4): 80 statements, 79 turns between them.
+    expect(pruned).toEqual(Array.from({ length: 40 }, () => [2, 1]).flat());
+    expect(turns).toBeGreaterThanOrEqual(79);
+    expect(db.prepare('SELECT series, COUNT(*) AS n, MIN(at) AS oldest FROM r GROUP BY series').all()).toEqual(
+      Array.from({ length: 40 }, (_, i) => ({ series: i + 1, n: 2, oldest: 3 })),
+    );
     db.close();
   });
 });

@@ -104,14 +104,20 @@ describe('sensor time series storage', () => {
     let token = await gw.login('viewer');
     const c = await gw.mqttClient();
     for (let i = 0; i < 5; i++) await c.publishAsync('campus/sensors/s-102', JSON.stringify({ co2: 500 + i }));
+    // Raw rows are pruned one series at a time (retention.ts): another sensor's two metrics go too.
+    for (let i = 0; i < 3; i++) await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 600 + i, temperature: 20 + i }));
     const whole = `metric=co2&from=${at('09:00:00')}&to=${at('11:00:00')}`;
+    const tempOf101 = `metric=temperature&from=${at('09:00:00')}&to=${at('11:00:00')}&step=raw`;
     await waitFor(async () => (await series(token, 's-102', `${whole}&step=raw`)).points.length === 5);
+    await waitFor(async () => (await series(token, 's-101', tempOf101)).points.length === 3);
 
     clock.advance(DAY + 60_000);
     token = await gw.login('viewer'); // sessions expire after 12 h of the same clock
     // A fresh reading must survive the pruning of the old ones.
     await c.publishAsync('campus/sensors/s-102', JSON.stringify({ co2: 999 }));
     await waitFor(async () => (await series(token, 's-102', `${whole}&step=raw`)).points.length === 0);
+    await waitFor(async () => (await series(token, 's-101', tempOf101)).points.length === 0);
+    expect((await series(token, 's-101', `${whole}&step=raw`)).points).toEqual([]);
     expect((await series(token, 's-102', `${whole}&step=1m`)).points.map((p) => p.count)).toEqual([5]);
     expect((await series(token, 's-102', `${whole}&step=1h`)).points.map((p) => p.count)).toEqual([5]);
     const fresh = `metric=co2&from=2026-09-02T09:00:00Z&to=2026-09-02T11:00:00Z`;
@@ -120,13 +126,15 @@ describe('sensor time series storage', () => {
     clock.advance(DAY);
     token = await gw.login('viewer');
     await waitFor(async () => (await series(token, 's-102', `${whole}&step=1m`)).points.length === 0);
+    await waitFor(async () => (await series(token, 's-101', `${whole}&step=1m`)).points.length === 0);
+    expect((await series(token, 's-101', `${whole}&step=1h`)).points.map((p) => p.count)).toEqual([3]);
     expect((await series(token, 's-102', `${whole}&step=1h`)).points.map((p) => p.count)).toEqual([5]);
 
     clock.advance(DAY);
     token = await gw.login('viewer');
     await waitFor(async () => (await series(token, 's-102', `${whole}&step=1h`)).points.length === 0);
     const pruned = await (await gw.api('/metrics')).text();
-    // The 5 old readings and, by now, the fresh one too.
-    expect(pruned).toMatch(/campus_sensor_pruned_rows_total\{table="raw"\} 6/);
+    // s-102's 5 old readings and, by now, its fresh one too; s-101's 6.
+    expect(pruned).toMatch(/campus_sensor_pruned_rows_total\{table="raw"\} 12/);
   });
 });

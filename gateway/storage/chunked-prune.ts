@@ -83,8 +83,9 @@ export class ChunkedPruner<L extends string = string> {
     let total = 0;
     let first = true;
     for (const a of args) {
-      // A turn of the event loop between any two statements: a partition's chunk is often small, but a school's
-      // 1,200 sensor series in one go held the loop for seconds (a day of raw readings: 7 s here).
+      // A turn of the event loop between any two statements, not only after a full chunk: a partition's chunk is
+      // often small, and a school's 1,200 sensor series pruned in one turn would hold the loop for seconds (a day of
+      // raw readings took 7 s here).
       while (!this.stopped) {
         if (!first) await yieldToWriters();
         first = false;

@@ -31,8 +31,14 @@ export class RetentionPruner extends ChunkedPruner<'raw' | 'minute' | 'hourly'> 
         // Raw rows and minute aggregates have no index on time alone (migration 33): one series at a time, down their
         // (series, at) index and (series, bucket) key. The aggregate tables are WITHOUT ROWID: the row-value IN goes
         // over their primary key.
-        { label: 'raw', table: 'sensor_readings', key: 'rowid', column: 'at', cutoff: (now) => now - opts.rawDays * DAY, partitionBy: bySeries },
-        { label: 'minute', table: 'sensor_agg_1m', key: 'series, bucket', column: 'bucket', cutoff: (now) => now - opts.minuteDays * DAY, partitionBy: bySeries },
+        {
+          label: 'raw', table: 'sensor_readings', key: 'rowid', column: 'at', partitionBy: bySeries,
+          cutoff: (now) => now - opts.rawDays * DAY,
+        },
+        {
+          label: 'minute', table: 'sensor_agg_1m', key: 'series, bucket', column: 'bucket', partitionBy: bySeries,
+          cutoff: (now) => now - opts.minuteDays * DAY,
+        },
         { label: 'hourly', table: 'sensor_agg_1h', key: 'series, bucket', column: 'bucket', cutoff: (now) => now - opts.hourlyDays * DAY },
       ],
       { chunkRows: opts.pruneChunkRows, everyS: opts.pruneEveryS },

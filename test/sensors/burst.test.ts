@@ -1,7 +1,7 @@
 /**
- * The sensors domain alone (real SQLite file, bus, alert service and payload families; test/helpers/module-context.ts) taking a burst of messages
- * the way the embedded broker hands them over: many in one turn of the event loop, as when hundreds of sensors'
- * sockets all have data at once.
+ * The sensors domain alone (real SQLite file, bus, alert service and payload families; test/helpers/module-context.ts)
+ * taking a burst of messages the way the embedded broker hands them over: many in one turn of the event loop, as when
+ * hundreds of sensors' sockets all have data at once.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -34,6 +34,7 @@ import { metricSum, nodeRedRunning, sleep, startGatewayChild, stopChild, until, 
 import { consoleSession, type ConsoleSession } from './_console-session.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
+import { RAW_VALUE_COUNT } from '../gateway/sensors/storage.js';
 
 const LOAD_S = Number(process.env.BENCH_FOOTPRINT_LOAD_S ?? 20);
 const IDLE_S = Number(process.env.BENCH_FOOTPRINT_IDLE_S ?? 60);
@@ -75,7 +76,7 @@ async function load(gw: GatewayChild, dataDir: string, sampler: ProcSampler): Pr
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
   try {
     const uids = (db.prepare(`SELECT uid FROM cards WHERE status = 'active' LIMIT 2000`).all() as { uid: string }[]).map((r) => r.uid);
-    const storedReadings = db.prepare('SELECT COUNT(*) AS n FROM sensor_readings WHERE series IN (SELECT id FROM sensor_series WHERE sensor_id = ?)');
+    const storedReadings = db.prepare(`SELECT COALESCE(SUM(${RAW_VALUE_COUNT}), 0) AS n FROM sensor_readings WHERE sensor = (SELECT id FROM sensor_keys WHERE sensor_id = ?)`);
     const readingsBefore = (storedReadings.get(SENSOR) as { n: number }).n;
     const readerCount = (text: string): number =>
       READERS.reduce((sum, r) => sum + metricSum(text, 'campus_reader_taps_total', `reader="${r}"`) + metricSum(text, 'campus_reader_debounced_total', `reader="${r}"`), 0);

@@ -18,6 +18,7 @@ import { cpuProfileFlags } from './_args.js';
 import { ask, forkHelper, helperPort, metricSum, startGatewayChild, stopChild, until } from './_children.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
+import { RAW_VALUE_COUNT } from '../gateway/sensors/storage.js';
 
 const SENSORS = Number(process.env.BENCH_SENSORS ?? 500);
 // 100,000 messages a round: bare Aedes takes them in about 0.7 s, the gateway in about 1.6 s. With 20,000 a round
@@ -108,11 +109,12 @@ async function gateway(busEvents: 'each' | 'none'): Promise<GatewayRun> {
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
   try {
     const count = db.prepare(
-      `SELECT COUNT(*) AS n FROM sensor_readings WHERE series IN (SELECT id FROM sensor_series WHERE sensor_id >= 'bench-' AND sensor_id < 'bench.')`,
+      `SELECT COALESCE(SUM(${RAW_VALUE_COUNT}), 0) AS n FROM sensor_readings WHERE sensor IN (SELECT id FROM sensor_keys WHERE sensor_id >= 'bench-' AND sensor_id < 'bench.')`,
     );
     const stored = (): number => (count.get() as { n: number }).n;
-    // The end is polled on the newest rowid, one step down an index where COUNT(*) walks every stored row (several ms
-    // a poll near the end), so both sides can be polled as often: only the bench's sensors write readings here.
+    // The end is polled on the newest rowid (a row per message), one step down an index where the count walks every
+    // stored row (several ms a poll near the end), so both sides can be polled as often: only the bench's sensors
+    // write readings here.
     const lastRow = db.prepare('SELECT COALESCE(MAX(rowid), 0) AS n FROM sensor_readings');
     const lastRowid = (): number => (lastRow.get() as { n: number }).n;
     const first = lastRowid();
@@ -122,7 +124,7 @@ async function gateway(busEvents: 'each' | 'none'): Promise<GatewayRun> {
     const w = sampler.window();
     const t0 = performance.now();
     await publishAll(clients);
-    await until(() => lastRowid() - first >= TOTAL * METRICS_PER_MESSAGE && stored() >= TOTAL * METRICS_PER_MESSAGE, 120_000, POLL_MS);
+    await until(() => lastRowid() - first >= TOTAL && stored() >= TOTAL * METRICS_PER_MESSAGE, 120_000, POLL_MS);
     const s = (performance.now() - t0) / 1000;
     const figures = w.end();
     sampler.stop();

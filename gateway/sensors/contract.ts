@@ -1,11 +1,13 @@
 /**
  * What the sensors domain shares with the payload drivers (drivers/sensors), cloud sync, Node-RED and the console.
  *
- * Tables (migrations 30–32, owned by gateway/sensors):
+ * Tables (migrations 30–34, owned by gateway/sensors):
  *   sensors(id TEXT PRIMARY KEY, zone, kind, model, interval_s, source JSON, created_at, updated_at)  — added via the API
  *   sensor_series(id INTEGER PRIMARY KEY, sensor_id, metric)  UNIQUE (sensor_id, metric) — one sensor's one metric
+ *   sensor_keys(id INTEGER PRIMARY KEY, sensor_id)  UNIQUE (sensor_id) — one sensor's raw rows
  *   sensor_latest(series, value REAL, unit, at INTEGER ms)  PRIMARY KEY (series)
- *   sensor_readings(series, value REAL, at INTEGER ms)      — raw, kept `retention.rawDays`
+ *   sensor_readings(sensor, at INTEGER ms, temperature REAL, …one column per metric, NULL when absent)
+ *                                                            — raw, one row per message, kept `retention.rawDays`
  *   sensor_agg_1m / sensor_agg_1h(series, bucket INTEGER ms, min, max, sum, count)
  * Boolean metrics (smoke, leak) are stored as 1 / 0.
  */

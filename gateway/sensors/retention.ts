@@ -23,16 +23,18 @@ export class RetentionPruner extends ChunkedPruner<'raw' | 'minute' | 'hourly'> 
     onError: (err: unknown) => void = () => {},
   ) {
     const seriesIds = db.prepare<[], number>('SELECT id FROM sensor_series ORDER BY id').pluck();
+    const sensorKeys = db.prepare<[], number>('SELECT id FROM sensor_keys ORDER BY id').pluck();
     const bySeries = { column: 'series', values: () => seriesIds.all() };
+    const bySensor = { column: 'sensor', values: () => sensorKeys.all() };
     super(
       db,
       clock,
       [
-        // Raw rows and minute aggregates have no index on time alone (migration 33): one series at a time, down their
-        // (series, at) index and (series, bucket) key. The aggregate tables are WITHOUT ROWID: the row-value IN goes
-        // over their primary key.
+        // Raw rows and minute aggregates have no index on time alone (migration 33): one sensor or series at a time,
+        // down their (sensor, at) index and (series, bucket) key. The aggregate tables are WITHOUT ROWID: the row-value
+        // IN goes over their primary key.
         {
-          label: 'raw', table: 'sensor_readings', key: 'rowid', column: 'at', partitionBy: bySeries,
+          label: 'raw', table: 'sensor_readings', key: 'rowid', column: 'at', partitionBy: bySensor,
           cutoff: (now) => now - opts.rawDays * DAY,
         },
         {

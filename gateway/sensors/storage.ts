@@ -4,10 +4,9 @@
  * so the aggregates always agree with the raw rows they were built from. Aggregates keep sum and count (not the
  * average) so that upserting a bucket twice — a late reading, a batch across a minute boundary — stays exact.
  *
- * Rows are keyed by a series: an integer standing for one sensor's one metric (table sensor_series). A day of 300
- * sensors × 4 metrics takes 216 MB instead of 369 MB (docs/sensors.md), which over a school year is gigabytes of the
- * box's SD card, and a B-tree of integers takes an insert cheaper than one of two strings (a microbenchmark of the
- * four writes: 8.2 → 5.6 µs per reading; in `bench/ingest` the gain is within its noise).
+ * Latest values and aggregates are keyed by a series: an integer standing for one sensor's one metric (table
+ * sensor_series). A B-tree of integers is smaller and takes an insert cheaper than one of two strings (docs/sensors.md).
+ * Raw readings are one row per message, keyed by an integer per sensor (sensor_keys), with a column per metric.
  */
 import type { Statement } from 'better-sqlite3';
 import type { MetricName } from '../../config/sensors.js';
@@ -27,6 +26,7 @@ const aggTable = (name: string): string => `
   CREATE INDEX ${name}_bucket ON ${name} (bucket);`;
 
 const SERIES_KEY = 'series INTEGER NOT NULL';
+
 const seriesOf = (table: string): string => `JOIN sensor_series s ON s.sensor_id = ${table}.sensor_id AND s.metric = ${table}.metric`;
 
 /** Rebuilds one aggregate table keyed by series, rows and all. */
@@ -38,6 +38,9 @@ const rekeyAgg = (name: string): string => `
   DROP TABLE ${name};
   ALTER TABLE ${name}_v2 RENAME TO ${name};
   CREATE INDEX ${name}_bucket ON ${name} (bucket);`;
+
+/** The metric columns of raw rows as migration 34 made them; fixed, whatever the catalog holds later. */
+const RAW_COLUMNS_34 = ['temperature', 'humidity', 'co2', 'pm25', 'pm10', 'voc', 'noise', 'illuminance', 'pressure', 'battery', 'smoke', 'leak'] as const;
 
 export const storageMigrations: Migration[] = [
   {
@@ -92,7 +95,35 @@ export const storageMigrations: Migration[] = [
       DROP INDEX IF EXISTS sensor_readings_at;
       DROP INDEX IF EXISTS sensor_agg_1m_bucket;`,
   },
+  {
+    // One raw row per message instead of one per value: a message's values share its sensor and time, and each row
+    // costs a B-tree insert into the table and another into its index. Three values a message were six inserts; now
+    // two (`npm run bench -- ingest`, docs/sensors.md). Rows are keyed by a sensor key (sensor_keys), not by series,
+    // and carry one column per metric, NULL where the message had no value. Rows from before are copied one to one
+    // (each holds one value): merging them by sensor and time could fold two messages of the same millisecond into one.
+    // The column list is this migration's own: a metric added to the catalog later needs a migration adding its column
+    // (test/sensors/series-migration.test.ts checks that every metric has one).
+    version: 34,
+    name: 'sensor raw readings one row per message',
+    up: `
+      CREATE TABLE sensor_keys (id INTEGER PRIMARY KEY, sensor_id TEXT NOT NULL UNIQUE);
+      INSERT INTO sensor_keys (sensor_id) SELECT DISTINCT sensor_id FROM sensor_series ORDER BY sensor_id;
+      CREATE TABLE sensor_readings_v3 (sensor INTEGER NOT NULL, at INTEGER NOT NULL, ${RAW_COLUMNS_34.map((m) => `${m} REAL`).join(', ')});
+      INSERT INTO sensor_readings_v3 (sensor, at, ${RAW_COLUMNS_34.join(', ')})
+        SELECT k.id, r.at, ${RAW_COLUMNS_34.map((m) => `CASE s.metric WHEN '${m}' THEN r.value END`).join(', ')}
+        FROM sensor_readings r JOIN sensor_series s ON s.id = r.series JOIN sensor_keys k ON k.sensor_id = s.sensor_id
+        ORDER BY r.rowid;
+      DROP TABLE sensor_readings;
+      ALTER TABLE sensor_readings_v3 RENAME TO sensor_readings;
+      CREATE INDEX sensor_readings_sensor ON sensor_readings (sensor, at);`,
+  },
 ];
+
+/**
+ * How many values the raw rows in `sensor_readings` hold, as an SQL expression to SUM: a row holds one per non-NULL
+ * metric column. For counting stored readings (benchmarks, tests).
+ */
+export const RAW_VALUE_COUNT = metricNames.map((m) => `(${m} IS NOT NULL)`).join(' + ');
 
 export interface LatestRow {
   sensorId: string;
@@ -151,6 +182,9 @@ function aggregate(readings: readonly Reading[], series: readonly number[], size
 }
 
 const SERIES_ID = 'SELECT id FROM sensor_series WHERE sensor_id = ? AND metric = ?';
+const SENSOR_KEY = 'SELECT id FROM sensor_keys WHERE sensor_id = ?';
+/** A metric's place among a raw row's parameters: after the sensor key and the time. */
+const RAW_PARAM = new Map<string, number>(metricNames.map((m, i) => [m, 2 + i]));
 
 export class SensorStore {
   private readonly insertRaw: Statement;
@@ -159,11 +193,17 @@ export class SensorStore {
   private readonly upsertHour: Statement;
   private readonly insertSeries: Statement;
   private readonly selectSeries: Statement;
+  private readonly insertKey: Statement;
+  private readonly selectKey: Statement;
   /** sensor id → metric → series id; only ids known to be committed (see seriesId). */
   private readonly seriesIds = new Map<string, Map<string, number>>();
+  /** sensor id → its raw rows' key; likewise only committed ones. */
+  private readonly sensorKeys = new Map<string, number>();
+  /** metric → its raw-series query, made on first use. */
+  private readonly rawQueries = new Map<string, Statement>();
 
   constructor(private readonly db: Database) {
-    this.insertRaw = db.prepare('INSERT INTO sensor_readings (series, value, at) VALUES (?, ?, ?)');
+    this.insertRaw = db.prepare(`INSERT INTO sensor_readings (sensor, at, ${metricNames.join(', ')}) VALUES (${new Array(2 + metricNames.length).fill('?').join(', ')})`);
     this.upsertLatest = db.prepare(
       `INSERT INTO sensor_latest (series, value, unit, at) VALUES (?, ?, ?, ?)
        ON CONFLICT (series) DO UPDATE SET value = excluded.value, unit = excluded.unit, at = excluded.at
@@ -180,8 +220,13 @@ export class SensorStore {
     this.upsertHour = upsertAgg('sensor_agg_1h');
     this.insertSeries = db.prepare('INSERT INTO sensor_series (sensor_id, metric) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.selectSeries = db.prepare(SERIES_ID).pluck();
+    this.insertKey = db.prepare('INSERT INTO sensor_keys (sensor_id) VALUES (?) ON CONFLICT DO NOTHING');
+    this.selectKey = db.prepare(SENSOR_KEY).pluck();
     for (const row of db.prepare('SELECT id, sensor_id AS sensorId, metric FROM sensor_series').all() as { id: number; sensorId: string; metric: string }[]) {
       this.remember(row.sensorId, row.metric, row.id);
+    }
+    for (const row of db.prepare('SELECT id, sensor_id AS sensorId FROM sensor_keys').all() as { id: number; sensorId: string }[]) {
+      this.sensorKeys.set(row.sensorId, row.id);
     }
   }
 
@@ -193,21 +238,25 @@ export class SensorStore {
    */
   prepareSeries(sensorIds: readonly string[]): void {
     const missing = sensorIds.flatMap((id) => metricNames.filter((m) => this.seriesIds.get(id)?.has(m) !== true).map((m) => [id, m] as const));
-    if (missing.length === 0) return;
+    const keyless = sensorIds.filter((id) => !this.sensorKeys.has(id));
+    if (missing.length === 0 && keyless.length === 0) return;
     this.db.transaction(() => {
       for (const [id, m] of missing) this.insertSeries.run(id, m);
+      for (const id of keyless) this.insertKey.run(id);
     })();
     if (this.db.inTransaction) return; // part of a caller's transaction: not committed yet (see seriesId)
     for (const [id, m] of missing) this.remember(id, m, this.selectSeries.get(id, m) as number);
+    for (const id of keyless) this.sensorKeys.set(id, this.selectKey.get(id) as number);
   }
 
   /**
-   * Creates the series of readings not seen before, outside any transaction, so writeBatch finds every id known and
-   * committed. SensorsModule calls it before it queues a message's readings: after prepareSeries, only a check.
+   * Creates the series (and sensor key) of readings not seen before, outside any transaction, so writeBatch finds every
+   * id known and committed. SensorsModule calls it before it queues a message's readings: after prepareSeries, only a check.
    */
   ensureSeries(sensorId: string, readings: readonly Reading[]): void {
     const known = this.seriesIds.get(sensorId);
     for (const r of readings) if (known?.has(r.metric) !== true) this.seriesId(sensorId, r.metric);
+    if (!this.sensorKeys.has(sensorId)) this.sensorKey(sensorId);
   }
 
   /**
@@ -223,16 +272,43 @@ export class SensorStore {
     return id;
   }
 
-  /** Writes one batch; call inside the writer's transaction. */
+  /** The key of a sensor's raw rows, created on its first reading; remembered like a series id (see seriesId). */
+  sensorKey(sensorId: string): number {
+    const known = this.sensorKeys.get(sensorId);
+    if (known !== undefined) return known;
+    this.insertKey.run(sensorId);
+    const id = this.selectKey.get(sensorId) as number;
+    if (!this.db.inTransaction) this.sensorKeys.set(sensorId, id);
+    return id;
+  }
+
+  /**
+   * Writes one batch; call inside the writer's transaction. Consecutive readings of one sensor at one time (a
+   * message's values) share a raw row.
+   */
   writeBatch(readings: readonly Reading[]): void {
     const series = readings.map((r) => this.seriesId(r.sensorId, r.metric));
     const latest = new Map<number, number>(); // series → index of its newest reading in the batch
+    const row: (number | null)[] = new Array<number | null>(2 + metricNames.length).fill(null);
+    let rowOf: Reading | undefined; // the first reading in `row`, unwritten
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      this.insertRaw.run(series[i], r.value, r.at);
+      const param = RAW_PARAM.get(r.metric)!;
+      if (rowOf && (r.sensorId !== rowOf.sensorId || r.at !== rowOf.at || row[param] !== null)) {
+        this.insertRaw.run(row);
+        row.fill(null);
+        rowOf = undefined;
+      }
+      if (!rowOf) {
+        rowOf = r;
+        row[0] = this.sensorKey(r.sensorId);
+        row[1] = r.at;
+      }
+      row[param] = r.value;
       const prev = latest.get(series[i]!);
       if (prev === undefined || r.at >= readings[prev]!.at) latest.set(series[i]!, i);
     }
+    if (rowOf) this.insertRaw.run(row);
     for (const [id, i] of latest) this.upsertLatest.run(id, readings[i]!.value, readings[i]!.unit, readings[i]!.at);
     for (const a of aggregate(readings, series, MINUTE).values()) this.upsertMinute.run(a.series, a.bucket, a.min, a.max, a.sum, a.count);
     for (const a of aggregate(readings, series, HOUR).values()) this.upsertHour.run(a.series, a.bucket, a.min, a.max, a.sum, a.count);
@@ -256,12 +332,16 @@ export class SensorStore {
   }
 
   raw(sensorId: string, metric: string, from: number, to: number, limit: number): { t: number; value: number }[] {
-    return this.db
-      .prepare(
-        `SELECT at AS t, value FROM sensor_readings WHERE series = (${SERIES_ID}) AND at >= ? AND at < ?
+    if (!RAW_PARAM.has(metric)) return []; // a column name below: only catalog metrics
+    let query = this.rawQueries.get(metric);
+    if (!query) {
+      query = this.db.prepare(
+        `SELECT at AS t, ${metric} AS value FROM sensor_readings WHERE sensor = (${SENSOR_KEY}) AND at >= ? AND at < ? AND ${metric} IS NOT NULL
          ORDER BY at, rowid LIMIT ?`,
-      )
-      .all(sensorId, metric, from, to, limit) as { t: number; value: number }[];
+      );
+      this.rawQueries.set(metric, query);
+    }
+    return query.all(sensorId, from, to, limit) as { t: number; value: number }[];
   }
 
   /** Aggregates regrouped to `stepMs` (a multiple of the table's bucket size). */

@@ -6,7 +6,8 @@ import { startTestGateway, waitFor } from '../helpers/gateway.js';
 import { sensorsSchool, waitForLatest } from './fixtures.js';
 import { sensorMigrations } from '../../gateway/sensors/module.js';
 import { SensorStore } from '../../gateway/sensors/storage.js';
-import { metricName } from '../../config/sensors.js';
+import { metricName, type MetricName } from '../../config/sensors.js';
+import type { Reading } from '../../gateway/sensors/contract.js';
 import { migrate, openDatabase, type Database } from '../../gateway/storage/db.js';
 
 const HOUR = 3_600_000;
@@ -51,6 +52,9 @@ describe('sensor rows keyed by series (migration 32)', () => {
       { t: T0, value: 600 },
       { t: T0 + 30_000, value: 800 },
     ]);
+    // Migration 34 copied every value into a raw row of its own sensor, whatever its metric.
+    expect(store.raw('s-101', 'temperature', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 21.5 }]);
+    expect(store.raw('s-202', 'co2', T0, T0 + HOUR, 10)).toEqual([{ t: T0 + 10_000, value: 450 }]);
     expect(store.hour(T0 - 48 * HOUR)).toEqual([{ sensorId: 's-303', metric: 'humidity', bucket: T0 - 48 * HOUR, min: 40, max: 60, sum: 100, count: 2 }]);
 
     // A reading after the upgrade lands in the same series and bucket as those before it.
@@ -79,6 +83,55 @@ describe('sensor rows keyed by series (migration 32)', () => {
     db.transaction(() => store.writeBatch([reading, { ...reading, sensorId: 's-202', metric: 'humidity', value: 55, unit: '%' }]))();
     expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 700 }]);
     expect(store.raw('s-202', 'humidity', T0, T0 + HOUR, 10)).toEqual([{ t: T0, value: 55 }]);
+  });
+});
+
+describe('raw readings, one row per message (migration 34)', () => {
+  let dir: string | undefined;
+  let db: Database | undefined;
+  afterEach(() => {
+    db?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    db = dir = undefined;
+  });
+
+  const reading = (sensorId: string, metric: MetricName, value: number, at: number): Reading => ({ sensorId, metric, value, unit: '', at });
+  const rows = (): number => (db!.prepare('SELECT COUNT(*) AS n FROM sensor_readings').get() as { n: number }).n;
+
+  it('has a column for every metric of the catalog', () => {
+    dir = mkdtempSync(join(tmpdir(), 'raw-rows-'));
+    db = openDatabase(join(dir, 'gateway.db'), sensorMigrations);
+    const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').all('sensor_readings') as { name: string }[]).map((c) => c.name);
+    // A metric added to config/sensors.ts needs a migration adding its column to sensor_readings.
+    expect(columns).toEqual(expect.arrayContaining([...metricName.options]));
+    const store = new SensorStore(db);
+    const all = metricName.options.map((m, i) => reading('s-101', m, i, T0));
+    db.transaction(() => store.writeBatch(all))();
+    expect(rows()).toBe(1);
+    for (const [i, m] of metricName.options.entries()) expect(store.raw('s-101', m, T0, T0 + 1, 10)).toEqual([{ t: T0, value: i }]);
+  });
+
+  it('keeps every value when messages share a sensor and a millisecond, and each sensor its own rows', () => {
+    dir = mkdtempSync(join(tmpdir(), 'raw-rows-'));
+    db = openDatabase(join(dir, 'gateway.db'), sensorMigrations);
+    const store = new SensorStore(db);
+    db.transaction(() =>
+      store.writeBatch([
+        reading('s-101', 'co2', 600, T0),
+        reading('s-101', 'temperature', 21, T0),
+        // a second message in the same millisecond: its co2 starts a row of its own
+        reading('s-101', 'co2', 610, T0),
+        reading('s-202', 'co2', 450, T0),
+        reading('s-101', 'co2', 620, T0 + 1),
+      ]),
+    )();
+    expect(rows()).toBe(4);
+    expect(store.raw('s-101', 'co2', T0, T0 + HOUR, 10).map((p) => p.value)).toEqual([600, 610, 620]);
+    expect(store.raw('s-101', 'temperature', T0, T0 + HOUR, 10).map((p) => p.value)).toEqual([21]);
+    expect(store.raw('s-202', 'co2', T0, T0 + HOUR, 10).map((p) => p.value)).toEqual([450]);
+    expect(store.raw('s-202', 'temperature', T0, T0 + HOUR, 10)).toEqual([]);
+    // A name that is not a catalog metric never reaches the SQL as a column.
+    expect(store.raw('s-101', 'co2 FROM sensor_keys --', T0, T0 + HOUR, 10)).toEqual([]);
   });
 });
 

@@ -13,6 +13,7 @@ import type { MetricName } from '../../config/sensors.js';
 import type { Database, Migration } from '../storage/db.js';
 import type { Reading } from './contract.js';
 import { metricNames } from './metrics.js';
+import { RawRows, SENSOR_KEY } from './raw-rows.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -182,12 +183,9 @@ function aggregate(readings: readonly Reading[], series: readonly number[], size
 }
 
 const SERIES_ID = 'SELECT id FROM sensor_series WHERE sensor_id = ? AND metric = ?';
-const SENSOR_KEY = 'SELECT id FROM sensor_keys WHERE sensor_id = ?';
-/** A metric's place among a raw row's parameters: after the sensor key and the time. */
-const RAW_PARAM = new Map<string, number>(metricNames.map((m, i) => [m, 2 + i]));
 
 export class SensorStore {
-  private readonly insertRaw: Statement;
+  private readonly rawRows: RawRows;
   private readonly upsertLatest: Statement;
   private readonly upsertMinute: Statement;
   private readonly upsertHour: Statement;
@@ -199,11 +197,9 @@ export class SensorStore {
   private readonly seriesIds = new Map<string, Map<string, number>>();
   /** sensor id → its raw rows' key; likewise only committed ones. */
   private readonly sensorKeys = new Map<string, number>();
-  /** metric → its raw-series query, made on first use. */
-  private readonly rawQueries = new Map<string, Statement>();
 
   constructor(private readonly db: Database) {
-    this.insertRaw = db.prepare(`INSERT INTO sensor_readings (sensor, at, ${metricNames.join(', ')}) VALUES (${new Array(2 + metricNames.length).fill('?').join(', ')})`);
+    this.rawRows = new RawRows(db);
     this.upsertLatest = db.prepare(
       `INSERT INTO sensor_latest (series, value, unit, at) VALUES (?, ?, ?, ?)
        ON CONFLICT (series) DO UPDATE SET value = excluded.value, unit = excluded.unit, at = excluded.at
@@ -282,33 +278,15 @@ export class SensorStore {
     return id;
   }
 
-  /**
-   * Writes one batch; call inside the writer's transaction. Consecutive readings of one sensor at one time (a
-   * message's values) share a raw row.
-   */
+  /** Writes one batch; call inside the writer's transaction. */
   writeBatch(readings: readonly Reading[]): void {
     const series = readings.map((r) => this.seriesId(r.sensorId, r.metric));
+    this.rawRows.write(readings, (id) => this.sensorKey(id));
     const latest = new Map<number, number>(); // series → index of its newest reading in the batch
-    const row: (number | null)[] = new Array<number | null>(2 + metricNames.length).fill(null);
-    let rowOf: Reading | undefined; // the first reading in `row`, unwritten
     for (let i = 0; i < readings.length; i++) {
-      const r = readings[i]!;
-      const param = RAW_PARAM.get(r.metric)!;
-      if (rowOf && (r.sensorId !== rowOf.sensorId || r.at !== rowOf.at || row[param] !== null)) {
-        this.insertRaw.run(row);
-        row.fill(null);
-        rowOf = undefined;
-      }
-      if (!rowOf) {
-        rowOf = r;
-        row[0] = this.sensorKey(r.sensorId);
-        row[1] = r.at;
-      }
-      row[param] = r.value;
       const prev = latest.get(series[i]!);
-      if (prev === undefined || r.at >= readings[prev]!.at) latest.set(series[i]!, i);
+      if (prev === undefined || readings[i]!.at >= readings[prev]!.at) latest.set(series[i]!, i);
     }
-    if (rowOf) this.insertRaw.run(row);
     for (const [id, i] of latest) this.upsertLatest.run(id, readings[i]!.value, readings[i]!.unit, readings[i]!.at);
     for (const a of aggregate(readings, series, MINUTE).values()) this.upsertMinute.run(a.series, a.bucket, a.min, a.max, a.sum, a.count);
     for (const a of aggregate(readings, series, HOUR).values()) this.upsertHour.run(a.series, a.bucket, a.min, a.max, a.sum, a.count);
@@ -332,16 +310,7 @@ export class SensorStore {
   }
 
   raw(sensorId: string, metric: string, from: number, to: number, limit: number): { t: number; value: number }[] {
-    if (!RAW_PARAM.has(metric)) return []; // a column name below: only catalog metrics
-    let query = this.rawQueries.get(metric);
-    if (!query) {
-      query = this.db.prepare(
-        `SELECT at AS t, ${metric} AS value FROM sensor_readings WHERE sensor = (${SENSOR_KEY}) AND at >= ? AND at < ? AND ${metric} IS NOT NULL
-         ORDER BY at, rowid LIMIT ?`,
-      );
-      this.rawQueries.set(metric, query);
-    }
-    return query.all(sensorId, from, to, limit) as { t: number; value: number }[];
+    return this.rawRows.series(sensorId, metric, from, to, limit);
   }
 
   /** Aggregates regrouped to `stepMs` (a multiple of the table's bucket size). */

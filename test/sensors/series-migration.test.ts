@@ -111,6 +111,26 @@ describe('raw readings, one row per message (migration 34)', () => {
     for (const [i, m] of metricName.options.entries()) expect(store.raw('s-101', m, T0, T0 + 1, 10)).toEqual([{ t: T0, value: i }]);
   });
 
+  it('stores every set of metrics a device sends, also past the sets that get a statement of their own', () => {
+    dir = mkdtempSync(join(tmpdir(), 'raw-rows-'));
+    db = openDatabase(join(dir, 'gateway.db'), sensorMigrations);
+    const store = new SensorStore(db);
+    const metrics = metricName.options;
+    // 60 messages, each with another pair of metrics (a device cycling through its probes, or a hostile one).
+    const sent: Reading[] = [];
+    for (let n = 0; n < 60; n++) {
+      const a = metrics[n % metrics.length]!;
+      const b = metrics[(n + 1 + Math.floor(n / metrics.length)) % metrics.length]!;
+      for (const m of a === b ? [a] : [a, b]) sent.push(reading('s-101', m, n, T0 + n));
+    }
+    db.transaction(() => store.writeBatch(sent))();
+    expect(rows()).toBe(60);
+    for (const m of metrics) {
+      const expected = sent.filter((r) => r.metric === m).map((r) => ({ t: r.at, value: r.value }));
+      expect(store.raw('s-101', m, T0, T0 + HOUR, 100)).toEqual(expected);
+    }
+  });
+
   it('keeps every value when messages share a sensor and a millisecond, and each sensor its own rows', () => {
     dir = mkdtempSync(join(tmpdir(), 'raw-rows-'));
     db = openDatabase(join(dir, 'gateway.db'), sensorMigrations);

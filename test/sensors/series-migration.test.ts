@@ -13,14 +13,16 @@ import { migrate, openDatabase, type Database } from '../../gateway/storage/db.j
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-09-01T08:00:00Z');
 
+// The database a test below opens, closed and removed after it.
+let dir: string | undefined;
+let db: Database | undefined;
+afterEach(() => {
+  db?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  db = dir = undefined;
+});
+
 describe('sensor rows keyed by series (migration 32)', () => {
-  let dir: string | undefined;
-  let db: Database | undefined;
-  afterEach(() => {
-    db?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    db = dir = undefined;
-  });
 
   it('carries a gateway’s stored readings, latest values and aggregates over, and keeps adding to them exactly', () => {
     dir = mkdtempSync(join(tmpdir(), 'series-migration-'));
@@ -87,13 +89,6 @@ describe('sensor rows keyed by series (migration 32)', () => {
 });
 
 describe('raw readings, one row per message (migration 34)', () => {
-  let dir: string | undefined;
-  let db: Database | undefined;
-  afterEach(() => {
-    db?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    db = dir = undefined;
-  });
 
   const reading = (sensorId: string, metric: MetricName, value: number, at: number): Reading => ({ sensorId, metric, value, unit: '', at });
   const rows = (): number => (db!.prepare('SELECT COUNT(*) AS n FROM sensor_readings').get() as { n: number }).n;

@@ -34,7 +34,7 @@ import { metricSum, nodeRedRunning, sleep, startGatewayChild, stopChild, until, 
 import { consoleSession, type ConsoleSession } from './_console-session.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
-import { RAW_VALUE_COUNT } from '../gateway/sensors/storage.js';
+import { RAW_VALUE_COUNT } from '../gateway/sensors/raw-rows.js';
 
 const LOAD_S = Number(process.env.BENCH_FOOTPRINT_LOAD_S ?? 20);
 const IDLE_S = Number(process.env.BENCH_FOOTPRINT_IDLE_S ?? 60);

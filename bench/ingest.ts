@@ -18,7 +18,7 @@ import { cpuProfileFlags } from './_args.js';
 import { ask, forkHelper, helperPort, metricSum, startGatewayChild, stopChild, until } from './_children.js';
 import { ProcSampler } from './_proc.js';
 import type { BenchResult } from './run.js';
-import { RAW_VALUE_COUNT } from '../gateway/sensors/storage.js';
+import { RAW_VALUE_COUNT } from '../gateway/sensors/raw-rows.js';
 
 const SENSORS = Number(process.env.BENCH_SENSORS ?? 500);
 // 100,000 messages a round: bare Aedes takes them in about 0.7 s, the gateway in about 1.6 s. With 20,000 a round

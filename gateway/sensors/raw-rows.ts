@@ -20,6 +20,12 @@ const BIT = new Map<string, number>(metricNames.map((m, i) => [m, i]));
 /** A sensor's key for its raw rows. */
 export const SENSOR_KEY = 'SELECT id FROM sensor_keys WHERE sensor_id = ?';
 
+/**
+ * How many values the raw rows in `sensor_readings` hold, as an SQL expression to SUM: a row holds one per non-NULL
+ * metric column. For counting stored readings (benchmarks, tests).
+ */
+export const RAW_VALUE_COUNT = metricNames.map((m) => `(${m} IS NOT NULL)`).join(' + ');
+
 export class RawRows {
   /** Bits of the metrics a row holds → its insert statement. */
   private readonly inserts = new Map<number, Statement>();

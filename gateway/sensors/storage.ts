@@ -27,7 +27,6 @@ const aggTable = (name: string): string => `
   CREATE INDEX ${name}_bucket ON ${name} (bucket);`;
 
 const SERIES_KEY = 'series INTEGER NOT NULL';
-
 const seriesOf = (table: string): string => `JOIN sensor_series s ON s.sensor_id = ${table}.sensor_id AND s.metric = ${table}.metric`;
 
 /** Rebuilds one aggregate table keyed by series, rows and all. */
@@ -119,12 +118,6 @@ export const storageMigrations: Migration[] = [
       CREATE INDEX sensor_readings_sensor ON sensor_readings (sensor, at);`,
   },
 ];
-
-/**
- * How many values the raw rows in `sensor_readings` hold, as an SQL expression to SUM: a row holds one per non-NULL
- * metric column. For counting stored readings (benchmarks, tests).
- */
-export const RAW_VALUE_COUNT = metricNames.map((m) => `(${m} IS NOT NULL)`).join(' + ');
 
 export interface LatestRow {
   sensorId: string;

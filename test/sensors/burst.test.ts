@@ -13,7 +13,7 @@ import { alertMigrations } from '../../gateway/alerts/alerts.js';
 import { userMigrations } from '../../gateway/auth/users.js';
 import type { MessageHandler, MqttPort } from '../../gateway/core/mqtt-port.js';
 import { SensorsModule, sensorMigrations } from '../../gateway/sensors/module.js';
-import { RAW_VALUE_COUNT } from '../../gateway/sensors/storage.js';
+import { RAW_VALUE_COUNT } from '../../gateway/sensors/raw-rows.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { metaMigrations } from '../../gateway/storage/meta.js';
 import { tempDir, waitFor } from '../helpers/gateway.js';

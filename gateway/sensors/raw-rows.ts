@@ -83,7 +83,8 @@ export class RawRows {
     let s = this.inserts.get(bits);
     if (!s) {
       const columns = metricNames.filter((_, i) => (bits & (1 << i)) !== 0);
-      s = this.db.prepare(`INSERT INTO sensor_readings (sensor, at, ${columns.join(', ')}) VALUES (${new Array(2 + columns.length).fill('?').join(', ')})`);
+      const params = new Array(2 + columns.length).fill('?').join(', ');
+      s = this.db.prepare(`INSERT INTO sensor_readings (sensor, at, ${columns.join(', ')}) VALUES (${params})`);
       this.inserts.set(bits, s);
     }
     return s;

@@ -40,7 +40,9 @@ const rekeyAgg = (name: string): string => `
   CREATE INDEX ${name}_bucket ON ${name} (bucket);`;
 
 /** The metric columns of raw rows as migration 34 made them; fixed, whatever the catalog holds later. */
-const RAW_COLUMNS_34 = ['temperature', 'humidity', 'co2', 'pm25', 'pm10', 'voc', 'noise', 'illuminance', 'pressure', 'battery', 'smoke', 'leak'] as const;
+const RAW_COLUMNS_34 = [
+  'temperature', 'humidity', 'co2', 'pm25', 'pm10', 'voc', 'noise', 'illuminance', 'pressure', 'battery', 'smoke', 'leak',
+] as const;
 
 export const storageMigrations: Migration[] = [
   {
@@ -186,7 +188,7 @@ export class SensorStore {
   private readonly selectSeries: Statement;
   private readonly insertKey: Statement;
   private readonly selectKey: Statement;
-  /** sensor id → metric → series id; only ids known to be committed (see seriesId). */
+  /** sensor id → metric → series id; only ids known to be committed (see created). */
   private readonly seriesIds = new Map<string, Map<string, number>>();
   /** sensor id → its raw rows' key; likewise only committed ones. */
   private readonly sensorKeys = new Map<string, number>();
@@ -233,7 +235,7 @@ export class SensorStore {
       for (const [id, m] of missing) this.insertSeries.run(id, m);
       for (const id of keyless) this.insertKey.run(id);
     })();
-    if (this.db.inTransaction) return; // part of a caller's transaction: not committed yet (see seriesId)
+    if (this.db.inTransaction) return; // part of a caller's transaction: not committed yet (see created)
     for (const [id, m] of missing) this.remember(id, m, this.selectSeries.get(id, m) as number);
     for (const id of keyless) this.sensorKeys.set(id, this.selectKey.get(id) as number);
   }
@@ -248,26 +250,26 @@ export class SensorStore {
     if (!this.sensorKeys.has(sensorId)) this.sensorKey(sensorId);
   }
 
-  /**
-   * The series a sensor's metric is stored under, created on its first reading. An id created inside a transaction
-   * is not remembered: rolled back, it would be handed to the next new series.
-   */
+  /** The series a sensor's metric is stored under, created on its first reading (see created). */
   seriesId(sensorId: string, metric: string): number {
     const known = this.seriesIds.get(sensorId)?.get(metric);
-    if (known !== undefined) return known;
-    this.insertSeries.run(sensorId, metric);
-    const id = this.selectSeries.get(sensorId, metric) as number;
-    if (!this.db.inTransaction) this.remember(sensorId, metric, id);
-    return id;
+    return known ?? this.created(this.insertSeries, this.selectSeries, [sensorId, metric], (id) => this.remember(sensorId, metric, id));
   }
 
-  /** The key of a sensor's raw rows, created on its first reading; remembered like a series id (see seriesId). */
+  /** The key of a sensor's raw rows, created on its first reading (see created). */
   sensorKey(sensorId: string): number {
     const known = this.sensorKeys.get(sensorId);
-    if (known !== undefined) return known;
-    this.insertKey.run(sensorId);
-    const id = this.selectKey.get(sensorId) as number;
-    if (!this.db.inTransaction) this.sensorKeys.set(sensorId, id);
+    return known ?? this.created(this.insertKey, this.selectKey, [sensorId], (id) => this.sensorKeys.set(sensorId, id));
+  }
+
+  /**
+   * Inserts a row (if missing) and reads its id back. An id created inside a transaction is not remembered:
+   * rolled back, it would be handed to the next new series or sensor.
+   */
+  private created(insert: Statement, select: Statement, args: string[], remember: (id: number) => void): number {
+    insert.run(...args);
+    const id = select.get(...args) as number;
+    if (!this.db.inTransaction) remember(id);
     return id;
   }
 

@@ -4,7 +4,8 @@
  * its own topics), 20 console event streams open and read (`GET /api/v1/events/stream`, each its own signed-in
  * session), and Node-RED running its default flows, at 1,000 taps/s spread over the readers: a morning rush, with one
  * arrival in twenty after its cut-off (the late-arrival flow's work) at whatever hour it runs. Beside it, in the same
- * run and at the same rate, the bare broker round trip (bench/_latency.ts) as the floor nothing can beat.
+ * run and at the same rate, the bare broker round trip (bench/_latency.ts) as the floor nothing can beat, over as many
+ * connections as there are readers.
  *
  * As in bench/taps.ts the gateway is the built bin in its own process with the recommended runtime flags, and the
  * readers are clients in this process; the consoles read their streams in another (bench/_event-streams.ts), so their
@@ -75,7 +76,8 @@ export default async function bench(): Promise<BenchResult> {
     await stopChild(first);
     const seedS = seedCardsAndTaps(join(dataDir, 'gateway.db'), { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'large-gate', groupOf });
 
-    const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
+    // The floor with as many connections as readers, each publishing and subscribed on its own topic.
+    const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }), nReaders);
 
     const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags: cpuProfileFlags() });
     const sampler = new ProcSampler(gw.pid);

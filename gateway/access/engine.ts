@@ -89,7 +89,7 @@ export class AccessEngine {
   private readonly schoolClock: SchoolClock;
   /** gateId → personId → last granted pass at that gate (school-local date and direction). */
   private readonly passback = new Map<string, Map<number, { date: string; direction: 'in' | 'out' }>>();
-  private readonly retried = new RetriedTaps<DecisionMessage>();
+  private readonly retried = new RetriedTaps<DecisionMessage>(() => this.ctx.clock.now());
   private readonly tapAlerts: TapAlerts;
   private readonly tapWrites: TapWrite[] = [];
   private readonly log;

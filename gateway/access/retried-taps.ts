@@ -7,16 +7,27 @@ import type { Tap } from '../core/taps.js';
 /** A reader retrying a tap (or QoS 1 redelivering it) within this time gets the first answer again. */
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
 const RECENT_SEQS_PER_READER = 256;
+/** How often answers older than the window are let go, every reader's at once. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 interface RecentSeq<T> {
   uid: string;
   amount: number | undefined;
   at: number;
+  /** The gateway's time when it was remembered: the sweep goes by this, not by the reader's clock. */
+  seenAt: number;
   answer: Promise<T | null>;
 }
 
+/**
+ * Answers are let go once no retry can get them. Kept until the per-reader cap alone, a 200-reader school held 256
+ * answers per reader (~27 MB) for good, of which a retry could use only the last ten minutes'.
+ */
 export class RetriedTaps<T> {
   private readonly recentSeqs = new Map<string, Map<number, RecentSeq<T>>>();
+  private lastSweep = -Infinity;
+
+  constructor(private readonly now: () => number) {}
 
   /** The first answer to this tap (numbered `seq` by its reader) when it is a retry of one seen lately; undefined for a new tap. */
   answerOf(tap: Tap, seq: number): Promise<T | null> | undefined {
@@ -28,6 +39,7 @@ export class RetriedTaps<T> {
   }
 
   remember(tap: Tap, seq: number, answer: Promise<T | null>): void {
+    const now = this.now();
     let m = this.recentSeqs.get(tap.readerId);
     if (!m) this.recentSeqs.set(tap.readerId, (m = new Map()));
     // A payment's number keeps its first answer, as the wallet keeps its first outcome: another card or amount under
@@ -35,7 +47,28 @@ export class RetriedTaps<T> {
     const prior = m.get(seq);
     if (prior && tap.amount !== undefined && Math.abs(tap.at - prior.at) <= DUPLICATE_WINDOW_MS) return;
     m.delete(seq);
-    m.set(seq, { uid: tap.uid, amount: tap.amount, at: tap.at, answer: answer.catch(() => null) });
+    m.set(seq, { uid: tap.uid, amount: tap.amount, at: tap.at, seenAt: now, answer: answer.catch(() => null) });
     if (m.size > RECENT_SEQS_PER_READER) m.delete(m.keys().next().value!);
+    if (now - this.lastSweep >= SWEEP_INTERVAL_MS || now < this.lastSweep) this.sweep(now);
+  }
+
+  /** Answers kept now, over all readers (for tests). */
+  get kept(): number {
+    let n = 0;
+    for (const m of this.recentSeqs.values()) n += m.size;
+    return n;
+  }
+
+  /** Lets go of every answer remembered longer ago than the window. Each reader's are in the order they came. */
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    const cutoff = now - DUPLICATE_WINDOW_MS;
+    for (const [readerId, m] of this.recentSeqs) {
+      for (const [seq, r] of m) {
+        if (r.seenAt >= cutoff) break;
+        m.delete(seq);
+      }
+      if (m.size === 0) this.recentSeqs.delete(readerId);
+    }
   }
 }

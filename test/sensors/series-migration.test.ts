@@ -23,7 +23,6 @@ afterEach(() => {
 });
 
 describe('sensor rows keyed by series (migration 32)', () => {
-
   it('carries a gateway’s stored readings, latest values and aggregates over, and keeps adding to them exactly', () => {
     dir = mkdtempSync(join(tmpdir(), 'series-migration-'));
     // The database as a gateway before this migration left it.
@@ -89,7 +88,6 @@ describe('sensor rows keyed by series (migration 32)', () => {
 });
 
 describe('raw readings, one row per message (migration 34)', () => {
-
   const reading = (sensorId: string, metric: MetricName, value: number, at: number): Reading => ({ sensorId, metric, value, unit: '', at });
   const rows = (): number => (db!.prepare('SELECT COUNT(*) AS n FROM sensor_readings').get() as { n: number }).n;
 

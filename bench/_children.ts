@@ -41,6 +41,9 @@ function track(proc: ChildProcess): Child {
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
+  // Each question in flight to a helper (`ask`) waits on its exit until answered: the cameras bench asks a farm about
+  // 16 cameras at once, past Node's default of 10, which only warned of a leak that is not there.
+  proc.setMaxListeners(64);
   let gone = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     const done = (code: number | null, signal: NodeJS.Signals | null): void => {

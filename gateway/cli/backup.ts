@@ -43,6 +43,7 @@ export function registerBackupCommands(program: Command): void {
         try {
           const result = await createBackup({
             db,
+            separateConnection: true,
             dataDir: config.dataDir,
             toDir: resolve(opts.to ?? backupDirOf(config)),
             configFile: opts.config ?? process.env.CAMPUS_CONFIG,

@@ -18,6 +18,10 @@ import type { Database } from './db.js';
 
 export const BACKUP_FORMAT = 'campus-gateway-backup/1';
 export const MANIFEST = 'manifest.json';
+/** Pages copied per step through the gateway's own connection: ~1 MB, so its event loop runs between steps. */
+const PAGES_PER_STEP = 256;
+/** The most better-sqlite3 takes for a step: the rest of the database at once. */
+const ALL_PAGES = 0x7fffffff;
 export const DB_FILE = 'gateway.db';
 
 export const backupKinds = ['manual', 'nightly', 'pre-migration'] as const;
@@ -58,6 +62,15 @@ export interface BackupProgress {
 export interface BackupOptions {
   /** The database to copy: the running gateway's own connection, or one a command opened on the file. */
   db: Database;
+  /**
+   * `db` is not the connection the gateway writes through (a command's, the upgrade guard's). SQLite restarts an online
+   * backup whenever another connection writes between its steps, and a busy gateway commits on every turn of its loop:
+   * copied a few pages a step, such a backup starts over for as long as the taps come. It is copied in one step
+   * instead, under one read transaction (in WAL mode the gateway keeps writing meanwhile); only this command's process
+   * waits. Through the gateway's own connection its writes update the copy in place, so it goes a step at a time and
+   * the gateway keeps answering between steps.
+   */
+  separateConnection?: boolean;
   dataDir: string;
   toDir: string;
   configFile?: string | undefined;
@@ -151,13 +164,12 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
   const file = join(opts.toDir, backupFileName(opts.school, opts.kind, opts.now));
   const partial = `${file}.partial`;
   try {
-    // 1. The database, online: SQLite copies pages in steps and restarts the copy if the gateway writes meanwhile,
-    // so what lands is one consistent moment. Between steps the event loop runs (taps keep flowing).
+    // 1. The database, online: what lands is one consistent moment (see `separateConnection` for the step size).
     const dbCopy = join(staging, DB_FILE);
     const { totalPages } = await opts.db.backup(dbCopy, {
       progress: ({ totalPages: total, remainingPages }) => {
         progress({ phase: 'database', done: total - remainingPages, total });
-        return 256;
+        return opts.separateConnection ? ALL_PAGES : PAGES_PER_STEP;
       },
     });
     progress({ phase: 'database', done: totalPages, total: totalPages });

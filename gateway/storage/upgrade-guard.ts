@@ -81,6 +81,7 @@ export async function guardUpgrade(opts: GuardOptions): Promise<BackupResult | n
     db.pragma('busy_timeout = 5000');
     return await createBackup({
       db,
+      separateConnection: true,
       dataDir: opts.dataDir,
       toDir: opts.backupDir,
       configFile: opts.configFile,

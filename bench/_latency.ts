@@ -111,14 +111,15 @@ export async function connectClient(port: number, opts: mqtt.IClientOptions = {}
 
 /**
  * The bare broker round trip (publish → receive on the same broker, QoS 1) at `rate`/s for `count` messages, after
- * a warm-up of up to 500: a bare Aedes broker in its own process with the production flags (bench/_bare-aedes.ts).
+ * `warmUp` more (bench/_args.ts `tapLoadArgs`): a bare Aedes broker in its own process with the production flags
+ * (bench/_bare-aedes.ts).
  * Returns each measured message's latency in ms.
  *
  * `clients` connections take turns, each publishing to and subscribed to its own topic, as the measured run's readers
  * are: 200 readers each on their own socket against one client for the floor would not compare like with like (the
  * broker and this process wake for 200 sockets, not one).
  */
-export async function bareRoundTrip(count: number, rate: number, payload: (i: number) => string, clients = 1): Promise<number[]> {
+export async function bareRoundTrip(count: number, warmUp: number, rate: number, payload: (i: number) => string, clients = 1): Promise<number[]> {
   const bare = forkHelper('_bare-aedes');
   const echoLat: number[] = [];
   const echoes: MqttClient[] = [];
@@ -150,8 +151,7 @@ export async function bareRoundTrip(count: number, rate: number, payload: (i: nu
       echoes[c]!.publish(`bench/echo/${c}/${n}`, payload(n), { qos: 1 });
     };
     // Warm-up (JIT on both sides), not measured: negative sequence numbers.
-    const warm = Math.min(500, count);
-    await paced(warm, rate, (i) => send(-1 - i, i), () => echoAnswered, 30_000);
+    await paced(warmUp, rate, (i) => send(-1 - i, i), () => echoAnswered, 30_000);
     await paced(count, rate, (i) => send(i, i), () => echoLat.length, 30_000);
     return echoLat;
   } finally {

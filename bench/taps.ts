@@ -8,7 +8,7 @@
  * against the other. The baseline is a bare Aedes broker in its own process, with the same flags and the same
  * clients. Needs a build (`npx tsc -p tsconfig.build.json`): the gateway is started from dist/.
  *
- * Options (after `--`): --rate=1000 --seconds=10 --cards=100000 --taps=1000000 --synchronous=full --delay-ms=N
+ * Options (after `--`): --rate=1000 --seconds=10 --warm-up-s=4 --cards=100000 --taps=1000000 --synchronous=full --delay-ms=N
  * --cpu-prof (the gateway writes a V8 CPU profile of the measured run to bench/results/, for DevTools)
  *
  * A large school (200 logged-in readers, 20 event streams, Node-RED's flows) is bench/taps-large.ts; both share
@@ -31,7 +31,7 @@ import type { BenchResult } from './run.js';
 const READERS = 10;
 
 export default async function bench(): Promise<BenchResult> {
-  const { rate, seconds, count, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
+  const { rate, seconds, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-'));
   // The gate path only: no simulated devices or flows competing for the two cores. The storage defaults (commit at
   // the end of the event-loop turn, WAL with synchronous=normal) unless asked: `--synchronous=full` measures the
@@ -67,7 +67,7 @@ export default async function bench(): Promise<BenchResult> {
     const seedS = seedCardsAndTaps(dbFile, { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'bench-gate' });
 
     // Baseline: a bare broker in its own process, publish → receive, same client kind, same QoS, same rate.
-    const echoLat = await bareRoundTrip(count, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
+    const echoLat = await bareRoundTrip(count, warmUp, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
 
     // The gateway again, now holding the seeded cards and taps.
     const gw = await startGatewayChild({ configFile, dataDir, extraFlags: cpuProfileFlags() });
@@ -92,9 +92,8 @@ export default async function bench(): Promise<BenchResult> {
         tapLat.push(performance.now() - at);
         if (!(JSON.parse(payload.toString()) as { granted: boolean }).granted) denied++;
       });
-      // Warm-up (JIT, page cache), not measured.
-      const warm = Math.min(500, count);
-      await paced(warm, rate, (i) => {
+      // Warm-up (JIT, page cache), not measured: as long as the baseline's (bench/_args.ts).
+      await paced(warmUp, rate, (i) => {
         const r = readers[i % READERS]!.id;
         pending.get(r)!.push(performance.now());
         terminal.publish(`campus/readers/${r}/tap`, JSON.stringify({ uid: uidOf((nCards - 1 - i) % nCards), seq: 1_000_000 + i }), { qos: 1 });

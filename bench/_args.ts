@@ -22,7 +22,7 @@ export function cpuProfileFlags(): string[] {
  * a fresh process still compiles its hot path for the first two to three seconds at 1,000 messages a second. Measured
  * here per second from start (p99 ms): the bare broker 2.45, 2.00, 0.71, 0.53, 0.36; the gateway's taps over 1.5 ms
  * 80, 62, 19, 7, 7, with V8's compiler threads taking 290 ms of CPU in the first 3 s against 50 ms when warm. With the
- * 500 messages it had before, the floor was measured while it compiled (its p99 0.45–1.15 ms from run to run) and the
+ * 500 messages it had before, the floor was measured while it compiled (its p99 0.55–1.15 ms from run to run) and the
  * goal moved with it. A school's gateway has been running since before the rush.
  */
 export function tapLoadArgs(dflt: { cards: number; taps: number }): { rate: number; seconds: number; count: number; warmUp: number; nCards: number; nTaps: number } {

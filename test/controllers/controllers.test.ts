@@ -13,6 +13,7 @@ interface TapView {
   readerId: string;
   uid: string;
   seq: number | null;
+  at: number;
   granted: boolean;
   reason: string;
   person: { externalId: string } | null;
@@ -163,6 +164,34 @@ describe('door controllers on loopback', () => {
     await waitFor(async () => (await taps('ctl-a-door1')).find((t) => t.seq === e.index), 5000, 20);
     expect(a.requests.get('get-event') ?? 0).toBeLessThan(10);
     expect((await taps('ctl-a-door1')).find((t) => t.seq === bogus)).toBeUndefined();
+  });
+
+  it('a push forged from the controller address is not recorded; the real event at that index is', async () => {
+    // Anyone on the LAN can send UDP with the controller's address as its source: a push is a hint, the log is the truth.
+    const forgedIndex = a.lastIndex + 1;
+    a.sendRaw(encodeEventPacket(a.serial, {
+      lastIndex: forgedIndex, event: { index: forgedIndex, type: 1, granted: true, door: 1, direction: 1, card: wg26(STUDENT), timestamp: a.now(), reason: 1 },
+      doorsOpen: [false, false, false, false], buttons: [false, false, false, false], systemError: 0, systemTime: a.now(), sequence: 0, specialInfo: 0, relays: 0, inputs: 0,
+    }));
+    await waitFor(() => (a.requests.get('get-event') ?? 0) > 0 || (a.requests.get('get-status') ?? 0) > 2, 5000, 10);
+    const real = a.swipe(wg26(LOST), 2);
+    expect(real.index).toBe(forgedIndex);
+    const tap = await waitFor(async () => (await taps('ctl-a-door2')).find((t) => t.seq === real.index), 5000, 20);
+    expect(tap).toMatchObject({ readerId: 'ctl-a-door2', uid: LOST.slice(-6) });
+    expect((await taps('ctl-a-door1')).find((t) => t.seq === forgedIndex)).toBeUndefined();
+    expect(await metric('campus_controller_events_total{controller="ctl-a",kind="forged"}')).toMatch(/ 1$/);
+  });
+
+  it('a controller whose clock reads an impossible date (month 99) keeps working, its taps stamped with the gateway time', async () => {
+    a.brokenClock = '2025-99-01 08:00:00';
+    const polls = (a.requests.get('get-status') ?? 0) + 2;
+    await waitFor(() => (a.requests.get('get-status') ?? 0) >= polls, 10_000, 20);
+    const before = Date.now();
+    const e = a.swipe(wg26(STUDENT), 1);
+    const tap = await waitFor(async () => (await taps('ctl-a-door1')).find((t) => t.seq === e.index), 5000, 20);
+    expect(tap.at).toBeGreaterThanOrEqual(before - 1000);
+    const c = (await controllers(gw, token)).find((x) => x.id === 'ctl-a')!;
+    expect(c.clockDriftS).toBeNull();
   });
 
   it('a controller that stops answering raises controller_offline; the other keeps recording swipes', async () => {

@@ -91,8 +91,12 @@ export class FakeUhppote {
     this.log({ type: EVENT_TYPE.system, granted: false, door: 0, direction: 1, card: 0, reason: REASON.powerOn });
   }
 
+  /** A broken real-time clock: every time stamp and status reads this (valid BCD, impossible date), until cleared. */
+  brokenClock: string | undefined;
+
   /** Controller-local wall clock, "YYYY-MM-DD HH:MM:SS". */
   now(): string {
+    if (this.brokenClock) return this.brokenClock;
     const t = localTime(Date.now() + this.clockOffsetMs, this.timeZone);
     return `${t.date} ${t.time}`;
   }

@@ -131,9 +131,11 @@ export class DeviceRuntime {
   /** Sets the controller's clock to the school's local time now. */
   async setClock(): Promise<void> {
     const t = localTime(this.d.now(), this.d.timeZone);
-    await this.ask({ type: 'set-time', datetime: `${t.date} ${t.time}` });
+    const { datetime } = await this.ask({ type: 'set-time', datetime: `${t.date} ${t.time}` });
     this.d.onClockSet(this.clockDriftS);
-    this.clockDriftS = 0;
+    // The reply is the clock as it now reads: a dead clock chip still shows no real time, and the console says so.
+    const shown = controllerTimeToEpoch(datetime, this.d.timeZone);
+    this.clockDriftS = shown === undefined ? null : Math.round((shown - this.d.now()) / 1000);
   }
 
   /**
@@ -160,9 +162,11 @@ export class DeviceRuntime {
 
   /** Reads status now (and, if the controller just came back, does the reconnect work). */
   pollNow(): Promise<void> {
-    this.polling ??= this.poll().finally(() => {
-      this.polling = undefined;
-    });
+    this.polling ??= this.poll()
+      .catch((err: unknown) => this.d.log.warn({ err, controller: this.id }, 'controller status poll failed'))
+      .finally(() => {
+        this.polling = undefined;
+      });
     return this.polling;
   }
 

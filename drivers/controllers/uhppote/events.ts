@@ -32,17 +32,29 @@ export interface EventPumpDeps {
   onDoorEvent: (event: ControllerEvent, backfilled: boolean) => void;
   /** Every index the controller has is recorded: what was read back is the whole story up to now. */
   onCaughtUp: () => void;
-  count: (kind: 'live' | 'backfilled' | 'duplicate' | 'overwritten' | 'unmapped_door') => void;
+  count: (kind: 'live' | 'backfilled' | 'duplicate' | 'overwritten' | 'unmapped_door' | 'forged') => void;
   warn: (fields: Record<string, unknown>, msg: string) => void;
 }
 
-/** The controller's wall-clock time as epoch ms in the school's zone. */
+/**
+ * The controller's wall-clock time as epoch ms in the school's zone; undefined when it is no real time. Its digits are
+ * valid BCD whatever a flat clock battery or a hostile packet put there (month 99, day 00), and such a date made the
+ * calendar code throw out of the event pump and the status poll.
+ */
 export function controllerTimeToEpoch(local: string, timeZone: string): number | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(local);
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(local);
   if (!m) return undefined;
-  const t = startOfLocalDay(m[1]!, timeZone) + (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4])) * 1000;
+  const [year, month, day, h, min, sec] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate(); // in `month` (1-based): day 0 of the next one
+  if (month < 1 || month > 12 || day < 1 || day > days || h > 23 || min > 59 || sec > 59) return undefined;
+  const t = startOfLocalDay(`${m[1]}-${m[2]}-${m[3]}`, timeZone) + (h * 3600 + min * 60 + sec) * 1000;
   return Number.isFinite(t) ? t : undefined;
 }
+
+const samePush = (a: ControllerEvent, b: ControllerEvent): boolean =>
+  a.index === b.index && a.type === b.type && a.granted === b.granted && a.door === b.door && a.direction === b.direction && a.card === b.card && a.reason === b.reason && a.timestamp === b.timestamp;
+
+const describe = (e: ControllerEvent): string => `#${e.index} type ${e.type} door ${e.door} card ${e.card} ${e.granted ? 'granted' : 'refused'} at ${e.timestamp}`;
 
 function denialOf(reason: number): DeviceDenial {
   if (reason === REASON.deniedAntiPassback) return 'anti_passback';
@@ -105,9 +117,12 @@ export class EventPump {
   private raise(index: number): void {
     if (index > this.target) this.target = index;
     if (!this.running) {
-      this.running = this.drain().finally(() => {
-        this.running = undefined;
-      });
+      // Nothing in a drain may reject unhandled: the process would exit and every gate with it.
+      this.running = this.drain()
+        .catch((err: unknown) => this.d.warn({ err }, 'controller event pump stopped; the next status read resumes it'))
+        .finally(() => {
+          this.running = undefined;
+        });
     }
   }
 
@@ -128,12 +143,18 @@ export class EventPump {
           if (this.target > this.confirmed) this.target = this.confirmed;
           if (index > this.confirmed) return;
         }
-        event = pushed ?? (await this.d.read(index));
+        // A push is only a hint. Anyone on the LAN can send UDP with the controller's address as its source, so
+        // what is recorded is what the controller's log holds at that index, read back over the request socket.
+        event = await this.d.read(index);
       } catch {
         return; // controller unreachable: the next status read starts again from the recorded index
       }
       this.held.delete(index);
-      if (event.index !== index || (!pushed && event.type === EVENT_TYPE.none)) {
+      if (pushed && !samePush(pushed, event)) {
+        this.d.count('forged');
+        this.d.warn({ index, pushed: describe(pushed), logged: describe(event) }, 'pushed controller event differs from the controller log; the log is recorded');
+      }
+      if (event.index !== index || event.type === EVENT_TYPE.none) {
         // The controller has no such entry (an index pushed beyond its log, or a log that restarted): stop here and
         // let the next status read say where its log ends.
         for (const k of this.held.keys()) if (k >= index) this.held.delete(k);

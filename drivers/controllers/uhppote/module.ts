@@ -72,7 +72,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     requests: metrics.counter('campus_controller_requests_total', 'Requests to door controllers, by outcome', ['controller', 'outcome']),
     events: metrics.counter(
       'campus_controller_events_total',
-      'Controller log entries taken, by kind (live, backfilled, duplicate, overwritten, unmapped_door)',
+      'Controller log entries taken, by kind (live, backfilled, duplicate, overwritten, unmapped_door, forged)',
       ['controller', 'kind'],
     ),
     dropped: metrics.counter('campus_controller_packets_dropped_total', 'UDP packets dropped, by reason', ['reason']),
@@ -208,7 +208,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
             }
           },
           count: (kind) => m.events.inc({ controller: device.id, kind }),
-          warn: (fields, msg) => log.warn({ controller: device.id, ...fields }, msg),
+          // Rate-limited per controller and message: a forged push is one line a minute, however many come.
+          warn: (fields, msg) => dropLog.warn(`${device.id}:${msg}`, { controller: device.id, ...fields }, msg),
         }),
       lastFullSync: state?.lastFullSync ?? null,
       onFullSync: (at) => store.setFullSync(device.id, at),

@@ -7,9 +7,19 @@
 const ISO_WITH_ZONE =
   /^(\d{4})-?(\d{2})-?(\d{2})[Tt ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
+/**
+ * 10000-01-01T00:00:00Z. A number past it is no clock reading but garbage or an attack (9e15 is past what a Date can
+ * hold): taken as a time, it made formatting throw deep inside a write, and a terminal's offline batch failed as a
+ * storage error it retried for ever. A clock that is merely wrong (1970, 2099) is still a time, for the caller to judge.
+ */
+const LATEST_MS = 253_402_300_800_000;
+
 /** Epoch ms, or undefined when `raw` is not a time in one of the forms above. */
 export function parseDeviceTime(raw: unknown): number | undefined {
-  if (typeof raw === 'number') return Number.isFinite(raw) && raw > 0 ? Math.round(raw < 1e12 ? raw * 1000 : raw) : undefined;
+  if (typeof raw === 'number') {
+    const t = Math.round(raw < 1e12 ? raw * 1000 : raw);
+    return Number.isFinite(t) && raw > 0 && t < LATEST_MS ? t : undefined;
+  }
   if (typeof raw !== 'string') return undefined;
   const m = ISO_WITH_ZONE.exec(raw.trim());
   if (!m) return undefined;

@@ -180,6 +180,10 @@ describe('offline canteen sales', () => {
     const unreadable = await upload('demo-canteen-1', { batch: 'b', transactions: [{ uid: '0A1B2C3D', seq: 9, amount: 100 }] });
     expect(unreadable).toMatchObject({ batch: 'b', accepted: false, error: 'unreadable' });
     expect(unreadable.message).toContain('transactions.0.at');
+    // A number that is no time at all (past year 9999) is unreadable too, not a storage failure the terminal retries for ever.
+    const farOff = await upload('demo-canteen-1', { batch: 'c', transactions: [{ uid: '0A1B2C3D', seq: 10, amount: 100, at: soldAt }, { uid: '0A1B2C3D', seq: 11, amount: 100, at: 9e15 }] });
+    expect(farOff).toMatchObject({ batch: 'c', accepted: false, error: 'unreadable' });
+    expect(farOff.message).toContain('transactions.1.at');
     expect(await upload('demo-canteen-1', { transactions: [] })).toMatchObject({ batch: null, accepted: false, error: 'unreadable' });
     const text = await (await gw.api('/metrics')).text();
     expect(text).toMatch(/campus_reader_rejected_messages_total\{reason="bad_payload"\} [1-9]/);

@@ -79,6 +79,7 @@ export class EmbeddedBroker implements MqttPort {
   /** Filters held now by connected clients and in-process handlers (subscribe() below). */
   private readonly filters = new FilterIndex();
   private readonly limiter: BrokerLimiter;
+  private readonly refusals: Refusals;
   port = 0;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -105,7 +106,8 @@ export class EmbeddedBroker implements MqttPort {
         self.messagesOut = 0;
       },
     });
-    this.limiter = new BrokerLimiter(opts.limits ?? defaultBrokerLimits(), new Refusals(this.refused, opts.log));
+    this.refusals = new Refusals(this.refused, opts.log);
+    this.limiter = new BrokerLimiter(opts.limits ?? defaultBrokerLimits(), this.refusals);
     new Gauge({
       name: 'campus_mqtt_clients',
       help: 'Connected MQTT clients',
@@ -159,16 +161,14 @@ export class EmbeddedBroker implements MqttPort {
           return done(null);
         }
         this.onRouted(packet); // not routed at all: its PIN goes now
-        this.refused.inc({ reason: 'publish' });
-        log.warn({ clientId: client.id, topic: packet.topic, reason: verdict.reason }, 'mqtt publish refused');
+        this.refusals.refuse('publish', this.refusalFields(client, packet.topic, verdict.reason), 'mqtt publish refused');
         done(new Error(`publish to ${packet.topic} refused: ${verdict.reason}`));
       },
       authorizeSubscribe: (client, sub, done) => {
         const who = this.clients.get(client)?.who ?? ANONYMOUS;
         const verdict = maySubscribe(who, sub.topic);
         if (verdict.ok) return done(null, this.limiter.subscription(client, who, sub.topic) ? sub : null);
-        this.refused.inc({ reason: 'subscribe' });
-        log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
+        this.refusals.refuse('subscribe', this.refusalFields(client, sub.topic, verdict.reason), 'mqtt subscribe refused');
         done(null, null); // SUBACK failure for this filter; the client stays connected
       },
     });
@@ -235,6 +235,11 @@ export class EmbeddedBroker implements MqttPort {
     if (typeof bySubs !== 'function') return true; // cannot tell: keep the binding
     const subs: unknown = await (bySubs as (c: { id: string }) => Promise<unknown>).call(persistence, { id: clientId });
     return !Array.isArray(subs) || subs.length > 0;
+  }
+
+  /** A refused publish or filter as logged: one line a minute per address (refusals.ts), the topic cut short. */
+  private refusalFields(client: Client, topic: string, why: string): Record<string, unknown> {
+    return { address: this.limiter.addressOf(client), clientId: client.id, topic: topic.slice(0, 200), why };
   }
 
   /** For MQTT over WebSocket: the HTTP server hands over upgraded streams. */

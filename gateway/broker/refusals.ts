@@ -12,7 +12,9 @@ export type LimitRefusal =
   | 'too_many_pending'
   | 'login_backoff'
   | 'retained_quota'
-  | 'subscription_quota';
+  | 'subscription_quota'
+  | 'publish'
+  | 'subscribe';
 
 /**
  * Counts every refusal and logs it at most once a minute per reason and client address: a flood from one address

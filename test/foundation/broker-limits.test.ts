@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { RawMqtt } from '../helpers/raw-mqtt.js';
 
 const SECRET = 'device-secret-1';
@@ -205,6 +206,37 @@ describe('broker packet limits and per-client quotas (defaults)', () => {
     }
     expect(serviceGranted).toBe(1000);
     service.raw.end();
+  });
+});
+
+describe('broker refusals in the log', () => {
+  const log = captureLog();
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ ...(await deviceConfig()), log: log.log });
+  });
+  afterAll(() => gw.close());
+  const lines = (msg: string): number => log.text().split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+
+  it('counts every refused subscription and publish but logs them at most once a minute per address', async () => {
+    // A device login (a sensor's secret taken from a classroom plug) asking for filters its ACL refuses, over and over.
+    const { raw } = await RawMqtt.login(gw.mqttPort, { username: 'room-101', password: SECRET });
+    for (let p = 0; p < 3; p++) {
+      raw.send({ cmd: 'subscribe', messageId: p + 1, subscriptions: Array.from({ length: 1000 }, (_, i) => ({ topic: `x/${p}/${i}`, qos: 0 as const })) });
+      expect(((await raw.next('suback', 30_000)) as Packet & { granted: number[] }).granted.every((g) => g === 0x80)).toBe(true);
+    }
+    expect(raw.closed).toBe(false);
+    raw.end();
+    // Refused publishes close the connection; the device logs in again and repeats.
+    for (let k = 0; k < 5; k++) {
+      const c = await RawMqtt.login(gw.mqttPort, { username: 'room-101', password: SECRET });
+      c.raw.send({ cmd: 'publish', topic: `campus/sensors/room-102/${k}`, payload: Buffer.from('{}'), qos: 1, messageId: 1, retain: false, dup: false });
+      expect(await c.raw.closedWithin(5000)).toBe(true);
+    }
+    expect(await refusedCount(gw, 'subscribe')).toBe(3000);
+    expect(await refusedCount(gw, 'publish')).toBe(5);
+    expect(lines('mqtt subscribe refused')).toBe(1);
+    expect(lines('mqtt publish refused')).toBe(1);
   });
 });
 

@@ -2,30 +2,17 @@
  * Hostile HTTP input: dates no school day can have answer 400 (never a 500 and a stack in the log), and the bearer
  * token the console's EventSource carries in the URL never reaches the log.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-
-/** Every log line the gateway writes, as text. */
-function capture(): { stream: Writable; text: () => string } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => lines.join('') };
-}
+import { captureLog } from '../helpers/log-capture.js';
 
 describe('hostile input on the HTTP API', () => {
   let gw: TestGateway;
   let admin: string;
-  const log = capture();
+  const log = captureLog();
 
   beforeAll(async () => {
-    gw = await startTestGateway({ log: pino({ level: 'trace' }, log.stream) });
+    gw = await startTestGateway({ log: log.log });
     admin = await gw.login('admin');
   });
   afterAll(() => gw?.close());

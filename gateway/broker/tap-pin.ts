@@ -7,13 +7,15 @@
 import { isReaderTapTopic } from '../core/topics.js';
 
 const PIN_KEY = Buffer.from('"pin"');
+/** A JSON escape: `"\u0070in"` is the key `pin` to JSON.parse, and so to the wallet, but not to a byte search. */
+const ESCAPE = Buffer.from('\\u');
 
 /**
  * A tap without the card holder's PIN, or undefined when there is none to take out (the payload goes as it is).
- * Parses only a tap whose payload names a PIN: taps are the hot path.
+ * Parses only a tap whose payload names a PIN or holds an escape that could spell it: taps are the hot path.
  */
 export function tapWithoutPin(topic: string, payload: Buffer): Buffer | undefined {
-  if (!isReaderTapTopic(topic) || !payload.includes(PIN_KEY)) return undefined;
+  if (!isReaderTapTopic(topic) || (!payload.includes(PIN_KEY) && !payload.includes(ESCAPE))) return undefined;
   try {
     const body = JSON.parse(payload.toString('utf8')) as unknown;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return Buffer.alloc(0);

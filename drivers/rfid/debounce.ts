@@ -6,8 +6,13 @@
  * Taps that carry a terminal transaction number (`seq`) are never debounced: a POS retry must reach the wallet,
  * which is idempotent on (reader, seq).
  */
+const PRUNE_FROM = 256;
+
 export class Debouncer {
   private readonly last = new Map<string, number>();
+  /** Walk the map again only once it has doubled since the last walk: with thousands of cards inside one window
+   * (a rush, or a reader gone wrong) a walk on every tap made each tap cost the whole map. */
+  private pruneAbove = PRUNE_FROM;
 
   constructor(private readonly windowMs: number) {}
 
@@ -17,7 +22,10 @@ export class Debouncer {
     const prev = this.last.get(uid);
     if (prev !== undefined && at - prev >= 0 && at - prev < this.windowMs) return false;
     this.last.set(uid, at);
-    if (this.last.size > 256) this.prune(at);
+    if (this.last.size > this.pruneAbove) {
+      this.prune(at);
+      this.pruneAbove = Math.max(PRUNE_FROM, 2 * this.last.size);
+    }
     return true;
   }
 

@@ -43,6 +43,12 @@ export interface PullOptions {
   log: Logger;
 }
 
+/**
+ * ffmpeg's last line often quotes the URL it pulled, credentials and all, and the reason goes to the log, to the
+ * console (`video.error`, any role) and to failed clips: any scheme's `user:password@` is cut, `rtsps:` included.
+ */
+const withoutCredentials = (text: string): string => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1');
+
 /** Extra time for the first bytes of a run (RTSP handshake, stream probe). */
 const STARTUP_MS = 10_000;
 
@@ -181,7 +187,7 @@ export class LivePull {
       if (this.child !== child) return;
       this.child = undefined;
       const why = failed ?? (stderr.trim().split('\n').pop() || `ffmpeg exited (${signal ?? code})`);
-      this.ended(why.replace(/rtsp:\/\/[^@\s/]*@/g, 'rtsp://'));
+      this.ended(withoutCredentials(why));
     });
     clearInterval(this.stallTimer);
     this.stallTimer = setInterval(() => {

@@ -15,6 +15,9 @@ import type { Logger } from '../../gateway/core/logger.js';
 import { UpstreamClock } from '../upstream-clock.js';
 import { redactUrl, type CityCredentials, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
 
+/** The city's answers are a few bytes of JSON, its commands far below this: past it an answer is not read on. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
 export interface HttpsTransportOptions extends CityCredentials {
   url: string;
   schoolId: string;
@@ -181,7 +184,8 @@ export class HttpsTransport implements Transport {
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size <= 1024 * 1024) chunks.push(c);
+          if (size > MAX_ANSWER_BYTES) req.destroy(new Error(`answer over ${MAX_ANSWER_BYTES} bytes`));
+          else chunks.push(c);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
@@ -190,6 +194,10 @@ export class HttpsTransport implements Transport {
       req.on('close', () => this.requests.delete(req));
       // A stalled server (accepts, never answers) counts as a network error once the timeout passes.
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
+      // That timeout is for silence only: an answer trickling in a byte at a time would hold the one batch in flight,
+      // and with it everything behind it, for ever. So the whole exchange has a deadline too.
+      const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${2 * this.opts.timeoutMs} ms`)), 2 * this.opts.timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', reject);
       req.end(body);
     });

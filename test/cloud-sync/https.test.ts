@@ -31,8 +31,8 @@ interface Post {
 class CityServer {
   readonly posts: Post[] = [];
   readonly delivered: Envelope[] = [];
-  /** Answers for the next POSTs: a status, or 'stall' (accept and never answer). */
-  script: (number | 'stall')[] = [];
+  /** Answers for the next POSTs: a status, 'stall' (accept and never answer) or 'drip' (a 200 whose body never ends). */
+  script: (number | 'stall' | 'drip')[] = [];
   commands: unknown[] = [];
   polls = 0;
   server!: Server;
@@ -59,6 +59,14 @@ class CityServer {
       if (next === 'stall') {
         this.posts.push({ key, status: 0, envelopes });
         return; // never answers
+      }
+      if (next === 'drip') {
+        // A byte every 200 ms: never idle for the transport's timeout, never done.
+        this.posts.push({ key, status: 0, envelopes });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const drip = setInterval(() => res.write(' '), 200);
+        res.on('close', () => clearInterval(drip));
+        return;
       }
       this.posts.push({ key, status: next, envelopes });
       if (next >= 200 && next < 300) this.delivered.push(...envelopes);
@@ -141,6 +149,18 @@ describe('cloud sync over HTTPS batch POST', () => {
     expect(s.lastError!.message).toMatch(/HTTP 50\d|no answer within/);
     const validate = contractSchema();
     for (const e of city.delivered) expect(validate.safeParse(e).success).toBe(true);
+  });
+
+  it('gives up on an answer that trickles in without end and sends the batch again', async () => {
+    await waitFor(async () => (await status()).backlogTotal === 0);
+    const before = city.posts.length;
+    city.script = ['drip'];
+    const ids = raise(gw, 3, 'drip');
+    await waitFor(() => ids.every((id) => city.delivered.some((e) => e.data.alertId === id)), 10_000, 50);
+    const posts = city.posts.slice(before);
+    expect(posts[0]!.status).toBe(0);
+    expect(posts[1]!.key).toBe(posts[0]!.key);
+    expect((await status()).lastError!.message).toMatch(/no complete answer within/);
   });
 
   it('fills a batch up to http.batchMaxMessages across outbox pages', async () => {

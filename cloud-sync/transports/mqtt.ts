@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../gateway/core/logger.js';
 import { Backoff } from '../../gateway/core/pacing.js';
+import { PacketScanner } from '../../gateway/core/mqtt-packet-limits.js';
+import { MAX_COMMAND_BYTES } from '../commands.js';
 import { redactUrl, type CityCredentials, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
+
+/** A command's payload (MAX_COMMAND_BYTES) with room for its topic and MQTT 5 properties. */
+const MAX_PACKET_BYTES = MAX_COMMAND_BYTES + 4096;
 
 export interface MqttTransportOptions extends CityCredentials {
   url: string;
@@ -75,6 +80,8 @@ export class MqttTransport implements Transport {
       protocolVersion: o.protocolVersion,
       rejectUnauthorized: o.rejectUnauthorized,
     };
+    // MQTT 5 lets the client say so: a well-behaved broker then drops such a message rather than end the link.
+    if (o.protocolVersion === 5) options.properties = { maximumPacketSize: MAX_PACKET_BYTES };
     const username = o.username ?? (u.username ? decodeURIComponent(u.username) : undefined);
     const password = o.password ?? (u.password ? decodeURIComponent(u.password) : undefined);
     if (username !== undefined) options.username = username;
@@ -111,6 +118,16 @@ export class MqttTransport implements Transport {
       client.end(true);
       this.fail(message, wasUp);
     };
+    // mqtt.js buffers a packet whole before anyone sees it: a broker turned hostile could stream a PUBLISH declaring
+    // 256 MB into the gateway's memory (outside the JS heap's cap). Each packet's size is read from its header first,
+    // ahead of the parser, and past what a command can be the link is closed.
+    const scanner = new PacketScanner({ maxPacketBytes: MAX_PACKET_BYTES, offlineUploadMaxBytes: MAX_PACKET_BYTES });
+    client.stream.prependListener('data', (chunk: Buffer) => {
+      const verdict = scanner.scan(chunk);
+      if (verdict.ok || failed) return;
+      client.stream.destroy();
+      onFailure(`the city broker sent a packet too large for a command: ${verdict.detail}`);
+    });
     client.on('connect', () => {
       client.subscribe(this.opts.commandsTopic, { qos: 1 }, (err) => {
         if (err) return onFailure(`subscribe to ${this.opts.commandsTopic} failed: ${err.message}`);

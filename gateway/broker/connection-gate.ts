@@ -4,7 +4,7 @@
  * - connections not logged in yet are capped in all and per source address; more are closed as they open;
  * - one that has not logged in within the connect timeout is closed (Aedes' own timer stops at the CONNECT packet,
  *   so a client that sends a CONNECT and stalls its login, or dribbles a CONNECT byte by byte, would stay);
- * - every packet's size is checked from its fixed header before it is buffered (packet-limits.ts);
+ * - every packet's size is checked from its fixed header before it is buffered (gateway/core/mqtt-packet-limits.ts);
  * - before its login is through, a connection may send at most one CONNECT and one largest packet. Aedes stops
  *   reading while it checks a login (which login-backoff.ts may hold back for seconds) but queues, up to 42, the
  *   packets that came in with the CONNECT; this bounds that whatever the chunking, and sheds a client that
@@ -14,7 +14,7 @@
  * Aedes' own read(), before the parser sees it, and the stream stays paused (no second consumer, no copy).
  */
 import type { Duplex } from 'node:stream';
-import { CONNECT_MAX_BYTES, PacketScanner, type PacketLimits } from './packet-limits.js';
+import { CONNECT_MAX_BYTES, PacketScanner, type PacketLimits } from '../core/mqtt-packet-limits.js';
 import type { LimitRefusal } from './refusals.js';
 
 export interface ConnectionGateOptions extends PacketLimits {

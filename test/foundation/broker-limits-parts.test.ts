@@ -3,7 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { FilterIndex } from '../../gateway/broker/filter-index.js';
 import { LoginBackoff, LoginBlockedError } from '../../gateway/broker/login-backoff.js';
-import { PacketScanner } from '../../gateway/broker/packet-limits.js';
+import { PacketScanner } from '../../gateway/core/mqtt-packet-limits.js';
 import { RetainedQuota, SubscriptionQuota } from '../../gateway/broker/quotas.js';
 import { VerdictCache } from '../../gateway/broker/verdict-cache.js';
 import { topicMatches } from '../../gateway/core/mqtt-port.js';

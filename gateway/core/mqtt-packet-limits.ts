@@ -1,17 +1,18 @@
 /**
- * Packet sizes checked at the socket, before a packet is buffered. mqtt-packet (Aedes' parser) keeps every byte of
- * a packet until it is complete, so a CONNECT that declares 250 MB and then streams would grow the gateway's memory
- * by whatever it streams. This reads only the fixed header of each packet (type and remaining length, at most
- * 5 bytes, split across chunks as TCP pleases) and skips the body by counting, so it costs a few operations per
- * packet and holds no bytes of its own.
+ * Packet sizes checked at the socket, before a packet is buffered: by the embedded broker on every client connection
+ * (gateway/broker/connection-gate.ts) and by the city link on what the city's broker sends (cloud-sync).
+ * mqtt-packet (Aedes' and mqtt.js' parser) keeps every byte of a packet until it is complete, so a CONNECT that
+ * declares 250 MB and then streams would grow the gateway's memory by whatever it streams. This reads only the
+ * fixed header of each packet (type and remaining length, at most 5 bytes, split across chunks as TCP pleases) and
+ * skips the body by counting, so it costs a few operations per packet and holds no bytes of its own.
  *
  * The offline-upload topic may carry larger packets (a terminal's batch of offline sales). For a PUBLISH bigger than
  * the general limit but within that one, the topic at the start of the variable header is read (at most
  * MAX_TOPIC_PEEK bytes, kept only until it is complete) and the packet is allowed only if the topic matches. Which
  * client may publish there is still the ACL's decision once the packet is in; this only bounds the size.
  */
-import { levelsMatch } from '../core/mqtt-port.js';
-import { topicFilters } from '../core/topics.js';
+import { levelsMatch } from './mqtt-port.js';
+import { topicFilters } from './topics.js';
 
 /** MQTT 3.1.1 packet types (the high nibble of the first byte). */
 const CONNECT = 1;

@@ -10,6 +10,7 @@ import { Agent } from 'node:http';
 import { Cam } from 'onvif';
 import {
   CameraError,
+  PULL_MESSAGE_LIMIT,
   type CameraConnection,
   type CameraEndpoint,
   type CameraSession,
@@ -287,12 +288,12 @@ export class OnvifSession implements CameraSession {
       return await this.call(
         'PullMessages',
         this.ep.pullTimeoutMs,
-        (cb) => this.cam.pullMessages({ messageLimit: 20 }, cb),
+        (cb) => this.cam.pullMessages({ messageLimit: PULL_MESSAGE_LIMIT }, cb),
         (d) => {
-          const { notifications, dropped } = normalizeNotifications(rec(d).notificationMessage);
+          const { notifications, dropped, overLimit } = normalizeNotifications(rec(d).notificationMessage, PULL_MESSAGE_LIMIT);
           const cameraTime = currentTimeOf(d);
           const clockOffsetMs = Number.isFinite(cameraTime) ? this.setClock(cameraTime) : null;
-          return { notifications, terminationTime: terminationOf(d), dropped, clockOffsetMs };
+          return { notifications, terminationTime: terminationOf(d), dropped, overLimit, clockOffsetMs };
         },
       );
     } catch (err) {

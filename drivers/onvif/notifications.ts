@@ -4,10 +4,14 @@ import { classifyNotification } from './classify.js';
 /**
  * Flattens the onvif library's parsed `NotificationMessage`s (xml2js through its `linerase`: one-element arrays
  * collapsed, attributes under `$`, "true" already turned into `true`) into plain strings. Anything without a
- * topic is dropped: the caller counts how many were dropped.
+ * topic is dropped: the caller counts how many were dropped. Past `limit` (the MessageLimit the pull asked for)
+ * nothing is read: a camera answering one pull with thousands held the event loop for seconds and wrote a row, an
+ * alert update and a city envelope for each; those are counted as `overLimit`.
  */
-export function normalizeNotifications(raw: unknown): { notifications: CameraNotification[]; dropped: number } {
-  const list = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
+export function normalizeNotifications(raw: unknown, limit: number): { notifications: CameraNotification[]; dropped: number; overLimit: number } {
+  const all = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
+  const overLimit = Math.max(0, all.length - limit);
+  const list = overLimit > 0 ? all.slice(0, limit) : all;
   const notifications: CameraNotification[] = [];
   let dropped = 0;
   for (const item of list) {
@@ -15,7 +19,7 @@ export function normalizeNotifications(raw: unknown): { notifications: CameraNot
     if (n) notifications.push(n);
     else dropped++;
   }
-  return { notifications, dropped };
+  return { notifications, dropped, overLimit };
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {

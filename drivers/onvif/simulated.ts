@@ -150,7 +150,7 @@ export class SimulatedSession implements CameraSession {
         active: this.motionActive,
       });
     }
-    return { notifications, terminationTime: this.subscribedUntil, dropped: 0, clockOffsetMs: 0 };
+    return { notifications, terminationTime: this.subscribedUntil, dropped: 0, overLimit: 0, clockOffsetMs: 0 };
   }
 
   close(): void {

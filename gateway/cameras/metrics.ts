@@ -9,6 +9,7 @@ export class CameraMetrics {
   readonly clockOffset: Gauge<'camera'>;
   readonly events: Counter<'camera' | 'kind'>;
   readonly dropped: Counter<'camera'>;
+  readonly overLimit: Counter<'camera'>;
   readonly subscriptions: Counter<'camera' | 'result'>;
   readonly snapshots: Counter<'camera' | 'result'>;
   readonly storeBytes: Gauge;
@@ -24,6 +25,7 @@ export class CameraMetrics {
     this.clockOffset = m.gauge('campus_camera_clock_offset_seconds', "Camera clock minus the gateway's, applied to WS-Security", ['camera']);
     this.events = m.counter('campus_camera_events_total', 'ONVIF notifications by kind', ['camera', 'kind']);
     this.dropped = m.counter('campus_camera_notifications_invalid_total', 'Notifications we could not read (no topic)', ['camera']);
+    this.overLimit = m.counter('campus_camera_notifications_over_limit_total', 'Notifications past the MessageLimit a pull asked for, not read', ['camera']);
     this.subscriptions = m.counter('campus_camera_subscriptions_total', 'PullPoint subscriptions created, renewed and lost', ['camera', 'result']);
     this.snapshots = m.counter('campus_camera_snapshots_total', 'Snapshots by result (ok or an error code)', ['camera', 'result']);
     this.storeBytes = m.gauge('campus_camera_snapshot_store_bytes', 'Bytes of stored snapshots');

@@ -1,7 +1,7 @@
 import type { CamerasConfig } from '../../config/cameras.js';
 import type { Logger } from '../core/logger.js';
 import type { CameraMetrics } from './metrics.js';
-import { asCameraError, CameraError, type CameraConnection, type CameraErrorCode, type CameraNotification, type CameraSession } from './port.js';
+import { asCameraError, CameraError, PULL_MESSAGE_LIMIT, type CameraConnection, type CameraErrorCode, type CameraNotification, type CameraSession } from './port.js';
 import { Backoff } from '../core/pacing.js';
 
 export type CameraState = 'unknown' | 'online' | 'offline';
@@ -215,6 +215,7 @@ export class CameraMonitor {
         this.pullClockOffsetMs = r.clockOffsetMs;
         if (r.terminationTime !== null) this.subscribedUntil = r.terminationTime;
         if (r.dropped) this.metrics.dropped.inc({ camera: this.id }, r.dropped);
+        if (r.overLimit) this.metrics.overLimit.inc({ camera: this.id }, r.overLimit);
         for (const n of r.notifications) {
           try {
             this.hooks.onNotification(n);
@@ -230,6 +231,11 @@ export class CameraMonitor {
         }
         // A camera that ignores the pull Timeout answers at once; do not spin on it.
         if (r.notifications.length === 0 && Date.now() - started < 200) await this.sleep(250);
+        // Nor on one that always has more: at most PULL_MESSAGE_LIMIT notifications a second are taken from a camera
+        // (what is left waits in its queue). A real camera's events come a few a second at the busiest.
+        const spentMs = Date.now() - started;
+        const dueMs = (r.notifications.length / PULL_MESSAGE_LIMIT) * 1000;
+        if (spentMs < dueMs) await this.sleep(dueMs - spentMs);
       } catch (err) {
         if (!live()) return;
         const e = asCameraError(err);

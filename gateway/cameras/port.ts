@@ -94,10 +94,16 @@ export interface CameraNotification {
   active: boolean;
 }
 
+/** How many notifications one pull asks a camera for (its MessageLimit); more in a reply are not read. */
+export const PULL_MESSAGE_LIMIT = 20;
+
 export interface PullResult {
   notifications: CameraNotification[];
   terminationTime: number | null;
+  /** Unreadable notifications (no topic). */
   dropped: number;
+  /** Notifications past PULL_MESSAGE_LIMIT in the reply, not read. */
+  overLimit: number;
   clockOffsetMs: number | null;
 }
 

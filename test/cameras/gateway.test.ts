@@ -262,6 +262,27 @@ describe('cameras in the gateway', () => {
     await waitFor(async () => (await cameraView(gw, token, 'cam-good')).lastEvent?.kind === 'motion', 5_000);
   });
 
+  it('takes at most the 20 notifications it asked for from a pull, counts the rest, and keeps the camera working', async () => {
+    const d = await device();
+    const gw = await gateway({ cameras: [camera('cam-flood', d.port)] });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-flood', d);
+    let handled = 0;
+    gw.ctx.bus.on('camera.event', () => handled++);
+    // This fake answers a pull with everything queued, whatever MessageLimit said: 500 tamper notifications at once
+    // (within the reply limits; each used to be handled, in one go: a row, an alert update and a city envelope each).
+    for (let i = 0; i < 500; i++) d.emit('tns1:RuleEngine/TamperDetector/Tamper', { IsTamper: i % 2 === 0 ? 'true' : 'false' });
+    const metric = async (): Promise<number> => {
+      const m = /campus_camera_notifications_over_limit_total\{camera="cam-flood"\} (\d+)/.exec(await (await gw.api('/metrics')).text());
+      return m ? Number(m[1]) : 0;
+    };
+    await waitFor(async () => (await metric()) === 480, 10_000);
+    expect(handled).toBe(20);
+    expect((await alerts(gw, token, 'camera_tamper'))[0]!.count).toBeLessThanOrEqual(20);
+    d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    await waitFor(async () => (await cameraView(gw, token, 'cam-flood')).lastEvent?.kind === 'motion', 5_000);
+  });
+
   it('follows a repeated alert to where it happened last, with that place’s picture', async () => {
     const gate = await device();
     const canteen = await device();

@@ -108,7 +108,7 @@ describe('camera rules', () => {
         },
       },
       { message: {} },
-    ]);
+    ], 20);
     expect(dropped).toBe(1);
     expect(notifications).toEqual([
       {
@@ -121,6 +121,11 @@ describe('camera rules', () => {
         active: false,
       },
     ]);
+    // Past the MessageLimit the pull asked for, nothing is read: counted instead.
+    const many = Array.from({ length: 50 }, () => ({ topic: { _: 'tns1:RuleEngine/TamperDetector/Tamper' }, message: { message: {} } }));
+    const capped = normalizeNotifications(many, 20);
+    expect(capped.notifications).toHaveLength(20);
+    expect(capped.overLimit).toBe(30);
   });
 });
 

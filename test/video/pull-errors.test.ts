@@ -1,11 +1,15 @@
 /**
- * What a failed pull tells the console and the log: why it ended, never the camera's password. A real ffmpeg pulls
- * from a closed loopback port, over RTSP and over RTSP on TLS (`rtsps:`), which ONVIF cameras may announce.
+ * How a live pull fails. What it tells the console and the log: why it ended, never the camera's password (a real
+ * ffmpeg pulls from a closed loopback port, over RTSP and over RTSP on TLS, which ONVIF cameras may announce). And a
+ * stream that never sends another keyframe (GStreamer's RTSP server as the camera) cannot fill the disk.
  */
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LivePull } from '../../gateway/cameras/live/pull.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { waitFor } from '../helpers/gateway.js';
+import { tempDir } from '../helpers/temp.js';
+import { RtspTestServer } from './rtsp-server.js';
 
 describe('a live pull that fails', () => {
   let pull: LivePull | undefined;
@@ -31,4 +35,36 @@ describe('a live pull that fails', () => {
       expect(log.text()).not.toContain('S3cret-pw');
     });
   }
+});
+
+describe('a camera stream with no keyframe after the first', () => {
+  let pull: LivePull | undefined;
+  let rtsp: RtspTestServer | undefined;
+  afterEach(async () => {
+    pull?.stop();
+    await rtsp?.stop();
+  });
+
+  it('restarts the pull when a pre-roll segment stays open past its limit, and deletes what it wrote', async () => {
+    // One keyframe and then none: ffmpeg's segmenter cuts only at keyframes, so the segment grew without end, unseen
+    // by the pre-roll's byte limit (it counts closed segments only).
+    rtsp = await new RtspTestServer({ gopFrames: 1_000_000, bitrate: 2000, pattern: 'snow' }).start();
+    const dir = tempDir('preroll-');
+    const restarts: string[] = [];
+    pull = new LivePull({
+      ffmpegPath: 'ffmpeg',
+      url: rtsp.url(),
+      stallMs: 30_000,
+      maxBoxBytes: 16 << 20,
+      retry: { initialMs: 60_000, maxMs: 60_000 },
+      segments: { dir, segmentS: 1, maxOpenMs: 3000 },
+      onRestart: (reason) => restarts.push(reason),
+      log: captureLog().log,
+    });
+    pull.start();
+    await waitFor(() => restarts.length > 0, 30_000, 100);
+    expect(restarts[0]).toMatch(/no keyframe/);
+    // What the killed run wrote is gone: nothing is left for a disk to fill with.
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

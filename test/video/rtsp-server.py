@@ -40,6 +40,9 @@ def main() -> None:
     ap.add_argument("--pattern", default="ball", help="videotestsrc pattern; snow does not compress (a heavy stream)")
     # H.265: what some cameras send, which most browsers cannot play (x265enc, gstreamer1.0-plugins-bad).
     ap.add_argument("--codec", default="h264", choices=["h264", "h265"])
+    # Frames between keyframes (default: one a second). A huge value with scene cuts off: a stream that sends one
+    # keyframe and then never another, as a broken or hostile camera may (H.264 only).
+    ap.add_argument("--gop", type=int, default=0)
     # One encoder for every client (the benchmark's many pulls), not a pipeline per session as a camera has.
     ap.add_argument("--shared", action="store_true")
     # The benchmark's live delay: send time here against receive time there (H.264 only).
@@ -54,11 +57,13 @@ def main() -> None:
 
     # A keyframe every second, so a late joiner or a segmenter never waits long; the wall-clock time is drawn in
     # so a person (or a screenshot) can see frames advancing and the delay can be read off.
+    gop = args.gop or args.fps
+    x264_gop = f"key-int-max={gop}" + (" option-string=scenecut=0" if args.gop else "")
     launch = (
         f"( videotestsrc is-live=true pattern={args.pattern} ! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
         "! clockoverlay time-format=\"%H:%M:%S\" font-desc=\"Sans 18\" ! timeoverlay valignment=bottom "
         + (
-            f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "
+            f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} {x264_gop} "
             "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
             if args.codec == "h264"
             else f"! x265enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={args.fps} "

@@ -17,6 +17,8 @@ export interface RtspServerOptions {
   pattern?: 'ball' | 'snow';
   /** What the camera encodes: H.264 (default) or H.265. */
   codec?: 'h264' | 'h265';
+  /** Frames between keyframes (default: one keyframe a second); huge: one keyframe, then none (H.264). */
+  gopFrames?: number;
   /** Mount paths (default the fake ONVIF device's profile tokens). */
   paths?: string[];
 }
@@ -41,6 +43,7 @@ export class RtspTestServer {
     const args = [SCRIPT, '--port', String(this.port || o.port || 0), '--width', String(o.width ?? 320), '--height', String(o.height ?? 240)];
     args.push('--bitrate', String(o.bitrate ?? 300), '--pattern', o.pattern ?? 'ball');
     args.push('--fps', String(o.fps ?? 10), '--paths', (o.paths ?? ['profile_1', 'profile_2']).join(','), '--codec', o.codec ?? 'h264');
+    if (o.gopFrames) args.push('--gop', String(o.gopFrames));
     // Debian's interpreter by path: a pyenv/virtualenv python3 on PATH cannot import the gi bindings.
     const child = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;

@@ -4,6 +4,7 @@
  * process, so one RTSP session). The init segment is kept for viewers who join late; fragments fan out to every
  * sink. A crash, an exit or a stall (no bytes for `stallMs`: cameras drop sessions silently) restarts it with backoff.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -36,8 +37,12 @@ export interface PullOptions {
   stallMs: number;
   maxBoxBytes: number;
   retry: { initialMs: number; maxMs: number };
-  /** Pre-roll segments: where, and how long each (ffmpeg cuts at the next keyframe after it). */
-  segments: { dir: string; segmentS: number } | null;
+  /**
+   * Pre-roll segments: where, and how long each (ffmpeg cuts at the next keyframe after it). A segment still open
+   * after `maxOpenMs` means no keyframe came for that long: the pull is restarted and what it wrote deleted, since
+   * the file would otherwise grow without end, unseen by the pre-roll's byte limit (which counts closed segments).
+   */
+  segments: { dir: string; segmentS: number; maxOpenMs: number } | null;
   onSegment?: (s: SegmentDone) => void;
   onRestart?: (reason: string) => void;
   log: Logger;
@@ -48,6 +53,17 @@ export interface PullOptions {
  * console (`video.error`, any role) and to failed clips: any scheme's `user:password@` is cut, `rtsps:` included.
  */
 const withoutCredentials = (text: string): string => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1');
+
+/** Deletes the files a run wrote (named with its prefix) that ffmpeg never announced as complete segments. */
+function removeUnannounced(dir: string, prefix: string, announced: Set<string>): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // the pre-roll was cleared (pull stopped)
+  }
+  for (const name of names) if (name.startsWith(`${prefix}-`) && !announced.has(name)) rmSync(join(dir, name), { force: true });
+}
 
 /** Extra time for the first bytes of a run (RTSP handshake, stream probe). */
 const STARTUP_MS = 10_000;
@@ -112,7 +128,7 @@ export class LivePull {
     this.waiting.delete(sink);
   }
 
-  private args(): string[] {
+  private args(prefix: string): string[] {
     const a = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
     if (this.o.url.startsWith('lavfi:')) {
       // The demo only: encode a generated pattern (real cameras are only ever remuxed).
@@ -129,7 +145,6 @@ export class LivePull {
     const s = this.o.segments;
     if (s) {
       // Completed segments are announced on fd 3 as `name,start,end`, the moment ffmpeg closes each.
-      const prefix = `${Date.now().toString(36)}-${this.run}`;
       a.push('-map', '0:v:0', ...(this.o.url.startsWith('lavfi:') ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-b:v', '200k'] : ['-c', 'copy']), '-f', 'segment', '-segment_time', String(s.segmentS), '-segment_format', 'mpegts');
       a.push('-segment_list', 'pipe:3', '-segment_list_type', 'csv', join(s.dir, `${prefix}-%06d.ts`));
     }
@@ -142,9 +157,10 @@ export class LivePull {
     this.initSegment = null;
     // Pictures of pupils: a folder only the gateway's user can enter (ffmpeg makes the segments 0644 inside it).
     if (this.o.segments) privateDir(this.o.segments.dir);
+    const prefix = `${Date.now().toString(36)}-${this.run}`;
     let child: ChildProcess;
     try {
-      child = spawn(this.o.ffmpegPath, this.args(), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'] });
+      child = spawn(this.o.ffmpegPath, this.args(prefix), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'] });
     } catch (err) {
       this.ended(`cannot start ffmpeg: ${(err as Error).message}`);
       return;
@@ -171,12 +187,16 @@ export class LivePull {
       stderr = (stderr + d.toString('utf8')).slice(-2000);
     });
     const list = child.stdio[3] as Readable | null | undefined;
+    const announced = new Set<string>();
+    let segmentAt = Date.now();
     if (list && this.o.segments) {
       const dir = this.o.segments.dir;
       createInterface({ input: list }).on('line', (line) => {
         const [name, start, end] = line.split(',');
         const durationMs = (Number(end) - Number(start)) * 1000;
         if (!name || !/^[\w-]+\.ts$/.test(name) || !Number.isFinite(durationMs)) return;
+        announced.add(name);
+        segmentAt = Date.now();
         this.o.onSegment?.({ file: join(dir, name), endAt: Date.now(), durationMs });
       });
     }
@@ -184,6 +204,8 @@ export class LivePull {
       failed ??= `ffmpeg: ${err.message}`;
     });
     child.on('close', (code, signal) => {
+      // The segment this run left open (never announced, so never the pre-roll's) goes with it.
+      if (this.o.segments) removeUnannounced(this.o.segments.dir, prefix, announced);
       if (this.child !== child) return;
       this.child = undefined;
       const why = failed ?? (stderr.trim().split('\n').pop() || `ffmpeg exited (${signal ?? code})`);
@@ -193,8 +215,12 @@ export class LivePull {
     this.stallTimer = setInterval(() => {
       // Connecting and probing the stream take a while before the first byte; after it, `stallMs` is the limit.
       const allowed = this.state === 'running' ? this.o.stallMs : this.o.stallMs + STARTUP_MS;
-      if (this.child !== child || Date.now() - this.lastDataAt < allowed) return;
-      failed = `no video for ${Math.round(this.o.stallMs / 1000)} s (stalled)`;
+      if (this.child !== child) return;
+      const seg = this.o.segments;
+      if (Date.now() - this.lastDataAt >= allowed) failed = `no video for ${Math.round(this.o.stallMs / 1000)} s (stalled)`;
+      else if (seg && Date.now() - segmentAt >= seg.maxOpenMs + (this.state === 'running' ? 0 : STARTUP_MS)) {
+        failed = `no keyframe for ${Math.round(seg.maxOpenMs / 1000)} s: the pre-roll segment never closed`;
+      } else return;
       child.kill('SIGKILL');
     }, Math.max(100, Math.floor(this.o.stallMs / 4)));
   }

@@ -21,6 +21,7 @@ export type StreamKind = 'main' | 'sub';
 /** The metric label for why a pull restarted (bounded set). */
 function restartReason(why: string): 'stalled' | 'bad_stream' | 'exited' {
   if (why.includes('(stalled)')) return 'stalled';
+  if (why.startsWith('no keyframe')) return 'bad_stream';
   if (/box |fragmented MP4|moov without|mdat without/.test(why)) return 'bad_stream';
   return 'exited';
 }
@@ -204,7 +205,8 @@ export class LiveVideo {
       stallMs: this.cfg.liveStallS * 1000,
       maxBoxBytes: 16 * 1024 * 1024,
       retry: { initialMs: this.cfg.eventRetryMinMs, maxMs: this.cfg.eventRetryMaxMs },
-      segments: preRoll ? { dir, segmentS: this.cfg.segmentS } : null,
+      // A camera's GOP can be long (smart codecs: 10-20 s); no keyframe for half a minute is a broken stream.
+      segments: preRoll ? { dir, segmentS: this.cfg.segmentS, maxOpenMs: Math.max(30_000, 10 * this.cfg.segmentS * 1000) } : null,
       onSegment: (s) => preRoll?.add(s),
       onRestart: (reason) => this.metrics.restarts.inc({ camera: cameraId, stream, reason: restartReason(reason) }),
       log: this.log.child({ camera: cameraId, stream }),

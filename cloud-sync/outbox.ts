@@ -46,6 +46,10 @@ export const outboxMigrations: Migration[] = [
   },
 ];
 
+/** How long refused rows are kept for inspection, and at most how many. */
+export const PARKED_KEEP_MS = 30 * 24 * 3_600_000;
+export const PARKED_MAX_ROWS = 10_000;
+
 /** A row as the sender sees it. */
 export interface OutboxRow {
   seq: number;
@@ -126,6 +130,10 @@ export class Outbox {
          SELECT seq, id, stream, body, ?, ?, ? FROM cloud_outbox WHERE seq = ?`,
       ),
       parkedCount: db.prepare('SELECT COUNT(*) AS n FROM cloud_parked'),
+      parkedExpire: db.prepare('DELETE FROM cloud_parked WHERE parked_at < ?'),
+      parkedOverCap: db.prepare(
+        'DELETE FROM cloud_parked WHERE seq IN (SELECT seq FROM cloud_parked ORDER BY parked_at, seq LIMIT max(0, (SELECT COUNT(*) FROM cloud_parked) - ?))',
+      ),
     };
     this.reconcile();
   }
@@ -207,10 +215,16 @@ export class Outbox {
     })();
   }
 
-  /** Drops rows whose stream TTL passed; returns how many per stream. */
+  /**
+   * Drops rows whose stream TTL passed; returns how many per stream. Parked rows go too after PARKED_KEEP_MS, and
+   * past PARKED_MAX_ROWS the oldest: a city refusing every batch (a 413 from a proxy) would otherwise grow the table
+   * for ever, holding alerts' personal data past their retention. Their count (`rejected`) stays.
+   */
   expire(now: number): Record<Stream, number> {
     const out = zeroPerStream();
     this.db.transaction(() => {
+      this.stmts.parkedExpire.run(now - PARKED_KEEP_MS);
+      this.stmts.parkedOverCap.run(PARKED_MAX_ROWS);
       const rows = this.stmts.expiredByStream.all(now) as { stream: Stream; n: number; b: number }[];
       if (rows.length === 0) return;
       this.stmts.deleteExpired.run(now);

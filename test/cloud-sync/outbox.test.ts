@@ -51,6 +51,29 @@ describe('cloud outbox', () => {
     again.db.close();
   });
 
+  it('keeps refused (parked) rows for inspection 30 days and at most 10,000 of them, the oldest going first', () => {
+    const { outbox, db } = open();
+    const parked = (): number => (db.prepare('SELECT COUNT(*) AS n FROM cloud_parked').get() as { n: number }).n;
+    // A city answering 4xx to everything: each batch is parked, day after day.
+    for (let day = 0; day < 40; day++) {
+      const at = T0 + day * 24 * HOUR;
+      for (let i = 0; i < 300; i++) outbox.enqueue('alert.raised', alert(i), at, at);
+      outbox.park(outbox.page('alerts', 0, 1000), 413, 'HTTP 413', at);
+    }
+    const now = T0 + 40 * 24 * HOUR;
+    outbox.expire(now);
+    // Days 10-39 are within 30 days: 30 x 300 = 9,000 rows, under the count cap.
+    expect(parked()).toBe(9000);
+    for (let i = 0; i < 2000; i++) outbox.enqueue('alert.raised', alert(i), now, now);
+    outbox.park(outbox.page('alerts', 0, 5000), 413, 'HTTP 413', now);
+    outbox.expire(now);
+    expect(parked()).toBe(10_000);
+    const oldest = db.prepare('SELECT MIN(parked_at) AS t FROM cloud_parked').get() as { t: number };
+    expect(oldest.t).toBe(T0 + 13 * 24 * HOUR);
+    expect(outbox.stats().parked).toBe(40 * 300 + 2000); // the count of what was refused stays
+    db.close();
+  });
+
   it('over the byte cap drops the oldest rows of the lowest priority first, then the next stream, and counts them', () => {
     const probe = open();
     probe.outbox.enqueue('heartbeat', dataExamples.heartbeat, T0, T0);

@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { bearerToken, sessionOf } from './guards.js';
 import { GatewayError } from '../core/errors.js';
@@ -19,7 +19,8 @@ export interface SchoolInfo {
 
 /** Login sits in front of authentication; logout and `me` behind it. */
 export function loginRoute(api: Router, users: UserStore, limiter: RequestHandler, school: SchoolInfo): void {
-  api.post('/auth/login', limiter, async (req, res) => {
+  // Before sign-in, and so read only after the rate limit, and small: a username and a password.
+  api.post('/auth/login', limiter, express.json({ limit: '4kb' }), async (req, res) => {
     const { username, password } = parse(loginBody, req.body);
     const result = await users.login(username, password);
     if (!result) throw new GatewayError('unauthorized', 'wrong username or password');

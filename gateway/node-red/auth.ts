@@ -126,6 +126,33 @@ export function gatewayAdminAuth(deps: {
  * The editor's logout (POST <editor root>/auth/revoke, answered by Node-RED once it has checked the token) also
  * ends the gateway session behind the editor token; Node-RED alone would only forget a token of its own.
  */
+/** The largest editor login body: a form or JSON with a username, a password and the editor's client fields. */
+const EDITOR_LOGIN_MAX_BYTES = 4096;
+
+/**
+ * Node-RED's admin API parses a request's body (up to `apiMaxLength`, 5 MB) before it checks the token, so anyone on
+ * the LAN could hold the event loop for a second per request with nested JSON and get a 401 for it. A request with a
+ * body goes on only with a token this adminAuth takes (checked first, the same way, so Node-RED's own check then finds
+ * it remembered); the editor login, which has no token yet, only when small.
+ */
+export function editorBodyGate(auth: Pick<NodeRedAdminAuth, 'tokens'>): RequestHandler {
+  return (req, res, next) => {
+    const length = req.headers['content-length'];
+    const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) return next();
+    if (req.method === 'POST' && req.path === '/auth/token') {
+      if (Number(length) <= EDITOR_LOGIN_MAX_BYTES) return next();
+      res.status(413).json({ error: 'payload_too_large', message: `an editor login is at most ${EDITOR_LOGIN_MAX_BYTES} bytes` });
+      return;
+    }
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const refuse = (): void => void res.status(401).end();
+    if (!token) return refuse();
+    auth.tokens(token).then((user) => (user ? next() : refuse()), next);
+  };
+}
+
 export function endSessionOnEditorLogout(users: UserStore): RequestHandler {
   return (req, res, next) => {
     if (req.method === 'POST' && req.path === '/auth/revoke') {

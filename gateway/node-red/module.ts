@@ -11,7 +11,7 @@ import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/c
 import type { Logger } from '../core/logger.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
-import { endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
+import { editorBodyGate, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
@@ -86,12 +86,13 @@ export class NodeRedModule implements GatewayModule {
     this.nodeErrors = nodeErrors;
     const api = createCampusFlowApi({ ...this.ctx, metrics, adapters: this.adapters });
     const red = loadNodeRed();
+    const adminAuth = gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts, log: this.log });
     red.init(
       server,
       nodeRedSettings({
         userDir,
         credentialSecret: secret.secret,
-        adminAuth: gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts, log: this.log }),
+        adminAuth,
         api,
         log: this.log,
         functionTimeoutS: config.nodeRed.functionTimeoutS,
@@ -99,7 +100,7 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
-    app.use(EDITOR_ROOT, endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
+    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

@@ -121,6 +121,19 @@ describe('editor and admin API', () => {
     expect((await getFlows('not-a-token')).status).toBe(401);
   });
 
+  it('reads no body sent to the admin API before its token is checked, and keeps the editor login small', async () => {
+    // Node-RED parses up to 5 MB before its own token check: nested brackets held the event loop ~1 s for a 401.
+    const post = (body: string, token?: string) =>
+      gw.api('/flows/flows', { method: 'POST', ...(token ? { token } : {}), headers: { 'content-type': 'application/json' }, body });
+    expect((await post('{')).status).toBe(401);
+    expect((await post('{', 'not-a-token')).status).toBe(401);
+    expect((await post('['.repeat(100_000) + ']'.repeat(100_000))).status).toBe(401);
+    // With a token Node-RED takes, the body is read as before (and found malformed).
+    expect((await post('{', (await editorLogin('admin')).token)).status).toBe(400);
+    const bigLogin = await gw.api('/flows/auth/token', { method: 'POST', json: { client_id: 'node-red-editor', grant_type: 'password', scope: '', username: 'admin', password: 'x'.repeat(8192) } });
+    expect(bigLogin.status).toBe(413);
+  });
+
   it('lets security read flows but not deploy them', async () => {
     const { token } = await editorLogin('security');
     expect(token).toBeTruthy();

@@ -76,6 +76,8 @@ export const camerasConfig = z.strictObject({
   liveViewerBufferBytes: z.number().int().min(65_536).default(4 * 1024 * 1024)
     .meta({ description: 'Bytes one live viewer may fall behind before it is cut off (the stream goes on for everyone else).' }),
   liveMaxViewers: z.number().int().min(1).default(16).meta({ description: 'Live viewers of one camera stream at once; more are refused with 503.' }),
+  liveMaxPerUser: z.number().int().min(1).default(12)
+    .meta({ description: 'Live streams one login may have open at once (a camera wall plays up to maxLivePulls); more are refused with 429.' }),
   liveForViewers: z.boolean().default(false)
     .meta({ description: 'Whether the viewer role may watch live video (off: children\'s images are for security staff).' }),
   preRollS: z.number().int().min(0).max(120).default(10).meta({ description: 'Seconds of video before and after an alert in its clip.' }),

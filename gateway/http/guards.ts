@@ -58,8 +58,18 @@ export function authenticate(users: UserStore) {
     const session = token ? users.session(token) : null;
     if (!session) return next(new GatewayError('unauthorized', token ? 'session expired or invalid' : 'missing bearer token'));
     res.locals.session = session;
+    res.locals.sessionNow = (): Session | null => users.session(token!);
     next();
   };
+}
+
+/**
+ * The request's session as it stands now (null once it ended: logout, expiry, a new password, a removed user), for
+ * responses that outlive the check at their start (live video): they must end with the session, not with the client.
+ */
+export function sessionNow(res: Response): Session | null {
+  const now = res.locals.sessionNow as (() => Session | null) | undefined;
+  return now ? now() : null;
 }
 
 /** Marks a guard with the roles it lets through, so what is mounted can be compared with the API docs (rolesOf). */

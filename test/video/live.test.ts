@@ -90,6 +90,48 @@ describe('live view', () => {
     expect((await probePackets(body))[0]!.key).toBe(true);
   });
 
+  it('ends a live stream within seconds of its session ending (logout)', async () => {
+    const server = await rtsp();
+    const { gw, token } = await setup(server);
+    const res = await gw.api('/api/v1/cameras/cam-gate/live', { token });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect((await gw.api('/api/v1/auth/logout', { method: 'POST', token })).status).toBe(204);
+    // The session's recheck runs every 5 s: the stream ends, it does not play on for whoever holds the tablet.
+    const ended = await waitFor(async () => {
+      try {
+        return (await reader.read()).done ? 'ended' : null;
+      } catch {
+        return 'cut';
+      }
+    }, 10_000, 0);
+    expect(['ended', 'cut']).toContain(ended);
+  });
+
+  it('gives one user at most cameras.liveMaxPerUser live streams, so one login cannot take every slot', async () => {
+    const server = await rtsp();
+    const { gw, token } = await setup(server, { liveMaxPerUser: 3 });
+    const open: Response[] = [];
+    for (let i = 0; i < 3; i++) open.push(await gw.api('/api/v1/cameras/cam-gate/live?stream=sub', { token }));
+    expect(open.map((r) => r.status)).toEqual([200, 200, 200]);
+    const fourth = await gw.api('/api/v1/cameras/cam-gate/live?stream=sub', { token });
+    expect(fourth.status).toBe(429);
+    expect(((await fourth.json()) as { error: { code: string } }).error.code).toBe('too_many_streams');
+    // Another user still gets one.
+    const admin = await gw.login('admin', 'admin-password-1');
+    const other = await gw.api('/api/v1/cameras/cam-gate/live?stream=sub', { token: admin });
+    expect(other.status).toBe(200);
+    for (const r of [...open, other]) await r.body!.cancel();
+    // Closed, the slots are free again.
+    await waitFor(async () => {
+      const again = await gw.api('/api/v1/cameras/cam-gate/live?stream=sub', { token });
+      const ok = again.status === 200;
+      await again.body?.cancel();
+      return ok;
+    }, 5_000);
+  });
+
   it('refuses the viewer role (403) and unknown cameras (404)', async () => {
     const server = await rtsp();
     const { gw, token } = await setup(server);

@@ -2,11 +2,15 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { deviceId } from '../../../config/common.js';
 import { GatewayError } from '../../core/errors.js';
-import type { Guards } from '../../http/guards.js';
+import { sessionNow, sessionOf, type Guards } from '../../http/guards.js';
+import type { Role } from '../../auth/users.js';
 import { parse } from '../../http/validate.js';
 import type { CamerasModule } from '../module.js';
 import { CLIP_ID } from './clips.js';
 import type { LiveSink } from './pull.js';
+
+/** How often a live stream checks that its session still stands (as the event streams do). */
+const SESSION_RECHECK_MS = 5_000;
 
 export const idParams = z.object({ id: deviceId });
 export const clipParams = z.object({ id: z.string().regex(CLIP_ID, 'a clip id (ULID)') });
@@ -20,7 +24,10 @@ export const liveQuery = z.object({ stream: z.enum(['main', 'sub']).default('mai
 export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule): void {
   const cfg = cameras.video.config;
   const staff = guards.role('admin', 'security');
-  const watchers = cfg.liveForViewers ? guards.role('admin', 'security', 'viewer') : staff;
+  const watcherRoles: Role[] = cfg.liveForViewers ? ['admin', 'security', 'viewer'] : ['admin', 'security'];
+  const watchers = guards.role(...watcherRoles);
+  /** Live streams open per login: one leaked token must not take every viewer slot of a camera. */
+  const perUser = new Map<string, number>();
 
   /**
    * Fragmented MP4 over one long HTTP response (chunked): the init segment, then fragments from the next keyframe
@@ -30,11 +37,21 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
     const { id } = parse(idParams, req.params, 'params');
     const { stream } = parse(liveQuery, req.query, 'query');
     cameras.registry.get(id); // 404 for an unknown camera
+    const { username } = sessionOf(res);
+    const mine = perUser.get(username) ?? 0;
+    if (mine >= cfg.liveMaxPerUser) {
+      throw new GatewayError('too_many_streams', `${username} already watches ${mine} live streams (cameras.liveMaxPerUser); close one`, 429);
+    }
     let gone = false;
     let leave: () => void = () => {};
+    let recheck: NodeJS.Timeout | undefined;
     const cut = (): void => {
       if (gone) return;
       gone = true;
+      clearInterval(recheck);
+      const left = (perUser.get(username) ?? 1) - 1;
+      if (left > 0) perUser.set(username, left);
+      else perUser.delete(username);
       leave();
     };
     const write = (data: Buffer): void => {
@@ -56,9 +73,24 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
       'x-camera-id': id,
       'x-stream': stream,
     });
-    leave = cameras.video.watch(id, stream, sink); // throws (no headers sent yet) when there is no video to give
+    perUser.set(username, mine + 1);
+    try {
+      leave = cameras.video.watch(id, stream, sink); // throws (no headers sent yet) when there is no video to give
+    } catch (err) {
+      cut();
+      throw err;
+    }
     if (!res.headersSent) res.flushHeaders();
     res.on('close', cut);
+    // The role was checked once, at the start; the stream never ends by itself. It ends with its session (logout,
+    // expiry, a new password or role, a removed user), or a dismissed guard's tablet would watch on.
+    recheck = setInterval(() => {
+      const s = sessionNow(res);
+      if (s && watcherRoles.includes(s.role)) return;
+      cut();
+      res.destroy();
+    }, SESSION_RECHECK_MS);
+    recheck.unref();
   });
 
   api.get('/clips/:id/info', staff, (req, res) => {

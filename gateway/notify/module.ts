@@ -61,6 +61,11 @@ export interface EmergencyInput {
   lockdownAt?: number | undefined;
 }
 
+/** The same broadcast text again within this is a repeat, refused. */
+const EMERGENCY_REPEAT_MS = 10 * 60_000;
+/** Broadcasts an hour at most: an emergency is a few messages, not a stream. */
+const EMERGENCY_PER_HOUR = 10;
+
 export class NotifyModule implements GatewayModule {
   readonly name = 'notify';
   readonly guardians: GuardianStore;
@@ -317,6 +322,8 @@ export class NotifyModule implements GatewayModule {
       id = NotifyModule.lockdownBroadcastId(current);
     }
     const now = this.ctx.clock.now();
+    // A lockdown's announcement goes once per lockdown change (above), whatever was sent before it.
+    if (input.lockdownAt === undefined) this.checkBroadcastPace(input, now);
     const students = this.ctx.db
       .prepare<[], { id: number }>(`SELECT DISTINCT g.person_id AS id FROM guardians g JOIN persons p ON p.id = g.person_id WHERE p.role = 'student'`)
       .all();
@@ -341,6 +348,33 @@ export class NotifyModule implements GatewayModule {
     this.log.warn({ id, by, queued, guardians: sending }, 'emergency broadcast queued');
     this.sender.nudge();
     return { id, queued, guardians: sending };
+  }
+
+  /**
+   * Every guardian gets each broadcast, so a double click, a client's retry or a script holding a staff token must
+   * not send it twice: the same text within EMERGENCY_REPEAT_MS is refused (409, saying who sent it when), and more
+   * than EMERGENCY_PER_HOUR broadcasts in an hour (429). Read from the outbox, so a restart forgets nothing. A
+   * lockdown's own announcement is not held back: it goes once per lockdown change anyway.
+   */
+  private checkBroadcastPace(input: EmergencyInput, now: number): void {
+    // One row per broadcast: the dedup keys are `emergency:<26-character id>:<student>` (a range of their index).
+    const recent = this.ctx.db
+      .prepare<[number], { data: string }>(
+        `SELECT MIN(data) AS data FROM notify_outbox WHERE dedup_key >= 'emergency:' AND dedup_key < 'emergency;' AND created_at >= ?
+         GROUP BY substr(dedup_key, 1, 36)`,
+      )
+      .all(now - 3_600_000)
+      .map((r) => JSON.parse(r.data) as { at: number; by: string; text?: string; texts?: Record<string, string> });
+    const same = (d: { text?: string; texts?: Record<string, string> }): boolean =>
+      d.text === input.text && JSON.stringify(d.texts ?? null) === JSON.stringify(input.texts ?? null);
+    const repeat = recent.find((d) => same(d) && now - d.at < EMERGENCY_REPEAT_MS);
+    if (repeat) {
+      const mins = Math.max(1, Math.round((now - repeat.at) / 60_000));
+      throw new GatewayError('conflict', `the same message went to the guardians ${mins} min ago (sent by ${repeat.by}); to send more, change the text`);
+    }
+    if (recent.length >= EMERGENCY_PER_HOUR) {
+      throw new GatewayError('rate_limited', `${recent.length} emergency messages went out in the last hour; no more until an hour after the first`);
+    }
   }
 
   personIdOf(externalId: string): number | undefined {

@@ -24,6 +24,26 @@ describe('guardian messages in the demo school', () => {
     await gw?.close();
   });
 
+  it('refuses an emergency broadcast repeating the last ten minutes\' text, and more than ten broadcasts an hour', async () => {
+    const security = await gw.login('security');
+    const send = (text: string) => gw.api('/api/v1/notifications/emergency', { method: 'POST', token: security, json: { text } });
+    const count = async () => (await notifications(gw, admin, '?event=emergency&limit=500')).length;
+    expect((await send('校园临时封闭，请勿来校接送。')).status).toBe(202);
+    const queued = await count();
+    expect(queued).toBeGreaterThan(0);
+    // A double click, a retried request: the same text again is refused, and nothing more is queued.
+    const again = await send('校园临时封闭，请勿来校接送。');
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/security/);
+    expect(await count()).toBe(queued);
+    // Ten minutes on, the same text may go again (a reminder); another text at any time, up to ten an hour.
+    clock.advance(10 * 60_000 + 1);
+    expect((await send('校园临时封闭，请勿来校接送。')).status).toBe(202);
+    for (let i = 3; i <= 10; i++) expect((await send(`第${i}次通知：请留意学校消息。`)).status).toBe(202);
+    const eleventh = await send('第11次通知：请留意学校消息。');
+    expect(eleventh.status).toBe(429);
+  });
+
   it('sends one arrival message for 0A1B2C3D at the main gate, and none for a second tap the same day', async () => {
     expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
     const first = await settled(gw, admin, '?person=S20250001');

@@ -227,7 +227,9 @@ export class FakeProviders {
       return this.json(res, 401, { error: 'unauthorized' });
     }
     if (this.trouble(res, () => this.json(res, 429, { error: 'slow down' }))) return;
-    const b = JSON.parse(text) as { to: string; text: string };
+    // JSON, or a form (as many SMS gateways take it): every `to` a form names is a number the message would go to.
+    const form = /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') ? new URLSearchParams(text) : undefined;
+    const b = form ? { to: form.getAll('to').join(','), text: form.get('text') ?? '' } : (JSON.parse(text) as { to: string; text: string });
     if (this.mode === 'bad_number' || this.badNumbers.has(b.to)) return this.json(res, 422, { error: 'bad number' });
     this.accepted.push({ provider: 'http', to: b.to, text: b.text });
     this.json(res, 200, { result: 'queued' });

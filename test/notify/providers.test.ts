@@ -150,4 +150,15 @@ describe('http (a generic request template)', () => {
     fake.mode = 'bad_number';
     expect(await ch.send(message())).toMatchObject({ ok: false, retry: false, reason: expect.stringContaining('422') });
   });
+
+  it('fills a form body with form-encoded values, so a text cannot add a number of its own', async () => {
+    const ch = new HttpChannel(notifyChannelConfig.parse({
+      id: 'form', type: 'http', url: `${fake.base}/http/send`, body: 'to={to}&text={text}',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, headerFiles: { authorization: secret('token', 'Bearer http-test-token') }, timeoutMs: 2000,
+    }) as never);
+    // A name from a roster, or a staff member's text: `&to=` in it was a second recipient.
+    const text = '王小明 has arrived & is in class 1&to=13900139000';
+    expect(await ch.send(message({ text }))).toMatchObject({ ok: true });
+    expect(fake.accepted).toEqual([{ provider: 'http', to: '13800138000', text }]);
+  });
 });

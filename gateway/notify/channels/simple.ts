@@ -45,6 +45,18 @@ export class SinkChannel implements Channel {
 }
 
 const jsonEscape = (s: string): string => JSON.stringify(s).slice(1, -1);
+const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * How a value goes into the body: escaped for the body's own syntax, or a text (a roster's name, a staff member's
+ * message) could add fields of its own: `&to=139…` in a form was a second recipient.
+ */
+function bodyEscape(json: boolean, contentType: string | undefined): (s: string) => string {
+  if (json) return jsonEscape;
+  if (/x-www-form-urlencoded/i.test(contentType ?? '')) return encodeURIComponent;
+  if (/xml/i.test(contentType ?? '')) return xmlEscape;
+  return (s) => s;
+}
 
 /** Any other gateway: method, URL, headers and body from templates with placeholders; success is a 2xx (and a marker). */
 export class HttpChannel implements Channel {
@@ -63,7 +75,7 @@ export class HttpChannel implements Channel {
     const contentType = Object.entries(this.headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
     const json = contentType ? contentType.includes('json') : this.cfg.body.trimStart().startsWith('{');
     const headers = { ...(json && !contentType ? { 'content-type': 'application/json' } : {}), ...this.headers };
-    const body = this.cfg.method === 'GET' ? undefined : fill(this.cfg.body, fields, json ? jsonEscape : (s) => s);
+    const body = this.cfg.method === 'GET' ? undefined : fill(this.cfg.body, fields, bodyEscape(json, contentType));
     const res = await request(url, { method: this.cfg.method, headers, body }, this.cfg.timeoutMs);
     if (!res.ok) return res;
     if (res.status >= 200 && res.status < 300 && (this.cfg.successContains === undefined || res.text.includes(this.cfg.successContains))) return { ok: true };

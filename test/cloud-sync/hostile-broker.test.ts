@@ -10,18 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MqttTransport } from '../../cloud-sync/transports/mqtt.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { waitFor } from '../helpers/gateway.js';
-
-/** The MQTT variable-length encoding of a remaining length. */
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
+import { remainingLength } from '../helpers/raw-mqtt.js';
 
 describe('a hostile city broker', () => {
   let server: Server | undefined;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { captureLog } from '../helpers/log-capture.js';
-import { RawMqtt } from '../helpers/raw-mqtt.js';
+import { RawMqtt, remainingLength } from '../helpers/raw-mqtt.js';
 
 const SECRET = 'device-secret-1';
 const SERVICE_SECRET = 'service-secret-1';
@@ -38,18 +38,6 @@ async function refusedCount(gw: TestGateway, reason: string): Promise<number> {
   const text = await (await gw.api('/metrics')).text();
   const m = new RegExp(`campus_mqtt_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(text);
   return m ? Number(m[1]) : 0;
-}
-
-/** The MQTT variable-length encoding of a remaining length. */
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
 }
 
 describe('broker packet limits and per-client quotas (defaults)', () => {

@@ -100,3 +100,15 @@ export class RawMqtt {
     this.socket.destroy();
   }
 }
+
+/** The MQTT variable-length encoding of a remaining length. */
+export function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}

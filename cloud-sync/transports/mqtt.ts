@@ -11,8 +11,12 @@ import { PacketScanner } from '../../gateway/core/mqtt-packet-limits.js';
 import { MAX_COMMAND_BYTES } from '../commands.js';
 import { redactUrl, type CityCredentials, type OutgoingMessage, type SendOutcome, type Transport, type TransportEvents } from './types.js';
 
-/** A command's payload (MAX_COMMAND_BYTES) with room for its topic and MQTT 5 properties. */
-const MAX_PACKET_BYTES = MAX_COMMAND_BYTES + 4096;
+/**
+ * The largest packet taken from the city's broker. A command over MAX_COMMAND_BYTES is still read and then ignored
+ * (counted as malformed) without dropping the link, which would lose what the broker queued meanwhile (clean
+ * session); past this bound it is no command gone wrong but an attack on memory, and the link is closed.
+ */
+const MAX_PACKET_BYTES = 16 * MAX_COMMAND_BYTES;
 
 export interface MqttTransportOptions extends CityCredentials {
   url: string;
@@ -126,7 +130,7 @@ export class MqttTransport implements Transport {
       const verdict = scanner.scan(chunk);
       if (verdict.ok || failed) return;
       client.stream.destroy();
-      onFailure(`the city broker sent a packet too large for a command: ${verdict.detail}`);
+      onFailure(`the city broker sent a packet far too large for a command: ${verdict.detail}`);
     });
     client.on('connect', () => {
       client.subscribe(this.opts.commandsTopic, { qos: 1 }, (err) => {

@@ -1,9 +1,9 @@
 /**
  * A controller's event log, taken strictly in index order so that "every index up to the last recorded one is
- * recorded" holds and one number is all the gateway needs to remember. Pushed events are taken as they come when
- * they are next in line; a gap (gateway restart, network outage, controller reboot, a dropped packet) is read back
- * from the controller's log with get-event and marked backfilled. An event already recorded (pushed and read, or
- * pushed twice) is dropped, so each is recorded once. A swipe's tap and the new index commit in one transaction.
+ * recorded" holds and one number is all the gateway needs to remember. A pushed event says its index is there; the
+ * entry is then read back with get-event and that is recorded (a push's source address is easy to forge). A gap
+ * (gateway restart, network outage, controller reboot, a dropped packet) is read back the same way and marked
+ * backfilled. An event already recorded (pushed twice) is dropped, so each is recorded once. A swipe's tap and the new index commit in one transaction.
  */
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
 import { doorReaderId } from '../../../config/controllers.js';
@@ -54,7 +54,7 @@ export function controllerTimeToEpoch(local: string, timeZone: string): number |
 const samePush = (a: ControllerEvent, b: ControllerEvent): boolean =>
   a.index === b.index && a.type === b.type && a.granted === b.granted && a.door === b.door && a.direction === b.direction && a.card === b.card && a.reason === b.reason && a.timestamp === b.timestamp;
 
-const describe = (e: ControllerEvent): string => `#${e.index} type ${e.type} door ${e.door} card ${e.card} ${e.granted ? 'granted' : 'refused'} at ${e.timestamp}`;
+const summary = (e: ControllerEvent): string => `#${e.index} type ${e.type} door ${e.door} card ${e.card} ${e.granted ? 'granted' : 'refused'} at ${e.timestamp}`;
 
 function denialOf(reason: number): DeviceDenial {
   if (reason === REASON.deniedAntiPassback) return 'anti_passback';
@@ -152,7 +152,7 @@ export class EventPump {
       this.held.delete(index);
       if (pushed && !samePush(pushed, event)) {
         this.d.count('forged');
-        this.d.warn({ index, pushed: describe(pushed), logged: describe(event) }, 'pushed controller event differs from the controller log; the log is recorded');
+        this.d.warn({ index, pushed: summary(pushed), logged: summary(event) }, 'pushed controller event differs from the controller log; the log is recorded');
       }
       if (event.index !== index || event.type === EVENT_TYPE.none) {
         // The controller has no such entry (an index pushed beyond its log, or a log that restarted): stop here and

@@ -54,15 +54,23 @@ export interface PullOptions {
  */
 const withoutCredentials = (text: string): string => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1');
 
-/** Deletes the files a run wrote (named with its prefix) that ffmpeg never announced as complete segments. */
-function removeUnannounced(dir: string, prefix: string, announced: Set<string>): void {
+/** A segment's number in its run (`<prefix>-%06d.ts`), or -1 for another run's file. */
+const segmentNumber = (name: string, prefix: string): number => (name.startsWith(`${prefix}-`) ? Number(name.slice(prefix.length + 1, -3)) : -1);
+
+/**
+ * Deletes the files a run wrote that ffmpeg never announced as complete segments: its segments are numbered in
+ * order (`<prefix>-%06d.ts`), so those after the last one announced.
+ */
+function removeUnannounced(dir: string, prefix: string, lastAnnounced: number): void {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return; // the pre-roll was cleared (pull stopped)
   }
-  for (const name of names) if (name.startsWith(`${prefix}-`) && !announced.has(name)) rmSync(join(dir, name), { force: true });
+  for (const name of names) {
+    if (segmentNumber(name, prefix) > lastAnnounced) rmSync(join(dir, name), { force: true });
+  }
 }
 
 /** Extra time for the first bytes of a run (RTSP handshake, stream probe). */
@@ -187,7 +195,7 @@ export class LivePull {
       stderr = (stderr + d.toString('utf8')).slice(-2000);
     });
     const list = child.stdio[3] as Readable | null | undefined;
-    const announced = new Set<string>();
+    let lastAnnounced = -1;
     let segmentAt = Date.now();
     if (list && this.o.segments) {
       const dir = this.o.segments.dir;
@@ -195,7 +203,7 @@ export class LivePull {
         const [name, start, end] = line.split(',');
         const durationMs = (Number(end) - Number(start)) * 1000;
         if (!name || !/^[\w-]+\.ts$/.test(name) || !Number.isFinite(durationMs)) return;
-        announced.add(name);
+        lastAnnounced = Math.max(lastAnnounced, segmentNumber(name, prefix));
         segmentAt = Date.now();
         this.o.onSegment?.({ file: join(dir, name), endAt: Date.now(), durationMs });
       });
@@ -205,7 +213,7 @@ export class LivePull {
     });
     child.on('close', (code, signal) => {
       // The segment this run left open (never announced, so never the pre-roll's) goes with it.
-      if (this.o.segments) removeUnannounced(this.o.segments.dir, prefix, announced);
+      if (this.o.segments) removeUnannounced(this.o.segments.dir, prefix, lastAnnounced);
       if (this.child !== child) return;
       this.child = undefined;
       const why = failed ?? (stderr.trim().split('\n').pop() || `ffmpeg exited (${signal ?? code})`);

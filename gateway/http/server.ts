@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
-import { authenticate, bearerToken, guards, loggableUrl, type Guards } from './guards.js';
+import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 
 export type { ComponentReport, HealthReport } from './health-report.js';
@@ -133,10 +133,6 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
     limits: ctx.config.http.eventStreams,
     metrics: ctx.metrics,
     log: ctx.log.child({ component: 'event-stream' }),
-    sessionValid: (req) => {
-      const token = bearerToken(req);
-      return token !== undefined && ctx.users.session(token) !== null;
-    },
   });
   server.on('close', () => streams.close());
   api.get('/events/stream', streams.handler);

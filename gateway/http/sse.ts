@@ -25,7 +25,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import type { EventBus, EventKind } from '../core/bus.js';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { sessionOf } from './guards.js';
+import { sessionNow, sessionOf } from './guards.js';
 import { parse } from './validate.js';
 import { jsonFor, visibilityOf, type Visibility } from './visibility.js';
 import { MetricFactory } from '../core/metrics.js';
@@ -50,8 +50,6 @@ export interface EventStreamDeps {
   limits: EventStreamLimits;
   metrics: Registry;
   log: Logger;
-  /** Whether the session that opened the stream still signs someone in. */
-  sessionValid: (req: Request) => boolean;
   pingMs?: number;
   recheckMs?: number;
 }
@@ -128,7 +126,7 @@ export class EventStreams {
     const prefixes = kinds ?? [];
     const client: Client = {
       res, queued: [], queuedLength: 0, username, visibility, prefixes, group: `${visibility}\n${prefixes.join(',')}`,
-      valid: () => this.deps.sessionValid(req),
+      valid: () => sessionNow(res) !== null,
     };
     this.clients.add(client);
     this.perUser.set(username, (this.perUser.get(username) ?? 0) + 1);

@@ -10,7 +10,7 @@
  * editor request checks it again.
  */
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Counter } from 'prom-client';
 import type { FlowAdminToken } from '../../config/node-red.js';
 import type { Logger } from '../core/logger.js';
@@ -126,6 +126,12 @@ export function gatewayAdminAuth(deps: {
  * The editor's logout (POST <editor root>/auth/revoke, answered by Node-RED once it has checked the token) also
  * ends the gateway session behind the editor token; Node-RED alone would only forget a token of its own.
  */
+/** The token the editor sends (Node-RED reads the header only, never the query), or '' when none. */
+const editorToken = (req: Request): string => {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+};
+
 /** The largest editor login body: a form or JSON with a username, a password and the editor's client fields. */
 const EDITOR_LOGIN_MAX_BYTES = 4096;
 
@@ -145,8 +151,7 @@ export function editorBodyGate(auth: Pick<NodeRedAdminAuth, 'tokens'>): RequestH
       res.status(413).json({ error: 'payload_too_large', message: `an editor login is at most ${EDITOR_LOGIN_MAX_BYTES} bytes` });
       return;
     }
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const token = editorToken(req);
     const refuse = (): void => void res.status(401).end();
     if (!token) return refuse();
     auth.tokens(token).then((user) => (user ? next() : refuse()), next);
@@ -156,8 +161,7 @@ export function editorBodyGate(auth: Pick<NodeRedAdminAuth, 'tokens'>): RequestH
 export function endSessionOnEditorLogout(users: UserStore): RequestHandler {
   return (req, res, next) => {
     if (req.method === 'POST' && req.path === '/auth/revoke') {
-      const header = req.headers.authorization;
-      const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+      const token = editorToken(req);
       res.on('finish', () => {
         if (token && res.statusCode === 200) users.logout(token);
       });

@@ -50,7 +50,8 @@ export interface PullOptions {
 
 /**
  * ffmpeg's last line often quotes the URL it pulled, credentials and all, and the reason goes to the log, to the
- * console (`video.error`, any role) and to failed clips: any scheme's `user:password@` is cut, `rtsps:` included.
+ * console (`video.error`, every role) and to failed clips. So the `user:password@` of every scheme is cut, `rtsps:`
+ * included.
  */
 const withoutCredentials = (text: string): string => text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1');
 

@@ -29,6 +29,7 @@ export const httpRouteDocs: RouteDoc[] = [
     responses: {
       200: { description: 'a session token', schema: sessionAnswer.extend({ token: z.string() }) },
       401: { description: 'wrong username or password' },
+      413: { description: 'a body over 4 KiB' },
       429: { description: 'too many logins from this address' },
     },
   },

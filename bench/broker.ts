@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- broker`: QoS 0 and QoS 1 publish → subscribe throughput through the gateway's embedded broker
- * (device logins, topic ACLs and every default limit on, bench/_embedded-broker.ts) beside bare Aedes
- * (bench/_bare-aedes.ts), each in its own process with the production flags, the same clients in this process,
- * in the same run. Goal: embedded ≥ 90 % of bare Aedes at QoS 0 and at QoS 1.
+ * (device logins, topic ACLs and every limit on, the publish rate per device set above what the bench sends; see
+ * bench/_embedded-broker.ts) beside bare Aedes (bench/_bare-aedes.ts), each in its own process with the
+ * production flags, the same clients in this process, in the same run. Goal: embedded ≥ 90 % of bare Aedes at
+ * QoS 0 and at QoS 1.
  *
  * Env: BENCH_BROKER_MESSAGES (per publisher, 30,000), BENCH_BROKER_ROUNDS (3). `--cpu-prof`: the embedded broker's
  * process writes a V8 CPU profile into bench/results/.

@@ -90,6 +90,13 @@ export const mqttConfig = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'Retained messages a device keeps on the broker (under its own topics), in count and bytes (topic + payload). Room for a Tasmota LWT and Zigbee2MQTT\'s retained states; anonymous clients (demo mode) share one such quota. Services are not counted. A retained publish past the quota is acknowledged and delivered, not kept.' }),
+  publishRatePerDevice: z
+    .strictObject({
+      messagesPerS: z.number().positive().default(50),
+      burst: z.number().int().min(1).default(200),
+    })
+    .prefault({})
+    .meta({ description: 'How fast one device login may publish, all its connections together: `burst` messages at once, then `messagesPerS` (a token bucket). A reader taps a few times a second and a sensor reports every few seconds, so this only stops a device whose secret leaked from sending taps or readings as fast as the gateway can store them. Past it a message is acknowledged (QoS 1) and dropped, counted as `publish_rate`; the device stays connected. Services and anonymous clients (demo mode) are not limited.' }),
   maxSubscriptions: z
     .strictObject({
       device: z.number().int().positive().default(32),

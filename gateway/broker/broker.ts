@@ -16,6 +16,7 @@ import type { DeviceCredential } from './grants.js';
 import { FilterIndex } from './filter-index.js';
 import { VerdictCache } from './verdict-cache.js';
 import { BrokerLimiter, defaultBrokerLimits, type BrokerLimits } from './limits.js';
+import type { PublishBudget } from './publish-rate.js';
 import { Refusals } from './refusals.js';
 
 export interface BrokerOptions {
@@ -39,11 +40,23 @@ interface LoggedIn {
   who: Identity;
   verdicts: VerdictCache<Verdict>;
   decide: (topic: string) => Verdict;
+  /** The device's publish rate (publish-rate.ts); services and anonymous clients have none. */
+  budget: PublishBudget | undefined;
 }
 
-function loggedIn(who: Identity): LoggedIn {
-  return { who, verdicts: new VerdictCache<Verdict>(), decide: (topic) => mayPublish(who, topic) };
+function loggedIn(who: Identity, budget: PublishBudget | undefined): LoggedIn {
+  return { who, verdicts: new VerdictCache<Verdict>(), decide: (topic) => mayPublish(who, topic), budget };
 }
+
+/**
+ * Where a message over its device's rate goes. Aedes can refuse a publish only by closing the connection (an error
+ * from authorizePublish), and a device that is disconnected reconnects and sends again; so the message is emptied
+ * and sent where no subscription reaches: Aedes never matches a client's wildcard with a topic that starts with `$`,
+ * the gateway's own handlers subscribe under named first levels (campus/, tele/, zigbee2mqtt/), and the ACL lets no
+ * device subscribe to it. A QoS 1 one is still acknowledged, so the device does not send it again.
+ */
+const DROPPED_TOPIC = '$campus/dropped';
+const EMPTY = Buffer.alloc(0);
 
 /** CONNACK 4 (bad user name or password) or 5 (not authorized). */
 const authError = (message: string, returnCode: 4 | 5 = 4): AuthenticateError =>
@@ -141,7 +154,7 @@ export class EmbeddedBroker implements MqttPort {
               return done(authError(`client id ${client.id} belongs to another login (${claim.reason})`, 5), false);
             }
             this.pins.stripWill(client);
-            this.clients.set(client, loggedIn(identity));
+            this.clients.set(client, loggedIn(identity, this.limiter.publishBudget(identity)));
             done(null, true);
           },
           (err: Error) => {
@@ -156,6 +169,14 @@ export class EmbeddedBroker implements MqttPort {
         const state = this.clients.get(client);
         const verdict = state ? state.verdicts.get(packet.topic, state.decide) : mayPublish(ANONYMOUS, packet.topic);
         if (verdict.ok) {
+          if (state?.budget && !state.budget.take()) {
+            this.onRouted(packet); // not routed anywhere it could be read: its PIN goes now
+            this.limiter.overRate(client, packet.topic);
+            packet.topic = DROPPED_TOPIC;
+            packet.payload = EMPTY;
+            packet.retain = false;
+            return done(null);
+          }
           this.messagesIn++;
           if (packet.retain) this.limiter.retained(client, state?.who ?? ANONYMOUS, packet);
           return done(null);

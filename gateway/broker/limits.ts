@@ -1,7 +1,8 @@
 /**
  * The broker's limits on hostile or broken clients (issue 17, points 3 and 4) behind one small surface, so the
  * broker calls one method per Aedes hook: packet sizes and pending connections (connection-gate.ts), failed-login
- * backoff (login-backoff.ts), retained and subscription quotas (quotas.ts). Every refusal is counted by reason in
+ * backoff (login-backoff.ts), retained and subscription quotas (quotas.ts), each device's publish rate
+ * (publish-rate.ts). Every refusal is counted by reason in
  * `campus_mqtt_refused_total` and logged at most once a minute per reason and address (refusals.ts).
  */
 import type { Duplex } from 'node:stream';
@@ -10,6 +11,7 @@ import { mqttConfig, type GatewayConfig } from '../../config/schema.js';
 import type { Identity } from './acl.js';
 import { ConnectionGate } from './connection-gate.js';
 import { LoginBackoff, LoginBlockedError } from './login-backoff.js';
+import { PublishRates, type PublishBudget } from './publish-rate.js';
 import { RetainedQuota, SubscriptionQuota } from './quotas.js';
 import type { Refusals } from './refusals.js';
 
@@ -23,6 +25,7 @@ export type BrokerLimits = Pick<
   | 'loginBackoff'
   | 'retainedPerDevice'
   | 'maxSubscriptions'
+  | 'publishRatePerDevice'
 >;
 
 /** The configured defaults, for brokers built outside the composition root (the broker bench). */
@@ -38,6 +41,7 @@ export class BrokerLimiter {
   private readonly backoff: LoginBackoff;
   private readonly retainedQuota: RetainedQuota;
   private readonly subscriptionQuota = new SubscriptionQuota();
+  private readonly publishRates: PublishRates;
 
   constructor(
     private readonly limits: BrokerLimits,
@@ -49,6 +53,7 @@ export class BrokerLimiter {
     });
     this.backoff = new LoginBackoff(limits.loginBackoff);
     this.retainedQuota = new RetainedQuota(limits.retainedPerDevice);
+    this.publishRates = new PublishRates(limits.publishRatePerDevice);
   }
 
   /** Aedes waits this long for a CONNECT; the gate closes a connection that has not logged in before that. */
@@ -111,6 +116,21 @@ export class BrokerLimiter {
   /** A retained message the gateway itself publishes: not counted, but it replaces whatever a device kept there. */
   gatewayRetained(topic: string, payloadBytes: number): void {
     this.retainedQuota.admit(undefined, topic, payloadBytes);
+  }
+
+  /** The publish budget of a login, taken once per message; undefined for logins that are not limited. */
+  publishBudget(who: Identity): PublishBudget | undefined {
+    return this.publishRates.budgetOf(who);
+  }
+
+  /** A device's publish over its rate, dropped by the broker: counted and logged (at most once a minute per address). */
+  overRate(client: Client, topic: string): void {
+    const { messagesPerS, burst } = this.limits.publishRatePerDevice;
+    this.refusals.refuse(
+      'publish_rate',
+      { address: this.addressOf(client), clientId: client.id, topic: topic.slice(0, 200) },
+      `mqtt publish dropped: over the device's rate of ${burst} messages at once, then ${messagesPerS} a second`,
+    );
   }
 
   /** A subscription the ACL allows: whether the client still has room for it (counted if so). */

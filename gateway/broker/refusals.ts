@@ -13,6 +13,7 @@ export type LimitRefusal =
   | 'login_backoff'
   | 'retained_quota'
   | 'subscription_quota'
+  | 'publish_rate'
   | 'publish'
   | 'subscribe';
 

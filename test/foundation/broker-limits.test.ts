@@ -2,6 +2,7 @@
  * Issue 17, points 3 and 4: what one hostile client on the school LAN can no longer do to the embedded broker.
  * Real gateway, real Aedes, raw TCP sockets on 127.0.0.1 for what a client library would never send.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { WebSocket } from 'ws';
@@ -103,7 +104,8 @@ describe('broker packet limits and per-client quotas (defaults)', () => {
     // Stored first, so it is inside the quota: a subscriber that sees it has seen every retained message before it.
     await device.publishAsync('campus/sensors/room-101/zz-marker', 'marker', { qos: 1, retain: true });
     const acks = [];
-    for (let i = 0; i < 3000; i++) acks.push(device.publishAsync(`campus/sensors/room-101/r/${i}`, `{"i":${i}}`, { qos: 1, retain: true }));
+    // 150: within the device's publish burst (200), so each one reaches the quota.
+    for (let i = 0; i < 150; i++) acks.push(device.publishAsync(`campus/sensors/room-101/r/${i}`, `{"i":${i}}`, { qos: 1, retain: true }));
     await Promise.all(acks); // every PUBACK arrived
     expect(device.connected).toBe(true);
     expect(closes).toBe(0);
@@ -121,20 +123,20 @@ describe('broker packet limits and per-client quotas (defaults)', () => {
     await fresh.subscribeAsync(['campus/sensors/room-101/r/#', 'campus/sensors/room-101/zz-marker'], { qos: 0 });
     await waitFor(() => marker, 10_000);
     expect(retained.length).toBe(99); // 100 with the marker
-    expect(await refusedCount(gw, 'retained_quota')).toBeGreaterThanOrEqual(2900);
+    expect(await refusedCount(gw, 'retained_quota')).toBe(51);
 
     // At the quota, the device still replaces what it keeps (a Tasmota LWT going Online → Offline), and clearing frees room.
     await device.publishAsync('campus/sensors/room-101/r/0', 'replaced', { qos: 1, retain: true });
     await device.publishAsync('campus/sensors/room-101/r/1', '', { qos: 1, retain: true });
-    await device.publishAsync('campus/sensors/room-101/r/2999', 'late', { qos: 1, retain: true });
+    await device.publishAsync('campus/sensors/room-101/r/149', 'late', { qos: 1, retain: true });
     const check = await gw.mqttClient({ username: 'dash', password: SERVICE_SECRET });
     const seen = new Map<string, string>();
     check.on('message', (topic, payload, packet) => packet.retain && seen.set(topic, payload.toString()));
-    await check.subscribeAsync(['campus/sensors/room-101/r/0', 'campus/sensors/room-101/r/1', 'campus/sensors/room-101/r/2999', 'campus/sensors/room-101/zz-marker']);
+    await check.subscribeAsync(['campus/sensors/room-101/r/0', 'campus/sensors/room-101/r/1', 'campus/sensors/room-101/r/149', 'campus/sensors/room-101/zz-marker']);
     await waitFor(() => seen.has('campus/sensors/room-101/zz-marker'), 10_000);
     expect(seen.get('campus/sensors/room-101/r/0')).toBe('replaced');
     expect(seen.has('campus/sensors/room-101/r/1')).toBe(false);
-    expect(seen.get('campus/sensors/room-101/r/2999')).toBe('late');
+    expect(seen.get('campus/sensors/room-101/r/149')).toBe('late');
     expect(device.connected).toBe(true);
   });
 
@@ -225,6 +227,71 @@ describe('broker refusals in the log', () => {
     expect(await refusedCount(gw, 'publish')).toBe(5);
     expect(lines('mqtt subscribe refused')).toBe(1);
     expect(lines('mqtt publish refused')).toBe(1);
+  });
+});
+
+describe('a device publishing faster than mqtt.publishRatePerDevice', () => {
+  const log = captureLog();
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ ...(await deviceConfig({ publishRatePerDevice: { messagesPerS: 10, burst: 50 } })), log: log.log });
+  });
+  afterAll(() => gw.close());
+
+  it('has the rest acknowledged and dropped, stays connected, gains nothing by reconnecting and slows no other device', async () => {
+    // A service on every topic (QoS 0: delivered in the order the broker routes them).
+    const watcher = await gw.mqttClient({ username: 'dash', password: SERVICE_SECRET });
+    const seen = new Map<string, number>();
+    watcher.on('message', (topic) => seen.set(topic, (seen.get(topic) ?? 0) + 1));
+    await watcher.subscribeAsync('#', { qos: 0 });
+    const count = (topic: string): number => seen.get(topic) ?? 0;
+    /** The neighbour's marker, published after the rest: once it is in, so is everything routed before it. */
+    let markers = 0;
+    const settled = async (neighbour: mqtt.MqttClient): Promise<void> => {
+      await neighbour.publishAsync('campus/sensors/room-102/marker', '{}', { qos: 1 });
+      markers++;
+      await waitFor(() => count('campus/sensors/room-102/marker') === markers);
+    };
+
+    // A sensor's secret taken from a classroom plug: 500 readings at once, with a neighbour reporting among them.
+    const flooder = await gw.mqttClient({ username: 'room-101', password: SECRET });
+    const neighbour = await gw.mqttClient({ username: 'room-102', password: SECRET });
+    let closes = 0;
+    flooder.on('close', () => closes++);
+    const started = performance.now();
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < 500; i++) {
+      acks.push(flooder.publishAsync('campus/sensors/room-101/flood', `{"co2":${600 + (i % 100)}}`, { qos: 1 }));
+      if (i % 20 === 0) acks.push(neighbour.publishAsync('campus/sensors/room-102/steady', '{"co2":610}', { qos: 1 }));
+    }
+    await Promise.all(acks); // every PUBACK came back: the flooder would otherwise send them all again
+    const floodS = (performance.now() - started) / 1000;
+    await settled(neighbour);
+    const passed = count('campus/sensors/room-101/flood');
+    expect(passed).toBeGreaterThanOrEqual(50);
+    expect(passed).toBeLessThanOrEqual(50 + Math.ceil(10 * floodS) + 1);
+    expect(count('campus/sensors/room-102/steady')).toBe(25);
+    expect([...seen.keys()].filter((t) => !t.startsWith('campus/'))).toEqual([]);
+    expect(flooder.connected).toBe(true);
+    expect(closes).toBe(0);
+    expect(await refusedCount(gw, 'publish_rate')).toBe(500 - passed);
+    expect(log.text().split('\n').filter((l) => l.includes('"reason":"publish_rate"')).length).toBe(1);
+
+    // A new connection of the same device starts from the same, spent budget.
+    await flooder.endAsync();
+    const again = await gw.mqttClient({ username: 'room-101', password: SECRET });
+    await Promise.all(Array.from({ length: 40 }, () => again.publishAsync('campus/sensors/room-101/again', '{"co2":600}', { qos: 1 })));
+    const sinceFloodS = (performance.now() - started) / 1000 - floodS;
+    await settled(neighbour);
+    expect(count('campus/sensors/room-101/again')).toBeLessThanOrEqual(Math.ceil(10 * sinceFloodS) + 1);
+    expect(count('campus/sensors/room-101/again')).toBeLessThan(40);
+
+    // The budget refills at 10 a second: after 1.5 s quiet, 10 readings all get through.
+    await sleep(1500);
+    await Promise.all(Array.from({ length: 10 }, () => again.publishAsync('campus/sensors/room-101/later', '{"co2":600}', { qos: 1 })));
+    await settled(neighbour);
+    expect(count('campus/sensors/room-101/later')).toBe(10);
+    await again.endAsync();
   });
 });
 

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { GatewayConfig } from '../../config/schema.js';
@@ -13,6 +12,7 @@ import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
 import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
+import { loginLimiter } from './login-limit.js';
 
 export type { ComponentReport, HealthReport } from './health-report.js';
 import type { ComponentReport, HealthReport } from './health-report.js';
@@ -108,13 +108,7 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   });
 
   const api = express.Router();
-  const limiter = rateLimit({
-    windowMs: ctx.config.http.loginRateLimit.windowS * 1000,
-    limit: ctx.config.http.loginRateLimit.max,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new GatewayError('rate_limited', 'too many login attempts; wait and try again')),
-  });
+  const limiter = loginLimiter(ctx.config.http.loginRateLimit);
   const school = { id: ctx.config.school.id, name: ctx.config.school.name, timezone: ctx.config.school.timezone };
   loginRoute(api, ctx.users, limiter, school);
   // Public like the login: it describes the API (the same text as docs/openapi.json in the source), no data.

@@ -10,7 +10,7 @@
  * editor request checks it again.
  */
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { Counter } from 'prom-client';
 import type { FlowAdminToken } from '../../config/node-red.js';
 import type { Logger } from '../core/logger.js';
@@ -122,10 +122,6 @@ export function gatewayAdminAuth(deps: {
   };
 }
 
-/**
- * The editor's logout (POST <editor root>/auth/revoke, answered by Node-RED once it has checked the token) also
- * ends the gateway session behind the editor token; Node-RED alone would only forget a token of its own.
- */
 /** The token the editor sends (Node-RED reads the header only, never the query), or '' when none. */
 const editorToken = (req: Request): string => {
   const header = req.headers.authorization;
@@ -158,6 +154,49 @@ export function editorBodyGate(auth: Pick<NodeRedAdminAuth, 'tokens'>): RequestH
   };
 }
 
+/** The OAuth2 clients Node-RED knows: its editor and the node-red-admin command line. */
+const EDITOR_CLIENTS = new Set(['node-red-editor', 'node-red-admin']);
+
+/** Whether `permissions` cover the scope a login asked for, as Node-RED reads scopes ('' is whatever the user has). */
+const covers = (permissions: NodeRedUser['permissions'], scope: string): boolean =>
+  scope === '' || permissions === '*' || scope === 'read' || scope.endsWith('.read');
+
+/**
+ * The editor's login (POST <editor root>/auth/token, OAuth2's password grant), answered here and not by Node-RED,
+ * which refuses a username for 10 minutes after 6 attempts from any address (editor-api auth/strategies.js): a
+ * student's phone could keep the school's admin out of the editor with six wrong passwords every ten minutes, and
+ * nothing limited how many scrypt checks one address could start. Here `limiter` bounds attempts per address
+ * (http.loginRateLimit, as for the console's login) and a stranger's guesses cost nobody else their login. The
+ * answer is Node-RED's: the token (a gateway session's, as `authenticate` makes it), or 403 `invalid_grant`.
+ */
+export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessionExpiryTime'>, users: Pick<UserStore, 'logout'>, limiter: RequestHandler): Router {
+  const router = express.Router();
+  const body = [express.urlencoded({ extended: false, limit: EDITOR_LOGIN_MAX_BYTES }), express.json({ limit: EDITOR_LOGIN_MAX_BYTES })];
+  router.post('/auth/token', limiter, ...body, (req, res, next) => {
+    const fields = (req.body ?? {}) as Record<string, unknown>;
+    const text = (key: string): string => (typeof fields[key] === 'string' ? fields[key] : '');
+    if (!EDITOR_CLIENTS.has(text('client_id'))) return void res.status(401).json({ error: 'invalid_client' });
+    if (text('grant_type') !== 'password') return void res.status(400).json({ error: 'unsupported_grant_type' });
+    const username = text('username');
+    const password = text('password');
+    if (!username || !password) return void res.status(400).json({ error: 'invalid_request', error_description: 'username and password are required' });
+    auth.authenticate(username, password).then((user) => {
+      if (user?.token && covers(user.permissions, text('scope'))) {
+        res.json({ access_token: user.token, expires_in: auth.sessionExpiryTime, token_type: 'Bearer' });
+        return;
+      }
+      // The session `authenticate` opened goes with a refused scope (a read-only user asking for '*').
+      if (user?.token) users.logout(user.token);
+      res.status(403).json({ error: 'invalid_grant', error_description: 'Invalid resource owner credentials' });
+    }, next);
+  });
+  return router;
+}
+
+/**
+ * The editor's logout (POST <editor root>/auth/revoke, answered by Node-RED once it has checked the token) also
+ * ends the gateway session behind the editor token; Node-RED alone would only forget a token of its own.
+ */
 export function endSessionOnEditorLogout(users: UserStore): RequestHandler {
   return (req, res, next) => {
     if (req.method === 'POST' && req.path === '/auth/revoke') {

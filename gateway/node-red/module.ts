@@ -9,9 +9,10 @@ import type { Express } from 'express';
 import { Counter } from 'prom-client';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
+import { loginLimiter } from '../http/login-limit.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
-import { editorBodyGate, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
+import { editorBodyGate, editorLogin, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
@@ -100,7 +101,8 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
-    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
+    const login = editorLogin(adminAuth, this.ctx.users, loginLimiter(config.http.loginRateLimit));
+    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), login, endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

@@ -4,6 +4,7 @@
  * that leave the gateway running. Node-RED runs once per process, so this file has one gateway with it.
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
@@ -47,6 +48,8 @@ beforeAll(async () => {
     dataDir,
     clock,
     config: {
+      // Room for this file's editor logins within a minute; the last test spends the rest from one address.
+      http: { loginRateLimit: { windowS: 60, max: 40 } },
       nodeRed: {
         enabled: true,
         adminTokens: [
@@ -119,6 +122,21 @@ describe('editor and admin API', () => {
     const viewerSession = await gw.login('viewer');
     expect((await getFlows(viewerSession)).status).toBe(401);
     expect((await getFlows('not-a-token')).status).toBe(401);
+  });
+
+  it("keeps the admin's editor login open while someone else guesses its password", async () => {
+    // Node-RED alone refuses a username for 10 minutes after 6 attempts from anywhere: a student's phone could keep
+    // the school's admin out of the editor with six wrong passwords every ten minutes.
+    for (let i = 0; i < 8; i++) expect((await editorLogin('admin', `guess-${i}`)).status).toBe(403);
+    const { status, token } = await editorLogin('admin');
+    expect(status).toBe(200);
+    expect((await getFlows(token)).status).toBe(200);
+    // A read-only user asking for everything (node-red-admin's scope) is refused, as Node-RED refuses it.
+    const wide = await gw.api('/flows/auth/token', {
+      method: 'POST',
+      json: { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'security', password: 'campus-demo' },
+    });
+    expect(wide.status).toBe(403);
   });
 
   it('reads no body sent to the admin API before its token is checked, and keeps the editor login small', async () => {
@@ -397,5 +415,31 @@ describe('files and process rules', () => {
     } finally {
       await prod.close();
     }
+  });
+});
+
+describe('editor logins per client address (last: it spends the logins of 127.0.0.1)', () => {
+  /** The editor's login from another loopback address (another device on the school LAN). */
+  const loginFrom = (localAddress: string, password: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const body = new URLSearchParams({ client_id: 'node-red-editor', grant_type: 'password', scope: '', username: 'admin', password }).toString();
+      const req = request(
+        { host: '127.0.0.1', port: gw.httpPort, localAddress, path: '/flows/auth/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('refuses one address past http.loginRateLimit with 429, and not the admin at another', async () => {
+    let status = 0;
+    for (let i = 0; i < 41 && status !== 429; i++) status = (await editorLogin('admin', `guess-${i}`)).status;
+    expect(status).toBe(429);
+    expect((await editorLogin('admin')).status).toBe(429); // not even checked
+    expect(await loginFrom('127.0.0.2', 'campus-demo')).toBe(200);
+    expect(await loginFrom('127.0.0.2', 'wrong')).toBe(403);
   });
 });

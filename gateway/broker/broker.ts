@@ -51,11 +51,12 @@ function loggedIn(who: Identity, budget: PublishBudget | undefined): LoggedIn {
 /**
  * Where a message over its device's rate goes. Aedes can refuse a publish only by closing the connection (an error
  * from authorizePublish), and a device that is disconnected reconnects and sends again; so the message is emptied
- * and sent where no subscription reaches: Aedes never matches a client's wildcard with a topic that starts with `$`,
- * the gateway's own handlers subscribe under named first levels (campus/, tele/, zigbee2mqtt/), and the ACL lets no
- * device subscribe to it. A QoS 1 one is still acknowledged, so the device does not send it again.
+ * and sent where no subscription reaches. Under `$SYS/`, Aedes neither delivers it to a client's wildcard filter nor
+ * queues it for one in a persistent session (under any other `$` topic it would queue it for a `#` at QoS 1, never
+ * to deliver it live); the gateway's own handlers subscribe under named first levels (campus/, tele/, zigbee2mqtt/);
+ * and the ACL lets no device subscribe to it. A QoS 1 one is still acknowledged, so the device does not send it again.
  */
-const DROPPED_TOPIC = '$campus/dropped';
+const DROPPED_TOPIC = '$SYS/campus/dropped';
 const EMPTY = Buffer.alloc(0);
 
 /** CONNACK 4 (bad user name or password) or 5 (not authorized). */

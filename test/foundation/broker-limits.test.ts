@@ -253,6 +253,11 @@ describe('a device publishing faster than mqtt.publishRatePerDevice', () => {
       await waitFor(() => count('campus/sensors/room-102/marker') === markers);
     };
 
+    // A service archiving every topic in a persistent session at QoS 1: Aedes queues such messages for it by topic.
+    const archiverLogin = { username: 'dash', password: SERVICE_SECRET, clientId: 'archiver', clean: false };
+    const archiver = await gw.mqttClient(archiverLogin);
+    await archiver.subscribeAsync('#', { qos: 1 });
+
     // A sensor's secret taken from a classroom plug: 500 readings at once, with a neighbour reporting among them.
     const flooder = await gw.mqttClient({ username: 'room-101', password: SECRET });
     const neighbour = await gw.mqttClient({ username: 'room-102', password: SECRET });
@@ -276,6 +281,15 @@ describe('a device publishing faster than mqtt.publishRatePerDevice', () => {
     expect(closes).toBe(0);
     expect(await refusedCount(gw, 'publish_rate')).toBe(500 - passed);
     expect(log.text().split('\n').filter((l) => l.includes('"reason":"publish_rate"')).length).toBe(1);
+    // Nor was any of it kept for the archiver: back from a restart, it gets what it missed, and that is nothing dropped.
+    await archiver.endAsync();
+    const archiverBack = await gw.mqttClient(archiverLogin);
+    const replayed: string[] = [];
+    archiverBack.on('message', (topic) => replayed.push(topic));
+    await settled(neighbour);
+    await waitFor(() => replayed.includes('campus/sensors/room-102/marker'));
+    expect(replayed.filter((t) => !t.startsWith('campus/'))).toEqual([]);
+    await archiverBack.endAsync();
 
     // A new connection of the same device starts from the same, spent budget.
     await flooder.endAsync();

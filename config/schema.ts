@@ -45,7 +45,7 @@ export const httpConfig = z.strictObject({
       max: z.number().int().positive().default(10).meta({ description: 'Login attempts per client address per window.' }),
     })
     .prefault({})
-    .meta({ description: 'Login attempts per client address, for the console and (counted apart) the Node-RED editor; more are refused with 429.' }),
+    .meta({ description: 'Login attempts per client address, the console\'s and the Node-RED editor\'s together; more are refused with 429.' }),
   eventStreams: z
     .strictObject({
       maxBufferedBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024)

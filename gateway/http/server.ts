@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { GatewayConfig } from '../../config/schema.js';
@@ -12,7 +13,6 @@ import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
 import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
-import { loginLimiter } from './login-limit.js';
 
 export type { ComponentReport, HealthReport } from './health-report.js';
 import type { ComponentReport, HealthReport } from './health-report.js';
@@ -37,11 +37,17 @@ export function componentReport(c: {
   };
 }
 
+/** What the HTTP layer lends a module's mount. */
+export interface MountShared {
+  /** Login attempts per client address (http.loginRateLimit): one count for every login form on the server. */
+  loginLimiter: RequestHandler;
+}
+
 /** What the HTTP layer needs of a module (gateway/module/context.ts `GatewayModule` extends it). */
 export interface HttpModule {
   readonly name: string;
   /** Mounts outside /api/v1 (the console at /, Node-RED at /flows); runs before the HTTP server listens. */
-  mount?(app: Express, server: Server): void | Promise<void>;
+  mount?(app: Express, server: Server, shared: MountShared): void | Promise<void>;
   /** Routes mounted under /api/v1, behind authentication. */
   routes?(api: Router, guards: Guards): void;
 }
@@ -108,7 +114,13 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   });
 
   const api = express.Router();
-  const limiter = loginLimiter(ctx.config.http.loginRateLimit);
+  const limiter = rateLimit({
+    windowMs: ctx.config.http.loginRateLimit.windowS * 1000,
+    limit: ctx.config.http.loginRateLimit.max,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new GatewayError('rate_limited', 'too many login attempts; wait and try again')),
+  });
   const school = { id: ctx.config.school.id, name: ctx.config.school.name, timezone: ctx.config.school.timezone };
   loginRoute(api, ctx.users, limiter, school);
   // Public like the login: it describes the API (the same text as docs/openapi.json in the source), no data.
@@ -133,7 +145,7 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   for (const m of modules) m.routes?.(api, guards);
   app.use('/api/v1', api);
 
-  for (const m of modules) await m.mount?.(app, server);
+  for (const m of modules) await m.mount?.(app, server, { loginLimiter: limiter });
 
   app.use((_req, _res, next) => next(new GatewayError('not_found', 'no such route')));
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {

@@ -157,17 +157,27 @@ export function editorBodyGate(auth: Pick<NodeRedAdminAuth, 'tokens'>): RequestH
 /** The OAuth2 clients Node-RED knows: its editor and the node-red-admin command line. */
 const EDITOR_CLIENTS = new Set(['node-red-editor', 'node-red-admin']);
 
-/** Whether `permissions` cover the scope a login asked for, as Node-RED reads scopes ('' is whatever the user has). */
-const covers = (permissions: NodeRedUser['permissions'], scope: string): boolean =>
-  scope === '' || permissions === '*' || scope === 'read' || scope.endsWith('.read');
+const READ_SCOPE = /^((.+)\.)?read$/;
+
+/**
+ * Whether `permissions` cover the scope a login asked for, as Node-RED decides it (editor-api auth/permissions.js,
+ * oauth2orize's password grant): '' is whatever the user has; otherwise every space-separated part must be covered,
+ * a read-only user's only by `read` or `<something>.read`; no scope at all only for a user who may do everything.
+ */
+function covers(permissions: NodeRedUser['permissions'], scope: string | undefined): boolean {
+  if (scope === '') return true;
+  if (permissions === '*') return true;
+  return scope !== undefined && scope.split(' ').every((part) => part === permissions || READ_SCOPE.test(part));
+}
 
 /**
  * The editor's login (POST <editor root>/auth/token, OAuth2's password grant), answered here and not by Node-RED,
  * which refuses a username for 10 minutes after 6 attempts from any address (editor-api auth/strategies.js): a
  * student's phone could keep the school's admin out of the editor with six wrong passwords every ten minutes, and
  * nothing limited how many scrypt checks one address could start. Here `limiter` bounds attempts per address
- * (http.loginRateLimit, as for the console's login) and a stranger's guesses cost nobody else their login. The
- * answer is Node-RED's: the token (a gateway session's, as `authenticate` makes it), or 403 `invalid_grant`.
+ * (http.loginRateLimit, the same count as the console's login) and a stranger's guesses cost nobody else their
+ * login. The answer is Node-RED's: the token (a gateway session's, as `authenticate` makes it), or 403
+ * `invalid_grant`.
  */
 export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessionExpiryTime'>, users: Pick<UserStore, 'logout'>, limiter: RequestHandler): Router {
   const router = express.Router();
@@ -179,16 +189,24 @@ export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessi
     if (text('grant_type') !== 'password') return void res.status(400).json({ error: 'unsupported_grant_type' });
     const username = text('username');
     const password = text('password');
-    if (!username || !password) return void res.status(400).json({ error: 'invalid_request', error_description: 'username and password are required' });
-    auth.authenticate(username, password).then((user) => {
-      if (user?.token && covers(user.permissions, text('scope'))) {
-        res.json({ access_token: user.token, expires_in: auth.sessionExpiryTime, token_type: 'Bearer' });
-        return;
-      }
-      // The session `authenticate` opened goes with a refused scope (a read-only user asking for '*').
-      if (user?.token) users.logout(user.token);
-      res.status(403).json({ error: 'invalid_grant', error_description: 'Invalid resource owner credentials' });
-    }, next);
+    const { scope } = fields;
+    if (!username || !password || (scope !== undefined && typeof scope !== 'string')) {
+      return void res.status(400).json({ error: 'invalid_request', error_description: 'username and password are required; scope is a string' });
+    }
+    auth
+      .authenticate(username, password)
+      .then((user) => {
+        // As oauth2orize answers a token: never kept by a cache on the way.
+        res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+        if (user?.token && covers(user.permissions, scope)) {
+          res.json({ access_token: user.token, expires_in: auth.sessionExpiryTime, token_type: 'Bearer' });
+          return;
+        }
+        // The session `authenticate` opened goes with a refused scope (a read-only user asking for '*').
+        if (user?.token) users.logout(user.token);
+        res.status(403).json({ error: 'invalid_grant', error_description: 'Invalid resource owner credentials' });
+      })
+      .catch(next);
   });
   return router;
 }

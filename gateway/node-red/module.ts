@@ -9,7 +9,7 @@ import type { Express } from 'express';
 import { Counter } from 'prom-client';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
-import { loginLimiter } from '../http/login-limit.js';
+import type { MountShared } from '../http/server.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
 import { editorBodyGate, editorLogin, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
@@ -43,7 +43,7 @@ export class NodeRedModule implements GatewayModule {
     this.log = ctx.log.child({ component: 'node-red' });
   }
 
-  mount(app: Express, server: Server): void {
+  mount(app: Express, server: Server, shared: MountShared): void {
     const { config, demo } = this.ctx;
     if (!config.nodeRed.enabled) return;
     const userDir = userDirOf(config.dataDir);
@@ -101,8 +101,7 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
-    const login = editorLogin(adminAuth, this.ctx.users, loginLimiter(config.http.loginRateLimit));
-    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), login, endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
+    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, this.ctx.users, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

@@ -131,12 +131,17 @@ describe('editor and admin API', () => {
     const { status, token } = await editorLogin('admin');
     expect(status).toBe(200);
     expect((await getFlows(token)).status).toBe(200);
-    // A read-only user asking for everything (node-red-admin's scope) is refused, as Node-RED refuses it.
-    const wide = await gw.api('/flows/auth/token', {
-      method: 'POST',
-      json: { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'security', password: 'campus-demo' },
-    });
-    expect(wide.status).toBe(403);
+    // A read-only user asking for more than reading is refused, as Node-RED refuses it; reading alone is not.
+    const asSecurity = async (scope: string): Promise<number> =>
+      (
+        await gw.api('/flows/auth/token', {
+          method: 'POST',
+          json: { client_id: 'node-red-admin', grant_type: 'password', scope, username: 'security', password: 'campus-demo' },
+        })
+      ).status;
+    expect(await asSecurity('*')).toBe(403);
+    expect(await asSecurity('flows.write flows.read')).toBe(403);
+    expect(await asSecurity('flows.read read')).toBe(200);
   });
 
   it('reads no body sent to the admin API before its token is checked, and keeps the editor login small', async () => {
@@ -434,11 +439,13 @@ describe('editor logins per client address (last: it spends the logins of 127.0.
       req.end(body);
     });
 
-  it('refuses one address past http.loginRateLimit with 429, and not the admin at another', async () => {
+  it('refuses one address past http.loginRateLimit with 429, counted with the console login, and not the admin at another', async () => {
     let status = 0;
     for (let i = 0; i < 41 && status !== 429; i++) status = (await editorLogin('admin', `guess-${i}`)).status;
     expect(status).toBe(429);
     expect((await editorLogin('admin')).status).toBe(429); // not even checked
+    // The console's login counts the same attempts: a second form is no second budget.
+    expect((await gw.api('/api/v1/auth/login', { method: 'POST', json: { username: 'admin', password: 'campus-demo' } })).status).toBe(429);
     expect(await loginFrom('127.0.0.2', 'campus-demo')).toBe(200);
     expect(await loginFrom('127.0.0.2', 'wrong')).toBe(403);
   });

@@ -2,8 +2,8 @@
  * The broker's limits on hostile or broken clients (issue 17, points 3 and 4) behind one small surface, so the
  * broker calls one method per Aedes hook: packet sizes and pending connections (connection-gate.ts), failed-login
  * backoff (login-backoff.ts), retained and subscription quotas (quotas.ts), each device's publish rate
- * (publish-rate.ts). Every refusal is counted by reason in
- * `campus_mqtt_refused_total` and logged at most once a minute per reason and address (refusals.ts).
+ * (publish-rate.ts). Every refusal is counted by reason in `campus_mqtt_refused_total` and logged at most once a
+ * minute per reason and address (refusals.ts).
  */
 import type { Duplex } from 'node:stream';
 import type { Client, PublishPacket } from 'aedes';

@@ -28,7 +28,11 @@ export interface NodeRedUser {
 export interface NodeRedAdminAuth {
   type: 'credentials';
   users(username: string): Promise<NodeRedUser | null>;
-  authenticate(username: string, password: string): Promise<NodeRedUser | null>;
+  /**
+   * A login: the user with a new session's token, or null. `allows` (the editor login's scope, editorLogin below)
+   * refuses a user's permissions before any session is opened; Node-RED itself passes only the first two.
+   */
+  authenticate(username: string, password: string, allows?: (permissions: NodeRedUser['permissions']) => boolean): Promise<NodeRedUser | null>;
   tokens(token: string): Promise<NodeRedUser | null>;
   tokenHeader: 'authorization';
   /** Seconds; bounds any token Node-RED still mints itself (none with `authenticate` below) to a gateway session's life. */
@@ -73,11 +77,12 @@ export function gatewayAdminAuth(deps: {
       const u = users.list().find((x) => x.username === username);
       return u ? userFor(u.username, u.role) : null;
     },
-    async authenticate(username, password) {
+    async authenticate(username, password, allows = () => true) {
       const role = await users.verify(username, password);
-      const user = role ? userFor(username, role) : null;
+      const found = role ? userFor(username, role) : null;
+      const user = found && allows(found.permissions) ? found : null;
       attempts.inc({ outcome: user ? 'login_ok' : 'login_refused' });
-      // No session for a user the editor refuses anyway (viewers).
+      // No session for a user the editor refuses anyway (viewers, or a scope beyond the user's permissions).
       if (!user) return null;
       // Node-RED writes its `auth.login` audit entry only for tokens it mints itself: this one is ours.
       log.info({ audit: { event: 'auth.login', username, permissions: user.permissions } }, 'audit: auth.login');
@@ -179,7 +184,7 @@ function covers(permissions: NodeRedUser['permissions'], scope: string | undefin
  * login. The answer is Node-RED's: the token (a gateway session's, as `authenticate` makes it), or 403
  * `invalid_grant`.
  */
-export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessionExpiryTime'>, users: Pick<UserStore, 'logout'>, limiter: RequestHandler): Router {
+export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessionExpiryTime'>, limiter: RequestHandler): Router {
   const router = express.Router();
   const body = [express.urlencoded({ extended: false, limit: EDITOR_LOGIN_MAX_BYTES }), express.json({ limit: EDITOR_LOGIN_MAX_BYTES })];
   router.post('/auth/token', limiter, ...body, (req, res, next) => {
@@ -194,17 +199,12 @@ export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessi
       return void res.status(400).json({ error: 'invalid_request', error_description: 'username and password are required; scope is a string' });
     }
     auth
-      .authenticate(username, password)
+      .authenticate(username, password, (permissions) => covers(permissions, scope))
       .then((user) => {
         // As oauth2orize answers a token: never kept by a cache on the way.
         res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-        if (user?.token && covers(user.permissions, scope)) {
-          res.json({ access_token: user.token, expires_in: auth.sessionExpiryTime, token_type: 'Bearer' });
-          return;
-        }
-        // The session `authenticate` opened goes with a refused scope (a read-only user asking for '*').
-        if (user?.token) users.logout(user.token);
-        res.status(403).json({ error: 'invalid_grant', error_description: 'Invalid resource owner credentials' });
+        if (user?.token) res.json({ access_token: user.token, expires_in: auth.sessionExpiryTime, token_type: 'Bearer' });
+        else res.status(403).json({ error: 'invalid_grant', error_description: 'Invalid resource owner credentials' });
       })
       .catch(next);
   });

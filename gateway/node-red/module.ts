@@ -101,7 +101,7 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
-    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, this.ctx.users, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
+    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

@@ -139,8 +139,12 @@ describe('editor and admin API', () => {
           json: { client_id: 'node-red-admin', grant_type: 'password', scope, username: 'security', password: 'campus-demo' },
         })
       ).status;
+    const loginsOk = async (): Promise<number> =>
+      Number(/campus_flow_auth_total\{outcome="login_ok"\} (\d+)/.exec(await (await gw.api('/metrics')).text())?.[1] ?? 0);
+    const okBefore = await loginsOk();
     expect(await asSecurity('*')).toBe(403);
     expect(await asSecurity('flows.write flows.read')).toBe(403);
+    expect(await loginsOk()).toBe(okBefore); // refused before a session was opened, and counted so
     expect(await asSecurity('flows.read read')).toBe(200);
   });
 

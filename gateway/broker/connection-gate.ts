@@ -14,6 +14,7 @@
  * Aedes' own read(), before the parser sees it, and the stream stays paused (no second consumer, no copy).
  */
 import type { Duplex } from 'node:stream';
+import { HeldCounts } from '../core/held-counts.js';
 import { CONNECT_MAX_BYTES, PacketScanner, type PacketLimits } from '../core/mqtt-packet-limits.js';
 import type { LimitRefusal } from './refusals.js';
 
@@ -34,7 +35,7 @@ interface Conn {
 
 export class ConnectionGate {
   private pendingCount = 0;
-  private readonly pendingByAddress = new Map<string, number>();
+  private readonly pendingByAddress = new HeldCounts<string>();
   private readonly conns = new WeakMap<Duplex, Conn>();
   private readonly preLoginMaxBytes: number;
 
@@ -50,7 +51,7 @@ export class ConnectionGate {
   /** Passes a new connection to `handle` (Aedes), or closes it if too many are waiting to log in. */
   admit(stream: Duplex, address: string, handle: (stream: Duplex) => void): void {
     const { opts } = this;
-    const fromAddress = this.pendingByAddress.get(address) ?? 0;
+    const fromAddress = this.pendingByAddress.of(address);
     if (this.pendingCount >= opts.maxPendingConnections || fromAddress >= opts.maxPendingPerAddress) {
       const which = fromAddress >= opts.maxPendingPerAddress ? `${fromAddress} from this address` : `${this.pendingCount} in all`;
       opts.refuse('too_many_pending', address, `already ${which} not logged in`);
@@ -59,7 +60,7 @@ export class ConnectionGate {
     }
     const conn: Conn = { address, pending: true, preLoginBytes: 0, timer: undefined };
     this.pendingCount++;
-    this.pendingByAddress.set(address, fromAddress + 1);
+    this.pendingByAddress.add(address);
     this.conns.set(stream, conn);
     conn.timer = setTimeout(() => {
       conn.timer = undefined;
@@ -111,8 +112,6 @@ export class ConnectionGate {
     if (!conn.pending) return;
     conn.pending = false;
     this.pendingCount--;
-    const n = (this.pendingByAddress.get(conn.address) ?? 1) - 1;
-    if (n > 0) this.pendingByAddress.set(conn.address, n);
-    else this.pendingByAddress.delete(conn.address);
+    this.pendingByAddress.release(conn.address);
   }
 }

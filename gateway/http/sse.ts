@@ -28,6 +28,7 @@ import type { Logger } from '../core/logger.js';
 import { sessionNow, sessionOf } from './guards.js';
 import { parse } from './validate.js';
 import { jsonFor, visibilityOf, type Visibility } from './visibility.js';
+import { HeldCounts } from '../core/held-counts.js';
 import { MetricFactory } from '../core/metrics.js';
 
 export type EventStreamLimits = GatewayConfig['http']['eventStreams'];
@@ -71,7 +72,7 @@ const DROP_LOG_INTERVAL_MS = 60_000;
 
 export class EventStreams {
   private readonly clients = new Set<Client>();
-  private readonly perUser = new Map<string, number>();
+  private readonly perUser = new HeldCounts<string>();
   private readonly dropped: Counter<'reason'>;
   private readonly refused: Counter<'reason'>;
   private readonly off: () => void;
@@ -114,7 +115,7 @@ export class EventStreams {
     const { kinds } = parse(streamQuery, req.query, 'query');
     const { username, role } = sessionOf(res);
     const { perUser, total } = this.deps.limits;
-    if ((this.perUser.get(username) ?? 0) >= perUser) {
+    if (this.perUser.of(username) >= perUser) {
       this.refused.inc({ reason: 'per_user' });
       return next(new GatewayError('too_many_streams', `${username} already has ${perUser} live streams open (http.eventStreams.perUser); close a console tab`, 429));
     }
@@ -129,7 +130,7 @@ export class EventStreams {
       valid: () => sessionNow(res) !== null,
     };
     this.clients.add(client);
-    this.perUser.set(username, (this.perUser.get(username) ?? 0) + 1);
+    this.perUser.add(username);
     res.on('close', () => this.remove(client));
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -215,8 +216,6 @@ export class EventStreams {
     if (!this.clients.delete(c)) return;
     c.queued = [];
     c.queuedLength = 0;
-    const n = (this.perUser.get(c.username) ?? 1) - 1;
-    if (n > 0) this.perUser.set(c.username, n);
-    else this.perUser.delete(c.username);
+    this.perUser.release(c.username);
   }
 }

@@ -3,7 +3,8 @@
  * recorded" holds and one number is all the gateway needs to remember. A pushed event says its index is there; the
  * entry is then read back with get-event and that is recorded (a push's source address is easy to forge). A gap
  * (gateway restart, network outage, controller reboot, a dropped packet) is read back the same way and marked
- * backfilled. An event already recorded (pushed twice) is dropped, so each is recorded once. A swipe's tap and the new index commit in one transaction.
+ * backfilled. An event already recorded (pushed twice) is dropped, so each is recorded once. A swipe's tap and the
+ * new index commit in one transaction.
  */
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
 import { doorReaderId } from '../../../config/controllers.js';

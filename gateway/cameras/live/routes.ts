@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { deviceId } from '../../../config/common.js';
 import { GatewayError } from '../../core/errors.js';
+import { HeldCounts } from '../../core/held-counts.js';
 import { sessionNow, sessionOf, type Guards } from '../../http/guards.js';
 import type { Role } from '../../auth/users.js';
 import { parse } from '../../http/validate.js';
@@ -27,7 +28,7 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
   const watcherRoles: Role[] = cfg.liveForViewers ? ['admin', 'security', 'viewer'] : ['admin', 'security'];
   const watchers = guards.role(...watcherRoles);
   /** Live streams open per login: one leaked token must not take every viewer slot of a camera. */
-  const perUser = new Map<string, number>();
+  const perUser = new HeldCounts<string>();
 
   /**
    * Fragmented MP4 over one long HTTP response (chunked): the init segment, then fragments from the next keyframe
@@ -38,7 +39,7 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
     const { stream } = parse(liveQuery, req.query, 'query');
     cameras.registry.get(id); // 404 for an unknown camera
     const { username } = sessionOf(res);
-    const mine = perUser.get(username) ?? 0;
+    const mine = perUser.of(username);
     if (mine >= cfg.liveMaxPerUser) {
       throw new GatewayError('too_many_streams', `${username} already watches ${mine} live streams (cameras.liveMaxPerUser); close one`, 429);
     }
@@ -49,9 +50,7 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
       if (gone) return;
       gone = true;
       clearInterval(recheck);
-      const left = (perUser.get(username) ?? 1) - 1;
-      if (left > 0) perUser.set(username, left);
-      else perUser.delete(username);
+      perUser.release(username);
       leave();
     };
     const write = (data: Buffer): void => {
@@ -73,7 +72,7 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
       'x-camera-id': id,
       'x-stream': stream,
     });
-    perUser.set(username, mine + 1);
+    perUser.add(username);
     try {
       leave = cameras.video.watch(id, stream, sink); // throws (no headers sent yet) when there is no video to give
     } catch (err) {

@@ -13,6 +13,7 @@ import type { MountShared } from '../http/server.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
 import { editorBodyGate, editorLogin, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
+import { EditorSockets } from './editor-sockets.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
@@ -34,6 +35,7 @@ export class NodeRedModule implements GatewayModule {
   private red: NodeRedRuntime | undefined;
   private nodeErrors: Counter | undefined;
   private uncontain: (() => void) | undefined;
+  private editorSockets: { watcher: EditorSockets; server: Server } | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -101,6 +103,19 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
+    // Beside Node-RED's own upgrade listener (added by init): the editor's websocket ends with its session.
+    const watcher = new EditorSockets({
+      path: `${EDITOR_ROOT}/comms`,
+      tokens: (token) => adminAuth.tokens(token),
+      ended: new Counter({
+        name: 'campus_flow_editor_sockets_closed_total',
+        help: 'Editor websockets the gateway closed, by reason (session_ended, not_signed_in, unreadable)',
+        labelNames: ['reason'] as const,
+        registers: [metrics],
+      }),
+    });
+    watcher.attach(server);
+    this.editorSockets = { watcher, server };
     app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
@@ -147,6 +162,7 @@ export class NodeRedModule implements GatewayModule {
     try {
       await this.red.stop();
     } finally {
+      this.editorSockets?.watcher.close(this.editorSockets.server);
       this.uncontain?.();
     }
   }

@@ -13,6 +13,7 @@ import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
 import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
+import { pathOf, UpgradeGate } from './upgrade-gate.js';
 
 export type { ComponentReport, HealthReport } from './health-report.js';
 import type { ComponentReport, HealthReport } from './health-report.js';
@@ -41,6 +42,8 @@ export function componentReport(c: {
 export interface MountShared {
   /** Login attempts per client address (http.loginRateLimit): one count for every login form on the server. */
   loginLimiter: RequestHandler;
+  /** Claims a path for websocket upgrades (a prefix when it ends in '/'); others are refused (upgrade-gate.ts). */
+  claimUpgrade(path: string): void;
 }
 
 /** What the HTTP layer needs of a module (gateway/module/context.ts `GatewayModule` extends it). */
@@ -145,7 +148,13 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   for (const m of modules) m.routes?.(api, guards);
   app.use('/api/v1', api);
 
-  for (const m of modules) await m.mount?.(app, server, { loginLimiter: limiter });
+  const gate = new UpgradeGate({
+    refused: new Counter({ name: 'campus_http_upgrades_refused_total', help: 'Websocket upgrades refused, by reason (not_found, not_origin_form)', labelNames: ['reason'], registers: [ctx.metrics] }),
+    log: ctx.log,
+  });
+  gate.attach(server);
+  const shared: MountShared = { loginLimiter: limiter, claimUpgrade: (path) => gate.claim(path) };
+  for (const m of modules) await m.mount?.(app, server, shared);
 
   app.use((_req, _res, next) => next(new GatewayError('not_found', 'no such route')));
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
@@ -171,9 +180,9 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   if (ctx.config.mqtt.websocket) {
     // A frame is buffered whole before the broker sees a byte of it: no larger than the largest packet allowed.
     const wss = new WebSocketServer({ noServer: true, maxPayload: broker.maxFrameBytes });
+    gate.claim('/mqtt');
     server.on('upgrade', (req, socket, head) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== '/mqtt') return; // other upgrades (Node-RED's editor) have their own listeners
+      if (pathOf(req.url) !== '/mqtt') return; // other upgrades (Node-RED's editor) have their own listeners
       wss.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());

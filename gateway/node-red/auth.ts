@@ -68,16 +68,22 @@ export function gatewayAdminAuth(deps: {
     return permissions ? { username, permissions } : null;
   };
 
+  // Node-RED passes on whatever a client sent: the editor websocket's `{"auth": 1}` reached `tokens` as a number, the
+  // session lookup threw, and the rejection (Node-RED's promise has no catch) took the process down.
+  const text = (x: unknown): x is string => typeof x === 'string' && x !== '';
+
   return {
     type: 'credentials',
     tokenHeader: 'authorization',
     sessionExpiryTime: Math.max(1, Math.floor(users.sessionTtl / 1000)),
     // Looked up on every request with an editor token, so a changed role or a removed user takes effect at once.
     async users(username) {
+      if (!text(username)) return null;
       const u = users.list().find((x) => x.username === username);
       return u ? userFor(u.username, u.role) : null;
     },
     async authenticate(username, password, allows = () => true) {
+      if (!text(username) || !text(password)) return null;
       const role = await users.verify(username, password);
       const found = role ? userFor(username, role) : null;
       const user = found && allows(found.permissions) ? found : null;
@@ -89,6 +95,7 @@ export function gatewayAdminAuth(deps: {
       return { ...user, token: users.createSession(username).token };
     },
     async tokens(token) {
+      if (!text(token)) return null;
       const session = users.session(token);
       if (session) return userFor(session.username, session.role);
       if (adminTokens.length === 0) {

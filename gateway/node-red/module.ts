@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import { Counter } from 'prom-client';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { MountShared } from '../http/server.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
@@ -37,12 +38,14 @@ export class NodeRedModule implements GatewayModule {
   private uncontain: (() => void) | undefined;
   private editorSockets: { watcher: EditorSockets; server: Server } | undefined;
   private readonly log: Logger;
+  private readonly editorErrorLog: RateLimitedLog;
 
   constructor(
     private readonly ctx: GatewayContext,
     private readonly adapters: FlowAdapters = {},
   ) {
     this.log = ctx.log.child({ component: 'node-red' });
+    this.editorErrorLog = new RateLimitedLog(this.log, () => ctx.clock.now());
   }
 
   mount(app: Express, server: Server, shared: MountShared): void {
@@ -109,13 +112,16 @@ export class NodeRedModule implements GatewayModule {
       tokens: (token) => adminAuth.tokens(token),
       ended: new Counter({
         name: 'campus_flow_editor_sockets_closed_total',
-        help: 'Editor websockets the gateway closed, by reason (session_ended, not_signed_in, unreadable)',
+        help: 'Editor websockets the gateway closed, by reason (session_ended, not_signed_in, signed_in_twice, not_editor, unreadable)',
         labelNames: ['reason'] as const,
         registers: [metrics],
       }),
     });
     watcher.attach(server);
     this.editorSockets = { watcher, server };
+    // The only websocket paths Node-RED serves: its editor's, and its flows' websocket nodes under their root.
+    shared.claimUpgrade(`${EDITOR_ROOT}/comms`);
+    shared.claimUpgrade(`${HTTP_NODE_ROOT}/`);
     app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
@@ -128,7 +134,12 @@ export class NodeRedModule implements GatewayModule {
     if (this.state !== 'mounted' || !this.red) return;
     this.state = 'starting';
     const red = this.red;
-    this.uncontain = containFlowErrors((err, kind) => {
+    this.uncontain = containFlowErrors((err, kind, source) => {
+      if (source === 'editor') {
+        // A client's frame (anyone on the LAN can send one): logged at most once a minute.
+        this.editorErrorLog.warn('editor', { err: err.message, kind }, "Node-RED's editor websocket failed on a client's frame; the socket is closed, the gateway keeps running");
+        return;
+      }
       this.nodeErrors?.inc();
       this.log.error({ err, kind }, 'flow code failed outside a message handler; the gateway keeps running');
     });

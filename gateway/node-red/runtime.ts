@@ -93,28 +93,44 @@ export function claimNodeRed(owner: string): { ok: true } | { ok: false; owner: 
 
 /** Stack frames of flow code: function nodes (compiled as "Function node:<id>"), core and campus nodes. */
 const FLOW_FRAME = /Function node|[\\/]@node-red[\\/]nodes[\\/]|[\\/]node-red-contrib-campus[\\/]/;
+/**
+ * Node-RED's editor websocket handler, which reads whatever JSON a client sends as an object: a `null` frame, signed
+ * in or not, throws there (editor-api lib/editor/comms.js, 4.1.x). The socket that sent it is closed
+ * (editor-sockets.ts).
+ */
+const EDITOR_COMMS_FRAME = /[\\/]@node-red[\\/]editor-api[\\/]lib[\\/]editor[\\/]comms\.js/;
 
-/** Duck-typed: errors made inside a function node come from the node's vm context, where `instanceof Error` fails. */
-export function isFromFlows(err: unknown): err is Error {
+export type ContainedSource = 'flows' | 'editor';
+
+/**
+ * Where an error the process would die of came from, when it is one the gateway outlives: flow code, or the editor's
+ * websocket handler on a client's frame; null for anything else. Duck-typed: errors made inside a function node come
+ * from the node's vm context, where `instanceof Error` fails.
+ */
+export function containedSource(err: unknown): ContainedSource | null {
   const stack = typeof err === 'object' && err !== null ? (err as { stack?: unknown }).stack : undefined;
-  return typeof stack === 'string' && FLOW_FRAME.test(stack);
+  if (typeof stack !== 'string') return null;
+  return FLOW_FRAME.test(stack) ? 'flows' : EDITOR_COMMS_FRAME.test(stack) ? 'editor' : null;
 }
 
 /**
  * Node-RED catches what a node throws while handling a message, and the function node guards its timers, but a
  * promise a function node leaves rejected (or a throw from some node's own callback) reaches the process, where
  * Node's default is to exit: one line of flow code would take the gateway down. These handlers keep the process
- * for errors whose stack is flow code and report them; anything else keeps Node's default (exit), unless
+ * for errors whose stack is flow code (or the editor websocket's handler, containedSource) and report them; anything
+ * else keeps Node's default (exit), unless
  * someone else (a test runner) also listens and decides. Process-wide, like Node-RED itself; removed on stop.
  */
-export function containFlowErrors(onFlowError: (err: Error, kind: 'rejection' | 'exception') => void): () => void {
+export function containFlowErrors(onFlowError: (err: Error, kind: 'rejection' | 'exception', source: ContainedSource) => void): () => void {
   const onRejection = (reason: unknown): void => {
-    if (isFromFlows(reason)) return onFlowError(reason, 'rejection');
+    const source = containedSource(reason);
+    if (source) return onFlowError(reason as Error, 'rejection', source);
     if (process.listenerCount('unhandledRejection') > 1) return;
     throw reason; // → uncaughtException → the default below
   };
   const onException = (err: unknown): void => {
-    if (isFromFlows(err)) return onFlowError(err, 'exception');
+    const source = containedSource(err);
+    if (source) return onFlowError(err as Error, 'exception', source);
     if (process.listenerCount('uncaughtException') > 1) return;
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);

@@ -16,7 +16,7 @@ async function serve(dir: string): Promise<{ base: string; metrics: Registry; cl
   app.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
   app.use('/api/v1', express.Router().get('/alerts', (_req, res) => res.json({ items: [] })));
   const server = createServer(app);
-  await createConsoleModule({ log: pino({ level: 'silent' }), metrics }, { dir }).mount!(app, server, { loginLimiter: (_req, _res, next) => next() });
+  await createConsoleModule({ log: pino({ level: 'silent' }), metrics }, { dir }).mount!(app, server, { loginLimiter: (_req, _res, next) => next(), claimUpgrade: () => {} });
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   server.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { captureLog } from '../helpers/log-capture.js';
+import { rawUpgrade } from '../helpers/raw-upgrade.js';
 
 describe('hostile input on the HTTP API', () => {
   let gw: TestGateway;
@@ -91,5 +92,34 @@ describe('hostile input on the HTTP API', () => {
     expect(text).toContain('access_token=[redacted]');
     expect(text).toContain('kinds=alert.');
     expect(text).not.toContain(secret);
+  });
+});
+
+describe('hostile websocket upgrades', () => {
+  let gw: TestGateway;
+  let port: number;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    port = Number(new URL(gw.base).port);
+  });
+  afterAll(() => gw?.close());
+
+  it('answers an upgrade to a path nobody serves with 404 and closes it, where it stayed open for ever', async () => {
+    expect(await rawUpgrade(port, '/no-such-socket')).toBe('HTTP/1.1 404 Not Found');
+    expect(await rawUpgrade(port, '/mqtt')).toBe('HTTP/1.1 101 Switching Protocols');
+  });
+
+  it('refuses a target that is not origin-form (`GET http://host/mqtt`), which paths were read from differently', async () => {
+    expect(await rawUpgrade(port, `http://127.0.0.1:${port}/mqtt`)).toBe('HTTP/1.1 400 Bad Request');
+  });
+
+  it('survives a client that resets the connection right after asking to upgrade', async () => {
+    // Node's HTTP server takes its 'error' listener off an upgraded socket: the reset was an 'error' nobody heard,
+    // and the process exited.
+    await Promise.all(['/no-such-socket', '/mqtt'].map((target) => rawUpgrade(port, target, { reset: 50 }).catch(() => '')));
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await gw.api('/healthz')).status).toBe(200);
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_http_upgrades_refused_total\{reason="not_found"\} [1-9]/);
   });
 });

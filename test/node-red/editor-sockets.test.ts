@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { EditorSockets, pathOf } from '../../gateway/node-red/editor-sockets.js';
+import { EditorSockets } from '../../gateway/node-red/editor-sockets.js';
+import { pathOf } from '../../gateway/http/upgrade-gate.js';
 
 const VALID = new Set(['good-token']);
 let server: Server;
@@ -84,8 +85,7 @@ describe('the editor websocket watch', () => {
 
   it('closes a socket at the next check once its token is refused, however it signed in', async () => {
     const byFrame = await open();
-    byFrame.ws.send(JSON.stringify({ auth: 'good-token' }));
-    byFrame.ws.send(JSON.stringify({ auth: 'ended-session' })); // the token it signed in with last is the one checked
+    byFrame.ws.send(JSON.stringify({ auth: 'ended-session' }));
     const byHeader = await open({ authorization: 'Bearer ended-session' });
     const notAString = await open();
     notAString.ws.send(JSON.stringify({ auth: { token: 'good-token' } }));
@@ -93,15 +93,24 @@ describe('the editor websocket watch', () => {
     expect(await closedBy('session_ended')).toBe(3);
   });
 
-  it('closes a socket whose frames it cannot follow, and the gateway goes on', async () => {
-    const { ws, closed } = await open();
-    ws.send('x'.repeat(70 * 1024)); // larger than the editor ever sends; a sign-in could hide behind it
-    expect(await within(closed, 2000)).toBe('closed');
-    expect(await closedBy('unreadable')).toBe(1);
-    const next = await open();
-    next.ws.send(JSON.stringify({ auth: 'good-token' }));
-    expect(await within(next.closed, 400)).toBe('open');
-    next.ws.close();
+  it('closes a socket that signs in a second time at once (Node-RED would list the connection once per sign-in)', async () => {
+    const byFrame = await open();
+    byFrame.ws.send(JSON.stringify({ auth: 'good-token' }));
+    byFrame.ws.send(JSON.stringify({ auth: 'good-token' }));
+    const afterHeader = await open({ authorization: 'Bearer good-token' });
+    afterHeader.ws.send(JSON.stringify({ auth: 'good-token' }));
+    expect(await within(Promise.all([byFrame.closed, afterHeader.closed]).then(() => 'closed'), 1000)).toBe('closed');
+    expect(await closedBy('signed_in_twice')).toBe(2);
+  });
+
+  it("closes a socket at once for frames the editor never sends: binary, not JSON, JSON that is not an object", async () => {
+    const sockets = await Promise.all([open(), open(), open(), open()]);
+    sockets[0]!.ws.send(Buffer.from(JSON.stringify({ auth: 'good-token' }))); // Node-RED would read it as a sign-in
+    sockets[1]!.ws.send('{"auth":');
+    sockets[2]!.ws.send('null'); // throws in Node-RED's handler
+    sockets[3]!.ws.send('["x"]');
+    expect(await within(Promise.all(sockets.map((x) => x.closed)).then(() => 'closed'), 1000)).toBe('closed');
+    expect(await closedBy('not_editor')).toBe(4);
   });
 
   it('reads the path as Node-RED does', () => {

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { hashSecret } from '../../gateway/auth/secrets.js';
 import { defaultFlows } from '../../gateway/node-red/files.js';
 import { nextMessage, startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { rawUpgrade } from '../helpers/raw-upgrade.js';
 
 const API_TOKEN = 'deploy-from-ci-0123456789abcdef';
 const READ_TOKEN = 'read-only-token-0123456789abcdef';
@@ -271,6 +272,42 @@ describe('editor tokens die with the gateway session they came from', () => {
     expect(answer).toBe('{"auth":"fail"}');
     other.ws.close();
     again.close();
+  });
+
+  it('closes an editor websocket at once for hostile frames, and the gateway keeps running', async () => {
+    const url = `${gw.base.replace('http', 'ws')}/flows/comms`;
+    const send = async (frame: string | Buffer): Promise<{ answer: string | null; code: number }> => {
+      const ws = new WebSocket(url);
+      let answer: string | null = null;
+      ws.on('message', (data) => (answer ??= String(data)));
+      const code = await new Promise<number>((resolve, reject) => {
+        ws.once('open', () => ws.send(frame));
+        ws.once('error', reject);
+        ws.once('close', resolve);
+      });
+      return { answer, code };
+    };
+    // `null` threw in Node-RED's handler and `{"auth": 1}` in the token check behind it: each took the process down.
+    expect((await send('null')).code).toBe(1006);
+    expect((await send(JSON.stringify({ auth: 1 }))).answer).toBe('{"auth":"fail"}'); // refused by Node-RED, as any wrong token
+    const token = await adminWithEditorToken('ed-twice');
+    expect((await send(Buffer.from(JSON.stringify({ auth: token })))).code).toBe(1006);
+    const twice = await editorSocket(token, 'header');
+    twice.ws.send(JSON.stringify({ auth: token }));
+    expect(await twice.closed).toBe(1006);
+    expect((await gw.api('/healthz')).status).toBe(200);
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_flow_editor_sockets_closed_total\{reason="not_editor"\} [2-9]/);
+    expect(metrics).toMatch(/campus_flow_editor_sockets_closed_total\{reason="signed_in_twice"\} [1-9]/);
+  });
+
+  it('refuses the editor websocket at targets Node-RED read differently or threw on', async () => {
+    const port = Number(new URL(gw.base).port);
+    expect(await rawUpgrade(port, `http://127.0.0.1:${port}/flows/comms`)).toBe('HTTP/1.1 400 Bad Request');
+    // A target Node-RED's url.parse throws on, in its upgrade listener: the process exited.
+    expect(await rawUpgrade(port, '//%zz@x/flows/comms')).toBe('HTTP/1.1 404 Not Found');
+    expect((await gw.api('/healthz')).status).toBe(200);
+    expect(await rawUpgrade(port, '/flows/comms')).toBe('HTTP/1.1 101 Switching Protocols');
   });
 
   it('logging out of the editor ends its session', async () => {

@@ -2,7 +2,8 @@
  * Node-RED inside the gateway process, on the gateway's HTTP server: the editor and admin API at /flows,
  * HTTP-in nodes under /flows-api, files in <dataDir>/node-red, logins through the gateway's users.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { Express } from 'express';
@@ -15,6 +16,8 @@ import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
 import { editorBodyGate, editorLogin, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
 import { EditorSockets } from './editor-sockets.js';
+import { nodeRedServer } from './server-facade.js';
+import { pathOf } from '../http/upgrade-gate.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
@@ -36,7 +39,7 @@ export class NodeRedModule implements GatewayModule {
   private red: NodeRedRuntime | undefined;
   private nodeErrors: Counter | undefined;
   private uncontain: (() => void) | undefined;
-  private editorSockets: { watcher: EditorSockets; server: Server } | undefined;
+  private editorSockets: EditorSockets | undefined;
   private readonly log: Logger;
   private readonly editorErrorLog: RateLimitedLog;
 
@@ -93,8 +96,11 @@ export class NodeRedModule implements GatewayModule {
     const api = createCampusFlowApi({ ...this.ctx, metrics, adapters: this.adapters });
     const red = loadNodeRed();
     const adminAuth = gatewayAdminAuth({ users: this.ctx.users, adminTokens: config.nodeRed.adminTokens, attempts, log: this.log });
+    // Node-RED gets the server with its 'upgrade' listeners kept apart (server-facade.ts): the gateway hands them the
+    // socket, the editor's with its client frames vetted.
+    const facade = nodeRedServer(server);
     red.init(
-      server,
+      facade.server,
       nodeRedSettings({
         userDir,
         credentialSecret: secret.secret,
@@ -106,9 +112,7 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
-    // Beside Node-RED's own upgrade listener (added by init): the editor's websocket ends with its session.
     const watcher = new EditorSockets({
-      path: `${EDITOR_ROOT}/comms`,
       tokens: (token) => adminAuth.tokens(token),
       ended: new Counter({
         name: 'campus_flow_editor_sockets_closed_total',
@@ -117,11 +121,20 @@ export class NodeRedModule implements GatewayModule {
         registers: [metrics],
       }),
     });
-    watcher.attach(server);
-    this.editorSockets = { watcher, server };
+    this.editorSockets = watcher;
     // The only websocket paths Node-RED serves: its editor's, and its flows' websocket nodes under their root.
-    shared.claimUpgrade(`${EDITOR_ROOT}/comms`);
-    shared.claimUpgrade(`${HTTP_NODE_ROOT}/`);
+    const comms = `${EDITOR_ROOT}/comms`;
+    const nodes = `${HTTP_NODE_ROOT}/`;
+    shared.claimUpgrade(comms);
+    shared.claimUpgrade(nodes);
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const path = pathOf(req.url);
+      if (path !== comms && !path.startsWith(nodes)) return;
+      // Stopping: Node-RED's comms has let go of its websocket server and would throw on this upgrade.
+      if (this.state !== 'running' && this.state !== 'starting' && this.state !== 'mounted') return void socket.destroy();
+      if (path === comms) facade.upgrade(req, watcher.relay(req, socket, head), Buffer.alloc(0));
+      else facade.upgrade(req, socket, head);
+    });
     app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
@@ -136,8 +149,8 @@ export class NodeRedModule implements GatewayModule {
     const red = this.red;
     this.uncontain = containFlowErrors((err, kind, source) => {
       if (source === 'editor') {
-        // A client's frame (anyone on the LAN can send one): logged at most once a minute.
-        this.editorErrorLog.warn('editor', { err: err.message, kind }, "Node-RED's editor websocket failed on a client's frame; the socket is closed, the gateway keeps running");
+        // A client's input (anyone on the LAN can send one): logged at most once a minute.
+        this.editorErrorLog.warn('editor', { err: err.message, kind }, "Node-RED's editor code failed on a client's input; the gateway keeps running");
         return;
       }
       this.nodeErrors?.inc();
@@ -173,7 +186,7 @@ export class NodeRedModule implements GatewayModule {
     try {
       await this.red.stop();
     } finally {
-      this.editorSockets?.watcher.close(this.editorSockets.server);
+      this.editorSockets?.close();
       this.uncontain?.();
     }
   }

@@ -94,30 +94,30 @@ export function claimNodeRed(owner: string): { ok: true } | { ok: false; owner: 
 /** Stack frames of flow code: function nodes (compiled as "Function node:<id>"), core and campus nodes. */
 const FLOW_FRAME = /Function node|[\\/]@node-red[\\/]nodes[\\/]|[\\/]node-red-contrib-campus[\\/]/;
 /**
- * Node-RED's editor websocket handler, which reads whatever JSON a client sends as an object: a `null` frame, signed
- * in or not, throws there (editor-api lib/editor/comms.js, 4.1.x). The socket that sent it is closed
- * (editor-sockets.ts).
+ * Node-RED's editor and admin API, which act on what browsers send: its websocket handler had promise chains without a
+ * catch and read any JSON as an object (a `null` frame, or `{"auth": {"toString": 1}}`, took the process down). Those
+ * frames no longer reach it (editor-sockets.ts); this keeps the next such input from being fatal.
  */
-const EDITOR_COMMS_FRAME = /[\\/]@node-red[\\/]editor-api[\\/]lib[\\/]editor[\\/]comms\.js/;
+const EDITOR_API_FRAME = /[\\/]@node-red[\\/]editor-api[\\/]lib[\\/]/;
 
 export type ContainedSource = 'flows' | 'editor';
 
 /**
- * Where an error the process would die of came from, when it is one the gateway outlives: flow code, or the editor's
- * websocket handler on a client's frame; null for anything else. Duck-typed: errors made inside a function node come
+ * Where an error the process would die of came from, when it is one the gateway outlives: flow code, or Node-RED's
+ * editor code on a client's input; null for anything else. Duck-typed: errors made inside a function node come
  * from the node's vm context, where `instanceof Error` fails.
  */
 export function containedSource(err: unknown): ContainedSource | null {
   const stack = typeof err === 'object' && err !== null ? (err as { stack?: unknown }).stack : undefined;
   if (typeof stack !== 'string') return null;
-  return FLOW_FRAME.test(stack) ? 'flows' : EDITOR_COMMS_FRAME.test(stack) ? 'editor' : null;
+  return FLOW_FRAME.test(stack) ? 'flows' : EDITOR_API_FRAME.test(stack) ? 'editor' : null;
 }
 
 /**
  * Node-RED catches what a node throws while handling a message, and the function node guards its timers, but a
  * promise a function node leaves rejected (or a throw from some node's own callback) reaches the process, where
  * Node's default is to exit: one line of flow code would take the gateway down. These handlers keep the process
- * for errors whose stack is flow code (or the editor websocket's handler, containedSource) and report them; anything
+ * for errors whose stack is flow code (or Node-RED's editor code, containedSource) and report them; anything
  * else keeps Node's default (exit), unless
  * someone else (a test runner) also listens and decides. Process-wide, like Node-RED itself; removed on stop.
  */

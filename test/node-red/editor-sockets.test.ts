@@ -1,11 +1,12 @@
 /**
- * The watch on the Node-RED editor's websocket, on a real HTTP server whose upgrades a ws server takes as Node-RED's
- * comms does, with real ws clients: a hostile client that never signs in, one sending frames too large to follow, one
- * whose token is refused at the next check (the session ended), and the editor that signs in and stays.
- * The running gateway's case (Node-RED itself, a logout) is in embedded.test.ts.
+ * The editor websocket's relay, on a real HTTP server whose upgrades a ws server takes as Node-RED's comms does, given
+ * the relayed socket, with real clients: what the editor sends reaches the comms server unchanged and its answers come
+ * back; a client that never signs in, signs in twice (also 500 times in one TCP write), sends what the editor never
+ * does, or whose token is refused at the next check (the session ended) is closed, and the comms server never reads
+ * the frame that closed it. The running gateway's case (Node-RED itself, a logout) is in embedded.test.ts.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -17,64 +18,88 @@ let server: Server;
 let wss: WebSocketServer;
 let watcher: EditorSockets;
 let registry: Registry;
-let url: string;
-/** What the comms server received, in order: the watcher must not change a byte of it. */
+let port: number;
+/** What the comms server received, in order. */
 let received: string[];
+let closeCodes: number[];
 
 beforeEach(async () => {
   received = [];
+  closeCodes = [];
   server = createServer();
   wss = new WebSocketServer({ noServer: true });
-  wss.on('connection', (ws) => ws.on('message', (data) => received.push(String(data))));
-  server.on('upgrade', (req, socket, head) => {
-    if (pathOf(req.url) === '/flows/comms') wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => received.push(String(data)));
+    ws.on('close', (code) => closeCodes.push(code));
+    ws.send('hello from comms');
   });
   registry = new Registry();
   watcher = new EditorSockets({
-    path: '/flows/comms',
     tokens: async (token) => (VALID.has(token) ? { username: 'admin' } : null),
     ended: new Counter({ name: 'closed_total', help: 'closed', labelNames: ['reason'], registers: [registry] }),
     recheckMs: 50,
     authWindowMs: 300,
   });
-  watcher.attach(server);
+  server.on('upgrade', (req, socket: Socket, head) => {
+    if (pathOf(req.url) !== '/flows/comms') return;
+    wss.handleUpgrade(req, watcher.relay(req, socket, head), Buffer.alloc(0), (ws) => wss.emit('connection', ws, req));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/flows/comms`;
+  port = (server.address() as AddressInfo).port;
 });
 
 afterEach(async () => {
-  watcher.close(server);
+  watcher.close();
   for (const c of wss.clients) c.terminate();
   wss.close();
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function open(headers: Record<string, string> = {}): Promise<{ ws: WebSocket; closed: Promise<string> }> {
-  const ws = new WebSocket(url, { headers });
+async function open(headers: Record<string, string> = {}): Promise<{ ws: WebSocket; closed: Promise<string>; got: string[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/flows/comms`, { headers });
+  const got: string[] = [];
+  ws.on('message', (data) => got.push(String(data)));
   const closed = new Promise<string>((resolve) => ws.on('close', () => resolve('closed')));
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  return { ws, closed };
+  return { ws, closed, got };
 }
 
 /** 'closed', or 'open' if it still is after `ms`. */
-const within = (closed: Promise<string>, ms: number): Promise<string> => Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('open'), ms))]);
+const within = (closed: Promise<unknown>, ms: number): Promise<string> =>
+  Promise.race([closed.then(() => 'closed'), new Promise<string>((r) => setTimeout(() => r('open'), ms))]);
 
 async function closedBy(reason: string): Promise<number> {
   const metric = await registry.getSingleMetricAsString('closed_total');
   return Number(new RegExp(`reason="${reason}"} (\\d+)`).exec(metric)?.[1] ?? 0);
 }
 
-describe('the editor websocket watch', () => {
-  it('keeps a signed-in editor open, and its frames reach the comms server unchanged', async () => {
-    const { ws, closed } = await open();
+/** A short client frame as a browser sends it (RFC 6455 5.2): FIN and text, masked, a 7-bit length. */
+function frame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  if (payload.length > 125) throw new Error('short frames only');
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4]!)]);
+}
+
+describe('the editor websocket relay', () => {
+  it('carries what the editor sends to the comms server unchanged, and its answers, pings and close back', async () => {
+    const { ws, closed, got } = await open();
     ws.send(JSON.stringify({ auth: 'good-token' }));
     ws.send(JSON.stringify({ subscribe: 'status/#' }));
-    expect(await within(closed, 600)).toBe('open');
-    expect(received).toEqual(['{"auth":"good-token"}', '{"subscribe":"status/#"}']);
-    ws.close();
+    ws.send(JSON.stringify({ topic: 'multiplayer/location', data: { workspace: 'tab' } }));
+    const pong = new Promise((resolve) => ws.once('pong', resolve));
+    ws.ping();
+    await pong;
+    expect(await within(closed, 400)).toBe('open');
+    expect(received).toEqual(['{"auth":"good-token"}', '{"subscribe":"status/#"}', '{"topic":"multiplayer/location","data":{"workspace":"tab"}}']);
+    expect(got).toEqual(['hello from comms']);
+    ws.close(1000);
+    await closed;
+    await within(new Promise((r) => setTimeout(r, 50)), 100);
+    expect(closeCodes).toEqual([1000]);
   });
 
   it('closes a socket that never signs in once the window has passed (anyone on the LAN could hold thousands)', async () => {
@@ -87,30 +112,61 @@ describe('the editor websocket watch', () => {
     const byFrame = await open();
     byFrame.ws.send(JSON.stringify({ auth: 'ended-session' }));
     const byHeader = await open({ authorization: 'Bearer ended-session' });
-    const notAString = await open();
-    notAString.ws.send(JSON.stringify({ auth: { token: 'good-token' } }));
-    expect(await within(Promise.all([byFrame.closed, byHeader.closed, notAString.closed]).then(() => 'closed'), 2000)).toBe('closed');
-    expect(await closedBy('session_ended')).toBe(3);
+    expect(await within(Promise.all([byFrame.closed, byHeader.closed]), 2000)).toBe('closed');
+    expect(await closedBy('session_ended')).toBe(2);
   });
 
-  it('closes a socket that signs in a second time at once (Node-RED would list the connection once per sign-in)', async () => {
+  it('closes a socket that signs in a second time, and the comms server never reads the second', async () => {
     const byFrame = await open();
     byFrame.ws.send(JSON.stringify({ auth: 'good-token' }));
     byFrame.ws.send(JSON.stringify({ auth: 'good-token' }));
     const afterHeader = await open({ authorization: 'Bearer good-token' });
     afterHeader.ws.send(JSON.stringify({ auth: 'good-token' }));
-    expect(await within(Promise.all([byFrame.closed, afterHeader.closed]).then(() => 'closed'), 1000)).toBe('closed');
+    expect(await within(Promise.all([byFrame.closed, afterHeader.closed]), 1000)).toBe('closed');
     expect(await closedBy('signed_in_twice')).toBe(2);
+    expect(received).toEqual(['{"auth":"good-token"}']);
   });
 
-  it("closes a socket at once for frames the editor never sends: binary, not JSON, JSON that is not an object", async () => {
-    const sockets = await Promise.all([open(), open(), open(), open()]);
-    sockets[0]!.ws.send(Buffer.from(JSON.stringify({ auth: 'good-token' }))); // Node-RED would read it as a sign-in
-    sockets[1]!.ws.send('{"auth":');
-    sockets[2]!.ws.send('null'); // throws in Node-RED's handler
-    sockets[3]!.ws.send('["x"]');
-    expect(await within(Promise.all(sockets.map((x) => x.closed)).then(() => 'closed'), 1000)).toBe('closed');
-    expect(await closedBy('not_editor')).toBe(4);
+  it('lets one sign-in through when 500 come in one TCP write (Node-RED listed the connection 500 times)', async () => {
+    const raw = connect(port, '127.0.0.1');
+    let answer = '';
+    raw.on('data', (c) => (answer += c.toString('latin1')));
+    const gone = new Promise((resolve) => raw.on('close', resolve));
+    raw.write(`GET /flows/comms HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    await new Promise((resolve) => raw.once('data', resolve));
+    expect(answer).toMatch(/^HTTP\/1.1 101/);
+    raw.write(Buffer.concat(Array.from({ length: 500 }, () => frame(JSON.stringify({ auth: 'good-token' })))));
+    expect(await within(gone, 1000)).toBe('closed');
+    expect(received).toEqual(['{"auth":"good-token"}']);
+  });
+
+  it('closes a socket at once for what the editor never sends, and none of it reaches the comms server', async () => {
+    const hostile: (string | Buffer)[] = [
+      Buffer.from(JSON.stringify({ auth: 'good-token' })), // binary: Node-RED read it as a sign-in
+      '{"auth":', // not JSON
+      'null', // threw in Node-RED's handler
+      '["x"]',
+      JSON.stringify({ auth: { toString: 1 } }), // threw in Node-RED's token store
+      JSON.stringify({ auth: 7 }),
+      JSON.stringify({ subscribe: { x: 1 } }),
+    ];
+    const sockets = await Promise.all(hostile.map(() => open()));
+    hostile.forEach((h, i) => sockets[i]!.ws.send(h));
+    expect(await within(Promise.all(sockets.map((x) => x.closed)), 1000)).toBe('closed');
+    expect(await closedBy('not_editor')).toBe(hostile.length);
+    expect(received).toEqual([]);
+  });
+
+  it('closes a socket whose frames it cannot follow, and goes on', async () => {
+    const { ws, closed } = await open();
+    ws.send('x'.repeat(70 * 1024)); // larger than the editor ever sends
+    expect(await within(closed, 2000)).toBe('closed');
+    expect(await closedBy('unreadable')).toBe(1);
+    expect(received).toEqual([]);
+    const next = await open();
+    next.ws.send(JSON.stringify({ auth: 'good-token' }));
+    expect(await within(next.closed, 400)).toBe('open');
+    next.ws.close();
   });
 
   it('reads the path as Node-RED does', () => {

@@ -287,9 +287,11 @@ describe('editor tokens die with the gateway session they came from', () => {
       });
       return { answer, code };
     };
-    // `null` threw in Node-RED's handler and `{"auth": 1}` in the token check behind it: each took the process down.
-    expect((await send('null')).code).toBe(1006);
-    expect((await send(JSON.stringify({ auth: 1 }))).answer).toBe('{"auth":"fail"}'); // refused by Node-RED, as any wrong token
+    // Each took the process down: `null` threw in Node-RED's handler, `{"auth": 1}` in the gateway's token check,
+    // `{"auth": {"toString": 1}}` in Node-RED's token store. Now none of them reaches Node-RED.
+    for (const frame of ['null', JSON.stringify({ auth: 1 }), JSON.stringify({ auth: { toString: 1 } })]) {
+      expect(await send(frame)).toEqual({ answer: null, code: 1006 });
+    }
     const token = await adminWithEditorToken('ed-twice');
     expect((await send(Buffer.from(JSON.stringify({ auth: token })))).code).toBe(1006);
     const twice = await editorSocket(token, 'header');
@@ -297,7 +299,7 @@ describe('editor tokens die with the gateway session they came from', () => {
     expect(await twice.closed).toBe(1006);
     expect((await gw.api('/healthz')).status).toBe(200);
     const metrics = await (await gw.api('/metrics')).text();
-    expect(metrics).toMatch(/campus_flow_editor_sockets_closed_total\{reason="not_editor"\} [2-9]/);
+    expect(metrics).toMatch(/campus_flow_editor_sockets_closed_total\{reason="not_editor"\} [4-9]/);
     expect(metrics).toMatch(/campus_flow_editor_sockets_closed_total\{reason="signed_in_twice"\} [1-9]/);
   });
 
@@ -429,6 +431,10 @@ describe('flows deployed from git through the admin API', () => {
     { id: 'ffff000000000023', type: 'function', z: tab, func: "msg.statusCode = 500; msg.payload = 'caught: ' + msg.error.message; return msg;", outputs: 1, wires: [['ffff000000000012']] },
     { id: 'ffff000000000030', type: 'inject', z: tab, once: true, onceDelay: 0.1, repeat: '', topic: '', payload: '', payloadType: 'date', props: [{ p: 'payload' }], wires: [['ffff000000000031']] },
     { id: 'ffff000000000031', type: 'function', z: tab, func: 'await new Promise((r) => setTimeout(r, 10)); throw new Error("async boom");', outputs: 1, wires: [[]] },
+    // A websocket echo under /flows-api/: flows' websocket nodes are handed their upgrades by the gateway.
+    { id: 'ffff000000000040', type: 'websocket-listener', path: '/ws/echo', wholemsg: 'false' },
+    { id: 'ffff000000000041', type: 'websocket in', z: tab, server: 'ffff000000000040', client: '', wires: [['ffff000000000042']] },
+    { id: 'ffff000000000042', type: 'websocket out', z: tab, server: 'ffff000000000040', client: '', wires: [] },
   ];
 
   // Deployed beside the default flows, not instead of them: the default-flow tests share this one Node-RED (once per
@@ -455,6 +461,16 @@ describe('flows deployed from git through the admin API', () => {
     const hello = await gw.api('/flows-api/hello');
     expect(hello.status).toBe(200);
     expect(await hello.text()).toBe('hi demo-school');
+
+    const echo = new WebSocket(`${gw.base.replace('http', 'ws')}/flows-api/ws/echo`);
+    await new Promise((resolve, reject) => {
+      echo.once('open', resolve);
+      echo.once('error', reject);
+    });
+    const back = new Promise<string>((resolve) => echo.once('message', (data) => resolve(String(data))));
+    echo.send('marco');
+    expect(await back).toBe('marco');
+    echo.close();
   });
 
   it('an error thrown inside a flow does not take the gateway down', async () => {

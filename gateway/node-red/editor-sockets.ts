@@ -28,16 +28,26 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Counter } from 'prom-client';
+import { HeldCounts } from '../core/held-counts.js';
 import { VettedSocket, type Verdict } from './vetted-socket.js';
 
-/** Far above what the editor sends (sign-in, subscriptions); a larger frame is not the editor's, and is closed. */
+/** Far above what the editor sends (sign-in, subscriptions); a larger message is not the editor's, and is closed. */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** A browser sends the editor's small messages whole: a few fragments, a few reads at most. */
+const MAX_FRAGMENTS = 16;
+const MAX_BUFFERED_CHUNKS = 1024;
+/** A tab that has stopped reading its debug sidebar; the console's event streams have the same kind of cap. */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+/** Sockets not signed in yet, per client address and in all: each holds a parser and Node-RED's connection for 30 s. */
+const MAX_PENDING_PER_ADDRESS = 8;
+const MAX_PENDING = 64;
 
-export type EditorSocketEnd = 'session_ended' | 'not_signed_in' | 'signed_in_twice' | 'not_editor' | 'unreadable';
+export type EditorSocketEnd = 'session_ended' | 'not_signed_in' | 'signed_in_twice' | 'not_editor' | 'unreadable' | 'unread' | 'too_many_pending';
 
 interface Watched {
-  /** The token it signed in with; null before it has. */
+  /** The token it signed in with; null before it has (and counted as pending for its address till then). */
   token: string | null;
+  address: string;
   /** performance.now() at the upgrade. */
   openedAt: number;
 }
@@ -52,16 +62,31 @@ export interface EditorSocketDeps {
 
 export class EditorSockets {
   private readonly sockets = new Map<Socket, Watched>();
+  private readonly pending = new HeldCounts<string>();
+  private pendingTotal = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
 
   constructor(private readonly deps: EditorSocketDeps) {}
 
-  /** The socket to hand Node-RED for an upgrade of the editor's websocket: the client's frames vetted first. */
-  relay(req: IncomingMessage, socket: Socket, head: Buffer): Duplex {
-    const watched: Watched = { token: bearerOf(req.headers.authorization), openedAt: performance.now() };
+  /**
+   * The socket to hand Node-RED for an upgrade of the editor's websocket, its client frames vetted first; null when
+   * its address (or everyone) already has too many not signed in (counted; the caller refuses the upgrade).
+   */
+  relay(req: IncomingMessage, socket: Socket, head: Buffer): Duplex | null {
+    const watched: Watched = { token: bearerOf(req.headers.authorization), address: socket.remoteAddress ?? 'unknown', openedAt: performance.now() };
+    if (watched.token === null) {
+      if (this.pending.of(watched.address) >= MAX_PENDING_PER_ADDRESS || this.pendingTotal >= MAX_PENDING) {
+        this.deps.ended.inc({ reason: 'too_many_pending' });
+        return null;
+      }
+      this.hold(watched);
+    }
     const vetted = new VettedSocket(socket, {
       maxFrameBytes: MAX_CLIENT_FRAME_BYTES,
+      maxFragments: MAX_FRAGMENTS,
+      maxBufferedChunks: MAX_BUFFERED_CHUNKS,
+      maxUnreadBytes: MAX_UNREAD_BYTES,
       vet: (data, isBinary) => this.vet(watched, data, isBinary),
       onClose: (reason) => this.ended(socket, reason),
     });
@@ -76,9 +101,10 @@ export class EditorSockets {
 
   /** Closes every editor websocket (the gateway is stopping). */
   close(): void {
-    for (const socket of [...this.sockets.keys()]) socket.destroy();
-    this.sockets.clear();
-    this.stopTimer();
+    for (const socket of [...this.sockets.keys()]) {
+      this.forget(socket);
+      socket.destroy();
+    }
   }
 
   /** Mirrors what Node-RED's comms handler reads (`if (msg.auth) … else if (msg.subscribe) … else if (msg.topic)`). */
@@ -89,6 +115,7 @@ export class EditorSockets {
       if (watched.token !== null) return { close: 'signed_in_twice' };
       if (typeof msg.auth !== 'string') return { close: 'not_editor' };
       watched.token = msg.auth;
+      this.release(watched.address);
       return 'pass';
     }
     if (msg.subscribe) return typeof msg.subscribe === 'string' ? 'pass' : { close: 'not_editor' };
@@ -133,8 +160,21 @@ export class EditorSockets {
     return true;
   }
 
+  private hold(w: Watched): void {
+    this.pending.add(w.address);
+    this.pendingTotal++;
+  }
+
+  private release(address: string): void {
+    this.pending.release(address);
+    this.pendingTotal--;
+  }
+
   private forget(socket: Socket): boolean {
-    if (!this.sockets.delete(socket)) return false;
+    const w = this.sockets.get(socket);
+    if (!w) return false;
+    this.sockets.delete(socket);
+    if (w.token === null) this.release(w.address);
     if (this.sockets.size === 0) this.stopTimer();
     return true;
   }

@@ -116,7 +116,7 @@ export class NodeRedModule implements GatewayModule {
       tokens: (token) => adminAuth.tokens(token),
       ended: new Counter({
         name: 'campus_flow_editor_sockets_closed_total',
-        help: 'Editor websockets the gateway closed, by reason (session_ended, not_signed_in, signed_in_twice, not_editor, unreadable)',
+        help: 'Editor websockets the gateway closed or refused, by reason (session_ended, not_signed_in, signed_in_twice, not_editor, unreadable, unread, too_many_pending)',
         labelNames: ['reason'] as const,
         registers: [metrics],
       }),
@@ -132,8 +132,10 @@ export class NodeRedModule implements GatewayModule {
       if (path !== comms && !path.startsWith(nodes)) return;
       // Stopping: Node-RED's comms has let go of its websocket server and would throw on this upgrade.
       if (this.state !== 'running' && this.state !== 'starting' && this.state !== 'mounted') return void socket.destroy();
-      if (path === comms) facade.upgrade(req, watcher.relay(req, socket, head), Buffer.alloc(0));
-      else facade.upgrade(req, socket, head);
+      if (path !== comms) return facade.upgrade(req, socket, head);
+      const relayed = watcher.relay(req, socket, head);
+      if (relayed) facade.upgrade(req, relayed, Buffer.alloc(0));
+      else socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
     });
     app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));

@@ -23,7 +23,7 @@ interface FrameReader {
   on(event: 'error', listener: (err: Error) => void): this;
 }
 const { Receiver, Sender } = ws as unknown as {
-  Receiver: new (options: { isServer: boolean; maxPayload: number }) => FrameReader;
+  Receiver: new (options: { isServer: boolean; maxPayload: number; maxFragments: number; maxBufferedChunks: number }) => FrameReader;
   Sender: { frame(data: Buffer, options: { fin: boolean; mask: boolean; opcode: number; readOnly: boolean; rsv1: boolean }): Buffer[] };
 };
 
@@ -35,25 +35,38 @@ const PING = 0x9;
 export type Verdict<R extends string> = 'pass' | 'drop' | { close: R };
 
 export interface VettedSocketOptions<R extends string> {
+  /** A message's length, and the fragments it may come in (many tiny ones cost ~15 times their bytes in memory). */
   maxFrameBytes: number;
+  maxFragments: number;
+  /** TCP reads held while a frame is incomplete (a frame trickled in a byte at a time). */
+  maxBufferedChunks: number;
+  /** What Node-RED may have written that the client has not read (its debug messages, ws's answers to pings). */
+  maxUnreadBytes: number;
   vet: (data: Buffer, isBinary: boolean) => Verdict<R>;
-  /** The socket was closed for a verdict's reason, or for a frame the parser cannot follow. */
-  onClose: (reason: R | 'unreadable') => void;
+  /** The socket was closed for a verdict's reason, a frame the parser cannot follow, or output the client left unread. */
+  onClose: (reason: R | 'unreadable' | 'unread') => void;
 }
 
 export class VettedSocket<R extends string = string> extends Duplex {
+  private clientEnded = false;
+  private closing = false;
+
   constructor(
     private readonly real: Socket,
     private readonly opts: VettedSocketOptions<R>,
   ) {
     super({ allowHalfOpen: true });
-    const receiver = new Receiver({ isServer: true, maxPayload: opts.maxFrameBytes });
+    const receiver = new Receiver({ isServer: true, maxPayload: opts.maxFrameBytes, maxFragments: opts.maxFragments, maxBufferedChunks: opts.maxBufferedChunks });
     receiver.on('message', (data, isBinary) => {
       const verdict = opts.vet(data, isBinary);
       if (verdict === 'pass') this.forward(data, TEXT);
       else if (verdict !== 'drop') this.closeFor(verdict.close);
     });
-    receiver.on('ping', (data) => this.forward(data, PING));
+    // A client that does not read what it is sent gets no more answers to its pings: ws answers every one and keeps
+    // what the socket could not send (a ping flood left unread took the heap to 3.5 GB in 30 s).
+    receiver.on('ping', (data) => {
+      if (this.real.writableLength === 0) this.forward(data, PING);
+    });
     receiver.on('conclude', (code, reason) => {
       const body = Buffer.alloc(code === 1005 ? 0 : 2 + reason.length);
       if (code !== 1005) {
@@ -65,19 +78,26 @@ export class VettedSocket<R extends string = string> extends Duplex {
     // Malformed, compressed, unmasked or too large: nothing of it reaches Node-RED.
     receiver.on('error', () => this.closeFor('unreadable'));
     real.on('data', (chunk: Buffer) => receiver.write(chunk));
-    real.on('end', () => this.push(null));
+    real.on('end', () => {
+      this.clientEnded = true;
+      this.push(null);
+    });
     real.on('error', () => this.destroy());
     real.on('close', () => this.destroy());
   }
 
   private forward(data: Buffer, opcode: number): void {
-    if (this.destroyed) return;
+    // Nothing after a close of the gateway's (later frames of the same chunk are parsed in the same turn), nor after
+    // the client's end: a push after it is an error, and before ws has taken the socket (Node-RED checks a bearer
+    // header first) nobody would be listening for it.
+    if (this.closing || this.destroyed || this.clientEnded) return;
     const frame = Sender.frame(Buffer.from(data), { fin: true, mask: true, opcode, readOnly: false, rsv1: false });
     if (!this.push(Buffer.concat(frame))) this.real.pause();
   }
 
-  private closeFor(reason: R | 'unreadable'): void {
-    if (this.real.destroyed) return;
+  private closeFor(reason: R | 'unreadable' | 'unread'): void {
+    if (this.closing) return;
+    this.closing = true;
     this.opts.onClose(reason);
     this.real.destroy();
   }
@@ -87,7 +107,11 @@ export class VettedSocket<R extends string = string> extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.real.write(chunk, done);
+    // Handed on at once, so what the client has not read waits in one place, the real socket, and is measured there
+    // on every write: Node-RED sends the debug sidebar every 50 ms whether or not the tab reads it.
+    if (!this.closing) this.real.write(chunk);
+    if (this.real.writableLength > this.opts.maxUnreadBytes) this.closeFor('unread');
+    done();
   }
 
   override _final(done: (err?: Error | null) => void): void {

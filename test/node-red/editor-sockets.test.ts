@@ -22,13 +22,20 @@ let port: number;
 /** What the comms server received, in order. */
 let received: string[];
 let closeCodes: number[];
+/** The comms server's side of each connection, and the client's socket as the HTTP server handed it over. */
+let comms: WebSocket[];
+let clientSockets: Socket[];
 
 beforeEach(async () => {
+  comms = [];
+  clientSockets = [];
   received = [];
   closeCodes = [];
   server = createServer();
-  wss = new WebSocketServer({ noServer: true });
+  // As Node-RED's ws 7 does: it answers every ping (ws 8 stops at 60 unsent answers by itself).
+  wss = new WebSocketServer({ noServer: true, maxPendingAutoPongs: 0 } as ConstructorParameters<typeof WebSocketServer>[0]);
   wss.on('connection', (ws) => {
+    comms.push(ws);
     ws.on('message', (data) => received.push(String(data)));
     ws.on('close', (code) => closeCodes.push(code));
     ws.send('hello from comms');
@@ -42,7 +49,10 @@ beforeEach(async () => {
   });
   server.on('upgrade', (req, socket: Socket, head) => {
     if (pathOf(req.url) !== '/flows/comms') return;
-    wss.handleUpgrade(req, watcher.relay(req, socket, head), Buffer.alloc(0), (ws) => wss.emit('connection', ws, req));
+    clientSockets.push(socket);
+    const relayed = watcher.relay(req, socket, head);
+    if (!relayed) return void socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+    wss.handleUpgrade(req, relayed, Buffer.alloc(0), (ws) => wss.emit('connection', ws, req));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -82,6 +92,17 @@ function frame(text: string): Buffer {
   const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
   if (payload.length > 125) throw new Error('short frames only');
   return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4]!)]);
+}
+
+/** A client on a raw TCP socket, past the handshake: it writes frames by hand and reads only if told to. */
+async function rawClient(): Promise<{ raw: Socket; gone: Promise<unknown> }> {
+  const raw = connect(port, '127.0.0.1');
+  const gone = new Promise((resolve) => raw.on('close', resolve));
+  raw.on('error', () => {});
+  raw.write(`GET /flows/comms HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  const answer = await new Promise<string>((resolve) => raw.once('data', (c: Buffer) => resolve(c.toString('latin1'))));
+  expect(answer).toMatch(/^HTTP\/1.1 101/);
+  return { raw, gone };
 }
 
 describe('the editor websocket relay', () => {
@@ -128,16 +149,67 @@ describe('the editor websocket relay', () => {
   });
 
   it('lets one sign-in through when 500 come in one TCP write (Node-RED listed the connection 500 times)', async () => {
-    const raw = connect(port, '127.0.0.1');
-    let answer = '';
-    raw.on('data', (c) => (answer += c.toString('latin1')));
-    const gone = new Promise((resolve) => raw.on('close', resolve));
-    raw.write(`GET /flows/comms HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
-    await new Promise((resolve) => raw.once('data', resolve));
-    expect(answer).toMatch(/^HTTP\/1.1 101/);
+    const { raw, gone } = await rawClient();
     raw.write(Buffer.concat(Array.from({ length: 500 }, () => frame(JSON.stringify({ auth: 'good-token' })))));
     expect(await within(gone, 1000)).toBe('closed');
     expect(received).toEqual(['{"auth":"good-token"}']);
+  });
+
+  it('passes nothing after the frame that closed a socket, even in the same TCP write', async () => {
+    const { raw, gone } = await rawClient();
+    raw.write(Buffer.concat([frame('null'), frame(JSON.stringify({ auth: 'good-token' }))]));
+    expect(await within(gone, 1000)).toBe('closed');
+    expect(received).toEqual([]);
+  });
+
+  it('answers no pings of a client that does not read its answers', async () => {
+    // A ping flood never read: ws answers each, and the answers piled up (3.5 GB in 30 s).
+    const { raw } = await rawClient();
+    raw.write(frame(JSON.stringify({ auth: 'good-token' })));
+    raw.pause();
+    const ping = Buffer.from([0x89, 0x80 | 125, 1, 2, 3, 4, ...Buffer.alloc(125)]);
+    let queuedMost = 0;
+    for (let i = 0; i < 400; i++) {
+      raw.write(Buffer.concat(Array.from({ length: 500 }, () => ping))); // 26 MB in all, past the kernel's buffers
+      await new Promise((r) => setTimeout(r, 1));
+      queuedMost = Math.max(queuedMost, clientSockets[0]!.writableLength);
+    }
+    expect(queuedMost).toBeLessThan(64 * 1024);
+    raw.destroy();
+  });
+
+  it('closes a signed-in tab that leaves 4 MiB unread (Node-RED sends the debug sidebar whether or not it is read)', async () => {
+    const { raw } = await rawClient();
+    raw.write(frame(JSON.stringify({ auth: 'good-token' })));
+    raw.pause(); // and so it cannot see the close either, till it reads
+    await new Promise((r) => setTimeout(r, 50));
+    const c = comms[0]!;
+    const commsClosed = new Promise((resolve) => c.once('close', resolve));
+    for (let i = 0; i < 400 && c.readyState === WebSocket.OPEN; i++) c.send('x'.repeat(64 * 1024));
+    expect(await within(commsClosed, 2000)).toBe('closed');
+    expect(await closedBy('unread')).toBe(1);
+    raw.destroy();
+  });
+
+  it('closes a message sent in many tiny fragments (each cost ~15 times its bytes), and one trickled a byte a read', async () => {
+    const { raw, gone } = await rawClient();
+    // Text, not FIN, then continuation frames of one byte each.
+    const fragment = (first: boolean): Buffer => Buffer.from([first ? 0x01 : 0x00, 0x81, 0, 0, 0, 0, 0x20]);
+    raw.write(Buffer.concat([fragment(true), ...Array.from({ length: 100 }, () => fragment(false))]));
+    expect(await within(gone, 1000)).toBe('closed');
+    expect(await closedBy('unreadable')).toBe(1);
+    expect(received).toEqual([]);
+  });
+
+  it('refuses a ninth socket not signed in from one address, and takes it once one signs in', async () => {
+    const waiting = await Promise.all(Array.from({ length: 8 }, () => open()));
+    await expect(open()).rejects.toThrow(/503/);
+    expect(await closedBy('too_many_pending')).toBe(1);
+    waiting[0]!.ws.send(JSON.stringify({ auth: 'good-token' }));
+    await new Promise((r) => setTimeout(r, 50));
+    const next = await open();
+    next.ws.close();
+    for (const w of waiting) w.ws.close();
   });
 
   it('closes a socket at once for what the editor never sends, and none of it reaches the comms server', async () => {

@@ -28,6 +28,12 @@ export function pathOf(url: string | undefined): string {
 
 export type UpgradeRefusal = 'not_found' | 'not_origin_form';
 
+/** Answers an upgrade request with an HTTP error and closes the socket once the answer is out. */
+export function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  // Not writable from here on, which ws checks before it answers a handshake.
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+}
+
 export class UpgradeGate {
   /** Exact paths, and prefixes (ending in '/'). */
   private readonly claimed = new Set<string>();
@@ -66,7 +72,6 @@ export class UpgradeGate {
     // The other listeners get this request after the gate, and read its target: Node-RED's with `url.parse`, which
     // throws on some (`//%zz@x`). They read one that names nothing any of them serves.
     req.url = '/';
-    // Not writable from here on, which ws checks before it answers a handshake; closed once the answer is out.
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    refuseUpgrade(socket, status, text);
   }
 }

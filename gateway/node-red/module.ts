@@ -14,10 +14,10 @@ import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { MountShared } from '../http/server.js';
 import { flowAdapters, type FlowDomains } from './adapters.js';
 import { createCampusFlowApi, type FlowAdapters } from './api.js';
-import { editorBodyGate, editorLogin, endSessionOnEditorLogout, gatewayAdminAuth } from './auth.js';
+import { editorBodyGate, editorLogin, endSessionOnEditorLogout, gatewayAdminAuth, type NodeRedAdminAuth } from './auth.js';
 import { EditorSockets } from './editor-sockets.js';
-import { nodeRedServer } from './server-facade.js';
-import { pathOf } from '../http/upgrade-gate.js';
+import { nodeRedServer, type NodeRedServer } from './server-facade.js';
+import { pathOf, refuseUpgrade } from '../http/upgrade-gate.js';
 import { credentialSecret, resetEditorSessions, seedFlows, userDirOf } from './files.js';
 import { claimNodeRed, containFlowErrors, loadNodeRed, plainHandler, type NodeRedRuntime } from './runtime.js';
 import { EDITOR_ROOT, HTTP_NODE_ROOT, nodeRedSettings } from './settings.js';
@@ -112,17 +112,30 @@ export class NodeRedModule implements GatewayModule {
         storageModule: privateStorage(userDir),
       }),
     );
-    const watcher = new EditorSockets({
+    this.serveUpgrades(server, shared, facade, adminAuth);
+    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
+    app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
+    this.red = red;
+    this.state = 'mounted';
+    this.detail = 'starting';
+    this.code = 'nodered_starting';
+  }
+
+  /**
+   * Claims the only websocket paths Node-RED serves (its editor's, and its flows' websocket nodes under their root) and
+   * hands their upgrades to Node-RED's listeners: the editor's through the relay (editor-sockets.ts).
+   */
+  private serveUpgrades(server: Server, shared: MountShared, facade: NodeRedServer, adminAuth: Pick<NodeRedAdminAuth, 'tokens'>): void {
+    const sockets = new EditorSockets({
       tokens: (token) => adminAuth.tokens(token),
       ended: new Counter({
         name: 'campus_flow_editor_sockets_closed_total',
         help: 'Editor websockets the gateway closed or refused, by reason (session_ended, not_signed_in, signed_in_twice, not_editor, unreadable, unread, too_many_pending)',
         labelNames: ['reason'] as const,
-        registers: [metrics],
+        registers: [this.ctx.metrics],
       }),
     });
-    this.editorSockets = watcher;
-    // The only websocket paths Node-RED serves: its editor's, and its flows' websocket nodes under their root.
+    this.editorSockets = sockets;
     const comms = `${EDITOR_ROOT}/comms`;
     const nodes = `${HTTP_NODE_ROOT}/`;
     shared.claimUpgrade(comms);
@@ -130,19 +143,13 @@ export class NodeRedModule implements GatewayModule {
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const path = pathOf(req.url);
       if (path !== comms && !path.startsWith(nodes)) return;
-      // Stopping: Node-RED's comms has let go of its websocket server and would throw on this upgrade.
-      if (this.state !== 'running' && this.state !== 'starting' && this.state !== 'mounted') return void socket.destroy();
+      // Stopped: Node-RED's comms has let go of its websocket server and would throw on this upgrade.
+      if (this.state === 'stopped' || this.state === 'failed') return void socket.destroy();
       if (path !== comms) return facade.upgrade(req, socket, head);
-      const relayed = watcher.relay(req, socket, head);
+      const relayed = sockets.relay(req, socket, head);
       if (relayed) facade.upgrade(req, relayed, Buffer.alloc(0));
-      else socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
+      else refuseUpgrade(socket, 503, 'Service Unavailable');
     });
-    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
-    app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
-    this.red = red;
-    this.state = 'mounted';
-    this.detail = 'starting';
-    this.code = 'nodered_starting';
   }
 
   async start(): Promise<void> {

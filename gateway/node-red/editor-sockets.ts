@@ -38,13 +38,22 @@ const MAX_FRAGMENTS = 16;
 const MAX_BUFFERED_CHUNKS = 1024;
 /** A tab that has stopped reading its debug sidebar; the console's event streams have the same kind of cap. */
 const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
-/** Sockets not signed in yet, per client address and in all: each holds a parser and Node-RED's connection for 30 s. */
+/**
+ * Editor websockets at once: not signed in yet (each holds a parser and a Node-RED connection for up to 30 s), per
+ * client address, per token (a tab each; every one is sent every status and debug message), and in all.
+ */
 const MAX_PENDING_PER_ADDRESS = 8;
 const MAX_PENDING = 64;
+const MAX_PER_ADDRESS = 16;
+const MAX_PER_TOKEN = 16;
+const MAX_SOCKETS = 256;
+/** Far longer than any token the gateway gives (a session's, an API token): a longer one is refused unread. */
+const MAX_TOKEN_LENGTH = 1024;
 
-export type EditorSocketEnd = 'session_ended' | 'not_signed_in' | 'signed_in_twice' | 'not_editor' | 'unreadable' | 'unread' | 'too_many_pending';
+export type EditorSocketEnd = 'session_ended' | 'not_signed_in' | 'signed_in_twice' | 'not_editor' | 'refused' | 'unreadable' | 'unread' | 'too_many';
 
 interface Watched {
+  socket: Socket;
   /** The token it signed in with; null before it has (and counted as pending for its address till then). */
   token: string | null;
   address: string;
@@ -62,26 +71,35 @@ export interface EditorSocketDeps {
 
 export class EditorSockets {
   private readonly sockets = new Map<Socket, Watched>();
+  private readonly byAddress = new HeldCounts<string>();
   private readonly pending = new HeldCounts<string>();
   private pendingTotal = 0;
+  private readonly byToken = new HeldCounts<string>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
 
   constructor(private readonly deps: EditorSocketDeps) {}
 
   /**
-   * The socket to hand Node-RED for an upgrade of the editor's websocket, its client frames vetted first; null when
-   * its address (or everyone) already has too many not signed in (counted; the caller refuses the upgrade).
+   * The socket to hand Node-RED for an upgrade of the editor's websocket, its client frames vetted first; null when one
+   * more would pass a cap (counted; the caller refuses the upgrade).
    */
   relay(req: IncomingMessage, socket: Socket, head: Buffer): Duplex | null {
-    const watched: Watched = { token: bearerOf(req.headers.authorization), address: socket.remoteAddress ?? 'unknown', openedAt: performance.now() };
-    if (watched.token === null) {
-      if (this.pending.of(watched.address) >= MAX_PENDING_PER_ADDRESS || this.pendingTotal >= MAX_PENDING) {
-        this.deps.ended.inc({ reason: 'too_many_pending' });
-        return null;
-      }
-      this.hold(watched);
+    const address = socket.remoteAddress ?? 'unknown';
+    const bearer = bearerOf(req.headers.authorization);
+    const watched: Watched = { socket, token: null, address, openedAt: performance.now() };
+    const full =
+      this.sockets.size >= MAX_SOCKETS ||
+      this.byAddress.of(address) >= MAX_PER_ADDRESS ||
+      (bearer === null ? this.pending.of(address) >= MAX_PENDING_PER_ADDRESS || this.pendingTotal >= MAX_PENDING : !this.mayHold(bearer));
+    if (full) {
+      this.deps.ended.inc({ reason: 'too_many' });
+      return null;
     }
+    this.byAddress.add(address);
+    // Signed in by its header, which Node-RED checks itself (and closes the socket for a token it refuses).
+    if (bearer !== null) this.signIn(watched, bearer);
+    else this.hold(watched);
     const vetted = new VettedSocket(socket, {
       maxFrameBytes: MAX_CLIENT_FRAME_BYTES,
       maxFragments: MAX_FRAGMENTS,
@@ -107,21 +125,40 @@ export class EditorSockets {
     }
   }
 
-  /** Mirrors what Node-RED's comms handler reads (`if (msg.auth) … else if (msg.subscribe) … else if (msg.topic)`). */
-  private vet(watched: Watched, data: Buffer, isBinary: boolean): Verdict<EditorSocketEnd> {
+  /**
+   * Mirrors what Node-RED's comms handler reads (`if (msg.auth) … else if (msg.subscribe) … else if (msg.topic)`). A
+   * sign-in goes on only once its token is checked here, as Node-RED will check it: a refused one would otherwise
+   * hold a Node-RED connection waiting up to 30 s for the client to answer its close.
+   */
+  private vet(watched: Watched, data: Buffer, isBinary: boolean): Verdict<EditorSocketEnd> | Promise<Verdict<EditorSocketEnd>> {
     const msg = isBinary ? null : objectOf(data);
     if (!msg) return { close: 'not_editor' };
     if (msg.auth) {
       if (watched.token !== null) return { close: 'signed_in_twice' };
-      if (typeof msg.auth !== 'string') return { close: 'not_editor' };
-      watched.token = msg.auth;
-      this.release(watched.address);
-      return 'pass';
+      const token = msg.auth;
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { close: 'not_editor' };
+      return this.deps.tokens(token).then((user): Verdict<EditorSocketEnd> => {
+        // Node-RED's own answer, which makes the editor drop its token and ask for a login.
+        if (!user) return { close: 'refused', answer: JSON.stringify({ auth: 'fail' }) };
+        if (!this.sockets.has(watched.socket) || !this.mayHold(token)) return { close: 'too_many' };
+        this.release(watched.address);
+        this.signIn(watched, token);
+        return 'pass';
+      });
     }
     if (msg.subscribe) return typeof msg.subscribe === 'string' ? 'pass' : { close: 'not_editor' };
     if (msg.topic) return typeof msg.topic === 'string' ? 'pass' : { close: 'not_editor' };
     // Nothing Node-RED acts on once signed in; before, it refuses the connection for it, as it would anyway.
     return watched.token === null ? 'pass' : 'drop';
+  }
+
+  private mayHold(token: string): boolean {
+    return token.length <= MAX_TOKEN_LENGTH && this.byToken.of(token) < MAX_PER_TOKEN;
+  }
+
+  private signIn(watched: Watched, token: string): void {
+    watched.token = token;
+    this.byToken.add(token);
   }
 
   /** Each token once per round, however many sockets share it. */
@@ -165,6 +202,7 @@ export class EditorSockets {
     this.pendingTotal++;
   }
 
+
   private release(address: string): void {
     this.pending.release(address);
     this.pendingTotal--;
@@ -174,7 +212,9 @@ export class EditorSockets {
     const w = this.sockets.get(socket);
     if (!w) return false;
     this.sockets.delete(socket);
+    this.byAddress.release(w.address);
     if (w.token === null) this.release(w.address);
+    else this.byToken.release(w.token);
     if (this.sockets.size === 0) this.stopTimer();
     return true;
   }

@@ -43,6 +43,9 @@ export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
       // Editor tokens are gateway sessions (auth.ts): Node-RED's own token check misses on every editor request
       // before ours accepts it, and would log this each time. Refused tokens are counted in campus_flow_auth_total.
       if (event === 'auth.invalid-token') return log.debug({ audit: rest }, `audit: ${event}`);
+      // Every editor websocket opens, and most close, with one of these: anyone on the LAN could fill the log with
+      // them. The gateway counts what it closes (campus_flow_editor_sockets_closed_total); a sign-in stays at info.
+      if (event === 'comms.open' || event === 'comms.close' || event === 'comms.auth.fail') return log.debug({ audit: rest }, `audit: ${event}`);
       log.info({ audit: rest }, `audit: ${event ?? 'event'}`);
       return;
     }

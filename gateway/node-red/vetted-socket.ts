@@ -27,12 +27,15 @@ const { Receiver, Sender } = ws as unknown as {
   Sender: { frame(data: Buffer, options: { fin: boolean; mask: boolean; opcode: number; readOnly: boolean; rsv1: boolean }): Buffer[] };
 };
 
+/** Messages kept while a sign-in is checked: the editor sends nothing until it is answered. */
+const MAX_HELD = 16;
+
 const TEXT = 0x1;
 const CLOSE = 0x8;
 const PING = 0x9;
 
 /** What to do with a client's message: pass it to Node-RED, leave it out, or close the socket for a reason. */
-export type Verdict<R extends string> = 'pass' | 'drop' | { close: R };
+export type Verdict<R extends string> = 'pass' | 'drop' | { close: R; answer?: string };
 
 export interface VettedSocketOptions<R extends string> {
   /** A message's length, and the fragments it may come in (many tiny ones cost ~15 times their bytes in memory). */
@@ -42,7 +45,8 @@ export interface VettedSocketOptions<R extends string> {
   maxBufferedChunks: number;
   /** What Node-RED may have written that the client has not read (its debug messages, ws's answers to pings). */
   maxUnreadBytes: number;
-  vet: (data: Buffer, isBinary: boolean) => Verdict<R>;
+  /** A verdict, or a promise of one (a sign-in's token check): the messages after it wait for it, in order. */
+  vet: (data: Buffer, isBinary: boolean) => Verdict<R> | Promise<Verdict<R>>;
   /** The socket was closed for a verdict's reason, a frame the parser cannot follow, or output the client left unread. */
   onClose: (reason: R | 'unreadable' | 'unread') => void;
 }
@@ -50,6 +54,8 @@ export interface VettedSocketOptions<R extends string> {
 export class VettedSocket<R extends string = string> extends Duplex {
   private clientEnded = false;
   private closing = false;
+  /** Messages that came while a verdict was awaited; null when none is. */
+  private held: { data: Buffer; isBinary: boolean }[] | null = null;
 
   constructor(
     private readonly real: Socket,
@@ -57,17 +63,15 @@ export class VettedSocket<R extends string = string> extends Duplex {
   ) {
     super({ allowHalfOpen: true });
     const receiver = new Receiver({ isServer: true, maxPayload: opts.maxFrameBytes, maxFragments: opts.maxFragments, maxBufferedChunks: opts.maxBufferedChunks });
-    receiver.on('message', (data, isBinary) => {
-      const verdict = opts.vet(data, isBinary);
-      if (verdict === 'pass') this.forward(data, TEXT);
-      else if (verdict !== 'drop') this.closeFor(verdict.close);
-    });
+    receiver.on('message', (data, isBinary) => this.receive(data, isBinary));
     // A client that does not read what it is sent gets no more answers to its pings: ws answers every one and keeps
     // what the socket could not send (a ping flood left unread took the heap to 3.5 GB in 30 s).
     receiver.on('ping', (data) => {
       if (this.real.writableLength === 0) this.forward(data, PING);
     });
     receiver.on('conclude', (code, reason) => {
+      // Closing while a verdict is awaited: what it waits on would go after the close frame, so nothing goes.
+      if (this.held) return void this.real.destroy();
       const body = Buffer.alloc(code === 1005 ? 0 : 2 + reason.length);
       if (code !== 1005) {
         body.writeUInt16BE(code, 0);
@@ -86,6 +90,36 @@ export class VettedSocket<R extends string = string> extends Duplex {
     real.on('close', () => this.destroy());
   }
 
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.held) {
+      if (this.held.length >= MAX_HELD) return this.closeFor('unreadable');
+      this.held.push({ data, isBinary });
+      return;
+    }
+    const verdict = this.opts.vet(data, isBinary);
+    if (!(verdict instanceof Promise)) return this.apply(verdict, data);
+    this.held = [];
+    verdict.then(
+      (v) => {
+        const rest = this.held ?? [];
+        this.held = null;
+        this.apply(v, data);
+        while (rest.length > 0 && !this.held && !this.closing) {
+          const m = rest.shift()!;
+          this.receive(m.data, m.isBinary);
+        }
+        // Behind another verdict now awaited (set by receive(), which TypeScript cannot see here), in order.
+        (this.held as typeof rest | null)?.push(...rest);
+      },
+      () => this.closeFor('unreadable'),
+    );
+  }
+
+  private apply(verdict: Verdict<R>, data: Buffer): void {
+    if (verdict === 'pass') this.forward(data, TEXT);
+    else if (verdict !== 'drop') this.closeFor(verdict.close, verdict.answer);
+  }
+
   private forward(data: Buffer, opcode: number): void {
     // Nothing after a close of the gateway's (later frames of the same chunk are parsed in the same turn), nor after
     // the client's end: a push after it is an error, and before ws has taken the socket (Node-RED checks a bearer
@@ -95,11 +129,15 @@ export class VettedSocket<R extends string = string> extends Duplex {
     if (!this.push(Buffer.concat(frame))) this.real.pause();
   }
 
-  private closeFor(reason: R | 'unreadable' | 'unread'): void {
+  /** Closes the client's socket; with `answer`, first sends it as a text message and a close frame, as ws would. */
+  private closeFor(reason: R | 'unreadable' | 'unread', answer?: string): void {
     if (this.closing) return;
     this.closing = true;
     this.opts.onClose(reason);
-    this.real.destroy();
+    if (answer === undefined) return void this.real.destroy();
+    const text = Sender.frame(Buffer.from(answer), { fin: true, mask: false, opcode: TEXT, readOnly: true, rsv1: false });
+    const close = Sender.frame(Buffer.alloc(0), { fin: true, mask: false, opcode: CLOSE, readOnly: true, rsv1: false });
+    this.real.end(Buffer.concat([...text, ...close]), () => this.real.destroy());
   }
 
   override _read(): void {

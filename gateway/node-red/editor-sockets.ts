@@ -16,10 +16,14 @@
  *   socket signing in 20,000 times left 20,000 dead entries that every status and debug message is queued for);
  * - a sign-in whose token is not a string (`{"toString": 1}` threw in its token store), a binary frame (read as a
  *   sign-in), text that is not a JSON object (`null` threw in its handler): each exception took the process down;
+ * - a sign-in whose token the gateway refuses, checked here before Node-RED sees it and answered `{"auth":"fail"}` as
+ *   Node-RED answers (the editor then asks for a login): Node-RED held each refused connection up to 30 s waiting for
+ *   the client to answer its close, uncounted, and 14,500 of them with 60 KB tokens ran a 256 MB heap out;
  * - not signed in after `authWindowMs`: Node-RED keeps such a connection for as long as the client likes, receiving
  *   nothing, so anyone on the LAN could hold thousands;
  * - frames the parser cannot follow (over 64 KiB, malformed, compressed).
- * The editor reconnects by itself, is refused, and shows its login.
+ * And editor websockets are capped per address, per token and in all (a read-only login held 6,000 open, each sent
+ * every status and debug message). The editor reconnects by itself, is refused, and shows its login.
  *
  * The timer runs only while a socket is open, so an idle gateway does not wake for it. The upgrade gate
  * (gateway/http/upgrade-gate.ts) has already refused targets whose path this and Node-RED could read differently.

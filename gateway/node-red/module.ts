@@ -130,7 +130,7 @@ export class NodeRedModule implements GatewayModule {
       tokens: (token) => adminAuth.tokens(token),
       ended: new Counter({
         name: 'campus_flow_editor_sockets_closed_total',
-        help: 'Editor websockets the gateway closed or refused, by reason (session_ended, not_signed_in, signed_in_twice, not_editor, unreadable, unread, too_many_pending)',
+        help: 'Editor websockets the gateway closed or refused, by reason (session_ended, not_signed_in, signed_in_twice, not_editor, refused, unreadable, unread, too_many)',
         labelNames: ['reason'] as const,
         registers: [this.ctx.metrics],
       }),

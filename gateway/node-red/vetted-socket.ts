@@ -99,8 +99,8 @@ export class VettedSocket<R extends string = string> extends Duplex {
     const verdict = this.opts.vet(data, isBinary);
     if (!(verdict instanceof Promise)) return this.apply(verdict, data);
     this.held = [];
-    verdict.then(
-      (v) => {
+    verdict
+      .then((v) => {
         const rest = this.held ?? [];
         this.held = null;
         this.apply(v, data);
@@ -110,9 +110,9 @@ export class VettedSocket<R extends string = string> extends Duplex {
         }
         // Behind another verdict now awaited (set by receive(), which TypeScript cannot see here), in order.
         (this.held as typeof rest | null)?.push(...rest);
-      },
-      () => this.closeFor('unreadable'),
-    );
+      })
+      // A check that failed, or a fault in what came after it: the socket goes, the process stays.
+      .catch(() => this.closeFor('unreadable'));
   }
 
   private apply(verdict: Verdict<R>, data: Buffer): void {

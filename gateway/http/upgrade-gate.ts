@@ -20,6 +20,7 @@ import type { Duplex } from 'node:stream';
 import type { Counter } from 'prom-client';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Logger } from '../core/logger.js';
+import { loggableUrl } from './guards.js';
 
 /** The path of an origin-form target as Node-RED's comms reads it (`url.parse(url).pathname`): up to `?` or `#`, backslashes as slashes. */
 export function pathOf(url: string | undefined): string {
@@ -68,7 +69,8 @@ export class UpgradeGate {
   private refuse(req: IncomingMessage, socket: Duplex, reason: UpgradeRefusal, status: number, text: string): void {
     this.deps.refused.inc({ reason });
     const address = req.socket.remoteAddress ?? 'unknown';
-    this.warn.warn(`${reason} ${address}`, { address, reason, target: req.url?.slice(0, 200) }, 'refused a websocket upgrade');
+    // The console's stream URLs carry a bearer token (`access_token`), which the log never holds.
+    this.warn.warn(`${reason} ${address}`, { address, reason, target: loggableUrl(req.url ?? '').slice(0, 200) }, 'refused a websocket upgrade');
     // The other listeners get this request after the gate, and read its target: Node-RED's with `url.parse`, which
     // throws on some (`//%zz@x`). They read one that names nothing any of them serves.
     req.url = '/';

@@ -93,6 +93,17 @@ describe('hostile input on the HTTP API', () => {
     expect(text).toContain('kinds=alert.');
     expect(text).not.toContain(secret);
   });
+
+  it('never writes a token from the URL of a refused websocket upgrade into the log', async () => {
+    const secret = await gw.login('security');
+    const port = Number(new URL(gw.base).port);
+    // The console's EventSource URL, asked for as a websocket (a proxy or a client that tries one first).
+    expect(await rawUpgrade(port, `/api/v1/events/stream?access_token=${secret}&kinds=tap.`)).toBe('HTTP/1.1 404 Not Found');
+    const text = log.text();
+    expect(text).toContain('refused a websocket upgrade');
+    expect(text).toContain('access_token=[redacted]');
+    expect(text).not.toContain(secret);
+  });
 });
 
 describe('hostile websocket upgrades', () => {

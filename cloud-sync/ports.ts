@@ -72,4 +72,11 @@ export interface SyncPorts {
   cards?: CardCommandsPort | undefined;
   lockdown?: LockdownPort | undefined;
   health?: HealthPort | undefined;
+  places?: PlacesPort | undefined;
 }
+
+/**
+ * The ids of the places the school knows now (its config's, and zones of cameras and sensors added at run time): an
+ * alert's place that is none of them is free text, which goes only with `cloud.identifying.alerts`.
+ */
+export type PlacesPort = () => { accessPoints: ReadonlySet<string>; zones: ReadonlySet<string> };

@@ -1,8 +1,10 @@
 /**
  * What of an alert may leave the school. Alert data is written by other modules (access puts the person and the
- * card on a lost-card alert), so nothing is copied through by default: only whitelisted, non-identifying
- * details go out, and the person only when the school opted in for the alerts stream.
+ * card on a lost-card alert) and by the school's flows, so nothing is copied through by default: only whitelisted
+ * details that are codes or ids, and the alert's place when it is one the config names; the person, the message and
+ * any free text only when the school opted in for the alerts stream.
  */
+import type { PlacesPort } from './ports.js';
 import type { Alert, AlertChange } from '../gateway/alerts/alerts.js';
 import type { AlertData, MessageType } from './contract.js';
 
@@ -32,6 +34,13 @@ const SAFE_DETAILS = new Set([
   'grade',
   'kind',
 ]);
+
+/**
+ * A detail's text goes without the opt-in only when it reads as a code or an id (`card_lost`, `demo-gate-in`,
+ * `tns1:RuleEngine/CellMotionDetector/Motion`): what staff or a flow typed (a lockdown's reason, "丁敏 is missing")
+ * has spaces or other scripts, and stays at the school.
+ */
+const CODE = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 const SOURCE = /^(reader|camera|sensor|gateway|city|access|access-point|flow|node-red)(:[A-Za-z0-9_.-]{1,64})?$/;
 
@@ -86,6 +95,8 @@ export function alertOccurredAt(change: AlertChange, now: number): number {
 export interface AlertDisclosure {
   /** The subject and the local message. */
   identifying: boolean;
+  /** The school's places: an alert's place that is none of them is free text, sent only with `identifying`. */
+  places: PlacesPort;
   /** References to the alert's video clips. */
   clips: boolean;
   snapshotPath: (id: string) => string;
@@ -96,10 +107,15 @@ export function toAlertData(alert: Alert, o: AlertDisclosure): AlertData {
   const details: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(alert.data)) {
     if (!SAFE_DETAILS.has(k)) continue;
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) details[k] = v;
+    if (typeof v === 'string') {
+      if (o.identifying || CODE.test(v)) details[k] = v;
+    } else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) details[k] = v;
   }
   const source = SOURCE.test(alert.source) ? alert.source : (alert.source.split(':')[0] ?? 'gateway').slice(0, 32);
-  const place = alert.accessPoint ?? alert.zone;
+  const known = o.identifying || (alert.accessPoint === null && alert.zone === null) ? undefined : o.places();
+  const accessPoint = alert.accessPoint !== null && (!known || known.accessPoints.has(alert.accessPoint)) ? alert.accessPoint : null;
+  const zone = alert.zone !== null && (!known || known.zones.has(alert.zone)) ? alert.zone : null;
+  const place = accessPoint ?? zone;
   const data: AlertData = {
     alertId: alert.id,
     type: alert.type,
@@ -107,8 +123,8 @@ export function toAlertData(alert: Alert, o: AlertDisclosure): AlertData {
     status: alert.status,
     source,
     summary: `${alert.type}${place ? ` at ${place}` : ''}`.slice(0, 200),
-    accessPoint: alert.accessPoint,
-    zone: alert.zone,
+    accessPoint,
+    zone,
     count: alert.count,
     raisedAt: alert.raisedAt,
     lastRaisedAt: alert.lastRaisedAt,

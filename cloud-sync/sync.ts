@@ -16,7 +16,7 @@ import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from './demo-com
 import { CommandKeyRing, loadPrivateKey } from './signing.js';
 import { CONTRACT_VERSION, streamSchema, type HeartbeatData, type Stream } from './contract.js';
 import { Outbox, outboxMigrations, type OutboxStats } from './outbox.js';
-import type { SyncPorts } from './ports.js';
+import type { PlacesPort, SyncPorts } from './ports.js';
 import { alertMessageType, alertOccurredAt, toAlertData } from './privacy.js';
 import { syncRoutes } from './routes.js';
 import { PeriodicStreams } from './schedules.js';
@@ -194,6 +194,7 @@ export class CloudSync implements GatewayModule {
       // The outbox row commits or rolls back with the alert change itself.
       const disclosure = {
         identifying: cfg.identifying.alerts,
+        places: ports.places ?? ((): ReturnType<PlacesPort> => ({ accessPoints: new Set(), zones: new Set() })),
         clips: cfg.identifying.clips,
         snapshotPath: (id: string): string => `/api/v1/snapshots/${encodeURIComponent(id)}`,
         clipPath: (id: string): string => `/api/v1/clips/${encodeURIComponent(id)}`,

@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
 import { accessMigrations, AccessModule } from './access/module.js';
 import { alertMigrations, AlertService } from './alerts/alerts.js';
-import { alertRoutes } from './alerts/routes.js';
+import { alertRoutes, type KnownPlaces } from './alerts/routes.js';
 import { apiDocument } from './api-catalogue.js';
 import { attendanceMigrations, AttendanceModule } from './attendance/module.js';
 import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
@@ -26,6 +26,7 @@ import { packageInfo } from './core/version.js';
 import type { Guards } from './http/guards.js';
 import { componentReport, createHttp, listen, type HealthReport } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
+import { flowPlaces } from './node-red/places.js';
 import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
 import { BackupScheduler, backupDirOf } from './operations/backup-schedule.js';
@@ -132,7 +133,12 @@ export function allMigrations(): Migration[] {
  * The capabilities, in start order. `health` is the gateway's own health report (the city heartbeat carries it);
  * it is read lazily, once the modules exist.
  */
-function createModules(ctx: GatewayContext, health: () => HealthReport, deferred: DeferredWrites, diskSpace?: (dir: string) => DiskSpace): GatewayModule[] {
+function createModules(
+  ctx: GatewayContext,
+  health: () => HealthReport,
+  deferred: DeferredWrites,
+  diskSpace?: (dir: string) => DiskSpace,
+): { modules: GatewayModule[]; places: () => KnownPlaces } {
   // The wallet is created first because access debits it, and started after access so the demo roster exists
   // before the wallet seeds balances.
   const wallet = new WalletModule(ctx);
@@ -162,8 +168,14 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
     lockdownActive: () => access.lockdown.active,
   });
   access.engine.writeWithTaps(controllers.tapWrite);
+  // The places an alert may name: the config's, and cameras' and sensors' zones registered through the API.
+  const places = (): KnownPlaces => {
+    const p = flowPlaces(ctx.config, { cameras: () => cameras.registry.list(), sensorZones: () => sensors.registry.list().map((s) => s.zone) });
+    return { accessPoints: new Set(p.accessPoints.map((a) => a.id)), zones: new Set(p.zones.map((z) => z.id)) };
+  };
   // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.
   const cloudSync = new CloudSync(ctx, {
+    places,
     attendance: {
       summary: (date) => attendance.summary(date),
       // Only sent when a school opts in to identifying data for the attendance stream.
@@ -190,7 +202,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
     ...(diskSpace ? { stat: diskSpace } : {}),
     ...diskReclaim({ alerts: ctx.alerts, snapshots: cameras.snapshots, clips: cameras.video.clips, outbox: cloudSync.outbox }),
   });
-  return [
+  const modules = [
     // The disk guard starts first and stops last: the rows it holds get a last try before the database closes.
     disk,
     access,
@@ -233,6 +245,7 @@ function createModules(ctx: GatewayContext, health: () => HealthReport, deferred
     }),
     controllers,
   ];
+  return { modules, places };
 }
 
 const DEMO_USERS = [
@@ -317,7 +330,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   }
   // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
   const backups: GatewayModule = new BackupScheduler(ctx, opts.configFile);
-  const modules = [...createModules(ctx, health, deferred, opts.diskSpace), backups, createConsoleModule(ctx)];
+  const domains = createModules(ctx, health, deferred, opts.diskSpace);
+  const modules = [...domains.modules, backups, createConsoleModule(ctx)];
 
   let server: Server | undefined;
   const startedModules: GatewayModule[] = [];
@@ -363,7 +377,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     }
 
     // The alerts' routes come first, as they did when the HTTP layer mounted them itself (it imports no domain).
-    const alertsApi = { name: 'alerts', routes: (api: Router, g: Guards) => alertRoutes(api, g, alerts) };
+    const alertsApi = { name: 'alerts', routes: (api: Router, g: Guards) => alertRoutes(api, g, alerts, domains.places) };
     const http = await createHttp({ ctx, modules: [alertsApi, ...modules], broker, health, apiDocument: apiDocument() });
     server = http.server;
     const httpPort = await listen(server, config.http.port, config.http.host);

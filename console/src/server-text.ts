@@ -82,7 +82,7 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
     const by = text(d.by);
     if (!by) return undefined;
     const who = by === 'city' ? t('alertText.city') : by;
-    const reason = text(d.reason);
+    const reason = text(d.note) ?? text(d.reason); // `reason` before 2026-12
     return reason ? t('alertText.lockdownWithReason', { by: who, reason }) : t('alertText.lockdown', { by: who });
   },
   camera_offline: (_a, d) => {

@@ -98,7 +98,9 @@ export class LockdownService {
       severity: 'critical',
       source: by === 'city' ? 'city' : `user:${by}`,
       message: `Lockdown started by ${by}${reason ? `: ${reason}` : ''}`,
-      data: { reason: reason ?? null, by },
+      // What staff typed is a note, not a reason code: it stays at the school unless it opted in to identifying
+      // alerts (cloud-sync/privacy.ts sends whitelisted codes only).
+      data: { note: reason ?? null, by },
       dedupKey: ALERT_KEY,
     });
     return this.state();

@@ -39,13 +39,34 @@ export const bulkAckBody = z.object({
 });
 export const idParams = z.object({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'an alert id') });
 
-export function alertRoutes(api: Router, guards: Guards, alerts: AlertService): void {
+/** The ids of the places the school knows now: the config's, and zones of cameras and sensors added at run time. */
+export interface KnownPlaces {
+  accessPoints: ReadonlySet<string>;
+  zones: ReadonlySet<string>;
+}
+
+/**
+ * A manual alert names its place by the school's own ids: the place goes to the city and into the console's filters,
+ * and free text there (a pupil's name, a phone number) would leave the school with it (docs/privacy.md).
+ */
+function raiseBodyAt(places: () => KnownPlaces) {
+  return raiseBody.superRefine((b, ctx) => {
+    const known = places();
+    if (b.accessPoint !== undefined && !known.accessPoints.has(b.accessPoint)) {
+      ctx.addIssue({ code: 'custom', path: ['accessPoint'], message: 'not an access point of this school (access.accessPoints)' });
+    }
+    if (b.zone !== undefined && !known.zones.has(b.zone)) ctx.addIssue({ code: 'custom', path: ['zone'], message: 'not a zone of this school' });
+  });
+}
+
+export function alertRoutes(api: Router, guards: Guards, alerts: AlertService, places: () => KnownPlaces): void {
+  const raiseHere = raiseBodyAt(places);
   // An alert's data may name a card (`uid`) or a sale (`amountFen`): for viewers left out, as in the live stream.
   api.get('/alerts', (req, res) => {
     res.type('json').send(jsonFor(visibilityOf(sessionOf(res).role), alerts.list(parse(listQuery, req.query, 'query'))));
   });
   api.post('/alerts', guards.role('admin', 'security'), (req, res) => {
-    const body = parse(raiseBody, req.body);
+    const body = parse(raiseHere, req.body);
     const by = sessionOf(res).username;
     // Each manual report is its own alert: the key includes a timestamp so two reports never fold together.
     const alert = alerts.raise({ ...body, source: `user:${by}`, dedupKey: `manual:${randomUUID()}` });

@@ -104,6 +104,40 @@ describe('cloud sync in demo mode (simulated city sink)', () => {
     expect((withSnapshot?.envelope.data.snapshots as { path: string }[] | undefined)?.[0]?.path).toMatch(/^\/api\/v1\/snapshots\//);
   });
 
+  it('sends no free text typed at the school (a lockdown reason, details from a flow, a place that is no id) without the opt-in', async () => {
+    const security = await gw.login('security');
+    const named = '初一(1)班 丁敏 S20250016, guardian 13800138000';
+    // A manual alert names its place by the school's ids: anything else is refused, where it went up as the place.
+    const manual = await gw.api('/api/v1/alerts', { method: 'POST', token: security, json: { message: 'fight', type: 'fight', zone: named, accessPoint: '李俊 13800138000' } });
+    expect(manual.status).toBe(400);
+    expect(await manual.text()).toMatch(/zone|accessPoint/);
+    const fight = await gw.api('/api/v1/alerts', { method: 'POST', token: security, json: { message: 'fight', type: 'fight', zone: 'playground' } });
+    expect(fight.status).toBe(201);
+    const fightId = ((await fight.json()) as { id: string }).id;
+    // A lockdown's reason is what staff typed.
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: { reason: named } })).status).toBe(200);
+    expect((await gw.api('/api/v1/lockdown', { method: 'DELETE', token: security })).status).toBe(200);
+    // A flow's alert (the campus alert node) carries whatever the flow put in its data and places.
+    const { id: flowId } = gw.ctx.alerts.raise({
+      type: 'flow_probe', severity: 'info', source: 'flow:probe', message: named, zone: '丁敏的教室', dedupKey: 'demo-sink:free-text',
+      data: { reason: `${named} missing`, readerId: 'demo-gate-in', count: 3 },
+    });
+    const sent = await waitFor(async () => {
+      const list = await sink('alerts');
+      const lockdown = list.filter((e) => e.envelope.data.type === 'lockdown');
+      return lockdown.some((e) => e.envelope.type === 'alert.resolved') && list.some((e) => e.envelope.data.alertId === flowId) && list.some((e) => e.envelope.data.alertId === fightId)
+        ? list
+        : null;
+    });
+    const text = JSON.stringify(sent);
+    for (const word of ['丁敏', 'S20250016', '13800138000', '李俊', '初一']) expect(text).not.toContain(word);
+    const flow = sent.find((e) => e.envelope.data.alertId === flowId)!;
+    // What is a code or an id still goes: the place is left out, not the alert.
+    expect(flow.envelope.data).toMatchObject({ type: 'flow_probe', summary: 'flow_probe', details: { readerId: 'demo-gate-in', count: 3 } });
+    expect(flow.envelope.data).toMatchObject({ zone: null, accessPoint: null });
+    expect(sent.find((e) => e.envelope.data.alertId === fightId)!.envelope.data).toMatchObject({ zone: 'playground', summary: 'fight at playground' });
+  });
+
   const duplicates = async (): Promise<number> =>
     ((await (await gw.api('/api/v1/sync', { token: viewer })).json()) as { commands: { rejected: { duplicate: number } } }).commands.rejected.duplicate;
 

@@ -159,7 +159,13 @@ describe('cloud sync over HTTPS batch POST', () => {
     await waitFor(() => ids.every((id) => city.delivered.some((e) => e.data.alertId === id)), 10_000, 50);
     const posts = city.posts.slice(before);
     expect(posts[0]!.status).toBe(0);
-    expect(posts[1]!.key).toBe(posts[0]!.key);
+    // The batch goes again, first in the next request; an envelope that joined the outbox meanwhile (a heartbeat,
+    // a picture's update on a loaded machine) may ride with it, and only the same rows carry the same key.
+    const first = posts[0]!.envelopes.map((e) => e.id);
+    const again = posts[1]!.envelopes.map((e) => e.id);
+    expect(again.slice(0, first.length)).toEqual(first);
+    if (again.length === first.length) expect(posts[1]!.key).toBe(posts[0]!.key);
+    else expect(posts[1]!.key).not.toBe(posts[0]!.key);
     expect((await status()).lastError!.message).toMatch(/no complete answer within/);
   });
 

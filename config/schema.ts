@@ -55,6 +55,15 @@ export const httpConfig = z.strictObject({
     })
     .prefault({})
     .meta({ description: '`GET /api/v1/events/stream`: what one stalled or greedy browser may hold of the gateway\'s memory.' }),
+  connections: z
+    .strictObject({
+      max: z.number().int().positive().max(100_000).default(1024).meta({ description: 'Open HTTP connections in all (console, API, MQTT over WebSocket, the Node-RED editor); more are closed as they open.' }),
+      perAddress: z.number().int().positive().max(100_000).default(128)
+        .meta({ description: 'Open HTTP connections from one client address; more are closed as they open. Behind a reverse proxy every client has the proxy\'s address: raise it to `max`.' }),
+      headersTimeoutS: z.number().int().min(1).max(60).default(10).meta({ description: 'Seconds a client has to send a request\'s head; then it gets 408 and is closed.' }),
+    })
+    .prefault({})
+    .meta({ description: 'What one client may hold of the HTTP server before and between its requests (docs/security.md).' }),
 });
 
 export const mqttConfig = z.strictObject({
@@ -218,5 +227,6 @@ function checkControllers(c: { readers: { id: string }[]; controllers: z.infer<t
 }
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type HttpConfig = z.infer<typeof httpConfig>;
 /** What a config file may contain: every field with a default is optional. */
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

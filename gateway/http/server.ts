@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
+import { limitConnections, serverTimeouts } from './connection-limits.js';
 import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 import { pathOf, UpgradeGate } from './upgrade-gate.js';
@@ -105,7 +106,11 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const server = createServer(app);
+  const server = createServer(serverTimeouts(ctx.config.http.connections), app);
+  limitConnections(server, ctx.config.http.connections, {
+    refused: new Counter({ name: 'campus_http_connections_refused_total', help: 'HTTP connections closed as they opened, by reason (too_many, too_many_from_address)', labelNames: ['reason'], registers: [ctx.metrics] }),
+    log: ctx.log,
+  });
 
   app.use(requestMetrics(ctx.metrics));
   app.get('/healthz', (_req, res) => {

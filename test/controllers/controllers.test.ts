@@ -182,6 +182,45 @@ describe('door controllers on loopback', () => {
     expect(await metric('campus_controller_events_total{controller="ctl-a",kind="forged"}')).toMatch(/ 1$/);
   });
 
+  it('a get-event reply forged in a race with the controller is not recorded, nor the real one until a read agrees', async () => {
+    // An attacker who forges the controller's address answers the gateway's read of a real swipe first, with another
+    // child's card at another door; the controller answers too. The forged one was recorded in place of the real one.
+    const index = a.lastIndex + 1;
+    a.forgedReplies.push({ type: 'get-event', event: { index, type: 1, granted: true, door: 1, direction: 1, card: wg26(STUDENT), timestamp: a.now(), reason: 1 } });
+    const real = a.swipe(wg26(LOST), 2);
+    expect(real.index).toBe(index);
+    const tap = await waitFor(async () => (await taps('ctl-a-door2')).find((t) => t.seq === index), 5000, 20);
+    expect(tap).toMatchObject({ uid: LOST.slice(-6) });
+    expect(a.forgedReplies).toHaveLength(0);
+    expect((await taps('ctl-a-door1')).find((t) => t.seq === index)).toBeUndefined();
+    expect(await metric('campus_controller_requests_total{controller="ctl-a",outcome="forged"}')).toMatch(/ 1$/);
+    expect((await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.state).toBe('online');
+  });
+
+  it('one status read saying the log is behind changes nothing, and a log read again is never recorded twice', async () => {
+    for (let i = 0; i < 3; i++) a.swipe(wg26(STUDENT), 1);
+    await waitFor(async () => (await taps('ctl-a-door1')).some((t) => t.seq === a.lastIndex), 5000, 20);
+    const recorded = (await taps('ctl-a-door1')).length;
+    const polls = async (n: number): Promise<void> => {
+      const until = (a.requests.get('get-status') ?? 0) + n;
+      await waitFor(() => (a.requests.get('get-status') ?? 0) >= until, 10_000, 20);
+    };
+    // One forged status (or a garbled one) saying the log is empty: the whole log was read again, each swipe twice.
+    const reads = a.requests.get('get-event') ?? 0;
+    a.lonelyStatuses.push(0);
+    await polls(4);
+    expect(a.requests.get('get-event') ?? 0).toBe(reads);
+    // Two in a row are believed (a controller reset to factory keeps saying so) and the log is read from its start:
+    // its entries are the swipes already recorded, and none is recorded again.
+    a.lonelyStatuses.push(0, 0);
+    await polls(6);
+    await waitFor(async () => (await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.events.lastIndex === a.lastIndex, 10_000, 50);
+    expect((await taps('ctl-a-door1')).length).toBe(recorded);
+    const next = a.swipe(wg26(STUDENT), 1);
+    await waitFor(async () => (await taps('ctl-a-door1')).find((t) => t.seq === next.index), 5000, 20);
+    expect((await taps('ctl-a-door1')).length).toBe(recorded + 1);
+  });
+
   it('a controller whose clock reads an impossible date (month 99) keeps working, its taps stamped with the gateway time', async () => {
     a.brokenClock = '2025-99-01 08:00:00';
     const polls = (a.requests.get('get-status') ?? 0) + 2;

@@ -49,6 +49,13 @@ export class FakeUhppote {
   unreachable = false;
   /** Requests it stays silent to (older firmware without a function). */
   readonly silentTo = new Set<Request['type']>();
+  /**
+   * A device on the LAN answering for the controller (its address and port forged), as an attacker winning the race:
+   * each forged reply is sent first, then the controller's own reply, until the list runs out.
+   */
+  readonly forgedReplies: Response[] = [];
+  /** Forged status replies that arrive alone (the controller's own was lost): each is the answer to one status read. */
+  readonly lonelyStatuses: number[] = [];
   private socket: Socket | undefined;
   private boundPort = 0;
 
@@ -238,6 +245,14 @@ export class FakeUhppote {
     if (serial !== this.serial && !(serial === 0 && request.type === 'get-controller')) return;
     if (this.silentTo.has(request.type)) return;
     this.requests.set(request.type, (this.requests.get(request.type) ?? 0) + 1);
+    if (request.type === 'get-status' && this.lonelyStatuses.length > 0) {
+      const lastIndex = this.lonelyStatuses.shift()!;
+      const status = this.status(null);
+      this.socket?.send(encodeResponse(this.serial, { type: 'get-status', status: { ...status, lastIndex } }), rinfo.port, rinfo.address);
+      return;
+    }
+    const forged = this.forgedReplies[0]?.type === request.type ? this.forgedReplies.shift() : undefined;
+    if (forged) this.socket?.send(encodeResponse(this.serial, forged), rinfo.port, rinfo.address);
     const reply = this.answer(request);
     this.socket?.send(encodeResponse(this.serial, reply), rinfo.port, rinfo.address);
   }

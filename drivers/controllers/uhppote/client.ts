@@ -1,8 +1,15 @@
 /**
- * Requests to controllers over UDP: one socket, replies matched by function code and serial (and the address they
- * came from), a timeout per attempt and a few retries. Requests to one controller go one at a time (a controller
- * answers in order and a second outstanding request of the same function could not be told apart); requests to
- * different controllers never wait for each other, so one that stopped answering delays nobody else.
+ * Requests to controllers over UDP, a timeout per attempt and a few retries. Requests to one controller go one at a
+ * time (a controller answers in order); requests to different controllers never wait for each other, so one that
+ * stopped answering delays nobody else.
+ *
+ * A reply is believed only from the controller's own address and port, on a socket opened for that one attempt (a
+ * fresh random source port each time, as DNS resolvers do): a device on the LAN forging the controller's address has
+ * to guess the port and beat the real reply. One long-lived socket let an attacker find the port once (a scan took
+ * 3 s) and then race forged get-event replies in: a swipe was recorded for a child who never came, in place of a real
+ * one (an attacker review, 2026-12-06). For the replies the event log is read by (`verified`), the socket also listens
+ * `settleMs` after the first: the real controller answers too, so two different replies mean one was forged, and the
+ * request fails with ControllerForgeryError rather than record either.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { CodecError } from './bytes.js';
@@ -29,47 +36,51 @@ export class ControllerTimeoutError extends Error {
   }
 }
 
+export class ControllerForgeryError extends Error {
+  readonly code = 'forged';
+  constructor(
+    readonly serial: number,
+    readonly request: FunctionName,
+  ) {
+    super(`controller ${serial}: two different replies to one ${request}; neither is believed`);
+    this.name = 'ControllerForgeryError';
+  }
+}
+
 export interface ClientOptions {
   /** Local address to send from ("0.0.0.0" on a box, "127.0.0.1" in tests). */
   bindHost: string;
   timeoutMs: number;
   retries: number;
+  /** How long a verified request listens on after its first reply for a second, different one (ms). */
+  settleMs?: number;
   /** A datagram that was not an expected reply, by reason (counted by the module). */
   onDrop?: (reason: string) => void;
 }
 
-interface Pending {
-  host: string;
-  resolve: (r: Response) => void;
-}
+/** Requests whose replies decide what is recorded from a controller's log. */
+const VERIFIED = new Set<FunctionName>(['get-status', 'get-event']);
 
 export class UhppoteClient {
+  /** For broadcasts (discovery) only; requests each open their own. */
   private socket: Socket | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private started = false;
+  private readonly open = new Set<Socket>();
   /** Tail of each controller's request chain. */
   private readonly chains = new Map<number, Promise<unknown>>();
-  /** Collectors of broadcast get-controller replies (discovery). */
-  private readonly collectors = new Set<(serial: number, r: Response, from: RemoteInfo) => void>();
 
   constructor(private readonly opts: ClientOptions) {}
 
   async start(): Promise<void> {
-    const s = createSocket('udp4');
-    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    s.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(0, this.opts.bindHost, () => resolve());
-    });
-    this.socket = s;
+    this.started = true;
   }
 
   async stop(): Promise<void> {
-    const s = this.socket;
+    this.started = false;
+    const all = [...this.open, ...(this.socket ? [this.socket] : [])];
+    this.open.clear();
     this.socket = undefined;
-    for (const p of this.pending.values()) p.resolve = () => {};
-    this.pending.clear();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    await Promise.all(all.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
   /** Sends a request and resolves with the controller's reply; rejects with ControllerTimeoutError after the retries. */
@@ -86,67 +97,90 @@ export class UhppoteClient {
 
   /** Broadcasts get-controller and collects every answer for `waitMs` (discover-controllers). */
   async broadcast(host: string, port: number, waitMs: number): Promise<{ serial: number; from: string; reply: ResponseOf<'get-controller'> }[]> {
-    const s = this.socket;
-    if (!s) throw new Error('client not started');
+    if (!this.started) throw new Error('client not started');
+    const s = (this.socket ??= await this.bound());
     s.setBroadcast(true);
     const found = new Map<number, { serial: number; from: string; reply: ResponseOf<'get-controller'> }>();
-    const collect = (serial: number, r: Response, from: RemoteInfo): void => {
-      if (r.type === 'get-controller' && !found.has(serial)) found.set(serial, { serial, from: from.address, reply: r as ResponseOf<'get-controller'> });
+    const collect = (msg: Buffer, from: RemoteInfo): void => {
+      const d = this.decode(msg);
+      if (d?.response.type === 'get-controller' && !found.has(d.serial)) found.set(d.serial, { serial: d.serial, from: from.address, reply: d.response as ResponseOf<'get-controller'> });
     };
-    this.collectors.add(collect);
+    s.on('message', collect);
     try {
       s.send(encodeRequest(0, { type: 'get-controller' }), port, host);
       await new Promise((r) => setTimeout(r, waitMs));
     } finally {
-      this.collectors.delete(collect);
+      s.off('message', collect);
     }
     return [...found.values()];
   }
 
+  private async bound(): Promise<Socket> {
+    const s = createSocket('udp4');
+    s.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(0, this.opts.bindHost, () => resolve());
+    });
+    return s;
+  }
+
   private async send(to: ControllerAddress, req: Request, retries: number): Promise<Response> {
     const packet = encodeRequest(to.serial, req);
-    const key = `${to.serial}:${FUNCTION[req.type]}`;
     const attempts = retries + 1;
+    const settleMs = VERIFIED.has(req.type) ? (this.opts.settleMs ?? 0) : 0;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const s = this.socket;
-      if (!s) throw new Error('client stopped');
-      const reply = await new Promise<Response | null>((resolve) => {
-        const timer = setTimeout(() => {
-          if (this.pending.get(key)?.resolve === done) this.pending.delete(key);
-          resolve(null);
-        }, this.opts.timeoutMs);
-        const done = (r: Response | null): void => {
-          clearTimeout(timer);
-          resolve(r);
-        };
-        this.pending.set(key, { host: to.host, resolve: done });
-        s.send(packet, to.port, to.host, (err) => {
-          if (err) done(null);
-        });
-      });
+      if (!this.started) throw new Error('client stopped');
+      const reply = await this.attempt(to, req, packet, settleMs);
       if (reply) return reply;
     }
     throw new ControllerTimeoutError(to.serial, req.type, attempts);
   }
 
-  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    let decoded: { serial: number; response: Response };
+  /** One attempt on a socket of its own: the reply, null on a timeout; rejects when two replies differ. */
+  private async attempt(to: ControllerAddress, req: Request, packet: Buffer, settleMs: number): Promise<Response | null> {
+    const s = await this.bound();
+    this.open.add(s);
     try {
-      decoded = decodeResponse(msg);
+      return await new Promise<Response | null>((resolve, reject) => {
+        let first: { bytes: Buffer; response: Response } | undefined;
+        let timer = setTimeout(() => resolve(null), this.opts.timeoutMs);
+        s.on('message', (msg, rinfo) => {
+          // Only the controller we asked, from its own port, may answer; anything else is dropped.
+          if (rinfo.address !== to.host || rinfo.port !== to.port) return this.opts.onDrop?.('wrong_source');
+          const d = this.decode(msg);
+          if (!d) return;
+          if (d.serial !== to.serial || d.response.type !== req.type) return this.opts.onDrop?.('unexpected_reply');
+          if (first) {
+            if (!first.bytes.equals(msg)) {
+              clearTimeout(timer);
+              reject(new ControllerForgeryError(to.serial, req.type));
+            }
+            return;
+          }
+          first = { bytes: Buffer.from(msg), response: d.response };
+          clearTimeout(timer);
+          if (settleMs <= 0) return resolve(d.response);
+          timer = setTimeout(() => resolve(d.response), settleMs);
+        });
+        s.send(packet, to.port, to.host, (err) => {
+          if (err) {
+            clearTimeout(timer);
+            resolve(null);
+          }
+        });
+      });
+    } finally {
+      if (this.open.delete(s)) s.close(); // else stop() closed it
+    }
+  }
+
+  private decode(msg: Buffer): { serial: number; response: Response } | undefined {
+    try {
+      return decodeResponse(msg);
     } catch (err) {
       this.opts.onDrop?.(err instanceof CodecError ? err.code : 'unreadable');
-      return;
+      return undefined;
     }
-    const { serial, response } = decoded;
-    for (const c of this.collectors) c(serial, response, rinfo);
-    const key = `${serial}:${FUNCTION[response.type]}`;
-    const p = this.pending.get(key);
-    // Only the controller we asked may answer: a reply from elsewhere (or one nobody waits for) is dropped.
-    if (!p || p.host !== rinfo.address) {
-      if (this.collectors.size === 0) this.opts.onDrop?.(p ? 'wrong_source' : 'unexpected_reply');
-      return;
-    }
-    this.pending.delete(key);
-    p.resolve(response);
   }
 }

@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram';
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
 import { hostPort } from '../../../config/controllers.js';
 import { localTime } from '../../../gateway/core/school-calendar.js';
-import type { ControllerAddress, UhppoteClient } from './client.js';
+import { ControllerForgeryError, type ControllerAddress, type UhppoteClient } from './client.js';
 import { controllerTimeToEpoch, EventPump } from './events.js';
 import { CardSync } from './sync.js';
 import type { ControllerEvent, ControllerStatus } from './responses.js';
@@ -31,7 +31,7 @@ export interface DeviceDeps {
   lastFullSync: string | null;
   onFullSync: (at: string) => void;
   onHealth: (health: ControllerHealth, previous: ControllerHealth, detail: string | undefined) => void;
-  onRequest: (outcome: 'ok' | 'timeout') => void;
+  onRequest: (outcome: 'ok' | 'timeout' | 'forged') => void;
   onClockSet: (driftS: number | null) => void;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
@@ -112,6 +112,12 @@ export class DeviceRuntime {
       this.d.onRequest('ok');
       return r;
     } catch (err) {
+      // Two different replies: someone on the LAN answered for the controller, which answered too. Nothing is
+      // believed, and the controller is not offline.
+      if (err instanceof ControllerForgeryError) {
+        this.d.onRequest('forged');
+        throw err;
+      }
       this.d.onRequest('timeout');
       // An optional request (one older firmware may not answer) does not make the controller offline; the status
       // poll decides that.

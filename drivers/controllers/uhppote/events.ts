@@ -26,7 +26,7 @@ export interface EventPumpDeps {
   /** The controller's last index, read now (get-status): a gap is read back only up to what the controller confirms. */
   confirm: () => Promise<number>;
   /** Puts a swipe on the bus and resolves once its tap (and the new index) are committed; false when it was not. */
-  tap: (tap: Tap, index: number, controllerTime: string | null) => Promise<boolean>;
+  tap: (tap: Tap, index: number) => Promise<boolean>;
   /** Records that a non-swipe event was handled (advances the index). */
   advance: (index: number) => Promise<void>;
   /** Door and alarm events (forced open, held open, remote open…). */
@@ -71,6 +71,8 @@ export class EventPump {
   private readonly held = new Map<number, ControllerEvent>();
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The last status read said the log is behind the recorded index. */
+  private behindOnce = false;
 
   constructor(private readonly d: EventPumpDeps) {}
 
@@ -78,9 +80,19 @@ export class EventPump {
     this.stopped = true;
   }
 
-  /** The controller's last index from a status read: sets the baseline the first time, then catches up to it. */
+  /**
+   * The controller's last index from a status read: sets the baseline the first time, then catches up to it. A log
+   * behind the recorded index is believed at the second status read in a row that says so: one forged status reply
+   * made the gateway read the controller's whole log again (an attacker review, 2026-12-06).
+   */
   onStatus(lastIndex: number): void {
     const recorded = this.d.recorded();
+    if (recorded !== null && lastIndex < recorded && !this.behindOnce) {
+      this.behindOnce = true;
+      this.d.warn({ lastIndex, recorded }, 'controller log is behind the recorded index; waiting for the next status read to confirm it');
+      return;
+    }
+    this.behindOnce = false;
     if (recorded === null || lastIndex < recorded) {
       // First meeting, or a controller whose log restarted (replaced, reset to factory): history before now is not ours.
       if (recorded !== null) this.d.warn({ lastIndex, recorded }, 'controller log is behind the recorded index; starting again from its end');
@@ -136,11 +148,18 @@ export class EventPump {
       const pushed = this.held.get(index);
       let event: ControllerEvent;
       try {
-        if (!pushed && index > this.confirmed) {
-          // A gap up to a pushed index the controller has not confirmed: ask it where its log ends, and forget pushes
-          // beyond that (a forged or garbled index must not make us read a million entries).
+        if (index > this.confirmed) {
+          // An index the controller has not confirmed (pushed, or a gap up to a pushed one): ask it where its log ends,
+          // and forget pushes beyond that (a forged or garbled index must not make us read a million entries, and a
+          // forged push must not make us read an entry the log does not hold yet, which a forged reply could fill).
           this.confirmed = await this.d.confirm();
-          for (const k of this.held.keys()) if (k > this.confirmed) this.held.delete(k);
+          // A controller logs an entry before it pushes it: a push its log does not hold was not its own.
+          for (const [k, e] of this.held) {
+            if (k <= this.confirmed) continue;
+            this.held.delete(k);
+            this.d.count('forged');
+            this.d.warn({ index: k, confirmed: this.confirmed, pushed: summary(e) }, 'pushed controller event is beyond the controller log; not recorded');
+          }
           if (this.target > this.confirmed) this.target = this.confirmed;
           if (index > this.confirmed) return;
         }
@@ -193,7 +212,7 @@ export class EventPump {
       deviceDecision: e.granted ? { granted: true } : { granted: false, denial: denialOf(e.reason) },
     };
     if (backfilled) tap.backfilled = true;
-    const ok = await this.d.tap(tap, e.index, e.timestamp);
+    const ok = await this.d.tap(tap, e.index);
     if (ok) this.d.count(backfilled ? 'backfilled' : 'live');
     return ok;
   }

@@ -53,6 +53,11 @@ declare module '../../../gateway/core/bus.js' {
 }
 
 const TAP_WAIT_MS = 15_000;
+/**
+ * How long a status or event read listens after its reply for a second, different one (a forgery: drivers/controllers/
+ * uhppote/client.ts). A controller on the LAN answers within a few ms; 20 ms a read is ~40 s over a 2,000-entry backfill.
+ */
+const SETTLE_MS = 20;
 /** Kinds a lockdown closes (gateway/access/rules.ts). */
 const LOCKABLE = new Set(['gate', 'door', 'classroom']);
 
@@ -69,7 +74,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const metrics = new MetricFactory(ctx.metrics);
   const m = {
     up: metrics.gauge('campus_controller_up', '1 while a door controller answers', ['controller']),
-    requests: metrics.counter('campus_controller_requests_total', 'Requests to door controllers, by outcome', ['controller', 'outcome']),
+    requests: metrics.counter('campus_controller_requests_total', 'Requests to door controllers, by outcome (ok, timeout, forged)', ['controller', 'outcome']),
     events: metrics.counter(
       'campus_controller_events_total',
       'Controller log entries taken, by kind (live, backfilled, duplicate, overwritten, unmapped_door, forged)',
@@ -82,7 +87,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     m.dropped.inc({ reason });
     dropLog.warn(reason, { reason, detail }, 'controller packet dropped');
   };
-  const client = new UhppoteClient({ bindHost: listen.host, timeoutMs: cfg.timeoutMs, retries: cfg.retries, onDrop });
+  const client = new UhppoteClient({ bindHost: listen.host, timeoutMs: cfg.timeoutMs, retries: cfg.retries, settleMs: SETTLE_MS, onDrop });
   const devices: DeviceRuntime[] = [];
   const byReader = new Map<string, DeviceRuntime>();
   const recorded = new Map<string, number | null>();
@@ -177,8 +182,15 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
           },
           read: (index) => dev.readEvent(index),
           confirm: async () => (await dev.ask({ type: 'get-status' })).status.lastIndex,
-          tap: (tap, index) =>
-            new Promise<boolean>((resolve) => {
+          tap: async (tap, index) => {
+            // A log entry read again (after the controller's log seemed to start over) is the swipe already recorded.
+            if (store.hasSwipe(device.id, index, tap)) {
+              m.events.inc({ controller: device.id, kind: 'duplicate' });
+              await ctx.writer.write(store.advanceOp(device.id, index, nowIso()));
+              recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
+              return true;
+            }
+            return new Promise<boolean>((resolve) => {
               const key = `${tap.readerId}:${index}`;
               const timer = setTimeout(() => {
                 waiters.delete(key);
@@ -194,7 +206,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
                 resolve(ok);
               });
               ctx.bus.emit('tap.received', tap);
-            }),
+            });
+          },
           advance: async (index) => {
             await ctx.writer.write(store.advanceOp(device.id, index, nowIso()));
             recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
@@ -288,7 +301,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     tapWrite(decided) {
       const dev = byReader.get(decided.readerId);
       if (!dev || decided.seq === undefined || !decided.deviceDecision) return null;
-      const put = store.tapOp(decided.tapId, dev.id, decided.seq, decided.backfilled === true, null);
+      const put = store.tapOp(decided.tapId, dev.id, decided.seq, decided.backfilled === true, decided);
       const advance = store.advanceOp(dev.id, decided.seq, nowIso());
       return (db) => {
         put(db);

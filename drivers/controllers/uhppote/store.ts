@@ -27,6 +27,15 @@ export const controllerMigrations: Migration[] = [
       ) WITHOUT ROWID;
       CREATE UNIQUE INDEX controller_taps_event ON controller_taps (device_id, event_index);`,
   },
+  {
+    version: 71,
+    name: 'controller taps remember the swipe',
+    // The card and time of the log entry a tap came from: an entry read again (a log that seemed to start over) is
+    // known by them and never recorded twice, while a restarted log's new entry at a reused index is not mistaken for it.
+    up: `
+      ALTER TABLE controller_taps ADD COLUMN uid TEXT;
+      ALTER TABLE controller_taps ADD COLUMN at INTEGER;`,
+  },
 ];
 
 export interface ControllerStateRow {
@@ -67,12 +76,17 @@ export class ControllerStore {
   }
 
   /** The tap row's companion: which log entry it came from. OR IGNORE: a write op must not throw inside a tap's batch. */
-  tapOp(tapId: string, deviceId: string, index: number, backfilled: boolean, controllerTime: string | null): WriteOp {
+  tapOp(tapId: string, deviceId: string, index: number, backfilled: boolean, swipe: { uid: string; at: number }): WriteOp {
     return (db) => {
-      db.prepare('INSERT OR IGNORE INTO controller_taps (tap_id, device_id, event_index, backfilled, controller_time) VALUES (?, ?, ?, ?, ?)').run(
-        tapId, deviceId, index, backfilled ? 1 : 0, controllerTime,
+      db.prepare('INSERT OR IGNORE INTO controller_taps (tap_id, device_id, event_index, backfilled, uid, at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        tapId, deviceId, index, backfilled ? 1 : 0, swipe.uid, swipe.at,
       );
     };
+  }
+
+  /** Whether this swipe (the same card at the same time) is recorded for this log entry already. */
+  hasSwipe(deviceId: string, index: number, swipe: { uid: string; at: number }): boolean {
+    return this.db.prepare('SELECT 1 FROM controller_taps WHERE device_id = ? AND event_index = ? AND uid = ? AND at = ?').get(deviceId, index, swipe.uid, swipe.at) !== undefined;
   }
 
   /** Whether the tap for a log entry is recorded (after a wait for its decision ran out). */

@@ -14,6 +14,11 @@ import type { SnapshotMeta, SnapshotReason } from './snapshots.js';
 
 /** Pictures kept as one alert's evidence; later recurrences only count. */
 export const MAX_EVIDENCE_PER_ALERT = 12;
+/**
+ * Clips kept as one alert's evidence, counted on their own: counted with the pictures, a camera whose pictures all
+ * failed got a new clip at every recurrence (19 in 4 minutes) until the clip cap took other alerts' clips.
+ */
+export const MAX_CLIPS_PER_ALERT = 4;
 
 /** Where an alert points the cameras. */
 const placeOf = (alert: Alert): string => `${alert.accessPoint ?? ''}|${alert.zone ?? ''}`;
@@ -78,17 +83,18 @@ export class AlertEvidence {
       this.evidencePlaces.delete(oldest);
       this.evidenceCounts.delete(oldest);
     }
-    // A card used again and again must not fill the disk with one alert's pictures.
-    if (alert.snapshotIds.length >= MAX_EVIDENCE_PER_ALERT) return;
+    // A card used again and again must not fill the disk with one alert's pictures or clips.
+    const picturesNow = alert.snapshotIds.length < MAX_EVIDENCE_PER_ALERT;
+    const clipNow = alert.clipIds.length < MAX_CLIPS_PER_ALERT && !this.clipping.has(alert.id);
+    if (!picturesNow && !clipNow) return;
     const cams = this.deps.registry.covering(alert.accessPoint, alert.zone).slice(0, 3);
     // The event happened now (the pre-roll runs on the wall clock, whatever clock the alerts use).
     const eventAt = Date.now();
     const pictures: Promise<unknown>[] = [];
     const clips: Promise<unknown>[] = [];
-    const clipNow = !this.clipping.has(alert.id);
     for (const cam of cams) {
       if (clipNow && this.deps.keepsClips(cam)) clips.push(this.collectClip(alert, cam.id, eventAt));
-      pictures.push(this.collectEvidence(alert, cam).catch((err: unknown) => {
+      if (picturesNow) pictures.push(this.collectEvidence(alert, cam).catch((err: unknown) => {
         this.deps.metrics.evidence.inc({ result: 'failed' });
         this.deps.log.warn({ alert: alert.id, camera: cam.id, err: (err as Error).message }, 'no evidence snapshot');
       }));

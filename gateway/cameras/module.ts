@@ -60,6 +60,7 @@ export class CamerasModule implements GatewayModule {
     this.video = new LiveVideo(cfg, ctx.config.dataDir, ctx.db, ctx.clock, new VideoMetrics(ctx.metrics), this.log.child({ component: 'video' }), {
       url: (id, stream) => this.streamUrl(id, stream),
       preRollCameras: () => this.registry.list().filter((c) => this.keepsClips(c)).map((c) => c.id),
+      openAlerts: () => ctx.alerts.unresolvedIds(),
     });
     this.events = new CameraEvents({ bus: ctx.bus, alerts: ctx.alerts, clock: ctx.clock, config: ctx.config, registry: this.registry, metrics: this.metrics, history: new CameraEventsStore(ctx.db) });
     this.evidence = new AlertEvidence({

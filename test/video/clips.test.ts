@@ -164,6 +164,30 @@ describe('alert clips', { timeout: 90_000 }, () => {
     expect((await gw.api(`/api/v1/clips/${ids[3]}`, { token })).status).toBe(200);
   });
 
+  it('keeps the clip of an alert still open while newer clips come and go, and at most four clips an alert', async () => {
+    const server = await rtsp();
+    const { gw, token } = await setup(server, { preRollS: 1, postRollS: 1, segmentS: 1, clipRetention: { maxCount: 2 } }, { accessPoints: ['gate-main'] });
+    await waitFor(() => files(join(gw.dataDir, 'preroll', 'cam-gate'), '.ts').length >= 3, 30_000, 200);
+    const open = raiseAt(gw, 'gate-main', 100);
+    const kept = await clipOf(gw, token, open.id);
+    // Alerts resolved one after another (a hostile camera's were open, each with clips): the caps take theirs.
+    for (let n = 1; n <= 3; n++) {
+      const a = raiseAt(gw, 'gate-main', n);
+      await clipOf(gw, token, a.id);
+      gw.ctx.alerts.resolve(a.id, 'test');
+    }
+    expect(files(join(gw.dataDir, 'clips'), '.mp4').length).toBeLessThanOrEqual(2);
+    expect((await gw.api(`/api/v1/clips/${kept.id}`, { token })).status).toBe(200);
+    // The open alert recurring again and again: each recurrence got a clip while its pictures were under their cap.
+    for (let n = 0; n < 6; n++) {
+      const before = gw.ctx.alerts.get(open.id).clipIds.length;
+      raiseAt(gw, 'gate-main', 100);
+      await waitFor(() => gw.ctx.alerts.get(open.id).clipIds.length > before || before >= 4 || null, 20_000, 100).catch(() => null);
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(gw.ctx.alerts.get(open.id).clipIds.length).toBe(4);
+  });
+
   it('says so instead of holding video when the camera stream was down at the time', async () => {
     const server = await rtsp();
     const { gw, token } = await setup(server, { preRollS: 1, postRollS: 1, segmentS: 1 }, { accessPoints: ['gate-main'] });

@@ -76,7 +76,14 @@ const fromRow = (r: Row): ClipMeta => ({
 const iso = (t: number): string => new Date(t).toISOString();
 
 export class ClipStore extends StoredFileStore {
-  constructor(db: Database, dir: string, clock: Clock, retention: FileRetention, private readonly ffmpegPath: string) {
+  constructor(
+    db: Database,
+    dir: string,
+    clock: Clock,
+    retention: FileRetention,
+    private readonly ffmpegPath: string,
+    private readonly openAlerts: () => ReadonlySet<string> = () => new Set(),
+  ) {
     // A row with an error has no file: it only says why there is no clip.
     super(db, dir, clock, retention, { table: 'camera_clips', ext: 'mp4', what: 'clip', hasFile: 'error IS NULL' });
   }
@@ -157,9 +164,18 @@ export class ClipStore extends StoredFileStore {
     return this.get(id);
   }
 
-  /** Deletes the oldest clips (never `keep`, the one just made) until both caps hold; returns how many went. */
+  /**
+   * Deletes the oldest clips (never `keep`, the one just made) until both caps hold; returns how many went. Clips of
+   * alerts not resolved yet go last: a camera raising alert after alert took the clip of an open one (an attacker
+   * review, 2026-12-06), as the disk guard never does.
+   */
   prune(keep = ''): number {
-    const gone = this.pruneFrom('SELECT id, bytes FROM camera_clips WHERE error IS NULL AND id != ? ORDER BY id', keep);
+    const open = JSON.stringify([...this.openAlerts()]);
+    const gone = this.pruneFrom(
+      'SELECT id, bytes FROM camera_clips WHERE error IS NULL AND id != ? ORDER BY (alert_id IN (SELECT value FROM json_each(?))), id',
+      keep,
+      open,
+    );
     // Rows that only say "no video" are small but not free: the newest thousand are enough to explain alerts.
     this.db.prepare('DELETE FROM camera_clips WHERE error IS NOT NULL AND id NOT IN (SELECT id FROM camera_clips WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1000)').run();
     return gone;

@@ -32,6 +32,8 @@ export interface VideoSource {
   url(cameraId: string, stream: StreamKind): string | null;
   /** Cameras that keep a pre-roll (`cameras[].clips`). */
   preRollCameras(): string[];
+  /** Alerts not resolved yet: their clips are the last the caps take. */
+  openAlerts(): ReadonlySet<string>;
 }
 
 interface Entry {
@@ -80,7 +82,7 @@ export class LiveVideo {
     private readonly source: VideoSource,
   ) {
     this.bufferRoot = resolve(dataDir, 'preroll');
-    this.clips = new ClipStore(db, resolve(dataDir, 'clips'), clock, cfg.clipRetention, cfg.ffmpegPath);
+    this.clips = new ClipStore(db, resolve(dataDir, 'clips'), clock, cfg.clipRetention, cfg.ffmpegPath, () => source.openAlerts());
   }
 
   get config(): CamerasConfig {

@@ -8,7 +8,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Mode = 'ok' | 'throttle' | '5xx' | 'bad_number' | 'timeout';
+export type Mode = 'ok' | 'throttle' | '5xx' | 'bad_number' | 'timeout' | 'flood';
 
 export interface Accepted {
   provider: 'aliyun' | 'tencent' | 'wecom-app' | 'wecom-bot' | 'http';
@@ -82,6 +82,25 @@ export class FakeProviders {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
   }
 
+  /** Bytes of the last `flood` answer the client took before it stopped reading. */
+  floodSent = 0;
+
+  /** A 500 whose body never ends (200 MB, written as fast as the client reads): a provider or a proxy gone wrong. */
+  private flood(res: ServerResponse): void {
+    this.floodSent = 0;
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    const more = (): void => {
+      while (this.floodSent < 200 * 1024 * 1024 && !res.destroyed) {
+        this.floodSent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    more();
+  }
+
   /** The mode's answer before the provider looks at the request; true when it answered. */
   private trouble(res: ServerResponse, throttled: () => void): boolean {
     if (this.mode === 'timeout') {
@@ -90,6 +109,10 @@ export class FakeProviders {
     }
     if (this.mode === '5xx') {
       this.json(res, 503, { message: 'service unavailable' });
+      return true;
+    }
+    if (this.mode === 'flood') {
+      this.flood(res);
       return true;
     }
     if (this.mode === 'throttle') {

@@ -151,6 +151,18 @@ describe('http (a generic request template)', () => {
     expect(await ch.send(message())).toMatchObject({ ok: false, retry: false, reason: expect.stringContaining('422') });
   });
 
+  it('reads at most 64 KiB of an answer: a body that never ends is not taken into memory', async () => {
+    const ch = new HttpChannel(notifyChannelConfig.parse({
+      id: 'gw', type: 'http', url: `${fake.base}/http/send`, headerFiles: { authorization: secret('token', 'Bearer http-test-token') }, timeoutMs: 20_000,
+    }) as never);
+    fake.mode = 'flood';
+    const r = await ch.send(message());
+    expect(r).toMatchObject({ ok: false, retry: true, reason: expect.stringContaining('500') });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // What the kernel's and the client's buffers hold, not the 200 MB the whole body was.
+    expect(fake.floodSent).toBeLessThan(32 * 1024 * 1024);
+  });
+
   it('fills a form body with form-encoded values, so a text cannot add a number of its own', async () => {
     const ch = new HttpChannel(notifyChannelConfig.parse({
       id: 'form', type: 'http', url: `${fake.base}/http/send`, body: 'to={to}&text={text}',

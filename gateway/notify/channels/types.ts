@@ -29,6 +29,29 @@ export interface Channel {
   send(m: OutgoingMessage): Promise<SendResult>;
 }
 
+/** What is read of a provider's answer: its JSON is a few hundred bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The first `max` bytes of a body as text; the rest is never read. A provider (or whatever answers on a plain-HTTP
+ * channel's address) sending 700 MB took the gateway's RSS from 200 MB to 1.6 GB when the whole body was read first
+ * and cut after (an attacker review, 2026-12-06).
+ */
+async function textUpTo(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < max) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (size >= max) await reader.cancel().catch(() => {});
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
 /** fetch with a deadline; network errors and timeouts are retryable failures, never throws. */
 export async function request(
   url: string,
@@ -37,8 +60,7 @@ export async function request(
 ): Promise<{ ok: true; status: number; text: string } | { ok: false; retry: true; reason: string }> {
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-    const text = (await res.text()).slice(0, 64 * 1024);
-    return { ok: true, status: res.status, text };
+    return { ok: true, status: res.status, text: await textUpTo(res, MAX_ANSWER_BYTES) };
   } catch (err) {
     const e = err as Error;
     return { ok: false, retry: true, reason: e.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : `network: ${e.message}` };

@@ -47,6 +47,9 @@ export interface SenderDeps {
 export const scrubNumbers = (s: string): string => s.replace(/(?<!\d)(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)/g, '$1****$2');
 
 const MAX_INFLIGHT = 4;
+/** A message to a number at its provider limit waits this long, doubled at each try (providers count per minute and per hour). */
+const RECIPIENT_RETRY_MS = 60_000;
+const RECIPIENT_RETRY_MAX_MS = 30 * 60_000;
 /** How long a nudge waits before its pass (see `nudge`). */
 const NUDGE_DELAY_MS = 20;
 
@@ -264,6 +267,14 @@ export class Sender {
     }
     if (!result.retry) {
       this.finish(row, 'failed', reason, now);
+      return;
+    }
+    if (result.recipientLimited) {
+      // One guardian's number at its provider limit (several children, a flapping gate): that message waits, a
+      // minute and then longer, and the others go. Pausing the channel for it stopped every school message for as
+      // long as that number's backlog stood at the head of the queue (an attacker review, 2026-12-06).
+      this.d.outbox.retryAt(row.id, now + Math.min(RECIPIENT_RETRY_MS * 2 ** row.attempts, RECIPIENT_RETRY_MAX_MS), reason);
+      this.messages.inc({ channel: row.channel, status: 'retried' });
       return;
     }
     const delay = st.backoff.next();

@@ -127,6 +127,31 @@ describe('guardian message delivery', () => {
     expect(first.text).toContain(`: ${absentees.length} 未到校`);
   });
 
+  it('one number at its provider limit waits alone: the school\'s other messages go at once', async () => {
+    // A guardian of five children: five arrivals to one number, which the provider limits to one a minute.
+    const children = ['S20250003', 'S20250004', 'S20250005', 'S20250006'];
+    for (const c of children) await addGuardian(c, '13800138000', true);
+    fake.limitedNumbers.add('13800138000');
+    const uidOf = async (externalId: string): Promise<string> =>
+      ((await (await gw.api(`/api/v1/people?externalId=${externalId}`, { token: admin })).json()) as { items: { cards: { uid: string }[] }[] }).items[0]!.cards[0]!.uid;
+    for (const c of ['S20250001', ...children]) expect(await tap(client, 'demo-gate-in', await uidOf(c))).toMatchObject({ granted: true });
+    // Then other families' children, whose numbers are not limited.
+    const others = ['S20250007', 'S20250008', 'S20250009'];
+    for (const [i, c] of others.entries()) {
+      await addGuardian(c, `1360013600${i}`, true);
+      expect(await tap(client, 'demo-gate-in', await uidOf(c))).toMatchObject({ granted: true });
+    }
+    // Before, the channel paused a minute (and longer) at each limited answer, and the clock does not move here.
+    await waitFor(() => others.every((_, i) => fake.accepted.some((a) => a.to === `1360013600${i}`)), 10_000);
+    const limited = (await notifications(gw, admin, '?event=arrival')).filter((n) => n.to === '138****8000');
+    expect(limited.length).toBe(5);
+    expect(limited.every((n) => n.status === 'queued')).toBe(true);
+    // A minute later the number is let through again.
+    fake.limitedNumbers.clear();
+    clock.advance(61_000);
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival')).filter((n) => n.to === '138****8000' && n.status === 'sent').length === 5, 10_000);
+  });
+
   it('drops a late message as expired when the provider is down past its time to live', async () => {
     // Past every group's arrival cut-off (07:50 at the latest), before the absence check at 08:05.
     clock.set(Date.parse('2026-09-01T07:55:00+08:00'));

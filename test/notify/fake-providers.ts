@@ -46,6 +46,8 @@ const body = (req: IncomingMessage): Promise<string> =>
 export class FakeProviders {
   private server!: Server;
   mode: Mode = 'ok';
+  /** Numbers at the provider's limit per number (Aliyun's isv.BUSINESS_LIMIT_CONTROL), whatever the mode. */
+  readonly limitedNumbers = new Set<string>();
   /** Numbers answered as invalid whatever the mode. */
   readonly badNumbers = new Set<string>();
   readonly accepted: Accepted[] = [];
@@ -163,8 +165,10 @@ export class FakeProviders {
       return refuse('isv.INVALID_JSON_PARAM', 'TemplateParam is not JSON');
     }
     this.aliyunTemplates.push(params.TemplateCode);
-    if (this.trouble(res, () => this.json(res, 200, { Code: 'isv.BUSINESS_LIMIT_CONTROL', Message: '触发分钟级流控Permits:1', RequestId: 'r' }))) return;
+    if (this.trouble(res, () => this.json(res, 200, { Code: 'Throttling.User', Message: 'Request was denied due to user flow control.', RequestId: 'r' }))) return;
     const to = params.PhoneNumbers ?? '';
+    // Aliyun's limit per number (so many a minute, an hour): that number only.
+    if (this.limitedNumbers.has(to)) return this.json(res, 200, { Code: 'isv.BUSINESS_LIMIT_CONTROL', Message: '触发分钟级流控Permits:1', RequestId: 'r' });
     if (this.mode === 'bad_number' || this.badNumbers.has(to) || !/^1\d{10}$/.test(to)) {
       return this.json(res, 200, { Code: 'isv.MOBILE_NUMBER_ILLEGAL', Message: `非法手机号 ${to}`, RequestId: 'r' });
     }

@@ -35,6 +35,7 @@ afterAll(async () => {
 beforeEach(() => {
   fake.mode = 'ok';
   fake.badNumbers.clear();
+  fake.limitedNumbers.clear();
   fake.accepted.length = 0;
   fake.refused.length = 0;
 });
@@ -59,7 +60,13 @@ describe('sms-aliyun (SendSms, signature HMAC-SHA1 over the canonicalised query)
   it('retries on throttling, 5xx and timeouts; gives up on a bad number and a missing template', async () => {
     const ch = make(CREDENTIALS.aliyun.secret, 300);
     fake.mode = 'throttle';
-    expect(await ch.send(message())).toMatchObject({ ok: false, retry: true, reason: expect.stringContaining('isv.BUSINESS_LIMIT_CONTROL') });
+    expect(await ch.send(message())).toMatchObject({ ok: false, retry: true, reason: expect.stringContaining('Throttling') });
+    expect(await ch.send(message())).not.toHaveProperty('recipientLimited');
+    fake.mode = 'ok';
+    fake.limitedNumbers.add('13800138000');
+    expect(await ch.send(message())).toMatchObject({ ok: false, retry: true, recipientLimited: true, reason: expect.stringContaining('isv.BUSINESS_LIMIT_CONTROL') });
+    fake.limitedNumbers.clear();
+    fake.mode = 'throttle';
     fake.mode = '5xx';
     expect(await ch.send(message())).toMatchObject({ ok: false, retry: true });
     fake.mode = 'timeout';

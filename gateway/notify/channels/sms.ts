@@ -34,6 +34,8 @@ export function aliyunSignature(method: string, params: Record<string, string>, 
 
 /** Codes that mean "later": the provider's throttling and its own faults. Anything else from the provider is final. */
 const ALIYUN_RETRY = /^(Throttling|isv\.BUSINESS_LIMIT_CONTROL|isp\.SYSTEM_ERROR|ServiceUnavailable|InternalError|SignatureNonceUsed)/;
+/** The limits per number (a minute, an hour): only that number's message waits, not the channel. */
+const ALIYUN_RECIPIENT_LIMIT = /^isv\.BUSINESS_LIMIT_CONTROL/;
 
 /** The provider's approved template for the message and the number, or why it cannot go by SMS. */
 function templateOf(cfg: { id: string; templates: Partial<Record<OutgoingMessage['event'], string>> }, m: OutgoingMessage): { template: string; to: string } | SendResult {
@@ -89,6 +91,7 @@ export class AliyunSmsChannel extends SmsChannel<Cfg<'sms-aliyun'>> implements C
     const code = typeof j?.Code === 'string' ? j.Code : null;
     if (code === 'OK') return { ok: true, ...(typeof j?.BizId === 'string' ? { ref: j.BizId } : {}) };
     const reason = shortReason(`${code ?? `HTTP ${res.status}`}: ${typeof j?.Message === 'string' ? j.Message : res.text}`);
+    if (code && ALIYUN_RECIPIENT_LIMIT.test(code)) return { ok: false, retry: true, recipientLimited: true, reason };
     return { ok: false, retry: code ? ALIYUN_RETRY.test(code) : retryableStatus(res.status), reason };
   }
 }
@@ -108,6 +111,8 @@ export function tc3Authorization(o: { secretId: string; secretKey: string; servi
   return `TC3-HMAC-SHA256 Credential=${o.secretId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
 }
 
+/** Tencent's limits per number within 30 s and an hour (its daily ones are final for the day's message). */
+const TENCENT_RECIPIENT_LIMIT = /^LimitExceeded\.PhoneNumber(ThirtySecond|OneHour)Limit$/;
 const TENCENT_RETRY = /^(RequestLimitExceeded|InternalError|ResourceUnavailable|FailedOperation\.InsufficientBalanceInSmsPackage$)/;
 
 export class TencentSmsChannel extends SmsChannel<Cfg<'sms-tencent'>> implements Channel {
@@ -148,6 +153,7 @@ export class TencentSmsChannel extends SmsChannel<Cfg<'sms-tencent'>> implements
     const status = r.Error ?? r.SendStatusSet?.[0];
     if (!r.Error && status?.Code === 'Ok') return { ok: true, ...(r.SendStatusSet?.[0]?.SerialNo ? { ref: r.SendStatusSet[0].SerialNo } : {}) };
     const code = status?.Code ?? `HTTP ${res.status}`;
+    if (TENCENT_RECIPIENT_LIMIT.test(code)) return { ok: false, retry: true, recipientLimited: true, reason: shortReason(`${code}: ${status?.Message ?? ''}`) };
     return { ok: false, retry: TENCENT_RETRY.test(code) || (!status && retryableStatus(res.status)), reason: shortReason(`${code}: ${status?.Message ?? ''}`) };
   }
 }

@@ -17,9 +17,10 @@ export interface OutgoingMessage {
 
 /**
  * What a provider answered. `retry`: worth trying again (timeouts, 5xx, throttling); otherwise given up (bad number,
- * template rejected) with the provider's reason kept.
+ * template rejected) with the provider's reason kept. `recipientLimited`: the provider's limit for this one number
+ * (so many a minute or an hour), not the channel's: only this message waits.
  */
-export type SendResult = { ok: true; ref?: string } | { ok: false; retry: boolean; reason: string };
+export type SendResult = { ok: true; ref?: string } | { ok: false; retry: boolean; reason: string; recipientLimited?: boolean };
 
 export interface Channel {
   readonly id: string;

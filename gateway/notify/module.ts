@@ -322,8 +322,8 @@ export class NotifyModule implements GatewayModule {
       id = NotifyModule.lockdownBroadcastId(current);
     }
     const now = this.ctx.clock.now();
-    // A lockdown's announcement goes once per lockdown change (above), whatever was sent before it.
-    if (input.lockdownAt === undefined) this.checkBroadcastPace(input, now);
+    // A lockdown's announcement goes once per lockdown change (above), and counts in the hour's budget like any other.
+    this.checkBroadcastPace(input, now, input.lockdownAt !== undefined);
     const students = this.ctx.db
       .prepare<[], { id: number }>(`SELECT DISTINCT g.person_id AS id FROM guardians g JOIN persons p ON p.id = g.person_id WHERE p.role = 'student'`)
       .all();
@@ -354,20 +354,22 @@ export class NotifyModule implements GatewayModule {
    * Every guardian gets each broadcast, so a double click, a client's retry or a script holding a staff token must
    * not send it twice: the same text within EMERGENCY_REPEAT_MS is refused (409, saying who sent it when), and more
    * than EMERGENCY_PER_HOUR broadcasts in an hour (429). Read from the outbox, so a restart forgets nothing. A
-   * lockdown's own announcement is not held back: it goes once per lockdown change anyway.
+   * lockdown's own announcement (`lockdown`) may repeat its standard text, and counts in the hour's budget: it goes
+   * once per lockdown change, but a lockdown started and ended again and again sent one each time (an attacker
+   * review, 2026-12-06: 24 broadcasts to every guardian in a few seconds).
    */
-  private checkBroadcastPace(input: EmergencyInput, now: number): void {
-    // One row per broadcast: the dedup keys are `emergency:<26-character id>:<student>` (a range of their index).
+  private checkBroadcastPace(input: EmergencyInput, now: number, lockdown: boolean): void {
+    // One row per broadcast: its rows share one `data` (its time, sender and text); dedup keys start `emergency:`.
     const recent = this.ctx.db
       .prepare<[number], { data: string }>(
-        `SELECT MIN(data) AS data FROM notify_outbox WHERE dedup_key >= 'emergency:' AND dedup_key < 'emergency;' AND created_at >= ?
-         GROUP BY substr(dedup_key, 1, 36)`,
+        `SELECT data FROM notify_outbox WHERE dedup_key >= 'emergency:' AND dedup_key < 'emergency;' AND created_at >= ?
+         GROUP BY data`,
       )
       .all(now - 3_600_000)
       .map((r) => JSON.parse(r.data) as { at: number; by: string; text?: string; texts?: Record<string, string> });
     const same = (d: { text?: string; texts?: Record<string, string> }): boolean =>
       d.text === input.text && JSON.stringify(d.texts ?? null) === JSON.stringify(input.texts ?? null);
-    const repeat = recent.find((d) => same(d) && now - d.at < EMERGENCY_REPEAT_MS);
+    const repeat = lockdown ? undefined : recent.find((d) => same(d) && now - d.at < EMERGENCY_REPEAT_MS);
     if (repeat) {
       const mins = Math.max(1, Math.round((now - repeat.at) / 60_000));
       throw new GatewayError('conflict', `the same message went to the guardians ${mins} min ago (sent by ${repeat.by}); to send more, change the text`);

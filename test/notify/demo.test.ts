@@ -44,6 +44,26 @@ describe('guardian messages in the demo school', () => {
     expect(eleventh.status).toBe(429);
   });
 
+  it('counts lockdown announcements in the hourly budget: toggling the lockdown does not send without end', async () => {
+    const security = await gw.login('security');
+    const announce = async (): Promise<number> => {
+      const plan = (await (await gw.api('/api/v1/notifications/emergency', { token: security })).json()) as { lockdown: { at: number } };
+      return (await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: security, json: { text: '学校封闭，请勿来校。', lockdownAt: plan.lockdown.at } })).status;
+    };
+    const statuses: number[] = [];
+    // Each change announced once, as it should be; twelve of them in a few seconds went to every guardian each.
+    for (let i = 0; i < 6; i++) {
+      expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: {} })).status).toBe(200);
+      clock.advance(1000);
+      statuses.push(await announce());
+      expect((await gw.api('/api/v1/lockdown', { method: 'DELETE', token: security })).status).toBe(200);
+      clock.advance(1000);
+      statuses.push(await announce());
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(202));
+    expect(statuses.slice(10)).toEqual([429, 429]);
+  });
+
   it('sends one arrival message for 0A1B2C3D at the main gate, and none for a second tap the same day', async () => {
     expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
     const first = await settled(gw, admin, '?person=S20250001');

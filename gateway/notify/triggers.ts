@@ -20,6 +20,9 @@ export interface TriggerDeps {
   onError: (err: unknown, event: MessageKind) => void;
 }
 
+/** `departure: every_exit` sends at most one message per student in each such stretch of the day (seconds). */
+export const EVERY_EXIT_GAP_S = 600;
+
 /** The message a decided tap asks for, if any. */
 export function messageForTap(d: TapDecision, deps: Pick<TriggerDeps, 'config' | 'access' | 'timezone'>): Omit<Enqueue, 'now' | 'channel'> | null {
   const c = deps.config;
@@ -41,7 +44,9 @@ export function messageForTap(d: TapDecision, deps: Pick<TriggerDeps, 'config' |
       return build(late && c.events.late.enabled ? 'late' : 'arrival', `arrival:${person.id}:${local.date}`);
     }
     if (d.direction === 'out') {
-      if (c.departure === 'every_exit') return build('departure', `departure:${d.tapId}`);
+      // Each exit, but at most one message in EVERY_EXIT_GAP_S: a child walking in and out, or a flapping pair of
+      // readers, queued a message per tap for the same guardian (50 in a few seconds in an attacker review).
+      if (c.departure === 'every_exit') return build('departure', `departure:${person.id}:${local.date}:${Math.floor(local.secondOfDay / EVERY_EXIT_GAP_S)}`);
       return local.secondOfDay >= secondsOf(c.lastLessonEnd) ? build('departure', `departure:${person.id}:${local.date}`) : null;
     }
     return null;

@@ -14,6 +14,7 @@ import { localDate } from '../core/school-calendar.js';
 import type { PinStore } from './pins.js';
 import type { EntriesDeps, LedgerEntries } from './entries.js';
 import { MetricFactory } from '../core/metrics.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 
 export type DebitInput = Parameters<WalletPort['debit']>[0];
 export type DebitOutcome = Awaited<ReturnType<WalletPort['debit']>>;
@@ -51,6 +52,8 @@ export class TerminalDebits {
   private readonly duplicates: Counter<'conflict'>;
   private readonly log: Logger;
   private readonly duplicateLog = new Map<string, { at: number; suppressed: number }>();
+  /** Conflicts, as duplicates: at most a line per terminal per 10 s (every one is counted and alerted). */
+  private readonly conflictLog: RateLimitedLog;
 
   constructor(
     private readonly deps: DebitsDeps,
@@ -59,6 +62,7 @@ export class TerminalDebits {
   ) {
     this.db = deps.db;
     this.log = deps.log;
+    this.conflictLog = new RateLimitedLog(deps.log, () => deps.clock.now(), 10_000);
     const m = new MetricFactory(deps.metrics);
     this.debits = m.counter('campus_wallet_debits_total', 'Canteen debits by outcome (applied or the refusal reason); retries are counted apart', ['outcome']);
     this.duplicates = m.counter('campus_wallet_duplicate_debits_total', 'Debits repeated with a (reader, seq) already answered; conflict=true when the retry differs from the original', ['conflict']);
@@ -182,7 +186,7 @@ export class TerminalDebits {
       this.logDuplicate(fields);
       return;
     }
-    this.log.warn(fields, 'wallet: a terminal transaction number came again with a different card or amount; refused, not charged');
+    this.conflictLog.warn(fields.readerId, fields, 'wallet: a terminal transaction number came again with a different card or amount; refused, not charged');
     this.deps.alerts?.raise({
       type: 'wallet_seq_conflict',
       severity: 'warning',

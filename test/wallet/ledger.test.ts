@@ -11,6 +11,7 @@ import { peopleMigrations } from '../../gateway/people/store.js';
 import { openDatabase, type Database } from '../../gateway/storage/db.js';
 import { Wallet, walletMigrations } from '../../gateway/wallet/module.js';
 import { tempDir } from '../helpers/gateway.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 // 2026-09-01 12:00 in Shanghai (UTC+8).
 const NOON = Date.UTC(2026, 8, 1, 4, 0, 0);
@@ -25,13 +26,13 @@ interface Fixture {
   person(externalId: string): number;
 }
 
-function fixture(limits = { perTransactionCapFen: 5000, dailyCapFen: 20000 }): Fixture {
+function fixture(limits = { perTransactionCapFen: 5000, dailyCapFen: 20000 }, log = pino({ level: 'silent' })): Fixture {
   const dir = tempDir('campus-wallet-');
   const db = openDatabase(join(dir, 'gateway.db'), [...metaMigrations, ...alertMigrations, ...peopleMigrations, ...walletMigrations]);
   const clock = new ManualClock(NOON);
   const metrics = new Registry();
   const alerts = new AlertService(db, new EventBus(), clock, 300_000);
-  const wallet = new Wallet({ db, clock, timezone: 'Asia/Shanghai', limits, log: pino({ level: 'silent' }), metrics, alerts });
+  const wallet = new Wallet({ db, clock, timezone: 'Asia/Shanghai', limits, log, metrics, alerts });
   const insert = db.prepare(
     `INSERT INTO persons (external_id, name, role, grade, class, schedule_group, created_at, updated_at)
      VALUES (?, ?, 'student', '初一', '初一(1)班', 'day', '2026-08-01T00:00:00Z', '2026-08-01T00:00:00Z')`,
@@ -174,6 +175,28 @@ describe('wallet ledger', () => {
     expect(rec.ok).toBe(false);
     expect(rec.terminals[0]).toMatchObject({ conflicts: 2, duplicates: 2, matches: false });
     expect(f.alerts.list({ limit: 10, type: 'wallet_seq_conflict' }).items).toHaveLength(1);
+  });
+
+  it('logs a terminal repeating a number with other amounts once in 10 s, however many times it does', async () => {
+    const captured = captureLog();
+    const g = fixture(undefined, captured.log);
+    try {
+      const p = g.person('S1');
+      g.wallet.topUp('S1', 5000, 'opening', 'admin');
+      await debit(g, p, 30, 100);
+      // A terminal (or anyone holding its login) sending 500 conflicting retries wrote 500 warnings.
+      for (let i = 0; i < 500; i++) expect(await debit(g, p, 30, 200 + i)).toMatchObject({ ok: false, reason: 'seq_conflict' });
+      const lines = () => captured.text().split('\n').filter((l) => l.includes('came again with a different card or amount'));
+      expect(lines()).toHaveLength(1);
+      g.clock.advance(10_001);
+      await debit(g, p, 30, 999);
+      expect(lines()).toHaveLength(2);
+      expect(lines()[1]).toContain('"suppressed":499');
+      expect(g.wallet.balanceOf(p)).toBe(4900);
+    } finally {
+      g.db.close();
+      rmSync(g.dir, { recursive: true, force: true });
+    }
   });
 
   it('limits refunds of a debit to what it took', async () => {

@@ -15,6 +15,7 @@ import { create } from 'tar';
 import { z } from 'zod';
 import { packageInfo } from '../core/version.js';
 import type { Database } from './db.js';
+import { PRIVATE_DIR_MODE, privateFile } from './private-files.js';
 
 export const BACKUP_FORMAT = 'campus-gateway-backup/1';
 export const MANIFEST = 'manifest.json';
@@ -159,7 +160,9 @@ function linkOrCopyTree(from: string, to: string): void {
 
 export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
   const progress = opts.onProgress ?? (() => {});
-  mkdirSync(opts.toDir, { recursive: true });
+  // The archive holds the database (names, guardians' sealed numbers, taps) and pupils' pictures: only the gateway's
+  // user may read it, whatever the umask (it was 0644 in a 0755 folder). A folder that exists keeps its mode.
+  mkdirSync(opts.toDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const staging = mkdtempSync(join(opts.toDir, '.partial-'));
   const file = join(opts.toDir, backupFileName(opts.school, opts.kind, opts.now));
   const partial = `${file}.partial`;
@@ -226,6 +229,7 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
     // 4. One archive, renamed into place only when complete: a half-written backup never looks like a backup.
     const total = files.reduce((n, f) => n + f.bytes, 0);
     let done = 0;
+    privateFile(partial); // tar truncates and writes it, keeping 0600
     await create(
       {
         gzip: true,

@@ -4,7 +4,7 @@
  * backups are refused; the gateway's own nightly and pre-migration backups.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Registry } from 'prom-client';
@@ -111,6 +111,22 @@ describe('campus-gateway backup and restore', () => {
     const token = await again.login('admin');
     const people = (await (await again.api('/api/v1/people?limit=1', { token })).json()) as { total?: number; items: unknown[] };
     expect(people.items.length).toBe(1);
+  });
+
+  it('writes the archive 0600 and a folder it makes 0700, whatever the umask: it holds the database and pictures', async () => {
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const toDir = join(tempDir(), 'backups', 'campus');
+    const umask = process.umask(0o022);
+    try {
+      const b = await createBackup({ db, dataDir, toDir, snapshots: true, school: 's1', kind: 'manual', now: Date.now() });
+      // Readable by every local user before (0644 in a 0755 folder).
+      expect(statSync(b.file).mode & 0o777).toBe(0o600);
+      expect(statSync(toDir).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(umask);
+      db.close();
+    }
   });
 
   it('finishes a backup taken on a second connection while the gateway commits between its steps', async () => {

@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { GatewayError } from '../gateway/core/errors.js';
-import type { Guards } from '../gateway/http/guards.js';
+import { sessionOf, type Guards } from '../gateway/http/guards.js';
 import { parse } from '../gateway/http/validate.js';
 import { commandTypes, streamSchema } from './contract.js';
 import type { CloudSync } from './sync.js';
@@ -38,9 +38,14 @@ export function syncRoutes(api: Router, guards: Guards, sync: CloudSync): void {
     res.json({ receivedTotal: sink.receivedTotal, envelopes: sink.received(q.limit, q.stream) });
   });
 
-  /** The simulated city issues a command to this school (demo only), e.g. {"type":"lockdown.start"}. */
+  /**
+   * The simulated city issues a command to this school (demo only), e.g. {"type":"lockdown.start"}. Signed with the
+   * demo key, a command does what the city may: no more than the caller may do here (a card's block and unblock are
+   * the admin's on the REST API), or security staff went past the card rules through the demo city.
+   */
   api.post('/sync/demo-sink/commands', guards.role('admin', 'security'), (req, res) => {
     const body = parse(demoCommandBody, req.body);
+    if (body.type.startsWith('card.') && sessionOf(res).role !== 'admin') throw new GatewayError('forbidden', 'card commands through the demo city are the admin\'s, as blocking a card is');
     const sink = sinkOf();
     const id = body.id ?? ulid();
     sink.issueCommand({ id, schoolId: sync.schoolId, type: body.type, issuedAt: new Date().toISOString(), params: body.params });

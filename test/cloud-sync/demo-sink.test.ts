@@ -175,6 +175,15 @@ describe('cloud sync in demo mode (simulated city sink)', () => {
     expect(bad.envelope.data).toMatchObject({ status: 'failed', error: { code: 'not_found' } });
   });
 
+  it('lets security staff order no card command through the demo city: blocking a card is the admin\'s', async () => {
+    const security = await gw.login('security');
+    const send = (json: unknown) => gw.api('/api/v1/sync/demo-sink/commands', { method: 'POST', token: security, json });
+    expect((await send({ id: 'sec-block', type: 'card.block', params: { externalId: 'S20250001' } })).status).toBe(403);
+    expect((await send({ id: 'sec-unblock', type: 'card.unblock', params: { externalId: 'S20250002' } })).status).toBe(403);
+    expect(await tap('demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    expect((await send({ id: 'sec-ping', type: 'ping' })).status).toBe(202);
+  });
+
   it('answers a ping and rejects a malformed command body with 400', async () => {
     const bad = await gw.api('/api/v1/sync/demo-sink/commands', { method: 'POST', token: admin, json: { type: 'self.destruct' } });
     expect(bad.status).toBe(400);

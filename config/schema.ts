@@ -173,6 +173,15 @@ export const gatewayConfigSchema = z.strictObject({
       else seen.set(item.id, i);
     });
   };
+  // A city command's id is how a replay is known: it must be remembered for as long as the command could still run
+  // (its age limit, plus the 60 s it may be ahead), or a recorded command sent again after the prune runs twice.
+  if (c.retention.commandsDays * 86_400 <= c.cloud.commandMaxAgeS + 60) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retention', 'commandsDays'],
+      message: `keeps city command ids ${c.retention.commandsDays} day(s), not longer than a command may run (cloud.commandMaxAgeS ${c.cloud.commandMaxAgeS} s + 60 s): a replayed command would run twice; keep them longer`,
+    });
+  }
   unique(c.readers, ['readers']);
   unique(c.access.accessPoints, ['access', 'accessPoints']);
   unique(c.access.scheduleGroups, ['access', 'scheduleGroups']);

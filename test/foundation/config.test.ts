@@ -43,6 +43,18 @@ describe('configuration', () => {
     expect(problems.some((p) => p.startsWith('http.port:'))).toBe(true);
   });
 
+  it('refuses to forget city command ids while a recorded command could still run again', () => {
+    let err: unknown;
+    try {
+      loadConfig({ file: configFile('retention: { commandsDays: 1 }\ncloud: { commandMaxAgeS: 86400 }\n'), env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.join('\n')).toMatch(/^retention\.commandsDays: .*replayed command would run twice/m);
+    expect(() => loadConfig({ file: configFile('retention: { commandsDays: 2 }\ncloud: { commandMaxAgeS: 86400 }\n'), env: {} })).not.toThrow();
+  });
+
   it('names a reader bound to an access point that does not exist, and ids given twice', () => {
     let err: unknown;
     try {

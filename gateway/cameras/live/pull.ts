@@ -13,6 +13,7 @@ import { Backoff } from '../../core/pacing.js';
 import type { Logger } from '../../core/logger.js';
 import { privateDir } from '../../storage/private-files.js';
 import { codecName, Fmp4Splitter, videoCodecOf } from './fmp4.js';
+import { RtspGuard } from './rtsp-guard.js';
 
 export interface LiveSink {
   /** A new init segment: the first for this sink, or after the pull restarted (timestamps start again). */
@@ -45,6 +46,8 @@ export interface PullOptions {
   segments: { dir: string; segmentS: number; maxOpenMs: number } | null;
   onSegment?: (s: SegmentDone) => void;
   onRestart?: (reason: string) => void;
+  /** `rtsp:` pulls go through a relay that refuses redirects and, unless allowed, Basic challenges (rtsp-guard.ts). */
+  rtspBasicAuth?: boolean;
   log: Logger;
 }
 
@@ -95,6 +98,11 @@ export class LivePull {
   private lastDataAt = 0;
   private readonly backoff: Backoff;
   private run = 0;
+  /** The relay ffmpeg pulls an `rtsp:` camera through, made at the first run and kept until stop(). */
+  private guard: RtspGuard | undefined;
+  private guardStarting = false;
+  /** Why the relay closed the run's session, which says more than ffmpeg's last line. */
+  private refusal: string | null = null;
 
   constructor(private readonly o: PullOptions) {
     this.backoff = new Backoff(o.retry.initialMs, o.retry.maxMs);
@@ -122,6 +130,8 @@ export class LivePull {
     this.child = undefined;
     c?.kill('SIGKILL');
     this.initSegment = null;
+    this.guard?.close();
+    this.guard = undefined;
   }
 
   addSink(sink: LiveSink): void {
@@ -145,7 +155,7 @@ export class LivePull {
       a.push('-re', '-f', 'lavfi', '-i', src, '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-b:v', '200k');
     } else {
       // A short probe: the stream's parameters come with the first keyframe; ffmpeg's default waits seconds more.
-      a.push('-analyzeduration', '1000000', '-probesize', '262144', '-rtsp_transport', 'tcp', '-i', this.o.url, '-c', 'copy');
+      a.push('-analyzeduration', '1000000', '-probesize', '262144', '-rtsp_transport', 'tcp', '-i', this.inputUrl(), '-c', 'copy');
     }
     // Fragments of at most half a second (split at keyframes too) keep the delay low even with long GOPs.
     a.push('-map', '0:v:0', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof');
@@ -160,9 +170,47 @@ export class LivePull {
     return a;
   }
 
+  /** What ffmpeg opens: an `rtsp:` camera through its relay, anything else as it is. */
+  private inputUrl(): string {
+    const url = new URL(this.o.url);
+    return this.guard && url.protocol === 'rtsp:' ? this.guard.urlFor(url) : this.o.url;
+  }
+
+  /** The camera's RTSP address, from its URL. */
+  private rtspTarget(): { host: string; port: number } {
+    const url = new URL(this.o.url);
+    return { host: url.hostname, port: Number(url.port || 554) };
+  }
+
+  /** Starts the relay for an `rtsp:` camera once; false while it starts (spawn() runs again when it is up). */
+  private guarded(): boolean {
+    if (this.guard || !this.o.url.startsWith('rtsp:')) return true;
+    if (this.guardStarting) return false;
+    this.guardStarting = true;
+    RtspGuard.listen({
+      ...this.rtspTarget(),
+      allowBasic: this.o.rtspBasicAuth === true,
+      onRefused: (reason) => (this.refusal = reason),
+    }).then(
+      (g) => {
+        this.guardStarting = false;
+        if (this.state === 'stopped') return g.close();
+        this.guard = g;
+        this.spawn();
+      },
+      (err: unknown) => {
+        this.guardStarting = false;
+        this.ended(`cannot start the RTSP relay: ${(err as Error).message}`);
+      },
+    );
+    return false;
+  }
+
   private spawn(): void {
-    this.run++;
     this.state = 'starting';
+    if (!this.guarded()) return;
+    this.run++;
+    this.refusal = null;
     this.initSegment = null;
     // Pictures of pupils: a folder only the gateway's user can enter (ffmpeg makes the segments 0644 inside it).
     if (this.o.segments) privateDir(this.o.segments.dir);
@@ -217,7 +265,8 @@ export class LivePull {
       if (this.o.segments) removeUnannounced(this.o.segments.dir, prefix, lastAnnounced);
       if (this.child !== child) return;
       this.child = undefined;
-      const why = failed ?? (stderr.trim().split('\n').pop() || `ffmpeg exited (${signal ?? code})`);
+      const last = stderr.trim().split('\n').pop() || `ffmpeg exited (${signal ?? code})`;
+      const why = failed ?? this.refusal ?? (this.guard ? this.guard.camerasWords(last, this.rtspTarget()) : last);
       this.ended(withoutCredentials(why));
     });
     clearInterval(this.stallTimer);

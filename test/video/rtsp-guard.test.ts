@@ -1,0 +1,114 @@
+/**
+ * A hostile camera on the RTSP port (a compromised camera, or a device that took its address), against a real ffmpeg
+ * pulling through the gateway's relay: a redirect must not send ffmpeg, with the camera's credentials, to another
+ * host, and a Basic challenge must not get the password in clear. The "camera" is a real TCP server speaking RTSP.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LivePull } from '../../gateway/cameras/live/pull.js';
+import { captureLog } from '../helpers/log-capture.js';
+import { waitFor } from '../helpers/gateway.js';
+import { RtspTestServer } from './rtsp-server.js';
+
+const PASSWORD = 'S3cretCamPass!';
+
+/** A TCP server that answers every RTSP request it reads with `answer(cseq)` and keeps what it was sent. */
+async function rtspAnswering(answer: (cseq: string) => string): Promise<{ server: Server; port: number; received: () => string; connections: () => number }> {
+  let text = '';
+  let connections = 0;
+  const server = createServer((s: Socket) => {
+    connections++;
+    let pending = '';
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      pending += d.toString('latin1');
+      let end: number;
+      while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        s.write(answer(/^cseq:\s*(\d+)/im.exec(head)?.[1] ?? '0'));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { server, port: (server.address() as { port: number }).port, received: () => text, connections: () => connections };
+}
+
+describe('a hostile camera on the RTSP port', () => {
+  const servers: Server[] = [];
+  let pull: LivePull | undefined;
+  afterEach(() => {
+    pull?.stop();
+    for (const s of servers.splice(0)) s.close();
+  });
+
+  const pullFrom = (port: number, log = captureLog().log): LivePull =>
+    new LivePull({
+      ffmpegPath: 'ffmpeg',
+      url: `rtsp://admin:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/stream1`,
+      stallMs: 5000,
+      maxBoxBytes: 1 << 20,
+      retry: { initialMs: 60_000, maxMs: 60_000 },
+      segments: null,
+      log,
+    });
+
+  it('cannot redirect ffmpeg to another host: the session is closed and the console says why', async () => {
+    // Where the redirect points: a server asking for Basic, as the attacker's would.
+    const victim = await rtspAnswering((cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="x"\r\n\r\n`);
+    const camera = await rtspAnswering((cseq) => `RTSP/1.0 302 Moved Temporarily\r\nCSeq: ${cseq}\r\nLocation: rtsp://127.0.0.1:${victim.port}/stolen\r\n\r\n`);
+    servers.push(victim.server, camera.server);
+    pull = pullFrom(camera.port);
+    pull.start();
+    await waitFor(() => pull!.lastError !== null, 15_000, 50);
+    await new Promise((r) => setTimeout(r, 500));
+    // ffmpeg followed it, and answered the victim's Basic challenge with admin:S3cretCamPass! in base64.
+    expect(victim.connections()).toBe(0);
+    expect(pull.lastError).toMatch(/redirect \(302\)/);
+  });
+
+  it('never answers a Basic challenge with the password, and says to turn Digest on', async () => {
+    const camera = await rtspAnswering((cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="IPCamera"\r\n\r\n`);
+    servers.push(camera.server);
+    pull = pullFrom(camera.port);
+    pull.start();
+    await waitFor(() => pull!.lastError !== null, 15_000, 50);
+    expect(camera.received()).toContain('OPTIONS rtsp:');
+    expect(camera.received()).not.toMatch(/authorization:\s*basic/i);
+    expect(camera.received()).not.toContain(Buffer.from(`admin:${PASSWORD}`).toString('base64'));
+    expect(pull.lastError).toMatch(/Basic authentication/);
+  });
+
+  it('answers Digest when a camera offers Digest and Basic both', async () => {
+    const camera = await rtspAnswering(
+      (cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="IPCamera"\r\nWWW-Authenticate: Digest realm="IPCamera", nonce="4f8a2c"\r\n\r\n`,
+    );
+    servers.push(camera.server);
+    pull = pullFrom(camera.port);
+    pull.start();
+    await waitFor(() => /authorization:\s*digest/i.test(camera.received()) || null, 15_000, 50);
+    expect(camera.received()).not.toMatch(/authorization:\s*basic/i);
+  });
+
+  it('still plays a real camera through the relay, and names the camera, not the relay, when it fails', async () => {
+    const rtsp = await new RtspTestServer({}).start();
+    try {
+      let fragments = 0;
+      pull = new LivePull({
+        ffmpegPath: 'ffmpeg', url: rtsp.url(), stallMs: 5000, maxBoxBytes: 16 << 20, retry: { initialMs: 60_000, maxMs: 60_000 }, segments: null, log: captureLog().log,
+      });
+      pull.addSink({ init: () => {}, fragment: () => void fragments++ });
+      pull.start();
+      await waitFor(() => fragments > 3, 20_000, 50);
+      expect(pull.state).toBe('running');
+    } finally {
+      pull?.stop();
+      await rtsp.stop();
+    }
+    pull = pullFrom(1);
+    pull.start();
+    await waitFor(() => pull!.lastError !== null, 15_000, 50);
+    expect(pull.lastError).toContain('127.0.0.1:1');
+  });
+});

@@ -66,8 +66,8 @@ export const camerasConfig = z.strictObject({
     .meta({ description: 'Take a routine snapshot of every online camera this often (0 = only on demand and as evidence).' }),
   zoneSchedules: z.record(z.string(), z.array(timeWindow)).default({})
     .meta({ description: 'When each zone is in use. Motion (or a line/field crossing) in a listed zone outside all of its windows raises an `intrusion` alert; zones not listed never do. Days 1 = Monday … 7 = Sunday, in school.timezone.' }),
-  rtspBasicAuth: z.boolean().default(false)
-    .meta({ description: 'Answer a camera that asks for RTSP Basic authentication (the password in clear on the LAN). Off: only Digest, and such a camera shows why it has no video. Turn Digest on in the cameras instead where you can.' }),
+  basicAuth: z.boolean().default(false)
+    .meta({ description: 'Answer a camera that asks for Basic authentication for its snapshots or RTSP stream (its password in clear on the LAN, to whatever answers at its address). Off: only Digest, and such a camera says why it has no picture or video. Turn Digest on in the cameras instead where you can.' }),
   ffmpegPath: z.string().min(1).default('ffmpeg')
     .meta({ description: 'The ffmpeg binary (Debian package `ffmpeg`) that pulls RTSP; without it, live view and clips are off.' }),
   maxLivePulls: z.number().int().min(1).default(8)

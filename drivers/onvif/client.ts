@@ -245,6 +245,7 @@ export class OnvifSession implements CameraSession {
       password: this.ep.password,
       timeoutMs: this.ep.snapshotTimeoutMs,
       maxBytes: this.ep.snapshotMaxBytes,
+      allowBasic: this.ep.basicAuth === true,
       agent: this.agent,
       digest: (challenges, method, path) => this.cam.digestAuth(challenges, { method, path }),
     });

@@ -6,6 +6,8 @@ export interface FetchImageOptions {
   password?: string | undefined;
   timeoutMs: number;
   maxBytes: number;
+  /** Answer a Basic challenge: the password in clear, to whatever answers at the camera's address. */
+  allowBasic: boolean;
   agent: Agent;
   /** Answers Digest challenges (the onvif library's implementation, so SOAP and snapshots authenticate alike). */
   digest: (challenges: string[], method: string, path: string) => string;
@@ -18,8 +20,10 @@ interface Answer {
 }
 
 /**
- * GETs a snapshot URI: first without credentials, then answering the camera's challenge with Digest (preferred)
- * or Basic. The whole exchange is bounded by `timeoutMs`, the body by `maxBytes`, and the result must be a JPEG.
+ * GETs a snapshot URI: first without credentials, then answering the camera's challenge with Digest, or with Basic
+ * only where the school allowed it (`cameras.basicAuth`): anything answering at a camera's address could ask for
+ * Basic and get the password, often every camera's (an attacker review, 2026-12-06). The whole exchange is bounded by
+ * `timeoutMs`, the body by `maxBytes`, and the result must be a JPEG.
  */
 export async function fetchImage(uri: string, opts: FetchImageOptions): Promise<Buffer> {
   let url: URL;
@@ -39,9 +43,12 @@ export async function fetchImage(uri: string, opts: FetchImageOptions): Promise<
     const digest = answer.challenges.filter((c) => /^digest /i.test(c));
     let authorization: string;
     if (digest.length) authorization = opts.digest(digest, 'GET', path);
-    else if (answer.challenges.some((c) => /^basic/i.test(c)))
+    else if (answer.challenges.some((c) => /^basic/i.test(c))) {
+      if (!opts.allowBasic) {
+        throw new CameraError('unauthorized', `snapshot: ${where} asks for Basic authentication, which sends the password in clear: turn on Digest on the camera (or set cameras.basicAuth)`);
+      }
       authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
-    else throw new CameraError('unauthorized', `snapshot: ${where} answered 401 without a Basic or Digest challenge`);
+    } else throw new CameraError('unauthorized', `snapshot: ${where} answered 401 without a Basic or Digest challenge`);
     answer = await get(url, path, authorization, deadline, opts);
     if (answer.status === 401) {
       throw new CameraError('unauthorized', `snapshot: ${where} rejected the credentials (401): check the username and password`);

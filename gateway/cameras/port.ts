@@ -47,6 +47,8 @@ export interface CameraEndpoint {
   pullTimeoutMs: number;
   snapshotTimeoutMs: number;
   snapshotMaxBytes: number;
+  /** Answer a Basic challenge (the password in clear) for snapshots; else Digest only (`cameras.basicAuth`). */
+  basicAuth?: boolean | undefined;
   /** A SOAP reply larger than this is refused (too_large) before it is parsed. */
   maxReplyBytes: number;
   simulation?: { motionEveryS: number; offlineEveryS: number; offlineForS: number } | undefined;

@@ -298,6 +298,7 @@ export class CameraRegistry {
       pullTimeoutMs: this.cfg.pullTimeoutMs,
       snapshotTimeoutMs: this.cfg.snapshotTimeoutMs,
       snapshotMaxBytes: this.cfg.snapshotMaxBytes,
+      basicAuth: this.cfg.basicAuth,
       maxReplyBytes: this.cfg.maxReplyBytes,
       simulation: s.simulated ? s.simulation : undefined,
     };

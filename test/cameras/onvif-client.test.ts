@@ -75,12 +75,22 @@ describe('ONVIF client against a fake camera', () => {
     expect(d.stats.snapshots).toBe(1);
   });
 
-  it('fetches a snapshot with Basic auth, and names wrong credentials', async () => {
+  it('sends no password to a snapshot URI asking for Basic unless cameras.basicAuth allows it', async () => {
     const d = await device({ snapshotAuth: 'basic', auth: 'none' });
-    const good = session(d.port);
+    const s = session(d.port);
+    await s.connect();
+    const err = await failure(s.snapshot());
+    expect(err.code).toBe('unauthorized');
+    expect(err.message).toMatch(/Digest/);
+    expect(d.stats.snapshots).toBe(0);
+  });
+
+  it('fetches a snapshot with Basic auth where allowed, and names wrong credentials', async () => {
+    const d = await device({ snapshotAuth: 'basic', auth: 'none' });
+    const good = session(d.port, { basicAuth: true });
     await good.connect();
     expect((await good.snapshot()).length).toBeGreaterThan(100);
-    const bad = session(d.port, { password: 'wrong' });
+    const bad = session(d.port, { password: 'wrong', basicAuth: true });
     await bad.connect();
     const err = await failure(bad.snapshot());
     expect(err.code).toBe('unauthorized');

@@ -7,7 +7,7 @@
  * So ffmpeg pulls through this relay on loopback, which dials only the configured camera and reads its answers until
  * the stream plays:
  * - a redirect closes the session (refused, with a reason the console shows);
- * - `WWW-Authenticate: Basic` challenges are taken out (Digest ones pass), unless `cameras.rtspBasicAuth` allows them;
+ * - `WWW-Authenticate: Basic` challenges are taken out (Digest ones pass), unless `cameras.basicAuth` allows them;
  * - an answer head over 64 KiB closes it.
  * After the PLAY answer the bytes are passed on as they come (interleaved RTP: nothing left to read for), so the
  * video itself costs a copy in this process and no parsing.
@@ -131,7 +131,7 @@ function relay(client: Socket, o: RtspGuardOptions, sessions: Set<Socket>): void
       if (code === 401 && !o.allowBasic) {
         kept = lines.filter((l) => !/^www-authenticate:\s*basic\b/i.test(l));
         if (!kept.some((l) => /^www-authenticate:/i.test(l))) {
-          o.onRefused('the camera asks for RTSP Basic authentication, which sends its password in clear: turn on Digest on the camera (or set cameras.rtspBasicAuth)');
+          o.onRefused('the camera asks for RTSP Basic authentication, which sends its password in clear: turn on Digest on the camera (or set cameras.basicAuth)');
         }
       }
       forward(Buffer.concat([Buffer.from(`${kept.join('\r\n')}\r\n\r\n`, 'latin1'), body]));

@@ -211,7 +211,7 @@ export class LiveVideo {
       segments: preRoll ? { dir, segmentS: this.cfg.segmentS, maxOpenMs: Math.max(30_000, 10 * this.cfg.segmentS * 1000) } : null,
       onSegment: (s) => preRoll?.add(s),
       onRestart: (reason) => this.metrics.restarts.inc({ camera: cameraId, stream, reason: restartReason(reason) }),
-      rtspBasicAuth: this.cfg.rtspBasicAuth,
+      rtspBasicAuth: this.cfg.basicAuth,
       log: this.log.child({ camera: cameraId, stream }),
     });
     const e: Entry = { key, cameraId, stream, pull, viewers: 0, idleTimer: undefined, preRoll };

@@ -268,7 +268,7 @@ export default async function video(): Promise<BenchResult> {
         stallMs: 10_000,
         maxBoxBytes: 16 * 1024 * 1024,
         retry: { initialMs: 500, maxMs: 5_000 },
-        segments: { dir: segDir, segmentS: 1, maxOpenMs: 30_000 },
+        segments: { dir: segDir, segmentS: 1, maxOpenMs: 30_000, maxOpenBytes: 32 << 20 },
         onSegment: (seg) => buf.add(seg),
         log: pino({ level: 'silent' }),
       });

@@ -57,7 +57,7 @@ describe('a camera stream with no keyframe after the first', () => {
       stallMs: 30_000,
       maxBoxBytes: 16 << 20,
       retry: { initialMs: 60_000, maxMs: 60_000 },
-      segments: { dir, segmentS: 1, maxOpenMs: 3000 },
+      segments: { dir, segmentS: 1, maxOpenMs: 3000, maxOpenBytes: 32 << 20 },
       onRestart: (reason) => restarts.push(reason),
       log: captureLog().log,
     });
@@ -65,6 +65,28 @@ describe('a camera stream with no keyframe after the first', () => {
     await waitFor(() => restarts.length > 0, 30_000, 100);
     expect(restarts[0]).toMatch(/no keyframe/);
     // What the killed run wrote is gone: nothing is left for a disk to fill with.
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('restarts the pull when the open segment passes its bytes before a keyframe closes it, and deletes it', async () => {
+    // A high bitrate and keyframes far apart: the segment being written counted against no cap until it closed, and a
+    // hostile camera's grew to 136 MB against a 64 MiB pre-roll (an attacker review, 2026-12-06).
+    rtsp = await new RtspTestServer({ gopFrames: 1_000_000, bitrate: 8000, pattern: 'snow' }).start();
+    const dir = tempDir('preroll-');
+    const restarts: string[] = [];
+    pull = new LivePull({
+      ffmpegPath: 'ffmpeg',
+      url: rtsp.url(),
+      stallMs: 4000,
+      maxBoxBytes: 16 << 20,
+      retry: { initialMs: 60_000, maxMs: 60_000 },
+      segments: { dir, segmentS: 1, maxOpenMs: 600_000, maxOpenBytes: 1 << 20 },
+      onRestart: (reason) => restarts.push(reason),
+      log: captureLog().log,
+    });
+    pull.start();
+    await waitFor(() => restarts.length > 0, 30_000, 100);
+    expect(restarts[0]).toMatch(/passed 1 MiB before a keyframe/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -86,7 +86,9 @@ export class PreRollBuffer {
     const oldestHold = Math.min(...[...this.holds].map((h) => h.from));
     const keepFrom = Math.min(now - this.keepMs, oldestHold);
     let bytes = this.bytes;
-    while (this.segments.length > 1) {
+    // The newest segment stays (a clip needs the latest video) unless it alone is over the cap: a camera with
+    // keyframes far apart made single segments of 136 MB against a 64 MiB cap (an attacker review, 2026-12-06).
+    while (this.segments.length > 1 || (this.segments.length === 1 && bytes > this.maxBytes)) {
       const s = this.segments[0]!;
       if (s.endAt >= keepFrom && bytes <= this.maxBytes) break;
       this.segments.shift();

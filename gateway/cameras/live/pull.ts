@@ -4,7 +4,7 @@
  * process, so one RTSP session). The init segment is kept for viewers who join late; fragments fan out to every
  * sink. A crash, an exit or a stall (no bytes for `stallMs`: cameras drop sessions silently) restarts it with backoff.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -43,7 +43,7 @@ export interface PullOptions {
    * after `maxOpenMs` means no keyframe came for that long: the pull is restarted and what it wrote deleted, since
    * the file would otherwise grow without end, unseen by the pre-roll's byte limit (which counts closed segments).
    */
-  segments: { dir: string; segmentS: number; maxOpenMs: number } | null;
+  segments: { dir: string; segmentS: number; maxOpenMs: number; maxOpenBytes: number } | null;
   onSegment?: (s: SegmentDone) => void;
   onRestart?: (reason: string) => void;
   /** `rtsp:` pulls go through a relay that refuses redirects and, unless allowed, Basic challenges (rtsp-guard.ts). */
@@ -75,6 +75,19 @@ function removeUnannounced(dir: string, prefix: string, lastAnnounced: number): 
   for (const name of names) {
     if (segmentNumber(name, prefix) > lastAnnounced) rmSync(join(dir, name), { force: true });
   }
+}
+
+/** Bytes of the files a run is writing that ffmpeg has not announced as complete (its open segment). */
+function unannouncedBytes(dir: string, prefix: string, lastAnnounced: number): number {
+  let total = 0;
+  try {
+    for (const name of readdirSync(dir)) {
+      if (segmentNumber(name, prefix) > lastAnnounced) total += statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+    }
+  } catch {
+    // the pre-roll was cleared (pull stopped)
+  }
+  return total;
 }
 
 /** Extra time for the first bytes of a run (RTSP handshake, stream probe). */
@@ -278,6 +291,10 @@ export class LivePull {
       if (Date.now() - this.lastDataAt >= allowed) failed = `no video for ${Math.round(this.o.stallMs / 1000)} s (stalled)`;
       else if (seg && Date.now() - segmentAt >= seg.maxOpenMs + (this.state === 'running' ? 0 : STARTUP_MS)) {
         failed = `no keyframe for ${Math.round(seg.maxOpenMs / 1000)} s: the pre-roll segment never closed`;
+      } else if (seg && unannouncedBytes(seg.dir, prefix, lastAnnounced) > seg.maxOpenBytes) {
+        // The open segment counts against nothing until it closes: a high bitrate with keyframes far apart filled
+        // the disk past the pre-roll's byte cap, by time alone.
+        failed = `a pre-roll segment passed ${Math.round(seg.maxOpenBytes / 1048576)} MiB before a keyframe closed it (cameras.clipBufferBytes)`;
       } else return;
       child.kill('SIGKILL');
     }, Math.max(100, Math.floor(this.o.stallMs / 4)));

@@ -208,7 +208,9 @@ export class LiveVideo {
       maxBoxBytes: 16 * 1024 * 1024,
       retry: { initialMs: this.cfg.eventRetryMinMs, maxMs: this.cfg.eventRetryMaxMs },
       // A camera's GOP can be long (smart codecs: 10-20 s); no keyframe for half a minute is a broken stream.
-      segments: preRoll ? { dir, segmentS: this.cfg.segmentS, maxOpenMs: Math.max(30_000, 10 * this.cfg.segmentS * 1000) } : null,
+      segments: preRoll
+        ? { dir, segmentS: this.cfg.segmentS, maxOpenMs: Math.max(30_000, 10 * this.cfg.segmentS * 1000), maxOpenBytes: Math.floor(this.cfg.clipBufferBytes / 2) }
+        : null,
       onSegment: (s) => preRoll?.add(s),
       onRestart: (reason) => this.metrics.restarts.inc({ camera: cameraId, stream, reason: restartReason(reason) }),
       rtspBasicAuth: this.cfg.basicAuth,

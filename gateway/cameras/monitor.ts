@@ -204,13 +204,15 @@ export class CameraMonitor {
           subscribed = true;
           this.subscribedUntil = s.terminationTime;
           this.metrics.subscriptions.inc({ camera: this.id, result: 'created' });
-          if (lastFailure) this.log.info('event subscription restored');
-          lastFailure = null;
-          backoff.reset();
         }
         const started = Date.now();
         const r = await this.session.pull();
         if (!live()) return;
+        // Restored once a pull works, not at the subscription: a camera whose every pull failed right after a
+        // successful subscribe was asked again each second for ever, with two log lines each time (an attacker review).
+        if (lastFailure) this.log.info('event subscription restored');
+        lastFailure = null;
+        backoff.reset();
         this.pullOkAt = Date.now();
         this.pullClockOffsetMs = r.clockOffsetMs;
         if (r.terminationTime !== null) this.subscribedUntil = r.terminationTime;

@@ -123,6 +123,26 @@ describe('cameras in the gateway', () => {
     expect(await (await gw.api('/metrics')).text()).toMatch(/campus_camera_notifications_invalid_total\{camera="cam-hall"\} 1/);
   });
 
+  it('backs off from a camera whose subscription works but whose every pull fails, and says so once', async () => {
+    const d = await device();
+    const gw = await gateway({ cameras: [camera('cam-hall', d.port)], eventRetryMinMs: 200, eventRetryMaxMs: 10_000 });
+    const token = await login(gw);
+    await ready(gw, token, 'cam-hall', d);
+    d.mode = 'pull-fault';
+    const subs = d.stats.subscriptionsCreated;
+    await new Promise((r) => setTimeout(r, 4000));
+    // The backoff started again at each subscription: ~20 in 4 s at 200 ms, with a warning and an info line each.
+    const again = d.stats.subscriptionsCreated - subs;
+    expect(again).toBeGreaterThan(0);
+    expect(again).toBeLessThanOrEqual(6);
+    // Its events flow again once the pulls work: the next subscription (at most the backoff's 10 s away) takes them.
+    d.mode = 'normal';
+    const before = d.stats.subscriptionsCreated;
+    await waitFor(() => d.stats.subscriptionsCreated > before && d.activeSubscriptions() > 0, 15_000);
+    d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    await waitFor(async () => (await cameraView(gw, token, 'cam-hall')).lastEvent?.kind === 'motion', 5_000);
+  }, 30_000);
+
   it('sends no health poll of its own while the camera answers its pulls, and still finds it offline once it hangs', async () => {
     const d = await device();
     // Pulls come back every 300 ms (the fake's hold), well within each 1 s poll interval.

@@ -18,7 +18,8 @@ export type FakeAuth = 'none' | 'ws-security' | 'digest';
  * `xmlns-bomb`: answers with a 400 KB reply full of namespace declarations whose `=` never comes: the onvif
  * library's own namespace-stripping regex rescans the rest of the reply from each one (quadratic: ~10 s here).
  */
-export type FakeMode = 'normal' | 'malformed' | 'hang' | 'huge' | 'xmlns-bomb';
+/** `pull-fault`: every PullMessages fails (the subscription itself works), as a camera with a broken event queue. */
+export type FakeMode = 'normal' | 'malformed' | 'hang' | 'huge' | 'xmlns-bomb' | 'pull-fault';
 
 export interface FakeDeviceOptions {
   username?: string;
@@ -242,6 +243,7 @@ export class FakeOnvifDevice {
           this.subs.delete(id);
           return reply(fault('s:Sender', 'wsrf-rw:ResourceUnknownFault', 'ResourceUnknownFault: no such subscription'), 400);
         }
+        if (action === 'PullMessages' && this.mode === 'pull-fault') return reply(fault('s:Receiver', 'ter:Action', 'event queue failure'), 500);
         if (action === 'Unsubscribe') {
           this.stats.unsubscribes++;
           this.subs.delete(id);

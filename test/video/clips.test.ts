@@ -84,6 +84,11 @@ describe('alert clips', { timeout: 90_000 }, () => {
 
     const teacher = await gw.login('teacher', 'teacher-password-1');
     expect((await gw.api(`/api/v1/clips/${clip.id}`, { token: teacher })).status).toBe(403);
+    // Seeking: a range is answered with its bytes; one the clip does not have is 416, not "the clip is gone".
+    const part = await gw.api(`/api/v1/clips/${clip.id}`, { token, headers: { range: 'bytes=0-99' } });
+    expect(part.status).toBe(206);
+    expect((await part.arrayBuffer()).byteLength).toBe(100);
+    expect((await gw.api(`/api/v1/clips/${clip.id}`, { token, headers: { range: `bytes=${body.length + 10}-` } })).status).toBe(416);
 
     // Pictures of pupils on disk, like the snapshots: the clip file and the finished pre-roll segments are the
     // gateway user's alone (ffmpeg would leave them 0644), in folders only that user can enter.

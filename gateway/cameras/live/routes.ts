@@ -114,7 +114,9 @@ export function videoRoutes(api: Router, guards: Guards, cameras: CamerasModule)
         },
       },
       (err) => {
-        if (err && !res.headersSent) next(new GatewayError('not_found', `clip ${id} is gone (pruned)`, 404));
+        if (!err || res.headersSent) return;
+        // A range the clip does not have is the request's fault (416), not a clip gone.
+        next((err as { status?: number }).status === 416 ? err : new GatewayError('not_found', `clip ${id} is gone (pruned)`, 404));
       },
     );
   });

@@ -92,8 +92,12 @@ export class AlertEvidence {
     const eventAt = Date.now();
     const pictures: Promise<unknown>[] = [];
     const clips: Promise<unknown>[] = [];
+    let clipsLeft = MAX_CLIPS_PER_ALERT - alert.clipIds.length;
     for (const cam of cams) {
-      if (clipNow && this.deps.keepsClips(cam)) clips.push(this.collectClip(alert, cam.id, eventAt));
+      if (clipNow && clipsLeft > 0 && this.deps.keepsClips(cam)) {
+        clipsLeft--;
+        clips.push(this.collectClip(alert, cam.id, eventAt));
+      }
       if (picturesNow) pictures.push(this.collectEvidence(alert, cam).catch((err: unknown) => {
         this.deps.metrics.evidence.inc({ result: 'failed' });
         this.deps.log.warn({ alert: alert.id, camera: cam.id, err: (err as Error).message }, 'no evidence snapshot');

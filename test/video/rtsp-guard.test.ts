@@ -1,8 +1,10 @@
 /**
  * A hostile camera on the RTSP port (a compromised camera, or a device that took its address), against a real ffmpeg
- * pulling through the gateway's relay: a redirect must not send ffmpeg, with the camera's credentials, to another
- * host, and a Basic challenge must not get the password in clear. The "camera" is a real TCP server speaking RTSP.
+ * pulling through the gateway's relay, which holds the credentials: a redirect must not send ffmpeg to another host,
+ * and no challenge, in any answer, may get the password in clear. The hostile "camera" is a real TCP server speaking
+ * RTSP; the honest one is GStreamer's RTSP server asking for HTTP Digest.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LivePull } from '../../gateway/cameras/live/pull.js';
@@ -54,20 +56,6 @@ describe('a hostile camera on the RTSP port', () => {
       log,
     });
 
-  it('cannot redirect ffmpeg to another host: the session is closed and the console says why', async () => {
-    // Where the redirect points: a server asking for Basic, as the attacker's would.
-    const victim = await rtspAnswering((cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="x"\r\n\r\n`);
-    const camera = await rtspAnswering((cseq) => `RTSP/1.0 302 Moved Temporarily\r\nCSeq: ${cseq}\r\nLocation: rtsp://127.0.0.1:${victim.port}/stolen\r\n\r\n`);
-    servers.push(victim.server, camera.server);
-    pull = pullFrom(camera.port);
-    pull.start();
-    await waitFor(() => pull!.lastError !== null, 15_000, 50);
-    await new Promise((r) => setTimeout(r, 500));
-    // ffmpeg followed it, and answered the victim's Basic challenge with admin:S3cretCamPass! in base64.
-    expect(victim.connections()).toBe(0);
-    expect(pull.lastError).toMatch(/redirect \(302\)/);
-  });
-
   it('never answers a Basic challenge with the password, and says to turn Digest on', async () => {
     const camera = await rtspAnswering((cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="IPCamera"\r\n\r\n`);
     servers.push(camera.server);
@@ -78,6 +66,42 @@ describe('a hostile camera on the RTSP port', () => {
     expect(camera.received()).not.toMatch(/authorization:\s*basic/i);
     expect(camera.received()).not.toContain(Buffer.from(`admin:${PASSWORD}`).toString('base64'));
     expect(pull.lastError).toMatch(/Basic authentication/);
+  });
+
+  // ffmpeg followed each of these to the other host, and answered its Basic challenge with admin:S3cretCamPass!.
+  for (const [what, status] of [
+    ['a plain 302', 'RTSP/1.0 302 Moved Temporarily\r\nCSeq: {cseq}\r\nLocation: {to}\r\n\r\n'],
+    ['a status line with two spaces and bare line feeds', 'RTSP/1.0  302 Moved\nCSeq: {cseq}\nLocation: {to}\n\n'],
+    ['a status of 0302', 'RTSP/1.0 0302 Moved\r\nCSeq: {cseq}\r\nLocation: {to}\r\n\r\n'],
+  ] as const) {
+    it(`cannot redirect ffmpeg to another host (${what}): the session is closed and the console says why`, async () => {
+      const victim = await rtspAnswering((cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="x"\r\n\r\n`);
+      const camera = await rtspAnswering((cseq) => status.replace('{cseq}', cseq).replace('{to}', `rtsp://127.0.0.1:${victim.port}/stolen`));
+      servers.push(victim.server, camera.server);
+      pull = pullFrom(camera.port);
+      pull.start();
+      await waitFor(() => pull!.lastError !== null, 15_000, 50);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(victim.connections()).toBe(0);
+      expect(pull.lastError).toMatch(/redirect \(302\)/);
+    });
+  }
+
+  it('never sends the password for a Basic challenge in a 200, with bare line feeds, or a CR inside the name', async () => {
+    for (const answer of [
+      (cseq: string) => `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="x"\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n`,
+      (cseq: string) => `RTSP/1.0 401 Unauthorized\nCSeq: ${cseq}\nWWW-Authenticate: Basic realm="x"\n\n`,
+      (cseq: string) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authentica\rte: Basic realm="x"\r\n\r\n`,
+    ]) {
+      const camera = await rtspAnswering(answer);
+      servers.push(camera.server);
+      pull = pullFrom(camera.port);
+      pull.start();
+      await waitFor(() => pull!.lastError !== null, 15_000, 50);
+      pull.stop();
+      expect(camera.received()).toContain('OPTIONS rtsp:');
+      expect(camera.received()).not.toMatch(/authorization:\s*basic/i);
+    }
   });
 
   it('answers Digest when a camera offers Digest and Basic both', async () => {
@@ -91,17 +115,33 @@ describe('a hostile camera on the RTSP port', () => {
     expect(camera.received()).not.toMatch(/authorization:\s*basic/i);
   });
 
-  it('still plays a real camera through the relay, and names the camera, not the relay, when it fails', async () => {
-    const rtsp = await new RtspTestServer({}).start();
+  it('plays a real camera asking for Digest, answered by the relay: ffmpeg never has the password', async () => {
+    const rtsp = await new RtspTestServer({ digest: { user: 'admin', password: PASSWORD } }).start();
     try {
       let fragments = 0;
+      const url = rtsp.url().replace('rtsp://', `rtsp://admin:${encodeURIComponent(PASSWORD)}@`);
       pull = new LivePull({
-        ffmpegPath: 'ffmpeg', url: rtsp.url(), stallMs: 5000, maxBoxBytes: 16 << 20, retry: { initialMs: 60_000, maxMs: 60_000 }, segments: null, log: captureLog().log,
+        ffmpegPath: 'ffmpeg', url, stallMs: 5000, maxBoxBytes: 16 << 20, retry: { initialMs: 60_000, maxMs: 60_000 }, segments: null, log: captureLog().log,
       });
       pull.addSink({ init: () => {}, fragment: () => void fragments++ });
       pull.start();
       await waitFor(() => fragments > 3, 20_000, 50);
       expect(pull.state).toBe('running');
+      // Before, the password was on ffmpeg's command line, which every local user can read in /proc.
+      const argv = readFileSync(`/proc/${pull.pid}/cmdline`, 'utf8');
+      expect(argv).toContain('rtsp://127.0.0.1:');
+      expect(argv).not.toContain(PASSWORD);
+      expect(argv).not.toContain(encodeURIComponent(PASSWORD));
+      pull.stop();
+      // The wrong password: the camera's refusal is what the console says.
+      const wrong = new LivePull({
+        ffmpegPath: 'ffmpeg', url: rtsp.url().replace('rtsp://', 'rtsp://admin:wrong@'), stallMs: 5000, maxBoxBytes: 16 << 20,
+        retry: { initialMs: 60_000, maxMs: 60_000 }, segments: null, log: captureLog().log,
+      });
+      pull = wrong;
+      wrong.start();
+      await waitFor(() => wrong.lastError !== null, 15_000, 50);
+      expect(wrong.lastError).toMatch(/refused the credentials/);
     } finally {
       pull?.stop();
       await rtsp.stop();

@@ -25,8 +25,9 @@ import time
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 def main() -> None:
@@ -47,6 +48,9 @@ def main() -> None:
     ap.add_argument("--shared", action="store_true")
     # The benchmark's live delay: send time here against receive time there (H.264 only).
     ap.add_argument("--report-keyframes", action="store_true")
+    # A camera with a login, as schools' are: HTTP Digest (RFC 2617) on every request.
+    ap.add_argument("--digest-user", default="")
+    ap.add_argument("--digest-password", default="")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -71,9 +75,22 @@ def main() -> None:
         )
     )
     mounts = server.get_mount_points()
+    permissions = None
+    if args.digest_user:
+        auth = GstRtspServer.RTSPAuth()
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "viewer")
+        auth.add_digest(args.digest_user, args.digest_password, token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("viewer", "media.factory.access", True)
+        permissions.add_permission_for_role("viewer", "media.factory.construct", True)
     for path in [p for p in args.paths.split(",") if p]:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch)
+        if permissions is not None:
+            factory.set_permissions(permissions)
         # By default one pipeline per client: each connection is a separate session the camera would pay for.
         factory.set_shared(args.shared)
         if args.report_keyframes:

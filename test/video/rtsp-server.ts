@@ -21,6 +21,8 @@ export interface RtspServerOptions {
   gopFrames?: number;
   /** Mount paths (default the fake ONVIF device's profile tokens). */
   paths?: string[];
+  /** A login the camera asks for with HTTP Digest. */
+  digest?: { user: string; password: string };
 }
 
 export class RtspTestServer {
@@ -44,6 +46,7 @@ export class RtspTestServer {
     args.push('--bitrate', String(o.bitrate ?? 300), '--pattern', o.pattern ?? 'ball');
     args.push('--fps', String(o.fps ?? 10), '--paths', (o.paths ?? ['profile_1', 'profile_2']).join(','), '--codec', o.codec ?? 'h264');
     if (o.gopFrames) args.push('--gop', String(o.gopFrames));
+    if (o.digest) args.push('--digest-user', o.digest.user, '--digest-password', o.digest.password);
     // Debian's interpreter by path: a pyenv/virtualenv python3 on PATH cannot import the gi bindings.
     const child = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;

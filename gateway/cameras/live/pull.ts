@@ -46,7 +46,7 @@ export interface PullOptions {
   segments: { dir: string; segmentS: number; maxOpenMs: number; maxOpenBytes: number } | null;
   onSegment?: (s: SegmentDone) => void;
   onRestart?: (reason: string) => void;
-  /** `rtsp:` pulls go through a relay that refuses redirects and, unless allowed, Basic challenges (rtsp-guard.ts). */
+  /** Camera pulls go through a relay that holds the credentials (rtsp-guard.ts); Basic only where this allows it. */
   rtspBasicAuth?: boolean;
   log: Logger;
 }
@@ -111,7 +111,7 @@ export class LivePull {
   private lastDataAt = 0;
   private readonly backoff: Backoff;
   private run = 0;
-  /** The relay ffmpeg pulls an `rtsp:` camera through, made at the first run and kept until stop(). */
+  /** The relay ffmpeg pulls a camera through, made at the first run and kept until stop(). */
   private guard: RtspGuard | undefined;
   private guardStarting = false;
   /** Why the relay closed the run's session, which says more than ffmpeg's last line. */
@@ -183,25 +183,28 @@ export class LivePull {
     return a;
   }
 
-  /** What ffmpeg opens: an `rtsp:` camera through its relay, anything else as it is. */
+  /** What ffmpeg opens: a camera through its relay (no credentials), the demo's pattern as it is. */
   private inputUrl(): string {
-    const url = new URL(this.o.url);
-    return this.guard && url.protocol === 'rtsp:' ? this.guard.urlFor(url) : this.o.url;
+    return this.guard ? this.guard.urlFor(new URL(this.o.url)) : this.o.url;
   }
 
   /** The camera's RTSP address, from its URL. */
   private rtspTarget(): { host: string; port: number } {
     const url = new URL(this.o.url);
-    return { host: url.hostname, port: Number(url.port || 554) };
+    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'rtsps:' ? 322 : 554)) };
   }
 
-  /** Starts the relay for an `rtsp:` camera once; false while it starts (spawn() runs again when it is up). */
+  /** Starts the relay for a camera once; false while it starts (spawn() runs again when it is up). */
   private guarded(): boolean {
-    if (this.guard || !this.o.url.startsWith('rtsp:')) return true;
+    if (this.guard || !/^rtsps?:/.test(this.o.url)) return true;
     if (this.guardStarting) return false;
     this.guardStarting = true;
+    const url = new URL(this.o.url);
     RtspGuard.listen({
       ...this.rtspTarget(),
+      tls: url.protocol === 'rtsps:',
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
       allowBasic: this.o.rtspBasicAuth === true,
       onRefused: (reason) => (this.refusal = reason),
     }).then(
@@ -283,6 +286,7 @@ export class LivePull {
       this.ended(withoutCredentials(why));
     });
     clearInterval(this.stallTimer);
+    // At least twice a second: at link speed an open pre-roll segment grows tens of MB between two checks.
     this.stallTimer = setInterval(() => {
       // Connecting and probing the stream take a while before the first byte; after it, `stallMs` is the limit.
       const allowed = this.state === 'running' ? this.o.stallMs : this.o.stallMs + STARTUP_MS;
@@ -297,7 +301,7 @@ export class LivePull {
         failed = `a pre-roll segment passed ${Math.round(seg.maxOpenBytes / 1048576)} MiB before a keyframe closed it (cameras.clipBufferBytes)`;
       } else return;
       child.kill('SIGKILL');
-    }, Math.max(100, Math.floor(this.o.stallMs / 4)));
+    }, Math.min(500, Math.max(100, Math.floor(this.o.stallMs / 4))));
   }
 
   private onInit(data: Buffer): void {

@@ -1,28 +1,39 @@
 /**
- * What a camera may make ffmpeg do over RTSP. ffmpeg follows an RTSP redirect (3xx + Location) to any host and port,
- * credentials and all, and answers a `Basic` challenge with the camera's password in clear: something answering on
- * a camera's RTSP port (a compromised camera, a device that took its address) got `admin:password` sent to a host of
- * its choosing, on every retry (an attacker review, 2026-12-06). Schools often give every camera one password.
+ * The camera's credentials stay in this process: ffmpeg pulls a camera's RTSP stream through this relay on loopback
+ * and never has its password. The relay dials only the configured camera (over TLS for `rtsps:`), and answers the
+ * camera's Digest challenge itself, adding `Authorization` to ffmpeg's requests (Basic only where the school allowed
+ * it, `cameras.basicAuth`).
  *
- * So ffmpeg pulls through this relay on loopback, which dials only the configured camera and reads its answers until
- * the stream plays:
- * - a redirect closes the session (refused, with a reason the console shows);
- * - `WWW-Authenticate: Basic` challenges are taken out (Digest ones pass), unless `cameras.basicAuth` allows them;
- * - an answer head over 64 KiB closes it.
- * After the PLAY answer the bytes are passed on as they come (interleaved RTP: nothing left to read for), so the
- * video itself costs a copy in this process and no parsing.
+ * Why: ffmpeg follows an RTSP redirect to any host, credentials and all, and answers a `Basic` challenge (in any
+ * answer, at any time) with the password in clear. An attacker review (2026-12-06) had a fake camera send ffmpeg and
+ * `admin:password` to another host, and then, past a first relay that filtered ffmpeg's traffic, leak it five more
+ * ways (a challenge in a 200, one after PLAY, bare-LF heads, a status line with two spaces, an `rtsps:` URI). With
+ * no password in ffmpeg there is nothing for a camera's answer to draw out. On top of that a redirect (3xx) closes
+ * the session, and authentication headers never reach ffmpeg.
+ *
+ * Messages are read as ffmpeg reads them: a line ends at LF and every CR is dropped, the status is the second word's
+ * number. Interleaved data (`$`, channel, 16-bit length) passes through without a copy. At most two sessions at a
+ * time (a run and the one it replaces); a head over 64 KiB or a body over 1 MiB closes the session.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 const MAX_HEAD_BYTES = 64 * 1024;
-const HEAD_END = Buffer.from('\r\n\r\n');
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_SESSIONS = 2;
+/** Header names a camera may use to ask for or to answer credentials: never passed to ffmpeg. */
+const AUTH_HEADERS = new Set(['www-authenticate', 'authentication-info', 'proxy-authenticate', 'authorization']);
 
-export interface RtspGuardOptions {
-  /** The camera's RTSP address, from its configured host. */
+export interface RtspRelayOptions {
+  /** The camera's RTSP address, from its configured host, and its scheme (`rtsps:` dials TLS). */
   host: string;
   port: number;
+  tls: boolean;
+  username?: string | undefined;
+  password?: string | undefined;
   allowBasic: boolean;
-  /** Why a session was closed: shown as the pull's error. */
+  /** Why a session was closed or could not authenticate: shown as the pull's error. */
   onRefused: (reason: string) => void;
 }
 
@@ -33,30 +44,31 @@ export class RtspGuard {
     readonly port: number,
   ) {}
 
-  static async listen(o: RtspGuardOptions): Promise<RtspGuard> {
+  static async listen(o: RtspRelayOptions): Promise<RtspGuard> {
     const sessions = new Set<Socket>();
-    const server = createServer((client) => relay(client, o, sessions));
+    const server = createServer((client) => {
+      // ffmpeg holds one; a second is the run replacing it. Anything more is not ours.
+      if (sessions.size >= 2 * MAX_SESSIONS) return void client.destroy();
+      relay(client, o, sessions);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     server.on('error', () => {});
     const address = server.address();
-    if (!address || typeof address === 'string') throw new Error('rtsp guard: no port');
+    if (!address || typeof address === 'string') throw new Error('rtsp relay: no port');
     return new RtspGuard(server, sessions, address.port);
+  }
+
+  /** The URL ffmpeg opens: the camera's path on this relay, without credentials. */
+  urlFor(cameraUrl: URL): string {
+    return `rtsp://127.0.0.1:${this.port}${cameraUrl.pathname}${cameraUrl.search}`;
   }
 
   /** ffmpeg's words about the relay's address, said of the camera's (the console shows them). */
   camerasWords(text: string, camera: { host: string; port: number }): string {
     return text.replaceAll(`127.0.0.1:${this.port}`, `${camera.host}:${camera.port}`);
-  }
-
-  /** The URL ffmpeg opens: the camera's, pointed at this relay. */
-  urlFor(cameraUrl: URL): string {
-    const u = new URL(cameraUrl.toString());
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
   }
 
   close(): void {
@@ -66,88 +78,215 @@ export class RtspGuard {
   }
 }
 
-function relay(client: Socket, o: RtspGuardOptions, sessions: Set<Socket>): void {
-  const camera = connect({ host: o.host, port: o.port });
+/** One unit of an RTSP byte stream, as ffmpeg would read it. */
+type Unit =
+  | { kind: 'frame'; size: number }
+  | { kind: 'message'; lines: string[]; size: number; body: Buffer }
+  | { kind: 'more' }
+  | { kind: 'bad'; reason: string };
+
+function nextUnit(buf: Buffer): Unit {
+  if (buf.length === 0) return { kind: 'more' };
+  if (buf[0] === 0x24) return buf.length < 4 ? { kind: 'more' } : { kind: 'frame', size: 4 + buf.readUInt16BE(2) };
+  const text = buf.toString('latin1', 0, Math.min(buf.length, MAX_HEAD_BYTES));
+  const end = /\n\r*\n/.exec(text);
+  if (!end) return buf.length >= MAX_HEAD_BYTES ? { kind: 'bad', reason: `an RTSP head over ${MAX_HEAD_BYTES} bytes` } : { kind: 'more' };
+  const lines = text.slice(0, end.index).split('\n').map((l) => l.replace(/\r/g, ''));
+  const lengths = new Set(lines.flatMap((l) => (/^content-length:/i.test(l) ? [l.slice(15).trim()] : [])));
+  if (lengths.size > 1) return { kind: 'bad', reason: 'an RTSP message with two Content-Lengths' };
+  const length = [...lengths][0] ?? '0';
+  if (!/^\d{1,7}$/.test(length) || Number(length) > MAX_BODY_BYTES) return { kind: 'bad', reason: `an RTSP body of "${length.slice(0, 20)}" bytes` };
+  const size = end.index + end[0].length + Number(length);
+  if (buf.length < size) return { kind: 'more' };
+  return { kind: 'message', lines, size, body: buf.subarray(end.index + end[0].length, size) };
+}
+
+const headerName = (line: string): string => line.slice(0, Math.max(0, line.indexOf(':'))).trim().toLowerCase();
+const headerValue = (lines: string[], name: string): string | undefined => lines.find((l) => headerName(l) === name)?.slice(name.length + 1).trim();
+/** The status as ffmpeg takes it: the second word's leading number. */
+const statusOf = (first: string): number => Number.parseInt(first.trim().split(/[ \t]+/)[1] ?? '', 10) || 0;
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+function encode(lines: string[], body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+/** Parses `Digest realm="x", nonce="y", qop="auth"` into its parameters. */
+function digestParams(challenge: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of challenge.slice(6).matchAll(/([a-z0-9_-]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))/gi)) out[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
+  return out;
+}
+
+interface Sent {
+  /** ffmpeg's own CSeq, which its answer must carry. */
+  cseq: string;
+  method: string;
+  uri: string;
+  lines: string[];
+  body: Buffer;
+  retried: boolean;
+}
+
+function relay(client: Socket, o: RtspRelayOptions, sessions: Set<Socket>): void {
+  // Cameras' certificates are their own (self-signed): as ffmpeg did, TLS here hides the stream, it proves nothing.
+  const camera: Socket = o.tls ? tlsConnect({ host: o.host, port: o.port, rejectUnauthorized: false }) : connect({ host: o.host, port: o.port });
   sessions.add(client).add(camera);
+  let ended = false;
   const end = (): void => {
+    ended = true;
     client.destroy();
     camera.destroy();
     sessions.delete(client);
     sessions.delete(camera);
   };
   const refuse = (reason: string): void => {
-    o.onRefused(reason);
+    if (!ended) o.onRefused(reason);
     end();
   };
   client.on('error', end).on('close', end);
   camera.on('close', end);
-  camera.on('error', (err: NodeJS.ErrnoException) => {
-    o.onRefused(`cannot reach the camera's RTSP port ${o.host}:${o.port} (${err.code ?? err.message})`);
-    end();
-  });
+  camera.on('error', (err: NodeJS.ErrnoException) => refuse(`cannot reach the camera's RTSP port ${o.host}:${o.port} (${err.code ?? err.message})`));
   client.setNoDelay(true);
-  camera.setNoDelay(true);
 
-  // ffmpeg's requests go as they are; a PLAY among them means the next success answer starts the stream.
-  let playAsked = false;
+  const relayBase = `rtsp://127.0.0.1:${(client.localPort ?? 0).toString()}`;
+  const cameraBase = `${o.tls ? 'rtsps' : 'rtsp'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  const sent = new Map<number, Sent>();
+  let nextCSeq = 1;
+  let auth: { kind: 'digest'; params: Record<string, string>; nc: number } | { kind: 'basic' } | null = null;
+
+  const authorization = (method: string, uri: string): string | null => {
+    if (!auth || o.username === undefined) return null;
+    const user = o.username;
+    const pass = o.password ?? '';
+    if (auth.kind === 'basic') return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    const p = auth.params;
+    const ha1 = md5(`${user}:${p.realm ?? ''}:${pass}`);
+    const ha2 = md5(`${method}:${uri}`);
+    const quote = (s: string): string => s.replace(/["\\\r\n]/g, '');
+    const parts = [`username="${quote(user)}"`, `realm="${quote(p.realm ?? '')}"`, `nonce="${quote(p.nonce ?? '')}"`, `uri="${quote(uri)}"`];
+    if ((p.qop ?? '').split(',').map((q) => q.trim()).includes('auth')) {
+      const nc = (++auth.nc).toString(16).padStart(8, '0');
+      const cnonce = randomBytes(8).toString('hex');
+      parts.push(`response="${md5(`${ha1}:${p.nonce ?? ''}:${nc}:${cnonce}:auth:${ha2}`)}"`, 'qop=auth', `nc=${nc}`, `cnonce="${cnonce}"`);
+    } else parts.push(`response="${md5(`${ha1}:${p.nonce ?? ''}:${ha2}`)}"`);
+    if (p.opaque !== undefined) parts.push(`opaque="${quote(p.opaque)}"`);
+    if (p.algorithm !== undefined) parts.push('algorithm=MD5');
+    return `Digest ${parts.join(', ')}`;
+  };
+
+  /** Sends ffmpeg's request (or a retry of it) to the camera, with our CSeq and credentials. */
+  const send = (r: Sent): void => {
+    const cseq = nextCSeq++;
+    sent.set(cseq, r);
+    // Answers a camera never gives are forgotten past a few: ffmpeg waits for each one it needs.
+    if (sent.size > 64) sent.delete(sent.keys().next().value!);
+    const lines = [`${r.method} ${r.uri} RTSP/1.0`];
+    for (const l of r.lines.slice(1)) {
+      const name = headerName(l);
+      if (name !== 'cseq' && !AUTH_HEADERS.has(name)) lines.push(l);
+    }
+    lines.push(`CSeq: ${cseq}`);
+    const a = authorization(r.method, r.uri);
+    if (a) lines.push(`Authorization: ${a}`);
+    camera.write(encode(lines, r.body));
+  };
+
+  /** Takes the camera's challenge: Digest if offered, Basic only where allowed. False when none can be answered. */
+  const challenged = (lines: string[]): boolean => {
+    const challenges = lines.filter((l) => headerName(l) === 'www-authenticate').map((l) => l.slice(l.indexOf(':') + 1).trim());
+    const digest = challenges.find((c) => /^digest\s/i.test(c));
+    if (digest) {
+      const params = digestParams(digest);
+      if (params.algorithm && !/^md5$/i.test(params.algorithm)) return false;
+      auth = { kind: 'digest', params, nc: 0 };
+      return true;
+    }
+    if (challenges.some((c) => /^basic\b/i.test(c)) && o.allowBasic) {
+      auth = { kind: 'basic' };
+      return true;
+    }
+    if (challenges.some((c) => /^basic\b/i.test(c))) {
+      o.onRefused('the camera asks for RTSP Basic authentication, which sends its password in clear: turn on Digest on the camera (or set cameras.basicAuth)');
+    }
+    return false;
+  };
+
+  // ffmpeg → camera: its requests, re-addressed to the camera and authenticated here.
+  let fromClient: Buffer = Buffer.alloc(0);
   client.on('data', (chunk: Buffer) => {
-    if (!playAsked && /(^|\r\n)PLAY /.test(chunk.toString('latin1'))) playAsked = true;
-    if (!camera.write(chunk)) client.pause();
-  });
-  camera.on('drain', () => client.resume());
-
-  let pending: Buffer = Buffer.alloc(0);
-  const fromCamera = (chunk: Buffer): void => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    fromClient = fromClient.length ? Buffer.concat([fromClient, chunk]) : chunk;
     for (;;) {
-      if (pending.length === 0) return;
-      if (pending[0] === 0x24) {
-        // Interleaved data (`$`, channel, 16-bit length): passed on whole.
-        if (pending.length < 4) return;
-        const size = 4 + pending.readUInt16BE(2);
-        if (pending.length < size) return;
-        forward(pending.subarray(0, size));
-        pending = pending.subarray(size);
+      const u = nextUnit(fromClient);
+      if (u.kind === 'more') return;
+      if (u.kind === 'bad') return refuse(`ffmpeg sent ${u.reason}`);
+      const unit = fromClient.subarray(0, u.size);
+      fromClient = fromClient.subarray(u.size);
+      if (u.kind === 'frame') {
+        camera.write(unit); // RTCP reports
         continue;
       }
-      const headEnd = pending.indexOf(HEAD_END);
-      if (headEnd < 0) {
-        if (pending.length > MAX_HEAD_BYTES) refuse(`the camera's RTSP answer head is over ${MAX_HEAD_BYTES} bytes`);
-        return;
+      if (/^RTSP\//i.test(u.lines[0] ?? '')) {
+        camera.write(encode(u.lines.filter((l) => !AUTH_HEADERS.has(headerName(l))), u.body)); // ffmpeg's answer to the camera's request
+        continue;
       }
-      const head = pending.subarray(0, headEnd).toString('latin1');
-      const lines = head.split('\r\n');
-      const bodyBytes = Number(/^content-length:\s*(\d+)\s*$/im.exec(head)?.[1] ?? 0);
-      if (headEnd + 4 + bodyBytes > MAX_HEAD_BYTES + 1024 * 1024) return refuse('the camera sent an RTSP answer body over 1 MiB');
-      if (pending.length < headEnd + 4 + bodyBytes) return;
-      const body = pending.subarray(headEnd + 4, headEnd + 4 + bodyBytes);
-      pending = pending.subarray(headEnd + 4 + bodyBytes);
-      const status = /^RTSP\/\d\.\d (\d{3})/.exec(lines[0] ?? '');
-      const code = status ? Number(status[1]) : 0;
-      if (code >= 300 && code < 400) {
-        return refuse(`the camera answered with a redirect (${code}) to another address; not followed (docs/security.md, Cameras)`);
+      const [method = '', target = ''] = (u.lines[0] ?? '').split(' ');
+      const uri = target.startsWith(relayBase) ? cameraBase + target.slice(relayBase.length) : target;
+      send({ cseq: headerValue(u.lines, 'cseq') ?? '0', method, uri, lines: u.lines, body: Buffer.from(u.body), retried: false });
+    }
+  });
+
+  // camera → ffmpeg: interleaved video as it comes; answers checked, credentials never passed on.
+  let fromCamera: Buffer = Buffer.alloc(0);
+  let passBytes = 0;
+  camera.on('data', (chunk: Buffer) => {
+    if (passBytes > 0) {
+      const n = Math.min(passBytes, chunk.length);
+      forward(chunk.subarray(0, n));
+      passBytes -= n;
+      chunk = chunk.subarray(n);
+    }
+    fromCamera = fromCamera.length ? Buffer.concat([fromCamera, chunk]) : chunk;
+    for (;;) {
+      const u = nextUnit(fromCamera);
+      if (u.kind === 'more') return;
+      if (u.kind === 'bad') return refuse(`the camera sent ${u.reason}`);
+      if (u.kind === 'frame') {
+        const n = Math.min(u.size, fromCamera.length);
+        forward(fromCamera.subarray(0, n));
+        passBytes = u.size - n;
+        fromCamera = fromCamera.subarray(n);
+        continue;
       }
-      let kept = lines;
-      if (code === 401 && !o.allowBasic) {
-        kept = lines.filter((l) => !/^www-authenticate:\s*basic\b/i.test(l));
-        if (!kept.some((l) => /^www-authenticate:/i.test(l))) {
-          o.onRefused('the camera asks for RTSP Basic authentication, which sends its password in clear: turn on Digest on the camera (or set cameras.basicAuth)');
+      fromCamera = fromCamera.subarray(u.size);
+      const first = u.lines[0] ?? '';
+      const lines = u.lines.filter((l) => !AUTH_HEADERS.has(headerName(l)));
+      if (!/^RTSP\//i.test(first.trim())) {
+        forward(encode(lines, u.body)); // the camera's own request (SET_PARAMETER, ANNOUNCE): ffmpeg answers it
+        continue;
+      }
+      const status = statusOf(first);
+      if (status >= 300 && status < 400) {
+        return refuse(`the camera answered with a redirect (${status}) to another address; not followed (docs/security.md, Cameras)`);
+      }
+      const ours = Number(headerValue(u.lines, 'cseq'));
+      const request = sent.get(ours);
+      sent.delete(ours);
+      if (!request) continue; // an answer to nothing we asked
+      if (status === 401) {
+        if (o.username === undefined) o.onRefused('the camera asks for credentials (401) and none are configured');
+        else if (request.retried) o.onRefused('the camera refused the credentials (401): check the username and password');
+        else if (challenged(u.lines)) {
+          send({ ...request, retried: true });
+          continue;
         }
       }
-      forward(Buffer.concat([Buffer.from(`${kept.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
-      if (playAsked && code >= 200 && code < 300) {
-        // The stream plays: from here on only the camera's bytes, as they come.
-        camera.off('data', fromCamera);
-        if (pending.length) forward(pending);
-        pending = Buffer.alloc(0);
-        camera.pipe(client);
-        return;
-      }
+      const out = lines.map((l) => (headerName(l) === 'cseq' ? `CSeq: ${request.cseq}` : l));
+      forward(encode(out, u.body));
     }
-  };
+  });
   const forward = (bytes: Buffer): void => {
-    if (!client.write(bytes)) camera.pause();
+    if (bytes.length && !client.write(bytes)) camera.pause();
   };
   client.on('drain', () => camera.resume());
-  camera.on('data', fromCamera);
 }

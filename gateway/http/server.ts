@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
-import { limitConnections, serverTimeouts } from './connection-limits.js';
+import { ConnectionLimits, serverTimeouts } from './connection-limits.js';
 import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 import { pathOf, UpgradeGate } from './upgrade-gate.js';
@@ -106,11 +106,17 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const server = createServer(serverTimeouts(ctx.config.http.connections), app);
-  limitConnections(server, ctx.config.http.connections, {
-    refused: new Counter({ name: 'campus_http_connections_refused_total', help: 'HTTP connections closed as they opened, by reason (too_many, too_many_from_address)', labelNames: ['reason'], registers: [ctx.metrics] }),
+  const limits = new ConnectionLimits(ctx.config.http.connections, {
+    refused: new Counter({
+      name: 'campus_http_connections_refused_total',
+      help: 'HTTP connections closed by the limits, by reason (too_many, too_many_from_address, evicted, pipelined)',
+      labelNames: ['reason'],
+      registers: [ctx.metrics],
+    }),
     log: ctx.log,
   });
+  const server = createServer(serverTimeouts(ctx.config.http.connections), limits.handler(app));
+  limits.attach(server);
 
   app.use(requestMetrics(ctx.metrics));
   app.get('/healthz', (_req, res) => {
@@ -178,6 +184,12 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
       ctx.log.error({ err, method: req.method, url: loggableUrl(req.originalUrl) }, 'request failed');
     }
     if (res.headersSent) return;
+    // Answered before its body was read (refused unsigned, too large): the connection closes once the answer is out,
+    // instead of Node reading the rest for as long as the client drips it, holding a connection slot all that time.
+    if (!req.complete) {
+      res.setHeader('connection', 'close');
+      res.once('finish', () => req.socket.destroySoon());
+    }
     res.status(status).json({ error: { code, message } });
   };
   app.use(onError);

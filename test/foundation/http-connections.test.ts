@@ -1,7 +1,9 @@
 /**
- * What one client on the LAN may hold of the HTTP server before its request head is complete: a connection that
- * never finishes its head ran the gateway's heap out (2,000 header lines each kept as a string, for 60 s); now the
- * head has `http.connections.headersTimeoutS`, and connections are capped per address and in all.
+ * What one client on the LAN may hold of the HTTP server (gateway/http/connection-limits.ts), each case something an
+ * attacker review did with no login: a head never finished (2,000 header lines kept as strings for 60 s ran the heap
+ * out), requests pipelined without reading the answers (the heap again), every connection slot held from a few
+ * addresses (nobody else got in), a body dripped after its answer (a slot held for 300 s); and what a school needs
+ * beside it: readers behind one NAT address on MQTT over WebSocket.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,15 +14,25 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
  * resolves when it is open.
  */
 function unfinished(port: number, lines = 0, from = '127.0.0.3'): Promise<Socket> {
+  return sending(port, `GET /healthz HTTP/1.1\r\nHost: x\r\n${'aa:0\r\n'.repeat(lines)}`, from);
+}
+
+/** A TCP connection from `from` that sends `text` once open; what it receives is kept in `received(s)`. */
+function sending(port: number, text: string, from: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1', localAddress: from }, () => {
-      s.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n${'aa:0\r\n'.repeat(lines)}`);
+      s.write(text);
       resolve(s);
     });
+    const got: Buffer[] = [];
+    received.set(s, got);
+    s.on('data', (d: Buffer) => got.push(d));
     s.on('error', () => {});
     s.once('error', reject);
   });
 }
+const received = new WeakMap<Socket, Buffer[]>();
+const textOf = (s: Socket): string => Buffer.concat(received.get(s) ?? []).toString('latin1');
 
 const closedWithin = (s: Socket, ms: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -70,5 +82,50 @@ describe('HTTP connections a client holds', () => {
     await new Promise((r) => setTimeout(r, 100));
     const metrics = await (await gw.api('/metrics')).text();
     expect(metrics).toMatch(/campus_http_connections_refused_total\{reason="too_many_from_address"\} [1-9]/);
+  });
+
+  it('closes a connection that pipelines requests without reading the answers, past eight in flight', async () => {
+    const s = await sending(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50), '127.0.0.9');
+    sockets.push(s);
+    expect(await closedWithin(s, 3000)).toBe(true);
+    // All fifty were answered, whatever the client read (a 1,024-connection flood ran the heap out in 10 s).
+    expect(textOf(s).split('HTTP/1.1 200').length - 1).toBeLessThanOrEqual(8);
+    expect((await gw.api('/healthz')).status).toBe(200);
+    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_http_connections_refused_total\{reason="pipelined"\} [1-9]/);
+  });
+
+  it('closes a connection once its answer is out when the body was never read (refused before reading it)', async () => {
+    const s = await sending(port, 'POST /api/v1/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"a":', '127.0.0.10');
+    sockets.push(s);
+    // Node read the rest of the body for as long as the client dripped it (300 s), holding the slot.
+    expect(await closedWithin(s, 3000)).toBe(true);
+    expect(textOf(s)).toMatch(/^HTTP\/1\.1 401/);
+  });
+
+  it('lets a newcomer in at the cap in all, in place of the oldest connection of the address holding the most', async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const hog = await Promise.all(Array.from({ length: 8 }, () => unfinished(port, 0, '127.0.0.11')));
+    const more = await Promise.all(Array.from({ length: 4 }, () => unfinished(port, 0, '127.0.0.12')));
+    sockets.push(...hog, ...more);
+    await new Promise((r) => setTimeout(r, 200));
+    // Every slot held (12, with the test's own keep-alive connection maybe among them): a console from elsewhere was refused.
+    const newcomer = await unfinished(port, 0, '127.0.0.13');
+    sockets.push(newcomer);
+    expect(await closedWithin(newcomer, 500)).toBe(false);
+    expect(await closedWithin(hog[0]!, 500)).toBe(true);
+    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_http_connections_refused_total\{reason="evicted"\} [1-9]/);
+  });
+
+  it('counts a websocket out once upgraded: readers behind one address on MQTT over WebSocket', async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const upgrade = 'GET /mqtt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n';
+    const readers = await Promise.all(Array.from({ length: 10 }, () => sending(port, upgrade, '127.0.0.14')));
+    sockets.push(...readers);
+    await new Promise((r) => setTimeout(r, 300));
+    // More than perAddress (8) from one address: all upgraded, none refused.
+    for (const r of readers) expect(textOf(r)).toMatch(/^HTTP\/1\.1 101/);
+    expect(await Promise.all(readers.map((r) => closedWithin(r, 100)))).toEqual(readers.map(() => false));
   });
 });

@@ -186,7 +186,8 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
     if (res.headersSent) return;
     // Answered before its body was read (refused unsigned, too large): the connection closes once the answer is out,
     // instead of Node reading the rest for as long as the client drips it, holding a connection slot all that time.
-    if (!req.complete) {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.complete) {
       res.setHeader('connection', 'close');
       res.once('finish', () => req.socket.destroySoon());
     }

@@ -1,6 +1,8 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';
+import { createConnection } from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 const READER_SECRET = 'reader-secret-1';
@@ -96,6 +98,35 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
     const msg = nextMessage(reader, 'campus/readers/gate-in-1/decision');
     await gw.ctx.mqtt.publish('campus/readers/gate-in-1/decision', { granted: true, reason: 'ok' });
     expect(JSON.parse((await msg).payload.toString())).toEqual({ granted: true, reason: 'ok' });
+  });
+
+  it('takes MQTT frames sent in the same write as the websocket upgrade', async () => {
+    // The HTTP server hands Node's parser each read in slices (gateway/http/connection-limits.ts): what follows the
+    // upgrade request in that read must reach the broker, in order.
+    const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'ws-one-write', keepalive: 30, username: 'room-101', password: Buffer.from(SENSOR_SECRET) });
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const frame = Buffer.concat([Buffer.from([0x82, 0x80 | connect.length]), mask, Buffer.from(connect.map((b, i) => b ^ mask[i % 4]!))]);
+    const head = 'GET /mqtt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n';
+    // Padded to end 20 bytes before the second slice does (256 + 512 bytes): the frame straddles the two.
+    const request = Buffer.from(`${head}X-Pad: ${'a'.repeat(768 - 20 - head.length - 'X-Pad: \r\n\r\n'.length)}\r\n\r\n`);
+    const answer = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const sock = createConnection(gw.httpPort, '127.0.0.1', () => sock.write(Buffer.concat([request, frame])));
+      sock.on('data', (d: Buffer) => chunks.push(d));
+      sock.on('error', () => {});
+      setTimeout(() => {
+        sock.destroy();
+        resolve(Buffer.concat(chunks));
+      }, 1000);
+    });
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
+    // After the handshake, the broker's frames (small and unmasked: a 2-byte header each) carry CONNACK, accepted.
+    let payload = Buffer.alloc(0);
+    for (let at = answer.indexOf('\r\n\r\n') + 4; at + 2 <= answer.length; at += 2 + (answer[at + 1]! & 0x7f)) {
+      payload = Buffer.concat([payload, answer.subarray(at + 2, at + 2 + (answer[at + 1]! & 0x7f))]);
+    }
+    expect([...payload.subarray(0, 4)]).toEqual([0x20, 0x02, 0x00, 0x00]);
   });
 
   it('serves MQTT over WebSocket at /mqtt with the same rules', async () => {

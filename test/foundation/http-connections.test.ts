@@ -84,14 +84,36 @@ describe('HTTP connections a client holds', () => {
     expect(metrics).toMatch(/campus_http_connections_refused_total\{reason="too_many_from_address"\} [1-9]/);
   });
 
-  it('closes a connection that pipelines requests without reading the answers, past eight in flight', async () => {
-    const s = await sending(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50), '127.0.0.9');
-    sockets.push(s);
-    expect(await closedWithin(s, 3000)).toBe(true);
-    // All fifty were answered, whatever the client read (a 1,024-connection flood ran the heap out in 10 s).
-    expect(textOf(s).split('HTTP/1.1 200').length - 1).toBeLessThanOrEqual(8);
-    expect((await gw.api('/healthz')).status).toBe(200);
+  // All fifty were answered, whatever the client read (a 1,024-connection flood ran the heap out in 10 s); a first
+  // check that looked for request lines let the last two through.
+  for (const [what, request] of [
+    ['GET', 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['an extra line feed between requests', 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\n'],
+    ['a method nobody lists', 'PURGE /healthz HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ] as const) {
+    it(`closes a connection that pipelines requests without reading the answers, past eight in flight (${what})`, async () => {
+      const refused = async (): Promise<number> =>
+        Number(/campus_http_connections_refused_total\{reason="pipelined"\} (\d+)/.exec(await (await gw.api('/metrics')).text())?.[1] ?? 0);
+      const before = await refused();
+      const s = await sending(port, request.repeat(50), '127.0.0.9');
+      sockets.push(s);
+      expect(await closedWithin(s, 3000)).toBe(true);
+      expect(textOf(s).split('HTTP/1.1 ').length - 1).toBeLessThanOrEqual(8);
+      // Node's parser stops at the limit: the requests after it were each parsed (and each refused) before.
+      expect((await refused()) - before).toBe(1);
+      expect((await gw.api('/healthz')).status).toBe(200);
+    });
+  }
+
+  it('counts the connections closed for pipelining', async () => {
     expect(await (await gw.api('/metrics')).text()).toMatch(/campus_http_connections_refused_total\{reason="pipelined"\} [1-9]/);
+  });
+
+  it('keeps a keep-alive connection open after an error answer to a request without a body', async () => {
+    const s = await sending(port, 'GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', '127.0.0.15');
+    sockets.push(s);
+    expect(await closedWithin(s, 1000)).toBe(false);
+    expect(textOf(s)).toMatch(/^HTTP\/1\.1 401[\s\S]*HTTP\/1\.1 200/);
   });
 
   it('closes a connection once its answer is out when the body was never read (refused before reading it)', async () => {

@@ -5,7 +5,7 @@
  * RTSP; the honest one is GStreamer's RTSP server asking for HTTP Digest.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LivePull } from '../../gateway/cameras/live/pull.js';
 import { captureLog } from '../helpers/log-capture.js';
@@ -73,6 +73,8 @@ describe('a hostile camera on the RTSP port', () => {
     ['a plain 302', 'RTSP/1.0 302 Moved Temporarily\r\nCSeq: {cseq}\r\nLocation: {to}\r\n\r\n'],
     ['a status line with two spaces and bare line feeds', 'RTSP/1.0  302 Moved\nCSeq: {cseq}\nLocation: {to}\n\n'],
     ['a status of 0302', 'RTSP/1.0 0302 Moved\r\nCSeq: {cseq}\r\nLocation: {to}\r\n\r\n'],
+    // ffmpeg drops the CR, skips a 2-byte "interleaved frame" (the CRLF) and reads the 302; the relay read a message.
+    ['behind a CR and a fake interleaved frame', '\r$\x00\x00\x02\r\nRTSP/1.0 302 Found\r\nCSeq: {cseq}\r\nLocation: {to}\r\n\r\n'],
   ] as const) {
     it(`cannot redirect ffmpeg to another host (${what}): the session is closed and the console says why`, async () => {
       const victim = await rtspAnswering((cseq) => `RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Basic realm="x"\r\n\r\n`);
@@ -83,7 +85,7 @@ describe('a hostile camera on the RTSP port', () => {
       await waitFor(() => pull!.lastError !== null, 15_000, 50);
       await new Promise((r) => setTimeout(r, 500));
       expect(victim.connections()).toBe(0);
-      expect(pull.lastError).toMatch(/redirect \(302\)/);
+      expect(pull.lastError).toMatch(/redirect \(302\)|interleaved data inside/);
     });
   }
 
@@ -133,6 +135,23 @@ describe('a hostile camera on the RTSP port', () => {
       expect(argv).not.toContain(PASSWORD);
       expect(argv).not.toContain(encodeURIComponent(PASSWORD));
       pull.stop();
+      // Another local process reading the relay's address off ffmpeg's command line gets nothing through it: the
+      // run's token is used up, and without one the camera is never dialled (before, the relay signed in for it).
+      const target = /rtsp:\/\/127\.0\.0\.1:\d+\/[0-9a-f]+\/profile_1/.exec(argv)![0];
+      const sessionsBefore = rtsp.total;
+      for (const uri of [target, target.replace(/\/[0-9a-f]+\/profile_1$/, '/profile_1')]) {
+        const port = Number(/:(\d+)\//.exec(uri)![1]);
+        const answer = await new Promise<string>((resolve) => {
+          let got = '';
+          const c = createConnection(port, '127.0.0.1', () => c.write(`DESCRIBE ${uri} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n`));
+          c.on('data', (d: Buffer) => (got += d.toString('latin1')));
+          c.on('error', () => {});
+          c.on('close', () => resolve(got));
+          setTimeout(() => c.destroy(), 2000);
+        });
+        expect(answer).toBe('');
+      }
+      expect(rtsp.total).toBe(sessionsBefore);
       // The wrong password: the camera's refusal is what the console says.
       const wrong = new LivePull({
         ffmpegPath: 'ffmpeg', url: rtsp.url().replace('rtsp://', 'rtsp://admin:wrong@'), stallMs: 5000, maxBoxBytes: 16 << 20,

@@ -183,9 +183,9 @@ export class LivePull {
     return a;
   }
 
-  /** What ffmpeg opens: a camera through its relay (no credentials), the demo's pattern as it is. */
+  /** What a new ffmpeg run opens: a camera through its relay (no credentials, a token of its own), the demo's pattern as it is. */
   private inputUrl(): string {
-    return this.guard ? this.guard.urlFor(new URL(this.o.url)) : this.o.url;
+    return this.guard ? this.guard.runUrl(new URL(this.o.url)) : this.o.url;
   }
 
   /** The camera's RTSP address, from its URL. */

@@ -12,8 +12,14 @@
  * the session, and authentication headers never reach ffmpeg.
  *
  * Messages are read as ffmpeg reads them: a line ends at LF and every CR is dropped, the status is the second word's
- * number. Interleaved data (`$`, channel, 16-bit length) passes through without a copy. At most two sessions at a
- * time (a run and the one it replaces); a head over 64 KiB or a body over 1 MiB closes the session.
+ * number; what ffmpeg would take for a reply is checked as a reply. Interleaved data (`$`, channel, 16-bit length)
+ * passes through without a copy. A head over 64 KiB or a body over 1 MiB closes the session.
+ *
+ * Only the ffmpeg run it was opened for may use it: each run's URL carries a fresh token, good for one session, and
+ * the camera is dialled only once a session's first request names it. A local process could otherwise have used the
+ * relay as a signed-in proxy to the camera (a third review). The token is in ffmpeg's command line, so a local user
+ * who reads it and connects before ffmpeg does (milliseconds) takes that run's session: the pull fails and retries
+ * with a new token.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -21,7 +27,9 @@ import { connect as tlsConnect } from 'node:tls';
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_SESSIONS = 2;
+/** Connections that have not named the run's token yet, and how long they may take to. */
+const MAX_PENDING = 4;
+const PENDING_MS = 5000;
 /** Header names a camera may use to ask for or to answer credentials: never passed to ffmpeg. */
 const AUTH_HEADERS = new Set(['www-authenticate', 'authentication-info', 'proxy-authenticate', 'authorization']);
 
@@ -37,19 +45,25 @@ export interface RtspRelayOptions {
   onRefused: (reason: string) => void;
 }
 
+/** What the sessions of one relay share: their sockets, and the current run's token until a session takes it. */
+interface RelayState {
+  sockets: Set<Socket>;
+  pending: number;
+  token: string | null;
+}
+
 export class RtspGuard {
   private constructor(
     private readonly server: Server,
-    private readonly sessions: Set<Socket>,
+    private readonly state: RelayState,
     readonly port: number,
   ) {}
 
   static async listen(o: RtspRelayOptions): Promise<RtspGuard> {
-    const sessions = new Set<Socket>();
+    const state: RelayState = { sockets: new Set(), pending: 0, token: null };
     const server = createServer((client) => {
-      // ffmpeg holds one; a second is the run replacing it. Anything more is not ours.
-      if (sessions.size >= 2 * MAX_SESSIONS) return void client.destroy();
-      relay(client, o, sessions);
+      if (state.pending >= MAX_PENDING) return void client.destroy();
+      relay(client, o, state);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -58,12 +72,18 @@ export class RtspGuard {
     server.on('error', () => {});
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('rtsp relay: no port');
-    return new RtspGuard(server, sessions, address.port);
+    return new RtspGuard(server, state, address.port);
   }
 
-  /** The URL ffmpeg opens: the camera's path on this relay, without credentials. */
-  urlFor(cameraUrl: URL): string {
-    return `rtsp://127.0.0.1:${this.port}${cameraUrl.pathname}${cameraUrl.search}`;
+  /**
+   * The URL a new ffmpeg run opens: the camera's path on this relay under a fresh token, without credentials. The
+   * sessions of earlier runs are closed.
+   */
+  runUrl(cameraUrl: URL): string {
+    for (const s of this.state.sockets) s.destroy();
+    this.state.sockets.clear();
+    this.state.token = randomBytes(16).toString('hex');
+    return `rtsp://127.0.0.1:${this.port}/${this.state.token}${cameraUrl.pathname}${cameraUrl.search}`;
   }
 
   /** ffmpeg's words about the relay's address, said of the camera's (the console shows them). */
@@ -73,25 +93,37 @@ export class RtspGuard {
 
   close(): void {
     this.server.close();
-    for (const s of this.sessions) s.destroy();
-    this.sessions.clear();
+    this.state.token = null;
+    for (const s of this.state.sockets) s.destroy();
+    this.state.sockets.clear();
   }
 }
 
 /** One unit of an RTSP byte stream, as ffmpeg would read it. */
 type Unit =
   | { kind: 'frame'; size: number }
+  | { kind: 'blank'; size: number }
   | { kind: 'message'; lines: string[]; size: number; body: Buffer }
   | { kind: 'more' }
   | { kind: 'bad'; reason: string };
 
+/** Bytes of CR and LF at the start: ffmpeg skips them before a unit (an empty line, a dropped CR). */
+function blankPrefix(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length && (buf[i] === 0x0d || buf[i] === 0x0a)) i++;
+  return i;
+}
+
 function nextUnit(buf: Buffer): Unit {
   if (buf.length === 0) return { kind: 'more' };
   if (buf[0] === 0x24) return buf.length < 4 ? { kind: 'more' } : { kind: 'frame', size: 4 + buf.readUInt16BE(2) };
+  // `\r$…`: ffmpeg drops the CR and reads interleaved data; read here as a message it hid a redirect (a third review).
+  if (buf[0] === 0x0d || buf[0] === 0x0a) return { kind: 'blank', size: blankPrefix(buf) };
   const text = buf.toString('latin1', 0, Math.min(buf.length, MAX_HEAD_BYTES));
   const end = /\n\r*\n/.exec(text);
   if (!end) return buf.length >= MAX_HEAD_BYTES ? { kind: 'bad', reason: `an RTSP head over ${MAX_HEAD_BYTES} bytes` } : { kind: 'more' };
   const lines = text.slice(0, end.index).split('\n').map((l) => l.replace(/\r/g, ''));
+  if (lines.some((l) => l.startsWith('$'))) return { kind: 'bad', reason: 'an RTSP head with interleaved data inside it' };
   const lengths = new Set(lines.flatMap((l) => (/^content-length:/i.test(l) ? [l.slice(15).trim()] : [])));
   if (lengths.size > 1) return { kind: 'bad', reason: 'an RTSP message with two Content-Lengths' };
   const length = [...lengths][0] ?? '0';
@@ -128,28 +160,46 @@ interface Sent {
   retried: boolean;
 }
 
-function relay(client: Socket, o: RtspRelayOptions, sessions: Set<Socket>): void {
-  // Cameras' certificates are their own (self-signed): as ffmpeg did, TLS here hides the stream, it proves nothing.
-  const camera: Socket = o.tls ? tlsConnect({ host: o.host, port: o.port, rejectUnauthorized: false }) : connect({ host: o.host, port: o.port });
-  sessions.add(client).add(camera);
+function relay(client: Socket, o: RtspRelayOptions, state: RelayState): void {
+  let camera: Socket | undefined;
+  let pending = true;
+  state.pending++;
+  const pendingTimer = setTimeout(() => client.destroy(), PENDING_MS);
+  const settle = (): void => {
+    if (!pending) return;
+    pending = false;
+    state.pending--;
+    clearTimeout(pendingTimer);
+  };
   let ended = false;
   const end = (): void => {
     ended = true;
+    settle();
     client.destroy();
-    camera.destroy();
-    sessions.delete(client);
-    sessions.delete(camera);
+    camera?.destroy();
+    state.sockets.delete(client);
+    if (camera) state.sockets.delete(camera);
   };
   const refuse = (reason: string): void => {
     if (!ended) o.onRefused(reason);
     end();
   };
   client.on('error', end).on('close', end);
-  camera.on('close', end);
-  camera.on('error', (err: NodeJS.ErrnoException) => refuse(`cannot reach the camera's RTSP port ${o.host}:${o.port} (${err.code ?? err.message})`));
   client.setNoDelay(true);
 
-  const relayBase = `rtsp://127.0.0.1:${(client.localPort ?? 0).toString()}`;
+  /** The camera, dialled once this session has named the run's token. */
+  const dial = (): Socket => {
+    // Cameras' certificates are their own (self-signed): as ffmpeg did, TLS here hides the stream, it proves nothing.
+    const c: Socket = o.tls ? tlsConnect({ host: o.host, port: o.port, rejectUnauthorized: false }) : connect({ host: o.host, port: o.port });
+    state.sockets.add(client).add(c);
+    c.on('close', end);
+    c.on('error', (err: NodeJS.ErrnoException) => refuse(`cannot reach the camera's RTSP port ${o.host}:${o.port} (${err.code ?? err.message})`));
+    c.on('data', (chunk: Buffer) => fromCamera(chunk));
+    return c;
+  };
+
+  const listenBase = `rtsp://127.0.0.1:${(client.localPort ?? 0).toString()}`;
+  let relayBase = '';
   const cameraBase = `${o.tls ? 'rtsps' : 'rtsp'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
   const sent = new Map<number, Sent>();
   let nextCSeq = 1;
@@ -189,7 +239,7 @@ function relay(client: Socket, o: RtspRelayOptions, sessions: Set<Socket>): void
     lines.push(`CSeq: ${cseq}`);
     const a = authorization(r.method, r.uri);
     if (a) lines.push(`Authorization: ${a}`);
-    camera.write(encode(lines, r.body));
+    camera!.write(encode(lines, r.body));
   };
 
   /** Takes the camera's challenge: Digest if offered, Basic only where allowed. False when none can be answered. */
@@ -222,6 +272,17 @@ function relay(client: Socket, o: RtspRelayOptions, sessions: Set<Socket>): void
       if (u.kind === 'bad') return refuse(`ffmpeg sent ${u.reason}`);
       const unit = fromClient.subarray(0, u.size);
       fromClient = fromClient.subarray(u.size);
+      if (u.kind === 'blank') continue;
+      const [method = '', target = ''] = u.kind === 'message' ? (u.lines[0] ?? '').split(' ') : [];
+      if (!camera) {
+        // The session's first request must name this run's token, which it then uses up.
+        const base = state.token ? `${listenBase}/${state.token}` : null;
+        if (u.kind !== 'message' || !base || (target !== base && !target.startsWith(`${base}/`) && !target.startsWith(`${base}?`))) return end();
+        state.token = null;
+        relayBase = base;
+        settle();
+        camera = dial();
+      }
       if (u.kind === 'frame') {
         camera.write(unit); // RTCP reports
         continue;
@@ -230,41 +291,45 @@ function relay(client: Socket, o: RtspRelayOptions, sessions: Set<Socket>): void
         camera.write(encode(u.lines.filter((l) => !AUTH_HEADERS.has(headerName(l))), u.body)); // ffmpeg's answer to the camera's request
         continue;
       }
-      const [method = '', target = ''] = (u.lines[0] ?? '').split(' ');
       const uri = target.startsWith(relayBase) ? cameraBase + target.slice(relayBase.length) : target;
       send({ cseq: headerValue(u.lines, 'cseq') ?? '0', method, uri, lines: u.lines, body: Buffer.from(u.body), retried: false });
     }
   });
 
   // camera → ffmpeg: interleaved video as it comes; answers checked, credentials never passed on.
-  let fromCamera: Buffer = Buffer.alloc(0);
+  let fromCameraBuf: Buffer = Buffer.alloc(0);
   let passBytes = 0;
-  camera.on('data', (chunk: Buffer) => {
+  const fromCamera = (chunk: Buffer): void => {
     if (passBytes > 0) {
       const n = Math.min(passBytes, chunk.length);
       forward(chunk.subarray(0, n));
       passBytes -= n;
       chunk = chunk.subarray(n);
     }
-    fromCamera = fromCamera.length ? Buffer.concat([fromCamera, chunk]) : chunk;
+    fromCameraBuf = fromCameraBuf.length ? Buffer.concat([fromCameraBuf, chunk]) : chunk;
     for (;;) {
-      const u = nextUnit(fromCamera);
+      const u = nextUnit(fromCameraBuf);
       if (u.kind === 'more') return;
       if (u.kind === 'bad') return refuse(`the camera sent ${u.reason}`);
-      if (u.kind === 'frame') {
-        const n = Math.min(u.size, fromCamera.length);
-        forward(fromCamera.subarray(0, n));
-        passBytes = u.size - n;
-        fromCamera = fromCamera.subarray(n);
+      if (u.kind === 'blank') {
+        fromCameraBuf = fromCameraBuf.subarray(u.size);
         continue;
       }
-      fromCamera = fromCamera.subarray(u.size);
+      if (u.kind === 'frame') {
+        const n = Math.min(u.size, fromCameraBuf.length);
+        forward(fromCameraBuf.subarray(0, n));
+        passBytes = u.size - n;
+        fromCameraBuf = fromCameraBuf.subarray(n);
+        continue;
+      }
+      fromCameraBuf = fromCameraBuf.subarray(u.size);
       const first = u.lines[0] ?? '';
       const lines = u.lines.filter((l) => !AUTH_HEADERS.has(headerName(l)));
-      if (!/^RTSP\//i.test(first.trim())) {
-        forward(encode(lines, u.body)); // the camera's own request (SET_PARAMETER, ANNOUNCE): ffmpeg answers it
+      if (/^(SET_PARAMETER|OPTIONS|ANNOUNCE)/.test(first)) {
+        forward(encode(lines, u.body)); // the camera's own request: ffmpeg answers it
         continue;
       }
+      // Anything else ffmpeg reads as a reply, whatever its first word.
       const status = statusOf(first);
       if (status >= 300 && status < 400) {
         return refuse(`the camera answered with a redirect (${status}) to another address; not followed (docs/security.md, Cameras)`);
@@ -284,9 +349,9 @@ function relay(client: Socket, o: RtspRelayOptions, sessions: Set<Socket>): void
       const out = lines.map((l) => (headerName(l) === 'cseq' ? `CSeq: ${request.cseq}` : l));
       forward(encode(out, u.body));
     }
-  });
-  const forward = (bytes: Buffer): void => {
-    if (bytes.length && !client.write(bytes)) camera.pause();
   };
-  client.on('drain', () => camera.resume());
+  const forward = (bytes: Buffer): void => {
+    if (bytes.length && !client.write(bytes)) camera?.pause();
+  };
+  client.on('drain', () => camera?.resume());
 }

@@ -84,7 +84,7 @@ export class ConnectionLimits {
    * Feeds Node's parser each read in slices (see MAX_IN_FLIGHT above): Node's own 'data' listener is taken off and
    * called from ours (adding a 'data' listener makes Node read the socket in JavaScript instead of its C++ fast path).
    */
-  private guardReads(socket: Socket & { parser?: unknown }): void {
+  private guardReads(socket: Socket & { parser?: unknown; _paused?: boolean }): void {
     const [parse] = socket.listeners('data') as ((chunk: Buffer) => void)[];
     if (!parse) return;
     socket.removeListener('data', parse);
@@ -97,6 +97,13 @@ export class ConnectionLimits {
           // (which it puts back at the front) and before anything read later (which comes at the end).
           socket.removeListener('data', onData);
           socket.push(chunk.subarray(at));
+          return;
+        }
+        if (socket._paused) {
+          // Node stopped reading until the client takes the answers waiting for it (and asserts that it gets no data
+          // meanwhile: fed on, a read of pipelined large answers took the process down). The rest waits with it.
+          const rest = chunk.subarray(at);
+          socket.once('resume', () => onData(rest));
           return;
         }
         const before = this.inFlight.get(socket) ?? 0;

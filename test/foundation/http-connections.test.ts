@@ -110,6 +110,19 @@ describe('HTTP connections a client holds', () => {
     });
   }
 
+  it('holds the rest of a read while Node waits for the client to take large answers, then answers it all', async () => {
+    // Six large answers (the API's description, ~100 KB each) pipelined with a seventh request, and a client that
+    // does not read: Node pauses the connection, and the next slice fed to its parser took the process down.
+    const s = await sending(port, `${'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(6)}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`, '127.0.0.16');
+    sockets.push(s);
+    s.pause();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await gw.api('/healthz')).status).toBe(200);
+    s.resume();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(textOf(s).split('HTTP/1.1 200').length - 1).toBe(7);
+  });
+
   it('keeps a keep-alive connection open after an error answer to a request without a body', async () => {
     const s = await sending(port, 'GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', '127.0.0.15');
     sockets.push(s);

@@ -169,10 +169,15 @@ function createModules(
   });
   access.engine.writeWithTaps(controllers.tapWrite);
   // The places an alert may name: the config's, and cameras' and sensors' zones registered through the API.
+  // Built again only after a registration changes, not for every alert the city is sent.
+  let known: KnownPlaces | null = null;
   const places = (): KnownPlaces => {
+    if (known) return known;
     const p = flowPlaces(ctx.config, { cameras: () => cameras.registry.list(), sensorZones: () => sensors.registry.list().map((s) => s.zone) });
-    return { accessPoints: new Set(p.accessPoints.map((a) => a.id)), zones: new Set(p.zones.map((z) => z.id)) };
+    return (known = { accessPoints: new Set(p.accessPoints.map((a) => a.id)), zones: new Set(p.zones.map((z) => z.id)) });
   };
+  cameras.registry.onChange(() => (known = null));
+  sensors.registry.onChange(() => (known = null));
   // Cloud sync sees the other domains only through its ports (cloud-sync/ports.ts); these are the adapters.
   const cloudSync = new CloudSync(ctx, {
     places,

@@ -58,6 +58,22 @@ describe('cameras API', () => {
     expect((await gw.api('/api/v1/cameras/cam-new', { token: admin })).status).toBe(404);
   });
 
+  it("takes a manual alert at a zone only while a camera or the config covers it, as cameras come and go through the API", async () => {
+    const d = await device();
+    const gw = await gateway({ cameras: [camera('cam-file', d.port)] });
+    const admin = await tokenFor(gw, 'admin');
+    const guard = await tokenFor(gw, 'guard');
+    const raise = async (): Promise<number> =>
+      (await gw.api('/api/v1/alerts', { method: 'POST', token: guard, json: { message: 'smoke', type: 'smoke', zone: 'new-wing' } })).status;
+
+    expect(await raise()).toBe(400);
+    const body = { id: 'cam-wing', name: 'Wing', host: '127.0.0.1', port: (await device()).port, zones: ['new-wing'] };
+    expect((await gw.api('/api/v1/cameras', { method: 'POST', token: admin, json: body })).status).toBe(201);
+    expect(await raise()).toBe(201);
+    expect((await gw.api('/api/v1/cameras/cam-wing', { method: 'DELETE', token: admin })).status).toBe(204);
+    expect(await raise()).toBe(400);
+  });
+
   it('refuses to store a camera password without a secret key', async () => {
     const gw = await gateway({ cameras: [] });
     const admin = await tokenFor(gw, 'admin');

@@ -45,48 +45,33 @@ describe('a camera stream with no keyframe after the first', () => {
     await rtsp?.stop();
   });
 
-  it('restarts the pull when a pre-roll segment stays open past its limit, and deletes what it wrote', async () => {
-    // One keyframe and then none: ffmpeg's segmenter cuts only at keyframes, so the segment grew without end, unseen
-    // by the pre-roll's byte limit (it counts closed segments only).
-    rtsp = await new RtspTestServer({ gopFrames: 1_000_000, bitrate: 2000, pattern: 'snow' }).start();
-    const dir = tempDir('preroll-');
-    const restarts: string[] = [];
-    pull = new LivePull({
-      ffmpegPath: 'ffmpeg',
-      url: rtsp.url(),
-      stallMs: 30_000,
-      maxBoxBytes: 16 << 20,
-      retry: { initialMs: 60_000, maxMs: 60_000 },
-      segments: { dir, segmentS: 1, maxOpenMs: 3000, maxOpenBytes: 32 << 20 },
-      onRestart: (reason) => restarts.push(reason),
-      log: captureLog().log,
+  // Both with one keyframe and then none: ffmpeg's segmenter cuts only at keyframes, so the open segment grows without
+  // end. It counted against no cap until it closed: one limit is its age, the other its bytes (a hostile camera's grew
+  // to 136 MB against a 64 MiB pre-roll, an attacker review, 2026-12-06).
+  const limits = [
+    { what: 'stays open past its time limit', bitrate: 2000, stallMs: 30_000, maxOpenMs: 3000, maxOpenBytes: 32 << 20, reason: /no keyframe/ },
+    { what: 'passes its bytes before a keyframe closes it', bitrate: 8000, stallMs: 4000, maxOpenMs: 600_000, maxOpenBytes: 1 << 20, reason: /passed 1 MiB before a keyframe/ },
+  ];
+  for (const { what, bitrate, stallMs, maxOpenMs, maxOpenBytes, reason } of limits) {
+    it(`restarts the pull when the open pre-roll segment ${what}, and deletes what the run wrote`, async () => {
+      rtsp = await new RtspTestServer({ gopFrames: 1_000_000, bitrate, pattern: 'snow' }).start();
+      const dir = tempDir('preroll-');
+      const restarts: string[] = [];
+      pull = new LivePull({
+        ffmpegPath: 'ffmpeg',
+        url: rtsp.url(),
+        stallMs,
+        maxBoxBytes: 16 << 20,
+        retry: { initialMs: 60_000, maxMs: 60_000 },
+        segments: { dir, segmentS: 1, maxOpenMs, maxOpenBytes },
+        onRestart: (r) => restarts.push(r),
+        log: captureLog().log,
+      });
+      pull.start();
+      await waitFor(() => restarts.length > 0, 30_000, 100);
+      expect(restarts[0]).toMatch(reason);
+      // Nothing is left for a disk to fill with.
+      expect(readdirSync(dir)).toEqual([]);
     });
-    pull.start();
-    await waitFor(() => restarts.length > 0, 30_000, 100);
-    expect(restarts[0]).toMatch(/no keyframe/);
-    // What the killed run wrote is gone: nothing is left for a disk to fill with.
-    expect(readdirSync(dir)).toEqual([]);
-  });
-
-  it('restarts the pull when the open segment passes its bytes before a keyframe closes it, and deletes it', async () => {
-    // A high bitrate and keyframes far apart: the segment being written counted against no cap until it closed, and a
-    // hostile camera's grew to 136 MB against a 64 MiB pre-roll (an attacker review, 2026-12-06).
-    rtsp = await new RtspTestServer({ gopFrames: 1_000_000, bitrate: 8000, pattern: 'snow' }).start();
-    const dir = tempDir('preroll-');
-    const restarts: string[] = [];
-    pull = new LivePull({
-      ffmpegPath: 'ffmpeg',
-      url: rtsp.url(),
-      stallMs: 4000,
-      maxBoxBytes: 16 << 20,
-      retry: { initialMs: 60_000, maxMs: 60_000 },
-      segments: { dir, segmentS: 1, maxOpenMs: 600_000, maxOpenBytes: 1 << 20 },
-      onRestart: (reason) => restarts.push(reason),
-      log: captureLog().log,
-    });
-    pull.start();
-    await waitFor(() => restarts.length > 0, 30_000, 100);
-    expect(restarts[0]).toMatch(/passed 1 MiB before a keyframe/);
-    expect(readdirSync(dir)).toEqual([]);
-  });
+  }
 });

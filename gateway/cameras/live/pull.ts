@@ -77,16 +77,16 @@ function removeUnannounced(dir: string, prefix: string, lastAnnounced: number): 
   }
 }
 
-/** Bytes of the files a run is writing that ffmpeg has not announced as complete (its open segment). */
+/** A run's segment file, named as ffmpeg is told to in `args` (`<prefix>-%06d.ts`, from 0). */
+const segmentFile = (dir: string, prefix: string, n: number): string => join(dir, `${prefix}-${String(n).padStart(6, '0')}.ts`);
+
+/**
+ * Bytes of the files a run is writing that ffmpeg has not announced as complete: its open segment, and the one before
+ * it when that one's announcement is still in the pipe. Two stats, not a directory listing, twice a second per pull.
+ */
 function unannouncedBytes(dir: string, prefix: string, lastAnnounced: number): number {
   let total = 0;
-  try {
-    for (const name of readdirSync(dir)) {
-      if (segmentNumber(name, prefix) > lastAnnounced) total += statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
-    }
-  } catch {
-    // the pre-roll was cleared (pull stopped)
-  }
+  for (const n of [lastAnnounced + 1, lastAnnounced + 2]) total += statSync(segmentFile(dir, prefix, n), { throwIfNoEntry: false })?.size ?? 0;
   return total;
 }
 

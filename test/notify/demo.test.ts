@@ -1,8 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { notifications, settled, tap } from './helpers.js';
+import type { TestGateway } from '../helpers/gateway.js';
+import { demoSchool, notifications, settled, tap } from './helpers.js';
 
 // Each test gets its own demo school and clock: the tests tap the same card (S20250001's 0A1B2C3D), and a row, a debit
 // or a debounce left by one would change what the next one sees.
@@ -15,10 +15,7 @@ describe('guardian messages in the demo school', () => {
   beforeEach(async () => {
     // A Tuesday, 07:20 in Shanghai.
     clock = new ManualClock(Date.parse('2026-09-01T07:20:00+08:00'));
-    gw = await startTestGateway({ demo: true, clock });
-    admin = await gw.login('admin');
-    client = await gw.mqttClient();
-    await client.subscribeAsync('campus/readers/+/decision');
+    ({ gw, client, admin } = await demoSchool(clock));
   });
   afterEach(async () => {
     await gw?.close();

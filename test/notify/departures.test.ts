@@ -5,8 +5,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { notifications, tap } from './helpers.js';
+import type { TestGateway } from '../helpers/gateway.js';
+import { demoSchool, notifications, tap } from './helpers.js';
 
 let gw: TestGateway;
 let client: MqttClient;
@@ -16,10 +16,7 @@ const clock = new ManualClock(Date.parse('2026-09-01T15:00:00+08:00'));
 
 describe('departure messages on every exit', () => {
   beforeAll(async () => {
-    gw = await startTestGateway({ demo: true, clock, config: { notify: { departure: 'every_exit' } } });
-    admin = await gw.login('admin');
-    client = await gw.mqttClient();
-    await client.subscribeAsync('campus/readers/+/decision');
+    ({ gw, client, admin } = await demoSchool(clock, { notify: { departure: 'every_exit' } }));
   });
   afterAll(async () => {
     await gw?.close();

@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
-import { nextMessage, waitFor, type TestGateway } from '../helpers/gateway.js';
+import type { ManualClock } from '../../gateway/core/clock.js';
+import { nextMessage, startTestGateway, waitFor, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.js';
 
 export interface Item {
   id: number;
@@ -34,4 +35,13 @@ export async function settled(gw: TestGateway, token: string, query = '', ms = 1
     const items = await notifications(gw, token, query);
     return items.length > 0 && items.every((i) => i.status !== 'queued') ? items : null;
   }, ms);
+}
+
+/** The demo school on a manual clock, an admin's token, and a device client listening to the readers' decisions. */
+export async function demoSchool(clock: ManualClock, config?: TestGatewayOptions['config']): Promise<{ gw: TestGateway; client: MqttClient; admin: string }> {
+  const gw = await startTestGateway({ demo: true, clock, ...(config ? { config } : {}) });
+  const admin = await gw.login('admin');
+  const client = await gw.mqttClient();
+  await client.subscribeAsync('campus/readers/+/decision');
+  return { gw, client, admin };
 }

@@ -15,7 +15,7 @@ import { create } from 'tar';
 import { z } from 'zod';
 import { packageInfo } from '../core/version.js';
 import type { Database } from './db.js';
-import { PRIVATE_DIR_MODE, privateFile } from './private-files.js';
+import { PRIVATE_DIR_MODE, privateFile, privateFileIfExists } from './private-files.js';
 
 export const BACKUP_FORMAT = 'campus-gateway-backup/1';
 export const MANIFEST = 'manifest.json';
@@ -176,6 +176,8 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
       },
     });
     progress({ phase: 'database', done: totalPages, total: totalPages });
+    // SQLite makes the copy with the umask's mode, and the archive keeps it (restore sets its own, whatever it says).
+    privateFileIfExists(dbCopy);
     const copy = new BetterSqlite3(dbCopy);
     let schemaVersion: number;
     try {
@@ -197,6 +199,7 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
     if (opts.configFile) {
       mkdirSync(join(staging, 'config'));
       copyFileSync(opts.configFile, join(staging, 'config', basename(opts.configFile)));
+      privateFileIfExists(join(staging, 'config', basename(opts.configFile)));
     }
     // The campus maps' pictures always: an admin's work like the config, small, and useless apart from their rows.
     const maps = join(opts.dataDir, 'maps');

@@ -5,7 +5,8 @@
  * process-wide (Node-RED, libraries and child processes would inherit it) and says nothing about files an older
  * version left behind, which are tightened at start instead.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -16,12 +17,12 @@ export interface Tightened {
   was: string;
 }
 
-const octal = (mode: number): string => `0${(mode & 0o777).toString(8)}`;
+const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
 
 function tighten(path: string, wanted: number): Tightened | null {
   let current: number;
   try {
-    current = statSync(path).mode & 0o777;
+    current = statSync(path).mode & 0o7777; // set-id bits too
   } catch {
     return null; // not there (yet)
   }
@@ -45,4 +46,17 @@ export function privateFileIfExists(file: string): Tightened | null {
 export function privateFile(file: string): Tightened | null {
   closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
   return tighten(file, PRIVATE_FILE_MODE);
+}
+
+/**
+ * Sets every folder under `dir` (and `dir`) to 0700 and every file to 0600, whatever they were: for what came from
+ * outside, such as a restored archive, whose modes are the archive's say (0644, 0777, set-id bits).
+ */
+export function privateTree(dir: string): void {
+  chmodSync(dir, PRIVATE_DIR_MODE);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) privateTree(full);
+    else if (!lstatSync(full).isSymbolicLink()) chmodSync(full, PRIVATE_FILE_MODE);
+  }
 }

@@ -4,12 +4,13 @@
  * knows. The checksums catch a damaged or altered archive; they are not a signature (whoever can rewrite an archive can
  * rewrite its manifest), so keep backups where only school IT can write.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { extract } from 'tar';
 import { BackupError, DB_FILE, listFiles, MANIFEST, manifestSchema, sha256File, type BackupManifest } from './backup.js';
 import { claimDataDir, dataDirHolder } from './data-lock.js';
+import { privateDir, privateTree } from './private-files.js';
 
 export interface RestoreOptions {
   file: string;
@@ -89,7 +90,7 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
   }
   refuseUnlessEmpty(opts.dataDir);
   if (!existsSync(opts.file)) throw new BackupError('UNREADABLE', `${opts.file}: no such file`);
-  mkdirSync(opts.dataDir, { recursive: true });
+  privateDir(opts.dataDir);
   // Held while restoring, so a gateway started meanwhile refuses instead of opening a half-restored directory.
   const release = claimDataDir(opts.dataDir);
   const staging = mkdtempSync(join(opts.dataDir, '.restore-'));
@@ -101,18 +102,24 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
         file: opts.file,
         cwd: staging,
         strict: true,
+        // Owners and modes are the archive's say, and restore may run as root: a file owned by root with its set-user-id
+        // bit would be a root shell for any local user. Files are the restoring user's, and made private below.
+        preserveOwner: false,
         // Only plain files and folders: a link in a backup could point the restore at any file on the box.
         filter: (path, entry) => {
           const type = 'type' in entry ? entry.type : 'File';
-          if (type === 'File' || type === 'Directory') return true;
-          refused.push(`${path} (${type})`);
+          const setId = ('mode' in entry ? (entry.mode ?? 0) : 0) & 0o7000;
+          if ((type === 'File' || type === 'Directory') && !setId) return true;
+          refused.push(setId ? `${path} (set-id or sticky mode 0${setId.toString(8)})` : `${path} (${type})`);
           return false;
         },
       });
     } catch (err) {
       throw new BackupError('UNREADABLE', `${opts.file} is not a readable backup archive: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (refused.length) throw new BackupError('TAMPERED', `entries that are not plain files: ${refused.slice(0, 5).join(', ')}`);
+    if (refused.length) throw new BackupError('TAMPERED', `entries that are not plain private files: ${refused.slice(0, 5).join(', ')}`);
+    // The database, flows' credentials and pupils' pictures: the gateway's user's alone, from the moment they land.
+    privateTree(staging);
     step('verifying checksums and the database');
     const manifest = await verify(staging, opts.codeSchemaVersion);
 

@@ -4,7 +4,8 @@
  * backups are refused; the gateway's own nightly and pre-migration backups.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Registry } from 'prom-client';
@@ -212,6 +213,51 @@ describe('campus-gateway backup and restore', () => {
     // And the good one restores.
     const ok = await restoreBackup({ file: good.file, dataDir: join(tempDir(), 'fresh'), codeSchemaVersion: CODE });
     expect(ok.manifest.schemaVersion).toBe(CODE);
+  });
+
+  it("restores every file 0600 and folder 0700, the restoring user's, whatever the archive says, and refuses set-id files", async () => {
+    // An attacker review: an archive's node-red/lib/evil, root-owned with mode 06777, restored as root, was a root
+    // shell for every local user; the database came out 0644 in a 0755 folder, owned by whoever the archive named.
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    mkdirSync(join(dataDir, 'node-red', 'lib'), { recursive: true });
+    writeFileSync(join(dataDir, 'node-red', 'flows.json'), '[]');
+    const good = await createBackup({ db, dataDir, toDir: tempDir(), snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+    db.close();
+    const unpacked = tempDir();
+    await extract({ file: good.file, cwd: unpacked });
+    const rewrap = async (name: string, extra: { path: string; mode: number } | null): Promise<string> => {
+      if (extra) {
+        writeFileSync(join(unpacked, extra.path), '#!/bin/sh\nid\n');
+        const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8')));
+        const bytes = readFileSync(join(unpacked, extra.path));
+        manifest.files.push({ path: extra.path, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+        writeFileSync(join(unpacked, 'manifest.json'), JSON.stringify(manifest));
+      }
+      for (const path of ['.', 'node-red', 'node-red/lib', 'gateway.db', 'node-red/flows.json', 'manifest.json', ...(extra ? [extra.path] : [])]) {
+        const full = join(unpacked, path);
+        if (process.getuid?.() === 0) chownSync(full, 1234, 1234); // first: a chown clears set-id bits
+        chmodSync(full, extra?.path === path ? extra.mode : statSync(full).isDirectory() ? 0o777 : 0o666);
+      }
+      const file = join(tempDir(), name);
+      await create({ gzip: true, file, cwd: unpacked }, readdirSync(unpacked));
+      return file;
+    };
+
+    const target = join(tempDir(), 'data');
+    await restoreBackup({ file: await rewrap('loose.tar.gz', null), dataDir: target, codeSchemaVersion: CODE });
+    for (const path of ['.', 'node-red', 'node-red/lib', 'gateway.db', 'node-red/flows.json']) {
+      const st = statSync(join(target, path));
+      expect([path, st.mode & 0o7777]).toEqual([path, st.isDirectory() ? 0o700 : 0o600]);
+      expect([path, st.uid]).toEqual([path, process.getuid?.()]);
+    }
+
+    const setId = await rewrap('setuid.tar.gz', { path: 'node-red/lib/evil', mode: 0o6777 });
+    const elsewhere = join(tempDir(), 'data');
+    const err = await restoreBackup({ file: setId, dataDir: elsewhere, codeSchemaVersion: CODE }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TAMPERED' });
+    expect((err as Error).message).toContain('node-red/lib/evil (set-id');
+    expect(existsSync(join(elsewhere, 'node-red'))).toBe(false);
   });
 });
 

@@ -8,7 +8,9 @@
 import type { MetricName } from '../../config/sensors.js';
 import type { NormalizedPayload, NormalizeResult, PayloadFamily } from '../../gateway/sensors/contract.js';
 
-const fields: Record<string, MetricName> = {
+// Maps, not object literals: a payload's field named `constructor` or `toString` must find nothing, not a prototype's
+// function (it reached the metric check as a metric name and threw, once per message, logged each time).
+const fields = new Map<string, MetricName>(Object.entries({
   Temperature: 'temperature',
   Humidity: 'humidity',
   CarbonDioxide: 'co2',
@@ -19,9 +21,9 @@ const fields: Record<string, MetricName> = {
   Illuminance: 'illuminance',
   Pressure: 'pressure',
   Noise: 'noise',
-};
+} satisfies Record<string, MetricName>));
 
-const toHpa: Record<string, number> = { hPa: 1, mmHg: 1.333_22, inHg: 33.863_9 };
+const toHpa = new Map<string, number>([['hPa', 1], ['mmHg', 1.333_22], ['inHg', 33.863_9]]);
 
 export const tasmotaFamily: PayloadFamily = {
   name: 'tasmota',
@@ -34,12 +36,12 @@ export const tasmotaFamily: PayloadFamily = {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not_an_object' };
     const root = json as Record<string, unknown>;
     const fahrenheit = root.TempUnit === 'F';
-    const pressureFactor = typeof root.PressureUnit === 'string' ? toHpa[root.PressureUnit] : 1;
+    const pressureFactor = typeof root.PressureUnit === 'string' ? toHpa.get(root.PressureUnit) : 1;
     const out: NormalizedPayload = { values: {}, unknown: [] };
     for (const reading of Object.values(root)) {
       if (typeof reading !== 'object' || reading === null || Array.isArray(reading)) continue; // Time, TempUnit…
       for (const [field, value] of Object.entries(reading as Record<string, unknown>)) {
-        const metric = fields[field];
+        const metric = fields.get(field);
         if (!metric || out.values[metric] !== undefined) continue;
         let v = value;
         if (typeof v === 'number' && metric === 'temperature' && fahrenheit) v = Math.round(((v - 32) * 5) / 9 * 100) / 100;

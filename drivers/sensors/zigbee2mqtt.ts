@@ -8,8 +8,11 @@
 import type { MetricName } from '../../config/sensors.js';
 import type { NormalizedPayload, NormalizeResult, PayloadFamily } from '../../gateway/sensors/contract.js';
 
-/** Zigbee2MQTT expose names → catalog metrics. Everything else (linkquality, voltage, tamper…) is device chatter. */
-const exposes: Record<string, MetricName> = {
+/**
+ * Zigbee2MQTT expose names → catalog metrics. Everything else (linkquality, voltage, tamper…) is device chatter.
+ * A Map: an expose named `__proto__` or `toString` must find nothing, not a prototype's member.
+ */
+const exposes = new Map<string, MetricName>(Object.entries({
   temperature: 'temperature',
   humidity: 'humidity',
   co2: 'co2',
@@ -24,7 +27,7 @@ const exposes: Record<string, MetricName> = {
   illuminance: 'illuminance',
   // Older Zigbee2MQTT versions report raw `illuminance` beside `illuminance_lux`; lux wins when both come.
   illuminance_lux: 'illuminance',
-};
+} satisfies Record<string, MetricName>));
 
 const PREFIX = 'zigbee2mqtt/';
 const subTopics = new Set(['set', 'get', 'availability']);
@@ -45,7 +48,7 @@ export const zigbee2mqttFamily: PayloadFamily = {
     const out: NormalizedPayload = { values: {}, unknown: [] };
     const obj = json as Record<string, unknown>;
     for (const [key, value] of Object.entries(obj)) {
-      const metric = exposes[key];
+      const metric = exposes.get(key);
       if (!metric || value === null) continue; // null: the device has not reported this expose yet
       if (key === 'illuminance' && obj.illuminance_lux !== undefined && obj.illuminance_lux !== null) continue;
       out.values[metric] = value;

@@ -78,8 +78,8 @@ export class EmbeddedBroker implements MqttPort {
   private readonly services: Map<string, string>;
   private readonly refused: Counter<'reason'>;
   private readonly clientIds: ClientIds;
-  /** A device refused its id retries every few seconds: one line a minute per id. */
-  private readonly clientIdLog: RateLimitedLog;
+  /** One line a minute per key: a device refused its id retries every few seconds; a payload that trips a handler. */
+  private readonly limitedLog: RateLimitedLog;
   private readonly pins = new TapPins();
   /**
    * Messages counted since the last scrape, added to `campus_mqtt_messages_total` when it is collected: a prom-client
@@ -100,7 +100,7 @@ export class EmbeddedBroker implements MqttPort {
     this.devices = new Map(opts.devices.map((d) => [d.id, d]));
     this.services = new Map(opts.services.map((s) => [s.username, s.secretHash]));
     this.clientIds = new ClientIds(reservedIds(opts.devices, opts.services), (id) => this.sessionStored(id));
-    this.clientIdLog = new RateLimitedLog(opts.log, Date.now);
+    this.limitedLog = new RateLimitedLog(opts.log, Date.now);
     this.refused = new Counter({
       name: 'campus_mqtt_refused_total',
       help: 'MQTT connections, publishes and subscriptions refused, by reason',
@@ -151,7 +151,7 @@ export class EmbeddedBroker implements MqttPort {
             const claim = this.clientIds.hold(client, identity);
             if (!claim.ok) {
               this.refused.inc({ reason: 'client_id_taken' });
-              this.clientIdLog.warn(client.id, { clientId: client.id, username, reason: claim.reason }, 'mqtt client id belongs to another login');
+              this.limitedLog.warn(`client id ${client.id}`, { clientId: client.id, username, reason: claim.reason }, 'mqtt client id belongs to another login');
               return done(authError(`client id ${client.id} belongs to another login (${claim.reason})`, 5), false);
             }
             this.pins.stripWill(client);
@@ -327,7 +327,8 @@ export class EmbeddedBroker implements MqttPort {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         handler(packet.topic, opts.tapPin ? this.pins.original(payload) : payload);
       } catch (err) {
-        this.opts.log.error({ err, topic: packet.topic }, 'mqtt handler failed');
+        // A payload that trips a handler's bug can come fifty times a second: one line a minute per subscription.
+        this.limitedLog.error(`handler ${filter}`, { err, topic: packet.topic }, 'mqtt handler failed');
       } finally {
         this.delivering--;
       }

@@ -1,7 +1,7 @@
 import type { Logger } from './logger.js';
 
 /**
- * Logs a warning per key at most once per interval, with how many were held back since the last one: a reader
+ * Logs a line per key at most once per interval, with how many were held back since the last one: a reader
  * sending garbage ten times a second must not fill the disk with the same line.
  */
 export class RateLimitedLog {
@@ -14,6 +14,15 @@ export class RateLimitedLog {
   ) {}
 
   warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    this.write('warn', key, fields, msg);
+  }
+
+  /** The same limit for a fault of the gateway's own that one message can trigger again and again. */
+  error(key: string, fields: Record<string, unknown>, msg: string): void {
+    this.write('error', key, fields, msg);
+  }
+
+  private write(level: 'warn' | 'error', key: string, fields: Record<string, unknown>, msg: string): void {
     const t = this.now();
     const entry = this.last.get(key);
     if (entry && t - entry.at < this.intervalMs) {
@@ -23,6 +32,6 @@ export class RateLimitedLog {
     const suppressed = entry?.suppressed ?? 0;
     if (this.last.size > 1000) this.last.clear(); // however many keys a caller makes up (client ids), the map stays small
     this.last.set(key, { at: t, suppressed: 0 });
-    this.log.warn(suppressed ? { ...fields, suppressed } : fields, msg);
+    this.log[level](suppressed ? { ...fields, suppressed } : fields, msg);
   }
 }

@@ -229,6 +229,21 @@ describe('broker refusals in the log', () => {
     expect(lines('mqtt subscribe refused')).toBe(1);
     expect(lines('mqtt publish refused')).toBe(1);
   });
+
+  it("logs an in-process handler's fault once a minute, not once per message that trips it", async () => {
+    // A sensor payload that threw in its family's handler logged an error line with a stack for every message.
+    let calls = 0;
+    const off = await gw.ctx.mqtt.subscribe('test/faulty/#', () => {
+      calls++;
+      throw new Error('handler bug');
+    });
+    const c = await gw.mqttClient({ username: 'dash', password: SERVICE_SECRET });
+    for (let i = 0; i < 50; i++) await c.publishAsync(`test/faulty/${i}`, '{}', { qos: 1 });
+    await waitFor(() => calls === 50);
+    expect(lines('mqtt handler failed')).toBe(1);
+    expect((await gw.api('/healthz')).status).toBe(200);
+    await off();
+  });
 });
 
 describe('a device publishing faster than mqtt.publishRatePerDevice', () => {

@@ -90,6 +90,16 @@ describe('sensor ingest over MQTT', () => {
     });
   });
 
+  it("keeps a payload's readings when a field is named like an object's member (constructor, __proto__, toString)", async () => {
+    // An attacker review: each of these threw in the metric check, lost the message's good readings and logged an
+    // error with its stack, once per message, at a sensor's full publish rate.
+    const c = await gw.mqttClient();
+    await c.publishAsync('tele/canteen_air/SENSOR', '{"BME280":{"Temperature":23.4,"constructor":1,"toString":2,"__proto__":3},"PressureUnit":"constructor"}');
+    await c.publishAsync('zigbee2mqtt/lab/air sensor', '{"co2":611,"__proto__":5,"toString":5,"hasOwnProperty":1}');
+    await waitForLatest(gw, token, 't-canteen', 'temperature', 23.4);
+    await waitForLatest(gw, token, 'z-lab', 'co2', 611);
+  });
+
   it('rejects and counts bad payloads per sensor and reason while good ones keep flowing', async () => {
     const c = await gw.mqttClient();
     const bad: [string, string | Buffer][] = [

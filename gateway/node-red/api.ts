@@ -213,9 +213,12 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
   bus.onAny((kind, event) => {
     const set = byKind.get(kind);
     if (!set) return;
+    // Flows get the event as the bus mirror sends it (JSON), never the gateway's own object: on that, a function node
+    // called a canteen tap's `pin.reveal()` (an attacker review), and could change a tap the engine was still deciding.
+    const copy: unknown = JSON.parse(JSON.stringify(event));
     for (const h of set) {
       try {
-        h(event);
+        h(copy);
       } catch {
         // A node's handler reports its own errors through Node-RED; one node never stops the others.
       }

@@ -9,6 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { AttendanceRegister } from '../../gateway/attendance/register.js';
 import { CamerasModule } from '../../gateway/cameras/module.js';
 import { ManualClock } from '../../gateway/core/clock.js';
+import { TypedPin } from '../../gateway/core/taps.js';
 import { createCampusFlowApi, type CampusFlowApi } from '../../gateway/node-red/api.js';
 import { attendancePort, snapshotPort } from '../../gateway/node-red/adapters.js';
 import { createOnvifDriver } from '../../drivers/onvif/index.js';
@@ -474,6 +475,22 @@ describe('campus event', () => {
     gw.ctx.bus.emit('lockdown.changed', { active: true, by: 'test', at: clock.now() });
     await waitFor(() => out.length === 1);
     expect(out[0]).toMatchObject({ topic: 'campus/events/lockdown.changed', payload: { active: true, by: 'test' } });
+  });
+
+  it("hands a flow a copy of a tap as the bus mirror sends it: no canteen PIN, and nothing to change the gateway's tap", async () => {
+    // An attacker review: a function node behind `campus event` (tap.received) called the tap's `pin.reveal()`.
+    await helper.load(eventNode, [
+      { id: 'e', type: 'campus event', kind: 'tap.received', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const tap = { readerId: 'no-such-terminal', uid: '0A1B2C3D', at: clock.now(), seq: 7, amount: 900, pin: new TypedPin('482913') };
+    gw.ctx.bus.emit('tap.received', tap);
+    await waitFor(() => out.length === 1);
+    const payload = out[0]!.payload as Record<string, unknown>;
+    expect(payload).toEqual({ readerId: 'no-such-terminal', uid: '0A1B2C3D', at: tap.at, seq: 7, amount: 900 });
+    payload.readerId = 'demo-gate-in';
+    expect(tap.readerId).toBe('no-such-terminal');
   });
 });
 

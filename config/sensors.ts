@@ -24,7 +24,11 @@ export const zonePattern = z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'a zone n
 export const sensorSource = z
   .discriminatedUnion('type', [
     z.strictObject({ type: z.literal('native') }),
-    z.strictObject({ type: z.literal('zigbee2mqtt'), friendlyName: z.string().min(1).max(128) }),
+    z.strictObject({
+      type: z.literal('zigbee2mqtt'),
+      // A "+" or "#" would make the device's broker grant a wildcard over other devices' topics.
+      friendlyName: z.string().regex(/^[^/+#\0](?:[^+#\0]{0,126}[^/+#\0])?$/, 'a Zigbee2MQTT friendly name: no "+", "#", or "/" at either end'),
+    }),
     z.strictObject({ type: z.literal('tasmota'), device: z.string().regex(/^[^/+#]{1,64}$/, 'a Tasmota topic, no "/", "+" or "#"') }),
     z.strictObject({ type: z.literal('simulated') }),
   ])

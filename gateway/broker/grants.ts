@@ -10,6 +10,15 @@ export interface DeviceCredential {
 
 const subtree = (prefix: string): Grants => ({ publish: [prefix, `${prefix}/#`], subscribe: [prefix, `${prefix}/#`] });
 
+/**
+ * A Zigbee2MQTT device's topics, not its name's subtree: names may hold "/", so `zb1/#` would be another device's
+ * `zb1/leak` too. It publishes its state and availability; it is sent `set` and `get`, plain or per attribute.
+ */
+const zigbeeDevice = (name: string): Grants => {
+  const base = `zigbee2mqtt/${name}`;
+  return { publish: [base, `${base}/availability`], subscribe: [`${base}/set`, `${base}/set/+`, `${base}/get`, `${base}/get/+`] };
+};
+
 /** Devices that log in to the broker, each confined to its own topics (username = device id). */
 export function deviceCredentials(config: GatewayConfig): DeviceCredential[] {
   const out: DeviceCredential[] = [];
@@ -24,7 +33,7 @@ export function deviceCredentials(config: GatewayConfig): DeviceCredential[] {
     if (!s.secretHash) continue;
     const grants =
       s.source.type === 'zigbee2mqtt'
-        ? subtree(`zigbee2mqtt/${s.source.friendlyName}`)
+        ? zigbeeDevice(s.source.friendlyName)
         : s.source.type === 'tasmota'
           ? subtree(`tele/${s.source.device}`)
           : subtree(topics.sensor(s.id));

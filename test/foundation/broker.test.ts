@@ -28,7 +28,14 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
       config: {
         readers: [{ id: 'gate-in-1', accessPoint: 'main-gate', driver: { type: 'mqtt', secretHash: await hashSecret(READER_SECRET) } }],
         access: { accessPoints: [{ id: 'main-gate', name: 'Main gate', kind: 'gate', gateId: 'main-gate' }] },
-        sensors: { sensors: [{ id: 'room-101', zone: 'classroom-101', secretHash: await hashSecret(SENSOR_SECRET) }] },
+        sensors: {
+          sensors: [
+            { id: 'room-101', zone: 'classroom-101', secretHash: await hashSecret(SENSOR_SECRET) },
+            // Zigbee2MQTT names may hold "/": one device's name can be the start of another's.
+            { id: 'zb-air', zone: 'classroom-101', source: { type: 'zigbee2mqtt', friendlyName: 'zb1' }, secretHash: await hashSecret(SENSOR_SECRET) },
+            { id: 'zb-leak', zone: 'lab-2', source: { type: 'zigbee2mqtt', friendlyName: 'zb1/leak' } },
+          ],
+        },
         // These tests log in wrongly on purpose, all from 127.0.0.1: the address's login backoff (tested in
         // broker-limits.test.ts) would otherwise block the right logins of whichever test runs after them.
         mqtt: { loginBackoff: { maxFailures: 1000, baseDelayMs: 0 } },
@@ -79,6 +86,20 @@ describe('embedded broker: credentials and ACLs (production mode)', () => {
     expect(got).not.toContain('campus/readers/gate-in-1/decision');
     expect(got).not.toContain('campus/alerts/critical');
     expect(sensor.connected).toBe(true);
+  });
+
+  it("keeps a Zigbee2MQTT device's login to its own name's topics, not those of a device named below it", async () => {
+    // An attacker review: zb1's login was granted zigbee2mqtt/zb1/#, so it raised zb1/leak's critical water alarm.
+    const got: string[] = [];
+    await gw.ctx.mqtt.subscribe('zigbee2mqtt/#', (topic) => got.push(topic));
+    const zb1 = await gw.mqttClient({ username: 'zb-air', password: SENSOR_SECRET });
+    await zb1.publishAsync('zigbee2mqtt/zb1', '{"co2":700}', { qos: 1 });
+    await zb1.publishAsync('zigbee2mqtt/zb1/availability', 'online', { qos: 1 });
+    await zb1.subscribeAsync('zigbee2mqtt/zb1/set');
+    const closed = closedWithin(zb1, 5000);
+    zb1.publish('zigbee2mqtt/zb1/leak', '{"water_leak":true}', { qos: 1 });
+    await closed;
+    expect(got).toEqual(['zigbee2mqtt/zb1', 'zigbee2mqtt/zb1/availability']);
   });
 
   it('refuses subscriptions outside the subtree with a SUBACK failure, without disconnecting', async () => {

@@ -143,7 +143,8 @@ export class PeopleStore {
   /**
    * The card a reader saw and its holder: the exact UID first, then a card known only by its low bytes
    * (the longest such key wins). `partial`: the reader itself gave only low bytes (a decimal-printing reader),
-   * so any card whose UID ends with them matches, if it is the only one. Null for a card nobody holds.
+   * so any card whose UID ends with them matches (the card with exactly that UID too), if it is the only one. Null
+   * for a card nobody holds.
    */
   holderOf(uid: string, partial = false): CardHolder | null {
     const card = this.cardRowFor(uid, partial);
@@ -155,13 +156,14 @@ export class PeopleStore {
   }
 
   private cardRowFor(uid: string, partial: boolean): CardRow | undefined {
-    const exact = this.cardByUid.get(uid);
-    if (exact) return exact;
     if (partial) {
-      // A reader that prints decimal numbers gives only low bytes: one card ending with them, or nobody.
+      // A reader that prints decimal numbers gives only low bytes: one card ending with them, or nobody. Not the
+      // exact match first: a 4-byte card equal to a 7-byte card's low bytes would answer for the 7-byte card's tap.
       const rows = (uid.length === 8 ? this.bySuffix8 : this.bySuffix6).all(uid);
       return rows.length === 1 ? rows[0] : undefined;
     }
+    const exact = this.cardByUid.get(uid);
+    if (exact) return exact;
     return uid.length > 6 ? this.bySuffix.get(uid.slice(-8), uid.slice(-6)) : undefined;
   }
 

@@ -162,6 +162,20 @@ describe('access decisions on the demo school', () => {
     expect(await d.tap('no-such-reader', '0A1B2C3D')).toMatchObject({ granted: false, reason: 'unknown_reader' });
   });
 
+  it("lets a decimal-printing reader's tap stand for a card only when no other card ends with the same bytes", async () => {
+    // An attacker review: Bob's 7-byte card printed in 8H10D gives Alice's 4-byte UID; the exact match came first and
+    // Bob went through (or paid) as Alice. docs/access.md: a partial tap matches only when exactly one card ends so.
+    const alice = d.people.createPerson({ externalId: 'S20259001', name: 'Alice', role: 'student', scheduleGroup: 'day' });
+    const bob = d.people.createPerson({ externalId: 'S20259002', name: 'Bob', role: 'student', scheduleGroup: 'day' });
+    d.people.issueCard(alice.id, { uid: '11223344' });
+    expect(await d.tap('demo-gate-in', '11223344', { partial: true })).toMatchObject({ granted: true, person: { name: 'Alice' } });
+    d.people.issueCard(bob.id, { uid: '04AABB11223344' });
+    expect(await d.tap('demo-gate-in', '11223344', { partial: true })).toMatchObject({ granted: false, reason: 'unknown_card', person: null });
+    // Whole UIDs still tell the two apart.
+    expect(await d.tap('demo-gate-in', '04AABB11223344')).toMatchObject({ person: { name: 'Bob' } });
+    expect(await d.tap('demo-gate-in', '11223344')).toMatchObject({ person: { name: 'Alice' } });
+  });
+
   it('applies anti-passback at the east gate, and resets it the next day', async () => {
     const uid = '0A1B2C3D';
     expect((await d.tap('sim-east-gate-in', uid)).reason).toBe('ok');

@@ -16,7 +16,7 @@ import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { deviceCredentials } from './broker/grants.js';
 import { EventBus } from './core/bus.js';
-import { systemClock, type Clock } from './core/clock.js';
+import { systemClock, type Clock, type ClockTrust } from './core/clock.js';
 import type { GatewayContext, GatewayModule } from './module/context.js';
 import { CloudSync, cloudSyncMigrations } from '../cloud-sync/sync.js';
 import { createConsoleModule } from './console/console.js';
@@ -160,7 +160,14 @@ function createModules(
     },
   });
   access.engine.writeWithTaps(notify.tapWrite);
-  const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list) });
+  // The clock's sources are read at each check, after every module exists; retention asks it before deleting by age.
+  const clockGuard = new ClockGuard(ctx, {
+    hostSynchronized: timedatectlSynchronized,
+    cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
+    upstreamOffsetMs: () => cloudSync.upstreamClockOffsetMs(),
+  });
+  const clockTrust = (): ClockTrust => clockGuard.trust();
+  const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list), clockTrust });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
   // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
   const controllers = createControllersModule(ctx, {
@@ -218,7 +225,7 @@ function createModules(
     cameras,
     cameras.videoHealth,
     cloudSync,
-    new PrivacyModule(ctx),
+    new PrivacyModule(ctx, clockTrust),
     // A read model over taps, alerts, camera events and lockdowns; a camera's filter takes in the places it covers.
     new TimelineModule(ctx, (id) => {
       try {
@@ -236,11 +243,7 @@ function createModules(
           ? cameras.states().some((c) => c.id === id)
           : sensors.registry.get(id) !== undefined,
     ),
-    new ClockGuard(ctx, {
-      hostSynchronized: timedatectlSynchronized,
-      cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
-      upstreamOffsetMs: () => cloudSync.upstreamClockOffsetMs(),
-    }),
+    clockGuard,
     // Node-RED after the domains: its flows see their events from the first one.
     createNodeRedModule(ctx, { attendance, cameras, sensors }),
     // Card readers start last and stop first: every consumer of tap.received listens before the first tap.

@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { Gauge } from 'prom-client';
+import type { ClockTrust } from '../core/clock.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 
 export interface ClockSources {
@@ -139,6 +140,13 @@ export class ClockGuard implements GatewayModule {
       this.ctx.log.error({ err }, 'could not record the clock alert');
     }
     return status;
+  }
+
+  /** From the last comparison; `unconfirmed` until the first one is done. */
+  trust(): ClockTrust {
+    const s = this.last;
+    if (!s.ok) return 'wrong';
+    return s.hostSynchronized === true || s.cameraOffsetS !== null || s.upstreamOffsetS !== null ? 'confirmed' : 'unconfirmed';
   }
 
   health(): ComponentHealth {

@@ -9,17 +9,57 @@ import { describe, expect, it } from 'vitest';
 import { UpstreamClock } from '../../cloud-sync/upstream-clock.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
-import { median } from '../../gateway/time/clock-guard.js';
+import { join } from 'node:path';
+import { validateConfig } from '../../config/load.js';
+import type { MqttPort } from '../../gateway/core/mqtt-port.js';
+import { alertMigrations } from '../../gateway/alerts/alerts.js';
+import { userMigrations } from '../../gateway/auth/users.js';
+import { openDatabase } from '../../gateway/storage/db.js';
+import { metaMigrations } from '../../gateway/storage/meta.js';
+import { ClockGuard, median } from '../../gateway/time/clock-guard.js';
+import { moduleContext } from '../helpers/module-context.js';
 import { camera, cameraFixtures, USERS } from '../cameras/helpers.js';
-import { nextMessage, startTestGateway, waitFor } from '../helpers/gateway.js';
+import { nextMessage, startTestGateway, tempDir, waitFor } from '../helpers/gateway.js';
 
 const fx = cameraFixtures();
+const noBroker: MqttPort = { publish: () => Promise.reject(new Error('no broker')), subscribe: () => Promise.reject(new Error('no broker')) };
 
 describe('clock guard', () => {
   it('takes the median of the cameras', () => {
     expect(median([])).toBeNull();
     expect(median([5, -100, 7])).toBe(5);
     expect(median([1, 3])).toBe(2);
+  });
+
+  it('tells retention whether the clock is confirmed, unconfirmed (no source can say) or wrong', async () => {
+    const dataDir = tempDir();
+    const cfg = validateConfig({ dataDir, log: { level: 'silent' }, clock: { maxOffsetS: 30 } }, 'test');
+    const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations, ...alertMigrations]);
+    const ctx = moduleContext({ config: cfg, db, mqtt: noBroker, writer: { maxSize: 10, maxDelayMs: 1 } });
+    let host: boolean | null = null;
+    let cameras: number[] = [];
+    const guard = new ClockGuard(ctx, { hostSynchronized: async () => host, cameraOffsetsMs: () => cameras });
+    try {
+      expect(guard.trust()).toBe('unconfirmed'); // before the first check
+      await guard.check();
+      expect(guard.trust()).toBe('unconfirmed');
+      cameras = [1_000];
+      await guard.check();
+      expect(guard.trust()).toBe('confirmed');
+      cameras = [120_000];
+      await guard.check();
+      expect(guard.trust()).toBe('wrong');
+      cameras = [];
+      host = false;
+      await guard.check();
+      expect(guard.trust()).toBe('wrong');
+      host = true;
+      await guard.check();
+      expect(guard.trust()).toBe('confirmed');
+    } finally {
+      ctx.writer.close();
+      db.close();
+    }
   });
 
   it("raises clock_unsynchronized when the cameras' clocks disagree with the gateway's, and resolves it when they agree", async () => {

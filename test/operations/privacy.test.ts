@@ -4,7 +4,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/core/clock.js';
+import { ManualClock, type ClockTrust } from '../../gateway/core/clock.js';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
 import { personalDataPruner } from '../../gateway/privacy/retention.js';
 import type { Database } from '../../gateway/storage/db.js';
@@ -65,7 +65,7 @@ describe('retention', () => {
     expect(ledger).toBeGreaterThan(0);
 
     const chunks: number[] = [];
-    const pruner = personalDataPruner(db, clock, { ...gw.ctx.config.retention, attendanceDays: 150, alertsDays: 150, commandsDays: 150, pruneChunkRows: 10 }, 'Asia/Shanghai', (label, n) => {
+    const pruner = personalDataPruner(db, clock, { ...gw.ctx.config.retention, attendanceDays: 150, alertsDays: 150, commandsDays: 150, pruneChunkRows: 10 }, 'Asia/Shanghai', () => 'confirmed', (label, n) => {
       if (label === 'taps') chunks.push(n);
     });
     const result = await pruner.prune();
@@ -86,6 +86,42 @@ describe('retention', () => {
 
     // A second pass finds nothing more.
     expect(await pruner.prune()).toMatchObject({ taps: 0, attendance_days: 0, alerts: 0, commands: 0, sessions: 0 });
+  });
+});
+
+describe('retention on a clock nobody can confirm', () => {
+  it('keeps every tap when the clock jumps a year ahead, deletes nothing while the clock is known wrong, and prunes once it is confirmed', async () => {
+    // A school IT review: a Pi that booted 400 days ahead (no real-time clock, NTP not answering yet) lost every tap at
+    // the next hourly pass, with no line in the log.
+    const clock = new ManualClock(NOW);
+    const gw = await startTestGateway({ clock });
+    running.push(gw);
+    const client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    for (let i = 0; i < 5; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
+    const db = gw.ctx.db;
+    const taps = count(db, 'SELECT COUNT(*) AS n FROM taps');
+    expect(taps).toBeGreaterThanOrEqual(5);
+
+    let trust: ClockTrust = 'unconfirmed';
+    const held: string[] = [];
+    const pruner = personalDataPruner(db, clock, gw.ctx.config.retention, 'Asia/Shanghai', () => trust, undefined, undefined, (h) => held.push(`${h.label}:${h.reason}`));
+    clock.set(NOW + 400 * DAY);
+    expect((await pruner.prune()).taps).toBe(0);
+    expect(count(db, 'SELECT COUNT(*) AS n FROM taps')).toBe(taps);
+    expect(held).toContain('taps:all_rows_past_cutoff');
+    trust = 'wrong';
+    expect((await pruner.prune()).taps).toBe(0);
+    expect(held).toContain('null:clock_wrong');
+    // Unconfirmed, older rows beside newer ones still go: a clock a month ahead only moves the cut a month.
+    trust = 'unconfirmed';
+    clock.set(NOW + 180 * DAY + 150_000);
+    expect((await pruner.prune()).taps).toBeGreaterThanOrEqual(3);
+    // Confirmed (NTP, the cameras or the city agree): a school closed for the whole retention period is emptied.
+    trust = 'confirmed';
+    clock.set(NOW + 400 * DAY);
+    await pruner.prune();
+    expect(count(db, 'SELECT COUNT(*) AS n FROM taps')).toBe(0);
   });
 });
 

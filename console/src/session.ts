@@ -49,4 +49,6 @@ export const can = {
   /** Pictures of people: the camera routes serve them to admin and security only. */
   snapshots: (r: Role): boolean => r === 'admin' || r === 'security',
   topUp: (r: Role): boolean => r === 'admin',
+  /** The canteen's takings (GET /wallet/sales): not a viewer's, who sees who paid and could difference the totals. */
+  salesTotals: (r: Role): boolean => r === 'admin' || r === 'security',
 };

@@ -10,7 +10,7 @@ const entry = { 201: { description: '`{entry, balanceFen, balance}`' }, 409: { d
 export const walletRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/wallet/check', tag, roles: admin, summary: 'Check the ledger adds up', responses: { 200: { description: 'the check report' } } },
   { method: 'get', path: '/wallet/reconciliation', tag, roles: admin, summary: "A day's reconciliation", query: dateQuery, responses: { 200: { description: 'the reconciliation' } } },
-  { method: 'get', path: '/wallet/sales', tag, roles: ['admin', 'security', 'viewer'], summary: "A day's sales totals", query: dateQuery, responses: { 200: { description: 'totals in fen and yuan' } } },
+  { method: 'get', path: '/wallet/sales', tag, roles: ['admin', 'security'], summary: "A day's sales totals", query: dateQuery, responses: { 200: { description: 'totals in fen and yuan' } } },
   { method: 'get', path: '/wallet/review', tag, roles: admin, summary: 'Offline sales held for review', query: reviewQuery, responses: { 200: { description: '`{items}`' } } },
   { method: 'post', path: '/wallet/review/:readerId/:seq', tag, roles: admin, summary: 'Accept or reject an offline sale', params: reviewParams, body: reviewBody, responses: { 200: { description: 'the reviewed sale' } } },
   { method: 'get', path: '/wallet/:externalId', tag, roles: PERSONAL_DATA_ROLES, summary: "One person's balance and entries", params: personParams, query: historyQuery, responses: { 200: { description: '`{person, balanceFen, balance, pin, entries, nextBefore}`' }, 404: { description: 'no such person' } } },

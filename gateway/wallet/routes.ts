@@ -42,8 +42,9 @@ export function yuan(fenAmount: number): string {
 
 const shown = (e: LedgerEntry): LedgerEntry & { amount: string } => ({ ...e, amount: yuan(e.amountFen) });
 
-/** Reads: day totals for every role; one person's money for admin and security (the duty desk answers "why was I
- * refused?"). Money moves: admin only. */
+/** Reads: day totals and one person's money for admin and security (the duty desk answers "why was I refused?").
+ * Not the totals for a viewer: the till's total before and after a payment the viewer sees named in the recent
+ * payments is that child's amount. Money moves: admin only. */
 export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify: () => ReturnType<Wallet['check']>): void {
   api.get('/wallet/check', guards.role('admin'), (_req, res) => {
     res.json(verify());
@@ -52,7 +53,7 @@ export function walletRoutes(api: Router, guards: Guards, wallet: Wallet, verify
     const { date } = parse(dateQuery, req.query, 'query');
     res.json(wallet.reconciliation(date ?? wallet.today()));
   });
-  api.get('/wallet/sales', guards.role('admin', 'security', 'viewer'), (req, res) => {
+  api.get('/wallet/sales', guards.role('admin', 'security'), (req, res) => {
     const { date } = parse(dateQuery, req.query, 'query');
     const s = wallet.sales(date ?? wallet.today());
     res.json({ ...s, gross: yuan(s.grossFen), net: yuan(s.netFen) });

@@ -164,7 +164,7 @@ describe('wallet API on the demo school', () => {
     const sale = (await account('S20250001')).entries.find((e) => e.terminalSeq === 9030)!;
     await json(await gw.api('/api/v1/wallet/S20250001/refund', { method: 'POST', token: admin, json: { amountFen: 800, reason: 'cold soup', entryId: sale.id } }), 201);
     const sales = await json<{ count: number; grossFen: number; refundsFen: number; byTerminal: { readerId: string }[] }>(
-      await gw.api('/api/v1/wallet/sales', { token: viewer }),
+      await gw.api('/api/v1/wallet/sales', { token: admin }),
     );
     expect(sales.count).toBe(1);
     expect(sales.grossFen).toBe(800);

@@ -1,6 +1,6 @@
 /**
- * Canteen: today's sales for everyone; a person's balance and history (security, admin); top-up and the review of
- * offline terminal sales the wallet held (admin).
+ * Canteen: who just paid, for everyone (amounts for the desk); today's sales and a person's balance and history
+ * (security, admin); top-up and the review of offline terminal sales the wallet held (admin).
  */
 import { learnPlaceNames, readerName } from '../names.js';
 import { walletReason } from '../server-text.js';
@@ -86,7 +86,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
     });
 
   const sections: HTMLElement[] = [
-    panel(t('canteen.sales'), h('div', { class: 'filters' }, h('label', {}, t('common.date'), date)), sales),
+    ...(can.salesTotals(session.role) ? [panel(t('canteen.sales'), h('div', { class: 'filters' }, h('label', {}, t('common.date'), date)), sales)] : []),
     // Who just paid or was refused, live; amounts only for the roles the gateway sends them to.
     recentPaymentsPanel(signal),
   ];
@@ -125,7 +125,7 @@ export const canteenPage: Page = ({ root, session, query, navigate, feed, signal
   if (can.topUp(session.role)) sections.push(reviewPanel(() => void loadSales(), feed, signal));
 
   replace(root, pageHeader(t('canteen.title')), ...sections);
-  void loadSales();
+  if (can.salesTotals(session.role)) void loadSales();
 };
 
 function topUpForm(a: Account, reload: () => void): HTMLElement {

@@ -24,6 +24,12 @@ export interface IngestOptions {
 
 export type ReadingsSink = (sensor: SensorEntry, readings: Reading[], now: number) => void;
 
+/**
+ * A device's value as the log shows it. Not `String(v)`: a parsed `{"toString":1}` has no callable toString, and the
+ * throw took the message's good readings with it. JSON text of a parsed value cannot throw.
+ */
+const shown = (v: unknown, max: number): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)).slice(0, max);
+
 export class SensorIngest {
   private readonly rejected: Counter<'sensor' | 'reason'>;
   private readonly unknownDevices: Counter<'family'>;
@@ -84,7 +90,7 @@ export class SensorIngest {
       // A stamp from the future or from before raw retention is a device with a wrong clock: its place in the
       // series would be a lie, so the whole payload goes.
       if (parsed === undefined || parsed > now + this.opts.maxClockSkewS * 1000 || parsed < now - this.opts.rawDays * DAY) {
-        return this.reject(sensor, 'bad_timestamp', { at: String(rawAt).slice(0, 64) });
+        return this.reject(sensor, 'bad_timestamp', { at: shown(rawAt, 64) });
       }
       at = parsed;
     }
@@ -93,7 +99,7 @@ export class SensorIngest {
     for (const metric of Object.keys(values) as MetricName[]) {
       const check = checkMetric(metric, values[metric]);
       if (check.ok) readings.push({ sensorId: sensor.id, metric, value: check.value, unit: metricCatalog[metric].unit, at });
-      else this.reject(sensor, check.reason, { metric, value: String(values[metric]).slice(0, 32) });
+      else this.reject(sensor, check.reason, { metric, value: shown(values[metric], 32) });
     }
     if (readings.length === 0) return;
     this.accepted.add(1, family.name);

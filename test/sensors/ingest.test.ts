@@ -98,6 +98,14 @@ describe('sensor ingest over MQTT', () => {
     await c.publishAsync('zigbee2mqtt/lab/air sensor', '{"co2":611,"__proto__":5,"toString":5,"hasOwnProperty":1}');
     await waitForLatest(gw, token, 't-canteen', 'temperature', 23.4);
     await waitForLatest(gw, token, 'z-lab', 'co2', 611);
+    // A value, or a time, with no callable toString (round 2 of the review): refused by reason, the rest kept.
+    await c.publishAsync('campus/sensors/s-101', '{"temperature":29.5,"co2":{"toString":1}}');
+    await c.publishAsync('zigbee2mqtt/lab/air sensor', '{"co2":612,"battery":{"toString":1,"valueOf":1}}');
+    await waitForLatest(gw, token, 's-101', 'temperature', 29.5);
+    await waitForLatest(gw, token, 'z-lab', 'co2', 612);
+    const rejected = await metricValue(gw, 'campus_sensor_rejected_total', { sensor: 's-101', reason: 'bad_timestamp' });
+    await c.publishAsync('campus/sensors/s-101', '{"co2":800,"at":{"toString":1}}');
+    await waitFor(async () => (await metricValue(gw, 'campus_sensor_rejected_total', { sensor: 's-101', reason: 'bad_timestamp' })) === rejected + 1);
   });
 
   it('rejects and counts bad payloads per sensor and reason while good ones keep flowing', async () => {

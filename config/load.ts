@@ -9,10 +9,21 @@ export class ConfigError extends Error {
   constructor(
     readonly source: string,
     readonly problems: string[],
+    /** What went wrong as a whole: a file that could not be read is not an invalid one. */
+    readonly headline = 'invalid configuration',
   ) {
-    super(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    super(`${source}: ${headline}\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** Why a config file could not be read, and what to do. */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES') return 'permission denied: run the command as the service user (sudo -u campus-gateway campus-gateway …)';
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'a directory, not a file';
+  return `cannot read it: ${code ?? String(err)}`;
 }
 
 /** `readers[2].driver.baudRate` from zod's path array. */
@@ -102,7 +113,7 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(file, [`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+      throw new ConfigError(file, [unreadable(err)], 'cannot read the configuration');
     }
     fromFile = parseConfigText(text, file);
     if (!isPlainObject(fromFile)) throw new ConfigError(file, ['(root): expected a mapping of settings']);

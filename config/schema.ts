@@ -9,7 +9,7 @@ import { readerConfig } from './readers.js';
 import { rosterConfig } from './roster.js';
 import { mapsConfig } from './maps.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
-import { sensorsConfig } from './sensors.js';
+import { sensorsConfig, type SensorConfig } from './sensors.js';
 import { localizedName } from './common.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -195,18 +195,50 @@ export const gatewayConfigSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['notify', key], message: `"${id}" is not a channel (notify.channels: ${c.notify.channels.map((ch) => ch.id).join(', ') || 'none'})` });
     }
   }
+  checkBrokerLogins(c, ctx);
   const accessPoints = new Set(c.access.accessPoints.map((a) => a.id));
-  c.readers.forEach((r, i) => {
-    if (!accessPoints.has(r.accessPoint)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['readers', i, 'accessPoint'],
-        message: `"${r.accessPoint}" is not an access point (access.accessPoints: ${[...accessPoints].join(', ') || 'none'})`,
-      });
-    }
-  });
+  const notAnAccessPoint = (id: string, path: (string | number)[]): void => {
+    if (accessPoints.has(id)) return;
+    ctx.addIssue({ code: 'custom', path, message: `"${id}" is not an access point (access.accessPoints: ${[...accessPoints].join(', ') || 'none'})` });
+  };
+  c.readers.forEach((r, i) => notAnAccessPoint(r.accessPoint, ['readers', i, 'accessPoint']));
+  // A camera's access points choose which taps its clips and the timeline put beside it: a typo would show none.
+  c.cameras.cameras.forEach((cam, i) => cam.accessPoints.forEach((a, k) => notAnAccessPoint(a, ['cameras', 'cameras', i, 'accessPoints', k])));
   checkControllers(c, accessPoints, ctx);
 });
+
+/**
+ * One broker login per name: readers and sensors log in by their id, services by their username, and a second one
+ * of a name silently replaced the first (a sensor called like a gate's reader locked the reader out). And one sensor
+ * per Zigbee2MQTT or Tasmota device: the second took the first's messages, and its login published as the first.
+ */
+function checkBrokerLogins(
+  c: { readers: { id: string }[]; sensors: { sensors: SensorConfig[] }; mqtt: { services: { username: string }[] } },
+  ctx: z.RefinementCtx,
+): void {
+  const owners = new Map<string, { list: string; at: string }>();
+  const claim = (name: string, list: string, i: number, field: string): void => {
+    const first = owners.get(name);
+    if (first === undefined) return void owners.set(name, { list, at: `${list}[${i}].${field}` });
+    if (first.list === list && list !== 'mqtt.services') return; // a list's own repeats are said by `unique`
+    ctx.addIssue({
+      code: 'custom',
+      path: [...list.split('.'), i, field],
+      message: `"${name}" is also ${first.at}: readers and sensors log in to the broker by id, services by username, one login a name`,
+    });
+  };
+  c.readers.forEach((r, i) => claim(r.id, 'readers', i, 'id'));
+  c.sensors.sensors.forEach((s, i) => claim(s.id, 'sensors.sensors', i, 'id'));
+  c.mqtt.services.forEach((s, i) => claim(s.username, 'mqtt.services', i, 'username'));
+  const devices = new Map<string, number>();
+  c.sensors.sensors.forEach((s, i) => {
+    const key = s.source.type === 'zigbee2mqtt' ? `Zigbee2MQTT device "${s.source.friendlyName}"` : s.source.type === 'tasmota' ? `Tasmota device "${s.source.device}"` : null;
+    if (key === null) return;
+    const first = devices.get(key);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['sensors', 'sensors', i, 'source'], message: `${key} is also sensors.sensors[${first}]'s` });
+    else devices.set(key, i);
+  });
+}
 
 /** Controller ids and serials are unique, a door's reader id is no other reader's, and each door's access point exists. */
 function checkControllers(c: { readers: { id: string }[]; controllers: z.infer<typeof controllersConfig> }, accessPoints: Set<string>, ctx: z.RefinementCtx): void {

@@ -6,7 +6,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 /** Exit codes: 2 = invalid configuration or usage, 1 = anything else that stopped us. */
 export function reportAndExit(err: unknown): never {
   if (err instanceof ConfigError) {
-    process.stderr.write(`${err.source}: invalid configuration\n${err.problems.join('\n')}\n`);
+    process.stderr.write(`${err.source}: ${err.headline}\n${err.problems.join('\n')}\n`);
     process.exit(2);
   }
   process.stderr.write(`campus-gateway: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -4,7 +4,7 @@ import type { CameraView } from '../../gateway/cameras/module.js';
 import type { Alert } from '../../gateway/alerts/alerts.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { startSilentServer, type FakeOnvifDevice } from './fake-onvif/device.js';
-import { camera, cameraFixtures, fastCameras, USERS } from './helpers.js';
+import { accessPointsConfig, camera, cameraFixtures, fastCameras, USERS } from './helpers.js';
 
 const { cleanup, device, gateway } = cameraFixtures();
 
@@ -215,7 +215,7 @@ describe('cameras in the gateway', () => {
 
   it('recalls the preset named after the access point and attaches a snapshot to an alert there', async () => {
     const d = await device();
-    const gw = await gateway({ cameras: [camera('cam-main', d.port, { accessPoints: ['main-gate'], presets: { 'main-gate': 'preset_7' } })] });
+    const gw = await gateway({ cameras: [camera('cam-main', d.port, { accessPoints: ['main-gate'], presets: { 'main-gate': 'preset_7' } })] }, accessPointsConfig('main-gate'));
     const token = await login(gw);
     await ready(gw, token, 'cam-main', d);
     const raised = gw.ctx.alerts.raise({
@@ -306,9 +306,10 @@ describe('cameras in the gateway', () => {
   it('follows a repeated alert to where it happened last, with that place’s picture', async () => {
     const gate = await device();
     const canteen = await device();
-    const gw = await gateway({
-      cameras: [camera('cam-gate', gate.port, { accessPoints: ['main-gate'] }), camera('cam-canteen', canteen.port, { accessPoints: ['canteen'] })],
-    });
+    const gw = await gateway(
+      { cameras: [camera('cam-gate', gate.port, { accessPoints: ['main-gate'] }), camera('cam-canteen', canteen.port, { accessPoints: ['canteen'] })] },
+      accessPointsConfig('main-gate', 'canteen'),
+    );
     const token = await login(gw);
     await ready(gw, token, 'cam-gate', gate);
     await ready(gw, token, 'cam-canteen', canteen);

@@ -38,6 +38,9 @@ export async function cameraGateway(cameras: GatewayConfigInput['cameras'], extr
   });
 }
 
+/** Config for the access points a test's cameras cover: a camera may name only configured ones. */
+export const accessPointsConfig = (...ids: string[]): GatewayConfigInput => ({ access: { accessPoints: ids.map((id) => ({ id, name: id, kind: 'gate' as const })) } });
+
 export function camera(id: string, port: number, over: Record<string, unknown> = {}) {
   return { id, name: `Camera ${id}`, host: '127.0.0.1', port, username: 'admin', password: 'secret', ...over };
 }

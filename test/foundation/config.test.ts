@@ -81,6 +81,57 @@ access:
     ]);
   });
 
+  it('names a broker login given twice, a device two sensors claim, and a camera at an access point that does not exist', () => {
+    // A school IT review: a sensor called like the gate's reader passed the check and then locked the reader out of
+    // the broker; a second review: two sensors on one Zigbee2MQTT name let one's login raise the other's leak alarm.
+    let err: unknown;
+    try {
+      loadConfig({
+        file: configFile(`
+readers:
+  - { id: gate-in, accessPoint: main-gate, direction: in, driver: { type: mqtt } }
+access:
+  accessPoints:
+    - { id: main-gate, name: Main gate, kind: gate }
+sensors:
+  sensors:
+    - { id: gate-in, zone: hall }
+    - { id: zb-hall, zone: hall, source: { type: zigbee2mqtt, friendlyName: lab } }
+    - { id: zb-leak, zone: lab, source: { type: zigbee2mqtt, friendlyName: lab } }
+mqtt:
+  services:
+    - { username: zb-hall, secretHash: "scrypt$x" }
+cameras:
+  cameras:
+    - { id: cam-1, name: Gate camera, host: 127.0.0.1, accessPoints: [main-gate, canten] }
+`),
+        env: {},
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      'sensors.sensors[0].id: "gate-in" is also readers[0].id: readers and sensors log in to the broker by id, services by username, one login a name',
+      'mqtt.services[0].username: "zb-hall" is also sensors.sensors[1].id: readers and sensors log in to the broker by id, services by username, one login a name',
+      'sensors.sensors[2].source: Zigbee2MQTT device "lab" is also sensors.sensors[1]\'s',
+      'cameras.cameras[0].accessPoints[1]: "canten" is not an access point (access.accessPoints: main-gate)',
+    ]);
+  });
+
+  it('says a file it cannot read is unreadable, not invalid', () => {
+    const missing = join(tempDir(), 'nope.yaml');
+    const err = (() => {
+      try {
+        loadConfig({ file: missing, env: {} });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(`${missing}: cannot read the configuration\n  no such file`);
+  });
+
   it('refuses a misspelt key, time zone or upstream scheme instead of running without them', () => {
     let err: unknown;
     try {

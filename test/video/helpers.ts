@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { GatewayConfigInput } from '../../config/schema.js';
-import { cameraFixtures, camera } from '../cameras/helpers.js';
+import { accessPointsConfig, cameraFixtures, camera } from '../cameras/helpers.js';
 import { tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { CameraView } from '../../gateway/cameras/module.js';
 import { RtspTestServer, type RtspServerOptions } from './rtsp-server.js';
@@ -29,7 +29,8 @@ export function videoFixtures() {
      */
     async setup(server: RtspTestServer, cameras: Record<string, unknown> = {}, cam: Record<string, unknown> = {}, extra: GatewayConfigInput = {}) {
       const d = await fx.device({ rtspPort: server.port });
-      const gw = await fx.gateway({ ...videoCameras, ...cameras, cameras: [camera('cam-gate', d.port, cam)] }, extra);
+      const covered = Array.isArray(cam.accessPoints) ? (cam.accessPoints as string[]) : [];
+      const gw = await fx.gateway({ ...videoCameras, ...cameras, cameras: [camera('cam-gate', d.port, cam)] }, { ...accessPointsConfig(...covered), ...extra });
       const token = await gw.login('guard', 'guard-password-1');
       await waitFor(async () => (await view(gw, token, 'cam-gate')).streams.length === 2, 10_000);
       return { d, gw, token };

@@ -30,7 +30,8 @@ import { flowPlaces } from './node-red/places.js';
 import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
 import { BackupScheduler, backupDirOf } from './operations/backup-schedule.js';
-import { claimDataDir, DataDirInUseError } from './storage/data-lock.js';
+import { claimDataDir, DataDirInUseError, removeStaleWork } from './storage/data-lock.js';
+import { RESTORING } from './storage/restore.js';
 import { DeferredWrites } from './storage/deferred-writes.js';
 import { DiskGuard, type DiskSpace, type OutboxShedder } from './operations/disk-guard.js';
 import type { PrunableFiles, StoredFile } from './storage/stored-files.js';
@@ -278,6 +279,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   let releaseDataDir: () => void;
   try {
     releaseDataDir = claimDataDir(config.dataDir);
+    // A restore killed midway left its staging folder (a copy of a database) here.
+    removeStaleWork(config.dataDir, RESTORING);
   } catch (err) {
     if (err instanceof DataDirInUseError) throw new StartupError('DATA_DIR_IN_USE', err.message);
     throw err;

@@ -15,7 +15,11 @@ import { create } from 'tar';
 import { z } from 'zod';
 import { packageInfo } from '../core/version.js';
 import type { Database } from './db.js';
+import { removeStaleWork, workName } from './data-lock.js';
 import { PRIVATE_DIR_MODE, privateFile, privateFileIfExists } from './private-files.js';
+
+/** The staging folder's and the half-written archive's prefix (`.partial-<pid>-…`): never taken for a backup. */
+const PARTIAL = '.partial-';
 
 export const BACKUP_FORMAT = 'campus-gateway-backup/1';
 export const MANIFEST = 'manifest.json';
@@ -163,9 +167,11 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
   // The archive holds the database (names, guardians' sealed numbers, taps) and pupils' pictures: only the gateway's
   // user may read it, whatever the umask (it was 0644 in a 0755 folder). A folder that exists keeps its mode.
   mkdirSync(opts.toDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const staging = mkdtempSync(join(opts.toDir, '.partial-'));
+  // What a backup killed midway left (a copy of the database and pictures) goes before this one starts.
+  removeStaleWork(opts.toDir, PARTIAL);
+  const staging = mkdtempSync(join(opts.toDir, workName(PARTIAL)));
   const file = join(opts.toDir, backupFileName(opts.school, opts.kind, opts.now));
-  const partial = `${file}.partial`;
+  const partial = join(opts.toDir, `${workName(PARTIAL)}${basename(file)}`);
   try {
     // 1. The database, online: what lands is one consistent moment (see `separateConnection` for the step size).
     const dbCopy = join(staging, DB_FILE);

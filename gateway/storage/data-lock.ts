@@ -3,7 +3,7 @@
  * under a running gateway, and two gateways on one directory would interleave their writes. A process that died
  * without cleaning up (kill -9, power cut) leaves a pid that no longer runs, which counts as free.
  */
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PID_FILE = 'gateway.pid';
@@ -48,7 +48,7 @@ export class DataDirInUseError extends Error {
 export function claimDataDir(dataDir: string): () => void {
   const holder = dataDirHolder(dataDir);
   if (holder !== null && holder !== process.pid) throw new DataDirInUseError(dataDir, holder);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // the gateway's alone from the start (storage/private-files.ts)
   const file = join(dataDir, PID_FILE);
   writeFileSync(file, `${process.pid}\n`);
   return () => {
@@ -58,4 +58,29 @@ export function claimDataDir(dataDir: string): () => void {
       // gone already
     }
   };
+}
+
+/**
+ * A process's work in progress beside finished files (a backup's staging folder and half-written archive, a restore's
+ * staging folder): named `<prefix><pid>-…`, so what a killed process left is known by its pid no longer running, and
+ * removed. It holds the database and pupils' pictures (hard links, which outlive the originals' pruning).
+ */
+export const workName = (prefix: string): string => `${prefix}${process.pid}-`;
+
+export function removeStaleWork(dir: string, prefix: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // no folder yet
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

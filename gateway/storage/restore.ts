@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { extract } from 'tar';
 import { BackupError, DB_FILE, listFiles, MANIFEST, manifestSchema, sha256File, type BackupManifest } from './backup.js';
-import { claimDataDir, dataDirHolder } from './data-lock.js';
+import { claimDataDir, dataDirHolder, removeStaleWork, workName } from './data-lock.js';
+
+/** A restore's staging folder (`.restore-<pid>-…`) in the data directory, until it checks out. */
+export const RESTORING = '.restore-';
 import { privateDir, privateTree } from './private-files.js';
 
 export interface RestoreOptions {
@@ -29,7 +32,7 @@ export interface RestoreResult {
 /** What restore may write into: nothing of a gateway's there yet (a pid file of a dead process is fine). */
 function refuseUnlessEmpty(dataDir: string): void {
   if (!existsSync(dataDir)) return;
-  const present = readdirSync(dataDir).filter((n) => n !== 'gateway.pid' && !n.startsWith('.restore-'));
+  const present = readdirSync(dataDir).filter((n) => n !== 'gateway.pid' && !n.startsWith(RESTORING));
   if (present.length > 0) {
     throw new BackupError(
       'NOT_EMPTY',
@@ -93,7 +96,8 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
   privateDir(opts.dataDir);
   // Held while restoring, so a gateway started meanwhile refuses instead of opening a half-restored directory.
   const release = claimDataDir(opts.dataDir);
-  const staging = mkdtempSync(join(opts.dataDir, '.restore-'));
+  removeStaleWork(opts.dataDir, RESTORING);
+  const staging = mkdtempSync(join(opts.dataDir, workName(RESTORING)));
   try {
     step(`unpacking ${opts.file}`);
     const refused: string[] = [];

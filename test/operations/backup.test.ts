@@ -3,7 +3,7 @@
  * a new folder and a gateway started there has the same people, balances and alerts; damaged, hostile and too-new
  * backups are refused; the gateway's own nightly and pre-migration backups.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +126,26 @@ describe('campus-gateway backup and restore', () => {
       expect(statSync(toDir).mode & 0o777).toBe(0o700);
     } finally {
       process.umask(umask);
+      db.close();
+    }
+  });
+
+  it("removes what a backup killed midway left (a copy of the database and pictures) before the next one, never a live one's", async () => {
+    // An attacker review: SIGTERM during a backup left .partial-*/ with gateway.db and hard links to the snapshots,
+    // outliving backup.keep, erasures and the snapshot caps.
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const toDir = tempDir();
+    const dead = spawnSync('true').pid!; // a pid that has exited
+    mkdirSync(join(toDir, `.partial-${dead}-AbC123`));
+    writeFileSync(join(toDir, `.partial-${dead}-AbC123`, 'gateway.db'), 'pupils');
+    writeFileSync(join(toDir, `.partial-${dead}-campus-backup-s1-20260101T000000000Z-nightly.tar.gz`), 'half');
+    const live = `.partial-${process.ppid}-XyZ789`; // a process that runs: another backup under way
+    mkdirSync(join(toDir, live));
+    try {
+      const b = await createBackup({ db, dataDir, toDir, snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+      expect(readdirSync(toDir).sort()).toEqual([live, b.file.slice(toDir.length + 1)].sort());
+    } finally {
       db.close();
     }
   });

@@ -133,10 +133,11 @@ export class SensorsModule implements GatewayModule {
 
   health(): ComponentHealth {
     const all = this.registry.all();
-    const offline = all.filter((s) => this.rules.isOffline(s.id)).length;
+    // Reporting: heard from and not silent since; a sensor never heard from is not counted as reporting.
+    const reporting = all.filter((s) => this.rules.lastSeenAt(s.id) !== undefined && !this.rules.isOffline(s.id)).length;
     // A silent sensor is an alert, not an unhealthy gateway: only a lost subscription makes this component fail.
     return this.subscribed
-      ? { ok: true, detail: `${all.length - offline}/${all.length} sensors reporting`, code: 'sensors_reporting', params: { reporting: all.length - offline, total: all.length } }
+      ? { ok: true, detail: `${reporting}/${all.length} sensors reporting`, code: 'sensors_reporting', params: { reporting, total: all.length } }
       : { ok: false, detail: 'not subscribed to sensor topics', code: 'sensors_unsubscribed' };
   }
 

@@ -31,6 +31,16 @@ describe('sensors REST API', () => {
   });
   afterEach(async () => gw.close());
 
+  it('counts in /healthz only the sensors it has heard from as reporting', async () => {
+    // A school IT review: "2/2 sensors reporting" right after start, before any sensor had published.
+    const sensorsHealth = async () => ((await (await gw.api('/healthz')).json()) as { components: { sensors: { detail: string } } }).components.sensors.detail;
+    expect(await sensorsHealth()).toBe('0/5 sensors reporting');
+    const c = await gw.mqttClient();
+    await c.publishAsync('campus/sensors/s-101', JSON.stringify({ co2: 700 }));
+    await waitForLatest(gw, viewer, 's-101', 'co2', 700);
+    expect(await sensorsHealth()).toBe('1/5 sensors reporting');
+  });
+
   it('admins add a Zigbee2MQTT sensor through the API; its messages are then accepted and it survives a restart', async () => {
     const body = { id: 'z-gym', zone: 'gym', model: 'Aqara TVOC', intervalS: 120, source: { type: 'zigbee2mqtt', friendlyName: 'gym air' } };
     expect((await gw.api('/api/v1/sensors', { method: 'POST', token: viewer, json: body })).status).toBe(403);

@@ -46,7 +46,12 @@ if [ -z "$ROOT" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 NODE=$(command -v node || true)
 if [ -z "$NODE" ]; then
-  echo "install.sh: node (20 or later) is not on PATH; install Node.js 20 first" >&2
+  echo "install.sh: node is not on PATH; install Node.js 20.17 or later first (README, \"As a service\")" >&2
+  exit 1
+fi
+# Debian 12 and Raspberry Pi OS bookworm ship Node.js 18, which builds but cannot run the gateway.
+if ! "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 17) ? 0 : 1)'; then
+  echo "install.sh: $NODE is Node.js $("$NODE" -v); the gateway needs 20.17 or later (README, \"As a service\")" >&2
   exit 1
 fi
 
@@ -54,6 +59,13 @@ CONF_DIR=/etc/campus-gateway
 STATE_DIR=/var/lib/campus-gateway
 UNIT_DIR=/etc/systemd/system
 step() { printf '==> %s\n' "$*"; }
+UPGRADE=no
+[ -e "$ROOT$PREFIX/dist/gateway/cli/main.js" ] && UPGRADE=yes
+# A running gateway is stopped before its release is swapped (its code loads lazily) and started again at the end.
+WAS_RUNNING=no
+if [ -z "$ROOT" ] && systemctl is-active --quiet campus-gateway.service 2>/dev/null; then
+  WAS_RUNNING=yes
+fi
 
 # 1. The release: into a fresh directory beside the old one, then swapped in, so a failed copy leaves the old one.
 step "installing the release into $ROOT$PREFIX"
@@ -87,13 +99,17 @@ cat > "$NEW/bin/campus-gateway" <<WRAP
 : "\${NODE_OPTIONS:=--max-old-space-size=256 --max-semi-space-size=4}"
 : "\${MALLOC_MMAP_THRESHOLD_:=131072}"
 export CAMPUS_CONFIG CAMPUS_DATA_DIR NODE_OPTIONS MALLOC_MMAP_THRESHOLD_
-# The secrets, when this user may read them (root); commands that need none work without.
+# The secrets, when this user may read them (root, or the service user through the file's group).
 if [ -r "$CONF_DIR/secrets.env" ]; then set -a; . "$CONF_DIR/secrets.env"; set +a; fi
 # Found from this script's own place (through the /usr/local/bin link), so a staged tree runs where it is.
 HERE=\$(dirname "\$(readlink -f "\$0")")
 exec "$NODE" "\$HERE/../dist/gateway/cli/main.js" "\$@"
 WRAP
 chmod 0755 "$NEW/bin/campus-gateway"
+if [ "$WAS_RUNNING" = yes ]; then
+  step "stopping campus-gateway for the swap (it commits what is queued)"
+  systemctl stop campus-gateway.service
+fi
 if [ -e "$ROOT$PREFIX" ]; then rm -rf "$ROOT$PREFIX.old"; mv "$ROOT$PREFIX" "$ROOT$PREFIX.old"; fi
 mv "$NEW" "$ROOT$PREFIX"
 rm -rf "$ROOT$PREFIX.old"
@@ -131,7 +147,7 @@ group_root() {
   fi
 }
 mkdir -p "$ROOT$STATE_DIR" "$ROOT$CONF_DIR"
-chmod 0750 "$ROOT$STATE_DIR"
+chmod 0700 "$ROOT$STATE_DIR"
 owner "$ROOT$STATE_DIR"
 chmod 0755 "$ROOT$CONF_DIR"
 
@@ -147,12 +163,13 @@ else
   group_root "$ROOT$CONF_DIR/gateway.yaml"
 fi
 
-# 4. The secrets: generated once, root-only (systemd reads the EnvironmentFile before it drops privileges).
+# 4. The secrets: generated once; root's, readable by the service's group (0640), so that the campus-gateway command
+# run as the service user has the keys the service has (systemd itself reads the EnvironmentFile as root).
 SECRETS="$ROOT$CONF_DIR/secrets.env"
 if [ -e "$SECRETS" ]; then
   step "keeping $CONF_DIR/secrets.env"
 else
-  step "generating $CONF_DIR/secrets.env (mode 0600)"
+  step "generating $CONF_DIR/secrets.env (mode 0640, group $USER_NAME)"
   gen() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
   old_umask=$(umask)
   umask 077
@@ -162,12 +179,16 @@ else
     echo "# Node-RED's flow credentials or the camera passwords. Never put it in the data backup folder."
     echo "CAMPUS_FLOW_SECRET=$(gen)"
     echo "CAMPUS_CAMERA_KEY=$(gen)"
-    echo "# Upstream (city) passwords, when your cloud transport needs them, e.g.:"
+    echo "# The key sealing guardians' phone numbers (else CAMPUS_CAMERA_KEY seals them): docs/guardians.md."
+    echo "# CAMPUS_NOTIFY_KEY="
+    echo "# The city upstream's address, when it is not in gateway.yaml (its credentials: docs/cloud-sync.md):"
     echo "# CAMPUS_UPSTREAM_URL=https://city.example/edge"
   } > "$SECRETS"
   umask "$old_umask"
-  chmod 0600 "$SECRETS"
 fi
+# Also on an upgrade from a release that made it root-only (0600).
+group_root "$SECRETS"
+chmod 0640 "$SECRETS"
 
 # 5. The unit, with this prefix and this node, enabled.
 step "installing $UNIT_DIR/campus-gateway.service"
@@ -179,14 +200,29 @@ if [ -n "$ROOT" ]; then
 else
   systemctl daemon-reload
   systemctl enable campus-gateway.service
+  if [ "$WAS_RUNNING" = yes ]; then
+    step "starting campus-gateway again (a new schema is migrated after a backup: journalctl -u campus-gateway)"
+    systemctl start campus-gateway.service
+  fi
 fi
 
-cat <<DONE
+if [ "$UPGRADE" = yes ]; then
+  if [ "$WAS_RUNNING" = yes ]; then state="and started again"; else state="(not running: sudo systemctl start campus-gateway)"; fi
+  cat <<DONE
+
+campus-edge-gateway in ${ROOT}${PREFIX} is upgraded $state; $CONF_DIR is as it was.
+Before a new database schema the gateway backs itself up (backup.dir, kind "pre-migration"); to go back, install the
+old release and restore that backup (docs/operations.md, Upgrades).
+DONE
+else
+  cat <<DONE
 
 campus-edge-gateway is installed in ${ROOT}${PREFIX} and enabled (not started).
 Next:
-  1. edit $CONF_DIR/gateway.yaml (school id, readers, cameras); check it: campus-gateway check-config $CONF_DIR/gateway.yaml
+  1. edit $CONF_DIR/gateway.yaml (school id, readers, cameras); check it:
+       sudo -u $USER_NAME campus-gateway check-config $CONF_DIR/gateway.yaml
   2. create the first administrator:   sudo -u $USER_NAME campus-gateway user add admin --role admin
   3. start it:                         sudo systemctl start campus-gateway && journalctl -u campus-gateway -f
 Back up $CONF_DIR/secrets.env and $CONF_DIR/gateway.yaml somewhere safe now (README, "Running it for a school").
 DONE
+fi

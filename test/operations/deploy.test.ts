@@ -42,7 +42,7 @@ afterAll(() => {
 });
 
 describe('deploy/install.sh --root', () => {
-  it('installs the release, the unit (enabled), the user, the config and a root-only secrets file', () => {
+  it('installs the release, the unit (enabled), the user, the config and a secrets file for root and the service', () => {
     expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
     expect(existsSync(join(root, 'opt/campus-gateway/node_modules/better-sqlite3'))).toBe(true);
     // Node-RED's palette and the default flows it seeds from (flows/node-red-contrib-campus/examples/).
@@ -55,8 +55,12 @@ describe('deploy/install.sh --root', () => {
     expect(readlinkSync(wants)).toBe('/etc/systemd/system/campus-gateway.service');
     expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(/^campus-gateway:x:\d+:\d+:.*:\/var\/lib\/campus-gateway:\/usr\/sbin\/nologin$/m);
 
+    // Root's, readable by the service's group: the command run as the service user has the keys the service has.
     const secrets = join(root, 'etc/campus-gateway/secrets.env');
-    expect(statSync(secrets).mode & 0o777).toBe(0o600);
+    expect(statSync(secrets).mode & 0o777).toBe(0o640);
+    const gid = readFileSync(join(root, 'etc/passwd'), 'utf8').match(/^campus-gateway:x:\d+:(\d+):/m)?.[1];
+    expect(String(statSync(secrets).gid)).toBe(gid);
+    expect(statSync(join(root, 'var/lib/campus-gateway')).mode & 0o777).toBe(0o700);
     const text = readFileSync(secrets, 'utf8');
     expect(text).toMatch(/^CAMPUS_FLOW_SECRET=[0-9a-f]{64}$/m);
     expect(text).toMatch(/^CAMPUS_CAMERA_KEY=[0-9a-f]{64}$/m);
@@ -106,10 +110,20 @@ describe('deploy/install.sh --root', () => {
     writeFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'school:\n  id: kept\n');
     const r = install(['--root', root, '--no-prune']);
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('is upgraded');
     expect(readFileSync(join(root, 'etc/campus-gateway/secrets.env'), 'utf8')).toBe(secrets);
     expect(readFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'utf8')).toBe('school:\n  id: kept\n');
     expect(existsSync(join(root, 'opt/campus-gateway/dist/gateway/cli/main.js'))).toBe(true);
   }, 420_000);
+
+  it("refuses a Node.js older than 20.17 (Debian 12's own is 18)", () => {
+    const bin = dir('old-node-');
+    // Answers as Debian 12's node would: its version, and a failed check of it.
+    writeFileSync(join(bin, 'node'), '#!/bin/sh\ncase "$1" in -v) echo v18.20.4 ;; *) exit 1 ;; esac\n', { mode: 0o755 });
+    const r = spawnSync('sh', [INSTALL, '--root', dir(), '--no-prune'], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('is Node.js v18.20.4; the gateway needs 20.17 or later');
+  });
 
   it('refuses an unknown option and a relative prefix', () => {
     expect(install(['--bogus']).status).toBe(2);

@@ -43,8 +43,12 @@ export interface SenderDeps {
   alerts: AlertService;
 }
 
-/** Mobile numbers a provider echoes in its reason are masked before the reason is stored or logged. */
-export const scrubNumbers = (s: string): string => s.replace(/(?<!\d)(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)/g, '$1****$2');
+/**
+ * Mobile numbers a provider echoes in its reason are masked before the reason is stored or logged: with or without
+ * the country code (`+86`, `0086`, `86`), and written in groups (`138 0013 8000`, `138-0013-8000`).
+ */
+export const scrubNumbers = (s: string): string =>
+  s.replace(/(?<!\d)(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)/g, '$1****$2');
 
 const MAX_INFLIGHT = 4;
 /** A message to a number at its provider limit waits this long, doubled at each try (providers count per minute and per hour). */

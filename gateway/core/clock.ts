@@ -6,8 +6,8 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 /**
- * What is known of the clock's truth (gateway/time/clock-guard.ts): `wrong` when a source disagrees or the host says
- * NTP is not synchronised, `confirmed` when a source agrees, `unconfirmed` when none can say. A Pi without a real-time
+ * What is known of the clock's truth (gateway/time/clock-guard.ts): `wrong` when a camera's or the city's clock
+ * disagrees, `confirmed` when a source agrees (or the host says NTP is synchronised), `unconfirmed` when none can say. A Pi without a real-time
  * clock can start a year ahead; what deletes data by age asks first.
  */
 export type ClockTrust = 'wrong' | 'unconfirmed' | 'confirmed';

@@ -142,10 +142,16 @@ export class ClockGuard implements GatewayModule {
     return status;
   }
 
-  /** From the last comparison; `unconfirmed` until the first one is done. */
+  /**
+   * From the last comparison; `unconfirmed` until the first one is done. `wrong` only when a clock disagrees: a host
+   * whose NTP is not synchronised (a school network with no way out) proves nothing, and holding retention for it
+   * would keep personal data for good there.
+   */
   trust(): ClockTrust {
     const s = this.last;
-    if (!s.ok) return 'wrong';
+    const max = this.ctx.config.clock.maxOffsetS;
+    const off = (o: number | null): boolean => o !== null && Math.abs(o) > max;
+    if (off(s.cameraOffsetS) || off(s.upstreamOffsetS)) return 'wrong';
     return s.hostSynchronized === true || s.cameraOffsetS !== null || s.upstreamOffsetS !== null ? 'confirmed' : 'unconfirmed';
   }
 

@@ -67,20 +67,17 @@ export function claimDataDir(dataDir: string): () => void {
  */
 export const workName = (prefix: string): string => `${prefix}${process.pid}-`;
 
-export function removeStaleWork(dir: string, prefix: string): string[] {
+export function removeStaleWork(dir: string, prefix: string): void {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return []; // no folder yet
+    return; // no folder yet
   }
-  const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
     rmSync(join(dir, name), { recursive: true, force: true });
-    removed.push(name);
   }
-  return removed;
 }

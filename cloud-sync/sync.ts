@@ -321,6 +321,11 @@ export class CloudSync implements GatewayModule {
     return this.transport.upstreamClockOffsetMs?.() ?? null;
   }
 
+  /** Whether the city's clock comes over a verified link (see the transport's). */
+  upstreamClockVerified(): boolean {
+    return this.transport.upstreamClockVerified?.() ?? false;
+  }
+
   /** The demo city sink, when that is the transport. */
   demoSink(): DemoSinkTransport | undefined {
     return this.transport instanceof DemoSinkTransport ? this.transport : undefined;

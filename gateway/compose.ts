@@ -16,7 +16,7 @@ import { DEMO_PASSWORD, userMigrations, UserStore } from './auth/users.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { deviceCredentials } from './broker/grants.js';
 import { EventBus } from './core/bus.js';
-import { systemClock, type Clock, type ClockTrust } from './core/clock.js';
+import { systemClock, type Clock } from './core/clock.js';
 import type { GatewayContext, GatewayModule } from './module/context.js';
 import { CloudSync, cloudSyncMigrations } from '../cloud-sync/sync.js';
 import { createConsoleModule } from './console/console.js';
@@ -32,6 +32,7 @@ import { openStorage } from './storage/storage.js';
 import { BackupScheduler, backupDirOf } from './operations/backup-schedule.js';
 import { claimDataDir, DataDirInUseError, removeStaleWork } from './storage/data-lock.js';
 import { RESTORING } from './storage/restore.js';
+import { RetentionClock } from './storage/retention-clock.js';
 import { DeferredWrites } from './storage/deferred-writes.js';
 import { DiskGuard, type DiskSpace, type OutboxShedder } from './operations/disk-guard.js';
 import type { PrunableFiles, StoredFile } from './storage/stored-files.js';
@@ -69,6 +70,8 @@ export interface GatewayOptions {
   configFile?: string | undefined;
   /** Reads the free space of the data directory's filesystem (statfs by default; tests play a filling disk). */
   diskSpace?: (dir: string) => DiskSpace;
+  /** The host's NTP status (timedatectl by default; tests say what a host with systemd would). */
+  hostNtp?: () => Promise<boolean | null>;
 }
 
 /**
@@ -138,7 +141,7 @@ function createModules(
   ctx: GatewayContext,
   health: () => HealthReport,
   deferred: DeferredWrites,
-  diskSpace?: (dir: string) => DiskSpace,
+  host: Pick<GatewayOptions, 'diskSpace' | 'hostNtp'>,
 ): { modules: GatewayModule[]; places: () => KnownPlaces } {
   // The wallet is created first because access debits it, and started after access so the demo roster exists
   // before the wallet seeds balances.
@@ -161,14 +164,16 @@ function createModules(
     },
   });
   access.engine.writeWithTaps(notify.tapWrite);
-  // The clock's sources are read at each check, after every module exists; retention asks it before deleting by age.
-  const clockGuard = new ClockGuard(ctx, {
-    hostSynchronized: timedatectlSynchronized,
+  // The clock's sources are read at each check, after every module exists; retention deletes by the wall clock only
+  // while it confirms it.
+  const clockGuard: ClockGuard = new ClockGuard(ctx, {
+    hostSynchronized: host.hostNtp ?? timedatectlSynchronized,
     cameraOffsetsMs: () => cameras.states().flatMap((c) => (c.state === 'online' && c.clockOffsetMs !== null ? [c.clockOffsetMs] : [])),
     upstreamOffsetMs: () => cloudSync.upstreamClockOffsetMs(),
+    upstreamVerified: () => cloudSync.upstreamClockVerified(),
   });
-  const clockTrust = (): ClockTrust => clockGuard.trust();
-  const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list), clockTrust });
+  const retentionClock: RetentionClock = new RetentionClock(ctx.db, ctx.clock, () => clockGuard.confirmed(), ctx.log);
+  const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list), retentionClock });
   const cameras = new CamerasModule(ctx, createOnvifDriver());
   // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
   const controllers = createControllersModule(ctx, {
@@ -212,7 +217,7 @@ function createModules(
   // What the disk guard may prune when the disk is critical: pictures and clips of resolved alerts (or of none), then
   // the city outbox by its overflow policy.
   const disk = new DiskGuard(ctx, deferred, {
-    ...(diskSpace ? { stat: diskSpace } : {}),
+    ...(host.diskSpace ? { stat: host.diskSpace } : {}),
     ...diskReclaim({ alerts: ctx.alerts, snapshots: cameras.snapshots, clips: cameras.video.clips, outbox: cloudSync.outbox }),
   });
   const modules = [
@@ -226,7 +231,7 @@ function createModules(
     cameras,
     cameras.videoHealth,
     cloudSync,
-    new PrivacyModule(ctx, clockTrust),
+    new PrivacyModule(ctx, retentionClock),
     // A read model over taps, alerts, camera events and lockdowns; a camera's filter takes in the places it covers.
     new TimelineModule(ctx, (id) => {
       try {
@@ -341,7 +346,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   }
   // The console is mounted last: its page fallback must never shadow another module's mount (/flows).
   const backups: GatewayModule = new BackupScheduler(ctx, opts.configFile);
-  const domains = createModules(ctx, health, deferred, opts.diskSpace);
+  const domains = createModules(ctx, health, deferred, opts);
   const modules = [...domains.modules, backups, createConsoleModule(ctx)];
 
   let server: Server | undefined;

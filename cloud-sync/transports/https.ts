@@ -207,6 +207,10 @@ export class HttpsTransport implements Transport {
     return this.cityClock.offsetMs();
   }
 
+  upstreamClockVerified(): boolean {
+    return this.base.protocol === 'https:' && this.opts.rejectUnauthorized;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.pollTimer);

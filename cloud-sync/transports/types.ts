@@ -53,6 +53,8 @@ export interface Transport {
   stop(): Promise<void>;
   /** The upstream's clock minus the gateway's (ms), where the transport can tell (HTTP's Date header); null when not known. */
   upstreamClockOffsetMs?(): number | null;
+  /** Whether that clock comes over a link whose server was verified (https, certificate checked): only then may it vouch for ours. */
+  upstreamClockVerified?(): boolean;
 }
 
 /** The URL without its password, for status pages and logs. */

@@ -8,8 +8,8 @@ import type { GatewayContext, GatewayModule } from '../module/context.js';
 import { sessionOf, type Guards } from '../http/guards.js';
 import { parse } from '../http/validate.js';
 import type { Router } from 'express';
-import type { ClockTrust } from '../core/clock.js';
-import { logPruneHeld, type ChunkedPruner } from '../storage/chunked-prune.js';
+import type { Clock } from '../core/clock.js';
+import type { ChunkedPruner } from '../storage/chunked-prune.js';
 import { erasePerson, erasureRequestSchema } from './erasure.js';
 import { personalDataPruner, type RetentionLabel } from './retention.js';
 
@@ -24,7 +24,8 @@ export class PrivacyModule implements GatewayModule {
 
   constructor(
     private readonly ctx: GatewayContext,
-    clockTrust: () => ClockTrust,
+    /** What retention deletes by: the wall clock only while something trustworthy confirms it (storage/retention-clock.ts). */
+    retentionClock: Clock,
   ) {
     const pruned = new Counter({
       name: 'campus_retention_pruned_rows_total',
@@ -33,15 +34,8 @@ export class PrivacyModule implements GatewayModule {
       registers: [ctx.metrics],
     });
     this.erasures = new Counter({ name: 'campus_person_erasures_total', help: 'People erased', registers: [ctx.metrics] });
-    this.pruner = personalDataPruner(
-      ctx.db,
-      ctx.clock,
-      ctx.config.retention,
-      ctx.config.school.timezone,
-      clockTrust,
-      (table, n) => pruned.inc({ table }, n),
-      (err) => ctx.log.error({ err }, 'retention pruning failed; it runs again at the next interval'),
-      (held) => logPruneHeld(ctx.log, held),
+    this.pruner = personalDataPruner(ctx.db, retentionClock, ctx.config.retention, ctx.config.school.timezone, (table, n) => pruned.inc({ table }, n), (err) =>
+      ctx.log.error({ err }, 'retention pruning failed; it runs again at the next interval'),
     );
   }
 

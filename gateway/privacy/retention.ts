@@ -1,8 +1,8 @@
 /** Personal data past its retention (config `retention`, docs/privacy.md), pruned in chunks off the tap path. */
 import type { RetentionConfig } from '../../config/operations.js';
-import type { Clock, ClockTrust } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { localDate } from '../core/school-calendar.js';
-import { ChunkedPruner, type PruneHeld } from '../storage/chunked-prune.js';
+import { ChunkedPruner } from '../storage/chunked-prune.js';
 import type { Database } from '../storage/db.js';
 
 const DAY = 86_400_000;
@@ -14,10 +14,8 @@ export function personalDataPruner(
   clock: Clock,
   cfg: RetentionConfig,
   timeZone: string,
-  clockTrust: () => ClockTrust,
   onPruned: (label: RetentionLabel, rows: number) => void = () => {},
   onError: (err: unknown) => void = () => {},
-  onHeld: (held: PruneHeld<RetentionLabel>) => void = () => {},
 ): ChunkedPruner<RetentionLabel> {
   const attendanceBefore = (now: number): string => localDate(now - cfg.attendanceDays * DAY, timeZone);
   return new ChunkedPruner<RetentionLabel>(
@@ -39,9 +37,8 @@ export function personalDataPruner(
       { label: 'commands', table: 'cloud_commands', key: 'id', column: 'received_at', cutoff: (now) => now - cfg.commandsDays * DAY },
       { label: 'sessions', table: 'sessions', key: 'token_hash', column: 'expires_at', cutoff: (now) => now },
     ],
-    { chunkRows: cfg.pruneChunkRows, everyS: cfg.pruneEveryS, clockTrust },
+    { chunkRows: cfg.pruneChunkRows, everyS: cfg.pruneEveryS },
     onPruned,
     onError,
-    onHeld,
   );
 }

@@ -9,8 +9,7 @@ import type { SensorsConfig } from '../../config/sensors.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Guards } from '../http/guards.js';
 import type { Migration } from '../storage/db.js';
-import type { ClockTrust } from '../core/clock.js';
-import { logPruneHeld } from '../storage/chunked-prune.js';
+import type { Clock } from '../core/clock.js';
 import type { HourlyZoneSummary, PayloadFamily, Reading, SensorReadingEvent, SensorSimulation } from './contract.js';
 import { SensorIngest } from './ingest.js';
 import { displayValue } from './metrics.js';
@@ -34,8 +33,8 @@ export interface SensorsModuleDeps {
   families: readonly PayloadFamily[];
   /** Builds the simulation for the configured `simulated` sensors (demo school); none when omitted. */
   simulation?: (sensors: SensorEntry[]) => SensorSimulation;
-  /** Retention waits for a clock it can believe (storage/chunked-prune.ts). */
-  clockTrust: () => ClockTrust;
+  /** What retention deletes by: the wall clock only while something trustworthy confirms it (storage/retention-clock.ts). */
+  retentionClock: Clock;
 }
 
 /** Readings waiting for the next write; one write op (one savepoint) per batch instead of per message. */
@@ -80,13 +79,8 @@ export class SensorsModule implements GatewayModule {
     const m = new MetricFactory(ctx.metrics);
     const pruned = m.counter('campus_sensor_pruned_rows_total', 'Sensor rows deleted by retention, by table', ['table']);
     this.writeFailures = m.counter('campus_sensor_write_failures_total', 'Sensor readings lost because their batch could not be committed');
-    this.pruner = new RetentionPruner(
-      ctx.db,
-      ctx.clock,
-      { ...cfg.retention, clockTrust: deps.clockTrust },
-      (table, n) => pruned.inc({ table }, n),
-      (err) => log.error({ err }, 'sensor retention pruning failed'),
-      (held) => logPruneHeld(log, held),
+    this.pruner = new RetentionPruner(ctx.db, deps.retentionClock, cfg.retention, (table, n) => pruned.inc({ table }, n), (err) =>
+      log.error({ err }, 'sensor retention pruning failed'),
     );
     this.registry.onChange((s, change) => {
       if (change === 'added') this.prepareSeries([s.id]);

@@ -1,7 +1,7 @@
 /** Sensor readings and aggregates past their retention, pruned in chunks off the ingest path (storage/chunked-prune.ts). */
-import type { Clock, ClockTrust } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Database } from '../storage/db.js';
-import { ChunkedPruner, type PruneHeld } from '../storage/chunked-prune.js';
+import { ChunkedPruner } from '../storage/chunked-prune.js';
 import { DAY } from './storage.js';
 
 export interface RetentionOptions {
@@ -10,7 +10,6 @@ export interface RetentionOptions {
   hourlyDays: number;
   pruneChunkRows: number;
   pruneEveryS: number;
-  clockTrust: () => ClockTrust;
 }
 
 export type PruneResult = Record<'raw' | 'minute' | 'hourly', number>;
@@ -22,7 +21,6 @@ export class RetentionPruner extends ChunkedPruner<'raw' | 'minute' | 'hourly'> 
     opts: RetentionOptions,
     onPruned: (table: 'raw' | 'minute' | 'hourly', rows: number) => void = () => {},
     onError: (err: unknown) => void = () => {},
-    onHeld: (held: PruneHeld<'raw' | 'minute' | 'hourly'>) => void = () => {},
   ) {
     const seriesIds = db.prepare<[], number>('SELECT id FROM sensor_series ORDER BY id').pluck();
     const sensorKeys = db.prepare<[], number>('SELECT id FROM sensor_keys ORDER BY id').pluck();
@@ -45,10 +43,9 @@ export class RetentionPruner extends ChunkedPruner<'raw' | 'minute' | 'hourly'> 
         },
         { label: 'hourly', table: 'sensor_agg_1h', key: 'series, bucket', column: 'bucket', cutoff: (now) => now - opts.hourlyDays * DAY },
       ],
-      { chunkRows: opts.pruneChunkRows, everyS: opts.pruneEveryS, clockTrust: opts.clockTrust },
+      { chunkRows: opts.pruneChunkRows, everyS: opts.pruneEveryS },
       onPruned,
       onError,
-      onHeld,
     );
   }
 }

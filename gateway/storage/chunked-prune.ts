@@ -3,8 +3,7 @@
  * taps or a week of sensor readings is millions of rows, and one big DELETE would hold the write lock (and so every
  * tap and ingest batch) for seconds. Each table is a target; a pass runs them in order and is never doubled.
  */
-import type { Clock, ClockTrust } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { Clock } from '../core/clock.js';
 import type { Database } from './db.js';
 
 export interface PruneTarget<L extends string = string> {
@@ -25,34 +24,7 @@ export interface PruneTarget<L extends string = string> {
   cutoff(now: number): number | string | undefined;
 }
 
-/** A held pass in the log: at most a line per table per pass (an hour by default). */
-export function logPruneHeld(log: Logger, held: PruneHeld<string>): void {
-  if (held.reason === 'clock_wrong') {
-    log.warn({}, 'retention pruning held: the clock may be wrong (see the clock_unsynchronized alert); nothing is deleted by age until it is right');
-  } else {
-    log.warn({ table: held.label }, 'retention pruning held: by this clock, which nothing confirms, every row would go; kept until a source confirms it');
-  }
-}
-
 const yieldToWriters = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-export interface PrunerOptions {
-  chunkRows: number;
-  everyS: number;
-  /**
-   * Asked at each pass. `wrong`: nothing is pruned. `unconfirmed`: a target whose newest row (of all its partitions)
-   * is past its cutoff is kept whole, since a clock a year ahead (a Pi after a power cut) would empty it; older rows
-   * beside newer ones still go.
-   */
-  clockTrust: () => ClockTrust;
-}
-
-/** Why a pass kept rows it would have deleted: for the log. */
-export interface PruneHeld<L extends string> {
-  /** The target kept whole; null when the whole pass was. */
-  label: L | null;
-  reason: 'clock_wrong' | 'all_rows_past_cutoff';
-}
 
 export class ChunkedPruner<L extends string = string> {
   private timer: NodeJS.Timeout | undefined;
@@ -63,10 +35,9 @@ export class ChunkedPruner<L extends string = string> {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly targets: readonly PruneTarget<L>[],
-    private readonly opts: PrunerOptions,
+    private readonly opts: { chunkRows: number; everyS: number },
     private readonly onPruned: (label: L, rows: number) => void = () => {},
     private readonly onError: (err: unknown) => void = () => {},
-    private readonly onHeld: (held: PruneHeld<L>) => void = () => {},
   ) {}
 
   start(): void {
@@ -94,30 +65,21 @@ export class ChunkedPruner<L extends string = string> {
 
   private async pass(): Promise<Record<L, number>> {
     const now = this.clock.now();
-    const trust = this.opts.clockTrust();
     const out = {} as Record<L, number>;
-    if (trust === 'wrong') this.onHeld({ label: null, reason: 'clock_wrong' });
     for (const t of this.targets) {
-      const cutoff = trust === 'wrong' ? undefined : t.cutoff(now);
-      out[t.label] = cutoff === undefined ? 0 : await this.chunked(t, cutoff, trust === 'confirmed');
+      const cutoff = t.cutoff(now);
+      out[t.label] = cutoff === undefined ? 0 : await this.chunked(t, cutoff);
     }
     return out;
   }
 
-  private async chunked(t: PruneTarget<L>, before: number | string, clockConfirmed: boolean): Promise<number> {
+  private async chunked(t: PruneTarget<L>, before: number | string): Promise<number> {
     const extra = t.where ? ` AND (${t.where})` : '';
     const partition = t.partitionBy ? `${t.partitionBy.column} = ? AND ` : '';
     const del = this.db.prepare(
       `DELETE FROM ${t.table} WHERE (${t.key}) IN (SELECT ${t.key} FROM ${t.table} WHERE ${partition}${t.column} < ?${extra} ORDER BY ${t.column} LIMIT ?)`,
     );
     const args: unknown[][] = t.partitionBy ? t.partitionBy.values().map((v) => [v, before]) : [[before]];
-    if (!clockConfirmed) {
-      const newest = this.newest(t, args);
-      if (newest !== null && newest < before) {
-        this.onHeld({ label: t.label, reason: 'all_rows_past_cutoff' });
-        return 0;
-      }
-    }
     let total = 0;
     let first = true;
     for (const a of args) {
@@ -135,21 +97,5 @@ export class ChunkedPruner<L extends string = string> {
       }
     }
     return total;
-  }
-
-  /**
-   * The target's newest row: what a clock jump would take with the rest. Asked only when no source confirms the
-   * clock; one MAX per table or partition, down the index the deletes use.
-   */
-  private newest(t: PruneTarget<L>, args: unknown[][]): number | string | null {
-    const extra = t.where ? ` AND (${t.where})` : '';
-    const where = t.partitionBy ? `WHERE ${t.partitionBy.column} = ?${extra}` : t.where ? `WHERE ${t.where}` : '';
-    const max = this.db.prepare(`SELECT MAX(${t.column}) FROM ${t.table} ${where}`).pluck();
-    let newest: number | string | null = null;
-    for (const a of args) {
-      const n = max.get(...a.slice(0, -1)) as number | string | null;
-      if (n !== null && (newest === null || n > newest)) newest = n;
-    }
-    return newest;
   }
 }

@@ -8,7 +8,6 @@
  */
 import { execFile } from 'node:child_process';
 import { Gauge } from 'prom-client';
-import type { ClockTrust } from '../core/clock.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 
 export interface ClockSources {
@@ -18,6 +17,8 @@ export interface ClockSources {
   cameraOffsetsMs(): number[];
   /** The city upstream's clock minus ours, in ms; null when it cannot say (no upstream, MQTT, no answer yet). */
   upstreamOffsetMs?(): number | null;
+  /** Whether that clock came over a verified HTTPS link: on plain HTTP anyone on the path writes the Date header. */
+  upstreamVerified?(): boolean;
 }
 
 /** `timedatectl show -p NTPSynchronized --value`: yes / no, or null when there is no timedatectl or no systemd. */
@@ -143,16 +144,15 @@ export class ClockGuard implements GatewayModule {
   }
 
   /**
-   * From the last comparison; `unconfirmed` until the first one is done. `wrong` only when a clock disagrees: a host
-   * whose NTP is not synchronised (a school network with no way out) proves nothing, and holding retention for it
-   * would keep personal data for good there.
+   * Whether a trustworthy source agrees with the gateway's clock now: the host's NTP, or the city's clock over a
+   * verified HTTPS link. Not the cameras (anything at a camera's address answers for them), nor a city on plain HTTP.
+   * Retention runs by the clock only while this holds (storage/retention-clock.ts).
    */
-  trust(): ClockTrust {
+  confirmed(): boolean {
     const s = this.last;
-    const max = this.ctx.config.clock.maxOffsetS;
-    const off = (o: number | null): boolean => o !== null && Math.abs(o) > max;
-    if (off(s.cameraOffsetS) || off(s.upstreamOffsetS)) return 'wrong';
-    return s.hostSynchronized === true || s.cameraOffsetS !== null || s.upstreamOffsetS !== null ? 'confirmed' : 'unconfirmed';
+    const upstreamAgrees =
+      s.upstreamOffsetS !== null && Math.abs(s.upstreamOffsetS) <= this.ctx.config.clock.maxOffsetS && (this.sources.upstreamVerified?.() ?? false);
+    return (s.hostSynchronized === true && (s.upstreamOffsetS === null || upstreamAgrees)) || upstreamAgrees;
   }
 
   health(): ComponentHealth {

@@ -98,7 +98,7 @@ describe('storage', () => {
       db,
       new ManualClock(0),
       [{ label: 'r', table: 'r', key: 'rowid', column: 'at', cutoff: () => 3, partitionBy: { column: 'series', values: () => Array.from({ length: 40 }, (_, i) => i + 1) } }],
-      { chunkRows: 2, everyS: 3600, clockTrust: () => 'confirmed' },
+      { chunkRows: 2, everyS: 3600 },
       (_label, n) => pruned.push(n),
     );
     // Taps and readings get their turns: something scheduled on the loop runs while a pass goes through 40 series.

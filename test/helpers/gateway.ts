@@ -42,6 +42,8 @@ export interface TestGatewayOptions {
   log?: Logger;
   /** The free space of the data directory's filesystem as the disk guard reads it (statfs by default). */
   diskSpace?: GatewayOptions['diskSpace'];
+  /** The host's NTP status as timedatectl would say it (none here: no systemd). */
+  hostNtp?: GatewayOptions['hostNtp'];
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -74,6 +76,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     log: opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }),
     clock: opts.clock,
     ...(opts.diskSpace ? { diskSpace: opts.diskSpace } : {}),
+    ...(opts.hostNtp ? { hostNtp: opts.hostNtp } : {}),
   });
   const base = `http://127.0.0.1:${gw.httpPort}`;
   const clients: MqttClient[] = [];

@@ -31,35 +31,37 @@ describe('clock guard', () => {
     expect(median([1, 3])).toBe(2);
   });
 
-  it('tells retention whether the clock is confirmed, unconfirmed (no source can say) or wrong', async () => {
+  it('tells retention the clock is confirmed only by the host NTP or the city, never by a camera', async () => {
     const dataDir = tempDir();
     const cfg = validateConfig({ dataDir, log: { level: 'silent' }, clock: { maxOffsetS: 30 } }, 'test');
     const db = openDatabase(join(dataDir, 'gateway.db'), [...metaMigrations, ...userMigrations, ...alertMigrations]);
     const ctx = moduleContext({ config: cfg, db, mqtt: noBroker, writer: { maxSize: 10, maxDelayMs: 1 } });
     let host: boolean | null = null;
     let cameras: number[] = [];
-    const guard = new ClockGuard(ctx, { hostSynchronized: async () => host, cameraOffsetsMs: () => cameras });
+    let upstream: number | null = null;
+    let verified = true;
+    const guard = new ClockGuard(ctx, { hostSynchronized: async () => host, cameraOffsetsMs: () => cameras, upstreamOffsetMs: () => upstream, upstreamVerified: () => verified });
+    const confirmed = async (): Promise<boolean> => {
+      await guard.check();
+      return guard.confirmed();
+    };
     try {
-      expect(guard.trust()).toBe('unconfirmed'); // before the first check
-      await guard.check();
-      expect(guard.trust()).toBe('unconfirmed');
+      expect(guard.confirmed()).toBe(false); // before the first check
+      expect(await confirmed()).toBe(false);
+      // Anything at a camera's address answers for it (an attacker review): agreeing cameras confirm nothing.
       cameras = [1_000];
-      await guard.check();
-      expect(guard.trust()).toBe('confirmed');
-      cameras = [120_000];
-      await guard.check();
-      expect(guard.trust()).toBe('wrong');
-      // A host without NTP (no way out of the school network) is not a clock shown wrong: the cameras confirm it.
-      cameras = [1_000];
-      host = false;
-      await guard.check();
-      expect(guard.trust()).toBe('confirmed');
-      cameras = [];
-      await guard.check();
-      expect(guard.trust()).toBe('unconfirmed');
+      expect(await confirmed()).toBe(false);
       host = true;
-      await guard.check();
-      expect(guard.trust()).toBe('confirmed');
+      expect(await confirmed()).toBe(true);
+      upstream = 300_000; // the city, over verified HTTPS, says otherwise
+      expect(await confirmed()).toBe(false);
+      // A school network with no way out: no NTP, but the city's answers agree.
+      host = false;
+      upstream = 500;
+      expect(await confirmed()).toBe(true);
+      // Not over plain HTTP: anyone on the path writes that Date header.
+      verified = false;
+      expect(await confirmed()).toBe(false);
     } finally {
       ctx.writer.close();
       db.close();

@@ -4,9 +4,10 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, type ClockTrust } from '../../gateway/core/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
 import { personalDataPruner } from '../../gateway/privacy/retention.js';
+import { RetentionClock } from '../../gateway/storage/retention-clock.js';
 import type { Database } from '../../gateway/storage/db.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { runBin } from '../helpers/bin.js';
@@ -65,7 +66,7 @@ describe('retention', () => {
     expect(ledger).toBeGreaterThan(0);
 
     const chunks: number[] = [];
-    const pruner = personalDataPruner(db, clock, { ...gw.ctx.config.retention, attendanceDays: 150, alertsDays: 150, commandsDays: 150, pruneChunkRows: 10 }, 'Asia/Shanghai', () => 'confirmed', (label, n) => {
+    const pruner = personalDataPruner(db, clock, { ...gw.ctx.config.retention, attendanceDays: 150, alertsDays: 150, commandsDays: 150, pruneChunkRows: 10 }, 'Asia/Shanghai', (label, n) => {
       if (label === 'taps') chunks.push(n);
     });
     const result = await pruner.prune();
@@ -90,9 +91,9 @@ describe('retention', () => {
 });
 
 describe('retention on a clock nobody can confirm', () => {
-  it('keeps every tap when the clock jumps a year ahead, deletes nothing while the clock is known wrong, and prunes once it is confirmed', async () => {
-    // A school IT review: a Pi that booted 400 days ahead (no real-time clock, NTP not answering yet) lost every tap at
-    // the next hourly pass, with no line in the log.
+  it('deletes by the time the gateway has run, not by a clock a year ahead, nor by a tap that clock stamped', async () => {
+    // A school IT review: a Pi that booted 400 days ahead (no real-time clock, NTP not answering yet) lost every tap
+    // at the next hourly pass. An attacker review of the first fix: one tap stamped by the wrong clock ended the guard.
     const clock = new ManualClock(NOW);
     const gw = await startTestGateway({ clock });
     running.push(gw);
@@ -100,28 +101,33 @@ describe('retention on a clock nobody can confirm', () => {
     await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
     for (let i = 0; i < 5; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
     const db = gw.ctx.db;
-    const taps = count(db, 'SELECT COUNT(*) AS n FROM taps');
-    expect(taps).toBeGreaterThanOrEqual(5);
+    const taps = (): number => count(db, 'SELECT COUNT(*) AS n FROM taps');
+    const before = taps();
+    expect(before).toBeGreaterThanOrEqual(5);
 
-    let trust: ClockTrust = 'unconfirmed';
-    const held: string[] = [];
-    const pruner = personalDataPruner(db, clock, gw.ctx.config.retention, 'Asia/Shanghai', () => trust, undefined, undefined, (h) => held.push(`${h.label}:${h.reason}`));
+    let confirmed = false;
+    let ran = 0; // the monotonic clock: ms the gateway has run
+    const retention = new RetentionClock(db, clock, () => confirmed, gw.ctx.log, () => ran);
+    const pruner = personalDataPruner(db, retention, gw.ctx.config.retention, 'Asia/Shanghai');
     clock.set(NOW + 400 * DAY);
     expect((await pruner.prune()).taps).toBe(0);
-    expect(count(db, 'SELECT COUNT(*) AS n FROM taps')).toBe(taps);
-    expect(held).toContain('taps:all_rows_past_cutoff');
-    trust = 'wrong';
+    // A tap on the wrong clock: the newest row now, which the first fix took as proof the clock was right.
+    await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, clock.now());
     expect((await pruner.prune()).taps).toBe(0);
-    expect(held).toContain('null:clock_wrong');
-    // Unconfirmed, older rows beside newer ones still go: a clock a month ahead only moves the cut a month.
-    trust = 'unconfirmed';
-    clock.set(NOW + 180 * DAY + 150_000);
-    expect((await pruner.prune()).taps).toBeGreaterThanOrEqual(3);
-    // Confirmed (NTP, the cameras or the city agree): a school closed for the whole retention period is emptied.
-    trust = 'confirmed';
-    clock.set(NOW + 400 * DAY);
+    expect(taps()).toBe(before + 1);
+    // A restart on the same wrong clock carries on from the time kept, not from the clock.
+    ran = 10 * DAY;
+    const kept = retention.now();
+    expect(kept).toBeLessThan(NOW + 11 * DAY);
+    expect(new RetentionClock(db, clock, () => false, gw.ctx.log, () => 0).now()).toBe(kept);
+    // After 181 days of running, the first day's taps are past their 180 days by any clock.
+    ran = 181 * DAY;
+    expect((await pruner.prune()).taps).toBe(5);
+    // Confirmed (NTP or the city): the wall clock again, and the tap it stamped is as old as it says.
+    confirmed = true;
+    clock.set(NOW + 400 * DAY + 181 * DAY);
     await pruner.prune();
-    expect(count(db, 'SELECT COUNT(*) AS n FROM taps')).toBe(0);
+    expect(taps()).toBe(0);
   });
 });
 

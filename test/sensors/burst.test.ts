@@ -47,7 +47,7 @@ describe('a burst of sensor messages', () => {
       ctx.writer.close();
       db.close();
     });
-    const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, clockTrust: () => 'confirmed' });
+    const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, retentionClock: ctx.clock });
     await sensors.start();
     cleanups.push(() => sensors.stop());
     const native = handlers.get('campus/sensors/+');

@@ -43,12 +43,7 @@ export interface SenderDeps {
   alerts: AlertService;
 }
 
-/**
- * Mobile numbers a provider echoes in its reason are masked before the reason is stored or logged: with or without
- * the country code (`+86`, `0086`, `86`), and written in groups (`138 0013 8000`, `138-0013-8000`).
- */
-export const scrubNumbers = (s: string): string =>
-  s.replace(/(?<!\d)(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)/g, '$1****$2');
+import { scrubNumbers } from './scrub.js';
 
 const MAX_INFLIGHT = 4;
 /** A message to a number at its provider limit waits this long, doubled at each try (providers count per minute and per hour). */
@@ -213,7 +208,7 @@ export class Sender {
     const p: Promise<void> = st.channel
       .send(message)
       .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
-      .then((result) => this.settle(row, st, result))
+      .then((result) => this.settle(row, st, result, message.to))
       .finally(() => {
         this.inflight.delete(row.id);
         st.inflight--;
@@ -252,7 +247,7 @@ export class Sender {
     return { id: row.id, event: row.event, to: row.guardian_id === null ? null : to, language, text: render(key, language, fields, this.d.config.templates), fields };
   }
 
-  private settle(row: DueRow, st: ChannelState, result: SendResult): void {
+  private settle(row: DueRow, st: ChannelState, result: SendResult, to: string | null): void {
     const now = this.d.clock.now();
     if (result.ok) {
       this.finish(row, 'sent', null, now);
@@ -265,7 +260,7 @@ export class Sender {
       }
       return;
     }
-    const reason = scrubNumbers(result.reason);
+    const reason = scrubNumbers(result.reason, to);
     if (this.failureLogs++ % 50 === 0) {
       this.d.log.warn({ id: row.id, channel: row.channel, event: row.event, retry: result.retry, reason, failures: this.failureLogs }, 'notification not delivered');
     }

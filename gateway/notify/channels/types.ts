@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { MessageKind } from '../../../config/notify.js';
 import type { GuardianLanguage } from '../../guardians/schema.js';
 import type { MessageFields } from '../templates.js';
+import { scrubNumbers } from '../scrub.js';
 
 /** One message to one recipient, as a channel receives it. */
 export interface OutgoingMessage {
@@ -82,7 +83,8 @@ export function jsonOf(text: string): Record<string, unknown> | null {
 export const retryableStatus = (status: number): boolean => status === 429 || status === 408 || status >= 500;
 
 /** A provider's reason as kept in the outbox: short, one line. */
-export const shortReason = (s: string): string => s.replace(/\s+/g, ' ').slice(0, 300);
+/** A provider's answer as a failed message keeps it: numbers masked first, so a cut never leaves part of one. */
+export const shortReason = (s: string): string => scrubNumbers(s).replace(/\s+/g, ' ').slice(0, 300);
 
 /**
  * A channel whose credential is a file (an SMS provider's secret key, a WeCom corp secret or bot key): read once at

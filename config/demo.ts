@@ -6,6 +6,10 @@ import type { GatewayConfigInput } from './schema.js';
  * the `sim-*` devices generate a school day's traffic by themselves.
  */
 export const demoConfig: GatewayConfigInput = {
+  // This machine only: the demo's users have a published password and its broker takes anonymous clients. A file
+  // given with --config may open it to the network (README, "Try it").
+  http: { host: '127.0.0.1' },
+  mqtt: { host: '127.0.0.1' },
   school: { id: 'demo-school', name: '延吉市示范中学', districtId: 'yanbian-edu', timezone: 'Asia/Shanghai' },
   readers: [
     { id: 'demo-gate-in', name: { zh: '正门进', ko: '정문 입구', en: 'Main gate in' }, accessPoint: 'main-gate', direction: 'in', driver: { type: 'mqtt' } },

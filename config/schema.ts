@@ -235,7 +235,8 @@ function checkBrokerLogins(
     const key = s.source.type === 'zigbee2mqtt' ? `Zigbee2MQTT device "${s.source.friendlyName}"` : s.source.type === 'tasmota' ? `Tasmota device "${s.source.device}"` : null;
     if (key === null) return;
     const first = devices.get(key);
-    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['sensors', 'sensors', i, 'source'], message: `${key} is also sensors.sensors[${first}]'s` });
+    const field = s.source.type === 'zigbee2mqtt' ? 'friendlyName' : 'device';
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['sensors', 'sensors', i, 'source', field], message: `${key} is also sensors.sensors[${first}]'s` });
     else devices.set(key, i);
   });
 }

@@ -50,8 +50,15 @@ if [ -z "$NODE" ]; then
   exit 1
 fi
 # Debian 12 and Raspberry Pi OS bookworm ship Node.js 18, which builds but cannot run the gateway.
-if ! "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 17) ? 0 : 1)'; then
-  echo "install.sh: $NODE is Node.js $("$NODE" -v); the gateway needs 20.17 or later (README, \"As a service\")" >&2
+NODE_VERSION=$("$NODE" -p 'process.versions.node' 2>/dev/null || true)
+NODE_MAJOR=$(echo "$NODE_VERSION" | cut -d. -f1)
+NODE_MINOR=$(echo "$NODE_VERSION" | cut -d. -f2)
+case "$NODE_MAJOR.$NODE_MINOR" in
+  [0-9]*.[0-9]*) ;;
+  *) NODE_MAJOR=0; NODE_MINOR=0 ;;
+esac
+if [ "$NODE_MAJOR" -lt 20 ] || { [ "$NODE_MAJOR" -eq 20 ] && [ "$NODE_MINOR" -lt 17 ]; }; then
+  echo "install.sh: $NODE is Node.js ${NODE_VERSION:-of no known version}; the gateway needs 20.17 or later (README, \"As a service\")" >&2
   exit 1
 fi
 
@@ -66,6 +73,16 @@ WAS_RUNNING=no
 if [ -z "$ROOT" ] && systemctl is-active --quiet campus-gateway.service 2>/dev/null; then
   WAS_RUNNING=yes
 fi
+# Whatever fails after the stop, the gates do not stay down: the gateway is started again with what is in place.
+STARTED=no
+restart_on_exit() {
+  if [ "$WAS_RUNNING" = yes ] && [ "$STARTED" = no ]; then
+    echo "install.sh: failed midway; starting campus-gateway again with the release in $PREFIX" >&2
+    [ -e "$PREFIX" ] || { [ -e "$PREFIX.old" ] && mv "$PREFIX.old" "$PREFIX"; }
+    systemctl start campus-gateway.service || true
+  fi
+}
+trap restart_on_exit EXIT
 
 # 1. The release: into a fresh directory beside the old one, then swapped in, so a failed copy leaves the old one.
 step "installing the release into $ROOT$PREFIX"
@@ -186,9 +203,17 @@ else
   } > "$SECRETS"
   umask "$old_umask"
 fi
-# Also on an upgrade from a release that made it root-only (0600).
-group_root "$SECRETS"
-chmod 0640 "$SECRETS"
+# The group by name, where the user is known: a staged root's gid need not be the target's, so there it stays
+# root-only and systemd-tmpfiles sets the group by name at the target's boot (below). Also on an upgrade from a
+# release that made it root-only.
+if [ -z "$ROOT" ]; then
+  group_root "$SECRETS"
+  chmod 0640 "$SECRETS"
+else
+  chmod 0600 "$SECRETS"
+fi
+mkdir -p "$ROOT/usr/lib/tmpfiles.d"
+install -m 0644 "$SRC/deploy/campus-gateway.tmpfiles" "$ROOT/usr/lib/tmpfiles.d/campus-gateway.conf"
 
 # 5. The unit, with this prefix and this node, enabled.
 step "installing $UNIT_DIR/campus-gateway.service"
@@ -203,6 +228,7 @@ else
   if [ "$WAS_RUNNING" = yes ]; then
     step "starting campus-gateway again (a new schema is migrated after a backup: journalctl -u campus-gateway)"
     systemctl start campus-gateway.service
+    STARTED=yes
   fi
 fi
 
@@ -223,6 +249,6 @@ Next:
        sudo -u $USER_NAME campus-gateway check-config $CONF_DIR/gateway.yaml
   2. create the first administrator:   sudo -u $USER_NAME campus-gateway user add admin --role admin
   3. start it:                         sudo systemctl start campus-gateway && journalctl -u campus-gateway -f
-Back up $CONF_DIR/secrets.env and $CONF_DIR/gateway.yaml somewhere safe now (README, "Running it for a school").
+Back up $CONF_DIR/secrets.env and $CONF_DIR/gateway.yaml somewhere safe now (README, "As a service").
 DONE
 fi

@@ -52,7 +52,8 @@ export type BackupManifest = z.infer<typeof manifestSchema>;
  */
 export const KEYS_NOT_IN_BACKUP = [
   'CAMPUS_FLOW_SECRET (nodeRed.credentialSecret): without it Node-RED cannot decrypt the flow credentials',
-  'CAMPUS_CAMERA_KEY (cameras.secretKey): without it the stored camera passwords cannot be decrypted',
+  'CAMPUS_CAMERA_KEY (cameras.secretKey): without it the stored camera passwords cannot be decrypted, nor guardians\' phone numbers unless CAMPUS_NOTIFY_KEY seals them',
+  'CAMPUS_NOTIFY_KEY (notify.secretKey), when set: without it guardians\' phone numbers cannot be decrypted',
 ] as const;
 
 /** Files in the data directory that never go into a backup. */

@@ -114,7 +114,7 @@ cameras:
     expect((err as ConfigError).problems).toEqual([
       'sensors.sensors[0].id: "gate-in" is also readers[0].id: readers and sensors log in to the broker by id, services by username, one login a name',
       'mqtt.services[0].username: "zb-hall" is also sensors.sensors[1].id: readers and sensors log in to the broker by id, services by username, one login a name',
-      'sensors.sensors[2].source: Zigbee2MQTT device "lab" is also sensors.sensors[1]\'s',
+      'sensors.sensors[2].source.friendlyName: Zigbee2MQTT device "lab" is also sensors.sensors[1]\'s',
       'cameras.cameras[0].accessPoints[1]: "canten" is not an access point (access.accessPoints: main-gate)',
     ]);
   });

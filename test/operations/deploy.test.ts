@@ -55,10 +55,15 @@ describe('deploy/install.sh --root', () => {
     expect(readlinkSync(wants)).toBe('/etc/systemd/system/campus-gateway.service');
     expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(/^campus-gateway:x:\d+:\d+:.*:\/var\/lib\/campus-gateway:\/usr\/sbin\/nologin$/m);
 
-    // Root's, readable by the service's group: the command run as the service user has the keys the service has.
+    // Root's; on the target, readable by the service's group, set by name at boot (a staged root's gid need not be the
+    // target's: an attacker review found the stage's 999 was systemd-journal here). systemd-tmpfiles plays that boot.
     const secrets = join(root, 'etc/campus-gateway/secrets.env');
+    expect(statSync(secrets).mode & 0o777).toBe(0o600);
+    expect(statSync(secrets).uid).toBe(0);
+    const boot = spawnSync('systemd-tmpfiles', [`--root=${root}`, '--create', 'campus-gateway.conf'], { encoding: 'utf8' });
+    expect(boot.status, boot.stderr).toBe(0);
+    const gid = readFileSync(join(root, 'etc/group'), 'utf8').match(/^campus-gateway:x:(\d+):/m)?.[1];
     expect(statSync(secrets).mode & 0o777).toBe(0o640);
-    const gid = readFileSync(join(root, 'etc/passwd'), 'utf8').match(/^campus-gateway:x:\d+:(\d+):/m)?.[1];
     expect(String(statSync(secrets).gid)).toBe(gid);
     expect(statSync(join(root, 'var/lib/campus-gateway')).mode & 0o777).toBe(0o700);
     const text = readFileSync(secrets, 'utf8');
@@ -118,11 +123,11 @@ describe('deploy/install.sh --root', () => {
 
   it("refuses a Node.js older than 20.17 (Debian 12's own is 18)", () => {
     const bin = dir('old-node-');
-    // Answers as Debian 12's node would: its version, and a failed check of it.
-    writeFileSync(join(bin, 'node'), '#!/bin/sh\ncase "$1" in -v) echo v18.20.4 ;; *) exit 1 ;; esac\n', { mode: 0o755 });
+    // Answers as Debian 12's node would when asked its version.
+    writeFileSync(join(bin, 'node'), '#!/bin/sh\ncase "$1" in -p) echo 18.20.4 ;; -v) echo v18.20.4 ;; *) exit 1 ;; esac\n', { mode: 0o755 });
     const r = spawnSync('sh', [INSTALL, '--root', dir(), '--no-prune'], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` } });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('is Node.js v18.20.4; the gateway needs 20.17 or later');
+    expect(r.stderr).toContain('is Node.js 18.20.4; the gateway needs 20.17 or later');
   });
 
   it('refuses an unknown option and a relative prefix', () => {

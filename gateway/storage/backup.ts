@@ -169,7 +169,7 @@ export async function createBackup(opts: BackupOptions): Promise<BackupResult> {
   // user may read it, whatever the umask (it was 0644 in a 0755 folder). A folder that exists keeps its mode.
   mkdirSync(opts.toDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   // What a backup killed midway left (a copy of the database and pictures) goes before this one starts.
-  removeStaleWork(opts.toDir, PARTIAL);
+  removeStaleWork(opts.toDir, PARTIAL, /\.tar\.gz\.partial$/);
   const staging = mkdtempSync(join(opts.toDir, workName(PARTIAL)));
   const file = join(opts.toDir, backupFileName(opts.school, opts.kind, opts.now));
   const partial = join(opts.toDir, `${workName(PARTIAL)}${basename(file)}`);

@@ -3,7 +3,8 @@
  * under a running gateway, and two gateways on one directory would interleave their writes. A process that died
  * without cleaning up (kill -9, power cut) leaves a pid that no longer runs, which counts as free.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 export const PID_FILE = 'gateway.pid';
@@ -62,12 +63,16 @@ export function claimDataDir(dataDir: string): () => void {
 
 /**
  * A process's work in progress beside finished files (a backup's staging folder and half-written archive, a restore's
- * staging folder): named `<prefix><pid>-…`, so what a killed process left is known by its pid no longer running, and
- * removed. It holds the database and pupils' pictures (hard links, which outlive the originals' pruning).
+ * staging folder): named `<prefix><pid>@<host>~…`, so what a killed process of this host left is known by its pid no
+ * longer running, and removed. It holds the database and pupils' pictures (hard links, which outlive the originals'
+ * pruning). Work of another host or container (a shared backup folder: its pids are not ours to judge), or in an
+ * older release's names (`legacy`), goes only once it is two days old: no backup or restore runs that long.
  */
-export const workName = (prefix: string): string => `${prefix}${process.pid}-`;
+export const workName = (prefix: string): string => `${prefix}${process.pid}@${hostname()}~`;
 
-export function removeStaleWork(dir: string, prefix: string): void {
+const STALE_MS = 2 * 86_400_000;
+
+export function removeStaleWork(dir: string, prefix: string, legacy?: RegExp): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -75,9 +80,15 @@ export function removeStaleWork(dir: string, prefix: string): void {
     return; // no folder yet
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
-    rmSync(join(dir, name), { recursive: true, force: true });
+    const path = join(dir, name);
+    const ours = name.startsWith(prefix) ? /^(\d+)@([^~]*)~/.exec(name.slice(prefix.length)) : null;
+    let stale: boolean;
+    if (ours && ours[2] === hostname()) {
+      const pid = Number(ours[1]);
+      stale = pid !== process.pid && !alive(pid);
+    } else if (name.startsWith(prefix) || legacy?.test(name)) {
+      stale = Date.now() - (lstatSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > STALE_MS;
+    } else continue;
+    if (stale) rmSync(path, { recursive: true, force: true });
   }
 }

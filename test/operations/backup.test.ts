@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Registry } from 'prom-client';
@@ -137,14 +138,25 @@ describe('campus-gateway backup and restore', () => {
     const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
     const toDir = tempDir();
     const dead = spawnSync('true').pid!; // a pid that has exited
-    mkdirSync(join(toDir, `.partial-${dead}-AbC123`));
-    writeFileSync(join(toDir, `.partial-${dead}-AbC123`, 'gateway.db'), 'pupils');
-    writeFileSync(join(toDir, `.partial-${dead}-campus-backup-s1-20260101T000000000Z-nightly.tar.gz`), 'half');
-    const live = `.partial-${process.ppid}-XyZ789`; // a process that runs: another backup under way
-    mkdirSync(join(toDir, live));
+    const host = hostname();
+    mkdirSync(join(toDir, `.partial-${dead}@${host}~AbC123`));
+    writeFileSync(join(toDir, `.partial-${dead}@${host}~AbC123`, 'gateway.db'), 'pupils');
+    writeFileSync(join(toDir, `.partial-${dead}@${host}~campus-backup-s1-20260101T000000000Z-nightly.tar.gz`), 'half');
+    // Kept: a process that runs (another backup under way); another host's on a shared folder (its pid is not ours to
+    // judge: a third review deleted a live backup's work from another pid namespace), until it is two days old.
+    const live = `.partial-${process.ppid}@${host}~XyZ789`;
+    const elsewhere = `.partial-${dead}@another-box~QrS456`;
+    const oldElsewhere = `.partial-${dead}@another-box~TuV012`;
+    // An older release's names, left by a kill before this one: gone once two days old.
+    const legacyNew = 'campus-backup-s1-20261205T000000000Z-nightly.tar.gz.partial';
+    const legacyOld = '.partial-k3J9x2';
+    for (const d of [live, elsewhere, oldElsewhere, legacyOld]) mkdirSync(join(toDir, d));
+    writeFileSync(join(toDir, legacyNew), 'half');
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000 - 60_000);
+    for (const d of [oldElsewhere, legacyOld]) utimesSync(join(toDir, d), twoDaysAgo, twoDaysAgo);
     try {
       const b = await createBackup({ db, dataDir, toDir, snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
-      expect(readdirSync(toDir).sort()).toEqual([live, b.file.slice(toDir.length + 1)].sort());
+      expect(readdirSync(toDir).sort()).toEqual([live, elsewhere, legacyNew, b.file.slice(toDir.length + 1)].sort());
     } finally {
       db.close();
     }

@@ -11,6 +11,17 @@ function configFile(text: string): string {
   return file;
 }
 
+/** What loading the file refuses it with (fails the test when it loads). */
+function refusal(file: string): ConfigError {
+  try {
+    loadConfig({ file, env: {} });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error(`${file} loaded`);
+}
+
 const WRONG_BAUD = `
 school: { id: test-school }
 readers:
@@ -31,35 +42,20 @@ describe('configuration', () => {
   });
 
   it('names the field path of each problem', () => {
-    let err: unknown;
-    try {
-      loadConfig({ file: configFile(`${WRONG_BAUD}\nhttp: { port: 70000 }\n`), env: {} });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    const problems = (err as ConfigError).problems;
+    const err = refusal(configFile(`${WRONG_BAUD}\nhttp: { port: 70000 }\n`));
+    const problems = err.problems;
     expect(problems).toContain('readers[2].driver.baudRate: expected number, received string');
     expect(problems.some((p) => p.startsWith('http.port:'))).toBe(true);
   });
 
   it('refuses to forget city command ids while a recorded command could still run again', () => {
-    let err: unknown;
-    try {
-      loadConfig({ file: configFile('retention: { commandsDays: 1 }\ncloud: { commandMaxAgeS: 86400 }\n'), env: {} });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems.join('\n')).toMatch(/^retention\.commandsDays: .*replayed command would run twice/m);
+    const err = refusal(configFile('retention: { commandsDays: 1 }\ncloud: { commandMaxAgeS: 86400 }\n'));
+    expect(err.problems.join('\n')).toMatch(/^retention\.commandsDays: .*replayed command would run twice/m);
     expect(() => loadConfig({ file: configFile('retention: { commandsDays: 2 }\ncloud: { commandMaxAgeS: 86400 }\n'), env: {} })).not.toThrow();
   });
 
   it('names a reader bound to an access point that does not exist, and ids given twice', () => {
-    let err: unknown;
-    try {
-      loadConfig({
-        file: configFile(`
+    const err = refusal(configFile(`
 readers:
   - { id: gate-in, accessPoint: main-gate, direction: in, driver: { type: mqtt } }
   - { id: gate-in, accessPoint: mian-gate, direction: out, driver: { type: mqtt } }
@@ -67,14 +63,8 @@ access:
   accessPoints:
     - { id: main-gate, name: Main gate, kind: gate }
     - { id: main-gate, name: Main gate again, kind: gate }
-`),
-        env: {},
-      });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems).toEqual([
+`));
+    expect(err.problems).toEqual([
       'readers[1].id: "gate-in" is also readers[0].id',
       'access.accessPoints[1].id: "main-gate" is also access.accessPoints[0].id',
       'readers[1].accessPoint: "mian-gate" is not an access point (access.accessPoints: main-gate)',
@@ -84,10 +74,7 @@ access:
   it('names a broker login given twice, a device two sensors claim, and a camera at an access point that does not exist', () => {
     // A school IT review: a sensor called like the gate's reader passed the check and then locked the reader out of
     // the broker; a second review: two sensors on one Zigbee2MQTT name let one's login raise the other's leak alarm.
-    let err: unknown;
-    try {
-      loadConfig({
-        file: configFile(`
+    const err = refusal(configFile(`
 readers:
   - { id: gate-in, accessPoint: main-gate, direction: in, driver: { type: mqtt } }
 access:
@@ -104,14 +91,8 @@ mqtt:
 cameras:
   cameras:
     - { id: cam-1, name: Gate camera, host: 127.0.0.1, accessPoints: [main-gate, canten] }
-`),
-        env: {},
-      });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems).toEqual([
+`));
+    expect(err.problems).toEqual([
       'sensors.sensors[0].id: "gate-in" is also readers[0].id: readers and sensors log in to the broker by id, services by username, one login a name',
       'mqtt.services[0].username: "zb-hall" is also sensors.sensors[1].id: readers and sensors log in to the broker by id, services by username, one login a name',
       'sensors.sensors[2].source.friendlyName: Zigbee2MQTT device "lab" is also sensors.sensors[1]\'s',
@@ -121,36 +102,20 @@ cameras:
 
   it('says a file it cannot read is unreadable, not invalid', () => {
     const missing = join(tempDir(), 'nope.yaml');
-    const err = (() => {
-      try {
-        loadConfig({ file: missing, env: {} });
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toBe(`${missing}: cannot read the configuration\n  no such file`);
+    const err = refusal(missing);
+    expect(err.message).toBe(`${missing}: cannot read the configuration\n  no such file`);
   });
 
   it('refuses a misspelt key, time zone or upstream scheme instead of running without them', () => {
-    let err: unknown;
-    try {
-      loadConfig({
-        file: configFile(`
+    const err = refusal(configFile(`
 school: { timezone: Asia/Shangai }
 htpp: { port: 8080 }
 access:
   accessPoints:
     - { id: east-gate, name: East gate, kind: gate, antiPasback: true }
 cloud: { upstreamUrl: "htp://city.example" }
-`),
-        env: {},
-      });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    const problems = (err as ConfigError).problems.join('\n');
+`));
+    const problems = err.problems.join('\n');
     expect(problems).toMatch(/school\.timezone: not an IANA time zone/);
     expect(problems).toMatch(/htpp/);
     expect(problems).toMatch(/access\.accessPoints\[0\].*antiPasback/);

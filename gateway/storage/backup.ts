@@ -18,7 +18,7 @@ import type { Database } from './db.js';
 import { removeStaleWork, workName } from './data-lock.js';
 import { PRIVATE_DIR_MODE, privateFile, privateFileIfExists } from './private-files.js';
 
-/** The staging folder's and the half-written archive's prefix (`.partial-<pid>-…`): never taken for a backup. */
+/** The staging folder's and the half-written archive's prefix (`.partial-<pid>@<host>~…`, storage/data-lock.ts): never taken for a backup. */
 const PARTIAL = '.partial-';
 
 export const BACKUP_FORMAT = 'campus-gateway-backup/1';

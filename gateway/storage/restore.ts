@@ -11,7 +11,7 @@ import { extract } from 'tar';
 import { BackupError, DB_FILE, listFiles, MANIFEST, manifestSchema, sha256File, type BackupManifest } from './backup.js';
 import { claimDataDir, dataDirHolder, removeStaleWork, workName } from './data-lock.js';
 
-/** A restore's staging folder (`.restore-<pid>-…`) in the data directory, until it checks out. */
+/** A restore's staging folder (`.restore-<pid>@<host>~…`, storage/data-lock.ts) in the data directory, until it checks out. */
 export const RESTORING = '.restore-';
 import { privateDir, privateTree } from './private-files.js';
 

@@ -31,13 +31,19 @@ async function tap(gw: TestGateway, client: MqttClient, readerId: string, uid: s
 }
 const count = (db: Database, sql: string, ...p: unknown[]): number => (db.prepare(sql).get(...p) as { n: number }).n;
 
+/** The demo school on `clock`, stopped after the test, and a client that hears the readers' decisions. */
+async function demoAt(clock: ManualClock): Promise<{ gw: TestGateway; client: MqttClient }> {
+  const gw = await startTestGateway({ clock });
+  running.push(gw);
+  const client = await gw.mqttClient();
+  await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+  return { gw, client };
+}
+
 describe('retention', () => {
   it('prunes taps, attendance, resolved alerts, commands and expired sessions past their limits, in chunks; keeps newer rows and the ledger', async () => {
     const clock = new ManualClock(NOW - 200 * DAY);
-    const gw = await startTestGateway({ clock });
-    running.push(gw);
-    const client = await gw.mqttClient();
-    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const { gw, client } = await demoAt(clock);
     const db = gw.ctx.db;
 
     // 200 days ago: a morning at the gate and a canteen purchase; an alert resolved then; a command; a session.
@@ -95,10 +101,7 @@ describe('retention on a clock nobody can confirm', () => {
     // A school IT review: a Pi that booted 400 days ahead (no real-time clock, NTP not answering yet) lost every tap
     // at the next hourly pass. An attacker review of the first fix: one tap stamped by the wrong clock ended the guard.
     const clock = new ManualClock(NOW);
-    const gw = await startTestGateway({ clock });
-    running.push(gw);
-    const client = await gw.mqttClient();
-    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const { gw, client } = await demoAt(clock);
     for (let i = 0; i < 5; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
     const db = gw.ctx.db;
     const taps = (): number => count(db, 'SELECT COUNT(*) AS n FROM taps');
@@ -134,10 +137,7 @@ describe('retention on a clock nobody can confirm', () => {
 describe('erasure', () => {
   it('POST /api/v1/people/:id/erase leaves no name, card or external id of the person in any table; the ledger stays under a pseudonym', async () => {
     const clock = new ManualClock(NOW);
-    const gw = await startTestGateway({ clock });
-    running.push(gw);
-    const client = await gw.mqttClient();
-    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    const { gw, client } = await demoAt(clock);
     const db = gw.ctx.db;
     const person = db.prepare('SELECT id, name, external_id FROM persons WHERE external_id = ?').get(DEMO_STUDENT.externalId) as { id: number; name: string; external_id: string };
     // The scan below looks for the name anywhere: it must not be part of someone else's.

@@ -177,7 +177,7 @@ function createModules(
   const cameras = new CamerasModule(ctx, createOnvifDriver());
   // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
   const controllers = createControllersModule(ctx, {
-    holders: () => access.people.activeCardHolders(),
+    holders: () => access.people.cardHolders(),
     lockdownActive: () => access.lockdown.active,
   });
   access.engine.writeWithTaps(controllers.tapWrite);

@@ -107,6 +107,16 @@ export interface CardHolder {
   person: Person;
 }
 
+export interface CardHolderRow {
+  uid: string;
+  status: CardStatus;
+  role: PersonRole;
+  scheduleGroup: string;
+  security: boolean;
+  validFrom: string | null;
+  validTo: string | null;
+}
+
 /** Byte lengths of the low-byte keys decimal forms give (8H10D/reversed: 4, 6H8D/Wiegand-26: 3). */
 export const SUFFIX_HEX_LENGTHS = [8, 6] as const;
 
@@ -322,14 +332,15 @@ export class PeopleStore {
   }
 
   /** Every active card with what a door controller needs to decide for it alone (drivers/controllers card sync). */
-  activeCardHolders(): { uid: string; role: PersonRole; scheduleGroup: string; security: boolean; validFrom: string | null; validTo: string | null }[] {
+  /** Every card with its status and holder: door controllers plan from these (a refused card's number too). */
+  cardHolders(): CardHolderRow[] {
     return (
       this.db
         .prepare(
-          `SELECT c.uid, p.role, p.schedule_group AS scheduleGroup, p.security, c.valid_from AS validFrom, c.valid_to AS validTo
-           FROM cards c JOIN persons p ON p.id = c.person_id WHERE c.status = 'active' ORDER BY c.uid`,
+          `SELECT c.uid, c.status, p.role, p.schedule_group AS scheduleGroup, p.security, c.valid_from AS validFrom, c.valid_to AS validTo
+           FROM cards c JOIN persons p ON p.id = c.person_id ORDER BY c.uid`,
         )
-        .all() as { uid: string; role: PersonRole; scheduleGroup: string; security: number; validFrom: string | null; validTo: string | null }[]
+        .all() as (Omit<CardHolderRow, 'security'> & { security: number })[]
     ).map((r) => ({ ...r, security: r.security === 1 }));
   }
 

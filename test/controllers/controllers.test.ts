@@ -119,6 +119,17 @@ describe('door controllers on loopback', () => {
     expect(alert.data).toMatchObject({ grantedByDevice: true, readerId: 'ctl-b-door1' });
   });
 
+  it('a new card sharing its controller number with a lost card is kept off the controllers, and the API says why', async () => {
+    // Under wg26 a controller sees only the low 3 bytes: 77ADCAFE and the lost 0BADCAFE are one number to it.
+    const person = (await (await gw.api('/api/v1/people', { method: 'POST', token, json: { externalId: 'S20259999', name: 'Twin', role: 'student' } })).json()) as { id: number };
+    expect((await gw.api(`/api/v1/people/${person.id}/cards`, { method: 'POST', token, json: { uid: '77ADCAFE' } })).status).toBe(201);
+    const list = await settled(gw, token);
+    expect(a.card(wg26(LOST))).toBeUndefined();
+    expect(b.card(wg26(LOST))).toBeUndefined();
+    expect(a.swipe(wg26(LOST), 1).granted).toBe(false);
+    expect(list.map((c) => c.sync.leftOut)).toEqual([0, 0].map(() => ({ count: 1, cards: [{ card: wg26(LOST), uids: [LOST, '77ADCAFE'], reason: 'refused_card' }] })));
+  });
+
   it('marking a card lost removes it from both controllers within 5 s', async () => {
     const uid = STUDENT;
     expect(a.card(wg26(uid))).toBeDefined();

@@ -39,7 +39,10 @@ export interface ControllerView {
   state: string;
   clockDriftS: number | null;
   antiPassback: number | null;
-  sync: { inSync: number; pending: number; planned: number; running: boolean; lastFullSync: string | null; lastError: string | null };
+  sync: {
+    inSync: number; pending: number; planned: number; running: boolean; lastFullSync: string | null; lastError: string | null;
+    leftOut: { count: number; cards: { card: number; uids: string[]; reason: string }[] };
+  };
   events: { lastIndex: number | null; controllerLastIndex: number | null; taps: number; backfilled: number };
 }
 

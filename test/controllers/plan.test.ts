@@ -36,7 +36,7 @@ const config = validateConfig(
 const aps = new Map(config.access.accessPoints.map((a) => [a.id, a]));
 const device = config.controllers.devices[0]!;
 const holder = (uid: string, extra: Partial<PlannedHolder> = {}): PlannedHolder => ({
-  uid, role: 'student', scheduleGroup: 'day', security: false, validFrom: null, validTo: null, ...extra,
+  uid, status: 'active', role: 'student', scheduleGroup: 'day', security: false, validFrom: null, validTo: null, ...extra,
 });
 
 describe('controller card plan', () => {
@@ -67,6 +67,24 @@ describe('controller card plan', () => {
     expect(uidKeyOf(cardNumberOf('0A1B2C3D', '8h10d')!, '8h10d')).toBe('0A1B2C3D');
     expect(uidKeyOf(cardNumberOf('0A1B2C3D', 'reversed')!, 'reversed')).toBe('0A1B2C3D');
     expect(cardNumberOf('0A1B2C3D', 'reversed')).toBe(0x3d2c1b0a);
+  });
+
+  it('leaves out a number a refused card shares (a found lost card would open the door) and a number two people share', () => {
+    // wg26 keeps the low 3 bytes: 16.7 million numbers, so a school of 5,000 cards expects a shared one.
+    const lost = holder('0BADCAFE', { status: 'lost' });
+    const twin = holder('77ADCAFE');
+    const first = holder('01020304');
+    const second = holder('FF020304', { scheduleGroup: 'boarding' });
+    const plan = planDevice(device, aps, [lost, twin, first, second, holder('0A1B2C3D')], false);
+    expect([...plan.cards.keys()].sort()).toEqual([cardNumberOf('0A1B2C3D', 'wg26')]);
+    expect(plan.leftOut).toEqual([
+      { uids: ['0BADCAFE', '77ADCAFE'], card: 0xadcafe, reason: 'refused_card' },
+      { uids: ['01020304', 'FF020304'], card: 0x020304, reason: 'shared' },
+    ]);
+    // The whole 4 bytes (8h10d) tell them apart: nothing is left out.
+    const full = planDevice({ ...device, cardNumber: '8h10d' }, aps, [lost, twin, first, second], false);
+    expect(full.cards.size).toBe(3);
+    expect(full.leftOut).toEqual([]);
   });
 
   it('check-config notes say which rules a controller cannot apply and what it does instead', () => {

@@ -30,7 +30,7 @@ export { openBody } from './routes.js';
 
 /** What the module needs from the rest of the gateway, handed in by the composition root. */
 export interface ControllersPorts {
-  /** Every active card with its holder's role, group and security flag. */
+  /** Every card with its status and its holder's role, group and security flag. */
   holders: () => PlannedHolder[];
   lockdownActive: () => boolean;
 }
@@ -53,6 +53,8 @@ declare module '../../../gateway/core/bus.js' {
 }
 
 const TAP_WAIT_MS = 15_000;
+/** Left-out card numbers listed in the log and the API (the count is always whole). */
+const LEFT_OUT_SHOWN = 50;
 /**
  * How long a status or event read listens after its reply for a second, different one (a forgery: drivers/controllers/
  * uhppote/client.ts). A controller on the LAN answers within a few ms; 20 ms a read is ~40 s over a 2,000-entry backfill.
@@ -98,6 +100,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   let nightlyDone = '';
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
+  const leftOutSaid = new Map<string, string>();
 
   /**
    * Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open; or, for an
@@ -169,7 +172,19 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         return { address: a.host, port: a.port };
       },
       now,
-      plan: () => planDevice(device, aps, ports.holders(), ports.lockdownActive()),
+      plan: () => {
+        const plan = planDevice(device, aps, ports.holders(), ports.lockdownActive());
+        // Said once per change, not at every sync: IT has to reissue one of each pair.
+        const said = plan.leftOut.map((c) => `${c.card}:${c.reason}`).join();
+        if (said !== leftOutSaid.get(device.id)) {
+          leftOutSaid.set(device.id, said);
+          if (plan.leftOut.length > 0) {
+            log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: plan.leftOut.slice(0, LEFT_OUT_SHOWN) },
+              `${plan.leftOut.length} card number(s) left off the controller: each stands for more than one card; reissue one card of each`);
+          }
+        }
+        return plan;
+      },
       antiPassbackMode: antiPassbackPlan(device, aps, readersElsewhere(cfg.devices.indexOf(device), cfg.devices, ctx.config.readers)).mode,
       pump: (dev) =>
         new EventPump({
@@ -264,7 +279,10 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       clockDriftS: d.clockDriftS,
       antiPassback: d.antiPassback,
       doors: Object.entries(d.config.doors).map(([n, door]) => ({ door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null })),
-      sync: { inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError },
+      sync: {
+        inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError,
+        leftOut: { count: s.leftOut.length, cards: s.leftOut.slice(0, LEFT_OUT_SHOWN) },
+      },
       events: { lastIndex: recorded.get(d.id) ?? null, controllerLastIndex: d.lastStatus?.lastIndex ?? null, taps: counts.taps, backfilled: counts.backfilled },
     };
   };

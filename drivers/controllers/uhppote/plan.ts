@@ -13,6 +13,8 @@ import type { CardRecord, TimeProfile } from './messages.js';
 
 export interface PlannedHolder {
   uid: string;
+  /** Every card the gateway knows is planned: a refused card's number must not open anything either. */
+  status: 'active' | 'lost' | 'blocked' | 'expired';
   role: 'student' | 'staff' | 'visitor';
   scheduleGroup: string;
   security: boolean;
@@ -42,11 +44,22 @@ const LOCKABLE = new Set(['gate', 'door', 'classroom']);
 const FAR_PAST = '2000-01-01';
 const FAR_FUTURE = '2099-12-31';
 
+/**
+ * A controller number left off the card list because it stands for more than one card: the controller sees only the
+ * low bytes its readers send (3 under wg26, 4 otherwise), so it cannot tell those cards apart. `refused_card`: one of
+ * them is lost, blocked or expired, and whoever found it would be let in as the other. `shared`: two active cards, and
+ * the one swiping would get the other's doors and be recorded as nobody. Either way one card has to be reissued.
+ */
+export interface LeftOutCard {
+  card: number;
+  uids: string[];
+  reason: 'refused_card' | 'shared';
+}
+
 export interface DevicePlan {
   cards: Map<number, CardRecord>;
   profiles: TimeProfile[];
-  /** Cards left out because their number is taken by another card on this controller (UIDs sharing a suffix). */
-  collisions: number;
+  leftOut: LeftOutCard[];
 }
 
 /**
@@ -106,15 +119,25 @@ export function planDevice(
     const d = device.doors[String(n) as '1'];
     return d ? accessPoints.get(d.accessPoint) : undefined;
   });
-  const cards = new Map<number, CardRecord>();
-  let collisions = 0;
+  const byNumber = new Map<number, PlannedHolder[]>();
   for (const h of holders) {
     const card = cardNumberOf(h.uid, device.cardNumber);
     if (card === null) continue;
-    if (cards.has(card)) {
-      collisions++;
+    const group = byNumber.get(card);
+    if (group) group.push(h);
+    else byNumber.set(card, [h]);
+  }
+  const cards = new Map<number, CardRecord>();
+  const leftOut: LeftOutCard[] = [];
+  for (const [card, sharing] of byNumber) {
+    const h = sharing[0]!;
+    if (sharing.length > 1) {
+      if (sharing.every((x) => x.status !== 'active')) continue; // refused either way: nothing to report
+      const reason = sharing.some((x) => x.status !== 'active') ? 'refused_card' : 'shared';
+      leftOut.push({ card, uids: sharing.map((x) => x.uid).sort(), reason });
       continue;
     }
+    if (h.status !== 'active') continue;
     const perms = doors.map((ap) => {
       if (!ap) return 0;
       if (lockdown && LOCKABLE.has(ap.kind) && !(h.role === 'staff' && h.security)) return 0;
@@ -124,7 +147,7 @@ export function planDevice(
     if (perms.every((p) => p === 0)) continue;
     cards.set(card, { card, from: dateOnly(h.validFrom, FAR_PAST), to: dateOnly(h.validTo, FAR_FUTURE), doors: perms, pin: 0 });
   }
-  return { cards, profiles: book.profiles, collisions };
+  return { cards, profiles: book.profiles, leftOut };
 }
 
 export const sameRecord = (a: CardRecord, b: CardRecord): boolean =>

@@ -7,7 +7,7 @@
  * controller answers again) is a full reconciliation.
  */
 import type { CardRecord, TimeProfile } from './messages.js';
-import type { DevicePlan } from './plan.js';
+import type { DevicePlan, LeftOutCard } from './plan.js';
 import { sameRecord } from './plan.js';
 import { DELETED_CARD, NO_CARD } from './responses.js';
 
@@ -29,13 +29,15 @@ export interface SyncState {
   lastFullSync: string | null;
   running: boolean;
   lastError: string | null;
+  /** Numbers the plan leaves out because they stand for more than one card (plan.ts). */
+  leftOut: readonly LeftOutCard[];
 }
 
 export class CardSync {
   /** What the controller holds, as far as the gateway knows; null until a full read. */
   private mirror: Map<number, CardRecord> | null = null;
   private profilesWritten = '';
-  private plan: DevicePlan = { cards: new Map(), profiles: [], collisions: 0 };
+  private plan: DevicePlan = { cards: new Map(), profiles: [], leftOut: [] };
   private readonly urgent = new Set<number>();
   private running: Promise<void> | undefined;
   private again: 'none' | 'incremental' | 'full' = 'none';
@@ -58,7 +60,7 @@ export class CardSync {
     let inSync = 0;
     if (this.mirror) for (const [n, r] of this.plan.cards) if (this.mirror.get(n) && sameRecord(this.mirror.get(n)!, r)) inSync++;
     const pending = this.mirror ? this.diff().length : planned;
-    return { inSync, pending: this.running ? Math.max(pending, this.pendingWrites) : pending, planned, lastFullSync: this.lastFullSync, running: this.running !== undefined, lastError: this.lastError };
+    return { inSync, pending: this.running ? Math.max(pending, this.pendingWrites) : pending, planned, lastFullSync: this.lastFullSync, running: this.running !== undefined, lastError: this.lastError, leftOut: this.plan.leftOut };
   }
 
   /** Cards whose desired state changed (card.changed): written first, even in the middle of a full run. */

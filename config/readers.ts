@@ -20,6 +20,8 @@ const serialDriver = z.strictObject({
 
 const mqttDriver = z.strictObject({
   type: z.literal('mqtt'),
+  numberFormat: z.enum(CARD_FORMATS).default('hex')
+    .meta({ description: 'How the terminal writes `uid` (its taps and offline sales): hex, the whole UID; a decimal form (8h10d, reversed, 6h8d, wg26), only the low bytes it was printed from, so a tap matches the one card whose UID ends with them.' }),
   secretHash: secretHash.optional()
     .meta({ description: 'Hash of the secret this reader logs in with (username = reader id). Omit only in demo mode.' }),
 });

@@ -224,7 +224,7 @@ export function createReadersModule(ctx: GatewayContext, opts: ReadersModuleOpti
         }
       }
       case 'mqtt':
-        return new MqttReader(r.id, rt, now, hub);
+        return new MqttReader(r.id, rt, now, hub, d.numberFormat);
       case 'rc522': {
         // node-rfid drives one SPI device and keeps its timeout in a module-level variable: one reader per gateway.
         if (rc522Taken.id) return new UnavailableReader(r.id, 'rc522', `only one RC522 reader per gateway (${rc522Taken.id} has it)`, rt, now);

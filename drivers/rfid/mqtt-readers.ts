@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import type { MqttPort } from '../../gateway/core/mqtt-port.js';
-import { normalizeUid } from '../../gateway/core/card-number.js';
+import { normalizeUid, parseCardNumber, type CardFormat } from '../../gateway/core/card-number.js';
 import { parseDeviceTime } from '../../gateway/core/device-time.js';
-import { TypedPin, type OfflineTransaction } from '../../gateway/core/taps.js';
+import { TypedPin, type OfflineTransaction, type Tap } from '../../gateway/core/taps.js';
 import { ReaderBase, type ReaderHooks } from './types.js';
 import { topicFilters } from '../../gateway/core/topics.js';
 
@@ -49,6 +49,19 @@ function tapFields(f: NetworkTapPayload): { seq: number | undefined; amount: num
   return { seq, amount, pin };
 }
 
+/**
+ * A terminal's `uid` as its `numberFormat` writes it: hex gives the whole UID, read strictly (no repairs: a terminal
+ * is not a spreadsheet); a decimal form gives the low bytes it was printed from, which match a card only by suffix.
+ */
+function readCard(text: string, format: CardFormat): { ok: true; uid: string; partial: boolean } | { ok: false; detail: string } {
+  if (format === 'hex') {
+    const u = normalizeUid(text);
+    return u.ok ? { ok: true, uid: u.value, partial: false } : { ok: false, detail: u.error.message };
+  }
+  const k = parseCardNumber(text, format);
+  return k.ok ? { ok: true, uid: k.value.key, partial: true } : { ok: false, detail: k.error.message };
+}
+
 export type RejectReason = 'unknown_reader' | 'too_large' | 'malformed_json' | 'bad_payload' | 'bad_uid';
 
 const offlineBatchId = z.object({ batch: z.string().min(1).max(64) });
@@ -74,6 +87,7 @@ const offlinePayload = z.strictObject({
  */
 export function parseOfflineUpload(
   payload: Buffer,
+  format: CardFormat = 'hex',
 ):
   | { ok: true; value: { batch: string; transactions: OfflineTransaction[] } }
   | { ok: false; reason: RejectReason; detail: string; batch: string | null } {
@@ -94,13 +108,14 @@ export function parseOfflineUpload(
   }
   const transactions: OfflineTransaction[] = [];
   for (const [i, t] of r.data.transactions.entries()) {
-    const uid = normalizeUid(t.uid);
-    if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: `transactions.${i}.uid: ${uid.error.message}`, batch };
+    const card = readCard(t.uid, format);
+    if (!card.ok) return { ok: false, reason: 'bad_uid', detail: `transactions.${i}.uid: ${card.detail}`, batch };
     const at = parseDeviceTime(t.at);
     if (at === undefined) {
       return { ok: false, reason: 'bad_payload', detail: `transactions.${i}.at: epoch ms or s, or ISO 8601 with a zone (2026-11-24T12:05:00+08:00)`, batch };
     }
-    transactions.push({ uid: uid.value, seq: t.seq, amount: typeof t.amount === 'number' ? t.amount : Number.NaN, at });
+    const amount = typeof t.amount === 'number' ? t.amount : Number.NaN;
+    transactions.push(card.partial ? { uid: card.uid, partial: true, seq: t.seq, amount, at } : { uid: card.uid, seq: t.seq, amount, at });
   }
   return { ok: true, value: { batch: r.data.batch, transactions } };
 }
@@ -108,7 +123,10 @@ export function parseOfflineUpload(
 /** Reads a payload into a tap's fields, or says why not. Pure, for the dispatcher and its tests. */
 export function parseNetworkTap(
   payload: Buffer,
-): { ok: true; value: { uid: string; seq: number | undefined; amount: number | undefined; pin: TypedPin | undefined } } | { ok: false; reason: RejectReason; detail: string } {
+  format: CardFormat = 'hex',
+):
+  | { ok: true; value: { uid: string; partial: boolean; seq: number | undefined; amount: number | undefined; pin: TypedPin | undefined } }
+  | { ok: false; reason: RejectReason; detail: string } {
   if (payload.length > MAX_PAYLOAD) return { ok: false, reason: 'too_large', detail: `${payload.length} bytes` };
   const text = payload.toString('utf8').trim();
   let body: unknown = text;
@@ -129,18 +147,25 @@ export function parseNetworkTap(
     }
     fields = r.data;
   }
-  const uid = normalizeUid(fields.uid);
-  if (!uid.ok) return { ok: false, reason: 'bad_uid', detail: uid.error.message };
+  const card = readCard(fields.uid, format);
+  if (!card.ok) return { ok: false, reason: 'bad_uid', detail: card.detail };
   // Flat, not `{...fields, uid}`: see the note on spreads in AccessEngine.decide (gateway/access/engine.ts).
   const { seq, amount, pin } = tapFields(fields);
-  return { ok: true, value: { uid: uid.value, seq, amount, pin } };
+  return { ok: true, value: { uid: card.uid, partial: card.partial, seq, amount, pin } };
 }
 
 /** One configured network reader; its taps come from the shared subscription. */
 export class MqttReader extends ReaderBase {
   readonly type = 'mqtt' as const;
 
-  constructor(id: string, hooks: ReaderHooks, now: () => number, private readonly hub: NetworkReaderHub) {
+  constructor(
+    id: string,
+    hooks: ReaderHooks,
+    now: () => number,
+    private readonly hub: NetworkReaderHub,
+    /** How this terminal writes card numbers (config `numberFormat`). */
+    readonly numberFormat: CardFormat = 'hex',
+  ) {
     super(id, hooks, now);
   }
 
@@ -156,14 +181,16 @@ export class MqttReader extends ReaderBase {
 
   /** Called by the hub with a message addressed to this reader. */
   receive(payload: Buffer): void {
-    const r = parseNetworkTap(payload);
+    const r = parseNetworkTap(payload, this.numberFormat);
     if (!r.ok) {
       this.hub.reject(r.reason, this.id, r.detail);
       this.hooks.drop(r.reason);
       return;
     }
-    const { uid, seq, amount, pin } = r.value;
-    this.hooks.tap(pin ? { readerId: this.id, uid, at: this.now(), seq, amount, pin } : { readerId: this.id, uid, at: this.now(), seq, amount });
+    const { uid, partial, seq, amount, pin } = r.value;
+    const tap: Tap = pin ? { readerId: this.id, uid, at: this.now(), seq, amount, pin } : { readerId: this.id, uid, at: this.now(), seq, amount };
+    if (partial) tap.partial = true;
+    this.hooks.tap(tap);
   }
 }
 
@@ -195,7 +222,7 @@ export class NetworkReaderHub {
   }
 
   private offline(reader: MqttReader, payload: Buffer): void {
-    const r = parseOfflineUpload(payload);
+    const r = parseOfflineUpload(payload, reader.numberFormat);
     if (r.ok) {
       this.onOffline(reader.id, r.value);
       return;

@@ -72,7 +72,7 @@ export class OfflineSales {
     if (!this.wallet) return { batch, accepted: false, error: 'no_wallet', message: 'this gateway runs no wallet' };
     const now = this.ctx.clock.now();
     const sales = upload.transactions.map((t): OfflineSale => {
-      const holder = this.people.holderOf(t.uid);
+      const holder = this.people.holderOf(t.uid, t.partial === true);
       return {
         readerId,
         seq: t.seq,

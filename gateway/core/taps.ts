@@ -67,6 +67,8 @@ export interface DeviceDecision {
 /** One sale a POS terminal made by itself while it could not reach the gateway, uploaded when it could again. */
 export interface OfflineTransaction {
   uid: string;
+  /** As a tap's: the terminal gave only the low bytes (a decimal form), see Tap.partial. */
+  partial?: boolean;
   /** The terminal's transaction number, in the same series as its online taps. */
   seq: number;
   /** Integer fen, as the terminal sent it (the wallet judges it). */

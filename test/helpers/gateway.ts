@@ -59,7 +59,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   });
   const config = validateConfig(raw, 'test');
   if (!opts.simulatedReaders) {
-    for (const r of config.readers) if (r.driver.type === 'simulated') r.driver = { type: 'mqtt' };
+    for (const r of config.readers) if (r.driver.type === 'simulated') r.driver = { type: 'mqtt', numberFormat: 'hex' };
   }
   if (opts.users?.length) {
     const { openDatabase } = await import('../../gateway/storage/db.js');

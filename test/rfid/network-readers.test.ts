@@ -5,7 +5,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Tap } from '../../gateway/core/taps.js';
-import { parseNetworkTap } from '../../drivers/rfid/mqtt-readers.js';
+import { parseNetworkTap, parseOfflineUpload } from '../../drivers/rfid/mqtt-readers.js';
 import { nextMessage, startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 describe('network readers over MQTT', () => {
@@ -117,13 +117,47 @@ describe('network readers over MQTT', () => {
 describe('network tap payloads', () => {
   it('accepts the documented shapes and names what is wrong with the rest', () => {
     const p = (s: string) => parseNetworkTap(Buffer.from(s));
-    expect(p('{"uid":"0A1B2C3D","seq":17}')).toEqual({ ok: true, value: { uid: '0A1B2C3D', seq: 17 } });
-    expect(p('"0a1b2c3d"')).toEqual({ ok: true, value: { uid: '0A1B2C3D' } });
+    expect(p('{"uid":"0A1B2C3D","seq":17}')).toEqual({ ok: true, value: { uid: '0A1B2C3D', partial: false, seq: 17 } });
+    expect(p('"0a1b2c3d"')).toEqual({ ok: true, value: { uid: '0A1B2C3D', partial: false } });
     // Only the card must be readable; a wrong seq, amount or PIN is answered by the decision, not dropped unanswered.
     expect(p('{"uid":"0A1B2C3D","seq":-1,"amount":"12.50"}')).toMatchObject({ ok: true, value: { uid: '0A1B2C3D', seq: undefined, amount: Number.NaN } });
     expect(p('{"seq":17}')).toMatchObject({ ok: false, reason: 'bad_payload', detail: expect.stringMatching(/^uid/) });
     expect(p('[1,2]')).toMatchObject({ ok: false, reason: 'bad_uid' });
     expect(p('')).toMatchObject({ ok: false, reason: 'bad_uid' });
+  });
+});
+
+describe('a terminal that writes decimal card numbers (numberFormat)', () => {
+  it('reads its taps and offline sales as the low bytes they were printed from, and refuses hex', () => {
+    expect(parseNetworkTap(Buffer.from('3651216768'), '8h10d')).toMatchObject({ ok: true, value: { uid: 'D9A12580', partial: true } });
+    expect(parseNetworkTap(Buffer.from('{"uid":"219,09801"}'), 'wg26')).toMatchObject({ ok: true, value: { uid: 'DB2649', partial: true } });
+    expect(parseNetworkTap(Buffer.from('04CEFED9A12580'), '8h10d')).toMatchObject({ ok: false, reason: 'bad_uid' });
+    const upload = parseOfflineUpload(Buffer.from(JSON.stringify({ batch: 'b1', transactions: [{ uid: '3651216768', seq: 1, amount: 500, at: 1_780_000_000_000 }] })), '8h10d');
+    expect(upload).toMatchObject({ ok: true, value: { transactions: [{ uid: 'D9A12580', partial: true, seq: 1 }] } });
+  });
+
+  it('grants a 7-byte card from its 8h10d number at the gate, and refuses a number nobody holds', async () => {
+    const gw = await startTestGateway({
+      config: { readers: [{ id: 'net-dec', accessPoint: 'main-gate', direction: 'in', debounceMs: 0, driver: { type: 'mqtt', numberFormat: '8h10d' } }] },
+    });
+    try {
+      const admin = await gw.login('admin');
+      const person = (await (await gw.api('/api/v1/people', { method: 'POST', token: admin, json: { externalId: 'S20258888', name: 'Seven', role: 'student' } })).json()) as { id: number };
+      expect((await gw.api(`/api/v1/people/${person.id}/cards`, { method: 'POST', token: admin, json: { uid: '04CEFED9A12580' } })).status).toBe(201);
+      const client = await gw.mqttClient();
+      await client.subscribeAsync('campus/readers/net-dec/decision');
+      const ask = async (payload: string): Promise<{ granted: boolean; reason: string }> => {
+        const answer = nextMessage(client, 'campus/readers/net-dec/decision');
+        await client.publishAsync('campus/readers/net-dec/tap', payload, { qos: 1 });
+        return JSON.parse((await answer).payload.toString()) as { granted: boolean; reason: string };
+      };
+      expect(await ask('{"uid":"3651216768","seq":1}')).toMatchObject({ granted: true, reason: 'ok' });
+      expect(await ask('{"uid":"0000000001","seq":2}')).toMatchObject({ granted: false, reason: 'unknown_card' });
+      const taps = (await (await gw.api('/api/v1/taps?readerId=net-dec', { token: admin })).json()) as { items: { seq: number; person: { externalId: string } | null }[] };
+      expect(taps.items.find((t) => t.seq === 1)?.person?.externalId).toBe('S20258888');
+    } finally {
+      await gw.close();
+    }
   });
 });
 

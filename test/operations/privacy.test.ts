@@ -17,6 +17,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { notifications, settled } from '../notify/helpers.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 // Tuesday 2027-03-02 10:00 in Shanghai.
 const NOW = Date.UTC(2027, 2, 2, 2, 0, 0);
 const running: TestGateway[] = [];
@@ -108,10 +109,12 @@ describe('retention on a clock nobody can confirm', () => {
     const before = taps();
     expect(before).toBeGreaterThanOrEqual(5);
 
-    let confirmed = false;
+    let confirmed = true;
     let ran = 0; // the monotonic clock: ms the gateway has run
     const retention = new RetentionClock(db, clock, () => confirmed, gw.ctx.log, () => ran);
     const pruner = personalDataPruner(db, retention, gw.ctx.config.retention, 'Asia/Shanghai');
+    await pruner.prune(); // NTP confirmed the clock at NOW; then the box restarts a year ahead, NTP not answering yet
+    confirmed = false;
     clock.set(NOW + 400 * DAY);
     expect((await pruner.prune()).taps).toBe(0);
     // A tap on the wrong clock: the newest row now, which the first fix took as proof the clock was right.
@@ -131,6 +134,39 @@ describe('retention on a clock nobody can confirm', () => {
     clock.set(NOW + 400 * DAY + 181 * DAY);
     await pruner.prune();
     expect(taps()).toBe(0);
+  });
+
+  it('the first time, with no time kept yet, deletes nothing for a day of running unless the clock is confirmed', async () => {
+    // An upgrade from a release without the retention clock, on a box whose clock is 400 days ahead: taking that
+    // clock as the first time seen deleted every tap at the first pass.
+    const clock = new ManualClock(NOW);
+    const { gw, client } = await demoAt(clock);
+    for (let i = 0; i < 3; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
+    const db = gw.ctx.db;
+    const taps = (): number => count(db, 'SELECT COUNT(*) AS n FROM taps');
+    const before = taps();
+    clock.set(NOW + 400 * DAY);
+    let ran = 0;
+    const startAt = (): RetentionClock => new RetentionClock(db, clock, () => false, gw.ctx.log, () => ran);
+    let pruner = personalDataPruner(db, startAt(), gw.ctx.config.retention, 'Asia/Shanghai');
+    expect((await pruner.prune()).taps).toBe(0);
+    ran = 20 * HOUR;
+    expect((await pruner.prune()).taps).toBe(0);
+    // A restart counts on from the 20 hours waited, not from zero.
+    ran = 0;
+    pruner = personalDataPruner(db, startAt(), gw.ctx.config.retention, 'Asia/Shanghai');
+    ran = 3 * HOUR;
+    expect((await pruner.prune()).taps).toBe(0);
+    expect(taps()).toBe(before);
+    // A whole day unconfirmed: the clock is all there is, and it is believed.
+    ran = 5 * HOUR;
+    expect((await pruner.prune()).taps).toBe(before);
+    // Confirmed at once on another box: no wait.
+    const other = new ManualClock(NOW + 400 * DAY);
+    const fresh = await demoAt(new ManualClock(NOW));
+    await tap(fresh.gw, fresh.client, 'demo-gate-in', DEMO_STUDENT.uid, NOW);
+    const confirmedAtOnce = personalDataPruner(fresh.gw.ctx.db, new RetentionClock(fresh.gw.ctx.db, other, () => true, fresh.gw.ctx.log, () => 0), fresh.gw.ctx.config.retention, 'Asia/Shanghai');
+    expect((await confirmedAtOnce.prune()).taps).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -83,7 +83,12 @@ export function parseConfigText(text: string, source: string): unknown {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+      // The yaml library ends its first line with " at line L, column C:" (then a code frame): said once, in front.
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return at ? `line ${at.line}, column ${at.col}: ${message}` : message;
+      }),
     );
   }
   return doc.toJS() ?? {};

@@ -131,8 +131,9 @@ cloud: { upstreamUrl: "htp://city.example" }
     expect(() => loadConfig({ file, env: { CAMPUS_HTTP_PORT: 'eighty' } })).toThrow(/CAMPUS_HTTP_PORT/);
   });
 
-  it('reports YAML syntax errors with a line number', () => {
+  it('reports YAML syntax errors with their line and column, once', () => {
     expect(() => loadConfig({ file: configFile('http:\n  port: [1, 2\n'), env: {} })).toThrow(/line \d+/);
+    expect(refusal(configFile('http:\n  port: 80\n  port: 81\n')).problems).toEqual(['line 3, column 3: Map keys must be unique']);
   });
 });
 

@@ -11,7 +11,13 @@ import { restoreBackup } from '../storage/restore.js';
 import { codeSchemaVersion } from '../storage/upgrade-guard.js';
 import { commandConfig, configOption, reportAndExit } from './common.js';
 
+const KB = 1024;
 const MB = 1_048_576;
+
+/** "730 KB" below a megabyte: a new school's whole backup read "0.0 MB", as if it were empty. */
+export function sizeText(bytes: number): string {
+  return bytes < MB ? `${Math.max(1, Math.round(bytes / KB))} KB` : `${(bytes / MB).toFixed(1)} MB`;
+}
 
 /** Progress on stderr: a line per tenth of each phase, so a journal or a pipe gets a few lines, not thousands. */
 function progressPrinter(): (p: BackupProgress) => void {
@@ -20,7 +26,7 @@ function progressPrinter(): (p: BackupProgress) => void {
     const tenth = p.total > 0 ? Math.floor((p.done / p.total) * 10) : 10;
     if ((shown.get(p.phase) ?? -1) >= tenth) return;
     shown.set(p.phase, tenth);
-    const what = p.phase === 'database' ? `${p.done}/${p.total} pages` : p.phase === 'files' ? `${p.done}/${p.total} files` : `${(p.done / MB).toFixed(1)}/${(p.total / MB).toFixed(1)} MB`;
+    const what = p.phase === 'database' ? `${p.done}/${p.total} pages` : p.phase === 'files' ? `${p.done}/${p.total} files` : `${sizeText(p.done)}/${sizeText(p.total)}`;
     process.stderr.write(`${p.phase.padEnd(8)} ${String(tenth * 10).padStart(3)}%  ${what}\n`);
   };
 }
@@ -55,7 +61,7 @@ export function registerBackupCommands(program: Command): void {
           });
           const m = result.manifest;
           process.stdout.write(
-            `${result.file}\n  ${(result.bytes / MB).toFixed(1)} MB, ${m.files.length} files, schema ${m.schemaVersion}, gateway ${m.gatewayVersion}` +
+            `${result.file}\n  ${sizeText(result.bytes)}, ${m.files.length} files, schema ${m.schemaVersion}, gateway ${m.gatewayVersion}` +
               `${m.snapshots ? '' : ', without snapshots'}\n` +
               `NOT in this backup; keep these safe yourself (/etc/campus-gateway/secrets.env):\n${m.notIncluded.map((k) => `  - ${k}`).join('\n')}\n`,
           );

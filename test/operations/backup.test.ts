@@ -88,6 +88,8 @@ describe('campus-gateway backup and restore', () => {
     expect(backup.stdout).toContain('CAMPUS_FLOW_SECRET');
     expect(backup.stdout).toContain('CAMPUS_CAMERA_KEY');
     expect(backup.stderr).toMatch(/database\s+100%/);
+    // The demo's backup is well under a megabyte: its size, not "0.0 MB".
+    expect(backup.stdout).toMatch(/\n {2}[1-9]\d* KB, \d+ files/);
     const [file] = listBackups(backupDir);
     expect(file).toMatch(/campus-backup-demo-school-\d{8}T\d{9}Z-manual\.tar\.gz$/);
 

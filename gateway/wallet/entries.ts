@@ -134,10 +134,10 @@ export class LedgerEntries {
     return p;
   }
 
-  /** Admin credit. */
-  topUp(externalId: string, amountFen: number, reason: string, actor: string): { entry: LedgerEntry; balanceFen: number } {
+  /** Admin credit. `logged: false` for the demo's opening balances: 420 identical lines before the banner. */
+  topUp(externalId: string, amountFen: number, reason: string, actor: string, logged = true): { entry: LedgerEntry; balanceFen: number } {
     positiveFen(amountFen);
-    return this.post(this.person(externalId).id, { kind: 'topup', amountFen, reason, actor, refundOf: null });
+    return this.post(this.person(externalId).id, { kind: 'topup', amountFen, reason, actor, refundOf: null }, logged);
   }
 
   /**
@@ -185,6 +185,7 @@ export class LedgerEntries {
   private post(
     personId: number,
     e: { kind: EntryKind; amountFen: number; reason: string; actor: string; refundOf: number | null },
+    logged = true,
   ): { entry: LedgerEntry; balanceFen: number } {
     return this.db
       .transaction(() => {
@@ -196,7 +197,7 @@ export class LedgerEntries {
           tapId: null,
           occurredAt: this.deps.clock.now(),
         });
-        this.log.info({ personId, kind: e.kind, amountFen: e.amountFen, actor: e.actor, entryId: id }, 'wallet entry');
+        if (logged) this.log.info({ personId, kind: e.kind, amountFen: e.amountFen, actor: e.actor, entryId: id }, 'wallet entry');
         return { entry: this.entry(id), balanceFen: balance };
       })
       .immediate();

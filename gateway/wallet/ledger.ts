@@ -73,8 +73,8 @@ export class Wallet implements WalletPort {
     return this.entries.person(externalId);
   }
 
-  topUp(externalId: string, amountFen: number, reason: string, actor: string): { entry: LedgerEntry; balanceFen: number } {
-    return this.entries.topUp(externalId, amountFen, reason, actor);
+  topUp(externalId: string, amountFen: number, reason: string, actor: string, logged = true): { entry: LedgerEntry; balanceFen: number } {
+    return this.entries.topUp(externalId, amountFen, reason, actor, logged);
   }
 
   refund(externalId: string, amountFen: number, reason: string, actor: string, entryId?: number): { entry: LedgerEntry; balanceFen: number } {

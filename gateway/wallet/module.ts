@@ -52,7 +52,7 @@ export class WalletModule implements GatewayModule {
     for (const s of students) {
       if (hasEntries.get(s.id)) continue;
       const fenAmount = s.external_id === DEMO_WALLET_STUDENT ? 5000 : DEMO_TOPUPS_FEN[s.id % DEMO_TOPUPS_FEN.length]!;
-      this.wallet.topUp(s.external_id, fenAmount, 'demo opening balance', 'demo');
+      this.wallet.topUp(s.external_id, fenAmount, 'demo opening balance', 'demo', false); // one summary line below
       seeded++;
     }
     this.log.info({ seeded }, 'seeded demo wallet balances');

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { startTestGateway, nextMessage, waitFor, type TestGateway } from '../helpers/gateway.js';
 import type { MqttClient } from 'mqtt';
+import { captureLog } from '../helpers/log-capture.js';
 
 let gw: TestGateway;
 let admin: string;
@@ -173,5 +174,23 @@ describe('wallet API on the demo school', () => {
     expect((await gw.api('/api/v1/wallet/reconciliation', { token: viewer })).status).toBe(403);
     const health = await waitFor(async () => (await gw.api('/healthz')).json() as Promise<{ components: Record<string, { ok: boolean }> }>);
     expect(health.components.wallet).toEqual({ ok: true, status: 'ok' });
+  });
+});
+
+describe('the demo wallet seeding', () => {
+  it('logs one summary line for the opening balances, while a top-up by a person is logged as always', async () => {
+    // A school IT walkthrough: 420 identical "wallet entry" lines came before the start banner.
+    const { log, text } = captureLog();
+    const demo = await startTestGateway({ demo: true, clock: new ManualClock(LUNCH), log });
+    try {
+      const lines = (): { msg: string; seeded?: number; actor?: string }[] => text().trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+      expect(lines().filter((l) => l.msg === 'wallet entry')).toEqual([]);
+      expect(lines().find((l) => l.msg === 'seeded demo wallet balances')?.seeded).toBeGreaterThan(100);
+      const token = await demo.login('admin');
+      expect((await demo.api('/api/v1/wallet/S20250001/topup', { method: 'POST', token, json: { amountFen: 100, reason: 'cash at the office' } })).status).toBe(201);
+      expect(lines().filter((l) => l.msg === 'wallet entry').map((l) => l.actor)).toEqual(['admin']);
+    } finally {
+      await demo.close();
+    }
   });
 });

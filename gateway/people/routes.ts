@@ -12,7 +12,10 @@ import type { PeopleStore } from './store.js';
 import type { PeopleFinder } from './search.js';
 import { jsonFor, PERSONAL_DATA_ROLES, visibilityOf } from '../http/visibility.js';
 
-export const idParams = z.object({ id: z.coerce.number().int().positive() });
+// A person's number in this gateway. External ids go in the query (GET /people?externalId=): a school's student
+// numbers are often all digits, and one path parameter meaning either would be ambiguous.
+const NOT_AN_ID = 'a person\'s id here is the gateway\'s number for them (from GET /api/v1/people); for an external id use GET /api/v1/people?externalId=…';
+export const idParams = z.object({ id: z.coerce.number({ error: NOT_AN_ID }).int({ error: NOT_AN_ID }).positive({ error: NOT_AN_ID }) });
 export const uidParams = z.object({ uid: uidSchema });
 export const noteBody = z.object({ note: z.string().max(500).optional() });
 /** The search box: one line of text (a name or a card number is far shorter than 64), a short list back. */

@@ -68,6 +68,10 @@ describe('people and cards API', () => {
     const p = created.body as PersonOut;
     expect((await call('POST', '/people', admin, { externalId: 'S20259999', name: '重复', role: 'student' })).status).toBe(409);
     expect((await call('POST', '/people', admin, { externalId: 'bad id/1', name: 'x', role: 'student' })).status).toBe(400);
+    // An external id where the path wants the gateway's number: a 400 that says where external ids go.
+    const byExternal = await call('GET', '/people/S20259999', security);
+    expect(byExternal.status).toBe(400);
+    expect(JSON.stringify(byExternal.body)).toContain('GET /api/v1/people?externalId=');
     expect((await call('POST', '/people', admin, { externalId: 'V1', name: 'x', role: 'visitor', security: true })).status).toBe(400);
     // A schedule group the access rules do not know, as the roster import refuses it.
     const unknownGroup = await call('POST', '/people', admin, { externalId: 'S20259998', name: 'x', role: 'student', scheduleGroup: 'nope' });

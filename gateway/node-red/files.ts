@@ -9,6 +9,8 @@ import { generateSecret } from '../auth/secrets.js';
 import { packageInfo } from '../core/version.js';
 
 export const FLOW_FILE = 'flows.json';
+/** Where Node-RED keeps the flows' encrypted credentials: named after the flow file. */
+export const CREDENTIALS_FILE = 'flows_cred.json';
 const SECRET_FILE = '.credential-secret';
 
 /** `flows/` of the installed package: found from the sources and from dist/ alike. */

@@ -2,7 +2,9 @@
 import type { Logger } from '../core/logger.js';
 import type { CampusFlowApi } from './api.js';
 import type { NodeRedAdminAuth } from './auth.js';
-import { FLOW_FILE, paletteDir } from './files.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CREDENTIALS_FILE, FLOW_FILE, paletteDir } from './files.js';
 import type { NodeRedLogMessage, NodeRedSettings } from './runtime.js';
 
 export const EDITOR_ROOT = '/flows';
@@ -32,11 +34,24 @@ export interface SettingsInput {
   storageModule: object;
 }
 
+/**
+ * Node-RED warnings about what the gateway set up on purpose, logged at debug: a school's log should hold warnings
+ * worth acting on. Each says when it is expected; otherwise it stays a warning.
+ */
+function expectedWarning(msg: unknown, userDir: string): boolean {
+  // Projects are off by design (one flow file, kept in backups).
+  if (msg === 'Projects disabled : editorTheme.projects.enabled=false') return true;
+  // Said at every start while no flow has credentials: there is no credentials file, so nothing can be missing.
+  // With the file there, it means the file lost its encryption, which is worth a warning.
+  return msg === 'Encrypted credentials not found' && !existsSync(join(userDir, CREDENTIALS_FILE));
+}
+
 export function nodeRedSettings(input: SettingsInput): NodeRedSettings {
   const { log } = input;
   const toPino = (m: NodeRedLogMessage): void => {
-    const level = levels[m.level];
+    let level = levels[m.level];
     if (!level) return; // metrics events
+    if (level === 'warn' && expectedWarning(m.msg, input.userDir)) level = 'debug';
     if (m.level <= 20 && m.type) input.onNodeError();
     if (m.level === 98) {
       const { level: _l, timestamp: _t, event, ...rest } = m;

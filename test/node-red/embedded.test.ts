@@ -13,6 +13,7 @@ import { hashSecret } from '../../gateway/auth/secrets.js';
 import { defaultFlows } from '../../gateway/node-red/files.js';
 import { nextMessage, startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const API_TOKEN = 'deploy-from-ci-0123456789abcdef';
 const READ_TOKEN = 'read-only-token-0123456789abcdef';
@@ -41,6 +42,8 @@ const deploy = (token: string, flows: object[]): Promise<Response> =>
 /** An editor token Node-RED minted itself and stored in .sessions.json (what an older gateway left behind). */
 const LEGACY_TOKEN = 'legacy-editor-token-0123456789';
 const dataDir = tempDir();
+/** The gateway's log from its start, for the warnings a school would see. */
+const started = captureLog();
 
 beforeAll(async () => {
   mkdirSync(join(dataDir, 'node-red'), { recursive: true });
@@ -49,6 +52,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     dataDir,
     clock,
+    log: started.log,
     config: {
       // Room for this file's logins from 127.0.0.1 within a minute; one test spends the count of another address.
       http: { loginRateLimit: { windowS: 60, max: 40 } },
@@ -67,6 +71,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('start-up log', () => {
+  it('warns of nothing Node-RED says about what the gateway set up on purpose (projects off, no flow credentials yet)', () => {
+    const warnings = started.text().trim().split('\n').map((l) => JSON.parse(l) as { level: number; component?: string; msg: string })
+      .filter((l) => l.level >= 40 && l.component === 'node-red').map((l) => l.msg);
+    expect(warnings.filter((m) => /Projects disabled|Encrypted credentials not found/.test(m))).toEqual([]);
+  });
 });
 
 describe('editor and admin API', () => {

@@ -6,6 +6,7 @@ import { forgetAll } from './lastgood.js';
 import { AlertFeed } from './live.js';
 import { LockdownWatch } from './lockdown.js';
 import { forgetNames } from './names.js';
+import { changePasswordDialog } from './password.js';
 import { alertsPage } from './pages/alerts.js';
 import { attendancePage } from './pages/attendance.js';
 import { cameraPage } from './pages/camera.js';
@@ -109,7 +110,7 @@ function shell(session: Session, path: string): HTMLElement {
       browserZoneDiffers() ? h('span', { class: 'school-tz muted small', 'data-test': 'school-tz', title: t('common.schoolTimeHint') }, t('common.schoolTime', { tz: schoolTimeZone() ?? '' })) : null,
       sound,
       langSwitcher(),
-      h('span', { class: 'user', 'data-test': 'user' }, `${session.username} · ${t(`role.${session.role}`)}`),
+      h('button', { class: 'btn small user', 'data-test': 'user', title: t('password.change'), onclick: changePasswordDialog }, `${session.username} · ${t(`role.${session.role}`)}`),
       h('button', { class: 'btn small', 'data-test': 'logout', onclick: logout }, t('common.logout')),
     ),
   );

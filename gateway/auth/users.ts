@@ -38,6 +38,15 @@ export const userMigrations: Migration[] = [
   },
 ];
 
+/** Why a new password will not do, or null. The demo's published password is refused like a short one. */
+export function newPasswordProblem(username: string, current: string, next: string): string | null {
+  if (next.length < 8) return 'at least 8 characters';
+  if (next === current) return 'the same as the current password';
+  if (next === DEMO_PASSWORD) return 'the published demo password';
+  if (next.toLowerCase() === username.toLowerCase()) return 'the same as the username';
+  return null;
+}
+
 const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 /** Users with roles, and bearer-token sessions (only the token's hash is stored). */
@@ -141,6 +150,22 @@ export class UserStore {
       .get(tokenHash(token)) as Session | undefined;
     if (!row || row.expiresAt < this.clock.now()) return null;
     return row;
+  }
+
+  /**
+   * The user's own password change: the current password first, as a login checks it. Every other session of the
+   * user ends (a session left open on a shared desk PC, or taken); the one asking keeps going.
+   */
+  async changePassword(username: string, current: string, next: string, keepToken: string): Promise<'changed' | 'wrong_password'> {
+    if (!(await this.verify(username, current))) return 'wrong_password';
+    const weak = newPasswordProblem(username, current, next);
+    if (weak) throw new GatewayError('bad_request', `newPassword: ${weak}`);
+    const hash = await hashSecret(next);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE users SET password_hash = ? WHERE username = ?').run(hash, username);
+      this.db.prepare('DELETE FROM sessions WHERE username = ? AND token_hash != ?').run(username, tokenHash(keepToken));
+    })();
+    return 'changed';
   }
 
   logout(token: string): void {

@@ -1,6 +1,6 @@
 /** The routes the HTTP layer mounts itself (gateway/http/server.ts, auth-routes.ts): sign-in, live events, this document. */
 import { z } from 'zod';
-import { loginBody } from './auth-routes.js';
+import { loginBody, passwordChangeBody } from './auth-routes.js';
 import { ANY_ROLE, type RouteDoc } from './route-docs.js';
 import { streamQuery } from './sse.js';
 
@@ -48,6 +48,24 @@ export const httpRouteDocs: RouteDoc[] = [
     roles: ANY_ROLE,
     summary: 'End this session',
     responses: { 204: { description: 'the token is ended' } },
+  },
+  {
+    method: 'post',
+    path: '/auth/password',
+    tag: 'auth',
+    roles: ANY_ROLE,
+    summary: 'Change your own password',
+    description:
+      'The current password is checked as a login is, and rate-limited with the login (http.loginRateLimit). The new one: at least 8 characters, ' +
+      'not the current one, the username or the demo password. Every other session of the user ends; this one goes on. ' +
+      'An admin sets anyone\'s password with `campus-gateway user add` (docs/operations.md).',
+    body: passwordChangeBody,
+    responses: {
+      204: { description: 'changed' },
+      400: { description: 'a new password that will not do (the message says why)' },
+      403: { description: 'the current password is wrong' },
+      429: { description: 'too many logins and password changes from this address' },
+    },
   },
   {
     method: 'get',

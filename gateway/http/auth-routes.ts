@@ -6,6 +6,7 @@ import { parse } from './validate.js';
 import type { UserStore } from '../auth/users.js';
 
 export const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+export const passwordChangeBody = z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: z.string().min(1).max(256) });
 
 /**
  * What the console needs to know about the school to show it correctly: every time it shows is in the school's
@@ -28,7 +29,18 @@ export function loginRoute(api: Router, users: UserStore, limiter: RequestHandle
   });
 }
 
-export function sessionRoutes(api: Router, users: UserStore, school: SchoolInfo): void {
+/**
+ * Behind authentication. Rate-limited as a login: a session left open must not become a way to guess the password
+ * (which may open other systems too). A wrong current password is a 403, not a 401: the session is still good.
+ */
+export function sessionRoutes(api: Router, users: UserStore, limiter: RequestHandler, school: SchoolInfo): void {
+  api.post('/auth/password', limiter, async (req, res) => {
+    const body = parse(passwordChangeBody, req.body);
+    const s = sessionOf(res);
+    const outcome = await users.changePassword(s.username, body.currentPassword, body.newPassword, bearerToken(req) ?? '');
+    if (outcome === 'wrong_password') throw new GatewayError('forbidden', 'currentPassword: wrong password');
+    res.status(204).end();
+  });
   api.get('/auth/me', (_req, res) => {
     const s = sessionOf(res);
     res.json({ username: s.username, role: s.role, expiresAt: new Date(s.expiresAt).toISOString(), school });

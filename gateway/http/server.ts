@@ -147,7 +147,7 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   // event loop ~250 ms), and an unsigned request from anywhere on the LAN must not stall the gates. The largest JSON
   // a route takes (500 map pins, 500 alert ids) is ~50 KB; files (rosters, floor plans) come raw, with their own caps.
   api.use(express.json({ limit: '512kb' }));
-  sessionRoutes(api, ctx.users, school);
+  sessionRoutes(api, ctx.users, limiter, school);
   const streams = new EventStreams({
     bus: ctx.bus,
     limits: ctx.config.http.eventStreams,

@@ -61,6 +61,35 @@ describe('security console in Chromium', () => {
     await page.context().close();
   });
 
+  it('lets a guard change their own password from their name in the top bar', async () => {
+    // A user of this test's own: the others sign in with the demo password.
+    await gw.ctx.users.add('night-guard', PASSWORD, 'security');
+    const page = await newPage();
+    await signIn(page, gw.base, 'night-guard');
+    await page.click('[data-test=user]');
+    const problem = (): Promise<string | null> => page.textContent('[data-test=password-problem]');
+    await page.fill('[data-test=password-current]', 'wrong-one-1');
+    await page.fill('[data-test=password-new]', 'moon-watch-2026');
+    await page.fill('[data-test=password-repeat]', 'moon-watch-2026');
+    await page.click('[data-test=password-save]');
+    await expect.poll(problem).toBe('当前密码不正确');
+    await page.fill('[data-test=password-current]', PASSWORD);
+    await page.fill('[data-test=password-repeat]', 'moon-watch-2027');
+    await page.click('[data-test=password-save]');
+    await expect.poll(problem).toBe('两次输入的新密码不一致');
+    await shoot(page, 'password-change-zh');
+    await page.fill('[data-test=password-repeat]', 'moon-watch-2026');
+    await page.click('[data-test=password-save]');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    await expect.poll(() => page.textContent('.toast')).toContain('密码已修改');
+    // This tab's session goes on; the new password is the one that signs in.
+    await page.click('[data-test=nav-gates]');
+    await page.waitForURL(/\/gates$/);
+    expect(await gw.login('night-guard', 'moon-watch-2026')).toEqual(expect.any(String));
+    expect(jsErrors(page)).toEqual([]);
+    await page.context().close();
+  });
+
   it('shows a lost-card tap at the gate as a live alert, with its snapshot, and acknowledges it with a note', async () => {
     const page = await newPage();
     await signIn(page, gw.base, 'security');

@@ -18,6 +18,20 @@ import { topics } from '../core/topics.js';
 /** A terminal clock this far ahead of ours, or this far behind, is wrong, not a sale at that time. */
 const CLOCK_AHEAD_MS = 5 * 60_000;
 const CLOCK_BEHIND_MS = 31 * 86_400_000;
+/** The terminal's latest online taps an upload is checked against (one read per upload, whatever its size). */
+const ONLINE_TAPS_COMPARED = 1000;
+
+/**
+ * A terminal numbers every transaction, online or offline, in one series. A sale numbered after (or as) a tap the
+ * gateway received online cannot have been made before that tap arrived: a sale that says so carries a clock that
+ * went back (a terminal without a battery after a power cut, or a till that set it back on purpose), and its time
+ * would land the sale in days whose caps and card status it was never judged by. Times of online taps are the
+ * gateway's own; the terminal's clock is allowed CLOCK_AHEAD_MS of error either way.
+ */
+function madeBeforeEarlierSeq(t: { seq: number; at: number }, online: readonly { seq: number; at: number }[]): boolean {
+  const before = online.find((o) => o.seq <= t.seq); // newest first
+  return before !== undefined && t.at < before.at - CLOCK_AHEAD_MS;
+}
 
 /**
  * `unreadable` and `not_a_canteen_terminal` will not change by sending the same batch again; `no_wallet` and
@@ -31,6 +45,7 @@ export class OfflineSales {
   private off: (() => void) | undefined;
   private readonly uploads;
   private readonly log;
+  private readonly onlineTaps;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -39,6 +54,10 @@ export class OfflineSales {
     private readonly wallet: WalletPort | null,
   ) {
     this.log = ctx.log.child({ component: 'offline-sales' });
+    // Newest first through taps_reader (reader_id, id): ids are time-ordered ULIDs.
+    this.onlineTaps = ctx.db.prepare<[string, number], { seq: number; at: number }>(
+      'SELECT seq, at FROM taps WHERE reader_id = ? AND seq IS NOT NULL ORDER BY id DESC LIMIT ?',
+    );
     this.uploads = new Counter({
       name: 'campus_offline_uploads_total',
       help: 'Offline sale uploads from terminals, by answer (accepted or the error)',
@@ -71,8 +90,10 @@ export class OfflineSales {
     }
     if (!this.wallet) return { batch, accepted: false, error: 'no_wallet', message: 'this gateway runs no wallet' };
     const now = this.ctx.clock.now();
+    const online = this.onlineTaps.all(readerId, ONLINE_TAPS_COMPARED);
     const sales = upload.transactions.map((t): OfflineSale => {
       const holder = this.people.holderOf(t.uid, t.partial === true);
+      const clockWrong = t.at > now + CLOCK_AHEAD_MS || t.at < now - CLOCK_BEHIND_MS || madeBeforeEarlierSeq(t, online);
       return {
         readerId,
         seq: t.seq,
@@ -80,7 +101,7 @@ export class OfflineSales {
         personId: holder?.person.id ?? null,
         amountFen: t.amount,
         at: t.at,
-        suspicion: t.at > now + CLOCK_AHEAD_MS || t.at < now - CLOCK_BEHIND_MS ? 'terminal_clock' : holder ? this.cardProblemAt(holder.card, t.at) : null,
+        suspicion: clockWrong ? 'terminal_clock' : holder ? this.cardProblemAt(holder.card, t.at) : null,
         tapId: `offline:${batch}`,
       };
     });

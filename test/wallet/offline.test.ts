@@ -230,6 +230,31 @@ describe('offline canteen sales', () => {
     ]);
   });
 
+  it('holds sales numbered after an online tap but stamped before it arrived: the terminal clock went back', async () => {
+    // An attacker review: 20 sales stamped over the previous days passed each day's cap, and sales stamped before a
+    // card was reported lost passed the lost-card check, though the terminal had sold online in between.
+    await terminal.subscribeAsync('campus/readers/demo-canteen-1/decision', { qos: 1 });
+    const paid = nextMessage(terminal, 'campus/readers/demo-canteen-1/decision');
+    clock.advance(3_600_000);
+    await terminal.publishAsync('campus/readers/demo-canteen-1/tap', JSON.stringify({ uid: '0A1B2C3D', amount: 100, seq: 600 }), { qos: 1 });
+    expect(JSON.parse((await paid).payload.toString())).toMatchObject({ granted: true });
+    const before = await balance('S20250001');
+    const answer = await upload('demo-canteen-1', {
+      batch: 'pos1-0011',
+      transactions: [
+        { uid: '0A1B2C3D', seq: 601, amount: 300, at: soldAt }, // an hour before seq 600 reached the gateway
+        { uid: '0A1B2C3D', seq: 602, amount: 300, at: soldAt - 86_400_000 }, // "yesterday", for yesterday's cap
+        { uid: '0A1B2C3D', seq: 603, amount: 300, at: clock.now() + 60_000 }, // after it: a sale like any other
+      ],
+    });
+    expect(answer.results).toEqual([
+      { seq: 601, outcome: 'suspicious', reason: 'terminal_clock' },
+      { seq: 602, outcome: 'suspicious', reason: 'terminal_clock' },
+      expect.objectContaining({ seq: 603, outcome: 'applied' }),
+    ]);
+    expect(await balance('S20250001')).toBe(before - 300);
+  });
+
   it('holds a sale the terminal made offline under a number the gateway had refused online', async () => {
     // Online: refused (over the per-transaction cap); the terminal never heard the answer and sold offline.
     const refused = nextMessage(terminal, 'campus/readers/demo-canteen-1/decision');

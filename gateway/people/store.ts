@@ -15,7 +15,8 @@ export interface CardChangedEvent {
   uid: string;
   personId: number;
   externalId: string;
-  status: CardStatus;
+  /** `erased`: the card was deleted with its holder's personal data (gateway/privacy); externalId is the pseudonym. */
+  status: CardStatus | 'erased';
   previous: CardStatus | null;
   by: string;
   at: number;

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Database, Migration } from '../storage/db.js';
+import type { CardStatus } from '../people/types.js';
 
 export const privacyMigrations: Migration[] = [
   {
@@ -34,6 +35,12 @@ export const erasureRequestSchema = z.strictObject({
 export interface ErasureResult {
   pseudonym: string;
   counts: Record<string, number>;
+}
+
+/** The cards an erasure deleted, with the status each had: what holds copies of them (door controllers) must hear. */
+export interface ErasedCard {
+  uid: string;
+  status: CardStatus;
 }
 
 const PSEUDONYM_PREFIX = 'erased-';
@@ -65,14 +72,15 @@ function freeTextColumns(db: Database): { table: string; column: string }[] {
 const hasTable = (db: Database, name: string): boolean =>
   db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 
-export function erasePerson(db: Database, clock: Clock, personId: number, by: string, reason: string): ErasureResult {
-  return db.transaction((): ErasureResult => {
+export function erasePerson(db: Database, clock: Clock, personId: number, by: string, reason: string): ErasureResult & { cards: ErasedCard[] } {
+  return db.transaction((): ErasureResult & { cards: ErasedCard[] } => {
     const person = db.prepare('SELECT id, external_id, name FROM persons WHERE id = ?').get(personId) as
       | { id: number; external_id: string; name: string }
       | undefined;
     if (!person) throw notFound(`person ${personId}`);
     if (person.external_id.startsWith(PSEUDONYM_PREFIX)) throw new GatewayError('conflict', `person ${personId} was erased already`);
-    const uids = (db.prepare('SELECT uid FROM cards WHERE person_id = ?').all(personId) as { uid: string }[]).map((r) => r.uid);
+    const cards = db.prepare('SELECT uid, status FROM cards WHERE person_id = ?').all(personId) as ErasedCard[];
+    const uids = cards.map((r) => r.uid);
     const pseudonym = `${PSEUDONYM_PREFIX}${randomBytes(8).toString('hex')}`;
     const counts: Record<string, number> = {};
     const run = (label: string, table: string, sql: string, ...params: unknown[]): void => {
@@ -115,6 +123,6 @@ export function erasePerson(db: Database, clock: Clock, personId: number, by: st
       JSON.stringify(counts),
       now,
     );
-    return { pseudonym, counts };
+    return { pseudonym, counts, cards };
   })();
 }

@@ -10,7 +10,7 @@ import { parse } from '../http/validate.js';
 import type { Router } from 'express';
 import type { Clock } from '../core/clock.js';
 import type { ChunkedPruner } from '../storage/chunked-prune.js';
-import { erasePerson, erasureRequestSchema } from './erasure.js';
+import { erasePerson, erasureRequestSchema, type ErasureResult } from './erasure.js';
 import { personalDataPruner, type RetentionLabel } from './retention.js';
 
 export { privacyMigrations } from './erasure.js';
@@ -47,11 +47,17 @@ export class PrivacyModule implements GatewayModule {
     return this.pruner.stop();
   }
 
-  erase(personId: number, by: string, reason: string): ReturnType<typeof erasePerson> {
-    const result = erasePerson(this.ctx.db, this.ctx.clock, personId, by, reason);
+  erase(personId: number, by: string, reason: string): ErasureResult {
+    const { cards, ...result } = erasePerson(this.ctx.db, this.ctx.clock, personId, by, reason);
     this.erasures.inc();
     // The log names the pseudonym, never the person.
     this.ctx.log.info({ pseudonym: result.pseudonym, by, counts: result.counts }, 'person erased');
+    // Door controllers hold copies of the cards: without this, a card of a child who left kept opening doors until the
+    // nightly reconciliation. The blocklist terminals read is published again too.
+    const at = this.ctx.clock.now();
+    for (const c of cards) {
+      this.ctx.bus.emit('card.changed', { uid: c.uid, personId, externalId: result.pseudonym, status: 'erased', previous: c.status, by, at });
+    }
     return result;
   }
 

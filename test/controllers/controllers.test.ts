@@ -130,6 +130,15 @@ describe('door controllers on loopback', () => {
     expect(list.map((c) => c.sync.leftOut)).toEqual([0, 0].map(() => ({ count: 1, cards: [{ card: wg26(LOST), uids: [LOST, '77ADCAFE'], reason: 'refused_card' }] })));
   });
 
+  it('erasing a person who left takes their card off both controllers at once, not at the nightly reconciliation', async () => {
+    const found = (await (await gw.api('/api/v1/people?externalId=S20250001', { token })).json()) as { items: { id: number }[] };
+    expect(a.card(wg26(STUDENT))).toBeDefined();
+    const res = await gw.api(`/api/v1/people/${found.items[0]!.id}/erase`, { method: 'POST', token, json: { reason: 'left the school' } });
+    expect(res.status).toBe(200);
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined && b.card(wg26(STUDENT)) === undefined, 5000, 10);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+  });
+
   it('marking a card lost removes it from both controllers within 5 s', async () => {
     const uid = STUDENT;
     expect(a.card(wg26(uid))).toBeDefined();

@@ -10,7 +10,7 @@ import type { TapWrite } from '../access/contract.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { arrivalCutoff, isSchoolDay, localTime, secondsOf } from '../core/school-calendar.js';
+import { arrivalCutoff, isSchoolDay, localDate, localTime, secondsOf } from '../core/school-calendar.js';
 import type { Guards } from '../http/guards.js';
 import { guardianBox, guardianKeyOf, GuardianStore } from '../guardians/store.js';
 import { createChannel } from './channels/create.js';
@@ -150,7 +150,9 @@ export class NotifyModule implements GatewayModule {
         if (e.status !== 'lost' || e.previous === 'lost' || !cfg.guardianChannel || !cfg.events.card_lost.enabled) return;
         const now = this.ctx.clock.now();
         this.outbox.enqueue(this.ctx.db, {
-          event: 'card_lost', personId: e.personId, channel: cfg.guardianChannel, dedupKey: `card_lost:${e.uid}:${e.at}`,
+          // Once per card and school day, as `card_lost_used`: reporting a card lost and found again and again (a
+          // mistake, or a user with the security role doing it on purpose) must not send a guardian one text each time.
+          event: 'card_lost', personId: e.personId, channel: cfg.guardianChannel, dedupKey: `card_lost:${e.uid}:${localDate(e.at, this.ctx.config.school.timezone)}`,
           data: { at: e.at }, now, expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
         });
         this.sender.nudge();

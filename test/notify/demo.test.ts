@@ -95,6 +95,18 @@ describe('guardian messages in the demo school', () => {
     ]);
   });
 
+  it('tells a guardian once a day that the card was reported lost, however often it is reported and found again', async () => {
+    // An attacker review: 30 rounds of lost and unblock by a security user sent 30 texts to one guardian.
+    const security = await gw.login('security');
+    for (let i = 0; i < 5; i++) {
+      clock.advance(60_000);
+      expect((await gw.api('/api/v1/cards/0A1B2C3D/lost', { method: 'POST', token: security, json: {} })).status).toBe(200);
+      expect((await gw.api('/api/v1/cards/0A1B2C3D/unblock', { method: 'POST', token: security, json: {} })).status).toBe(200);
+    }
+    const items = await settled(gw, admin, '?person=S20250001&event=card_lost');
+    expect(items.map((i) => [i.to, i.status])).toEqual([['138****8000', 'sent']]);
+  });
+
   it('sends a test message to one consenting guardian, and none to one without consent', async () => {
     const list = async (id: string) => ((await (await gw.api(`/api/v1/people/${id}/guardians`, { token: admin })).json()) as { guardians: { id: number; consent: boolean }[] }).guardians;
     const [li] = await list('S20250001');

@@ -43,6 +43,7 @@ export const enTerms: Record<TermKey, string> = {
   'alertType.wallet_pin_locked': 'Payment PIN locked',
   'alertType.after_hours_motion': 'After-hours motion',
   'alertType.manual': 'Reported by staff',
+  'alertType.controller_cards_left_out': 'Card numbers left off a door controller',
   'alertText.person': '{name} ({id})',
   'alertText.reader': 'reader {id}',
   'alertText.camera': '{name} ({id})',

@@ -43,6 +43,7 @@ export const koTerms: Record<TermKey, string> = {
   'alertType.wallet_pin_locked': '결제 PIN 잠김',
   'alertType.after_hours_motion': '야간 움직임 감지',
   'alertType.manual': '직원 신고',
+  'alertType.controller_cards_left_out': '출입 통제기에서 제외된 카드 번호',
   'alertText.person': '{name}({id})',
   'alertText.reader': '리더 {id}',
   'alertText.camera': '{name}({id})',

@@ -41,6 +41,7 @@ export const zhTerms = {
   'alertType.wallet_pin_locked': '支付密码已锁定',
   'alertType.after_hours_motion': '夜间移动侦测',
   'alertType.manual': '人工上报',
+  'alertType.controller_cards_left_out': '门禁卡号冲突（控制器未下发）',
   'alertText.person': '{name}（{id}）',
   'alertText.reader': '读卡器 {id}',
   'alertText.camera': '{name}（{id}）',

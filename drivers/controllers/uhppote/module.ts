@@ -176,11 +176,21 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         const plan = planDevice(device, aps, ports.holders(), ports.lockdownActive());
         // Said once per change, not at every sync: IT has to reissue one of each pair.
         const said = plan.leftOut.map((c) => `${c.card}:${c.reason}`).join();
-        if (said !== leftOutSaid.get(device.id)) {
+        const before = leftOutSaid.get(device.id);
+        if (said !== before) {
           leftOutSaid.set(device.id, said);
+          const key = `controller_cards_left_out:${device.id}`;
           if (plan.leftOut.length > 0) {
-            log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: plan.leftOut.slice(0, LEFT_OUT_SHOWN) },
-              `${plan.leftOut.length} card number(s) left off the controller: each stands for more than one card; reissue one card of each`);
+            const message = `${plan.leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each`;
+            log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: plan.leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
+            // An alert, not only a log line: the child is refused at these doors while the gateway's own readers let
+            // them in, so nobody at the school would otherwise notice.
+            ctx.alerts.raise({
+              type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
+              data: { controller: device.id, cardNumber: device.cardNumber, count: plan.leftOut.length, cards: plan.leftOut.slice(0, LEFT_OUT_SHOWN) },
+            });
+          } else if (before) {
+            ctx.alerts.resolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
           }
         }
         return plan;

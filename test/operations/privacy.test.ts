@@ -8,6 +8,7 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import { DEMO_STUDENT } from '../../gateway/people/demo.js';
 import { personalDataPruner } from '../../gateway/privacy/retention.js';
 import { RetentionClock } from '../../gateway/storage/retention-clock.js';
+import { getMeta } from '../../gateway/storage/meta.js';
 import type { Database } from '../../gateway/storage/db.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { runBin } from '../helpers/bin.js';
@@ -167,6 +168,19 @@ describe('retention on a clock nobody can confirm', () => {
     await tap(fresh.gw, fresh.client, 'demo-gate-in', DEMO_STUDENT.uid, NOW);
     const confirmedAtOnce = personalDataPruner(fresh.gw.ctx.db, new RetentionClock(fresh.gw.ctx.db, other, () => true, fresh.gw.ctx.log, () => 0), fresh.gw.ctx.config.retention, 'Asia/Shanghai');
     expect((await confirmedAtOnce.prune()).taps).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps the time waited when the gateway stops before its first hourly pass', async () => {
+    const dataDir = tempDir();
+    const first = await startTestGateway({ dataDir, config: { clock: { hostNtp: false } } });
+    await new Promise((r) => setTimeout(r, 50));
+    await first.close();
+    const db = new BetterSqlite3(join(dataDir, 'gateway.db'), { readonly: true });
+    try {
+      expect(Number(getMeta(db, 'retention.clock.waited'))).toBeGreaterThanOrEqual(50);
+    } finally {
+      db.close();
+    }
   });
 });
 

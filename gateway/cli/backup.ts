@@ -15,7 +15,7 @@ const KB = 1024;
 const MB = 1_048_576;
 
 /** "730 KB" below a megabyte: a new school's whole backup read "0.0 MB", as if it were empty. */
-export function sizeText(bytes: number): string {
+function sizeText(bytes: number): string {
   return bytes < MB ? `${Math.max(1, Math.round(bytes / KB))} KB` : `${(bytes / MB).toFixed(1)} MB`;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Router } from 'express';
 import type { AccessPointConfig } from '../../../config/access.js';
-import { doorReaderId, hostPort } from '../../../config/controllers.js';
+import { doorReaderId, hostPort, type ControllerDeviceConfig } from '../../../config/controllers.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../../../gateway/module/context.js';
 import { localTime } from '../../../gateway/core/school-calendar.js';
 import type { Tap } from '../../../gateway/core/taps.js';
@@ -20,7 +20,7 @@ import { DeviceRuntime, type ControllerHealth } from './device.js';
 import { controllerTimeToEpoch, EventPump } from './events.js';
 import { controllerRoutes } from './routes.js';
 import { EventListener } from './listener.js';
-import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type PlannedHolder } from './plan.js';
+import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
 import { DOOR_MODE } from './messages.js';
 import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
@@ -100,7 +100,31 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   let nightlyDone = '';
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
+
+  /**
+   * Card numbers a plan leaves out (plan.ts), said once per change, not at every sync: IT has to reissue one card of
+   * each. An alert, not only a log line: the child is refused at these doors while the gateway's own readers let them
+   * in, so nobody at the school would otherwise notice.
+   */
   const leftOutSaid = new Map<string, string>();
+  const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
+    const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
+    const before = leftOutSaid.get(device.id);
+    if (said === before) return;
+    leftOutSaid.set(device.id, said);
+    const key = `controller_cards_left_out:${device.id}`;
+    if (leftOut.length === 0) {
+      if (before) ctx.alerts.resolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
+      return;
+    }
+    const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each`;
+    const cards = leftOut.slice(0, LEFT_OUT_SHOWN);
+    log.warn({ controller: device.id, cardNumber: device.cardNumber, cards }, message);
+    ctx.alerts.raise({
+      type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
+      data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length, cards },
+    });
+  };
 
   /**
    * Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open; or, for an
@@ -174,25 +198,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       now,
       plan: () => {
         const plan = planDevice(device, aps, ports.holders(), ports.lockdownActive());
-        // Said once per change, not at every sync: IT has to reissue one of each pair.
-        const said = plan.leftOut.map((c) => `${c.card}:${c.reason}`).join();
-        const before = leftOutSaid.get(device.id);
-        if (said !== before) {
-          leftOutSaid.set(device.id, said);
-          const key = `controller_cards_left_out:${device.id}`;
-          if (plan.leftOut.length > 0) {
-            const message = `${plan.leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each`;
-            log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: plan.leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
-            // An alert, not only a log line: the child is refused at these doors while the gateway's own readers let
-            // them in, so nobody at the school would otherwise notice.
-            ctx.alerts.raise({
-              type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
-              data: { controller: device.id, cardNumber: device.cardNumber, count: plan.leftOut.length, cards: plan.leftOut.slice(0, LEFT_OUT_SHOWN) },
-            });
-          } else if (before) {
-            ctx.alerts.resolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
-          }
-        }
+        reportLeftOut(device, plan.leftOut);
         return plan;
       },
       antiPassbackMode: antiPassbackPlan(device, aps, readersElsewhere(cfg.devices.indexOf(device), cfg.devices, ctx.config.readers)).mode,

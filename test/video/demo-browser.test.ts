@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shoot, signIn, startBrowser } from '../e2e/browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { demoConfig } from '../../config/demo.js';
 
 let browser: Browser;
 let gw: TestGateway | undefined;
@@ -59,6 +60,25 @@ describe('the demo school in the console', { timeout: 120_000 }, () => {
     expect(duration).toBeGreaterThanOrEqual(2);
     expect(duration).toBeLessThanOrEqual(6);
     await shoot(page, 'video-demo-alert-clip');
+    await page.close();
+  });
+
+  it('plays at most three tiles live, so the event stream and the lockdown banner still get through', async () => {
+    // A security-desk walkthrough with 7 cameras: a video per tile took every connection the browser opens to the
+    // gateway (6), and a lockdown started meanwhile showed no banner on the wall for 20 s.
+    const extra = ['cam-extra-1', 'cam-extra-2'].map((id) => ({ id, name: id, host: 'simulated', simulated: true, zones: ['playground'] }));
+    gw = await startTestGateway({ demo: true, config: { cameras: { cameras: [...(demoConfig.cameras?.cameras ?? []), ...extra] } } });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await signIn(page, gw.base, 'security');
+    await page.goto(`${gw.base}/cameras`);
+    await plays(page, '[data-test=camera-tile] [data-test=live-video]', 1);
+    expect(await page.locator('[data-test=camera-tile]').count()).toBe(6);
+    expect(await page.locator('[data-test=live-video]').count()).toBeLessThanOrEqual(3);
+    expect(await page.locator('[data-test=tile-snapshot-only]').count()).toBeGreaterThanOrEqual(1);
+    const admin = await gw.login('admin');
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: admin, json: { reason: 'drill' } })).status).toBe(200);
+    await page.waitForSelector('[data-test=lockdown-banner]', { state: 'visible', timeout: 5_000 });
+    await shoot(page, 'video-wall-capped-lockdown');
     await page.close();
   });
 });

@@ -107,6 +107,7 @@ export const en: Record<MessageKey, string> = {
   'cameras.noSnapshot': 'No snapshot yet',
   'cameras.live': 'Live',
   'cameras.noVideo': 'no video',
+  'cameras.clickForLive': 'snapshot; click to watch live',
   'cameras.liveNoVideo': 'No video; showing the latest snapshot',
   'cameras.liveCodec': "This browser cannot play this camera's codec (H.265); showing snapshots",
   'cameras.noEvents': 'No events yet',

@@ -107,6 +107,7 @@ export const ko: Record<MessageKey, string> = {
   'cameras.noSnapshot': '스냅샷 없음',
   'cameras.live': '실시간 영상',
   'cameras.noVideo': '영상 없음',
+  'cameras.clickForLive': '스냅샷, 클릭하면 실시간 영상',
   'cameras.liveNoVideo': '영상 없음, 최신 스냅샷 표시',
   'cameras.liveCodec': '이 브라우저는 이 카메라의 코덱(H.265)을 재생할 수 없어 스냅샷을 표시합니다',
   'cameras.noEvents': '이벤트 없음',

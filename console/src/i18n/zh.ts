@@ -106,6 +106,7 @@ export const zh = {
   'cameras.noSnapshot': '暂无抓拍',
   'cameras.live': '实时画面',
   'cameras.noVideo': '无视频',
+  'cameras.clickForLive': '抓拍画面，点击查看实时画面',
   'cameras.liveNoVideo': '暂无视频，显示最新抓拍',
   'cameras.liveCodec': '此浏览器无法播放该摄像头的编码（H.265），显示抓拍',
   'cameras.noEvents': '暂无事件',

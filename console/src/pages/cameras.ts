@@ -50,25 +50,44 @@ export async function loadSnapshot(img: HTMLImageElement, cameraId: string, sign
   }
 }
 
+/**
+ * Tiles that play live at once. A browser opens at most 6 HTTP/1.1 connections to the gateway, and each live tile holds
+ * one for good: with a tile per camera, the event stream and every other request (the lockdown banner's too) waited
+ * behind the videos (a security-desk walkthrough, 7 cameras: no banner for 20 s). The other tiles show snapshots,
+ * refreshed with the wall; a click on any tile opens its camera live.
+ */
+export const LIVE_TILES_MAX = 3;
+
 export const camerasPage: Page = (ctx) => {
   const { root, signal } = ctx;
   const wall = h('div', { class: 'camera-wall', 'data-test': 'camera-wall' }, loading());
   const notice = new StaleNotice();
   replace(root, pageHeader(t('cameras.title')), notice.el, wall);
-  // One player per camera for the page's life (the wall re-renders every 15 s; the video must not restart).
-  const players = new Map<string, HTMLVideoElement | null>();
+  // One player per live camera while it stays among the live ones (the wall re-renders every 15 s; the video must not
+  // restart); one that leaves them is stopped, so its connection is freed.
+  const players = new Map<string, { video: HTMLVideoElement | null; stop: AbortController }>();
   const liveTile = (id: string): HTMLVideoElement | null => {
     if (!players.has(id)) {
-      const p = livePlayer(id, 'sub', signal, (why) => {
+      const stop = new AbortController();
+      signal.addEventListener('abort', () => stop.abort(), { once: true });
+      const p = livePlayer(id, 'sub', stop.signal, (why) => {
         if (why !== 'no_video') {
           p.video.remove();
-          players.set(id, null);
+          players.set(id, { video: null, stop });
         }
       });
       p.video.classList.add('tile-video');
-      players.set(id, p.video);
+      players.set(id, { video: p.video, stop });
     }
-    return players.get(id) ?? null;
+    return players.get(id)?.video ?? null;
+  };
+  const keepLive = (ids: ReadonlySet<string>): void => {
+    for (const [id, p] of players) {
+      if (ids.has(id)) continue;
+      p.stop.abort();
+      p.video?.remove();
+      players.delete(id);
+    }
   };
 
   // While the gateway does not answer, the wall stays as it was (pictures too) under the page's notice.
@@ -80,13 +99,18 @@ export const camerasPage: Page = (ctx) => {
       async () => asList(await getJson<unknown>('/cameras'), 'cameras'),
       (cameras) => {
         if (cameras.length === 0) return empty(t('cameras.none'));
+        const pictures = can.snapshots(ctx.session.role);
+        const live = new Set(
+          pictures ? cameras.filter((c) => cameraState(c) === 'online').slice(0, LIVE_TILES_MAX).map((c) => str(c, 'id') ?? '') : [],
+        );
+        keepLive(live);
         return cameras.map((c) => {
           const id = str(c, 'id') ?? '';
           const state = cameraState(c);
           const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
-          if (can.snapshots(ctx.session.role)) void loadSnapshot(img, id, signal);
+          if (pictures) void loadSnapshot(img, id, signal);
           // The wall plays the sub-stream; the snapshot shows beneath until (or instead, when) video plays.
-          const video = can.snapshots(ctx.session.role) && state === 'online' ? liveTile(id) : null;
+          const video = live.has(id) ? liveTile(id) : null;
           return h(
             'a',
             { class: `camera-tile cam-${state}`, href: `/cameras/${encodeURIComponent(id)}`, 'data-link': '', 'data-test': 'camera-tile', 'data-id': id },
@@ -98,6 +122,7 @@ export const camerasPage: Page = (ctx) => {
               badge(codeLabel('cameraState', state), `cam-${state}`),
               // ONVIF may answer while RTSP does not: degraded, say so.
               str(obj(c, 'video'), 'state') === 'no video' ? badge(t('cameras.noVideo'), 'cam-offline') : null,
+              pictures && state === 'online' && !live.has(id) ? h('span', { class: 'muted small', 'data-test': 'tile-snapshot-only' }, t('cameras.clickForLive')) : null,
               h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
             ),
           );

@@ -20,9 +20,9 @@ import { loginPage } from './pages/login.js';
 import { notificationsPage } from './pages/notifications.js';
 import { systemPage } from './pages/system.js';
 import { Router, type Page, type Route } from './router.js';
-import { clearSession, loadSession, saveSession, type Session } from './session.js';
+import { clearSession, loadSession, saveSession, sessionEnded, type Session } from './session.js';
 import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
-import { browserZoneDiffers, schoolTimeZone, setSchoolTimeZone } from './time.js';
+import { browserZoneDiffers, fmtClock, schoolTimeZone, setSchoolTimeZone } from './time.js';
 import type { AlertPage } from './types.js';
 
 /** The pages in the navigation, in its order; their routes come from here too, so a page is named once. */
@@ -110,6 +110,7 @@ function shell(session: Session, path: string): HTMLElement {
       browserZoneDiffers() ? h('span', { class: 'school-tz muted small', 'data-test': 'school-tz', title: t('common.schoolTimeHint') }, t('common.schoolTime', { tz: schoolTimeZone() ?? '' })) : null,
       sound,
       langSwitcher(),
+      expiring(session),
       h('button', { class: 'btn small user', 'data-test': 'user', title: t('password.change'), onclick: changePasswordDialog }, `${session.username} · ${t(`role.${session.role}`)}`),
       h('button', { class: 'btn small', 'data-test': 'logout', onclick: logout }, t('common.logout')),
     ),
@@ -122,6 +123,15 @@ function shell(session: Session, path: string): HTMLElement {
     liveDot.textContent = t(`live.${s}`);
   }, pageController?.signal);
   return wrap;
+}
+
+/** How long before a session ends the top bar says so: a guard can sign in again before the screen goes to the login. */
+const EXPIRY_WARNING_MS = 10 * 60_000;
+
+function expiring(session: Session): HTMLElement | null {
+  const until = Date.parse(session.expiresAt);
+  if (until - Date.now() > EXPIRY_WARNING_MS) return null;
+  return h('span', { class: 'session-expiring', role: 'status', 'data-test': 'session-expiring' }, t('session.expiring', { at: fmtClock(until) }));
 }
 
 /** A session saved before the gateway said its zone: ask once, then draw the page again in school time. */
@@ -180,7 +190,9 @@ function render(route: Route | null, params: Record<string, string>, path: strin
   if (route?.path === '/login' || !session) {
     signOut();
     if (route?.path !== '/login') {
-      history.replaceState(null, '', `/login?next=${encodeURIComponent(path === '/' ? '/alerts' : location.pathname + location.search)}`);
+      // A guard-room screen whose session ran out says so, instead of a bare login form.
+      const ended = sessionEnded() ? '&expired=1' : '';
+      history.replaceState(null, '', `/login?next=${encodeURIComponent(path === '/' ? '/alerts' : location.pathname + location.search)}${ended}`);
     }
     const root = h('div', { class: 'login-wrap' });
     replace(appRoot, root);
@@ -201,6 +213,13 @@ function render(route: Route | null, params: Record<string, string>, path: strin
   }
   const frame = shell(session, path);
   replace(appRoot, frame);
+  // Drawn again when the expiry warning is due, and when the session has ended (to the login page, saying why).
+  const left = Date.parse(session.expiresAt) - Date.now();
+  for (const at of [left - EXPIRY_WARNING_MS, left + 1000]) {
+    if (at <= 0 || at > 2 ** 31 - 1) continue;
+    const id = setTimeout(renderCurrent, at);
+    controller.signal.addEventListener('abort', () => clearTimeout(id));
+  }
   const root = frame.querySelector<HTMLElement>('#page')!;
   const page = route?.page ?? notFoundPage;
   Promise.resolve(page(context(root, params, controller, session))).catch((err: unknown) => {
@@ -232,7 +251,7 @@ function renderCurrent(): void {
 
 const router = new Router(routes, render);
 setUnauthorizedHandler(() => {
-  if (location.pathname !== '/login') router.navigate(`/login?next=${encodeURIComponent(location.pathname)}`);
+  if (location.pathname !== '/login') router.navigate(`/login?next=${encodeURIComponent(location.pathname)}&expired=1`);
 });
 onLangChange(renderCurrent);
 feed.on((kind, alert) => {

@@ -33,6 +33,11 @@ export function clearSession(): void {
   sessionStorage.removeItem(KEY);
 }
 
+/** A session this tab signed in with and did not sign out of: it has expired, or the gateway ended it. */
+export function sessionEnded(): boolean {
+  return sessionStorage.getItem(KEY) !== null && loadSession() === null;
+}
+
 export function isRole(v: unknown): v is Role {
   return v === 'admin' || v === 'security' || v === 'viewer';
 }

@@ -61,6 +61,23 @@ describe('security console in Chromium', () => {
     await page.context().close();
   });
 
+  it('says when the session will end, and once it has, shows the login saying so instead of a bare form', async () => {
+    // A security-desk walkthrough: a guard-room screen went to a plain login form mid-shift, with no warning and no word
+    // of why, and alerts raised after that never showed.
+    const short = await startTestGateway({ demo: true, config: { http: { sessionTtlH: 0.005 } } }); // 18 s
+    try {
+      const page = await newPage();
+      await signIn(page, short.base, 'security');
+      expect(await page.textContent('[data-test=session-expiring]')).toMatch(/^登录将于 \d\d:\d\d 过期$/);
+      await page.waitForURL(/\/login\?next=%2Falerts&expired=1$/, { timeout: 30_000 });
+      expect(await page.textContent('[data-test=login-expired]')).toContain('登录已过期');
+      expect(jsErrors(page)).toEqual([]);
+      await page.context().close();
+    } finally {
+      await short.close();
+    }
+  });
+
   it('lets a guard change their own password from their name in the top bar', async () => {
     // A user of this test's own: the others sign in with the demo password.
     await gw.ctx.users.add('night-guard', PASSWORD, 'security');

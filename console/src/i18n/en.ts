@@ -57,6 +57,8 @@ export const en: Record<MessageKey, string> = {
   'common.failedWith': 'Failed: {reason}',
 
   'login.intro': 'Sign in with your gateway account.',
+  'login.expired': 'Your session has ended (it expired or was signed out elsewhere). Sign in again to keep seeing alerts.',
+  'session.expiring': 'Session ends at {at}',
   'login.username': 'Username',
   'login.password': 'Password',
   'login.submit': 'Sign in',

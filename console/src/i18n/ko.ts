@@ -57,6 +57,8 @@ export const ko: Record<MessageKey, string> = {
   'common.failedWith': '실패: {reason}',
 
   'login.intro': '게이트웨이 계정으로 로그인하세요.',
+  'login.expired': '로그인이 만료되었거나 다른 곳에서 로그아웃되었습니다. 경보를 계속 보려면 다시 로그인하세요.',
+  'session.expiring': '{at}에 로그인이 만료됩니다',
   'login.username': '사용자 이름',
   'login.password': '비밀번호',
   'login.submit': '로그인',

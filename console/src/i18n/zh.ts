@@ -56,6 +56,8 @@ export const zh = {
   'common.failedWith': '操作失败：{reason}',
 
   'login.intro': '请使用网关账号登录。',
+  'login.expired': '登录已过期或已在别处退出，请重新登录。告警在重新登录后继续显示。',
+  'session.expiring': '登录将于 {at} 过期',
   'login.username': '用户名',
   'login.password': '密码',
   'login.submit': '登录',

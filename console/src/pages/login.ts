@@ -45,6 +45,7 @@ export const loginPage: Page = ({ root, query, navigate }) => {
       'form',
       { class: 'login', onsubmit: (e: Event) => void onSubmit(e) },
       h('h1', {}, t('app.title')),
+      query.get('expired') === '1' ? h('p', { class: 'form-error', role: 'alert', 'data-test': 'login-expired' }, t('login.expired')) : null,
       h('p', { class: 'muted' }, t('login.intro')),
       h('label', {}, t('login.username'), username),
       h('label', {}, t('login.password'), password),

@@ -54,6 +54,8 @@ export const can = {
   /** Pictures of people: the camera routes serve them to admin and security only. */
   snapshots: (r: Role): boolean => r === 'admin' || r === 'security',
   topUp: (r: Role): boolean => r === 'admin',
+  /** 挂失 and taking a lost card back (POST /cards/:uid/lost, /unblock); a viewer gets no card numbers at all. */
+  reportLost: (r: Role): boolean => r === 'admin' || r === 'security',
   /** The canteen's takings (GET /wallet/sales): not a viewer's, who sees who paid and could difference the totals. */
   salesTotals: (r: Role): boolean => r === 'admin' || r === 'security',
 };

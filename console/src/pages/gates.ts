@@ -15,6 +15,7 @@ import { can } from '../session.js';
 import { doorOpenControl } from '../door-open.js';
 import { emergencyControl } from '../emergency.js';
 import { nameOf, rememberPlaces } from '../names.js';
+import { personCards } from '../person-cards.js';
 import { personSearch } from '../person-search.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
@@ -48,20 +49,23 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   const broadcast = emergencyControl(session.role, watch, signal);
   // One person's latest taps at every gate and door, found by name, initials, number, class or card.
   const personTaps = h('ul', { class: 'taps', 'data-test': 'person-taps' });
+  const cards = personCards(session.role);
   const finder = personSearch({
     test: 'gate-person',
-    onPick: (p) =>
+    onPick: (p) => {
+      cards.show(p);
       void fill(personTaps, async () => {
         const items = asList(await getJson<unknown>('/taps', { personId: p.id, limit: TAPS_SHOWN }));
         return items.length ? items.map(tapLine) : [empty()];
-      }),
+      });
+    },
   });
   replace(
     root,
     pageHeader(t('gates.title')),
     notice.el,
     panel(t('gates.lockdown'), lockdown, broadcast),
-    panel(t('gates.personTaps'), finder, personTaps),
+    panel(t('gates.personTaps'), finder, cards.el, personTaps),
     panel(t('gates.accessPoints'), points),
   );
 

@@ -106,6 +106,20 @@ describe('security console in Chromium', () => {
     await page.context().close();
   });
 
+  it('keeps a half-typed note on an alert while new alerts come in', async () => {
+    // A security-desk walkthrough: every live update drew the list again, and the note being typed went with it.
+    const page = await newPage();
+    await signIn(page, gw.base, 'security');
+    const first = gw.ctx.alerts.raise({ type: 'manual', severity: 'warning', source: 'test', message: 'someone at the fence', dedupKey: `fence-${Date.now()}` });
+    const note = page.locator(`[data-test=alert][data-id="${first.id}"] [data-test=ack-note]`);
+    await note.waitFor();
+    await note.fill('checking the fence now');
+    const second = gw.ctx.alerts.raise({ type: 'manual', severity: 'warning', source: 'test', message: 'a second one', dedupKey: `gate-${Date.now()}` });
+    await page.locator(`[data-test=alert][data-id="${second.id}"]`).waitFor();
+    expect(await note.inputValue()).toBe('checking the fence now');
+    await page.context().close();
+  });
+
   it('lets a guard change their own password from their name in the top bar', async () => {
     // A user of this test's own: the others sign in with the demo password.
     await gw.ctx.users.add('night-guard', PASSWORD, 'security');

@@ -58,6 +58,12 @@ export const alertsPage: Page = (ctx) => {
   // Loaded snapshots survive re-renders of the list (live updates, the clock tick) until the page is left.
   const snapshotUrls = new Map<string, string>();
   signal.addEventListener('abort', () => snapshotUrls.forEach((u) => URL.revokeObjectURL(u)));
+  // What a guard is doing on a card survives the list being drawn again by a live update (a security-desk
+  // walkthrough: at a busy gate the clip, the enlarged picture and the half-typed note went every few seconds):
+  // the note typed, the pictures enlarged, the clip playing (the same <video>, so it plays on).
+  const notes = new Map<string, string>();
+  const enlarged = new Set<string>();
+  const playing = new Map<string, HTMLVideoElement>();
 
   const list = h('div', { class: 'alert-list', 'data-test': 'alert-list', 'aria-live': 'polite' });
   const notice = new StaleNotice();
@@ -173,6 +179,7 @@ export const alertsPage: Page = (ctx) => {
   const acknowledge = async (a: Alert, note: string): Promise<void> => {
     try {
       const updated = await send<Alert>('POST', `/alerts/${encodeURIComponent(a.id)}/ack`, note ? { note } : {});
+      notes.delete(a.id);
       alerts.set(updated.id, updated);
       if (loaded && !notice.stale) keep();
       renderList();
@@ -226,7 +233,12 @@ export const alertsPage: Page = (ctx) => {
     const box = h('div', { class: 'snapshot-box' });
     const ids = [...a.snapshotIds].reverse().slice(0, SNAPSHOTS_ON_CARD);
     for (const id of ids) {
-      const img = h('img', { alt: t('alerts.snapshot'), class: 'snapshot thumb', 'data-test': 'alert-snapshot', 'data-snapshot': id, onclick: (e: Event) => (e.currentTarget as HTMLElement).classList.toggle('thumb') });
+      const toggle = (e: Event): void => {
+        const small = (e.currentTarget as HTMLElement).classList.toggle('thumb');
+        if (small) enlarged.delete(id);
+        else enlarged.add(id);
+      };
+      const img = h('img', { alt: t('alerts.snapshot'), class: `snapshot ${enlarged.has(id) ? '' : 'thumb'}`, 'data-test': 'alert-snapshot', 'data-snapshot': id, onclick: toggle });
       box.append(img);
       const known = snapshotUrls.get(id);
       if (known) {
@@ -253,17 +265,28 @@ export const alertsPage: Page = (ctx) => {
     const show = (id: string): void => {
       const video = h('video', { controls: true, autoplay: true, muted: true, class: 'clip', 'data-test': 'alert-clip' });
       video.src = apiUrl(`/clips/${encodeURIComponent(id)}`, { access_token: loadSession()?.token ?? '' });
-      video.addEventListener('error', () => replace(box, h('span', { class: 'muted small' }, t('alerts.clipUnavailable'))));
+      video.addEventListener('error', () => {
+        playing.delete(a.id);
+        replace(box, h('span', { class: 'muted small' }, t('alerts.clipUnavailable')));
+      });
+      playing.set(a.id, video);
       replace(box, video);
     };
-    replace(box, ...(a.clipIds ?? []).map((id) => h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => show(id) }, t('alerts.showClip'))));
+    const open = playing.get(a.id);
+    const clips = a.clipIds ?? [];
+    // Several clips (the alert happened again): numbered, oldest first, so the guard knows which is which.
+    if (open) replace(box, open);
+    else replace(box, ...clips.map((id, i) => h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => show(id) }, clips.length > 1 ? `${t('alerts.showClip')} ${i + 1}` : t('alerts.showClip'))));
     return box;
   };
 
   const alertCard = (a: Alert): HTMLElement => {
     const actions: HTMLElement[] = [];
     if (can.handleAlerts(session.role) && a.status === 'open') {
-      const note = h('input', { class: 'ack-note', name: 'ack-note', maxlength: 1000, placeholder: t('common.notePlaceholder'), 'aria-label': t('common.notePlaceholder'), 'data-test': 'ack-note' });
+      const note = h('input', {
+        class: 'ack-note', name: 'ack-note', maxlength: 1000, value: notes.get(a.id) ?? '', placeholder: t('common.notePlaceholder'), 'aria-label': t('common.notePlaceholder'), 'data-test': 'ack-note',
+        oninput: () => notes.set(a.id, note.value),
+      });
       actions.push(note, h('button', { class: 'btn primary', 'data-test': 'ack', onclick: () => void acknowledge(a, note.value.trim()) }, t('alerts.ack')));
     }
     if (can.handleAlerts(session.role) && a.status !== 'resolved') {
@@ -284,7 +307,7 @@ export const alertsPage: Page = (ctx) => {
         h('strong', { class: 'alert-type' }, typeLabel(a.type)),
         a.count > 1 ? badge(t('alerts.repeated', { n: a.count }), 'count') : null,
         badge(t(`status.${a.status}`), `st-${a.status}`),
-        h('time', { datetime: a.lastRaisedAt, title: fmtDateTime(a.lastRaisedAt) }, fmtAgo(a.lastRaisedAt)),
+        h('time', { datetime: a.lastRaisedAt, title: fmtDateTime(a.lastRaisedAt), 'data-ago': '' }, fmtAgo(a.lastRaisedAt)),
       ),
       h('p', { class: 'alert-message', 'data-test': 'alert-message' }, alertMessage(a)),
       h(
@@ -379,7 +402,8 @@ export const alertsPage: Page = (ctx) => {
     markStale();
     if (s === 'live' && reconnected) void load(false);
   }, signal);
-  ctx.every(30_000, renderList); // keeps "3 minutes ago" true
+  // Keeps "3 minutes ago" true without drawing the list again.
+  ctx.every(30_000, () => list.querySelectorAll<HTMLTimeElement>('time[data-ago]').forEach((el) => (el.textContent = fmtAgo(el.dateTime))));
   ctx.every(RETRY_MS, () => {
     if (loadFailed) void load(false);
   });

@@ -61,16 +61,19 @@ export function cameraErrorText(code: string | null | undefined, sent: string | 
   return (code ? tKnown(`cameraError.${code}`) : undefined) ?? sent ?? '';
 }
 
+/** What the gateway puts in place of a card number a viewer may not see (gateway/http/visibility.ts). */
+const HIDDEN_UID = '•••';
+
 const all = (vars: Record<string, string | number | undefined>): vars is Record<string, string | number> => Object.values(vars).every((v) => v !== undefined);
 
 /** The alert types the gateway's own modules raise (and the default after-hours flow), with what each text needs. */
 const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
   card_lost_used: (a, d) => {
-    const vars = { uid: text(d.uid), person: person(d), place: place(a, d) };
+    const vars = { uid: text(d.uid) ?? HIDDEN_UID, person: person(d), place: place(a, d) };
     return all(vars) ? t('alertText.card_lost_used', vars) : undefined;
   },
   card_blocked_used: (a, d) => {
-    const vars = { uid: text(d.uid), person: person(d), place: place(a, d) };
+    const vars = { uid: text(d.uid) ?? HIDDEN_UID, person: person(d), place: place(a, d) };
     return all(vars) ? t('alertText.card_blocked_used', vars) : undefined;
   },
   repeated_denials: (a, d) => {

@@ -106,6 +106,21 @@ describe('security console in Chromium', () => {
     await page.context().close();
   });
 
+  it('shows a viewer a lost-card alert in the console language, with the card number hidden', async () => {
+    // A security-desk walkthrough: without the number (a viewer's is removed) the text fell back to the English.
+    gw.ctx.alerts.raise({
+      type: 'card_lost_used', severity: 'warning', source: 'reader:demo-gate-in', accessPoint: 'main-gate', dedupKey: `viewer-lost-${Date.now()}`,
+      message: 'Lost card 0C0FFEE0 of 王芳 (S20250002) used at main-gate', data: { uid: '0C0FFEE0', externalId: 'S20250002', personName: '王芳', readerId: 'demo-gate-in' },
+    });
+    const page = await newPage();
+    await signIn(page, gw.base, 'viewer');
+    const message = page.locator('[data-test=alert] [data-test=alert-message]').filter({ hasText: '•••' }).first();
+    await message.waitFor();
+    expect(await message.textContent()).toMatch(/^.*的挂失卡 ••• 在 .* 被使用$/);
+    expect(await page.content()).not.toContain('0C0FFEE0');
+    await page.context().close();
+  });
+
   it('keeps a half-typed note on an alert while new alerts come in', async () => {
     // A security-desk walkthrough: every live update drew the list again, and the note being typed went with it.
     const page = await newPage();

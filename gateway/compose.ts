@@ -174,7 +174,7 @@ function createModules(
   });
   const retentionClock: RetentionClock = new RetentionClock(ctx.db, ctx.clock, () => clockGuard.confirmed(), ctx.log);
   const sensors = new SensorsModule(ctx, { families: sensorPayloadFamilies, simulation: (list) => sensorSimulation(ctx, list), retentionClock });
-  const cameras = new CamerasModule(ctx, createOnvifDriver());
+  const cameras = new CamerasModule(ctx, createOnvifDriver(ctx.config.school.timezone));
   // Door controllers decide alone; the gateway records their swipes and keeps their card lists (drivers/controllers).
   const controllers = createControllersModule(ctx, {
     holders: () => access.people.cardHolders(),

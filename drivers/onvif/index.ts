@@ -9,9 +9,10 @@ export { discover, parseProbeMatch, probeMessage } from './discovery.js';
 export { SimulatedSession } from './simulated.js';
 export { encodeJpeg, renderCard } from './jpeg.js';
 
-export function createOnvifDriver(): CameraDriver {
+/** `timeZone`: the one simulated cameras stamp their pictures in, as a school sets its real cameras' clocks. */
+export function createOnvifDriver(timeZone = 'UTC'): CameraDriver {
   return {
-    session: (endpoint, simulated) => (simulated ? new SimulatedSession(endpoint) : new OnvifSession(endpoint)),
+    session: (endpoint, simulated) => (simulated ? new SimulatedSession(endpoint, Date.now, Math.random, timeZone) : new OnvifSession(endpoint)),
     discover,
   };
 }

@@ -5,6 +5,7 @@
  * `offlineForS` on a fixed wall-clock cycle.
  */
 import { createHash } from 'node:crypto';
+import { localTime } from '../../gateway/core/school-calendar.js';
 import {
   CameraError,
   type CameraConnection,
@@ -31,6 +32,7 @@ export class SimulatedSession implements CameraSession {
     private readonly ep: CameraEndpoint,
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
+    private readonly timeZone = 'UTC',
   ) {
     this.hue = createHash('sha1').update(ep.id).digest()[0]! * (360 / 256);
     this.nextMotionAt = this.now() + this.motionGap();
@@ -101,7 +103,9 @@ export class SimulatedSession implements CameraSession {
 
   async snapshot(): Promise<Buffer> {
     await this.reachable('snapshot');
-    const stamp = new Date(this.now()).toISOString().slice(0, 19).replace('T', ' ');
+    // In the school's time, as its real cameras are set: a UTC stamp read a different date from the console's.
+    const local = localTime(this.now(), this.timeZone);
+    const stamp = `${local.date} ${local.time}`;
     return renderCard({ width: 480, height: 270, hue: this.hue, caption: this.ep.id, stamp, motion: this.motionActive });
   }
 

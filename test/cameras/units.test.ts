@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -156,6 +157,25 @@ describe('generated JPEG', () => {
 });
 
 describe('simulated camera', () => {
+  it('stamps its pictures in the school time zone, as a school sets its cameras, not in UTC', async () => {
+    // A security-desk walkthrough: the demo camera's picture read 2026-12-06 17:14 while the console said 12/7 01:14.
+    const ep = {
+      id: 'cam-stamp', host: 'simulated', port: 0, devicePath: '/', auth: 'auto' as const, requestTimeoutMs: 500, pullTimeoutMs: 3_000,
+      snapshotTimeoutMs: 500, snapshotMaxBytes: 1_000_000, maxReplyBytes: 2_097_152,
+    };
+    const at = Date.UTC(2026, 11, 6, 17, 14, 34);
+    const cam = new SimulatedSession(ep, () => at, () => 0.5, 'Asia/Shanghai');
+    try {
+      const hue = createHash('sha1').update('cam-stamp').digest()[0]! * (360 / 256);
+      const card = (stamp: string): Buffer => renderCard({ width: 480, height: 270, hue, caption: 'cam-stamp', stamp, motion: false });
+      const picture = await cam.snapshot();
+      expect(picture.equals(card('2026-12-07 01:14:34'))).toBe(true);
+      expect(picture.equals(card('2026-12-06 17:14:34'))).toBe(false);
+    } finally {
+      cam.close();
+    }
+  });
+
   it('loses a held pull to an outage even when it is back by the end, and reports motion again afterwards', async () => {
     let t = 0; // up for 2 s, down for 2 s, every 4 s
     const cam = new SimulatedSession(

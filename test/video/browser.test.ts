@@ -91,5 +91,12 @@ describe('live view in the console', { timeout: 120_000 }, () => {
     await waitFor(async () => (await view(gw, token, 'cam-gate')).video.state === 'idle', 20_000, 200);
     await page.reload();
     await page.waitForFunction(() => (document.querySelector('[data-test=video-state]')?.textContent ?? '').includes('H.265'), undefined, { timeout: 20_000, polling: 200 });
+    if (!canPlay) {
+      // On the wall too: the tile says why it shows a still picture (it said only "online").
+      await page.goto(`${gw.base}/cameras`);
+      const gone = page.locator('[data-test=camera-tile][data-id=cam-gate] [data-test=tile-video-gone]').first();
+      await gone.waitFor({ timeout: 30_000 });
+      expect(await gone.textContent()).toContain('H.265');
+    }
   });
 });

@@ -66,6 +66,8 @@ export const camerasPage: Page = (ctx) => {
   // One player per live camera while it stays among the live ones (the wall re-renders every 15 s; the video must not
   // restart); one that leaves them is stopped, so its connection is freed.
   const players = new Map<string, { video: HTMLVideoElement | null; stop: AbortController }>();
+  // Why a tile's video gave up, said on the tile (it kept saying "online" over a still picture).
+  const gaveUp = new Map<string, string>();
   const liveTile = (id: string): HTMLVideoElement | null => {
     if (!players.has(id)) {
       const stop = new AbortController();
@@ -74,6 +76,10 @@ export const camerasPage: Page = (ctx) => {
         if (why !== 'no_video') {
           p.video.remove();
           players.set(id, { video: null, stop });
+          const text = why === 'codec' ? t('cameras.liveCodec') : t('cameras.liveNoVideo');
+          gaveUp.set(id, text);
+          const tile = wall.querySelector(`[data-test=camera-tile][data-id="${CSS.escape(id)}"] .tile-body`);
+          tile?.append(h('span', { class: 'muted small', 'data-test': 'tile-video-gone' }, text));
         }
       });
       p.video.classList.add('tile-video');
@@ -123,6 +129,7 @@ export const camerasPage: Page = (ctx) => {
               // ONVIF may answer while RTSP does not: degraded, say so.
               str(obj(c, 'video'), 'state') === 'no video' ? badge(t('cameras.noVideo'), 'cam-offline') : null,
               pictures && state === 'online' && !live.has(id) ? h('span', { class: 'muted small', 'data-test': 'tile-snapshot-only' }, t('cameras.clickForLive')) : null,
+              live.has(id) && gaveUp.has(id) ? h('span', { class: 'muted small', 'data-test': 'tile-video-gone' }, gaveUp.get(id)) : null,
               h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
             ),
           );

@@ -67,7 +67,7 @@ export class LockdownWatch {
   }
 
   /** The red banner at the top of every page while a lockdown is on; kept current until `signal` aborts. */
-  banner(signal: AbortSignal): HTMLElement {
+  banner(signal: AbortSignal, canEnd: boolean): HTMLElement {
     const el = h('div', { class: 'lockdown-banner', role: 'status', 'data-test': 'lockdown-banner' });
     const render = (): void => {
       const s = this.state;
@@ -85,7 +85,8 @@ export class LockdownWatch {
           s.startedBy ? t('gates.lockdownSince', { user: s.startedBy, at: fmtDateTime(s.startedAt ?? '') }) : '',
           s.reason ? ` — ${s.reason}` : '',
         ),
-        h('a', { href: '/gates', 'data-link': '' }, t('nav.gates')),
+        // Where to end it, said as such to whoever may (a walkthrough read the page's name and looked for the button).
+        h('a', { href: '/gates', 'data-link': '', 'data-test': 'lockdown-banner-link' }, canEnd ? t('gates.endLockdown') : t('nav.gates')),
       );
     };
     render();

@@ -20,7 +20,7 @@ import { loginPage } from './pages/login.js';
 import { notificationsPage } from './pages/notifications.js';
 import { systemPage } from './pages/system.js';
 import { Router, type Page, type Route } from './router.js';
-import { clearSession, loadSession, saveSession, sessionEnded, type Session } from './session.js';
+import { can, clearSession, loadSession, saveSession, sessionEnded, type Session } from './session.js';
 import { playAlarm, setSoundEnabled, soundEnabled } from './sound.js';
 import { browserZoneDiffers, fmtClock, schoolTimeZone, setSchoolTimeZone } from './time.js';
 import type { AlertPage } from './types.js';
@@ -116,7 +116,7 @@ function shell(session: Session, path: string): HTMLElement {
     ),
   );
   // A guard on any page must see that the school is in lockdown.
-  const banner = lockdown.banner(pageController!.signal);
+  const banner = lockdown.banner(pageController!.signal, can.lockdown(session.role));
   const wrap = h('div', { class: 'shell' }, h('div', { class: 'shell-top' }, header, banner), main);
   feed.onStatus((s) => {
     liveDot.className = `live-dot ${s}`;

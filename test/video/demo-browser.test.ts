@@ -78,6 +78,8 @@ describe('the demo school in the console', { timeout: 120_000 }, () => {
     const admin = await gw.login('admin');
     expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: admin, json: { reason: 'drill' } })).status).toBe(200);
     await page.waitForSelector('[data-test=lockdown-banner]', { state: 'visible', timeout: 5_000 });
+    // It says where to end it, to a guard who may.
+    expect(await page.textContent('[data-test=lockdown-banner-link]')).toBe('解除封校');
     await shoot(page, 'video-wall-capped-lockdown');
     await page.close();
   });

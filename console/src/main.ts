@@ -111,7 +111,7 @@ function shell(session: Session, path: string): HTMLElement {
       sound,
       langSwitcher(),
       expiring(session),
-      h('button', { class: 'btn small user', 'data-test': 'user', title: t('password.change'), onclick: changePasswordDialog }, `${session.username} · ${t(`role.${session.role}`)}`),
+      h('button', { class: 'btn small', 'data-test': 'user', title: t('password.change'), onclick: changePasswordDialog }, `${session.username} · ${t(`role.${session.role}`)}`),
       h('button', { class: 'btn small', 'data-test': 'logout', onclick: logout }, t('common.logout')),
     ),
   );

@@ -43,7 +43,7 @@ function line(person: { name: string }, c: Json, again: () => void): HTMLElement
     { class: 'card-line', 'data-test': 'person-card', 'data-uid': uid, 'data-status': status },
     h('code', {}, uid),
     badge(codeLabel('cardStatus', status), `card-${status}`),
-    status === 'active' ? h('button', { class: 'btn small danger', 'data-test': 'card-lost', onclick: () => void act(true) }, t('cards.reportLost')) : null,
-    status === 'lost' ? h('button', { class: 'btn small', 'data-test': 'card-found', onclick: () => void act(false) }, t('cards.found')) : null,
+    status === 'active' ? h('button', { class: 'btn small danger card-action', 'data-test': 'card-lost', onclick: () => void act(true) }, t('cards.reportLost')) : null,
+    status === 'lost' ? h('button', { class: 'btn small card-action', 'data-test': 'card-found', onclick: () => void act(false) }, t('cards.found')) : null,
   );
 }

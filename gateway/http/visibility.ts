@@ -23,7 +23,7 @@ export function visibilityOf(role: Role): Visibility {
  * `balance`), offline sales and wallet alerts (`amountFen`, `balanceFen`), card changes and card alerts (`uid`).
  * Aggregates (`grossFen`, `sumFen`, counts) are not personal and stay.
  */
-const PERSONAL_FIELDS: ReadonlySet<string> = new Set(['uid', 'amount', 'amountFen', 'balance', 'balanceFen']);
+const PERSONAL_FIELDS: ReadonlySet<string> = new Set(['uid', 'uids', 'amount', 'amountFen', 'balance', 'balanceFen']);
 
 /**
  * The replacer: personal fields go, and an alert's texts (its `message`, written for people: "Lost card 0BADCAFE of

@@ -131,6 +131,15 @@ describe('door controllers on loopback', () => {
     // The child is refused at these doors while the gateway's readers let them in: an alert says so, until it is mended.
     const open = (await alerts()).filter((x) => x.type === 'controller_cards_left_out' && x.status === 'open');
     expect(open.map((x) => x.source).sort()).toEqual(['controller:ctl-a', 'controller:ctl-b']);
+    // The numbers are enough to clone a card: a viewer gets their count, and no alert carries them (an attacker
+    // review read both UIDs from a viewer's alert list and controller list).
+    const viewer = await gw.login('viewer');
+    const seen = await (await gw.api('/api/v1/controllers', { token: viewer })).text();
+    expect(JSON.parse(seen)).toMatchObject({ items: [{ sync: { leftOut: { count: 1 } } }, { sync: { leftOut: { count: 1 } } }] });
+    for (const text of [seen, await (await gw.api('/api/v1/alerts?limit=200', { token: viewer })).text(), JSON.stringify(open)]) {
+      expect(text).not.toContain('77ADCAFE');
+      expect(text).not.toContain(String(wg26(LOST)));
+    }
     expect((await gw.api('/api/v1/cards/77ADCAFE/block', { method: 'POST', token, json: { reason: 'reissued' } })).status).toBe(200);
     await waitFor(async () => (await alerts()).filter((x) => x.type === 'controller_cards_left_out' && x.status === 'open').length === 0, 5000, 20);
   });

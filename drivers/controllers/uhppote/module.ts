@@ -109,20 +109,21 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const leftOutSaid = new Map<string, string>();
   const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
     const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
-    const before = leftOutSaid.get(device.id);
-    if (said === before) return;
+    if (said === leftOutSaid.get(device.id)) return;
     leftOutSaid.set(device.id, said);
     const key = `controller_cards_left_out:${device.id}`;
     if (leftOut.length === 0) {
-      if (before) ctx.alerts.resolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
+      // Also after a restart, when this process never raised it (mended meanwhile); nothing open, nothing done.
+      ctx.alerts.resolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
       return;
     }
-    const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each`;
-    const cards = leftOut.slice(0, LEFT_OUT_SHOWN);
-    log.warn({ controller: device.id, cardNumber: device.cardNumber, cards }, message);
+    const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each (GET /api/v1/controllers names them)`;
+    log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
+    // No numbers in the alert: alerts reach every role, the event stream and the MQTT mirror, and the numbers are
+    // enough to clone a card. The controllers API gives them to admin and security.
     ctx.alerts.raise({
       type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
-      data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length, cards },
+      data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length },
     });
   };
 
@@ -281,7 +282,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     return rt;
   };
 
-  const info = (d: DeviceRuntime): object => {
+  const info = (d: DeviceRuntime, full: boolean): object => {
     const s = d.sync.state();
     const counts = store.counts(d.id);
     return {
@@ -297,7 +298,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       doors: Object.entries(d.config.doors).map(([n, door]) => ({ door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null })),
       sync: {
         inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError,
-        leftOut: { count: s.leftOut.length, cards: s.leftOut.slice(0, LEFT_OUT_SHOWN) },
+        // The numbers and UIDs are enough to clone a card: the desk's (docs/security.md), not a viewer's.
+        leftOut: full ? { count: s.leftOut.length, cards: s.leftOut.slice(0, LEFT_OUT_SHOWN) } : { count: s.leftOut.length },
       },
       events: { lastIndex: recorded.get(d.id) ?? null, controllerLastIndex: d.lastStatus?.lastIndex ?? null, taps: counts.taps, backfilled: counts.backfilled },
     };

@@ -6,13 +6,15 @@ import { GatewayError, notFound } from '../../../gateway/core/errors.js';
 import type { Logger } from '../../../gateway/core/logger.js';
 import { sessionOf, type Guards } from '../../../gateway/http/guards.js';
 import { parse } from '../../../gateway/http/validate.js';
+import { visibilityOf } from '../../../gateway/http/visibility.js';
 import type { DeviceRuntime } from './device.js';
 
 export const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
 
 export interface ControllerRoutesDeps {
   devices: readonly DeviceRuntime[];
-  info: (d: DeviceRuntime) => object;
+  /** `full`: admin and security, who see the card numbers a plan left out; a viewer gets their count. */
+  info: (d: DeviceRuntime, full: boolean) => object;
   /** The access points in the config, by id. */
   aps: ReadonlyMap<string, unknown>;
   log: Logger;
@@ -29,16 +31,17 @@ export function controllerRoutes(api: Router, guards: Guards, { devices, info, a
   };
 const anyone = guards.role('admin', 'security', 'viewer');
 api.get('/controllers', anyone, (_req, res) => {
-  res.json({ items: devices.map(info) });
+  const full = visibilityOf(sessionOf(res).role) === 'full';
+  res.json({ items: devices.map((d) => info(d, full)) });
 });
 api.get('/controllers/:id', anyone, (req, res) => {
-  res.json(info(byId(String(req.params.id))));
+  res.json(info(byId(String(req.params.id)), visibilityOf(sessionOf(res).role) === 'full'));
 });
 api.post('/controllers/:id/sync', guards.role('admin'), (req, res) => {
   const d = byId(String(req.params.id));
   if (d.health !== 'online') throw new GatewayError('unavailable', `controller ${d.id} is ${d.health}`);
   void d.sync.request('full');
-  res.status(202).json(info(d));
+  res.status(202).json(info(d, true)); // admin only
 });
 api.post('/access-points/:id/open', guards.role('admin', 'security'), async (req, res) => {
   const apId = String(req.params.id);

@@ -32,6 +32,7 @@ export function registerErasePerson(program: Command): void {
           if (reason.length < 3) throw new Error('--reason: say why in at least 3 characters');
           const result = erasePerson(db, systemClock, row.id, `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`, reason);
           process.stdout.write(`erased; the person is now ${result.pseudonym}\n${Object.entries(result.counts).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);
+          for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
           process.stdout.write('backups taken before now still hold their data: they age out with backup.keep\n');
         } finally {
           db.close();

@@ -35,6 +35,8 @@ export const erasureRequestSchema = z.strictObject({
 export interface ErasureResult {
   pseudonym: string;
   counts: Record<string, number>;
+  /** What the school should do now, for people: a card to reissue (below). */
+  warnings: string[];
 }
 
 /** The cards an erasure deleted, with the status each had: what holds copies of them (door controllers) must hear. */
@@ -88,6 +90,18 @@ export function erasePerson(db: Database, clock: Clock, personId: number, by: st
       counts[label] = (counts[label] ?? 0) + db.prepare(sql).run(...params).changes;
     };
     const uidList = JSON.stringify(uids);
+    // Door controllers know a card by its low bytes (3 under wg26). Deleted, an erased card no longer keeps another card
+    // with the same low bytes off them (drivers/controllers/uhppote/plan.ts), and a found card of the leaver would open
+    // that child's doors. Its number is not kept (nothing of the person stays): the admin is told to reissue the other.
+    const twins = db
+      .prepare(
+        `SELECT c.uid, p.external_id AS externalId FROM cards c JOIN persons p ON p.id = c.person_id
+         WHERE c.status = 'active' AND c.person_id != ? AND substr(c.uid, -6) IN (SELECT substr(value, -6) FROM json_each(?))`,
+      )
+      .all(personId, uidList) as { uid: string; externalId: string }[];
+    const warnings = twins.map(
+      (t) => `card ${t.uid} of ${t.externalId} ends with the same bytes as an erased card: door controllers that read only those bytes would let that card in as theirs; reissue ${t.externalId}'s card`,
+    );
 
     run('taps', 'taps', 'DELETE FROM taps WHERE person_id = ? OR uid IN (SELECT value FROM json_each(?))', personId, uidList);
     run('attendanceDays', 'attendance_days', 'DELETE FROM attendance_days WHERE person_id = ?', personId);
@@ -123,6 +137,6 @@ export function erasePerson(db: Database, clock: Clock, personId: number, by: st
       JSON.stringify(counts),
       now,
     );
-    return { pseudonym, counts, cards };
+    return { pseudonym, counts, warnings, cards };
   })();
 }

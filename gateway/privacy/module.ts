@@ -56,6 +56,7 @@ export class PrivacyModule implements GatewayModule {
     this.erasures.inc();
     // The log names the pseudonym, never the person.
     this.ctx.log.info({ pseudonym: result.pseudonym, by, counts: result.counts }, 'person erased');
+    for (const w of result.warnings) this.ctx.log.warn({ pseudonym: result.pseudonym }, w);
     // Door controllers hold copies of the cards: without this, a card of a child who left kept opening doors until the
     // nightly reconciliation. The blocklist terminals read is published again too.
     const at = this.ctx.clock.now();

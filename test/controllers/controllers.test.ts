@@ -153,6 +153,19 @@ describe('door controllers on loopback', () => {
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
   });
 
+  it('erasing the holder of a lost card says which card sharing its low bytes to reissue', async () => {
+    // An attacker review: erased, the lost card no longer kept 77ADCAFE's number off the controllers, and the found
+    // lost card opened that child's doors. The card's number is not kept (nothing of the person stays): IT is told.
+    const twin = (await (await gw.api('/api/v1/people', { method: 'POST', token, json: { externalId: 'S20259998', name: 'Twin', role: 'student' } })).json()) as { id: number };
+    expect((await gw.api(`/api/v1/people/${twin.id}/cards`, { method: 'POST', token, json: { uid: '77ADCAFE' } })).status).toBe(201);
+    const holder = (await (await gw.api('/api/v1/people?externalId=S20250002', { token })).json()) as { items: { id: number }[] };
+    const res = await gw.api(`/api/v1/people/${holder.items[0]!.id}/erase`, { method: 'POST', token, json: { reason: 'left the school' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { warnings: string[] };
+    expect(body.warnings).toEqual([expect.stringContaining("card 77ADCAFE of S20259998 ends with the same bytes as an erased card")]);
+    expect(JSON.stringify(body)).not.toContain(LOST);
+  });
+
   it('marking a card lost removes it from both controllers within 5 s', async () => {
     const uid = STUDENT;
     expect(a.card(wg26(uid))).toBeDefined();

@@ -47,6 +47,12 @@ export function newPasswordProblem(username: string, current: string, next: stri
   return null;
 }
 
+/** A password found right, and the hash it was checked against. */
+export interface PasswordCheck {
+  role: Role;
+  hash: string;
+}
+
 const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 /** Users with roles, and bearer-token sessions (only the token's hash is stored). */
@@ -103,6 +109,11 @@ export class UserStore {
    * accounts exist.
    */
   async verify(username: string, password: string): Promise<Role | null> {
+    return (await this.checkPassword(username, password))?.role ?? null;
+  }
+
+  /** verify, with the hash that was checked: a session is opened only while it is still the user's (createSession). */
+  async checkPassword(username: string, password: string): Promise<PasswordCheck | null> {
     const row = this.db.prepare('SELECT role, password_hash AS h FROM users WHERE username = ?').get(username) as
       | { role: Role; h: string }
       | undefined;
@@ -111,16 +122,16 @@ export class UserStore {
       await verifySecret(password, await this.dummyHash);
       return null;
     }
-    return (await verifySecret(password, row.h)) ? row.role : null;
+    return (await verifySecret(password, row.h)) ? { role: row.role, hash: row.h } : null;
   }
 
   /** A hash no password matches, made on the first unknown login (see verify). */
   private dummyHash: Promise<string> | undefined;
 
   async login(username: string, password: string): Promise<{ token: string; role: Role; expiresAt: number } | null> {
-    const role = await this.verify(username, password);
-    if (!role) return null;
-    return { ...this.createSession(username), role };
+    const checked = await this.checkPassword(username, password);
+    const session = checked ? this.createSession(username, checked) : null;
+    return session && checked ? { ...session, role: checked.role } : null;
   }
 
   /**
@@ -128,7 +139,11 @@ export class UserStore {
    * editor token is this session's token: it ends with the session, on logout, expiry, a new password or role,
    * or the user's removal).
    */
-  createSession(username: string): { token: string; expiresAt: number } {
+  createSession(username: string, checked: PasswordCheck): { token: string; expiresAt: number } | null {
+    // The password may have changed (or the user gone) during the ~50 ms its check took: an attacker review logged in
+    // with the old password just after a change, and kept the session the change was meant to end.
+    const now = this.db.prepare('SELECT password_hash AS h FROM users WHERE username = ?').get(username) as { h: string } | undefined;
+    if (now?.h !== checked.hash) return null;
     const token = randomBytes(32).toString('base64url');
     const expiresAt = this.clock.now() + this.sessionTtlMs;
     this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(this.clock.now());

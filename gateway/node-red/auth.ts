@@ -84,15 +84,16 @@ export function gatewayAdminAuth(deps: {
     },
     async authenticate(username, password, allows = () => true) {
       if (!text(username) || !text(password)) return null;
-      const role = await users.verify(username, password);
-      const found = role ? userFor(username, role) : null;
-      const user = found && allows(found.permissions) ? found : null;
-      attempts.inc({ outcome: user ? 'login_ok' : 'login_refused' });
-      // No session for a user the editor refuses anyway (viewers, or a scope beyond the user's permissions).
-      if (!user) return null;
+      const checked = await users.checkPassword(username, password);
+      const found = checked ? userFor(username, checked.role) : null;
+      // No session for a user the editor refuses anyway (viewers, or a scope beyond the user's permissions), nor for a
+      // password changed while it was being checked.
+      const session = checked && found && allows(found.permissions) ? users.createSession(username, checked) : null;
+      attempts.inc({ outcome: session ? 'login_ok' : 'login_refused' });
+      if (!found || !session) return null;
       // Node-RED writes its `auth.login` audit entry only for tokens it mints itself: this one is ours.
-      log.info({ audit: { event: 'auth.login', username, permissions: user.permissions } }, 'audit: auth.login');
-      return { ...user, token: users.createSession(username).token };
+      log.info({ audit: { event: 'auth.login', username, permissions: found.permissions } }, 'audit: auth.login');
+      return { ...found, token: session.token };
     },
     async tokens(token) {
       if (!text(token)) return null;

@@ -39,6 +39,28 @@ describe('POST /api/v1/auth/password', () => {
     expect(await gw.login('viewer')).toEqual(expect.any(String));
   });
 
+  it('leaves no working session to a login with the old password racing the change', async () => {
+    // An attacker review: a login sent 40-60 ms after the change checked the old password while the change was being
+    // written, and its session outlived the change meant to end it.
+    gw = await startTestGateway({ demo: true, config: { http: { loginRateLimit: { windowS: 60, max: 200 } } } });
+    let password = 'campus-demo';
+    for (const [i, delay] of [20, 35, 45, 55, 65, 80].entries()) {
+      const next = `new-password-${i}`;
+      const token = await gw.login('viewer', password);
+      const changed = change(token, password, next);
+      await new Promise((r) => setTimeout(r, delay));
+      const racing = await gw.api('/api/v1/auth/login', { method: 'POST', json: { username: 'viewer', password } });
+      expect((await changed).status).toBe(204);
+      if (racing.status === 200) {
+        const stale = ((await racing.json()) as { token: string }).token;
+        expect((await gw.api('/api/v1/auth/me', { token: stale })).status, `login ${delay} ms after the change`).toBe(401);
+      } else {
+        expect(racing.status).toBe(401);
+      }
+      password = next;
+    }
+  });
+
   it('counts towards the login rate limit, so a session left open is no way to guess the password', async () => {
     gw = await startTestGateway({ demo: true, config: { http: { loginRateLimit: { windowS: 60, max: 4 } } } });
     const token = await gw.login('viewer'); // 1 of 4

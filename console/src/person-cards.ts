@@ -8,16 +8,17 @@ import { asList, str, type Json } from './data.js';
 import { h } from './dom.js';
 import { t } from './i18n/index.js';
 import { can, type Role } from './session.js';
-import { badge, codeLabel, confirmDialog, empty, fill, runAction } from './ui.js';
+import { badge, codeLabel, confirmDialog, empty, fill, latestOnly, runAction } from './ui.js';
 
 export function personCards(role: Role): { el: HTMLElement; show: (person: { id: number; name: string }) => void } {
   const el = h('div', { class: 'person-cards', 'data-test': 'person-cards' });
+  const ask = latestOnly();
   const show = (person: { id: number; name: string }): void => {
     if (!can.reportLost(role)) return;
     void fill(el, async () => {
       const cards = asList(await getJson<unknown>(`/people/${person.id}`), 'cards');
       return cards.length ? cards.map((c) => line(person, c, () => show(person))) : [empty(t('cards.none'))];
-    });
+    }, ask());
   };
   return { el, show };
 }

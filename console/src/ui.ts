@@ -33,17 +33,31 @@ export function errorState(err: unknown): HTMLElement {
   return h('div', { class: 'state error', 'data-state': 'error' }, h('strong', {}, t('common.failed')), h('p', { class: 'muted', title: sent }, errorText(err)));
 }
 
-/** Fills `target` with what `load` renders, showing loading and error states around it. */
-export async function fill(target: HTMLElement, load: () => Promise<Child | Child[]>): Promise<boolean> {
+/**
+ * Fills `target` with what `load` renders, showing loading and error states around it. `current`: false once a later
+ * fill of the same target was asked for, whose answer must not be overwritten by this late one (two people picked in
+ * turn, the first answer arriving last, showed the first one's cards under the second's name).
+ */
+export async function fill(target: HTMLElement, load: () => Promise<Child | Child[]>, current: () => boolean = () => true): Promise<boolean> {
   if (!target.firstChild) replace(target, loading());
   try {
     const out = await load();
+    if (!current()) return false;
     replace(target, ...(Array.isArray(out) ? out : [out]));
     return true;
   } catch (err) {
-    replace(target, errorState(err));
+    if (current()) replace(target, errorState(err));
     return false;
   }
+}
+
+/** For fill's `current`: each call of the returned function starts a new question and returns its own check. */
+export function latestOnly(): () => () => boolean {
+  let asked = 0;
+  return () => {
+    const mine = ++asked;
+    return () => mine === asked;
+  };
 }
 
 /**

@@ -121,6 +121,34 @@ describe('security console in Chromium', () => {
     await page.context().close();
   });
 
+  it('shows the cards of the person picked last, whatever order the answers come in', async () => {
+    // An attacker review: the first child's slow answer landed after the second's, and the Gates page showed the first
+    // child's card, with its 挂失 button, under the second child's name.
+    const admin = await gw.login('admin');
+    const make = async (externalId: string, name: string, uid: string): Promise<number> => {
+      const p = (await (await gw.api('/api/v1/people', { method: 'POST', token: admin, json: { externalId, name, role: 'student' } })).json()) as { id: number };
+      expect((await gw.api(`/api/v1/people/${p.id}/cards`, { method: 'POST', token: admin, json: { uid } })).status).toBe(201);
+      return p.id;
+    };
+    const slow = await make('SZZ0001', '慢慢', 'A1A1A1A1');
+    await make('SZZ0002', '快快', 'B2B2B2B2');
+    const page = await newPage();
+    await signIn(page, gw.base, 'security');
+    await page.route(`**/api/v1/people/${slow}`, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.click('[data-test=nav-gates]');
+    await page.fill('[data-test=gate-person-input]', 'SZZ0001');
+    await page.click('[data-test=gate-person-go]');
+    await page.waitForTimeout(200);
+    await page.fill('[data-test=gate-person-input]', 'SZZ0002');
+    await page.click('[data-test=gate-person-go]');
+    await page.waitForTimeout(2500); // past the slow answer
+    expect(await page.locator('[data-test=person-card]').evaluateAll((els) => els.map((e) => e.getAttribute('data-uid')))).toEqual(['B2B2B2B2']);
+    await page.context().close();
+  });
+
   it('keeps a half-typed note on an alert while new alerts come in', async () => {
     // A security-desk walkthrough: every live update drew the list again, and the note being typed went with it.
     const page = await newPage();

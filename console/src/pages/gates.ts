@@ -17,7 +17,7 @@ import { emergencyControl } from '../emergency.js';
 import { nameOf, rememberPlaces } from '../names.js';
 import { personCards } from '../person-cards.js';
 import { personSearch } from '../person-search.js';
-import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, fillFrom, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
+import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, fillFrom, latestOnly, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
 
@@ -50,6 +50,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   // One person's latest taps at every gate and door, found by name, initials, number, class or card.
   const personTaps = h('ul', { class: 'taps', 'data-test': 'person-taps' });
   const cards = personCards(session.role);
+  const askTaps = latestOnly();
   const finder = personSearch({
     test: 'gate-person',
     onPick: (p) => {
@@ -57,7 +58,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
       void fill(personTaps, async () => {
         const items = asList(await getJson<unknown>('/taps', { personId: p.id, limit: TAPS_SHOWN }));
         return items.length ? items.map(tapLine) : [empty()];
-      });
+      }, askTaps());
     },
   });
   replace(

@@ -106,6 +106,13 @@ export const alertsPage: Page = (ctx) => {
 
   const renderList = (): void => {
     const shown = [...alerts.values()].filter(matches).sort(triageOrder);
+    // What was kept for a card no longer on the list goes with it (a console left open for a shift).
+    const onList = new Set(shown.map((a) => a.id));
+    for (const id of [...playing.keys(), ...notes.keys()]) {
+      if (onList.has(id)) continue;
+      playing.delete(id);
+      notes.delete(id);
+    }
     if (shown.length === 0) replace(list, empty(t('alerts.none')));
     else replace(list, ...shown.map((a) => alertCard(a)));
     const open = shown.filter((a) => a.status === 'open');

@@ -71,7 +71,10 @@ export const camerasPage: Page = (ctx) => {
   const liveTile = (id: string): HTMLVideoElement | null => {
     if (!players.has(id)) {
       const stop = new AbortController();
-      signal.addEventListener('abort', () => stop.abort(), { once: true });
+      // Removed when the player is stopped: a wall left open while cameras come and go must not collect listeners.
+      const abort = (): void => stop.abort();
+      signal.addEventListener('abort', abort, { once: true });
+      stop.signal.addEventListener('abort', () => signal.removeEventListener('abort', abort), { once: true });
       const p = livePlayer(id, 'sub', stop.signal, (why) => {
         if (why !== 'no_video') {
           p.video.remove();
@@ -93,6 +96,7 @@ export const camerasPage: Page = (ctx) => {
       p.stop.abort();
       p.video?.remove();
       players.delete(id);
+      gaveUp.delete(id); // a player started again may well play
     }
   };
 

@@ -130,8 +130,9 @@ export class UserStore {
 
   async login(username: string, password: string): Promise<{ token: string; role: Role; expiresAt: number } | null> {
     const checked = await this.checkPassword(username, password);
-    const session = checked ? this.createSession(username, checked) : null;
-    return session && checked ? { ...session, role: checked.role } : null;
+    if (!checked) return null;
+    const session = this.createSession(username, checked);
+    return session ? { ...session, role: checked.role } : null;
   }
 
   /**

@@ -5,6 +5,7 @@
  * files stay thin and the rules live in typed, tested code.
  */
 import { z } from 'zod';
+import { jsonCopy } from '../core/json-copy.js';
 import { afterArrivalCutoff, isoWeekday, localTime } from '../core/school-calendar.js';
 import { Counter, type Registry } from 'prom-client';
 import type { GatewayConfig } from '../../config/schema.js';
@@ -215,7 +216,7 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
     if (!set) return;
     // Flows get the event as the bus mirror sends it (JSON), never the gateway's own object: on that, a function node
     // called a canteen tap's `pin.reveal()` (an attacker review), and could change a tap the engine was still deciding.
-    const copy: unknown = JSON.parse(JSON.stringify(event));
+    const copy = jsonCopy(event);
     for (const h of set) {
       try {
         h(copy);

@@ -210,30 +210,36 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
   const tz = config.school.timezone;
 
   // One bus subscription for all nodes: a deployed flow adds and removes handlers without touching the bus.
-  const byKind = new Map<string, Set<(event: unknown) => void>>();
+  // `own`: the handler reads the gateway's event itself and hands a flow only new values it made of its primitives
+  // (onSensorReading), so it needs no copy.
+  const byKind = new Map<string, Set<{ handler: (event: unknown) => void; own: boolean }>>();
   bus.onAny((kind, event) => {
     const set = byKind.get(kind);
     if (!set) return;
     // Flows get the event as the bus mirror sends it (JSON), never the gateway's own object: on that, a function node
     // called a canteen tap's `pin.reveal()` (an attacker review), and could change a tap the engine was still deciding.
-    const copy = jsonCopy(event);
+    // One copy, made only when a handler hands the event on as it is.
+    let copy: unknown;
     for (const h of set) {
       try {
-        h(copy);
+        if (h.own) h.handler(event);
+        else h.handler((copy ??= jsonCopy(event)));
       } catch {
         // A node's handler reports its own errors through Node-RED; one node never stops the others.
       }
     }
   });
-  const onEvent = (kind: string, handler: (event: unknown) => void): Unsubscribe => {
+  const subscribe = (kind: string, handler: (event: unknown) => void, own: boolean): Unsubscribe => {
     let set = byKind.get(kind);
     if (!set) byKind.set(kind, (set = new Set()));
-    set.add(handler);
+    const entry = { handler, own };
+    set.add(entry);
     return () => {
-      set.delete(handler);
+      set.delete(entry);
       if (set.size === 0) byKind.delete(kind);
     };
   };
+  const onEvent = (kind: string, handler: (event: unknown) => void): Unsubscribe => subscribe(kind, handler, false);
 
   const configZones = new Map(config.sensors.sensors.map((s) => [s.id, s.zone]));
   const gateByAccessPoint = new Map(config.access.accessPoints.filter((a) => a.gateId).map((a) => [a.id, a.gateId!]));
@@ -260,8 +266,9 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
       return () => offs.forEach((off) => off());
     },
     onSensorReading(handler, only = {}) {
-      // The sensors domain announces one event per message with all its readings; flows want one value at a time.
-      return onEvent('sensor.reading', (event) => {
+      // The sensors domain announces one event per message with all its readings; flows want one value at a time,
+      // made here from the event's strings, numbers and booleans: the event itself never reaches a flow.
+      return subscribe('sensor.reading', (event) => {
         const e = event as Partial<SensorReadingEvent> | null;
         if (typeof e !== 'object' || e === null || !Array.isArray(e.readings)) return;
         const sensorId = typeof e.sensorId === 'string' ? e.sensorId : '';
@@ -272,7 +279,7 @@ export function createCampusFlowApi(deps: FlowApiDeps): CampusFlowApi {
           if (only.metric && one.metric !== only.metric) continue;
           handler({ sensorId, zone, metric: one.metric, value: one.value, unit: one.unit, at });
         }
-      });
+      }, true);
     },
     afterArrivalCutoff(tap) {
       const d = tap as Partial<TapDecision> | null;

@@ -25,7 +25,7 @@ export class PrivacyModule implements GatewayModule {
   constructor(
     private readonly ctx: GatewayContext,
     /** What retention deletes by: the wall clock only while something trustworthy confirms it (storage/retention-clock.ts). */
-    private readonly retentionClock: Clock,
+    private readonly retentionClock: Clock & { save(): void },
   ) {
     const pruned = new Counter({
       name: 'campus_retention_pruned_rows_total',
@@ -45,10 +45,10 @@ export class PrivacyModule implements GatewayModule {
 
   async stop(): Promise<void> {
     await this.pruner.stop();
-    // Reading the retention clock keeps its time, and the first start's unconfirmed wait, for the next start: the
-    // pruner reads it only hourly, so the time run since its last pass was lost at every restart (an attacker review:
+    // The retention clock's time, and the first start's unconfirmed wait, kept for the next start: the pruner reads it
+    // only hourly, so the time run since its last pass was lost at every restart (an attacker review:
     // a restart every two hours stretched the first day's wait to two).
-    this.retentionClock.now();
+    this.retentionClock.save();
   }
 
   erase(personId: number, by: string, reason: string): ErasureResult {

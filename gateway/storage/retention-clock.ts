@@ -51,6 +51,15 @@ export class RetentionClock implements Clock {
   }
 
   now(): number {
+    return this.read(true);
+  }
+
+  /** Keeps the time (and the first start's wait) for the next start, saying nothing: the gateway is stopping. */
+  save(): void {
+    this.read(false);
+  }
+
+  private read(warn: boolean): number {
     const wall = this.wall.now();
     const mono = this.mono();
     let t: number;
@@ -61,7 +70,7 @@ export class RetentionClock implements Clock {
       const waited = this.waited.before + (mono - this.waited.mono);
       if (waited < FIRST_WAIT_MS) {
         setMeta(this.db, WAITED_KEY, String(Math.round(waited)));
-        this.warn(mono, { wallClock: new Date(wall).toISOString(), waitedH: Math.floor(waited / HOUR) },
+        if (warn) this.warn(mono, { wallClock: new Date(wall).toISOString(), waitedH: Math.floor(waited / HOUR) },
           `retention deletes nothing until NTP or the city confirms the clock, or the gateway has run ${FIRST_WAIT_MS / HOUR} h`);
         return BEFORE_EVERYTHING;
       }
@@ -71,7 +80,7 @@ export class RetentionClock implements Clock {
     } else {
       // Never ahead of the wall clock either: a clock set back makes retention wait, never hurry.
       t = Math.min(wall, this.base.at + (mono - this.base.mono));
-      if (wall - t > HOUR) {
+      if (warn && wall - t > HOUR) {
         this.warn(mono, { wallClock: new Date(wall).toISOString(), retentionClock: new Date(t).toISOString() },
           "retention runs on the gateway's own running time, behind its clock, until NTP or the city confirms the clock");
       }

@@ -98,15 +98,20 @@ describe('retention', () => {
   });
 });
 
+/** The demo school at NOW, with `n` taps of the demo student at the gate a minute apart, and a count of all taps. */
+async function tapsAtNow(n: number): Promise<{ clock: ManualClock; gw: TestGateway; client: MqttClient; db: Database; taps: () => number }> {
+  const clock = new ManualClock(NOW);
+  const { gw, client } = await demoAt(clock);
+  for (let i = 0; i < n; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
+  const db = gw.ctx.db;
+  return { clock, gw, client, db, taps: () => count(db, 'SELECT COUNT(*) AS n FROM taps') };
+}
+
 describe('retention on a clock nobody can confirm', () => {
   it('deletes by the time the gateway has run, not by a clock a year ahead, nor by a tap that clock stamped', async () => {
     // A school IT review: a Pi that booted 400 days ahead (no real-time clock, NTP not answering yet) lost every tap
     // at the next hourly pass. An attacker review of the first fix: one tap stamped by the wrong clock ended the guard.
-    const clock = new ManualClock(NOW);
-    const { gw, client } = await demoAt(clock);
-    for (let i = 0; i < 5; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
-    const db = gw.ctx.db;
-    const taps = (): number => count(db, 'SELECT COUNT(*) AS n FROM taps');
+    const { clock, gw, client, db, taps } = await tapsAtNow(5);
     const before = taps();
     expect(before).toBeGreaterThanOrEqual(5);
 
@@ -140,11 +145,7 @@ describe('retention on a clock nobody can confirm', () => {
   it('the first time, with no time kept yet, deletes nothing for a day of running unless the clock is confirmed', async () => {
     // An upgrade from a release without the retention clock, on a box whose clock is 400 days ahead: taking that
     // clock as the first time seen deleted every tap at the first pass.
-    const clock = new ManualClock(NOW);
-    const { gw, client } = await demoAt(clock);
-    for (let i = 0; i < 3; i++) await tap(gw, client, i % 2 ? 'demo-gate-out' : 'demo-gate-in', DEMO_STUDENT.uid, NOW + i * 60_000);
-    const db = gw.ctx.db;
-    const taps = (): number => count(db, 'SELECT COUNT(*) AS n FROM taps');
+    const { clock, gw, db, taps } = await tapsAtNow(3);
     const before = taps();
     clock.set(NOW + 400 * DAY);
     let ran = 0;

@@ -47,6 +47,7 @@ import { walletMigrations, WalletModule } from './wallet/module.js';
 import { privacyMigrations, PrivacyModule } from './privacy/module.js';
 import { ClockGuard, timedatectlSynchronized } from './time/clock-guard.js';
 import { createReadersModule } from '../drivers/rfid/module.js';
+import { holdersVersionReader } from './people/holders-version.js';
 import { controllerMigrations, createControllersModule } from '../drivers/controllers/uhppote/module.js';
 import { notifyMigrations, NotifyModule } from './notify/module.js';
 import { topics } from './core/topics.js';
@@ -179,6 +180,7 @@ function createModules(
   const controllers = createControllersModule(ctx, {
     holders: () => access.people.cardHolders(),
     lockdownActive: () => access.lockdown.active,
+    holdersVersion: holdersVersionReader(ctx.db),
   });
   access.engine.writeWithTaps(controllers.tapWrite);
   // The places an alert may name: the config's, and cameras' and sensors' zones registered through the API.

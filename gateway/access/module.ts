@@ -12,6 +12,7 @@ import { peopleRoutes } from '../people/routes.js';
 import { PeopleFinder } from '../people/search.js';
 import type { Card } from '../people/schema.js';
 import { peopleMigrations, PeopleStore } from '../people/store.js';
+import { holdersVersionMigrations } from '../people/holders-version.js';
 import { rosterRoutes } from '../roster/routes.js';
 import type { Migration } from '../storage/db.js';
 import { AccessEngine, type AccessWallet } from './engine.js';
@@ -21,7 +22,7 @@ import { accessRoutes } from './routes.js';
 import { tapsMigrations, TapsStore } from './taps-store.js';
 
 /** Migrations 10–13: persons and cards, taps, lockdowns, the card blocklist's versions. */
-export const accessMigrations: Migration[] = [...peopleMigrations, ...tapsMigrations, ...lockdownMigrations, ...blocklistMigrations];
+export const accessMigrations: Migration[] = [...peopleMigrations, ...holdersVersionMigrations, ...tapsMigrations, ...lockdownMigrations, ...blocklistMigrations];
 
 /** What the city (through cloud sync) may order the school to do. */
 export interface AccessCommands {

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeEventPacket } from '../../drivers/controllers/uhppote/responses.js';
+import { runBin } from '../helpers/bin.js';
 import { FakeUhppote } from './fake-uhppote.js';
 import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
 
@@ -164,6 +165,25 @@ describe('door controllers on loopback', () => {
     const body = (await res.json()) as { warnings: string[] };
     expect(body.warnings).toEqual([expect.stringContaining("card 77ADCAFE of S20259998 ends with the same bytes as an erased card")]);
     expect(JSON.stringify(body)).not.toContain(LOST);
+  });
+
+  it('a person erased from the command line beside the running gateway leaves both controllers within seconds', async () => {
+    // The CLI cannot tell the gateway's bus: the controllers used to keep the leaver's card until the nightly sync.
+    expect(a.card(wg26(STUDENT))).toBeDefined();
+    const out = runBin(['erase-person', 'S20250001', '--reason', 'left the school'], { env: { CAMPUS_DATA_DIR: gw.dataDir } });
+    expect(out.status, out.stderr).toBe(0);
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined && b.card(wg26(STUDENT)) === undefined, 10_000, 50);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+  });
+
+  it('a staff member given security duty during a lockdown gets through the gates within seconds', async () => {
+    const staff = gw.ctx.db.prepare("SELECT p.id, c.uid FROM persons p JOIN cards c ON c.person_id = p.id WHERE p.external_id = 'T0004'").get() as { id: number; uid: string };
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await waitFor(() => a.card(wg26(staff.uid)) === undefined && b.card(wg26(staff.uid)) === undefined, 10_000, 20);
+    // No card changed, only its holder: the controllers used to learn of it at the nightly reconciliation.
+    expect((await gw.api(`/api/v1/people/${staff.id}`, { method: 'PATCH', token, json: { security: true } })).status).toBe(200);
+    await waitFor(() => a.card(wg26(staff.uid)) !== undefined && b.card(wg26(staff.uid)) !== undefined, 10_000, 50);
+    expect(a.swipe(wg26(staff.uid), 1).granted).toBe(true);
   });
 
   it('marking a card lost removes it from both controllers within 5 s', async () => {

@@ -2,7 +2,8 @@
  * Door and turnstile controllers (WeiGeng/UHPPOTE) as a gateway module: one UDP client for requests, one listener for
  * pushed events, one runtime per configured controller. Swipes become `tap.received` with the controller's own
  * decision; the tap and the controller's event index commit together (the TapWrite below). Card lists follow the
- * gateway's cards (`card.changed`, lockdown, a full reconciliation at start, on reconnect and nightly).
+ * gateway's cards (`card.changed`, lockdown, the holders' version, a full reconciliation at start, on reconnect and
+ * nightly).
  * `GET /api/v1/controllers` shows each controller's health, card sync and event position.
  */
 import type { Router } from 'express';
@@ -33,6 +34,8 @@ export interface ControllersPorts {
   /** Every card with its status and its holder's role, group and security flag. */
   holders: () => PlannedHolder[];
   lockdownActive: () => boolean;
+  /** Rises with every change to cards or their holders, by whatever process (gateway/people/holders-version.ts). */
+  holdersVersion: () => number;
 }
 
 /** The decided tap as the TapWrite sees it (gateway/access/contract.ts TapDecision, structurally). */
@@ -53,6 +56,11 @@ declare module '../../../gateway/core/bus.js' {
 }
 
 const TAP_WAIT_MS = 15_000;
+/**
+ * How often the holders' version is read: a person's new group or role, and what the CLI beside the gateway changed
+ * (an erased leaver's card), reach the controllers within this, where they used to wait for the nightly reconciliation.
+ */
+const HOLDERS_POLL_MS = 5000;
 /** Left-out card numbers listed in the log and the API (the count is always whole). */
 const LEFT_OUT_SHOWN = 50;
 /**
@@ -97,6 +105,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   let listener: EventListener | undefined;
   const offs: (() => void)[] = [];
   let nightly: NodeJS.Timeout | undefined;
+  let holdersWatch: NodeJS.Timeout | undefined;
   let nightlyDone = '';
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
@@ -394,11 +403,22 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         }
       }, 20_000);
       nightly.unref();
+      // The plan is computed again and only what differs from each controller's mirror is written; a card.changed
+      // already written here makes that diff empty. Offline controllers are reconciled in full when they answer.
+      let seen = ports.holdersVersion();
+      holdersWatch = setInterval(() => {
+        const v = ports.holdersVersion();
+        if (v === seen) return;
+        seen = v;
+        for (const d of devices) if (d.health === 'online') void d.sync.request('incremental');
+      }, HOLDERS_POLL_MS);
+      holdersWatch.unref();
       log.info({ controllers: devices.length, listen: `${listen.host}:${listener.port}` }, 'door controllers started');
     },
 
     async stop() {
       clearInterval(nightly);
+      clearInterval(holdersWatch);
       for (const o of openDoors.values()) clearTimeout(o.timer);
       for (const off of offs) off();
       await Promise.all(devices.map((d) => d.stop()));

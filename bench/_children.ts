@@ -247,7 +247,7 @@ export async function nodeRedRunning(gw: GatewayChild): Promise<{ ok: boolean; d
 }
 
 /**
- * Overlay for the demo school without its simulated readers, sensors and cameras: they are traffic, so a gateway
+ * Overlay for the demo school without its simulated readers, sensors, cameras and door controller: they are traffic, so a gateway
  * "at rest" or "idle" runs without them (the school's people, places and flows stay).
  */
 export function withoutSimulatedDevices(): Record<string, unknown> {
@@ -255,5 +255,6 @@ export function withoutSimulatedDevices(): Record<string, unknown> {
     readers: (demoConfig.readers ?? []).filter((r) => r.driver?.type !== 'simulated'),
     sensors: { sensors: (demoConfig.sensors?.sensors ?? []).filter((s) => s.source?.type !== 'simulated') },
     cameras: { cameras: (demoConfig.cameras?.cameras ?? []).filter((c) => c.simulated !== true) },
+    controllers: { devices: (demoConfig.controllers?.devices ?? []).filter((d) => d.simulated !== true) },
   };
 }

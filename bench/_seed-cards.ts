@@ -78,6 +78,7 @@ export function gateSchoolOverlay(dataDir: string, gate: string, n: number, driv
     access: { accessPoints: [{ id: gate, name: gate, kind: 'gate', gateId: gate }] },
     sensors: { sensors: [] },
     cameras: { cameras: [] },
+    controllers: { devices: [] },
     cloud: { enabled: false },
     ...extra,
   };

@@ -101,6 +101,7 @@ async function gateway(busEvents: 'each' | 'none'): Promise<GatewayRun> {
       sensors: Array.from({ length: SENSORS }, (_, i) => ({ id: `bench-${i}`, zone: `classroom-${100 + (i % 60)}`, intervalS: 60 })),
     },
     cameras: { cameras: [] },
+    controllers: { devices: [] },
     cloud: { enabled: false },
   };
   const configFile = join(dataDir, 'bench.yaml');

@@ -30,6 +30,11 @@ export const controllerDeviceConfig = z.strictObject({
     .meta({ description: 'How the readers wired to it report cards, which is the number the controller stores and logs: `wg26` (Wiegand-26: facility and card, the low 3 UID bytes), `8h10d` (Wiegand-34: the low 4 bytes) or `reversed` (those 4 bytes reversed).' }),
   doors: z.partialRecord(z.enum(['1', '2', '3', '4']), controllerDoorConfig).default({})
     .meta({ description: 'Doors 1–4 that are wired, each bound to an access point.' }),
+  simulated: z.boolean().default(false)
+    .meta({ description: 'The demo\'s: the gateway runs this controller itself on 127.0.0.1 (a protocol-level simulation it syncs, polls and opens over UDP like a real one; `address` is not used), and someone swipes at its doors now and then.' }),
+  simulation: z.strictObject({
+    swipeEveryS: z.number().min(0.1).max(3600).default(30).meta({ description: 'Mean seconds between swipes at a simulated controller (each wait is ⅔ to 4⁄3 of it).' }),
+  }).prefault({}),
 });
 
 export const controllersConfig = z.strictObject({

@@ -96,6 +96,12 @@ export const demoConfig: GatewayConfigInput = {
     zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '18:00' }] },
     pollIntervalMs: 5_000,
   },
+  // The chemistry lab's door hangs on a door controller, simulated on loopback: the gateway keeps its card list, reads
+  // its swipes and opens it remotely over the controllers' UDP protocol, as it would a real one on the LAN.
+  controllers: {
+    listen: '127.0.0.1:0',
+    devices: [{ id: 'sim-lab-door', serial: 423187757, address: '127.0.0.1', simulated: true, doors: { '1': { accessPoint: 'lab-1' } } }],
+  },
   // Guardians' messages go to the demo's sink: kept and shown in the delivery log, sent nowhere. The key seals the
   // demo guardians' numbers; a real school sets its own (CAMPUS_NOTIFY_KEY).
   notify: {

@@ -38,6 +38,11 @@ export interface TestGatewayOptions {
    * ids and access points and take taps from the bus like MQTT readers.
    */
   simulatedReaders?: boolean;
+  /**
+   * Keep the demo's simulated door controller (config/demo.ts). Off by default: it swipes demo cards on its own and
+   * polls over UDP, which tests of other things do not expect.
+   */
+  simulatedControllers?: boolean;
   /** The gateway's logger (default: silent, or $TEST_LOG); a test that reads the log passes one writing to its own stream. */
   log?: Logger;
   /** The free space of the data directory's filesystem as the disk guard reads it (statfs by default). */
@@ -61,6 +66,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   if (!opts.simulatedReaders) {
     for (const r of config.readers) if (r.driver.type === 'simulated') r.driver = { type: 'mqtt', numberFormat: 'hex' };
   }
+  if (!opts.simulatedControllers) config.controllers.devices = config.controllers.devices.filter((d) => !d.simulated);
   if (opts.users?.length) {
     const { openDatabase } = await import('../../gateway/storage/db.js');
     const { metaMigrations } = await import('../../gateway/storage/meta.js');

@@ -25,6 +25,7 @@ import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type Left
 import { DOOR_MODE } from './messages.js';
 import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
+import { ControllerSimulation } from './simulation.js';
 
 export { controllerMigrations } from './store.js';
 export { openBody } from './routes.js';
@@ -106,6 +107,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const offs: (() => void)[] = [];
   let nightly: NodeJS.Timeout | undefined;
   let holdersWatch: NodeJS.Timeout | undefined;
+  const simulated = cfg.devices.filter((d) => d.simulated);
+  const simulation = simulated.length > 0 ? new ControllerSimulation(simulated, tz) : null;
   let nightlyDone = '';
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
@@ -191,11 +194,12 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     }
   };
 
-  const makeDevice = (device: (typeof cfg.devices)[number]): DeviceRuntime => {
+  /** `address`: where a simulated controller answers instead of its configured one. */
+  const makeDevice = (device: (typeof cfg.devices)[number], address: string | undefined): DeviceRuntime => {
     const state = store.state(device.id);
     recorded.set(device.id, state && state.serial === device.serial ? state.lastIndex : null);
     const rt = new DeviceRuntime({
-      config: device,
+      config: address ? { ...device, address } : device,
       client,
       timeZone: tz,
       pollIntervalMs: cfg.pollIntervalMs,
@@ -356,7 +360,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
     async start() {
       if (cfg.devices.length === 0) return;
-      for (const d of cfg.devices) devices.push(makeDevice(d));
+      const simulatedAt = (await simulation?.start()) ?? new Map<string, string>();
+      for (const d of cfg.devices) devices.push(makeDevice(d, simulatedAt.get(d.id)));
       offs.push(
         ctx.bus.on('tap.decided', (t) => {
           const dev = byReader.get(t.readerId);
@@ -425,6 +430,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       for (const w of waiters.values()) w(false);
       await listener?.stop();
       await client.stop();
+      await simulation?.stop();
     },
 
     async idle() {

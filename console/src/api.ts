@@ -82,9 +82,21 @@ export async function send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path:
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/** A blob and the response's headers, in which the gateway says what the bytes are (a snapshot's `x-snapshot-taken-at`). */
+export interface BlobAnswer {
+  blob: Blob;
+  headers: Headers;
+}
+
 /** Images behind the bearer token (snapshots): fetched with the header, shown through an object URL. */
+export async function getBlobAnswer(path: string, query?: Query): Promise<BlobAnswer> {
+  const res = await request(path, { query });
+  return { blob: await res.blob(), headers: res.headers };
+}
+
+/** `getBlobAnswer` for a caller that needs the bytes only. */
 export async function getBlob(path: string, query?: Query): Promise<Blob> {
-  return (await request(path, { query })).blob();
+  return (await getBlobAnswer(path, query)).blob;
 }
 
 /** The bus as Server-Sent Events; EventSource cannot set headers, so the token goes in the query. */

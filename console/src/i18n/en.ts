@@ -107,6 +107,8 @@ export const en: Record<MessageKey, string> = {
   'cameras.title': 'Cameras',
   'cameras.none': 'No cameras registered.',
   'cameras.noSnapshot': 'No snapshot yet',
+  'cameras.lastPictureAt': 'Last picture at {at}',
+  'cameras.noPictureYet': 'No picture taken yet',
   'cameras.live': 'Live',
   'cameras.noVideo': 'no video',
   'cameras.clickForLive': 'snapshot; click to watch live',

@@ -107,6 +107,8 @@ export const ko: Record<MessageKey, string> = {
   'cameras.title': '카메라',
   'cameras.none': '등록된 카메라가 없습니다.',
   'cameras.noSnapshot': '스냅샷 없음',
+  'cameras.lastPictureAt': '마지막 화면 촬영 {at}',
+  'cameras.noPictureYet': '촬영된 화면 없음',
   'cameras.live': '실시간 영상',
   'cameras.noVideo': '영상 없음',
   'cameras.clickForLive': '스냅샷, 클릭하면 실시간 영상',

@@ -106,6 +106,8 @@ export const zh = {
   'cameras.title': '摄像头',
   'cameras.none': '尚未登记摄像头。',
   'cameras.noSnapshot': '暂无抓拍',
+  'cameras.lastPictureAt': '最后画面拍摄于 {at}',
+  'cameras.noPictureYet': '尚无抓拍画面',
   'cameras.live': '实时画面',
   'cameras.noVideo': '无视频',
   'cameras.clickForLive': '抓拍画面，点击查看实时画面',

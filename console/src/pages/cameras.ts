@@ -1,10 +1,10 @@
 /** The camera wall: a tile per camera with its latest snapshot, online state and last event. */
 import { nameOf } from '../names.js';
-import { getBlob, getJson } from '../api.js';
+import { ApiError, getBlobAnswer, getJson, isConnectionError } from '../api.js';
 import { asList, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
-import { fmtAgo } from '../time.js';
+import { fmtAgo, fmtClock, fmtDateTime, schoolDate } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { readThrough } from '../lastgood.js';
@@ -30,24 +30,52 @@ export function lastEventText(c: Json): string | undefined {
 }
 
 /**
+ * What is known of a camera's last picture: when it was taken (`x-snapshot-taken-at`), that the gateway has none
+ * (it answered without one), or nothing (it did not answer, or did not say when).
+ */
+export type LastPicture = { takenAt: string } | 'none' | 'unknown';
+
+/** A snapshot as kept for when the gateway does not answer: its time stays with it, so a stale wall still says it. */
+interface Snapshot {
+  blob: Blob;
+  takenAt: string | null;
+}
+
+/**
  * Loads a camera's latest snapshot into an <img> (the endpoint needs the bearer token, so no plain src). While the
  * gateway does not answer, the last picture this tab got of the camera stays (or comes back on a new page).
  */
-export async function loadSnapshot(img: HTMLImageElement, cameraId: string, signal: AbortSignal, fresh = false): Promise<void> {
+export async function loadSnapshot(img: HTMLImageElement, cameraId: string, signal: AbortSignal, fresh = false): Promise<LastPicture> {
   try {
     const path = `/cameras/${encodeURIComponent(cameraId)}/snapshot`;
-    const { value: blob } = await readThrough(path, () => getBlob(path, fresh ? { fresh: 1 } : {}));
-    if (signal.aborted) return;
+    const { value } = await readThrough(path, async (): Promise<Snapshot> => {
+      const { blob, headers } = await getBlobAnswer(path, fresh ? { fresh: 1 } : {});
+      return { blob, takenAt: headers.get('x-snapshot-taken-at') };
+    });
+    if (signal.aborted) return 'unknown';
     const old = img.src;
-    img.src = URL.createObjectURL(blob);
+    img.src = URL.createObjectURL(value.blob);
     img.classList.remove('missing');
     if (old.startsWith('blob:')) URL.revokeObjectURL(old);
     signal.addEventListener('abort', () => URL.revokeObjectURL(img.src), { once: true });
-  } catch {
-    if (img.src.startsWith('blob:')) return; // a picture already shown stays
+    return value.takenAt ? { takenAt: value.takenAt } : 'unknown';
+  } catch (err) {
+    if (img.src.startsWith('blob:')) return 'unknown'; // a picture already shown stays
     img.classList.add('missing');
     img.alt = t('cameras.noSnapshot');
+    // The gateway answered with an error: it has no stored picture and could not take one now. Not answering says
+    // nothing about the camera.
+    return err instanceof ApiError && !isConnectionError(err) ? 'none' : 'unknown';
   }
+}
+
+/** An offline tile's line about its last picture: "Last picture at 08:05", with the date when not today's. */
+export function lastPictureText(p: LastPicture): string {
+  if (p === 'unknown') return '';
+  if (p === 'none') return t('cameras.noPictureYet');
+  // A camera down since yesterday: "at 08:05" alone would read as this morning.
+  const at = schoolDate(p.takenAt) === schoolDate(Date.now()) ? fmtClock(p.takenAt) : fmtDateTime(p.takenAt);
+  return t('cameras.lastPictureAt', { at });
 }
 
 /**
@@ -118,7 +146,16 @@ export const camerasPage: Page = (ctx) => {
           const id = str(c, 'id') ?? '';
           const state = cameraState(c);
           const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
-          if (pictures) void loadSnapshot(img, id, signal);
+          // An offline camera's picture is not current: the tile says when it was taken (filled once it is known).
+          const taken = pictures && state === 'offline' ? h('span', { class: 'muted small', 'data-test': 'tile-last-picture', hidden: true }) : null;
+          if (pictures) {
+            void loadSnapshot(img, id, signal).then((p) => {
+              if (!taken) return;
+              const text = lastPictureText(p);
+              replace(taken, text);
+              taken.hidden = !text;
+            });
+          }
           // The wall plays the sub-stream; the snapshot shows beneath until (or instead, when) video plays.
           const video = live.has(id) ? liveTile(id) : null;
           return h(
@@ -134,6 +171,7 @@ export const camerasPage: Page = (ctx) => {
               str(obj(c, 'video'), 'state') === 'no video' ? badge(t('cameras.noVideo'), 'cam-offline') : null,
               pictures && state === 'online' && !live.has(id) ? h('span', { class: 'muted small', 'data-test': 'tile-snapshot-only' }, t('cameras.clickForLive')) : null,
               live.has(id) && gaveUp.has(id) ? h('span', { class: 'muted small', 'data-test': 'tile-video-gone' }, gaveUp.get(id)) : null,
+              taken,
               h('div', { class: 'muted small' }, lastEventText(c) ?? t('cameras.noEvents')),
             ),
           );

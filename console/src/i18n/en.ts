@@ -95,6 +95,7 @@ export const en: Record<MessageKey, string> = {
   'alerts.showSnapshotN': 'Show snapshot {n}',
   'alerts.showClip': 'Play clip',
   'alerts.clipUnavailable': 'No video for this moment',
+  'alerts.picturesHidden': 'Pictures and clips are hidden for your role',
   'alerts.lockdownStillOn': 'The lockdown is still on, so its alert cannot be resolved by hand: end the lockdown on the Gates & lockdown page and the alert resolves with it.',
   'alerts.autoResolved': 'Resolved automatically at {at} when the condition cleared',
   'alerts.ackAllShown': "Acknowledge {n} open shown",

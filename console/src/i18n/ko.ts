@@ -95,6 +95,7 @@ export const ko: Record<MessageKey, string> = {
   'alerts.showSnapshotN': '스냅샷 {n} 보기',
   'alerts.showClip': '영상 재생',
   'alerts.clipUnavailable': '해당 시간의 영상 없음',
+  'alerts.picturesHidden': '현재 역할에서는 사진과 영상이 표시되지 않습니다',
   'alerts.lockdownStillOn': '봉쇄가 진행 중이라 이 경보는 직접 해결할 수 없습니다. "출입문·봉쇄" 화면에서 봉쇄를 해제하면 함께 해결됩니다.',
   'alerts.autoResolved': '상황이 해소되어 시스템이 {at}에 자동 해결',
   'alerts.ackAllShown': "표시된 미처리 경보 {n}건 확인",

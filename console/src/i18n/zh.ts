@@ -94,6 +94,7 @@ export const zh = {
   'alerts.showSnapshotN': '查看抓拍 {n}',
   'alerts.showClip': '播放录像',
   'alerts.clipUnavailable': '该时段无录像',
+  'alerts.picturesHidden': '您的角色不显示告警照片和录像',
   'alerts.lockdownStillOn': '封校仍在进行，此告警不能手动解决：请在“门禁与封校”页面解除封校，告警会随之解决。',
   'alerts.autoResolved': '情况消除后由系统于 {at} 自动解决',
   'alerts.ackAllShown': "确认本页 {n} 条未处理告警",

@@ -373,6 +373,9 @@ export const alertsPage: Page = (ctx) => {
     root,
     pageHeader(t('alerts.title')),
     notice.el,
+    // The gateway sends a viewer's alerts without pictures and clips: said once, so cards without them do not read
+    // as cameras that failed.
+    can.snapshots(session.role) ? null : h('p', { class: 'muted small', 'data-test': 'alerts-pictures-hidden' }, t('alerts.picturesHidden')),
     h(
       'div',
       { class: 'filters' },

@@ -10,7 +10,6 @@ import type { Router } from 'express';
 import type { AccessPointConfig } from '../../../config/access.js';
 import { doorReaderId, hostPort, type ControllerDeviceConfig } from '../../../config/controllers.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../../../gateway/module/context.js';
-import { localTime } from '../../../gateway/core/school-calendar.js';
 import type { Tap } from '../../../gateway/core/taps.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
 import type { Guards } from '../../../gateway/http/guards.js';
@@ -26,6 +25,7 @@ import { DOOR_MODE } from './messages.js';
 import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
 import { ControllerSimulation } from './simulation.js';
+import { SyncSchedule } from './sync-schedule.js';
 
 export { controllerMigrations } from './store.js';
 export { openBody } from './routes.js';
@@ -57,11 +57,6 @@ declare module '../../../gateway/core/bus.js' {
 }
 
 const TAP_WAIT_MS = 15_000;
-/**
- * How often the holders' version is read: a person's new group or role, and what the CLI beside the gateway changed
- * (an erased leaver's card), reach the controllers within this, where they used to wait for the nightly reconciliation.
- */
-const HOLDERS_POLL_MS = 5000;
 /** Left-out card numbers listed in the log and the API (the count is always whole). */
 const LEFT_OUT_SHOWN = 50;
 /**
@@ -105,11 +100,9 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const waiters = new Map<string, (ok: boolean) => void>();
   let listener: EventListener | undefined;
   const offs: (() => void)[] = [];
-  let nightly: NodeJS.Timeout | undefined;
-  let holdersWatch: NodeJS.Timeout | undefined;
   const simulated = cfg.devices.filter((d) => d.simulated);
   const simulation = simulated.length > 0 ? new ControllerSimulation(simulated, tz) : null;
-  let nightlyDone = '';
+  const schedule = new SyncSchedule(devices, { nightlySyncAt: cfg.nightlySyncAt, timeZone: tz, now, holdersVersion: ports.holdersVersion });
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
 
@@ -396,34 +389,12 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       });
       await listener.start();
       for (const d of devices) d.start();
-      // The nightly reconciliation and clock set, at nightlySyncAt school time.
-      nightly = setInterval(() => {
-        const t = localTime(now(), tz);
-        if (t.time.slice(0, 5) !== cfg.nightlySyncAt || nightlyDone === t.date) return;
-        nightlyDone = t.date;
-        for (const d of devices) {
-          if (d.health !== 'online') continue;
-          void d.sync.request('full');
-          void d.setClock().catch(() => {});
-        }
-      }, 20_000);
-      nightly.unref();
-      // The plan is computed again and only what differs from each controller's mirror is written; a card.changed
-      // already written here makes that diff empty. Offline controllers are reconciled in full when they answer.
-      let seen = ports.holdersVersion();
-      holdersWatch = setInterval(() => {
-        const v = ports.holdersVersion();
-        if (v === seen) return;
-        seen = v;
-        for (const d of devices) if (d.health === 'online') void d.sync.request('incremental');
-      }, HOLDERS_POLL_MS);
-      holdersWatch.unref();
+      schedule.start();
       log.info({ controllers: devices.length, listen: `${listen.host}:${listener.port}` }, 'door controllers started');
     },
 
     async stop() {
-      clearInterval(nightly);
-      clearInterval(holdersWatch);
+      schedule.stop();
       for (const o of openDoors.values()) clearTimeout(o.timer);
       for (const off of offs) off();
       await Promise.all(devices.map((d) => d.stop()));

@@ -72,7 +72,7 @@ afterAll(async () => {
 });
 
 describe('the camera wall for an offline camera', () => {
-  it("says when the camera's last picture was taken, in school time, or that it has none", async () => {
+  it("says when the camera's last picture was taken, in school time, or that it has none, on the wall and the camera's page", async () => {
     const hhmm = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(Date.parse(takenAt));
     const page = await wall('en');
     const errors: string[] = [];
@@ -82,6 +82,9 @@ describe('the camera wall for an offline camera', () => {
     await expect.poll(() => lastPicture(page, 'cam-dead'), { timeout: 10_000 }).toBe('No picture taken yet');
     expect(await lastPicture(page, 'cam-gate'), 'an online camera says nothing of it').toBe('');
     await shoot(page, 'camera-wall-offline-en');
+    // The camera's own page, where a guard enlarges the picture, says it too.
+    await tile(page, 'cam-yard').click();
+    await expect.poll(async () => page.locator('[data-test=camera-last-picture]').textContent(), { timeout: 10_000 }).toBe(`Last picture at ${hhmm}`);
 
     const zh = await wall('zh');
     await expect.poll(() => lastPicture(zh, 'cam-yard'), { timeout: 10_000 }).toBe(`最后画面拍摄于 ${hhmm}`);

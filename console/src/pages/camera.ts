@@ -12,7 +12,7 @@ import { can } from '../session.js';
 import { actionError, badge, codeLabel, fillFrom, pageHeader, panel, StaleNotice, table, toast } from '../ui.js';
 import { learnNames } from '../names.js';
 import { alertMessage, cameraErrorText } from '../server-text.js';
-import { cameraName, cameraState, loadSnapshot } from './cameras.js';
+import { cameraName, cameraState, lastPictureText, loadSnapshot } from './cameras.js';
 import { livePlayer } from '../video.js';
 
 function streamUris(c: Json): string[] {
@@ -48,7 +48,14 @@ export const cameraPage: Page = (ctx) => {
   const info = h('div', {});
   const events = h('div', { 'data-test': 'camera-events' });
   const img = h('img', { class: 'camera-big missing', alt: id, 'data-test': 'camera-snapshot' });
-  const refresh = h('button', { class: 'btn', 'data-test': 'snapshot-fresh', onclick: () => void loadSnapshot(img, id, signal, true) }, t('cameras.freshSnapshot'));
+  // When the picture was taken: a camera that stopped answering still shows its last one, which is not the scene now.
+  const taken = h('p', { class: 'muted small', 'data-test': 'camera-last-picture' });
+  const showSnapshot = (fresh = false): void => {
+    void loadSnapshot(img, id, signal, fresh).then((p) => {
+      if (p !== 'unknown') taken.textContent = lastPictureText(p); // not answering says nothing new: the line stays
+    });
+  };
+  const refresh = h('button', { class: 'btn', 'data-test': 'snapshot-fresh', onclick: () => showSnapshot(true) }, t('cameras.freshSnapshot'));
   // Live video of the main stream (staff only); the snapshot below stays as the fallback.
   const liveNote = h('p', { class: 'muted small', 'data-test': 'live-note' });
   const liveBox = h('div', { class: 'live-box' });
@@ -65,10 +72,10 @@ export const cameraPage: Page = (ctx) => {
     pageHeader(id, h('a', { href: '/cameras', 'data-link': '', class: 'btn' }, t('cameras.back'))),
     notice.el,
     can.snapshots(session.role) ? panel(t('cameras.live'), liveBox, liveNote) : null,
-    h('div', { class: 'two-col' }, can.snapshots(session.role) ? panel(t('cameras.snapshot'), img, h('div', { class: 'actions' }, refresh)) : null, panel(t('cameras.details'), info)),
+    h('div', { class: 'two-col' }, can.snapshots(session.role) ? panel(t('cameras.snapshot'), img, taken, h('div', { class: 'actions' }, refresh)) : null, panel(t('cameras.details'), info)),
     panel(t('cameras.recentEvents'), events),
   );
-  if (can.snapshots(session.role)) void loadSnapshot(img, id, signal);
+  if (can.snapshots(session.role)) showSnapshot();
 
   // While the gateway does not answer, what was shown stays under the page's notice; every 15 s it is read again.
   const path = `/cameras/${encodeURIComponent(id)}`;
@@ -148,7 +155,7 @@ export const cameraPage: Page = (ctx) => {
   ctx.every(15_000, () => {
     void loadInfo();
     void loadEvents();
-    if (can.snapshots(session.role) && img.classList.contains('missing')) void loadSnapshot(img, id, signal);
+    if (can.snapshots(session.role) && img.classList.contains('missing')) showSnapshot();
   });
   const on: Follow['on'] = {
     'camera.event': (e) => {
@@ -157,6 +164,6 @@ export const cameraPage: Page = (ctx) => {
       replace(events, eventsTable());
     },
   };
-  if (can.snapshots(session.role)) on['camera.state'] = () => void loadSnapshot(img, id, signal);
+  if (can.snapshots(session.role)) on['camera.state'] = () => showSnapshot();
   followEvents(['camera.'], signal, { on });
 };

@@ -14,6 +14,7 @@ import type { Tap } from '../../../gateway/core/taps.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
 import type { Guards } from '../../../gateway/http/guards.js';
 import { MetricFactory } from '../../../gateway/core/metrics.js';
+import { stableName } from '../../../gateway/core/localized-name.js';
 import { RateLimitedLog } from '../../../gateway/core/rate-limited-log.js';
 import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
@@ -141,7 +142,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     ctx.alerts.raise({
       type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone,
       data: { ...data, openS, limitS: cfg.doorHeldOpenS },
-      message: `Door held open at ${ap?.name ?? readerId} (over ${cfg.doorHeldOpenS} s)`, dedupKey: `door_held_open:${readerId}`,
+      message: `Door held open at ${stableName(ap?.name, readerId)} (over ${cfg.doorHeldOpenS} s)`, dedupKey: `door_held_open:${readerId}`,
     });
   };
 
@@ -149,7 +150,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     const door = dev.config.doors[String(e.door) as '1'];
     const ap = door ? aps.get(door.accessPoint) : undefined;
     const readerId = doorReaderId(dev.id, e.door);
-    const where = ap?.name ?? readerId;
+    const where = stableName(ap?.name, readerId);
     const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
     const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, tz)) || now();
     // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged

@@ -130,6 +130,18 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
     const vars = { camera: camera(d), time: text(d.localTime) };
     return all(vars) ? t('alertText.after_hours_motion', vars) : undefined;
   },
+  door_forced: (a, d) => {
+    const vars = { place: place(a, d) };
+    return all(vars) ? t('alertText.door_forced', vars) : undefined;
+  },
+  door_held_open: (a, d) => {
+    const vars = { place: place(a, d) };
+    return all(vars) ? t('alertText.door_held_open', vars) : undefined;
+  },
+  controller_offline: (_a, d) => {
+    const vars = { controller: text(d.controller) };
+    return all(vars) ? t('alertText.controller_offline', vars) : undefined;
+  },
 };
 
 /**

@@ -92,4 +92,19 @@ describe('console translations', () => {
     for (const s of ['未连接', '연결 안 됨', 'Cancel', 'Not available', 'session expired, sign in again', 'Saved.']) expect(looksHuman(s), s).toBe(true);
     for (const s of ['alerts.ack', 'btn primary', 'data-test', '/api/v1/alerts', 'click', 'alert.raised', 'zh-CN', 'text/html', 'M0,0 L1,1', '']) expect(looksHuman(s), s).toBe(false);
   });
+
+  it("names every alert type the gateway's own modules raise, in each language", () => {
+    // A walkthrough found door_forced, door_held_open and controller_offline shown by their raw type on a Chinese desk.
+    const root = join(import.meta.dirname, '../..');
+    const raised = new Set<string>();
+    for (const dir of ['gateway', 'drivers', 'cloud-sync']) {
+      for (const file of sources(join(root, dir))) {
+        for (const m of readFileSync(file, 'utf8').matchAll(/\.raise\(\{[^;]*?\btype: '([a-z_]+)'/g)) raised.add(m[1]!);
+      }
+    }
+    expect(raised.size).toBeGreaterThan(15);
+    for (const [name, dict] of Object.entries(dictionaries)) {
+      expect([...raised].filter((type) => !dict[`alertType.${type}`]), name).toEqual([]);
+    }
+  });
 });

@@ -149,6 +149,9 @@ export function confirmDialog(opts: {
     const note = opts.note
       ? h('textarea', { name: 'note', rows: 3, maxlength: opts.noteMax ?? 1000, required, placeholder: opts.notePlaceholder ?? t(required ? 'common.noteRequiredPlaceholder' : 'common.notePlaceholder') })
       : null;
+    // `required` takes spaces for a note, and the trimmed note was then empty: the dialog closed and nothing was done.
+    const blank = (): void => note?.setCustomValidity(required && note.value.trim() === '' && note.value !== '' ? t('common.noteRequiredBlank') : '');
+    note?.addEventListener('input', blank);
     const dialog = h('dialog', { class: 'dialog' });
     const done = (ok: boolean): void => {
       dialog.close();

@@ -105,6 +105,12 @@ describe('remote open from the console', () => {
     // The reason is required: confirming without one keeps the dialog open and sends nothing.
     await page.locator('dialog[open] [data-test=confirm]').click();
     expect(await page.locator('dialog[open]').count()).toBe(1);
+    // Spaces alone are no reason either: the dialog stays, and says so (it used to close and do nothing).
+    await page.locator('dialog[open] textarea[name=note]').fill('   ');
+    await page.locator('dialog[open] [data-test=confirm]').click();
+    expect(await page.locator('dialog[open]').count()).toBe(1);
+    expect(await page.locator('dialog[open] textarea[name=note]').evaluate((el) => (el as HTMLTextAreaElement).validationMessage)).toContain('spaces alone');
+    expect(a.requests.get('open-door') ?? 0).toBe(0);
     await confirmWith(page, 'parcel delivery at the gate');
     const result = gate.locator('[data-test=door-open-result][data-result=opened]');
     await result.waitFor();

@@ -37,6 +37,7 @@ export const en: Record<MessageKey, string> = {
   'common.schoolTime': "School time {tz}",
   'common.schoolTimeHint': "All times are shown in the school's time zone, not this computer's.",
   'common.noteRequiredPlaceholder': 'Note (required)',
+  'common.noteRequiredBlank': 'Write a reason or note; spaces alone are not one.',
   'common.loadMore': 'Load more',
   'common.search': 'Search',
   'common.show': 'Show',

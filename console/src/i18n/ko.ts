@@ -37,6 +37,7 @@ export const ko: Record<MessageKey, string> = {
   'common.schoolTime': "학교 시간 {tz}",
   'common.schoolTimeHint': "모든 시간은 이 컴퓨터가 아닌 학교 시간대로 표시됩니다.",
   'common.noteRequiredPlaceholder': '메모 (필수)',
+  'common.noteRequiredBlank': '사유나 메모를 입력하세요. 공백만으로는 안 됩니다.',
   'common.loadMore': '더 보기',
   'common.search': '검색',
   'common.show': '보기',

@@ -36,6 +36,7 @@ export const zh = {
   'common.schoolTime': "学校时间 {tz}",
   'common.schoolTimeHint': "所有时间均按学校所在时区显示，而不是本机时区。",
   'common.noteRequiredPlaceholder': '备注（必填）',
+  'common.noteRequiredBlank': '请填写原因或备注，不能只有空格。',
   'common.loadMore': '加载更多',
   'common.search': '搜索',
   'common.show': '查看',

@@ -24,8 +24,11 @@ function controllerDoors(ap: Json): string[] {
     .filter(Boolean);
 }
 
-/** The button and its result line, or null when the role may not open doors or no controller door serves the point. */
-export function doorOpenControl(ap: Json, role: Role): HTMLElement | null {
+/**
+ * The button and its result line, or null when the role may not open doors or no controller door serves the point.
+ * `lockdownActive`: the shell's lockdown state, read when the button is pressed.
+ */
+export function doorOpenControl(ap: Json, role: Role, lockdownActive: () => boolean): HTMLElement | null {
   const id = str(ap, 'id') ?? '';
   const doors = controllerDoors(ap);
   if (!can.openDoor(role) || !id || doors.length === 0) return null;
@@ -42,7 +45,8 @@ export function doorOpenControl(ap: Json, role: Role): HTMLElement | null {
   const open = async (): Promise<void> => {
     const r = await confirmDialog({
       title: t('doors.confirmTitle', { name }),
-      message: t('doors.confirmMessage', { doors: doors.length }),
+      // The guard may open a door during a lockdown (a first responder at the gate), but not without being told.
+      message: `${lockdownActive() ? `${t('doors.duringLockdown')} ` : ''}${t('doors.confirmMessage', { doors: doors.length })}`,
       confirm: t('doors.open'),
       danger: true,
       note: 'required',

@@ -97,7 +97,17 @@ describe('remote open from the console', () => {
 
     // Cancelled: nothing is sent.
     await gate.locator('[data-test=door-open]').click();
+    expect(await page.locator('dialog[open]').innerText()).not.toContain('lockdown');
     await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    // During a lockdown the confirmation says so first (the walkthrough opened the lab door in one unwarned).
+    const token = await gw.login('admin');
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await page.locator('[data-test=lockdown-banner]').waitFor();
+    await gate.locator('[data-test=door-open]').click();
+    expect(await page.locator('dialog[open]').innerText()).toContain('A lockdown is on: opening lets people through here.');
+    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    expect((await gw.api('/api/v1/lockdown', { method: 'DELETE', token })).status).toBe(200);
+    await page.locator('[data-test=lockdown-banner]').waitFor({ state: 'hidden' });
     expect(a.requests.get('open-door') ?? 0).toBe(0);
 
     const before = a.lastIndex;

@@ -165,6 +165,7 @@ export const en: Record<MessageKey, string> = {
   'doors.open': 'Open remotely',
   'doors.confirmTitle': 'Open {name} remotely?',
   'doors.confirmMessage': "The door controller opens this point's {doors} door(s) now, for as long as the controller is set to. Give a reason: it is logged with your name.",
+  'doors.duringLockdown': 'A lockdown is on: opening lets people through here.',
   'doors.reasonPlaceholder': 'Reason (required, logged)',
   'doors.opened': '{name} opened',
   'doors.partlyOpened': '{name} partly opened; no answer from: {doors}',

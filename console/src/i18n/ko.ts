@@ -165,6 +165,7 @@ export const ko: Record<MessageKey, string> = {
   'doors.open': '원격 문 열기',
   'doors.confirmTitle': '{name}을(를) 원격으로 열까요?',
   'doors.confirmMessage': '출입 통제기가 이곳의 문 {doors}개를 즉시 엽니다(열림 시간은 통제기 설정에 따름). 사유를 입력하십시오. 사용자와 사유가 기록됩니다.',
+  'doors.duringLockdown': '봉쇄 중입니다! 문을 열면 이곳으로 사람이 드나들 수 있습니다.',
   'doors.reasonPlaceholder': '사유(필수, 기록됨)',
   'doors.opened': '{name} 열림',
   'doors.partlyOpened': '{name} 일부만 열림. 응답 없음: {doors}',

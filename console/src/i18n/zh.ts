@@ -164,6 +164,7 @@ export const zh = {
   'doors.open': '远程开门',
   'doors.confirmTitle': '远程打开{name}？',
   'doors.confirmMessage': '门禁控制器将立即打开此处的 {doors} 道门（开门时长按控制器设置）。请填写原因，系统会记录操作人和原因。',
+  'doors.duringLockdown': '封校正在进行！开门会让人从这里进出。',
   'doors.reasonPlaceholder': '原因（必填，会被记录）',
   'doors.opened': '{name}已打开',
   'doors.partlyOpened': '{name}部分已打开；未响应：{doors}',

@@ -149,7 +149,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
             'div',
             { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
             h('div', { class: 'ap-head' }, h('strong', { 'data-test': 'ap-name' }, nameOf(ap)), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
-            doorOpenControl(ap, session.role),
+            doorOpenControl(ap, session.role, () => watch.state?.active === true),
             // Ids only here, for whoever configures or reports a fault.
             h('div', { class: 'muted small', 'data-test': 'details' }, id),
             list,

@@ -75,6 +75,9 @@ describe('the demo school in the console', { timeout: 120_000 }, () => {
     expect(await page.locator('[data-test=camera-tile]').count()).toBe(6);
     expect(await page.locator('[data-test=live-video]').count()).toBeLessThanOrEqual(3);
     expect(await page.locator('[data-test=tile-snapshot-only]').count()).toBeGreaterThanOrEqual(1);
+    // A snapshot-only tile's picture may be the last event's, minutes old: it says when it was taken.
+    const stills = page.locator('[data-test=camera-tile]:has([data-test=tile-snapshot-only]) [data-test=tile-last-picture]');
+    await expect.poll(async () => (await stills.allTextContents()).filter((x) => /^最后画面拍摄于 /.test(x)).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     const admin = await gw.login('admin');
     expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: admin, json: { reason: 'drill' } })).status).toBe(200);
     await page.waitForSelector('[data-test=lockdown-banner]', { state: 'visible', timeout: 5_000 });

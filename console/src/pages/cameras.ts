@@ -146,8 +146,9 @@ export const camerasPage: Page = (ctx) => {
           const id = str(c, 'id') ?? '';
           const state = cameraState(c);
           const img = h('img', { class: 'tile-img missing', alt: cameraName(c) });
-          // An offline camera's picture is not current: the tile says when it was taken (filled once it is known).
-          const taken = pictures && state === 'offline' ? h('span', { class: 'muted small', 'data-test': 'tile-last-picture', hidden: true }) : null;
+          // A picture is not the scene now (offline, or online past the live tiles, whose stored picture is the last
+          // event's): the tile says when it was taken, once that is known. A live tile shows the scene itself.
+          const taken = pictures && !live.has(id) ? h('span', { class: 'muted small', 'data-test': 'tile-last-picture', hidden: true }) : null;
           if (pictures) {
             void loadSnapshot(img, id, signal).then((p) => {
               if (!taken) return;

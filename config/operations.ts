@@ -23,7 +23,7 @@ export const retentionConfig = z.strictObject({
   attendanceDays: z.number().int().min(1).default(1095)
     .meta({ description: 'Attendance days and excuses: three school years by default, for year-end reports.' }),
   alertsDays: z.number().int().min(1).default(365)
-    .meta({ description: 'Resolved alerts, counted from their resolution; open and acknowledged ones are kept until resolved.' }),
+    .meta({ description: 'Resolved alerts, counted from their resolution (open and acknowledged ones are kept until resolved), and remote door opens.' }),
   commandsDays: z.number().int().min(1).default(365).meta({ description: 'The log of commands received from the city.' }),
   pruneEveryS: z.number().int().min(10).default(3_600),
   pruneChunkRows: z.number().int().min(10).max(100_000).default(2_000)

@@ -6,7 +6,7 @@ import { ChunkedPruner } from '../storage/chunked-prune.js';
 import type { Database } from '../storage/db.js';
 
 const DAY = 86_400_000;
-export const retentionLabels = ['taps', 'attendance_days', 'attendance_excuses', 'alerts', 'commands', 'sessions'] as const;
+export const retentionLabels = ['taps', 'attendance_days', 'attendance_excuses', 'alerts', 'door_opens', 'commands', 'sessions'] as const;
 export type RetentionLabel = (typeof retentionLabels)[number];
 
 export function personalDataPruner(
@@ -34,6 +34,8 @@ export function personalDataPruner(
         where: "status = 'resolved'",
         cutoff: (now) => new Date(now - cfg.alertsDays * DAY).toISOString(),
       },
+      // Who opened a door remotely and why: kept as long as a resolved alert, the desk's other record of the day.
+      { label: 'door_opens', table: 'door_opens', key: 'id', column: 'at', cutoff: (now) => now - cfg.alertsDays * DAY },
       { label: 'commands', table: 'cloud_commands', key: 'id', column: 'received_at', cutoff: (now) => now - cfg.commandsDays * DAY },
       { label: 'sessions', table: 'sessions', key: 'token_hash', column: 'expires_at', cutoff: (now) => now },
     ],

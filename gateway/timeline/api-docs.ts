@@ -8,7 +8,7 @@ export const timelineRouteDocs: RouteDoc[] = [
     path: '/timeline',
     tag: 'timeline',
     roles: ANY_ROLE,
-    summary: 'Taps, alerts, camera events and lockdown changes in time order',
+    summary: 'Taps, alerts, camera events, lockdown changes and remote door opens in time order',
     description:
       'Newest first. Page back with `before` = the last page\'s `nextBefore` (keyset on time, kind and id: nothing lost or repeated). ' +
       '`camera`, `accessPoint` and `person` (external id) narrow it; lockdown changes stay in every view. ' +

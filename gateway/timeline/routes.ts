@@ -18,10 +18,12 @@ export const timelineQuery = z.object({
 });
 
 /**
- * Viewers: no card UIDs, amounts or balances (jsonFor), no snapshots (admin and security only), and no card number in
- * an alert's message ("Lost card 04A1… of …"), which is written for the desk.
+ * Viewers: no card UIDs, amounts or balances (jsonFor), no snapshots (admin and security only), no card number in
+ * an alert's message ("Lost card 04A1… of …"), which is written for the desk, and no remote open's reason.
  */
 function forViewer(item: TimelineItem): TimelineItem {
+  // A remote open's reason is the guard's free text ("let 王芳's father in"): the desk's, not a viewer's.
+  if (item.kind === 'door') return { ...item, reason: null };
   if (item.kind !== 'alert') return item;
   const message = item.uid ? item.alert.message.split(item.uid).join('•••') : item.alert.message;
   return { ...item, alert: { ...item.alert, message, snapshotIds: [] } };

@@ -1,8 +1,9 @@
 /**
- * The timeline: taps, alerts, camera events and lockdown changes in one time order, paged back with a keyset cursor.
+ * The timeline: taps, alerts, camera events, lockdown changes and remote door opens in one time order, paged back
+ * with a keyset cursor.
  *
  * A read model above the domains. Each source keeps its own time: taps.at and camera_events.at are epoch ms,
- * alerts.raised_at and lockdowns.started_at/ended_at are ISO text (always `toISOString()`, so milliseconds sit at
+ * door_opens.at too, alerts.raised_at and lockdowns.started_at/ended_at are ISO text (always `toISOString()`, so milliseconds sit at
  * characters 21-23). One query takes, per source, the newest `limit` rows below the cursor by its own index and
  * merges them; the order is (at, kind, id) descending, so rows with the same millisecond are neither lost nor repeated
  * across pages. Lockdown changes concern the whole school and stay in every filtered view.
@@ -11,7 +12,7 @@ import type { Alert } from '../alerts/alerts.js';
 import type { Database } from '../storage/db.js';
 import { TAPS_WITH_PERSON, tapViewFromRow, type TapRow } from '../access/taps-store.js';
 
-export const TIMELINE_KINDS = ['alert', 'camera', 'lockdown', 'tap'] as const;
+export const TIMELINE_KINDS = ['alert', 'camera', 'door', 'lockdown', 'tap'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
 export interface Cursor {
@@ -21,7 +22,7 @@ export interface Cursor {
 }
 
 /** `<epoch ms>~<kind>~<id>`: readable in a log, opaque to the console. */
-export const CURSOR = /^(\d{1,15})~(alert|camera|lockdown|tap)~([0-9A-Za-z.]{1,40})$/;
+export const CURSOR = /^(\d{1,15})~(alert|camera|door|lockdown|tap)~([0-9A-Za-z.]{1,40})$/;
 
 export const encodeCursor = (c: Cursor): string => `${c.at}~${c.kind}~${c.id}`;
 
@@ -75,7 +76,16 @@ export interface LockdownItem extends Base {
   reason: string | null;
 }
 
-export type TimelineItem = TapItem | AlertItem | CameraItem | LockdownItem;
+/** Doors opened remotely (drivers/controllers: `door_opens`): who, why, which of the access point's doors. */
+export interface DoorItem extends Base {
+  kind: 'door';
+  accessPoint: string;
+  readers: string[];
+  by: string;
+  reason: string | null;
+}
+
+export type TimelineItem = TapItem | AlertItem | CameraItem | LockdownItem | DoorItem;
 /** One kind of item without the fields every kind has (`Omit` taken per kind, so `kind` still tells them apart). */
 type ItemFields<I> = I extends Base ? Omit<I, 'id' | 'at' | 'cursor'> : never;
 
@@ -149,6 +159,7 @@ export class Timeline {
     const camera: Part = { kind: 'camera', from: 'camera_events', at: 'at', id: "printf('%012d', id)", where: [], args: [] };
     const started: Part = { kind: 'lockdown', from: 'lockdowns', at: ISO_MS('started_at'), id: "printf('%010d.1', id)", where: [], args: [] };
     const ended: Part = { kind: 'lockdown', from: 'lockdowns', at: ISO_MS('ended_at'), id: "printf('%010d.2', id)", where: ['ended_at IS NOT NULL'], args: [] };
+    const door: Part = { kind: 'door', from: 'door_opens', at: 'at', id: "printf('%012d', id)", where: [], args: [] };
     const none = '0';
     if (cover) {
       // A camera's page: what it saw, what happened where it looks, and the alerts it raised.
@@ -163,6 +174,8 @@ export class Timeline {
       alert.args.push(`camera:${q.camera}`, ...cover.accessPoints, ...cover.zones);
       camera.where.push('camera_id = ?');
       camera.args.push(q.camera!);
+      door.where.push(cover.accessPoints.length ? `access_point IN (${placeholders(cover.accessPoints.length)})` : none);
+      door.args.push(...cover.accessPoints);
     }
     if (q.accessPoint) {
       tap.where.push('access_point = ?');
@@ -171,6 +184,8 @@ export class Timeline {
       alert.args.push(q.accessPoint);
       camera.where.push('EXISTS (SELECT 1 FROM json_each(camera_events.access_points) WHERE value = ?)');
       camera.args.push(q.accessPoint);
+      door.where.push('access_point = ?');
+      door.args.push(q.accessPoint);
     }
     if (q.person) {
       tap.where.push('person_id = (SELECT id FROM persons WHERE external_id = ?)');
@@ -178,8 +193,9 @@ export class Timeline {
       alert.where.push("json_extract(data, '$.externalId') = ?");
       alert.args.push(q.person);
       camera.where.push(none);
+      door.where.push(none);
     }
-    return [tap, alert, camera, started, ended];
+    return [tap, alert, camera, started, ended, door];
   }
 
   private details(keys: { at: number; kind: TimelineKind; id: string }[]): TimelineItem[] {
@@ -247,6 +263,15 @@ export class Timeline {
         });
       }
     }
+    const doorIds = byKind('door');
+    if (doorIds.length) {
+      const rows = this.deps.db
+        .prepare(`SELECT printf('%012d', id) AS key, * FROM door_opens WHERE id IN (${placeholders(doorIds.length)})`)
+        .all(...doorIds.map(Number)) as DoorRow[];
+      for (const r of rows) {
+        put(r.key, r.at, { kind: 'door', accessPoint: r.access_point, readers: JSON.parse(r.readers) as string[], by: r.by, reason: r.reason });
+      }
+    }
     const lockIds = byKind('lockdown');
     if (lockIds.length) {
       const rows = this.deps.db
@@ -282,6 +307,15 @@ interface CameraRow {
   topic: string;
   access_points: string;
   zones: string;
+}
+
+interface DoorRow {
+  key: string;
+  at: number;
+  access_point: string;
+  readers: string;
+  by: string;
+  reason: string;
 }
 
 interface LockdownRow {

@@ -397,6 +397,13 @@ describe('door controllers on loopback', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ results: [{ readerId: 'ctl-a-door1', ok: true }] });
     expect(a.events[a.events.length - 1]).toMatchObject({ index: before + 1, reason: 44, door: 1 });
+    // Every guard sees who opened it and why on the timeline (a walkthrough found it only in the server log); a
+    // viewer sees that it was opened and by whom, not the guard's free-text reason.
+    type Item = { kind: string; accessPoint?: string; readers?: string[]; by?: string; reason?: string | null };
+    const doorItems = async (t: string): Promise<Item[]> =>
+      ((await (await gw.api('/api/v1/timeline?accessPoint=main-gate', { token: t })).json()) as { items: Item[] }).items.filter((i) => i.kind === 'door');
+    expect(await doorItems(token)).toMatchObject([{ accessPoint: 'main-gate', readers: ['ctl-a-door1'], by: 'security', reason: 'delivery' }]);
+    expect(await doorItems(viewer)).toMatchObject([{ accessPoint: 'main-gate', by: 'security', reason: null }]);
   });
 
   it('sets a drifting controller clock back within 5 s', async () => {

@@ -134,6 +134,11 @@ describe('remote open from the console', () => {
     // Who and why, in the gateway's log.
     await waitFor(() => logged().length === 1 || null);
     expect(logged()[0]).toMatchObject({ accessPoint: 'main-gate', by: 'security', reason: 'parcel delivery at the gate', opened: ['ctl-a-door1'] });
+    // And on the timeline, where the other guards look (it was only in the log).
+    await page.click('[data-test=nav-timeline]');
+    const opened = page.locator('[data-test=timeline-item][data-kind=door]');
+    await opened.first().waitFor();
+    expect(await opened.first().innerText()).toMatch(/Main gate[\s\S]*opened remotely by security[\s\S]*parcel delivery at the gate/);
     expect(page.jsErrors).toEqual([]);
     await page.context().close();
   });

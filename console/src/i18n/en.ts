@@ -360,6 +360,8 @@ export const en: Record<MessageKey, string> = {
   'timeline.kind.alert': 'Alert',
   'timeline.kind.camera': 'Camera event',
   'timeline.kind.lockdown': 'Lockdown',
+  'timeline.kind.door': 'Remote open',
+  'timeline.doorOpenedBy': 'opened remotely by {by}',
 
   // Campus map (pages/map.ts)
   'nav.map': "Campus map",

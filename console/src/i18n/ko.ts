@@ -360,6 +360,8 @@ export const ko: Record<MessageKey, string> = {
   'timeline.kind.alert': '경보',
   'timeline.kind.camera': '카메라 이벤트',
   'timeline.kind.lockdown': '봉쇄',
+  'timeline.kind.door': '원격 개방',
+  'timeline.doorOpenedBy': '{by} 님이 원격으로 엶',
 
   // Campus map (pages/map.ts)
   'nav.map': "캠퍼스 지도",

@@ -359,6 +359,8 @@ export const zh = {
   'timeline.kind.alert': '告警',
   'timeline.kind.camera': '摄像头事件',
   'timeline.kind.lockdown': '封校',
+  'timeline.kind.door': '远程开门',
+  'timeline.doorOpenedBy': '{by} 远程打开了门',
 
   // Campus map (pages/map.ts)
   'nav.map': "校园地图",

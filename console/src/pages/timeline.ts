@@ -1,6 +1,6 @@
 /**
- * The timeline (issue 25, point 8): taps, alerts, camera events and lockdown changes in one time order, newest first,
- * narrowed to a camera, a gate or a person (kept in the URL, so other pages can link here). New events arrive live at
+ * The timeline (issue 25, point 8): taps, alerts, camera events, lockdown changes and remote door opens in one time
+ * order, newest first, narrowed to a camera, a gate or a person (kept in the URL, so other pages can link here). New events arrive live at
  * the top; older ones page back from the gateway's history (GET /timeline, keyset cursor) with the "older" button,
  * which also loads by itself when scrolled into view.
  */
@@ -103,6 +103,13 @@ export const timelinePage: Page = ({ root, query, session, signal, navigate }) =
     if (kind === 'camera') {
       return li(h('span', {}, codeLabel('cameraEvent', str(item, 'event', 'kind') ?? 'other')), cameraLink(str(item, 'cameraId') ?? ''));
     }
+    if (kind === 'door') {
+      return li(
+        h('span', {}, place(str(item, 'accessPoint'))),
+        h('span', { class: 'muted small' }, t('timeline.doorOpenedBy', { by: str(item, 'by') ?? '' })),
+        str(item, 'reason') ?? null, // not a viewer's (the gateway leaves it out)
+      );
+    }
     if (kind === 'lockdown') {
       const active = bool(item, 'active') ?? false;
       return li(badge(active ? t('timeline.lockdownStarted') : t('timeline.lockdownEnded'), active ? 'bad' : 'ok'), h('span', { class: 'muted small' }, str(item, 'by') ?? ''), str(item, 'reason') ?? null);
@@ -147,6 +154,7 @@ export const timelinePage: Page = ({ root, query, session, signal, navigate }) =
   const coverage = (): string[] => (cameras.get(f.camera)?.accessPoints as string[] | undefined) ?? [];
   const matches = (kind: string, e: Json): boolean => {
     if (kind === 'lockdown') return true;
+    if (kind === 'door') return !f.person && (!f.accessPoint || str(e, 'accessPoint') === f.accessPoint) && (!f.camera || coverage().includes(str(e, 'accessPoint') ?? ''));
     if (kind === 'tap') {
       const ap = str(e, 'accessPointId', 'accessPoint') ?? '';
       return (!f.accessPoint || ap === f.accessPoint) && (!f.camera || coverage().includes(ap)) && (!f.person || str(obj(e, 'person'), 'externalId') === f.person);
@@ -169,8 +177,10 @@ export const timelinePage: Page = ({ root, query, session, signal, navigate }) =
     list.querySelector('li:not(.tl-item)')?.remove();
     list.prepend(el);
   };
-  followEvents(['tap.decided', 'alert.raised', 'lockdown.changed', 'camera.event'], signal, {
+  // Remote opens live for the desk only: the event carries the guard's reason, which a viewer's page leaves out.
+  followEvents(['tap.decided', 'alert.raised', 'lockdown.changed', 'camera.event', ...(fullView ? ['door.remote_opened'] : [])], signal, {
     on: {
+      'door.remote_opened': live('door', (e) => ({ ...e, kind: 'door', id: `live-${num(e, 'at') ?? ''}` })),
       'tap.decided': live('tap', (e) => ({ ...e, kind: 'tap', id: str(e, 'tapId') ?? '' })),
       'alert.raised': live('alert', (e) => ({ kind: 'alert', id: str(e, 'id') ?? '', at: str(e, 'raisedAt') ?? '', alert: e, live: true })),
       'lockdown.changed': live('lockdown', (e) => ({ ...e, kind: 'lockdown', id: `live-${num(e, 'at') ?? ''}` })),

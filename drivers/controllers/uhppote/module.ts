@@ -410,7 +410,10 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     },
 
     routes(api: Router, guards: Guards) {
-      controllerRoutes(api, guards, { devices, info, aps, log, now, emit: (e) => ctx.bus.emit('door.remote_opened', e) });
+      controllerRoutes(api, guards, { devices, info, aps, log, now, emit: (e) => {
+        store.recordOpen(e);
+        ctx.bus.emit('door.remote_opened', e);
+      } });
     },
 
     health(): ComponentHealth {

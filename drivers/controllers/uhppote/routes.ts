@@ -19,7 +19,7 @@ export interface ControllerRoutesDeps {
   aps: ReadonlyMap<string, unknown>;
   log: Logger;
   now: () => number;
-  /** Tells the bus a door was opened remotely (who, why, which doors). */
+  /** Records a door opened remotely (who, why, which doors) and tells the bus. */
   emit: (e: { accessPoint: string; readers: string[]; by: string; reason: string; at: number }) => void;
 }
 

@@ -1,7 +1,7 @@
 /**
  * What the gateway remembers about each controller (migration 70, range 70–79 in docs/architecture.md):
  * the highest event index it has recorded from the controller's log (every index up to it is recorded, since events
- * are taken strictly in order), and which taps came from which log entry, live or read back.
+ * are taken strictly in order), which taps came from which log entry, live or read back, and the remote opens.
  */
 import type { Database, Migration } from '../../../gateway/storage/db.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
@@ -36,7 +36,32 @@ export const controllerMigrations: Migration[] = [
       ALTER TABLE controller_taps ADD COLUMN uid TEXT;
       ALTER TABLE controller_taps ADD COLUMN at INTEGER;`,
   },
+  {
+    version: 72,
+    name: 'remote door opens',
+    // Who opened which doors remotely, when and why: the timeline shows it to every guard (it was only in the log).
+    up: `
+      CREATE TABLE door_opens (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        access_point TEXT NOT NULL,
+        readers TEXT NOT NULL,
+        by TEXT NOT NULL,
+        reason TEXT NOT NULL
+      );
+      CREATE INDEX door_opens_at ON door_opens (at);
+      CREATE INDEX door_opens_access_point ON door_opens (access_point, at);`,
+  },
 ];
+
+/** A remote open as recorded (the `door.remote_opened` event). */
+export interface DoorOpen {
+  accessPoint: string;
+  readers: string[];
+  by: string;
+  reason: string;
+  at: number;
+}
 
 export interface ControllerStateRow {
   deviceId: string;
@@ -92,6 +117,10 @@ export class ControllerStore {
   /** Whether the tap for a log entry is recorded (after a wait for its decision ran out). */
   hasTap(deviceId: string, index: number): boolean {
     return this.db.prepare('SELECT 1 FROM controller_taps WHERE device_id = ? AND event_index = ?').get(deviceId, index) !== undefined;
+  }
+
+  recordOpen(e: DoorOpen): void {
+    this.db.prepare('INSERT INTO door_opens (at, access_point, readers, by, reason) VALUES (?, ?, ?, ?, ?)').run(e.at, e.accessPoint, JSON.stringify(e.readers), e.by, e.reason);
   }
 
   counts(deviceId: string): { taps: number; backfilled: number } {

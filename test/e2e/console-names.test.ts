@@ -220,6 +220,8 @@ describe('find anyone fast', () => {
     await page.click('[data-test=gate-person-go]');
     await page.locator('[data-test=person-taps] li').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-test=person-taps]').innerText()).toContain('李明');
+    // A person's taps span places and days: each line says where (a walkthrough saw "04:44:56 거부 …" with no place).
+    expect(await page.locator('[data-test=person-taps] [data-test=tap-place]').first().innerText()).toBe('정문');
     expect(page.scriptErrors).toEqual([]);
     await page.context().close();
   });

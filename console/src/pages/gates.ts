@@ -14,14 +14,18 @@ import type { Page } from '../router.js';
 import { can } from '../session.js';
 import { doorOpenControl } from '../door-open.js';
 import { emergencyControl } from '../emergency.js';
-import { nameOf, rememberPlaces } from '../names.js';
+import { nameOf, placeName, rememberPlaces } from '../names.js';
 import { personCards } from '../person-cards.js';
 import { personSearch } from '../person-search.js';
 import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, fillFrom, latestOnly, loading, pageHeader, panel, StaleNotice, toast } from '../ui.js';
 
 const TAPS_SHOWN = 8;
 
-function tapLine(tap: Json): HTMLElement {
+/**
+ * One tap. Under an access point it needs no place and today's time is enough; in a person's list (`anywhere`) each
+ * line says where, and the day, since their taps span places and days.
+ */
+function tapLine(tap: Json, anywhere = false): HTMLElement {
   const granted = bool(tap, 'granted') ?? false;
   const reason = str(tap, 'reason') ?? '';
   const person = obj(tap, 'person');
@@ -29,11 +33,13 @@ function tapLine(tap: Json): HTMLElement {
   // Stored taps and live `tap.decided` events both carry `at` as epoch ms.
   const at = num(tap, 'at') ?? str(tap, 'at') ?? '';
   const dir = str(tap, 'direction');
+  const ap = str(tap, 'accessPoint');
   return h(
     'li',
     { class: `tap ${granted ? 'granted' : 'denied'}`, 'data-test': 'tap' },
-    h('time', {}, at !== '' ? fmtTime(at) : ''),
+    h('time', {}, at === '' ? '' : anywhere ? fmtDateTime(at) : fmtTime(at)),
     badge(granted ? t('gates.granted') : t('gates.denied'), granted ? 'ok' : 'bad'),
+    anywhere && ap ? h('span', { 'data-test': 'tap-place' }, placeName(ap) ?? ap) : null,
     dir ? h('span', { class: 'muted small' }, codeLabel('direction', dir)) : null,
     h('span', { class: 'who' }, who),
     granted ? null : h('span', { class: 'muted small' }, codeLabel('reason', reason)),
@@ -57,7 +63,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
       cards.show(p);
       void fill(personTaps, async () => {
         const items = asList(await getJson<unknown>('/taps', { personId: p.id, limit: TAPS_SHOWN }));
-        return items.length ? items.map(tapLine) : [empty()];
+        return items.length ? items.map((x) => tapLine(x, true)) : [empty()];
       }, askTaps());
     },
   });
@@ -143,7 +149,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
           const list = h('ul', { class: 'taps' });
           tapLists.set(id, list);
           const latest = asList(ap.latestTaps ?? ap.taps);
-          if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map(tapLine));
+          if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map((x) => tapLine(x)));
           else void loadTaps(id, list);
           return h(
             'div',
@@ -161,7 +167,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   const loadTaps = async (id: string, list: HTMLUListElement): Promise<void> => {
     try {
       const taps = asList(await getJson<unknown>('/taps', { accessPoint: id, limit: TAPS_SHOWN }), 'taps');
-      replace(list, ...(taps.length ? taps.map(tapLine) : [h('li', { class: 'muted' }, t('gates.noTaps'))]));
+      replace(list, ...(taps.length ? taps.map((x) => tapLine(x)) : [h('li', { class: 'muted' }, t('gates.noTaps'))]));
     } catch (err) {
       replace(list, h('li', {}, errorState(err)));
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceId } from './common.js';
+import { deviceId, localizedName } from './common.js';
 
 const IPV4 = '(?:25[0-5]|2[0-4]\\d|1?\\d?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}';
 const PORT = '(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d\\d|6[0-4]\\d{3}|[1-5]?\\d{1,4})';
@@ -19,6 +19,8 @@ export const controllerDoorConfig = z.strictObject({
   accessPoint: deviceId.meta({ description: 'The access point this door\'s reader serves.' }),
   direction: z.enum(['in', 'out']).optional()
     .meta({ description: 'For gates and turnstiles: which way a person passes when swiping at this door\'s reader.' }),
+  name: localizedName.optional()
+    .meta({ description: 'What people call this door\'s reader in the console (one string, or per language as other names); without it, the access point\'s name stands for it.' }),
 });
 
 export const controllerDeviceConfig = z.strictObject({

@@ -100,7 +100,7 @@ export const demoConfig: GatewayConfigInput = {
   // its swipes and opens it remotely over the controllers' UDP protocol, as it would a real one on the LAN.
   controllers: {
     listen: '127.0.0.1:0',
-    devices: [{ id: 'sim-lab-door', serial: 423187757, address: '127.0.0.1', simulated: true, doors: { '1': { accessPoint: 'lab-1' } } }],
+    devices: [{ id: 'sim-lab-door', serial: 423187757, address: '127.0.0.1', simulated: true, doors: { '1': { accessPoint: 'lab-1', name: { zh: '化学实验室门', ko: '화학 실험실 문', en: 'Chemistry lab door' } } } }],
   },
   // Guardians' messages go to the demo's sink: kept and shown in the delivery log, sent nowhere. The key seals the
   // demo guardians' numbers; a real school sets its own (CAMPUS_NOTIFY_KEY).

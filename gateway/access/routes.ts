@@ -39,7 +39,7 @@ export function accessRoutes(api: Router, guards: Guards, deps: { config: Gatewa
         ...config.controllers.devices.flatMap((d) =>
           Object.entries(d.doors)
             .filter(([, door]) => door?.accessPoint === ap.id)
-            .map(([n, door]) => ({ id: doorReaderId(d.id, n), name: null, direction: door?.direction ?? null, driver: 'uhppote' })),
+            .map(([n, door]) => ({ id: doorReaderId(d.id, n), name: door?.name ?? null, direction: door?.direction ?? null, driver: 'uhppote' })),
         ),
       ],
       latestTaps: n > 0 ? taps.latest({ accessPoint: ap.id, limit: n }) : [],

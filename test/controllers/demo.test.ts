@@ -30,6 +30,9 @@ describe("the demo school's door controller", () => {
     expect(lab).toMatchObject({ id: 'sim-lab-door', state: 'online', sync: { lastError: null } });
     expect(lab!.sync.planned).toBeGreaterThan(400); // the demo school's students and staff
     expect(lab!.sync.inSync).toBe(lab!.sync.planned);
+    // Its door's reader has a name, as the other readers do (a walkthrough found it listed as `sim-lab-door-door1`).
+    const aps = ((await (await gw.api('/api/v1/access-points?taps=0', { token })).json()) as { items: { id: string; readers: { id: string; name: unknown }[] }[] }).items;
+    expect(aps.find((a) => a.id === 'lab-1')!.readers).toEqual([expect.objectContaining({ id: 'sim-lab-door-door1', name: { zh: '化学实验室门', ko: '화학 실험실 문', en: 'Chemistry lab door' } })]);
 
     const before = lab!.events.lastIndex ?? 0;
     const guard = await gw.login('security');

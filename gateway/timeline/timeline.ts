@@ -2,9 +2,9 @@
  * The timeline: taps, alerts, camera events, lockdown changes and remote door opens in one time order, paged back
  * with a keyset cursor.
  *
- * A read model above the domains. Each source keeps its own time: taps.at and camera_events.at are epoch ms,
- * door_opens.at too, alerts.raised_at and lockdowns.started_at/ended_at are ISO text (always `toISOString()`, so milliseconds sit at
- * characters 21-23). One query takes, per source, the newest `limit` rows below the cursor by its own index and
+ * A read model above the domains. Each source keeps its own time: taps.at, camera_events.at and door_opens.at are
+ * epoch ms; alerts.raised_at and lockdowns.started_at/ended_at are ISO text (always `toISOString()`, so milliseconds
+ * sit at characters 21-23). One query takes, per source, the newest `limit` rows below the cursor by its own index and
  * merges them; the order is (at, kind, id) descending, so rows with the same millisecond are neither lost nor repeated
  * across pages. Lockdown changes concern the whole school and stay in every filtered view.
  */

@@ -1,8 +1,8 @@
 /**
  * The timeline (issue 25, point 8): taps, alerts, camera events, lockdown changes and remote door opens in one time
- * order, newest first, narrowed to a camera, a gate or a person (kept in the URL, so other pages can link here). New events arrive live at
- * the top; older ones page back from the gateway's history (GET /timeline, keyset cursor) with the "older" button,
- * which also loads by itself when scrolled into view.
+ * order, newest first, narrowed to a camera, a gate or a person (kept in the URL, so other pages can link here). New
+ * events arrive live at the top; older ones page back from the gateway's history (GET /timeline, keyset cursor) with
+ * the "older" button, which also loads by itself when scrolled into view.
  */
 import { apiUrl, getJson } from '../api.js';
 import { asList, bool, num, obj, str, type Json } from '../data.js';

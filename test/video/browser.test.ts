@@ -4,7 +4,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shoot, startBrowser } from '../e2e/browser.js';
+import { shoot, startBrowser, videoPlays } from '../e2e/browser.js';
 import { waitFor } from '../helpers/gateway.js';
 import { videoFixtures, view } from './helpers.js';
 
@@ -27,18 +27,7 @@ async function signIn(page: Page, base: string, username: string, password: stri
   await page.waitForSelector('[data-test=nav-alerts]');
 }
 
-const currentTime = (page: Page): Promise<number> => page.evaluate(() => document.querySelector<HTMLVideoElement>('[data-test=live-video]')?.currentTime ?? 0);
-
-/** Resolves once the live video's clock has moved `by` seconds past where it is now. */
-async function advances(page: Page, by: number, timeout = 30_000): Promise<number> {
-  const from = await currentTime(page);
-  await page.waitForFunction(
-    ([t0, d]) => (document.querySelector<HTMLVideoElement>('[data-test=live-video]')?.currentTime ?? 0) >= t0! + d!,
-    [from, by],
-    { timeout, polling: 100 },
-  );
-  return currentTime(page);
-}
+const LIVE = '[data-test=live-video]';
 
 describe('live view in the console', { timeout: 120_000 }, () => {
   it('plays the camera live on its page and resumes without a reload after the RTSP server restarts', async () => {
@@ -50,10 +39,10 @@ describe('live view in the console', { timeout: 120_000 }, () => {
     await page.goto(`${gw.base}/cameras/cam-gate`);
     await page.waitForSelector('[data-test=live-video]');
 
-    await advances(page, 1);
+    await videoPlays(page, LIVE, 1);
     const video = page.locator('[data-test=live-video]');
     const first = await video.screenshot();
-    await advances(page, 1.5);
+    await videoPlays(page, LIVE, 1.5);
     const second = await video.screenshot();
     // The drawn clock and the moving ball: frames differ.
     expect(first.equals(second)).toBe(false);
@@ -64,7 +53,7 @@ describe('live view in the console', { timeout: 120_000 }, () => {
     await server.stop();
     await server.start();
     await server.until((s) => s.total >= 2);
-    await advances(page, 2, 60_000);
+    await videoPlays(page, LIVE, 2, 60_000);
     expect(await page.locator('[data-test=live-video]').count()).toBe(1);
   });
 
@@ -78,7 +67,7 @@ describe('live view in the console', { timeout: 120_000 }, () => {
     const canPlay = await page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"'));
     if (canPlay) {
       // A browser with H.265 in MSE plays it like any other stream.
-      await advances(page, 1);
+      await videoPlays(page, LIVE, 1);
     } else {
       // Headless Chromium, as most browsers: no video element, the note, and the snapshot panel stays.
       await page.waitForFunction(() => (document.querySelector('[data-test=live-note]')?.textContent ?? '') !== '', undefined, { timeout: 30_000, polling: 200 });

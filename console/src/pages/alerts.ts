@@ -25,6 +25,11 @@ const statusParam = (f: StatusFilter): string | undefined => (f === 'all' ? unde
 /** Retry while the gateway does not answer (the stream coming back reloads the list too). */
 const RETRY_MS = 5_000;
 
+/** What the console reads of `GET /clips/:id/info`. */
+interface ClipInfo {
+  error: string | null;
+}
+
 interface KeptList {
   items: Alert[];
   nextBefore: string | null;
@@ -64,6 +69,8 @@ export const alertsPage: Page = (ctx) => {
   const notes = new Map<string, string>();
   const enlarged = new Set<string>();
   const playing = new Map<string, HTMLVideoElement>();
+  /** Clips the gateway could not make (or no longer has), with its reason (English, for IT, on hover). */
+  const clipsGone = new Map<string, string>();
 
   const list = h('div', { class: 'alert-list', 'data-test': 'alert-list', 'aria-live': 'polite' });
   const notice = new StaleNotice();
@@ -266,24 +273,46 @@ export const alertsPage: Page = (ctx) => {
     return box;
   };
 
-  /** Clips play straight from the gateway: <video> cannot set headers, so the token rides in the query. */
+  /**
+   * Clips play straight from the gateway: <video> cannot set headers, so the token rides in the query. A clip that
+   * could not be made (the camera was not streaming at the moment of the alert) is kept by the gateway to say why: its
+   * details are asked first, so the guard reads that rather than a player that fails, and the card keeps saying it
+   * through live updates instead of offering the same button again.
+   */
   const clipBox = (a: Alert): HTMLElement => {
     const box = h('div', { class: 'clip-box' });
-    const show = (id: string): void => {
+    const gone = (why: string): HTMLElement => h('span', { class: 'muted small', 'data-test': 'clip-gone', title: why }, t('alerts.clipUnavailable'));
+    const fail = (id: string, why: string): void => {
+      playing.delete(a.id);
+      clipsGone.set(id, why);
+      replace(box, gone(why));
+    };
+    const show = async (id: string): Promise<void> => {
+      try {
+        const info = await getJson<ClipInfo>(`/clips/${encodeURIComponent(id)}/info`);
+        if (info.error) return fail(id, info.error);
+      } catch (err) {
+        // Not answering says nothing about the clip: the button stays for another try.
+        if (isConnectionError(err)) return actionError(err);
+        return fail(id, err instanceof Error ? err.message : '');
+      }
+      if (signal.aborted) return;
       const video = h('video', { controls: true, autoplay: true, muted: true, class: 'clip', 'data-test': 'alert-clip' });
       video.src = apiUrl(`/clips/${encodeURIComponent(id)}`, { access_token: loadSession()?.token ?? '' });
-      video.addEventListener('error', () => {
-        playing.delete(a.id);
-        replace(box, h('span', { class: 'muted small' }, t('alerts.clipUnavailable')));
-      });
+      video.addEventListener('error', () => fail(id, video.error?.message ?? ''));
       playing.set(a.id, video);
       replace(box, video);
     };
     const open = playing.get(a.id);
     const clips = a.clipIds ?? [];
-    // Several clips (the alert happened again): numbered, oldest first, so the guard knows which is which.
+    const button = (id: string, i: number): HTMLElement => {
+      const why = clipsGone.get(id);
+      if (why !== undefined) return gone(why);
+      // Several clips (the alert happened again): numbered, oldest first, so the guard knows which is which.
+      return h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => void show(id) }, clips.length > 1 ? `${t('alerts.showClip')} ${i + 1}` : t('alerts.showClip'));
+    };
     if (open) replace(box, open);
-    else replace(box, ...clips.map((id, i) => h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => show(id) }, clips.length > 1 ? `${t('alerts.showClip')} ${i + 1}` : t('alerts.showClip'))));
+    else replace(box, ...clips.map(button));
     return box;
   };
 
@@ -306,7 +335,7 @@ export const alertsPage: Page = (ctx) => {
     const link = (href: string, text: string, test: string): HTMLElement => h('a', { href, 'data-link': '', 'data-test': test }, text);
     return h(
       'article',
-      { class: `alert-card sev-${a.severity} st-${a.status} ${fresh.has(a.id) ? 'fresh' : ''}`, 'data-test': 'alert', 'data-id': a.id, 'data-severity': a.severity, 'data-status': a.status },
+      { class: `alert-card sev-${a.severity} st-${a.status} ${fresh.has(a.id) ? 'fresh' : ''}`, 'data-test': 'alert', 'data-id': a.id, 'data-type': a.type, 'data-severity': a.severity, 'data-status': a.status },
       h(
         'div',
         { class: 'alert-head' },

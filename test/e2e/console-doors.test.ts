@@ -192,6 +192,31 @@ describe('remote open from the console', () => {
     await page.context().close();
   });
 
+  it('lists the door controllers on the System page for IT, with their card sync, and one that stops answering as offline', async () => {
+    const admin = await gw.login('admin');
+    const [ctlA] = await settled(gw, admin);
+    const page = await newPage('zh-CN');
+    await signIn(page, gw.base, 'admin');
+    await page.click('[data-test=nav-system]');
+    const row = (id: string) => page.locator('[data-test=device-table] tr', { has: page.locator('[data-test=device-name]', { hasText: id }) });
+    await row('ctl-a').waitFor({ timeout: 10_000 });
+    const cells = await row('ctl-a').locator('td').allInnerTexts();
+    expect(cells[0]).toBe('门禁控制器');
+    expect(cells[2]).toBe('正门');
+    expect(cells[3]).toContain('在线');
+    expect(await row('ctl-a').locator('[data-test=controller-sync]').innerText()).toBe(`卡表已同步 ${ctlA!.sync.planned}/${ctlA!.sync.planned}`);
+    b.unreachable = true;
+    try {
+      // The table follows by itself (IT watching a controller after pulling its cable).
+      await expect.poll(() => row('ctl-b').locator('td').nth(3).innerText(), { timeout: 30_000 }).toContain('离线');
+      await shoot(page, 'doors-system-controllers');
+    } finally {
+      b.unreachable = false;
+    }
+    expect(page.jsErrors).toEqual([]);
+    await page.context().close();
+  });
+
   it('offers a viewer no button, and the API refuses a viewer', async () => {
     const page = await newPage('zh-CN');
     await signIn(page, gw.base, 'viewer');

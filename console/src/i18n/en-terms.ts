@@ -169,6 +169,7 @@ export const enTerms: Record<TermKey, string> = {
   'deviceKind.reader': 'Card reader',
   'deviceKind.camera': 'Camera',
   'deviceKind.sensor': 'Sensor',
+  'deviceKind.controller': 'Door controller',
   'notifyEvent.arrival': 'Arrival',
   'notifyEvent.departure': 'Departure',
   'notifyEvent.absent': 'Absent',

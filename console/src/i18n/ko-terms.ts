@@ -169,6 +169,7 @@ export const koTerms: Record<TermKey, string> = {
   'deviceKind.reader': '카드 리더기',
   'deviceKind.camera': '카메라',
   'deviceKind.sensor': '센서',
+  'deviceKind.controller': '출입 통제기',
   'notifyEvent.arrival': '등교',
   'notifyEvent.departure': '하교',
   'notifyEvent.absent': '결석',

@@ -167,6 +167,7 @@ export const zhTerms = {
   'deviceKind.reader': '读卡器',
   'deviceKind.camera': '摄像头',
   'deviceKind.sensor': '传感器',
+  'deviceKind.controller': '门禁控制器',
   'notifyEvent.arrival': '到校',
   'notifyEvent.departure': '离校',
   'notifyEvent.absent': '缺勤',

@@ -1,7 +1,7 @@
 /** System: health per component, city sync status and backlog, devices and their state, version. */
 import { learnPlaceNames, nameOf, placeName, readerName, zoneName } from '../names.js';
 import { getHealth, getJson, isConnectionError } from '../api.js';
-import { asList, bool, isObj, num, str, type Json } from '../data.js';
+import { asList, bool, isObj, num, obj, str, type Json } from '../data.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtAgo, fmtDateTime } from '../time.js';
@@ -28,6 +28,30 @@ function coverage(c: Json): string {
   const ids = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   return [...new Set([...ids(c.accessPoints).map((x) => placeName(x) ?? x), ...ids(c.zones).map((x) => zoneName(x) ?? x)])].join(', ');
 }
+
+/** A door controller's doors by their access points' names, each once (both sides of one door share it). */
+function doorPlaces(c: Json): string {
+  const doors = Array.isArray(c.doors) ? c.doors.filter(isObj) : [];
+  return [...new Set(doors.map((d) => str(d, 'accessPoint') ?? '').filter(Boolean).map((ap) => placeName(ap) ?? ap))].join(', ');
+}
+
+/** Whether a controller holds the card list it should: what IT checks after an import, a leaver or a lockdown. */
+function cardSync(c: Json): HTMLElement {
+  const s = obj(c, 'sync');
+  const n = (k: string): number => num(s, k) ?? 0;
+  const error = str(s, 'lastError');
+  const leftOut = num(obj(s, 'leftOut'), 'count') ?? 0;
+  const lines = [
+    t('system.cardsInSync', { inSync: n('inSync'), planned: n('planned') }),
+    n('pending') > 0 ? t('system.cardsPending', { n: n('pending') }) : '',
+    leftOut > 0 ? t('system.cardsLeftOut', { n: leftOut }) : '',
+    error ? t('system.cardSyncFailed', { error }) : '',
+  ].filter(Boolean);
+  return h('div', { class: 'muted small', 'data-test': 'controller-sync' }, lines.join(' · '));
+}
+
+/** A controller's health in the cameras' words: starting is connecting, stopped is offline. */
+const controllerState = (state: string | undefined): string => (state === 'starting' ? 'connecting' : state === 'stopped' ? 'offline' : (state ?? 'unknown'));
 
 function okBadge(ok: boolean | undefined): HTMLElement {
   return ok === undefined ? badge('—', 'kind') : badge(ok ? t('system.ok') : t('system.fault'), ok ? 'ok' : 'bad');
@@ -111,9 +135,11 @@ export const systemPage: Page = ({ root, every }) => {
         const readers = await collect('reader', '/readers', 'readers');
         const cameras = await collect('camera', '/cameras');
         const sensors = await collect('sensor', '/sensors');
-        return { readers, cameras, sensors, missing };
+        // Door controllers are there only when the school has some (controllers.devices).
+        const controllers = await collect('controller', '/controllers', 'items');
+        return { readers, cameras, sensors, controllers, missing: missing.filter((k) => k !== 'controller') };
       },
-      ({ readers, cameras, sensors, missing }) => {
+      ({ readers, cameras, sensors, controllers, missing }) => {
         const rows: (string | HTMLElement)[][] = [];
         const stateBadge = (state: string): HTMLElement => badge(codeLabel('cameraState', state), `cam-${state}`);
         for (const r of readers) {
@@ -140,6 +166,18 @@ export const systemPage: Page = ({ root, every }) => {
           const room = zoneName(zone) ?? zone;
           rows.push([codeLabel('deviceKind', 'sensor'), deviceName(x.name ? nameOf(x) : room, str(x, 'id') ?? ''), room, stateBadge(str(x, 'status') ?? 'unknown'), seen ? fmtAgo(seen) : '—']);
         }
+        for (const c of controllers) {
+          const state = controllerState(str(c, 'state'));
+          const seen = str(c, 'lastSeen');
+          rows.push([
+            codeLabel('deviceKind', 'controller'),
+            deviceName(undefined, str(c, 'id') ?? ''),
+            doorPlaces(c),
+            h('div', {}, stateBadge(state), cardSync(c)),
+            // When it last answered; why it does not now is the gateway's English, for IT on hover.
+            h('span', { title: str(c, 'detail') ?? '' }, seen ? fmtAgo(seen) : '—'),
+          ]);
+        }
         return [
           table([t('system.deviceKind'), t('system.deviceName'), t('system.devicePlace'), t('system.status'), t('system.lastSeen')], rows, { 'data-test': 'device-table' }),
           missing.length ? h('p', { class: 'muted small' }, `${t('common.notAvailable')}: ${missing.map((k) => codeLabel('deviceKind', k)).join(', ')}`) : null,
@@ -153,5 +191,6 @@ export const systemPage: Page = ({ root, every }) => {
   every(10_000, () => {
     void loadHealth();
     void loadSync();
+    void loadDevices();
   });
 };

@@ -80,6 +80,8 @@ describe('the camera wall for an offline camera', () => {
     await expect.poll(() => lastPicture(page, 'cam-yard'), { timeout: 10_000 }).toBe(`Last picture at ${hhmm}`);
     expect(await tile(page, 'cam-yard').locator('img.tile-img:not(.missing)').count(), 'the last picture is shown').toBe(1);
     await expect.poll(() => lastPicture(page, 'cam-dead'), { timeout: 10_000 }).toBe('No picture taken yet');
+    // No picture: the black frame, not the browser's broken-image icon with the camera's name as alt text.
+    expect(await tile(page, 'cam-dead').locator('img.tile-img.missing').isVisible()).toBe(false);
     expect(await lastPicture(page, 'cam-gate'), 'an online camera says nothing of it').toBe('');
     await shoot(page, 'camera-wall-offline-en');
     // The camera's own page, where a guard enlarges the picture, says it too.

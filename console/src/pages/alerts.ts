@@ -281,11 +281,18 @@ export const alertsPage: Page = (ctx) => {
    */
   const clipBox = (a: Alert): HTMLElement => {
     const box = h('div', { class: 'clip-box' });
-    const gone = (why: string): HTMLElement => h('span', { class: 'muted small', 'data-test': 'clip-gone', title: why }, t('alerts.clipUnavailable'));
+    const clips = a.clipIds ?? [];
+    // Several clips (the alert happened again): numbered, oldest first, so the guard knows which is which.
+    const nth = (i: number): string => (clips.length > 1 ? ` ${i + 1}` : '');
+    const entry = (id: string, i: number): HTMLElement => {
+      const why = clipsGone.get(id);
+      if (why !== undefined) return h('span', { class: 'muted small', 'data-test': 'clip-gone', title: why }, `${t('alerts.clipUnavailable')}${nth(i)}`);
+      return h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => void show(id) }, `${t('alerts.showClip')}${nth(i)}`);
+    };
     const fail = (id: string, why: string): void => {
       playing.delete(a.id);
       clipsGone.set(id, why);
-      replace(box, gone(why));
+      replace(box, ...clips.map(entry));
     };
     const show = async (id: string): Promise<void> => {
       try {
@@ -304,15 +311,8 @@ export const alertsPage: Page = (ctx) => {
       replace(box, video);
     };
     const open = playing.get(a.id);
-    const clips = a.clipIds ?? [];
-    const button = (id: string, i: number): HTMLElement => {
-      const why = clipsGone.get(id);
-      if (why !== undefined) return gone(why);
-      // Several clips (the alert happened again): numbered, oldest first, so the guard knows which is which.
-      return h('button', { class: 'btn small', 'data-test': 'show-clip', onclick: () => void show(id) }, clips.length > 1 ? `${t('alerts.showClip')} ${i + 1}` : t('alerts.showClip'));
-    };
     if (open) replace(box, open);
-    else replace(box, ...clips.map(button));
+    else replace(box, ...clips.map(entry));
     return box;
   };
 

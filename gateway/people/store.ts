@@ -116,6 +116,8 @@ export interface CardHolderRow {
   security: boolean;
   validFrom: string | null;
   validTo: string | null;
+  /** Kept off the door controllers until reissued: an erased card shared its low bytes (migration 16). */
+  held: boolean;
 }
 
 /** Byte lengths of the low-byte keys decimal forms give (8H10D/reversed: 4, 6H8D/Wiegand-26: 3). */
@@ -332,17 +334,17 @@ export class PeopleStore {
     ).map((r) => r.uid);
   }
 
-  /** Every active card with what a door controller needs to decide for it alone (drivers/controllers card sync). */
   /** Every card with its status and holder: door controllers plan from these (a refused card's number too). */
   cardHolders(): CardHolderRow[] {
     return (
       this.db
         .prepare(
-          `SELECT c.uid, c.status, p.role, p.schedule_group AS scheduleGroup, p.security, c.valid_from AS validFrom, c.valid_to AS validTo
+          `SELECT c.uid, c.status, p.role, p.schedule_group AS scheduleGroup, p.security, c.valid_from AS validFrom, c.valid_to AS validTo,
+             c.controllers_held IS NOT NULL AS held
            FROM cards c JOIN persons p ON p.id = c.person_id ORDER BY c.uid`,
         )
-        .all() as (Omit<CardHolderRow, 'security'> & { security: number })[]
-    ).map((r) => ({ ...r, security: r.security === 1 }));
+        .all() as (Omit<CardHolderRow, 'security' | 'held'> & { security: number; held: number })[]
+    ).map((r) => ({ ...r, security: r.security === 1, held: r.held === 1 }));
   }
 
   count(): { persons: number; cards: number } {

@@ -12,6 +12,6 @@ export const privacyRouteDocs: RouteDoc[] = [
     summary: "Erase a person's personal data",
     params: idParams,
     body: erasureRequestSchema,
-    responses: { 200: { description: 'what was erased, under a pseudonym, and `warnings`: a card of someone else to reissue, since it ends with the same low bytes as an erased card and door controllers read only those' }, 404: { description: 'no such person' } },
+    responses: { 200: { description: 'what was erased, under a pseudonym, and `warnings`: a card of someone else to reissue, since it ends with the same low bytes as an erased card and door controllers read only those (it is held off them until then)' }, 404: { description: 'no such person' } },
   },
 ];

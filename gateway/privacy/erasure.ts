@@ -92,7 +92,12 @@ export function erasePerson(db: Database, clock: Clock, personId: number, by: st
     const uidList = JSON.stringify(uids);
     // Door controllers know a card by its low bytes (3 under wg26). Deleted, an erased card no longer keeps another card
     // with the same low bytes off them (drivers/controllers/uhppote/plan.ts), and a found card of the leaver would open
-    // that child's doors. Its number is not kept (nothing of the person stays): the admin is told to reissue the other.
+    // that child's doors. Its number is not kept (nothing of the person stays): the other card is held off the
+    // controllers until it is reissued, and the admin is told to reissue it.
+    db.prepare(
+      `UPDATE cards SET controllers_held = 'erased_card'
+       WHERE person_id != ? AND substr(uid, -6) IN (SELECT substr(value, -6) FROM json_each(?))`,
+    ).run(personId, uidList);
     const twins = db
       .prepare(
         `SELECT c.uid, p.external_id AS externalId FROM cards c JOIN persons p ON p.id = c.person_id
@@ -100,7 +105,7 @@ export function erasePerson(db: Database, clock: Clock, personId: number, by: st
       )
       .all(personId, uidList) as { uid: string; externalId: string }[];
     const warnings = twins.map(
-      (t) => `card ${t.uid} of ${t.externalId} ends with the same bytes as an erased card: door controllers that read only those bytes would let that card in as theirs; reissue ${t.externalId}'s card`,
+      (t) => `card ${t.uid} of ${t.externalId} ends with the same bytes as an erased card: door controllers that read only those bytes would let that card in as theirs, so they refuse it until ${t.externalId}'s card is reissued`,
     );
 
     run('taps', 'taps', 'DELETE FROM taps WHERE person_id = ? OR uid IN (SELECT value FROM json_each(?))', personId, uidList);

@@ -155,9 +155,10 @@ describe('door controllers on loopback', () => {
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
   });
 
-  it('erasing the holder of a lost card says which card sharing its low bytes to reissue', async () => {
+  it('erasing the holder of a lost card keeps the card sharing its low bytes off the controllers, and says to reissue it', async () => {
     // An attacker review: erased, the lost card no longer kept 77ADCAFE's number off the controllers, and the found
-    // lost card opened that child's doors. The card's number is not kept (nothing of the person stays): IT is told.
+    // lost card opened that child's doors. The erased card's number is not kept (nothing of the person stays): the
+    // other card is held off the controllers until reissued, and IT is told.
     const twin = (await (await gw.api('/api/v1/people', { method: 'POST', token, json: { externalId: 'S20259998', name: 'Twin', role: 'student' } })).json()) as { id: number };
     expect((await gw.api(`/api/v1/people/${twin.id}/cards`, { method: 'POST', token, json: { uid: '77ADCAFE' } })).status).toBe(201);
     const holder = (await (await gw.api('/api/v1/people?externalId=S20250002', { token })).json()) as { items: { id: number }[] };
@@ -166,6 +167,16 @@ describe('door controllers on loopback', () => {
     const body = (await res.json()) as { warnings: string[] };
     expect(body.warnings).toEqual([expect.stringContaining("card 77ADCAFE of S20259998 ends with the same bytes as an erased card")]);
     expect(JSON.stringify(body)).not.toContain(LOST);
+    const list = await settled(gw, token);
+    expect(a.card(wg26(LOST))).toBeUndefined();
+    expect(b.card(wg26(LOST))).toBeUndefined();
+    expect(a.swipe(wg26(LOST), 1).granted).toBe(false);
+    expect(list.map((c) => c.sync.leftOut)).toEqual([0, 0].map(() => ({ count: 1, cards: [{ card: wg26(LOST), uids: ['77ADCAFE'], reason: 'erased_card' }] })));
+    // Reissued (the held card blocked, a new one issued), the child's new card opens the doors again.
+    expect((await gw.api('/api/v1/cards/77ADCAFE/block', { method: 'POST', token, json: { reason: 'reissued' } })).status).toBe(200);
+    expect((await gw.api(`/api/v1/people/${twin.id}/cards`, { method: 'POST', token, json: { uid: '12345678' } })).status).toBe(201);
+    await waitFor(() => a.card(wg26('12345678')) !== undefined && b.card(wg26('12345678')) !== undefined, 10_000, 50);
+    expect((await settled(gw, token)).map((c) => c.sync.leftOut.count)).toEqual([0, 0]);
   });
 
   it('a person erased from the command line beside the running gateway leaves both controllers within seconds', async () => {

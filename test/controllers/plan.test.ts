@@ -87,6 +87,15 @@ describe('controller card plan', () => {
     expect(full.leftOut).toEqual([]);
   });
 
+  it('leaves out a card held for an erased card that shared its low bytes, alone on its number, until it is reissued', () => {
+    const held = holder('77ADCAFE', { held: true });
+    const plan = planDevice(device, aps, [held, holder('0A1B2C3D')], false);
+    expect([...plan.cards.keys()]).toEqual([cardNumberOf('0A1B2C3D', 'wg26')]);
+    expect(plan.leftOut).toEqual([{ uids: ['77ADCAFE'], card: 0xadcafe, reason: 'erased_card' }]);
+    // Held and refused: nothing to send and nothing to report, as for any refused card.
+    expect(planDevice(device, aps, [holder('77ADCAFE', { held: true, status: 'blocked' })], false).leftOut).toEqual([]);
+  });
+
   it('check-config notes say which rules a controller cannot apply and what it does instead', () => {
     const notes = controllerScheduleNotes(config.controllers.devices, aps);
     expect(notes).toContain(

@@ -20,6 +20,8 @@ export interface PlannedHolder {
   security: boolean;
   validFrom: string | null;
   validTo: string | null;
+  /** Shares its low bytes with a card erased with its holder: off the list until reissued. */
+  held?: boolean;
 }
 
 type Window = { days: number[]; from: string; to: string };
@@ -48,12 +50,14 @@ const FAR_FUTURE = '2099-12-31';
  * A controller number left off the card list because it stands for more than one card: the controller sees only the
  * low bytes its readers send (3 under wg26, 4 otherwise), so it cannot tell those cards apart. `refused_card`: one of
  * them is lost, blocked or expired, and whoever found it would be let in as the other. `shared`: two active cards, and
- * the one swiping would get the other's doors and be recorded as nobody. Either way one card has to be reissued.
+ * the one swiping would get the other's doors and be recorded as nobody. `erased_card`: a card erased with its holder
+ * had the same low bytes; the gateway no longer knows it, but the leaver may still carry it. Either way one card has to
+ * be reissued.
  */
 export interface LeftOutCard {
   card: number;
   uids: string[];
-  reason: 'refused_card' | 'shared';
+  reason: 'refused_card' | 'shared' | 'erased_card';
 }
 
 export interface DevicePlan {
@@ -131,9 +135,9 @@ export function planDevice(
   const leftOut: LeftOutCard[] = [];
   for (const [card, sharing] of byNumber) {
     const h = sharing[0]!;
-    if (sharing.length > 1) {
+    if (sharing.length > 1 || h.held) {
       if (sharing.every((x) => x.status !== 'active')) continue; // refused either way: nothing to report
-      const reason = sharing.some((x) => x.status !== 'active') ? 'refused_card' : 'shared';
+      const reason = sharing.some((x) => x.held) ? 'erased_card' : sharing.some((x) => x.status !== 'active') ? 'refused_card' : 'shared';
       leftOut.push({ card, uids: sharing.map((x) => x.uid).sort(), reason });
       continue;
     }

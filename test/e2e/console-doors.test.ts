@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASON } from '../../drivers/controllers/uhppote/responses.js';
-import { settled, startFakes } from '../controllers/helpers.js';
+import { controllers, settled, startFakes } from '../controllers/helpers.js';
 import type { FakeUhppote } from '../controllers/fake-uhppote.js';
 import type { CampusMap } from '../../gateway/maps/store.js';
 import { solidPng } from '../helpers/png.js';
@@ -213,6 +213,37 @@ describe('remote open from the console', () => {
     } finally {
       b.unreachable = false;
     }
+    expect(page.jsErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says on each gate whether its door controller took the lockdown, and which did not answer and still opens for every card', async () => {
+    const admin = await gw.login('admin');
+    await settled(gw, admin);
+    const page = await newPage('zh-CN');
+    await signIn(page, gw.base, 'security');
+    await page.click('[data-test=nav-gates]');
+    const line = (ap: string) => page.locator(`[data-test=access-point][data-id=${ap}] [data-test=ap-lockdown]`);
+    await page.locator('[data-test=access-point][data-id=main-gate]').waitFor();
+    expect(await line('main-gate').isVisible()).toBe(false);
+    // ctl-b (the east gate) stops answering before the lockdown starts: its list stays every card's.
+    b.unreachable = true;
+    try {
+      await waitFor(async () => (await controllers(gw, admin)).find((c) => c.id === 'ctl-b')?.state === 'offline', 15_000, 100);
+      expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: admin, json: { reason: 'drill' } })).status).toBe(200);
+      await expect.poll(() => line('main-gate').getAttribute('data-state'), { timeout: 15_000 }).toBe('applied');
+      expect(await line('main-gate').innerText()).toBe('门禁控制器已封锁：仅安保人员可刷卡');
+      await expect.poll(() => line('east-gate').getAttribute('data-state'), { timeout: 15_000 }).toBe('not_applied');
+      expect(await line('east-gate').innerText()).toBe('门禁控制器无应答：未封锁，其门仍对所有卡开放');
+      await shoot(page, 'doors-lockdown-per-gate');
+      // Answering again, it is reconciled under the lockdown and says so without a reload.
+      b.unreachable = false;
+      await expect.poll(() => line('east-gate').getAttribute('data-state'), { timeout: 30_000 }).toBe('applied');
+    } finally {
+      b.unreachable = false;
+      await gw.api('/api/v1/lockdown', { method: 'DELETE', token: admin });
+    }
+    await expect.poll(() => line('main-gate').isVisible(), { timeout: 10_000 }).toBe(false);
     expect(page.jsErrors).toEqual([]);
     await page.context().close();
   });

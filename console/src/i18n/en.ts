@@ -170,6 +170,9 @@ export const en: Record<MessageKey, string> = {
   'doors.opened': '{name} opened',
   'doors.partlyOpened': '{name} partly opened; no answer from: {doors}',
   'doors.offline': "{name}'s door controller did not answer; the door was not opened",
+  'doors.lockdownApplied': 'Door controller locked down: security staff only',
+  'doors.lockdownApplying': 'Lockdown being sent to the door controller',
+  'doors.lockdownNotApplied': 'Door controller not answering: NOT locked down, its doors still open for every card',
   'apiError.controller_offline': 'The door controller did not answer; the door was not opened.',
 
   'attendance.title': 'Attendance',

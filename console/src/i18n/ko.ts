@@ -170,6 +170,9 @@ export const ko: Record<MessageKey, string> = {
   'doors.opened': '{name} 열림',
   'doors.partlyOpened': '{name} 일부만 열림. 응답 없음: {doors}',
   'doors.offline': '{name}의 출입 통제기가 응답하지 않아 문이 열리지 않았습니다',
+  'doors.lockdownApplied': '출입 통제기 봉쇄됨: 보안 요원만 출입',
+  'doors.lockdownApplying': '출입 통제기에 봉쇄 전송 중',
+  'doors.lockdownNotApplied': '출입 통제기 응답 없음: 봉쇄되지 않아 모든 카드로 문이 열립니다',
   'apiError.controller_offline': '출입 통제기가 응답하지 않아 문이 열리지 않았습니다.',
 
   'attendance.title': '출결',

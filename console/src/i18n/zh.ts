@@ -169,6 +169,9 @@ export const zh = {
   'doors.opened': '{name}已打开',
   'doors.partlyOpened': '{name}部分已打开；未响应：{doors}',
   'doors.offline': '{name}的门禁控制器没有响应，门未打开',
+  'doors.lockdownApplied': '门禁控制器已封锁：仅安保人员可刷卡',
+  'doors.lockdownApplying': '正在向门禁控制器下发封锁',
+  'doors.lockdownNotApplied': '门禁控制器无应答：未封锁，其门仍对所有卡开放',
   'apiError.controller_offline': '门禁控制器没有响应，门未打开。',
 
   'attendance.title': '考勤',

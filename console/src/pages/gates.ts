@@ -12,6 +12,7 @@ import { t } from '../i18n/index.js';
 import { fmtDateTime, fmtTime } from '../time.js';
 import type { Page } from '../router.js';
 import { can } from '../session.js';
+import { DoorLockdownLines } from '../door-lockdown.js';
 import { doorOpenControl } from '../door-open.js';
 import { emergencyControl } from '../emergency.js';
 import { nameOf, placeName, rememberPlaces } from '../names.js';
@@ -46,7 +47,7 @@ function tapLine(tap: Json, anywhere = false): HTMLElement {
   );
 }
 
-export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
+export const gatesPage: Page = ({ root, session, signal, every, lockdown: watch }) => {
   const lockdown = h('div', { 'data-test': 'lockdown' }, loading());
   const points = h('div', { class: 'ap-grid', 'data-test': 'access-points' }, loading());
   const notice = new StaleNotice();
@@ -131,6 +132,14 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
   renderLockdown();
   void watch.refresh();
 
+  const doorLockdown = new DoorLockdownLines();
+  // During a lockdown, whether each point's controller doors took it: after the cards are drawn, when the lockdown
+  // changes, and every 10 s while it lasts (a controller answering again is reconciled).
+  const showDoorLockdown = (): void => void doorLockdown.refresh(watch.state?.active === true);
+  watch.on(showDoorLockdown, signal);
+  every(10_000, () => {
+    if (watch.state?.active) showDoorLockdown();
+  });
   const loadPoints = (): Promise<boolean> =>
     fillFrom(
       points,
@@ -143,6 +152,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
       },
       (aps) => {
         tapLists.clear();
+        doorLockdown.clear();
         if (aps.length === 0) return empty();
         return aps.map((ap) => {
           const id = str(ap, 'id') ?? '';
@@ -156,6 +166,7 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
             { class: 'ap-card', 'data-test': 'access-point', 'data-id': id },
             h('div', { class: 'ap-head' }, h('strong', { 'data-test': 'ap-name' }, nameOf(ap)), badge(codeLabel('apKind', str(ap, 'kind') ?? ''), 'kind')),
             doorOpenControl(ap, session.role, () => watch.state?.active === true),
+            doorLockdown.line(id),
             // Ids only here, for whoever configures or reports a fault.
             h('div', { class: 'muted small', 'data-test': 'details' }, id),
             list,
@@ -189,9 +200,9 @@ export const gatesPage: Page = ({ root, session, signal, lockdown: watch }) => {
     dropped: () => notice.mark('live', Date.now()),
     back: () => {
       notice.mark('live', null);
-      void loadPoints();
+      void loadPoints().then(showDoorLockdown);
     },
   });
 
-  void loadPoints();
+  void loadPoints().then(showDoorLockdown);
 };

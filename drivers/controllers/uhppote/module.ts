@@ -113,6 +113,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
    * in, so nobody at the school would otherwise notice.
    */
   const leftOutSaid = new Map<string, string>();
+  /** Whether each controller's latest plan was made under a lockdown (its card list: security staff only). */
+  const plannedLocked = new Map<string, boolean>();
   const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
     const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
     if (said === leftOutSaid.get(device.id)) return;
@@ -205,7 +207,9 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       },
       now,
       plan: () => {
-        const plan = planDevice(device, aps, ports.holders(), ports.lockdownActive());
+        const locked = ports.lockdownActive();
+        const plan = planDevice(device, aps, ports.holders(), locked);
+        plannedLocked.set(device.id, locked);
         reportLeftOut(device, plan.leftOut);
         return plan;
       },
@@ -292,6 +296,16 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const info = (d: DeviceRuntime, full: boolean): object => {
     const s = d.sync.state();
     const counts = store.counts(d.id);
+    // During a lockdown, whether the controller's doors keep all but security staff out: its card list is the
+    // lockdown's once a plan made under it is written. One that did not answer before that decides by its old list
+    // (it is reconciled when it answers), which the desk must know: its doors still open for every card.
+    const lockdown = !ports.lockdownActive()
+      ? 'off'
+      : plannedLocked.get(d.id) && s.pending === 0 && !s.running
+        ? 'applied'
+        : d.health === 'online'
+          ? 'applying'
+          : 'not_applied';
     return {
       id: d.id,
       serial: d.config.serial,
@@ -302,6 +316,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
       clockDriftS: d.clockDriftS,
       antiPassback: d.antiPassback,
+      lockdown,
       doors: Object.entries(d.config.doors).map(([n, door]) => ({ door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null })),
       sync: {
         inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError,

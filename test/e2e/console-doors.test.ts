@@ -235,6 +235,15 @@ describe('remote open from the console', () => {
       expect(await line('main-gate').innerText()).toBe('门禁控制器已封锁：仅安保人员可刷卡');
       await expect.poll(() => line('east-gate').getAttribute('data-state'), { timeout: 15_000 }).toBe('not_applied');
       expect(await line('east-gate').innerText()).toBe('门禁控制器无应答：未封锁，其门仍对所有卡开放');
+      // Who passes during it is marked: here security staff T0001 at the main gate's own reader; a student is refused.
+      const found = (await (await gw.api('/api/v1/people?externalId=T0001', { token: admin })).json()) as { items: { id: number }[] };
+      const guard = (await (await gw.api(`/api/v1/people/${found.items[0]!.id}`, { token: admin })).json()) as { cards: { uid: string }[] };
+      gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-in', uid: guard.cards[0]!.uid, at: Date.now() });
+      gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-in', uid: '0A1B2C3D', at: Date.now() });
+      const taps = page.locator('[data-test=access-point][data-id=main-gate] [data-test=tap]');
+      await expect.poll(() => taps.filter({ hasText: '封校期间' }).count(), { timeout: 10_000 }).toBe(1);
+      expect(await taps.filter({ hasText: '封校期间' }).innerText()).toContain('通过');
+      await expect.poll(() => taps.filter({ hasText: '拒绝' }).count(), { timeout: 10_000 }).toBe(1);
       await shoot(page, 'doors-lockdown-per-gate');
       // Answering again, it is reconciled under the lockdown and says so without a reload.
       b.unreachable = false;

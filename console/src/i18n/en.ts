@@ -149,6 +149,7 @@ export const en: Record<MessageKey, string> = {
   'gates.accessPoint': 'Access point',
   'gates.granted': 'Granted',
   'gates.denied': 'Denied',
+  'gates.tapDuringLockdown': 'During lockdown',
   'gates.noTaps': 'No taps yet',
   'gates.result': 'Result',
   'emergency.started': 'Lockdown started',

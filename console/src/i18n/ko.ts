@@ -149,6 +149,7 @@ export const ko: Record<MessageKey, string> = {
   'gates.accessPoint': '출입 지점',
   'gates.granted': '통과',
   'gates.denied': '거부',
+  'gates.tapDuringLockdown': '봉쇄 중',
   'gates.noTaps': '카드 기록 없음',
   'gates.result': '결과',
   'emergency.started': '봉쇄 시작',

@@ -148,6 +148,7 @@ export const zh = {
   'gates.accessPoint': '出入口',
   'gates.granted': '通过',
   'gates.denied': '拒绝',
+  'gates.tapDuringLockdown': '封校期间',
   'gates.noTaps': '暂无刷卡记录',
   'gates.result': '结果',
   'emergency.started': '封校开始',

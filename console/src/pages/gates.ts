@@ -22,11 +22,14 @@ import { actionError, badge, codeLabel, confirmDialog, empty, errorState, fill, 
 
 const TAPS_SHOWN = 8;
 
+const whenMs = (at: number | string): number => (typeof at === 'number' ? at : Date.parse(at));
+
 /**
  * One tap. Under an access point it needs no place and today's time is enough; in a person's list (`anywhere`) each
- * line says where, and the day, since their taps span places and days.
+ * line says where, and the day, since their taps span places and days. A door let open since a lockdown started
+ * (`lockdownSince`, epoch ms) is marked: security staff, or a door controller that did not take the lockdown.
  */
-function tapLine(tap: Json, anywhere = false): HTMLElement {
+function tapLine(tap: Json, anywhere = false, lockdownSince: number | null = null): HTMLElement {
   const granted = bool(tap, 'granted') ?? false;
   const reason = str(tap, 'reason') ?? '';
   const person = obj(tap, 'person');
@@ -44,6 +47,7 @@ function tapLine(tap: Json, anywhere = false): HTMLElement {
     dir ? h('span', { class: 'muted small' }, codeLabel('direction', dir)) : null,
     h('span', { class: 'who' }, who),
     granted ? null : h('span', { class: 'muted small' }, codeLabel('reason', reason)),
+    granted && lockdownSince !== null && whenMs(at) >= lockdownSince ? badge(t('gates.tapDuringLockdown'), 'bad') : null,
   );
 }
 
@@ -133,10 +137,18 @@ export const gatesPage: Page = ({ root, session, signal, every, lockdown: watch 
   void watch.refresh();
 
   const doorLockdown = new DoorLockdownLines();
+  /** When the lockdown on now started, epoch ms; null when none is. */
+  const lockdownSince = (): number | null => (watch.state?.active && watch.state.startedAt ? Date.parse(watch.state.startedAt) : null);
   // During a lockdown, whether each point's controller doors took it: after the cards are drawn, when the lockdown
   // changes, and every 10 s while it lasts (a controller answering again is reconciled).
   const showDoorLockdown = (): void => void doorLockdown.refresh(watch.state?.active === true);
-  watch.on(showDoorLockdown, signal);
+  // A lockdown started or ended: the tap lists are drawn again, for their marks.
+  let drawnSince = lockdownSince();
+  watch.on(() => {
+    if (lockdownSince() === drawnSince) return showDoorLockdown();
+    drawnSince = lockdownSince();
+    void loadPoints().then(showDoorLockdown);
+  }, signal);
   every(10_000, () => {
     if (watch.state?.active) showDoorLockdown();
   });
@@ -159,7 +171,7 @@ export const gatesPage: Page = ({ root, session, signal, every, lockdown: watch 
           const list = h('ul', { class: 'taps' });
           tapLists.set(id, list);
           const latest = asList(ap.latestTaps ?? ap.taps);
-          if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map((x) => tapLine(x)));
+          if (latest.length) replace(list, ...latest.slice(0, TAPS_SHOWN).map((x) => tapLine(x, false, lockdownSince())));
           else void loadTaps(id, list);
           return h(
             'div',
@@ -178,7 +190,7 @@ export const gatesPage: Page = ({ root, session, signal, every, lockdown: watch 
   const loadTaps = async (id: string, list: HTMLUListElement): Promise<void> => {
     try {
       const taps = asList(await getJson<unknown>('/taps', { accessPoint: id, limit: TAPS_SHOWN }), 'taps');
-      replace(list, ...(taps.length ? taps.map((x) => tapLine(x)) : [h('li', { class: 'muted' }, t('gates.noTaps'))]));
+      replace(list, ...(taps.length ? taps.map((x) => tapLine(x, false, lockdownSince())) : [h('li', { class: 'muted' }, t('gates.noTaps'))]));
     } catch (err) {
       replace(list, h('li', {}, errorState(err)));
     }
@@ -192,7 +204,7 @@ export const gatesPage: Page = ({ root, session, signal, every, lockdown: watch 
         const list = tapLists.get(str(tap, 'accessPointId', 'accessPoint') ?? '');
         if (!list) return;
         list.querySelector('li.muted')?.remove();
-        list.prepend(tapLine(tap));
+        list.prepend(tapLine(tap, false, lockdownSince()));
         while (list.children.length > TAPS_SHOWN) list.lastElementChild?.remove();
       },
     },

@@ -3,7 +3,7 @@
  * door controller that did not answer when the lockdown started still opens by its old card list (every student's
  * card), which the desk must see rather than assume (docs/controllers.md). From GET /controllers' `lockdown`.
  */
-import { getJson } from './api.js';
+import { getJson, isConnectionError } from './api.js';
 import { asList, isObj, str, type Json } from './data.js';
 import { h, replace } from './dom.js';
 import { t } from './i18n/index.js';
@@ -45,8 +45,16 @@ export class DoorLockdownLines {
   }
 
   async refresh(active: boolean): Promise<void> {
-    // A gateway without controllers answers 404; not answering leaves the lines as they were.
-    const states = active ? lockdownByPlace(asList(await getJson<unknown>('/controllers').catch(() => null), 'items')) : new Map<string, DoorLockdown>();
+    let states = new Map<string, DoorLockdown>();
+    if (active) {
+      try {
+        states = lockdownByPlace(asList(await getJson<unknown>('/controllers'), 'items'));
+      } catch (err) {
+        // Not answering leaves the lines as they were (the page's notice says it is stale); any other answer (a
+        // gateway without controllers) shows none.
+        if (isConnectionError(err)) return;
+      }
+    }
     for (const [ap, el] of this.lines) {
       const state = states.get(ap);
       el.hidden = !state;

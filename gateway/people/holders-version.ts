@@ -1,8 +1,8 @@
 /**
  * A number that rises whenever what a door controller decides from changes: a card issued, deleted, changed or held
- * off the controllers, or its holder's role, schedule group or security flag. Kept by SQLite triggers in the same transaction as the change,
- * so it covers every writer: the API and roster imports in the gateway, and the CLI running beside it
- * (`erase-person`, `import-roster`), which cannot tell the gateway's bus. Door controllers poll it
+ * off the controllers, or its holder's role, schedule group or security flag. Kept by SQLite triggers in the same
+ * transaction as the change, so it covers every writer: the API and roster imports in the gateway, and the CLI running
+ * beside it (`erase-person`, `import-roster`), which cannot tell the gateway's bus. Door controllers poll it
  * (drivers/controllers/uhppote/sync-schedule.ts) and bring their card lists to the new plan.
  */
 import type { Database, Migration } from '../storage/db.js';

@@ -28,6 +28,15 @@ export class FakeUhppote extends SimulatedController {
   readonly lonelyStatuses: number[] = [];
   /** A broken real-time clock: every time stamp and status reads this (valid BCD, impossible date), until cleared. */
   brokenClock: string | undefined;
+  /** Requests whose replies wait until release() (a reply in flight at a chosen moment). */
+  readonly holding = new Set<Request['type']>();
+  /** The replies held so far, each sent by release(). */
+  readonly held: (() => void)[] = [];
+
+  /** Sends the held replies, in order. */
+  release(): void {
+    for (const send of this.held.splice(0)) send();
+  }
 
   override now(): string {
     return this.brokenClock ?? super.now();
@@ -64,6 +73,10 @@ export class FakeUhppote extends SimulatedController {
 
   protected override handle(request: Request, rinfo: RemoteInfo): void {
     if (this.silentTo.has(request.type)) return;
+    if (this.holding.has(request.type)) {
+      this.held.push(() => super.handle(request, rinfo));
+      return;
+    }
     this.requests.set(request.type, (this.requests.get(request.type) ?? 0) + 1);
     if (request.type === 'get-status' && this.lonelyStatuses.length > 0) {
       const lastIndex = this.lonelyStatuses.shift()!;

@@ -140,11 +140,22 @@ export class UhppoteClient {
   /** One attempt on a socket of its own: the reply, null on a timeout; rejects when two replies differ. */
   private async attempt(to: ControllerAddress, req: Request, packet: Buffer, settleMs: number): Promise<Response | null> {
     const s = await this.bound();
+    // Stopped while binding: stop() did not see this socket, and no reply may be taken after stop.
+    if (!this.started) {
+      s.close();
+      return null;
+    }
     this.open.add(s);
     try {
       return await new Promise<Response | null>((resolve, reject) => {
         let first: { bytes: Buffer; response: Response } | undefined;
         let timer = setTimeout(() => resolve(null), this.opts.timeoutMs);
+        // Closed by stop(): the request fails now (send() sees the client stopped), not at its timeout, and a reply
+        // waiting out its settle time is not believed either.
+        s.once('close', () => {
+          clearTimeout(timer);
+          resolve(null);
+        });
         s.on('message', (msg, rinfo) => {
           // Only the controller we asked, from its own port, may answer; anything else is dropped.
           if (rinfo.address !== to.host || rinfo.port !== to.port) return this.opts.onDrop?.('wrong_source');

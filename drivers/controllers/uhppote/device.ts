@@ -97,11 +97,14 @@ export class DeviceRuntime {
     this.schedule(0);
   }
 
+  /** Stops polling at once (synchronously); resolves when the poll, the event pump and the card sync have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.events.stop();
     await this.polling?.catch(() => {});
+    // After the poll: a reconnect in it starts a full sync. Both swallow their errors.
+    await Promise.all([this.events.idle(), this.sync.idle()]);
     this.setHealth('stopped');
   }
 

@@ -169,6 +169,8 @@ export class EventPump {
       } catch {
         return; // controller unreachable: the next status read starts again from the recorded index
       }
+      // Stopped while reading: nothing is recorded after stop (the database may be closing); the next start reads it again.
+      if (this.stopped) return;
       this.held.delete(index);
       if (pushed && !samePush(pushed, event)) {
         this.d.count('forged');

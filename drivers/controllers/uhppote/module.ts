@@ -101,6 +101,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const waiters = new Map<string, (ok: boolean) => void>();
   let listener: EventListener | undefined;
   const offs: (() => void)[] = [];
+  /** Set at stop: a swipe read back from then on is not put on the bus (nothing would take its decision). */
+  let stopping = false;
   const simulated = cfg.devices.filter((d) => d.simulated);
   const simulation = simulated.length > 0 ? new ControllerSimulation(simulated, tz) : null;
   const schedule = new SyncSchedule(devices, { nightlySyncAt: cfg.nightlySyncAt, timeZone: tz, now, holdersVersion: ports.holdersVersion });
@@ -226,6 +228,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
           read: (index) => dev.readEvent(index),
           confirm: async () => (await dev.ask({ type: 'get-status' })).status.lastIndex,
           tap: async (tap, index) => {
+            // Left for the next start, which reads the log again from the recorded index.
+            if (stopping) return false;
             // A log entry read again (after the controller's log seemed to start over) is the swipe already recorded.
             if (store.hasSwipe(device.id, index, tap)) {
               m.events.inc({ controller: device.id, kind: 'duplicate' });
@@ -410,13 +414,20 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     },
 
     async stop() {
+      stopping = true;
       schedule.stop();
-      for (const o of openDoors.values()) clearTimeout(o.timer);
       for (const off of offs) off();
-      await Promise.all(devices.map((d) => d.stop()));
-      for (const w of waiters.values()) w(false);
       await listener?.stop();
+      // Each device stops polling at once, then waits for its poll, event pump and card sync: work left running wrote
+      // to the database after it closed (a swipe read back during stop left a 15 s wait for its decision, which then
+      // read the closed database: an uncaught TypeError). The client's stop fails the requests in flight, so the wait
+      // is short, and the swipes waiting for a decision give up.
+      const devicesStopped = Promise.all(devices.map((d) => d.stop()));
       await client.stop();
+      for (const w of waiters.values()) w(false);
+      await devicesStopped;
+      // Only now can no event start a held-open timer.
+      for (const o of openDoors.values()) clearTimeout(o.timer);
       await simulation?.stop();
     },
 

@@ -198,6 +198,14 @@ export class Timeline {
     return [tap, alert, camera, started, ended, door];
   }
 
+  /** Rows of a table keyed by an integer id, with `key`: the id as the timeline's zero-padded item id. */
+  private rowsByKey<R>(table: 'camera_events' | 'door_opens', ids: string[]): R[] {
+    if (ids.length === 0) return [];
+    return this.deps.db
+      .prepare(`SELECT printf('%012d', id) AS key, * FROM ${table} WHERE id IN (${placeholders(ids.length)})`)
+      .all(...ids.map(Number)) as R[];
+  }
+
   private details(keys: { at: number; kind: TimelineKind; id: string }[]): TimelineItem[] {
     const byKind = (k: TimelineKind): string[] => keys.filter((x) => x.kind === k).map((x) => x.id);
     const found = new Map<string, TimelineItem>();
@@ -247,30 +255,18 @@ export class Timeline {
         });
       }
     }
-    const camIds = byKind('camera');
-    if (camIds.length) {
-      const rows = this.deps.db
-        .prepare(`SELECT printf('%012d', id) AS key, * FROM camera_events WHERE id IN (${placeholders(camIds.length)})`)
-        .all(...camIds.map(Number)) as CameraRow[];
-      for (const r of rows) {
-        put(r.key, r.at, {
-          kind: 'camera',
-          cameraId: r.camera_id,
-          event: r.kind,
-          topic: r.topic,
-          accessPoints: JSON.parse(r.access_points) as string[],
-          zones: JSON.parse(r.zones) as string[],
-        });
-      }
+    for (const r of this.rowsByKey<CameraRow>('camera_events', byKind('camera'))) {
+      put(r.key, r.at, {
+        kind: 'camera',
+        cameraId: r.camera_id,
+        event: r.kind,
+        topic: r.topic,
+        accessPoints: JSON.parse(r.access_points) as string[],
+        zones: JSON.parse(r.zones) as string[],
+      });
     }
-    const doorIds = byKind('door');
-    if (doorIds.length) {
-      const rows = this.deps.db
-        .prepare(`SELECT printf('%012d', id) AS key, * FROM door_opens WHERE id IN (${placeholders(doorIds.length)})`)
-        .all(...doorIds.map(Number)) as DoorRow[];
-      for (const r of rows) {
-        put(r.key, r.at, { kind: 'door', accessPoint: r.access_point, readers: JSON.parse(r.readers) as string[], by: r.by, reason: r.reason });
-      }
+    for (const r of this.rowsByKey<DoorRow>('door_opens', byKind('door'))) {
+      put(r.key, r.at, { kind: 'door', accessPoint: r.access_point, readers: JSON.parse(r.readers) as string[], by: r.by, reason: r.reason });
     }
     const lockIds = byKind('lockdown');
     if (lockIds.length) {

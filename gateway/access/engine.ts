@@ -29,6 +29,7 @@ import { TapAlerts } from './tap-alerts.js';
 import { isStorageFailure } from '../storage/deferred-writes.js';
 import { MetricFactory } from '../core/metrics.js';
 import { topics } from '../core/topics.js';
+import { InFlight } from '../core/in-flight.js';
 
 /**
  * What the engine needs of the gateway, and no more: a test (or another host) creates it with a database file, a
@@ -98,6 +99,8 @@ export class AccessEngine {
   private readonly decisionSeconds;
   private readonly failures;
   private off: (() => void) | undefined;
+  /** Taps being decided: stop() lets them finish, stored and answered, before the database closes. */
+  private readonly deciding = new InFlight();
   private lastUnknownReaderLog = 0;
 
   constructor(
@@ -141,15 +144,25 @@ export class AccessEngine {
 
   start(): void {
     this.off = this.ctx.bus.on('tap.received', (tap) => {
-      this.handle(tap).catch((err: unknown) => {
-        this.failures.inc();
-        this.log.error({ err, readerId: tap.readerId }, 'tap not answered');
-      });
+      void this.deciding.track(
+        this.handle(tap).catch((err: unknown) => {
+          this.failures.inc();
+          this.log.error({ err, readerId: tap.readerId }, 'tap not answered');
+        }),
+      );
     });
   }
 
-  stop(): void {
+  /**
+   * Takes no new tap, then waits for those being decided (a PIN checked off the event loop, a batched write): the
+   * database closes right after the modules stop, and a decision left running was lost ("tap not answered", the
+   * payment on a closed connection). The readers and door controllers stop before this (compose.ts), so no tap
+   * comes meanwhile; the broker is still up, so the readers get their answers.
+   */
+  async stop(): Promise<void> {
     this.off?.();
+    this.off = undefined;
+    await this.deciding.idle();
   }
 
   /** Whether some student may pass the access point at a moment by its timetable (see `openToStudents`). */

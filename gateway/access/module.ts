@@ -92,10 +92,10 @@ export class AccessModule implements GatewayModule {
     this.blocklistPublisher.start();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.blocklistPublisher.stop();
     this.offlineSales.stop();
-    this.engine.stop();
+    await this.engine.stop();
   }
 
   routes(api: Router, guards: Guards): void {

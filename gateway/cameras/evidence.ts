@@ -6,6 +6,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Alert, AlertService } from '../alerts/alerts.js';
 import type { EventBus } from '../core/bus.js';
+import type { InFlight } from '../core/in-flight.js';
 import type { Logger } from '../core/logger.js';
 import type { CameraMetrics } from './metrics.js';
 import type { CameraMonitor } from './monitor.js';
@@ -31,6 +32,8 @@ export interface AlertEvidenceDeps {
   log: Logger;
   /** Aborted when the cameras stop: a picture half taken is given up. */
   stopping: AbortSignal;
+  /** Keeps each alert's evidence being gathered, so that the cameras' stop waits for what it writes. */
+  work: InFlight;
   presetSettleMs: number;
   monitor(cameraId: string): CameraMonitor | undefined;
   takeSnapshot(cameraId: string, reason: SnapshotReason, alertId: string): Promise<SnapshotMeta>;
@@ -107,7 +110,7 @@ export class AlertEvidence {
     const hold = (set: Set<string>, jobs: Promise<unknown>[]): void => {
       if (jobs.length === 0) return;
       set.add(alert.id);
-      void Promise.allSettled(jobs).then(() => set.delete(alert.id));
+      void this.deps.work.track(Promise.allSettled(jobs)).then(() => set.delete(alert.id));
     };
     hold(this.gathering, pictures);
     hold(this.clipping, clips);
@@ -139,8 +142,8 @@ export class AlertEvidence {
 
   private async collectClip(alert: Alert, cameraId: string, eventAt: number): Promise<void> {
     try {
+      // Also when the cameras stopped meanwhile: the clip then says why it has no video, and the stop waits for this.
       const clip = await this.deps.clipFor(cameraId, alert.id, eventAt);
-      if (this.deps.stopping.aborted) return;
       this.deps.alerts.attachClip(alert.id, clip.id);
     } catch (err) {
       this.deps.log.warn({ alert: alert.id, camera: cameraId, err: (err as Error).message }, 'no evidence clip');

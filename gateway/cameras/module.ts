@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { Logger } from '../core/logger.js';
 import { GatewayError, notFound } from '../core/errors.js';
+import { InFlight } from '../core/in-flight.js';
 import type { Guards } from '../http/guards.js';
 import type { Migration } from '../storage/db.js';
 import { CredentialBox } from './credentials.js';
@@ -45,6 +46,8 @@ export class CamerasModule implements GatewayModule {
   private readonly lastRoutine = new Map<string, number>();
   private readonly log: Logger;
   private readonly stopping = new AbortController();
+  /** Snapshots being taken and stored, and alerts' evidence being gathered: stop() waits for them. */
+  private readonly work = new InFlight();
   private offBus: (() => void) | undefined;
   private started = false;
 
@@ -70,6 +73,7 @@ export class CamerasModule implements GatewayModule {
       metrics: this.metrics,
       log: this.log,
       stopping: this.stopping.signal,
+      work: this.work,
       presetSettleMs: cfg.presetSettleMs,
       monitor: (id) => this.monitors.get(id),
       takeSnapshot: (id, reason, alertId) => this.takeSnapshot(id, reason, alertId),
@@ -103,12 +107,18 @@ export class CamerasModule implements GatewayModule {
     this.offBus = () => offs.forEach((off) => off());
   }
 
-  stop(): void {
+  /**
+   * Takes no new event or alert, closes the sessions (which fails their requests in flight), and resolves once the
+   * clips, snapshots and evidence in flight are settled: the database closes right after the modules stop, and a
+   * clip or picture finishing later wrote to it closed ("The database connection is not open").
+   */
+  async stop(): Promise<void> {
     this.started = false;
     this.offBus?.();
     this.stopping.abort();
-    this.video.stop();
     for (const id of [...this.monitors.keys()]) this.stopMonitor(id);
+    await this.video.stop();
+    await this.work.idle();
   }
 
   health(): ComponentHealth {
@@ -189,7 +199,11 @@ export class CamerasModule implements GatewayModule {
   }
 
   /** Takes and stores a snapshot now (the service the Node-RED helper and the API call). */
-  async takeSnapshot(cameraId: string, reason: SnapshotReason = 'fresh', alertId: string | null = null): Promise<SnapshotMeta> {
+  takeSnapshot(cameraId: string, reason: SnapshotReason = 'fresh', alertId: string | null = null): Promise<SnapshotMeta> {
+    return this.work.track(this.snapshotNow(cameraId, reason, alertId));
+  }
+
+  private async snapshotNow(cameraId: string, reason: SnapshotReason, alertId: string | null): Promise<SnapshotMeta> {
     const monitor = this.monitors.get(cameraId);
     if (!monitor) {
       if (this.registry.has(cameraId)) throw new GatewayError('unavailable', `camera ${cameraId} is not monitored (check its credentials)`);
@@ -203,6 +217,8 @@ export class CamerasModule implements GatewayModule {
       this.metrics.snapshots.inc({ camera: cameraId, result: e.code });
       throw new GatewayError('camera_error', `camera ${cameraId}: ${e.message}`, e.code === 'timeout' ? 504 : 502);
     }
+    // A picture that came back as the cameras stop is not stored: nothing new is recorded once stop() has begun.
+    if (this.stopping.signal.aborted) throw new GatewayError('unavailable', `camera ${cameraId}: the cameras are stopping`, 503);
     const meta = await this.snapshots.save(cameraId, jpeg, reason, alertId);
     this.metrics.snapshots.inc({ camera: cameraId, result: 'ok' });
     this.updateStoreMetrics();

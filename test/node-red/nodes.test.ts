@@ -78,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await helper.stopServer();
-  cameras?.stop();
+  await cameras?.stop();
   await gw?.close();
 });
 

@@ -133,8 +133,11 @@ export class ClipStore extends StoredFileStore {
     return this.get(id);
   }
 
-  /** Concatenates the segments (`-c copy`, no re-encoding) into one faststart MP4 and stores it. */
-  async cut(cameraId: string, alertId: string | null, eventAt: number, segments: Segment[]): Promise<ClipMeta> {
+  /**
+   * Concatenates the segments (`-c copy`, no re-encoding) into one faststart MP4 and stores it. `signal` (the video
+   * stopping) kills ffmpeg: a cut finishing after the database closed left its file without a row.
+   */
+  async cut(cameraId: string, alertId: string | null, eventAt: number, segments: Segment[], signal?: AbortSignal): Promise<ClipMeta> {
     if (!segments.length) throw new GatewayError('no_video', 'no segments to cut a clip from');
     const id = this.ulid(this.clock.now());
     const out = this.file(id);
@@ -147,6 +150,7 @@ export class ClipStore extends StoredFileStore {
       await (await open(`${out}.tmp`, 'w', PRIVATE_FILE_MODE)).close();
       await run(this.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', `${out}.tmp`], {
         timeout: 60_000,
+        ...(signal ? { signal } : {}),
       });
       privateFileIfExists(`${out}.tmp`);
       await rename(`${out}.tmp`, out);

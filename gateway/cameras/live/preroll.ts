@@ -17,7 +17,8 @@ export interface Segment {
 export class PreRollBuffer {
   private segments: Segment[] = [];
   private readonly holds = new Set<{ from: number }>();
-  private readonly waiters = new Set<() => void>();
+  /** Called at each new segment, and with `ended` when the buffer is cleared (no segment will come). */
+  private readonly waiters = new Set<(ended?: boolean) => void>();
 
   constructor(
     readonly dir: string,
@@ -65,7 +66,7 @@ export class PreRollBuffer {
     return this.segments.filter((s) => s.endAt > from && s.startAt < to);
   }
 
-  /** Resolves when a segment ending at or after `at` is in, or false after `timeoutMs`. */
+  /** Resolves when a segment ending at or after `at` is in, or false after `timeoutMs` or when the buffer is cleared. */
   waitUntilCovered(at: number, timeoutMs: number): Promise<boolean> {
     if (this.coveredUntil >= at) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -74,8 +75,9 @@ export class PreRollBuffer {
         this.waiters.delete(check);
         resolve(ok);
       };
-      const check = (): void => {
+      const check = (ended?: boolean): void => {
         if (this.coveredUntil >= at) done(true);
+        else if (ended) done(false);
       };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.waiters.add(check);
@@ -102,10 +104,11 @@ export class PreRollBuffer {
     this.onChange(bytes);
   }
 
-  /** Deletes every segment (the pull stopped). */
+  /** Deletes every segment (the pull stopped); a clip waiting for its post-roll stops waiting. */
   clear(): void {
     this.segments = [];
     rmSync(this.dir, { recursive: true, force: true });
     this.onChange(0);
+    for (const w of [...this.waiters]) w(true);
   }
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../../core/clock.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Database } from '../../storage/db.js';
+import { InFlight } from '../../core/in-flight.js';
 import { ClipStore, type ClipMeta } from './clips.js';
 import type { VideoMetrics } from './metrics.js';
 import { PreRollBuffer } from './preroll.js';
@@ -71,6 +72,9 @@ export class LiveVideo {
   /** Cameras that want a pre-roll but were left without one by `maxLivePulls`, when that was last logged. */
   private capped = 0;
   private stopped = false;
+  /** Clips being made: stop() cuts their wait short, kills their ffmpeg and waits for their rows (see stop()). */
+  private readonly clipping = new InFlight();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly cfg: CamerasConfig,
@@ -108,10 +112,18 @@ export class LiveVideo {
     this.syncTimer.unref();
   }
 
-  stop(): void {
+  /**
+   * Stops every pull and resolves once the clips being made are settled. The database closes right after the modules
+   * stop: a clip left waiting for its post-roll (up to post-roll + 13 s) wrote its row to the closed database, and an
+   * ffmpeg cut finishing late left a file without a row. Clearing the pre-roll ends their wait and the abort kills
+   * their ffmpeg; the rows are written now, while the database is open.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.syncTimer);
+    this.stopping.abort();
     for (const e of [...this.entries.values()]) this.drop(e);
+    await this.clipping.idle();
   }
 
   /** English `detail` for IT, and the same as a code with its values for the console (`health.<code>`). */
@@ -241,7 +253,12 @@ export class LiveVideo {
    * The clip for an event at `eventAt`: `preRollS` before to `postRollS` after, once the post-roll is in. Without a
    * running pre-roll (camera down, RTSP down, ffmpeg missing) the clip says so instead of holding video.
    */
-  async clipFor(cameraId: string, alertId: string | null, eventAt: number): Promise<ClipMeta> {
+  clipFor(cameraId: string, alertId: string | null, eventAt: number): Promise<ClipMeta> {
+    if (this.stopped) return Promise.reject(new GatewayError('unavailable', 'video: the gateway is stopping', 503));
+    return this.clipping.track(this.makeClip(cameraId, alertId, eventAt));
+  }
+
+  private async makeClip(cameraId: string, alertId: string | null, eventAt: number): Promise<ClipMeta> {
     const e = this.entries.get(`${cameraId}:main`);
     const buf = e?.preRoll;
     const from = eventAt - this.cfg.preRollS * 1000;
@@ -256,9 +273,17 @@ export class LiveVideo {
       // The post-roll, plus time for the segment that holds its end to close; a camera that drops meanwhile
       // leaves a shorter clip rather than none.
       await buf.waitUntilCovered(to, (this.cfg.postRollS + 3 * this.cfg.segmentS + 10) * 1000);
+      // Stopped meanwhile: the pre-roll is gone with its pull; the alert's clip says why it has no video.
+      const stopped = (): ClipMeta => this.record(this.clips.failed(cameraId, alertId, eventAt, 'no video: the gateway stopped before the clip was made'));
+      if (this.stopped) return stopped();
       const segments = buf.between(from, to);
       if (!segments.length) return this.record(this.clips.failed(cameraId, alertId, eventAt, 'no video: nothing recorded around the event'));
-      return this.record(await this.clips.cut(cameraId, alertId, eventAt, segments));
+      try {
+        return this.record(await this.clips.cut(cameraId, alertId, eventAt, segments, this.stopping.signal));
+      } catch (err) {
+        if (this.stopped) return stopped(); // ffmpeg killed by stop()
+        throw err;
+      }
     } finally {
       release();
     }

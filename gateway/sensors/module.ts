@@ -20,6 +20,7 @@ import { sensorRoutes } from './routes.js';
 import { SensorStore, storageMigrations } from './storage.js';
 import { hourlyZoneSummaries } from './summaries.js';
 import { MetricFactory } from '../core/metrics.js';
+import { InFlight } from '../core/in-flight.js';
 
 declare module '../core/bus.js' {
   interface CampusEventMap {
@@ -52,7 +53,8 @@ export class SensorsModule implements GatewayModule {
   private flushScheduled = false;
   private lastIsoMs = Number.NaN;
   private lastIso = '';
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Batches being committed: stop() waits for them (the database closes right after). */
+  private readonly inFlight = new InFlight();
   private unsubscribes: (() => Promise<void>)[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private simulation: SensorSimulation | undefined;
@@ -118,7 +120,7 @@ export class SensorsModule implements GatewayModule {
     await this.pruner.stop();
     this.flush();
     // The writer commits within its max delay; waiting here means a clean stop loses no reading.
-    await Promise.allSettled([...this.inFlight]);
+    await this.inFlight.idle();
   }
 
   routes(api: Router, guards: Guards): void {
@@ -193,8 +195,7 @@ export class SensorsModule implements GatewayModule {
       },
       (err: unknown) => this.lost(err, count),
     );
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    void this.inFlight.track(p);
   }
 
   /** A reading time as ISO text. Messages in a burst share their millisecond: one Date and string for all of them. */

@@ -3,7 +3,6 @@
  * It is also the only gateway file that knows about drivers/ and cloud-sync/; everything else
  * depends inward on gateway/core.
  */
-import type { Server } from 'node:http';
 import type { Express, Router } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
@@ -24,7 +23,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { getMeta, metaMigrations, setMeta } from './storage/meta.js';
 import { packageInfo } from './core/version.js';
 import type { Guards } from './http/guards.js';
-import { componentReport, createHttp, listen, type HealthReport } from './http/server.js';
+import { componentReport, createHttp, listen, type HealthReport, type Http } from './http/server.js';
 import { createNodeRedModule } from './node-red/module.js';
 import { flowPlaces } from './node-red/places.js';
 import { schemaVersion, type Migration } from './storage/db.js';
@@ -264,6 +263,13 @@ function createModules(
   return { modules, places };
 }
 
+/**
+ * How long a stop waits for the API's changes in flight (a password hashed off the event loop, a roster being written):
+ * seconds at most, and well inside systemd's TimeoutStopSec (deploy/campus-gateway.service, 20 s) with the modules'
+ * own stops after it.
+ */
+const HTTP_DRAIN_MS = 5_000;
+
 const DEMO_USERS = [
   ['admin', 'admin'],
   ['security', 'security'],
@@ -351,19 +357,18 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const domains = createModules(ctx, health, deferred, opts);
   const modules = [...domains.modules, backups, createConsoleModule(ctx)];
 
-  let server: Server | undefined;
+  let http: Http | undefined;
   const startedModules: GatewayModule[] = [];
   const stop = async (): Promise<void> => {
+    // HTTP first: a change someone is making through the API is finished and answered while every module and the
+    // database are still there, and nothing new comes in while they stop (http/drain.ts).
+    await http?.drain(HTTP_DRAIN_MS);
     for (const m of [...startedModules].reverse()) {
       try {
         await m.stop?.();
       } catch (err) {
         log.error({ err, module: m.name }, 'module failed to stop');
       }
-    }
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
     }
     await broker.stop();
     await storage.close();
@@ -396,9 +401,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
     // The alerts' routes come first, as they did when the HTTP layer mounted them itself (it imports no domain).
     const alertsApi = { name: 'alerts', routes: (api: Router, g: Guards) => alertRoutes(api, g, alerts, domains.places) };
-    const http = await createHttp({ ctx, modules: [alertsApi, ...modules], broker, health, apiDocument: apiDocument() });
-    server = http.server;
-    const httpPort = await listen(server, config.http.port, config.http.host);
+    http = await createHttp({ ctx, modules: [alertsApi, ...modules], broker, health, apiDocument: apiDocument() });
+    const httpPort = await listen(http.server, config.http.port, config.http.host);
     for (const m of modules) {
       await m.start?.();
       startedModules.push(m);

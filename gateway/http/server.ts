@@ -12,6 +12,7 @@ import { GatewayError } from '../core/errors.js';
 import type { EmbeddedBroker } from '../broker/broker.js';
 import { loginRoute, sessionRoutes } from './auth-routes.js';
 import { ConnectionLimits, serverTimeouts } from './connection-limits.js';
+import { HttpDrain } from './drain.js';
 import { authenticate, guards, loggableUrl, type Guards } from './guards.js';
 import { EventStreams } from './sse.js';
 import { pathOf, UpgradeGate } from './upgrade-gate.js';
@@ -101,7 +102,14 @@ function requestMetrics(registry: Registry): express.RequestHandler {
   };
 }
 
-export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server: Server }> {
+export interface Http {
+  app: Express;
+  server: Server;
+  /** The HTTP side of a graceful stop (drain.ts): refuses new requests, finishes changes in flight, closes the server. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export async function createHttp(deps: HttpDeps): Promise<Http> {
   const { ctx, modules, broker } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -117,7 +125,9 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
   });
   const server = createServer(serverTimeouts(ctx.config.http.connections), limits.handler(app));
   limits.attach(server);
+  const drain = new HttpDrain();
 
+  app.use(drain.middleware);
   app.use(requestMetrics(ctx.metrics));
   app.get('/healthz', (_req, res) => {
     const h = deps.health();
@@ -209,7 +219,7 @@ export async function createHttp(deps: HttpDeps): Promise<{ app: Express; server
     });
     server.on('close', () => wss.close());
   }
-  return { app, server };
+  return { app, server, drain: (timeoutMs) => drain.drain(server, timeoutMs) };
 }
 
 function isHttpError(err: unknown): err is { status: number; type?: string; message: string } {

@@ -1,0 +1,61 @@
+/**
+ * The HTTP side of a graceful stop, run before the modules stop and the database closes (gateway/compose.ts):
+ * - the listener closes, so a new connection is refused;
+ * - a request already being answered gets `Connection: close` if its headers are not out yet, so a console's
+ *   keep-alive connection does not send the next one here (Node keeps serving a busy connection after close());
+ * - a request that still comes, on a connection that was busy, is answered 503 `unavailable` and its connection closed;
+ * - the requests that may change something (anything but GET, HEAD, OPTIONS) are waited for, up to a bound: a password
+ *   change or a wallet PIN hashes off the event loop before it writes, and one left running wrote to the closed
+ *   database, its change lost and its caller cut off;
+ * - then every connection is closed: event streams, live video and reads in flight have nothing to lose.
+ * Upgraded connections (MQTT over WebSocket) are the broker's, and stay until it stops: readers still get answers.
+ */
+import type { Server } from 'node:http';
+import type { RequestHandler, Response } from 'express';
+import { GatewayError } from '../core/errors.js';
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export class HttpDrain {
+  private draining = false;
+  private readonly answering = new Set<Response>();
+  private changes = 0;
+  private changesDone: (() => void) | undefined;
+
+  /** First on the app: counts the requests being answered, and refuses new ones once the drain has begun. */
+  readonly middleware: RequestHandler = (req, res, next) => {
+    if (this.draining) {
+      res.setHeader('connection', 'close');
+      return next(new GatewayError('unavailable', 'the gateway is stopping; try again in a moment', 503));
+    }
+    const change = !READS.has(req.method);
+    this.answering.add(res);
+    if (change) this.changes++;
+    res.once('close', () => {
+      this.answering.delete(res);
+      if (change && --this.changes === 0) this.changesDone?.();
+    });
+    next();
+  };
+
+  /**
+   * Stops taking requests, waits up to `timeoutMs` for the changes being made, then closes every connection. Resolves
+   * once the server is closed.
+   */
+  async drain(server: Server, timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    for (const res of this.answering) if (!res.headersSent) res.setHeader('connection', 'close');
+    server.closeIdleConnections();
+    if (this.changes > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.changesDone = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    server.closeAllConnections();
+    await closed;
+  }
+}

@@ -15,6 +15,14 @@ import { EVENT_TYPE, REASON, type ControllerEvent } from './responses.js';
 
 /** Pushed events held while a gap before them is read back; more than this and the rest are read from the log too. */
 const MAX_HELD = 1000;
+/**
+ * After a push turned out to be beyond the controller's log (forged), pushes wait this long before the next status read
+ * confirms them; the status poll reads on meanwhile. A flood of forged pushes for the next index, at the listener's
+ * limit, cost a status read each (20 ms of the controller's request chain with its settle time): ~40 reads a second
+ * that a full card sync had to queue behind, 8 times slower (an attacker review, 2026-12-07). A controller logs an
+ * entry before it pushes it, so its own pushes never start this wait; under attack they are recorded up to 1 s later.
+ */
+const FORGED_PUSH_QUIET_MS = 1000;
 
 export interface EventPumpDeps {
   device: ControllerDeviceConfig;
@@ -73,11 +81,14 @@ export class EventPump {
   private stopped = false;
   /** The last status read said the log is behind the recorded index. */
   private behindOnce = false;
+  /** Running while pushes beyond the confirmed index wait (FORGED_PUSH_QUIET_MS); it resumes the pump at its end. */
+  private quiet: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: EventPumpDeps) {}
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.quiet);
   }
 
   /**
@@ -149,6 +160,8 @@ export class EventPump {
       let event: ControllerEvent;
       try {
         if (index > this.confirmed) {
+          // Forged pushes came lately: these wait for the quiet time's end or the next status poll.
+          if (this.quiet) return;
           // An index the controller has not confirmed (pushed, or a gap up to a pushed one): ask it where its log ends,
           // and forget pushes beyond that (a forged or garbled index must not make us read a million entries, and a
           // forged push must not make us read an entry the log does not hold yet, which a forged reply could fill).
@@ -159,6 +172,7 @@ export class EventPump {
             this.held.delete(k);
             this.d.count('forged');
             this.d.warn({ index: k, confirmed: this.confirmed, pushed: summary(e) }, 'pushed controller event is beyond the controller log; not recorded');
+            this.quietAfterForgery();
           }
           if (this.target > this.confirmed) this.target = this.confirmed;
           if (index > this.confirmed) return;
@@ -185,6 +199,15 @@ export class EventPump {
       }
       if (!(await this.record(event, pushed === undefined))) return;
     }
+  }
+
+  private quietAfterForgery(): void {
+    if (this.quiet || this.stopped) return;
+    this.quiet = setTimeout(() => {
+      this.quiet = undefined;
+      if (!this.stopped) this.raise(this.target);
+    }, FORGED_PUSH_QUIET_MS);
+    this.quiet.unref();
   }
 
   private async record(e: ControllerEvent, backfilled: boolean): Promise<boolean> {

@@ -1,0 +1,75 @@
+/**
+ * A student's laptop on the school LAN attacks the door controllers' UDP path: a real socket on 127.0.0.1 (the
+ * controllers' own address, as a device forging its source address would) sends what the gateway did not ask for.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeEventPacket, type ControllerStatus } from '../../drivers/controllers/uhppote/responses.js';
+import { FakeUhppote } from './fake-uhppote.js';
+import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+
+const STUDENT = '0A1B2C3D';
+
+let a: FakeUhppote;
+let b: FakeUhppote;
+let gw: TestGateway;
+let token: string;
+let attacker: Socket;
+
+/** A push as the controller sends it: a status packet whose event is at `index`. */
+function forgedPush(serial: number, index: number, card: number, at: string): Buffer {
+  const status: ControllerStatus = {
+    lastIndex: index, event: { index, type: 1, granted: true, door: 1, direction: 1, card, timestamp: at, reason: 1 },
+    doorsOpen: [false, false, false, false], buttons: [false, false, false, false], systemError: 0, systemTime: at, sequence: 0, specialInfo: 0, relays: 0, inputs: 0,
+  };
+  return encodeEventPacket(serial, status);
+}
+
+const send = (bytes: Buffer, port: number): void => attacker.send(bytes, port, '127.0.0.1');
+
+describe('a hostile device on the LAN against the controllers UDP path', () => {
+  beforeEach(async () => {
+    [a, b] = await startFakes();
+    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
+    token = await gw.login('admin');
+    await settled(gw, token);
+    attacker = createSocket('udp4');
+    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', () => r()));
+  });
+  afterEach(async () => {
+    await new Promise<void>((r) => attacker.close(() => r()));
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('a flood of pushes for the next index, at the listener limit, does not starve the controller card sync', async () => {
+    // Each forged push for the index after the log's end cost a status read (20 ms of the controller's request chain,
+    // with its settle time): ~40 reads a second, and a full card sync queued behind them took 8 times as long.
+    const port = a.listener.port;
+    const flood = setInterval(() => {
+      for (let i = 0; i < 2; i++) send(forgedPush(a.serial, a.lastIndex + 1, wg26(STUDENT), a.now()), port);
+    }, 10);
+    try {
+      a.requests.clear();
+      await new Promise((r) => setTimeout(r, 2000));
+      const statuses = a.requests.get('get-status') ?? 0;
+      const t0 = Date.now();
+      expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+      await waitFor(async () => {
+        const c = (await controllers(gw, token)).find((x) => x.id === 'ctl-a')!;
+        return !c.sync.running && c.sync.pending === 0 ? c : null;
+      }, 60_000, 20);
+      const syncMs = Date.now() - t0;
+      const e = a.swipe(wg26(STUDENT), 1);
+      const t1 = Date.now();
+      await waitFor(async () => (await controllers(gw, token)).find((x) => x.id === 'ctl-a')!.events.lastIndex === e.index, 3000, 20);
+      console.log(`[figures] under a forged-push flood: ${statuses} status reads in 2 s, full sync of ${a.cards().length} cards ${syncMs} ms, a swipe recorded in ${Date.now() - t1} ms`);
+      // Two of them the 1 s poll's; the forged pushes wait together for one read a second at most.
+      expect(statuses).toBeLessThan(8);
+      expect(await gw.api('/metrics', { token }).then((r) => r.text())).toMatch(/campus_controller_events_total\{controller="ctl-a",kind="forged"\} [1-9]/);
+    } finally {
+      clearInterval(flood);
+    }
+  });
+});

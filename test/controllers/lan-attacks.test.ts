@@ -4,6 +4,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
 import { encodeEventPacket, type ControllerStatus } from '../../drivers/controllers/uhppote/responses.js';
 import { FakeUhppote } from './fake-uhppote.js';
 import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
@@ -71,5 +72,26 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     } finally {
       clearInterval(flood);
     }
+  });
+
+  it('a door set normally open over the LAN during a lockdown is set back at the next status poll, and not called locked down meanwhile', async () => {
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 10_000, 20);
+    // One packet from a student's laptop to the controller's port: the gate's door 1 unlocked for everyone. The
+    // controller has no way to tell who sent it; the gateway never looked at the door modes again.
+    send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode: DOOR_MODE.normallyOpen, delay: 3 }), a.port);
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.normallyOpen, 2000, 5);
+    const polls = (a.requests.get('get-status') ?? 0) + 2;
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.controlled || (a.requests.get('get-status') ?? 0) >= polls, 5000, 10);
+    expect(a.doors[0]!.mode).toBe(DOOR_MODE.controlled);
+    // Held open by a device that sets it again at once, the controller is not shown locked down.
+    const tamper = setInterval(() => send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode: DOOR_MODE.normallyOpen, delay: 3 }), a.port), 2);
+    try {
+      await waitFor(async () => (await lockdownOf()) !== 'applied', 5000, 20);
+    } finally {
+      clearInterval(tamper);
+    }
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
   });
 });

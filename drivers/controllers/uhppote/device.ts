@@ -33,6 +33,8 @@ export interface DeviceDeps {
   onHealth: (health: ControllerHealth, previous: ControllerHealth, detail: string | undefined) => void;
   onRequest: (outcome: 'ok' | 'timeout' | 'forged') => void;
   onClockSet: (driftS: number | null) => void;
+  /** After each status poll the controller answered (lockdown.ts reads its doors back during a lockdown). */
+  onPolled: () => Promise<void>;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
@@ -203,6 +205,7 @@ export class DeviceRuntime {
     else if (this.clockDriftS === null || Math.abs(this.clockDriftS) > this.d.maxClockDriftS) await this.setClock().catch(() => {});
     if (this.health === 'offline') return;
     this.events.onStatus(status.lastIndex);
+    await this.d.onPolled();
   }
 
   private async reconnect(): Promise<void> {

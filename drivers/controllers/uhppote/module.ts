@@ -22,7 +22,7 @@ import { controllerTimeToEpoch, EventPump } from './events.js';
 import { controllerRoutes } from './routes.js';
 import { EventListener } from './listener.js';
 import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
-import { DOOR_MODE } from './messages.js';
+import { DoorLockdown } from './lockdown.js';
 import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
 import { ControllerSimulation } from './simulation.js';
@@ -65,8 +65,6 @@ const LEFT_OUT_SHOWN = 50;
  * uhppote/client.ts). A controller on the LAN answers within a few ms; 20 ms a read is ~40 s over a 2,000-entry backfill.
  */
 const SETTLE_MS = 20;
-/** Kinds a lockdown closes (gateway/access/rules.ts). */
-const LOCKABLE = new Set(['gate', 'door', 'classroom']);
 
 export function createControllersModule(ctx: GatewayContext, ports: ControllersPorts): ControllersModule {
   const cfg = ctx.config.controllers;
@@ -105,6 +103,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   let stopping = false;
   const simulated = cfg.devices.filter((d) => d.simulated);
   const simulation = simulated.length > 0 ? new ControllerSimulation(simulated, tz) : null;
+  const doorLockdown = new DoorLockdown({ aps, active: ports.lockdownActive, log });
   const schedule = new SyncSchedule(devices, { nightlySyncAt: cfg.nightlySyncAt, timeZone: tz, now, holdersVersion: ports.holdersVersion });
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
@@ -287,6 +286,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         }
       },
       onRequest: (outcome) => m.requests.inc({ controller: device.id, outcome }),
+      onPolled: (): Promise<void> => doorLockdown.check(rt),
       onClockSet: (drift) => {
         m.clockSets.inc({ controller: device.id });
         log.info({ controller: device.id, driftS: drift }, 'controller clock set');
@@ -301,11 +301,12 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     const s = d.sync.state();
     const counts = store.counts(d.id);
     // During a lockdown, whether the controller's doors keep all but security staff out: its card list is the
-    // lockdown's once a plan made under it is written. One that did not answer before that decides by its old list
-    // (it is reconciled when it answers), which the desk must know: its doors still open for every card.
+    // lockdown's once a plan made under it is written, and its doors read back in the lockdown's mode (lockdown.ts).
+    // One that did not answer before that decides by its old list (it is reconciled when it answers), which the desk
+    // must know: its doors still open for every card.
     const lockdown = !ports.lockdownActive()
       ? 'off'
-      : plannedLocked.get(d.id) && s.pending === 0 && !s.running
+      : plannedLocked.get(d.id) && s.pending === 0 && !s.running && doorLockdown.doorsHeld(d.id)
         ? 'applied'
         : d.health === 'online'
           ? 'applying'
@@ -329,32 +330,6 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       },
       events: { lastIndex: recorded.get(d.id) ?? null, controllerLastIndex: d.lastStatus?.lastIndex ?? null, taps: counts.taps, backfilled: counts.backfilled },
     };
-  };
-
-  /** Sets every lockable door of a controller to a control mode, keeping its unlock delay. */
-  const setDoorModes = async (d: DeviceRuntime, mode: number): Promise<void> => {
-    for (const [n, door] of Object.entries(d.config.doors)) {
-      const ap = door ? aps.get(door.accessPoint) : undefined;
-      if (!ap || !LOCKABLE.has(ap.kind)) continue;
-      const current = await d.ask({ type: 'get-door-control', door: Number(n) });
-      if (current.mode !== mode) await d.ask({ type: 'set-door-control', door: Number(n), mode, delay: current.delay });
-    }
-  };
-
-  /**
-   * Lockdown in two steps: the doors go "normally closed" at once (one request per door: no card opens anything), then
-   * every card but security staff's leaves the card list, then the doors go back to "controlled" so security staff's
-   * cards work. Its end: doors controlled, then the cards come back.
-   */
-  const applyLockdown = async (d: DeviceRuntime, active: boolean): Promise<void> => {
-    if (active) {
-      await setDoorModes(d, DOOR_MODE.normallyClosed);
-      await d.sync.request('incremental');
-      if (ports.lockdownActive()) await setDoorModes(d, DOOR_MODE.controlled);
-    } else {
-      await setDoorModes(d, DOOR_MODE.controlled);
-      await d.sync.request('incremental');
-    }
   };
 
   return {
@@ -391,7 +366,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         ctx.bus.on('lockdown.changed', (e) => {
           for (const d of devices) {
             if (d.health !== 'online') continue; // it is reconciled in full when it answers again
-            void applyLockdown(d, e.active).catch((err: unknown) => log.warn({ err, controller: d.id }, 'lockdown not fully applied to controller'));
+            void doorLockdown.apply(d, e.active).catch((err: unknown) => log.warn({ err, controller: d.id }, 'lockdown not fully applied to controller'));
           }
         }),
       );

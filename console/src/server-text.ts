@@ -134,6 +134,10 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_forced', vars) : undefined;
   },
+  door_opened_remotely: (a, d) => {
+    const vars = { place: place(a, d) };
+    return all(vars) ? t('alertText.door_opened_remotely', vars) : undefined;
+  },
   door_held_open: (a, d) => {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_held_open', vars) : undefined;

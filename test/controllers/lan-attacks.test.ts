@@ -94,4 +94,20 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     }
     await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
   });
+
+  it('a door opened by a command sent straight to the controller raises door_opened_remotely; a guard opening it from the console does not', async () => {
+    type AlertView = { type: string; severity: string; data: Record<string, unknown>; message: string };
+    const alerts = async (): Promise<AlertView[]> => ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items;
+    const caughtUp = (): Promise<unknown> => waitFor(async () => (await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.events.lastIndex === a.lastIndex, 5000, 20);
+    const res = await gw.api('/api/v1/access-points/main-gate/open', { method: 'POST', token, json: { reason: 'delivery', readerId: 'ctl-a-door1' } });
+    expect(res.status).toBe(200);
+    await caughtUp();
+    expect((await alerts()).filter((x) => x.type === 'door_opened_remotely')).toEqual([]);
+    // The controller logs any open-door it is sent (reason 44, remote open) and the gateway read it back in silence: a
+    // student's laptop opened the main gate as often as it liked and nobody was told.
+    send(encodeRequest(a.serial, { type: 'open-door', door: 2 }), a.port);
+    await waitFor(() => a.events.at(-1)?.reason === 44 && a.events.at(-1)?.door === 2, 2000, 5);
+    const alert = await waitFor(async () => (await alerts()).find((x) => x.type === 'door_opened_remotely'), 5000, 20);
+    expect(alert).toMatchObject({ severity: 'critical', data: { controller: 'ctl-a', readerId: 'ctl-a-door2' } });
+  });
 });

@@ -64,6 +64,8 @@ export class DeviceRuntime {
   antiPassback: number | null = null;
   readonly sync: CardSync;
   readonly events: EventPump;
+  /** When the gateway last sent each door an open-door (its answer may have been lost while the door opened). */
+  private readonly opensSent = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private polling: Promise<void> | undefined;
@@ -136,7 +138,14 @@ export class DeviceRuntime {
   }
 
   async openDoor(door: number): Promise<boolean> {
+    this.opensSent.set(door, this.d.now());
     return (await this.ask({ type: 'open-door', door })).ok;
+  }
+
+  /** Whether this process sent the door an open-door within `windowMs` of `at` (epoch ms). */
+  openSentNear(door: number, at: number, windowMs: number): boolean {
+    const sent = this.opensSent.get(door);
+    return sent !== undefined && Math.abs(sent - at) <= windowMs;
   }
 
   /** Sets the controller's clock to the school's local time now. */

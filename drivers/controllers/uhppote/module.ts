@@ -149,6 +149,15 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     });
   };
 
+  /**
+   * Whether a remote open logged at `at` (controller time) is one the gateway sent: this process asked (its answer may
+   * have been lost) or one is recorded (sent before a restart), within the controller's allowed drift and a minute.
+   */
+  const openedByGateway = (dev: DeviceRuntime, door: number, readerId: string, at: number): boolean => {
+    const windowMs = (cfg.maxClockDriftS + 60) * 1000;
+    return dev.openSentNear(door, at, windowMs) || store.openNear(readerId, at - windowMs, at + windowMs);
+  };
+
   const doorEvent = (dev: DeviceRuntime, e: ControllerEvent, backfilled: boolean): void => {
     const door = dev.config.doors[String(e.door) as '1'];
     const ap = door ? aps.get(door.accessPoint) : undefined;
@@ -182,6 +191,14 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       ctx.alerts.raise({
         type: 'door_forced', severity: 'critical', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
         message: `Door forced open at ${where} (no granted swipe, button or remote open)`, dedupKey: `door_forced:${readerId}`,
+      });
+    } else if (e.reason === REASON.remoteOpen && !openedByGateway(dev, e.door, readerId, at)) {
+      // The protocol has no authentication: one packet from anywhere on the LAN opens a door, and the controller logs
+      // it as a remote open like the gateway's own (an attacker review, 2026-12-07).
+      ctx.alerts.raise({
+        type: 'door_opened_remotely', severity: 'critical', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
+        message: `Door at ${where} opened by a command the gateway did not send (another program, or someone on the controllers' network)`,
+        dedupKey: `door_opened_remotely:${readerId}`,
       });
     } else if (e.reason === REASON.openTooLong) {
       ctx.alerts.raise({

@@ -123,6 +123,11 @@ export class ControllerStore {
     this.db.prepare('INSERT INTO door_opens (at, access_point, readers, by, reason) VALUES (?, ?, ?, ?, ?)').run(e.at, e.accessPoint, JSON.stringify(e.readers), e.by, e.reason);
   }
 
+  /** Whether a remote open of this reader is recorded between `from` and `to` (epoch ms). */
+  openNear(readerId: string, from: number, to: number): boolean {
+    return this.db.prepare('SELECT 1 FROM door_opens WHERE at BETWEEN ? AND ? AND instr(readers, ?) > 0').get(from, to, JSON.stringify(readerId)) !== undefined;
+  }
+
   counts(deviceId: string): { taps: number; backfilled: number } {
     const r = this.db
       .prepare('SELECT COUNT(*) AS taps, COALESCE(SUM(backfilled), 0) AS backfilled FROM controller_taps WHERE device_id = ?')

@@ -110,4 +110,20 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     const alert = await waitFor(async () => (await alerts()).find((x) => x.type === 'door_opened_remotely'), 5000, 20);
     expect(alert).toMatchObject({ severity: 'critical', data: { controller: 'ctl-a', readerId: 'ctl-a-door2' } });
   });
+
+  it('a lockdown whose card cut fails keeps the doors normally closed until a later sync has cut the list', async () => {
+    // The controller answers the door requests but not the deletes (a flooded or flaky link drops them): the cut
+    // failed, and the doors went back to "controlled" over the full card list, every student's card opening them.
+    a.silentTo.add('delete-card');
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await waitFor(() => (a.requests.get('get-door-control') ?? 0) >= 4, 5000, 10);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(a.card(wg26(STUDENT))).toBeDefined();
+    expect(a.doors[0]!.mode).toBe(DOOR_MODE.normallyClosed);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+    // The link mends: the list is cut at the reconnection, and the doors open to security staff at a poll after it.
+    a.silentTo.delete('delete-card');
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined && a.doors[0]!.mode === DOOR_MODE.controlled, 10_000, 20);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+  });
 });

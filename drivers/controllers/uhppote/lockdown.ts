@@ -18,18 +18,22 @@ const LOCKABLE = new Set(['gate', 'door', 'classroom']);
 export interface DoorLockdownDeps {
   aps: ReadonlyMap<string, AccessPointConfig>;
   active: () => boolean;
-  log: { warn(o: object, m: string): void };
+  /** Whether the controller's card list is the lockdown's: a plan made under it, written in full. */
+  listLocked: (dev: DeviceRuntime) => boolean;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
 export class DoorLockdown {
   /** Controllers whose lockdown (or its end) is being applied: their doors are in between, as meant. */
   private readonly applying = new Set<string>();
-  /** Controllers whose doors did not read back as the lockdown left them at the last look (or could not be read). */
+  /** Controllers whose doors did not read back as the gateway left them at the last look (or could not be read). */
   private readonly astray = new Set<string>();
+  /** The mode the gateway last set each controller's lockable doors to. */
+  private readonly left = new Map<string, number>();
 
   constructor(private readonly d: DoorLockdownDeps) {}
 
-  /** Whether the controller's lockable doors read back in the lockdown's mode at the last look. */
+  /** Whether the controller's lockable doors read back as the gateway left them at the last look. */
   doorsHeld(deviceId: string): boolean {
     return !this.astray.has(deviceId) && !this.applying.has(deviceId);
   }
@@ -45,7 +49,9 @@ export class DoorLockdown {
       if (active) {
         await this.setModes(dev, DOOR_MODE.normallyClosed);
         await dev.sync.request('incremental');
-        if (this.d.active()) await this.setModes(dev, DOOR_MODE.controlled);
+        // A cut that failed (a write refused or unanswered) left every card on the list: the doors stay closed to all
+        // of them, and a status poll opens them to security staff once a later sync has cut it (check below).
+        if (this.d.active() && this.d.listLocked(dev)) await this.setModes(dev, DOOR_MODE.controlled);
       } else {
         await this.setModes(dev, DOOR_MODE.controlled);
         await dev.sync.request('incremental');
@@ -55,15 +61,26 @@ export class DoorLockdown {
     }
   }
 
-  /** At a status poll during a lockdown: a lockable door found in another mode is set back, with a warning. */
+  /**
+   * At each status poll. During a lockdown the doors are read back and set to what the card list allows: controlled
+   * once it is the lockdown's, else normally closed (a controller that was away when the lockdown began, or whose cut
+   * failed); a door found otherwise than the gateway left it was changed by someone else, with a warning. After a
+   * lockdown that ended while the controller was away, its doors are set controlled again.
+   */
   async check(dev: DeviceRuntime): Promise<void> {
-    if (!this.d.active() || dev.health !== 'online' || this.applying.has(dev.id)) return;
+    if (dev.health !== 'online' || this.applying.has(dev.id)) return;
+    const before = this.left.get(dev.id);
+    const active = this.d.active();
+    if (!active && before !== DOOR_MODE.normallyClosed) return;
+    const want = active && !this.d.listLocked(dev) ? DOOR_MODE.normallyClosed : DOOR_MODE.controlled;
     try {
-      const changed = await this.setModes(dev, DOOR_MODE.controlled);
-      if (changed.length === 0) return;
-      // Set back, but whoever changed them can again at once: locked down again when the next look finds them so.
+      const changed = await this.setModes(dev, want);
+      const tampered = before === undefined ? [] : changed.filter((c) => c.was !== before);
+      if (!active) this.d.log.info({ controller: dev.id }, 'controller doors set controlled after a lockdown that ended while it was away');
+      if (tampered.length === 0) return;
+      // Set back, but whoever changed them can again at once: held again when the next look finds them as left.
       this.astray.add(dev.id);
-      this.d.log.warn({ controller: dev.id, doors: changed }, 'controller door mode changed during a lockdown, not by the gateway; set back');
+      this.d.log.warn({ controller: dev.id, doors: tampered }, 'controller door mode changed during a lockdown, not by the gateway; set back');
     } catch (err) {
       this.d.log.warn({ controller: dev.id, err: (err as Error).message }, 'controller doors not confirmed in lockdown mode');
     }
@@ -86,6 +103,7 @@ export class DoorLockdown {
       if (set.mode !== mode) throw new Error(`controller ${dev.id} door ${n} answered mode ${set.mode} to mode ${mode}`);
     }
     this.astray.delete(dev.id);
+    this.left.set(dev.id, mode);
     return changed;
   }
 }

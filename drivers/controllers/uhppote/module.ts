@@ -103,7 +103,6 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   let stopping = false;
   const simulated = cfg.devices.filter((d) => d.simulated);
   const simulation = simulated.length > 0 ? new ControllerSimulation(simulated, tz) : null;
-  const doorLockdown = new DoorLockdown({ aps, active: ports.lockdownActive, log });
   const schedule = new SyncSchedule(devices, { nightlySyncAt: cfg.nightlySyncAt, timeZone: tz, now, holdersVersion: ports.holdersVersion });
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
@@ -116,6 +115,13 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const leftOutSaid = new Map<string, string>();
   /** Whether each controller's latest plan was made under a lockdown (its card list: security staff only). */
   const plannedLocked = new Map<string, boolean>();
+  /** Whether a controller's card list is the lockdown's: a plan made under it, written in full. */
+  const listLocked = (d: DeviceRuntime): boolean => {
+    const s = d.sync.state();
+    return plannedLocked.get(d.id) === true && s.pending === 0 && !s.running && s.lastError === null;
+  };
+  const doorLockdown = new DoorLockdown({ aps, active: ports.lockdownActive, listLocked, log });
+
   const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
     const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
     if (said === leftOutSaid.get(device.id)) return;
@@ -323,7 +329,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     // must know: its doors still open for every card.
     const lockdown = !ports.lockdownActive()
       ? 'off'
-      : plannedLocked.get(d.id) && s.pending === 0 && !s.running && doorLockdown.doorsHeld(d.id)
+      : listLocked(d) && doorLockdown.doorsHeld(d.id)
         ? 'applied'
         : d.health === 'online'
           ? 'applying'

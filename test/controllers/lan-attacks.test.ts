@@ -126,4 +126,17 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     await waitFor(() => a.card(wg26(STUDENT)) === undefined && a.doors[0]!.mode === DOOR_MODE.controlled, 10_000, 20);
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
   });
+
+  it('a card put back on a locked-down controller over the LAN is taken off again within a few status polls', async () => {
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    // The student's own card, put back with every door: the gate opened for it, and the console said applied until
+    // the nightly reconciliation.
+    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    await waitFor(() => a.card(wg26(STUDENT)) !== undefined, 2000, 5);
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined, 5000, 20);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
+  });
 });

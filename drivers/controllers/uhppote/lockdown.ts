@@ -5,8 +5,9 @@
  *
  * The protocol has no authentication: anyone on the LAN can set a door "normally open" with one packet, and a
  * lockdown's doors stayed open for every card while the console said the lockdown was applied (an attacker review,
- * 2026-12-07). So during a lockdown every status poll reads the doors' modes back and sets one that was changed again;
- * the lockdown counts as applied on a controller only while its doors read back as the lockdown left them.
+ * 2026-12-07). So during a lockdown every status poll reads the doors' modes back and sets one that was changed again,
+ * and reads the card count (checkCount); the lockdown counts as applied on a controller only while both read back as
+ * the gateway left them.
  */
 import type { AccessPointConfig } from '../../../config/access.js';
 import type { DeviceRuntime } from './device.js';
@@ -30,6 +31,8 @@ export class DoorLockdown {
   private readonly astray = new Set<string>();
   /** The mode the gateway last set each controller's lockable doors to. */
   private readonly left = new Map<string, number>();
+  /** Each controller's card count during a lockdown, read after the sync's `runs`th run. */
+  private readonly counted = new Map<string, { runs: number; count: number }>();
 
   constructor(private readonly d: DoorLockdownDeps) {}
 
@@ -51,8 +54,12 @@ export class DoorLockdown {
         await dev.sync.request('incremental');
         // A cut that failed (a write refused or unanswered) left every card on the list: the doors stay closed to all
         // of them, and a status poll opens them to security staff once a later sync has cut it (check below).
-        if (this.d.active() && this.d.listLocked(dev)) await this.setModes(dev, DOOR_MODE.controlled);
+        if (this.d.active() && this.d.listLocked(dev)) {
+          await this.setModes(dev, DOOR_MODE.controlled);
+          await this.checkCount(dev).catch(() => {}); // counted at the next status poll instead
+        }
       } else {
+        this.counted.delete(dev.id);
         await this.setModes(dev, DOOR_MODE.controlled);
         await dev.sync.request('incremental');
       }
@@ -77,13 +84,33 @@ export class DoorLockdown {
       const changed = await this.setModes(dev, want);
       const tampered = before === undefined ? [] : changed.filter((c) => c.was !== before);
       if (!active) this.d.log.info({ controller: dev.id }, 'controller doors set controlled after a lockdown that ended while it was away');
-      if (tampered.length === 0) return;
-      // Set back, but whoever changed them can again at once: held again when the next look finds them as left.
-      this.astray.add(dev.id);
-      this.d.log.warn({ controller: dev.id, doors: tampered }, 'controller door mode changed during a lockdown, not by the gateway; set back');
+      if (tampered.length > 0) {
+        // Set back, but whoever changed them can again at once: held again when the next look finds them as left.
+        this.astray.add(dev.id);
+        this.d.log.warn({ controller: dev.id, doors: tampered }, 'controller door mode changed during a lockdown, not by the gateway; set back');
+      }
+      if (want === DOOR_MODE.controlled && active) await this.checkCount(dev);
     } catch (err) {
       this.d.log.warn({ controller: dev.id, err: (err as Error).message }, 'controller doors not confirmed in lockdown mode');
     }
+  }
+
+  /**
+   * During a lockdown, the controller's card count against the one read after the sync's last run: one packet from the
+   * LAN put a student's card back on a locked-down gate, and it opened while the console said applied (an attacker
+   * review, 2026-12-07). A count that changed is read again in full (its doors normally closed meanwhile: the list is
+   * not known to be the lockdown's). What keeps the count (a card deleted and another put) is found only by the
+   * nightly reconciliation.
+   */
+  private async checkCount(dev: DeviceRuntime): Promise<void> {
+    const { count } = await dev.ask({ type: 'get-cards' });
+    const prior = this.counted.get(dev.id);
+    const runs = dev.sync.runs;
+    this.counted.set(dev.id, { runs, count });
+    if (!prior || prior.runs !== runs || prior.count === count) return;
+    this.astray.add(dev.id);
+    this.d.log.warn({ controller: dev.id, count, was: prior.count }, 'controller card list changed during a lockdown, not by the gateway; reading it again');
+    void dev.sync.request('full');
   }
 
   /**

@@ -44,6 +44,8 @@ export class CardSync {
   private pendingWrites = 0;
   lastFullSync: string | null;
   private lastError: string | null = null;
+  /** Runs finished (or failed) so far: what the controller holds may have changed by the gateway's hand since a count. */
+  runs = 0;
 
   constructor(
     private readonly port: SyncPort,
@@ -97,6 +99,8 @@ export class CardSync {
         this.mirror = null; // unknown now: the next run reads the controller again
         this.again = 'none';
         return;
+      } finally {
+        this.runs++;
       }
     }
   }

@@ -19,6 +19,8 @@ export class FakeUhppote extends SimulatedController {
   unreachable = false;
   /** Requests it stays silent to (older firmware without a function). */
   readonly silentTo = new Set<Request['type']>();
+  /** put-card answered "not done" (a full card store, or a forged reply), the card not stored. */
+  refusePuts = false;
   /**
    * A device on the LAN answering for the controller (its address and port forged), as an attacker winning the race:
    * each forged reply is sent first, then the controller's own reply, until the list runs out.
@@ -81,6 +83,10 @@ export class FakeUhppote extends SimulatedController {
     if (request.type === 'get-status' && this.lonelyStatuses.length > 0) {
       const lastIndex = this.lonelyStatuses.shift()!;
       this.reply({ type: 'get-status', status: { ...this.status(null), lastIndex } }, rinfo);
+      return;
+    }
+    if (request.type === 'put-card' && this.refusePuts) {
+      this.reply({ type: 'put-card', ok: false }, rinfo);
       return;
     }
     const forged = this.forgedReplies[0]?.type === request.type ? this.forgedReplies.shift() : undefined;

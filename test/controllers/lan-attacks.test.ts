@@ -139,4 +139,19 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
     await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
   });
+
+  it('a card write the controller refuses is not counted as written', async () => {
+    const lost = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' AND uid != ? ORDER BY uid LIMIT 1").get(STUDENT) as { uid: string }).uid;
+    expect((await gw.api(`/api/v1/cards/${lost}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);
+    await waitFor(() => a.card(wg26(lost)) === undefined, 5000, 10);
+    // Found again: its write goes first, ahead of everything (sync.ts writeUrgent), and a refusal there was taken for
+    // done: the API said every card in sync while the controller refused the child at the gate.
+    a.refusePuts = true;
+    expect((await gw.api(`/api/v1/cards/${lost}/unblock`, { method: 'POST', token, json: {} })).status).toBe(200);
+    await waitFor(() => (a.requests.get('put-card') ?? 0) > 0, 5000, 10);
+    const c = await waitFor(async () => (await controllers(gw, token)).find((x) => x.id === 'ctl-a' && !x.sync.running), 5000, 20);
+    expect(a.card(wg26(lost))).toBeUndefined();
+    expect(c.sync.lastError ?? 'none').toMatch(/refused card/);
+    expect(c.sync.pending).toBeGreaterThan(0);
+  });
 });

@@ -142,8 +142,10 @@ export class CardSync {
     this.urgent.clear();
     for (const c of cards) {
       const want = this.plan.cards.get(c);
-      if (want) await this.port.put(want);
-      else await this.port.delete(c);
+      // A refused put is not written: as in apply(), the run stops and the next one reads the controller again. (A
+      // refused delete means the controller does not hold the card, which is what was wanted.)
+      if (want && !(await this.port.put(want))) throw new Error(`controller refused card ${c} (is its card store full?)`);
+      if (!want) await this.port.delete(c);
       if (partialMirror) {
         this.urgentlyWritten.add(c);
         if (want) partialMirror.set(c, want);

@@ -8,7 +8,9 @@
  *   change or a wallet PIN hashes off the event loop before it writes, and one left running wrote to the closed
  *   database, its change lost and its caller cut off;
  * - then every connection is closed: event streams, live video and reads in flight have nothing to lose.
- * Upgraded connections (MQTT over WebSocket) are the broker's, and stay until it stops: readers still get answers.
+ * Upgraded connections (MQTT over WebSocket, the flow editor's) are their owners', and stay until they stop: readers
+ * still get answers. So the drain does not wait for the server's 'close', which waits for them too: with one MQTT
+ * client on /mqtt the stop never got past it, and nothing after it (the modules' stops, the database) ran.
  */
 import type { Server } from 'node:http';
 import type { RequestHandler, Response } from 'express';
@@ -39,12 +41,12 @@ export class HttpDrain {
   };
 
   /**
-   * Stops taking requests, waits up to `timeoutMs` for the changes being made, then closes every connection. Resolves
-   * once the server is closed.
+   * Stops taking requests, waits up to `timeoutMs` for the changes being made, then closes every HTTP connection.
+   * Resolves then, not at the server's 'close' (see above).
    */
   async drain(server: Server, timeoutMs: number): Promise<void> {
     this.draining = true;
-    const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    if (server.listening) server.close();
     for (const res of this.answering) if (!res.headersSent) res.setHeader('connection', 'close');
     server.closeIdleConnections();
     if (this.changes > 0) {
@@ -56,6 +58,5 @@ export class HttpDrain {
       clearTimeout(timer);
     }
     server.closeAllConnections();
-    await closed;
   }
 }

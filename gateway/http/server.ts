@@ -105,7 +105,7 @@ function requestMetrics(registry: Registry): express.RequestHandler {
 export interface Http {
   app: Express;
   server: Server;
-  /** The HTTP side of a graceful stop (drain.ts): refuses new requests, finishes changes in flight, closes the server. */
+  /** The HTTP side of a graceful stop (drain.ts): refuses new requests, finishes changes in flight, closes the listener and HTTP connections. */
   drain(timeoutMs: number): Promise<void>;
 }
 

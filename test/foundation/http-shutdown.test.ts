@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler } from 'express';
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../gateway/core/errors.js';
 import { HttpDrain } from '../../gateway/http/drain.js';
@@ -58,6 +59,21 @@ describe('stopping the gateway while the API is in use', () => {
     gw = await startTestGateway({ demo: true, dataDir });
     await expect(gw.login('viewer', 'campus-demo')).rejects.toThrow(/401/);
     expect(await gw.login('viewer', 'viewer-new-2026')).toEqual(expect.any(String));
+  });
+
+  it('stops with an MQTT-over-WebSocket client connected: the broker closes it after the modules stop', async () => {
+    gw = await startTestGateway({ demo: true });
+    // A reader, a dashboard or a flow on /mqtt: its connection is an upgraded HTTP one, which server.close() waits for;
+    // the drain awaited that before anything else stopped, so the stop never got past it (the force exit at 15 s
+    // then lost the taps, readings and clips the modules' stops finish).
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${gw.httpPort}/mqtt`, { reconnectPeriod: 0, connectTimeout: 5000 });
+    try {
+      const outcome = await Promise.race([gw.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 5 s'), 5000))]);
+      expect(outcome).toBe('stopped');
+      gw = undefined;
+    } finally {
+      client.end(true);
+    }
   });
 
   it('tells a console whose change was in flight to close its connection, and then closes it', async () => {

@@ -124,13 +124,21 @@ export function afterArrivalCutoff(secondOfDay: number, scheduleGroup: string, g
 
 /** Epoch ms of local midnight starting `date` in `timeZone` (for range queries over epoch-ms columns). */
 export function startOfLocalDay(date: string, timeZone: string): number {
-  const utcMidnight = Date.parse(`${date}T00:00:00Z`);
-  let guess = utcMidnight;
-  // Two rounds settle any zone, including one whose offset changes that night.
+  return epochOfLocal(date, '00:00:00', timeZone);
+}
+
+/**
+ * Epoch ms of a wall-clock time ("YYYY-MM-DD", "HH:MM:SS") in `timeZone`, by that moment's own offset: midnight plus the
+ * seconds since was an hour off after the clocks changed that day (a door controller's time stamps are local time).
+ */
+export function epochOfLocal(date: string, time: string, timeZone: string): number {
+  const asUtc = Date.parse(`${date}T${time}Z`);
+  let guess = asUtc;
+  // Two rounds settle any zone, including one whose offset changes that day.
   for (let i = 0; i < 2; i++) {
     const t = localTime(guess, timeZone);
     const shownAsUtc = Date.parse(`${t.date}T${t.time}Z`);
-    guess -= shownAsUtc - utcMidnight;
+    guess -= shownAsUtc - asUtc;
   }
   return guess;
 }

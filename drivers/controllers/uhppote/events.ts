@@ -8,7 +8,7 @@
  */
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
 import { doorReaderId } from '../../../config/controllers.js';
-import { startOfLocalDay } from '../../../gateway/core/school-calendar.js';
+import { epochOfLocal } from '../../../gateway/core/school-calendar.js';
 import type { DeviceDenial, Tap } from '../../../gateway/core/taps.js';
 import { uidKeyOf } from './plan.js';
 import { EVENT_TYPE, REASON, type ControllerEvent } from './responses.js';
@@ -56,7 +56,7 @@ export function controllerTimeToEpoch(local: string, timeZone: string): number |
   const [year, month, day, h, min, sec] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const days = new Date(Date.UTC(year, month, 0)).getUTCDate(); // in `month` (1-based): day 0 of the next one
   if (month < 1 || month > 12 || day < 1 || day > days || h > 23 || min > 59 || sec > 59) return undefined;
-  const t = startOfLocalDay(`${m[1]}-${m[2]}-${m[3]}`, timeZone) + (h * 3600 + min * 60 + sec) * 1000;
+  const t = epochOfLocal(`${m[1]}-${m[2]}-${m[3]}`, `${m[4]}:${m[5]}:${m[6]}`, timeZone);
   return Number.isFinite(t) ? t : undefined;
 }
 

@@ -140,6 +140,26 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
   });
 
+  it('a put the controller refuses does not keep a card reported lost in the same batch on the controller', async () => {
+    const [found, lost] = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' AND uid != ? ORDER BY uid LIMIT 2").all(STUDENT) as { uid: string }[]).map((r) => r.uid) as [string, string];
+    expect((await gw.api(`/api/v1/cards/${found}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);
+    await waitFor(() => a.card(wg26(found)) === undefined, 5000, 10);
+    // A full sync reading the controller's list, one read's reply in flight: the card found again and a card reported
+    // lost meanwhile are written together, ahead of the next read (sync.ts writeUrgent); the controller's card store is full.
+    a.refusePuts = true;
+    a.holding.add('get-card-at-index');
+    expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+    await waitFor(() => a.held.length > 0, 5000, 2);
+    expect((await gw.api(`/api/v1/cards/${found}/unblock`, { method: 'POST', token, json: {} })).status).toBe(200);
+    expect((await gw.api(`/api/v1/cards/${lost}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);
+    a.holding.clear();
+    a.release();
+    const c = await waitFor(async () => (await controllers(gw, token)).find((x) => x.id === 'ctl-a' && !x.sync.running && x.sync.lastError), 5000, 10);
+    expect(c.sync.lastError).toMatch(/refused card/);
+    // The refused put stopped the batch before the delete: the lost card opened the gate until the next sync.
+    expect(a.card(wg26(lost))).toBeUndefined();
+  });
+
   it('a card write the controller refuses is not counted as written', async () => {
     const lost = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' AND uid != ? ORDER BY uid LIMIT 1").get(STUDENT) as { uid: string }).uid;
     expect((await gw.api(`/api/v1/cards/${lost}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);

@@ -138,7 +138,8 @@ export class CardSync {
   private async writeUrgent(partialMirror: Map<number, CardRecord> | null): Promise<void> {
     if (this.urgent.size === 0) return;
     this.plan = this.planNow();
-    const cards = [...this.urgent];
+    // Deletes first, as in diff(): a put refused (a full card store) must not keep a lost card on the controller.
+    const cards = [...this.urgent].sort((x, y) => Number(this.plan.cards.has(x)) - Number(this.plan.cards.has(y)));
     this.urgent.clear();
     for (const c of cards) {
       const want = this.plan.cards.get(c);

@@ -14,16 +14,15 @@ import type { Tap } from '../../../gateway/core/taps.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
 import type { Guards } from '../../../gateway/http/guards.js';
 import { MetricFactory } from '../../../gateway/core/metrics.js';
-import { stableName } from '../../../gateway/core/localized-name.js';
 import { RateLimitedLog } from '../../../gateway/core/rate-limited-log.js';
 import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
-import { controllerTimeToEpoch, EventPump } from './events.js';
+import { EventPump } from './events.js';
 import { controllerRoutes } from './routes.js';
 import { EventListener } from './listener.js';
 import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
+import { DoorAlarms } from './door-alarms.js';
 import { DoorLockdown } from './lockdown.js';
-import { REASON, type ControllerEvent } from './responses.js';
 import { ControllerStore } from './store.js';
 import { ControllerSimulation } from './simulation.js';
 import { SyncSchedule } from './sync-schedule.js';
@@ -142,77 +141,10 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     });
   };
 
-  /**
-   * Doors whose sensor says open: when (controller time, epoch ms) and the timer that raises door_held_open; or, for an
-   * open read back already past the limit, the raise that waits for the read-back to end without its close.
-   */
-  const openDoors = new Map<string, { since: number; deviceId: string; timer: NodeJS.Timeout | undefined; overdue?: () => void }>();
-  const heldOpen = (dev: DeviceRuntime, ap: AccessPointConfig | undefined, readerId: string, data: Record<string, unknown>, openS: number): void => {
-    ctx.alerts.raise({
-      type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone,
-      data: { ...data, openS, limitS: cfg.doorHeldOpenS },
-      message: `Door held open at ${stableName(ap?.name, readerId)} (over ${cfg.doorHeldOpenS} s)`, dedupKey: `door_held_open:${readerId}`,
-    });
-  };
-
-  /**
-   * Whether a remote open logged at `at` (controller time) is one the gateway sent: this process asked (its answer may
-   * have been lost) or one is recorded (sent before a restart), within the controller's allowed drift and a minute.
-   */
-  const openedByGateway = (dev: DeviceRuntime, door: number, readerId: string, at: number): boolean => {
-    const windowMs = (cfg.maxClockDriftS + 60) * 1000;
-    return dev.openSentNear(door, at, windowMs) || store.openNear(readerId, at - windowMs, at + windowMs);
-  };
-
-  const doorEvent = (dev: DeviceRuntime, e: ControllerEvent, backfilled: boolean): void => {
-    const door = dev.config.doors[String(e.door) as '1'];
-    const ap = door ? aps.get(door.accessPoint) : undefined;
-    const readerId = doorReaderId(dev.id, e.door);
-    const where = stableName(ap?.name, readerId);
-    const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
-    const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, tz)) || now();
-    // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged
-    // by their controller times. A pushed open has just happened: its timer runs the whole limit from now. Counted
-    // from the controller's time stamp (whole seconds, and its clock up to maxClockDriftS behind), a short limit
-    // could be over on arrival, and then nothing at all was raised however long the door stayed open.
-    if (e.reason === REASON.doorOpen || e.reason === REASON.forcedOpen) {
-      const prev = openDoors.get(readerId);
-      if (prev) clearTimeout(prev.timer);
-      const left = cfg.doorHeldOpenS * 1000 - (backfilled ? now() - at : 0);
-      const timer = left > 0 ? setTimeout(() => heldOpen(dev, ap, readerId, data, cfg.doorHeldOpenS), left) : undefined;
-      timer?.unref();
-      // Read back past the limit: its close may be the next entry of the same read-back, so the raise waits for it.
-      const overdue = timer ? undefined : () => heldOpen(dev, ap, readerId, data, Math.round((now() - at) / 1000));
-      openDoors.set(readerId, { since: at, deviceId: dev.id, timer, overdue });
-    } else if (e.reason === REASON.doorClosed) {
-      const open = openDoors.get(readerId);
-      openDoors.delete(readerId);
-      if (open) {
-        clearTimeout(open.timer);
-        const openS = Math.round((at - open.since) / 1000);
-        if (backfilled && openS > cfg.doorHeldOpenS) heldOpen(dev, ap, readerId, data, openS);
-      }
-    }
-    if (e.reason === REASON.forcedOpen) {
-      ctx.alerts.raise({
-        type: 'door_forced', severity: 'critical', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
-        message: `Door forced open at ${where} (no granted swipe, button or remote open)`, dedupKey: `door_forced:${readerId}`,
-      });
-    } else if (e.reason === REASON.remoteOpen && !openedByGateway(dev, e.door, readerId, at)) {
-      // The protocol has no authentication: one packet from anywhere on the LAN opens a door, and the controller logs
-      // it as a remote open like the gateway's own (an attacker review, 2026-12-07).
-      ctx.alerts.raise({
-        type: 'door_opened_remotely', severity: 'critical', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
-        message: `Door at ${where} opened by a command the gateway did not send (another program, or someone on the controllers' network)`,
-        dedupKey: `door_opened_remotely:${readerId}`,
-      });
-    } else if (e.reason === REASON.openTooLong) {
-      ctx.alerts.raise({
-        type: 'door_held_open', severity: 'warning', source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data,
-        message: `Door held open at ${where}`, dedupKey: `door_held_open:${readerId}`,
-      });
-    }
-  };
+  const doorAlarms = new DoorAlarms({
+    alerts: ctx.alerts, aps, timeZone: tz, now, doorHeldOpenS: cfg.doorHeldOpenS, maxClockDriftS: cfg.maxClockDriftS,
+    openRecorded: (readerId, from, to) => store.openNear(readerId, from, to),
+  });
 
   /** `address`: where a simulated controller answers instead of its configured one. */
   const makeDevice = (device: (typeof cfg.devices)[number], address: string | undefined): DeviceRuntime => {
@@ -281,14 +213,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
             await ctx.writer.write(store.advanceOp(device.id, index, nowIso()));
             recorded.set(device.id, Math.max(recorded.get(device.id) ?? 0, index));
           },
-          onDoorEvent: (e, backfilled) => doorEvent(dev, e, backfilled),
-          onCaughtUp: () => {
-            for (const door of openDoors.values()) {
-              if (door.deviceId !== dev.id || !door.overdue) continue;
-              door.overdue();
-              door.overdue = undefined;
-            }
-          },
+          onDoorEvent: (e, backfilled) => doorAlarms.event(dev, e, backfilled),
+          onCaughtUp: () => doorAlarms.caughtUp(dev.id),
           count: (kind) => m.events.inc({ controller: device.id, kind }),
           // Rate-limited per controller and message: a forged push is one line a minute, however many come.
           warn: (fields, msg) => dropLog.warn(`${device.id}:${msg}`, { controller: device.id, ...fields }, msg),
@@ -425,7 +351,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       for (const w of waiters.values()) w(false);
       await devicesStopped;
       // Only now can no event start a held-open timer.
-      for (const o of openDoors.values()) clearTimeout(o.timer);
+      doorAlarms.stop();
       await simulation?.stop();
     },
 

@@ -1,0 +1,112 @@
+/**
+ * What a controller's log says about its doors, as alerts for the security desk: door_forced, door_held_open (the
+ * controller's own "open too long", and the gateway's timer on the door sensor) and door_opened_remotely (a remote
+ * open the gateway did not send).
+ */
+import type { AccessPointConfig } from '../../../config/access.js';
+import { doorReaderId } from '../../../config/controllers.js';
+import type { GatewayContext } from '../../../gateway/module/context.js';
+import { stableName } from '../../../gateway/core/localized-name.js';
+import type { DeviceRuntime } from './device.js';
+import { controllerTimeToEpoch } from './events.js';
+import { REASON, type ControllerEvent } from './responses.js';
+
+export interface DoorAlarmsDeps {
+  alerts: GatewayContext['alerts'];
+  aps: ReadonlyMap<string, AccessPointConfig>;
+  timeZone: string;
+  now: () => number;
+  doorHeldOpenS: number;
+  maxClockDriftS: number;
+  /** Whether a remote open of the reader is recorded (sent before a restart) between two times. */
+  openRecorded: (readerId: string, from: number, to: number) => boolean;
+}
+
+interface OpenDoor {
+  /** When it opened, controller time as epoch ms. */
+  since: number;
+  deviceId: string;
+  /** Raises door_held_open when the limit passes without the door's close. */
+  timer: NodeJS.Timeout | undefined;
+  /** For an open read back already past the limit: the raise, waiting for the read-back to end without its close. */
+  overdue?: (() => void) | undefined;
+}
+
+export class DoorAlarms {
+  private readonly open = new Map<string, OpenDoor>();
+
+  constructor(private readonly d: DoorAlarmsDeps) {}
+
+  /** A door event from a controller's log, pushed now or read back (`backfilled`). */
+  event(dev: DeviceRuntime, e: ControllerEvent, backfilled: boolean): void {
+    const { d } = this;
+    const door = dev.config.doors[String(e.door) as '1'];
+    const ap = door ? d.aps.get(door.accessPoint) : undefined;
+    const readerId = doorReaderId(dev.id, e.door);
+    const where = stableName(ap?.name, readerId);
+    const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
+    const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, d.timeZone)) || d.now();
+    const raise = (type: string, severity: 'warning' | 'critical', message: string, extra: Record<string, unknown> = {}): void => {
+      d.alerts.raise({
+        type, severity, source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data: { ...data, ...extra }, message,
+        dedupKey: `${type}:${readerId}`,
+      });
+    };
+    const heldOpen = (openS: number): void =>
+      raise('door_held_open', 'warning', `Door held open at ${where} (over ${d.doorHeldOpenS} s)`, { openS, limitS: d.doorHeldOpenS });
+    // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged
+    // by their controller times. A pushed open has just happened: its timer runs the whole limit from now. Counted
+    // from the controller's time stamp (whole seconds, and its clock up to maxClockDriftS behind), a short limit
+    // could be over on arrival, and then nothing at all was raised however long the door stayed open.
+    if (e.reason === REASON.doorOpen || e.reason === REASON.forcedOpen) {
+      const prev = this.open.get(readerId);
+      if (prev) clearTimeout(prev.timer);
+      const left = d.doorHeldOpenS * 1000 - (backfilled ? d.now() - at : 0);
+      const timer = left > 0 ? setTimeout(() => heldOpen(d.doorHeldOpenS), left) : undefined;
+      timer?.unref();
+      // Read back past the limit: its close may be the next entry of the same read-back, so the raise waits for it.
+      const overdue = timer ? undefined : () => heldOpen(Math.round((d.now() - at) / 1000));
+      this.open.set(readerId, { since: at, deviceId: dev.id, timer, overdue });
+    } else if (e.reason === REASON.doorClosed) {
+      const open = this.open.get(readerId);
+      this.open.delete(readerId);
+      if (open) {
+        clearTimeout(open.timer);
+        const openS = Math.round((at - open.since) / 1000);
+        if (backfilled && openS > d.doorHeldOpenS) heldOpen(openS);
+      }
+    }
+    if (e.reason === REASON.forcedOpen) {
+      raise('door_forced', 'critical', `Door forced open at ${where} (no granted swipe, button or remote open)`);
+    } else if (e.reason === REASON.remoteOpen && !this.openedByGateway(dev, e.door, readerId, at)) {
+      // The protocol has no authentication: one packet from anywhere on the LAN opens a door, and the controller logs
+      // it as a remote open like the gateway's own (an attacker review, 2026-12-07).
+      raise('door_opened_remotely', 'critical', `Door at ${where} opened by a command the gateway did not send (another program, or someone on the controllers' network)`);
+    } else if (e.reason === REASON.openTooLong) {
+      raise('door_held_open', 'warning', `Door held open at ${where}`);
+    }
+  }
+
+  /** A controller's read-back is done: its doors still open past the limit without a close are held open. */
+  caughtUp(deviceId: string): void {
+    for (const door of this.open.values()) {
+      if (door.deviceId !== deviceId || !door.overdue) continue;
+      door.overdue();
+      door.overdue = undefined;
+    }
+  }
+
+  /** After the controllers stopped: no event can start a timer any more. */
+  stop(): void {
+    for (const o of this.open.values()) clearTimeout(o.timer);
+  }
+
+  /**
+   * Whether a remote open logged at `at` (controller time) is one the gateway sent: this process asked (its answer may
+   * have been lost) or one is recorded (sent before a restart), within the controller's allowed drift and a minute.
+   */
+  private openedByGateway(dev: DeviceRuntime, door: number, readerId: string, at: number): boolean {
+    const windowMs = (this.d.maxClockDriftS + 60) * 1000;
+    return dev.openSentNear(door, at, windowMs) || this.d.openRecorded(readerId, at - windowMs, at + windowMs);
+  }
+}

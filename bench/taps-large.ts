@@ -46,7 +46,7 @@ function rushScheduleGroups(now: number, timeZone: string): { onTime: { id: stri
 }
 
 export default async function bench(): Promise<BenchResult> {
-  const { rate, seconds, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 5000, taps: 300_000 });
+  const { rate, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 5000, taps: 300_000 });
   const nReaders = numberArg('readers', 200);
   const nStreams = numberArg('streams', 20);
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-large-'));

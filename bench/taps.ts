@@ -31,7 +31,7 @@ import type { BenchResult } from './run.js';
 const READERS = 10;
 
 export default async function bench(): Promise<BenchResult> {
-  const { rate, seconds, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
+  const { rate, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-'));
   // The gate path only: no simulated devices or flows competing for the two cores. The storage defaults (commit at
   // the end of the event-loop turn, WAL with synchronous=normal) unless asked: `--synchronous=full` measures the

@@ -6,7 +6,6 @@
  * Everything on the path is an in-memory index (readers, access points, anti-passback, lockdown) or a
  * prepared statement on a primary key, so a decision costs well under a millisecond before the commit.
  */
-import { stableName } from '../core/localized-name.js';
 import { randomBytes } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { Counter, Histogram } from 'prom-client';

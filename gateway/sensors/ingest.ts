@@ -42,7 +42,7 @@ export class SensorIngest {
     private readonly clock: Clock,
     private readonly opts: IngestOptions,
     private readonly sink: ReadingsSink,
-    private readonly log: Logger,
+    log: Logger,
     metrics: Registry,
   ) {
     this.rejected = new Counter({

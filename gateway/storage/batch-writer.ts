@@ -47,7 +47,7 @@ export class BatchWriter {
   private readonly commitMany: (batch: Pending[], outcomes: unknown[]) => void;
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly opts: BatchWriterOptions,
   ) {
     this.savepoint = db.prepare('SAVEPOINT op');

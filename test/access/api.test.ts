@@ -19,7 +19,6 @@ interface Decision {
 
 // Tuesday 2026-09-01 10:00 in Shanghai.
 const TUE_10 = Date.UTC(2026, 8, 1, 2, 0, 0);
-const HOUR = 3_600_000;
 
 describe('access through the API on the demo school', () => {
   let gw: TestGateway;

@@ -27,8 +27,6 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
   let city: CityReceiver;
   let gw: TestGateway;
   let admin: string;
-  /** The signed lockdown the attacker recorded. */
-  let recorded: Record<string, unknown>;
   const dataDir = tempDir();
   const config = (url: string): GatewayConfigInput => ({
     cloud: {
@@ -125,7 +123,7 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
   });
 
   it('runs a correctly signed command (new and old key), then refuses a replay of it', async () => {
-    const start = (recorded = signCommand(lockdownStart('lock-1'), city2026.privateKey, city2026.kid));
+    const start = signCommand(lockdownStart('lock-1'), city2026.privateKey, city2026.kid);
     await publish(start);
     expect(await resultOf('lock-1', 'ok')).toMatchObject({ status: 'ok', detail: { lockdown: true } });
     expect(await lockdownActive()).toBe(true);

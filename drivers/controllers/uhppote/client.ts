@@ -13,7 +13,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { CodecError } from './bytes.js';
-import { encodeRequest, FUNCTION, type FunctionName, type Request } from './messages.js';
+import { encodeRequest, type FunctionName, type Request } from './messages.js';
 import { decodeResponse, type Response } from './responses.js';
 
 export interface ControllerAddress {

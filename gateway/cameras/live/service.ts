@@ -80,7 +80,7 @@ export class LiveVideo {
     private readonly cfg: CamerasConfig,
     dataDir: string,
     db: Database,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly metrics: VideoMetrics,
     private readonly log: Logger,
     private readonly source: VideoSource,

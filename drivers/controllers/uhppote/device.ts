@@ -83,7 +83,7 @@ export class DeviceRuntime {
         setProfile: async (profile) => (await this.ask({ type: 'set-time-profile', profile })).ok,
       },
       d.plan,
-      () => new Date(d.now()).toISOString(),
+      d.now,
       d.onFullSync,
       d.lastFullSync,
     );
@@ -214,6 +214,7 @@ export class DeviceRuntime {
     else if (this.clockDriftS === null || Math.abs(this.clockDriftS) > this.d.maxClockDriftS) await this.setClock().catch(() => {});
     if (this.health === 'offline') return;
     this.events.onStatus(status.lastIndex);
+    if (this.sync.retryFailed()) this.d.log.info({ controller: this.id, failed: this.sync.state().lastError }, 'controller card sync failed earlier; reconciling it again');
     await this.d.onPolled();
   }
 

@@ -4,7 +4,8 @@
  * mirror of the list, so a change (a card reported lost) costs one request per controller, not a re-read. A card
  * changed while a long reconciliation runs is written at the next step, ahead of everything else, so a lost card
  * leaves every reachable controller within a few requests. A failed request stops the run; the next one (when the
- * controller answers again) is a full reconciliation.
+ * controller answers again) is a full reconciliation. A run that failed while the controller kept answering (a refused
+ * put, a forged reply) is run again from a later status poll (retryFailed), backing off while it keeps failing.
  */
 import type { CardRecord, TimeProfile } from './messages.js';
 import type { DevicePlan, LeftOutCard } from './plan.js';
@@ -18,6 +19,16 @@ export interface SyncPort {
   delete(card: number): Promise<boolean>;
   setProfile(profile: TimeProfile): Promise<boolean>;
 }
+
+/**
+ * A failed run is run again at the first status poll this long after it, doubling with each failure in a row up to
+ * RETRY_MAX_MS. Its pending request was dropped with it (a lockdown's cut among them: its doors stayed normally closed
+ * to security staff too, until a reconnect or the nightly reconciliation); but a retry is a full read, thousands of
+ * requests that status polls and swipes queue behind, so a store that stays full is not read back to back. The cap
+ * is how long security staff may wait, during a lockdown, after the controller takes writes again.
+ */
+const RETRY_FIRST_MS = 60_000;
+const RETRY_MAX_MS = 5 * 60_000;
 
 export interface SyncState {
   /** Cards the plan wants that the controller holds as planned. */
@@ -46,11 +57,14 @@ export class CardSync {
   private lastError: string | null = null;
   /** Runs finished (or failed) so far: what the controller holds may have changed by the gateway's hand since a count. */
   runs = 0;
+  /** Runs failed in a row, and when the last one failed (epoch ms). */
+  private failures = 0;
+  private failedAt = 0;
 
   constructor(
     private readonly port: SyncPort,
     private readonly planNow: () => DevicePlan,
-    private readonly nowIso: () => string,
+    private readonly now: () => number,
     private readonly onFullSync: (at: string) => void,
     lastFullSync: string | null,
   ) {
@@ -83,6 +97,19 @@ export class CardSync {
     return this.running;
   }
 
+  /**
+   * At a status poll the controller answered: after a failed run, a full run once its back-off is over. Whether one
+   * started.
+   */
+  retryFailed(): boolean {
+    if (this.failures === 0 || this.running) return false;
+    const since = this.now() - this.failedAt;
+    // A clock set back (the gateway's own clock corrected) must not hold the retry off for as long as it moved.
+    if (since >= 0 && since < Math.min(RETRY_FIRST_MS * 2 ** (this.failures - 1), RETRY_MAX_MS)) return false;
+    void this.request('full');
+    return true;
+  }
+
   idle(): Promise<void> {
     return this.running ?? Promise.resolve();
   }
@@ -94,8 +121,11 @@ export class CardSync {
       try {
         await this.run(full);
         this.lastError = null;
+        this.failures = 0;
       } catch (err) {
         this.lastError = (err as Error).message;
+        this.failures++;
+        this.failedAt = this.now();
         this.mirror = null; // unknown now: the next run reads the controller again
         this.again = 'none';
         return;
@@ -127,7 +157,7 @@ export class CardSync {
     }
     await this.apply();
     if (full) {
-      this.lastFullSync = this.nowIso();
+      this.lastFullSync = new Date(this.now()).toISOString();
       this.onFullSync(this.lastFullSync);
     }
   }

@@ -1,0 +1,114 @@
+/**
+ * A lockdown on door controllers that goes wrong half-way: a card sync that fails, a door that answers another mode,
+ * a gateway restarted while a controller that missed the lockdown's end is away. Each must end with the doors as the
+ * lockdown (or its end) wants them, without a reconnect or the nightly reconciliation.
+ */
+import { createSocket } from 'node:dgram';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
+import { FakeUhppote } from './fake-uhppote.js';
+import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+
+const STUDENT = '0A1B2C3D';
+
+let a: FakeUhppote;
+let b: FakeUhppote;
+let gw: TestGateway;
+let token: string;
+/** The gateway's clock runs this far ahead of the wall clock (a test moves it past a back-off). */
+let offset = 0;
+const clock = { now: () => Date.now() + offset };
+
+const lockdownOf = async (id: string): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === id) as unknown as { lockdown: string }).lockdown;
+const syncOf = async (id: string) => (await controllers(gw, token)).find((c) => c.id === id)!.sync;
+const polls = (f: FakeUhppote): number => f.requests.get('get-status') ?? 0;
+/** Resolves after the controller has answered `n` more status polls. */
+const afterPolls = async (f: FakeUhppote, n: number): Promise<void> => {
+  const until = polls(f) + n;
+  await waitFor(() => polls(f) >= until, 10_000, 10);
+};
+
+describe('a lockdown on door controllers that goes wrong half-way', () => {
+  beforeEach(async () => {
+    offset = 0;
+    [a, b] = await startFakes();
+  });
+  afterEach(async () => {
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  const start = async (dataDir?: string): Promise<void> => {
+    gw = await startTestGateway({ demo: true, clock, config: controllersConfig(a, b), ...(dataDir ? { dataDir } : {}) });
+    token = await gw.login('admin');
+    await settled(gw, token);
+  };
+
+  /**
+   * A card gone from ctl-a's list (someone on the LAN deleted it) while it refuses puts (a full card store, or a forged
+   * reply): a reconciliation finds it and fails at its put. No card or holder changes, so nothing else asks for a sync.
+   */
+  const refusing = async (uid: string): Promise<void> => {
+    a.refusePuts = true;
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    s.send(encodeRequest(a.serial, { type: 'delete-card', card: wg26(uid) }), a.port, '127.0.0.1');
+    await waitFor(() => a.card(wg26(uid)) === undefined, 2000, 5);
+    await new Promise<void>((r) => s.close(() => r()));
+    expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+    await waitFor(async () => {
+      const s = await syncOf('ctl-a');
+      return !s.running && s.lastError;
+    }, 5000, 10);
+  };
+
+  it('a card sync refused during a lockdown is run again later, and the guards get through once the controller takes it', async () => {
+    await start();
+    const guard = (gw.ctx.db.prepare("SELECT c.uid FROM cards c JOIN persons p ON p.id = c.person_id WHERE p.role = 'staff' AND p.security = 1 AND c.status = 'active' ORDER BY c.uid LIMIT 1").get() as { uid: string } | undefined)?.uid;
+    expect(guard, 'the demo school has a security guard with a card').toBeDefined();
+    await refusing(guard!);
+    // The lockdown's own sync (a full read, deletes first) cuts the students but fails at the guard's card.
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined && a.doors[0]!.mode === DOOR_MODE.normallyClosed, 10_000, 10);
+    await afterPolls(a, 3);
+    expect(await lockdownOf('ctl-a')).toBe('applying');
+    expect(a.swipe(wg26(guard!), 1).granted).toBe(false);
+    // The controller takes writes again; a failed sync is not read again at once (thousands of records).
+    a.refusePuts = false;
+    const reads = a.requests.get('get-card-at-index') ?? 0;
+    await afterPolls(a, 5);
+    expect(a.requests.get('get-card-at-index') ?? 0).toBe(reads);
+    // Two failures in a row: two minutes on, a status poll runs it again. The failed run had dropped the lockdown's
+    // request, and the doors stayed normally closed to the guards until a reconnect or the nightly reconciliation.
+    offset += 121_000;
+    await afterPolls(a, 10);
+    expect(await lockdownOf('ctl-a')).toBe('applied');
+    expect(a.doors.slice(0, 2).map((d) => d.mode)).toEqual([DOOR_MODE.controlled, DOOR_MODE.controlled]);
+    expect(a.swipe(wg26(guard!), 1).granted).toBe(true);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+  });
+
+  it('a sync that keeps failing is run again less and less often, and not while nothing failed', async () => {
+    await start();
+    const uid = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' AND uid != ? ORDER BY uid LIMIT 1").get(STUDENT) as { uid: string }).uid;
+    const puts = (): number => a.requests.get('put-card') ?? 0;
+    // A sync that did not fail is not run again by the clock.
+    const reads = a.requests.get('get-card-at-index') ?? 0;
+    offset += 600_000;
+    await afterPolls(a, 3);
+    expect(a.requests.get('get-card-at-index') ?? 0).toBe(reads);
+    await refusing(uid);
+    const tried = puts();
+    // A minute: run again (and refused again); another minute is not enough now, two are.
+    offset += 61_000;
+    await waitFor(() => puts() > tried, 5000, 10);
+    await waitFor(async () => !(await syncOf('ctl-a')).running, 5000, 10);
+    const again = puts();
+    offset += 61_000;
+    await afterPolls(a, 5);
+    expect(puts()).toBe(again);
+    offset += 61_000;
+    await waitFor(() => puts() > again, 5000, 10);
+  });
+});

@@ -49,19 +49,29 @@ export class DoorLockdown {
   async apply(dev: DeviceRuntime, active: boolean): Promise<void> {
     this.applying.add(dev.id);
     try {
+      // The card list is written even when a door did not take its mode (a reply forged or lost): the error still
+      // stops the step after, and each status poll sets the doors to what the list allows (check below). Without it
+      // the list was never cut, and the doors stayed normally closed to security staff too until the nightly sync.
       if (active) {
-        await this.setModes(dev, DOOR_MODE.normallyClosed);
-        await dev.sync.request('incremental');
+        try {
+          await this.setModes(dev, DOOR_MODE.normallyClosed);
+        } finally {
+          await dev.sync.request('incremental');
+        }
         // A cut that failed (a write refused or unanswered) left every card on the list: the doors stay closed to all
-        // of them, and a status poll opens them to security staff once a later sync has cut it (check below).
+        // of them, and a status poll opens them to security staff once a later sync has cut it (check below; a
+        // failed sync is run again by sync.ts retryFailed).
         if (this.d.active() && this.d.listLocked(dev)) {
           await this.setModes(dev, DOOR_MODE.controlled);
           await this.checkCount(dev).catch(() => {}); // counted at the next status poll instead
         }
       } else {
         this.counted.delete(dev.id);
-        await this.setModes(dev, DOOR_MODE.controlled);
-        await dev.sync.request('incremental');
+        try {
+          await this.setModes(dev, DOOR_MODE.controlled);
+        } finally {
+          await dev.sync.request('incremental');
+        }
       }
     } finally {
       this.applying.delete(dev.id);

@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
 import { FakeUhppote } from './fake-uhppote.js';
-import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+import { controllers, controllersConfig, settled, startFakes, startTestGateway, tempDir, waitFor, wg26, type TestGateway } from './helpers.js';
 
 const STUDENT = '0A1B2C3D';
 
@@ -123,5 +123,39 @@ describe('a lockdown on door controllers that goes wrong half-way', () => {
     expect(a.card(wg26(STUDENT))).toBeUndefined();
     expect(await lockdownOf('ctl-a')).toBe('applied');
     expect(a.doors.slice(0, 2).map((d) => d.mode)).toEqual([DOOR_MODE.controlled, DOOR_MODE.controlled]);
+  });
+
+  it('doors a lockdown left normally closed on a controller away at its end are set controlled after a restart; a door the school closed is left alone', async () => {
+    const dataDir = tempDir();
+    await start(dataDir);
+    // ctl-a is unplugged in the middle of the lockdown: its doors normally closed, its card list not yet cut.
+    a.holding.add('delete-card');
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await waitFor(() => a.held.length > 0, 10_000, 5);
+    expect(a.doors.slice(0, 2).map((d) => d.mode)).toEqual([DOOR_MODE.normallyClosed, DOOR_MODE.normallyClosed]);
+    a.unreachable = true;
+    a.holding.clear();
+    a.held.length = 0; // its answer lost with it
+    await waitFor(async () => (await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.state === 'offline', 10_000, 20);
+    await waitFor(async () => (await lockdownOf('ctl-b')) === 'applied', 10_000, 20);
+    expect((await gw.api('/api/v1/lockdown', { method: 'DELETE', token })).status).toBe(200);
+    await waitFor(() => b.doors[0]!.mode === DOOR_MODE.controlled && b.card(wg26(STUDENT)) !== undefined, 10_000, 20);
+    await gw.close();
+    // While the gateway is down the school closes ctl-b's door for the holidays with the vendor's software.
+    b.doors[0]!.mode = DOOR_MODE.normallyClosed;
+    a.unreachable = false;
+    try {
+      await start(dataDir);
+      await afterPolls(a, 5);
+      // Only the gateway's memory knew it had closed ctl-a's doors: nobody's card opened them, for good.
+      expect(a.doors.slice(0, 2).map((d) => d.mode)).toEqual([DOOR_MODE.controlled, DOOR_MODE.controlled]);
+      expect(a.swipe(wg26(STUDENT), 1).granted).toBe(true);
+      expect(b.doors[0]!.mode).toBe(DOOR_MODE.normallyClosed);
+    } finally {
+      await gw.close();
+      gw = undefined as unknown as TestGateway;
+      const { rmSync } = await import('node:fs');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,6 +21,11 @@ export interface DoorLockdownDeps {
   active: () => boolean;
   /** Whether the controller's card list is the lockdown's: a plan made under it, written in full. */
   listLocked: (dev: DeviceRuntime) => boolean;
+  /**
+   * The controllers whose lockable doors the gateway left normally closed, kept across restarts (store.ts). Saving
+   * must not throw: a failing disk must not stop a lockdown closing the doors.
+   */
+  closed: { load(): readonly string[]; save(deviceId: string, closed: boolean): void };
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
@@ -29,12 +34,17 @@ export class DoorLockdown {
   private readonly applying = new Set<string>();
   /** Controllers whose doors did not read back as the gateway left them at the last look (or could not be read). */
   private readonly astray = new Set<string>();
-  /** The mode the gateway last set each controller's lockable doors to. */
+  /** The mode the gateway last set each controller's lockable doors to (normally closed: also as of before a restart). */
   private readonly left = new Map<string, number>();
+  /** The controllers saved as closed (deps.closed): saved before the first door is closed, forgotten once all are open. */
+  private readonly saved: Set<string>;
   /** Each controller's card count during a lockdown, read after the sync's `runs`th run. */
   private readonly counted = new Map<string, { runs: number; count: number }>();
 
-  constructor(private readonly d: DoorLockdownDeps) {}
+  constructor(private readonly d: DoorLockdownDeps) {
+    this.saved = new Set(d.closed.load());
+    for (const id of this.saved) this.left.set(id, DOOR_MODE.normallyClosed);
+  }
 
   /** Whether the controller's lockable doors read back as the gateway left them at the last look. */
   doorsHeld(deviceId: string): boolean {
@@ -82,7 +92,8 @@ export class DoorLockdown {
    * At each status poll. During a lockdown the doors are read back and set to what the card list allows: controlled
    * once it is the lockdown's, else normally closed (a controller that was away when the lockdown began, or whose cut
    * failed); a door found otherwise than the gateway left it was changed by someone else, with a warning. After a
-   * lockdown that ended while the controller was away, its doors are set controlled again.
+   * lockdown that ended while the controller was away (also if the gateway restarted before it came back: what the
+   * gateway left is saved), its doors are set controlled again.
    */
   async check(dev: DeviceRuntime): Promise<void> {
     if (dev.health !== 'online' || this.applying.has(dev.id)) return;
@@ -93,7 +104,7 @@ export class DoorLockdown {
     try {
       const changed = await this.setModes(dev, want);
       const tampered = before === undefined ? [] : changed.filter((c) => c.was !== before);
-      if (!active) this.d.log.info({ controller: dev.id }, 'controller doors set controlled after a lockdown that ended while it was away');
+      if (!active) this.d.log.info({ controller: dev.id, doors: changed }, 'controller doors set controlled after a lockdown that ended while it was away');
       if (tampered.length > 0) {
         // Set back, but whoever changed them can again at once: held again when the next look finds them as left.
         this.astray.add(dev.id);
@@ -129,6 +140,12 @@ export class DoorLockdown {
    */
   private async setModes(dev: DeviceRuntime, mode: number): Promise<{ door: number; was: number }[]> {
     const changed: { door: number; was: number }[] = [];
+    // Saved before the first request: a gateway stopped half-way has to open the doors it may have closed at its
+    // next start, whether or not a lockdown is still on (check).
+    if (mode === DOOR_MODE.normallyClosed && !this.saved.has(dev.id)) {
+      this.saved.add(dev.id);
+      this.d.closed.save(dev.id, true);
+    }
     this.astray.add(dev.id);
     for (const [n, door] of Object.entries(dev.config.doors)) {
       const ap = door ? this.d.aps.get(door.accessPoint) : undefined;
@@ -141,6 +158,7 @@ export class DoorLockdown {
     }
     this.astray.delete(dev.id);
     this.left.set(dev.id, mode);
+    if (mode !== DOOR_MODE.normallyClosed && this.saved.delete(dev.id)) this.d.closed.save(dev.id, false);
     return changed;
   }
 }

@@ -119,7 +119,19 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     const s = d.sync.state();
     return plannedLocked.get(d.id) === true && s.pending === 0 && !s.running && s.lastError === null;
   };
-  const doorLockdown = new DoorLockdown({ aps, active: ports.lockdownActive, listLocked, log });
+  const doorLockdown = new DoorLockdown({
+    aps, active: ports.lockdownActive, listLocked, log,
+    closed: {
+      load: () => store.doorsClosed(),
+      save: (id, closed) => {
+        try {
+          store.setDoorsClosed(id, closed, nowIso());
+        } catch (err) {
+          log.warn({ err, controller: id, closed }, 'controller doors left normally closed not saved: a restart before they open again would leave them closed');
+        }
+      },
+    },
+  });
 
   const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
     const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();

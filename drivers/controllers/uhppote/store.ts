@@ -1,7 +1,8 @@
 /**
  * What the gateway remembers about each controller (migration 70, range 70–79 in docs/architecture.md):
  * the highest event index it has recorded from the controller's log (every index up to it is recorded, since events
- * are taken strictly in order), which taps came from which log entry, live or read back, and the remote opens.
+ * are taken strictly in order), which taps came from which log entry, live or read back, the remote opens, and
+ * whether it left the controller's doors normally closed.
  */
 import type { Database, Migration } from '../../../gateway/storage/db.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
@@ -51,6 +52,14 @@ export const controllerMigrations: Migration[] = [
       );
       CREATE INDEX door_opens_at ON door_opens (at);
       CREATE INDEX door_opens_access_point ON door_opens (access_point, at);`,
+  },
+  {
+    version: 73,
+    name: 'doors a lockdown left closed',
+    // The controllers whose lockable doors the gateway set normally closed and not yet controlled again (lockdown.ts).
+    // Kept in memory only, a lockdown that ended while one was away, then a restart before it came back, left its doors
+    // closed to every card for good.
+    up: `CREATE TABLE controller_doors_closed (device_id TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID;`,
   },
 ];
 
@@ -126,6 +135,16 @@ export class ControllerStore {
   /** Whether a remote open of this reader is recorded between `from` and `to` (epoch ms). */
   openNear(readerId: string, from: number, to: number): boolean {
     return this.db.prepare('SELECT 1 FROM door_opens WHERE at BETWEEN ? AND ? AND instr(readers, ?) > 0').get(from, to, JSON.stringify(readerId)) !== undefined;
+  }
+
+  /** The controllers whose lockable doors the gateway left normally closed (lockdown.ts). */
+  doorsClosed(): string[] {
+    return (this.db.prepare('SELECT device_id AS id FROM controller_doors_closed').all() as { id: string }[]).map((r) => r.id);
+  }
+
+  setDoorsClosed(deviceId: string, closed: boolean, at: string): void {
+    if (closed) this.db.prepare('INSERT OR REPLACE INTO controller_doors_closed (device_id, at) VALUES (?, ?)').run(deviceId, at);
+    else this.db.prepare('DELETE FROM controller_doors_closed WHERE device_id = ?').run(deviceId);
   }
 
   counts(deviceId: string): { taps: number; backfilled: number } {

@@ -218,7 +218,11 @@ export class NotifyModule implements GatewayModule {
       }
       if (cfg.staffChannel) {
         const byClass = new Map<string, string[]>();
-        for (const p of absent) byClass.set(p.class ?? '-', [...(byClass.get(p.class ?? '-') ?? []), p.name]);
+        for (const p of absent) {
+          const names = byClass.get(p.class ?? '-');
+          if (names) names.push(p.name);
+          else byClass.set(p.class ?? '-', [p.name]);
+        }
         for (const [cls, names] of byClass) {
           queued += this.outbox.enqueueStaff({
             event: 'absent', channel: cfg.staffChannel, dedupKey: `absent_digest:${local.date}:${due.join('+')}:${cls}`,

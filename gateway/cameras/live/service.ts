@@ -71,10 +71,13 @@ export class LiveVideo {
   private syncTimer: NodeJS.Timeout | undefined;
   /** Cameras that want a pre-roll but were left without one by `maxLivePulls`, when that was last logged. */
   private capped = 0;
-  private stopped = false;
   /** Clips being made: stop() cuts their wait short, kills their ffmpeg and waits for their rows (see stop()). */
   private readonly clipping = new InFlight();
+  /** Aborted by stop(): kills the clips' ffmpeg, and says nothing new starts. */
   private readonly stopping = new AbortController();
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
 
   constructor(
     private readonly cfg: CamerasConfig,
@@ -119,9 +122,8 @@ export class LiveVideo {
    * their ffmpeg; the rows are written now, while the database is open.
    */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.syncTimer);
     this.stopping.abort();
+    clearInterval(this.syncTimer);
     for (const e of [...this.entries.values()]) this.drop(e);
     await this.clipping.idle();
   }

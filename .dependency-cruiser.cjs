@@ -50,6 +50,15 @@ module.exports = {
       to: { path: '^gateway/compose\\.ts$' },
     },
     {
+      name: 'broker-loads-no-config-schema',
+      comment:
+        'The broker takes its settings as values and its defaults from config/mqtt-defaults.ts, plain numbers: ' +
+        'loading a zod schema to read them kept ~3 MB of it in every broker process, and that heap cost ~10 % of ' +
+        'its throughput under a flood (docs/operations.md). Types from the schema are free (erased).',
+      from: { path: '^gateway/broker/' },
+      to: { path: '^config/', pathNot: '^config/mqtt-defaults\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'console-imports-only-api-types',
       comment:
         'console/ runs in the browser, built by plain tsc without a bundler: it may take the gateway\'s API types from ' +

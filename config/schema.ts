@@ -11,6 +11,7 @@ import { mapsConfig } from './maps.js';
 import { controllersConfig, doorReaderId } from './controllers.js';
 import { sensorsConfig, type SensorConfig } from './sensors.js';
 import { localizedName } from './common.js';
+import { MQTT_DEFAULTS as D } from './mqtt-defaults.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -70,46 +71,46 @@ export const mqttConfig = z.strictObject({
   host: z.string().default('0.0.0.0').meta({ description: 'Address the embedded MQTT broker listens on.' }),
   port: port.default(1883).meta({ description: 'MQTT port (CAMPUS_MQTT_PORT overrides; 0 picks a free one).' }),
   websocket: z.boolean().default(true).meta({ description: 'MQTT over WebSocket at /mqtt on the HTTP server.' }),
-  drainTimeoutMs: z.number().int().positive().default(10_000)
+  drainTimeoutMs: z.number().int().positive().default(D.drainTimeoutMs)
     .meta({ description: 'A subscriber that cannot take messages for this long is disconnected instead of stalling everyone.' }),
-  maxTopicLevels: z.number().int().min(1).max(100).default(10).meta({ description: 'Deeper topics are refused.' }),
-  maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024)
+  maxTopicLevels: z.number().int().min(1).max(100).default(D.maxTopicLevels).meta({ description: 'Deeper topics are refused.' }),
+  maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(D.maxPacketBytes)
     .meta({ description: 'Largest remaining length of a packet other than CONNECT (which is capped at 4 KiB), checked at the socket from the fixed header before the packet is buffered; a bigger one closes the connection at once.' }),
-  offlineUploadMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(72 * 1024)
+  offlineUploadMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(D.offlineUploadMaxBytes)
     .meta({ description: 'The same for a PUBLISH on `campus/readers/<readerId>/offline`: a terminal\'s batch of offline sales may be up to 64 KiB of JSON (drivers/rfid/mqtt-readers.ts), plus its topic and headers.' }),
-  connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000)
+  connectTimeoutMs: z.number().int().min(100).max(600_000).default(D.connectTimeoutMs)
     .meta({ description: 'A connection that has not logged in (CONNACK accepted) this long after it opened is closed.' }),
-  maxPendingConnections: z.number().int().positive().default(64)
+  maxPendingConnections: z.number().int().positive().default(D.maxPendingConnections)
     .meta({ description: 'Connections not logged in yet, in all and from one address: more are closed as they open.' }),
-  maxPendingPerAddress: z.number().int().positive().default(16)
+  maxPendingPerAddress: z.number().int().positive().default(D.maxPendingPerAddress)
     .meta({ description: 'Connections not logged in yet from one client address; more are closed as they open.' }),
   loginBackoff: z
     .strictObject({
-      maxFailures: z.number().int().min(1).default(5),
-      baseDelayMs: z.number().int().nonnegative().default(500),
-      maxDelayMs: z.number().int().nonnegative().default(4000),
-      blockS: z.number().positive().default(300),
+      maxFailures: z.number().int().min(1).default(D.loginBackoff.maxFailures),
+      baseDelayMs: z.number().int().nonnegative().default(D.loginBackoff.baseDelayMs),
+      maxDelayMs: z.number().int().nonnegative().default(D.loginBackoff.maxDelayMs),
+      blockS: z.number().positive().default(D.loginBackoff.blockS),
     })
     .prefault({})
     .meta({ description: 'Failed logins from one address: the refusal of the 2nd is held back `baseDelayMs`, each later one twice as long up to `maxDelayMs`; the `maxFailures`th refuses every login from that address (right password or not) for `blockS`. Failures are forgotten after `blockS` without one. Logged at most once a minute per address.' }),
   retainedPerDevice: z
     .strictObject({
-      messages: z.number().int().nonnegative().default(100),
-      bytes: z.number().int().nonnegative().default(256 * 1024),
+      messages: z.number().int().nonnegative().default(D.retainedPerDevice.messages),
+      bytes: z.number().int().nonnegative().default(D.retainedPerDevice.bytes),
     })
     .prefault({})
     .meta({ description: 'Retained messages a device keeps on the broker (under its own topics), in count and bytes (topic + payload). Room for a Tasmota LWT and Zigbee2MQTT\'s retained states; anonymous clients (demo mode) share one such quota. Services are not counted. A retained publish past the quota is acknowledged and delivered, not kept.' }),
   publishRatePerDevice: z
     .strictObject({
-      messagesPerS: z.number().positive().default(50),
-      burst: z.number().int().min(1).default(200),
+      messagesPerS: z.number().positive().default(D.publishRatePerDevice.messagesPerS),
+      burst: z.number().int().min(1).default(D.publishRatePerDevice.burst),
     })
     .prefault({})
     .meta({ description: 'How fast one device login may publish, all its connections together: `burst` messages at once, then `messagesPerS` (a token bucket). A reader taps a few times a second and a sensor reports every few seconds, so this only stops a device whose secret leaked from sending taps or readings as fast as the gateway can store them. Past it a message is acknowledged (QoS 1) and dropped, counted as `publish_rate`; the device stays connected. Services and anonymous clients (demo mode) are not limited.' }),
   maxSubscriptions: z
     .strictObject({
-      device: z.number().int().positive().default(32),
-      other: z.number().int().positive().default(1000),
+      device: z.number().int().positive().default(D.maxSubscriptions.device),
+      other: z.number().int().positive().default(D.maxSubscriptions.other),
     })
     .prefault({})
     .meta({ description: 'Subscriptions one client may hold: devices, and services or anonymous clients. More get a SUBACK failure.' }),

@@ -7,7 +7,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Client, PublishPacket } from 'aedes';
-import { mqttConfig, type GatewayConfig } from '../../config/schema.js';
+import { MQTT_DEFAULTS } from '../../config/mqtt-defaults.js';
+import type { GatewayConfig } from '../../config/schema.js';
 import type { Identity } from './acl.js';
 import { ConnectionGate } from './connection-gate.js';
 import { LoginBackoff, LoginBlockedError } from './login-backoff.js';
@@ -30,7 +31,7 @@ export type BrokerLimits = Pick<
 
 /** The configured defaults, for brokers built outside the composition root (the broker bench). */
 export function defaultBrokerLimits(): BrokerLimits {
-  return mqttConfig.parse({});
+  return structuredClone(MQTT_DEFAULTS);
 }
 
 /** Anonymous clients (demo mode) have no identity to tell apart: they share one retained quota. */

@@ -42,6 +42,27 @@ export class MetricFactory {
   }
 
   /**
+   * A counter kept by someone else (the kernel's count for a socket), read when /metrics is scraped: each scrape adds
+   * what it rose by since the last. One that went down was started again (a new socket) and counts from 0. `read`
+   * returning undefined (nothing to read yet) adds nothing.
+   */
+  counterFrom(name: string, help: string, read: () => Promise<number | undefined>): Counter {
+    let last = 0;
+    return new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        const value = await read();
+        if (value === undefined) return;
+        if (value > last) this.inc(value - last);
+        else if (value < last) this.inc(value);
+        last = value;
+      },
+    });
+  }
+
+  /**
    * A gauge read when /metrics is scraped, from the component's own state, so it is never stale and costs nothing
    * between scrapes. `read` returning undefined (nothing measured yet) leaves the value as it was.
    */

@@ -6,6 +6,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { CodecError } from './bytes.js';
+import { setReceiveBuffer } from './listener-buffer.js';
 import { decodeResponse, type ControllerStatus } from './responses.js';
 
 export interface ListenerOptions {
@@ -14,6 +15,10 @@ export interface ListenerOptions {
   /** serial → the host its packets must come from. */
   sources: ReadonlyMap<number, string>;
   maxPerSecond: number;
+  /** The socket's receive buffer (listener-buffer.ts RECEIVE_BUFFER_BYTES). */
+  receiveBufferBytes: number;
+  /** The kernel granted less than asked (Linux: net.core.rmem_max), or refused to set it. */
+  onReceiveBufferShort: (asked: number, granted: number | undefined, err?: unknown) => void;
   onStatus: (serial: number, status: ControllerStatus) => void;
   onDrop: (reason: string, detail: string) => void;
 }
@@ -29,6 +34,11 @@ export class EventListener {
     return this.socket?.address().port ?? 0;
   }
 
+  /** The address and port bound, once started. */
+  get bound(): { address: string; port: number } | undefined {
+    return this.socket?.address();
+  }
+
   async start(): Promise<void> {
     const s = createSocket({ type: 'udp4', reuseAddr: false });
     s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
@@ -37,6 +47,13 @@ export class EventListener {
       s.once('error', reject);
       s.bind(this.opts.port, this.opts.host, () => resolve());
     });
+    // After bind: libuv has no socket to set it on before. Short of it, pushes are lost sooner, not refused.
+    try {
+      const { asked, granted } = setReceiveBuffer(s, this.opts.receiveBufferBytes);
+      if (granted < asked) this.opts.onReceiveBufferShort(asked, granted);
+    } catch (err) {
+      this.opts.onReceiveBufferShort(this.opts.receiveBufferBytes, undefined, err);
+    }
     this.socket = s;
   }
 

@@ -20,6 +20,7 @@ import { DeviceRuntime, type ControllerHealth } from './device.js';
 import { EventPump } from './events.js';
 import { controllerRoutes } from './routes.js';
 import { EventListener } from './listener.js';
+import { countListenerDrops, RECEIVE_BUFFER_BYTES } from './listener-buffer.js';
 import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
 import { DoorAlarms } from './door-alarms.js';
 import { DoorLockdown } from './lockdown.js';
@@ -87,6 +88,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     dropped: metrics.counter('campus_controller_packets_dropped_total', 'UDP packets dropped, by reason', ['reason']),
     clockSets: metrics.counter('campus_controller_clock_sets_total', 'Times a controller clock was set', ['controller']),
   };
+  countListenerDrops(metrics, () => listener?.bound);
   const onDrop = (reason: string, detail = ''): void => {
     m.dropped.inc({ reason });
     dropLog.warn(reason, { reason, detail }, 'controller packet dropped');
@@ -337,6 +339,9 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         port: listen.port,
         sources: new Map(devices.map((d) => [d.config.serial, d.target.host])),
         maxPerSecond: cfg.maxEventsPerS,
+        receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+        onReceiveBufferShort: (asked, granted, err) =>
+          log.warn({ asked, granted, err }, 'controller listener receive buffer smaller than asked (raise net.core.rmem_max): a burst of pushes is dropped sooner'),
         onStatus: (serial, status) => {
           const d = devices.find((x) => x.config.serial === serial);
           if (d && status.event) d.events.onPushed(status.event);

@@ -52,6 +52,8 @@ export const controllersConfig = z.strictObject({
   maxClockDriftS: z.number().int().min(1).max(3600).default(5).meta({ description: 'A clock further off than this is set again.' }),
   maxEventsPerS: z.number().int().min(1).max(10_000).default(200)
     .meta({ description: 'Pushed events taken per controller per second; more are dropped (and read back from the controller\'s log).' }),
+  remoteOpensPerMinute: z.number().int().min(1).max(600).default(12)
+    .meta({ description: 'Remote door opens (`POST /api/v1/access-points/:id/open`) each user may make: this many at once, then one every 60/N seconds, across all doors; more are refused with 429. A guard typing a reason for each open stays well under 12; a script or a stolen session opening every gate again and again does not.' }),
   doorHeldOpenS: z.number().int().min(1).max(3600).default(30)
     .meta({ description: 'A door reported open (sensor) this long without closing raises door_held_open.' }),
   nightlySyncAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time of day as HH:MM').default('02:30')

@@ -19,6 +19,7 @@ import { UhppoteClient } from './client.js';
 import { DeviceRuntime, type ControllerHealth } from './device.js';
 import { EventPump } from './events.js';
 import { controllerRoutes } from './routes.js';
+import { RemoteOpenLimit } from './open-limit.js';
 import { EventListener } from './listener.js';
 import { countListenerDrops, RECEIVE_BUFFER_BYTES } from './listener-buffer.js';
 import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
@@ -377,7 +378,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     },
 
     routes(api: Router, guards: Guards) {
-      controllerRoutes(api, guards, { devices, info, aps, log, now, emit: (e) => {
+      const openLimit = new RemoteOpenLimit({ perMinute: cfg.remoteOpensPerMinute, metrics, log, now });
+      controllerRoutes(api, guards, { devices, info, aps, log, now, openLimit, emit: (e) => {
         store.recordOpen(e);
         ctx.bus.emit('door.remote_opened', e);
       } });

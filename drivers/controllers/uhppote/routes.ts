@@ -8,6 +8,7 @@ import { sessionOf, type Guards } from '../../../gateway/http/guards.js';
 import { parse } from '../../../gateway/http/validate.js';
 import { visibilityOf } from '../../../gateway/http/visibility.js';
 import type { DeviceRuntime } from './device.js';
+import { RateLimitedError, type RemoteOpenLimit } from './open-limit.js';
 
 export const openBody = z.object({ reason: z.string().trim().min(1).max(500), readerId: z.string().max(80).optional() });
 
@@ -19,11 +20,13 @@ export interface ControllerRoutesDeps {
   aps: ReadonlyMap<string, unknown>;
   log: Logger;
   now: () => number;
+  /** Remote opens each user may make (controllers.remoteOpensPerMinute). */
+  openLimit: RemoteOpenLimit;
   /** Records a door opened remotely (who, why, which doors) and tells the bus. */
   emit: (e: { accessPoint: string; readers: string[]; by: string; reason: string; at: number }) => void;
 }
 
-export function controllerRoutes(api: Router, guards: Guards, { devices, info, aps, log, now, emit }: ControllerRoutesDeps): void {
+export function controllerRoutes(api: Router, guards: Guards, { devices, info, aps, log, now, openLimit, emit }: ControllerRoutesDeps): void {
   const byId = (id: string): DeviceRuntime => {
     const d = devices.find((x) => x.id === id);
     if (!d) throw notFound(`controller ${id}`);
@@ -54,6 +57,12 @@ export function controllerRoutes(api: Router, guards: Guards, { devices, info, a
     );
     if (doors.length === 0) throw new GatewayError('not_found', `no controller door serves access point ${apId}${readerId ? ` as ${readerId}` : ''}`);
     const by = sessionOf(res).username;
+    try {
+      openLimit.take(by, apId);
+    } catch (err) {
+      if (err instanceof RateLimitedError) res.setHeader('retry-after', String(err.retryAfterS));
+      throw err;
+    }
     const results = await Promise.all(doors.map(async ({ d, n, readerId: r }) => ({ readerId: r, ok: await d.openDoor(n).catch(() => false) })));
     const opened = results.filter((r) => r.ok).map((r) => r.readerId);
     log.info({ accessPoint: apId, by, reason, opened, failed: results.filter((r) => !r.ok).map((r) => r.readerId) }, 'door opened remotely');

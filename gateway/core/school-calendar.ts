@@ -111,7 +111,12 @@ export function isSchoolDay(date: string, calendar: AccessConfig['calendar']): b
 
 /** The arrival cut-off of a schedule group: its own, else the `default` group's, else 08:00. */
 export function arrivalCutoff(group: string, groups: AccessConfig['scheduleGroups']): string {
-  return groups.find((g) => g.id === group)?.arrivalCutoff ?? groups.find((g) => g.id === 'default')?.arrivalCutoff ?? '08:00';
+  return groups.find((g) => g.id === group)?.arrivalCutoff ?? fallbackArrivalCutoff(groups);
+}
+
+/** The cut-off of a group the config does not list (a person's group left over from an import): `default`'s, else 08:00. */
+export function fallbackArrivalCutoff(groups: AccessConfig['scheduleGroups']): string {
+  return groups.find((g) => g.id === 'default')?.arrivalCutoff ?? '08:00';
 }
 
 /**

@@ -50,7 +50,10 @@ export class TokenBucket {
   take(n: number): number {
     if (this.ratePerS <= 0) return 0;
     const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerS) / 1000);
+    // A clock that went back (a wall clock stepped by NTP on a box without a real-time clock) refills nothing, and
+    // takes nothing either: counted as negative time, it left the bucket in debt, and its user waiting, as long as it
+    // went back.
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, t - this.last) * this.ratePerS) / 1000);
     this.last = t;
     // A message larger than the burst goes once the bucket is full, leaving it in debt.
     const need = Math.min(n, this.burst);

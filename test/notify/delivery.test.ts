@@ -202,6 +202,17 @@ describe('guardian message delivery', () => {
     expect(new Set(fake.accepted.filter((a) => a.template === 'SMS_EMERGENCY').map((a) => a.to)).size).toBe(1002);
   }, 300_000);
 
+  it('keeps sending after the clock is set back (NTP on a box without a real-time clock)', async () => {
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(() => fake.accepted.some((a) => a.template === 'SMS_ARRIVAL'), 10_000);
+    // The box had run 50 minutes fast; NTP brings it back. The next family's message must not wait those 50 minutes.
+    clock.set(Date.parse('2026-09-01T06:40:00+08:00'));
+    await addGuardian('S20250003', '13600136003', true);
+    const uid = ((await (await gw.api('/api/v1/people?externalId=S20250003', { token: admin })).json()) as { items: { cards: { uid: string }[] }[] }).items[0]!.cards[0]!.uid;
+    expect(await tap(client, 'demo-gate-in', uid)).toMatchObject({ granted: true });
+    await waitFor(() => fake.accepted.some((a) => a.template === 'SMS_ARRIVAL' && a.to === '13600136003'), 10_000);
+  });
+
   it('suppresses messages in quiet hours', async () => {
     // In at 07:20, out at 22:10.
     expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });

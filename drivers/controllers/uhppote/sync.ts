@@ -5,7 +5,9 @@
  * changed while a long reconciliation runs is written at the next step, ahead of everything else, so a lost card
  * leaves every reachable controller within a few requests. A failed request stops the run; the next one (when the
  * controller answers again) is a full reconciliation. A run that failed while the controller kept answering (a refused
- * put, a forged reply) is run again from a later status poll (retryFailed), backing off while it keeps failing.
+ * put, a forged reply) is run again from a later status poll (retryFailed), backing off while it keeps failing: only
+ * the writes still to do when the refusal came after the list was read (the controller answered, so the mirror is
+ * right), a full reconciliation otherwise.
  */
 import type { CardRecord, TimeProfile } from './messages.js';
 import type { DevicePlan, LeftOutCard } from './plan.js';
@@ -23,12 +25,20 @@ export interface SyncPort {
 /**
  * A failed run is run again at the first status poll this long after it, doubling with each failure in a row up to
  * RETRY_MAX_MS. Its pending request was dropped with it (a lockdown's cut among them: its doors stayed normally closed
- * to security staff too, until a reconnect or the nightly reconciliation); but a retry is a full read, thousands of
- * requests that status polls and swipes queue behind, so a store that stays full is not read back to back. The cap
+ * to security staff too, until a reconnect or the nightly reconciliation); but a retry may be a full read, thousands
+ * of requests that status polls and swipes queue behind, so a controller that keeps failing is not read back to back. The cap
  * is how long security staff may wait, during a lockdown, after the controller takes writes again.
  */
 const RETRY_FIRST_MS = 60_000;
 const RETRY_MAX_MS = 5 * 60_000;
+
+/** What is asked of the sync loop next. */
+type Pending = 'none' | 'incremental' | 'full';
+
+/** The controller answered a write "not done": a full card store, or a reply forged in a race with the controller's. */
+export class WriteRefusedError extends Error {
+  readonly code = 'controller_refused_write';
+}
 
 export interface SyncState {
   /** Cards the plan wants that the controller holds as planned. */
@@ -51,7 +61,7 @@ export class CardSync {
   private plan: DevicePlan = { cards: new Map(), profiles: [], leftOut: [] };
   private readonly urgent = new Set<number>();
   private running: Promise<void> | undefined;
-  private again: 'none' | 'incremental' | 'full' = 'none';
+  private again: Pending = 'none';
   private pendingWrites = 0;
   lastFullSync: string | null;
   private lastError: string | null = null;
@@ -60,6 +70,8 @@ export class CardSync {
   /** Runs failed in a row, and when the last one failed (epoch ms). */
   private failures = 0;
   private failedAt = 0;
+  /** A full run is reading the controller's list: the mirror is not what the controller holds until it is done. */
+  private reading = false;
 
   constructor(
     private readonly port: SyncPort,
@@ -106,7 +118,7 @@ export class CardSync {
     const since = this.now() - this.failedAt;
     // A clock set back (the gateway's own clock corrected) must not hold the retry off for as long as it moved.
     if (since >= 0 && since < Math.min(RETRY_FIRST_MS * 2 ** (this.failures - 1), RETRY_MAX_MS)) return false;
-    void this.request('full');
+    void this.request('incremental'); // a full run when the mirror was dropped (request)
     return true;
   }
 
@@ -126,7 +138,13 @@ export class CardSync {
         this.lastError = (err as Error).message;
         this.failures++;
         this.failedAt = this.now();
-        this.mirror = null; // unknown now: the next run reads the controller again
+        // A refusal after the list was read is an answer: the controller holds what the mirror says (the refused write
+        // never entered it), so the retry writes only what is left; a card store that stays full was read back in
+        // full at every retry, thousands of requests each. Anything else (no answer, a read cut short, a full run
+        // asked for meanwhile) leaves it unknown, and the next run reads the controller again.
+        // (`again` as declared: set during the run, which the compiler's narrowing from the loop's head does not see.)
+        if (!(err instanceof WriteRefusedError) || this.reading || (this.again as Pending) === 'full') this.mirror = null;
+        this.reading = false;
         this.again = 'none';
         return;
       } finally {
@@ -140,6 +158,7 @@ export class CardSync {
     if (full) {
       this.profilesWritten = '';
       const read = new Map<number, CardRecord>();
+      this.reading = true;
       const n = await this.port.count();
       for (let i = 1; i <= n; i++) {
         await this.writeUrgent(read);
@@ -149,10 +168,11 @@ export class CardSync {
       }
       this.urgentlyWritten.clear();
       this.mirror = read;
+      this.reading = false;
     }
     const sig = JSON.stringify(this.plan.profiles);
     if (sig !== this.profilesWritten) {
-      for (const p of this.plan.profiles) if (!(await this.port.setProfile(p))) throw new Error(`controller refused time profile ${p.profile}`);
+      for (const p of this.plan.profiles) if (!(await this.port.setProfile(p))) throw new WriteRefusedError(`controller refused time profile ${p.profile}`);
       this.profilesWritten = sig;
     }
     await this.apply();
@@ -175,7 +195,7 @@ export class CardSync {
       const want = this.plan.cards.get(c);
       // A refused put is not written: as in apply(), the run stops and the next one reads the controller again. (A
       // refused delete means the controller does not hold the card, which is what was wanted.)
-      if (want && !(await this.port.put(want))) throw new Error(`controller refused card ${c} (is its card store full?)`);
+      if (want && !(await this.port.put(want))) throw new WriteRefusedError(`controller refused card ${c} (is its card store full?)`);
       if (!want) await this.port.delete(c);
       if (partialMirror) {
         this.urgentlyWritten.add(c);
@@ -215,7 +235,7 @@ export class CardSync {
       } else {
         const want = this.plan.cards.get(w.card);
         if (want && !(mirror.get(w.card) && sameRecord(mirror.get(w.card)!, want))) {
-          if (!(await this.port.put(want))) throw new Error(`controller refused card ${w.card} (is its card store full?)`);
+          if (!(await this.port.put(want))) throw new WriteRefusedError(`controller refused card ${w.card} (is its card store full?)`);
           mirror.set(w.card, want);
         }
       }

@@ -95,7 +95,7 @@ export interface BackupResult {
 
 export class BackupError extends Error {
   constructor(
-    readonly code: 'GATEWAY_RUNNING' | 'NOT_EMPTY' | 'TAMPERED' | 'NEWER_SCHEMA' | 'CORRUPT' | 'UNREADABLE' | 'FAILED',
+    readonly code: 'GATEWAY_RUNNING' | 'NOT_EMPTY' | 'TAMPERED' | 'NEWER_SCHEMA' | 'CORRUPT' | 'UNREADABLE' | 'TOO_LARGE' | 'FAILED',
     message: string,
   ) {
     super(message);

@@ -4,11 +4,12 @@
  * knows. The checksums catch a damaged or altered archive; they are not a signature (whoever can rewrite an archive can
  * rewrite its manifest), so keep backups where only school IT can write.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { extract } from 'tar';
+import { Unpack } from 'tar';
 import { BackupError, DB_FILE, listFiles, MANIFEST, manifestSchema, sha256File, type BackupManifest } from './backup.js';
+import { RestoreBudget, restoreLimits } from './restore-budget.js';
 import { claimDataDir, dataDirHolder, removeStaleWork, workName } from './data-lock.js';
 
 /** A restore's staging folder (`.restore-<pid>@<host>~…`, storage/data-lock.ts) in the data directory, until it checks out. */
@@ -20,6 +21,8 @@ export interface RestoreOptions {
   dataDir: string;
   /** The highest migration this code knows: a backup from a newer gateway is refused. */
   codeSchemaVersion: number;
+  /** At most this many bytes unpacked (a test's small disk); at most what the data directory's disk has free anyway. */
+  maxBytes?: number;
   onProgress?: (step: string) => void;
 }
 
@@ -85,6 +88,47 @@ async function verify(staging: string, codeSchemaVersion: number): Promise<Backu
   return manifest;
 }
 
+type EntryHeader = { size?: number | undefined; type?: string; mode?: number | undefined } | { size?: number | undefined };
+
+/**
+ * The archive unpacked as tar's `extract` does, with a filter that can stop it: an entry refused for its size ends
+ * the read at once, where a filter that only skips entries would still inflate the rest of a gzip bomb.
+ */
+function unpack(
+  file: string,
+  o: Omit<NonNullable<ConstructorParameters<typeof Unpack>[0]>, 'filter'> & { filter: (path: string, entry: EntryHeader, stop: (err: Error) => void) => boolean },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const input = createReadStream(file);
+    let failed: Error | null = null;
+    let stopped: Error | null = null;
+    const u: Unpack = new Unpack({
+      ...o,
+      filter: (path, entry) =>
+        o.filter(path, entry as EntryHeader, (err) => {
+          // No more input; the parser ends where it is, so what it is writing settles before the promise does and
+          // the staging folder is not removed under a write.
+          stopped ??= err;
+          input.unpipe(u);
+          input.destroy();
+          // Not inside the write that called the filter: the parser is still in that chunk.
+          setImmediate(() => u.end());
+        }),
+    });
+    input.once('error', (err) => {
+      failed ??= err;
+      u.end();
+    });
+    u.on('error', (err: Error) => (failed ??= err));
+    u.once('end', () => {
+      const err = stopped ?? failed;
+      if (err) reject(err);
+      else resolve();
+    });
+    input.pipe(u);
+  });
+}
+
 export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult> {
   const step = opts.onProgress ?? (() => {});
   const holder = dataDirHolder(opts.dataDir);
@@ -101,24 +145,32 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
   try {
     step(`unpacking ${opts.file}`);
     const refused: string[] = [];
+    const budget = new RestoreBudget(restoreLimits(opts.dataDir, opts.maxBytes));
+    let tooLarge: BackupError | null = null;
     try {
-      await extract({
-        file: opts.file,
+      await unpack(opts.file, {
         cwd: staging,
         strict: true,
         // Owners and modes are the archive's say, and restore may run as root: a file owned by root with its set-user-id
         // bit would be a root shell for any local user. Files are the restoring user's, and made private below.
         preserveOwner: false,
-        // Only plain files and folders: a link in a backup could point the restore at any file on the box.
-        filter: (path, entry) => {
+        // Only plain files and folders: a link in a backup could point the restore at any file on the box. And only
+        // as much as the disk can take: the header's size comes before the bytes, which are then never written.
+        filter: (path, entry, stop) => {
           const type = 'type' in entry ? entry.type : 'File';
           const setId = ('mode' in entry ? (entry.mode ?? 0) : 0) & 0o7000;
+          tooLarge ??= budget.admit(path, entry.size ?? 0);
+          if (tooLarge) {
+            stop(tooLarge);
+            return false;
+          }
           if ((type === 'File' || type === 'Directory') && !setId) return true;
           refused.push(setId ? `${path} (set-id or sticky mode 0${setId.toString(8)})` : `${path} (${type})`);
           return false;
         },
       });
     } catch (err) {
+      if (tooLarge) throw tooLarge;
       throw new BackupError('UNREADABLE', `${opts.file} is not a readable backup archive: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (refused.length) throw new BackupError('TAMPERED', `entries that are not plain private files: ${refused.slice(0, 5).join(', ')}`);

@@ -10,7 +10,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Registry } from 'prom-client';
-import { create, extract } from 'tar';
+import { create, extract, Header } from 'tar';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../gateway/compose.js';
 import { ManualClock } from '../../gateway/core/clock.js';
@@ -247,6 +248,41 @@ describe('campus-gateway backup and restore', () => {
     // And the good one restores.
     const ok = await restoreBackup({ file: good.file, dataDir: join(tempDir(), 'fresh'), codeSchemaVersion: CODE });
     expect(ok.manifest.schemaVersion).toBe(CODE);
+  });
+
+  it('refuses an archive that would unpack to more than the disk has free, or more than it may, before writing it', async () => {
+    // An attacker review (2026-12-07): the archive was unpacked whole before anything was checked, so a small .tar.gz
+    // (a header claiming 1 TiB, or gigabytes of zeros gzip packs into kilobytes) wrote into the data directory's disk
+    // until it was full, the box's other data and logs with it, and only then failed.
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const good = await createBackup({ db, dataDir, toDir: tempDir(), snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+    db.close();
+    const packed = gunzipSync(readFileSync(good.file));
+    // The good archive's entries, then one whose header says 1 TiB, with only its first block behind it.
+    const end = packed.length - 1024; // the two zero blocks that end an archive
+    const huge = new Header({ path: 'snapshots/bomb.jpg', type: 'File', size: 2 ** 40, mode: 0o600, mtime: new Date() });
+    huge.encode();
+    const claimed = join(tempDir(), 'claimed.tar.gz');
+    writeFileSync(claimed, gzipSync(Buffer.concat([packed.subarray(0, end), huge.block!, Buffer.alloc(512)])));
+    const target = join(tempDir(), 'data');
+    const err = await restoreBackup({ file: claimed, dataDir: target, codeSchemaVersion: CODE }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TOO_LARGE' });
+    expect((err as Error).message).toContain('snapshots/bomb.jpg');
+    expect(readdirSync(target).filter((n) => n !== 'gateway.pid')).toEqual([]);
+
+    // Real bytes: 8 MiB of zeros (8 KiB packed) against a restore allowed 4 MiB.
+    const unpacked = tempDir();
+    await extract({ file: good.file, cwd: unpacked });
+    mkdirSync(join(unpacked, 'snapshots'));
+    writeFileSync(join(unpacked, 'snapshots', 'zeros.jpg'), Buffer.alloc(8 * 1_048_576));
+    const zeros = join(tempDir(), 'zeros.tar.gz');
+    await create({ gzip: true, file: zeros, cwd: unpacked }, readdirSync(unpacked));
+    const small = join(tempDir(), 'data');
+    const refused = await restoreBackup({ file: zeros, dataDir: small, codeSchemaVersion: CODE, maxBytes: 4 * 1_048_576 }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'TOO_LARGE' });
+    expect((refused as Error).message).toContain('snapshots/zeros.jpg');
+    expect(readdirSync(small).filter((n) => n !== 'gateway.pid')).toEqual([]);
   });
 
   it("restores every file 0600 and folder 0700, the restoring user's, whatever the archive says, and refuses set-id files", async () => {

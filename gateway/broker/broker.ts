@@ -16,7 +16,7 @@ import type { DeviceCredential } from './grants.js';
 import { FilterIndex } from './filter-index.js';
 import { VerdictCache } from './verdict-cache.js';
 import { BrokerLimiter, defaultBrokerLimits, type BrokerLimits } from './limits.js';
-import type { PublishBudget } from './publish-rate.js';
+import { publishCost, type PublishBudget } from './publish-rate.js';
 import { Refusals } from './refusals.js';
 
 export interface BrokerOptions {
@@ -170,7 +170,7 @@ export class EmbeddedBroker implements MqttPort {
         const state = this.clients.get(client);
         const verdict = state ? state.verdicts.get(packet.topic, state.decide) : mayPublish(ANONYMOUS, packet.topic);
         if (verdict.ok) {
-          if (state?.budget && !state.budget.take()) {
+          if (state?.budget && !state.budget.take(publishCost(packet.topic, packet.payload))) {
             this.onRouted(packet); // not routed anywhere it could be read: its PIN goes now
             this.limiter.overRate(client, packet.topic);
             packet.topic = DROPPED_TOPIC;

@@ -10,6 +10,8 @@
  */
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Identity } from './acl.js';
+import { levelsMatch } from '../core/mqtt-port.js';
+import { topicFilters } from '../core/topics.js';
 
 export type PublishRateLimits = GatewayConfig['mqtt']['publishRatePerDevice'];
 
@@ -28,15 +30,36 @@ export class PublishBudget {
     this.perMs = limits.messagesPerS / 1000;
   }
 
-  /** Takes one message's worth; false (nothing taken) while the device is over its rate. */
-  take(): boolean {
+  /**
+   * Takes `cost` messages' worth (at most a whole burst, so that any message can pass once the bucket is full);
+   * false (nothing taken) while the device is over its rate.
+   */
+  take(cost = 1): boolean {
     const t = this.now();
     this.tokens = Math.min(this.limits.burst, this.tokens + (t - this.at) * this.perMs);
     this.at = t;
-    if (this.tokens < 1) return false;
-    this.tokens--;
+    const need = Math.min(this.limits.burst, Math.max(1, cost));
+    if (this.tokens < need) return false;
+    this.tokens -= need;
     return true;
   }
+}
+
+/** What one offline-upload KiB counts as: a tap's worth of the gateway's work (~14 sales of ~70 bytes). */
+const OFFLINE_UPLOAD_BYTES_PER_MESSAGE = 1024;
+const OFFLINE_UPLOAD_LEVELS = topicFilters.readerOfflineUploads.split('/');
+const OFFLINE_UPLOAD_SUFFIX = `/${OFFLINE_UPLOAD_LEVELS.at(-1)!}`;
+
+/**
+ * What a publish costs in the device's budget: one message, but an offline upload one per KiB. A batch of 500 sales
+ * is one message and 500 lookups and inserts in one synchronous transaction (tens of ms of the thread that decides
+ * every gate): counted as one, a leaked terminal secret kept the gateway busy recording sales (an attacker review,
+ * 2026-12-07). A full batch (~35 KiB) so costs ~35 taps.
+ */
+export function publishCost(topic: string, payload: Buffer | string): number {
+  // Every device message comes through here: the suffix test first, so a tap or a reading splits nothing.
+  if (!topic.endsWith(OFFLINE_UPLOAD_SUFFIX) || !levelsMatch(OFFLINE_UPLOAD_LEVELS, topic.split('/'))) return 1;
+  return Math.ceil(Buffer.byteLength(payload) / OFFLINE_UPLOAD_BYTES_PER_MESSAGE);
 }
 
 export class PublishRates {

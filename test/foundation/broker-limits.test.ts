@@ -405,3 +405,44 @@ describe('broker connection limits', () => {
     }
   });
 });
+
+describe('a terminal uploading offline batches as fast as it can', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(await deviceConfig()); // the default rate: 200 at once, then 50 a second
+  });
+  afterAll(() => gw.close());
+
+  it('pays for each batch by its size, so one login cannot keep the gateway recording sales', async () => {
+    // An attacker review (2026-12-07): a batch of 500 sales is one message to the publish rate and ~100 ms of the
+    // gateway's one thread (500 lookups and inserts in one synchronous transaction). A terminal's leaked secret sent
+    // 200 batches at once within the burst, then 50 a second: the event loop that decides every gate never came up.
+    const pos = await gw.mqttClient({ username: 'pos-1', password: SECRET });
+    let answered = 0;
+    pos.on('message', () => answered++);
+    await pos.subscribeAsync('campus/readers/pos-1/offline/result', { qos: 0 });
+    const batch = (n: number): string =>
+      JSON.stringify({
+        batch: `flood-${n}`,
+        transactions: Array.from({ length: 500 }, (_, i) => ({ uid: (0x10000000 + n * 500 + i).toString(16), seq: n * 500 + i, amount: 100, at: Date.now() })),
+      });
+    const bytes = Buffer.byteLength(batch(0));
+    expect(bytes).toBeGreaterThan(30_000);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 40 }, (_, n) => pos.publishAsync('campus/readers/pos-1/offline', batch(n), { qos: 1 })));
+    const floodS = (performance.now() - started) / 1000;
+    // Every batch was either recorded and answered, or dropped and counted.
+    await waitFor(async () => answered + (await refusedCount(gw, 'publish_rate')) === 40, 30_000);
+    const cost = Math.ceil(bytes / 1024);
+    expect(answered).toBeGreaterThanOrEqual(1);
+    expect(answered).toBeLessThanOrEqual(Math.floor(200 / cost) + Math.ceil((50 * floodS) / cost) + 1);
+    expect(pos.connected).toBe(true);
+    // A small batch later, once the budget has refilled, is recorded as ever.
+    await sleep((cost / 50) * 1000 + 100);
+    const small = JSON.stringify({ batch: 'later', transactions: [{ uid: '0A1B2C3D', seq: 999_999, amount: 100, at: Date.now() }] });
+    const before = answered;
+    await pos.publishAsync('campus/readers/pos-1/offline', small, { qos: 1 });
+    await waitFor(() => answered === before + 1);
+    await pos.endAsync();
+  });
+});

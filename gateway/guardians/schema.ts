@@ -70,12 +70,19 @@ export const guardianMigrations: Migration[] = [
 ];
 
 const phoneField = z.string().min(1).max(40);
+/**
+ * A WeCom member's user id as WeCom's user/create defines it: 1–64 letters, digits and `_-@.`, the first a letter or a
+ * digit. The first-character rule is what keeps `@all` out: message/send reads `touser: "@all"` as every member of the
+ * application, so one guardian row with it sent a child's arrivals and departures to every parent and teacher.
+ */
+export const WECOM_USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+const wecomUserField = z.string().regex(WECOM_USER_ID, 'a WeCom user id: letters, digits and _-@., starting with a letter or digit');
 export const guardianInput = z.strictObject({
   name: z.string().trim().min(1).max(64),
   relation: z.string().trim().max(32).optional(),
   phone: phoneField,
   language: z.enum(GUARDIAN_LANGUAGES).default('zh'),
-  wecomUser: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/).optional(),
+  wecomUser: wecomUserField.optional(),
   consent: z.boolean().default(false),
 });
 export type GuardianInput = z.infer<typeof guardianInput>;
@@ -85,7 +92,7 @@ export const guardianPatch = z.strictObject({
   relation: z.string().trim().max(32).optional(),
   phone: phoneField.optional(),
   language: z.enum(GUARDIAN_LANGUAGES).optional(),
-  wecomUser: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/).optional(),
+  wecomUser: wecomUserField.optional(),
   consent: z.boolean().optional(),
 });
 export type GuardianPatch = z.infer<typeof guardianPatch>;

@@ -79,4 +79,26 @@ describe('a failing channel', () => {
     expect(metrics).toMatch(/campus_notify_messages_total\{channel="wx",status="retried"\} 11/);
     expect(metrics).toMatch(/campus_notify_messages_total\{channel="wx",status="sent"\} 1/);
   });
+
+  it("never sends to WeCom's @all (every member of the app) nor to a list of users, whatever a guardian's row says", async () => {
+    // An attacker review (2026-12-07): a guardian's WeCom user id was checked as letters, digits and _.@-, so `@all`
+    // was taken, and WeCom's message/send reads `touser: "@all"` as every member of the application: each arrival
+    // and departure of the child went to every parent and teacher using it. A WeCom user id starts with a letter or
+    // a digit (WeCom's user/create); `|` separates several.
+    fake.mode = 'ok';
+    const list = (await (await gw.api('/api/v1/people/S20250001/guardians', { token: admin })).json()) as { guardians: { id: number }[] };
+    const id = list.guardians[0]!.id;
+    for (const wecomUser of ['@all', '@all|li-qiang', '.x', '-x', '_x']) {
+      const res = await gw.api(`/api/v1/people/S20250001/guardians/${id}`, { method: 'PATCH', token: admin, json: { wecomUser } });
+      expect([wecomUser, res.status]).toEqual([wecomUser, 400]);
+    }
+    // A row an older version let through, as it is in the database: the message fails, naming why; nothing goes.
+    gw.ctx.db.prepare('UPDATE guardians SET wecom_user = ? WHERE id = ?').run('@all', id);
+    const before = fake.accepted.length;
+    const sent = await gw.api('/api/v1/notifications/test', { method: 'POST', token: admin, json: { externalId: 'S20250001', guardianId: id } });
+    expect(sent.status).toBeLessThan(300);
+    const [item] = await settled(gw, admin, '?person=S20250001&event=test');
+    expect(item).toMatchObject({ status: 'failed', reason: expect.stringContaining('not a WeCom user id') });
+    expect(fake.accepted.slice(before)).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@
  */
 import type { NotifyChannelOf as Cfg } from '../../../config/notify.js';
 import { jsonOf, request, retryableStatus, SecretFileChannel, shortReason, type Channel, type OutgoingMessage, type SendResult } from './types.js';
+import { WECOM_USER_ID } from '../../guardians/schema.js';
 
 /** -1 system busy; 45009 API frequency limit; 45033 too many concurrent calls. */
 const RETRY = new Set([-1, 45009, 45033]);
@@ -58,6 +59,9 @@ export class WecomAppChannel extends SecretFileChannel<Cfg<'wecom-app'>> impleme
 
   async send(m: OutgoingMessage): Promise<SendResult> {
     if (!m.to) return { ok: false, retry: false, reason: 'no WeCom user id for this guardian' };
+    // Checked again here for rows stored before the API refused them: `@all` or `a|b` in touser reaches every member
+    // of the application, or several, with a message about one child.
+    if (!WECOM_USER_ID.test(m.to)) return { ok: false, retry: false, reason: `${JSON.stringify(m.to.slice(0, 64))} is not a WeCom user id (a letter or digit first, then letters, digits and _-@.); set the guardian's wecomUser again` };
     for (let attempt = 0; attempt < 2; attempt++) {
       const t = await this.accessToken();
       if (!('token' in t)) return t;

@@ -67,6 +67,12 @@ export const guardianMigrations: Migration[] = [
       CREATE INDEX notify_outbox_due ON notify_outbox (status, next_at) WHERE status = 'queued';
       CREATE INDEX notify_outbox_person ON notify_outbox (person_id, id);`,
   },
+  {
+    version: 82,
+    name: 'notification outbox by age',
+    // For retention (gateway/privacy/retention.ts): without it each chunk's oldest-first read scans the whole outbox.
+    up: `CREATE INDEX notify_outbox_created ON notify_outbox (created_at);`,
+  },
 ];
 
 const phoneField = z.string().min(1).max(40);

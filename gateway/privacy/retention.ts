@@ -6,7 +6,7 @@ import { ChunkedPruner } from '../storage/chunked-prune.js';
 import type { Database } from '../storage/db.js';
 
 const DAY = 86_400_000;
-export const retentionLabels = ['taps', 'attendance_days', 'attendance_excuses', 'alerts', 'door_opens', 'commands', 'sessions'] as const;
+export const retentionLabels = ['taps', 'attendance_days', 'attendance_excuses', 'alerts', 'door_opens', 'commands', 'notifications', 'sessions'] as const;
 export type RetentionLabel = (typeof retentionLabels)[number];
 
 export function personalDataPruner(
@@ -37,6 +37,16 @@ export function personalDataPruner(
       // Who opened a door remotely and why: kept as long as a resolved alert, the desk's other record of the day.
       { label: 'door_opens', table: 'door_opens', key: 'id', column: 'at', cutoff: (now) => now - cfg.alertsDays * DAY },
       { label: 'commands', table: 'cloud_commands', key: 'id', column: 'received_at', cutoff: (now) => now - cfg.commandsDays * DAY },
+      // A message says what a tap said (who arrived, where, when): kept only until then, not for as long as the
+      // student is at the school. One still queued is the sender's until it goes or its time to live ends.
+      {
+        label: 'notifications',
+        table: 'notify_outbox',
+        key: 'id',
+        column: 'created_at',
+        where: "status <> 'queued'",
+        cutoff: (now) => now - cfg.notificationsDays * DAY,
+      },
       { label: 'sessions', table: 'sessions', key: 'token_hash', column: 'expires_at', cutoff: (now) => now },
     ],
     { chunkRows: cfg.pruneChunkRows, everyS: cfg.pruneEveryS },

@@ -43,7 +43,7 @@ async function demoAt(clock: ManualClock): Promise<{ gw: TestGateway; client: Mq
 }
 
 describe('retention', () => {
-  it('prunes taps, attendance, resolved alerts, remote door opens, commands and expired sessions past their limits, in chunks; keeps newer rows and the ledger', async () => {
+  it('prunes taps, attendance, resolved alerts, remote door opens, commands, guardian messages and expired sessions past their limits, in chunks; keeps newer rows and the ledger', async () => {
     const clock = new ManualClock(NOW - 200 * DAY);
     const { gw, client } = await demoAt(clock);
     const db = gw.ctx.db;
@@ -60,6 +60,12 @@ describe('retention', () => {
     db.prepare("INSERT INTO sessions (token_hash, username, expires_at) VALUES ('expired', 'admin', ?)").run(NOW - DAY);
     const open = db.prepare("INSERT INTO door_opens (at, access_point, readers, by, reason) VALUES (?, 'main-gate', '[]', 'security', ?)");
     open.run(old, 'old');
+    // The morning's messages to the student's guardian are in the outbox; and one still queued (a provider down since:
+    // kept until it goes).
+    const message = db.prepare(
+      "INSERT INTO notify_outbox (event, person_id, channel, dedup_key, data, status, next_at, created_at, expires_at) VALUES ('arrival', (SELECT id FROM persons WHERE external_id = ?), 'sms', ?, '{}', ?, ?, ?, ?)",
+    );
+    message.run(DEMO_STUDENT.externalId, 'old-queued', 'queued', old, old, NOW + DAY);
 
     // Now: one more day at school, a recent resolved alert, a recent command, a live session.
     clock.set(NOW);
@@ -69,7 +75,10 @@ describe('retention', () => {
     db.prepare("INSERT INTO cloud_commands (id, type, origin, status, received_at) VALUES ('c-new', 'block_card', 'city', 'done', ?)").run(NOW - DAY);
     db.prepare("INSERT INTO sessions (token_hash, username, expires_at) VALUES ('live', 'admin', ?)").run(NOW + DAY);
     open.run(NOW - DAY, 'recent');
+    message.run(DEMO_STUDENT.externalId, 'recent-sent', 'sent', NOW - DAY, NOW - DAY, NOW);
 
+    const oldMessages = count(db, "SELECT COUNT(*) AS n FROM notify_outbox WHERE created_at < ? AND status <> 'queued'", NOW - 180 * DAY);
+    expect(oldMessages).toBeGreaterThan(0);
     const oldTaps = count(db, 'SELECT COUNT(*) AS n FROM taps WHERE at < ?', NOW - 180 * DAY);
     expect(oldTaps).toBe(26);
     const ledger = count(db, 'SELECT COUNT(*) AS n FROM wallet_entries');
@@ -81,7 +90,7 @@ describe('retention', () => {
       if (label === 'taps') chunks.push(n);
     });
     const result = await pruner.prune();
-    expect(result).toMatchObject({ taps: 26, attendance_days: 1, alerts: 1, door_opens: 1, commands: 1 });
+    expect(result).toMatchObject({ taps: 26, attendance_days: 1, alerts: 1, door_opens: 1, commands: 1, notifications: oldMessages });
     expect(result.sessions).toBeGreaterThanOrEqual(1);
     expect(chunks).toEqual([10, 10, 6]); // in small chunks, not one long delete
 
@@ -92,13 +101,16 @@ describe('retention', () => {
     expect(() => gw.ctx.alerts.get(oldAlert.id)).toThrow();
     expect(db.prepare('SELECT id FROM cloud_commands').all()).toEqual([{ id: 'c-new' }]);
     expect(db.prepare('SELECT reason FROM door_opens').all()).toEqual([{ reason: 'recent' }]);
+    expect(count(db, 'SELECT COUNT(*) AS n FROM notify_outbox WHERE created_at < ?', NOW - 180 * DAY)).toBe(1);
+    expect(db.prepare("SELECT dedup_key FROM notify_outbox WHERE dedup_key IN ('old-queued', 'recent-sent') ORDER BY dedup_key").all())
+      .toEqual([{ dedup_key: 'old-queued' }, { dedup_key: 'recent-sent' }]);
     expect(db.prepare("SELECT token_hash FROM sessions WHERE token_hash IN ('live', 'expired')").all()).toEqual([{ token_hash: 'live' }]);
     // The ledger is a financial record: every entry and the balance stay.
     expect(count(db, 'SELECT COUNT(*) AS n FROM wallet_entries')).toBe(ledger);
     expect(db.prepare('SELECT balance_fen FROM wallet_accounts WHERE person_id = (SELECT id FROM persons WHERE external_id = ?)').get(DEMO_STUDENT.externalId)).toEqual(balance);
 
     // A second pass finds nothing more.
-    expect(await pruner.prune()).toMatchObject({ taps: 0, attendance_days: 0, alerts: 0, door_opens: 0, commands: 0, sessions: 0 });
+    expect(await pruner.prune()).toMatchObject({ taps: 0, attendance_days: 0, alerts: 0, door_opens: 0, commands: 0, notifications: 0, sessions: 0 });
   });
 });
 

@@ -159,7 +159,7 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
         filter: (path, entry, stop) => {
           const type = 'type' in entry ? entry.type : 'File';
           const setId = ('mode' in entry ? (entry.mode ?? 0) : 0) & 0o7000;
-          tooLarge ??= budget.admit(path, entry.size ?? 0);
+          tooLarge ??= budget.admit(path, entry.size ?? 0, type);
           if (tooLarge) {
             stop(tooLarge);
             return false;

@@ -285,6 +285,57 @@ describe('campus-gateway backup and restore', () => {
     expect(readdirSync(small).filter((n) => n !== 'gateway.pid')).toEqual([]);
   });
 
+  it('counts the blocks and folders an archive takes on disk, not only the sizes its headers state', async () => {
+    // An attacker review (2026-12-07): the budget added up header sizes, so a file of 1 byte counted 1 byte where the
+    // disk gives it a block (4 KiB), and the folders tar makes for an entry's path counted nothing at all. An archive
+    // of empty files each 60 folders deep (a few KB packed) made thousands of folders past a budget it never reached.
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const good = await createBackup({ db, dataDir, toDir: tempDir(), snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+    db.close();
+    const archiveOf = async (name: string, make: (root: string) => string[]): Promise<string> => {
+      const unpacked = tempDir();
+      await extract({ file: good.file, cwd: unpacked });
+      const own = readdirSync(unpacked);
+      // Only the files named: no folder entries, so every folder above them is one tar makes on its own.
+      const extra = make(unpacked);
+      const file = join(tempDir(), name);
+      await create({ gzip: true, file, cwd: unpacked }, [...own, ...extra]);
+      return file;
+    };
+    const maxBytes = 4 * 1_048_576;
+
+    // 80 empty files, each under its own chain of 60 folders: 4,800 folders, ~19 MiB of blocks, 0 bytes declared.
+    const deep = await archiveOf('deep.tar.gz', (root) =>
+      Array.from({ length: 80 }, (_, i) => {
+        const path = ['snapshots', `t${i}`, ...Array.from({ length: 60 }, () => 'd'), 'f'].join('/');
+        mkdirSync(join(root, path, '..'), { recursive: true });
+        writeFileSync(join(root, path), '');
+        return path;
+      }),
+    );
+    const deepTarget = join(tempDir(), 'data');
+    const deepErr = await restoreBackup({ file: deep, dataDir: deepTarget, codeSchemaVersion: CODE, maxBytes }).catch((e: unknown) => e);
+    expect(deepErr).toMatchObject({ code: 'TOO_LARGE' });
+    expect(readdirSync(deepTarget).filter((n) => n !== 'gateway.pid')).toEqual([]);
+
+    // 1,500 files of one byte each: 1.5 KB declared, ~6 MiB of blocks.
+    const tiny = await archiveOf('tiny.tar.gz', (root) => {
+      mkdirSync(join(root, 'snapshots'));
+      return Array.from({ length: 1500 }, (_, i) => {
+        writeFileSync(join(root, 'snapshots', `${i}.jpg`), 'x');
+        return `snapshots/${i}.jpg`;
+      });
+    });
+    const tinyTarget = join(tempDir(), 'data');
+    const tinyErr = await restoreBackup({ file: tiny, dataDir: tinyTarget, codeSchemaVersion: CODE, maxBytes }).catch((e: unknown) => e);
+    expect(tinyErr).toMatchObject({ code: 'TOO_LARGE' });
+
+    // The good archive still restores within the same budget.
+    const ok = await restoreBackup({ file: good.file, dataDir: join(tempDir(), 'fresh'), codeSchemaVersion: CODE, maxBytes });
+    expect(ok.manifest.schemaVersion).toBe(CODE);
+  });
+
   it("restores every file 0600 and folder 0700, the restoring user's, whatever the archive says, and refuses set-id files", async () => {
     // An attacker review: an archive's node-red/lib/evil, root-owned with mode 06777, restored as root, was a root
     // shell for every local user; the database came out 0644 in a 0755 folder, owned by whoever the archive named.

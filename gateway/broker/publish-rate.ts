@@ -47,19 +47,30 @@ export class PublishBudget {
 
 /** What one offline-upload KiB counts as: a tap's worth of the gateway's work (~14 sales of ~70 bytes). */
 const OFFLINE_UPLOAD_BYTES_PER_MESSAGE = 1024;
+/**
+ * A sale is reckoned at least this many bytes, as a terminal writes one: `{"uid":"1","seq":0,"amount":1,"at":1}` is 38,
+ * and counted by its bytes alone 500 of them cost 20 messages where a terminal's batch costs ~35 (an attacker review,
+ * 2026-12-07). Each sale is a JSON object, so its `{` is counted: a brace inside a string only raises the cost.
+ */
+const OFFLINE_SALE_MIN_BYTES = 70;
+const OPEN_BRACE = 0x7b;
 const OFFLINE_UPLOAD_LEVELS = topicFilters.readerOfflineUploads.split('/');
 const OFFLINE_UPLOAD_SUFFIX = `/${OFFLINE_UPLOAD_LEVELS.at(-1)!}`;
 
 /**
- * What a publish costs in the device's budget: one message, but an offline upload one per KiB. A batch of 500 sales
- * is one message and 500 lookups and inserts in one synchronous transaction (tens of ms of the thread that decides
- * every gate): counted as one, a leaked terminal secret kept the gateway busy recording sales (an attacker review,
- * 2026-12-07). A full batch (~35 KiB) so costs ~35 taps.
+ * What a publish costs in the device's budget: one message, but an offline upload one per KiB, each sale counted as
+ * OFFLINE_SALE_MIN_BYTES at least. A batch of 500 sales is one message and 500 lookups and inserts in one synchronous
+ * transaction (tens of ms of the thread that decides every gate): counted as one, a leaked terminal secret kept the
+ * gateway busy recording sales (an attacker review, 2026-12-07). A full batch (~35 KiB) so costs ~35 taps, however
+ * short its sales are written.
  */
 export function publishCost(topic: string, payload: Buffer | string): number {
   // Every device message comes through here: the suffix test first, so a tap or a reading splits nothing.
   if (!topic.endsWith(OFFLINE_UPLOAD_SUFFIX) || !levelsMatch(OFFLINE_UPLOAD_LEVELS, topic.split('/'))) return 1;
-  return Math.ceil(Buffer.byteLength(payload) / OFFLINE_UPLOAD_BYTES_PER_MESSAGE);
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  let objects = 0;
+  for (let i = bytes.indexOf(OPEN_BRACE); i !== -1; i = bytes.indexOf(OPEN_BRACE, i + 1)) objects++;
+  return Math.ceil(Math.max(bytes.length, objects * OFFLINE_SALE_MIN_BYTES) / OFFLINE_UPLOAD_BYTES_PER_MESSAGE);
 }
 
 export class PublishRates {

@@ -2,6 +2,7 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { FilterIndex } from '../../gateway/broker/filter-index.js';
+import { publishCost } from '../../gateway/broker/publish-rate.js';
 import { LoginBackoff, LoginBlockedError } from '../../gateway/broker/login-backoff.js';
 import { PacketScanner } from '../../gateway/core/mqtt-packet-limits.js';
 import { RetainedQuota, SubscriptionQuota } from '../../gateway/broker/quotas.js';
@@ -148,5 +149,25 @@ describe('VerdictCache', () => {
     }
     expect(decided.filter((t) => t === 'campus/readers/r1/tap')).toHaveLength(1);
     expect(decided).toHaveLength(10_001);
+  });
+});
+
+describe('publishCost', () => {
+  const sales = (n: number, sale: (i: number) => object): string => JSON.stringify({ batch: 'b', transactions: Array.from({ length: n }, (_, i) => sale(i)) });
+
+  it('counts an offline upload by its sales however short their JSON, a tap or a reading as one message', () => {
+    // An attacker review (2026-12-07): one message per KiB reckoned a sale at ~70 bytes, as a terminal writes it, but
+    // {"uid":"1","seq":0,"amount":1,"at":1} is 38: 500 such sales cost 20 messages, not the ~35 a batch is said to cost,
+    // and a leaked secret recorded nearly twice the sales per second the limit was set for.
+    const typical = sales(500, (i) => ({ uid: (0x10000000 + i).toString(16), seq: 1_000_000 + i, amount: 1250, at: 1_765_000_000_000 + i }));
+    const short = sales(500, (i) => ({ uid: '1', seq: i % 10, amount: 1, at: 1 }));
+    expect(Buffer.byteLength(short)).toBeLessThan(20_500);
+    const topic = 'campus/readers/pos-1/offline';
+    expect(publishCost(topic, Buffer.from(typical))).toBeGreaterThanOrEqual(30);
+    expect(publishCost(topic, Buffer.from(short))).toBeGreaterThanOrEqual(publishCost(topic, Buffer.from(typical)));
+    expect(publishCost(topic, short)).toBe(publishCost(topic, Buffer.from(short)));
+    expect(publishCost(topic, sales(1, () => ({ uid: '1', seq: 0, amount: 1, at: 1 })))).toBe(1);
+    expect(publishCost('campus/readers/pos-1/tap', Buffer.from(typical))).toBe(1);
+    expect(publishCost('campus/readers/pos-1/offline/result', Buffer.from(typical))).toBe(1);
   });
 });

@@ -43,8 +43,8 @@ export class RemoteOpenLimit {
   take(username: string, accessPoint: string): void {
     let bucket = this.buckets.get(username);
     if (!bucket) {
-      // The bucket's own monotonic clock, not the gateway's: a wall clock set back (NTP after a power cut without a
-      // real-time clock) would leave the bucket in debt for as long as it went back, and the guard locked out.
+      // The bucket's own monotonic clock, not the gateway's: a wall clock stepped forward (NTP after a power cut
+      // without a real-time clock, or someone setting it) would refill the bucket at once, as many times as it moved.
       bucket = new TokenBucket(this.opts.perMinute / 60, undefined, this.opts.perMinute);
       this.buckets.set(username, bucket);
     }

@@ -11,37 +11,26 @@
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Identity } from './acl.js';
 import { levelsMatch } from '../core/mqtt-port.js';
+import { TokenBucket } from '../core/pacing.js';
 import { topicFilters } from '../core/topics.js';
 
 export type PublishRateLimits = GatewayConfig['mqtt']['publishRatePerDevice'];
 
-/** One device's budget: `burst` messages at once, refilled at `messagesPerS`. */
+/**
+ * One device's budget: `burst` messages at once, refilled at `messagesPerS` (the shared token bucket). A message that
+ * costs more than the burst (an offline upload where a school set a small burst) goes once the bucket is full and
+ * leaves it in debt: cut to the burst, it cost less than its size said.
+ */
 export class PublishBudget {
-  private tokens: number;
-  private at: number;
-  private readonly perMs: number;
+  private readonly bucket: TokenBucket;
 
-  constructor(
-    private readonly limits: PublishRateLimits,
-    private readonly now: () => number,
-  ) {
-    this.tokens = limits.burst;
-    this.at = now();
-    this.perMs = limits.messagesPerS / 1000;
+  constructor(limits: PublishRateLimits, now: () => number) {
+    this.bucket = new TokenBucket(limits.messagesPerS, now, limits.burst);
   }
 
-  /**
-   * Takes `cost` messages' worth (at most a whole burst, so that any message can pass once the bucket is full);
-   * false (nothing taken) while the device is over its rate.
-   */
+  /** Takes `cost` messages' worth; false (nothing taken) while the device is over its rate. */
   take(cost = 1): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.limits.burst, this.tokens + (t - this.at) * this.perMs);
-    this.at = t;
-    const need = Math.min(this.limits.burst, Math.max(1, cost));
-    if (this.tokens < need) return false;
-    this.tokens -= need;
-    return true;
+    return this.bucket.take(Math.max(1, cost)) === 0;
   }
 }
 

@@ -2,7 +2,7 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { FilterIndex } from '../../gateway/broker/filter-index.js';
-import { publishCost } from '../../gateway/broker/publish-rate.js';
+import { PublishBudget, publishCost } from '../../gateway/broker/publish-rate.js';
 import { LoginBackoff, LoginBlockedError } from '../../gateway/broker/login-backoff.js';
 import { PacketScanner } from '../../gateway/core/mqtt-packet-limits.js';
 import { RetainedQuota, SubscriptionQuota } from '../../gateway/broker/quotas.js';
@@ -169,5 +169,26 @@ describe('publishCost', () => {
     expect(publishCost(topic, sales(1, () => ({ uid: '1', seq: 0, amount: 1, at: 1 })))).toBe(1);
     expect(publishCost('campus/readers/pos-1/tap', Buffer.from(typical))).toBe(1);
     expect(publishCost('campus/readers/pos-1/offline/result', Buffer.from(typical))).toBe(1);
+  });
+});
+
+describe('PublishBudget', () => {
+  it('lets a message costing more than the burst through once the bucket is full, and charges it whole', () => {
+    // An attacker review (2026-12-07): an upload's cost was cut to the burst, so where a school set a small burst (10
+    // here) a 40-KiB upload cost 10 and a leaked terminal secret sent one every second instead of one every 4.
+    let t = 0;
+    const budget = new PublishBudget({ messagesPerS: 10, burst: 10 }, () => t);
+    expect(budget.take(40)).toBe(true);
+    t += 1000;
+    expect(budget.take(1)).toBe(false);
+    expect(budget.take(40)).toBe(false);
+    t += 3000;
+    expect(budget.take(1)).toBe(true);
+    // Taps as before: the burst at once, then the rate.
+    t += 10_000;
+    for (let i = 0; i < 10; i++) expect(budget.take()).toBe(true);
+    expect(budget.take()).toBe(false);
+    t += 100;
+    expect(budget.take()).toBe(true);
   });
 });

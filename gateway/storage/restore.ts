@@ -102,28 +102,45 @@ function unpack(
     const input = createReadStream(file);
     let failed: Error | null = null;
     let stopped: Error | null = null;
+    let halting = false;
+    // No more input; the parser ends where it is, so what it is writing settles before the promise does and the
+    // staging folder is not removed under a write. Not inside the write that called the filter or raised the error:
+    // the parser is still in that chunk.
+    const halt = (): void => {
+      if (halting) return;
+      halting = true;
+      input.unpipe(u);
+      input.destroy();
+      setImmediate(() => u.end());
+    };
     const u: Unpack = new Unpack({
       ...o,
       filter: (path, entry) =>
         o.filter(path, entry as EntryHeader, (err) => {
-          // No more input; the parser ends where it is, so what it is writing settles before the promise does and
-          // the staging folder is not removed under a write.
           stopped ??= err;
-          input.unpipe(u);
-          input.destroy();
-          // Not inside the write that called the filter: the parser is still in that chunk.
-          setImmediate(() => u.end());
+          halt();
         }),
     });
     input.once('error', (err) => {
       failed ??= err;
-      u.end();
+      halt();
     });
-    u.on('error', (err: Error) => (failed ??= err));
-    u.once('end', () => {
+    // The first error ends the read too: a parser that cannot read the archive (bytes that are not a tar, strict) says
+    // so at each block and never reached 'end', and the restore waited forever with the data directory claimed.
+    u.on('error', (err: Error) => {
+      failed ??= err;
+      halt();
+    });
+    const settle = (): void => {
       const err = stopped ?? failed;
       if (err) reject(err);
       else resolve();
+    };
+    u.once('end', settle);
+    // A gzip cut short aborts the parser, which then writes nothing more and never reaches 'end'.
+    u.once('abort', (err: Error) => {
+      failed ??= err;
+      settle();
     });
     input.pipe(u);
   });

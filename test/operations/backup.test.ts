@@ -285,6 +285,33 @@ describe('campus-gateway backup and restore', () => {
     expect(readdirSync(small).filter((n) => n !== 'gateway.pid')).toEqual([]);
   });
 
+  it('answers UNREADABLE for a file that is not a gzip\'d tar, or one cut short, rather than waiting forever', async () => {
+    // An attacker review (2026-12-07): the restore's own unpacking (restore.ts unpack) settled only on the parser's
+    // 'end', which a gzip error never reaches: `campus-gateway restore` of a damaged download hung with the data
+    // directory claimed.
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    const good = await createBackup({ db, dataDir, toDir: tempDir(), snapshots: false, school: 's1', kind: 'manual', now: Date.now() });
+    db.close();
+    const packed = readFileSync(good.file);
+    const files = {
+      'noise.tar.gz': Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919 + 13) % 256)),
+      'cut.tar.gz': packed.subarray(0, Math.floor(packed.length / 2)),
+      'plain.tar.gz': gzipSync('not an archive at all'),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      const file = join(tempDir(), name);
+      writeFileSync(file, bytes);
+      const target = join(tempDir(), 'data');
+      const settled = await Promise.race([
+        restoreBackup({ file, dataDir: target, codeSchemaVersion: CODE }).then(() => 'restored', (e: unknown) => e),
+        new Promise((r) => setTimeout(() => r('no answer after 5 s'), 5000)),
+      ]);
+      expect([name, settled]).toMatchObject([name, { code: expect.stringMatching(/^(UNREADABLE|TAMPERED)$/) }]);
+      expect(existsSync(join(target, 'gateway.db'))).toBe(false);
+    }
+  }, 30_000);
+
   it('counts the blocks and folders an archive takes on disk, not only the sizes its headers state', async () => {
     // An attacker review (2026-12-07): the budget added up header sizes, so a file of 1 byte counted 1 byte where the
     // disk gives it a block (4 KiB), and the folders tar makes for an entry's path counted nothing at all. An archive

@@ -10,7 +10,7 @@ import type { TapWrite } from '../access/contract.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { arrivalCutoff, isSchoolDay, localDate, localTime, secondsOf } from '../core/school-calendar.js';
+import { localDate } from '../core/school-calendar.js';
 import type { Guards } from '../http/guards.js';
 import { guardianBox, guardianKeyOf, GuardianStore } from '../guardians/store.js';
 import { createChannel } from './channels/create.js';
@@ -23,6 +23,7 @@ import { LOCKDOWN_TEXTS } from './templates.js';
 import { GUARDIAN_LANGUAGES, type GuardianLanguage } from '../guardians/schema.js';
 import { DEMO_GUARDIANS } from './demo.js';
 import { MetricFactory } from '../core/metrics.js';
+import { AbsenceCheck } from './absences.js';
 
 export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
 
@@ -75,15 +76,8 @@ export class NotifyModule implements GatewayModule {
   readonly tapWrite: TapWrite;
   private readonly log: Logger;
   private readonly errors: Counter<'event'>;
-  private readonly absenceDone = new Set<string>();
   private absenceTimer: NodeJS.Timeout | undefined;
-  /**
-   * The absence check's clock readings: when it last looked, and until when it has nothing to do (the next cut-off,
-   * at most a minute on, so a changed schedule is seen within one). The timer ticks every second, but an idle tick
-   * is one comparison instead of a local-time conversion (issue 23: idle CPU).
-   */
-  private absenceCheckedAt = 0;
-  private absenceQuietUntil = 0;
+  private readonly absences: AbsenceCheck;
   private queuedSinceNudge = false;
   private offs: (() => void)[] = [];
 
@@ -110,6 +104,7 @@ export class NotifyModule implements GatewayModule {
       metrics: ctx.metrics,
       alerts: ctx.alerts,
     });
+    this.absences = new AbsenceCheck(ctx, (date) => ports.absentees(date), this.outbox, () => this.sender.nudge());
     const channel = cfg.guardianChannel;
     this.tapWrite =
       cfg.enabled && channel
@@ -161,9 +156,7 @@ export class NotifyModule implements GatewayModule {
     this.sender.start();
     const tick = (): void => {
       try {
-        const now = this.ctx.clock.now();
-        // A clock set back (by an admin, or a test) looks again at once.
-        if (now >= this.absenceQuietUntil || now < this.absenceCheckedAt) this.checkAbsences();
+        this.absences.tick();
       } catch (err) {
         this.log.error({ err }, 'absence check failed');
       }
@@ -177,64 +170,6 @@ export class NotifyModule implements GatewayModule {
     for (const off of this.offs) off();
     if (this.absenceTimer) clearTimeout(this.absenceTimer);
     await this.sender.stop();
-  }
-
-  /**
-   * At each schedule group's cut-off plus the grace, on a school day: `absent` to the guardians of each student the
-   * register calls absent (not arrived, not excused), and a digest per class to the staff channel.
-   */
-  checkAbsences(): number {
-    const cfg = this.ctx.config.notify;
-    if (!cfg.enabled || !cfg.events.absent.enabled) return 0;
-    const now = this.ctx.clock.now();
-    this.absenceCheckedAt = now;
-    this.absenceQuietUntil = now + 60_000;
-    const tz = this.ctx.config.school.timezone;
-    const local = localTime(now, tz);
-    if (!isSchoolDay(local.date, this.ctx.config.access.calendar)) return 0;
-    const groups = new Set(['default', ...this.ctx.config.access.scheduleGroups.map((g) => g.id)]);
-    const pending = [...groups]
-      .filter((g) => !this.absenceDone.has(`${local.date}:${g}`))
-      .map((g) => ({ g, at: secondsOf(arrivalCutoff(g, this.ctx.config.access.scheduleGroups)) + cfg.absentGraceMin * 60 }));
-    const due = pending.filter((p) => local.secondOfDay >= p.at).map((p) => p.g);
-    if (due.length === 0) {
-      const next = Math.min(...pending.map((p) => now + (p.at - local.secondOfDay) * 1000));
-      this.absenceQuietUntil = Math.min(this.absenceQuietUntil, next);
-      return 0;
-    }
-    const absent = this.ports.absentees(local.date).filter((p) => due.includes(p.scheduleGroup));
-    const idOf = this.ctx.db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
-    const dayStart = now - local.secondOfDay * 1000;
-    let queued = 0;
-    this.ctx.db.transaction(() => {
-      for (const p of absent) {
-        const person = idOf.get(p.externalId);
-        if (!person || !cfg.guardianChannel) continue;
-        const cutoffAt = dayStart + (secondsOf(arrivalCutoff(p.scheduleGroup, this.ctx.config.access.scheduleGroups)) + cfg.absentGraceMin * 60) * 1000;
-        queued += this.outbox.enqueue(this.ctx.db, {
-          event: 'absent', personId: person.id, channel: cfg.guardianChannel, dedupKey: `absent:${person.id}:${local.date}`,
-          data: { at: cutoffAt }, now, expiresAt: cutoffAt + cfg.events.absent.ttlS * 1000,
-        });
-      }
-      if (cfg.staffChannel) {
-        const byClass = new Map<string, string[]>();
-        for (const p of absent) {
-          const names = byClass.get(p.class ?? '-');
-          if (names) names.push(p.name);
-          else byClass.set(p.class ?? '-', [p.name]);
-        }
-        for (const [cls, names] of byClass) {
-          queued += this.outbox.enqueueStaff({
-            event: 'absent', channel: cfg.staffChannel, dedupKey: `absent_digest:${local.date}:${due.join('+')}:${cls}`,
-            data: { at: now, text: `${local.date} ${cls}: ${names.length} 未到校 absent — ${names.join('、')}` }, now,
-            expiresAt: now + cfg.events.absent.ttlS * 1000,
-          });
-        }
-      }
-    })();
-    for (const g of due) this.absenceDone.add(`${local.date}:${g}`);
-    if (queued > 0) this.sender.nudge();
-    return queued;
   }
 
   /** A test message to one guardian (with consent, like any other), sent now, through the guardians' channel. */

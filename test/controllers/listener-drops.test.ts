@@ -25,7 +25,7 @@ afterEach(async () => {
 
 const DROPS = /^campus_controller_listener_drops_total (\d+)$/m;
 
-it.runIf(existsSync('/proc/net/udp'))('pushes the kernel dropped at the event listener, its receive buffer full, are counted in /metrics', async () => {
+it.runIf(existsSync('/proc/net/udp'))('pushes the kernel dropped at the event listener, its receive buffer full, are counted in /metrics (not applicable: no /proc/net/udp, not Linux)', async () => {
   [a, b] = await startFakes();
   gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
   const token = await gw.login('admin');

@@ -26,7 +26,7 @@ export const retentionConfig = z.strictObject({
     .meta({ description: 'Resolved alerts, counted from their resolution (open and acknowledged ones are kept until resolved), and remote door opens.' }),
   commandsDays: z.number().int().min(1).default(365).meta({ description: 'The log of commands received from the city.' }),
   notificationsDays: z.number().int().min(1).default(180)
-    .meta({ description: 'Messages to guardians and staff (`notify_outbox`: a child\'s arrival or departure, its gate and time, as a tap says it), counted from when each was queued; one still queued is kept until it is sent or expires.' }),
+    .meta({ description: 'Messages to guardians and staff (`notify_outbox`: a child\'s arrival or departure, its gate and time, as a tap says it), counted from when each was queued; one still queued is kept until it is sent or expires. Emergency broadcasts name no child and record that a lockdown was announced: they follow `alertsDays`.' }),
   pruneEveryS: z.number().int().min(10).default(3_600),
   pruneChunkRows: z.number().int().min(10).max(100_000).default(2_000)
     .meta({ description: 'Rows per delete transaction: small, so a tap never waits long for the write lock.' }),

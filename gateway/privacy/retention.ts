@@ -6,7 +6,7 @@ import { ChunkedPruner } from '../storage/chunked-prune.js';
 import type { Database } from '../storage/db.js';
 
 const DAY = 86_400_000;
-export const retentionLabels = ['taps', 'attendance_days', 'attendance_excuses', 'alerts', 'door_opens', 'commands', 'notifications', 'sessions'] as const;
+export const retentionLabels = ['taps', 'attendance_days', 'attendance_excuses', 'alerts', 'door_opens', 'commands', 'notifications', 'broadcasts', 'sessions'] as const;
 export type RetentionLabel = (typeof retentionLabels)[number];
 
 export function personalDataPruner(
@@ -44,8 +44,18 @@ export function personalDataPruner(
         table: 'notify_outbox',
         key: 'id',
         column: 'created_at',
-        where: "status <> 'queued'",
+        where: "status <> 'queued' AND event <> 'emergency'",
         cutoff: (now) => now - cfg.notificationsDays * DAY,
+      },
+      // An emergency broadcast names no child's whereabouts, and its rows are the record that a lockdown was announced
+      // (the console offers the broadcast again without them): kept as long as the desk's other records.
+      {
+        label: 'broadcasts',
+        table: 'notify_outbox',
+        key: 'id',
+        column: 'created_at',
+        where: "status <> 'queued' AND event = 'emergency'",
+        cutoff: (now) => now - cfg.alertsDays * DAY,
       },
       { label: 'sessions', table: 'sessions', key: 'token_hash', column: 'expires_at', cutoff: (now) => now },
     ],

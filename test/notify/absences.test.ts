@@ -47,9 +47,11 @@ describe('the absence check', () => {
     const clock = new ManualClock(at('08:06'));
     gw = await startTestGateway({ demo: true, clock, dataDir, config: { notify: notifyConfig } });
     // The day group (07:50) and the staff (07:40) are past their cut-off and grace; the boarders (07:30) too.
-    await waitFor(() => digests().length > 0, 10_000);
-    await sleep(1500); // every digest of this check has gone
+    // Every digest of this check has gone (none left queued), and the provider took them.
+    const queued = (): number => (gw!.ctx.db.prepare("SELECT COUNT(*) AS n FROM notify_outbox WHERE channel = 'staff' AND status = 'queued'").get() as { n: number }).n;
+    await waitFor(() => digests().length > 0 && queued() === 0, 20_000);
     const sent = digests();
+    expect(gw.ctx.db.prepare("SELECT COUNT(*) AS n FROM notify_outbox WHERE channel = 'staff' AND status = 'sent'").get()).toEqual({ n: sent.length });
     await gw.close();
 
     // Restarted at 09:00: nothing is newly due, so nothing goes again.

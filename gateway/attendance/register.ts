@@ -87,6 +87,8 @@ type JoinedRow = PersonDayRow & Omit<DayRow, 'date'> & Omit<ExcuseRow, 'date'>;
 
 /** A student the register calls absent on a date: who, and what the guardians' absence check groups them by. */
 export interface Absentee {
+  /** The persons row, for what is queued about the student (a guardian's message). */
+  personId: number;
   externalId: string;
   name: string;
   grade: string | null;
@@ -101,7 +103,7 @@ export interface Absentee {
  * today is decided before it runs.
  */
 const ABSENTEES = `
-  SELECT p.external_id AS externalId, p.name, p.grade, p.class, p.schedule_group AS scheduleGroup
+  SELECT p.id AS personId, p.external_id AS externalId, p.name, p.grade, p.class, p.schedule_group AS scheduleGroup
   FROM persons p
   WHERE p.role = 'student' AND p.created_at < @enrolledBefore
     AND NOT EXISTS (SELECT 1 FROM attendance_days d

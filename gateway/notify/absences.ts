@@ -62,16 +62,14 @@ export class AbsenceCheck {
     }
     // A student of a group the config no longer lists has the fallback cut-off (the register's), so 'default''s turn.
     const absent = this.absentees(local.date).filter((p) => due.includes(groups.has(p.scheduleGroup) ? p.scheduleGroup : 'default'));
-    const idOf = this.ctx.db.prepare<[string], { id: number }>('SELECT id FROM persons WHERE external_id = ?');
     const dayStart = now - local.secondOfDay * 1000;
     let queued = 0;
     this.ctx.db.transaction(() => {
-      for (const p of absent) {
-        const person = idOf.get(p.externalId);
-        if (!person || !cfg.guardianChannel) continue;
+      const channel = cfg.guardianChannel;
+      if (channel) for (const p of absent) {
         const cutoffAt = dayStart + (secondsOf(arrivalCutoff(p.scheduleGroup, scheduleGroups)) + cfg.absentGraceMin * 60) * 1000;
         queued += this.outbox.enqueue(this.ctx.db, {
-          event: 'absent', personId: person.id, channel: cfg.guardianChannel, dedupKey: `absent:${person.id}:${local.date}`,
+          event: 'absent', personId: p.personId, channel, dedupKey: `absent:${p.personId}:${local.date}`,
           data: { at: cutoffAt }, now, expiresAt: cutoffAt + cfg.events.absent.ttlS * 1000,
         });
       }

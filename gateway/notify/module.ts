@@ -29,7 +29,7 @@ export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
 
 /** What the notifier needs from attendance: who is absent (past the cut-off, not excused) on a date. */
 export interface NotifyPorts {
-  absentees(date: string): { externalId: string; scheduleGroup: string; class: string | null; name: string }[];
+  absentees(date: string): { personId: number; scheduleGroup: string; class: string | null; name: string }[];
   /** The last lockdown change (a start, or the end of the last one), or null when there never was a lockdown. */
   lockdownChange(): LockdownChange | null;
 }

@@ -80,7 +80,7 @@ const registerFor = (access: Pick<AccessConfig, 'scheduleGroups' | 'calendar'>):
 /** What the guardians' absence check used to do: the whole register, then its 'absent'. */
 const fromReport = (register: AttendanceRegister, date: string) =>
   register.report(date, { role: 'student' }).people.flatMap((p) =>
-    p.status === 'absent' ? [{ externalId: p.externalId, name: p.name, grade: p.grade, class: p.class, scheduleGroup: p.scheduleGroup }] : []);
+    p.status === 'absent' ? [{ personId: people.get(p.externalId)!.id, externalId: p.externalId, name: p.name, grade: p.grade, class: p.class, scheduleGroup: p.scheduleGroup }] : []);
 
 describe('the register\'s absentees', () => {
   beforeAll(() => {

@@ -17,6 +17,9 @@ export interface Migration {
   up: string | ((db: Database) => void);
 }
 
+/** SQLite's page cache per connection, in KiB. */
+const PAGE_CACHE_KIB = 8192;
+
 export interface OpenOptions {
   synchronous?: 'full' | 'normal';
   /** Told about each file of the database that was readable by others and is now 0600 (for the log). */
@@ -41,6 +44,10 @@ export function openDatabase(file: string, migrations: readonly Migration[], opt
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // 8 MiB of page cache, not better-sqlite3's 16: the kernel's page cache holds the file anyway, so a page SQLite
+  // does not keep costs a read() of microseconds, while SQLite's cache, once filled (a city backlog's drain fills
+  // it), stays resident for good (docs/operations.md, Memory).
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   migrate(db, migrations);
   return db;
 }

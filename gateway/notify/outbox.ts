@@ -140,6 +140,15 @@ export class Outbox {
     this.db.prepare(`UPDATE notify_outbox SET attempts = attempts + 1, next_at = ?, reason = ? WHERE id = ? AND status = 'queued'`).run(nextAt, reason, id);
   }
 
+  /**
+   * The clock went back by `ms` (see Sender.now): every queued row's next attempt set before it, as a wait from a
+   * reading of that clock, moves back with it, so the row waits what was chosen for it and not the step besides. A row
+   * due at `now` already is left as it is; `expires_at` is not moved (a time to live is read by the clock at hand).
+   */
+  shiftQueued(ms: number, now: number): number {
+    return this.db.prepare(`UPDATE notify_outbox SET next_at = next_at - ? WHERE status = 'queued' AND next_at > ?`).run(ms, now).changes;
+  }
+
   /** After a restart: the backoff that delayed these lived in the old process, and a restart often follows a fix. */
   retryQueuedNow(now: number): number {
     return this.db.prepare(`UPDATE notify_outbox SET next_at = ? WHERE status = 'queued' AND next_at > ?`).run(now, now).changes;

@@ -61,6 +61,8 @@ export class Sender {
   private nudged: NodeJS.Timeout | undefined;
   private stopped = true;
   private failureLogs = 0;
+  /** The clock's last reading (see `now`). */
+  private lastNow = -Infinity;
 
   constructor(private readonly d: SenderDeps) {
     for (const c of d.channels) {
@@ -99,7 +101,7 @@ export class Sender {
     this.stopped = false;
     const orphans = this.d.outbox.failOrphans([...this.states.keys()]);
     if (orphans > 0) this.d.log.warn({ orphans }, 'queued notifications for channels no longer configured were failed');
-    this.d.outbox.retryQueuedNow(this.d.clock.now());
+    this.d.outbox.retryQueuedNow(this.now());
     this.schedule(0);
   }
 
@@ -138,6 +140,36 @@ export class Sender {
     this.timer.unref?.();
   }
 
+  /**
+   * The clock, as everything the sender schedules reads it. What the sender schedules is a wait from a reading of the
+   * wall clock (a retry, a lease, a channel's pause; when a channel started failing), kept as an instant; a clock
+   * stepped back (NTP correcting a box that ran fast: a Pi has no real-time clock) added the step to each wait, and a
+   * guardian's arrival message due again in 30 s waited 50 minutes more. So a reading behind the last one moves every
+   * such instant back by the difference: each waits what was chosen for it. The difference is short of the step by
+   * the time between the two readings (a poll, 1 s by default), which is as much later as anything goes. Time to
+   * live is not moved: it is read by the clock at hand (docs/operations.md).
+   */
+  private now(): number {
+    const now = this.d.clock.now();
+    const back = this.lastNow - now;
+    if (back > 0) {
+      for (const st of this.states.values()) {
+        if (st.pausedUntil > now) st.pausedUntil -= back;
+        if (st.failingSince !== null) st.failingSince -= back;
+      }
+      try {
+        const moved = this.d.outbox.shiftQueued(back, now);
+        this.d.log.warn({ backMs: back, moved }, 'the clock went back; queued notifications keep the waits chosen for them');
+      } catch (err) {
+        // Not thrown: a settling send reads the clock too, and its rejection would end the process. The rows keep
+        // their times, and wait the step besides, as before; said once, not at every poll while the disk is full.
+        this.d.log.error({ err, backMs: back }, 'the clock went back, and the queued notifications could not be moved with it');
+      }
+    }
+    this.lastNow = now;
+    return now;
+  }
+
   private quiet(now: number): boolean {
     const q = this.d.config.quietHours;
     if (!q) return false;
@@ -156,7 +188,7 @@ export class Sender {
   pass(): void {
     if (this.stopped) return;
     try {
-      const now = this.d.clock.now();
+      const now = this.now();
       // Nothing due (the usual pass, every pollMs): one index probe instead of a query per channel.
       const due = this.d.outbox.anyDue(now);
       // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
@@ -248,7 +280,7 @@ export class Sender {
   }
 
   private settle(row: DueRow, st: ChannelState, result: SendResult, to: string | null): void {
-    const now = this.d.clock.now();
+    const now = this.now();
     if (result.ok) {
       this.finish(row, 'sent', null, now);
       st.backoff.reset();

@@ -213,6 +213,49 @@ describe('guardian message delivery', () => {
     await waitFor(() => fake.accepted.some((a) => a.template === 'SMS_ARRIVAL' && a.to === '13600136003'), 10_000);
   });
 
+  /**
+   * Moves the clock on a second at a time, as a real one goes, giving the sender (polling every 50 ms) a few looks at
+   * each second, until `done`; how far it moved. The first look is at the clock as the test left it.
+   */
+  const runClockUntil = async (done: () => boolean, limitMs: number): Promise<number> => {
+    for (let moved = 0; ; moved += 1000) {
+      await new Promise((r) => setTimeout(r, 150));
+      if (done()) return moved;
+      if (moved >= limitMs) throw new Error(`not done ${limitMs / 1000} s after the step`);
+      clock.advance(1000);
+    }
+  };
+
+  it('retries a message when its wait is over, not the wait plus a step the clock took back', async () => {
+    // The provider limits 李明's guardian's number: the message is to be tried again in a minute (the channel is not paused).
+    fake.limitedNumbers.add('13800138000');
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival')).some((n) => n.attempts === 1), 10_000);
+    fake.limitedNumbers.clear();
+    // The box had run 50 minutes fast; NTP steps it back. Before, the retry waited 50 minutes and a minute.
+    clock.advance(-50 * 60_000);
+    const moved = await runClockUntil(() => fake.accepted.some((a) => a.template === 'SMS_ARRIVAL' && a.to === '13800138000'), 90_000);
+    expect(moved).toBeGreaterThanOrEqual(60_000);
+    expect(moved).toBeLessThanOrEqual(63_000);
+  }, 60_000);
+
+  it('resumes a paused channel when its pause is over, not the pause plus a step the clock took back', async () => {
+    // The provider is down: the channel pauses 30–60 s (retry 60 s, drawn from the upper half), the message too.
+    fake.mode = '5xx';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival')).some((n) => n.attempts === 1), 10_000);
+    fake.mode = 'ok';
+    clock.advance(-50 * 60_000);
+    // Another child arrives after the step: due at once, but the channel is still paused, for what is left of its pause.
+    await addGuardian('S20250003', '13600136003', true);
+    const uid = ((await (await gw.api('/api/v1/people?externalId=S20250003', { token: admin })).json()) as { items: { cards: { uid: string }[] }[] }).items[0]!.cards[0]!.uid;
+    expect(await tap(client, 'demo-gate-in', uid)).toMatchObject({ granted: true });
+    const sent = (to: string): boolean => fake.accepted.some((a) => a.template === 'SMS_ARRIVAL' && a.to === to);
+    const moved = await runClockUntil(() => sent('13600136003') && sent('13800138000'), 90_000);
+    expect(moved).toBeGreaterThanOrEqual(30_000);
+    expect(moved).toBeLessThanOrEqual(63_000);
+  }, 60_000);
+
   it('suppresses messages in quiet hours', async () => {
     // In at 07:20, out at 22:10.
     expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });

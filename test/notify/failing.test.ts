@@ -88,6 +88,29 @@ describe('a failing channel', () => {
 
 });
 
+// A school of its own: its clock steps back.
+describe('a failing channel when the clock steps back', () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('raises notify_failing after 10 minutes of failing, though the clock went back 50 minutes meanwhile', async () => {
+    fake.mode = 'throttle';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]?.attempts === 1);
+    // The box had run 50 minutes fast and NTP steps it back; the sender (looking every 50 ms) reads the clock before it
+    // moves on, as it would a real one.
+    clock.advance(-50 * 60_000);
+    await new Promise((r) => setTimeout(r, 150));
+    for (let minute = 1; minute <= 10; minute++) {
+      clock.advance(60_000);
+      await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]!.attempts === minute + 1);
+    }
+    // Before, by its clock the channel had failed for 10 minutes less the 50 of the step, and the alert waited 50 more.
+    const raised = await waitFor(async () => (await alerts()).find((a) => a.type === 'notify_failing' && a.status !== 'resolved'));
+    expect(raised.source).toBe('notify:wx');
+  });
+});
+
 // A school of its own: the test changes the guardian's row, which the test above reads (the order is shuffled).
 describe("a guardian's WeCom user id", () => {
   beforeAll(startSchool);

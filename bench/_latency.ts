@@ -49,6 +49,9 @@ export interface Scrape {
   buckets: Map<string, number>;
   /** Full (mark-compact) collections so far: each one holds up the taps behind it. */
   majorGcs: number;
+  /** Young-generation collections (scavenges) so far, and the seconds they took: a tap arriving during one waits. */
+  scavenges: number;
+  scavengeS: number;
 }
 
 /** The gateway's tap decision histogram and full GCs, from /metrics (its RSS and CPU come from /proc, bench/_proc.ts). */
@@ -63,6 +66,8 @@ export async function scrape(base: string): Promise<Scrape> {
   return {
     buckets,
     majorGcs: num(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m, 0), // no line before the first one
+    scavenges: num(/^nodejs_gc_duration_seconds_count\{kind="minor"\} (\d+)/m, 0),
+    scavengeS: num(/^nodejs_gc_duration_seconds_sum\{kind="minor"\} ([\d.e+-]+)/m, 0),
   };
 }
 

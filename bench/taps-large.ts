@@ -177,6 +177,8 @@ export default async function bench(): Promise<BenchResult> {
           'gateway process peak RSS MB (measured run)': gwProc.peakRssMb,
           'gateway process CPU % of a core (measured run)': gwProc.cpuPctOfCore,
           'gateway full GCs during run': after.majorGcs - before.majorGcs,
+          'gateway scavenges during run': after.scavenges - before.scavenges,
+          'gateway scavenge ms during run': ms((after.scavengeS - before.scavengeS) * 1000),
         },
         goal: `large school (${nCards} cards, ${nReaders} readers logged in, ${nStreams} event streams read, Node-RED flows running): tap→decision p99 ≤ 2 × the bare broker round-trip p99 of the same run (${ms(limit)} ms) at ${rate} taps/s; none denied, every tap answered`,
         met: confirmed && Number.isFinite(limit) && p99 <= limit,

@@ -157,6 +157,8 @@ export default async function bench(): Promise<BenchResult> {
         // Objects that outlive two scavenges fill the old space; each full GC then marks on the main thread (14 ms in
         // ~90 steps, traced; 20-30 ms before the fixes in docs/access.md) and taps queue behind the longer steps.
         'gateway full GCs during run': after.majorGcs - before.majorGcs,
+        'gateway scavenges during run': after.scavenges - before.scavenges,
+        'gateway scavenge ms during run': ms((after.scavengeS - before.scavengeS) * 1000),
         'gateway waiting for a CPU ms': ms((machine1.mainWaitNs - machine0.mainWaitNs) / 1e6),
         'host steal % during run': Math.round((1000 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total)) / 10,
       },

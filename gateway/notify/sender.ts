@@ -61,6 +61,8 @@ export class Sender {
   private nudged: NodeJS.Timeout | undefined;
   private stopped = true;
   private failureLogs = 0;
+  /** Outcomes the database refused to record (logged the first time and every 50th). */
+  private unrecorded = 0;
   /** The clock's last reading (see `now`). */
   private lastNow = -Infinity;
 
@@ -241,6 +243,11 @@ export class Sender {
       .send(message)
       .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
       .then((result) => this.settle(row, st, result, message.to))
+      // Recording the outcome failed (a full disk): the row stays queued under its lease and goes again when that
+      // ends, twice rather than never. Unhandled, this rejection ended the process, and every gate with it.
+      .catch((err: unknown) => {
+        if (this.unrecorded++ % 50 === 0) this.d.log.error({ err, id: row.id, channel: row.channel, times: this.unrecorded }, 'notification outcome not recorded; it will be sent again');
+      })
       .finally(() => {
         this.inflight.delete(row.id);
         st.inflight--;

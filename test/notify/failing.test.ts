@@ -138,3 +138,38 @@ describe("a guardian's WeCom user id", () => {
     expect(fake.accepted.slice(before)).toEqual([]);
   });
 });
+
+// A school of its own: its database refuses a write.
+describe('a database that refuses to record a sent message', () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('keeps the gateway running and sends the message again once the write goes through, not never', async () => {
+    // A disk that filled up (a year of clips and logs on one SD card) refuses the UPDATE that marks the message sent,
+    // after the provider took it. Before, that error rejected a promise nothing handled, and Node ends a process on
+    // that: every gate stopped for one guardian's message. A trigger is SQLite failing the write as a full disk does.
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      fake.mode = 'ok';
+      gw.ctx.db.exec(`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON notify_outbox WHEN NEW.status = 'sent'
+                      BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+      await waitFor(() => fake.accepted.length === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(rejections).toEqual([]);
+      // The gateway still decides taps.
+      expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+      // The row stayed queued under its lease: once the disk takes writes again, it goes out again (twice rather than
+      // never: the provider's acceptance was not recorded), and is recorded sent.
+      gw.ctx.db.exec('DROP TRIGGER refuse_sent');
+      clock.advance(60_000);
+      const items = await settled(gw, admin, '?person=S20250001');
+      expect(items.every((i) => i.status === 'sent')).toBe(true);
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+});

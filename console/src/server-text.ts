@@ -138,6 +138,12 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_opened_remotely', vars) : undefined;
   },
+  door_mode_changed: (a, d) => {
+    const mode = text(d.mode);
+    const setTo = text(d.setTo);
+    const vars = { place: place(a, d), mode: mode ? tKnown(`doorMode.${mode}`) : undefined, setTo: setTo ? tKnown(`doorMode.${setTo}`) : undefined };
+    return all(vars) ? t('alertText.door_mode_changed', vars) : undefined;
+  },
   door_held_open: (a, d) => {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_held_open', vars) : undefined;

@@ -33,7 +33,7 @@ export interface DeviceDeps {
   onHealth: (health: ControllerHealth, previous: ControllerHealth, detail: string | undefined) => void;
   onRequest: (outcome: 'ok' | 'timeout' | 'forged') => void;
   onClockSet: (driftS: number | null) => void;
-  /** After each status poll the controller answered (lockdown.ts reads its doors back during a lockdown). */
+  /** After each status poll the controller answered (lockdown.ts reads its doors back, and during a lockdown its card count). */
   onPolled: () => Promise<void>;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }

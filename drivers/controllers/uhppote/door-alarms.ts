@@ -1,7 +1,8 @@
 /**
- * What a controller's log says about its doors, as alerts for the security desk: door_forced, door_held_open (the
- * controller's own "open too long", and the gateway's timer on the door sensor) and door_opened_remotely (a remote
- * open the gateway did not send).
+ * What a controller says about its doors, as alerts for the security desk: from its log door_forced, door_held_open
+ * (the controller's own "open too long", and the gateway's timer on the door sensor) and door_opened_remotely (a
+ * remote open the gateway did not send); from the status polls door_mode_changed (a door mode the gateway did not
+ * set, door-modes.ts).
  */
 import type { AccessPointConfig } from '../../../config/access.js';
 import { doorReaderId } from '../../../config/controllers.js';
@@ -9,6 +10,7 @@ import type { GatewayContext } from '../../../gateway/module/context.js';
 import { stableName } from '../../../gateway/core/localized-name.js';
 import type { DeviceRuntime } from './device.js';
 import { controllerTimeToEpoch } from './events.js';
+import { DOOR_MODE } from './messages.js';
 import { REASON, type ControllerEvent } from './responses.js';
 
 export interface DoorAlarmsDeps {
@@ -40,18 +42,11 @@ export class DoorAlarms {
   /** A door event from a controller's log, pushed now or read back (`backfilled`). */
   event(dev: DeviceRuntime, e: ControllerEvent, backfilled: boolean): void {
     const { d } = this;
-    const door = dev.config.doors[String(e.door) as '1'];
-    const ap = door ? d.aps.get(door.accessPoint) : undefined;
-    const readerId = doorReaderId(dev.id, e.door);
-    const where = stableName(ap?.name, readerId);
-    const data = { controller: dev.id, readerId, eventIndex: e.index, controllerTime: e.timestamp, backfilled };
+    const { readerId, where } = this.place(dev, e.door);
+    const data = { eventIndex: e.index, controllerTime: e.timestamp, backfilled };
     const at = (e.timestamp && controllerTimeToEpoch(e.timestamp, d.timeZone)) || d.now();
-    const raise = (type: string, severity: 'warning' | 'critical', message: string, extra: Record<string, unknown> = {}): void => {
-      d.alerts.raise({
-        type, severity, source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data: { ...data, ...extra }, message,
-        dedupKey: `${type}:${readerId}`,
-      });
-    };
+    const raise = (type: string, severity: 'warning' | 'critical', message: string, extra: Record<string, unknown> = {}): void =>
+      this.raise(dev, e.door, type, severity, message, { ...data, ...extra });
     const heldOpen = (openS: number): void =>
       raise('door_held_open', 'warning', `Door held open at ${where} (over ${d.doorHeldOpenS} s)`, { openS, limitS: d.doorHeldOpenS });
     // The gateway's own held-open timer from the door sensor (reason 23 open, 24 closed); read-back pairs are judged
@@ -87,6 +82,19 @@ export class DoorAlarms {
     }
   }
 
+  /**
+   * A lockable door found in a mode the gateway did not leave it in, and set back to `setTo` (door-modes.ts). Normally
+   * open lets anyone in: critical; any other mode (normally closed refuses every card) a warning. One alert per door
+   * and mode found (the dedup key), however often it is set so again: the critical one must not fold into a warning.
+   */
+  modeChanged(dev: DeviceRuntime, door: number, found: number, setTo: number): void {
+    const { where } = this.place(dev, door);
+    const mode = modeName(found);
+    const severity = found === DOOR_MODE.normallyOpen ? 'critical' : 'warning';
+    const message = `Door at ${where} was set ${mode.replace('_', ' ')} by a command the gateway did not send (another program, or someone on the controllers' network); set back to ${modeName(setTo).replace('_', ' ')}`;
+    this.raise(dev, door, 'door_mode_changed', severity, message, { mode, setTo: modeName(setTo) }, mode);
+  }
+
   /** A controller's read-back is done: its doors still open past the limit without a close are held open. */
   caughtUp(deviceId: string): void {
     for (const door of this.open.values()) {
@@ -101,6 +109,22 @@ export class DoorAlarms {
     for (const o of this.open.values()) clearTimeout(o.timer);
   }
 
+  private place(dev: DeviceRuntime, n: number): { ap: AccessPointConfig | undefined; readerId: string; where: string } {
+    const door = dev.config.doors[String(n) as '1'];
+    const ap = door ? this.d.aps.get(door.accessPoint) : undefined;
+    const readerId = doorReaderId(dev.id, n);
+    return { ap, readerId, where: stableName(ap?.name, readerId) };
+  }
+
+  /** With the door's access point and zone, so the covering camera's rules apply; one alert per door (and `key`). */
+  private raise(dev: DeviceRuntime, door: number, type: string, severity: 'warning' | 'critical', message: string, data: Record<string, unknown>, key?: string): void {
+    const { ap, readerId } = this.place(dev, door);
+    this.d.alerts.raise({
+      type, severity, source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data: { controller: dev.id, readerId, ...data }, message,
+      dedupKey: `${type}:${readerId}${key === undefined ? '' : `:${key}`}`,
+    });
+  }
+
   /**
    * Whether a remote open logged at `at` (controller time) is one the gateway sent: this process asked (its answer may
    * have been lost) or one is recorded (sent before a restart), within the controller's allowed drift and a minute.
@@ -109,4 +133,12 @@ export class DoorAlarms {
     const windowMs = (this.d.maxClockDriftS + 60) * 1000;
     return dev.openSentNear(door, at, windowMs) || this.d.openRecorded(readerId, at - windowMs, at + windowMs);
   }
+}
+
+/** A door control mode as the alerts name it. */
+export function modeName(mode: number): string {
+  if (mode === DOOR_MODE.normallyOpen) return 'normally_open';
+  if (mode === DOOR_MODE.normallyClosed) return 'normally_closed';
+  if (mode === DOOR_MODE.controlled) return 'controlled';
+  return `mode_${mode}`;
 }

@@ -122,8 +122,15 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     const s = d.sync.state();
     return plannedLocked.get(d.id) === true && s.pending === 0 && !s.running && s.lastError === null;
   };
+  const doorAlarms = new DoorAlarms({
+    alerts: ctx.alerts, aps, timeZone: tz, now, doorHeldOpenS: cfg.doorHeldOpenS, maxClockDriftS: cfg.maxClockDriftS,
+    openRecorded: (readerId, from, to) => store.openNear(readerId, from, to),
+  });
+
   const doorLockdown = new DoorLockdown({
     aps, active: ports.lockdownActive, listLocked, log,
+    changed: (dev, door, found, setTo) => doorAlarms.modeChanged(dev, door, found, setTo),
+    warn: (key, fields, msg) => dropLog.warn(key, fields, msg),
     closed: {
       load: () => store.doorsClosed(),
       save: (id, closed) => {
@@ -155,11 +162,6 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length },
     });
   };
-
-  const doorAlarms = new DoorAlarms({
-    alerts: ctx.alerts, aps, timeZone: tz, now, doorHeldOpenS: cfg.doorHeldOpenS, maxClockDriftS: cfg.maxClockDriftS,
-    openRecorded: (readerId, from, to) => store.openNear(readerId, from, to),
-  });
 
   /** `address`: where a simulated controller answers instead of its configured one. */
   const makeDevice = (device: (typeof cfg.devices)[number], address: string | undefined): DeviceRuntime => {

@@ -42,7 +42,8 @@ export function uidKeyOf(card: number, form: ControllerDeviceConfig['cardNumber'
   return form === 'reversed' ? (hex.match(/../g) ?? []).reverse().join('') : hex;
 }
 
-const LOCKABLE = new Set(['gate', 'door', 'classroom']);
+/** Kinds a lockdown closes (gateway/access/rules.ts): security staff only, and their doors' modes the gateway's. */
+export const LOCKABLE: ReadonlySet<string> = new Set(['gate', 'door', 'classroom']);
 const FAR_PAST = '2000-01-01';
 const FAR_FUTURE = '2099-12-31';
 

@@ -1,0 +1,97 @@
+/**
+ * The control modes of a controller's lockable doors (gates, doors, classrooms), which the gateway owns as it owns the
+ * card lists: "controlled" (the card list decides), or during a lockdown "normally closed" while the list is not yet
+ * the lockdown's. The gateway never sets "normally open".
+ *
+ * The protocol has no authentication: one set-door-control packet from anyone on the LAN set a school gate "normally
+ * open" at night, and outside a lockdown nothing looked at the modes again (an attacker review, 2026-12-07). So each
+ * status poll reads the doors back (lockdown.ts check: one request per lockable door, at most 4) and sets a door found
+ * otherwise; one found in a mode the gateway did not leave it in raises door_mode_changed (door-alarms.ts).
+ */
+import type { AccessPointConfig } from '../../../config/access.js';
+import type { DeviceRuntime } from './device.js';
+import { DOOR_MODE } from './messages.js';
+import { LOCKABLE } from './plan.js';
+
+/** A door read back in another mode than the one it was set to; `own`: a mode the gateway left it in. */
+export interface DoorFound {
+  door: number;
+  was: number;
+  own: boolean;
+}
+
+export interface DoorModesDeps {
+  aps: ReadonlyMap<string, AccessPointConfig>;
+  /**
+   * The controllers whose lockable doors the gateway left normally closed, kept across restarts (store.ts). Saving
+   * must not throw: a failing disk must not stop a lockdown closing the doors.
+   */
+  closed: { load(): readonly string[]; save(deviceId: string, closed: boolean): void };
+  /** A door found in a mode the gateway did not leave it in, being set to `setTo` (door-alarms.ts modeChanged). */
+  changed: (dev: DeviceRuntime, door: number, found: number, setTo: number) => void;
+  /** Rate-limited per key: a door set open again and again is one line a minute. */
+  warn: (key: string, fields: Record<string, unknown>, msg: string) => void;
+}
+
+export class DoorModes {
+  /** The controllers saved as closed (deps.closed): saved before the first door is closed, forgotten once all are open. */
+  private readonly saved: Set<string>;
+  /** The mode the gateway last set or read back on each lockable door (controller → door → mode). */
+  private readonly left = new Map<string, Map<number, number>>();
+
+  constructor(private readonly d: DoorModesDeps) {
+    this.saved = new Set(d.closed.load());
+  }
+
+  /**
+   * Sets every lockable door of a controller to a control mode, keeping its unlock delay; the doors it found otherwise.
+   * A controller that answers with another mode did not take it: that throws. A door found in a mode the gateway did
+   * not leave it in is reported as it is found, before a later door's request can fail.
+   */
+  async set(dev: DeviceRuntime, mode: number): Promise<DoorFound[]> {
+    const found: DoorFound[] = [];
+    // Saved before the first request: a gateway stopped half-way has to open the doors it may have closed at its
+    // next start, whether or not a lockdown is still on (lockdown.ts check).
+    if (mode === DOOR_MODE.normallyClosed && !this.saved.has(dev.id)) {
+      this.saved.add(dev.id);
+      this.d.closed.save(dev.id, true);
+    }
+    let left = this.left.get(dev.id);
+    if (!left) this.left.set(dev.id, (left = new Map()));
+    for (const [n, door] of Object.entries(dev.config.doors)) {
+      const ap = door ? this.d.aps.get(door.accessPoint) : undefined;
+      if (!ap || !LOCKABLE.has(ap.kind)) continue;
+      const k = Number(n);
+      try {
+        const current = await dev.ask({ type: 'get-door-control', door: k });
+        if (current.mode !== mode) {
+          const f = { door: k, was: current.mode, own: this.own(dev.id, k, current.mode) };
+          found.push(f);
+          if (!f.own) {
+            this.d.changed(dev, k, current.mode, mode);
+            this.d.warn(`door-mode:${dev.id}:${k}`, { controller: dev.id, door: k, found: current.mode, setTo: mode }, 'controller door mode changed, not by the gateway; set back');
+          }
+          const set = await dev.ask({ type: 'set-door-control', door: k, mode, delay: current.delay });
+          if (set.mode !== mode) throw new Error(`controller ${dev.id} door ${n} answered mode ${set.mode} to mode ${mode}`);
+        }
+        left.set(k, mode);
+      } catch (err) {
+        // Whether the door took the mode is not known: the next look judges it by what the gateway may have left (own).
+        left.delete(k);
+        throw err;
+      }
+    }
+    if (mode !== DOOR_MODE.normallyClosed && this.saved.delete(dev.id)) this.d.closed.save(dev.id, false);
+    return found;
+  }
+
+  /**
+   * Whether a door's mode is one the gateway left it in: what it last set or read back; for a door it has not looked
+   * at since it started (or whose last request failed), controlled, or normally closed on a controller saved as closed.
+   */
+  private own(deviceId: string, door: number, mode: number): boolean {
+    const left = this.left.get(deviceId)?.get(door);
+    if (left !== undefined) return mode === left;
+    return mode === DOOR_MODE.controlled || (mode === DOOR_MODE.normallyClosed && this.saved.has(deviceId));
+  }
+}

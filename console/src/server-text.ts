@@ -144,6 +144,10 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
     const vars = { place: place(a, d), mode: mode ? tKnown(`doorMode.${mode}`) : undefined, setTo: setTo ? tKnown(`doorMode.${setTo}`) : undefined };
     return all(vars) ? t('alertText.door_mode_changed', vars) : undefined;
   },
+  door_granted_in_lockdown: (a, d) => {
+    const vars = { place: place(a, d) };
+    return all(vars) ? t('alertText.door_granted_in_lockdown', vars) : undefined;
+  },
   door_held_open: (a, d) => {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_held_open', vars) : undefined;

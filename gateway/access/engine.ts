@@ -269,7 +269,22 @@ export class AccessEngine {
     this.countTap(outcome.granted, outcome.reason);
     this.ctx.bus.emit('tap.decided', decided);
     this.tapAlerts.raise(tap, ap, holder, outcome, rules);
+    if (outcome.granted && tap.deviceDecision && rules.reason === 'lockdown') this.lockdownOverruled(tap, tapId);
     return message;
+  }
+
+  /**
+   * A door controller let through a card the lockdown refuses: its card list is not the lockdown's. A card deleted
+   * and another put in its place keeps the controller's card count, and the swapped-in card opened a locked-down door
+   * until the nightly reconciliation (an attacker review, 2026-12-07); this consequence is what shows it, and the
+   * controller's driver reads the list again (core/taps.ts). A swipe from before the lockdown began, read back after a
+   * gap, was decided by the list of its time.
+   */
+  private lockdownOverruled(tap: Tap, tapId: string): void {
+    const startedAt = this.lockdown.state().startedAt;
+    const since = startedAt === null ? Number.NaN : Date.parse(startedAt);
+    if (!(tap.at >= since)) return;
+    this.ctx.bus.emit('tap.lockdown_overruled', { readerId: tap.readerId, uid: tap.uid, at: tap.at, tapId, lockdownSince: since });
   }
 
   /** The tap's row and the rows other domains keep for it, as one transaction. */

@@ -88,9 +88,26 @@ export interface OfflineUpload {
   unreadable?: string;
 }
 
+/**
+ * A deciding device (a door controller) let a card through at an access point the lockdown closes, a card the
+ * gateway's own rules refuse for the lockdown: the device's card list is not the lockdown's. The access domain says
+ * so (a swipe from before the lockdown began is not), the device's driver reads its list again.
+ */
+export interface LockdownOverruled {
+  readerId: string;
+  uid: string;
+  /** When the device saw the card (epoch ms). */
+  at: number;
+  tapId: string;
+  /** When the lockdown began (epoch ms): one lockdown's grants are told from the next one's. */
+  lockdownSince: number;
+}
+
 declare module './bus.js' {
   interface CampusEventMap {
     'tap.received': Tap;
+    /** From the access domain, for drivers of deciding devices (drivers/controllers). */
+    'tap.lockdown_overruled': LockdownOverruled;
     /** From network readers (drivers/rfid); the access domain records the sales and answers the terminal. */
     'offline.received': OfflineUpload;
   }

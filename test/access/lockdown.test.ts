@@ -1,7 +1,11 @@
-/** A lockdown survives a restart of the gateway and is lifted by the API. */
+/**
+ * A lockdown survives a restart of the gateway and is lifted by the API; a deciding device that lets a card through
+ * which the lockdown refuses is said on the bus, for its driver.
+ */
 import { describe, expect, it } from 'vitest';
 import type { TapDecision } from '../../gateway/access/contract.js';
 import { ManualClock } from '../../gateway/core/clock.js';
+import type { LockdownOverruled } from '../../gateway/core/taps.js';
 import { startTestGateway, tempDir, waitFor } from '../helpers/gateway.js';
 
 // Tuesday 2026-09-01 10:00 in Shanghai: a school day inside every gate's hours, whenever the suite runs.
@@ -34,6 +38,38 @@ describe('lockdown', () => {
       const ended = await gw.api('/api/v1/lockdown', { method: 'DELETE', token: admin });
       expect(await ended.json()).toMatchObject({ active: false });
       expect((await tap('0A1B2C3D')).reason).toBe('ok');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('says on the bus when a deciding device lets through a card the lockdown refuses, not for a swipe from before it began or a card it allows', async () => {
+    const clock = new ManualClock(TUE_10);
+    const gw = await startTestGateway({ clock });
+    try {
+      const security = await gw.login('security');
+      const guard = (gw.ctx.db.prepare("SELECT c.uid FROM cards c JOIN persons p ON p.id = c.person_id WHERE p.role = 'staff' AND p.security = 1 AND c.status = 'active' LIMIT 1").get() as { uid: string }).uid;
+      const decided: TapDecision[] = [];
+      const overruled: LockdownOverruled[] = [];
+      gw.ctx.bus.on('tap.decided', (d) => decided.push(d));
+      gw.ctx.bus.on('tap.lockdown_overruled', (e) => overruled.push(e));
+      /** A swipe a door controller granted from its own list, seen now or at `at`. */
+      const granted = async (uid: string, at?: number): Promise<TapDecision> => {
+        const before = decided.length;
+        clock.advance(60_000);
+        gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-out', uid, at: at ?? clock.now(), deviceDecision: { granted: true } });
+        return waitFor(() => decided.slice(before).find((d) => d.uid === uid));
+      };
+      expect((await granted('0A1B2C3D')).reason).toBe('ok');
+      expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: { reason: 'intruder' } })).status).toBe(200);
+      const since = clock.now();
+      expect((await granted(guard)).granted).toBe(true);
+      expect((await granted('0A1B2C3D', since - 1000)).granted).toBe(true); // read back after a gap: seen before the lockdown
+      expect(overruled).toEqual([]);
+      // The controller's list is not the lockdown's: recorded as it happened, and said for the controllers' driver.
+      const tap = await granted('0A1B2C3D');
+      expect(tap).toMatchObject({ granted: true, reason: 'ok' });
+      expect(overruled).toEqual([{ readerId: 'demo-gate-out', uid: '0A1B2C3D', at: tap.at, tapId: tap.tapId, lockdownSince: since }]);
     } finally {
       await gw.close();
     }

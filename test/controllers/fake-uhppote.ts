@@ -22,6 +22,11 @@ export class FakeUhppote extends SimulatedController {
   /** put-card answered "not done" (a full card store, or a forged reply), the card not stored. */
   refusePuts = false;
   /**
+   * Firmware that stores a new card in the first deleted slot (as uhppoted's simulator does) instead of after the
+   * last one: a card deleted and another put then keep the card count (get-cards).
+   */
+  reuseDeletedSlots = false;
+  /**
    * A device on the LAN answering for the controller (its address and port forged), as an attacker winning the race:
    * each forged reply is sent first, then the controller's own reply, until the list runs out.
    */
@@ -87,6 +92,13 @@ export class FakeUhppote extends SimulatedController {
     }
     if (request.type === 'put-card' && this.refusePuts) {
       this.reply({ type: 'put-card', ok: false }, rinfo);
+      return;
+    }
+    const hole = request.type === 'put-card' && this.reuseDeletedSlots && !this.card(request.record.card) ? this.slots.indexOf(null) : -1;
+    if (request.type === 'put-card' && hole >= 0) {
+      this.slots[hole] = request.record;
+      this.slotOf.set(request.record.card, hole);
+      this.reply({ type: 'put-card', ok: true }, rinfo);
       return;
     }
     const forged = this.forgedReplies[0]?.type === request.type ? this.forgedReplies.shift() : undefined;

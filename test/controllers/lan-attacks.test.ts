@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
-import { encodeEventPacket, type ControllerStatus } from '../../drivers/controllers/uhppote/responses.js';
+import { decodeResponse, encodeEventPacket, type ControllerStatus } from '../../drivers/controllers/uhppote/responses.js';
 import { FakeUhppote } from './fake-uhppote.js';
 import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
 
@@ -173,6 +173,51 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     await waitFor(() => a.card(wg26(STUDENT)) === undefined, 5000, 20);
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
     await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
+  });
+
+  it('a staff card swapped for a student\'s over the LAN during a lockdown, the card count kept, is found at the first granted swipe: a critical alert, and the list read again', async () => {
+    // Firmware that puts a new card in a deleted slot: a delete and a put keep what get-cards says.
+    a.reuseDeletedSlots = true;
+    /** The controller's card count as anyone on the LAN reads it (get-cards), the way checkCount does. */
+    const countOnController = async (): Promise<number> => {
+      const reply = new Promise<number>((resolve) =>
+        attacker.once('message', (msg) => {
+          const { response } = decodeResponse(msg);
+          if (response.type === 'get-cards') resolve(response.count);
+        }),
+      );
+      send(encodeRequest(a.serial, { type: 'get-cards' }), a.port);
+      return reply;
+    };
+    type AlertView = { type: string; severity: string; count: number; accessPoint: string | null; data: Record<string, unknown> };
+    const granted = async (): Promise<AlertView[]> =>
+      ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items.filter((x) => x.type === 'door_granted_in_lockdown');
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    const staff = a.cards()[0]!;
+    const before = await countOnController();
+    // Two packets: a security guard's card out, the student's in. The count the gateway checks at each poll is the same.
+    send(encodeRequest(a.serial, { type: 'delete-card', card: staff.card }), a.port);
+    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    await waitFor(() => a.card(wg26(STUDENT)) !== undefined && a.card(staff.card) === undefined, 2000, 5);
+    expect(await countOnController()).toBe(before);
+    await new Promise((r) => setTimeout(r, 2500)); // two status polls: the count tells the gateway nothing
+    expect(await lockdownOf()).toBe('applied');
+    // The student walks through the locked-down main gate; the controller grants it from its list.
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(true);
+    const alert = await waitFor(async () => (await granted())[0], 5000, 20);
+    expect(alert).toMatchObject({ severity: 'critical', accessPoint: 'main-gate', data: { controller: 'ctl-a', readerId: 'ctl-a-door1', uid: STUDENT.slice(-6) } });
+    // The list is read again in full: the student's card off, the guard's back, within a few seconds.
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined && a.card(staff.card) !== undefined, 5000, 20);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
+    // Swapped in again and let through again in the same lockdown: read again, and still one alert for that door.
+    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    await waitFor(() => a.card(wg26(STUDENT)) !== undefined, 2000, 5);
+    a.swipe(wg26(STUDENT), 1);
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined, 5000, 20);
+    expect(await granted()).toHaveLength(1);
   });
 
   it('a put the controller refuses does not keep a card reported lost in the same batch on the controller', async () => {

@@ -2,7 +2,7 @@
  * What a controller says about its doors, as alerts for the security desk: from its log door_forced, door_held_open
  * (the controller's own "open too long", and the gateway's timer on the door sensor) and door_opened_remotely (a
  * remote open the gateway did not send); from the status polls door_mode_changed (a door mode the gateway did not
- * set, door-modes.ts).
+ * set, door-modes.ts); and door_granted_in_lockdown (a card the lockdown refuses let through, lockdown.ts).
  */
 import type { AccessPointConfig } from '../../../config/access.js';
 import { doorReaderId } from '../../../config/controllers.js';
@@ -93,6 +93,16 @@ export class DoorAlarms {
     const severity = found === DOOR_MODE.normallyOpen ? 'critical' : 'warning';
     const message = `Door at ${where} was set ${mode.replace('_', ' ')} by a command the gateway did not send (another program, or someone on the controllers' network); set back to ${modeName(setTo).replace('_', ' ')}`;
     this.raise(dev, door, 'door_mode_changed', severity, message, { mode, setTo: modeName(setTo) }, mode);
+  }
+
+  /**
+   * During a lockdown a controller let through a card the lockdown refuses, at a door whose card list the gateway
+   * holds as the lockdown's: someone changed the list (lockdown.ts overruled). One per door and lockdown.
+   */
+  grantedInLockdown(dev: DeviceRuntime, door: number, tap: { uid: string; tapId: string; lockdownSince: number }): void {
+    const { where } = this.place(dev, door);
+    const message = `Door controller let a card the lockdown refuses through at ${where}: its card list is not the lockdown's (changed from the controllers' network); reading it again, its doors normally closed meanwhile`;
+    this.raise(dev, door, 'door_granted_in_lockdown', 'critical', message, { uid: tap.uid, tapId: tap.tapId }, String(tap.lockdownSince));
   }
 
   /** A controller's read-back is done: its doors still open past the limit without a close are held open. */

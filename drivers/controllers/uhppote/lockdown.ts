@@ -9,11 +9,15 @@
  * 2026-12-07). So during a lockdown every status poll also reads the card count (checkCount); the lockdown counts as
  * applied on a controller only while the doors and the count read back as the gateway left them.
  */
+import { doorReaderId } from '../../../config/controllers.js';
+import type { LockdownOverruled } from '../../../gateway/core/taps.js';
 import type { DeviceRuntime } from './device.js';
+import type { DoorAlarms } from './door-alarms.js';
 import { DoorModes, type DoorFound, type DoorModesDeps } from './door-modes.js';
 import { DOOR_MODE } from './messages.js';
 
-export interface DoorLockdownDeps extends DoorModesDeps {
+export interface DoorLockdownDeps extends Omit<DoorModesDeps, 'changed'> {
+  alarms: Pick<DoorAlarms, 'modeChanged' | 'grantedInLockdown'>;
   active: () => boolean;
   /** Whether the controller's card list is the lockdown's: a plan made under it, written in full. */
   listLocked: (dev: DeviceRuntime) => boolean;
@@ -27,10 +31,12 @@ export class DoorLockdown {
   private readonly astray = new Set<string>();
   /** Each controller's card count during a lockdown, read after the sync's `runs`th run. */
   private readonly counted = new Map<string, { runs: number; count: number }>();
+  /** Controller doors whose grant raised door_granted_in_lockdown, as `<readerId>@<lockdown's start>`. */
+  private readonly granted = new Set<string>();
   private readonly modes: DoorModes;
 
   constructor(private readonly d: DoorLockdownDeps) {
-    this.modes = new DoorModes(d);
+    this.modes = new DoorModes({ ...d, changed: (dev, door, found, setTo) => d.alarms.modeChanged(dev, door, found, setTo) });
   }
 
   /** Whether the controller's lockable doors read back as the gateway left them at the last look. */
@@ -101,11 +107,31 @@ export class DoorLockdown {
   }
 
   /**
+   * During a lockdown the controller let through a card the lockdown refuses (the access domain's
+   * tap.lockdown_overruled). A card deleted and another put in its place keeps the count checkCount reads, and the
+   * swapped-in card opened a locked-down door until the nightly reconciliation (an attacker review, 2026-12-07). On a
+   * controller whose list the gateway holds as the lockdown's, someone changed it: a critical alert (one per door and
+   * lockdown), and the list is read again (relist). One not yet brought to the lockdown (away when it began, a cut
+   * that failed, a read already under way) grants by a list known not to be the lockdown's, and is being mended.
+   */
+  overruled(dev: DeviceRuntime | undefined, tap: LockdownOverruled): void {
+    if (!dev || !this.d.active() || !this.d.listLocked(dev)) return; // not a controller's door, or no list to doubt
+    const door = Object.keys(dev.config.doors).map(Number).find((n) => doorReaderId(dev.id, n) === tap.readerId);
+    if (door === undefined) return;
+    const key = `${tap.readerId}@${tap.lockdownSince}`;
+    if (!this.granted.has(key)) {
+      if (this.granted.size >= 1000) this.granted.clear(); // a door per lockdown: stays small whatever comes
+      this.granted.add(key);
+      this.d.alarms.grantedInLockdown(dev, door, tap);
+    }
+    void this.relist(dev, { door, tapId: tap.tapId }, "controller let a card the lockdown refuses through: its card list is not the lockdown's; reading it again");
+  }
+
+  /**
    * During a lockdown, the controller's card count against the one read after the sync's last run: one packet from the
    * LAN put a student's card back on a locked-down gate, and it opened while the console said applied (an attacker
-   * review, 2026-12-07). A count that changed is read again in full (its doors normally closed meanwhile: the list is
-   * not known to be the lockdown's). What keeps the count (a card deleted and another put) is found only by the
-   * nightly reconciliation.
+   * review, 2026-12-07). A count that changed means the list was changed by someone else (relist). A card deleted and
+   * another put keeps the count: its first granted swipe shows it (overruled).
    */
   private async checkCount(dev: DeviceRuntime): Promise<void> {
     const { count } = await dev.ask({ type: 'get-cards' });
@@ -113,9 +139,20 @@ export class DoorLockdown {
     const runs = dev.sync.runs;
     this.counted.set(dev.id, { runs, count });
     if (!prior || prior.runs !== runs || prior.count === count) return;
+    await this.relist(dev, { count, was: prior.count }, 'controller card list changed during a lockdown, not by the gateway; reading it again');
+  }
+
+  /**
+   * The controller's card list is not the one the gateway wrote for the lockdown: it is read again in full, and its
+   * doors go normally closed meanwhile (no card known to be the lockdown's opens them); a status poll sets them
+   * controlled once the list is the lockdown's again (check).
+   */
+  private async relist(dev: DeviceRuntime, fields: object, msg: string): Promise<void> {
     this.astray.add(dev.id);
-    this.d.log.warn({ controller: dev.id, count, was: prior.count }, 'controller card list changed during a lockdown, not by the gateway; reading it again');
+    this.d.log.warn({ controller: dev.id, ...fields }, msg);
+    // Asked first: from here on the list is not the lockdown's (listLocked), so a status poll keeps the doors closed too.
     void dev.sync.request('full');
+    await this.setModes(dev, DOOR_MODE.normallyClosed).catch(() => {}); // closed by the next status poll instead
   }
 
   /** The doors' modes (door-modes.ts); they count as astray until every door read back or took the mode. */

@@ -129,7 +129,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
   const doorLockdown = new DoorLockdown({
     aps, active: ports.lockdownActive, listLocked, log,
-    changed: (dev, door, found, setTo) => doorAlarms.modeChanged(dev, door, found, setTo),
+    alarms: doorAlarms,
     warn: (key, fields, msg) => dropLog.warn(key, fields, msg),
     closed: {
       load: () => store.doorsClosed(),
@@ -329,6 +329,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
             if (n !== null) d.sync.changed([n]);
           }
         }),
+        ctx.bus.on('tap.lockdown_overruled', (t) => doorLockdown.overruled(byReader.get(t.readerId), t)),
         ctx.bus.on('lockdown.changed', (e) => {
           for (const d of devices) {
             if (d.health !== 'online') continue; // it is reconciled in full when it answers again

@@ -27,8 +27,8 @@ export class SimulatedController {
   readonly timeZone: string;
   clockOffsetMs: number;
   /** Card slots in insertion order (get card at index is 1-based); a deleted card leaves a DELETED slot. */
-  private slots: (CardRecord | null)[] = [];
-  private readonly slotOf = new Map<number, number>();
+  protected slots: (CardRecord | null)[] = [];
+  protected readonly slotOf = new Map<number, number>();
   readonly events: ControllerEvent[] = [];
   private firstIndex = 1;
   readonly doors = [1, 2, 3, 4].map(() => ({ open: false, mode: DOOR_MODE.controlled as number, delay: 3, unlockedUntil: 0 }));

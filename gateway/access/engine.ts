@@ -21,7 +21,7 @@ import type { PersonRef } from '../people/types.js';
 import type { DecisionReason, TapDecision, TapWrite } from './contract.js';
 import type { LockdownService } from './lockdown.js';
 import { RetriedTaps } from './retried-taps.js';
-import { applyRules, openToStudents, type RuleOutcome } from './rules.js';
+import { applyRules, offLockdownList, openToStudents, type RuleOutcome } from './rules.js';
 import { SchoolClock } from './school-time.js';
 import type { TapRecord, TapsStore } from './taps-store.js';
 import { TapAlerts } from './tap-alerts.js';
@@ -269,18 +269,20 @@ export class AccessEngine {
     this.countTap(outcome.granted, outcome.reason);
     this.ctx.bus.emit('tap.decided', decided);
     this.tapAlerts.raise(tap, ap, holder, outcome, rules);
-    if (outcome.granted && tap.deviceDecision && rules.reason === 'lockdown') this.lockdownOverruled(tap, tapId);
+    if (outcome.granted && tap.deviceDecision && offLockdownList(ap, rules)) this.lockdownOverruled(tap, tapId);
     return message;
   }
 
   /**
-   * A door controller let through a card the lockdown refuses: its card list is not the lockdown's. A card deleted
+   * A door controller let through, during a lockdown, a card with no place on the lockdown's list (one the lockdown
+   * refuses, or an unknown, lost or blocked one: offLockdownList): its card list is not the lockdown's. A card deleted
    * and another put in its place keeps the controller's card count, and the swapped-in card opened a locked-down door
    * until the nightly reconciliation (an attacker review, 2026-12-07); this consequence is what shows it, and the
    * controller's driver reads the list again (core/taps.ts). A swipe from before the lockdown began, read back after a
    * gap, was decided by the list of its time.
    */
   private lockdownOverruled(tap: Tap, tapId: string): void {
+    if (!this.lockdown.active) return; // the last lockdown's start stays in its state after it ended
     const startedAt = this.lockdown.state().startedAt;
     const since = startedAt === null ? Number.NaN : Date.parse(startedAt);
     if (!(tap.at >= since)) return;

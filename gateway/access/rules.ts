@@ -27,6 +27,17 @@ const deny = (reason: DecisionReason): RuleOutcome => ({ granted: false, reason 
 
 /** Kinds a lockdown closes. A canteen terminal lets nobody through anything, so it keeps working. */
 const LOCKABLE = new Set(['gate', 'door', 'classroom']);
+/**
+ * Refusals that say the card has no place on a lockdown's card list (only security staff's active cards do): a device
+ * deciding from its own list that lets such a card through a door the lockdown closes holds another list.
+ */
+const OFF_LOCKDOWN_LIST: ReadonlySet<DecisionReason> = new Set<DecisionReason>(['lockdown', 'unknown_card', 'card_lost', 'card_blocked']);
+
+/** Whether a deciding device that granted `rules`' refusal at `ap` during a lockdown shows its list is not the lockdown's. */
+export function offLockdownList(ap: AccessPointConfig, rules: RuleOutcome): boolean {
+  return !rules.granted && LOCKABLE.has(ap.kind) && OFF_LOCKDOWN_LIST.has(rules.reason);
+}
+
 /** Kinds closed to students and visitors on non-school days; gates (boarders, weekend clubs) and the canteen stay open. */
 const SCHOOL_DAY_ONLY = new Set(['door', 'classroom']);
 

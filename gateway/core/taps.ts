@@ -89,8 +89,9 @@ export interface OfflineUpload {
 }
 
 /**
- * A deciding device (a door controller) let a card through at an access point the lockdown closes, a card the
- * gateway's own rules refuse for the lockdown: the device's card list is not the lockdown's. The access domain says
+ * During a lockdown, a deciding device (a door controller) let a card through at an access point the lockdown closes,
+ * a card with no place on the lockdown's list (one the lockdown refuses, or one unknown, lost or blocked): the
+ * device's card list is not the lockdown's. The access domain says
  * so (a swipe from before the lockdown began is not), the device's driver reads its list again.
  */
 export interface LockdownOverruled {

@@ -70,6 +70,14 @@ describe('lockdown', () => {
       const tap = await granted('0A1B2C3D');
       expect(tap).toMatchObject({ granted: true, reason: 'ok' });
       expect(overruled).toEqual([{ readerId: 'demo-gate-out', uid: '0A1B2C3D', at: tap.at, tapId: tap.tapId, lockdownSince: since }]);
+      // A card the gateway has never heard of (an attacker's own, put with one packet in a deleted card's slot) has no
+      // place on the lockdown's list either: refused as unknown, not for the lockdown, and said all the same.
+      const stranger = await granted('DEADBEEF');
+      expect(overruled.slice(1)).toEqual([{ readerId: 'demo-gate-out', uid: 'DEADBEEF', at: stranger.at, tapId: stranger.tapId, lockdownSince: since }]);
+      // After the lockdown the same grant is the card list's business (the nightly reconciliation), not this event's.
+      expect((await gw.api('/api/v1/lockdown', { method: 'DELETE', token: security })).status).toBeLessThan(300);
+      await granted('DEADBEEF');
+      expect(overruled).toHaveLength(2);
     } finally {
       await gw.close();
     }

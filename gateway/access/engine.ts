@@ -286,7 +286,7 @@ export class AccessEngine {
     const startedAt = this.lockdown.state().startedAt;
     const since = startedAt === null ? Number.NaN : Date.parse(startedAt);
     if (!(tap.at >= since)) return;
-    this.ctx.bus.emit('tap.lockdown_overruled', { readerId: tap.readerId, uid: tap.uid, at: tap.at, tapId, lockdownSince: since });
+    this.ctx.bus.emit('tap.lockdown_overruled', { readerId: tap.readerId, uid: tap.uid, at: tap.at, ...(tap.seq === undefined ? {} : { seq: tap.seq }), tapId, lockdownSince: since });
   }
 
   /** The tap's row and the rows other domains keep for it, as one transaction. */

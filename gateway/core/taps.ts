@@ -99,6 +99,8 @@ export interface LockdownOverruled {
   uid: string;
   /** When the device saw the card (epoch ms). */
   at: number;
+  /** The swipe's index in the device's own log, when it keeps one (Tap.seq). */
+  seq?: number;
   tapId: string;
   /** When the lockdown began (epoch ms): one lockdown's grants are told from the next one's. */
   lockdownSince: number;

@@ -31,6 +31,12 @@ export class DoorLockdown {
   private readonly astray = new Set<string>();
   /** Each controller's card count during a lockdown, read after the sync's `runs`th run. */
   private readonly counted = new Map<string, { runs: number; count: number }>();
+  /**
+   * Each controller's last log index when the gateway set its doors controlled over the lockdown's list (overruled):
+   * a swipe logged up to it was decided by the list of its time (the old one of a controller away when the lockdown
+   * began), or refused at a normally closed door. Unset while the list is not the lockdown's.
+   */
+  private readonly listedAfter = new Map<string, number>();
   /** Controller doors whose grant raised door_granted_in_lockdown, as `<readerId>@<lockdown's start>`. */
   private readonly granted = new Set<string>();
   private readonly modes: DoorModes;
@@ -51,6 +57,7 @@ export class DoorLockdown {
    */
   async apply(dev: DeviceRuntime, active: boolean): Promise<void> {
     this.applying.add(dev.id);
+    this.listedAfter.delete(dev.id);
     try {
       // The card list is written even when a door did not take its mode (a reply forged or lost): the error still
       // stops the step after, and each status poll sets the doors to what the list allows (check below). Without it
@@ -65,6 +72,9 @@ export class DoorLockdown {
         // of them, and a status poll opens them to security staff once a later sync has cut it (check below; a
         // failed sync is run again by sync.ts retryFailed).
         if (this.d.active() && this.d.listLocked(dev)) {
+          // Read while the doors are still normally closed: what the log holds up to here granted nobody by this list.
+          const { lastIndex } = (await dev.ask({ type: 'get-status' })).status;
+          this.listedAfter.set(dev.id, lastIndex);
           await this.setModes(dev, DOOR_MODE.controlled);
           await this.checkCount(dev).catch(() => {}); // counted at the next status poll instead
         }
@@ -94,6 +104,12 @@ export class DoorLockdown {
     const active = this.d.active();
     if (!active) this.counted.delete(dev.id);
     const want = active && !this.d.listLocked(dev) ? DOOR_MODE.normallyClosed : DOOR_MODE.controlled;
+    // This poll's status was read with the doors as the last look left them: normally closed, unless already
+    // controlled over the lockdown's list. The lower of the two also holds for a log that started again.
+    const last = dev.lastStatus?.lastIndex;
+    const listed = this.listedAfter.get(dev.id);
+    if (!active || want !== DOOR_MODE.controlled || last === undefined) this.listedAfter.delete(dev.id);
+    else this.listedAfter.set(dev.id, listed === undefined ? last : Math.min(listed, last));
     try {
       const found = await this.setModes(dev, want);
       const reopened = found.filter((f) => f.own && f.was === DOOR_MODE.normallyClosed);
@@ -116,6 +132,11 @@ export class DoorLockdown {
    */
   overruled(dev: DeviceRuntime | undefined, tap: LockdownOverruled): void {
     if (!dev || !this.d.active() || !this.d.listLocked(dev)) return; // not a controller's door, or no list to doubt
+    // A swipe logged before its doors went controlled over the lockdown's list, read back since (a controller away when
+    // the lockdown began has a log of them): every one raised the alert, blaming the LAN, and read the list again,
+    // over and over while its log was read back, its doors normally closed to security staff meanwhile.
+    const listed = this.listedAfter.get(dev.id);
+    if (listed === undefined || tap.seq === undefined || tap.seq <= listed) return;
     const door = Object.keys(dev.config.doors).map(Number).find((n) => doorReaderId(dev.id, n) === tap.readerId);
     if (door === undefined) return;
     const key = `${tap.readerId}@${tap.lockdownSince}`;
@@ -149,6 +170,7 @@ export class DoorLockdown {
    */
   private async relist(dev: DeviceRuntime, fields: object, msg: string): Promise<void> {
     this.astray.add(dev.id);
+    this.listedAfter.delete(dev.id);
     this.d.log.warn({ controller: dev.id, ...fields }, msg);
     // Asked first: from here on the list is not the lockdown's (listLocked), so a status poll keeps the doors closed too.
     void dev.sync.request('full');

@@ -51,6 +51,12 @@ const RECIPIENT_RETRY_MS = 60_000;
 const RECIPIENT_RETRY_MAX_MS = 30 * 60_000;
 /** How long a nudge waits before its pass (see `nudge`). */
 const NUDGE_DELAY_MS = 20;
+/**
+ * A clock going back less than this is jitter, not a step (see `now`): NTP steps past 128 ms (ntpd) or a second
+ * (chrony), while a VM's or a board's clock read twice can go back milliseconds, and each was a warning and an UPDATE
+ * of every queued row. What is not moved makes a wait that much longer, less than the poll that reads it anyway.
+ */
+const CLOCK_STEP_MS = 1000;
 
 export class Sender {
   private readonly states = new Map<string, ChannelState>();
@@ -146,15 +152,15 @@ export class Sender {
    * The clock, as everything the sender schedules reads it. What the sender schedules is a wait from a reading of the
    * wall clock (a retry, a lease, a channel's pause; when a channel started failing), kept as an instant; a clock
    * stepped back (NTP correcting a box that ran fast: a Pi has no real-time clock) added the step to each wait, and a
-   * guardian's arrival message due again in 30 s waited 50 minutes more. So a reading behind the last one moves every
-   * such instant back by the difference: each waits what was chosen for it. The difference is short of the step by
-   * the time between the two readings (a poll, 1 s by default), which is as much later as anything goes. Time to
-   * live is not moved: it is read by the clock at hand (docs/operations.md).
+   * guardian's arrival message due again in 30 s waited 50 minutes more. So a reading a step (CLOCK_STEP_MS or more)
+   * behind the last one moves every such instant back by the difference: each waits what was chosen for it. The
+   * difference is short of the step by the time between the two readings (a poll, 1 s by default), which is as much
+   * later as anything goes. Time to live is not moved: it is read by the clock at hand (docs/operations.md).
    */
   private now(): number {
     const now = this.d.clock.now();
     const back = this.lastNow - now;
-    if (back > 0) {
+    if (back >= CLOCK_STEP_MS) {
       for (const st of this.states.values()) {
         if (st.pausedUntil > now) st.pausedUntil -= back;
         if (st.failingSince !== null) st.failingSince -= back;

@@ -130,6 +130,25 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     expect(closed).toMatchObject({ severity: 'warning', data: { controller: 'ctl-a', readerId: 'ctl-a-door2' } });
   });
 
+  it('a door set to one made-up mode after another over the LAN is one alert per door, not one per mode', async () => {
+    type AlertView = { type: string; severity: string; count: number; data: Record<string, unknown> };
+    const modeAlerts = async (): Promise<AlertView[]> =>
+      ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items.filter((x) => x.type === 'door_mode_changed');
+    // A mode byte the protocol does not define (4, 5, 6…): the controller keeps what it is sent, the gateway sets it
+    // back at each poll. Before, each value was an alert of its own (mode_4, mode_5…): up to 253 a door.
+    for (let mode = 4; mode < 10; mode++) {
+      send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode, delay: 3 }), a.port);
+      await waitFor(() => a.doors[0]!.mode === mode, 2000, 5);
+      await waitFor(() => a.doors[0]!.mode === DOOR_MODE.controlled, 5000, 10);
+    }
+    const alerts = await waitFor(async () => {
+      const all = await modeAlerts();
+      return all.reduce((n, x) => n + x.count, 0) >= 6 && all;
+    }, 2000, 20);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ severity: 'warning', count: 6, data: { readerId: 'ctl-a-door1', mode: 'mode_9' } });
+  });
+
   it('a door opened by a command sent straight to the controller raises door_opened_remotely; a guard opening it from the console does not', async () => {
     type AlertView = { type: string; severity: string; data: Record<string, unknown>; message: string };
     const alerts = async (): Promise<AlertView[]> => ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items;

@@ -86,13 +86,16 @@ export class DoorAlarms {
    * A lockable door found in a mode the gateway did not leave it in, and set back to `setTo` (door-modes.ts). Normally
    * open lets anyone in: critical; any other mode (normally closed refuses every card) a warning. One alert per door
    * and mode found (the dedup key), however often it is set so again: the critical one must not fold into a warning.
+   * A mode the protocol does not define shares one key: a controller keeps any byte it is sent, and one a poll (4,
+   * 5, 6…) was an alert each, up to 253 a door.
    */
   modeChanged(dev: DeviceRuntime, door: number, found: number, setTo: number): void {
     const { where } = this.place(dev, door);
     const mode = modeName(found);
     const severity = found === DOOR_MODE.normallyOpen ? 'critical' : 'warning';
     const message = `Door at ${where} was set ${mode.replace('_', ' ')} by a command the gateway did not send (another program, or someone on the controllers' network); set back to ${modeName(setTo).replace('_', ' ')}`;
-    this.raise(dev, door, 'door_mode_changed', severity, message, { mode, setTo: modeName(setTo) }, mode);
+    const known = found === DOOR_MODE.normallyOpen || found === DOOR_MODE.normallyClosed || found === DOOR_MODE.controlled;
+    this.raise(dev, door, 'door_mode_changed', severity, message, { mode, setTo: modeName(setTo) }, known ? mode : 'other');
   }
 
   /**

@@ -279,13 +279,15 @@ export class AccessEngine {
    * and another put in its place keeps the controller's card count, and the swapped-in card opened a locked-down door
    * until the nightly reconciliation (an attacker review, 2026-12-07); this consequence is what shows it, and the
    * controller's driver reads the list again (core/taps.ts). A swipe from before the lockdown began, read back after a
-   * gap, was decided by the list of its time.
+   * gap, was decided by the list of its time: by the device's clock, unless the device numbers its log (seq), whose
+   * driver judges by that. A controller's clock is anyone's to set on the LAN: one set-time packet a day back just
+   * before the swipe, and a swapped-in card's grant read as from before the lockdown, and stayed.
    */
   private lockdownOverruled(tap: Tap, tapId: string): void {
     if (!this.lockdown.active) return; // the last lockdown's start stays in its state after it ended
     const startedAt = this.lockdown.state().startedAt;
     const since = startedAt === null ? Number.NaN : Date.parse(startedAt);
-    if (!(tap.at >= since)) return;
+    if (tap.seq === undefined && !(tap.at >= since)) return;
     this.ctx.bus.emit('tap.lockdown_overruled', { readerId: tap.readerId, uid: tap.uid, at: tap.at, ...(tap.seq === undefined ? {} : { seq: tap.seq }), tapId, lockdownSince: since });
   }
 

@@ -92,7 +92,8 @@ export interface OfflineUpload {
  * During a lockdown, a deciding device (a door controller) let a card through at an access point the lockdown closes,
  * a card with no place on the lockdown's list (one the lockdown refuses, or one unknown, lost or blocked): the
  * device's card list is not the lockdown's. The access domain says
- * so (a swipe from before the lockdown began is not), the device's driver reads its list again.
+ * so (a swipe from before the lockdown began is not, by the device's clock; one with a log index, `seq`, is left to
+ * the driver to judge by that: a device's clock may be set by anyone), the device's driver reads its list again.
  */
 export interface LockdownOverruled {
   readerId: string;

@@ -239,6 +239,28 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     expect(await granted()).toHaveLength(1);
   });
 
+  it('a card swapped in during a lockdown is found at its granted swipe though the controller\'s clock was set back over the LAN first', async () => {
+    a.reuseDeletedSlots = true;
+    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    await new Promise((r) => setTimeout(r, 1100)); // the controller's log keeps whole seconds
+    const staff = a.cards()[0]!;
+    send(encodeRequest(a.serial, { type: 'delete-card', card: staff.card }), a.port);
+    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    await waitFor(() => a.card(wg26(STUDENT)) !== undefined && a.card(staff.card) === undefined, 2000, 5);
+    // One more packet just before the swipe: the controller's clock a day back, so its log says the swipe came before
+    // the lockdown began (the gateway sets the clock right at a later status poll; the swipe's time stays as logged).
+    send(encodeRequest(a.serial, { type: 'set-time', datetime: '2026-01-01 10:00:00' }), a.port);
+    await waitFor(() => a.now().startsWith('2026-01-01'), 2000, 5);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(true);
+    // Before, the swipe counted as one from before the lockdown: no alert, and the student's card stayed on the locked-down
+    // gate until the nightly reconciliation.
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined && a.card(staff.card) !== undefined, 5000, 20);
+    const alerts = ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: { type: string }[] }).items;
+    expect(alerts.filter((x) => x.type === 'door_granted_in_lockdown')).toHaveLength(1);
+  });
+
   it('a put the controller refuses does not keep a card reported lost in the same batch on the controller', async () => {
     const [found, lost] = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' AND uid != ? ORDER BY uid LIMIT 2").all(STUDENT) as { uid: string }[]).map((r) => r.uid) as [string, string];
     expect((await gw.api(`/api/v1/cards/${found}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);

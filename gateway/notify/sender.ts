@@ -69,6 +69,11 @@ export class Sender {
   private failureLogs = 0;
   /** Outcomes the database refused to record (logged the first time and every 50th). */
   private unrecorded = 0;
+  /**
+   * Rows a channel took whose "sent" the database refused to record: recorded at the next passes, never sent again by
+   * this process (a restart before that sends them again: twice rather than never).
+   */
+  private readonly sentUnrecorded = new Map<number, string>();
   /** The clock's last reading (see `now`). */
   private lastNow = -Infinity;
 
@@ -197,6 +202,15 @@ export class Sender {
     if (this.stopped) return;
     try {
       const now = this.now();
+      try {
+        for (const [id, channel] of this.sentUnrecorded) {
+          this.d.outbox.finish(id, 'sent', null, now);
+          this.sentUnrecorded.delete(id);
+          this.messages.inc({ channel, status: 'sent' });
+        }
+      } catch {
+        // Still refused: the next pass tries again. The others go meanwhile, should the database take their leases.
+      }
       // Nothing due (the usual pass, every pollMs): one index probe instead of a query per channel.
       const due = this.d.outbox.anyDue(now);
       // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
@@ -205,7 +219,7 @@ export class Sender {
           const rows = this.d.outbox.due(st.channel.id, now, 50);
           let blocked = false;
           for (const row of rows) {
-            if (this.inflight.has(row.id)) continue;
+            if (this.inflight.has(row.id) || this.sentUnrecorded.has(row.id)) continue;
             if (now >= row.expires_at) {
               this.finish(row, 'expired', row.reason ? `expired; last attempt: ${row.reason}` : 'expired before it could be sent', now);
               continue;
@@ -248,11 +262,17 @@ export class Sender {
     const p: Promise<void> = st.channel
       .send(message)
       .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
-      .then((result) => this.settle(row, st, result, message.to))
-      // Recording the outcome failed (a full disk): the row stays queued under its lease and goes again when that
-      // ends, twice rather than never. Unhandled, this rejection ended the process, and every gate with it.
-      .catch((err: unknown) => {
-        if (this.unrecorded++ % 50 === 0) this.d.log.error({ err, id: row.id, channel: row.channel, times: this.unrecorded }, 'notification outcome not recorded; it will be sent again');
+      .then((result) => {
+        try {
+          this.settle(row, st, result, message.to);
+        } catch (err) {
+          // Recording the outcome failed (a full disk, a lock held past busy_timeout). Unhandled, this rejection ended
+          // the process, and every gate with it. A message the channel took is not sent again: its row stayed queued
+          // under its lease, and each time that ran out while the disk stayed full the guardian had it again. Any
+          // other outcome goes again when the lease ends.
+          if (result.ok) this.sentUnrecorded.set(row.id, row.channel);
+          if (this.unrecorded++ % 50 === 0) this.d.log.error({ err, id: row.id, channel: row.channel, times: this.unrecorded }, result.ok ? 'notification sent but not recorded; recorded when the database takes it' : 'notification outcome not recorded; it will be tried again');
+        }
       })
       .finally(() => {
         this.inflight.delete(row.id);

@@ -144,7 +144,7 @@ describe('a database that refuses to record a sent message', () => {
   beforeAll(startSchool);
   afterAll(stopSchool);
 
-  it('keeps the gateway running and sends the message again once the write goes through, not never', async () => {
+  it('keeps the gateway running and records the message sent once the write goes through, not never', async () => {
     // A disk that filled up (a year of clips and logs on one SD card) refuses the UPDATE that marks the message sent,
     // after the provider took it. Before, that error rejected a promise nothing handled, and Node ends a process on
     // that: every gate stopped for one guardian's message. A trigger is SQLite failing the write as a full disk does.
@@ -161,8 +161,8 @@ describe('a database that refuses to record a sent message', () => {
       expect(rejections).toEqual([]);
       // The gateway still decides taps.
       expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
-      // The row stayed queued under its lease: once the disk takes writes again, it goes out again (twice rather than
-      // never: the provider's acceptance was not recorded), and is recorded sent.
+      // The row stayed queued: once the disk takes writes again it is recorded sent (the test below: not sent again
+      // meanwhile; after a restart before that it would go again, twice rather than never).
       gw.ctx.db.exec('DROP TRIGGER refuse_sent');
       clock.advance(60_000);
       const items = await settled(gw, admin, '?person=S20250001');
@@ -171,5 +171,34 @@ describe('a database that refuses to record a sent message', () => {
     } finally {
       process.off('unhandledRejection', onRejection);
     }
+  });
+});
+
+// A school of its own: its database refuses a write for a while.
+describe('a database that keeps refusing to record a sent message', () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('does not send the message again each time its lease runs out, and records it once the write goes through', async () => {
+    fake.mode = 'ok';
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON notify_outbox WHEN NEW.status = 'sent'
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+      await waitFor(() => fake.accepted.length === 1);
+      // The disk stays full for a minute: the row stays queued under its lease (7 s), which runs out again and again.
+      // Before, each time it did the guardian was sent the same message again: eight of them in that minute.
+      for (let s = 0; s < 60; s += 5) {
+        clock.advance(5000);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      expect(fake.accepted).toHaveLength(1);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER IF EXISTS refuse_sent');
+    }
+    clock.advance(5000);
+    const items = await settled(gw, admin, '?person=S20250001');
+    expect(items.map((i) => i.status)).toEqual(['sent']);
+    expect(fake.accepted).toHaveLength(1);
   });
 });

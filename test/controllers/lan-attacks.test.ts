@@ -143,7 +143,7 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     }
     const alerts = await waitFor(async () => {
       const all = await modeAlerts();
-      return all.reduce((n, x) => n + x.count, 0) >= 6 && all;
+      return all.reduce((n, x) => n + x.count, 0) >= 6 ? all : undefined;
     }, 2000, 20);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ severity: 'warning', count: 6, data: { readerId: 'ctl-a-door1', mode: 'mode_9' } });

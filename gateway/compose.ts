@@ -327,7 +327,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     metrics,
   });
   const users = new UserStore(db, clock, config.http.sessionTtlH * 3_600_000);
-  const alerts = new AlertService(db, bus, clock, config.alerts.dedupCooldownS * 1000);
+  const alerts = new AlertService(db, bus, clock, config.alerts.dedupCooldownS * 1000, { log, metrics });
   // A gate's tap rows wait here (bounded) when the disk is full; the gate keeps deciding (docs/operations.md, Disk).
   const deferred = new DeferredWrites(writer, { maxRows: 10_000, retryEveryMs: 5_000 }, metrics);
   const ctx: GatewayContext = { config, demo, log, clock, db, writer, bus, mqtt: broker, alerts, users, metrics, deferred };

@@ -1,7 +1,10 @@
 import { monotonicFactory } from 'ulid';
 import type { EventBus } from '../core/bus.js';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import { GatewayError, notFound } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Database, Migration } from '../storage/db.js';
 import { Where } from '../storage/where.js';
 
@@ -130,12 +133,27 @@ export class AlertService {
   private readonly txListeners: AlertTxListener[] = [];
   private readonly resolveGuards: ((alert: Alert) => string | null)[] = [];
 
+  /** Where tryRaise and tryResolveByKey say what they could not write (compose.ts gives the gateway's log and metrics). */
+  private readonly unrecordedLog: RateLimitedLog | undefined;
+  private readonly unrecorded: Counter<'type'> | undefined;
+
   constructor(
     private readonly db: Database,
     private readonly bus: EventBus,
     private readonly clock: Clock,
     private readonly cooldownMs: number,
-  ) {}
+    report?: { log: Logger; metrics: Registry },
+  ) {
+    if (report) {
+      this.unrecordedLog = new RateLimitedLog(report.log.child({ component: 'alerts' }), () => clock.now());
+      this.unrecorded = new Counter({
+        name: 'campus_alerts_unrecorded_total',
+        help: 'Alert raises and resolves the database refused (a full disk), by alert type; the work that raised them went on',
+        labelNames: ['type'],
+        registers: [report.metrics],
+      });
+    }
+  }
 
   onChangeInTx(listener: AlertTxListener): void {
     this.txListeners.push(listener);
@@ -191,6 +209,32 @@ export class AlertService {
     if (change.change === 'raised' || change.change === 'reopened') this.bus.emit('alert.raised', change.alert);
     else this.bus.emit('alert.updated', change.alert);
     return change.alert;
+  }
+
+  /**
+   * raise() for a caller nothing above could answer for: a timer, an event listener, a device poll, a promise nobody
+   * awaits. A database that cannot write (a full disk) made raise() throw there, and Node ends the process on an
+   * uncaught exception or an unhandled rejection: every gate stopped with it. Here the failure is counted, logged (once
+   * a minute per type) and null is returned; the caller goes on with what does not need the alert (a door is set back
+   * all the same). A condition that lasts is raised again by its next check.
+   */
+  tryRaise(input: RaiseInput): Alert | null {
+    return this.orReport(input.type, () => this.raise(input));
+  }
+
+  /** resolveByKey() as tryRaise() is raise(): null when nothing was resolved, or when the database refused it. */
+  tryResolveByKey(dedupKey: string, by = 'gateway', note?: string): Alert | null {
+    return this.orReport(dedupKey.split(':', 1)[0]!, () => this.resolveByKey(dedupKey, by, note));
+  }
+
+  private orReport(type: string, write: () => Alert | null): Alert | null {
+    try {
+      return write();
+    } catch (err) {
+      this.unrecorded?.inc({ type });
+      this.unrecordedLog?.error(`unrecorded:${type}`, { err, type }, 'alert not recorded: the database refused the write');
+      return null;
+    }
   }
 
   /**

@@ -129,10 +129,14 @@ export class DoorAlarms {
     return { ap, readerId, where: stableName(ap?.name, readerId) };
   }
 
-  /** With the door's access point and zone, so the covering camera's rules apply; one alert per door (and `key`). */
+  /**
+   * With the door's access point and zone, so the covering camera's rules apply; one alert per door (and `key`). An
+   * alert the database refuses (a full disk) is counted and logged (tryRaise), never thrown: from the held-open timer
+   * the throw ended the process, and from the door-mode watch it stopped a door set open from the LAN being set back.
+   */
   private raise(dev: DeviceRuntime, door: number, type: string, severity: 'warning' | 'critical', message: string, data: Record<string, unknown>, key?: string): void {
     const { ap, readerId } = this.place(dev, door);
-    this.d.alerts.raise({
+    this.d.alerts.tryRaise({
       type, severity, source: `controller:${dev.id}`, accessPoint: ap?.id, zone: ap?.zone, data: { controller: dev.id, readerId, ...data }, message,
       dedupKey: `${type}:${readerId}${key === undefined ? '' : `:${key}`}`,
     });

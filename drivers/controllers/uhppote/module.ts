@@ -242,13 +242,15 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         m.up.set({ controller: device.id }, h === 'online' ? 1 : 0);
         if (h === 'offline') {
           log.warn({ controller: device.id, detail }, 'controller offline');
-          ctx.alerts.raise({
+          // Not thrown (a full disk): setHealth runs inside a request's failure and a reconnect, whose full card sync
+          // a refused write skipped, leaving a lost card on the controller.
+          ctx.alerts.tryRaise({
             type: 'controller_offline', severity: 'warning', source: `controller:${device.id}`, dedupKey: alertKey(device.id),
             message: `Door controller ${device.id} (${device.address}) does not answer: its doors decide alone from their last card list`,
             data: { controller: device.id, serial: device.serial, address: device.address, detail },
           });
         } else if (h === 'online' && prev === 'offline') {
-          ctx.alerts.resolveByKey(alertKey(device.id), 'gateway', 'the controller answers again');
+          ctx.alerts.tryResolveByKey(alertKey(device.id), 'gateway', 'the controller answers again');
         }
       },
       onRequest: (outcome) => m.requests.inc({ controller: device.id, outcome }),

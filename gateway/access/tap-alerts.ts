@@ -25,6 +25,11 @@ export class TapAlerts {
     private readonly repeatedDenials: AccessConfig['repeatedDenials'],
   ) {}
 
+  /**
+   * Runs after the tap is answered, inside its decision: an alert the database refuses (a full disk) is counted and
+   * logged (tryRaise), never thrown. Thrown, it made the decision reject: the tap counted as unanswered, a reader's
+   * retry of it was answered nothing, and a door controller's grant in a lockdown was not looked into.
+   */
   raise(tap: Tap, ap: AccessPointConfig, holder: CardHolder | null, outcome: RuleOutcome, rules: RuleOutcome): void {
     // A controller opened for a card the gateway holds lost or blocked: its card list was late (or edited by hand).
     const lateList = outcome.granted && tap.deviceDecision !== undefined && (rules.reason === 'card_lost' || rules.reason === 'card_blocked');
@@ -32,7 +37,7 @@ export class TapAlerts {
     const cardReason = lateList ? rules.reason : outcome.reason;
     if (holder && (cardReason === 'card_lost' || cardReason === 'card_blocked')) {
       const lost = cardReason === 'card_lost';
-      this.alerts.raise({
+      this.alerts.tryRaise({
         type: lost ? 'card_lost_used' : 'card_blocked_used',
         severity: 'warning',
         source: `reader:${tap.readerId}`,
@@ -66,7 +71,7 @@ export class TapAlerts {
     while (times.length > 0 && times[0]! <= now - windowS * 1000) times.shift();
     if (times.length < count) return;
     times.length = 0;
-    this.alerts.raise({
+    this.alerts.tryRaise({
       type: 'repeated_denials',
       severity: 'warning',
       source: `reader:${readerId}`,

@@ -15,7 +15,7 @@ import { SnapshotStore } from '../../gateway/cameras/snapshots.js';
 import { allMigrations, diskReclaim } from '../../gateway/compose.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import pino from 'pino';
-import { DEMO_STUDENT } from '../../gateway/people/demo.js';
+import { DEMO_LOST, DEMO_STUDENT } from '../../gateway/people/demo.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { DeferredWrites } from '../../gateway/storage/deferred-writes.js';
 import { DiskGuard, diskLevel, reclaimTarget, type DiskSpace } from '../../gateway/operations/disk-guard.js';
@@ -108,6 +108,28 @@ describe('a full disk', () => {
     const deferred = new DeferredWrites({ write: () => Promise.resolve() } as never, { maxRows: 2, retryEveryMs: 60_000 }, registry);
     expect([deferred.keep(() => {}), deferred.keep(() => {}), deferred.keep(() => {})]).toEqual([true, true, false]);
     expect(deferred.pending).toBe(2);
+  });
+});
+
+describe('a database that refuses alerts', () => {
+  it("a lost card's tap is answered, and so is the reader's retry of it, when its card_lost_used alert cannot be written", async () => {
+    // The alert was raised inside the decision, after the answer was published: its refused write made the decision
+    // reject, so the tap counted as unanswered, and a reader retrying the same sequence number (its answer lost on
+    // the way) was answered nothing; a door controller's late grant during a lockdown was not looked into either.
+    const clock = new ManualClock(TUE_10);
+    const gw = await startTestGateway({ clock });
+    running.push(gw);
+    const client = await gw.mqttClient();
+    await client.subscribeAsync('campus/readers/+/decision', { qos: 1 });
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const at = clock.now();
+    expect(await tap(gw, client, 'demo-gate-in', DEMO_LOST.uid, at, { seq: 7 })).toMatchObject({ granted: false, reason: 'card_lost' });
+    expect(await tap(gw, client, 'demo-gate-in', DEMO_LOST.uid, at, { seq: 7 })).toMatchObject({ granted: false, reason: 'card_lost' });
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_tap_failures_total 0/);
+    expect(metrics).toMatch(/campus_alerts_unrecorded_total\{type="card_lost_used"\} 1/);
+    // The gates go on.
+    expect(await tap(gw, client, 'demo-gate-in', DEMO_STUDENT.uid, at + 1000)).toMatchObject({ granted: true });
   });
 });
 

@@ -27,6 +27,8 @@ export class BackupScheduler implements GatewayModule {
   private running: Promise<BackupResult | null> | undefined;
   private readonly failures: Counter;
   private lastSuccess = 0;
+  /** The school day of the last nightly backup written, also when the database refused to record it (LAST_KEY). */
+  private doneOn: string | undefined;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -58,8 +60,13 @@ export class BackupScheduler implements GatewayModule {
     const now = clock.now();
     const local = localTime(now, config.school.timezone);
     const since = local.secondOfDay - secondsOf(config.backup.at);
-    if (since < 0 || since >= WINDOW_S || getMeta(db, LAST_KEY) === local.date) return Promise.resolve(null);
-    return this.run('nightly', () => setMeta(db, LAST_KEY, local.date));
+    if (since < 0 || since >= WINDOW_S || this.doneOn === local.date || getMeta(db, LAST_KEY) === local.date) return Promise.resolve(null);
+    return this.run('nightly', () => {
+      // Kept here too: refused by a full disk, the date was missing at the next check, 30 s later, which took the
+      // night's backup again, and again for the hour, onto the disk that was full.
+      this.doneOn = local.date;
+      setMeta(db, LAST_KEY, local.date);
+    });
   }
 
   /** One backup now; a backup already under way is joined. */
@@ -70,11 +77,16 @@ export class BackupScheduler implements GatewayModule {
     return this.running;
   }
 
+  /**
+   * Never rejects: the timer's tick is not awaited, and Node ends the process on an unhandled rejection. The alerts go
+   * through tryRaise/tryResolveByKey: a backup fails most often on a full disk, which refuses the alert saying so too.
+   */
   private async take(kind: BackupKind, onSuccess: () => void): Promise<BackupResult | null> {
     const { config, clock, db, log, alerts } = this.ctx;
     const dir = backupDirOf(config);
+    let result: BackupResult;
     try {
-      const result = await createBackup({
+      result = await createBackup({
         db,
         dataDir: config.dataDir,
         toDir: dir,
@@ -84,18 +96,28 @@ export class BackupScheduler implements GatewayModule {
         kind,
         now: clock.now(),
       });
-      onSuccess();
-      const pruned = kind === 'nightly' ? pruneBackups(dir, 'nightly', config.backup.keep) : [];
-      this.lastSuccess = clock.now();
-      log.info({ file: result.file, bytes: result.bytes, pruned: pruned.length, notIncluded: KEYS_NOT_IN_BACKUP }, 'backup written');
-      alerts.resolveByKey(ALERT_KEY, 'gateway', `backup ${result.file} succeeded`);
-      return result;
     } catch (err) {
       this.failures.inc();
       const message = err instanceof Error ? err.message : String(err);
       log.error({ err, dir }, 'backup failed');
-      alerts.raise({ type: 'backup_failed', severity: 'warning', source: 'gateway', message: `${kind} backup into ${dir} failed: ${message}`, dedupKey: ALERT_KEY, data: { dir, kind } });
+      alerts.tryRaise({ type: 'backup_failed', severity: 'warning', source: 'gateway', message: `${kind} backup into ${dir} failed: ${message}`, dedupKey: ALERT_KEY, data: { dir, kind } });
       return null;
     }
+    try {
+      onSuccess();
+    } catch (err) {
+      // The backup is written; only its date is not recorded (doneOn keeps it for this process).
+      log.error({ err, file: result.file }, 'backup written, but its date could not be recorded');
+    }
+    let pruned: string[] = [];
+    try {
+      if (kind === 'nightly') pruned = pruneBackups(dir, 'nightly', config.backup.keep);
+    } catch (err) {
+      log.warn({ err, dir }, 'older backups not pruned');
+    }
+    this.lastSuccess = clock.now();
+    log.info({ file: result.file, bytes: result.bytes, pruned: pruned.length, notIncluded: KEYS_NOT_IN_BACKUP }, 'backup written');
+    alerts.tryResolveByKey(ALERT_KEY, 'gateway', `backup ${result.file} succeeded`);
+    return result;
   }
 }

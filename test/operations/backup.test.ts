@@ -483,3 +483,36 @@ describe('nightly backup', () => {
     expect(gw.ctx.alerts.get(open[0]!.id).status).toBe('resolved');
   });
 });
+
+describe('nightly backup on a full disk', () => {
+  it('a failed backup whose backup_failed alert cannot be written does not reject the tick the timer runs', async () => {
+    // A backup onto the disk that filled fails, and the alert saying so is refused by the same disk: the rejection
+    // went out of the 30-second timer unhandled, and Node ended the process, every gate with it.
+    const clock = new ManualClock(Date.UTC(2026, 7, 31, 18, 31)); // 02:31 in Shanghai
+    const gw = await startTestGateway({ clock, config: { backup: { at: '02:30', nightly: false } } });
+    running.push(gw);
+    const blocked = join(tempDir(), 'file');
+    writeFileSync(blocked, 'x');
+    gw.ctx.config.backup.dir = join(blocked, 'sub');
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const nightly = new BackupScheduler({ ...gw.ctx, metrics: new Registry() }, undefined);
+    expect(await nightly.tick()).toBeNull();
+  });
+
+  it('a backup written whose date cannot be recorded is not taken again at every check of the night', async () => {
+    // The date of the night's backup goes into meta; refused, the backup counted as failed and the next check, 30 s
+    // later, took another: a backup every 30 s for the hour, none pruned, on a disk already refusing writes.
+    const clock = new ManualClock(Date.UTC(2026, 7, 31, 18, 31));
+    const backupDir = tempDir();
+    const gw = await startTestGateway({ clock, config: { backup: { dir: backupDir, at: '02:30', keep: 2, nightly: false } } });
+    running.push(gw);
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_backup_date BEFORE INSERT ON meta WHEN NEW.key = 'backup.nightly_date'
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    const nightly = new BackupScheduler({ ...gw.ctx, metrics: new Registry() }, undefined);
+    expect(await nightly.tick()).not.toBeNull();
+    clock.advance(30_000);
+    expect(await nightly.tick()).toBeNull();
+    expect(listBackups(backupDir, 'nightly')).toHaveLength(1);
+    expect(gw.ctx.alerts.list({ status: ['open'], type: 'backup_failed', limit: 10 }).items).toEqual([]);
+  });
+});

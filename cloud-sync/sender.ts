@@ -210,9 +210,16 @@ export class Sender {
       return;
     }
     if (!outcome.retryable) {
-      this.outbox.park(rows, outcome.status ?? null, outcome.error, this.opts.now());
-      this.noteError(outcome.error);
-      this.opts.onRejected?.(rows.length, outcome.status, outcome.error);
+      try {
+        this.outbox.park(rows, outcome.status ?? null, outcome.error, this.opts.now());
+        this.noteError(outcome.error);
+        this.opts.onRejected?.(rows.length, outcome.status, outcome.error);
+      } catch (err) {
+        // The database refused to park them (a full disk): thrown here, in the transport's answer, the rejection went
+        // unhandled and Node ended the process, every gate with it. They stay in the outbox, behind the cursor: the
+        // next failed batch or start sends them again, and they are parked then. The rows after them go on meanwhile.
+        this.noteError(`${outcome.error}; parking the refused messages failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
       if (current) this.schedulePump();
       return;
     }

@@ -209,6 +209,43 @@ describe('cloud sync over HTTPS batch POST', () => {
   });
 });
 
+describe('cloud sync over HTTPS on a disk that refuses to park', () => {
+  it('a batch the city refuses whose parking the database refuses does not end the process; the rows after it go, and it is parked once the disk takes writes', async () => {
+    // A 4xx moves the batch into cloud_parked, a write made in the transport's answer: refused (a full disk), it
+    // rejected a promise nobody handled, and Node ended the process, every gate with it.
+    const city = new CityServer();
+    await city.listen();
+    const gw = await startTestGateway({ config: { cloud: { upstreamUrl: city.base, ...fast, http: { ...fast.http, batchMaxMessages: 1 } } } });
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const token = await gw.login('viewer');
+      const status = async () => (await (await gw.api('/api/v1/sync', { token })).json()) as { lastError: { message: string } | null; rejected: number };
+      gw.ctx.db.exec("CREATE TRIGGER refuse_park BEFORE INSERT ON cloud_parked BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+      const [poison] = raise(gw, 1, 'poison', 'poison');
+      await waitFor(() => city.posts.some((p) => p.envelopes.some((e) => e.data.alertId === poison)));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(rejections).toEqual([]);
+      expect((await status()).lastError!.message).toContain('parking the refused messages failed: database or disk is full');
+      // The rows after it still reach the city.
+      const later = raise(gw, 2, 'after-poison');
+      await waitFor(() => later.every((id) => city.delivered.some((e) => e.data.alertId === id)));
+      // Still in the outbox; parked when it goes again (the next failed batch or start) and the disk takes the write.
+      gw.ctx.db.exec('DROP TRIGGER refuse_park');
+      city.script.push(500);
+      raise(gw, 1, 'after-disk');
+      await waitFor(async () => (await status()).rejected >= 1, 10_000);
+      expect(city.posts.filter((p) => p.envelopes.some((e) => e.data.alertId === poison)).length).toBeGreaterThanOrEqual(2);
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await gw.close();
+      await city.close();
+    }
+  });
+});
+
 describe('cloud sync over HTTPS with batches cut by size', () => {
   it('sends one batch at a time, so a failed batch still reaches the city before the ones after it', async () => {
     const city = new CityServer();

@@ -223,12 +223,19 @@ export function editorLogin(auth: Pick<NodeRedAdminAuth, 'authenticate' | 'sessi
  * The editor's logout (POST <editor root>/auth/revoke, answered by Node-RED once it has checked the token) also
  * ends the gateway session behind the editor token; Node-RED alone would only forget a token of its own.
  */
-export function endSessionOnEditorLogout(users: UserStore): RequestHandler {
+export function endSessionOnEditorLogout(users: UserStore, log: Logger): RequestHandler {
   return (req, res, next) => {
     if (req.method === 'POST' && req.path === '/auth/revoke') {
       const token = editorToken(req);
       res.on('finish', () => {
-        if (token && res.statusCode === 200) users.logout(token);
+        if (!token || res.statusCode !== 200) return;
+        // In an event listener: a delete the database refuses (a full disk), thrown, was an uncaught exception, and
+        // Node ended the process, every gate with it. The session then lasts until it expires or the next logout.
+        try {
+          users.logout(token);
+        } catch (err) {
+          log.error({ err }, 'editor logout: the gateway session could not be ended; it lasts until it expires');
+        }
       });
     }
     next();

@@ -113,7 +113,7 @@ export class NodeRedModule implements GatewayModule {
       }),
     );
     this.serveUpgrades(server, shared, facade, adminAuth);
-    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users), plainHandler(red.httpAdmin));
+    app.use(EDITOR_ROOT, editorBodyGate(adminAuth), editorLogin(adminAuth, shared.loginLimiter), endSessionOnEditorLogout(this.ctx.users, this.log), plainHandler(red.httpAdmin));
     app.use(HTTP_NODE_ROOT, plainHandler(red.httpNode));
     this.red = red;
     this.state = 'mounted';

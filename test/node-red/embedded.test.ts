@@ -330,6 +330,27 @@ describe('editor tokens die with the gateway session they came from', () => {
     expect(res.status).toBe(200);
     expect((await getFlows(token)).status).toBe(401);
   });
+
+  it('logging out of the editor while the database refuses writes does not end the process', async () => {
+    // The session is deleted once Node-RED has answered, in the response's 'finish' listener: the refused delete (a
+    // full disk) was thrown out of an event listener, an uncaught exception, and Node ended the process, every gate
+    // with it.
+    const crashes: unknown[] = [];
+    const onCrash = (err: unknown): void => void crashes.push(err);
+    process.on('uncaughtException', onCrash);
+    gw.ctx.db.exec("CREATE TRIGGER refuse_logout BEFORE DELETE ON sessions BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    try {
+      const token = await adminWithEditorToken('ed-full');
+      const res = await gw.api('/flows/auth/revoke', { method: 'POST', token, json: { token } });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(crashes).toEqual([]);
+      expect((await gw.api('/healthz')).status).toBe(200);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER refuse_logout');
+      process.off('uncaughtException', onCrash);
+    }
+  });
 });
 
 describe('default flows', () => {

@@ -161,9 +161,16 @@ export class ClipStore extends StoredFileStore {
       await unlink(list).catch(() => {});
     }
     const bytes = statSync(out).size;
-    this.db
-      .prepare('INSERT INTO camera_clips (id, camera_id, alert_id, event_at, start_at, end_at, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
-      .run(id, cameraId, alertId, iso(eventAt), iso(segments[0]!.startAt), iso(segments.at(-1)!.endAt), bytes);
+    try {
+      this.db
+        .prepare('INSERT INTO camera_clips (id, camera_id, alert_id, event_at, start_at, end_at, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)')
+        .run(id, cameraId, alertId, iso(eventAt), iso(segments[0]!.startAt), iso(segments.at(-1)!.endAt), bytes);
+    } catch (err) {
+      // A row refused (a full disk): its file went too, as a snapshot's does. It stayed until the next start's reconcile,
+      // each clip of an alert storm filling the disk that was full.
+      await unlink(out).catch(() => {});
+      throw err;
+    }
     this.prune(id);
     return this.get(id);
   }

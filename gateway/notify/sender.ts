@@ -321,7 +321,8 @@ export class Sender {
       st.failingSince = null;
       if (st.alerted) {
         st.alerted = false;
-        this.d.alerts.resolveByKey(`notify_failing:${st.channel.id}`, 'gateway', 'a message went through');
+        // Not thrown (a full disk): the message is recorded sent already, and the catch in send() would say otherwise.
+        this.d.alerts.tryResolveByKey(`notify_failing:${st.channel.id}`, 'gateway', 'a message went through');
       }
       return;
     }
@@ -351,14 +352,16 @@ export class Sender {
 
   private checkFailing(st: ChannelState, now: number): void {
     if (st.alerted || st.failingSince === null || now - st.failingSince < this.d.config.failingAlertAfterS * 1000) return;
-    st.alerted = true;
-    this.d.alerts.raise({
-      type: 'notify_failing',
-      severity: 'warning',
-      source: `notify:${st.channel.id}`,
-      message: `notification channel ${st.channel.id} (${st.channel.type}) has failed for ${Math.round((now - st.failingSince) / 60_000)} min`,
-      data: { channel: st.channel.id, since: new Date(st.failingSince).toISOString() },
-      dedupKey: `notify_failing:${st.channel.id}`,
-    });
+    // Refused by a full disk (counted and logged by tryRaise): not alerted, so the next pass tries again; thrown, it
+    // stopped the pass's look at the other channels.
+    st.alerted =
+      this.d.alerts.tryRaise({
+        type: 'notify_failing',
+        severity: 'warning',
+        source: `notify:${st.channel.id}`,
+        message: `notification channel ${st.channel.id} (${st.channel.type}) has failed for ${Math.round((now - st.failingSince) / 60_000)} min`,
+        data: { channel: st.channel.id, since: new Date(st.failingSince).toISOString() },
+        dedupKey: `notify_failing:${st.channel.id}`,
+      }) !== null;
   }
 }

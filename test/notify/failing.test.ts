@@ -202,3 +202,27 @@ describe('a database that keeps refusing to record a sent message', () => {
     expect(fake.accepted).toHaveLength(1);
   });
 });
+
+// A school of its own: its database refuses the alert.
+describe('a failing channel whose notify_failing the database refuses', () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('raises notify_failing once the disk takes writes again, not never', async () => {
+    // The sender marked the channel alerted before the raise: refused (a full disk), the alert was never raised
+    // afterwards, however long the channel kept failing.
+    fake.mode = 'throttle';
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]?.attempts === 1);
+    for (let minute = 1; minute <= 10; minute++) {
+      clock.advance(60_000);
+      await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]!.attempts === minute + 1);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await alerts()).toEqual([]);
+    gw.ctx.db.exec('DROP TRIGGER refuse_alerts');
+    const raised = await waitFor(async () => (await alerts()).find((a) => a.type === 'notify_failing' && a.status !== 'resolved'));
+    expect(raised.source).toBe('notify:wx');
+  });
+});

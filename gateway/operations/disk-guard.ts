@@ -250,18 +250,14 @@ export class DiskGuard implements GatewayModule {
     const free = this.last!;
     const data = { freeBytes: free.free, totalBytes: free.total, dataDir: where };
     const text = `${mb(free.free)} free of ${mb(free.total)} on the data directory's disk (${where})`;
-    try {
-      if (level === 'critical') {
-        alerts.raise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
-      } else {
-        alerts.resolveByKey('disk_critical:gateway', 'gateway', text);
-      }
-      if (level === 'low') alerts.raise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
-      else alerts.resolveByKey('disk_low:gateway', 'gateway', text);
-    } catch (err) {
-      // A full disk may refuse the alert itself: the metric and /healthz still say it.
-      this.ctx.log.error({ err, level }, 'could not record the disk alert');
+    // A full disk may refuse the alert itself (counted and logged by tryRaise): the metric and /healthz still say it.
+    if (level === 'critical') {
+      alerts.tryRaise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
+    } else {
+      alerts.tryResolveByKey('disk_critical:gateway', 'gateway', text);
     }
+    if (level === 'low') alerts.tryRaise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
+    else alerts.tryResolveByKey('disk_low:gateway', 'gateway', text);
   }
 
   health(): ComponentHealth {

@@ -69,7 +69,7 @@ export class SensorsModule implements GatewayModule {
     const log = ctx.log.child({ component: 'sensors' });
     this.registry = new SensorRegistry(ctx.db, ctx.clock, cfg.sensors);
     this.store = new SensorStore(ctx.db);
-    this.rules = new RuleEngine(ctx.alerts, ctx.clock, this.registry, { thresholds: cfg.thresholds, offlineAfterIntervals: cfg.offlineAfterIntervals }, log);
+    this.rules = new RuleEngine(ctx.alerts, ctx.clock, this.registry, { thresholds: cfg.thresholds, offlineAfterIntervals: cfg.offlineAfterIntervals });
     this.ingest = new SensorIngest(
       this.registry,
       ctx.clock,

@@ -9,7 +9,6 @@
 import type { ThresholdConfig } from '../../config/sensors.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
 import type { MetricName } from './contract.js';
 import { metricCatalog } from './metrics.js';
 import { zoneMatcher, type SensorEntry, type SensorRegistry } from './registry.js';
@@ -57,7 +56,6 @@ export class RuleEngine {
     private readonly clock: Clock,
     private readonly registry: SensorRegistry,
     private readonly opts: RuleEngineOptions,
-    private readonly log: Logger,
   ) {
     this.rules = opts.thresholds.map((cfg) => {
       const matchers = cfg.zones.map(zoneMatcher);
@@ -160,17 +158,16 @@ export class RuleEngine {
       if (this.offline.has(sensor.id)) continue;
       const silentMs = now - (this.lastSeen.get(sensor.id) ?? this.startedAt);
       if (silentMs < this.opts.offlineAfterIntervals * sensor.intervalS * 1000) continue;
-      const raised = this.safely(() =>
-        this.alerts.raise({
-          type: 'sensor_offline',
-          severity: 'warning',
-          source: `sensor:${sensor.id}`,
-          zone: sensor.zone,
-          dedupKey: `sensor_offline:sensor:${sensor.id}`,
-          message: `Sensor ${sensor.id} in ${sensor.zone} silent for ${Math.round(silentMs / 1000)} s (expected every ${sensor.intervalS} s)`,
-          data: { sensorId: sensor.id, lastSeenAt: this.lastSeen.has(sensor.id) ? new Date(this.lastSeen.get(sensor.id)!).toISOString() : null },
-        }),
-      );
+      const raised = this.alerts.tryRaise({
+        type: 'sensor_offline',
+        severity: 'warning',
+        source: `sensor:${sensor.id}`,
+        zone: sensor.zone,
+        dedupKey: `sensor_offline:sensor:${sensor.id}`,
+        message: `Sensor ${sensor.id} in ${sensor.zone} silent for ${Math.round(silentMs / 1000)} s (expected every ${sensor.intervalS} s)`,
+        data: { sensorId: sensor.id, lastSeenAt: this.lastSeen.has(sensor.id) ? new Date(this.lastSeen.get(sensor.id)!).toISOString() : null },
+      });
+      // Not recorded (a full disk; counted and logged by tryRaise): ingest goes on and the next tick tries again.
       if (raised) this.offline.add(sensor.id);
     }
   }
@@ -191,8 +188,9 @@ export class RuleEngine {
     const { cfg } = st.rule;
     const limit = cfg.equals !== undefined ? '' : cfg.above !== undefined ? ` above ${fmt(metric, cfg.above)}` : ` below ${fmt(metric, cfg.below!)}`;
     const lasted = cfg.forS > 0 ? ` for ${Math.round((now - (st.since ?? now)) / 1000)} s` : '';
-    st.active = this.safely(() =>
-      this.alerts.raise({
+    // Not recorded (a full disk): not active, so the next reading tries again.
+    st.active =
+      this.alerts.tryRaise({
         type: cfg.type,
         severity: cfg.severity,
         source: `sensor:${sensor.id}`,
@@ -209,22 +207,10 @@ export class RuleEngine {
           ...(cfg.clearAt !== undefined && { clearAt: cfg.clearAt }),
           forS: cfg.forS,
         },
-      }),
-    );
+      }) !== null;
   }
 
   private resolve(key: string, note: string): void {
-    this.safely(() => this.alerts.resolveByKey(key, 'gateway', note));
-  }
-
-  /** An alert that cannot be written (disk full) is logged; ingest goes on and the next reading tries again. */
-  private safely(fn: () => unknown): boolean {
-    try {
-      fn();
-      return true;
-    } catch (err) {
-      this.log.error({ err }, 'sensor alert could not be written');
-      return false;
-    }
+    this.alerts.tryResolveByKey(key, 'gateway', note);
   }
 }

@@ -124,21 +124,18 @@ export class ClockGuard implements GatewayModule {
     const status: ClockStatus = { ok: problems.length === 0, hostSynchronized: host, cameraOffsetS, upstreamOffsetS, problems };
     const was = this.last.ok;
     this.last = status;
-    try {
-      if (!status.ok) {
-        this.ctx.alerts.raise({
-          type: 'clock_unsynchronized',
-          severity: 'warning',
-          source: 'gateway',
-          message: `the gateway's clock may be wrong: ${problems.join('; ')}. Taps, attendance and the daily cap use it: check NTP (timedatectl status)`,
-          dedupKey: ALERT_KEY,
-          data: { hostSynchronized: host, cameraOffsetS, upstreamOffsetS },
-        });
-      } else if (!was) {
-        this.ctx.alerts.resolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
-      }
-    } catch (err) {
-      this.ctx.log.error({ err }, 'could not record the clock alert');
+    // Refused by a full disk: counted and logged by tryRaise, and raised again at the next check while it lasts.
+    if (!status.ok) {
+      this.ctx.alerts.tryRaise({
+        type: 'clock_unsynchronized',
+        severity: 'warning',
+        source: 'gateway',
+        message: `the gateway's clock may be wrong: ${problems.join('; ')}. Taps, attendance and the daily cap use it: check NTP (timedatectl status)`,
+        dedupKey: ALERT_KEY,
+        data: { hostSynchronized: host, cameraOffsetS, upstreamOffsetS },
+      });
+    } else if (!was) {
+      this.ctx.alerts.tryResolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
     }
     return status;
   }

@@ -51,7 +51,7 @@ describe('sensor threshold rules on a controllable clock', () => {
     const log = pino({ level: 'silent' });
     const alertService = new AlertService(db, new EventBus(), clock, 300_000);
     const registry = new SensorRegistry(db, clock, cfg.sensors);
-    const rules = new RuleEngine(alertService, clock, registry, { thresholds: cfg.thresholds, offlineAfterIntervals: cfg.offlineAfterIntervals }, log);
+    const rules = new RuleEngine(alertService, clock, registry, { thresholds: cfg.thresholds, offlineAfterIntervals: cfg.offlineAfterIntervals });
     rules.init(new SensorStore(db).lastSeen());
     const ingest = new SensorIngest(
       registry,

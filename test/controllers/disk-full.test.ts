@@ -5,10 +5,13 @@
  * looked after.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allMigrations } from '../../gateway/compose.js';
+import { openDatabase } from '../../gateway/storage/db.js';
 import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
 import { FakeUhppote } from './fake-uhppote.js';
-import { controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+import { controllersConfig, settled, startFakes, startTestGateway, tempDir, waitFor, wg26, type TestGateway } from './helpers.js';
 
 const STUDENT = '0A1B2C3D';
 
@@ -114,5 +117,43 @@ describe('door controllers while the database refuses alerts', () => {
       expect(a.doors[0]!.mode).toBe(DOOR_MODE.controlled);
       expect(crashes).toEqual([]);
     });
+  });
+});
+
+describe('door controllers met first while the database refuses their state', () => {
+  afterEach(async () => {
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('records swipes and watches the door modes from the baseline kept in memory', async () => {
+    // Where a controller's log starts is saved at the first status read. Refused (a full disk), the status poll
+    // failed there, every time: no swipe was read from the controller, and the door-mode watch after it never ran.
+    crashes.length = 0;
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    db.exec("CREATE TRIGGER refuse_state BEFORE INSERT ON controller_state BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    db.close();
+    [a, b] = await startFakes();
+    gw = await startTestGateway({ demo: true, dataDir, config: controllersConfig(a, b) });
+    token = await gw.login('admin');
+    await settled(gw, token);
+    const e = a.swipe(wg26(STUDENT), 1);
+    await waitFor(async () => {
+      const body = (await (await gw.api('/api/v1/taps?readerId=ctl-a-door1&limit=50', { token })).json()) as { items: { seq: number | null }[] };
+      return body.items.some((t) => t.seq === e.index);
+    }, 10_000, 50);
+    const lan = createSocket('udp4');
+    await new Promise<void>((r) => lan.bind(0, '127.0.0.1', () => r()));
+    lan.send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode: DOOR_MODE.normallyOpen, delay: 3 }), a.port, '127.0.0.1');
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.normallyOpen, 2000, 5);
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.controlled, 5000, 10);
+    await new Promise<void>((r) => lan.close(() => r()));
+    expect(crashes).toEqual([]);
   });
 });

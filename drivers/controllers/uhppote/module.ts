@@ -193,8 +193,15 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
           timeZone: tz,
           recorded: () => recorded.get(device.id) ?? null,
           setBaseline: (lastIndex) => {
-            store.setBaseline(device.id, device.serial, lastIndex, nowIso());
+            // Kept in memory whatever the database says: thrown (a full disk), it failed the status poll at every
+            // read, and no swipe was read from the controller nor its door modes watched. Not saved, the next start
+            // meets the controller anew and starts from its log's end then.
             recorded.set(device.id, lastIndex);
+            try {
+              store.setBaseline(device.id, device.serial, lastIndex, nowIso());
+            } catch (err) {
+              dropLog.warn(`baseline:${device.id}`, { controller: device.id, lastIndex, err }, 'where the controller log starts could not be saved; kept in memory');
+            }
           },
           read: (index) => dev.readEvent(index),
           confirm: async () => (await dev.ask({ type: 'get-status' })).status.lastIndex,

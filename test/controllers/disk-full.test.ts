@@ -11,7 +11,7 @@ import { allMigrations } from '../../gateway/compose.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
 import { FakeUhppote } from './fake-uhppote.js';
-import { controllersConfig, settled, startFakes, startTestGateway, tempDir, waitFor, wg26, type TestGateway } from './helpers.js';
+import { controllers, controllersConfig, settled, startFakes, startTestGateway, tempDir, waitFor, wg26, type TestGateway } from './helpers.js';
 
 const STUDENT = '0A1B2C3D';
 
@@ -127,6 +127,26 @@ describe('door controllers met first while the database refuses their state', ()
     await gw?.close();
     await a?.stop();
     await b?.stop();
+  });
+
+  it('a full card sync whose time cannot be saved is not failed and read again in full at every retry', async () => {
+    // The time of the last full sync is saved after the sync; refused (a full disk), the sync counted as failed, its
+    // mirror was dropped, and each retry read the controller's whole card list again, thousands of requests.
+    crashes.length = 0;
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    db.exec(`CREATE TRIGGER refuse_full_sync BEFORE UPDATE OF last_full_sync ON controller_state
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    db.close();
+    [a, b] = await startFakes();
+    gw = await startTestGateway({ demo: true, dataDir, config: controllersConfig(a, b) });
+    token = await gw.login('admin');
+    await settled(gw, token);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await controllers(gw, token)).map((c) => c.sync.lastError)).toEqual([null, null]);
+    expect(crashes).toEqual([]);
   });
 
   it('records swipes and watches the door modes from the baseline kept in memory', async () => {

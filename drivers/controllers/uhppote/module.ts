@@ -244,7 +244,15 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
           warn: (fields, msg) => dropLog.warn(`${device.id}:${msg}`, { controller: device.id, ...fields }, msg),
         }),
       lastFullSync: state?.lastFullSync ?? null,
-      onFullSync: (at) => store.setFullSync(device.id, at),
+      onFullSync: (at) => {
+        // Thrown (a full disk), the sync that had just written the list counted as failed, its mirror dropped, and each
+        // retry read the whole card list again. Not saved, a restart shows the time saved before.
+        try {
+          store.setFullSync(device.id, at);
+        } catch (err) {
+          dropLog.warn(`full-sync:${device.id}`, { controller: device.id, err }, 'the time of the full card sync could not be saved');
+        }
+      },
       onHealth: (h: ControllerHealth, prev: ControllerHealth, detail) => {
         m.up.set({ controller: device.id }, h === 'online' ? 1 : 0);
         if (h === 'offline') {

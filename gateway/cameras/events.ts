@@ -6,6 +6,7 @@
 import type { AlertService } from '../alerts/alerts.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
+import type { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { CameraMetrics } from './metrics.js';
 import type { CameraState } from './monitor.js';
@@ -64,6 +65,8 @@ export interface CameraEventsDeps {
   metrics: CameraMetrics;
   /** Occurrences kept for the timeline (gateway/timeline). */
   history: Pick<CameraEventsStore, 'record'>;
+  /** Writes the database refused (a full disk), once a minute each. */
+  log: Pick<RateLimitedLog, 'error'>;
 }
 
 export class CameraEvents {
@@ -92,7 +95,7 @@ export class CameraEvents {
     });
     const key = `camera_offline:${id}`;
     if (to === 'offline') {
-      alerts.raise({
+      alerts.tryRaise({
         type: 'camera_offline',
         severity: 'warning',
         source: `camera:${id}`,
@@ -101,7 +104,7 @@ export class CameraEvents {
         data: { cameraId: id, code: error?.code ?? null },
       });
     } else if (to === 'online' && from === 'offline') {
-      alerts.resolveByKey(key, 'gateway', 'the camera answers again');
+      alerts.tryResolveByKey(key, 'gateway', 'the camera answers again');
     }
   }
 
@@ -136,9 +139,14 @@ export class CameraEvents {
     });
     // `Initialized` tells the state at (re)subscription, after every reboot: not something that just happened.
     if (!active || n.operation === 'Initialized') return;
-    history.record({ at: nowMs, cameraId: id, kind, topic: n.topic, accessPoints: cam.accessPoints, zones: cam.zones });
+    try {
+      history.record({ at: nowMs, cameraId: id, kind, topic: n.topic, accessPoints: cam.accessPoints, zones: cam.zones });
+    } catch (err) {
+      // Refused (a full disk): the timeline misses it, the alerts below do not. Thrown, it skipped them.
+      this.deps.log.error('camera-events', { err, cameraId: id, kind }, 'camera event not kept for the timeline');
+    }
     if (kind === 'tamper') {
-      alerts.raise({
+      alerts.tryRaise({
         type: 'camera_tamper',
         severity: 'critical',
         source: `camera:${id}`,
@@ -151,7 +159,7 @@ export class CameraEvents {
       return;
     }
     for (const zone of intrusionZones) {
-      alerts.raise({
+      alerts.tryRaise({
         type: 'intrusion',
         severity: 'critical',
         source: `camera:${id}`,

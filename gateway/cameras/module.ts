@@ -4,6 +4,7 @@ import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/c
 import type { Logger } from '../core/logger.js';
 import { GatewayError, notFound } from '../core/errors.js';
 import { InFlight } from '../core/in-flight.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Guards } from '../http/guards.js';
 import type { Migration } from '../storage/db.js';
 import { CredentialBox } from './credentials.js';
@@ -65,7 +66,7 @@ export class CamerasModule implements GatewayModule {
       preRollCameras: () => this.registry.list().filter((c) => this.keepsClips(c)).map((c) => c.id),
       openAlerts: () => ctx.alerts.unresolvedIds(),
     });
-    this.events = new CameraEvents({ bus: ctx.bus, alerts: ctx.alerts, clock: ctx.clock, config: ctx.config, registry: this.registry, metrics: this.metrics, history: new CameraEventsStore(ctx.db) });
+    this.events = new CameraEvents({ bus: ctx.bus, alerts: ctx.alerts, clock: ctx.clock, config: ctx.config, registry: this.registry, metrics: this.metrics, history: new CameraEventsStore(ctx.db), log: new RateLimitedLog(this.log, () => ctx.clock.now()) });
     this.evidence = new AlertEvidence({
       bus: ctx.bus,
       alerts: ctx.alerts,

@@ -77,6 +77,33 @@ describe('cameras in the gateway', () => {
     expect(after[0]!.count).toBe(1);
   });
 
+  it('raises the intrusion although the database refuses the event for the timeline', async () => {
+    // The event was written to the timeline's table before the alert was raised: refused (a full disk), the throw
+    // skipped the intrusion alert, and the desk heard nothing of someone in the playground at night.
+    const d = await device();
+    const clock = new ManualClock(Date.UTC(2026, 8, 1, 0, 0, 0)); // 08:00 in Shanghai, before the playground's hours
+    const gw = await startTestGateway({
+      demo: false,
+      users: USERS,
+      clock,
+      config: {
+        nodeRed: { enabled: false },
+        cameras: {
+          ...fastCameras,
+          cameras: [camera('cam-yard', d.port, { zones: ['playground'] })],
+          zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '09:00', to: '17:00' }] },
+        },
+      },
+    });
+    cleanup(() => gw.close());
+    const token = await login(gw, 'guard');
+    await ready(gw, token, 'cam-yard', d);
+    gw.ctx.db.exec("CREATE TRIGGER refuse_events BEFORE INSERT ON camera_events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    d.emit('tns1:RuleEngine/CellMotionDetector/Motion', { IsMotion: 'true' });
+    const alert = await waitFor(async () => (await alerts(gw, token, 'intrusion'))[0], 5_000);
+    expect(alert).toMatchObject({ type: 'intrusion', severity: 'critical', zone: 'playground', status: 'open' });
+  });
+
   it('raises camera_offline when the camera stops, resolves it when it is back, and events flow again', async () => {
     const d = await device();
     const gw = await gateway({ cameras: [camera('cam-gate', d.port)] });

@@ -93,7 +93,8 @@ export class LockdownService {
       .run(new Date(at).toISOString(), by, reason ?? null);
     this.current = this.load();
     this.bus.emit('lockdown.changed', { active: true, by, at, ...(reason ? { reason } : {}) });
-    this.alerts.raise({
+    // The lockdown is on from here: an alert the disk refuses (counted and logged) must not answer the desk 500 for it.
+    this.alerts.tryRaise({
       type: 'lockdown',
       severity: 'critical',
       source: by === 'city' ? 'city' : `user:${by}`,
@@ -113,7 +114,7 @@ export class LockdownService {
     this.db.prepare('UPDATE lockdowns SET ended_at = ?, ended_by = ? WHERE ended_at IS NULL').run(new Date(at).toISOString(), by);
     this.current = this.load();
     this.bus.emit('lockdown.changed', { active: false, by, at });
-    this.alerts.resolveByKey(ALERT_KEY, by, 'lockdown ended');
+    this.alerts.tryResolveByKey(ALERT_KEY, by, 'lockdown ended');
     return this.state();
   }
 }

@@ -82,4 +82,23 @@ describe('lockdown', () => {
       await gw.close();
     }
   });
+
+  it('a lockdown started or ended while the database refuses its alert is answered as what it is: started, ended', async () => {
+    // The lockdown is recorded first, then its alert: refused (a full disk), the desk was answered 500 for a lockdown
+    // that was on (and had been announced on the bus), and tried again, or thought the school was not locked down.
+    const gw = await startTestGateway({ clock: new ManualClock(TUE_10) });
+    try {
+      const security = await gw.login('security');
+      gw.ctx.db.exec(`CREATE TRIGGER refuse_alert_insert BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+                      CREATE TRIGGER refuse_alert_update BEFORE UPDATE ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+      const started = await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: { reason: 'intruder' } });
+      expect(started.status).toBe(200);
+      expect(await started.json()).toMatchObject({ active: true });
+      const ended = await gw.api('/api/v1/lockdown', { method: 'DELETE', token: await gw.login('admin') });
+      expect(ended.status).toBe(200);
+      expect(await ended.json()).toMatchObject({ active: false });
+    } finally {
+      await gw.close();
+    }
+  });
 });

@@ -6,6 +6,7 @@
 import type { AlertService } from '../alerts/alerts.js';
 import type { EventBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import type { Database, Migration } from '../storage/db.js';
 
 export const lockdownMigrations: Migration[] = [
@@ -53,6 +54,7 @@ export class LockdownService {
     private readonly bus: EventBus,
     private readonly alerts: AlertService,
     private readonly clock: Clock,
+    private readonly log?: Pick<Logger, 'error'>,
   ) {
     this.current = this.load();
     // Resolving the alert by hand would look like the end of the lockdown while every door stays shut to students.
@@ -88,10 +90,9 @@ export class LockdownService {
   start(reason: string | undefined, by: string): LockdownState {
     if (this.current.active) return this.state();
     const at = this.clock.now();
-    this.db
-      .prepare('INSERT INTO lockdowns (started_at, started_by, reason) VALUES (?, ?, ?)')
-      .run(new Date(at).toISOString(), by, reason ?? null);
-    this.current = this.load();
+    const startedAt = new Date(at).toISOString();
+    this.current = this.recorded('started', () =>
+      this.db.prepare('INSERT INTO lockdowns (started_at, started_by, reason) VALUES (?, ?, ?)').run(startedAt, by, reason ?? null).changes) ?? { active: true, reason: reason ?? null, startedBy: by, startedAt, endedAt: null, endedBy: null };
     this.bus.emit('lockdown.changed', { active: true, by, at, ...(reason ? { reason } : {}) });
     // The lockdown is on from here: an alert the disk refuses (counted and logged) must not answer the desk 500 for it.
     this.alerts.tryRaise({
@@ -111,10 +112,27 @@ export class LockdownService {
   end(by: string): LockdownState {
     if (!this.current.active) return this.state();
     const at = this.clock.now();
-    this.db.prepare('UPDATE lockdowns SET ended_at = ?, ended_by = ? WHERE ended_at IS NULL').run(new Date(at).toISOString(), by);
-    this.current = this.load();
+    const endedAt = new Date(at).toISOString();
+    // No row to end: the lockdown was held in memory only (recorded).
+    this.current = this.recorded('ended', () =>
+      this.db.prepare('UPDATE lockdowns SET ended_at = ?, ended_by = ? WHERE ended_at IS NULL').run(endedAt, by).changes) ?? { ...this.current, active: false, endedAt, endedBy: by };
     this.bus.emit('lockdown.changed', { active: false, by, at });
     this.alerts.tryResolveByKey(ALERT_KEY, by, 'lockdown ended');
     return this.state();
+  }
+
+  /**
+   * The state after `write` (rows changed), read back; null when it changed none, or when the database refused it (a full
+   * disk): the lockdown starts or
+   * ends all the same, held in memory. Refused, the desk got a 500 and every gate stayed open to every card. What is
+   * not recorded is lost at a restart: one started comes back ended (the last recorded state), which the log says.
+   */
+  private recorded(what: 'started' | 'ended', write: () => number): LockdownState | null {
+    try {
+      return write() > 0 ? this.load() : null;
+    } catch (err) {
+      this.log?.error({ err }, `lockdown ${what} but not recorded: the database refused the write; a restart would forget it`);
+      return null;
+    }
   }
 }

@@ -52,7 +52,7 @@ export class AccessModule implements GatewayModule {
   ) {
     this.people = new PeopleStore(ctx.db, ctx.clock, ctx.bus);
     this.taps = new TapsStore(ctx.db);
-    this.lockdown = new LockdownService(ctx.db, ctx.bus, ctx.alerts, ctx.clock);
+    this.lockdown = new LockdownService(ctx.db, ctx.bus, ctx.alerts, ctx.clock, ctx.log);
     this.engine = new AccessEngine(ctx, this.people, this.taps, this.lockdown, wallet);
     this.blocklist = new CardBlocklist(ctx.db);
     this.offlineSales = new OfflineSales(ctx, this.people, this.blocklist, wallet);

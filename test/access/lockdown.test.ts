@@ -101,4 +101,33 @@ describe('lockdown', () => {
       await gw.close();
     }
   });
+
+  it('locks the school down on a full disk too, and ends it, though neither can be recorded', async () => {
+    // The desk presses lockdown as the disk is full (a year of clips on one SD card): the INSERT was refused, the desk
+    // got a 500, and every gate stayed open to every card. A trigger is SQLite refusing the write as a full disk does.
+    const clock = new ManualClock(TUE_10);
+    const gw = await startTestGateway({ clock });
+    try {
+      const security = await gw.login('security');
+      const decided: TapDecision[] = [];
+      gw.ctx.bus.on('tap.decided', (d) => decided.push(d));
+      const tap = async (uid: string): Promise<TapDecision> => {
+        const before = decided.length;
+        clock.advance(60_000);
+        gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-out', uid, at: clock.now() });
+        return waitFor(() => decided.slice(before).find((d) => d.uid === uid));
+      };
+      gw.ctx.db.exec(`CREATE TRIGGER refuse_insert BEFORE INSERT ON lockdowns BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+                      CREATE TRIGGER refuse_update BEFORE UPDATE ON lockdowns BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+      const started = await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: { reason: 'intruder' } });
+      expect(started.status).toBe(200);
+      expect(await started.json()).toMatchObject({ active: true, reason: 'intruder', startedBy: 'security' });
+      expect((await tap('0A1B2C3D')).reason).toBe('lockdown');
+      const ended = await gw.api('/api/v1/lockdown', { method: 'DELETE', token: security });
+      expect(await ended.json()).toMatchObject({ active: false, endedBy: 'security' });
+      expect((await tap('0A1B2C3D')).reason).toBe('ok');
+    } finally {
+      await gw.close();
+    }
+  });
 });

@@ -6,10 +6,26 @@ import { describe, expect, it } from 'vitest';
 import type { TapDecision } from '../../gateway/access/contract.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import type { LockdownOverruled } from '../../gateway/core/taps.js';
-import { startTestGateway, tempDir, waitFor } from '../helpers/gateway.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 // Tuesday 2026-09-01 10:00 in Shanghai: a school day inside every gate's hours, whenever the suite runs.
 const TUE_10 = Date.UTC(2026, 8, 1, 2, 0, 0);
+
+/**
+ * A swipe at the demo's exit gate a minute later (past the reader's debounce window), seen now or at `at`; with
+ * `deviceDecision`, one a door controller decided from its own list. Resolves with this tap's own decision, or fails:
+ * never the previous tap's answer after a timed-out wait.
+ */
+function swipes(gw: TestGateway, clock: ManualClock): (uid: string, extra?: { at?: number; deviceDecision?: { granted: true } }) => Promise<TapDecision> {
+  const decided: TapDecision[] = [];
+  gw.ctx.bus.on('tap.decided', (d) => decided.push(d));
+  return async (uid, extra = {}) => {
+    const before = decided.length;
+    clock.advance(60_000);
+    gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-out', uid, at: extra.at ?? clock.now(), ...(extra.deviceDecision ? { deviceDecision: extra.deviceDecision } : {}) });
+    return waitFor(() => decided.slice(before).find((d) => d.uid === uid));
+  };
+}
 
 describe('lockdown', () => {
   it('keeps a lockdown across a restart until someone ends it', async () => {
@@ -24,15 +40,7 @@ describe('lockdown', () => {
     try {
       const admin = await gw.login('admin');
       expect(await (await gw.api('/api/v1/lockdown', { token: admin })).json()).toMatchObject({ active: true, reason: 'intruder' });
-      const decided: TapDecision[] = [];
-      gw.ctx.bus.on('tap.decided', (d) => decided.push(d));
-      // This tap's own decision, or a failure: never the previous tap's answer after a timed-out wait.
-      const tap = async (uid: string): Promise<TapDecision> => {
-        const before = decided.length;
-        clock.advance(60_000); // past the reader's debounce window
-        gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-out', uid, at: clock.now() });
-        return waitFor(() => decided.slice(before).find((d) => d.uid === uid));
-      };
+      const tap = swipes(gw, clock);
       expect((await tap('0A1B2C3D')).reason).toBe('lockdown');
       expect((await tap('0BADCAFE')).reason).toBe('card_lost'); // card status is checked before the lockdown
       const ended = await gw.api('/api/v1/lockdown', { method: 'DELETE', token: admin });
@@ -49,17 +57,11 @@ describe('lockdown', () => {
     try {
       const security = await gw.login('security');
       const guard = (gw.ctx.db.prepare("SELECT c.uid FROM cards c JOIN persons p ON p.id = c.person_id WHERE p.role = 'staff' AND p.security = 1 AND c.status = 'active' LIMIT 1").get() as { uid: string }).uid;
-      const decided: TapDecision[] = [];
       const overruled: LockdownOverruled[] = [];
-      gw.ctx.bus.on('tap.decided', (d) => decided.push(d));
       gw.ctx.bus.on('tap.lockdown_overruled', (e) => overruled.push(e));
       /** A swipe a door controller granted from its own list, seen now or at `at`. */
-      const granted = async (uid: string, at?: number): Promise<TapDecision> => {
-        const before = decided.length;
-        clock.advance(60_000);
-        gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-out', uid, at: at ?? clock.now(), deviceDecision: { granted: true } });
-        return waitFor(() => decided.slice(before).find((d) => d.uid === uid));
-      };
+      const swipe = swipes(gw, clock);
+      const granted = (uid: string, at?: number): Promise<TapDecision> => swipe(uid, { ...(at !== undefined ? { at } : {}), deviceDecision: { granted: true } });
       expect((await granted('0A1B2C3D')).reason).toBe('ok');
       expect((await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: { reason: 'intruder' } })).status).toBe(200);
       const since = clock.now();
@@ -109,14 +111,7 @@ describe('lockdown', () => {
     const gw = await startTestGateway({ clock });
     try {
       const security = await gw.login('security');
-      const decided: TapDecision[] = [];
-      gw.ctx.bus.on('tap.decided', (d) => decided.push(d));
-      const tap = async (uid: string): Promise<TapDecision> => {
-        const before = decided.length;
-        clock.advance(60_000);
-        gw.ctx.bus.emit('tap.received', { readerId: 'demo-gate-out', uid, at: clock.now() });
-        return waitFor(() => decided.slice(before).find((d) => d.uid === uid));
-      };
+      const tap = swipes(gw, clock);
       gw.ctx.db.exec(`CREATE TRIGGER refuse_insert BEFORE INSERT ON lockdowns BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
                       CREATE TRIGGER refuse_update BEFORE UPDATE ON lockdowns BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
       const started = await gw.api('/api/v1/lockdown', { method: 'POST', token: security, json: { reason: 'intruder' } });

@@ -127,9 +127,13 @@ export async function connectClient(port: number, opts: mqtt.IClientOptions = {}
  * `clients` connections take turns, each publishing to and subscribed to its own topic, as the measured run's readers
  * are: 200 readers each on their own socket against one client for the floor would not compare like with like (the
  * broker and this process wake for 200 sockets, not one).
+ *
+ * With `answerDb` (a file path), each message is answered by the broker's process after it committed a row for it in
+ * that SQLite file (bench/_bare-aedes.ts): a second floor, a broker and a durable row without the gateway's rules.
  */
-export async function bareRoundTrip(count: number, warmUp: number, rate: number, payload: (i: number) => string, clients = 1): Promise<number[]> {
-  const bare = forkHelper('_bare-aedes');
+export async function bareRoundTrip(count: number, warmUp: number, rate: number, payload: (i: number) => string, clients = 1, answerDb?: string): Promise<number[]> {
+  const bare = forkHelper('_bare-aedes', answerDb ? { BENCH_ANSWER_DB: answerDb } : {});
+  const sendTo = answerDb ? 'bench/ask' : 'bench/echo';
   const echoLat: number[] = [];
   const echoes: MqttClient[] = [];
   try {
@@ -157,7 +161,7 @@ export async function bareRoundTrip(count: number, warmUp: number, rate: number,
     const send = (n: number, i: number): void => {
       echoSent.set(n, performance.now());
       const c = i % clients;
-      echoes[c]!.publish(`bench/echo/${c}/${n}`, payload(n), { qos: 1 });
+      echoes[c]!.publish(`${sendTo}/${c}/${n}`, payload(n), { qos: 1 });
     };
     // Warm-up (JIT on both sides), not measured: negative sequence numbers.
     await paced(warmUp, rate, (i) => send(-1 - i, i), () => echoAnswered, 30_000);

@@ -144,9 +144,15 @@ export class Outbox {
    * The clock went back by `ms` (see Sender.now): every queued row's next attempt set before it, as a wait from a
    * reading of that clock, moves back with it, so the row waits what was chosen for it and not the step besides. A row
    * due at `now` already is left as it is; `expires_at` is not moved (a time to live is read by the clock at hand).
+   *
+   * A row that was due before the step (its time within the step) has nothing left to wait: it becomes due `now`, not
+   * `ms` earlier. Moved by the whole step it went ahead of rows due before it and not moved (due ≤ `now`), so a
+   * child's "left" written after an "arrived" reached the guardian first. So the order of `due()` (next_at, then id)
+   * is kept: rows due before `now` first, then those made due `now` in the order they were written (their ids), then
+   * those still waiting, as before.
    */
   shiftQueued(ms: number, now: number): number {
-    return this.db.prepare(`UPDATE notify_outbox SET next_at = next_at - ? WHERE status = 'queued' AND next_at > ?`).run(ms, now).changes;
+    return this.db.prepare(`UPDATE notify_outbox SET next_at = MAX(next_at - ?, ?) WHERE status = 'queued' AND next_at > ?`).run(ms, now, now).changes;
   }
 
   /** After a restart: the backoff that delayed these lived in the old process, and a restart often follows a fix. */

@@ -74,10 +74,13 @@ export class Sender {
    * this process (a restart before that sends them again: twice rather than never).
    */
   private readonly sentUnrecorded = new Map<number, string>();
-  /** The clock's last reading (see `now`). */
+  /** The clock's last reading, and the monotonic clock's then (see `now`). */
   private lastNow = -Infinity;
+  private lastMono = 0;
+  private readonly mono: () => number;
 
   constructor(private readonly d: SenderDeps) {
+    this.mono = d.clock.monotonic ? () => d.clock.monotonic!() : () => performance.now();
     for (const c of d.channels) {
       const cfg = d.config.channels.find((x) => x.id === c.id)!;
       this.states.set(c.id, {
@@ -161,10 +164,23 @@ export class Sender {
    * behind the last one moves every such instant back by the difference: each waits what was chosen for it. The
    * difference is short of the step by the time between the two readings (a poll, 1 s by default), which is as much
    * later as anything goes. Time to live is not moved: it is read by the clock at hand (docs/operations.md).
+   *
+   * A clock stepped forward (a box that booted with an old date, set right by NTP) is told from time passing by the
+   * monotonic clock, which no one sets: the wall clock moving a step (CLOCK_STEP_MS or more) further than it between
+   * two readings. That step is not time a channel failed: counted, a step of more than `failingAlertAfterS` raised
+   * `notify_failing` at the channel's next failure, whatever its last success. Waits are not moved forward: what was
+   * to go later goes sooner, which costs no one a message.
    */
   private now(): number {
     const now = this.d.clock.now();
+    const mono = this.mono();
     const back = this.lastNow - now;
+    const ahead = now - this.lastNow - (mono - this.lastMono);
+    this.lastMono = mono;
+    if (ahead >= CLOCK_STEP_MS && Number.isFinite(ahead)) {
+      for (const st of this.states.values()) if (st.failingSince !== null) st.failingSince += ahead;
+      this.d.log.warn({ aheadMs: ahead }, 'the clock went forward; a failing channel does not count the step as time failing');
+    }
     if (back >= CLOCK_STEP_MS) {
       for (const st of this.states.values()) {
         if (st.pausedUntil > now) st.pausedUntil -= back;

@@ -111,6 +111,35 @@ describe('a failing channel when the clock steps back', () => {
   });
 });
 
+// A school of its own: its clock steps forward.
+describe('a failing channel when the clock steps forward', () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('does not count the step as time failing: notify_failing after 10 minutes of failing, not at the next failure', async () => {
+    fake.mode = 'throttle';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]?.attempts === 1);
+    // The box had run 20 minutes slow (it booted with an old date) and NTP steps it forward: no time passed.
+    clock.step(20 * 60_000);
+    await new Promise((r) => setTimeout(r, 150));
+    // Throttled a few minutes more: failing for 3 minutes. Before, for 23, and notify_failing was raised at once.
+    for (let minute = 1; minute <= 3; minute++) {
+      clock.advance(60_000);
+      await waitFor(async () => (await notifications(gw, admin, '?person=S20250001'))[0]!.attempts >= minute + 1);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await alerts()).toEqual([]);
+    // Ten minutes of failing are ten minutes: raised then.
+    for (let minute = 4; minute <= 11; minute++) {
+      clock.advance(60_000);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const raised = await waitFor(async () => (await alerts()).find((a) => a.type === 'notify_failing' && a.status !== 'resolved'));
+    expect(raised.source).toBe('notify:wx');
+  });
+});
+
 // A school of its own: the test changes the guardian's row, which the test above reads (the order is shuffled).
 describe("a guardian's WeCom user id", () => {
   beforeAll(startSchool);

@@ -24,6 +24,7 @@ import { GUARDIAN_LANGUAGES, type GuardianLanguage } from '../guardians/schema.j
 import { DEMO_GUARDIANS } from './demo.js';
 import { MetricFactory } from '../core/metrics.js';
 import { AbsenceCheck } from './absences.js';
+import { HeldMessages } from './held.js';
 
 export { guardianMigrations as notifyMigrations } from '../guardians/schema.js';
 
@@ -62,6 +63,8 @@ export interface EmergencyInput {
   lockdownAt?: number | undefined;
 }
 
+/** Guardian messages kept in memory while the database refuses them: lost cards are a few a day, not thousands. */
+const MAX_HELD = 1000;
 /** The same broadcast text again within this is a repeat, refused. */
 const EMERGENCY_REPEAT_MS = 10 * 60_000;
 /** Broadcasts an hour at most: an emergency is a few messages, not a stream. */
@@ -78,6 +81,8 @@ export class NotifyModule implements GatewayModule {
   private readonly errors: Counter<'event'>;
   private absenceTimer: NodeJS.Timeout | undefined;
   private readonly absences: AbsenceCheck;
+  /** Guardian messages the database refused to queue, waiting in memory (held.ts). */
+  readonly held: HeldMessages;
   private queuedSinceNudge = false;
   private offs: (() => void)[] = [];
 
@@ -104,6 +109,7 @@ export class NotifyModule implements GatewayModule {
       metrics: ctx.metrics,
       alerts: ctx.alerts,
     });
+    this.held = new HeldMessages({ db: ctx.db, outbox: this.outbox, clock: ctx.clock, log: this.log, metrics: ctx.metrics, max: MAX_HELD });
     this.absences = new AbsenceCheck(ctx, (date) => ports.absentees(date), this.outbox, () => this.sender.nudge());
     const channel = cfg.guardianChannel;
     this.tapWrite =
@@ -143,18 +149,24 @@ export class NotifyModule implements GatewayModule {
       }),
       this.ctx.bus.on('card.changed', (e) => {
         if (e.status !== 'lost' || e.previous === 'lost' || !cfg.guardianChannel || !cfg.events.card_lost.enabled) return;
-        const now = this.ctx.clock.now();
-        this.outbox.enqueue(this.ctx.db, {
+        // Refused by the database (a full disk), it is kept in memory and queued when the disk takes writes again
+        // (the tick below): thrown, the bus only logged it, and the guardians never heard of the lost card.
+        this.held.enqueue({
           // Once per card and school day, as `card_lost_used`: reporting a card lost and found again and again (a
           // mistake, or a user with the security role doing it on purpose) must not send a guardian one text each time.
           event: 'card_lost', personId: e.personId, channel: cfg.guardianChannel, dedupKey: `card_lost:${e.uid}:${localDate(e.at, this.ctx.config.school.timezone)}`,
-          data: { at: e.at }, now, expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
+          data: { at: e.at }, expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
         });
         this.sender.nudge();
       }),
     );
     this.sender.start();
     const tick = (): void => {
+      try {
+        if (this.held.pending > 0 && this.held.retry() > 0) this.sender.nudge();
+      } catch (err) {
+        this.log.error({ err }, 'queuing held guardian messages failed');
+      }
       try {
         this.absences.tick();
       } catch (err) {

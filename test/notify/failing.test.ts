@@ -3,7 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { ManualClock } from '../../gateway/core/clock.js';
+import { HeldMessages, type HeldMessage } from '../../gateway/notify/held.js';
+import { Outbox } from '../../gateway/notify/outbox.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { CREDENTIALS, FakeProviders } from './fake-providers.js';
 import { notifications, settled, tap } from './helpers.js';
@@ -253,5 +256,62 @@ describe('a failing channel whose notify_failing the database refuses', () => {
     gw.ctx.db.exec('DROP TRIGGER refuse_alerts');
     const raised = await waitFor(async () => (await alerts()).find((a) => a.type === 'notify_failing' && a.status !== 'resolved'));
     expect(raised.source).toBe('notify:wx');
+  });
+});
+
+// A school of its own: its database refuses to queue a message.
+describe("a lost card's message the database refuses to queue", () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('is kept in memory and sent once the disk takes writes again, not only logged', async () => {
+    // The card is reported lost as the disk fills up: the card's row is written, the guardians' message is refused.
+    // Before, the refusal was logged by the bus and the guardians, who were promised that message, never had it.
+    fake.mode = 'ok';
+    const before = fake.accepted.length;
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_outbox BEFORE INSERT ON notify_outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      const security = await gw.login('security');
+      expect((await gw.api('/api/v1/cards/0A1B2C3D/lost', { method: 'POST', token: security, json: {} })).status).toBe(200);
+      // Still refused at the next retries (one a second).
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await notifications(gw, admin, '?person=S20250001&event=card_lost')).toEqual([]);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER IF EXISTS refuse_outbox');
+    }
+    const [item] = await settled(gw, admin, '?person=S20250001&event=card_lost');
+    expect(item).toMatchObject({ status: 'sent', to: '138****8000' });
+    expect(fake.accepted.slice(before)).toEqual([expect.objectContaining({ provider: 'wecom-app', to: 'li-qiang' })]);
+    // Counted: kept once, queued once, none waiting now.
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_notify_held_messages_total\{event="card_lost"\} 1/);
+    expect(metrics).toMatch(/campus_notify_held_queued_total\{event="card_lost"\} 1/);
+    expect(metrics).toMatch(/campus_notify_held_messages 0/);
+  });
+
+  it('keeps at most so many, and lets one go whose time to live ran out while still refused', async () => {
+    const db = gw.ctx.db;
+    const personId = (db.prepare('SELECT id FROM persons WHERE external_id = ?').get('S20250001') as { id: number }).id;
+    const held = new HeldMessages({ db, outbox: new Outbox(db), clock, log: gw.ctx.log, metrics: new Registry(), max: 2 });
+    const message = (key: string, ttlMs: number): HeldMessage => ({
+      event: 'test', personId, channel: 'wx', dedupKey: key, data: { at: clock.now() }, expiresAt: clock.now() + ttlMs,
+    });
+    db.exec(`CREATE TRIGGER refuse_outbox BEFORE INSERT ON notify_outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      expect([held.enqueue(message('a', 60_000)), held.enqueue(message('b', 3_600_000)), held.enqueue(message('c', 3_600_000))]).toEqual([true, true, false]);
+      expect(held.retry()).toBe(0);
+      expect(held.pending).toBe(2);
+      // Refused past its time to live, the first goes (it would only have been dropped as expired); the next waits.
+      clock.advance(61_000);
+      expect(held.retry()).toBe(0);
+      expect(held.pending).toBe(1);
+    } finally {
+      db.exec('DROP TRIGGER IF EXISTS refuse_outbox');
+    }
+    expect(held.retry()).toBe(1);
+    expect(held.pending).toBe(0);
+    expect(db.prepare("SELECT dedup_key FROM notify_outbox WHERE dedup_key LIKE 'b:%'").all()).toHaveLength(1);
+    // Sent before the test ends: the other test of this school counts what the provider took.
+    await settled(gw, admin, '?person=S20250001&event=test');
   });
 });

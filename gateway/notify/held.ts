@@ -1,0 +1,99 @@
+/**
+ * Guardian messages the database refused to queue (a full disk), kept in memory in order and queued when it takes
+ * writes again: a lost card's message was promised to the guardians, and was only logged. Bounded like the access
+ * engine's deferred rows (storage/deferred-writes.ts): past `max` a message is dropped and counted, so a long outage
+ * cannot take the memory too. Lost if the process stops before the disk has room (docs/operations.md, Disk).
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { MetricFactory } from '../core/metrics.js';
+import { Gauge, type Counter, type Registry } from 'prom-client';
+import type { Database } from '../storage/db.js';
+import type { Enqueue, Outbox } from './outbox.js';
+
+export type HeldMessage = Omit<Enqueue, 'now'>;
+
+export class HeldMessages {
+  private readonly queue: HeldMessage[] = [];
+  private readonly kept: Counter<'event'>;
+  private readonly dropped: Counter<'event' | 'reason'>;
+  private readonly queued: Counter<'event'>;
+  /** Refusals logged: the first, then every 50th, not one a second while the disk stays full. */
+  private refusals = 0;
+
+  constructor(
+    private readonly d: { db: Database; outbox: Outbox; clock: Clock; log: Logger; metrics: Registry; max: number },
+  ) {
+    const m = new MetricFactory(d.metrics);
+    const queue = this.queue;
+    new Gauge({
+      name: 'campus_notify_held_messages',
+      help: 'Guardian messages the database refused to queue, waiting in memory for it',
+      registers: [d.metrics],
+      collect() {
+        this.set(queue.length);
+      },
+    });
+    this.kept = m.counter('campus_notify_held_messages_total', 'Guardian messages kept in memory because the database refused to queue them', ['event']);
+    this.queued = m.counter('campus_notify_held_queued_total', 'Guardian messages kept in memory and queued once the database took them', ['event']);
+    this.dropped = m.counter('campus_notify_held_dropped_total', 'Guardian messages kept in memory and lost: the memory queue was full, or their time to live ran out while still refused', ['event', 'reason']);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Queues the message now, or keeps it for later when the database refuses it; false when it is lost (counted). */
+  enqueue(e: HeldMessage): boolean {
+    if (this.queue.length === 0) {
+      try {
+        this.d.outbox.enqueue(this.d.db, { ...e, now: this.d.clock.now() });
+        return true;
+      } catch (err) {
+        this.refused(err, e);
+      }
+    }
+    // Behind those already waiting: one child's messages keep their order.
+    if (this.queue.length >= this.d.max) {
+      this.dropped.inc({ event: e.event, reason: 'full' });
+      this.d.log.error({ event: e.event, personId: e.personId, held: this.queue.length }, 'guardian message lost: the database refuses it and the memory queue is full');
+      return false;
+    }
+    this.queue.push(e);
+    this.kept.inc({ event: e.event });
+    return true;
+  }
+
+  /** Queues what waits, in order, until the database refuses one again; how many were queued. */
+  retry(): number {
+    let n = 0;
+    while (this.queue.length > 0) {
+      const e = this.queue[0]!;
+      const now = this.d.clock.now();
+      try {
+        this.d.outbox.enqueue(this.d.db, { ...e, now });
+      } catch (err) {
+        // Still refused. One past its time to live goes (it would only be dropped as expired): a message refused for
+        // a reason waiting does not cure cannot hold the others up longer than that.
+        if (now < e.expiresAt) {
+          this.refused(err, e);
+          return n;
+        }
+        this.queue.shift();
+        this.dropped.inc({ event: e.event, reason: 'expired' });
+        this.d.log.error({ err, event: e.event, personId: e.personId }, 'guardian message lost: refused by the database until its time to live ran out');
+        continue;
+      }
+      this.queue.shift();
+      this.queued.inc({ event: e.event });
+      n++;
+    }
+    return n;
+  }
+
+  private refused(err: unknown, e: HeldMessage): void {
+    if (this.refusals++ % 50 === 0) {
+      this.d.log.error({ err, event: e.event, personId: e.personId, held: this.queue.length, times: this.refusals }, 'guardian message not queued: the database refused it; kept in memory and queued when it takes writes again');
+    }
+  }
+}

@@ -6,6 +6,11 @@
  * runs, so it runs at most once, across restarts too. Commands run one at a time in arrival order, and the result
  * goes back on `command-results` in the same transaction that records it.
  *
+ * A command the gateway could not carry out because the database refused a write (a full disk) is never dropped in
+ * silence: refused its id, it does not run (running it would break at-most-once after a restart) and is answered
+ * `failed` with code `storage_unavailable`; a result the database refuses is kept in memory (bounded) and written at
+ * the next command or the outbox's next housekeeping, in order. Each is logged (rate-limited) and counted.
+ *
  * Not executed: a command failing those checks is `rejected` with a reason, counted, logged (rate-limited) and
  * raises a `city_command_rejected` alert. Anything malformed, for another school or from an unexpected topic is
  * ignored, counted and logged (rate-limited), with no result.
@@ -34,6 +39,9 @@ export const MAX_FUTURE_MS = 60_000;
  * counted and logged, so it cannot fill the outbox and push attendance or heartbeats out of it.
  */
 export const REJECTIONS_ANSWERED_PER_MIN = 60;
+
+/** Results the database refused, kept in memory for the next try; past it one more is only counted and logged. */
+export const MAX_PENDING_RESULTS = 100;
 
 export type IgnoredReason = 'malformed' | 'elsewhere';
 
@@ -81,6 +89,17 @@ export interface CommandDeps {
 const TYPE_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A result to record: `claimed` when the command's id row exists (and its status is to be set). */
+interface Answer {
+  id: string;
+  type: string;
+  receivedAt: number;
+  claimed: boolean;
+  result: Pick<CommandResultData, 'status' | 'error' | 'detail'>;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 class Failure extends Error {
   constructor(
     readonly code: string,
@@ -95,6 +114,9 @@ export class CommandProcessor {
   private readonly executed: Counter<'type' | 'status'>;
   private readonly ignored: Counter<'reason'>;
   private readonly rejected: Counter<'reason'>;
+  private readonly unanswered: Counter<'type'>;
+  /** Results the database refused, oldest first (see MAX_PENDING_RESULTS). */
+  private readonly pending: Answer[] = [];
   private readonly limited: RateLimitedLog;
   private answered = { windowStart: 0, n: 0 };
   readonly ignoredCounts: Record<IgnoredReason, number> = { malformed: 0, elsewhere: 0 };
@@ -108,6 +130,11 @@ export class CommandProcessor {
     this.ignored = m.counter('campus_sync_commands_ignored_total', 'Messages on the command channel ignored without a result (malformed, for another school or origin)', ['reason']);
     this.rejected = m.counter('campus_sync_commands_rejected_total', 'City commands not executed, by reason (unsigned, bad_signature, unknown_key, stale, future, expired, duplicate)', ['reason']);
     for (const reason of commandRejectReasons) this.rejected.inc({ reason }, 0);
+    this.unanswered = m.counter(
+      'campus_sync_commands_unanswered_total',
+      'City commands whose result (or rejection) the database refused to record, by type; a kept result goes later',
+      ['type'],
+    );
     // At most one warning per reason per 10 s, with how many were held back.
     this.limited = new RateLimitedLog(d.log, Date.now, 10_000);
     this.stmts = {
@@ -124,15 +151,39 @@ export class CommandProcessor {
   recoverInterrupted(): void {
     const rows = this.stmts.interrupted.all() as { id: string; type: string; received_at: number }[];
     for (const r of rows) {
-      this.finish(r.id, r.type, r.received_at, { status: 'interrupted', error: { code: 'interrupted', message: 'the gateway restarted while running it; check its effect' } });
+      this.finish({ id: r.id, type: r.type, receivedAt: r.received_at, claimed: true, result: { status: 'interrupted', error: { code: 'interrupted', message: 'the gateway restarted while running it; check its effect' } } });
     }
   }
 
   /** Takes a raw message; never throws. Resolves when this message has been dealt with. */
   handle(payload: Buffer | string, origin: string): Promise<void> {
-    const run = this.chain.then(() => this.process(payload, origin));
-    this.chain = run.catch(() => {});
+    const run = this.chain.then(() => {
+      // Kept results first, so that results still leave in the order the commands came.
+      this.retryPending();
+      return this.process(payload, origin);
+    });
+    // process() answers what it can itself; anything left is a fault of the gateway's own, still never silent.
+    this.chain = run.catch((err: unknown) => {
+      this.unanswered.inc({ type: 'unknown' });
+      this.limited.error('process', { origin, error: messageOf(err) }, 'a message on the city command channel could not be dealt with');
+    });
     return this.chain;
+  }
+
+  /**
+   * Writes the results the database refused before, oldest first, stopping at the first it refuses again. Called
+   * before each command and by the outbox's housekeeping; never throws.
+   */
+  retryPending(): void {
+    while (this.pending.length > 0) {
+      try {
+        this.finish(this.pending[0]!);
+      } catch {
+        return;
+      }
+      const a = this.pending.shift()!;
+      this.d.log.info({ commandId: a.id, type: a.type, status: a.result.status }, 'recorded the result of a city command the database had refused');
+    }
   }
 
   private ignore(reason: IgnoredReason, detail: Record<string, unknown>, msg: string): void {
@@ -155,17 +206,24 @@ export class CommandProcessor {
     const now = this.d.clock.now();
     if (now - this.answered.windowStart >= 60_000) this.answered = { windowStart: now, n: 0 };
     if (++this.answered.n > REJECTIONS_ANSWERED_PER_MIN) return;
-    this.d.db.transaction(() => {
-      this.enqueueResult(id, type, receivedAt, { status: 'rejected', reason, error: { code: reason, message } });
-      this.d.alerts.raise({
-        type: 'city_command_rejected',
-        severity: 'warning',
-        source: 'city',
-        message: `a ${type} command (id ${JSON.stringify(id)}) on the city channel was not executed: ${reason} (${message})`,
-        data: { reason, commandType: type, origin },
-        dedupKey: `city_command_rejected:${reason}`,
-      });
-    })();
+    try {
+      this.d.db.transaction(() => {
+        this.enqueueResult(id, type, receivedAt, { status: 'rejected', reason, error: { code: reason, message } });
+        this.d.alerts.raise({
+          type: 'city_command_rejected',
+          severity: 'warning',
+          source: 'city',
+          message: `a ${type} command (id ${JSON.stringify(id)}) on the city channel was not executed: ${reason} (${message})`,
+          data: { reason, commandType: type, origin },
+          dedupKey: `city_command_rejected:${reason}`,
+        });
+      })();
+    } catch (err) {
+      // Not kept for later, unlike a result: nothing ran, and a flood of forged commands must not fill the memory.
+      this.unanswered.inc({ type });
+      this.limited.error(`unanswered-rejection:${reason}`, { origin, commandId: id, type, reason, error: messageOf(err) }, 'a rejected city command could not be answered: the database refused the write');
+      return;
+    }
     this.d.onResult();
   }
 
@@ -231,19 +289,54 @@ export class CommandProcessor {
       return;
     }
     // Only a verified, fresh command claims its id: a forged one cannot burn the id of a real one.
-    if (this.stmts.claim.run(cmd.id, cmd.type, origin, receivedAt).changes === 0) {
+    let claimed: boolean;
+    try {
+      claimed = this.stmts.claim.run(cmd.id, cmd.type, origin, receivedAt).changes > 0;
+    } catch (err) {
+      // Not run: at most once rests on the stored id, and one not stored could run again after a restart.
+      const message = `the gateway could not record the command, so did not run it: ${messageOf(err)}`;
+      this.notCarriedOut(cmd.id, cmd.type, 'storage_unavailable', message);
+      this.answer({ id: cmd.id, type: cmd.type, receivedAt, claimed: false, result: { status: 'failed', error: { code: 'storage_unavailable', message } } });
+      return;
+    }
+    if (!claimed) {
       this.reject(id, type, origin, receivedAt, 'duplicate', 'this command id was already received');
       return;
     }
     this.d.log.info({ commandId: cmd.id, type: cmd.type, origin }, 'executing a city command');
+    let result: Answer['result'];
     try {
-      const detail = await this.execute(cmd);
-      this.finish(cmd.id, cmd.type, receivedAt, { status: 'ok', detail });
+      result = { status: 'ok', detail: await this.execute(cmd) };
     } catch (err) {
       const code = err instanceof Failure || err instanceof GatewayError ? err.code : 'internal';
-      const message = err instanceof Error ? err.message : String(err);
-      this.d.log.warn({ commandId: cmd.id, type: cmd.type, code, error: message }, 'city command failed');
-      this.finish(cmd.id, cmd.type, receivedAt, { status: 'failed', error: { code, message } });
+      const message = messageOf(err);
+      this.notCarriedOut(cmd.id, cmd.type, code, message);
+      result = { status: 'failed', error: { code, message } };
+    }
+    // Apart from running it: a command that ran is answered `ok` even when its first answer is refused.
+    this.answer({ id: cmd.id, type: cmd.type, receivedAt, claimed: true, result });
+  }
+
+  private notCarriedOut(commandId: string, type: string, code: string, error: string): void {
+    this.limited.warn(`failed:${type}:${code}`, { commandId, type, code, error }, 'city command not carried out');
+  }
+
+  /** Records the result; one the database refuses is kept for retryPending, logged and counted. */
+  private answer(a: Answer): void {
+    try {
+      this.finish(a);
+      return;
+    } catch (err) {
+      this.unanswered.inc({ type: a.type });
+      const kept = this.pending.length < MAX_PENDING_RESULTS;
+      if (kept) this.pending.push(a);
+      this.limited.error(
+        'unanswered',
+        { commandId: a.id, type: a.type, status: a.result.status, kept, waiting: this.pending.length, error: messageOf(err) },
+        kept
+          ? 'the result of a city command could not be recorded: kept in memory and tried again'
+          : 'the result of a city command could not be recorded, and too many wait already: the city gets none',
+      );
     }
   }
 
@@ -292,13 +385,14 @@ export class CommandProcessor {
     return this.d.outbox.enqueue('command.result', data, now, now);
   }
 
-  private finish(id: string, type: string, receivedAt: number, r: Pick<CommandResultData, 'status' | 'error' | 'detail'>): void {
+  /** The result and the command's status in one transaction; throws when the database refuses it. */
+  private finish(a: Answer): void {
     const now = this.d.clock.now();
     this.d.db.transaction(() => {
-      const envelopeId = this.enqueueResult(id, type, receivedAt, r);
-      this.stmts.finish.run(r.status, now, envelopeId, id);
+      const envelopeId = this.enqueueResult(a.id, a.type, a.receivedAt, a.result);
+      if (a.claimed) this.stmts.finish.run(a.result.status, now, envelopeId, a.id);
     })();
-    this.executed.inc({ type, status: r.status });
+    this.executed.inc({ type: a.type, status: a.result.status });
     this.executedCount++;
     this.d.onResult();
   }

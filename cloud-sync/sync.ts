@@ -238,6 +238,8 @@ export class CloudSync implements GatewayModule {
   }
 
   private housekeeping(): void {
+    // Command results the database refused (a full disk) go as soon as it takes them again.
+    this.commands.retryPending();
     try {
       this.outbox.expire(this.ctx.clock.now());
       this.outbox.enforceCap();

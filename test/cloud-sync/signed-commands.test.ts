@@ -13,6 +13,7 @@ import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from '../../clou
 import { loadPrivateKey, signCommand } from '../../cloud-sync/signing.js';
 import { runBin } from '../helpers/bin.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { CityReceiver, contractSchema } from './city.js';
 import { cityKey } from './keys.js';
 import { Mosquitto } from './mosquitto.js';
@@ -217,5 +218,88 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
     expect(await lockdownActive()).toBe(false);
     // The minute's answers are spent: a fresh gateway, so that the file's other tests (in any order) get theirs.
     await restart();
+  });
+});
+
+describe('a signed city command the database refuses to record, over a real Mosquitto', () => {
+  // A full disk, made by triggers that refuse one table's writes with SQLite's own message. Before, the error left
+  // process() for a `.catch(() => {})`: no result for the city, no log line, no count.
+  let broker: Mosquitto;
+  let city: CityReceiver;
+  let gw: TestGateway;
+  let admin: string;
+  const captured = captureLog();
+
+  beforeAll(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    city = await CityReceiver.connect(broker.url);
+    gw = await startTestGateway({
+      log: captured.log,
+      config: {
+        cloud: {
+          upstreamUrl: broker.url,
+          backoff: { initialMs: 100, maxMs: 500 },
+          heartbeatIntervalS: 3600,
+          housekeepingS: 0.3,
+          commandKeys: [{ kid: city2026.kid, publicKey: city2026.publicPem }],
+        },
+      },
+    });
+    admin = await gw.login('admin');
+    await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await city?.close();
+    await broker?.close();
+  });
+
+  const sign = (cmd: Record<string, unknown>) => signCommand({ schoolId: 'demo-school', issuedAt: new Date().toISOString(), ...cmd }, city2026.privateKey, city2026.kid);
+  const publish = (cmd: unknown) => city.client.publishAsync(TOPIC, JSON.stringify(cmd), { qos: 1 });
+  const resultsOf = (id: string) => city.of('command.result').filter((m) => m.envelope.data.commandId === id).map((m) => m.envelope.data);
+  const metric = async (name: string, labels: string): Promise<number> =>
+    Number(new RegExp(`${name}\\{${labels}\\} (\\d+)`).exec(await (await fetch(`${gw.base}/metrics`)).text())?.[1] ?? 0);
+  const lockdownActive = async () => ((await (await gw.api('/api/v1/lockdown', { token: admin })).json()) as { active: boolean }).active;
+
+  it('answers `failed` (storage_unavailable), logs and counts a command whose id cannot be stored, and does not run it', async () => {
+    const failedBefore = await metric('campus_sync_commands_total', 'type="lockdown.start",status="failed"');
+    gw.ctx.db.exec("CREATE TRIGGER refuse_claim BEFORE INSERT ON cloud_commands BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    try {
+      await publish(sign({ id: 'full-claim-1', type: 'lockdown.start', params: { reason: 'drill' } }));
+      const r = await waitFor(() => resultsOf('full-claim-1')[0], 10_000);
+      expect(r).toMatchObject({ commandId: 'full-claim-1', status: 'failed', error: { code: 'storage_unavailable' } });
+      expect((r.error as { message: string }).message).toContain('database or disk is full');
+      const envelope = city.of('command.result').find((m) => m.envelope.data === r)!.envelope;
+      expect(contractSchema().safeParse(envelope).success).toBe(true);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER refuse_claim');
+    }
+    // Not run: the id was not stored, and running it would have made it runnable again after a restart.
+    expect(await lockdownActive()).toBe(false);
+    expect((await metric('campus_sync_commands_total', 'type="lockdown.start",status="failed"')) - failedBefore).toBe(1);
+    expect(captured.text()).toContain('city command not carried out');
+  });
+
+  it('keeps a result the database refuses in memory, counted and logged, and sends it once the database takes it', async () => {
+    const unansweredBefore = await metric('campus_sync_commands_unanswered_total', 'type="ping"');
+    gw.ctx.db.exec("CREATE TRIGGER refuse_result BEFORE INSERT ON cloud_outbox WHEN NEW.type = 'command.result' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    try {
+      await publish(sign({ id: 'full-result-1', type: 'ping' }));
+      await waitFor(async () => (await metric('campus_sync_commands_unanswered_total', 'type="ping"')) - unansweredBefore === 1, 10_000);
+      expect(captured.text()).toContain('the result of a city command could not be recorded');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(resultsOf('full-result-1')).toEqual([]);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER refuse_result');
+    }
+    // Tried again (the outbox's housekeeping) once the disk takes writes: the ping ran, so it is answered `ok`, once.
+    const r = await waitFor(() => resultsOf('full-result-1')[0], 10_000);
+    expect(r).toMatchObject({ status: 'ok', commandType: 'ping' });
+    await publish(sign({ id: 'full-result-2', type: 'ping' }));
+    await waitFor(() => resultsOf('full-result-2')[0], 10_000);
+    expect(resultsOf('full-result-1')).toHaveLength(1);
+    // Recorded as done: a restart would not report it interrupted.
+    expect(gw.ctx.db.prepare("SELECT status FROM cloud_commands WHERE id = 'full-result-1'").get()).toEqual({ status: 'ok' });
   });
 });

@@ -222,12 +222,17 @@ export class AlertService {
     return this.orReport(input.type, () => this.raise(input));
   }
 
-  /** resolveByKey() as tryRaise() is raise(): null when nothing was resolved, or when the database refused it. */
-  tryResolveByKey(dedupKey: string, by = 'gateway', note?: string): Alert | null {
-    return this.orReport(dedupKey.split(':', 1)[0]!, () => this.resolveByKey(dedupKey, by, note));
+  /**
+   * resolveByKey() as tryRaise() is raise(). False only when the database refused it (counted and logged): the alert
+   * is still open, and a caller whose condition has cleared tries again at its next check (nothing else will).
+   * True when it took it, or when nothing with the key was open.
+   */
+  tryResolveByKey(dedupKey: string, by = 'gateway', note?: string): boolean {
+    return this.orReport(dedupKey.split(':', 1)[0]!, () => (this.resolveByKey(dedupKey, by, note), true)) ?? false;
   }
 
-  private orReport(type: string, write: () => Alert | null): Alert | null {
+  /** write()'s value, or null when the database refused it (counted and logged). */
+  private orReport<T>(type: string, write: () => T): T | null {
     try {
       return write();
     } catch (err) {

@@ -20,6 +20,8 @@ const MiB = 1_048_576;
 /** The issue's thresholds: warn below 10 % or 1 GiB free, critical below 2 % or 200 MiB. */
 export const DISK_THRESHOLDS = { warnFraction: 0.1, warnBytes: GiB, criticalFraction: 0.02, criticalBytes: 200 * MiB };
 const CHECK_EVERY_MS = 30_000;
+const CRITICAL_KEY = 'disk_critical:gateway';
+const LOW_KEY = 'disk_low:gateway';
 
 export type DiskLevel = 'ok' | 'low' | 'critical';
 export type DiskThresholds = typeof DISK_THRESHOLDS;
@@ -86,6 +88,11 @@ export class DiskGuard implements GatewayModule {
   /** The outbox is shed once per critical spell, and again only while tap rows wait in memory for the database. */
   private outboxShedThisSpell = false;
   private lastReclaim: { at: number; freed: Reclaimed } | undefined;
+  /**
+   * Alert keys whose resolve the database refused (a full disk) while the level says they are over: tried again at
+   * each check until taken. Only a change of level resolves otherwise, so the console kept them open for good.
+   */
+  private readonly unresolved = new Set<string>();
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -154,8 +161,18 @@ export class DiskGuard implements GatewayModule {
   private classify(): DiskLevel {
     const level = diskLevel(this.last!.free, this.last!.total, this.thresholds);
     if (level !== this.level) this.transition(level);
+    else for (const key of [...this.unresolved]) this.resolve(key);
     this.level = level;
     return level;
+  }
+
+  private resolve(key: string): void {
+    if (this.ctx.alerts.tryResolveByKey(key, 'gateway', this.spaceText())) this.unresolved.delete(key);
+    else this.unresolved.add(key);
+  }
+
+  private spaceText(): string {
+    return `${mb(this.last!.free)} free of ${mb(this.last!.total)} on the data directory's disk (${this.ctx.config.dataDir})`;
   }
 
   /**
@@ -249,15 +266,20 @@ export class DiskGuard implements GatewayModule {
     const where = this.ctx.config.dataDir;
     const free = this.last!;
     const data = { freeBytes: free.free, totalBytes: free.total, dataDir: where };
-    const text = `${mb(free.free)} free of ${mb(free.total)} on the data directory's disk (${where})`;
+    const text = this.spaceText();
     // A full disk may refuse the alert itself (counted and logged by tryRaise): the metric and /healthz still say it.
     if (level === 'critical') {
+      this.unresolved.delete(CRITICAL_KEY);
       alerts.tryRaise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
     } else {
-      alerts.tryResolveByKey('disk_critical:gateway', 'gateway', text);
+      this.resolve(CRITICAL_KEY);
     }
-    if (level === 'low') alerts.tryRaise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
-    else alerts.tryResolveByKey('disk_low:gateway', 'gateway', text);
+    if (level === 'low') {
+      this.unresolved.delete(LOW_KEY);
+      alerts.tryRaise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
+    } else {
+      this.resolve(LOW_KEY);
+    }
   }
 
   health(): ComponentHealth {

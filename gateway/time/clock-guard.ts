@@ -57,6 +57,8 @@ export class ClockGuard implements GatewayModule {
   private timer: NodeJS.Timeout | undefined;
   private last: ClockStatus = { ok: true, hostSynchronized: null, cameraOffsetS: null, upstreamOffsetS: null, problems: [] };
   private checking: Promise<ClockStatus> | undefined;
+  /** The clock agrees again but the database refused the alert's resolve: tried again at each check until taken. */
+  private resolveRefused = false;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -124,7 +126,8 @@ export class ClockGuard implements GatewayModule {
     const status: ClockStatus = { ok: problems.length === 0, hostSynchronized: host, cameraOffsetS, upstreamOffsetS, problems };
     const was = this.last.ok;
     this.last = status;
-    // Refused by a full disk: counted and logged by tryRaise, and raised again at the next check while it lasts.
+    // Refused by a full disk: counted and logged by tryRaise, and raised again at the next check while it lasts; a
+    // refused resolve likewise is tried again at each check while the clock agrees (only a change resolved it before).
     if (!status.ok) {
       this.ctx.alerts.tryRaise({
         type: 'clock_unsynchronized',
@@ -134,8 +137,11 @@ export class ClockGuard implements GatewayModule {
         dedupKey: ALERT_KEY,
         data: { hostSynchronized: host, cameraOffsetS, upstreamOffsetS },
       });
-    } else if (!was) {
-      this.ctx.alerts.tryResolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
+    }
+    if (status.ok && (!was || this.resolveRefused)) {
+      this.resolveRefused = !this.ctx.alerts.tryResolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
+    } else {
+      this.resolveRefused = false;
     }
     return status;
   }

@@ -88,6 +88,26 @@ describe('clock guard', () => {
     expect(open()).toEqual([]);
   });
 
+  it('tries a resolve of clock_unsynchronized the database refused again at the next check, until it takes it', async () => {
+    let synchronized = false;
+    const gw = await startTestGateway({ hostNtp: async () => synchronized, config: { clock: { checkEveryS: 1, hostNtp: true } } });
+    fx.cleanup(() => gw.close());
+    const open = () => gw.ctx.alerts.list({ status: ['open'], type: 'clock_unsynchronized', limit: 5 }).items;
+    const clockHealth = async () => ((await (await gw.api('/healthz')).json()) as { components: Record<string, { detail: string }> }).components.clock!.detail;
+    const [alert] = await waitFor(() => (open().length ? open() : null), 10_000, 50);
+
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alert_update BEFORE UPDATE ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    synchronized = true;
+    await waitFor(async () => !(await clockHealth()).startsWith('warning'), 10_000, 50);
+    await new Promise((r) => setTimeout(r, 1_500)); // a check more
+    expect(gw.ctx.alerts.get(alert!.id).status).toBe('open');
+    expect(await (await gw.api('/metrics')).text()).toMatch(/campus_alerts_unrecorded_total\{type="clock_unsynchronized"\} [1-9]/);
+    gw.ctx.db.exec('DROP TRIGGER refuse_alert_update');
+    // Before, only a change from not ok to ok resolved it: it stayed open in the console while /healthz said ok.
+    await waitFor(() => gw.ctx.alerts.get(alert!.id).status === 'resolved', 5_000, 100);
+    expect(open()).toEqual([]);
+  });
+
   it("reads the city's clock from the Date header at the request's midpoint, ignores garbage and one odd answer", () => {
     let mono = 0;
     const city = new UpstreamClock(() => mono);

@@ -167,6 +167,30 @@ describe('free space', () => {
     expect(open('disk_critical')).toHaveLength(0);
     expect(open('disk_low')).toHaveLength(0);
   });
+
+  it('tries a resolve the database refused again at each check until it takes it: the alerts no longer stay open once space returned', async () => {
+    const gw = await startTestGateway();
+    running.push(gw);
+    let space: DiskSpace = { free: 100 * MiB, total: 100_000 * MiB };
+    const ctx = { ...gw.ctx, metrics: new Registry() };
+    const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat: () => space });
+    const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
+    expect(guard.check()).toBe('critical');
+    expect(open('disk_critical')).toHaveLength(1);
+
+    // Space comes back while the disk still refuses the resolve (an UPDATE of the alert).
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alert_update BEFORE UPDATE ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    space = { free: 50_000 * MiB, total: 100_000 * MiB };
+    expect(guard.check()).toBe('ok');
+    expect(guard.check()).toBe('ok');
+    expect(guard.health()).toMatchObject({ ok: true });
+    expect(open('disk_critical')).toHaveLength(1);
+    gw.ctx.db.exec('DROP TRIGGER refuse_alert_update');
+    // Before, the level did not change again, so nothing tried: the console showed a critical disk for good.
+    expect(guard.check()).toBe('ok');
+    expect(open('disk_critical')).toHaveLength(0);
+    expect(open('disk_low')).toHaveLength(0);
+  });
 });
 
 const KiB = 1024;

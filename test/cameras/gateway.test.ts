@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/core/clock.js';
 import type { CameraView } from '../../gateway/cameras/module.js';
 import type { Alert } from '../../gateway/alerts/alerts.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import type { CamerasConfig } from '../../config/cameras.js';
+import type { GatewayConfigInput } from '../../config/schema.js';
+import { waitFor, type TestGateway } from '../helpers/gateway.js';
 import { startSilentServer, type FakeOnvifDevice } from './fake-onvif/device.js';
-import { accessPointsConfig, camera, cameraFixtures, fastCameras, USERS } from './helpers.js';
+import { accessPointsConfig, camera, cameraFixtures, USERS } from './helpers.js';
 
-const { cleanup, device, gateway } = cameraFixtures();
+const { cleanup, device, gateway, playground } = cameraFixtures();
 
 async function login(gw: TestGateway, username = 'admin'): Promise<string> {
   return gw.login(username, USERS.find((u) => u.username === username)!.password);
@@ -29,25 +30,23 @@ async function ready(gw: TestGateway, token: string, id: string, d: FakeOnvifDev
   await waitFor(() => d.activeSubscriptions() > 0, 5_000);
 }
 
+/** One fake camera as `id` in a gateway of its own (`cameras` and `config` laid over it), ready, and an admin's token. */
+async function oneCamera(
+  id: string,
+  opts: { device?: Parameters<typeof device>[0]; camera?: Record<string, unknown>; cameras?: Partial<CamerasConfig>; config?: GatewayConfigInput } = {},
+): Promise<{ d: FakeOnvifDevice; gw: TestGateway; token: string }> {
+  const d = await device(opts.device);
+  const gw = await gateway({ cameras: [camera(id, d.port, opts.camera)], ...opts.cameras }, opts.config);
+  const token = await login(gw);
+  await ready(gw, token, id, d);
+  return { d, gw, token };
+}
+
 describe('cameras in the gateway', () => {
   it('turns motion outside the zone schedule into an intrusion alert with a snapshot, visible in /api/v1/alerts', async () => {
     const d = await device();
-    // 2026-09-01 00:00 UTC is 08:00 on a Tuesday in Shanghai: before the playground's 09:00–17:00.
-    const clock = new ManualClock(Date.UTC(2026, 8, 1, 0, 0, 0));
-    const gw = await startTestGateway({
-      demo: false,
-      users: USERS,
-      clock,
-      config: {
-        nodeRed: { enabled: false },
-        cameras: {
-          ...fastCameras,
-          cameras: [camera('cam-yard', d.port, { zones: ['playground'] })],
-          zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '09:00', to: '17:00' }] },
-        },
-      },
-    });
-    cleanup(() => gw.close());
+    // 08:00 on a Tuesday in Shanghai: before the playground's 09:00–17:00.
+    const { gw, clock } = await playground(d.port);
     const token = await login(gw, 'guard');
     await ready(gw, token, 'cam-yard', d);
     const events: { kind: string; intrusionZones: string[] }[] = [];
@@ -81,21 +80,7 @@ describe('cameras in the gateway', () => {
     // The event was written to the timeline's table before the alert was raised: refused (a full disk), the throw
     // skipped the intrusion alert, and the desk heard nothing of someone in the playground at night.
     const d = await device();
-    const clock = new ManualClock(Date.UTC(2026, 8, 1, 0, 0, 0)); // 08:00 in Shanghai, before the playground's hours
-    const gw = await startTestGateway({
-      demo: false,
-      users: USERS,
-      clock,
-      config: {
-        nodeRed: { enabled: false },
-        cameras: {
-          ...fastCameras,
-          cameras: [camera('cam-yard', d.port, { zones: ['playground'] })],
-          zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '09:00', to: '17:00' }] },
-        },
-      },
-    });
-    cleanup(() => gw.close());
+    const { gw } = await playground(d.port); // 08:00 in Shanghai, before the playground's hours
     const token = await login(gw, 'guard');
     await ready(gw, token, 'cam-yard', d);
     gw.ctx.db.exec("CREATE TRIGGER refuse_events BEFORE INSERT ON camera_events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
@@ -105,10 +90,7 @@ describe('cameras in the gateway', () => {
   });
 
   it('raises camera_offline when the camera stops, resolves it when it is back, and events flow again', async () => {
-    const d = await device();
-    const gw = await gateway({ cameras: [camera('cam-gate', d.port)] });
-    const token = await login(gw);
-    await ready(gw, token, 'cam-gate', d);
+    const { d, gw, token } = await oneCamera('cam-gate');
     const firstSubs = d.stats.subscriptionsCreated;
 
     const stoppedAt = Date.now();
@@ -136,10 +118,7 @@ describe('cameras in the gateway', () => {
   });
 
   it('subscribes again after a reboot drops the subscription, without going offline', async () => {
-    const d = await device();
-    const gw = await gateway({ cameras: [camera('cam-hall', d.port)] });
-    const token = await login(gw);
-    await ready(gw, token, 'cam-hall', d);
+    const { d, gw, token } = await oneCamera('cam-hall');
     const subs = d.stats.subscriptionsCreated;
     d.reboot();
     await waitFor(() => d.stats.subscriptionsCreated > subs && d.activeSubscriptions() > 0, 5_000);
@@ -151,10 +130,7 @@ describe('cameras in the gateway', () => {
   });
 
   it('backs off from a camera whose subscription works but whose every pull fails, and says so once', async () => {
-    const d = await device();
-    const gw = await gateway({ cameras: [camera('cam-hall', d.port)], eventRetryMinMs: 200, eventRetryMaxMs: 10_000 });
-    const token = await login(gw);
-    await ready(gw, token, 'cam-hall', d);
+    const { d, gw, token } = await oneCamera('cam-hall', { cameras: { eventRetryMinMs: 200, eventRetryMaxMs: 10_000 } });
     d.mode = 'pull-fault';
     const subs = d.stats.subscriptionsCreated;
     await new Promise((r) => setTimeout(r, 4000));
@@ -171,11 +147,8 @@ describe('cameras in the gateway', () => {
   }, 30_000);
 
   it('sends no health poll of its own while the camera answers its pulls, and still finds it offline once it hangs', async () => {
-    const d = await device();
     // Pulls come back every 300 ms (the fake's hold), well within each 1 s poll interval.
-    const gw = await gateway({ cameras: [camera('cam-yard', d.port)], pollIntervalMs: 1_000 });
-    const token = await login(gw);
-    await ready(gw, token, 'cam-yard', d);
+    const { d, gw, token } = await oneCamera('cam-yard', { cameras: { pollIntervalMs: 1_000 } });
     const asked = (action: string): number => d.stats.actions.get(action) ?? 0;
     await waitFor(() => asked('PullMessages') >= 2, 5_000);
     const before = { clock: asked('GetSystemDateAndTime'), info: asked('GetDeviceInformation'), pulls: asked('PullMessages') };
@@ -195,10 +168,7 @@ describe('cameras in the gateway', () => {
   });
 
   it('renews the subscription before it terminates', async () => {
-    const d = await device({ terminationS: 1 });
-    const gw = await gateway({ cameras: [camera('cam-lab', d.port)], renewBeforeMs: 700 });
-    const token = await login(gw);
-    await ready(gw, token, 'cam-lab', d);
+    const { d } = await oneCamera('cam-lab', { device: { terminationS: 1 }, cameras: { renewBeforeMs: 700 } });
     await waitFor(() => d.stats.renewals >= 2, 5_000);
     expect(d.stats.subscriptionsCreated).toBe(1);
   });
@@ -241,10 +211,7 @@ describe('cameras in the gateway', () => {
   });
 
   it('recalls the preset named after the access point and attaches a snapshot to an alert there', async () => {
-    const d = await device();
-    const gw = await gateway({ cameras: [camera('cam-main', d.port, { accessPoints: ['main-gate'], presets: { 'main-gate': 'preset_7' } })] }, accessPointsConfig('main-gate'));
-    const token = await login(gw);
-    await ready(gw, token, 'cam-main', d);
+    const { d, gw, token } = await oneCamera('cam-main', { camera: { accessPoints: ['main-gate'], presets: { 'main-gate': 'preset_7' } }, config: accessPointsConfig('main-gate') });
     const raised = gw.ctx.alerts.raise({
       type: 'card_lost_used',
       severity: 'warning',
@@ -310,10 +277,7 @@ describe('cameras in the gateway', () => {
   });
 
   it('takes at most the 20 notifications it asked for from a pull, counts the rest, and keeps the camera working', async () => {
-    const d = await device();
-    const gw = await gateway({ cameras: [camera('cam-flood', d.port)] });
-    const token = await login(gw);
-    await ready(gw, token, 'cam-flood', d);
+    const { d, gw, token } = await oneCamera('cam-flood');
     let handled = 0;
     gw.ctx.bus.on('camera.event', () => handled++);
     // This fake answers a pull with everything queued, whatever MessageLimit said: 500 tamper notifications at once

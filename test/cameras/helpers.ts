@@ -1,6 +1,7 @@
 import { afterEach } from 'vitest';
 import type { CamerasConfig } from '../../config/cameras.js';
 import type { GatewayConfigInput } from '../../config/schema.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { FakeOnvifDevice } from './fake-onvif/device.js';
 
@@ -38,6 +39,31 @@ export async function cameraGateway(cameras: GatewayConfigInput['cameras'], extr
   });
 }
 
+/** 2026-09-01 00:00 UTC: 08:00 on a Tuesday in Shanghai, an hour before the playground opens. */
+export const BEFORE_PLAYGROUND_HOURS = Date.UTC(2026, 8, 1, 0, 0, 0);
+
+/**
+ * A real gateway whose camera `cam-yard` (the fake camera on `port`) watches the playground, open 09:00–17:00 on
+ * school days, on a clock at BEFORE_PLAYGROUND_HOURS: motion there is an intrusion until the test moves the clock.
+ */
+export async function playgroundGateway(port: number): Promise<{ gw: TestGateway; clock: ManualClock }> {
+  const clock = new ManualClock(BEFORE_PLAYGROUND_HOURS);
+  const gw = await startTestGateway({
+    demo: false,
+    users: USERS,
+    clock,
+    config: {
+      nodeRed: { enabled: false },
+      cameras: {
+        ...fastCameras,
+        cameras: [camera('cam-yard', port, { zones: ['playground'] })],
+        zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '09:00', to: '17:00' }] },
+      },
+    },
+  });
+  return { gw, clock };
+}
+
 /** Config for the access points a test's cameras cover: a camera may name only configured ones. */
 export const accessPointsConfig = (...ids: string[]): GatewayConfigInput => ({ access: { accessPoints: ids.map((id) => ({ id, name: id, kind: 'gate' as const })) } });
 
@@ -68,6 +94,12 @@ export function cameraFixtures() {
       const gw = await cameraGateway(...args);
       cleanups.push(() => gw.close());
       return gw;
+    },
+    /** playgroundGateway(), stopped after the test. */
+    async playground(port: number): Promise<{ gw: TestGateway; clock: ManualClock }> {
+      const started = await playgroundGateway(port);
+      cleanups.push(() => started.gw.close());
+      return started;
     },
   };
 }

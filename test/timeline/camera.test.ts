@@ -4,11 +4,10 @@
  * event; a viewer gets the alert without its pictures.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/core/clock.js';
-import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
-import { camera, cameraFixtures, fastCameras, USERS } from '../cameras/helpers.js';
+import { waitFor, type TestGateway } from '../helpers/gateway.js';
+import { cameraFixtures, USERS } from '../cameras/helpers.js';
 
-const { cleanup, device } = cameraFixtures();
+const { device, playground } = cameraFixtures();
 
 interface Item {
   kind: string;
@@ -24,17 +23,7 @@ describe('camera events in the timeline', () => {
   it('keeps night motion with its intrusion alert and picture, but not the state sent on subscription', async () => {
     const d = await device();
     // 08:00 on a Tuesday in Shanghai, before the playground's hours.
-    const clock = new ManualClock(Date.UTC(2026, 8, 1, 0, 0, 0));
-    const gw = await startTestGateway({
-      demo: false,
-      users: USERS,
-      clock,
-      config: {
-        nodeRed: { enabled: false },
-        cameras: { ...fastCameras, cameras: [camera('cam-yard', d.port, { zones: ['playground'] })], zoneSchedules: { playground: [{ days: [1, 2, 3, 4, 5], from: '09:00', to: '17:00' }] } },
-      },
-    });
-    cleanup(() => gw.close());
+    const { gw } = await playground(d.port);
     const admin = await login(gw, 'admin');
     await waitFor(async () => ((await (await gw.api('/api/v1/cameras/cam-yard', { token: admin })).json()) as { state: string }).state === 'online', 5_000);
     await waitFor(() => d.activeSubscriptions() > 0, 5_000);

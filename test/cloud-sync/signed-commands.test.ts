@@ -12,7 +12,7 @@ import type { GatewayConfigInput } from '../../config/schema.js';
 import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from '../../cloud-sync/demo-command-key.js';
 import { loadPrivateKey, signCommand } from '../../cloud-sync/signing.js';
 import { runBin } from '../helpers/bin.js';
-import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, tempDir, waitFor, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { CityReceiver, contractSchema } from './city.js';
 import { cityKey } from './keys.js';
@@ -22,6 +22,14 @@ const TOPIC = 'city/yanbian-edu/schools/demo-school/commands';
 const city2026 = cityKey('city-2026');
 const cityOld = cityKey('city-2025');
 const rogue = cityKey('rogue');
+
+/** A gateway whose link to the city broker is up, and an admin's token. */
+async function connectedGateway(opts: TestGatewayOptions): Promise<{ gw: TestGateway; admin: string }> {
+  const gw = await startTestGateway(opts);
+  const admin = await gw.login('admin');
+  await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+  return { gw, admin };
+}
 
 describe('signed and fresh city commands over a real Mosquitto', () => {
   let broker: Mosquitto;
@@ -47,9 +55,7 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
     broker = new Mosquitto();
     await broker.start();
     city = await CityReceiver.connect(broker.url);
-    gw = await startTestGateway({ dataDir, config: config(broker.url) });
-    admin = await gw.login('admin');
-    await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+    ({ gw, admin } = await connectedGateway({ dataDir, config: config(broker.url) }));
   });
   afterAll(async () => {
     await gw?.close();
@@ -60,9 +66,7 @@ describe('signed and fresh city commands over a real Mosquitto', () => {
   /** A new gateway process on the same data (the rejection cap and counters are per process, the seen ids are not). */
   async function restart(): Promise<void> {
     await gw.close();
-    gw = await startTestGateway({ dataDir, config: config(broker.url) });
-    admin = await gw.login('admin');
-    await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+    ({ gw, admin } = await connectedGateway({ dataDir, config: config(broker.url) }));
   }
 
   const iso = (offsetS = 0): string => new Date(Date.now() + offsetS * 1000).toISOString();
@@ -234,7 +238,7 @@ describe('a signed city command the database refuses to record, over a real Mosq
     broker = new Mosquitto();
     await broker.start();
     city = await CityReceiver.connect(broker.url);
-    gw = await startTestGateway({
+    ({ gw, admin } = await connectedGateway({
       log: captured.log,
       config: {
         cloud: {
@@ -245,9 +249,7 @@ describe('a signed city command the database refuses to record, over a real Mosq
           commandKeys: [{ kid: city2026.kid, publicKey: city2026.publicPem }],
         },
       },
-    });
-    admin = await gw.login('admin');
-    await waitFor(async () => ((await (await gw.api('/api/v1/sync', { token: admin })).json()) as { connected: boolean }).connected);
+    }));
   });
   afterAll(async () => {
     await gw?.close();

@@ -133,6 +133,16 @@ describe('a database that refuses alerts', () => {
   });
 });
 
+/** A disk guard of its own on a running gateway's database, reading the free space from `stat`; its open alerts of a type. */
+async function guardOnGateway(stat: () => DiskSpace) {
+  const gw = await startTestGateway();
+  running.push(gw);
+  const ctx = { ...gw.ctx, metrics: new Registry() };
+  const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat });
+  const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
+  return { gw, guard, open };
+}
+
 describe('free space', () => {
   it('classifies by fraction and by bytes', () => {
     expect(diskLevel(50_000 * MiB, 100_000 * MiB)).toBe('ok');
@@ -143,12 +153,8 @@ describe('free space', () => {
   });
 
   it('raises disk_low and disk_critical as the disk fills, and resolves them when space returns', async () => {
-    const gw = await startTestGateway();
-    running.push(gw);
     let space: DiskSpace = { free: 50_000 * MiB, total: 100_000 * MiB };
-    const ctx = { ...gw.ctx, metrics: new Registry() };
-    const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat: () => space });
-    const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
+    const { guard, open } = await guardOnGateway(() => space);
 
     expect(guard.check()).toBe('ok');
     space = { free: 5_000 * MiB, total: 100_000 * MiB };
@@ -169,12 +175,8 @@ describe('free space', () => {
   });
 
   it('tries a resolve the database refused again at each check until it takes it: the alerts no longer stay open once space returned', async () => {
-    const gw = await startTestGateway();
-    running.push(gw);
     let space: DiskSpace = { free: 100 * MiB, total: 100_000 * MiB };
-    const ctx = { ...gw.ctx, metrics: new Registry() };
-    const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat: () => space });
-    const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
+    const { gw, guard, open } = await guardOnGateway(() => space);
     expect(guard.check()).toBe('critical');
     expect(open('disk_critical')).toHaveLength(1);
 

@@ -324,6 +324,9 @@ export class CommandProcessor {
   /** Records the result; one the database refuses is kept for retryPending, logged and counted. */
   private answer(a: Answer): void {
     try {
+      // Behind results still waiting, so that the city gets them in the order the commands came.
+      this.retryPending();
+      if (this.pending.length > 0) throw new Error(`${this.pending.length} earlier results still wait for the database`);
       this.finish(a);
       return;
     } catch (err) {

@@ -288,16 +288,21 @@ describe('a signed city command the database refuses to record, over a real Mosq
     gw.ctx.db.exec("CREATE TRIGGER refuse_result BEFORE INSERT ON cloud_outbox WHEN NEW.type = 'command.result' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
     try {
       await publish(sign({ id: 'full-result-1', type: 'ping' }));
-      await waitFor(async () => (await metric('campus_sync_commands_unanswered_total', 'type="ping"')) - unansweredBefore === 1, 10_000);
+      await publish(sign({ id: 'full-result-1b', type: 'ping' }));
+      await waitFor(async () => (await metric('campus_sync_commands_unanswered_total', 'type="ping"')) - unansweredBefore === 2, 10_000);
       expect(captured.text()).toContain('the result of a city command could not be recorded');
       await new Promise((r) => setTimeout(r, 500));
       expect(resultsOf('full-result-1')).toEqual([]);
     } finally {
       gw.ctx.db.exec('DROP TRIGGER refuse_result');
     }
-    // Tried again (the outbox's housekeeping) once the disk takes writes: the ping ran, so it is answered `ok`, once.
+    // Tried again (the outbox's housekeeping) once the disk takes writes: the pings ran, so each is answered `ok`,
+    // once, in the order they came.
     const r = await waitFor(() => resultsOf('full-result-1')[0], 10_000);
     expect(r).toMatchObject({ status: 'ok', commandType: 'ping' });
+    await waitFor(() => resultsOf('full-result-1b')[0], 10_000);
+    const order = city.of('command.result').map((m) => m.envelope.data.commandId);
+    expect(order.indexOf('full-result-1')).toBeLessThan(order.indexOf('full-result-1b'));
     await publish(sign({ id: 'full-result-2', type: 'ping' }));
     await waitFor(() => resultsOf('full-result-2')[0], 10_000);
     expect(resultsOf('full-result-1')).toHaveLength(1);

@@ -90,9 +90,10 @@ export class DiskGuard implements GatewayModule {
   private lastReclaim: { at: number; freed: Reclaimed } | undefined;
   /**
    * Alert keys whose resolve the database refused (a full disk) while the level says they are over: tried again at
-   * each check until taken. Only a change of level resolves otherwise, so the console kept them open for good.
+   * each check until taken. Only a change of level resolves otherwise, so the console kept them open for good. Both
+   * at first, for an alert the run before left open: a new guard starts at ok, so no change of level would come.
    */
-  private readonly unresolved = new Set<string>();
+  private readonly unresolved = new Set<string>([CRITICAL_KEY, LOW_KEY]);
 
   constructor(
     private readonly ctx: GatewayContext,

@@ -133,12 +133,16 @@ describe('a database that refuses alerts', () => {
   });
 });
 
+function diskGuardOn(gw: TestGateway, stat: () => DiskSpace): DiskGuard {
+  const ctx = { ...gw.ctx, metrics: new Registry() };
+  return new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat });
+}
+
 /** A disk guard of its own on a running gateway's database, reading the free space from `stat`; its open alerts of a type. */
 async function guardOnGateway(stat: () => DiskSpace) {
   const gw = await startTestGateway();
   running.push(gw);
-  const ctx = { ...gw.ctx, metrics: new Registry() };
-  const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat });
+  const guard = diskGuardOn(gw, stat);
   const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
   return { gw, guard, open };
 }
@@ -192,6 +196,19 @@ describe('free space', () => {
     expect(guard.check()).toBe('ok');
     expect(open('disk_critical')).toHaveLength(0);
     expect(open('disk_low')).toHaveLength(0);
+  });
+
+  it('resolves at its first check a disk alert left open by the run before, when the disk has room now', async () => {
+    let space: DiskSpace = { free: 100 * MiB, total: 100_000 * MiB };
+    const { gw, guard, open } = await guardOnGateway(() => space);
+    expect(guard.check()).toBe('critical');
+    expect(open('disk_critical')).toHaveLength(1);
+    // The gateway stops there (the alert is open) and starts again once space was freed: a new guard, level ok.
+    space = { free: 50_000 * MiB, total: 100_000 * MiB };
+    const next = diskGuardOn(gw, () => space);
+    expect(next.check()).toBe('ok');
+    // Before, only a change of level resolved it, and a new guard starts at ok: it stayed open for good.
+    expect(open('disk_critical')).toHaveLength(0);
   });
 });
 

@@ -89,10 +89,15 @@ export interface CommandDeps {
 const TYPE_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A result to record: `claimed` when the command's id row exists (and its status is to be set). */
+/**
+ * A result to record. `claimed` when the command's id row exists (and its status is to be set); otherwise (the
+ * database refused the claim) the id is recorded with the result, so that the same signed bytes, replayed or
+ * redelivered once the disk takes writes, are a duplicate and do not run after the city was told they failed.
+ */
 interface Answer {
   id: string;
   type: string;
+  origin: string;
   receivedAt: number;
   claimed: boolean;
   result: Pick<CommandResultData, 'status' | 'error' | 'detail'>;
@@ -140,7 +145,7 @@ export class CommandProcessor {
     this.stmts = {
       claim: d.db.prepare(`INSERT OR IGNORE INTO cloud_commands (id, type, origin, status, received_at) VALUES (?, ?, ?, 'executing', ?)`),
       finish: d.db.prepare('UPDATE cloud_commands SET status = ?, completed_at = ?, result_envelope_id = ? WHERE id = ?'),
-      interrupted: d.db.prepare(`SELECT id, type, received_at FROM cloud_commands WHERE status = 'executing'`),
+      interrupted: d.db.prepare(`SELECT id, type, origin, received_at FROM cloud_commands WHERE status = 'executing'`),
     };
   }
 
@@ -149,9 +154,9 @@ export class CommandProcessor {
    * again (at most once); the city is told they were interrupted.
    */
   recoverInterrupted(): void {
-    const rows = this.stmts.interrupted.all() as { id: string; type: string; received_at: number }[];
+    const rows = this.stmts.interrupted.all() as { id: string; type: string; origin: string; received_at: number }[];
     for (const r of rows) {
-      this.finish({ id: r.id, type: r.type, receivedAt: r.received_at, claimed: true, result: { status: 'interrupted', error: { code: 'interrupted', message: 'the gateway restarted while running it; check its effect' } } });
+      this.finish({ id: r.id, type: r.type, origin: r.origin, receivedAt: r.received_at, claimed: true, result: { status: 'interrupted', error: { code: 'interrupted', message: 'the gateway restarted while running it; check its effect' } } });
     }
   }
 
@@ -296,7 +301,7 @@ export class CommandProcessor {
       // Not run: at most once rests on the stored id, and one not stored could run again after a restart.
       const message = `the gateway could not record the command, so did not run it: ${messageOf(err)}`;
       this.notCarriedOut(cmd.id, cmd.type, 'storage_unavailable', message);
-      this.answer({ id: cmd.id, type: cmd.type, receivedAt, claimed: false, result: { status: 'failed', error: { code: 'storage_unavailable', message } } });
+      this.answer({ id: cmd.id, type: cmd.type, origin, receivedAt, claimed: false, result: { status: 'failed', error: { code: 'storage_unavailable', message } } });
       return;
     }
     if (!claimed) {
@@ -314,7 +319,7 @@ export class CommandProcessor {
       result = { status: 'failed', error: { code, message } };
     }
     // Apart from running it: a command that ran is answered `ok` even when its first answer is refused.
-    this.answer({ id: cmd.id, type: cmd.type, receivedAt, claimed: true, result });
+    this.answer({ id: cmd.id, type: cmd.type, origin, receivedAt, claimed: true, result });
   }
 
   private notCarriedOut(commandId: string, type: string, code: string, error: string): void {
@@ -393,7 +398,8 @@ export class CommandProcessor {
     const now = this.d.clock.now();
     this.d.db.transaction(() => {
       const envelopeId = this.enqueueResult(a.id, a.type, a.receivedAt, a.result);
-      if (a.claimed) this.stmts.finish.run(a.result.status, now, envelopeId, a.id);
+      const claimed = a.claimed || this.stmts.claim.run(a.id, a.type, a.origin, a.receivedAt).changes > 0;
+      if (claimed) this.stmts.finish.run(a.result.status, now, envelopeId, a.id);
     })();
     this.executed.inc({ type: a.type, status: a.result.status });
     this.executedCount++;

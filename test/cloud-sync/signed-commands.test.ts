@@ -267,20 +267,33 @@ describe('a signed city command the database refuses to record, over a real Mosq
   it('answers `failed` (storage_unavailable), logs and counts a command whose id cannot be stored, and does not run it', async () => {
     const failedBefore = await metric('campus_sync_commands_total', 'type="lockdown.start",status="failed"');
     gw.ctx.db.exec("CREATE TRIGGER refuse_claim BEFORE INSERT ON cloud_commands BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const signed = sign({ id: 'full-claim-1', type: 'lockdown.start', params: { reason: 'drill' } });
     try {
-      await publish(sign({ id: 'full-claim-1', type: 'lockdown.start', params: { reason: 'drill' } }));
-      const r = await waitFor(() => resultsOf('full-claim-1')[0], 10_000);
-      expect(r).toMatchObject({ commandId: 'full-claim-1', status: 'failed', error: { code: 'storage_unavailable' } });
-      expect((r.error as { message: string }).message).toContain('database or disk is full');
-      const envelope = city.of('command.result').find((m) => m.envelope.data === r)!.envelope;
-      expect(contractSchema().safeParse(envelope).success).toBe(true);
+      await publish(signed);
+      await waitFor(() => captured.text().includes('city command not carried out'), 10_000);
+      // Not run: the id was not stored, and running it would have made it runnable again after a restart.
+      expect(await lockdownActive()).toBe(false);
+      // Its answer goes with its id (see below), and a full disk takes neither: it waits in memory.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(resultsOf('full-claim-1')).toEqual([]);
     } finally {
       gw.ctx.db.exec('DROP TRIGGER refuse_claim');
     }
-    // Not run: the id was not stored, and running it would have made it runnable again after a restart.
+    // Once the database takes writes (the outbox's housekeeping tries again), the city has its answer.
+    const r = await waitFor(() => resultsOf('full-claim-1')[0], 10_000);
+    expect(r).toMatchObject({ commandId: 'full-claim-1', status: 'failed', error: { code: 'storage_unavailable' } });
+    expect((r.error as { message: string }).message).toContain('database or disk is full');
+    const envelope = city.of('command.result').find((m) => m.envelope.data === r)!.envelope;
+    expect(contractSchema().safeParse(envelope).success).toBe(true);
     expect(await lockdownActive()).toBe(false);
     expect((await metric('campus_sync_commands_total', 'type="lockdown.start",status="failed"')) - failedBefore).toBe(1);
-    expect(captured.text()).toContain('city command not carried out');
+    // The same signed bytes again once the disk takes writes (a replay within commandMaxAgeS, or the city's own
+    // redelivery): the id was recorded with its answer, so it is a duplicate and still does not run. The city was told
+    // it failed, and sends it again under a new id if it still wants it.
+    await publish(signed);
+    await waitFor(() => resultsOf('full-claim-1')[1], 10_000);
+    expect(resultsOf('full-claim-1')[1]).toMatchObject({ status: 'rejected', reason: 'duplicate' });
+    expect(await lockdownActive()).toBe(false);
   });
 
   it('keeps a result the database refuses in memory, counted and logged, and sends it once the database takes it', async () => {

@@ -124,6 +124,8 @@ export const storageConfig = z.strictObject({
   batchMaxSize: z.number().int().positive().default(500).meta({ description: 'Hot-path writes (taps, readings, events) committed together: at most this many.' }),
   batchMaxDelayMs: z.number().int().nonnegative().default(0)
     .meta({ description: '0: commit at the end of the event-loop turn; more waits for company at the cost of latency.' }),
+  reserveMiB: z.number().int().min(0).max(1024).default(32)
+    .meta({ description: 'A file of this size (`<dataDir>/disk-reserve`) kept while the disk can spare it twice over, and deleted by a start that finds the disk full, so the gateway can start on it (docs/operations.md, Disk). 0: none.' }),
   checkpointIntervalMs: z.number().int().min(50).max(60_000).default(200)
     .meta({ description: 'How often a worker thread copies the write-ahead log into the database file, off the tap path. Short, so the log stays small at a busy gate (~1,100 pages at 1,000 taps/s against ~6,000 at 1 s) and each copy is a small burst of I/O; an idle gateway\'s passes copy nothing and cost next to nothing.' }),
 });

@@ -30,6 +30,7 @@ import { schemaVersion, type Migration } from './storage/db.js';
 import { openStorage } from './storage/storage.js';
 import { BackupScheduler, backupDirOf } from './operations/backup-schedule.js';
 import { claimDataDir, DataDirInUseError, removeStaleWork } from './storage/data-lock.js';
+import { releaseReserveIfFull } from './storage/disk-reserve.js';
 import { RESTORING } from './storage/restore.js';
 import { RetentionClock } from './storage/retention-clock.js';
 import { DeferredWrites } from './storage/deferred-writes.js';
@@ -287,6 +288,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // idle CPU); at 100 ms a 100 ms stall is always seen, a 30 ms one by ~1 sample in 3 (docs/operations.md).
   collectDefaultMetrics({ register: metrics, eventLoopMonitoringPrecision: 100 });
   // One gateway per data directory (restore checks the same mark), and no migration before a backup of what it changes.
+  // Before the first write: on a full disk the pid mark and SQLite's -wal and -shm files need the reserve's room.
+  const reserve = releaseReserveIfFull(config.dataDir);
+  if (reserve.released > 0) log.warn({ freeBytes: reserve.freeBefore, released: reserve.released }, 'the disk is full: deleted the disk reserve to start; the disk guard makes room');
   let releaseDataDir: () => void;
   try {
     releaseDataDir = claimDataDir(config.dataDir);

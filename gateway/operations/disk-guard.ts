@@ -14,6 +14,7 @@ import { MetricFactory } from '../core/metrics.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { DeferredWrites } from '../storage/deferred-writes.js';
 import type { PrunableFiles } from '../storage/stored-files.js';
+import { keepReserve, RESERVE_FILE } from '../storage/disk-reserve.js';
 
 const GiB = 1_073_741_824;
 const MiB = 1_048_576;
@@ -94,6 +95,8 @@ export class DiskGuard implements GatewayModule {
    * at first, for an alert the run before left open: a new guard starts at ok, so no change of level would come.
    */
   private readonly unresolved = new Set<string>([CRITICAL_KEY, LOW_KEY]);
+  /** The start's reserve (storage/disk-reserve.ts): made in full, or being made; then not looked at again. */
+  private reserve: 'wanted' | 'making' | 'done' = 'wanted';
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -137,6 +140,7 @@ export class DiskGuard implements GatewayModule {
   /** Reads the free space, raises or resolves the alerts and, when critical, makes room; returns the level. */
   check(): DiskLevel {
     if (!this.read()) return this.level;
+    if (this.reserve === 'wanted') this.keepReserve();
     let level = this.classify();
     if (level !== 'critical') this.outboxShedThisSpell = false;
     if (level === 'critical') {
@@ -147,6 +151,22 @@ export class DiskGuard implements GatewayModule {
       }
     }
     return level;
+  }
+
+  /** Makes the start's reserve in the background once the disk can spare it twice over (disk-reserve.ts). */
+  private keepReserve(): void {
+    this.reserve = 'making';
+    const bytes = this.ctx.config.storage.reserveMiB * MiB;
+    keepReserve(this.ctx.config.dataDir, bytes).then(
+      (r) => {
+        this.reserve = r === 'no_room' ? 'wanted' : 'done';
+        if (r === 'made') this.ctx.log.info({ file: RESERVE_FILE, bytes }, 'kept space on the disk for a start on a full disk');
+      },
+      (err: unknown) => {
+        this.reserve = 'done'; // not again every 30 s: the next start tries
+        this.ctx.log.warn({ err, file: RESERVE_FILE }, 'could not keep space on the disk for a start on a full disk');
+      },
+    );
   }
 
   private read(): boolean {

@@ -55,8 +55,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const demo = opts.demo ?? true;
   const dataDir = opts.dataDir ?? tempDir();
   // Node-RED is once per process and slow to start: tests opt in with `config: { nodeRed: { enabled: true } }`.
-  // Pre-roll video likewise: the demo's cameras would each run an ffmpeg encoder; the video tests turn it on.
-  const raw = deepMerge(deepMerge(deepMerge(demo ? demoConfig : {}, { nodeRed: { enabled: false }, cameras: { clipBufferBytes: 0 } }), opts.config ?? {}), {
+  // Pre-roll video likewise: the demo's cameras would each run an ffmpeg encoder; the video tests turn it on. And no
+  // disk reserve: 32 MiB written for each of the suite's hundreds of gateways (test/e2e/disk-full-start.test.ts has one).
+  const raw = deepMerge(deepMerge(deepMerge(demo ? demoConfig : {}, { nodeRed: { enabled: false }, cameras: { clipBufferBytes: 0 }, storage: { reserveMiB: 0 } }), opts.config ?? {}), {
     dataDir,
     http: { host: '127.0.0.1', port: 0 },
     mqtt: { host: '127.0.0.1', port: 0 },

@@ -10,7 +10,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Unpack } from 'tar';
 import { BackupError, DB_FILE, listFiles, MANIFEST, manifestSchema, sha256File, type BackupManifest } from './backup.js';
 import { RestoreBudget, restoreLimits } from './restore-budget.js';
-import { claimDataDir, dataDirHolder, removeStaleWork, workName } from './data-lock.js';
+import { claimDataDir, dataDirHolder, PID_FILE, removeStaleWork, workName } from './data-lock.js';
+import { RESERVE_FILE } from './disk-reserve.js';
 
 /** A restore's staging folder (`.restore-<pid>@<host>~…`, storage/data-lock.ts) in the data directory, until it checks out. */
 export const RESTORING = '.restore-';
@@ -32,10 +33,10 @@ export interface RestoreResult {
   configCopy: string | null;
 }
 
-/** What restore may write into: nothing of a gateway's there yet (a pid file of a dead process is fine). */
+/** What restore may write into: nothing of a gateway's there yet (a pid file of a dead process, or the disk reserve, is fine). */
 function refuseUnlessEmpty(dataDir: string): void {
   if (!existsSync(dataDir)) return;
-  const present = readdirSync(dataDir).filter((n) => n !== 'gateway.pid' && !n.startsWith(RESTORING));
+  const present = readdirSync(dataDir).filter((n) => n !== PID_FILE && n !== RESERVE_FILE && !n.startsWith(RESTORING));
   if (present.length > 0) {
     throw new BackupError(
       'NOT_EMPTY',

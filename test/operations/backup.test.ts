@@ -245,8 +245,13 @@ describe('campus-gateway backup and restore', () => {
     expect((err as Error).message).toContain(`schema version ${CODE + 100}`);
     expect((err as Error).message).toContain(`up to ${CODE}`);
 
-    // And the good one restores.
-    const ok = await restoreBackup({ file: good.file, dataDir: join(tempDir(), 'fresh'), codeSchemaVersion: CODE });
+    // And the good one restores, into a directory holding only what a stopped gateway leaves that is not its data:
+    // the disk reserve (storage/disk-reserve.ts) and a dead process's pid mark.
+    const fresh = join(tempDir(), 'fresh');
+    mkdirSync(fresh);
+    writeFileSync(join(fresh, 'disk-reserve'), Buffer.alloc(4096));
+    writeFileSync(join(fresh, 'gateway.pid'), '999999999\n');
+    const ok = await restoreBackup({ file: good.file, dataDir: fresh, codeSchemaVersion: CODE });
     expect(ok.manifest.schemaVersion).toBe(CODE);
   });
 

@@ -130,6 +130,24 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     expect(closed).toMatchObject({ severity: 'warning', data: { controller: 'ctl-a', readerId: 'ctl-a-door2' } });
   });
 
+  it('a door set normally open over the LAN is not hidden by get-door-control replies forged in a race with the controller', async () => {
+    const metric = async (name: string): Promise<string> =>
+      (await (await gw.api('/metrics', { token })).text()).split('\n').filter((l) => l.startsWith(name)).join('\n');
+    await new Promise((r) => setTimeout(r, 1500)); // a status poll or two: the doors read back as the gateway left them
+    // The attacker opens the gate with one packet and answers each of the gateway's door reads first, "controlled",
+    // for the next several polls (two lockable doors on ctl-a: two reads a poll). Believed, the gate stayed open to
+    // anyone as long as the forger kept racing, with no alert.
+    for (let i = 0; i < 10; i++) a.forgedReplies.push({ type: 'get-door-control', door: 1, mode: DOOR_MODE.controlled, delay: 3 });
+    send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode: DOOR_MODE.normallyOpen, delay: 3 }), a.port);
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.normallyOpen, 2000, 5);
+    const polls = (a.requests.get('get-status') ?? 0) + 2;
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.controlled || (a.requests.get('get-status') ?? 0) >= polls, 5000, 10);
+    expect(a.forgedReplies.length).toBeGreaterThan(0); // still racing
+    expect(a.doors[0]!.mode).toBe(DOOR_MODE.controlled);
+    expect(await metric('campus_controller_requests_total{controller="ctl-a",outcome="forged"}')).toMatch(/ [1-9]\d*$/);
+    expect((await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.state).toBe('online');
+  });
+
   it('a door set to one made-up mode after another over the LAN is one alert per door, not one per mode', async () => {
     type AlertView = { type: string; severity: string; count: number; data: Record<string, unknown> };
     const modeAlerts = async (): Promise<AlertView[]> =>

@@ -9,6 +9,7 @@
  * otherwise; one found in a mode the gateway did not leave it in raises door_mode_changed (door-alarms.ts).
  */
 import type { AccessPointConfig } from '../../../config/access.js';
+import { ControllerForgeryError } from './client.js';
 import type { DeviceRuntime } from './device.js';
 import { DOOR_MODE } from './messages.js';
 import { LOCKABLE } from './plan.js';
@@ -38,6 +39,8 @@ export class DoorModes {
   private readonly saved: Set<string>;
   /** The mode the gateway last set or read back on each lockable door (controller → door → mode). */
   private readonly left = new Map<string, Map<number, number>>();
+  /** Each lockable door's unlock delay as last read (controller → door → seconds): kept when a mode is set blind. */
+  private readonly delays = new Map<string, Map<number, number>>();
 
   constructor(private readonly d: DoorModesDeps) {
     this.saved = new Set(d.closed.load());
@@ -58,12 +61,30 @@ export class DoorModes {
     }
     let left = this.left.get(dev.id);
     if (!left) this.left.set(dev.id, (left = new Map()));
+    let delays = this.delays.get(dev.id);
+    if (!delays) this.delays.set(dev.id, (delays = new Map()));
+    let forged: ControllerForgeryError | undefined;
     for (const [n, door] of Object.entries(dev.config.doors)) {
       const ap = door ? this.d.aps.get(door.accessPoint) : undefined;
       if (!ap || !LOCKABLE.has(ap.kind)) continue;
       const k = Number(n);
       try {
-        const current = await dev.ask({ type: 'get-door-control', door: k });
+        let current: { mode: number; delay: number };
+        try {
+          current = await dev.ask({ type: 'get-door-control', door: k });
+        } catch (err) {
+          if (!(err instanceof ControllerForgeryError)) throw err;
+          // Two different replies, one of them the controller's: the door may be one someone set normally open while
+          // the other reply hides it. It is set to the mode all the same (no change on a door already in it), and the
+          // look still fails below (not held), the other doors looked at first: a forger racing every read kept the
+          // gate open to anyone for as long as it raced.
+          left.delete(k);
+          forged ??= err;
+          const delay = delays.get(k);
+          if (delay !== undefined) await dev.ask({ type: 'set-door-control', door: k, mode, delay }).catch(() => {});
+          continue;
+        }
+        delays.set(k, current.delay);
         if (current.mode !== mode) {
           const f = { door: k, was: current.mode, own: this.own(dev.id, k, current.mode) };
           found.push(f);
@@ -81,6 +102,7 @@ export class DoorModes {
         throw err;
       }
     }
+    if (forged) throw forged;
     if (mode !== DOOR_MODE.normallyClosed && this.saved.delete(dev.id)) this.d.closed.save(dev.id, false);
     return found;
   }

@@ -32,6 +32,7 @@ export interface DoorModesDeps {
   changed: (dev: DeviceRuntime, door: number, found: number, setTo: number) => void;
   /** Rate-limited per key: a door set open again and again is one line a minute. */
   warn: (key: string, fields: Record<string, unknown>, msg: string) => void;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
 export class DoorModes {
@@ -41,6 +42,12 @@ export class DoorModes {
   private readonly left = new Map<string, Map<number, number>>();
   /** Each lockable door's unlock delay as last read (controller → door → seconds): kept when a mode is set blind. */
   private readonly delays = new Map<string, Map<number, number>>();
+  /**
+   * Doors the config names that the controller answers as no door (controller → door → its reply), each said once:
+   * a 2-door controller configured with a door 4 was a warning, a door_mode_changed alert and a set it could not take
+   * at every status poll, forever. Forgotten when the reply changes (said again if still no door) and at a restart.
+   */
+  private readonly absent = new Map<string, Map<number, string>>();
 
   constructor(private readonly d: DoorModesDeps) {
     this.saved = new Set(d.closed.load());
@@ -69,7 +76,7 @@ export class DoorModes {
       if (!ap || !LOCKABLE.has(ap.kind)) continue;
       const k = Number(n);
       try {
-        let current: { mode: number; delay: number };
+        let current: { door: number; mode: number; delay: number };
         try {
           current = await dev.ask({ type: 'get-door-control', door: k });
         } catch (err) {
@@ -84,6 +91,13 @@ export class DoorModes {
           if (delay !== undefined) await dev.ask({ type: 'set-door-control', door: k, mode, delay }).catch(() => {});
           continue;
         }
+        // Mode 0 (or another door's reply) is what a controller answers for a door it does not have. A door that
+        // answered as a door since the start is not taken for missing: mode 0 set on it from the LAN is set back.
+        if ((current.door !== k || current.mode === 0) && !delays.has(k)) {
+          this.missing(dev, k, current);
+          continue;
+        }
+        this.absent.get(dev.id)?.delete(k);
         delays.set(k, current.delay);
         if (current.mode !== mode) {
           const f = { door: k, was: current.mode, own: this.own(dev.id, k, current.mode) };
@@ -105,6 +119,21 @@ export class DoorModes {
     if (forged) throw forged;
     if (mode !== DOOR_MODE.normallyClosed && this.saved.delete(dev.id)) this.d.closed.save(dev.id, false);
     return found;
+  }
+
+  /** The configured doors the controller answered as no door at the last look. */
+  missingDoors(deviceId: string): ReadonlySet<number> {
+    return new Set(this.absent.get(deviceId)?.keys() ?? []);
+  }
+
+  /** A configured door the controller answers as no door: said once (per reply), never set (it cannot take a mode). */
+  private missing(dev: DeviceRuntime, door: number, reply: { door: number; mode: number; delay: number }): void {
+    let absent = this.absent.get(dev.id);
+    if (!absent) this.absent.set(dev.id, (absent = new Map()));
+    const said = `${reply.door}:${reply.mode}:${reply.delay}`;
+    if (absent.get(door) === said) return;
+    absent.set(door, said);
+    this.d.log.warn({ controller: dev.id, door, reply }, 'controller answers a configured door as no door (a controller with fewer doors?): its mode is not set; check controllers.devices[].doors');
   }
 
   /**

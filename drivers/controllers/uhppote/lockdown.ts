@@ -21,7 +21,6 @@ export interface DoorLockdownDeps extends Omit<DoorModesDeps, 'changed'> {
   active: () => boolean;
   /** Whether the controller's card list is the lockdown's: a plan made under it, written in full. */
   listLocked: (dev: DeviceRuntime) => boolean;
-  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
 export class DoorLockdown {
@@ -43,6 +42,11 @@ export class DoorLockdown {
 
   constructor(private readonly d: DoorLockdownDeps) {
     this.modes = new DoorModes({ ...d, changed: (dev, door, found, setTo) => d.alarms.modeChanged(dev, door, found, setTo) });
+  }
+
+  /** The configured doors the controller answered as no door at the last look (door-modes.ts). */
+  missingDoors(deviceId: string): ReadonlySet<number> {
+    return this.modes.missingDoors(deviceId);
   }
 
   /** Whether the controller's lockable doors read back as the gateway left them at the last look. */

@@ -283,6 +283,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   const info = (d: DeviceRuntime, full: boolean): object => {
     const s = d.sync.state();
     const counts = store.counts(d.id);
+    const missing = doorLockdown.missingDoors(d.id);
     // During a lockdown, whether the controller's doors keep all but security staff out: its card list is the
     // lockdown's once a plan made under it is written, and its doors read back in the lockdown's mode (lockdown.ts).
     // One that did not answer before that decides by its old list (it is reconciled when it answers), which the desk
@@ -305,7 +306,10 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       clockDriftS: d.clockDriftS,
       antiPassback: d.antiPassback,
       lockdown,
-      doors: Object.entries(d.config.doors).map(([n, door]) => ({ door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null })),
+      // missing: configured, but the controller answers it as no door (door-modes.ts): its mode is not watched.
+      doors: Object.entries(d.config.doors).map(([n, door]) => ({
+        door: Number(n), readerId: doorReaderId(d.id, n), accessPoint: door!.accessPoint, direction: door!.direction ?? null, missing: missing.has(Number(n)),
+      })),
       sync: {
         inSync: s.inSync, pending: s.pending, planned: s.planned, running: s.running, lastFullSync: s.lastFullSync, lastError: s.lastError,
         // The numbers and UIDs are enough to clone a card: the desk's (docs/security.md), not a viewer's.

@@ -20,6 +20,8 @@ export interface SimulatedControllerOptions {
   timeZone?: string;
   /** Clock offset from the host's, ms (a drifting controller). */
   clockOffsetMs?: number;
+  /** Doors it has (1, 2 or 4; default 4): a door beyond them answers get/set-door-control with mode 0. */
+  doors?: number;
 }
 
 export class SimulatedController {
@@ -31,7 +33,7 @@ export class SimulatedController {
   protected readonly slotOf = new Map<number, number>();
   readonly events: ControllerEvent[] = [];
   private firstIndex = 1;
-  readonly doors = [1, 2, 3, 4].map(() => ({ open: false, mode: DOOR_MODE.controlled as number, delay: 3, unlockedUntil: 0 }));
+  readonly doors: { open: boolean; mode: number; delay: number; unlockedUntil: number }[];
   readonly profiles = new Map<number, TimeProfile>();
   listener: { address: string; port: number; interval: number } = { address: '0.0.0.0', port: 0, interval: 0 };
   antiPassback = 0;
@@ -47,6 +49,7 @@ export class SimulatedController {
     this.serial = opts.serial;
     this.timeZone = opts.timeZone ?? 'Asia/Shanghai';
     this.clockOffsetMs = opts.clockOffsetMs ?? 0;
+    this.doors = Array.from({ length: opts.doors ?? 4 }, () => ({ open: false, mode: DOOR_MODE.controlled as number, delay: 3, unlockedUntil: 0 }));
   }
 
   get port(): number {
@@ -172,7 +175,7 @@ export class SimulatedController {
     return {
       lastIndex: event?.index ?? 0,
       event,
-      doorsOpen: this.doors.map((d) => d.open) as ControllerStatus['doorsOpen'],
+      doorsOpen: [0, 1, 2, 3].map((i) => this.doors[i]?.open === true) as ControllerStatus['doorsOpen'],
       buttons: [false, false, false, false],
       systemError: 0,
       systemTime: this.now(),

@@ -148,6 +148,10 @@ const alertTexts: Record<string, (a: Alert, d: Data) => string | undefined> = {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_granted_in_lockdown', vars) : undefined;
   },
+  controller_card_not_issued: (a, d) => {
+    const vars = { place: place(a, d) };
+    return all(vars) ? t('alertText.controller_card_not_issued', vars) : undefined;
+  },
   door_held_open: (a, d) => {
     const vars = { place: place(a, d) };
     return all(vars) ? t('alertText.door_held_open', vars) : undefined;

@@ -21,7 +21,7 @@ import type { PersonRef } from '../people/types.js';
 import type { DecisionReason, TapDecision, TapWrite } from './contract.js';
 import type { LockdownService } from './lockdown.js';
 import { RetriedTaps } from './retried-taps.js';
-import { applyRules, offLockdownList, openToStudents, type RuleOutcome } from './rules.js';
+import { applyRules, notIssued, offLockdownList, openToStudents, type RuleOutcome } from './rules.js';
 import { SchoolClock } from './school-time.js';
 import type { TapRecord, TapsStore } from './taps-store.js';
 import { TapAlerts } from './tap-alerts.js';
@@ -269,7 +269,14 @@ export class AccessEngine {
     this.countTap(outcome.granted, outcome.reason);
     this.ctx.bus.emit('tap.decided', decided);
     this.tapAlerts.raise(tap, ap, holder, outcome, rules);
-    if (outcome.granted && tap.deviceDecision && offLockdownList(ap, rules)) this.lockdownOverruled(tap, tapId);
+    if (outcome.granted && tap.deviceDecision) {
+      if (this.lockdown.active && offLockdownList(ap, rules)) this.lockdownOverruled(tap, tapId);
+      // Outside a lockdown too: a card put on a controller from the LAN opened its gate until the nightly
+      // reconciliation (an attacker review, 2026-12-07). The driver reads the controller's list again.
+      else if (!this.lockdown.active && notIssued(rules)) {
+        this.ctx.bus.emit('tap.card_not_issued', { readerId: tap.readerId, uid: tap.uid, at: tap.at, seq: tap.seq, tapId, reason: rules.reason });
+      }
+    }
     return message;
   }
 

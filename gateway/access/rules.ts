@@ -31,7 +31,16 @@ const LOCKABLE = new Set(['gate', 'door', 'classroom']);
  * Refusals that say the card has no place on a lockdown's card list (only security staff's active cards do): a device
  * deciding from its own list that lets such a card through a door the lockdown closes holds another list.
  */
-const OFF_LOCKDOWN_LIST: ReadonlySet<DecisionReason> = new Set<DecisionReason>(['lockdown', 'unknown_card', 'card_lost', 'card_blocked']);
+const NOT_ISSUED: ReadonlySet<DecisionReason> = new Set<DecisionReason>(['unknown_card', 'card_lost', 'card_blocked']);
+const OFF_LOCKDOWN_LIST: ReadonlySet<DecisionReason> = new Set<DecisionReason>(['lockdown', ...NOT_ISSUED]);
+
+/**
+ * Whether `rules` refuse a card the gateway never puts on a device's card list (unknown, lost or blocked): a deciding
+ * device that lets it through holds a card someone else put there (or one whose delete has not reached it yet).
+ */
+export function notIssued(rules: RuleOutcome): boolean {
+  return !rules.granted && NOT_ISSUED.has(rules.reason);
+}
 
 /** Whether a deciding device that granted `rules`' refusal at `ap` during a lockdown shows its list is not the lockdown's. */
 export function offLockdownList(ap: AccessPointConfig, rules: RuleOutcome): boolean {

@@ -107,9 +107,30 @@ export interface LockdownOverruled {
   lockdownSince: number;
 }
 
+/**
+ * Outside a lockdown, a deciding device (a door controller) let through a card the gateway never gave it: one unknown,
+ * lost or blocked (gateway/access/rules.ts notIssued). The device's card list is not the gateway's: a card put on a
+ * controller from the LAN opened its gate until the nightly reconciliation. The access domain says so; the device's
+ * driver reads its list again (and tells a card the gateway revoked moments ago, its delete not yet through, from one
+ * put by someone else). A sibling of LockdownOverruled, which covers the same during a lockdown.
+ */
+export interface CardNotIssued {
+  readerId: string;
+  uid: string;
+  /** When the device saw the card (epoch ms). */
+  at: number;
+  /** The swipe's index in the device's own log, when it keeps one (Tap.seq). */
+  seq?: number;
+  tapId: string;
+  /** The gateway's own refusal: unknown_card, card_lost or card_blocked. */
+  reason: string;
+}
+
 declare module './bus.js' {
   interface CampusEventMap {
     'tap.received': Tap;
+    /** From the access domain, for drivers of deciding devices (drivers/controllers), outside a lockdown. */
+    'tap.card_not_issued': CardNotIssued;
     /** From the access domain, for drivers of deciding devices (drivers/controllers). */
     'tap.lockdown_overruled': LockdownOverruled;
     /** From network readers (drivers/rfid); the access domain records the sales and answers the terminal. */

@@ -25,6 +25,7 @@ import { countListenerDrops, RECEIVE_BUFFER_BYTES } from './listener-buffer.js';
 import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
 import { DoorAlarms } from './door-alarms.js';
 import { DoorLockdown } from './lockdown.js';
+import { CardsNotIssued } from './not-issued.js';
 import { ControllerStore } from './store.js';
 import { ControllerSimulation } from './simulation.js';
 import { SyncSchedule } from './sync-schedule.js';
@@ -88,6 +89,11 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     ),
     dropped: metrics.counter('campus_controller_packets_dropped_total', 'UDP packets dropped, by reason', ['reason']),
     clockSets: metrics.counter('campus_controller_clock_sets_total', 'Times a controller clock was set', ['controller']),
+    notIssued: metrics.counter(
+      'campus_controller_cards_not_issued_total',
+      'Granted swipes of cards the gateway did not give the controller, by what followed (reread, held: within the minute)',
+      ['controller', 'outcome'],
+    ),
   };
   countListenerDrops(metrics, () => listener?.bound);
   const onDrop = (reason: string, detail = ''): void => {
@@ -141,6 +147,11 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         }
       },
     },
+  });
+
+  const notIssued = new CardsNotIssued({
+    alerts: ctx.alerts, aps, timeZone: tz, now, log,
+    count: (controller, outcome) => m.notIssued.inc({ controller, outcome }),
   });
 
   const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
@@ -269,7 +280,10 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         }
       },
       onRequest: (outcome) => m.requests.inc({ controller: device.id, outcome }),
-      onPolled: (): Promise<void> => doorLockdown.check(rt),
+      onPolled: (): Promise<void> => {
+        notIssued.polled(rt);
+        return doorLockdown.check(rt);
+      },
       onClockSet: (drift) => {
         m.clockSets.inc({ controller: device.id });
         log.info({ controller: device.id, driftS: drift }, 'controller clock set');
@@ -351,6 +365,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
           }
         }),
         ctx.bus.on('tap.lockdown_overruled', (t) => doorLockdown.overruled(byReader.get(t.readerId), t)),
+        ctx.bus.on('tap.card_not_issued', (t) => notIssued.granted(byReader.get(t.readerId), t)),
         ctx.bus.on('lockdown.changed', (e) => {
           for (const d of devices) {
             if (d.health !== 'online') continue; // it is reconciled in full when it answers again

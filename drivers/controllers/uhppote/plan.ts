@@ -42,6 +42,13 @@ export function uidKeyOf(card: number, form: ControllerDeviceConfig['cardNumber'
   return form === 'reversed' ? (hex.match(/../g) ?? []).reverse().join('') : hex;
 }
 
+/** The controller card number a UID key from its log stands for (uidKeyOf's inverse; cardNumberOf wants a whole UID). */
+export function cardOfKey(key: string, form: ControllerDeviceConfig['cardNumber']): number | null {
+  if (!/^(?:[0-9A-F]{2})+$/i.test(key)) return null;
+  const hex = form === 'reversed' ? (key.match(/../g) ?? []).reverse().join('') : key;
+  return Number.parseInt(hex, 16);
+}
+
 /** Kinds a lockdown closes (gateway/access/rules.ts): security staff only, and their doors' modes the gateway's. */
 export const LOCKABLE: ReadonlySet<string> = new Set(['gate', 'door', 'classroom']);
 const FAR_PAST = '2000-01-01';

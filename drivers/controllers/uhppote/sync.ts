@@ -32,6 +32,12 @@ export interface SyncPort {
 const RETRY_FIRST_MS = 60_000;
 const RETRY_MAX_MS = 5 * 60_000;
 
+/**
+ * How long after the gateway deleted a card from the controller a granted swipe of it counts as one crossing the delete
+ * (removing): a swipe read from the log after a gap, or pushed while the delete was on its way.
+ */
+const DELETE_CROSSING_MS = 2 * 60_000;
+
 /** What is asked of the sync loop next. */
 type Pending = 'none' | 'incremental' | 'full';
 
@@ -72,6 +78,8 @@ export class CardSync {
   private failedAt = 0;
   /** A full run is reading the controller's list: the mirror is not what the controller holds until it is done. */
   private reading = false;
+  /** Cards the gateway deleted from the controller lately (card → epoch ms), for removing(); pruned as it grows. */
+  private readonly deletedAt = new Map<number, number>();
 
   constructor(
     private readonly port: SyncPort,
@@ -120,6 +128,18 @@ export class CardSync {
     if (since >= 0 && since < Math.min(RETRY_FIRST_MS * 2 ** (this.failures - 1), RETRY_MAX_MS)) return false;
     void this.request('incremental'); // a full run when the mirror was dropped (request)
     return true;
+  }
+
+  /**
+   * Whether the gateway is taking the card off the controller, or just did: its delete waits to be written (a change
+   * not yet through, a write still to do, a list not read yet), or went within DELETE_CROSSING_MS. A granted swipe of
+   * such a card crossed its removal; one of any other card the gateway refuses was put there by someone else.
+   */
+  removing(card: number): boolean {
+    if (this.urgent.has(card) || this.mirror === null || this.reading) return true;
+    if (this.mirror.has(card) && !this.plan.cards.has(card)) return true;
+    const at = this.deletedAt.get(card);
+    return at !== undefined && Math.abs(this.now() - at) < DELETE_CROSSING_MS;
   }
 
   idle(): Promise<void> {
@@ -196,7 +216,7 @@ export class CardSync {
       // A refused put is not written: as in apply(), the run stops and the next one reads the controller again. (A
       // refused delete means the controller does not hold the card, which is what was wanted.)
       if (want && !(await this.port.put(want))) throw new WriteRefusedError(`controller refused card ${c} (is its card store full?)`);
-      if (!want) await this.port.delete(c);
+      if (!want) await this.deleteCard(c);
       if (partialMirror) {
         this.urgentlyWritten.add(c);
         if (want) partialMirror.set(c, want);
@@ -207,6 +227,16 @@ export class CardSync {
         else this.mirror.delete(c);
       }
     }
+  }
+
+  private async deleteCard(card: number): Promise<void> {
+    await this.port.delete(card);
+    if (this.deletedAt.size >= 10_000) {
+      const old = this.now() - DELETE_CROSSING_MS;
+      for (const [c, at] of this.deletedAt) if (at < old) this.deletedAt.delete(c);
+      if (this.deletedAt.size >= 10_000) this.deletedAt.clear(); // a list emptied at once (a lockdown): stays bounded
+    }
+    this.deletedAt.set(card, this.now());
   }
 
   /** Writes and deletes to bring the mirror to the plan; deletes first (a lost card must go before new cards come). */
@@ -229,7 +259,7 @@ export class CardSync {
       const mirror = this.mirror!;
       if (w.op === 'delete') {
         if (!this.plan.cards.has(w.card) && mirror.has(w.card)) {
-          await this.port.delete(w.card);
+          await this.deleteCard(w.card);
           mirror.delete(w.card);
         }
       } else {

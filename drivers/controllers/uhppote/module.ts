@@ -154,24 +154,35 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     count: (controller, outcome) => m.notIssued.inc({ controller, outcome }),
   });
 
+  /**
+   * The left-out cards whose alert the database refused (a full disk), by controller: raised again at each status poll
+   * until the write succeeds. Marked said all the same, the alert was never raised, and a child stayed refused at
+   * these doors with nobody told (nothing replans a list that does not change).
+   */
+  const leftOutOwed = new Map<string, { device: ControllerDeviceConfig; leftOut: readonly LeftOutCard[] }>();
   const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
     const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
     if (said === leftOutSaid.get(device.id)) return;
     leftOutSaid.set(device.id, said);
+    const again = leftOutOwed.delete(device.id); // logged when first refused
     const key = `controller_cards_left_out:${device.id}`;
     if (leftOut.length === 0) {
-      // Also after a restart, when this process never raised it (mended meanwhile); nothing open, nothing done.
-      ctx.alerts.resolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
+      // Also after a restart, when this process never raised it (mended meanwhile); nothing open, nothing done. Not
+      // thrown (a full disk): it runs inside the sync's plan, which a throw failed.
+      ctx.alerts.tryResolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
       return;
     }
     const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each (GET /api/v1/controllers names them)`;
-    log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
+    if (!again) log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
     // No numbers in the alert: alerts reach every role, the event stream and the MQTT mirror, and the numbers are
     // enough to clone a card. The controllers API gives them to admin and security.
-    ctx.alerts.raise({
+    const raised = ctx.alerts.tryRaise({
       type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
       data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length },
     });
+    if (raised) return;
+    leftOutSaid.delete(device.id);
+    leftOutOwed.set(device.id, { device, leftOut });
   };
 
   /** `address`: where a simulated controller answers instead of its configured one. */
@@ -281,6 +292,8 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       },
       onRequest: (outcome) => m.requests.inc({ controller: device.id, outcome }),
       onPolled: (): Promise<void> => {
+        const owed = leftOutOwed.get(device.id);
+        if (owed) reportLeftOut(owed.device, owed.leftOut);
         notIssued.polled(rt);
         return doorLockdown.check(rt);
       },

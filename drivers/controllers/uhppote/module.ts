@@ -8,7 +8,7 @@
  */
 import type { Router } from 'express';
 import type { AccessPointConfig } from '../../../config/access.js';
-import { doorReaderId, hostPort, type ControllerDeviceConfig } from '../../../config/controllers.js';
+import { doorReaderId, hostPort } from '../../../config/controllers.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../../../gateway/module/context.js';
 import type { Tap } from '../../../gateway/core/taps.js';
 import type { WriteOp } from '../../../gateway/storage/batch-writer.js';
@@ -22,7 +22,8 @@ import { controllerRoutes } from './routes.js';
 import { RemoteOpenLimit } from './open-limit.js';
 import { EventListener } from './listener.js';
 import { countListenerDrops, RECEIVE_BUFFER_BYTES } from './listener-buffer.js';
-import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type LeftOutCard, type PlannedHolder } from './plan.js';
+import { antiPassbackPlan, cardNumberOf, planDevice, readersElsewhere, type PlannedHolder } from './plan.js';
+import { LEFT_OUT_SHOWN, LeftOutAlerts } from './left-out.js';
 import { DoorAlarms } from './door-alarms.js';
 import { DoorLockdown } from './lockdown.js';
 import { CardsNotIssued } from './not-issued.js';
@@ -60,8 +61,6 @@ declare module '../../../gateway/core/bus.js' {
 }
 
 const TAP_WAIT_MS = 15_000;
-/** Left-out card numbers listed in the log and the API (the count is always whole). */
-const LEFT_OUT_SHOWN = 50;
 /**
  * How long a status or event read listens after its reply for a second, different one (a forgery: drivers/controllers/
  * uhppote/client.ts). A controller on the LAN answers within a few ms; 20 ms a read is ~40 s over a 2,000-entry backfill.
@@ -89,11 +88,6 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     ),
     dropped: metrics.counter('campus_controller_packets_dropped_total', 'UDP packets dropped, by reason', ['reason']),
     clockSets: metrics.counter('campus_controller_clock_sets_total', 'Times a controller clock was set', ['controller']),
-    notIssued: metrics.counter(
-      'campus_controller_cards_not_issued_total',
-      'Granted swipes of cards the gateway did not give the controller, by what followed (reread, held: within the minute)',
-      ['controller', 'outcome'],
-    ),
   };
   countListenerDrops(metrics, () => listener?.bound);
   const onDrop = (reason: string, detail = ''): void => {
@@ -115,12 +109,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
 
   const alertKey = (id: string): string => `controller_offline:${id}`;
 
-  /**
-   * Card numbers a plan leaves out (plan.ts), said once per change, not at every sync: IT has to reissue one card of
-   * each. An alert, not only a log line: the child is refused at these doors while the gateway's own readers let them
-   * in, so nobody at the school would otherwise notice.
-   */
-  const leftOutSaid = new Map<string, string>();
+  const leftOutAlerts = new LeftOutAlerts({ alerts: ctx.alerts, log });
   /** Whether each controller's latest plan was made under a lockdown (its card list: security staff only). */
   const plannedLocked = new Map<string, boolean>();
   /** Whether a controller's card list is the lockdown's: a plan made under it, written in full. */
@@ -134,9 +123,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
   });
 
   const doorLockdown = new DoorLockdown({
-    aps, active: ports.lockdownActive, listLocked, log,
-    alarms: doorAlarms,
-    warn: (key, fields, msg) => dropLog.warn(key, fields, msg),
+    aps, active: ports.lockdownActive, listLocked, log, alarms: doorAlarms, warn: (key, fields, msg) => dropLog.warn(key, fields, msg),
     closed: {
       load: () => store.doorsClosed(),
       save: (id, closed) => {
@@ -149,41 +136,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     },
   });
 
-  const notIssued = new CardsNotIssued({
-    alerts: ctx.alerts, aps, timeZone: tz, now, log,
-    count: (controller, outcome) => m.notIssued.inc({ controller, outcome }),
-  });
-
-  /**
-   * The left-out cards whose alert the database refused (a full disk), by controller: raised again at each status poll
-   * until the write succeeds. Marked said all the same, the alert was never raised, and a child stayed refused at
-   * these doors with nobody told (nothing replans a list that does not change).
-   */
-  const leftOutOwed = new Map<string, { device: ControllerDeviceConfig; leftOut: readonly LeftOutCard[] }>();
-  const reportLeftOut = (device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void => {
-    const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
-    if (said === leftOutSaid.get(device.id)) return;
-    leftOutSaid.set(device.id, said);
-    const again = leftOutOwed.delete(device.id); // logged when first refused
-    const key = `controller_cards_left_out:${device.id}`;
-    if (leftOut.length === 0) {
-      // Also after a restart, when this process never raised it (mended meanwhile); nothing open, nothing done. Not
-      // thrown (a full disk): it runs inside the sync's plan, which a throw failed.
-      ctx.alerts.tryResolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
-      return;
-    }
-    const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each (GET /api/v1/controllers names them)`;
-    if (!again) log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
-    // No numbers in the alert: alerts reach every role, the event stream and the MQTT mirror, and the numbers are
-    // enough to clone a card. The controllers API gives them to admin and security.
-    const raised = ctx.alerts.tryRaise({
-      type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
-      data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length },
-    });
-    if (raised) return;
-    leftOutSaid.delete(device.id);
-    leftOutOwed.set(device.id, { device, leftOut });
-  };
+  const notIssued = new CardsNotIssued({ alerts: ctx.alerts, aps, timeZone: tz, now, log, metrics });
 
   /** `address`: where a simulated controller answers instead of its configured one. */
   const makeDevice = (device: (typeof cfg.devices)[number], address: string | undefined): DeviceRuntime => {
@@ -205,7 +158,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
         const locked = ports.lockdownActive();
         const plan = planDevice(device, aps, ports.holders(), locked);
         plannedLocked.set(device.id, locked);
-        reportLeftOut(device, plan.leftOut);
+        leftOutAlerts.planned(device, plan.leftOut);
         return plan;
       },
       antiPassbackMode: antiPassbackPlan(device, aps, readersElsewhere(cfg.devices.indexOf(device), cfg.devices, ctx.config.readers)).mode,
@@ -292,8 +245,7 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       },
       onRequest: (outcome) => m.requests.inc({ controller: device.id, outcome }),
       onPolled: (): Promise<void> => {
-        const owed = leftOutOwed.get(device.id);
-        if (owed) reportLeftOut(owed.device, owed.leftOut);
+        leftOutAlerts.polled(device.id);
         notIssued.polled(rt);
         return doorLockdown.check(rt);
       },

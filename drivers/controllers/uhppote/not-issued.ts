@@ -14,6 +14,7 @@
 import { doorReaderId } from '../../../config/controllers.js';
 import type { AccessPointConfig } from '../../../config/access.js';
 import type { CardNotIssued } from '../../../gateway/core/taps.js';
+import type { MetricFactory } from '../../../gateway/core/metrics.js';
 import { localTime } from '../../../gateway/core/school-calendar.js';
 import { stableName } from '../../../gateway/core/localized-name.js';
 import type { GatewayContext } from '../../../gateway/module/context.js';
@@ -29,8 +30,7 @@ export interface CardsNotIssuedDeps {
   timeZone: string;
   now: () => number;
   log: { warn(o: object, m: string): void };
-  /** Each granted swipe of such a card: the read started (`reread`), or left for the minute's end (`held`). */
-  count: (deviceId: string, outcome: 'reread' | 'held') => void;
+  metrics: MetricFactory;
 }
 
 export class CardsNotIssued {
@@ -39,7 +39,16 @@ export class CardsNotIssued {
   /** Controllers with such a swipe since their last read again, held back by the minute. */
   private readonly owed = new Set<string>();
 
-  constructor(private readonly d: CardsNotIssuedDeps) {}
+  /** Each granted swipe of such a card: the read started (`reread`), or left for the minute's end (`held`). */
+  private readonly counted: ReturnType<MetricFactory['counter']>;
+
+  constructor(private readonly d: CardsNotIssuedDeps) {
+    this.counted = d.metrics.counter(
+      'campus_controller_cards_not_issued_total',
+      'Granted swipes of cards the gateway did not give the controller, by what followed (reread, held: within the minute)',
+      ['controller', 'outcome'],
+    );
+  }
 
   /** A controller's grant the gateway's own rules refuse as a card it never issued (tap.card_not_issued). */
   granted(dev: DeviceRuntime | undefined, tap: CardNotIssued): void {
@@ -65,12 +74,12 @@ export class CardsNotIssued {
   private reread(dev: DeviceRuntime, fields: object): void {
     if (!this.due(dev.id)) {
       this.owed.add(dev.id);
-      this.d.count(dev.id, 'held');
+      this.counted.inc({ controller: dev.id, outcome: 'held' });
       return;
     }
     this.owed.delete(dev.id);
     this.lastRead.set(dev.id, this.d.now());
-    this.d.count(dev.id, 'reread');
+    this.counted.inc({ controller: dev.id, outcome: 'reread' });
     this.d.log.warn({ controller: dev.id, ...fields }, "controller let through a card the gateway did not give it: its card list is not the gateway's; reading it again");
     void dev.sync.request('full');
   }

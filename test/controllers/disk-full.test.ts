@@ -26,6 +26,34 @@ type AlertView = { type: string; severity: string; data: Record<string, unknown>
 const alerts = async (type: string): Promise<AlertView[]> =>
   ((await (await gw.api(`/api/v1/alerts?type=${type}&limit=50`, { token })).json()) as { items: AlertView[] }).items;
 
+/**
+ * Two fake controllers and a settled gateway for them, crashes (an uncaught exception, an unhandled rejection) caught
+ * from here on. `triggers`: SQL run on the gateway's database before it starts (a write it refuses from the first).
+ */
+async function startGatewayWith(opts: { triggers?: string; config?: Record<string, unknown> } = {}): Promise<void> {
+  crashes.length = 0;
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  const dataDir = tempDir();
+  if (opts.triggers) {
+    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
+    db.exec(opts.triggers);
+    db.close();
+  }
+  [a, b] = await startFakes();
+  gw = await startTestGateway({ demo: true, dataDir, config: controllersConfig(a, b, opts.config) });
+  token = await gw.login('admin');
+  await settled(gw, token);
+}
+
+async function stopGateway(): Promise<void> {
+  process.off('uncaughtException', onCrash);
+  process.off('unhandledRejection', onCrash);
+  await gw?.close();
+  await a?.stop();
+  await b?.stop();
+}
+
 /** Every write to the alerts table fails, as it does on a full disk. */
 function refuseAlerts(): void {
   gw.ctx.db.exec(`CREATE TRIGGER refuse_alert_insert BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
@@ -36,22 +64,8 @@ function acceptAlerts(): void {
 }
 
 describe('door controllers while the database refuses alerts', () => {
-  beforeEach(async () => {
-    crashes.length = 0;
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-    [a, b] = await startFakes();
-    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { doorHeldOpenS: 1 }) });
-    token = await gw.login('admin');
-    await settled(gw, token);
-  });
-  afterEach(async () => {
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
-    await gw?.close();
-    await a?.stop();
-    await b?.stop();
-  });
+  beforeEach(() => startGatewayWith({ config: { doorHeldOpenS: 1 } }));
+  afterEach(stopGateway);
 
   it('a door held open past the limit does not end the process when its alert cannot be written; the next one is raised', async () => {
     // The gateway's timer on the door sensor fires outside any request: its alert write threw out of a setTimeout
@@ -139,29 +153,15 @@ describe('door controllers while the database refuses alerts', () => {
 });
 
 describe('door controllers met first while the database refuses their state', () => {
-  afterEach(async () => {
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
-    await gw?.close();
-    await a?.stop();
-    await b?.stop();
-  });
+  afterEach(stopGateway);
 
   it('a full card sync whose time cannot be saved is not failed and read again in full at every retry', async () => {
     // The time of the last full sync is saved after the sync; refused (a full disk), the sync counted as failed, its
     // mirror was dropped, and each retry read the controller's whole card list again, thousands of requests.
-    crashes.length = 0;
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-    const dataDir = tempDir();
-    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
-    db.exec(`CREATE TRIGGER refuse_full_sync BEFORE UPDATE OF last_full_sync ON controller_state
-             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
-    db.close();
-    [a, b] = await startFakes();
-    gw = await startTestGateway({ demo: true, dataDir, config: controllersConfig(a, b) });
-    token = await gw.login('admin');
-    await settled(gw, token);
+    await startGatewayWith({
+      triggers: `CREATE TRIGGER refuse_full_sync BEFORE UPDATE OF last_full_sync ON controller_state
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    });
     await new Promise((r) => setTimeout(r, 500));
     expect((await controllers(gw, token)).map((c) => c.sync.lastError)).toEqual([null, null]);
     expect(crashes).toEqual([]);
@@ -170,17 +170,7 @@ describe('door controllers met first while the database refuses their state', ()
   it('records swipes and watches the door modes from the baseline kept in memory', async () => {
     // Where a controller's log starts is saved at the first status read. Refused (a full disk), the status poll
     // failed there, every time: no swipe was read from the controller, and the door-mode watch after it never ran.
-    crashes.length = 0;
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-    const dataDir = tempDir();
-    const db = openDatabase(join(dataDir, 'gateway.db'), allMigrations());
-    db.exec("CREATE TRIGGER refuse_state BEFORE INSERT ON controller_state BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
-    db.close();
-    [a, b] = await startFakes();
-    gw = await startTestGateway({ demo: true, dataDir, config: controllersConfig(a, b) });
-    token = await gw.login('admin');
-    await settled(gw, token);
+    await startGatewayWith({ triggers: "CREATE TRIGGER refuse_state BEFORE INSERT ON controller_state BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END" });
     const e = a.swipe(wg26(STUDENT), 1);
     await waitFor(async () => {
       const body = (await (await gw.api('/api/v1/taps?readerId=ctl-a-door1&limit=50', { token })).json()) as { items: { seq: number | null }[] };

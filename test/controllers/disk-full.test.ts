@@ -22,7 +22,7 @@ let token: string;
 const crashes: unknown[] = [];
 const onCrash = (err: unknown): void => void crashes.push(err);
 
-type AlertView = { type: string; severity: string; data: Record<string, unknown> };
+type AlertView = { type: string; severity: string; status: string; data: Record<string, unknown> };
 const alerts = async (type: string): Promise<AlertView[]> =>
   ((await (await gw.api(`/api/v1/alerts?type=${type}&limit=50`, { token })).json()) as { items: AlertView[] }).items;
 
@@ -125,6 +125,13 @@ describe('door controllers while the database refuses alerts', () => {
     }, 10_000, 50);
     expect(open.map((x) => x.data.controller).sort()).toEqual(['ctl-a', 'ctl-b']);
     expect(await (await gw.api('/metrics', { token })).text()).toMatch(/campus_alerts_unrecorded_total\{type="controller_cards_left_out"\} [1-9]/);
+
+    // Mended (the card reissued) while the disk refuses the resolve: resolved once it has room, not left open for good.
+    refuseAlerts();
+    expect((await gw.api('/api/v1/cards/77ADCAFE/block', { method: 'POST', token, json: { reason: 'reissued' } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    acceptAlerts();
+    await waitFor(async () => (await alerts('controller_cards_left_out')).filter((x) => x.status === 'open').length === 0, 10_000, 50);
     expect(crashes).toEqual([]);
   });
 

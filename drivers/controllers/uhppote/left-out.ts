@@ -19,8 +19,8 @@ export class LeftOutAlerts {
   /** What was said last for each controller (its left-out numbers and reasons). */
   private readonly said = new Map<string, string>();
   /**
-   * The left-out cards whose alert the database refused (a full disk), by controller: raised again at each status poll
-   * until the write succeeds (polled). Marked said all the same, the alert was never raised, and a child stayed refused
+   * The left-out cards whose alert (or its resolve, for none) the database refused (a full disk), by controller: raised
+   * (resolved) again at each status poll until the write succeeds (polled). Marked said all the same, the alert was never raised, and a child stayed refused
    * at these doors with nobody told (nothing replans a list that does not change).
    */
   private readonly owed = new Map<string, { device: ControllerDeviceConfig; leftOut: readonly LeftOutCard[] }>();
@@ -36,8 +36,11 @@ export class LeftOutAlerts {
     const key = `controller_cards_left_out:${device.id}`;
     if (leftOut.length === 0) {
       // Also after a restart, when this process never raised it (mended meanwhile); nothing open, nothing done. Not
-      // thrown (a full disk): it runs inside the sync's plan, which a throw failed.
-      this.d.alerts.tryResolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more');
+      // thrown (a full disk): it runs inside the sync's plan, which a throw failed. Refused, it is owed like a raise:
+      // nothing replans a list that does not change, and the alert stayed open for good.
+      if (this.d.alerts.tryResolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more')) return;
+      this.said.delete(device.id);
+      this.owed.set(device.id, { device, leftOut });
       return;
     }
     const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each (GET /api/v1/controllers names them)`;

@@ -73,6 +73,14 @@ export const guardianMigrations: Migration[] = [
     // For retention (gateway/privacy/retention.ts): without it each chunk's oldest-first read scans the whole outbox.
     up: `CREATE INDEX notify_outbox_created ON notify_outbox (created_at);`,
   },
+  {
+    version: 83,
+    name: 'queued notifications by guardian',
+    // For the sender's order (Outbox.due): a guardian's message waits while an older one to that guardian is queued.
+    // Only queued rows, so the probe reads a handful of entries, not the guardian's whole history as
+    // notify_outbox_person (person_id, id) would (Outbox.due says what each costs).
+    up: `CREATE INDEX notify_outbox_queued_guardian ON notify_outbox (guardian_id, channel, id) WHERE status = 'queued';`,
+  },
 ];
 
 const phoneField = z.string().min(1).max(40);

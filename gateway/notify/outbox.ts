@@ -70,6 +70,7 @@ export class Outbox {
   private readonly forGuardians: Statement;
   private readonly staff: Statement;
   private readonly anyQueuedDue: Statement;
+  private readonly dueRows: Statement<[{ channel: string; now: number; limit: number }], DueRow>;
 
   constructor(private readonly db: Database) {
     // A guardian without consent gets a row too, suppressed: the delivery log shows why nothing was sent.
@@ -79,6 +80,15 @@ export class Outbox {
               CASE WHEN g.consent = 1 THEN 'queued' ELSE 'suppressed' END, CASE WHEN g.consent = 1 THEN NULL ELSE 'no_consent' END,
               @now, @now, @expiresAt
        FROM guardians g WHERE g.person_id = @personId`,
+    );
+    this.dueRows = db.prepare<{ channel: string; now: number; limit: number }, DueRow>(
+      `SELECT o.id, o.event, o.person_id, o.guardian_id, o.channel, o.data, o.attempts, o.expires_at, o.reason,
+              p.name AS student, g.phone_enc, g.language, g.consent, g.wecom_user
+       FROM notify_outbox o LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN guardians g ON g.id = o.guardian_id
+       WHERE o.status = 'queued' AND o.channel = @channel AND o.next_at <= @now
+         AND NOT EXISTS (SELECT 1 FROM notify_outbox b WHERE b.guardian_id = o.guardian_id AND b.channel = o.channel
+                         AND b.status = 'queued' AND b.id < o.id AND b.expires_at > @now)
+       ORDER BY o.next_at, o.id LIMIT @limit`,
     );
     this.anyQueuedDue = db.prepare("SELECT 1 FROM notify_outbox WHERE status = 'queued' AND next_at <= ? LIMIT 1");
     this.staff = db.prepare(
@@ -103,16 +113,26 @@ export class Outbox {
     return this.anyQueuedDue.get(now) !== undefined;
   }
 
-  /** Due rows of one channel, oldest first: per channel, so one channel's backlog never holds up another's. */
+  /**
+   * Due rows of one channel, oldest first: per channel, so one channel's backlog never holds up another's.
+   *
+   * Of one guardian's messages (a guardian row is one guardian of one child) only the oldest queued one: a later one
+   * waits while an older one is queued, waiting for its retry or in flight (a lease keeps it queued). Ordered by due
+   * time alone, an "arrived" that failed and waited for its retry (or for a number's provider limit, or a channel's
+   * pause) was overtaken by the "left" written after it, and with 4 requests in flight per channel both could be on
+   * the wire at once, in any order. Per guardian rather than per child: one guardian's number at its provider limit
+   * holds back that guardian's messages only (sender.ts, recipientLimited). Staff rows (no guardian) never wait so.
+   * An older row past its time to live does not hold the others: it can only be dropped as expired, and a retry set
+   * beyond its time to live would otherwise hold them until then.
+   *
+   * Cost (EXPLAIN QUERY PLAN, 100,000 rows, 4,000 guardians with one queued each): `SEARCH o USING INDEX
+   * notify_outbox_due (status=? AND next_at<?)`, and per row it reads one `SEARCH b USING INDEX
+   * notify_outbox_queued_guardian (guardian_id=? AND channel=? AND id<?)`: 0.23 ms for 50 rows against 0.20 ms
+   * without the condition. Through notify_outbox_person (person_id, id) the probe read the child's whole history
+   * (0.65 ms with 48 rows a child, growing with the days kept), hence the partial index of migration 83.
+   */
   due(channel: string, now: number, limit: number): DueRow[] {
-    return this.db
-      .prepare<[string, number, number], DueRow>(
-        `SELECT o.id, o.event, o.person_id, o.guardian_id, o.channel, o.data, o.attempts, o.expires_at, o.reason,
-                p.name AS student, g.phone_enc, g.language, g.consent, g.wecom_user
-         FROM notify_outbox o LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN guardians g ON g.id = o.guardian_id
-         WHERE o.status = 'queued' AND o.channel = ? AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?`,
-      )
-      .all(channel, now, limit);
+    return this.dueRows.all({ channel, now, limit });
   }
 
   /** Queued rows for a channel no longer configured: they can never go, so they fail with that reason. */

@@ -24,6 +24,12 @@ interface ChannelState {
   backoff: Backoff;
   pausedUntil: number;
   inflight: number;
+  /**
+   * Guardians with a message in flight. Outbox.due already leaves out a guardian's later messages while an earlier one
+   * is queued (in flight under its lease), except when that one's time to live ran out meanwhile: this keeps the two
+   * off the wire together then too.
+   */
+  guardians: Set<number>;
   failingSince: number | null;
   alerted: boolean;
   timeoutMs: number;
@@ -89,6 +95,7 @@ export class Sender {
         backoff: new Backoff(d.config.retry.initialMs, d.config.retry.maxMs),
         pausedUntil: 0,
         inflight: 0,
+        guardians: new Set(),
         failingSince: null,
         alerted: false,
         timeoutMs: cfg.timeoutMs,
@@ -249,6 +256,7 @@ export class Sender {
               this.finish(row, 'suppressed', 'quiet_hours', now);
               continue;
             }
+            if (row.guardian_id !== null && st.guardians.has(row.guardian_id)) continue;
             if (st.inflight >= MAX_INFLIGHT || st.bucket.take(1) > 0) {
               blocked = true;
               break;
@@ -275,6 +283,8 @@ export class Sender {
     this.d.outbox.lease(row.id, now + st.timeoutMs + 5000);
     this.inflight.add(row.id);
     st.inflight++;
+    const guardian = row.guardian_id;
+    if (guardian !== null) st.guardians.add(guardian);
     const p: Promise<void> = st.channel
       .send(message)
       .catch((err: unknown): SendResult => ({ ok: false, retry: true, reason: `channel error: ${(err as Error).message}` }))
@@ -293,6 +303,7 @@ export class Sender {
       .finally(() => {
         this.inflight.delete(row.id);
         st.inflight--;
+        if (guardian !== null) st.guardians.delete(guardian);
         this.settled.delete(p);
         this.nudge();
       });

@@ -1,6 +1,7 @@
 /**
  * One child's messages reach the guardian in the order they were written, through the fake Alibaba Cloud SMS provider
- * (signatures checked), when the clock steps back while they wait for the channel.
+ * (signatures checked): when the clock steps back while they wait for the channel, when the first waits for its retry,
+ * and while the first is on the wire (never two of them in flight at once).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,43 +22,50 @@ let clock: ManualClock;
 /** Lets the sender (polling every 50 ms) look at the clock as it is now. */
 const looks = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
 
-describe("one child's messages", () => {
-  beforeEach(async () => {
-    // Tuesday 1 September 2026, 07:39 in Shanghai.
-    clock = new ManualClock(Date.parse('2026-09-01T07:39:00+08:00'));
-    fake = await new FakeProviders().start();
-    const secretFile = join(tempDir('campus-notify-order-'), 'aliyun');
-    writeFileSync(secretFile, CREDENTIALS.aliyun.secret);
-    gw = await startTestGateway({
-      demo: true,
-      clock,
-      config: {
-        notify: {
-          guardianChannel: 'sms',
-          departure: 'every_exit',
-          pollMs: 50,
-          channels: [
-            {
-              // One message every 5 minutes: what is queued meanwhile waits, due, for the channel.
-              id: 'sms', type: 'sms-aliyun', baseUrl: `${fake.base}/aliyun/`, accessKeyId: CREDENTIALS.aliyun.accessKeyId, accessKeySecretFile: secretFile,
-              signName: '示范中学', templates: Object.fromEntries(NOTIFY_EVENTS.map((e) => [e, `SMS_${e.toUpperCase()}`])),
-              ratePerMin: 0.2, burst: 1, timeoutMs: 2000,
-            },
-          ],
-        },
+/** The demo school at 07:39 on a Tuesday, its guardians' channel the fake Aliyun SMS at `ratePerMin`. */
+async function startSchool(ratePerMin: number, burst: number, departureTtlS = 1800): Promise<void> {
+  // Tuesday 1 September 2026, 07:39 in Shanghai.
+  clock = new ManualClock(Date.parse('2026-09-01T07:39:00+08:00'));
+  fake = await new FakeProviders().start();
+  const secretFile = join(tempDir('campus-notify-order-'), 'aliyun');
+  writeFileSync(secretFile, CREDENTIALS.aliyun.secret);
+  gw = await startTestGateway({
+    demo: true,
+    clock,
+    config: {
+      notify: {
+        guardianChannel: 'sms',
+        departure: 'every_exit',
+        pollMs: 50,
+        retry: { initialMs: 60_000, maxMs: 60_000 },
+        events: { departure: { ttlS: departureTtlS } },
+        channels: [
+          {
+            id: 'sms', type: 'sms-aliyun', baseUrl: `${fake.base}/aliyun/`, accessKeyId: CREDENTIALS.aliyun.accessKeyId, accessKeySecretFile: secretFile,
+            signName: '示范中学', templates: Object.fromEntries(NOTIFY_EVENTS.map((e) => [e, `SMS_${e.toUpperCase()}`])),
+            ratePerMin, burst, timeoutMs: 2000,
+          },
+        ],
       },
-    });
-    admin = await gw.login('admin');
-    client = await gw.mqttClient();
-    await client.subscribeAsync('campus/readers/+/decision');
+    },
   });
+  admin = await gw.login('admin');
+  client = await gw.mqttClient();
+  await client.subscribeAsync('campus/readers/+/decision');
+}
+
+/** What the provider took for 李明's guardian, as template and time. */
+const sentTo = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => `${a.template} ${(a.params as { time: string }).time}`);
+
+describe("one child's messages", () => {
+  // One message every 5 minutes: what is queued meanwhile waits, due, for the channel.
+  beforeEach(() => startSchool(0.2, 1));
   afterEach(async () => {
     await gw?.close();
     await fake?.stop();
   });
 
   it('reach the guardian in the order they were written, though the clock stepped back while they waited', async () => {
-    const sentTo = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => `${a.template} ${(a.params as { time: string }).time}`);
     // In at 07:39: that message takes the channel's one message of these 5 minutes.
     expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
     await waitFor(() => sentTo().length === 1);
@@ -80,5 +88,93 @@ describe("one child's messages", () => {
       await waitFor(() => sentTo().length === 2 + i);
     }
     expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_DEPARTURE 07:39', 'SMS_DEPARTURE 07:40']);
+  });
+});
+
+describe("one guardian's messages on a channel with room", () => {
+  // A channel that could take them all at once: a message a second, five at a time. A departure keeps for two hours,
+  // an arrival for half of one (the default).
+  beforeEach(() => startSchool(60, 5, 7200));
+  afterEach(async () => {
+    await gw?.close();
+    await fake?.stop();
+  });
+
+  it('an "arrived" waiting for its retry reaches the provider before the "left" written after it', async () => {
+    // The guardian's number is at Aliyun's limit per number: the arrival waits a minute for its retry.
+    fake.limitedNumbers.add('13800138000');
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    fake.limitedNumbers.delete('13800138000');
+    // The child walks out again 50 s later. Before, that message was due at once and the arrival a minute later:
+    // the provider had "left 07:39" first, and "arrived 07:39" after it.
+    clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
+    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+    await looks();
+    expect(sentTo()).toEqual([]);
+    clock.advance(61_000);
+    await waitFor(() => sentTo().length === 2);
+    expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_DEPARTURE 07:39']);
+  });
+
+  it('are never in flight together: the "left" waits until the provider answers the "arrived"', async () => {
+    // The provider holds each request open and never answers (the channel gives up after its 2 s timeout).
+    fake.mode = 'timeout';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(() => fake.aliyunTemplates.length === 1);
+    clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
+    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=departure')).length === 1);
+    await looks();
+    // Before, the departure went out beside the arrival (4 requests in flight per channel), and whichever the
+    // provider handled first reached the guardian first.
+    expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL']);
+    // The arrival times out and the channel pauses a minute; then both go, one after the other.
+    fake.mode = 'ok';
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL']);
+    clock.advance(61_000);
+    await waitFor(() => sentTo().length === 2);
+    expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_DEPARTURE 07:39']);
+    expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL', 'SMS_ARRIVAL', 'SMS_DEPARTURE']);
+  });
+
+  it('are never in flight together, though the first one\'s time to live ran out on the wire', async () => {
+    fake.mode = 'timeout';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(() => fake.aliyunTemplates.length === 1);
+    clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
+    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=departure')).length === 1);
+    // The arrival's half hour runs out while the provider still holds it: it no longer holds the departure back in
+    // the outbox (it can only expire), and the sender, which knows it is in flight, still does.
+    clock.set(Date.parse('2026-09-01T08:09:10+08:00'));
+    await looks();
+    expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL']);
+    // The arrival times out, the channel pauses a minute, and then the departure goes: the arrival only expires.
+    fake.mode = 'ok';
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    clock.advance(61_000);
+    await waitFor(() => sentTo().length === 1);
+    expect(sentTo()).toEqual(['SMS_DEPARTURE 07:39']);
+    expect((await notifications(gw, admin, '?event=arrival'))[0]).toMatchObject({ status: 'expired' });
+  });
+
+  it('are held back by an earlier one only until its time to live runs out, not until its next retry', async () => {
+    fake.limitedNumbers.add('13800138000');
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    // Still at the number's limit near the end of its half hour: its next try (2 min) is set past its time to live.
+    clock.set(Date.parse('2026-09-01T08:08:30+08:00'));
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 2);
+    fake.limitedNumbers.delete('13800138000');
+    clock.set(Date.parse('2026-09-01T08:08:40+08:00'));
+    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+    await looks();
+    expect(sentTo()).toEqual([]);
+    // The arrival can only expire now; the departure goes. Before, it waited for the arrival's try at 08:10:30.
+    clock.set(Date.parse('2026-09-01T08:09:10+08:00'));
+    await waitFor(() => sentTo().length === 1, 1000);
+    expect(sentTo()).toEqual(['SMS_DEPARTURE 08:08']);
   });
 });

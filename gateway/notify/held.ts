@@ -1,8 +1,9 @@
 /**
  * Guardian messages the database refused to queue (a full disk), kept in memory in order and queued when it takes
- * writes again: a lost card's message was promised to the guardians, and was only logged. Bounded like the access
- * engine's deferred rows (storage/deferred-writes.ts): past `max` a message is dropped and counted, so a long outage
- * cannot take the memory too. Lost if the process stops before the disk has room (docs/operations.md, Disk).
+ * writes again: a lost card's message, and a tap's (an arrival, a departure, a lost card used), were promised to the
+ * guardians and were only logged. Bounded like the access engine's deferred rows (storage/deferred-writes.ts): past
+ * `max` a message is dropped and counted, so a long outage cannot take the memory too. Lost if the process stops
+ * before the disk has room (docs/operations.md, Disk).
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -15,6 +16,8 @@ export type HeldMessage = Omit<Enqueue, 'now'>;
 
 export class HeldMessages {
   private readonly queue: HeldMessage[] = [];
+  /** The de-duplication keys of those kept: a child tapping in again while the disk is full is one message. */
+  private readonly keys = new Set<string>();
   private readonly kept: Counter<'event'>;
   private readonly dropped: Counter<'event' | 'reason'>;
   private readonly queued: Counter<'event'>;
@@ -45,23 +48,36 @@ export class HeldMessages {
 
   /** Queues the message now, or keeps it for later when the database refuses it; false when it is lost (counted). */
   enqueue(e: HeldMessage): boolean {
+    return this.enqueueIn(this.d.db, e) !== 'lost';
+  }
+
+  /**
+   * As `enqueue`, inside the caller's transaction (a tap's, access `writeWithTaps`): the rows queued now (0 for a
+   * repeat of its de-duplication key), or whether it was kept for later or lost. A refused INSERT fails that statement
+   * only, so the tap is recorded all the same; its message waits here. Should the tap's transaction fail as a whole
+   * afterwards, the message is kept though the tap is not (the tap itself waits in memory too, and when it is written
+   * its message again comes here: the key makes the second one nothing).
+   */
+  enqueueIn(db: Database, e: HeldMessage): number | 'held' | 'lost' {
     if (this.queue.length === 0) {
       try {
-        this.d.outbox.enqueue(this.d.db, { ...e, now: this.d.clock.now() });
-        return true;
+        return this.d.outbox.enqueue(db, { ...e, now: this.d.clock.now() });
       } catch (err) {
         this.refused(err, e);
       }
     }
-    // Behind those already waiting: one child's messages keep their order.
+    // Kept already (the outbox's unique key would make it nothing).
+    if (this.keys.has(e.dedupKey)) return 'held';
+    // Behind those already waiting, even when the database would take it now: one child's messages keep their order.
     if (this.queue.length >= this.d.max) {
       this.dropped.inc({ event: e.event, reason: 'full' });
       this.d.log.error({ event: e.event, personId: e.personId, held: this.queue.length }, 'guardian message lost: the database refuses it and the memory queue is full');
-      return false;
+      return 'lost';
     }
     this.queue.push(e);
+    this.keys.add(e.dedupKey);
     this.kept.inc({ event: e.event });
-    return true;
+    return 'held';
   }
 
   /** Queues what waits, in order, until the database refuses one again; how many were queued. */
@@ -80,11 +96,13 @@ export class HeldMessages {
           return n;
         }
         this.queue.shift();
+        this.keys.delete(e.dedupKey);
         this.dropped.inc({ event: e.event, reason: 'expired' });
         this.d.log.error({ err, event: e.event, personId: e.personId }, 'guardian message lost: refused by the database until its time to live ran out');
         continue;
       }
       this.queue.shift();
+      this.keys.delete(e.dedupKey);
       this.queued.inc({ event: e.event });
       n++;
     }

@@ -63,8 +63,12 @@ export interface EmergencyInput {
   lockdownAt?: number | undefined;
 }
 
-/** Guardian messages kept in memory while the database refuses them: lost cards are a few a day, not thousands. */
-const MAX_HELD = 1000;
+/**
+ * Guardian messages kept in memory while the database refuses them. Taps' messages come here too, so as many as the
+ * access engine keeps taps in memory (compose.ts, DeferredWrites): a morning's arrivals of a large school, ~290 bytes
+ * each (3 MB at most). At 1,000 (sized for lost cards) a full disk in the gate rush lost what came past the thousandth.
+ */
+const MAX_HELD = 10_000;
 /** The same broadcast text again within this is a repeat, refused. */
 const EMERGENCY_REPEAT_MS = 10 * 60_000;
 /** Broadcasts an hour at most: an emergency is a few messages, not a stream. */
@@ -116,7 +120,7 @@ export class NotifyModule implements GatewayModule {
       cfg.enabled && channel
         ? tapWriteFor(
             {
-              config: cfg, access: ctx.config.access, timezone: ctx.config.school.timezone, outbox: this.outbox, now: () => ctx.clock.now(),
+              config: cfg, access: ctx.config.access, timezone: ctx.config.school.timezone, held: this.held,
               onError: (err, event) => {
                 this.errors.inc({ event });
                 this.log.error({ err, event }, 'notification could not be queued');

@@ -8,15 +8,16 @@ import type { AccessConfig } from '../../config/access.js';
 import type { TapDecision } from '../access/contract.js';
 import { afterArrivalCutoff, localTime, secondsOf } from '../core/school-calendar.js';
 import type { WriteOp } from '../storage/batch-writer.js';
-import type { Enqueue, MessageData, Outbox } from './outbox.js';
+import type { HeldMessages } from './held.js';
+import type { Enqueue, MessageData } from './outbox.js';
 
 export interface TriggerDeps {
   config: NotifyConfig;
   access: Pick<AccessConfig, 'scheduleGroups'>;
   timezone: string;
-  outbox: Outbox;
-  now: () => number;
-  /** A failed enqueue: counted and logged by the module, never thrown (it would lose the tap). */
+  /** Queues a message in the tap's transaction, or keeps it in memory while the database refuses it (held.ts). */
+  held: Pick<HeldMessages, 'enqueueIn'>;
+  /** Anything else that fails: counted and logged by the module, never thrown (it would lose the tap). */
   onError: (err: unknown, event: MessageKind) => void;
 }
 
@@ -65,8 +66,10 @@ export function tapWriteFor(deps: TriggerDeps, channel: string, onQueued: () => 
     if (!m) return null;
     return (db) => {
       try {
-        const e: Enqueue = { event: m.event, personId: m.personId, channel, dedupKey: m.dedupKey, data: m.data, now: deps.now(), expiresAt: m.expiresAt };
-        if (deps.outbox.enqueue(db, e) > 0) onQueued();
+        // Refused (a full disk), kept in memory behind what is kept already and queued when the disk takes writes
+        // again: before, it was counted, logged and lost, though a lost card's report (from the bus) was kept.
+        const queued = deps.held.enqueueIn(db, { event: m.event, personId: m.personId, channel, dedupKey: m.dedupKey, data: m.data, expiresAt: m.expiresAt });
+        if (typeof queued === 'number' && queued > 0) onQueued();
       } catch (err) {
         deps.onError(err, m.event);
       }

@@ -315,3 +315,45 @@ describe("a lost card's message the database refuses to queue", () => {
     await settled(gw, admin, '?person=S20250001&event=test');
   });
 });
+
+// A school of its own: its database refuses to queue a tap's message.
+describe("a tap's message the database refuses to queue", () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('is kept in memory behind those already kept, and sent in order once the disk takes writes again', async () => {
+    // Only the outbox's INSERT is refused: the taps and the card's row are written. Before, the arrival and the lost
+    // card's use (queued in the tap's own transaction) were counted, logged and lost; only the lost card's report,
+    // queued from the bus, was kept.
+    fake.mode = 'ok';
+    const before = fake.accepted.length;
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_outbox BEFORE INSERT ON notify_outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+      // Out and in again: the day's arrival is kept once, as the outbox keeps it once.
+      clock.advance(30_000);
+      expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+      clock.advance(30_000);
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+      const security = await gw.login('security');
+      clock.advance(60_000);
+      expect((await gw.api('/api/v1/cards/0A1B2C3D/lost', { method: 'POST', token: security, json: {} })).status).toBe(200);
+      clock.advance(60_000);
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: false, reason: 'card_lost' });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await notifications(gw, admin, '?person=S20250001')).toEqual([]);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER IF EXISTS refuse_outbox');
+    }
+    // The three are queued in one go, in the order they were kept (held.retry), and sent one after the other.
+    const items = await settled(gw, admin, '?person=S20250001');
+    expect(items.map((i) => `${i.event} ${i.status}`).reverse()).toEqual(['arrival sent', 'card_lost sent', 'card_lost sent']);
+    const kind = (text = ''): string => (text.includes('被使用') ? 'card_lost_used' : text.includes('挂失') ? 'card_lost' : text.includes('进校') ? 'arrival' : text);
+    expect(fake.accepted.slice(before).map((a) => kind(a.text))).toEqual(['arrival', 'card_lost', 'card_lost_used']);
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_notify_held_messages_total\{event="arrival"\} 1/);
+    expect(metrics).toMatch(/campus_notify_held_messages_total\{event="card_lost"\} 2/);
+    expect(metrics).toMatch(/campus_notify_held_messages 0/);
+    expect(metrics).not.toMatch(/campus_notify_enqueue_failures_total\{/);
+  });
+});

@@ -86,8 +86,9 @@ export class Outbox {
               p.name AS student, g.phone_enc, g.language, g.consent, g.wecom_user
        FROM notify_outbox o LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN guardians g ON g.id = o.guardian_id
        WHERE o.status = 'queued' AND o.channel = @channel AND o.next_at <= @now
-         AND NOT EXISTS (SELECT 1 FROM notify_outbox b WHERE b.guardian_id = o.guardian_id AND b.channel = o.channel
-                         AND b.status = 'queued' AND b.id < o.id AND b.expires_at > @now)
+         AND (o.event = 'emergency'
+              OR NOT EXISTS (SELECT 1 FROM notify_outbox b WHERE b.guardian_id = o.guardian_id AND b.channel = o.channel
+                             AND b.status = 'queued' AND b.id < o.id AND b.expires_at > @now))
        ORDER BY o.next_at, o.id LIMIT @limit`,
     );
     this.anyQueuedDue = db.prepare("SELECT 1 FROM notify_outbox WHERE status = 'queued' AND next_at <= ? LIMIT 1");
@@ -121,7 +122,9 @@ export class Outbox {
    * time alone, an "arrived" that failed and waited for its retry (or for a number's provider limit, or a channel's
    * pause) was overtaken by the "left" written after it, and with 4 requests in flight per channel both could be on
    * the wire at once, in any order. Per guardian rather than per child: one guardian's number at its provider limit
-   * holds back that guardian's messages only (sender.ts, recipientLimited). Staff rows (no guardian) never wait so.
+   * holds back that guardian's messages only (sender.ts, recipientLimited). Staff rows (no guardian) never wait so, nor
+   * does an emergency broadcast: it is not one of the child's comings and goings, and behind an arrival at its number's
+   * provider limit it waited up to that arrival's time to live to tell the guardian of a lockdown.
    * An older row past its time to live does not hold the others: it can only be dropped as expired, and a retry set
    * beyond its time to live would otherwise hold them until then.
    *

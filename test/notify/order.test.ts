@@ -117,6 +117,20 @@ describe("one guardian's messages on a channel with room", () => {
     expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_DEPARTURE 07:39']);
   });
 
+  it('do not hold back an emergency broadcast: it goes ahead of an "arrived" waiting for its retry', async () => {
+    // An emergency is not one of the child's comings and goings: behind an arrival at its number's provider limit it
+    // waited up to the arrival's time to live (30 minutes here) to tell the guardian of a lockdown.
+    fake.limitedNumbers.add('13800138000');
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    fake.limitedNumbers.delete('13800138000');
+    const res = await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: admin, json: { text: '学校封闭，请勿前来接孩子。' } });
+    expect(res.status).toBe(202);
+    const templates = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => a.template);
+    await waitFor(() => templates().includes('SMS_EMERGENCY'), 5000);
+    expect(templates()).toEqual(['SMS_EMERGENCY']);
+  });
+
   it('are never in flight together: the "left" waits until the provider answers the "arrived"', async () => {
     // The provider holds each request open and never answers (the channel gives up after its 2 s timeout).
     fake.mode = 'timeout';

@@ -155,8 +155,10 @@ export class CommandProcessor {
    */
   recoverInterrupted(): void {
     const rows = this.stmts.interrupted.all() as { id: string; type: string; origin: string; received_at: number }[];
+    // Through answer(): refused (a full disk), it is kept for later; thrown, it stopped the city sync's start, and the
+    // gateway's with it.
     for (const r of rows) {
-      this.finish({ id: r.id, type: r.type, origin: r.origin, receivedAt: r.received_at, claimed: true, result: { status: 'interrupted', error: { code: 'interrupted', message: 'the gateway restarted while running it; check its effect' } } });
+      this.answer({ id: r.id, type: r.type, origin: r.origin, receivedAt: r.received_at, claimed: true, result: { status: 'interrupted', error: { code: 'interrupted', message: 'the gateway restarted while running it; check its effect' } } });
     }
   }
 

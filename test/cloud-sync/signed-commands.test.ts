@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../../config/schema.js';
 import { DEMO_ONLY_COMMAND_KID, DEMO_ONLY_COMMAND_PRIVATE_KEY } from '../../cloud-sync/demo-command-key.js';
@@ -233,12 +234,10 @@ describe('a signed city command the database refuses to record, over a real Mosq
   let gw: TestGateway;
   let admin: string;
   const captured = captureLog();
-
-  beforeAll(async () => {
-    broker = new Mosquitto();
-    await broker.start();
-    city = await CityReceiver.connect(broker.url);
+  const dataDir = tempDir();
+  const start = async (): Promise<void> => {
     ({ gw, admin } = await connectedGateway({
+      dataDir,
       log: captured.log,
       config: {
         cloud: {
@@ -250,6 +249,13 @@ describe('a signed city command the database refuses to record, over a real Mosq
         },
       },
     }));
+  };
+
+  beforeAll(async () => {
+    broker = new Mosquitto();
+    await broker.start();
+    city = await CityReceiver.connect(broker.url);
+    await start();
   });
   afterAll(async () => {
     await gw?.close();
@@ -296,9 +302,27 @@ describe('a signed city command the database refuses to record, over a real Mosq
     expect(await lockdownActive()).toBe(false);
   });
 
+  it('starts though the database refuses the answer of a command a restart interrupted, and answers it later', async () => {
+    // A command left `executing` by the process before (killed while running it) is answered `interrupted` at start.
+    // Refused (a full disk), that answer threw out of the city sync's start, and the whole gateway did not start.
+    await gw.close();
+    const db = new BetterSqlite3(join(dataDir, 'gateway.db'));
+    try {
+      db.prepare("INSERT INTO cloud_commands (id, type, origin, status, received_at) VALUES ('left-running', 'ping', 'city', 'executing', ?)").run(Date.now() - 60_000);
+      db.exec("CREATE TRIGGER refuse_result BEFORE INSERT ON cloud_outbox WHEN NEW.stream = 'command-results' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    } finally {
+      db.close();
+    }
+    await start();
+    expect(resultsOf('left-running')).toEqual([]);
+    gw.ctx.db.exec('DROP TRIGGER refuse_result');
+    const r = await waitFor(() => resultsOf('left-running')[0], 10_000);
+    expect(r).toMatchObject({ status: 'interrupted', error: { code: 'interrupted' } });
+  });
+
   it('keeps a result the database refuses in memory, counted and logged, and sends it once the database takes it', async () => {
     const unansweredBefore = await metric('campus_sync_commands_unanswered_total', 'type="ping"');
-    gw.ctx.db.exec("CREATE TRIGGER refuse_result BEFORE INSERT ON cloud_outbox WHEN NEW.type = 'command.result' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    gw.ctx.db.exec("CREATE TRIGGER refuse_result BEFORE INSERT ON cloud_outbox WHEN NEW.stream = 'command-results' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
     try {
       await publish(sign({ id: 'full-result-1', type: 'ping' }));
       await publish(sign({ id: 'full-result-1b', type: 'ping' }));

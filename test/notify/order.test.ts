@@ -126,7 +126,7 @@ describe("one guardian's messages on a channel with room", () => {
     fake.limitedNumbers.delete('13800138000');
     const res = await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: admin, json: { text: '学校封闭，请勿前来接孩子。' } });
     expect(res.status).toBe(202);
-    const templates = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => a.template);
+    const templates = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => a.template ?? '');
     await waitFor(() => templates().includes('SMS_EMERGENCY'), 5000);
     expect(templates()).toEqual(['SMS_EMERGENCY']);
   });

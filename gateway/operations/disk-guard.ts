@@ -157,7 +157,14 @@ export class DiskGuard implements GatewayModule {
   private keepReserve(): void {
     this.reserve = 'making';
     const bytes = this.ctx.config.storage.reserveMiB * MiB;
-    keepReserve(this.ctx.config.dataDir, bytes).then(
+    // Not what makes the disk critical: the guard would then raise disk_critical and prune snapshots, clips and the
+    // city outbox to win back the reserve's own bytes, on a disk that was only low. A disk critical already is being
+    // pruned anyway, and the reserve is what lets a gateway stopped on it start again, so there it is made.
+    const spare = (need: number): boolean => {
+      const { free, total } = this.last!;
+      return diskLevel(free, total, this.thresholds) === 'critical' || diskLevel(free - need, total, this.thresholds) !== 'critical';
+    };
+    keepReserve(this.ctx.config.dataDir, bytes, spare).then(
       (r) => {
         this.reserve = r === 'no_room' ? 'wanted' : 'done';
         if (r === 'made') this.ctx.log.info({ file: RESERVE_FILE, bytes }, 'kept space on the disk for a start on a full disk');

@@ -50,9 +50,10 @@ export type ReserveOutcome = 'kept' | 'made' | 'no_room' | 'off';
 
 /**
  * Makes the reserve `bytes` long if it is shorter, in the background, when the disk can spare it: what is written must
- * leave at least as much free again, so the reserve never brings a low disk to full. `bytes` 0 deletes it.
+ * leave at least as much free again, so the reserve never brings a low disk to full, and `spare` (the disk guard's
+ * thresholds) must agree to the bytes still to write. `bytes` 0 deletes it.
  */
-export async function keepReserve(dataDir: string, bytes: number): Promise<ReserveOutcome> {
+export async function keepReserve(dataDir: string, bytes: number, spare: (need: number) => boolean = () => true): Promise<ReserveOutcome> {
   const file = join(dataDir, RESERVE_FILE);
   if (bytes <= 0) {
     await rm(file, { force: true });
@@ -61,7 +62,7 @@ export async function keepReserve(dataDir: string, bytes: number): Promise<Reser
   const size = await stat(file).then((s) => s.size, () => 0);
   if (size >= bytes) return 'kept';
   const need = bytes - size;
-  if (freeBytesOf(dataDir) - need < need) return 'no_room';
+  if (freeBytesOf(dataDir) - need < need || !spare(need)) return 'no_room';
   const fh = await open(file, 'a', 0o600);
   try {
     const zeros = Buffer.alloc(CHUNK);

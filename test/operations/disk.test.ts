@@ -3,7 +3,7 @@
  * payments are refused with `storage_unavailable`, and the kept rows are written once there is room again. The free-space
  * thresholds raise and resolve disk_low and disk_critical.
  */
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
@@ -209,6 +209,35 @@ describe('free space', () => {
     expect(next.check()).toBe('ok');
     // Before, only a change of level resolved it, and a new guard starts at ok: it stayed open for good.
     expect(open('disk_critical')).toHaveLength(0);
+  });
+});
+
+describe('the disk reserve', () => {
+  it('is not made when it would itself bring a low disk to critical: no disk_critical, nothing pruned for its bytes', async () => {
+    const gw = await startTestGateway();
+    running.push(gw);
+    // A guard of its own with a 1 MiB reserve in a folder of its own, on a disk whose free space the reserve takes.
+    const dataDir = tempDir('campus-reserve-');
+    const reserve = join(dataDir, 'disk-reserve');
+    const thresholds = { warnFraction: 0, warnBytes: 10 * MiB, criticalFraction: 0, criticalBytes: 5 * MiB };
+    let free = 5.5 * MiB; // low, half a MiB above critical
+    const stat = (): DiskSpace => ({ free: free - (existsSync(reserve) ? statSync(reserve).size : 0), total: 1_000 * MiB });
+    const ctx = { ...gw.ctx, metrics: new Registry(), config: { ...gw.ctx.config, dataDir, storage: { ...gw.ctx.config.storage, reserveMiB: 1 } } };
+    const guard = new DiskGuard(ctx, new DeferredWrites(gw.ctx.writer, { maxRows: 10, retryEveryMs: 60_000 }, ctx.metrics), { stat, thresholds });
+    const open = (type: string) => gw.ctx.alerts.list({ status: ['open'], type, limit: 10 }).items;
+    expect(guard.check()).toBe('low');
+    await new Promise((r) => setTimeout(r, 300)); // the reserve is made in the background
+    // Before, it was made (the filesystem under the test has room), and the next check found the disk critical: a
+    // disk_critical alert, and snapshots, clips and the city outbox pruned to win back the reserve's own 1 MiB.
+    expect(guard.check()).toBe('low');
+    expect(existsSync(reserve)).toBe(false);
+    expect(open('disk_critical')).toHaveLength(0);
+    // With room for it, it is made, and the disk stays as it was.
+    free = 20 * MiB;
+    expect(guard.check()).toBe('ok');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(statSync(reserve).size).toBe(MiB);
+    expect(guard.check()).toBe('ok');
   });
 });
 

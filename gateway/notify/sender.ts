@@ -256,7 +256,9 @@ export class Sender {
               this.finish(row, 'suppressed', 'quiet_hours', now);
               continue;
             }
-            if (row.guardian_id !== null && st.guardians.has(row.guardian_id)) continue;
+            // An emergency is not held so (as in Outbox.due): behind a request the provider holds open it waited for
+            // that request's timeout, and then for the pause the timeout brought.
+            if (row.guardian_id !== null && row.event !== 'emergency' && st.guardians.has(row.guardian_id)) continue;
             if (st.inflight >= MAX_INFLIGHT || st.bucket.take(1) > 0) {
               blocked = true;
               break;

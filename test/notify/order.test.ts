@@ -191,4 +191,20 @@ describe("one guardian's messages on a channel with room", () => {
     await waitFor(() => sentTo().length === 1, 1000);
     expect(sentTo()).toEqual(['SMS_DEPARTURE 08:08']);
   });
+
+  it('an emergency broadcast is not held behind the guardian\'s message a provider holds open', async () => {
+    // The provider holds the arrival's request open and never answers it; the emergency that follows must not wait for
+    // that request's timeout (2 s here, 10 s by default, 120 s at most), nor then for the minute's pause it brings.
+    fake.mode = 'timeout';
+    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+    await waitFor(() => fake.aliyunTemplates.length === 1);
+    fake.mode = 'ok';
+    const res = await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: admin, json: { text: '学校封闭，请勿前来接孩子。' } });
+    expect(res.status).toBe(202);
+    // Before, the sender skipped it while the guardian's arrival was in flight; the arrival timed out, the channel
+    // paused a minute, and the emergency went after that.
+    await waitFor(() => fake.accepted.some((a) => a.to === '13800138000' && a.template === 'SMS_EMERGENCY'), 1500);
+    // The arrival is still the one request held open, not sent again beside it.
+    expect(fake.aliyunTemplates.filter((t) => t === 'SMS_ARRIVAL')).toHaveLength(1);
+  });
 });

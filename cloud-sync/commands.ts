@@ -206,10 +206,12 @@ export class CommandProcessor {
   }
 
   /** Not executed: counted, logged, and (within the per-minute budget) answered with a result and an alert. */
-  private reject(id: string, type: string, origin: string, receivedAt: number, reason: CommandRejectReason, message: string): void {
+  /** `answer` false: counted and logged only (a replay whose first answer has not been written yet). */
+  private reject(id: string, type: string, origin: string, receivedAt: number, reason: CommandRejectReason, message: string, answer = true): void {
     this.rejected.inc({ reason });
     this.rejectedCounts[reason]++;
     this.limited.warn(`rejected:${reason}`, { origin, commandId: id, type, reason, why: message }, 'rejected a city command');
+    if (!answer) return;
     const now = this.d.clock.now();
     if (now - this.answered.windowStart >= 60_000) this.answered = { windowStart: now, n: 0 };
     if (++this.answered.n > REJECTIONS_ANSWERED_PER_MIN) return;
@@ -295,7 +297,15 @@ export class CommandProcessor {
       this.reject(id, type, origin, receivedAt, 'expired', `expired at ${cmd.expiresAt}`);
       return;
     }
-    // Only a verified, fresh command claims its id: a forged one cannot burn the id of a real one.
+    // Only a verified, fresh command claims its id: a forged one cannot burn the id of a real one. One whose answer
+    // waits in memory (its id with it, the database refusing both) is a duplicate as well: answered `failed` again at
+    // each replay of its signed bytes, the copies filled the memory kept for results, and the results of commands
+    // that ran were dropped after them (the city never told they ran). Not answered: its first answer, still to be
+    // written, is the city's, and a "duplicate" must not reach the city ahead of it.
+    if (this.pending.some((a) => a.id === cmd.id)) {
+      this.reject(id, type, origin, receivedAt, 'duplicate', 'this command id was already received; its answer waits for the database', false);
+      return;
+    }
     let claimed: boolean;
     try {
       claimed = this.stmts.claim.run(cmd.id, cmd.type, origin, receivedAt).changes > 0;

@@ -346,4 +346,29 @@ describe('a signed city command the database refuses to record, over a real Mosq
     // Recorded as done: a restart would not report it interrupted.
     expect(gw.ctx.db.prepare("SELECT status FROM cloud_commands WHERE id = 'full-result-1'").get()).toEqual({ status: 'ok' });
   });
+
+  it('takes the same signed bytes replayed while their answer waits in memory for a duplicate: one answer, no room taken from other results', async () => {
+    const unanswered = () => metric('campus_sync_commands_unanswered_total', 'type="lockdown.start"');
+    const duplicates = () => metric('campus_sync_commands_rejected_total', 'reason="duplicate"');
+    const [unansweredBefore, duplicatesBefore] = [await unanswered(), await duplicates()];
+    gw.ctx.db.exec("CREATE TRIGGER refuse_claim BEFORE INSERT ON cloud_commands BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const signed = sign({ id: 'replayed-full-1', type: 'lockdown.start', params: { reason: 'drill' } });
+    try {
+      await publish(signed);
+      await waitFor(async () => (await unanswered()) - unansweredBefore === 1, 10_000);
+      // Replayed (by whoever holds the broker) while the disk is full: its id is stored nowhere yet but in the
+      // answer waiting in memory. Before, each copy was answered `failed` again and kept: a hundred filled the memory
+      // kept for results, and the results of commands that ran were dropped after them.
+      await publish(signed);
+      await publish(signed);
+      await waitFor(async () => (await unanswered()) - unansweredBefore === 3 || (await duplicates()) - duplicatesBefore === 2, 10_000);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER refuse_claim');
+    }
+    await waitFor(() => resultsOf('replayed-full-1')[0], 10_000);
+    await publish(sign({ id: 'replayed-full-2', type: 'ping' }));
+    await waitFor(() => resultsOf('replayed-full-2')[0], 10_000);
+    expect(resultsOf('replayed-full-1')).toMatchObject([{ status: 'failed', error: { code: 'storage_unavailable' } }]);
+    expect(await lockdownActive()).toBe(false);
+  });
 });

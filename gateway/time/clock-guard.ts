@@ -59,6 +59,13 @@ export class ClockGuard implements GatewayModule {
   private checking: Promise<ClockStatus> | undefined;
   /** The clock agrees again but the database refused the alert's resolve: tried again at each check until taken. */
   private resolveRefused = false;
+  /**
+   * Checks made: an alert the run before left open is resolved at the second that finds the clock agreeing, not at the
+   * start's (the cameras and the city have not been asked yet). A new guard starts as ok, so no change from not ok
+   * would come, and that alert stayed open for good (the disk guard's is resolved at its first check).
+   */
+  private checks = 0;
+  private leftOpen = true;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -138,7 +145,10 @@ export class ClockGuard implements GatewayModule {
         data: { hostSynchronized: host, cameraOffsetS, upstreamOffsetS },
       });
     }
-    if (status.ok && (!was || this.resolveRefused)) {
+    this.checks++;
+    const carried = this.leftOpen && this.checks > 1;
+    if (!status.ok || carried) this.leftOpen = false; // this run's own now, or resolved below (retried if refused)
+    if (status.ok && (!was || this.resolveRefused || carried)) {
       this.resolveRefused = !this.ctx.alerts.tryResolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
     } else {
       this.resolveRefused = false;

@@ -108,6 +108,24 @@ describe('clock guard', () => {
     expect(open()).toEqual([]);
   });
 
+  it('resolves a clock_unsynchronized left open by the run before once its checks find the clock agreeing', async () => {
+    let synchronized = false;
+    const dataDir = tempDir();
+    const opts = { dataDir, hostNtp: async () => synchronized, config: { clock: { checkEveryS: 1, hostNtp: true } } };
+    const first = await startTestGateway(opts);
+    const [alert] = await waitFor(() => {
+      const items = first.ctx.alerts.list({ status: ['open'], type: 'clock_unsynchronized', limit: 5 }).items;
+      return items.length ? items : null;
+    }, 10_000, 50);
+    await first.close();
+    // The gateway stops with the alert open, and starts again with its host's clock synchronized.
+    synchronized = true;
+    const gw = await startTestGateway(opts);
+    fx.cleanup(() => gw.close());
+    // Before, a new guard started as ok and only a change from not ok to ok resolved: it stayed open for good.
+    await waitFor(() => gw.ctx.alerts.get(alert!.id).status === 'resolved', 5_000, 100);
+  });
+
   it("reads the city's clock from the Date header at the request's midpoint, ignores garbage and one odd answer", () => {
     let mono = 0;
     const city = new UpstreamClock(() => mono);

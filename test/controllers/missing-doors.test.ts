@@ -57,3 +57,30 @@ describe('a configured door the controller does not have', () => {
     await waitFor(() => b.doors[0]!.mode === 3, 5000, 10);
   });
 });
+
+describe('a door the controller has, found in mode 0 at the start', () => {
+  beforeEach(async () => {
+    a = new FakeUhppote({ serial: SERIAL_A });
+    b = new FakeUhppote({ serial: SERIAL_B });
+    await a.start();
+    await b.start();
+    // Set over the LAN before the gateway (re)started: a packet from a laptop, and the mode a controller answers for
+    // a door it does not have.
+    b.doors[0]!.mode = 0;
+    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b) });
+    token = await gw.login('admin');
+  });
+  afterEach(async () => {
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('is not taken for missing (every controller has its door 1): it is set back', async () => {
+    // Before, door 1 was shown missing and never set, for as long as the gateway ran: the gate in whatever mode 0
+    // means to the controller, with no alert.
+    await waitFor(() => b.doors[0]!.mode === 3, 5000, 10);
+    const ctl = ((await (await gw.api('/api/v1/controllers', { token })).json()) as { items: { id: string; doors: DoorView[] }[] }).items.find((c) => c.id === 'ctl-b')!;
+    expect(ctl.doors.every((d) => !d.missing)).toBe(true);
+  });
+});

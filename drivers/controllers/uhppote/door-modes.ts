@@ -48,6 +48,8 @@ export class DoorModes {
    * at every status poll, forever. Forgotten when the reply changes (said again if still no door) and at a restart.
    */
   private readonly absent = new Map<string, Map<number, string>>();
+  /** The highest door each controller answered as a door since the start (controller → door): none above is missing. */
+  private readonly highest = new Map<string, number>();
 
   constructor(private readonly d: DoorModesDeps) {
     this.saved = new Set(d.closed.load());
@@ -91,14 +93,17 @@ export class DoorModes {
           if (delay !== undefined) await dev.ask({ type: 'set-door-control', door: k, mode, delay }).catch(() => {});
           continue;
         }
-        // Mode 0 (or another door's reply) is what a controller answers for a door it does not have. A door that
-        // answered as a door since the start is not taken for missing: mode 0 set on it from the LAN is set back.
-        if ((current.door !== k || current.mode === 0) && !delays.has(k)) {
+        // Mode 0 (or another door's reply) is what a controller answers for a door it does not have. Controllers have
+        // doors 1 to 1, 2 or 4: a door is taken for missing only above the highest that answered as a door since the
+        // start (at least door 1, which every controller has), so mode 0 set on a door from the LAN is set back, also
+        // when it was set before the gateway started (door 1 was then shown missing and never set again).
+        if ((current.door !== k || current.mode === 0) && k > (this.highest.get(dev.id) ?? 1)) {
           this.missing(dev, k, current);
           continue;
         }
         this.absent.get(dev.id)?.delete(k);
         delays.set(k, current.delay);
+        if (current.door === k && current.mode !== 0 && k > (this.highest.get(dev.id) ?? 1)) this.highest.set(dev.id, k);
         if (current.mode !== mode) {
           const f = { door: k, was: current.mode, own: this.own(dev.id, k, current.mode) };
           found.push(f);

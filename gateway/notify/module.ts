@@ -120,7 +120,7 @@ export class NotifyModule implements GatewayModule {
       cfg.enabled && channel
         ? tapWriteFor(
             {
-              config: cfg, access: ctx.config.access, timezone: ctx.config.school.timezone, held: this.held,
+              config: cfg, access: ctx.config.access, timezone: ctx.config.school.timezone, held: this.held, now: () => ctx.clock.now(),
               onError: (err, event) => {
                 this.errors.inc({ event });
                 this.log.error({ err, event }, 'notification could not be queued');
@@ -159,7 +159,7 @@ export class NotifyModule implements GatewayModule {
           // Once per card and school day, as `card_lost_used`: reporting a card lost and found again and again (a
           // mistake, or a user with the security role doing it on purpose) must not send a guardian one text each time.
           event: 'card_lost', personId: e.personId, channel: cfg.guardianChannel, dedupKey: `card_lost:${e.uid}:${localDate(e.at, this.ctx.config.school.timezone)}`,
-          data: { at: e.at }, expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
+          data: { at: e.at }, now: this.ctx.clock.now(), expiresAt: e.at + cfg.events.card_lost.ttlS * 1000,
         });
         this.sender.nudge();
       }),

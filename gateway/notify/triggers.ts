@@ -17,6 +17,7 @@ export interface TriggerDeps {
   timezone: string;
   /** Queues a message in the tap's transaction, or keeps it in memory while the database refuses it (held.ts). */
   held: Pick<HeldMessages, 'enqueueIn'>;
+  now: () => number;
   /** Anything else that fails: counted and logged by the module, never thrown (it would lose the tap). */
   onError: (err: unknown, event: MessageKind) => void;
 }
@@ -68,7 +69,7 @@ export function tapWriteFor(deps: TriggerDeps, channel: string, onQueued: () => 
       try {
         // Refused (a full disk), kept in memory behind what is kept already and queued when the disk takes writes
         // again: before, it was counted, logged and lost, though a lost card's report (from the bus) was kept.
-        const queued = deps.held.enqueueIn(db, { event: m.event, personId: m.personId, channel, dedupKey: m.dedupKey, data: m.data, expiresAt: m.expiresAt });
+        const queued = deps.held.enqueueIn(db, { event: m.event, personId: m.personId, channel, dedupKey: m.dedupKey, data: m.data, now: deps.now(), expiresAt: m.expiresAt });
         if (typeof queued === 'number' && queued > 0) onQueued();
       } catch (err) {
         deps.onError(err, m.event);

@@ -294,7 +294,7 @@ describe("a lost card's message the database refuses to queue", () => {
     const personId = (db.prepare('SELECT id FROM persons WHERE external_id = ?').get('S20250001') as { id: number }).id;
     const held = new HeldMessages({ db, outbox: new Outbox(db), clock, log: gw.ctx.log, metrics: new Registry(), max: 2 });
     const message = (key: string, ttlMs: number): HeldMessage => ({
-      event: 'test', personId, channel: 'wx', dedupKey: key, data: { at: clock.now() }, expiresAt: clock.now() + ttlMs,
+      event: 'test', personId, channel: 'wx', dedupKey: key, data: { at: clock.now() }, now: clock.now(), expiresAt: clock.now() + ttlMs,
     });
     db.exec(`CREATE TRIGGER refuse_outbox BEFORE INSERT ON notify_outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
     try {

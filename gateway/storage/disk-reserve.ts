@@ -5,9 +5,11 @@
  * could not start on it: the pid mark and SQLite's `-wal` and `-shm` files (deleted when the last connection closes
  * cleanly) each need a block, and the start ended in `ENOSPC` or "disk I/O error". A box rebooted after a power cut with
  * its disk filled (its logs, another program) kept every gate shut until someone freed space by hand. So the gateway
- * holds a file of zeros while the disk has room, and a start that finds the disk nearly full deletes it first; the disk
+ * holds a file of random bytes while the disk has room (zeros would hold nothing on a filesystem that compresses, as
+ * btrfs and ZFS can, or that keeps runs of zeros sparse), and a start that finds the disk nearly full deletes it first; the disk
  * guard then makes room as it does while running, and the reserve is made again once the disk can spare it.
  */
+import { randomFillSync } from 'node:crypto';
 import { rmSync, statfsSync, statSync } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ const MiB = 1_048_576;
  * of writes. Above it a start leaves the reserve alone, so a disk that is only low keeps it for the next start.
  */
 export const START_MIN_FREE_BYTES = 16 * MiB;
-/** Written in these pieces: one buffer of zeros, reused. */
+/** Written in these pieces, each filled with fresh random bytes (~2 ms a MiB): a repeated piece could be deduplicated. */
 const CHUNK = MiB;
 
 /** What the filesystem holding `dir` has free for the gateway's user (statfs). */
@@ -65,8 +67,8 @@ export async function keepReserve(dataDir: string, bytes: number, spare: (need: 
   if (freeBytesOf(dataDir) - need < need || !spare(need)) return 'no_room';
   const fh = await open(file, 'a', 0o600);
   try {
-    const zeros = Buffer.alloc(CHUNK);
-    for (let left = need; left > 0; left -= CHUNK) await fh.write(zeros, 0, Math.min(CHUNK, left));
+    const piece = Buffer.allocUnsafe(CHUNK);
+    for (let left = need; left > 0; left -= CHUNK) await fh.write(randomFillSync(piece), 0, Math.min(CHUNK, left));
     // On the disk, not only promised: a filesystem that allocates at write-back could still refuse the blocks.
     await fh.sync();
   } catch (err) {

@@ -3,8 +3,9 @@
  * payments are refused with `storage_unavailable`, and the kept rows are written once there is room again. The free-space
  * thresholds raise and resolve disk_low and disk_critical.
  */
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { monotonicFactory } from 'ulid';
@@ -18,6 +19,7 @@ import pino from 'pino';
 import { DEMO_LOST, DEMO_STUDENT } from '../../gateway/people/demo.js';
 import { openDatabase } from '../../gateway/storage/db.js';
 import { DeferredWrites } from '../../gateway/storage/deferred-writes.js';
+import { keepReserve } from '../../gateway/storage/disk-reserve.js';
 import { DiskGuard, diskLevel, reclaimTarget, type DiskSpace } from '../../gateway/operations/disk-guard.js';
 import { nextMessage, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 
@@ -238,6 +240,18 @@ describe('the disk reserve', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(statSync(reserve).size).toBe(MiB);
     expect(guard.check()).toBe('ok');
+  });
+
+  it('holds its bytes on a filesystem that compresses or deduplicates: nothing in it compresses, no piece repeats', async () => {
+    const dataDir = tempDir('campus-reserve-');
+    expect(await keepReserve(dataDir, 3 * MiB)).toBe('made');
+    const bytes = readFileSync(join(dataDir, 'disk-reserve'));
+    expect(bytes.length).toBe(3 * MiB);
+    // btrfs and ZFS compress each extent or record (128 KiB) on their own; a file of zeros (before, 2026-12-07) took
+    // 3,065 bytes of deflate for its 3 MiB, and so would have reserved next to nothing on them.
+    expect(deflateRawSync(bytes).length).toBeGreaterThan(bytes.length);
+    const first = bytes.subarray(0, MiB);
+    expect(first.equals(bytes.subarray(MiB, 2 * MiB))).toBe(false);
   });
 });
 

@@ -80,7 +80,9 @@ export class SimulatedSession implements CameraSession {
   private async reachable(what: string): Promise<void> {
     if (this.isDown()) {
       await this.wait(Math.min(this.ep.requestTimeoutMs, 2_000));
-      throw new CameraError('timeout', `${what}: ${this.ep.id} (simulated) did not answer`);
+      // Said as the demo's planned outage, so whoever starts the demo inside that window does not go looking for a fault.
+      const { offlineForS, offlineEveryS } = this.sim;
+      throw new CameraError('timeout', `${what}: ${this.ep.id} (simulated) did not answer: its planned outage, ${offlineForS} s in every ${offlineEveryS} s`);
     }
     await this.wait(5 + this.random() * 20);
   }

@@ -50,8 +50,11 @@ export interface SenderDeps {
 }
 
 import { scrubNumbers } from './scrub.js';
+import { SentUnrecorded } from './unrecorded.js';
 
 const MAX_INFLIGHT = 4;
+/** Messages sent whose "sent" the database refused, kept in memory at most (as many as the messages held.ts keeps). */
+const MAX_SENT_UNRECORDED = 10_000;
 /** A message to a number at its provider limit waits this long, doubled at each try (providers count per minute and per hour). */
 const RECIPIENT_RETRY_MS = 60_000;
 const RECIPIENT_RETRY_MAX_MS = 30 * 60_000;
@@ -75,11 +78,8 @@ export class Sender {
   private failureLogs = 0;
   /** Outcomes the database refused to record (logged the first time and every 50th). */
   private unrecorded = 0;
-  /**
-   * Rows a channel took whose "sent" the database refused to record: recorded at the next passes, never sent again by
-   * this process (a restart before that sends them again: twice rather than never).
-   */
-  private readonly sentUnrecorded = new Map<number, string>();
+  /** Rows a channel took whose "sent" the database refused to record (unrecorded.ts). */
+  private readonly sentUnrecorded: SentUnrecorded;
   /** The clock's last reading, and the monotonic clock's then (see `now`). */
   private lastNow = -Infinity;
   private lastMono = 0;
@@ -87,6 +87,7 @@ export class Sender {
 
   constructor(private readonly d: SenderDeps) {
     this.mono = d.clock.monotonic ? () => d.clock.monotonic!() : () => performance.now();
+    this.sentUnrecorded = new SentUnrecorded(d.metrics, MAX_SENT_UNRECORDED);
     for (const c of d.channels) {
       const cfg = d.config.channels.find((x) => x.id === c.id)!;
       this.states.set(c.id, {
@@ -133,6 +134,8 @@ export class Sender {
     if (this.timer) clearTimeout(this.timer);
     if (this.nudged) clearTimeout(this.nudged);
     await Promise.allSettled([...this.settled]);
+    // Recorded now if the disk has room again: otherwise the next start sends them once more.
+    this.recordSent(this.d.clock.now());
   }
 
   /**
@@ -225,21 +228,14 @@ export class Sender {
     if (this.stopped) return;
     try {
       const now = this.now();
-      try {
-        for (const [id, channel] of this.sentUnrecorded) {
-          this.d.outbox.finish(id, 'sent', null, now);
-          this.sentUnrecorded.delete(id);
-          this.messages.inc({ channel, status: 'sent' });
-        }
-      } catch {
-        // Still refused: the next pass tries again. The others go meanwhile, should the database take their leases.
-      }
+      this.recordSent(now);
+      const sent = this.sentUnrecorded.ids();
       // Nothing due (the usual pass, every pollMs): one index probe instead of a query per channel.
       const due = this.d.outbox.anyDue(now);
       // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
       for (const st of due ? this.states.values() : []) {
         for (let batch = 0; batch < 20 && st.inflight < MAX_INFLIGHT && st.pausedUntil <= now; batch++) {
-          const rows = this.d.outbox.due(st.channel.id, now, 50);
+          const rows = this.d.outbox.due(st.channel.id, now, 50, sent);
           let blocked = false;
           for (const row of rows) {
             if (this.inflight.has(row.id) || this.sentUnrecorded.has(row.id)) continue;
@@ -259,7 +255,8 @@ export class Sender {
             // An emergency is not held so (as in Outbox.due): behind a request the provider holds open it waited for
             // that request's timeout, and then for the pause the timeout brought.
             if (row.guardian_id !== null && row.event !== 'emergency' && st.guardians.has(row.guardian_id)) continue;
-            if (st.inflight >= MAX_INFLIGHT || st.bucket.take(1) > 0) {
+            // Each send could end unrecorded: at the bound the rest wait in the outbox for the disk, not sent twice.
+            if (st.inflight >= MAX_INFLIGHT || !this.sentUnrecorded.room(this.inflight.size) || st.bucket.take(1) > 0) {
               blocked = true;
               break;
             }
@@ -280,6 +277,20 @@ export class Sender {
     this.schedule(this.d.config.pollMs);
   }
 
+  /** Records the sent messages the database refused before; still refused, the next pass tries again. */
+  private recordSent(now: number): void {
+    if (this.sentUnrecorded.size === 0) return;
+    try {
+      this.sentUnrecorded.record(
+        (id) => this.d.outbox.finish(id, 'sent', null, now),
+        (channel) => this.messages.inc({ channel, status: 'sent' }),
+      );
+    } catch {
+      // Still refused (counted when it was first refused, in send()). The others go meanwhile: Outbox.due neither
+      // returns these rows nor holds their guardians' later messages behind them.
+    }
+  }
+
   private send(row: DueRow, st: ChannelState, message: OutgoingMessage, now: number): void {
     // Leased while in flight: the next pass does not read it again, and a crash leaves it queued for the restart.
     this.d.outbox.lease(row.id, now + st.timeoutMs + 5000);
@@ -298,7 +309,7 @@ export class Sender {
           // the process, and every gate with it. A message the channel took is not sent again: its row stayed queued
           // under its lease, and each time that ran out while the disk stayed full the guardian had it again. Any
           // other outcome goes again when the lease ends.
-          if (result.ok) this.sentUnrecorded.set(row.id, row.channel);
+          if (result.ok) this.sentUnrecorded.add(row.id, row.channel);
           if (this.unrecorded++ % 50 === 0) this.d.log.error({ err, id: row.id, channel: row.channel, times: this.unrecorded }, result.ok ? 'notification sent but not recorded; recorded when the database takes it' : 'notification outcome not recorded; it will be tried again');
         }
       })

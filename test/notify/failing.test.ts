@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { HeldMessages, type HeldMessage } from '../../gateway/notify/held.js';
 import { Outbox } from '../../gateway/notify/outbox.js';
+import { SentUnrecorded } from '../../gateway/notify/unrecorded.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { CREDENTIALS, FakeProviders } from './fake-providers.js';
 import { notifications, settled, tap } from './helpers.js';
@@ -232,6 +233,43 @@ describe('a database that keeps refusing to record a sent message', () => {
     const items = await settled(gw, admin, '?person=S20250001');
     expect(items.map((i) => i.status)).toEqual(['sent']);
     expect(fake.accepted).toHaveLength(1);
+  });
+});
+
+// Its own database: a unit of the sender's memory of messages sent but not recorded, on real outbox rows.
+describe('sent messages whose "sent" the database refuses, in memory', () => {
+  beforeAll(startSchool);
+  afterAll(stopSchool);
+
+  it('are at most so many (no send starts that could take them past it), and recorded in order once the disk has room', () => {
+    const db = gw.ctx.db;
+    const outbox = new Outbox(db);
+    // Rows of a channel the sender does not have: it leaves them alone.
+    const row = (key: string): number => {
+      outbox.enqueueStaff({ event: 'test', channel: 'elsewhere', dedupKey: key, data: { at: clock.now() }, now: clock.now(), expiresAt: clock.now() + 60_000 });
+      return (db.prepare('SELECT id FROM notify_outbox WHERE dedup_key = ?').get(key) as { id: number }).id;
+    };
+    const [a, b] = [row('unrecorded-a'), row('unrecorded-b')];
+    const unrecorded = new SentUnrecorded(new Registry(), 3);
+    expect(unrecorded.ids()).toBeNull();
+    unrecorded.add(a, 'elsewhere');
+    unrecorded.add(b, 'elsewhere');
+    // Two kept and one on the wire: a fourth send could end here too, and one would have to be forgotten (sent again).
+    expect([unrecorded.room(0), unrecorded.room(1)]).toEqual([true, false]);
+    expect(unrecorded.ids()).toBe(JSON.stringify([a, b]));
+    const status = (id: number): string => (db.prepare('SELECT status FROM notify_outbox WHERE id = ?').get(id) as { status: string }).status;
+    const finish = (id: number): void => outbox.finish(id, 'sent', null, clock.now());
+    let recorded = 0;
+    db.exec(`CREATE TRIGGER refuse_b BEFORE UPDATE OF status ON notify_outbox WHEN NEW.id = ${b}
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      expect(() => unrecorded.record(finish, () => recorded++)).toThrow('database or disk is full');
+      expect([status(a), status(b), recorded, unrecorded.size, unrecorded.ids()]).toEqual(['sent', 'queued', 1, 1, JSON.stringify([b])]);
+    } finally {
+      db.exec('DROP TRIGGER IF EXISTS refuse_b');
+    }
+    unrecorded.record(finish, () => recorded++);
+    expect([status(b), recorded, unrecorded.size, unrecorded.ids()]).toEqual(['sent', 2, 0, null]);
   });
 });
 

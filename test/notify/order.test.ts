@@ -192,6 +192,38 @@ describe("one guardian's messages on a channel with room", () => {
     expect(sentTo()).toEqual(['SMS_DEPARTURE 08:08']);
   });
 
+  it('are not held behind one the provider took whose "sent" the database refuses, and none goes twice', async () => {
+    // A full disk refuses the UPDATE marking the arrival sent after the provider took it. The row stays queued; the
+    // sender knows it went (sender.ts), but Outbox.due held the guardian's next message behind it for as long as the
+    // disk stayed full. A trigger is SQLite failing the write as a full disk does.
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON notify_outbox WHEN NEW.status = 'sent'
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+      await waitFor(() => sentTo().length === 1);
+      clock.set(Date.parse('2026-09-01T07:40:30+08:00'));
+      expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+      await waitFor(() => sentTo().length === 2, 2000);
+      // The disk stays full for a minute: the leases (7 s) run out again and again; neither goes again.
+      for (let s = 0; s < 60; s += 5) {
+        clock.advance(5000);
+        await looks();
+      }
+      expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_DEPARTURE 07:40']);
+      expect((await notifications(gw, admin)).map((i) => i.status)).toEqual(['queued', 'queued']);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER IF EXISTS refuse_sent');
+    }
+    // The disk has room: both are recorded sent, and still went once each.
+    clock.advance(1000);
+    await waitFor(async () => (await notifications(gw, admin)).every((i) => i.status === 'sent'));
+    await looks();
+    expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_DEPARTURE 07:40']);
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/campus_notify_messages_total\{channel="sms",status="sent"\} 2/);
+    expect(metrics).toMatch(/campus_notify_sent_unrecorded 0/);
+  });
+
   it('an emergency broadcast is not held behind the guardian\'s message a provider holds open', async () => {
     // The provider holds the arrival's request open and never answers it; the emergency that follows must not wait for
     // that request's timeout (2 s here, 10 s by default, 120 s at most), nor then for the minute's pause it brings.

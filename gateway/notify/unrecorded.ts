@@ -1,0 +1,74 @@
+/**
+ * Guardian messages a provider took whose "sent" the database refused to record (a full disk): kept in memory and
+ * recorded once it takes writes again. Their rows stay queued meanwhile, so the sender must know them: it never sends
+ * one again (each time its lease ran out the guardian had it once more), and Outbox.due does not hold the guardian's
+ * later messages behind one (they waited for as long as the disk stayed full, and a guardian heard nothing more).
+ *
+ * Bounded like the messages the database refused to queue (held.ts), but nothing here is ever dropped: forgetting
+ * one would send it again. The sender starts no send that could bring them past `max` (see `room`), so messages wait
+ * in the outbox instead, for the disk. Lost if the process stops before the disk has room: those rows are still queued
+ * and go once more after the restart (twice rather than never; docs/guardians.md, At-least-once).
+ */
+import { Gauge, type Registry } from 'prom-client';
+
+export class SentUnrecorded {
+  /** Row id → its channel, in the order the provider took them. */
+  private readonly rows = new Map<number, string>();
+  /** The ids as a JSON array for Outbox.due, made again only when they change (each pass reads it per channel). */
+  private json: string | null = null;
+
+  constructor(
+    metrics: Registry,
+    readonly max: number,
+  ) {
+    const rows = this.rows;
+    new Gauge({
+      name: 'campus_notify_sent_unrecorded',
+      help: 'Guardian messages a provider took whose "sent" the database refused to record, waiting in memory for it',
+      registers: [metrics],
+      collect() {
+        this.set(rows.size);
+      },
+    });
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(id: number): boolean {
+    return this.rows.has(id);
+  }
+
+  /**
+   * Whether `sending` more messages may start, `inflight` being on the wire already: each of them could end here, and
+   * past `max` one would have to be forgotten (and sent again).
+   */
+  room(inflight: number, sending = 1): boolean {
+    return this.rows.size + inflight + sending <= this.max;
+  }
+
+  add(id: number, channel: string): void {
+    this.rows.set(id, channel);
+    this.json = null;
+  }
+
+  /** The ids, as Outbox.due takes them; null when there are none (its usual query). */
+  ids(): string | null {
+    if (this.rows.size === 0) return null;
+    return (this.json ??= JSON.stringify([...this.rows.keys()]));
+  }
+
+  /**
+   * Records them sent, oldest first, until the database refuses one again (thrown: the rest wait for the next call).
+   * `recorded` is called for each one the database took.
+   */
+  record(finish: (id: number) => void, recorded: (channel: string) => void): void {
+    for (const [id, channel] of this.rows) {
+      finish(id);
+      this.rows.delete(id);
+      this.json = null;
+      recorded(channel);
+    }
+  }
+}

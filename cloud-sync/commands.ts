@@ -8,8 +8,9 @@
  *
  * A command the gateway could not carry out because the database refused a write (a full disk) is never dropped in
  * silence: refused its id, it does not run (running it would break at-most-once after a restart) and is answered
- * `failed` with code `storage_unavailable`; a result the database refuses is kept in memory (bounded) and written at
- * the next command or the outbox's next housekeeping, in order. Each is logged (rate-limited) and counted.
+ * `failed` with code `storage_unavailable`; a result the database refuses is kept in memory (bounded, the results of
+ * commands that ran first: pending-results.ts) and written at the next command or the outbox's next housekeeping, in
+ * order. Each is logged (rate-limited) and counted.
  *
  * Not executed: a command failing those checks is `rejected` with a reason, counted, logged (rate-limited) and
  * raises a `city_command_rejected` alert. Anything malformed, for another school or from an unexpected topic is
@@ -26,6 +27,7 @@ import type { Database, Migration } from '../gateway/storage/db.js';
 import { commandRejectReasons, commandSchema, type Command, type CommandRejectReason, type CommandResultData } from './contract.js';
 import type { Outbox } from './outbox.js';
 import type { CardCommandsPort, LockdownPort } from './ports.js';
+import { PendingResults } from './pending-results.js';
 import { signatureProblem } from './signing.js';
 import { MetricFactory } from '../gateway/core/metrics.js';
 import { RateLimitedLog } from '../gateway/core/rate-limited-log.js';
@@ -40,7 +42,10 @@ export const MAX_FUTURE_MS = 60_000;
  */
 export const REJECTIONS_ANSWERED_PER_MIN = 60;
 
-/** Results the database refused, kept in memory for the next try; past it one more is only counted and logged. */
+/**
+ * Answers the database refused, kept in memory for the next try; past it the results of commands that ran are kept
+ * over the answers of commands that did not run, and what is dropped is counted and logged (pending-results.ts).
+ */
 export const MAX_PENDING_RESULTS = 100;
 
 export type IgnoredReason = 'malformed' | 'elsewhere';
@@ -121,7 +126,7 @@ export class CommandProcessor {
   private readonly rejected: Counter<'reason'>;
   private readonly unanswered: Counter<'type'>;
   /** Results the database refused, oldest first (see MAX_PENDING_RESULTS). */
-  private readonly pending: Answer[] = [];
+  private readonly pending: PendingResults<Answer>;
   private readonly limited: RateLimitedLog;
   private answered = { windowStart: 0, n: 0 };
   readonly ignoredCounts: Record<IgnoredReason, number> = { malformed: 0, elsewhere: 0 };
@@ -140,6 +145,7 @@ export class CommandProcessor {
       'City commands whose result (or rejection) the database refused to record, by type; a kept result goes later',
       ['type'],
     );
+    this.pending = new PendingResults(d.metrics, MAX_PENDING_RESULTS);
     // At most one warning per reason per 10 s, with how many were held back.
     this.limited = new RateLimitedLog(d.log, Date.now, 10_000);
     this.stmts = {
@@ -184,7 +190,7 @@ export class CommandProcessor {
   retryPending(): void {
     while (this.pending.length > 0) {
       try {
-        this.finish(this.pending[0]!);
+        this.finish(this.pending.first()!);
       } catch {
         return;
       }
@@ -302,7 +308,7 @@ export class CommandProcessor {
     // each replay of its signed bytes, the copies filled the memory kept for results, and the results of commands
     // that ran were dropped after them (the city never told they ran). Not answered: its first answer, still to be
     // written, is the city's, and a "duplicate" must not reach the city ahead of it.
-    if (this.pending.some((a) => a.id === cmd.id)) {
+    if (this.pending.has(cmd.id)) {
       this.reject(id, type, origin, receivedAt, 'duplicate', 'this command id was already received; its answer waits for the database', false);
       return;
     }
@@ -348,15 +354,22 @@ export class CommandProcessor {
       return;
     } catch (err) {
       this.unanswered.inc({ type: a.type });
-      const kept = this.pending.length < MAX_PENDING_RESULTS;
-      if (kept) this.pending.push(a);
+      const dropped = this.pending.keep(a);
       this.limited.error(
         'unanswered',
-        { commandId: a.id, type: a.type, status: a.result.status, kept, waiting: this.pending.length, error: messageOf(err) },
-        kept
+        { commandId: a.id, type: a.type, status: a.result.status, kept: dropped !== a, waiting: this.pending.length, error: messageOf(err) },
+        dropped !== a
           ? 'the result of a city command could not be recorded: kept in memory and tried again'
           : 'the result of a city command could not be recorded, and too many wait already: the city gets none',
       );
+      // Made room for the result of a command that ran: the answer dropped was of one that did not run.
+      if (dropped !== null && dropped !== a) {
+        this.limited.error(
+          'unanswered-dropped',
+          { commandId: dropped.id, type: dropped.type, status: dropped.result.status, for: a.id },
+          'the answer of a city command that did not run was dropped from memory to keep the result of one that ran: the city gets none, and may send it again',
+        );
+      }
     }
   }
 

@@ -347,6 +347,40 @@ describe('a signed city command the database refuses to record, over a real Mosq
     expect(gw.ctx.db.prepare("SELECT status FROM cloud_commands WHERE id = 'full-result-1'").get()).toEqual({ status: 'ok' });
   });
 
+  it('keeps the result of a command that ran over the answers of a hundred commands that did not run, and counts what it drops', async () => {
+    // The disk refuses the ids of most commands (not run, answered `failed`/storage_unavailable) and every result;
+    // one command's id goes in (room for a page) and it runs. Before, the hundred answers before it filled the memory
+    // kept for results and its result was dropped: the city never heard it ran, and after a restart it was reported
+    // `interrupted` (its row still `executing`). A command that did not run can be answered again from its id; one
+    // that ran cannot be run again.
+    const dropped = (ran: string) => metric('campus_sync_command_results_dropped_total', `type="ping",ran="${ran}"`);
+    const unanswered = () => metric('campus_sync_commands_unanswered_total', 'type="ping"');
+    const [unansweredBefore, notRunBefore] = [await unanswered(), await dropped('false')];
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_claim BEFORE INSERT ON cloud_commands WHEN NEW.id LIKE 'not-run-%'
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    gw.ctx.db.exec("CREATE TRIGGER refuse_result BEFORE INSERT ON cloud_outbox WHEN NEW.stream = 'command-results' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    try {
+      for (let i = 1; i <= 100; i++) await publish(sign({ id: `not-run-${i}`, type: 'ping' }));
+      await publish(sign({ id: 'ran-among-them', type: 'ping' }));
+      for (let i = 101; i <= 120; i++) await publish(sign({ id: `not-run-${i}`, type: 'ping' }));
+      await waitFor(async () => (await unanswered()) - unansweredBefore === 121, 20_000);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER refuse_claim');
+      gw.ctx.db.exec('DROP TRIGGER refuse_result');
+    }
+    const r = await waitFor(() => resultsOf('ran-among-them')[0], 10_000);
+    expect(r).toMatchObject({ status: 'ok', commandType: 'ping' });
+    // Recorded as done: a restart does not report it interrupted.
+    expect(gw.ctx.db.prepare("SELECT status FROM cloud_commands WHERE id = 'ran-among-them'").get()).toEqual({ status: 'ok' });
+    // The kept answers went in the order the commands came, the ran one's after them; the dropped ones got none.
+    const order = city.of('command.result').map((m) => String(m.envelope.data.commandId)).filter((id) => id.startsWith('not-run-') || id === 'ran-among-them');
+    expect(order).toEqual([...Array.from({ length: 99 }, (_, i) => `not-run-${i + 1}`), 'ran-among-them']);
+    // Kept: 99 answers of commands that did not run and the one result of the command that ran; 21 answers dropped
+    // (the newest kept, to make room for it, and the 20 after it), counted.
+    expect((await dropped('false')) - notRunBefore).toBe(21);
+    expect(await dropped('true')).toBe(0);
+  });
+
   it('takes the same signed bytes replayed while their answer waits in memory for a duplicate: one answer, no room taken from other results', async () => {
     const unanswered = () => metric('campus_sync_commands_unanswered_total', 'type="lockdown.start"');
     const duplicates = () => metric('campus_sync_commands_rejected_total', 'reason="duplicate"');

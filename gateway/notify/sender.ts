@@ -134,8 +134,6 @@ export class Sender {
     if (this.timer) clearTimeout(this.timer);
     if (this.nudged) clearTimeout(this.nudged);
     await Promise.allSettled([...this.settled]);
-    // Recorded now if the disk has room again: otherwise the next start sends them once more.
-    this.recordSent(this.d.clock.now());
   }
 
   /**

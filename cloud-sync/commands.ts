@@ -188,15 +188,10 @@ export class CommandProcessor {
    * before each command and by the outbox's housekeeping; never throws.
    */
   retryPending(): void {
-    while (this.pending.length > 0) {
-      try {
-        this.finish(this.pending.first()!);
-      } catch {
-        return;
-      }
-      const a = this.pending.shift()!;
-      this.d.log.info({ commandId: a.id, type: a.type, status: a.result.status }, 'recorded the result of a city command the database had refused');
-    }
+    this.pending.flush(
+      (a) => this.finish(a),
+      (a) => this.d.log.info({ commandId: a.id, type: a.type, status: a.result.status }, 'recorded the result of a city command the database had refused'),
+    );
   }
 
   private ignore(reason: IgnoredReason, detail: Record<string, unknown>, msg: string): void {
@@ -357,19 +352,13 @@ export class CommandProcessor {
       const dropped = this.pending.keep(a);
       this.limited.error(
         'unanswered',
-        { commandId: a.id, type: a.type, status: a.result.status, kept: dropped !== a, waiting: this.pending.length, error: messageOf(err) },
-        dropped !== a
-          ? 'the result of a city command could not be recorded: kept in memory and tried again'
-          : 'the result of a city command could not be recorded, and too many wait already: the city gets none',
+        { commandId: a.id, type: a.type, status: a.result.status, kept: dropped !== a, waiting: this.pending.length, dropped: dropped?.id, error: messageOf(err) },
+        dropped === a
+          ? 'the result of a city command could not be recorded, and too many wait already: the city gets none'
+          : dropped
+            ? 'the result of a city command could not be recorded: kept in memory in place of the answer of one that did not run (`dropped`: the city gets none, and may send it again)'
+            : 'the result of a city command could not be recorded: kept in memory and tried again',
       );
-      // Made room for the result of a command that ran: the answer dropped was of one that did not run.
-      if (dropped !== null && dropped !== a) {
-        this.limited.error(
-          'unanswered-dropped',
-          { commandId: dropped.id, type: dropped.type, status: dropped.result.status, for: a.id },
-          'the answer of a city command that did not run was dropped from memory to keep the result of one that ran: the city gets none, and may send it again',
-        );
-      }
     }
   }
 

@@ -38,13 +38,19 @@ export class PendingResults<A extends PendingAnswer> {
     return this.queue.length;
   }
 
-  /** The oldest, next to be written. */
-  first(): A | undefined {
-    return this.queue[0];
-  }
-
-  shift(): A | undefined {
-    return this.queue.shift();
+  /**
+   * Writes them oldest first, stopping at the first `write` throws (the database still refuses: it and the rest wait
+   * for the next call); `written` is told of each one taken.
+   */
+  flush(write: (a: A) => void, written: (a: A) => void): void {
+    while (this.queue.length > 0) {
+      try {
+        write(this.queue[0]!);
+      } catch {
+        return;
+      }
+      written(this.queue.shift()!);
+    }
   }
 
   has(id: string): boolean {

@@ -26,6 +26,7 @@ const LOW_KEY = 'disk_low:gateway';
 
 export type DiskLevel = 'ok' | 'low' | 'critical';
 export type DiskThresholds = typeof DISK_THRESHOLDS;
+type RaiseInput = Parameters<GatewayContext['alerts']['tryRaise']>[0];
 
 /** How much free space pruning aims at: twice the critical threshold (400 MiB or 4 %), still below the warning one. */
 export function reclaimTarget(total: number, t: DiskThresholds = DISK_THRESHOLDS): number {
@@ -95,6 +96,12 @@ export class DiskGuard implements GatewayModule {
    * at first, for an alert the run before left open: a new guard starts at ok, so no change of level would come.
    */
   private readonly unresolved = new Set<string>([CRITICAL_KEY, LOW_KEY]);
+  /**
+   * The raise of the level's alert when the database refused it (the insert fails exactly when the disk is full): tried
+   * again at each check while the level lasts, until taken. Only a change of level raised, so the level showed in
+   * /healthz alone.
+   */
+  private unraised: RaiseInput | undefined;
   /** The start's reserve (storage/disk-reserve.ts): made in full, or being made; then not looked at again. */
   private reserve: 'wanted' | 'making' | 'done' = 'wanted';
 
@@ -189,7 +196,10 @@ export class DiskGuard implements GatewayModule {
   private classify(): DiskLevel {
     const level = diskLevel(this.last!.free, this.last!.total, this.thresholds);
     if (level !== this.level) this.transition(level);
-    else for (const key of [...this.unresolved]) this.resolve(key);
+    else {
+      for (const key of [...this.unresolved]) this.resolve(key);
+      if (this.unraised) this.raise(this.unraised);
+    }
     this.level = level;
     return level;
   }
@@ -197,6 +207,10 @@ export class DiskGuard implements GatewayModule {
   private resolve(key: string): void {
     if (this.ctx.alerts.tryResolveByKey(key, 'gateway', this.spaceText())) this.unresolved.delete(key);
     else this.unresolved.add(key);
+  }
+
+  private raise(input: RaiseInput): void {
+    this.unraised = this.ctx.alerts.tryRaise(input) ? undefined : input;
   }
 
   private spaceText(): string {
@@ -290,21 +304,22 @@ export class DiskGuard implements GatewayModule {
   }
 
   private transition(level: DiskLevel): void {
-    const { alerts } = this.ctx;
     const where = this.ctx.config.dataDir;
     const free = this.last!;
     const data = { freeBytes: free.free, totalBytes: free.total, dataDir: where };
     const text = this.spaceText();
-    // A full disk may refuse the alert itself (counted and logged by tryRaise): the metric and /healthz still say it.
+    // A full disk may refuse the alert itself (counted and logged by tryRaise): the metric and /healthz still say it,
+    // and the next check raises it again.
+    this.unraised = undefined;
     if (level === 'critical') {
       this.unresolved.delete(CRITICAL_KEY);
-      alerts.tryRaise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
+      this.raise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
     } else {
       this.resolve(CRITICAL_KEY);
     }
     if (level === 'low') {
       this.unresolved.delete(LOW_KEY);
-      alerts.tryRaise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
+      this.raise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
     } else {
       this.resolve(LOW_KEY);
     }

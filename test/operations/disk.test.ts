@@ -200,6 +200,33 @@ describe('free space', () => {
     expect(open('disk_low')).toHaveLength(0);
   });
 
+  it('raises a disk_low or disk_critical the database refused at the next check that it takes: the console hears of a full disk once it can', async () => {
+    let space: DiskSpace = { free: 5_000 * MiB, total: 100_000 * MiB };
+    const { gw, guard, open } = await guardOnGateway(() => space);
+    // The disk fills while the database refuses the alert's insert: exactly when a disk is full.
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alert_insert BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    expect(guard.check()).toBe('low');
+    expect(guard.check()).toBe('low');
+    expect(open('disk_low')).toHaveLength(0);
+    expect(guard.health().detail).toMatch(/^low: /);
+    gw.ctx.db.exec('DROP TRIGGER refuse_alert_insert');
+    // Before, only a change of level raised: the level showed in /healthz alone for as long as it lasted.
+    expect(guard.check()).toBe('low');
+    expect(open('disk_low')).toMatchObject([{ severity: 'warning' }]);
+    expect(guard.check()).toBe('low');
+    expect(open('disk_low')).toMatchObject([{ count: 1 }]); // raised once, not again at every check
+
+    // Likewise disk_critical, and the disk_low it replaces is resolved.
+    gw.ctx.db.exec("CREATE TRIGGER refuse_alert_insert BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    space = { free: 100 * MiB, total: 100_000 * MiB };
+    expect(guard.check()).toBe('critical');
+    expect(open('disk_critical')).toHaveLength(0);
+    expect(open('disk_low')).toHaveLength(0);
+    gw.ctx.db.exec('DROP TRIGGER refuse_alert_insert');
+    expect(guard.check()).toBe('critical');
+    expect(open('disk_critical')).toMatchObject([{ severity: 'critical', count: 1 }]);
+  });
+
   it('resolves at its first check a disk alert left open by the run before, when the disk has room now', async () => {
     let space: DiskSpace = { free: 100 * MiB, total: 100_000 * MiB };
     const { gw, guard, open } = await guardOnGateway(() => space);

@@ -11,6 +11,7 @@
 import { statfsSync } from 'node:fs';
 import { Counter } from 'prom-client';
 import { MetricFactory } from '../core/metrics.js';
+import { WantedAlert } from '../core/wanted-alert.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 import type { DeferredWrites } from '../storage/deferred-writes.js';
 import type { PrunableFiles } from '../storage/stored-files.js';
@@ -91,17 +92,17 @@ export class DiskGuard implements GatewayModule {
   private outboxShedThisSpell = false;
   private lastReclaim: { at: number; freed: Reclaimed } | undefined;
   /**
-   * Alert keys whose resolve the database refused (a full disk) while the level says they are over: tried again at
-   * each check until taken. Only a change of level resolves otherwise, so the console kept them open for good. Both
-   * at first, for an alert the run before left open: a new guard starts at ok, so no change of level would come.
+   * The two alerts as the level wants them, set at a change of level and written again at each check until the
+   * database takes them (a full disk refuses the raise that says so, and the resolve once space returns): only a change
+   * of level wrote them, so the level was only in /healthz, or the alert stayed open for good.
    */
-  private readonly unresolved = new Set<string>([CRITICAL_KEY, LOW_KEY]);
+  private readonly critical: WantedAlert<RaiseInput>;
+  private readonly low: WantedAlert<RaiseInput>;
   /**
-   * The raise of the level's alert when the database refused it (the insert fails exactly when the disk is full): tried
-   * again at each check while the level lasts, until taken. Only a change of level raised, so the level showed in
-   * /healthz alone.
+   * The first check sets both as a change of level would: a new guard starts at ok, so an alert the run before left
+   * open was never resolved.
    */
-  private unraised: RaiseInput | undefined;
+  private checked = false;
   /** The start's reserve (storage/disk-reserve.ts): made in full, or being made; then not looked at again. */
   private reserve: 'wanted' | 'making' | 'done' = 'wanted';
 
@@ -110,6 +111,8 @@ export class DiskGuard implements GatewayModule {
     private readonly deferred: DeferredWrites,
     private readonly opts: DiskGuardOptions = {},
   ) {
+    this.critical = new WantedAlert(ctx.alerts, CRITICAL_KEY);
+    this.low = new WantedAlert(ctx.alerts, LOW_KEY);
     this.stat = opts.stat ?? statDisk;
     this.thresholds = opts.thresholds ?? DISK_THRESHOLDS;
     this.reclaimedBytes = new Counter({
@@ -195,22 +198,14 @@ export class DiskGuard implements GatewayModule {
 
   private classify(): DiskLevel {
     const level = diskLevel(this.last!.free, this.last!.total, this.thresholds);
-    if (level !== this.level) this.transition(level);
+    if (level !== this.level || !this.checked) this.transition(level);
     else {
-      for (const key of [...this.unresolved]) this.resolve(key);
-      if (this.unraised) this.raise(this.unraised);
+      this.critical.tick();
+      this.low.tick();
     }
+    this.checked = true;
     this.level = level;
     return level;
-  }
-
-  private resolve(key: string): void {
-    if (this.ctx.alerts.tryResolveByKey(key, 'gateway', this.spaceText())) this.unresolved.delete(key);
-    else this.unresolved.add(key);
-  }
-
-  private raise(input: RaiseInput): void {
-    this.unraised = this.ctx.alerts.tryRaise(input) ? undefined : input;
   }
 
   private spaceText(): string {
@@ -309,19 +304,16 @@ export class DiskGuard implements GatewayModule {
     const data = { freeBytes: free.free, totalBytes: free.total, dataDir: where };
     const text = this.spaceText();
     // A full disk may refuse the alert itself (counted and logged by tryRaise): the metric and /healthz still say it,
-    // and the next check raises it again.
-    this.unraised = undefined;
+    // and the next check writes it again.
     if (level === 'critical') {
-      this.unresolved.delete(CRITICAL_KEY);
-      this.raise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
+      this.critical.raise({ type: 'disk_critical', severity: 'critical', source: 'gateway', message: `${text}: taps are answered from memory, canteen payments refused when writes fail`, data });
     } else {
-      this.resolve(CRITICAL_KEY);
+      this.critical.resolve(text);
     }
     if (level === 'low') {
-      this.unresolved.delete(LOW_KEY);
-      this.raise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
+      this.low.raise({ type: 'disk_low', severity: 'warning', source: 'gateway', message: `${text}: free some space or move backups and snapshots`, data });
     } else {
-      this.resolve(LOW_KEY);
+      this.low.resolve(text);
     }
   }
 

@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { Gauge } from 'prom-client';
+import { WantedAlert } from '../core/wanted-alert.js';
 import type { ComponentHealth, GatewayContext, GatewayModule } from '../module/context.js';
 
 export interface ClockSources {
@@ -57,8 +58,11 @@ export class ClockGuard implements GatewayModule {
   private timer: NodeJS.Timeout | undefined;
   private last: ClockStatus = { ok: true, hostSynchronized: null, cameraOffsetS: null, upstreamOffsetS: null, problems: [] };
   private checking: Promise<ClockStatus> | undefined;
-  /** The clock agrees again but the database refused the alert's resolve: tried again at each check until taken. */
-  private resolveRefused = false;
+  /**
+   * clock_unsynchronized: raised at each check while the clock is off; its resolve, when the database refuses it (a
+   * full disk), is written again at each check while the clock agrees, until taken (only a change resolved it before).
+   */
+  private readonly alert: WantedAlert<Parameters<GatewayContext['alerts']['tryRaise']>[0]>;
   /**
    * Checks made: an alert the run before left open is resolved at the second that finds the clock agreeing, not at the
    * start's (the cameras and the city have not been asked yet). A new guard starts as ok, so no change from not ok
@@ -71,6 +75,7 @@ export class ClockGuard implements GatewayModule {
     private readonly ctx: GatewayContext,
     private readonly sources: ClockSources,
   ) {
+    this.alert = new WantedAlert(ctx.alerts, ALERT_KEY);
     const self = this;
     new Gauge({
       name: 'campus_clock_offset_seconds',
@@ -134,9 +139,9 @@ export class ClockGuard implements GatewayModule {
     const was = this.last.ok;
     this.last = status;
     // Refused by a full disk: counted and logged by tryRaise, and raised again at the next check while it lasts; a
-    // refused resolve likewise is tried again at each check while the clock agrees (only a change resolved it before).
+    // refused resolve likewise is written again at each check while the clock agrees.
     if (!status.ok) {
-      this.ctx.alerts.tryRaise({
+      this.alert.raise({
         type: 'clock_unsynchronized',
         severity: 'warning',
         source: 'gateway',
@@ -148,11 +153,8 @@ export class ClockGuard implements GatewayModule {
     this.checks++;
     const carried = this.leftOpen && this.checks > 1;
     if (!status.ok || carried) this.leftOpen = false; // this run's own now, or resolved below (retried if refused)
-    if (status.ok && (!was || this.resolveRefused || carried)) {
-      this.resolveRefused = !this.ctx.alerts.tryResolveByKey(ALERT_KEY, 'gateway', 'the clock agrees with the host, the cameras and the city again');
-    } else {
-      this.resolveRefused = false;
-    }
+    if (status.ok && (!was || carried)) this.alert.resolve('the clock agrees with the host, the cameras and the city again');
+    else if (status.ok) this.alert.tick();
     return status;
   }
 

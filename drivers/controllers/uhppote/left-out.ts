@@ -4,6 +4,7 @@
  * while the gateway's own readers let them in, so nobody at the school would otherwise notice.
  */
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
+import { WantedAlert } from '../../../gateway/core/wanted-alert.js';
 import type { GatewayContext } from '../../../gateway/module/context.js';
 import type { LeftOutCard } from './plan.js';
 
@@ -15,50 +16,49 @@ export interface LeftOutAlertsDeps {
   log: { warn(o: object, m: string): void };
 }
 
+type RaiseInput = Parameters<LeftOutAlertsDeps['alerts']['tryRaise']>[0];
+
 export class LeftOutAlerts {
   /** What was said last for each controller (its left-out numbers and reasons). */
   private readonly said = new Map<string, string>();
   /**
-   * The left-out cards whose alert (or its resolve, for none) the database refused (a full disk), by controller: raised
-   * (resolved) again at each status poll until the write succeeds (polled). Marked said all the same, the alert was never raised, and a child stayed refused
-   * at these doors with nobody told (nothing replans a list that does not change).
+   * Each controller's alert as its last plan wants it, raised (or resolved, for none) again at each status poll while
+   * the database refuses it (a full disk; polled). Said once per change, a refused alert was never raised, and a child
+   * stayed refused at these doors with nobody told (nothing replans a list that does not change).
    */
-  private readonly owed = new Map<string, { device: ControllerDeviceConfig; leftOut: readonly LeftOutCard[] }>();
+  private readonly alerts = new Map<string, WantedAlert<RaiseInput>>();
 
   constructor(private readonly d: LeftOutAlertsDeps) {}
 
   /** A plan made for a controller (its leftOut): raised or resolved when it changed. */
   planned(device: ControllerDeviceConfig, leftOut: readonly LeftOutCard[]): void {
     const said = leftOut.map((c) => `${c.card}:${c.reason}`).join();
-    if (said === this.said.get(device.id)) return;
-    this.said.set(device.id, said);
-    const again = this.owed.delete(device.id); // logged when first refused
     const key = `controller_cards_left_out:${device.id}`;
+    let alert = this.alerts.get(device.id);
+    if (!alert) this.alerts.set(device.id, (alert = new WantedAlert(this.d.alerts, key)));
+    if (said === this.said.get(device.id)) {
+      alert.tick(); // the same plan again: what was refused is owed still
+      return;
+    }
+    this.said.set(device.id, said);
     if (leftOut.length === 0) {
       // Also after a restart, when this process never raised it (mended meanwhile); nothing open, nothing done. Not
-      // thrown (a full disk): it runs inside the sync's plan, which a throw failed. Refused, it is owed like a raise:
-      // nothing replans a list that does not change, and the alert stayed open for good.
-      if (this.d.alerts.tryResolveByKey(key, 'gateway', 'no card number on this controller stands for two cards any more')) return;
-      this.said.delete(device.id);
-      this.owed.set(device.id, { device, leftOut });
+      // thrown (a full disk): it runs inside the sync's plan, which a throw failed.
+      alert.resolve('no card number on this controller stands for two cards any more');
       return;
     }
     const message = `${leftOut.length} card number(s) left off door controller ${device.id}: each stands for more than one card, so its doors refuse them; reissue one card of each (GET /api/v1/controllers names them)`;
-    if (!again) this.d.log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
+    this.d.log.warn({ controller: device.id, cardNumber: device.cardNumber, cards: leftOut.slice(0, LEFT_OUT_SHOWN) }, message);
     // No numbers in the alert: alerts reach every role, the event stream and the MQTT mirror, and the numbers are
     // enough to clone a card. The controllers API gives them to admin and security.
-    const raised = this.d.alerts.tryRaise({
+    alert.raise({
       type: 'controller_cards_left_out', severity: 'warning', source: `controller:${device.id}`, dedupKey: key, message,
       data: { controller: device.id, cardNumber: device.cardNumber, count: leftOut.length },
     });
-    if (raised) return;
-    this.said.delete(device.id);
-    this.owed.set(device.id, { device, leftOut });
   }
 
-  /** At each status poll the controller answered: an alert the database refused is raised again. */
+  /** At each status poll the controller answered: an alert the database refused is raised (resolved) again. */
   polled(deviceId: string): void {
-    const owed = this.owed.get(deviceId);
-    if (owed) this.planned(owed.device, owed.leftOut);
+    this.alerts.get(deviceId)?.tick();
   }
 }

@@ -156,6 +156,10 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
   refuseUnlessEmpty(opts.dataDir);
   if (!existsSync(opts.file)) throw new BackupError('UNREADABLE', `${opts.file}: no such file`);
   privateDir(opts.dataDir);
+  // The disk reserve is free space to a restore: the restore replaces what the directory holds, and the disk guard
+  // makes the reserve again once the gateway runs. Counted as used, a tight disk refused (TOO_LARGE) a restore that
+  // deleting it made room for; deleted before the claim below, whose pid mark a full disk would refuse.
+  rmSync(join(opts.dataDir, RESERVE_FILE), { force: true });
   // Held while restoring, so a gateway started meanwhile refuses instead of opening a half-restored directory.
   const release = claimDataDir(opts.dataDir);
   removeStaleWork(opts.dataDir, RESTORING);

@@ -5,13 +5,14 @@
  * a file fills the disk to the last byte, and a second start must come up and decide a tap. Before the reserve, the
  * second start ended in `ENOSPC` (the pid mark) and then "disk I/O error" (SQLite's -wal and -shm files).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageInfo } from '../../gateway/core/version.js';
 import { nextMessage, tempDir } from '../helpers/gateway.js';
+import { canMountTmpfs } from '../helpers/tmpfs.js';
 
 const ROOT = packageInfo().root;
 const BIN = join(ROOT, 'dist/gateway/cli/main.js');
@@ -20,8 +21,7 @@ const mnt = join(work, 'disk');
 mkdirSync(mnt);
 const children: ChildProcess[] = [];
 
-/** Whether this kernel lets an unprivileged process mount a tmpfs in a namespace of its own. */
-const canMount = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs "${mnt}"`]).status === 0;
+const canMount = canMountTmpfs(mnt);
 
 // Inside the namespace: mount, first start until the reserve is made, stop, fill the disk, start again (exec, so the
 // child is that gateway). The first run's log and the disk's state go to files beside the mount point.

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageInfo } from '../../gateway/core/version.js';
+import { awaitBanner } from '../helpers/bin.js';
 import { nextMessage, tempDir } from '../helpers/gateway.js';
 import { canMountTmpfs } from '../helpers/tmpfs.js';
 
@@ -54,35 +55,18 @@ describe.skipIf(!canMount)('a start on a full disk (not applicable: this kernel 
     });
     children.push(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    let out = '';
-    const urls = await new Promise<{ mqttUrl: string; httpUrl: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out.slice(-4000)}`)), 110_000);
-      const onData = (chunk: Buffer): void => {
-        out += chunk.toString();
-        const mqttUrl = /MQTT broker:\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
-        const httpUrl = /Web console:\s+(http:\/\/\S+)/.exec(out)?.[1];
-        if (mqttUrl && httpUrl) {
-          clearTimeout(timer);
-          resolve({ mqttUrl, httpUrl });
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        let first = '';
-        try {
-          first = readFileSync(join(work, 'first.log'), 'utf8').slice(-2000);
-        } catch {
-          // no first run
-        }
-        reject(new Error(`the second start exited with ${code}:\n${out.slice(-4000)}\nfirst run:\n${first}`));
-      });
-    });
+    const firstRun = (): string => {
+      try {
+        return `\nfirst run:\n${readFileSync(join(work, 'first.log'), 'utf8').slice(-2000)}`;
+      } catch {
+        return ''; // no first run
+      }
+    };
+    const urls = await awaitBanner(child, 110_000, firstRun);
     // The disk was full when the second start began.
     const [, , , available] = readFileSync(join(work, 'full.df'), 'utf8').trim().split(/\s+/);
     expect(Number(available)).toBe(0);
-    expect(out).toContain('deleted the disk reserve to start');
+    expect(urls.output()).toContain('deleted the disk reserve to start');
 
     const client = await mqtt.connectAsync(urls.mqttUrl, { reconnectPeriod: 0, connectTimeout: 5000 });
     try {

@@ -13,6 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageInfo } from '../../gateway/core/version.js';
 import { crashRandom } from '../helpers/crash-seed.js';
+import { awaitBanner } from '../helpers/bin.js';
 import { nextMessage, tempDir } from '../helpers/gateway.js';
 
 const ROOT = packageInfo().root;
@@ -31,7 +32,7 @@ const dataDir = tempDir('campus-wallet-crash-');
 const children: ChildProcess[] = [];
 
 /** Starts the built gateway and resolves once it prints where it listens. */
-function startGateway(): Promise<Running> {
+async function startGateway(): Promise<Running> {
   const child = spawn(process.execPath, [BIN, 'start', '--demo'], {
     cwd: ROOT,
     env: { ...process.env, CAMPUS_DATA_DIR: dataDir, CAMPUS_HTTP_PORT: '0', CAMPUS_MQTT_PORT: '0', NO_COLOR: '1' },
@@ -39,27 +40,8 @@ function startGateway(): Promise<Running> {
   });
   children.push(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out.slice(-4000)}`)), 90_000);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      const mqttUrl = /MQTT broker:\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
-      const httpUrl = /Web console:\s+(http:\/\/\S+)/.exec(out)?.[1];
-      if (mqttUrl && httpUrl) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve({ child, mqttUrl, httpUrl, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}:\n${out.slice(-4000)}`));
-    });
-  });
+  const { mqttUrl, httpUrl } = await awaitBanner(child, 90_000);
+  return { child, mqttUrl, httpUrl, exited };
 }
 
 async function connect(url: string): Promise<MqttClient> {

@@ -38,6 +38,51 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The addresses `campus-gateway start` prints once both servers listen (gateway/cli/start.ts). */
+export interface Banner {
+  httpUrl: string;
+  mqttUrl: string;
+}
+
+/** The banner in what a started bin printed so far, or undefined before it came. */
+export function bannerIn(out: string): Banner | undefined {
+  const httpUrl = /Web console:\s+(http:\/\/\S+)/.exec(out)?.[1];
+  const mqttUrl = /MQTT broker:\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
+  return httpUrl && mqttUrl ? { httpUrl, mqttUrl } : undefined;
+}
+
+/**
+ * The banner of a spawned `campus-gateway start` (the bin, or a shell that execs it, its stdout and stderr piped), with
+ * all it prints from then on in `output()`. Rejects with the tail of that output when it exits first or prints none
+ * within `timeoutMs`; `more()` adds what the caller knows to the message (a first run's log).
+ */
+export function awaitBanner(child: ChildProcess, timeoutMs: number, more: () => string = () => ''): Promise<Banner & { output: () => string }> {
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const settle = (): void => {
+      clearTimeout(timer);
+      child.stdout!.off('data', look);
+      child.off('exit', exited);
+    };
+    const fail = (why: string): void => {
+      settle();
+      reject(new Error(`gateway ${why}:\n${out.slice(-4000)}${more()}`));
+    };
+    const timer = setTimeout(() => fail(`printed no listening addresses within ${timeoutMs} ms`), timeoutMs);
+    const look = (): void => {
+      const banner = bannerIn(out);
+      if (!banner) return;
+      settle();
+      resolve({ ...banner, output: () => out });
+    };
+    const exited = (code: number | null): void => fail(`exited with ${code} before it listened`);
+    child.stdout!.on('data', look); // after the listener above: `out` has the chunk
+    child.once('exit', exited);
+  });
+}
+
 export interface BinGateway {
   child: ChildProcess;
   httpPort: number;
@@ -76,9 +121,8 @@ export async function startBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs
   let ports: { http: number; mqtt: number } | undefined;
   while (!ports) {
     if (gone) throw new Error(`gateway exited before it was ready:\n${out}`);
-    const http = /Web console:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
-    const mqtt = /MQTT broker:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
-    if (http && mqtt) ports = { http: Number(http), mqtt: Number(mqtt) };
+    const banner = bannerIn(out);
+    if (banner) ports = { http: Number(new URL(banner.httpUrl).port), mqtt: Number(new URL(banner.mqttUrl).port) };
     else if (Date.now() > until) giveUp('printed no listening addresses');
     else await new Promise((r) => setTimeout(r, 25));
   }

@@ -54,8 +54,38 @@ async function startSchool(ratePerMin: number, burst: number, departureTtlS = 18
   await client.subscribeAsync('campus/readers/+/decision');
 }
 
+/** 李明's guardian's number. */
+const GUARDIAN = '13800138000';
+
 /** What the provider took for 李明's guardian, as template and time. */
-const sentTo = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => `${a.template} ${(a.params as { time: string }).time}`);
+const sentTo = (): string[] => fake.accepted.filter((a) => a.to === GUARDIAN).map((a) => `${a.template} ${(a.params as { time: string }).time}`);
+
+/** Until the provider has been asked `n` times for 李明's arrival message. */
+const arrivalTried = (n: number): Promise<unknown> => waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === n);
+
+/**
+ * 李明 taps in while his guardian's number is at Aliyun's limit per number: his arrival waits for its retry (a minute
+ * here). The limit is lifted after that first try unless `stillLimited`.
+ */
+async function arrivalWaitingForRetry({ stillLimited = false } = {}): Promise<void> {
+  fake.limitedNumbers.add(GUARDIAN);
+  expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+  await arrivalTried(1);
+  if (!stillLimited) fake.limitedNumbers.delete(GUARDIAN);
+}
+
+/**
+ * The provider holds each request open and never answers (the channel gives up after its 2 s timeout): 李明's arrival
+ * is on the wire when he walks out 50 s later, and his departure is queued behind it.
+ */
+async function departureBehindArrivalOnTheWire(): Promise<void> {
+  fake.mode = 'timeout';
+  expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+  await waitFor(() => fake.aliyunTemplates.length === 1);
+  clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
+  expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
+  await waitFor(async () => (await notifications(gw, admin, '?event=departure')).length === 1);
+}
 
 describe("one child's messages", () => {
   // One message every 5 minutes: what is queued meanwhile waits, due, for the channel.
@@ -101,11 +131,7 @@ describe("one guardian's messages on a channel with room", () => {
   });
 
   it('an "arrived" waiting for its retry reaches the provider before the "left" written after it', async () => {
-    // The guardian's number is at Aliyun's limit per number: the arrival waits a minute for its retry.
-    fake.limitedNumbers.add('13800138000');
-    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
-    fake.limitedNumbers.delete('13800138000');
+    await arrivalWaitingForRetry();
     // The child walks out again 50 s later. Before, that message was due at once and the arrival a minute later:
     // the provider had "left 07:39" first, and "arrived 07:39" after it.
     clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
@@ -120,32 +146,23 @@ describe("one guardian's messages on a channel with room", () => {
   it('do not hold back an emergency broadcast: it goes ahead of an "arrived" waiting for its retry', async () => {
     // An emergency is not one of the child's comings and goings: behind an arrival at its number's provider limit it
     // waited up to the arrival's time to live (30 minutes here) to tell the guardian of a lockdown.
-    fake.limitedNumbers.add('13800138000');
-    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
-    fake.limitedNumbers.delete('13800138000');
+    await arrivalWaitingForRetry();
     const res = await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: admin, json: { text: '学校封闭，请勿前来接孩子。' } });
     expect(res.status).toBe(202);
-    const templates = (): string[] => fake.accepted.filter((a) => a.to === '13800138000').map((a) => a.template ?? '');
+    const templates = (): string[] => fake.accepted.filter((a) => a.to === GUARDIAN).map((a) => a.template ?? '');
     await waitFor(() => templates().includes('SMS_EMERGENCY'), 5000);
     expect(templates()).toEqual(['SMS_EMERGENCY']);
   });
 
   it('are never in flight together: the "left" waits until the provider answers the "arrived"', async () => {
-    // The provider holds each request open and never answers (the channel gives up after its 2 s timeout).
-    fake.mode = 'timeout';
-    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(() => fake.aliyunTemplates.length === 1);
-    clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
-    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(async () => (await notifications(gw, admin, '?event=departure')).length === 1);
+    await departureBehindArrivalOnTheWire();
     await looks();
     // Before, the departure went out beside the arrival (4 requests in flight per channel), and whichever the
     // provider handled first reached the guardian first.
     expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL']);
     // The arrival times out and the channel pauses a minute; then both go, one after the other.
     fake.mode = 'ok';
-    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    await arrivalTried(1);
     expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL']);
     clock.advance(61_000);
     await waitFor(() => sentTo().length === 2);
@@ -154,12 +171,7 @@ describe("one guardian's messages on a channel with room", () => {
   });
 
   it('are never in flight together, though the first one\'s time to live ran out on the wire', async () => {
-    fake.mode = 'timeout';
-    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(() => fake.aliyunTemplates.length === 1);
-    clock.set(Date.parse('2026-09-01T07:39:50+08:00'));
-    expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(async () => (await notifications(gw, admin, '?event=departure')).length === 1);
+    await departureBehindArrivalOnTheWire();
     // The arrival's half hour runs out while the provider still holds it: it no longer holds the departure back in
     // the outbox (it can only expire), and the sender, which knows it is in flight, still does.
     clock.set(Date.parse('2026-09-01T08:09:10+08:00'));
@@ -167,7 +179,7 @@ describe("one guardian's messages on a channel with room", () => {
     expect(fake.aliyunTemplates).toEqual(['SMS_ARRIVAL']);
     // The arrival times out, the channel pauses a minute, and then the departure goes: the arrival only expires.
     fake.mode = 'ok';
-    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    await arrivalTried(1);
     clock.advance(61_000);
     await waitFor(() => sentTo().length === 1);
     expect(sentTo()).toEqual(['SMS_DEPARTURE 07:39']);
@@ -175,13 +187,11 @@ describe("one guardian's messages on a channel with room", () => {
   });
 
   it('are held back by an earlier one only until its time to live runs out, not until its next retry', async () => {
-    fake.limitedNumbers.add('13800138000');
-    expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
-    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 1);
+    await arrivalWaitingForRetry({ stillLimited: true });
     // Still at the number's limit near the end of its half hour: its next try (2 min) is set past its time to live.
     clock.set(Date.parse('2026-09-01T08:08:30+08:00'));
-    await waitFor(async () => (await notifications(gw, admin, '?event=arrival'))[0]?.attempts === 2);
-    fake.limitedNumbers.delete('13800138000');
+    await arrivalTried(2);
+    fake.limitedNumbers.delete(GUARDIAN);
     clock.set(Date.parse('2026-09-01T08:08:40+08:00'));
     expect(await tap(client, 'demo-gate-out', '0A1B2C3D')).toMatchObject({ granted: true });
     await looks();
@@ -235,7 +245,7 @@ describe("one guardian's messages on a channel with room", () => {
     expect(res.status).toBe(202);
     // Before, the sender skipped it while the guardian's arrival was in flight; the arrival timed out, the channel
     // paused a minute, and the emergency went after that.
-    await waitFor(() => fake.accepted.some((a) => a.to === '13800138000' && a.template === 'SMS_EMERGENCY'), 1500);
+    await waitFor(() => fake.accepted.some((a) => a.to === GUARDIAN && a.template === 'SMS_EMERGENCY'), 1500);
     // The arrival is still the one request held open, not sent again beside it.
     expect(fake.aliyunTemplates.filter((t) => t === 'SMS_ARRIVAL')).toHaveLength(1);
   });

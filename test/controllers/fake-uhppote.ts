@@ -85,6 +85,9 @@ export class FakeUhppote extends SimulatedController {
       return;
     }
     this.requests.set(request.type, (this.requests.get(request.type) ?? 0) + 1);
+    // The forger's reply goes first, whatever the controller's own answer is (a refusal among them).
+    const forged = this.forgedReplies[0]?.type === request.type ? this.forgedReplies.shift() : undefined;
+    if (forged) this.reply(forged, rinfo);
     if (request.type === 'get-status' && this.lonelyStatuses.length > 0) {
       const lastIndex = this.lonelyStatuses.shift()!;
       this.reply({ type: 'get-status', status: { ...this.status(null), lastIndex } }, rinfo);
@@ -101,8 +104,6 @@ export class FakeUhppote extends SimulatedController {
       this.reply({ type: 'put-card', ok: true }, rinfo);
       return;
     }
-    const forged = this.forgedReplies[0]?.type === request.type ? this.forgedReplies.shift() : undefined;
-    if (forged) this.reply(forged, rinfo);
     super.handle(request, rinfo);
   }
 }

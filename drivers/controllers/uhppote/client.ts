@@ -7,9 +7,10 @@
  * fresh random source port each time, as DNS resolvers do): a device on the LAN forging the controller's address has
  * to guess the port and beat the real reply. One long-lived socket let an attacker find the port once (a scan took
  * 3 s) and then race forged get-event replies in: a swipe was recorded for a child who never came, in place of a real
- * one (an attacker review, 2026-12-06). For the replies the event log is read by (`verified`), the socket also listens
+ * one (an attacker review, 2026-12-06). For the replies the event log is read by (`VERIFIED`), the socket also listens
  * `settleMs` after the first: the real controller answers too, so two different replies mean one was forged, and the
- * request fails with ControllerForgeryError rather than record either.
+ * request fails with ControllerForgeryError rather than record either. The card list's requests (`CHECKED_LATER`) are
+ * listened to as long, beside the next request, and their verdict comes after the reply (requestChecked).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { CodecError } from './bytes.js';
@@ -63,9 +64,38 @@ export interface ClientOptions {
  * modes: a forged get-door-control reply ("controlled") hid a door set normally open from door-modes.ts for as long as
  * the forger kept racing, and a forged set-door-control reply had the gateway believe a door set back. Cost: door-modes.ts
  * reads at most 4 doors a status poll (10 s), each read now waiting settleMs (20 ms) after its reply: up to 80 ms of
- * the controller's request chain a poll, under 1%; a set (only for a door found otherwise) 20 ms more.
+ * the controller's request chain a poll, under 1%; a set (only for a door found otherwise) 20 ms more. get-cards: a
+ * forged count hid a card put during a lockdown (lockdown.ts checkCount); one a status poll then, and one a sync run.
  */
-const VERIFIED = new Set<FunctionName>(['get-status', 'get-event', 'get-door-control', 'set-door-control']);
+const VERIFIED = new Set<FunctionName>(['get-status', 'get-event', 'get-door-control', 'set-door-control', 'get-cards']);
+
+/**
+ * Requests checked in the background (requestChecked): the card list's reads and writes. A forged get-card-at-index
+ * reply hid a card record changed from the LAN (every door, any time) from a full read, which found nothing to do; a
+ * forged "ok" to a put-card the controller refused (a full store) had the gateway believe the card written, and the
+ * child was refused at the gate with the API saying in sync. Checked like VERIFIED, each such request would wait
+ * settleMs: 5,000 cards × 20 ms = 100 s more for each full read, each full load and each lockdown's cut (the doors
+ * normally closed to security staff meanwhile). The controller answers requests in order, so the next request need
+ * not wait: the reply is taken at once and the socket listens on for settleMs beside the next requests; the card sync
+ * (sync.ts) acts on what it read or wrote only once every verdict is in: the whole run costs settleMs once.
+ * (get-cards, one a run and one a status poll during a lockdown, is in VERIFIED.)
+ */
+export type CheckedType = 'get-card-at-index' | 'get-card' | 'put-card' | 'delete-card' | 'set-time-profile';
+const CHECKED_LATER: ReadonlySet<string> = new Set<CheckedType>(['get-card-at-index', 'get-card', 'put-card', 'delete-card', 'set-time-profile']);
+
+/** What the background check of a reply found: no second, different reply (`genuine`), one (`forged`), or the client stopped first. */
+export type Verdict = 'genuine' | 'forged' | 'stopped';
+
+export interface Checked<T extends FunctionName> {
+  reply: ResponseOf<T>;
+  /** Resolves settleMs after the reply (never rejects). */
+  verdict: Promise<Verdict>;
+}
+
+interface Attempted {
+  response: Response;
+  verdict: Promise<Verdict>;
+}
 
 export class UhppoteClient {
   /** For broadcasts (discovery) only; requests each open their own. */
@@ -91,14 +121,26 @@ export class UhppoteClient {
 
   /** Sends a request and resolves with the controller's reply; rejects with ControllerTimeoutError after the retries. */
   request<T extends FunctionName>(to: ControllerAddress, req: Request & { type: T }, opts: { retries?: number } = {}): Promise<ResponseOf<T>> {
+    return this.chained(to, req, opts.retries, false).then((a) => a.response as ResponseOf<T>);
+  }
+
+  /**
+   * A CHECKED_LATER request: resolves with the first reply at once (the controller's next request goes on the wire),
+   * and its verdict settleMs later. Whoever acts on the reply waits for the verdict first.
+   */
+  requestChecked<T extends CheckedType>(to: ControllerAddress, req: Request & { type: T }, opts: { retries?: number } = {}): Promise<Checked<T>> {
+    return this.chained(to, req, opts.retries, true).then((a) => ({ reply: a.response as ResponseOf<T>, verdict: a.verdict }));
+  }
+
+  private chained(to: ControllerAddress, req: Request, retries: number | undefined, later: boolean): Promise<Attempted> {
     const prev = this.chains.get(to.serial) ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(() => this.send(to, req as Request, opts.retries ?? this.opts.retries));
+    const run = prev.catch(() => {}).then(() => this.send(to, req, retries ?? this.opts.retries, later));
     const tail = run.catch(() => {});
     this.chains.set(to.serial, tail);
     void tail.then(() => {
       if (this.chains.get(to.serial) === tail) this.chains.delete(to.serial);
     });
-    return run as Promise<ResponseOf<T>>;
+    return run;
   }
 
   /** Broadcasts get-controller and collects every answer for `waitMs` (discover-controllers). */
@@ -131,20 +173,24 @@ export class UhppoteClient {
     return s;
   }
 
-  private async send(to: ControllerAddress, req: Request, retries: number): Promise<Response> {
+  private async send(to: ControllerAddress, req: Request, retries: number, later: boolean): Promise<Attempted> {
     const packet = encodeRequest(to.serial, req);
     const attempts = retries + 1;
-    const settleMs = VERIFIED.has(req.type) ? (this.opts.settleMs ?? 0) : 0;
+    const settleMs = VERIFIED.has(req.type) || (later && CHECKED_LATER.has(req.type)) ? (this.opts.settleMs ?? 0) : 0;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (!this.started) throw new Error('client stopped');
-      const reply = await this.attempt(to, req, packet, settleMs);
+      const reply = await this.attempt(to, req, packet, settleMs, later);
       if (reply) return reply;
     }
     throw new ControllerTimeoutError(to.serial, req.type, attempts);
   }
 
-  /** One attempt on a socket of its own: the reply, null on a timeout; rejects when two replies differ. */
-  private async attempt(to: ControllerAddress, req: Request, packet: Buffer, settleMs: number): Promise<Response | null> {
+  /**
+   * One attempt on a socket of its own: the reply, null on a timeout. Checked now (`later` false), it resolves
+   * settleMs after the reply and rejects when two replies differ; checked later, it resolves at the reply and the
+   * socket listens on for settleMs, the verdict saying what came.
+   */
+  private async attempt(to: ControllerAddress, req: Request, packet: Buffer, settleMs: number, later: boolean): Promise<Attempted | null> {
     const s = await this.bound();
     // Stopped while binding: stop() did not see this socket, and no reply may be taken after stop.
     if (!this.started) {
@@ -152,15 +198,22 @@ export class UhppoteClient {
       return null;
     }
     this.open.add(s);
+    const close = (): void => {
+      if (this.open.delete(s)) s.close(); // else stop() closed it
+    };
+    let listening = false;
     try {
-      return await new Promise<Response | null>((resolve, reject) => {
+      return await new Promise<Attempted | null>((resolve, reject) => {
         let first: { bytes: Buffer; response: Response } | undefined;
+        /** Set once a reply checked later was handed out: its verdict. */
+        let judge: ((v: Verdict) => void) | undefined;
         let timer = setTimeout(() => resolve(null), this.opts.timeoutMs);
         // Closed by stop(): the request fails now (send() sees the client stopped), not at its timeout, and a reply
         // waiting out its settle time is not believed either.
         s.once('close', () => {
           clearTimeout(timer);
           resolve(null);
+          judge?.('stopped');
         });
         s.on('message', (msg, rinfo) => {
           // Only the controller we asked, from its own port, may answer; anything else is dropped.
@@ -171,14 +224,27 @@ export class UhppoteClient {
           if (first) {
             if (!first.bytes.equals(msg)) {
               clearTimeout(timer);
-              reject(new ControllerForgeryError(to.serial, req.type));
+              if (judge) judge('forged');
+              else reject(new ControllerForgeryError(to.serial, req.type));
             }
             return;
           }
           first = { bytes: Buffer.from(msg), response: d.response };
           clearTimeout(timer);
-          if (settleMs <= 0) return resolve(d.response);
-          timer = setTimeout(() => resolve(d.response), settleMs);
+          if (settleMs <= 0) return resolve({ response: d.response, verdict: Promise.resolve('genuine') });
+          const genuine = { response: d.response, verdict: Promise.resolve<Verdict>('genuine') };
+          if (!later) {
+            timer = setTimeout(() => resolve(genuine), settleMs);
+            return;
+          }
+          listening = true;
+          const verdict = new Promise<Verdict>((r) => (judge = r));
+          timer = setTimeout(() => judge!('genuine'), settleMs);
+          void verdict.then(() => {
+            clearTimeout(timer);
+            close();
+          });
+          resolve({ response: d.response, verdict });
         });
         s.send(packet, to.port, to.host, (err) => {
           if (err) {
@@ -188,7 +254,7 @@ export class UhppoteClient {
         });
       });
     } finally {
-      if (this.open.delete(s)) s.close(); // else stop() closed it
+      if (!listening) close();
     }
   }
 

@@ -7,9 +7,9 @@ import { createSocket } from 'node:dgram';
 import type { ControllerDeviceConfig } from '../../../config/controllers.js';
 import { hostPort } from '../../../config/controllers.js';
 import { localTime } from '../../../gateway/core/school-calendar.js';
-import { ControllerForgeryError, type ControllerAddress, type UhppoteClient } from './client.js';
+import { ControllerForgeryError, type Checked, type CheckedType, type ControllerAddress, type ResponseOf, type UhppoteClient } from './client.js';
 import { controllerTimeToEpoch, EventPump } from './events.js';
-import { CardSync } from './sync.js';
+import { CardSync, type CheckedValue } from './sync.js';
 import type { ControllerEvent, ControllerStatus } from './responses.js';
 import type { DevicePlan } from './plan.js';
 
@@ -77,10 +77,10 @@ export class DeviceRuntime {
     this.sync = new CardSync(
       {
         count: async () => (await this.ask({ type: 'get-cards' })).count,
-        cardAt: async (index) => (await this.ask({ type: 'get-card-at-index', index })).record,
-        put: async (record) => (await this.ask({ type: 'put-card', record })).ok,
-        delete: async (card) => (await this.ask({ type: 'delete-card', card })).ok,
-        setProfile: async (profile) => (await this.ask({ type: 'set-time-profile', profile })).ok,
+        cardAt: async (index) => this.askChecked({ type: 'get-card-at-index', index }, (r) => r.record),
+        put: async (record) => this.askChecked({ type: 'put-card', record }, (r) => r.ok),
+        delete: async (card) => this.askChecked({ type: 'delete-card', card }, (r) => r.ok),
+        setProfile: async (profile) => this.askChecked({ type: 'set-time-profile', profile }, (r) => r.ok),
       },
       d.plan,
       d.now,
@@ -131,6 +131,27 @@ export class DeviceRuntime {
       if (!optional) this.markOffline((err as Error).message);
       throw err;
     }
+  }
+
+  /**
+   * A card-list request checked in the background (client.ts CHECKED_LATER): its reply now, and later whether it was the
+   * controller's alone (counted then: `ok`, or `forged` for two different replies). A silent controller is offline, as
+   * with ask().
+   */
+  private async askChecked<T extends CheckedType, V>(req: Parameters<UhppoteClient['requestChecked']>[1] & { type: T }, take: (r: ResponseOf<T>) => V): Promise<CheckedValue<V>> {
+    let checked: Checked<T>;
+    try {
+      checked = await this.d.client.requestChecked<T>(this.target, req);
+    } catch (err) {
+      this.d.onRequest('timeout');
+      this.markOffline((err as Error).message);
+      throw err;
+    }
+    const genuine = checked.verdict.then((v) => {
+      if (v !== 'stopped') this.d.onRequest(v === 'genuine' ? 'ok' : 'forged');
+      return v === 'genuine';
+    });
+    return { value: take(checked.reply), genuine };
   }
 
   readEvent(index: number): Promise<ControllerEvent> {

@@ -7,19 +7,29 @@
  * controller answers again) is a full reconciliation. A run that failed while the controller kept answering (a refused
  * put, a forged reply) is run again from a later status poll (retryFailed), backing off while it keeps failing: only
  * the writes still to do when the refusal came after the list was read (the controller answered, so the mirror is
- * right), a full reconciliation otherwise.
+ * right), a full reconciliation otherwise. The card requests' replies are checked for a forger in the background
+ * (client.ts requestChecked): what a run read or wrote is acted on (the mirror) only once their verdicts are in (settle).
  */
 import type { CardRecord, TimeProfile } from './messages.js';
 import type { DevicePlan, LeftOutCard } from './plan.js';
 import { sameRecord } from './plan.js';
 import { DELETED_CARD, NO_CARD } from './responses.js';
 
+/**
+ * A reply taken at once and checked in the background (client.ts requestChecked): `genuine` resolves false when a
+ * second, different reply came (someone on the LAN answered for the controller), or the client stopped first.
+ */
+export interface CheckedValue<T> {
+  value: T;
+  genuine: Promise<boolean>;
+}
+
 export interface SyncPort {
   count(): Promise<number>;
-  cardAt(index: number): Promise<CardRecord>;
-  put(record: CardRecord): Promise<boolean>;
-  delete(card: number): Promise<boolean>;
-  setProfile(profile: TimeProfile): Promise<boolean>;
+  cardAt(index: number): Promise<CheckedValue<CardRecord>>;
+  put(record: CardRecord): Promise<CheckedValue<boolean>>;
+  delete(card: number): Promise<CheckedValue<boolean>>;
+  setProfile(profile: TimeProfile): Promise<CheckedValue<boolean>>;
 }
 
 /**
@@ -44,6 +54,18 @@ type Pending = 'none' | 'incremental' | 'full';
 /** The controller answered a write "not done": a full card store, or a reply forged in a race with the controller's. */
 export class WriteRefusedError extends Error {
   readonly code = 'controller_refused_write';
+}
+
+/**
+ * Replies to a run's card requests came twice, different (a forger racing the controller): what they said is not
+ * believed. A forged read fails the whole read (the next run reads again); a forged write's card is written again.
+ */
+export class RepliesForgedError extends Error {
+  readonly code = 'controller_replies_forged';
+  constructor(readonly count: number) {
+    super(`two different replies to ${count} card request(s): someone on the controllers' network answered for the controller; not believed`);
+    this.name = 'RepliesForgedError';
+  }
 }
 
 export interface SyncState {
@@ -80,6 +102,10 @@ export class CardSync {
   private reading = false;
   /** Cards the gateway deleted from the controller lately (card → epoch ms), for removing(); pruned as it grows. */
   private readonly deletedAt = new Map<number, number>();
+  /** Background checks of the run's card requests not yet in (settle). */
+  private checks: Promise<void>[] = [];
+  /** What those checks found forged: reads, cards written, a time profile written. */
+  private forged = { reads: 0, cards: new Set<number>(), profiles: 0 };
 
   constructor(
     private readonly port: SyncPort,
@@ -154,7 +180,14 @@ export class CardSync {
         await this.run(full);
         this.lastError = null;
         this.failures = 0;
-      } catch (err) {
+      } catch (failed) {
+        // The writes sent before the failure have their verdicts coming: a forged one's card is written again.
+        let err = failed;
+        try {
+          await this.settle(this.mirror);
+        } catch (forged) {
+          err = forged; // a refusal among the replies may be the forger's own
+        }
         this.lastError = (err as Error).message;
         this.failures++;
         this.failedAt = this.now();
@@ -163,7 +196,9 @@ export class CardSync {
         // full at every retry, thousands of requests each. Anything else (no answer, a read cut short, a full run
         // asked for meanwhile) leaves it unknown, and the next run reads the controller again.
         // (`again` as declared: set during the run, which the compiler's narrowing from the loop's head does not see.)
-        if (!(err instanceof WriteRefusedError) || this.reading || (this.again as Pending) === 'full') this.mirror = null;
+        // A forged write's card was marked unknown in the mirror by settle: the retry writes it again.
+        const answered = err instanceof WriteRefusedError || err instanceof RepliesForgedError;
+        if (!answered || this.reading || (this.again as Pending) === 'full') this.mirror = null;
         this.reading = false;
         this.again = 'none';
         return;
@@ -182,20 +217,25 @@ export class CardSync {
       const n = await this.port.count();
       for (let i = 1; i <= n; i++) {
         await this.writeUrgent(read);
-        const r = await this.port.cardAt(i);
+        const r = this.check(await this.port.cardAt(i), () => this.forged.reads++);
         if (r.card === NO_CARD) break;
         if (r.card !== DELETED_CARD && !this.urgentlyWritten.has(r.card)) read.set(r.card, r);
       }
+      // Nothing read is acted on before every read's verdict is in (settleMs after the last reply): a forged record,
+      // or a forged end of the list, fails the read, and the next run reads the controller again.
+      await this.settle(read);
       this.urgentlyWritten.clear();
       this.mirror = read;
       this.reading = false;
     }
     const sig = JSON.stringify(this.plan.profiles);
     if (sig !== this.profilesWritten) {
-      for (const p of this.plan.profiles) if (!(await this.port.setProfile(p))) throw new WriteRefusedError(`controller refused time profile ${p.profile}`);
+      for (const p of this.plan.profiles) if (!this.check(await this.port.setProfile(p), () => this.forged.profiles++)) throw new WriteRefusedError(`controller refused time profile ${p.profile}`);
       this.profilesWritten = sig;
     }
     await this.apply();
+    // A forged "ok" to a write (a put the controller refused) is found here, at most settleMs after the last write.
+    await this.settle(this.mirror);
     if (full) {
       this.lastFullSync = new Date(this.now()).toISOString();
       this.onFullSync(this.lastFullSync);
@@ -215,7 +255,7 @@ export class CardSync {
       const want = this.plan.cards.get(c);
       // A refused put is not written: as in apply(), the run stops and the next one reads the controller again. (A
       // refused delete means the controller does not hold the card, which is what was wanted.)
-      if (want && !(await this.port.put(want))) throw new WriteRefusedError(`controller refused card ${c} (is its card store full?)`);
+      if (want && !this.check(await this.port.put(want), () => this.forged.cards.add(c))) throw new WriteRefusedError(`controller refused card ${c} (is its card store full?)`);
       if (!want) await this.deleteCard(c);
       if (partialMirror) {
         this.urgentlyWritten.add(c);
@@ -230,13 +270,43 @@ export class CardSync {
   }
 
   private async deleteCard(card: number): Promise<void> {
-    await this.port.delete(card);
+    // Its answer is not needed (a refusal means the controller does not hold the card), but a forged one is counted
+    // and the card deleted again: two different answers say someone else is answering for this controller.
+    this.check(await this.port.delete(card), () => this.forged.cards.add(card));
     if (this.deletedAt.size >= 10_000) {
       const old = this.now() - DELETE_CROSSING_MS;
       for (const [c, at] of this.deletedAt) if (at < old) this.deletedAt.delete(c);
       if (this.deletedAt.size >= 10_000) this.deletedAt.clear(); // a list emptied at once (a lockdown): stays bounded
     }
     this.deletedAt.set(card, this.now());
+  }
+
+  /** A reply taken now; its verdict, when it comes, notes a forgery (`onForged`) for settle. */
+  private check<T>(c: CheckedValue<T>, onForged: () => void): T {
+    this.checks.push(
+      c.genuine.then((ok) => {
+        if (!ok) onForged();
+      }),
+    );
+    return c.value;
+  }
+
+  /**
+   * Waits for the verdicts of the requests sent so far (the last came at most settleMs ago). A card whose write was
+   * forged is unknown: `mirror` drops it when the plan wants it (put again) and holds it when the plan does not
+   * (deleted again); a forged time profile is written again. Throws RepliesForgedError when anything was forged.
+   */
+  private async settle(mirror: Map<number, CardRecord> | null): Promise<void> {
+    while (this.checks.length > 0) await Promise.all(this.checks.splice(0));
+    const { reads, cards, profiles } = this.forged;
+    if (reads + cards.size + profiles === 0) return;
+    this.forged = { reads: 0, cards: new Set(), profiles: 0 };
+    for (const c of cards) {
+      if (mirror && this.plan.cards.has(c)) mirror.delete(c);
+      else if (mirror) mirror.set(c, { card: c, from: '', to: '', doors: [0, 0, 0, 0], pin: 0 });
+    }
+    if (profiles > 0) this.profilesWritten = '';
+    throw new RepliesForgedError(reads + cards.size + profiles);
   }
 
   /** Writes and deletes to bring the mirror to the plan; deletes first (a lost card must go before new cards come). */
@@ -265,7 +335,7 @@ export class CardSync {
       } else {
         const want = this.plan.cards.get(w.card);
         if (want && !(mirror.get(w.card) && sameRecord(mirror.get(w.card)!, want))) {
-          if (!(await this.port.put(want))) throw new WriteRefusedError(`controller refused card ${w.card} (is its card store full?)`);
+          if (!this.check(await this.port.put(want), () => this.forged.cards.add(w.card))) throw new WriteRefusedError(`controller refused card ${w.card} (is its card store full?)`);
           mirror.set(w.card, want);
         }
       }

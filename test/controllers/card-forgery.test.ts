@@ -1,0 +1,89 @@
+/**
+ * A device on the controllers' LAN answering the gateway's card-list requests for the controller (its address and port
+ * forged, racing the controller's own reply: FakeUhppote.forgedReplies, sent from the controller's socket ahead of its
+ * own answer). The protocol has no authentication; a reply believed from the forger makes the gateway's copy of the
+ * controller's list (its mirror) wrong until the next full read, which the forger can race again.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeRequest, type CardRecord } from '../../drivers/controllers/uhppote/messages.js';
+import { FakeUhppote } from './fake-uhppote.js';
+import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+
+let a: FakeUhppote;
+let b: FakeUhppote;
+let gw: TestGateway;
+let token: string;
+let attacker: Socket;
+
+const ctlA = async () => (await controllers(gw, token)).find((c) => c.id === 'ctl-a')!;
+const metric = async (name: string): Promise<string> =>
+  (await (await gw.api('/metrics', { token })).text()).split('\n').filter((l) => l.startsWith(name)).join('\n');
+
+describe('card-list replies forged in a race with the controller', () => {
+  beforeEach(async () => {
+    [a, b] = await startFakes();
+    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
+    token = await gw.login('admin');
+    await settled(gw, token);
+    attacker = createSocket('udp4');
+    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', () => r()));
+  });
+  afterEach(async () => {
+    await new Promise<void>((r) => attacker.close(() => r()));
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('a put-card answered "ok" by a forger while the controller refuses it is not taken as written', async () => {
+    const uid = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' ORDER BY uid LIMIT 1").get() as { uid: string }).uid;
+    expect((await gw.api(`/api/v1/cards/${uid}/lost`, { method: 'POST', token, json: {} })).status).toBe(200);
+    await waitFor(() => a.card(wg26(uid)) === undefined, 5000, 10);
+    // Found again: the put goes at once. The controller refuses it (its card store full), and the forger answers
+    // "ok" first: believed, the API said every card in sync while the child was refused at the gate.
+    a.refusePuts = true;
+    a.forgedReplies.push({ type: 'put-card', ok: true });
+    expect((await gw.api(`/api/v1/cards/${uid}/unblock`, { method: 'POST', token, json: {} })).status).toBe(200);
+    await waitFor(() => a.forgedReplies.length === 0, 5000, 10);
+    const c = await waitFor(async () => {
+      const x = await ctlA();
+      return !x.sync.running ? x : null;
+    }, 5000, 20);
+    expect(a.card(wg26(uid))).toBeUndefined();
+    expect(c.sync.lastError ?? 'none').toMatch(/forged|two different replies/);
+    expect(c.sync.pending).toBeGreaterThan(0);
+    expect(await metric('campus_controller_requests_total{controller="ctl-a",outcome="forged"}')).toMatch(/ [1-9]\d*$/);
+    // The store takes writes again: the card is written by the next run (asked for here; the status polls retry it
+    // after the back-off).
+    a.refusePuts = false;
+    expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+    await waitFor(() => a.card(wg26(uid)) !== undefined, 10_000, 20);
+  });
+
+  it('a card record changed over the LAN is not hidden by a get-card-at-index reply forged in a race with the controller', async () => {
+    // A child's card given every door at any time, by one put-card from a laptop; at the next full read the forger
+    // answers that slot's read with the record the gateway wrote. Believed, the read found nothing to do, the sync
+    // said in sync, and the card kept every door until a full read the forger did not race.
+    const planned: CardRecord = { ...a.cards()[0]!, doors: [...a.cards()[0]!.doors] as CardRecord['doors'] };
+    const tampered: CardRecord = { ...planned, from: '2000-01-02', doors: [1, 1, 1, 1] };
+    attacker.send(encodeRequest(a.serial, { type: 'put-card', record: tampered }), a.port, '127.0.0.1');
+    await waitFor(() => a.card(planned.card)?.from === tampered.from, 2000, 5);
+    a.forgedReplies.push({ type: 'get-card-at-index', record: planned });
+    const runsBefore = a.requests.get('get-card-at-index') ?? 0;
+    expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+    await waitFor(() => a.forgedReplies.length === 0 && (a.requests.get('get-card-at-index') ?? 0) > runsBefore, 5000, 10);
+    const c = await waitFor(async () => {
+      const x = await ctlA();
+      return !x.sync.running ? x : null;
+    }, 10_000, 20);
+    // The full read was not believed: the run failed and says why.
+    expect(c.sync.lastError ?? 'none').toMatch(/forged|two different replies/);
+    expect(await metric('campus_controller_requests_total{controller="ctl-a",outcome="forged"}')).toMatch(/ [1-9]\d*$/);
+    // The forger gone, the next full read finds the record and writes the gateway's.
+    expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+    await waitFor(() => a.card(planned.card)?.from === planned.from, 10_000, 20);
+    expect(a.card(planned.card)).toEqual(planned);
+    expect((await ctlA()).sync.lastError).toBeNull();
+  });
+});

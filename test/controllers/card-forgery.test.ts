@@ -6,7 +6,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeRequest, type CardRecord } from '../../drivers/controllers/uhppote/messages.js';
+import { DOOR_MODE, encodeRequest, type CardRecord } from '../../drivers/controllers/uhppote/messages.js';
+import { decodeResponse } from '../../drivers/controllers/uhppote/responses.js';
 import { FakeUhppote } from './fake-uhppote.js';
 import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
 
@@ -85,5 +86,35 @@ describe('card-list replies forged in a race with the controller', () => {
     await waitFor(() => a.card(planned.card)?.from === planned.from, 10_000, 20);
     expect(a.card(planned.card)).toEqual(planned);
     expect((await ctlA()).sync.lastError).toBeNull();
+  });
+
+  it('a card put on a locked-down controller over the LAN is not hidden by get-cards replies forged in a race with the controller', async () => {
+    const STUDENT = '0A1B2C3D';
+    const lockdownOf = async (): Promise<string> => ((await ctlA()) as unknown as { lockdown: string }).lockdown;
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    const count = await new Promise<number>((resolve) => {
+      attacker.once('message', (msg) => {
+        const { response } = decodeResponse(msg);
+        if (response.type === 'get-cards') resolve(response.count);
+      });
+      attacker.send(encodeRequest(a.serial, { type: 'get-cards' }), a.port, '127.0.0.1');
+    });
+    // The student's card put back with every door, and each status poll's count read answered first with the count
+    // from before: believed, the count never changed, the console said applied and the gate opened for the card.
+    for (let i = 0; i < 20; i++) a.forgedReplies.push({ type: 'get-cards', count });
+    attacker.send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port, '127.0.0.1');
+    await waitFor(() => a.card(wg26(STUDENT)) !== undefined, 2000, 5);
+    // The forged count is not believed: the doors go normally closed (no card opens them) and the list is read again;
+    // the forger racing the sync's own count read too, the read fails and waits for the forger to stop.
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.normallyClosed && (await lockdownOf()) !== 'applied', 5000, 10);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+    a.forgedReplies.splice(0);
+    // The retry comes after the sync's back-off (a minute); asked for here.
+    await waitFor(async () => !(await ctlA()).sync.running, 5000, 20);
+    expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
+    await waitFor(() => a.card(wg26(STUDENT)) === undefined, 10_000, 20);
+    expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 10_000, 20);
   });
 });

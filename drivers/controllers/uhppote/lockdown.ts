@@ -11,6 +11,7 @@
  */
 import { doorReaderId } from '../../../config/controllers.js';
 import type { LockdownOverruled } from '../../../gateway/core/taps.js';
+import { ControllerForgeryError } from './client.js';
 import type { DeviceRuntime } from './device.js';
 import type { DoorAlarms } from './door-alarms.js';
 import { DoorModes, type DoorFound, type DoorModesDeps } from './door-modes.js';
@@ -159,7 +160,16 @@ export class DoorLockdown {
    * another put keeps the count: its first granted swipe shows it (overruled).
    */
   private async checkCount(dev: DeviceRuntime): Promise<void> {
-    const { count } = await dev.ask({ type: 'get-cards' });
+    let count: number;
+    try {
+      ({ count } = await dev.ask({ type: 'get-cards' }));
+    } catch (err) {
+      if (!(err instanceof ControllerForgeryError)) throw err;
+      // Two different counts, one of them the controller's: a forger answering each read with the count from before
+      // hid a card put from the LAN, and the console said applied while the gate opened for it. Read again.
+      this.counted.delete(dev.id);
+      return this.relist(dev, { count: 'forged' }, 'controller card count read twice, different, during a lockdown; reading the list again');
+    }
     const prior = this.counted.get(dev.id);
     const runs = dev.sync.runs;
     this.counted.set(dev.id, { runs, count });

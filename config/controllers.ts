@@ -21,6 +21,8 @@ export const controllerDoorConfig = z.strictObject({
     .meta({ description: 'For gates and turnstiles: which way a person passes when swiping at this door\'s reader.' }),
   name: localizedName.optional()
     .meta({ description: 'What people call this door\'s reader in the console (one string, or per language as other names); without it, the access point\'s name stands for it.' }),
+  unlockDelayS: z.number().int().min(1).max(255).optional()
+    .meta({ description: 'Seconds the lock stays open after a granted swipe, set with the door\'s mode only when the gateway has to set the mode before it could read the delay the controller holds (its door reads forged from the first status poll); default 3, the controllers\' factory setting. Otherwise the gateway keeps the controller\'s own.' }),
 });
 
 export const controllerDeviceConfig = z.strictObject({

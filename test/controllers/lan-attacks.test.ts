@@ -363,3 +363,31 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     expect(c.sync.pending).toBeGreaterThan(0);
   });
 });
+
+describe('a forger racing the door mode reads from the first status poll after a start', () => {
+  beforeEach(async () => {
+    [a, b] = await startFakes();
+  });
+  afterEach(async () => {
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('does not keep a gate set normally open before the start from being set controlled', async () => {
+    // Set normally open from the LAN while the gateway was down, and every door read of ctl-a answered first with
+    // "controlled" from the first poll on: the gateway had never read the door's unlock delay, so it never set the
+    // door (a set carries the delay), and the gate stayed open to anyone for as long as the forger raced.
+    a.doors[0]!.mode = DOOR_MODE.normallyOpen;
+    a.doors[0]!.delay = 7;
+    for (let i = 0; i < 40; i++) a.forgedReplies.push({ type: 'get-door-control', door: (i % 2) + 1, mode: DOOR_MODE.controlled, delay: 3 });
+    const config = controllersConfig(a, b, { pollIntervalMs: 300 });
+    const devices = (config.controllers as { devices: { doors: Record<string, Record<string, unknown>> }[] }).devices;
+    devices[0]!.doors['1']!.unlockDelayS = 5;
+    gw = await startTestGateway({ demo: true, config });
+    await waitFor(() => a.doors[0]!.mode === DOOR_MODE.controlled, 5000, 10);
+    expect(a.forgedReplies.length).toBeGreaterThan(0); // still racing
+    // The delay it had could not be read: the door's configured one (docs/config.md unlockDelayS).
+    expect(a.doors[0]!.delay).toBe(5);
+  });
+});

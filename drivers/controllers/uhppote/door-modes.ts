@@ -14,6 +14,9 @@ import type { DeviceRuntime } from './device.js';
 import { DOOR_MODE } from './messages.js';
 import { LOCKABLE } from './plan.js';
 
+/** The unlock delay controllers leave the factory with (s): a set made before any read, without a configured one. */
+const FACTORY_UNLOCK_DELAY_S = 3;
+
 /** A door read back in another mode than the one it was set to; `own`: a mode the gateway left it in. */
 export interface DoorFound {
   door: number;
@@ -87,10 +90,13 @@ export class DoorModes {
           // the other reply hides it. It is set to the mode all the same (no change on a door already in it), and the
           // look still fails below (not held), the other doors looked at first: a forger racing every read kept the
           // gate open to anyone for as long as it raced.
+          // A set carries the unlock delay: the one last read, else (reads forged from the first poll after a start)
+          // the door's configured one. Held back for want of a delay read, the door was never set for as long as the
+          // forger raced from the start.
           left.delete(k);
           forged ??= err;
-          const delay = delays.get(k);
-          if (delay !== undefined) await dev.ask({ type: 'set-door-control', door: k, mode, delay }).catch(() => {});
+          const delay = delays.get(k) ?? door.unlockDelayS ?? FACTORY_UNLOCK_DELAY_S;
+          await dev.ask({ type: 'set-door-control', door: k, mode, delay }).catch(() => {});
           continue;
         }
         // Mode 0 (or another door's reply) is what a controller answers for a door it does not have. Controllers have

@@ -22,6 +22,8 @@ export interface DoorLockdownDeps extends Omit<DoorModesDeps, 'changed'> {
   active: () => boolean;
   /** Whether the controller's card list is the lockdown's: a plan made under it, written in full. */
   listLocked: (dev: DeviceRuntime) => boolean;
+  /** Takes a full read of the card list held back for the controller (not-issued.ts takeOwed): whether there was one. */
+  owedRead: (dev: DeviceRuntime) => boolean;
 }
 
 export class DoorLockdown {
@@ -71,7 +73,9 @@ export class DoorLockdown {
         try {
           await this.setModes(dev, DOOR_MODE.normallyClosed);
         } finally {
-          await dev.sync.request('incremental');
+          // A list known not to be the gateway's (a card it never issued let through, its read held back by the
+          // minute) is read in full by the cut itself, not again during the lockdown.
+          await dev.sync.request(this.d.owedRead(dev) ? 'full' : 'incremental');
         }
         // A cut that failed (a write refused or unanswered) left every card on the list: the doors stay closed to all
         // of them, and a status poll opens them to security staff once a later sync has cut it (check below; a

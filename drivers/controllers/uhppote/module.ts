@@ -122,8 +122,10 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
     openRecorded: (readerId, from, to) => store.openNear(readerId, from, to),
   });
 
+  const notIssued = new CardsNotIssued({ alerts: ctx.alerts, aps, timeZone: tz, now, log, metrics, lockdownActive: ports.lockdownActive });
+
   const doorLockdown = new DoorLockdown({
-    aps, active: ports.lockdownActive, listLocked, log, alarms: doorAlarms, warn: (key, fields, msg) => dropLog.warn(key, fields, msg),
+    aps, active: ports.lockdownActive, listLocked, log, owedRead: (d) => notIssued.takeOwed(d), alarms: doorAlarms, warn: (key, fields, msg) => dropLog.warn(key, fields, msg),
     closed: {
       load: () => store.doorsClosed(),
       save: (id, closed) => {
@@ -135,8 +137,6 @@ export function createControllersModule(ctx: GatewayContext, ports: ControllersP
       },
     },
   });
-
-  const notIssued = new CardsNotIssued({ alerts: ctx.alerts, aps, timeZone: tz, now, log, metrics });
 
   /** `address`: where a simulated controller answers instead of its configured one. */
   const makeDevice = (device: (typeof cfg.devices)[number], address: string | undefined): DeviceRuntime => {

@@ -10,6 +10,11 @@
  * At most one such read a minute per controller: someone putting a card at every poll must not hold the controller in
  * back-to-back full reads (thousands of requests each, which status polls and swipes queue behind). Those within the
  * minute are counted, and one read follows at the first status poll after it (polled).
+ *
+ * A read held back when a lockdown begins is the lockdown's to take (takeOwed): its cut reads the list in full instead
+ * of writing only what changed, so a card put from the LAN goes with the cut. Run at the minute's end instead, it was an
+ * extra full read during the lockdown, the doors normally closed to security staff while it lasted (lockdown.ts check),
+ * and the card it was owed for stayed on the locked-down list until then. During a lockdown nothing is read from here.
  */
 import { doorReaderId } from '../../../config/controllers.js';
 import type { AccessPointConfig } from '../../../config/access.js';
@@ -31,6 +36,7 @@ export interface CardsNotIssuedDeps {
   now: () => number;
   log: { warn(o: object, m: string): void };
   metrics: MetricFactory;
+  lockdownActive: () => boolean;
 }
 
 export class CardsNotIssued {
@@ -45,7 +51,7 @@ export class CardsNotIssued {
   constructor(private readonly d: CardsNotIssuedDeps) {
     this.counted = d.metrics.counter(
       'campus_controller_cards_not_issued_total',
-      'Granted swipes of cards the gateway did not give the controller, by what followed (reread, held: within the minute)',
+      'Granted swipes of cards the gateway did not give the controller, by what followed (reread; held: within the minute; lockdown: a held read taken into a lockdown\'s cut)',
       ['controller', 'outcome'],
     );
   }
@@ -61,7 +67,18 @@ export class CardsNotIssued {
 
   /** At each status poll the controller answered: a read held back by the minute runs once the minute is over. */
   polled(dev: DeviceRuntime): void {
-    if (this.owed.has(dev.id) && this.due(dev.id)) this.reread(dev, { held: true });
+    if (this.owed.has(dev.id) && this.due(dev.id) && !this.d.lockdownActive()) this.reread(dev, { held: true });
+  }
+
+  /**
+   * A lockdown begins on the controller: whether a read was held back for it, now the lockdown's (its cut reads the list
+   * in full). Counted `lockdown`.
+   */
+  takeOwed(dev: DeviceRuntime): boolean {
+    if (!this.owed.delete(dev.id)) return false;
+    this.lastRead.set(dev.id, this.d.now());
+    this.counted.inc({ controller: dev.id, outcome: 'lockdown' });
+    return true;
   }
 
   private due(deviceId: string): boolean {

@@ -85,7 +85,12 @@ describe('card-list replies forged in a race with the controller', () => {
     expect((await gw.api('/api/v1/controllers/ctl-a/sync', { method: 'POST', token })).status).toBe(202);
     await waitFor(() => a.card(planned.card)?.from === planned.from, 10_000, 20);
     expect(a.card(planned.card)).toEqual(planned);
-    expect((await ctlA()).sync.lastError).toBeNull();
+    // The run ends once its writes' verdicts are in (20 ms after the last).
+    const after = await waitFor(async () => {
+      const x = await ctlA();
+      return !x.sync.running ? x : null;
+    }, 5000, 20);
+    expect(after.sync.lastError).toBeNull();
   });
 
   it('a card put on a locked-down controller over the LAN is not hidden by get-cards replies forged in a race with the controller', async () => {

@@ -73,7 +73,7 @@ export class Outbox {
   private readonly dueRows: Statement<[{ channel: string; now: number; limit: number }], DueRow>;
   private readonly dueRowsSkipping: Statement<[{ channel: string; now: number; limit: number; sent: string }], DueRow>;
 
-  constructor(private readonly db: Database) {
+  constructor(readonly db: Database) {
     // A guardian without consent gets a row too, suppressed: the delivery log shows why nothing was sent.
     this.forGuardians = db.prepare(
       `INSERT OR IGNORE INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, reason, next_at, created_at, expires_at)

@@ -87,7 +87,7 @@ export class Sender {
 
   constructor(private readonly d: SenderDeps) {
     this.mono = d.clock.monotonic ? () => d.clock.monotonic!() : () => performance.now();
-    this.sentUnrecorded = new SentUnrecorded(d.metrics, MAX_SENT_UNRECORDED);
+    this.sentUnrecorded = new SentUnrecorded(d.metrics, MAX_SENT_UNRECORDED, d.outbox.db);
     for (const c of d.channels) {
       const cfg = d.config.channels.find((x) => x.id === c.id)!;
       this.states.set(c.id, {

@@ -114,5 +114,7 @@ export const notifyConfig = z.strictObject({
     .meta({ description: 'A channel failing this long without a success raises `notify_failing`.' }),
   pollMs: z.number().int().min(50).max(60_000).default(1000)
     .meta({ description: 'How often queued messages are looked at when nothing nudges the sender.' }),
+  maxSentUnrecorded: z.number().int().positive().max(1_000_000).default(10_000)
+    .meta({ description: 'Messages a provider took whose "sent" the database refused (a full disk), kept in memory at most (~100 B each); at the bound only emergencies are sent until some are recorded.' }),
 });
 export type NotifyConfig = z.infer<typeof notifyConfig>;

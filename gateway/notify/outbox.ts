@@ -72,6 +72,7 @@ export class Outbox {
   private readonly anyQueuedDue: Statement;
   private readonly dueRows: Statement<[{ channel: string; now: number; limit: number }], DueRow>;
   private readonly dueRowsSkipping: Statement<[{ channel: string; now: number; limit: number; sent: string }], DueRow>;
+  private readonly dueEmergencies: Statement<[{ channel: string; now: number; limit: number; sent: string }], DueRow>;
 
   constructor(readonly db: Database) {
     // A guardian without consent gets a row too, suppressed: the delivery log shows why nothing was sent.
@@ -82,12 +83,13 @@ export class Outbox {
               @now, @now, @expiresAt
        FROM guardians g WHERE g.person_id = @personId`,
     );
-    const due = (skipping: boolean): string =>
+    const due = (skipping: boolean, emergencies = false): string =>
       `SELECT o.id, o.event, o.person_id, o.guardian_id, o.channel, o.data, o.attempts, o.expires_at, o.reason,
               p.name AS student, g.phone_enc, g.language, g.consent, g.wecom_user
        FROM notify_outbox o LEFT JOIN persons p ON p.id = o.person_id LEFT JOIN guardians g ON g.id = o.guardian_id
        WHERE o.status = 'queued' AND o.channel = @channel AND o.next_at <= @now
          ${skipping ? 'AND o.id NOT IN (SELECT value FROM json_each(@sent))' : ''}
+         ${emergencies ? "AND o.event = 'emergency'" : ''}
          AND (o.event = 'emergency'
               OR NOT EXISTS (SELECT 1 FROM notify_outbox b WHERE b.guardian_id = o.guardian_id AND b.channel = o.channel
                              AND b.status = 'queued' AND b.id < o.id AND b.expires_at > @now
@@ -95,6 +97,7 @@ export class Outbox {
        ORDER BY o.next_at, o.id LIMIT @limit`;
     this.dueRows = db.prepare<{ channel: string; now: number; limit: number }, DueRow>(due(false));
     this.dueRowsSkipping = db.prepare<{ channel: string; now: number; limit: number; sent: string }, DueRow>(due(true));
+    this.dueEmergencies = db.prepare<{ channel: string; now: number; limit: number; sent: string }, DueRow>(due(true, true));
     this.anyQueuedDue = db.prepare("SELECT 1 FROM notify_outbox WHERE status = 'queued' AND next_at <= ? LIMIT 1");
     this.staff = db.prepare(
       `INSERT OR IGNORE INTO notify_outbox (event, person_id, guardian_id, channel, dedup_key, data, status, next_at, created_at, expires_at)
@@ -142,8 +145,13 @@ export class Outbox {
    * full disk; unrecorded.ts): still queued, they are neither due nor hold a guardian's later messages back. Held
    * behind one, the guardian had nothing more for as long as the disk stayed full. A second statement, used only
    * then, so the usual pass's query is the one measured above.
+   *
+   * `emergenciesOnly`: the emergency broadcasts alone, for a sender at its bound of those (sender.ts, `pass`): only
+   * they may go then, and behind 50 other rows due first they were never read. It reads every due row of the index
+   * to find them, which costs only while the disk is full and that bound is reached.
    */
-  due(channel: string, now: number, limit: number, sent: string | null = null): DueRow[] {
+  due(channel: string, now: number, limit: number, sent: string | null = null, emergenciesOnly = false): DueRow[] {
+    if (emergenciesOnly) return this.dueEmergencies.all({ channel, now, limit, sent: sent ?? '[]' });
     return sent === null ? this.dueRows.all({ channel, now, limit }) : this.dueRowsSkipping.all({ channel, now, limit, sent });
   }
 

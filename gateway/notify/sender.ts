@@ -53,8 +53,6 @@ import { scrubNumbers } from './scrub.js';
 import { SentUnrecorded } from './unrecorded.js';
 
 const MAX_INFLIGHT = 4;
-/** Messages sent whose "sent" the database refused, kept in memory at most (as many as the messages held.ts keeps). */
-const MAX_SENT_UNRECORDED = 10_000;
 /** A message to a number at its provider limit waits this long, doubled at each try (providers count per minute and per hour). */
 const RECIPIENT_RETRY_MS = 60_000;
 const RECIPIENT_RETRY_MAX_MS = 30 * 60_000;
@@ -87,7 +85,7 @@ export class Sender {
 
   constructor(private readonly d: SenderDeps) {
     this.mono = d.clock.monotonic ? () => d.clock.monotonic!() : () => performance.now();
-    this.sentUnrecorded = new SentUnrecorded(d.metrics, MAX_SENT_UNRECORDED, d.outbox.db);
+    this.sentUnrecorded = new SentUnrecorded(d.metrics, d.config.maxSentUnrecorded, d.outbox.db);
     for (const c of d.channels) {
       const cfg = d.config.channels.find((x) => x.id === c.id)!;
       this.states.set(c.id, {
@@ -232,8 +230,10 @@ export class Sender {
       const due = this.d.outbox.anyDue(now);
       // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
       for (const st of due ? this.states.values() : []) {
+        // At the bound of messages sent but not recorded, only emergencies go (below): the next batch reads them alone.
+        let emergenciesOnly = false;
         for (let batch = 0; batch < 20 && st.inflight < MAX_INFLIGHT && st.pausedUntil <= now; batch++) {
-          const rows = this.d.outbox.due(st.channel.id, now, 50, sent);
+          const rows = this.d.outbox.due(st.channel.id, now, 50, sent, emergenciesOnly);
           let blocked = false;
           for (const row of rows) {
             if (this.inflight.has(row.id) || this.sentUnrecorded.has(row.id)) continue;
@@ -253,8 +253,14 @@ export class Sender {
             // An emergency is not held so (as in Outbox.due): behind a request the provider holds open it waited for
             // that request's timeout, and then for the pause the timeout brought.
             if (row.guardian_id !== null && row.event !== 'emergency' && st.guardians.has(row.guardian_id)) continue;
-            // Each send could end unrecorded: at the bound the rest wait in the outbox for the disk, not sent twice.
-            if (st.inflight >= MAX_INFLIGHT || !this.sentUnrecorded.room(this.inflight.size) || st.bucket.take(1) > 0) {
+            // Each send could end unrecorded: at the bound the rest wait in the outbox for the disk, not sent twice. An
+            // emergency (a lockdown) still goes: add() never drops, so one past the bound costs ~100 B of memory. The
+            // others are skipped, not a stop: behind 50 of them at the head of the batch the emergencies were never read.
+            if (row.event !== 'emergency' && !this.sentUnrecorded.room(this.inflight.size)) {
+              emergenciesOnly = true;
+              continue;
+            }
+            if (st.inflight >= MAX_INFLIGHT || st.bucket.take(1) > 0) {
               blocked = true;
               break;
             }

@@ -6,7 +6,8 @@
  *
  * Bounded like the messages the database refused to queue (held.ts), but nothing here is ever dropped: forgetting
  * one would send it again. The sender starts no send that could bring them past `max` (see `room`), so messages wait
- * in the outbox instead, for the disk. Lost if the process stops before the disk has room: those rows are still queued
+ * in the outbox instead, for the disk; except an emergency broadcast, which goes all the same (past `max` it costs
+ * memory, ~100 B a message, and a lockdown's message must not wait for the disk). Lost if the process stops before the disk has room: those rows are still queued
  * and go once more after the restart (twice rather than never; docs/guardians.md, At-least-once).
  */
 import { Gauge, type Registry } from 'prom-client';

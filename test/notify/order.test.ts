@@ -9,6 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NOTIFY_EVENTS } from '../../config/notify.js';
 import { ManualClock } from '../../gateway/core/clock.js';
+import { Outbox } from '../../gateway/notify/outbox.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { CREDENTIALS, FakeProviders } from './fake-providers.js';
 import { notifications, tap } from './helpers.js';
@@ -23,7 +24,7 @@ let clock: ManualClock;
 const looks = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
 
 /** The demo school at 07:39 on a Tuesday, its guardians' channel the fake Aliyun SMS at `ratePerMin`. */
-async function startSchool(ratePerMin: number, burst: number, departureTtlS = 1800): Promise<void> {
+async function startSchool(ratePerMin: number, burst: number, departureTtlS = 1800, notify: Record<string, unknown> = {}): Promise<void> {
   // Tuesday 1 September 2026, 07:39 in Shanghai.
   clock = new ManualClock(Date.parse('2026-09-01T07:39:00+08:00'));
   fake = await new FakeProviders().start();
@@ -39,6 +40,7 @@ async function startSchool(ratePerMin: number, burst: number, departureTtlS = 18
         pollMs: 50,
         retry: { initialMs: 60_000, maxMs: 60_000 },
         events: { departure: { ttlS: departureTtlS } },
+        ...notify,
         channels: [
           {
             id: 'sms', type: 'sms-aliyun', baseUrl: `${fake.base}/aliyun/`, accessKeyId: CREDENTIALS.aliyun.accessKeyId, accessKeySecretFile: secretFile,
@@ -248,5 +250,49 @@ describe("one guardian's messages on a channel with room", () => {
     await waitFor(() => fake.accepted.some((a) => a.to === GUARDIAN && a.template === 'SMS_EMERGENCY'), 1500);
     // The arrival is still the one request held open, not sent again beside it.
     expect(fake.aliyunTemplates.filter((t) => t === 'SMS_ARRIVAL')).toHaveLength(1);
+  });
+});
+
+describe('an emergency broadcast at the bound of messages sent but not recorded', () => {
+  // At most one message sent whose "sent" the database refused (10,000 by default): the bound is reached at once.
+  beforeEach(() => startSchool(60, 5, 7200, { maxSentUnrecorded: 1 }));
+  afterEach(async () => {
+    await gw?.close();
+    await fake?.stop();
+  });
+
+  it('still goes, ahead of the other messages that wait at the bound, though 60 of them are due before it', async () => {
+    // Sixty more pupils, a consenting guardian each: their absences are due before the broadcast.
+    const csv = ['external_id,name,guardian_name,guardian_phone,relation,notify,language'];
+    for (let i = 0; i < 60; i++) csv.push(`B${1000 + i},Pupil ${i},Guardian ${i},1350013${String(1000 + i)},mother,yes,zh`);
+    const imported = await gw.api('/api/v1/people/import', { method: 'POST', token: admin, headers: { 'content-type': 'text/csv' }, body: csv.join('\n') });
+    expect(imported.status).toBe(200);
+    // A full disk refuses the UPDATE marking a message sent (a trigger fails it as the disk does): the arrival the
+    // provider takes is kept in memory as sent, and that is the bound.
+    gw.ctx.db.exec(`CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON notify_outbox WHEN NEW.status = 'sent'
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      expect(await tap(client, 'demo-gate-in', '0A1B2C3D')).toMatchObject({ granted: true });
+      await waitFor(() => sentTo().length === 1);
+      // The absence check's messages, queued as it queues them, each to its pupil's guardian.
+      const outbox = new Outbox(gw.ctx.db);
+      const now = clock.now();
+      const pupils = gw.ctx.db.prepare("SELECT id FROM persons WHERE external_id LIKE 'B1%' ORDER BY id").all() as { id: number }[];
+      expect(pupils).toHaveLength(60);
+      for (const p of pupils) {
+        outbox.enqueue(gw.ctx.db, { event: 'absent', personId: p.id, channel: 'sms', dedupKey: `absent:${p.id}:2026-09-01`, data: { at: now }, now, expiresAt: now + 7_200_000 });
+      }
+      await looks();
+      const res = await gw.api('/api/v1/notifications/emergency', { method: 'POST', token: admin, json: { text: '学校封闭，请勿前来接孩子。' } });
+      expect(res.status).toBe(202);
+      // Before, no send started at the bound, an emergency's neither; and one let past the bound still waited behind
+      // the first 50 due rows (the absences), which the bound skips.
+      await waitFor(() => fake.accepted.some((a) => a.to === GUARDIAN && a.template === 'SMS_EMERGENCY'), 2000).catch(() => undefined);
+      expect(sentTo()).toEqual(['SMS_ARRIVAL 07:39', 'SMS_EMERGENCY 07:39']);
+      // The others still wait for the disk: not one absence went.
+      expect(fake.aliyunTemplates.filter((t) => t === 'SMS_ABSENT')).toEqual([]);
+    } finally {
+      gw.ctx.db.exec('DROP TRIGGER IF EXISTS refuse_sent');
+    }
   });
 });

@@ -354,6 +354,45 @@ describe("a lost card's message the database refuses to queue", () => {
     // Sent before the test ends: the other test of this school counts what the provider took.
     await settled(gw, admin, '?person=S20250001&event=test');
   });
+
+  it('queues those kept a chunk a transaction once the disk has room: a refused one keeps its chunk waiting, in order', async () => {
+    const db = gw.ctx.db;
+    const personId = (db.prepare('SELECT id FROM persons WHERE external_id = ?').get('S20250001') as { id: number }).id;
+    const metrics = new Registry();
+    const held = new HeldMessages({ db, outbox: new Outbox(db), clock, log: gw.ctx.log, metrics, max: 10 });
+    const message = (key: string, ttlMs: number): HeldMessage => ({
+      event: 'test', personId, channel: 'wx', dedupKey: key, data: { at: clock.now() }, now: clock.now(), expiresAt: clock.now() + ttlMs,
+    });
+    const queued = (): string[] =>
+      (db.prepare("SELECT dedup_key AS k FROM notify_outbox WHERE dedup_key LIKE 'chunk-%' ORDER BY id").all() as { k: string }[]).map((r) => r.k.split(':')[0]!);
+    db.exec(`CREATE TRIGGER refuse_outbox BEFORE INSERT ON notify_outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      for (const [key, ttl] of [['chunk-a', 3_600_000], ['chunk-b', 60_000], ['chunk-c', 3_600_000]] as const) {
+        expect(held.enqueue(message(key, ttl))).toBe(true);
+      }
+    } finally {
+      db.exec('DROP TRIGGER IF EXISTS refuse_outbox');
+    }
+    // The disk takes writes again, all but the second message's (a trigger fails it as a full disk does).
+    db.exec(`CREATE TRIGGER refuse_second BEFORE INSERT ON notify_outbox WHEN NEW.dedup_key LIKE 'chunk-b:%'
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      // One transaction for the chunk (held.ts): nothing is queued, all three wait. Before, the first went alone, one
+      // commit each: 10,000 kept held the event loop, every gate's answer with it, as unrecorded.ts's did.
+      expect([held.retry(), held.pending, queued()]).toEqual([0, 3, []]);
+      // The second's time to live runs out while it is still refused: it goes (dropped as expired, it would only
+      // expire), and the others go together in that chunk's transaction, in the order kept.
+      clock.advance(61_000);
+      expect([held.retry(), held.pending, queued()]).toEqual([2, 0, ['chunk-a', 'chunk-c']]);
+    } finally {
+      db.exec('DROP TRIGGER IF EXISTS refuse_second');
+    }
+    const counted = await metrics.metrics();
+    expect(counted).toMatch(/campus_notify_held_dropped_total\{event="test",reason="expired"\} 1/);
+    expect(counted).toMatch(/campus_notify_held_queued_total\{event="test"\} 2/);
+    // Sent before the test ends: the other tests of this school count what the provider took.
+    await settled(gw, admin, '?person=S20250001&event=test');
+  });
 });
 
 // A school of its own: its database refuses to queue a tap's message.

@@ -51,11 +51,11 @@ export class SentUnrecorded {
   }
 
   /**
-   * Whether `sending` more messages may start, `inflight` being on the wire already: each of them could end here, and
-   * past `max` one would have to be forgotten (and sent again).
+   * Whether one more message may start, `inflight` being on the wire already: each of them could end here, and past
+   * `max` one would have to be forgotten (and sent again).
    */
-  room(inflight: number, sending = 1): boolean {
-    return this.rows.size + inflight + sending <= this.max;
+  room(inflight: number): boolean {
+    return this.rows.size + inflight + 1 <= this.max;
   }
 
   add(id: number, channel: string): void {

@@ -4,12 +4,12 @@
  * own answer). The protocol has no authentication; a reply believed from the forger makes the gateway's copy of the
  * controller's list (its mirror) wrong until the next full read, which the forger can race again.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DOOR_MODE, encodeRequest, type CardRecord } from '../../drivers/controllers/uhppote/messages.js';
 import { decodeResponse } from '../../drivers/controllers/uhppote/responses.js';
 import { FakeUhppote } from './fake-uhppote.js';
-import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+import { controllers, startHostileLan, stopHostileLan, waitFor, wg26, type TestGateway } from './helpers.js';
 
 let a: FakeUhppote;
 let b: FakeUhppote;
@@ -23,19 +23,9 @@ const metric = async (name: string): Promise<string> =>
 
 describe('card-list replies forged in a race with the controller', () => {
   beforeEach(async () => {
-    [a, b] = await startFakes();
-    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
-    token = await gw.login('admin');
-    await settled(gw, token);
-    attacker = createSocket('udp4');
-    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', () => r()));
+    ({ a, b, gw, token, attacker } = await startHostileLan());
   });
-  afterEach(async () => {
-    await new Promise<void>((r) => attacker.close(() => r()));
-    await gw?.close();
-    await a?.stop();
-    await b?.stop();
-  });
+  afterEach(() => stopHostileLan({ a, b, gw, attacker }));
 
   it('a put-card answered "ok" by a forger while the controller refuses it is not taken as written', async () => {
     const uid = (gw.ctx.db.prepare("SELECT uid FROM cards WHERE status = 'active' ORDER BY uid LIMIT 1").get() as { uid: string }).uid;

@@ -1,4 +1,5 @@
 /** Two fake controllers and a gateway configured for them, for the controller tests. */
+import { createSocket, type Socket } from 'node:dgram';
 import type { GatewayConfigInput } from '../../config/schema.js';
 import { cardNumberOf } from '../../drivers/controllers/uhppote/plan.js';
 import { startTestGateway, tempDir, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -56,6 +57,33 @@ export async function settled(gw: TestGateway, token: string, ms = 20_000): Prom
     const list = await controllers(gw, token);
     return list.every((c) => c.state === 'online' && c.sync.lastFullSync !== null && c.sync.pending === 0 && !c.sync.running) ? list : null;
   }, ms, 50);
+}
+
+/** A hostile device on the controllers' LAN: the two fakes, a settled gateway polling each second, a UDP socket to attack from. */
+export interface HostileLan {
+  a: FakeUhppote;
+  b: FakeUhppote;
+  gw: TestGateway;
+  token: string;
+  attacker: Socket;
+}
+
+export async function startHostileLan(): Promise<HostileLan> {
+  const [a, b] = await startFakes();
+  const gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
+  const token = await gw.login('admin');
+  await settled(gw, token);
+  const attacker = createSocket('udp4');
+  await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', () => r()));
+  return { a, b, gw, token, attacker };
+}
+
+/** Stops what startHostileLan started; any part may be missing (a start that failed half-way). */
+export async function stopHostileLan(lan: Partial<HostileLan>): Promise<void> {
+  if (lan.attacker) await new Promise<void>((r) => lan.attacker!.close(() => r()));
+  await lan.gw?.close();
+  await lan.a?.stop();
+  await lan.b?.stop();
 }
 
 export { startTestGateway, tempDir, waitFor, type TestGateway };

@@ -2,12 +2,12 @@
  * A student's laptop on the school LAN attacks the door controllers' UDP path: a real socket on 127.0.0.1 (the
  * controllers' own address, as a device forging its source address would) sends what the gateway did not ask for.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DOOR_MODE, encodeRequest } from '../../drivers/controllers/uhppote/messages.js';
 import { decodeResponse, encodeEventPacket, type ControllerStatus } from '../../drivers/controllers/uhppote/responses.js';
 import { FakeUhppote } from './fake-uhppote.js';
-import { controllers, controllersConfig, settled, startFakes, startTestGateway, waitFor, wg26, type TestGateway } from './helpers.js';
+import { controllers, controllersConfig, startFakes, startHostileLan, startTestGateway, stopHostileLan, waitFor, wg26, type TestGateway } from './helpers.js';
 
 const STUDENT = '0A1B2C3D';
 
@@ -30,19 +30,9 @@ const send = (bytes: Buffer, port: number): void => attacker.send(bytes, port, '
 
 describe('a hostile device on the LAN against the controllers UDP path', () => {
   beforeEach(async () => {
-    [a, b] = await startFakes();
-    gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
-    token = await gw.login('admin');
-    await settled(gw, token);
-    attacker = createSocket('udp4');
-    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', () => r()));
+    ({ a, b, gw, token, attacker } = await startHostileLan());
   });
-  afterEach(async () => {
-    await new Promise<void>((r) => attacker.close(() => r()));
-    await gw?.close();
-    await a?.stop();
-    await b?.stop();
-  });
+  afterEach(() => stopHostileLan({ a, b, gw, attacker }));
 
   it('a flood of pushes for the next index, at the listener limit, does not starve the controller card sync', async () => {
     // Each forged push for the index after the log's end cost a status read (20 ms of the controller's request chain,

@@ -28,7 +28,8 @@ const afterPolls = async (f: FakeUhppote, n: number): Promise<void> => {
   await waitFor(() => polls(f) >= until, 10_000, 10);
 };
 
-describe('a lockdown on door controllers that goes wrong half-way', () => {
+/** Each test: two fresh fakes and the clock at the wall clock's time; the test starts its own gateway. */
+function withFakes(): void {
   beforeEach(async () => {
     offset = 0;
     [a, b] = await startFakes();
@@ -38,6 +39,10 @@ describe('a lockdown on door controllers that goes wrong half-way', () => {
     await a?.stop();
     await b?.stop();
   });
+}
+
+describe('a lockdown on door controllers that goes wrong half-way', () => {
+  withFakes();
 
   const start = async (dataDir?: string): Promise<void> => {
     gw = await startTestGateway({ demo: true, clock, config: controllersConfig(a, b), ...(dataDir ? { dataDir } : {}) });
@@ -194,15 +199,7 @@ describe('a lockdown on door controllers that goes wrong half-way', () => {
 });
 
 describe('a controller away when a lockdown began', () => {
-  beforeEach(async () => {
-    offset = 0;
-    [a, b] = await startFakes();
-  });
-  afterEach(async () => {
-    await gw?.close();
-    await a?.stop();
-    await b?.stop();
-  });
+  withFakes();
 
   it('its swipes from while it was away, read back after its list was cut, raise no door_granted_in_lockdown and no read after read of its list', async () => {
     gw = await startTestGateway({ demo: true, clock, config: controllersConfig(a, b) });
@@ -231,15 +228,7 @@ describe('a controller away when a lockdown began', () => {
 });
 
 describe('a card-list read held back when a lockdown begins', () => {
-  beforeEach(async () => {
-    offset = 0;
-    [a, b] = await startFakes();
-  });
-  afterEach(async () => {
-    await gw?.close();
-    await a?.stop();
-    await b?.stop();
-  });
+  withFakes();
 
   it('a card-list read held back from before a lockdown is taken into the lockdown\'s cut, not run as an extra read during it', async () => {
     gw = await startTestGateway({ demo: true, clock, config: controllersConfig(a, b) });

@@ -11,9 +11,10 @@ export const SERIAL_B = 303986753;
 /** wg26: the controller's number for a UID is its low 3 bytes. */
 export const wg26 = (uid: string): number => cardNumberOf(uid, 'wg26')!;
 
-export async function startFakes(): Promise<[FakeUhppote, FakeUhppote]> {
+/** `bDoors`: how many doors the second controller has (4 by default; a test of a door it lacks gives it fewer). */
+export async function startFakes(bDoors?: number): Promise<[FakeUhppote, FakeUhppote]> {
   const a = new FakeUhppote({ serial: SERIAL_A });
-  const b = new FakeUhppote({ serial: SERIAL_B });
+  const b = new FakeUhppote({ serial: SERIAL_B, ...(bDoors === undefined ? {} : { doors: bDoors }) });
   await a.start();
   await b.start();
   return [a, b];

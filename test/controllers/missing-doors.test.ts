@@ -4,8 +4,8 @@
  * could not take at every status poll, forever; now one warning, no set, and the door shown missing in the API.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeUhppote } from './fake-uhppote.js';
-import { controllersConfig, settled, startTestGateway, waitFor, SERIAL_A, SERIAL_B, type TestGateway } from './helpers.js';
+import type { FakeUhppote } from './fake-uhppote.js';
+import { controllersConfig, settled, startFakes, startTestGateway, waitFor, type TestGateway } from './helpers.js';
 
 let a: FakeUhppote;
 let b: FakeUhppote;
@@ -20,10 +20,7 @@ interface DoorView {
 
 describe('a configured door the controller does not have', () => {
   beforeEach(async () => {
-    a = new FakeUhppote({ serial: SERIAL_A });
-    b = new FakeUhppote({ serial: SERIAL_B, doors: 2 });
-    await a.start();
-    await b.start();
+    [a, b] = await startFakes(2);
     const config = controllersConfig(a, b);
     const devices = (config.controllers as { devices: { id: string; doors: Record<string, unknown> }[] }).devices;
     devices[1]!.doors = { '1': { accessPoint: 'main-gate', direction: 'in' }, '4': { accessPoint: 'main-gate', direction: 'out' } };
@@ -60,10 +57,7 @@ describe('a configured door the controller does not have', () => {
 
 describe('a door the controller has, found in mode 0 at the start', () => {
   beforeEach(async () => {
-    a = new FakeUhppote({ serial: SERIAL_A });
-    b = new FakeUhppote({ serial: SERIAL_B });
-    await a.start();
-    await b.start();
+    [a, b] = await startFakes();
     // Set over the LAN before the gateway (re)started: a packet from a laptop, and the mode a controller answers for
     // a door it does not have.
     b.doors[0]!.mode = 0;

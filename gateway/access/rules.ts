@@ -32,7 +32,6 @@ const LOCKABLE = new Set(['gate', 'door', 'classroom']);
  * deciding from its own list that lets such a card through a door the lockdown closes holds another list.
  */
 const NOT_ISSUED: ReadonlySet<DecisionReason> = new Set<DecisionReason>(['unknown_card', 'card_lost', 'card_blocked']);
-const OFF_LOCKDOWN_LIST: ReadonlySet<DecisionReason> = new Set<DecisionReason>(['lockdown', ...NOT_ISSUED]);
 
 /**
  * Whether `rules` refuse a card the gateway never puts on a device's card list (unknown, lost or blocked): a deciding
@@ -42,9 +41,13 @@ export function notIssued(rules: RuleOutcome): boolean {
   return !rules.granted && NOT_ISSUED.has(rules.reason);
 }
 
-/** Whether a deciding device that granted `rules`' refusal at `ap` during a lockdown shows its list is not the lockdown's. */
+/**
+ * Whether a deciding device that granted `rules`' refusal at `ap` during a lockdown shows its list is not the lockdown's.
+ * A card the gateway never issued counts at any door, the canteen's too: it has no place on any list, and one put with
+ * every door (one packet from the LAN) opens the locked-down gates on the same controller as well.
+ */
 export function offLockdownList(ap: AccessPointConfig, rules: RuleOutcome): boolean {
-  return !rules.granted && LOCKABLE.has(ap.kind) && OFF_LOCKDOWN_LIST.has(rules.reason);
+  return notIssued(rules) || (!rules.granted && rules.reason === 'lockdown' && LOCKABLE.has(ap.kind));
 }
 
 /** Kinds closed to students and visitors on non-school days; gates (boarders, weekend clubs) and the canteen stay open. */

@@ -20,7 +20,11 @@ export async function startFakes(bDoors?: number): Promise<[FakeUhppote, FakeUhp
   return [a, b];
 }
 
-export function controllersConfig(a: FakeUhppote, b: FakeUhppote, more: Record<string, unknown> = {}): GatewayConfigInput {
+/** A door of a controller as the config takes it. */
+export type DoorInput = { accessPoint: string; direction: 'in' | 'out' };
+
+/** `aDoors`: doors wired to the first controller beside its two on the main gate. */
+export function controllersConfig(a: FakeUhppote, b: FakeUhppote, more: Record<string, unknown> = {}, aDoors: Record<string, DoorInput> = {}): GatewayConfigInput {
   return {
     controllers: {
       listen: '127.0.0.1:0',
@@ -28,7 +32,7 @@ export function controllersConfig(a: FakeUhppote, b: FakeUhppote, more: Record<s
       retries: 1,
       pollIntervalMs: 200,
       devices: [
-        { id: 'ctl-a', serial: a.serial, address: a.address, doors: { '1': { accessPoint: 'main-gate', direction: 'in' }, '2': { accessPoint: 'main-gate', direction: 'out' } } },
+        { id: 'ctl-a', serial: a.serial, address: a.address, doors: { '1': { accessPoint: 'main-gate', direction: 'in' }, '2': { accessPoint: 'main-gate', direction: 'out' }, ...aDoors } },
         { id: 'ctl-b', serial: b.serial, address: b.address, doors: { '1': { accessPoint: 'main-gate', direction: 'in' } } },
       ],
       ...more,
@@ -69,9 +73,9 @@ export interface HostileLan {
   attacker: Socket;
 }
 
-export async function startHostileLan(): Promise<HostileLan> {
+export async function startHostileLan(aDoors: Record<string, DoorInput> = {}): Promise<HostileLan> {
   const [a, b] = await startFakes();
-  const gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }) });
+  const gw = await startTestGateway({ demo: true, config: controllersConfig(a, b, { pollIntervalMs: 1000 }, aDoors) });
   const token = await gw.login('admin');
   await settled(gw, token);
   const attacker = createSocket('udp4');

@@ -28,6 +28,14 @@ function forgedPush(serial: number, index: number, card: number, at: string): Bu
 
 const send = (bytes: Buffer, port: number): void => attacker.send(bytes, port, '127.0.0.1');
 
+type AlertView = { type: string; severity: string; count: number; accessPoint: string | null; data: Record<string, unknown> };
+const alertsOfType = async (type: string): Promise<AlertView[]> =>
+  ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items.filter((x) => x.type === type);
+const lockdownOf = async (id: string): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === id) as unknown as { lockdown: string }).lockdown;
+/** One packet from the LAN: a card with every door and no end date. */
+const putFromLan = (card: number): void =>
+  send(encodeRequest(a.serial, { type: 'put-card', record: { card, from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+
 describe('a hostile device on the LAN against the controllers UDP path', () => {
   beforeEach(async () => {
     ({ a, b, gw, token, attacker } = await startHostileLan());
@@ -66,8 +74,7 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
 
   it('a door set normally open over the LAN during a lockdown is set back at the next status poll, and not called locked down meanwhile', async () => {
     expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
-    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
-    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 10_000, 20);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
     // One packet from a student's laptop to the controller's port: the gate's door 1 unlocked for everyone. The
     // controller has no way to tell who sent it; the gateway never looked at the door modes again.
     send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode: DOOR_MODE.normallyOpen, delay: 3 }), a.port);
@@ -80,11 +87,11 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     // Held open by a device that sets it again at once, the controller is not shown locked down.
     const tamper = setInterval(() => send(encodeRequest(a.serial, { type: 'set-door-control', door: 1, mode: DOOR_MODE.normallyOpen, delay: 3 }), a.port), 2);
     try {
-      await waitFor(async () => (await lockdownOf()) !== 'applied', 5000, 20);
+      await waitFor(async () => (await lockdownOf('ctl-a')) !== 'applied', 5000, 20);
     } finally {
       clearInterval(tamper);
     }
-    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf('ctl-a')) === 'applied', 5000, 20);
   });
 
   it('a door set normally open over the LAN outside a lockdown is set back at the next status poll, with one critical door_mode_changed alert however often it is set again', async () => {
@@ -191,15 +198,14 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
 
   it('a card put back on a locked-down controller over the LAN is taken off again within a few status polls', async () => {
     expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
-    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
-    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
     // The student's own card, put back with every door: the gate opened for it, and the console said applied until
     // the nightly reconciliation.
-    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    putFromLan(wg26(STUDENT));
     await waitFor(() => a.card(wg26(STUDENT)) !== undefined, 2000, 5);
     await waitFor(() => a.card(wg26(STUDENT)) === undefined, 5000, 20);
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
-    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf('ctl-a')) === 'applied', 5000, 20);
   });
 
   it('a staff card swapped for a student\'s over the LAN during a lockdown, the card count kept, is found at the first granted swipe: a critical alert, and the list read again', async () => {
@@ -216,21 +222,18 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
       send(encodeRequest(a.serial, { type: 'get-cards' }), a.port);
       return reply;
     };
-    type AlertView = { type: string; severity: string; count: number; accessPoint: string | null; data: Record<string, unknown> };
-    const granted = async (): Promise<AlertView[]> =>
-      ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items.filter((x) => x.type === 'door_granted_in_lockdown');
+    const granted = (): Promise<AlertView[]> => alertsOfType('door_granted_in_lockdown');
     expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
-    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
-    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
     const staff = a.cards()[0]!;
     const before = await countOnController();
     // Two packets: a security guard's card out, the student's in. The count the gateway checks at each poll is the same.
     send(encodeRequest(a.serial, { type: 'delete-card', card: staff.card }), a.port);
-    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    putFromLan(wg26(STUDENT));
     await waitFor(() => a.card(wg26(STUDENT)) !== undefined && a.card(staff.card) === undefined, 2000, 5);
     expect(await countOnController()).toBe(before);
     await new Promise((r) => setTimeout(r, 2500)); // two status polls: the count tells the gateway nothing
-    expect(await lockdownOf()).toBe('applied');
+    expect(await lockdownOf('ctl-a')).toBe('applied');
     // The student walks through the locked-down main gate; the controller grants it from its list.
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(true);
     const alert = await waitFor(async () => (await granted())[0], 5000, 20);
@@ -238,9 +241,9 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     // The list is read again in full: the student's card off, the guard's back, within a few seconds.
     await waitFor(() => a.card(wg26(STUDENT)) === undefined && a.card(staff.card) !== undefined, 5000, 20);
     expect(a.swipe(wg26(STUDENT), 1).granted).toBe(false);
-    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf()) === 'applied', 5000, 20);
+    await waitFor(async () => a.doors[0]!.mode === DOOR_MODE.controlled && (await lockdownOf('ctl-a')) === 'applied', 5000, 20);
     // Swapped in again and let through again in the same lockdown: read again, and still one alert for that door.
-    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    putFromLan(wg26(STUDENT));
     await waitFor(() => a.card(wg26(STUDENT)) !== undefined, 2000, 5);
     a.swipe(wg26(STUDENT), 1);
     await waitFor(() => a.card(wg26(STUDENT)) === undefined, 5000, 20);
@@ -249,13 +252,12 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
 
   it('a card swapped in during a lockdown is found at its granted swipe though the controller\'s clock was set back over the LAN first', async () => {
     a.reuseDeletedSlots = true;
-    const lockdownOf = async (): Promise<string> => ((await controllers(gw, token)).find((c) => c.id === 'ctl-a') as unknown as { lockdown: string }).lockdown;
     expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
-    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf()) === 'applied', 10_000, 20);
+    await waitFor(async () => a.card(wg26(STUDENT)) === undefined && (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
     await new Promise((r) => setTimeout(r, 1100)); // the controller's log keeps whole seconds
     const staff = a.cards()[0]!;
     send(encodeRequest(a.serial, { type: 'delete-card', card: staff.card }), a.port);
-    send(encodeRequest(a.serial, { type: 'put-card', record: { card: wg26(STUDENT), from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
+    putFromLan(wg26(STUDENT));
     await waitFor(() => a.card(wg26(STUDENT)) !== undefined && a.card(staff.card) === undefined, 2000, 5);
     // One more packet just before the swipe: the controller's clock a day back, so its log says the swipe came before
     // the lockdown began (the gateway sets the clock right at a later status poll; the swipe's time stays as logged).
@@ -270,17 +272,13 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
   });
 
   it('a card put on a controller over the LAN outside a lockdown is taken off at its first granted swipe, with a warning; a second within the minute is only counted', async () => {
-    type AlertView = { type: string; severity: string; count: number; accessPoint: string | null; data: Record<string, unknown> };
-    const notIssued = async (): Promise<AlertView[]> =>
-      ((await (await gw.api('/api/v1/alerts?limit=200', { token })).json()) as { items: AlertView[] }).items.filter((x) => x.type === 'controller_card_not_issued');
+    const notIssued = (): Promise<AlertView[]> => alertsOfType('controller_card_not_issued');
     const metric = async (name: string): Promise<string> =>
       (await (await gw.api('/metrics', { token })).text()).split('\n').filter((l) => l.startsWith(name)).join('\n');
     // A card the gateway never issued, put with every door by one packet from a student's laptop: the gate opened for
     // it until the nightly reconciliation, and nobody was told.
-    const put = (card: number): void =>
-      send(encodeRequest(a.serial, { type: 'put-card', record: { card, from: '2000-01-01', to: '2099-12-31', doors: [1, 1, 1, 1], pin: 0 } }), a.port);
     const FORGED = 0x5a5a5a;
-    put(FORGED);
+    putFromLan(FORGED);
     await waitFor(() => a.card(FORGED) !== undefined, 2000, 5);
     const reads = a.requests.get('get-card-at-index') ?? 0;
     expect(a.swipe(FORGED, 1).granted).toBe(true);
@@ -292,7 +290,7 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     // Put again within the minute, and let through: counted, no second full read (one a minute at most).
     await waitFor(async () => !(await controllers(gw, token)).find((c) => c.id === 'ctl-a')!.sync.running, 5000, 20);
     const after = a.requests.get('get-card-at-index') ?? 0;
-    put(FORGED + 1);
+    putFromLan(FORGED + 1);
     await waitFor(() => a.card(FORGED + 1) !== undefined, 2000, 5);
     expect(a.swipe(FORGED + 1, 1).granted).toBe(true);
     await waitFor(async () => /outcome="held"\} 1$/.test(await metric('campus_controller_cards_not_issued_total{controller="ctl-a"')), 5000, 20);
@@ -351,6 +349,34 @@ describe('a hostile device on the LAN against the controllers UDP path', () => {
     expect(a.card(wg26(lost))).toBeUndefined();
     expect(c.sync.lastError ?? 'none').toMatch(/refused card/);
     expect(c.sync.pending).toBeGreaterThan(0);
+  });
+});
+
+describe('a controller with a canteen door beside its locked-down gate', () => {
+  beforeEach(async () => {
+    ({ a, b, gw, token, attacker } = await startHostileLan({ '3': { accessPoint: 'canteen', direction: 'in' } }));
+  });
+  afterEach(() => stopHostileLan({ a, b, gw, attacker }));
+
+  it('a card the gateway never issued, put over the LAN during a lockdown and let through at the canteen door, is found: a critical alert, and the list read again', async () => {
+    a.reuseDeletedSlots = true; // the count check at each poll tells the gateway nothing (see the swap above)
+    expect((await gw.api('/api/v1/lockdown', { method: 'POST', token, json: { reason: 'drill' } })).status).toBe(200);
+    // The student keeps the canteen door only; a security guard keeps the gate.
+    await waitFor(async () => a.card(wg26(STUDENT))?.doors.join() === '0,0,1,0' && (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
+    const staff = a.cards().find((c) => c.doors[0] === 1)!;
+    const FORGED = 0x5a5a5b;
+    send(encodeRequest(a.serial, { type: 'delete-card', card: staff.card }), a.port);
+    putFromLan(FORGED);
+    await waitFor(() => a.card(FORGED) !== undefined && a.card(staff.card) === undefined, 2000, 5);
+    // The canteen stays open in a lockdown, so the card's grant there broke no lockdown rule; but it is no card of the
+    // school's, and its record opens the locked-down gate on the same controller too. Before, nothing was raised and
+    // it stayed on the list until the nightly reconciliation.
+    expect(a.swipe(FORGED, 3).granted).toBe(true);
+    const alert = await waitFor(async () => (await alertsOfType('door_granted_in_lockdown'))[0], 5000, 20);
+    expect(alert).toMatchObject({ severity: 'critical', accessPoint: 'canteen', data: { controller: 'ctl-a', readerId: 'ctl-a-door3' } });
+    await waitFor(() => a.card(FORGED) === undefined && a.card(staff.card) !== undefined, 5000, 20);
+    expect(a.swipe(FORGED, 1).granted).toBe(false);
+    await waitFor(async () => (await lockdownOf('ctl-a')) === 'applied', 5000, 20);
   });
 });
 

@@ -160,9 +160,12 @@ export class CardSync {
    * Whether the gateway is taking the card off the controller, or just did: its delete waits to be written (a change
    * not yet through, a write still to do, a list not read yet), or went within DELETE_CROSSING_MS. A granted swipe of
    * such a card crossed its removal; one of any other card the gateway refuses was put there by someone else.
+   * A card the last plan still wants is the gateway's own: refused now, it was taken away by a change the sync has not
+   * planned yet (the CLI's erase-person or import-roster beside the running gateway, seen at the next holders-version
+   * poll; sync-schedule.ts), and before, its swipe in that window blamed the controllers' network.
    */
   removing(card: number): boolean {
-    if (this.urgent.has(card) || this.mirror === null || this.reading) return true;
+    if (this.urgent.has(card) || this.mirror === null || this.reading || this.plan.cards.has(card)) return true;
     if (this.mirror.has(card) && !this.plan.cards.has(card)) return true;
     const at = this.deletedAt.get(card);
     return at !== undefined && Math.abs(this.now() - at) < DELETE_CROSSING_MS;

@@ -50,7 +50,8 @@ export const sensorConfig = z.strictObject({
 /**
  * One threshold rule. Numeric: `above` (or `below`) for at least `forS` seconds raises; the alert clears
  * only once the value is back past `clearAt` (hysteresis, so a value hovering at the limit does not flap).
- * Boolean metrics (smoke, leak): `equals: true` raises at once and clears on the first `false`.
+ * Boolean metrics (smoke, leak): `equals: true` raises at once. Either way the alert resolves only once the condition
+ * has stayed clear for `clearForS`: a detector alternating true and false raised a new alert at every flap.
  */
 export const thresholdConfig = z
   .object({
@@ -62,6 +63,8 @@ export const thresholdConfig = z
     equals: z.boolean().optional(),
     clearAt: z.number().optional(),
     forS: z.number().nonnegative().default(0),
+    clearForS: z.number().nonnegative().default(60)
+      .meta({ description: 'The alert resolves once the condition has stayed clear this long (checked at each reading and every `checkIntervalMs`); a sensor flapping across the limit keeps one alert open.' }),
     severity: z.enum(['info', 'warning', 'critical']).default('warning'),
   })
   .superRefine((t, ctx) => {

@@ -5,6 +5,10 @@
  *
  * Durations are measured on the gateway's clock at arrival, not on the device's timestamps: a device whose clock is
  * off must not be able to shorten or lengthen "5 minutes above 1500 ppm".
+ *
+ * An alert resolves only once its condition has stayed clear for the rule's `clearForS`. Resolved at the first clear
+ * reading, a smoke detector alternating true and false (a faulty one, or one whose secret leaked) raised a new critical
+ * alert at every flap, each sent to the city and photographed by the zone's cameras: 25 a second within the publish rate.
  */
 import type { ThresholdConfig } from '../../config/sensors.js';
 import type { AlertService } from '../alerts/alerts.js';
@@ -26,6 +30,8 @@ interface RuleState {
   /** When the value first went past the limit in the current run of breaching readings. */
   since: number | undefined;
   active: boolean;
+  /** While the alert is open: when the value first came back clear in the current run of clear readings. */
+  clearSince: number | undefined;
   lastValue: number;
   lastAt: number;
 }
@@ -117,7 +123,7 @@ export class RuleEngine {
     if (key === undefined) rule.keys.set(sensor.id, (key = `${cfg.type}:sensor:${sensor.id}`));
     let st = this.states.get(key);
     if (!st) {
-      st = { rule, sensorId: sensor.id, since: undefined, active: this.restored.delete(key), lastValue: value, lastAt: now };
+      st = { rule, sensorId: sensor.id, since: undefined, active: this.restored.delete(key), clearSince: undefined, lastValue: value, lastAt: now };
       this.states.set(key, st);
     }
     st.lastValue = value;
@@ -128,10 +134,10 @@ export class RuleEngine {
       const clear = cfg.clearAt ?? cfg.above ?? cfg.below;
       const cleared =
         cfg.equals !== undefined || clear === undefined ? !breached : cfg.above !== undefined ? value < clear : value > clear;
-      if (cleared) {
-        st.active = false;
-        st.since = undefined;
-        this.resolve(key, `${metric} back to ${fmt(metric, value)}`);
+      if (!cleared) st.clearSince = undefined;
+      else {
+        st.clearSince ??= now;
+        this.clearIfLong(key, st, now);
       }
       return;
     }
@@ -146,8 +152,13 @@ export class RuleEngine {
   /** Between readings: durations that have run out, and sensors gone silent. */
   tick(): void {
     const now = this.clock.now();
-    for (const st of this.states.values()) {
-      if (st.active || st.since === undefined) continue;
+    for (const [key, st] of this.states) {
+      if (st.active) {
+        // A sensor that said "clear" once and then reports only every few minutes (a smoke detector's 300 s).
+        this.clearIfLong(key, st, now);
+        continue;
+      }
+      if (st.since === undefined) continue;
       const sensor = this.registry.get(st.sensorId);
       if (!sensor) continue;
       // A breach is only as current as its last reading: a silent sensor becomes `sensor_offline`, not `co2_high`.
@@ -182,6 +193,15 @@ export class RuleEngine {
     if (this.offline.delete(sensorId)) this.resolve(`sensor_offline:sensor:${sensorId}`, `sensor ${sensorId} removed`);
     this.lastSeen.delete(sensorId);
     for (const rule of this.rules) rule.keys.delete(sensorId);
+  }
+
+  /** Resolves an open alert whose condition has been clear for the rule's `clearForS`. */
+  private clearIfLong(key: string, st: RuleState, now: number): void {
+    if (st.clearSince === undefined || now - st.clearSince < st.rule.cfg.clearForS * 1000) return;
+    st.active = false;
+    st.since = undefined;
+    st.clearSince = undefined;
+    this.resolve(key, `${st.rule.cfg.metric} back to ${fmt(st.rule.cfg.metric, st.lastValue)}`);
   }
 
   private raise(st: RuleState, sensor: SensorEntry, metric: MetricName, now: number): void {

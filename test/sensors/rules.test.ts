@@ -97,6 +97,9 @@ describe('sensor threshold rules on a controllable clock', () => {
 
     clock.advance(MIN);
     co2(1350);
+    expect(d.alerts('co2_high').map((a) => a.status)).toEqual(['open']); // clear, but not yet for clearForS (60 s)
+    clock.advance(MIN);
+    co2(1340);
     expect(d.alerts('co2_high').map((a) => a.status)).toEqual(['resolved']);
   });
 
@@ -143,7 +146,7 @@ describe('sensor threshold rules on a controllable clock', () => {
     expect(d.alerts('co2_high')).toEqual([]);
   });
 
-  it('{"smoke":true} raises a critical alert at once, and it resolves on the next false', () => {
+  it('{"smoke":true} raises a critical alert at once; it resolves once false has lasted clearForS, on the timer', () => {
     const clock = new ManualClock();
     const d = start(clock);
     d.publish('campus/sensors/smoke-dorm', { smoke: true });
@@ -152,6 +155,32 @@ describe('sensor threshold rules on a controllable clock', () => {
     ]);
     d.publish('campus/sensors/smoke-dorm', { smoke: true });
     d.publish('campus/sensors/smoke-dorm', { smoke: false });
+    clock.advance(59_000);
+    d.rules.tick();
+    expect(d.alerts('smoke_detected').map((a) => a.status)).toEqual(['open']);
+    // The detector reports every 300 s: no reading comes, the timer resolves it.
+    clock.advance(1000);
+    d.rules.tick();
+    expect(d.alerts('smoke_detected')).toEqual([expect.objectContaining({ status: 'resolved', resolveNote: 'smoke back to false' })]);
+  });
+
+  it('a detector flapping between true and false keeps one alert open; a true inside the hold starts it again', () => {
+    const clock = new ManualClock();
+    const d = start(clock);
+    for (let i = 0; i < 50; i++) {
+      d.publish('campus/sensors/smoke-dorm', { smoke: true });
+      clock.advance(20);
+      d.publish('campus/sensors/smoke-dorm', { smoke: false });
+      clock.advance(20);
+    }
+    clock.advance(50_000);
+    d.publish('campus/sensors/smoke-dorm', { smoke: true }); // 50 s after the last false: the hold starts again
+    d.publish('campus/sensors/smoke-dorm', { smoke: false });
+    clock.advance(50_000);
+    d.rules.tick();
+    expect(d.alerts('smoke_detected').map((a) => [a.status, a.count])).toEqual([['open', 1]]);
+    clock.advance(10_000);
+    d.rules.tick();
     expect(d.alerts('smoke_detected').map((a) => a.status)).toEqual(['resolved']);
   });
 
@@ -192,6 +221,8 @@ describe('sensor threshold rules on a controllable clock', () => {
 
     const d = start(clock, first.dir);
     d.publish('campus/sensors/smoke-dorm', { smoke: true });
+    d.publish('campus/sensors/smoke-dorm', { smoke: false });
+    clock.advance(MIN);
     d.publish('campus/sensors/smoke-dorm', { smoke: false });
     expect(d.alerts('smoke_detected').map((a) => a.status)).toEqual(['resolved']);
   });

@@ -26,9 +26,17 @@ export type ReadingsSink = (sensor: SensorEntry, readings: Reading[], now: numbe
 
 /**
  * A device's value as the log shows it. Not `String(v)`: a parsed `{"toString":1}` has no callable toString, and the
- * throw took the message's good readings with it. JSON text of a parsed value cannot throw.
+ * throw took the message's good readings with it. JSON text of a parsed value throws only when it is nested too deep
+ * for the stack (an array 5,000 levels deep is 10 KB, under maxPayloadBytes): then its kind is shown.
  */
-const shown = (v: unknown, max: number): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)).slice(0, max);
+const shown = (v: unknown, max: number): string => {
+  if (typeof v === 'string') return v.slice(0, max);
+  try {
+    return (JSON.stringify(v) ?? String(v)).slice(0, max);
+  } catch {
+    return Array.isArray(v) ? '[nested too deep]' : '{nested too deep}';
+  }
+};
 
 export class SensorIngest {
   private readonly rejected: Counter<'sensor' | 'reason'>;

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { alerts, waitForLatest } from './fixtures.js';
+import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { alerts, metricValue, waitForLatest } from './fixtures.js';
 
 const SECRET = 'sensor-secret-1';
 const PASSWORD = 'a-strong-password';
@@ -22,6 +22,7 @@ describe('a hostile or faulty sensor with its own login', () => {
       config: {
         sensors: {
           sensors: [
+            { id: 'room-101', zone: 'classroom-101', secretHash: hash },
             { id: 'smoke-dorm', zone: 'dorm-a', kind: 'smoke', intervalS: 300, secretHash: hash },
             { id: 'leak-lab', zone: 'lab-1', intervalS: 300, source: { type: 'zigbee2mqtt', friendlyName: 'lab/leak' }, secretHash: hash },
           ],
@@ -56,5 +57,19 @@ describe('a hostile or faulty sensor with its own login', () => {
     await waitForLatest(gw, token, 'leak-lab', 'battery', 66);
     // The last word was "dry", but only just: the alert stays open until the sensor has said so for clearForS.
     expect((await alerts(gw, token, 'water_leak')).map((a) => a.status)).toEqual(['open']);
+  });
+
+  it('keeps the good readings of a payload whose bad value is nested thousands deep, and counts the bad one', async () => {
+    // An attacker review: the rejected value was written into the log line as JSON, and JSON.stringify of an array
+    // 6,000 levels deep (12 KB, under maxPayloadBytes) throws "Maximum call stack size exceeded". The throw took the
+    // message's good readings with it, the rejection was never counted, and the broker logged "mqtt handler failed".
+    const deep = `${'['.repeat(6000)}${']'.repeat(6000)}`;
+    const room = await gw.mqttClient({ username: 'room-101', password: SECRET });
+    const counted = (reason: string): Promise<number> => metricValue(gw, 'campus_sensor_rejected_total', { sensor: 'room-101', reason });
+    const [wrongType, badTime] = [await counted('wrong_type'), await counted('bad_timestamp')];
+    await room.publishAsync('campus/sensors/room-101', `{"co2":${deep},"temperature":21.5}`, { qos: 1 });
+    await room.publishAsync('campus/sensors/room-101', `{"co2":900,"at":${deep}}`, { qos: 1 });
+    await waitForLatest(gw, token, 'room-101', 'temperature', 21.5);
+    await waitFor(async () => (await counted('wrong_type')) === wrongType + 1 && (await counted('bad_timestamp')) === badTime + 1);
   });
 });

@@ -106,7 +106,7 @@ export const sensorsConfig = z.strictObject({
     .prefault({}),
   maxPayloadBytes: z.number().int().positive().default(16_384).meta({ description: 'Payloads larger than this are rejected unread.' }),
   maxClockSkewS: z.number().int().nonnegative().default(300)
-    .meta({ description: 'Readings stamped further ahead than this (device clock wrong) are rejected.' }),
+    .meta({ description: 'Readings stamped further ahead than this (device clock wrong) are rejected; ones ahead by less are stored at their arrival time.' }),
   rejectLogEveryS: z.number().positive().default(60)
     .meta({ description: 'At most one log line per sensor and reason per this many seconds; the counters always count.' }),
   comfort: z

@@ -100,7 +100,9 @@ export class SensorIngest {
       if (parsed === undefined || parsed > now + this.opts.maxClockSkewS * 1000 || parsed < now - this.opts.rawDays * DAY) {
         return this.reject(sensor, 'bad_timestamp', { at: shown(rawAt, 64) });
       }
-      at = parsed;
+      // A stamp ahead by less (a clock a little fast) is stored as arriving now: no reading is from the future, and
+      // one stamped minutes ahead was its zone's newest reading (the rooms summary) until then, over a roommate's.
+      at = Math.min(parsed, now);
     }
     if (unknown.length > 0) this.reject(sensor, 'unknown_metric', { keys: unknown.slice(0, 5).map((k) => k.slice(0, 32)) });
     const readings: Reading[] = [];

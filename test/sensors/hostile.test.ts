@@ -23,6 +23,7 @@ describe('a hostile or faulty sensor with its own login', () => {
         sensors: {
           sensors: [
             { id: 'room-101', zone: 'classroom-101', secretHash: hash },
+            { id: 'room-101-door', zone: 'classroom-101', secretHash: hash },
             { id: 'smoke-dorm', zone: 'dorm-a', kind: 'smoke', intervalS: 300, secretHash: hash },
             { id: 'leak-lab', zone: 'lab-1', intervalS: 300, source: { type: 'zigbee2mqtt', friendlyName: 'lab/leak' }, secretHash: hash },
           ],
@@ -71,5 +72,22 @@ describe('a hostile or faulty sensor with its own login', () => {
     await room.publishAsync('campus/sensors/room-101', `{"co2":900,"at":${deep}}`, { qos: 1 });
     await waitForLatest(gw, token, 'room-101', 'temperature', 21.5);
     await waitFor(async () => (await counted('wrong_type')) === wrongType + 1 && (await counted('bad_timestamp')) === badTime + 1);
+  });
+
+  it("cannot hide a roommate's readings from the rooms summary by stamping its own a few minutes ahead", async () => {
+    // An attacker review: a stamp up to maxClockSkewS (300 s) ahead was stored as it came, so the room took that
+    // reading as its newest for five minutes, whatever the room's other sensor said meanwhile: one message every five
+    // minutes showed classroom 101 at 600 ppm, "good", while its other sensor reported 1850.
+    const honest = await gw.mqttClient({ username: 'room-101', password: SECRET });
+    const hostile = await gw.mqttClient({ username: 'room-101-door', password: SECRET });
+    const ahead = new Date(Date.now() + 280_000).toISOString();
+    await hostile.publishAsync('campus/sensors/room-101-door', JSON.stringify({ co2: 600, at: ahead }), { qos: 1 });
+    await waitForLatest(gw, token, 'room-101-door', 'co2', 600);
+    await honest.publishAsync('campus/sensors/room-101', JSON.stringify({ co2: 1850 }), { qos: 1 });
+    await waitForLatest(gw, token, 'room-101', 'co2', 1850);
+    const res = await gw.api('/api/v1/rooms', { token });
+    const { items } = (await res.json()) as { items: { zone: string; comfort: string; latest: { co2?: { value: number; sensorId: string } } }[] };
+    const room = items.find((r) => r.zone === 'classroom-101');
+    expect([room?.latest.co2, room?.comfort]).toEqual([expect.objectContaining({ value: 1850, sensorId: 'room-101' }), 'poor']);
   });
 });

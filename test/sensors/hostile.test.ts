@@ -1,6 +1,6 @@
 /**
- * What a sensor with its own broker login (its secret leaked, or a faulty device) can make of the gateway's alerts:
- * a real gateway outside demo mode, the sensor logged in over MQTT on loopback.
+ * What a sensor with its own broker login (its secret leaked, or a faulty device) can make of the gateway's alerts,
+ * stored readings and rooms summary: a real gateway outside demo mode, the sensor logged in over MQTT on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../gateway/auth/secrets.js';

@@ -3,9 +3,8 @@
  * token bucket (its rate limit), a shared backoff after retryable failures (an outage pauses the channel, a success
  * resumes it at once), and `notify_failing` once it has failed for `failingAlertAfterS` without a success. A message
  * older than its time to live is dropped as expired, a guardian who withdrew consent is skipped, and outside
- * emergencies nothing goes in quiet hours.
+ * emergencies nothing goes in quiet hours. What a row says and to whom is outgoing.ts's.
  */
-import type { NameLanguage } from '../core/localized-name.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { NotifyConfig } from '../../config/notify.js';
 import type { AlertService } from '../alerts/alerts.js';
@@ -13,10 +12,11 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { Backoff, TokenBucket } from '../core/pacing.js';
 import { localTime, minutesOf } from '../core/school-calendar.js';
-import type { GuardianStore } from '../guardians/store.js';
 import type { Channel, OutgoingMessage, SendResult } from './channels/types.js';
-import type { DueRow, MessageData, OutboxStatus, Outbox } from './outbox.js';
-import { render, studentName, type MessageFields } from './templates.js';
+import type { DueRow, OutboxStatus, Outbox } from './outbox.js';
+import { outgoingMessage, type OutgoingDeps } from './outgoing.js';
+import { scrubNumbers } from './scrub.js';
+import { SentUnrecorded } from './unrecorded.js';
 
 interface ChannelState {
   channel: Channel;
@@ -35,22 +35,16 @@ interface ChannelState {
   timeoutMs: number;
 }
 
-export interface SenderDeps {
+/** With what a row's message is made of (outgoing.ts: the guardians' numbers, the school, the gates' names). */
+export interface SenderDeps extends OutgoingDeps {
   outbox: Outbox;
-  guardians: GuardianStore;
   channels: Channel[];
   config: NotifyConfig;
-  school: { name: string; timezone: string };
-  /** The access point's name in the guardian's language. */
-  accessPointName: (id: string, language: NameLanguage) => string;
   clock: Clock;
   log: Logger;
   metrics: Registry;
   alerts: AlertService;
 }
-
-import { scrubNumbers } from './scrub.js';
-import { SentUnrecorded } from './unrecorded.js';
 
 const MAX_INFLIGHT = 4;
 /** A message to a number at its provider limit waits this long, doubled at each try (providers count per minute and per hour). */
@@ -264,7 +258,7 @@ export class Sender {
               blocked = true;
               break;
             }
-            const message = this.message(row, st.channel);
+            const message = outgoingMessage(row, st.channel, this.d);
             if ('error' in message) {
               this.finish(row, 'failed', message.error, now);
               continue;
@@ -325,35 +319,6 @@ export class Sender {
         this.nudge();
       });
     this.settled.add(p);
-  }
-
-  private message(row: DueRow, channel: Channel): OutgoingMessage | { error: string } {
-    const data = JSON.parse(row.data) as MessageData;
-    let phone: string | null = null;
-    if (row.phone_enc !== null && row.person_id !== null) {
-      try {
-        phone = this.d.guardians.phoneOf({ person_id: row.person_id, phone_enc: row.phone_enc });
-      } catch (err) {
-        return { error: (err as Error).message };
-      }
-    }
-    const to = channel.recipient({ phone, wecomUser: row.wecom_user });
-    if (to === null) return { error: `no recipient for channel ${channel.id} (${channel.type})` };
-    const language = row.language ?? 'zh';
-    // An emergency broadcast carries a text per guardian language, as the person who sent it confirmed it.
-    const text = data.texts?.[language] ?? data.text;
-    const fields: MessageFields = {
-      school: this.d.school.name,
-      time: localTime(data.at, this.d.school.timezone).time.slice(0, 5),
-      ...(row.student !== null ? { student: studentName(row.student, this.d.config.studentName) } : {}),
-      ...(data.accessPointId ? { gate: this.d.accessPointName(data.accessPointId, language) } : {}),
-      ...(data.balanceFen !== undefined ? { balance: (data.balanceFen / 100).toFixed(2) } : {}),
-      ...(text !== undefined ? { text } : {}),
-    };
-    // A staff digest carries its own text: it goes out as written, under the school's name.
-    const staff = row.guardian_id === null && row.person_id === null;
-    const key = staff ? 'emergency' : row.event === 'card_lost' && data.variant === 'used' ? 'card_lost_used' : row.event;
-    return { id: row.id, event: row.event, to: row.guardian_id === null ? null : to, language, text: render(key, language, fields, this.d.config.templates), fields };
   }
 
   private settle(row: DueRow, st: ChannelState, result: SendResult, to: string | null): void {

@@ -4,7 +4,8 @@
  * key (cloud-sync/signing.ts). A command runs only when it is signed, fresh (`issuedAt` within
  * cloud.commandMaxAgeS, at most 60 s ahead), not expired and its id is new; ids are persisted before the command
  * runs, so it runs at most once, across restarts too. Commands run one at a time in arrival order, and the result
- * goes back on `command-results` in the same transaction that records it.
+ * goes back on `command-results` in the same transaction that records it. What each type does is
+ * command-actions.ts's.
  *
  * A command the gateway could not carry out because the database refused a write (a full disk) is never dropped in
  * silence: refused its id, it does not run (running it would break at-most-once after a restart) and is answered
@@ -18,15 +19,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Counter, Registry } from 'prom-client';
-import type { AlertService } from '../gateway/alerts/alerts.js';
-import type { Clock } from '../gateway/core/clock.js';
-import { GatewayError } from '../gateway/core/errors.js';
 import type { Logger } from '../gateway/core/logger.js';
-import { packageInfo } from '../gateway/core/version.js';
 import type { Database, Migration } from '../gateway/storage/db.js';
-import { commandRejectReasons, commandSchema, type Command, type CommandRejectReason, type CommandResultData } from './contract.js';
+import { executeCommand, failureCode, type CommandActionDeps } from './command-actions.js';
+import { commandRejectReasons, commandSchema, type CommandRejectReason, type CommandResultData } from './contract.js';
 import type { Outbox } from './outbox.js';
-import type { CardCommandsPort, LockdownPort } from './ports.js';
 import { PendingResults } from './pending-results.js';
 import { signatureProblem } from './signing.js';
 import { MetricFactory } from '../gateway/core/metrics.js';
@@ -67,18 +64,13 @@ export const commandMigrations: Migration[] = [
   },
 ];
 
-export interface CommandDeps {
+/** With what running a command needs (command-actions.ts: the alerts, the card and lockdown ports). */
+export interface CommandDeps extends CommandActionDeps {
   db: Database;
   outbox: Outbox;
-  alerts: AlertService;
-  clock: Clock;
   log: Logger;
   metrics: Registry;
   schoolId: string;
-  cards?: CardCommandsPort | undefined;
-  lockdown?: LockdownPort | undefined;
-  /** Whether the result may echo the person's external id. */
-  identifying: boolean;
   /** Called after a result row is committed, so the sender picks it up. */
   onResult: () => void;
   /** Origins accepted as the city (the commands topic, the HTTPS poll, the demo sink). */
@@ -109,15 +101,6 @@ interface Answer {
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-class Failure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export class CommandProcessor {
   private chain: Promise<void> = Promise.resolve();
@@ -324,9 +307,9 @@ export class CommandProcessor {
     this.d.log.info({ commandId: cmd.id, type: cmd.type, origin }, 'executing a city command');
     let result: Answer['result'];
     try {
-      result = { status: 'ok', detail: await this.execute(cmd) };
+      result = { status: 'ok', detail: await executeCommand(cmd, this.d) };
     } catch (err) {
-      const code = err instanceof Failure || err instanceof GatewayError ? err.code : 'internal';
+      const code = failureCode(err);
       const message = messageOf(err);
       this.notCarriedOut(cmd.id, cmd.type, code, message);
       result = { status: 'failed', error: { code, message } };
@@ -359,36 +342,6 @@ export class CommandProcessor {
             ? 'the result of a city command could not be recorded: kept in memory in place of the answer of one that did not run (`dropped`: the city gets none, and may send it again)'
             : 'the result of a city command could not be recorded: kept in memory and tried again',
       );
-    }
-  }
-
-  private async execute(cmd: Command): Promise<CommandResultData['detail']> {
-    const by = 'city';
-    switch (cmd.type) {
-      case 'ping':
-        return { gatewayTime: new Date(this.d.clock.now()).toISOString(), version: packageInfo().version };
-      case 'alert.ack': {
-        const a = this.d.alerts.acknowledge(cmd.params.alertId, by, cmd.params.note);
-        return { alertId: a.id, status: a.status };
-      }
-      case 'card.block':
-      case 'card.unblock': {
-        const cards = this.d.cards;
-        if (!cards) throw new Failure('unavailable', 'this gateway has no card module');
-        const r =
-          cmd.type === 'card.block'
-            ? await cards.blockCard(cmd.params.externalId, cmd.params.reason, by)
-            : await cards.unblockCard(cmd.params.externalId, cmd.params.reason, by);
-        return { cards: r.cards, ...(this.d.identifying ? { externalId: cmd.params.externalId } : {}) };
-      }
-      case 'lockdown.start':
-      case 'lockdown.end': {
-        const l = this.d.lockdown;
-        if (!l) throw new Failure('unavailable', 'this gateway has no access module');
-        if (cmd.type === 'lockdown.start') await l.startLockdown(by, cmd.params.reason);
-        else await l.endLockdown(by, cmd.params.reason);
-        return { lockdown: l.active() };
-      }
     }
   }
 

@@ -81,6 +81,15 @@ export const guardianMigrations: Migration[] = [
     // notify_outbox_person (person_id, id) would (Outbox.due says what each costs).
     up: `CREATE INDEX notify_outbox_queued_guardian ON notify_outbox (guardian_id, channel, id) WHERE status = 'queued';`,
   },
+  {
+    version: 84,
+    name: 'queued emergencies by channel',
+    // For the sender at its bound of messages sent but not recorded, when only emergencies go (Outbox.due,
+    // `emergenciesOnly`): the queued emergencies alone, in due order, rather than every due row of notify_outbox_due
+    // read to find them (6.4–12 ms a pass with 30,000 due against 0.16 ms, on the event loop that answers every
+    // gate). Only queued emergencies are in it, so it costs nothing to any other row's writes.
+    up: `CREATE INDEX notify_outbox_queued_emergency ON notify_outbox (channel, next_at) WHERE status = 'queued' AND event = 'emergency';`,
+  },
 ];
 
 const phoneField = z.string().min(1).max(40);

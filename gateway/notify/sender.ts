@@ -219,7 +219,6 @@ export class Sender {
     try {
       const now = this.now();
       this.recordSent(now);
-      const sent = this.sentUnrecorded.ids();
       // Nothing due (the usual pass, every pollMs): one index probe instead of a query per channel.
       const due = this.d.outbox.anyDue(now);
       // Per channel, only as many rows as it can take now: a pass costs what it sends, not the size of the backlog.
@@ -227,7 +226,7 @@ export class Sender {
         // At the bound of messages sent but not recorded, only emergencies go (below): the next batch reads them alone.
         let emergenciesOnly = false;
         for (let batch = 0; batch < 20 && st.inflight < MAX_INFLIGHT && st.pausedUntil <= now; batch++) {
-          const rows = this.d.outbox.due(st.channel.id, now, 50, sent, emergenciesOnly);
+          const rows = this.d.outbox.due(st.channel.id, now, 50, this.sentUnrecorded, emergenciesOnly);
           let blocked = false;
           for (const row of rows) {
             if (this.inflight.has(row.id) || this.sentUnrecorded.has(row.id)) continue;

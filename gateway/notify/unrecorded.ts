@@ -2,7 +2,8 @@
  * Guardian messages a provider took whose "sent" the database refused to record (a full disk): kept in memory and
  * recorded once it takes writes again. Their rows stay queued meanwhile, so the sender must know them: it never sends
  * one again (each time its lease ran out the guardian had it once more), and Outbox.due does not hold the guardian's
- * later messages behind one (they waited for as long as the disk stayed full, and a guardian heard nothing more).
+ * later messages behind one (they waited for as long as the disk stayed full, and a guardian heard nothing more): it
+ * asks this set, row by row (a LeftOut), and nothing is copied for it.
  *
  * Bounded like the messages the database refused to queue (held.ts), but nothing here is ever dropped: forgetting
  * one would send it again. The sender starts no send that could bring them past `max` (see `room`), so messages wait
@@ -12,6 +13,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Database } from '../storage/db.js';
+import type { LeftOut } from './outbox.js';
 
 /**
  * Recorded this many a transaction. One commit a row held the event loop, every gate's answer with it, for 0.46 s for
@@ -20,11 +22,9 @@ import type { Database } from '../storage/db.js';
  */
 const RECORD_CHUNK = 500;
 
-export class SentUnrecorded {
+export class SentUnrecorded implements LeftOut {
   /** Row id → its channel, in the order the provider took them. */
   private readonly rows = new Map<number, string>();
-  /** The ids as a JSON array for Outbox.due, made again only when they change (each pass reads it per channel). */
-  private json: string | null = null;
 
   constructor(
     metrics: Registry,
@@ -60,13 +60,6 @@ export class SentUnrecorded {
 
   add(id: number, channel: string): void {
     this.rows.set(id, channel);
-    this.json = null;
-  }
-
-  /** The ids, as Outbox.due takes them; null when there are none (its usual query). */
-  ids(): string | null {
-    if (this.rows.size === 0) return null;
-    return (this.json ??= JSON.stringify([...this.rows.keys()]));
   }
 
   /**
@@ -80,7 +73,6 @@ export class SentUnrecorded {
       this.db.transaction(() => {
         for (const id of chunk) finish(id);
       })();
-      this.json = null;
       for (const id of chunk) {
         const channel = this.rows.get(id)!;
         this.rows.delete(id);

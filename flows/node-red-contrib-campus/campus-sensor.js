@@ -6,7 +6,7 @@ const { createLevels } = require('./lib/levels.js');
 /** @typedef {import('./lib/node-red.js').NodeMessage} NodeMessage */
 /** @typedef {import('./lib/node-red.js').FlowSensorReading} FlowSensorReading */
 /**
- * @typedef {import('./lib/node-red.js').NodeConfig & { zone?: string, metric?: string, send?: string, above?: string | number, below?: string | number, topic?: string }} Config
+ * @typedef {import('./lib/node-red.js').NodeConfig & { zone?: string, metric?: string, send?: string, above?: string | number, below?: string | number, holdS?: string | number, topic?: string }} Config
  * The node's settings in the editor. `send`: `each` reading (the default), or `levels`: on above `above`, off below
  * `below`, per zone, as campus threshold does (`above` and `below` may be the tab's `${NAME}` variables).
  */

@@ -4,9 +4,10 @@ const { registerCampusNode, stopOnClose, throttledStatus, pick } = require('./li
 const { createLevels } = require('./lib/levels.js');
 /** @typedef {import('./lib/node-red.js').NodeRed} NodeRed */
 /**
- * @typedef {import('./lib/node-red.js').NodeConfig & { above?: string | number, below?: string | number, key?: string, topic?: string }} Config
+ * @typedef {import('./lib/node-red.js').NodeConfig & { above?: string | number, below?: string | number, holdS?: string | number, key?: string, topic?: string }} Config
  * The node's settings in the editor; `above` and `below` may be `${NAME}`, which Node-RED fills in from the tab's
- * environment variables (the CO2 flow's CO2_ON and CO2_OFF) before the node is created.
+ * environment variables (the CO2 flow's CO2_ON and CO2_OFF) before the node is created; so may `holdS`, the seconds a
+ * zone keeps its state after a change (lib/levels.js).
  */
 
 /**

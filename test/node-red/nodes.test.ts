@@ -263,15 +263,19 @@ describe('campus sensor with levels', () => {
     ]);
     const out = collect('h');
     const untitled = collect('h2');
-    // In order over one connection: on once (1200 is between the levels: stays on), then off once.
-    for (const co2 of [1400, 1600, 1700, 1200, 900, 950]) await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2, temperature: 30 }));
+    // In order over one connection: on once (1200 is between the levels: stays on), then, past the hold, off once.
+    for (const co2 of [1400, 1600, 1700, 1200]) await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2, temperature: 30 }));
+    await waitFor(() => out.length >= 1 && untitled.length >= 1);
+    const onAt = clock.now();
+    clock.advance(60_000); // the default hold: a zone keeps its state a minute after a change
+    for (const co2 of [900, 950]) await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2, temperature: 30 }));
     await waitFor(() => out.length >= 2);
     await new Promise((r) => setTimeout(r, 100));
     expect(out.map((m) => [m.topic, (m.payload as { state: string }).state])).toEqual([
       ['campus/actuators/classroom-101/fan', 'on'],
       ['campus/actuators/classroom-101/fan', 'off'],
     ]);
-    expect(out[0]!.payload).toEqual({ state: 'on', zone: 'classroom-101', co2: 1600, threshold: 1500, at: new Date(clock.now()).toISOString() });
+    expect(out[0]!.payload).toEqual({ state: 'on', zone: 'classroom-101', co2: 1600, threshold: 1500, at: new Date(onAt).toISOString() });
     expect(out[1]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000 });
     expect(out[0]).toMatchObject({ zone: 'classroom-101', metric: 'co2', sensorId: 'demo-sensor-101' });
     // Without a topic of its own, the reading's.
@@ -300,6 +304,28 @@ describe('campus sensor with levels', () => {
     ]);
   });
 
+  it('holds a zone\'s state for holdS after a change: a sensor flapping across both levels switches its fan once', async () => {
+    await helper.load(sensorNode, [
+      { id: 's', type: 'campus sensor', zone: '', metric: 'co2', send: 'levels', above: '1500', below: '1000', holdS: '30', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const reading = (zone: string, co2: number): void =>
+      gw.ctx.bus.emit('sensor.reading', { sensorId: 'bench-sensor', zone, at: new Date(clock.now()).toISOString(), readings: [{ metric: 'co2', value: co2, unit: 'ppm' }] });
+    for (let i = 0; i < 20; i++) reading('lab-1', i % 2 === 0 ? 1600 : 900); // 20 flaps: on once
+    reading('lab-2', 1600); // another zone's first change is its own
+    await waitFor(() => out.length >= 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => [m.topic, (m.payload as { state: string }).state])).toEqual([
+      ['campus/actuators/lab-1/fan', 'on'],
+      ['campus/actuators/lab-2/fan', 'on'],
+    ]);
+    clock.advance(30_000);
+    reading('lab-1', 900);
+    await waitFor(() => out.length >= 3);
+    expect(out[2]).toMatchObject({ topic: 'campus/actuators/lab-1/fan', payload: { state: 'off', zone: 'lab-1', co2: 900, threshold: 1000 } });
+  });
+
   it('with no metric, or the off level above the on level, it says so and sends nothing', async () => {
     await helper.load(sensorNode, [
       { id: 'a', type: 'campus sensor', metric: '', send: 'levels', above: '1500', below: '1000', wires: [['h']] },
@@ -326,6 +352,8 @@ describe('campus threshold', () => {
     for (const v of [1400, 1600, 1700, 1200]) reading('lab-1', v); // on once; 1200 is between the levels: stays on
     reading('lab-2', 1550); // its own state
     for (const v of [null, '', []]) reading('lab-2', v); // no value: Number() would make each 0 and turn lab-2 off
+    const onAt = clock.now();
+    clock.advance(60_000); // the default hold: a zone keeps its state a minute after a change
     for (const v of [900, 950]) reading('lab-1', v); // off once
     reading(undefined, 2000); // no zone: ignored
     reading('lab-3', 'high'); // not a number: ignored
@@ -338,7 +366,7 @@ describe('campus threshold', () => {
       ['campus/actuators/lab-1/fan', 'off'],
       ['campus/actuators/a__/fan', 'on'],
     ]);
-    expect(out[0]!.payload).toEqual({ state: 'on', zone: 'lab-1', co2: 1600, threshold: 1500, at: new Date(clock.now()).toISOString() });
+    expect(out[0]!.payload).toEqual({ state: 'on', zone: 'lab-1', co2: 1600, threshold: 1500, at: new Date(onAt).toISOString() });
     expect(out[2]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000 });
   });
 
@@ -368,6 +396,52 @@ describe('campus threshold', () => {
     helper.getNode('t').receive({ zone: 'lab-1', payload: 5000 });
     await new Promise((r) => setTimeout(r, 50));
     expect(out).toEqual([]);
+  });
+
+  it('holds a zone\'s state for holdS after a change: a series flapping across both levels switches its fan once', async () => {
+    await helper.load(thresholdNode, [
+      // No holdS: a flow saved before the setting existed holds for the default minute.
+      { id: 't', type: 'campus threshold', above: '1500', below: '1000', key: 'zone', topic: 'campus/actuators/{zone}/fan', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const t = helper.getNode('t');
+    const reading = (payload: number): void => t.receive({ zone: 'lab-1', payload, metric: 'co2' });
+    // A faulty (or hijacked) sensor alternating 1600 and 900 ppm: the first on is never held, the rest within the hold.
+    for (let i = 0; i < 10; i++) reading(i % 2 === 0 ? 1600 : 900);
+    clock.advance(59_000);
+    reading(900); // still within the minute: the fan stays on
+    await waitFor(() => out.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => (m.payload as { state: string }).state)).toEqual(['on']);
+    clock.advance(1_000);
+    reading(900); // the hold is over: this reading decides
+    reading(1600); // and a new hold starts at that change
+    await waitFor(() => out.length >= 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => [m.topic, (m.payload as { state: string }).state])).toEqual([
+      ['campus/actuators/lab-1/fan', 'on'],
+      ['campus/actuators/lab-1/fan', 'off'],
+    ]);
+    expect(out[1]!.payload).toMatchObject({ state: 'off', co2: 900, threshold: 1000, at: new Date(clock.now()).toISOString() });
+  });
+
+  it('with holdS 0 follows every change, and with a hold that is no number of seconds sends nothing', async () => {
+    await helper.load(thresholdNode, [
+      { id: 't', type: 'campus threshold', above: '1500', below: '1000', holdS: '0', wires: [['h']] },
+      { id: 'u', type: 'campus threshold', above: '1500', below: '1000', holdS: '-5', wires: [['h2']] },
+      // No such tab (or process) variable: Node-RED leaves the text as it is.
+      { id: 'v', type: 'campus threshold', above: '1500', below: '1000', holdS: '${FAN_HOLD_S}', wires: [['h2']] },
+      { id: 'h', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+    ]);
+    const out = collect('h');
+    const refused = collect('h2');
+    for (const id of ['t', 'u', 'v']) for (const payload of [1600, 900, 1600]) helper.getNode(id).receive({ zone: 'lab-1', topic: 'fan', payload });
+    await waitFor(() => out.length >= 3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.map((m) => (m.payload as { state: string }).state)).toEqual(['on', 'off', 'on']);
+    expect(refused).toEqual([]);
   });
 });
 

@@ -14,6 +14,11 @@ const MAX_ON = 1_000;
 const MAX_KEY_LENGTH = 128;
 /** Payload fields the levels write themselves: a metric by one of these names is called `value` instead. */
 const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
+/**
+ * Seconds a series stays as it is after a change when the node sets none (a flow saved before the setting existed).
+ * A minute: sensors report every 30-60 s, and a contactor or fan motor switched every few seconds wears out.
+ */
+const DEFAULT_HOLD_S = 60;
 
 /**
  * @typedef {object} LevelsOptions
@@ -23,12 +28,15 @@ const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
  * @property {(status: NodeStatus) => void} status The node's throttled status.
  */
 
+/** @typedef {{ above?: string | number, below?: string | number, holdS?: string | number, topic?: string }} LevelsConfig */
+
 /**
  * @typedef {object} Levels
  * @property {(key: string, series: unknown, value: unknown, metric: unknown, fields: NodeMessage, fallbackTopic: (fields: NodeMessage) => unknown) => { topic: string, payload: Record<string, unknown> } | null} step
  *   The message a value makes for its series: on when it rises above the upper level, off when it falls below the
  *   lower one, null for no change (or a series or value that cannot be one). `fallbackTopic(fields)` gives the topic
  *   when the node sets none; it is asked only on a change, so a reading that changes nothing builds no topic.
+ *   A reading that would change a series within `holdS` of its last change changes nothing either.
  */
 
 /**
@@ -38,12 +46,20 @@ const OWN_FIELDS = new Set(['state', 'threshold', 'at']);
  * The series that are on are kept in the node's context (on disk in the gateway), so a restart or a deploy does not
  * forget a fan that is running and never send it its `off`.
  *
+ * After a change a series keeps its state for at least `holdS` seconds (anti-short-cycle): the levels alone let a
+ * sensor alternating 1600 and 900 ppm (faulty, or one whose secret leaked) switch a fan's relay at every message, up
+ * to the broker's 50 a second per device. A reading within the hold changes nothing and is not kept: the first
+ * reading after the hold decides, and sensors report every 30-60 s. The first change of a series is never held. The
+ * times of the changes live in memory only: a restart or a deploy forgets them, so the first change after one is not
+ * held either.
+ *
  * @param {NodeRed} RED The node set's RED (its message catalog holds the status texts).
  * @param {CampusNode} node
- * @param {{ above?: string | number, below?: string | number, topic?: string }} config `above` and `below` may be
- *   `${NAME}`, which Node-RED fills in from the tab's environment variables before the node is created.
+ * @param {LevelsConfig} config `above`, `below` and `holdS` may be `${NAME}`, which Node-RED fills in from the tab's
+ *   environment variables before the node is created. `holdS` missing or empty: 60; 0: no hold.
  * @param {LevelsOptions} opts
- * @returns {Levels | null} Null when the levels are not two numbers with off ≤ on: the node says so and sends nothing.
+ * @returns {Levels | null} Null when the levels are not two numbers with off ≤ on, or the hold is no number of seconds
+ *   ≥ 0: the node says so and sends nothing.
  */
 function createLevels(RED, node, config, opts) {
   // numberOf: an empty level is no level, not 0.
@@ -58,10 +74,29 @@ function createLevels(RED, node, config, opts) {
     );
     return null;
   }
+  const holdS = config.holdS == null || String(config.holdS).trim() === '' ? DEFAULT_HOLD_S : numberOf(config.holdS);
+  if (!Number.isFinite(holdS) || holdS < 0) {
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`${opts.catalog}.status.badHold`) });
+    node.error(
+      `${opts.type} needs "hold at least" (${config.holdS}) to be a number of seconds ≥ 0 (0: no hold); ` +
+        'a ${NAME} left as it is means the tab has no environment variable NAME',
+    );
+    return null;
+  }
+  const holdMs = holdS * 1000;
   const context = node.context();
   const saved = context.get('on');
   /** The series that are on; every other one is off. */
   const on = new Set(Array.isArray(saved) ? saved.filter((s) => typeof s === 'string').slice(0, MAX_ON) : []);
+  /**
+   * When each series last changed, oldest first (a change moves its series to the end), for the ones still within
+   * their hold: older ones are dropped as changes come, so the map holds no more series than can change in one hold
+   * (those on, and those that went off within it: at most twice MAX_ON).
+   * @type {Map<string, number>}
+   */
+  const changedAt = new Map();
+  /** Within the hold after its last change. A wall clock set back ends the hold rather than stretching it. @param {number | undefined} at @param {number} t */
+  const held = (at, t) => at !== undefined && t - at >= 0 && t - at < holdMs;
   /** Each kind of refusal is logged once per deploy: a misfit flow must not log every reading. */
   const warned = new Set();
   /** @param {string} kind @param {string} text */
@@ -80,6 +115,8 @@ function createLevels(RED, node, config, opts) {
       const was = on.has(id);
       const now = value > above && !was ? 'on' : value < below && was ? 'off' : null;
       if (!now) return null;
+      const t = opts.now();
+      if (held(changedAt.get(id), t)) return null;
       // Built before the state changes: a message that cannot name its topic changes nothing.
       const target = topic ? fillTopic(topic, fields) : nonEmptyString(fallbackTopic(fields));
       if (target === undefined) {
@@ -91,9 +128,15 @@ function createLevels(RED, node, config, opts) {
       if (now === 'on') on.add(id);
       else on.delete(id);
       context.set('on', [...on]);
+      changedAt.delete(id);
+      if (holdMs > 0) changedAt.set(id, t);
+      for (const [old, at] of changedAt) {
+        if (held(at, t)) break;
+        changedAt.delete(old);
+      }
       opts.status({ fill: on.size > 0 ? 'yellow' : 'green', shape: 'dot', text: RED._(`${opts.catalog}.status.on`, { on: on.size, last: `${id} ${now}` }) });
       const name = typeof metric === 'string' && metric !== '' && metric !== key && !OWN_FIELDS.has(metric) ? metric : 'value';
-      return { topic: target, payload: { state: now, [key]: series, [name]: value, threshold: now === 'on' ? above : below, at: new Date(opts.now()).toISOString() } };
+      return { topic: target, payload: { state: now, [key]: series, [name]: value, threshold: now === 'on' ? above : below, at: new Date(t).toISOString() } };
     },
   };
 }

@@ -2,7 +2,8 @@
 /**
  * The campus nodes' editor side, shared by their templates (served by Node-RED from this module's resources/):
  * the access point, camera and zone drop-downs filled from the gateway (GET campus/<list>, lib/places.js), and the
- * validation that puts the red triangle on a node set to an id the gateway does not know.
+ * validation that puts the red triangle on a node set to an id the gateway does not know (and on a hold that is no
+ * number of seconds: campus sensor and campus threshold).
  * Until the lists have arrived, or in a plain Node-RED without the gateway, nothing is flagged and the fields stay
  * free text.
  */
@@ -45,6 +46,14 @@
   }
 
   window.CampusEditor = {
+    /**
+     * A `validate` for a number of seconds ≥ 0 (the levels' hold): empty (the node's default), a number, or a tab
+     * variable `${NAME}`, which Node-RED fills in when the flow starts (the node flags a bad one then).
+     */
+    seconds: function (v) {
+      var text = v === undefined || v === null ? '' : String(v).trim();
+      return text === '' || /^\$\{[^}]+\}$/.test(text) || /^(\d+\.?\d*|\.\d+)$/.test(text);
+    },
     /** A `validate` for a place field: empty (all / from msg) or an id the gateway knows. */
     validator: function (list, gates) {
       return function (v) {

@@ -156,11 +156,15 @@ owner() {
     chown "$USER_NAME:$USER_NAME" "$@"
   fi
 }
-group_root() {
+# The config and the secrets get the service's group by name on this host only: a staged root's gid need not be the
+# target's (the stage's 999 was systemd-journal on the build host), so there they stay root's, 0600, and
+# systemd-tmpfiles gives them the group by name at the target's boot (deploy/campus-gateway.tmpfiles).
+for_service_group() {
   if [ -n "$ROOT" ]; then
-    chgrp "$(awk -F: -v u="$USER_NAME" '$1==u{print $4}' "$ROOT/etc/passwd" 2>/dev/null || echo 0)" "$@" 2>/dev/null || true
+    chmod 0600 "$@"
   else
     chgrp "$USER_NAME" "$@"
+    chmod 0640 "$@"
   fi
 }
 mkdir -p "$ROOT$STATE_DIR" "$ROOT$CONF_DIR"
@@ -175,9 +179,9 @@ else
   step "writing $CONF_DIR/gateway.yaml from config/gateway.example.yaml"
   # Its `$schema` line points at the installed JSON Schema, for editors (the relative path only holds in the source tree).
   sed -e "1s#^\(\# yaml-language-server: \$schema=\).*#\1$PREFIX/docs/config.schema.json#" "$SRC/config/gateway.example.yaml" > "$ROOT$CONF_DIR/gateway.yaml.new"
-  install -m 0640 "$ROOT$CONF_DIR/gateway.yaml.new" "$ROOT$CONF_DIR/gateway.yaml"
+  install -m 0600 "$ROOT$CONF_DIR/gateway.yaml.new" "$ROOT$CONF_DIR/gateway.yaml"
   rm -f "$ROOT$CONF_DIR/gateway.yaml.new"
-  group_root "$ROOT$CONF_DIR/gateway.yaml"
+  for_service_group "$ROOT$CONF_DIR/gateway.yaml"
 fi
 
 # 4. The secrets: generated once; root's, readable by the service's group (0640), so that the campus-gateway command
@@ -186,7 +190,11 @@ SECRETS="$ROOT$CONF_DIR/secrets.env"
 if [ -e "$SECRETS" ]; then
   step "keeping $CONF_DIR/secrets.env"
 else
-  step "generating $CONF_DIR/secrets.env (mode 0640, group $USER_NAME)"
+  if [ -n "$ROOT" ]; then
+    step "generating $CONF_DIR/secrets.env (mode 0600, root's; group $USER_NAME and 0640 at the target's boot)"
+  else
+    step "generating $CONF_DIR/secrets.env (mode 0640, group $USER_NAME)"
+  fi
   gen() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
   old_umask=$(umask)
   umask 077
@@ -203,15 +211,8 @@ else
   } > "$SECRETS"
   umask "$old_umask"
 fi
-# The group by name, where the user is known: a staged root's gid need not be the target's, so there it stays
-# root-only and systemd-tmpfiles sets the group by name at the target's boot (below). Also on an upgrade from a
-# release that made it root-only.
-if [ -z "$ROOT" ]; then
-  group_root "$SECRETS"
-  chmod 0640 "$SECRETS"
-else
-  chmod 0600 "$SECRETS"
-fi
+# Its group and mode, also on an upgrade from a release that made it root-only.
+for_service_group "$SECRETS"
 mkdir -p "$ROOT/usr/lib/tmpfiles.d"
 install -m 0644 "$SRC/deploy/campus-gateway.tmpfiles" "$ROOT/usr/lib/tmpfiles.d/campus-gateway.conf"
 

@@ -14,6 +14,7 @@ const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 // One staged install the tests only read; a test that changes a staged root (the upgrade) stages its own, so no test
 // sees another's edits whatever the order. Every directory made here is removed at the end (a stage is ~300 MB).
 let root: string;
+let stagedOutput: string;
 const dirs: string[] = [];
 const dir = (prefix?: string): string => {
   const d = tempDir(prefix);
@@ -26,16 +27,16 @@ function install(args: string[]) {
 }
 
 /** A fresh staged root. --no-prune: pruning a copy of node_modules is slow on a shared box and is npm's business, not ours. */
-function stage(): string {
+function stage(): { root: string; stdout: string } {
   const r0 = dir('campus-stage-');
   const r = install(['--root', r0, '--no-prune']);
   expect(r.status, r.stdout + r.stderr).toBe(0);
-  return r0;
+  return { root: r0, stdout: r.stdout };
 }
 
 beforeAll(() => {
   requireBuilt();
-  root = stage();
+  ({ root, stdout: stagedOutput } = stage());
 }, 240_000);
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -57,19 +58,27 @@ describe('deploy/install.sh --root', () => {
 
     // Root's; on the target, readable by the service's group, set by name at boot (a staged root's gid need not be the
     // target's: an attacker review found the stage's 999 was systemd-journal here). systemd-tmpfiles plays that boot.
+    // The config too: it names the devices and holds their secrets' hashes.
     const secrets = join(root, 'etc/campus-gateway/secrets.env');
-    expect(statSync(secrets).mode & 0o777).toBe(0o600);
-    expect(statSync(secrets).uid).toBe(0);
+    const config = join(root, 'etc/campus-gateway/gateway.yaml');
+    for (const file of [secrets, config]) {
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect([statSync(file).uid, statSync(file).gid]).toEqual([0, 0]);
+    }
+    // What the installer says it made is what it made.
+    expect(stagedOutput).toMatch(/secrets\.env \(mode 0600\b/);
+    expect(stagedOutput).not.toContain('(mode 0640');
     const boot = spawnSync('systemd-tmpfiles', [`--root=${root}`, '--create', 'campus-gateway.conf'], { encoding: 'utf8' });
     expect(boot.status, boot.stderr).toBe(0);
     const gid = readFileSync(join(root, 'etc/group'), 'utf8').match(/^campus-gateway:x:(\d+):/m)?.[1];
-    expect(statSync(secrets).mode & 0o777).toBe(0o640);
-    expect(String(statSync(secrets).gid)).toBe(gid);
+    for (const file of [secrets, config]) {
+      expect(statSync(file).mode & 0o777).toBe(0o640);
+      expect(String(statSync(file).gid)).toBe(gid);
+    }
     expect(statSync(join(root, 'var/lib/campus-gateway')).mode & 0o777).toBe(0o700);
     const text = readFileSync(secrets, 'utf8');
     expect(text).toMatch(/^CAMPUS_FLOW_SECRET=[0-9a-f]{64}$/m);
     expect(text).toMatch(/^CAMPUS_CAMERA_KEY=[0-9a-f]{64}$/m);
-    expect(statSync(join(root, 'etc/campus-gateway/gateway.yaml')).mode & 0o007).toBe(0);
     expect(statSync(join(root, 'var/lib/campus-gateway')).isDirectory()).toBe(true);
   });
 
@@ -110,7 +119,7 @@ describe('deploy/install.sh --root', () => {
   });
 
   it('a second run upgrades the release and keeps the config and the secrets', () => {
-    const root = stage();
+    const { root } = stage();
     const secrets = readFileSync(join(root, 'etc/campus-gateway/secrets.env'), 'utf8');
     writeFileSync(join(root, 'etc/campus-gateway/gateway.yaml'), 'school:\n  id: kept\n');
     const r = install(['--root', root, '--no-prune']);

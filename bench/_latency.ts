@@ -178,7 +178,18 @@ export async function bareRoundTrip(count: number, warmUp: number, rate: number,
  * gateway's own decision histogram (tap.received → decision published: a bucket bound, not a sample) and the bare
  * broker round trip of the same run.
  */
-export function tapLatencyFigures(run: { rate: number; taps: number[]; denied: number; base: number[]; before: Scrape; after: Scrape }): Record<string, number | string> {
+/**
+ * A run's floor: the bare round trip measured twice, before the gateway's run and after it, and the round with the
+ * lower p99 judged. A round the machine disturbed loosened the goal to match: on 2026-12-07 the floor's p99 read 10.2
+ * and 13.7 ms in two runs (0.4-1.0 ms in the others that day), and taps-large printed `met` against 2 x 10.2 ms. Both
+ * rounds' p99 are printed. Sorted in, sorted out.
+ */
+export function steadierFloor(first: number[], second: number[]): { base: number[]; rounds: string } {
+  const [a, b] = [percentile(first, 99), percentile(second, 99)];
+  return { base: b < a ? second : first, rounds: `${ms(a)} / ${ms(b)}` };
+}
+
+export function tapLatencyFigures(run: { rate: number; taps: number[]; denied: number; base: number[]; floorRounds: string; before: Scrape; after: Scrape }): Record<string, number | string> {
   const { taps, base } = run;
   return {
     'rate taps/s': run.rate,
@@ -190,6 +201,7 @@ export function tapLatencyFigures(run: { rate: number; taps: number[]; denied: n
     'in gateway decision p99 bucket ≤ ms': bucketPercentile(run.before.buckets, run.after.buckets, 99),
     'baseline broker round trip p50 ms': ms(percentile(base, 50)),
     'baseline broker round trip p99 ms': ms(percentile(base, 99)),
+    'baseline p99 ms, before / after the gateway (the lower judged)': run.floorRounds,
     'baseline broker round trip max ms': ms(base[base.length - 1] ?? Number.NaN),
   };
 }

@@ -229,7 +229,8 @@ export class Sender {
           const rows = this.d.outbox.due(st.channel.id, now, 50, this.sentUnrecorded, emergenciesOnly);
           let blocked = false;
           for (const row of rows) {
-            if (this.inflight.has(row.id) || this.sentUnrecorded.has(row.id)) continue;
+            // Rows sent but not recorded never come back from due(): it is handed the set itself.
+            if (this.inflight.has(row.id)) continue;
             if (now >= row.expires_at) {
               this.finish(row, 'expired', row.reason ? `expired; last attempt: ${row.reason}` : 'expired before it could be sent', now);
               continue;

@@ -233,7 +233,11 @@ export class LivePull {
     const prefix = `${Date.now().toString(36)}-${this.run}`;
     let child: ChildProcess;
     try {
-      child = spawn(this.o.ffmpegPath, this.args(prefix), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'] });
+      // A process group of its own (`detached`): a Ctrl-C in the gateway's terminal signals the whole foreground group,
+      // and an ffmpeg that exited on it before the gateway stopped its pull was taken for a camera failure while
+      // shutting down ("live pull ended; retrying"). The gateway stops its pulls itself; if it dies instead, ffmpeg
+      // ends at its next write to the pipe nobody reads (test/e2e/ctrl-c-stop.test.ts).
+      child = spawn(this.o.ffmpegPath, this.args(prefix), { stdio: ['ignore', 'pipe', 'pipe', this.o.segments ? 'pipe' : 'ignore'], detached: true });
     } catch (err) {
       this.ended(`cannot start ffmpeg: ${(err as Error).message}`);
       return;

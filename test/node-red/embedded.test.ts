@@ -359,20 +359,34 @@ describe('default flows', () => {
     const on = nextMessage(client, 'campus/actuators/classroom-101/fan', 10_000);
     await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 1850 }));
     expect(JSON.parse((await on).payload.toString())).toMatchObject({ state: 'on', zone: 'classroom-101', co2: 1850 });
-    // A full deploy restarts every node: the zones that are on must outlive it, or a running fan never gets its off.
-    // The times of the changes do not (lib/levels.js): this off, the first change after the deploy, is not held.
+    // A full deploy restarts every node: the zones that are on must outlive it, or a running fan never gets its off;
+    // and so must the hold (lib/levels.js), or a gateway restarted at every reading switched the fan at each.
     const current = (await (await getFlows(API_TOKEN)).json()) as object[];
     expect((await deploy(API_TOKEN, current)).status).toBeLessThan(300);
-    const off = nextMessage(client, 'campus/actuators/classroom-101/fan', 10_000);
-    let got = false;
-    void off.then(() => (got = true));
-    // Published until the restarted flow answers: a reading that lands while the nodes restart reaches none.
-    await waitFor(async () => {
-      await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 700 }));
-      await new Promise((r) => setTimeout(r, 200));
-      return got;
-    }, 10_000);
-    expect(JSON.parse((await off).payload.toString())).toMatchObject({ state: 'off', zone: 'classroom-101', co2: 700, threshold: 1000 });
+    const commands: string[] = [];
+    const onCommand = (topic: string, payload: Buffer): void => void (topic.endsWith('/classroom-101/fan') && commands.push(payload.toString()));
+    client.on('message', onCommand);
+    const readingsOf = async (ms: number, until: () => boolean = () => false): Promise<void> => {
+      const end = Date.now() + ms;
+      while (Date.now() < end && !until()) {
+        await client.publishAsync('campus/sensors/demo-sensor-101', JSON.stringify({ co2: 700 }));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    let skewed = false;
+    try {
+      // Within the default minute's hold of the on: the restarted flow keeps the fan on.
+      await readingsOf(3000);
+      expect(commands).toEqual([]);
+      // The hold over (the gateway's clock a minute on), the next reading turns it off.
+      clock.skewMs += 61_000;
+      skewed = true;
+      await readingsOf(10_000, () => commands.length > 0);
+      expect(commands.map((c) => JSON.parse(c) as object)).toEqual([expect.objectContaining({ state: 'off', zone: 'classroom-101', co2: 700, threshold: 1000 })]);
+    } finally {
+      if (skewed) clock.skewMs -= 61_000;
+      client.off('message', onCommand);
+    }
   });
 
   it('motion after hours raises a critical alert in the camera zone, with the covering cameras pictures attached', async () => {

@@ -50,8 +50,8 @@ const DEFAULT_HOLD_S = 60;
  * sensor alternating 1600 and 900 ppm (faulty, or one whose secret leaked) switch a fan's relay at every message, up
  * to the broker's 50 a second per device. A reading within the hold changes nothing and is not kept: the first
  * reading after the hold decides, and sensors report every 30-60 s. The first change of a series is never held. The
- * times of the changes live in memory only: a restart or a deploy forgets them, so the first change after one is not
- * held either.
+ * times of the changes are kept in the context beside the series that are on: a gateway restarted (a crash, an
+ * upgrade, a deploy in the editor) at every reading would otherwise let the fan switch at every one.
  *
  * @param {NodeRed} RED The node set's RED (its message catalog holds the status texts).
  * @param {CampusNode} node
@@ -94,7 +94,7 @@ function createLevels(RED, node, config, opts) {
    * (those on, and those that went off within it: at most twice MAX_ON).
    * @type {Map<string, number>}
    */
-  const changedAt = new Map();
+  const changedAt = restoredTimes(context.get('changedAt'));
   /** Within the hold after its last change. A wall clock set back ends the hold rather than stretching it. @param {number | undefined} at @param {number} t */
   const held = (at, t) => at !== undefined && t - at >= 0 && t - at < holdMs;
   /** Each kind of refusal is logged once per deploy: a misfit flow must not log every reading. */
@@ -134,11 +134,29 @@ function createLevels(RED, node, config, opts) {
         if (held(at, t)) break;
         changedAt.delete(old);
       }
+      context.set('changedAt', [...changedAt]);
       opts.status({ fill: on.size > 0 ? 'yellow' : 'green', shape: 'dot', text: RED._(`${opts.catalog}.status.on`, { on: on.size, last: `${id} ${now}` }) });
       const name = typeof metric === 'string' && metric !== '' && metric !== key && !OWN_FIELDS.has(metric) ? metric : 'value';
       return { topic: target, payload: { state: now, [key]: series, [name]: value, threshold: now === 'on' ? above : below, at: new Date(t).toISOString() } };
     },
   };
+}
+
+/**
+ * The times of the changes as the context kept them (`[series, ms]` pairs), oldest first as `step` keeps them. Read
+ * from a file anyone with the editor could have shaped: pairs that are not a series and a time are left out, and no
+ * more are taken than the node can hold (twice MAX_ON, see `changedAt`).
+ * @param {unknown} saved
+ * @returns {Map<string, number>}
+ */
+function restoredTimes(saved) {
+  if (!Array.isArray(saved)) return new Map();
+  /** @type {[string, number][]} */
+  const pairs = [];
+  for (const p of saved.slice(-2 * MAX_ON)) {
+    if (Array.isArray(p) && typeof p[0] === 'string' && p[0].length <= MAX_KEY_LENGTH && Number.isFinite(p[1])) pairs.push([p[0], p[1]]);
+  }
+  return new Map(pairs.sort((a, b) => a[1] - b[1]));
 }
 
 /**

@@ -26,12 +26,11 @@ interface Proc {
   pid: number;
   comm: string;
   ppid: number;
-  pgid: number;
   /** `Z` once it has exited and waits for its parent to reap it. */
   state: string;
 }
 
-/** Every process on the machine, from /proc (pid, name, parent, process group). */
+/** Every process on the machine, from /proc (pid, name, state, parent). */
 function processes(): Proc[] {
   const out: Proc[] = [];
   for (const name of readdirSync('/proc')) {
@@ -39,8 +38,8 @@ function processes(): Proc[] {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
-      const [state, ppid, pgid] = stat.slice(close + 2).split(' ');
-      out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(ppid), pgid: Number(pgid), state: state! });
+      const [state, ppid] = stat.slice(close + 2).split(' ');
+      out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(ppid), state: state! });
     } catch {
       // gone meanwhile
     }

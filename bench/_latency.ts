@@ -174,11 +174,6 @@ export async function bareRoundTrip(count: number, warmUp: number, rate: number,
 }
 
 /**
- * The latency figures both tap benchmarks print: the taps' round trips (`taps` and `base` sorted ascending), the
- * gateway's own decision histogram (tap.received → decision published: a bucket bound, not a sample) and the bare
- * broker round trip of the same run.
- */
-/**
  * A run's floor: the bare round trip measured twice, before the gateway's run and after it, and the round with the
  * lower p99 judged. A round the machine disturbed loosened the goal to match: on 2026-12-07 the floor's p99 read 10.2
  * and 13.7 ms in two runs (0.4-1.0 ms in the others that day), and taps-large printed `met` against 2 x 10.2 ms. Both
@@ -189,6 +184,11 @@ export function steadierFloor(first: number[], second: number[]): { base: number
   return { base: b < a ? second : first, rounds: `${ms(a)} / ${ms(b)}` };
 }
 
+/**
+ * The latency figures both tap benchmarks print: the taps' round trips (`taps` and `base` sorted ascending), the
+ * gateway's own decision histogram (tap.received → decision published: a bucket bound, not a sample) and the bare
+ * broker round trip of the same run.
+ */
 export function tapLatencyFigures(run: { rate: number; taps: number[]; denied: number; base: number[]; floorRounds: string; before: Scrape; after: Scrape }): Record<string, number | string> {
   const { taps, base } = run;
   return {

@@ -32,6 +32,8 @@ const READERS = 10;
 
 export default async function bench(): Promise<BenchResult> {
   const { rate, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
+  /** What the bare broker's floor rounds relay: a tap's payload, as the readers send. */
+  const floorPayload = (i: number): string => JSON.stringify({ uid: uidOf(i % nCards), seq: i });
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-'));
   // The gate path only: no simulated devices or flows competing for the two cores. The storage defaults (commit at
   // the end of the event-loop turn, WAL with synchronous=normal) unless asked: `--synchronous=full` measures the
@@ -67,9 +69,9 @@ export default async function bench(): Promise<BenchResult> {
     const seedS = seedCardsAndTaps(dbFile, { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'bench-gate' });
 
     // Baseline: a bare broker in its own process, publish → receive, same client kind, same QoS, same rate.
-    const echoLat = await bareRoundTrip(count, warmUp, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
+    const echoLat = await bareRoundTrip(count, warmUp, rate, floorPayload);
     // A second floor, printed and judged by nothing: the same bare broker answering only after a row is committed.
-    const rowLat = await bareRoundTrip(count, warmUp, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }), 1, join(dataDir, 'floor-rows.db'));
+    const rowLat = await bareRoundTrip(count, warmUp, rate, floorPayload, 1, join(dataDir, 'floor-rows.db'));
 
     // The gateway again, now holding the seeded cards and taps.
     const gw = await startGatewayChild({ configFile, dataDir, extraFlags: cpuProfileFlags() });
@@ -124,7 +126,7 @@ export default async function bench(): Promise<BenchResult> {
     }
 
     // The floor again, the gateway stopped: a round the machine disturbed must not loosen the goal (steadierFloor).
-    const echoAfter = await bareRoundTrip(count, warmUp, rate, (i) => JSON.stringify({ uid: uidOf(i % nCards), seq: i }));
+    const echoAfter = await bareRoundTrip(count, warmUp, rate, floorPayload);
 
     const check = new Database(dbFile, { readonly: true });
     let storedTaps: number;

@@ -74,10 +74,7 @@ describe('remote open from the console', () => {
         http: { loginRateLimit: { windowS: 60, max: 1000 } },
         controllers: {
           listen: '127.0.0.1:0',
-          // The fakes answer from this process, beside Chromium's driver. A request timed out during the lockdown's
-          // cut is retried by the sync only after its minute's back-off (sync.ts): with 150 ms a request, one full CI
-          // run saw the main gate stay 'applying' past the wait below (its log is now printed with the failure).
-          timeoutMs: 400,
+          timeoutMs: 150,
           retries: 1,
           pollIntervalMs: 200,
           devices: [

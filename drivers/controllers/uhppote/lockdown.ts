@@ -195,10 +195,20 @@ export class DoorLockdown {
     await this.setModes(dev, DOOR_MODE.normallyClosed).catch(() => {}); // closed by the next status poll instead
   }
 
-  /** The doors' modes (door-modes.ts); they count as astray until every door read back or took the mode. */
+  /**
+   * The doors' modes (door-modes.ts). A look that fails leaves them astray until one reads every door back or sets it.
+   * While a look is under way they count as the last one found them: marked astray for its duration, a lockdown
+   * applied read "applying" at every status poll for as long as the controller took to answer (a busy box, a busy
+   * LAN), and the console caught it there. A lockdown's own steps are marked by `applying` instead.
+   */
   private async setModes(dev: DeviceRuntime, mode: number): Promise<DoorFound[]> {
-    this.astray.add(dev.id);
-    const found = await this.modes.set(dev, mode);
+    let found: DoorFound[];
+    try {
+      found = await this.modes.set(dev, mode);
+    } catch (err) {
+      this.astray.add(dev.id);
+      throw err;
+    }
     this.astray.delete(dev.id);
     return found;
   }

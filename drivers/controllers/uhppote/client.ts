@@ -1,7 +1,7 @@
 /**
  * Requests to controllers over UDP, a timeout per attempt and a few retries. Requests to one controller go one at a
- * time (a controller answers in order); requests to different controllers never wait for each other, so one that
- * stopped answering delays nobody else.
+ * time (a controller answers in order), its event log's reads after the others (request-lanes.ts); requests to
+ * different controllers never wait for each other, so one that stopped answering delays nobody else.
  *
  * A reply is believed only from the controller's own address and port, on a socket opened for that one attempt (a
  * fresh random source port each time, as DNS resolvers do): a device on the LAN forging the controller's address has
@@ -15,6 +15,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { CodecError } from './bytes.js';
 import { encodeRequest, type FunctionName, type Request } from './messages.js';
+import { RequestLanes, type Lane } from './request-lanes.js';
 import { decodeResponse, type Response } from './responses.js';
 
 export interface ControllerAddress {
@@ -102,8 +103,8 @@ export class UhppoteClient {
   private socket: Socket | undefined;
   private started = false;
   private readonly open = new Set<Socket>();
-  /** Tail of each controller's request chain. */
-  private readonly chains = new Map<number, Promise<unknown>>();
+  /** Each controller's requests, one at a time, its event log's reads after the rest (request-lanes.ts). */
+  private readonly lanes = new RequestLanes();
 
   constructor(private readonly opts: ClientOptions) {}
 
@@ -119,9 +120,12 @@ export class UhppoteClient {
     await Promise.all(all.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
-  /** Sends a request and resolves with the controller's reply; rejects with ControllerTimeoutError after the retries. */
-  request<T extends FunctionName>(to: ControllerAddress, req: Request & { type: T }, opts: { retries?: number } = {}): Promise<ResponseOf<T>> {
-    return this.chained(to, req, opts.retries, false).then((a) => a.response as ResponseOf<T>);
+  /**
+   * Sends a request and resolves with the controller's reply; rejects with ControllerTimeoutError after the retries.
+   * `lane: 'second'` waits for every other request to the controller (request-lanes.ts).
+   */
+  request<T extends FunctionName>(to: ControllerAddress, req: Request & { type: T }, opts: { retries?: number; lane?: Lane } = {}): Promise<ResponseOf<T>> {
+    return this.queued(to, req, opts.retries, false, opts.lane).then((a) => a.response as ResponseOf<T>);
   }
 
   /**
@@ -129,18 +133,11 @@ export class UhppoteClient {
    * and its verdict settleMs later. Whoever acts on the reply waits for the verdict first.
    */
   requestChecked<T extends CheckedType>(to: ControllerAddress, req: Request & { type: T }, opts: { retries?: number } = {}): Promise<Checked<T>> {
-    return this.chained(to, req, opts.retries, true).then((a) => ({ reply: a.response as ResponseOf<T>, verdict: a.verdict }));
+    return this.queued(to, req, opts.retries, true).then((a) => ({ reply: a.response as ResponseOf<T>, verdict: a.verdict }));
   }
 
-  private chained(to: ControllerAddress, req: Request, retries: number | undefined, later: boolean): Promise<Attempted> {
-    const prev = this.chains.get(to.serial) ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(() => this.send(to, req, retries ?? this.opts.retries, later));
-    const tail = run.catch(() => {});
-    this.chains.set(to.serial, tail);
-    void tail.then(() => {
-      if (this.chains.get(to.serial) === tail) this.chains.delete(to.serial);
-    });
-    return run;
+  private queued(to: ControllerAddress, req: Request, retries: number | undefined, later: boolean, lane: Lane = 'first'): Promise<Attempted> {
+    return this.lanes.run(to.serial, lane, () => this.send(to, req, retries ?? this.opts.retries, later));
   }
 
   /** Broadcasts get-controller and collects every answer for `waitMs` (discover-controllers). */

@@ -12,6 +12,7 @@ import { controllerTimeToEpoch, EventPump } from './events.js';
 import { CardSync, type CheckedValue } from './sync.js';
 import type { ControllerEvent, ControllerStatus } from './responses.js';
 import type { DevicePlan } from './plan.js';
+import type { Lane } from './request-lanes.js';
 
 export type ControllerHealth = 'starting' | 'online' | 'offline' | 'stopped';
 
@@ -113,9 +114,9 @@ export class DeviceRuntime {
   }
 
   /** One request through the shared client, counted; throws ControllerTimeoutError when the controller is silent. */
-  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }, optional = false) {
+  async ask<T extends Parameters<UhppoteClient['request']>[1]['type']>(req: Parameters<UhppoteClient['request']>[1] & { type: T }, optional = false, lane: Lane = 'first') {
     try {
-      const r = await this.d.client.request<T>(this.target, req);
+      const r = await this.d.client.request<T>(this.target, req, { lane });
       this.d.onRequest('ok');
       return r;
     } catch (err) {
@@ -154,8 +155,9 @@ export class DeviceRuntime {
     return { value: take(checked.reply), genuine };
   }
 
+  /** A log entry, read after the controller's other requests (request-lanes.ts): the controller keeps its log. */
   readEvent(index: number): Promise<ControllerEvent> {
-    return this.ask({ type: 'get-event', index }).then((r) => r.event);
+    return this.ask({ type: 'get-event', index }, false, 'second').then((r) => r.event);
   }
 
   async openDoor(door: number): Promise<boolean> {

@@ -159,6 +159,16 @@ describe('a lockdown on door controllers that goes wrong half-way', () => {
     await waitFor(async () => (await lockdownOf('ctl-a')) === 'applying', 10_000, 20);
     a.silentTo.clear();
     await waitFor(async () => (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
+    // A door found changed (set normally open from the LAN) turns the line as soon as it is found, not at the look's
+    // end: its setting back, and the other door's read, can take seconds on a lossy LAN.
+    a.holding.add('set-door-control');
+    a.doors[0]!.mode = DOOR_MODE.normallyOpen;
+    await waitFor(() => a.held.length > 0, 5000, 5);
+    expect(await lockdownOf('ctl-a')).toBe('applying');
+    a.holding.clear();
+    a.release();
+    await waitFor(async () => (await lockdownOf('ctl-a')) === 'applied', 10_000, 20);
+    expect(a.doors[0]!.mode).toBe(DOOR_MODE.controlled);
   });
 
   it('a door that answers another mode than the lockdown asked does not keep the card list uncut', async () => {

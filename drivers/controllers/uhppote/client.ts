@@ -65,7 +65,7 @@ export interface ClientOptions {
  * modes: a forged get-door-control reply ("controlled") hid a door set normally open from door-modes.ts for as long as
  * the forger kept racing, and a forged set-door-control reply had the gateway believe a door set back. Cost: door-modes.ts
  * reads at most 4 doors a status poll (10 s), each read now waiting settleMs (20 ms) after its reply: up to 80 ms of
- * the controller's request chain a poll, under 1%; a set (only for a door found otherwise) 20 ms more. get-cards: a
+ * the controller's requests' time a poll, under 1%; a set (only for a door found otherwise) 20 ms more. get-cards: a
  * forged count hid a card put during a lockdown (lockdown.ts checkCount); one a status poll then, and one a sync run.
  */
 const VERIFIED = new Set<FunctionName>(['get-status', 'get-event', 'get-door-control', 'set-door-control', 'get-cards']);

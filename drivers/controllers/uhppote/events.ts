@@ -18,7 +18,7 @@ const MAX_HELD = 1000;
 /**
  * After a push turned out to be beyond the controller's log (forged), pushes wait this long before the next status read
  * confirms them; the status poll reads on meanwhile. A flood of forged pushes for the next index, at the listener's
- * limit, cost a status read each (20 ms of the controller's request chain with its settle time): ~40 reads a second
+ * limit, cost a status read each (20 ms of the controller's requests' time with its settle time): ~40 reads a second
  * that a full card sync had to queue behind, 8 times slower (an attacker review, 2026-12-07). A controller logs an
  * entry before it pushes it, so its own pushes never start this wait; under attack they are recorded up to 1 s later.
  */

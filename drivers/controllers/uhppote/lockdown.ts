@@ -44,7 +44,14 @@ export class DoorLockdown {
   private readonly modes: DoorModes;
 
   constructor(private readonly d: DoorLockdownDeps) {
-    this.modes = new DoorModes({ ...d, changed: (dev, door, found, setTo) => d.alarms.modeChanged(dev, door, found, setTo) });
+    this.modes = new DoorModes({
+      ...d,
+      changed: (dev, door, found, setTo) => {
+        // Astray from here, not from the look's end: its other doors' reads can take seconds on a lossy LAN.
+        this.astray.add(dev.id);
+        d.alarms.modeChanged(dev, door, found, setTo);
+      },
+    });
   }
 
   /** The configured doors the controller answered as no door at the last look (door-modes.ts). */
@@ -123,8 +130,6 @@ export class DoorLockdown {
       const found = await this.setModes(dev, want);
       const reopened = found.filter((f) => f.own && f.was === DOOR_MODE.normallyClosed);
       if (!active && reopened.length > 0) this.d.log.info({ controller: dev.id, doors: reopened }, 'controller doors set controlled after a lockdown that ended while it was away');
-      // Set back, but whoever changed them can again at once: held again when the next look finds them as left.
-      if (found.some((f) => !f.own)) this.astray.add(dev.id);
       if (want === DOOR_MODE.controlled && active) await this.checkCount(dev);
     } catch (err) {
       this.d.warn(`door-modes:${dev.id}`, { controller: dev.id, err: (err as Error).message }, active ? 'controller doors not confirmed in lockdown mode' : 'controller doors not confirmed controlled');
@@ -196,10 +201,11 @@ export class DoorLockdown {
   }
 
   /**
-   * The doors' modes (door-modes.ts). A look that fails leaves them astray until one reads every door back or sets it.
-   * While a look is under way they count as the last one found them: marked astray for its duration, a lockdown
-   * applied read "applying" at every status poll for as long as the controller took to answer (a busy box, a busy
-   * LAN), and the console caught it there. A lockdown's own steps are marked by `applying` instead.
+   * The doors' modes (door-modes.ts). A look that fails, or finds a door someone else changed (set back, but they can
+   * change it again at once), leaves them astray until a look finds every door as the gateway left it. While a look is
+   * under way they count as the last one found them, until it finds a door changed: marked astray for its duration, a
+   * lockdown applied read "applying" at every status poll for as long as the controller took to answer (a busy box, a
+   * busy LAN), and the console caught it there. A lockdown's own steps are marked by `applying` instead.
    */
   private async setModes(dev: DeviceRuntime, mode: number): Promise<DoorFound[]> {
     let found: DoorFound[];
@@ -209,7 +215,7 @@ export class DoorLockdown {
       this.astray.add(dev.id);
       throw err;
     }
-    this.astray.delete(dev.id);
+    if (found.every((f) => f.own)) this.astray.delete(dev.id);
     return found;
   }
 }

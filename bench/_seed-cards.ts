@@ -9,6 +9,12 @@ import { ulid } from 'ulid';
 /** The card uid of the i-th seeded student. */
 export const uidOf = (i: number): string => `B${i.toString(16).toUpperCase().padStart(7, '0')}`;
 
+/** A tap's payload as the readers send it (the bare broker's floor relays the same): the `i`th tap of `nCards` cards. */
+export const tapPayload =
+  (nCards: number) =>
+  (i: number): string =>
+    JSON.stringify({ uid: uidOf(i % nCards), seq: i });
+
 /**
  * Seeds `cards` students and `taps` stored taps at `readerIds` of `accessPoint`; returns the seconds it took. Each
  * student is in the schedule group `groupOf(i)` (the demo's `day` when not given).

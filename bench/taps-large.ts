@@ -30,7 +30,7 @@ import { generateSecret, hashSecret } from '../gateway/auth/secrets.js';
 import { localTime } from '../gateway/core/school-calendar.js';
 import { ask, forkHelper, killAllChildren, nodeRedRunning, startGatewayChild, stopChild } from './_children.js';
 import { ascending, bareRoundTrip, connectClient, ms, paced, percentile, scrape, steadierFloor, tapLatencyFigures } from './_latency.js';
-import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
+import { gateSchoolOverlay, seedCardsAndTaps, tapPayload, uidOf } from './_seed-cards.js';
 import { ProcSampler } from './_proc.js';
 import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
 import type { BenchResult } from './run.js';
@@ -47,8 +47,7 @@ function rushScheduleGroups(now: number, timeZone: string): { onTime: { id: stri
 
 export default async function bench(): Promise<BenchResult> {
   const { rate, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 5000, taps: 300_000 });
-  /** What the bare broker's floor rounds relay: a tap's payload, as the readers send. */
-  const floorPayload = (i: number): string => JSON.stringify({ uid: uidOf(i % nCards), seq: i });
+  const payloadOf = tapPayload(nCards);
   const nReaders = numberArg('readers', 200);
   const nStreams = numberArg('streams', 20);
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-large-'));
@@ -83,7 +82,7 @@ export default async function bench(): Promise<BenchResult> {
     const seedS = seedCardsAndTaps(join(dataDir, 'gateway.db'), { cards: nCards + warmCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'large-gate', groupOf });
 
     // The floor with as many connections as readers, each publishing and subscribed on its own topic.
-    const echoLat = await bareRoundTrip(count, warmUp, rate, floorPayload, nReaders);
+    const echoLat = await bareRoundTrip(count, warmUp, rate, payloadOf, nReaders);
 
     const gw = await startGatewayChild({ configFile, dataDir, timeoutMs: 120_000, extraFlags: cpuProfileFlags() });
     const sampler = new ProcSampler(gw.pid);
@@ -157,7 +156,7 @@ export default async function bench(): Promise<BenchResult> {
       const streamRead = (await streamTaps()).map((n, i) => n - streamTapsBefore[i]!);
       // The floor again, after the run (the gateway idle, the consoles' streams quiet): a round the machine disturbed
       // must not loosen the goal (steadierFloor).
-      const echoAfter = await bareRoundTrip(count, warmUp, rate, floorPayload, nReaders);
+      const echoAfter = await bareRoundTrip(count, warmUp, rate, payloadOf, nReaders);
       const taps = ascending(tapLat);
       const { base, rounds: floorRounds } = steadierFloor(ascending(echoLat), ascending(echoAfter));
       const p99 = percentile(taps, 99);

@@ -23,7 +23,7 @@ import { demoConfig } from '../config/demo.js';
 import { deepMerge, validateConfig } from '../config/load.js';
 import { killAllChildren, startGatewayChild, stopChild } from './_children.js';
 import { ascending, bareRoundTrip, connectClient, ms, paced, percentile, sampleMachine, scrape, steadierFloor, tapLatencyFigures, type MachineSample, type Scrape } from './_latency.js';
-import { gateSchoolOverlay, seedCardsAndTaps, uidOf } from './_seed-cards.js';
+import { gateSchoolOverlay, seedCardsAndTaps, tapPayload, uidOf } from './_seed-cards.js';
 import { ProcSampler, type ProcFigures } from './_proc.js';
 import { cpuProfileFlags, numberArg, tapLoadArgs } from './_args.js';
 import type { BenchResult } from './run.js';
@@ -32,8 +32,7 @@ const READERS = 10;
 
 export default async function bench(): Promise<BenchResult> {
   const { rate, count, warmUp, nCards, nTaps } = tapLoadArgs({ cards: 100_000, taps: 1_000_000 });
-  /** What the bare broker's floor rounds relay: a tap's payload, as the readers send. */
-  const floorPayload = (i: number): string => JSON.stringify({ uid: uidOf(i % nCards), seq: i });
+  const payloadOf = tapPayload(nCards);
   const dataDir = mkdtempSync(join(tmpdir(), 'campus-bench-taps-'));
   // The gate path only: no simulated devices or flows competing for the two cores. The storage defaults (commit at
   // the end of the event-loop turn, WAL with synchronous=normal) unless asked: `--synchronous=full` measures the
@@ -69,9 +68,9 @@ export default async function bench(): Promise<BenchResult> {
     const seedS = seedCardsAndTaps(dbFile, { cards: nCards, taps: nTaps, readerIds: readers.map((r) => r.id), accessPoint: 'bench-gate' });
 
     // Baseline: a bare broker in its own process, publish → receive, same client kind, same QoS, same rate.
-    const echoLat = await bareRoundTrip(count, warmUp, rate, floorPayload);
+    const echoLat = await bareRoundTrip(count, warmUp, rate, payloadOf);
     // A second floor, printed and judged by nothing: the same bare broker answering only after a row is committed.
-    const rowLat = await bareRoundTrip(count, warmUp, rate, floorPayload, 1, join(dataDir, 'floor-rows.db'));
+    const rowLat = await bareRoundTrip(count, warmUp, rate, payloadOf, 1, join(dataDir, 'floor-rows.db'));
 
     // The gateway again, now holding the seeded cards and taps.
     const gw = await startGatewayChild({ configFile, dataDir, extraFlags: cpuProfileFlags() });
@@ -112,7 +111,7 @@ export default async function bench(): Promise<BenchResult> {
       await paced(count, rate, (i) => {
         const r = readers[i % READERS]!.id;
         pending.get(r)!.push(performance.now());
-        terminal.publish(`campus/readers/${r}/tap`, JSON.stringify({ uid: uidOf(i % nCards), seq: i }), { qos: 1 });
+        terminal.publish(`campus/readers/${r}/tap`, payloadOf(i), { qos: 1 });
       }, () => tapLat.length, 30_000);
       benchCpu = process.cpuUsage(benchCpu);
       gwProc = window.end();
@@ -126,7 +125,7 @@ export default async function bench(): Promise<BenchResult> {
     }
 
     // The floor again, the gateway stopped: a round the machine disturbed must not loosen the goal (steadierFloor).
-    const echoAfter = await bareRoundTrip(count, warmUp, rate, floorPayload);
+    const echoAfter = await bareRoundTrip(count, warmUp, rate, payloadOf);
 
     const check = new Database(dbFile, { readonly: true });
     let storedTaps: number;
